@@ -1,0 +1,692 @@
+/**
+ * Pure, counter-based random numbers in the style of `jax.random`.
+ *
+ * There is no hidden global state: every sampler takes a {@linkcode Key} and
+ * returns the same numbers for the same key, shape and options. Make fresh
+ * keys with {@linkcode split}; never reuse a key for two draws that should be
+ * independent.
+ *
+ * The generator is Threefry-2x32 (20 rounds, Random123), laid out exactly as
+ * JAX's original ("non-partitionable") implementation: `key`, `split`,
+ * `randomBits`, `uniform`, `permutation` and (for spans up to 2^16) `randint`
+ * reproduce the words and values of `jax.random` with
+ * `jax_threefry_partitionable=False` (the default before JAX 0.5.0);
+ * `normal` agrees to within float rounding of the inverse error function.
+ *
+ * @example
+ * ```ts
+ * import { key, normal, split, uniform } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const [k1, k2] = split(key(0));
+ * const w = normal(k1, [3, 2]);
+ * const b = uniform(k2, [2], { minval: -1, maxval: 1 });
+ * assert.deepEqual(w.shape, [3, 2]);
+ * assert.ok([...b.data].every((v) => v >= -1 && v < 1));
+ * assert.deepEqual(normal(k1, [3, 2]).data, w.data); // same key, same numbers
+ * ```
+ *
+ * @module
+ */
+import {
+  checkOptions,
+  checkShape,
+  describe,
+  type DType,
+  fromData,
+  sizeOf,
+  type Tensor,
+} from "./tensor.ts";
+
+/**
+ * A PRNG key: two uint32 words, frozen. It is deliberately not a Tensor, so
+ * tree utilities never take it for a parameter. Make one with
+ * {@linkcode key} and derive more with {@linkcode split}.
+ */
+export interface Key {
+  /** Tag that marks the record as a PRNG key. */
+  readonly kind: "key";
+  /** The two uint32 words `[hi, lo]`, as in JAX's `key_data`. */
+  readonly words: readonly [number, number];
+}
+
+const UINT32 = 0x1_0000_0000;
+/** Largest element count a single draw accepts (counters must fit in uint32). */
+const MAX_SIZE = 0x7fff_ffff;
+
+function makeKey(w0: number, w1: number): Key {
+  return Object.freeze({
+    kind: "key" as const,
+    words: Object.freeze([w0 >>> 0, w1 >>> 0] as [number, number]),
+  });
+}
+
+function isUint32(x: unknown): x is number {
+  return Number.isInteger(x) && (x as number) >= 0 && (x as number) < UINT32;
+}
+
+function checkKey(fn: string, k: unknown): readonly [number, number] {
+  if (
+    typeof k !== "object" || k === null || (k as Key).kind !== "key" ||
+    !Array.isArray((k as Key).words) || (k as Key).words.length !== 2 ||
+    !isUint32((k as Key).words[0]) || !isUint32((k as Key).words[1])
+  ) {
+    throw new Error(
+      `${fn}: key must be a Key made by random.key or random.split, got ${
+        describe(k)
+      }`,
+    );
+  }
+  return (k as Key).words;
+}
+
+function checkSize(fn: string, shape: unknown): number[] {
+  const s = checkShape(fn, shape);
+  const n = sizeOf(s);
+  if (n > MAX_SIZE) {
+    throw new Error(
+      `${fn}: shape [${s}] has ${n} elements, more than the maximum ${MAX_SIZE}`,
+    );
+  }
+  return s;
+}
+
+function checkCount(fn: string, name: string, n: unknown): number {
+  if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > MAX_SIZE) {
+    throw new Error(
+      `${fn}: ${name} must be an integer in [0, ${MAX_SIZE}], got ${
+        describe(n)
+      }`,
+    );
+  }
+  return n as number;
+}
+
+/**
+ * Makes a PRNG key from an integer seed, as `jax.random.PRNGKey(seed)`.
+ *
+ * The seed is read as a 64-bit two's-complement integer and split into words
+ * `[seed >> 32, seed & 0xFFFFFFFF]` (JAX with `jax_enable_x64`). So a seed in
+ * `[0, 2^32)` gives `[0, seed]`, and `key(-1)` gives
+ * `[0xFFFFFFFF, 0xFFFFFFFF]` (JAX without x64 truncates seeds to int32 first
+ * and gives `[0, 0xFFFFFFFF]` there). The seed must be a finite integer with
+ * `|seed| < 2^53`.
+ *
+ * @example
+ * ```ts
+ * import { key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(key(42).words, [0, 42]);
+ * assert.deepEqual(key(2 ** 32 + 5).words, [1, 5]);
+ * assert.deepEqual(key(-1).words, [0xffffffff, 0xffffffff]);
+ * assert.throws(() => key(1.5), /random.key: seed must be/);
+ * ```
+ */
+export function key(seed: number): Key {
+  if (
+    typeof seed !== "number" || !Number.isInteger(seed) ||
+    Math.abs(seed) >= 2 ** 53
+  ) {
+    throw new Error(
+      `random.key: seed must be a finite integer with |seed| < 2^53, got ${
+        describe(seed)
+      }`,
+    );
+  }
+  // Floor division keeps two's-complement semantics for negative seeds.
+  const hi = Math.floor(seed / UINT32);
+  const lo = seed - hi * UINT32;
+  return makeKey(hi >>> 0, lo >>> 0);
+}
+
+// Random123 Threefry-2x32 rotation constants, in two alternating groups.
+const R0 = [13, 15, 26, 6] as const;
+const R1 = [17, 29, 16, 24] as const;
+
+/** Threefry-2x32 without argument checks; writes the block into `out`. */
+function threefryBlock(
+  k0: number,
+  k1: number,
+  x0: number,
+  x1: number,
+  out: Uint32Array,
+  i0: number,
+  i1: number,
+): void {
+  const k2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
+  const ks = [k0, k1, k2];
+  x0 = (x0 + k0) >>> 0;
+  x1 = (x1 + k1) >>> 0;
+  for (let s = 1; s <= 5; s++) {
+    const rot = s % 2 === 1 ? R0 : R1;
+    for (let r = 0; r < 4; r++) {
+      x0 = (x0 + x1) >>> 0;
+      x1 = ((x1 << rot[r]) | (x1 >>> (32 - rot[r]))) >>> 0;
+      x1 = (x1 ^ x0) >>> 0;
+    }
+    // Key injection after every four rounds.
+    x0 = (x0 + ks[s % 3]) >>> 0;
+    x1 = (x1 + ks[(s + 1) % 3] + s) >>> 0;
+  }
+  out[i0] = x0;
+  out[i1] = x1;
+}
+
+/**
+ * The Threefry-2x32 block cipher (20 rounds, Random123 rotation constants
+ * 13, 15, 26, 6, 17, 29, 16, 24, key-schedule parity 0x1BD11BDA): encrypts
+ * the counter pair `(x0, x1)` under the two-word `key`. All values are uint32.
+ *
+ * @example
+ * ```ts
+ * import { threefry2x32 } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * // Random123 known-answer vector.
+ * assert.deepEqual(threefry2x32([0, 0], 0, 0), [0x6b200159, 0x99ba4efe]);
+ * ```
+ */
+export function threefry2x32(
+  key: readonly [number, number],
+  x0: number,
+  x1: number,
+): [number, number] {
+  const fn = "random.threefry2x32";
+  if (
+    !Array.isArray(key) || key.length !== 2 || !isUint32(key[0]) ||
+    !isUint32(key[1])
+  ) {
+    throw new Error(
+      `${fn}: key must be an array of two uint32 integers, got ${
+        Array.isArray(key) ? JSON.stringify(key) : describe(key)
+      }`,
+    );
+  }
+  if (!isUint32(x0) || !isUint32(x1)) {
+    throw new Error(
+      `${fn}: x0 and x1 must be uint32 integers in [0, 2^32), got ${
+        describe(x0)
+      } and ${describe(x1)}`,
+    );
+  }
+  const out = new Uint32Array(2);
+  threefryBlock(key[0], key[1], x0, x1, out, 0, 1);
+  return [out[0], out[1]];
+}
+
+/**
+ * `threefry_2x32(key, iota(n))` in JAX's layout: the counters (padded with a
+ * trailing 0 when `n` is odd) are split into halves `[0, h)` and `[h, 2h)`,
+ * pair `i` is `(i, h + i)`, and the first and second output words are
+ * concatenated (dropping the padding's output).
+ */
+function threefryIota(k: readonly [number, number], n: number): Uint32Array {
+  const h = Math.ceil(n / 2);
+  const out = new Uint32Array(2 * h);
+  const odd = n % 2 === 1;
+  for (let i = 0; i < h; i++) {
+    const x1 = odd && i === h - 1 ? 0 : h + i;
+    threefryBlock(k[0], k[1], i, x1, out, i, h + i);
+  }
+  return odd ? out.subarray(0, n) : out;
+}
+
+/**
+ * Splits a key into `n` new, independent keys (default 2), as
+ * `jax.random.split` with JAX's original Threefry layout: the words of the
+ * `n` keys are `threefry_2x32(key, iota(2n))` read in pairs.
+ *
+ * @example
+ * ```ts
+ * import { key, split } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const [a, b] = split(key(0));
+ * assert.deepEqual(a.words, [4146024105, 967050713]); // as JAX
+ * assert.deepEqual(b.words, [2718843009, 1272950319]);
+ * assert.equal(split(key(0), 5).length, 5);
+ * ```
+ */
+export function split(key: Key, n = 2): Key[] {
+  const fn = "random.split";
+  const k = checkKey(fn, key);
+  checkCount(fn, "n", n);
+  if (n > MAX_SIZE / 2) {
+    throw new Error(`${fn}: n must be at most ${MAX_SIZE / 2 | 0}, got ${n}`);
+  }
+  const words = threefryIota(k, 2 * n);
+  const keys: Key[] = [];
+  for (let i = 0; i < n; i++) {
+    keys.push(makeKey(words[2 * i], words[2 * i + 1]));
+  }
+  return keys;
+}
+
+/**
+ * `n` random uint32 words from `key`, as JAX's 32-bit `random_bits` /
+ * `jax.random.bits(key, (n,))`: `threefry_2x32(key, iota(n))`.
+ *
+ * @example
+ * ```ts
+ * import { key, randomBits } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([...randomBits(key(0), 3)], [4146024105, 1351547692, 2718843009]);
+ * ```
+ */
+export function randomBits(key: Key, n: number): Uint32Array {
+  const fn = "random.randomBits";
+  const k = checkKey(fn, key);
+  checkCount(fn, "n", n);
+  return threefryIota(k, n);
+}
+
+/** The two 32-bit halves of `n` 64-bit words, as JAX's 64-bit random_bits. */
+function randomBits64(
+  k: readonly [number, number],
+  n: number,
+): [Uint32Array, Uint32Array] {
+  const words = threefryIota(k, 2 * n);
+  return [words.subarray(0, n), words.subarray(n, 2 * n)];
+}
+
+/** Options for {@linkcode uniform}. */
+export interface UniformOptions {
+  /** Inclusive lower bound; default 0. */
+  minval?: number;
+  /** Exclusive upper bound; default 1. */
+  maxval?: number;
+  /** "float32" (default) or "float64". */
+  dtype?: DType;
+}
+
+function checkFloatDType(fn: string, dtype: unknown): "float32" | "float64" {
+  if (dtype !== "float32" && dtype !== "float64") {
+    throw new Error(
+      `${fn}: dtype must be "float32" or "float64", got ${
+        JSON.stringify(dtype) ?? describe(dtype)
+      }`,
+    );
+  }
+  return dtype;
+}
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** The largest float (of the dtype) strictly below `x`; `x` finite, > 0 spacing. */
+function below(x: number, dtype: "float32" | "float64"): number {
+  if (dtype === "float32") {
+    F32[0] = x;
+    if (x === 0) return -1.401298464324817e-45;
+    U32[0] += x > 0 ? -1 : 1;
+    return F32[0];
+  }
+  if (x === 0) return -Number.MIN_VALUE;
+  const f = new Float64Array([x]);
+  const u = new BigInt64Array(f.buffer);
+  u[0] += x > 0 ? -1n : 1n;
+  return f[0];
+}
+
+/** Uniform floats in [0, 1) of `dtype`, as JAX's `_uniform` before scaling. */
+function unitFloats(
+  k: readonly [number, number],
+  n: number,
+  dtype: "float32" | "float64",
+): Float64Array {
+  const out = new Float64Array(n);
+  if (dtype === "float32") {
+    const bits = threefryIota(k, n);
+    for (let i = 0; i < n; i++) {
+      // 23 mantissa bits under exponent of 1.0 gives [1, 2); minus 1 is exact.
+      U32[0] = (bits[i] >>> 9) | 0x3f800000;
+      out[i] = F32[0] - 1;
+    }
+  } else {
+    const [hi, lo] = randomBits64(k, n);
+    for (let i = 0; i < n; i++) {
+      // Top 52 of the 64 bits (hi:lo) >>> 12, as a fraction of 2^52.
+      out[i] = (hi[i] * 0x100000 + (lo[i] >>> 12)) / 0x10_0000_0000_0000;
+    }
+  }
+  return out;
+}
+
+function uniformData(
+  fn: string,
+  k: readonly [number, number],
+  n: number,
+  minval: number,
+  maxval: number,
+  dtype: "float32" | "float64",
+): Float32Array | Float64Array {
+  const r = dtype === "float32" ? Math.fround : (x: number) => x;
+  const lo = r(minval);
+  const hi = r(maxval);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) {
+    throw new Error(
+      `${fn}: minval and maxval must be finite numbers with minval < maxval (in ${dtype}), got ${minval} and ${maxval}`,
+    );
+  }
+  const span = r(hi - lo);
+  if (!Number.isFinite(span)) {
+    throw new Error(
+      `${fn}: maxval - minval overflows ${dtype}, got ${minval} and ${maxval}`,
+    );
+  }
+  const top = below(hi, dtype);
+  const u = unitFloats(k, n, dtype);
+  const out = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = r(r(u[i] * span) + lo);
+    // JAX clamps below at minval; rounding can also reach maxval, so clamp
+    // above to keep the half-open interval.
+    out[i] = v < lo ? lo : v > top ? top : v;
+  }
+  return out;
+}
+
+/**
+ * Uniform random floats in `[minval, maxval)`, as `jax.random.uniform`.
+ *
+ * float32 takes the top 23 bits of each random word as the mantissa of a
+ * number in `[1, 2)` (`bits >>> 9 | 0x3f800000` reinterpreted) and subtracts
+ * 1. float64 takes JAX's 64-bit words (the two halves of
+ * `threefry_2x32(key, iota(2n))`, first half high) and uses their top 52
+ * bits the same way, i.e. `(hi * 2^20 + (lo >>> 12)) / 2^52`. The result is
+ * then scaled as `u * (maxval - minval) + minval` in the dtype's arithmetic
+ * and clamped to `[minval, maxval)`.
+ *
+ * @example
+ * ```ts
+ * import { key, uniform } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const u = uniform(key(1), [2, 3], { minval: 5, maxval: 6 });
+ * assert.deepEqual(u.shape, [2, 3]);
+ * assert.equal(u.dtype, "float32");
+ * assert.ok([...u.data].every((v) => v >= 5 && v < 6));
+ * assert.equal(uniform(key(1), [4], { dtype: "float64" }).dtype, "float64");
+ * assert.throws(() => uniform(key(1), [2], { minval: 1, maxval: 1 }), /minval < maxval/);
+ * ```
+ */
+export function uniform(
+  key: Key,
+  shape: readonly number[] = [],
+  options: UniformOptions = {},
+): Tensor {
+  const fn = "random.uniform";
+  const k = checkKey(fn, key);
+  const s = checkSize(fn, shape);
+  checkOptions(fn, options, ["minval", "maxval", "dtype"]);
+  const { minval = 0, maxval = 1 } = options ?? {};
+  for (const [name, v] of [["minval", minval], ["maxval", maxval]] as const) {
+    if (typeof v !== "number") {
+      throw new Error(`${fn}: ${name} must be a number, got ${describe(v)}`);
+    }
+  }
+  const dtype = checkFloatDType(fn, options?.dtype ?? "float32");
+  return fromData(uniformData(fn, k, sizeOf(s), minval, maxval, dtype), s);
+}
+
+/**
+ * Inverse error function, double precision (M. Giles, "Approximating the
+ * erfinv function", GPU Computing Gems, 2011 — the polynomials XLA uses for
+ * f64). Valid for |x| < 1.
+ */
+function erfinv(x: number): number {
+  let w = -Math.log((1 - x) * (1 + x));
+  let p: number;
+  if (w < 6.25) {
+    w -= 3.125;
+    p = -3.6444120640178196996e-21;
+    p = -1.685059138182016589e-19 + p * w;
+    p = 1.2858480715256400167e-18 + p * w;
+    p = 1.115787767802518096e-17 + p * w;
+    p = -1.333171662854620906e-16 + p * w;
+    p = 2.0972767875968561637e-17 + p * w;
+    p = 6.6376381343583238325e-15 + p * w;
+    p = -4.0545662729752068639e-14 + p * w;
+    p = -8.1519341976054721522e-14 + p * w;
+    p = 2.6335093153082322977e-12 + p * w;
+    p = -1.2975133253453532498e-11 + p * w;
+    p = -5.4154120542946279317e-11 + p * w;
+    p = 1.051212273321532285e-09 + p * w;
+    p = -4.1126339803469836976e-09 + p * w;
+    p = -2.9070369957882005086e-08 + p * w;
+    p = 4.2347877827932403518e-07 + p * w;
+    p = -1.3654692000834678645e-06 + p * w;
+    p = -1.3882523362786468719e-05 + p * w;
+    p = 0.0001867342080340571352 + p * w;
+    p = -0.00074070253416626697512 + p * w;
+    p = -0.0060336708714301490533 + p * w;
+    p = 0.24015818242558961693 + p * w;
+    p = 1.6536545626831027356 + p * w;
+  } else if (w < 16) {
+    w = Math.sqrt(w) - 3.25;
+    p = 2.2137376921775787049e-09;
+    p = 9.0756561938885390979e-08 + p * w;
+    p = -2.7517406297064545428e-07 + p * w;
+    p = 1.8239629214389227755e-08 + p * w;
+    p = 1.5027403968909827627e-06 + p * w;
+    p = -4.013867526981545969e-06 + p * w;
+    p = 2.9234449089955446044e-06 + p * w;
+    p = 1.2475304481671778723e-05 + p * w;
+    p = -4.7318229009055733981e-05 + p * w;
+    p = 6.8284851459573175448e-05 + p * w;
+    p = 2.4031110387097893999e-05 + p * w;
+    p = -0.0003550375203628474796 + p * w;
+    p = 0.00095328937973738049703 + p * w;
+    p = -0.0016882755560235047313 + p * w;
+    p = 0.0024914420961078508066 + p * w;
+    p = -0.0037512085075692412107 + p * w;
+    p = 0.005370914553590063617 + p * w;
+    p = 1.0052589676941592334 + p * w;
+    p = 3.0838856104922207635 + p * w;
+  } else {
+    w = Math.sqrt(w) - 5;
+    p = -2.7109920616438573243e-11;
+    p = -2.5556418169965252055e-10 + p * w;
+    p = 1.5076572693500548083e-09 + p * w;
+    p = -3.7894654401267369937e-09 + p * w;
+    p = 7.6157012080783393804e-09 + p * w;
+    p = -1.4960026627149240478e-08 + p * w;
+    p = 2.9147953450901080826e-08 + p * w;
+    p = -6.7711997758452339498e-08 + p * w;
+    p = 2.2900482228026654717e-07 + p * w;
+    p = -9.9298272942317002539e-07 + p * w;
+    p = 4.5260625972231537039e-06 + p * w;
+    p = -1.9681778105531670567e-05 + p * w;
+    p = 7.5995277030017761139e-05 + p * w;
+    p = -0.00021503011930044477347 + p * w;
+    p = -0.00013871931833623122026 + p * w;
+    p = 1.0103004648645343977 + p * w;
+    p = 4.8499064014085844221 + p * w;
+  }
+  return p * x;
+}
+
+/**
+ * Standard normal random floats, as `jax.random.normal`: draws `u` uniform in
+ * `[nextafter(-1, 0), 1)` with {@linkcode uniform} (same key, shape and
+ * dtype) and returns `sqrt(2) * erfinv(u)`. Because `u` stays strictly inside
+ * (-1, 1) the result is always finite (|z| < 5.5 for float32, < 8.3 for
+ * float64). erfinv is evaluated in double precision, so float32 results can
+ * differ from JAX's in the last bit.
+ *
+ * @example
+ * ```ts
+ * import { key, normal } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const z = normal(key(0), [4]);
+ * // jax.random.normal(PRNGKey(0), (4,)) gives [1.8160863, -0.75488514, 0.33988908, -0.53483534]
+ * assert.ok(Math.abs(z.data[0] - 1.8160863) < 1e-6);
+ * assert.equal(normal(key(0), [2, 2], { dtype: "float64" }).dtype, "float64");
+ * ```
+ */
+export function normal(
+  key: Key,
+  shape: readonly number[] = [],
+  options: { dtype?: DType } = {},
+): Tensor {
+  const fn = "random.normal";
+  const k = checkKey(fn, key);
+  const s = checkSize(fn, shape);
+  checkOptions(fn, options, ["dtype"]);
+  const dtype = checkFloatDType(fn, options?.dtype ?? "float32");
+  // nextafter(-1, 0) in the dtype, so that erfinv(u) is finite.
+  const lo = dtype === "float32" ? -(1 - 2 ** -24) : -(1 - 2 ** -53);
+  const u = uniformData(fn, k, sizeOf(s), lo, 1, dtype);
+  if (dtype === "float32") {
+    const sqrt2 = Math.fround(Math.SQRT2);
+    for (let i = 0; i < u.length; i++) {
+      u[i] = Math.fround(sqrt2 * Math.fround(erfinv(u[i])));
+    }
+  } else {
+    for (let i = 0; i < u.length; i++) u[i] = Math.SQRT2 * erfinv(u[i]);
+  }
+  return fromData(u, s);
+}
+
+/** `(a * b) mod m` exactly, for integers `0 <= a, b < m <= 2^32`. */
+function mulMod(a: number, b: number, m: number): number {
+  const bh = Math.floor(b / 0x10000);
+  const bl = b % 0x10000;
+  // Every intermediate stays below 2^53.
+  return (((a * bh) % m) * 0x10000 % m + (a * bl) % m) % m;
+}
+
+/**
+ * Random int32 integers uniform in `[minval, maxval)`, as `jax.random.randint`.
+ *
+ * Like JAX, it draws two 32-bit words per element from `split(key)` (`hi`
+ * from the first key, `lo` from the second) and returns
+ * `minval + ((hi * 2^32 + lo) mod span)` with `span = maxval - minval`, so
+ * the modulo bias is below `span / 2^64`. The remainder is computed exactly;
+ * JAX computes it in wrapping uint32 arithmetic, so the values match JAX's
+ * exactly for spans up to 2^16 and differ (JAX's being more biased) beyond.
+ * `minval` and `maxval` are integers with
+ * `-2^31 <= minval < maxval <= 2^31`.
+ *
+ * @example
+ * ```ts
+ * import { key, randint } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const r = randint(key(0), [100], -3, 4);
+ * assert.equal(r.dtype, "int32");
+ * assert.ok([...r.data].every((v) => v >= -3 && v < 4));
+ * assert.throws(() => randint(key(0), [2], 4, 4), /minval < maxval/);
+ * ```
+ */
+export function randint(
+  key: Key,
+  shape: readonly number[],
+  minval: number,
+  maxval: number,
+): Tensor {
+  const fn = "random.randint";
+  const k = checkKey(fn, key);
+  const s = checkSize(fn, shape);
+  const inRange = (v: unknown) =>
+    Number.isInteger(v) && (v as number) >= -(2 ** 31) &&
+    (v as number) <= 2 ** 31;
+  if (!inRange(minval) || !inRange(maxval) || !(minval < maxval)) {
+    throw new Error(
+      `${fn}: minval and maxval must be integers with -2^31 <= minval < maxval <= 2^31, got ${
+        describe(minval)
+      } and ${describe(maxval)}`,
+    );
+  }
+  const n = sizeOf(s);
+  // [k1, k2] = split(key): the words of k1 then k2.
+  const kw = threefryIota(k, 4);
+  const hi = threefryIota([kw[0], kw[1]], n);
+  const lo = threefryIota([kw[2], kw[3]], n);
+  const span = maxval - minval;
+  const mult = UINT32 % span; // 2^32 mod span
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const off = (mulMod(hi[i] % span, mult, span) + lo[i] % span) % span;
+    out[i] = minval + off;
+  }
+  return fromData(out, s);
+}
+
+/**
+ * Random 0/1 draws (int32) that are 1 with probability `p`, as
+ * `jax.random.bernoulli`: `uniform(key, shape) < p`, comparing float32
+ * uniforms with `p` rounded to float32. `p = 0` never gives 1 and `p = 1`
+ * always does.
+ *
+ * @example
+ * ```ts
+ * import { bernoulli, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const b = bernoulli(key(3), 0.5, [8]);
+ * assert.equal(b.dtype, "int32");
+ * assert.ok([...b.data].every((v) => v === 0 || v === 1));
+ * assert.deepEqual([...bernoulli(key(3), 1, [3]).data], [1, 1, 1]);
+ * ```
+ */
+export function bernoulli(
+  key: Key,
+  p: number,
+  shape: readonly number[] = [],
+): Tensor {
+  const fn = "random.bernoulli";
+  const k = checkKey(fn, key);
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new Error(
+      `${fn}: p must be a number in [0, 1], got ${describe(p)}`,
+    );
+  }
+  const s = checkSize(fn, shape);
+  const n = sizeOf(s);
+  const u = unitFloats(k, n, "float32");
+  const pf = Math.fround(p);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = u[i] < pf ? 1 : 0;
+  return fromData(out, s);
+}
+
+/**
+ * A random permutation of `0, 1, ..., n-1` as an int32 tensor of shape `[n]`,
+ * as `jax.random.permutation(key, n)`: JAX's sort-based shuffle, which
+ * repeats `ceil(3 ln(n) / ln(2^32 - 1))` times (1 round for n <= 1625):
+ * `[key, sub] = split(key)`, then stably sort by `randomBits(sub, n)`.
+ *
+ * @example
+ * ```ts
+ * import { key, permutation } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const p = permutation(key(0), 6);
+ * assert.equal(p.dtype, "int32");
+ * assert.deepEqual([...p.data].sort(), [0, 1, 2, 3, 4, 5]);
+ * ```
+ */
+export function permutation(key: Key, n: number): Tensor {
+  const fn = "random.permutation";
+  let k = checkKey(fn, key);
+  checkCount(fn, "n", n);
+  const rounds = Math.ceil(
+    3 * Math.log(Math.max(1, n)) / Math.log(UINT32 - 1),
+  );
+  let x = new Int32Array(n);
+  for (let i = 0; i < n; i++) x[i] = i;
+  for (let r = 0; r < rounds; r++) {
+    const words = threefryIota(k, 4);
+    k = [words[0], words[1]];
+    const sortKeys = threefryIota([words[2], words[3]], n);
+    const next = new Int32Array(n);
+    if (n <= 2 ** 21) {
+      // sortKey * 2^21 + position is exact below 2^53 and unique, so a
+      // numeric sort is a stable sort by sortKey.
+      const packed = new Float64Array(n);
+      for (let i = 0; i < n; i++) packed[i] = sortKeys[i] * 2 ** 21 + i;
+      packed.sort();
+      for (let i = 0; i < n; i++) next[i] = x[packed[i] % 2 ** 21];
+    } else {
+      const order = Array.from({ length: n }, (_, i) => i);
+      order.sort((a, b) => sortKeys[a] - sortKeys[b] || a - b);
+      for (let i = 0; i < n; i++) next[i] = x[order[i]];
+    }
+    x = next;
+  }
+  return fromData(x, [n]);
+}

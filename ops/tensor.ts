@@ -1,0 +1,425 @@
+/**
+ * Tensors: immutable, row-major, contiguous records `{ shape, dtype, data }`,
+ * and the functions that create and read them.
+ *
+ * @module
+ */
+
+/** The element types a tensor can hold. float32 is the default. */
+export type DType = "float32" | "float64" | "int32";
+
+/** The typed array behind a tensor of each dtype. */
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+
+/**
+ * An immutable n-dimensional array. The record and its shape are frozen; the
+ * typed-array data cannot be frozen, so no op ever writes into it.
+ */
+export interface Tensor {
+  /** Size of each axis, outermost first. `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: DType;
+  /** The elements in row-major order (length = product of shape). */
+  readonly data: TypedArray;
+}
+
+/** Nested arrays of numbers, as accepted by {@linkcode tensor} and returned by {@linkcode toArray}. */
+export type NestedArray = number | NestedArray[];
+
+const ARRAY_OF = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+} as const;
+
+/** Allocates a zero-filled typed array for `dtype`. @internal */
+export function allocData(dtype: DType, size: number): TypedArray {
+  return new ARRAY_OF[dtype](size);
+}
+
+/** The dtype that a typed array stores. @internal */
+export function dtypeOfArray(data: TypedArray): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Float64Array) return "float64";
+  return "int32";
+}
+
+/** Product of a shape's sizes (1 for a scalar). */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Checks that `dtype` is a known dtype. @internal */
+export function checkDType(fn: string, dtype: unknown): DType {
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
+    throw new Error(
+      `${fn}: dtype must be "float32", "float64" or "int32", got ${
+        JSON.stringify(dtype)
+      }`,
+    );
+  }
+  return dtype;
+}
+
+/** Checks that `shape` is an array of non-negative integers. @internal */
+export function checkShape(
+  fn: string,
+  shape: unknown,
+  name = "shape",
+): number[] {
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d) => Number.isInteger(d) && d >= 0)
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be an array of non-negative integers, got ${
+        JSON.stringify(shape)
+      }`,
+    );
+  }
+  return shape as number[];
+}
+
+/**
+ * Wraps a typed array as a tensor without copying. The caller promises never
+ * to write into `data` afterwards. Used by ops and kernels. @internal
+ */
+export function fromData(
+  data: TypedArray,
+  shape: readonly number[],
+): Tensor {
+  return Object.freeze({
+    shape: Object.freeze(shape.slice()),
+    dtype: dtypeOfArray(data),
+    data,
+  });
+}
+
+/** Options for creating a tensor. */
+export interface TensorOptions {
+  /** The shape; inferred from nested arrays when omitted. */
+  shape?: readonly number[];
+  /** Element type; default float32 (int32 for an Int32Array, float64 for a Float64Array). */
+  dtype?: DType;
+}
+
+function flattenNested(
+  values: NestedArray,
+  fn: string,
+): { shape: number[]; flat: number[] } {
+  const shape: number[] = [];
+  let v: NestedArray = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  const flat: number[] = [];
+  const walk = (x: NestedArray, depth: number, path: string) => {
+    if (depth === shape.length) {
+      if (typeof x !== "number") {
+        throw new Error(
+          `${fn}: values must be numbers or nested arrays of equal length; at ${path} expected a number, got ${
+            Array.isArray(x) ? "an array" : typeof x
+          }`,
+        );
+      }
+      flat.push(x);
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[depth]) {
+      throw new Error(
+        `${fn}: ragged nested array; at ${path} expected an array of length ${
+          shape[depth]
+        }, got ${Array.isArray(x) ? `length ${x.length}` : typeof x}`,
+      );
+    }
+    x.forEach((y, i) => walk(y, depth + 1, `${path}[${i}]`));
+  };
+  walk(values, 0, "values");
+  return { shape, flat };
+}
+
+/**
+ * Creates a tensor from nested arrays, a flat array or typed array with a
+ * shape, or a scalar.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * const t = tensor([[1, 2, 3], [4, 5, 6]]);
+ * assert.deepEqual(t.shape, [2, 3]);
+ * assert.equal(t.dtype, "float32");
+ * assert.deepEqual(tensor([1, 2, 3, 4], { shape: [2, 2], dtype: "int32" }).shape, [2, 2]);
+ * ```
+ */
+export function tensor(
+  values: NestedArray | TypedArray | readonly number[],
+  options: TensorOptions = {},
+): Tensor {
+  const fn = "tensor";
+  checkOptions(fn, options, ["shape", "dtype"]);
+  let dtype: DType | undefined = options.dtype === undefined
+    ? undefined
+    : checkDType(fn, options.dtype);
+  let flat: ArrayLike<number>;
+  let shape: number[];
+  if (ArrayBuffer.isView(values)) {
+    flat = values as TypedArray;
+    dtype ??= dtypeOfArray(values as TypedArray);
+    shape = options.shape
+      ? checkShape(fn, options.shape)
+      : [(values as TypedArray).length];
+  } else if (typeof values === "number") {
+    flat = [values];
+    shape = options.shape ? checkShape(fn, options.shape) : [];
+  } else if (Array.isArray(values)) {
+    const nested = flattenNested(values as NestedArray, fn);
+    flat = nested.flat;
+    shape = options.shape ? checkShape(fn, options.shape) : nested.shape;
+  } else {
+    throw new Error(
+      `${fn}: values must be a number, a (nested) array or a typed array, got ${typeof values}`,
+    );
+  }
+  dtype ??= "float32";
+  if (sizeOf(shape) !== flat.length) {
+    throw new Error(
+      `${fn}: shape [${shape}] needs ${
+        sizeOf(shape)
+      } values, got ${flat.length}`,
+    );
+  }
+  const data = allocData(dtype, flat.length);
+  data.set(flat);
+  return fromData(data, shape);
+}
+
+/**
+ * A tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([...zeros([2, 2]).data], [0, 0, 0, 0]);
+ * ```
+ */
+export function zeros(
+  shape: readonly number[],
+  options: { dtype?: DType } = {},
+): Tensor {
+  return full(shape, 0, options);
+}
+
+/**
+ * A tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import { ones } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([...ones([3], { dtype: "int32" }).data], [1, 1, 1]);
+ * ```
+ */
+export function ones(
+  shape: readonly number[],
+  options: { dtype?: DType } = {},
+): Tensor {
+  return full(shape, 1, options);
+}
+
+/**
+ * A tensor filled with `value`.
+ *
+ * @example
+ * ```ts
+ * import { full } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([...full([2], 7).data], [7, 7]);
+ * ```
+ */
+export function full(
+  shape: readonly number[],
+  value: number,
+  options: { dtype?: DType } = {},
+): Tensor {
+  const fn = "full";
+  checkOptions(fn, options, ["dtype"]);
+  checkShape(fn, shape);
+  if (typeof value !== "number") {
+    throw new Error(`${fn}: value must be a number, got ${typeof value}`);
+  }
+  const data = allocData(
+    options.dtype ? checkDType(fn, options.dtype) : "float32",
+    sizeOf(shape),
+  );
+  if (value !== 0) data.fill(value);
+  return fromData(data, shape);
+}
+
+/**
+ * Evenly spaced values in `[start, stop)`, as `numpy.arange`. With one
+ * argument it counts from 0.
+ *
+ * @example
+ * ```ts
+ * import { arange } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([...arange(4).data], [0, 1, 2, 3]);
+ * assert.deepEqual([...arange(1, 2, 0.25, { dtype: "float64" }).data], [1, 1.25, 1.5, 1.75]);
+ * ```
+ */
+export function arange(
+  start: number,
+  stop?: number,
+  step = 1,
+  options: { dtype?: DType } = {},
+): Tensor {
+  const fn = "arange";
+  checkOptions(fn, options, ["dtype"]);
+  if (stop === undefined) [start, stop] = [0, start];
+  if (!(step !== 0 && Number.isFinite(step))) {
+    throw new Error(
+      `${fn}: step must be a finite non-zero number, got ${step}`,
+    );
+  }
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new Error(
+      `${fn}: start and stop must be finite numbers, got ${start} and ${stop}`,
+    );
+  }
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const data = allocData(
+    options.dtype ? checkDType(fn, options.dtype) : "float32",
+    n,
+  );
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return fromData(data, [n]);
+}
+
+/**
+ * Zeros with the shape (and by default the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, zerosLike } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * const z = zerosLike(tensor([1, 2], { dtype: "float64" }));
+ * assert.equal(z.dtype, "float64");
+ * assert.deepEqual([...z.data], [0, 0]);
+ * ```
+ */
+export function zerosLike(x: Tensor, options: { dtype?: DType } = {}): Tensor {
+  return full(x.shape, 0, { dtype: options.dtype ?? x.dtype });
+}
+
+/**
+ * Ones with the shape (and by default the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { onesLike, tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([...onesLike(tensor([5, 6])).data], [1, 1]);
+ * ```
+ */
+export function onesLike(x: Tensor, options: { dtype?: DType } = {}): Tensor {
+  return full(x.shape, 1, { dtype: options.dtype ?? x.dtype });
+}
+
+/**
+ * The elements as nested arrays of numbers (a number for a scalar).
+ *
+ * @example
+ * ```ts
+ * import { tensor, toArray } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(tensor([[1, 2], [3, 4]])), [[1, 2], [3, 4]]);
+ * assert.equal(toArray(tensor(5)), 5);
+ * ```
+ */
+export function toArray(x: Tensor): NestedArray {
+  checkTensor("toArray", x, "x");
+  const { shape, data } = x;
+  if (shape.length === 0) return data[0];
+  let offset = 0;
+  const build = (axis: number): NestedArray[] => {
+    const out: NestedArray[] = [];
+    for (let i = 0; i < shape[axis]; i++) {
+      out.push(axis === shape.length - 1 ? data[offset++] : build(axis + 1));
+    }
+    return out;
+  };
+  return build(0);
+}
+
+/**
+ * The single element of a one-element tensor, as a number.
+ *
+ * @example
+ * ```ts
+ * import { item, tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(tensor([[3.5]])), 3.5);
+ * ```
+ */
+export function item(x: Tensor): number {
+  checkTensor("item", x, "x");
+  if (x.data.length !== 1) {
+    throw new Error(
+      `item: x must have exactly one element, got shape [${x.shape}]`,
+    );
+  }
+  return x.data[0];
+}
+
+/** True when `x` looks like a Tensor record (or a tracer standing for one). */
+export function isTensor(x: unknown): x is Tensor {
+  return typeof x === "object" && x !== null && "shape" in x &&
+    "dtype" in x && "data" in x && Array.isArray((x as Tensor).shape);
+}
+
+/** Throws a clear error when `x` is not a tensor. @internal */
+export function checkTensor(fn: string, x: unknown, name: string): Tensor {
+  if (!isTensor(x)) {
+    throw new Error(
+      `${fn}: ${name} must be a Tensor, got ${describe(x)}`,
+    );
+  }
+  return x;
+}
+
+/** A short description of any value, for error messages. @internal */
+export function describe(x: unknown): string {
+  if (isTensor(x)) return `Tensor ${x.dtype} [${x.shape}]`;
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (x === null) return "null";
+  if (typeof x === "object") return "an object";
+  return `${typeof x} ${String(x)}`;
+}
+
+/** Throws when an option bag has a key outside `known`. @internal */
+export function checkOptions(
+  fn: string,
+  options: unknown,
+  known: readonly string[],
+): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    throw new Error(
+      `${fn}: options must be an object, got ${describe(options)}`,
+    );
+  }
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) {
+      throw new Error(
+        `${fn}: unknown option "${k}" (known options: ${known.join(", ")})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * The tracing machinery behind `grad`, `vjp` and `jvp` (HIPS autograd style).
+ *
+ * A transform wraps its inputs in tracers of a fresh level. When a primitive
+ * is applied, {@linkcode bindRule} finds the highest level among its
+ * arguments, unwraps that level, applies the primitive one level down
+ * (recursively, down to the concrete kernel), and wraps the result again:
+ *
+ * - reverse mode records a node holding the rule's VJP closures;
+ * - forward mode computes the output tangent with the rule's JVP, or, when a
+ *   rule declares none, by transposing its VJP (the VJP is linear in the
+ *   cotangent, so J·t is the VJP of `g => vjp(g)` applied to t).
+ *
+ * Levels come from a counter that only grows, so a nested transform always
+ * has a higher level than the ones around it: no perturbation confusion.
+ *
+ * @module
+ */
+import { describe, type DType, type Tensor } from "./tensor.ts";
+
+/**
+ * A primitive's rule: its forward kernel call and its derivatives.
+ * `P` is the type of the primitive's static parameters.
+ */
+export interface Rule<P> {
+  /** Name used in error messages. */
+  readonly name: string;
+  /** Computes the output from concrete (untraced) inputs. */
+  forward(inputs: Tensor[], params: P): Tensor;
+  /**
+   * One VJP closure per input: `vjp(inputs, out, params)[i](g)` is the
+   * cotangent of input i given the output's cotangent g. Written with public
+   * ops, so it can be differentiated again. Inputs that have no derivative
+   * (int32, or masks) may map to `null`.
+   */
+  vjp(
+    inputs: Tensor[],
+    out: Tensor,
+    params: P,
+  ): readonly (((g: Tensor) => Tensor) | null)[];
+  /**
+   * Optional forward-mode rule: the output tangent given the input tangents
+   * (null where an input has none). When absent, JVP is the transpose of VJP.
+   */
+  jvp?(
+    inputs: Tensor[],
+    tangents: (Tensor | null)[],
+    out: Tensor,
+    params: P,
+  ): Tensor;
+}
+
+/** A node of the reverse-mode record: one primitive application. */
+interface Node {
+  readonly id: number;
+  readonly parents: readonly Parent[];
+}
+interface Parent {
+  readonly node: Node;
+  readonly name: string;
+  readonly vjp: (g: Tensor) => Tensor;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+let levelCounter = 0;
+let nodeCounter = 0;
+
+/** A fresh trace level, higher than every level made before. @internal */
+export function newLevel(): number {
+  return ++levelCounter;
+}
+
+/** A traced value standing for a tensor inside a transform. @internal */
+export abstract class Tracer implements Tensor {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  constructor(readonly level: number, readonly primal: Tensor) {
+    this.shape = primal.shape;
+    this.dtype = primal.dtype;
+  }
+  /** The concrete data of the value being traced (the API is eager). */
+  get data(): Tensor["data"] {
+    return concrete(this).data;
+  }
+}
+
+/** A tracer of a reverse-mode level: remembers the node that made it. @internal */
+export class RevTracer extends Tracer {
+  constructor(level: number, primal: Tensor, readonly node: Node) {
+    super(level, primal);
+    Object.freeze(this);
+  }
+}
+
+/** A tracer of a forward-mode level: carries its tangent. @internal */
+export class FwdTracer extends Tracer {
+  constructor(level: number, primal: Tensor, readonly tangent: Tensor) {
+    super(level, primal);
+    Object.freeze(this);
+  }
+}
+
+/** Strips every level of tracing: the plain tensor underneath. @internal */
+export function concrete(x: Tensor): Tensor {
+  while (x instanceof Tracer) x = x.primal;
+  return x;
+}
+
+/** Strips the tracing of one level (if `x` is traced at that level). @internal */
+export function unwrapLevel(x: Tensor, level: number): Tensor {
+  return x instanceof Tracer && x.level === level ? x.primal : x;
+}
+
+/** A fresh leaf node (an input of a reverse-mode transform). @internal */
+export function leafNode(): Node {
+  return { id: nodeCounter++, parents: [] };
+}
+
+/**
+ * Applies a primitive to (possibly traced) inputs: the single entry point
+ * through which every op runs.
+ */
+export function bindRule<P>(
+  rule: Rule<P>,
+  inputs: Tensor[],
+  params: P,
+): Tensor {
+  let level = 0;
+  for (const x of inputs) {
+    if (x instanceof Tracer && x.level > level) level = x.level;
+  }
+  if (level === 0) return rule.forward(inputs, params);
+  const primals = inputs.map((x) => unwrapLevel(x, level));
+  const out = bindRule(rule, primals, params);
+  if (out.dtype === "int32") return out; // integer outputs carry no derivative
+  const traced = inputs.map((x) =>
+    x instanceof Tracer && x.level === level && x.dtype !== "int32" ? x : null
+  );
+  const first = traced.find((t) => t !== null);
+  if (!first) return out;
+  if (first instanceof RevTracer) {
+    const vjps = rule.vjp(primals, out, params);
+    const parents: Parent[] = [];
+    traced.forEach((t, i) => {
+      const vjp = vjps[i];
+      if (t && vjp) {
+        parents.push({
+          node: (t as RevTracer).node,
+          name: rule.name,
+          vjp,
+          shape: t.shape,
+          dtype: t.dtype,
+        });
+      }
+    });
+    if (parents.length === 0) return out;
+    return new RevTracer(level, out, { id: nodeCounter++, parents });
+  }
+  const tangents = traced.map((t) => t ? (t as FwdTracer).tangent : null);
+  const tangent = rule.jvp
+    ? rule.jvp(primals, tangents, out, params)
+    : transposeVjp(rule.vjp(primals, out, params), tangents, out);
+  return new FwdTracer(level, out, castLike(tangent, out, rule.name));
+}
+
+/** J·t from the VJP closures: the VJP of the linear map g -> Σ vjp_i(g), applied to t. */
+function transposeVjp(
+  vjps: readonly (((g: Tensor) => Tensor) | null)[],
+  tangents: (Tensor | null)[],
+  out: Tensor,
+): Tensor {
+  const used = tangents.flatMap((t, i) => (t && vjps[i] ? [i] : []));
+  const level = newLevel();
+  const seedNode = leafNode();
+  const g = new RevTracer(level, zerosOf(out), seedNode);
+  const cts = used.map((i) => vjps[i]!(g));
+  const roots: [Tensor, Tensor][] = cts.map((
+    ct,
+    k,
+  ) => [ct, tangents[used[k]]!]);
+  const grads = backpropagate(level, roots, [seedNode]);
+  return grads[0] ?? zerosOf(out);
+}
+
+let zerosHook: (x: Tensor) => Tensor = () => {
+  throw new Error("trace: ops not loaded");
+};
+let addHook: (a: Tensor, b: Tensor) => Tensor = zerosHook;
+let castHook: (x: Tensor, dtype: DType) => Tensor = zerosHook;
+/** Gives the tracer the public ops it needs (avoids an import cycle). @internal */
+export function installOps(ops: {
+  zerosLike: (x: Tensor) => Tensor;
+  add: (a: Tensor, b: Tensor) => Tensor;
+  astype: (x: Tensor, dtype: DType) => Tensor;
+}): void {
+  zerosHook = ops.zerosLike;
+  addHook = ops.add;
+  castHook = ops.astype;
+}
+function zerosOf(x: Tensor): Tensor {
+  return zerosHook(concrete(x));
+}
+
+function castLike(
+  g: Tensor,
+  like: { shape: readonly number[]; dtype: DType },
+  name: string,
+): Tensor {
+  if (
+    g.shape.length !== like.shape.length ||
+    g.shape.some((d, i) => d !== like.shape[i])
+  ) {
+    throw new Error(
+      `internal error: the derivative rule of ${name} gave ${
+        describe(g)
+      } for a value of shape [${like.shape}]`,
+    );
+  }
+  return g.dtype === like.dtype ? g : castHook(g, like.dtype);
+}
+
+/**
+ * Reverse pass: given output tracers of `level` and their cotangents, returns
+ * the cotangent reaching each of `leaves` (null where none arrives).
+ * @internal
+ */
+export function backpropagate(
+  level: number,
+  roots: readonly [Tensor, Tensor][],
+  leaves: readonly Node[],
+): (Tensor | null)[] {
+  const cts = new Map<Node, Tensor>();
+  const accumulate = (node: Node, g: Tensor) => {
+    const prev = cts.get(node);
+    cts.set(node, prev ? addHook(prev, g) : g);
+  };
+  const nodes: Node[] = [];
+  const seen = new Set<Node>();
+  const stack: Node[] = [];
+  for (const [out, ct] of roots) {
+    if (!(out instanceof RevTracer) || out.level !== level) continue;
+    accumulate(out.node, castLike(ct, out, "the output"));
+    if (!seen.has(out.node)) {
+      seen.add(out.node);
+      stack.push(out.node);
+    }
+  }
+  while (stack.length) {
+    const n = stack.pop()!;
+    nodes.push(n);
+    for (const p of n.parents) {
+      if (!seen.has(p.node)) {
+        seen.add(p.node);
+        stack.push(p.node);
+      }
+    }
+  }
+  // Node ids grow in creation order, so decreasing id is a reverse topological order.
+  nodes.sort((a, b) => b.id - a.id);
+  for (const node of nodes) {
+    const g = cts.get(node);
+    if (!g || node.parents.length === 0) continue;
+    cts.delete(node);
+    for (const p of node.parents) {
+      accumulate(p.node, castLike(p.vjp(g), p, p.name));
+    }
+  }
+  return leaves.map((l) => cts.get(l) ?? null);
+}

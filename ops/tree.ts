@@ -1,0 +1,249 @@
+/**
+ * Trees: nested plain objects and arrays whose leaves are tensors (JAX's
+ * pytrees). Parameters, gradients and optimizer states are trees. Object keys
+ * are visited in sorted order, so flattening is stable.
+ *
+ * @module
+ */
+import { describe, isTensor, type Tensor } from "./tensor.ts";
+
+/** A tree of tensors: a tensor, or an array or plain object of trees. */
+export type Tree<L = Tensor> = L | readonly Tree<L>[] | {
+  readonly [key: string]: Tree<L>;
+};
+
+/** The shape of a tree without its leaves, as returned by {@linkcode treeFlatten}. */
+export type TreeDef =
+  | { readonly kind: "leaf" }
+  | { readonly kind: "array"; readonly children: readonly TreeDef[] }
+  | {
+    readonly kind: "object";
+    readonly keys: readonly string[];
+    readonly children: readonly TreeDef[];
+  };
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== "object" || x === null) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+function childPath(path: string, key: string | number): string {
+  return path === "" ? String(key) : `${path}.${key}`;
+}
+
+/**
+ * Flattens a tree into its leaves (depth first, object keys sorted) and a
+ * structure that {@linkcode treeUnflatten} turns back into a tree.
+ * `isLeaf` decides what counts as a leaf (default: a tensor).
+ *
+ * @example
+ * ```ts
+ * import { tensor, treeFlatten, treeUnflatten } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [leaves, def] = treeFlatten({ b: tensor(2), a: [tensor(1)] });
+ * assert.deepEqual(leaves.map((t) => t.data[0]), [1, 2]);
+ * const back = treeUnflatten(def, leaves) as { a: unknown[] };
+ * assert.equal(back.a.length, 1);
+ * ```
+ */
+export function treeFlatten<L = Tensor>(
+  tree: Tree<L>,
+  isLeaf: (x: unknown) => boolean = isTensor,
+): [L[], TreeDef] {
+  const leaves: L[] = [];
+  const walk = (x: unknown, path: string): TreeDef => {
+    if (isLeaf(x)) {
+      leaves.push(x as L);
+      return { kind: "leaf" };
+    }
+    if (Array.isArray(x)) {
+      return {
+        kind: "array",
+        children: x.map((c, i) => walk(c, childPath(path, i))),
+      };
+    }
+    if (isPlainObject(x)) {
+      const keys = Object.keys(x).sort();
+      return {
+        kind: "object",
+        keys,
+        children: keys.map((k) => walk(x[k], childPath(path, k))),
+      };
+    }
+    throw new Error(
+      `treeFlatten: leaf ${
+        path === "" ? "(root)" : `"${path}"`
+      } must be a Tensor, an array or a plain object, got ${describe(x)}`,
+    );
+  };
+  const def = walk(tree, "");
+  return [leaves, def];
+}
+
+/**
+ * Builds a tree of structure `def` from `leaves` (the inverse of
+ * {@linkcode treeFlatten}).
+ *
+ * @example
+ * ```ts
+ * import { tensor, treeFlatten, treeUnflatten } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [, def] = treeFlatten([tensor(1), { w: tensor(2) }]);
+ * const t = treeUnflatten(def, [tensor(5), tensor(6)]) as unknown[];
+ * assert.equal(t.length, 2);
+ * ```
+ */
+export function treeUnflatten<L = Tensor>(
+  def: TreeDef,
+  leaves: readonly L[],
+): Tree<L> {
+  let i = 0;
+  const build = (d: TreeDef): Tree<L> => {
+    if (d.kind === "leaf") {
+      if (i >= leaves.length) {
+        throw new Error(
+          `treeUnflatten: the structure needs more leaves than the ${leaves.length} given`,
+        );
+      }
+      return leaves[i++];
+    }
+    if (d.kind === "array") return d.children.map(build);
+    const out: Record<string, Tree<L>> = {};
+    d.keys.forEach((k, j) => (out[k] = build(d.children[j])));
+    return out;
+  };
+  const tree = build(def);
+  if (i !== leaves.length) {
+    throw new Error(
+      `treeUnflatten: the structure has ${i} leaves but ${leaves.length} were given`,
+    );
+  }
+  return tree;
+}
+
+/**
+ * The leaves of a tree, in {@linkcode treeFlatten}'s order.
+ *
+ * @example
+ * ```ts
+ * import { tensor, treeLeaves } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(treeLeaves({ w: tensor([1, 2]), b: [tensor(0)] }).length, 2);
+ * ```
+ */
+export function treeLeaves<L = Tensor>(
+  tree: Tree<L>,
+  isLeaf?: (x: unknown) => boolean,
+): L[] {
+  return treeFlatten(tree, isLeaf)[0];
+}
+
+/**
+ * The leaves with their dotted paths (`"0.weight"`, `"conv1.bias"`), the
+ * names PyTorch's state_dict uses.
+ *
+ * @example
+ * ```ts
+ * import { tensor, treePaths } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const paths = treePaths([{}, { weight: tensor(1), bias: tensor(0) }]);
+ * assert.deepEqual(paths.map(([p]) => p), ["1.bias", "1.weight"]);
+ * ```
+ */
+export function treePaths<L = Tensor>(
+  tree: Tree<L>,
+  isLeaf: (x: unknown) => boolean = isTensor,
+): [string, L][] {
+  const out: [string, L][] = [];
+  const walk = (x: unknown, path: string) => {
+    if (isLeaf(x)) out.push([path, x as L]);
+    else if (Array.isArray(x)) x.forEach((c, i) => walk(c, childPath(path, i)));
+    else if (isPlainObject(x)) {
+      for (const k of Object.keys(x).sort()) walk(x[k], childPath(path, k));
+    } else {
+      throw new Error(
+        `treePaths: leaf "${path}" must be a Tensor, an array or a plain object, got ${
+          describe(x)
+        }`,
+      );
+    }
+  };
+  walk(tree, "");
+  return out;
+}
+
+function sameStructure(a: TreeDef, b: TreeDef, path: string): string | null {
+  const here = path === "" ? "(root)" : `"${path}"`;
+  if (a.kind !== b.kind) return `at ${here}: ${a.kind} vs ${b.kind}`;
+  if (a.kind === "leaf") return null;
+  if (a.kind === "array" && b.kind === "array") {
+    if (a.children.length !== b.children.length) {
+      return `at ${here}: array of length ${a.children.length} vs ${b.children.length}`;
+    }
+    for (let i = 0; i < a.children.length; i++) {
+      const m = sameStructure(a.children[i], b.children[i], childPath(path, i));
+      if (m) return m;
+    }
+    return null;
+  }
+  if (a.kind === "object" && b.kind === "object") {
+    if (a.keys.join("\u0000") !== b.keys.join("\u0000")) {
+      return `at ${here}: keys [${a.keys}] vs [${b.keys}]`;
+    }
+    for (let i = 0; i < a.keys.length; i++) {
+      const m = sameStructure(
+        a.children[i],
+        b.children[i],
+        childPath(path, a.keys[i]),
+      );
+      if (m) return m;
+    }
+  }
+  return null;
+}
+
+/**
+ * Applies `fn` to corresponding leaves of one or more trees of the same
+ * structure and returns a tree of the results.
+ *
+ * @example
+ * ```ts
+ * import { add, tensor, toArray, treeMap } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t = treeMap((a, b) => add(a, b), { w: tensor([1, 2]) }, { w: tensor([10, 20]) });
+ * assert.deepEqual(toArray(t.w), [11, 22]);
+ * ```
+ */
+export function treeMap<T extends Tree>(
+  fn: (...leaves: Tensor[]) => Tensor,
+  tree: T,
+  ...rest: Tree[]
+): T {
+  const [leaves, def] = treeFlatten(tree);
+  const others = rest.map((r, k) => {
+    const [l, d] = treeFlatten(r);
+    const mismatch = sameStructure(def, d, "");
+    if (mismatch) {
+      throw new Error(
+        `treeMap: tree ${
+          k + 1
+        } does not match the structure of the first tree ${mismatch}`,
+      );
+    }
+    return l;
+  });
+  const out = leaves.map((leaf, i) => fn(leaf, ...others.map((o) => o[i])));
+  return treeUnflatten(def, out) as T;
+}
+
+/** Checks that two trees have the same structure; names the first difference. @internal */
+export function checkSameStructure(
+  fn: string,
+  a: Tree,
+  b: Tree,
+  what: string,
+): void {
+  const m = sameStructure(treeFlatten(a)[1], treeFlatten(b)[1], "");
+  if (m) throw new Error(`${fn}: ${what} do not have the same structure ${m}`);
+}

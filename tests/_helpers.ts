@@ -1,0 +1,65 @@
+/** Test helpers: assertAllClose (replaces @std/assert, which JSR cannot serve here). */
+import type { Tensor } from "../mod.ts";
+
+/** Flat numbers of a tensor, nested array or number. */
+function flat(x: Tensor | ArrayLike<number> | number | unknown[]): number[] {
+  if (typeof x === "number") return [x];
+  if (
+    x && typeof x === "object" && "data" in (x as object) &&
+    "shape" in (x as object)
+  ) {
+    return Array.from((x as Tensor).data);
+  }
+  return (x as unknown[]).flat(Infinity as 1) as number[];
+}
+
+/**
+ * Asserts |actual - expected| <= atol + rtol * |expected| elementwise (NaN
+ * equals NaN); the message names the worst index. Shapes are compared when
+ * both are tensors.
+ */
+export function assertAllClose(
+  actual: Tensor | ArrayLike<number> | number | unknown[],
+  expected: Tensor | ArrayLike<number> | number | unknown[],
+  { atol = 1e-6, rtol = 1e-6, msg = "" }: {
+    atol?: number;
+    rtol?: number;
+    msg?: string;
+  } = {},
+): void {
+  const isT = (v: unknown): v is Tensor =>
+    typeof v === "object" && v !== null && "shape" in v;
+  if (isT(actual) && isT(expected)) {
+    if (actual.shape.join() !== expected.shape.join()) {
+      throw new Error(
+        `${msg} shape mismatch: [${actual.shape}] vs expected [${expected.shape}]`,
+      );
+    }
+  }
+  const a = flat(actual), e = flat(expected);
+  if (a.length !== e.length) {
+    throw new Error(
+      `${msg} length mismatch: ${a.length} vs expected ${e.length}`,
+    );
+  }
+  let worst = -1, worstErr = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(e[i])) continue;
+    if (a[i] === e[i]) continue;
+    const err = Math.abs(a[i] - e[i]);
+    const ok = err <= atol + rtol * Math.abs(e[i]);
+    if (!ok && (worst < 0 || err > worstErr || Number.isNaN(err))) {
+      worst = i;
+      worstErr = err;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${msg} not close at flat index ${worst} of ${a.length}: ${
+        a[worst]
+      } vs expected ${
+        e[worst]
+      } (|diff| ${worstErr}, atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
