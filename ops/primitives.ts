@@ -28,6 +28,7 @@ import {
   broadcastTo,
   div,
   equal,
+  exp,
   greater,
   less,
   log,
@@ -53,6 +54,8 @@ export interface CoreParams {
   neg: Empty;
   exp: Empty;
   log: Empty;
+  log1p: Empty;
+  erf: Empty;
   sqrt: Empty;
   abs: Empty;
   tanh: Empty;
@@ -219,6 +222,12 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
   neg: unaryRule("neg", (v) => -v, (g) => neg(g), true),
   exp: unaryRule("exp", Math.exp, (g, _x, y) => mul(g, y)), // d e^x = e^x
   log: unaryRule("log", Math.log, (g, x) => div(g, x)), // d log x = 1/x
+  log1p: unaryRule("log1p", Math.log1p, (g, x) => div(g, add(x, 1))), // d log(1+x) = 1/(1+x)
+  erf: unaryRule( // d erf x = 2/√π e^(-x²)
+    "erf",
+    erf,
+    (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))),
+  ),
   sqrt: unaryRule("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2))), // 1/(2√x)
   abs: unaryRule( // d|x| = sign(x), 0 at 0 as PyTorch
     "abs",
@@ -518,6 +527,28 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
     ],
   },
 };
+
+/**
+ * The error function to double precision: for |x| < 3 the series
+ * erf x = 2/√π e^(-x²) Σ 2ⁿ x^(2n+1) / (1·3···(2n+1)) (all terms positive, no
+ * cancellation); beyond, erfc's continued fraction.
+ */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax !== ax) return x;
+  if (ax < 3) {
+    let term = ax, total = ax;
+    for (let n = 1; n < 200 && term > 1e-17 * total; n++) {
+      term *= (2 * ax * ax) / (2 * n + 1);
+      total += term;
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-ax * ax) * total;
+  }
+  if (ax > 6) return Math.sign(x);
+  let t = ax;
+  for (let n = 80; n >= 1; n--) t = ax + n / 2 / t;
+  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t);
+}
 
 function powOp(a: Tensor, b: Tensor): Tensor {
   return bind("pow", [a, b], {});

@@ -37,3 +37,41 @@ export function matmul(
   }
   return out;
 }
+
+/**
+ * C[cOff: m×n] += op(A) · op(B) with row-major storage: "nn" A [m,k] B [k,n];
+ * "tn" A stored [k,m]; "nt" B stored [n,k]. Accumulates into a Float64Array.
+ */
+export function gemm(
+  a: TypedArray,
+  aOff: number,
+  b: TypedArray,
+  bOff: number,
+  c: Float64Array,
+  cOff: number,
+  m: number,
+  k: number,
+  n: number,
+  layout: "nn" | "tn" | "nt",
+): void {
+  if (layout === "nt") {
+    for (let i = 0; i < m; i++) {
+      const ai = aOff + i * k, ci = cOff + i * n;
+      for (let j = 0; j < n; j++) {
+        const bj = bOff + j * k;
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
+        c[ci + j] += s;
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < m; i++) {
+    const ci = cOff + i * n;
+    for (let p = 0; p < k; p++) {
+      const v = layout === "nn" ? a[aOff + i * k + p] : a[aOff + p * m + i];
+      const bp = bOff + p * n;
+      for (let j = 0; j < n; j++) c[ci + j] += v * b[bp + j];
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * File helpers shared by the data loaders: reads and atomic writes whose
+ * errors name the calling function, the path, and the permission flag to add.
+ *
+ * @module
+ * @internal
+ */
+
+/** Checks that `path` is a non-empty string. @internal */
+export function checkPath(fn: string, path: unknown, name = "path"): string {
+  if (typeof path !== "string" || path === "") {
+    throw new Error(
+      `${fn}: ${name} must be a non-empty string, got ${
+        path === "" ? "an empty string" : typeof path
+      }`,
+    );
+  }
+  return path;
+}
+
+/** Checks that `bytes` is a Uint8Array. @internal */
+export function checkBytes(fn: string, bytes: unknown): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new Error(
+      `${fn}: bytes must be a Uint8Array, got ${
+        bytes === null
+          ? "null"
+          : typeof bytes === "object"
+          ? (bytes as object).constructor?.name ?? "an object"
+          : typeof bytes
+      }`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Turns a file-system error into an Error that names `fn`, the path and,
+ * for a missing Deno permission, the flag to add. @internal
+ */
+export function fsError(
+  fn: string,
+  action: "read" | "write",
+  path: string,
+  err: unknown,
+): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof Deno.errors.NotCapable) {
+    // Deno's message names the flag it needs ("--allow-read", "--allow-write").
+    const flag = /--allow-(read|write)/.exec(msg)?.[0] ?? `--allow-${action}`;
+    return new Error(
+      `${fn}: no permission to ${action} "${path}": add ${flag} (e.g. deno run ${flag} ...)`,
+      { cause: err },
+    );
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new Error(
+      `${fn}: permission denied to ${action} "${path}" (check the file's permissions; under Deno also add --allow-${action})`,
+      { cause: err },
+    );
+  }
+  if (err instanceof Deno.errors.NotFound) {
+    return new Error(`${fn}: no such file or directory "${path}"`, {
+      cause: err,
+    });
+  }
+  return new Error(`${fn}: could not ${action} "${path}": ${msg}`, {
+    cause: err,
+  });
+}
+
+/** Reads a whole file; errors name `fn`, the path and the flag to add. @internal */
+export async function readBytes(fn: string, path: string): Promise<Uint8Array> {
+  checkPath(fn, path);
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    throw fsError(fn, "read", path, err);
+  }
+}
+
+/** What is at `path`: "file", "dir", or null when nothing is there. @internal */
+export async function pathKind(
+  fn: string,
+  path: string,
+): Promise<"file" | "dir" | null> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isDirectory ? "dir" : "file";
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw fsError(fn, "read", path, err);
+  }
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+/**
+ * Writes `bytes` to `path` atomically: writes and syncs a temporary file in
+ * the same directory, then renames it over the target, so a crash never
+ * leaves a half-written file at `path`. The temporary file is removed on
+ * error. @internal
+ */
+export async function writeBytesAtomic(
+  fn: string,
+  path: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  checkPath(fn, path);
+  const dir = dirOf(path);
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  if (base === "" || base === "." || base === "..") {
+    throw new Error(`${fn}: path must name a file, got "${path}"`);
+  }
+  const rand = Math.floor(Math.random() * 0x100000000).toString(16);
+  const tmp = `${dir === "/" ? "" : dir}/.${base}.tmp-${Deno.pid}-${rand}`;
+  let created = false;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    created = true;
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+    created = false;
+  } catch (err) {
+    if (created) {
+      try {
+        await Deno.remove(tmp);
+      } catch { /* best effort: the original error matters more */ }
+    }
+    throw fsError(fn, "write", path, err);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Data: dataset loaders and file formats.
+ *
+ * - IDX (MNIST format): {@linkcode parseIdx}, {@linkcode readIdx}
+ * - CIFAR-10 binary: {@linkcode parseCifar10}, {@linkcode readCifar10}
+ * - PNG: {@linkcode decodePng}, {@linkcode encodePng}, {@linkcode readPng},
+ *   {@linkcode writePng}
+ * - safetensors checkpoints: {@linkcode serializeSafetensors},
+ *   {@linkcode deserializeSafetensors}, {@linkcode saveSafetensors},
+ *   {@linkcode loadSafetensors}
+ * - MNIST (embedded, no permission needed): {@linkcode loadMnist};
+ *   Fashion-MNIST: {@linkcode loadFashionMnist}
+ *
+ * Images load as float32 (MNIST-style sets in [0, 1], CIFAR-10 and PNG on
+ * the 0..255 scale), labels as int32. Functions that touch files need
+ * `--allow-read` / `--allow-write` and say so when it is missing.
+ *
+ * @example
+ * ```ts
+ * import { deserializeSafetensors, parseIdx, serializeSafetensors } from "./mod.ts";
+ * import { tensor } from "../ops/tensor.ts";
+ * import assert from "node:assert/strict";
+ * const t = parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 7, 9]));
+ * assert.deepEqual([...t.data], [7, 9]);
+ * const tree = deserializeSafetensors(serializeSafetensors({ w: tensor([1]) }));
+ * assert.ok("w" in (tree as object));
+ * ```
+ *
+ * @module
+ */
+export type { LabeledImages, TrainTest } from "./types.ts";
+export type { DType, Tensor, TypedArray } from "../ops/tensor.ts";
+export type { Tree } from "../ops/tree.ts";
+export { parseIdx, readIdx } from "./idx.ts";
+export {
+  CIFAR10_CLASSES,
+  CIFAR10_FILES,
+  CIFAR10_RECORD_BYTES,
+  type Cifar10Options,
+  parseCifar10,
+  readCifar10,
+} from "./cifar.ts";
+export { decodePng, encodePng, readPng, writePng } from "./png.ts";
+export {
+  deserializeSafetensors,
+  loadSafetensors,
+  parseSafetensorsHeader,
+  SAFETENSORS_MAX_HEADER,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  safetensorsMetadata,
+  saveSafetensors,
+  type SaveSafetensorsOptions,
+  serializeSafetensors,
+} from "./safetensors.ts";
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DIR,
+  loadFashionMnist,
+  loadMnist,
+} from "./mnist.ts";

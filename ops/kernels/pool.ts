@@ -1,0 +1,157 @@
+/**
+ * Pooling kernels on NCHW typed arrays. Windows outside the input count as
+ * -infinity for max pooling; for average pooling the divisor follows
+ * PyTorch (countIncludePad, divisorOverride).
+ *
+ * @module
+ */
+import type { TypedArray } from "../tensor.ts";
+
+/** Sizes and settings of one pooling (planes = n·c). */
+export interface PoolGeometry {
+  planes: number;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+}
+
+/**
+ * For each output position, the flat index (within its plane) of the first
+ * maximum of its window, in row-major window order (NaN counts as maximal).
+ */
+export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
+  const idx = new Int32Array(g.planes * g.oh * g.ow);
+  let o = 0;
+  for (let pl = 0; pl < g.planes; pl++) {
+    const base = pl * g.h * g.w;
+    for (let oy = 0; oy < g.oh; oy++) {
+      for (let ox = 0; ox < g.ow; ox++, o++) {
+        let best = -1, m = -Infinity;
+        for (let i = 0; i < g.kh; i++) {
+          const y = oy * g.sh - g.ph + i * g.dh;
+          if (y < 0 || y >= g.h) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const xx = ox * g.sw - g.pw + j * g.dw;
+            if (xx < 0 || xx >= g.w) continue;
+            const v = x[base + y * g.w + xx];
+            if (best < 0 || v > m || (v !== v && m === m)) {
+              m = v;
+              best = y * g.w + xx;
+            }
+          }
+        }
+        idx[o] = best;
+      }
+    }
+  }
+  return idx;
+}
+
+/** out[o] = t[argmax window position of o] (gathers a plane-shaped t). */
+export function poolGather(
+  t: TypedArray,
+  idx: Int32Array,
+  g: PoolGeometry,
+  out: TypedArray,
+): TypedArray {
+  const per = g.oh * g.ow, hw = g.h * g.w;
+  for (let o = 0; o < idx.length; o++) {
+    out[o] = t[Math.floor(o / per) * hw + idx[o]];
+  }
+  return out;
+}
+
+/** out (input-shaped, zero-filled) += g at each window's argmax position. */
+export function poolScatter(
+  gr: TypedArray,
+  idx: Int32Array,
+  g: PoolGeometry,
+  out: TypedArray,
+): TypedArray {
+  const per = g.oh * g.ow, hw = g.h * g.w;
+  const acc = new Float64Array(out.length);
+  for (let o = 0; o < idx.length; o++) {
+    acc[Math.floor(o / per) * hw + idx[o]] += gr[o];
+  }
+  out.set(acc);
+  return out;
+}
+
+/** Divisor options of average pooling. */
+export interface AvgOptions {
+  countIncludePad: boolean;
+  divisorOverride: number | null;
+}
+
+/** Calls visit(outIndex, inIndex, weight) for each (output, input) pair of average pooling. */
+function forEachAvg(
+  g: PoolGeometry,
+  o: AvgOptions,
+  visit: (out: number, inp: number, weight: number) => void,
+): void {
+  let k = 0;
+  for (let pl = 0; pl < g.planes; pl++) {
+    const base = pl * g.h * g.w;
+    for (let oy = 0; oy < g.oh; oy++) {
+      for (let ox = 0; ox < g.ow; ox++, k++) {
+        const y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
+        const y1 = Math.min(y0 + g.kh, g.h + g.ph),
+          x1 = Math.min(x0 + g.kw, g.w + g.pw);
+        const padded = (y1 - y0) * (x1 - x0);
+        const ys = Math.max(y0, 0), xs = Math.max(x0, 0);
+        const ye = Math.min(y1, g.h), xe = Math.min(x1, g.w);
+        const divisor = o.divisorOverride ??
+          (o.countIncludePad ? padded : (ye - ys) * (xe - xs));
+        for (let y = ys; y < ye; y++) {
+          for (let x = xs; x < xe; x++) {
+            visit(k, base + y * g.w + x, 1 / divisor);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Average pooling forward. */
+export function avgPoolForward(
+  x: TypedArray,
+  g: PoolGeometry,
+  o: AvgOptions,
+  out: TypedArray,
+): TypedArray {
+  const acc = new Float64Array(out.length);
+  forEachAvg(g, o, (k, i, w) => (acc[k] += x[i] * w));
+  out.set(acc);
+  return out;
+}
+
+/** The transpose of average pooling (its VJP): spreads each output back over its window. */
+export function avgPoolAdjoint(
+  y: TypedArray,
+  g: PoolGeometry,
+  o: AvgOptions,
+  out: TypedArray,
+): TypedArray {
+  const acc = new Float64Array(out.length);
+  forEachAvg(g, o, (k, i, w) => (acc[i] += y[k] * w));
+  out.set(acc);
+  return out;
+}
+
+/** Max pooling forward: the value at each window's first maximum. */
+export function maxPoolForward(
+  x: TypedArray,
+  g: PoolGeometry,
+  out: TypedArray,
+): TypedArray {
+  return poolGather(x, maxPoolArgmax(x, g), g, out);
+}
