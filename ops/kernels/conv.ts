@@ -7,6 +7,10 @@
  * - `conv2dInputAdjoint(y, w)`       the transpose of conv in x (a transposed convolution)
  * - `conv2dWeightAdjoint(x, y)`      the transpose of conv in w (the weight gradient)
  *
+ * Images are processed in chunks: the columns of a chunk of `nb` images
+ * form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long matrix
+ * product.
+ *
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
@@ -32,31 +36,47 @@ export interface ConvGeometry {
   groups: number;
 }
 
-/** Unfolds group `g` of image `n` of x into cols [cg·kh·kw, oh·ow]. */
+/** Images per chunk, so a chunk's column matrix stays near 2^21 numbers. */
+function chunkSize(g: ConvGeometry): number {
+  const per = (g.c / g.groups) * g.kh * g.kw * g.oh * g.ow;
+  return Math.max(1, Math.min(g.n, Math.floor((1 << 21) / Math.max(per, 1))));
+}
+
+/**
+ * Unfolds group `grp` of images n0..n0+nb into cols [cg·kh·kw, nb·oh·ow]
+ * (or, with `back`, adds cols into x: im2col's transpose).
+ */
 function im2col(
-  x: TypedArray,
+  x: TypedArray | Float64Array,
   g: ConvGeometry,
-  n: number,
+  n0: number,
+  nb: number,
   grp: number,
   cols: Float64Array,
+  back: boolean,
 ): void {
-  const cg = g.c / g.groups, P = g.oh * g.ow;
+  const cg = g.c / g.groups, P = g.oh * g.ow, L = nb * P;
   for (let ci = 0; ci < cg; ci++) {
-    const plane = ((n * g.c) + grp * cg + ci) * g.h * g.w;
     for (let i = 0; i < g.kh; i++) {
       for (let j = 0; j < g.kw; j++) {
-        const row = ((ci * g.kh + i) * g.kw + j) * P;
-        for (let oy = 0; oy < g.oh; oy++) {
-          const y = oy * g.sh - g.pt + i * g.dh;
-          const r = row + oy * g.ow;
-          if (y < 0 || y >= g.h) {
-            cols.fill(0, r, r + g.ow);
-            continue;
-          }
-          const base = plane + y * g.w;
-          for (let ox = 0; ox < g.ow; ox++) {
-            const xx = ox * g.sw - g.pl + j * g.dw;
-            cols[r + ox] = xx >= 0 && xx < g.w ? x[base + xx] : 0;
+        const row = ((ci * g.kh + i) * g.kw + j) * L;
+        for (let b = 0; b < nb; b++) {
+          const plane = (((n0 + b) * g.c) + grp * cg + ci) * g.h * g.w;
+          for (let oy = 0; oy < g.oh; oy++) {
+            const y = oy * g.sh - g.pt + i * g.dh;
+            const r = row + b * P + oy * g.ow;
+            if (y < 0 || y >= g.h) {
+              if (!back) cols.fill(0, r, r + g.ow);
+              continue;
+            }
+            const base = plane + y * g.w;
+            for (let ox = 0; ox < g.ow; ox++) {
+              const xx = ox * g.sw - g.pl + j * g.dw;
+              if (xx >= 0 && xx < g.w) {
+                if (back) x[base + xx] += cols[r + ox];
+                else cols[r + ox] = x[base + xx];
+              } else if (!back) cols[r + ox] = 0;
+            }
           }
         }
       }
@@ -64,30 +84,22 @@ function im2col(
   }
 }
 
-/** Adds cols [cg·kh·kw, oh·ow] back into group `g` of image `n` of x (im2col's transpose). */
-function col2im(
-  cols: Float64Array,
+/** Copies rows [o, nb·P] of a group into y [n, o, P] layout (or back, with `gather`). */
+function reorder(
+  y: TypedArray | Float64Array,
+  m: Float64Array,
   g: ConvGeometry,
-  n: number,
+  n0: number,
+  nb: number,
   grp: number,
-  x: Float64Array,
+  gather: boolean,
 ): void {
-  const cg = g.c / g.groups, P = g.oh * g.ow;
-  for (let ci = 0; ci < cg; ci++) {
-    const plane = ((n * g.c) + grp * cg + ci) * g.h * g.w;
-    for (let i = 0; i < g.kh; i++) {
-      for (let j = 0; j < g.kw; j++) {
-        const row = ((ci * g.kh + i) * g.kw + j) * P;
-        for (let oy = 0; oy < g.oh; oy++) {
-          const y = oy * g.sh - g.pt + i * g.dh;
-          if (y < 0 || y >= g.h) continue;
-          const base = plane + y * g.w, r = row + oy * g.ow;
-          for (let ox = 0; ox < g.ow; ox++) {
-            const xx = ox * g.sw - g.pl + j * g.dw;
-            if (xx >= 0 && xx < g.w) x[base + xx] += cols[r + ox];
-          }
-        }
-      }
+  const og = g.o / g.groups, P = g.oh * g.ow;
+  for (let o = 0; o < og; o++) {
+    for (let b = 0; b < nb; b++) {
+      const src = o * nb * P + b * P, dst = ((n0 + b) * g.o + grp * og + o) * P;
+      if (gather) { for (let p = 0; p < P; p++) m[src + p] = y[dst + p]; }
+      else for (let p = 0; p < P; p++) y[dst + p] = m[src + p];
     }
   }
 }
@@ -101,19 +113,19 @@ export function conv2dForward(
   out: TypedArray,
 ): TypedArray {
   const cg = g.c / g.groups, og = g.o / g.groups;
-  const K = cg * g.kh * g.kw, P = g.oh * g.ow;
-  const cols = new Float64Array(K * P);
-  const acc = new Float64Array(og * P);
-  for (let n = 0; n < g.n; n++) {
+  const K = cg * g.kh * g.kw, P = g.oh * g.ow, nbMax = chunkSize(g);
+  const cols = new Float64Array(K * nbMax * P);
+  const acc = new Float64Array(og * nbMax * P);
+  const wg = Float64Array.from(w);
+  for (let n0 = 0; n0 < g.n; n0 += nbMax) {
+    const nb = Math.min(nbMax, g.n - n0), L = nb * P;
     for (let grp = 0; grp < g.groups; grp++) {
-      im2col(x, g, n, grp, cols);
-      acc.fill(0);
-      gemm(w, grp * og * K, cols, 0, acc, 0, og, K, P, "nn");
-      const base = (n * g.o + grp * og) * P;
+      im2col(x, g, n0, nb, grp, cols, false);
       for (let o = 0; o < og; o++) {
-        const b = bias ? bias[grp * og + o] : 0;
-        for (let p = 0; p < P; p++) out[base + o * P + p] = acc[o * P + p] + b;
+        acc.fill(bias ? bias[grp * og + o] : 0, o * L, (o + 1) * L);
       }
+      gemm(wg, grp * og * K, cols, 0, acc, 0, og, K, L, "nn");
+      reorder(out, acc, g, n0, nb, grp, false);
     }
   }
   return out;
@@ -127,25 +139,18 @@ export function conv2dInputAdjoint(
   out: TypedArray,
 ): TypedArray {
   const cg = g.c / g.groups, og = g.o / g.groups;
-  const K = cg * g.kh * g.kw, P = g.oh * g.ow;
-  const cols = new Float64Array(K * P);
+  const K = cg * g.kh * g.kw, P = g.oh * g.ow, nbMax = chunkSize(g);
+  const cols = new Float64Array(K * nbMax * P);
+  const ym = new Float64Array(og * nbMax * P);
   const acc = new Float64Array(out.length);
-  for (let n = 0; n < g.n; n++) {
+  const wg = Float64Array.from(w);
+  for (let n0 = 0; n0 < g.n; n0 += nbMax) {
+    const nb = Math.min(nbMax, g.n - n0), L = nb * P;
     for (let grp = 0; grp < g.groups; grp++) {
-      cols.fill(0);
-      gemm(
-        w,
-        grp * og * K,
-        y,
-        (n * g.o + grp * og) * P,
-        cols,
-        0,
-        K,
-        og,
-        P,
-        "tn",
-      );
-      col2im(cols, g, n, grp, acc);
+      reorder(y, ym, g, n0, nb, grp, true);
+      cols.fill(0, 0, K * L);
+      gemm(wg, grp * og * K, ym, 0, cols, 0, K, og, L, "tn");
+      im2col(acc, g, n0, nb, grp, cols, true);
     }
   }
   out.set(acc);
@@ -160,24 +165,16 @@ export function conv2dWeightAdjoint(
   out: TypedArray,
 ): TypedArray {
   const cg = g.c / g.groups, og = g.o / g.groups;
-  const K = cg * g.kh * g.kw, P = g.oh * g.ow;
-  const cols = new Float64Array(K * P);
+  const K = cg * g.kh * g.kw, P = g.oh * g.ow, nbMax = chunkSize(g);
+  const cols = new Float64Array(K * nbMax * P);
+  const ym = new Float64Array(og * nbMax * P);
   const acc = new Float64Array(out.length);
-  for (let n = 0; n < g.n; n++) {
+  for (let n0 = 0; n0 < g.n; n0 += nbMax) {
+    const nb = Math.min(nbMax, g.n - n0), L = nb * P;
     for (let grp = 0; grp < g.groups; grp++) {
-      im2col(x, g, n, grp, cols);
-      gemm(
-        y,
-        (n * g.o + grp * og) * P,
-        cols,
-        0,
-        acc,
-        grp * og * K,
-        og,
-        P,
-        K,
-        "nt",
-      );
+      im2col(x, g, n0, nb, grp, cols, false);
+      reorder(y, ym, g, n0, nb, grp, true);
+      gemm(ym, 0, cols, 0, acc, grp * og * K, og, L, K, "nt");
     }
   }
   out.set(acc);

@@ -41,6 +41,8 @@ export function matmul(
 /**
  * C[cOff: m×n] += op(A) · op(B) with row-major storage: "nn" A [m,k] B [k,n];
  * "tn" A stored [k,m]; "nt" B stored [n,k]. Accumulates into a Float64Array.
+ * Rows of C are done four at a time over column blocks that stay in cache,
+ * so each row of B is read once per four rows of C.
  */
 export function gemm(
   a: TypedArray,
@@ -54,24 +56,92 @@ export function gemm(
   n: number,
   layout: "nn" | "tn" | "nt",
 ): void {
-  if (layout === "nt") {
-    for (let i = 0; i < m; i++) {
-      const ai = aOff + i * k, ci = cOff + i * n;
-      for (let j = 0; j < n; j++) {
-        const bj = bOff + j * k;
-        let s = 0;
-        for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
-        c[ci + j] += s;
+  if (layout === "nt") return gemmNT(a, aOff, b, bOff, c, cOff, m, k, n);
+  // element (i, p) of A is a[aOff + i·si + p·sp]
+  const si = layout === "nn" ? k : 1, sp = layout === "nn" ? 1 : m;
+  const JB = 512;
+  for (let j0 = 0; j0 < n; j0 += JB) {
+    const j1 = Math.min(n, j0 + JB);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const c0 = cOff + i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+      const a0 = aOff + i * si;
+      for (let p = 0; p < k; p++) {
+        const ap = a0 + p * sp;
+        const v0 = a[ap],
+          v1 = a[ap + si],
+          v2 = a[ap + 2 * si],
+          v3 = a[ap + 3 * si];
+        const bp = bOff + p * n;
+        for (let j = j0; j < j1; j++) {
+          const bj = b[bp + j];
+          c[c0 + j] += v0 * bj;
+          c[c1 + j] += v1 * bj;
+          c[c2 + j] += v2 * bj;
+          c[c3 + j] += v3 * bj;
+        }
       }
     }
-    return;
+    for (; i < m; i++) {
+      const ci = cOff + i * n;
+      for (let p = 0; p < k; p++) {
+        const v = a[aOff + i * si + p * sp], bp = bOff + p * n;
+        for (let j = j0; j < j1; j++) c[ci + j] += v * b[bp + j];
+      }
+    }
   }
-  for (let i = 0; i < m; i++) {
-    const ci = cOff + i * n;
-    for (let p = 0; p < k; p++) {
-      const v = layout === "nn" ? a[aOff + i * k + p] : a[aOff + p * m + i];
-      const bp = bOff + p * n;
-      for (let j = 0; j < n; j++) c[ci + j] += v * b[bp + j];
+}
+
+/** C[m, n] += A[m, k] · B[n, k]ᵀ: 2×2 blocks of dot products along k. */
+function gemmNT(
+  a: TypedArray,
+  aOff: number,
+  b: TypedArray,
+  bOff: number,
+  c: Float64Array,
+  cOff: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const a0 = aOff + i * k, a1 = a0 + k;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const b0 = bOff + j * k, b1 = b0 + k;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + p], x1 = a[a1 + p], y0 = b[b0 + p], y1 = b[b1 + p];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      const ci = cOff + i * n + j;
+      c[ci] += s00;
+      c[ci + 1] += s01;
+      c[ci + n] += s10;
+      c[ci + n + 1] += s11;
+    }
+    for (; j < n; j++) {
+      const bj = bOff + j * k;
+      let s0 = 0, s1 = 0;
+      for (let p = 0; p < k; p++) {
+        s0 += a[a0 + p] * b[bj + p];
+        s1 += a[a1 + p] * b[bj + p];
+      }
+      c[cOff + i * n + j] += s0;
+      c[cOff + (i + 1) * n + j] += s1;
+    }
+  }
+  for (; i < m; i++) {
+    const ai = aOff + i * k;
+    for (let j = 0; j < n; j++) {
+      const bj = bOff + j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
+      c[cOff + i * n + j] += s;
     }
   }
 }
