@@ -95,6 +95,7 @@ export {
   treeUnflatten,
 } from "./ops/tree.ts";
 export * as random from "./ops/random.ts";
+export * as data from "./data/mod.ts";
 export {
   adaptiveAvgPool2d,
   avgPool2d,

@@ -8,6 +8,10 @@
  * - safetensors checkpoints: {@linkcode serializeSafetensors},
  *   {@linkcode deserializeSafetensors}, {@linkcode saveSafetensors},
  *   {@linkcode loadSafetensors}
+ * - Batching: {@linkcode batches}, {@linkcode split}, {@linkcode take}
+ * - Transforms: {@linkcode hwcToChw}, {@linkcode scaleTo01},
+ *   {@linkcode normalize}, {@linkcode padImages}, {@linkcode randomCrop},
+ *   {@linkcode randomHorizontalFlip}
  * - MNIST (embedded, no permission needed): {@linkcode loadMnist};
  *   Fashion-MNIST: {@linkcode loadFashionMnist}
  *
@@ -59,3 +63,18 @@ export {
   loadFashionMnist,
   loadMnist,
 } from "./mnist.ts";
+export {
+  batches,
+  type BatchOptions,
+  type Dataset,
+  split,
+  take,
+} from "./batches.ts";
+export {
+  hwcToChw,
+  normalize,
+  padImages,
+  randomCrop,
+  randomHorizontalFlip,
+  scaleTo01,
+} from "./transforms.ts";

@@ -1,0 +1,248 @@
+/**
+ * Pure image transforms, as torchvision's: HWC to CHW, scaling to [0, 1],
+ * per-channel normalisation, padding, and random crops and flips driven by
+ * a random key (so augmentation is reproducible). They work on one image
+ * `[C, H, W]` or a batch `[N, C, H, W]` (the random ones draw per image).
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkOptions,
+  checkTensor,
+  fromData,
+  type Tensor,
+  tensor,
+} from "../ops/tensor.ts";
+import { div, pad, reshape, sub, transpose } from "../ops/ops.ts";
+import { concrete } from "../ops/trace.ts";
+import { bernoulli, type Key, randint, split } from "../ops/random.ts";
+
+const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
+
+/**
+ * `[H, W, C]` (or `[N, H, W, C]`) to `[C, H, W]` (or `[N, C, H, W]`).
+ *
+ * @example
+ * ```ts
+ * import { hwcToChw } from "./transforms.ts";
+ * import { zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(hwcToChw(zeros([32, 32, 3])).shape, [3, 32, 32]);
+ * ```
+ */
+export function hwcToChw(x: Tensor): Tensor {
+  checkTensor("hwcToChw", x, "x");
+  if (x.shape.length === 3) return transpose(x, [2, 0, 1]);
+  if (x.shape.length === 4) return transpose(x, [0, 3, 1, 2]);
+  throw new Error(
+    `hwcToChw: x must be [H, W, C] or [N, H, W, C], got ${fmt(x.shape)}`,
+  );
+}
+
+/**
+ * Scales 0..255 pixel values to [0, 1] (divides by 255), as float32.
+ *
+ * @example
+ * ```ts
+ * import { scaleTo01 } from "./transforms.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(scaleTo01(tensor([0, 255], { dtype: "int32" }))), [0, 1]);
+ * ```
+ */
+export function scaleTo01(x: Tensor): Tensor {
+  checkTensor("scaleTo01", x, "x");
+  return div(x, 255);
+}
+
+function channelAxis(fn: string, x: Tensor): number {
+  if (x.shape.length === 3) return 0;
+  if (x.shape.length === 4) return 1;
+  throw new Error(
+    `${fn}: x must be [C, H, W] or [N, C, H, W], got ${fmt(x.shape)}`,
+  );
+}
+
+/**
+ * Per-channel `(x - mean) / std`, as torchvision's `Normalize`.
+ *
+ * @example
+ * ```ts
+ * import { normalize } from "./transforms.ts";
+ * import { ones, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = normalize(ones([2, 1, 1]), [0.5, 0], [0.5, 2]);
+ * assert.deepEqual(toArray(y), [[[1]], [[0.5]]]);
+ * ```
+ */
+export function normalize(
+  x: Tensor,
+  mean: readonly number[],
+  std: readonly number[],
+): Tensor {
+  const fn = "normalize";
+  checkTensor(fn, x, "x");
+  const a = channelAxis(fn, x);
+  const c = x.shape[a];
+  if (mean.length !== c || std.length !== c) {
+    throw new Error(
+      `${fn}: mean and std need one value per channel (${c} for x ${
+        fmt(x.shape)
+      }), got ${mean.length} and ${std.length}`,
+    );
+  }
+  if (std.some((s) => !(s > 0))) {
+    throw new Error(`${fn}: std must be positive, got [${std}]`);
+  }
+  const shape = a === 0 ? [c, 1, 1] : [1, c, 1, 1];
+  const dtype = x.dtype === "float64" ? "float64" : "float32";
+  const m = tensor(mean as number[], { shape, dtype });
+  const s = tensor(std as number[], { shape, dtype });
+  return div(sub(x, m), s);
+}
+
+/**
+ * Pads the two spatial axes with `padding` pixels of `value` on each side
+ * (e.g. MNIST's 28x28 to LeNet-5's 32x32 with padding 2).
+ *
+ * @example
+ * ```ts
+ * import { padImages } from "./transforms.ts";
+ * import { zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(padImages(zeros([5, 1, 28, 28]), 2).shape, [5, 1, 32, 32]);
+ * ```
+ */
+export function padImages(
+  x: Tensor,
+  padding: number,
+  options: { value?: number } = {},
+): Tensor {
+  const fn = "padImages";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["value"]);
+  channelAxis(fn, x);
+  if (!Number.isInteger(padding) || padding < 0) {
+    throw new Error(
+      `${fn}: padding must be a non-negative integer, got ${padding}`,
+    );
+  }
+  const widths = x.shape.map((_, i) =>
+    i >= x.shape.length - 2 ? [padding, padding] : [0, 0]
+  );
+  return pad(x, widths as [number, number][], { value: options.value ?? 0 });
+}
+
+/** Treats one image as a batch of one; returns the 4-D view and whether it was single. */
+function asBatch(fn: string, x: Tensor): [Tensor, boolean] {
+  checkTensor(fn, x, "x");
+  const single = channelAxis(fn, x) === 0;
+  return [single ? reshape(x, [1, ...x.shape]) : x, single];
+}
+
+/**
+ * A random `size` crop of each image after zero-padding by `padding`, as
+ * torchvision's `RandomCrop` (with padding 2 on 32x32 images: random shifts of
+ * up to ±2 pixels).
+ *
+ * @example
+ * ```ts
+ * import { randomCrop } from "./transforms.ts";
+ * import { ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomCrop(ones([4, 1, 8, 8]), { size: 8, padding: 2, key: random.key(0) });
+ * assert.deepEqual(y.shape, [4, 1, 8, 8]);
+ * ```
+ */
+export function randomCrop(
+  x: Tensor,
+  options: { size: number | [number, number]; padding?: number; key: Key },
+): Tensor {
+  const fn = "randomCrop";
+  checkOptions(fn, options, ["size", "padding", "key"]);
+  const [xb, single] = asBatch(fn, x);
+  if (!options?.key) {
+    throw new Error(`${fn}: options.key (a random.key) is required`);
+  }
+  const [sh, sw] = typeof options.size === "number"
+    ? [options.size, options.size]
+    : options.size;
+  const p = options.padding ?? 0;
+  const [n, c, h, w] = xb.shape;
+  const hp = h + 2 * p, wp = w + 2 * p;
+  if (
+    !(Number.isInteger(sh) && Number.isInteger(sw) && sh >= 1 && sw >= 1 &&
+      sh <= hp && sw <= wp)
+  ) {
+    throw new Error(
+      `${fn}: size ${
+        JSON.stringify(options.size)
+      } must fit in the padded image ${hp}x${wp}`,
+    );
+  }
+  const [ky, kx] = split(options.key);
+  const oy = randint(ky, [n], 0, hp - sh + 1).data,
+    ox = randint(kx, [n], 0, wp - sw + 1).data;
+  const src = concrete(xb).data;
+  const out = allocData(xb.dtype, n * c * sh * sw);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const plane = (i * c + ch) * h * w, dst = (i * c + ch) * sh * sw;
+      for (let y = 0; y < sh; y++) {
+        const yy = y + oy[i] - p;
+        if (yy < 0 || yy >= h) continue;
+        for (let xx = 0; xx < sw; xx++) {
+          const sx = xx + ox[i] - p;
+          if (sx >= 0 && sx < w) {
+            out[dst + y * sw + xx] = src[plane + yy * w + sx];
+          }
+        }
+      }
+    }
+  }
+  const y = fromData(out, [n, c, sh, sw]);
+  return single ? reshape(y, [c, sh, sw]) : y;
+}
+
+/**
+ * Mirrors each image left-right with probability `p` (default 0.5), as
+ * torchvision's `RandomHorizontalFlip`.
+ *
+ * @example
+ * ```ts
+ * import { randomHorizontalFlip } from "./transforms.ts";
+ * import { random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[1, 2]]]]);
+ * assert.deepEqual(toArray(randomHorizontalFlip(x, { p: 1, key: random.key(0) })), [[[[2, 1]]]]);
+ * ```
+ */
+export function randomHorizontalFlip(
+  x: Tensor,
+  options: { p?: number; key: Key },
+): Tensor {
+  const fn = "randomHorizontalFlip";
+  checkOptions(fn, options, ["p", "key"]);
+  const [xb, single] = asBatch(fn, x);
+  if (!options?.key) {
+    throw new Error(`${fn}: options.key (a random.key) is required`);
+  }
+  const prob = options.p ?? 0.5;
+  if (!(prob >= 0 && prob <= 1)) {
+    throw new Error(`${fn}: p must be in [0, 1], got ${prob}`);
+  }
+  const [n, c, h, w] = xb.shape;
+  const flip = bernoulli(options.key, prob, [n]).data;
+  const src = concrete(xb).data;
+  const out = allocData(xb.dtype, src.length);
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < c * h; r++) {
+      const base = (i * c * h + r) * w;
+      for (let xx = 0; xx < w; xx++) {
+        out[base + xx] = src[base + (flip[i] ? w - 1 - xx : xx)];
+      }
+    }
+  }
+  return fromData(out, single ? x.shape : xb.shape);
+}
