@@ -95,6 +95,8 @@ export {
   treeUnflatten,
 } from "./ops/tree.ts";
 export * as random from "./ops/random.ts";
+export type { Key } from "./ops/random.ts";
+export * as optim from "./optim/mod.ts";
 export * as data from "./data/mod.ts";
 export {
   adaptiveAvgPool2d,

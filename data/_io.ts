@@ -47,7 +47,10 @@ export function fsError(
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof Deno.errors.NotCapable) {
     // Deno's message names the flag it needs ("--allow-read", "--allow-write").
-    const flag = /--allow-(read|write)/.exec(msg)?.[0] ?? `--allow-${action}`;
+    // Writing atomically renames a temporary file, which needs both flags.
+    const flag = action === "write"
+      ? "--allow-read --allow-write"
+      : /--allow-(read|write)/.exec(msg)?.[0] ?? `--allow-${action}`;
     return new Error(
       `${fn}: no permission to ${action} "${path}": add ${flag} (e.g. deno run ${flag} ...)`,
       { cause: err },

@@ -334,7 +334,7 @@ Deno.test("fsError: maps Deno errors to messages naming the flag", () => {
   );
   assert.match(
     e.message,
-    /^f: no permission to write "x.bin": add --allow-write/,
+    /^f: no permission to write "x.bin": add --allow-read --allow-write/,
   );
   const r = fsError(
     "f",
@@ -925,7 +925,7 @@ Deno.test({
   fn: async () => {
     await assert.rejects(
       saveSafetensors("/tmp/never-written.safetensors", { w: tensor([1]) }),
-      /saveSafetensors: no permission to write ".*never-written.safetensors": add --allow-write/,
+      /saveSafetensors: no permission to write ".*never-written.safetensors": add --allow-read --allow-write/,
     );
   },
 });

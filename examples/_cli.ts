@@ -1,0 +1,125 @@
+/**
+ * A small command-line flag parser shared by the examples: `--name value`,
+ * `--name=value` and boolean `--flag`. Unknown flags and bad values print
+ * the usage and exit with code 2.
+ *
+ * @module
+ */
+
+/** One flag: its kind, default and help text. */
+export interface FlagSpec {
+  kind: "string" | "number" | "int" | "boolean";
+  default?: string | number | boolean;
+  help: string;
+  choices?: readonly string[];
+}
+
+/** Thrown for bad command lines; `main` prints usage and exits 2. */
+export class UsageError extends Error {}
+
+/** Parses `args` against `specs`; throws UsageError for unknown flags or bad values. */
+export function parseFlags<S extends Record<string, FlagSpec>>(
+  args: readonly string[],
+  specs: S,
+):
+  & {
+    [K in keyof S]: S[K]["kind"] extends "boolean" ? boolean
+      : S[K]["kind"] extends "string" ? string
+      : number;
+  }
+  & {
+    help: boolean;
+  } {
+  const out: Record<string, unknown> = { help: false };
+  for (const [k, s] of Object.entries(specs)) out[k] = s.default;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--help" || a === "-h") {
+      out.help = true;
+      continue;
+    }
+    if (!a.startsWith("--")) throw new UsageError(`unexpected argument "${a}"`);
+    const eq = a.indexOf("=");
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    const key = name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    const spec = specs[key];
+    if (!spec) throw new UsageError(`unknown flag --${name}`);
+    let value: string;
+    if (spec.kind === "boolean" && eq < 0) value = "true";
+    else if (eq >= 0) value = a.slice(eq + 1);
+    else {
+      if (i + 1 >= args.length) throw new UsageError(`--${name} needs a value`);
+      value = args[++i];
+    }
+    if (spec.kind === "string") {
+      if (spec.choices && !spec.choices.includes(value)) {
+        throw new UsageError(
+          `--${name} must be one of ${spec.choices.join("|")}, got "${value}"`,
+        );
+      }
+      out[key] = value;
+    } else if (spec.kind === "boolean") {
+      if (value !== "true" && value !== "false") {
+        throw new UsageError(`--${name} must be true or false, got "${value}"`);
+      }
+      out[key] = value === "true";
+    } else {
+      const v = Number(value);
+      if (
+        value.trim() === "" || !Number.isFinite(v) ||
+        (spec.kind === "int" && (!Number.isInteger(v) || v < 0))
+      ) {
+        throw new UsageError(
+          `--${name} must be ${
+            spec.kind === "int" ? "a non-negative integer" : "a number"
+          }, got "${value}"`,
+        );
+      }
+      out[key] = v;
+    }
+  }
+  // deno-lint-ignore no-explicit-any
+  return out as any;
+}
+
+/** The usage text of a program. */
+export function usage(
+  program: string,
+  summary: string,
+  specs: Record<string, FlagSpec>,
+): string {
+  const lines = Object.entries(specs).map(([k, s]) => {
+    const flag = "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+    const arg = s.kind === "boolean"
+      ? ""
+      : s.choices
+      ? ` ${s.choices.join("|")}`
+      : ` ${s.kind === "string" ? "VALUE" : "N"}`;
+    const def = s.default === undefined || s.default === ""
+      ? ""
+      : ` (default ${s.default})`;
+    return `  ${(flag + arg).padEnd(34)} ${s.help}${def}`;
+  });
+  return `${summary}\n\nUsage: deno run ${program} [flags]\n\n${
+    lines.join("\n")
+  }\n  ${"--help".padEnd(34)} show this help`;
+}
+
+/** Runs `main`, turning a UsageError into the usage text and exit code 2. */
+export async function runMain(
+  program: string,
+  summary: string,
+  specs: Record<string, FlagSpec>,
+  main: (args: string[]) => Promise<void>,
+): Promise<void> {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}\n\n${usage(program, summary, specs)}`);
+      Deno.exit(2);
+    }
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Seeds 000-002: fixed 3x3 kernels applied with conv2d to a grayscale image.
+ *
+ *   deno run --allow-write examples/filters.ts [--image PATH.png] [--out filters.png]
+ *
+ * Without `--image` the input is an MNIST digit (embedded, no flag needed).
+ * The output PNG shows, side by side: the input, 1/9 blur, sharpen, vertical
+ * edge and Laplacian (each rescaled to 0..255). It also prints the seed's
+ * worked Laplacian example (sum 1195).
+ *
+ * @module
+ */
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+
+const specs = {
+  image: {
+    kind: "string",
+    default: "",
+    help: "grayscale or colour PNG to filter (default: an MNIST digit)",
+  },
+  out: {
+    kind: "string",
+    default: "filters.png",
+    help: "where to write the side-by-side PNG",
+  },
+} satisfies Record<string, FlagSpec>;
+const summary =
+  "Applies blur, sharpen, vertical-edge and Laplacian kernels with conv2d (seeds 000-002).";
+
+/** The seed kernels, as [1, 1, 3, 3] weights. */
+export const kernels: Record<string, number[][]> = {
+  "blur 1/9": [[1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9], [
+    1 / 9,
+    1 / 9,
+    1 / 9,
+  ]],
+  sharpen: [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+  "vertical edge": [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]],
+  laplacian: [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+};
+
+/** Applies one 3x3 kernel to a [H, W] image (padding 1, so the size is kept). */
+export function applyKernel(image: Tensor, kernel: number[][]): Tensor {
+  const w = T.tensor([[kernel]]);
+  const x = T.reshape(image, [1, 1, image.shape[0], image.shape[1]]);
+  return T.reshape(
+    T.conv2d(x, w, null, { padding: 1 }),
+    image.shape as number[],
+  );
+}
+
+/** Rescales to 0..255 (min to 0, max to 255). */
+function toPixels(t: Tensor): Tensor {
+  const lo = T.min(t), hi = T.max(t);
+  const range = Math.max(T.item(T.sub(hi, lo)), 1e-12);
+  return T.mul(T.sub(t, lo), 255 / range);
+}
+
+/** Runs the example; returns the side-by-side image [H, 5·W + 4·gap]. */
+export async function main(args: string[]): Promise<Tensor> {
+  const opts = parseFlags(args, specs);
+  if (opts.help) {
+    console.log(usage("examples/filters.ts", summary, specs));
+    return T.zeros([0]);
+  }
+  // The seed's worked example: centre 200, neighbours about 50.
+  const patch = T.tensor([[[[50, 52, 49], [51, 200, 53], [48, 49, 52]]]]);
+  const lap = T.conv2d(patch, T.tensor([[kernels.laplacian]]));
+  console.log(
+    `seed 001 Laplacian example: kernel * patch summed = ${T.item(lap)}`,
+  );
+
+  let gray: Tensor;
+  if (opts.image) {
+    const img = await T.data.readPng(opts.image); // [H, W, C] on 0..255
+    const c = img.shape[2];
+    gray = c >= 3
+      ? T.mean(T.slice(img, [0, 0, 0], [img.shape[0], img.shape[1], 3]), {
+        axis: 2,
+      })
+      : T.squeeze(T.slice(img, [0, 0, 0], [img.shape[0], img.shape[1], 1]), 2);
+    console.log(`input: ${opts.image} ${gray.shape[0]}x${gray.shape[1]}`);
+  } else {
+    const { test } = await T.data.loadMnist();
+    gray = T.mul(T.reshape(T.slice(test.x, [0], [1]), [28, 28]), 255);
+    console.log(`input: MNIST test digit 0 (label ${test.y.data[0]}), 28x28`);
+  }
+  const panels = [gray];
+  for (const [name, k] of Object.entries(kernels)) {
+    const y = applyKernel(gray, k);
+    console.log(
+      `${name.padEnd(14)} output ${y.shape.join("x")}, range [${
+        T.item(T.min(y)).toFixed(1)
+      }, ${T.item(T.max(y)).toFixed(1)}]`,
+    );
+    panels.push(toPixels(y));
+  }
+  const gap = T.full([gray.shape[0], 2], 255);
+  const row = T.concat(panels.flatMap((p, i) => (i ? [gap, p] : [p])), 1);
+  await T.data.writePng(opts.out, row);
+  console.log(`wrote ${opts.out} (input, ${Object.keys(kernels).join(", ")})`);
+  return row;
+}
+
+if (import.meta.main) {
+  await runMain(
+    "examples/filters.ts",
+    summary,
+    specs,
+    async (a) => void (await main(a)),
+  );
+}
