@@ -1,0 +1,180 @@
+/**
+ * Private helpers of optim: argument checks shared by the optimizers,
+ * transforms and schedules (every message names the function, the option,
+ * what was expected and what came), and the step counter kept in states.
+ *
+ * @module
+ */
+import {
+  checkOptions,
+  describe,
+  fromData,
+  isTensor,
+  type Tensor,
+} from "../ops/tensor.ts";
+import { type Tree, treeMap } from "../ops/tree.ts";
+import type { LearningRate } from "./base.ts";
+
+/** Throws unless `options` is a plain object whose keys are all in `known`. */
+export function checkBag(
+  fn: string,
+  options: unknown,
+  known: readonly string[],
+): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (
+    typeof options !== "object" || options === null || Array.isArray(options)
+  ) {
+    throw new Error(
+      `${fn}: options must be an object, got ${describe(options)}`,
+    );
+  }
+  checkOptions(fn, options, known);
+  return options as Record<string, unknown>;
+}
+
+/** A numeric range: `[min, max]`, either end open or absent. */
+export interface Range {
+  min?: number;
+  max?: number;
+  minOpen?: boolean;
+  maxOpen?: boolean;
+  integer?: boolean;
+}
+
+function rangeText(r: Range): string {
+  const kind = r.integer ? "an integer" : "a number";
+  if (r.min !== undefined && r.max !== undefined) {
+    return `${kind} in ${r.minOpen ? "(" : "["}${r.min}, ${r.max}${
+      r.maxOpen ? ")" : "]"
+    }`;
+  }
+  if (r.min !== undefined) return `${kind} ${r.minOpen ? ">" : ">="} ${r.min}`;
+  if (r.max !== undefined) return `${kind} ${r.maxOpen ? "<" : "<="} ${r.max}`;
+  return `a finite ${r.integer ? "integer" : "number"}`;
+}
+
+function show(x: unknown): string {
+  if (x === undefined) return "undefined";
+  return typeof x === "number" ? String(x) : describe(x);
+}
+
+/** Checks a finite number (or integer) within `range`; returns it. */
+export function checkNum(
+  fn: string,
+  name: string,
+  value: unknown,
+  range: Range = {},
+): number {
+  const ok = typeof value === "number" && Number.isFinite(value) &&
+    (!range.integer || Number.isInteger(value)) &&
+    (range.min === undefined ||
+      (range.minOpen ? value > range.min : value >= range.min)) &&
+    (range.max === undefined ||
+      (range.maxOpen ? value < range.max : value <= range.max));
+  if (!ok) {
+    throw new Error(
+      `${fn}: ${name} must be ${rangeText(range)}, got ${show(value)}`,
+    );
+  }
+  return value as number;
+}
+
+/** Checks a boolean; returns it. */
+export function checkBool(fn: string, name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new Error(`${fn}: ${name} must be a boolean, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Checks a learning rate: a number >= 0 or a schedule function. */
+export function checkLr(
+  fn: string,
+  value: unknown,
+  name = "lr",
+): LearningRate {
+  if (typeof value === "function") return value as LearningRate;
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) {
+    return value;
+  }
+  throw new Error(
+    `${fn}: ${name} must be a number >= 0 or a schedule (step) => number, got ${
+      show(value)
+    }`,
+  );
+}
+
+/** Checks torch's `betas`: a pair of numbers in [0, 1). */
+export function checkBetas(fn: string, value: unknown): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw new Error(
+      `${fn}: betas must be a pair [beta1, beta2] of numbers in [0, 1), got ${
+        Array.isArray(value) ? JSON.stringify(value) : show(value)
+      }`,
+    );
+  }
+  const r = { min: 0, max: 1, maxOpen: true };
+  return [
+    checkNum(fn, "betas[0]", value[0], r),
+    checkNum(fn, "betas[1]", value[1], r),
+  ];
+}
+
+/** Evaluates a learning rate at `step`, checking what a schedule returns. */
+export function lrAt(fn: string, lr: LearningRate, step: number): number {
+  if (typeof lr === "number") return lr;
+  const v = lr(step);
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new Error(
+      `${fn}: the learning-rate schedule returned ${show(v)} at step ${step}`,
+    );
+  }
+  return v;
+}
+
+/** `params`, or a clear error when a transform that needs them got none. */
+export function needParams<T extends Tree>(fn: string, params?: T): T {
+  if (params === undefined) {
+    throw new Error(
+      `${fn}: update needs the params (pass them as the third argument: update(grads, state, params))`,
+    );
+  }
+  return params;
+}
+
+/** treeMap whose structure errors are prefixed with the calling function. */
+export function leafwise<T extends Tree>(
+  fn: string,
+  f: (...leaves: Tensor[]) => Tensor,
+  tree: T,
+  ...rest: Tree[]
+): T {
+  try {
+    return treeMap(f, tree, ...rest);
+  } catch (e) {
+    throw new Error(`${fn}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A step counter as an int32 scalar tensor, so a whole state stays a tree of
+ * tensors (treeLeaves, treeMap and saving work on it).
+ */
+export function countTensor(n: number): Tensor {
+  return fromData(Int32Array.of(n), []);
+}
+
+/** The number held by a counter made by {@linkcode countTensor}. */
+export function countOf(fn: string, count: unknown): number {
+  if (
+    !isTensor(count) || count.shape.length !== 0 || count.dtype !== "int32"
+  ) {
+    throw new Error(
+      `${fn}: state.count must be an int32 scalar tensor (from init), got ${
+        describe(count)
+      }`,
+    );
+  }
+  return count.data[0];
+}

@@ -1,0 +1,387 @@
+/**
+ * Learning-rate schedules: each returns `(step) => lr`, where `step` is the
+ * number of updates already made (0 for the first update). The values are
+ * those of torch.optim.lr_scheduler stepped once after every optimizer step
+ * (written in closed form; torch computes most of them recursively, which
+ * agrees to about 1e-15). Pass a schedule as any optimizer's `lr`.
+ *
+ * @module
+ */
+import type { Schedule } from "./base.ts";
+import { checkBag, checkBool, checkNum } from "./_util.ts";
+
+const nonNeg = { min: 0 };
+const positive = { min: 0, minOpen: true };
+const posInt = { min: 1, integer: true };
+
+/** Wraps `f` with a check that the step is a non-negative integer. */
+function schedule(fn: string, f: (step: number) => number): Schedule {
+  return (step: number) => {
+    if (!Number.isInteger(step) || step < 0) {
+      throw new Error(
+        `${fn}: step must be an integer >= 0 (updates already made), got ${step}`,
+      );
+    }
+    return f(step);
+  };
+}
+
+const lrOf = (fn: string, lr: unknown) => checkNum(fn, "lr", lr, nonNeg);
+
+/**
+ * The same learning rate at every step.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.constant(0.1);
+ * assert.equal(s(0), 0.1);
+ * assert.equal(s(1000), 0.1);
+ * ```
+ */
+export function constant(lr: number): Schedule {
+  const fn = "optim.schedules.constant";
+  lrOf(fn, lr);
+  return schedule(fn, () => lr);
+}
+
+/** Options of {@linkcode stepLR} (torch StepLR). */
+export interface StepLROptions {
+  /** The initial learning rate. Required. */
+  lr: number;
+  /** Steps between two decays. Required. */
+  stepSize: number;
+  /** Factor applied every `stepSize` steps. Default 0.1. */
+  gamma?: number;
+}
+
+/**
+ * `lr * gamma^floor(step / stepSize)` (torch StepLR).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.stepLR({ lr: 1, stepSize: 10, gamma: 0.5 });
+ * assert.deepEqual([s(0), s(9), s(10), s(25)], [1, 1, 0.5, 0.25]);
+ * ```
+ */
+export function stepLR(options: StepLROptions): Schedule {
+  const fn = "optim.schedules.stepLR";
+  const o = checkBag(fn, options, ["lr", "stepSize", "gamma"]);
+  const lr = lrOf(fn, o.lr);
+  const stepSize = checkNum(fn, "stepSize", o.stepSize, posInt);
+  const gamma = checkNum(fn, "gamma", o.gamma ?? 0.1, nonNeg);
+  return schedule(fn, (k) => lr * gamma ** Math.floor(k / stepSize));
+}
+
+/** Options of {@linkcode multiStepLR} (torch MultiStepLR). */
+export interface MultiStepLROptions {
+  /** The initial learning rate. Required. */
+  lr: number;
+  /** Steps at which the rate is multiplied by gamma (increasing). Required. */
+  milestones: readonly number[];
+  /** Factor applied at each milestone. Default 0.1. */
+  gamma?: number;
+}
+
+/**
+ * `lr * gamma^(number of milestones <= step)` (torch MultiStepLR).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.multiStepLR({ lr: 1, milestones: [2, 4], gamma: 0.5 });
+ * assert.deepEqual([0, 1, 2, 3, 4, 5].map(s), [1, 1, 0.5, 0.5, 0.25, 0.25]);
+ * ```
+ */
+export function multiStepLR(options: MultiStepLROptions): Schedule {
+  const fn = "optim.schedules.multiStepLR";
+  const o = checkBag(fn, options, ["lr", "milestones", "gamma"]);
+  const lr = lrOf(fn, o.lr);
+  const milestones = o.milestones;
+  if (!Array.isArray(milestones)) {
+    throw new Error(
+      `${fn}: milestones must be an array of increasing integers >= 0, got ${
+        JSON.stringify(milestones)
+      }`,
+    );
+  }
+  milestones.forEach((m, i) => {
+    checkNum(fn, `milestones[${i}]`, m, { min: 0, integer: true });
+    if (i > 0 && m <= milestones[i - 1]) {
+      throw new Error(
+        `${fn}: milestones must be increasing, got ${
+          JSON.stringify(milestones)
+        }`,
+      );
+    }
+  });
+  const ms = milestones.slice() as number[];
+  const gamma = checkNum(fn, "gamma", o.gamma ?? 0.1, nonNeg);
+  return schedule(fn, (k) => lr * gamma ** ms.filter((m) => m <= k).length);
+}
+
+/** Options of {@linkcode exponentialLR} (torch ExponentialLR). */
+export interface ExponentialLROptions {
+  /** The initial learning rate. Required. */
+  lr: number;
+  /** Factor applied every step. Required. */
+  gamma: number;
+}
+
+/**
+ * `lr * gamma^step` (torch ExponentialLR).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.exponentialLR({ lr: 2, gamma: 0.5 });
+ * assert.deepEqual([s(0), s(1), s(3)], [2, 1, 0.25]);
+ * ```
+ */
+export function exponentialLR(options: ExponentialLROptions): Schedule {
+  const fn = "optim.schedules.exponentialLR";
+  const o = checkBag(fn, options, ["lr", "gamma"]);
+  const lr = lrOf(fn, o.lr);
+  const gamma = checkNum(fn, "gamma", o.gamma, nonNeg);
+  return schedule(fn, (k) => lr * gamma ** k);
+}
+
+/** Options of {@linkcode cosineAnnealing} (torch CosineAnnealingLR). */
+export interface CosineAnnealingOptions {
+  /** The initial (largest) learning rate. Required. */
+  lr: number;
+  /** Steps of the half cosine from lr down to etaMin. Required. */
+  tMax: number;
+  /** The smallest learning rate. Default 0. */
+  etaMin?: number;
+}
+
+/**
+ * `etaMin + (lr - etaMin) (1 + cos(pi step / tMax)) / 2` (torch
+ * CosineAnnealingLR). As in torch, past `tMax` the cosine goes on (the rate
+ * rises again, period `2 tMax`); it is not clamped.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.cosineAnnealing({ lr: 1, tMax: 10 });
+ * assert.equal(s(0), 1);
+ * assert.ok(Math.abs(s(5) - 0.5) < 1e-15);
+ * assert.equal(s(10), 0);
+ * ```
+ */
+export function cosineAnnealing(options: CosineAnnealingOptions): Schedule {
+  const fn = "optim.schedules.cosineAnnealing";
+  const o = checkBag(fn, options, ["lr", "tMax", "etaMin"]);
+  const lr = lrOf(fn, o.lr);
+  const tMax = checkNum(fn, "tMax", o.tMax, posInt);
+  const etaMin = checkNum(fn, "etaMin", o.etaMin ?? 0, nonNeg);
+  return schedule(
+    fn,
+    (k) => etaMin + (lr - etaMin) * (1 + Math.cos(Math.PI * k / tMax)) / 2,
+  );
+}
+
+/** Options of {@linkcode linearWarmup} (torch LinearLR). */
+export interface LinearWarmupOptions {
+  /** The base learning rate. Required. */
+  lr: number;
+  /** Factor of lr at step 0. Default 1/3. */
+  startFactor?: number;
+  /** Factor of lr from step totalIters on. Default 1. */
+  endFactor?: number;
+  /** Steps of the linear ramp. Default 5. */
+  totalIters?: number;
+}
+
+/**
+ * A linear ramp of the factor from `startFactor` to `endFactor` over
+ * `totalIters` steps, then constant (torch LinearLR):
+ * `lr (startFactor + (endFactor - startFactor) min(step, totalIters) / totalIters)`.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.linearWarmup({ lr: 1, startFactor: 0.5, totalIters: 2 });
+ * assert.deepEqual([0, 1, 2, 3].map(s), [0.5, 0.75, 1, 1]);
+ * ```
+ */
+export function linearWarmup(options: LinearWarmupOptions): Schedule {
+  const fn = "optim.schedules.linearWarmup";
+  const o = checkBag(fn, options, [
+    "lr",
+    "startFactor",
+    "endFactor",
+    "totalIters",
+  ]);
+  const lr = lrOf(fn, o.lr);
+  const s = checkNum(fn, "startFactor", o.startFactor ?? 1 / 3, {
+    min: 0,
+    max: 1,
+    minOpen: true,
+  });
+  const e = checkNum(fn, "endFactor", o.endFactor ?? 1, { min: 0, max: 1 });
+  const total = checkNum(fn, "totalIters", o.totalIters ?? 5, posInt);
+  return schedule(fn, (k) => lr * (s + (e - s) * Math.min(k, total) / total));
+}
+
+/** Options of {@linkcode warmupCosine}. */
+export interface WarmupCosineOptions {
+  /** The peak learning rate, reached at warmupSteps. Required. */
+  lr: number;
+  /** Steps of the linear warmup from `startFactor * lr` to `lr`. Required. */
+  warmupSteps: number;
+  /** Total length, warmup included: the cosine reaches etaMin at tMax. Required. */
+  tMax: number;
+  /** The smallest learning rate. Default 0. */
+  etaMin?: number;
+  /** Factor of lr at step 0. Default 1/3 (torch LinearLR's). */
+  startFactor?: number;
+}
+
+/**
+ * Linear warmup then cosine annealing (torch SequentialLR of LinearLR and
+ * CosineAnnealingLR with milestone `warmupSteps`): for `step < warmupSteps`
+ * `lr (startFactor + (1 - startFactor) step / warmupSteps)`, then
+ * `etaMin + (lr - etaMin) (1 + cos(pi (step - warmupSteps) / (tMax - warmupSteps))) / 2`
+ * (not clamped past tMax, as cosineAnnealing).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.warmupCosine({ lr: 1, warmupSteps: 2, tMax: 4, startFactor: 0.5 });
+ * assert.deepEqual([s(0), s(1), s(2), s(4)], [0.5, 0.75, 1, 0]);
+ * ```
+ */
+export function warmupCosine(options: WarmupCosineOptions): Schedule {
+  const fn = "optim.schedules.warmupCosine";
+  const o = checkBag(fn, options, [
+    "lr",
+    "warmupSteps",
+    "tMax",
+    "etaMin",
+    "startFactor",
+  ]);
+  const lr = lrOf(fn, o.lr);
+  const w = checkNum(fn, "warmupSteps", o.warmupSteps, {
+    min: 0,
+    integer: true,
+  });
+  const tMax = checkNum(fn, "tMax", o.tMax, {
+    min: w,
+    minOpen: true,
+    integer: true,
+  });
+  const etaMin = checkNum(fn, "etaMin", o.etaMin ?? 0, nonNeg);
+  const s = checkNum(fn, "startFactor", o.startFactor ?? 1 / 3, {
+    min: 0,
+    max: 1,
+    minOpen: true,
+  });
+  return schedule(fn, (k) =>
+    k < w ? lr * (s + (1 - s) * k / w) : etaMin +
+      (lr - etaMin) * (1 + Math.cos(Math.PI * (k - w) / (tMax - w))) / 2);
+}
+
+/** Options of {@linkcode oneCycle} (torch OneCycleLR). */
+export interface OneCycleOptions {
+  /** The peak learning rate. Required. */
+  maxLr: number;
+  /** Length of the cycle; steps past it throw, as torch. Required. */
+  totalSteps: number;
+  /** Fraction of the cycle spent increasing the rate. Default 0.3. */
+  pctStart?: number;
+  /** "cos" or "linear" annealing. Default "cos". */
+  annealStrategy?: "cos" | "linear";
+  /** The initial rate is `maxLr / divFactor`. Default 25. */
+  divFactor?: number;
+  /** The final rate is the initial one / finalDivFactor. Default 1e4. */
+  finalDivFactor?: number;
+  /** Three phases (up, back down to the initial rate, then to the final rate). Default false. */
+  threePhase?: boolean;
+}
+
+/**
+ * The one-cycle policy (torch OneCycleLR without momentum cycling): from
+ * `maxLr / divFactor` up to `maxLr` by step `pctStart * totalSteps - 1`, then
+ * down to `maxLr / divFactor / finalDivFactor` at step `totalSteps - 1`
+ * (threePhase: back to the initial rate by `2 pctStart totalSteps - 2` first).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.oneCycle({ maxLr: 1, totalSteps: 11, pctStart: 0.5, annealStrategy: "linear", divFactor: 10 });
+ * assert.ok(Math.abs(s(0) - 0.1) < 1e-15);
+ * assert.ok(Math.abs(s(4) - 0.9) < 1e-15); // 0.1 + (1 - 0.1) * 4 / 4.5, the peak is at step 4.5
+ * assert.throws(() => s(12), /past totalSteps/);
+ * ```
+ */
+export function oneCycle(options: OneCycleOptions): Schedule {
+  const fn = "optim.schedules.oneCycle";
+  const o = checkBag(fn, options, [
+    "maxLr",
+    "totalSteps",
+    "pctStart",
+    "annealStrategy",
+    "divFactor",
+    "finalDivFactor",
+    "threePhase",
+  ]);
+  const maxLr = checkNum(fn, "maxLr", o.maxLr, nonNeg);
+  const total = checkNum(fn, "totalSteps", o.totalSteps, posInt);
+  const pct = checkNum(fn, "pctStart", o.pctStart ?? 0.3, { min: 0, max: 1 });
+  const strategy = o.annealStrategy ?? "cos";
+  if (strategy !== "cos" && strategy !== "linear") {
+    throw new Error(
+      `${fn}: annealStrategy must be "cos" or "linear", got ${
+        JSON.stringify(strategy)
+      }`,
+    );
+  }
+  const div = checkNum(fn, "divFactor", o.divFactor ?? 25, positive);
+  const finalDiv = checkNum(
+    fn,
+    "finalDivFactor",
+    o.finalDivFactor ?? 1e4,
+    positive,
+  );
+  const three = checkBool(fn, "threePhase", o.threePhase ?? false);
+  const initial = maxLr / div;
+  const min = initial / finalDiv;
+  const phases: [end: number, from: number, to: number][] = three
+    ? [
+      [pct * total - 1, initial, maxLr],
+      [2 * pct * total - 2, maxLr, initial],
+      [total - 1, initial, min],
+    ]
+    : [[pct * total - 1, initial, maxLr], [total - 1, maxLr, min]];
+  const anneal = strategy === "cos"
+    ? (a: number, b: number, p: number) =>
+      b + (a - b) / 2 * (Math.cos(Math.PI * p) + 1)
+    : (a: number, b: number, p: number) => (b - a) * p + a;
+  return schedule(fn, (k) => {
+    if (k > total) {
+      throw new Error(
+        `${fn}: step ${k} is past totalSteps ${total} (torch OneCycleLR raises here too)`,
+      );
+    }
+    let start = 0;
+    for (let i = 0; i < phases.length; i++) {
+      const [end, a, b] = phases[i];
+      if (k <= end || i === phases.length - 1) {
+        return anneal(a, b, (k - start) / (end - start));
+      }
+      start = end;
+    }
+    throw new Error("unreachable");
+  });
+}
