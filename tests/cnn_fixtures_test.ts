@@ -13,8 +13,10 @@ type J = { shape: number[]; dtype: string; data: number[] } | null;
 type Case = {
   op: string;
   name: string;
+  // deno-lint-ignore no-explicit-any
   options: any;
   inputs: Record<string, J>;
+  // deno-lint-ignore no-explicit-any
   output: any;
   cotangent: J;
   grads: Record<string, J>;

@@ -56,16 +56,20 @@ export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
   return idx;
 }
 
-/** out[o] = t[argmax window position of o] (gathers a plane-shaped t). */
+/**
+ * out[o] = t[argmax window position of o] (gathers a plane-shaped t); a
+ * window made only of padding (index -1) gives `empty`.
+ */
 export function poolGather(
   t: TypedArray,
   idx: Int32Array,
   g: PoolGeometry,
   out: TypedArray,
+  empty = 0,
 ): TypedArray {
   const per = g.oh * g.ow, hw = g.h * g.w;
   for (let o = 0; o < idx.length; o++) {
-    out[o] = t[Math.floor(o / per) * hw + idx[o]];
+    out[o] = idx[o] < 0 ? empty : t[Math.floor(o / per) * hw + idx[o]];
   }
   return out;
 }
@@ -80,7 +84,7 @@ export function poolScatter(
   const per = g.oh * g.ow, hw = g.h * g.w;
   const acc = new Float64Array(out.length);
   for (let o = 0; o < idx.length; o++) {
-    acc[Math.floor(o / per) * hw + idx[o]] += gr[o];
+    if (idx[o] >= 0) acc[Math.floor(o / per) * hw + idx[o]] += gr[o];
   }
   out.set(acc);
   return out;
@@ -153,5 +157,5 @@ export function maxPoolForward(
   g: PoolGeometry,
   out: TypedArray,
 ): TypedArray {
-  return poolGather(x, maxPoolArgmax(x, g), g, out);
+  return poolGather(x, maxPoolArgmax(x, g), g, out, -Infinity);
 }
