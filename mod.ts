@@ -131,3 +131,4 @@ export {
   softplus,
 } from "./ops/cnn.ts";
 export { checkGrads, type CheckGradsOptions } from "./ops/check.ts";
+export * as nn from "./nn/mod.ts";

@@ -1,0 +1,139 @@
+/**
+ * Private helpers of nn: option checks, PyTorch-style repr formatting and
+ * shape arithmetic. Nothing here allocates a tensor.
+ *
+ * @module
+ */
+import { checkOptions, describe } from "../ops/tensor.ts";
+
+export { checkOptions, describe };
+
+/** `[1,6,28,28]`, as the ops print shapes in errors. */
+export function fmtShape(s: readonly number[]): string {
+  return `[${s.join(",")}]`;
+}
+
+/** `[1, 6, 28, 28]`, as torchinfo prints shapes in its table. */
+export function fmtShapeSpaced(s: readonly number[]): string {
+  return `[${s.join(", ")}]`;
+}
+
+/** `61706` -> `"61,706"`. */
+export function withCommas(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** Python's `repr(float)`: `1.0`, `0.1`, `1e-05`, `1e+16`. */
+export function pyFloat(v: number): string {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (v === 0) return Object.is(v, -0) ? "-0.0" : "0.0";
+  const [mant, expStr] = v.toExponential().split("e");
+  const e = Number(expStr);
+  if (e < -4 || e >= 16) {
+    return `${mant}e${e < 0 ? "-" : "+"}${
+      String(Math.abs(e)).padStart(2, "0")
+    }`;
+  }
+  const s = String(v);
+  return s.includes(".") ? s : `${s}.0`;
+}
+
+/** A number as Python prints a value the user gave: integers without `.0`. */
+export function pyNum(v: number): string {
+  return Number.isInteger(v) ? String(v) : pyFloat(v);
+}
+
+/** `True` / `False`. */
+export function pyBool(v: boolean): string {
+  return v ? "True" : "False";
+}
+
+/** A size given as a number or a pair, printed as PyTorch stores it: `2` or `(2, 3)`. */
+export function pySize(v: number | readonly (number | null)[]): string {
+  if (typeof v === "number") return String(v);
+  return `(${v.map((d) => d === null ? "None" : String(d)).join(", ")})`;
+}
+
+/** A number or `[h, w]` pair of integers >= min; names the layer and option in errors. */
+export function pair(
+  fn: string,
+  name: string,
+  v: unknown,
+  min: number,
+): [number, number] {
+  const p = typeof v === "number" ? [v, v] : v;
+  if (
+    !Array.isArray(p) || p.length !== 2 ||
+    !p.every((d) => Number.isInteger(d) && d >= min)
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be an integer >= ${min} or a pair [h, w] of them, got ${
+        describe(v)
+      }${typeof v === "number" ? ` (${v})` : ""}`,
+    );
+  }
+  return [p[0], p[1]];
+}
+
+/** A positive integer option; names the layer and option in errors. */
+export function positiveInt(fn: string, name: string, v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 1) {
+    throw new Error(
+      `${fn}: ${name} must be a positive integer, got ${
+        typeof v === "number" ? v : describe(v)
+      }`,
+    );
+  }
+  return v as number;
+}
+
+/** A required option bag. */
+export function requireOptions(
+  fn: string,
+  options: unknown,
+  required: readonly string[],
+  known: readonly string[],
+): void {
+  if (typeof options !== "object" || options === null) {
+    throw new Error(
+      `${fn}: expected an options object with ${required.join(", ")}, got ${
+        describe(options)
+      }`,
+    );
+  }
+  checkOptions(fn, options, known);
+  for (const k of required) {
+    if ((options as Record<string, unknown>)[k] === undefined) {
+      throw new Error(`${fn}: options.${k} is required`);
+    }
+  }
+}
+
+/** Product of a shape's sizes. */
+export function sizeOfShape(s: readonly number[]): number {
+  return s.reduce((p, d) => p * d, 1);
+}
+
+/** Checks an input shape is `[N, C, H, W]` or `[C, H, W]` with `channels` channels (if given). */
+export function checkImageShape(
+  fn: string,
+  shape: readonly number[],
+  channels?: number,
+): void {
+  if (shape.length !== 3 && shape.length !== 4) {
+    throw new Error(
+      `${fn}: input must be [N, C, H, W] or unbatched [C, H, W], got ${
+        fmtShape(shape)
+      }`,
+    );
+  }
+  const c = shape[shape.length - 3];
+  if (channels !== undefined && c !== channels) {
+    throw new Error(
+      `${fn}: expected ${channels} input channels, got ${c} (input ${
+        fmtShape(shape)
+      })`,
+    );
+  }
+}

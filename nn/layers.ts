@@ -1,0 +1,1177 @@
+/**
+ * The leaf layers: `linear`, `conv2d`, `convTranspose2d`, the pools,
+ * `flatten`, `dropout`, `batchNorm2d` and the activations. Each is built on
+ * the op of the same name in `ops/cnn.ts`; its repr is PyTorch's and its
+ * initialisation PyTorch's default.
+ *
+ * @module
+ */
+import {
+  type DType,
+  isTensor,
+  ones,
+  type Tensor,
+  tensor,
+  zeros,
+} from "../ops/tensor.ts";
+import {
+  flatten as flattenOp,
+  relu as reluOp,
+  sigmoid as sigmoidOp,
+  tanh as tanhOp,
+} from "../ops/ops.ts";
+import {
+  adaptiveAvgPool2d as adaptiveAvgPool2dOp,
+  avgPool2d as avgPool2dOp,
+  batchNorm as batchNormOp,
+  conv2d as conv2dOp,
+  conv2dOutputSize,
+  convTranspose2d as convTranspose2dOp,
+  dropout as dropoutOp,
+  elu as eluOp,
+  gelu as geluOp,
+  leakyRelu as leakyReluOp,
+  linear as linearOp,
+  maxPool2d as maxPool2dOp,
+  type Pair,
+  silu as siluOp,
+  softplus as softplusOp,
+} from "../ops/cnn.ts";
+import { type Key, split, uniform } from "../ops/random.ts";
+import {
+  type ApplyOptions,
+  applyOptions,
+  checkParams,
+  defineLayer,
+  type EmptyState,
+  type Layer,
+  type LayerInfo,
+  type LeafParams,
+  type ParamSpec,
+} from "./layer.ts";
+import {
+  checkImageShape,
+  checkOptions,
+  describe,
+  fmtShape,
+  pair,
+  positiveInt,
+  pyBool,
+  pyFloat,
+  pyNum,
+  pySize,
+  requireOptions,
+} from "./_util.ts";
+
+/** A float dtype for parameters. */
+export type FloatDType = "float32" | "float64";
+
+function floatDType(fn: string, dtype: unknown): FloatDType {
+  const d = dtype ?? "float32";
+  if (d !== "float32" && d !== "float64") {
+    throw new Error(
+      `${fn}: dtype must be "float32" or "float64", got ${describe(dtype)}`,
+    );
+  }
+  return d;
+}
+
+function boolOption(
+  fn: string,
+  name: string,
+  v: unknown,
+  def: boolean,
+): boolean {
+  const b = v ?? def;
+  if (typeof b !== "boolean") {
+    throw new Error(`${fn}: ${name} must be a boolean, got ${describe(v)}`);
+  }
+  return b;
+}
+
+function numberOption(
+  fn: string,
+  name: string,
+  v: unknown,
+  def: number,
+): number {
+  const n = v ?? def;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new Error(
+      `${fn}: ${name} must be a finite number, got ${describe(v)}`,
+    );
+  }
+  return n;
+}
+
+/** `U(-bound, bound)` with `bound = 1 / sqrt(fanIn)`: PyTorch's default for weights (kaiming-uniform, a = sqrt(5)) and biases. */
+function uniformInit(
+  key: Key,
+  shape: readonly number[],
+  fanIn: number,
+  dtype: DType,
+): Tensor {
+  const bound = 1 / Math.sqrt(fanIn);
+  return uniform(key, shape, { minval: -bound, maxval: bound, dtype });
+}
+
+/** Weight and optional bias, both `U(±1/sqrt(fanIn))`, from two halves of `key`. */
+function weightAndBias(
+  key: Key,
+  specs: Readonly<Record<string, ParamSpec>>,
+  fanIn: number,
+): LeafParams {
+  const [kw, kb] = split(key);
+  const out: Record<string, Tensor> = {
+    weight: uniformInit(kw, specs.weight.shape, fanIn, specs.weight.dtype),
+  };
+  if (specs.bias) {
+    out.bias = uniformInit(kb, specs.bias.shape, fanIn, specs.bias.dtype);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// linear
+
+/** Options of {@linkcode linear}. */
+export interface LinearOptions {
+  /** Size of each input's last axis. */
+  inFeatures: number;
+  /** Size of each output's last axis. */
+  outFeatures: number;
+  /** Learn an additive bias. Default true. */
+  bias?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * Fully connected layer `y = x · weightᵀ + bias` (PyTorch's `nn.Linear`):
+ * params `{ weight: [out, in], bias: [out] }`, both drawn from
+ * `U(-1/sqrt(in), 1/sqrt(in))`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const fc = nn.linear({ inFeatures: 400, outFeatures: 120 });
+ * assert.equal(fc.info.repr, "Linear(in_features=400, out_features=120, bias=True)");
+ * const params = fc.init(random.key(0));
+ * assert.deepEqual(params.weight.shape, [120, 400]);
+ * assert.deepEqual(fc.apply(params, zeros([8, 400])).shape, [8, 120]);
+ * ```
+ */
+export function linear(options: LinearOptions): Layer<LeafParams, EmptyState> {
+  const fn = "nn.linear";
+  requireOptions(fn, options, ["inFeatures", "outFeatures"], [
+    "inFeatures",
+    "outFeatures",
+    "bias",
+    "dtype",
+  ]);
+  const inF = positiveInt(fn, "inFeatures", options.inFeatures);
+  const outF = positiveInt(fn, "outFeatures", options.outFeatures);
+  const bias = boolOption(fn, "bias", options.bias, true);
+  const dtype = floatDType(fn, options.dtype);
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: [outF, inF], dtype },
+  };
+  if (bias) params.bias = { shape: [outF], dtype };
+  return defineLayer({
+    name: "Linear",
+    repr: `Linear(in_features=${inF}, out_features=${outF}, bias=${
+      pyBool(bias)
+    })`,
+    params,
+    init: (key) => weightAndBias(key, params, inF),
+    apply: (p, x) => linearOp(x, p.weight, p.bias ?? null),
+    outputShape: (s) => {
+      if (s.length < 1 || s[s.length - 1] !== inF) {
+        throw new Error(
+          `nn.Linear: expected input with ${inF} features on the last axis, got ${
+            fmtShape(s)
+          }`,
+        );
+      }
+      return [...s.slice(0, -1), outF];
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// convolutions
+
+/** Options of {@linkcode conv2d}. */
+export interface Conv2dLayerOptions {
+  /** Channels of the input. */
+  inChannels: number;
+  /** Channels of the output (number of filters). */
+  outChannels: number;
+  /** Kernel size, a number or `[kH, kW]`. */
+  kernelSize: Pair;
+  /** Step between windows. Default 1. */
+  stride?: Pair;
+  /** Zero padding per side, `"valid"` (none) or `"same"` (stride 1 only). Default 0. */
+  padding?: Pair | "valid" | "same";
+  /** Spacing between kernel taps. Default 1. */
+  dilation?: Pair;
+  /** Channel groups; both channel counts must be multiples. Default 1. */
+  groups?: number;
+  /** Learn a bias per output channel. Default true. */
+  bias?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+interface ConvSetup {
+  inC: number;
+  outC: number;
+  k: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  groups: number;
+  bias: boolean;
+  dtype: FloatDType;
+}
+
+function convSetup(
+  fn: string,
+  o: Conv2dLayerOptions | ConvTranspose2dLayerOptions,
+): ConvSetup {
+  const inC = positiveInt(fn, "inChannels", o.inChannels);
+  const outC = positiveInt(fn, "outChannels", o.outChannels);
+  const groups = positiveInt(fn, "groups", o.groups ?? 1);
+  if (inC % groups !== 0 || outC % groups !== 0) {
+    throw new Error(
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
+    );
+  }
+  return {
+    inC,
+    outC,
+    k: pair(fn, "kernelSize", o.kernelSize, 1),
+    stride: pair(fn, "stride", o.stride ?? 1, 1),
+    dilation: pair(fn, "dilation", o.dilation ?? 1, 1),
+    groups,
+    bias: boolOption(fn, "bias", o.bias, true),
+    dtype: floatDType(fn, o.dtype),
+  };
+}
+
+function convReprTail(
+  c: ConvSetup,
+  padding: string | null,
+  outputPadding: [number, number] | null,
+): string {
+  let s = `kernel_size=${pySize(c.k)}, stride=${pySize(c.stride)}`;
+  if (padding !== null) s += `, padding=${padding}`;
+  if (c.dilation[0] !== 1 || c.dilation[1] !== 1) {
+    s += `, dilation=${pySize(c.dilation)}`;
+  }
+  if (outputPadding && (outputPadding[0] !== 0 || outputPadding[1] !== 0)) {
+    s += `, output_padding=${pySize(outputPadding)}`;
+  }
+  if (c.groups !== 1) s += `, groups=${c.groups}`;
+  if (!c.bias) s += ", bias=False";
+  return s;
+}
+
+/**
+ * 2-D convolution layer (PyTorch's `nn.Conv2d`): params
+ * `{ weight: [outChannels, inChannels / groups, kH, kW], bias: [outChannels] }`,
+ * both drawn from `U(±1/sqrt(fanIn))` with `fanIn = inChannels / groups · kH · kW`.
+ * Input `[N, C, H, W]` or unbatched `[C, H, W]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const conv = nn.conv2d({ inChannels: 1, outChannels: 6, kernelSize: 5 });
+ * assert.equal(conv.info.repr, "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))");
+ * const params = conv.init(random.key(0));
+ * assert.deepEqual(params.weight.shape, [6, 1, 5, 5]);
+ * assert.deepEqual(conv.apply(params, zeros([2, 1, 32, 32])).shape, [2, 6, 28, 28]);
+ * assert.deepEqual(nn.conv2d({ inChannels: 3, outChannels: 16, kernelSize: 3, padding: 1 }).info.outputShape([1, 3, 32, 32]), [1, 16, 32, 32]);
+ * ```
+ */
+export function conv2d(
+  options: Conv2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.conv2d";
+  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
+    "inChannels",
+    "outChannels",
+    "kernelSize",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "bias",
+    "dtype",
+  ]);
+  const c = convSetup(fn, options);
+  const padOpt = options.padding ?? 0;
+  let pad: [number, number];
+  let padRepr: string | null;
+  if (padOpt === "same") {
+    if (c.stride[0] !== 1 || c.stride[1] !== 1) {
+      throw new Error(
+        `${fn}: padding "same" needs stride 1, got stride ${
+          fmtShape(c.stride)
+        }`,
+      );
+    }
+    pad = [0, 0];
+    padRepr = "same";
+  } else if (padOpt === "valid") {
+    pad = [0, 0];
+    padRepr = "valid";
+  } else {
+    pad = pair(fn, "padding", padOpt, 0);
+    padRepr = pad[0] !== 0 || pad[1] !== 0 ? pySize(pad) : null;
+  }
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: [c.outC, c.inC / c.groups, ...c.k], dtype: c.dtype },
+  };
+  if (c.bias) params.bias = { shape: [c.outC], dtype: c.dtype };
+  const fanIn = (c.inC / c.groups) * c.k[0] * c.k[1];
+  const opOptions = {
+    stride: c.stride,
+    padding: padOpt === "same" || padOpt === "valid" ? padOpt : pad,
+    dilation: c.dilation,
+    groups: c.groups,
+  };
+  return defineLayer({
+    name: "Conv2d",
+    repr: `Conv2d(${c.inC}, ${c.outC}, ${convReprTail(c, padRepr, null)})`,
+    params,
+    init: (key) => weightAndBias(key, params, fanIn),
+    apply: (p, x) => conv2dOp(x, p.weight, p.bias ?? null, opOptions),
+    outputShape: (s) => {
+      checkImageShape("nn.Conv2d", s, c.inC);
+      const hw = [0, 1].map((a) =>
+        padOpt === "same" ? s[s.length - 2 + a] : conv2dOutputSize(
+          s[s.length - 2 + a],
+          c.k[a],
+          { stride: c.stride[a], padding: pad[a], dilation: c.dilation[a] },
+        )
+      );
+      if (hw[0] < 1 || hw[1] < 1) {
+        throw new Error(
+          `nn.Conv2d: output size would be ${hw[0]}x${hw[1]} (< 1) for input ${
+            fmtShape(s)
+          } with kernel ${fmtShape(c.k)}, padding ${fmtShape(pad)}, dilation ${
+            fmtShape(c.dilation)
+          }`,
+        );
+      }
+      return [...s.slice(0, -3), c.outC, ...hw];
+    },
+  });
+}
+
+/** Options of {@linkcode convTranspose2d}. */
+export interface ConvTranspose2dLayerOptions {
+  /** Channels of the input. */
+  inChannels: number;
+  /** Channels of the output. */
+  outChannels: number;
+  /** Kernel size, a number or `[kH, kW]`. */
+  kernelSize: Pair;
+  /** Stride of the convolution this transposes. Default 1. */
+  stride?: Pair;
+  /** Padding of the convolution this transposes (removed from the output). Default 0. */
+  padding?: Pair;
+  /** Extra rows/columns on the bottom/right (smaller than stride or dilation). Default 0. */
+  outputPadding?: Pair;
+  /** Kernel dilation. Default 1. */
+  dilation?: Pair;
+  /** Channel groups. Default 1. */
+  groups?: number;
+  /** Learn a bias per output channel. Default true. */
+  bias?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * Transposed 2-D convolution layer (PyTorch's `nn.ConvTranspose2d`): params
+ * `{ weight: [inChannels, outChannels / groups, kH, kW], bias: [outChannels] }`;
+ * output size `(H - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1`.
+ * As PyTorch, the init bound is `1/sqrt(fanIn)` with `fanIn` computed from
+ * the weight's second axis: `outChannels / groups · kH · kW`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const up = nn.convTranspose2d({ inChannels: 4, outChannels: 2, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 });
+ * assert.equal(up.info.repr, "ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))");
+ * const params = up.init(random.key(0));
+ * assert.deepEqual(params.weight.shape, [4, 2, 3, 3]);
+ * assert.deepEqual(up.apply(params, zeros([1, 4, 5, 5])).shape, [1, 2, 10, 10]);
+ * ```
+ */
+export function convTranspose2d(
+  options: ConvTranspose2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.convTranspose2d";
+  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
+    "inChannels",
+    "outChannels",
+    "kernelSize",
+    "stride",
+    "padding",
+    "outputPadding",
+    "dilation",
+    "groups",
+    "bias",
+    "dtype",
+  ]);
+  const c = convSetup(fn, options);
+  const pad = pair(fn, "padding", options.padding ?? 0, 0);
+  const outPad = pair(fn, "outputPadding", options.outputPadding ?? 0, 0);
+  for (let a = 0; a < 2; a++) {
+    if (outPad[a] >= c.stride[a] && outPad[a] >= c.dilation[a]) {
+      throw new Error(
+        `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
+          fmtShape(outPad)
+        }, stride ${fmtShape(c.stride)}, dilation ${fmtShape(c.dilation)}`,
+      );
+    }
+  }
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: [c.inC, c.outC / c.groups, ...c.k], dtype: c.dtype },
+  };
+  if (c.bias) params.bias = { shape: [c.outC], dtype: c.dtype };
+  const fanIn = (c.outC / c.groups) * c.k[0] * c.k[1];
+  const opOptions = {
+    stride: c.stride,
+    padding: pad,
+    outputPadding: outPad,
+    dilation: c.dilation,
+    groups: c.groups,
+  };
+  const padRepr = pad[0] !== 0 || pad[1] !== 0 ? pySize(pad) : null;
+  return defineLayer({
+    name: "ConvTranspose2d",
+    repr: `ConvTranspose2d(${c.inC}, ${c.outC}, ${
+      convReprTail(c, padRepr, outPad)
+    })`,
+    params,
+    init: (key) => weightAndBias(key, params, fanIn),
+    apply: (p, x) => convTranspose2dOp(x, p.weight, p.bias ?? null, opOptions),
+    outputShape: (s) => {
+      checkImageShape("nn.ConvTranspose2d", s, c.inC);
+      const hw = [0, 1].map((a) =>
+        (s[s.length - 2 + a] - 1) * c.stride[a] - 2 * pad[a] +
+        c.dilation[a] * (c.k[a] - 1) + outPad[a] + 1
+      );
+      if (hw[0] < 1 || hw[1] < 1) {
+        throw new Error(
+          `nn.ConvTranspose2d: output size would be ${hw[0]}x${
+            hw[1]
+          } (< 1) for input ${fmtShape(s)}`,
+        );
+      }
+      return [...s.slice(0, -3), c.outC, ...hw];
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// pooling
+
+/** Options of {@linkcode maxPool2d}. */
+export interface MaxPool2dLayerOptions {
+  /** Window size. */
+  kernelSize: Pair;
+  /** Step between windows. Default kernelSize. */
+  stride?: Pair | null;
+  /** Implicit -infinity padding per side (at most half the kernel). Default 0. */
+  padding?: Pair;
+  /** Spacing between window taps. Default 1. */
+  dilation?: Pair;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+}
+
+function poolOutputShape(
+  name: string,
+  s: readonly number[],
+  k: [number, number],
+  stride: [number, number],
+  pad: [number, number],
+  dilation: [number, number],
+  ceilMode: boolean,
+): number[] {
+  checkImageShape(`nn.${name}`, s);
+  const hw = [0, 1].map((a) =>
+    conv2dOutputSize(s[s.length - 2 + a], k[a], {
+      stride: stride[a],
+      padding: pad[a],
+      dilation: dilation[a],
+      ceilMode,
+    })
+  );
+  if (hw[0] < 1 || hw[1] < 1) {
+    throw new Error(
+      `nn.${name}: output size would be ${hw[0]}x${hw[1]} (< 1) for input ${
+        fmtShape(s)
+      } with kernelSize ${fmtShape(k)}`,
+    );
+  }
+  return [...s.slice(0, -2), ...hw];
+}
+
+function poolSetup(
+  fn: string,
+  o: MaxPool2dLayerOptions | AvgPool2dLayerOptions,
+): {
+  k: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  ceilMode: boolean;
+} {
+  const k = pair(fn, "kernelSize", o.kernelSize, 1);
+  const stride = o.stride === undefined || o.stride === null
+    ? k
+    : pair(fn, "stride", o.stride, 1);
+  const pad = pair(fn, "padding", o.padding ?? 0, 0);
+  for (let a = 0; a < 2; a++) {
+    if (pad[a] > k[a] / 2) {
+      throw new Error(
+        `${fn}: padding must be at most half the kernel size, got padding ${
+          fmtShape(pad)
+        } for kernelSize ${fmtShape(k)}`,
+      );
+    }
+  }
+  return {
+    k,
+    stride,
+    pad,
+    ceilMode: boolOption(fn, "ceilMode", o.ceilMode, false),
+  };
+}
+
+/**
+ * 2-D max pooling layer (PyTorch's `nn.MaxPool2d`), no parameters; `stride`
+ * defaults to `kernelSize`.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.maxPool2d({ kernelSize: 2 });
+ * assert.equal(pool.info.repr, "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 6, 28, 28])).shape, [1, 6, 14, 14]);
+ * ```
+ */
+export function maxPool2d(
+  options: MaxPool2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.maxPool2d";
+  requireOptions(fn, options, ["kernelSize"], [
+    "kernelSize",
+    "stride",
+    "padding",
+    "dilation",
+    "ceilMode",
+  ]);
+  const { k, stride, pad, ceilMode } = poolSetup(fn, options);
+  const dilation = pair(fn, "dilation", options.dilation ?? 1, 1);
+  const given = (v: Pair | null | undefined, def: Pair) =>
+    pySize(v === undefined || v === null ? def : v);
+  const opOptions = { kernelSize: k, stride, padding: pad, dilation, ceilMode };
+  return defineLayer({
+    name: "MaxPool2d",
+    repr: `MaxPool2d(kernel_size=${given(options.kernelSize, 1)}, stride=${
+      given(options.stride, options.kernelSize)
+    }, padding=${given(options.padding, 0)}, dilation=${
+      given(options.dilation, 1)
+    }, ceil_mode=${pyBool(ceilMode)})`,
+    apply: (_p, x) => maxPool2dOp(x, opOptions),
+    outputShape: (s) =>
+      poolOutputShape("MaxPool2d", s, k, stride, pad, dilation, ceilMode),
+  });
+}
+
+/** Options of {@linkcode avgPool2d}. */
+export interface AvgPool2dLayerOptions {
+  /** Window size. */
+  kernelSize: Pair;
+  /** Step between windows. Default kernelSize. */
+  stride?: Pair | null;
+  /** Zero padding per side (at most half the kernel). Default 0. */
+  padding?: Pair;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+  /** Count padded zeros in the divisor. Default true. */
+  countIncludePad?: boolean;
+  /** Divide by this instead of the window size. */
+  divisorOverride?: number | null;
+}
+
+/**
+ * 2-D average pooling layer (PyTorch's `nn.AvgPool2d`), no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.avgPool2d({ kernelSize: 2 });
+ * assert.equal(pool.info.repr, "AvgPool2d(kernel_size=2, stride=2, padding=0)");
+ * assert.deepEqual(toArray(pool.apply({}, tensor([[[[1, 2], [3, 6]]]]))), [[[[3]]]]);
+ * ```
+ */
+export function avgPool2d(
+  options: AvgPool2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.avgPool2d";
+  requireOptions(fn, options, ["kernelSize"], [
+    "kernelSize",
+    "stride",
+    "padding",
+    "ceilMode",
+    "countIncludePad",
+    "divisorOverride",
+  ]);
+  const { k, stride, pad, ceilMode } = poolSetup(fn, options);
+  const opOptions = {
+    kernelSize: k,
+    stride,
+    padding: pad,
+    ceilMode,
+    countIncludePad: boolOption(
+      fn,
+      "countIncludePad",
+      options.countIncludePad,
+      true,
+    ),
+    divisorOverride: options.divisorOverride ?? null,
+  };
+  const given = (v: Pair | null | undefined, def: Pair) =>
+    pySize(v === undefined || v === null ? def : v);
+  return defineLayer({
+    name: "AvgPool2d",
+    repr: `AvgPool2d(kernel_size=${given(options.kernelSize, 1)}, stride=${
+      given(options.stride, options.kernelSize)
+    }, padding=${given(options.padding, 0)})`,
+    apply: (_p, x) => avgPool2dOp(x, opOptions),
+    outputShape: (s) =>
+      poolOutputShape("AvgPool2d", s, k, stride, pad, [1, 1], ceilMode),
+  });
+}
+
+/** Options of {@linkcode adaptiveAvgPool2d}. */
+export interface AdaptiveAvgPool2dLayerOptions {
+  /** Output `[H, W]`, one number for both, or `null` on an axis to keep the input's size. */
+  outputSize:
+    | number
+    | readonly [number | null, number | null];
+}
+
+/**
+ * Adaptive average pooling layer (PyTorch's `nn.AdaptiveAvgPool2d`): pools
+ * any input to `outputSize`, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveAvgPool2d({ outputSize: [7, 7] });
+ * assert.equal(pool.info.repr, "AdaptiveAvgPool2d(output_size=(7, 7))");
+ * assert.deepEqual(pool.apply({}, zeros([1, 2, 14, 14])).shape, [1, 2, 7, 7]);
+ * assert.deepEqual(nn.adaptiveAvgPool2d({ outputSize: [null, 1] }).info.outputShape([1, 2, 5, 9]), [1, 2, 5, 1]);
+ * ```
+ */
+export function adaptiveAvgPool2d(
+  options: AdaptiveAvgPool2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.adaptiveAvgPool2d";
+  requireOptions(fn, options, ["outputSize"], ["outputSize"]);
+  const os = options.outputSize;
+  const sizes: (number | null)[] = typeof os === "number"
+    ? [os, os]
+    : Array.isArray(os)
+    ? [...os]
+    : [];
+  if (
+    sizes.length !== 2 ||
+    !sizes.every((d) => d === null || (Number.isInteger(d) && d >= 1))
+  ) {
+    throw new Error(
+      `${fn}: outputSize must be a positive integer or a pair [h, w] of them (null keeps the input size), got ${
+        describe(os)
+      }`,
+    );
+  }
+  const resolve = (s: readonly number[]): [number, number] => [
+    sizes[0] ?? s[s.length - 2],
+    sizes[1] ?? s[s.length - 1],
+  ];
+  return defineLayer({
+    name: "AdaptiveAvgPool2d",
+    repr: `AdaptiveAvgPool2d(output_size=${
+      pySize(typeof os === "number" ? os : sizes)
+    })`,
+    apply: (_p, x) => adaptiveAvgPool2dOp(x, resolve(x.shape)),
+    outputShape: (s) => {
+      checkImageShape("nn.AdaptiveAvgPool2d", s);
+      return [...s.slice(0, -2), ...resolve(s)];
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// reshaping, dropout
+
+/**
+ * Flattens axes `startDim..endDim` into one (PyTorch's `nn.Flatten`;
+ * defaults `startDim = 1`, `endDim = -1`, so the batch axis stays).
+ * Callable with no argument: `nn.flatten()`.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.flatten().info.repr, "Flatten(start_dim=1, end_dim=-1)");
+ * assert.deepEqual(nn.flatten().apply({}, zeros([2, 16, 5, 5])).shape, [2, 400]);
+ * assert.deepEqual(nn.flatten({ startDim: 0 }).info.outputShape([2, 3]), [6]);
+ * ```
+ */
+export function flatten(
+  options: { startDim?: number; endDim?: number } = {},
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.flatten";
+  checkOptions(fn, options, ["startDim", "endDim"]);
+  const startDim = options.startDim ?? 1, endDim = options.endDim ?? -1;
+  for (
+    const [name, v] of [["startDim", startDim], ["endDim", endDim]] as const
+  ) {
+    if (!Number.isInteger(v)) {
+      throw new Error(`${fn}: ${name} must be an integer, got ${describe(v)}`);
+    }
+  }
+  return defineLayer({
+    name: "Flatten",
+    repr: `Flatten(start_dim=${startDim}, end_dim=${endDim})`,
+    apply: (_p, x) => flattenOp(x, startDim, endDim),
+    outputShape: (s) => {
+      const nd = s.length;
+      if (nd === 0) return [1];
+      const norm = (a: number, name: string) => {
+        const r = a < 0 ? a + nd : a;
+        if (r < 0 || r >= nd) {
+          throw new Error(
+            `nn.Flatten: ${name} ${a} is out of range for input ${fmtShape(s)}`,
+          );
+        }
+        return r;
+      };
+      const a = norm(startDim, "startDim"), b = norm(endDim, "endDim");
+      if (a > b) {
+        throw new Error(
+          `nn.Flatten: startDim ${startDim} comes after endDim ${endDim} for input ${
+            fmtShape(s)
+          }`,
+        );
+      }
+      const mid = s.slice(a, b + 1).reduce((p, d) => p * d, 1);
+      return [...s.slice(0, a), mid, ...s.slice(b + 1)];
+    },
+  });
+}
+
+/**
+ * Dropout layer (PyTorch's `nn.Dropout`, default `p = 0.5`). The identity
+ * unless applied with `{ training: true, key }`; then each element is zeroed
+ * with probability `p` and the rest scaled by `1 / (1 - p)`. Inside a
+ * container, pass the key to the container: it splits it among its layers.
+ *
+ * @example
+ * ```ts
+ * import { item, nn, ones, random, sum } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const drop = nn.dropout({ p: 0.5 });
+ * assert.equal(drop.info.repr, "Dropout(p=0.5, inplace=False)");
+ * const x = ones([1000]);
+ * assert.equal(drop.apply({}, x), x); // inference: the identity
+ * const y = drop.apply({}, x, { training: true, key: random.key(0) });
+ * const kept = item(sum(y)) / 2; // survivors are scaled by 2
+ * assert.ok(kept > 430 && kept < 570);
+ * ```
+ */
+export function dropout(
+  options: { p?: number } = {},
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.dropout";
+  checkOptions(fn, options, ["p"]);
+  const p = numberOption(fn, "p", options.p, 0.5);
+  if (!(p >= 0 && p <= 1)) {
+    throw new Error(`${fn}: p must be in [0, 1], got ${p}`);
+  }
+  return defineLayer({
+    name: "Dropout",
+    repr: `Dropout(p=${pyFloat(p)}, inplace=False)`,
+    needsKey: p > 0 && p < 1,
+    apply: (_p, x, { training, key }) => {
+      if (!training) return x;
+      if (!key && p > 0 && p < 1) {
+        throw new Error(
+          "nn.Dropout.apply: training needs opts.key (a random.key); containers split the key they are given among their dropout layers",
+        );
+      }
+      return dropoutOp(x, { p, key, training: true });
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// batch norm
+
+/** Options of {@linkcode batchNorm2d}. */
+export interface BatchNorm2dOptions {
+  /** Channels C of the `[N, C, H, W]` input. */
+  numFeatures: number;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Running-statistics update rate; `null` for a cumulative average. Default 0.1. */
+  momentum?: number | null;
+  /** Learn a per-channel scale and shift (params `weight`, `bias`). Default true. */
+  affine?: boolean;
+  /** Keep running statistics (state); without them evaluation uses batch statistics. Default true. */
+  trackRunningStats?: boolean;
+  /** Parameter and buffer dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/** The buffers of {@linkcode batchNorm2d}, keyed as PyTorch's state_dict. */
+export type BatchNormState = Readonly<Record<string, Tensor>>;
+
+/**
+ * Batch normalisation over the channels of `[N, C, H, W]` (PyTorch's
+ * `nn.BatchNorm2d`). Params `{ weight: ones [C], bias: zeros [C] }`; buffers
+ * in the state tree, keyed as PyTorch's state_dict: `running_mean` (zeros),
+ * `running_var` (ones) and `num_batches_tracked` (int32 scalar).
+ * `applyWithState(params, state, x, { training: true })` normalises with the
+ * batch statistics and returns the updated buffers (running variance with
+ * the unbiased batch variance, as PyTorch); with `training: false` it uses
+ * the running statistics and returns the state unchanged. Plain `apply`
+ * uses the initial buffers.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const bn = nn.batchNorm2d({ numFeatures: 1, dtype: "float64" });
+ * assert.equal(bn.info.repr, "BatchNorm2d(1, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)");
+ * const params = bn.init(random.key(0));
+ * const x = tensor([[[[1, 3]]], [[[5, 7]]]], { dtype: "float64" }); // mean 4, variance 5
+ * const { state } = bn.applyWithState(params, bn.initState(), x, { training: true });
+ * assert.ok(Math.abs((toArray(state.running_mean) as number[])[0] - 0.4) < 1e-12); // 0.9·0 + 0.1·4
+ * assert.ok(Math.abs((toArray(state.running_var) as number[])[0] - (0.9 + 0.1 * 20 / 3)) < 1e-12);
+ * assert.equal(toArray(state.num_batches_tracked), 1);
+ * ```
+ */
+export function batchNorm2d(
+  options: BatchNorm2dOptions,
+): Layer<LeafParams, BatchNormState> {
+  const fn = "nn.batchNorm2d";
+  requireOptions(fn, options, ["numFeatures"], [
+    "numFeatures",
+    "eps",
+    "momentum",
+    "affine",
+    "trackRunningStats",
+    "dtype",
+  ]);
+  const c = positiveInt(fn, "numFeatures", options.numFeatures);
+  const eps = numberOption(fn, "eps", options.eps, 1e-5);
+  const momentum = options.momentum === null
+    ? null
+    : numberOption(fn, "momentum", options.momentum, 0.1);
+  const affine = boolOption(fn, "affine", options.affine, true);
+  const track = boolOption(
+    fn,
+    "trackRunningStats",
+    options.trackRunningStats,
+    true,
+  );
+  const dtype = floatDType(fn, options.dtype);
+  const params: Record<string, ParamSpec> = affine
+    ? { weight: { shape: [c], dtype }, bias: { shape: [c], dtype } }
+    : {};
+  const outputShape = (s: readonly number[]) => {
+    if (s.length !== 4) {
+      throw new Error(
+        `nn.BatchNorm2d: expected a 4-D input [N, C, H, W], got ${fmtShape(s)}`,
+      );
+    }
+    if (s[1] !== c) {
+      throw new Error(
+        `nn.BatchNorm2d: expected ${c} channels, got ${s[1]} (input ${
+          fmtShape(s)
+        })`,
+      );
+    }
+    return s.slice();
+  };
+  const info: LayerInfo = Object.freeze({
+    name: "BatchNorm2d",
+    repr: `BatchNorm2d(${c}, eps=${pyFloat(eps)}, momentum=${
+      momentum === null ? "None" : pyFloat(momentum)
+    }, affine=${pyBool(affine)}, track_running_stats=${pyBool(track)})`,
+    params,
+    needsKey: false,
+    hasState: track,
+    children: [],
+    outputShape,
+  });
+  const initState = (): BatchNormState =>
+    track
+      ? {
+        running_mean: zeros([c], { dtype }),
+        running_var: ones([c], { dtype }),
+        num_batches_tracked: tensor(0, { dtype: "int32" }),
+      }
+      : {};
+  const applyWithState = (
+    p: LeafParams,
+    state: BatchNormState,
+    x: Tensor,
+    opts?: ApplyOptions,
+  ): { y: Tensor; state: BatchNormState } => {
+    const afn = "nn.BatchNorm2d.applyWithState";
+    const { training } = applyOptions(afn, opts);
+    checkParams(afn, p, params);
+    if (!isTensor(x)) {
+      throw new Error(`${afn}: x must be a Tensor, got ${describe(x)}`);
+    }
+    outputShape(x.shape);
+    const weight = affine ? p.weight : null, bias = affine ? p.bias : null;
+    if (!track) {
+      return {
+        y: batchNormOp(x, { training: true, eps, weight, bias }).y,
+        state,
+      };
+    }
+    for (const k of ["running_mean", "running_var", "num_batches_tracked"]) {
+      if (!isTensor(state?.[k])) {
+        throw new Error(
+          `${afn}: state.${k} must be a Tensor (use initState()), got ${
+            describe(state?.[k])
+          }`,
+        );
+      }
+    }
+    if (!training) {
+      const { y } = batchNormOp(x, {
+        training: false,
+        runningMean: state.running_mean,
+        runningVar: state.running_var,
+        eps,
+        weight,
+        bias,
+      });
+      return { y, state };
+    }
+    const n = state.num_batches_tracked.data[0] + 1;
+    const r = batchNormOp(x, {
+      training: true,
+      runningMean: state.running_mean,
+      runningVar: state.running_var,
+      momentum: momentum ?? 1 / n, // null: cumulative moving average
+      eps,
+      weight,
+      bias,
+    });
+    return {
+      y: r.y,
+      state: {
+        running_mean: r.runningMean!,
+        running_var: r.runningVar!,
+        num_batches_tracked: tensor(n, { dtype: "int32" }),
+      },
+    };
+  };
+  return Object.freeze({
+    info,
+    init: (): LeafParams =>
+      affine
+        ? { weight: ones([c], { dtype }), bias: zeros([c], { dtype }) }
+        : {},
+    apply: (p: LeafParams, x: Tensor, opts?: ApplyOptions) =>
+      applyWithState(p, initState(), x, opts).y,
+    initState,
+    applyWithState,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// activations
+
+/**
+ * ReLU layer `max(x, 0)` (PyTorch's `nn.ReLU()`): a layer value, no
+ * parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.relu.apply({}, tensor([-1, 2]))), [0, 2]);
+ * assert.equal(nn.relu.info.repr, "ReLU()");
+ * ```
+ */
+export const relu: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "ReLU",
+  apply: (_p, x) => reluOp(x),
+});
+
+/**
+ * Tanh layer (PyTorch's `nn.Tanh()`): a layer value, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.tanh.apply({}, tensor([0]))), [0]);
+ * assert.equal(nn.tanh.info.repr, "Tanh()");
+ * ```
+ */
+export const tanh: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "Tanh",
+  apply: (_p, x) => tanhOp(x),
+});
+
+/**
+ * Sigmoid layer `1 / (1 + e^-x)` (PyTorch's `nn.Sigmoid()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.sigmoid.apply({}, tensor([0]))), [0.5]);
+ * ```
+ */
+export const sigmoid: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "Sigmoid",
+  apply: (_p, x) => sigmoidOp(x),
+});
+
+/**
+ * GELU layer `x · Φ(x)` with the exact normal CDF (PyTorch's `nn.GELU()`):
+ * a layer value.
+ *
+ * @example
+ * ```ts
+ * import { item, nn, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(Math.abs(item(nn.gelu.apply({}, tensor(1, { dtype: "float64" }))) - 0.8413447460685429) < 1e-12);
+ * assert.equal(nn.gelu.info.repr, "GELU(approximate='none')");
+ * ```
+ */
+export const gelu: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "GELU",
+  repr: "GELU(approximate='none')",
+  apply: (_p, x) => geluOp(x),
+});
+
+/**
+ * SiLU (swish) layer `x · sigmoid(x)` (PyTorch's `nn.SiLU()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.silu.apply({}, tensor([0]))), [0]);
+ * ```
+ */
+export const silu: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "SiLU",
+  apply: (_p, x) => siluOp(x),
+});
+
+/**
+ * Leaky ReLU layer `max(x, 0) + negativeSlope · min(x, 0)` (PyTorch's
+ * `nn.LeakyReLU`, default slope 0.01).
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const act = nn.leakyRelu({ negativeSlope: 0.5 });
+ * assert.deepEqual(toArray(act.apply({}, tensor([-2, 3]))), [-1, 3]);
+ * assert.equal(nn.leakyRelu().info.repr, "LeakyReLU(negative_slope=0.01)");
+ * ```
+ */
+export function leakyRelu(
+  options: { negativeSlope?: number } = {},
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.leakyRelu";
+  checkOptions(fn, options, ["negativeSlope"]);
+  const negativeSlope = numberOption(
+    fn,
+    "negativeSlope",
+    options.negativeSlope,
+    0.01,
+  );
+  return defineLayer({
+    name: "LeakyReLU",
+    repr: `LeakyReLU(negative_slope=${pyFloat(negativeSlope)})`,
+    apply: (_p, x) => leakyReluOp(x, { negativeSlope }),
+  });
+}
+
+/**
+ * ELU layer: x for x > 0, `alpha · (e^x - 1)` otherwise (PyTorch's `nn.ELU`,
+ * default alpha 1).
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.elu().apply({}, tensor([0, 2]))), [0, 2]);
+ * assert.equal(nn.elu().info.repr, "ELU(alpha=1.0)");
+ * ```
+ */
+export function elu(
+  options: { alpha?: number } = {},
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.elu";
+  checkOptions(fn, options, ["alpha"]);
+  const alpha = numberOption(fn, "alpha", options.alpha, 1);
+  return defineLayer({
+    name: "ELU",
+    repr: `ELU(alpha=${pyFloat(alpha)})`,
+    apply: (_p, x) => eluOp(x, { alpha }),
+  });
+}
+
+/**
+ * Softplus layer `log(1 + e^(beta·x)) / beta`, linear above `threshold`
+ * (PyTorch's `nn.Softplus`, defaults beta 1, threshold 20).
+ *
+ * @example
+ * ```ts
+ * import { item, nn, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(Math.abs(item(nn.softplus().apply({}, tensor(0, { dtype: "float64" }))) - Math.log(2)) < 1e-15);
+ * assert.equal(nn.softplus().info.repr, "Softplus(beta=1, threshold=20)");
+ * ```
+ */
+export function softplus(
+  options: { beta?: number; threshold?: number } = {},
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.softplus";
+  checkOptions(fn, options, ["beta", "threshold"]);
+  const beta = numberOption(fn, "beta", options.beta, 1);
+  const threshold = numberOption(fn, "threshold", options.threshold, 20);
+  return defineLayer({
+    name: "Softplus",
+    repr: `Softplus(beta=${pyNum(beta)}, threshold=${pyNum(threshold)})`,
+    apply: (_p, x) => softplusOp(x, { beta, threshold }),
+  });
+}

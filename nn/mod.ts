@@ -1,0 +1,139 @@
+/**
+ * Layers as pure `{ init, apply }` pairs, PyTorch's names and defaults.
+ *
+ * - A layer is `{ init(key) -> params, apply(params, x, opts?) -> y, info }`.
+ *   Params are plain trees of tensors: a {@linkcode sequential}'s an array
+ *   with one entry per layer (`{}` for a parameterless one), a named
+ *   {@linkcode model}'s an object; a leaf's dotted path (`treePaths`) is
+ *   PyTorch's state_dict key (`0.weight`, `conv1.bias`).
+ * - Parameterless activations are layer values (`nn.relu`, `nn.tanh`,
+ *   `nn.sigmoid`, `nn.gelu`, `nn.silu`); layers with options are
+ *   constructors (`nn.linear({ inFeatures, outFeatures })`, `nn.flatten()`).
+ * - `apply` defaults to inference (`training: false`). Training mode is
+ *   `{ training: true, key }`: containers split the key among the layers
+ *   that draw random numbers (dropout).
+ * - Buffers (batch norm's running statistics) live in a separate state tree:
+ *   every layer has `initState()` and `applyWithState(params, state, x,
+ *   opts) -> { y, state }` (the state of a layer without buffers is `{}`, so
+ *   one training loop fits every model). Plain `apply` uses the initial
+ *   buffers.
+ * - Initialisation is PyTorch's default: weights and biases
+ *   `U(-1/sqrt(fanIn), 1/sqrt(fanIn))`, drawn with `random.uniform`.
+ * - {@linkcode summary} prints PyTorch's module repr and a torchinfo-like
+ *   table without allocating parameters; {@linkcode paramCount} counts them.
+ *
+ * A training loop threads the params, the state and the key:
+ *
+ * @example
+ * ```ts
+ * import { crossEntropy, mul, nn, random, sub, tensor, treeMap, valueAndGrad, zeros } from "../mod.ts";
+ * import type { Tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const net = nn.sequential(
+ *   nn.conv2d({ inChannels: 1, outChannels: 4, kernelSize: 3, padding: 1 }),
+ *   nn.batchNorm2d({ numFeatures: 4 }),
+ *   nn.relu,
+ *   nn.maxPool2d({ kernelSize: 2 }),
+ *   nn.flatten(),
+ *   nn.dropout({ p: 0.25 }),
+ *   nn.linear({ inFeatures: 4 * 4 * 4, outFeatures: 3 }),
+ * );
+ * const x = random.normal(random.key(7), [6, 1, 8, 8]);
+ * const labels = tensor([0, 1, 2, 0, 1, 2], { dtype: "int32" });
+ *
+ * let params = net.init(random.key(0));
+ * let state = net.initState(); // [{}, { running_mean, running_var, num_batches_tracked }, {}, ...]
+ * let key = random.key(1);
+ * const lossAndState = (p: typeof params, s: typeof state, k: random.Key) => {
+ *   const { y, state: next } = net.applyWithState(p, s, x, { training: true, key: k });
+ *   return [crossEntropy(y, labels), next];
+ * };
+ * for (let step = 0; step < 3; step++) {
+ *   const [k, rest] = random.split(key);
+ *   key = rest;
+ *   const [[loss, next], grads] = valueAndGrad(lossAndState, { hasAux: true })(params, state, k);
+ *   params = treeMap((w: Tensor, g: Tensor) => sub(w, mul(g, 0.1)), params, grads);
+ *   state = next; // the running statistics moved
+ *   assert.ok(Number.isFinite(loss.data[0]));
+ * }
+ * assert.equal(state[1].num_batches_tracked.data[0], 3);
+ * // evaluation: running statistics, no dropout
+ * const { y } = net.applyWithState(params, state, zeros([2, 1, 8, 8]));
+ * assert.deepEqual(y.shape, [2, 3]);
+ * ```
+ *
+ * @module
+ */
+export {
+  type AnyLayer,
+  type ApplyOptions,
+  defineLayer,
+  type EmptyState,
+  isLayer,
+  type Layer,
+  type LayerDefinition,
+  type LayerInfo,
+  type LeafLayer,
+  type LeafParams,
+  type Params,
+  type ParamsOf,
+  type ParamSpec,
+  type SpecTree,
+  type State,
+  type StateOf,
+} from "./layer.ts";
+export {
+  adaptiveAvgPool2d,
+  type AdaptiveAvgPool2dLayerOptions,
+  avgPool2d,
+  type AvgPool2dLayerOptions,
+  batchNorm2d,
+  type BatchNorm2dOptions,
+  type BatchNormState,
+  conv2d,
+  type Conv2dLayerOptions,
+  convTranspose2d,
+  type ConvTranspose2dLayerOptions,
+  dropout,
+  elu,
+  flatten,
+  type FloatDType,
+  gelu,
+  leakyRelu,
+  linear,
+  type LinearOptions,
+  maxPool2d,
+  type MaxPool2dLayerOptions,
+  relu,
+  sigmoid,
+  silu,
+  softplus,
+  tanh,
+} from "./layers.ts";
+export {
+  type Bound,
+  type ForwardOptions,
+  model,
+  type ModelOptions,
+  type ModelParams,
+  type ModelState,
+  sequential,
+  type SequentialParams,
+  type SequentialState,
+} from "./containers.ts";
+export { paramCount, summary } from "./summary.ts";
+export {
+  type BirdPlaneLayers,
+  birdPlaneNet,
+  lenet5,
+  type LeNet5Layers,
+  type SeedModelOptions,
+  simpleCNN,
+  type SimpleCNNLayers,
+  simpleFCN,
+  type SimpleFCNLayers,
+  vgg16,
+  type Vgg16Layers,
+  type Vgg16Options,
+} from "./models.ts";

@@ -1,0 +1,389 @@
+/**
+ * The seed models: LeNet-5 (seed 004's `Net`), the SimpleFCN and SimpleCNN
+ * of seed 001, the bird/plane CNN of seed 002 and torchvision's VGG16.
+ *
+ * @module
+ */
+import { mul } from "../ops/ops.ts";
+import { type Key, normal, split } from "../ops/random.ts";
+import { type Tensor, zeros } from "../ops/tensor.ts";
+import {
+  model,
+  type ModelParams,
+  type ModelState,
+  sequential,
+  type SequentialParams,
+  type SequentialState,
+} from "./containers.ts";
+import type {
+  AnyLayer,
+  EmptyState,
+  Layer,
+  LeafLayer,
+  LeafParams,
+  ParamSpec,
+} from "./layer.ts";
+import {
+  adaptiveAvgPool2d,
+  conv2d,
+  dropout,
+  flatten,
+  type FloatDType,
+  linear,
+  maxPool2d,
+  relu,
+  tanh,
+} from "./layers.ts";
+import { checkOptions } from "./_util.ts";
+
+/** Options of the seed models. */
+export interface SeedModelOptions {
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/** Children of {@linkcode lenet5}. */
+export type LeNet5Layers = {
+  conv1: LeafLayer;
+  conv2: LeafLayer;
+  fc1: LeafLayer;
+  fc2: LeafLayer;
+  fc3: LeafLayer;
+};
+
+/**
+ * LeNet-5 as seed 004's `Net`: input `[N, 1, 32, 32]`; conv1 6@5x5 → ReLU →
+ * 2x2 max pool → conv2 16@5x5 → ReLU → 2x2 max pool → flatten (400) → fc1
+ * 120 → ReLU → fc2 84 → ReLU → fc3 10 (logits). A named model with children
+ * `conv1 conv2 fc1 fc2 fc3` (the pools and ReLUs are functional, as
+ * `F.relu` / `F.max_pool2d` in the seed), so its 10 parameter tensors are
+ * named as the seed's state_dict (`conv1.weight`, ...) and its repr is the
+ * seed's `print(net)`; 61,706 parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, treePaths, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.lenet5();
+ * const params = net.init(random.key(0));
+ * assert.equal(treePaths(params).length, 10);
+ * assert.deepEqual(params.conv1.weight.shape, [6, 1, 5, 5]);
+ * assert.deepEqual(net.apply(params, zeros([2, 1, 32, 32])).shape, [2, 10]);
+ * ```
+ */
+export function lenet5(
+  options: SeedModelOptions = {},
+): Layer<ModelParams<LeNet5Layers>, ModelState<LeNet5Layers>> {
+  checkOptions("nn.lenet5", options, ["dtype"]);
+  const { dtype } = options;
+  const pool = maxPool2d({ kernelSize: 2 });
+  const flat = flatten();
+  return model(
+    {
+      conv1: conv2d({ inChannels: 1, outChannels: 6, kernelSize: 5, dtype }),
+      conv2: conv2d({ inChannels: 6, outChannels: 16, kernelSize: 5, dtype }),
+      fc1: linear({ inFeatures: 16 * 5 * 5, outFeatures: 120, dtype }),
+      fc2: linear({ inFeatures: 120, outFeatures: 84, dtype }),
+      fc3: linear({ inFeatures: 84, outFeatures: 10, dtype }),
+    },
+    (m, input) => {
+      const c1 = m.call(relu, m.conv1(input)); // [N, 6, 28, 28]
+      const s2 = m.call(pool, c1); // [N, 6, 14, 14]
+      const c3 = m.call(relu, m.conv2(s2)); // [N, 16, 10, 10]
+      const s4 = m.call(pool, c3); // [N, 16, 5, 5]
+      const f = m.call(flat, s4); // [N, 400]
+      const f5 = m.call(relu, m.fc1(f)); // [N, 120]
+      const f6 = m.call(relu, m.fc2(f5)); // [N, 84]
+      return m.fc3(f6); // [N, 10]
+    },
+    { name: "Net" },
+  );
+}
+
+/** Children of {@linkcode simpleFCN}. */
+export type SimpleFCNLayers = { fc1: LeafLayer; fc2: LeafLayer };
+
+/**
+ * Seed 001's `SimpleFCN`: a 4x4 RGB image `[N, 3, 4, 4]` flattened to 48
+ * features → fc1 2 → ReLU → fc2 3 (logits); 104 parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.simpleFCN();
+ * assert.equal(nn.paramCount(net), 48 * 2 + 2 + 2 * 3 + 3);
+ * assert.deepEqual(net.apply(net.init(random.key(0)), zeros([1, 3, 4, 4])).shape, [1, 3]);
+ * ```
+ */
+export function simpleFCN(
+  options: SeedModelOptions = {},
+): Layer<ModelParams<SimpleFCNLayers>, ModelState<SimpleFCNLayers>> {
+  checkOptions("nn.simpleFCN", options, ["dtype"]);
+  const { dtype } = options;
+  const flat = flatten();
+  return model(
+    {
+      fc1: linear({ inFeatures: 4 * 4 * 3, outFeatures: 2, dtype }),
+      fc2: linear({ inFeatures: 2, outFeatures: 3, dtype }),
+    },
+    (m, x) => {
+      x = m.call(flat, x); // x.view(-1, 4 * 4 * 3)
+      x = m.call(relu, m.fc1(x));
+      return m.fc2(x);
+    },
+    { name: "SimpleFCN" },
+  );
+}
+
+/** Children of {@linkcode simpleCNN}. */
+export type SimpleCNNLayers = {
+  conv1: LeafLayer;
+  conv2: LeafLayer;
+  pool: LeafLayer;
+  fc: LeafLayer;
+};
+
+/**
+ * Seed 001's `SimpleCNN` for 32x32 RGB images: conv1 3→16 (3x3, padding 1)
+ * → ReLU → pool → conv2 16→32 (3x3, padding 1) → ReLU → pool → flatten
+ * (32·8·8 = 2048) → fc 10. `pool` is a registered `MaxPool2d(2, 2)` used
+ * twice, as in the seed; 25,578 parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.simpleCNN();
+ * assert.equal(nn.paramCount(net), 25578);
+ * assert.deepEqual(net.apply(net.init(random.key(0)), zeros([2, 3, 32, 32])).shape, [2, 10]);
+ * ```
+ */
+export function simpleCNN(
+  options: SeedModelOptions = {},
+): Layer<ModelParams<SimpleCNNLayers>, ModelState<SimpleCNNLayers>> {
+  checkOptions("nn.simpleCNN", options, ["dtype"]);
+  const { dtype } = options;
+  const flat = flatten();
+  return model(
+    {
+      conv1: conv2d({
+        inChannels: 3,
+        outChannels: 16,
+        kernelSize: 3,
+        padding: 1,
+        dtype,
+      }),
+      conv2: conv2d({
+        inChannels: 16,
+        outChannels: 32,
+        kernelSize: 3,
+        padding: 1,
+        dtype,
+      }),
+      pool: maxPool2d({ kernelSize: 2, stride: 2 }),
+      fc: linear({ inFeatures: 32 * 8 * 8, outFeatures: 10, dtype }),
+    },
+    (m, x) => {
+      x = m.pool(m.call(relu, m.conv1(x))); // [N, 16, 16, 16]
+      x = m.pool(m.call(relu, m.conv2(x))); // [N, 32, 8, 8]
+      x = m.call(flat, x); // x.view(-1, 32 * 8 * 8)
+      return m.fc(x);
+    },
+    { name: "SimpleCNN" },
+  );
+}
+
+/** Layers of {@linkcode birdPlaneNet}. */
+export type BirdPlaneLayers = readonly [
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+  LeafLayer,
+];
+
+/**
+ * Seed 002's bird/plane classifier for 32x32 RGB CIFAR-2 images, an
+ * `nn.Sequential`: conv 3→16 (3x3, padding 1) → Tanh → max pool 2 → conv
+ * 16→8 (3x3, padding 1) → Tanh → max pool 2 → flatten (512) → linear 32 →
+ * Tanh → linear 2. Parameter tensors of 432, 16, 1152, 8, 16384, 32, 64 and
+ * 2 values: 18,090.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, treeLeaves, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.birdPlaneNet();
+ * const params = net.init(random.key(0));
+ * assert.equal(nn.paramCount(params), 18090);
+ * assert.deepEqual(net.apply(params, zeros([4, 3, 32, 32])).shape, [4, 2]);
+ * ```
+ */
+export function birdPlaneNet(
+  options: SeedModelOptions = {},
+): Layer<SequentialParams<BirdPlaneLayers>, SequentialState<BirdPlaneLayers>> {
+  checkOptions("nn.birdPlaneNet", options, ["dtype"]);
+  const { dtype } = options;
+  return sequential(
+    conv2d({
+      inChannels: 3,
+      outChannels: 16,
+      kernelSize: 3,
+      padding: 1,
+      dtype,
+    }),
+    tanh,
+    maxPool2d({ kernelSize: 2 }),
+    conv2d({
+      inChannels: 16,
+      outChannels: 8,
+      kernelSize: 3,
+      padding: 1,
+      dtype,
+    }),
+    tanh,
+    maxPool2d({ kernelSize: 2 }),
+    flatten(),
+    linear({ inFeatures: 8 * 8 * 8, outFeatures: 32, dtype }),
+    tanh,
+    linear({ inFeatures: 32, outFeatures: 2, dtype }),
+  );
+}
+
+/** Options of {@linkcode vgg16}. */
+export interface Vgg16Options {
+  /** Size of the last linear layer. Default 1000 (ImageNet). */
+  numClasses?: number;
+  /** Dropout probability of the classifier. Default 0.5. */
+  dropout?: number;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/** Children of {@linkcode vgg16}. */
+export type Vgg16Layers = {
+  features: Layer<LeafParams[], EmptyState[]>;
+  avgpool: LeafLayer;
+  classifier: Layer<LeafParams[], EmptyState[]>;
+};
+
+/**
+ * torchvision's VGG16 (configuration "D", no batch norm): `features` (13
+ * 3x3 convolutions with padding 1 and ReLU, five 2x2 max pools), `avgpool`
+ * (adaptive, to 7x7), flatten, `classifier` (Linear 25088→4096, ReLU,
+ * Dropout, Linear 4096→4096, ReLU, Dropout, Linear 4096→numClasses). State
+ * dict keys as torchvision's (`features.0.weight`, `classifier.6.bias`);
+ * 138,357,544 parameters for 1000 classes. `init` follows torchvision:
+ * convolution weights normal with std `sqrt(2 / fanOut)` (kaiming, fan-out,
+ * ReLU), linear weights normal with std 0.01, biases zero. Its `summary`
+ * needs no allocation; `init` allocates 553 MB (float32).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.vgg16();
+ * assert.equal(nn.paramCount(net), 138357544);
+ * assert.deepEqual(net.info.outputShape([1, 3, 224, 224]), [1, 1000]);
+ * assert.match(nn.summary(net, [1, 3, 224, 224]), /Total params: 138,357,544/);
+ * assert.equal(nn.paramCount(nn.vgg16({ numClasses: 10 })), 138357544 - 4096 * 990 - 990);
+ * ```
+ */
+export function vgg16(
+  options: Vgg16Options = {},
+): Layer<ModelParams<Vgg16Layers>, ModelState<Vgg16Layers>> {
+  const fn = "nn.vgg16";
+  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
+  const cfg = [
+    64,
+    64,
+    0,
+    128,
+    128,
+    0,
+    256,
+    256,
+    256,
+    0,
+    512,
+    512,
+    512,
+    0,
+    512,
+    512,
+    512,
+    0,
+  ];
+  const features: AnyLayer[] = [];
+  let c = 3;
+  for (const v of cfg) {
+    if (v === 0) features.push(maxPool2d({ kernelSize: 2, stride: 2 }));
+    else {
+      features.push(
+        conv2d({
+          inChannels: c,
+          outChannels: v,
+          kernelSize: 3,
+          padding: 1,
+          dtype,
+        }),
+        relu,
+      );
+      c = v;
+    }
+  }
+  const flat = flatten();
+  const base = model(
+    {
+      features: sequential(...features) as Layer<LeafParams[], EmptyState[]>,
+      avgpool: adaptiveAvgPool2d({ outputSize: [7, 7] }),
+      classifier: sequential(
+        linear({ inFeatures: 512 * 7 * 7, outFeatures: 4096, dtype }),
+        relu,
+        dropout({ p }),
+        linear({ inFeatures: 4096, outFeatures: 4096, dtype }),
+        relu,
+        dropout({ p }),
+        linear({ inFeatures: 4096, outFeatures: numClasses, dtype }),
+      ) as Layer<LeafParams[], EmptyState[]>,
+    },
+    (m, x) => m.classifier(m.call(flat, m.avgpool(m.features(x)))),
+    { name: "VGG" },
+  );
+  // torchvision's VGG._initialize_weights, layer by layer
+  const initSequential = (key: Key, layer: AnyLayer): LeafParams[] => {
+    const specs = layer.info.params as Readonly<Record<string, ParamSpec>>[];
+    const keys = split(key, specs.length);
+    return specs.map((s, i) => {
+      if (!s.weight) return {};
+      const w = s.weight;
+      const std = w.shape.length === 4
+        ? Math.sqrt(2 / (w.shape[0] * w.shape[2] * w.shape[3])) // fan_out, ReLU gain
+        : 0.01;
+      const out: Record<string, Tensor> = {
+        weight: mul(normal(keys[i], w.shape, { dtype: w.dtype }), std),
+      };
+      if (s.bias) out.bias = zeros(s.bias.shape, { dtype: s.bias.dtype });
+      return out;
+    });
+  };
+  const children = Object.fromEntries(base.info.children);
+  return Object.freeze({
+    ...base,
+    init: (key: Key) => {
+      const [kf, kc] = split(key);
+      return {
+        features: initSequential(kf, children.features),
+        avgpool: {},
+        classifier: initSequential(kc, children.classifier),
+      };
+    },
+  });
+}
