@@ -1,0 +1,143 @@
+/**
+ * Seed 001's feature maps: trains a small CNN (1 -> 4 -> 8 channels, 3x3
+ * kernels with padding 1, as the seed's SimpleCNN) on MNIST or Fashion-MNIST
+ * and writes what its first convolution sees in one image, as a PNG grid
+ * (the input, then one tile per channel, scaled up 4x).
+ *
+ *   deno run --allow-read --allow-write examples/feature_maps.ts [--dataset fashion-mnist] [--out feature_maps.png]
+ *
+ * @module
+ */
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { accuracy } from "./lenet.ts";
+import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+
+const { data, nn, optim, random } = T;
+
+const specs = {
+  dataset: {
+    kind: "string",
+    default: "mnist",
+    choices: ["mnist", "fashion-mnist"],
+    help: "dataset",
+  },
+  data: { kind: "string", help: "directory with the Fashion-MNIST IDX files" },
+  epochs: { kind: "int", default: 1, help: "training epochs before looking" },
+  image: { kind: "int", default: 0, help: "index of the test image to show" },
+  out: {
+    kind: "string",
+    default: "feature_maps.png",
+    help: "where to write the PNG grid",
+  },
+  seed: { kind: "int", default: 0, help: "random seed" },
+} satisfies Record<string, FlagSpec>;
+const summary =
+  "Trains seed 001's SimpleCNN and writes its first conv layer's feature maps as a PNG grid.";
+
+/** Seed 001's SimpleCNN, with a classifier head so it can be trained. */
+export function simpleFeatureCNN() {
+  return nn.sequential(
+    nn.conv2d({ inChannels: 1, outChannels: 4, kernelSize: 3, padding: 1 }), // 1 -> 4 channels
+    nn.relu,
+    nn.maxPool2d({ kernelSize: 2 }),
+    nn.conv2d({ inChannels: 4, outChannels: 8, kernelSize: 3, padding: 1 }), // 4 -> 8 channels
+    nn.relu,
+    nn.maxPool2d({ kernelSize: 2 }),
+    nn.flatten(),
+    nn.linear({ inFeatures: 8 * 7 * 7, outFeatures: 10 }),
+  );
+}
+
+/** Nearest-neighbour upscaling of a [H, W] image by `k`. */
+function upscale(t: Tensor, k: number): Tensor {
+  const [h, w] = t.shape;
+  const e = T.broadcastTo(T.reshape(t, [h, 1, w, 1]), [h, k, w, k]);
+  return T.reshape(e, [h * k, w * k]);
+}
+
+/** Rescales to 0..255. */
+function toPixels(t: Tensor): Tensor {
+  const lo = T.item(T.min(t)), hi = T.item(T.max(t));
+  return T.mul(T.sub(t, lo), 255 / Math.max(hi - lo, 1e-12));
+}
+
+/** Trains, writes the grid and returns the feature maps [4, 28, 28]. */
+export async function main(args: string[]): Promise<Tensor> {
+  const opts = parseFlags(args, specs);
+  if (opts.help) {
+    console.log(usage("examples/feature_maps.ts", summary, specs));
+    return T.zeros([0]);
+  }
+  const ds = opts.dataset === "mnist"
+    ? await data.loadMnist()
+    : await data.loadFashionMnist(opts.data as string | undefined);
+  const model = simpleFeatureCNN();
+  let params = model.init(random.key(opts.seed));
+  const opt = optim.adam({ lr: 2e-3 });
+  let state = opt.init(params);
+  const lossAndGrad = T.valueAndGrad((p: typeof params, x: Tensor, y: Tensor) =>
+    T.crossEntropy(model.apply(p, x), y)
+  );
+  const keys = random.split(
+    random.key(opts.seed + 1),
+    Math.max(opts.epochs, 1),
+  );
+  for (let e = 0; e < opts.epochs; e++) {
+    for (
+      const b of data.batches(ds.train, {
+        batchSize: 64,
+        shuffle: true,
+        key: keys[e],
+      })
+    ) {
+      const [, grads] = lossAndGrad(params, b.x, b.y);
+      const u = opt.update(grads, state, params);
+      params = optim.applyUpdates(params, u.updates);
+      state = u.state;
+    }
+    console.log(
+      `epoch ${e + 1}: test accuracy ${
+        accuracy((x) => model.apply(params, x), ds.test).toFixed(4)
+      }`,
+    );
+  }
+  const n = ds.test.y.shape[0];
+  if (opts.image >= n) {
+    throw new Error(`--image must be below ${n}, got ${opts.image}`);
+  }
+  const x = T.slice(ds.test.x, [opts.image], [opts.image + 1]);
+  // the first layer's output: conv1 then relu, with the trained weights
+  const conv1 = (params as unknown as { weight: Tensor; bias: Tensor }[])[0];
+  const maps = T.squeeze(
+    T.relu(T.conv2d(x, conv1.weight, conv1.bias, { padding: 1 })),
+    0,
+  ); // [4, 28, 28]
+  const tiles = [
+    toPixels(T.reshape(x, [28, 28])),
+    ...[0, 1, 2, 3].map((c) =>
+      toPixels(T.squeeze(T.slice(maps, [c], [c + 1]), 0))
+    ),
+  ];
+  const gap = T.full([28 * 4, 4], 255);
+  const grid = T.concat(
+    tiles.flatMap((t, i) => (i ? [gap, upscale(t, 4)] : [upscale(t, 4)])),
+    1,
+  );
+  await data.writePng(opts.out, grid);
+  console.log(
+    `image ${opts.image} (label ${
+      ds.test.y.data[opts.image]
+    }): wrote the input and its 4 feature maps to ${opts.out}`,
+  );
+  return maps;
+}
+
+if (import.meta.main) {
+  await runMain(
+    "examples/feature_maps.ts",
+    summary,
+    specs,
+    async (a) => void (await main(a)),
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * Seed 001's first program: linear regression y = 2x with `nn.linear(1, 1)`,
+ * mean squared error and SGD (lr 0.01), full batch.
+ *
+ *   deno run examples/linear_regression.ts                 # the seed's 10 epochs
+ *   deno run examples/linear_regression.ts --epochs 2000   # ends with w = 2.00, b = 0.00
+ *
+ * @module
+ */
+import * as T from "../mod.ts";
+import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+
+const { nn, optim, random } = T;
+
+const specs = {
+  epochs: { kind: "int", default: 10, help: "full-batch SGD steps" },
+  lr: { kind: "number", default: 0.01, help: "learning rate" },
+  seed: { kind: "int", default: 0, help: "seed of the initialisation" },
+} satisfies Record<string, FlagSpec>;
+const summary =
+  "Linear regression y = 2x with nn.linear, MSE and SGD (seed 001).";
+
+/** Trains and returns the final `{ w, b }`. */
+export async function main(args: string[]): Promise<{ w: number; b: number }> {
+  const opts = parseFlags(args, specs);
+  if (opts.help) {
+    console.log(usage("examples/linear_regression.ts", summary, specs));
+    return { w: NaN, b: NaN };
+  }
+  const x = T.tensor([[1], [2], [3], [4]]); // inputs
+  const y = T.tensor([[2], [4], [6], [8]]); // targets (y = 2x)
+  const model = nn.linear({ inFeatures: 1, outFeatures: 1 }); // y = wx + b
+  let params = model.init(random.key(opts.seed));
+  const opt = optim.sgd({ lr: opts.lr });
+  let state = opt.init(params);
+  const lossFn = (p: typeof params) => T.mseLoss(model.apply(p, x), y);
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const [loss, grads] = T.valueAndGrad(lossFn)(params); // forward, loss, backward
+    const { updates, state: next } = opt.update(grads, state, params); // the optimizer step
+    params = optim.applyUpdates(params, updates);
+    state = next;
+    if (
+      opts.epochs <= 20 || epoch % Math.ceil(opts.epochs / 10) === 0 ||
+      epoch === opts.epochs
+    ) {
+      console.log(`Epoch ${epoch}: loss=${T.item(loss).toFixed(4)}`);
+    }
+  }
+  const w = T.item(params.weight), b = T.item(params.bias);
+  console.log(`\nweight and bias after training:\nw = ${w}\nb = ${b}`);
+  return await Promise.resolve({ w, b });
+}
+
+if (import.meta.main) {
+  await runMain(
+    "examples/linear_regression.ts",
+    summary,
+    specs,
+    async (a) => void (await main(a)),
+  );
+}

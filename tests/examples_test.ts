@@ -1,0 +1,175 @@
+/**
+ * Smoke tests of every example: each runs through its exported `main` with
+ * small settings (the full runs are measured in the README).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as T from "../mod.ts";
+import { main as filters } from "../examples/filters.ts";
+import { main as linearRegression } from "../examples/linear_regression.ts";
+import { main as lenet } from "../examples/lenet.ts";
+import { main as optimizers } from "../examples/optimizers.ts";
+import { main as featureMaps } from "../examples/feature_maps.ts";
+import { main as shapes } from "../examples/shapes.ts";
+import { main as cifar } from "../examples/cifar_bird_plane.ts";
+import { UsageError } from "../examples/_cli.ts";
+
+/** Runs `f` with console.log captured; returns [result, printed lines]. */
+async function quiet<R>(f: () => Promise<R>): Promise<[R, string[]]> {
+  const lines: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
+  try {
+    return [await f(), lines];
+  } finally {
+    console.log = orig;
+  }
+}
+
+Deno.test("filters.ts writes the side-by-side PNG and prints the seed's Laplacian sum", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = join(dir, "f.png");
+  const [row, lines] = await quiet(() => filters(["--out", out]));
+  assert.deepEqual(row.shape, [28, 5 * 28 + 4 * 2]);
+  assert.ok(lines[0].endsWith("= 1196"), lines[0]);
+  const png = await T.data.readPng(out);
+  assert.deepEqual(png.shape, [28, 148, 1]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w = 2, b = 0", async () => {
+  const [short, lines] = await quiet(() => linearRegression([]));
+  assert.equal(lines.filter((l) => l.startsWith("Epoch")).length, 10);
+  assert.ok(short.w > 1.3 && short.w < 2, `w = ${short.w}`);
+  const [long] = await quiet(() => linearRegression(["--epochs", "2000"]));
+  assert.ok(
+    Math.abs(long.w - 2) < 0.01 && Math.abs(long.b) < 0.01,
+    `w = ${long.w}, b = ${long.b}`,
+  );
+});
+
+Deno.test("lenet.ts: learns on a subset, same seed gives the same losses, save/load round-trips", async () => {
+  const dir = await Deno.makeTempDir();
+  const ckpt = join(dir, "lenet.safetensors");
+  const args = [
+    "--epochs",
+    "2",
+    "--limit",
+    "2048",
+    "--batch-size",
+    "32",
+    "--optimizer",
+    "adam",
+    "--save",
+    ckpt,
+  ];
+  const [acc, lines] = await quiet(() => lenet(args));
+  assert.ok(acc > 0.6, `accuracy ${acc} after 2 epochs on 2,048 digits:\n${lines.join("\n")}`);
+  assert.match(lines[lines.length - 1], /^test accuracy: 0\.\d{4}$/);
+  const [, again] = await quiet(() => lenet(args));
+  const losses = (ls: string[]) =>
+    ls.filter((l) => l.startsWith("epoch")).map((l) => l.split("(")[0]);
+  assert.deepEqual(losses(again), losses(lines));
+  const [loaded] = await quiet(() => lenet(["--epochs", "0", "--load", ckpt]));
+  assert.equal(loaded, acc);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("lenet.ts: bad flags are usage errors (exit code 2 from the command line)", async () => {
+  await assert.rejects(() => lenet(["--bogus"]), UsageError);
+  await assert.rejects(
+    () => lenet(["--optimizer", "sgdd"]),
+    /--optimizer must be one of sgd\|momentum\|nag/,
+  );
+  await assert.rejects(
+    () => lenet(["--epochs", "-1"]),
+    /--epochs must be a non-negative integer/,
+  );
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      new URL("../examples/lenet.ts", import.meta.url).pathname,
+      "--batch-size",
+      "x",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stderr } = await cmd.output();
+  assert.equal(code, 2);
+  assert.match(
+    new TextDecoder().decode(stderr),
+    /--batch-size must be a non-negative integer, got "x"[\s\S]*Usage: deno run examples\/lenet.ts/,
+  );
+});
+
+Deno.test("optimizers.ts: all 13 optimizers train from the same start and the SVG is written", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = join(dir, "o.svg");
+  const [rows] = await quiet(() => optimizers(["--epochs", "1", "--out", out]));
+  assert.equal(rows.length, 13);
+  for (const [name, loss] of rows) {
+    assert.ok(loss < Math.log(10), `${name} ended at loss ${loss}`);
+  }
+  const svg = await Deno.readTextFile(out);
+  assert.equal((svg.match(/<polyline/g) ?? []).length, 13);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("feature_maps.ts writes the input and 4 feature maps", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = join(dir, "fm.png");
+  const [maps] = await quiet(() =>
+    featureMaps(["--epochs", "0", "--out", out])
+  );
+  assert.deepEqual(maps.shape, [4, 28, 28]);
+  assert.deepEqual((await T.data.readPng(out)).shape, [
+    112,
+    5 * 112 + 4 * 4,
+    1,
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("shapes.ts prints the seed sizes and parameter counts", async () => {
+  const [text] = await quiet(() => shapes([]));
+  for (
+    const s of [
+      "stride 1 -> 3x3",
+      "no padding -> [1,16,30,30]",
+      "padding=1 -> [1,16,32,32]",
+      "-> [1,16,5,5]",
+    ]
+  ) {
+    assert.ok(text.includes(s), s);
+  }
+  for (const n of ["61,706", "18,090", "138,357,544"]) {
+    assert.ok(text.includes(`Total params: ${n}`), n);
+  }
+});
+
+Deno.test("cifar_bird_plane.ts: explains where the data goes without --data; trains on CIFAR-format files", async () => {
+  const [none, lines] = await quiet(() => cifar([]));
+  assert.ok(Number.isNaN(none));
+  assert.ok(lines.join("\n").includes("--data"));
+  // a tiny CIFAR-10 folder: 20 random records per batch file, labels cycling 0..9
+  const dir = await Deno.makeTempDir();
+  const bits = T.random.randint(T.random.key(0), [20 * 3073], 0, 256).data;
+  for (
+    const f of [
+      "data_batch_1",
+      "data_batch_2",
+      "data_batch_3",
+      "data_batch_4",
+      "data_batch_5",
+      "test_batch",
+    ]
+  ) {
+    const bytes = Uint8Array.from(bits);
+    for (let r = 0; r < 20; r++) bytes[r * 3073] = r % 10;
+    await Deno.writeFile(join(dir, `${f}.bin`), bytes);
+  }
+  const [acc] = await quiet(() => cifar(["--data", dir, "--epochs", "1"]));
+  assert.ok(acc >= 0 && acc <= 1);
+  await Deno.remove(dir, { recursive: true });
+});
