@@ -64,7 +64,10 @@ Deno.test("lenet.ts: learns on a subset, same seed gives the same losses, save/l
     ckpt,
   ];
   const [acc, lines] = await quiet(() => lenet(args));
-  assert.ok(acc > 0.6, `accuracy ${acc} after 2 epochs on 2,048 digits:\n${lines.join("\n")}`);
+  assert.ok(
+    acc > 0.6,
+    `accuracy ${acc} after 2 epochs on 2,048 digits:\n${lines.join("\n")}`,
+  );
   assert.match(lines[lines.length - 1], /^test accuracy: 0\.\d{4}$/);
   const [, again] = await quiet(() => lenet(args));
   const losses = (ls: string[]) =>
