@@ -216,3 +216,21 @@ Deno.test("trees: map, leaves, flatten/unflatten, paths, mismatch errors", () =>
     /treeUnflatten: the structure needs more leaves than the 2 given/,
   );
 });
+
+Deno.test("the cast primitive in checkGrads: float32 round trip, with float32's step and tolerance", () => {
+  // cast is linear, so central differences are exact up to float32 rounding
+  // (relative 6e-8 per value): a step of 1e-2 keeps that error near 1e-5.
+  const f = (x: Tensor) =>
+    T.mul(
+      T.astype(T.astype(x, "float32"), "float64"),
+      T.tensor([1, 2, 3], f64),
+    );
+  T.checkGrads(f, [T.tensor([0.5, -1.25, 2], f64)], {
+    eps: 1e-2,
+    atol: 1e-4,
+    rtol: 1e-4,
+  });
+  const g = T.grad((x: Tensor) => T.sum(f(x)))(T.tensor([0.5, -1.25, 2], f64));
+  assert.equal(g.dtype, "float64");
+  assert.deepEqual(T.toArray(g), [1, 2, 3]);
+});
