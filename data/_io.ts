@@ -72,6 +72,32 @@ export function fsError(
   });
 }
 
+/**
+ * `f()`, which runs the in-memory step `inner` (a parser or an encoder) for
+ * the file function `fn`; an error is rethrown as `fn`'s, with the path when
+ * given and without `inner`'s name: `readPng: "a.png": not a PNG file`.
+ * @internal
+ */
+export function rethrowAs<T>(
+  fn: string,
+  inner: string,
+  f: () => T,
+  path?: string,
+): T {
+  try {
+    return f();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const what = msg.startsWith(`${inner}: `)
+      ? msg.slice(inner.length + 2)
+      : msg;
+    throw new Error(
+      `${fn}: ${path === undefined ? "" : `"${path}": `}${what}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Reads a whole file; errors name `fn`, the path and the flag to add. @internal */
 export async function readBytes(fn: string, path: string): Promise<Uint8Array> {
   checkPath(fn, path);

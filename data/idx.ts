@@ -20,7 +20,7 @@
  * @module
  */
 import { fromData, type Tensor } from "../ops/tensor.ts";
-import { checkBytes, checkPath, readBytes } from "./_io.ts";
+import { checkBytes, checkPath, readBytes, rethrowAs } from "./_io.ts";
 
 interface IdxType {
   name: string;
@@ -329,13 +329,5 @@ export async function readIdxBytes(
  */
 export async function readIdx(path: string): Promise<Tensor> {
   const bytes = await readIdxBytes("readIdx", path);
-  try {
-    return parseIdx(bytes);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `readIdx: "${path}": ${msg.replace(/^parseIdx: /, "")}`,
-      { cause: err },
-    );
-  }
+  return rethrowAs("readIdx", "parseIdx", () => parseIdx(bytes), path);
 }

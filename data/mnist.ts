@@ -13,7 +13,7 @@
  * @module
  */
 import { fromData } from "../ops/tensor.ts";
-import { pathKind } from "./_io.ts";
+import { pathKind, rethrowAs } from "./_io.ts";
 import { parseIdxRaw, readIdxBytes } from "./idx.ts";
 import type { LabeledImages, TrainTest } from "./types.ts";
 
@@ -147,18 +147,8 @@ async function readMnistSplit(
     readIdxBytes(fn, imagesPath),
     readIdxBytes(fn, labelsPath),
   ]);
-  const wrap = <T>(path: string, f: () => T): T => {
-    try {
-      return f();
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new Error(`${fn}: "${path}": ${msg.replace(`${fn}: `, "")}`, {
-        cause: err,
-      });
-    }
-  };
-  const images = wrap(imagesPath, () => parseIdxRaw(fn, ib));
-  const labels = wrap(labelsPath, () => parseIdxRaw(fn, lb));
+  const images = rethrowAs(fn, fn, () => parseIdxRaw(fn, ib), imagesPath);
+  const labels = rethrowAs(fn, fn, () => parseIdxRaw(fn, lb), labelsPath);
   const id = images.header.dims, ld = labels.header.dims;
   if (
     images.header.type !== 0x08 || id.length !== 3 || id[1] !== 28 ||

@@ -21,7 +21,7 @@ import { decode, encode } from "npm:fast-png@8";
 // deno-lint-ignore no-import-prefix
 import { Unzlib } from "npm:fflate@0.8";
 import { checkTensor, fromData, type Tensor } from "../ops/tensor.ts";
-import { checkBytes, readBytes, writeBytesAtomic } from "./_io.ts";
+import { checkBytes, readBytes, rethrowAs, writeBytesAtomic } from "./_io.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -340,14 +340,7 @@ export function encodePng(t: Tensor): Uint8Array {
  */
 export async function readPng(path: string): Promise<Tensor> {
   const bytes = await readBytes("readPng", path);
-  try {
-    return decodePng(bytes);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`readPng: "${path}": ${msg.replace(/^decodePng: /, "")}`, {
-      cause: err,
-    });
-  }
+  return rethrowAs("readPng", "decodePng", () => decodePng(bytes), path);
 }
 
 /**
@@ -364,14 +357,6 @@ export async function readPng(path: string): Promise<Tensor> {
  * ```
  */
 export async function writePng(path: string, t: Tensor): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = encodePng(t);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`writePng: ${msg.replace(/^encodePng: /, "")}`, {
-      cause: err,
-    });
-  }
+  const bytes = rethrowAs("writePng", "encodePng", () => encodePng(t));
   await writeBytesAtomic("writePng", path, bytes);
 }

@@ -25,7 +25,7 @@ import {
   type TypedArray,
 } from "../ops/tensor.ts";
 import { type Tree, treePaths } from "../ops/tree.ts";
-import { checkBytes, readBytes, writeBytesAtomic } from "./_io.ts";
+import { checkBytes, readBytes, rethrowAs, writeBytesAtomic } from "./_io.ts";
 
 /** The largest JSON header accepted (100 MB), as the reference implementation. */
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
@@ -494,15 +494,11 @@ export async function saveSafetensors(
 ): Promise<void> {
   const fn = "saveSafetensors";
   checkOptions(fn, options, ["metadata"]);
-  let bytes: Uint8Array;
-  try {
-    bytes = serializeSafetensors(tree, options.metadata);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`${fn}: ${msg.replace(/^serializeSafetensors: /, "")}`, {
-      cause: err,
-    });
-  }
+  const bytes = rethrowAs(
+    fn,
+    "serializeSafetensors",
+    () => serializeSafetensors(tree, options.metadata),
+  );
   await writeBytesAtomic(fn, path, bytes);
 }
 
@@ -519,15 +515,12 @@ export async function saveSafetensors(
 export async function loadSafetensors(path: string): Promise<Tree> {
   const fn = "loadSafetensors";
   const bytes = await readBytes(fn, path);
-  try {
-    return deserializeSafetensors(bytes);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `${fn}: "${path}": ${msg.replace(/^deserializeSafetensors: /, "")}`,
-      { cause: err },
-    );
-  }
+  return rethrowAs(
+    fn,
+    "deserializeSafetensors",
+    () => deserializeSafetensors(bytes),
+    path,
+  );
 }
 
 /**

@@ -16,6 +16,7 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
 import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import { trainEpoch } from "./_train.ts";
 
 const { data, nn, optim, random } = T;
 
@@ -78,34 +79,28 @@ export async function main(args: string[]): Promise<number> {
   let params = model.init(random.key(opts.seed));
   const opt = optim.sgd({ lr: opts.lr });
   let state = opt.init(params);
-  const lossAndGrad = T.valueAndGrad((p: typeof params, x: Tensor, y: Tensor) =>
-    T.crossEntropy(model.apply(p, x), y)
-  );
   const keys = random.split(
     random.key(opts.seed + 1),
     Math.max(opts.epochs, 1),
   );
   let acc = NaN;
   for (let e = 0; e < opts.epochs; e++) {
-    let total = 0, n = 0;
-    for (
-      const b of data.batches(train, {
+    const epoch = trainEpoch({
+      model,
+      params,
+      state,
+      opt,
+      batches: data.batches(train, {
         batchSize: opts.batchSize,
         shuffle: true,
         key: keys[e],
-      })
-    ) {
-      const [loss, grads] = lossAndGrad(params, b.x, b.y);
-      const u = opt.update(grads, state, params);
-      params = optim.applyUpdates(params, u.updates);
-      state = u.state;
-      total += T.item(loss) * b.y.shape[0];
-      n += b.y.shape[0];
-    }
+      }),
+    });
+    ({ params, state } = epoch);
     acc = accuracy((x) => model.apply(params, x), val);
     console.log(
       `Epoch ${e + 1}, Training loss ${
-        (total / n).toFixed(4)
+        epoch.meanLoss.toFixed(4)
       }, validation accuracy ${acc.toFixed(4)}`,
     );
   }

@@ -12,6 +12,7 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
 import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import { trainEpoch } from "./_train.ts";
 
 const { data, nn, optim, random } = T;
 
@@ -76,26 +77,22 @@ export async function main(args: string[]): Promise<Tensor> {
   let params = model.init(random.key(opts.seed));
   const opt = optim.adam({ lr: 2e-3 });
   let state = opt.init(params);
-  const lossAndGrad = T.valueAndGrad((p: typeof params, x: Tensor, y: Tensor) =>
-    T.crossEntropy(model.apply(p, x), y)
-  );
   const keys = random.split(
     random.key(opts.seed + 1),
     Math.max(opts.epochs, 1),
   );
   for (let e = 0; e < opts.epochs; e++) {
-    for (
-      const b of data.batches(ds.train, {
+    ({ params, state } = trainEpoch({
+      model,
+      params,
+      state,
+      opt,
+      batches: data.batches(ds.train, {
         batchSize: 64,
         shuffle: true,
         key: keys[e],
-      })
-    ) {
-      const [, grads] = lossAndGrad(params, b.x, b.y);
-      const u = opt.update(grads, state, params);
-      params = optim.applyUpdates(params, u.updates);
-      state = u.state;
-    }
+      }),
+    }));
     console.log(
       `epoch ${e + 1}: test accuracy ${
         accuracy((x) => model.apply(params, x), ds.test).toFixed(4)

@@ -23,6 +23,7 @@ import {
   usage,
   UsageError,
 } from "./_cli.ts";
+import { type Batch, trainEpoch } from "./_train.ts";
 
 const { data, nn, optim, random } = T;
 
@@ -214,6 +215,17 @@ class Progress {
   }
 }
 
+/** Random shifts of up to ±2 pixels (pad by 2, crop back to 32x32), one key per batch. */
+function* shifted(batches: Iterable<Batch>, keys: T.Key[]): Iterable<Batch> {
+  let i = 0;
+  for (const { x, y } of batches) {
+    yield {
+      x: data.randomCrop(x, { size: 32, padding: 2, key: keys[i++] }),
+      y,
+    };
+  }
+}
+
 /** Fraction of `ds` that `predict` classifies correctly. */
 export function accuracy(
   predict: (x: Tensor) => Tensor,
@@ -298,8 +310,6 @@ export async function main(args: string[]): Promise<number> {
       params,
     );
   }
-  const forward = (p: typeof params, x: Tensor) => model.apply(p, x);
-
   const stepsPerEpoch = Math.ceil(train.y.shape[0] / opts.batchSize);
   const opt = makeOptimizer(
     name,
@@ -307,12 +317,9 @@ export async function main(args: string[]): Promise<number> {
     opts.weightDecay,
   );
   let state = opt.init(params);
-  const lossAndGrad = T.valueAndGrad((p: typeof params, x: Tensor, y: Tensor) =>
-    T.crossEntropy(forward(p, x), y)
-  );
 
   const t0 = performance.now();
-  let acc = accuracy((x) => forward(params, x), test);
+  let acc = accuracy((x) => model.apply(params, x), test);
   if (opts.epochs === 0) {
     console.log(`test accuracy of the loaded parameters: ${acc.toFixed(4)}`);
   }
@@ -321,38 +328,32 @@ export async function main(args: string[]): Promise<number> {
     key = next;
     const augKeys = random.split(augKey, stepsPerEpoch);
     const bar = new Progress(`epoch ${epoch}/${opts.epochs}`, stepsPerEpoch);
-    let total = 0, seen = 0, step = 0;
-    for (
-      const b of data.batches(train, {
-        batchSize: opts.batchSize,
-        shuffle: true,
-        key: shuffleKey,
-      })
-    ) {
-      const x = augment
-        ? data.randomCrop(b.x, { size: 32, padding: 2, key: augKeys[step] })
-        : b.x;
-      const [loss, grads] = lossAndGrad(params, x, b.y);
-      const { updates, state: s } = opt.update(grads, state, params);
-      params = optim.applyUpdates(params, updates);
-      state = s;
-      const l = T.item(loss);
-      if (!Number.isFinite(l)) {
-        throw new Error(
-          `the loss became ${l} at epoch ${epoch}, step ${
-            step + 1
-          }: lower --lr`,
-        );
-      }
-      total += l * b.y.shape[0];
-      seen += b.y.shape[0];
-      bar.update(++step, total / seen, seen);
-    }
+    const batches = data.batches(train, {
+      batchSize: opts.batchSize,
+      shuffle: true,
+      key: shuffleKey,
+    });
+    const result = trainEpoch({
+      model,
+      params,
+      state,
+      opt,
+      batches: augment ? shifted(batches, augKeys) : batches,
+      onStep: ({ step, loss, meanLoss, seen }) => {
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `the loss became ${loss} at epoch ${epoch}, step ${step}: lower --lr`,
+          );
+        }
+        bar.update(step, meanLoss, seen);
+      },
+    });
+    ({ params, state } = result);
     bar.done();
-    acc = accuracy((x) => forward(params, x), test);
+    acc = accuracy((x) => model.apply(params, x), test);
     console.log(
       `epoch ${epoch}/${opts.epochs}  train loss ${
-        (total / seen).toFixed(4)
+        result.meanLoss.toFixed(4)
       }  test accuracy ${acc.toFixed(4)}  (${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s)`,

@@ -12,8 +12,9 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { accuracy, makeOptimizer } from "./lenet.ts";
 import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import { trainEpoch } from "./_train.ts";
 
-const { data, nn, optim, random } = T;
+const { data, nn, random } = T;
 
 /** The 13 rows of the seed's table, with a learning rate that suits this model. */
 export const TABLE = [
@@ -140,9 +141,6 @@ export async function main(
     nn.linear({ inFeatures: 64, outFeatures: 10 }),
   );
   const init = model.init(random.key(opts.seed)); // the same start for everyone
-  const lossAndGrad = T.valueAndGrad((p: typeof init, x: Tensor, y: Tensor) =>
-    T.crossEntropy(model.apply(p, x), y)
-  );
   const curves: [string, number[]][] = [];
   const rows: [string, number, number][] = [];
   for (const [name, lr] of TABLE) {
@@ -151,19 +149,18 @@ export async function main(
     const curve: number[] = [];
     const epochKeys = random.split(random.key(opts.seed + 1), opts.epochs);
     for (let e = 0; e < opts.epochs; e++) {
-      for (
-        const b of data.batches(train, {
+      ({ params, state } = trainEpoch({
+        model,
+        params,
+        state,
+        opt,
+        batches: data.batches(train, {
           batchSize: 64,
           shuffle: true,
           key: epochKeys[e],
-        })
-      ) {
-        const [loss, grads] = lossAndGrad(params, b.x, b.y);
-        const u = opt.update(grads, state, params);
-        params = optim.applyUpdates(params, u.updates);
-        state = u.state;
-        curve.push(T.item(loss));
-      }
+        }),
+        onStep: ({ loss }) => curve.push(loss),
+      }));
     }
     const tail = curve.slice(-8);
     const final = tail.reduce((a, b) => a + b, 0) / tail.length;

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { checkOptions, describe } from "../ops/tensor.ts";
+import { checkBool, checkOptions, describe } from "../ops/tensor.ts";
 
-export { checkOptions, describe };
+export { checkBool, checkOptions, describe };
 
 /** `[1,6,28,28]`, as the ops print shapes in errors. */
 export function fmtShape(s: readonly number[]): string {
@@ -55,27 +55,6 @@ export function pySize(v: number | readonly (number | null)[]): string {
   return `(${v.map((d) => d === null ? "None" : String(d)).join(", ")})`;
 }
 
-/** A number or `[h, w]` pair of integers >= min; names the layer and option in errors. */
-export function pair(
-  fn: string,
-  name: string,
-  v: unknown,
-  min: number,
-): [number, number] {
-  const p = typeof v === "number" ? [v, v] : v;
-  if (
-    !Array.isArray(p) || p.length !== 2 ||
-    !p.every((d) => Number.isInteger(d) && d >= min)
-  ) {
-    throw new Error(
-      `${fn}: ${name} must be an integer >= ${min} or a pair [h, w] of them, got ${
-        describe(v)
-      }${typeof v === "number" ? ` (${v})` : ""}`,
-    );
-  }
-  return [p[0], p[1]];
-}
-
 /** A positive integer option; names the layer and option in errors. */
 export function positiveInt(fn: string, name: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 1) {
@@ -113,27 +92,4 @@ export function requireOptions(
 /** Product of a shape's sizes. */
 export function sizeOfShape(s: readonly number[]): number {
   return s.reduce((p, d) => p * d, 1);
-}
-
-/** Checks an input shape is `[N, C, H, W]` or `[C, H, W]` with `channels` channels (if given). */
-export function checkImageShape(
-  fn: string,
-  shape: readonly number[],
-  channels?: number,
-): void {
-  if (shape.length !== 3 && shape.length !== 4) {
-    throw new Error(
-      `${fn}: input must be [N, C, H, W] or unbatched [C, H, W], got ${
-        fmtShape(shape)
-      }`,
-    );
-  }
-  const c = shape[shape.length - 3];
-  if (channels !== undefined && c !== channels) {
-    throw new Error(
-      `${fn}: expected ${channels} input channels, got ${c} (input ${
-        fmtShape(shape)
-      })`,
-    );
-  }
 }

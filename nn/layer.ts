@@ -7,7 +7,7 @@
 import type { DType, Tensor } from "../ops/tensor.ts";
 import type { Key } from "../ops/random.ts";
 import type { Tree } from "../ops/tree.ts";
-import { isTensor } from "../ops/tensor.ts";
+import { isTensor, sameShape } from "../ops/tensor.ts";
 import { checkOptions, describe, fmtShape, requireOptions } from "./_util.ts";
 
 /** A tree of parameters (or gradients): nested arrays and plain objects of tensors. */
@@ -204,7 +204,7 @@ export function checkParams(
         }])`,
       );
     }
-    if (t.shape.join() !== spec.shape.join()) {
+    if (!sameShape(t.shape, spec.shape)) {
       throw new Error(
         `${fn}: params.${k} has shape ${
           fmtShape(t.shape)

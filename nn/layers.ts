@@ -22,18 +22,29 @@ import {
 } from "../ops/ops.ts";
 import {
   adaptiveAvgPool2d as adaptiveAvgPool2dOp,
+  adaptiveAvgPool2dShape,
   avgPool2d as avgPool2dOp,
+  type AvgPool2dOptions,
   batchNorm as batchNormOp,
   conv2d as conv2dOp,
-  conv2dOutputSize,
+  type Conv2dOptions,
+  conv2dShape,
+  convSettings,
   convTranspose2d as convTranspose2dOp,
+  type ConvTranspose2dOptions,
+  convTranspose2dShape,
   dropout as dropoutOp,
   elu as eluOp,
   gelu as geluOp,
   leakyRelu as leakyReluOp,
   linear as linearOp,
+  linearShape,
   maxPool2d as maxPool2dOp,
+  type MaxPool2dOptions,
   type Pair,
+  pair,
+  pool2dShape,
+  poolSettings,
   silu as siluOp,
   softplus as softplusOp,
 } from "../ops/cnn.ts";
@@ -50,11 +61,10 @@ import {
   type ParamSpec,
 } from "./layer.ts";
 import {
-  checkImageShape,
+  checkBool,
   checkOptions,
   describe,
   fmtShape,
-  pair,
   positiveInt,
   pyBool,
   pyFloat,
@@ -74,19 +84,6 @@ function floatDType(fn: string, dtype: unknown): FloatDType {
     );
   }
   return d;
-}
-
-function boolOption(
-  fn: string,
-  name: string,
-  v: unknown,
-  def: boolean,
-): boolean {
-  const b = v ?? def;
-  if (typeof b !== "boolean") {
-    throw new Error(`${fn}: ${name} must be a boolean, got ${describe(v)}`);
-  }
-  return b;
 }
 
 function numberOption(
@@ -172,7 +169,7 @@ export function linear(options: LinearOptions): Layer<LeafParams, EmptyState> {
   ]);
   const inF = positiveInt(fn, "inFeatures", options.inFeatures);
   const outF = positiveInt(fn, "outFeatures", options.outFeatures);
-  const bias = boolOption(fn, "bias", options.bias, true);
+  const bias = checkBool(fn, "bias", options.bias, true);
   const dtype = floatDType(fn, options.dtype);
   const params: Record<string, ParamSpec> = {
     weight: { shape: [outF, inF], dtype },
@@ -186,95 +183,116 @@ export function linear(options: LinearOptions): Layer<LeafParams, EmptyState> {
     params,
     init: (key) => weightAndBias(key, params, inF),
     apply: (p, x) => linearOp(x, p.weight, p.bias ?? null),
-    outputShape: (s) => {
-      if (s.length < 1 || s[s.length - 1] !== inF) {
-        throw new Error(
-          `nn.Linear: expected input with ${inF} features on the last axis, got ${
-            fmtShape(s)
-          }`,
-        );
-      }
-      return [...s.slice(0, -1), outF];
-    },
+    outputShape: (s) => linearShape(s, params.weight.shape),
   });
 }
 
 // ---------------------------------------------------------------------------
 // convolutions
 
-/** Options of {@linkcode conv2d}. */
-export interface Conv2dLayerOptions {
+/**
+ * Options of {@linkcode conv2d}: the op's {@linkcode Conv2dOptions} (stride,
+ * padding, dilation, groups) plus the layer's sizes and parameters.
+ */
+export interface Conv2dLayerOptions extends Conv2dOptions {
   /** Channels of the input. */
   inChannels: number;
   /** Channels of the output (number of filters). */
   outChannels: number;
   /** Kernel size, a number or `[kH, kW]`. */
   kernelSize: Pair;
-  /** Step between windows. Default 1. */
-  stride?: Pair;
-  /** Zero padding per side, `"valid"` (none) or `"same"` (stride 1 only). Default 0. */
-  padding?: Pair | "valid" | "same";
-  /** Spacing between kernel taps. Default 1. */
-  dilation?: Pair;
-  /** Channel groups; both channel counts must be multiples. Default 1. */
-  groups?: number;
   /** Learn a bias per output channel. Default true. */
   bias?: boolean;
   /** Parameter dtype. Default "float32". */
   dtype?: FloatDType;
 }
 
-interface ConvSetup {
-  inC: number;
-  outC: number;
-  k: [number, number];
-  stride: [number, number];
-  dilation: [number, number];
-  groups: number;
-  bias: boolean;
-  dtype: FloatDType;
+/**
+ * Options of {@linkcode convTranspose2d}: the op's
+ * {@linkcode ConvTranspose2dOptions} (stride, padding, outputPadding,
+ * dilation, groups) plus the layer's sizes and parameters.
+ */
+export interface ConvTranspose2dLayerOptions extends ConvTranspose2dOptions {
+  /** Channels of the input. */
+  inChannels: number;
+  /** Channels of the output. */
+  outChannels: number;
+  /** Kernel size, a number or `[kH, kW]`. */
+  kernelSize: Pair;
+  /** Learn a bias per output channel. Default true. */
+  bias?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
 }
 
-function convSetup(
+/**
+ * What the two convolution layers share: their options checked when the
+ * layer is built (the op's options by the op's own rules), the weight
+ * `[out, in / groups, kH, kW]` (`[in, out / groups, kH, kW]` when
+ * `transposed`) and bias, PyTorch's init (fanIn from the weight's second
+ * axis in both cases) and the repr's arguments.
+ */
+function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
   fn: string,
-  o: Conv2dLayerOptions | ConvTranspose2dLayerOptions,
-): ConvSetup {
-  const inC = positiveInt(fn, "inChannels", o.inChannels);
-  const outC = positiveInt(fn, "outChannels", o.outChannels);
-  const groups = positiveInt(fn, "groups", o.groups ?? 1);
-  if (inC % groups !== 0 || outC % groups !== 0) {
+  options: L,
+  transposed: boolean,
+) {
+  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
+    "inChannels",
+    "outChannels",
+    "kernelSize",
+    "stride",
+    "padding",
+    ...(transposed ? ["outputPadding"] : []),
+    "dilation",
+    "groups",
+    "bias",
+    "dtype",
+  ]);
+  const { inChannels, outChannels, kernelSize, bias, dtype, ...opOptions } =
+    options;
+  const inC = positiveInt(fn, "inChannels", inChannels);
+  const outC = positiveInt(fn, "outChannels", outChannels);
+  const k = pair(fn, "kernelSize", kernelSize, 1);
+  const s = convSettings(fn, opOptions, transposed);
+  if (inC % s.groups !== 0 || outC % s.groups !== 0) {
     throw new Error(
-      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${s.groups}`,
     );
   }
-  return {
-    inC,
-    outC,
-    k: pair(fn, "kernelSize", o.kernelSize, 1),
-    stride: pair(fn, "stride", o.stride ?? 1, 1),
-    dilation: pair(fn, "dilation", o.dilation ?? 1, 1),
-    groups,
-    bias: boolOption(fn, "bias", o.bias, true),
-    dtype: floatDType(fn, o.dtype),
+  const hasBias = checkBool(fn, "bias", bias, true);
+  const dt = floatDType(fn, dtype);
+  const weight = transposed
+    ? [inC, outC / s.groups, ...k]
+    : [outC, inC / s.groups, ...k];
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: weight, dtype: dt },
   };
-}
-
-function convReprTail(
-  c: ConvSetup,
-  padding: string | null,
-  outputPadding: [number, number] | null,
-): string {
-  let s = `kernel_size=${pySize(c.k)}, stride=${pySize(c.stride)}`;
-  if (padding !== null) s += `, padding=${padding}`;
-  if (c.dilation[0] !== 1 || c.dilation[1] !== 1) {
-    s += `, dilation=${pySize(c.dilation)}`;
+  if (hasBias) params.bias = { shape: [outC], dtype: dt };
+  const fanIn = weight[1] * k[0] * k[1];
+  // PyTorch's repr: padding as given ('same', 'valid') or when not 0, the rest when not the default
+  const pad = opOptions.padding;
+  let args = `${inC}, ${outC}, kernel_size=${pySize(k)}, stride=${
+    pySize(s.stride)
+  }`;
+  if (typeof pad === "string") args += `, padding=${pad}`;
+  else if (s.padding !== "same" && (s.padding[0] || s.padding[1])) {
+    args += `, padding=${pySize(s.padding)}`;
   }
-  if (outputPadding && (outputPadding[0] !== 0 || outputPadding[1] !== 0)) {
-    s += `, output_padding=${pySize(outputPadding)}`;
+  if (s.dilation[0] !== 1 || s.dilation[1] !== 1) {
+    args += `, dilation=${pySize(s.dilation)}`;
   }
-  if (c.groups !== 1) s += `, groups=${c.groups}`;
-  if (!c.bias) s += ", bias=False";
-  return s;
+  if (s.outputPadding[0] !== 0 || s.outputPadding[1] !== 0) {
+    args += `, output_padding=${pySize(s.outputPadding)}`;
+  }
+  if (s.groups !== 1) args += `, groups=${s.groups}`;
+  if (!hasBias) args += ", bias=False";
+  return {
+    args,
+    params,
+    init: (key: Key) => weightAndBias(key, params, fanIn),
+    opOptions,
+  };
 }
 
 /**
@@ -298,101 +316,19 @@ function convReprTail(
 export function conv2d(
   options: Conv2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const fn = "nn.conv2d";
-  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
-    "inChannels",
-    "outChannels",
-    "kernelSize",
-    "stride",
-    "padding",
-    "dilation",
-    "groups",
-    "bias",
-    "dtype",
-  ]);
-  const c = convSetup(fn, options);
-  const padOpt = options.padding ?? 0;
-  let pad: [number, number];
-  let padRepr: string | null;
-  if (padOpt === "same") {
-    if (c.stride[0] !== 1 || c.stride[1] !== 1) {
-      throw new Error(
-        `${fn}: padding "same" needs stride 1, got stride ${
-          fmtShape(c.stride)
-        }`,
-      );
-    }
-    pad = [0, 0];
-    padRepr = "same";
-  } else if (padOpt === "valid") {
-    pad = [0, 0];
-    padRepr = "valid";
-  } else {
-    pad = pair(fn, "padding", padOpt, 0);
-    padRepr = pad[0] !== 0 || pad[1] !== 0 ? pySize(pad) : null;
-  }
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: [c.outC, c.inC / c.groups, ...c.k], dtype: c.dtype },
-  };
-  if (c.bias) params.bias = { shape: [c.outC], dtype: c.dtype };
-  const fanIn = (c.inC / c.groups) * c.k[0] * c.k[1];
-  const opOptions = {
-    stride: c.stride,
-    padding: padOpt === "same" || padOpt === "valid" ? padOpt : pad,
-    dilation: c.dilation,
-    groups: c.groups,
-  };
+  const { args, params, init, opOptions } = convLayer(
+    "nn.conv2d",
+    options,
+    false,
+  );
   return defineLayer({
     name: "Conv2d",
-    repr: `Conv2d(${c.inC}, ${c.outC}, ${convReprTail(c, padRepr, null)})`,
+    repr: `Conv2d(${args})`,
     params,
-    init: (key) => weightAndBias(key, params, fanIn),
+    init,
     apply: (p, x) => conv2dOp(x, p.weight, p.bias ?? null, opOptions),
-    outputShape: (s) => {
-      checkImageShape("nn.Conv2d", s, c.inC);
-      const hw = [0, 1].map((a) =>
-        padOpt === "same" ? s[s.length - 2 + a] : conv2dOutputSize(
-          s[s.length - 2 + a],
-          c.k[a],
-          { stride: c.stride[a], padding: pad[a], dilation: c.dilation[a] },
-        )
-      );
-      if (hw[0] < 1 || hw[1] < 1) {
-        throw new Error(
-          `nn.Conv2d: output size would be ${hw[0]}x${hw[1]} (< 1) for input ${
-            fmtShape(s)
-          } with kernel ${fmtShape(c.k)}, padding ${fmtShape(pad)}, dilation ${
-            fmtShape(c.dilation)
-          }`,
-        );
-      }
-      return [...s.slice(0, -3), c.outC, ...hw];
-    },
+    outputShape: (s) => conv2dShape(s, params.weight.shape, opOptions),
   });
-}
-
-/** Options of {@linkcode convTranspose2d}. */
-export interface ConvTranspose2dLayerOptions {
-  /** Channels of the input. */
-  inChannels: number;
-  /** Channels of the output. */
-  outChannels: number;
-  /** Kernel size, a number or `[kH, kW]`. */
-  kernelSize: Pair;
-  /** Stride of the convolution this transposes. Default 1. */
-  stride?: Pair;
-  /** Padding of the convolution this transposes (removed from the output). Default 0. */
-  padding?: Pair;
-  /** Extra rows/columns on the bottom/right (smaller than stride or dilation). Default 0. */
-  outputPadding?: Pair;
-  /** Kernel dilation. Default 1. */
-  dilation?: Pair;
-  /** Channel groups. Default 1. */
-  groups?: number;
-  /** Learn a bias per output channel. Default true. */
-  bias?: boolean;
-  /** Parameter dtype. Default "float32". */
-  dtype?: FloatDType;
 }
 
 /**
@@ -416,144 +352,37 @@ export interface ConvTranspose2dLayerOptions {
 export function convTranspose2d(
   options: ConvTranspose2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const fn = "nn.convTranspose2d";
-  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
-    "inChannels",
-    "outChannels",
-    "kernelSize",
-    "stride",
-    "padding",
-    "outputPadding",
-    "dilation",
-    "groups",
-    "bias",
-    "dtype",
-  ]);
-  const c = convSetup(fn, options);
-  const pad = pair(fn, "padding", options.padding ?? 0, 0);
-  const outPad = pair(fn, "outputPadding", options.outputPadding ?? 0, 0);
-  for (let a = 0; a < 2; a++) {
-    if (outPad[a] >= c.stride[a] && outPad[a] >= c.dilation[a]) {
-      throw new Error(
-        `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
-          fmtShape(outPad)
-        }, stride ${fmtShape(c.stride)}, dilation ${fmtShape(c.dilation)}`,
-      );
-    }
-  }
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: [c.inC, c.outC / c.groups, ...c.k], dtype: c.dtype },
-  };
-  if (c.bias) params.bias = { shape: [c.outC], dtype: c.dtype };
-  const fanIn = (c.outC / c.groups) * c.k[0] * c.k[1];
-  const opOptions = {
-    stride: c.stride,
-    padding: pad,
-    outputPadding: outPad,
-    dilation: c.dilation,
-    groups: c.groups,
-  };
-  const padRepr = pad[0] !== 0 || pad[1] !== 0 ? pySize(pad) : null;
+  const { args, params, init, opOptions } = convLayer(
+    "nn.convTranspose2d",
+    options,
+    true,
+  );
   return defineLayer({
     name: "ConvTranspose2d",
-    repr: `ConvTranspose2d(${c.inC}, ${c.outC}, ${
-      convReprTail(c, padRepr, outPad)
-    })`,
+    repr: `ConvTranspose2d(${args})`,
     params,
-    init: (key) => weightAndBias(key, params, fanIn),
+    init,
     apply: (p, x) => convTranspose2dOp(x, p.weight, p.bias ?? null, opOptions),
-    outputShape: (s) => {
-      checkImageShape("nn.ConvTranspose2d", s, c.inC);
-      const hw = [0, 1].map((a) =>
-        (s[s.length - 2 + a] - 1) * c.stride[a] - 2 * pad[a] +
-        c.dilation[a] * (c.k[a] - 1) + outPad[a] + 1
-      );
-      if (hw[0] < 1 || hw[1] < 1) {
-        throw new Error(
-          `nn.ConvTranspose2d: output size would be ${hw[0]}x${
-            hw[1]
-          } (< 1) for input ${fmtShape(s)}`,
-        );
-      }
-      return [...s.slice(0, -3), c.outC, ...hw];
-    },
+    outputShape: (s) => convTranspose2dShape(s, params.weight.shape, opOptions),
   });
 }
 
 // ---------------------------------------------------------------------------
 // pooling
 
-/** Options of {@linkcode maxPool2d}. */
-export interface MaxPool2dLayerOptions {
-  /** Window size. */
-  kernelSize: Pair;
-  /** Step between windows. Default kernelSize. */
-  stride?: Pair | null;
-  /** Implicit -infinity padding per side (at most half the kernel). Default 0. */
-  padding?: Pair;
-  /** Spacing between window taps. Default 1. */
-  dilation?: Pair;
-  /** Use ceil instead of floor for the output size. Default false. */
-  ceilMode?: boolean;
-}
+/** Options of {@linkcode maxPool2d}: those of the op, {@linkcode MaxPool2dOptions}. */
+export type MaxPool2dLayerOptions = MaxPool2dOptions;
 
-function poolOutputShape(
-  name: string,
-  s: readonly number[],
-  k: [number, number],
-  stride: [number, number],
-  pad: [number, number],
-  dilation: [number, number],
-  ceilMode: boolean,
-): number[] {
-  checkImageShape(`nn.${name}`, s);
-  const hw = [0, 1].map((a) =>
-    conv2dOutputSize(s[s.length - 2 + a], k[a], {
-      stride: stride[a],
-      padding: pad[a],
-      dilation: dilation[a],
-      ceilMode,
-    })
-  );
-  if (hw[0] < 1 || hw[1] < 1) {
-    throw new Error(
-      `nn.${name}: output size would be ${hw[0]}x${hw[1]} (< 1) for input ${
-        fmtShape(s)
-      } with kernelSize ${fmtShape(k)}`,
-    );
-  }
-  return [...s.slice(0, -2), ...hw];
-}
+/** Options of {@linkcode avgPool2d}: those of the op, {@linkcode AvgPool2dOptions}. */
+export type AvgPool2dLayerOptions = AvgPool2dOptions;
 
-function poolSetup(
-  fn: string,
-  o: MaxPool2dLayerOptions | AvgPool2dLayerOptions,
-): {
-  k: [number, number];
-  stride: [number, number];
-  pad: [number, number];
-  ceilMode: boolean;
-} {
-  const k = pair(fn, "kernelSize", o.kernelSize, 1);
-  const stride = o.stride === undefined || o.stride === null
-    ? k
-    : pair(fn, "stride", o.stride, 1);
-  const pad = pair(fn, "padding", o.padding ?? 0, 0);
-  for (let a = 0; a < 2; a++) {
-    if (pad[a] > k[a] / 2) {
-      throw new Error(
-        `${fn}: padding must be at most half the kernel size, got padding ${
-          fmtShape(pad)
-        } for kernelSize ${fmtShape(k)}`,
-      );
-    }
-  }
-  return {
-    k,
-    stride,
-    pad,
-    ceilMode: boolOption(fn, "ceilMode", o.ceilMode, false),
-  };
+/** A pooling layer's repr arguments as PyTorch prints them: sizes as given, stride defaulting to the kernel. */
+function poolReprArgs(o: MaxPool2dOptions | AvgPool2dOptions): string {
+  const given = (v: Pair | null | undefined, def: Pair) =>
+    pySize(v === undefined || v === null ? def : v);
+  return `kernel_size=${given(o.kernelSize, 1)}, stride=${
+    given(o.stride, o.kernelSize)
+  }, padding=${given(o.padding, 0)}`;
 }
 
 /**
@@ -572,46 +401,15 @@ function poolSetup(
 export function maxPool2d(
   options: MaxPool2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const fn = "nn.maxPool2d";
-  requireOptions(fn, options, ["kernelSize"], [
-    "kernelSize",
-    "stride",
-    "padding",
-    "dilation",
-    "ceilMode",
-  ]);
-  const { k, stride, pad, ceilMode } = poolSetup(fn, options);
-  const dilation = pair(fn, "dilation", options.dilation ?? 1, 1);
-  const given = (v: Pair | null | undefined, def: Pair) =>
-    pySize(v === undefined || v === null ? def : v);
-  const opOptions = { kernelSize: k, stride, padding: pad, dilation, ceilMode };
+  const { ceilMode } = poolSettings("nn.maxPool2d", options, "max");
   return defineLayer({
     name: "MaxPool2d",
-    repr: `MaxPool2d(kernel_size=${given(options.kernelSize, 1)}, stride=${
-      given(options.stride, options.kernelSize)
-    }, padding=${given(options.padding, 0)}, dilation=${
-      given(options.dilation, 1)
+    repr: `MaxPool2d(${poolReprArgs(options)}, dilation=${
+      pySize(options.dilation ?? 1)
     }, ceil_mode=${pyBool(ceilMode)})`,
-    apply: (_p, x) => maxPool2dOp(x, opOptions),
-    outputShape: (s) =>
-      poolOutputShape("MaxPool2d", s, k, stride, pad, dilation, ceilMode),
+    apply: (_p, x) => maxPool2dOp(x, options),
+    outputShape: (s) => pool2dShape(s, options, "max"),
   });
-}
-
-/** Options of {@linkcode avgPool2d}. */
-export interface AvgPool2dLayerOptions {
-  /** Window size. */
-  kernelSize: Pair;
-  /** Step between windows. Default kernelSize. */
-  stride?: Pair | null;
-  /** Zero padding per side (at most half the kernel). Default 0. */
-  padding?: Pair;
-  /** Use ceil instead of floor for the output size. Default false. */
-  ceilMode?: boolean;
-  /** Count padded zeros in the divisor. Default true. */
-  countIncludePad?: boolean;
-  /** Divide by this instead of the window size. */
-  divisorOverride?: number | null;
 }
 
 /**
@@ -629,39 +427,12 @@ export interface AvgPool2dLayerOptions {
 export function avgPool2d(
   options: AvgPool2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const fn = "nn.avgPool2d";
-  requireOptions(fn, options, ["kernelSize"], [
-    "kernelSize",
-    "stride",
-    "padding",
-    "ceilMode",
-    "countIncludePad",
-    "divisorOverride",
-  ]);
-  const { k, stride, pad, ceilMode } = poolSetup(fn, options);
-  const opOptions = {
-    kernelSize: k,
-    stride,
-    padding: pad,
-    ceilMode,
-    countIncludePad: boolOption(
-      fn,
-      "countIncludePad",
-      options.countIncludePad,
-      true,
-    ),
-    divisorOverride: options.divisorOverride ?? null,
-  };
-  const given = (v: Pair | null | undefined, def: Pair) =>
-    pySize(v === undefined || v === null ? def : v);
+  poolSettings("nn.avgPool2d", options, "avg");
   return defineLayer({
     name: "AvgPool2d",
-    repr: `AvgPool2d(kernel_size=${given(options.kernelSize, 1)}, stride=${
-      given(options.stride, options.kernelSize)
-    }, padding=${given(options.padding, 0)})`,
-    apply: (_p, x) => avgPool2dOp(x, opOptions),
-    outputShape: (s) =>
-      poolOutputShape("AvgPool2d", s, k, stride, pad, [1, 1], ceilMode),
+    repr: `AvgPool2d(${poolReprArgs(options)})`,
+    apply: (_p, x) => avgPool2dOp(x, options),
+    outputShape: (s) => pool2dShape(s, options, "avg"),
   });
 }
 
@@ -718,10 +489,7 @@ export function adaptiveAvgPool2d(
       pySize(typeof os === "number" ? os : sizes)
     })`,
     apply: (_p, x) => adaptiveAvgPool2dOp(x, resolve(x.shape)),
-    outputShape: (s) => {
-      checkImageShape("nn.AdaptiveAvgPool2d", s);
-      return [...s.slice(0, -2), ...resolve(s)];
-    },
+    outputShape: (s) => adaptiveAvgPool2dShape(s, resolve(s)),
   });
 }
 
@@ -893,8 +661,8 @@ export function batchNorm2d(
   const momentum = options.momentum === null
     ? null
     : numberOption(fn, "momentum", options.momentum, 0.1);
-  const affine = boolOption(fn, "affine", options.affine, true);
-  const track = boolOption(
+  const affine = checkBool(fn, "affine", options.affine, true);
+  const track = checkBool(
     fn,
     "trackRunningStats",
     options.trackRunningStats,

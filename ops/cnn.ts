@@ -7,12 +7,20 @@
  *
  * @module
  */
-import { checkOptions, checkTensor, type Tensor } from "./tensor.ts";
+import {
+  checkBool,
+  checkOptions,
+  checkTensor,
+  sameShape,
+  type Tensor,
+} from "./tensor.ts";
 import { bind } from "./primitives.ts";
 import {
   type AvgParams,
+  convOutSize,
   type ConvParams,
   outputLength,
+  poolOutSize,
   type PoolParams,
 } from "./cnn_rules.ts";
 import {
@@ -50,7 +58,8 @@ const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 /** A size given as one number for both axes or as `[h, w]`. */
 export type Pair = number | [number, number] | readonly [number, number];
 
-function pair(
+/** A number or `[h, w]` pair of integers >= min; `fn` and `name` name the caller and option in errors. @internal */
+export function pair(
   fn: string,
   name: string,
   v: unknown,
@@ -70,18 +79,20 @@ function pair(
   return [p[0], p[1]];
 }
 
-/** Adds the batch axis to a CHW input; returns the 4-D input and whether to remove it again. */
-function batched(fn: string, x: Tensor): [Tensor, boolean] {
-  checkTensor(fn, x, "x");
-  if (x.shape.length === 3) return [expandDims(x, 0), true];
-  if (x.shape.length !== 4) {
+/** x's shape as a batch: `[N, C, H, W]` as it is, an unbatched `[C, H, W]` with N = 1. */
+function batchShape(fn: string, shape: readonly number[]): readonly number[] {
+  if (shape.length === 3) return [1, ...shape];
+  if (shape.length !== 4) {
     throw new Error(
-      `${fn}: x must be [N, C, H, W] or unbatched [C, H, W], got ${
-        fmt(x.shape)
-      }`,
+      `${fn}: x must be [N, C, H, W] or unbatched [C, H, W], got ${fmt(shape)}`,
     );
   }
-  return [x, false];
+  return shape;
+}
+
+/** `f(x)` on x as a batch: an unbatched `[C, H, W]` gets the batch axis for `f`, and loses it again. */
+function onBatch(x: Tensor, f: (x4: Tensor) => Tensor): Tensor {
+  return x.shape.length === 3 ? squeeze(f(expandDims(x, 0)), 0) : f(x);
 }
 
 function floatCheck(fn: string, name: string, t: Tensor): void {
@@ -148,13 +159,34 @@ export function conv2dOutputSize(
   );
 }
 
-function convParams(
+/** The options of a convolution, checked; padding `"same"` is resolved once the kernel is known. @internal */
+export interface ConvSettings {
+  stride: [number, number];
+  dilation: [number, number];
+  groups: number;
+  /** Per side `[h, w]`, or "same". */
+  padding: [number, number] | "same";
+  /** `[0, 0]` unless transposed. */
+  outputPadding: [number, number];
+}
+
+/**
+ * Checks the options of conv2d, or of convTranspose2d when `transposed`,
+ * with the op's messages; needs no shape, so a layer checks its options when
+ * it is built (`fn` names the caller). @internal
+ */
+export function convSettings(
   fn: string,
-  x: Tensor,
-  weight: Tensor,
-  options: Conv2dOptions,
+  options: Conv2dOptions & { outputPadding?: Pair },
   transposed: boolean,
-): ConvParams {
+): ConvSettings {
+  checkOptions(fn, options, [
+    "stride",
+    "padding",
+    ...(transposed ? ["outputPadding"] : []),
+    "dilation",
+    "groups",
+  ]);
   const stride = pair(fn, "stride", options.stride ?? 1, 1);
   const dilation = pair(fn, "dilation", options.dilation ?? 1, 1);
   const groups = options.groups ?? 1;
@@ -163,12 +195,55 @@ function convParams(
       `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
     );
   }
-  if (weight.shape.length !== 4) {
-    throw new Error(`${fn}: weight must have 4 dims, got ${fmt(weight.shape)}`);
+  let padding: [number, number] | "same";
+  if (options.padding === "valid") padding = [0, 0];
+  else if (options.padding === "same") {
+    if (transposed) {
+      throw new Error(
+        `${fn}: padding "same" is not supported for transposed convolution`,
+      );
+    }
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new Error(
+        `${fn}: padding "same" needs stride 1, got stride ${fmt(stride)}`,
+      );
+    }
+    padding = "same";
+  } else padding = pair(fn, "padding", options.padding ?? 0, 0);
+  const outputPadding = pair(
+    fn,
+    "outputPadding",
+    options.outputPadding ?? 0,
+    0,
+  );
+  for (let a = 0; a < 2; a++) {
+    if (outputPadding[a] >= stride[a] && outputPadding[a] >= dilation[a]) {
+      throw new Error(
+        `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
+          fmt(outputPadding)
+        }, stride ${fmt(stride)}, dilation ${fmt(dilation)}`,
+      );
+    }
   }
-  const [, c] = x.shape;
-  const [wo, wi, kh, kw] = weight.shape;
-  const shapes = `(x ${fmt(x.shape)}, weight ${fmt(weight.shape)})`;
+  return { stride, dilation, groups, padding, outputPadding };
+}
+
+/** Checks x and weight against each other and the settings; returns x as a batch shape and the primitive's params. */
+function convParams(
+  fn: string,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  s: ConvSettings,
+  transposed: boolean,
+): { x4: readonly number[]; p: ConvParams } {
+  const x4 = batchShape(fn, xShape);
+  const groups = s.groups;
+  if (wShape.length !== 4) {
+    throw new Error(`${fn}: weight must have 4 dims, got ${fmt(wShape)}`);
+  }
+  const [, c] = x4;
+  const [wo, wi, kh, kw] = wShape;
+  const shapes = `(x ${fmt(x4)}, weight ${fmt(wShape)})`;
   if (c % groups !== 0) {
     throw new Error(
       `${fn}: x has ${c} channels, which groups ${groups} does not divide ${shapes}`,
@@ -195,19 +270,8 @@ function convParams(
     );
   }
   let padding: [number, number, number, number];
-  if (options.padding === "valid") padding = [0, 0, 0, 0];
-  else if (options.padding === "same") {
-    if (transposed) {
-      throw new Error(
-        `${fn}: padding "same" is not supported for transposed convolution`,
-      );
-    }
-    if (stride[0] !== 1 || stride[1] !== 1) {
-      throw new Error(
-        `${fn}: padding "same" needs stride 1, got stride ${fmt(stride)}`,
-      );
-    }
-    const th = dilation[0] * (kh - 1), tw = dilation[1] * (kw - 1);
+  if (s.padding === "same") {
+    const th = s.dilation[0] * (kh - 1), tw = s.dilation[1] * (kw - 1);
     // asymmetric for even effective kernels: the extra row/column goes bottom/right (as PyTorch)
     padding = [
       Math.floor(th / 2),
@@ -216,10 +280,43 @@ function convParams(
       tw - Math.floor(tw / 2),
     ];
   } else {
-    const [ph, pw] = pair(fn, "padding", options.padding ?? 0, 0);
+    const [ph, pw] = s.padding;
     padding = [ph, ph, pw, pw];
   }
-  return { stride, padding, dilation, groups };
+  return { x4, p: { stride: s.stride, padding, dilation: s.dilation, groups } };
+}
+
+function conv2dSetup(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: Conv2dOptions,
+): { p: ConvParams; shape: number[] } {
+  const fn = "conv2d";
+  const s = convSettings(fn, options, false);
+  const { x4, p } = convParams(fn, xShape, wShape, s, false);
+  const [oh, ow] = convOutSize(x4, wShape, p);
+  if (oh < 1 || ow < 1) {
+    throw new Error(
+      `${fn}: output size would be ${oh}x${ow} (< 1): kernel ${wShape[2]}x${
+        wShape[3]
+      } with dilation ${fmt(p.dilation)} is larger than the padded input (x ${
+        fmt(xShape)
+      }, padding ${fmt(p.padding)})`,
+    );
+  }
+  return { p, shape: [...xShape.slice(0, -3), wShape[0], oh, ow] };
+}
+
+/**
+ * The output shape of {@linkcode conv2d} for these shapes and options, with
+ * the op's checks and errors, without computing anything. @internal
+ */
+export function conv2dShape(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+  options: Conv2dOptions = {},
+): number[] {
+  return conv2dSetup(xShape, weightShape, options).shape;
 }
 
 function checkBias(
@@ -259,42 +356,16 @@ export function conv2d(
   options: Conv2dOptions = {},
 ): Tensor {
   const fn = "conv2d";
-  checkOptions(fn, options, ["stride", "padding", "dilation", "groups"]);
-  const [x4, unb] = batched(fn, x);
+  checkTensor(fn, x, "x");
   checkTensor(fn, weight, "weight");
   floatCheck(fn, "x", x);
   floatCheck(fn, "weight", weight);
-  const p = convParams(fn, x4, weight, options, false);
+  const { p } = conv2dSetup(x.shape, weight.shape, options);
   const b = checkBias(fn, bias, weight.shape[0]);
-  const oh = outputLength(
-    x4.shape[2],
-    weight.shape[2],
-    p.stride[0],
-    p.padding[0],
-    p.padding[1],
-    p.dilation[0],
+  return onBatch(
+    x,
+    (x4) => bind("conv2d", b ? [x4, weight, b] : [x4, weight], p),
   );
-  const ow = outputLength(
-    x4.shape[3],
-    weight.shape[3],
-    p.stride[1],
-    p.padding[2],
-    p.padding[3],
-    p.dilation[1],
-  );
-  if (oh < 1 || ow < 1) {
-    throw new Error(
-      `${fn}: output size would be ${oh}x${ow} (< 1): kernel ${
-        weight.shape[2]
-      }x${weight.shape[3]} with dilation ${
-        fmt(p.dilation)
-      } is larger than the padded input (x ${fmt(x.shape)}, padding ${
-        fmt(p.padding)
-      })`,
-    );
-  }
-  const y = bind("conv2d", b ? [x4, weight, b] : [x4, weight], p);
-  return unb ? squeeze(y, 0) : y;
 }
 
 /** Options of {@linkcode convTranspose2d}. */
@@ -309,6 +380,45 @@ export interface ConvTranspose2dOptions {
   dilation?: Pair;
   /** Channel groups. Default 1. */
   groups?: number;
+}
+
+function convTranspose2dSetup(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: ConvTranspose2dOptions,
+): { p: ConvParams & { inputSize: [number, number] }; shape: number[] } {
+  const fn = "convTranspose2d";
+  const s = convSettings(fn, options, true);
+  const { x4, p } = convParams(fn, xShape, wShape, s, true);
+  // (H - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1
+  const size = [0, 1].map((a) =>
+    (x4[2 + a] - 1) * p.stride[a] - 2 * p.padding[2 * a] +
+    p.dilation[a] * (wShape[2 + a] - 1) + s.outputPadding[a] + 1
+  ) as [number, number];
+  if (size[0] < 1 || size[1] < 1) {
+    throw new Error(
+      `${fn}: output size would be ${size[0]}x${size[1]} (< 1) for x ${
+        fmt(xShape)
+      }, padding ${fmt(p.padding)}`,
+    );
+  }
+  return {
+    p: { ...p, inputSize: size },
+    shape: [...xShape.slice(0, -3), wShape[1] * p.groups, ...size],
+  };
+}
+
+/**
+ * The output shape of {@linkcode convTranspose2d} for these shapes and
+ * options, with the op's checks and errors, without computing anything.
+ * @internal
+ */
+export function convTranspose2dShape(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+  options: ConvTranspose2dOptions = {},
+): number[] {
+  return convTranspose2dSetup(xShape, weightShape, options).shape;
 }
 
 /**
@@ -332,47 +442,16 @@ export function convTranspose2d(
   options: ConvTranspose2dOptions = {},
 ): Tensor {
   const fn = "convTranspose2d";
-  checkOptions(fn, options, [
-    "stride",
-    "padding",
-    "outputPadding",
-    "dilation",
-    "groups",
-  ]);
-  const [x4, unb] = batched(fn, x);
+  checkTensor(fn, x, "x");
   checkTensor(fn, weight, "weight");
   floatCheck(fn, "x", x);
   floatCheck(fn, "weight", weight);
-  const p = convParams(fn, x4, weight, options, true);
-  const op = pair(fn, "outputPadding", options.outputPadding ?? 0, 0);
-  for (let a = 0; a < 2; a++) {
-    if (op[a] >= p.stride[a] && op[a] >= p.dilation[a]) {
-      throw new Error(
-        `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
-          fmt(op)
-        }, stride ${fmt(p.stride)}, dilation ${fmt(p.dilation)}`,
-      );
-    }
-  }
-  const cOut = weight.shape[1] * p.groups;
-  const b = checkBias(fn, bias, cOut);
-  const size = [0, 1].map((a) =>
-    (x4.shape[2 + a] - 1) * p.stride[a] - 2 * p.padding[2 * a] +
-    p.dilation[a] * (weight.shape[2 + a] - 1) + op[a] +
-    1
-  ) as [number, number];
-  if (size[0] < 1 || size[1] < 1) {
-    throw new Error(
-      `${fn}: output size would be ${size[0]}x${size[1]} (< 1) for x ${
-        fmt(x.shape)
-      }, padding ${fmt(p.padding)}`,
-    );
-  }
-  const y = bind("conv2dInputAdjoint", b ? [x4, weight, b] : [x4, weight], {
-    ...p,
-    inputSize: size,
-  });
-  return unb ? squeeze(y, 0) : y;
+  const { p } = convTranspose2dSetup(x.shape, weight.shape, options);
+  const b = checkBias(fn, bias, weight.shape[1] * p.groups);
+  return onBatch(
+    x,
+    (x4) => bind("conv2dInputAdjoint", b ? [x4, weight, b] : [x4, weight], p),
+  );
 }
 
 /** Options of {@linkcode maxPool2d}. */
@@ -389,7 +468,57 @@ export interface MaxPool2dOptions {
   ceilMode?: boolean;
 }
 
-function poolParams(fn: string, x: Tensor, o: MaxPool2dOptions): PoolParams {
+/** Options of {@linkcode avgPool2d}. */
+export interface AvgPool2dOptions {
+  /** Window size. Required. */
+  kernelSize: Pair;
+  /** Step between windows. Default kernelSize. */
+  stride?: Pair | null;
+  /** Zero padding per side (at most half the kernel). Default 0. */
+  padding?: Pair;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+  /** Count padded zeros in the divisor. Default true. */
+  countIncludePad?: boolean;
+  /** Divide by this instead of the window size. */
+  divisorOverride?: number | null;
+}
+
+/**
+ * Checks the options of maxPool2d (`kind` "max") or avgPool2d ("avg") with
+ * the op's messages and returns the primitive's params; needs no shape, so a
+ * layer checks its options when it is built (`fn` names the caller).
+ * @internal
+ */
+export function poolSettings(
+  fn: string,
+  options: MaxPool2dOptions,
+  kind: "max",
+): PoolParams;
+export function poolSettings(
+  fn: string,
+  options: AvgPool2dOptions,
+  kind: "avg",
+): AvgParams;
+export function poolSettings(
+  fn: string,
+  options: MaxPool2dOptions | AvgPool2dOptions,
+  kind: "max" | "avg",
+): PoolParams;
+export function poolSettings(
+  fn: string,
+  options: MaxPool2dOptions | AvgPool2dOptions,
+  kind: "max" | "avg",
+): PoolParams | AvgParams {
+  const o = options as MaxPool2dOptions & AvgPool2dOptions;
+  checkOptions(fn, o, [
+    "kernelSize",
+    "stride",
+    "padding",
+    ...(kind === "max" ? ["dilation"] : []),
+    "ceilMode",
+    ...(kind === "avg" ? ["countIncludePad", "divisorOverride"] : []),
+  ]);
   if (!o || o.kernelSize === undefined) {
     throw new Error(`${fn}: options.kernelSize is required`);
   }
@@ -410,41 +539,61 @@ function poolParams(fn: string, x: Tensor, o: MaxPool2dOptions): PoolParams {
       );
     }
   }
-  const p = {
-    kernelSize,
-    stride,
-    padding,
-    dilation,
-    ceilMode: o.ceilMode ?? false,
-  };
-  const oh = outputLength(
-    x.shape[2],
-    kernelSize[0],
-    stride[0],
-    padding[0],
-    padding[0],
-    dilation[0],
-    p.ceilMode,
-  );
-  const ow = outputLength(
-    x.shape[3],
-    kernelSize[1],
-    stride[1],
-    padding[1],
-    padding[1],
-    dilation[1],
-    p.ceilMode,
-  );
-  if (oh < 1 || ow < 1) {
+  const ceilMode = checkBool(fn, "ceilMode", o.ceilMode, false);
+  const p: PoolParams = { kernelSize, stride, padding, dilation, ceilMode };
+  if (kind === "max") return p;
+  const d = o.divisorOverride ?? null;
+  if (d !== null && !(Number.isInteger(d) && d !== 0)) {
     throw new Error(
-      `${fn}: output size would be ${oh}x${ow} (< 1) for x ${
-        fmt(x.shape)
-      } with kernelSize ${fmt(kernelSize)}, padding ${fmt(padding)}, dilation ${
-        fmt(dilation)
+      `${fn}: divisorOverride must be a non-zero integer, got ${
+        JSON.stringify(d)
       }`,
     );
   }
-  return p;
+  return {
+    ...p,
+    countIncludePad: checkBool(
+      fn,
+      "countIncludePad",
+      o.countIncludePad,
+      true,
+    ),
+    divisorOverride: d,
+  };
+}
+
+/** The shape of x pooled with settled params; throws when a side would be < 1. */
+function pooledShape(
+  fn: string,
+  xShape: readonly number[],
+  p: PoolParams,
+): number[] {
+  const x4 = batchShape(fn, xShape);
+  const [oh, ow] = poolOutSize([x4[2], x4[3]], p);
+  if (oh < 1 || ow < 1) {
+    throw new Error(
+      `${fn}: output size would be ${oh}x${ow} (< 1) for x ${
+        fmt(x4)
+      } with kernelSize ${fmt(p.kernelSize)}, padding ${
+        fmt(p.padding)
+      }, dilation ${fmt(p.dilation)}`,
+    );
+  }
+  return [...xShape.slice(0, -2), oh, ow];
+}
+
+/**
+ * The output shape of {@linkcode maxPool2d} (`kind` "max") or
+ * {@linkcode avgPool2d} ("avg") for x's shape and these options, with the
+ * op's checks and errors, without computing anything. @internal
+ */
+export function pool2dShape(
+  xShape: readonly number[],
+  options: MaxPool2dOptions | AvgPool2dOptions,
+  kind: "max" | "avg",
+): number[] {
+  const fn = kind === "max" ? "maxPool2d" : "avgPool2d";
+  return pooledShape(fn, xShape, poolSettings(fn, options, kind));
 }
 
 /**
@@ -461,33 +610,11 @@ function poolParams(fn: string, x: Tensor, o: MaxPool2dOptions): PoolParams {
  */
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   const fn = "maxPool2d";
-  checkOptions(fn, options, [
-    "kernelSize",
-    "stride",
-    "padding",
-    "dilation",
-    "ceilMode",
-  ]);
-  const [x4, unb] = batched(fn, x);
+  checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const y = bind("maxPool2d", [x4], poolParams(fn, x4, options));
-  return unb ? squeeze(y, 0) : y;
-}
-
-/** Options of {@linkcode avgPool2d}. */
-export interface AvgPool2dOptions {
-  /** Window size. Required. */
-  kernelSize: Pair;
-  /** Step between windows. Default kernelSize. */
-  stride?: Pair | null;
-  /** Zero padding per side (at most half the kernel). Default 0. */
-  padding?: Pair;
-  /** Use ceil instead of floor for the output size. Default false. */
-  ceilMode?: boolean;
-  /** Count padded zeros in the divisor. Default true. */
-  countIncludePad?: boolean;
-  /** Divide by this instead of the window size. */
-  divisorOverride?: number | null;
+  const p = poolSettings(fn, options, "max");
+  pooledShape(fn, x.shape, p);
+  return onBatch(x, (x4) => bind("maxPool2d", [x4], p));
 }
 
 /**
@@ -504,31 +631,11 @@ export interface AvgPool2dOptions {
  */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const fn = "avgPool2d";
-  checkOptions(fn, options, [
-    "kernelSize",
-    "stride",
-    "padding",
-    "ceilMode",
-    "countIncludePad",
-    "divisorOverride",
-  ]);
-  const [x4, unb] = batched(fn, x);
+  checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const d = options.divisorOverride ?? null;
-  if (d !== null && !(Number.isInteger(d) && d !== 0)) {
-    throw new Error(
-      `${fn}: divisorOverride must be a non-zero integer, got ${
-        JSON.stringify(d)
-      }`,
-    );
-  }
-  const p: AvgParams = {
-    ...poolParams(fn, x4, { ...options, dilation: 1 }),
-    countIncludePad: options.countIncludePad ?? true,
-    divisorOverride: d,
-  };
-  const y = bind("avgPool2d", [x4], p);
-  return unb ? squeeze(y, 0) : y;
+  const p = poolSettings(fn, options, "avg");
+  pooledShape(fn, x.shape, p);
+  return onBatch(x, (x4) => bind("avgPool2d", [x4], p));
 }
 
 /** The [out, size] averaging matrix of adaptive pooling along one axis (PyTorch's windows), or its transpose. */
@@ -550,6 +657,19 @@ function adaptiveMatrix(
 }
 
 /**
+ * The output shape of {@linkcode adaptiveAvgPool2d}, with the op's checks and
+ * errors, without computing anything. @internal
+ */
+export function adaptiveAvgPool2dShape(
+  xShape: readonly number[],
+  outputSize: Pair,
+): number[] {
+  const fn = "adaptiveAvgPool2d";
+  batchShape(fn, xShape);
+  return [...xShape.slice(0, -2), ...pair(fn, "outputSize", outputSize, 1)];
+}
+
+/**
  * Adaptive average pooling to `outputSize` as
  * `torch.nn.functional.adaptive_avg_pool2d` (window i spans
  * floor(i·H/out) to ceil((i+1)·H/out)); a composition of two matmuls.
@@ -565,13 +685,37 @@ function adaptiveMatrix(
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   const fn = "adaptiveAvgPool2d";
-  const [x4, unb] = batched(fn, x);
+  checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const [oh, ow] = pair(fn, "outputSize", outputSize, 1);
-  const rows = adaptiveMatrix(x4.shape[2], oh, x.dtype, false); // [oh, H]
-  const cols = adaptiveMatrix(x4.shape[3], ow, x.dtype, true); // [W, ow]
-  const y = matmul(matmul(rows, x4), cols);
-  return unb ? squeeze(y, 0) : y;
+  const [h, w] = x.shape.slice(-2);
+  const [oh, ow] = adaptiveAvgPool2dShape(x.shape, outputSize).slice(-2);
+  const rows = adaptiveMatrix(h, oh, x.dtype, false); // [oh, H]
+  const cols = adaptiveMatrix(w, ow, x.dtype, true); // [W, ow]
+  return onBatch(x, (x4) => matmul(matmul(rows, x4), cols));
+}
+
+/**
+ * The output shape of {@linkcode linear}, with the op's checks and errors,
+ * without computing anything. @internal
+ */
+export function linearShape(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+): number[] {
+  const fn = "linear";
+  if (weightShape.length !== 2) {
+    throw new Error(`${fn}: weight must be [out, in], got ${fmt(weightShape)}`);
+  }
+  if (xShape.length < 1 || xShape[xShape.length - 1] !== weightShape[1]) {
+    throw new Error(
+      `${fn}: x has ${
+        xShape[xShape.length - 1] ?? "no"
+      } features but weight expects ${weightShape[1]} (x ${
+        fmt(xShape)
+      }, weight ${fmt(weightShape)})`,
+    );
+  }
+  return [...xShape.slice(0, -1), weightShape[0]];
 }
 
 /**
@@ -596,20 +740,7 @@ export function linear(
   checkTensor(fn, weight, "weight");
   floatCheck(fn, "x", x);
   floatCheck(fn, "weight", weight);
-  if (weight.shape.length !== 2) {
-    throw new Error(
-      `${fn}: weight must be [out, in], got ${fmt(weight.shape)}`,
-    );
-  }
-  if (x.shape.length < 1 || x.shape[x.shape.length - 1] !== weight.shape[1]) {
-    throw new Error(
-      `${fn}: x has ${
-        x.shape[x.shape.length - 1] ?? "no"
-      } features but weight expects ${weight.shape[1]} (x ${
-        fmt(x.shape)
-      }, weight ${fmt(weight.shape)})`,
-    );
-  }
+  linearShape(x.shape, weight.shape);
   const b = checkBias(fn, bias, weight.shape[0]);
   return bind("linear", b ? [x, weight, b] : [x, weight], {});
 }
@@ -813,10 +944,7 @@ function sameShapeCheck(
   b: Tensor,
   bn: string,
 ): void {
-  if (
-    a.shape.length !== b.shape.length ||
-    a.shape.some((d, i) => d !== b.shape[i])
-  ) {
+  if (!sameShape(a.shape, b.shape)) {
     throw new Error(
       `${fn}: ${an} ${fmt(a.shape)} and ${bn} ${
         fmt(b.shape)
@@ -844,10 +972,7 @@ function oneHot(
 ): Tensor {
   const c = input.shape[1];
   const expected = [input.shape[0], ...input.shape.slice(2)];
-  if (
-    labels.shape.length !== expected.length ||
-    labels.shape.some((d, i) => d !== expected[i])
-  ) {
+  if (!sameShape(labels.shape, expected)) {
     throw new Error(
       `${fn}: labels must have shape ${fmt(expected)} for input ${
         fmt(input.shape)

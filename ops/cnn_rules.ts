@@ -116,29 +116,40 @@ function convGeometry(
   };
 }
 
-function convOutSize(
+/** Output `[H, W]` of a convolution of x `[N, C, H, W]` with weight `[O, I, kH, kW]`. */
+export function convOutSize(
   x: readonly number[],
   k: readonly number[],
   p: ConvParams,
 ): [number, number] {
-  return [
+  const axis = (a: number) =>
     outputLength(
-      x[2],
-      k[2],
-      p.stride[0],
-      p.padding[0],
-      p.padding[1],
-      p.dilation[0],
-    ),
+      x[2 + a],
+      k[2 + a],
+      p.stride[a],
+      p.padding[2 * a], // top / left
+      p.padding[2 * a + 1], // bottom / right
+      p.dilation[a],
+    );
+  return [axis(0), axis(1)];
+}
+
+/** Output `[H, W]` of pooling an input of spatial size `hw`. */
+export function poolOutSize(
+  hw: readonly [number, number],
+  p: PoolParams,
+): [number, number] {
+  const axis = (a: number) =>
     outputLength(
-      x[3],
-      k[3],
-      p.stride[1],
-      p.padding[2],
-      p.padding[3],
-      p.dilation[1],
-    ),
-  ];
+      hw[a],
+      p.kernelSize[a],
+      p.stride[a],
+      p.padding[a],
+      p.padding[a],
+      p.dilation[a],
+      p.ceilMode,
+    );
+  return [axis(0), axis(1)];
 }
 
 function poolGeometry(
@@ -147,28 +158,13 @@ function poolGeometry(
   inputSize?: [number, number],
 ): pk.PoolGeometry {
   const [h, w] = inputSize ?? [x[2], x[3]];
+  const [oh, ow] = poolOutSize([h, w], p);
   return {
     planes: x[0] * x[1],
     h,
     w,
-    oh: outputLength(
-      h,
-      p.kernelSize[0],
-      p.stride[0],
-      p.padding[0],
-      p.padding[0],
-      p.dilation[0],
-      p.ceilMode,
-    ),
-    ow: outputLength(
-      w,
-      p.kernelSize[1],
-      p.stride[1],
-      p.padding[1],
-      p.padding[1],
-      p.dilation[1],
-      p.ceilMode,
-    ),
+    oh,
+    ow,
     kh: p.kernelSize[0],
     kw: p.kernelSize[1],
     sh: p.stride[0],

@@ -14,6 +14,7 @@ import {
   type DType,
   full,
   isTensor,
+  sameShape,
   type Tensor,
 } from "./tensor.ts";
 import { bind, type CompareOp, promote, reducedShape } from "./primitives.ts";
@@ -591,9 +592,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
       }`,
     );
   }
-  if (out.length === x.shape.length && out.every((d, i) => d === x.shape[i])) {
-    return x;
-  }
+  if (sameShape(out, x.shape)) return x;
   return bind("reshape", [x], { shape: out });
 }
 
@@ -668,14 +667,12 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const fn = "broadcastTo";
   checkTensor(fn, x, "x");
   const b = broadcastShapes(x.shape, shape);
-  if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
+  if (!b || !sameShape(b, shape)) {
     throw new Error(
       `${fn}: cannot broadcast x ${fmt(x.shape)} to ${fmt(shape)}`,
     );
   }
-  if (
-    x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i])
-  ) return x;
+  if (sameShape(x.shape, shape)) return x;
   return bind("broadcastTo", [x], { shape: shape.slice() });
 }
 

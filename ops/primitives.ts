@@ -12,6 +12,7 @@ import {
   allocData,
   type DType,
   fromData,
+  sameShape,
   sizeOf,
   type Tensor,
   type TypedArray,
@@ -113,14 +114,6 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
   });
   const s = axes.length ? sum(g, { axis: axes, keepDims: true }) : g;
   return reshape(s, shape as number[]);
-}
-
-/** True when two shapes are equal. @internal */
-export function sameShape(
-  a: readonly number[],
-  b: readonly number[],
-): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** Swaps the last two axes. */

@@ -403,6 +403,32 @@ export function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
+/** True when two shapes are equal. @internal */
+export function sameShape(
+  a: readonly number[],
+  b: readonly number[],
+): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A boolean option, or `def` when it is absent and a default is given; names the function and option in errors. @internal */
+export function checkBool(
+  fn: string,
+  name: string,
+  v: unknown,
+  def?: boolean,
+): boolean {
+  const b = v ?? def;
+  if (typeof b !== "boolean") {
+    throw new Error(
+      `${fn}: ${name} must be a boolean, got ${
+        typeof v === "number" ? v : describe(v)
+      }`,
+    );
+  }
+  return b;
+}
+
 /** Throws when an option bag has a key outside `known`. @internal */
 export function checkOptions(
   fn: string,

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { describe, type DType, type Tensor } from "./tensor.ts";
+import { describe, type DType, sameShape, type Tensor } from "./tensor.ts";
 
 /**
  * A primitive's rule: its forward kernel call and its derivatives.
@@ -207,10 +207,7 @@ function castLike(
   like: { shape: readonly number[]; dtype: DType },
   name: string,
 ): Tensor {
-  if (
-    g.shape.length !== like.shape.length ||
-    g.shape.some((d, i) => d !== like.shape[i])
-  ) {
+  if (!sameShape(g.shape, like.shape)) {
     throw new Error(
       `internal error: the derivative rule of ${name} gave ${
         describe(g)

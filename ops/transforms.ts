@@ -11,6 +11,7 @@ import {
   describe,
   fromData,
   isTensor,
+  sameShape,
   type Tensor,
 } from "./tensor.ts";
 import {
@@ -121,10 +122,7 @@ export function vjp<A extends Tree[], R extends Tree>(
     const cts = treeFlatten(cotangent)[0];
     cts.forEach((c, i) => {
       const o = outLeaves[i];
-      if (
-        c.shape.length !== o.shape.length ||
-        c.shape.some((d, j) => d !== o.shape[j])
-      ) {
+      if (!sameShape(c.shape, o.shape)) {
         throw new Error(
           `${fn} (the returned function): cotangent leaf ${i} has shape ${
             fmt(c.shape)
@@ -189,10 +187,7 @@ export function jvp<A extends Tree[], R extends Tree>(
       def,
       leaves.map((l, j) => {
         const t = ts[j];
-        if (
-          t.shape.length !== l.shape.length ||
-          t.shape.some((d, k) => d !== l.shape[k])
-        ) {
+        if (!sameShape(t.shape, l.shape)) {
           throw new Error(
             `${fn}: tangent leaf ${j} of argument ${i} has shape ${
               fmt(t.shape)

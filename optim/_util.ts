@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  checkBool,
   checkOptions,
   describe,
   fromData,
@@ -14,6 +15,8 @@ import {
 } from "../ops/tensor.ts";
 import { type Tree, treeMap } from "../ops/tree.ts";
 import type { LearningRate } from "./base.ts";
+
+export { checkBool };
 
 /** Throws unless `options` is a plain object whose keys are all in `known`. */
 export function checkBag(
@@ -78,14 +81,6 @@ export function checkNum(
     );
   }
   return value as number;
-}
-
-/** Checks a boolean; returns it. */
-export function checkBool(fn: string, name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") {
-    throw new Error(`${fn}: ${name} must be a boolean, got ${show(value)}`);
-  }
-  return value;
 }
 
 /** Checks a learning rate: a number >= 0 or a schedule function. */
