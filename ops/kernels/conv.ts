@@ -7,14 +7,20 @@
  * - `conv2dInputAdjoint(y, w)`       the transpose of conv in x (a transposed convolution)
  * - `conv2dWeightAdjoint(x, y)`      the transpose of conv in w (the weight gradient)
  *
- * Images are processed in chunks: the columns of a chunk of `nb` images
- * form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long matrix
- * product.
+ * float32 convolutions run in WebAssembly (`wasm/_kernels.ts`): per image
+ * and group, im2col into a [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM
+ * (col2im after it for the input adjoint), with the images split over
+ * threads. The TypeScript versions (`...Ref`) serve float64 and are the
+ * reference for the tests: there, images are processed in chunks whose
+ * columns form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long
+ * matrix product accumulated in float64.
  *
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { gemm } from "./matmul.ts";
+import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
+import { CONV_FIELDS } from "./wasm/_kernels.ts";
+import { GEMM_WORK, runtime, type WasmRuntime } from "./wasm/runtime.ts";
 
 /** Sizes and settings of one convolution (padding top/left; bottom/right only shape oh/ow). */
 export interface ConvGeometry {
@@ -104,8 +110,125 @@ function reorder(
   }
 }
 
+/** Multiply-adds of one convolution (any of the three). */
+function convMacs(g: ConvGeometry): number {
+  return g.n * g.o * g.oh * g.ow * (g.c / g.groups) * g.kh * g.kw;
+}
+
+/** True when every array is float32 and the work is worth the copies. */
+function useWasm(g: ConvGeometry, ...arrays: (TypedArray | null)[]): boolean {
+  return convMacs(g) >= runtime().minMacs &&
+    arrays.every((a) => a === null || a instanceof Float32Array);
+}
+
+/**
+ * Copies the inputs and the geometry record into the runtime's memory and
+ * runs `fn` over the images, split over threads when large. Returns the
+ * record's address, the tasks' scratch addresses, and the array addresses.
+ */
+function runConv(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+  arrays: { x: number; wt: number; y: number; bias: number },
+  fn: "convForward" | "convInputAdjoint" | "convWeightAdjoint",
+  extra: (task: number) => number[] = () => [],
+): void {
+  const rec = rt.alloc(CONV_FIELDS.length * 4);
+  const fields: Record<string, number> = { ...g, ...arrays };
+  const i32 = rt.i32;
+  CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
+  const cols = (g.c / g.groups) * g.kh * g.kw * g.oh * g.ow;
+  const work = cols * 4 + 64 + GEMM_WORK;
+  const parts = convMacs(g) >= PARALLEL_MIN_MACS
+    ? rt.split(g.n, 1)
+    : [[0, g.n] as [number, number]];
+  const tasks = parts.map(([n0, n1], t) => [
+    rec,
+    n0,
+    n1,
+    rt.alloc(work),
+    ...extra(t),
+  ]);
+  rt.parallel(fn, tasks);
+}
+
 /** y [n, o, oh, ow] = conv(x [n, c, h, w], w [o, c/groups, kh, kw]) (+ bias [o]). */
 export function conv2dForward(
+  x: TypedArray,
+  w: TypedArray,
+  bias: TypedArray | null,
+  g: ConvGeometry,
+  out: TypedArray,
+): TypedArray {
+  if (!useWasm(g, x, w, bias, out)) {
+    return conv2dForwardRef(x, w, bias, g, out);
+  }
+  const rt = runtime();
+  rt.reset();
+  const arrays = {
+    x: rt.put(x as Float32Array),
+    wt: rt.put(w as Float32Array),
+    bias: bias ? rt.put(bias as Float32Array) : 0,
+    y: rt.alloc(out.length * 4),
+  };
+  runConv(rt, g, arrays, "convForward");
+  return rt.readF32(arrays.y, out.length, out as Float32Array);
+}
+
+/** x [n, c, h, w] = the transpose of conv in x, applied to y [n, o, oh, ow]. */
+export function conv2dInputAdjoint(
+  y: TypedArray,
+  w: TypedArray,
+  g: ConvGeometry,
+  out: TypedArray,
+): TypedArray {
+  if (!useWasm(g, y, w, out)) return conv2dInputAdjointRef(y, w, g, out);
+  const rt = runtime();
+  rt.reset();
+  const arrays = {
+    y: rt.put(y as Float32Array),
+    wt: rt.put(w as Float32Array),
+    bias: 0,
+    x: rt.zeros(out.length),
+  };
+  runConv(rt, g, arrays, "convInputAdjoint");
+  return rt.readF32(arrays.x, out.length, out as Float32Array);
+}
+
+/** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
+export function conv2dWeightAdjoint(
+  x: TypedArray,
+  y: TypedArray,
+  g: ConvGeometry,
+  out: TypedArray,
+): TypedArray {
+  if (!useWasm(g, x, y, out)) return conv2dWeightAdjointRef(x, y, g, out);
+  const rt = runtime();
+  rt.reset();
+  const arrays = {
+    x: rt.put(x as Float32Array),
+    y: rt.put(y as Float32Array),
+    bias: 0,
+    wt: 0,
+  };
+  // one zeroed accumulator per task, summed at the end
+  const dws: number[] = [];
+  runConv(rt, g, arrays, "convWeightAdjoint", (t) => {
+    dws[t] = rt.zeros(out.length);
+    return [dws[t]];
+  });
+  const f = rt.f32;
+  const o = out as Float32Array;
+  o.set(f.subarray(dws[0] >> 2, (dws[0] >> 2) + out.length));
+  for (let t = 1; t < dws.length; t++) {
+    const base = dws[t] >> 2;
+    for (let i = 0; i < out.length; i++) o[i] += f[base + i];
+  }
+  return out;
+}
+
+/** The TypeScript reference of {@linkcode conv2dForward} (float64 accumulation). */
+export function conv2dForwardRef(
   x: TypedArray,
   w: TypedArray,
   bias: TypedArray | null,
@@ -131,8 +254,8 @@ export function conv2dForward(
   return out;
 }
 
-/** x [n, c, h, w] = the transpose of conv in x, applied to y [n, o, oh, ow]. */
-export function conv2dInputAdjoint(
+/** The TypeScript reference of {@linkcode conv2dInputAdjoint}. */
+export function conv2dInputAdjointRef(
   y: TypedArray,
   w: TypedArray,
   g: ConvGeometry,
@@ -157,8 +280,8 @@ export function conv2dInputAdjoint(
   return out;
 }
 
-/** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
-export function conv2dWeightAdjoint(
+/** The TypeScript reference of {@linkcode conv2dWeightAdjoint}. */
+export function conv2dWeightAdjointRef(
   x: TypedArray,
   y: TypedArray,
   g: ConvGeometry,

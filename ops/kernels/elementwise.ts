@@ -74,15 +74,113 @@ function forEachBroadcast(
   }
 }
 
+// ---------------------------------------------------------------------------
+// Specialised loops. `unary` and `binary` take the operation as a function.
+// A loop that calls many different functions is megamorphic: V8 cannot inline
+// the call and every element costs a real call (about 3 ns, 10× the work).
+// So each distinct `f` gets its own copy of the loop, made once with
+// `new Function` from the source below (copies of one closure would share one
+// feedback vector and stay megamorphic); inside a copy, `f` is the only
+// callee, V8 inlines it, and the loop runs at typed-array speed. The rules
+// pass a fixed set of functions, so the caches stay small; they are WeakMaps,
+// so a function made per call does not leak.
+
+type Unary = (v: number) => number;
+type Binary = (x: number, y: number) => number;
+type UnaryLoop = (x: TypedArray, out: TypedArray, f: Unary, n: number) => void;
+type BinaryLoop = (
+  a: TypedArray,
+  b: TypedArray,
+  out: TypedArray,
+  f: Binary,
+  n: number,
+  shape: readonly number[],
+  sa: readonly number[],
+  sb: readonly number[],
+) => void;
+
+const UNARY_SOURCE = "for (let i = 0; i < n; i++) out[i] = f(x[i]);";
+/** One loop per broadcast case: same length, b a scalar, a a scalar, strided. */
+const BINARY_SOURCES = [
+  "for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);",
+  "const y = b[0]; for (let i = 0; i < n; i++) out[i] = f(a[i], y);",
+  "const x = a[0]; for (let i = 0; i < n; i++) out[i] = f(x, b[i]);",
+  // strided: the last axis is a tight loop, the others a counter
+  `const nd = shape.length, last = nd - 1, inner = shape[last];
+  const ia = sa[last], ib = sb[last];
+  const count = new Int32Array(nd);
+  let pa = 0, pb = 0;
+  for (let o = 0; o < n; o += inner) {
+    for (let j = 0, qa = pa, qb = pb; j < inner; j++, qa += ia, qb += ib) {
+      out[o + j] = f(a[qa], b[qb]);
+    }
+    for (let ax = last - 1; ax >= 0; ax--) {
+      count[ax]++;
+      pa += sa[ax];
+      pb += sb[ax];
+      if (count[ax] < shape[ax]) break;
+      pa -= sa[ax] * count[ax];
+      pb -= sb[ax] * count[ax];
+      count[ax] = 0;
+    }
+  }`,
+];
+
+/** A letter per array type, so each loop copy sees one element type per array. */
+function tag(x: TypedArray): string {
+  return x instanceof Float32Array
+    ? "f"
+    : x instanceof Float64Array
+    ? "d"
+    : "i";
+}
+
+const unaryLoops = new WeakMap<Unary, Map<string, UnaryLoop>>();
+const binaryLoops = new WeakMap<Binary, Map<string, BinaryLoop>>();
+
+function unaryLoop(f: Unary, key: string): UnaryLoop {
+  let byKey = unaryLoops.get(f);
+  if (!byKey) unaryLoops.set(f, byKey = new Map());
+  let loop = byKey.get(key);
+  if (!loop) {
+    loop = new Function("x", "out", "f", "n", UNARY_SOURCE) as UnaryLoop;
+    byKey.set(key, loop);
+  }
+  return loop;
+}
+
+function binaryLoop(f: Binary, mode: number, key: string): BinaryLoop {
+  let byKey = binaryLoops.get(f);
+  if (!byKey) binaryLoops.set(f, byKey = new Map());
+  let loop = byKey.get(mode + key);
+  if (!loop) {
+    loop = new Function(
+      "a",
+      "b",
+      "out",
+      "f",
+      "n",
+      "shape",
+      "sa",
+      "sb",
+      BINARY_SOURCES[mode],
+    ) as BinaryLoop;
+    byKey.set(mode + key, loop);
+  }
+  return loop;
+}
+
 /** Applies `f` to each element. */
 export function unary(
   x: TypedArray,
   out: TypedArray,
   f: (v: number) => number,
 ): TypedArray {
-  for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+  unaryLoop(f, tag(x) + tag(out))(x, out, f, x.length);
   return out;
 }
+
+const NONE: readonly number[] = [];
 
 /** Applies `f` elementwise to two broadcast arrays, writing into `out` of `outShape`. */
 export function binary(
@@ -95,19 +193,54 @@ export function binary(
   f: (x: number, y: number) => number,
 ): TypedArray {
   const n = out.length;
-  if (a.length === n && b.length === n) {
-    for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
-  } else if (b.length === 1 && a.length === n) {
-    const y = b[0];
-    for (let i = 0; i < n; i++) out[i] = f(a[i], y);
-  } else if (a.length === 1 && b.length === n) {
-    const x = a[0];
-    for (let i = 0; i < n; i++) out[i] = f(x, b[i]);
-  } else {
-    forEachBroadcast(outShape, [aShape, bShape], (o, idx) => {
-      out[o] = f(a[idx[0]], b[idx[1]]);
-    });
+  if (n === 0) return out;
+  const mode = a.length === n && b.length === n
+    ? 0
+    : b.length === 1 && a.length === n
+    ? 1
+    : a.length === 1 && b.length === n
+    ? 2
+    : 3;
+  const loop = binaryLoop(f, mode, tag(a) + tag(b) + tag(out));
+  if (mode < 3) loop(a, b, out, f, n, NONE, NONE, NONE);
+  else {
+    loop(
+      a,
+      b,
+      out,
+      f,
+      n,
+      outShape,
+      broadcastStrides(aShape, outShape),
+      broadcastStrides(bShape, outShape),
+    );
   }
+  return out;
+}
+
+/** The plain (unspecialised) loops: the reference for the tests. */
+export function unaryRef(
+  x: TypedArray,
+  out: TypedArray,
+  f: (v: number) => number,
+): TypedArray {
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+  return out;
+}
+
+/** The plain broadcast loop of {@linkcode binary}: the reference for the tests. */
+export function binaryRef(
+  a: TypedArray,
+  aShape: readonly number[],
+  b: TypedArray,
+  bShape: readonly number[],
+  out: TypedArray,
+  outShape: readonly number[],
+  f: (x: number, y: number) => number,
+): TypedArray {
+  forEachBroadcast(outShape, [aShape, bShape], (o, idx) => {
+    out[o] = f(a[idx[0]], b[idx[1]]);
+  });
   return out;
 }
 

@@ -1,9 +1,20 @@
 /**
  * Batched matrix multiply on typed arrays.
  *
+ * float32 products above a small size run in WebAssembly SIMD
+ * (`wasm/_kernels.ts`: a packed, register-blocked GEMM accumulating in
+ * float32, split over threads when large); everything else, and float64
+ * always, runs in the TypeScript loops below (`matmulRef`, `gemmRef`), which
+ * accumulate in float64 and are the reference the tests compare against.
+ *
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
+import { MR, NR } from "./wasm/_kernels.ts";
+import { GEMM_WORK, runtime, type WasmRuntime } from "./wasm/runtime.ts";
+
+/** Products with at least this many multiply-adds are split over threads. */
+export const PARALLEL_MIN_MACS = 1 << 19;
 
 /**
  * `out[b] = a[b] @ c[b]` for `batch` pairs of [m, k] and [k, n] matrices.
@@ -11,6 +22,128 @@ import type { TypedArray } from "../tensor.ts";
  * matrices (0 to reuse one matrix for every batch entry).
  */
 export function matmul(
+  a: TypedArray,
+  c: TypedArray,
+  out: TypedArray,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  aStep: number,
+  cStep: number,
+): TypedArray {
+  if (
+    a instanceof Float32Array && c instanceof Float32Array &&
+    out instanceof Float32Array && batch * m * n * k >= runtime().minMacs
+  ) {
+    const rt = runtime();
+    rt.reset();
+    const pa = rt.put(a.subarray(0, (batch - 1) * aStep + m * k));
+    const pc = rt.put(c.subarray(0, (batch - 1) * cStep + k * n));
+    const po = rt.zeros(batch * m * n);
+    for (let b = 0; b < batch; b++) {
+      gemmF32(
+        rt,
+        m,
+        n,
+        k,
+        pa + 4 * b * aStep,
+        k,
+        1,
+        pc + 4 * b * cStep,
+        n,
+        1,
+        po + 4 * b * m * n,
+        n,
+      );
+    }
+    rt.readF32(po, batch * m * n, out);
+    return out;
+  }
+  return matmulRef(a, c, out, batch, m, k, n, aStep, cStep);
+}
+
+/**
+ * C[m×n] (row stride ldc) += A·B in WebAssembly, all addresses in the
+ * runtime's memory (element (i, p) of A at a + 4·(i·ars + p·acs), likewise
+ * B). Large products are split into column (or row) blocks, one per thread.
+ * Allocates its scratch from the runtime; does not reset it.
+ */
+export function gemmF32(
+  rt: WasmRuntime,
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  ars: number,
+  acs: number,
+  b: number,
+  brs: number,
+  bcs: number,
+  c: number,
+  ldc: number,
+): void {
+  if (m === 0 || n === 0 || k === 0) return;
+  const macs = m * n * k;
+  if (macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0) {
+    rt.exports.gemm(
+      m,
+      n,
+      k,
+      a,
+      ars,
+      acs,
+      b,
+      brs,
+      bcs,
+      c,
+      ldc,
+      rt.alloc(GEMM_WORK),
+    );
+    return;
+  }
+  // split the longer side into blocks of whole micro-tiles
+  const byCols = n >= m;
+  const unit = byCols ? NR : MR;
+  const parts = rt.split(Math.ceil((byCols ? n : m) / unit), 1);
+  const tasks = parts.map(([lo, hi]) => {
+    const s = lo * unit, e = Math.min(byCols ? n : m, hi * unit);
+    const work = rt.alloc(GEMM_WORK);
+    return byCols
+      ? [
+        m,
+        e - s,
+        k,
+        a,
+        ars,
+        acs,
+        b + 4 * s * bcs,
+        brs,
+        bcs,
+        c + 4 * s,
+        ldc,
+        work,
+      ]
+      : [
+        e - s,
+        n,
+        k,
+        a + 4 * s * ars,
+        ars,
+        acs,
+        b,
+        brs,
+        bcs,
+        c + 4 * s * ldc,
+        ldc,
+        work,
+      ];
+  });
+  rt.parallel("gemm", tasks);
+}
+
+/** The TypeScript reference of {@linkcode matmul} (float64 accumulation). */
+export function matmulRef(
   a: TypedArray,
   c: TypedArray,
   out: TypedArray,
@@ -41,10 +174,46 @@ export function matmul(
 /**
  * C[cOff: m×n] += op(A) · op(B) with row-major storage: "nn" A [m,k] B [k,n];
  * "tn" A stored [k,m]; "nt" B stored [n,k]. Accumulates into a Float64Array.
- * Rows of C are done four at a time over column blocks that stay in cache,
- * so each row of B is read once per four rows of C.
+ * float32 A and B above a small size go to the WebAssembly GEMM (float32
+ * accumulation, then added into C); otherwise {@linkcode gemmRef}.
  */
 export function gemm(
+  a: TypedArray,
+  aOff: number,
+  b: TypedArray,
+  bOff: number,
+  c: Float64Array,
+  cOff: number,
+  m: number,
+  k: number,
+  n: number,
+  layout: "nn" | "tn" | "nt",
+): void {
+  if (
+    a instanceof Float32Array && b instanceof Float32Array &&
+    m * n * k >= runtime().minMacs
+  ) {
+    const rt = runtime();
+    rt.reset();
+    const pa = rt.put(a.subarray(aOff, aOff + m * k));
+    const pb = rt.put(b.subarray(bOff, bOff + k * n));
+    const pc = rt.zeros(m * n);
+    const [ars, acs] = layout === "tn" ? [1, m] : [k, 1];
+    const [brs, bcs] = layout === "nt" ? [1, k] : [n, 1];
+    gemmF32(rt, m, n, k, pa, ars, acs, pb, brs, bcs, pc, n);
+    const r = rt.f32.subarray(pc >> 2, (pc >> 2) + m * n);
+    for (let i = 0; i < m * n; i++) c[cOff + i] += r[i];
+    return;
+  }
+  gemmRef(a, aOff, b, bOff, c, cOff, m, k, n, layout);
+}
+
+/**
+ * The TypeScript reference of {@linkcode gemm}. Rows of C are done four at a
+ * time over column blocks that stay in cache, so each row of B is read once
+ * per four rows of C.
+ */
+export function gemmRef(
   a: TypedArray,
   aOff: number,
   b: TypedArray,

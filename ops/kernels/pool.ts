@@ -6,6 +6,8 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
+import { POOL_FIELDS } from "./wasm/_kernels.ts";
+import { runtime } from "./wasm/runtime.ts";
 
 /** Sizes and settings of one pooling (planes = n·c). */
 export interface PoolGeometry {
@@ -24,11 +26,59 @@ export interface PoolGeometry {
   dw: number;
 }
 
+/** float32 pooling with at least this many outputs runs in WebAssembly. */
+const WASM_MIN_OUTPUTS = 256;
+
+/**
+ * The argmax of the last float32 max-pooling of each input array, keyed by
+ * the array itself: the backward pass (`maxPool2dScatter`) asks for the
+ * argmax of the same x the forward pass just pooled, and tensors never
+ * change, so it is reused instead of recomputed. A WeakMap: the entry goes
+ * when the array does.
+ */
+const argmaxCache = new WeakMap<TypedArray, { key: string; idx: Int32Array }>();
+
+function geometryKey(g: PoolGeometry): string {
+  return `${g.planes},${g.h},${g.w},${g.oh},${g.ow},${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}`;
+}
+
+/** Max pooling of float32 x in WebAssembly: the values into `out`, the argmax returned (and cached). */
+function maxPoolWasm(
+  x: Float32Array,
+  g: PoolGeometry,
+  out: Float32Array | null,
+): Int32Array {
+  const rt = runtime();
+  rt.reset();
+  const rec = rt.alloc(POOL_FIELDS.length * 4);
+  const i32 = rt.i32;
+  POOL_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = g[f]));
+  const px = rt.put(x);
+  const nOut = g.planes * g.oh * g.ow;
+  const pv = rt.alloc(nOut * 4), pi = rt.alloc(nOut * 4);
+  const parts = nOut >= 1 << 16 ? rt.split(g.planes, 1) : [[0, g.planes]];
+  rt.parallel("maxPool", parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]));
+  if (out) rt.readF32(pv, nOut, out);
+  const idx = rt.i32.slice(pi >> 2, (pi >> 2) + nOut);
+  argmaxCache.set(x, { key: geometryKey(g), idx });
+  return idx;
+}
+
 /**
  * For each output position, the flat index (within its plane) of the first
  * maximum of its window, in row-major window order (NaN counts as maximal).
  */
 export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
+  if (x instanceof Float32Array && g.planes * g.oh * g.ow >= WASM_MIN_OUTPUTS) {
+    const hit = argmaxCache.get(x);
+    if (hit && hit.key === geometryKey(g)) return hit.idx;
+    return maxPoolWasm(x, g, null);
+  }
+  return maxPoolArgmaxRef(x, g);
+}
+
+/** The TypeScript reference of {@linkcode maxPoolArgmax}. */
+export function maxPoolArgmaxRef(x: TypedArray, g: PoolGeometry): Int32Array {
   const idx = new Int32Array(g.planes * g.oh * g.ow);
   let o = 0;
   for (let pl = 0; pl < g.planes; pl++) {
@@ -68,8 +118,12 @@ export function poolGather(
   empty = 0,
 ): TypedArray {
   const per = g.oh * g.ow, hw = g.h * g.w;
-  for (let o = 0; o < idx.length; o++) {
-    out[o] = idx[o] < 0 ? empty : t[Math.floor(o / per) * hw + idx[o]];
+  for (let pl = 0, o = 0; pl < g.planes; pl++) {
+    const base = pl * hw;
+    for (const e = o + per; o < e; o++) {
+      const i = idx[o];
+      out[o] = i < 0 ? empty : t[base + i];
+    }
   }
   return out;
 }
@@ -82,11 +136,16 @@ export function poolScatter(
   out: TypedArray,
 ): TypedArray {
   const per = g.oh * g.ow, hw = g.h * g.w;
-  const acc = new Float64Array(out.length);
-  for (let o = 0; o < idx.length; o++) {
-    if (idx[o] >= 0) acc[Math.floor(o / per) * hw + idx[o]] += gr[o];
+  // float32 sums in place (as PyTorch); float64 through a float64 accumulator
+  const acc = out instanceof Float32Array ? out : new Float64Array(out.length);
+  for (let pl = 0, o = 0; pl < g.planes; pl++) {
+    const base = pl * hw;
+    for (const e = o + per; o < e; o++) {
+      const i = idx[o];
+      if (i >= 0) acc[base + i] += gr[o];
+    }
   }
-  out.set(acc);
+  if (acc !== out) out.set(acc);
   return out;
 }
 
@@ -157,5 +216,12 @@ export function maxPoolForward(
   g: PoolGeometry,
   out: TypedArray,
 ): TypedArray {
-  return poolGather(x, maxPoolArgmax(x, g), g, out, -Infinity);
+  if (
+    x instanceof Float32Array && out instanceof Float32Array &&
+    g.planes * g.oh * g.ow >= WASM_MIN_OUTPUTS
+  ) {
+    maxPoolWasm(x, g, out); // a window of padding only gives -Infinity there too
+    return out;
+  }
+  return poolGather(x, maxPoolArgmaxRef(x, g), g, out, -Infinity);
 }

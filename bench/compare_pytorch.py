@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""LeNet-5 training step (batch 64, 1x32x32, full backward, SGD) and
+inference (batch 256): PyTorch on 1 and 2 threads next to this library
+(`deno run bench/lenet_step.ts`), printing both medians and the ratios.
+
+    /usr/bin/python3 bench/compare_pytorch.py [--steps N]
+
+Uses Debian's python3-torch; install libopenblas0-pthread for a fair
+baseline (`apt-get install -y libopenblas0-pthread`). The network, init
+ranges, batch and update are the same as bench/_lenet.ts.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def lenet_params(gen):
+    def layer(shape, fan_in):
+        b = fan_in ** -0.5
+        w = (torch.rand(*shape, generator=gen) * 2 - 1) * b
+        bias = (torch.rand(shape[0], generator=gen) * 2 - 1) * b
+        return [w.requires_grad_(), bias.requires_grad_()]
+
+    return (layer([6, 1, 5, 5], 25) + layer([16, 6, 5, 5], 150) +
+            layer([120, 400], 400) + layer([84, 120], 120) + layer([10, 84], 84))
+
+
+def forward(p, x):
+    h = F.max_pool2d(F.relu(F.conv2d(x, p[0], p[1])), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, p[2], p[3])), 2)
+    h = h.flatten(1)
+    h = F.relu(F.linear(h, p[4], p[5]))
+    h = F.relu(F.linear(h, p[6], p[7]))
+    return F.linear(h, p[8], p[9])
+
+
+def time_torch(threads, steps):
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    p = lenet_params(gen)
+    x = torch.rand(64, 1, 32, 32, generator=gen)
+    y = torch.randint(0, 10, (64,), generator=gen)
+
+    def step(p):
+        loss = F.cross_entropy(forward(p, x), y)
+        grads = torch.autograd.grad(loss, p)
+        with torch.no_grad():
+            return [(w - 0.01 * g).requires_grad_() for w, g in zip(p, grads)]
+
+    for _ in range(20):
+        p = step(p)
+    ts = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        p = step(p)
+        ts.append((time.perf_counter() - t0) * 1e3)
+    xb = torch.rand(256, 1, 32, 32, generator=gen)
+    inf = []
+    with torch.no_grad():
+        for _ in range(5):
+            forward(p, xb)
+        for _ in range(30):
+            t0 = time.perf_counter()
+            forward(p, xb)
+            inf.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(ts), statistics.median(inf)
+
+
+def main():
+    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 200
+    here = os.path.dirname(os.path.abspath(__file__))
+    print(f"PyTorch {torch.__version__}, BLAS: "
+          f"{'OpenBLAS' if 'openblas' in open('/proc/self/maps').read() else 'see torch.__config__.show()'}")
+    rows = []
+    for threads in (1, 2):
+        step_ms, inf_ms = time_torch(threads, steps)
+        rows.append((f"PyTorch, {threads} thread(s)", step_ms, inf_ms))
+    ours = {}
+    for threads in (1, 2):
+        out = subprocess.run(
+            ["deno", "run", os.path.join(here, "lenet_step.ts"), "--steps", str(steps),
+             "--threads", str(threads)],
+            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        ours[threads] = json.loads(out)
+        rows.append((f"ours, {ours[threads]['threads']} thread(s)",
+                     ours[threads]["stepMs"], ours[threads]["inferenceMs"]))
+    print(f"{'':28}{'train step (ms)':>18}{'inference 256 (ms)':>22}")
+    for name, s, i in rows:
+        print(f"{name:28}{s:18.2f}{i:22.2f}")
+    torch1 = rows[0][1]
+    for threads in (1, 2):
+        print(f"ratio ours ({threads} thread(s)) / PyTorch (1 thread), training step: "
+              f"{ours[threads]['stepMs'] / torch1:.2f}")
+
+
+if __name__ == "__main__":
+    main()

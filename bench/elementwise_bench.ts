@@ -1,0 +1,87 @@
+/**
+ * Elementwise ops and per-op overhead: an add of two tiny tensors (the fixed
+ * cost of one op: argument checks, dispatch, allocation), the same under
+ * `grad` (the tracing cost), and relu / mul / sum on a LeNet-sized
+ * activation, against tfjs-backend-wasm.
+ *
+ * @module
+ */
+import {
+  add,
+  grad,
+  mul,
+  random,
+  relu,
+  sum,
+  type Tensor,
+  tensor,
+} from "../mod.ts";
+import { tf, useBackend } from "./_tf.ts";
+
+await useBackend("wasm");
+
+const a = tensor([1, 2, 3, 4]), b = tensor([5, 6, 7, 8]);
+const ta = tf.tensor([1, 2, 3, 4]), tb = tf.tensor([5, 6, 7, 8]);
+Deno.bench({
+  name: "tfjs-wasm",
+  group: "add [4] + [4] (per-op overhead)",
+  baseline: true,
+  fn: () => {
+    const c = tf.add(ta, tb);
+    c.dataSync();
+    c.dispose();
+  },
+});
+Deno.bench({
+  name: "ours",
+  group: "add [4] + [4] (per-op overhead)",
+  fn: () => {
+    add(a, b);
+  },
+});
+const f = (x: Tensor) => sum(mul(add(x, b), x)); // 3 ops
+const df = grad(f);
+Deno.bench({
+  name: "ours: f = sum((x + b) · x), 3 ops",
+  group: "tracing cost of grad on tiny tensors",
+  baseline: true,
+  fn: () => {
+    f(a);
+  },
+});
+Deno.bench({
+  name: "ours: grad(f)",
+  group: "tracing cost of grad on tiny tensors",
+  fn: () => {
+    df(a);
+  },
+});
+
+const x = random.normal(random.key(0), [64, 6, 28, 28]);
+const y = random.normal(random.key(1), [64, 6, 28, 28]);
+const tx = tf.tensor(x.data, [64, 6, 28, 28]),
+  ty = tf.tensor(y.data, [64, 6, 28, 28]);
+for (
+  const [name, ours, theirs] of [
+    ["relu", () => relu(x), () => tf.relu(tx)],
+    ["mul", () => mul(x, y), () => tf.mul(tx, ty)],
+    [
+      "sum over [0,2,3]",
+      () => sum(x, { axis: [0, 2, 3] }),
+      () => tf.sum(tx, [0, 2, 3]),
+    ],
+  ] as const
+) {
+  const group = `${name} [64,6,28,28] float32`;
+  Deno.bench({
+    name: "tfjs-wasm",
+    group,
+    baseline: true,
+    fn: () => {
+      const r = theirs();
+      r.dataSync();
+      r.dispose();
+    },
+  });
+  Deno.bench({ name: "ours", group, fn: () => void ours() });
+}

@@ -1,0 +1,1155 @@
+/**
+ * The float32 WebAssembly kernels, written with the assembler in `_asm.ts`.
+ * `buildKernels({ relaxed })` returns the module's bytes; `build.ts` commits
+ * them (base64) to `_module.generated.ts`, and a test checks that the
+ * committed bytes are what this file produces.
+ *
+ * All addresses are byte offsets into the one shared memory; sizes and
+ * strides are element counts (f32 = 4 bytes).
+ *
+ * GEMM, in the BLIS / GotoBLAS structure:
+ *
+ * ```
+ * for jc in n step NC:                     columns of C, NC at a time
+ *   for pc in k step KC:                   a KC slice of the sum
+ *     pack B[pc.., jc..] into NR-wide panels   (stays in L2)
+ *     for ic in m step MC:
+ *       pack A[ic.., pc..] into MR-tall panels (stays in L2, a panel in L1)
+ *       for jr, ir: micro-kernel: C[MR×NR] += Apanel · Bpanel
+ * ```
+ *
+ * The micro-kernel keeps an MR×NR tile of C in MR·NR/4 SIMD registers and,
+ * per step of k, loads NR/4 vectors of B and broadcasts MR scalars of A
+ * (`v128.load32_splat`), doing MR·NR/4 multiply-adds (`f32x4.relaxed_madd`
+ * when the engine has relaxed SIMD, else `f32x4.mul` + `f32x4.add`). V8 on
+ * x64 has 16 xmm registers (one is its scratch), so MR·NR/4 + NR/4 + 1 <= 15.
+ *
+ * The matrices are read through general strides (element (i, p) of A is at
+ * `a + 4·(i·ars + p·acs)`), so one routine serves A·B, Aᵀ·B and A·Bᵀ; the
+ * packers take a fast path for unit strides. C is always accumulated into
+ * (C += A·B): callers fill it first (zeros, or a bias).
+ *
+ * @module
+ */
+import {
+  assemble,
+  block,
+  br,
+  brIf,
+  call,
+  type Code,
+  F32,
+  f32,
+  f32x4,
+  for_,
+  func,
+  get,
+  I32,
+  i32,
+  if_,
+  loop,
+  set,
+  V128,
+  v128,
+} from "./_asm.ts";
+export type { Func } from "./_asm.ts";
+
+/** Rows of the GEMM micro-kernel's tile. */
+export const MR = 6;
+/** Columns of the micro-kernel's tile (two f32x4 vectors). */
+export const NR = 8;
+/** The micro-kernel's k loop is unrolled this many times; packed panels are padded with zeros to a multiple. */
+export const KU = 4;
+/** k slice per packing (a B panel is KC·NR·4 = 8 KiB: L1). */
+export const KC = 256;
+/** Rows of A packed at once, a multiple of MR (MC·KC·4 = 96 KiB: L2). */
+export const MC = MR * 16;
+/** Columns of B packed at once (KC·NC·4 = 512 KiB: L2). */
+export const NC = 512;
+
+/** Bytes of GEMM scratch (packed A, packed B, one edge tile) per thread. */
+export const GEMM_WORK_BYTES = (MC * KC + KC * NC + MR * NR) * 4 + 64;
+
+/** Fields of the convolution geometry record (i32 each) in memory, in this order. */
+export const CONV_FIELDS = [
+  "c", // input channels
+  "h",
+  "w",
+  "o", // output channels
+  "kh",
+  "kw",
+  "oh",
+  "ow",
+  "sh",
+  "sw",
+  "pt",
+  "pl",
+  "dh",
+  "dw",
+  "groups",
+  "x", // address of x [n, c, h, w]
+  "wt", // address of the weight [o, c/groups, kh, kw]
+  "y", // address of y [n, o, oh, ow]
+  "bias", // address of the bias [o], or 0 for none
+] as const;
+const CF = Object.fromEntries(CONV_FIELDS.map((f, i) => [f, i * 4])) as {
+  [K in (typeof CONV_FIELDS)[number]]: number;
+};
+
+/** Fields of the pooling geometry record (i32 each). */
+export const POOL_FIELDS = [
+  "h",
+  "w",
+  "oh",
+  "ow",
+  "kh",
+  "kw",
+  "sh",
+  "sw",
+  "ph",
+  "pw",
+  "dh",
+  "dw",
+] as const;
+const PF = Object.fromEntries(POOL_FIELDS.map((f, i) => [f, i * 4])) as {
+  [K in (typeof POOL_FIELDS)[number]]: number;
+};
+
+// small helpers over the assembler
+const c = i32.const_;
+const add = i32.add, mul = i32.mul, sub = i32.sub;
+/** 4·x: an element count as bytes. */
+const x4 = (x: Code) => i32.shl(x, c(2));
+const min = (a: Code, b: Code) => i32.select(a, b, i32.lt_s(a, b));
+const max = (a: Code, b: Code) => i32.select(a, b, i32.gt_s(a, b));
+/** Reads i32 field `off` of the record at local `rec`. */
+const field = (rec: number, off: number) => i32.load(get(rec), off);
+/** Rounds up to a multiple of KU (a power of two). */
+const roundKU = (x: Code) => i32.and(add(x, c(KU - 1)), c(-KU));
+
+/** Build options: the relaxed-SIMD multiply-add or the plain-SIMD one. */
+export interface KernelOptions {
+  relaxed: boolean;
+}
+
+/** Builds the kernel module's functions (in index order). */
+export function kernelFuncs(opts: KernelOptions) {
+  /** acc + a·b on f32x4. */
+  const madd = (a: Code, b: Code, acc: Code) =>
+    opts.relaxed
+      ? f32x4.relaxedMadd(a, b, acc)
+      : f32x4.add(f32x4.mul(a, b), acc);
+
+  // Function indices (calls refer to them).
+  const F = {
+    micro: 0,
+    packA: 1,
+    packB: 2,
+    gemm: 3,
+    im2col: 4,
+    col2im: 5,
+    convForward: 6,
+    convInputAdjoint: 7,
+    convWeightAdjoint: 8,
+    maxPool: 9,
+    relu: 10,
+    copy: 11,
+    zero: 12,
+  };
+
+  // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
+  const accNames: Record<string, typeof V128> = {};
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < NR / 4; v++) accNames[`c${r}${v}`] = V128;
+  }
+  const micro = func(
+    "micro",
+    { kcp: I32, pa: I32, pb: I32, cp: I32, ldc: I32 },
+    { ...accNames, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
+    (p, l) => {
+      const acc = (r: number, v: number) =>
+        (l as Record<string, number>)[`c${r}${v}`];
+      const step = (u: number): Code[] => {
+        const code: Code[] = [
+          set(l.b0, v128.load(get(p.pb), u * NR * 4)),
+          set(l.b1, v128.load(get(p.pb), u * NR * 4 + 16)),
+        ];
+        for (let r = 0; r < MR; r++) {
+          code.push(
+            set(l.a, v128.load32Splat(get(p.pa), (u * MR + r) * 4)),
+            set(acc(r, 0), madd(get(l.a), get(l.b0), get(acc(r, 0)))),
+            set(acc(r, 1), madd(get(l.a), get(l.b1), get(acc(r, 1)))),
+          );
+        }
+        return code;
+      };
+      const unrolled: Code[] = [];
+      for (let u = 0; u < KU; u++) unrolled.push(step(u));
+      const store: Code[] = [set(l.row, get(p.cp))];
+      for (let r = 0; r < MR; r++) {
+        for (let v = 0; v < 2; v++) {
+          store.push(v128.store(
+            get(l.row),
+            f32x4.add(v128.load(get(l.row), v * 16), get(acc(r, v))),
+            v * 16,
+          ));
+        }
+        store.push(set(l.row, add(get(l.row), get(p.ldc))));
+      }
+      return [
+        set(l.end, add(get(p.pb), x4(mul(get(p.kcp), c(NR))))),
+        // do { KU steps } while (pb < end): kcp is a positive multiple of KU
+        loop(
+          unrolled,
+          set(p.pa, add(get(p.pa), c(KU * MR * 4))),
+          set(p.pb, add(get(p.pb), c(KU * NR * 4))),
+          brIf(0, i32.lt_u(get(p.pb), get(l.end))),
+        ),
+        store,
+      ];
+    },
+  );
+
+  // ---- pack A: rows ic..ic+mc, k slice of length kc, into MR-row panels
+  // panel q holds, for each p < kcp, MR values: A[q·MR + r, p] (0 past the edges)
+  const packA = func(
+    "packA",
+    { src: I32, rs: I32, cs: I32, mc: I32, kc: I32, kcp: I32, dst: I32 },
+    { q: I32, r: I32, pp: I32, s: I32, d: I32, csb: I32, panel: I32 },
+    (p, l) => [
+      set(l.csb, x4(get(p.cs))),
+      for_(l.q, c(0), get(p.mc), c(MR), [
+        set(l.panel, add(get(p.dst), x4(mul(get(l.q), get(p.kcp))))),
+        for_(l.r, c(0), c(MR), c(1), [
+          set(l.d, add(get(l.panel), x4(get(l.r)))),
+          if_(i32.lt_s(add(get(l.q), get(l.r)), get(p.mc)), [
+            set(
+              l.s,
+              add(get(p.src), x4(mul(add(get(l.q), get(l.r)), get(p.rs)))),
+            ),
+            for_(l.pp, c(0), get(p.kc), c(1), [
+              f32.store(get(l.d), f32.load(get(l.s))),
+              set(l.s, add(get(l.s), get(l.csb))),
+              set(l.d, add(get(l.d), c(MR * 4))),
+            ]),
+            for_(l.pp, get(p.kc), get(p.kcp), c(1), [
+              f32.store(get(l.d), f32.const_(0)),
+              set(l.d, add(get(l.d), c(MR * 4))),
+            ]),
+          ], [
+            for_(l.pp, c(0), get(p.kcp), c(1), [
+              f32.store(get(l.d), f32.const_(0)),
+              set(l.d, add(get(l.d), c(MR * 4))),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  );
+
+  // ---- pack B: k slice of length kc, columns 0..nc, into NR-column panels
+  // panel q holds, for each p < kcp, NR values: B[p, q·NR + j]
+  const packB = func(
+    "packB",
+    { src: I32, rs: I32, cs: I32, kc: I32, kcp: I32, nc: I32, dst: I32 },
+    { q: I32, j: I32, pp: I32, s: I32, d: I32, rsb: I32, csb: I32, panel: I32 },
+    (p, l) => [
+      set(l.rsb, x4(get(p.rs))),
+      set(l.csb, x4(get(p.cs))),
+      for_(l.q, c(0), get(p.nc), c(NR), [
+        set(l.panel, add(get(p.dst), x4(mul(get(l.q), get(p.kcp))))),
+        if_(
+          i32.and(
+            i32.eq(get(p.cs), c(1)),
+            i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
+          ),
+          [
+            // unit column stride, full panel: two vector copies per row of B
+            set(l.s, add(get(p.src), x4(get(l.q)))),
+            set(l.d, get(l.panel)),
+            for_(l.pp, c(0), get(p.kc), c(1), [
+              v128.store(get(l.d), v128.load(get(l.s))),
+              v128.store(get(l.d), v128.load(get(l.s), 16), 16),
+              set(l.s, add(get(l.s), get(l.rsb))),
+              set(l.d, add(get(l.d), c(NR * 4))),
+            ]),
+          ],
+          [
+            // general: column by column (contiguous reads when B is stored transposed)
+            for_(l.j, c(0), c(NR), c(1), [
+              set(l.d, add(get(l.panel), x4(get(l.j)))),
+              if_(i32.lt_s(add(get(l.q), get(l.j)), get(p.nc)), [
+                set(
+                  l.s,
+                  add(get(p.src), mul(add(get(l.q), get(l.j)), get(l.csb))),
+                ),
+                for_(l.pp, c(0), get(p.kc), c(1), [
+                  f32.store(get(l.d), f32.load(get(l.s))),
+                  set(l.s, add(get(l.s), get(l.rsb))),
+                  set(l.d, add(get(l.d), c(NR * 4))),
+                ]),
+              ], [
+                for_(l.pp, c(0), get(p.kc), c(1), [
+                  f32.store(get(l.d), f32.const_(0)),
+                  set(l.d, add(get(l.d), c(NR * 4))),
+                ]),
+              ]),
+            ]),
+          ],
+        ),
+        // zero rows kc..kcp of the panel
+        call(
+          F.zero,
+          add(get(l.panel), x4(mul(get(p.kc), c(NR)))),
+          x4(mul(sub(get(p.kcp), get(p.kc)), c(NR))),
+        ),
+      ]),
+    ],
+  );
+
+  // ---- gemm: C[m×n] (row stride ldc) += A[m×k] · B[k×n], general strides
+  const gemm = func(
+    "gemm",
+    {
+      m: I32,
+      n: I32,
+      k: I32,
+      a: I32,
+      ars: I32,
+      acs: I32,
+      b: I32,
+      brs: I32,
+      bcs: I32,
+      cc: I32,
+      ldc: I32,
+      work: I32,
+    },
+    {
+      jc: I32,
+      pc: I32,
+      ic: I32,
+      jr: I32,
+      ir: I32,
+      nc: I32,
+      kc: I32,
+      kcp: I32,
+      mc: I32,
+      mr: I32,
+      nr: I32,
+      pa: I32,
+      pb: I32,
+      tile: I32,
+      cp: I32,
+      i: I32,
+      j: I32,
+    },
+    (p, l) => [
+      set(l.pa, get(p.work)),
+      set(l.pb, add(get(p.work), c(MC * KC * 4))),
+      set(l.tile, add(get(l.pb), c(KC * NC * 4))),
+      for_(l.jc, c(0), get(p.n), c(NC), [
+        set(l.nc, min(c(NC), sub(get(p.n), get(l.jc)))),
+        for_(l.pc, c(0), get(p.k), c(KC), [
+          set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
+          set(l.kcp, roundKU(get(l.kc))),
+          call(
+            F.packB,
+            add(
+              get(p.b),
+              x4(add(mul(get(l.pc), get(p.brs)), mul(get(l.jc), get(p.bcs)))),
+            ),
+            get(p.brs),
+            get(p.bcs),
+            get(l.kc),
+            get(l.kcp),
+            get(l.nc),
+            get(l.pb),
+          ),
+          for_(l.ic, c(0), get(p.m), c(MC), [
+            set(l.mc, min(c(MC), sub(get(p.m), get(l.ic)))),
+            call(
+              F.packA,
+              add(
+                get(p.a),
+                x4(add(mul(get(l.ic), get(p.ars)), mul(get(l.pc), get(p.acs)))),
+              ),
+              get(p.ars),
+              get(p.acs),
+              get(l.mc),
+              get(l.kc),
+              get(l.kcp),
+              get(l.pa),
+            ),
+            for_(l.jr, c(0), get(l.nc), c(NR), [
+              set(l.nr, min(c(NR), sub(get(l.nc), get(l.jr)))),
+              for_(l.ir, c(0), get(l.mc), c(MR), [
+                set(l.mr, min(c(MR), sub(get(l.mc), get(l.ir)))),
+                set(
+                  l.cp,
+                  add(
+                    get(p.cc),
+                    x4(add(
+                      mul(add(get(l.ic), get(l.ir)), get(p.ldc)),
+                      add(get(l.jc), get(l.jr)),
+                    )),
+                  ),
+                ),
+                if_(
+                  i32.and(
+                    i32.eq(get(l.mr), c(MR)),
+                    i32.eq(get(l.nr), c(NR)),
+                  ),
+                  [
+                    call(
+                      F.micro,
+                      get(l.kcp),
+                      add(get(l.pa), x4(mul(get(l.ir), get(l.kcp)))),
+                      add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
+                      get(l.cp),
+                      x4(get(p.ldc)),
+                    ),
+                  ],
+                  [
+                    // an edge tile: compute into a zeroed MR×NR tile, add its valid part
+                    call(F.zero, get(l.tile), c(MR * NR * 4)),
+                    call(
+                      F.micro,
+                      get(l.kcp),
+                      add(get(l.pa), x4(mul(get(l.ir), get(l.kcp)))),
+                      add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
+                      get(l.tile),
+                      c(NR * 4),
+                    ),
+                    for_(l.i, c(0), get(l.mr), c(1), [
+                      for_(l.j, c(0), get(l.nr), c(1), [
+                        f32.store(
+                          add(
+                            get(l.cp),
+                            x4(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                          ),
+                          f32.add(
+                            f32.load(
+                              add(
+                                get(l.cp),
+                                x4(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                              ),
+                            ),
+                            f32.load(
+                              add(
+                                get(l.tile),
+                                x4(add(mul(get(l.i), c(NR)), get(l.j))),
+                              ),
+                            ),
+                          ),
+                        ),
+                      ]),
+                    ]),
+                  ],
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  );
+
+  // ---- im2col: one image-group plane stack x [cg, h, w] -> cols [cg·kh·kw, oh·ow]
+  // g: the geometry record; cg channels; xp: the group's first channel
+  const im2col = func(
+    "im2col",
+    { g: I32, cg: I32, xp: I32, cols: I32 },
+    {
+      ci: I32,
+      i: I32,
+      j: I32,
+      oy: I32,
+      ox: I32,
+      y: I32,
+      xx: I32,
+      x0: I32,
+      lo: I32,
+      hi: I32,
+      dst: I32,
+      src: I32,
+      h: I32,
+      w: I32,
+      ow: I32,
+      sw: I32,
+    },
+    (p, l) => [
+      set(l.h, field(p.g, CF.h)),
+      set(l.w, field(p.g, CF.w)),
+      set(l.ow, field(p.g, CF.ow)),
+      set(l.sw, field(p.g, CF.sw)),
+      set(l.dst, get(p.cols)),
+      for_(l.ci, c(0), get(p.cg), c(1), [
+        for_(l.i, c(0), field(p.g, CF.kh), c(1), [
+          for_(l.j, c(0), field(p.g, CF.kw), c(1), [
+            // x coordinate of output column 0 for this kernel column
+            set(l.x0, sub(mul(get(l.j), field(p.g, CF.dw)), field(p.g, CF.pl))),
+            // stride 1: the valid output columns are one run [lo, hi)
+            set(l.lo, max(c(0), sub(c(0), get(l.x0)))),
+            set(l.hi, max(get(l.lo), min(get(l.ow), sub(get(l.w), get(l.x0))))),
+            for_(l.oy, c(0), field(p.g, CF.oh), c(1), [
+              set(
+                l.y,
+                add(
+                  sub(mul(get(l.oy), field(p.g, CF.sh)), field(p.g, CF.pt)),
+                  mul(get(l.i), field(p.g, CF.dh)),
+                ),
+              ),
+              if_(
+                i32.or(i32.lt_s(get(l.y), c(0)), i32.ge_s(get(l.y), get(l.h))),
+                [call(F.zero, get(l.dst), x4(get(l.ow)))],
+                [
+                  set(
+                    l.src,
+                    add(
+                      get(p.xp),
+                      x4(
+                        mul(add(mul(get(l.ci), get(l.h)), get(l.y)), get(l.w)),
+                      ),
+                    ),
+                  ),
+                  if_(i32.eq(get(l.sw), c(1)), [
+                    call(F.zero, get(l.dst), x4(get(l.lo))),
+                    call(
+                      F.copy,
+                      add(get(l.dst), x4(get(l.lo))),
+                      add(get(l.src), x4(add(get(l.lo), get(l.x0)))),
+                      x4(sub(get(l.hi), get(l.lo))),
+                    ),
+                    call(
+                      F.zero,
+                      add(get(l.dst), x4(get(l.hi))),
+                      x4(sub(get(l.ow), get(l.hi))),
+                    ),
+                  ], [
+                    for_(l.ox, c(0), get(l.ow), c(1), [
+                      set(l.xx, add(mul(get(l.ox), get(l.sw)), get(l.x0))),
+                      f32.store(
+                        add(get(l.dst), x4(get(l.ox))),
+                        f32.select(
+                          f32.load(add(get(l.src), x4(get(l.xx)))),
+                          f32.const_(0),
+                          i32.and(
+                            i32.ge_s(get(l.xx), c(0)),
+                            i32.lt_s(get(l.xx), get(l.w)),
+                          ),
+                        ),
+                      ),
+                    ]),
+                  ]),
+                ],
+              ),
+              set(l.dst, add(get(l.dst), x4(get(l.ow)))),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  );
+
+  // ---- col2im: x [cg, h, w] += the columns (im2col's transpose)
+  const col2im = func(
+    "col2im",
+    { g: I32, cg: I32, xp: I32, cols: I32 },
+    {
+      ci: I32,
+      i: I32,
+      j: I32,
+      oy: I32,
+      ox: I32,
+      y: I32,
+      xx: I32,
+      x0: I32,
+      lo: I32,
+      hi: I32,
+      s: I32,
+      d: I32,
+      e: I32,
+      row: I32,
+      h: I32,
+      w: I32,
+      ow: I32,
+      sw: I32,
+    },
+    (p, l) => [
+      set(l.h, field(p.g, CF.h)),
+      set(l.w, field(p.g, CF.w)),
+      set(l.ow, field(p.g, CF.ow)),
+      set(l.sw, field(p.g, CF.sw)),
+      set(l.row, get(p.cols)),
+      for_(l.ci, c(0), get(p.cg), c(1), [
+        for_(l.i, c(0), field(p.g, CF.kh), c(1), [
+          for_(l.j, c(0), field(p.g, CF.kw), c(1), [
+            set(l.x0, sub(mul(get(l.j), field(p.g, CF.dw)), field(p.g, CF.pl))),
+            set(l.lo, max(c(0), sub(c(0), get(l.x0)))),
+            set(l.hi, max(get(l.lo), min(get(l.ow), sub(get(l.w), get(l.x0))))),
+            for_(l.oy, c(0), field(p.g, CF.oh), c(1), [
+              set(
+                l.y,
+                add(
+                  sub(mul(get(l.oy), field(p.g, CF.sh)), field(p.g, CF.pt)),
+                  mul(get(l.i), field(p.g, CF.dh)),
+                ),
+              ),
+              if_(
+                i32.and(i32.ge_s(get(l.y), c(0)), i32.lt_s(get(l.y), get(l.h))),
+                [
+                  set(
+                    l.d,
+                    add(
+                      get(p.xp),
+                      x4(
+                        mul(add(mul(get(l.ci), get(l.h)), get(l.y)), get(l.w)),
+                      ),
+                    ),
+                  ),
+                  if_(i32.eq(get(l.sw), c(1)), [
+                    // x[lo + x0 ..] += row[lo ..]: four at a time, then one at a time
+                    set(l.s, add(get(l.row), x4(get(l.lo)))),
+                    set(l.d, add(get(l.d), x4(add(get(l.lo), get(l.x0))))),
+                    set(l.e, add(get(l.row), x4(get(l.hi)))),
+                    block(loop(
+                      brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
+                      v128.store(
+                        get(l.d),
+                        f32x4.add(v128.load(get(l.d)), v128.load(get(l.s))),
+                      ),
+                      set(l.s, add(get(l.s), c(16))),
+                      set(l.d, add(get(l.d), c(16))),
+                      br(0),
+                    )),
+                    block(loop(
+                      brIf(1, i32.ge_s(get(l.s), get(l.e))),
+                      f32.store(
+                        get(l.d),
+                        f32.add(f32.load(get(l.d)), f32.load(get(l.s))),
+                      ),
+                      set(l.s, add(get(l.s), c(4))),
+                      set(l.d, add(get(l.d), c(4))),
+                      br(0),
+                    )),
+                  ], [
+                    for_(l.ox, c(0), get(l.ow), c(1), [
+                      set(l.xx, add(mul(get(l.ox), get(l.sw)), get(l.x0))),
+                      if_(
+                        i32.and(
+                          i32.ge_s(get(l.xx), c(0)),
+                          i32.lt_s(get(l.xx), get(l.w)),
+                        ),
+                        [
+                          f32.store(
+                            add(get(l.d), x4(get(l.xx))),
+                            f32.add(
+                              f32.load(add(get(l.d), x4(get(l.xx)))),
+                              f32.load(add(get(l.row), x4(get(l.ox)))),
+                            ),
+                          ),
+                        ],
+                      ),
+                    ]),
+                  ]),
+                ],
+              ),
+              set(l.row, add(get(l.row), x4(get(l.ow)))),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  );
+
+  // Per-image drivers. Each handles images n0..n1 with its own scratch
+  // `work` (cols [K, P], then GEMM scratch), so threads can split images.
+  const convLocals = {
+    n: I32,
+    grp: I32,
+    cg: I32,
+    og: I32,
+    kk: I32,
+    pp: I32,
+    cols: I32,
+    gw: I32,
+    xn: I32,
+    yn: I32,
+    o: I32,
+    bv: V128,
+    q: I32,
+    e: I32,
+  } as const;
+  const convSetup = (
+    p: { g: number; work: number },
+    l: { [K in keyof typeof convLocals]: number },
+  ): Code[] => [
+    set(l.cg, i32.div_s(field(p.g, CF.c), field(p.g, CF.groups))),
+    set(l.og, i32.div_s(field(p.g, CF.o), field(p.g, CF.groups))),
+    set(l.kk, mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw)))),
+    set(l.pp, mul(field(p.g, CF.oh), field(p.g, CF.ow))),
+    set(l.cols, get(p.work)),
+    // GEMM scratch after the columns, 64-byte aligned
+    set(
+      l.gw,
+      i32.and(
+        add(add(get(l.cols), x4(mul(get(l.kk), get(l.pp)))), c(63)),
+        c(-64),
+      ),
+    ),
+  ];
+  /** Address of channel `ch` of image `n` of a [n, chans, plane] array at `base`. */
+  const planeAddr = (base: Code, n: Code, chans: Code, ch: Code, plane: Code) =>
+    add(base, x4(mul(add(mul(n, chans), ch), plane)));
+
+  // y[n] = W · im2col(x[n]) (+ bias), one GEMM per image and group
+  const convForward = func(
+    "convForward",
+    { g: I32, n0: I32, n1: I32, work: I32 },
+    convLocals,
+    (p, l) => [
+      convSetup(p, l),
+      for_(l.n, get(p.n0), get(p.n1), c(1), [
+        for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
+          call(
+            F.im2col,
+            get(p.g),
+            get(l.cg),
+            planeAddr(
+              field(p.g, CF.x),
+              get(l.n),
+              field(p.g, CF.c),
+              mul(get(l.grp), get(l.cg)),
+              mul(field(p.g, CF.h), field(p.g, CF.w)),
+            ),
+            get(l.cols),
+          ),
+          set(
+            l.yn,
+            planeAddr(
+              field(p.g, CF.y),
+              get(l.n),
+              field(p.g, CF.o),
+              mul(get(l.grp), get(l.og)),
+              get(l.pp),
+            ),
+          ),
+          // fill each output row with its bias (or 0): the GEMM adds to it
+          for_(l.o, c(0), get(l.og), c(1), [
+            set(
+              l.bv,
+              f32x4.splat(
+                if_f32(
+                  field(p.g, CF.bias),
+                  f32.load(
+                    add(
+                      field(p.g, CF.bias),
+                      x4(add(mul(get(l.grp), get(l.og)), get(l.o))),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+            set(l.q, add(get(l.yn), x4(mul(get(l.o), get(l.pp))))),
+            set(l.e, add(get(l.q), x4(get(l.pp)))),
+            block(loop(
+              brIf(1, i32.gt_s(add(get(l.q), c(16)), get(l.e))),
+              v128.store(get(l.q), get(l.bv)),
+              set(l.q, add(get(l.q), c(16))),
+              br(0),
+            )),
+            block(loop(
+              brIf(1, i32.ge_s(get(l.q), get(l.e))),
+              f32.store(get(l.q), f32x4.extractLane(get(l.bv), 0)),
+              set(l.q, add(get(l.q), c(4))),
+              br(0),
+            )),
+          ]),
+          call(
+            F.gemm,
+            get(l.og),
+            get(l.pp),
+            get(l.kk),
+            add(
+              field(p.g, CF.wt),
+              x4(mul(mul(get(l.grp), get(l.og)), get(l.kk))),
+            ),
+            get(l.kk),
+            c(1),
+            get(l.cols),
+            get(l.pp),
+            c(1),
+            get(l.yn),
+            get(l.pp),
+            get(l.gw),
+          ),
+        ]),
+      ]),
+    ],
+  );
+
+  // x[n] = col2im(Wᵀ · y[n]): the transpose of convForward in x (x zeroed by the caller)
+  const convInputAdjoint = func(
+    "convInputAdjoint",
+    { g: I32, n0: I32, n1: I32, work: I32 },
+    convLocals,
+    (p, l) => [
+      convSetup(p, l),
+      for_(l.n, get(p.n0), get(p.n1), c(1), [
+        for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
+          call(F.zero, get(l.cols), x4(mul(get(l.kk), get(l.pp)))),
+          call(
+            F.gemm,
+            get(l.kk),
+            get(l.pp),
+            get(l.og),
+            // A = W_grpᵀ: element (i, p) at W[p, i]
+            add(
+              field(p.g, CF.wt),
+              x4(mul(mul(get(l.grp), get(l.og)), get(l.kk))),
+            ),
+            c(1),
+            get(l.kk),
+            planeAddr(
+              field(p.g, CF.y),
+              get(l.n),
+              field(p.g, CF.o),
+              mul(get(l.grp), get(l.og)),
+              get(l.pp),
+            ),
+            get(l.pp),
+            c(1),
+            get(l.cols),
+            get(l.pp),
+            get(l.gw),
+          ),
+          call(
+            F.col2im,
+            get(p.g),
+            get(l.cg),
+            planeAddr(
+              field(p.g, CF.x),
+              get(l.n),
+              field(p.g, CF.c),
+              mul(get(l.grp), get(l.cg)),
+              mul(field(p.g, CF.h), field(p.g, CF.w)),
+            ),
+            get(l.cols),
+          ),
+        ]),
+      ]),
+    ],
+  );
+
+  // dw += y[n] · im2col(x[n])ᵀ over images n0..n1 (dw [o, cg·kh·kw] zeroed by the caller)
+  const convWeightAdjoint = func(
+    "convWeightAdjoint",
+    { g: I32, n0: I32, n1: I32, work: I32, dw: I32 },
+    convLocals,
+    (p, l) => [
+      convSetup(p, l),
+      for_(l.n, get(p.n0), get(p.n1), c(1), [
+        for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
+          call(
+            F.im2col,
+            get(p.g),
+            get(l.cg),
+            planeAddr(
+              field(p.g, CF.x),
+              get(l.n),
+              field(p.g, CF.c),
+              mul(get(l.grp), get(l.cg)),
+              mul(field(p.g, CF.h), field(p.g, CF.w)),
+            ),
+            get(l.cols),
+          ),
+          call(
+            F.gemm,
+            get(l.og),
+            get(l.kk),
+            get(l.pp),
+            planeAddr(
+              field(p.g, CF.y),
+              get(l.n),
+              field(p.g, CF.o),
+              mul(get(l.grp), get(l.og)),
+              get(l.pp),
+            ),
+            get(l.pp),
+            c(1),
+            // B = colsᵀ: element (p, j) at cols[j, p]
+            get(l.cols),
+            c(1),
+            get(l.pp),
+            add(get(p.dw), x4(mul(mul(get(l.grp), get(l.og)), get(l.kk)))),
+            get(l.kk),
+            get(l.gw),
+          ),
+        ]),
+      ]),
+    ],
+  );
+
+  // ---- max pooling over planes pl0..pl1: the value and the (within-plane)
+  // index of each window's first maximum; NaN counts as maximal (the first NaN
+  // wins). Windows wholly inside the plane skip the bounds checks.
+  const maxPool = func(
+    "maxPool",
+    { g: I32, x: I32, pl0: I32, pl1: I32, out: I32, idx: I32 },
+    {
+      pl: I32,
+      oy: I32,
+      ox: I32,
+      i: I32,
+      j: I32,
+      y: I32,
+      xx: I32,
+      y0: I32,
+      x0: I32,
+      best: I32,
+      take: I32,
+      inside: I32,
+      rowAt: I32,
+      at: I32,
+      m: F32,
+      v: F32,
+      base: I32,
+      o: I32,
+      h: I32,
+      w: I32,
+      oh: I32,
+      ow: I32,
+      kh: I32,
+      kw: I32,
+      sh: I32,
+      sw: I32,
+      ph: I32,
+      pw: I32,
+      dh: I32,
+      dw: I32,
+    },
+    (p, l) => {
+      // take v at `at` if best < 0 || v > m || (v is NaN && m is not); with
+      // selects, not a branch (the outcome is data-dependent, and a
+      // mispredicted branch costs more than the compares). The f32 select
+      // goes through the bits: V8 makes an f32 select a branch, an i32 one a cmov.
+      const consider: Code[] = [
+        set(l.v, f32.load(add(get(l.base), x4(get(l.at))))),
+        set(
+          l.take,
+          i32.or(
+            i32.or(i32.lt_s(get(l.best), c(0)), f32.gt(get(l.v), get(l.m))),
+            i32.and(f32.ne(get(l.v), get(l.v)), f32.eq(get(l.m), get(l.m))),
+          ),
+        ),
+        set(
+          l.m,
+          f32.fromBits(
+            i32.select(f32.bits(get(l.v)), f32.bits(get(l.m)), get(l.take)),
+          ),
+        ),
+        set(l.best, i32.select(get(l.at), get(l.best), get(l.take))),
+      ];
+      const fields = [
+        "h",
+        "w",
+        "oh",
+        "ow",
+        "kh",
+        "kw",
+        "sh",
+        "sw",
+        "ph",
+        "pw",
+        "dh",
+        "dw",
+      ] as const;
+      return [
+        fields.map((f) => set(l[f], field(p.g, PF[f]))),
+        set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
+        for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
+          set(
+            l.base,
+            add(get(p.x), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+          ),
+          for_(l.oy, c(0), get(l.oh), c(1), [
+            set(l.y0, sub(mul(get(l.oy), get(l.sh)), get(l.ph))),
+            for_(l.ox, c(0), get(l.ow), c(1), [
+              set(l.x0, sub(mul(get(l.ox), get(l.sw)), get(l.pw))),
+              set(l.best, c(-1)),
+              set(l.m, f32.const_(-Infinity)),
+              set(
+                l.inside,
+                i32.and(
+                  i32.and(
+                    i32.ge_s(get(l.y0), c(0)),
+                    i32.lt_s(
+                      add(get(l.y0), mul(sub(get(l.kh), c(1)), get(l.dh))),
+                      get(l.h),
+                    ),
+                  ),
+                  i32.and(
+                    i32.ge_s(get(l.x0), c(0)),
+                    i32.lt_s(
+                      add(get(l.x0), mul(sub(get(l.kw), c(1)), get(l.dw))),
+                      get(l.w),
+                    ),
+                  ),
+                ),
+              ),
+              if_(get(l.inside), [
+                set(l.rowAt, add(mul(get(l.y0), get(l.w)), get(l.x0))),
+                for_(l.i, c(0), get(l.kh), c(1), [
+                  set(l.at, get(l.rowAt)),
+                  for_(l.j, c(0), get(l.kw), c(1), [
+                    consider,
+                    set(l.at, add(get(l.at), get(l.dw))),
+                  ]),
+                  set(l.rowAt, add(get(l.rowAt), mul(get(l.dh), get(l.w)))),
+                ]),
+              ], [
+                for_(l.i, c(0), get(l.kh), c(1), [
+                  set(l.y, add(get(l.y0), mul(get(l.i), get(l.dh)))),
+                  if_(
+                    i32.and(
+                      i32.ge_s(get(l.y), c(0)),
+                      i32.lt_s(get(l.y), get(l.h)),
+                    ),
+                    [
+                      for_(l.j, c(0), get(l.kw), c(1), [
+                        set(l.xx, add(get(l.x0), mul(get(l.j), get(l.dw)))),
+                        if_(
+                          i32.and(
+                            i32.ge_s(get(l.xx), c(0)),
+                            i32.lt_s(get(l.xx), get(l.w)),
+                          ),
+                          [
+                            set(l.at, add(mul(get(l.y), get(l.w)), get(l.xx))),
+                            consider,
+                          ],
+                        ),
+                      ]),
+                    ],
+                  ),
+                ]),
+              ]),
+              f32.store(add(get(p.out), x4(get(l.o))), get(l.m)),
+              i32.store(add(get(p.idx), x4(get(l.o))), get(l.best)),
+              set(l.o, add(get(l.o), c(1))),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+  // ---- relu over n floats: max(x, 0), which keeps NaN and turns -0 into 0 as the TypeScript rule
+  const relu = func(
+    "relu",
+    { x: I32, out: I32, n: I32 },
+    { i: I32, e: I32 },
+    (p, l) => [
+      set(l.e, x4(get(p.n))),
+      set(l.i, c(0)),
+      block(loop(
+        brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
+        v128.store(
+          add(get(p.out), get(l.i)),
+          f32x4.max(v128.load(add(get(p.x), get(l.i))), v128.zero()),
+        ),
+        set(l.i, add(get(l.i), c(16))),
+        br(0),
+      )),
+      block(loop(
+        brIf(1, i32.ge_s(get(l.i), get(l.e))),
+        f32.store(
+          add(get(p.out), get(l.i)),
+          f32.max(f32.load(add(get(p.x), get(l.i))), f32.const_(0)),
+        ),
+        set(l.i, add(get(l.i), c(4))),
+        br(0),
+      )),
+    ],
+  );
+
+  // ---- copy / zero `bytes` (a multiple of 4): 16 bytes at a time, then 4.
+  // (memory.copy and memory.fill would do, but V8 calls out to C for them,
+  // which costs more than the short runs of im2col take.)
+  const copy = func(
+    "copy",
+    { dst: I32, src: I32, bytes: I32 },
+    { e: I32 },
+    (p, l) => [
+      set(l.e, add(get(p.dst), get(p.bytes))),
+      block(loop(
+        brIf(1, i32.gt_s(add(get(p.dst), c(16)), get(l.e))),
+        v128.store(get(p.dst), v128.load(get(p.src))),
+        set(p.dst, add(get(p.dst), c(16))),
+        set(p.src, add(get(p.src), c(16))),
+        br(0),
+      )),
+      block(loop(
+        brIf(1, i32.ge_s(get(p.dst), get(l.e))),
+        f32.store(get(p.dst), f32.load(get(p.src))),
+        set(p.dst, add(get(p.dst), c(4))),
+        set(p.src, add(get(p.src), c(4))),
+        br(0),
+      )),
+    ],
+  );
+  const zero = func(
+    "zero",
+    { dst: I32, bytes: I32 },
+    { e: I32 },
+    (p, l) => [
+      set(l.e, add(get(p.dst), get(p.bytes))),
+      block(loop(
+        brIf(1, i32.gt_s(add(get(p.dst), c(16)), get(l.e))),
+        v128.store(get(p.dst), v128.zero()),
+        set(p.dst, add(get(p.dst), c(16))),
+        br(0),
+      )),
+      block(loop(
+        brIf(1, i32.ge_s(get(p.dst), get(l.e))),
+        f32.store(get(p.dst), f32.const_(0)),
+        set(p.dst, add(get(p.dst), c(4))),
+        br(0),
+      )),
+    ],
+  );
+
+  const funcs = [
+    micro,
+    packA,
+    packB,
+    gemm,
+    im2col,
+    col2im,
+    convForward,
+    convInputAdjoint,
+    convWeightAdjoint,
+    maxPool,
+    relu,
+    copy,
+    zero,
+  ];
+  funcs.forEach((f, i) => {
+    if ((F as Record<string, number>)[f.name] !== i) {
+      throw new Error(`kernel index table out of order at ${f.name}`);
+    }
+  });
+  return funcs;
+}
+
+/** `cond ? v : 0` for an f32 value and an i32 condition. */
+function if_f32(cond: Code, v: Code): Code {
+  return f32.select(v, f32.const_(0), cond);
+}
+
+/** Memory pages the module declares (min, max); 64 KiB each. */
+export const MEMORY_PAGES = { min: 32, max: 32768 };
+
+/** The module's bytes. */
+export function buildKernels(opts: KernelOptions): Uint8Array<ArrayBuffer> {
+  return assemble(kernelFuncs(opts), MEMORY_PAGES);
+}

@@ -1,0 +1,364 @@
+/**
+ * The WebAssembly float32 kernels against the TypeScript reference kernels
+ * (float64 accumulation), on random shapes and odd sizes, for both module
+ * variants (relaxed SIMD and plain SIMD) and with worker threads; and the
+ * committed module against its generator.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { assertAllClose as allClose } from "./_helpers.ts";
+import * as mm from "../ops/kernels/matmul.ts";
+import * as cv from "../ops/kernels/conv.ts";
+import * as pk from "../ops/kernels/pool.ts";
+import * as ew from "../ops/kernels/elementwise.ts";
+import { GENERATED_PATH, generatedSource } from "../ops/kernels/wasm/build.ts";
+import { buildKernels } from "../ops/kernels/wasm/_kernels.ts";
+import {
+  RELAXED_AVAILABLE,
+  setRuntime,
+  WasmRuntime,
+} from "../ops/kernels/wasm/runtime.ts";
+
+/** Deterministic values in [-1, 1) from a seed (a small LCG). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** assertAllClose for typed arrays. */
+function assertAllClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  opts: { atol?: number; rtol?: number; msg?: string },
+): void {
+  allClose(Array.from(actual), Array.from(expected), opts);
+}
+
+/** Runs `body` with the kernels on `rt`, then puts the previous runtime back. */
+function withRuntime(rt: WasmRuntime, body: () => void): void {
+  const prev = setRuntime(rt);
+  try {
+    body();
+  } finally {
+    if (prev) setRuntime(prev);
+  }
+}
+
+// float32 accumulation against float64: error grows with the sum's length
+const tol = (k: number) => ({ atol: 2e-6 * Math.max(k, 8), rtol: 1e-5 });
+
+Deno.test("kernels: the committed module is what the generator produces", () => {
+  const committed = Deno.readTextFileSync(GENERATED_PATH);
+  assert.equal(
+    committed,
+    generatedSource(),
+    "ops/kernels/wasm/_module.generated.ts is stale: run `deno task build:wasm`",
+  );
+  for (const relaxed of [true, false]) {
+    assert.ok(WebAssembly.validate(buildKernels({ relaxed })));
+  }
+  // This engine (Deno 2.9's V8) has relaxed SIMD; the runtime picks it.
+  assert.equal(new WasmRuntime().relaxed, RELAXED_AVAILABLE);
+});
+
+const variants = [
+  { name: "relaxed SIMD", relaxed: true },
+  { name: "plain SIMD", relaxed: false },
+].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+
+for (const variant of variants) {
+  const rt = new WasmRuntime({ relaxed: variant.relaxed });
+  rt.minMacs = 0; // every float32 size goes to WebAssembly
+
+  Deno.test(`kernels (${variant.name}): gemm nn/tn/nt matches the reference`, () => {
+    withRuntime(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 70 }),
+          fc.integer({ min: 1, max: 70 }),
+          fc.integer({ min: 1, max: 300 }),
+          fc.constantFrom("nn", "tn", "nt") as fc.Arbitrary<
+            "nn" | "tn" | "nt"
+          >,
+          fc.integer({ min: 0, max: 5 }),
+          (m, n, k, layout, off) => {
+            const a = values(off + m * k, m + 7 * k);
+            const b = values(off + k * n, n + 3 * k);
+            const c0 = Float64Array.from(values(m * n, m * n));
+            const got = c0.slice(), want = c0.slice();
+            mm.gemm(a, off, b, off, got, 0, m, k, n, layout);
+            mm.gemmRef(a, off, b, off, want, 0, m, k, n, layout);
+            assertAllClose(got, want, {
+              ...tol(k),
+              msg: `${m}x${n}x${k} ${layout}`,
+            });
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  });
+
+  Deno.test(`kernels (${variant.name}): batched matmul, odd and blocked sizes`, () => {
+    withRuntime(rt, () => {
+      // sizes around the blocking constants (MR 6, NR 8, KC 256, MC 96, NC 512)
+      const cases: [number, number, number, number, boolean][] = [
+        [1, 17, 1, 9, false],
+        [3, 7, 5, 13, false],
+        [2, 97, 257, 9, true],
+        [1, 96, 513, 520, false],
+        [1, 130, 300, 70, false],
+        [4, 6, 8, 256, true],
+      ];
+      for (const [batch, m, k, n, shareB] of cases) {
+        const a = values(batch * m * k, m),
+          b = values((shareB ? 1 : batch) * k * n, n);
+        const got = new Float32Array(batch * m * n),
+          want = new Float32Array(batch * m * n);
+        const cStep = shareB ? 0 : k * n;
+        mm.matmul(a, b, got, batch, m, k, n, m * k, cStep);
+        mm.matmulRef(a, b, want, batch, m, k, n, m * k, cStep);
+        assertAllClose(got, want, {
+          ...tol(k),
+          msg: `[${batch}] ${m}x${k}x${n}`,
+        });
+      }
+    });
+  });
+
+  Deno.test(`kernels (${variant.name}): the three convolutions match the reference`, () => {
+    withRuntime(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            n: fc.integer({ min: 1, max: 3 }),
+            cg: fc.integer({ min: 1, max: 4 }),
+            og: fc.integer({ min: 1, max: 9 }),
+            groups: fc.integer({ min: 1, max: 2 }),
+            h: fc.integer({ min: 1, max: 13 }),
+            w: fc.integer({ min: 1, max: 13 }),
+            kh: fc.integer({ min: 1, max: 5 }),
+            kw: fc.integer({ min: 1, max: 5 }),
+            s: fc.integer({ min: 1, max: 3 }),
+            p: fc.integer({ min: 0, max: 2 }),
+            d: fc.integer({ min: 1, max: 2 }),
+            bias: fc.boolean(),
+          }),
+          (r) => {
+            const oh =
+              Math.floor((r.h + 2 * r.p - r.d * (r.kh - 1) - 1) / r.s) + 1;
+            const ow =
+              Math.floor((r.w + 2 * r.p - r.d * (r.kw - 1) - 1) / r.s) + 1;
+            if (oh < 1 || ow < 1) return;
+            const g: cv.ConvGeometry = {
+              n: r.n,
+              c: r.cg * r.groups,
+              h: r.h,
+              w: r.w,
+              o: r.og * r.groups,
+              kh: r.kh,
+              kw: r.kw,
+              oh,
+              ow,
+              sh: r.s,
+              sw: r.s,
+              pt: r.p,
+              pl: r.p,
+              dh: r.d,
+              dw: r.d,
+              groups: r.groups,
+            };
+            const x = values(g.n * g.c * g.h * g.w, 1 + g.h);
+            const w = values(g.o * r.cg * g.kh * g.kw, 2 + g.kw);
+            const b = r.bias ? values(g.o, 3) : null;
+            const y = values(g.n * g.o * oh * ow, 4 + oh);
+            const k = r.cg * g.kh * g.kw;
+            const msg = JSON.stringify(g);
+            const f = (n: number) => [new Float32Array(n), new Float32Array(n)];
+            let [got, want] = f(y.length);
+            cv.conv2dForward(x, w, b, g, got);
+            cv.conv2dForwardRef(x, w, b, g, want);
+            assertAllClose(got, want, { ...tol(k), msg: "forward " + msg });
+            [got, want] = f(x.length);
+            cv.conv2dInputAdjoint(y, w, g, got);
+            cv.conv2dInputAdjointRef(y, w, g, want);
+            assertAllClose(got, want, {
+              ...tol(k),
+              msg: "input adjoint " + msg,
+            });
+            [got, want] = f(w.length);
+            cv.conv2dWeightAdjoint(x, y, g, got);
+            cv.conv2dWeightAdjointRef(x, y, g, want);
+            assertAllClose(got, want, {
+              ...tol(g.n * oh * ow),
+              msg: "weight adjoint " + msg,
+            });
+          },
+        ),
+        { numRuns: 80 },
+      );
+    });
+  });
+
+  Deno.test(`kernels (${variant.name}): max pooling values and argmax, with padding and NaN`, () => {
+    withRuntime(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            planes: fc.integer({ min: 1, max: 6 }),
+            h: fc.integer({ min: 1, max: 20 }),
+            w: fc.integer({ min: 1, max: 20 }),
+            k: fc.integer({ min: 1, max: 4 }),
+            s: fc.integer({ min: 1, max: 3 }),
+            p: fc.integer({ min: 0, max: 2 }),
+            d: fc.integer({ min: 1, max: 2 }),
+            nan: fc.boolean(),
+            seed: fc.integer({ min: 0, max: 1000 }),
+          }),
+          (r) => {
+            const oh = Math.floor((r.h + 2 * r.p - r.d * (r.k - 1) - 1) / r.s) +
+              1;
+            const ow = Math.floor((r.w + 2 * r.p - r.d * (r.k - 1) - 1) / r.s) +
+              1;
+            if (oh < 1 || ow < 1) return;
+            const g: pk.PoolGeometry = {
+              planes: r.planes * 60, // enough outputs for the WebAssembly path
+              h: r.h,
+              w: r.w,
+              oh,
+              ow,
+              kh: r.k,
+              kw: r.k,
+              sh: r.s,
+              sw: r.s,
+              ph: r.p,
+              pw: r.p,
+              dh: r.d,
+              dw: r.d,
+            };
+            const x = values(g.planes * g.h * g.w, r.seed);
+            for (let i = 0; i < x.length; i += 7) x[i] = x[i - 1] ?? 0; // ties
+            if (r.nan) { for (let i = 3; i < x.length; i += 11) x[i] = NaN; }
+            const want = pk.maxPoolArgmaxRef(x, g);
+            assert.deepEqual(pk.maxPoolArgmax(x.slice(), g), want);
+            const got = new Float32Array(want.length);
+            pk.maxPoolForward(x, g, got);
+            const ref = pk.poolGather(
+              x,
+              want,
+              g,
+              new Float32Array(want.length),
+              -Infinity,
+            );
+            assertAllClose(got, ref, { atol: 0, rtol: 0 });
+          },
+        ),
+        { numRuns: 80 },
+      );
+    });
+  });
+}
+
+Deno.test({
+  name: "kernels: two threads give the single-thread results",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => {
+    const one = new WasmRuntime();
+    const two = new WasmRuntime();
+    two.setThreads(2);
+    assert.ok(two.waitReady(10000), "the worker did not start");
+    const m = 130, k = 150, n = 300;
+    const a = values(m * k, 1), b = values(k * n, 2);
+    const outs = [one, two].map((rt) => {
+      let r!: Float32Array;
+      withRuntime(rt, () => {
+        r = new Float32Array(m * n);
+        mm.matmul(a, b, r, 1, m, k, n, 0, 0);
+      });
+      return r;
+    });
+    assert.deepEqual(outs[1], outs[0]);
+    const g: cv.ConvGeometry = {
+      n: 16,
+      c: 6,
+      h: 14,
+      w: 14,
+      o: 16,
+      kh: 5,
+      kw: 5,
+      oh: 10,
+      ow: 10,
+      sh: 1,
+      sw: 1,
+      pt: 0,
+      pl: 0,
+      dh: 1,
+      dw: 1,
+      groups: 1,
+    };
+    const x = values(16 * 6 * 196, 3),
+      w = values(16 * 150, 4),
+      y = values(16 * 1600, 5);
+    const run = (rt: WasmRuntime) => {
+      const r = [
+        new Float32Array(y.length),
+        new Float32Array(x.length),
+        new Float32Array(w.length),
+      ];
+      withRuntime(rt, () => {
+        cv.conv2dForward(x, w, null, g, r[0]);
+        cv.conv2dInputAdjoint(y, w, g, r[1]);
+        cv.conv2dWeightAdjoint(x, y, g, r[2]);
+      });
+      return r;
+    };
+    const [r1, r2] = [run(one), run(two)];
+    assert.deepEqual(r2[0], r1[0]);
+    assert.deepEqual(r2[1], r1[1]);
+    // per-thread partial sums are added in another order
+    assertAllClose(r2[2], r1[2], { atol: 1e-4, rtol: 1e-5 });
+  },
+});
+
+Deno.test("kernels: specialised elementwise loops match the plain loops", () => {
+  const fns: ((a: number, b: number) => number)[] = [
+    (a, b) => a + b,
+    (a, b) => a * b,
+    (a, b) => +(a > b),
+    Math.pow,
+  ];
+  const shapes: [number[], number[]][] = [
+    [[3, 4], [3, 4]],
+    [[3, 4], []],
+    [[], [2, 5]],
+    [[2, 1, 4], [3, 1]],
+    [[5, 1], [1, 6]],
+    [[2, 3, 1, 2], [3, 4, 1]],
+  ];
+  for (const f of fns) {
+    for (const [sa, sb] of shapes) {
+      const out = ew.broadcastShapes(sa, sb)!;
+      const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+      const a = values(size(sa), 1),
+        b = Int32Array.from(values(size(sb), 2), (v) => Math.round(v * 3));
+      const got = new Float32Array(size(out)),
+        want = new Float32Array(size(out));
+      ew.binary(a, sa, b, sb, got, out, f);
+      ew.binaryRef(a, sa, b, sb, want, out, f);
+      assert.deepEqual(got, want, `${f} [${sa}] [${sb}]`);
+    }
+  }
+  const x = values(100, 3);
+  for (const f of [Math.exp, (v: number) => (v > 0 ? v : 0)]) {
+    assert.deepEqual(
+      ew.unary(x, new Float64Array(100), f),
+      ew.unaryRef(x, new Float64Array(100), f),
+    );
+  }
+});
