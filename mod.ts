@@ -76,6 +76,7 @@ export {
   transpose,
   where,
 } from "./ops/ops.ts";
+export { setDebugNans } from "./ops/trace.ts";
 export {
   customVjp,
   grad,

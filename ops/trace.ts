@@ -66,6 +66,43 @@ interface Parent {
 let levelCounter = 0;
 let nodeCounter = 0;
 
+let debugNans = false;
+
+/**
+ * Turns NaN checking on or off (off by default, as `jax_debug_nans`): when
+ * on, any primitive, forward or backward, that makes a NaN from inputs
+ * without one throws an error naming it.
+ *
+ * @example
+ * ```ts
+ * import { log, setDebugNans, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * setDebugNans(true);
+ * assert.throws(() => log(tensor([-1])), /log: produced NaN from inputs without NaN/);
+ * setDebugNans(false);
+ * ```
+ */
+export function setDebugNans(on: boolean): void {
+  debugNans = on;
+}
+
+function hasNan(t: Tensor): boolean {
+  if (t.dtype === "int32") return false;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
+  return false;
+}
+
+function checkNans(name: string, inputs: Tensor[], out: Tensor): void {
+  if (hasNan(out) && !inputs.some(hasNan)) {
+    throw new Error(
+      `${name}: produced NaN from inputs without NaN (inputs ${
+        inputs.map(describe).join(", ")
+      }; output ${describe(out)}); debug NaN checks are on`,
+    );
+  }
+}
+
 /** A fresh trace level, higher than every level made before. @internal */
 export function newLevel(): number {
   return ++levelCounter;
@@ -130,7 +167,11 @@ export function bindRule<P>(
   for (const x of inputs) {
     if (x instanceof Tracer && x.level > level) level = x.level;
   }
-  if (level === 0) return rule.forward(inputs, params);
+  if (level === 0) {
+    const out = rule.forward(inputs, params);
+    if (debugNans) checkNans(rule.name, inputs, out);
+    return out;
+  }
   const primals = inputs.map((x) => unwrapLevel(x, level));
   const out = bindRule(rule, primals, params);
   if (out.dtype === "int32") return out; // integer outputs carry no derivative

@@ -234,3 +234,26 @@ Deno.test("the cast primitive in checkGrads: float32 round trip, with float32's 
   assert.equal(g.dtype, "float64");
   assert.deepEqual(T.toArray(g), [1, 2, 3]);
 });
+
+Deno.test("setDebugNans: a NaN made in a forward or backward primitive is an error", () => {
+  T.setDebugNans(true);
+  try {
+    assert.throws(
+      () => T.sqrt(T.tensor([-1])),
+      /sqrt: produced NaN from inputs without NaN/,
+    );
+    // 0 · ∞ (exp overflows to ∞, times 0)
+    assert.throws(
+      () =>
+        T.grad((x: Tensor) => T.sum(T.mul(T.exp(T.mul(x, 1000)), 0)))(
+          T.tensor([1], f64),
+        ),
+      /mul: produced NaN/,
+    );
+    // NaN already in the input is passed on (only new NaNs are reported)
+    assert.ok(Number.isNaN(T.item(T.add(T.tensor([NaN]), 1))));
+  } finally {
+    T.setDebugNans(false);
+  }
+  assert.ok(Number.isNaN(T.item(T.sqrt(T.tensor([-1])))));
+});
