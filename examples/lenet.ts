@@ -170,6 +170,10 @@ function makeSchedule(
   if (totalSteps < 1) return peak;
   switch (name) {
     case "onecycle":
+      // too short a run for a warm-up phase: anneal only
+      if (totalSteps < 8) {
+        return optim.schedules.cosineAnnealing({ lr: peak, tMax: totalSteps });
+      }
       return optim.schedules.oneCycle({
         maxLr: peak,
         totalSteps,

@@ -364,6 +364,15 @@ export function oneCycle(options: OneCycleOptions): Schedule {
       [total - 1, initial, min],
     ]
     : [[pct * total - 1, initial, maxLr], [total - 1, maxLr, min]];
+  let previous = 0;
+  for (const [end] of phases) {
+    if (!(end - previous > 0)) {
+      throw new Error(
+        `${fn}: pctStart ${pct} with totalSteps ${total} leaves a phase without steps (torch divides by zero here); use more totalSteps or another pctStart`,
+      );
+    }
+    previous = end;
+  }
   const anneal = strategy === "cos"
     ? (a: number, b: number, p: number) =>
       b + (a - b) / 2 * (Math.cos(Math.PI * p) + 1)

@@ -176,3 +176,47 @@ Deno.test("cifar_bird_plane.ts: explains where the data goes without --data; tra
   assert.ok(acc >= 0 && acc <= 1);
   await Deno.remove(dir, { recursive: true });
 });
+
+const hasScript = (() => {
+  try {
+    return new Deno.Command("script", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "lenet.ts on a terminal: no permission prompt, the progress bar redraws in place",
+  ignore: !hasScript,
+  async fn() {
+    const lenetPath = new URL("../examples/lenet.ts", import.meta.url).pathname;
+    // `script` gives the program a pseudo-terminal, where Deno would prompt for any permission it lacks
+    const cmd = new Deno.Command("script", {
+      args: [
+        "-qec",
+        `deno run ${lenetPath} --epochs 1 --limit 256`,
+        "/dev/null",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+      env: {
+        PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:${
+          Deno.env.get("PATH") ?? ""
+        }`,
+      },
+    });
+    const { code, stdout } = await cmd.output();
+    const text = new TextDecoder().decode(stdout);
+    assert.ok(!text.includes("Deno requests"), text);
+    assert.equal(code, 0, text);
+    assert.match(text, /\r\x1b\[2Kepoch 1\/1 \[/);
+    assert.match(text, /test accuracy: 0\.\d{4}/);
+  },
+});

@@ -263,6 +263,9 @@ export class WasmRuntime {
       ctl.fill(0);
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
+        // An explicit (empty) env: by default the worker copies process.env,
+        // which would make Deno ask for --allow-env (a prompt on a terminal).
+        env: {},
         workerData: {
           wasmModule: this.#module,
           memory: this.memory,
