@@ -199,18 +199,13 @@ Deno.test({
     const cmd = new Deno.Command("script", {
       args: [
         "-qec",
-        `deno run ${lenetPath} --epochs 1 --limit 256`,
+        `${Deno.execPath()} run ${lenetPath} --epochs 1 --limit 256`,
         "/dev/null",
       ],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(60_000),
-      env: {
-        PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:${
-          Deno.env.get("PATH") ?? ""
-        }`,
-      },
     });
     const { code, stdout } = await cmd.output();
     const text = new TextDecoder().decode(stdout);
