@@ -226,9 +226,8 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
         oh,
         ow,
       ], p);
-      const out = allocData(promote(x.dtype, w.dtype), g.n * g.o * oh * ow);
       return fromData(
-        cv.conv2dForward(x.data, w.data, b ? b.data : null, g, out),
+        cv.conv2dForward(x.data, w.data, b ? b.data : null, g),
         [g.n, g.o, oh, ow],
       );
     },
@@ -258,8 +257,7 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
         y.shape[2],
         y.shape[3],
       ], p);
-      const out = allocData(promote(y.dtype, w.dtype), g.n * c * g.h * g.w);
-      cv.conv2dInputAdjoint(y.data, w.data, g, out);
+      const out = cv.conv2dInputAdjoint(y.data, w.data, g);
       if (b) {
         const hw = g.h * g.w;
         for (let i = 0; i < out.length; i++) {
@@ -312,8 +310,7 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
     name: "maxPool2d",
     forward: ([x], p) => {
       const g = poolGeometry(x.shape, p);
-      const out = allocData(x.dtype, g.planes * g.oh * g.ow);
-      return fromData(pk.maxPoolForward(x.data, g, out), [
+      return fromData(pk.maxPoolForward(x.data, g), [
         x.shape[0],
         x.shape[1],
         g.oh,

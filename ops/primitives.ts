@@ -62,6 +62,7 @@ export interface CoreParams {
   tanh: Empty;
   sigmoid: Empty;
   relu: Empty;
+  reluMask: Empty;
   add: Empty;
   sub: Empty;
   mul: Empty;
@@ -234,12 +235,21 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
     (v) => v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)),
     (g, _x, y) => mul(g, mul(y, sub(1, y))),
   ),
-  relu: unaryRule( // 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
-    "relu",
-    (v) => (v > 0 ? v : v === v ? 0 : v),
-    (g, x) => mul(g, greater(x, 0)),
-    true,
-  ),
+  relu: {
+    name: "relu",
+    forward: ([x]) => fromData(ew.relu(x.data), x.shape),
+    // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
+    vjp: ([x]) => [(g) => reluMask(g, x)],
+    jvp: ([x], [t]) => reluMask(t!, x),
+  },
+  // g where x > 0, else 0: relu's VJP as one pass. Linear in g, so its VJP
+  // and JVP in g are itself; flat in x (a mask), so none in x.
+  reluMask: {
+    name: "reluMask",
+    forward: ([g, x]) => fromData(ew.reluMask(g.data, x.data), g.shape),
+    vjp: ([, x]) => [(ct) => reluMask(ct, x), null],
+    jvp: ([g, x], [t]) => t ? reluMask(t, x) : zerosFor(g),
+  },
 
   add: {
     name: "add",
@@ -342,12 +352,9 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
   sum: {
     name: "sum",
     forward: ([x], { axes, keepDims }) => {
-      const { data, n } = axesLast(x, axes);
       const shape = reducedShape(x.shape, axes, keepDims);
-      return fromData(
-        red.sumRows(data, n, allocData(x.dtype, sizeOf(shape))),
-        shape,
-      );
+      const out = allocData(x.dtype, sizeOf(shape));
+      return fromData(red.sumAxes(x.data, x.shape, axes, out), shape);
     },
     vjp: ([x], _, { axes }) => [
       (g) =>
@@ -510,9 +517,14 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
             step: r * c,
           };
       const A = full(a, m, k), B = full(b, k, n);
-      const out = allocData(dtype, batch * m * n);
-      matmulKernel(A.data, B.data, out, batch, m, k, n, A.step, B.step);
-      return fromData(out, [...batchShape, m, n]);
+      // a new array from the kernel when it has the right type (no zero-fill)
+      const out = A.data instanceof Int32Array || B.data instanceof Int32Array
+        ? allocData(dtype, batch * m * n)
+        : null;
+      return fromData(
+        matmulKernel(A.data, B.data, out, batch, m, k, n, A.step, B.step),
+        [...batchShape, m, n],
+      );
     },
     vjp: ([a, b]) => [
       (g) => unbroadcast(matmul(g, mT(b)), a.shape), // dA = G Bᵀ
@@ -541,6 +553,11 @@ export function erf(x: number): number {
   let t = ax;
   for (let n = 80; n >= 1; n--) t = ax + n / 2 / t;
   return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t);
+}
+
+/** `x > 0 ? g : 0` (g and x of one shape). */
+function reluMask(g: Tensor, x: Tensor): Tensor {
+  return bind("reluMask", [g, x], {});
 }
 
 function powOp(a: Tensor, b: Tensor): Tensor {

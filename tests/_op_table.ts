@@ -81,6 +81,14 @@ export const coreRows: Row[] = [
   unary("tanh", T.tanh),
   unary("sigmoid", T.sigmoid),
   unary("relu", T.relu, "nonzero"),
+  {
+    // relu's VJP g ↦ (x > 0 ? g : 0) as a function of both g and x: the
+    // reluMask primitive, its VJP (itself, in g) and its JVP
+    name: "relu's VJP (reluMask)",
+    arb: shapeArb().map((s) => ({ shapes: [s, s] })),
+    domains: ["real", "nonzero"],
+    f: (_p, g, x) => T.vjp(T.relu, x)[1](g)[0],
+  },
   unary("square", T.square),
   binary("add", T.add),
   binary("sub", T.sub),

@@ -211,7 +211,10 @@ Deno.test({
     const text = new TextDecoder().decode(stdout);
     assert.ok(!text.includes("Deno requests"), text);
     assert.equal(code, 0, text);
-    assert.match(text, /\r\x1b\[2Kepoch 1\/1 \[/);
+    assert.ok(
+      text.includes("\r\x1b[2Kepoch 1/1 ["),
+      "the bar is redrawn with \\r and erase-line",
+    );
     assert.match(text, /test accuracy: 0\.\d{4}/);
   },
 });

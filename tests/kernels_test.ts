@@ -11,6 +11,7 @@ import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
 import * as ew from "../ops/kernels/elementwise.ts";
+import type { TypedArray } from "../ops/tensor.ts";
 import { GENERATED_PATH, generatedSource } from "../ops/kernels/wasm/build.ts";
 import { buildKernels } from "../ops/kernels/wasm/_kernels.ts";
 import {
@@ -260,6 +261,114 @@ for (const variant of variants) {
         ),
         { numRuns: 80 },
       );
+    });
+  });
+
+  Deno.test(`kernels (${variant.name}): direct convolutions (no padding) match the reference`, () => {
+    withRuntime(rt, () => {
+      // [n, c, h, w, o, kh, kw, sh, sw, dh, dw, groups]: LeNet's two layers,
+      // rows of exactly 8 and of 8k+1, channel counts not a multiple of 6 or
+      // 8, strides, dilation, groups, a plane of exactly 6 outputs
+      const cases = [
+        [3, 1, 32, 32, 6, 5, 5, 1, 1, 1, 1, 1],
+        [2, 6, 14, 14, 16, 5, 5, 1, 1, 1, 1, 1],
+        [2, 3, 10, 10, 7, 3, 3, 1, 1, 1, 1, 1],
+        [1, 2, 9, 21, 13, 2, 5, 2, 1, 1, 1, 1],
+        [2, 4, 11, 17, 8, 3, 2, 1, 1, 2, 3, 2],
+        [1, 6, 6, 9, 12, 1, 1, 3, 1, 1, 1, 3],
+        [2, 3, 13, 11, 16, 3, 3, 2, 2, 1, 1, 1],
+        [1, 4, 7, 5, 32, 3, 3, 2, 1, 1, 1, 2],
+        [3, 2, 4, 5, 24, 2, 2, 1, 1, 1, 1, 1],
+        [2, 4, 12, 19, 12, 3, 2, 1, 1, 2, 3, 2],
+        [1, 3, 11, 24, 6, 3, 3, 2, 1, 1, 1, 1],
+      ];
+      for (const [n, c, h, w, o, kh, kw, sh, sw, dh, dw, groups] of cases) {
+        const oh = Math.floor((h - dh * (kh - 1) - 1) / sh) + 1;
+        const ow = Math.floor((w - dw * (kw - 1) - 1) / sw) + 1;
+        const g: cv.ConvGeometry = {
+          n,
+          c,
+          h,
+          w,
+          o,
+          kh,
+          kw,
+          oh,
+          ow,
+          sh,
+          sw,
+          pt: 0,
+          pl: 0,
+          dh,
+          dw,
+          groups,
+        };
+        const x = values(n * c * h * w, c + h);
+        const wt = values(o * (c / groups) * kh * kw, o + kw);
+        for (const b of [values(o, 5), null]) {
+          const want = cv.conv2dForwardRef(
+            x,
+            wt,
+            b,
+            g,
+            new Float32Array(n * o * oh * ow),
+          );
+          assertAllClose(cv.conv2dForward(x, wt, b, g), want, {
+            ...tol((c / groups) * kh * kw),
+            msg: JSON.stringify(g),
+          });
+        }
+      }
+    });
+  });
+
+  Deno.test(`kernels (${variant.name}): 2x2 stride-2 max pooling (the SIMD path), ties and NaN`, () => {
+    withRuntime(rt, () => {
+      for (const [h, w] of [[28, 28], [10, 10], [7, 9], [2, 2], [5, 17]]) {
+        const oh = Math.floor(h / 2), ow = Math.floor(w / 2);
+        const g: pk.PoolGeometry = {
+          planes: 70,
+          h,
+          w,
+          oh,
+          ow,
+          kh: 2,
+          kw: 2,
+          sh: 2,
+          sw: 2,
+          ph: 0,
+          pw: 0,
+          dh: 1,
+          dw: 1,
+        };
+        const x = values(g.planes * h * w, h * 31 + w);
+        for (let i = 5; i < x.length; i += 7) x[i] = x[i - 1]; // ties
+        for (let i = 3; i < x.length; i += 13) x[i] = NaN;
+        for (let i = 9; i < x.length; i += 17) x[i] = -Infinity;
+        const want = pk.maxPoolArgmaxRef(x, g);
+        assert.deepEqual(pk.maxPoolArgmax(x.slice(), g), want, `${h}x${w}`);
+        const ref = pk.poolGather(x, want, g, new Float32Array(want.length));
+        assert.deepEqual(pk.maxPoolForward(x, g), ref, `${h}x${w}`);
+      }
+    });
+  });
+
+  Deno.test(`kernels (${variant.name}): relu and its mask match the TypeScript loops`, () => {
+    withRuntime(rt, () => {
+      for (const n of [ew.WASM_MIN_ELEMENTS, ew.WASM_MIN_ELEMENTS + 7, 50001]) {
+        const x = values(n, n), g = values(n, n + 1);
+        x[0] = NaN;
+        x[1] = -0;
+        x[2] = 0;
+        g[3] = NaN;
+        x[3] = -1;
+        // elementwise Object.is: NaN equals NaN whatever its bits, 0 is not -0
+        const same = (a: Float32Array | TypedArray, b: TypedArray) =>
+          assert.deepEqual(Array.from(a), Array.from(b));
+        same(ew.relu(x), Float32Array.from(x, (v) => Math.max(v, 0)));
+        assert.ok(Object.is(ew.relu(x)[1], 0));
+        same(ew.reluMask(g, x), ew.reluMaskRef(g, x));
+      }
     });
   });
 }

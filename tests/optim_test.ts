@@ -777,7 +777,8 @@ Deno.test("seed 001: linear regression y = 2x with SGD lr 0.01", () => {
 
 Deno.test("oneCycle: a phase without steps is an error at construction", () => {
   assert.throws(
-    () => optim.schedules.oneCycle({ maxLr: 0.1, totalSteps: 4, pctStart: 0.25 }),
+    () =>
+      optim.schedules.oneCycle({ maxLr: 0.1, totalSteps: 4, pctStart: 0.25 }),
     /optim.schedules.oneCycle: pctStart 0.25 with totalSteps 4 leaves a phase without steps/,
   );
   optim.schedules.oneCycle({ maxLr: 0.1, totalSteps: 8, pctStart: 0.25 });

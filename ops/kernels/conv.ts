@@ -7,10 +7,11 @@
  * - `conv2dInputAdjoint(y, w)`       the transpose of conv in x (a transposed convolution)
  * - `conv2dWeightAdjoint(x, y)`      the transpose of conv in w (the weight gradient)
  *
- * float32 convolutions run in WebAssembly (`wasm/_kernels.ts`): per image
- * and group, im2col into a [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM
- * (col2im after it for the input adjoint), with the images split over
- * threads. The TypeScript versions (`...Ref`) serve float64 and are the
+ * float32 convolutions run in WebAssembly (`wasm/_kernels.ts`), with the
+ * images split over threads: the forward pass directly on x when no window
+ * touches padding (see `forwardKernel`), else, as the two adjoints, per image
+ * and group im2col into a [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM
+ * (col2im after it for the input adjoint). The TypeScript versions (`...Ref`) serve float64 and are the
  * reference for the tests: there, images are processed in chunks whose
  * columns form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long
  * matrix product accumulated in float64.
@@ -19,7 +20,7 @@
  */
 import type { TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
-import { CONV_FIELDS } from "./wasm/_kernels.ts";
+import { CONV_FIELDS, MR, NR } from "./wasm/_kernels.ts";
 import { GEMM_WORK, runtime, type WasmRuntime } from "./wasm/runtime.ts";
 
 /** Sizes and settings of one convolution (padding top/left; bottom/right only shape oh/ow). */
@@ -130,15 +131,25 @@ function runConv(
   rt: WasmRuntime,
   g: ConvGeometry,
   arrays: { x: number; wt: number; y: number; bias: number },
-  fn: "convForward" | "convInputAdjoint" | "convWeightAdjoint",
+  fn:
+    | "convForward"
+    | "convDirect"
+    | "convDirectC"
+    | "convInputAdjoint"
+    | "convWeightAdjoint",
   extra: (task: number) => number[] = () => [],
 ): void {
   const rec = rt.alloc(CONV_FIELDS.length * 4);
   const fields: Record<string, number> = { ...g, ...arrays };
   const i32 = rt.i32;
   CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
-  const cols = (g.c / g.groups) * g.kh * g.kw * g.oh * g.ow;
-  const work = cols * 4 + 64 + GEMM_WORK;
+  const k = (g.c / g.groups) * g.kh * g.kw;
+  const panel = fn === "convDirect" ? MR : NR;
+  const work = fn === "convDirect" || fn === "convDirectC"
+    // the offset table and the weights in panels of 6 (or 8) channels
+    ? 4 * k * (1 + g.groups * panel * Math.ceil(g.o / g.groups / panel))
+    // columns, slack, alignment, GEMM scratch
+    : k * g.oh * g.ow * 4 + 16 + 64 + GEMM_WORK;
   const parts = convMacs(g) >= PARALLEL_MIN_MACS
     ? rt.split(g.n, 1)
     : [[0, g.n] as [number, number]];
@@ -152,16 +163,68 @@ function runConv(
   rt.parallel(fn, tasks);
 }
 
-/** y [n, o, oh, ow] = conv(x [n, c, h, w], w [o, c/groups, kh, kw]) (+ bias [o]). */
+/**
+ * How the forward convolution runs: directly on x (no im2col) when every
+ * window lies inside x (no padding) — "convDirect" (8 outputs of a row × 6
+ * channels at a time; stride 1 along x, rows of at least 8) or
+ * "convDirectC" (6 output pixels × 8 channels; any stride) — whichever
+ * wastes less on partial blocks, if under 25%; else im2col and GEMM.
+ */
+function forwardKernel(
+  g: ConvGeometry,
+): "convDirect" | "convDirectC" | "convForward" {
+  const inside = g.pt === 0 && g.pl === 0 &&
+    (g.oh - 1) * g.sh + (g.kh - 1) * g.dh < g.h &&
+    (g.ow - 1) * g.sw + (g.kw - 1) * g.dw < g.w;
+  if (!inside) return "convForward";
+  const og = g.o / g.groups;
+  const roundUp = (a: number, b: number) => Math.ceil(a / b) * b;
+  const rows = g.sw === 1 && g.ow >= 8
+    ? (roundUp(g.ow, 8) / g.ow) * (roundUp(og, MR) / og)
+    : Infinity;
+  const chans = g.oh * g.ow >= MR ? roundUp(og, NR) / og : Infinity;
+  if (Math.min(rows, chans) > 1.25) return "convForward";
+  return rows <= chans ? "convDirect" : "convDirectC";
+}
+
+/**
+ * A new output array of `n` for these inputs: float32 when all are float32,
+ * else float64.
+ */
+function newOut(n: number, ...arrays: (TypedArray | null)[]): TypedArray {
+  return arrays.every((a) => a === null || a instanceof Float32Array)
+    ? new Float32Array(n)
+    : new Float64Array(n);
+}
+
+/**
+ * The result of a WebAssembly kernel: copied into `out` when the caller gave
+ * one, else sliced out of the memory (a fresh array, not zero-filled first).
+ */
+function result(
+  rt: WasmRuntime,
+  at: number,
+  n: number,
+  out: TypedArray | undefined,
+): TypedArray {
+  return out ? rt.readF32(at, n, out as Float32Array) : rt.readF32(at, n);
+}
+
+/**
+ * y [n, o, oh, ow] = conv(x [n, c, h, w], w [o, c/groups, kh, kw]) (+ bias
+ * [o]), written into `out` when given, else into a new array (float32 when
+ * every input is float32, else float64).
+ */
 export function conv2dForward(
   x: TypedArray,
   w: TypedArray,
   bias: TypedArray | null,
   g: ConvGeometry,
-  out: TypedArray,
+  out?: TypedArray,
 ): TypedArray {
-  if (!useWasm(g, x, w, bias, out)) {
-    return conv2dForwardRef(x, w, bias, g, out);
+  const n = g.n * g.o * g.oh * g.ow;
+  if (!useWasm(g, x, w, bias, out ?? null)) {
+    return conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w));
   }
   const rt = runtime();
   rt.reset();
@@ -169,30 +232,36 @@ export function conv2dForward(
     x: rt.put(x as Float32Array),
     wt: rt.put(w as Float32Array),
     bias: bias ? rt.put(bias as Float32Array) : 0,
-    y: rt.alloc(out.length * 4),
+    y: rt.alloc(n * 4),
   };
-  runConv(rt, g, arrays, "convForward");
-  return rt.readF32(arrays.y, out.length, out as Float32Array);
+  runConv(rt, g, arrays, forwardKernel(g));
+  return result(rt, arrays.y, n, out);
 }
 
-/** x [n, c, h, w] = the transpose of conv in x, applied to y [n, o, oh, ow]. */
+/**
+ * x [n, c, h, w] = the transpose of conv in x, applied to y [n, o, oh, ow]
+ * (into `out` when given, else a new array, as {@linkcode conv2dForward}).
+ */
 export function conv2dInputAdjoint(
   y: TypedArray,
   w: TypedArray,
   g: ConvGeometry,
-  out: TypedArray,
+  out?: TypedArray,
 ): TypedArray {
-  if (!useWasm(g, y, w, out)) return conv2dInputAdjointRef(y, w, g, out);
+  const n = g.n * g.c * g.h * g.w;
+  if (!useWasm(g, y, w, out ?? null)) {
+    return conv2dInputAdjointRef(y, w, g, out ?? newOut(n, y, w));
+  }
   const rt = runtime();
   rt.reset();
   const arrays = {
     y: rt.put(y as Float32Array),
     wt: rt.put(w as Float32Array),
     bias: 0,
-    x: rt.zeros(out.length),
+    x: rt.zeros(n),
   };
   runConv(rt, g, arrays, "convInputAdjoint");
-  return rt.readF32(arrays.x, out.length, out as Float32Array);
+  return result(rt, arrays.x, n, out);
 }
 
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */

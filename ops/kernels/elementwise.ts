@@ -5,6 +5,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
+import { runtime } from "./wasm/runtime.ts";
 
 /** The broadcast shape of two shapes (NumPy rules), or null when incompatible. */
 export function broadcastShapes(
@@ -274,5 +275,54 @@ export function broadcastTo(
       out[o] = x[idx[0]];
     });
   }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// relu and its VJP: the largest elementwise arrays of a CNN step. float32
+// arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD (branch-free:
+// a max, or an AND with the comparison's mask); the result is sliced out of
+// the WebAssembly memory, which allocates without zero-filling.
+
+/** float32 elementwise kernels with at least this many elements run in WebAssembly. */
+export const WASM_MIN_ELEMENTS = 1 << 12;
+
+const reluScalar = (v: number) => Math.max(v, 0); // keeps NaN, turns -0 into 0
+
+/** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */
+export function relu(x: TypedArray): TypedArray {
+  if (x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS) {
+    const rt = runtime();
+    rt.reset();
+    const px = rt.put(x);
+    rt.exports.relu(px, px, x.length);
+    return rt.f32.slice(px >> 2, (px >> 2) + x.length);
+  }
+  return unary(
+    x,
+    new (x.constructor as Float64ArrayConstructor)(x.length),
+    reluScalar,
+  );
+}
+
+/** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
+export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
+  if (
+    g instanceof Float32Array && x instanceof Float32Array &&
+    g.length >= WASM_MIN_ELEMENTS
+  ) {
+    const rt = runtime();
+    rt.reset();
+    const pg = rt.put(g), px = rt.put(x);
+    rt.exports.reluMask(pg, px, pg, g.length);
+    return rt.f32.slice(pg >> 2, (pg >> 2) + g.length);
+  }
+  return reluMaskRef(g, x);
+}
+
+/** The TypeScript loop of {@linkcode reluMask}: the reference for the tests. */
+export function reluMaskRef(g: TypedArray, x: TypedArray): TypedArray {
+  const out = new (g.constructor as Float64ArrayConstructor)(g.length);
+  for (let i = 0; i < g.length; i++) out[i] = x[i] > 0 ? g[i] : 0;
   return out;
 }

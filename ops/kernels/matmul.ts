@@ -19,12 +19,13 @@ export const PARALLEL_MIN_MACS = 1 << 19;
 /**
  * `out[b] = a[b] @ c[b]` for `batch` pairs of [m, k] and [k, n] matrices.
  * `aStep` / `cStep` are the element offsets between consecutive batch
- * matrices (0 to reuse one matrix for every batch entry).
+ * matrices (0 to reuse one matrix for every batch entry). With `out` null,
+ * the result is a new array (float32 when both inputs are, else float64).
  */
 export function matmul(
   a: TypedArray,
   c: TypedArray,
-  out: TypedArray,
+  out: TypedArray | null,
   batch: number,
   m: number,
   k: number,
@@ -34,7 +35,8 @@ export function matmul(
 ): TypedArray {
   if (
     a instanceof Float32Array && c instanceof Float32Array &&
-    out instanceof Float32Array && batch * m * n * k >= runtime().minMacs
+    (out === null || out instanceof Float32Array) &&
+    batch * m * n * k >= runtime().minMacs
   ) {
     const rt = runtime();
     rt.reset();
@@ -57,10 +59,15 @@ export function matmul(
         n,
       );
     }
-    rt.readF32(po, batch * m * n, out);
-    return out;
+    return out
+      ? rt.readF32(po, batch * m * n, out)
+      : rt.readF32(po, batch * m * n);
   }
-  return matmulRef(a, c, out, batch, m, k, n, aStep, cStep);
+  const o = out ??
+    (a instanceof Float32Array && c instanceof Float32Array
+      ? new Float32Array(batch * m * n)
+      : new Float64Array(batch * m * n));
+  return matmulRef(a, c, o, batch, m, k, n, aStep, cStep);
 }
 
 /**

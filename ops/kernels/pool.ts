@@ -42,12 +42,22 @@ function geometryKey(g: PoolGeometry): string {
   return `${g.planes},${g.h},${g.w},${g.oh},${g.ow},${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}`;
 }
 
-/** Max pooling of float32 x in WebAssembly: the values into `out`, the argmax returned (and cached). */
+/** 2×2 windows, stride 2, no padding or dilation, all inside: the SIMD kernel's case. */
+function isPlain2x2(g: PoolGeometry): boolean {
+  return g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2 &&
+    g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1 &&
+    2 * g.oh <= g.h && 2 * g.ow <= g.w;
+}
+
+/**
+ * Max pooling of float32 x in WebAssembly: the argmax returned (and cached),
+ * and the values (a new array) when `values` is set.
+ */
 function maxPoolWasm(
   x: Float32Array,
   g: PoolGeometry,
-  out: Float32Array | null,
-): Int32Array {
+  values: boolean,
+): { idx: Int32Array; out: Float32Array | null } {
   const rt = runtime();
   rt.reset();
   const rec = rt.alloc(POOL_FIELDS.length * 4);
@@ -57,11 +67,14 @@ function maxPoolWasm(
   const nOut = g.planes * g.oh * g.ow;
   const pv = rt.alloc(nOut * 4), pi = rt.alloc(nOut * 4);
   const parts = nOut >= 1 << 16 ? rt.split(g.planes, 1) : [[0, g.planes]];
-  rt.parallel("maxPool", parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]));
-  if (out) rt.readF32(pv, nOut, out);
+  rt.parallel(
+    isPlain2x2(g) ? "maxPool2x2" : "maxPool",
+    parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
+  );
+  const out = values ? rt.readF32(pv, nOut) : null;
   const idx = rt.i32.slice(pi >> 2, (pi >> 2) + nOut);
   argmaxCache.set(x, { key: geometryKey(g), idx });
-  return idx;
+  return { idx, out };
 }
 
 /**
@@ -72,7 +85,7 @@ export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
   if (x instanceof Float32Array && g.planes * g.oh * g.ow >= WASM_MIN_OUTPUTS) {
     const hit = argmaxCache.get(x);
     if (hit && hit.key === geometryKey(g)) return hit.idx;
-    return maxPoolWasm(x, g, null);
+    return maxPoolWasm(x, g, false).idx;
   }
   return maxPoolArgmaxRef(x, g);
 }
@@ -210,18 +223,23 @@ export function avgPoolAdjoint(
   return out;
 }
 
-/** Max pooling forward: the value at each window's first maximum. */
+/**
+ * Max pooling forward: the value at each window's first maximum, as a new
+ * array of x's type (copied into `out` when given).
+ */
 export function maxPoolForward(
   x: TypedArray,
   g: PoolGeometry,
-  out: TypedArray,
+  out?: TypedArray,
 ): TypedArray {
-  if (
-    x instanceof Float32Array && out instanceof Float32Array &&
-    g.planes * g.oh * g.ow >= WASM_MIN_OUTPUTS
-  ) {
-    maxPoolWasm(x, g, out); // a window of padding only gives -Infinity there too
+  const n = g.planes * g.oh * g.ow;
+  if (x instanceof Float32Array && n >= WASM_MIN_OUTPUTS) {
+    // a window of padding only gives -Infinity there too
+    const values = maxPoolWasm(x, g, true).out!;
+    if (!out) return values;
+    out.set(values);
     return out;
   }
-  return poolGather(x, maxPoolArgmaxRef(x, g), g, out, -Infinity);
+  const o = out ?? new (x.constructor as Float64ArrayConstructor)(n);
+  return poolGather(x, maxPoolArgmaxRef(x, g), g, o, -Infinity);
 }

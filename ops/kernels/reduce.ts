@@ -1,19 +1,69 @@
 /**
- * Reductions over the last axis of a [rows, n] view. The ops move the
- * reduced axes last (a transpose) before calling these.
+ * Reductions. `sumAxes` reads the input once in memory order, whatever the
+ * axes; the others work over the last axis of a [rows, n] view (the ops move
+ * the reduced axes last, a transpose, before calling them).
  *
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
 
-/** Sums each row of `x` viewed as [rows, n]. */
-export function sumRows(x: TypedArray, n: number, out: TypedArray): TypedArray {
-  const rows = out.length;
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let i = r * n, e = i + n; i < e; i++) s += x[i];
-    out[r] = s;
+/**
+ * Sums `x` of `shape` over `axes` into `out` (the kept axes in order),
+ * reading x in memory order: adjacent axes of the same kind are merged, the
+ * innermost run is a tight loop (a running sum when reduced, a row added
+ * into the output when kept), so no transpose is needed. Accumulates in
+ * float64.
+ */
+export function sumAxes(
+  x: TypedArray,
+  shape: readonly number[],
+  axes: readonly number[],
+  out: TypedArray,
+): TypedArray {
+  // merged runs of reduced / kept axes (size-1 axes dropped)
+  const dims: number[] = [], reduced: boolean[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const r = axes.includes(i), k = dims.length - 1;
+    if (k >= 0 && reduced[k] === r) dims[k] *= d;
+    else {
+      dims.push(d);
+      reduced.push(r);
+    }
+  });
+  const acc = new Float64Array(out.length);
+  const nd = dims.length;
+  if (x.length === 0) return out;
+  if (nd === 0) {
+    out[0] = x[0];
+    return out;
   }
+  // output strides of the merged axes (0 where reduced)
+  const ostr = new Array<number>(nd);
+  for (let i = nd - 1, s = 1; i >= 0; i--) {
+    ostr[i] = reduced[i] ? 0 : s;
+    if (!reduced[i]) s *= dims[i];
+  }
+  const last = nd - 1, inner = dims[last], innerReduced = reduced[last];
+  const count = new Int32Array(nd);
+  let o = 0;
+  for (let i = 0; i < x.length; i += inner) {
+    if (innerReduced) {
+      let s = 0;
+      for (let j = i, e = i + inner; j < e; j++) s += x[j];
+      acc[o] += s;
+    } else {
+      for (let j = 0; j < inner; j++) acc[o + j] += x[i + j];
+    }
+    for (let ax = last - 1; ax >= 0; ax--) {
+      count[ax]++;
+      o += ostr[ax];
+      if (count[ax] < dims[ax]) break;
+      o -= ostr[ax] * count[ax];
+      count[ax] = 0;
+    }
+  }
+  out.set(acc);
   return out;
 }
 

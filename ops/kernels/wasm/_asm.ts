@@ -170,6 +170,7 @@ export const i32 = {
   sub: op(0x6b),
   mul: op(0x6c),
   div_s: op(0x6d),
+  rem_s: op(0x6f),
   and: op(0x71),
   or: op(0x72),
   shl: op(0x74),
@@ -262,14 +263,45 @@ export const v128 = {
     4,
     uleb(offset),
   ],
+  /** v128.store32_lane (fd 5a memarg lane): lane `lane` of v to address. */
+  store32Lane: (addr: Code, v: Code, lane: number, offset = 0): Code => [
+    addr,
+    v,
+    0xfd,
+    0x5a,
+    2,
+    uleb(offset),
+    lane,
+  ],
   /** v128.const (fd 0c, 16 bytes): here all-zero or a splatted f32. */
   zero: (): Code => [0xfd, 0x0c, new Array(16).fill(0)],
+  /** v128.const (fd 0c, 16 bytes) of four i32 lanes (little-endian). */
+  i32Const: (lanes: [number, number, number, number]): Code => [
+    0xfd,
+    0x0c,
+    lanes.flatMap((v) => [v & 255, (v >> 8) & 255, (v >> 16) & 255, v >>> 24]),
+  ],
+  /**
+   * i8x16.shuffle (fd 0d, 16 lane indices): byte i of the result is byte
+   * `lanes[i]` of a (0-15) or of b (16-31).
+   */
+  shuffle: (
+    a: Code,
+    b: Code,
+    lanes: number[],
+  ): Code => [a, b, 0xfd, 0x0d, lanes],
   and: simd(0x4e),
   andnot: simd(0x4f),
   or: simd(0x50),
   /** v128.bitselect (fd 52): bits of a where mask is 1, else b. */
   bitselect: simd(0x52),
   anyTrue: simd(0x53),
+};
+
+/** i32x4 lane-wise instructions. */
+export const i32x4 = {
+  splat: simd(0x11),
+  add: simd(0xae),
 };
 
 /** f32x4 lane-wise instructions. */

@@ -46,6 +46,7 @@ import {
   get,
   I32,
   i32,
+  i32x4,
   if_,
   loop,
   set,
@@ -155,6 +156,10 @@ export function kernelFuncs(opts: KernelOptions) {
     relu: 10,
     copy: 11,
     zero: 12,
+    reluMask: 13,
+    maxPool2x2: 14,
+    convDirect: 15,
+    convDirectC: 16,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -215,7 +220,16 @@ export function kernelFuncs(opts: KernelOptions) {
   const packA = func(
     "packA",
     { src: I32, rs: I32, cs: I32, mc: I32, kc: I32, kcp: I32, dst: I32 },
-    { q: I32, r: I32, pp: I32, s: I32, d: I32, csb: I32, panel: I32 },
+    {
+      q: I32,
+      r: I32,
+      pp: I32,
+      s: I32,
+      d: I32,
+      csb: I32,
+      panel: I32,
+      v: V128,
+    },
     (p, l) => [
       set(l.csb, x4(get(p.cs))),
       for_(l.q, c(0), get(p.mc), c(MR), [
@@ -227,7 +241,24 @@ export function kernelFuncs(opts: KernelOptions) {
               l.s,
               add(get(p.src), x4(mul(add(get(l.q), get(l.r)), get(p.rs)))),
             ),
-            for_(l.pp, c(0), get(p.kc), c(1), [
+            set(l.pp, c(0)),
+            // unit column stride: four at a time, one vector load and four
+            // lane stores
+            if_(i32.eq(get(p.cs), c(1)), [
+              block(loop(
+                brIf(1, i32.gt_s(add(get(l.pp), c(4)), get(p.kc))),
+                set(l.v, v128.load(get(l.s))),
+                v128.store32Lane(get(l.d), get(l.v), 0),
+                v128.store32Lane(get(l.d), get(l.v), 1, MR * 4),
+                v128.store32Lane(get(l.d), get(l.v), 2, 2 * MR * 4),
+                v128.store32Lane(get(l.d), get(l.v), 3, 3 * MR * 4),
+                set(l.s, add(get(l.s), c(16))),
+                set(l.d, add(get(l.d), c(4 * MR * 4))),
+                set(l.pp, add(get(l.pp), c(4))),
+                br(0),
+              )),
+            ]),
+            for_(l.pp, get(l.pp), get(p.kc), c(1), [
               f32.store(get(l.d), f32.load(get(l.s))),
               set(l.s, add(get(l.s), get(l.csb))),
               set(l.d, add(get(l.d), c(MR * 4))),
@@ -249,10 +280,31 @@ export function kernelFuncs(opts: KernelOptions) {
 
   // ---- pack B: k slice of length kc, columns 0..nc, into NR-column panels
   // panel q holds, for each p < kcp, NR values: B[p, q·NR + j]
+  // f32 lanes as i8x16.shuffle byte indices (0-3 from a, 4-7 from b)
+  const lanes = (...ls: number[]) =>
+    ls.flatMap((k) => [4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]);
   const packB = func(
     "packB",
     { src: I32, rs: I32, cs: I32, kc: I32, kcp: I32, nc: I32, dst: I32 },
-    { q: I32, j: I32, pp: I32, s: I32, d: I32, rsb: I32, csb: I32, panel: I32 },
+    {
+      q: I32,
+      j: I32,
+      pp: I32,
+      p0: I32,
+      s: I32,
+      d: I32,
+      rsb: I32,
+      csb: I32,
+      panel: I32,
+      c0: V128,
+      c1: V128,
+      c2: V128,
+      c3: V128,
+      t0: V128,
+      t1: V128,
+      t2: V128,
+      t3: V128,
+    },
     (p, l) => [
       set(l.rsb, x4(get(p.rs))),
       set(l.csb, x4(get(p.cs))),
@@ -275,24 +327,107 @@ export function kernelFuncs(opts: KernelOptions) {
             ]),
           ],
           [
-            // general: column by column (contiguous reads when B is stored transposed)
-            for_(l.j, c(0), c(NR), c(1), [
-              set(l.d, add(get(l.panel), x4(get(l.j)))),
-              if_(i32.lt_s(add(get(l.q), get(l.j)), get(p.nc)), [
-                set(
-                  l.s,
-                  add(get(p.src), mul(add(get(l.q), get(l.j)), get(l.csb))),
+            set(l.p0, c(0)),
+            if_(
+              i32.and(
+                i32.eq(get(p.rs), c(1)),
+                i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
+              ),
+              [
+                // B stored transposed (unit row stride), full panel: 4×4
+                // blocks, four columns read as vectors, transposed with
+                // shuffles into four rows of the panel; rows past the last
+                // multiple of 4 are left to the general loop
+                set(l.p0, i32.and(get(p.kc), c(-4))),
+                for_(l.j, c(0), c(NR), c(4), [
+                  set(
+                    l.s,
+                    add(get(p.src), mul(add(get(l.q), get(l.j)), get(l.csb))),
+                  ),
+                  set(l.d, add(get(l.panel), x4(get(l.j)))),
+                  for_(l.pp, c(0), get(l.p0), c(4), [
+                    set(l.c0, v128.load(get(l.s))),
+                    set(l.c1, v128.load(add(get(l.s), get(l.csb)))),
+                    set(
+                      l.c2,
+                      v128.load(add(get(l.s), i32.shl(get(l.csb), c(1)))),
+                    ),
+                    set(
+                      l.c3,
+                      v128.load(
+                        add(
+                          add(get(l.s), get(l.csb)),
+                          i32.shl(get(l.csb), c(1)),
+                        ),
+                      ),
+                    ),
+                    set(
+                      l.t0,
+                      v128.shuffle(get(l.c0), get(l.c1), lanes(0, 4, 1, 5)),
+                    ),
+                    set(
+                      l.t1,
+                      v128.shuffle(get(l.c2), get(l.c3), lanes(0, 4, 1, 5)),
+                    ),
+                    set(
+                      l.t2,
+                      v128.shuffle(get(l.c0), get(l.c1), lanes(2, 6, 3, 7)),
+                    ),
+                    set(
+                      l.t3,
+                      v128.shuffle(get(l.c2), get(l.c3), lanes(2, 6, 3, 7)),
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t0), get(l.t1), lanes(0, 1, 4, 5)),
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t0), get(l.t1), lanes(2, 3, 6, 7)),
+                      NR * 4,
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t2), get(l.t3), lanes(0, 1, 4, 5)),
+                      2 * NR * 4,
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t2), get(l.t3), lanes(2, 3, 6, 7)),
+                      3 * NR * 4,
+                    ),
+                    set(l.s, add(get(l.s), c(16))),
+                    set(l.d, add(get(l.d), c(4 * NR * 4))),
+                  ]),
+                ]),
+              ],
+            ),
+            // a partial panel: zero it whole (vector stores), then fill
+            // its columns
+            if_(i32.gt_s(add(get(l.q), c(NR)), get(p.nc)), [
+              call(F.zero, get(l.panel), x4(mul(get(p.kcp), c(NR)))),
+            ]),
+            // general: column by column from row p0 (contiguous reads when B
+            // is stored transposed)
+            for_(l.j, c(0), min(c(NR), sub(get(p.nc), get(l.q))), c(1), [
+              set(
+                l.d,
+                add(get(l.panel), x4(add(mul(get(l.p0), c(NR)), get(l.j)))),
+              ),
+              set(
+                l.s,
+                add(
+                  get(p.src),
+                  add(
+                    mul(add(get(l.q), get(l.j)), get(l.csb)),
+                    mul(get(l.p0), get(l.rsb)),
+                  ),
                 ),
-                for_(l.pp, c(0), get(p.kc), c(1), [
-                  f32.store(get(l.d), f32.load(get(l.s))),
-                  set(l.s, add(get(l.s), get(l.rsb))),
-                  set(l.d, add(get(l.d), c(NR * 4))),
-                ]),
-              ], [
-                for_(l.pp, c(0), get(p.kc), c(1), [
-                  f32.store(get(l.d), f32.const_(0)),
-                  set(l.d, add(get(l.d), c(NR * 4))),
-                ]),
+              ),
+              for_(l.pp, get(l.p0), get(p.kc), c(1), [
+                f32.store(get(l.d), f32.load(get(l.s))),
+                set(l.s, add(get(l.s), get(l.rsb))),
+                set(l.d, add(get(l.d), c(NR * 4))),
               ]),
             ]),
           ],
@@ -454,64 +589,146 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  // Shared by im2col and col2im: the geometry in locals, and for one kernel
+  // offset (i, j) the first column x0 of output column 0, the run [lo, hi) of
+  // output columns inside the row (stride 1), and the range [oyLo, oyHi) of
+  // output rows whose input row y = y0 + oy·sh lies inside the plane, so the
+  // row loop needs no bounds test.
+  const geomLocals = {
+    h: I32,
+    w: I32,
+    oh: I32,
+    ow: I32,
+    sh: I32,
+    sw: I32,
+    kh: I32,
+    kw: I32,
+    dh: I32,
+    dw: I32,
+    pt: I32,
+    pl: I32,
+  } as const;
+  const loadGeom = (g: number, l: { [K in keyof typeof geomLocals]: number }) =>
+    ([
+      "h",
+      "w",
+      "oh",
+      "ow",
+      "sh",
+      "sw",
+      "kh",
+      "kw",
+      "dh",
+      "dw",
+      "pt",
+      "pl",
+    ] as const)
+      .map((f) => set(l[f], field(g, CF[f])));
+  /** ceil(a / b) for b > 0 (any sign of a: the callers clamp at 0). */
+  const ceilDiv = (a: Code, b: Code) => i32.div_s(add(a, sub(b, c(1))), b);
+  const rowRanges = (
+    l: { [K in keyof typeof geomLocals]: number } & {
+      i: number;
+      j: number;
+      x0: number;
+      y0: number;
+      lo: number;
+      hi: number;
+      oyLo: number;
+      oyHi: number;
+    },
+  ): Code[] => [
+    set(l.x0, sub(mul(get(l.j), get(l.dw)), get(l.pl))),
+    set(l.lo, max(c(0), sub(c(0), get(l.x0)))),
+    set(l.hi, max(get(l.lo), min(get(l.ow), sub(get(l.w), get(l.x0))))),
+    set(l.y0, sub(mul(get(l.i), get(l.dh)), get(l.pt))),
+    set(l.oyLo, max(c(0), ceilDiv(sub(c(0), get(l.y0)), get(l.sh)))),
+    set(
+      l.oyHi,
+      max(
+        get(l.oyLo),
+        min(get(l.oh), ceilDiv(sub(get(l.h), get(l.y0)), get(l.sh))),
+      ),
+    ),
+  ];
+
   // ---- im2col: one image-group plane stack x [cg, h, w] -> cols [cg·kh·kw, oh·ow]
   // g: the geometry record; cg channels; xp: the group's first channel
   const im2col = func(
     "im2col",
     { g: I32, cg: I32, xp: I32, cols: I32 },
     {
+      ...geomLocals,
       ci: I32,
       i: I32,
       j: I32,
       oy: I32,
       ox: I32,
-      y: I32,
       xx: I32,
       x0: I32,
+      y0: I32,
       lo: I32,
       hi: I32,
+      oyLo: I32,
+      oyHi: I32,
       dst: I32,
       src: I32,
-      h: I32,
-      w: I32,
-      ow: I32,
-      sw: I32,
+      s: I32,
+      d: I32,
+      e: I32,
+      plane: I32,
     },
     (p, l) => [
-      set(l.h, field(p.g, CF.h)),
-      set(l.w, field(p.g, CF.w)),
-      set(l.ow, field(p.g, CF.ow)),
-      set(l.sw, field(p.g, CF.sw)),
+      loadGeom(p.g, l),
       set(l.dst, get(p.cols)),
       for_(l.ci, c(0), get(p.cg), c(1), [
-        for_(l.i, c(0), field(p.g, CF.kh), c(1), [
-          for_(l.j, c(0), field(p.g, CF.kw), c(1), [
-            // x coordinate of output column 0 for this kernel column
-            set(l.x0, sub(mul(get(l.j), field(p.g, CF.dw)), field(p.g, CF.pl))),
-            // stride 1: the valid output columns are one run [lo, hi)
-            set(l.lo, max(c(0), sub(c(0), get(l.x0)))),
-            set(l.hi, max(get(l.lo), min(get(l.ow), sub(get(l.w), get(l.x0))))),
-            for_(l.oy, c(0), field(p.g, CF.oh), c(1), [
-              set(
-                l.y,
-                add(
-                  sub(mul(get(l.oy), field(p.g, CF.sh)), field(p.g, CF.pt)),
-                  mul(get(l.i), field(p.g, CF.dh)),
-                ),
+        set(
+          l.plane,
+          add(get(p.xp), x4(mul(get(l.ci), mul(get(l.h), get(l.w))))),
+        ),
+        for_(l.i, c(0), get(l.kh), c(1), [
+          for_(l.j, c(0), get(l.kw), c(1), [
+            rowRanges(l),
+            // rows above and below the plane are zero
+            call(F.zero, get(l.dst), x4(mul(get(l.oyLo), get(l.ow)))),
+            set(l.dst, add(get(l.dst), x4(mul(get(l.oyLo), get(l.ow))))),
+            // src: input row y0 + oyLo·sh
+            set(
+              l.src,
+              add(
+                get(l.plane),
+                x4(mul(
+                  add(get(l.y0), mul(get(l.oyLo), get(l.sh))),
+                  get(l.w),
+                )),
               ),
-              if_(
-                i32.or(i32.lt_s(get(l.y), c(0)), i32.ge_s(get(l.y), get(l.h))),
-                [call(F.zero, get(l.dst), x4(get(l.ow)))],
-                [
-                  set(
-                    l.src,
-                    add(
-                      get(p.xp),
-                      x4(
-                        mul(add(mul(get(l.ci), get(l.h)), get(l.y)), get(l.w)),
-                      ),
-                    ),
-                  ),
+            ),
+            if_(
+              i32.and(
+                i32.eq(get(l.sw), c(1)),
+                i32.and(i32.eqz(get(l.lo)), i32.eq(get(l.hi), get(l.ow))),
+              ),
+              [
+                // stride 1, whole rows inside: copy each row four at a time.
+                // The last vector may run up to 3 floats past the row: the
+                // next row overwrites them, and the caller leaves 16 bytes of
+                // slack after the columns.
+                for_(l.oy, get(l.oyLo), get(l.oyHi), c(1), [
+                  set(l.s, add(get(l.src), x4(get(l.x0)))),
+                  set(l.d, get(l.dst)),
+                  set(l.e, add(get(l.dst), x4(get(l.ow)))),
+                  block(loop(
+                    v128.store(get(l.d), v128.load(get(l.s))),
+                    set(l.s, add(get(l.s), c(16))),
+                    set(l.d, add(get(l.d), c(16))),
+                    brIf(0, i32.lt_s(get(l.d), get(l.e))),
+                  )),
+                  set(l.src, add(get(l.src), x4(mul(get(l.sh), get(l.w))))),
+                  set(l.dst, get(l.e)),
+                ]),
+              ],
+              [
+                for_(l.oy, get(l.oyLo), get(l.oyHi), c(1), [
                   if_(i32.eq(get(l.sw), c(1)), [
                     call(F.zero, get(l.dst), x4(get(l.lo))),
                     call(
@@ -541,10 +758,20 @@ export function kernelFuncs(opts: KernelOptions) {
                       ),
                     ]),
                   ]),
-                ],
-              ),
-              set(l.dst, add(get(l.dst), x4(get(l.ow)))),
-            ]),
+                  set(l.src, add(get(l.src), x4(mul(get(l.sh), get(l.w))))),
+                  set(l.dst, add(get(l.dst), x4(get(l.ow)))),
+                ]),
+              ],
+            ),
+            call(
+              F.zero,
+              get(l.dst),
+              x4(mul(sub(get(l.oh), get(l.oyHi)), get(l.ow))),
+            ),
+            set(
+              l.dst,
+              add(get(l.dst), x4(mul(sub(get(l.oh), get(l.oyHi)), get(l.ow)))),
+            ),
           ]),
         ]),
       ]),
@@ -556,106 +783,100 @@ export function kernelFuncs(opts: KernelOptions) {
     "col2im",
     { g: I32, cg: I32, xp: I32, cols: I32 },
     {
+      ...geomLocals,
       ci: I32,
       i: I32,
       j: I32,
       oy: I32,
       ox: I32,
-      y: I32,
       xx: I32,
       x0: I32,
+      y0: I32,
       lo: I32,
       hi: I32,
+      oyLo: I32,
+      oyHi: I32,
       s: I32,
       d: I32,
       e: I32,
       row: I32,
-      h: I32,
-      w: I32,
-      ow: I32,
-      sw: I32,
+      dst: I32,
+      plane: I32,
     },
     (p, l) => [
-      set(l.h, field(p.g, CF.h)),
-      set(l.w, field(p.g, CF.w)),
-      set(l.ow, field(p.g, CF.ow)),
-      set(l.sw, field(p.g, CF.sw)),
+      loadGeom(p.g, l),
       set(l.row, get(p.cols)),
       for_(l.ci, c(0), get(p.cg), c(1), [
-        for_(l.i, c(0), field(p.g, CF.kh), c(1), [
-          for_(l.j, c(0), field(p.g, CF.kw), c(1), [
-            set(l.x0, sub(mul(get(l.j), field(p.g, CF.dw)), field(p.g, CF.pl))),
-            set(l.lo, max(c(0), sub(c(0), get(l.x0)))),
-            set(l.hi, max(get(l.lo), min(get(l.ow), sub(get(l.w), get(l.x0))))),
-            for_(l.oy, c(0), field(p.g, CF.oh), c(1), [
-              set(
-                l.y,
-                add(
-                  sub(mul(get(l.oy), field(p.g, CF.sh)), field(p.g, CF.pt)),
-                  mul(get(l.i), field(p.g, CF.dh)),
-                ),
+        set(
+          l.plane,
+          add(get(p.xp), x4(mul(get(l.ci), mul(get(l.h), get(l.w))))),
+        ),
+        for_(l.i, c(0), get(l.kh), c(1), [
+          for_(l.j, c(0), get(l.kw), c(1), [
+            rowRanges(l),
+            // dst: input row y0 + oyLo·sh; rows outside the plane add nothing
+            set(
+              l.dst,
+              add(
+                get(l.plane),
+                x4(mul(
+                  add(get(l.y0), mul(get(l.oyLo), get(l.sh))),
+                  get(l.w),
+                )),
               ),
-              if_(
-                i32.and(i32.ge_s(get(l.y), c(0)), i32.lt_s(get(l.y), get(l.h))),
-                [
-                  set(
-                    l.d,
-                    add(
-                      get(p.xp),
-                      x4(
-                        mul(add(mul(get(l.ci), get(l.h)), get(l.y)), get(l.w)),
-                      ),
-                    ),
+            ),
+            for_(l.oy, get(l.oyLo), get(l.oyHi), c(1), [
+              set(l.s, add(get(l.row), x4(mul(get(l.oy), get(l.ow))))),
+              if_(i32.eq(get(l.sw), c(1)), [
+                // x[lo + x0 ..] += row[lo ..]: four at a time, then one at a
+                // time (a last vector overlapping the previous one would
+                // wait for its store to reach memory)
+                set(l.e, add(get(l.s), x4(get(l.hi)))),
+                set(l.s, add(get(l.s), x4(get(l.lo)))),
+                set(l.d, add(get(l.dst), x4(add(get(l.lo), get(l.x0))))),
+                block(loop(
+                  brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
+                  v128.store(
+                    get(l.d),
+                    f32x4.add(v128.load(get(l.d)), v128.load(get(l.s))),
                   ),
-                  if_(i32.eq(get(l.sw), c(1)), [
-                    // x[lo + x0 ..] += row[lo ..]: four at a time, then one at a time
-                    set(l.s, add(get(l.row), x4(get(l.lo)))),
-                    set(l.d, add(get(l.d), x4(add(get(l.lo), get(l.x0))))),
-                    set(l.e, add(get(l.row), x4(get(l.hi)))),
-                    block(loop(
-                      brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
-                      v128.store(
-                        get(l.d),
-                        f32x4.add(v128.load(get(l.d)), v128.load(get(l.s))),
-                      ),
-                      set(l.s, add(get(l.s), c(16))),
-                      set(l.d, add(get(l.d), c(16))),
-                      br(0),
-                    )),
-                    block(loop(
-                      brIf(1, i32.ge_s(get(l.s), get(l.e))),
+                  set(l.s, add(get(l.s), c(16))),
+                  set(l.d, add(get(l.d), c(16))),
+                  br(0),
+                )),
+                block(loop(
+                  brIf(1, i32.ge_s(get(l.s), get(l.e))),
+                  f32.store(
+                    get(l.d),
+                    f32.add(f32.load(get(l.d)), f32.load(get(l.s))),
+                  ),
+                  set(l.s, add(get(l.s), c(4))),
+                  set(l.d, add(get(l.d), c(4))),
+                  br(0),
+                )),
+              ], [
+                for_(l.ox, c(0), get(l.ow), c(1), [
+                  set(l.xx, add(mul(get(l.ox), get(l.sw)), get(l.x0))),
+                  if_(
+                    i32.and(
+                      i32.ge_s(get(l.xx), c(0)),
+                      i32.lt_s(get(l.xx), get(l.w)),
+                    ),
+                    [
                       f32.store(
-                        get(l.d),
-                        f32.add(f32.load(get(l.d)), f32.load(get(l.s))),
-                      ),
-                      set(l.s, add(get(l.s), c(4))),
-                      set(l.d, add(get(l.d), c(4))),
-                      br(0),
-                    )),
-                  ], [
-                    for_(l.ox, c(0), get(l.ow), c(1), [
-                      set(l.xx, add(mul(get(l.ox), get(l.sw)), get(l.x0))),
-                      if_(
-                        i32.and(
-                          i32.ge_s(get(l.xx), c(0)),
-                          i32.lt_s(get(l.xx), get(l.w)),
+                        add(get(l.dst), x4(get(l.xx))),
+                        f32.add(
+                          f32.load(add(get(l.dst), x4(get(l.xx)))),
+                          f32.load(add(get(l.s), x4(get(l.ox)))),
                         ),
-                        [
-                          f32.store(
-                            add(get(l.d), x4(get(l.xx))),
-                            f32.add(
-                              f32.load(add(get(l.d), x4(get(l.xx)))),
-                              f32.load(add(get(l.row), x4(get(l.ox)))),
-                            ),
-                          ),
-                        ],
                       ),
-                    ]),
-                  ]),
-                ],
-              ),
-              set(l.row, add(get(l.row), x4(get(l.ow)))),
+                    ],
+                  ),
+                ]),
+              ]),
+              set(l.dst, add(get(l.dst), x4(mul(get(l.sh), get(l.w))))),
             ]),
+            set(l.row, add(get(l.row), x4(mul(get(l.oh), get(l.ow))))),
           ]),
         ]),
       ]),
@@ -689,11 +910,11 @@ export function kernelFuncs(opts: KernelOptions) {
     set(l.kk, mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw)))),
     set(l.pp, mul(field(p.g, CF.oh), field(p.g, CF.ow))),
     set(l.cols, get(p.work)),
-    // GEMM scratch after the columns, 64-byte aligned
+    // GEMM scratch after the columns (and 16 bytes of slack), 64-byte aligned
     set(
       l.gw,
       i32.and(
-        add(add(get(l.cols), x4(mul(get(l.kk), get(l.pp)))), c(63)),
+        add(add(get(l.cols), x4(mul(get(l.kk), get(l.pp)))), c(16 + 63)),
         c(-64),
       ),
     ),
@@ -890,6 +1111,506 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  // ---- direct convolution (forward), for stride 1 along x, no padding, and
+  // output rows of at least 8: no im2col and no packing of x. Each task packs
+  // the weights of each group into 6-channel panels (as packA: for each k,
+  // the 6 channels' weights side by side, zero past the last channel) and a
+  // table of the input offset of each k = (ci, i, j). Then per image, panel
+  // and output row, 8 outputs at a time (the last block of a row moved back
+  // to end at the row's end, recomputing a few outputs): 12 accumulators
+  // (6 channels × 2 vectors) start at the bias, and each k adds two vectors
+  // of x (contiguous, as the stride is 1) times 6 broadcast weights: the
+  // GEMM micro-kernel's loads and multiply-adds, reading x in place.
+  const directAcc: Record<string, typeof V128> = {};
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < 2; v++) directAcc[`c${r}${v}`] = V128;
+  }
+  const convDirect = func(
+    "convDirect",
+    { g: I32, n0: I32, n1: I32, work: I32 },
+    {
+      ...geomLocals,
+      ...directAcc,
+      x0: V128,
+      x1: V128,
+      wv: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      groups: I32,
+      panels: I32,
+      tab: I32,
+      pw: I32,
+      n: I32,
+      grp: I32,
+      q: I32,
+      r: I32,
+      k: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      oy: I32,
+      ox: I32,
+      at: I32,
+      xb: I32,
+      src: I32,
+      kp: I32,
+      ke: I32,
+      wk: I32,
+      wq: I32,
+      yb: I32,
+      yp: I32,
+      rows: I32,
+      bias: I32,
+      d: I32,
+    },
+    (p, l) => {
+      const acc = (r: number, v: number) =>
+        (l as Record<string, number>)[`c${r}${v}`];
+      const init: Code[] = [], step: Code[] = [], store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
+        // the bias of channel q + r (0 without a bias or past the last channel)
+        init.push(
+          set(
+            acc(r, 0),
+            f32x4.splat(
+              if_f32(
+                i32.and(
+                  i32.ne(get(l.bias), c(0)),
+                  i32.lt_s(add(get(l.q), c(r)), get(l.og)),
+                ),
+                f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
+              ),
+            ),
+          ),
+          set(acc(r, 1), get(acc(r, 0))),
+        );
+        step.push(
+          set(l.wv, v128.load32Splat(get(l.wk), r * 4)),
+          set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
+        );
+        store.push(
+          if_(i32.lt_s(c(r), get(l.rows)), [
+            v128.store(get(l.yp), get(acc(r, 0))),
+            v128.store(get(l.yp), get(acc(r, 1)), 16),
+            set(l.yp, add(get(l.yp), x4(mul(get(l.oh), get(l.ow))))),
+          ]),
+        );
+      }
+      return [
+        loadGeom(p.g, l),
+        set(l.groups, field(p.g, CF.groups)),
+        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
+        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
+        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        set(l.panels, i32.div_s(add(get(l.og), c(MR - 1)), c(MR))),
+        // the offset table, then the packed weights of every group
+        set(l.tab, get(p.work)),
+        set(l.pw, add(get(l.tab), x4(get(l.kk)))),
+        set(l.d, get(l.tab)),
+        for_(l.ci, c(0), get(l.cg), c(1), [
+          for_(l.i, c(0), get(l.kh), c(1), [
+            for_(l.j, c(0), get(l.kw), c(1), [
+              i32.store(
+                get(l.d),
+                x4(add(
+                  mul(
+                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                    get(l.w),
+                  ),
+                  mul(get(l.j), get(l.dw)),
+                )),
+              ),
+              set(l.d, add(get(l.d), c(4))),
+            ]),
+          ]),
+        ]),
+        for_(l.grp, c(0), get(l.groups), c(1), [
+          for_(l.q, c(0), mul(get(l.panels), c(MR)), c(MR), [
+            set(
+              l.d,
+              add(
+                get(l.pw),
+                x4(mul(
+                  add(mul(get(l.grp), mul(get(l.panels), c(MR))), get(l.q)),
+                  get(l.kk),
+                )),
+              ),
+            ),
+            for_(l.k, c(0), get(l.kk), c(1), [
+              for_(l.r, c(0), c(MR), c(1), [
+                f32.store(
+                  add(get(l.d), x4(add(mul(get(l.k), c(MR)), get(l.r)))),
+                  if_f32(
+                    i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
+                    f32.load(
+                      add(
+                        field(p.g, CF.wt),
+                        x4(add(
+                          mul(
+                            add(
+                              mul(get(l.grp), get(l.og)),
+                              add(get(l.q), get(l.r)),
+                            ),
+                            get(l.kk),
+                          ),
+                          get(l.k),
+                        )),
+                      ),
+                    ),
+                  ),
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+        set(l.ke, add(get(l.tab), x4(get(l.kk)))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              planeAddr(
+                field(p.g, CF.x),
+                get(l.n),
+                field(p.g, CF.c),
+                mul(get(l.grp), get(l.cg)),
+                mul(get(l.h), get(l.w)),
+              ),
+            ),
+            set(
+              l.bias,
+              if_i32(
+                field(p.g, CF.bias),
+                add(field(p.g, CF.bias), x4(mul(get(l.grp), get(l.og)))),
+              ),
+            ),
+            for_(l.q, c(0), get(l.og), c(MR), [
+              set(l.rows, min(c(MR), sub(get(l.og), get(l.q)))),
+              set(
+                l.wq,
+                add(
+                  get(l.pw),
+                  x4(mul(
+                    add(mul(get(l.grp), mul(get(l.panels), c(MR))), get(l.q)),
+                    get(l.kk),
+                  )),
+                ),
+              ),
+              set(
+                l.yb,
+                planeAddr(
+                  field(p.g, CF.y),
+                  get(l.n),
+                  field(p.g, CF.o),
+                  add(mul(get(l.grp), get(l.og)), get(l.q)),
+                  mul(get(l.oh), get(l.ow)),
+                ),
+              ),
+              for_(l.oy, c(0), get(l.oh), c(1), [
+                set(l.ox, c(0)),
+                loop(
+                  // the block's first column (the last block ends at ow)
+                  set(l.at, min(get(l.ox), sub(get(l.ow), c(8)))),
+                  set(
+                    l.src,
+                    add(
+                      get(l.xb),
+                      x4(add(
+                        mul(mul(get(l.oy), get(l.sh)), get(l.w)),
+                        get(l.at),
+                      )),
+                    ),
+                  ),
+                  init,
+                  set(l.kp, get(l.tab)),
+                  set(l.wk, get(l.wq)),
+                  loop(
+                    set(l.d, add(get(l.src), i32.load(get(l.kp)))),
+                    set(l.x0, v128.load(get(l.d))),
+                    set(l.x1, v128.load(get(l.d), 16)),
+                    step,
+                    set(l.kp, add(get(l.kp), c(4))),
+                    set(l.wk, add(get(l.wk), c(MR * 4))),
+                    brIf(0, i32.lt_u(get(l.kp), get(l.ke))),
+                  ),
+                  set(
+                    l.yp,
+                    add(
+                      get(l.yb),
+                      x4(add(mul(get(l.oy), get(l.ow)), get(l.at))),
+                    ),
+                  ),
+                  store,
+                  set(l.ox, add(get(l.ox), c(8))),
+                  brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+  // ---- direct convolution vectorized over output channels: the GEMM
+  // micro-kernel's shape with A read in place. Per tile, 6 output pixels
+  // (consecutive in the flattened output, so rows may change inside a tile;
+  // the last tile moved back to end at the plane's end) × 8 channels: each k
+  // = (ci, i, j) broadcasts the 6 pixels' inputs (each pixel at its own
+  // address plus the k's offset) against two vectors of packed weights (8
+  // channels side by side, zero past the last). Any stride and dilation; no
+  // padding (the caller checks every window lies inside x), at least 6
+  // output pixels. The tile is stored transposed, lane by lane.
+  const convDirectC = func(
+    "convDirectC",
+    { g: I32, n0: I32, n1: I32, work: I32 },
+    {
+      ...geomLocals,
+      ...directAcc,
+      b0: V128,
+      b1: V128,
+      a: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      pp: I32,
+      groups: I32,
+      panels: I32,
+      tab: I32,
+      pw: I32,
+      n: I32,
+      grp: I32,
+      q: I32,
+      r: I32,
+      k: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      pb: I32,
+      at: I32,
+      xb: I32,
+      kp: I32,
+      ke: I32,
+      off: I32,
+      wk: I32,
+      wq: I32,
+      yb: I32,
+      bias: I32,
+      d: I32,
+      s0: I32,
+      s1: I32,
+      s2: I32,
+      s3: I32,
+      s4: I32,
+      s5: I32,
+    },
+    (p, l) => {
+      const acc = (r: number, v: number) =>
+        (l as Record<string, number>)[`c${r}${v}`];
+      const src = [l.s0, l.s1, l.s2, l.s3, l.s4, l.s5];
+      const setup: Code[] = [], step: Code[] = [], store: Code[] = [];
+      for (let t = 0; t < MR; t++) {
+        // pixel at + t: row (at + t) / ow, column (at + t) % ow
+        setup.push(
+          set(
+            src[t],
+            add(
+              get(l.xb),
+              x4(add(
+                mul(
+                  mul(i32.div_s(add(get(l.at), c(t)), get(l.ow)), get(l.sh)),
+                  get(l.w),
+                ),
+                mul(i32.rem_s(add(get(l.at), c(t)), get(l.ow)), get(l.sw)),
+              )),
+            ),
+          ),
+          set(acc(t, 0), get(l.b0)),
+          set(acc(t, 1), get(l.b1)),
+        );
+      }
+      const bload: Code[] = [
+        set(l.b0, v128.load(get(l.wk))),
+        set(l.b1, v128.load(get(l.wk), 16)),
+      ];
+      step.push(set(l.off, i32.load(get(l.kp))), bload);
+      for (let t = 0; t < MR; t++) {
+        step.push(
+          set(l.a, v128.load32Splat(add(get(src[t]), get(l.off)))),
+          set(acc(t, 0), madd(get(l.a), get(l.b0), get(acc(t, 0)))),
+          set(acc(t, 1), madd(get(l.a), get(l.b1), get(acc(t, 1)))),
+        );
+      }
+      for (let t = 0; t < MR; t++) {
+        for (let v = 0; v < 2; v++) {
+          for (let lane = 0; lane < 4; lane++) {
+            // channel q + 4v + lane, pixel at + t
+            store.push(
+              if_(i32.lt_s(add(get(l.q), c(4 * v + lane)), get(l.og)), [
+                f32.store(
+                  add(
+                    get(l.yb),
+                    x4(add(
+                      mul(add(get(l.q), c(4 * v + lane)), get(l.pp)),
+                      add(get(l.at), c(t)),
+                    )),
+                  ),
+                  f32x4.extractLane(get(acc(t, v)), lane),
+                ),
+              ]),
+            );
+          }
+        }
+      }
+      return [
+        loadGeom(p.g, l),
+        set(l.groups, field(p.g, CF.groups)),
+        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
+        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
+        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        set(l.panels, i32.div_s(add(get(l.og), c(NR - 1)), c(NR))),
+        // the offset table (bytes), then the packed weights of every group
+        set(l.tab, get(p.work)),
+        set(l.pw, add(get(l.tab), x4(get(l.kk)))),
+        set(l.d, get(l.tab)),
+        for_(l.ci, c(0), get(l.cg), c(1), [
+          for_(l.i, c(0), get(l.kh), c(1), [
+            for_(l.j, c(0), get(l.kw), c(1), [
+              i32.store(
+                get(l.d),
+                x4(add(
+                  mul(
+                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                    get(l.w),
+                  ),
+                  mul(get(l.j), get(l.dw)),
+                )),
+              ),
+              set(l.d, add(get(l.d), c(4))),
+            ]),
+          ]),
+        ]),
+        for_(l.grp, c(0), get(l.groups), c(1), [
+          for_(l.q, c(0), mul(get(l.panels), c(NR)), c(NR), [
+            set(
+              l.d,
+              add(
+                get(l.pw),
+                x4(mul(
+                  add(mul(get(l.grp), mul(get(l.panels), c(NR))), get(l.q)),
+                  get(l.kk),
+                )),
+              ),
+            ),
+            for_(l.k, c(0), get(l.kk), c(1), [
+              for_(l.r, c(0), c(NR), c(1), [
+                f32.store(
+                  add(get(l.d), x4(add(mul(get(l.k), c(NR)), get(l.r)))),
+                  if_f32(
+                    i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
+                    f32.load(
+                      add(
+                        field(p.g, CF.wt),
+                        x4(add(
+                          mul(
+                            add(
+                              mul(get(l.grp), get(l.og)),
+                              add(get(l.q), get(l.r)),
+                            ),
+                            get(l.kk),
+                          ),
+                          get(l.k),
+                        )),
+                      ),
+                    ),
+                  ),
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+        set(l.ke, add(get(l.tab), x4(get(l.kk)))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              planeAddr(
+                field(p.g, CF.x),
+                get(l.n),
+                field(p.g, CF.c),
+                mul(get(l.grp), get(l.cg)),
+                mul(get(l.h), get(l.w)),
+              ),
+            ),
+            set(
+              l.bias,
+              if_i32(
+                field(p.g, CF.bias),
+                add(field(p.g, CF.bias), x4(mul(get(l.grp), get(l.og)))),
+              ),
+            ),
+            set(
+              l.yb,
+              planeAddr(
+                field(p.g, CF.y),
+                get(l.n),
+                field(p.g, CF.o),
+                mul(get(l.grp), get(l.og)),
+                get(l.pp),
+              ),
+            ),
+            for_(l.q, c(0), get(l.og), c(NR), [
+              set(
+                l.wq,
+                add(
+                  get(l.pw),
+                  x4(mul(
+                    add(mul(get(l.grp), mul(get(l.panels), c(NR))), get(l.q)),
+                    get(l.kk),
+                  )),
+                ),
+              ),
+              // the bias of channels q.. (lanes past og are never stored)
+              if_(get(l.bias), [
+                set(l.b0, v128.load(add(get(l.bias), x4(get(l.q))))),
+                set(l.b1, v128.load(add(get(l.bias), x4(get(l.q))), 16)),
+              ], [
+                set(l.b0, v128.zero()),
+                set(l.b1, v128.zero()),
+              ]),
+              set(l.pb, c(0)),
+              loop(
+                set(l.at, min(get(l.pb), sub(get(l.pp), c(MR)))),
+                setup,
+                set(l.kp, get(l.tab)),
+                set(l.wk, get(l.wq)),
+                loop(
+                  step,
+                  set(l.kp, add(get(l.kp), c(4))),
+                  set(l.wk, add(get(l.wk), c(NR * 4))),
+                  brIf(0, i32.lt_u(get(l.kp), get(l.ke))),
+                ),
+                store,
+                // the bias again for the next tile
+                if_(get(l.bias), [
+                  set(l.b0, v128.load(add(get(l.bias), x4(get(l.q))))),
+                  set(l.b1, v128.load(add(get(l.bias), x4(get(l.q))), 16)),
+                ], [
+                  set(l.b0, v128.zero()),
+                  set(l.b1, v128.zero()),
+                ]),
+                set(l.pb, add(get(l.pb), c(MR))),
+                brIf(0, i32.lt_s(get(l.pb), get(l.pp))),
+              ),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
   // ---- max pooling over planes pl0..pl1: the value and the (within-plane)
   // index of each window's first maximum; NaN counts as maximal (the first NaN
   // wins). Windows wholly inside the plane skip the bounds checks.
@@ -1043,6 +1764,169 @@ export function kernelFuncs(opts: KernelOptions) {
     },
   );
 
+  // ---- max pooling with 2×2 windows, stride 2, no padding or dilation (the
+  // common case), four outputs at a time: the even and odd lanes of two rows
+  // are the four candidates of four windows, taken in row-major order with
+  // the same rule as maxPool, as lane masks. Planes pl0..pl1; every window
+  // lies inside its plane (the caller checks 2·oh <= h and 2·ow <= w).
+  const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+  const ODD = EVEN.map((b) => b + 4);
+  const maxPool2x2 = func(
+    "maxPool2x2",
+    { g: I32, x: I32, pl0: I32, pl1: I32, out: I32, idx: I32 },
+    {
+      pl: I32,
+      oy: I32,
+      ox: I32,
+      o: I32,
+      base: I32,
+      r0: I32,
+      r1: I32,
+      at: I32,
+      h: I32,
+      w: I32,
+      oh: I32,
+      ow: I32,
+      take: I32,
+      ms: F32,
+      vs: F32,
+      bs: I32,
+      a0: V128,
+      a1: V128,
+      b0: V128,
+      b1: V128,
+      k: V128,
+      m: V128,
+      best: V128,
+      v: V128,
+      t: V128,
+    },
+    (p, l) => {
+      // lanes where v beats m: v > m, or v is NaN and m is not
+      const consider = (v: Code, k: Code): Code[] => [
+        set(l.v, v),
+        set(
+          l.t,
+          v128.or(
+            f32x4.gt(get(l.v), get(l.m)),
+            v128.and(
+              f32x4.ne(get(l.v), get(l.v)),
+              f32x4.eq(get(l.m), get(l.m)),
+            ),
+          ),
+        ),
+        set(l.m, v128.bitselect(get(l.v), get(l.m), get(l.t))),
+        set(l.best, v128.bitselect(k, get(l.best), get(l.t))),
+      ];
+      const considerScalar = (at: Code): Code[] => [
+        set(l.vs, f32.load(add(get(l.base), x4(at)))),
+        set(
+          l.take,
+          i32.or(
+            f32.gt(get(l.vs), get(l.ms)),
+            i32.and(f32.ne(get(l.vs), get(l.vs)), f32.eq(get(l.ms), get(l.ms))),
+          ),
+        ),
+        set(
+          l.ms,
+          f32.fromBits(
+            i32.select(f32.bits(get(l.vs)), f32.bits(get(l.ms)), get(l.take)),
+          ),
+        ),
+        set(l.bs, i32.select(at, get(l.bs), get(l.take))),
+      ];
+      return [
+        set(l.h, field(p.g, PF.h)),
+        set(l.w, field(p.g, PF.w)),
+        set(l.oh, field(p.g, PF.oh)),
+        set(l.ow, field(p.g, PF.ow)),
+        set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
+        for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
+          set(
+            l.base,
+            add(get(p.x), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+          ),
+          for_(l.oy, c(0), get(l.oh), c(1), [
+            set(
+              l.r0,
+              add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w)))),
+            ),
+            set(l.r1, add(get(l.r0), x4(get(l.w)))),
+            set(l.ox, c(0)),
+            block(loop(
+              brIf(1, i32.gt_s(add(get(l.ox), c(4)), get(l.ow))),
+              set(l.a0, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))))),
+              set(
+                l.a1,
+                v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))), 16),
+              ),
+              set(l.b0, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))))),
+              set(
+                l.b1,
+                v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))), 16),
+              ),
+              // flat indices of the windows' top-left corners
+              set(
+                l.k,
+                i32x4.add(
+                  i32x4.splat(
+                    mul(
+                      add(mul(get(l.oy), get(l.w)), get(l.ox)),
+                      c(2),
+                    ),
+                  ),
+                  v128.i32Const([0, 2, 4, 6]),
+                ),
+              ),
+              set(l.m, v128.shuffle(get(l.a0), get(l.a1), EVEN)),
+              set(l.best, get(l.k)),
+              consider(
+                v128.shuffle(get(l.a0), get(l.a1), ODD),
+                i32x4.add(get(l.k), i32x4.splat(c(1))),
+              ),
+              consider(
+                v128.shuffle(get(l.b0), get(l.b1), EVEN),
+                i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+              ),
+              consider(
+                v128.shuffle(get(l.b0), get(l.b1), ODD),
+                i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+              ),
+              v128.store(
+                add(get(p.out), x4(add(get(l.o), get(l.ox)))),
+                get(l.m),
+              ),
+              v128.store(
+                add(get(p.idx), x4(add(get(l.o), get(l.ox)))),
+                get(l.best),
+              ),
+              set(l.ox, add(get(l.ox), c(4))),
+              br(0),
+            )),
+            // the last ow % 4 windows one at a time
+            for_(l.ox, get(l.ox), get(l.ow), c(1), [
+              set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
+              set(l.ms, f32.load(add(get(l.base), x4(get(l.at))))),
+              set(l.bs, get(l.at)),
+              considerScalar(add(get(l.at), c(1))),
+              considerScalar(add(get(l.at), get(l.w))),
+              considerScalar(add(add(get(l.at), get(l.w)), c(1))),
+              f32.store(
+                add(get(p.out), x4(add(get(l.o), get(l.ox)))),
+                get(l.ms),
+              ),
+              i32.store(
+                add(get(p.idx), x4(add(get(l.o), get(l.ox)))),
+                get(l.bs),
+              ),
+            ]),
+            set(l.o, add(get(l.o), get(l.ow))),
+          ]),
+        ]),
+      ];
+    },
+  );
+
   // ---- relu over n floats: max(x, 0), which keeps NaN and turns -0 into 0 as the TypeScript rule
   const relu = func(
     "relu",
@@ -1065,6 +1949,43 @@ export function kernelFuncs(opts: KernelOptions) {
         f32.store(
           add(get(p.out), get(l.i)),
           f32.max(f32.load(add(get(p.x), get(l.i))), f32.const_(0)),
+        ),
+        set(l.i, add(get(l.i), c(4))),
+        br(0),
+      )),
+    ],
+  );
+
+  // ---- relu's VJP over n floats: g where x > 0, else 0 (NaN in x gives 0, as
+  // PyTorch's threshold_backward): g AND the comparison's all-ones lanes
+  const reluMask = func(
+    "reluMask",
+    { g: I32, x: I32, out: I32, n: I32 },
+    { i: I32, e: I32 },
+    (p, l) => [
+      set(l.e, x4(get(p.n))),
+      set(l.i, c(0)),
+      block(loop(
+        brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
+        v128.store(
+          add(get(p.out), get(l.i)),
+          v128.and(
+            v128.load(add(get(p.g), get(l.i))),
+            f32x4.gt(v128.load(add(get(p.x), get(l.i))), v128.zero()),
+          ),
+        ),
+        set(l.i, add(get(l.i), c(16))),
+        br(0),
+      )),
+      block(loop(
+        brIf(1, i32.ge_s(get(l.i), get(l.e))),
+        f32.store(
+          add(get(p.out), get(l.i)),
+          f32.select(
+            f32.load(add(get(p.g), get(l.i))),
+            f32.const_(0),
+            f32.gt(f32.load(add(get(p.x), get(l.i))), f32.const_(0)),
+          ),
         ),
         set(l.i, add(get(l.i), c(4))),
         br(0),
@@ -1132,6 +2053,10 @@ export function kernelFuncs(opts: KernelOptions) {
     relu,
     copy,
     zero,
+    reluMask,
+    maxPool2x2,
+    convDirect,
+    convDirectC,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {
@@ -1139,6 +2064,11 @@ export function kernelFuncs(opts: KernelOptions) {
     }
   });
   return funcs;
+}
+
+/** `cond ? v : 0` for an i32 value and an i32 condition. */
+function if_i32(cond: Code, v: Code): Code {
+  return i32.select(v, c(0), cond);
 }
 
 /** `cond ? v : 0` for an f32 value and an i32 condition. */

@@ -43,6 +43,8 @@ export interface KernelExports {
     work: number,
   ): void;
   convForward(g: number, n0: number, n1: number, work: number): void;
+  convDirect(g: number, n0: number, n1: number, work: number): void;
+  convDirectC(g: number, n0: number, n1: number, work: number): void;
   convInputAdjoint(g: number, n0: number, n1: number, work: number): void;
   convWeightAdjoint(
     g: number,
@@ -60,6 +62,15 @@ export interface KernelExports {
     idx: number,
   ): void;
   relu(x: number, out: number, n: number): void;
+  reluMask(g: number, x: number, out: number, n: number): void;
+  maxPool2x2(
+    g: number,
+    x: number,
+    pl0: number,
+    pl1: number,
+    out: number,
+    idx: number,
+  ): void;
 }
 
 /** Names of the exports a worker may be asked to run. */
@@ -70,6 +81,10 @@ const TASKS = [
   "convWeightAdjoint",
   "maxPool",
   "relu",
+  "reluMask",
+  "maxPool2x2",
+  "convDirect",
+  "convDirectC",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
