@@ -264,11 +264,12 @@ for (const variant of variants) {
     });
   });
 
-  Deno.test(`kernels (${variant.name}): direct convolutions (no padding) match the reference`, () => {
+  Deno.test(`kernels (${variant.name}): direct convolutions and weight gradients (no padding) match the reference`, () => {
     withRuntime(rt, () => {
       // [n, c, h, w, o, kh, kw, sh, sw, dh, dw, groups]: LeNet's two layers,
       // rows of exactly 8 and of 8k+1, channel counts not a multiple of 6 or
-      // 8, strides, dilation, groups, a plane of exactly 6 outputs
+      // 8, strides, dilation, groups, a plane of exactly 6 outputs, a single
+      // output pixel, one channel per group
       const cases = [
         [3, 1, 32, 32, 6, 5, 5, 1, 1, 1, 1, 1],
         [2, 6, 14, 14, 16, 5, 5, 1, 1, 1, 1, 1],
@@ -281,6 +282,8 @@ for (const variant of variants) {
         [3, 2, 4, 5, 24, 2, 2, 1, 1, 1, 1, 1],
         [2, 4, 12, 19, 12, 3, 2, 1, 1, 2, 3, 2],
         [1, 3, 11, 24, 6, 3, 3, 2, 1, 1, 1, 1],
+        [2, 5, 3, 3, 9, 3, 3, 1, 1, 1, 1, 1],
+        [3, 6, 8, 7, 6, 3, 2, 2, 3, 1, 2, 6],
       ];
       for (const [n, c, h, w, o, kh, kw, sh, sw, dh, dw, groups] of cases) {
         const oh = Math.floor((h - dh * (kh - 1) - 1) / sh) + 1;
@@ -318,6 +321,15 @@ for (const variant of variants) {
             msg: JSON.stringify(g),
           });
         }
+        // the weight gradient (the direct kernel: no im2col)
+        const y = values(n * o * oh * ow, o + oh);
+        const gw = new Float32Array(wt.length).fill(7);
+        cv.conv2dWeightAdjoint(x, y, g, gw);
+        assertAllClose(
+          gw,
+          cv.conv2dWeightAdjointRef(x, y, g, new Float32Array(wt.length)),
+          { ...tol(n * oh * ow), msg: `weight gradient ${JSON.stringify(g)}` },
+        );
       }
     });
   });

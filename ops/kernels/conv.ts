@@ -8,10 +8,11 @@
  * - `conv2dWeightAdjoint(x, y)`      the transpose of conv in w (the weight gradient)
  *
  * float32 convolutions run in WebAssembly (`wasm/_kernels.ts`), with the
- * images split over threads: the forward pass directly on x when no window
- * touches padding (see `forwardKernel`), else, as the two adjoints, per image
- * and group im2col into a [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM
- * (col2im after it for the input adjoint). The TypeScript versions (`...Ref`) serve float64 and are the
+ * images split over threads: the forward pass and the weight adjoint
+ * directly on x when no window touches padding (see `forwardKernel`, and
+ * `convWeightDirect` in `wasm/_kernels.ts`), else, as the input adjoint
+ * always, per image and group im2col into a [cg·kh·kw, oh·ow] matrix and one
+ * packed SIMD GEMM (col2im after it for the input adjoint). The TypeScript versions (`...Ref`) serve float64 and are the
  * reference for the tests: there, images are processed in chunks whose
  * columns form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long
  * matrix product accumulated in float64.
@@ -136,7 +137,8 @@ function runConv(
     | "convDirect"
     | "convDirectC"
     | "convInputAdjoint"
-    | "convWeightAdjoint",
+    | "convWeightAdjoint"
+    | "convWeightDirect",
   extra: (task: number) => number[] = () => [],
 ): void {
   const rec = rt.alloc(CONV_FIELDS.length * 4);
@@ -145,7 +147,11 @@ function runConv(
   CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
   const k = (g.c / g.groups) * g.kh * g.kw;
   const panel = fn === "convDirect" ? MR : NR;
-  const work = fn === "convDirect" || fn === "convDirectC"
+  const work = fn === "convWeightDirect"
+    // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
+    ? 4 * (k + g.oh * g.ow) + 16 +
+      4 * g.oh * g.ow * Math.ceil(g.o / g.groups / NR) * NR
+    : fn === "convDirect" || fn === "convDirectC"
     // the offset table and the weights in panels of 6 (or 8) channels
     ? 4 * k * (1 + g.groups * panel * Math.ceil(g.o / g.groups / panel))
     // columns, slack, alignment, GEMM scratch
@@ -163,6 +169,13 @@ function runConv(
   rt.parallel(fn, tasks);
 }
 
+/** True when every window lies inside x (no padding read), and there is at least one. */
+function inside(g: ConvGeometry): boolean {
+  return g.pt === 0 && g.pl === 0 && g.oh > 0 && g.ow > 0 &&
+    (g.oh - 1) * g.sh + (g.kh - 1) * g.dh < g.h &&
+    (g.ow - 1) * g.sw + (g.kw - 1) * g.dw < g.w;
+}
+
 /**
  * How the forward convolution runs: directly on x (no im2col) when every
  * window lies inside x (no padding) — "convDirect" (8 outputs of a row × 6
@@ -173,10 +186,7 @@ function runConv(
 function forwardKernel(
   g: ConvGeometry,
 ): "convDirect" | "convDirectC" | "convForward" {
-  const inside = g.pt === 0 && g.pl === 0 &&
-    (g.oh - 1) * g.sh + (g.kh - 1) * g.dh < g.h &&
-    (g.ow - 1) * g.sw + (g.kw - 1) * g.dw < g.w;
-  if (!inside) return "convForward";
+  if (!inside(g)) return "convForward";
   const og = g.o / g.groups;
   const roundUp = (a: number, b: number) => Math.ceil(a / b) * b;
   const rows = g.sw === 1 && g.ow >= 8
@@ -280,14 +290,38 @@ export function conv2dWeightAdjoint(
     bias: 0,
     wt: 0,
   };
+  const direct = inside(g);
+  const cg = g.c / g.groups, og = g.o / g.groups, kk = cg * g.kh * g.kw;
+  // direct: dwT [groups, kk to 6, og to 8]; else dw itself
+  const kp = Math.ceil(kk / MR) * MR, op = Math.ceil(og / NR) * NR;
+  const size = direct ? g.groups * kp * op : out.length;
   // one zeroed accumulator per task, summed at the end
   const dws: number[] = [];
-  runConv(rt, g, arrays, "convWeightAdjoint", (t) => {
-    dws[t] = rt.zeros(out.length);
-    return [dws[t]];
-  });
+  runConv(
+    rt,
+    g,
+    arrays,
+    direct ? "convWeightDirect" : "convWeightAdjoint",
+    (t) => {
+      dws[t] = rt.zeros(size);
+      return [dws[t]];
+    },
+  );
   const f = rt.f32;
   const o = out as Float32Array;
+  if (direct) {
+    for (let grp = 0; grp < g.groups; grp++) {
+      for (let c = 0; c < og; c++) {
+        for (let k = 0; k < kk; k++) {
+          const at = grp * kp * op + k * op + c;
+          let s = f[(dws[0] >> 2) + at];
+          for (let t = 1; t < dws.length; t++) s += f[(dws[t] >> 2) + at];
+          o[(grp * og + c) * kk + k] = s;
+        }
+      }
+    }
+    return out;
+  }
   o.set(f.subarray(dws[0] >> 2, (dws[0] >> 2) + out.length));
   for (let t = 1; t < dws.length; t++) {
     const base = dws[t] >> 2;

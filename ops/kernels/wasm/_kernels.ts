@@ -160,6 +160,7 @@ export function kernelFuncs(opts: KernelOptions) {
     maxPool2x2: 14,
     convDirect: 15,
     convDirectC: 16,
+    convWeightDirect: 17,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2039,6 +2040,221 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  // ---- direct weight gradient, for windows that never touch padding (any
+  // stride and dilation): no im2col. dwT [groups, kp, op] (kp = cg·kh·kw
+  // rounded up to 6, op = og rounded up to 8; zeroed by the caller, which
+  // transposes it) += Σ over the images' pixels p of x[k's offset + p's
+  // offset] · y[p, o]. Per image and group, y is packed as [p, op] (zero
+  // past the last channel); then each tile of 6 k × 8 channels keeps 12
+  // accumulators over the pixels: per pixel two vectors of packed y and 6
+  // broadcast inputs, the GEMM micro-kernel's loads and multiply-adds, with
+  // x read in place through a table of the k offsets and one of the pixel
+  // offsets. Tiles past the last k repeat the last k's offset (their sums
+  // land in the padding rows, which the caller ignores).
+  const wdAcc: Record<string, typeof V128> = {};
+  const wdOff: Record<string, typeof I32> = {};
+  for (let r = 0; r < MR; r++) {
+    wdOff[`k${r}`] = I32;
+    for (let v = 0; v < 2; v++) wdAcc[`c${r}${v}`] = V128;
+  }
+  const convWeightDirect = func(
+    "convWeightDirect",
+    { g: I32, n0: I32, n1: I32, work: I32, dw: I32 },
+    {
+      ...geomLocals,
+      ...wdAcc,
+      ...wdOff,
+      y0: V128,
+      y1: V128,
+      xv: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      kp: I32,
+      op: I32,
+      pp: I32,
+      groups: I32,
+      tab: I32,
+      ptab: I32,
+      pe: I32,
+      yt: I32,
+      n: I32,
+      grp: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      oy: I32,
+      ox: I32,
+      o: I32,
+      q: I32,
+      kb: I32,
+      ob: I32,
+      d: I32,
+      pt: I32,
+      ye: I32,
+      xb: I32,
+      yb: I32,
+      dwg: I32,
+      dq: I32,
+    },
+    (p, l) => {
+      const acc = (r: number, v: number) =>
+        (l as Record<string, number>)[`c${r}${v}`];
+      const off = (r: number) => (l as Record<string, number>)[`k${r}`];
+      const init: Code[] = [], step: Code[] = [], offs: Code[] = [];
+      const store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
+        offs.push(set(
+          off(r),
+          add(
+            get(l.xb),
+            i32.load(
+              add(
+                get(l.tab),
+                x4(min(add(get(l.kb), c(r)), sub(get(l.kk), c(1)))),
+              ),
+            ),
+          ),
+        ));
+        init.push(set(acc(r, 0), v128.zero()), set(acc(r, 1), v128.zero()));
+        step.push(
+          set(l.xv, v128.load32Splat(add(get(off(r)), get(l.d)))),
+          set(acc(r, 0), madd(get(l.xv), get(l.y0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.xv), get(l.y1), get(acc(r, 1)))),
+        );
+        store.push(
+          v128.store(
+            get(l.dq),
+            f32x4.add(v128.load(get(l.dq)), get(acc(r, 0))),
+          ),
+          v128.store(
+            get(l.dq),
+            f32x4.add(v128.load(get(l.dq), 16), get(acc(r, 1))),
+            16,
+          ),
+          set(l.dq, add(get(l.dq), x4(get(l.op)))),
+        );
+      }
+      return [
+        loadGeom(p.g, l),
+        set(l.groups, field(p.g, CF.groups)),
+        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
+        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
+        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
+        set(l.op, i32.and(add(get(l.og), c(NR - 1)), c(-NR))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        // the k offset table, the pixel offset table, packed y (16-aligned)
+        set(l.tab, get(p.work)),
+        set(l.ptab, add(get(l.tab), x4(get(l.kk)))),
+        set(l.pe, add(get(l.ptab), x4(get(l.pp)))),
+        set(l.yt, i32.and(add(get(l.pe), c(15)), c(-16))),
+        set(l.d, get(l.tab)),
+        for_(l.ci, c(0), get(l.cg), c(1), [
+          for_(l.i, c(0), get(l.kh), c(1), [
+            for_(l.j, c(0), get(l.kw), c(1), [
+              i32.store(
+                get(l.d),
+                x4(add(
+                  mul(
+                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                    get(l.w),
+                  ),
+                  mul(get(l.j), get(l.dw)),
+                )),
+              ),
+              set(l.d, add(get(l.d), c(4))),
+            ]),
+          ]),
+        ]),
+        set(l.d, get(l.ptab)),
+        for_(l.oy, c(0), get(l.oh), c(1), [
+          for_(l.ox, c(0), get(l.ow), c(1), [
+            i32.store(
+              get(l.d),
+              x4(add(
+                mul(mul(get(l.oy), get(l.sh)), get(l.w)),
+                mul(get(l.ox), get(l.sw)),
+              )),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              planeAddr(
+                field(p.g, CF.x),
+                get(l.n),
+                field(p.g, CF.c),
+                mul(get(l.grp), get(l.cg)),
+                mul(get(l.h), get(l.w)),
+              ),
+            ),
+            set(
+              l.yb,
+              planeAddr(
+                field(p.g, CF.y),
+                get(l.n),
+                field(p.g, CF.o),
+                mul(get(l.grp), get(l.og)),
+                get(l.pp),
+              ),
+            ),
+            // y [og, pp] -> yt [pp, op]
+            for_(l.o, c(0), get(l.op), c(1), [
+              set(l.d, add(get(l.yt), x4(get(l.o)))),
+              if_(i32.lt_s(get(l.o), get(l.og)), [
+                set(l.q, add(get(l.yb), x4(mul(get(l.o), get(l.pp))))),
+                for_(l.i, c(0), get(l.pp), c(1), [
+                  f32.store(get(l.d), f32.load(get(l.q))),
+                  set(l.q, add(get(l.q), c(4))),
+                  set(l.d, add(get(l.d), x4(get(l.op)))),
+                ]),
+              ], [
+                for_(l.i, c(0), get(l.pp), c(1), [
+                  f32.store(get(l.d), f32.const_(0)),
+                  set(l.d, add(get(l.d), x4(get(l.op)))),
+                ]),
+              ]),
+            ]),
+            set(
+              l.dwg,
+              add(get(p.dw), x4(mul(get(l.grp), mul(get(l.kp), get(l.op))))),
+            ),
+            for_(l.kb, c(0), get(l.kp), c(MR), [
+              offs,
+              for_(l.ob, c(0), get(l.op), c(NR), [
+                init,
+                set(l.pt, get(l.ptab)),
+                set(l.ye, add(get(l.yt), x4(get(l.ob)))),
+                // do { one pixel } while (pt < pe): pp >= 1 (the caller checks)
+                loop(
+                  set(l.d, i32.load(get(l.pt))),
+                  set(l.y0, v128.load(get(l.ye))),
+                  set(l.y1, v128.load(get(l.ye), 16)),
+                  step,
+                  set(l.pt, add(get(l.pt), c(4))),
+                  set(l.ye, add(get(l.ye), x4(get(l.op)))),
+                  brIf(0, i32.lt_u(get(l.pt), get(l.pe))),
+                ),
+                set(
+                  l.dq,
+                  add(
+                    get(l.dwg),
+                    x4(add(mul(get(l.kb), get(l.op)), get(l.ob))),
+                  ),
+                ),
+                store,
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
   const funcs = [
     micro,
     packA,
@@ -2057,6 +2273,7 @@ export function kernelFuncs(opts: KernelOptions) {
     maxPool2x2,
     convDirect,
     convDirectC,
+    convWeightDirect,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

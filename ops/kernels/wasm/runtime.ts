@@ -53,6 +53,13 @@ export interface KernelExports {
     work: number,
     dw: number,
   ): void;
+  convWeightDirect(
+    g: number,
+    n0: number,
+    n1: number,
+    work: number,
+    dw: number,
+  ): void;
   maxPool(
     g: number,
     x: number,
@@ -85,6 +92,7 @@ const TASKS = [
   "maxPool2x2",
   "convDirect",
   "convDirectC",
+  "convWeightDirect",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
