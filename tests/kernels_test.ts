@@ -334,6 +334,71 @@ for (const variant of variants) {
     });
   });
 
+  Deno.test(`kernels (${variant.name}): the direct input gradient matches the reference`, () => {
+    withRuntime(rt, () => {
+      // [n, c, h, w, o, kh, kw, sh, dh, dw, groups, pt, pl, pb, pr]: stride 1
+      // along x (any stride down), rows of 4, 5, 7, 8, 9 and wide ones, an
+      // odd number of 4-output vectors, one output row, k not a multiple
+      // of 6, dilation, groups, and padding on any side (the padded path)
+      const cases = [
+        [2, 6, 14, 14, 16, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0],
+        [3, 1, 32, 32, 6, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0],
+        [2, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0],
+        [1, 2, 6, 8, 7, 3, 4, 2, 1, 1, 1, 0, 0, 0, 0],
+        [2, 4, 11, 12, 6, 2, 3, 3, 2, 1, 2, 0, 0, 0, 0],
+        [1, 6, 5, 13, 9, 1, 1, 1, 1, 1, 3, 0, 0, 0, 0],
+        [2, 3, 3, 21, 17, 3, 5, 1, 1, 2, 1, 0, 0, 0, 0],
+        [1, 5, 8, 10, 1, 4, 2, 1, 2, 2, 1, 0, 0, 0, 0],
+        [3, 4, 7, 9, 8, 3, 3, 2, 1, 1, 4, 0, 0, 0, 0],
+        [2, 3, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1],
+        [1, 4, 10, 11, 6, 5, 5, 1, 1, 1, 2, 2, 2, 2, 2],
+        [2, 2, 9, 6, 5, 3, 2, 2, 2, 1, 1, 1, 0, 2, 3],
+        [1, 3, 5, 5, 4, 5, 5, 1, 1, 1, 1, 3, 3, 3, 3],
+      ];
+      for (
+        const [n, c, h, w, o, kh, kw, sh, dh, dw, groups, pt, pl, pb, pr]
+          of cases
+      ) {
+        const oh = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+        const ow = w + pl + pr - dw * (kw - 1);
+        const g: cv.ConvGeometry = {
+          n,
+          c,
+          h,
+          w,
+          o,
+          kh,
+          kw,
+          oh,
+          ow,
+          sh,
+          sw: 1,
+          pt,
+          pl,
+          dh,
+          dw,
+          groups,
+        };
+        const y = values(n * o * oh * ow, o + ow);
+        const wt = values(o * (c / groups) * kh * kw, c + kh);
+        const want = cv.conv2dInputAdjointRef(
+          y,
+          wt,
+          g,
+          new Float32Array(n * c * h * w),
+        );
+        const msg = JSON.stringify(g);
+        assertAllClose(cv.conv2dInputAdjoint(y, wt, g), want, {
+          ...tol((o / groups) * kh * kw),
+          msg,
+        });
+        const got = new Float32Array(want.length).fill(7);
+        cv.conv2dInputAdjoint(y, wt, g, got);
+        assertAllClose(got, want, { ...tol((o / groups) * kh * kw), msg });
+      }
+    });
+  });
+
   Deno.test(`kernels (${variant.name}): 2x2 stride-2 max pooling (the SIMD path), ties and NaN`, () => {
     withRuntime(rt, () => {
       for (const [h, w] of [[28, 28], [10, 10], [7, 9], [2, 2], [5, 17]]) {
@@ -442,6 +507,17 @@ Deno.test({
     const [r1, r2] = [run(one), run(two)];
     assert.deepEqual(r2[0], r1[0]);
     assert.deepEqual(r2[1], r1[1]);
+    // the input gradient with padding (into a padded x, then cropped)
+    const gp = { ...g, pt: 2, pl: 2, oh: 14, ow: 14 };
+    const yp = values(16 * 16 * 196, 6);
+    const [p1, p2] = [one, two].map((rt) => {
+      let r!: Float32Array;
+      withRuntime(rt, () => {
+        r = cv.conv2dInputAdjoint(yp, w, gp) as Float32Array;
+      });
+      return r;
+    });
+    assert.deepEqual(p2, p1);
     // per-thread partial sums are added in another order
     assertAllClose(r2[2], r1[2], { atol: 1e-4, rtol: 1e-5 });
   },

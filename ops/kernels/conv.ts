@@ -10,9 +10,11 @@
  * float32 convolutions run in WebAssembly (`wasm/_kernels.ts`), with the
  * images split over threads: the forward pass and the weight adjoint
  * directly on x when no window touches padding (see `forwardKernel`, and
- * `convWeightDirect` in `wasm/_kernels.ts`), else, as the input adjoint
- * always, per image and group im2col into a [cg·kh·kw, oh·ow] matrix and one
- * packed SIMD GEMM (col2im after it for the input adjoint). The TypeScript versions (`...Ref`) serve float64 and are the
+ * `convWeightDirect` in `wasm/_kernels.ts`); the input adjoint directly
+ * into x when the stride along x is 1 (`convInputDirect`; with padding,
+ * into a padded x, then cropped); else per image and group im2col into a
+ * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
+ * Wᵀ·y, then col2im). The TypeScript versions (`...Ref`) serve float64 and are the
  * reference for the tests: there, images are processed in chunks whose
  * columns form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long
  * matrix product accumulated in float64.
@@ -138,7 +140,8 @@ function runConv(
     | "convDirectC"
     | "convInputAdjoint"
     | "convWeightAdjoint"
-    | "convWeightDirect",
+    | "convWeightDirect"
+    | "convInputDirect",
   extra: (task: number) => number[] = () => [],
 ): void {
   const rec = rt.alloc(CONV_FIELDS.length * 4);
@@ -147,7 +150,7 @@ function runConv(
   CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
   const k = (g.c / g.groups) * g.kh * g.kw;
   const panel = fn === "convDirect" ? MR : NR;
-  const work = fn === "convWeightDirect"
+  const work = fn === "convInputDirect" ? 0 : fn === "convWeightDirect"
     // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
     ? 4 * (k + g.oh * g.ow) + 16 +
       4 * g.oh * g.ow * Math.ceil(g.o / g.groups / NR) * NR
@@ -264,6 +267,37 @@ export function conv2dInputAdjoint(
   }
   const rt = runtime();
   rt.reset();
+  if (g.sw === 1 && g.ow >= 4) {
+    // with padding, into x padded so that every window lies inside it
+    const hp = Math.max(g.pt + g.h, (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1);
+    const wp = Math.max(g.pl + g.w, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+    const padded = hp !== g.h || wp !== g.w;
+    const gp = padded ? { ...g, h: hp, w: wp, pt: 0, pl: 0 } : g;
+    const arrays = {
+      y: rt.put(y as Float32Array),
+      wt: 0,
+      bias: 0,
+      x: rt.zeros(g.n * g.c * hp * wp),
+    };
+    const panels = rt.put(packPanels(w as Float32Array, gp));
+    const tabs = inputDirectTables(rt, gp);
+    runConv(
+      rt,
+      gp,
+      arrays,
+      "convInputDirect",
+      () => [panels, tabs.ktab, tabs.vtab, tabs.vend],
+    );
+    if (!padded) return result(rt, arrays.x, n, out);
+    const r = out ?? new Float32Array(n), f = rt.f32;
+    for (let pl = 0, d = 0; pl < g.n * g.c; pl++) {
+      for (let yy = 0; yy < g.h; yy++) {
+        const s = (arrays.x >> 2) + (pl * hp + yy + g.pt) * wp + g.pl;
+        for (let xx = 0; xx < g.w; xx++) r[d++] = f[s + xx];
+      }
+    }
+    return r;
+  }
   const arrays = {
     y: rt.put(y as Float32Array),
     wt: rt.put(w as Float32Array),
@@ -272,6 +306,88 @@ export function conv2dInputAdjoint(
   };
   runConv(rt, g, arrays, "convInputAdjoint");
   return result(rt, arrays.x, n, out);
+}
+
+/**
+ * The weights of each group in panels of 6 k = (ci, i, j), for
+ * `convInputDirect`: [groups, kk to 6 / 6, og, 6], zero past the last k.
+ */
+function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
+  const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
+  const kp = Math.ceil(kk / MR) * MR;
+  const r = new Float32Array(g.groups * kp * og), order = kOrder(g);
+  for (let grp = 0; grp < g.groups; grp++) {
+    for (let kb = 0; kb < kp; kb += MR) {
+      for (let o = 0; o < og; o++) {
+        const dst = (grp * kp + kb) * og + o * MR;
+        const src = (grp * og + o) * kk;
+        for (let q = 0; q < MR && kb + q < kk; q++) {
+          r[dst + q] = w[src + order[kb + q]];
+        }
+      }
+    }
+  }
+  return r;
+}
+
+/**
+ * The order of the k = (ci, i, j) in `convInputDirect`'s panels: ci fastest,
+ * then i, then j, so that a panel's 6 k rarely add into overlapping x
+ * (a store then an overlapping load stalls: the store cannot forward).
+ */
+function kOrder(g: ConvGeometry): number[] {
+  const cg = g.c / g.groups, order: number[] = [];
+  for (let j = 0; j < g.kw; j++) {
+    for (let i = 0; i < g.kh; i++) {
+      for (let ci = 0; ci < cg; ci++) order.push((ci * g.kh + i) * g.kw + j);
+    }
+  }
+  return order;
+}
+
+/**
+ * The tables of `convInputDirect` in the memory: four lane masks (the first
+ * m lanes off, m = 0..3) and an all-off one; the x offset (bytes) of each
+ * k = (ci, i, j); and the plane's vectors of 4 outputs in pairs (offset in
+ * y, offset in x, mask address), each row's last vector moved back to end
+ * at the row's end with the lanes already covered off, an odd one out
+ * paired with an all-off copy of itself. Returns the addresses.
+ */
+function inputDirectTables(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+): { ktab: number; vtab: number; vend: number } {
+  const cg = g.c / g.groups, kk = cg * g.kh * g.kw;
+  const full = Math.floor(g.ow / 4), perRow = full + (g.ow % 4 ? 1 : 0);
+  let nv = g.oh * perRow;
+  nv += nv & 1;
+  const at = rt.alloc(4 * (20 + kk + 3 * nv)), i32 = rt.i32, base = at >> 2;
+  for (let m = 0; m <= 4; m++) {
+    for (let l = 0; l < 4; l++) i32[base + 4 * m + l] = l < m ? 0 : -1;
+  }
+  let q = base + 20;
+  for (const k of kOrder(g)) {
+    const ci = Math.floor(k / (g.kh * g.kw)), i = Math.floor(k / g.kw) % g.kh;
+    i32[q++] = 4 * ((ci * g.h + i * g.dh) * g.w + (k % g.kw) * g.dw);
+  }
+  // column-major (rows fastest), so a pair's two vectors lie in different
+  // rows (when there are two) and never overlap
+  const vtab = q;
+  for (let v = 0; v < perRow; v++) {
+    for (let oy = 0; oy < g.oh; oy++) {
+      const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
+      i32[q++] = 4 * (oy * g.ow + ox);
+      i32[q++] = 4 * (oy * g.sh * g.w + ox);
+      i32[q++] = at + 16 * m;
+    }
+  }
+  if ((q - vtab) % 6) {
+    i32[q] = i32[q - 3];
+    i32[q + 1] = i32[q - 2];
+    i32[q + 2] = at + 16 * 4;
+    q += 3;
+  }
+  return { ktab: 4 * (base + 20), vtab: 4 * vtab, vend: 4 * q };
 }
 
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */

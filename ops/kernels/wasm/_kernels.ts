@@ -161,6 +161,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convDirect: 15,
     convDirectC: 16,
     convWeightDirect: 17,
+    convInputDirect: 18,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2255,6 +2256,194 @@ export function kernelFuncs(opts: KernelOptions) {
     },
   );
 
+  // ---- direct input gradient, for windows that never touch padding, stride
+  // 1 along x and output rows of at least 4 (any stride down, dilation,
+  // groups): no column buffer and no col2im. x[c, oy·sh + i·dh, ox + j·dw]
+  // += Σ_o w[o, c, i, j] · y[o, oy, ox], x zeroed by the caller. The caller
+  // packs the weights of each group into panels of 6 k = (ci, i, j) (for
+  // each o, the 6 k side by side, zero past the last k) at `wp`, a table of
+  // the x offsets (bytes) of each k at `ktab`, and a table of the plane's
+  // vectors of 4 outputs in pairs at `vtab`..`vend` (per vector: its offset
+  // in y, its offset in x, the address of its lane mask; each row's last
+  // vector moved back to end at the row's end, with the lanes already
+  // covered masked off; an odd vector out paired with itself, fully
+  // masked). Per image, group, panel and pair: 12 accumulators (6 k × 2
+  // vectors) over o, each step two vectors of y read in place and 6
+  // broadcast weights (the GEMM micro-kernel's loads and multiply-adds);
+  // then each k's two vectors, masked, are added into x in place. Threads
+  // split the images, so no two write the same x.
+  const idAcc: Record<string, typeof V128> = {};
+  const idOff: Record<string, typeof I32> = {};
+  for (let r = 0; r < MR; r++) {
+    idOff[`k${r}`] = I32;
+    for (let v = 0; v < 2; v++) idAcc[`c${r}${v}`] = V128;
+  }
+  const convInputDirect = func(
+    "convInputDirect",
+    {
+      g: I32,
+      n0: I32,
+      n1: I32,
+      work: I32,
+      wp: I32,
+      ktab: I32,
+      vtab: I32,
+      vend: I32,
+    },
+    {
+      ...idAcc,
+      ...idOff,
+      y0: V128,
+      y1: V128,
+      wv: V128,
+      groups: I32,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      kp: I32,
+      ppb: I32,
+      hwb: I32,
+      n: I32,
+      grp: I32,
+      xb: I32,
+      yb: I32,
+      wg: I32,
+      kb: I32,
+      wk: I32,
+      wend: I32,
+      vt: I32,
+      q0: I32,
+      q1: I32,
+      wq: I32,
+      x0: I32,
+      x1: I32,
+      a: I32,
+    },
+    (p, l) => {
+      const acc = (r: number, v: number) =>
+        (l as Record<string, number>)[`c${r}${v}`];
+      const off = (r: number) => (l as Record<string, number>)[`k${r}`];
+      const init: Code[] = [], step: Code[] = [], offs: Code[] = [];
+      const store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
+        offs.push(set(
+          off(r),
+          add(
+            get(l.xb),
+            i32.load(
+              add(
+                get(p.ktab),
+                x4(min(add(get(l.kb), c(r)), sub(get(l.kk), c(1)))),
+              ),
+            ),
+          ),
+        ));
+        init.push(set(acc(r, 0), v128.zero()), set(acc(r, 1), v128.zero()));
+        step.push(
+          set(l.wv, v128.load32Splat(get(l.wq), r * 4)),
+          set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
+        );
+        // only real k (the panel's padding rows are not stored)
+        store.push(if_(i32.lt_s(add(get(l.kb), c(r)), get(l.kk)), [
+          set(l.a, add(get(off(r)), get(l.x0))),
+          v128.store(
+            get(l.a),
+            f32x4.add(
+              v128.load(get(l.a)),
+              v128.and(get(acc(r, 0)), get(l.y0)),
+            ),
+          ),
+          set(l.a, add(get(off(r)), get(l.x1))),
+          v128.store(
+            get(l.a),
+            f32x4.add(
+              v128.load(get(l.a)),
+              v128.and(get(acc(r, 1)), get(l.y1)),
+            ),
+          ),
+        ]));
+      }
+      return [
+        set(l.groups, field(p.g, CF.groups)),
+        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
+        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
+        set(
+          l.kk,
+          mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw))),
+        ),
+        set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
+        set(l.ppb, x4(mul(field(p.g, CF.oh), field(p.g, CF.ow)))),
+        set(l.hwb, x4(mul(field(p.g, CF.h), field(p.g, CF.w)))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              add(
+                field(p.g, CF.x),
+                mul(
+                  add(
+                    mul(get(l.n), field(p.g, CF.c)),
+                    mul(get(l.grp), get(l.cg)),
+                  ),
+                  get(l.hwb),
+                ),
+              ),
+            ),
+            set(
+              l.yb,
+              add(
+                field(p.g, CF.y),
+                mul(
+                  add(
+                    mul(get(l.n), field(p.g, CF.o)),
+                    mul(get(l.grp), get(l.og)),
+                  ),
+                  get(l.ppb),
+                ),
+              ),
+            ),
+            set(
+              l.wg,
+              add(get(p.wp), x4(mul(get(l.grp), mul(get(l.kp), get(l.og))))),
+            ),
+            for_(l.kb, c(0), get(l.kp), c(MR), [
+              offs,
+              set(l.wk, add(get(l.wg), x4(mul(get(l.kb), get(l.og))))),
+              set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 4)))),
+              set(l.vt, get(p.vtab)),
+              // do { one pair } while (vt < vend): at least one pair
+              loop(
+                init,
+                set(l.q0, add(get(l.yb), i32.load(get(l.vt)))),
+                set(l.q1, add(get(l.yb), i32.load(get(l.vt), 12))),
+                set(l.wq, get(l.wk)),
+                // do { one o } while (wq < wend): og >= 1
+                loop(
+                  set(l.y0, v128.load(get(l.q0))),
+                  set(l.y1, v128.load(get(l.q1))),
+                  step,
+                  set(l.wq, add(get(l.wq), c(MR * 4))),
+                  set(l.q0, add(get(l.q0), get(l.ppb))),
+                  set(l.q1, add(get(l.q1), get(l.ppb))),
+                  brIf(0, i32.lt_u(get(l.wq), get(l.wend))),
+                ),
+                // the two vectors' x offsets and lane masks
+                set(l.x0, i32.load(get(l.vt), 4)),
+                set(l.x1, i32.load(get(l.vt), 16)),
+                set(l.y0, v128.load(i32.load(get(l.vt), 8))),
+                set(l.y1, v128.load(i32.load(get(l.vt), 20))),
+                store,
+                set(l.vt, add(get(l.vt), c(24))),
+                brIf(0, i32.lt_u(get(l.vt), get(p.vend))),
+              ),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
   const funcs = [
     micro,
     packA,
@@ -2274,6 +2463,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convDirect,
     convDirectC,
     convWeightDirect,
+    convInputDirect,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

@@ -60,6 +60,16 @@ export interface KernelExports {
     work: number,
     dw: number,
   ): void;
+  convInputDirect(
+    g: number,
+    n0: number,
+    n1: number,
+    work: number,
+    wp: number,
+    ktab: number,
+    vtab: number,
+    vend: number,
+  ): void;
   maxPool(
     g: number,
     x: number,
@@ -93,6 +103,7 @@ const TASKS = [
   "convDirect",
   "convDirectC",
   "convWeightDirect",
+  "convInputDirect",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
