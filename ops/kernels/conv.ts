@@ -446,6 +446,25 @@ export function conv2dWeightAdjoint(
   return out;
 }
 
+/**
+ * The sizes the reference kernels share: og output channels per group,
+ * K = (c / groups)·kh·kw rows of columns, P output pixels, chunks of nbMax
+ * images; a column buffer and an [og, nbMax·P] matrix for one chunk.
+ */
+function refScratch(g: ConvGeometry) {
+  const og = g.o / g.groups;
+  const K = (g.c / g.groups) * g.kh * g.kw, P = g.oh * g.ow;
+  const nbMax = chunkSize(g);
+  return {
+    og,
+    K,
+    P,
+    nbMax,
+    cols: new Float64Array(K * nbMax * P),
+    rows: new Float64Array(og * nbMax * P),
+  };
+}
+
 /** The TypeScript reference of {@linkcode conv2dForward} (float64 accumulation). */
 export function conv2dForwardRef(
   x: TypedArray,
@@ -454,10 +473,7 @@ export function conv2dForwardRef(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  const cg = g.c / g.groups, og = g.o / g.groups;
-  const K = cg * g.kh * g.kw, P = g.oh * g.ow, nbMax = chunkSize(g);
-  const cols = new Float64Array(K * nbMax * P);
-  const acc = new Float64Array(og * nbMax * P);
+  const { og, K, P, nbMax, cols, rows: acc } = refScratch(g);
   const wg = Float64Array.from(w);
   for (let n0 = 0; n0 < g.n; n0 += nbMax) {
     const nb = Math.min(nbMax, g.n - n0), L = nb * P;
@@ -480,10 +496,7 @@ export function conv2dInputAdjointRef(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  const cg = g.c / g.groups, og = g.o / g.groups;
-  const K = cg * g.kh * g.kw, P = g.oh * g.ow, nbMax = chunkSize(g);
-  const cols = new Float64Array(K * nbMax * P);
-  const ym = new Float64Array(og * nbMax * P);
+  const { og, K, P, nbMax, cols, rows: ym } = refScratch(g);
   const acc = new Float64Array(out.length);
   const wg = Float64Array.from(w);
   for (let n0 = 0; n0 < g.n; n0 += nbMax) {
@@ -506,10 +519,7 @@ export function conv2dWeightAdjointRef(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  const cg = g.c / g.groups, og = g.o / g.groups;
-  const K = cg * g.kh * g.kw, P = g.oh * g.ow, nbMax = chunkSize(g);
-  const cols = new Float64Array(K * nbMax * P);
-  const ym = new Float64Array(og * nbMax * P);
+  const { og, K, P, nbMax, cols, rows: ym } = refScratch(g);
   const acc = new Float64Array(out.length);
   for (let n0 = 0; n0 < g.n; n0 += nbMax) {
     const nb = Math.min(nbMax, g.n - n0), L = nb * P;

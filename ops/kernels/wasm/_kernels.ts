@@ -1113,6 +1113,103 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  const packLocalNames = [
+    "cg",
+    "ci",
+    "d",
+    "dh",
+    "dw",
+    "groups",
+    "grp",
+    "h",
+    "i",
+    "j",
+    "k",
+    "kh",
+    "kk",
+    "kw",
+    "og",
+    "panels",
+    "pw",
+    "q",
+    "r",
+    "tab",
+    "w",
+  ] as const;
+  /**
+   * The start of the direct convolution kernels: a table of the input
+   * offset (bytes) of each k = (ci, i, j), then every group's weights packed
+   * in panels of R output channels (zero past the last channel).
+   */
+  const packDirectWeights = (
+    g: number,
+    work: number,
+    l: { [K in typeof packLocalNames[number]]: number },
+    R: number,
+  ): Code[] => [
+    set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
+    // the offset table (bytes), then the packed weights of every group
+    set(l.tab, get(work)),
+    set(l.pw, add(get(l.tab), x4(get(l.kk)))),
+    set(l.d, get(l.tab)),
+    for_(l.ci, c(0), get(l.cg), c(1), [
+      for_(l.i, c(0), get(l.kh), c(1), [
+        for_(l.j, c(0), get(l.kw), c(1), [
+          i32.store(
+            get(l.d),
+            x4(add(
+              mul(
+                add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                get(l.w),
+              ),
+              mul(get(l.j), get(l.dw)),
+            )),
+          ),
+          set(l.d, add(get(l.d), c(4))),
+        ]),
+      ]),
+    ]),
+    for_(l.grp, c(0), get(l.groups), c(1), [
+      for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
+        set(
+          l.d,
+          add(
+            get(l.pw),
+            x4(mul(
+              add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
+              get(l.kk),
+            )),
+          ),
+        ),
+        for_(l.k, c(0), get(l.kk), c(1), [
+          for_(l.r, c(0), c(R), c(1), [
+            f32.store(
+              add(get(l.d), x4(add(mul(get(l.k), c(R)), get(l.r)))),
+              if_f32(
+                i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
+                f32.load(
+                  add(
+                    field(g, CF.wt),
+                    x4(add(
+                      mul(
+                        add(
+                          mul(get(l.grp), get(l.og)),
+                          add(get(l.q), get(l.r)),
+                        ),
+                        get(l.kk),
+                      ),
+                      get(l.k),
+                    )),
+                  ),
+                ),
+              ),
+            ),
+          ]),
+        ]),
+      ]),
+    ]),
+  ];
+
   // ---- direct convolution (forward), for stride 1 along x, no padding, and
   // output rows of at least 8: no im2col and no packing of x. Each task packs
   // the weights of each group into 6-channel panels (as packA: for each k,
@@ -1206,67 +1303,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
         set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
         set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
-        set(l.panels, i32.div_s(add(get(l.og), c(MR - 1)), c(MR))),
-        // the offset table, then the packed weights of every group
-        set(l.tab, get(p.work)),
-        set(l.pw, add(get(l.tab), x4(get(l.kk)))),
-        set(l.d, get(l.tab)),
-        for_(l.ci, c(0), get(l.cg), c(1), [
-          for_(l.i, c(0), get(l.kh), c(1), [
-            for_(l.j, c(0), get(l.kw), c(1), [
-              i32.store(
-                get(l.d),
-                x4(add(
-                  mul(
-                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                    get(l.w),
-                  ),
-                  mul(get(l.j), get(l.dw)),
-                )),
-              ),
-              set(l.d, add(get(l.d), c(4))),
-            ]),
-          ]),
-        ]),
-        for_(l.grp, c(0), get(l.groups), c(1), [
-          for_(l.q, c(0), mul(get(l.panels), c(MR)), c(MR), [
-            set(
-              l.d,
-              add(
-                get(l.pw),
-                x4(mul(
-                  add(mul(get(l.grp), mul(get(l.panels), c(MR))), get(l.q)),
-                  get(l.kk),
-                )),
-              ),
-            ),
-            for_(l.k, c(0), get(l.kk), c(1), [
-              for_(l.r, c(0), c(MR), c(1), [
-                f32.store(
-                  add(get(l.d), x4(add(mul(get(l.k), c(MR)), get(l.r)))),
-                  if_f32(
-                    i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
-                    f32.load(
-                      add(
-                        field(p.g, CF.wt),
-                        x4(add(
-                          mul(
-                            add(
-                              mul(get(l.grp), get(l.og)),
-                              add(get(l.q), get(l.r)),
-                            ),
-                            get(l.kk),
-                          ),
-                          get(l.k),
-                        )),
-                      ),
-                    ),
-                  ),
-                ),
-              ]),
-            ]),
-          ]),
-        ]),
+        ...packDirectWeights(p.g, p.work, l, MR),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
@@ -1472,67 +1509,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
         set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
-        set(l.panels, i32.div_s(add(get(l.og), c(NR - 1)), c(NR))),
-        // the offset table (bytes), then the packed weights of every group
-        set(l.tab, get(p.work)),
-        set(l.pw, add(get(l.tab), x4(get(l.kk)))),
-        set(l.d, get(l.tab)),
-        for_(l.ci, c(0), get(l.cg), c(1), [
-          for_(l.i, c(0), get(l.kh), c(1), [
-            for_(l.j, c(0), get(l.kw), c(1), [
-              i32.store(
-                get(l.d),
-                x4(add(
-                  mul(
-                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                    get(l.w),
-                  ),
-                  mul(get(l.j), get(l.dw)),
-                )),
-              ),
-              set(l.d, add(get(l.d), c(4))),
-            ]),
-          ]),
-        ]),
-        for_(l.grp, c(0), get(l.groups), c(1), [
-          for_(l.q, c(0), mul(get(l.panels), c(NR)), c(NR), [
-            set(
-              l.d,
-              add(
-                get(l.pw),
-                x4(mul(
-                  add(mul(get(l.grp), mul(get(l.panels), c(NR))), get(l.q)),
-                  get(l.kk),
-                )),
-              ),
-            ),
-            for_(l.k, c(0), get(l.kk), c(1), [
-              for_(l.r, c(0), c(NR), c(1), [
-                f32.store(
-                  add(get(l.d), x4(add(mul(get(l.k), c(NR)), get(l.r)))),
-                  if_f32(
-                    i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
-                    f32.load(
-                      add(
-                        field(p.g, CF.wt),
-                        x4(add(
-                          mul(
-                            add(
-                              mul(get(l.grp), get(l.og)),
-                              add(get(l.q), get(l.r)),
-                            ),
-                            get(l.kk),
-                          ),
-                          get(l.k),
-                        )),
-                      ),
-                    ),
-                  ),
-                ),
-              ]),
-            ]),
-          ]),
-        ]),
+        ...packDirectWeights(p.g, p.work, l, NR),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
