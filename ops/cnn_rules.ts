@@ -15,7 +15,7 @@
  * @module
  */
 import { allocData, fromData, type Tensor } from "./tensor.ts";
-import type { Rule } from "./trace.ts";
+import { differentiating, type Rule } from "./trace.ts";
 import * as cv from "./kernels/conv.ts";
 import * as pk from "./kernels/pool.ts";
 import { gemm } from "./kernels/matmul.ts";
@@ -310,12 +310,9 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
     name: "maxPool2d",
     forward: ([x], p) => {
       const g = poolGeometry(x.shape, p);
-      return fromData(pk.maxPoolForward(x.data, g), [
-        x.shape[0],
-        x.shape[1],
-        g.oh,
-        g.ow,
-      ]);
+      // the argmax is kept only when a backward pass may ask for it
+      const y = pk.maxPoolForward(x.data, g, undefined, differentiating());
+      return fromData(y, [x.shape[0], x.shape[1], g.oh, g.ow]);
     },
     vjp: ([x], _y, p) => [(g) => bind("maxPool2dScatter", [g, x], p)], // g goes to each window's first max
     jvp: ([x], [t], _y, p) => bind("maxPool2dGather", [t!, x], p),

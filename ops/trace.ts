@@ -65,6 +65,18 @@ interface Parent {
 
 let levelCounter = 0;
 let nodeCounter = 0;
+/** How many primitives being differentiated are on the stack (see {@linkcode differentiating}). */
+let tracedDepth = 0;
+
+/**
+ * True while a primitive's forward runs on behalf of a transform (its
+ * inputs were traced): then its derivative rules may follow, and a forward
+ * kernel may keep what they will ask for (max pooling keeps its argmax).
+ * Outside any transform (plain inference) it is false. @internal
+ */
+export function differentiating(): boolean {
+  return tracedDepth > 0;
+}
 
 let debugNans = false;
 
@@ -173,7 +185,13 @@ export function bindRule<P>(
     return out;
   }
   const primals = inputs.map((x) => unwrapLevel(x, level));
-  const out = bindRule(rule, primals, params);
+  tracedDepth++;
+  let out: Tensor;
+  try {
+    out = bindRule(rule, primals, params);
+  } finally {
+    tracedDepth--;
+  }
   if (out.dtype === "int32") return out; // integer outputs carry no derivative
   const traced = inputs.map((x) =>
     x instanceof Tracer && x.level === level && x.dtype !== "int32" ? x : null

@@ -1169,3 +1169,32 @@ Deno.test("batchNorm eval uses the running statistics (not the batch's) and retu
     tight,
   );
 });
+
+Deno.test("maxPool2d float32: a plain forward (no argmax kept) and the gradient, in either order", () => {
+  // large enough for the WebAssembly kernel; ties route to the first maximum
+  const ints = Array.from({ length: 6912 }, (_, i) => ((i * 7919) % 11) - 5);
+  const x = T.reshape(T.tensor(ints, { dtype: "float32" }), [4, 3, 24, 24]);
+  const f = (a: Tensor) => T.sum(T.maxPool2d(a, { kernelSize: 2 }));
+  // reference: 1 at each window's first maximum (row-major), from the values
+  const want = new Float32Array(x.data.length);
+  for (let pl = 0; pl < 12; pl++) {
+    for (let oy = 0; oy < 12; oy++) {
+      for (let ox = 0; ox < 12; ox++) {
+        let best = -1;
+        for (const [i, j] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+          const at = pl * 576 + (2 * oy + i) * 24 + 2 * ox + j;
+          if (best < 0 || x.data[at] > x.data[best]) best = at;
+        }
+        want[best] = 1;
+      }
+    }
+  }
+  T.maxPool2d(x, { kernelSize: 2 }); // inference first: nothing kept
+  assert.deepEqual(T.grad(f)(x).data, want);
+  const x2 = T.add(x, 0); // a new array: gradient first, then inference
+  assert.deepEqual(T.grad(f)(x2).data, want);
+  assert.deepEqual(
+    T.maxPool2d(x2, { kernelSize: 2 }).data,
+    T.maxPool2d(x, { kernelSize: 2 }).data,
+  );
+});

@@ -426,6 +426,10 @@ for (const variant of variants) {
         assert.deepEqual(pk.maxPoolArgmax(x.slice(), g), want, `${h}x${w}`);
         const ref = pk.poolGather(x, want, g, new Float32Array(want.length));
         assert.deepEqual(pk.maxPoolForward(x, g), ref, `${h}x${w}`);
+        // inference (no argmax kept), then the argmax of the same array
+        const fresh = x.slice();
+        assert.deepEqual(pk.maxPoolForward(fresh, g, undefined, false), ref);
+        assert.deepEqual(pk.maxPoolArgmax(fresh, g), want, `${h}x${w}`);
       }
     });
   });

@@ -50,14 +50,16 @@ function isPlain2x2(g: PoolGeometry): boolean {
 }
 
 /**
- * Max pooling of float32 x in WebAssembly: the argmax returned (and cached),
- * and the values (a new array) when `values` is set.
+ * Max pooling of float32 x in WebAssembly: the values (a new array) when
+ * `values` is set, and the argmax (cached for the backward pass) when
+ * `argmax` is set.
  */
 function maxPoolWasm(
   x: Float32Array,
   g: PoolGeometry,
   values: boolean,
-): { idx: Int32Array; out: Float32Array | null } {
+  argmax: boolean,
+): { idx: Int32Array | null; out: Float32Array | null } {
   const rt = runtime();
   rt.reset();
   const rec = rt.alloc(POOL_FIELDS.length * 4);
@@ -72,8 +74,8 @@ function maxPoolWasm(
     parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
   );
   const out = values ? rt.readF32(pv, nOut) : null;
-  const idx = rt.i32.slice(pi >> 2, (pi >> 2) + nOut);
-  argmaxCache.set(x, { key: geometryKey(g), idx });
+  const idx = argmax ? rt.i32.slice(pi >> 2, (pi >> 2) + nOut) : null;
+  if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
   return { idx, out };
 }
 
@@ -85,7 +87,7 @@ export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
   if (x instanceof Float32Array && g.planes * g.oh * g.ow >= WASM_MIN_OUTPUTS) {
     const hit = argmaxCache.get(x);
     if (hit && hit.key === geometryKey(g)) return hit.idx;
-    return maxPoolWasm(x, g, false).idx;
+    return maxPoolWasm(x, g, false, true).idx!;
   }
   return maxPoolArgmaxRef(x, g);
 }
@@ -225,17 +227,20 @@ export function avgPoolAdjoint(
 
 /**
  * Max pooling forward: the value at each window's first maximum, as a new
- * array of x's type (copied into `out` when given).
+ * array of x's type (copied into `out` when given). With `keepArgmax` (a
+ * backward pass may follow) the float32 kernel also keeps the argmax for
+ * {@linkcode maxPoolArgmax}; without it (inference) that array is never made.
  */
 export function maxPoolForward(
   x: TypedArray,
   g: PoolGeometry,
   out?: TypedArray,
+  keepArgmax = true,
 ): TypedArray {
   const n = g.planes * g.oh * g.ow;
   if (x instanceof Float32Array && n >= WASM_MIN_OUTPUTS) {
     // a window of padding only gives -Infinity there too
-    const values = maxPoolWasm(x, g, true).out!;
+    const values = maxPoolWasm(x, g, true, keepArgmax).out!;
     if (!out) return values;
     out.set(values);
     return out;
