@@ -155,8 +155,15 @@ function runConv(
     ? 4 * (k + g.oh * g.ow) + 16 +
       4 * g.oh * g.ow * Math.ceil(g.o / g.groups / NR) * NR
     : fn === "convDirect" || fn === "convDirectC"
-    // the offset table and the weights in panels of 6 (or 8) channels
-    ? 4 * k * (1 + g.groups * panel * Math.ceil(g.o / g.groups / panel))
+    // the offset table and the weights in panels of 6 channels (each
+    // broadcast to 4 lanes) or 8 channels
+    ? 4 * k * (1 + (fn === "convDirect" ? 4 : 1) * g.groups * panel *
+            Math.ceil(g.o / g.groups / panel)) +
+      // convDirectC: the pixel offset table and one image's group of x,
+      // broadcast, each 16-aligned
+      (fn === "convDirectC"
+        ? 4 * g.oh * g.ow + 16 * (g.c / g.groups) * g.h * g.w + 32
+        : 0)
     // columns, slack, alignment, GEMM scratch
     : k * g.oh * g.ow * 4 + 16 + 64 + GEMM_WORK;
   const parts = convMacs(g) >= PARALLEL_MIN_MACS
@@ -310,19 +317,21 @@ export function conv2dInputAdjoint(
 
 /**
  * The weights of each group in panels of 6 k = (ci, i, j), for
- * `convInputDirect`: [groups, kk to 6 / 6, og, 6], zero past the last k.
+ * `convInputDirect`: [groups, kk to 6 / 6, og, 6, 4], zero past the last k,
+ * each weight broadcast to a vector of 4 copies (read with plain vector
+ * loads: see packA in `wasm/_kernels.ts`).
  */
 function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   const kp = Math.ceil(kk / MR) * MR;
-  const r = new Float32Array(g.groups * kp * og), order = kOrder(g);
+  const r = new Float32Array(4 * g.groups * kp * og), order = kOrder(g);
   for (let grp = 0; grp < g.groups; grp++) {
     for (let kb = 0; kb < kp; kb += MR) {
       for (let o = 0; o < og; o++) {
         const dst = (grp * kp + kb) * og + o * MR;
         const src = (grp * og + o) * kk;
         for (let q = 0; q < MR && kb + q < kk; q++) {
-          r[dst + q] = w[src + order[kb + q]];
+          r.fill(w[src + order[kb + q]], 4 * (dst + q), 4 * (dst + q + 1));
         }
       }
     }

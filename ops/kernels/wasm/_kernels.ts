@@ -63,13 +63,13 @@ export const NR = 8;
 export const KU = 4;
 /** k slice per packing (a B panel is KC·NR·4 = 8 KiB: L1). */
 export const KC = 256;
-/** Rows of A packed at once, a multiple of MR (MC·KC·4 = 96 KiB: L2). */
-export const MC = MR * 16;
+/** Rows of A packed at once, a multiple of MR (MC·KC·16 = 192 KiB, each value broadcast to a vector: L2). */
+export const MC = MR * 8;
 /** Columns of B packed at once (KC·NC·4 = 512 KiB: L2). */
 export const NC = 512;
 
 /** Bytes of GEMM scratch (packed A, packed B, one edge tile) per thread. */
-export const GEMM_WORK_BYTES = (MC * KC + KC * NC + MR * NR) * 4 + 64;
+export const GEMM_WORK_BYTES = (4 * MC * KC + KC * NC + MR * NR) * 4 + 64;
 
 /** Fields of the convolution geometry record (i32 each) in memory, in this order. */
 export const CONV_FIELDS = [
@@ -121,6 +121,8 @@ const c = i32.const_;
 const add = i32.add, mul = i32.mul, sub = i32.sub;
 /** 4·x: an element count as bytes. */
 const x4 = (x: Code) => i32.shl(x, c(2));
+/** Stores f32 `v` as a vector of 4 copies at `addr`. */
+const storeSplat = (addr: Code, v: Code) => v128.store(addr, f32x4.splat(v));
 const min = (a: Code, b: Code) => i32.select(a, b, i32.lt_s(a, b));
 const max = (a: Code, b: Code) => i32.select(a, b, i32.gt_s(a, b));
 /** Reads i32 field `off` of the record at local `rec`. */
@@ -183,7 +185,7 @@ export function kernelFuncs(opts: KernelOptions) {
         ];
         for (let r = 0; r < MR; r++) {
           code.push(
-            set(l.a, v128.load32Splat(get(p.pa), (u * MR + r) * 4)),
+            set(l.a, v128.load(get(p.pa), (u * MR + r) * 16)),
             set(acc(r, 0), madd(get(l.a), get(l.b0), get(acc(r, 0)))),
             set(acc(r, 1), madd(get(l.a), get(l.b1), get(acc(r, 1)))),
           );
@@ -208,7 +210,7 @@ export function kernelFuncs(opts: KernelOptions) {
         // do { KU steps } while (pb < end): kcp is a positive multiple of KU
         loop(
           unrolled,
-          set(p.pa, add(get(p.pa), c(KU * MR * 4))),
+          set(p.pa, add(get(p.pa), c(KU * MR * 16))),
           set(p.pb, add(get(p.pb), c(KU * NR * 4))),
           brIf(0, i32.lt_u(get(p.pb), get(l.end))),
         ),
@@ -218,7 +220,10 @@ export function kernelFuncs(opts: KernelOptions) {
   );
 
   // ---- pack A: rows ic..ic+mc, k slice of length kc, into MR-row panels
-  // panel q holds, for each p < kcp, MR values: A[q·MR + r, p] (0 past the edges)
+  // panel q holds, for each p < kcp, MR values A[q·MR + r, p] (0 past the
+  // edges), each broadcast to a whole vector: the micro-kernel then reads
+  // them with plain vector loads (V8's load32_splat costs a shuffle that
+  // competes with the multiply-adds: 35 against 50 GFLOP/s in a bare loop)
   const packA = func(
     "packA",
     { src: I32, rs: I32, cs: I32, mc: I32, kc: I32, kcp: I32, dst: I32 },
@@ -235,9 +240,9 @@ export function kernelFuncs(opts: KernelOptions) {
     (p, l) => [
       set(l.csb, x4(get(p.cs))),
       for_(l.q, c(0), get(p.mc), c(MR), [
-        set(l.panel, add(get(p.dst), x4(mul(get(l.q), get(p.kcp))))),
+        set(l.panel, add(get(p.dst), i32.shl(mul(get(l.q), get(p.kcp)), c(4)))),
         for_(l.r, c(0), c(MR), c(1), [
-          set(l.d, add(get(l.panel), x4(get(l.r)))),
+          set(l.d, add(get(l.panel), i32.shl(get(l.r), c(4)))),
           if_(i32.lt_s(add(get(l.q), get(l.r)), get(p.mc)), [
             set(
               l.s,
@@ -245,34 +250,37 @@ export function kernelFuncs(opts: KernelOptions) {
             ),
             set(l.pp, c(0)),
             // unit column stride: four at a time, one vector load and four
-            // lane stores
+            // lanes broadcast
             if_(i32.eq(get(p.cs), c(1)), [
               block(loop(
                 brIf(1, i32.gt_s(add(get(l.pp), c(4)), get(p.kc))),
                 set(l.v, v128.load(get(l.s))),
-                v128.store32Lane(get(l.d), get(l.v), 0),
-                v128.store32Lane(get(l.d), get(l.v), 1, MR * 4),
-                v128.store32Lane(get(l.d), get(l.v), 2, 2 * MR * 4),
-                v128.store32Lane(get(l.d), get(l.v), 3, 3 * MR * 4),
+                ...[0, 1, 2, 3].map((k) =>
+                  v128.store(
+                    get(l.d),
+                    f32x4.splat(f32x4.extractLane(get(l.v), k)),
+                    k * MR * 16,
+                  )
+                ),
                 set(l.s, add(get(l.s), c(16))),
-                set(l.d, add(get(l.d), c(4 * MR * 4))),
+                set(l.d, add(get(l.d), c(4 * MR * 16))),
                 set(l.pp, add(get(l.pp), c(4))),
                 br(0),
               )),
             ]),
             for_(l.pp, get(l.pp), get(p.kc), c(1), [
-              f32.store(get(l.d), f32.load(get(l.s))),
+              v128.store(get(l.d), v128.load32Splat(get(l.s))),
               set(l.s, add(get(l.s), get(l.csb))),
-              set(l.d, add(get(l.d), c(MR * 4))),
+              set(l.d, add(get(l.d), c(MR * 16))),
             ]),
             for_(l.pp, get(p.kc), get(p.kcp), c(1), [
-              f32.store(get(l.d), f32.const_(0)),
-              set(l.d, add(get(l.d), c(MR * 4))),
+              v128.store(get(l.d), v128.zero()),
+              set(l.d, add(get(l.d), c(MR * 16))),
             ]),
           ], [
             for_(l.pp, c(0), get(p.kcp), c(1), [
-              f32.store(get(l.d), f32.const_(0)),
-              set(l.d, add(get(l.d), c(MR * 4))),
+              v128.store(get(l.d), v128.zero()),
+              set(l.d, add(get(l.d), c(MR * 16))),
             ]),
           ]),
         ]),
@@ -482,7 +490,7 @@ export function kernelFuncs(opts: KernelOptions) {
     },
     (p, l) => [
       set(l.pa, get(p.work)),
-      set(l.pb, add(get(p.work), c(MC * KC * 4))),
+      set(l.pb, add(get(p.work), c(MC * KC * 16))),
       set(l.tile, add(get(l.pb), c(KC * NC * 4))),
       for_(l.jc, c(0), get(p.n), c(NC), [
         set(l.nc, min(c(NC), sub(get(p.n), get(l.jc)))),
@@ -540,7 +548,7 @@ export function kernelFuncs(opts: KernelOptions) {
                     call(
                       F.micro,
                       get(l.kcp),
-                      add(get(l.pa), x4(mul(get(l.ir), get(l.kcp)))),
+                      add(get(l.pa), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
                       add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
                       get(l.cp),
                       x4(get(p.ldc)),
@@ -552,7 +560,7 @@ export function kernelFuncs(opts: KernelOptions) {
                     call(
                       F.micro,
                       get(l.kcp),
-                      add(get(l.pa), x4(mul(get(l.ir), get(l.kcp)))),
+                      add(get(l.pa), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
                       add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
                       get(l.tile),
                       c(NR * 4),
@@ -1139,13 +1147,18 @@ export function kernelFuncs(opts: KernelOptions) {
   /**
    * The start of the direct convolution kernels: a table of the input
    * offset (bytes) of each k = (ci, i, j), then every group's weights packed
-   * in panels of R output channels (zero past the last channel).
+   * in panels of R output channels (zero past the last channel). The kernel
+   * broadcasts one operand from memory: with "weights", each weight is
+   * packed as a whole vector of 4 copies (read with plain vector loads, see
+   * packA); with "x", the kernel reads x from a broadcast copy
+   * ({@link broadcastX}), so the offsets count 16 bytes per element.
    */
   const packDirectWeights = (
     g: number,
     work: number,
     l: { [K in typeof packLocalNames[number]]: number },
     R: number,
+    broadcast: "weights" | "x",
   ): Code[] => [
     set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
     // the offset table (bytes), then the packed weights of every group
@@ -1157,13 +1170,16 @@ export function kernelFuncs(opts: KernelOptions) {
         for_(l.j, c(0), get(l.kw), c(1), [
           i32.store(
             get(l.d),
-            x4(add(
-              mul(
-                add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                get(l.w),
+            i32.shl(
+              add(
+                mul(
+                  add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                  get(l.w),
+                ),
+                mul(get(l.j), get(l.dw)),
               ),
-              mul(get(l.j), get(l.dw)),
-            )),
+              c(broadcast === "x" ? 4 : 2),
+            ),
           ),
           set(l.d, add(get(l.d), c(4))),
         ]),
@@ -1175,16 +1191,25 @@ export function kernelFuncs(opts: KernelOptions) {
           l.d,
           add(
             get(l.pw),
-            x4(mul(
-              add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
-              get(l.kk),
-            )),
+            i32.shl(
+              mul(
+                add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
+                get(l.kk),
+              ),
+              c(broadcast === "weights" ? 4 : 2),
+            ),
           ),
         ),
         for_(l.k, c(0), get(l.kk), c(1), [
           for_(l.r, c(0), c(R), c(1), [
-            f32.store(
-              add(get(l.d), x4(add(mul(get(l.k), c(R)), get(l.r)))),
+            (broadcast === "weights" ? storeSplat : f32.store)(
+              add(
+                get(l.d),
+                i32.shl(
+                  add(mul(get(l.k), c(R)), get(l.r)),
+                  c(broadcast === "weights" ? 4 : 2),
+                ),
+              ),
               if_f32(
                 i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
                 f32.load(
@@ -1210,6 +1235,30 @@ export function kernelFuncs(opts: KernelOptions) {
     ]),
   ];
 
+  /**
+   * Copies the `n` floats at `src` to `dst`, each broadcast to a vector of 4
+   * copies (16-aligned `dst`): a kernel that multiplies each element of x by
+   * a vector then reads it with a plain vector load (see packA). Uses the
+   * locals `s`, `d`, `e`.
+   */
+  const broadcastX = (
+    src: Code,
+    dst: Code,
+    n: Code,
+    l: { s: number; d: number; e: number },
+  ): Code[] => [
+    set(l.s, src),
+    set(l.d, dst),
+    set(l.e, add(get(l.s), x4(n))),
+    block(loop(
+      brIf(1, i32.ge_u(get(l.s), get(l.e))),
+      v128.store(get(l.d), v128.load32Splat(get(l.s))),
+      set(l.s, add(get(l.s), c(4))),
+      set(l.d, add(get(l.d), c(16))),
+      br(0),
+    )),
+  ];
+
   // ---- direct convolution (forward), for stride 1 along x, no padding, and
   // output rows of at least 8: no im2col and no packing of x. Each task packs
   // the weights of each group into 6-channel panels (as packA: for each k,
@@ -1218,8 +1267,9 @@ export function kernelFuncs(opts: KernelOptions) {
   // and output row, 8 outputs at a time (the last block of a row moved back
   // to end at the row's end, recomputing a few outputs): 12 accumulators
   // (6 channels × 2 vectors) start at the bias, and each k adds two vectors
-  // of x (contiguous, as the stride is 1) times 6 broadcast weights: the
-  // GEMM micro-kernel's loads and multiply-adds, reading x in place.
+  // of x (contiguous, as the stride is 1) times 6 weights (packed already
+  // broadcast to vectors): the GEMM micro-kernel's loads and multiply-adds,
+  // reading x in place.
   const directAcc: Record<string, typeof V128> = {};
   for (let r = 0; r < MR; r++) {
     for (let v = 0; v < 2; v++) directAcc[`c${r}${v}`] = V128;
@@ -1285,7 +1335,7 @@ export function kernelFuncs(opts: KernelOptions) {
           set(acc(r, 1), get(acc(r, 0))),
         );
         step.push(
-          set(l.wv, v128.load32Splat(get(l.wk), r * 4)),
+          set(l.wv, v128.load(get(l.wk), r * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
         );
@@ -1303,7 +1353,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
         set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
         set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
-        ...packDirectWeights(p.g, p.work, l, MR),
+        ...packDirectWeights(p.g, p.work, l, MR, "weights"),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
@@ -1330,10 +1380,16 @@ export function kernelFuncs(opts: KernelOptions) {
                 l.wq,
                 add(
                   get(l.pw),
-                  x4(mul(
-                    add(mul(get(l.grp), mul(get(l.panels), c(MR))), get(l.q)),
-                    get(l.kk),
-                  )),
+                  i32.shl(
+                    mul(
+                      add(
+                        mul(get(l.grp), mul(get(l.panels), c(MR))),
+                        get(l.q),
+                      ),
+                      get(l.kk),
+                    ),
+                    c(4),
+                  ),
                 ),
               ),
               set(
@@ -1370,7 +1426,7 @@ export function kernelFuncs(opts: KernelOptions) {
                     set(l.x1, v128.load(get(l.d), 16)),
                     step,
                     set(l.kp, add(get(l.kp), c(4))),
-                    set(l.wk, add(get(l.wk), c(MR * 4))),
+                    set(l.wk, add(get(l.wk), c(MR * 16))),
                     brIf(0, i32.lt_u(get(l.kp), get(l.ke))),
                   ),
                   set(
@@ -1393,12 +1449,14 @@ export function kernelFuncs(opts: KernelOptions) {
   );
 
   // ---- direct convolution vectorized over output channels: the GEMM
-  // micro-kernel's shape with A read in place. Per tile, 6 output pixels
-  // (consecutive in the flattened output, so rows may change inside a tile;
-  // the last tile moved back to end at the plane's end) × 8 channels: each k
-  // = (ci, i, j) broadcasts the 6 pixels' inputs (each pixel at its own
-  // address plus the k's offset) against two vectors of packed weights (8
-  // channels side by side, zero past the last). Any stride and dilation; no
+  // micro-kernel's shape with A read in place. Per image and group, x is
+  // first copied with each element broadcast to a vector (`broadcastX`).
+  // Per tile, 6 output pixels (consecutive in the flattened output, so rows
+  // may change inside a tile; the last tile moved back to end at the plane's
+  // end) × 8 channels: each k = (ci, i, j) loads the 6 pixels' broadcast
+  // inputs (each pixel at its own address plus the k's offset) against two
+  // vectors of packed weights (8 channels side by side, zero past the
+  // last). Any stride and dilation; no
   // padding (the caller checks every window lies inside x), at least 6
   // output pixels. The tile is stored transposed, lane by lane.
   const convDirectC = func(
@@ -1443,6 +1501,16 @@ export function kernelFuncs(opts: KernelOptions) {
       s3: I32,
       s4: I32,
       s5: I32,
+      xw: I32,
+      s: I32,
+      e: I32,
+      ptab: I32,
+      ya: I32,
+      ps: I32,
+      tr0: V128,
+      tr1: V128,
+      tr2: V128,
+      tr3: V128,
     },
     (p, l) => {
       const acc = (r: number, v: number) =>
@@ -1450,19 +1518,13 @@ export function kernelFuncs(opts: KernelOptions) {
       const src = [l.s0, l.s1, l.s2, l.s3, l.s4, l.s5];
       const setup: Code[] = [], step: Code[] = [], store: Code[] = [];
       for (let t = 0; t < MR; t++) {
-        // pixel at + t: row (at + t) / ow, column (at + t) % ow
+        // pixel at + t, from the pixel offset table
         setup.push(
           set(
             src[t],
             add(
               get(l.xb),
-              x4(add(
-                mul(
-                  mul(i32.div_s(add(get(l.at), c(t)), get(l.ow)), get(l.sh)),
-                  get(l.w),
-                ),
-                mul(i32.rem_s(add(get(l.at), c(t)), get(l.ow)), get(l.sw)),
-              )),
+              i32.load(add(get(l.ptab), x4(get(l.at))), 4 * t),
             ),
           ),
           set(acc(t, 0), get(l.b0)),
@@ -1476,9 +1538,37 @@ export function kernelFuncs(opts: KernelOptions) {
       step.push(set(l.off, i32.load(get(l.kp))), bload);
       for (let t = 0; t < MR; t++) {
         step.push(
-          set(l.a, v128.load32Splat(add(get(src[t]), get(l.off)))),
+          set(l.a, v128.load(add(get(src[t]), get(l.off)))),
           set(acc(t, 0), madd(get(l.a), get(l.b0), get(acc(t, 0)))),
           set(acc(t, 1), madd(get(l.a), get(l.b1), get(acc(t, 1)))),
+        );
+      }
+      // a whole tile of 8 channels: pixels 0-3 transposed (4×4 blocks, as
+      // packB) into one vector per channel, pixels 4 and 5 lane by lane
+      const fullStore: Code[] = [
+        set(l.ya, add(get(l.yb), x4(add(mul(get(l.q), get(l.pp)), get(l.at))))),
+      ];
+      for (let v = 0; v < 2; v++) {
+        const r = [0, 1, 2, 3].map((t) => get(acc(t, v)));
+        fullStore.push(
+          set(l.tr0, v128.shuffle(r[0], r[1], lanes(0, 4, 1, 5))),
+          set(l.tr1, v128.shuffle(r[2], r[3], lanes(0, 4, 1, 5))),
+          set(l.tr2, v128.shuffle(r[0], r[1], lanes(2, 6, 3, 7))),
+          set(l.tr3, v128.shuffle(r[2], r[3], lanes(2, 6, 3, 7))),
+        );
+        const pairs: [number, number, number[]][] = [
+          [l.tr0, l.tr1, lanes(0, 1, 4, 5)],
+          [l.tr0, l.tr1, lanes(2, 3, 6, 7)],
+          [l.tr2, l.tr3, lanes(0, 1, 4, 5)],
+          [l.tr2, l.tr3, lanes(2, 3, 6, 7)],
+        ];
+        pairs.forEach(([a, b, ls], lane) =>
+          fullStore.push(
+            v128.store(get(l.ya), v128.shuffle(get(a), get(b), ls)),
+            f32.store(get(l.ya), f32x4.extractLane(get(acc(4, v)), lane), 16),
+            f32.store(get(l.ya), f32x4.extractLane(get(acc(5, v)), lane), 20),
+            set(l.ya, add(get(l.ya), get(l.ps))),
+          )
         );
       }
       for (let t = 0; t < MR; t++) {
@@ -1509,7 +1599,43 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
         set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
-        ...packDirectWeights(p.g, p.work, l, NR),
+        ...packDirectWeights(p.g, p.work, l, NR, "x"),
+        // after the weights: the x offset of each output pixel (16 bytes per
+        // element of the broadcast x), then the broadcast copy of one
+        // image's group of x
+        set(
+          l.ptab,
+          i32.and(
+            add(
+              add(
+                get(l.pw),
+                x4(
+                  mul(mul(get(l.groups), mul(get(l.panels), c(NR))), get(l.kk)),
+                ),
+              ),
+              c(15),
+            ),
+            c(-16),
+          ),
+        ),
+        set(l.d, get(l.ptab)),
+        for_(l.i, c(0), get(l.oh), c(1), [
+          for_(l.j, c(0), get(l.ow), c(1), [
+            i32.store(
+              get(l.d),
+              i32.shl(
+                add(
+                  mul(mul(get(l.i), get(l.sh)), get(l.w)),
+                  mul(get(l.j), get(l.sw)),
+                ),
+                c(4),
+              ),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
+        set(l.ps, x4(get(l.pp))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
@@ -1523,6 +1649,13 @@ export function kernelFuncs(opts: KernelOptions) {
                 mul(get(l.h), get(l.w)),
               ),
             ),
+            broadcastX(
+              get(l.xb),
+              get(l.xw),
+              mul(get(l.cg), mul(get(l.h), get(l.w))),
+              l,
+            ),
+            set(l.xb, get(l.xw)),
             set(
               l.bias,
               if_i32(
@@ -1571,7 +1704,11 @@ export function kernelFuncs(opts: KernelOptions) {
                   set(l.wk, add(get(l.wk), c(NR * 4))),
                   brIf(0, i32.lt_u(get(l.kp), get(l.ke))),
                 ),
-                store,
+                if_(
+                  i32.le_s(add(get(l.q), c(NR)), get(l.og)),
+                  fullStore,
+                  store,
+                ),
                 // the bias again for the next tile
                 if_(get(l.bias), [
                   set(l.b0, v128.load(add(get(l.bias), x4(get(l.q))))),
@@ -2028,7 +2165,8 @@ export function kernelFuncs(opts: KernelOptions) {
   // broadcast inputs, the GEMM micro-kernel's loads and multiply-adds, with
   // x read in place through a table of the k offsets and one of the pixel
   // offsets. Tiles past the last k repeat the last k's offset (their sums
-  // land in the padding rows, which the caller ignores).
+  // land in the padding rows, which the caller ignores). (A broadcast copy
+  // of x, as convDirectC reads, measured no faster here.)
   const wdAcc: Record<string, typeof V128> = {};
   const wdOff: Record<string, typeof I32> = {};
   for (let r = 0; r < MR; r++) {
@@ -2238,7 +2376,8 @@ export function kernelFuncs(opts: KernelOptions) {
   // groups): no column buffer and no col2im. x[c, oy·sh + i·dh, ox + j·dw]
   // += Σ_o w[o, c, i, j] · y[o, oy, ox], x zeroed by the caller. The caller
   // packs the weights of each group into panels of 6 k = (ci, i, j) (for
-  // each o, the 6 k side by side, zero past the last k) at `wp`, a table of
+  // each o, the 6 k side by side, zero past the last k, each broadcast to a
+  // vector of 4 copies, see packA) at `wp`, a table of
   // the x offsets (bytes) of each k at `ktab`, and a table of the plane's
   // vectors of 4 outputs in pairs at `vtab`..`vend` (per vector: its offset
   // in y, its offset in x, the address of its lane mask; each row's last
@@ -2317,7 +2456,7 @@ export function kernelFuncs(opts: KernelOptions) {
         ));
         init.push(set(acc(r, 0), v128.zero()), set(acc(r, 1), v128.zero()));
         step.push(
-          set(l.wv, v128.load32Splat(get(l.wq), r * 4)),
+          set(l.wv, v128.load(get(l.wq), r * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
         );
@@ -2382,12 +2521,18 @@ export function kernelFuncs(opts: KernelOptions) {
             ),
             set(
               l.wg,
-              add(get(p.wp), x4(mul(get(l.grp), mul(get(l.kp), get(l.og))))),
+              add(
+                get(p.wp),
+                i32.shl(mul(get(l.grp), mul(get(l.kp), get(l.og))), c(4)),
+              ),
             ),
             for_(l.kb, c(0), get(l.kp), c(MR), [
               offs,
-              set(l.wk, add(get(l.wg), x4(mul(get(l.kb), get(l.og))))),
-              set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 4)))),
+              set(
+                l.wk,
+                add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
+              ),
+              set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
               set(l.vt, get(p.vtab)),
               // do { one pair } while (vt < vend): at least one pair
               loop(
@@ -2400,7 +2545,7 @@ export function kernelFuncs(opts: KernelOptions) {
                   set(l.y0, v128.load(get(l.q0))),
                   set(l.y1, v128.load(get(l.q1))),
                   step,
-                  set(l.wq, add(get(l.wq), c(MR * 4))),
+                  set(l.wq, add(get(l.wq), c(MR * 16))),
                   set(l.q0, add(get(l.q0), get(l.ppb))),
                   set(l.q1, add(get(l.q1), get(l.ppb))),
                   brIf(0, i32.lt_u(get(l.wq), get(l.wend))),
