@@ -141,7 +141,8 @@ function runConv(
     | "convInputAdjoint"
     | "convWeightAdjoint"
     | "convWeightDirect"
-    | "convInputDirect",
+    | "convInputDirect"
+    | "convWeightRows",
   extra: (task: number) => number[] = () => [],
 ): void {
   const rec = rt.alloc(CONV_FIELDS.length * 4);
@@ -150,7 +151,9 @@ function runConv(
   CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
   const k = (g.c / g.groups) * g.kh * g.kw;
   const panel = fn === "convDirect" ? MR : NR;
-  const work = fn === "convInputDirect" ? 0 : fn === "convWeightDirect"
+  const work = fn === "convInputDirect" ? 0 : fn === "convWeightRows"
+    ? 4 * k // the k offset table
+    : fn === "convWeightDirect"
     // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
     ? 4 * (k + g.oh * g.ow) + 16 +
       4 * g.oh * g.ow * Math.ceil(g.o / g.groups / NR) * NR
@@ -399,6 +402,25 @@ function inputDirectTables(
   return { ktab: 4 * (base + 20), vtab: 4 * vtab, vend: 4 * q };
 }
 
+/**
+ * How the weight gradient runs: when no window touches padding, directly on
+ * x — "convWeightDirect" (tiles of 6 k × 8 channels) or, for stride 1 along
+ * x and rows of at least 4, "convWeightRows" (6 channels × 2 k, pixels in
+ * the lanes) — whichever wastes less on partial tiles; else im2col and GEMM.
+ */
+function weightKernel(
+  g: ConvGeometry,
+): "convWeightDirect" | "convWeightRows" | "convWeightAdjoint" {
+  if (!inside(g)) return "convWeightAdjoint";
+  const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
+  const up = (a: number, b: number) => Math.ceil(a / b) * b;
+  const direct = (up(kk, MR) / kk) * (up(og, NR) / og);
+  const rows = g.sw === 1 && g.ow >= 4
+    ? (up(og, MR) / og) * (up(kk, 2) / kk) * (up(g.ow, 4) / g.ow)
+    : Infinity;
+  return rows < direct ? "convWeightRows" : "convWeightDirect";
+}
+
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
 export function conv2dWeightAdjoint(
   x: TypedArray,
@@ -415,42 +437,49 @@ export function conv2dWeightAdjoint(
     bias: 0,
     wt: 0,
   };
-  const direct = inside(g);
+  const fn = weightKernel(g);
   const cg = g.c / g.groups, og = g.o / g.groups, kk = cg * g.kh * g.kw;
-  // direct: dwT [groups, kk to 6, og to 8]; else dw itself
-  const kp = Math.ceil(kk / MR) * MR, op = Math.ceil(og / NR) * NR;
-  const size = direct ? g.groups * kp * op : out.length;
+  const up = (a: number, b: number) => Math.ceil(a / b) * b;
+  // each kernel's accumulator: the offset (floats) of dw[grp, c, k] and how
+  // many lanes to add there
+  const [size, lanes, at]: [
+    number,
+    number,
+    (gr: number, c: number, k: number) => number,
+  ] = fn === "convWeightDirect"
+    // dwT [groups, kk to 6, og to 8]
+    ? [
+      g.groups * up(kk, MR) * up(og, NR),
+      1,
+      (gr, c, k) => (gr * up(kk, MR) + k) * up(og, NR) + c,
+    ]
+    : fn === "convWeightRows"
+    // [groups, kk to 2, og to 6, 4 lanes]
+    ? [
+      4 * g.groups * up(kk, 2) * up(og, MR),
+      4,
+      (gr, c, k) => 4 * ((gr * up(kk, 2) + k) * up(og, MR) + c),
+    ]
+    // dw itself
+    : [out.length, 1, (gr, c, k) => (gr * og + c) * kk + k];
   // one zeroed accumulator per task, summed at the end
   const dws: number[] = [];
-  runConv(
-    rt,
-    g,
-    arrays,
-    direct ? "convWeightDirect" : "convWeightAdjoint",
-    (t) => {
-      dws[t] = rt.zeros(size);
-      return [dws[t]];
-    },
-  );
+  runConv(rt, g, arrays, fn, (t) => {
+    dws[t] = rt.zeros(size);
+    return [dws[t]];
+  });
   const f = rt.f32;
-  const o = out as Float32Array;
-  if (direct) {
-    for (let grp = 0; grp < g.groups; grp++) {
-      for (let c = 0; c < og; c++) {
-        for (let k = 0; k < kk; k++) {
-          const at = grp * kp * op + k * op + c;
-          let s = f[(dws[0] >> 2) + at];
-          for (let t = 1; t < dws.length; t++) s += f[(dws[t] >> 2) + at];
-          o[(grp * og + c) * kk + k] = s;
+  for (let gr = 0; gr < g.groups; gr++) {
+    for (let c = 0; c < og; c++) {
+      for (let k = 0; k < kk; k++) {
+        let sum = 0;
+        for (const d of dws) {
+          const base = (d >> 2) + at(gr, c, k);
+          for (let l = 0; l < lanes; l++) sum += f[base + l];
         }
+        out[(gr * og + c) * kk + k] = sum;
       }
     }
-    return out;
-  }
-  o.set(f.subarray(dws[0] >> 2, (dws[0] >> 2) + out.length));
-  for (let t = 1; t < dws.length; t++) {
-    const base = dws[t] >> 2;
-    for (let i = 0; i < out.length; i++) o[i] += f[base + i];
   }
   return out;
 }

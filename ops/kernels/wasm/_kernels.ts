@@ -164,6 +164,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convDirectC: 16,
     convWeightDirect: 17,
     convInputDirect: 18,
+    convWeightRows: 19,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2371,6 +2372,237 @@ export function kernelFuncs(opts: KernelOptions) {
     },
   );
 
+  // ---- weight gradient vectorized along output rows, for windows that
+  // never touch padding, stride 1 along x and rows of at least 4 outputs:
+  // dw[o, k] = Σ over pixels p of x[k's offset + p's offset] · y[o, p], with
+  // 4 consecutive pixels of a row in the lanes, so both x and y are read in
+  // place with plain vector loads (nothing broadcast). Each tile of 6
+  // channels × 2 k keeps 12 accumulators over an image's rows: per vector
+  // of pixels, two of x (the 2 k) and one of y per channel. A row's last
+  // vector, when the row is not a multiple of 4, is moved back to end at the
+  // row's end with the lanes already counted masked off in x and y. Channels
+  // and k past the last repeat the last (their sums land in padding). Per
+  // tile and image the accumulators are added into dwv [groups, kk to 2,
+  // og to 6, 4 lanes] (zeroed by the caller, which sums the lanes): better
+  // than `convWeightDirect` when the channels are few (LeNet's first layer,
+  // 6 channels: that kernel's 8-channel tiles waste a quarter).
+  const wrAcc: Record<string, typeof V128> = {};
+  const wrY: Record<string, typeof I32> = {};
+  for (let o = 0; o < MR; o++) {
+    wrY[`y${o}`] = I32;
+    for (let k = 0; k < 2; k++) wrAcc[`c${o}${k}`] = V128;
+  }
+  const convWeightRows = func(
+    "convWeightRows",
+    { g: I32, n0: I32, n1: I32, work: I32, dwv: I32 },
+    {
+      ...geomLocals,
+      ...wrAcc,
+      ...wrY,
+      x0: V128,
+      x1: V128,
+      yv: V128,
+      m: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      kk2: I32,
+      op: I32,
+      pp: I32,
+      ps: I32,
+      groups: I32,
+      tab: I32,
+      n: I32,
+      grp: I32,
+      ot: I32,
+      kt: I32,
+      oy: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      d: I32,
+      xb: I32,
+      yb: I32,
+      xr0: I32,
+      xr1: I32,
+      at: I32,
+      ie: I32,
+      tail: I32,
+    },
+    (p, l) => {
+      const L = l as Record<string, number>;
+      const acc = (o: number, k: number) => L[`c${o}${k}`];
+      const yo = (o: number) => L[`y${o}`];
+      /** One vector of 4 pixels at byte offset `at` in the row, masked with m when `masked`. */
+      const step = (masked: boolean): Code[] => {
+        const mk = (v: Code) => (masked ? v128.and(v, get(l.m)) : v);
+        const code: Code[] = [
+          set(l.x0, mk(v128.load(add(get(l.xr0), get(l.at))))),
+          set(l.x1, mk(v128.load(add(get(l.xr1), get(l.at))))),
+        ];
+        for (let o = 0; o < MR; o++) {
+          code.push(
+            set(l.yv, mk(v128.load(add(get(yo(o)), get(l.at))))),
+            set(acc(o, 0), madd(get(l.x0), get(l.yv), get(acc(o, 0)))),
+            set(acc(o, 1), madd(get(l.x1), get(l.yv), get(acc(o, 1)))),
+          );
+        }
+        return code;
+      };
+      const init: Code[] = [], rowStart: Code[] = [], flush: Code[] = [];
+      for (let o = 0; o < MR; o++) {
+        init.push(set(acc(o, 0), v128.zero()), set(acc(o, 1), v128.zero()));
+        // channel ot + o (the last one again past og), this row
+        rowStart.push(set(
+          yo(o),
+          add(
+            get(l.yb),
+            add(
+              mul(min(add(get(l.ot), c(o)), sub(get(l.og), c(1))), get(l.ps)),
+              x4(mul(get(l.oy), get(l.ow))),
+            ),
+          ),
+        ));
+        for (let k = 0; k < 2; k++) {
+          // dwv[grp, kt + k, ot + o]
+          flush.push(
+            set(
+              l.d,
+              add(
+                get(p.dwv),
+                i32.shl(
+                  add(
+                    mul(
+                      add(mul(get(l.grp), get(l.kk2)), add(get(l.kt), c(k))),
+                      get(l.op),
+                    ),
+                    add(get(l.ot), c(o)),
+                  ),
+                  c(4),
+                ),
+              ),
+            ),
+            v128.store(
+              get(l.d),
+              f32x4.add(v128.load(get(l.d)), get(acc(o, k))),
+            ),
+          );
+        }
+      }
+      return [
+        loadGeom(p.g, l),
+        set(l.groups, field(p.g, CF.groups)),
+        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
+        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
+        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        set(l.kk2, i32.and(add(get(l.kk), c(1)), c(-2))),
+        set(l.op, mul(i32.div_s(add(get(l.og), c(MR - 1)), c(MR)), c(MR))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        set(l.ps, x4(get(l.pp))),
+        // bytes of a row's whole vectors; the masked tail's first lane
+        set(l.ie, i32.shl(i32.and(get(l.ow), c(-4)), c(2))),
+        set(l.tail, x4(sub(get(l.ow), c(4)))),
+        // the tail mask: the lanes already counted (the first 4 - ow % 4) off
+        set(
+          l.m,
+          i32x4.geS(
+            v128.i32Const([0, 1, 2, 3]),
+            i32x4.splat(sub(c(4), i32.and(get(l.ow), c(3)))),
+          ),
+        ),
+        // the x offset (bytes) of each k = (ci, i, j)
+        set(l.tab, get(p.work)),
+        set(l.d, get(l.tab)),
+        for_(l.ci, c(0), get(l.cg), c(1), [
+          for_(l.i, c(0), get(l.kh), c(1), [
+            for_(l.j, c(0), get(l.kw), c(1), [
+              i32.store(
+                get(l.d),
+                x4(add(
+                  mul(
+                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                    get(l.w),
+                  ),
+                  mul(get(l.j), get(l.dw)),
+                )),
+              ),
+              set(l.d, add(get(l.d), c(4))),
+            ]),
+          ]),
+        ]),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              planeAddr(
+                field(p.g, CF.x),
+                get(l.n),
+                field(p.g, CF.c),
+                mul(get(l.grp), get(l.cg)),
+                mul(get(l.h), get(l.w)),
+              ),
+            ),
+            set(
+              l.yb,
+              planeAddr(
+                field(p.g, CF.y),
+                get(l.n),
+                field(p.g, CF.o),
+                mul(get(l.grp), get(l.og)),
+                get(l.pp),
+              ),
+            ),
+            for_(l.ot, c(0), get(l.og), c(MR), [
+              for_(l.kt, c(0), get(l.kk), c(2), [
+                init,
+                for_(l.oy, c(0), get(l.oh), c(1), [
+                  rowStart,
+                  set(
+                    l.xr0,
+                    add(
+                      add(
+                        get(l.xb),
+                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
+                      ),
+                      i32.load(add(get(l.tab), x4(get(l.kt)))),
+                    ),
+                  ),
+                  set(
+                    l.xr1,
+                    add(
+                      add(
+                        get(l.xb),
+                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
+                      ),
+                      i32.load(
+                        add(
+                          get(l.tab),
+                          x4(min(add(get(l.kt), c(1)), sub(get(l.kk), c(1)))),
+                        ),
+                      ),
+                    ),
+                  ),
+                  // do { a whole vector } while (at < ie): ow >= 4
+                  set(l.at, c(0)),
+                  loop(
+                    step(false),
+                    set(l.at, add(get(l.at), c(16))),
+                    brIf(0, i32.lt_u(get(l.at), get(l.ie))),
+                  ),
+                  if_(i32.and(get(l.ow), c(3)), [
+                    set(l.at, get(l.tail)),
+                    step(true),
+                  ]),
+                ]),
+                flush,
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
   // ---- direct input gradient, for windows that never touch padding, stride
   // 1 along x and output rows of at least 4 (any stride down, dilation,
   // groups): no column buffer and no col2im. x[c, oy·sh + i·dh, ox + j·dw]
@@ -2586,6 +2818,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convDirectC,
     convWeightDirect,
     convInputDirect,
+    convWeightRows,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

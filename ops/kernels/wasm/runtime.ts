@@ -92,6 +92,13 @@ export interface KernelExports {
     out: number,
     idx: number,
   ): void;
+  convWeightRows(
+    g: number,
+    n0: number,
+    n1: number,
+    work: number,
+    dwv: number,
+  ): void;
 }
 
 /** Names of the exports a worker may be asked to run. */
@@ -108,6 +115,7 @@ const TASKS = [
   "convDirectC",
   "convWeightDirect",
   "convInputDirect",
+  "convWeightRows",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
