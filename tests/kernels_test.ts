@@ -15,6 +15,7 @@ import type { TypedArray } from "../ops/tensor.ts";
 import { GENERATED_PATH, generatedSource } from "../ops/kernels/wasm/build.ts";
 import { buildKernels } from "../ops/kernels/wasm/_kernels.ts";
 import {
+  GEMM_WORK,
   RELAXED_AVAILABLE,
   setRuntime,
   WasmRuntime,
@@ -524,6 +525,48 @@ Deno.test({
     assert.deepEqual(p2, p1);
     // per-thread partial sums are added in another order
     assertAllClose(r2[2], r1[2], { atol: 1e-4, rtol: 1e-5 });
+  },
+});
+
+Deno.test({
+  name: "kernels: the task queue runs every task once, on any thread",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => {
+    const rt = new WasmRuntime();
+    rt.setThreads(2);
+    assert.ok(rt.waitReady(10000), "the worker did not start");
+    // 40 tasks, each C_t += A_t·B_t into its own zeroed C_t (with its own
+    // scratch): a task skipped leaves zeros, a task run twice doubles C_t
+    const m = 3, k = 5, n = 9, count = 40;
+    for (let round = 0; round < 10; round++) {
+      rt.reset();
+      const a = values(count * m * k, round), b = values(count * k * n, 99);
+      const pa = rt.put(a), pb = rt.put(b), pc = rt.zeros(count * m * n);
+      const tasks = Array.from({ length: count }, (_, t) => [
+        m,
+        n,
+        k,
+        pa + 4 * t * m * k,
+        k,
+        1,
+        pb + 4 * t * k * n,
+        n,
+        1,
+        pc + 4 * t * m * n,
+        n,
+        rt.alloc(GEMM_WORK),
+      ]);
+      rt.parallel("gemm", tasks);
+      const got = rt.readF32(pc, count * m * n);
+      const want = new Float32Array(count * m * n);
+      mm.matmulRef(a, b, want, count, m, k, n, m * k, k * n);
+      assertAllClose(got, want, { atol: 1e-5, msg: `round ${round}` });
+    }
+    assert.throws(
+      () => rt.parallel("relu", Array.from({ length: 64 }, () => [0, 0, 0])),
+      /kernels: relu was given 64 tasks; at most 63/,
+    );
   },
 });
 

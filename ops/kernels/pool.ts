@@ -68,7 +68,7 @@ function maxPoolWasm(
   const px = rt.put(x);
   const nOut = g.planes * g.oh * g.ow;
   const pv = rt.alloc(nOut * 4), pi = rt.alloc(nOut * 4);
-  const parts = nOut >= 1 << 16 ? rt.split(g.planes, 1) : [[0, g.planes]];
+  const parts = nOut >= 1 << 16 ? rt.split(g.planes, 1, 2) : [[0, g.planes]];
   rt.parallel(
     isPlain2x2(g) ? "maxPool2x2" : "maxPool",
     parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),

@@ -14,15 +14,19 @@
  * - Threads: `node:worker_threads` workers (unref'd, so they never keep the
  *   process alive, and needing no permission) receive the compiled module and
  *   the memory once. A call posts work through an atomic control block in
- *   the memory: the main thread stores the function and arguments, bumps a
- *   request counter and `Atomics.notify`s; it runs its own share, then
- *   `Atomics.wait`s for the worker's done counter. Both sides spin for up to
+ *   the memory: the main thread writes the function and each task's
+ *   arguments into a queue, bumps each worker's request counter and
+ *   `Atomics.notify`s; every thread, the main one included, then claims
+ *   tasks one at a time until none is left (so a thread slowed down by the
+ *   machine takes fewer), and the main thread `Atomics.wait`s until all are
+ *   done. Both sides spin for up to
  *   `SPIN_MS` before they sleep: a training step calls kernels every few
  *   hundred microseconds, and waking a sleeping thread costs about as much
  *   on a virtual machine (side by side on a busy 2-core VM: conv2d
  *   forward+backward medians 2.6-3.5 ms before, 2.1-2.5 ms after). The
- *   public API stays synchronous. A worker takes part only once it has reported ready, so
- *   nothing ever waits for a worker that is still starting.
+ *   public API stays synchronous. A worker takes part only once it has
+ *   reported ready, so nothing ever waits for a worker that is still
+ *   starting.
  *
  * @module
  */
@@ -136,21 +140,64 @@ export const RELAXED_AVAILABLE: boolean = WebAssembly.validate(
 /** How long a waiting thread spins (checking the clock) before it sleeps. */
 const SPIN_MS = 2;
 
-// Control block: one 128-byte slot per worker at the bottom of memory.
+// Control block at the bottom of memory: one 128-byte slot per worker (its
+// wake-up counter and ready flag), then the task queue of the current
+// request.
 const SLOT_BYTES = 128;
 const MAX_WORKERS = 7;
 /** Slot fields (i32 indices). */
-const REQ = 0, DONE = 1, READY = 2, ERR = 3, FN = 4, ARGC = 5, ARGS = 8;
+const REQ = 0, READY = 2;
+/** Byte offset of the task queue. */
+const QUEUE = 1024;
+/**
+ * Queue fields (i32 indices; `drain` uses the same numbers): the claim word
+ * (generation << 12 | task count << 6 | next task), tasks done, an error
+ * flag, the function, the argument count, then each task's arguments.
+ */
+const NEXT = 0, DONE = 1, ERR = 2, FN = 3, ARGC = 4, ARGS = 8;
+/** Most tasks one request may have (6 bits of the claim word). */
+const MAX_TASKS = 63;
 /** The allocator starts above the control block, 64-byte aligned. */
 const HEAP_BASE = 4096;
 
-/** Source of a worker: instantiate, report ready, then serve requests forever. */
+/**
+ * Claims and runs tasks of the current request until none is left, on the
+ * main thread and (as source text) in every worker. A claim is one
+ * compare-and-swap of the claim word, so threads share the tasks however
+ * fast each one is, and one that comes late finds nothing to do; the
+ * generation in the word keeps a stale claim from taking a later request's
+ * task.
+ */
+function drain(q: Int32Array, fns: ((...a: number[]) => void)[]): void {
+  for (;;) {
+    const cur = Atomics.load(q, 0);
+    const next = cur & 63;
+    if (next >= ((cur >>> 6) & 63)) return;
+    if (Atomics.compareExchange(q, 0, cur, cur + 1) !== cur) continue;
+    const argc = q[4], base = 8 + next * argc, args: number[] = [];
+    for (let i = 0; i < argc; i++) args.push(q[base + i]);
+    try {
+      fns[q[3]](...args);
+    } catch {
+      Atomics.store(q, 2, 1);
+    }
+    Atomics.add(q, 1, 1);
+    Atomics.notify(q, 1);
+  }
+}
+
+/**
+ * Source of a worker: instantiate, report ready, then forever wait for a
+ * wake-up and drain the queue.
+ */
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
 const { wasmModule, memory, slot, names } = workerData;
 const ex = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports;
 const fns = names.map((n) => ex[n]);
 const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
+const q = new Int32Array(memory.buffer, ${QUEUE}, ${(HEAP_BASE - QUEUE) / 4});
+${drain.toString()}
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -160,16 +207,7 @@ for (;;) {
   while (Atomics.load(ctl, ${REQ}) === seen && performance.now() - t0 < ${SPIN_MS});
   while (Atomics.load(ctl, ${REQ}) === seen) Atomics.wait(ctl, ${REQ}, seen);
   seen = Atomics.load(ctl, ${REQ});
-  const args = [];
-  for (let i = 0; i < ctl[${ARGC}]; i++) args.push(ctl[${ARGS} + i]);
-  try {
-    fns[ctl[${FN}]](...args);
-    ctl[${ERR}] = 0;
-  } catch (e) {
-    ctl[${ERR}] = 1;
-  }
-  Atomics.store(ctl, ${DONE}, seen);
-  Atomics.notify(ctl, ${DONE});
+  drain(q, fns);
 }
 `;
 
@@ -202,6 +240,11 @@ export class WasmRuntime {
   #threads = 1;
   #workers: WorkerSlot[] = [];
   #spawned = false;
+  /** The task queue (see `drain`) and the request generation. */
+  readonly #queue: Int32Array;
+  #gen = 0;
+  /** The exports by task index, as the workers hold them. */
+  readonly #fns: ((...a: number[]) => void)[];
 
   constructor(options: { relaxed?: boolean } = {}) {
     this.relaxed = options.relaxed ?? RELAXED_AVAILABLE;
@@ -218,6 +261,12 @@ export class WasmRuntime {
     }).exports as unknown as KernelExports;
     this.#f32 = new Float32Array(this.memory.buffer);
     this.#i32 = new Int32Array(this.memory.buffer);
+    this.#queue = new Int32Array(
+      this.memory.buffer,
+      QUEUE,
+      (HEAP_BASE - QUEUE) / 4,
+    );
+    this.#fns = TASKS.map((n) => this.exports[n] as (...a: number[]) => void);
   }
 
   // ---- allocation
@@ -352,58 +401,66 @@ export class WasmRuntime {
   }
 
   /**
-   * Runs `fn` once per argument list: the first on this thread, the others
-   * on ready workers (or here, when fewer are ready), and returns when all
-   * are done.
+   * Runs `fn` once per argument list (all of one length), on this thread and
+   * the ready workers, each taking the next task as it finishes one (see
+   * `drain`); returns when all are done.
    */
   parallel(fn: TaskName, tasks: number[][]): void {
-    const f = this.exports[fn] as (...a: number[]) => void;
-    const posted: WorkerSlot[] = [];
-    const local: number[][] = [tasks[0]];
+    const slots = this.#workers.slice(0, this.#threads - 1).filter((w) =>
+      Atomics.load(w.ctl, READY) === 1
+    );
     const fi = TASKS.indexOf(fn);
-    let w = 0;
-    for (let t = 1; t < tasks.length; t++) {
-      while (
-        w < this.#threads - 1 && w < this.#workers.length &&
-        Atomics.load(this.#workers[w].ctl, READY) !== 1
-      ) w++;
-      if (w >= this.#threads - 1 || w >= this.#workers.length) {
-        local.push(tasks[t]);
-        continue;
-      }
-      const slot = this.#workers[w++];
-      const ctl = slot.ctl;
-      ctl[FN] = fi;
-      ctl[ARGC] = tasks[t].length;
-      for (let i = 0; i < tasks[t].length; i++) ctl[ARGS + i] = tasks[t][i];
-      slot.seq++;
-      Atomics.store(ctl, REQ, slot.seq);
-      Atomics.notify(ctl, REQ);
-      posted.push(slot);
+    if (tasks.length === 1 || slots.length === 0) {
+      for (const args of tasks) this.#fns[fi](...args);
+      return;
     }
-    for (const args of local) f(...args);
-    let failed = false;
-    for (const slot of posted) {
-      const ctl = slot.ctl;
-      const t0 = performance.now();
-      while (
-        Atomics.load(ctl, DONE) !== slot.seq && performance.now() - t0 < SPIN_MS
+    const q = this.#queue, argc = tasks[0].length;
+    if (
+      tasks.length > MAX_TASKS || ARGS + tasks.length * argc > q.length ||
+      tasks.some((t) => t.length !== argc)
+    ) {
+      throw new Error(
+        `kernels: ${fn} was given ${tasks.length} tasks; at most ${MAX_TASKS}, with equally many arguments, fit the queue`,
       );
-      let d: number;
-      while ((d = Atomics.load(ctl, DONE)) !== slot.seq) {
-        Atomics.wait(ctl, DONE, d, 1000);
-      }
-      if (ctl[ERR] !== 0) failed = true;
     }
-    if (failed) throw new Error(`kernels: ${fn} failed on a worker thread`);
+    q[FN] = fi;
+    q[ARGC] = argc;
+    tasks.forEach((t, i) => q.set(t, ARGS + i * argc));
+    q[ERR] = 0;
+    Atomics.store(q, DONE, 0);
+    this.#gen = (this.#gen + 1) & 0xfffff;
+    Atomics.store(q, NEXT, (this.#gen << 12) | (tasks.length << 6));
+    for (const slot of slots) {
+      slot.seq++;
+      Atomics.store(slot.ctl, REQ, slot.seq);
+      Atomics.notify(slot.ctl, REQ);
+    }
+    drain(q, this.#fns);
+    const t0 = performance.now();
+    while (
+      Atomics.load(q, DONE) !== tasks.length && performance.now() - t0 < SPIN_MS
+    );
+    let d: number;
+    while ((d = Atomics.load(q, DONE)) !== tasks.length) {
+      Atomics.wait(q, DONE, d, 1000);
+    }
+    if (q[ERR] !== 0) throw new Error(`kernels: ${fn} failed on a thread`);
   }
 
-  /** Splits `0..n` into at most `threads` contiguous ranges, each at least `minPer` long. */
-  split(n: number, minPer: number): [number, number][] {
-    const ready = 1 + this.readyWorkers();
+  /**
+   * Splits `0..n` into contiguous ranges, each at least `minPer` long:
+   * `perThread` per thread (more than one lets a thread that runs ahead take
+   * another's share). The count depends on the thread setting only, not on
+   * which workers have started, so results that sum per range (weight
+   * gradients) are the same in every run.
+   */
+  split(n: number, minPer: number, perThread = 1): [number, number][] {
     const parts = Math.max(
       1,
-      Math.min(ready, Math.floor(n / Math.max(1, minPer))),
+      Math.min(
+        this.#threads === 1 ? 1 : this.#threads * perThread,
+        Math.floor(n / Math.max(1, minPer)),
+      ),
     );
     const out: [number, number][] = [];
     for (let i = 0; i < parts; i++) {
