@@ -168,14 +168,20 @@ export function kernelFuncs(opts: KernelOptions) {
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
-  const accNames: Record<string, typeof V128> = {};
+  /** The accumulators of an MR × NR tile (NR / 4 vectors a row): locals c00..c51. */
+  const tileAcc: Record<string, typeof V128> = {};
   for (let r = 0; r < MR; r++) {
-    for (let v = 0; v < NR / 4; v++) accNames[`c${r}${v}`] = V128;
+    for (let v = 0; v < NR / 4; v++) tileAcc[`c${r}${v}`] = V128;
   }
+  /** MR i32 locals `${p}0`..`${p}5` (one per row of a tile). */
+  const rowLocals = (p: string): Record<string, typeof I32> =>
+    Object.fromEntries(
+      Array.from({ length: MR }, (_, r) => [`${p}${r}`, I32]),
+    );
   const micro = func(
     "micro",
     { kcp: I32, pa: I32, pb: I32, cp: I32, ldc: I32 },
-    { ...accNames, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
+    { ...tileAcc, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
     (p, l) => {
       const acc = (r: number, v: number) =>
         (l as Record<string, number>)[`c${r}${v}`];
@@ -933,6 +939,36 @@ export function kernelFuncs(opts: KernelOptions) {
   /** Address of channel `ch` of image `n` of a [n, chans, plane] array at `base`. */
   const planeAddr = (base: Code, n: Code, chans: Code, ch: Code, plane: Code) =>
     add(base, x4(mul(add(mul(n, chans), ch), plane)));
+  /** xb = the address of image n's planes of group grp in x. */
+  const setXPlane = (
+    g: number,
+    l: { xb: number; n: number; grp: number; cg: number; h: number; w: number },
+  ) =>
+    set(
+      l.xb,
+      planeAddr(
+        field(g, CF.x),
+        get(l.n),
+        field(g, CF.c),
+        mul(get(l.grp), get(l.cg)),
+        mul(get(l.h), get(l.w)),
+      ),
+    );
+  /** yb = the address of image n's planes of group grp in y (pp pixels each). */
+  const setYPlane = (
+    g: number,
+    l: { yb: number; n: number; grp: number; og: number; pp: number },
+  ) =>
+    set(
+      l.yb,
+      planeAddr(
+        field(g, CF.y),
+        get(l.n),
+        field(g, CF.o),
+        mul(get(l.grp), get(l.og)),
+        get(l.pp),
+      ),
+    );
 
   // y[n] = W · im2col(x[n]) (+ bias), one GEMM per image and group
   const convForward = func(
@@ -1122,6 +1158,48 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  /**
+   * Writes at `l.d` the x offset of each k = (ci, i, j) within an image's
+   * group of planes, in elements << `shift` (2: bytes; 4: bytes of a copy
+   * of x with each element broadcast to a vector); leaves `l.d` past it.
+   */
+  const kOffsetTable = (
+    l: {
+      d: number;
+      ci: number;
+      cg: number;
+      i: number;
+      kh: number;
+      j: number;
+      kw: number;
+      h: number;
+      w: number;
+      dh: number;
+      dw: number;
+    },
+    shift: number,
+  ): Code =>
+    for_(l.ci, c(0), get(l.cg), c(1), [
+      for_(l.i, c(0), get(l.kh), c(1), [
+        for_(l.j, c(0), get(l.kw), c(1), [
+          i32.store(
+            get(l.d),
+            i32.shl(
+              add(
+                mul(
+                  add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                  get(l.w),
+                ),
+                mul(get(l.j), get(l.dw)),
+              ),
+              c(shift),
+            ),
+          ),
+          set(l.d, add(get(l.d), c(4))),
+        ]),
+      ]),
+    ]);
+
   const packLocalNames = [
     "cg",
     "ci",
@@ -1166,26 +1244,7 @@ export function kernelFuncs(opts: KernelOptions) {
     set(l.tab, get(work)),
     set(l.pw, add(get(l.tab), x4(get(l.kk)))),
     set(l.d, get(l.tab)),
-    for_(l.ci, c(0), get(l.cg), c(1), [
-      for_(l.i, c(0), get(l.kh), c(1), [
-        for_(l.j, c(0), get(l.kw), c(1), [
-          i32.store(
-            get(l.d),
-            i32.shl(
-              add(
-                mul(
-                  add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                  get(l.w),
-                ),
-                mul(get(l.j), get(l.dw)),
-              ),
-              c(broadcast === "x" ? 4 : 2),
-            ),
-          ),
-          set(l.d, add(get(l.d), c(4))),
-        ]),
-      ]),
-    ]),
+    kOffsetTable(l, broadcast === "x" ? 4 : 2),
     for_(l.grp, c(0), get(l.groups), c(1), [
       for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
         set(
@@ -1271,16 +1330,12 @@ export function kernelFuncs(opts: KernelOptions) {
   // of x (contiguous, as the stride is 1) times 6 weights (packed already
   // broadcast to vectors): the GEMM micro-kernel's loads and multiply-adds,
   // reading x in place.
-  const directAcc: Record<string, typeof V128> = {};
-  for (let r = 0; r < MR; r++) {
-    for (let v = 0; v < 2; v++) directAcc[`c${r}${v}`] = V128;
-  }
   const convDirect = func(
     "convDirect",
     { g: I32, n0: I32, n1: I32, work: I32 },
     {
       ...geomLocals,
-      ...directAcc,
+      ...tileAcc,
       x0: V128,
       x1: V128,
       wv: V128,
@@ -1358,16 +1413,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-              ),
-            ),
+            setXPlane(p.g, l),
             set(
               l.bias,
               if_i32(
@@ -1465,7 +1511,7 @@ export function kernelFuncs(opts: KernelOptions) {
     { g: I32, n0: I32, n1: I32, work: I32 },
     {
       ...geomLocals,
-      ...directAcc,
+      ...tileAcc,
       b0: V128,
       b1: V128,
       a: V128,
@@ -1640,16 +1686,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-              ),
-            ),
+            setXPlane(p.g, l),
             broadcastX(
               get(l.xb),
               get(l.xw),
@@ -1664,16 +1701,7 @@ export function kernelFuncs(opts: KernelOptions) {
                 add(field(p.g, CF.bias), x4(mul(get(l.grp), get(l.og)))),
               ),
             ),
-            set(
-              l.yb,
-              planeAddr(
-                field(p.g, CF.y),
-                get(l.n),
-                field(p.g, CF.o),
-                mul(get(l.grp), get(l.og)),
-                get(l.pp),
-              ),
-            ),
+            setYPlane(p.g, l),
             for_(l.q, c(0), get(l.og), c(NR), [
               set(
                 l.wq,
@@ -2168,19 +2196,13 @@ export function kernelFuncs(opts: KernelOptions) {
   // offsets. Tiles past the last k repeat the last k's offset (their sums
   // land in the padding rows, which the caller ignores). (A broadcast copy
   // of x, as convDirectC reads, measured no faster here.)
-  const wdAcc: Record<string, typeof V128> = {};
-  const wdOff: Record<string, typeof I32> = {};
-  for (let r = 0; r < MR; r++) {
-    wdOff[`k${r}`] = I32;
-    for (let v = 0; v < 2; v++) wdAcc[`c${r}${v}`] = V128;
-  }
   const convWeightDirect = func(
     "convWeightDirect",
     { g: I32, n0: I32, n1: I32, work: I32, dw: I32 },
     {
       ...geomLocals,
-      ...wdAcc,
-      ...wdOff,
+      ...tileAcc,
+      ...rowLocals("k"),
       y0: V128,
       y1: V128,
       xv: V128,
@@ -2267,23 +2289,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.pe, add(get(l.ptab), x4(get(l.pp)))),
         set(l.yt, i32.and(add(get(l.pe), c(15)), c(-16))),
         set(l.d, get(l.tab)),
-        for_(l.ci, c(0), get(l.cg), c(1), [
-          for_(l.i, c(0), get(l.kh), c(1), [
-            for_(l.j, c(0), get(l.kw), c(1), [
-              i32.store(
-                get(l.d),
-                x4(add(
-                  mul(
-                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                    get(l.w),
-                  ),
-                  mul(get(l.j), get(l.dw)),
-                )),
-              ),
-              set(l.d, add(get(l.d), c(4))),
-            ]),
-          ]),
-        ]),
+        kOffsetTable(l, 2),
         set(l.d, get(l.ptab)),
         for_(l.oy, c(0), get(l.oh), c(1), [
           for_(l.ox, c(0), get(l.ow), c(1), [
@@ -2299,26 +2305,8 @@ export function kernelFuncs(opts: KernelOptions) {
         ]),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-              ),
-            ),
-            set(
-              l.yb,
-              planeAddr(
-                field(p.g, CF.y),
-                get(l.n),
-                field(p.g, CF.o),
-                mul(get(l.grp), get(l.og)),
-                get(l.pp),
-              ),
-            ),
+            setXPlane(p.g, l),
+            setYPlane(p.g, l),
             // y [og, pp] -> yt [pp, op]
             for_(l.o, c(0), get(l.op), c(1), [
               set(l.d, add(get(l.yt), x4(get(l.o)))),
@@ -2386,19 +2374,13 @@ export function kernelFuncs(opts: KernelOptions) {
   // og to 6, 4 lanes] (zeroed by the caller, which sums the lanes): better
   // than `convWeightDirect` when the channels are few (LeNet's first layer,
   // 6 channels: that kernel's 8-channel tiles waste a quarter).
-  const wrAcc: Record<string, typeof V128> = {};
-  const wrY: Record<string, typeof I32> = {};
-  for (let o = 0; o < MR; o++) {
-    wrY[`y${o}`] = I32;
-    for (let k = 0; k < 2; k++) wrAcc[`c${o}${k}`] = V128;
-  }
   const convWeightRows = func(
     "convWeightRows",
     { g: I32, n0: I32, n1: I32, work: I32, dwv: I32 },
     {
       ...geomLocals,
-      ...wrAcc,
-      ...wrY,
+      ...tileAcc,
+      ...rowLocals("y"),
       x0: V128,
       x1: V128,
       yv: V128,
@@ -2513,45 +2495,11 @@ export function kernelFuncs(opts: KernelOptions) {
         // the x offset (bytes) of each k = (ci, i, j)
         set(l.tab, get(p.work)),
         set(l.d, get(l.tab)),
-        for_(l.ci, c(0), get(l.cg), c(1), [
-          for_(l.i, c(0), get(l.kh), c(1), [
-            for_(l.j, c(0), get(l.kw), c(1), [
-              i32.store(
-                get(l.d),
-                x4(add(
-                  mul(
-                    add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                    get(l.w),
-                  ),
-                  mul(get(l.j), get(l.dw)),
-                )),
-              ),
-              set(l.d, add(get(l.d), c(4))),
-            ]),
-          ]),
-        ]),
+        kOffsetTable(l, 2),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-              ),
-            ),
-            set(
-              l.yb,
-              planeAddr(
-                field(p.g, CF.y),
-                get(l.n),
-                field(p.g, CF.o),
-                mul(get(l.grp), get(l.og)),
-                get(l.pp),
-              ),
-            ),
+            setXPlane(p.g, l),
+            setYPlane(p.g, l),
             for_(l.ot, c(0), get(l.og), c(MR), [
               for_(l.kt, c(0), get(l.kk), c(2), [
                 init,
@@ -2620,12 +2568,6 @@ export function kernelFuncs(opts: KernelOptions) {
   // broadcast weights (the GEMM micro-kernel's loads and multiply-adds);
   // then each k's two vectors, masked, are added into x in place. Threads
   // split the images, so no two write the same x.
-  const idAcc: Record<string, typeof V128> = {};
-  const idOff: Record<string, typeof I32> = {};
-  for (let r = 0; r < MR; r++) {
-    idOff[`k${r}`] = I32;
-    for (let v = 0; v < 2; v++) idAcc[`c${r}${v}`] = V128;
-  }
   const convInputDirect = func(
     "convInputDirect",
     {
@@ -2639,8 +2581,8 @@ export function kernelFuncs(opts: KernelOptions) {
       vend: I32,
     },
     {
-      ...idAcc,
-      ...idOff,
+      ...tileAcc,
+      ...rowLocals("k"),
       y0: V128,
       y1: V128,
       wv: V128,
