@@ -11,6 +11,7 @@ import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
 import * as ew from "../ops/kernels/elementwise.ts";
+import * as rd from "../ops/kernels/reduce.ts";
 import type { TypedArray } from "../ops/tensor.ts";
 import { GENERATED_PATH, generatedSource } from "../ops/kernels/wasm/build.ts";
 import { buildKernels } from "../ops/kernels/wasm/_kernels.ts";
@@ -567,6 +568,57 @@ Deno.test({
       () => rt.parallel("relu", Array.from({ length: 64 }, () => [0, 0, 0])),
       /kernels: relu was given 64 tasks; at most 63/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "kernels: float32 sums of long runs (WebAssembly) match the float64 loop",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => {
+    for (const threads of [1, 2]) {
+      const rt = new WasmRuntime();
+      rt.setThreads(threads);
+      rt.waitReady(10000);
+      withRuntime(rt, () => {
+        // runs of 32 (the smallest: two 16-float steps), 33 (then a single
+        // float), 47 (16-float steps, single vectors, single floats), 100
+        // and 784 (LeNet's bias gradients); the last is split over threads
+        const cases: [number[], number[]][] = [
+          [[512, 32], [1]],
+          [[500, 33], [1]],
+          [[120, 3, 47], [0, 2]],
+          [[64, 16, 10, 10], [0, 2, 3]],
+          [[64, 6, 28, 28], [0, 2, 3]],
+          [[128, 6, 28, 28], [0, 2, 3]],
+        ];
+        for (const [shape, axes] of cases) {
+          const n = shape.reduce((a, b) => a * b);
+          const x = values(n, n);
+          const kept = shape.filter((_, i) => !axes.includes(i));
+          const size = kept.reduce((a, b) => a * b, 1);
+          const got = rd.sumAxes(x, shape, axes, new Float32Array(size));
+          const want = rd.sumAxes(
+            Float64Array.from(x),
+            shape,
+            axes,
+            new Float64Array(size),
+          );
+          assertAllClose(got, want, {
+            atol: 1e-4,
+            rtol: 1e-5,
+            msg: JSON.stringify(shape),
+          });
+        }
+        // NaN and infinities propagate
+        const x = values(256 * 100, 3);
+        x[150] = NaN;
+        x[3210] = Infinity;
+        const got = rd.sumAxes(x, [256, 100], [1], new Float32Array(256));
+        assert.ok(Number.isNaN(got[1]) && got[32] === Infinity);
+      });
+    }
   },
 });
 

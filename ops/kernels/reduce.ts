@@ -6,13 +6,31 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
+import { runtime } from "./wasm/runtime.ts";
+
+/** float32 sums with reduced runs at least this long, and this many elements, run in WebAssembly. */
+const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
+
+/**
+ * The sum of each run of `len` consecutive floats of x, in WebAssembly (float32
+ * vector accumulators, split over threads when large).
+ */
+function sumRunsWasm(x: Float32Array, len: number): Float32Array {
+  const rt = runtime(), runs = x.length / len;
+  rt.reset();
+  const px = rt.put(x), out = rt.alloc(runs * 4);
+  const parts = x.length >= 1 << 18 ? rt.split(runs, 1, 2) : [[0, runs]];
+  rt.parallel("sumRuns", parts.map(([r0, r1]) => [px, len, r0, r1, out]));
+  return rt.readF32(out, runs);
+}
 
 /**
  * Sums `x` of `shape` over `axes` into `out` (the kept axes in order),
  * reading x in memory order: adjacent axes of the same kind are merged, the
  * innermost run is a tight loop (a running sum when reduced, a row added
  * into the output when kept), so no transpose is needed. Accumulates in
- * float64.
+ * float64; float32 runs that are summed whole (a conv bias's gradient: N·C
+ * runs of H·W) are first summed in WebAssembly, in float32 vectors.
  */
 export function sumAxes(
   x: TypedArray,
@@ -45,10 +63,15 @@ export function sumAxes(
     if (!reduced[i]) s *= dims[i];
   }
   const last = nd - 1, inner = dims[last], innerReduced = reduced[last];
+  const runs = innerReduced && inner >= WASM_MIN_RUN &&
+      x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS
+    ? sumRunsWasm(x, inner)
+    : null;
   const count = new Int32Array(nd);
   let o = 0;
   for (let i = 0; i < x.length; i += inner) {
-    if (innerReduced) {
+    if (runs) acc[o] += runs[i / inner];
+    else if (innerReduced) {
       let s = 0;
       for (let j = i, e = i + inner; j < e; j++) s += x[j];
       acc[o] += s;

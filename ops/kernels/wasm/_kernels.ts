@@ -165,6 +165,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convWeightDirect: 17,
     convInputDirect: 18,
     convWeightRows: 19,
+    sumRuns: 20,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2073,6 +2074,79 @@ export function kernelFuncs(opts: KernelOptions) {
   );
 
   // ---- relu over n floats: max(x, 0), which keeps NaN and turns -0 into 0 as the TypeScript rule
+  // ---- the sum of each run of `len` floats (runs r0..r1 of x, one after
+  // another): 4 vector accumulators over 16 floats a step, then single
+  // vectors, then single floats, then the lanes added. A conv bias's
+  // gradient sums [N, C, H·W] over N and H·W: a run per (n, c).
+  const sumRuns = func(
+    "sumRuns",
+    { x: I32, len: I32, r0: I32, r1: I32, out: I32 },
+    {
+      r: I32,
+      s: I32,
+      e: I32,
+      e16: I32,
+      a0: V128,
+      a1: V128,
+      a2: V128,
+      a3: V128,
+      t: F32,
+    },
+    (p, l) => [
+      for_(l.r, get(p.r0), get(p.r1), c(1), [
+        set(l.s, add(get(p.x), x4(mul(get(l.r), get(p.len))))),
+        set(l.e, add(get(l.s), x4(get(p.len)))),
+        set(l.e16, sub(get(l.e), c(64))),
+        set(l.a0, v128.zero()),
+        set(l.a1, v128.zero()),
+        set(l.a2, v128.zero()),
+        set(l.a3, v128.zero()),
+        block(loop(
+          brIf(1, i32.gt_s(get(l.s), get(l.e16))),
+          set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
+          set(l.a1, f32x4.add(get(l.a1), v128.load(get(l.s), 16))),
+          set(l.a2, f32x4.add(get(l.a2), v128.load(get(l.s), 32))),
+          set(l.a3, f32x4.add(get(l.a3), v128.load(get(l.s), 48))),
+          set(l.s, add(get(l.s), c(64))),
+          br(0),
+        )),
+        block(loop(
+          brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
+          set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
+          set(l.s, add(get(l.s), c(16))),
+          br(0),
+        )),
+        set(
+          l.a0,
+          f32x4.add(
+            f32x4.add(get(l.a0), get(l.a1)),
+            f32x4.add(get(l.a2), get(l.a3)),
+          ),
+        ),
+        set(
+          l.t,
+          f32.add(
+            f32.add(
+              f32x4.extractLane(get(l.a0), 0),
+              f32x4.extractLane(get(l.a0), 1),
+            ),
+            f32.add(
+              f32x4.extractLane(get(l.a0), 2),
+              f32x4.extractLane(get(l.a0), 3),
+            ),
+          ),
+        ),
+        block(loop(
+          brIf(1, i32.ge_s(get(l.s), get(l.e))),
+          set(l.t, f32.add(get(l.t), f32.load(get(l.s)))),
+          set(l.s, add(get(l.s), c(4))),
+          br(0),
+        )),
+        f32.store(add(get(p.out), x4(get(l.r))), get(l.t)),
+      ]),
+    ],
+  );
+
   const relu = func(
     "relu",
     { x: I32, out: I32, n: I32 },
@@ -2761,6 +2835,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convWeightDirect,
     convInputDirect,
     convWeightRows,
+    sumRuns,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

@@ -103,6 +103,7 @@ export interface KernelExports {
     work: number,
     dwv: number,
   ): void;
+  sumRuns(x: number, len: number, r0: number, r1: number, out: number): void;
 }
 
 /** Names of the exports a worker may be asked to run. */
@@ -120,6 +121,7 @@ const TASKS = [
   "convWeightDirect",
   "convInputDirect",
   "convWeightRows",
+  "sumRuns",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
