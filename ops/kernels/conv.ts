@@ -156,12 +156,12 @@ function runConv(
     : fn === "convWeightDirect"
     // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
     ? 4 * (k + g.oh * g.ow) + 16 +
-      4 * g.oh * g.ow * Math.ceil(g.o / g.groups / NR) * NR
+      4 * g.oh * g.ow * roundUp(g.o / g.groups, NR)
     : fn === "convDirect" || fn === "convDirectC"
     // the offset table and the weights in panels of 6 channels (each
     // broadcast to 4 lanes) or 8 channels
-    ? 4 * k * (1 + (fn === "convDirect" ? 4 : 1) * g.groups * panel *
-            Math.ceil(g.o / g.groups / panel)) +
+    ? 4 * k * (1 + (fn === "convDirect" ? 4 : 1) * g.groups *
+            roundUp(g.o / g.groups, panel)) +
       // convDirectC: the pixel offset table and one image's group of x,
       // broadcast, each 16-aligned
       (fn === "convDirectC"
@@ -183,6 +183,9 @@ function runConv(
   rt.parallel(fn, tasks);
 }
 
+/** a rounded up to a multiple of b. */
+const roundUp = (a: number, b: number) => Math.ceil(a / b) * b;
+
 /** True when every window lies inside x (no padding read), and there is at least one. */
 function inside(g: ConvGeometry): boolean {
   return g.pt === 0 && g.pl === 0 && g.oh > 0 && g.ow > 0 &&
@@ -202,7 +205,6 @@ function forwardKernel(
 ): "convDirect" | "convDirectC" | "convForward" {
   if (!inside(g)) return "convForward";
   const og = g.o / g.groups;
-  const roundUp = (a: number, b: number) => Math.ceil(a / b) * b;
   const rows = g.sw === 1 && g.ow >= 8
     ? (roundUp(g.ow, 8) / g.ow) * (roundUp(og, MR) / og)
     : Infinity;
@@ -327,7 +329,7 @@ export function conv2dInputAdjoint(
  */
 function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-  const kp = Math.ceil(kk / MR) * MR;
+  const kp = roundUp(kk, MR);
   const r = new Float32Array(4 * g.groups * kp * og), order = kOrder(g);
   for (let grp = 0; grp < g.groups; grp++) {
     for (let kb = 0; kb < kp; kb += MR) {
@@ -414,10 +416,9 @@ function weightKernel(
 ): "convWeightDirect" | "convWeightRows" | "convWeightAdjoint" {
   if (!inside(g)) return "convWeightAdjoint";
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-  const up = (a: number, b: number) => Math.ceil(a / b) * b;
-  const direct = (up(kk, MR) / kk) * (up(og, NR) / og);
+  const direct = (roundUp(kk, MR) / kk) * (roundUp(og, NR) / og);
   const rows = g.sw === 1 && g.ow >= 4
-    ? (up(og, MR) / og) * (up(kk, 2) / kk) * (up(g.ow, 4) / g.ow)
+    ? (roundUp(og, MR) / og) * (roundUp(kk, 2) / kk) * (roundUp(g.ow, 4) / g.ow)
     : Infinity;
   return rows < direct ? "convWeightRows" : "convWeightDirect";
 }
@@ -440,7 +441,6 @@ export function conv2dWeightAdjoint(
   };
   const fn = weightKernel(g);
   const cg = g.c / g.groups, og = g.o / g.groups, kk = cg * g.kh * g.kw;
-  const up = (a: number, b: number) => Math.ceil(a / b) * b;
   // each kernel's accumulator: the offset (floats) of dw[grp, c, k] and how
   // many lanes to add there
   const [size, lanes, at]: [
@@ -450,16 +450,16 @@ export function conv2dWeightAdjoint(
   ] = fn === "convWeightDirect"
     // dwT [groups, kk to 6, og to 8]
     ? [
-      g.groups * up(kk, MR) * up(og, NR),
+      g.groups * roundUp(kk, MR) * roundUp(og, NR),
       1,
-      (gr, c, k) => (gr * up(kk, MR) + k) * up(og, NR) + c,
+      (gr, c, k) => (gr * roundUp(kk, MR) + k) * roundUp(og, NR) + c,
     ]
     : fn === "convWeightRows"
     // [groups, kk to 2, og to 6, 4 lanes]
     ? [
-      4 * g.groups * up(kk, 2) * up(og, MR),
+      4 * g.groups * roundUp(kk, 2) * roundUp(og, MR),
       4,
-      (gr, c, k) => 4 * ((gr * up(kk, 2) + k) * up(og, MR) + c),
+      (gr, c, k) => 4 * ((gr * roundUp(kk, 2) + k) * roundUp(og, MR) + c),
     ]
     // dw itself
     : [out.length, 1, (gr, c, k) => (gr * og + c) * kk + k];
