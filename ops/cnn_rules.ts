@@ -18,7 +18,7 @@ import { allocData, fromData, type Tensor } from "./tensor.ts";
 import { differentiating, type Rule } from "./trace.ts";
 import * as cv from "./kernels/conv.ts";
 import * as pk from "./kernels/pool.ts";
-import { gemm } from "./kernels/matmul.ts";
+import { gemm, linearF32 } from "./kernels/matmul.ts";
 import { bind, type Params, promote } from "./primitives.ts";
 import {
   add,
@@ -391,6 +391,9 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
     forward: ([x, w, b]) => {
       const inF = w.shape[1], outF = w.shape[0];
       const m = x.data.length / inF;
+      const shape = [...x.shape.slice(0, -1), outF];
+      const y = linearF32(x.data, w.data, b ? b.data : null, m, inF, outF);
+      if (y) return fromData(y, shape);
       const acc = new Float64Array(m * outF);
       gemm(x.data, 0, w.data, 0, acc, 0, m, inF, outF, "nt");
       const out = allocData(
@@ -400,7 +403,7 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
       for (let i = 0; i < acc.length; i++) {
         out[i] = acc[i] + (b ? b.data[i % outF] : 0);
       }
-      return fromData(out, [...x.shape.slice(0, -1), outF]);
+      return fromData(out, shape);
     },
     vjp: ([x, w, b]) => [
       (g) => matmul(g, w), // dx = g w

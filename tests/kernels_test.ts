@@ -100,6 +100,24 @@ for (const variant of variants) {
               ...tol(k),
               msg: `${m}x${n}x${k} ${layout}`,
             });
+            if (layout === "nt") {
+              // a linear layer: the bias preloaded into C
+              const bias = values(n, n + 1), ref = new Float64Array(m * n);
+              mm.gemmRef(a, off, b, off, ref, 0, m, k, n, "nt");
+              const y = mm.linearF32(
+                a.subarray(off, off + m * k),
+                b.subarray(off, off + k * n),
+                bias,
+                m,
+                k,
+                n,
+              );
+              assert.ok(y, "linearF32 declined a float32 product");
+              assertAllClose(y, ref.map((v, i) => v + bias[i % n]), {
+                ...tol(k),
+                msg: `linear ${m}x${n}x${k}`,
+              });
+            }
           },
         ),
         { numRuns: 60 },
@@ -109,11 +127,12 @@ for (const variant of variants) {
 
   Deno.test(`kernels (${variant.name}): batched matmul, odd and blocked sizes`, () => {
     withRuntime(rt, () => {
-      // sizes around the blocking constants (MR 6, NR 8, KC 256, MC 96, NC 512)
+      // sizes around the blocking constants (MR 6, NR 8, KC 256, MC 48, NC 512)
       const cases: [number, number, number, number, boolean][] = [
         [1, 17, 1, 9, false],
         [3, 7, 5, 13, false],
         [2, 97, 257, 9, true],
+        [1, 49, 40, 33, false],
         [1, 96, 513, 520, false],
         [1, 130, 300, 70, false],
         [4, 6, 8, 256, true],

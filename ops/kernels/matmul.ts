@@ -216,6 +216,37 @@ export function gemm(
 }
 
 /**
+ * y [m, n] = a [m, k] · bᵀ (b [n, k]) + bias [n] (a linear layer) for
+ * float32 arrays, in WebAssembly with C preloaded with the bias, as a new
+ * array; null when the arrays are not all float32 or the product is small
+ * (the caller then takes the float64 route).
+ */
+export function linearF32(
+  a: TypedArray,
+  b: TypedArray,
+  bias: TypedArray | null,
+  m: number,
+  k: number,
+  n: number,
+): Float32Array | null {
+  if (
+    !(a instanceof Float32Array && b instanceof Float32Array &&
+      (bias === null || bias instanceof Float32Array)) ||
+    m * n * k < runtime().minMacs
+  ) return null;
+  const rt = runtime();
+  rt.reset();
+  const pa = rt.put(a), pb = rt.put(b);
+  const pc = rt.zeros(m * n);
+  if (bias) {
+    const f = rt.f32;
+    for (let i = 0; i < m; i++) f.set(bias, (pc >> 2) + i * n);
+  }
+  gemmF32(rt, m, n, k, pa, k, 1, pb, 1, k, pc, n);
+  return rt.readF32(pc, m * n);
+}
+
+/**
  * The TypeScript reference of {@linkcode gemm}. Rows of C are done four at a
  * time over column blocks that stay in cache, so each row of B is read once
  * per four rows of C.
