@@ -469,15 +469,20 @@ export function conv2dWeightAdjoint(
     dws[t] = rt.zeros(size);
     return [dws[t]];
   });
-  const f = rt.f32;
+  // the tasks' accumulators added into the first (float64), then read out
+  const f = rt.f32,
+    total = Float64Array.from(
+      f.subarray(dws[0] >> 2, (dws[0] >> 2) + size),
+    );
+  for (let t = 1; t < dws.length; t++) {
+    for (let i = 0, d = dws[t] >> 2; i < size; i++) total[i] += f[d + i];
+  }
   for (let gr = 0; gr < g.groups; gr++) {
     for (let c = 0; c < og; c++) {
       for (let k = 0; k < kk; k++) {
+        const base = at(gr, c, k);
         let sum = 0;
-        for (const d of dws) {
-          const base = (d >> 2) + at(gr, c, k);
-          for (let l = 0; l < lanes; l++) sum += f[base + l];
-        }
+        for (let l = 0; l < lanes; l++) sum += total[base + l];
         out[(gr * og + c) * kk + k] = sum;
       }
     }
