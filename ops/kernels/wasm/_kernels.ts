@@ -19,10 +19,12 @@
  * ```
  *
  * The micro-kernel keeps an MR×NR tile of C in MR·NR/4 SIMD registers and,
- * per step of k, loads NR/4 vectors of B and broadcasts MR scalars of A
- * (`v128.load32_splat`), doing MR·NR/4 multiply-adds (`f32x4.relaxed_madd`
- * when the engine has relaxed SIMD, else `f32x4.mul` + `f32x4.add`). V8 on
- * x64 has 16 xmm registers (one is its scratch), so MR·NR/4 + NR/4 + 1 <= 15.
+ * per step of k, loads NR/4 vectors of B and MR vectors of A (packA stores
+ * each A value broadcast to 4 lanes: V8's `v128.load32_splat` costs a
+ * shuffle that competes with the multiply-adds), doing MR·NR/4 multiply-adds
+ * (`f32x4.relaxed_madd` when the engine has relaxed SIMD, else `f32x4.mul` +
+ * `f32x4.add`). V8 on x64 has 16 xmm registers (one is its scratch), so
+ * MR·NR/4 + NR/4 + 1 <= 15.
  *
  * The matrices are read through general strides (element (i, p) of A is at
  * `a + 4·(i·ars + p·acs)`), so one routine serves A·B, Aᵀ·B and A·Bᵀ; the
