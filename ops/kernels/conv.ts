@@ -194,6 +194,33 @@ function inside(g: ConvGeometry): boolean {
 }
 
 /**
+ * The geometry on x padded so that every window lies inside it (padding
+ * top/left moved into x, and rows/columns added where windows overrun the
+ * bottom/right), or null when no window touches padding already.
+ */
+function paddedGeometry(g: ConvGeometry): ConvGeometry | null {
+  if (inside(g)) return null;
+  const h = Math.max(g.pt + g.h, (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1);
+  const w = Math.max(g.pl + g.w, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+  return { ...g, h, w, pt: 0, pl: 0 };
+}
+
+/**
+ * Copies float32 x into the runtime's memory, zero-padded to `gp` (see
+ * {@linkcode paddedGeometry}); returns its address.
+ */
+function putPadded(
+  rt: WasmRuntime,
+  x: Float32Array,
+  g: ConvGeometry,
+  gp: ConvGeometry,
+): number {
+  const src = rt.put(x), dst = rt.zeros(g.n * g.c * gp.h * gp.w);
+  rt.exports.padPlanes(src, dst, g.n * g.c, g.h, g.w, gp.h, gp.w, g.pt, g.pl);
+  return dst;
+}
+
+/**
  * How the forward convolution runs: directly on x (no im2col) when every
  * window lies inside x (no padding) — "convDirect" (8 outputs of a row × 6
  * channels at a time; stride 1 along x, rows of at least 8) or
@@ -254,13 +281,17 @@ export function conv2dForward(
   }
   const rt = runtime();
   rt.reset();
+  // with padding, on a padded copy of x: the direct kernels then apply
+  const gp = paddedGeometry(g) ?? g;
   const arrays = {
-    x: rt.put(x as Float32Array),
+    x: gp === g
+      ? rt.put(x as Float32Array)
+      : putPadded(rt, x as Float32Array, g, gp),
     wt: rt.put(w as Float32Array),
     bias: bias ? rt.put(bias as Float32Array) : 0,
     y: rt.alloc(n * 4),
   };
-  runConv(rt, g, arrays, forwardKernel(g));
+  runConv(rt, gp, arrays, forwardKernel(gp));
   return result(rt, arrays.y, n, out);
 }
 
@@ -282,10 +313,8 @@ export function conv2dInputAdjoint(
   rt.reset();
   if (g.sw === 1 && g.ow >= 4) {
     // with padding, into x padded so that every window lies inside it
-    const hp = Math.max(g.pt + g.h, (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1);
-    const wp = Math.max(g.pl + g.w, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1);
-    const padded = hp !== g.h || wp !== g.w;
-    const gp = padded ? { ...g, h: hp, w: wp, pt: 0, pl: 0 } : g;
+    const gp = paddedGeometry(g) ?? g, padded = gp !== g;
+    const hp = gp.h, wp = gp.w;
     const arrays = {
       y: rt.put(y as Float32Array),
       wt: 0,
@@ -433,13 +462,17 @@ export function conv2dWeightAdjoint(
   if (!useWasm(g, x, y, out)) return conv2dWeightAdjointRef(x, y, g, out);
   const rt = runtime();
   rt.reset();
+  // with padding, at a padded copy of x: the direct kernels then apply
+  const gp = paddedGeometry(g) ?? g;
   const arrays = {
-    x: rt.put(x as Float32Array),
+    x: gp === g
+      ? rt.put(x as Float32Array)
+      : putPadded(rt, x as Float32Array, g, gp),
     y: rt.put(y as Float32Array),
     bias: 0,
     wt: 0,
   };
-  const fn = weightKernel(g);
+  const fn = weightKernel(gp);
   const cg = g.c / g.groups, og = g.o / g.groups, kk = cg * g.kh * g.kw;
   // each kernel's accumulator: the offset (floats) of dw[grp, c, k] and how
   // many lanes to add there
@@ -465,7 +498,7 @@ export function conv2dWeightAdjoint(
     : [out.length, 1, (gr, c, k) => (gr * og + c) * kk + k];
   // one zeroed accumulator per task, summed at the end
   const dws: number[] = [];
-  runConv(rt, g, arrays, fn, (t) => {
+  runConv(rt, gp, arrays, fn, (t) => {
     dws[t] = rt.zeros(size);
     return [dws[t]];
   });

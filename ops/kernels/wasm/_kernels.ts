@@ -168,6 +168,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convInputDirect: 18,
     convWeightRows: 19,
     sumRuns: 20,
+    padPlanes: 21,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2149,6 +2150,46 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  // ---- copies `planes` planes of h × w floats at src into planes of
+  // hp × wp at dst (zeroed by the caller), each row at column pl of row
+  // r + pt: x padded, so that a padded convolution runs on the direct
+  // kernels (no window then reads outside).
+  const padPlanes = func(
+    "padPlanes",
+    {
+      src: I32,
+      dst: I32,
+      planes: I32,
+      h: I32,
+      w: I32,
+      hp: I32,
+      wp: I32,
+      pt: I32,
+      pl: I32,
+    },
+    { p: I32, r: I32, s: I32, d: I32 },
+    (p, l) => [
+      set(l.s, get(p.src)),
+      for_(l.p, c(0), get(p.planes), c(1), [
+        set(
+          l.d,
+          add(
+            get(p.dst),
+            x4(add(
+              mul(add(mul(get(l.p), get(p.hp)), get(p.pt)), get(p.wp)),
+              get(p.pl),
+            )),
+          ),
+        ),
+        for_(l.r, c(0), get(p.h), c(1), [
+          call(F.copy, get(l.d), get(l.s), x4(get(p.w))),
+          set(l.s, add(get(l.s), x4(get(p.w)))),
+          set(l.d, add(get(l.d), x4(get(p.wp)))),
+        ]),
+      ]),
+    ],
+  );
+
   const relu = func(
     "relu",
     { x: I32, out: I32, n: I32 },
@@ -2838,6 +2879,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convInputDirect,
     convWeightRows,
     sumRuns,
+    padPlanes,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

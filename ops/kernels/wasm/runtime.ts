@@ -104,6 +104,17 @@ export interface KernelExports {
     dwv: number,
   ): void;
   sumRuns(x: number, len: number, r0: number, r1: number, out: number): void;
+  padPlanes(
+    src: number,
+    dst: number,
+    planes: number,
+    h: number,
+    w: number,
+    hp: number,
+    wp: number,
+    pt: number,
+    pl: number,
+  ): void;
 }
 
 /** Names of the exports a worker may be asked to run. */
