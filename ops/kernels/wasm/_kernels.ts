@@ -182,13 +182,39 @@ export function kernelFuncs(opts: KernelOptions) {
     Object.fromEntries(
       Array.from({ length: MR }, (_, r) => [`${p}${r}`, I32]),
     );
+  /** The tile accumulator c{r}{v} among a kernel's locals (see tileAcc). */
+  const tileAccOf = (l: object) => (r: number, v: number) =>
+    (l as Record<string, number>)[`c${r}${v}`];
+  /** Sets the 12 tile accumulators to zero. */
+  const zeroTile = (l: object): Code[] =>
+    Array.from({ length: MR }, (_, r) => [
+      set(tileAccOf(l)(r, 0), v128.zero()),
+      set(tileAccOf(l)(r, 1), v128.zero()),
+    ]);
+  /**
+   * k{r} = xb + the x offset (bytes, from the table at `tab`) of k = kb + r,
+   * for r < MR; k past the last repeat the last.
+   */
+  const tileKOffsets = (
+    l: { xb: number; kb: number; kk: number },
+    tab: Code,
+  ): Code[] =>
+    Array.from({ length: MR }, (_, r) =>
+      set(
+        (l as unknown as Record<string, number>)[`k${r}`],
+        add(
+          get(l.xb),
+          i32.load(
+            add(tab, x4(min(add(get(l.kb), c(r)), sub(get(l.kk), c(1))))),
+          ),
+        ),
+      ));
   const micro = func(
     "micro",
     { kcp: I32, pa: I32, pb: I32, cp: I32, ldc: I32 },
     { ...tileAcc, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
     (p, l) => {
-      const acc = (r: number, v: number) =>
-        (l as Record<string, number>)[`c${r}${v}`];
+      const acc = tileAccOf(l);
       const step = (u: number): Code[] => {
         const code: Code[] = [
           set(l.b0, v128.load(get(p.pb), u * NR * 4)),
@@ -1374,8 +1400,7 @@ export function kernelFuncs(opts: KernelOptions) {
       d: I32,
     },
     (p, l) => {
-      const acc = (r: number, v: number) =>
-        (l as Record<string, number>)[`c${r}${v}`];
+      const acc = tileAccOf(l);
       const init: Code[] = [], step: Code[] = [], store: Code[] = [];
       for (let r = 0; r < MR; r++) {
         // the bias of channel q + r (0 without a bias or past the last channel)
@@ -1564,8 +1589,7 @@ export function kernelFuncs(opts: KernelOptions) {
       tr3: V128,
     },
     (p, l) => {
-      const acc = (r: number, v: number) =>
-        (l as Record<string, number>)[`c${r}${v}`];
+      const acc = tileAccOf(l);
       const src = [l.s0, l.s1, l.s2, l.s3, l.s4, l.s5];
       const setup: Code[] = [], step: Code[] = [], store: Code[] = [];
       for (let t = 0; t < MR; t++) {
@@ -2354,25 +2378,11 @@ export function kernelFuncs(opts: KernelOptions) {
       dq: I32,
     },
     (p, l) => {
-      const acc = (r: number, v: number) =>
-        (l as Record<string, number>)[`c${r}${v}`];
+      const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
-      const init: Code[] = [], step: Code[] = [], offs: Code[] = [];
-      const store: Code[] = [];
+      const init = zeroTile(l), offs = tileKOffsets(l, get(l.tab));
+      const step: Code[] = [], store: Code[] = [];
       for (let r = 0; r < MR; r++) {
-        offs.push(set(
-          off(r),
-          add(
-            get(l.xb),
-            i32.load(
-              add(
-                get(l.tab),
-                x4(min(add(get(l.kb), c(r)), sub(get(l.kk), c(1)))),
-              ),
-            ),
-          ),
-        ));
-        init.push(set(acc(r, 0), v128.zero()), set(acc(r, 1), v128.zero()));
         step.push(
           set(l.xv, v128.load32Splat(add(get(off(r)), get(l.d)))),
           set(acc(r, 0), madd(get(l.xv), get(l.y0), get(acc(r, 0)))),
@@ -2530,7 +2540,7 @@ export function kernelFuncs(opts: KernelOptions) {
     },
     (p, l) => {
       const L = l as Record<string, number>;
-      const acc = (o: number, k: number) => L[`c${o}${k}`];
+      const acc = tileAccOf(l);
       const yo = (o: number) => L[`y${o}`];
       /** One vector of 4 pixels at byte offset `at` in the row, masked with m when `masked`. */
       const step = (masked: boolean): Code[] => {
@@ -2548,9 +2558,8 @@ export function kernelFuncs(opts: KernelOptions) {
         }
         return code;
       };
-      const init: Code[] = [], rowStart: Code[] = [], flush: Code[] = [];
+      const init = zeroTile(l), rowStart: Code[] = [], flush: Code[] = [];
       for (let o = 0; o < MR; o++) {
-        init.push(set(acc(o, 0), v128.zero()), set(acc(o, 1), v128.zero()));
         // channel ot + o (the last one again past og), this row
         rowStart.push(set(
           yo(o),
@@ -2727,25 +2736,11 @@ export function kernelFuncs(opts: KernelOptions) {
       a: I32,
     },
     (p, l) => {
-      const acc = (r: number, v: number) =>
-        (l as Record<string, number>)[`c${r}${v}`];
+      const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
-      const init: Code[] = [], step: Code[] = [], offs: Code[] = [];
-      const store: Code[] = [];
+      const init = zeroTile(l), offs = tileKOffsets(l, get(p.ktab));
+      const step: Code[] = [], store: Code[] = [];
       for (let r = 0; r < MR; r++) {
-        offs.push(set(
-          off(r),
-          add(
-            get(l.xb),
-            i32.load(
-              add(
-                get(p.ktab),
-                x4(min(add(get(l.kb), c(r)), sub(get(l.kk), c(1)))),
-              ),
-            ),
-          ),
-        ));
-        init.push(set(acc(r, 0), v128.zero()), set(acc(r, 1), v128.zero()));
         step.push(
           set(l.wv, v128.load(get(l.wq), r * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
