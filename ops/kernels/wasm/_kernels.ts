@@ -63,6 +63,8 @@ export const MR = 6;
 export const NR = 8;
 /** The micro-kernel's k loop is unrolled this many times; packed panels are padded with zeros to a multiple. */
 export const KU = 4;
+/** k steps per iteration of the direct convolutions' inner loops (a power of two). */
+export const CU = 4;
 /** k slice per packing (a B panel is KC·NR·4 = 8 KiB: L1). */
 export const KC = 256;
 /** Rows of A packed at once, a multiple of MR (MC·KC·16 = 192 KiB, each value broadcast to a vector: L2). */
@@ -209,6 +211,30 @@ export function kernelFuncs(opts: KernelOptions) {
           ),
         ),
       ));
+  /**
+   * The k loop of a direct kernel: `step(u)` is the k u steps past where the
+   * pointers are; each pointer [local, stride] moves by its stride per k, and
+   * the first one decides the end. CU steps per iteration while it is below
+   * `endCU` (an offset of CU whole steps), then one at a time until `end`:
+   * fewer loop overheads per k (V8 re-checks interrupts, reloads the shared
+   * memory's size and spills around every iteration).
+   */
+  const kLoop = (
+    step: (u: number) => Code[],
+    ptrs: [number, number][],
+    endCU: Code,
+    end: Code,
+  ): Code[] => {
+    const pass = (n: number, stop: Code) =>
+      if_(i32.lt_u(get(ptrs[0][0]), stop), [
+        loop(
+          Array.from({ length: n }, (_, u) => step(u)),
+          ptrs.map(([q, stride]) => set(q, add(get(q), c(n * stride)))),
+          brIf(0, i32.lt_u(get(ptrs[0][0]), stop)),
+        ),
+      ]);
+    return [pass(CU, endCU), pass(1, end)];
+  };
   const micro = func(
     "micro",
     { kcp: I32, pa: I32, pb: I32, cp: I32, ldc: I32 },
@@ -1391,6 +1417,7 @@ export function kernelFuncs(opts: KernelOptions) {
       src: I32,
       kp: I32,
       ke: I32,
+      ke2: I32,
       wk: I32,
       wq: I32,
       yb: I32,
@@ -1401,7 +1428,18 @@ export function kernelFuncs(opts: KernelOptions) {
     },
     (p, l) => {
       const acc = tileAccOf(l);
-      const init: Code[] = [], step: Code[] = [], store: Code[] = [];
+      const init: Code[] = [], store: Code[] = [];
+      // one k: two vectors of x at src plus its offset, against 6 weights
+      const step = (u: number): Code[] => [
+        set(l.d, add(get(l.src), i32.load(get(l.kp), 4 * u))),
+        set(l.x0, v128.load(get(l.d))),
+        set(l.x1, v128.load(get(l.d), 16)),
+        ...Array.from({ length: MR }, (_, r) => [
+          set(l.wv, v128.load(get(l.wk), (u * MR + r) * 16)),
+          set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
+        ]),
+      ];
       for (let r = 0; r < MR; r++) {
         // the bias of channel q + r (0 without a bias or past the last channel)
         init.push(
@@ -1419,11 +1457,6 @@ export function kernelFuncs(opts: KernelOptions) {
           ),
           set(acc(r, 1), get(acc(r, 0))),
         );
-        step.push(
-          set(l.wv, v128.load(get(l.wk), r * 16)),
-          set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
-          set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
-        );
         store.push(
           if_(i32.lt_s(c(r), get(l.rows)), [
             v128.store(get(l.yp), get(acc(r, 0))),
@@ -1440,6 +1473,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
         ...packDirectWeights(p.g, p.work, l, MR, "weights"),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
+        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -1496,14 +1530,11 @@ export function kernelFuncs(opts: KernelOptions) {
                   init,
                   set(l.kp, get(l.tab)),
                   set(l.wk, get(l.wq)),
-                  loop(
-                    set(l.d, add(get(l.src), i32.load(get(l.kp)))),
-                    set(l.x0, v128.load(get(l.d))),
-                    set(l.x1, v128.load(get(l.d), 16)),
+                  kLoop(
                     step,
-                    set(l.kp, add(get(l.kp), c(4))),
-                    set(l.wk, add(get(l.wk), c(MR * 16))),
-                    brIf(0, i32.lt_u(get(l.kp), get(l.ke))),
+                    [[l.kp, 4], [l.wk, MR * 16]],
+                    get(l.ke2),
+                    get(l.ke),
                   ),
                   set(
                     l.yp,
@@ -1565,6 +1596,7 @@ export function kernelFuncs(opts: KernelOptions) {
       xb: I32,
       kp: I32,
       ke: I32,
+      ke2: I32,
       off: I32,
       wk: I32,
       wq: I32,
@@ -1591,7 +1623,7 @@ export function kernelFuncs(opts: KernelOptions) {
     (p, l) => {
       const acc = tileAccOf(l);
       const src = [l.s0, l.s1, l.s2, l.s3, l.s4, l.s5];
-      const setup: Code[] = [], step: Code[] = [], store: Code[] = [];
+      const setup: Code[] = [], store: Code[] = [];
       for (let t = 0; t < MR; t++) {
         // pixel at + t, from the pixel offset table
         setup.push(
@@ -1606,18 +1638,18 @@ export function kernelFuncs(opts: KernelOptions) {
           set(acc(t, 1), get(l.b1)),
         );
       }
-      const bload: Code[] = [
-        set(l.b0, v128.load(get(l.wk))),
-        set(l.b1, v128.load(get(l.wk), 16)),
-      ];
-      step.push(set(l.off, i32.load(get(l.kp))), bload);
-      for (let t = 0; t < MR; t++) {
-        step.push(
-          set(l.a, v128.load(add(get(src[t]), get(l.off)))),
+      // one k: its x offset from the table at kp, its weights at wk (u
+      // steps on from both)
+      const step = (u: number): Code[] => [
+        set(l.off, i32.load(get(l.kp), 4 * u)),
+        set(l.b0, v128.load(get(l.wk), NR * 4 * u)),
+        set(l.b1, v128.load(get(l.wk), NR * 4 * u + 16)),
+        ...src.flatMap((s, t) => [
+          set(l.a, v128.load(add(get(s), get(l.off)))),
           set(acc(t, 0), madd(get(l.a), get(l.b0), get(acc(t, 0)))),
           set(acc(t, 1), madd(get(l.a), get(l.b1), get(acc(t, 1)))),
-        );
-      }
+        ]),
+      ];
       // a whole tile of 8 channels: pixels 0-3 transposed (4×4 blocks, as
       // packB) into one vector per channel, pixels 4 and 5 lane by lane
       const fullStore: Code[] = [
@@ -1712,6 +1744,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
         set(l.ps, x4(get(l.pp))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
+        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -1755,12 +1788,7 @@ export function kernelFuncs(opts: KernelOptions) {
                 setup,
                 set(l.kp, get(l.tab)),
                 set(l.wk, get(l.wq)),
-                loop(
-                  step,
-                  set(l.kp, add(get(l.kp), c(4))),
-                  set(l.wk, add(get(l.wk), c(NR * 4))),
-                  brIf(0, i32.lt_u(get(l.kp), get(l.ke))),
-                ),
+                kLoop(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke2), get(l.ke)),
                 if_(
                   i32.le_s(add(get(l.q), c(NR)), get(l.og)),
                   fullStore,
@@ -2329,7 +2357,7 @@ export function kernelFuncs(opts: KernelOptions) {
   // stride and dilation): no im2col. dwT [groups, kp, op] (kp = cg·kh·kw
   // rounded up to 6, op = og rounded up to 8; zeroed by the caller, which
   // transposes it) += Σ over the images' pixels p of x[k's offset + p's
-  // offset] · y[p, o]. Per image and group, y is packed as [p, op] (zero
+  // offset] · y[p, o]. Per image and group, y is packed as [op / 8, p, 8] (zero
   // past the last channel); then each tile of 6 k × 8 channels keeps 12
   // accumulators over the pixels: per pixel two vectors of packed y and 6
   // broadcast inputs, the GEMM micro-kernel's loads and multiply-adds, with
@@ -2357,6 +2385,7 @@ export function kernelFuncs(opts: KernelOptions) {
       tab: I32,
       ptab: I32,
       pe: I32,
+      pe2: I32,
       yt: I32,
       n: I32,
       grp: I32,
@@ -2381,13 +2410,19 @@ export function kernelFuncs(opts: KernelOptions) {
       const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
       const init = zeroTile(l), offs = tileKOffsets(l, get(l.tab));
-      const step: Code[] = [], store: Code[] = [];
-      for (let r = 0; r < MR; r++) {
-        step.push(
+      // one pixel: its offset from the table at pt, 8 channels of y at ye
+      const step = (u: number): Code[] => [
+        set(l.d, i32.load(get(l.pt), 4 * u)),
+        set(l.y0, v128.load(get(l.ye), NR * 4 * u)),
+        set(l.y1, v128.load(get(l.ye), NR * 4 * u + 16)),
+        ...Array.from({ length: MR }, (_, r) => [
           set(l.xv, v128.load32Splat(add(get(off(r)), get(l.d)))),
           set(acc(r, 0), madd(get(l.xv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.xv), get(l.y1), get(acc(r, 1)))),
-        );
+        ]),
+      ];
+      const store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
         store.push(
           v128.store(
             get(l.dq),
@@ -2414,6 +2449,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.tab, get(p.work)),
         set(l.ptab, add(get(l.tab), x4(get(l.kk)))),
         set(l.pe, add(get(l.ptab), x4(get(l.pp)))),
+        set(l.pe2, add(get(l.ptab), x4(i32.and(get(l.pp), c(-CU))))),
         set(l.yt, i32.and(add(get(l.pe), c(15)), c(-16))),
         set(l.d, get(l.tab)),
         kOffsetTable(l, 2),
@@ -2434,20 +2470,30 @@ export function kernelFuncs(opts: KernelOptions) {
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
             setYPlane(p.g, l),
-            // y [og, pp] -> yt [pp, op]
+            // y [og, pp] -> yt [op / 8, pp, 8]: channel o at panel o / 8,
+            // lane o % 8
             for_(l.o, c(0), get(l.op), c(1), [
-              set(l.d, add(get(l.yt), x4(get(l.o)))),
+              set(
+                l.d,
+                add(
+                  get(l.yt),
+                  x4(add(
+                    mul(i32.and(get(l.o), c(-NR)), get(l.pp)),
+                    i32.and(get(l.o), c(NR - 1)),
+                  )),
+                ),
+              ),
               if_(i32.lt_s(get(l.o), get(l.og)), [
                 set(l.q, add(get(l.yb), x4(mul(get(l.o), get(l.pp))))),
                 for_(l.i, c(0), get(l.pp), c(1), [
                   f32.store(get(l.d), f32.load(get(l.q))),
                   set(l.q, add(get(l.q), c(4))),
-                  set(l.d, add(get(l.d), x4(get(l.op)))),
+                  set(l.d, add(get(l.d), c(NR * 4))),
                 ]),
               ], [
                 for_(l.i, c(0), get(l.pp), c(1), [
                   f32.store(get(l.d), f32.const_(0)),
-                  set(l.d, add(get(l.d), x4(get(l.op)))),
+                  set(l.d, add(get(l.d), c(NR * 4))),
                 ]),
               ]),
             ]),
@@ -2460,16 +2506,12 @@ export function kernelFuncs(opts: KernelOptions) {
               for_(l.ob, c(0), get(l.op), c(NR), [
                 init,
                 set(l.pt, get(l.ptab)),
-                set(l.ye, add(get(l.yt), x4(get(l.ob)))),
-                // do { one pixel } while (pt < pe): pp >= 1 (the caller checks)
-                loop(
-                  set(l.d, i32.load(get(l.pt))),
-                  set(l.y0, v128.load(get(l.ye))),
-                  set(l.y1, v128.load(get(l.ye), 16)),
+                set(l.ye, add(get(l.yt), x4(mul(get(l.ob), get(l.pp))))),
+                kLoop(
                   step,
-                  set(l.pt, add(get(l.pt), c(4))),
-                  set(l.ye, add(get(l.ye), x4(get(l.op)))),
-                  brIf(0, i32.lt_u(get(l.pt), get(l.pe))),
+                  [[l.pt, 4], [l.ye, NR * 4]],
+                  get(l.pe2),
+                  get(l.pe),
                 ),
                 set(
                   l.dq,
@@ -2536,22 +2578,26 @@ export function kernelFuncs(opts: KernelOptions) {
       xr1: I32,
       at: I32,
       ie: I32,
+      ie2: I32,
       tail: I32,
     },
     (p, l) => {
       const L = l as Record<string, number>;
       const acc = tileAccOf(l);
       const yo = (o: number) => L[`y${o}`];
-      /** One vector of 4 pixels at byte offset `at` in the row, masked with m when `masked`. */
-      const step = (masked: boolean): Code[] => {
+      /**
+       * One vector of 4 pixels at byte offset `at` + 16·u in the row, masked
+       * with m when `masked`.
+       */
+      const step = (u: number, masked = false): Code[] => {
         const mk = (v: Code) => (masked ? v128.and(v, get(l.m)) : v);
         const code: Code[] = [
-          set(l.x0, mk(v128.load(add(get(l.xr0), get(l.at))))),
-          set(l.x1, mk(v128.load(add(get(l.xr1), get(l.at))))),
+          set(l.x0, mk(v128.load(add(get(l.xr0), get(l.at)), 16 * u))),
+          set(l.x1, mk(v128.load(add(get(l.xr1), get(l.at)), 16 * u))),
         ];
         for (let o = 0; o < MR; o++) {
           code.push(
-            set(l.yv, mk(v128.load(add(get(yo(o)), get(l.at))))),
+            set(l.yv, mk(v128.load(add(get(yo(o)), get(l.at)), 16 * u))),
             set(acc(o, 0), madd(get(l.x0), get(l.yv), get(acc(o, 0)))),
             set(acc(o, 1), madd(get(l.x1), get(l.yv), get(acc(o, 1)))),
           );
@@ -2609,6 +2655,7 @@ export function kernelFuncs(opts: KernelOptions) {
         set(l.ps, x4(get(l.pp))),
         // bytes of a row's whole vectors; the masked tail's first lane
         set(l.ie, i32.shl(i32.and(get(l.ow), c(-4)), c(2))),
+        set(l.ie2, i32.and(get(l.ie), c(-16 * CU))),
         set(l.tail, x4(sub(get(l.ow), c(4)))),
         // the tail mask: the lanes already counted (the first 4 - ow % 4) off
         set(
@@ -2656,16 +2703,12 @@ export function kernelFuncs(opts: KernelOptions) {
                       ),
                     ),
                   ),
-                  // do { a whole vector } while (at < ie): ow >= 4
+                  // the whole vectors, then the masked tail
                   set(l.at, c(0)),
-                  loop(
-                    step(false),
-                    set(l.at, add(get(l.at), c(16))),
-                    brIf(0, i32.lt_u(get(l.at), get(l.ie))),
-                  ),
+                  kLoop(step, [[l.at, 16]], get(l.ie2), get(l.ie)),
                   if_(i32.and(get(l.ow), c(3)), [
                     set(l.at, get(l.tail)),
-                    step(true),
+                    step(0, true),
                   ]),
                 ]),
                 flush,
@@ -2727,6 +2770,7 @@ export function kernelFuncs(opts: KernelOptions) {
       kb: I32,
       wk: I32,
       wend: I32,
+      wend2: I32,
       vt: I32,
       q0: I32,
       q1: I32,
@@ -2739,13 +2783,21 @@ export function kernelFuncs(opts: KernelOptions) {
       const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
       const init = zeroTile(l), offs = tileKOffsets(l, get(p.ktab));
-      const step: Code[] = [], store: Code[] = [];
-      for (let r = 0; r < MR; r++) {
-        step.push(
-          set(l.wv, v128.load(get(l.wq), r * 16)),
+      // one o: the pair's two vectors of y (then on to the next plane),
+      // against the panel's 6 broadcast weights
+      const step = (u: number): Code[] => [
+        set(l.y0, v128.load(get(l.q0))),
+        set(l.y1, v128.load(get(l.q1))),
+        set(l.q0, add(get(l.q0), get(l.ppb))),
+        set(l.q1, add(get(l.q1), get(l.ppb))),
+        ...Array.from({ length: MR }, (_, r) => [
+          set(l.wv, v128.load(get(l.wq), (u * MR + r) * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
-        );
+        ]),
+      ];
+      const store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
         // only real k (the panel's padding rows are not stored)
         store.push(if_(i32.lt_s(add(get(l.kb), c(r)), get(l.kk)), [
           set(l.a, add(get(off(r)), get(l.x0))),
@@ -2819,6 +2871,10 @@ export function kernelFuncs(opts: KernelOptions) {
                 add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
               ),
               set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
+              set(
+                l.wend2,
+                add(get(l.wk), mul(i32.and(get(l.og), c(-CU)), c(MR * 16))),
+              ),
               set(l.vt, get(p.vtab)),
               // do { one pair } while (vt < vend): at least one pair
               loop(
@@ -2826,16 +2882,7 @@ export function kernelFuncs(opts: KernelOptions) {
                 set(l.q0, add(get(l.yb), i32.load(get(l.vt)))),
                 set(l.q1, add(get(l.yb), i32.load(get(l.vt), 12))),
                 set(l.wq, get(l.wk)),
-                // do { one o } while (wq < wend): og >= 1
-                loop(
-                  set(l.y0, v128.load(get(l.q0))),
-                  set(l.y1, v128.load(get(l.q1))),
-                  step,
-                  set(l.wq, add(get(l.wq), c(MR * 16))),
-                  set(l.q0, add(get(l.q0), get(l.ppb))),
-                  set(l.q1, add(get(l.q1), get(l.ppb))),
-                  brIf(0, i32.lt_u(get(l.wq), get(l.wend))),
-                ),
+                kLoop(step, [[l.wq, MR * 16]], get(l.wend2), get(l.wend)),
                 // the two vectors' x offsets and lane masks
                 set(l.x0, i32.load(get(l.vt), 4)),
                 set(l.x1, i32.load(get(l.vt), 16)),
