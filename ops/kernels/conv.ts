@@ -252,7 +252,7 @@ function newOut(n: number, ...arrays: (TypedArray | null)[]): TypedArray {
 
 /**
  * The result of a WebAssembly kernel: copied into `out` when the caller gave
- * one, else sliced out of the memory (a fresh array, not zero-filled first).
+ * one, else into a fresh array (`readF32`).
  */
 function result(
   rt: WasmRuntime,

@@ -293,8 +293,8 @@ export function broadcastTo(
 // ---------------------------------------------------------------------------
 // relu and its VJP: the largest elementwise arrays of a CNN step. float32
 // arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD (branch-free:
-// a max, or an AND with the comparison's mask); the result is sliced out of
-// the WebAssembly memory, which allocates without zero-filling.
+// a max, or an AND with the comparison's mask); the result is copied out of
+// the WebAssembly memory by `readF32`.
 
 /** float32 elementwise kernels with at least this many elements run in WebAssembly. */
 export const WASM_MIN_ELEMENTS = 1 << 12;
@@ -308,7 +308,7 @@ export function relu(x: TypedArray): TypedArray {
     rt.reset();
     const px = rt.put(x);
     rt.exports.relu(px, px, x.length);
-    return rt.f32.slice(px >> 2, (px >> 2) + x.length);
+    return rt.readF32(px, x.length);
   }
   return unary(
     x,
@@ -327,7 +327,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
     rt.reset();
     const pg = rt.put(g), px = rt.put(x);
     rt.exports.reluMask(pg, px, pg, g.length);
-    return rt.f32.slice(pg >> 2, (pg >> 2) + g.length);
+    return rt.readF32(pg, g.length);
   }
   return reluMaskRef(g, x);
 }

@@ -74,7 +74,7 @@ function maxPoolWasm(
     parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
   );
   const out = values ? rt.readF32(pv, nOut) : null;
-  const idx = argmax ? rt.i32.slice(pi >> 2, (pi >> 2) + nOut) : null;
+  const idx = argmax ? rt.readI32(pi, nOut) : null;
   if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
   return { idx, out };
 }
