@@ -545,6 +545,15 @@ Deno.test({
     assert.deepEqual(p2, p1);
     // per-thread partial sums are added in another order
     assertAllClose(r2[2], r1[2], { atol: 1e-4, rtol: 1e-5 });
+    // relu and its mask split into ranges (an odd length: a scalar tail)
+    const big = values(200003, 7), gb = values(200003, 8);
+    withRuntime(two, () => {
+      assert.deepEqual(
+        ew.relu(big),
+        Float32Array.from(big, (v) => Math.max(v, 0)),
+      );
+      assert.deepEqual(ew.reluMask(gb, big), ew.reluMaskRef(gb, big));
+    });
   },
 });
 

@@ -301,13 +301,24 @@ export const WASM_MIN_ELEMENTS = 1 << 12;
 
 const reluScalar = (v: number) => Math.max(v, 0); // keeps NaN, turns -0 into 0
 
+/**
+ * The argument lists of an elementwise WebAssembly kernel over `n` float32
+ * at the addresses `at`: one range per thread from 2^16 elements on (each
+ * thread's share of a large array copies in and out faster than one thread
+ * computes it), else one.
+ */
+function wasmTasks(n: number, at: number[]): number[][] {
+  const parts = n >= 1 << 16 ? runtime().split(n, 1 << 15) : [[0, n]];
+  return parts.map(([a, b]) => [...at.map((p) => p + 4 * a), b - a]);
+}
+
 /** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */
 export function relu(x: TypedArray): TypedArray {
   if (x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS) {
     const rt = runtime();
     rt.reset();
     const px = rt.put(x);
-    rt.exports.relu(px, px, x.length);
+    rt.parallel("relu", wasmTasks(x.length, [px, px]));
     return rt.readF32(px, x.length);
   }
   return unary(
@@ -326,7 +337,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
     const rt = runtime();
     rt.reset();
     const pg = rt.put(g), px = rt.put(x);
-    rt.exports.reluMask(pg, px, pg, g.length);
+    rt.parallel("reluMask", wasmTasks(g.length, [pg, px, pg]));
     return rt.readF32(pg, g.length);
   }
   return reluMaskRef(g, x);
