@@ -2055,7 +2055,18 @@ export function kernelFuncs(opts: KernelOptions) {
             set(l.r1, add(get(l.r0), x4(get(l.w)))),
             set(l.ox, c(0)),
             block(loop(
-              brIf(1, i32.gt_s(add(get(l.ox), c(4)), get(l.ow))),
+              // past the last whole vector: when windows are left and the
+              // row has 4, the last 4 again (recomputing a few, same values)
+              if_(i32.gt_s(add(get(l.ox), c(4)), get(l.ow)), [
+                brIf(
+                  2,
+                  i32.or(
+                    i32.ge_s(get(l.ox), get(l.ow)),
+                    i32.lt_s(get(l.ow), c(4)),
+                  ),
+                ),
+                set(l.ox, sub(get(l.ow), c(4))),
+              ]),
               set(l.a0, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))))),
               set(
                 l.a1,
