@@ -87,6 +87,7 @@ export interface KernelExports {
     idx: number,
   ): void;
   relu(x: number, out: number, n: number): void;
+  zero(dst: number, bytes: number): void;
   reluMask(g: number, x: number, out: number, n: number): void;
   maxPool2x2(
     g: number,
@@ -332,10 +333,13 @@ export class WasmRuntime {
     return at;
   }
 
-  /** Allocates a zero-filled float32 array of `n`; returns the address. */
+  /**
+   * Allocates a zero-filled float32 array of `n`; returns the address.
+   * (Zeroed in WebAssembly: `fill` on a shared view is about 2.5x slower.)
+   */
   zeros(n: number): number {
     const at = this.alloc(n * 4);
-    this.f32.fill(0, at >> 2, (at >> 2) + n);
+    this.exports.zero(at, n * 4);
     return at;
   }
 
