@@ -686,3 +686,42 @@ Deno.test("kernels: specialised elementwise loops match the plain loops", () => 
     );
   }
 });
+
+Deno.test("kernels: the last result is reused in place only while it is intact", () => {
+  const rt = new WasmRuntime();
+  const relu = (v: Float32Array) => Float32Array.from(v, (e) => Math.max(e, 0));
+  withRuntime(rt, () => {
+    const n = 3 * 4096 + 5, x = values(n, 1), m = values(n, 2);
+    // relu's result stays in memory; other kernels' allocations step over
+    // it (a sum and a product that would start where it lies), and the
+    // next kernel given it reads it in place
+    const y = ew.relu(x) as Float32Array;
+    rd.sumAxes(values(4096 * 40, 3), [4096, 40], [1], new Float32Array(4096));
+    mm.linearF32(values(64 * 300, 4), values(50 * 300, 5), null, 64, 300, 50);
+    const g: pk.PoolGeometry = {
+      planes: 1,
+      h: 1,
+      w: n,
+      oh: 1,
+      ow: Math.floor(n / 2),
+      kh: 1,
+      kw: 2,
+      sh: 1,
+      sw: 2,
+      ph: 0,
+      pw: 0,
+      dh: 1,
+      dw: 1,
+    };
+    assert.deepEqual(
+      pk.maxPoolForward(y, g),
+      pk.poolGather(y, pk.maxPoolArgmaxRef(y, g), g, new Float32Array(g.ow)),
+    );
+    // reluMask writes over its input g: taken in place once, y must then be
+    // copied in again
+    const z = ew.relu(x) as Float32Array;
+    assert.deepEqual(ew.reluMask(z, m), ew.reluMaskRef(z, m));
+    assert.deepEqual(ew.relu(z), relu(z));
+    assert.deepEqual(ew.reluMask(z, m), ew.reluMaskRef(z, m));
+  });
+});

@@ -292,7 +292,9 @@ export function conv2dForward(
     y: rt.alloc(n * 4),
   };
   runConv(rt, gp, arrays, forwardKernel(gp));
-  return result(rt, arrays.y, n, out);
+  return out
+    ? rt.readF32(arrays.y, n, out as Float32Array)
+    : rt.result(arrays.y, n);
 }
 
 /**

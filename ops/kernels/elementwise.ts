@@ -294,7 +294,7 @@ export function broadcastTo(
 // relu and its VJP: the largest elementwise arrays of a CNN step. float32
 // arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD (branch-free:
 // a max, or an AND with the comparison's mask); the result is copied out of
-// the WebAssembly memory by `readF32`.
+// the WebAssembly memory by `result`.
 
 /** float32 elementwise kernels with at least this many elements run in WebAssembly. */
 export const WASM_MIN_ELEMENTS = 1 << 12;
@@ -319,7 +319,7 @@ export function relu(x: TypedArray): TypedArray {
     rt.reset();
     const px = rt.put(x);
     rt.parallel("relu", wasmTasks(x.length, [px, px]));
-    return rt.readF32(px, x.length);
+    return rt.result(px, x.length);
   }
   return unary(
     x,
@@ -338,7 +338,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
     rt.reset();
     const pg = rt.put(g), px = rt.put(x);
     rt.parallel("reluMask", wasmTasks(g.length, [pg, px, pg]));
-    return rt.readF32(pg, g.length);
+    return rt.result(pg, g.length);
   }
   return reluMaskRef(g, x);
 }

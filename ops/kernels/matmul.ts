@@ -243,7 +243,7 @@ export function linearF32(
     for (let i = 0; i < m; i++) f.set(bias, (pc >> 2) + i * n);
   }
   gemmF32(rt, m, n, k, pa, k, 1, pb, 1, k, pc, n);
-  return rt.readF32(pc, m * n);
+  return rt.result(pc, m * n);
 }
 
 /**

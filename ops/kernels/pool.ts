@@ -73,7 +73,7 @@ function maxPoolWasm(
     isPlain2x2(g) ? "maxPool2x2" : "maxPool",
     parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
   );
-  const out = values ? rt.readF32(pv, nOut) : null;
+  const out = values ? rt.result(pv, nOut) : null;
   const idx = argmax ? rt.readI32(pi, nOut) : null;
   if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
   return { idx, out };

@@ -9,7 +9,13 @@
  *   `WebAssembly.validate` accepts it, else the plain-SIMD one.
  * - Kernels copy their inputs into the memory, run, and copy the result out,
  *   so no tensor ever points into WebAssembly memory and nothing needs
- *   freeing. The memory grows to the largest call's needs and stays there
+ *   freeing. The last `result` copied out stays where it was (the allocator
+ *   steps over it) until a later one replaces it, so when the next kernel
+ *   is given that same array (relu after conv2d, maxPool2d after relu: a
+ *   CNN's forward pass is such a chain) `put` returns its address instead of
+ *   copying it in again. This relies, like the argmax cache in `pool.ts`, on
+ *   tensors never changing; a kernel may write over an input it was given,
+ *   so taking the result this way also forgets it. The memory grows to the largest call's needs and stays there
  *   (WebAssembly memory cannot shrink), so it is flat across training steps.
  * - Threads: `node:worker_threads` workers (unref'd, so they never keep the
  *   process alive, and needing no permission) receive the compiled module and
@@ -249,6 +255,10 @@ export class WasmRuntime {
   minMacs = 4096;
   readonly #module: WebAssembly.Module;
   #top = HEAP_BASE;
+  /** The last result copied out, still in memory at at..end (see `put`). */
+  #resident: { data: Float32Array; at: number; end: number } | null = null;
+  /** Bytes the allocator steps over until the next reset. */
+  #hole = { at: 0, end: 0 };
   #f32: Float32Array;
   #i32: Int32Array;
   #threads = 1;
@@ -288,11 +298,13 @@ export class WasmRuntime {
   /** Forgets every allocation: call at the start of each kernel. */
   reset(): void {
     this.#top = HEAP_BASE;
+    this.#hole = this.#resident ?? { at: 0, end: 0 };
   }
 
   /** Allocates `bytes` (64-byte aligned), growing the memory when needed; returns the address. */
   alloc(bytes: number): number {
-    const at = this.#top;
+    let at = this.#top;
+    if (at < this.#hole.end && at + bytes > this.#hole.at) at = this.#hole.end;
     this.#top = (at + bytes + 63) & ~63;
     if (this.#top > this.memory.buffer.byteLength) {
       const need = Math.ceil(
@@ -325,8 +337,17 @@ export class WasmRuntime {
     return this.#i32;
   }
 
-  /** Allocates room for `data` and copies it in; returns the address. */
+  /**
+   * Allocates room for `data` and copies it in; returns the address. The
+   * last `result` is not copied again: its address is returned (once: the
+   * caller may write over it).
+   */
   put(data: Float32Array | Int32Array): number {
+    const r = this.#resident;
+    if (r !== null && r.data === data) {
+      this.#resident = null;
+      return r.at;
+    }
     const at = this.alloc(data.length * 4);
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
     else this.i32.set(data, at >> 2);
@@ -355,6 +376,17 @@ export class WasmRuntime {
       return out;
     }
     return new Float32Array(view);
+  }
+
+  /**
+   * The kernel's result: a copy of `n` float32 at `at` (as `readF32`) that
+   * the caller returns unchanged, so that the values left in memory stay
+   * its exact copy: they are kept for the next kernel's `put`.
+   */
+  result(at: number, n: number): Float32Array {
+    const data = this.readF32(at, n);
+    this.#resident = { data, at, end: at + 4 * n };
+    return data;
   }
 
   /** A copy of `n` int32 values at `at` (as {@linkcode readF32}). */
