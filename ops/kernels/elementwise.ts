@@ -317,9 +317,9 @@ export function relu(x: TypedArray): TypedArray {
   if (x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS) {
     const rt = runtime();
     rt.reset();
-    const px = rt.put(x);
-    rt.parallel("relu", wasmTasks(x.length, [px, px]));
-    return rt.result(px, x.length);
+    const px = rt.put(x), po = rt.alloc(4 * x.length);
+    rt.parallel("relu", wasmTasks(x.length, [px, po]));
+    return rt.result(po, x.length);
   }
   return unary(
     x,
@@ -336,9 +336,9 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
   ) {
     const rt = runtime();
     rt.reset();
-    const pg = rt.put(g), px = rt.put(x);
-    rt.parallel("reluMask", wasmTasks(g.length, [pg, px, pg]));
-    return rt.result(pg, g.length);
+    const pg = rt.put(g), px = rt.put(x), po = rt.alloc(4 * g.length);
+    rt.parallel("reluMask", wasmTasks(g.length, [pg, px, po]));
+    return rt.result(po, g.length);
   }
   return reluMaskRef(g, x);
 }

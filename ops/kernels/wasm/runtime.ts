@@ -12,10 +12,11 @@
  *   freeing. The last `result` copied out stays where it was (the allocator
  *   steps over it) until a later one replaces it, so when the next kernel
  *   is given that same array (relu after conv2d, maxPool2d after relu: a
- *   CNN's forward pass is such a chain) `put` returns its address instead of
- *   copying it in again. This relies, like the argmax cache in `pool.ts`, on
- *   tensors never changing; a kernel may write over an input it was given,
- *   so taking the result this way also forgets it. The memory grows to the largest call's needs and stays there
+ *   CNN's forward pass is such a chain; in the backward pass, a gradient
+ *   feeds the weight, input and bias gradients) `put` returns its address
+ *   instead of copying it in again. This relies on kernels never writing
+ *   into their inputs, and, like the argmax cache in `pool.ts`, on tensors
+ *   never changing. The memory grows to the largest call's needs and stays there
  *   (WebAssembly memory cannot shrink), so it is flat across training steps.
  * - Threads: `node:worker_threads` workers (unref'd, so they never keep the
  *   process alive, and needing no permission) receive the compiled module and
@@ -339,15 +340,11 @@ export class WasmRuntime {
 
   /**
    * Allocates room for `data` and copies it in; returns the address. The
-   * last `result` is not copied again: its address is returned (once: the
-   * caller may write over it).
+   * last `result` is not copied again: its address is returned (kernels
+   * never write into their inputs).
    */
   put(data: Float32Array | Int32Array): number {
-    const r = this.#resident;
-    if (r !== null && r.data === data) {
-      this.#resident = null;
-      return r.at;
-    }
+    if (this.#resident?.data === data) return this.#resident.at;
     const at = this.alloc(data.length * 4);
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
     else this.i32.set(data, at >> 2);
