@@ -368,7 +368,8 @@ function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
         const dst = (grp * kp + kb) * og + o * MR;
         const src = (grp * og + o) * kk;
         for (let q = 0; q < MR && kb + q < kk; q++) {
-          r.fill(w[src + order[kb + q]], 4 * (dst + q), 4 * (dst + q + 1));
+          const v = w[src + order[kb + q]], d = 4 * (dst + q);
+          r[d] = r[d + 1] = r[d + 2] = r[d + 3] = v;
         }
       }
     }
