@@ -369,7 +369,7 @@ function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
         const src = (grp * og + o) * kk;
         for (let q = 0; q < MR && kb + q < kk; q++) {
           const v = w[src + order[kb + q]], d = 4 * (dst + q);
-          r[d] = r[d + 1] = r[d + 2] = r[d + 3] = v;
+          for (let l = 0; l < 4; l++) r[d + l] = v;
         }
       }
     }
