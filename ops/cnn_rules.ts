@@ -321,9 +321,8 @@ export const cnnRules: { [P in keyof CnnParams]: Rule<CnnParams[P]> } = {
     name: "maxPool2dScatter",
     forward: ([gr, x], p) => {
       const g = poolGeometry(x.shape, p);
-      const out = allocData(gr.dtype, x.data.length);
       return fromData(
-        pk.poolScatter(gr.data, pk.maxPoolArgmax(x.data, g), g, out),
+        pk.maxPoolScatter(gr.data, pk.maxPoolArgmax(x.data, g), g),
         x.shape,
       );
     },

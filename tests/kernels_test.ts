@@ -43,6 +43,20 @@ function assertAllClose(
 }
 
 /** Runs `body` with the kernels on `rt`, then puts the previous runtime back. */
+/**
+ * Asserts two arrays hold the same values (Object.is: NaN equals NaN, 0 is
+ * not -0), naming the first difference (deepEqual's diff of large arrays
+ * takes minutes).
+ */
+function assertSame(a: ArrayLike<number>, b: ArrayLike<number>, msg = "") {
+  assert.equal(a.length, b.length, `${msg}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) {
+      assert.fail(`${msg}: element ${i} is ${a[i]}, expected ${b[i]}`);
+    }
+  }
+}
+
 function withRuntime(rt: WasmRuntime, body: () => void): void {
   const prev = setRuntime(rt);
   try {
@@ -451,6 +465,17 @@ for (const variant of variants) {
         const fresh = x.slice();
         assert.deepEqual(pk.maxPoolForward(fresh, g, undefined, false), ref);
         assert.deepEqual(pk.maxPoolArgmax(fresh, g), want, `${h}x${w}`);
+        // the VJP: g to each window's argmax, as the TypeScript sum (which
+        // turns -0 into 0), over memory left dirty by the kernels above
+        const gr = values(want.length, h + w);
+        gr[0] = -0;
+        gr[1] = NaN;
+        const n = g.planes * h * w;
+        assertSame(
+          pk.maxPoolScatter(gr, want, g),
+          pk.poolScatter(gr, want, g, new Float32Array(n)),
+          `${h}x${w}`,
+        );
       }
     });
   });
@@ -545,6 +570,30 @@ Deno.test({
     assert.deepEqual(p2, p1);
     // per-thread partial sums are added in another order
     assertAllClose(r2[2], r1[2], { atol: 1e-4, rtol: 1e-5 });
+    // max pooling's VJP split into plane ranges
+    const gpool: pk.PoolGeometry = {
+      planes: 200,
+      h: 29,
+      w: 28,
+      oh: 14,
+      ow: 14,
+      kh: 2,
+      kw: 2,
+      sh: 2,
+      sw: 2,
+      ph: 0,
+      pw: 0,
+      dh: 1,
+      dw: 1,
+    };
+    const xp = values(200 * 29 * 28, 9), gp2 = values(200 * 196, 10);
+    withRuntime(two, () => {
+      const idx = pk.maxPoolArgmax(xp, gpool);
+      assertSame(
+        pk.maxPoolScatter(gp2, idx, gpool),
+        pk.poolScatter(gp2, idx, gpool, new Float32Array(xp.length)),
+      );
+    });
     // relu and its mask split into ranges (an odd length: a scalar tail)
     const big = values(200003, 7), gb = values(200003, 8);
     withRuntime(two, () => {

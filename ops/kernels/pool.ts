@@ -7,7 +7,7 @@
  */
 import type { TypedArray } from "../tensor.ts";
 import { POOL_FIELDS } from "./wasm/_kernels.ts";
-import { runtime } from "./wasm/runtime.ts";
+import { runtime, type WasmRuntime } from "./wasm/runtime.ts";
 
 /** Sizes and settings of one pooling (planes = n·c). */
 export interface PoolGeometry {
@@ -49,6 +49,18 @@ function isPlain2x2(g: PoolGeometry): boolean {
     2 * g.oh <= g.h && 2 * g.ow <= g.w;
 }
 
+/** The geometry record the pooling kernels read, in the runtime's memory. */
+function poolRecord(rt: WasmRuntime, g: PoolGeometry): number {
+  const rec = rt.alloc(POOL_FIELDS.length * 4), i32 = rt.i32;
+  POOL_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = g[f]));
+  return rec;
+}
+
+/** Plane ranges for a pooling kernel with `n` outputs: split over threads when large. */
+function planeTasks(rt: WasmRuntime, g: PoolGeometry, n: number) {
+  return n >= 1 << 16 ? rt.split(g.planes, 1, 2) : [[0, g.planes]];
+}
+
 /**
  * Max pooling of float32 x in WebAssembly: the values (a new array) when
  * `values` is set, and the argmax (cached for the backward pass) when
@@ -62,16 +74,12 @@ function maxPoolWasm(
 ): { idx: Int32Array | null; out: Float32Array | null } {
   const rt = runtime();
   rt.reset();
-  const rec = rt.alloc(POOL_FIELDS.length * 4);
-  const i32 = rt.i32;
-  POOL_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = g[f]));
-  const px = rt.put(x);
+  const rec = poolRecord(rt, g), px = rt.put(x);
   const nOut = g.planes * g.oh * g.ow;
   const pv = rt.alloc(nOut * 4), pi = rt.alloc(nOut * 4);
-  const parts = nOut >= 1 << 16 ? rt.split(g.planes, 1, 2) : [[0, g.planes]];
   rt.parallel(
     isPlain2x2(g) ? "maxPool2x2" : "maxPool",
-    parts.map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
+    planeTasks(rt, g, nOut).map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
   );
   const out = values ? rt.result(pv, nOut) : null;
   const idx = argmax ? rt.readI32(pi, nOut) : null;
@@ -141,6 +149,35 @@ export function poolGather(
     }
   }
   return out;
+}
+
+/**
+ * maxPool2d's VJP: a new input-shaped array of gr's type, with gr at each
+ * window's argmax (summed where windows overlap) and 0 elsewhere; float32
+ * 2×2 windows of stride 2 in WebAssembly.
+ */
+export function maxPoolScatter(
+  gr: TypedArray,
+  idx: Int32Array,
+  g: PoolGeometry,
+): TypedArray {
+  const n = g.planes * g.h * g.w;
+  if (
+    gr instanceof Float32Array && isPlain2x2(g) &&
+    gr.length >= WASM_MIN_OUTPUTS
+  ) {
+    const rt = runtime();
+    rt.reset();
+    const rec = poolRecord(rt, g), pg = rt.put(gr), pi = rt.put(idx);
+    const po = rt.alloc(4 * n);
+    rt.parallel(
+      "maxUnpool2x2",
+      planeTasks(rt, g, n).map(([p0, p1]) => [rec, pg, pi, p0, p1, po]),
+    );
+    return rt.result(po, n);
+  }
+  const out = new (gr.constructor as Float64ArrayConstructor)(n);
+  return poolScatter(gr, idx, g, out);
 }
 
 /** out (input-shaped, zero-filled) += g at each window's argmax position. */

@@ -301,6 +301,8 @@ export const v128 = {
 /** i32x4 lane-wise instructions. */
 export const i32x4 = {
   splat: simd(0x11),
+  /** i32x4.eq (fd 37): all ones where a == b, else zero. */
+  eq: simd(0x37),
   /** i32x4.ge_s (fd 3f): all ones where a >= b (signed), else zero. */
   geS: simd(0x3f),
   add: simd(0xae),

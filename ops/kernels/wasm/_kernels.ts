@@ -171,6 +171,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convWeightRows: 19,
     sumRuns: 20,
     padPlanes: 21,
+    maxUnpool2x2: 22,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2213,6 +2214,126 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
+  // ---- max pooling's VJP for the windows of maxPool2x2: each window's g
+  // goes to its argmax, 0 to its three other inputs (0 + g, so -0 comes out
+  // as 0, as the sum in TypeScript does). Four windows at a time, their
+  // eight inputs of each row interleaved by shuffles; a row's last vector
+  // moved back to end at the row's end. Planes pl0..pl1; a plane with
+  // inputs no window covers (an odd last row or column) is zeroed first.
+  const maxUnpool2x2 = func(
+    "maxUnpool2x2",
+    { g: I32, gr: I32, idx: I32, pl0: I32, pl1: I32, out: I32 },
+    {
+      pl: I32,
+      oy: I32,
+      ox: I32,
+      o: I32,
+      at: I32,
+      base: I32,
+      r0: I32,
+      r1: I32,
+      h: I32,
+      w: I32,
+      oh: I32,
+      ow: I32,
+      gv: V128,
+      iv: V128,
+      k: V128,
+      v0: V128,
+      v1: V128,
+    },
+    (p, l) => {
+      /** g in the lanes whose argmax is the input at k, else 0. */
+      const pick = (k: Code) =>
+        f32x4.add(
+          v128.and(get(l.gv), i32x4.eq(get(l.iv), k)),
+          v128.zero(),
+        );
+      /** One row of four windows' inputs: the first / second of each pair. */
+      const row = (dst: number, k0: Code, k1: Code): Code[] => [
+        set(l.v0, pick(k0)),
+        set(l.v1, pick(k1)),
+        v128.store(
+          add(get(dst), i32.shl(get(l.ox), c(3))),
+          v128.shuffle(get(l.v0), get(l.v1), lanes(0, 4, 1, 5)),
+        ),
+        v128.store(
+          add(get(dst), i32.shl(get(l.ox), c(3))),
+          v128.shuffle(get(l.v0), get(l.v1), lanes(2, 6, 3, 7)),
+          16,
+        ),
+      ];
+      return [
+        set(l.h, field(p.g, PF.h)),
+        set(l.w, field(p.g, PF.w)),
+        set(l.oh, field(p.g, PF.oh)),
+        set(l.ow, field(p.g, PF.ow)),
+        set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
+        for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
+          set(
+            l.base,
+            add(get(p.out), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+          ),
+          if_(
+            i32.or(
+              i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
+              i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
+            ),
+            [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
+          ),
+          for_(l.oy, c(0), get(l.oh), c(1), [
+            if_(i32.ge_s(get(l.ow), c(4)), [
+              set(
+                l.r0,
+                add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w)))),
+              ),
+              set(l.r1, add(get(l.r0), x4(get(l.w)))),
+              set(l.ox, c(0)),
+              loop(
+                if_(i32.gt_s(add(get(l.ox), c(4)), get(l.ow)), [
+                  set(l.ox, sub(get(l.ow), c(4))),
+                ]),
+                set(l.at, x4(add(get(l.o), get(l.ox)))),
+                set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
+                set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
+                // the flat indices of the windows' top-left inputs
+                set(
+                  l.k,
+                  i32x4.add(
+                    i32x4.splat(
+                      mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2)),
+                    ),
+                    v128.i32Const([0, 2, 4, 6]),
+                  ),
+                ),
+                row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1)))),
+                row(
+                  l.r1,
+                  i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+                  i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+                ),
+                set(l.ox, add(get(l.ox), c(4))),
+                brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+              ),
+            ], [
+              for_(l.ox, c(0), get(l.ow), c(1), [
+                set(l.at, x4(add(get(l.o), get(l.ox)))),
+                f32.store(
+                  add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at))))),
+                  f32.add(
+                    f32.load(add(get(p.gr), get(l.at))),
+                    f32.const_(0),
+                  ),
+                ),
+              ]),
+            ]),
+            set(l.o, add(get(l.o), get(l.ow))),
+          ]),
+        ]),
+      ];
+    },
+  );
+
   // ---- copies `planes` planes of h × w floats at src into planes of
   // hp × wp at dst (zeroed by the caller), each row at column pl of row
   // r + pt: x padded, so that a padded convolution runs on the direct
@@ -2933,6 +3054,7 @@ export function kernelFuncs(opts: KernelOptions) {
     convWeightRows,
     sumRuns,
     padPlanes,
+    maxUnpool2x2,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

@@ -112,6 +112,14 @@ export interface KernelExports {
     dwv: number,
   ): void;
   sumRuns(x: number, len: number, r0: number, r1: number, out: number): void;
+  maxUnpool2x2(
+    g: number,
+    gr: number,
+    idx: number,
+    pl0: number,
+    pl1: number,
+    out: number,
+  ): void;
   padPlanes(
     src: number,
     dst: number,
@@ -141,6 +149,7 @@ const TASKS = [
   "convInputDirect",
   "convWeightRows",
   "sumRuns",
+  "maxUnpool2x2",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
