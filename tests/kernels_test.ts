@@ -57,6 +57,13 @@ function assertSame(a: ArrayLike<number>, b: ArrayLike<number>, msg = "") {
   }
 }
 
+/** The geometry of 2×2 max pooling, stride 2, over `planes` planes of h × w. */
+function pool2x2(planes: number, h: number, w: number): pk.PoolGeometry {
+  const oh = Math.floor(h / 2), ow = Math.floor(w / 2);
+  const one = { kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, dh: 1, dw: 1 };
+  return { planes, h, w, oh, ow, ...one };
+}
+
 function withRuntime(rt: WasmRuntime, body: () => void): void {
   const prev = setRuntime(rt);
   try {
@@ -437,22 +444,7 @@ for (const variant of variants) {
   Deno.test(`kernels (${variant.name}): 2x2 stride-2 max pooling (the SIMD path), ties and NaN`, () => {
     withRuntime(rt, () => {
       for (const [h, w] of [[28, 28], [10, 10], [7, 9], [2, 2], [5, 17]]) {
-        const oh = Math.floor(h / 2), ow = Math.floor(w / 2);
-        const g: pk.PoolGeometry = {
-          planes: 70,
-          h,
-          w,
-          oh,
-          ow,
-          kh: 2,
-          kw: 2,
-          sh: 2,
-          sw: 2,
-          ph: 0,
-          pw: 0,
-          dh: 1,
-          dw: 1,
-        };
+        const g = pool2x2(70, h, w);
         const x = values(g.planes * h * w, h * 31 + w);
         for (let i = 5; i < x.length; i += 7) x[i] = x[i - 1]; // ties
         for (let i = 3; i < x.length; i += 13) x[i] = NaN;
@@ -571,21 +563,7 @@ Deno.test({
     // per-thread partial sums are added in another order
     assertAllClose(r2[2], r1[2], { atol: 1e-4, rtol: 1e-5 });
     // max pooling's VJP split into plane ranges
-    const gpool: pk.PoolGeometry = {
-      planes: 200,
-      h: 29,
-      w: 28,
-      oh: 14,
-      ow: 14,
-      kh: 2,
-      kw: 2,
-      sh: 2,
-      sw: 2,
-      ph: 0,
-      pw: 0,
-      dh: 1,
-      dw: 1,
-    };
+    const gpool = pool2x2(200, 29, 28);
     const xp = values(200 * 29 * 28, 9), gp2 = values(200 * 196, 10);
     withRuntime(two, () => {
       const idx = pk.maxPoolArgmax(xp, gpool);

@@ -1966,6 +1966,76 @@ export function kernelFuncs(opts: KernelOptions) {
     },
   );
 
+  /**
+   * The loops of the 2×2 pooling kernels (windows of stride 2, all inside
+   * their plane): per plane pl0..pl1 (`base` its start in the array at
+   * `plane`, then `prelude`) and output row oy (`r0`, `r1` the addresses of
+   * its two input rows in that array, `o` the index of its first output):
+   * `vec` on the four windows from ox (`k` the flat indices of their
+   * top-left inputs; a row's last vector moved back to end at the row's end,
+   * recomputing a few) when the row has at least 4, else `one` on each.
+   */
+  const pool2x2Loops = (
+    p: { g: number; pl0: number; pl1: number },
+    l: Record<
+      | "pl"
+      | "oy"
+      | "ox"
+      | "o"
+      | "base"
+      | "r0"
+      | "r1"
+      | "h"
+      | "w"
+      | "oh"
+      | "ow"
+      | "k",
+      number
+    >,
+    plane: number,
+    prelude: Code[],
+    vec: Code[],
+    one: Code[],
+  ): Code[] => [
+    set(l.h, field(p.g, PF.h)),
+    set(l.w, field(p.g, PF.w)),
+    set(l.oh, field(p.g, PF.oh)),
+    set(l.ow, field(p.g, PF.ow)),
+    set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
+    for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
+      set(
+        l.base,
+        add(get(plane), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+      ),
+      prelude,
+      for_(l.oy, c(0), get(l.oh), c(1), [
+        set(l.r0, add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w))))),
+        set(l.r1, add(get(l.r0), x4(get(l.w)))),
+        if_(i32.ge_s(get(l.ow), c(4)), [
+          set(l.ox, c(0)),
+          loop(
+            if_(i32.gt_s(add(get(l.ox), c(4)), get(l.ow)), [
+              set(l.ox, sub(get(l.ow), c(4))),
+            ]),
+            set(
+              l.k,
+              i32x4.add(
+                i32x4.splat(
+                  mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2)),
+                ),
+                v128.i32Const([0, 2, 4, 6]),
+              ),
+            ),
+            vec,
+            set(l.ox, add(get(l.ox), c(4))),
+            brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+          ),
+        ], [for_(l.ox, c(0), get(l.ow), c(1), one)]),
+        set(l.o, add(get(l.o), get(l.ow))),
+      ]),
+    ]),
+  ];
+
   // ---- max pooling with 2×2 windows, stride 2, no padding or dilation (the
   // common case), four outputs at a time: the even and odd lanes of two rows
   // are the four candidates of four windows, taken in row-major order with
@@ -2037,106 +2107,37 @@ export function kernelFuncs(opts: KernelOptions) {
         ),
         set(l.bs, i32.select(at, get(l.bs), get(l.take))),
       ];
-      return [
-        set(l.h, field(p.g, PF.h)),
-        set(l.w, field(p.g, PF.w)),
-        set(l.oh, field(p.g, PF.oh)),
-        set(l.ow, field(p.g, PF.ow)),
-        set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
-        for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
-          set(
-            l.base,
-            add(get(p.x), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
-          ),
-          for_(l.oy, c(0), get(l.oh), c(1), [
-            set(
-              l.r0,
-              add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w)))),
-            ),
-            set(l.r1, add(get(l.r0), x4(get(l.w)))),
-            set(l.ox, c(0)),
-            block(loop(
-              // past the last whole vector: when windows are left and the
-              // row has 4, the last 4 again (recomputing a few, same values)
-              if_(i32.gt_s(add(get(l.ox), c(4)), get(l.ow)), [
-                brIf(
-                  2,
-                  i32.or(
-                    i32.ge_s(get(l.ox), get(l.ow)),
-                    i32.lt_s(get(l.ow), c(4)),
-                  ),
-                ),
-                set(l.ox, sub(get(l.ow), c(4))),
-              ]),
-              set(l.a0, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))))),
-              set(
-                l.a1,
-                v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))), 16),
-              ),
-              set(l.b0, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))))),
-              set(
-                l.b1,
-                v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))), 16),
-              ),
-              // flat indices of the windows' top-left corners
-              set(
-                l.k,
-                i32x4.add(
-                  i32x4.splat(
-                    mul(
-                      add(mul(get(l.oy), get(l.w)), get(l.ox)),
-                      c(2),
-                    ),
-                  ),
-                  v128.i32Const([0, 2, 4, 6]),
-                ),
-              ),
-              set(l.m, v128.shuffle(get(l.a0), get(l.a1), EVEN)),
-              set(l.best, get(l.k)),
-              consider(
-                v128.shuffle(get(l.a0), get(l.a1), ODD),
-                i32x4.add(get(l.k), i32x4.splat(c(1))),
-              ),
-              consider(
-                v128.shuffle(get(l.b0), get(l.b1), EVEN),
-                i32x4.add(get(l.k), i32x4.splat(get(l.w))),
-              ),
-              consider(
-                v128.shuffle(get(l.b0), get(l.b1), ODD),
-                i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
-              ),
-              v128.store(
-                add(get(p.out), x4(add(get(l.o), get(l.ox)))),
-                get(l.m),
-              ),
-              v128.store(
-                add(get(p.idx), x4(add(get(l.o), get(l.ox)))),
-                get(l.best),
-              ),
-              set(l.ox, add(get(l.ox), c(4))),
-              br(0),
-            )),
-            // the last ow % 4 windows one at a time
-            for_(l.ox, get(l.ox), get(l.ow), c(1), [
-              set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
-              set(l.ms, f32.load(add(get(l.base), x4(get(l.at))))),
-              set(l.bs, get(l.at)),
-              considerScalar(add(get(l.at), c(1))),
-              considerScalar(add(get(l.at), get(l.w))),
-              considerScalar(add(add(get(l.at), get(l.w)), c(1))),
-              f32.store(
-                add(get(p.out), x4(add(get(l.o), get(l.ox)))),
-                get(l.ms),
-              ),
-              i32.store(
-                add(get(p.idx), x4(add(get(l.o), get(l.ox)))),
-                get(l.bs),
-              ),
-            ]),
-            set(l.o, add(get(l.o), get(l.ow))),
-          ]),
-        ]),
-      ];
+      return pool2x2Loops(p, l, p.x, [], [
+        set(l.a0, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))))),
+        set(l.a1, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))), 16)),
+        set(l.b0, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))))),
+        set(l.b1, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))), 16)),
+        set(l.m, v128.shuffle(get(l.a0), get(l.a1), EVEN)),
+        set(l.best, get(l.k)),
+        consider(
+          v128.shuffle(get(l.a0), get(l.a1), ODD),
+          i32x4.add(get(l.k), i32x4.splat(c(1))),
+        ),
+        consider(
+          v128.shuffle(get(l.b0), get(l.b1), EVEN),
+          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+        ),
+        consider(
+          v128.shuffle(get(l.b0), get(l.b1), ODD),
+          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+        ),
+        v128.store(add(get(p.out), x4(add(get(l.o), get(l.ox)))), get(l.m)),
+        v128.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.best)),
+      ], [
+        set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
+        set(l.ms, f32.load(add(get(l.base), x4(get(l.at))))),
+        set(l.bs, get(l.at)),
+        considerScalar(add(get(l.at), c(1))),
+        considerScalar(add(get(l.at), get(l.w))),
+        considerScalar(add(add(get(l.at), get(l.w)), c(1))),
+        f32.store(add(get(p.out), x4(add(get(l.o), get(l.ox)))), get(l.ms)),
+        i32.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.bs)),
+      ]);
     },
   );
 
@@ -2263,74 +2264,31 @@ export function kernelFuncs(opts: KernelOptions) {
           16,
         ),
       ];
-      return [
-        set(l.h, field(p.g, PF.h)),
-        set(l.w, field(p.g, PF.w)),
-        set(l.oh, field(p.g, PF.oh)),
-        set(l.ow, field(p.g, PF.ow)),
-        set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
-        for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
-          set(
-            l.base,
-            add(get(p.out), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+      return pool2x2Loops(p, l, p.out, [
+        if_(
+          i32.or(
+            i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
+            i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
           ),
-          if_(
-            i32.or(
-              i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
-              i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
-            ),
-            [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
-          ),
-          for_(l.oy, c(0), get(l.oh), c(1), [
-            if_(i32.ge_s(get(l.ow), c(4)), [
-              set(
-                l.r0,
-                add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w)))),
-              ),
-              set(l.r1, add(get(l.r0), x4(get(l.w)))),
-              set(l.ox, c(0)),
-              loop(
-                if_(i32.gt_s(add(get(l.ox), c(4)), get(l.ow)), [
-                  set(l.ox, sub(get(l.ow), c(4))),
-                ]),
-                set(l.at, x4(add(get(l.o), get(l.ox)))),
-                set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
-                set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
-                // the flat indices of the windows' top-left inputs
-                set(
-                  l.k,
-                  i32x4.add(
-                    i32x4.splat(
-                      mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2)),
-                    ),
-                    v128.i32Const([0, 2, 4, 6]),
-                  ),
-                ),
-                row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1)))),
-                row(
-                  l.r1,
-                  i32x4.add(get(l.k), i32x4.splat(get(l.w))),
-                  i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
-                ),
-                set(l.ox, add(get(l.ox), c(4))),
-                brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
-              ),
-            ], [
-              for_(l.ox, c(0), get(l.ow), c(1), [
-                set(l.at, x4(add(get(l.o), get(l.ox)))),
-                f32.store(
-                  add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at))))),
-                  f32.add(
-                    f32.load(add(get(p.gr), get(l.at))),
-                    f32.const_(0),
-                  ),
-                ),
-              ]),
-            ]),
-            set(l.o, add(get(l.o), get(l.ow))),
-          ]),
-        ]),
-      ];
+          [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
+        ),
+      ], [
+        set(l.at, x4(add(get(l.o), get(l.ox)))),
+        set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
+        set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
+        row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1)))),
+        row(
+          l.r1,
+          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+        ),
+      ], [
+        set(l.at, x4(add(get(l.o), get(l.ox)))),
+        f32.store(
+          add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at))))),
+          f32.add(f32.load(add(get(p.gr), get(l.at))), f32.const_(0)),
+        ),
+      ]);
     },
   );
 
