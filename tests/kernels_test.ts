@@ -755,3 +755,21 @@ Deno.test("kernels: the last result is reused in place only while it is intact",
     assert.deepEqual(ew.relu(z2), relu(z2));
   });
 });
+
+Deno.test("kernels: a resident result is forgotten rather than overflow the memory", () => {
+  // 4 MiB of memory: relu of 400,000 floats takes 3.2 MB (input, output)
+  const rt = new WasmRuntime({ maxPages: 64 });
+  const relu = (v: Float32Array) => Float32Array.from(v, (e) => Math.max(e, 0));
+  withRuntime(rt, () => {
+    const a = values(400_000, 1), b = values(400_000, 2);
+    const ra = ew.relu(a) as Float32Array; // resident above a's copy
+    // b's output cannot step over it and fit: the resident result goes
+    assertSame(ew.relu(b), relu(b), "after a resident result");
+    assertSame(ew.relu(ra), relu(ra), "the forgotten result, copied in");
+    // too large whatever is resident: a clear error, nothing written out
+    assert.throws(
+      () => ew.relu(values(600_000, 3)),
+      /kernels: a float32 kernel needs \d+ bytes of WebAssembly memory, more than the 4194304 available/,
+    );
+  });
+});

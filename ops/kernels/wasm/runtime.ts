@@ -269,6 +269,10 @@ export class WasmRuntime {
   #resident: { data: Float32Array; at: number; end: number } | null = null;
   /** Bytes the allocator steps over until the next reset. */
   #hole = { at: 0, end: 0 };
+  /** Whether the current kernel reads the resident result in place. */
+  #holeInUse = false;
+  /** The memory's limit. */
+  readonly #maxBytes: number;
   #f32: Float32Array;
   #i32: Int32Array;
   #threads = 1;
@@ -280,14 +284,21 @@ export class WasmRuntime {
   /** The exports by task index, as the workers hold them. */
   readonly #fns: ((...a: number[]) => void)[];
 
-  constructor(options: { relaxed?: boolean } = {}) {
+  /**
+   * `relaxed`: the relaxed-SIMD variant (default: when available);
+   * `maxPages`: the memory's limit in 64 KiB pages (default and most: the
+   * module's, 2 GiB; the tests set less).
+   */
+  constructor(options: { relaxed?: boolean; maxPages?: number } = {}) {
     this.relaxed = options.relaxed ?? RELAXED_AVAILABLE;
     this.#module = new WebAssembly.Module(
       fromBase64(this.relaxed ? RELAXED_SIMD : PLAIN_SIMD),
     );
+    this.#maxBytes = Math.min(options.maxPages ?? Infinity, MEMORY_PAGES.max) *
+      65536;
     this.memory = new WebAssembly.Memory({
       initial: MEMORY_PAGES.min,
-      maximum: MEMORY_PAGES.max,
+      maximum: this.#maxBytes / 65536,
       shared: true,
     });
     this.exports = new WebAssembly.Instance(this.#module, {
@@ -309,22 +320,30 @@ export class WasmRuntime {
   reset(): void {
     this.#top = HEAP_BASE;
     this.#hole = this.#resident ?? { at: 0, end: 0 };
+    this.#holeInUse = false;
   }
 
   /** Allocates `bytes` (64-byte aligned), growing the memory when needed; returns the address. */
   alloc(bytes: number): number {
     let at = this.#top;
-    if (at < this.#hole.end && at + bytes > this.#hole.at) at = this.#hole.end;
+    if (at < this.#hole.end && at + bytes > this.#hole.at) {
+      // step over the resident result, or forget it when that would not
+      // fit and this kernel does not read it
+      if (this.#hole.end + bytes <= this.#maxBytes || this.#holeInUse) {
+        at = this.#hole.end;
+      } else {
+        this.#hole = { at: 0, end: 0 };
+        this.#resident = null;
+      }
+    }
     this.#top = (at + bytes + 63) & ~63;
     if (this.#top > this.memory.buffer.byteLength) {
       const need = Math.ceil(
         (this.#top - this.memory.buffer.byteLength) / 65536,
       );
-      if (this.#top > MEMORY_PAGES.max * 65536) {
+      if (this.#top > this.#maxBytes) {
         throw new RangeError(
-          `kernels: a float32 kernel needs ${this.#top} bytes of WebAssembly memory, more than the ${
-            MEMORY_PAGES.max * 65536
-          } available`,
+          `kernels: a float32 kernel needs ${this.#top} bytes of WebAssembly memory, more than the ${this.#maxBytes} available`,
         );
       }
       this.memory.grow(need);
@@ -353,7 +372,10 @@ export class WasmRuntime {
    * never write into their inputs).
    */
   put(data: Float32Array | Int32Array): number {
-    if (this.#resident?.data === data) return this.#resident.at;
+    if (this.#resident?.data === data) {
+      this.#holeInUse = true;
+      return this.#resident.at;
+    }
     const at = this.alloc(data.length * 4);
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
     else this.i32.set(data, at >> 2);
