@@ -165,9 +165,13 @@ function unaryForward(
 function binaryForward(
   f: (a: number, b: number) => number,
   dtypeRule: (a: DType, b: DType) => DType = promote,
+  op?: ew.ArithOp,
 ): (inputs: Tensor[]) => Tensor {
   return ([a, b]) => {
     const shape = ew.broadcastShapes(a.shape, b.shape)!;
+    // same-shape float32 arithmetic: the WebAssembly kernel
+    const fast = op && ew.arithF32(op, a.data, b.data, sizeOf(shape));
+    if (fast) return fromData(fast, shape);
     const out = allocData(dtypeRule(a.dtype, b.dtype), sizeOf(shape));
     return fromData(
       ew.binary(a.data, a.shape, b.data, b.shape, out, shape, f),
@@ -253,7 +257,7 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
 
   add: {
     name: "add",
-    forward: binaryForward((a, b) => a + b),
+    forward: binaryForward((a, b) => a + b, promote, "add"),
     vjp: (
       [a, b],
     ) => [(g) => unbroadcast(g, a.shape), (g) => unbroadcast(g, b.shape)],
@@ -262,7 +266,7 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
   },
   sub: {
     name: "sub",
-    forward: binaryForward((a, b) => a - b),
+    forward: binaryForward((a, b) => a - b, promote, "sub"),
     vjp: ([a, b]) => [
       (g) => unbroadcast(g, a.shape),
       (g) => unbroadcast(neg(g), b.shape),
@@ -272,7 +276,7 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
   },
   mul: {
     name: "mul",
-    forward: binaryForward((a, b) => a * b),
+    forward: binaryForward((a, b) => a * b, promote, "mul"),
     vjp: ([a, b]) => [
       (g) => unbroadcast(mul(g, b), a.shape),
       (g) => unbroadcast(mul(g, a), b.shape),
@@ -280,7 +284,11 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
   },
   div: {
     name: "div",
-    forward: binaryForward((a, b) => a / b, (a, b) => floatOf(promote(a, b))),
+    forward: binaryForward(
+      (a, b) => a / b,
+      (a, b) => floatOf(promote(a, b)),
+      "div",
+    ),
     vjp: ([a, b], y) => [
       (g) => unbroadcast(div(g, b), a.shape), // d(a/b)/da = 1/b
       (g) => unbroadcast(neg(mul(g, div(y, b))), b.shape), // d(a/b)/db = -a/b²

@@ -487,6 +487,31 @@ for (const variant of variants) {
         same(ew.relu(x), Float32Array.from(x, (v) => Math.max(v, 0)));
         assert.ok(Object.is(ew.relu(x)[1], 0));
         same(ew.reluMask(g, x), ew.reluMaskRef(g, x));
+        // same-shape arithmetic, bit for bit the TypeScript loops (float32
+        // rounding of the exact result), specials included
+        const specials = [NaN, Infinity, -Infinity, -0, 0, 1e-45, 3e38, -3e38];
+        specials.forEach((v, i) => {
+          x[10 + i] = v;
+          g[10 + (i * 3) % 8] = v;
+        });
+        const ops = {
+          add: (p: number, q: number) => p + q,
+          sub: (p: number, q: number) => p - q,
+          mul: (p: number, q: number) => p * q,
+          div: (p: number, q: number) => p / q,
+        };
+        for (const [name, f] of Object.entries(ops)) {
+          const want = ew.binaryRef(
+            x,
+            [n],
+            g,
+            [n],
+            new Float32Array(n),
+            [n],
+            f,
+          );
+          assertSame(ew.arithF32(name as ew.ArithOp, x, g, n)!, want, name);
+        }
       }
     });
   });
@@ -572,14 +597,16 @@ Deno.test({
         pk.poolScatter(gp2, idx, gpool, new Float32Array(xp.length)),
       );
     });
-    // relu and its mask split into ranges (an odd length: a scalar tail)
+    // relu, its mask and arithmetic split into ranges (an odd length: a
+    // scalar tail)
     const big = values(200003, 7), gb = values(200003, 8);
     withRuntime(two, () => {
-      assert.deepEqual(
-        ew.relu(big),
-        Float32Array.from(big, (v) => Math.max(v, 0)),
+      assertSame(ew.relu(big), Float32Array.from(big, (v) => Math.max(v, 0)));
+      assertSame(ew.reluMask(gb, big), ew.reluMaskRef(gb, big));
+      assertSame(
+        ew.arithF32("div", big, gb, big.length)!,
+        Float32Array.from(big, (v, i) => v / gb[i]),
       );
-      assert.deepEqual(ew.reluMask(gb, big), ew.reluMaskRef(gb, big));
     });
   },
 });

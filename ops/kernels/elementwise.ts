@@ -328,6 +328,32 @@ export function relu(x: TypedArray): TypedArray {
   );
 }
 
+/** The arithmetic with a WebAssembly kernel for same-shape float32 arrays. */
+export type ArithOp = "add" | "sub" | "mul" | "div";
+
+/**
+ * `a op b` of two float32 arrays of `n` (no broadcasting) in WebAssembly, as
+ * a new array, bit for bit the TypeScript loop's result (float32 rounding of
+ * the exact result either way); null when the arrays are not that, or are
+ * short (the caller then runs the loop).
+ */
+export function arithF32(
+  op: ArithOp,
+  a: TypedArray,
+  b: TypedArray,
+  n: number,
+): Float32Array | null {
+  if (
+    !(a instanceof Float32Array && b instanceof Float32Array) ||
+    a.length !== n || b.length !== n || n < WASM_MIN_ELEMENTS
+  ) return null;
+  const rt = runtime();
+  rt.reset();
+  const pa = rt.put(a), pb = rt.put(b), po = rt.alloc(4 * n);
+  rt.parallel(`${op}F32`, wasmTasks(n, [pa, pb, po]));
+  return rt.result(po, n);
+}
+
 /** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
 export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
   if (

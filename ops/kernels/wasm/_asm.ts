@@ -207,7 +207,9 @@ export const f32 = {
   ne: op(0x5c),
   gt: op(0x5e),
   add: op(0x92),
+  sub: op(0x93),
   mul: op(0x94),
+  div: op(0x95),
   max: op(0x97),
   /** select (0x1b) works for every number type. */
   select: (a: Code, b: Code, c: Code): Code => [a, b, c, 0x1b],

@@ -172,6 +172,10 @@ export function kernelFuncs(opts: KernelOptions) {
     sumRuns: 20,
     padPlanes: 21,
     maxUnpool2x2: 22,
+    addF32: 23,
+    subF32: 24,
+    mulF32: 25,
+    divF32: 26,
   };
 
   // ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
@@ -2141,7 +2145,6 @@ export function kernelFuncs(opts: KernelOptions) {
     },
   );
 
-  // ---- relu over n floats: max(x, 0), which keeps NaN and turns -0 into 0 as the TypeScript rule
   // ---- the sum of each run of `len` floats (runs r0..r1 of x, one after
   // another): 4 vector accumulators over 16 floats a step, then single
   // vectors, then single floats, then the lanes added. A conv bias's
@@ -2332,69 +2335,75 @@ export function kernelFuncs(opts: KernelOptions) {
     ],
   );
 
-  const relu = func(
+  /**
+   * An elementwise kernel over n floats at the arrays `ins`, into out: `vec`
+   * makes 4 results from the 4 inputs at byte offset i while 4 are left,
+   * then `one` makes each of the rest.
+   */
+  const lanewise = (
+    name: string,
+    ins: readonly string[],
+    vec: (at: (k: string) => Code) => Code,
+    one: (at: (k: string) => Code) => Code,
+  ) =>
+    func(
+      name,
+      {
+        ...Object.fromEntries(ins.map((k) => [k, I32])),
+        out: I32,
+        n: I32,
+      } as Record<string, typeof I32>,
+      { i: I32, e: I32 },
+      (p, l) => {
+        const P = p as Record<string, number>;
+        const at = (k: string) => add(get(P[k]), get(l.i));
+        return [
+          set(l.e, x4(get(P.n))),
+          set(l.i, c(0)),
+          block(loop(
+            brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
+            v128.store(at("out"), vec((k) => v128.load(at(k)))),
+            set(l.i, add(get(l.i), c(16))),
+            br(0),
+          )),
+          block(loop(
+            brIf(1, i32.ge_s(get(l.i), get(l.e))),
+            f32.store(at("out"), one((k) => f32.load(at(k)))),
+            set(l.i, add(get(l.i), c(4))),
+            br(0),
+          )),
+        ];
+      },
+    );
+
+  // ---- relu: max(x, 0), which keeps NaN and turns -0 into 0 as the
+  // TypeScript rule
+  const relu = lanewise(
     "relu",
-    { x: I32, out: I32, n: I32 },
-    { i: I32, e: I32 },
-    (p, l) => [
-      set(l.e, x4(get(p.n))),
-      set(l.i, c(0)),
-      block(loop(
-        brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
-        v128.store(
-          add(get(p.out), get(l.i)),
-          f32x4.max(v128.load(add(get(p.x), get(l.i))), v128.zero()),
-        ),
-        set(l.i, add(get(l.i), c(16))),
-        br(0),
-      )),
-      block(loop(
-        brIf(1, i32.ge_s(get(l.i), get(l.e))),
-        f32.store(
-          add(get(p.out), get(l.i)),
-          f32.max(f32.load(add(get(p.x), get(l.i))), f32.const_(0)),
-        ),
-        set(l.i, add(get(l.i), c(4))),
-        br(0),
-      )),
-    ],
+    ["x"],
+    (x) => f32x4.max(x("x"), v128.zero()),
+    (x) => f32.max(x("x"), f32.const_(0)),
   );
 
-  // ---- relu's VJP over n floats: g where x > 0, else 0 (NaN in x gives 0, as
-  // PyTorch's threshold_backward): g AND the comparison's all-ones lanes
-  const reluMask = func(
+  // ---- relu's VJP: g where x > 0, else 0 (NaN in x gives 0, as PyTorch's
+  // threshold_backward): g AND the comparison's all-ones lanes
+  const reluMask = lanewise(
     "reluMask",
-    { g: I32, x: I32, out: I32, n: I32 },
-    { i: I32, e: I32 },
-    (p, l) => [
-      set(l.e, x4(get(p.n))),
-      set(l.i, c(0)),
-      block(loop(
-        brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
-        v128.store(
-          add(get(p.out), get(l.i)),
-          v128.and(
-            v128.load(add(get(p.g), get(l.i))),
-            f32x4.gt(v128.load(add(get(p.x), get(l.i))), v128.zero()),
-          ),
-        ),
-        set(l.i, add(get(l.i), c(16))),
-        br(0),
-      )),
-      block(loop(
-        brIf(1, i32.ge_s(get(l.i), get(l.e))),
-        f32.store(
-          add(get(p.out), get(l.i)),
-          f32.select(
-            f32.load(add(get(p.g), get(l.i))),
-            f32.const_(0),
-            f32.gt(f32.load(add(get(p.x), get(l.i))), f32.const_(0)),
-          ),
-        ),
-        set(l.i, add(get(l.i), c(4))),
-        br(0),
-      )),
-    ],
+    ["g", "x"],
+    (v) => v128.and(v("g"), f32x4.gt(v("x"), v128.zero())),
+    (v) => f32.select(v("g"), f32.const_(0), f32.gt(v("x"), f32.const_(0))),
+  );
+
+  // ---- a + b, a - b, a · b, a / b of same-shape float32 arrays: each
+  // correctly rounded in float32, as the TypeScript loops' float64 result
+  // rounded on store (exact for these four operations)
+  const arith = (["add", "sub", "mul", "div"] as const).map((o) =>
+    lanewise(
+      `${o}F32`,
+      ["a", "b"],
+      (v) => f32x4[o](v("a"), v("b")),
+      (v) => f32[o](v("a"), v("b")),
+    )
   );
 
   // ---- copy / zero `bytes` (a multiple of 4): 16 bytes at a time, then 4.
@@ -3013,6 +3022,7 @@ export function kernelFuncs(opts: KernelOptions) {
     sumRuns,
     padPlanes,
     maxUnpool2x2,
+    ...arith,
   ];
   funcs.forEach((f, i) => {
     if ((F as Record<string, number>)[f.name] !== i) {

@@ -120,6 +120,10 @@ export interface KernelExports {
     pl1: number,
     out: number,
   ): void;
+  addF32(a: number, b: number, out: number, n: number): void;
+  subF32(a: number, b: number, out: number, n: number): void;
+  mulF32(a: number, b: number, out: number, n: number): void;
+  divF32(a: number, b: number, out: number, n: number): void;
   padPlanes(
     src: number,
     dst: number,
@@ -150,6 +154,10 @@ const TASKS = [
   "convWeightRows",
   "sumRuns",
   "maxUnpool2x2",
+  "addF32",
+  "subF32",
+  "mulF32",
+  "divF32",
 ] as const;
 /** A function a worker can run. */
 export type TaskName = (typeof TASKS)[number];
