@@ -800,3 +800,38 @@ Deno.test("kernels: a resident result is forgotten rather than overflow the memo
     );
   });
 });
+
+Deno.test({
+  name:
+    "kernels: split covers 0..n with contiguous ranges, shrinking when asked",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => {
+    const rt = new WasmRuntime();
+    rt.setThreads(2); // the split counts threads asked for, started or not
+    for (const n of [1, 5, 8, 17, 64, 1000]) {
+      for (const shrinking of [false, true]) {
+        const parts = rt.split(n, 1, 4, shrinking);
+        assert.equal(parts[0][0], 0);
+        assert.equal(parts[parts.length - 1][1], n);
+        parts.forEach(([lo, hi], i) => {
+          assert.ok(hi > lo, `n ${n}: empty range ${i}`);
+          if (i > 0) assert.equal(lo, parts[i - 1][1]);
+        });
+        // 8 ranges (4 per thread) or one per element; shrinking ones may
+        // leave out a range that rounds to nothing
+        const want = Math.min(8, n);
+        if (shrinking) {
+          assert.ok(parts.length >= want - 2 && parts.length <= want);
+        } else assert.equal(parts.length, want, `n ${n}: ${parts.length}`);
+        if (shrinking && n >= 64) {
+          const sizes = parts.map(([lo, hi]) => hi - lo);
+          sizes.forEach((s, i) =>
+            i > 0 && assert.ok(s <= sizes[i - 1], `${sizes}`)
+          );
+          assert.ok(sizes[0] >= 4 * sizes[7], `n ${n}: ${sizes}`);
+        }
+      }
+    }
+  },
+});

@@ -171,7 +171,7 @@ function runConv(
     : k * g.oh * g.ow * 4 + 16 + 64 + GEMM_WORK;
   // small scratch: several tasks per thread, for balance
   const parts = convMacs(g) >= PARALLEL_MIN_MACS
-    ? rt.split(g.n, 1, work <= 1 << 20 ? 4 : 1)
+    ? rt.split(g.n, 1, work <= 1 << 20 ? 4 : 1, !fn.startsWith("convWeight"))
     : [[0, g.n] as [number, number]];
   const tasks = parts.map(([n0, n1], t) => [
     rec,
