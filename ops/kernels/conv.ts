@@ -251,19 +251,6 @@ function newOut(n: number, ...arrays: (TypedArray | null)[]): TypedArray {
 }
 
 /**
- * The result of a WebAssembly kernel: copied into `out` when the caller gave
- * one, else into a fresh array (`readF32`).
- */
-function result(
-  rt: WasmRuntime,
-  at: number,
-  n: number,
-  out: TypedArray | undefined,
-): TypedArray {
-  return out ? rt.readF32(at, n, out as Float32Array) : rt.readF32(at, n);
-}
-
-/**
  * y [n, o, oh, ow] = conv(x [n, c, h, w], w [o, c/groups, kh, kw]) (+ bias
  * [o]), written into `out` when given, else into a new array (float32 when
  * every input is float32, else float64).
@@ -332,7 +319,9 @@ export function conv2dInputAdjoint(
       "convInputDirect",
       () => [panels, tabs.ktab, tabs.vtab, tabs.vend],
     );
-    if (!padded) return result(rt, arrays.x, n, out);
+    if (!padded) {
+      return rt.readF32(arrays.x, n, out as Float32Array | undefined);
+    }
     const r = out ?? new Float32Array(n), f = rt.f32;
     for (let pl = 0, d = 0; pl < g.n * g.c; pl++) {
       for (let yy = 0; yy < g.h; yy++) {
@@ -349,7 +338,7 @@ export function conv2dInputAdjoint(
     x: rt.zeros(n),
   };
   runConv(rt, g, arrays, "convInputAdjoint");
-  return result(rt, arrays.x, n, out);
+  return rt.readF32(arrays.x, n, out as Float32Array | undefined);
 }
 
 /**

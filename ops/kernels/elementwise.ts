@@ -5,7 +5,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { runtime } from "./wasm/runtime.ts";
+import { runtime, type TaskName } from "./wasm/runtime.ts";
 
 /** The broadcast shape of two shapes (NumPy rules), or null when incompatible. */
 export function broadcastShapes(
@@ -312,14 +312,22 @@ function wasmTasks(n: number, at: number[]): number[][] {
   return parts.map(([a, b]) => [...at.map((p) => p + 4 * a), b - a]);
 }
 
+/**
+ * Runs the elementwise WebAssembly kernel `fn` over `n` float32 of each of
+ * `inputs` (see `wasmTasks`); returns its result as a new array.
+ */
+function lanewise(fn: TaskName, inputs: Float32Array[], n: number) {
+  const rt = runtime();
+  rt.reset();
+  const at = inputs.map((x) => rt.put(x)), po = rt.alloc(4 * n);
+  rt.parallel(fn, wasmTasks(n, [...at, po]));
+  return rt.result(po, n);
+}
+
 /** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */
 export function relu(x: TypedArray): TypedArray {
   if (x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS) {
-    const rt = runtime();
-    rt.reset();
-    const px = rt.put(x), po = rt.alloc(4 * x.length);
-    rt.parallel("relu", wasmTasks(x.length, [px, po]));
-    return rt.result(po, x.length);
+    return lanewise("relu", [x], x.length);
   }
   return unary(
     x,
@@ -347,11 +355,7 @@ export function arithF32(
     !(a instanceof Float32Array && b instanceof Float32Array) ||
     a.length !== n || b.length !== n || n < WASM_MIN_ELEMENTS
   ) return null;
-  const rt = runtime();
-  rt.reset();
-  const pa = rt.put(a), pb = rt.put(b), po = rt.alloc(4 * n);
-  rt.parallel(`${op}F32`, wasmTasks(n, [pa, pb, po]));
-  return rt.result(po, n);
+  return lanewise(`${op}F32` as const, [a, b], n);
 }
 
 /** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
@@ -360,11 +364,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
     g instanceof Float32Array && x instanceof Float32Array &&
     g.length >= WASM_MIN_ELEMENTS
   ) {
-    const rt = runtime();
-    rt.reset();
-    const pg = rt.put(g), px = rt.put(x), po = rt.alloc(4 * g.length);
-    rt.parallel("reluMask", wasmTasks(g.length, [pg, px, po]));
-    return rt.result(po, g.length);
+    return lanewise("reluMask", [g, x], g.length);
   }
   return reluMaskRef(g, x);
 }

@@ -237,7 +237,8 @@ export function linearF32(
   const rt = runtime();
   rt.reset();
   const pa = rt.put(a), pb = rt.put(b);
-  const pc = rt.zeros(m * n);
+  // C starts as the bias in every row (every element written), else zero
+  const pc = bias ? rt.alloc(4 * m * n) : rt.zeros(m * n);
   if (bias) {
     const f = rt.f32;
     for (let i = 0; i < m; i++) f.set(bias, (pc >> 2) + i * n);

@@ -702,6 +702,25 @@ export function kernelFuncs(opts: KernelOptions) {
       "pl",
     ] as const)
       .map((f) => set(l[f], field(g, CF[f])));
+  /**
+   * The geometry (`loadGeom`) and per-group sizes of a direct kernel's
+   * record: groups, cg = c / groups, og = o / groups, kk = cg·kh·kw.
+   */
+  const loadConv = (
+    g: number,
+    l: { [K in keyof typeof geomLocals]: number } & {
+      groups: number;
+      cg: number;
+      og: number;
+      kk: number;
+    },
+  ): Code[] => [
+    loadGeom(g, l),
+    set(l.groups, field(g, CF.groups)),
+    set(l.cg, i32.div_s(field(g, CF.c), get(l.groups))),
+    set(l.og, i32.div_s(field(g, CF.o), get(l.groups))),
+    set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+  ];
   /** ceil(a / b) for b > 0 (any sign of a: the callers clamp at 0). */
   const ceilDiv = (a: Code, b: Code) => i32.div_s(add(a, sub(b, c(1))), b);
   const rowRanges = (
@@ -1471,11 +1490,7 @@ export function kernelFuncs(opts: KernelOptions) {
         );
       }
       return [
-        loadGeom(p.g, l),
-        set(l.groups, field(p.g, CF.groups)),
-        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
-        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
-        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        loadConv(p.g, l),
         ...packDirectWeights(p.g, p.work, l, MR, "weights"),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
@@ -1705,11 +1720,7 @@ export function kernelFuncs(opts: KernelOptions) {
         }
       }
       return [
-        loadGeom(p.g, l),
-        set(l.groups, field(p.g, CF.groups)),
-        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
-        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
-        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        loadConv(p.g, l),
         set(l.pp, mul(get(l.oh), get(l.ow))),
         ...packDirectWeights(p.g, p.work, l, NR, "x"),
         // after the weights: the x offset of each output pixel (16 bytes per
@@ -2536,11 +2547,7 @@ export function kernelFuncs(opts: KernelOptions) {
         );
       }
       return [
-        loadGeom(p.g, l),
-        set(l.groups, field(p.g, CF.groups)),
-        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
-        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
-        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        loadConv(p.g, l),
         set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
         set(l.op, i32.and(add(get(l.og), c(NR - 1)), c(-NR))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
@@ -2743,11 +2750,7 @@ export function kernelFuncs(opts: KernelOptions) {
         }
       }
       return [
-        loadGeom(p.g, l),
-        set(l.groups, field(p.g, CF.groups)),
-        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
-        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
-        set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
+        loadConv(p.g, l),
         set(l.kk2, i32.and(add(get(l.kk), c(1)), c(-2))),
         set(l.op, mul(i32.div_s(add(get(l.og), c(MR - 1)), c(MR)), c(MR))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
