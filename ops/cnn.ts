@@ -243,6 +243,13 @@ function convParams(
   }
   const [, c] = x4;
   const [wo, wi, kh, kw] = wShape;
+  if (kh < 1 || kw < 1) {
+    throw new Error(
+      `${fn}: weight must have kernel sizes of at least 1, got ${
+        fmt(wShape)
+      } (kernel ${kh}x${kw})`,
+    );
+  }
   const shapes = `(x ${fmt(x4)}, weight ${fmt(wShape)})`;
   if (c % groups !== 0) {
     throw new Error(

@@ -38,6 +38,46 @@ export function allocData(dtype: DType, size: number): TypedArray {
   return new ARRAY_OF[dtype](size);
 }
 
+/**
+ * The most elements one typed array of `dtype` can hold: V8 caps an
+ * ArrayBuffer at 2^53 - 1 bytes (below that, the machine's memory is the
+ * limit). @internal
+ */
+export function maxElements(dtype: DType): number {
+  return Math.floor(
+    Number.MAX_SAFE_INTEGER / ARRAY_OF[dtype].BYTES_PER_ELEMENT,
+  );
+}
+
+/**
+ * Allocates the zero-filled data of a new tensor of `shape`, or throws an
+ * error naming `fn`, the shape, its element count and the most a typed array
+ * can hold, instead of V8's bare `RangeError`. @internal
+ */
+export function allocShape(
+  fn: string,
+  dtype: DType,
+  shape: readonly number[],
+): TypedArray {
+  const n = sizeOf(shape);
+  const most = maxElements(dtype);
+  const what = `${fn}: shape [${shape}] has ${n} elements`;
+  if (n > most) {
+    throw new Error(
+      `${what}, more than a ${dtype} typed array can hold (${most})`,
+    );
+  }
+  try {
+    return allocData(dtype, n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const gib = (n * ARRAY_OF[dtype].BYTES_PER_ELEMENT / 2 ** 30).toFixed(1);
+    throw new Error(
+      `${what} (${gib} GiB of ${dtype}), more than this machine could allocate (a ${dtype} typed array can hold at most ${most} elements; V8: ${e.message})`,
+    );
+  }
+}
+
 /** The dtype that a typed array stores. @internal */
 export function dtypeOfArray(data: TypedArray): DType {
   if (data instanceof Float32Array) return "float32";
@@ -194,7 +234,7 @@ export function tensor(
       } values, got ${flat.length}`,
     );
   }
-  const data = allocData(dtype, flat.length);
+  const data = allocShape(fn, dtype, shape);
   data.set(flat);
   return fromData(data, shape);
 }
@@ -213,7 +253,7 @@ export function zeros(
   shape: readonly number[],
   options: { dtype?: DType } = {},
 ): Tensor {
-  return full(shape, 0, options);
+  return filled("zeros", shape, 0, options);
 }
 
 /**
@@ -230,7 +270,7 @@ export function ones(
   shape: readonly number[],
   options: { dtype?: DType } = {},
 ): Tensor {
-  return full(shape, 1, options);
+  return filled("ones", shape, 1, options);
 }
 
 /**
@@ -248,15 +288,25 @@ export function full(
   value: number,
   options: { dtype?: DType } = {},
 ): Tensor {
-  const fn = "full";
+  return filled("full", shape, value, options);
+}
+
+/** full, zeros and ones, with `fn` naming the caller in errors. */
+function filled(
+  fn: string,
+  shape: readonly number[],
+  value: number,
+  options: { dtype?: DType },
+): Tensor {
   checkOptions(fn, options, ["dtype"]);
   checkShape(fn, shape);
   if (typeof value !== "number") {
     throw new Error(`${fn}: value must be a number, got ${typeof value}`);
   }
-  const data = allocData(
+  const data = allocShape(
+    fn,
     options.dtype ? checkDType(fn, options.dtype) : "float32",
-    sizeOf(shape),
+    shape,
   );
   if (value !== 0) data.fill(value);
   return fromData(data, shape);
@@ -294,9 +344,10 @@ export function arange(
     );
   }
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const data = allocData(
+  const data = allocShape(
+    fn,
     options.dtype ? checkDType(fn, options.dtype) : "float32",
-    n,
+    [n],
   );
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return fromData(data, [n]);

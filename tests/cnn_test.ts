@@ -784,6 +784,15 @@ Deno.test("errors: conv2d arguments", () => {
     () => T.conv2d(T.zeros([1, 1, 5, 5], { dtype: "int32" }), z([1, 1, 3, 3])),
     /conv2d: x must be float32 or float64, got int32/,
   );
+  // PyTorch: "kernel size should be greater than zero"
+  assert.throws(
+    () => T.conv2d(z([1, 1, 3, 3]), z([2, 1, 0, 0])),
+    /^Error: conv2d: weight must have kernel sizes of at least 1, got \[2,1,0,0\] \(kernel 0x0\)$/,
+  );
+  assert.throws(
+    () => T.conv2d(z([1, 1, 3, 3]), z([2, 1, 3, 0]), null, { padding: 1 }),
+    /conv2d: weight must have kernel sizes of at least 1, got \[2,1,3,0\]/,
+  );
 });
 
 Deno.test("errors: convTranspose2d arguments", () => {
@@ -814,6 +823,10 @@ Deno.test("errors: convTranspose2d arguments", () => {
         padding: "same" as never,
       }),
     /convTranspose2d: padding "same" is not supported/,
+  );
+  assert.throws(
+    () => T.convTranspose2d(z([1, 2, 3, 3]), z([2, 1, 0, 3])),
+    /^Error: convTranspose2d: weight must have kernel sizes of at least 1, got \[2,1,0,3\] \(kernel 0x3\)$/,
   );
 });
 
@@ -858,6 +871,14 @@ Deno.test("errors: pooling arguments", () => {
   assert.throws(
     () => T.adaptiveAvgPool2d(x, 0),
     /adaptiveAvgPool2d: outputSize must be an integer >= 1/,
+  );
+  assert.throws(
+    () => T.maxPool2d(x, { kernelSize: 0 }),
+    /maxPool2d: kernelSize must be an integer >= 1 or a pair \[h, w\] of them, got 0/,
+  );
+  assert.throws(
+    () => T.avgPool2d(x, { kernelSize: [2, 0] }),
+    /avgPool2d: kernelSize must be an integer >= 1 or a pair \[h, w\] of them, got \[2,0\]/,
   );
 });
 

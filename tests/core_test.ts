@@ -58,8 +58,59 @@ Deno.test("zeros ones full arange zerosLike onesLike item astype", () => {
   );
   assert.throws(
     () => T.zeros([-1]),
-    /full: shape must be an array of non-negative integers/,
+    /zeros: shape must be an array of non-negative integers, got \[-1\]/,
   );
+  assert.throws(
+    () => T.ones([2.5]),
+    /ones: shape must be an array of non-negative integers, got \[2.5\]/,
+  );
+});
+
+Deno.test("sizes past what a typed array or the machine can hold: the library's error, not V8's RangeError", () => {
+  // V8 caps one ArrayBuffer at 2^53 - 1 bytes: 2^51 - 1 float32 elements
+  const f32Most = 2 ** 51 - 1, f64Most = 2 ** 50 - 1;
+  assert.throws(
+    () => T.ones([2 ** 26, 2 ** 26]),
+    (e: Error) => {
+      assert.ok(!(e instanceof RangeError));
+      assert.equal(
+        e.message,
+        `ones: shape [67108864,67108864] has ${
+          2 ** 52
+        } elements, more than a float32 typed array can hold (${f32Most})`,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => T.arange(0, 2 ** 60, 1, { dtype: "float64" }),
+    new RegExp(
+      `^Error: arange: shape \\[${2 ** 60}\\] has ${
+        2 ** 60
+      } elements, more than a float64 typed array can hold \\(${f64Most}\\)$`,
+    ),
+  );
+  // below V8's cap the memory is the limit: 8 TiB of float64 fails on any machine
+  for (
+    const [name, make] of [
+      ["zeros", () => T.zeros([2 ** 40], f64)],
+      ["full", () => T.full([2 ** 20, 2 ** 20], 3, f64)],
+      ["arange", () => T.arange(2 ** 40, undefined, 1, f64)],
+    ] as const
+  ) {
+    assert.throws(make, (e: Error) => {
+      assert.ok(!(e instanceof RangeError), `${name}: ${e}`);
+      assert.match(
+        e.message,
+        new RegExp(
+          `^${name}: shape \\[[0-9,]+\\] has ${
+            2 ** 40
+          } elements \\(8192\\.0 GiB of float64\\), more than this machine could allocate \\(a float64 typed array can hold at most ${f64Most} elements; V8: `,
+        ),
+      );
+      return true;
+    });
+  }
 });
 
 Deno.test("elementwise forward values (closed forms)", () => {
