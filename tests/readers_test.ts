@@ -1,0 +1,541 @@
+// Strict readers: PNG chunk structure and zlib checksums, safetensors
+// messages that name the missing field, atomic saves that clean up after a
+// killed save and write through symlinks.
+import assert from "node:assert/strict";
+import { crc32, deflateSync } from "node:zlib";
+// deno-lint-ignore no-import-prefix
+import { decode as fastPngDecode } from "npm:fast-png@8";
+import { decodePng, encodePng, readPng, writePng } from "../data/png.ts";
+import { tensor, toArray } from "../ops/tensor.ts";
+
+// -------------------------------------------------------------- PNG helpers
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 0x1a, 10]);
+
+/** One chunk with a correct CRC. */
+function chunk(type: string, body: Uint8Array = new Uint8Array()): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, body.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  v.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
+}
+
+function ihdr(
+  width: number,
+  height: number,
+  depth: number,
+  colorType: number,
+  interlace = 0,
+): Uint8Array {
+  const b = new Uint8Array(13);
+  new DataView(b.buffer).setUint32(0, width);
+  new DataView(b.buffer).setUint32(4, height);
+  b.set([depth, colorType, 0, 0, interlace], 8);
+  return chunk("IHDR", b);
+}
+
+function png(...chunks: Uint8Array[]): Uint8Array {
+  return concat(SIGNATURE, ...chunks);
+}
+
+/** Rows of stored samples -> raw scanline bytes (packed for depth < 8). */
+function packRow(samples: number[], depth: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil((samples.length * depth) / 8));
+  samples.forEach((s, i) => {
+    if (depth === 16) out.set([s >> 8, s & 0xff], 2 * i);
+    else {
+      const bit = i * depth;
+      out[bit >> 3] |= s << (8 - depth - (bit & 7));
+    }
+  });
+  return out;
+}
+
+/** Applies PNG filter `type` to `row` given the previous raw row (encoder side). */
+function filterRow(
+  type: number,
+  row: Uint8Array,
+  prev: Uint8Array,
+  bpp: number,
+): Uint8Array {
+  const out = new Uint8Array(row.length + 1);
+  out[0] = type;
+  for (let i = 0; i < row.length; i++) {
+    const a = i >= bpp ? row[i - bpp] : 0, b = prev[i];
+    const c = i >= bpp ? prev[i - bpp] : 0;
+    const p = a + b - c;
+    const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+    const pred = [
+      0,
+      a,
+      b,
+      (a + b) >> 1,
+      pa <= pb && pa <= pc ? a : pb <= pc ? b : c,
+    ][type];
+    out[i + 1] = (row[i] - pred) & 0xff;
+  }
+  return out;
+}
+
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/**
+ * The filtered image data of `pixels` (H x W x samples stored values),
+ * interlaced or not, row i using filter type i % 5 (offset by `shift`).
+ */
+function imageData(
+  pixels: number[][][],
+  depth: number,
+  interlace: boolean,
+  shift = 0,
+): Uint8Array {
+  const h = pixels.length, w = pixels[0].length, n = pixels[0][0].length;
+  const bpp = Math.max(1, (n * depth) >> 3);
+  const rows: Uint8Array[] = [];
+  for (const [x0, y0, dx, dy] of interlace ? ADAM7 : [[0, 0, 1, 1]]) {
+    let prev: Uint8Array | null = null;
+    for (let y = y0; y < h; y += dy) {
+      const samples: number[] = [];
+      for (let x = x0; x < w; x += dx) samples.push(...pixels[y][x]);
+      if (samples.length === 0) break;
+      const row = packRow(samples, depth);
+      rows.push(
+        filterRow(
+          (rows.length + shift) % 5,
+          row,
+          prev ?? row.map(() => 0),
+          bpp,
+        ),
+      );
+      prev = row;
+    }
+  }
+  return concat(...rows);
+}
+
+/** Pseudo-random stored samples, H x W x n, each below 2^depth. */
+function samplesOf(h: number, w: number, n: number, depth: number) {
+  let s = 12345 + depth * 7 + n;
+  return Array.from(
+    { length: h },
+    () =>
+      Array.from({ length: w }, () =>
+        Array.from({ length: n }, () => {
+          s = (s * 1103515245 + 12345) % 2 ** 31;
+          return s % 2 ** depth;
+        })),
+  );
+}
+
+/** A valid 7 x 5 RGB image (filters 0..4 on its rows) and its pixels. */
+function rgb7x5(): { bytes: Uint8Array; pixels: number[][][] } {
+  const pixels = samplesOf(5, 7, 3, 8);
+  const bytes = png(
+    ihdr(7, 5, 8, 2),
+    chunk("IDAT", deflateSync(imageData(pixels, 8, false))),
+    chunk("IEND"),
+  );
+  return { bytes, pixels };
+}
+
+/** Where the first chunk of `type` starts in `bytes`. */
+function chunkAt(bytes: Uint8Array, type: string): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset);
+  for (let off = 8; off + 8 <= bytes.length;) {
+    if (String.fromCharCode(...bytes.subarray(off + 4, off + 8)) === type) {
+      return off;
+    }
+    off += 12 + v.getUint32(off);
+  }
+  throw new Error(`no ${type} chunk`);
+}
+
+/** Recomputes the CRC of the chunk at `off` in place (after editing its body). */
+function fixCrc(bytes: Uint8Array, off: number): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset);
+  const n = v.getUint32(off);
+  v.setUint32(off + 8 + n, crc32(bytes.subarray(off + 4, off + 8 + n)));
+}
+
+/** decodePng must throw an Error starting `decodePng: corrupt PNG: ` matching `re`. */
+function assertCorrupt(bytes: Uint8Array, re: RegExp, label: string): void {
+  assert.throws(() => decodePng(bytes), (err: unknown) => {
+    assert.ok(err instanceof Error, `${label}: not an Error`);
+    assert.match(err.message, /^decodePng: corrupt PNG: /, label);
+    assert.match(err.message, re, label);
+    return true;
+  });
+}
+
+// -------------------------------------------------------------- PNG tests
+
+Deno.test("decodePng: every filter type, bit depth and Adam7 interlacing decode exactly (and as fast-png does)", () => {
+  for (
+    const [colorType, n, depths] of [
+      [0, 1, [1, 2, 4, 8, 16]],
+      [2, 3, [8, 16]],
+      [4, 2, [8, 16]],
+      [6, 4, [8, 16]],
+    ] as const
+  ) {
+    for (const depth of depths) {
+      for (const interlace of [false, true]) {
+        for (const [w, h] of [[1, 1], [7, 5], [13, 11]]) {
+          const label = `colour type ${colorType}, ${depth}-bit, ${w} x ${h}${
+            interlace ? ", Adam7" : ""
+          }`;
+          const pixels = samplesOf(h, w, n, depth);
+          const bytes = png(
+            ihdr(w, h, depth, colorType, interlace ? 1 : 0),
+            chunk("IDAT", deflateSync(imageData(pixels, depth, interlace, w))),
+            chunk("IEND"),
+          );
+          const scale = depth === 16 ? 1 / 257 : 255 / (2 ** depth - 1);
+          const expected = pixels.flat(2).map((s) => Math.fround(s * scale));
+          const img = decodePng(bytes);
+          assert.deepEqual(img.shape, [h, w, n], label);
+          assert.deepEqual([...img.data], expected, label);
+          if (depth >= 8) {
+            const ref = fastPngDecode(bytes, { checkCrc: true });
+            assert.deepEqual(
+              [...img.data],
+              [...ref.data].map((s) => Math.fround(s * scale)),
+              `${label}: fast-png disagrees`,
+            );
+          }
+        }
+      }
+    }
+  }
+});
+
+Deno.test("decodePng: a palette image with interlacing and filters, tRNS shorter than the palette", () => {
+  const indices = samplesOf(6, 9, 1, 2).map((r) => r.map(([i]) => [i % 3]));
+  const plte = [10, 20, 30, 40, 50, 60, 70, 80, 90];
+  const bytes = png(
+    ihdr(9, 6, 2, 3, 1),
+    chunk("PLTE", new Uint8Array(plte)),
+    chunk("tRNS", new Uint8Array([7, 8])),
+    chunk("IDAT", deflateSync(imageData(indices, 2, true))),
+    chunk("IEND"),
+  );
+  const img = decodePng(bytes);
+  assert.deepEqual(img.shape, [6, 9, 4]);
+  const alpha = [7, 8, 255];
+  assert.deepEqual(
+    toArray(img),
+    indices.map((r) =>
+      r.map(([i]) => [...plte.slice(3 * i, 3 * i + 3), alpha[i]])
+    ),
+  );
+});
+
+Deno.test("decodePng: a second IHDR is refused (it used to give shape [2,7,2] for a 7 x 5 image)", () => {
+  const { bytes } = rgb7x5();
+  const second = ihdr(2, 7, 8, 4);
+  const idat = chunkAt(bytes, "IDAT");
+  const bad = concat(bytes.subarray(0, idat), second, bytes.subarray(idat));
+  assertCorrupt(bad, /a second IHDR chunk at byte 33/, "second IHDR");
+});
+
+Deno.test("decodePng: two tRNS chunks are refused (they used to give 5 channels)", () => {
+  const pixels = samplesOf(2, 2, 3, 8);
+  const key = chunk("tRNS", new Uint8Array([0, 1, 0, 2, 0, 3]));
+  const bytes = png(
+    ihdr(2, 2, 8, 2),
+    key,
+    key,
+    chunk("IDAT", deflateSync(imageData(pixels, 8, false))),
+    chunk("IEND"),
+  );
+  assertCorrupt(bytes, /at most one tRNS chunk/, "two tRNS");
+});
+
+Deno.test("decodePng: the chunk structure is checked before decoding", () => {
+  const pixels = samplesOf(3, 4, 1, 8);
+  const data = deflateSync(imageData(pixels, 8, false));
+  const idat = chunk("IDAT", data);
+  const half1 = chunk("IDAT", data.subarray(0, 9));
+  const half2 = chunk("IDAT", data.subarray(9));
+  const gray = ihdr(4, 3, 8, 0);
+  const pal = ihdr(4, 3, 8, 3);
+  const plte = chunk("PLTE", new Uint8Array(768));
+  const text = chunk("tEXt", new TextEncoder().encode("a\0b"));
+  const end = chunk("IEND");
+  const badCrc = text.slice();
+  badCrc[badCrc.length - 1] ^= 1;
+  const ihdrWith = (i: number, v: number) => {
+    const c = gray.slice();
+    c[8 + i] = v;
+    fixCrc(c, 0);
+    return c;
+  };
+  const cases: [string, Uint8Array, RegExp][] = [
+    [
+      "IHDR not first",
+      png(text, gray, idat, end),
+      /first chunk must be IHDR, got "tEXt"/,
+    ],
+    [
+      "IHDR of 12 bytes",
+      png(chunk("IHDR", new Uint8Array(12)), idat, end),
+      /IHDR chunk must hold 13 bytes, got 12/,
+    ],
+    [
+      "compression method 1",
+      png(ihdrWith(10, 1), idat, end),
+      /compression method 1, filter method 0 and interlace method 0/,
+    ],
+    ["filter method 1", png(ihdrWith(11, 1), idat, end), /filter method 1/],
+    [
+      "interlace method 2",
+      png(ihdrWith(12, 2), idat, end),
+      /interlace method 2/,
+    ],
+    [
+      "PLTE after IDAT",
+      png(pal, idat, plte, end),
+      /chunk "PLTE" at byte \d+ comes after the image data/,
+    ],
+    ["two PLTE", png(pal, plte, plte, idat, end), /at most one PLTE chunk/],
+    [
+      "PLTE after tRNS",
+      png(pal, chunk("tRNS", new Uint8Array(1)), plte, idat, end),
+      /the tRNS chunk comes before PLTE/,
+    ],
+    [
+      "PLTE of 4 bytes",
+      png(pal, chunk("PLTE", new Uint8Array(4)), idat, end),
+      /PLTE chunk must hold 1..256 RGB entries .* got 4 bytes/,
+    ],
+    [
+      "PLTE in a gray image",
+      png(gray, plte, idat, end),
+      /a PLTE chunk in a gray image \(colour type 0\)/,
+    ],
+    [
+      "palette without PLTE",
+      png(pal, idat, end),
+      /palette image \(colour type 3\) without a PLTE chunk/,
+    ],
+    [
+      "17 entries for 4-bit",
+      png(ihdr(4, 3, 4, 3), chunk("PLTE", new Uint8Array(51)), idat, end),
+      /17 entries, but 4-bit indices reach only 16/,
+    ],
+    [
+      "tRNS after IDAT",
+      png(gray, idat, chunk("tRNS", new Uint8Array(2)), end),
+      /at most one tRNS chunk, before IDAT \(chunk "tRNS" at byte \d+ comes after the image data\)/,
+    ],
+    [
+      "tRNS in gray+alpha",
+      png(ihdr(4, 3, 8, 4), chunk("tRNS", new Uint8Array(2)), idat, end),
+      /tRNS chunk in an image with an alpha channel \(colour type 4\)/,
+    ],
+    [
+      "tRNS of 3 bytes in gray",
+      png(gray, chunk("tRNS", new Uint8Array(3)), idat, end),
+      /tRNS chunk of colour type 0 must hold 2 bytes, got 3/,
+    ],
+    [
+      "tRNS longer than PLTE",
+      png(
+        pal,
+        chunk("PLTE", new Uint8Array(6)),
+        chunk("tRNS", new Uint8Array(3)),
+        idat,
+        end,
+      ),
+      /3 alpha values, but the palette has 2 entries/,
+    ],
+    [
+      "IDAT split by tEXt",
+      png(gray, half1, text, half2, end),
+      /IDAT chunks must be consecutive/,
+    ],
+    ["no IDAT", png(gray, end), /no IDAT chunk/],
+    [
+      "bytes after IEND",
+      png(gray, idat, end, new Uint8Array([0])),
+      /1 bytes follow the IEND chunk/,
+    ],
+    [
+      "chunk after IEND",
+      png(gray, idat, end, text),
+      /\d+ bytes follow the IEND chunk/,
+    ],
+    [
+      "IEND with a body",
+      png(gray, idat, chunk("IEND", new Uint8Array(1))),
+      /chunk "IEND" at byte \d+ must be empty, got 1 bytes/,
+    ],
+    [
+      "no IEND",
+      png(gray, idat),
+      /truncated: the file ends at byte \d+, before an IEND chunk/,
+    ],
+    [
+      "bad CRC on an ancillary chunk",
+      png(gray, badCrc, idat, end),
+      /chunk "tEXt" at byte 33 fails its CRC check \(stored [0-9a-f]+, computed [0-9a-f]+\)/,
+    ],
+    [
+      "unknown critical chunk",
+      png(gray, chunk("ABCD"), idat, end),
+      /unknown critical chunk "ABCD" at byte 33/,
+    ],
+    [
+      "chunk type not letters",
+      png(gray, chunk("AB1D"), idat, end),
+      /chunk at byte 33 has type bytes 41 42 31 44 \(expected 4 ASCII letters\)/,
+    ],
+    [
+      "length over 2^31-1",
+      png(
+        gray,
+        (() => {
+          const c = idat.slice();
+          new DataView(c.buffer).setUint32(0, 2 ** 31);
+          return c;
+        })(),
+      ),
+      /chunk "IDAT" at byte 33 declares 2147483648 bytes/,
+    ],
+  ];
+  for (const [label, bytes, re] of cases) assertCorrupt(bytes, re, label);
+  // Unknown ancillary chunks are skipped; the same data decodes.
+  assert.deepEqual(
+    [...decodePng(png(gray, text, chunk("zzZz"), half1, half2, end)).data],
+    pixels.flat(2),
+  );
+});
+
+Deno.test("decodePng: the image data's zlib stream is checked: Adler-32, length, filter types", () => {
+  const { bytes } = rgb7x5();
+  const idat = chunkAt(bytes, "IDAT");
+  const n = new DataView(bytes.buffer).getUint32(idat);
+  const withData = (data: Uint8Array) =>
+    concat(bytes.subarray(0, idat), chunk("IDAT", data), chunk("IEND"));
+  const data = bytes.slice(idat + 8, idat + 8 + n);
+  const adler = data.slice();
+  adler[adler.length - 1] ^= 1;
+  assertCorrupt(
+    withData(adler),
+    /the image data fails its zlib Adler-32 checksum/,
+    "Adler-32",
+  );
+  assertCorrupt(
+    withData(concat(data, new Uint8Array([1, 2, 3]))),
+    /3 bytes of IDAT data follow the end of the zlib stream/,
+    "trailing data",
+  );
+  assertCorrupt(
+    withData(data.subarray(0, data.length - 6)),
+    /truncated: the compressed image data ends before its zlib stream does/,
+    "cut zlib stream",
+  );
+  assertCorrupt(
+    withData(new Uint8Array([1, 2, 3, 4])),
+    /bad compressed image data \(zlib: incorrect header check\)/,
+    "not zlib",
+  );
+  // Row 3 with filter type 5, stored uncompressed so that the rest is valid.
+  const raw = imageData(rgb7x5().pixels, 8, false);
+  raw[3 * 22] = 5;
+  assertCorrupt(
+    withData(deflateSync(raw)),
+    /row 3 has filter type 5 \(expected 0..4\)/,
+    "filter 5",
+  );
+  const pixels = samplesOf(8, 8, 1, 8);
+  const inter = imageData(pixels, 8, true);
+  inter[0] = 9; // first row of pass 1
+  assertCorrupt(
+    png(ihdr(8, 8, 8, 0, 1), chunk("IDAT", deflateSync(inter)), chunk("IEND")),
+    /row 0 of interlace pass 1 has filter type 9/,
+    "interlaced filter 9",
+  );
+});
+
+Deno.test("decodePng: every single-bit corruption of the IDAT data (CRC recomputed) is an error or the same image", () => {
+  const { bytes, pixels } = rgb7x5();
+  const expected = pixels.flat(2);
+  const idat = chunkAt(bytes, "IDAT");
+  const n = new DataView(bytes.buffer).getUint32(idat);
+  let rejected = 0, same = 0;
+  for (let i = 0; i < n; i++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const bad = bytes.slice();
+      bad[idat + 8 + i] ^= 1 << bit;
+      fixCrc(bad, idat);
+      let out: number[] | null = null;
+      try {
+        out = [...decodePng(bad).data];
+      } catch (err) {
+        assert.ok(err instanceof Error);
+        assert.match(err.message, /^decodePng: corrupt PNG: /);
+        assert.doesNotMatch(err.message, /undefined|NaN|\[object/, err.message);
+        rejected++;
+      }
+      if (out !== null) {
+        assert.deepEqual(
+          out,
+          expected,
+          `byte ${i} bit ${bit}: different pixels`,
+        );
+        same++;
+      }
+    }
+  }
+  assert.equal(rejected + same, 8 * n);
+  assert.ok(rejected > 0.9 * 8 * n, `only ${rejected} of ${8 * n} rejected`);
+});
+
+Deno.test("decodePng: ancillary chunks are only CRC-checked; readPng names the path", async () => {
+  // An iCCP chunk whose profile is not zlib data: not used, so not an error.
+  const { bytes } = rgb7x5();
+  const idat = chunkAt(bytes, "IDAT");
+  const iccp = chunk("iCCP", new Uint8Array([0x61, 0, 0, 1, 2, 3]));
+  const withIccp = concat(bytes.subarray(0, idat), iccp, bytes.subarray(idat));
+  assert.deepEqual(decodePng(withIccp).shape, [5, 7, 3]);
+  const dir = await Deno.makeTempDir({ prefix: "readers_test_" });
+  try {
+    const second = concat(
+      bytes.subarray(0, idat),
+      ihdr(2, 7, 8, 4),
+      bytes.subarray(idat),
+    );
+    await Deno.writeFile(`${dir}/two.png`, second);
+    await assert.rejects(
+      readPng(`${dir}/two.png`),
+      /^Error: readPng: ".*two.png": corrupt PNG: a second IHDR chunk at byte 33$/,
+    );
+    await writePng(`${dir}/ok.png`, tensor([[1, 2, 3]]));
+    assert.deepEqual([...(await readPng(`${dir}/ok.png`)).data], [1, 2, 3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.deepEqual(toArray(decodePng(encodePng(tensor([[7]])))), [[[7]]]);
+});
