@@ -69,22 +69,38 @@ function bytesOf(a: TypedArray): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function checkMetadata(fn: string, metadata: unknown): Record<string, string> {
+/** A JSON value for an error message, cut to 60 characters. */
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** What kind of value `v` is, for an error message. */
+function kind(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+}
+
+/** Checks a string map; `what` names it: `metadata` or the header's `"__metadata__"`. */
+function checkMetadata(
+  fn: string,
+  metadata: unknown,
+  what = "metadata",
+): Record<string, string> {
   if (metadata === undefined) return {};
   if (
     typeof metadata !== "object" || metadata === null ||
     Array.isArray(metadata)
   ) {
     throw new Error(
-      `${fn}: metadata must be an object of strings, got ${
-        Array.isArray(metadata) ? "an array" : typeof metadata
-      }`,
+      `${fn}: ${what} must be an object of strings, got ${kind(metadata)}`,
     );
   }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== "string") {
       throw new Error(
-        `${fn}: metadata values must be strings (safetensors stores a string map), but "${k}" is ${typeof v}`,
+        `${fn}: ${what} values must be strings (safetensors stores a string map), but ${
+          JSON.stringify(k)
+        } is ${kind(v)}`,
       );
     }
   }
@@ -278,27 +294,42 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
   const tensors: SafetensorsEntry[] = [];
   for (const [name, e] of Object.entries(header)) {
     if (name === "__metadata__") {
-      metadata = checkMetadata(fn, e === null ? undefined : e);
+      metadata = checkMetadata(
+        fn,
+        e === null ? undefined : e,
+        'the header\'s "__metadata__"',
+      );
       continue;
     }
-    const entry = e as Record<string, unknown>;
     const bad = (what: string): never => {
-      throw new Error(`${fn}: tensor "${name}": ${what}`);
+      throw new Error(`${fn}: header entry ${JSON.stringify(name)} ${what}`);
     };
-    if (typeof entry !== "object" || entry === null) {
+    if (typeof e !== "object" || e === null || Array.isArray(e)) {
       bad(
-        `expected an object with dtype, shape and data_offsets, got ${
-          JSON.stringify(e)
+        `must be an object with "dtype", "shape" and "data_offsets", got ${
+          show(e)
         }`,
       );
+    }
+    const entry = e as Record<string, unknown>;
+    for (const field of ["dtype", "shape", "data_offsets"]) {
+      if (!Object.hasOwn(entry, field)) {
+        bad(
+          `has no ${
+            JSON.stringify(field)
+          } field (expected "dtype", "shape" and "data_offsets", got ${
+            show(Object.keys(entry))
+          })`,
+        );
+      }
     }
     const st = entry.dtype;
     const known = typeof st === "string" ? FROM_ST[st] : undefined;
     if (!known) {
       bad(
-        `unsupported dtype ${
-          JSON.stringify(st)
-        } (supported: F32, F64, I32; convert it in PyTorch first, e.g. .float() or .int())`,
+        `has unsupported "dtype" ${
+          show(st)
+        } (supported: "F32", "F64", "I32"; convert it in PyTorch first, e.g. .float() or .int())`,
       );
     }
     const shape = entry.shape;
@@ -307,9 +338,9 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
       !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
     ) {
       bad(
-        `shape must be an array of non-negative integers, got ${
-          JSON.stringify(shape)
-        }`,
+        `has "shape" ${
+          show(shape)
+        }, expected an array of non-negative integers`,
       );
     }
     const offs = entry.data_offsets;
@@ -319,23 +350,25 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
       offs[0] > offs[1]
     ) {
       bad(
-        `data_offsets must be [begin, end] with 0 <= begin <= end, got ${
-          JSON.stringify(offs)
-        }`,
+        `has "data_offsets" ${
+          show(offs)
+        }, expected [begin, end] with integers 0 <= begin <= end`,
       );
     }
     const [begin, end] = offs as [number, number];
     const need = sizeOf(shape as number[]) * known!.size;
     if (end - begin !== need) {
       bad(
-        `shape [${shape}] of ${st} needs ${need} bytes, but data_offsets [${begin}, ${end}] span ${
+        `has "shape" ${
+          show(shape)
+        } of ${st}, which needs ${need} bytes, but "data_offsets" [${begin}, ${end}] span ${
           end - begin
         }`,
       );
     }
     if (end > dataLength) {
       bad(
-        `data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes): truncated file`,
+        `has "data_offsets" [${begin}, ${end}], which run past the end of the data section (${dataLength} bytes): truncated file`,
       );
     }
     tensors.push({

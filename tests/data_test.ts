@@ -746,7 +746,7 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
   );
   assert.throws(
     () => deserializeSafetensors(good.subarray(0, good.length - 1)),
-    /tensor "b": data_offsets \[8, 16\] run past the end of the data section \(15 bytes\): truncated file/,
+    /header entry "b" has "data_offsets" \[8, 16\], which run past the end of the data section \(15 bytes\): truncated file/,
   );
   // Oversized header length: 2^40 and 200 MB declared.
   const huge = good.slice();
@@ -782,7 +782,7 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
           w: { dtype: "BF16", shape: [4], data_offsets: [0, 8] },
         }, d8),
       ),
-    /deserializeSafetensors: tensor "w": unsupported dtype "BF16" \(supported: F32, F64, I32/,
+    /deserializeSafetensors: header entry "w" has unsupported "dtype" "BF16" \(supported: "F32", "F64", "I32"/,
   );
   assert.throws(
     () =>
@@ -791,7 +791,7 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
           w: { dtype: "I64", shape: [1], data_offsets: [0, 8] },
         }, d8),
       ),
-    /unsupported dtype "I64"/,
+    /unsupported "dtype" "I64"/,
   );
   assert.throws(
     () =>
@@ -800,7 +800,7 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
           w: { dtype: "F32", shape: [3], data_offsets: [0, 8] },
         }, d8),
       ),
-    /tensor "w": shape \[3\] of F32 needs 12 bytes, but data_offsets \[0, 8\] span 8/,
+    /header entry "w" has "shape" \[3\] of F32, which needs 12 bytes, but "data_offsets" \[0, 8\] span 8/,
   );
   assert.throws(
     () =>
@@ -818,7 +818,7 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
           w: { dtype: "F32", shape: [-2], data_offsets: [0, 8] },
         }, d8),
       ),
-    /shape must be an array of non-negative integers, got \[-2\]/,
+    /header entry "w" has "shape" \[-2\], expected an array of non-negative integers/,
   );
   assert.throws(
     () =>
@@ -827,11 +827,11 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
           w: { dtype: "F32", shape: [2], data_offsets: [8, 0] },
         }, d8),
       ),
-    /data_offsets must be \[begin, end\]/,
+    /has "data_offsets" \[8,0\], expected \[begin, end\]/,
   );
   assert.throws(
     () => deserializeSafetensors(rawSafetensors({ w: 5 }, d8)),
-    /tensor "w": expected an object with dtype, shape and data_offsets, got 5/,
+    /header entry "w" must be an object with "dtype", "shape" and "data_offsets", got 5/,
   );
   const two = (o1: number[], o2: number[], len: number) =>
     rawSafetensors({
@@ -913,7 +913,7 @@ Deno.test("saveSafetensors/loadSafetensors: atomic save, no temp files left", as
     );
     await assert.rejects(
       loadSafetensors(`${dir}/cut.safetensors`),
-      /loadSafetensors: ".*cut.safetensors": tensor "step": data_offsets .* run past the end/,
+      /loadSafetensors: ".*cut.safetensors": header entry "step" has "data_offsets" .* run past the end/,
     );
     await assert.rejects(
       loadSafetensors(`${dir}/none.safetensors`),

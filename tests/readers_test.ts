@@ -6,6 +6,10 @@ import { crc32, deflateSync } from "node:zlib";
 // deno-lint-ignore no-import-prefix
 import { decode as fastPngDecode } from "npm:fast-png@8";
 import { decodePng, encodePng, readPng, writePng } from "../data/png.ts";
+import {
+  deserializeSafetensors,
+  serializeSafetensors,
+} from "../data/safetensors.ts";
 import { tensor, toArray } from "../ops/tensor.ts";
 
 // -------------------------------------------------------------- PNG helpers
@@ -538,4 +542,90 @@ Deno.test("decodePng: ancillary chunks are only CRC-checked; readPng names the p
     await Deno.remove(dir, { recursive: true });
   }
   assert.deepEqual(toArray(decodePng(encodePng(tensor([[7]])))), [[[7]]]);
+});
+
+// ------------------------------------------------------------ safetensors
+
+/** Safetensors bytes from a header value and a data section. */
+function safetensors(header: unknown, data = new Uint8Array(8)): Uint8Array {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setUint32(0, h.length, true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
+Deno.test("deserializeSafetensors: a missing or malformed field is named, with what was expected and what came", () => {
+  const full = { dtype: "F32", shape: [2], data_offsets: [0, 8] };
+  const without = (k: string) =>
+    Object.fromEntries(Object.entries(full).filter(([f]) => f !== k));
+  const cases: [unknown, RegExp][] = [
+    [
+      { w: without("dtype") },
+      /header entry "w" has no "dtype" field \(expected "dtype", "shape" and "data_offsets", got \["shape","data_offsets"\]\)/,
+    ],
+    [{ w: without("shape") }, /header entry "w" has no "shape" field/],
+    [
+      { w: without("data_offsets") },
+      /header entry "w" has no "data_offsets" field/,
+    ],
+    [
+      { w: [1, 2] },
+      /header entry "w" must be an object with "dtype", "shape" and "data_offsets", got \[1,2\]/,
+    ],
+    [{ w: null }, /header entry "w" must be an object .* got null/],
+    [
+      { w: { ...full, dtype: 4 } },
+      /header entry "w" has unsupported "dtype" 4 \(supported: "F32", "F64", "I32"/,
+    ],
+    [
+      { w: { ...full, dtype: null } },
+      /header entry "w" has unsupported "dtype" null/,
+    ],
+    [
+      { w: { ...full, shape: "2" } },
+      /header entry "w" has "shape" "2", expected an array of non-negative integers/,
+    ],
+    [{ w: { ...full, shape: [1.5] } }, /has "shape" \[1.5\], expected/],
+    [
+      { w: { ...full, shape: Array(100).fill(-1) } },
+      /has "shape" \[-1,-1,[-1,]*\.\.\., expected/,
+    ],
+    [
+      { w: { ...full, data_offsets: [0] } },
+      /header entry "w" has "data_offsets" \[0\], expected \[begin, end\] with integers 0 <= begin <= end/,
+    ],
+    [
+      { w: { ...full, data_offsets: { a: 1 } } },
+      /has "data_offsets" \{"a":1\}, expected/,
+    ],
+    [
+      { __metadata__: [1] },
+      /the header's "__metadata__" must be an object of strings, got an array/,
+    ],
+    [
+      { __metadata__: { epoch: 3 } },
+      /the header's "__metadata__" values must be strings .* but "epoch" is number/,
+    ],
+    [{ __metadata__: { epoch: null } }, /but "epoch" is null/],
+  ];
+  for (const [header, re] of cases) {
+    assert.throws(() => deserializeSafetensors(safetensors(header)), (err) => {
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /^deserializeSafetensors: /);
+      assert.match(err.message, re);
+      assert.doesNotMatch(err.message, /undefined|\[object/);
+      return true;
+    }, JSON.stringify(header));
+  }
+  // The caller's metadata argument keeps its own name.
+  assert.throws(
+    () => serializeSafetensors({ w: tensor([1]) }, [] as never),
+    /^Error: serializeSafetensors: metadata must be an object of strings, got an array$/,
+  );
+  assert.throws(
+    () => serializeSafetensors({ w: tensor([1]) }, { a: null } as never),
+    /serializeSafetensors: metadata values must be strings .* but "a" is null/,
+  );
 });
