@@ -24,7 +24,13 @@
 import type { TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
 import { CONV_FIELDS, MR, NR } from "./wasm/_kernels.ts";
-import { GEMM_WORK, runtime, type WasmRuntime } from "./wasm/runtime.ts";
+import {
+  alignUp,
+  bytesFor,
+  GEMM_WORK,
+  runtime,
+  type WasmRuntime,
+} from "./wasm/runtime.ts";
 
 /** Sizes and settings of one convolution (padding top/left; bottom/right only shape oh/ow). */
 export interface ConvGeometry {
@@ -46,10 +52,60 @@ export interface ConvGeometry {
   groups: number;
 }
 
-/** Images per chunk, so a chunk's column matrix stays near 2^21 numbers. */
-function chunkSize(g: ConvGeometry): number {
-  const per = (g.c / g.groups) * g.kh * g.kw * g.oh * g.ow;
-  return Math.max(1, Math.min(g.n, Math.floor((1 << 21) / Math.max(per, 1))));
+/**
+ * Sizes that bound the scratch of the convolutions (tests lower them to run
+ * small convolutions in bands): `colsBytes` of columns per WebAssembly task
+ * (a band of output rows), `refCols` numbers per chunk of the TypeScript
+ * reference (more only when a single output row needs more).
+ */
+export const convLimits = {
+  colsBytes: 1 << 23,
+  refCols: 1 << 21,
+  /** Most bytes of scratch per task of a direct kernel; past it the im2col kernels run (0: always). */
+  directWorkBytes: 1 << 26,
+};
+
+/**
+ * How the reference kernels step through the output: chunks of `nb` images
+ * whose columns stay near `convLimits.refCols` numbers, or, when one image's columns
+ * are larger, one image at a time in bands of `rows` output rows.
+ */
+function chunking(g: ConvGeometry): { nb: number; rows: number } {
+  const k = (g.c / g.groups) * g.kh * g.kw, per = k * g.oh * g.ow;
+  if (per <= convLimits.refCols) {
+    return {
+      nb: Math.max(
+        1,
+        Math.min(g.n, Math.floor(convLimits.refCols / Math.max(per, 1))),
+      ),
+      rows: g.oh,
+    };
+  }
+  return {
+    nb: 1,
+    rows: Math.max(1, Math.floor(convLimits.refCols / (k * g.ow))),
+  };
+}
+
+/**
+ * Calls `visit(n0, nb, band, yOff)` for each chunk of images and band of
+ * output rows (see `chunking`): `band` is the geometry of those rows (oh
+ * the band's rows, top padding moved by its start), `yOff` the offset of
+ * its first row within an output plane.
+ */
+function forEachChunk(
+  g: ConvGeometry,
+  visit: (n0: number, nb: number, band: ConvGeometry, yOff: number) => void,
+): void {
+  const { nb, rows } = chunking(g);
+  for (let n0 = 0; n0 < g.n; n0 += nb) {
+    for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
+      const band = rows >= g.oh
+        ? g
+        : { ...g, oh: Math.min(rows, g.oh - oy0), pt: g.pt - oy0 * g.sh };
+      visit(n0, Math.min(nb, g.n - n0), band, oy0 * g.ow);
+    }
+  }
 }
 
 /**
@@ -94,7 +150,10 @@ function im2col(
   }
 }
 
-/** Copies rows [o, nb·P] of a group into y [n, o, P] layout (or back, with `gather`). */
+/**
+ * Copies rows [o, nb·P] of a group (P the pixels of band g) into y [n, o,
+ * yp] at `yOff` within each plane (or back, with `gather`).
+ */
 function reorder(
   y: TypedArray | Float64Array,
   m: Float64Array,
@@ -103,11 +162,14 @@ function reorder(
   nb: number,
   grp: number,
   gather: boolean,
+  yp: number,
+  yOff: number,
 ): void {
   const og = g.o / g.groups, P = g.oh * g.ow;
   for (let o = 0; o < og; o++) {
     for (let b = 0; b < nb; b++) {
-      const src = o * nb * P + b * P, dst = ((n0 + b) * g.o + grp * og + o) * P;
+      const src = o * nb * P + b * P,
+        dst = ((n0 + b) * g.o + grp * og + o) * yp + yOff;
       if (gather) { for (let p = 0; p < P; p++) m[src + p] = y[dst + p]; }
       else for (let p = 0; p < P; p++) y[dst + p] = m[src + p];
     }
@@ -125,62 +187,146 @@ function useWasm(g: ConvGeometry, ...arrays: (TypedArray | null)[]): boolean {
     arrays.every((a) => a === null || a instanceof Float32Array);
 }
 
+/** The WebAssembly convolution kernels. */
+type ConvKernel =
+  | "convForward"
+  | "convDirect"
+  | "convDirectC"
+  | "convInputAdjoint"
+  | "convWeightAdjoint"
+  | "convWeightDirect"
+  | "convInputDirect"
+  | "convWeightRows";
+
+/** The kernels that unfold x into columns (im2col) and run a GEMM. */
+const isIm2col = (fn: ConvKernel) =>
+  fn === "convForward" || fn === "convInputAdjoint" ||
+  fn === "convWeightAdjoint";
+
+/** The kernels that sum over the images (each task into its own accumulator). */
+const sumsImages = (fn: ConvKernel) => fn.startsWith("convWeight");
+
+/** Image ranges of a kernel that sums over images: this many, fixed by the shapes alone. */
+const WEIGHT_PARTS = 8;
+
 /**
- * Copies the inputs and the geometry record into the runtime's memory and
- * runs `fn` over the images, split over threads when large. Returns the
- * record's address, the tasks' scratch addresses, and the array addresses.
+ * Output rows per band of an im2col kernel: all of them when their columns
+ * fit `convLimits.colsBytes`, else as many as do (at least one).
+ */
+function bandRows(g: ConvGeometry): number {
+  const k = (g.c / g.groups) * g.kh * g.kw;
+  return Math.max(
+    1,
+    Math.min(g.oh, Math.floor(convLimits.colsBytes / (4 * k * g.ow))),
+  );
+}
+
+/** Bytes of scratch one task of `fn` needs on geometry g (im2col kernels: per band). */
+function workBytes(fn: ConvKernel, g: ConvGeometry): number {
+  const k = (g.c / g.groups) * g.kh * g.kw, og = g.o / g.groups;
+  const P = g.oh * g.ow;
+  switch (fn) {
+    case "convInputDirect":
+      return 0;
+    case "convWeightRows":
+      return 4 * k; // the k offset table
+    case "convWeightDirect":
+      // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
+      return 4 * (k + P) + 16 + 4 * P * roundUp(og, NR);
+    case "convDirect":
+    case "convDirectC": {
+      // the offset table and the weights in panels of 6 channels (each
+      // broadcast to 4 lanes) or 8 channels
+      const panel = fn === "convDirect" ? MR : NR;
+      const weights = 4 * k *
+        (1 + (fn === "convDirect" ? 4 : 1) * g.groups * roundUp(og, panel));
+      // convDirectC: the pixel offset table and one image's group of x,
+      // broadcast, each 16-aligned
+      return weights +
+        (fn === "convDirectC"
+          ? 4 * P + 16 * (g.c / g.groups) * g.h * g.w + 32
+          : 0);
+    }
+    default:
+      // a band's columns, slack, alignment, GEMM scratch
+      return k * bandRows(g) * g.ow * 4 + 16 + 64 + GEMM_WORK;
+  }
+}
+
+/**
+ * The image ranges of `fn`'s tasks. A kernel that sums over images gets a
+ * fixed number of ranges that depends on the shapes only (its partial sums
+ * are then added in one fixed order, so the result is the same bits for
+ * every thread count); the others, whose tasks write disjoint outputs, split
+ * by the thread setting (several tasks per thread for small scratch).
+ */
+function imageParts(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+  fn: ConvKernel,
+): [number, number][] {
+  if (convMacs(g) < PARALLEL_MIN_MACS) return [[0, g.n]];
+  if (sumsImages(fn)) {
+    const parts = Math.min(g.n, WEIGHT_PARTS), out: [number, number][] = [];
+    for (let i = 0; i < parts; i++) {
+      out.push([
+        Math.floor((g.n * i) / parts),
+        Math.floor((g.n * (i + 1)) / parts),
+      ]);
+    }
+    return out;
+  }
+  return rt.split(g.n, 1, workBytes(fn, g) <= 1 << 20 ? 4 : 1, true);
+}
+
+/** Bytes `runConv` allocates for its records, scratch and tables (accumulators: `accBytes` per task). */
+function runBytes(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+  fn: ConvKernel,
+  accBytes = 0,
+): number {
+  const bands = isIm2col(fn) ? Math.ceil(g.oh / bandRows(g)) : 1;
+  const tasks = imageParts(rt, g, fn).length;
+  return bytesFor(bands * CONV_FIELDS.length) +
+    tasks * (alignUp(workBytes(fn, g) + 16) + bytesFor(accBytes / 4));
+}
+
+/**
+ * Copies the geometry record into the runtime's memory and runs `fn` over
+ * the images, split over threads when large (see `imageParts`); an im2col
+ * kernel runs band by band of output rows (see `bandRows`), each band's
+ * tasks writing their own scratch (and, for a weight gradient, adding into
+ * their own accumulator: `extra(t)` gives task t's extra arguments).
  */
 function runConv(
   rt: WasmRuntime,
   g: ConvGeometry,
   arrays: { x: number; wt: number; y: number; bias: number },
-  fn:
-    | "convForward"
-    | "convDirect"
-    | "convDirectC"
-    | "convInputAdjoint"
-    | "convWeightAdjoint"
-    | "convWeightDirect"
-    | "convInputDirect"
-    | "convWeightRows",
+  fn: ConvKernel,
   extra: (task: number) => number[] = () => [],
 ): void {
-  const rec = rt.alloc(CONV_FIELDS.length * 4);
-  const fields: Record<string, number> = { ...g, ...arrays };
-  const i32 = rt.i32;
-  CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
-  const k = (g.c / g.groups) * g.kh * g.kw;
-  const panel = fn === "convDirect" ? MR : NR;
-  const work = fn === "convInputDirect" ? 0 : fn === "convWeightRows"
-    ? 4 * k // the k offset table
-    : fn === "convWeightDirect"
-    // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
-    ? 4 * (k + g.oh * g.ow) + 16 +
-      4 * g.oh * g.ow * roundUp(g.o / g.groups, NR)
-    : fn === "convDirect" || fn === "convDirectC"
-    // the offset table and the weights in panels of 6 channels (each
-    // broadcast to 4 lanes) or 8 channels
-    ? 4 * k * (1 + (fn === "convDirect" ? 4 : 1) * g.groups *
-            roundUp(g.o / g.groups, panel)) +
-      // convDirectC: the pixel offset table and one image's group of x,
-      // broadcast, each 16-aligned
-      (fn === "convDirectC"
-        ? 4 * g.oh * g.ow + 16 * (g.c / g.groups) * g.h * g.w + 32
-        : 0)
-    // columns, slack, alignment, GEMM scratch
-    : k * g.oh * g.ow * 4 + 16 + 64 + GEMM_WORK;
-  // small scratch: several tasks per thread, for balance
-  const parts = convMacs(g) >= PARALLEL_MIN_MACS
-    ? rt.split(g.n, 1, work <= 1 << 20 ? 4 : 1, !fn.startsWith("convWeight"))
-    : [[0, g.n] as [number, number]];
-  const tasks = parts.map(([n0, n1], t) => [
-    rec,
-    n0,
-    n1,
-    rt.alloc(work),
-    ...extra(t),
-  ]);
-  rt.parallel(fn, tasks);
+  const parts = imageParts(rt, g, fn);
+  const works = parts.map(() => rt.alloc(workBytes(fn, g)));
+  const extras = parts.map((_, t) => extra(t));
+  const rows = isIm2col(fn) ? bandRows(g) : g.oh;
+  for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
+    const band = rows === g.oh
+      ? g
+      : { ...g, oh: Math.min(rows, g.oh - oy0), pt: g.pt - oy0 * g.sh };
+    const rec = rt.alloc(CONV_FIELDS.length * 4), i32 = rt.i32;
+    const fields: Record<string, number> = {
+      ...band,
+      ...arrays,
+      y: arrays.y + 4 * oy0 * g.ow,
+      yp: g.oh * g.ow,
+    };
+    CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
+    rt.parallel(
+      fn,
+      parts.map(([n0, n1], t) => [rec, n0, n1, works[t], ...extras[t]]),
+    );
+  }
 }
 
 /** a rounded up to a multiple of b. */
@@ -225,7 +371,8 @@ function putPadded(
  * window lies inside x (no padding) — "convDirect" (8 outputs of a row × 6
  * channels at a time; stride 1 along x, rows of at least 8) or
  * "convDirectC" (6 output pixels × 8 channels; any stride) — whichever
- * wastes less on partial blocks, if under 25%; else im2col and GEMM.
+ * wastes less on partial blocks, if that is under 25% more than the GEMM
+ * wastes on its partial tiles of 6 channels; else im2col and GEMM.
  */
 function forwardKernel(
   g: ConvGeometry,
@@ -236,7 +383,10 @@ function forwardKernel(
     ? (roundUp(g.ow, 8) / g.ow) * (roundUp(og, MR) / og)
     : Infinity;
   const chans = g.oh * g.ow >= MR ? roundUp(og, NR) / og : Infinity;
-  if (Math.min(rows, chans) > 1.25) return "convForward";
+  // the GEMM wastes roundUp(og, 6) / og on its partial row tiles too
+  if (Math.min(rows, chans) > 1.25 * (roundUp(og, MR) / og)) {
+    return "convForward";
+  }
   return rows <= chans ? "convDirect" : "convDirectC";
 }
 
@@ -251,6 +401,53 @@ function newOut(n: number, ...arrays: (TypedArray | null)[]): TypedArray {
 }
 
 /**
+ * How a WebAssembly convolution runs: the kernel, the geometry it runs on
+ * (x zero-padded for the direct kernels, or not), and the bytes it
+ * allocates in all.
+ */
+interface ConvPlan {
+  fn: ConvKernel;
+  g: ConvGeometry;
+  bytes: number;
+}
+
+/**
+ * The first of the plans (fastest first) whose bytes fit the runtime's
+ * memory, or null: the caller then runs the TypeScript kernel, which needs
+ * no WebAssembly memory. A direct kernel is offered only while its scratch
+ * stays small; the im2col kernels' scratch is bounded by `bandRows`.
+ */
+function choosePlan(
+  rt: WasmRuntime,
+  plans: (ConvPlan | null)[],
+): ConvPlan | null {
+  return plans.find((p) => p !== null && rt.fits(p.bytes)) ?? null;
+}
+
+/** A direct kernel's plan, or null when its scratch per task is too large. */
+function directPlan(
+  fn: ConvKernel,
+  g: ConvGeometry,
+  bytes: number,
+): ConvPlan | null {
+  return isIm2col(fn) || workBytes(fn, g) > convLimits.directWorkBytes
+    ? null
+    : { fn, g, bytes };
+}
+
+/** The shapes of a convolution, for the runtime's out-of-memory error. */
+function shapesOf(g: ConvGeometry): () => string {
+  return () =>
+    ` (x [${g.n},${g.c},${g.h},${g.w}], weight [${g.o},${
+      g.c / g.groups
+    },${g.kh},${g.kw}], output [${g.n},${g.o},${g.oh},${g.ow}])`;
+}
+
+/** Elements of x zero-padded to gp (0 when gp is g: no copy). */
+const paddedSize = (g: ConvGeometry, gp: ConvGeometry) =>
+  gp === g ? 0 : g.n * g.c * gp.h * gp.w;
+
+/**
  * y [n, o, oh, ow] = conv(x [n, c, h, w], w [o, c/groups, kh, kw]) (+ bias
  * [o]), written into `out` when given, else into a new array (float32 when
  * every input is float32, else float64).
@@ -263,22 +460,29 @@ export function conv2dForward(
   out?: TypedArray,
 ): TypedArray {
   const n = g.n * g.o * g.oh * g.ow;
-  if (!useWasm(g, x, w, bias, out ?? null)) {
-    return conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w));
-  }
   const rt = runtime();
-  rt.reset();
-  // with padding, on a padded copy of x: the direct kernels then apply
+  // with padding, the direct kernels run on a padded copy of x
   const gp = paddedGeometry(g) ?? g;
+  const io = bytesFor(x.length, w.length, bias?.length ?? 0, n);
+  const plan = useWasm(g, x, w, bias, out ?? null) && choosePlan(rt, [
+    directPlan(
+      forwardKernel(gp),
+      gp,
+      io + bytesFor(paddedSize(g, gp)) + runBytes(rt, gp, forwardKernel(gp)),
+    ),
+    { fn: "convForward", g, bytes: io + runBytes(rt, g, "convForward") },
+  ]);
+  if (!plan) return conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w));
+  rt.reset("conv2d", shapesOf(g));
   const arrays = {
-    x: gp === g
+    x: plan.g === g
       ? rt.put(x as Float32Array)
-      : putPadded(rt, x as Float32Array, g, gp),
+      : putPadded(rt, x as Float32Array, g, plan.g),
     wt: rt.put(w as Float32Array),
     bias: bias ? rt.put(bias as Float32Array) : 0,
     y: rt.alloc(n * 4),
   };
-  runConv(rt, gp, arrays, forwardKernel(gp));
+  runConv(rt, plan.g, arrays, plan.fn);
   return out
     ? rt.readF32(arrays.y, n, out as Float32Array)
     : rt.result(arrays.y, n);
@@ -295,15 +499,35 @@ export function conv2dInputAdjoint(
   out?: TypedArray,
 ): TypedArray {
   const n = g.n * g.c * g.h * g.w;
-  if (!useWasm(g, y, w, out ?? null)) {
-    return conv2dInputAdjointRef(y, w, g, out ?? newOut(n, y, w));
-  }
   const rt = runtime();
-  rt.reset();
-  if (g.sw === 1 && g.ow >= 4) {
-    // with padding, into x padded so that every window lies inside it
-    const gp = paddedGeometry(g) ?? g, padded = gp !== g;
-    const hp = gp.h, wp = gp.w;
+  // the direct kernel (stride 1 along x) adds into x padded so that every
+  // window lies inside it
+  const gp = paddedGeometry(g) ?? g;
+  const kk = (g.c / g.groups) * g.kh * g.kw;
+  const plan = useWasm(g, y, w, out ?? null) && choosePlan(rt, [
+    g.sw === 1 && g.ow >= 4
+      ? directPlan(
+        "convInputDirect",
+        gp,
+        bytesFor(
+          y.length,
+          g.n * g.c * gp.h * gp.w,
+          4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
+          20 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 1), // the tables
+        ) + runBytes(rt, gp, "convInputDirect"),
+      )
+      : null,
+    {
+      fn: "convInputAdjoint",
+      g,
+      bytes: bytesFor(y.length, w.length, n) +
+        runBytes(rt, g, "convInputAdjoint"),
+    },
+  ]);
+  if (!plan) return conv2dInputAdjointRef(y, w, g, out ?? newOut(n, y, w));
+  rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
+  if (plan.fn === "convInputDirect") {
+    const padded = gp !== g, hp = gp.h, wp = gp.w;
     const arrays = {
       y: rt.put(y as Float32Array),
       wt: 0,
@@ -444,6 +668,45 @@ function weightKernel(
   return rows < direct ? "convWeightRows" : "convWeightDirect";
 }
 
+/**
+ * A weight-gradient kernel's accumulator: its size (floats), the lanes
+ * added into one weight, and the offset of dw[grp, c, k] in it.
+ */
+function accumulator(
+  fn: ConvKernel,
+  g: ConvGeometry,
+): {
+  size: number;
+  lanes: number;
+  at: (gr: number, c: number, k: number) => number;
+} {
+  const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
+  if (fn === "convWeightDirect") {
+    // dwT [groups, kk to 6, og to 8]
+    const kp = roundUp(kk, MR), op = roundUp(og, NR);
+    return {
+      size: g.groups * kp * op,
+      lanes: 1,
+      at: (gr, c, k) => (gr * kp + k) * op + c,
+    };
+  }
+  if (fn === "convWeightRows") {
+    // [groups, kk to 2, og to 6, 4 lanes]
+    const kp = roundUp(kk, 2), op = roundUp(og, MR);
+    return {
+      size: 4 * g.groups * kp * op,
+      lanes: 4,
+      at: (gr, c, k) => 4 * ((gr * kp + k) * op + c),
+    };
+  }
+  // dw itself
+  return {
+    size: g.o * kk,
+    lanes: 1,
+    at: (gr, c, k) => (gr * og + c) * kk + k,
+  };
+}
+
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
 export function conv2dWeightAdjoint(
   x: TypedArray,
@@ -451,50 +714,41 @@ export function conv2dWeightAdjoint(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  if (!useWasm(g, x, y, out)) return conv2dWeightAdjointRef(x, y, g, out);
   const rt = runtime();
-  rt.reset();
-  // with padding, at a padded copy of x: the direct kernels then apply
+  // with padding, the direct kernels run at a padded copy of x
   const gp = paddedGeometry(g) ?? g;
+  const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);
+  const plan = useWasm(g, x, y, out) && choosePlan(rt, [
+    directPlan(
+      fnD,
+      gp,
+      io + bytesFor(paddedSize(g, gp)) +
+        runBytes(rt, gp, fnD, 4 * accumulator(fnD, gp).size),
+    ),
+    {
+      fn: "convWeightAdjoint",
+      g,
+      bytes: io + runBytes(rt, g, "convWeightAdjoint", 4 * out.length),
+    },
+  ]);
+  if (!plan) return conv2dWeightAdjointRef(x, y, g, out);
+  rt.reset("conv2d's weight gradient", shapesOf(g));
   const arrays = {
-    x: gp === g
+    x: plan.g === g
       ? rt.put(x as Float32Array)
-      : putPadded(rt, x as Float32Array, g, gp),
+      : putPadded(rt, x as Float32Array, g, plan.g),
     y: rt.put(y as Float32Array),
     bias: 0,
     wt: 0,
   };
-  const fn = weightKernel(gp);
-  const cg = g.c / g.groups, og = g.o / g.groups, kk = cg * g.kh * g.kw;
-  // each kernel's accumulator: the offset (floats) of dw[grp, c, k] and how
-  // many lanes to add there
-  const [size, lanes, at]: [
-    number,
-    number,
-    (gr: number, c: number, k: number) => number,
-  ] = fn === "convWeightDirect"
-    // dwT [groups, kk to 6, og to 8]
-    ? [
-      g.groups * roundUp(kk, MR) * roundUp(og, NR),
-      1,
-      (gr, c, k) => (gr * roundUp(kk, MR) + k) * roundUp(og, NR) + c,
-    ]
-    : fn === "convWeightRows"
-    // [groups, kk to 2, og to 6, 4 lanes]
-    ? [
-      4 * g.groups * roundUp(kk, 2) * roundUp(og, MR),
-      4,
-      (gr, c, k) => 4 * ((gr * roundUp(kk, 2) + k) * roundUp(og, MR) + c),
-    ]
-    // dw itself
-    : [out.length, 1, (gr, c, k) => (gr * og + c) * kk + k];
-  // one zeroed accumulator per task, summed at the end
+  const { size, lanes, at } = accumulator(plan.fn, g);
+  // one zeroed accumulator per task (image range), summed at the end
   const dws: number[] = [];
-  runConv(rt, gp, arrays, fn, (t) => {
+  runConv(rt, plan.g, arrays, plan.fn, (t) => {
     dws[t] = rt.zeros(size);
     return [dws[t]];
   });
-  // the tasks' accumulators added into the first (float64), then read out
+  // the tasks' accumulators added in task order (float64), then read out
   const f = rt.f32,
     total = Float64Array.from(
       f.subarray(dws[0] >> 2, (dws[0] >> 2) + size),
@@ -502,6 +756,7 @@ export function conv2dWeightAdjoint(
   for (let t = 1; t < dws.length; t++) {
     for (let i = 0, d = dws[t] >> 2; i < size; i++) total[i] += f[d + i];
   }
+  const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   for (let gr = 0; gr < g.groups; gr++) {
     for (let c = 0; c < og; c++) {
       for (let k = 0; k < kk; k++) {
@@ -517,20 +772,19 @@ export function conv2dWeightAdjoint(
 
 /**
  * The sizes the reference kernels share: og output channels per group,
- * K = (c / groups)·kh·kw rows of columns, P output pixels, chunks of nbMax
- * images; a column buffer and an [og, nbMax·P] matrix for one chunk.
+ * K = (c / groups)·kh·kw rows of columns, P output pixels; a column buffer
+ * and an [og, nb·band pixels] matrix for one chunk (see `chunking`).
  */
 function refScratch(g: ConvGeometry) {
   const og = g.o / g.groups;
   const K = (g.c / g.groups) * g.kh * g.kw, P = g.oh * g.ow;
-  const nbMax = chunkSize(g);
+  const { nb, rows } = chunking(g), L = nb * rows * g.ow;
   return {
     og,
     K,
     P,
-    nbMax,
-    cols: new Float64Array(K * nbMax * P),
-    rows: new Float64Array(og * nbMax * P),
+    cols: new Float64Array(K * L),
+    rows: new Float64Array(og * L),
   };
 }
 
@@ -542,19 +796,19 @@ export function conv2dForwardRef(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  const { og, K, P, nbMax, cols, rows: acc } = refScratch(g);
+  const { og, K, P, cols, rows: acc } = refScratch(g);
   const wg = Float64Array.from(w);
-  for (let n0 = 0; n0 < g.n; n0 += nbMax) {
-    const nb = Math.min(nbMax, g.n - n0), L = nb * P;
+  forEachChunk(g, (n0, nb, band, yOff) => {
+    const L = nb * band.oh * band.ow;
     for (let grp = 0; grp < g.groups; grp++) {
-      im2col(x, g, n0, nb, grp, cols, false);
+      im2col(x, band, n0, nb, grp, cols, false);
       for (let o = 0; o < og; o++) {
         acc.fill(bias ? bias[grp * og + o] : 0, o * L, (o + 1) * L);
       }
       gemm(wg, grp * og * K, cols, 0, acc, 0, og, K, L, "nn");
-      reorder(out, acc, g, n0, nb, grp, false);
+      reorder(out, acc, band, n0, nb, grp, false, P, yOff);
     }
-  }
+  });
   return out;
 }
 
@@ -565,18 +819,18 @@ export function conv2dInputAdjointRef(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  const { og, K, P, nbMax, cols, rows: ym } = refScratch(g);
+  const { og, K, P, cols, rows: ym } = refScratch(g);
   const acc = new Float64Array(out.length);
   const wg = Float64Array.from(w);
-  for (let n0 = 0; n0 < g.n; n0 += nbMax) {
-    const nb = Math.min(nbMax, g.n - n0), L = nb * P;
+  forEachChunk(g, (n0, nb, band, yOff) => {
+    const L = nb * band.oh * band.ow;
     for (let grp = 0; grp < g.groups; grp++) {
-      reorder(y, ym, g, n0, nb, grp, true);
+      reorder(y, ym, band, n0, nb, grp, true, P, yOff);
       cols.fill(0, 0, K * L);
       gemm(wg, grp * og * K, ym, 0, cols, 0, K, og, L, "tn");
-      im2col(acc, g, n0, nb, grp, cols, true);
+      im2col(acc, band, n0, nb, grp, cols, true);
     }
-  }
+  });
   out.set(acc);
   return out;
 }
@@ -588,16 +842,16 @@ export function conv2dWeightAdjointRef(
   g: ConvGeometry,
   out: TypedArray,
 ): TypedArray {
-  const { og, K, P, nbMax, cols, rows: ym } = refScratch(g);
+  const { og, K, P, cols, rows: ym } = refScratch(g);
   const acc = new Float64Array(out.length);
-  for (let n0 = 0; n0 < g.n; n0 += nbMax) {
-    const nb = Math.min(nbMax, g.n - n0), L = nb * P;
+  forEachChunk(g, (n0, nb, band, yOff) => {
+    const L = nb * band.oh * band.ow;
     for (let grp = 0; grp < g.groups; grp++) {
-      im2col(x, g, n0, nb, grp, cols, false);
-      reorder(y, ym, g, n0, nb, grp, true);
+      im2col(x, band, n0, nb, grp, cols, false);
+      reorder(y, ym, band, n0, nb, grp, true, P, yOff);
       gemm(ym, 0, cols, 0, acc, grp * og * K, og, L, K, "nt");
     }
-  }
+  });
   out.set(acc);
   return out;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { runtime, type TaskName } from "./wasm/runtime.ts";
+import { bytesFor, runtime, type TaskName } from "./wasm/runtime.ts";
 
 /** The broadcast shape of two shapes (NumPy rules), or null when incompatible. */
 export function broadcastShapes(
@@ -314,11 +314,23 @@ function wasmTasks(n: number, at: number[]): number[][] {
 
 /**
  * Runs the elementwise WebAssembly kernel `fn` over `n` float32 of each of
- * `inputs` (see `wasmTasks`); returns its result as a new array.
+ * `inputs` (see `wasmTasks`); returns its result as a new array, or null
+ * when the arrays are short or do not fit the WebAssembly memory (the
+ * caller then runs the TypeScript loop).
  */
-function lanewise(fn: TaskName, inputs: Float32Array[], n: number) {
+function lanewise(
+  fn: TaskName,
+  inputs: Float32Array[],
+  n: number,
+): Float32Array | null {
   const rt = runtime();
-  rt.reset();
+  if (
+    n < WASM_MIN_ELEMENTS ||
+    !rt.fits(bytesFor(n, ...inputs.map((x) => x.length)))
+  ) {
+    return null;
+  }
+  rt.reset(fn);
   const at = inputs.map((x) => rt.put(x)), po = rt.alloc(4 * n);
   rt.parallel(fn, wasmTasks(n, [...at, po]));
   return rt.result(po, n);
@@ -326,14 +338,12 @@ function lanewise(fn: TaskName, inputs: Float32Array[], n: number) {
 
 /** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */
 export function relu(x: TypedArray): TypedArray {
-  if (x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS) {
-    return lanewise("relu", [x], x.length);
-  }
-  return unary(
-    x,
-    new (x.constructor as Float64ArrayConstructor)(x.length),
-    reluScalar,
-  );
+  return (x instanceof Float32Array && lanewise("relu", [x], x.length)) ||
+    unary(
+      x,
+      new (x.constructor as Float64ArrayConstructor)(x.length),
+      reluScalar,
+    );
 }
 
 /** The arithmetic with a WebAssembly kernel for same-shape float32 arrays. */
@@ -353,20 +363,15 @@ export function arithF32(
 ): Float32Array | null {
   if (
     !(a instanceof Float32Array && b instanceof Float32Array) ||
-    a.length !== n || b.length !== n || n < WASM_MIN_ELEMENTS
+    a.length !== n || b.length !== n
   ) return null;
   return lanewise(`${op}F32` as const, [a, b], n);
 }
 
 /** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
 export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
-  if (
-    g instanceof Float32Array && x instanceof Float32Array &&
-    g.length >= WASM_MIN_ELEMENTS
-  ) {
-    return lanewise("reluMask", [g, x], g.length);
-  }
-  return reluMaskRef(g, x);
+  return (g instanceof Float32Array && x instanceof Float32Array &&
+    lanewise("reluMask", [g, x], g.length)) || reluMaskRef(g, x);
 }
 
 /** The TypeScript loop of {@linkcode reluMask}: the reference for the tests. */

@@ -11,10 +11,28 @@
  */
 import type { TypedArray } from "../tensor.ts";
 import { MR, NR } from "./wasm/_kernels.ts";
-import { GEMM_WORK, runtime, type WasmRuntime } from "./wasm/runtime.ts";
+import {
+  bytesFor,
+  GEMM_WORK,
+  runtime,
+  type WasmRuntime,
+} from "./wasm/runtime.ts";
 
 /** Products with at least this many multiply-adds are split over threads. */
 export const PARALLEL_MIN_MACS = 1 << 19;
+
+/** Most GEMM tasks one product is split into (one per thread, at most 8 threads). */
+const MAX_GEMM_TASKS = 8;
+
+/**
+ * Whether a float32 product of arrays of these lengths fits the WebAssembly
+ * memory with its scratch (else the TypeScript loops run it).
+ */
+function gemmFits(a: number, b: number, c: number): boolean {
+  return runtime().fits(
+    bytesFor(a, b, c) + MAX_GEMM_TASKS * bytesFor(GEMM_WORK / 4),
+  );
+}
 
 /**
  * `out[b] = a[b] @ c[b]` for `batch` pairs of [m, k] and [k, n] matrices.
@@ -36,10 +54,15 @@ export function matmul(
   if (
     a instanceof Float32Array && c instanceof Float32Array &&
     (out === null || out instanceof Float32Array) &&
-    batch * m * n * k >= runtime().minMacs
+    batch * m * n * k >= runtime().minMacs &&
+    gemmFits(
+      (batch - 1) * aStep + m * k,
+      (batch - 1) * cStep + k * n,
+      batch * m * n,
+    )
   ) {
     const rt = runtime();
-    rt.reset();
+    rt.reset("matmul");
     const pa = rt.put(a.subarray(0, (batch - 1) * aStep + m * k));
     const pc = rt.put(c.subarray(0, (batch - 1) * cStep + k * n));
     const po = rt.zeros(batch * m * n);
@@ -198,10 +221,10 @@ export function gemm(
 ): void {
   if (
     a instanceof Float32Array && b instanceof Float32Array &&
-    m * n * k >= runtime().minMacs
+    m * n * k >= runtime().minMacs && gemmFits(m * k, k * n, m * n)
   ) {
     const rt = runtime();
-    rt.reset();
+    rt.reset("matmul");
     const pa = rt.put(a.subarray(aOff, aOff + m * k));
     const pb = rt.put(b.subarray(bOff, bOff + k * n));
     const pc = rt.zeros(m * n);
@@ -232,10 +255,10 @@ export function linearF32(
   if (
     !(a instanceof Float32Array && b instanceof Float32Array &&
       (bias === null || bias instanceof Float32Array)) ||
-    m * n * k < runtime().minMacs
+    m * n * k < runtime().minMacs || !gemmFits(a.length, b.length, m * n)
   ) return null;
   const rt = runtime();
-  rt.reset();
+  rt.reset("linear");
   const pa = rt.put(a), pb = rt.put(b);
   // C starts as the bias in every row (every element written), else zero
   const pc = bias ? rt.alloc(4 * m * n) : rt.zeros(m * n);

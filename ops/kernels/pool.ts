@@ -7,7 +7,7 @@
  */
 import type { TypedArray } from "../tensor.ts";
 import { POOL_FIELDS } from "./wasm/_kernels.ts";
-import { runtime, type WasmRuntime } from "./wasm/runtime.ts";
+import { bytesFor, runtime, type WasmRuntime } from "./wasm/runtime.ts";
 
 /** Sizes and settings of one pooling (planes = n·c). */
 export interface PoolGeometry {
@@ -61,6 +61,13 @@ function planeTasks(rt: WasmRuntime, g: PoolGeometry, n: number) {
   return n >= 1 << 16 ? rt.split(g.planes, 1, 2) : [[0, g.planes]];
 }
 
+/** Whether max pooling of float32 x runs in WebAssembly: enough outputs, and the arrays fit its memory. */
+function maxPoolFits(x: Float32Array, g: PoolGeometry): boolean {
+  const n = g.planes * g.oh * g.ow;
+  return n >= WASM_MIN_OUTPUTS &&
+    runtime().fits(bytesFor(POOL_FIELDS.length, x.length, n, n));
+}
+
 /**
  * Max pooling of float32 x in WebAssembly: the values (a new array) when
  * `values` is set, and the argmax (cached for the backward pass) when
@@ -73,7 +80,7 @@ function maxPoolWasm(
   argmax: boolean,
 ): { idx: Int32Array | null; out: Float32Array | null } {
   const rt = runtime();
-  rt.reset();
+  rt.reset("maxPool2d");
   const rec = poolRecord(rt, g), px = rt.put(x);
   const nOut = g.planes * g.oh * g.ow;
   const pv = rt.alloc(nOut * 4), pi = rt.alloc(nOut * 4);
@@ -92,7 +99,7 @@ function maxPoolWasm(
  * maximum of its window, in row-major window order (NaN counts as maximal).
  */
 export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
-  if (x instanceof Float32Array && g.planes * g.oh * g.ow >= WASM_MIN_OUTPUTS) {
+  if (x instanceof Float32Array && maxPoolFits(x, g)) {
     const hit = argmaxCache.get(x);
     if (hit && hit.key === geometryKey(g)) return hit.idx;
     return maxPoolWasm(x, g, false, true).idx!;
@@ -164,10 +171,11 @@ export function maxPoolScatter(
   const n = g.planes * g.h * g.w;
   if (
     gr instanceof Float32Array && isPlain2x2(g) &&
-    gr.length >= WASM_MIN_OUTPUTS
+    gr.length >= WASM_MIN_OUTPUTS &&
+    runtime().fits(bytesFor(POOL_FIELDS.length, gr.length, idx.length, n))
   ) {
     const rt = runtime();
-    rt.reset();
+    rt.reset("maxPool2d's gradient");
     const rec = poolRecord(rt, g), pg = rt.put(gr), pi = rt.put(idx);
     const po = rt.alloc(4 * n);
     rt.parallel(
@@ -275,7 +283,7 @@ export function maxPoolForward(
   keepArgmax = true,
 ): TypedArray {
   const n = g.planes * g.oh * g.ow;
-  if (x instanceof Float32Array && n >= WASM_MIN_OUTPUTS) {
+  if (x instanceof Float32Array && maxPoolFits(x, g)) {
     // a window of padding only gives -Infinity there too
     const values = maxPoolWasm(x, g, true, keepArgmax).out!;
     if (!out) return values;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { runtime } from "./wasm/runtime.ts";
+import { bytesFor, runtime } from "./wasm/runtime.ts";
 
 /** float32 sums with reduced runs at least this long, and this many elements, run in WebAssembly. */
 const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
@@ -17,7 +17,7 @@ const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
  */
 function sumRunsWasm(x: Float32Array, len: number): Float32Array {
   const rt = runtime(), runs = x.length / len;
-  rt.reset();
+  rt.reset("sum");
   const px = rt.put(x), out = rt.alloc(runs * 4);
   const parts = x.length >= 1 << 18 ? rt.split(runs, 1, 2) : [[0, runs]];
   rt.parallel("sumRuns", parts.map(([r0, r1]) => [px, len, r0, r1, out]));
@@ -64,7 +64,8 @@ export function sumAxes(
   }
   const last = nd - 1, inner = dims[last], innerReduced = reduced[last];
   const runs = innerReduced && inner >= WASM_MIN_RUN &&
-      x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS
+      x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS &&
+      runtime().fits(bytesFor(x.length, x.length / inner))
     ? sumRunsWasm(x, inner)
     : null;
   const count = new Int32Array(nd);

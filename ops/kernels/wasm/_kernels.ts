@@ -96,6 +96,7 @@ export const CONV_FIELDS = [
   "wt", // address of the weight [o, c/groups, kh, kw]
   "y", // address of y [n, o, oh, ow]
   "bias", // address of the bias [o], or 0 for none
+  "yp", // y's plane stride (its oh·ow; a band of output rows reads y at y + band start)
 ] as const;
 const CF = Object.fromEntries(CONV_FIELDS.map((f, i) => [f, i * 4])) as {
   [K in (typeof CONV_FIELDS)[number]]: number;
@@ -735,11 +736,16 @@ export function kernelFuncs(opts: KernelOptions) {
       oyHi: number;
     },
   ): Code[] => [
+    // every bound clamped to 0..ow (0..oh): with padding wider than the
+    // output, the run before the plane would otherwise pass the row's end
     set(l.x0, sub(mul(get(l.j), get(l.dw)), get(l.pl))),
-    set(l.lo, max(c(0), sub(c(0), get(l.x0)))),
+    set(l.lo, min(get(l.ow), max(c(0), sub(c(0), get(l.x0))))),
     set(l.hi, max(get(l.lo), min(get(l.ow), sub(get(l.w), get(l.x0))))),
     set(l.y0, sub(mul(get(l.i), get(l.dh)), get(l.pt))),
-    set(l.oyLo, max(c(0), ceilDiv(sub(c(0), get(l.y0)), get(l.sh)))),
+    set(
+      l.oyLo,
+      min(get(l.oh), max(c(0), ceilDiv(sub(c(0), get(l.y0)), get(l.sh)))),
+    ),
     set(
       l.oyHi,
       max(
@@ -842,10 +848,19 @@ export function kernelFuncs(opts: KernelOptions) {
                   ], [
                     for_(l.ox, c(0), get(l.ow), c(1), [
                       set(l.xx, add(mul(get(l.ox), get(l.sw)), get(l.x0))),
+                      // the load reads a column clamped into the row (a
+                      // select evaluates both operands), then 0 is chosen
                       f32.store(
                         add(get(l.dst), x4(get(l.ox))),
                         f32.select(
-                          f32.load(add(get(l.src), x4(get(l.xx)))),
+                          f32.load(
+                            add(
+                              get(l.src),
+                              x4(
+                                min(max(get(l.xx), c(0)), sub(get(l.w), c(1))),
+                              ),
+                            ),
+                          ),
                           f32.const_(0),
                           i32.and(
                             i32.ge_s(get(l.xx), c(0)),
@@ -982,6 +997,9 @@ export function kernelFuncs(opts: KernelOptions) {
 
   // Per-image drivers. Each handles images n0..n1 with its own scratch
   // `work` (cols [K, P], then GEMM scratch), so threads can split images.
+  // The record may describe a band of output rows (oh the band's rows, pt
+  // moved by its start, y at its first row, yp the whole plane's stride), so
+  // that the columns stay small whatever the image and kernel sizes.
   const convLocals = {
     n: I32,
     grp: I32,
@@ -997,6 +1015,7 @@ export function kernelFuncs(opts: KernelOptions) {
     bv: V128,
     q: I32,
     e: I32,
+    yp: I32,
   } as const;
   const convSetup = (
     p: { g: number; work: number },
@@ -1006,6 +1025,7 @@ export function kernelFuncs(opts: KernelOptions) {
     set(l.og, i32.div_s(field(p.g, CF.o), field(p.g, CF.groups))),
     set(l.kk, mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw)))),
     set(l.pp, mul(field(p.g, CF.oh), field(p.g, CF.ow))),
+    set(l.yp, field(p.g, CF.yp)),
     set(l.cols, get(p.work)),
     // GEMM scratch after the columns (and 16 bytes of slack), 64-byte aligned
     set(
@@ -1079,7 +1099,7 @@ export function kernelFuncs(opts: KernelOptions) {
               get(l.n),
               field(p.g, CF.o),
               mul(get(l.grp), get(l.og)),
-              get(l.pp),
+              get(l.yp),
             ),
           ),
           // fill each output row with its bias (or 0): the GEMM adds to it
@@ -1098,7 +1118,7 @@ export function kernelFuncs(opts: KernelOptions) {
                 ),
               ),
             ),
-            set(l.q, add(get(l.yn), x4(mul(get(l.o), get(l.pp))))),
+            set(l.q, add(get(l.yn), x4(mul(get(l.o), get(l.yp))))),
             set(l.e, add(get(l.q), x4(get(l.pp)))),
             block(loop(
               brIf(1, i32.gt_s(add(get(l.q), c(16)), get(l.e))),
@@ -1128,7 +1148,7 @@ export function kernelFuncs(opts: KernelOptions) {
             get(l.pp),
             c(1),
             get(l.yn),
-            get(l.pp),
+            get(l.yp),
             get(l.gw),
           ),
         ]),
@@ -1163,9 +1183,9 @@ export function kernelFuncs(opts: KernelOptions) {
               get(l.n),
               field(p.g, CF.o),
               mul(get(l.grp), get(l.og)),
-              get(l.pp),
+              get(l.yp),
             ),
-            get(l.pp),
+            get(l.yp),
             c(1),
             get(l.cols),
             get(l.pp),
@@ -1221,9 +1241,9 @@ export function kernelFuncs(opts: KernelOptions) {
               get(l.n),
               field(p.g, CF.o),
               mul(get(l.grp), get(l.og)),
-              get(l.pp),
+              get(l.yp),
             ),
-            get(l.pp),
+            get(l.yp),
             c(1),
             // B = colsᵀ: element (p, j) at cols[j, p]
             get(l.cols),
@@ -2234,7 +2254,7 @@ export function kernelFuncs(opts: KernelOptions) {
   // as 0, as the sum in TypeScript does). Four windows at a time, their
   // eight inputs of each row interleaved by shuffles; a row's last vector
   // moved back to end at the row's end. Planes pl0..pl1; a plane with
-  // inputs no window covers (an odd last row or column) is zeroed first.
+  // inputs that get no store (see the prelude) is zeroed first.
   const maxUnpool2x2 = func(
     "maxUnpool2x2",
     { g: I32, gr: I32, idx: I32, pl0: I32, pl1: I32, out: I32 },
@@ -2278,11 +2298,17 @@ export function kernelFuncs(opts: KernelOptions) {
           16,
         ),
       ];
+      // the plane is zeroed first when some input gets no store: rows of
+      // fewer than 4 windows (stored one at a time, at the argmax only), or
+      // an odd last row or column
       return pool2x2Loops(p, l, p.out, [
         if_(
           i32.or(
-            i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
-            i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
+            i32.lt_s(get(l.ow), c(4)),
+            i32.or(
+              i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
+              i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
+            ),
           ),
           [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
         ),

@@ -183,6 +183,8 @@ const SPIN_MS = 2;
 // request.
 const SLOT_BYTES = 128;
 const MAX_WORKERS = 7;
+/** Most threads a kernel runs on (the main one and the workers). */
+export const MAX_THREADS = MAX_WORKERS + 1;
 /** Slot fields (i32 indices). */
 const REQ = 0, READY = 2;
 /** Byte offset of the task queue. */
@@ -281,6 +283,9 @@ export class WasmRuntime {
   #holeInUse = false;
   /** The memory's limit. */
   readonly #maxBytes: number;
+  /** The current call's op and shapes, for the out-of-memory error (see `reset`). */
+  #op = "kernels";
+  #describe: () => string = () => "";
   #f32: Float32Array;
   #i32: Int32Array;
   #threads = 1;
@@ -302,8 +307,9 @@ export class WasmRuntime {
     this.#module = new WebAssembly.Module(
       fromBase64(this.relaxed ? RELAXED_SIMD : PLAIN_SIMD),
     );
-    this.#maxBytes = Math.min(options.maxPages ?? Infinity, MEMORY_PAGES.max) *
-      65536;
+    // one page under 2 GiB: every address plus a vector stays below 2^31
+    this.#maxBytes =
+      Math.min(options.maxPages ?? Infinity, MEMORY_PAGES.max - 1) * 65536;
     this.memory = new WebAssembly.Memory({
       initial: MEMORY_PAGES.min,
       maximum: this.#maxBytes / 65536,
@@ -324,37 +330,67 @@ export class WasmRuntime {
 
   // ---- allocation
 
-  /** Forgets every allocation: call at the start of each kernel. */
-  reset(): void {
+  /**
+   * Forgets every allocation: call at the start of each kernel. `op` and
+   * `describe` name the call (the public op and its shapes) in the error
+   * that an allocation past the memory's limit throws.
+   */
+  reset(op = "kernels", describe: () => string = () => ""): void {
     this.#top = HEAP_BASE;
     this.#hole = this.#resident ?? { at: 0, end: 0 };
     this.#holeInUse = false;
+    this.#op = op;
+    this.#describe = describe;
   }
 
-  /** Allocates `bytes` (64-byte aligned), growing the memory when needed; returns the address. */
+  /**
+   * Whether a kernel call that allocates `bytes` in all (inputs, outputs and
+   * scratch, each rounded up as `alloc` does) fits the memory's limit; the
+   * callers route calls that do not to the TypeScript kernels.
+   */
+  fits(bytes: number): boolean {
+    return HEAP_BASE + bytes <= this.#maxBytes;
+  }
+
+  /**
+   * Allocates `bytes` (64-byte aligned, with at least 16 bytes of slack
+   * after them for a kernel's last vector), growing the memory when needed;
+   * returns the address. Every address a kernel is given comes from here
+   * (or `put`), so every range it touches lies inside the memory: a call
+   * that cannot fit is an Error naming the op before any kernel runs. Sizes
+   * are computed in float64 (exact up to 2^53), never with 32-bit bit
+   * operations, and the limit keeps every address and end below 2^31, so
+   * the kernels' signed 32-bit address arithmetic cannot wrap.
+   */
   alloc(bytes: number): number {
+    if (!(bytes >= 0) || !Number.isSafeInteger(bytes)) {
+      throw new Error(
+        `${this.#op}: internal allocation of ${bytes} bytes${this.#describe()}`,
+      );
+    }
     let at = this.#top;
-    if (at < this.#hole.end && at + bytes > this.#hole.at) {
+    const size = alignUp(bytes + 16); // as bytesFor
+    if (at < this.#hole.end && at + size > this.#hole.at) {
       // step over the resident result, or forget it when that would not
       // fit and this kernel does not read it
-      if (this.#hole.end + bytes <= this.#maxBytes || this.#holeInUse) {
+      if (this.#hole.end + size <= this.#maxBytes || this.#holeInUse) {
         at = this.#hole.end;
       } else {
         this.#hole = { at: 0, end: 0 };
         this.#resident = null;
       }
     }
-    this.#top = (at + bytes + 63) & ~63;
-    if (this.#top > this.memory.buffer.byteLength) {
-      const need = Math.ceil(
-        (this.#top - this.memory.buffer.byteLength) / 65536,
+    const top = at + size;
+    if (top > this.#maxBytes) {
+      throw new Error(
+        `${this.#op}: needs at least ${top} bytes of WebAssembly memory${this.#describe()}, more than its limit of ${this.#maxBytes} bytes`,
       );
-      if (this.#top > this.#maxBytes) {
-        throw new RangeError(
-          `kernels: a float32 kernel needs ${this.#top} bytes of WebAssembly memory, more than the ${this.#maxBytes} available`,
-        );
-      }
-      this.memory.grow(need);
+    }
+    this.#top = top;
+    if (top > this.memory.buffer.byteLength) {
+      this.memory.grow(
+        Math.ceil((top - this.memory.buffer.byteLength) / 65536),
+      );
     }
     return at;
   }
@@ -578,6 +614,14 @@ export class WasmRuntime {
     }
     return out;
   }
+}
+
+/** `bytes` rounded up to a multiple of 64, in float64 arithmetic. */
+export const alignUp = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** Bytes `alloc` takes for arrays of these numbers of float32 or int32 elements. */
+export function bytesFor(...counts: number[]): number {
+  return counts.reduce((sum, n) => sum + alignUp(4 * n + 16), 0);
 }
 
 /** Bytes of GEMM scratch one thread needs. */
