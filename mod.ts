@@ -77,6 +77,7 @@ export {
   where,
 } from "./ops/ops.ts";
 export { setDebugNans } from "./ops/trace.ts";
+export { getNumThreads, setNumThreads } from "./ops/threads.ts";
 export {
   customVjp,
   grad,

@@ -5,6 +5,10 @@
  *
  * @module
  */
+import { setNumThreads } from "../mod.ts";
+
+/** Most threads `--threads` accepts (as `setNumThreads`). */
+const MAX_THREADS = 8;
 
 /** One flag: its kind, default and help text. */
 export interface FlagSpec {
@@ -122,4 +126,22 @@ export async function runMain(
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);
   }
+}
+
+/** The `--threads N` flag of the examples that train. */
+export const threadsFlag: FlagSpec = {
+  kind: "int",
+  help:
+    "threads for the float32 kernels, 1-8 (default: the core count, at most 4); results are the same bits for every count",
+};
+
+/** Applies a `--threads` value when one was given (see {@linkcode setNumThreads}). */
+export function useThreads(n: number | undefined): void {
+  if (n === undefined) return;
+  if (!(n >= 1 && n <= MAX_THREADS)) {
+    throw new UsageError(
+      `--threads must be from 1 to ${MAX_THREADS}, got ${n}`,
+    );
+  }
+  setNumThreads(n);
 }

@@ -15,7 +15,14 @@
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
-import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import {
+  type FlagSpec,
+  parseFlags,
+  runMain,
+  threadsFlag,
+  usage,
+  useThreads,
+} from "./_cli.ts";
 import { trainEpoch } from "./_train.ts";
 
 const { data, nn, optim, random } = T;
@@ -33,6 +40,7 @@ const specs = {
   lr: { kind: "number", default: 1e-2, help: "SGD learning rate (the seed's)" },
   batchSize: { kind: "int", default: 64, help: "images per step" },
   seed: { kind: "int", default: 0, help: "random seed" },
+  threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains seed 002's bird/plane CNN on CIFAR-10's airplane (0) and bird (2) images.";
@@ -53,6 +61,7 @@ export function birdsAndPlanes(
 /** Trains and returns the validation accuracy (NaN when no data was given). */
 export async function main(args: string[]): Promise<number> {
   const opts = parseFlags(args, specs);
+  useThreads(opts.threads);
   if (opts.help || !opts.data) {
     console.log(usage("examples/cifar_bird_plane.ts", summary, specs));
     if (!opts.help) {

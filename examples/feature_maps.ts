@@ -11,7 +11,14 @@
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
-import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import {
+  type FlagSpec,
+  parseFlags,
+  runMain,
+  threadsFlag,
+  usage,
+  useThreads,
+} from "./_cli.ts";
 import { trainEpoch } from "./_train.ts";
 
 const { data, nn, optim, random } = T;
@@ -32,6 +39,7 @@ const specs = {
     help: "where to write the PNG grid",
   },
   seed: { kind: "int", default: 0, help: "random seed" },
+  threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains seed 001's SimpleCNN and writes its first conv layer's feature maps as a PNG grid.";
@@ -66,6 +74,7 @@ function toPixels(t: Tensor): Tensor {
 /** Trains, writes the grid and returns the feature maps [4, 28, 28]. */
 export async function main(args: string[]): Promise<Tensor> {
   const opts = parseFlags(args, specs);
+  useThreads(opts.threads);
   if (opts.help) {
     console.log(usage("examples/feature_maps.ts", summary, specs));
     return T.zeros([0]);

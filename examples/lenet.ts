@@ -20,8 +20,10 @@ import {
   type FlagSpec,
   parseFlags,
   runMain,
+  threadsFlag,
   usage,
   UsageError,
+  useThreads,
 } from "./_cli.ts";
 import { type Batch, trainEpoch } from "./_train.ts";
 
@@ -122,6 +124,7 @@ const specs = {
     help:
       "start from PATH.safetensors (needs --allow-read); --epochs 0 only evaluates",
   },
+  threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains LeNet-5 (seed 004) on MNIST and prints the test accuracy.";
@@ -269,6 +272,7 @@ async function loadDataset(name: string, dir: string | undefined) {
 /** Trains and evaluates; returns the final test accuracy. */
 export async function main(args: string[]): Promise<number> {
   const opts = parseFlags(args, specs);
+  useThreads(opts.threads);
   if (opts.help) {
     console.log(usage("examples/lenet.ts", summary, specs));
     return NaN;

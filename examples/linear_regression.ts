@@ -8,7 +8,14 @@
  * @module
  */
 import * as T from "../mod.ts";
-import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import {
+  type FlagSpec,
+  parseFlags,
+  runMain,
+  threadsFlag,
+  usage,
+  useThreads,
+} from "./_cli.ts";
 
 const { nn, optim, random } = T;
 
@@ -16,6 +23,7 @@ const specs = {
   epochs: { kind: "int", default: 10, help: "full-batch SGD steps" },
   lr: { kind: "number", default: 0.01, help: "learning rate" },
   seed: { kind: "int", default: 0, help: "seed of the initialisation" },
+  threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Linear regression y = 2x with nn.linear, MSE and SGD (seed 001).";
@@ -23,6 +31,7 @@ const summary =
 /** Trains and returns the final `{ w, b }`. */
 export async function main(args: string[]): Promise<{ w: number; b: number }> {
   const opts = parseFlags(args, specs);
+  useThreads(opts.threads);
   if (opts.help) {
     console.log(usage("examples/linear_regression.ts", summary, specs));
     return { w: NaN, b: NaN };

@@ -11,7 +11,14 @@
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { accuracy, makeOptimizer } from "./lenet.ts";
-import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import {
+  type FlagSpec,
+  parseFlags,
+  runMain,
+  threadsFlag,
+  usage,
+  useThreads,
+} from "./_cli.ts";
 import { trainEpoch } from "./_train.ts";
 
 const { data, nn, random } = T;
@@ -49,6 +56,7 @@ const specs = {
     default: 0,
     help: "seed of the shared initialisation and the batch order",
   },
+  threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains one small model with each of the 13 optimizers of seed 001's table.";
@@ -124,6 +132,7 @@ export async function main(
   args: string[],
 ): Promise<[string, number, number][]> {
   const opts = parseFlags(args, specs);
+  useThreads(opts.threads);
   if (opts.help) {
     console.log(usage("examples/optimizers.ts", summary, specs));
     return [];
