@@ -32,7 +32,7 @@ import {
   exp,
   expandDims,
   greater,
-  logSumExp,
+  log,
   matmul,
   max,
   maximum,
@@ -784,12 +784,17 @@ export function softmax(
   floatCheck("softmax", "x", x);
   const a = axisArg("softmax", axis);
   // e^(x - max) / Σ e^(x - max); the shift is a constant that cancels
-  const e = exp(sub(x, concrete(max(x, { axis: a, keepDims: true }))));
+  const e = exp(sub(x, max(concrete(x), { axis: a, keepDims: true })));
   return div(e, sum(e, { axis: a, keepDims: true }));
 }
 
 /**
- * Log of softmax along `axis` (default -1): `x - logSumExp(x)`, stable.
+ * Log of softmax along `axis` (default -1), as PyTorch computes it:
+ * `(x - max) - log(sum(exp(x - max)))`, so that a large common offset
+ * cancels before any rounding (float32 logits `[10000.5, 10000]` give
+ * `[-0.474077, -0.974077]`). As in PyTorch, a row with +Infinity or NaN, or
+ * with only -Infinity, gives NaN; a -Infinity entry next to finite ones
+ * gives -Infinity and no gradient.
  *
  * @example
  * ```ts
@@ -805,10 +810,10 @@ export function logSoftmax(
 ): Tensor {
   checkTensor("logSoftmax", x, "x");
   floatCheck("logSoftmax", "x", x);
-  return sub(
-    x,
-    logSumExp(x, { axis: axisArg("logSoftmax", axis), keepDims: true }),
-  );
+  const a = axisArg("logSoftmax", axis);
+  // the shift is a constant: it cancels in the value and in every derivative
+  const shifted = sub(x, max(concrete(x), { axis: a, keepDims: true }));
+  return sub(shifted, log(sum(exp(shifted), { axis: a, keepDims: true })));
 }
 
 /**
@@ -1074,12 +1079,16 @@ function classLoss(
     );
   }
   const ignoreIndex = options.ignoreIndex ?? -100;
-  const hot = astype(oneHot(fn, logp, labels, ignoreIndex), logp.dtype);
+  const isLabel = oneHot(fn, logp, labels, ignoreIndex);
+  const hot = astype(isLabel, logp.dtype);
   const w = classWeight(fn, options.weight, logp);
   const keep = astype(notEqual(labels, ignoreIndex), logp.dtype); // [N, ...]
   const wHot = w ? mul(hot, w) : hot;
   const sampleW = mul(sum(wHot, { axis: 1 }), keep); // weight of each sample's label (0 if ignored)
-  let loss = mul(neg(sum(mul(logp, wHot), { axis: 1 })), keep);
+  // the label's log-probability, picked (not multiplied by the one-hot: the
+  // -Infinity of an impossible class times 0 would be NaN)
+  const picked = where(isLabel, w ? mul(logp, w) : logp, 0);
+  let loss = mul(neg(sum(picked, { axis: 1 })), keep);
   if (smoothing > 0) {
     // PyTorch: (1 - ε)·nll + ε/C · (-Σ_c w_c logp_c), both over the kept samples
     const c = logp.shape[1];

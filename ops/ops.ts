@@ -1,8 +1,8 @@
 /**
  * The public array ops. Each checks its arguments (errors name the op, the
  * argument, what was expected and what came), then applies a primitive or
- * composes other ops. Binary ops broadcast as NumPy and accept plain numbers,
- * which take the other operand's dtype.
+ * composes other ops. Binary ops broadcast as NumPy and accept plain numbers
+ * as weakly typed scalars (see {@linkcode Operand}).
  *
  * @module
  */
@@ -21,12 +21,30 @@ import { bind, type CompareOp, promote, reducedShape } from "./primitives.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import { concrete } from "./trace.ts";
 
-/** A tensor or a plain number (a scalar constant that takes the other operand's dtype). */
+/**
+ * A tensor or a plain number: a weakly typed scalar constant, as in JAX and
+ * PyTorch. With a float tensor the number takes its dtype; with an int32
+ * tensor an integer-valued number stays int32 and any other number (0.5,
+ * NaN, Infinity) gives float32: `mul(int32 [1, 2], 0.5)` is float32
+ * `[0.5, 1]`. Two numbers give float32.
+ */
 export type Operand = Tensor | number;
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 
-/** Turns numbers into scalars of the other operand's dtype and checks broadcasting. */
+/** The dtype a plain number takes next to a tensor of dtype `other` (see {@linkcode Operand}). */
+function weakDType(fn: string, name: string, v: number, other: DType): DType {
+  if (other !== "int32") return other;
+  if (!Number.isInteger(v)) return "float32";
+  if (v < -(2 ** 31) || v >= 2 ** 31) {
+    throw new Error(
+      `${fn}: ${name} = ${v} is an integer outside int32's range [-2147483648, 2147483647], used with an int32 tensor (cast the tensor with astype first)`,
+    );
+  }
+  return "int32";
+}
+
+/** Turns numbers into weakly typed scalars (see {@linkcode Operand}) and checks broadcasting. */
 function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
   const ta = typeof a === "number" ? null : checkTensor(fn, a, "a");
   const tb = typeof b === "number" ? null : checkTensor(fn, b, "b");
@@ -40,8 +58,12 @@ function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
       `${fn}: b must be a Tensor or a number, got ${describe(b)}`,
     );
   }
-  const x = ta ?? full([], a as number, { dtype: tb?.dtype ?? "float32" });
-  const y = tb ?? full([], b as number, { dtype: x.dtype });
+  const x = ta ?? full([], a as number, {
+    dtype: tb ? weakDType(fn, "a", a as number, tb.dtype) : "float32",
+  });
+  const y = tb ?? full([], b as number, {
+    dtype: ta ? weakDType(fn, "b", b as number, ta.dtype) : "float32",
+  });
   if (!broadcastShapes(x.shape, y.shape)) {
     throw new Error(
       `${fn}: cannot broadcast a ${fmt(x.shape)} with b ${fmt(y.shape)}`,
@@ -92,17 +114,25 @@ export const sub: (a: Operand, b: Operand) => Tensor = binaryOp("sub");
  * import { mul, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(toArray(mul(tensor([1, 2]), 3)), [3, 6]);
+ * const half = mul(tensor([1, 2, 3], { dtype: "int32" }), 0.5); // weak scalar
+ * assert.equal(half.dtype, "float32");
+ * assert.deepEqual(toArray(half), [0.5, 1, 1.5]);
  * ```
  */
 export const mul: (a: Operand, b: Operand) => Tensor = binaryOp("mul");
 /**
- * Elementwise true division `a / b` (int32 inputs give float32).
+ * Elementwise true division `a / b`, as `torch.div` and `jnp.divide`: two
+ * int32 operands give float32 (`div(int32 [1, 3], int32 [2, 2])` is
+ * `[0.5, 1.5]`; there is no integer floor division).
  *
  * @example
  * ```ts
  * import { div, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(toArray(div(tensor([1, 3]), 2)), [0.5, 1.5]);
+ * const i = div(tensor([1, 3], { dtype: "int32" }), tensor([2, 2], { dtype: "int32" }));
+ * assert.equal(i.dtype, "float32");
+ * assert.deepEqual(toArray(i), [0.5, 1.5]);
  * ```
  */
 export const div: (a: Operand, b: Operand) => Tensor = binaryOp("div");
@@ -358,7 +388,9 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 }
 
 /**
- * Converts to another dtype (to int32 truncates toward zero).
+ * Converts to another dtype. To int32 truncates toward zero; NaN, ±Infinity
+ * and values outside int32's range give -2147483648 (INT_MIN), as PyTorch on
+ * x86 does.
  *
  * @example
  * ```ts
@@ -367,6 +399,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
  * const t = astype(tensor([1.7, -1.7]), "int32");
  * assert.equal(t.dtype, "int32");
  * assert.deepEqual(toArray(t), [1, -1]);
+ * assert.deepEqual(toArray(astype(tensor([NaN, 3e9]), "int32")), [-2147483648, -2147483648]);
  * ```
  */
 export function astype(x: Tensor, dtype: DType): Tensor {
@@ -417,7 +450,10 @@ function reduceAxes(fn: string, x: Tensor, opts: ReduceOptions): number[] {
 }
 
 /**
- * Sum over axes.
+ * Sum over axes, in the dtype of x. An int32 sum wraps around modulo 2^32
+ * past 2147483647, as int32 arithmetic does (three times 2^30 sums to
+ * -1073741824); PyTorch promotes it to int64, which this library does not
+ * have: cast to float64 first (exact up to 2^53) when it could overflow.
  *
  * @example
  * ```ts
@@ -460,7 +496,8 @@ function nonEmpty(fn: string, x: Tensor, axes: number[]) {
 }
 
 /**
- * Maximum over axes (the gradient is shared evenly among ties).
+ * Maximum over axes. NaN is the maximum of a row that has one, and takes
+ * its gradient (as `torch.max`); the gradient is shared evenly among ties.
  *
  * @example
  * ```ts
@@ -476,7 +513,8 @@ export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
 }
 
 /**
- * Minimum over axes.
+ * Minimum over axes (NaN is the minimum of a row that has one; ties share
+ * the gradient evenly).
  *
  * @example
  * ```ts

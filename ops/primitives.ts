@@ -36,6 +36,7 @@ import {
   matmul,
   mul,
   neg,
+  notEqual,
   pad,
   reshape,
   slice,
@@ -296,7 +297,7 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
   },
   pow: {
     name: "pow",
-    forward: binaryForward(Math.pow),
+    forward: binaryForward(powC),
     vjp: ([a, b], y) => [
       // d a^b / da = b a^(b-1)
       (g) => unbroadcast(mul(g, mul(b, powOp(a, sub(b, 1)))), a.shape),
@@ -349,7 +350,13 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
     forward: ([x], { dtype }) => {
       const out = allocData(dtype, x.data.length);
       if (dtype === "int32") {
-        for (let i = 0; i < out.length; i++) out[i] = Math.trunc(x.data[i]);
+        // truncation toward zero; NaN, ±Infinity and out-of-range values give
+        // INT_MIN, as x86's cvttsd2si (and so PyTorch) does
+        const d = x.data;
+        for (let i = 0; i < out.length; i++) {
+          const v = d[i];
+          out[i] = v > -2147483649 && v < 2147483648 ? v : -2147483648;
+        }
       } else out.set(x.data);
       return fromData(out, x.shape);
     },
@@ -383,11 +390,14 @@ const coreRules: { [P in keyof CoreParams]: Rule<CoreParams[P]> } = {
         shape,
       );
     },
-    // g goes to the maxima, shared evenly among ties (as JAX)
+    // g goes to the maxima, shared evenly among ties (as JAX); a NaN is the
+    // maximum and takes g (as torch.max)
     vjp: ([x], y, { axes }) => [
       (g) => {
         const kept = reducedShape(x.shape, axes, true);
-        const mask = astype(equal(x, reshape(y, kept)), g.dtype);
+        const m = reshape(y, kept);
+        const isMax = add(equal(x, m), mul(notEqual(x, x), notEqual(m, m)));
+        const mask = astype(isMax, g.dtype);
         const count = sum(mask, { axis: axes, keepDims: true });
         return mul(div(mask, count), reshape(g, kept));
       },
@@ -561,6 +571,14 @@ export function erf(x: number): number {
   let t = ax;
   for (let n = 80; n >= 1; n--) t = ax + n / 2 / t;
   return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t);
+}
+
+/**
+ * `a ** b` as C's `pow` (and so PyTorch): 1 for `1 ** NaN` and
+ * `(-1) ** ±Infinity`, where `Math.pow` gives NaN.
+ */
+function powC(a: number, b: number): number {
+  return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
 }
 
 /** `x > 0 ? g : 0` (g and x of one shape). */

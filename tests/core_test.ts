@@ -184,6 +184,16 @@ Deno.test("dtype promotion: float32+float64 = float64, int32+float = float, numb
   assert.equal(T.mul(b, 2).dtype, "float64");
   assert.equal(T.add(i, 1).dtype, "int32");
   assert.equal(T.equal(a, 1).dtype, "int32");
+  // a non-integer number with int32 gives float32 (as jnp and torch)
+  assert.equal(T.mul(i, 0.5).dtype, "float32");
+  assert.deepEqual(
+    T.toArray(T.mul(T.tensor([1, 2, 3], { dtype: "int32" }), 0.5)),
+    [0.5, 1, 1.5],
+  );
+  assert.deepEqual(
+    T.toArray(T.less(T.tensor([1, 2], { dtype: "int32" }), 1.5)),
+    [1, 0],
+  );
 });
 
 Deno.test("comparisons return int32 0/1", () => {

@@ -1,0 +1,163 @@
+/**
+ * Numerical edges against PyTorch 1.13 (tests/fixtures/numerics.json, written
+ * by tests/fixtures/gen_numerics.py): float32 log-softmax and cross-entropy of
+ * large logits, NaN and infinities through softmax, max and the losses (values
+ * and gradients), weakly typed numbers with int32 tensors, float -> int32
+ * casts; and the int32 sum's wrap-around and the debug NaN checks' names.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { assertAllClose } from "./_helpers.ts";
+import fixture from "./fixtures/numerics.json" with { type: "json" };
+
+type Num = number | string;
+type J = { shape: number[]; dtype: string; data: Num[] };
+type Case = {
+  op: string;
+  name: string;
+  dtype: "float32" | "float64";
+  // deno-lint-ignore no-explicit-any
+  options: any;
+  inputs: Record<string, J>;
+  output: J;
+  cotangent: J;
+  grads: Record<string, J>;
+};
+
+/** A number of the fixture: JSON has no NaN or infinity, so they come as strings. */
+const num = (v: Num): number =>
+  typeof v === "number"
+    ? v
+    : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
+
+const toT = (j: J): Tensor =>
+  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype as T.DType });
+
+const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
+
+// deno-lint-ignore no-explicit-any
+function callOp(c: Case, v: Record<string, Tensor>): any {
+  const o = c.options;
+  switch (c.op) {
+    case "logSoftmax":
+      return T.logSoftmax(v.x, o);
+    case "softmax":
+      return T.softmax(v.x, o);
+    case "logSumExp":
+      return T.logSumExp(v.x, o);
+    case "max":
+      return T.max(v.x, o);
+    case "min":
+      return T.min(v.x, o);
+    case "crossEntropy":
+      return T.crossEntropy(v.logits, v.labels, { ...o, weight: v.weight });
+  }
+  throw new Error(`unknown op ${c.op}`);
+}
+
+for (const c of fixture.cases as unknown as Case[]) {
+  Deno.test(`PyTorch: ${c.op} ${c.name} (${c.dtype}): values and gradients`, () => {
+    const tol = c.dtype === "float32"
+      ? { atol: 1e-6, rtol: 1e-6 }
+      : { atol: 1e-13, rtol: 1e-13 };
+    const inputs: Record<string, Tensor> = {};
+    for (const [k, j] of Object.entries(c.inputs)) inputs[k] = toT(j);
+    const names = Object.keys(c.grads);
+    const f = (...xs: Tensor[]) =>
+      callOp(c, {
+        ...inputs,
+        ...Object.fromEntries(names.map((n, i) => [n, xs[i]])),
+      });
+    const [y, back] = T.vjp(f, ...names.map((n) => inputs[n]));
+    assert.equal(y.dtype, c.dtype);
+    assertAllClose(y, toT(c.output), { ...tol, msg: `${c.name} output` });
+    const grads = back(toT(c.cotangent));
+    names.forEach((n, i) =>
+      assertAllClose(grads[i], toT(c.grads[n]), {
+        ...tol,
+        msg: `${c.name} grad ${n}`,
+      })
+    );
+  });
+}
+
+Deno.test("float32 crossEntropy of [10000.5, 10000], label 1, is 0.974077 (exact 0.9740769841801067)", () => {
+  const loss = T.crossEntropy(T.tensor([[10000.5, 10000]]), i32([1]));
+  assert.equal(loss.dtype, "float32");
+  assertAllClose(loss, [0.9740769841801067], { atol: 0, rtol: 1e-7 });
+});
+
+type Weak = { op: string; a: J; b: J | Num; out: J };
+// deno-lint-ignore no-explicit-any
+const ops = T as unknown as Record<string, (a: any, b: any) => Tensor>;
+
+Deno.test("PyTorch: an int32 tensor with a number (weakly typed) or with an int32 tensor", () => {
+  for (const w of fixture.weak as unknown as Weak[]) {
+    const a = toT(w.a);
+    const b = typeof w.b === "object" ? toT(w.b) : num(w.b);
+    const y = w.op === "where"
+      ? T.where(T.greater(a, 0), a, b)
+      : ops[w.op](a, b);
+    const what = `${w.op}(int32 [${w.a.data}], ${
+      typeof w.b === "object" ? `int32 [${w.b.data}]` : w.b
+    })`;
+    assert.equal(y.dtype, w.out.dtype, what);
+    assertAllClose(y, toT(w.out), { atol: 0, rtol: 0, msg: what });
+    // the same with the number first (a commuted op, or the mirrored comparison)
+    if (
+      typeof b === "number" &&
+      ["add", "mul", "maximum", "minimum"].includes(w.op)
+    ) {
+      assertAllClose(ops[w.op](b, a), toT(w.out), {
+        atol: 0,
+        rtol: 0,
+        msg: what,
+      });
+    }
+  }
+});
+
+Deno.test("weak numbers: an accuracy from int32 counts, and an integer outside int32's range", () => {
+  const p = i32([1, 2, 0, 1]), y = i32([1, 0, 0, 2]);
+  const acc = T.mul(T.sum(T.equal(p, y)), 1 / 4);
+  assert.equal(acc.dtype, "float32");
+  assert.equal(T.item(acc), 0.5);
+  assert.equal(T.sub(1, i32([3])).dtype, "int32");
+  assert.equal(
+    T.add(T.tensor([1], { dtype: "float64" }), 0.5).dtype,
+    "float64",
+  );
+  assert.throws(
+    () => T.mul(i32([1]), 2 ** 31),
+    /^Error: mul: b = 2147483648 is an integer outside int32's range \[-2147483648, 2147483647\], used with an int32 tensor/,
+  );
+  assert.throws(
+    () => T.sub(-(2 ** 40), i32([1])),
+    /^Error: sub: a = -1099511627776 is an integer outside int32's range/,
+  );
+});
+
+Deno.test("PyTorch (x86): float -> int32 of NaN, ±Infinity and out-of-range values is -2147483648", () => {
+  for (const c of fixture.casts as unknown as { x: J; out: J }[]) {
+    const y = T.astype(toT(c.x), "int32");
+    assert.equal(y.dtype, "int32");
+    assert.deepEqual(
+      [...y.data],
+      c.out.data,
+      `from ${c.x.dtype} [${c.x.data}]`,
+    );
+  }
+});
+
+Deno.test("int32 sum wraps around modulo 2^32 (PyTorch would promote to int64)", () => {
+  const x = T.full([3], 2 ** 30, { dtype: "int32" });
+  const s = T.sum(x);
+  assert.equal(s.dtype, "int32");
+  assert.equal(T.item(s), 3 * 2 ** 30 - 2 ** 32); // -1073741824
+  assert.deepEqual(T.toArray(T.sum(T.reshape(x, [3, 1]), { axis: 0 })), [
+    -1073741824,
+  ]);
+  // cast to float64 first for the exact count (up to 2^53)
+  assert.equal(T.item(T.sum(T.astype(x, "float64"))), 3 * 2 ** 30);
+});
