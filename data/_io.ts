@@ -5,6 +5,7 @@
  * @module
  * @internal
  */
+import { basename, dirname, join, resolve } from "node:path";
 
 /** Checks that `path` is a non-empty string. @internal */
 export function checkPath(fn: string, path: unknown, name = "path"): string {
@@ -122,16 +123,68 @@ export async function pathKind(
   }
 }
 
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+/** Temporary files of the saves in flight in this process. */
+const liveTemps = new Set<string>();
+
+function canRead(path: string): boolean {
+  return Deno.permissions.querySync({ name: "read", path }).state ===
+    "granted";
 }
 
 /**
- * Writes `bytes` to `path` atomically: writes and syncs a temporary file in
- * the same directory, then renames it over the target, so a crash never
- * leaves a half-written file at `path`. The temporary file is removed on
- * error. @internal
+ * The file that a write to `path` replaces: `path` itself, or, when `path`
+ * is a symbolic link (or a chain of them), the link's final target, which
+ * need not exist yet.
+ */
+async function linkTarget(fn: string, path: string): Promise<string> {
+  let p = path;
+  for (let hops = 0; hops <= 40; hops++) {
+    try {
+      if (!(await Deno.lstat(p)).isSymlink) return p;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return p;
+      throw err;
+    }
+    p = resolve(dirname(p), await Deno.readLink(p));
+  }
+  throw new Error(
+    `${fn}: path "${path}" is a loop of symbolic links (more than 40 hops)`,
+  );
+}
+
+/**
+ * Removes the temporary files that earlier saves to `dir/base` left when
+ * they were killed: named `.<base>.tmp-<pid>-<hex>`, not a save in flight in
+ * this process, and not locked (a writer holds an exclusive lock on its
+ * temporary file until it has renamed it; the system drops the lock of a
+ * killed process). Best effort: what cannot be listed or removed is left.
+ */
+async function removeStaleTemps(dir: string, base: string): Promise<void> {
+  if (!canRead(dir)) return;
+  const prefix = `.${base}.tmp-`;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const file = join(dir, e.name);
+      if (
+        !e.isFile || !e.name.startsWith(prefix) || liveTemps.has(file) ||
+        !/^\d+-[0-9a-f]+$/.test(e.name.slice(prefix.length))
+      ) continue;
+      try {
+        using f = await Deno.open(file, { read: true });
+        if (await f.tryLock(true)) await Deno.remove(file);
+      } catch { /* gone already, or not ours to remove */ }
+    }
+  } catch { /* the save itself matters more than the cleanup */ }
+}
+
+/**
+ * Writes `bytes` to `path` atomically: writes and syncs a temporary file
+ * `.<name>.tmp-<pid>-<hex>` in the same directory, then renames it over the
+ * target, so a crash never leaves a half-written file at `path`. The
+ * temporary file is removed on error, and the stale ones of earlier, killed
+ * saves to the same file are removed first. When `path` is a symbolic link,
+ * its target is written (the temporary file goes next to the target) and
+ * the link stays. @internal
  */
 export async function writeBytesAtomic(
   fn: string,
@@ -139,25 +192,26 @@ export async function writeBytesAtomic(
   bytes: Uint8Array,
 ): Promise<void> {
   checkPath(fn, path);
-  const dir = dirOf(path);
-  const base = path.slice(path.lastIndexOf("/") + 1);
-  if (base === "" || base === "." || base === "..") {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  if (name === "" || name === "." || name === "..") {
     throw new Error(`${fn}: path must name a file, got "${path}"`);
   }
-  const rand = Math.floor(Math.random() * 0x100000000).toString(16);
-  const tmp = `${dir === "/" ? "" : dir}/.${base}.tmp-${Deno.pid}-${rand}`;
+  let tmp = "";
   let created = false;
   try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
+    const target = await linkTarget(fn, path);
+    const dir = dirname(target), base = basename(target);
+    const rand = Math.floor(Math.random() * 0x100000000).toString(16);
+    tmp = join(dir, `.${base}.tmp-${Deno.pid}-${rand}`);
+    liveTemps.add(tmp);
+    await removeStaleTemps(dir, base);
+    using file = await Deno.open(tmp, { write: true, createNew: true });
     created = true;
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
+    await file.lock(true); // held until the rename: not stale to others
+    let off = 0;
+    while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    await file.sync();
+    await Deno.rename(tmp, target);
     created = false;
   } catch (err) {
     if (created) {
@@ -165,6 +219,9 @@ export async function writeBytesAtomic(
         await Deno.remove(tmp);
       } catch { /* best effort: the original error matters more */ }
     }
+    if (err instanceof Error && err.message.startsWith(`${fn}: `)) throw err;
     throw fsError(fn, "write", path, err);
+  } finally {
+    liveTemps.delete(tmp);
   }
 }

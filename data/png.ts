@@ -548,8 +548,10 @@ export async function readPng(path: string): Promise<Tensor> {
 /**
  * Writes an image tensor as an 8-bit PNG file (see {@linkcode encodePng} for
  * the accepted shapes and values). The file is written to a temporary name
- * and renamed, so a crash never leaves half an image. Needs `--allow-write`
- * (and `--allow-read` for the rename).
+ * and renamed, so a crash never leaves half an image (the next write removes
+ * the temporary files of killed ones); a symbolic link at `path` stays and
+ * its target is replaced. Needs `--allow-write` (and `--allow-read` for the
+ * rename).
  *
  * @example
  * ```ts ignore

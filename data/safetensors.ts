@@ -510,8 +510,9 @@ export interface SaveSafetensorsOptions {
 /**
  * Saves a tree of tensors as a safetensors file. Writes a temporary file in
  * the same directory and renames it over `path`, so a crash mid-save never
- * leaves a broken checkpoint. Needs `--allow-write` (and `--allow-read`, for
- * the rename).
+ * leaves a broken checkpoint; the next save removes the temporary files of
+ * killed ones. A symbolic link at `path` stays: its target is replaced.
+ * Needs `--allow-write` (and `--allow-read`, for the rename).
  *
  * @example
  * ```ts ignore

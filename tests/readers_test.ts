@@ -8,9 +8,11 @@ import { decode as fastPngDecode } from "npm:fast-png@8";
 import { decodePng, encodePng, readPng, writePng } from "../data/png.ts";
 import {
   deserializeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
   serializeSafetensors,
 } from "../data/safetensors.ts";
-import { tensor, toArray } from "../ops/tensor.ts";
+import { type Tensor, tensor, toArray } from "../ops/tensor.ts";
 
 // -------------------------------------------------------------- PNG helpers
 
@@ -628,4 +630,140 @@ Deno.test("deserializeSafetensors: a missing or malformed field is named, with w
     () => serializeSafetensors({ w: tensor([1]) }, { a: null } as never),
     /serializeSafetensors: metadata values must be strings .* but "a" is null/,
   );
+});
+
+// ------------------------------------------------------------ atomic saves
+
+async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "readers_test_" });
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const names = (dir: string) =>
+  [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+/** The data of tensor "w" in a safetensors file. */
+async function loadW(path: string): Promise<number[]> {
+  return [...(await loadSafetensors(path) as Record<string, Tensor>).w.data];
+}
+
+/** A child process that locks `file` exclusively and waits to be killed. */
+function lockInChild(file: string) {
+  const code = `const f = await Deno.open(${
+    JSON.stringify(file)
+  }, { read: true });
+await f.lock(true);
+console.log("locked");
+setTimeout(() => {}, 60_000);`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "piped",
+  }).spawn();
+  const locked = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader().read();
+  return { child, locked };
+}
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+Deno.test("saveSafetensors: the next save removes the full-size temp files of killed saves to the same path", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/ckpt.safetensors`;
+    await saveSafetensors(path, { w: tensor([1, 2]) });
+    const big = new Uint8Array(1 << 20).fill(7); // a half-written checkpoint
+    const stale = [
+      `.ckpt.safetensors.tmp-${await deadPid()}-1f2e3d4c`, // writer killed
+      `.ckpt.safetensors.tmp-${Deno.pid}-abc123`, // an earlier run, same pid
+    ];
+    const kept = [
+      ".other.safetensors.tmp-1-ab", // another file's
+      "ckpt.safetensors.tmp-1-ab", // not our pattern
+      ".ckpt.safetensors.tmp-1-xyz",
+      "ckpt.safetensors",
+    ];
+    for (const f of [...stale, ...kept.slice(0, 3)]) {
+      await Deno.writeFile(`${dir}/${f}`, big);
+    }
+    // A save in flight in another process (it holds the lock on its temp
+    // file, as writeBytesAtomic does) is left alone.
+    const live = `.ckpt.safetensors.tmp-1-beef`;
+    await Deno.writeFile(`${dir}/${live}`, big);
+    const writer = lockInChild(`${dir}/${live}`);
+    try {
+      await writer.locked;
+      await saveSafetensors(path, { w: tensor([3, 4, 5]) });
+      assert.deepEqual(names(dir), [...kept, live].sort());
+      assert.deepEqual(await loadW(path), [3, 4, 5]);
+    } finally {
+      writer.child.kill();
+      await writer.child.status;
+    }
+    // Once that writer is gone, its file is stale too; writePng cleans up the same way.
+    await saveSafetensors(path, { w: tensor([6]) });
+    assert.deepEqual(names(dir), kept.sort());
+    await Deno.writeFile(`${dir}/.a.png.tmp-${Deno.pid}-0`, big);
+    await writePng(`${dir}/a.png`, tensor([[1]]));
+    assert.deepEqual(names(dir), [...kept, "a.png"].sort());
+  });
+});
+
+Deno.test("saveSafetensors: a save in this process keeps the temp file of another save in flight", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/ckpt.safetensors`;
+    const n = 1 << 22; // 16 MB: slow enough to be caught in flight
+    let done = false;
+    const first = saveSafetensors(path, {
+      w: tensor(new Float32Array(n).fill(1), { shape: [n] }),
+    }).finally(() => done = true);
+    while (!done && !names(dir).some((f) => f.includes(".tmp-"))) {
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.ok(!done, "the first save finished before it was seen in flight");
+    const second = saveSafetensors(path, { w: tensor([2]) });
+    await Promise.all([first, second]);
+    assert.ok([1, 2].includes((await loadW(path))[0]));
+    assert.deepEqual(names(dir), ["ckpt.safetensors"]);
+  });
+});
+
+Deno.test("saveSafetensors/writePng: a symlink stays a link and its target gets the new content", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.mkdir(`${dir}/links`);
+    // An existing target, through a relative link.
+    await saveSafetensors(`${dir}/real/ckpt.safetensors`, { w: tensor([1]) });
+    await Deno.symlink("../real/ckpt.safetensors", `${dir}/links/latest`);
+    await saveSafetensors(`${dir}/links/latest`, { w: tensor([2, 3]) });
+    assert.ok((await Deno.lstat(`${dir}/links/latest`)).isSymlink);
+    assert.equal(
+      await Deno.readLink(`${dir}/links/latest`),
+      "../real/ckpt.safetensors",
+    );
+    assert.deepEqual(await loadW(`${dir}/real/ckpt.safetensors`), [2, 3]);
+    // A dangling link, through a second link: the file is created at the end of the chain.
+    await Deno.symlink(`${dir}/real/new.png`, `${dir}/links/b`);
+    await Deno.symlink("b", `${dir}/links/a`);
+    await writePng(`${dir}/links/a`, tensor([[9, 8]]));
+    assert.ok((await Deno.lstat(`${dir}/links/a`)).isSymlink);
+    assert.ok((await Deno.lstat(`${dir}/links/b`)).isSymlink);
+    assert.deepEqual([...(await readPng(`${dir}/real/new.png`)).data], [9, 8]);
+    assert.deepEqual(names(`${dir}/links`), ["a", "b", "latest"]);
+    assert.deepEqual(names(`${dir}/real`), ["ckpt.safetensors", "new.png"]);
+    // A loop of links is an error that names the path.
+    await Deno.symlink("loop2", `${dir}/links/loop1`);
+    await Deno.symlink("loop1", `${dir}/links/loop2`);
+    await assert.rejects(
+      saveSafetensors(`${dir}/links/loop1`, { w: tensor([1]) }),
+      /^Error: saveSafetensors: path ".*loop1" is a loop of symbolic links \(more than 40 hops\)$/,
+    );
+  });
 });
