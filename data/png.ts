@@ -70,8 +70,8 @@ interface PngInfo {
   rawBytes: number;
 }
 
-function corrupt(what: string): Error {
-  return new Error(`decodePng: corrupt PNG: ${what}`);
+function corrupt(what: string, cause?: unknown): Error {
+  return new Error(`decodePng: corrupt PNG: ${what}`, { cause });
 }
 
 function hex(bytes: Uint8Array, n: number): string {
@@ -332,6 +332,7 @@ function inflateImageData(info: PngInfo): Uint8Array {
         : /unexpected end/.test(msg)
         ? "truncated: the compressed image data ends before its zlib stream does"
         : `bad compressed image data (zlib: ${msg})`,
+      err,
     );
   }
   const raw = out.buffer, used = out.engine.bytesWritten;
@@ -484,7 +485,7 @@ export function decodePng(bytes: Uint8Array): Tensor {
       throw err;
     }
     // A bug or an allocation failure: still an error that names decodePng.
-    throw corrupt(`unexpected failure (${String(err)})`);
+    throw corrupt(`unexpected failure (${String(err)})`, err);
   }
 }
 
