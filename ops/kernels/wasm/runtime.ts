@@ -574,7 +574,11 @@ export class WasmRuntime {
     while ((d = Atomics.load(q, DONE)) !== tasks.length) {
       Atomics.wait(q, DONE, d, 1000);
     }
-    if (q[ERR] !== 0) throw new Error(`kernels: ${fn} failed on a thread`);
+    if (q[ERR] !== 0) {
+      throw new Error(
+        `${this.#op}: the WebAssembly kernel ${fn} failed on a worker thread${this.#describe()}`,
+      );
+    }
   }
 
   /**
