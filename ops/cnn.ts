@@ -49,7 +49,7 @@ import {
   tanh,
   where,
 } from "./ops.ts";
-import { concrete } from "./trace.ts";
+import { concrete, userOp } from "./trace.ts";
 import { arange, tensor } from "./tensor.ts";
 import { bernoulli, type Key } from "./random.ts";
 
@@ -448,6 +448,7 @@ export function convTranspose2d(
   bias?: Tensor | null,
   options: ConvTranspose2dOptions = {},
 ): Tensor {
+  using _op = userOp("convTranspose2d");
   const fn = "convTranspose2d";
   checkTensor(fn, x, "x");
   checkTensor(fn, weight, "weight");
@@ -691,6 +692,7 @@ export function adaptiveAvgPool2dShape(
  * ```
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  using _op = userOp("adaptiveAvgPool2d");
   const fn = "adaptiveAvgPool2d";
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
@@ -780,6 +782,7 @@ export function softmax(
   x: Tensor,
   axis: number | { axis?: number } = -1,
 ): Tensor {
+  using _op = userOp("softmax");
   checkTensor("softmax", x, "x");
   floatCheck("softmax", "x", x);
   const a = axisArg("softmax", axis);
@@ -808,6 +811,7 @@ export function logSoftmax(
   x: Tensor,
   axis: number | { axis?: number } = -1,
 ): Tensor {
+  using _op = userOp("logSoftmax");
   checkTensor("logSoftmax", x, "x");
   floatCheck("logSoftmax", "x", x);
   const a = axisArg("logSoftmax", axis);
@@ -830,6 +834,7 @@ export function leakyRelu(
   x: Tensor,
   options: { negativeSlope?: number } = {},
 ): Tensor {
+  using _op = userOp("leakyRelu");
   checkOptions("leakyRelu", options, ["negativeSlope"]);
   checkTensor("leakyRelu", x, "x");
   return where(greater(x, 0), x, mul(x, options.negativeSlope ?? 0.01));
@@ -846,6 +851,7 @@ export function leakyRelu(
  * ```
  */
 export function elu(x: Tensor, options: { alpha?: number } = {}): Tensor {
+  using _op = userOp("elu");
   checkOptions("elu", options, ["alpha"]);
   checkTensor("elu", x, "x");
   const pos = greater(x, 0);
@@ -869,6 +875,7 @@ export function gelu(
   x: Tensor,
   options: { approximate?: "none" | "tanh" } = {},
 ): Tensor {
+  using _op = userOp("gelu");
   checkOptions("gelu", options, ["approximate"]);
   checkTensor("gelu", x, "x");
   const approx = options.approximate ?? "none";
@@ -900,6 +907,7 @@ export function gelu(
  * ```
  */
 export function silu(x: Tensor): Tensor {
+  using _op = userOp("silu");
   checkTensor("silu", x, "x");
   return mul(x, sigmoid(x));
 }
@@ -918,6 +926,7 @@ export function softplus(
   x: Tensor,
   options: { beta?: number; threshold?: number } = {},
 ): Tensor {
+  using _op = userOp("softplus");
   checkOptions("softplus", options, ["beta", "threshold"]);
   checkTensor("softplus", x, "x");
   const { beta = 1, threshold = 20 } = options;
@@ -1057,6 +1066,7 @@ export function nllLoss(
   labels: Tensor,
   options: ClassLossOptions = {},
 ): Tensor {
+  using _op = userOp("nllLoss");
   const fn = "nllLoss";
   checkOptions(fn, options, ["reduction", "ignoreIndex", "weight"]);
   classInput(fn, logProbs, "logProbs");
@@ -1126,6 +1136,7 @@ export function crossEntropy(
   labels: Tensor,
   options: CrossEntropyOptions = {},
 ): Tensor {
+  using _op = userOp("crossEntropy");
   const fn = "crossEntropy";
   checkOptions(fn, options, [
     "reduction",
@@ -1173,6 +1184,7 @@ export function mseLoss(
   target: Tensor,
   options: { reduction?: Reduction } = {},
 ): Tensor {
+  using _op = userOp("mseLoss");
   const fn = "mseLoss";
   checkOptions(fn, options, ["reduction"]);
   checkTensor(fn, x, "x");
@@ -1196,6 +1208,7 @@ export function l1Loss(
   target: Tensor,
   options: { reduction?: Reduction } = {},
 ): Tensor {
+  using _op = userOp("l1Loss");
   const fn = "l1Loss";
   checkOptions(fn, options, ["reduction"]);
   checkTensor(fn, x, "x");
@@ -1226,6 +1239,7 @@ export function binaryCrossEntropyWithLogits(
     posWeight?: Tensor | null;
   } = {},
 ): Tensor {
+  using _op = userOp("binaryCrossEntropyWithLogits");
   const fn = "binaryCrossEntropyWithLogits";
   checkOptions(fn, options, ["reduction", "weight", "posWeight"]);
   checkTensor(fn, logits, "logits");
@@ -1265,6 +1279,7 @@ export function dropout(
   x: Tensor,
   options: { p?: number; key?: Key; training?: boolean } = {},
 ): Tensor {
+  using _op = userOp("dropout");
   const fn = "dropout";
   checkOptions(fn, options, ["p", "key", "training"]);
   checkTensor(fn, x, "x");
@@ -1323,6 +1338,7 @@ export function batchNorm(
   x: Tensor,
   options: BatchNormOptions = {},
 ): { y: Tensor; runningMean: Tensor | null; runningVar: Tensor | null } {
+  using _op = userOp("batchNorm");
   const fn = "batchNorm";
   checkOptions(fn, options, [
     "runningMean",

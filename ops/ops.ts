@@ -19,7 +19,7 @@ import {
 } from "./tensor.ts";
 import { bind, type CompareOp, promote, reducedShape } from "./primitives.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
-import { concrete } from "./trace.ts";
+import { concrete, userOp } from "./trace.ts";
 
 /**
  * A tensor or a plain number: a weakly typed scalar constant, as in JAX and
@@ -169,6 +169,7 @@ export const maximum: (a: Operand, b: Operand) => Tensor = binaryOp("maximum");
  * ```
  */
 export function minimum(a: Operand, b: Operand): Tensor {
+  using _op = userOp("minimum");
   const [x, y] = operands("minimum", a, b);
   return neg(maximum(neg(x), neg(y)));
 }
@@ -273,6 +274,7 @@ export const relu: (x: Tensor) => Tensor = unaryOp("relu");
  * ```
  */
 export function square(x: Tensor): Tensor {
+  using _op = userOp("square");
   checkTensor("square", x, "x");
   return mul(x, x);
 }
@@ -480,6 +482,7 @@ export function sum(x: Tensor, options: ReduceOptions = {}): Tensor {
  * ```
  */
 export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
+  using _op = userOp("mean");
   const axes = reduceAxes("mean", x, options);
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
   const xf = x.dtype === "int32" ? astype(x, "float32") : x;
@@ -524,6 +527,7 @@ export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
  * ```
  */
 export function min(x: Tensor, options: ReduceOptions = {}): Tensor {
+  using _op = userOp("min");
   const axes = reduceAxes("min", x, options);
   nonEmpty("min", x, axes);
   return neg(
@@ -571,6 +575,7 @@ export function argmax(
  * ```
  */
 export function logSumExp(x: Tensor, options: ReduceOptions = {}): Tensor {
+  using _op = userOp("logSumExp");
   const axes = reduceAxes("logSumExp", x, options);
   nonEmpty("logSumExp", x, axes);
   const keepDims = options.keepDims ?? false;

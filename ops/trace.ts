@@ -58,6 +58,8 @@ interface Node {
 interface Parent {
   readonly node: Node;
   readonly name: string;
+  /** What a NaN made by `vjp` is reported as: "backward of" the user-level op. */
+  readonly label: string;
   readonly vjp: (g: Tensor) => Tensor;
   readonly shape: readonly number[];
   readonly dtype: DType;
@@ -81,9 +83,47 @@ export function differentiating(): boolean {
 let debugNans = false;
 
 /**
+ * The user-level op being computed, as errors should name it: the public
+ * composite the user called (`crossEntropy`, not its internal `sub`), or
+ * `backward of <op>` / `jvp of <op>` while a derivative rule runs. Null at
+ * the top level, where a primitive is named by itself.
+ */
+let opLabel: string | null = null;
+const keepLabel: Disposable = { [Symbol.dispose]() {} };
+
+/**
+ * Names the public composite op that is running, for the debug NaN checks:
+ * `using _op = userOp("crossEntropy");` as the first line of its body. The
+ * outermost one wins (crossEntropy calling logSoftmax stays crossEntropy);
+ * the name is dropped when the body returns or throws. @internal
+ */
+export function userOp(name: string): Disposable {
+  if (opLabel !== null) return keepLabel;
+  opLabel = name;
+  return {
+    [Symbol.dispose]() {
+      opLabel = null;
+    },
+  };
+}
+
+/** Runs `f` with `label` as the user-level op (a derivative rule of one). */
+function labelled<T>(label: string, f: () => T): T {
+  const outer = opLabel;
+  opLabel = label;
+  try {
+    return f();
+  } finally {
+    opLabel = outer;
+  }
+}
+
+/**
  * Turns NaN checking on or off (off by default, as `jax_debug_nans`): when
- * on, any primitive, forward or backward, that makes a NaN from inputs
- * without one throws an error naming it.
+ * on, any primitive that makes a NaN from inputs without one throws an
+ * error naming the op the user called (`crossEntropy: produced NaN ... (in
+ * its internal sub ...)`), or, when a derivative rule made it, `backward of
+ * <op>` (`jvp of <op>` in forward mode).
  *
  * @example
  * ```ts
@@ -91,6 +131,17 @@ let debugNans = false;
  * import assert from "node:assert/strict";
  * setDebugNans(true);
  * assert.throws(() => log(tensor([-1])), /log: produced NaN from inputs without NaN/);
+ * setDebugNans(false);
+ * ```
+ *
+ * @example A NaN made by the gradient of `log` at 0 (where picks the 0, its
+ * gradient sends 0 to log, and log's VJP computes 0 / 0):
+ * ```ts
+ * import { grad, greater, log, setDebugNans, sum, tensor, where } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const f = (x: any) => sum(where(greater(x, 0), log(x), 0));
+ * setDebugNans(true);
+ * assert.throws(() => grad(f)(tensor([0, 1])), /^Error: backward of log: produced NaN/);
  * setDebugNans(false);
  * ```
  */
@@ -107,10 +158,13 @@ function hasNan(t: Tensor): boolean {
 
 function checkNans(name: string, inputs: Tensor[], out: Tensor): void {
   if (hasNan(out) && !inputs.some(hasNan)) {
+    const op = opLabel ?? name;
     throw new Error(
-      `${name}: produced NaN from inputs without NaN (inputs ${
-        inputs.map(describe).join(", ")
-      }; output ${describe(out)}); debug NaN checks are on`,
+      `${op}: produced NaN from inputs without NaN (${
+        op === name ? "" : `in its internal ${name}: `
+      }inputs ${inputs.map(describe).join(", ")}; output ${
+        describe(out)
+      }); debug NaN checks are on`,
     );
   }
 }
@@ -198,8 +252,10 @@ export function bindRule<P>(
   );
   const first = traced.find((t) => t !== null);
   if (!first) return out;
+  const op = opLabel ?? rule.name;
   if (first instanceof RevTracer) {
-    const vjps = rule.vjp(primals, out, params);
+    const label = `backward of ${op}`;
+    const vjps = labelled(label, () => rule.vjp(primals, out, params));
     const parents: Parent[] = [];
     traced.forEach((t, i) => {
       const vjp = vjps[i];
@@ -207,6 +263,7 @@ export function bindRule<P>(
         parents.push({
           node: (t as RevTracer).node,
           name: rule.name,
+          label,
           vjp,
           shape: t.shape,
           dtype: t.dtype,
@@ -217,9 +274,13 @@ export function bindRule<P>(
     return new RevTracer(level, out, { id: nodeCounter++, parents });
   }
   const tangents = traced.map((t) => t ? (t as FwdTracer).tangent : null);
-  const tangent = rule.jvp
-    ? rule.jvp(primals, tangents, out, params)
-    : transposeVjp(rule.vjp(primals, out, params), tangents, out);
+  const tangent = labelled(
+    `jvp of ${op}`,
+    () =>
+      rule.jvp
+        ? rule.jvp(primals, tangents, out, params)
+        : transposeVjp(rule.vjp(primals, out, params), tangents, out),
+  );
   return new FwdTracer(level, out, castLike(tangent, out, rule.name));
 }
 
@@ -319,7 +380,10 @@ export function backpropagate(
     if (!g || node.parents.length === 0) continue;
     cts.delete(node);
     for (const p of node.parents) {
-      accumulate(p.node, castLike(p.vjp(g), p, p.name));
+      accumulate(
+        p.node,
+        castLike(labelled(p.label, () => p.vjp(g)), p, p.name),
+      );
     }
   }
   return leaves.map((l) => cts.get(l) ?? null);

@@ -161,3 +161,48 @@ Deno.test("int32 sum wraps around modulo 2^32 (PyTorch would promote to int64)",
   // cast to float64 first for the exact count (up to 2^53)
   assert.equal(T.item(T.sum(T.astype(x, "float64"))), 3 * 2 ** 30);
 });
+
+Deno.test("setDebugNans names the op the user called, and the backward (or jvp) of which op made a NaN", () => {
+  const ninf = -Infinity;
+  const f32 = (v: number[]) => T.tensor(v);
+  T.setDebugNans(true);
+  try {
+    // all -inf logits: -inf - (-inf) inside logSoftmax, inside crossEntropy
+    assert.throws(
+      () => T.crossEntropy(T.tensor([[ninf, ninf]]), i32([0])),
+      /^Error: crossEntropy: produced NaN from inputs without NaN \(in its internal sub: inputs Tensor float32 \[1,2\], Tensor float32 \[1,1\]; output Tensor float32 \[1,2\]\); debug NaN checks are on$/,
+    );
+    assert.throws(
+      () => T.logSoftmax(T.tensor([0, Infinity])),
+      /^Error: logSoftmax: produced NaN .*in its internal sub/,
+    );
+    // the where trap: log(0) is not used, but its VJP computes 0 / 0
+    const safeLog = (x: Tensor) => T.sum(T.where(T.greater(x, 0), T.log(x), 0));
+    assert.equal(T.item(safeLog(f32([0, 1]))), 0); // the forward is fine
+    assert.throws(
+      () => T.grad(safeLog)(f32([0, 1])),
+      /^Error: backward of log: produced NaN from inputs without NaN \(in its internal div: /,
+    );
+    // a composite's VJP: logSumExp of all -inf is -inf, its gradient ∞ · 0
+    assert.equal(T.item(T.logSumExp(f32([ninf, ninf]))), ninf);
+    assert.throws(
+      () => T.grad((x: Tensor) => T.logSumExp(x))(f32([ninf, ninf])),
+      /^Error: backward of logSumExp: produced NaN .*in its internal mul: /,
+    );
+    assert.throws(
+      () =>
+        T.jvp((x: Tensor) => T.logSumExp(x), [f32([ninf, ninf])], [
+          f32([1, 1]),
+        ]),
+      /^Error: jvp of logSumExp: produced NaN .*in its internal div: /,
+    );
+    // a primitive called directly is named by itself, and the label is gone after an error
+    assert.throws(
+      () => T.sqrt(f32([-1])),
+      /^Error: sqrt: produced NaN from inputs without NaN \(inputs Tensor float32 \[1\]; output Tensor float32 \[1\]\)/,
+    );
+  } finally {
+    T.setDebugNans(false);
+  }
+  assert.ok(Number.isNaN(T.item(T.sum(T.logSoftmax(T.tensor([0, Infinity]))))));
+});
