@@ -78,7 +78,7 @@ function unaryOp(
   return (x: Tensor): Tensor => bind(name, [checkTensor(name, x, "x")], {});
 }
 
-function binaryOp(name: "add" | "sub" | "mul" | "div" | "pow" | "maximum") {
+function binaryOp(name: "add" | "sub" | "mul" | "div" | "maximum") {
   return (a: Operand, b: Operand): Tensor =>
     bind(name, operands(name, a, b), {});
 }
@@ -137,7 +137,10 @@ export const mul: (a: Operand, b: Operand) => Tensor = binaryOp("mul");
  */
 export const div: (a: Operand, b: Operand) => Tensor = binaryOp("div");
 /**
- * Elementwise power `a ** b`.
+ * Elementwise power `a ** b`, as C's `pow` (`1 ** NaN` is 1). int32 to an
+ * int32 power stays int32 (a negative power truncates toward zero, as
+ * PyTorch); an int32 tensor to a negative integer number is an error, as in
+ * PyTorch.
  *
  * @example
  * ```ts
@@ -146,7 +149,15 @@ export const div: (a: Operand, b: Operand) => Tensor = binaryOp("div");
  * assert.deepEqual(toArray(pow(tensor([2, 3]), 2)), [4, 9]);
  * ```
  */
-export const pow: (a: Operand, b: Operand) => Tensor = binaryOp("pow");
+export function pow(a: Operand, b: Operand): Tensor {
+  const [x, y] = operands("pow", a, b);
+  if (typeof b === "number" && b < 0 && y.dtype === "int32") {
+    throw new Error(
+      `pow: b = ${b} is a negative integer with an int32 a (integers to negative integer powers are not allowed, as in PyTorch); cast a to a float dtype or pass b as a float tensor`,
+    );
+  }
+  return bind("pow", [x, y], {});
+}
 /**
  * Elementwise maximum (a tie splits the gradient evenly).
  *

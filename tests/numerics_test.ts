@@ -133,6 +133,20 @@ Deno.test("weak numbers: an accuracy from int32 counts, and an integer outside i
     /^Error: mul: b = 2147483648 is an integer outside int32's range \[-2147483648, 2147483647\], used with an int32 tensor/,
   );
   assert.throws(
+    () => T.pow(i32([2]), -1),
+    /^Error: pow: b = -1 is a negative integer with an int32 a \(integers to negative integer powers are not allowed, as in PyTorch\)/,
+  );
+  // PyTorch: int32 tensor ** int32 tensor truncates; a float exponent gives float32
+  assert.deepEqual([...T.pow(i32([2, 1, -1]), i32([-1, -2, -3])).data], [
+    0,
+    1,
+    -1,
+  ]);
+  assert.deepEqual(
+    T.toArray(T.pow(i32([2]), -1.5)),
+    [2 ** -1.5].map(Math.fround),
+  );
+  assert.throws(
     () => T.sub(-(2 ** 40), i32([1])),
     /^Error: sub: a = -1099511627776 is an integer outside int32's range/,
   );
