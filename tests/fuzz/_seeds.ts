@@ -1,0 +1,349 @@
+/**
+ * Valid seed files for the fuzz harness, written here from the format
+ * specifications (not with the library's writers): IDX of every element
+ * type, CIFAR-10 records, PNGs of every colour type and bit depth
+ * (interlaced or not, every scanline filter, split IDAT, palette and tRNS),
+ * and safetensors files. Made from a fixed generator, so the corpus is the
+ * same on every run.
+ *
+ * @module
+ */
+import { deflateSync, gzipSync } from "node:zlib";
+import { crc32 } from "./_oracles.ts";
+import { concat, Rng } from "./_mutate.ts";
+
+const SIZES: Record<number, number> = {
+  0x08: 1,
+  0x09: 1,
+  0x0b: 2,
+  0x0c: 4,
+  0x0d: 4,
+  0x0e: 8,
+};
+
+/** IDX bytes of `type` and `dims` with random elements. */
+export function makeIdx(rng: Rng, type: number, dims: number[]): Uint8Array {
+  const count = dims.reduce((a, d) => a * d, 1);
+  const head = new Uint8Array(4 + 4 * dims.length);
+  const v = new DataView(head.buffer);
+  head[2] = type;
+  head[3] = dims.length;
+  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
+  return concat(head, rng.bytes(count * SIZES[type]));
+}
+
+/** IDX seeds: every element type, 0 to 4 dims, a few sizes. */
+export function idxSeeds(): Uint8Array[] {
+  const rng = new Rng(1);
+  const out: Uint8Array[] = [];
+  for (const type of [0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e]) {
+    for (
+      const dims of [[], [0], [5], [2, 3], [3, 4, 4], [1, 2, 1, 3], [2, 0, 3]]
+    ) {
+      out.push(makeIdx(rng, type, dims));
+    }
+  }
+  return out;
+}
+
+/** IDX seeds gzip-compressed (with and without a file name field). */
+export function idxGzSeeds(): Uint8Array[] {
+  return idxSeeds().map((b, i) =>
+    new Uint8Array(gzipSync(b, { level: i % 10 }))
+  );
+}
+
+/** CIFAR-10 seeds: one to three records with labels 0..9. */
+export function cifarSeeds(): Uint8Array[] {
+  const rng = new Rng(2);
+  return [1, 2, 3].map((n) => {
+    const b = rng.bytes(n * 3073);
+    for (let i = 0; i < n; i++) b[i * 3073] = rng.int(10);
+    return b;
+  });
+}
+
+/** One PNG chunk: length, type, data, CRC. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+/** The PNG signature. */
+export const PNG_SIGNATURE: Uint8Array = new Uint8Array([
+  0x89,
+  0x50,
+  0x4e,
+  0x47,
+  0x0d,
+  0x0a,
+  0x1a,
+  0x0a,
+]);
+
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** The filtered scanlines (filter byte + row) of one image or pass, each row with a random filter. */
+function filterRows(rng: Rng, rows: Uint8Array[], bpp: number): Uint8Array {
+  const out: Uint8Array[] = [];
+  let prev: Uint8Array = new Uint8Array(rows[0]?.length ?? 0);
+  for (const row of rows) {
+    const f = rng.int(5);
+    const line = new Uint8Array(row.length + 1);
+    line[0] = f;
+    for (let i = 0; i < row.length; i++) {
+      const a = i >= bpp ? row[i - bpp] : 0,
+        b = prev[i],
+        c = i >= bpp ? prev[i - bpp] : 0;
+      const p = a + b - c,
+        pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
+      const pred =
+        [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
+      line[i + 1] = (row[i] - pred) & 0xff;
+    }
+    out.push(line);
+    prev = row;
+  }
+  return concat(...out);
+}
+
+/** What {@linkcode makePng} builds. */
+export interface PngSpec {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlace: boolean;
+  /** Palette entries (type 3) or a suggested palette. */
+  palette?: number;
+  /** tRNS chunk contents. */
+  trns?: Uint8Array;
+  /** Number of IDAT chunks to split the zlib stream into. */
+  idats?: number;
+}
+
+/** The unfiltered, filter-byte-free raw image data of a PNG spec, per pass, as row lists. */
+function packPasses(
+  rng: Rng,
+  s: PngSpec,
+): { rows: Uint8Array[]; bpp: number }[] {
+  const ch = CHANNELS[s.colorType];
+  const max = s.colorType === 3
+    ? Math.min(s.palette ?? 1, 2 ** s.depth) - 1
+    : 2 ** s.depth - 1;
+  const passes = s.interlace
+    ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [
+      1,
+      0,
+      2,
+      2,
+    ], [0, 1, 1, 2]]
+    : [[0, 0, 1, 1]];
+  const out = [];
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil(Math.max(0, s.width - x0) / dx),
+      ph = Math.ceil(Math.max(0, s.height - y0) / dy);
+    if (pw === 0 || ph === 0) continue;
+    const rowBytes = Math.ceil((pw * ch * s.depth) / 8);
+    const rows: Uint8Array[] = [];
+    for (let j = 0; j < ph; j++) {
+      const row = new Uint8Array(rowBytes);
+      for (let i = 0; i < pw * ch; i++) {
+        const x = rng.int(max + 1);
+        if (s.depth === 16) {
+          row[2 * i] = x >> 8;
+          row[2 * i + 1] = x & 0xff;
+        } else if (s.depth === 8) row[i] = x;
+        else {
+          const bit = i * s.depth;
+          row[bit >> 3] |= x << (8 - s.depth - (bit & 7));
+        }
+      }
+      rows.push(row);
+    }
+    out.push({ rows, bpp: Math.max(1, (ch * s.depth) >> 3) });
+  }
+  return out;
+}
+
+/** A valid PNG of the given spec with random pixels and random scanline filters. */
+export function makePng(rng: Rng, s: PngSpec): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, s.width);
+  v.setUint32(4, s.height);
+  ihdr[8] = s.depth;
+  ihdr[9] = s.colorType;
+  ihdr[12] = s.interlace ? 1 : 0;
+  const raw = concat(
+    ...packPasses(rng, s).map((p) => filterRows(rng, p.rows, p.bpp)),
+  );
+  const z = new Uint8Array(deflateSync(raw, { level: rng.int(10) }));
+  const parts = s.idats ?? 1;
+  const idats: Uint8Array[] = [];
+  for (let k = 0; k < parts; k++) {
+    idats.push(
+      pngChunk(
+        "IDAT",
+        z.subarray(
+          Math.floor((k * z.length) / parts),
+          Math.floor(((k + 1) * z.length) / parts),
+        ),
+      ),
+    );
+  }
+  return concat(
+    PNG_SIGNATURE,
+    pngChunk("IHDR", ihdr),
+    pngChunk("tEXt", new TextEncoder().encode("Comment\0fuzz seed")),
+    ...(s.palette ? [pngChunk("PLTE", rng.bytes(3 * s.palette))] : []),
+    ...(s.trns ? [pngChunk("tRNS", s.trns)] : []),
+    ...idats,
+    pngChunk("IEND", new Uint8Array(0)),
+  );
+}
+
+/** PNG seeds: every colour type and bit depth, interlaced or not, palettes with and without tRNS, colour keys. */
+export function pngSeeds(): Uint8Array[] {
+  const rng = new Rng(3);
+  const out: Uint8Array[] = [];
+  const types: [number, number[]][] = [
+    [0, [1, 2, 4, 8, 16]],
+    [2, [8, 16]],
+    [3, [1, 2, 4, 8]],
+    [4, [8, 16]],
+    [6, [8, 16]],
+  ];
+  for (const [colorType, depths] of types) {
+    for (const depth of depths) {
+      for (const interlace of [false, true]) {
+        const width = rng.range(1, 11), height = rng.range(1, 9);
+        const spec: PngSpec = {
+          width,
+          height,
+          depth,
+          colorType,
+          interlace,
+          idats: rng.range(1, 3),
+        };
+        if (colorType === 3) {
+          spec.palette = rng.range(1, Math.min(256, 2 ** depth));
+          if (rng.chance(0.5)) {
+            spec.trns = rng.bytes(rng.range(1, spec.palette));
+          }
+        } else if ((colorType === 0 || colorType === 2) && rng.chance(0.5)) {
+          // A colour key equal to 0 (likely present in small random images) or random.
+          const key = new Uint8Array(colorType === 0 ? 2 : 6);
+          if (rng.chance(0.5)) key.set(rng.bytes(key.length));
+          if (depth < 16) {
+            for (let i = 0; i < key.length; i += 2) key[i] = 0;
+          }
+          if (depth < 8) {
+            for (let i = 1; i < key.length; i += 2) key[i] &= 2 ** depth - 1;
+          }
+          spec.trns = key;
+        }
+        if (colorType === 2 && rng.chance(0.3)) spec.palette = rng.range(1, 16); // suggested palette
+        out.push(makePng(rng, spec));
+      }
+    }
+  }
+  return out;
+}
+
+/** One tensor of a safetensors seed. */
+export interface StSeedTensor {
+  name: string;
+  dtype: "F32" | "F64" | "I32";
+  shape: number[];
+}
+
+/** Safetensors bytes: header JSON (space-padded to 8 bytes), then each tensor's random bytes in order. */
+export function makeSafetensors(
+  rng: Rng,
+  tensors: StSeedTensor[],
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let off = 0;
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, d) => a * d, 1) * (t.dtype === "F64" ? 8 : 4);
+    header[t.name] = {
+      dtype: t.dtype,
+      shape: t.shape,
+      data_offsets: [off, off + n],
+    };
+    off += n;
+  }
+  return packSafetensors(JSON.stringify(header), rng.bytes(off));
+}
+
+/** Length field + header text (space-padded to a multiple of 8) + data. */
+export function packSafetensors(json: string, data: Uint8Array): Uint8Array {
+  let head: Uint8Array = new TextEncoder().encode(json);
+  head = concat(head, new Uint8Array((8 - (head.length % 8)) % 8).fill(0x20));
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(head.length), true);
+  return concat(len, head, data);
+}
+
+/** Safetensors seeds: a LeNet-like tree, scalars, empty tensors, all three dtypes, with and without metadata. */
+export function safetensorsSeeds(): Uint8Array[] {
+  const rng = new Rng(4);
+  return [
+    makeSafetensors(rng, [
+      { name: "0.weight", dtype: "F32", shape: [2, 1, 3, 3] },
+      { name: "0.bias", dtype: "F32", shape: [2] },
+      { name: "3.weight", dtype: "F32", shape: [4, 2] },
+      { name: "3.bias", dtype: "F32", shape: [4] },
+    ], { format: "pt" }),
+    makeSafetensors(rng, [{ name: "w", dtype: "F64", shape: [3] }, {
+      name: "step",
+      dtype: "I32",
+      shape: [],
+    }]),
+    makeSafetensors(rng, [
+      { name: "conv1.weight", dtype: "F32", shape: [1, 2] },
+      { name: "empty", dtype: "F32", shape: [0, 3] },
+      { name: "opt.m.0", dtype: "F64", shape: [2, 2] },
+      { name: "opt.m.1", dtype: "I32", shape: [1] },
+    ], { tree: '{"kind":"object"}', epoch: "3" }),
+    makeSafetensors(rng, [{ name: "x", dtype: "I32", shape: [2, 2] }], {}),
+    makeSafetensors(rng, []),
+  ];
+}
+
+/** The four Fashion-MNIST file names, without `.gz`. */
+export const FASHION_NAMES = [
+  "train-images-idx3-ubyte",
+  "train-labels-idx1-ubyte",
+  "t10k-images-idx3-ubyte",
+  "t10k-labels-idx1-ubyte",
+] as const;
+
+/** A small valid Fashion-MNIST: `n` train and `m` test images as plain IDX bytes, by file name. */
+export function fashionIdx(
+  rng: Rng,
+  n: number,
+  m: number,
+): Record<string, Uint8Array> {
+  const labels = (k: number) => {
+    const b = makeIdx(rng, 8, [k]);
+    for (let i = 8; i < b.length; i++) b[i] %= 10;
+    return b;
+  };
+  return {
+    [FASHION_NAMES[0]]: makeIdx(rng, 8, [n, 28, 28]),
+    [FASHION_NAMES[1]]: labels(n),
+    [FASHION_NAMES[2]]: makeIdx(rng, 8, [m, 28, 28]),
+    [FASHION_NAMES[3]]: labels(m),
+  };
+}
