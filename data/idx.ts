@@ -89,6 +89,9 @@ export function idxHeader(fn: string, bytes: Uint8Array): IdxHeader | null {
     dims.push(d);
     count *= d; // exact up to 2^53; past that the size check below fails anyway
   }
+  // A zero dim empties the file whatever the others are: without this, dims
+  // whose product overflows to Infinity followed by a 0 would give NaN.
+  if (dims.includes(0)) count = 0;
   return {
     type,
     itemSize: t.size,
