@@ -181,7 +181,8 @@ function diff(
   if (Object.getPrototypeOf(t.data)?.constructor !== ARRAYS[t.dtype]) {
     return `${at}data is not the typed array of ${t.dtype}`;
   }
-  if (t.data.length !== t.shape.reduce((a, d) => a * d, 1)) {
+  const size = t.shape.reduce((a, d) => a * BigInt(d), 1n); // exact: dims may overflow a float
+  if (BigInt(t.data.length) !== size) {
     return `${at}data length does not match shape [${t.shape}]`;
   }
   const d = diffTensor(t, e, tol);
@@ -368,10 +369,10 @@ const idxGzFormat: Format = {
   make(rng) {
     return { [rng.chance(0.85) ? "input.gz" : "input-idx"]: makeIdxGz(rng) };
   },
-  async run(input, dir) {
+  run(input, dir) {
     const [name, b] = Object.entries(input)[0] as [string, Uint8Array];
     const path = `${dir}/${name}`;
-    await Deno.writeFile(path, b);
+    Deno.writeFileSync(path, b);
     return outcome(
       "readIdx",
       () => readIdx(path),
@@ -1190,11 +1191,11 @@ const fashionFormat: Format = {
     }
     return files;
   },
-  async run(input, dir) {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await Deno.mkdir(dir, { recursive: true });
+  run(input, dir) {
+    // Synchronous file calls: several times faster than the async ones here.
+    for (const e of Deno.readDirSync(dir)) Deno.removeSync(`${dir}/${e.name}`);
     for (const [name, b] of Object.entries(input)) {
-      if (b) await Deno.writeFile(`${dir}/${name}`, b);
+      if (b) Deno.writeFileSync(`${dir}/${name}`, b);
     }
     return outcome(
       "loadFashionMnist",

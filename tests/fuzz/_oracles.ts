@@ -425,6 +425,7 @@ export function pngOracle(b: Uint8Array): Verdict<Expected> {
     } else if (type === "PLTE") {
       if (plte !== null) return invalid("second PLTE");
       plte = data;
+      if (trns !== null) odd.push("PLTE after tRNS");
       if (idat.length > 0) odd.push("PLTE after IDAT");
     } else if (type === "tRNS") {
       if (
@@ -472,7 +473,7 @@ export function pngOracle(b: Uint8Array): Verdict<Expected> {
     const want = ct === 0 ? 2 : ct === 2 ? 6 : -1;
     if (ct === 4 || ct === 6) odd.push(`tRNS in colour type ${ct}`);
     else if (
-      ct === 3 && (trns.length === 0 || trns.length > plte!.length / 3)
+      ct === 3 && trns.length > plte!.length / 3
     ) odd.push(`tRNS of ${trns.length} bytes`);
     else if (ct !== 3 && trns.length !== want) {
       odd.push(`tRNS of ${trns.length} bytes`);
