@@ -41,10 +41,13 @@ import {
   idxGzSeeds,
   idxSeeds,
   makeIdx,
+  makePng,
   packSafetensors,
   PNG_SIGNATURE,
+  PNG_TYPES,
   pngChunk,
   pngSeeds,
+  randomPngSpec,
   safetensorsSeeds,
 } from "./_seeds.ts";
 
@@ -317,13 +320,18 @@ function makeIdxGz(rng: Rng): Uint8Array {
     case 2:
     case 3:
       return mutateBytes(rng, rng.pick(idxGzCorpus));
-    case 4: { // a bomb: a small header followed by far more zeros than it declares
+    case 4: { // a bomb: a small header followed by far more zeros than it declares, or a valid big file
       const zeros = rng.pick([1, 4096, 1 << 20, 16 << 20]);
-      const key = `${idxCorpus.indexOf(seed)}-${zeros}`;
+      const valid = rng.chance(0.3);
+      const key = `${valid ? -1 : idxCorpus.indexOf(seed)}-${zeros}`;
       if (!bombs.has(key)) {
+        const head = valid
+          ? new Uint8Array([0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 0, 4])
+          : seed;
+        if (valid) setWord(head, 4, zeros >> 2, false); // ubyte [zeros / 4, 4]
         bombs.set(
           key,
-          new Uint8Array(gzipSync(concat(seed, new Uint8Array(zeros)))),
+          new Uint8Array(gzipSync(concat(head, new Uint8Array(zeros)))),
         );
       }
       return bombs.get(key)!;
@@ -608,13 +616,62 @@ function mutatePngChunks(rng: Rng, chunks: Chunk[]): Chunk[] {
 }
 
 let pngCorpus: Uint8Array[] | undefined;
+const pngZeros = new Map<number, Uint8Array>();
+
+/**
+ * A valid PNG bomb: 1-bit gray or palette (RGBA through tRNS) pixels, all
+ * zero, 2^27 of them: 16 MB of image data that deflate to 16 KB, and up to
+ * 2 GB as a float32 tensor.
+ */
+function pngBomb(rng: Rng): Uint8Array {
+  const [width, height] = rng.pick([[2 ** 27, 1], [2 ** 14, 2 ** 13], [
+    1,
+    2 ** 26,
+  ]]);
+  const raw = height * (Math.ceil(width / 8) + 1);
+  if (!pngZeros.has(raw)) {
+    pngZeros.set(
+      raw,
+      new Uint8Array(deflateSync(new Uint8Array(raw), { level: 9 })),
+    );
+  }
+  const ihdr = new Uint8Array(13);
+  setWord(ihdr, 0, width, false);
+  setWord(ihdr, 4, height, false);
+  ihdr[8] = 1;
+  ihdr[9] = rng.pick([0, 3]);
+  return writeChunks([
+    { type: "IHDR", data: ihdr },
+    ...(ihdr[9] === 3
+      ? [{ type: "PLTE", data: rng.bytes(6) }, {
+        type: "tRNS",
+        data: rng.bytes(2),
+      }]
+      : []),
+    { type: "IDAT", data: pngZeros.get(raw)! },
+    { type: "IEND", data: new Uint8Array(0) },
+  ]);
+}
 
 const pngFormat: Format = {
   name: "png",
   readers: ["decodePng"],
   make(rng) {
     pngCorpus ??= pngSeeds();
-    const seed = rng.pick(pngCorpus);
+    if (rng.chance(0.0005)) return { "input.png": pngBomb(rng) };
+    let seed = rng.pick(pngCorpus);
+    if (rng.chance(0.25)) { // a fresh valid image of any type and size up to 64 x 64
+      const [colorType, depths] = rng.pick(PNG_TYPES);
+      const spec = randomPngSpec(
+        rng,
+        colorType,
+        rng.pick(depths),
+        rng.chance(0.5),
+        rng.pick([3, 9, 64]),
+      );
+      seed = makePng(rng, spec);
+      if (rng.chance(0.4)) return { "input.png": seed };
+    }
     let out: Uint8Array;
     if (rng.chance(0.75)) {
       let cs = pngChunks(seed);

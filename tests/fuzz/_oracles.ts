@@ -324,6 +324,8 @@ const ADAM7 = [
 ];
 /** The largest image data (bytes) this oracle inflates. */
 const PNG_MAX_RAW = 64 << 20;
+/** The most samples this oracle decodes (a bigger image is "unchecked" when accepted). */
+const PNG_MAX_SAMPLES = 1 << 24;
 
 /**
  * Reverses the PNG scanline filters of one (sub)image in place and returns
@@ -510,6 +512,9 @@ export function pngOracle(b: Uint8Array): Verdict<Expected> {
   }
   if (r.out.length > rawBytes) odd.push("more image data than IHDR needs");
   if (r.used < z.length) odd.push("data after the zlib stream");
+  if (width * height * channels > PNG_MAX_SAMPLES) {
+    return unchecked("image too large for the oracle");
+  }
   // Samples of the full image, row-major, as stored (palette indices for type 3).
   const samples = new Uint16Array(width * height * channels);
   let pos = 0;

@@ -210,47 +210,60 @@ export function makePng(rng: Rng, s: PngSpec): Uint8Array {
   );
 }
 
+/** The PNG colour types and their bit depths. */
+export const PNG_TYPES: [number, number[]][] = [
+  [0, [1, 2, 4, 8, 16]],
+  [2, [8, 16]],
+  [3, [1, 2, 4, 8]],
+  [4, [8, 16]],
+  [6, [8, 16]],
+];
+
+/**
+ * A random valid PNG spec of the given type: up to `size` pixels a side,
+ * a palette (type 3, sometimes with tRNS), a colour key (types 0 and 2,
+ * half the time), a suggested palette (type 2, sometimes).
+ */
+export function randomPngSpec(
+  rng: Rng,
+  colorType: number,
+  depth: number,
+  interlace: boolean,
+  size: number,
+): PngSpec {
+  const spec: PngSpec = {
+    width: rng.range(1, size),
+    height: rng.range(1, size),
+    depth,
+    colorType,
+    interlace,
+    idats: rng.range(1, 3),
+  };
+  if (colorType === 3) {
+    spec.palette = rng.range(1, Math.min(256, 2 ** depth));
+    if (rng.chance(0.5)) spec.trns = rng.bytes(rng.range(0, spec.palette));
+  } else if ((colorType === 0 || colorType === 2) && rng.chance(0.5)) {
+    // A colour key equal to 0 (likely present in small random images) or random.
+    const key = new Uint8Array(colorType === 0 ? 2 : 6);
+    if (rng.chance(0.5)) key.set(rng.bytes(key.length));
+    if (depth < 16) { for (let i = 0; i < key.length; i += 2) key[i] = 0; }
+    if (depth < 8) {
+      for (let i = 1; i < key.length; i += 2) key[i] &= 2 ** depth - 1;
+    }
+    spec.trns = key;
+  }
+  if (colorType === 2 && rng.chance(0.3)) spec.palette = rng.range(1, 16); // suggested palette
+  return spec;
+}
+
 /** PNG seeds: every colour type and bit depth, interlaced or not, palettes with and without tRNS, colour keys. */
 export function pngSeeds(): Uint8Array[] {
   const rng = new Rng(3);
   const out: Uint8Array[] = [];
-  const types: [number, number[]][] = [
-    [0, [1, 2, 4, 8, 16]],
-    [2, [8, 16]],
-    [3, [1, 2, 4, 8]],
-    [4, [8, 16]],
-    [6, [8, 16]],
-  ];
-  for (const [colorType, depths] of types) {
+  for (const [colorType, depths] of PNG_TYPES) {
     for (const depth of depths) {
       for (const interlace of [false, true]) {
-        const width = rng.range(1, 11), height = rng.range(1, 9);
-        const spec: PngSpec = {
-          width,
-          height,
-          depth,
-          colorType,
-          interlace,
-          idats: rng.range(1, 3),
-        };
-        if (colorType === 3) {
-          spec.palette = rng.range(1, Math.min(256, 2 ** depth));
-          if (rng.chance(0.5)) {
-            spec.trns = rng.bytes(rng.range(1, spec.palette));
-          }
-        } else if ((colorType === 0 || colorType === 2) && rng.chance(0.5)) {
-          // A colour key equal to 0 (likely present in small random images) or random.
-          const key = new Uint8Array(colorType === 0 ? 2 : 6);
-          if (rng.chance(0.5)) key.set(rng.bytes(key.length));
-          if (depth < 16) {
-            for (let i = 0; i < key.length; i += 2) key[i] = 0;
-          }
-          if (depth < 8) {
-            for (let i = 1; i < key.length; i += 2) key[i] &= 2 ** depth - 1;
-          }
-          spec.trns = key;
-        }
-        if (colorType === 2 && rng.chance(0.3)) spec.palette = rng.range(1, 16); // suggested palette
+        const spec = randomPngSpec(rng, colorType, depth, interlace, 11);
         out.push(makePng(rng, spec));
       }
     }

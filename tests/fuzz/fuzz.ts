@@ -194,7 +194,7 @@ async function runFormat(
     while (next < o.n && !restart) {
       // The watchdog allows for making the input and running the oracle too.
       const line = await lines.next(
-        ready ? 3 * o.timeoutMs + 1000 : STARTUP_MS,
+        ready ? 2 * o.timeoutMs + 1000 : STARTUP_MS,
       );
       if (line === "timeout" || line === null) {
         if (line === "timeout") {
@@ -212,7 +212,7 @@ async function runFormat(
           line === "timeout" ? "hang" : "crash",
           line === "timeout"
             ? `no result within ${
-              3 * o.timeoutMs + 1000
+              2 * o.timeoutMs + 1000
             } ms (the child was killed)`
             : `the child exited (code ${status.code}${
               status.signal ? `, ${status.signal}` : ""
