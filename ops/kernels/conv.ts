@@ -88,6 +88,17 @@ function chunking(g: ConvGeometry): { nb: number; rows: number } {
 }
 
 /**
+ * The geometry of output rows oy0..oy0 + rows (at most to the end): a
+ * convolution of the same x whose top padding moves down by the band's
+ * start (negative once the band starts below the padding).
+ */
+function band(g: ConvGeometry, oy0: number, rows: number): ConvGeometry {
+  return rows >= g.oh
+    ? g
+    : { ...g, oh: Math.min(rows, g.oh - oy0), pt: g.pt - oy0 * g.sh };
+}
+
+/**
  * Calls `visit(n0, nb, band, yOff)` for each chunk of images and band of
  * output rows (see `chunking`): `band` is the geometry of those rows (oh
  * the band's rows, top padding moved by its start), `yOff` the offset of
@@ -100,10 +111,7 @@ function forEachChunk(
   const { nb, rows } = chunking(g);
   for (let n0 = 0; n0 < g.n; n0 += nb) {
     for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
-      const band = rows >= g.oh
-        ? g
-        : { ...g, oh: Math.min(rows, g.oh - oy0), pt: g.pt - oy0 * g.sh };
-      visit(n0, Math.min(nb, g.n - n0), band, oy0 * g.ow);
+      visit(n0, Math.min(nb, g.n - n0), band(g, oy0, rows), oy0 * g.ow);
     }
   }
 }
@@ -311,12 +319,9 @@ function runConv(
   const extras = parts.map((_, t) => extra(t));
   const rows = isIm2col(fn) ? bandRows(g) : g.oh;
   for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
-    const band = rows === g.oh
-      ? g
-      : { ...g, oh: Math.min(rows, g.oh - oy0), pt: g.pt - oy0 * g.sh };
     const rec = rt.alloc(CONV_FIELDS.length * 4), i32 = rt.i32;
     const fields: Record<string, number> = {
-      ...band,
+      ...band(g, oy0, rows),
       ...arrays,
       y: arrays.y + 4 * oy0 * g.ow,
       yp: g.oh * g.ow,
