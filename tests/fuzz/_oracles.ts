@@ -817,7 +817,9 @@ export function safetensorsOracle(
       return `${what} is not a size`;
     }
     if (!/^(0|[1-9][0-9]*)$/.test(x.text)) {
-      odd.push(`${what} written as ${x.text}`);
+      odd.push(
+        `${what.endsWith("dim") ? "a dim" : "an offset"} written as ${x.text}`,
+      );
     }
     return x.value;
   };

@@ -453,7 +453,10 @@ if (import.meta.main) {
   console.log(
     `fuzz: ${o.n} inputs per format, seed ${seed}, limit ${
       o.timeoutMs ?? 2000
-    } ms and ${o.maxRssMb ?? 1536} MB per input`,
+    } ms and ${o.maxRssMb ?? 1536} MB per input; readers: ${
+      FORMATS.filter((f) => o.formats?.includes(f.name) ?? true)
+        .map((f) => `${f.name} ${f.readers.join("+")}`).join(", ")
+    }`,
   );
   const t0 = performance.now();
   const reports = await runFuzz(o);
