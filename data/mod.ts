@@ -44,7 +44,14 @@ export {
   parseCifar10,
   readCifar10,
 } from "./cifar.ts";
-export { decodePng, encodePng, readPng, writePng } from "./png.ts";
+export {
+  decodePng,
+  type DecodePngOptions,
+  encodePng,
+  PNG_MAX_PIXELS,
+  readPng,
+  writePng,
+} from "./png.ts";
 export {
   deserializeSafetensors,
   loadSafetensors,

@@ -17,6 +17,9 @@
  *   chunks, IEND last with nothing after it), every chunk's CRC, the zlib
  *   stream's Adler-32 checksum, its exact length and every row's filter type
  *   are checked; anything wrong is an error, never a guessed image.
+ * - decoding is bounded: an image of more than {@linkcode PNG_MAX_PIXELS}
+ *   pixels (Pillow's limit) is refused before anything is inflated, unless
+ *   the caller raises `maxPixels`.
  * - encoding takes `[H, W]` or `[H, W, C]` with C in 1..4 of any dtype,
  *   rounds and clamps each value to 0..255 and writes an 8-bit PNG. Scale
  *   images in [0, 1] by 255 first.
@@ -27,8 +30,50 @@
 // deno-lint-ignore no-import-prefix
 import { encode } from "npm:fast-png@8";
 import { crc32, inflateSync } from "node:zlib";
-import { checkTensor, fromData, type Tensor } from "../ops/tensor.ts";
+import {
+  checkOptions,
+  checkTensor,
+  describe,
+  fromData,
+  type Tensor,
+} from "../ops/tensor.ts";
 import { checkBytes, readBytes, rethrowAs, writeBytesAtomic } from "./_io.ts";
+
+/**
+ * The most pixels (width x height) {@linkcode decodePng} and
+ * {@linkcode readPng} decode by default: 89,478,485, Pillow's
+ * `Image.MAX_IMAGE_PIXELS` (`1024 * 1024 * 1024 // 4 // 3`; above it Pillow
+ * warns of a decompression bomb, above twice it refuses). The DEFLATE limit
+ * bounds the image data, but a 1-bit pixel becomes a 4-byte float32 (four of
+ * them for a palette image with tRNS): without this limit a valid 16 KB file
+ * of 2^27 1-bit pixels decodes to a 512 MB tensor.
+ */
+export const PNG_MAX_PIXELS = 89_478_485;
+
+/** Options for {@linkcode decodePng} and {@linkcode readPng}. */
+export interface DecodePngOptions {
+  /**
+   * The most pixels (width x height) to decode: a positive integer, or
+   * `Infinity` for no limit. Default {@linkcode PNG_MAX_PIXELS}.
+   */
+  maxPixels?: number;
+}
+
+/** Checks `options` of `fn` and returns its pixel limit. */
+function maxPixelsOf(fn: string, options?: DecodePngOptions): number {
+  checkOptions(fn, options, ["maxPixels"]);
+  const max = options?.maxPixels === undefined
+    ? PNG_MAX_PIXELS
+    : options.maxPixels;
+  if (!(max === Infinity || (Number.isInteger(max) && max >= 1))) {
+    throw new Error(
+      `${fn}: maxPixels must be a positive integer or Infinity, got ${
+        describe(max)
+      }`,
+    );
+  }
+  return max;
+}
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -298,9 +343,11 @@ function scanPng(bytes: Uint8Array): PngInfo {
 /**
  * Inflates the concatenated IDAT data with zlib, which checks the stream's
  * Adler-32 checksum, and stops as soon as the output exceeds what IHDR
- * declares: a PNG bomb fails before anything large is allocated.
+ * declares: a PNG bomb fails before anything large is allocated. Before
+ * inflating, refuses a size that the compressed data cannot hold (a corrupt
+ * file) or of more than `maxPixels` pixels.
  */
-function inflateImageData(info: PngInfo): Uint8Array {
+function inflateImageData(info: PngInfo, maxPixels: number): Uint8Array {
   const { width, height, rawBytes } = info;
   const size = `${width} x ${height}`;
   const compressed = new Uint8Array(
@@ -311,6 +358,17 @@ function inflateImageData(info: PngInfo): Uint8Array {
   if (rawBytes > limit) {
     throw corrupt(
       `IHDR declares ${size} (${rawBytes} bytes of image data), but ${compressed.length} compressed bytes can hold at most ${limit}`,
+    );
+  }
+  // Exact: the check above bounds width * height by 8 * 1032 * file size.
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw new Error(
+      `decodePng: image of ${size} = ${pixels} pixels is more than maxPixels (${maxPixels}${
+        maxPixels === PNG_MAX_PIXELS
+          ? ", Pillow's decompression-bomb limit"
+          : ""
+      }); pass a larger { maxPixels } to read it`,
     );
   }
   let out: { buffer: Uint8Array; engine: { bytesWritten: number } };
@@ -359,8 +417,9 @@ function paeth(a: number, b: number, c: number): number {
 }
 
 /**
- * Undoes the row filters and the interlacing: the stored samples of every
- * pixel, row-major, `samples` per pixel (palette indices for colour type 3).
+ * Undoes the row filters (in place in `raw`) and the interlacing: the stored
+ * samples of every pixel, row-major, `samples` per pixel (palette indices for
+ * colour type 3).
  */
 function unfilter(info: PngInfo, raw: Uint8Array): Uint16Array {
   const { width, height, depth, samples } = info;
@@ -372,7 +431,8 @@ function unfilter(info: PngInfo, raw: Uint8Array): Uint16Array {
     const w = passSize(width, x0, dx), h = passSize(height, y0, dy);
     if (w === 0 || h === 0) return;
     const rowBytes = Math.ceil((w * samples * depth) / 8);
-    let prev: Uint8Array = new Uint8Array(rowBytes);
+    let prev = -1; // where the previous row's bytes start in raw (-1: none)
+    const up = (i: number) => prev < 0 ? 0 : raw[prev + i]; // byte i of prev
     for (let y = 0; y < h; y++, off += 1 + rowBytes) {
       const filter = raw[off];
       if (filter > 4) {
@@ -382,31 +442,40 @@ function unfilter(info: PngInfo, raw: Uint8Array): Uint16Array {
           } has filter type ${filter} (expected 0..4)`,
         );
       }
-      const row = raw.subarray(off + 1, off + 1 + rowBytes);
-      for (let i = 0; i < rowBytes; i++) {
-        const a = i >= bpp ? row[i - bpp] : 0, b = prev[i];
-        const c = i >= bpp ? prev[i - bpp] : 0;
-        const predicted = filter === 0
-          ? 0
-          : filter === 1
-          ? a
-          : filter === 2
-          ? b
-          : filter === 3
-          ? (a + b) >> 1
-          : paeth(a, b, c);
-        row[i] = (row[i] + predicted) & 0xff;
+      const row = off + 1; // where this row's bytes start in raw
+      if (filter === 1) {
+        for (let i = bpp; i < rowBytes; i++) raw[row + i] += raw[row + i - bpp];
+      } else if (filter === 2) {
+        for (let i = 0; i < rowBytes; i++) raw[row + i] += up(i);
+      } else if (filter === 3) {
+        for (let i = 0; i < rowBytes; i++) {
+          const a = i >= bpp ? raw[row + i - bpp] : 0;
+          raw[row + i] += (a + up(i)) >> 1;
+        }
+      } else if (filter === 4) {
+        for (let i = 0; i < rowBytes; i++) {
+          const a = i >= bpp ? raw[row + i - bpp] : 0;
+          raw[row + i] += paeth(a, up(i), i >= bpp ? up(i - bpp) : 0);
+        }
       }
-      for (let x = 0; x < w; x++) {
-        const p = ((y0 + y * dy) * width + x0 + x * dx) * samples;
-        for (let j = 0; j < samples; j++) {
-          const s = x * samples + j;
-          const bit = s * depth;
-          out[p + j] = depth === 16
-            ? (row[2 * s] << 8) | row[2 * s + 1]
-            : depth === 8
-            ? row[s]
-            : (row[bit >> 3] >> (8 - depth - (bit & 7))) & mask;
+      const p0 = ((y0 + y * dy) * width + x0) * samples; // first pixel in out
+      if (depth < 8) { // one sample per pixel: gray or a palette index
+        for (let x = 0; x < w; x++) {
+          const bit = x * depth;
+          out[p0 + x * dx] =
+            (raw[row + (bit >> 3)] >> (8 - depth - (bit & 7))) &
+            mask;
+        }
+      } else if (depth === 8 && dx === 1) {
+        out.set(raw.subarray(row, row + rowBytes), p0);
+      } else {
+        for (let x = 0; x < w; x++) {
+          for (let j = 0; j < samples; j++) {
+            const s = x * samples + j;
+            out[p0 + x * dx * samples + j] = depth === 16
+              ? (raw[row + 2 * s] << 8) | raw[row + 2 * s + 1]
+              : raw[row + s];
+          }
         }
       }
       prev = row;
@@ -459,7 +528,9 @@ function toImage(info: PngInfo, stored: Uint16Array): Tensor {
  * 0..255 (see the module docs for palette, alpha and 16-bit handling).
  * Corrupt, truncated or oversized files throw an Error whose message starts
  * `decodePng: corrupt PNG: ` (or `decodePng: not a PNG: `) and says what is
- * wrong.
+ * wrong. An image of more than `options.maxPixels` pixels (default
+ * {@linkcode PNG_MAX_PIXELS}, Pillow's decompression-bomb limit) is refused
+ * before it is inflated.
  *
  * @example
  * ```ts
@@ -473,13 +544,18 @@ function toImage(info: PngInfo, stored: Uint16Array): Tensor {
  * assert.deepEqual([...back.data], [0, 64, 128, 255]);
  * assert.throws(() => decodePng(new Uint8Array(10)), /decodePng: not a PNG/);
  * assert.throws(() => decodePng(png.subarray(0, 40)), /decodePng: corrupt PNG: truncated/);
+ * assert.throws(() => decodePng(png, { maxPixels: 3 }), /2 x 2 = 4 pixels is more than maxPixels \(3\)/);
  * ```
  */
-export function decodePng(bytes: Uint8Array): Tensor {
+export function decodePng(
+  bytes: Uint8Array,
+  options?: DecodePngOptions,
+): Tensor {
   checkBytes("decodePng", bytes);
+  const maxPixels = maxPixelsOf("decodePng", options);
   try {
     const info = scanPng(bytes);
-    return toImage(info, unfilter(info, inflateImageData(info)));
+    return toImage(info, unfilter(info, inflateImageData(info, maxPixels)));
   } catch (err) {
     if (err instanceof Error && err.message.startsWith("decodePng: ")) {
       throw err;
@@ -532,18 +608,29 @@ export function encodePng(t: Tensor): Uint8Array {
 
 /**
  * Reads a PNG file as {@linkcode decodePng}: float32 `[H, W, C]`, values
- * 0..255. Needs `--allow-read`.
+ * 0..255; images of more than `options.maxPixels` pixels (default
+ * {@linkcode PNG_MAX_PIXELS}) are refused. Needs `--allow-read`.
  *
  * @example
  * ```ts ignore
  * import { readPng } from "./png.ts";
  * const img = await readPng("digit.png");
  * console.log(img.shape); // e.g. [28, 28, 1]
+ * const scan = await readPng("scan.png", { maxPixels: 200_000_000 });
  * ```
  */
-export async function readPng(path: string): Promise<Tensor> {
+export async function readPng(
+  path: string,
+  options?: DecodePngOptions,
+): Promise<Tensor> {
+  maxPixelsOf("readPng", options);
   const bytes = await readBytes("readPng", path);
-  return rethrowAs("readPng", "decodePng", () => decodePng(bytes), path);
+  return rethrowAs(
+    "readPng",
+    "decodePng",
+    () => decodePng(bytes, options),
+    path,
+  );
 }
 
 /**

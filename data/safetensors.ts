@@ -13,6 +13,13 @@
  * holding other dtypes (`BF16`, `F16`, `I64`, ...) are refused with a clear
  * error; convert them in PyTorch first (e.g. `t.float()`, `t.int()`).
  *
+ * A header that holds a key twice in one object is refused. The reference
+ * implementation (Rust, serde) refuses a second `__metadata__` or a second
+ * `dtype`, `shape` or `data_offsets` in an entry too; for two tensors of one
+ * name, or two metadata values of one key, it keeps the last, but such a
+ * file is ambiguous (JSON parsers differ on which one they keep), so it is
+ * refused here as well.
+ *
  * @module
  */
 import {
@@ -226,8 +233,9 @@ export function serializeSafetensors(
 /**
  * Reads and validates the header of safetensors bytes, without touching the
  * tensor data: header length within the file and at most 100 MB, valid
- * UTF-8 JSON, known dtypes, sizes matching shapes, offsets covering the data
- * section exactly with no gap or overlap.
+ * UTF-8 JSON with no key twice in one object (no tensor name, field or
+ * metadata key repeated; see the module docs), known dtypes, sizes matching
+ * shapes, offsets covering the data section exactly with no gap or overlap.
  *
  * @example
  * ```ts
@@ -241,6 +249,58 @@ export function serializeSafetensors(
  */
 export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   return parseHeader("parseSafetensorsHeader", bytes);
+}
+
+/**
+ * The first key that one object of the JSON `text` holds twice, and the keys
+ * leading to that object; null when there is none. `text` must be valid JSON
+ * (it is parsed first; JSON.parse silently keeps the last of two keys). One
+ * pass with an explicit stack: linear time, and any depth of nesting.
+ */
+function duplicateKey(text: string): { path: string[]; key: string } | null {
+  // One entry per open object (its keys so far, the current one last) or array (null).
+  const open: ({ keys: Set<string>; key: string } | null)[] = [];
+  let start = 0, end = 0; // the last string literal is text.slice(start, end)
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      end = i + 1;
+    } else if (c === ":") { // after a key: the string just read
+      const obj = open[open.length - 1]!;
+      const key: string = JSON.parse(text.slice(start, end));
+      if (obj.keys.has(key)) {
+        const path = open.slice(0, -1).flatMap((o) => o === null ? [] : o.key);
+        return { path, key };
+      }
+      obj.keys.add(key);
+      obj.key = key;
+    } else if (c === "{") open.push({ keys: new Set(), key: "" });
+    else if (c === "[") open.push(null);
+    else if (c === "}" || c === "]") open.pop();
+  }
+  return null;
+}
+
+/** Says that the object at `path` in a header holds `key` twice. */
+function twice(path: string[], key: string): string {
+  const k = JSON.stringify(key);
+  if (path.length === 0) {
+    return key === "__metadata__"
+      ? 'the header has "__metadata__" twice'
+      : `the header names tensor ${k} twice`;
+  }
+  const where = path[0] === "__metadata__"
+    ? 'the header\'s "__metadata__"'
+    : `header entry ${JSON.stringify(path[0])}`;
+  const what = path.length === 1 && path[0] !== "__metadata__"
+    ? "field"
+    : "key";
+  const outer = path.slice(1, 5).map((p) => JSON.stringify(p));
+  if (path.length > 5) outer.push("...");
+  const inside = path.length === 1 ? "" : ` (inside ${outer.join(" > ")})`;
+  return `${where} has the ${what} ${k} twice${inside}`;
 }
 
 function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
@@ -263,9 +323,9 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
       } (truncated file, or not safetensors)`,
     );
   }
-  let header: unknown;
+  let header: unknown, text: string;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(
+    text = new TextDecoder("utf-8", { fatal: true }).decode(
       bytes.subarray(8, 8 + n),
     );
     header = JSON.parse(text);
@@ -288,6 +348,8 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
       }`,
     );
   }
+  const dup = duplicateKey(text);
+  if (dup !== null) throw new Error(`${fn}: ${twice(dup.path, dup.key)}`);
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
   let metadata: Record<string, string> = {};
@@ -460,7 +522,9 @@ function buildTree(fn: string, leaves: [string, Tensor][]): Tree {
 /**
  * Deserializes safetensors bytes into a tree of tensors (see the module docs
  * for how names become nested objects and arrays). Validates everything
- * before allocating; the tensors are copies, independent of `bytes`.
+ * before allocating, as {@linkcode parseSafetensorsHeader} (a header that
+ * names a tensor twice, or repeats a field, is an error); the tensors are
+ * copies, independent of `bytes`.
  *
  * @example
  * ```ts

@@ -5,10 +5,17 @@ import assert from "node:assert/strict";
 import { crc32, deflateSync } from "node:zlib";
 // deno-lint-ignore no-import-prefix
 import { decode as fastPngDecode } from "npm:fast-png@8";
-import { decodePng, encodePng, readPng, writePng } from "../data/png.ts";
+import {
+  decodePng,
+  encodePng,
+  PNG_MAX_PIXELS,
+  readPng,
+  writePng,
+} from "../data/png.ts";
 import {
   deserializeSafetensors,
   loadSafetensors,
+  parseSafetensorsHeader,
   saveSafetensors,
   serializeSafetensors,
 } from "../data/safetensors.ts";
@@ -192,6 +199,15 @@ function assertCorrupt(bytes: Uint8Array, re: RegExp, label: string): void {
     assert.match(err.message, re, label);
     return true;
   });
+}
+
+async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "readers_test_" });
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 // -------------------------------------------------------------- PNG tests
@@ -546,6 +562,120 @@ Deno.test("decodePng: ancillary chunks are only CRC-checked; readPng names the p
   assert.deepEqual(toArray(decodePng(encodePng(tensor([[7]])))), [[[7]]]);
 });
 
+Deno.test("decodePng: a valid 16 KB 1-bit image of 2^27 pixels is refused at once by the default pixel limit (it decoded to a 512 MB tensor in 4 s)", async () => {
+  assert.equal(PNG_MAX_PIXELS, Math.floor(1024 ** 3 / 4 / 3)); // Pillow's MAX_IMAGE_PIXELS
+  const width = 2 ** 27; // one row: filter byte 0, then 2^24 bytes of 8 pixels each
+  const bomb = png(
+    ihdr(width, 1, 1, 0),
+    chunk("IDAT", deflateSync(new Uint8Array(1 + width / 8))),
+    chunk("IEND"),
+  );
+  assert.ok(bomb.length < 20_000, `${bomb.length} bytes`);
+  const start = performance.now();
+  assert.throws(
+    () => decodePng(bomb),
+    /^Error: decodePng: image of 134217728 x 1 = 134217728 pixels is more than maxPixels \(89478485, Pillow's decompression-bomb limit\); pass a larger \{ maxPixels \} to read it$/,
+  );
+  const ms = performance.now() - start;
+  assert.ok(ms < 200, `took ${ms.toFixed(0)} ms`);
+  // The same through readPng, which names the path.
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/bomb.png`, bomb);
+    await assert.rejects(
+      readPng(`${dir}/bomb.png`),
+      /^Error: readPng: ".*bomb.png": image of 134217728 x 1 = 134217728 pixels is more than maxPixels \(89478485, /,
+    );
+  });
+});
+
+Deno.test("decodePng/readPng: maxPixels: an image at the limit decodes, one pixel over is refused before inflating; the option is checked", async () => {
+  const { bytes, pixels } = rgb7x5(); // 35 pixels
+  for (const maxPixels of [35, 36, Infinity]) {
+    assert.deepEqual([...decodePng(bytes, { maxPixels }).data], pixels.flat(2));
+  }
+  const over =
+    /^Error: decodePng: image of 7 x 5 = 35 pixels is more than maxPixels \(34\); pass a larger \{ maxPixels \} to read it$/;
+  assert.throws(() => decodePng(bytes, { maxPixels: 34 }), over);
+  // Image data that is not zlib at all: over the limit, it is never inflated.
+  const idat = chunkAt(bytes, "IDAT");
+  const notZlib = concat(
+    bytes.subarray(0, idat),
+    chunk("IDAT", new Uint8Array(64).fill(0xff)),
+    chunk("IEND"),
+  );
+  assert.throws(() => decodePng(notZlib, { maxPixels: 34 }), over);
+  assertCorrupt(notZlib, /bad compressed image data \(zlib: /, "not zlib");
+  // A corrupt size (more pixels than the data can hold) is still called corrupt.
+  const huge = png(
+    ihdr(2 ** 30, 2 ** 30, 8, 0),
+    chunk("IDAT", deflateSync(new Uint8Array(10))),
+    chunk("IEND"),
+  );
+  assertCorrupt(huge, /IHDR declares 1073741824 x 1073741824/, "huge IHDR");
+  const bad: [unknown, string][] = [
+    [
+      { maxPixels: 0 },
+      "maxPixels must be a positive integer or Infinity, got number 0",
+    ],
+    [
+      { maxPixels: 1.5 },
+      "maxPixels must be a positive integer or Infinity, got number 1.5",
+    ],
+    [
+      { maxPixels: -Infinity },
+      "maxPixels must be a positive integer or Infinity, got number -Infinity",
+    ],
+    [
+      { maxPixels: NaN },
+      "maxPixels must be a positive integer or Infinity, got number NaN",
+    ],
+    [
+      { maxPixels: "35" },
+      "maxPixels must be a positive integer or Infinity, got string 35",
+    ],
+    [
+      { maxPixels: null },
+      "maxPixels must be a positive integer or Infinity, got null",
+    ],
+    [
+      { maxpixels: 35 },
+      'unknown option "maxpixels" (known options: maxPixels)',
+    ],
+    [null, "options must be an object, got null"],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(
+      () => decodePng(bytes, options as never),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.equal(err.message, `decodePng: ${message}`);
+        return true;
+      },
+    );
+    // readPng checks its options before it reads the file.
+    await assert.rejects(
+      readPng("/no/such/file.png", options as never),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.equal(err.message, `readPng: ${message}`);
+        return true;
+      },
+    );
+  }
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/a.png`, bytes);
+    assert.deepEqual((await readPng(`${dir}/a.png`, { maxPixels: 35 })).shape, [
+      5,
+      7,
+      3,
+    ]);
+    await assert.rejects(
+      readPng(`${dir}/a.png`, { maxPixels: 34 }),
+      /^Error: readPng: ".*a.png": image of 7 x 5 = 35 pixels is more than maxPixels \(34\); pass a larger \{ maxPixels \} to read it$/,
+    );
+  });
+});
+
 // ------------------------------------------------------------ safetensors
 
 /** Safetensors bytes from a header value and a data section. */
@@ -632,16 +762,104 @@ Deno.test("deserializeSafetensors: a missing or malformed field is named, with w
   );
 });
 
-// ------------------------------------------------------------ atomic saves
-
-async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "readers_test_" });
-  try {
-    await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+/** Safetensors bytes from header text as written (duplicate keys survive) and `dataBytes` zero bytes. */
+function safetensorsText(json: string, dataBytes = 8): Uint8Array {
+  const h = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + h.length + dataBytes);
+  new DataView(out.buffer).setUint32(0, h.length, true);
+  out.set(h, 8);
+  return out;
 }
+
+Deno.test("deserializeSafetensors/parseSafetensorsHeader: a key twice in one object of the header is refused (JSON.parse kept the last)", async () => {
+  const w = '"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}';
+  const cases: [string, string][] = [
+    // The reference implementation (serde) refuses these.
+    [
+      '{"a":{"dtype":"F64","dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+      'header entry "a" has the field "dtype" twice',
+    ],
+    [
+      '{"a":{"dtype":"F32","shape":[1],"shape":[2],"data_offsets":[0,8]}}',
+      'header entry "a" has the field "shape" twice',
+    ],
+    [
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4],"data_offsets":[0,8]}}',
+      'header entry "a" has the field "data_offsets" twice',
+    ],
+    [
+      `{"__metadata__":{"k":"1"},"__metadata__":{"k":"2"},${w}}`,
+      'the header has "__metadata__" twice',
+    ],
+    // The reference keeps the last of these; they are ambiguous, so refused.
+    [`{${w},${w}}`, 'the header names tensor "w" twice'],
+    [
+      `{${w},${w.replace('"w"', '"\\u0077"')}}`,
+      'the header names tensor "w" twice',
+    ],
+    [
+      `{"__metadata__":{"k":"1","k":"2"},${w}}`,
+      'the header\'s "__metadata__" has the key "k" twice',
+    ],
+    [
+      `{"a\\\"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":[{"y":1,"y":2}]}}`,
+      'header entry "a\\"b" has the key "y" twice (inside "x")',
+    ],
+  ];
+  for (const [json, message] of cases) {
+    const bytes = safetensorsText(json);
+    assert.throws(() => deserializeSafetensors(bytes), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.equal(err.message, `deserializeSafetensors: ${message}`, json);
+      return true;
+    });
+    assert.throws(() => parseSafetensorsHeader(bytes), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.equal(err.message, `parseSafetensorsHeader: ${message}`, json);
+      return true;
+    });
+  }
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/d.safetensors`, safetensorsText(cases[0][0]));
+    await assert.rejects(
+      loadSafetensors(`${dir}/d.safetensors`),
+      /^Error: loadSafetensors: ".*d.safetensors": header entry "a" has the field "dtype" twice$/,
+    );
+  });
+  // One key in different objects, and key-like text inside strings, are fine.
+  const ok =
+    '{"__metadata__":{"dtype":"\\"a\\":1,\\"a\\":2}","e\\\\":"\\\\","w":"{"},' +
+    '"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
+    '"v:\\"w\\":{":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+  assert.deepEqual(parseSafetensorsHeader(safetensorsText(ok)).metadata, {
+    dtype: '"a":1,"a":2}',
+    "e\\": "\\",
+    w: "{",
+  });
+  assert.deepEqual(
+    Object.keys(deserializeSafetensors(safetensorsText(ok)) as object),
+    ['v:"w":{', "w"],
+  );
+});
+
+Deno.test("deserializeSafetensors: a duplicate key 100,000 objects deep is found without blowing the stack, and the message stays short", () => {
+  const d = 100_000;
+  const deep = '{"a":'.repeat(d) + '{"b":1,"b":2}' + "}".repeat(d);
+  const json =
+    `{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":${deep}}}`;
+  assert.throws(
+    () => deserializeSafetensors(safetensorsText(json)),
+    /^Error: deserializeSafetensors: header entry "w" has the key "b" twice \(inside "x" > "a" > "a" > "a" > \.\.\.\)$/,
+  );
+  // Without the duplicate, the same depth is accepted (extra fields are ignored).
+  const fine = json.replace('"b":1,"b":2', '"b":1,"c":2');
+  assert.deepEqual(
+    parseSafetensorsHeader(safetensorsText(fine)).tensors.map((t) => t.name),
+    ["w"],
+  );
+});
+
+// ------------------------------------------------------------ atomic saves
 
 const names = (dir: string) =>
   [...Deno.readDirSync(dir)].map((e) => e.name).sort();
