@@ -15,6 +15,7 @@ import {
   type Layer,
   type LayerInfo,
   type ParamsOf,
+  plainApply,
   type SpecTree,
   type StateOf,
   TRACE,
@@ -164,14 +165,20 @@ export function sequential<const L extends readonly AnyLayer[]>(
     });
     return { y, state: next as unknown as S };
   };
+  const init = (key: Key) => {
+    const keys = initKeys(key, layers.length);
+    return layers.map((l, i) => l.init(keys[i])) as unknown as P;
+  };
+  const apply = plainApply("nn.Sequential.apply", {
+    info,
+    init,
+    initState,
+    applyWithState,
+  });
   return Object.freeze({
     info,
-    init: (key: Key) => {
-      const keys = initKeys(key, layers.length);
-      return layers.map((l, i) => l.init(keys[i])) as unknown as P;
-    },
-    apply: (params: P, x: Tensor, opts?: ApplyOptions) =>
-      applyWithState(params, initState(), x, opts).y,
+    init,
+    apply,
     initState,
     applyWithState,
     [TRACE]: trace,
@@ -377,16 +384,22 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
     );
     return { y: runForward(m, x, training), state: next as S };
   };
+  const init = (key: Key) => {
+    const keys = initKeys(key, entries.length);
+    return Object.fromEntries(
+      entries.map(([k, c], i) => [k, c.init(keys[i])]),
+    ) as P;
+  };
+  const apply = plainApply(`nn.${name}.apply`, {
+    info,
+    init,
+    initState,
+    applyWithState,
+  });
   return Object.freeze({
     info,
-    init: (key: Key) => {
-      const keys = initKeys(key, entries.length);
-      return Object.fromEntries(
-        entries.map(([k, c], i) => [k, c.init(keys[i])]),
-      ) as P;
-    },
-    apply: (params: P, x: Tensor, opts?: ApplyOptions) =>
-      applyWithState(params, initState(), x, opts).y,
+    init,
+    apply,
     initState,
     applyWithState,
     [TRACE]: trace,

@@ -80,7 +80,12 @@ export interface Layer<P = Params, S = State> {
   readonly info: LayerInfo;
   /** Fresh parameters drawn from `key` (PyTorch's default initialisation). */
   init(key: Key): P;
-  /** The output for input `x`; inference (`training: false`) unless told otherwise. Buffers are the initial ones. */
+  /**
+   * The output for input `x`; inference (`training: false`) unless told
+   * otherwise. A layer with state (`info.hasState`: batch norm, or a
+   * container holding one) throws here, naming that layer: its buffers go
+   * through `applyWithState`.
+   */
   apply(params: P, x: Tensor, opts?: ApplyOptions): Tensor;
   /** The initial buffers (`{}` for a layer without any). */
   initState(): S;
@@ -126,6 +131,45 @@ export const TRACE: unique symbol = Symbol("nn.trace");
 /** The trace function of a container, if it is one. @internal */
 export function traceOf(layer: AnyLayer): TraceFn | undefined {
   return (layer as unknown as { [TRACE]?: TraceFn })[TRACE];
+}
+
+/**
+ * The dotted path (PyTorch's state_dict prefix, `""` for the layer itself)
+ * and class name of the first layer with state in `layer`. @internal
+ */
+function statePath(layer: AnyLayer): [string, string] {
+  for (const [k, c] of layer.info.children) {
+    if (c.info.hasState) {
+      const [p, name] = statePath(c);
+      return [p ? `${k}.${p}` : k, name];
+    }
+  }
+  return ["", layer.info.name];
+}
+
+/**
+ * The plain `apply` of a layer, built from its `applyWithState` and
+ * `initState`. A layer with state (`info.hasState`, which containers take
+ * from their children) throws instead, naming the function, the layer with
+ * state (its path in the model) and what to call: a bare `apply` would
+ * silently use the initial buffers (batch norm's running statistics). The
+ * one check for every layer and container with buffers. @internal
+ */
+export function plainApply<P, S>(
+  fn: string,
+  layer: Omit<Layer<P, S>, "apply">,
+): (params: P, x: Tensor, opts?: ApplyOptions) => Tensor {
+  return (params, x, opts) => {
+    if (layer.info.hasState) {
+      const [path, name] = statePath(layer as AnyLayer);
+      throw new Error(
+        `${fn}: ${
+          path ? `layer ${path} (${name})` : `this ${name}`
+        } has state (buffers) that plain apply would leave at their initial values: use applyWithState(params, state, x, { training }) with state = initState() at first, and keep the state it returns`,
+      );
+    }
+    return layer.applyWithState(params, layer.initState(), x, opts).y;
+  };
 }
 
 /** Checks apply options and fills the default `training: false`. @internal */

@@ -59,6 +59,7 @@ import {
   type LayerInfo,
   type LeafParams,
   type ParamSpec,
+  plainApply,
 } from "./layer.ts";
 import {
   checkBool,
@@ -628,7 +629,8 @@ export type BatchNormState = Readonly<Record<string, Tensor>>;
  * batch statistics and returns the updated buffers (running variance with
  * the unbiased batch variance, as PyTorch); with `training: false` it uses
  * the running statistics and returns the state unchanged. Plain `apply`
- * uses the initial buffers.
+ * is an error (it would use the initial buffers), unless
+ * `trackRunningStats: false` (no buffers: batch statistics always).
  *
  * @example
  * ```ts
@@ -765,17 +767,15 @@ export function batchNorm2d(
       },
     };
   };
-  return Object.freeze({
+  const init = (): LeafParams =>
+    affine ? { weight: ones([c], { dtype }), bias: zeros([c], { dtype }) } : {};
+  const apply = plainApply("nn.BatchNorm2d.apply", {
     info,
-    init: (): LeafParams =>
-      affine
-        ? { weight: ones([c], { dtype }), bias: zeros([c], { dtype }) }
-        : {},
-    apply: (p: LeafParams, x: Tensor, opts?: ApplyOptions) =>
-      applyWithState(p, initState(), x, opts).y,
+    init,
     initState,
     applyWithState,
   });
+  return Object.freeze({ info, init, apply, initState, applyWithState });
 }
 
 // ---------------------------------------------------------------------------

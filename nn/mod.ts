@@ -15,8 +15,8 @@
  * - Buffers (batch norm's running statistics) live in a separate state tree:
  *   every layer has `initState()` and `applyWithState(params, state, x,
  *   opts) -> { y, state }` (the state of a layer without buffers is `{}`, so
- *   one training loop fits every model). Plain `apply` uses the initial
- *   buffers.
+ *   one training loop fits every model). Plain `apply` on a layer with
+ *   state (or a container holding one) is an error that names the layer.
  * - Initialisation is PyTorch's default: weights and biases
  *   `U(-1/sqrt(fanIn), 1/sqrt(fanIn))`, drawn with `random.uniform`.
  * - {@linkcode summary} prints PyTorch's module repr and a torchinfo-like

@@ -219,19 +219,23 @@ Deno.test("every layer: init gives the described params, apply the described out
     const want = specPaths(layer).map(([p, s]) => [p, s.shape]);
     assert.deepEqual(got, want, `${name}: params vs info.params`);
     const x = random.normal(random.key(4), inShape);
-    const y = layer.apply(params, x);
-    assert.deepEqual(y.shape, outShape, `${name}: apply`);
-    assert.deepEqual(
-      layer.info.outputShape(inShape),
-      outShape,
-      `${name}: outputShape`,
-    );
     const { y: y2, state } = layer.applyWithState(
       params,
       layer.initState(),
       x,
     );
-    assert.deepEqual(toArray(y2), toArray(y), `${name}: applyWithState`);
+    assert.deepEqual(y2.shape, outShape, `${name}: applyWithState`);
+    assert.deepEqual(
+      layer.info.outputShape(inShape),
+      outShape,
+      `${name}: outputShape`,
+    );
+    if (layer.info.hasState) {
+      assert.throws(() => layer.apply(params, x), /use applyWithState/, name);
+    } else {
+      const y = layer.apply(params, x);
+      assert.deepEqual(toArray(y2), toArray(y), `${name}: apply`);
+    }
     assert.equal(
       treeLeaves(state).length > 0,
       layer.info.hasState,
@@ -731,7 +735,7 @@ Deno.test("batchNorm2d in a sequential: train/eval with state threading as PyTor
   }
 });
 
-Deno.test("batchNorm2d: plain apply uses the initial statistics; training mode the batch's", () => {
+Deno.test("batchNorm2d: eval uses the given running statistics, training the batch's", () => {
   const bn = nn.batchNorm2d({ numFeatures: 2, dtype: "float64" });
   const p = bn.init(random.key(0));
   const x = add(
@@ -739,10 +743,9 @@ Deno.test("batchNorm2d: plain apply uses the initial statistics; training mode t
     5,
   );
   // eval with running mean 0, var 1: x / sqrt(1 + eps)
-  assertAllClose(bn.apply(p, x), mul(x, 1 / Math.sqrt(1 + 1e-5)), {
-    atol: 1e-12,
-  });
-  const yt = bn.apply(p, x, { training: true });
+  const { y } = bn.applyWithState(p, bn.initState(), x);
+  assertAllClose(y, mul(x, 1 / Math.sqrt(1 + 1e-5)), { atol: 1e-12 });
+  const yt = bn.applyWithState(p, bn.initState(), x, { training: true }).y;
   assert.ok(Math.abs(item(mean(yt))) < 1e-12);
   assert.ok(Math.abs(item(mean(mul(yt, yt))) - 1) < 1e-3);
   assert.throws(
@@ -750,8 +753,84 @@ Deno.test("batchNorm2d: plain apply uses the initial statistics; training mode t
     /state.running_mean must be a Tensor \(use initState\(\)\)/,
   );
   assert.throws(
-    () => bn.apply(p, zeros([4, 3, 2, 2], { dtype: "float64" })),
+    () =>
+      bn.applyWithState(
+        p,
+        bn.initState(),
+        zeros([4, 3, 2, 2], { dtype: "float64" }),
+      ),
     /nn.BatchNorm2d: expected 2 channels, got 3/,
+  );
+  // without running statistics there is no state: plain apply is batch norm
+  // with the batch's statistics
+  const free = nn.batchNorm2d({
+    numFeatures: 2,
+    trackRunningStats: false,
+    dtype: "float64",
+  });
+  assert.ok(!free.info.hasState);
+  const yf = free.apply(free.init(random.key(0)), x);
+  assert.ok(Math.abs(item(mean(yf))) < 1e-12);
+});
+
+Deno.test("plain apply on a layer with state, at any depth, is an error naming it and pointing to applyWithState", () => {
+  const hint =
+    "has state \\(buffers\\) that plain apply would leave at their initial values: use applyWithState\\(params, state, x, \\{ training \\}\\)";
+  const bn = nn.batchNorm2d({ numFeatures: 2 });
+  const block = nn.model(
+    { conv: nn.conv2d({ inChannels: 2, outChannels: 2, kernelSize: 1 }) },
+    (m, x) => m.conv(x),
+    { name: "Block" },
+  );
+  const cases: [string, nn.AnyLayer, RegExp][] = [
+    ["leaf", bn, new RegExp(`nn.BatchNorm2d.apply: this BatchNorm2d ${hint}`)],
+    [
+      "sequential",
+      nn.sequential(block, nn.relu, nn.relu, bn),
+      new RegExp(`nn.Sequential.apply: layer 3 \\(BatchNorm2d\\) ${hint}`),
+    ],
+    [
+      "named",
+      nn.model({ block, norm: bn }, (m, x) => m.norm(m.block(x)), {
+        name: "Net",
+      }),
+      new RegExp(`nn.Net.apply: layer norm \\(BatchNorm2d\\) ${hint}`),
+    ],
+    [
+      "nested",
+      nn.sequential(
+        block,
+        nn.model(
+          {
+            features: nn.sequential(
+              nn.relu,
+              nn.batchNorm2d({ numFeatures: 2 }),
+            ),
+          },
+          (m, x) => m.features(x),
+        ),
+      ),
+      new RegExp(
+        `nn.Sequential.apply: layer 1.features.1 \\(BatchNorm2d\\) ${hint}`,
+      ),
+    ],
+  ];
+  const x = random.normal(random.key(1), [4, 2, 3, 3]);
+  for (const [name, layer, message] of cases) {
+    const params = layer.init(random.key(0));
+    assert.throws(() => layer.apply(params, x), message, name);
+    assert.throws(
+      () => layer.apply(params, x, { training: true }),
+      message,
+      name,
+    );
+    // the state path works, and the same model without batch norm applies
+    const { y } = layer.applyWithState(params, layer.initState(), x);
+    assert.deepEqual(y.shape, [4, 2, 3, 3], name);
+  }
+  assert.deepEqual(
+    block.apply(block.init(random.key(0)), x).shape,
+    [4, 2, 3, 3],
   );
 });
 
