@@ -5,9 +5,11 @@
  * - CIFAR-10 binary: {@linkcode parseCifar10}, {@linkcode readCifar10}
  * - PNG: {@linkcode decodePng}, {@linkcode encodePng}, {@linkcode readPng},
  *   {@linkcode writePng}
- * - safetensors checkpoints: {@linkcode serializeSafetensors},
- *   {@linkcode deserializeSafetensors}, {@linkcode saveSafetensors},
- *   {@linkcode loadSafetensors}
+ * - safetensors checkpoints of any tree (params, layer and optimizer state,
+ *   random keys, epochs), readable from PyTorch:
+ *   {@linkcode serializeSafetensors}, {@linkcode deserializeSafetensors},
+ *   {@linkcode saveSafetensors}, {@linkcode loadSafetensors} (`like`: load
+ *   into a template's structure, checking every entry)
  * - Batching: {@linkcode batches}, {@linkcode split}, {@linkcode take}
  * - Transforms: {@linkcode hwcToChw}, {@linkcode scaleTo01},
  *   {@linkcode normalize}, {@linkcode padImages}, {@linkcode randomCrop},
@@ -26,8 +28,8 @@
  * import assert from "node:assert/strict";
  * const t = parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 7, 9]));
  * assert.deepEqual([...t.data], [7, 9]);
- * const tree = deserializeSafetensors(serializeSafetensors({ w: tensor([1]) }));
- * assert.ok("w" in (tree as object));
+ * const tree = deserializeSafetensors(serializeSafetensors([{ w: tensor([1]) }, {}]));
+ * assert.deepEqual(tree, [{ w: tensor([1]) }, {}]);
  * ```
  *
  * @module
@@ -53,16 +55,21 @@ export {
   writePng,
 } from "./png.ts";
 export {
+  type CheckpointLeaf,
+  type CheckpointTree,
   deserializeSafetensors,
+  type DeserializeSafetensorsOptions,
   loadSafetensors,
   parseSafetensorsHeader,
   SAFETENSORS_MAX_HEADER,
+  SAFETENSORS_TREE_KEY,
   type SafetensorsEntry,
   type SafetensorsHeader,
   safetensorsMetadata,
   saveSafetensors,
   type SaveSafetensorsOptions,
   serializeSafetensors,
+  type SerializeSafetensorsOptions,
 } from "./safetensors.ts";
 export {
   FASHION_MNIST_CLASSES,

@@ -4,10 +4,17 @@
  * length N, N bytes of JSON header (space-padded to a multiple of 8), then the
  * raw little-endian tensor bytes.
  *
- * Tensor names are the dotted paths of {@linkcode treePaths} (PyTorch
- * state_dict keys: `"0.weight"`, `"conv1.bias"`). Loading rebuilds the
- * nested tree; a level whose keys are exactly `"0"` .. `"n-1"` becomes an
- * array (a sequential model's parameter list), any other level an object.
+ * A file written here round-trips any tree exactly: model params (the `{}`
+ * entries of parameterless layers included), layer state, optimizer states,
+ * random keys, step counts. Tensors are stored under their dotted paths
+ * (PyTorch state_dict keys: `"0.weight"`, `"conv1.bias"`), so PyTorch loads
+ * the file as a state_dict; the tree's structure travels in the header's
+ * `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY} (the format is
+ * described on {@linkcode serializeSafetensors}). A file without that entry
+ * (written by PyTorch) loads by its dotted names: a level whose keys are
+ * exactly `"0"` .. `"n-1"` becomes an array, any other level an object with
+ * sorted keys; pass `like` to give it the structure of a template (a fresh
+ * model's params) and have every entry checked.
  *
  * Supported dtypes: float32 (`F32`), float64 (`F64`), int32 (`I32`). Files
  * holding other dtypes (`BF16`, `F16`, `I64`, ...) are refused with a clear
@@ -22,8 +29,10 @@
  *
  * @module
  */
+import type { Key } from "../ops/random.ts";
 import {
   checkOptions,
+  describe,
   type DType,
   fromData,
   isTensor,
@@ -31,11 +40,34 @@ import {
   type Tensor,
   type TypedArray,
 } from "../ops/tensor.ts";
-import { type Tree, treePaths } from "../ops/tree.ts";
+import { isPlainObject, type Tree } from "../ops/tree.ts";
 import { checkBytes, readBytes, rethrowAs, writeBytesAtomic } from "./_io.ts";
 
 /** The largest JSON header accepted (100 MB), as the reference implementation. */
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
+
+/**
+ * The `__metadata__` key that holds a saved tree's structure (see
+ * {@linkcode serializeSafetensors}); user metadata cannot use it.
+ */
+export const SAFETENSORS_TREE_KEY = "cnn-tensor.tree";
+
+/** How deeply a tree may nest (deeper ones are refused, not a stack overflow). */
+const MAX_DEPTH = 1000;
+
+/**
+ * What a checkpoint holds at a leaf: a tensor, a random key (from
+ * `random.key` / `random.split`), a number (a step count, an epoch), a
+ * boolean or null.
+ */
+export type CheckpointLeaf = Tensor | Key | number | boolean | null;
+
+/**
+ * A tree that {@linkcode serializeSafetensors} stores: nested plain objects
+ * and arrays whose leaves are {@linkcode CheckpointLeaf}s (params, layer
+ * state, optimizer state, or a record of all of them).
+ */
+export type CheckpointTree = Tree<CheckpointLeaf>;
 
 const TO_ST: Record<DType, string> = {
   float32: "F32",
@@ -66,7 +98,7 @@ export interface SafetensorsEntry {
 export interface SafetensorsHeader {
   /** The tensors, in data order. */
   tensors: SafetensorsEntry[];
-  /** The `__metadata__` string map (empty when absent). */
+  /** The `__metadata__` string map (empty when absent), the tree's structure entry included. */
   metadata: Record<string, string>;
   /** Where the data section starts in the file (8 + header length). */
   dataStart: number;
@@ -114,70 +146,216 @@ function checkMetadata(
   return metadata as Record<string, string>;
 }
 
-/** Checks the tree's keys so that their dotted paths name tensors unambiguously. */
-function checkKeys(fn: string, tree: unknown, path: string): void {
-  if (isTensor(tree)) return;
-  if (Array.isArray(tree)) {
-    tree.forEach((c, i) =>
-      checkKeys(fn, c, path === "" ? `${i}` : `${path}.${i}`)
-    );
-    return;
+const join = (path: string, k: string | number) =>
+  path === "" ? String(k) : `${path}.${k}`;
+
+/** True for a random key as `random.key` makes it: `{ kind: "key", words: [hi, lo] }`. */
+function isKey(x: unknown): x is Key {
+  const k = x as Key;
+  return typeof x === "object" && x !== null && k.kind === "key" &&
+    Array.isArray(k.words) && k.words.length === 2 &&
+    k.words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
+}
+
+/** A random key with these words, frozen as `random.key` makes it. */
+function makeKey(hi: number, lo: number): Key {
+  return Object.freeze({
+    kind: "key" as const,
+    words: Object.freeze([hi, lo] as [number, number]),
+  });
+}
+
+function isLeaf(x: unknown): x is CheckpointLeaf {
+  return isTensor(x) || isKey(x) || x === null || typeof x === "boolean" ||
+    typeof x === "number";
+}
+
+/** A leaf for a message: `float32 [2,3]`, `a random key`, `a number`, ... */
+function what(x: CheckpointLeaf): string {
+  if (isTensor(x)) return `${x.dtype} [${x.shape}]`;
+  if (isKey(x)) return "a random key";
+  return x === null ? "null" : `a ${typeof x}`;
+}
+
+/** What a value that is not a tree node is, for a message. */
+function notANode(x: unknown): string {
+  if (x === undefined || typeof x === "function") return String(typeof x);
+  if (typeof x === "string") return `the string ${show(x)}`;
+  if (typeof x !== "object" || x === null) return describe(x);
+  const name = Object.getPrototypeOf(x)?.constructor?.name;
+  return name ? `a ${name}` : "an object";
+}
+
+/** The structure JSON of a leaf (see {@linkcode serializeSafetensors}). */
+function leafNode(x: CheckpointLeaf): unknown {
+  if (isTensor(x)) return "tensor";
+  if (isKey(x)) return { ".key": [...x.words] };
+  if (typeof x === "number" && (!Number.isFinite(x) || Object.is(x, -0))) {
+    return { ".number": Object.is(x, -0) ? "-0" : String(x) };
   }
-  if (typeof tree === "object" && tree !== null) {
-    for (const [k, v] of Object.entries(tree)) {
-      if (k === "" || k.includes(".")) {
-        throw new Error(
-          `${fn}: key ${JSON.stringify(k)}${
-            path ? ` under "${path}"` : ""
-          } cannot be stored: keys must be non-empty and contain no "." (dots separate the levels of a path)`,
-        );
-      }
-      if (path === "" && k === "__metadata__") {
-        throw new Error(
-          `${fn}: the top-level key "__metadata__" is reserved by the safetensors format`,
-        );
-      }
-      checkKeys(fn, v, path === "" ? k : `${path}.${k}`);
-    }
-  }
+  return x;
 }
 
 /**
- * Serializes a tree of tensors (nested objects and arrays) to safetensors
- * bytes. Names are the dotted paths of `treePaths`; `metadata` is an
- * optional string map stored as `__metadata__`.
+ * Walks a tree to save, or a `like` template (`arg` names which): checks its
+ * keys and leaves, and returns its structure as JSON (key order kept) and
+ * its leaves with their dotted paths, in that order.
+ */
+function flattenTree(
+  fn: string,
+  arg: string,
+  tree: unknown,
+): { structure: unknown; leaves: [string, CheckpointLeaf][] } {
+  const leaves: [string, CheckpointLeaf][] = [];
+  const open = new Set<unknown>(); // the containers being walked: a cycle
+  const walk = (x: unknown, path: string): unknown => {
+    if (path !== "" && isLeaf(x)) {
+      leaves.push([path, x]);
+      return leafNode(x);
+    }
+    if (isLeaf(x)) {
+      throw new Error(
+        `${fn}: ${arg} must be an object or array (its leaves are named by their paths), got ${
+          describe(x)
+        }; wrap it, e.g. { x: t }`,
+      );
+    }
+    const at = path === "" ? "" : ` at "${path}"`;
+    if (!Array.isArray(x) && !isPlainObject(x)) {
+      throw new Error(
+        `${fn}: ${arg} holds ${
+          notANode(x)
+        }${at}; expected a tensor, a random key, a number, a boolean, null, an array or a plain object`,
+      );
+    }
+    if (open.has(x)) throw new Error(`${fn}: ${arg}${at} contains itself`);
+    if (open.size >= MAX_DEPTH) {
+      throw new Error(
+        `${fn}: ${arg} nests deeper than ${MAX_DEPTH} levels${at}`,
+      );
+    }
+    open.add(x);
+    const node = Array.isArray(x)
+      ? Array.from(x, (c, i) => walk(c, join(path, i)))
+      : Object.fromEntries(
+        Object.keys(x).map((k) => {
+          if (k === "" || k.includes(".")) {
+            throw new Error(
+              `${fn}: key ${JSON.stringify(k)}${
+                path ? ` under "${path}"` : ""
+              } cannot be stored: keys must be non-empty and contain no "." (dots separate the levels of a path)`,
+            );
+          }
+          if (path === "" && k === "__metadata__") {
+            throw new Error(
+              `${fn}: the top-level key "__metadata__" is reserved by the safetensors format`,
+            );
+          }
+          return [k, walk(x[k], join(path, k))];
+        }),
+      );
+    open.delete(x);
+    return node;
+  };
+  const structure = walk(tree, "");
+  return { structure, leaves };
+}
+
+/** Options for {@linkcode serializeSafetensors} and {@linkcode saveSafetensors}. */
+export interface SerializeSafetensorsOptions {
+  /**
+   * A string map stored in the header's `__metadata__` (e.g.
+   * `{ epoch: "3" }`), next to the tree's structure; its keys must differ
+   * from {@linkcode SAFETENSORS_TREE_KEY}.
+   */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Serializes a tree (nested plain objects and arrays) to safetensors bytes
+ * that {@linkcode deserializeSafetensors} turns back into the same tree.
+ *
+ * The tensors are stored under their dotted paths (`"0.weight"`,
+ * `"optState.1.mu.conv1.bias"`), in the order of the tree, which is what
+ * PyTorch expects of a state_dict. The tree's structure is stored as JSON
+ * text in `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY}: the tree
+ * with each leaf replaced by
+ * - `"tensor"` for a tensor (its dtype, shape and bytes are the header entry
+ *   and data named by the leaf's path),
+ * - the number itself for a finite number (a step count, an epoch), and
+ *   `{".number": "NaN"}` (or `"Infinity"`, `"-Infinity"`, `"-0"`) for the
+ *   others,
+ * - `true`, `false` or `null` for themselves,
+ * - `{".key": [hi, lo]}` for a random key (its two uint32 words).
+ *
+ * Objects keep their key order (as JavaScript orders keys: integer-like keys
+ * first), arrays their length, empty `{}` and `[]` entries stay. Keys cannot
+ * contain `.` or be empty (dots separate path levels), so a tag such as
+ * `".key"` never clashes with a key. E.g. `[{ weight: w, bias: b }, {}]`
+ * is stored as `[{"weight":"tensor","bias":"tensor"},{}]` with tensors
+ * `"0.weight"` and `"0.bias"`.
+ *
+ * The optimizers' states are trees of tensors (step counts are int32
+ * scalars); numbers, booleans, null and keys are for what else a training
+ * checkpoint holds. `options.metadata` is stored next to the structure.
+ *
+ * @param tree An object or array of {@linkcode CheckpointLeaf}s.
+ * @param options `metadata`: a string map stored in the header.
+ * @returns The file's bytes.
  *
  * @example
  * ```ts
- * import { deserializeSafetensors, serializeSafetensors } from "./safetensors.ts";
+ * import {
+ *   type CheckpointTree,
+ *   deserializeSafetensors,
+ *   parseSafetensorsHeader,
+ *   SAFETENSORS_TREE_KEY,
+ *   serializeSafetensors,
+ * } from "./safetensors.ts";
  * import { tensor, toArray } from "../ops/tensor.ts";
+ * import { key } from "../ops/random.ts";
  * import assert from "node:assert/strict";
- * import { treePaths } from "../ops/tree.ts";
- * const params = [{ weight: tensor([[1, 2]]), bias: tensor([0.5]) }];
- * const bytes = serializeSafetensors(params, { epoch: "3" });
- * const back = deserializeSafetensors(bytes);
- * assert.ok(Array.isArray(back)); // keys "0.bias", "0.weight": an array again
- * const leaves = treePaths(back).map(([name, t]) => [name, toArray(t)]);
- * assert.deepEqual(leaves, [["0.bias", [0.5]], ["0.weight", [[1, 2]]]]);
+ * const params: CheckpointTree = [{ weight: tensor([[1, 2]]), bias: tensor([0.5]) }, {}];
+ * const bytes = serializeSafetensors(
+ *   { params, epoch: 3, key: key(7) },
+ *   { metadata: { note: "after epoch 3" } },
+ * );
+ * const { tensors, metadata } = parseSafetensorsHeader(bytes);
+ * assert.deepEqual(tensors.map((t) => t.name), ["params.0.weight", "params.0.bias"]);
+ * assert.equal(metadata.note, "after epoch 3");
+ * assert.equal(
+ *   metadata[SAFETENSORS_TREE_KEY],
+ *   '{"params":[{"weight":"tensor","bias":"tensor"},{}],"epoch":3,"key":{".key":[0,7]}}',
+ * );
+ * // deno-lint-ignore no-explicit-any
+ * const back = deserializeSafetensors(bytes) as any;
+ * assert.deepEqual(back.params[1], {}); // the parameterless layer's entry
+ * assert.deepEqual(toArray(back.params[0].weight), [[1, 2]]);
+ * assert.deepEqual([back.epoch, back.key.words], [3, [0, 7]]);
  * ```
  */
 export function serializeSafetensors(
-  tree: Tree,
-  metadata?: Record<string, string>,
+  tree: CheckpointTree,
+  options: SerializeSafetensorsOptions = {},
 ): Uint8Array {
   const fn = "serializeSafetensors";
-  const meta = checkMetadata(fn, metadata);
-  if (isTensor(tree)) {
+  checkOptions(fn, options, ["metadata"]);
+  const meta = checkMetadata(fn, options.metadata);
+  if (Object.hasOwn(meta, SAFETENSORS_TREE_KEY)) {
     throw new Error(
-      `${fn}: tree must be an object or array of tensors (a bare tensor has no name); wrap it, e.g. { x: t }`,
+      `${fn}: metadata key "${SAFETENSORS_TREE_KEY}" is reserved for the tree's structure; use another key`,
     );
   }
-  checkKeys(fn, tree, "");
-  const paths = treePaths(tree);
-  const header: Record<string, unknown> = {};
-  if (Object.keys(meta).length > 0) header.__metadata__ = meta;
+  const { structure, leaves } = flattenTree(fn, "tree", tree);
+  const tensors = leaves.filter((l): l is [string, Tensor] => isTensor(l[1]));
+  const header: Record<string, unknown> = {
+    __metadata__: {
+      ...meta,
+      [SAFETENSORS_TREE_KEY]: JSON.stringify(structure),
+    },
+  };
   let offset = 0;
-  for (const [name, t] of paths) {
+  for (const [name, t] of tensors) {
     const st = TO_ST[t.dtype];
     if (!st) {
       throw new Error(
@@ -213,7 +391,7 @@ export function serializeSafetensors(
   view.setUint32(4, Math.floor(headerBytes.length / 2 ** 32), true);
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
-  for (const [, t] of paths) {
+  for (const [, t] of tensors) {
     if (LITTLE_ENDIAN) {
       out.set(bytesOf(t.data), pos);
     } else {
@@ -236,15 +414,17 @@ export function serializeSafetensors(
  * UTF-8 JSON with no key twice in one object (no tensor name, field or
  * metadata key repeated; see the module docs), known dtypes, sizes matching
  * shapes, offsets covering the data section exactly with no gap or overlap.
+ * The metadata is the whole `__metadata__` map, the tree's structure entry
+ * ({@linkcode SAFETENSORS_TREE_KEY}) included; it is not checked here.
  *
  * @example
  * ```ts
  * import { parseSafetensorsHeader, serializeSafetensors } from "./safetensors.ts";
  * import { tensor } from "../ops/tensor.ts";
  * import assert from "node:assert/strict";
- * const h = parseSafetensorsHeader(serializeSafetensors({ w: tensor([1, 2, 3]) }, { a: "b" }));
+ * const h = parseSafetensorsHeader(serializeSafetensors({ w: tensor([1, 2, 3]) }, { metadata: { a: "b" } }));
  * assert.deepEqual(h.tensors.map((t) => [t.name, t.dtype, t.shape]), [["w", "float32", [3]]]);
- * assert.deepEqual(h.metadata, { a: "b" });
+ * assert.deepEqual(h.metadata, { a: "b", "cnn-tensor.tree": '{"w":"tensor"}' });
  * ```
  */
 export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
@@ -519,75 +699,308 @@ function buildTree(fn: string, leaves: [string, Tensor][]): Tree {
   return convert(root);
 }
 
+/** A copy of one tensor's bytes, independent of `bytes`. */
+function readTensor(
+  bytes: Uint8Array,
+  dataStart: number,
+  e: SafetensorsEntry,
+): Tensor {
+  const raw = bytes.slice(dataStart + e.offsets[0], dataStart + e.offsets[1]);
+  const n = sizeOf(e.shape);
+  let data: TypedArray;
+  if (LITTLE_ENDIAN) {
+    data = e.dtype === "float32"
+      ? new Float32Array(raw.buffer, 0, n)
+      : e.dtype === "float64"
+      ? new Float64Array(raw.buffer, 0, n)
+      : new Int32Array(raw.buffer, 0, n);
+  } else {
+    const v = new DataView(raw.buffer);
+    data = e.dtype === "float32"
+      ? Float32Array.from({ length: n }, (_, i) => v.getFloat32(4 * i, true))
+      : e.dtype === "float64"
+      ? Float64Array.from({ length: n }, (_, i) => v.getFloat64(8 * i, true))
+      : Int32Array.from({ length: n }, (_, i) => v.getInt32(4 * i, true));
+  }
+  return fromData(data, e.shape);
+}
+
+/** True for a leaf of a structure: `"tensor"`, a number, a boolean, null or a `{".tag": ...}` object. */
+function isLeafNode(s: unknown): boolean {
+  if (s === "tensor" || isLeaf(s)) return true;
+  if (!isPlainObject(s)) return false;
+  const keys = Object.keys(s);
+  return keys.length === 1 && keys[0].startsWith(".");
+}
+
 /**
- * Deserializes safetensors bytes into a tree of tensors (see the module docs
- * for how names become nested objects and arrays). Validates everything
- * before allocating, as {@linkcode parseSafetensorsHeader} (a header that
- * names a tensor twice, or repeats a field, is an error); the tensors are
- * copies, independent of `bytes`.
+ * Builds the tree that `structure` describes (as {@linkcode flattenTree}
+ * makes it, or as read from a file: then `corrupt` says so), taking each
+ * leaf from `leafAt`.
+ */
+function unflattenTree(
+  structure: unknown,
+  leafAt: (path: string, node: unknown) => CheckpointLeaf,
+  corrupt: (path: string, problem: string) => Error,
+): CheckpointTree {
+  const walk = (s: unknown, path: string, depth: number): CheckpointTree => {
+    if (isLeafNode(s)) {
+      if (path === "") throw corrupt(path, `the root is ${show(s)}`);
+      return leafAt(path, s);
+    }
+    if (depth >= MAX_DEPTH) {
+      throw corrupt(path, `it nests deeper than ${MAX_DEPTH} levels`);
+    }
+    if (Array.isArray(s)) {
+      return s.map((c, i) => walk(c, join(path, i), depth + 1));
+    }
+    if (!isPlainObject(s)) {
+      throw corrupt(
+        path,
+        `${
+          show(s)
+        } is not a node ("tensor", a number, a boolean, null, {".key": [hi, lo]}, {".number": "NaN"}, an array or an object)`,
+      );
+    }
+    return Object.fromEntries(
+      Object.keys(s).map((k) => {
+        if (k === "" || k.includes(".")) {
+          throw corrupt(
+            path,
+            `the key ${JSON.stringify(k)} is empty or holds a "."`,
+          );
+        }
+        return [k, walk(s[k], join(path, k), depth + 1)];
+      }),
+    );
+  };
+  return walk(structure, "", 0);
+}
+
+/** The tree of a file with a structure entry: its structure, with the file's tensors at their paths. */
+function treeFromStructure(
+  fn: string,
+  text: string,
+  tensors: Map<string, Tensor>,
+): CheckpointTree {
+  const corrupt = (path: string, problem: string) =>
+    new Error(
+      `${fn}: corrupt tree structure (the header's "__metadata__" entry "${SAFETENSORS_TREE_KEY}")${
+        path === "" ? "" : ` at "${path}"`
+      }: ${problem}`,
+    );
+  let structure: unknown;
+  try {
+    structure = JSON.parse(text);
+  } catch (err) {
+    throw corrupt("", `not valid JSON (${(err as Error).message})`);
+  }
+  const used = new Set<string>();
+  const leafAt = (path: string, node: unknown): CheckpointLeaf => {
+    if (node === "tensor") {
+      const t = tensors.get(path);
+      if (t === undefined) {
+        throw corrupt(path, "a tensor the file does not hold");
+      }
+      used.add(path);
+      return t;
+    }
+    if (isLeaf(node)) return node;
+    const [[tag, v]] = Object.entries(node as object);
+    if (
+      tag === ".key" && Array.isArray(v) && v.length === 2 &&
+      v.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)
+    ) return makeKey(v[0], v[1]);
+    if (
+      tag === ".number" && ["NaN", "Infinity", "-Infinity", "-0"].includes(v)
+    ) {
+      return Number(v);
+    }
+    throw corrupt(
+      path,
+      `${
+        show(node)
+      } is not a leaf ({".key": [hi, lo]} with uint32 words, or {".number": "NaN" | "Infinity" | "-Infinity" | "-0"})`,
+    );
+  };
+  const tree = unflattenTree(structure, leafAt, corrupt);
+  const extra = [...tensors.keys()].find((name) => !used.has(name));
+  if (extra !== undefined) {
+    throw corrupt(
+      "",
+      `the file holds tensor "${extra}", which it does not name`,
+    );
+  }
+  return tree;
+}
+
+function sameKind(a: CheckpointLeaf, b: CheckpointLeaf): boolean {
+  if (isTensor(a) || isTensor(b)) {
+    return isTensor(a) && isTensor(b) && a.dtype === b.dtype &&
+      a.shape.length === b.shape.length &&
+      a.shape.every((d, i) => d === b.shape[i]);
+  }
+  return what(a) === what(b);
+}
+
+/**
+ * The file's tree in the structure of `like`: the leaves are compared path
+ * by path (tensors by dtype and shape, other leaves by kind); the first
+ * difference is an error.
+ */
+function matchLike(
+  fn: string,
+  tree: CheckpointTree,
+  like: { structure: unknown; leaves: [string, CheckpointLeaf][] },
+): CheckpointTree {
+  const found = new Map(flattenTree(fn, "the file's tree", tree).leaves);
+  const problems: string[] = [];
+  const result = new Map<string, CheckpointLeaf>();
+  for (const [path, want] of like.leaves) {
+    if (!found.has(path)) {
+      problems.push(
+        `"${path}" is missing from the file (like has ${what(want)})`,
+      );
+      continue;
+    }
+    const got = found.get(path)!;
+    found.delete(path);
+    if (!sameKind(got, want)) {
+      problems.push(
+        `"${path}" is ${what(got)} in the file but ${what(want)} in like`,
+      );
+    }
+    result.set(path, got);
+  }
+  for (const [path, got] of found) {
+    problems.push(
+      `the file has "${path}" (${what(got)}), which like does not have`,
+    );
+  }
+  if (problems.length > 0) {
+    const more = problems.length - 1;
+    throw new Error(
+      `${fn}: the file does not match like: ${problems[0]}${
+        more === 0 ? "" : ` (and ${more} more difference${more > 1 ? "s" : ""})`
+      }`,
+    );
+  }
+  return unflattenTree(
+    like.structure,
+    (path) => result.get(path)!,
+    (_, p) => new Error(`${fn}: ${p}`),
+  );
+}
+
+/** Options for {@linkcode deserializeSafetensors} and {@linkcode loadSafetensors}. */
+export interface DeserializeSafetensorsOptions<T = CheckpointTree> {
+  /**
+   * A template tree (a freshly initialised model's params, `opt.init(params)`,
+   * a record of both): the result takes its structure, and every leaf is
+   * checked against it (path, tensor dtype and shape, kind of other leaves).
+   */
+  like?: T;
+}
+
+/**
+ * Deserializes safetensors bytes into the tree they hold, validating
+ * everything before allocating, as {@linkcode parseSafetensorsHeader} does
+ * (a header that names a tensor twice, or repeats a field, is an error); the
+ * tensors are copies, independent of `bytes`.
+ *
+ * A file written by {@linkcode serializeSafetensors} holds its tree's
+ * structure in `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY} (the
+ * format is described there) and comes back as exactly that tree: objects
+ * with their key order, arrays with their `{}` entries, empty objects and
+ * arrays, int32 tensors as int32, random keys, numbers, booleans and null. A
+ * file without that entry (written by PyTorch) is built from its dotted
+ * names: a level whose keys are exactly `"0"` .. `"n-1"` becomes an array,
+ * any other an object with sorted keys.
+ *
+ * With `options.like`, the result has the structure of that template and
+ * every leaf is checked: a path of the template missing from the file, a
+ * path of the file missing from the template, a tensor of another dtype or
+ * shape, or another kind of leaf (a number where the template has a tensor)
+ * is an error that names the path and both sides. Values come from the file
+ * (the template's tensors and numbers only say what to expect). Leaves are
+ * matched by path, so a PyTorch state_dict whose keys are a seed model's
+ * parameter paths loads into that model's params, `{}` entries included.
+ *
+ * @param bytes The file's bytes.
+ * @param options `like`: a template tree to match.
+ * @returns The tree (typed as `like` when it is given).
  *
  * @example
  * ```ts
  * import { deserializeSafetensors, serializeSafetensors } from "./safetensors.ts";
- * import { tensor } from "../ops/tensor.ts";
+ * import { tensor, zeros } from "../ops/tensor.ts";
  * import assert from "node:assert/strict";
- * import { treePaths } from "../ops/tree.ts";
- * const bytes = serializeSafetensors({ conv1: { bias: tensor([1, 2], { dtype: "int32" }) } });
- * const [[name, bias]] = treePaths(deserializeSafetensors(bytes));
- * assert.equal(name, "conv1.bias");
- * assert.equal(bias.dtype, "int32");
+ * const int32 = { dtype: "int32" } as const;
+ * const bytes = serializeSafetensors({ count: tensor(3, int32), mu: { w: tensor([0.5, 1]) } });
+ * // a template: e.g. opt.init(freshParams)
+ * const like = { count: zeros([], int32), mu: { w: zeros([2]) } };
+ * const state = deserializeSafetensors(bytes, { like }); // typed as like
+ * assert.deepEqual([state.count.data[0], [...state.mu.w.data]], [3, [0.5, 1]]);
+ * assert.throws(() => deserializeSafetensors(bytes, { like: { ...like, mu: { w: zeros([3]) } } }), {
+ *   message:
+ *     'deserializeSafetensors: the file does not match like: "mu.w" is float32 [2] in the file but float32 [3] in like',
+ * });
  * assert.throws(() => deserializeSafetensors(bytes.subarray(0, 20)), /deserializeSafetensors: corrupt/);
  * ```
  */
-export function deserializeSafetensors(bytes: Uint8Array): Tree {
+export function deserializeSafetensors<T = CheckpointTree>(
+  bytes: Uint8Array,
+  options: DeserializeSafetensorsOptions<T> = {},
+): T {
   const fn = "deserializeSafetensors";
-  const { tensors, dataStart } = parseHeader(fn, bytes);
-  const leaves: [string, Tensor][] = tensors.map((e) => {
-    const raw = bytes.slice(dataStart + e.offsets[0], dataStart + e.offsets[1]);
-    const n = sizeOf(e.shape);
-    let data: TypedArray;
-    if (LITTLE_ENDIAN) {
-      data = e.dtype === "float32"
-        ? new Float32Array(raw.buffer, 0, n)
-        : e.dtype === "float64"
-        ? new Float64Array(raw.buffer, 0, n)
-        : new Int32Array(raw.buffer, 0, n);
-    } else {
-      const v = new DataView(raw.buffer);
-      data = e.dtype === "float32"
-        ? Float32Array.from({ length: n }, (_, i) => v.getFloat32(4 * i, true))
-        : e.dtype === "float64"
-        ? Float64Array.from({ length: n }, (_, i) => v.getFloat64(8 * i, true))
-        : Int32Array.from({ length: n }, (_, i) => v.getInt32(4 * i, true));
-    }
-    return [e.name, fromData(data, e.shape)];
-  });
-  return buildTree(fn, leaves);
+  checkOptions(fn, options, ["like"]);
+  const like = options.like === undefined
+    ? undefined
+    : flattenTree(fn, "like", options.like);
+  const { tensors, metadata, dataStart } = parseHeader(fn, bytes);
+  const leaves: [string, Tensor][] = tensors.map((
+    e,
+  ) => [e.name, readTensor(bytes, dataStart, e)]);
+  const structure = metadata[SAFETENSORS_TREE_KEY];
+  const tree = structure === undefined
+    ? buildTree(fn, leaves)
+    : treeFromStructure(fn, structure, new Map(leaves));
+  return (like === undefined ? tree : matchLike(fn, tree, like)) as T;
 }
 
 /** Options for {@linkcode saveSafetensors}. */
-export interface SaveSafetensorsOptions {
-  /** A string map stored as `__metadata__` (e.g. `{ epoch: "3" }`). */
-  metadata?: Record<string, string>;
-}
+export type SaveSafetensorsOptions = SerializeSafetensorsOptions;
 
 /**
- * Saves a tree of tensors as a safetensors file. Writes a temporary file in
- * the same directory and renames it over `path`, so a crash mid-save never
- * leaves a broken checkpoint; the next save removes the temporary files of
- * killed ones. A symbolic link at `path` stays: its target is replaced.
- * Needs `--allow-write` (and `--allow-read`, for the rename).
+ * Saves a tree as a safetensors file that {@linkcode loadSafetensors} turns
+ * back into the same tree (and PyTorch's `safetensors.torch.load_file` into
+ * a state_dict): the format, with the tree's structure in `__metadata__`, is
+ * {@linkcode serializeSafetensors}'s. Writes a temporary file in the same
+ * directory and renames it over `path`, so a crash mid-save never leaves a
+ * broken checkpoint; the next save removes the temporary files of killed
+ * ones. A symbolic link at `path` stays: its target is replaced. Needs
+ * `--allow-write` (and `--allow-read`, for the rename).
  *
- * @example
+ * @param path Where to write.
+ * @param tree An object or array of {@linkcode CheckpointLeaf}s: params, an
+ * optimizer state, or a record such as `{ params, optState, key, epoch }`.
+ * @param options `metadata`: a string map stored in the header.
+ *
+ * @example Save a training checkpoint (runs with `--allow-read --allow-write`)
  * ```ts ignore
- * import { loadSafetensors, saveSafetensors } from "./safetensors.ts";
- * await saveSafetensors("model.safetensors", params, { metadata: { epoch: "3" } });
- * const restored = await loadSafetensors("model.safetensors");
+ * import { nn, optim, random } from "../mod.ts";
+ * import { saveSafetensors } from "./safetensors.ts";
+ * const net = nn.lenet5();
+ * const params = net.init(random.key(0));
+ * const opt = optim.adam({ lr: 1e-3 });
+ * const optState = opt.init(params);
+ * // ... train ...
+ * await saveSafetensors("ckpt.safetensors", { params, optState, key: random.key(1), epoch: 1 });
  * ```
  */
 export async function saveSafetensors(
   path: string,
-  tree: Tree,
+  tree: CheckpointTree,
   options: SaveSafetensorsOptions = {},
 ): Promise<void> {
   const fn = "saveSafetensors";
@@ -595,45 +1008,70 @@ export async function saveSafetensors(
   const bytes = rethrowAs(
     fn,
     "serializeSafetensors",
-    () => serializeSafetensors(tree, options.metadata),
+    () => serializeSafetensors(tree, options),
   );
   await writeBytesAtomic(fn, path, bytes);
 }
 
 /**
- * Loads a safetensors file (ours, or one written from PyTorch) into a tree
- * of tensors, as {@linkcode deserializeSafetensors}. Needs `--allow-read`.
+ * Loads a safetensors file (ours, or one written from PyTorch) into the
+ * tree it holds, as {@linkcode deserializeSafetensors}: exactly the tree
+ * that {@linkcode saveSafetensors} saved, or, for a file without the
+ * structure entry in `__metadata__`, the tree of its dotted names. With
+ * `options.like`, the result has the template's structure and every leaf is
+ * checked (a missing or extra path, another dtype or shape is an error that
+ * names the path and both sides). Needs `--allow-read`.
  *
- * @example
+ * @param path The file.
+ * @param options `like`: a template tree to match (fresh params,
+ * `opt.init(params)`, ...).
+ * @returns The tree (typed as `like` when it is given).
+ *
+ * @example Resume from a training checkpoint (runs with `--allow-read`)
  * ```ts ignore
+ * import { nn, optim, random } from "../mod.ts";
  * import { loadSafetensors } from "./safetensors.ts";
- * const params = await loadSafetensors("model.safetensors");
+ * const net = nn.lenet5();
+ * const fresh = net.init(random.key(0));
+ * const opt = optim.adam({ lr: 1e-3 });
+ * const like = { params: fresh, optState: opt.init(fresh), key: random.key(0), epoch: 0 };
+ * const { params, optState, key, epoch } = await loadSafetensors("ckpt.safetensors", { like });
+ * // a state_dict saved from PyTorch (keys conv1.weight, ...) loads as params
+ * const fromTorch = await loadSafetensors("lenet5_torch.safetensors", { like: fresh });
  * ```
  */
-export async function loadSafetensors(path: string): Promise<Tree> {
+export async function loadSafetensors<T = CheckpointTree>(
+  path: string,
+  options: DeserializeSafetensorsOptions<T> = {},
+): Promise<T> {
   const fn = "loadSafetensors";
+  checkOptions(fn, options, ["like"]);
+  if (options.like !== undefined) flattenTree(fn, "like", options.like);
   const bytes = await readBytes(fn, path);
   return rethrowAs(
     fn,
     "deserializeSafetensors",
-    () => deserializeSafetensors(bytes),
+    () => deserializeSafetensors(bytes, options),
     path,
   );
 }
 
 /**
- * The `__metadata__` string map of safetensors bytes (empty when absent),
- * reading only the header.
+ * The user's `__metadata__` string map of safetensors bytes (empty when
+ * absent): what was given to {@linkcode serializeSafetensors} as
+ * `metadata`, without the tree's structure entry. Reads only the header.
  *
  * @example
  * ```ts
  * import { safetensorsMetadata, serializeSafetensors } from "./safetensors.ts";
  * import { tensor } from "../ops/tensor.ts";
  * import assert from "node:assert/strict";
- * const bytes = serializeSafetensors({ w: tensor([1]) }, { epoch: "7" });
+ * const bytes = serializeSafetensors({ w: tensor([1]) }, { metadata: { epoch: "7" } });
  * assert.deepEqual(safetensorsMetadata(bytes), { epoch: "7" });
  * ```
  */
 export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
-  return parseHeader("safetensorsMetadata", bytes).metadata;
+  const { [SAFETENSORS_TREE_KEY]: _, ...user } =
+    parseHeader("safetensorsMetadata", bytes).metadata;
+  return user;
 }

@@ -22,7 +22,8 @@ export type TreeDef =
     readonly children: readonly TreeDef[];
   };
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
+/** True for a plain object (`{...}` or `Object.create(null)`): a tree node. @internal */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== "object" || x === null) return false;
   const proto = Object.getPrototypeOf(x);
   return proto === Object.prototype || proto === null;

@@ -637,32 +637,31 @@ function sampleTree(): Tree {
 
 Deno.test("safetensors: tree round trip with float32/float64/int32 and nesting", () => {
   const tree = sampleTree();
-  const bytes = serializeSafetensors(tree, { epoch: "3", note: "héllo" });
+  const bytes = serializeSafetensors(tree, {
+    metadata: { epoch: "3", note: "héllo" },
+  });
   const n = new DataView(bytes.buffer).getUint32(0, true);
   assert.equal(n % 8, 0, "header padded to 8 bytes");
   assert.equal(new DataView(bytes.buffer).getUint32(4, true), 0);
   assert.deepEqual(safetensorsMetadata(bytes), { epoch: "3", note: "héllo" });
   const header = parseSafetensorsHeader(bytes);
+  // PyTorch's state_dict keys, in the order of the tree
   assert.deepEqual(header.tensors.map((t) => t.name), [
-    "layers.0.bias",
     "layers.0.weight",
+    "layers.0.bias",
     "layers.2.weight",
+    "step",
+    "stats.counts",
+    "stats.empty",
     "seq.0",
     "seq.1",
     "seq.2",
-    "stats.counts",
-    "stats.empty",
-    "step",
   ]);
-  // deno-lint-ignore no-explicit-any
-  const back = deserializeSafetensors(bytes) as any;
-  assert.ok(Array.isArray(back.seq), "0..n-1 keys load as an array");
-  assert.equal(back.seq.length, 3);
-  assert.ok(
-    !Array.isArray(back.layers),
-    "keys 0 and 2 (gap) load as an object",
-  );
-  assert.deepEqual(Object.keys(back.layers), ["0", "2"]);
+  const back = deserializeSafetensors(bytes);
+  // the same tree: arrays with their {} entries, key order, dtypes, bytes
+  assert.deepEqual(back, tree);
+  assert.deepEqual(Object.keys(back), ["layers", "step", "stats", "seq"]);
+  assert.deepEqual(Object.keys(leaf(back, "layers.0")), ["weight", "bias"]);
   for (const { name } of header.tensors) {
     const a = leaf(tree, name), b = leaf(back, name);
     assert.equal(b.dtype, a.dtype, name);
@@ -679,8 +678,9 @@ Deno.test("safetensors: tree round trip with float32/float64/int32 and nesting",
   const w = leaf(deserializeSafetensors(s), "w");
   s.fill(0);
   assert.equal(w.data[0], 5);
-  // An empty tree
+  // Empty trees
   assert.deepEqual(deserializeSafetensors(serializeSafetensors({})), {});
+  assert.deepEqual(deserializeSafetensors(serializeSafetensors([])), []);
   // A tensor whose data is a view into a larger buffer
   const view = fromData(new Float32Array([9, 8, 7, 6]).subarray(1, 3), [2]);
   assert.deepEqual([
@@ -689,10 +689,35 @@ Deno.test("safetensors: tree round trip with float32/float64/int32 and nesting",
   ], [8, 7]);
 });
 
+Deno.test("deserializeSafetensors: a file without the structure entry (PyTorch's) loads by its dotted names", () => {
+  const f32 = (begin: number) => ({
+    dtype: "F32",
+    shape: [1],
+    data_offsets: [begin, begin + 4],
+  });
+  const bytes = rawSafetensors({
+    __metadata__: { format: "pt" },
+    "layers.2.weight": f32(0),
+    "layers.0.weight": f32(4),
+    "seq.1": f32(8),
+    "seq.0": f32(12),
+  }, new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+  // deno-lint-ignore no-explicit-any
+  const back = deserializeSafetensors(bytes) as any;
+  assert.ok(Array.isArray(back.seq), "keys 0..n-1 load as an array");
+  assert.deepEqual(back.seq.map((t: Tensor) => t.data[0]), [4, 3]);
+  assert.ok(!Array.isArray(back.layers), "keys 0 and 2 load as an object");
+  assert.deepEqual(Object.keys(back.layers), ["0", "2"]);
+  assert.deepEqual(safetensorsMetadata(bytes), { format: "pt" });
+});
+
 Deno.test("serializeSafetensors: refuses what cannot round-trip", () => {
   assert.throws(
     () => serializeSafetensors(tensor([1])),
-    /serializeSafetensors: tree must be an object or array of tensors/,
+    {
+      message:
+        "serializeSafetensors: tree must be an object or array (its leaves are named by their paths), got Tensor float32 [1]; wrap it, e.g. { x: t }",
+    },
   );
   assert.throws(
     () => serializeSafetensors({ "a.b": tensor([1]) }),
@@ -707,12 +732,22 @@ Deno.test("serializeSafetensors: refuses what cannot round-trip", () => {
     /"__metadata__" is reserved/,
   );
   assert.throws(
-    () => serializeSafetensors({ w: tensor([1]) }, { epoch: 3 } as never),
+    () =>
+      serializeSafetensors({ w: tensor([1]) }, {
+        metadata: { epoch: 3 },
+      } as never),
     /metadata values must be strings .* "epoch" is number/,
   );
   assert.throws(
-    () => serializeSafetensors({ w: 5 } as never),
-    /treePaths: leaf "w" must be a Tensor/,
+    () => serializeSafetensors({ w: "5" } as never),
+    {
+      message:
+        'serializeSafetensors: tree holds the string "5" at "w"; expected a tensor, a random key, a number, a boolean, null, an array or a plain object',
+    },
+  );
+  assert.throws(
+    () => serializeSafetensors({ w: tensor([1]) }, { epoch: "3" } as never),
+    /serializeSafetensors: unknown option "epoch" \(known options: metadata\)/,
   );
 });
 
@@ -895,7 +930,9 @@ Deno.test("saveSafetensors/loadSafetensors: atomic save, no temp files left", as
     );
     assert.deepEqual(await Deno.readFile(path), first);
     await saveSafetensors(path, { w: tensor([1, 2]) });
-    assert.deepEqual(Object.keys(await loadSafetensors(path)), ["w"]);
+    assert.deepEqual(Object.keys(await loadSafetensors(path) as object), [
+      "w",
+    ]);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
       "ckpt.safetensors",
     ]);
@@ -913,7 +950,7 @@ Deno.test("saveSafetensors/loadSafetensors: atomic save, no temp files left", as
     );
     await assert.rejects(
       loadSafetensors(`${dir}/cut.safetensors`),
-      /loadSafetensors: ".*cut.safetensors": header entry "step" has "data_offsets" .* run past the end/,
+      /loadSafetensors: ".*cut.safetensors": header entry "seq.2" has "data_offsets" .* run past the end/,
     );
     await assert.rejects(
       loadSafetensors(`${dir}/none.safetensors`),
@@ -954,7 +991,7 @@ Deno.test("loadSafetensors: PyTorch-written fixture matches its JSON exactly", a
     "extra.i32",
   ]);
   // Sequential(Conv2d, ReLU, Linear): keys 0 and 2, so an object, not an array.
-  assert.deepEqual(Object.keys(tree), ["0", "2", "extra"]);
+  assert.deepEqual(Object.keys(tree as object), ["0", "2", "extra"]);
   for (const [name, e] of Object.entries(expected)) {
     const t = leaf(tree, name);
     assert.equal(t.dtype, e.dtype, name);
@@ -967,7 +1004,9 @@ Deno.test("loadSafetensors: PyTorch-written fixture matches its JSON exactly", a
     source: "gen_safetensors.py",
   });
   // Re-serializing gives a file with the same header entries and data.
-  const again = serializeSafetensors(tree, safetensorsMetadata(bytes));
+  const again = serializeSafetensors(tree, {
+    metadata: safetensorsMetadata(bytes),
+  });
   assert.deepEqual(
     parseSafetensorsHeader(again).tensors,
     parseSafetensorsHeader(bytes).tensors,

@@ -753,11 +753,14 @@ Deno.test("deserializeSafetensors: a missing or malformed field is named, with w
   }
   // The caller's metadata argument keeps its own name.
   assert.throws(
-    () => serializeSafetensors({ w: tensor([1]) }, [] as never),
+    () => serializeSafetensors({ w: tensor([1]) }, { metadata: [] as never }),
     /^Error: serializeSafetensors: metadata must be an object of strings, got an array$/,
   );
   assert.throws(
-    () => serializeSafetensors({ w: tensor([1]) }, { a: null } as never),
+    () =>
+      serializeSafetensors({ w: tensor([1]) }, {
+        metadata: { a: null } as never,
+      }),
     /serializeSafetensors: metadata values must be strings .* but "a" is null/,
   );
 });
