@@ -14,7 +14,7 @@ import {
   sameShape,
   type Tensor,
 } from "./tensor.ts";
-import { bind } from "./primitives.ts";
+import { bind, promote } from "./primitives.ts";
 import {
   type AvgParams,
   convOutSize,
@@ -49,8 +49,10 @@ import {
   tanh,
   where,
 } from "./ops.ts";
-import { concrete, userOp } from "./trace.ts";
-import { arange, tensor } from "./tensor.ts";
+import { bindRule, concrete, type Rule, userOp } from "./trace.ts";
+import { allocData, arange, fromData, ones, tensor, zeros } from "./tensor.ts";
+import { vjp } from "./transforms.ts";
+import * as bnk from "./kernels/batch_norm.ts";
 import { bernoulli, type Key } from "./random.ts";
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
@@ -1320,6 +1322,10 @@ export interface BatchNormOptions {
  * Batch normalisation over axis 1 of `[N, C]` or `[N, C, H, W]`, as
  * `torch.nn.functional.batch_norm`, returning the new running statistics
  * instead of updating them (`runningVar` uses the unbiased batch variance).
+ * Computed as PyTorch's CPU kernel does, `x·α + β` with per-channel
+ * `α = weight / sqrt(var + eps)` and `β = bias - mean·α`; in training mode
+ * one primitive whose derivatives are fused kernels too (about the cost of
+ * a bias add and a relu), differentiable to any order.
  *
  * @example
  * ```ts
@@ -1371,39 +1377,164 @@ export function batchNorm(
   const rm = stat("runningMean", options.runningMean),
     rv = stat("runningVar", options.runningVar);
   const w = stat("weight", options.weight), b = stat("bias", options.bias);
-  const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
   const bshape = [1, c, ...x.shape.slice(2).map(() => 1)];
-  let mu: Tensor, variance: Tensor, newMean = rm, newVar = rv;
-  if (training) {
-    const n = axes.reduce((p, a) => p * x.shape[a], 1);
-    if (n < 2) {
-      throw new Error(
-        `${fn}: training needs more than 1 value per channel, got x ${
-          fmt(x.shape)
-        }`,
-      );
-    }
-    mu = mean(x, { axis: axes, keepDims: true });
-    variance = mean(square(sub(x, mu)), { axis: axes, keepDims: true });
-    const m = concrete(reshape(mu, [c])), v = concrete(reshape(variance, [c]));
-    if (rm) newMean = add(mul(rm, 1 - momentum), mul(m, momentum));
-    if (rv) {
-      newVar = add(mul(rv, 1 - momentum), mul(v, (momentum * n) / (n - 1)));
-    }
-  } else {
+  // one dtype for x and the per-channel tensors y depends on (float64 if any
+  // is; in training the running statistics are only updated)
+  let dtype = x.dtype;
+  for (const t of training ? [w, b] : [rm, rv, w, b]) {
+    if (t) dtype = promote(dtype, t.dtype);
+  }
+  const as = (t: Tensor) => t.dtype === dtype ? t : astype(t, dtype);
+  const xd = as(x);
+  if (!training) {
     if (!rm || !rv) {
       throw new Error(
         `${fn}: evaluation (training: false) needs runningMean and runningVar`,
       );
     }
-    mu = reshape(rm, bshape);
-    variance = reshape(rv, bshape);
+    // x·α + β with α = w / sqrt(var + eps), β = b - mean·α (as PyTorch's CPU
+    // kernel): two passes over x
+    let alpha = div(1, sqrtOf(add(as(rv), eps)));
+    if (w) alpha = mul(alpha, as(w));
+    let beta = neg(mul(as(rm), alpha));
+    if (b) beta = add(beta, as(b));
+    return {
+      y: add(mul(xd, reshape(alpha, bshape)), reshape(beta, bshape)),
+      runningMean: rm,
+      runningVar: rv,
+    };
   }
-  let y = div(sub(x, mu), sqrtOf(add(variance, eps)));
-  if (w) y = mul(y, reshape(w, bshape));
-  if (b) y = add(y, reshape(b, bshape));
+  const [n, , s] = ncs(x.shape);
+  if (n * s < 2) {
+    throw new Error(
+      `${fn}: training needs more than 1 value per channel, got x ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  const y = bindRule(batchNormTrainRule, [
+    xd,
+    w ? as(w) : ones([c], { dtype }),
+    b ? as(b) : zeros([c], { dtype }),
+  ], { eps });
+  let newMean = rm, newVar = rv;
+  if (rm || rv) { // buffers: no derivative flows into them
+    const xc = concrete(xd);
+    const st = bnk.moments(xc.data, n, c, s);
+    const stat = (v: Float64Array) => tensor(v, { shape: [c], dtype });
+    if (rm) newMean = add(mul(rm, 1 - momentum), mul(stat(st.mean), momentum));
+    if (rv) {
+      const unbiased = (momentum * n * s) / (n * s - 1);
+      newVar = add(mul(rv, 1 - momentum), mul(stat(st.variance), unbiased));
+    }
+  }
   return { y, runningMean: newMean, runningVar: newVar };
 }
+
+/** `[N, C, ...]` viewed as `[n, c, s]`, s the product of the spatial sizes. */
+function ncs(shape: readonly number[]): [number, number, number] {
+  return [shape[0], shape[1], shape.slice(2).reduce((p, d) => p * d, 1)];
+}
+
+/** The axes batch norm reduces over: all but the channel axis 1. */
+function bnAxes(shape: readonly number[]): number[] {
+  return [0, ...shape.slice(2).map((_, i) => i + 2)];
+}
+
+/** The static parameter of the batch-norm primitives. */
+interface BnParams {
+  eps: number;
+}
+
+/**
+ * Batch norm in training mode, `(x - mean)·rstd·w + b` with the batch's
+ * statistics, as one primitive: a fused kernel reads x for the statistics
+ * and writes y once. Its VJP is two more primitives with fused kernels (the
+ * input and the weight derivative) and a sum (the bias derivative), so a
+ * training step makes one full-size array forward and one backward.
+ */
+const batchNormTrainRule: Rule<BnParams> = {
+  name: "batchNorm",
+  forward: ([x, w, b], { eps }) => {
+    const [n, c, s] = ncs(x.shape);
+    const out = allocData(x.dtype, x.data.length);
+    return fromData(
+      bnk.forward(x.data, n, c, s, w.data, b.data, eps, out),
+      x.shape,
+    );
+  },
+  vjp: ([x, w], _y, p) => [
+    (g) => bindRule(batchNormInputGradRule, [g, x, w], p),
+    (g) => bindRule(batchNormWeightGradRule, [g, x], p),
+    (g) => sum(g, { axis: bnAxes(x.shape) }),
+  ],
+};
+
+/** x̂ = (x - mean)·rstd with the batch statistics, in public ops. */
+function normalizedRef(x: Tensor, eps: number): Tensor {
+  const keep = { axis: bnAxes(x.shape), keepDims: true };
+  const d = sub(x, mean(x, keep));
+  return div(d, sqrtOf(add(mean(square(d), keep), eps)));
+}
+
+/**
+ * The input derivative of training-mode batch norm in public ops,
+ * `w·rstd·(g - mean(g) - x̂·mean(g·x̂))`: what the input-derivative kernel
+ * computes, written so its own derivatives (grad of grad) come from autodiff.
+ */
+function inputGradRef(g: Tensor, x: Tensor, w: Tensor, eps: number): Tensor {
+  const keep = { axis: bnAxes(x.shape), keepDims: true };
+  const d = sub(x, mean(x, keep));
+  const rstd = div(1, sqrtOf(add(mean(square(d), keep), eps)));
+  const xh = mul(d, rstd);
+  const inner = sub(sub(g, mean(g, keep)), mul(xh, mean(mul(g, xh), keep)));
+  return mul(inner, mul(reshape(w, rstd.shape as number[]), rstd));
+}
+
+/** The VJP closures of `f` at `inputs`, one per input, sharing one backward pass per cotangent. */
+function vjpOf(
+  f: (...args: Tensor[]) => Tensor,
+  inputs: Tensor[],
+): ((ct: Tensor) => Tensor)[] {
+  const [, back] = vjp(f, ...inputs);
+  let cache: [Tensor, Tensor[]] | null = null;
+  return inputs.map((_, i) => (ct: Tensor) => {
+    if (!cache || cache[0] !== ct) cache = [ct, back(ct)];
+    return cache[1][i];
+  });
+}
+
+/** The input derivative of {@linkcode batchNormTrainRule}: inputs g, x, w. */
+const batchNormInputGradRule: Rule<BnParams> = {
+  name: "batchNormInputGrad",
+  forward: ([g, x, w], { eps }) => {
+    const [n, c, s] = ncs(x.shape);
+    const out = allocData(x.dtype, x.data.length);
+    return fromData(
+      bnk.inputGrad(g.data, x.data, n, c, s, w.data, eps, out),
+      x.shape,
+    );
+  },
+  vjp: (inputs, _y, { eps }) =>
+    vjpOf((g, x, w) => inputGradRef(g, x, w, eps), inputs),
+};
+
+/** The weight derivative of {@linkcode batchNormTrainRule}, `Σ g·x̂` per channel: inputs g, x. */
+const batchNormWeightGradRule: Rule<BnParams> = {
+  name: "batchNormWeightGrad",
+  forward: ([g, x], { eps }) => {
+    const [n, c, s] = ncs(x.shape);
+    return fromData(
+      bnk.weightGrad(g.data, x.data, n, c, s, eps, allocData(x.dtype, c)),
+      [c],
+    );
+  },
+  vjp: (inputs, _y, { eps }) =>
+    vjpOf(
+      (g, x) => sum(mul(g, normalizedRef(x, eps)), { axis: bnAxes(x.shape) }),
+      inputs,
+    ),
+};
 
 function sqrtOf(t: Tensor): Tensor {
   return bind("sqrt", [t], {});

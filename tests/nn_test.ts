@@ -9,11 +9,17 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   add,
+  batchNorm,
+  checkGrads,
+  div,
   item,
   mean,
   mul,
   nn,
   random,
+  reshape,
+  sqrt,
+  sub,
   sum,
   type Tensor,
   tensor,
@@ -23,6 +29,7 @@ import {
   treeMap,
   treePaths,
   valueAndGrad,
+  vjp,
   zeros,
 } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
@@ -771,6 +778,59 @@ Deno.test("batchNorm2d: eval uses the given running statistics, training the bat
   assert.ok(!free.info.hasState);
   const yf = free.apply(free.init(random.key(0)), x);
   assert.ok(Math.abs(item(mean(yf))) < 1e-12);
+});
+
+Deno.test("batchNorm2d training: values and gradients equal the formula in public ops (float32 and float64); their derivatives to order 2", () => {
+  // the batch-statistics formula, written independently with public ops
+  const formula = (x: Tensor, w: Tensor, b: Tensor) => {
+    const keep = { axis: [0, 2, 3], keepDims: true };
+    const d = sub(x, mean(x, keep));
+    const v = mean(mul(d, d), keep);
+    const s = [1, x.shape[1], 1, 1];
+    return add(mul(div(d, sqrt(add(v, 1e-5))), reshape(w, s)), reshape(b, s));
+  };
+  for (const dtype of ["float32", "float64"] as const) {
+    const bn = nn.batchNorm2d({ numFeatures: 3, dtype });
+    const [kx, kw, kb, kg] = random.split(random.key(5), 4);
+    const x = add(mul(random.normal(kx, [4, 3, 5, 6], { dtype }), 2), 3);
+    const w = random.normal(kw, [3], { dtype });
+    const b = random.normal(kb, [3], { dtype });
+    const g = random.normal(kg, [4, 3, 5, 6], { dtype });
+    const layer = (x: Tensor, w: Tensor, b: Tensor) =>
+      bn.applyWithState({ weight: w, bias: b }, bn.initState(), x, {
+        training: true,
+      }).y;
+    const [y, back] = vjp(layer, x, w, b);
+    const [yRef, backRef] = vjp(formula, x, w, b);
+    const tol = dtype === "float32"
+      ? { atol: 1e-5, rtol: 1e-5 }
+      : { atol: 1e-12, rtol: 1e-12 };
+    assert.equal(y.dtype, dtype);
+    assertAllClose(y, yRef, { ...tol, msg: `${dtype} y` });
+    const got = back(g), want = backRef(g);
+    for (const [i, name] of ["x", "weight", "bias"].entries()) {
+      assert.equal(got[i].dtype, dtype);
+      assertAllClose(got[i], want[i], { ...tol, msg: `${dtype} grad ${name}` });
+    }
+  }
+  // the derivative kernels' own derivatives: the input and weight gradients
+  // (as functions of g, x, w) to order 2, so batchNorm to order 3
+  const [kx, kw, kb, kg] = random.split(random.key(6), 4);
+  const args = [
+    random.normal(kg, [3, 2, 2, 3], { dtype: "float64" }),
+    random.normal(kx, [3, 2, 2, 3], { dtype: "float64" }),
+    random.normal(kw, [2], { dtype: "float64" }),
+    random.normal(kb, [2], { dtype: "float64" }),
+  ];
+  const f = (x: Tensor, w: Tensor, b: Tensor) =>
+    batchNorm(x, { training: true, weight: w, bias: b, eps: 0.1 }).y;
+  for (const i of [0, 1, 2]) {
+    checkGrads(
+      (g: Tensor, x: Tensor, w: Tensor, b: Tensor) => vjp(f, x, w, b)[1](g)[i],
+      args,
+      { order: 2 },
+    );
+  }
 });
 
 Deno.test("plain apply on a layer with state, at any depth, is an error naming it and pointing to applyWithState", () => {
