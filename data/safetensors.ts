@@ -230,9 +230,7 @@ function flattenTree(
     }
     if (open.has(x)) throw new Error(`${fn}: ${arg}${at} contains itself`);
     if (open.size >= MAX_DEPTH) {
-      throw new Error(
-        `${fn}: ${arg} nests deeper than ${MAX_DEPTH} levels${at}`,
-      );
+      throw new Error(`${fn}: ${arg} nests deeper than ${MAX_DEPTH} levels`);
     }
     open.add(x);
     const node = Array.isArray(x)
@@ -749,7 +747,7 @@ function unflattenTree(
       return leafAt(path, s);
     }
     if (depth >= MAX_DEPTH) {
-      throw corrupt(path, `it nests deeper than ${MAX_DEPTH} levels`);
+      throw corrupt("", `it nests deeper than ${MAX_DEPTH} levels`);
     }
     if (Array.isArray(s)) {
       return s.map((c, i) => walk(c, join(path, i), depth + 1));

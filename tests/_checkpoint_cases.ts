@@ -1,0 +1,89 @@
+/**
+ * What tests/checkpoint_test.ts and its fresh process
+ * (tests/_checkpoint_worker.ts) both run: every optimizer (plain, with a
+ * learning-rate schedule, inside a chain after clipByGlobalNorm) on a small
+ * network with parameterless layers, one deterministic training step.
+ *
+ * @module
+ */
+import * as T from "../mod.ts";
+import type { Tree } from "../mod.ts";
+
+const { nn, optim, random } = T;
+type Opt = T.optim.GradientTransformation;
+type Lr = T.optim.LearningRate;
+
+/** conv, relu, max pool, flatten, linear: params `[{weight, bias}, {}, {}, {}, {weight, bias}]`. */
+export const net = nn.sequential(
+  nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 }),
+  nn.relu,
+  nn.maxPool2d({ kernelSize: 2 }),
+  nn.flatten(),
+  nn.linear({ inFeatures: 18, outFeatures: 3 }),
+);
+
+const x = random.normal(random.key(1), [4, 1, 8, 8]);
+const y = T.tensor([0, 1, 2, 0], { dtype: "int32" });
+const lossGrad = T.grad((p: Tree) =>
+  T.crossEntropy(net.apply(p as never, x), y)
+);
+
+/** The 13 optimizers of examples/optimizers.ts, given a learning rate. */
+const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
+  ["sgd", 0.1, (lr) => optim.sgd({ lr })],
+  ["momentum", 0.05, (lr) => optim.sgd({ lr, momentum: 0.9 })],
+  ["nag", 0.05, (lr) => optim.sgd({ lr, momentum: 0.9, nesterov: true })],
+  ["adagrad", 0.03, (lr) => optim.adagrad({ lr, weightDecay: 1e-2 })],
+  ["rmsprop", 1e-3, (lr) => optim.rmsprop({ lr, centered: true })],
+  ["adam", 1e-3, (lr) => optim.adam({ lr, amsgrad: true })],
+  ["adamw", 1e-3, (lr) => optim.adamw({ lr })],
+  ["adadelta", 1, (lr) => optim.adadelta({ lr })],
+  ["nadam", 1e-3, (lr) => optim.nadam({ lr })],
+  ["radam", 1e-3, (lr) => optim.radam({ lr })],
+  ["lion", 1e-4, (lr) => optim.lion({ lr })],
+  ["lamb", 5e-3, (lr) => optim.lamb({ lr })],
+  // minDimSizeToFactor 3: the conv and linear weights are factored, the biases not
+  ["adafactor", 1e-2, (lr) => optim.adafactor({ lr, minDimSizeToFactor: 3 })],
+];
+
+const S = optim.schedules;
+/** A schedule per optimizer, taking turns, so that every schedule is used. */
+const SCHEDULES: ((lr: number) => Lr)[] = [
+  (lr) => S.cosineAnnealing({ lr, tMax: 10 }),
+  (lr) => S.oneCycle({ maxLr: lr, totalSteps: 10 }),
+  (lr) => S.stepLR({ lr, stepSize: 2, gamma: 0.5 }),
+  (lr) => S.multiStepLR({ lr, milestones: [1, 3], gamma: 0.5 }),
+  (lr) => S.exponentialLR({ lr, gamma: 0.9 }),
+  (lr) => S.linearWarmup({ lr, startFactor: 0.25, totalIters: 5 }),
+  (lr) => S.warmupCosine({ lr, warmupSteps: 2, tMax: 10 }),
+  (lr) => S.constant(lr),
+];
+
+/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (39 in all). */
+export const CASES: Record<string, () => Opt> = Object.fromEntries(
+  OPTIMIZERS.flatMap(([name, lr, make], i) => [
+    [name, () => make(lr)],
+    [`${name}+schedule`, () => make(SCHEDULES[i % SCHEDULES.length](lr))],
+    [`${name}+clip`, () => optim.chain(optim.clipByGlobalNorm(0.05), make(lr))],
+  ]),
+);
+
+/** The params every case starts from. */
+export function initParams(): Tree {
+  return net.init(random.key(0));
+}
+
+/** `n` training steps of `opt` from `params` and `state` (the same batch each time). */
+export function train(
+  opt: Opt,
+  params: Tree,
+  state: Tree,
+  n: number,
+): { params: Tree; state: Tree } {
+  for (let i = 0; i < n; i++) {
+    const r = opt.update(lossGrad(params), state, params);
+    params = optim.applyUpdates(params, r.updates);
+    state = r.state;
+  }
+  return { params, state };
+}
