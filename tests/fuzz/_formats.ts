@@ -323,11 +323,12 @@ function makeIdxGz(rng: Rng): Uint8Array {
     case 4: { // a bomb: a small header followed by far more zeros than it declares, or a valid big file
       const zeros = rng.pick([1, 4096, 1 << 20, 16 << 20]);
       const valid = rng.chance(0.3);
-      const key = `${valid ? -1 : idxCorpus.indexOf(seed)}-${zeros}`;
+      const k = rng.int(4); // four seeds only, so that few bombs are compressed
+      const key = `${valid ? -1 : k}-${zeros}`;
       if (!bombs.has(key)) {
         const head = valid
           ? new Uint8Array([0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 0, 4])
-          : seed;
+          : idxCorpus[k * 7 + 3]; // [2, 3] of each of the first four types
         if (valid) setWord(head, 4, zeros >> 2, false); // ubyte [zeros / 4, 4]
         bombs.set(
           key,
@@ -785,7 +786,7 @@ function mutateStHeader(rng: Rng, p: StParts): void {
   const e = t && isEntry(t[1])
     ? (t[1] = { ...t[1] }) as Record<string, unknown>
     : undefined;
-  switch (rng.int(14)) {
+  switch (rng.int(15)) {
     case 0: // dtype
       if (e) {
         e.dtype = rng.pick([
@@ -960,6 +961,15 @@ function mutateStHeader(rng: Rng, p: StParts): void {
         ? concat(p.data, rng.bytes(rng.pick([1, 4, 8])))
         : p.data.slice(0, Math.max(0, p.data.length - rng.pick([1, 4, 8])));
       break;
+    case 13: { // a tree structure in __metadata__, sound or not
+      const names = tensors.map(([k]) => k);
+      const at = p.pairs.findIndex(([k]) => k === "__metadata__");
+      const old = at >= 0 && isEntry(p.pairs[at][1]) ? p.pairs[at][1] : {};
+      const meta = { ...old, [TREE_KEY]: treeStructure(rng, names) };
+      if (at >= 0) p.pairs[at] = ["__metadata__", meta];
+      else p.pairs.unshift(["__metadata__", meta]);
+      break;
+    }
     default: // the whole header replaced
       p.pairs = [];
       p.data = new Uint8Array(0);
@@ -1033,8 +1043,63 @@ function makeSafetensorsInput(rng: Rng): Uint8Array {
   return out;
 }
 
+/** The metadata key under which serializeSafetensors stores a tree's structure. */
+const TREE_KEY = "cnn-tensor.tree";
+
+/** A tree structure for `__metadata__`, sound or not, for the tensor names `names`. */
+function treeStructure(rng: Rng, names: string[]): string {
+  const tree: Record<string, unknown> = {};
+  for (const n of names) {
+    const parts = n.split(".");
+    let node = tree;
+    for (const p of parts.slice(0, -1)) {
+      node = (node[p] ??= {}) as Record<string, unknown>;
+      if (typeof node !== "object") break;
+    }
+    if (typeof node === "object") node[parts.at(-1)!] = "tensor";
+  }
+  const extras = [
+    3,
+    1.5,
+    true,
+    null,
+    { ".key": [0, 7] },
+    { ".number": "NaN" },
+    { ".number": "-0" },
+  ];
+  if (rng.chance(0.5)) tree.extra = rng.pick(extras);
+  const good = JSON.stringify(tree);
+  if (rng.chance(0.5)) return good;
+  return rng.pick([
+    good.replace('"tensor"', '"tensors"'),
+    good.replace('"tensor"', "3"),
+    good.slice(0, -1),
+    JSON.stringify({ ...tree, missing: "tensor" }),
+    JSON.stringify(Object.fromEntries(Object.entries(tree).slice(1))),
+    JSON.stringify([tree]),
+    '"tensor"',
+    "[]",
+    "{}",
+    "null",
+    "[".repeat(50_000) + "]".repeat(50_000),
+    '{"a":'.repeat(50_000) + "{}" + "}".repeat(50_000),
+    '{"__proto__":"tensor"}',
+    '{"k":{".key":[1]}}',
+    '{"k":{".key":[-1,1099511627776]}}',
+    '{"k":{".key":[0,1],"x":2}}',
+    '{"k":{".number":"foo"}}',
+    '{"k":{".number":5}}',
+    '{"a.b":"tensor"}',
+    '{"":3}',
+    "x",
+  ]);
+}
+
 /** The leaves of a deserialized tree as [dotted path, tensor], checking arrays are used exactly for 0..n-1 levels. */
-function treeLeaves(tree: unknown): [string, Expected][] | string {
+function treeLeaves(
+  tree: unknown,
+  structured: boolean,
+): [string, Expected][] | string {
   const out: [string, Expected][] = [];
   const todo: [string, unknown][] = [["", tree]];
   while (todo.length > 0) {
@@ -1053,7 +1118,7 @@ function treeLeaves(tree: unknown): [string, Expected][] | string {
       }
       const keys = Object.keys(node);
       if (
-        keys.length > 0 &&
+        !structured && keys.length > 0 &&
         keys.every((k) =>
           /^(0|[1-9][0-9]*)$/.test(k) && Number(k) < keys.length
         )
@@ -1063,7 +1128,9 @@ function treeLeaves(tree: unknown): [string, Expected][] | string {
       for (const k of keys) {
         todo.push([at(k), (node as Record<string, unknown>)[k]]);
       }
-    } else return `"${path}" is ${String(node)}, not a tensor or a group`;
+    } else if (!structured) {
+      return `"${path}" is ${String(node)}, not a tensor or a group`;
+    } // else a number, boolean or null leaf of a stored structure
   }
   return out;
 }
@@ -1099,10 +1166,14 @@ function compareTree(
       begin: number;
       end: number;
     }[];
+    metadata: [string, string][];
     dataStart: number;
   },
 ): string | null {
-  const leaves = treeLeaves(tree);
+  // With a stored structure, the tree may hold numbers, booleans, null and
+  // random keys too, and arrays and objects as the structure says.
+  const structured = v.metadata.some(([k]) => k === TREE_KEY);
+  const leaves = treeLeaves(tree, structured);
   if (typeof leaves === "string") return leaves;
   const got = new Map(leaves);
   if (got.size !== v.tensors.length || leaves.length !== v.tensors.length) {
