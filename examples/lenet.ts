@@ -12,6 +12,18 @@
  * shifts of up to ±2 pixels) reaches about 0.98 on the embedded split. Runs
  * are reproducible: the same --seed prints the same losses.
  *
+ * `--save PATH` writes a checkpoint after every epoch: the params, the
+ * optimizer's state, the key of the data order and the epoch. `--load PATH`
+ * with the same flags continues from it, with the same numbers as a run
+ * that was never interrupted (`--stop-after N` ends a run after epoch N):
+ *
+ *   deno run --allow-read --allow-write examples/lenet.ts --epochs 10 --stop-after 4 --save ckpt.safetensors
+ *   deno run --allow-read --allow-write examples/lenet.ts --epochs 10 --load ckpt.safetensors --save ckpt.safetensors
+ *
+ * `--load` of a file with only LeNet-5's params (a state_dict saved from
+ * PyTorch, say) starts training from them; with `--epochs 0` it only
+ * evaluates (the params of a checkpoint, too).
+ *
  * @module
  */
 import * as T from "../mod.ts";
@@ -117,12 +129,18 @@ const specs = {
   save: {
     kind: "string",
     help:
-      "write the trained parameters to PATH.safetensors (needs --allow-read --allow-write)",
+      "after every epoch, write a checkpoint (params, optimizer state, data-order key, epoch) to PATH.safetensors (needs --allow-read --allow-write)",
   },
   load: {
     kind: "string",
     help:
-      "start from PATH.safetensors (needs --allow-read); --epochs 0 only evaluates",
+      "continue from a --save checkpoint (run with the same flags), or start from a params-only PATH.safetensors (needs --allow-read); --epochs 0 only evaluates",
+  },
+  stopAfter: {
+    kind: "int",
+    default: 0,
+    help:
+      "stop after this epoch (0: run all --epochs), e.g. to split a run with --save and --load",
   },
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
@@ -246,20 +264,70 @@ export function accuracy(
   return correct / ds.y.shape[0];
 }
 
-/** Checks that loaded parameters fit LeNet-5 (same paths and shapes) and casts them to its dtypes. */
-function checkLoaded<P extends Tree>(path: string, loaded: Tree, fresh: P): P {
-  return T.treeMap(
-    (f, l) => {
-      if (l.shape.join() !== f.shape.join()) {
-        throw new Error(
-          `--load ${path}: a tensor has shape [${l.shape}] where LeNet-5 has [${f.shape}]`,
-        );
-      }
-      return T.astype(l, f.dtype);
-    },
-    fresh,
-    loaded,
-  );
+/** What `--save` writes after every epoch, and `--load` continues from. */
+interface Checkpoint<P extends Tree> {
+  params: P;
+  optState: Tree;
+  /** The key that orders the data of the next epoch. */
+  key: T.Key;
+  /** Epochs done. */
+  epoch: number;
+}
+
+/** `--name` of a flag's key (`batchSize` -> `--batch-size`). */
+const flagName = (k: string) =>
+  `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * Reads `--load PATH`: a checkpoint written by `--save` (with `resume`,
+ * checked against this run's settings, whose flags must be the same), or
+ * LeNet-5's params alone (ours, or a state_dict saved from PyTorch). Every
+ * tensor is checked against `fresh` params and `opt.init`.
+ */
+async function loadStart<P extends Tree>(
+  path: string,
+  fresh: P,
+  opt: T.optim.GradientTransformation,
+  settings: Record<string, unknown>,
+  resume: boolean,
+): Promise<Checkpoint<P> | { params: P }> {
+  const bytes = await Deno.readFile(path);
+  try {
+    const saved = data.deserializeSafetensors(bytes) as Record<string, Tree>;
+    if (!("optState" in saved)) {
+      return { params: data.deserializeSafetensors(bytes, { like: fresh }) };
+    }
+    const like = {
+      params: fresh,
+      optState: opt.init(fresh),
+      key: random.key(0),
+      epoch: 0,
+    };
+    if (!resume) { // only the params are used: any optimizer's state will do
+      const { params } = data.deserializeSafetensors(bytes, {
+        like: { ...like, optState: saved.optState },
+      });
+      return { params };
+    }
+    const run = data.safetensorsMetadata(bytes).run;
+    const was = run === undefined ? settings : JSON.parse(run);
+    const differ = Object.keys(settings).filter((k) =>
+      JSON.stringify(was[k]) !== JSON.stringify(settings[k])
+    );
+    if (differ.length > 0) {
+      const flags = (v: Record<string, unknown>) =>
+        differ.map((k) => `${flagName(k)} ${v[k]}`).join(" ");
+      throw new UsageError(
+        `--load ${path} was saved by a run with ${flags(was)}, not ${
+          flags(settings)
+        }: continue it with the flags it was saved with (or use --epochs 0 to evaluate it)`,
+      );
+    }
+    return data.deserializeSafetensors(bytes, { like });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new Error(`--load ${path}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 async function loadDataset(name: string, dir: string | undefined) {
@@ -311,13 +379,6 @@ export async function main(args: string[]): Promise<number> {
   const model = nn.lenet5();
   let [initKey, key] = random.split(random.key(opts.seed));
   let params = model.init(initKey);
-  if (opts.load) {
-    params = checkLoaded(
-      opts.load as string,
-      await data.loadSafetensors(opts.load as string),
-      params,
-    );
-  }
   const stepsPerEpoch = Math.ceil(train.y.shape[0] / opts.batchSize);
   const opt = makeOptimizer(
     name,
@@ -325,13 +386,49 @@ export async function main(args: string[]): Promise<number> {
     opts.weightDecay,
   );
   let state = opt.init(params);
-
+  let done = 0; // epochs trained
+  // the flags that shape the numbers: a checkpoint continues only under the same
+  const settings = {
+    dataset: opts.dataset,
+    limit: opts.limit,
+    batchSize: opts.batchSize,
+    epochs: opts.epochs,
+    optimizer: name,
+    lr: peak,
+    schedule: opts.schedule,
+    weightDecay: opts.weightDecay,
+    augment,
+  };
+  if (opts.load) {
+    const path = opts.load as string;
+    const start = await loadStart(path, params, opt, settings, opts.epochs > 0);
+    params = start.params;
+    if ("optState" in start) {
+      ({ optState: state, key, epoch: done } = start);
+      console.log(`continuing from ${path} after epoch ${done}`);
+    }
+  }
   const t0 = performance.now();
   let acc = accuracy((x) => model.apply(params, x), test);
   if (opts.epochs === 0) {
     console.log(`test accuracy of the loaded parameters: ${acc.toFixed(4)}`);
   }
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  let meanLoss = NaN;
+  const save = (path: string) =>
+    data.saveSafetensors(path, { params, optState: state, key, epoch: done }, {
+      metadata: {
+        model: "lenet5",
+        run: JSON.stringify(settings),
+        // the last epoch's loss, exactly (String of a number round-trips)
+        ...(Number.isNaN(meanLoss) ? {} : { trainLoss: String(meanLoss) }),
+        testAccuracy: acc.toFixed(4),
+      },
+    });
+  const last = opts.stopAfter > 0
+    ? Math.min(opts.stopAfter, opts.epochs)
+    : opts.epochs;
+  const first = done;
+  for (let epoch = first + 1; epoch <= last; epoch++) {
     const [shuffleKey, augKey, next] = random.split(key, 3);
     key = next;
     const augKeys = random.split(augKey, stepsPerEpoch);
@@ -356,26 +453,22 @@ export async function main(args: string[]): Promise<number> {
         bar.update(step, meanLoss, seen);
       },
     });
-    ({ params, state } = result);
+    ({ params, state, meanLoss } = result);
+    done = epoch;
     bar.done();
     acc = accuracy((x) => model.apply(params, x), test);
+    if (opts.save) await save(opts.save as string);
     console.log(
       `epoch ${epoch}/${opts.epochs}  train loss ${
-        result.meanLoss.toFixed(4)
+        meanLoss.toFixed(4)
       }  test accuracy ${acc.toFixed(4)}  (${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s)`,
     );
   }
   if (opts.save) {
-    await data.saveSafetensors(opts.save as string, params, {
-      metadata: {
-        model: "lenet5",
-        dataset: opts.dataset,
-        testAccuracy: acc.toFixed(4),
-      },
-    });
-    console.log(`saved the parameters to ${opts.save}`);
+    if (done === first) await save(opts.save as string); // no epoch ran
+    console.log(`saved the checkpoint after epoch ${done} to ${opts.save}`);
   }
   console.log(`test accuracy: ${acc.toFixed(4)}`);
   return acc;

@@ -75,7 +75,64 @@ Deno.test("lenet.ts: learns on a subset, same seed gives the same losses, save/l
   assert.deepEqual(losses(again), losses(lines));
   const [loaded] = await quiet(() => lenet(["--epochs", "0", "--load", ckpt]));
   assert.equal(loaded, acc);
+  // a file of LeNet-5's params alone (a state_dict) loads too
+  const { params } = await T.data.loadSafetensors(ckpt) as { params: T.Tree };
+  const paramsOnly = join(dir, "params.safetensors");
+  await T.data.saveSafetensors(paramsOnly, params);
+  const [alone] = await quiet(() =>
+    lenet(["--epochs", "0", "--load", paramsOnly])
+  );
+  assert.equal(alone, acc);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("lenet.ts: 1 + 1 epochs with --save and --load in separate processes give the bits of 2 epochs straight", async () => {
+  const dir = await Deno.makeTempDir();
+  const lenetPath = new URL("../examples/lenet.ts", import.meta.url).pathname;
+  const run = async (...flags: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", lenetPath, ...flags],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr) + text);
+    // the epoch lines without their timings
+    return text.split("\n").filter((l) => l.startsWith("epoch "))
+      .map((l) => l.split("  (")[0]);
+  };
+  try {
+    // the default recipe: nag, a one-cycle schedule, random shifts
+    const common = ["--epochs", "2", "--limit", "640", "--batch-size", "32"];
+    const a = join(dir, "straight.safetensors");
+    const b = join(dir, "resumed.safetensors");
+    const straight = await run(...common, "--save", a);
+    const first = await run(...common, "--stop-after", "1", "--save", b);
+    const afterFirst = await T.data.loadSafetensors(b) as { epoch: number };
+    assert.equal(afterFirst.epoch, 1);
+    const second = await run(...common, "--load", b, "--save", b);
+    assert.equal(straight.length, 2);
+    assert.deepEqual([...first, ...second], straight);
+    // params, optimizer state, data-order key, epoch and the metadata
+    // (exact last loss, accuracy): the same file, byte for byte
+    assert.deepEqual(await Deno.readFile(b), await Deno.readFile(a));
+    const meta = T.data.safetensorsMetadata(await Deno.readFile(a));
+    assert.match(meta.trainLoss, /^\d\.\d{6,}/);
+    // continuing under other flags would not give those numbers
+    await assert.rejects(
+      () => lenet([...common, "--lr", "0.01", "--load", b]),
+      (e: Error) => {
+        assert.ok(e instanceof UsageError);
+        assert.equal(
+          e.message,
+          `--load ${b} was saved by a run with --lr 0.05, not --lr 0.01: continue it with the flags it was saved with (or use --epochs 0 to evaluate it)`,
+        );
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("lenet.ts: bad flags are usage errors (exit code 2 from the command line)", async () => {
