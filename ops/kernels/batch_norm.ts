@@ -11,7 +11,9 @@ import type { TypedArray } from "../tensor.ts";
 
 /** Per-channel batch mean and biased variance, each `[c]`. */
 export interface Moments {
+  /** The mean of each channel. */
   readonly mean: Float64Array;
+  /** The biased variance (divided by the count) of each channel. */
   readonly variance: Float64Array;
 }
 
