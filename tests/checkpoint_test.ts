@@ -20,6 +20,7 @@ import {
 } from "../data/mod.ts";
 import { fromData, isTensor, zeros } from "../ops/tensor.ts";
 import { CASES, initParams, train } from "./_checkpoint_cases.ts";
+import { assertAllClose } from "./_helpers.ts";
 
 const { nn, random } = T;
 
@@ -375,6 +376,46 @@ Deno.test("loadSafetensors: like gives a PyTorch-written state_dict (no structur
     loadSafetensors(path, { like: fresh }),
     /the file does not match like: the file has "extra.f64" \(float64 \[2,3\]\), which like does not have \(and 1 more difference\)$/,
   );
+});
+
+Deno.test("loadSafetensors: PyTorch state_dicts of the seed models load into their params through like and compute PyTorch's outputs", async () => {
+  const fixture = (name: string) =>
+    new URL(`./fixtures/${name}`, import.meta.url).pathname;
+  const io = await loadSafetensors(fixture("torch_seed_io.safetensors"), {
+    like: {
+      x: zeros([2, 3, 32, 32]),
+      birdplane: { y: zeros([2, 2]) },
+      simplecnn: { y: zeros([2, 10]) },
+    },
+  });
+  const birdPlane = nn.birdPlaneNet();
+  const bp = await loadSafetensors(fixture("torch_birdplane.safetensors"), {
+    like: birdPlane.init(random.key(0)),
+  });
+  // an array with the {} entries of Tanh, MaxPool2d and Flatten, as init gives
+  assert.ok(Array.isArray(bp));
+  assert.deepEqual(bp.map((p) => Object.keys(p).length), [
+    2,
+    0,
+    0,
+    2,
+    0,
+    0,
+    0,
+    2,
+    0,
+    2,
+  ]);
+  assertAllClose(birdPlane.apply(bp, io.x), io.birdplane.y, { atol: 1e-5 });
+  const simple = nn.simpleCNN();
+  const sc = await loadSafetensors(fixture("torch_simplecnn.safetensors"), {
+    like: simple.init(random.key(0)),
+  });
+  assert.deepEqual(Object.keys(sc), ["conv1", "conv2", "pool", "fc"]);
+  assertAllClose(simple.apply(sc, io.x), io.simplecnn.y, { atol: 1e-5 });
+  // without like: by the dotted names, an object with keys 0, 3, 7, 9
+  const plain = await loadSafetensors(fixture("torch_birdplane.safetensors"));
+  assert.deepEqual(Object.keys(plain as object), ["0", "3", "7", "9"]);
 });
 
 // --------------------------------------------------- refused and corrupt
