@@ -907,8 +907,12 @@ export interface DeserializeSafetensorsOptions<T = CheckpointTree> {
  * tensors are copies, independent of `bytes`.
  *
  * A file written by {@linkcode serializeSafetensors} holds its tree's
- * structure in `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY} (the
- * format is described there) and comes back as exactly that tree: objects
+ * structure in `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY}: the
+ * tree as JSON text with `"tensor"` at each tensor (stored under its dotted
+ * path), numbers, booleans and null as themselves, `{".key": [hi, lo]}` for
+ * a random key and `{".number": "NaN"}` (or `"Infinity"`, `"-Infinity"`,
+ * `"-0"`) for numbers JSON lacks (details on
+ * {@linkcode serializeSafetensors}). It comes back as exactly that tree: objects
  * with their key order, arrays with their `{}` entries, empty objects and
  * arrays, int32 tensors as int32, random keys, numbers, booleans and null. A
  * file without that entry (written by PyTorch) is built from its dotted
@@ -972,8 +976,11 @@ export type SaveSafetensorsOptions = SerializeSafetensorsOptions;
 /**
  * Saves a tree as a safetensors file that {@linkcode loadSafetensors} turns
  * back into the same tree (and PyTorch's `safetensors.torch.load_file` into
- * a state_dict): the format, with the tree's structure in `__metadata__`, is
- * {@linkcode serializeSafetensors}'s. Writes a temporary file in the same
+ * a state_dict, its keys the dotted paths): the format is
+ * {@linkcode serializeSafetensors}'s, the tree's structure being JSON text in
+ * `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY} (`"tensor"` at each
+ * tensor leaf, numbers, booleans and null as themselves, `{".key": [hi, lo]}`
+ * for a random key) next to `options.metadata`. Writes a temporary file in the same
  * directory and renames it over `path`, so a crash mid-save never leaves a
  * broken checkpoint; the next save removes the temporary files of killed
  * ones. A symbolic link at `path` stays: its target is replaced. Needs
@@ -1014,8 +1021,11 @@ export async function saveSafetensors(
 /**
  * Loads a safetensors file (ours, or one written from PyTorch) into the
  * tree it holds, as {@linkcode deserializeSafetensors}: exactly the tree
- * that {@linkcode saveSafetensors} saved, or, for a file without the
- * structure entry in `__metadata__`, the tree of its dotted names. With
+ * that {@linkcode saveSafetensors} saved (its structure is JSON text in
+ * `__metadata__` under {@linkcode SAFETENSORS_TREE_KEY}: `"tensor"` at each
+ * tensor leaf, numbers, booleans and null as themselves, `{".key": [hi, lo]}`
+ * for a random key; see {@linkcode serializeSafetensors}), or, for a file
+ * without that entry (PyTorch's), the tree of its dotted names. With
  * `options.like`, the result has the template's structure and every leaf is
  * checked (a missing or extra path, another dtype or shape is an error that
  * names the path and both sides). Needs `--allow-read`.
