@@ -181,6 +181,7 @@ Deno.test("safetensors: batchNorm2d state (and params) round-trip; training cont
     state = net.applyWithState(params, state, x, { training: true }).state;
   }
   const bytes = serializeSafetensors({ params, state });
+  assertSameTree(deserializeSafetensors(bytes), { params, state });
   const back = deserializeSafetensors(bytes, {
     like: { params: net.init(random.key(1)), state: net.initState() },
   });
