@@ -5,10 +5,19 @@
  * `Error` whose message starts with the reader's name.
  *
  * Each format runs in a child `deno` process that reports every input as it
- * finishes; an input that takes longer than the limit is a hang (the child
- * is killed and a new one carries on after it), a child that dies or grows
- * past the memory limit is a crash. Nothing needs more than --allow-read,
- * --allow-write and --allow-run.
+ * finishes, with the time spent in the reader and its resident memory. An
+ * input whose reader takes longer than the limit (default 2 s) is a hang;
+ * when no report comes within twice the limit plus a second, the child is
+ * killed (SIGKILL) and a new one carries on after that input. A child that
+ * dies, or whose resident memory passes the limit (default 1536 MB; its V8
+ * heap is capped the same), is a crash. Nothing needs more than
+ * --allow-read, --allow-write and --allow-run: no permission prompt. (A
+ * Worker would not do: in Deno 2.9 `terminate()` does not stop a worker
+ * spinning in a loop.)
+ *
+ * Same seed, same inputs: input i of a format is made from its own
+ * generator, seeded from (seed, format, i), so it can be rebuilt alone
+ * (`--index`).
  *
  * ```sh
  * deno task fuzz [N] [--seed S] [--format idx,png,...] [--timeout MS]
