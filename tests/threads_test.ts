@@ -28,10 +28,10 @@ Deno.test({
           `--threads=${threads}`,
           `--save=${path}`,
         ]);
-        const params = await data.loadSafetensors(path) as Record<
-          string,
-          Record<string, Tensor>
-        >;
+        // --save writes a checkpoint: { params, optState, key, epoch }
+        const { params } = await data.loadSafetensors(path) as {
+          params: Record<string, Record<string, Tensor>>;
+        };
         const m = new Map<string, Uint8Array>();
         for (const [layer, p] of Object.entries(params)) {
           for (const [name, t] of Object.entries(p)) {
