@@ -18,7 +18,7 @@
  *   stream's Adler-32 checksum, its exact length and every row's filter type
  *   are checked; anything wrong is an error, never a guessed image.
  * - decoding is bounded: an image of more than {@linkcode PNG_MAX_PIXELS}
- *   pixels (Pillow's limit) is refused before anything is inflated, unless
+ *   pixels (4096 x 4096) is refused before anything is inflated, unless
  *   the caller raises `maxPixels`.
  * - encoding takes `[H, W]` or `[H, W, C]` with C in 1..4 of any dtype,
  *   rounds and clamps each value to 0..255 and writes an 8-bit PNG. Scale
@@ -41,14 +41,16 @@ import { checkBytes, readBytes, rethrowAs, writeBytesAtomic } from "./_io.ts";
 
 /**
  * The most pixels (width x height) {@linkcode decodePng} and
- * {@linkcode readPng} decode by default: 89,478,485, Pillow's
- * `Image.MAX_IMAGE_PIXELS` (`1024 * 1024 * 1024 // 4 // 3`; above it Pillow
- * warns of a decompression bomb, above twice it refuses). The DEFLATE limit
- * bounds the image data, but a 1-bit pixel becomes a 4-byte float32 (four of
- * them for a palette image with tRNS): without this limit a valid 16 KB file
- * of 2^27 1-bit pixels decodes to a 512 MB tensor.
+ * {@linkcode readPng} decode by default: 2^24 = 16,777,216 (a 4096 x 4096
+ * image; a decoded tensor of at most 256 MiB, decoded in about a second).
+ * The DEFLATE limit bounds the image data, but a 1-bit pixel becomes a
+ * 4-byte float32 (four of them for a palette image with tRNS): without this
+ * limit a valid 8 KB file of 8192 x 8192 1-bit pixels decodes to a 1 GB
+ * tensor in seconds. Pillow's `Image.MAX_IMAGE_PIXELS` (89,478,485) is
+ * higher; this library reads images for convolutional networks, far smaller,
+ * and a caller who needs more passes `{ maxPixels }`.
  */
-export const PNG_MAX_PIXELS = 89_478_485;
+export const PNG_MAX_PIXELS = 2 ** 24;
 
 /** Options for {@linkcode decodePng} and {@linkcode readPng}. */
 export interface DecodePngOptions {
@@ -366,7 +368,7 @@ function inflateImageData(info: PngInfo, maxPixels: number): Uint8Array {
     throw new Error(
       `decodePng: image of ${size} = ${pixels} pixels is more than maxPixels (${maxPixels}${
         maxPixels === PNG_MAX_PIXELS
-          ? ", Pillow's decompression-bomb limit"
+          ? ", the default decompression-bomb limit"
           : ""
       }); pass a larger { maxPixels } to read it`,
     );
@@ -529,7 +531,7 @@ function toImage(info: PngInfo, stored: Uint16Array): Tensor {
  * Corrupt, truncated or oversized files throw an Error whose message starts
  * `decodePng: corrupt PNG: ` (or `decodePng: not a PNG: `) and says what is
  * wrong. An image of more than `options.maxPixels` pixels (default
- * {@linkcode PNG_MAX_PIXELS}, Pillow's decompression-bomb limit) is refused
+ * {@linkcode PNG_MAX_PIXELS} = 2^24, a decompression-bomb limit) is refused
  * before it is inflated.
  *
  * @example

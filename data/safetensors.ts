@@ -992,15 +992,21 @@ export type SaveSafetensorsOptions = SerializeSafetensorsOptions;
  * @param options `metadata`: a string map stored in the header.
  *
  * @example Save a training checkpoint (runs with `--allow-read --allow-write`)
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { nn, optim, random } from "../mod.ts";
- * import { saveSafetensors } from "./safetensors.ts";
+ * import { loadSafetensors, saveSafetensors } from "./safetensors.ts";
  * const net = nn.lenet5();
  * const params = net.init(random.key(0));
  * const opt = optim.adam({ lr: 1e-3 });
  * const optState = opt.init(params);
  * // ... train ...
- * await saveSafetensors("ckpt.safetensors", { params, optState, key: random.key(1), epoch: 1 });
+ * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
+ * await saveSafetensors(path, { params, optState, key: random.key(1), epoch: 1 });
+ * // the same tree back: arrays, {} entries, the key, the epoch
+ * const back = await loadSafetensors<{ epoch: number }>(path);
+ * assert.deepEqual(Object.keys(back), ["params", "optState", "key", "epoch"]);
+ * assert.equal(back.epoch, 1);
  * ```
  */
 export async function saveSafetensors(
@@ -1036,16 +1042,21 @@ export async function saveSafetensors(
  * @returns The tree (typed as `like` when it is given).
  *
  * @example Resume from a training checkpoint (runs with `--allow-read`)
- * ```ts ignore
- * import { nn, optim, random } from "../mod.ts";
- * import { loadSafetensors } from "./safetensors.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nn, optim, random, toArray } from "../mod.ts";
+ * import { loadSafetensors, saveSafetensors } from "./safetensors.ts";
  * const net = nn.lenet5();
  * const fresh = net.init(random.key(0));
  * const opt = optim.adam({ lr: 1e-3 });
  * const like = { params: fresh, optState: opt.init(fresh), key: random.key(0), epoch: 0 };
- * const { params, optState, key, epoch } = await loadSafetensors("ckpt.safetensors", { like });
- * // a state_dict saved from PyTorch (keys conv1.weight, ...) loads as params
- * const fromTorch = await loadSafetensors("lenet5_torch.safetensors", { like: fresh });
+ * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
+ * await saveSafetensors(path, { ...like, epoch: 3 });
+ * const { params, epoch } = await loadSafetensors(path, { like });
+ * assert.equal(epoch, 3);
+ * assert.deepEqual(toArray(params.conv1.bias), toArray(fresh.conv1.bias));
+ * // a state_dict saved from PyTorch (keys conv1.weight, ...) loads as
+ * // params the same way: loadSafetensors(torchFile, { like: fresh })
  * ```
  */
 export async function loadSafetensors<T = CheckpointTree>(
