@@ -503,7 +503,9 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
   }
   let header: unknown, text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(
+    // ignoreBOM keeps a byte order mark, which JSON (and the reference
+    // implementation) refuses, instead of dropping it silently
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
       bytes.subarray(8, 8 + n),
     );
     header = JSON.parse(text);

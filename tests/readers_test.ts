@@ -859,6 +859,18 @@ Deno.test("deserializeSafetensors: a duplicate key 100,000 objects deep is found
   );
 });
 
+Deno.test("deserializeSafetensors: a header that starts with a byte order mark is refused (JSON and the reference implementation refuse it; it was dropped silently)", () => {
+  const json = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+  assert.deepEqual(
+    parseSafetensorsHeader(safetensorsText(json)).tensors.map((t) => t.name),
+    ["w"],
+  );
+  assert.throws(
+    () => deserializeSafetensors(safetensorsText("\uFEFF" + json)),
+    /^Error: deserializeSafetensors: corrupt safetensors file: the \d+-byte header is not valid UTF-8 JSON/,
+  );
+});
+
 // ------------------------------------------------------------ atomic saves
 
 const names = (dir: string) =>
