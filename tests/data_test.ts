@@ -20,6 +20,8 @@ import {
 } from "../data/mod.ts";
 import { fsError } from "../data/_io.ts";
 import type { Tree } from "../ops/tree.ts";
+import { crc32 } from "node:zlib";
+import { concat, ihdr, png, pngChunk as chunk } from "./_png.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -34,16 +36,6 @@ async function pipe(
 }
 const gzip = (b: Uint8Array) => pipe(b, new CompressionStream("gzip"));
 const zlib = (b: Uint8Array) => pipe(b, new CompressionStream("deflate"));
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** IDX bytes: magic, big-endian dims, then the body as given. */
 function idx(type: number, dims: number[], body: Uint8Array): Uint8Array {
@@ -66,31 +58,6 @@ function bigEndian(
   return out;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, body.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(body, 8);
-  v.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
-  return out;
-}
-
 /** A hand-built PNG: `rows` are the unfiltered scanlines (filter byte 0 is added). */
 async function makePng(
   o: {
@@ -102,16 +69,9 @@ async function makePng(
     extra?: Uint8Array[];
   },
 ): Promise<Uint8Array> {
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, o.width);
-  v.setUint32(4, o.height);
-  ihdr[8] = o.depth;
-  ihdr[9] = o.colorType;
   const raw = concat(...o.rows.map((r) => concat(new Uint8Array([0]), r)));
-  return concat(
-    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
+  return png(
+    ihdr(o.width, o.height, o.depth, o.colorType),
     ...(o.extra ?? []),
     chunk("IDAT", await zlib(raw)),
     chunk("IEND", new Uint8Array(0)),

@@ -29,11 +29,11 @@ import {
   idxSeeds,
   makeSafetensors,
   packSafetensors,
-  pngChunk,
   pngSeeds,
   safetensorsSeeds,
 } from "./fuzz/_seeds.ts";
-import { concat, Rng } from "./fuzz/_mutate.ts";
+import { Rng } from "./fuzz/_mutate.ts";
+import { concat, pngChunk } from "./_png.ts";
 
 /** Seed of the test's runs (`deno task fuzz` defaults to 1, so the two cover different inputs). */
 const SEED = 12;

@@ -3,6 +3,15 @@
 // killed save and write through symlinks.
 import assert from "node:assert/strict";
 import { crc32, deflateSync } from "node:zlib";
+import {
+  ADAM7,
+  concat,
+  filterRow,
+  ihdr,
+  packRow,
+  png,
+  pngChunk as chunk,
+} from "./_png.ts";
 // deno-lint-ignore no-import-prefix
 import { decode as fastPngDecode } from "npm:fast-png@8";
 import {
@@ -22,96 +31,6 @@ import {
 import { type Tensor, tensor, toArray } from "../ops/tensor.ts";
 
 // -------------------------------------------------------------- PNG helpers
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 0x1a, 10]);
-
-/** One chunk with a correct CRC. */
-function chunk(type: string, body: Uint8Array = new Uint8Array()): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, body.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(body, 8);
-  v.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
-  return out;
-}
-
-function ihdr(
-  width: number,
-  height: number,
-  depth: number,
-  colorType: number,
-  interlace = 0,
-): Uint8Array {
-  const b = new Uint8Array(13);
-  new DataView(b.buffer).setUint32(0, width);
-  new DataView(b.buffer).setUint32(4, height);
-  b.set([depth, colorType, 0, 0, interlace], 8);
-  return chunk("IHDR", b);
-}
-
-function png(...chunks: Uint8Array[]): Uint8Array {
-  return concat(SIGNATURE, ...chunks);
-}
-
-/** Rows of stored samples -> raw scanline bytes (packed for depth < 8). */
-function packRow(samples: number[], depth: number): Uint8Array {
-  const out = new Uint8Array(Math.ceil((samples.length * depth) / 8));
-  samples.forEach((s, i) => {
-    if (depth === 16) out.set([s >> 8, s & 0xff], 2 * i);
-    else {
-      const bit = i * depth;
-      out[bit >> 3] |= s << (8 - depth - (bit & 7));
-    }
-  });
-  return out;
-}
-
-/** Applies PNG filter `type` to `row` given the previous raw row (encoder side). */
-function filterRow(
-  type: number,
-  row: Uint8Array,
-  prev: Uint8Array,
-  bpp: number,
-): Uint8Array {
-  const out = new Uint8Array(row.length + 1);
-  out[0] = type;
-  for (let i = 0; i < row.length; i++) {
-    const a = i >= bpp ? row[i - bpp] : 0, b = prev[i];
-    const c = i >= bpp ? prev[i - bpp] : 0;
-    const p = a + b - c;
-    const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
-    const pred = [
-      0,
-      a,
-      b,
-      (a + b) >> 1,
-      pa <= pb && pa <= pc ? a : pb <= pc ? b : c,
-    ][type];
-    out[i + 1] = (row[i] - pred) & 0xff;
-  }
-  return out;
-}
-
-const ADAM7 = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
 
 /**
  * The filtered image data of `pixels` (H x W x samples stored values),

@@ -14,14 +14,7 @@ import {
   parseSafetensorsHeader,
 } from "../../data/safetensors.ts";
 import { loadFashionMnist } from "../../data/mnist.ts";
-import {
-  concat,
-  mixSeed,
-  mutateBytes,
-  Rng,
-  setWord,
-  WORDS,
-} from "./_mutate.ts";
+import { mixSeed, mutateBytes, Rng, setWord, WORDS } from "./_mutate.ts";
 import {
   cifarOracle,
   crc32,
@@ -43,13 +36,12 @@ import {
   makeIdx,
   makePng,
   packSafetensors,
-  PNG_SIGNATURE,
   PNG_TYPES,
-  pngChunk,
   pngSeeds,
   randomPngSpec,
   safetensorsSeeds,
 } from "./_seeds.ts";
+import { concat, PNG_SIGNATURE, pngChunk } from "../_png.ts";
 
 /** The outcome classes. The last three are failures. */
 export const CLASSES = [

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concat } from "../_png.ts";
 
 /** A small seeded generator (mulberry32): fast, deterministic, not cryptographic. */
 export class Rng {
@@ -57,17 +58,6 @@ export function mixSeed(...xs: number[]): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h >>> 0;
-}
-
-/** Concatenates byte arrays. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Byte values that tend to sit on boundaries. */

@@ -9,8 +9,16 @@
  * @module
  */
 import { deflateSync, gzipSync } from "node:zlib";
-import { crc32 } from "./_oracles.ts";
-import { concat, Rng } from "./_mutate.ts";
+import { Rng } from "./_mutate.ts";
+import {
+  ADAM7,
+  concat,
+  filterRow,
+  ihdr,
+  packRow,
+  png,
+  pngChunk,
+} from "../_png.ts";
 
 const SIZES: Record<number, number> = {
   0x08: 1,
@@ -63,29 +71,6 @@ export function cifarSeeds(): Uint8Array[] {
   });
 }
 
-/** One PNG chunk: length, type, data, CRC. */
-export function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
-/** The PNG signature. */
-export const PNG_SIGNATURE: Uint8Array = new Uint8Array([
-  0x89,
-  0x50,
-  0x4e,
-  0x47,
-  0x0d,
-  0x0a,
-  0x1a,
-  0x0a,
-]);
-
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** The filtered scanlines (filter byte + row) of one image or pass, each row with a random filter. */
@@ -93,22 +78,7 @@ function filterRows(rng: Rng, rows: Uint8Array[], bpp: number): Uint8Array {
   const out: Uint8Array[] = [];
   let prev: Uint8Array = new Uint8Array(rows[0]?.length ?? 0);
   for (const row of rows) {
-    const f = rng.int(5);
-    const line = new Uint8Array(row.length + 1);
-    line[0] = f;
-    for (let i = 0; i < row.length; i++) {
-      const a = i >= bpp ? row[i - bpp] : 0,
-        b = prev[i],
-        c = i >= bpp ? prev[i - bpp] : 0;
-      const p = a + b - c,
-        pa = Math.abs(p - a),
-        pb = Math.abs(p - b),
-        pc = Math.abs(p - c);
-      const pred =
-        [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
-      line[i + 1] = (row[i] - pred) & 0xff;
-    }
-    out.push(line);
+    out.push(filterRow(rng.int(5), row, prev, bpp));
     prev = row;
   }
   return concat(...out);
@@ -138,35 +108,16 @@ function packPasses(
   const max = s.colorType === 3
     ? Math.min(s.palette ?? 1, 2 ** s.depth) - 1
     : 2 ** s.depth - 1;
-  const passes = s.interlace
-    ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [
-      1,
-      0,
-      2,
-      2,
-    ], [0, 1, 1, 2]]
-    : [[0, 0, 1, 1]];
+  const passes = s.interlace ? ADAM7 : [[0, 0, 1, 1]];
   const out = [];
   for (const [x0, y0, dx, dy] of passes) {
     const pw = Math.ceil(Math.max(0, s.width - x0) / dx),
       ph = Math.ceil(Math.max(0, s.height - y0) / dy);
     if (pw === 0 || ph === 0) continue;
-    const rowBytes = Math.ceil((pw * ch * s.depth) / 8);
     const rows: Uint8Array[] = [];
     for (let j = 0; j < ph; j++) {
-      const row = new Uint8Array(rowBytes);
-      for (let i = 0; i < pw * ch; i++) {
-        const x = rng.int(max + 1);
-        if (s.depth === 16) {
-          row[2 * i] = x >> 8;
-          row[2 * i + 1] = x & 0xff;
-        } else if (s.depth === 8) row[i] = x;
-        else {
-          const bit = i * s.depth;
-          row[bit >> 3] |= x << (8 - s.depth - (bit & 7));
-        }
-      }
-      rows.push(row);
+      const samples = Array.from({ length: pw * ch }, () => rng.int(max + 1));
+      rows.push(packRow(samples, s.depth));
     }
     out.push({ rows, bpp: Math.max(1, (ch * s.depth) >> 3) });
   }
@@ -175,13 +126,6 @@ function packPasses(
 
 /** A valid PNG of the given spec with random pixels and random scanline filters. */
 export function makePng(rng: Rng, s: PngSpec): Uint8Array {
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, s.width);
-  v.setUint32(4, s.height);
-  ihdr[8] = s.depth;
-  ihdr[9] = s.colorType;
-  ihdr[12] = s.interlace ? 1 : 0;
   const raw = concat(
     ...packPasses(rng, s).map((p) => filterRows(rng, p.rows, p.bpp)),
   );
@@ -199,9 +143,8 @@ export function makePng(rng: Rng, s: PngSpec): Uint8Array {
       ),
     );
   }
-  return concat(
-    PNG_SIGNATURE,
-    pngChunk("IHDR", ihdr),
+  return png(
+    ihdr(s.width, s.height, s.depth, s.colorType, s.interlace ? 1 : 0),
     pngChunk("tEXt", new TextEncoder().encode("Comment\0fuzz seed")),
     ...(s.palette ? [pngChunk("PLTE", rng.bytes(3 * s.palette))] : []),
     ...(s.trns ? [pngChunk("tRNS", s.trns)] : []),
