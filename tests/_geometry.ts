@@ -25,17 +25,6 @@ export const MAX_COLS = 1 << 22;
 /** float32 max pooling runs in WebAssembly from this many outputs (`WASM_MIN_OUTPUTS` in pool.ts). */
 export const POOL_WASM_OUTPUTS = 256;
 
-/** Deterministic values in [-1, 1) from a seed (a small LCG). */
-export function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 /**
  * Output length along one axis, as PyTorch (`pooling_output_shape` /
  * conv): floor (or ceil) of (size + pads - dilation·(kernel - 1) - 1) /

@@ -1,4 +1,7 @@
-/** Test helpers: assertAllClose (replaces @std/assert, which JSR cannot serve here). */
+/**
+ * Test helpers: assertAllClose (replaces @std/assert, which JSR cannot serve
+ * here) and deterministic test values.
+ */
 import type { Tensor } from "../mod.ts";
 
 /** Flat numbers of a tensor, nested array or number. */
@@ -62,4 +65,15 @@ export function assertAllClose(
       } (|diff| ${worstErr}, atol ${atol}, rtol ${rtol})`,
     );
   }
+}
+
+/** Deterministic values in [-1, 1) from a seed (a small LCG). */
+export function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
 }

@@ -43,10 +43,10 @@ import {
   poolCase,
   poolDraw,
   tapsInside,
-  values,
   wasmRuntimes,
   withRuntime,
 } from "./_geometry.ts";
+import { values } from "./_helpers.ts";
 
 /** Tests that start worker threads (unref'd; they outlive the test). */
 const threaded = { sanitizeOps: false, sanitizeResources: false };

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { assertAllClose as allClose } from "./_helpers.ts";
+import { assertAllClose as allClose, values } from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
@@ -21,17 +21,6 @@ import {
   setRuntime,
   WasmRuntime,
 } from "../ops/kernels/wasm/runtime.ts";
-
-/** Deterministic values in [-1, 1) from a seed (a small LCG). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** assertAllClose for typed arrays. */
 function assertAllClose(
