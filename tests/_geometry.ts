@@ -80,11 +80,36 @@ function mix(...ranges: [number, number][]): fc.Arbitrary<number> {
   );
 }
 
+/** A drawn window, per axis (h, w): kernel, stride, dilation, padding. */
+interface WindowDraw {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  ph: number;
+  pw: number;
+}
+
+/**
+ * The window fields of a record of draws: each arbitrary drawn for both
+ * axes (kh and kw from `k`...), in the order of {@linkcode WindowDraw}.
+ */
+function windowDraw(
+  k: fc.Arbitrary<number>,
+  s: fc.Arbitrary<number>,
+  d: fc.Arbitrary<number>,
+  p: fc.Arbitrary<number>,
+): { [F in keyof WindowDraw]: fc.Arbitrary<number> } {
+  return { kh: k, kw: k, sh: s, sw: s, dh: d, dw: d, ph: p, pw: p };
+}
+
 // ---------------------------------------------------------------------------
 // convolutions
 
 /** A drawn convolution: the fields as fast-check draws them (it shrinks these). */
-export interface ConvDraw {
+export interface ConvDraw extends WindowDraw {
   /** conv2d (false), or convTranspose2d (true: h, w are then its input's size). */
   transposed: boolean;
   n: number;
@@ -94,14 +119,6 @@ export interface ConvDraw {
   og: number;
   h: number;
   w: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  ph: number;
-  pw: number;
   /** convTranspose2d's outputPadding (clamped below max(stride, dilation)). */
   oph: number;
   opw: number;
@@ -118,14 +135,12 @@ export const convDraw: fc.Arbitrary<ConvDraw> = fc.record({
   og: mix([1, 4], [1, 16]),
   h: fc.integer({ min: 1, max: 40 }),
   w: fc.integer({ min: 1, max: 40 }),
-  kh: mix([1, 5], [1, 48]),
-  kw: mix([1, 5], [1, 48]),
-  sh: mix([1, 1], [1, 3], [1, 12]),
-  sw: mix([1, 1], [1, 3], [1, 12]),
-  dh: mix([1, 1], [1, 4]),
-  dw: mix([1, 1], [1, 4]),
-  ph: mix([0, 0], [0, 3], [0, 80]),
-  pw: mix([0, 0], [0, 3], [0, 80]),
+  ...windowDraw(
+    mix([1, 5], [1, 48]),
+    mix([1, 1], [1, 3], [1, 12]),
+    mix([1, 1], [1, 4]),
+    mix([0, 0], [0, 3], [0, 80]),
+  ),
   oph: fc.integer({ min: 0, max: 11 }),
   opw: fc.integer({ min: 0, max: 11 }),
   bias: fc.boolean(),
@@ -287,14 +302,12 @@ export const farPadDraw: fc.Arbitrary<ConvDraw> = fc.record({
   og: fc.integer({ min: 1, max: 3 }),
   h: fc.integer({ min: 1, max: 6 }),
   w: fc.integer({ min: 1, max: 6 }),
-  kh: fc.integer({ min: 1, max: 5 }),
-  kw: fc.integer({ min: 1, max: 5 }),
-  sh: mix([1, 20], [1, 200]),
-  sw: mix([1, 20], [1, 200]),
-  dh: fc.integer({ min: 1, max: 3 }),
-  dw: fc.integer({ min: 1, max: 3 }),
-  ph: fc.integer({ min: 0, max: 1500 }),
-  pw: fc.integer({ min: 0, max: 1500 }),
+  ...windowDraw(
+    fc.integer({ min: 1, max: 5 }),
+    mix([1, 20], [1, 200]),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 0, max: 1500 }),
+  ),
   oph: fc.constant(0),
   opw: fc.constant(0),
   bias: fc.boolean(),
@@ -323,22 +336,15 @@ export function describeConv(cc: ConvCase): string {
 // ---------------------------------------------------------------------------
 // pooling
 
-/** A drawn pooling (as fast-check draws it). */
-export interface PoolDraw {
+/**
+ * A drawn pooling (as fast-check draws it). Stride 0 is the default stride
+ * (the kernel); the dilation is max pooling's only (avgPool2d has none).
+ */
+export interface PoolDraw extends WindowDraw {
   n: number;
   c: number;
   h: number;
   w: number;
-  kh: number;
-  kw: number;
-  /** 0: the default stride (the kernel). */
-  sh: number;
-  sw: number;
-  /** Max pooling only (avgPool2d has no dilation). */
-  dh: number;
-  dw: number;
-  ph: number;
-  pw: number;
   ceilMode: boolean;
   countIncludePad: boolean;
   divisorOverride: number | null;
@@ -356,14 +362,12 @@ export const poolDraw: fc.Arbitrary<PoolDraw> = fc.record({
   c: mix([1, 64], [64, 512]),
   h: fc.integer({ min: 1, max: 40 }),
   w: fc.integer({ min: 1, max: 40 }),
-  kh: mix([1, 4], [1, 40]),
-  kw: mix([1, 4], [1, 40]),
-  sh: mix([0, 0], [1, 3], [1, 12]),
-  sw: mix([0, 0], [1, 3], [1, 12]),
-  dh: mix([1, 1], [1, 4]),
-  dw: mix([1, 1], [1, 4]),
-  ph: mix([0, 0], [0, 20]),
-  pw: mix([0, 0], [0, 20]),
+  ...windowDraw(
+    mix([1, 4], [1, 40]),
+    mix([0, 0], [1, 3], [1, 12]),
+    mix([1, 1], [1, 4]),
+    mix([0, 0], [0, 20]),
+  ),
   ceilMode: fc.boolean(),
   countIncludePad: fc.boolean(),
   divisorOverride: fc.oneof(
