@@ -33,6 +33,7 @@ import {
   avgPoolRef,
   type ConvCase,
   convCase,
+  type ConvDraw,
   convDraw,
   describeConv,
   describePool,
@@ -40,7 +41,9 @@ import {
   farPadDraw,
   outLength,
   POOL_WASM_OUTPUTS,
+  type PoolCase,
   poolCase,
+  type PoolDraw,
   poolDraw,
   tapsInside,
   wasmRuntimes,
@@ -56,6 +59,11 @@ let cached: ReturnType<typeof wasmRuntimes> | null = null;
 const runtimes = () => (cached ??= wasmRuntimes());
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Asserts the public op refuses a case whose output would be empty. */
+function assertEmptyRefused(op: () => unknown, msg: string): void {
+  assert.throws(op, /output size would be/, msg);
+}
 
 // ---------------------------------------------------------------------------
 // convolutions, at the kernels
@@ -125,8 +133,8 @@ const CONV_KERNELS: {
 ];
 
 /** A conv case from a draw, skipped (fc.pre) when over budget. */
-function drawnConv(r: Parameters<typeof convCase>[0]): ConvCase {
-  const cc = convCase(r);
+function drawnConv(r: ConvDraw, clamp = true): ConvCase {
+  const cc = convCase(r, clamp);
   fc.pre(cc !== null);
   return cc!;
 }
@@ -222,18 +230,15 @@ Deno.test({
     const rts = runtimes();
     fc.assert(
       fc.property(convDraw, fc.boolean(), (r, clamp) => {
-        const cc = convCase(r, clamp);
-        fc.pre(cc !== null);
-        const { g, xShape, wShape, options, outShape } = cc!;
+        const cc = drawnConv(r, clamp);
+        const { g, xShape, wShape, options, outShape } = cc;
         const op = r.transposed ? convTranspose2d : conv2d;
-        const msg = describeConv(cc!);
+        const msg = describeConv(cc);
         if (!outShape) {
-          assert.throws(
+          return assertEmptyRefused(
             () => op(ones(xShape), ones(wShape), null, options),
-            /output size would be/,
             msg,
           );
-          return;
         }
         const bShape = [r.transposed ? g.c : g.o];
         const xs = values(size(xShape), r.seed),
@@ -281,8 +286,24 @@ Deno.test({
 // ---------------------------------------------------------------------------
 // max pooling
 
+/** A pooling case from a draw (see {@linkcode poolCase}), skipped (fc.pre) when over budget. */
+function drawnPool(
+  r: PoolDraw,
+  kind: "max" | "avg",
+  clamp: boolean,
+  minOutputs?: number,
+): PoolCase {
+  const pc = poolCase(r, kind, clamp, minOutputs);
+  fc.pre(pc !== null);
+  return pc!;
+}
+
+/** How many windows of a pooling overlap at most: the length of a VJP's sums. */
+const overlap = (g: PoolCase["g"]) =>
+  Math.ceil(g.kh / g.sh) * Math.ceil(g.kw / g.sw);
+
 /** x of a pooling case: values, with ties (runs of equal values) and NaN when drawn. */
-function poolInput(pc: ReturnType<typeof poolCase> & object): Float32Array {
+function poolInput(pc: PoolCase): Float32Array {
   const g = pc.g, r = pc.draw;
   const x = values(g.planes * g.h * g.w, r.seed);
   if (r.ties) { for (let i = 7; i < x.length; i += 7) x[i] = x[i - 1]; }
@@ -298,10 +319,9 @@ Deno.test({
     const rts = runtimes();
     fc.assert(
       fc.property(poolDraw, (r) => {
-        const pc = poolCase(r, "max", true, POOL_WASM_OUTPUTS);
-        fc.pre(pc !== null);
-        const g = pc!.g, msg = describePool(pc!);
-        const x = poolInput(pc!);
+        const pc = drawnPool(r, "max", true, POOL_WASM_OUTPUTS);
+        const g = pc.g, msg = describePool(pc);
+        const x = poolInput(pc);
         const nOut = g.planes * g.oh * g.ow;
         const idxRef = pk.maxPoolArgmaxRef(x, g);
         const yRef = pk.poolGather(
@@ -350,19 +370,16 @@ Deno.test({
     const rts = runtimes();
     fc.assert(
       fc.property(poolDraw, fc.boolean(), (r, clamp) => {
-        const pc = poolCase(r, "max", clamp, POOL_WASM_OUTPUTS);
-        fc.pre(pc !== null);
-        const { g, xShape, options, outShape } = pc!;
-        const msg = describePool(pc!);
+        const pc = drawnPool(r, "max", clamp, POOL_WASM_OUTPUTS);
+        const { g, xShape, options, outShape } = pc;
+        const msg = describePool(pc);
         if (!outShape) {
-          assert.throws(
+          return assertEmptyRefused(
             () => maxPool2d(ones(xShape), options),
-            /output size would be/,
             msg,
           );
-          return;
         }
-        const xs = poolInput(pc!);
+        const xs = poolInput(pc);
         const cts = values(size(outShape), r.seed + 1),
           ts = values(xs.length, r.seed + 2);
         const f = (x: Tensor) => maxPool2d(x, options);
@@ -376,12 +393,11 @@ Deno.test({
           return [y.data, dx.data, tan.data];
         };
         const want = run("float64");
-        const overlap = Math.ceil(g.kh / g.sh) * Math.ceil(g.kw / g.sw);
         for (const { threads, rt } of rts) {
           const m = `${threads} thread(s): ${msg}`;
           const got = withRuntime(rt, () => run("float32"), m);
           assertSame(got[0], want[0], `value, ${m}`);
-          assertF32Close(got[1], want[1], overlap, `VJP, ${m}`);
+          assertF32Close(got[1], want[1], overlap(g), `VJP, ${m}`);
           assertSame(got[2], want[2], `JVP, ${m}`);
         }
       }),
@@ -396,22 +412,18 @@ Deno.test({
 Deno.test("kernel geometry: avgPool2d's value and VJP match PyTorch's definition, float32 and float64", () => {
   fc.assert(
     fc.property(poolDraw, fc.boolean(), (r, clamp) => {
-      const pc = poolCase(r, "avg", clamp);
-      fc.pre(pc !== null);
-      const { g, xShape, options, outShape } = pc!;
-      const msg = describePool(pc!);
+      const pc = drawnPool(r, "avg", clamp);
+      const { g, xShape, options, outShape } = pc;
+      const msg = describePool(pc);
       if (!outShape) {
-        assert.throws(
+        return assertEmptyRefused(
           () => avgPool2d(ones(xShape), options),
-          /output size would be/,
           msg,
         );
-        return;
       }
       const xs = values(size(xShape), r.seed),
         cts = values(size(outShape), r.seed + 1);
-      const yRef = avgPoolRef(xs, pc!), dxRef = avgPoolRef(cts, pc!, true);
-      const overlap = Math.ceil(g.kh / g.sh) * Math.ceil(g.kw / g.sw);
+      const yRef = avgPoolRef(xs, pc), dxRef = avgPoolRef(cts, pc, true);
       for (const dtype of ["float64", "float32"] as const) {
         const [y, back] = vjp(
           (x: Tensor) => avgPool2d(x, options),
@@ -426,7 +438,12 @@ Deno.test("kernel geometry: avgPool2d's value and VJP match PyTorch's definition
           tol * g.kh * g.kw,
           `value ${dtype}: ${msg}`,
         );
-        assertF32Close(dx.data, dxRef, tol * overlap, `VJP ${dtype}: ${msg}`);
+        assertF32Close(
+          dx.data,
+          dxRef,
+          tol * overlap(g),
+          `VJP ${dtype}: ${msg}`,
+        );
       }
     }),
     { numRuns: 40, maxSkipsPerRun: 1000 },
