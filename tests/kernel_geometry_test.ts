@@ -54,9 +54,28 @@ import { values } from "./_helpers.ts";
 /** Tests that start worker threads (unref'd; they outlive the test). */
 const threaded = { sanitizeOps: false, sanitizeResources: false };
 
-let cached: ReturnType<typeof wasmRuntimes> | null = null;
+type Runtimes = ReturnType<typeof wasmRuntimes>;
+let cached: Runtimes | null = null;
 /** A one-thread and a two-thread runtime, minMacs 0 (made once). */
 const runtimes = () => (cached ??= wasmRuntimes());
+
+/**
+ * A test (it may start worker threads) that asserts the property made from
+ * the one- and two-thread runtimes.
+ */
+function threadedProperty<Ts>(
+  name: string,
+  property: (rts: Runtimes) => fc.IRawProperty<Ts>,
+  params: fc.Parameters<Ts>,
+): void {
+  Deno.test({
+    name,
+    ...threaded,
+    fn: () => {
+      fc.assert(property(runtimes()), params);
+    },
+  });
+}
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -139,77 +158,63 @@ function drawnConv(r: ConvDraw, clamp = true): ConvCase {
   return cc!;
 }
 
-for (const kernel of CONV_KERNELS) {
-  Deno.test({
-    name:
-      `kernel geometry: conv ${kernel.name}, WebAssembly (1 and 2 threads) matches the reference`,
-    ...threaded,
-    fn: () => {
-      const rts = runtimes();
-      fc.assert(
-        fc.property(convDraw, (r) => {
-          const cc = drawnConv(r), d = convData(cc);
-          const want = kernel.ref(d, cc.g);
-          for (const { threads, rt } of rts) {
-            const m = `${kernel.name}, ${threads} thread(s): ${
-              describeConv(cc)
-            }`;
-            const got = withRuntime(rt, () => kernel.wasm(d, cc.g), m);
-            assertF32Close(got, want, kernel.k(cc.g), m);
-          }
-        }),
-        { numRuns: 70, maxSkipsPerRun: 1000 },
-      );
-    },
-  });
-
-  Deno.test({
-    name:
-      `kernel geometry: conv ${kernel.name}, 1 and 2 threads give the same bits`,
-    ...threaded,
-    fn: () => {
-      const rts = runtimes();
-      fc.assert(
-        fc.property(convDraw, (r) => {
-          const cc = drawnConv(r), d = convData(cc);
-          const m = `${kernel.name}: ${describeConv(cc)}`;
-          const [one, two] = rts.map(({ threads, rt }) =>
-            withRuntime(rt, () => kernel.wasm(d, cc.g), `${threads}: ${m}`)
-          );
-          assertBits(two, one, m);
-        }),
-        { numRuns: 70, maxSkipsPerRun: 1000 },
-      );
-    },
+/**
+ * The kernel in WebAssembly on each runtime, each output checked against
+ * the reference; the outputs.
+ */
+function wasmMatchesRef(
+  kernel: (typeof CONV_KERNELS)[number],
+  cc: ConvCase,
+  d: ConvData,
+  rts: Runtimes,
+): Float32Array[] {
+  const want = kernel.ref(d, cc.g);
+  return rts.map(({ threads, rt }) => {
+    const m = `${kernel.name}, ${threads} thread(s): ${describeConv(cc)}`;
+    const v = withRuntime(rt, () => kernel.wasm(d, cc.g), m);
+    assertF32Close(v, want, kernel.k(cc.g), m);
+    return v;
   });
 }
 
-Deno.test({
-  name:
-    "kernel geometry: conv with padding far beyond the input (up to 1500) and strides up to 200, all three kernels, WebAssembly (1 and 2 threads) match the reference",
-  ...threaded,
-  fn: () => {
-    const rts = runtimes();
-    fc.assert(
-      fc.property(farPadDraw, (r) => {
-        const cc = farPadCase(r), d = convData(cc);
-        for (const kernel of CONV_KERNELS) {
-          const want = kernel.ref(d, cc.g);
-          const got = rts.map(({ threads, rt }) => {
-            const m = `${kernel.name}, ${threads} thread(s): ${
-              describeConv(cc)
-            }`;
-            const v = withRuntime(rt, () => kernel.wasm(d, cc.g), m);
-            assertF32Close(v, want, kernel.k(cc.g), m);
-            return v;
-          });
-          assertBits(got[1], got[0], `${kernel.name}: ${describeConv(cc)}`);
-        }
+for (const kernel of CONV_KERNELS) {
+  threadedProperty(
+    `kernel geometry: conv ${kernel.name}, WebAssembly (1 and 2 threads) matches the reference`,
+    (rts) =>
+      fc.property(convDraw, (r) => {
+        const cc = drawnConv(r);
+        wasmMatchesRef(kernel, cc, convData(cc), rts);
       }),
-      { numRuns: 15 },
-    );
-  },
-});
+    { numRuns: 70, maxSkipsPerRun: 1000 },
+  );
+
+  threadedProperty(
+    `kernel geometry: conv ${kernel.name}, 1 and 2 threads give the same bits`,
+    (rts) =>
+      fc.property(convDraw, (r) => {
+        const cc = drawnConv(r), d = convData(cc);
+        const m = `${kernel.name}: ${describeConv(cc)}`;
+        const [one, two] = rts.map(({ threads, rt }) =>
+          withRuntime(rt, () => kernel.wasm(d, cc.g), `${threads}: ${m}`)
+        );
+        assertBits(two, one, m);
+      }),
+    { numRuns: 70, maxSkipsPerRun: 1000 },
+  );
+}
+
+threadedProperty(
+  "kernel geometry: conv with padding far beyond the input (up to 1500) and strides up to 200, all three kernels, WebAssembly (1 and 2 threads) match the reference",
+  (rts) =>
+    fc.property(farPadDraw, (r) => {
+      const cc = farPadCase(r), d = convData(cc);
+      for (const kernel of CONV_KERNELS) {
+        const got = wasmMatchesRef(kernel, cc, d, rts);
+        assertBits(got[1], got[0], `${kernel.name}: ${describeConv(cc)}`);
+      }
+    }),
+  { numRuns: 15 },
+);
 
 // ---------------------------------------------------------------------------
 // conv2d and convTranspose2d, at the public ops
@@ -222,66 +227,60 @@ const t = (v: Float32Array, shape: number[], dtype: "float32" | "float64") =>
     dtype,
   });
 
-Deno.test({
-  name:
-    "kernel geometry: conv2d / convTranspose2d in float32 (WebAssembly) give float64's value and VJPs",
-  ...threaded,
-  fn: () => {
-    const rts = runtimes();
-    fc.assert(
-      fc.property(convDraw, fc.boolean(), (r, clamp) => {
-        const cc = drawnConv(r, clamp);
-        const { g, xShape, wShape, options, outShape } = cc;
-        const op = r.transposed ? convTranspose2d : conv2d;
-        const msg = describeConv(cc);
-        if (!outShape) {
-          return assertEmptyRefused(
-            () => op(ones(xShape), ones(wShape), null, options),
-            msg,
-          );
-        }
-        const bShape = [r.transposed ? g.c : g.o];
-        const xs = values(size(xShape), r.seed),
-          ws = values(size(wShape), r.seed + 1),
-          bs = values(bShape[0], r.seed + 2),
-          cts = values(size(outShape), r.seed + 3);
-        const run = (dtype: "float32" | "float64") => {
-          const args = [t(xs, xShape, dtype), t(ws, wShape, dtype)];
-          if (r.bias) args.push(t(bs, bShape, dtype));
-          const [y, back] = vjp(
-            (...a: Tensor[]) => op(a[0], a[1], a[2] ?? null, options),
-            ...args,
-          );
-          return [y, ...back(t(cts, outShape, dtype))].map((v) => v.data);
-        };
-        const want = run("float64");
-        const kf = (g.c / g.groups) * g.kh * g.kw,
-          ki = (g.o / g.groups) * g.kh * g.kw;
-        // y, dx, dw, db: the sums' lengths
-        const ks = r.transposed
-          ? [ki, kf, g.n * g.oh * g.ow, g.n * g.h * g.w]
-          : [kf, ki, g.n * g.oh * g.ow, g.n * g.oh * g.ow];
-        for (const { threads, rt } of rts) {
-          const got = withRuntime(
-            rt,
-            () => run("float32"),
-            `${threads} thread(s): ${msg}`,
-          );
-          ["value", "dx", "dweight", "dbias"].slice(0, got.length).forEach(
-            (name, i) =>
-              assertF32Close(
-                got[i],
-                want[i],
-                ks[i],
-                `${name}, ${threads} thread(s): ${msg}`,
-              ),
-          );
-        }
-      }),
-      { numRuns: 50, maxSkipsPerRun: 1000 },
-    );
-  },
-});
+threadedProperty(
+  "kernel geometry: conv2d / convTranspose2d in float32 (WebAssembly) give float64's value and VJPs",
+  (rts) =>
+    fc.property(convDraw, fc.boolean(), (r, clamp) => {
+      const cc = drawnConv(r, clamp);
+      const { g, xShape, wShape, options, outShape } = cc;
+      const op = r.transposed ? convTranspose2d : conv2d;
+      const msg = describeConv(cc);
+      if (!outShape) {
+        return assertEmptyRefused(
+          () => op(ones(xShape), ones(wShape), null, options),
+          msg,
+        );
+      }
+      const bShape = [r.transposed ? g.c : g.o];
+      const xs = values(size(xShape), r.seed),
+        ws = values(size(wShape), r.seed + 1),
+        bs = values(bShape[0], r.seed + 2),
+        cts = values(size(outShape), r.seed + 3);
+      const run = (dtype: "float32" | "float64") => {
+        const args = [t(xs, xShape, dtype), t(ws, wShape, dtype)];
+        if (r.bias) args.push(t(bs, bShape, dtype));
+        const [y, back] = vjp(
+          (...a: Tensor[]) => op(a[0], a[1], a[2] ?? null, options),
+          ...args,
+        );
+        return [y, ...back(t(cts, outShape, dtype))].map((v) => v.data);
+      };
+      const want = run("float64");
+      const kf = (g.c / g.groups) * g.kh * g.kw,
+        ki = (g.o / g.groups) * g.kh * g.kw;
+      // y, dx, dw, db: the sums' lengths
+      const ks = r.transposed
+        ? [ki, kf, g.n * g.oh * g.ow, g.n * g.h * g.w]
+        : [kf, ki, g.n * g.oh * g.ow, g.n * g.oh * g.ow];
+      for (const { threads, rt } of rts) {
+        const got = withRuntime(
+          rt,
+          () => run("float32"),
+          `${threads} thread(s): ${msg}`,
+        );
+        ["value", "dx", "dweight", "dbias"].slice(0, got.length).forEach(
+          (name, i) =>
+            assertF32Close(
+              got[i],
+              want[i],
+              ks[i],
+              `${name}, ${threads} thread(s): ${msg}`,
+            ),
+        );
+      }
+    }),
+  { numRuns: 50, maxSkipsPerRun: 1000 },
+);
 
 // ---------------------------------------------------------------------------
 // max pooling
@@ -311,100 +310,88 @@ function poolInput(pc: PoolCase): Float32Array {
   return x;
 }
 
-Deno.test({
-  name:
-    "kernel geometry: max pooling's argmax, values and scatter in WebAssembly (1 and 2 threads) match the reference, bit for bit",
-  ...threaded,
-  fn: () => {
-    const rts = runtimes();
-    fc.assert(
-      fc.property(poolDraw, (r) => {
-        const pc = drawnPool(r, "max", true, POOL_WASM_OUTPUTS);
-        const g = pc.g, msg = describePool(pc);
-        const x = poolInput(pc);
-        const nOut = g.planes * g.oh * g.ow;
-        const idxRef = pk.maxPoolArgmaxRef(x, g);
-        const yRef = pk.poolGather(
-          x,
-          idxRef,
-          g,
-          new Float32Array(nOut),
-          -Infinity,
-        );
-        const gr = values(nOut, r.seed + 1);
-        const sRef = pk.poolScatter(gr, idxRef, g, new Float32Array(x.length));
-        const tg = values(x.length, r.seed + 2);
-        const gRef = pk.poolGather(tg, idxRef, g, new Float32Array(nOut));
-        const outs = rts.map(({ threads, rt }) =>
-          withRuntime(rt, () => {
-            const m = `${threads} thread(s): ${msg}`;
-            // a fresh copy each time: the argmax cache is keyed by the array
-            const xa = x.slice(), xb = x.slice();
-            const y = pk.maxPoolForward(xa, g) as Float32Array;
-            assertSame(y, yRef, `values, ${m}`);
-            // the argmax kept by the forward pass, and one made alone
-            const idx = pk.maxPoolArgmax(xa, g);
-            assert.deepEqual(idx, idxRef, `argmax (kept), ${m}`);
-            assert.deepEqual(pk.maxPoolArgmax(xb, g), idxRef, `argmax, ${m}`);
-            const s = pk.maxPoolScatter(gr, idx, g) as Float32Array;
-            assertSame(s, sRef, `scatter (the VJP), ${m}`);
-            const gt = pk.poolGather(tg, idx, g, new Float32Array(nOut));
-            assertSame(gt, gRef, `gather (the JVP), ${m}`);
-            return [y, s, gt as Float32Array];
-          }, `${threads} thread(s): ${msg}`)
-        );
-        ["values", "scatter", "gather"].forEach((name, i) =>
-          assertBits(outs[1][i], outs[0][i], `${name}, 1 vs 2 threads: ${msg}`)
-        );
-      }),
-      { numRuns: 80, maxSkipsPerRun: 1000 },
-    );
-  },
-});
-
-Deno.test({
-  name:
-    "kernel geometry: maxPool2d in float32 (WebAssembly) gives float64's value, VJP and JVP",
-  ...threaded,
-  fn: () => {
-    const rts = runtimes();
-    fc.assert(
-      fc.property(poolDraw, fc.boolean(), (r, clamp) => {
-        const pc = drawnPool(r, "max", clamp, POOL_WASM_OUTPUTS);
-        const { g, xShape, options, outShape } = pc;
-        const msg = describePool(pc);
-        if (!outShape) {
-          return assertEmptyRefused(
-            () => maxPool2d(ones(xShape), options),
-            msg,
-          );
-        }
-        const xs = poolInput(pc);
-        const cts = values(size(outShape), r.seed + 1),
-          ts = values(xs.length, r.seed + 2);
-        const f = (x: Tensor) => maxPool2d(x, options);
-        const run = (dtype: "float32" | "float64") => {
-          const [y, back] = vjp(f, t(xs, xShape, dtype));
-          assert.deepEqual(y.shape, outShape, msg);
-          const [dx] = back(t(cts, outShape, dtype));
-          const [, tan] = jvp(f, [t(xs, xShape, dtype)], [
-            t(ts, xShape, dtype),
-          ]);
-          return [y.data, dx.data, tan.data];
-        };
-        const want = run("float64");
-        for (const { threads, rt } of rts) {
+threadedProperty(
+  "kernel geometry: max pooling's argmax, values and scatter in WebAssembly (1 and 2 threads) match the reference, bit for bit",
+  (rts) =>
+    fc.property(poolDraw, (r) => {
+      const pc = drawnPool(r, "max", true, POOL_WASM_OUTPUTS);
+      const g = pc.g, msg = describePool(pc);
+      const x = poolInput(pc);
+      const nOut = g.planes * g.oh * g.ow;
+      const idxRef = pk.maxPoolArgmaxRef(x, g);
+      const yRef = pk.poolGather(
+        x,
+        idxRef,
+        g,
+        new Float32Array(nOut),
+        -Infinity,
+      );
+      const gr = values(nOut, r.seed + 1);
+      const sRef = pk.poolScatter(gr, idxRef, g, new Float32Array(x.length));
+      const tg = values(x.length, r.seed + 2);
+      const gRef = pk.poolGather(tg, idxRef, g, new Float32Array(nOut));
+      const outs = rts.map(({ threads, rt }) =>
+        withRuntime(rt, () => {
           const m = `${threads} thread(s): ${msg}`;
-          const got = withRuntime(rt, () => run("float32"), m);
-          assertSame(got[0], want[0], `value, ${m}`);
-          assertF32Close(got[1], want[1], overlap(g), `VJP, ${m}`);
-          assertSame(got[2], want[2], `JVP, ${m}`);
-        }
-      }),
-      { numRuns: 60, maxSkipsPerRun: 1000 },
-    );
-  },
-});
+          // a fresh copy each time: the argmax cache is keyed by the array
+          const xa = x.slice(), xb = x.slice();
+          const y = pk.maxPoolForward(xa, g) as Float32Array;
+          assertSame(y, yRef, `values, ${m}`);
+          // the argmax kept by the forward pass, and one made alone
+          const idx = pk.maxPoolArgmax(xa, g);
+          assert.deepEqual(idx, idxRef, `argmax (kept), ${m}`);
+          assert.deepEqual(pk.maxPoolArgmax(xb, g), idxRef, `argmax, ${m}`);
+          const s = pk.maxPoolScatter(gr, idx, g) as Float32Array;
+          assertSame(s, sRef, `scatter (the VJP), ${m}`);
+          const gt = pk.poolGather(tg, idx, g, new Float32Array(nOut));
+          assertSame(gt, gRef, `gather (the JVP), ${m}`);
+          return [y, s, gt as Float32Array];
+        }, `${threads} thread(s): ${msg}`)
+      );
+      ["values", "scatter", "gather"].forEach((name, i) =>
+        assertBits(outs[1][i], outs[0][i], `${name}, 1 vs 2 threads: ${msg}`)
+      );
+    }),
+  { numRuns: 80, maxSkipsPerRun: 1000 },
+);
+
+threadedProperty(
+  "kernel geometry: maxPool2d in float32 (WebAssembly) gives float64's value, VJP and JVP",
+  (rts) =>
+    fc.property(poolDraw, fc.boolean(), (r, clamp) => {
+      const pc = drawnPool(r, "max", clamp, POOL_WASM_OUTPUTS);
+      const { g, xShape, options, outShape } = pc;
+      const msg = describePool(pc);
+      if (!outShape) {
+        return assertEmptyRefused(
+          () => maxPool2d(ones(xShape), options),
+          msg,
+        );
+      }
+      const xs = poolInput(pc);
+      const cts = values(size(outShape), r.seed + 1),
+        ts = values(xs.length, r.seed + 2);
+      const f = (x: Tensor) => maxPool2d(x, options);
+      const run = (dtype: "float32" | "float64") => {
+        const [y, back] = vjp(f, t(xs, xShape, dtype));
+        assert.deepEqual(y.shape, outShape, msg);
+        const [dx] = back(t(cts, outShape, dtype));
+        const [, tan] = jvp(f, [t(xs, xShape, dtype)], [
+          t(ts, xShape, dtype),
+        ]);
+        return [y.data, dx.data, tan.data];
+      };
+      const want = run("float64");
+      for (const { threads, rt } of rts) {
+        const m = `${threads} thread(s): ${msg}`;
+        const got = withRuntime(rt, () => run("float32"), m);
+        assertSame(got[0], want[0], `value, ${m}`);
+        assertF32Close(got[1], want[1], overlap(g), `VJP, ${m}`);
+        assertSame(got[2], want[2], `JVP, ${m}`);
+      }
+    }),
+  { numRuns: 60, maxSkipsPerRun: 1000 },
+);
 
 // ---------------------------------------------------------------------------
 // average pooling (TypeScript only: there is no WebAssembly kernel)
@@ -490,35 +477,22 @@ function allOnes(
   }
 }
 
-Deno.test({
-  name:
-    "kernel geometry: conv2d of ones [1,1,1024,1024] with ones [1,1,100,100]",
-  ...threaded,
-  fn: () => allOnes(1024, 1024, 100),
-});
-
-Deno.test({
-  name: "kernel geometry: conv2d of ones [1,1,1024,1024] with ones [1,1,31,31]",
-  ...threaded,
-  fn: () => allOnes(1024, 1024, 31),
-});
-
-Deno.test({
-  name: "kernel geometry: conv2d of ones [1,1,512,512] with ones [1,1,100,100]",
-  ...threaded,
-  fn: () => allOnes(512, 512, 100),
-});
-
-Deno.test({
-  name:
-    "kernel geometry: conv2d of ones [1,1,2,2] with ones [1,1,3,3], padding 6000",
-  ...threaded,
-  fn: () => allOnes(2, 2, 3, { padding: 6000 }),
-});
-
-Deno.test({
-  name:
-    "kernel geometry: conv2d of ones [1,1,2,2] with ones [1,1,3,3], padding 6000, stride 100",
-  ...threaded,
-  fn: () => allOnes(2, 2, 3, { padding: 6000, stride: 100 }),
-});
+for (
+  const [h, w, k, options] of [
+    [1024, 1024, 100, {}],
+    [1024, 1024, 31, {}],
+    [512, 512, 100, {}],
+    [2, 2, 3, { padding: 6000 }],
+    [2, 2, 3, { padding: 6000, stride: 100 }],
+  ] as const
+) {
+  const settings = Object.entries(options).map(([key, v]) => `, ${key} ${v}`);
+  Deno.test({
+    name:
+      `kernel geometry: conv2d of ones [1,1,${h},${w}] with ones [1,1,${k},${k}]${
+        settings.join("")
+      }`,
+    ...threaded,
+    fn: () => allOnes(h, w, k, options),
+  });
+}
