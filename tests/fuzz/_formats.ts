@@ -31,6 +31,7 @@ import {
   cifarSeeds,
   FASHION_NAMES,
   fashionIdx,
+  IDX_SIZE,
   idxGzSeeds,
   idxSeeds,
   makeIdx,
@@ -187,14 +188,6 @@ function diff(
 // ------------------------------------------------------------- IDX
 
 const IDX_TYPES = [0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e];
-const IDX_SIZE: Record<number, number> = {
-  0x08: 1,
-  0x09: 1,
-  0x0b: 2,
-  0x0c: 4,
-  0x0d: 4,
-  0x0e: 8,
-};
 
 /** IDX-aware mutations: dims, ndim, type, body length, or a consistent reshape (a valid file). */
 function mutateIdx(rng: Rng, b: Uint8Array): Uint8Array {

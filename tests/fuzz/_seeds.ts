@@ -20,7 +20,8 @@ import {
   pngChunk,
 } from "../_png.ts";
 
-const SIZES: Record<number, number> = {
+/** The bytes of one element of each IDX element type. */
+export const IDX_SIZE: Record<number, number> = {
   0x08: 1,
   0x09: 1,
   0x0b: 2,
@@ -37,7 +38,7 @@ export function makeIdx(rng: Rng, type: number, dims: number[]): Uint8Array {
   head[2] = type;
   head[3] = dims.length;
   dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
-  return concat(head, rng.bytes(count * SIZES[type]));
+  return concat(head, rng.bytes(count * IDX_SIZE[type]));
 }
 
 /** IDX seeds: every element type, 0 to 4 dims, a few sizes. */
