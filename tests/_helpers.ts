@@ -1,6 +1,6 @@
 /**
  * Test helpers: assertAllClose (replaces @std/assert, which JSR cannot serve
- * here) and deterministic test values.
+ * here), deterministic test values and temporary directories.
  */
 import type { Tensor } from "../mod.ts";
 
@@ -76,4 +76,20 @@ export function values(n: number, seed: number): Float32Array {
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
+}
+
+/**
+ * Runs `f` in a fresh temporary directory (its name starts with `prefix`),
+ * and removes the directory afterwards, also when `f` throws.
+ */
+export async function withTempDir(
+  prefix: string,
+  f: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

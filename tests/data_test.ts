@@ -22,6 +22,7 @@ import { fsError } from "../data/_io.ts";
 import type { Tree } from "../ops/tree.ts";
 import { crc32 } from "node:zlib";
 import { concat, ihdr, png, pngChunk as chunk } from "./_png.ts";
+import { withTempDir } from "./_helpers.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -84,15 +85,6 @@ function timed<T>(f: () => T, ms = 200): T {
     return f();
   } finally {
     assert.ok(performance.now() - t0 < ms, `took over ${ms} ms`);
-  }
-}
-
-async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "data_test_" });
-  try {
-    await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -211,7 +203,7 @@ Deno.test("parseIdx: absurd dims in a small file fail fast without allocating", 
 });
 
 Deno.test("readIdx: plain and gzip files, gzip bomb cap, bad gzip", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("data_test_", async (dir) => {
     const bytes = idx(8, [2, 2], new Uint8Array([9, 8, 7, 6]));
     await Deno.writeFile(`${dir}/a-idx2-ubyte`, bytes);
     await Deno.writeFile(`${dir}/a-idx2-ubyte.gz`, await gzip(bytes));
@@ -345,7 +337,7 @@ Deno.test("parseCifar10: layout, dtypes and validation", () => {
 });
 
 Deno.test("readCifar10: subfolder, train/test files, missing-file message", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("data_test_", async (dir) => {
     await Deno.mkdir(`${dir}/cifar-10-batches-bin`);
     await Deno.writeFile(
       `${dir}/cifar-10-batches-bin/test_batch.bin`,
@@ -549,7 +541,7 @@ Deno.test("decodePng: corrupt PNGs give clear errors, bombs are refused", async 
 });
 
 Deno.test("writePng/readPng: files round-trip; errors name the path", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("data_test_", async (dir) => {
     const img = tensor(Array.from({ length: 2 * 3 * 3 }, (_, i) => i * 10), {
       shape: [2, 3, 3],
     });
@@ -876,7 +868,7 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
 });
 
 Deno.test("saveSafetensors/loadSafetensors: atomic save, no temp files left", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("data_test_", async (dir) => {
     const path = `${dir}/ckpt.safetensors`;
     await saveSafetensors(path, sampleTree(), { metadata: { epoch: "1" } });
     const first = await Deno.readFile(path);
@@ -1081,7 +1073,7 @@ Deno.test("loadFashionMnist: a missing folder says how to install it", async () 
     loadFashionMnist("/nonexistent/fashion"),
     /loadFashionMnist: Fashion-MNIST not found in "\/nonexistent\/fashion" \(missing train-images-idx3-ubyte.gz, .*\): install it with: apt-get install dataset-fashion-mnist, or pass --data DIR/,
   );
-  await withTempDir(async (dir) => {
+  await withTempDir("data_test_", async (dir) => {
     // Plain (uncompressed) files work too; a corrupt one names its path.
     const imgs = idx(8, [2, 28, 28], new Uint8Array(2 * 784).fill(255));
     const labels = idx(8, [2], new Uint8Array([4, 7]));

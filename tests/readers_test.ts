@@ -12,6 +12,7 @@ import {
   png,
   pngChunk as chunk,
 } from "./_png.ts";
+import { withTempDir } from "./_helpers.ts";
 // deno-lint-ignore no-import-prefix
 import { decode as fastPngDecode } from "npm:fast-png@8";
 import {
@@ -118,15 +119,6 @@ function assertCorrupt(bytes: Uint8Array, re: RegExp, label: string): void {
     assert.match(err.message, re, label);
     return true;
   });
-}
-
-async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "readers_test_" });
-  try {
-    await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 // -------------------------------------------------------------- PNG tests
@@ -495,7 +487,7 @@ Deno.test("decodePng: a valid 16 KB 1-bit image of 2^27 pixels is refused by the
     /^Error: decodePng: image of 134217728 x 1 = 134217728 pixels is more than maxPixels \(16777216, the default decompression-bomb limit\); pass a larger \{ maxPixels \} to read it$/,
   );
   // The same through readPng, which names the path.
-  await withTempDir(async (dir) => {
+  await withTempDir("readers_test_", async (dir) => {
     await Deno.writeFile(`${dir}/bomb.png`, bomb);
     await assert.rejects(
       readPng(`${dir}/bomb.png`),
@@ -578,7 +570,7 @@ Deno.test("decodePng/readPng: maxPixels: an image at the limit decodes, one pixe
       },
     );
   }
-  await withTempDir(async (dir) => {
+  await withTempDir("readers_test_", async (dir) => {
     await Deno.writeFile(`${dir}/a.png`, bytes);
     assert.deepEqual((await readPng(`${dir}/a.png`, { maxPixels: 35 })).shape, [
       5,
@@ -738,7 +730,7 @@ Deno.test("deserializeSafetensors/parseSafetensorsHeader: a key twice in one obj
       return true;
     });
   }
-  await withTempDir(async (dir) => {
+  await withTempDir("readers_test_", async (dir) => {
     await Deno.writeFile(`${dir}/d.safetensors`, safetensorsText(cases[0][0]));
     await assert.rejects(
       loadSafetensors(`${dir}/d.safetensors`),
@@ -825,7 +817,7 @@ async function deadPid(): Promise<number> {
 }
 
 Deno.test("saveSafetensors: the next save removes the full-size temp files of killed saves to the same path", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("readers_test_", async (dir) => {
     const path = `${dir}/ckpt.safetensors`;
     await saveSafetensors(path, { w: tensor([1, 2]) });
     const big = new Uint8Array(1 << 20).fill(7); // a half-written checkpoint
@@ -866,7 +858,7 @@ Deno.test("saveSafetensors: the next save removes the full-size temp files of ki
 });
 
 Deno.test("saveSafetensors: a save in this process keeps the temp file of another save in flight", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("readers_test_", async (dir) => {
     const path = `${dir}/ckpt.safetensors`;
     const n = 1 << 22; // 16 MB: slow enough to be caught in flight
     let done = false;
@@ -885,7 +877,7 @@ Deno.test("saveSafetensors: a save in this process keeps the temp file of anothe
 });
 
 Deno.test("saveSafetensors/writePng: a symlink stays a link and its target gets the new content", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("readers_test_", async (dir) => {
     await Deno.mkdir(`${dir}/real`);
     await Deno.mkdir(`${dir}/links`);
     // An existing target, through a relative link.
