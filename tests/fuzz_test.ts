@@ -194,27 +194,17 @@ Deno.test("parseJson: nesting far past the call stack, duplicate keys kept, numb
 });
 
 Deno.test("classifyError: only an Error named after the reader is a clean rejection", () => {
-  assert.equal(
-    classifyError(new Error("parseIdx: bad"), "parseIdx").cls,
-    "rejected-clean",
-  );
-  assert.equal(
-    classifyError(new TypeError("parseIdx: bad"), "parseIdx").cls,
-    "raw-exception",
-  );
-  assert.equal(
-    classifyError(new RangeError("offset is out of bounds"), "parseIdx").cls,
-    "raw-exception",
-  );
-  assert.equal(
-    classifyError(new Error("not an IDX file"), "parseIdx").cls,
-    "raw-exception",
-  );
-  assert.equal(classifyError("a string", "parseIdx").cls, "raw-exception");
-  assert.equal(
-    classifyError(new Error(`parseIdx: ${"x".repeat(20_000)}`), "parseIdx").cls,
-    "raw-exception",
-  );
+  const cases: [unknown, string][] = [
+    [new Error("parseIdx: bad"), "rejected-clean"],
+    [new TypeError("parseIdx: bad"), "raw-exception"],
+    [new RangeError("offset is out of bounds"), "raw-exception"],
+    [new Error("not an IDX file"), "raw-exception"],
+    ["a string", "raw-exception"],
+    [new Error(`parseIdx: ${"x".repeat(20_000)}`), "raw-exception"],
+  ];
+  for (const [thrown, cls] of cases) {
+    assert.equal(classifyError(thrown, "parseIdx").cls, cls);
+  }
 });
 
 Deno.test("runFuzz: a child that hangs is killed and counted, one that dies is a crash", async () => {
