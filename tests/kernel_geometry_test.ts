@@ -99,6 +99,10 @@ function convData(cc: ConvCase) {
 }
 type ConvData = ReturnType<typeof convData>;
 
+/** A zeroed float32 / float64 array as long as `a` (a kernel's output). */
+const f32 = (a: ArrayLike<number>) => new Float32Array(a.length);
+const f64 = (a: ArrayLike<number>) => new Float64Array(a.length);
+
 /** The three kernels: WebAssembly (float32 in and out), the reference (float64 out), and the sum length. */
 const CONV_KERNELS: {
   name: string;
@@ -110,43 +114,22 @@ const CONV_KERNELS: {
     name: "forward (conv2d; convTranspose2d's input VJP)",
     wasm: (d, g) => cv.conv2dForward(d.x, d.w, d.b, g) as Float32Array,
     ref: (d, g) =>
-      cv.conv2dForwardRef(
-        d.x,
-        d.w,
-        d.b,
-        g,
-        new Float64Array(d.y.length),
-      ) as Float64Array,
+      cv.conv2dForwardRef(d.x, d.w, d.b, g, f64(d.y)) as Float64Array,
     k: (g) => (g.c / g.groups) * g.kh * g.kw,
   },
   {
     name: "input adjoint (conv2d's input VJP; convTranspose2d)",
     wasm: (d, g) => cv.conv2dInputAdjoint(d.y, d.w, g) as Float32Array,
     ref: (d, g) =>
-      cv.conv2dInputAdjointRef(
-        d.y,
-        d.w,
-        g,
-        new Float64Array(d.x.length),
-      ) as Float64Array,
+      cv.conv2dInputAdjointRef(d.y, d.w, g, f64(d.x)) as Float64Array,
     k: (g) => (g.o / g.groups) * g.kh * g.kw,
   },
   {
     name: "weight adjoint (the weight VJP of both)",
     wasm: (d, g) =>
-      cv.conv2dWeightAdjoint(
-        d.x,
-        d.y,
-        g,
-        new Float32Array(d.w.length),
-      ) as Float32Array,
+      cv.conv2dWeightAdjoint(d.x, d.y, g, f32(d.w)) as Float32Array,
     ref: (d, g) =>
-      cv.conv2dWeightAdjointRef(
-        d.x,
-        d.y,
-        g,
-        new Float64Array(d.w.length),
-      ) as Float64Array,
+      cv.conv2dWeightAdjointRef(d.x, d.y, g, f64(d.w)) as Float64Array,
     k: (g) => g.n * g.oh * g.ow,
   },
 ];
