@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { setNumThreads } from "../mod.ts";
 
 /** Most threads `--threads` accepts (as `setNumThreads`). */
@@ -144,4 +145,29 @@ export function useThreads(n: number | undefined): void {
     );
   }
   setNumThreads(n);
+}
+
+/**
+ * The `--out DIR` flag of the examples that write files: by default the
+ * `out/` folder of the working directory, which git ignores.
+ */
+export function outFlag(files: string): FlagSpec & { kind: "string" } {
+  return {
+    kind: "string",
+    default: "out",
+    help: `folder to write ${files} into, created if missing`,
+  };
+}
+
+/** Creates the folder `dir` if it is missing and returns the path of `file` in it. */
+export async function outPath(dir: string, file: string): Promise<string> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new Error(`cannot create ${dir}: run with --allow-write`);
+    }
+    throw e;
+  }
+  return join(dir, file);
 }

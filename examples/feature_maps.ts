@@ -2,9 +2,10 @@
  * Seed 001's feature maps: trains a small CNN (1 -> 4 -> 8 channels, 3x3
  * kernels with padding 1, as the seed's SimpleCNN) on MNIST or Fashion-MNIST
  * and writes what its first convolution sees in one image, as a PNG grid
- * (the input, then one tile per channel, scaled up 4x).
+ * (the input, then one tile per channel, scaled up 4x): `out/feature_maps.png`,
+ * or `DIR/feature_maps.png`.
  *
- *   deno run --allow-read --allow-write examples/feature_maps.ts [--dataset fashion-mnist] [--out feature_maps.png]
+ *   deno run --allow-read --allow-write examples/feature_maps.ts [--dataset fashion-mnist] [--out DIR]
  *
  * @module
  */
@@ -13,6 +14,8 @@ import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
+  outFlag,
+  outPath,
   parseFlags,
   runMain,
   threadsFlag,
@@ -33,11 +36,7 @@ const specs = {
   data: { kind: "string", help: "directory with the Fashion-MNIST IDX files" },
   epochs: { kind: "int", default: 1, help: "training epochs before looking" },
   image: { kind: "int", default: 0, help: "index of the test image to show" },
-  out: {
-    kind: "string",
-    default: "feature_maps.png",
-    help: "where to write the PNG grid",
-  },
+  out: outFlag("feature_maps.png (the PNG grid)"),
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
@@ -130,11 +129,12 @@ export async function main(args: string[]): Promise<Tensor> {
     tiles.flatMap((t, i) => (i ? [gap, upscale(t, 4)] : [upscale(t, 4)])),
     1,
   );
-  await data.writePng(opts.out, grid);
+  const path = await outPath(opts.out, "feature_maps.png");
+  await data.writePng(path, grid);
   console.log(
     `image ${opts.image} (label ${
       ds.test.y.data[opts.image]
-    }): wrote the input and its 4 feature maps to ${opts.out}`,
+    }): wrote the input and its 4 feature maps to ${path}`,
   );
   return maps;
 }

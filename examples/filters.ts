@@ -1,18 +1,26 @@
 /**
  * Seeds 000-002: fixed 3x3 kernels applied with conv2d to a grayscale image.
  *
- *   deno run --allow-write examples/filters.ts [--image PATH.png] [--out filters.png]
+ *   deno run --allow-read --allow-write examples/filters.ts [--image PATH.png] [--out DIR]
  *
  * Without `--image` the input is an MNIST digit (embedded, no flag needed).
- * The output PNG shows, side by side: the input, 1/9 blur, sharpen, vertical
- * edge and Laplacian (each rescaled to 0..255). It also prints the seed's
- * worked Laplacian example (sum 1195).
+ * The output PNG, `out/filters.png` (or `DIR/filters.png`), shows side by
+ * side: the input, 1/9 blur, sharpen, vertical edge and Laplacian (each
+ * rescaled to 0..255). It also prints the seed's worked Laplacian example
+ * (sum 1195).
  *
  * @module
  */
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
+import {
+  type FlagSpec,
+  outFlag,
+  outPath,
+  parseFlags,
+  runMain,
+  usage,
+} from "./_cli.ts";
 
 const specs = {
   image: {
@@ -20,11 +28,7 @@ const specs = {
     default: "",
     help: "grayscale or colour PNG to filter (default: an MNIST digit)",
   },
-  out: {
-    kind: "string",
-    default: "filters.png",
-    help: "where to write the side-by-side PNG",
-  },
+  out: outFlag("filters.png (the panels side by side)"),
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Applies blur, sharpen, vertical-edge and Laplacian kernels with conv2d (seeds 000-002).";
@@ -99,8 +103,9 @@ export async function main(args: string[]): Promise<Tensor> {
   }
   const gap = T.full([gray.shape[0], 2], 255);
   const row = T.concat(panels.flatMap((p, i) => (i ? [gap, p] : [p])), 1);
-  await T.data.writePng(opts.out, row);
-  console.log(`wrote ${opts.out} (input, ${Object.keys(kernels).join(", ")})`);
+  const path = await outPath(opts.out, "filters.png");
+  await T.data.writePng(path, row);
+  console.log(`wrote ${path} (input, ${Object.keys(kernels).join(", ")})`);
   return row;
 }
 

@@ -1,10 +1,10 @@
 /**
  * Seed 001's optimizer table, run: one small model (an MLP on 2,048 embedded
  * MNIST digits) trained with each of the 13 optimizers from the same
- * initialisation; writes an SVG of the loss curves and prints a table of
- * final losses.
+ * initialisation; writes an SVG of the loss curves (`out/optimizers.svg`, or
+ * `DIR/optimizers.svg`) and prints a table of final losses.
  *
- *   deno run --allow-write examples/optimizers.ts [--out optimizers.svg]
+ *   deno run --allow-write examples/optimizers.ts [--out DIR]
  *
  * @module
  */
@@ -13,6 +13,8 @@ import type { Tensor } from "../mod.ts";
 import { accuracy, makeOptimizer } from "./lenet.ts";
 import {
   type FlagSpec,
+  outFlag,
+  outPath,
   parseFlags,
   runMain,
   threadsFlag,
@@ -46,11 +48,7 @@ const specs = {
     default: 4,
     help: "passes over the 2,048 training digits",
   },
-  out: {
-    kind: "string",
-    default: "optimizers.svg",
-    help: "where to write the SVG of the loss curves",
-  },
+  out: outFlag("optimizers.svg (the loss curves)"),
   seed: {
     kind: "int",
     default: 0,
@@ -182,13 +180,14 @@ export async function main(
       }  test accuracy ${acc.toFixed(4)}`,
     );
   }
-  await Deno.writeTextFile(opts.out, lossChart(curves)).catch((e) => {
+  const path = await outPath(opts.out, "optimizers.svg");
+  await Deno.writeTextFile(path, lossChart(curves)).catch((e) => {
     if (e instanceof Deno.errors.NotCapable) {
-      throw new Error(`cannot write ${opts.out}: run with --allow-write`);
+      throw new Error(`cannot write ${path}: run with --allow-write`);
     }
     throw e;
   });
-  console.log(`wrote ${opts.out}`);
+  console.log(`wrote ${path}`);
   return rows;
 }
 

@@ -26,15 +26,42 @@ async function quiet<R>(f: () => Promise<R>): Promise<[R, string[]]> {
   }
 }
 
-Deno.test("filters.ts writes the side-by-side PNG and prints the seed's Laplacian sum", async () => {
+Deno.test("filters.ts writes the side-by-side PNG into --out DIR (created if missing) and prints the seed's Laplacian sum", async () => {
   const dir = await Deno.makeTempDir();
-  const out = join(dir, "f.png");
+  const out = join(dir, "pictures"); // does not exist yet
   const [row, lines] = await quiet(() => filters(["--out", out]));
   assert.deepEqual(row.shape, [28, 5 * 28 + 4 * 2]);
   assert.ok(lines[0].endsWith("= 1196"), lines[0]);
-  const png = await T.data.readPng(out);
+  const png = await T.data.readPng(join(out, "filters.png"));
   assert.deepEqual(png.shape, [28, 148, 1]);
+  assert.equal(lines[lines.length - 1].split(" ")[1], join(out, "filters.png"));
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("filters.ts from the command line writes into out/ of the working directory by default, nothing else", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        new URL("../deno.json", import.meta.url).pathname,
+        "--allow-read",
+        "--allow-write",
+        new URL("../examples/filters.ts", import.meta.url).pathname,
+      ],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const entries = async (d: string) =>
+      (await Array.fromAsync(Deno.readDir(d))).map((e) => e.name).sort();
+    assert.deepEqual(await entries(dir), ["out"]);
+    assert.deepEqual(await entries(join(dir, "out")), ["filters.png"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w = 2, b = 0", async () => {
@@ -163,31 +190,35 @@ Deno.test("lenet.ts: bad flags are usage errors (exit code 2 from the command li
   );
 });
 
-Deno.test("optimizers.ts: all 13 optimizers train from the same start and the SVG is written", async () => {
+Deno.test("optimizers.ts: all 13 optimizers train from the same start and the SVG is written into --out DIR", async () => {
   const dir = await Deno.makeTempDir();
-  const out = join(dir, "o.svg");
-  const [rows] = await quiet(() => optimizers(["--epochs", "1", "--out", out]));
+  const [rows] = await quiet(() => optimizers(["--epochs", "1", "--out", dir]));
   assert.equal(rows.length, 13);
   for (const [name, loss] of rows) {
     assert.ok(loss < Math.log(10), `${name} ended at loss ${loss}`);
   }
-  const svg = await Deno.readTextFile(out);
+  const svg = await Deno.readTextFile(join(dir, "optimizers.svg"));
   assert.equal((svg.match(/<polyline/g) ?? []).length, 13);
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("feature_maps.ts writes the input and 4 feature maps", async () => {
+Deno.test("feature_maps.ts writes the input and 4 feature maps into --out DIR", async () => {
   const dir = await Deno.makeTempDir();
-  const out = join(dir, "fm.png");
   const [maps] = await quiet(() =>
-    featureMaps(["--epochs", "0", "--out", out])
+    featureMaps(["--epochs", "0", "--out", dir])
   );
   assert.deepEqual(maps.shape, [4, 28, 28]);
-  assert.deepEqual((await T.data.readPng(out)).shape, [
-    112,
-    5 * 112 + 4 * 4,
-    1,
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), [
+    "feature_maps.png",
   ]);
+  assert.deepEqual(
+    (await T.data.readPng(join(dir, "feature_maps.png"))).shape,
+    [
+      112,
+      5 * 112 + 4 * 4,
+      1,
+    ],
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
