@@ -7,7 +7,7 @@
  * The output PNG, `out/filters.png` (or `DIR/filters.png`), shows side by
  * side: the input, 1/9 blur, sharpen, vertical edge and Laplacian (each
  * rescaled to 0..255). It also prints the seed's worked Laplacian example
- * (sum 1195).
+ * (sum 1196; the seed says 1195, but its own products sum to 1196).
  *
  * @module
  */
