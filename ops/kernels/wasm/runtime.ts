@@ -451,13 +451,16 @@ export class WasmRuntime {
   }
 
   /**
-   * The kernel's result: a copy of `n` float32 at `at` (as `readF32`) that
-   * the caller returns unchanged, so that the values left in memory stay
-   * its exact copy: they are kept for the next kernel's `put`.
+   * The kernel's result: a copy of `n` float32 at `at` (a block from
+   * `alloc(4 * n)`; as `readF32`) that the caller returns unchanged, so that
+   * the values left in memory stay its exact copy: they are kept for the
+   * next kernel's `put`.
    */
   result(at: number, n: number): Float32Array {
     const data = this.readF32(at, n);
-    this.#resident = { data, at, end: at + 4 * n };
+    // the whole block `alloc(4 * n)` took, slack included: a kernel may read
+    // a vector past the array's end, and what follows stays 64-byte aligned
+    this.#resident = { data, at, end: at + alignUp(4 * n + 16) };
     return data;
   }
 
