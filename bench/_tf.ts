@@ -6,11 +6,10 @@
  *
  * @module
  */
-// Pinned here rather than in deno.json: only the benchmarks use tfjs.
-// deno-lint-ignore no-import-prefix
-import * as tf from "npm:@tensorflow/tfjs@4.22.0";
-// deno-lint-ignore no-import-prefix
-import "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
+// Pinned in bench/deno.json (its own config and lockfile, used by
+// `deno task bench`), so that tfjs stays out of the library's deno.lock.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 
 export { tf };
 
