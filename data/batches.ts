@@ -90,8 +90,9 @@ export function take(ds: Dataset, indices: ArrayLike<number>): Dataset {
  */
 export function split(
   ds: Dataset,
-  options: { fraction?: number; key?: Key } = {},
+  options?: { fraction?: number; key?: Key },
 ): [Dataset, Dataset] {
+  if (options === undefined) options = {};
   const fn = "split";
   checkOptions(fn, options, ["fraction", "key"]);
   const n = checkDataset(fn, ds);

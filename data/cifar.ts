@@ -127,8 +127,9 @@ export interface Cifar10Options {
  */
 export async function readCifar10(
   dir: string,
-  options: Cifar10Options = {},
+  options?: Cifar10Options,
 ): Promise<LabeledImages> {
+  if (options === undefined) options = {};
   const fn = "readCifar10";
   checkPath(fn, dir, "dir");
   checkOptions(fn, options, ["train"]);

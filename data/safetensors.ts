@@ -334,8 +334,9 @@ export interface SerializeSafetensorsOptions {
  */
 export function serializeSafetensors(
   tree: CheckpointTree,
-  options: SerializeSafetensorsOptions = {},
+  options?: SerializeSafetensorsOptions,
 ): Uint8Array {
+  if (options === undefined) options = {};
   const fn = "serializeSafetensors";
   checkOptions(fn, options, ["metadata"]);
   const meta = checkMetadata(fn, options.metadata);
@@ -954,8 +955,9 @@ export interface DeserializeSafetensorsOptions<T = CheckpointTree> {
  */
 export function deserializeSafetensors<T = CheckpointTree>(
   bytes: Uint8Array,
-  options: DeserializeSafetensorsOptions<T> = {},
+  options?: DeserializeSafetensorsOptions<T>,
 ): T {
+  if (options === undefined) options = {};
   const fn = "deserializeSafetensors";
   checkOptions(fn, options, ["like"]);
   const like = options.like === undefined
@@ -1014,8 +1016,9 @@ export type SaveSafetensorsOptions = SerializeSafetensorsOptions;
 export async function saveSafetensors(
   path: string,
   tree: CheckpointTree,
-  options: SaveSafetensorsOptions = {},
+  options?: SaveSafetensorsOptions,
 ): Promise<void> {
+  if (options === undefined) options = {};
   const fn = "saveSafetensors";
   checkOptions(fn, options, ["metadata"]);
   const bytes = rethrowAs(
@@ -1063,8 +1066,9 @@ export async function saveSafetensors(
  */
 export async function loadSafetensors<T = CheckpointTree>(
   path: string,
-  options: DeserializeSafetensorsOptions<T> = {},
+  options?: DeserializeSafetensorsOptions<T>,
 ): Promise<T> {
+  if (options === undefined) options = {};
   const fn = "loadSafetensors";
   checkOptions(fn, options, ["like"]);
   if (options.like !== undefined) flattenTree(fn, "like", options.like);

@@ -117,8 +117,9 @@ export function normalize(
 export function padImages(
   x: Tensor,
   padding: number,
-  options: { value?: number } = {},
+  options?: { value?: number },
 ): Tensor {
+  if (options === undefined) options = {};
   const fn = "padImages";
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["value"]);

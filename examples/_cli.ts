@@ -1,11 +1,13 @@
 /**
- * A small command-line flag parser shared by the examples: `--name value`,
- * `--name=value` and boolean `--flag`. Unknown flags and bad values print
- * the usage and exit with code 2.
+ * The examples' command line: `node:util`'s `parseArgs` (which Deno
+ * provides) tokenizes `--name value`, `--name=value`, boolean `--flag` and
+ * `--no-flag`; this layer adds typed values, choices, defaults and the usage
+ * text. Unknown flags and bad values print the usage and exit with code 2.
  *
  * @module
  */
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { setNumThreads } from "../mod.ts";
 
 /** Most threads `--threads` accepts (as `setNumThreads`). */
@@ -22,6 +24,10 @@ export interface FlagSpec {
 /** Thrown for bad command lines; `main` prints usage and exits 2. */
 export class UsageError extends Error {}
 
+/** `learningRate` -> `learning-rate`, the flag's name on the command line. */
+const kebab = (key: string) =>
+  key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+
 /** Parses `args` against `specs`; throws UsageError for unknown flags or bad values. */
 export function parseFlags<S extends Record<string, FlagSpec>>(
   args: readonly string[],
@@ -35,39 +41,37 @@ export function parseFlags<S extends Record<string, FlagSpec>>(
   & {
     help: boolean;
   } {
-  const out: Record<string, unknown> = { help: false };
-  for (const [k, s] of Object.entries(specs)) out[k] = s.default;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--help" || a === "-h") {
-      out.help = true;
-      continue;
-    }
-    if (!a.startsWith("--")) throw new UsageError(`unexpected argument "${a}"`);
-    const eq = a.indexOf("=");
-    const name = a.slice(2, eq < 0 ? undefined : eq);
-    const key = name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    const spec = specs[key];
-    if (!spec) throw new UsageError(`unknown flag --${name}`);
-    let value: string;
-    if (spec.kind === "boolean" && eq < 0) value = "true";
-    else if (eq >= 0) value = a.slice(eq + 1);
-    else {
-      if (i + 1 >= args.length) throw new UsageError(`--${name} needs a value`);
-      value = args[++i];
-    }
-    if (spec.kind === "string") {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string }
+  > = { help: { type: "boolean", short: "h" } };
+  for (const [k, s] of Object.entries(specs)) {
+    options[kebab(k)] = { type: s.kind === "boolean" ? "boolean" : "string" };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options,
+      strict: true,
+      allowPositionals: false,
+      allowNegative: true,
+    }));
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const out: Record<string, unknown> = { help: values.help === true };
+  for (const [k, spec] of Object.entries(specs)) {
+    const name = kebab(k), value = values[name];
+    if (value === undefined) out[k] = spec.default;
+    else if (typeof value === "boolean") out[k] = value;
+    else if (spec.kind === "string") {
       if (spec.choices && !spec.choices.includes(value)) {
         throw new UsageError(
           `--${name} must be one of ${spec.choices.join("|")}, got "${value}"`,
         );
       }
-      out[key] = value;
-    } else if (spec.kind === "boolean") {
-      if (value !== "true" && value !== "false") {
-        throw new UsageError(`--${name} must be true or false, got "${value}"`);
-      }
-      out[key] = value === "true";
+      out[k] = value;
     } else {
       const v = Number(value);
       if (
@@ -80,7 +84,7 @@ export function parseFlags<S extends Record<string, FlagSpec>>(
           }, got "${value}"`,
         );
       }
-      out[key] = v;
+      out[k] = v;
     }
   }
   // deno-lint-ignore no-explicit-any
@@ -94,7 +98,7 @@ export function usage(
   specs: Record<string, FlagSpec>,
 ): string {
   const lines = Object.entries(specs).map(([k, s]) => {
-    const flag = "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+    const flag = s.kind === "boolean" ? `--[no-]${kebab(k)}` : "--" + kebab(k);
     const arg = s.kind === "boolean"
       ? ""
       : s.choices

@@ -2,8 +2,8 @@
  * Seed 001's feature maps: trains a small CNN (1 -> 4 -> 8 channels, 3x3
  * kernels with padding 1, as the seed's SimpleCNN) on MNIST or Fashion-MNIST
  * and writes what its first convolution sees in one image, as a PNG grid
- * (the input, then one tile per channel, scaled up 4x): `out/feature_maps.png`,
- * or `DIR/feature_maps.png`.
+ * (the input, then one tile per channel, scaled up 4x with a title each):
+ * `out/feature_maps.png`, or `DIR/feature_maps.png`.
  *
  *   deno run --allow-read --allow-write examples/feature_maps.ts [--dataset fashion-mnist] [--out DIR]
  *
@@ -22,6 +22,7 @@ import {
   usage,
   useThreads,
 } from "./_cli.ts";
+import { panelGrid, toPixels } from "./_picture.ts";
 import { trainEpoch } from "./_train.ts";
 
 const { data, nn, optim, random } = T;
@@ -55,19 +56,6 @@ export function simpleFeatureCNN() {
     nn.flatten(),
     nn.linear({ inFeatures: 8 * 7 * 7, outFeatures: 10 }),
   );
-}
-
-/** Nearest-neighbour upscaling of a [H, W] image by `k`. */
-function upscale(t: Tensor, k: number): Tensor {
-  const [h, w] = t.shape;
-  const e = T.broadcastTo(T.reshape(t, [h, 1, w, 1]), [h, k, w, k]);
-  return T.reshape(e, [h * k, w * k]);
-}
-
-/** Rescales to 0..255. */
-function toPixels(t: Tensor): Tensor {
-  const lo = T.item(T.min(t)), hi = T.item(T.max(t));
-  return T.mul(T.sub(t, lo), 255 / Math.max(hi - lo, 1e-12));
 }
 
 /** Trains, writes the grid and returns the feature maps [4, 28, 28]. */
@@ -118,17 +106,14 @@ export async function main(args: string[]): Promise<Tensor> {
     T.relu(T.conv2d(x, conv1.weight, conv1.bias, { padding: 1 })),
     0,
   ); // [4, 28, 28]
-  const tiles = [
-    toPixels(T.reshape(x, [28, 28])),
-    ...[0, 1, 2, 3].map((c) =>
-      toPixels(T.squeeze(T.slice(maps, [c], [c + 1]), 0))
-    ),
-  ];
-  const gap = T.full([28 * 4, 4], 255);
-  const grid = T.concat(
-    tiles.flatMap((t, i) => (i ? [gap, upscale(t, 4)] : [upscale(t, 4)])),
-    1,
-  );
+  const label = ds.test.y.data[opts.image];
+  const grid = panelGrid([
+    { title: `label ${label}`, image: toPixels(T.reshape(x, [28, 28])) },
+    ...[0, 1, 2, 3].map((c) => ({
+      title: `channel ${c}`,
+      image: toPixels(T.squeeze(T.slice(maps, [c], [c + 1]), 0)),
+    })),
+  ], { scale: 4 });
   const path = await outPath(opts.out, "feature_maps.png");
   await data.writePng(path, grid);
   console.log(

@@ -5,8 +5,9 @@
  *
  * Without `--image` the input is an MNIST digit (embedded, no flag needed).
  * The output PNG, `out/filters.png` (or `DIR/filters.png`), shows side by
- * side: the input, 1/9 blur, sharpen, vertical edge and Laplacian (each
- * rescaled to 0..255). It also prints the seed's worked Laplacian example
+ * side, each panel titled and scaled up 6x (nearest neighbour; an image
+ * wider than 64 pixels is kept at 1x): the input, 1/9 blur, sharpen,
+ * vertical edge and Laplacian (each rescaled to 0..255). It also prints the seed's worked Laplacian example
  * (sum 1196; the seed says 1195, but its own products sum to 1196).
  *
  * @module
@@ -21,6 +22,7 @@ import {
   runMain,
   usage,
 } from "./_cli.ts";
+import { panelGrid, toPixels } from "./_picture.ts";
 
 const specs = {
   image: {
@@ -55,14 +57,7 @@ export function applyKernel(image: Tensor, kernel: number[][]): Tensor {
   );
 }
 
-/** Rescales to 0..255 (min to 0, max to 255). */
-function toPixels(t: Tensor): Tensor {
-  const lo = T.min(t), hi = T.max(t);
-  const range = Math.max(T.item(T.sub(hi, lo)), 1e-12);
-  return T.mul(T.sub(t, lo), 255 / range);
-}
-
-/** Runs the example; returns the side-by-side image [H, 5·W + 4·gap]. */
+/** Runs the example; returns the picture: five titled panels side by side. */
 export async function main(args: string[]): Promise<Tensor> {
   const opts = parseFlags(args, specs);
   if (opts.help) {
@@ -91,7 +86,7 @@ export async function main(args: string[]): Promise<Tensor> {
     gray = T.mul(T.reshape(T.slice(test.x, [0], [1]), [28, 28]), 255);
     console.log(`input: MNIST test digit 0 (label ${test.y.data[0]}), 28x28`);
   }
-  const panels = [gray];
+  const panels = [{ title: "input", image: gray }];
   for (const [name, k] of Object.entries(kernels)) {
     const y = applyKernel(gray, k);
     console.log(
@@ -99,10 +94,9 @@ export async function main(args: string[]): Promise<Tensor> {
         T.item(T.min(y)).toFixed(1)
       }, ${T.item(T.max(y)).toFixed(1)}]`,
     );
-    panels.push(toPixels(y));
+    panels.push({ title: name, image: toPixels(y) });
   }
-  const gap = T.full([gray.shape[0], 2], 255);
-  const row = T.concat(panels.flatMap((p, i) => (i ? [gap, p] : [p])), 1);
+  const row = panelGrid(panels, { scale: gray.shape[1] <= 64 ? 6 : 1 });
   const path = await outPath(opts.out, "filters.png");
   await T.data.writePng(path, row);
   console.log(`wrote ${path} (input, ${Object.keys(kernels).join(", ")})`);

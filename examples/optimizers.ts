@@ -59,9 +59,33 @@ const specs = {
 const summary =
   "Trains one small model with each of the 13 optimizers of seed 001's table.";
 
-/** An SVG line chart of loss curves (one polyline per optimizer, log-scaled loss). */
-export function lossChart(curves: [string, number[]][]): string {
-  const w = 720, h = 420, left = 60, right = 130, top = 20, bottom = 40;
+/** Ten to thirteen distinguishable line colours (matplotlib's tab10, then three more). */
+const COLORS = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+  "#000000",
+  "#aec7e8",
+  "#98df8a",
+];
+
+/**
+ * An SVG line chart of loss curves: one polyline per `[label, losses]`,
+ * the loss on a log scale, a titled legend (a line sample and the label per
+ * curve), both axes labelled, with ticks and grid lines.
+ */
+export function lossChart(
+  curves: [string, number[]][],
+  { title = "", xLabel = "step", yLabel = "training loss (log scale)" } = {},
+): string {
+  const w = 800, h = 460, left = 70, right = 190, top = 40, bottom = 50;
   const all = curves.flatMap(([, c]) => c).filter((v) =>
     v > 0 && Number.isFinite(v)
   );
@@ -72,57 +96,84 @@ export function lossChart(curves: [string, number[]][]): string {
   const py = (v: number) =>
     top +
     (1 - (Math.log10(v) - lo) / Math.max(hi - lo, 1e-9)) * (h - top - bottom);
-  const colors = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#000000",
-    "#aec7e8",
-    "#98df8a",
-  ];
-  const lines = curves.map(([name, c], k) => {
-    const pts = c.map((v, i) =>
-      `${px(i).toFixed(1)},${py(Math.max(v, 10 ** lo)).toFixed(1)}`
-    ).join(" ");
-    const color = colors[k % colors.length];
-    return `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts}"/>` +
-      `<text x="${w - right + 8}" y="${
-        top + 14 * k + 10
-      }" font-size="11" fill="${color}">${name}</text>`;
-  });
-  const ticks = [];
-  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
-    ticks.push(
-      `<text x="${left - 6}" y="${
-        py(10 ** e) + 4
-      }" font-size="10" text-anchor="end">1e${e}</text>` +
-        `<line x1="${left}" x2="${w - right}" y1="${py(10 ** e)}" y2="${
-          py(10 ** e)
-        }" stroke="#ddd"/>`,
+  const f = (v: number) => v.toFixed(1);
+  const parts: string[] = [];
+  // y: a grid line and label at 1, 2 and 5 times each power of ten in range
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e, y = py(v);
+      if (Math.log10(v) < lo - 1e-9 || Math.log10(v) > hi + 1e-9) continue;
+      parts.push(
+        `<line x1="${left}" x2="${w - right}" y1="${f(y)}" y2="${
+          f(y)
+        }" stroke="#e5e5e5"/>`,
+        `<text x="${left - 6}" y="${
+          f(y + 4)
+        }" font-size="11" text-anchor="end">${Number(v.toPrecision(1))}</text>`,
+      );
+    }
+  }
+  // x: about six round steps
+  const stepTick = 10 ** Math.floor(Math.log10(Math.max(n - 1, 1) / 5));
+  const tick = [1, 2, 5, 10].map((m) => m * stepTick).find((t) =>
+    (n - 1) / t <= 6
+  )!;
+  for (let i = 0; i <= n - 1; i += tick) {
+    parts.push(
+      `<line x1="${f(px(i))}" x2="${f(px(i))}" y1="${h - bottom}" y2="${
+        h - bottom + 5
+      }" stroke="black"/>`,
+      `<text x="${f(px(i))}" y="${
+        h - bottom + 18
+      }" font-size="11" text-anchor="middle">${i}</text>`,
     );
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">` +
-    `<rect width="100%" height="100%" fill="white"/>${ticks.join("")}` +
+  parts.push(
     `<line x1="${left}" x2="${left}" y1="${top}" y2="${
       h - bottom
-    }" stroke="black"/>` +
+    }" stroke="black"/>`,
     `<line x1="${left}" x2="${w - right}" y1="${h - bottom}" y2="${
       h - bottom
-    }" stroke="black"/>` +
+    }" stroke="black"/>`,
     `<text x="${(left + w - right) / 2}" y="${
-      h - 8
-    }" font-size="12" text-anchor="middle">step</text>` +
-    `<text x="14" y="${h / 2}" font-size="12" transform="rotate(-90 14 ${
-      h / 2
-    })" text-anchor="middle">training loss (log)</text>` +
-    `${lines.join("")}</svg>\n`;
+      h - 12
+    }" font-size="13" text-anchor="middle">${xLabel}</text>`,
+    `<text x="18" y="${
+      (top + h - bottom) / 2
+    }" font-size="13" transform="rotate(-90 18 ${
+      (top + h - bottom) / 2
+    })" text-anchor="middle">${yLabel}</text>`,
+    `<text x="${
+      w / 2
+    }" y="24" font-size="15" text-anchor="middle">${title}</text>`,
+  );
+  curves.forEach(([, c], k) => {
+    const pts = c.map((v, i) => `${f(px(i))},${f(py(Math.max(v, 10 ** lo)))}`);
+    parts.push(
+      `<polyline fill="none" stroke="${
+        COLORS[k % COLORS.length]
+      }" stroke-width="1.5" points="${pts.join(" ")}"/>`,
+    );
+  });
+  // the legend: a framed box right of the plot
+  const lx = w - right + 16, ly = top, lh = 18 * curves.length + 30;
+  parts.push(
+    `<rect x="${lx}" y="${ly}" width="${
+      right - 24
+    }" height="${lh}" fill="white" stroke="#999"/>`,
+    `<text x="${lx + 10}" y="${
+      ly + 18
+    }" font-size="12" font-weight="bold">optimizer (lr)</text>`,
+    ...curves.map(([name], k) => {
+      const y = ly + 36 + 18 * k;
+      return `<line x1="${lx + 10}" x2="${lx + 34}" y1="${y - 4}" y2="${
+        y - 4
+      }" stroke="${COLORS[k % COLORS.length]}" stroke-width="3"/>` +
+        `<text x="${lx + 42}" y="${y}" font-size="11">${name}</text>`;
+    }),
+  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">` +
+    `<rect width="100%" height="100%" fill="white"/>${parts.join("")}</svg>\n`;
 }
 
 /** Runs every optimizer; returns [name, final loss, test accuracy] rows. */
@@ -173,7 +224,7 @@ export async function main(
     const final = tail.reduce((a, b) => a + b, 0) / tail.length;
     const acc = accuracy((x) => model.apply(params, x), test);
     rows.push([name, final, acc]);
-    curves.push([name, curve]);
+    curves.push([`${name} (${lr})`, curve]);
     console.log(
       `${name.padEnd(10)} lr ${String(lr).padEnd(7)} final loss ${
         final.toFixed(4)
@@ -181,7 +232,15 @@ export async function main(
     );
   }
   const path = await outPath(opts.out, "optimizers.svg");
-  await Deno.writeTextFile(path, lossChart(curves)).catch((e) => {
+  await Deno.writeTextFile(
+    path,
+    lossChart(curves, {
+      title: `13 optimizers, one MLP (784-64-10), ${
+        train.y.shape[0]
+      } MNIST images`,
+      xLabel: "step (batches of 64)",
+    }),
+  ).catch((e) => {
     if (e instanceof Deno.errors.NotCapable) {
       throw new Error(`cannot write ${path}: run with --allow-write`);
     }

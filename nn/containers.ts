@@ -256,8 +256,9 @@ export interface ModelOptions {
 export function model<C extends Readonly<Record<string, AnyLayer>>>(
   children: C,
   forward: (m: Bound<C>, x: Tensor, opts: ForwardOptions) => Tensor,
-  options: ModelOptions = {},
+  options?: ModelOptions,
 ): Layer<ModelParams<C>, ModelState<C>> {
+  if (options === undefined) options = {};
   const fn = "nn.model";
   if (
     typeof children !== "object" || children === null || Array.isArray(children)

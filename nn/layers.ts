@@ -512,8 +512,9 @@ export function adaptiveAvgPool2d(
  * ```
  */
 export function flatten(
-  options: { startDim?: number; endDim?: number } = {},
+  options?: { startDim?: number; endDim?: number },
 ): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
   const fn = "nn.flatten";
   checkOptions(fn, options, ["startDim", "endDim"]);
   const startDim = options.startDim ?? 1, endDim = options.endDim ?? -1;
@@ -574,8 +575,9 @@ export function flatten(
  * ```
  */
 export function dropout(
-  options: { p?: number } = {},
+  options?: { p?: number },
 ): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
   const fn = "nn.dropout";
   checkOptions(fn, options, ["p"]);
   const p = numberOption(fn, "p", options.p, 0.5);
@@ -876,8 +878,9 @@ export const silu: Layer<LeafParams, EmptyState> = defineLayer({
  * ```
  */
 export function leakyRelu(
-  options: { negativeSlope?: number } = {},
+  options?: { negativeSlope?: number },
 ): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
   const fn = "nn.leakyRelu";
   checkOptions(fn, options, ["negativeSlope"]);
   const negativeSlope = numberOption(
@@ -906,8 +909,9 @@ export function leakyRelu(
  * ```
  */
 export function elu(
-  options: { alpha?: number } = {},
+  options?: { alpha?: number },
 ): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
   const fn = "nn.elu";
   checkOptions(fn, options, ["alpha"]);
   const alpha = numberOption(fn, "alpha", options.alpha, 1);
@@ -931,8 +935,9 @@ export function elu(
  * ```
  */
 export function softplus(
-  options: { beta?: number; threshold?: number } = {},
+  options?: { beta?: number; threshold?: number },
 ): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
   const fn = "nn.softplus";
   checkOptions(fn, options, ["beta", "threshold"]);
   const beta = numberOption(fn, "beta", options.beta, 1);

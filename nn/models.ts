@@ -72,8 +72,9 @@ export type LeNet5Layers = {
  * ```
  */
 export function lenet5(
-  options: SeedModelOptions = {},
+  options?: SeedModelOptions,
 ): Layer<ModelParams<LeNet5Layers>, ModelState<LeNet5Layers>> {
+  if (options === undefined) options = {};
   checkOptions("nn.lenet5", options, ["dtype"]);
   const { dtype } = options;
   const pool = maxPool2d({ kernelSize: 2 });
@@ -117,8 +118,9 @@ export type SimpleFCNLayers = { fc1: LeafLayer; fc2: LeafLayer };
  * ```
  */
 export function simpleFCN(
-  options: SeedModelOptions = {},
+  options?: SeedModelOptions,
 ): Layer<ModelParams<SimpleFCNLayers>, ModelState<SimpleFCNLayers>> {
+  if (options === undefined) options = {};
   checkOptions("nn.simpleFCN", options, ["dtype"]);
   const { dtype } = options;
   const flat = flatten();
@@ -160,8 +162,9 @@ export type SimpleCNNLayers = {
  * ```
  */
 export function simpleCNN(
-  options: SeedModelOptions = {},
+  options?: SeedModelOptions,
 ): Layer<ModelParams<SimpleCNNLayers>, ModelState<SimpleCNNLayers>> {
+  if (options === undefined) options = {};
   checkOptions("nn.simpleCNN", options, ["dtype"]);
   const { dtype } = options;
   const flat = flatten();
@@ -226,8 +229,9 @@ export type BirdPlaneLayers = readonly [
  * ```
  */
 export function birdPlaneNet(
-  options: SeedModelOptions = {},
+  options?: SeedModelOptions,
 ): Layer<SequentialParams<BirdPlaneLayers>, SequentialState<BirdPlaneLayers>> {
+  if (options === undefined) options = {};
   checkOptions("nn.birdPlaneNet", options, ["dtype"]);
   const { dtype } = options;
   return sequential(
@@ -296,8 +300,9 @@ export type Vgg16Layers = {
  * ```
  */
 export function vgg16(
-  options: Vgg16Options = {},
+  options?: Vgg16Options,
 ): Layer<ModelParams<Vgg16Layers>, ModelState<Vgg16Layers>> {
+  if (options === undefined) options = {};
   const fn = "nn.vgg16";
   checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
   const { numClasses = 1000, dropout: p = 0.5, dtype } = options;

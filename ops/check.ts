@@ -152,8 +152,9 @@ export function checkGrads(
   // deno-lint-ignore no-explicit-any
   f: (...args: any[]) => any,
   args: unknown[],
-  options: CheckGradsOptions = {},
+  options?: CheckGradsOptions,
 ): void {
+  if (options === undefined) options = {};
   const fn = "checkGrads";
   checkOptions(fn, options, ["order", "modes", "eps", "atol", "rtol", "seed"]);
   if (typeof f !== "function") {

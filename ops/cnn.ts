@@ -136,13 +136,14 @@ export interface Conv2dOptions {
 export function conv2dOutputSize(
   size: number,
   kernelSize: number,
-  options: {
+  options?: {
     stride?: number;
     padding?: number;
     dilation?: number;
     ceilMode?: boolean;
-  } = {},
+  },
 ): number {
+  if (options === undefined) options = {};
   checkOptions("conv2dOutputSize", options, [
     "stride",
     "padding",
@@ -323,8 +324,9 @@ function conv2dSetup(
 export function conv2dShape(
   xShape: readonly number[],
   weightShape: readonly number[],
-  options: Conv2dOptions = {},
+  options?: Conv2dOptions,
 ): number[] {
+  if (options === undefined) options = {};
   return conv2dSetup(xShape, weightShape, options).shape;
 }
 
@@ -362,8 +364,9 @@ export function conv2d(
   x: Tensor,
   weight: Tensor,
   bias?: Tensor | null,
-  options: Conv2dOptions = {},
+  options?: Conv2dOptions,
 ): Tensor {
+  if (options === undefined) options = {};
   const fn = "conv2d";
   checkTensor(fn, x, "x");
   checkTensor(fn, weight, "weight");
@@ -425,8 +428,9 @@ function convTranspose2dSetup(
 export function convTranspose2dShape(
   xShape: readonly number[],
   weightShape: readonly number[],
-  options: ConvTranspose2dOptions = {},
+  options?: ConvTranspose2dOptions,
 ): number[] {
+  if (options === undefined) options = {};
   return convTranspose2dSetup(xShape, weightShape, options).shape;
 }
 
@@ -448,8 +452,9 @@ export function convTranspose2d(
   x: Tensor,
   weight: Tensor,
   bias?: Tensor | null,
-  options: ConvTranspose2dOptions = {},
+  options?: ConvTranspose2dOptions,
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("convTranspose2d");
   const fn = "convTranspose2d";
   checkTensor(fn, x, "x");
@@ -782,8 +787,9 @@ function axisArg(
  */
 export function softmax(
   x: Tensor,
-  axis: number | { axis?: number } = -1,
+  axis?: number | { axis?: number },
 ): Tensor {
+  axis ??= -1;
   using _op = userOp("softmax");
   checkTensor("softmax", x, "x");
   floatCheck("softmax", "x", x);
@@ -811,8 +817,9 @@ export function softmax(
  */
 export function logSoftmax(
   x: Tensor,
-  axis: number | { axis?: number } = -1,
+  axis?: number | { axis?: number },
 ): Tensor {
+  axis ??= -1;
   using _op = userOp("logSoftmax");
   checkTensor("logSoftmax", x, "x");
   floatCheck("logSoftmax", "x", x);
@@ -834,8 +841,9 @@ export function logSoftmax(
  */
 export function leakyRelu(
   x: Tensor,
-  options: { negativeSlope?: number } = {},
+  options?: { negativeSlope?: number },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("leakyRelu");
   checkOptions("leakyRelu", options, ["negativeSlope"]);
   checkTensor("leakyRelu", x, "x");
@@ -852,7 +860,8 @@ export function leakyRelu(
  * assert.deepEqual(toArray(elu(tensor([0, 2]))), [0, 2]);
  * ```
  */
-export function elu(x: Tensor, options: { alpha?: number } = {}): Tensor {
+export function elu(x: Tensor, options?: { alpha?: number }): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("elu");
   checkOptions("elu", options, ["alpha"]);
   checkTensor("elu", x, "x");
@@ -875,8 +884,9 @@ export function elu(x: Tensor, options: { alpha?: number } = {}): Tensor {
  */
 export function gelu(
   x: Tensor,
-  options: { approximate?: "none" | "tanh" } = {},
+  options?: { approximate?: "none" | "tanh" },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("gelu");
   checkOptions("gelu", options, ["approximate"]);
   checkTensor("gelu", x, "x");
@@ -926,8 +936,9 @@ export function silu(x: Tensor): Tensor {
  */
 export function softplus(
   x: Tensor,
-  options: { beta?: number; threshold?: number } = {},
+  options?: { beta?: number; threshold?: number },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("softplus");
   checkOptions("softplus", options, ["beta", "threshold"]);
   checkTensor("softplus", x, "x");
@@ -1066,8 +1077,9 @@ function classInput(fn: string, input: Tensor, name: string): void {
 export function nllLoss(
   logProbs: Tensor,
   labels: Tensor,
-  options: ClassLossOptions = {},
+  options?: ClassLossOptions,
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("nllLoss");
   const fn = "nllLoss";
   checkOptions(fn, options, ["reduction", "ignoreIndex", "weight"]);
@@ -1136,8 +1148,9 @@ export interface CrossEntropyOptions extends ClassLossOptions {
 export function crossEntropy(
   logits: Tensor,
   labels: Tensor,
-  options: CrossEntropyOptions = {},
+  options?: CrossEntropyOptions,
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("crossEntropy");
   const fn = "crossEntropy";
   checkOptions(fn, options, [
@@ -1184,8 +1197,9 @@ export function crossEntropy(
 export function mseLoss(
   x: Tensor,
   target: Tensor,
-  options: { reduction?: Reduction } = {},
+  options?: { reduction?: Reduction },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("mseLoss");
   const fn = "mseLoss";
   checkOptions(fn, options, ["reduction"]);
@@ -1208,8 +1222,9 @@ export function mseLoss(
 export function l1Loss(
   x: Tensor,
   target: Tensor,
-  options: { reduction?: Reduction } = {},
+  options?: { reduction?: Reduction },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("l1Loss");
   const fn = "l1Loss";
   checkOptions(fn, options, ["reduction"]);
@@ -1235,12 +1250,13 @@ export function l1Loss(
 export function binaryCrossEntropyWithLogits(
   logits: Tensor,
   targets: Tensor,
-  options: {
+  options?: {
     reduction?: Reduction;
     weight?: Tensor | null;
     posWeight?: Tensor | null;
-  } = {},
+  },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("binaryCrossEntropyWithLogits");
   const fn = "binaryCrossEntropyWithLogits";
   checkOptions(fn, options, ["reduction", "weight", "posWeight"]);
@@ -1279,8 +1295,9 @@ export function binaryCrossEntropyWithLogits(
  */
 export function dropout(
   x: Tensor,
-  options: { p?: number; key?: Key; training?: boolean } = {},
+  options?: { p?: number; key?: Key; training?: boolean },
 ): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("dropout");
   const fn = "dropout";
   checkOptions(fn, options, ["p", "key", "training"]);
@@ -1342,8 +1359,9 @@ export interface BatchNormOptions {
  */
 export function batchNorm(
   x: Tensor,
-  options: BatchNormOptions = {},
+  options?: BatchNormOptions,
 ): { y: Tensor; runningMean: Tensor | null; runningVar: Tensor | null } {
+  if (options === undefined) options = {};
   using _op = userOp("batchNorm");
   const fn = "batchNorm";
   checkOptions(fn, options, [

@@ -477,7 +477,8 @@ function reduceAxes(fn: string, x: Tensor, opts: ReduceOptions): number[] {
  * assert.deepEqual(toArray(sum(x, { axis: -1, keepDims: true })), [[3], [7]]);
  * ```
  */
-export function sum(x: Tensor, options: ReduceOptions = {}): Tensor {
+export function sum(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
   const axes = reduceAxes("sum", x, options);
   return bind("sum", [x], { axes, keepDims: options.keepDims ?? false });
 }
@@ -492,7 +493,8 @@ export function sum(x: Tensor, options: ReduceOptions = {}): Tensor {
  * assert.deepEqual(toArray(mean(tensor([[1, 2], [3, 4]]), { axis: 0 })), [2, 3]);
  * ```
  */
-export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
+export function mean(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("mean");
   const axes = reduceAxes("mean", x, options);
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
@@ -520,7 +522,8 @@ function nonEmpty(fn: string, x: Tensor, axes: number[]) {
  * assert.deepEqual(toArray(max(tensor([[1, 5], [7, 2]]), { axis: 1 })), [5, 7]);
  * ```
  */
-export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
+export function max(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
   const axes = reduceAxes("max", x, options);
   nonEmpty("max", x, axes);
   return bind("max", [x], { axes, keepDims: options.keepDims ?? false });
@@ -537,7 +540,8 @@ export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
  * assert.equal(item(min(tensor([[1, 5], [7, -2]]))), -2);
  * ```
  */
-export function min(x: Tensor, options: ReduceOptions = {}): Tensor {
+export function min(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("min");
   const axes = reduceAxes("min", x, options);
   nonEmpty("min", x, axes);
@@ -560,8 +564,9 @@ export function min(x: Tensor, options: ReduceOptions = {}): Tensor {
  */
 export function argmax(
   x: Tensor,
-  options: { axis?: number; keepDims?: boolean } = {},
+  options?: { axis?: number; keepDims?: boolean },
 ): Tensor {
+  if (options === undefined) options = {};
   const fn = "argmax";
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["axis", "keepDims"]);
@@ -585,7 +590,8 @@ export function argmax(
  * assert.ok(Math.abs(item(logSumExp(tensor([1000, 1000], { dtype: "float64" }))) - (1000 + Math.log(2))) < 1e-9);
  * ```
  */
-export function logSumExp(x: Tensor, options: ReduceOptions = {}): Tensor {
+export function logSumExp(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
   using _op = userOp("logSumExp");
   const axes = reduceAxes("logSumExp", x, options);
   nonEmpty("logSumExp", x, axes);
@@ -661,7 +667,13 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  * assert.deepEqual(flatten(zeros([2, 3, 4]), 0).shape, [24]);
  * ```
  */
-export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
+export function flatten(
+  x: Tensor,
+  startDim?: number,
+  endDim?: number,
+): Tensor {
+  startDim ??= 1;
+  endDim ??= -1;
   const fn = "flatten";
   checkTensor(fn, x, "x");
   const nd = x.shape.length;
@@ -801,7 +813,8 @@ function checkList(fn: string, xs: readonly Tensor[]): void {
  * assert.deepEqual(toArray(concat([tensor([[1]]), tensor([[2]])], 1)), [[1, 2]]);
  * ```
  */
-export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+export function concat(tensors: readonly Tensor[], axis?: number): Tensor {
+  axis ??= 0;
   const fn = "concat";
   checkList(fn, tensors);
   const first = tensors[0];
@@ -837,7 +850,8 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
  * assert.deepEqual(toArray(stack([tensor([1, 2]), tensor([3, 4])], 1)), [[1, 3], [2, 4]]);
  * ```
  */
-export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+export function stack(tensors: readonly Tensor[], axis?: number): Tensor {
+  axis ??= 0;
   const fn = "stack";
   checkList(fn, tensors);
   const s = tensors[0].shape;
@@ -906,8 +920,9 @@ export function slice(
 export function pad(
   x: Tensor,
   widths: readonly (readonly [number, number])[] | readonly number[][] | number,
-  options: { value?: number } = {},
+  options?: { value?: number },
 ): Tensor {
+  if (options === undefined) options = {};
   const fn = "pad";
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["value"]);

@@ -244,7 +244,8 @@ function threefryIota(k: readonly [number, number], n: number): Uint32Array {
  * assert.equal(split(key(0), 5).length, 5);
  * ```
  */
-export function split(key: Key, n = 2): Key[] {
+export function split(key: Key, n?: number): Key[] {
+  n ??= 2;
   const fn = "random.split";
   const k = checkKey(fn, key);
   checkCount(fn, "n", n);
@@ -408,9 +409,11 @@ function uniformData(
  */
 export function uniform(
   key: Key,
-  shape: readonly number[] = [],
-  options: UniformOptions = {},
+  shape?: readonly number[],
+  options?: UniformOptions,
 ): Tensor {
+  shape ??= [];
+  if (options === undefined) options = {};
   const fn = "random.uniform";
   const k = checkKey(fn, key);
   const s = checkSize(fn, shape);
@@ -522,9 +525,11 @@ function erfinv(x: number): number {
  */
 export function normal(
   key: Key,
-  shape: readonly number[] = [],
-  options: { dtype?: DType } = {},
+  shape?: readonly number[],
+  options?: { dtype?: DType },
 ): Tensor {
+  shape ??= [];
+  if (options === undefined) options = {};
   const fn = "random.normal";
   const k = checkKey(fn, key);
   const s = checkSize(fn, shape);
@@ -627,8 +632,9 @@ export function randint(
 export function bernoulli(
   key: Key,
   p: number,
-  shape: readonly number[] = [],
+  shape?: readonly number[],
 ): Tensor {
+  shape ??= [];
   const fn = "random.bernoulli";
   const k = checkKey(fn, key);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {

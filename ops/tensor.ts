@@ -199,8 +199,9 @@ function flattenNested(
  */
 export function tensor(
   values: NestedArray | TypedArray | readonly number[],
-  options: TensorOptions = {},
+  options?: TensorOptions,
 ): Tensor {
+  if (options === undefined) options = {};
   const fn = "tensor";
   checkOptions(fn, options, ["shape", "dtype"]);
   let dtype: DType | undefined = options.dtype === undefined
@@ -251,8 +252,9 @@ export function tensor(
  */
 export function zeros(
   shape: readonly number[],
-  options: { dtype?: DType } = {},
+  options?: { dtype?: DType },
 ): Tensor {
+  if (options === undefined) options = {};
   return filled("zeros", shape, 0, options);
 }
 
@@ -268,8 +270,9 @@ export function zeros(
  */
 export function ones(
   shape: readonly number[],
-  options: { dtype?: DType } = {},
+  options?: { dtype?: DType },
 ): Tensor {
+  if (options === undefined) options = {};
   return filled("ones", shape, 1, options);
 }
 
@@ -286,8 +289,9 @@ export function ones(
 export function full(
   shape: readonly number[],
   value: number,
-  options: { dtype?: DType } = {},
+  options?: { dtype?: DType },
 ): Tensor {
+  if (options === undefined) options = {};
   return filled("full", shape, value, options);
 }
 
@@ -327,9 +331,11 @@ function filled(
 export function arange(
   start: number,
   stop?: number,
-  step = 1,
-  options: { dtype?: DType } = {},
+  step?: number,
+  options?: { dtype?: DType },
 ): Tensor {
+  step ??= 1;
+  if (options === undefined) options = {};
   const fn = "arange";
   checkOptions(fn, options, ["dtype"]);
   if (stop === undefined) [start, stop] = [0, start];
@@ -365,7 +371,8 @@ export function arange(
  * assert.deepEqual([...z.data], [0, 0]);
  * ```
  */
-export function zerosLike(x: Tensor, options: { dtype?: DType } = {}): Tensor {
+export function zerosLike(x: Tensor, options?: { dtype?: DType }): Tensor {
+  if (options === undefined) options = {};
   return full(x.shape, 0, { dtype: options.dtype ?? x.dtype });
 }
 
@@ -379,7 +386,8 @@ export function zerosLike(x: Tensor, options: { dtype?: DType } = {}): Tensor {
  * assert.deepEqual([...onesLike(tensor([5, 6])).data], [1, 1]);
  * ```
  */
-export function onesLike(x: Tensor, options: { dtype?: DType } = {}): Tensor {
+export function onesLike(x: Tensor, options?: { dtype?: DType }): Tensor {
+  if (options === undefined) options = {};
   return full(x.shape, 1, { dtype: options.dtype ?? x.dtype });
 }
 

@@ -257,9 +257,10 @@ function checkArgnums(
 export function valueAndGrad(
   // deno-lint-ignore no-explicit-any
   f: (...args: any[]) => any,
-  options: GradOptions = {},
+  options?: GradOptions,
   // deno-lint-ignore no-explicit-any
 ): (...args: any[]) => [any, any] {
+  if (options === undefined) options = {};
   return gradTransform("valueAndGrad", f, options);
 }
 
@@ -357,9 +358,10 @@ function treeMapZeros(tree: Tree): Tree {
 export function grad(
   // deno-lint-ignore no-explicit-any
   f: (...args: any[]) => any,
-  options: GradOptions = {},
+  options?: GradOptions,
   // deno-lint-ignore no-explicit-any
 ): (...args: any[]) => any {
+  if (options === undefined) options = {};
   const vg = gradTransform("grad", f, options);
   // deno-lint-ignore no-explicit-any
   return (...args: any[]) => {

@@ -104,7 +104,8 @@ export interface SgdOptions {
  * assert.throws(() => sgd({ nesterov: true }), /nesterov/);
  * ```
  */
-export function sgd(options: SgdOptions = {}): GradientTransformation {
+export function sgd(options?: SgdOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.sgd";
   const o = checkBag(fn, options, [
     "lr",
@@ -161,7 +162,8 @@ export interface AdagradOptions {
  * assert.deepEqual(toArray(opt.update(tensor([3, -2]), opt.init(p), p).updates), [-0.5, 0.5]);
  * ```
  */
-export function adagrad(options: AdagradOptions = {}): GradientTransformation {
+export function adagrad(options?: AdagradOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.adagrad";
   const o = checkBag(fn, options, [
     "lr",
@@ -225,7 +227,8 @@ export interface RmspropOptions {
  * assert.deepEqual(toArray(opt.update(g, opt.init(p), p).updates), [-0.2]); // -0.1 * 5 / 2.5
  * ```
  */
-export function rmsprop(options: RmspropOptions = {}): GradientTransformation {
+export function rmsprop(options?: RmspropOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.rmsprop";
   const o = checkBag(fn, options, [
     "lr",
@@ -293,7 +296,8 @@ const ADAM_KEYS = [
  * assert.throws(() => adam({ lR: 1 } as never), /optim.adam: unknown option "lR"/);
  * ```
  */
-export function adam(options: AdamOptions = {}): GradientTransformation {
+export function adam(options?: AdamOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.adam";
   const o = checkBag(fn, options, ADAM_KEYS);
   const { lr, weightDecay, maximize } = common(fn, o, 1e-3);
@@ -329,7 +333,8 @@ export interface AdamwOptions extends AdamOptions {
  * assert.deepEqual(toArray(updates), [-0.1]); // zero gradient: only the decay -lr*wd*p
  * ```
  */
-export function adamw(options: AdamwOptions = {}): GradientTransformation {
+export function adamw(options?: AdamwOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.adamw";
   const o = checkBag(fn, options, ADAM_KEYS);
   const { lr, maximize } = common(fn, o, 1e-3);
@@ -382,8 +387,9 @@ export interface AdadeltaOptions {
  * ```
  */
 export function adadelta(
-  options: AdadeltaOptions = {},
+  options?: AdadeltaOptions,
 ): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.adadelta";
   const o = checkBag(fn, options, [
     "lr",
@@ -435,7 +441,8 @@ export interface NadamOptions {
  * assert.ok(u[0] < -0.01 && u[0] > -0.011);
  * ```
  */
-export function nadam(options: NadamOptions = {}): GradientTransformation {
+export function nadam(options?: NadamOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.nadam";
   const o = checkBag(fn, options, [
     "lr",
@@ -491,7 +498,8 @@ export interface RadamOptions {
  * assert.deepEqual(toArray(opt.update(tensor([2], { dtype: "float64" }), opt.init(p), p).updates), [-0.2]);
  * ```
  */
-export function radam(options: RadamOptions = {}): GradientTransformation {
+export function radam(options?: RadamOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.radam";
   const o = checkBag(fn, options, [
     "lr",
@@ -540,7 +548,8 @@ export interface LionOptions {
  * assert.deepEqual(toArray(opt.update(tensor([3, -0.001]), opt.init(p), p).updates), [-0.5, 0.5]);
  * ```
  */
-export function lion(options: LionOptions = {}): GradientTransformation {
+export function lion(options?: LionOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.lion";
   const o = checkBag(fn, options, ["lr", "b1", "b2", "weightDecay"]);
   const lr = checkLr(fn, o.lr ?? 1e-2);
@@ -591,7 +600,8 @@ export interface LambOptions {
  * assert.ok(Math.abs(Math.hypot(u[0], u[1]) - 0.5) < 1e-12);
  * ```
  */
-export function lamb(options: LambOptions = {}): GradientTransformation {
+export function lamb(options?: LambOptions): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.lamb";
   const o = checkBag(fn, options, [
     "lr",
@@ -657,8 +667,9 @@ export interface AdafactorOptions {
  * ```
  */
 export function adafactor(
-  options: AdafactorOptions = {},
+  options?: AdafactorOptions,
 ): GradientTransformation {
+  if (options === undefined) options = {};
   const fn = "optim.adafactor";
   const o = checkBag(fn, options, [
     "lr",

@@ -266,8 +266,9 @@ export interface ScaleByLearningRateOptions {
  */
 export function scaleByLearningRate(
   lr: LearningRate,
-  options: ScaleByLearningRateOptions = {},
+  options?: ScaleByLearningRateOptions,
 ): GradientTransformation<EmptyState | CountState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByLearningRate";
   checkLr(fn, lr);
   const flip = options.flipSign ?? true;

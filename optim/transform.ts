@@ -107,8 +107,9 @@ export type ScaleByAdamState = {
  * ```
  */
 export function scaleByAdam(
-  options: ScaleByAdamOptions = {},
+  options?: ScaleByAdamOptions,
 ): GradientTransformation<ScaleByAdamState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByAdam";
   const o = checkBag(fn, options, ["b1", "b2", "eps", "epsRoot", "amsgrad"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
@@ -197,8 +198,9 @@ export type ScaleByNadamState = {
  * ```
  */
 export function scaleByNadam(
-  options: ScaleByNadamOptions = {},
+  options?: ScaleByNadamOptions,
 ): GradientTransformation<ScaleByNadamState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByNadam";
   const o = checkBag(fn, options, ["b1", "b2", "eps", "momentumDecay"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
@@ -284,8 +286,9 @@ export type ScaleByRadamState = {
  * ```
  */
 export function scaleByRadam(
-  options: ScaleByRadamOptions = {},
+  options?: ScaleByRadamOptions,
 ): GradientTransformation<ScaleByRadamState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByRadam";
   const o = checkBag(fn, options, ["b1", "b2", "eps"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
@@ -430,8 +433,9 @@ export type ScaleByRmsState = {
  * ```
  */
 export function scaleByRms(
-  options: ScaleByRmsOptions = {},
+  options?: ScaleByRmsOptions,
 ): GradientTransformation<ScaleByRmsState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByRms";
   const o = checkBag(fn, options, ["decay", "eps", "centered"]);
   const decay = checkNum(fn, "decay", o.decay ?? 0.9, { min: 0, max: 1 });
@@ -501,8 +505,9 @@ export type ScaleByAdagradState = {
  * ```
  */
 export function scaleByAdagrad(
-  options: ScaleByAdagradOptions = {},
+  options?: ScaleByAdagradOptions,
 ): GradientTransformation<ScaleByAdagradState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByAdagrad";
   const o = checkBag(fn, options, ["initialAccumulatorValue", "eps"]);
   const init0 = checkNum(
@@ -564,8 +569,9 @@ export type ScaleByAdadeltaState = {
  * ```
  */
 export function scaleByAdadelta(
-  options: ScaleByAdadeltaOptions = {},
+  options?: ScaleByAdadeltaOptions,
 ): GradientTransformation<ScaleByAdadeltaState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByAdadelta";
   const o = checkBag(fn, options, ["rho", "eps"]);
   const rho = checkNum(fn, "rho", o.rho ?? 0.9, { min: 0, max: 1 });
@@ -634,8 +640,9 @@ export type ScaleByLionState = {
  * ```
  */
 export function scaleByLion(
-  options: ScaleByLionOptions = {},
+  options?: ScaleByLionOptions,
 ): GradientTransformation<ScaleByLionState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByLion";
   const o = checkBag(fn, options, ["b1", "b2"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, { min: 0, max: 1 });
@@ -682,8 +689,9 @@ export interface ScaleByTrustRatioOptions {
  * ```
  */
 export function scaleByTrustRatio(
-  options: ScaleByTrustRatioOptions = {},
+  options?: ScaleByTrustRatioOptions,
 ): GradientTransformation<EmptyState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByTrustRatio";
   const o = checkBag(fn, options, ["minNorm", "trustCoefficient", "eps"]);
   const minNorm = checkNum(fn, "minNorm", o.minNorm ?? 0, nonNeg);
@@ -781,8 +789,9 @@ const without = (shape: readonly number[], axis: number) =>
  * ```
  */
 export function scaleByFactoredRms(
-  options: ScaleByFactoredRmsOptions = {},
+  options?: ScaleByFactoredRmsOptions,
 ): GradientTransformation<ScaleByFactoredRmsState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByFactoredRms";
   const o = checkBag(fn, options, [
     "factored",
@@ -922,8 +931,9 @@ export interface ScaleByParamBlockRmsOptions {
  * ```
  */
 export function scaleByParamBlockRms(
-  options: ScaleByParamBlockRmsOptions = {},
+  options?: ScaleByParamBlockRmsOptions,
 ): GradientTransformation<EmptyState> {
+  if (options === undefined) options = {};
   const fn = "optim.scaleByParamBlockRms";
   const o = checkBag(fn, options, ["minScale"]);
   const minScale = checkNum(fn, "minScale", o.minScale ?? 1e-3, nonNeg);

@@ -8,11 +8,12 @@ import * as T from "../mod.ts";
 import { main as filters } from "../examples/filters.ts";
 import { main as linearRegression } from "../examples/linear_regression.ts";
 import { main as lenet } from "../examples/lenet.ts";
-import { main as optimizers } from "../examples/optimizers.ts";
+import { lossChart, main as optimizers } from "../examples/optimizers.ts";
 import { main as featureMaps } from "../examples/feature_maps.ts";
 import { main as shapes } from "../examples/shapes.ts";
 import { main as cifar } from "../examples/cifar_bird_plane.ts";
 import { UsageError } from "../examples/_cli.ts";
+import { panelGrid } from "../examples/_picture.ts";
 
 /** Runs `f` with console.log captured; returns [result, printed lines]. */
 async function quiet<R>(f: () => Promise<R>): Promise<[R, string[]]> {
@@ -30,10 +31,21 @@ Deno.test("filters.ts writes the side-by-side PNG into --out DIR (created if mis
   const dir = await Deno.makeTempDir();
   const out = join(dir, "pictures"); // does not exist yet
   const [row, lines] = await quiet(() => filters(["--out", out]));
-  assert.deepEqual(row.shape, [28, 5 * 28 + 4 * 2]);
+  // five 28x28 panels at 6x (168 px) under a 20 px title band, 8 px gaps
+  assert.deepEqual(row.shape, [8 + 20 + 168 + 8, 8 + 5 * (168 + 8)]);
   assert.ok(lines[0].endsWith("= 1196"), lines[0]);
   const png = await T.data.readPng(join(out, "filters.png"));
-  assert.deepEqual(png.shape, [28, 148, 1]);
+  assert.deepEqual(png.shape, [...row.shape, 1]);
+  // the first panel is the digit, each pixel a 6x6 block
+  const { test } = await T.data.loadMnist();
+  const digit = test.x.data;
+  for (const [y, x] of [[0, 0], [14, 14], [10, 20], [27, 27]]) {
+    for (const [dy, dx] of [[0, 0], [5, 5]]) {
+      const v: number =
+        png.data[(28 + 6 * y + dy) * row.shape[1] + 8 + 6 * x + dx];
+      assert.equal(v, Math.round(digit[y * 28 + x] * 255), `pixel ${y},${x}`);
+    }
+  }
   assert.equal(lines[lines.length - 1].split(" ")[1], join(out, "filters.png"));
   await Deno.remove(dir, { recursive: true });
 });
@@ -169,9 +181,12 @@ Deno.test("lenet.ts: bad flags are usage errors (exit code 2 from the command li
     /--optimizer must be one of sgd\|momentum\|nag/,
   );
   await assert.rejects(
-    () => lenet(["--epochs", "-1"]),
-    /--epochs must be a non-negative integer/,
+    () => lenet(["--epochs=-1"]),
+    /--epochs must be a non-negative integer, got "-1"/,
   );
+  await assert.rejects(() => lenet(["--epochs", "-1"]), UsageError); // ambiguous
+  await assert.rejects(() => lenet(["--epochs"]), UsageError); // no value
+  await assert.rejects(() => lenet(["extra"]), UsageError); // positional
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -213,11 +228,7 @@ Deno.test("feature_maps.ts writes the input and 4 feature maps into --out DIR", 
   ]);
   assert.deepEqual(
     (await T.data.readPng(join(dir, "feature_maps.png"))).shape,
-    [
-      112,
-      5 * 112 + 4 * 4,
-      1,
-    ],
+    [8 + 20 + 112 + 8, 8 + 5 * (112 + 8), 1],
   );
   await Deno.remove(dir, { recursive: true });
 });
@@ -305,4 +316,66 @@ Deno.test({
     );
     assert.match(text, /test accuracy: 0\.\d{4}/);
   },
+});
+
+Deno.test("panelGrid: panels scaled up by nearest neighbour under centred titles, in rows of `columns`", () => {
+  const a = T.tensor([[0, 255], [100, 200]]);
+  const b = T.tensor([[50, 60], [70, 80]]);
+  // 2x2 panels at 10x: 20 px wide, too narrow for "AB" at font scale 2 (22 px)
+  const g = panelGrid([{ title: "ab", image: a }, { title: "1", image: b }], {
+    scale: 10,
+    columns: 1,
+  });
+  const titleH = 7 + 6, w = 8 + 20 + 8;
+  assert.deepEqual(g.shape, [8 + 2 * (titleH + 20 + 8), w]);
+  const at = (y: number, x: number) => g.data[y * w + x];
+  for (const [panel, img] of [[0, a], [1, b]] as const) {
+    const y0 = 8 + panel * (titleH + 20 + 8) + titleH;
+    for (let y = 0; y < 20; y++) {
+      for (let x = 0; x < 20; x++) {
+        assert.equal(
+          at(y0 + y, 8 + x),
+          img.data[Math.floor(y / 10) * 2 + Math.floor(x / 10)],
+        );
+      }
+    }
+  }
+  // the title band holds black glyph pixels, centred: "AB" is 11 px wide at
+  // scale 1, so it starts at 8 + floor((20 - 11) / 2) = 12; A's top row is .###.
+  assert.deepEqual([11, 12, 13, 14, 15, 16].map((x) => at(8, x)), [
+    255,
+    255,
+    0,
+    0,
+    0,
+    255,
+  ]);
+  assert.throws(
+    () =>
+      panelGrid([{ title: "a", image: a }, {
+        title: "b",
+        image: T.zeros([3, 2]),
+      }], { scale: 10 }),
+    /panelGrid: panel "b" is 3x2, expected 2x2/,
+  );
+  assert.throws(
+    () => panelGrid([{ title: "too long", image: a }], { scale: 2 }),
+    /panelGrid: title "too long" is wider than its panel/,
+  );
+});
+
+Deno.test("lossChart: one polyline per curve, a legend entry per curve and labelled axes", () => {
+  const svg = lossChart([["a (0.1)", [2, 1, 0.5]], ["b (1)", [3, 2, 1]]], {
+    title: "t",
+    xLabel: "step",
+  });
+  assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
+  assert.match(svg, />a \(0\.1\)</);
+  assert.match(svg, />b \(1\)</);
+  assert.match(svg, />step</);
+  assert.match(svg, />training loss \(log scale\)</);
+  // y ticks at 0.5, 1, 2 (inside [0.5, 3]); x ticks 0, 1, 2
+  for (const v of ["0.5", "1", "2"]) {
+    assert.match(svg, new RegExp(`>${v}</text>`));
+  }
 });
