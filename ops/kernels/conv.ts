@@ -7,10 +7,10 @@
  * - `conv2dInputAdjoint(y, w)`       the transpose of conv in x (a transposed convolution)
  * - `conv2dWeightAdjoint(x, y)`      the transpose of conv in w (the weight gradient)
  *
- * float32 convolutions run in WebAssembly (`wasm/_kernels.ts`), with the
- * images split over threads: the forward pass and the weight adjoint
+ * float32 convolutions run in WebAssembly (`wasm/gen/im2col.ts`,
+ * `conv_direct.ts`, `conv_grad.ts`), with the images split over threads: the forward pass and the weight adjoint
  * directly on x when no window touches padding (see `forwardKernel`, and
- * `convWeightDirect` in `wasm/_kernels.ts`); the input adjoint directly
+ * `convWeightDirect` in `wasm/gen/conv_grad.ts`); the input adjoint directly
  * into x when the stride along x is 1 (`convInputDirect`; with padding,
  * into a padded x, then cropped); else per image and group im2col into a
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
@@ -23,12 +23,14 @@
  */
 import type { TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
-import { CONV_FIELDS, MR, NR } from "./wasm/_kernels.ts";
+import { CONV_FIELDS, MR, NR } from "./wasm/layout.ts";
+import { KERNELS, type KernelsOf } from "./wasm/manifest.ts";
 import {
   alignUp,
   bytesFor,
   GEMM_WORK,
   runtime,
+  type TaskName,
   type WasmRuntime,
 } from "./wasm/runtime.ts";
 
@@ -195,21 +197,14 @@ function useWasm(g: ConvGeometry, ...arrays: (TypedArray | null)[]): boolean {
     arrays.every((a) => a === null || a instanceof Float32Array);
 }
 
-/** The WebAssembly convolution kernels. */
-type ConvKernel =
-  | "convForward"
-  | "convDirect"
-  | "convDirectC"
-  | "convInputAdjoint"
-  | "convWeightAdjoint"
-  | "convWeightDirect"
-  | "convInputDirect"
-  | "convWeightRows";
+/** The WebAssembly convolution kernels (the manifest's convolution families, less the helpers only other kernels call). */
+type ConvKernel = Extract<
+  TaskName,
+  KernelsOf<"im2col" | "conv_direct" | "conv_grad">
+>;
 
 /** The kernels that unfold x into columns (im2col) and run a GEMM. */
-const isIm2col = (fn: ConvKernel) =>
-  fn === "convForward" || fn === "convInputAdjoint" ||
-  fn === "convWeightAdjoint";
+const isIm2col = (fn: ConvKernel) => KERNELS[fn][0] === "im2col";
 
 /** The kernels that sum over the images (each task into its own accumulator). */
 const sumsImages = (fn: ConvKernel) => fn.startsWith("convWeight");
@@ -574,7 +569,7 @@ export function conv2dInputAdjoint(
  * The weights of each group in panels of 6 k = (ci, i, j), for
  * `convInputDirect`: [groups, kk to 6 / 6, og, 6, 4], zero past the last k,
  * each weight broadcast to a vector of 4 copies (read with plain vector
- * loads: see packA in `wasm/_kernels.ts`).
+ * loads: see packA in `wasm/gen/matmul.ts`).
  */
 function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;

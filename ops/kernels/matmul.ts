@@ -2,7 +2,7 @@
  * Batched matrix multiply on typed arrays.
  *
  * float32 products above a small size run in WebAssembly SIMD
- * (`wasm/_kernels.ts`: a packed, register-blocked GEMM accumulating in
+ * (`wasm/gen/matmul.ts`: a packed, register-blocked GEMM accumulating in
  * float32, split over threads when large); everything else, and float64
  * always, runs in the TypeScript loops below (`matmulRef`, `gemmRef`), which
  * accumulate in float64 and are the reference the tests compare against.
@@ -10,7 +10,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { MR, NR } from "./wasm/_kernels.ts";
+import { MR, NR } from "./wasm/layout.ts";
 import {
   bytesFor,
   GEMM_WORK,

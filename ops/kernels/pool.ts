@@ -6,7 +6,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { POOL_FIELDS } from "./wasm/_kernels.ts";
+import { POOL_FIELDS } from "./wasm/layout.ts";
 import { bytesFor, runtime, type WasmRuntime } from "./wasm/runtime.ts";
 
 /** Sizes and settings of one pooling (planes = n·c). */

@@ -4,8 +4,10 @@
  * kernel call, and a small pool of worker threads that run exported kernel
  * functions on the same memory.
  *
- * - The module's bytes are in `_module.generated.ts` (built from
- *   `_kernels.ts`; nothing is fetched). The relaxed-SIMD variant is used when
+ * - The module's bytes are in `_module.generated.ts` (built from the
+ *   templates in `gen/` by `_kernels.ts`; nothing is fetched). The kernels'
+ *   names and parameters come from `manifest.ts`, the control block's and
+ *   the heap's addresses from `layout.ts`; nothing here loads the generator. The relaxed-SIMD variant is used when
  *   `WebAssembly.validate` accepts it, else the plain-SIMD one.
  * - Kernels copy their inputs into the memory, run, and copy the result out,
  *   so no tensor ever points into WebAssembly memory and nothing needs
@@ -38,129 +40,52 @@
  * @module
  */
 import { PLAIN_SIMD, RELAXED_SIMD } from "./_module.generated.ts";
-import { GEMM_WORK_BYTES, MEMORY_PAGES } from "./_kernels.ts";
+import {
+  ARGC,
+  ARGS,
+  DONE,
+  ERR,
+  FN,
+  GEMM_WORK_BYTES,
+  HEAP_BASE,
+  MAX_TASKS,
+  MAX_WORKERS,
+  MEMORY_PAGES,
+  NEXT,
+  QUEUE,
+  READY,
+  REQ,
+  SLOT_BYTES,
+} from "./layout.ts";
+import {
+  KERNEL_NAMES,
+  KERNELS,
+  type KernelsFor,
+  type ParamsOf,
+} from "./manifest.ts";
 import { Worker } from "node:worker_threads";
 
-/** The functions the kernel module exports (addresses and sizes are i32). */
-export interface KernelExports {
-  gemm(
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    ars: number,
-    acs: number,
-    b: number,
-    brs: number,
-    bcs: number,
-    c: number,
-    ldc: number,
-    work: number,
-  ): void;
-  convForward(g: number, n0: number, n1: number, work: number): void;
-  convDirect(g: number, n0: number, n1: number, work: number): void;
-  convDirectC(g: number, n0: number, n1: number, work: number): void;
-  convInputAdjoint(g: number, n0: number, n1: number, work: number): void;
-  convWeightAdjoint(
-    g: number,
-    n0: number,
-    n1: number,
-    work: number,
-    dw: number,
-  ): void;
-  convWeightDirect(
-    g: number,
-    n0: number,
-    n1: number,
-    work: number,
-    dw: number,
-  ): void;
-  convInputDirect(
-    g: number,
-    n0: number,
-    n1: number,
-    work: number,
-    wp: number,
-    ktab: number,
-    vtab: number,
-    vend: number,
-  ): void;
-  maxPool(
-    g: number,
-    x: number,
-    pl0: number,
-    pl1: number,
-    out: number,
-    idx: number,
-  ): void;
-  relu(x: number, out: number, n: number): void;
-  zero(dst: number, bytes: number): void;
-  reluMask(g: number, x: number, out: number, n: number): void;
-  maxPool2x2(
-    g: number,
-    x: number,
-    pl0: number,
-    pl1: number,
-    out: number,
-    idx: number,
-  ): void;
-  convWeightRows(
-    g: number,
-    n0: number,
-    n1: number,
-    work: number,
-    dwv: number,
-  ): void;
-  sumRuns(x: number, len: number, r0: number, r1: number, out: number): void;
-  maxUnpool2x2(
-    g: number,
-    gr: number,
-    idx: number,
-    pl0: number,
-    pl1: number,
-    out: number,
-  ): void;
-  addF32(a: number, b: number, out: number, n: number): void;
-  subF32(a: number, b: number, out: number, n: number): void;
-  mulF32(a: number, b: number, out: number, n: number): void;
-  divF32(a: number, b: number, out: number, n: number): void;
-  padPlanes(
-    src: number,
-    dst: number,
-    planes: number,
-    h: number,
-    w: number,
-    hp: number,
-    wp: number,
-    pt: number,
-    pl: number,
-  ): void;
-}
+/** One number per name of the tuple T (a kernel's arguments). */
+type Args<T extends readonly string[]> = { [I in keyof T]: number };
 
-/** Names of the exports a worker may be asked to run. */
-const TASKS = [
-  "gemm",
-  "convForward",
-  "convInputAdjoint",
-  "convWeightAdjoint",
-  "maxPool",
-  "relu",
-  "reluMask",
-  "maxPool2x2",
-  "convDirect",
-  "convDirectC",
-  "convWeightDirect",
-  "convInputDirect",
-  "convWeightRows",
-  "sumRuns",
-  "maxUnpool2x2",
-  "addF32",
-  "subF32",
-  "mulF32",
-  "divF32",
-] as const;
-/** A function a worker can run. */
-export type TaskName = (typeof TASKS)[number];
+/**
+ * The functions the kernel module exports to TypeScript (every kernel the
+ * manifest does not mark "internal"), each with one number per parameter
+ * the manifest lists (addresses and sizes are i32).
+ */
+export type KernelExports = {
+  readonly [K in KernelsFor<"main" | "task">]: (
+    ...args: Args<ParamsOf<K>>
+  ) => void;
+};
+
+/** A function a worker can run (use "task" in the manifest). */
+export type TaskName = KernelsFor<"task">;
+
+/** Names of the exports a worker may be asked to run, by task index. */
+const TASKS: readonly TaskName[] = KERNEL_NAMES.filter(
+  (name): name is TaskName => KERNELS[name][1] === "task",
+);
 
 /** Decodes base64 into bytes. */
 function fromBase64(s: string): Uint8Array<ArrayBuffer> {
@@ -178,27 +103,8 @@ export const RELAXED_AVAILABLE: boolean = WebAssembly.validate(
 /** How long a waiting thread spins (checking the clock) before it sleeps. */
 const SPIN_MS = 2;
 
-// Control block at the bottom of memory: one 128-byte slot per worker (its
-// wake-up counter and ready flag), then the task queue of the current
-// request.
-const SLOT_BYTES = 128;
-const MAX_WORKERS = 7;
 /** Most threads a kernel runs on (the main one and the workers). */
 export const MAX_THREADS = MAX_WORKERS + 1;
-/** Slot fields (i32 indices). */
-const REQ = 0, READY = 2;
-/** Byte offset of the task queue. */
-const QUEUE = 1024;
-/**
- * Queue fields (i32 indices; `drain` uses the same numbers): the claim word
- * (generation << 12 | task count << 6 | next task), tasks done, an error
- * flag, the function, the argument count, then each task's arguments.
- */
-const NEXT = 0, DONE = 1, ERR = 2, FN = 3, ARGC = 4, ARGS = 8;
-/** Most tasks one request may have (6 bits of the claim word). */
-const MAX_TASKS = 63;
-/** The allocator starts above the control block, 64-byte aligned. */
-const HEAP_BASE = 4096;
 
 /**
  * Claims and runs tasks of the current request until none is left, on the

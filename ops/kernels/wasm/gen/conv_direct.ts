@@ -1,0 +1,608 @@
+/**
+ * Direct convolution (forward), for windows that never touch padding: no
+ * im2col, x read in place (or from a copy with each element broadcast to
+ * a vector). Each task first packs the weights of every group into panels
+ * (`packDirectWeights`), then runs register tiles shaped like the GEMM
+ * micro-kernel's (`tile.ts`): `convDirect` along output rows (stride 1 along
+ * x), `convDirectC` along output channels (any stride). `conv.ts` picks
+ * whichever wastes fewer lanes.
+ *
+ * @module
+ */
+import {
+  block,
+  br,
+  brIf,
+  type Code,
+  f32,
+  f32x4,
+  for_,
+  get,
+  I32,
+  i32,
+  if_,
+  loop,
+  set,
+  V128,
+  v128,
+} from "../_asm.ts";
+import {
+  add,
+  c,
+  type FamilyTemplates,
+  field,
+  if_f32,
+  if_i32,
+  kernel,
+  lanes,
+  min,
+  mul,
+  storeSplat,
+  sub,
+  type Template,
+  x4,
+} from "./emit.ts";
+import { kLoop, tileAcc, tileAccOf } from "./tile.ts";
+import {
+  geomLocals,
+  kOffsetTable,
+  loadConv,
+  planeAddr,
+  setXPlane,
+  setYPlane,
+} from "./conv_geometry.ts";
+import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
+
+const packLocalNames = [
+  "cg",
+  "ci",
+  "d",
+  "dh",
+  "dw",
+  "groups",
+  "grp",
+  "h",
+  "i",
+  "j",
+  "k",
+  "kh",
+  "kk",
+  "kw",
+  "og",
+  "panels",
+  "pw",
+  "q",
+  "r",
+  "tab",
+  "w",
+] as const;
+/**
+ * The start of the direct convolution kernels: a table of the input
+ * offset (bytes) of each k = (ci, i, j), then every group's weights packed
+ * in panels of R output channels (zero past the last channel). The kernel
+ * broadcasts one operand from memory: with "weights", each weight is
+ * packed as a whole vector of 4 copies (read with plain vector loads, see
+ * packA); with "x", the kernel reads x from a broadcast copy
+ * ({@link broadcastX}), so the offsets count 16 bytes per element.
+ */
+const packDirectWeights = (
+  g: number,
+  work: number,
+  l: { [K in typeof packLocalNames[number]]: number },
+  R: number,
+  broadcast: "weights" | "x",
+): Code[] => [
+  set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
+  // the offset table (bytes), then the packed weights of every group
+  set(l.tab, get(work)),
+  set(l.pw, add(get(l.tab), x4(get(l.kk)))),
+  set(l.d, get(l.tab)),
+  kOffsetTable(l, broadcast === "x" ? 4 : 2),
+  for_(l.grp, c(0), get(l.groups), c(1), [
+    for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
+      set(
+        l.d,
+        add(
+          get(l.pw),
+          i32.shl(
+            mul(
+              add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
+              get(l.kk),
+            ),
+            c(broadcast === "weights" ? 4 : 2),
+          ),
+        ),
+      ),
+      for_(l.k, c(0), get(l.kk), c(1), [
+        for_(l.r, c(0), c(R), c(1), [
+          (broadcast === "weights" ? storeSplat : f32.store)(
+            add(
+              get(l.d),
+              i32.shl(
+                add(mul(get(l.k), c(R)), get(l.r)),
+                c(broadcast === "weights" ? 4 : 2),
+              ),
+            ),
+            if_f32(
+              i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
+              f32.load(
+                add(
+                  field(g, CF.wt),
+                  x4(add(
+                    mul(
+                      add(
+                        mul(get(l.grp), get(l.og)),
+                        add(get(l.q), get(l.r)),
+                      ),
+                      get(l.kk),
+                    ),
+                    get(l.k),
+                  )),
+                ),
+              ),
+            ),
+          ),
+        ]),
+      ]),
+    ]),
+  ]),
+];
+
+/**
+ * Copies the `n` floats at `src` to `dst`, each broadcast to a vector of 4
+ * copies (16-aligned `dst`): a kernel that multiplies each element of x by
+ * a vector then reads it with a plain vector load (see packA). Uses the
+ * locals `s`, `d`, `e`.
+ */
+const broadcastX = (
+  src: Code,
+  dst: Code,
+  n: Code,
+  l: { s: number; d: number; e: number },
+): Code[] => [
+  set(l.s, src),
+  set(l.d, dst),
+  set(l.e, add(get(l.s), x4(n))),
+  block(loop(
+    brIf(1, i32.ge_u(get(l.s), get(l.e))),
+    v128.store(get(l.d), v128.load32Splat(get(l.s))),
+    set(l.s, add(get(l.s), c(4))),
+    set(l.d, add(get(l.d), c(16))),
+    br(0),
+  )),
+];
+
+// ---- direct convolution (forward), for stride 1 along x, no padding, and
+// output rows of at least 8: no im2col and no packing of x. Each task packs
+// the weights of each group into 6-channel panels (as packA: for each k,
+// the 6 channels' weights side by side, zero past the last channel) and a
+// table of the input offset of each k = (ci, i, j). Then per image, panel
+// and output row, 8 outputs at a time (the last block of a row moved back
+// to end at the row's end, recomputing a few outputs): 12 accumulators
+// (6 channels × 2 vectors) start at the bias, and each k adds two vectors
+// of x (contiguous, as the stride is 1) times 6 weights (packed already
+// broadcast to vectors): the GEMM micro-kernel's loads and multiply-adds,
+// reading x in place.
+const convDirect: Template = ({ madd }) =>
+  kernel(
+    "convDirect",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      x0: V128,
+      x1: V128,
+      wv: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      groups: I32,
+      panels: I32,
+      tab: I32,
+      pw: I32,
+      n: I32,
+      grp: I32,
+      q: I32,
+      r: I32,
+      k: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      oy: I32,
+      ox: I32,
+      at: I32,
+      xb: I32,
+      src: I32,
+      kp: I32,
+      ke: I32,
+      ke2: I32,
+      wk: I32,
+      wq: I32,
+      yb: I32,
+      yp: I32,
+      rows: I32,
+      bias: I32,
+      d: I32,
+    },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      const init: Code[] = [], store: Code[] = [];
+      // one k: two vectors of x at src plus its offset, against 6 weights
+      const step = (u: number): Code[] => [
+        set(l.d, add(get(l.src), i32.load(get(l.kp), 4 * u))),
+        set(l.x0, v128.load(get(l.d))),
+        set(l.x1, v128.load(get(l.d), 16)),
+        ...Array.from({ length: MR }, (_, r) => [
+          set(l.wv, v128.load(get(l.wk), (u * MR + r) * 16)),
+          set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
+        ]),
+      ];
+      for (let r = 0; r < MR; r++) {
+        // the bias of channel q + r (0 without a bias or past the last channel)
+        init.push(
+          set(
+            acc(r, 0),
+            f32x4.splat(
+              if_f32(
+                i32.and(
+                  i32.ne(get(l.bias), c(0)),
+                  i32.lt_s(add(get(l.q), c(r)), get(l.og)),
+                ),
+                f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
+              ),
+            ),
+          ),
+          set(acc(r, 1), get(acc(r, 0))),
+        );
+        store.push(
+          if_(i32.lt_s(c(r), get(l.rows)), [
+            v128.store(get(l.yp), get(acc(r, 0))),
+            v128.store(get(l.yp), get(acc(r, 1)), 16),
+            set(l.yp, add(get(l.yp), x4(mul(get(l.oh), get(l.ow))))),
+          ]),
+        );
+      }
+      return [
+        loadConv(p.g, l),
+        ...packDirectWeights(p.g, p.work, l, MR, "weights"),
+        set(l.ke, add(get(l.tab), x4(get(l.kk)))),
+        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            setXPlane(p.g, l),
+            set(
+              l.bias,
+              if_i32(
+                field(p.g, CF.bias),
+                add(field(p.g, CF.bias), x4(mul(get(l.grp), get(l.og)))),
+              ),
+            ),
+            for_(l.q, c(0), get(l.og), c(MR), [
+              set(l.rows, min(c(MR), sub(get(l.og), get(l.q)))),
+              set(
+                l.wq,
+                add(
+                  get(l.pw),
+                  i32.shl(
+                    mul(
+                      add(
+                        mul(get(l.grp), mul(get(l.panels), c(MR))),
+                        get(l.q),
+                      ),
+                      get(l.kk),
+                    ),
+                    c(4),
+                  ),
+                ),
+              ),
+              set(
+                l.yb,
+                planeAddr(
+                  field(p.g, CF.y),
+                  get(l.n),
+                  field(p.g, CF.o),
+                  add(mul(get(l.grp), get(l.og)), get(l.q)),
+                  mul(get(l.oh), get(l.ow)),
+                ),
+              ),
+              for_(l.oy, c(0), get(l.oh), c(1), [
+                set(l.ox, c(0)),
+                loop(
+                  // the block's first column (the last block ends at ow)
+                  set(l.at, min(get(l.ox), sub(get(l.ow), c(8)))),
+                  set(
+                    l.src,
+                    add(
+                      get(l.xb),
+                      x4(add(
+                        mul(mul(get(l.oy), get(l.sh)), get(l.w)),
+                        get(l.at),
+                      )),
+                    ),
+                  ),
+                  init,
+                  set(l.kp, get(l.tab)),
+                  set(l.wk, get(l.wq)),
+                  kLoop(
+                    step,
+                    [[l.kp, 4], [l.wk, MR * 16]],
+                    get(l.ke2),
+                    get(l.ke),
+                  ),
+                  set(
+                    l.yp,
+                    add(
+                      get(l.yb),
+                      x4(add(mul(get(l.oy), get(l.ow)), get(l.at))),
+                    ),
+                  ),
+                  store,
+                  set(l.ox, add(get(l.ox), c(8))),
+                  brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+// ---- direct convolution vectorized over output channels: the GEMM
+// micro-kernel's shape with A read in place. Per image and group, x is
+// first copied with each element broadcast to a vector (`broadcastX`).
+// Per tile, 6 output pixels (consecutive in the flattened output, so rows
+// may change inside a tile; the last tile moved back to end at the plane's
+// end) × 8 channels: each k = (ci, i, j) loads the 6 pixels' broadcast
+// inputs (each pixel at its own address plus the k's offset) against two
+// vectors of packed weights (8 channels side by side, zero past the
+// last). Any stride and dilation; no
+// padding (the caller checks every window lies inside x), at least 6
+// output pixels. The tile is stored transposed, lane by lane.
+const convDirectC: Template = ({ madd }) =>
+  kernel(
+    "convDirectC",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      b0: V128,
+      b1: V128,
+      a: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      pp: I32,
+      groups: I32,
+      panels: I32,
+      tab: I32,
+      pw: I32,
+      n: I32,
+      grp: I32,
+      q: I32,
+      r: I32,
+      k: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      pb: I32,
+      at: I32,
+      xb: I32,
+      kp: I32,
+      ke: I32,
+      ke2: I32,
+      off: I32,
+      wk: I32,
+      wq: I32,
+      yb: I32,
+      bias: I32,
+      d: I32,
+      s0: I32,
+      s1: I32,
+      s2: I32,
+      s3: I32,
+      s4: I32,
+      s5: I32,
+      xw: I32,
+      s: I32,
+      e: I32,
+      ptab: I32,
+      ya: I32,
+      ps: I32,
+      tr0: V128,
+      tr1: V128,
+      tr2: V128,
+      tr3: V128,
+    },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      const src = [l.s0, l.s1, l.s2, l.s3, l.s4, l.s5];
+      const setup: Code[] = [], store: Code[] = [];
+      for (let t = 0; t < MR; t++) {
+        // pixel at + t, from the pixel offset table
+        setup.push(
+          set(
+            src[t],
+            add(
+              get(l.xb),
+              i32.load(add(get(l.ptab), x4(get(l.at))), 4 * t),
+            ),
+          ),
+          set(acc(t, 0), get(l.b0)),
+          set(acc(t, 1), get(l.b1)),
+        );
+      }
+      // one k: its x offset from the table at kp, its weights at wk (u
+      // steps on from both)
+      const step = (u: number): Code[] => [
+        set(l.off, i32.load(get(l.kp), 4 * u)),
+        set(l.b0, v128.load(get(l.wk), NR * 4 * u)),
+        set(l.b1, v128.load(get(l.wk), NR * 4 * u + 16)),
+        ...src.flatMap((s, t) => [
+          set(l.a, v128.load(add(get(s), get(l.off)))),
+          set(acc(t, 0), madd(get(l.a), get(l.b0), get(acc(t, 0)))),
+          set(acc(t, 1), madd(get(l.a), get(l.b1), get(acc(t, 1)))),
+        ]),
+      ];
+      // a whole tile of 8 channels: pixels 0-3 transposed (4×4 blocks, as
+      // packB) into one vector per channel, pixels 4 and 5 lane by lane
+      const fullStore: Code[] = [
+        set(l.ya, add(get(l.yb), x4(add(mul(get(l.q), get(l.pp)), get(l.at))))),
+      ];
+      for (let v = 0; v < 2; v++) {
+        const r = [0, 1, 2, 3].map((t) => get(acc(t, v)));
+        fullStore.push(
+          set(l.tr0, v128.shuffle(r[0], r[1], lanes(0, 4, 1, 5))),
+          set(l.tr1, v128.shuffle(r[2], r[3], lanes(0, 4, 1, 5))),
+          set(l.tr2, v128.shuffle(r[0], r[1], lanes(2, 6, 3, 7))),
+          set(l.tr3, v128.shuffle(r[2], r[3], lanes(2, 6, 3, 7))),
+        );
+        const pairs: [number, number, number[]][] = [
+          [l.tr0, l.tr1, lanes(0, 1, 4, 5)],
+          [l.tr0, l.tr1, lanes(2, 3, 6, 7)],
+          [l.tr2, l.tr3, lanes(0, 1, 4, 5)],
+          [l.tr2, l.tr3, lanes(2, 3, 6, 7)],
+        ];
+        pairs.forEach(([a, b, ls], lane) =>
+          fullStore.push(
+            v128.store(get(l.ya), v128.shuffle(get(a), get(b), ls)),
+            f32.store(get(l.ya), f32x4.extractLane(get(acc(4, v)), lane), 16),
+            f32.store(get(l.ya), f32x4.extractLane(get(acc(5, v)), lane), 20),
+            set(l.ya, add(get(l.ya), get(l.ps))),
+          )
+        );
+      }
+      for (let t = 0; t < MR; t++) {
+        for (let v = 0; v < 2; v++) {
+          for (let lane = 0; lane < 4; lane++) {
+            // channel q + 4v + lane, pixel at + t
+            store.push(
+              if_(i32.lt_s(add(get(l.q), c(4 * v + lane)), get(l.og)), [
+                f32.store(
+                  add(
+                    get(l.yb),
+                    x4(add(
+                      mul(add(get(l.q), c(4 * v + lane)), get(l.pp)),
+                      add(get(l.at), c(t)),
+                    )),
+                  ),
+                  f32x4.extractLane(get(acc(t, v)), lane),
+                ),
+              ]),
+            );
+          }
+        }
+      }
+      return [
+        loadConv(p.g, l),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        ...packDirectWeights(p.g, p.work, l, NR, "x"),
+        // after the weights: the x offset of each output pixel (16 bytes per
+        // element of the broadcast x), then the broadcast copy of one
+        // image's group of x
+        set(
+          l.ptab,
+          i32.and(
+            add(
+              add(
+                get(l.pw),
+                x4(
+                  mul(mul(get(l.groups), mul(get(l.panels), c(NR))), get(l.kk)),
+                ),
+              ),
+              c(15),
+            ),
+            c(-16),
+          ),
+        ),
+        set(l.d, get(l.ptab)),
+        for_(l.i, c(0), get(l.oh), c(1), [
+          for_(l.j, c(0), get(l.ow), c(1), [
+            i32.store(
+              get(l.d),
+              i32.shl(
+                add(
+                  mul(mul(get(l.i), get(l.sh)), get(l.w)),
+                  mul(get(l.j), get(l.sw)),
+                ),
+                c(4),
+              ),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
+        set(l.ps, x4(get(l.pp))),
+        set(l.ke, add(get(l.tab), x4(get(l.kk)))),
+        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            setXPlane(p.g, l),
+            broadcastX(
+              get(l.xb),
+              get(l.xw),
+              mul(get(l.cg), mul(get(l.h), get(l.w))),
+              l,
+            ),
+            set(l.xb, get(l.xw)),
+            set(
+              l.bias,
+              if_i32(
+                field(p.g, CF.bias),
+                add(field(p.g, CF.bias), x4(mul(get(l.grp), get(l.og)))),
+              ),
+            ),
+            setYPlane(p.g, l),
+            for_(l.q, c(0), get(l.og), c(NR), [
+              set(
+                l.wq,
+                add(
+                  get(l.pw),
+                  x4(mul(
+                    add(mul(get(l.grp), mul(get(l.panels), c(NR))), get(l.q)),
+                    get(l.kk),
+                  )),
+                ),
+              ),
+              // the bias of channels q.. (lanes past og are never stored)
+              if_(get(l.bias), [
+                set(l.b0, v128.load(add(get(l.bias), x4(get(l.q))))),
+                set(l.b1, v128.load(add(get(l.bias), x4(get(l.q))), 16)),
+              ], [
+                set(l.b0, v128.zero()),
+                set(l.b1, v128.zero()),
+              ]),
+              set(l.pb, c(0)),
+              loop(
+                set(l.at, min(get(l.pb), sub(get(l.pp), c(MR)))),
+                setup,
+                set(l.kp, get(l.tab)),
+                set(l.wk, get(l.wq)),
+                kLoop(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke2), get(l.ke)),
+                if_(
+                  i32.le_s(add(get(l.q), c(NR)), get(l.og)),
+                  fullStore,
+                  store,
+                ),
+                // the bias again for the next tile
+                if_(get(l.bias), [
+                  set(l.b0, v128.load(add(get(l.bias), x4(get(l.q))))),
+                  set(l.b1, v128.load(add(get(l.bias), x4(get(l.q))), 16)),
+                ], [
+                  set(l.b0, v128.zero()),
+                  set(l.b1, v128.zero()),
+                ]),
+                set(l.pb, add(get(l.pb), c(MR))),
+                brIf(0, i32.lt_s(get(l.pb), get(l.pp))),
+              ),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+/** The direct convolutions' templates. */
+export const convDirectKernels: FamilyTemplates<"conv_direct"> = {
+  convDirect,
+  convDirectC,
+};

@@ -1,0 +1,590 @@
+/**
+ * Direct convolution gradients, for windows that never touch padding: no
+ * column buffer, x and y read in place through tables of offsets, with
+ * register tiles shaped like the GEMM micro-kernel's (`tile.ts`). The
+ * weight gradient along k × channels (`convWeightDirect`) or along output
+ * rows (`convWeightRows`, for few channels); the input gradient added into
+ * x in place (`convInputDirect`).
+ *
+ * @module
+ */
+import {
+  brIf,
+  type Code,
+  f32,
+  f32x4,
+  for_,
+  get,
+  I32,
+  i32,
+  i32x4,
+  if_,
+  loop,
+  set,
+  V128,
+  v128,
+} from "../_asm.ts";
+import {
+  add,
+  c,
+  type FamilyTemplates,
+  field,
+  kernel,
+  min,
+  mul,
+  sub,
+  type Template,
+  x4,
+} from "./emit.ts";
+import {
+  kLoop,
+  rowLocals,
+  tileAcc,
+  tileAccOf,
+  tileKOffsets,
+  zeroTile,
+} from "./tile.ts";
+import {
+  geomLocals,
+  kOffsetTable,
+  loadConv,
+  setXPlane,
+  setYPlane,
+} from "./conv_geometry.ts";
+import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
+
+// ---- direct weight gradient, for windows that never touch padding (any
+// stride and dilation): no im2col. dwT [groups, kp, op] (kp = cg·kh·kw
+// rounded up to 6, op = og rounded up to 8; zeroed by the caller, which
+// transposes it) += Σ over the images' pixels p of x[k's offset + p's
+// offset] · y[p, o]. Per image and group, y is packed as [op / 8, p, 8] (zero
+// past the last channel); then each tile of 6 k × 8 channels keeps 12
+// accumulators over the pixels: per pixel two vectors of packed y and 6
+// broadcast inputs, the GEMM micro-kernel's loads and multiply-adds, with
+// x read in place through a table of the k offsets and one of the pixel
+// offsets. Tiles past the last k repeat the last k's offset (their sums
+// land in the padding rows, which the caller ignores). (A broadcast copy
+// of x, as convDirectC reads, measured no faster here.)
+const convWeightDirect: Template = ({ madd }) =>
+  kernel(
+    "convWeightDirect",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      ...rowLocals("k"),
+      y0: V128,
+      y1: V128,
+      xv: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      kp: I32,
+      op: I32,
+      pp: I32,
+      groups: I32,
+      tab: I32,
+      ptab: I32,
+      pe: I32,
+      pe2: I32,
+      yt: I32,
+      n: I32,
+      grp: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      oy: I32,
+      ox: I32,
+      o: I32,
+      q: I32,
+      kb: I32,
+      ob: I32,
+      d: I32,
+      pt: I32,
+      ye: I32,
+      xb: I32,
+      yb: I32,
+      dwg: I32,
+      dq: I32,
+    },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      const off = (r: number) => (l as Record<string, number>)[`k${r}`];
+      const init = zeroTile(l), offs = tileKOffsets(l, get(l.tab));
+      // one pixel: its offset from the table at pt, 8 channels of y at ye
+      const step = (u: number): Code[] => [
+        set(l.d, i32.load(get(l.pt), 4 * u)),
+        set(l.y0, v128.load(get(l.ye), NR * 4 * u)),
+        set(l.y1, v128.load(get(l.ye), NR * 4 * u + 16)),
+        ...Array.from({ length: MR }, (_, r) => [
+          set(l.xv, v128.load32Splat(add(get(off(r)), get(l.d)))),
+          set(acc(r, 0), madd(get(l.xv), get(l.y0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.xv), get(l.y1), get(acc(r, 1)))),
+        ]),
+      ];
+      const store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
+        store.push(
+          v128.store(
+            get(l.dq),
+            f32x4.add(v128.load(get(l.dq)), get(acc(r, 0))),
+          ),
+          v128.store(
+            get(l.dq),
+            f32x4.add(v128.load(get(l.dq), 16), get(acc(r, 1))),
+            16,
+          ),
+          set(l.dq, add(get(l.dq), x4(get(l.op)))),
+        );
+      }
+      return [
+        loadConv(p.g, l),
+        set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
+        set(l.op, i32.and(add(get(l.og), c(NR - 1)), c(-NR))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        // the k offset table, the pixel offset table, packed y (16-aligned)
+        set(l.tab, get(p.work)),
+        set(l.ptab, add(get(l.tab), x4(get(l.kk)))),
+        set(l.pe, add(get(l.ptab), x4(get(l.pp)))),
+        set(l.pe2, add(get(l.ptab), x4(i32.and(get(l.pp), c(-CU))))),
+        set(l.yt, i32.and(add(get(l.pe), c(15)), c(-16))),
+        set(l.d, get(l.tab)),
+        kOffsetTable(l, 2),
+        set(l.d, get(l.ptab)),
+        for_(l.oy, c(0), get(l.oh), c(1), [
+          for_(l.ox, c(0), get(l.ow), c(1), [
+            i32.store(
+              get(l.d),
+              x4(add(
+                mul(mul(get(l.oy), get(l.sh)), get(l.w)),
+                mul(get(l.ox), get(l.sw)),
+              )),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            setXPlane(p.g, l),
+            setYPlane(p.g, l),
+            // y [og, pp] -> yt [op / 8, pp, 8]: channel o at panel o / 8,
+            // lane o % 8
+            for_(l.o, c(0), get(l.op), c(1), [
+              set(
+                l.d,
+                add(
+                  get(l.yt),
+                  x4(add(
+                    mul(i32.and(get(l.o), c(-NR)), get(l.pp)),
+                    i32.and(get(l.o), c(NR - 1)),
+                  )),
+                ),
+              ),
+              if_(i32.lt_s(get(l.o), get(l.og)), [
+                set(l.q, add(get(l.yb), x4(mul(get(l.o), get(l.pp))))),
+                for_(l.i, c(0), get(l.pp), c(1), [
+                  f32.store(get(l.d), f32.load(get(l.q))),
+                  set(l.q, add(get(l.q), c(4))),
+                  set(l.d, add(get(l.d), c(NR * 4))),
+                ]),
+              ], [
+                for_(l.i, c(0), get(l.pp), c(1), [
+                  f32.store(get(l.d), f32.const_(0)),
+                  set(l.d, add(get(l.d), c(NR * 4))),
+                ]),
+              ]),
+            ]),
+            set(
+              l.dwg,
+              add(get(p.dw), x4(mul(get(l.grp), mul(get(l.kp), get(l.op))))),
+            ),
+            for_(l.kb, c(0), get(l.kp), c(MR), [
+              offs,
+              for_(l.ob, c(0), get(l.op), c(NR), [
+                init,
+                set(l.pt, get(l.ptab)),
+                set(l.ye, add(get(l.yt), x4(mul(get(l.ob), get(l.pp))))),
+                kLoop(
+                  step,
+                  [[l.pt, 4], [l.ye, NR * 4]],
+                  get(l.pe2),
+                  get(l.pe),
+                ),
+                set(
+                  l.dq,
+                  add(
+                    get(l.dwg),
+                    x4(add(mul(get(l.kb), get(l.op)), get(l.ob))),
+                  ),
+                ),
+                store,
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+// ---- weight gradient vectorized along output rows, for windows that
+// never touch padding, stride 1 along x and rows of at least 4 outputs:
+// dw[o, k] = Σ over pixels p of x[k's offset + p's offset] · y[o, p], with
+// 4 consecutive pixels of a row in the lanes, so both x and y are read in
+// place with plain vector loads (nothing broadcast). Each tile of 6
+// channels × 2 k keeps 12 accumulators over an image's rows: per vector
+// of pixels, two of x (the 2 k) and one of y per channel. A row's last
+// vector, when the row is not a multiple of 4, is moved back to end at the
+// row's end with the lanes already counted masked off in x and y. Channels
+// and k past the last repeat the last (their sums land in padding). Per
+// tile and image the accumulators are added into dwv [groups, kk to 2,
+// og to 6, 4 lanes] (zeroed by the caller, which sums the lanes): better
+// than `convWeightDirect` when the channels are few (LeNet's first layer,
+// 6 channels: that kernel's 8-channel tiles waste a quarter).
+const convWeightRows: Template = ({ madd }) =>
+  kernel(
+    "convWeightRows",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      ...rowLocals("y"),
+      x0: V128,
+      x1: V128,
+      yv: V128,
+      m: V128,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      kk2: I32,
+      op: I32,
+      pp: I32,
+      ps: I32,
+      groups: I32,
+      tab: I32,
+      n: I32,
+      grp: I32,
+      ot: I32,
+      kt: I32,
+      oy: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      d: I32,
+      xb: I32,
+      yb: I32,
+      xr0: I32,
+      xr1: I32,
+      at: I32,
+      ie: I32,
+      ie2: I32,
+      tail: I32,
+    },
+    (p, l) => {
+      const L = l as Record<string, number>;
+      const acc = tileAccOf(l);
+      const yo = (o: number) => L[`y${o}`];
+      /**
+       * One vector of 4 pixels at byte offset `at` + 16·u in the row, masked
+       * with m when `masked`.
+       */
+      const step = (u: number, masked = false): Code[] => {
+        const mk = (v: Code) => (masked ? v128.and(v, get(l.m)) : v);
+        const code: Code[] = [
+          set(l.x0, mk(v128.load(add(get(l.xr0), get(l.at)), 16 * u))),
+          set(l.x1, mk(v128.load(add(get(l.xr1), get(l.at)), 16 * u))),
+        ];
+        for (let o = 0; o < MR; o++) {
+          code.push(
+            set(l.yv, mk(v128.load(add(get(yo(o)), get(l.at)), 16 * u))),
+            set(acc(o, 0), madd(get(l.x0), get(l.yv), get(acc(o, 0)))),
+            set(acc(o, 1), madd(get(l.x1), get(l.yv), get(acc(o, 1)))),
+          );
+        }
+        return code;
+      };
+      const init = zeroTile(l), rowStart: Code[] = [], flush: Code[] = [];
+      for (let o = 0; o < MR; o++) {
+        // channel ot + o (the last one again past og), this row
+        rowStart.push(set(
+          yo(o),
+          add(
+            get(l.yb),
+            add(
+              mul(min(add(get(l.ot), c(o)), sub(get(l.og), c(1))), get(l.ps)),
+              x4(mul(get(l.oy), get(l.ow))),
+            ),
+          ),
+        ));
+        for (let k = 0; k < 2; k++) {
+          // dwv[grp, kt + k, ot + o]
+          flush.push(
+            set(
+              l.d,
+              add(
+                get(p.dwv),
+                i32.shl(
+                  add(
+                    mul(
+                      add(mul(get(l.grp), get(l.kk2)), add(get(l.kt), c(k))),
+                      get(l.op),
+                    ),
+                    add(get(l.ot), c(o)),
+                  ),
+                  c(4),
+                ),
+              ),
+            ),
+            v128.store(
+              get(l.d),
+              f32x4.add(v128.load(get(l.d)), get(acc(o, k))),
+            ),
+          );
+        }
+      }
+      return [
+        loadConv(p.g, l),
+        set(l.kk2, i32.and(add(get(l.kk), c(1)), c(-2))),
+        set(l.op, mul(i32.div_s(add(get(l.og), c(MR - 1)), c(MR)), c(MR))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        set(l.ps, x4(get(l.pp))),
+        // bytes of a row's whole vectors; the masked tail's first lane
+        set(l.ie, i32.shl(i32.and(get(l.ow), c(-4)), c(2))),
+        set(l.ie2, i32.and(get(l.ie), c(-16 * CU))),
+        set(l.tail, x4(sub(get(l.ow), c(4)))),
+        // the tail mask: the lanes already counted (the first 4 - ow % 4) off
+        set(
+          l.m,
+          i32x4.geS(
+            v128.i32Const([0, 1, 2, 3]),
+            i32x4.splat(sub(c(4), i32.and(get(l.ow), c(3)))),
+          ),
+        ),
+        // the x offset (bytes) of each k = (ci, i, j)
+        set(l.tab, get(p.work)),
+        set(l.d, get(l.tab)),
+        kOffsetTable(l, 2),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            setXPlane(p.g, l),
+            setYPlane(p.g, l),
+            for_(l.ot, c(0), get(l.og), c(MR), [
+              for_(l.kt, c(0), get(l.kk), c(2), [
+                init,
+                for_(l.oy, c(0), get(l.oh), c(1), [
+                  rowStart,
+                  set(
+                    l.xr0,
+                    add(
+                      add(
+                        get(l.xb),
+                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
+                      ),
+                      i32.load(add(get(l.tab), x4(get(l.kt)))),
+                    ),
+                  ),
+                  set(
+                    l.xr1,
+                    add(
+                      add(
+                        get(l.xb),
+                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
+                      ),
+                      i32.load(
+                        add(
+                          get(l.tab),
+                          x4(min(add(get(l.kt), c(1)), sub(get(l.kk), c(1)))),
+                        ),
+                      ),
+                    ),
+                  ),
+                  // the whole vectors, then the masked tail
+                  set(l.at, c(0)),
+                  kLoop(step, [[l.at, 16]], get(l.ie2), get(l.ie)),
+                  if_(i32.and(get(l.ow), c(3)), [
+                    set(l.at, get(l.tail)),
+                    step(0, true),
+                  ]),
+                ]),
+                flush,
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+// ---- direct input gradient, for windows that never touch padding, stride
+// 1 along x and output rows of at least 4 (any stride down, dilation,
+// groups): no column buffer and no col2im. x[c, oy·sh + i·dh, ox + j·dw]
+// += Σ_o w[o, c, i, j] · y[o, oy, ox], x zeroed by the caller. The caller
+// packs the weights of each group into panels of 6 k = (ci, i, j) (for
+// each o, the 6 k side by side, zero past the last k, each broadcast to a
+// vector of 4 copies, see packA) at `wp`, a table of
+// the x offsets (bytes) of each k at `ktab`, and a table of the plane's
+// vectors of 4 outputs in pairs at `vtab`..`vend` (per vector: its offset
+// in y, its offset in x, the address of its lane mask; each row's last
+// vector moved back to end at the row's end, with the lanes already
+// covered masked off; an odd vector out paired with itself, fully
+// masked). Per image, group, panel and pair: 12 accumulators (6 k × 2
+// vectors) over o, each step two vectors of y read in place and 6
+// broadcast weights (the GEMM micro-kernel's loads and multiply-adds);
+// then each k's two vectors, masked, are added into x in place. Threads
+// split the images, so no two write the same x.
+const convInputDirect: Template = ({ madd }) =>
+  kernel(
+    "convInputDirect",
+    {
+      ...tileAcc,
+      ...rowLocals("k"),
+      y0: V128,
+      y1: V128,
+      wv: V128,
+      groups: I32,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      kp: I32,
+      ppb: I32,
+      hwb: I32,
+      n: I32,
+      grp: I32,
+      xb: I32,
+      yb: I32,
+      wg: I32,
+      kb: I32,
+      wk: I32,
+      wend: I32,
+      wend2: I32,
+      vt: I32,
+      q0: I32,
+      q1: I32,
+      wq: I32,
+      x0: I32,
+      x1: I32,
+      a: I32,
+    },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      const off = (r: number) => (l as Record<string, number>)[`k${r}`];
+      const init = zeroTile(l), offs = tileKOffsets(l, get(p.ktab));
+      // one o: the pair's two vectors of y (then on to the next plane),
+      // against the panel's 6 broadcast weights
+      const step = (u: number): Code[] => [
+        set(l.y0, v128.load(get(l.q0))),
+        set(l.y1, v128.load(get(l.q1))),
+        set(l.q0, add(get(l.q0), get(l.ppb))),
+        set(l.q1, add(get(l.q1), get(l.ppb))),
+        ...Array.from({ length: MR }, (_, r) => [
+          set(l.wv, v128.load(get(l.wq), (u * MR + r) * 16)),
+          set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
+          set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
+        ]),
+      ];
+      const store: Code[] = [];
+      for (let r = 0; r < MR; r++) {
+        // only real k (the panel's padding rows are not stored)
+        store.push(if_(i32.lt_s(add(get(l.kb), c(r)), get(l.kk)), [
+          set(l.a, add(get(off(r)), get(l.x0))),
+          v128.store(
+            get(l.a),
+            f32x4.add(
+              v128.load(get(l.a)),
+              v128.and(get(acc(r, 0)), get(l.y0)),
+            ),
+          ),
+          set(l.a, add(get(off(r)), get(l.x1))),
+          v128.store(
+            get(l.a),
+            f32x4.add(
+              v128.load(get(l.a)),
+              v128.and(get(acc(r, 1)), get(l.y1)),
+            ),
+          ),
+        ]));
+      }
+      return [
+        set(l.groups, field(p.g, CF.groups)),
+        set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
+        set(l.og, i32.div_s(field(p.g, CF.o), get(l.groups))),
+        set(
+          l.kk,
+          mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw))),
+        ),
+        set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
+        set(l.ppb, x4(mul(field(p.g, CF.oh), field(p.g, CF.ow)))),
+        set(l.hwb, x4(mul(field(p.g, CF.h), field(p.g, CF.w)))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              add(
+                field(p.g, CF.x),
+                mul(
+                  add(
+                    mul(get(l.n), field(p.g, CF.c)),
+                    mul(get(l.grp), get(l.cg)),
+                  ),
+                  get(l.hwb),
+                ),
+              ),
+            ),
+            set(
+              l.yb,
+              add(
+                field(p.g, CF.y),
+                mul(
+                  add(
+                    mul(get(l.n), field(p.g, CF.o)),
+                    mul(get(l.grp), get(l.og)),
+                  ),
+                  get(l.ppb),
+                ),
+              ),
+            ),
+            set(
+              l.wg,
+              add(
+                get(p.wp),
+                i32.shl(mul(get(l.grp), mul(get(l.kp), get(l.og))), c(4)),
+              ),
+            ),
+            for_(l.kb, c(0), get(l.kp), c(MR), [
+              offs,
+              set(
+                l.wk,
+                add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
+              ),
+              set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
+              set(
+                l.wend2,
+                add(get(l.wk), mul(i32.and(get(l.og), c(-CU)), c(MR * 16))),
+              ),
+              set(l.vt, get(p.vtab)),
+              // do { one pair } while (vt < vend): at least one pair
+              loop(
+                init,
+                set(l.q0, add(get(l.yb), i32.load(get(l.vt)))),
+                set(l.q1, add(get(l.yb), i32.load(get(l.vt), 12))),
+                set(l.wq, get(l.wk)),
+                kLoop(step, [[l.wq, MR * 16]], get(l.wend2), get(l.wend)),
+                // the two vectors' x offsets and lane masks
+                set(l.x0, i32.load(get(l.vt), 4)),
+                set(l.x1, i32.load(get(l.vt), 16)),
+                set(l.y0, v128.load(i32.load(get(l.vt), 8))),
+                set(l.y1, v128.load(i32.load(get(l.vt), 20))),
+                store,
+                set(l.vt, add(get(l.vt), c(24))),
+                brIf(0, i32.lt_u(get(l.vt), get(p.vend))),
+              ),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+/** The direct convolution gradients' templates. */
+export const convGradKernels: FamilyTemplates<"conv_grad"> = {
+  convWeightDirect,
+  convInputDirect,
+  convWeightRows,
+};

@@ -1,0 +1,100 @@
+/**
+ * Elementwise kernels over n floats of same-shape float32 arrays: relu, its
+ * VJP, and the four arithmetic operations. Each is the `lanewise` loop: 4
+ * results a step with f32x4 instructions while 4 are left, then one at a
+ * time. The inputs are the parameters the manifest lists before `out n`.
+ *
+ * @module
+ */
+import {
+  block,
+  br,
+  brIf,
+  type Code,
+  f32,
+  f32x4,
+  get,
+  I32,
+  i32,
+  loop,
+  set,
+  v128,
+} from "../_asm.ts";
+import {
+  add,
+  c,
+  type FamilyTemplates,
+  kernel,
+  type Template,
+  x4,
+} from "./emit.ts";
+import type { KernelsOf } from "../manifest.ts";
+
+/**
+ * The template of elementwise kernel `name` over n floats at its input
+ * arrays, into out: `vec` makes 4 results from the 4 inputs at byte offset
+ * i while 4 are left, then `one` makes each of the rest (`at(k)` reads
+ * input k there).
+ */
+const lanewise = (
+  name: KernelsOf<"elementwise">,
+  vec: (at: (k: string) => Code) => Code,
+  one: (at: (k: string) => Code) => Code,
+): Template =>
+() =>
+  kernel(name, { i: I32, e: I32 }, (p, l) => {
+    const P = p as Record<string, number>;
+    const at = (k: string) => add(get(P[k]), get(l.i));
+    return [
+      set(l.e, x4(get(P.n))),
+      set(l.i, c(0)),
+      block(loop(
+        brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
+        v128.store(at("out"), vec((k) => v128.load(at(k)))),
+        set(l.i, add(get(l.i), c(16))),
+        br(0),
+      )),
+      block(loop(
+        brIf(1, i32.ge_s(get(l.i), get(l.e))),
+        f32.store(at("out"), one((k) => f32.load(at(k)))),
+        set(l.i, add(get(l.i), c(4))),
+        br(0),
+      )),
+    ];
+  });
+
+// ---- relu: max(x, 0), which keeps NaN and turns -0 into 0 as the
+// TypeScript rule
+const relu = lanewise(
+  "relu",
+  (x) => f32x4.max(x("x"), v128.zero()),
+  (x) => f32.max(x("x"), f32.const_(0)),
+);
+
+// ---- relu's VJP: g where x > 0, else 0 (NaN in x gives 0, as PyTorch's
+// threshold_backward): g AND the comparison's all-ones lanes
+const reluMask = lanewise(
+  "reluMask",
+  (v) => v128.and(v("g"), f32x4.gt(v("x"), v128.zero())),
+  (v) => f32.select(v("g"), f32.const_(0), f32.gt(v("x"), f32.const_(0))),
+);
+
+// ---- a + b, a - b, a · b, a / b of same-shape float32 arrays: each
+// correctly rounded in float32, as the TypeScript loops' float64 result
+// rounded on store (exact for these four operations)
+const arith = (o: "add" | "sub" | "mul" | "div") =>
+  lanewise(
+    `${o}F32`,
+    (v) => f32x4[o](v("a"), v("b")),
+    (v) => f32[o](v("a"), v("b")),
+  );
+
+/** The elementwise kernels' templates. */
+export const elementwise: FamilyTemplates<"elementwise"> = {
+  relu,
+  reluMask,
+  addF32: arith("add"),
+  subF32: arith("sub"),
+  mulF32: arith("mul"),
+  divF32: arith("div"),
+};

@@ -1,0 +1,482 @@
+/**
+ * The GEMM family: `gemm` and the three functions it calls (the packers and
+ * the micro-kernel): C[m×n] (row stride ldc) += A[m×k] · B[k×n].
+ *
+ * All addresses are byte offsets into the one shared memory; sizes and
+ * strides are element counts (f32 = 4 bytes).
+ *
+ * GEMM, in the BLIS / GotoBLAS structure:
+ *
+ * ```
+ * for jc in n step NC:                     columns of C, NC at a time
+ *   for pc in k step KC:                   a KC slice of the sum
+ *     pack B[pc.., jc..] into NR-wide panels   (stays in L2)
+ *     for ic in m step MC:
+ *       pack A[ic.., pc..] into MR-tall panels (stays in L2, a panel in L1)
+ *       for jr, ir: micro-kernel: C[MR×NR] += Apanel · Bpanel
+ * ```
+ *
+ * The micro-kernel keeps an MR×NR tile of C in MR·NR/4 SIMD registers and,
+ * per step of k, loads NR/4 vectors of B and MR vectors of A (packA stores
+ * each A value broadcast to 4 lanes: V8's `v128.load32_splat` costs a
+ * shuffle that competes with the multiply-adds), doing MR·NR/4 multiply-adds
+ * (`f32x4.relaxed_madd` when the engine has relaxed SIMD, else `f32x4.mul` +
+ * `f32x4.add`). V8 on x64 has 16 xmm registers (one is its scratch), so
+ * MR·NR/4 + NR/4 + 1 <= 15.
+ *
+ * The matrices are read through general strides (element (i, p) of A is at
+ * `a + 4·(i·ars + p·acs)`), so one routine serves A·B, Aᵀ·B and A·Bᵀ; the
+ * packers take a fast path for unit strides. C is always accumulated into
+ * (C += A·B): callers fill it first (zeros, or a bias).
+ *
+ * @module
+ */
+import {
+  block,
+  br,
+  brIf,
+  call,
+  type Code,
+  f32,
+  f32x4,
+  for_,
+  get,
+  I32,
+  i32,
+  if_,
+  loop,
+  set,
+  V128,
+  v128,
+} from "../_asm.ts";
+import {
+  add,
+  c,
+  F,
+  type FamilyTemplates,
+  kernel,
+  lanes,
+  min,
+  mul,
+  roundKU,
+  sub,
+  type Template,
+  x4,
+} from "./emit.ts";
+import { tileAcc, tileAccOf } from "./tile.ts";
+import { KC, KU, MC, MR, NC, NR } from "../layout.ts";
+
+// ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
+const micro: Template = ({ madd }) =>
+  kernel(
+    "micro",
+    { ...tileAcc, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      const step = (u: number): Code[] => {
+        const code: Code[] = [
+          set(l.b0, v128.load(get(p.pb), u * NR * 4)),
+          set(l.b1, v128.load(get(p.pb), u * NR * 4 + 16)),
+        ];
+        for (let r = 0; r < MR; r++) {
+          code.push(
+            set(l.a, v128.load(get(p.pa), (u * MR + r) * 16)),
+            set(acc(r, 0), madd(get(l.a), get(l.b0), get(acc(r, 0)))),
+            set(acc(r, 1), madd(get(l.a), get(l.b1), get(acc(r, 1)))),
+          );
+        }
+        return code;
+      };
+      const unrolled: Code[] = [];
+      for (let u = 0; u < KU; u++) unrolled.push(step(u));
+      const store: Code[] = [set(l.row, get(p.cp))];
+      for (let r = 0; r < MR; r++) {
+        for (let v = 0; v < 2; v++) {
+          store.push(v128.store(
+            get(l.row),
+            f32x4.add(v128.load(get(l.row), v * 16), get(acc(r, v))),
+            v * 16,
+          ));
+        }
+        store.push(set(l.row, add(get(l.row), get(p.ldc))));
+      }
+      return [
+        set(l.end, add(get(p.pb), x4(mul(get(p.kcp), c(NR))))),
+        // do { KU steps } while (pb < end): kcp is a positive multiple of KU
+        loop(
+          unrolled,
+          set(p.pa, add(get(p.pa), c(KU * MR * 16))),
+          set(p.pb, add(get(p.pb), c(KU * NR * 4))),
+          brIf(0, i32.lt_u(get(p.pb), get(l.end))),
+        ),
+        store,
+      ];
+    },
+  );
+
+// ---- pack A: rows ic..ic+mc, k slice of length kc, into MR-row panels
+// panel q holds, for each p < kcp, MR values A[q·MR + r, p] (0 past the
+// edges), each broadcast to a whole vector: the micro-kernel then reads
+// them with plain vector loads (V8's load32_splat costs a shuffle that
+// competes with the multiply-adds: 35 against 50 GFLOP/s in a bare loop)
+const packA: Template = () =>
+  kernel(
+    "packA",
+    {
+      q: I32,
+      r: I32,
+      pp: I32,
+      s: I32,
+      d: I32,
+      csb: I32,
+      panel: I32,
+      v: V128,
+    },
+    (p, l) => [
+      set(l.csb, x4(get(p.cs))),
+      for_(l.q, c(0), get(p.mc), c(MR), [
+        set(l.panel, add(get(p.dst), i32.shl(mul(get(l.q), get(p.kcp)), c(4)))),
+        for_(l.r, c(0), c(MR), c(1), [
+          set(l.d, add(get(l.panel), i32.shl(get(l.r), c(4)))),
+          if_(i32.lt_s(add(get(l.q), get(l.r)), get(p.mc)), [
+            set(
+              l.s,
+              add(get(p.src), x4(mul(add(get(l.q), get(l.r)), get(p.rs)))),
+            ),
+            set(l.pp, c(0)),
+            // unit column stride: four at a time, one vector load and four
+            // lanes broadcast
+            if_(i32.eq(get(p.cs), c(1)), [
+              block(loop(
+                brIf(1, i32.gt_s(add(get(l.pp), c(4)), get(p.kc))),
+                set(l.v, v128.load(get(l.s))),
+                ...[0, 1, 2, 3].map((k) =>
+                  v128.store(
+                    get(l.d),
+                    f32x4.splat(f32x4.extractLane(get(l.v), k)),
+                    k * MR * 16,
+                  )
+                ),
+                set(l.s, add(get(l.s), c(16))),
+                set(l.d, add(get(l.d), c(4 * MR * 16))),
+                set(l.pp, add(get(l.pp), c(4))),
+                br(0),
+              )),
+            ]),
+            for_(l.pp, get(l.pp), get(p.kc), c(1), [
+              v128.store(get(l.d), v128.load32Splat(get(l.s))),
+              set(l.s, add(get(l.s), get(l.csb))),
+              set(l.d, add(get(l.d), c(MR * 16))),
+            ]),
+            for_(l.pp, get(p.kc), get(p.kcp), c(1), [
+              v128.store(get(l.d), v128.zero()),
+              set(l.d, add(get(l.d), c(MR * 16))),
+            ]),
+          ], [
+            for_(l.pp, c(0), get(p.kcp), c(1), [
+              v128.store(get(l.d), v128.zero()),
+              set(l.d, add(get(l.d), c(MR * 16))),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  );
+
+// ---- pack B: k slice of length kc, columns 0..nc, into NR-column panels
+// panel q holds, for each p < kcp, NR values: B[p, q·NR + j]
+const packB: Template = () =>
+  kernel(
+    "packB",
+    {
+      q: I32,
+      j: I32,
+      pp: I32,
+      p0: I32,
+      s: I32,
+      d: I32,
+      rsb: I32,
+      csb: I32,
+      panel: I32,
+      c0: V128,
+      c1: V128,
+      c2: V128,
+      c3: V128,
+      t0: V128,
+      t1: V128,
+      t2: V128,
+      t3: V128,
+    },
+    (p, l) => [
+      set(l.rsb, x4(get(p.rs))),
+      set(l.csb, x4(get(p.cs))),
+      for_(l.q, c(0), get(p.nc), c(NR), [
+        set(l.panel, add(get(p.dst), x4(mul(get(l.q), get(p.kcp))))),
+        if_(
+          i32.and(
+            i32.eq(get(p.cs), c(1)),
+            i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
+          ),
+          [
+            // unit column stride, full panel: two vector copies per row of B
+            set(l.s, add(get(p.src), x4(get(l.q)))),
+            set(l.d, get(l.panel)),
+            for_(l.pp, c(0), get(p.kc), c(1), [
+              v128.store(get(l.d), v128.load(get(l.s))),
+              v128.store(get(l.d), v128.load(get(l.s), 16), 16),
+              set(l.s, add(get(l.s), get(l.rsb))),
+              set(l.d, add(get(l.d), c(NR * 4))),
+            ]),
+          ],
+          [
+            set(l.p0, c(0)),
+            if_(
+              i32.and(
+                i32.eq(get(p.rs), c(1)),
+                i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
+              ),
+              [
+                // B stored transposed (unit row stride), full panel: 4×4
+                // blocks, four columns read as vectors, transposed with
+                // shuffles into four rows of the panel; rows past the last
+                // multiple of 4 are left to the general loop
+                set(l.p0, i32.and(get(p.kc), c(-4))),
+                for_(l.j, c(0), c(NR), c(4), [
+                  set(
+                    l.s,
+                    add(get(p.src), mul(add(get(l.q), get(l.j)), get(l.csb))),
+                  ),
+                  set(l.d, add(get(l.panel), x4(get(l.j)))),
+                  for_(l.pp, c(0), get(l.p0), c(4), [
+                    set(l.c0, v128.load(get(l.s))),
+                    set(l.c1, v128.load(add(get(l.s), get(l.csb)))),
+                    set(
+                      l.c2,
+                      v128.load(add(get(l.s), i32.shl(get(l.csb), c(1)))),
+                    ),
+                    set(
+                      l.c3,
+                      v128.load(
+                        add(
+                          add(get(l.s), get(l.csb)),
+                          i32.shl(get(l.csb), c(1)),
+                        ),
+                      ),
+                    ),
+                    set(
+                      l.t0,
+                      v128.shuffle(get(l.c0), get(l.c1), lanes(0, 4, 1, 5)),
+                    ),
+                    set(
+                      l.t1,
+                      v128.shuffle(get(l.c2), get(l.c3), lanes(0, 4, 1, 5)),
+                    ),
+                    set(
+                      l.t2,
+                      v128.shuffle(get(l.c0), get(l.c1), lanes(2, 6, 3, 7)),
+                    ),
+                    set(
+                      l.t3,
+                      v128.shuffle(get(l.c2), get(l.c3), lanes(2, 6, 3, 7)),
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t0), get(l.t1), lanes(0, 1, 4, 5)),
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t0), get(l.t1), lanes(2, 3, 6, 7)),
+                      NR * 4,
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t2), get(l.t3), lanes(0, 1, 4, 5)),
+                      2 * NR * 4,
+                    ),
+                    v128.store(
+                      get(l.d),
+                      v128.shuffle(get(l.t2), get(l.t3), lanes(2, 3, 6, 7)),
+                      3 * NR * 4,
+                    ),
+                    set(l.s, add(get(l.s), c(16))),
+                    set(l.d, add(get(l.d), c(4 * NR * 4))),
+                  ]),
+                ]),
+              ],
+            ),
+            // a partial panel: zero it whole (vector stores), then fill
+            // its columns
+            if_(i32.gt_s(add(get(l.q), c(NR)), get(p.nc)), [
+              call(F.zero, get(l.panel), x4(mul(get(p.kcp), c(NR)))),
+            ]),
+            // general: column by column from row p0 (contiguous reads when B
+            // is stored transposed)
+            for_(l.j, c(0), min(c(NR), sub(get(p.nc), get(l.q))), c(1), [
+              set(
+                l.d,
+                add(get(l.panel), x4(add(mul(get(l.p0), c(NR)), get(l.j)))),
+              ),
+              set(
+                l.s,
+                add(
+                  get(p.src),
+                  add(
+                    mul(add(get(l.q), get(l.j)), get(l.csb)),
+                    mul(get(l.p0), get(l.rsb)),
+                  ),
+                ),
+              ),
+              for_(l.pp, get(l.p0), get(p.kc), c(1), [
+                f32.store(get(l.d), f32.load(get(l.s))),
+                set(l.s, add(get(l.s), get(l.rsb))),
+                set(l.d, add(get(l.d), c(NR * 4))),
+              ]),
+            ]),
+          ],
+        ),
+        // zero rows kc..kcp of the panel
+        call(
+          F.zero,
+          add(get(l.panel), x4(mul(get(p.kc), c(NR)))),
+          x4(mul(sub(get(p.kcp), get(p.kc)), c(NR))),
+        ),
+      ]),
+    ],
+  );
+
+// ---- gemm: C[m×n] (row stride ldc) += A[m×k] · B[k×n], general strides
+const gemm: Template = () =>
+  kernel(
+    "gemm",
+    {
+      jc: I32,
+      pc: I32,
+      ic: I32,
+      jr: I32,
+      ir: I32,
+      nc: I32,
+      kc: I32,
+      kcp: I32,
+      mc: I32,
+      mr: I32,
+      nr: I32,
+      pa: I32,
+      pb: I32,
+      tile: I32,
+      cp: I32,
+      i: I32,
+      j: I32,
+    },
+    (p, l) => [
+      set(l.pa, get(p.work)),
+      set(l.pb, add(get(p.work), c(MC * KC * 16))),
+      set(l.tile, add(get(l.pb), c(KC * NC * 4))),
+      for_(l.jc, c(0), get(p.n), c(NC), [
+        set(l.nc, min(c(NC), sub(get(p.n), get(l.jc)))),
+        for_(l.pc, c(0), get(p.k), c(KC), [
+          set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
+          set(l.kcp, roundKU(get(l.kc))),
+          call(
+            F.packB,
+            add(
+              get(p.b),
+              x4(add(mul(get(l.pc), get(p.brs)), mul(get(l.jc), get(p.bcs)))),
+            ),
+            get(p.brs),
+            get(p.bcs),
+            get(l.kc),
+            get(l.kcp),
+            get(l.nc),
+            get(l.pb),
+          ),
+          for_(l.ic, c(0), get(p.m), c(MC), [
+            set(l.mc, min(c(MC), sub(get(p.m), get(l.ic)))),
+            call(
+              F.packA,
+              add(
+                get(p.a),
+                x4(add(mul(get(l.ic), get(p.ars)), mul(get(l.pc), get(p.acs)))),
+              ),
+              get(p.ars),
+              get(p.acs),
+              get(l.mc),
+              get(l.kc),
+              get(l.kcp),
+              get(l.pa),
+            ),
+            for_(l.jr, c(0), get(l.nc), c(NR), [
+              set(l.nr, min(c(NR), sub(get(l.nc), get(l.jr)))),
+              for_(l.ir, c(0), get(l.mc), c(MR), [
+                set(l.mr, min(c(MR), sub(get(l.mc), get(l.ir)))),
+                set(
+                  l.cp,
+                  add(
+                    get(p.cc),
+                    x4(add(
+                      mul(add(get(l.ic), get(l.ir)), get(p.ldc)),
+                      add(get(l.jc), get(l.jr)),
+                    )),
+                  ),
+                ),
+                if_(
+                  i32.and(
+                    i32.eq(get(l.mr), c(MR)),
+                    i32.eq(get(l.nr), c(NR)),
+                  ),
+                  [
+                    call(
+                      F.micro,
+                      get(l.kcp),
+                      add(get(l.pa), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
+                      add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
+                      get(l.cp),
+                      x4(get(p.ldc)),
+                    ),
+                  ],
+                  [
+                    // an edge tile: compute into a zeroed MR×NR tile, add its valid part
+                    call(F.zero, get(l.tile), c(MR * NR * 4)),
+                    call(
+                      F.micro,
+                      get(l.kcp),
+                      add(get(l.pa), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
+                      add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
+                      get(l.tile),
+                      c(NR * 4),
+                    ),
+                    for_(l.i, c(0), get(l.mr), c(1), [
+                      for_(l.j, c(0), get(l.nr), c(1), [
+                        f32.store(
+                          add(
+                            get(l.cp),
+                            x4(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                          ),
+                          f32.add(
+                            f32.load(
+                              add(
+                                get(l.cp),
+                                x4(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                              ),
+                            ),
+                            f32.load(
+                              add(
+                                get(l.tile),
+                                x4(add(mul(get(l.i), c(NR)), get(l.j))),
+                              ),
+                            ),
+                          ),
+                        ),
+                      ]),
+                    ]),
+                  ],
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  );
+
+/** The GEMM family's templates. */
+export const matmul: FamilyTemplates<"matmul"> = { micro, packA, packB, gemm };

@@ -1,0 +1,460 @@
+/**
+ * Max pooling and its gradient over planes of a [planes, h, w] array, with
+ * the pooling geometry record (`POOL_FIELDS` in `layout.ts`): `maxPool` for
+ * any window (the value and the within-plane index of each window's first
+ * maximum), `maxPool2x2` for the common 2×2 windows of stride 2 (four
+ * windows at a time), and `maxUnpool2x2`, its VJP (each window's gradient
+ * to its argmax).
+ *
+ * @module
+ */
+import {
+  brIf,
+  call,
+  type Code,
+  F32,
+  f32,
+  f32x4,
+  for_,
+  get,
+  I32,
+  i32,
+  i32x4,
+  if_,
+  loop,
+  set,
+  V128,
+  v128,
+} from "../_asm.ts";
+import {
+  add,
+  c,
+  F,
+  type FamilyTemplates,
+  field,
+  kernel,
+  lanes,
+  mul,
+  sub,
+  type Template,
+  x4,
+} from "./emit.ts";
+import { POOL_OFFSETS as PF } from "../layout.ts";
+
+// ---- max pooling over planes pl0..pl1: the value and the (within-plane)
+// index of each window's first maximum; NaN counts as maximal (the first NaN
+// wins). Windows wholly inside the plane skip the bounds checks.
+const maxPool: Template = () =>
+  kernel(
+    "maxPool",
+    {
+      pl: I32,
+      oy: I32,
+      ox: I32,
+      i: I32,
+      j: I32,
+      y: I32,
+      xx: I32,
+      y0: I32,
+      x0: I32,
+      best: I32,
+      take: I32,
+      inside: I32,
+      rowAt: I32,
+      at: I32,
+      m: F32,
+      v: F32,
+      base: I32,
+      o: I32,
+      h: I32,
+      w: I32,
+      oh: I32,
+      ow: I32,
+      kh: I32,
+      kw: I32,
+      sh: I32,
+      sw: I32,
+      ph: I32,
+      pw: I32,
+      dh: I32,
+      dw: I32,
+    },
+    (p, l) => {
+      // take v at `at` if best < 0 || v > m || (v is NaN && m is not); with
+      // selects, not a branch (the outcome is data-dependent, and a
+      // mispredicted branch costs more than the compares). The f32 select
+      // goes through the bits: V8 makes an f32 select a branch, an i32 one a cmov.
+      const consider: Code[] = [
+        set(l.v, f32.load(add(get(l.base), x4(get(l.at))))),
+        set(
+          l.take,
+          i32.or(
+            i32.or(i32.lt_s(get(l.best), c(0)), f32.gt(get(l.v), get(l.m))),
+            i32.and(f32.ne(get(l.v), get(l.v)), f32.eq(get(l.m), get(l.m))),
+          ),
+        ),
+        set(
+          l.m,
+          f32.fromBits(
+            i32.select(f32.bits(get(l.v)), f32.bits(get(l.m)), get(l.take)),
+          ),
+        ),
+        set(l.best, i32.select(get(l.at), get(l.best), get(l.take))),
+      ];
+      const fields = [
+        "h",
+        "w",
+        "oh",
+        "ow",
+        "kh",
+        "kw",
+        "sh",
+        "sw",
+        "ph",
+        "pw",
+        "dh",
+        "dw",
+      ] as const;
+      return [
+        fields.map((f) => set(l[f], field(p.g, PF[f]))),
+        set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
+        for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
+          set(
+            l.base,
+            add(get(p.x), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+          ),
+          for_(l.oy, c(0), get(l.oh), c(1), [
+            set(l.y0, sub(mul(get(l.oy), get(l.sh)), get(l.ph))),
+            for_(l.ox, c(0), get(l.ow), c(1), [
+              set(l.x0, sub(mul(get(l.ox), get(l.sw)), get(l.pw))),
+              set(l.best, c(-1)),
+              set(l.m, f32.const_(-Infinity)),
+              set(
+                l.inside,
+                i32.and(
+                  i32.and(
+                    i32.ge_s(get(l.y0), c(0)),
+                    i32.lt_s(
+                      add(get(l.y0), mul(sub(get(l.kh), c(1)), get(l.dh))),
+                      get(l.h),
+                    ),
+                  ),
+                  i32.and(
+                    i32.ge_s(get(l.x0), c(0)),
+                    i32.lt_s(
+                      add(get(l.x0), mul(sub(get(l.kw), c(1)), get(l.dw))),
+                      get(l.w),
+                    ),
+                  ),
+                ),
+              ),
+              if_(get(l.inside), [
+                set(l.rowAt, add(mul(get(l.y0), get(l.w)), get(l.x0))),
+                for_(l.i, c(0), get(l.kh), c(1), [
+                  set(l.at, get(l.rowAt)),
+                  for_(l.j, c(0), get(l.kw), c(1), [
+                    consider,
+                    set(l.at, add(get(l.at), get(l.dw))),
+                  ]),
+                  set(l.rowAt, add(get(l.rowAt), mul(get(l.dh), get(l.w)))),
+                ]),
+              ], [
+                for_(l.i, c(0), get(l.kh), c(1), [
+                  set(l.y, add(get(l.y0), mul(get(l.i), get(l.dh)))),
+                  if_(
+                    i32.and(
+                      i32.ge_s(get(l.y), c(0)),
+                      i32.lt_s(get(l.y), get(l.h)),
+                    ),
+                    [
+                      for_(l.j, c(0), get(l.kw), c(1), [
+                        set(l.xx, add(get(l.x0), mul(get(l.j), get(l.dw)))),
+                        if_(
+                          i32.and(
+                            i32.ge_s(get(l.xx), c(0)),
+                            i32.lt_s(get(l.xx), get(l.w)),
+                          ),
+                          [
+                            set(l.at, add(mul(get(l.y), get(l.w)), get(l.xx))),
+                            consider,
+                          ],
+                        ),
+                      ]),
+                    ],
+                  ),
+                ]),
+              ]),
+              f32.store(add(get(p.out), x4(get(l.o))), get(l.m)),
+              i32.store(add(get(p.idx), x4(get(l.o))), get(l.best)),
+              set(l.o, add(get(l.o), c(1))),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+/**
+ * The loops of the 2×2 pooling kernels (windows of stride 2, all inside
+ * their plane): per plane pl0..pl1 (`base` its start in the array at
+ * `plane`, then `prelude`) and output row oy (`r0`, `r1` the addresses of
+ * its two input rows in that array, `o` the index of its first output):
+ * `vec` on the four windows from ox (`k` the flat indices of their
+ * top-left inputs; a row's last vector moved back to end at the row's end,
+ * recomputing a few) when the row has at least 4, else `one` on each.
+ */
+const pool2x2Loops = (
+  p: { g: number; pl0: number; pl1: number },
+  l: Record<
+    | "pl"
+    | "oy"
+    | "ox"
+    | "o"
+    | "base"
+    | "r0"
+    | "r1"
+    | "h"
+    | "w"
+    | "oh"
+    | "ow"
+    | "k",
+    number
+  >,
+  plane: number,
+  prelude: Code[],
+  vec: Code[],
+  one: Code[],
+): Code[] => [
+  set(l.h, field(p.g, PF.h)),
+  set(l.w, field(p.g, PF.w)),
+  set(l.oh, field(p.g, PF.oh)),
+  set(l.ow, field(p.g, PF.ow)),
+  set(l.o, mul(get(p.pl0), mul(get(l.oh), get(l.ow)))),
+  for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
+    set(
+      l.base,
+      add(get(plane), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+    ),
+    prelude,
+    for_(l.oy, c(0), get(l.oh), c(1), [
+      set(l.r0, add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w))))),
+      set(l.r1, add(get(l.r0), x4(get(l.w)))),
+      if_(i32.ge_s(get(l.ow), c(4)), [
+        set(l.ox, c(0)),
+        loop(
+          if_(i32.gt_s(add(get(l.ox), c(4)), get(l.ow)), [
+            set(l.ox, sub(get(l.ow), c(4))),
+          ]),
+          set(
+            l.k,
+            i32x4.add(
+              i32x4.splat(
+                mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2)),
+              ),
+              v128.i32Const([0, 2, 4, 6]),
+            ),
+          ),
+          vec,
+          set(l.ox, add(get(l.ox), c(4))),
+          brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+        ),
+      ], [for_(l.ox, c(0), get(l.ow), c(1), one)]),
+      set(l.o, add(get(l.o), get(l.ow))),
+    ]),
+  ]),
+];
+
+// ---- max pooling with 2×2 windows, stride 2, no padding or dilation (the
+// common case), four outputs at a time: the even and odd lanes of two rows
+// are the four candidates of four windows, taken in row-major order with
+// the same rule as maxPool, as lane masks. Planes pl0..pl1; every window
+// lies inside its plane (the caller checks 2·oh <= h and 2·ow <= w).
+const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+const ODD = EVEN.map((b) => b + 4);
+const maxPool2x2: Template = () =>
+  kernel(
+    "maxPool2x2",
+    {
+      pl: I32,
+      oy: I32,
+      ox: I32,
+      o: I32,
+      base: I32,
+      r0: I32,
+      r1: I32,
+      at: I32,
+      h: I32,
+      w: I32,
+      oh: I32,
+      ow: I32,
+      take: I32,
+      ms: F32,
+      vs: F32,
+      bs: I32,
+      a0: V128,
+      a1: V128,
+      b0: V128,
+      b1: V128,
+      k: V128,
+      m: V128,
+      best: V128,
+      v: V128,
+      t: V128,
+    },
+    (p, l) => {
+      // lanes where v beats m: v > m, or v is NaN and m is not
+      const consider = (v: Code, k: Code): Code[] => [
+        set(l.v, v),
+        set(
+          l.t,
+          v128.or(
+            f32x4.gt(get(l.v), get(l.m)),
+            v128.and(
+              f32x4.ne(get(l.v), get(l.v)),
+              f32x4.eq(get(l.m), get(l.m)),
+            ),
+          ),
+        ),
+        set(l.m, v128.bitselect(get(l.v), get(l.m), get(l.t))),
+        set(l.best, v128.bitselect(k, get(l.best), get(l.t))),
+      ];
+      const considerScalar = (at: Code): Code[] => [
+        set(l.vs, f32.load(add(get(l.base), x4(at)))),
+        set(
+          l.take,
+          i32.or(
+            f32.gt(get(l.vs), get(l.ms)),
+            i32.and(f32.ne(get(l.vs), get(l.vs)), f32.eq(get(l.ms), get(l.ms))),
+          ),
+        ),
+        set(
+          l.ms,
+          f32.fromBits(
+            i32.select(f32.bits(get(l.vs)), f32.bits(get(l.ms)), get(l.take)),
+          ),
+        ),
+        set(l.bs, i32.select(at, get(l.bs), get(l.take))),
+      ];
+      return pool2x2Loops(p, l, p.x, [], [
+        set(l.a0, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))))),
+        set(l.a1, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))), 16)),
+        set(l.b0, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))))),
+        set(l.b1, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))), 16)),
+        set(l.m, v128.shuffle(get(l.a0), get(l.a1), EVEN)),
+        set(l.best, get(l.k)),
+        consider(
+          v128.shuffle(get(l.a0), get(l.a1), ODD),
+          i32x4.add(get(l.k), i32x4.splat(c(1))),
+        ),
+        consider(
+          v128.shuffle(get(l.b0), get(l.b1), EVEN),
+          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+        ),
+        consider(
+          v128.shuffle(get(l.b0), get(l.b1), ODD),
+          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+        ),
+        v128.store(add(get(p.out), x4(add(get(l.o), get(l.ox)))), get(l.m)),
+        v128.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.best)),
+      ], [
+        set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
+        set(l.ms, f32.load(add(get(l.base), x4(get(l.at))))),
+        set(l.bs, get(l.at)),
+        considerScalar(add(get(l.at), c(1))),
+        considerScalar(add(get(l.at), get(l.w))),
+        considerScalar(add(add(get(l.at), get(l.w)), c(1))),
+        f32.store(add(get(p.out), x4(add(get(l.o), get(l.ox)))), get(l.ms)),
+        i32.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.bs)),
+      ]);
+    },
+  );
+
+// ---- max pooling's VJP for the windows of maxPool2x2: each window's g
+// goes to its argmax, 0 to its three other inputs (0 + g, so -0 comes out
+// as 0, as the sum in TypeScript does). Four windows at a time, their
+// eight inputs of each row interleaved by shuffles; a row's last vector
+// moved back to end at the row's end. Planes pl0..pl1; a plane with
+// inputs that get no store (see the prelude) is zeroed first.
+const maxUnpool2x2: Template = () =>
+  kernel(
+    "maxUnpool2x2",
+    {
+      pl: I32,
+      oy: I32,
+      ox: I32,
+      o: I32,
+      at: I32,
+      base: I32,
+      r0: I32,
+      r1: I32,
+      h: I32,
+      w: I32,
+      oh: I32,
+      ow: I32,
+      gv: V128,
+      iv: V128,
+      k: V128,
+      v0: V128,
+      v1: V128,
+    },
+    (p, l) => {
+      /** g in the lanes whose argmax is the input at k, else 0. */
+      const pick = (k: Code) =>
+        f32x4.add(
+          v128.and(get(l.gv), i32x4.eq(get(l.iv), k)),
+          v128.zero(),
+        );
+      /** One row of four windows' inputs: the first / second of each pair. */
+      const row = (dst: number, k0: Code, k1: Code): Code[] => [
+        set(l.v0, pick(k0)),
+        set(l.v1, pick(k1)),
+        v128.store(
+          add(get(dst), i32.shl(get(l.ox), c(3))),
+          v128.shuffle(get(l.v0), get(l.v1), lanes(0, 4, 1, 5)),
+        ),
+        v128.store(
+          add(get(dst), i32.shl(get(l.ox), c(3))),
+          v128.shuffle(get(l.v0), get(l.v1), lanes(2, 6, 3, 7)),
+          16,
+        ),
+      ];
+      // the plane is zeroed first when some input gets no store: rows of
+      // fewer than 4 windows (stored one at a time, at the argmax only), or
+      // an odd last row or column
+      return pool2x2Loops(p, l, p.out, [
+        if_(
+          i32.or(
+            i32.lt_s(get(l.ow), c(4)),
+            i32.or(
+              i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
+              i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
+            ),
+          ),
+          [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
+        ),
+      ], [
+        set(l.at, x4(add(get(l.o), get(l.ox)))),
+        set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
+        set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
+        row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1)))),
+        row(
+          l.r1,
+          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+        ),
+      ], [
+        set(l.at, x4(add(get(l.o), get(l.ox)))),
+        f32.store(
+          add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at))))),
+          f32.add(f32.load(add(get(p.gr), get(l.at))), f32.const_(0)),
+        ),
+      ]);
+    },
+  );
+
+/** The pooling kernels' templates. */
+export const pool: FamilyTemplates<"pool"> = {
+  maxPool,
+  maxPool2x2,
+  maxUnpool2x2,
+};

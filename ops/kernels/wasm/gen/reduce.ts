@@ -1,0 +1,108 @@
+/**
+ * Reductions: `sumRuns`, the sum of each run of consecutive floats (a
+ * conv bias's gradient, and `sum` over the last axes).
+ *
+ * @module
+ */
+import {
+  block,
+  br,
+  brIf,
+  F32,
+  f32,
+  f32x4,
+  for_,
+  get,
+  I32,
+  i32,
+  loop,
+  set,
+  V128,
+  v128,
+} from "../_asm.ts";
+import {
+  add,
+  c,
+  type FamilyTemplates,
+  kernel,
+  mul,
+  sub,
+  type Template,
+  x4,
+} from "./emit.ts";
+
+// ---- the sum of each run of `len` floats (runs r0..r1 of x, one after
+// another): 4 vector accumulators over 16 floats a step, then single
+// vectors, then single floats, then the lanes added. A conv bias's
+// gradient sums [N, C, H·W] over N and H·W: a run per (n, c).
+const sumRuns: Template = () =>
+  kernel(
+    "sumRuns",
+    {
+      r: I32,
+      s: I32,
+      e: I32,
+      e16: I32,
+      a0: V128,
+      a1: V128,
+      a2: V128,
+      a3: V128,
+      t: F32,
+    },
+    (p, l) => [
+      for_(l.r, get(p.r0), get(p.r1), c(1), [
+        set(l.s, add(get(p.x), x4(mul(get(l.r), get(p.len))))),
+        set(l.e, add(get(l.s), x4(get(p.len)))),
+        set(l.e16, sub(get(l.e), c(64))),
+        set(l.a0, v128.zero()),
+        set(l.a1, v128.zero()),
+        set(l.a2, v128.zero()),
+        set(l.a3, v128.zero()),
+        block(loop(
+          brIf(1, i32.gt_s(get(l.s), get(l.e16))),
+          set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
+          set(l.a1, f32x4.add(get(l.a1), v128.load(get(l.s), 16))),
+          set(l.a2, f32x4.add(get(l.a2), v128.load(get(l.s), 32))),
+          set(l.a3, f32x4.add(get(l.a3), v128.load(get(l.s), 48))),
+          set(l.s, add(get(l.s), c(64))),
+          br(0),
+        )),
+        block(loop(
+          brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
+          set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
+          set(l.s, add(get(l.s), c(16))),
+          br(0),
+        )),
+        set(
+          l.a0,
+          f32x4.add(
+            f32x4.add(get(l.a0), get(l.a1)),
+            f32x4.add(get(l.a2), get(l.a3)),
+          ),
+        ),
+        set(
+          l.t,
+          f32.add(
+            f32.add(
+              f32x4.extractLane(get(l.a0), 0),
+              f32x4.extractLane(get(l.a0), 1),
+            ),
+            f32.add(
+              f32x4.extractLane(get(l.a0), 2),
+              f32x4.extractLane(get(l.a0), 3),
+            ),
+          ),
+        ),
+        block(loop(
+          brIf(1, i32.ge_s(get(l.s), get(l.e))),
+          set(l.t, f32.add(get(l.t), f32.load(get(l.s)))),
+          set(l.s, add(get(l.s), c(4))),
+          br(0),
+        )),
+        f32.store(add(get(p.out), x4(get(l.r))), get(l.t)),
+      ]),
+    ],
+  );
+
+/** The reductions' templates. */
+export const reduce: FamilyTemplates<"reduce"> = { sumRuns };
