@@ -342,11 +342,17 @@ export const f32x4 = {
 
 /** One function: its signature, its extra locals, and its body. */
 export interface Func {
+  /** The export name. */
   name: string;
+  /** The parameters' types (locals 0, 1, ...). */
   params: ValType[];
+  /** The results' types. */
   results: ValType[];
+  /** The types of the locals after the parameters. */
   locals: ValType[];
+  /** The instructions. */
   body: Code;
+  /** Whether the module exports it (by `name`). */
   export: boolean;
 }
 

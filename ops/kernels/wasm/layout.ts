@@ -109,16 +109,25 @@ export const POOL_FIELDS = [
   "dw",
 ] as const;
 
+/** The byte offset of each field of a record of i32 fields F. */
+export type RecordOffsets<F extends readonly string[]> = {
+  readonly [K in F[number]]: number;
+};
+
 /** Byte offset of each field of a record of i32 `fields`. */
 function offsets<const F extends readonly string[]>(
   fields: F,
-): { readonly [K in F[number]]: number } {
-  return Object.fromEntries(fields.map((f, i) => [f, i * 4])) as {
-    [K in F[number]]: number;
-  };
+): RecordOffsets<F> {
+  return Object.fromEntries(
+    fields.map((f, i) => [f, i * 4]),
+  ) as RecordOffsets<F>;
 }
 
 /** Byte offset of each field of the convolution record. */
-export const CONV_OFFSETS = offsets(CONV_FIELDS);
+export const CONV_OFFSETS: RecordOffsets<typeof CONV_FIELDS> = offsets(
+  CONV_FIELDS,
+);
 /** Byte offset of each field of the pooling record. */
-export const POOL_OFFSETS = offsets(POOL_FIELDS);
+export const POOL_OFFSETS: RecordOffsets<typeof POOL_FIELDS> = offsets(
+  POOL_FIELDS,
+);

@@ -87,7 +87,7 @@ export const KERNEL_INDEX = Object.fromEntries(
 ) as { readonly [K in KernelName]: number };
 
 /** "a b c" as ["a", "b", "c"], at the type level. */
-type Words<S extends string> = S extends `${infer W} ${infer Rest}`
+export type Words<S extends string> = S extends `${infer W} ${infer Rest}`
   ? [W, ...Words<Rest>]
   : [S];
 

@@ -66,7 +66,7 @@ import {
 import { Worker } from "node:worker_threads";
 
 /** One number per name of the tuple T (a kernel's arguments). */
-type Args<T extends readonly string[]> = { [I in keyof T]: number };
+export type Args<T extends readonly string[]> = { [I in keyof T]: number };
 
 /**
  * The functions the kernel module exports to TypeScript (every kernel the
@@ -104,7 +104,7 @@ export const RELAXED_AVAILABLE: boolean = WebAssembly.validate(
 const SPIN_MS = 2;
 
 /** Most threads a kernel runs on (the main one and the workers). */
-export const MAX_THREADS = MAX_WORKERS + 1;
+export const MAX_THREADS: number = MAX_WORKERS + 1;
 
 /**
  * Claims and runs tasks of the current request until none is left, on the
@@ -538,7 +538,7 @@ export function bytesFor(...counts: number[]): number {
 }
 
 /** Bytes of GEMM scratch one thread needs. */
-export const GEMM_WORK = GEMM_WORK_BYTES;
+export const GEMM_WORK: number = GEMM_WORK_BYTES;
 
 let defaultRuntime: WasmRuntime | null = null;
 

@@ -103,8 +103,12 @@ export function kernel<
 
 /** i32.const. */
 export const c: (v: number) => Code = i32.const_;
-/** i32.add, i32.mul, i32.sub. */
-export const add = i32.add, mul = i32.mul, sub = i32.sub;
+/** i32.add. */
+export const add: (a: Code, b: Code) => Code = i32.add;
+/** i32.mul. */
+export const mul: (a: Code, b: Code) => Code = i32.mul;
+/** i32.sub. */
+export const sub: (a: Code, b: Code) => Code = i32.sub;
 /** 4·x: an element count as bytes. */
 export const x4 = (x: Code): Code => i32.shl(x, c(2));
 /** Stores f32 `v` as a vector of 4 copies at `addr`. */

@@ -31,8 +31,9 @@ export const rowLocals = (p: string): Record<string, typeof I32> =>
     Array.from({ length: MR }, (_, r) => [`${p}${r}`, I32]),
   );
 /** The tile accumulator c{r}{v} among a kernel's locals (see tileAcc). */
-export const tileAccOf = (l: object) => (r: number, v: number) =>
-  (l as Record<string, number>)[`c${r}${v}`];
+export const tileAccOf =
+  (l: object): (r: number, v: number) => number => (r, v) =>
+    (l as Record<string, number>)[`c${r}${v}`];
 /** Sets the 12 tile accumulators to zero. */
 export const zeroTile = (l: object): Code[] =>
   Array.from({ length: MR }, (_, r) => [
