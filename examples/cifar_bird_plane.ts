@@ -1,7 +1,8 @@
 /**
- * Seed 002: the bird-versus-airplane network (Conv 3->16, Tanh, pool, Conv
- * 16->8, Tanh, pool, Linear 512->32, Tanh, Linear 32->2; 18,090 parameters)
- * trained on the CIFAR-10 images of those two classes.
+ * The CIFAR-10 bird/plane tutorial's bird-versus-airplane network (Conv
+ * 3->16, Tanh, pool, Conv 16->8, Tanh, pool, Linear 512->32, Tanh, Linear
+ * 32->2; 18,090 parameters) trained on the CIFAR-10 images of those two
+ * classes.
  *
  *   deno run --allow-read examples/cifar_bird_plane.ts --data DIR
  *
@@ -37,13 +38,17 @@ const specs = {
     default: 10,
     help: "passes over the 10,000 bird and airplane images",
   },
-  lr: { kind: "number", default: 1e-2, help: "SGD learning rate (the seed's)" },
+  lr: {
+    kind: "number",
+    default: 1e-2,
+    help: "SGD learning rate (the tutorial's)",
+  },
   batchSize: { kind: "int", default: 64, help: "images per step" },
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
-  "Trains seed 002's bird/plane CNN on CIFAR-10's airplane (0) and bird (2) images.";
+  "Trains the CIFAR-10 tutorial's bird/plane CNN on CIFAR-10's airplane (0) and bird (2) images.";
 
 const MEAN = [0.4915, 0.4823, 0.4468], STD = [0.2470, 0.2435, 0.2616];
 

@@ -1,8 +1,9 @@
 /**
- * Seed 001's feature maps: trains a small CNN (1 -> 4 -> 8 channels, 3x3
- * kernels with padding 1, as the seed's SimpleCNN) on MNIST or Fashion-MNIST
- * and writes what its first convolution sees in one image, as a PNG grid
- * (the input, then one tile per channel, scaled up 4x with a title each):
+ * Feature maps, as the PyTorch basics tutorial shows them: trains a small CNN
+ * (1 -> 4 -> 8 channels, 3x3 kernels with padding 1, as the tutorial's
+ * SimpleCNN) on MNIST or Fashion-MNIST and writes what its first convolution
+ * sees in one image, as a PNG grid (the input, then one tile per channel,
+ * scaled up 4x with a title each):
  * `out/feature_maps.png`, or `DIR/feature_maps.png`.
  *
  *   deno run --allow-read --allow-write examples/feature_maps.ts [--dataset fashion-mnist] [--out DIR]
@@ -42,9 +43,9 @@ const specs = {
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
-  "Trains seed 001's SimpleCNN and writes its first conv layer's feature maps as a PNG grid.";
+  "Trains the PyTorch basics tutorial's SimpleCNN and writes its first conv layer's feature maps as a PNG grid.";
 
-/** Seed 001's SimpleCNN, with a classifier head so it can be trained. */
+/** The PyTorch basics tutorial's SimpleCNN, with a classifier head so it can be trained. */
 export function simpleFeatureCNN() {
   return nn.sequential(
     nn.conv2d({ inChannels: 1, outChannels: 4, kernelSize: 3, padding: 1 }), // 1 -> 4 channels

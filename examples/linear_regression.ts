@@ -1,8 +1,8 @@
 /**
- * Seed 001's first program: linear regression y = 2x with `nn.linear(1, 1)`,
- * mean squared error and SGD (lr 0.01), full batch.
+ * The PyTorch basics tutorial's first program: linear regression y = 2x with
+ * `nn.linear(1, 1)`, mean squared error and SGD (lr 0.01), full batch.
  *
- *   deno run examples/linear_regression.ts                 # the seed's 10 epochs
+ *   deno run examples/linear_regression.ts                 # the tutorial's 10 epochs
  *   deno run examples/linear_regression.ts --epochs 2000   # ends with w = 2.00, b = 0.00
  *
  * @module
@@ -26,7 +26,7 @@ const specs = {
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
-  "Linear regression y = 2x with nn.linear, MSE and SGD (seed 001).";
+  "Linear regression y = 2x with nn.linear, MSE and SGD, as the PyTorch basics tutorial's first program.";
 
 /** Trains and returns the final `{ w, b }`. */
 export async function main(args: string[]): Promise<{ w: number; b: number }> {

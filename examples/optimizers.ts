@@ -1,8 +1,9 @@
 /**
- * Seed 001's optimizer table, run: one small model (an MLP on 2,048 embedded
- * MNIST digits) trained with each of the 13 optimizers from the same
- * initialisation; writes an SVG of the loss curves (`out/optimizers.svg`, or
- * `DIR/optimizers.svg`) and prints a table of final losses.
+ * The optimizer comparison table of the PyTorch basics tutorial, run: one
+ * small model (an MLP on 2,048 embedded MNIST digits) trained with each of
+ * the 13 optimizers from the same initialisation; writes an SVG of the loss
+ * curves (`out/optimizers.svg`, or `DIR/optimizers.svg`) and prints a table
+ * of final losses.
  *
  *   deno run --allow-write examples/optimizers.ts [--out DIR]
  *
@@ -25,7 +26,7 @@ import { trainEpoch } from "./_train.ts";
 
 const { data, nn, random } = T;
 
-/** The 13 rows of the seed's table, with a learning rate that suits this model. */
+/** The 13 rows of the tutorial's table, with a learning rate that suits this model. */
 export const TABLE = [
   ["sgd", 0.1],
   ["momentum", 0.05],
@@ -57,7 +58,7 @@ const specs = {
   threads: threadsFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
-  "Trains one small model with each of the 13 optimizers of seed 001's table.";
+  "Trains one small model with each of the 13 optimizers of the PyTorch basics tutorial's comparison table.";
 
 /** Ten to thirteen distinguishable line colours (matplotlib's tab10, then three more). */
 const COLORS = [

@@ -1,6 +1,7 @@
 /**
- * Seeds 002-004: how padding, stride, channels and pooling change a feature
- * map's shape, and the summaries of LeNet-5, seed 002's bird/plane net
+ * How padding, stride, channels and pooling change a feature map's shape, as
+ * the CNN introduction, the CIFAR-10 bird/plane tutorial and the LeNet-5 MNIST
+ * tutorial work them out, and the summaries of LeNet-5, the bird/plane net
  * (18,090 parameters) and VGG16 (138,357,544 parameters, printed without
  * allocating its weights).
  *
@@ -14,7 +15,7 @@ import { type FlagSpec, parseFlags, runMain, usage } from "./_cli.ts";
 const { nn } = T;
 const specs = {} satisfies Record<string, FlagSpec>;
 const summary =
-  "Conv/pool output sizes and the seed models' summaries (seeds 002-004).";
+  "Conv/pool output sizes, and the summaries of LeNet-5, the bird/plane net and VGG16.";
 
 /** Prints the shape lessons and model summaries; returns the printed text. */
 export async function main(args: string[]): Promise<string> {
@@ -30,7 +31,7 @@ export async function main(args: string[]): Promise<string> {
   say(
     "Output size = floor((H + 2·padding - dilation·(kernel - 1) - 1) / stride) + 1\n",
   );
-  say("seed 003, a 3x3 filter on a 5x5 image:");
+  say("A 3x3 filter on a 5x5 image (the CNN introduction):");
   say(
     `  stride 1 -> ${size(5, 3)}x${size(5, 3)}    stride 2 -> ${
       size(5, 3, { stride: 2 })
@@ -56,7 +57,9 @@ export async function main(args: string[]): Promise<string> {
     }]`,
   );
 
-  say("\nseed 002, Conv2d(3, 16, kernel_size=3) on a 32x32 CIFAR image:");
+  say(
+    "\nConv2d(3, 16, kernel_size=3) on a 32x32 CIFAR image (the bird/plane tutorial):",
+  );
   const cifar = T.zeros([1, 3, 32, 32]), w = T.zeros([16, 3, 3, 3]);
   say(
     `  no padding -> [${T.conv2d(cifar, w).shape}]    padding=1 -> [${
@@ -69,7 +72,9 @@ export async function main(args: string[]): Promise<string> {
     } values) and bias [16] do not depend on the padding`,
   );
 
-  say("\nseed 004, LeNet-5 on a 1x32x32 image: 32 -> 28 -> 14 -> 10 -> 5");
+  say(
+    "\nLeNet-5 on a 1x32x32 image (the LeNet-5 tutorial): 32 -> 28 -> 14 -> 10 -> 5",
+  );
   let x = T.zeros([1, 1, 32, 32]);
   const steps: [string, (t: T.Tensor) => T.Tensor][] = [
     ["conv 6@5x5", (t) => T.conv2d(t, T.zeros([6, 1, 5, 5]))],
@@ -85,9 +90,9 @@ export async function main(args: string[]): Promise<string> {
 
   for (
     const [name, model, input] of [
-      ["LeNet-5 (seed 004)", nn.lenet5(), [1, 1, 32, 32]],
-      ["bird/plane net (seed 002)", nn.birdPlaneNet(), [1, 3, 32, 32]],
-      ["VGG16 (seed 003)", nn.vgg16(), [1, 3, 224, 224]],
+      ["LeNet-5", nn.lenet5(), [1, 1, 32, 32]],
+      ["bird/plane net", nn.birdPlaneNet(), [1, 3, 32, 32]],
+      ["VGG16 (torchvision)", nn.vgg16(), [1, 3, 224, 224]],
     ] as const
   ) {
     say(`\n${name}\n`);

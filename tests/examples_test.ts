@@ -27,7 +27,7 @@ async function quiet<R>(f: () => Promise<R>): Promise<[R, string[]]> {
   }
 }
 
-Deno.test("filters.ts writes the side-by-side PNG into --out DIR (created if missing) and prints the seed's Laplacian sum", async () => {
+Deno.test("filters.ts writes the side-by-side PNG into --out DIR (created if missing) and prints the worked Laplacian example's sum", async () => {
   const dir = await Deno.makeTempDir();
   const out = join(dir, "pictures"); // does not exist yet
   const [row, lines] = await quiet(() => filters(["--out", out]));
@@ -233,7 +233,7 @@ Deno.test("feature_maps.ts writes the input and 4 feature maps into --out DIR", 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("shapes.ts prints the seed sizes and parameter counts", async () => {
+Deno.test("shapes.ts prints the tutorials' output sizes and parameter counts", async () => {
   const [text] = await quiet(() => shapes([]));
   for (
     const s of [
