@@ -1,5 +1,6 @@
 /**
- * Regenerates `_module.generated.ts` from the kernel source in `_kernels.ts`:
+ * Regenerates `_module.generated.ts` from the kernel templates in `gen/`, in
+ * the manifest's order (`_kernels.ts` assembles them):
  * `deno task build:wasm`. The artifact holds the module's bytes in base64 for
  * both variants (relaxed SIMD and plain SIMD); `tests/kernels_test.ts` checks
  * that it matches what the source produces.

@@ -46,6 +46,7 @@ export type KernelSpec = readonly [family: Family, use: Use, params: string];
 
 /** Every kernel, in the module's function order. */
 export const KERNELS = {
+  // name: [family, use, parameters]
   micro: ["matmul", "internal", "kcp pa pb cp ldc"],
   packA: ["matmul", "internal", "src rs cs mc kc kcp dst"],
   packB: ["matmul", "internal", "src rs cs kc kcp nc dst"],

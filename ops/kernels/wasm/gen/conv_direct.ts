@@ -53,6 +53,7 @@ import {
 } from "./conv_geometry.ts";
 import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
 
+/** The locals `packDirectWeights` uses. */
 const packLocalNames = [
   "cg",
   "ci",
