@@ -32,50 +32,48 @@ export {
 export {
   abs,
   add,
-  argmax,
   astype,
-  broadcastTo,
-  concat,
   div,
   equal,
   exp,
-  expandDims,
-  flatten,
   greater,
   greaterEqual,
-  isTensor,
   less,
   lessEqual,
   log,
-  logSumExp,
-  matmul,
-  max,
   maximum,
-  mean,
-  min,
   minimum,
   mul,
   neg,
   notEqual,
   type Operand,
-  pad,
   pow,
-  type ReduceOptions,
   relu,
-  reshape,
   resultType,
   sigmoid,
-  slice,
   sqrt,
   square,
+  sub,
+  tanh,
+  where,
+} from "./ops/elementwise.ts";
+export { matmul } from "./ops/matmul.ts";
+export { argmax, logSumExp, max, mean, min } from "./ops/reductions.ts";
+export {
+  broadcastTo,
+  concat,
+  expandDims,
+  flatten,
+  pad,
+  type ReduceOptions,
+  reshape,
+  slice,
   squeeze,
   stack,
-  sub,
   sum,
-  tanh,
   transpose,
-  where,
-} from "./ops/ops.ts";
+} from "./ops/structural.ts";
+export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/trace.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";
 export {
@@ -100,37 +98,45 @@ export * as random from "./ops/random.ts";
 export type { Key } from "./ops/random.ts";
 export * as optim from "./optim/mod.ts";
 export * as data from "./data/mod.ts";
+export { type Pair } from "./ops/_args.ts";
 export {
-  adaptiveAvgPool2d,
-  avgPool2d,
-  type AvgPool2dOptions,
-  batchNorm,
-  type BatchNormOptions,
-  binaryCrossEntropyWithLogits,
-  type ClassLossOptions,
+  elu,
+  gelu,
+  leakyRelu,
+  logSoftmax,
+  silu,
+  softmax,
+  softplus,
+} from "./ops/activations.ts";
+export {
   conv2d,
   type Conv2dOptions,
   conv2dOutputSize,
   convTranspose2d,
   type ConvTranspose2dOptions,
+} from "./ops/conv.ts";
+export {
+  binaryCrossEntropyWithLogits,
+  type ClassLossOptions,
   crossEntropy,
   type CrossEntropyOptions,
-  dropout,
-  elu,
-  gelu,
   l1Loss,
-  leakyRelu,
-  linear,
-  logSoftmax,
-  maxPool2d,
-  type MaxPool2dOptions,
   mseLoss,
   nllLoss,
-  type Pair,
   type Reduction,
-  silu,
-  softmax,
-  softplus,
-} from "./ops/cnn.ts";
+} from "./ops/losses.ts";
+export { linear } from "./ops/matmul.ts";
+export {
+  batchNorm,
+  type BatchNormOptions,
+  dropout,
+} from "./ops/normalization.ts";
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type AvgPool2dOptions,
+  maxPool2d,
+  type MaxPool2dOptions,
+} from "./ops/pool.ts";
 export { checkGrads, type CheckGradsOptions } from "./ops/check.ts";
 export * as nn from "./nn/mod.ts";

@@ -14,7 +14,8 @@ import {
   type Tensor,
   tensor,
 } from "../ops/tensor.ts";
-import { div, pad, reshape, sub, transpose } from "../ops/ops.ts";
+import { div, sub } from "../ops/elementwise.ts";
+import { pad, reshape, transpose } from "../ops/structural.ts";
 import { concrete } from "../ops/trace.ts";
 import { bernoulli, type Key, randint, split } from "../ops/random.ts";
 

@@ -1,7 +1,7 @@
 /**
  * The leaf layers: `linear`, `conv2d`, `convTranspose2d`, the pools,
  * `flatten`, `dropout`, `batchNorm2d` and the activations. Each is built on
- * the op of the same name in `ops/cnn.ts`; its repr is PyTorch's and its
+ * the op of the same name in `ops/` (conv.ts, pool.ts, ...); its repr is PyTorch's and its
  * initialisation PyTorch's default.
  *
  * @module
@@ -15,17 +15,20 @@ import {
   zeros,
 } from "../ops/tensor.ts";
 import {
-  flatten as flattenOp,
   relu as reluOp,
   sigmoid as sigmoidOp,
   tanh as tanhOp,
-} from "../ops/ops.ts";
+} from "../ops/elementwise.ts";
+import { flatten as flattenOp } from "../ops/structural.ts";
+import { type Pair, pair } from "../ops/_args.ts";
 import {
-  adaptiveAvgPool2d as adaptiveAvgPool2dOp,
-  adaptiveAvgPool2dShape,
-  avgPool2d as avgPool2dOp,
-  type AvgPool2dOptions,
-  batchNorm as batchNormOp,
+  elu as eluOp,
+  gelu as geluOp,
+  leakyRelu as leakyReluOp,
+  silu as siluOp,
+  softplus as softplusOp,
+} from "../ops/activations.ts";
+import {
   conv2d as conv2dOp,
   type Conv2dOptions,
   conv2dShape,
@@ -33,21 +36,22 @@ import {
   convTranspose2d as convTranspose2dOp,
   type ConvTranspose2dOptions,
   convTranspose2dShape,
+} from "../ops/conv.ts";
+import { linear as linearOp, linearShape } from "../ops/matmul.ts";
+import {
+  batchNorm as batchNormOp,
   dropout as dropoutOp,
-  elu as eluOp,
-  gelu as geluOp,
-  leakyRelu as leakyReluOp,
-  linear as linearOp,
-  linearShape,
+} from "../ops/normalization.ts";
+import {
+  adaptiveAvgPool2d as adaptiveAvgPool2dOp,
+  adaptiveAvgPool2dShape,
+  avgPool2d as avgPool2dOp,
+  type AvgPool2dOptions,
   maxPool2d as maxPool2dOp,
   type MaxPool2dOptions,
-  type Pair,
-  pair,
   pool2dShape,
   poolSettings,
-  silu as siluOp,
-  softplus as softplusOp,
-} from "../ops/cnn.ts";
+} from "../ops/pool.ts";
 import { type Key, split, uniform } from "../ops/random.ts";
 import {
   type ApplyOptions,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mul } from "../ops/ops.ts";
+import { mul } from "../ops/elementwise.ts";
 import { type Key, normal, split } from "../ops/random.ts";
 import { type Tensor, zeros } from "../ops/tensor.ts";
 import {

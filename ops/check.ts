@@ -5,7 +5,7 @@
  * @module
  */
 import { checkOptions, describe, type Tensor } from "./tensor.ts";
-import { add, astype, mul } from "./ops.ts";
+import { add, astype, mul } from "./elementwise.ts";
 import { jvp, vjp } from "./transforms.ts";
 import { type Tree, treeFlatten, treeMap, treeUnflatten } from "./tree.ts";
 import * as random from "./random.ts";

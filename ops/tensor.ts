@@ -33,6 +33,13 @@ const ARRAY_OF = {
   int32: Int32Array,
 } as const;
 
+/** Result dtype of a binary op (float64 > float32 > int32). @internal */
+export function promote(a: DType, b: DType): DType {
+  if (a === "float64" || b === "float64") return "float64";
+  if (a === "float32" || b === "float32") return "float32";
+  return "int32";
+}
+
 /** Allocates a zero-filled typed array for `dtype`. @internal */
 export function allocData(dtype: DType, size: number): TypedArray {
   return new ARRAY_OF[dtype](size);

@@ -16,7 +16,16 @@
  *
  * @module
  */
-import { describe, type DType, sameShape, type Tensor } from "./tensor.ts";
+import {
+  allocData,
+  describe,
+  type DType,
+  fromData,
+  sameShape,
+  type Tensor,
+  zerosLike,
+} from "./tensor.ts";
+import * as ew from "./kernels/elementwise.ts";
 
 /**
  * A primitive's rule: its forward kernel call and its derivatives.
@@ -40,14 +49,61 @@ export interface Rule<P> {
   ): readonly (((g: Tensor) => Tensor) | null)[];
   /**
    * Optional forward-mode rule: the output tangent given the input tangents
-   * (null where an input has none). When absent, JVP is the transpose of VJP.
+   * (null where an input has none). `"linear"` says the primitive is linear
+   * in its single input, so its JVP is the primitive applied to the tangent.
+   * When absent, JVP is the transpose of VJP.
    */
-  jvp?(
-    inputs: Tensor[],
-    tangents: (Tensor | null)[],
-    out: Tensor,
-    params: P,
-  ): Tensor;
+  jvp?:
+    | ((
+      inputs: Tensor[],
+      tangents: (Tensor | null)[],
+      out: Tensor,
+      params: P,
+    ) => Tensor)
+    | "linear";
+}
+
+/** The parameters of a primitive that has none. */
+export type Empty = Record<never, never>;
+
+/**
+ * A registered primitive: its rule, applied with {@linkcode bind}. Families
+ * of ops define theirs with {@linkcode definePrimitive}, next to the public
+ * op that binds it; the core knows none of them.
+ */
+export interface Primitive<P> {
+  readonly name: string;
+  readonly rule: Rule<P>;
+}
+
+const registry = new Map<string, Primitive<unknown>>();
+
+/**
+ * Registers a primitive: its forward kernel call and its derivative rules,
+ * declared side by side. The type of `Rule` makes the VJP required, so a
+ * primitive without one does not compile. Names are unique.
+ */
+export function definePrimitive<P>(rule: Rule<P>): Primitive<P> {
+  if (registry.has(rule.name)) {
+    throw new Error(`definePrimitive: "${rule.name}" is already registered`);
+  }
+  const prim: Primitive<P> = { name: rule.name, rule };
+  registry.set(rule.name, prim as Primitive<unknown>);
+  return prim;
+}
+
+/** Every registered primitive, in registration order (for tests and tools). @internal */
+export function primitives(): Primitive<unknown>[] {
+  return [...registry.values()];
+}
+
+/** Applies `prim` to `inputs` (tracing it if any input is traced). */
+export function bind<P>(
+  prim: Primitive<P>,
+  inputs: Tensor[],
+  params: P,
+): Tensor {
+  return bindRule(prim.rule, inputs, params);
 }
 
 /** A node of the reverse-mode record: one primitive application. */
@@ -277,7 +333,9 @@ export function bindRule<P>(
   const tangent = labelled(
     `jvp of ${op}`,
     () =>
-      rule.jvp
+      rule.jvp === "linear"
+        ? bindRule(rule, [tangents[0]!], params)
+        : rule.jvp
         ? rule.jvp(primals, tangents, out, params)
         : transposeVjp(rule.vjp(primals, out, params), tangents, out),
   );
@@ -303,23 +361,69 @@ function transposeVjp(
   return grads[0] ?? zerosOf(out);
 }
 
-let zerosHook: (x: Tensor) => Tensor = () => {
-  throw new Error("trace: ops not loaded");
-};
-let addHook: (a: Tensor, b: Tensor) => Tensor = zerosHook;
-let castHook: (x: Tensor, dtype: DType) => Tensor = zerosHook;
-/** Gives the tracer the public ops it needs (avoids an import cycle). @internal */
-export function installOps(ops: {
-  zerosLike: (x: Tensor) => Tensor;
-  add: (a: Tensor, b: Tensor) => Tensor;
-  astype: (x: Tensor, dtype: DType) => Tensor;
-}): void {
-  zerosHook = ops.zerosLike;
-  addHook = ops.add;
-  castHook = ops.astype;
-}
 function zerosOf(x: Tensor): Tensor {
-  return zerosHook(concrete(x));
+  return zerosLike(concrete(x));
+}
+
+// ---------------------------------------------------------------------------
+// The two primitives the core itself needs (as JAX's ad_util): cotangents
+// that meet are summed with \`addAny\`, and a derivative is converted to its
+// value's dtype with \`cast\` (the primitive of the public \`astype\`). Both
+// are defined here so that the core imports no op family.
+
+/**
+ * Sum of two values of one shape and dtype (no broadcasting): how the
+ * reverse pass accumulates cotangents. Linear: its VJP hands g to both.
+ */
+const addAny: Primitive<Empty> = definePrimitive({
+  name: "addAny",
+  forward: ([a, b]) => {
+    const n = a.data.length;
+    const fast = ew.arithF32("add", a.data, b.data, n);
+    if (fast) return fromData(fast, a.shape);
+    const out = allocData(a.dtype, n);
+    return fromData(
+      ew.binary(
+        a.data,
+        a.shape,
+        b.data,
+        b.shape,
+        out,
+        a.shape,
+        (u, v) => u + v,
+      ),
+      a.shape,
+    );
+  },
+  vjp: () => [(g) => g, (g) => g],
+  jvp: (_, [ta, tb]) => ta && tb ? bind(addAny, [ta, tb], {}) : (ta ?? tb)!,
+});
+
+/**
+ * Conversion to another dtype: truncation toward zero into int32, where
+ * NaN, ±Infinity and out-of-range values give INT_MIN, as x86's cvttsd2si
+ * (and so PyTorch) does. Its derivative converts back.
+ */
+export const castPrim: Primitive<{ dtype: DType }> = definePrimitive({
+  name: "cast",
+  forward: ([x], { dtype }) => {
+    const out = allocData(dtype, x.data.length);
+    if (dtype === "int32") {
+      const d = x.data;
+      for (let i = 0; i < out.length; i++) {
+        const v = d[i];
+        out[i] = v > -2147483649 && v < 2147483648 ? v : -2147483648;
+      }
+    } else out.set(x.data);
+    return fromData(out, x.shape);
+  },
+  vjp: ([x]) => [(g) => cast(g, x.dtype)],
+  jvp: "linear",
+});
+
+/** `x` converted to `dtype` (itself when it has that dtype already). @internal */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : bind(castPrim, [x], { dtype });
 }
 
 function castLike(
@@ -334,7 +438,9 @@ function castLike(
       } for a value of shape [${like.shape}]`,
     );
   }
-  return g.dtype === like.dtype ? g : castHook(g, like.dtype);
+  return g.dtype === like.dtype
+    ? g
+    : bind(castPrim, [g], { dtype: like.dtype });
 }
 
 /**
@@ -350,7 +456,7 @@ export function backpropagate(
   const cts = new Map<Node, Tensor>();
   const accumulate = (node: Node, g: Tensor) => {
     const prev = cts.get(node);
-    cts.set(node, prev ? addHook(prev, g) : g);
+    cts.set(node, prev ? bind(addAny, [prev, g], {}) : g);
   };
   const nodes: Node[] = [];
   const seen = new Set<Node>();

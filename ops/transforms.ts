@@ -13,20 +13,20 @@ import {
   isTensor,
   sameShape,
   type Tensor,
+  zerosLike,
 } from "./tensor.ts";
 import {
   backpropagate,
   bindRule,
+  cast,
   concrete,
   FwdTracer,
-  installOps,
   leafNode,
   newLevel,
   RevTracer,
   type Rule,
   unwrapLevel,
 } from "./trace.ts";
-import { add, astype } from "./ops.ts";
 import {
   checkSameStructure,
   type Tree,
@@ -34,14 +34,8 @@ import {
   treeUnflatten,
 } from "./tree.ts";
 
-installOps({
-  zerosLike: (x) => fromData(allocData(x.dtype, x.data.length), x.shape),
-  add,
-  astype,
-});
-
 function zerosOf(x: Tensor): Tensor {
-  return fromData(allocData(x.dtype, x.data.length), x.shape);
+  return zerosLike(x);
 }
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
@@ -196,7 +190,7 @@ export function jvp<A extends Tree[], R extends Tree>(
         }
         return l.dtype === "int32"
           ? l
-          : new FwdTracer(level, l, astype(t, l.dtype));
+          : new FwdTracer(level, l, cast(t, l.dtype));
       }),
     );
   }) as A;

@@ -6,7 +6,16 @@
  *
  * @module
  */
-import { add, astype, div, less, mul, sqrt, sum, where } from "../ops/ops.ts";
+import {
+  add,
+  astype,
+  div,
+  less,
+  mul,
+  sqrt,
+  where,
+} from "../ops/elementwise.ts";
+import { sum } from "../ops/structural.ts";
 import { describe, full, type Tensor } from "../ops/tensor.ts";
 import { checkSameStructure, type Tree, treeLeaves } from "../ops/tree.ts";
 import {

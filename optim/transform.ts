@@ -12,18 +12,17 @@ import {
   astype,
   div,
   equal,
-  expandDims,
   greater,
   less,
   maximum,
-  mean,
   mul,
   pow,
   sqrt,
   sub,
-  sum,
   where,
-} from "../ops/ops.ts";
+} from "../ops/elementwise.ts";
+import { mean } from "../ops/reductions.ts";
+import { expandDims, sum } from "../ops/structural.ts";
 import { fromData, full, type Tensor, zerosLike } from "../ops/tensor.ts";
 import { type Tree, treeFlatten, treeMap, treeUnflatten } from "../ops/tree.ts";
 import type { EmptyState, GradientTransformation } from "./base.ts";

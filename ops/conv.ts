@@ -1,0 +1,613 @@
+/**
+ * Convolutions, with PyTorch's semantics and argument checking.
+ *
+ * Convolution is three primitives that are each other's adjoints, as in JAX:
+ * `conv2d(x, w)`, its transpose in x `conv2dInputAdjoint(y, w)` (a
+ * transposed convolution: the input VJP, and the public `convTranspose2d`),
+ * and its transpose in w `conv2dWeightAdjoint(x, y)` (the weight VJP). Each
+ * one's VJP is written with the other two, so every order of derivative works.
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkOptions,
+  checkTensor,
+  fromData,
+  promote,
+  type Tensor,
+} from "./tensor.ts";
+import { bind, definePrimitive, type Primitive, userOp } from "./trace.ts";
+import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
+import { expandDims, squeeze } from "./structural.ts";
+import { add } from "./elementwise.ts";
+import { broadcastTo, reshape, slice, sum } from "./structural.ts";
+import * as cv from "./kernels/conv.ts";
+
+/** Geometry shared by the three convolution primitives. */
+export interface ConvParams {
+  stride: [number, number];
+  /** top, bottom, left, right */
+  padding: [number, number, number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+/**
+ * Output length of a convolution or pooling along one axis:
+ * floor((size + padTotal - dilation·(kernel - 1) - 1) / stride) + 1, and with
+ * ceilMode PyTorch's rule (ceil, but the last window must start inside the
+ * input or the left padding).
+ */
+export function outputLength(
+  size: number,
+  kernel: number,
+  stride: number,
+  padBefore: number,
+  padAfter: number,
+  dilation: number,
+  ceilMode = false,
+): number {
+  const span = size + padBefore + padAfter - dilation * (kernel - 1) - 1;
+  let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) +
+    1;
+  if (ceilMode && (out - 1) * stride >= size + padBefore) out--;
+  return out;
+}
+
+function convGeometry(
+  x: readonly number[],
+  o: number,
+  k: [number, number],
+  out: [number, number],
+  p: ConvParams,
+): cv.ConvGeometry {
+  return {
+    n: x[0],
+    c: x[1],
+    h: x[2],
+    w: x[3],
+    o,
+    kh: k[0],
+    kw: k[1],
+    oh: out[0],
+    ow: out[1],
+    sh: p.stride[0],
+    sw: p.stride[1],
+    pt: p.padding[0],
+    pl: p.padding[2],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
+    groups: p.groups,
+  };
+}
+
+/** Output `[H, W]` of a convolution of x `[N, C, H, W]` with weight `[O, I, kH, kW]`. */
+export function convOutSize(
+  x: readonly number[],
+  k: readonly number[],
+  p: ConvParams,
+): [number, number] {
+  const axis = (a: number) =>
+    outputLength(
+      x[2 + a],
+      k[2 + a],
+      p.stride[a],
+      p.padding[2 * a], // top / left
+      p.padding[2 * a + 1], // bottom / right
+      p.dilation[a],
+    );
+  return [axis(0), axis(1)];
+}
+
+/** conv2d whose output is cropped to `size` (an adjoint's VJP may ask for fewer rows than conv2d gives). */
+function convCropped(
+  x: Tensor,
+  w: Tensor,
+  p: ConvParams,
+  size: readonly number[],
+): Tensor {
+  const y = bind(conv2dPrim, [x, w], p);
+  if (y.shape[2] === size[0] && y.shape[3] === size[1]) return y;
+  return slice(y, [0, 0, 0, 0], [y.shape[0], y.shape[1], size[0], size[1]]);
+}
+
+/**
+ * JVP of a primitive bilinear in its first two inputs, plus an optional
+ * additive bias over the channels (axis 1 of an image with `spatial`, else
+ * the last axis): d(a ∘ b + c) = da ∘ b + a ∘ db + dc. `prim` is a thunk
+ * because the rule is written before its primitive exists. @internal
+ */
+export function bilinearJvp<P>(prim: () => Primitive<P>, spatial: boolean) {
+  return (
+    inputs: Tensor[],
+    [ta, tb, tc]: (Tensor | null)[],
+    out: Tensor,
+    params: P,
+  ): Tensor => {
+    const [a, b] = inputs;
+    const terms: Tensor[] = [];
+    if (ta) terms.push(bind(prim(), [ta, b], params));
+    if (tb) terms.push(bind(prim(), [a, tb], params));
+    if (tc) {
+      terms.push(
+        broadcastTo(
+          reshape(tc, spatial ? [tc.shape[0], 1, 1] : [tc.shape[0]]),
+          out.shape,
+        ),
+      );
+    }
+    return terms.reduce((s, t) => add(s, t));
+  };
+}
+
+const sumToBias = (g: Tensor) => sum(g, { axis: [0, 2, 3] });
+
+/** `f(x)` on x as a batch: an unbatched `[C, H, W]` gets the batch axis for `f`, and loses it again. */
+export function onBatch(x: Tensor, f: (x4: Tensor) => Tensor): Tensor {
+  return x.shape.length === 3 ? squeeze(f(expandDims(x, 0)), 0) : f(x);
+}
+
+/** Options of {@linkcode conv2d}. */
+export interface Conv2dOptions {
+  /** Step between windows. Default 1. */
+  stride?: Pair;
+  /** Zero padding per side, or "valid" (none) or "same" (output size = input size; stride 1 only). Default 0. */
+  padding?: Pair | "valid" | "same";
+  /** Spacing between kernel taps. Default 1. */
+  dilation?: Pair;
+  /** Channel groups (groups = channels is depthwise). Default 1. */
+  groups?: number;
+}
+
+/**
+ * Output size of a convolution or pooling along one axis:
+ * `floor((size + 2·padding - dilation·(kernel - 1) - 1) / stride) + 1`; with
+ * `ceilMode` (pooling) ceil, minus one when the last window would start in
+ * the right padding (PyTorch's rule).
+ *
+ * @example
+ * ```ts
+ * import { conv2dOutputSize } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(conv2dOutputSize(32, 5), 28); // LeNet-5's first conv
+ * assert.equal(conv2dOutputSize(28, 3, { padding: 1 }), 28);
+ * assert.equal(conv2dOutputSize(28, 3, { stride: 2 }), 13);
+ * assert.equal(conv2dOutputSize(5, 2, { stride: 2, padding: 1, ceilMode: true }), 3);
+ * ```
+ */
+export function conv2dOutputSize(
+  size: number,
+  kernelSize: number,
+  options?: {
+    stride?: number;
+    padding?: number;
+    dilation?: number;
+    ceilMode?: boolean;
+  },
+): number {
+  if (options === undefined) options = {};
+  checkOptions("conv2dOutputSize", options, [
+    "stride",
+    "padding",
+    "dilation",
+    "ceilMode",
+  ]);
+  const { stride = 1, padding = 0, dilation = 1, ceilMode = false } = options;
+  return outputLength(
+    size,
+    kernelSize,
+    stride,
+    padding,
+    padding,
+    dilation,
+    ceilMode,
+  );
+}
+
+/** The options of a convolution, checked; padding `"same"` is resolved once the kernel is known. @internal */
+export interface ConvSettings {
+  stride: [number, number];
+  dilation: [number, number];
+  groups: number;
+  /** Per side `[h, w]`, or "same". */
+  padding: [number, number] | "same";
+  /** `[0, 0]` unless transposed. */
+  outputPadding: [number, number];
+}
+
+/**
+ * Checks the options of conv2d, or of convTranspose2d when `transposed`,
+ * with the op's messages; needs no shape, so a layer checks its options when
+ * it is built (`fn` names the caller). @internal
+ */
+export function convSettings(
+  fn: string,
+  options: Conv2dOptions & { outputPadding?: Pair },
+  transposed: boolean,
+): ConvSettings {
+  checkOptions(fn, options, [
+    "stride",
+    "padding",
+    ...(transposed ? ["outputPadding"] : []),
+    "dilation",
+    "groups",
+  ]);
+  const stride = pair(fn, "stride", options.stride ?? 1, 1);
+  const dilation = pair(fn, "dilation", options.dilation ?? 1, 1);
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new Error(
+      `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
+    );
+  }
+  let padding: [number, number] | "same";
+  if (options.padding === "valid") padding = [0, 0];
+  else if (options.padding === "same") {
+    if (transposed) {
+      throw new Error(
+        `${fn}: padding "same" is not supported for transposed convolution`,
+      );
+    }
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new Error(
+        `${fn}: padding "same" needs stride 1, got stride ${fmt(stride)}`,
+      );
+    }
+    padding = "same";
+  } else padding = pair(fn, "padding", options.padding ?? 0, 0);
+  const outputPadding = pair(
+    fn,
+    "outputPadding",
+    options.outputPadding ?? 0,
+    0,
+  );
+  for (let a = 0; a < 2; a++) {
+    if (outputPadding[a] >= stride[a] && outputPadding[a] >= dilation[a]) {
+      throw new Error(
+        `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
+          fmt(outputPadding)
+        }, stride ${fmt(stride)}, dilation ${fmt(dilation)}`,
+      );
+    }
+  }
+  return { stride, dilation, groups, padding, outputPadding };
+}
+
+/** Checks x and weight against each other and the settings; returns x as a batch shape and the primitive's params. */
+function convParams(
+  fn: string,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  s: ConvSettings,
+  transposed: boolean,
+): { x4: readonly number[]; p: ConvParams } {
+  const x4 = batchShape(fn, xShape);
+  const groups = s.groups;
+  if (wShape.length !== 4) {
+    throw new Error(`${fn}: weight must have 4 dims, got ${fmt(wShape)}`);
+  }
+  const [, c] = x4;
+  const [wo, wi, kh, kw] = wShape;
+  if (kh < 1 || kw < 1) {
+    throw new Error(
+      `${fn}: weight must have kernel sizes of at least 1, got ${
+        fmt(wShape)
+      } (kernel ${kh}x${kw})`,
+    );
+  }
+  const shapes = `(x ${fmt(x4)}, weight ${fmt(wShape)})`;
+  if (c % groups !== 0) {
+    throw new Error(
+      `${fn}: x has ${c} channels, which groups ${groups} does not divide ${shapes}`,
+    );
+  }
+  if (!transposed) {
+    if (wi * groups !== c) {
+      throw new Error(
+        groups === 1
+          ? `${fn}: weight has ${wi} input channels but x has ${c} ${shapes}`
+          : `${fn}: weight has ${wi} input channels per group (groups ${groups}) but x has ${c} = ${
+            c / groups
+          } per group ${shapes}`,
+      );
+    }
+    if (wo % groups !== 0) {
+      throw new Error(
+        `${fn}: weight has ${wo} output channels, which groups ${groups} does not divide ${shapes}`,
+      );
+    }
+  } else if (wo !== c) {
+    throw new Error(
+      `${fn}: weight has ${wo} input channels but x has ${c} ${shapes}`,
+    );
+  }
+  let padding: [number, number, number, number];
+  if (s.padding === "same") {
+    const th = s.dilation[0] * (kh - 1), tw = s.dilation[1] * (kw - 1);
+    // asymmetric for even effective kernels: the extra row/column goes bottom/right (as PyTorch)
+    padding = [
+      Math.floor(th / 2),
+      th - Math.floor(th / 2),
+      Math.floor(tw / 2),
+      tw - Math.floor(tw / 2),
+    ];
+  } else {
+    const [ph, pw] = s.padding;
+    padding = [ph, ph, pw, pw];
+  }
+  return { x4, p: { stride: s.stride, padding, dilation: s.dilation, groups } };
+}
+
+function conv2dSetup(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: Conv2dOptions,
+): { p: ConvParams; shape: number[] } {
+  const fn = "conv2d";
+  const s = convSettings(fn, options, false);
+  const { x4, p } = convParams(fn, xShape, wShape, s, false);
+  const [oh, ow] = convOutSize(x4, wShape, p);
+  if (oh < 1 || ow < 1) {
+    throw new Error(
+      `${fn}: output size would be ${oh}x${ow} (< 1): kernel ${wShape[2]}x${
+        wShape[3]
+      } with dilation ${fmt(p.dilation)} is larger than the padded input (x ${
+        fmt(xShape)
+      }, padding ${fmt(p.padding)})`,
+    );
+  }
+  return { p, shape: [...xShape.slice(0, -3), wShape[0], oh, ow] };
+}
+
+/**
+ * The output shape of {@linkcode conv2d} for these shapes and options, with
+ * the op's checks and errors, without computing anything. @internal
+ */
+export function conv2dShape(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+  options?: Conv2dOptions,
+): number[] {
+  if (options === undefined) options = {};
+  return conv2dSetup(xShape, weightShape, options).shape;
+}
+
+export function checkBias(
+  fn: string,
+  bias: Tensor | null | undefined,
+  channels: number,
+): Tensor | null {
+  if (bias === undefined || bias === null) return null;
+  checkTensor(fn, bias, "bias");
+  if (bias.shape.length !== 1 || bias.shape[0] !== channels) {
+    throw new Error(
+      `${fn}: bias must have shape [${channels}], got ${fmt(bias.shape)}`,
+    );
+  }
+  return bias;
+}
+
+/**
+ * 2-D convolution (cross-correlation) as `torch.nn.functional.conv2d`: x
+ * `[N, C, H, W]` (or unbatched `[C, H, W]`), weight `[O, C / groups, kH, kW]`,
+ * optional bias `[O]`.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, ones, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = conv2d(ones([1, 1, 4, 4]), ones([2, 1, 3, 3]), null, { padding: 1 });
+ * assert.deepEqual(y.shape, [1, 2, 4, 4]);
+ * assert.equal((toArray(y) as number[][][][])[0][0][1][1], 9);
+ * assert.equal((toArray(y) as number[][][][])[0][0][0][0], 4);
+ * ```
+ */
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: Conv2dOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "conv2d";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  const { p } = conv2dSetup(x.shape, weight.shape, options);
+  const b = checkBias(fn, bias, weight.shape[0]);
+  return onBatch(
+    x,
+    (x4) => bind(conv2dPrim, b ? [x4, weight, b] : [x4, weight], p),
+  );
+}
+
+/** Options of {@linkcode convTranspose2d}. */
+export interface ConvTranspose2dOptions {
+  /** Stride of the convolution this transposes. Default 1. */
+  stride?: Pair;
+  /** Padding of the convolution this transposes (removed from the output). Default 0. */
+  padding?: Pair;
+  /** Extra rows/columns on the bottom/right (< stride or < dilation). Default 0. */
+  outputPadding?: Pair;
+  /** Kernel dilation. Default 1. */
+  dilation?: Pair;
+  /** Channel groups. Default 1. */
+  groups?: number;
+}
+
+function convTranspose2dSetup(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: ConvTranspose2dOptions,
+): { p: ConvParams & { inputSize: [number, number] }; shape: number[] } {
+  const fn = "convTranspose2d";
+  const s = convSettings(fn, options, true);
+  const { x4, p } = convParams(fn, xShape, wShape, s, true);
+  // (H - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1
+  const size = [0, 1].map((a) =>
+    (x4[2 + a] - 1) * p.stride[a] - 2 * p.padding[2 * a] +
+    p.dilation[a] * (wShape[2 + a] - 1) + s.outputPadding[a] + 1
+  ) as [number, number];
+  if (size[0] < 1 || size[1] < 1) {
+    throw new Error(
+      `${fn}: output size would be ${size[0]}x${size[1]} (< 1) for x ${
+        fmt(xShape)
+      }, padding ${fmt(p.padding)}`,
+    );
+  }
+  return {
+    p: { ...p, inputSize: size },
+    shape: [...xShape.slice(0, -3), wShape[1] * p.groups, ...size],
+  };
+}
+
+/**
+ * The output shape of {@linkcode convTranspose2d} for these shapes and
+ * options, with the op's checks and errors, without computing anything.
+ * @internal
+ */
+export function convTranspose2dShape(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+  options?: ConvTranspose2dOptions,
+): number[] {
+  if (options === undefined) options = {};
+  return convTranspose2dSetup(xShape, weightShape, options).shape;
+}
+
+/**
+ * Transposed 2-D convolution as `torch.nn.functional.conv_transpose2d`:
+ * weight `[C_in, C_out / groups, kH, kW]`; output size
+ * `(H - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1`. It is
+ * the VJP of conv2d with respect to its input.
+ *
+ * @example
+ * ```ts
+ * import { convTranspose2d, ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = convTranspose2d(ones([1, 4, 5, 5]), ones([4, 2, 3, 3]), null, { stride: 2, padding: 1, outputPadding: 1 });
+ * assert.deepEqual(y.shape, [1, 2, 10, 10]);
+ * ```
+ */
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: ConvTranspose2dOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("convTranspose2d");
+  const fn = "convTranspose2d";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  const { p } = convTranspose2dSetup(x.shape, weight.shape, options);
+  const b = checkBias(fn, bias, weight.shape[1] * p.groups);
+  return onBatch(
+    x,
+    (x4) => bind(conv2dInputAdjointPrim, b ? [x4, weight, b] : [x4, weight], p),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// primitives: forward kernel call and derivative rules side by side
+
+const conv2dPrim: Primitive<ConvParams> = definePrimitive({
+  name: "conv2d",
+  forward: ([x, w, b], p) => {
+    const [oh, ow] = convOutSize(x.shape, w.shape, p);
+    const g = convGeometry(x.shape, w.shape[0], [w.shape[2], w.shape[3]], [
+      oh,
+      ow,
+    ], p);
+    return fromData(
+      cv.conv2dForward(x.data, w.data, b ? b.data : null, g),
+      [g.n, g.o, oh, ow],
+    );
+  },
+  vjp: ([x, w, b], _y, p) => [
+    (g) =>
+      bind(conv2dInputAdjointPrim, [g, w], {
+        ...p,
+        inputSize: [x.shape[2], x.shape[3]],
+      }), // dx = convᵀ(g, w)
+    (g) =>
+      bind(conv2dWeightAdjointPrim, [x, g], {
+        ...p,
+        kernelSize: [w.shape[2], w.shape[3]],
+      }), // dw = conv_wᵀ(x, g)
+    ...(b ? [sumToBias] : []), // db = Σ g over n, h, w
+  ],
+  jvp: bilinearJvp(() => conv2dPrim, true),
+});
+
+const conv2dInputAdjointPrim: Primitive<
+  ConvParams & { inputSize: [number, number] }
+> = definePrimitive({
+  name: "conv2dInputAdjoint",
+  forward: ([y, w, b], p) => {
+    const c = w.shape[1] * p.groups;
+    const g = convGeometry([y.shape[0], c, ...p.inputSize], w.shape[0], [
+      w.shape[2],
+      w.shape[3],
+    ], [
+      y.shape[2],
+      y.shape[3],
+    ], p);
+    const out = cv.conv2dInputAdjoint(y.data, w.data, g);
+    if (b) {
+      const hw = g.h * g.w;
+      for (let i = 0; i < out.length; i++) {
+        out[i] += b.data[Math.floor(i / hw) % c];
+      }
+    }
+    return fromData(out, [g.n, c, g.h, g.w]);
+  },
+  vjp: ([y, w, b], _x, p) => [
+    (g) => convCropped(g, w, p, [y.shape[2], y.shape[3]]), // the adjoint of the adjoint is conv
+    (g) =>
+      bind(conv2dWeightAdjointPrim, [g, y], {
+        ...p,
+        kernelSize: [w.shape[2], w.shape[3]],
+      }),
+    ...(b ? [sumToBias] : []),
+  ],
+  jvp: bilinearJvp(() => conv2dInputAdjointPrim, true),
+});
+
+const conv2dWeightAdjointPrim: Primitive<
+  ConvParams & { kernelSize: [number, number] }
+> = definePrimitive({
+  name: "conv2dWeightAdjoint",
+  forward: ([x, y], p) => {
+    const g = convGeometry(x.shape, y.shape[1], p.kernelSize, [
+      y.shape[2],
+      y.shape[3],
+    ], p);
+    const out = allocData(
+      promote(x.dtype, y.dtype),
+      g.o * (g.c / g.groups) * g.kh * g.kw,
+    );
+    return fromData(cv.conv2dWeightAdjoint(x.data, y.data, g, out), [
+      g.o,
+      g.c / g.groups,
+      g.kh,
+      g.kw,
+    ]);
+  },
+  vjp: ([x, y], _w, p) => [
+    (g) =>
+      bind(conv2dInputAdjointPrim, [y, g], {
+        ...p,
+        inputSize: [x.shape[2], x.shape[3]],
+      }),
+    (g) => convCropped(x, g, p, [y.shape[2], y.shape[3]]),
+  ],
+  jvp: bilinearJvp(() => conv2dWeightAdjointPrim, true),
+});
+
+// ---------------------------------------------------------------------------
+// the public ops

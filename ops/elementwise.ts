@@ -1,0 +1,750 @@
+/**
+ * Elementwise ops: arithmetic with NumPy broadcasting and weak typing of
+ * plain numbers, unary math, comparisons, `where` and `astype`. Each
+ * primitive's forward kernel call and VJP (and JVP where it has one) sit
+ * together; broadcasting's VJP is the one shared `unbroadcast`.
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkDType,
+  checkTensor,
+  describe,
+  type DType,
+  fromData,
+  full,
+  promote,
+  sizeOf,
+  type Tensor,
+  tensor,
+  zerosLike,
+} from "./tensor.ts";
+import {
+  bind,
+  cast,
+  definePrimitive,
+  type Empty,
+  type Primitive,
+  type Rule,
+  userOp,
+} from "./trace.ts";
+import { fmt } from "./_args.ts";
+import { broadcastTo, unbroadcast } from "./structural.ts";
+import * as ew from "./kernels/elementwise.ts";
+import { broadcastShapes } from "./kernels/elementwise.ts";
+
+/**
+ * A tensor or a plain number: a weakly typed scalar constant, as in JAX and
+ * PyTorch. With a float tensor the number takes its dtype; with an int32
+ * tensor an integer-valued number stays int32 and any other number (0.5,
+ * NaN, Infinity) gives float32: `mul(int32 [1, 2], 0.5)` is float32
+ * `[0.5, 1]`. Two numbers give float32.
+ */
+export type Operand = Tensor | number;
+
+/** Comparison kinds of the `compare` primitive. */
+export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+
+// ---------------------------------------------------------------------------
+// helpers shared by the rules
+
+/** The float dtype an op on `d` computes in (int32 promotes to float32). */
+function floatOf(d: DType): DType {
+  return d === "int32" ? "float32" : d;
+}
+
+/** The dtype a plain number takes next to a tensor of dtype `other` (see {@linkcode Operand}). */
+function weakDType(fn: string, name: string, v: number, other: DType): DType {
+  if (other !== "int32") return other;
+  if (!Number.isInteger(v)) return "float32";
+  if (v < -(2 ** 31) || v >= 2 ** 31) {
+    throw new Error(
+      `${fn}: ${name} = ${v} is an integer outside int32's range [-2147483648, 2147483647], used with an int32 tensor (cast the tensor with astype first)`,
+    );
+  }
+  return "int32";
+}
+
+/** Turns numbers into weakly typed scalars (see {@linkcode Operand}) and checks broadcasting. */
+export function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
+  const ta = typeof a === "number" ? null : checkTensor(fn, a, "a");
+  const tb = typeof b === "number" ? null : checkTensor(fn, b, "b");
+  if (!ta && typeof a !== "number") {
+    throw new Error(
+      `${fn}: a must be a Tensor or a number, got ${describe(a)}`,
+    );
+  }
+  if (!tb && typeof b !== "number") {
+    throw new Error(
+      `${fn}: b must be a Tensor or a number, got ${describe(b)}`,
+    );
+  }
+  const x = ta ?? full([], a as number, {
+    dtype: tb ? weakDType(fn, "a", a as number, tb.dtype) : "float32",
+  });
+  const y = tb ?? full([], b as number, {
+    dtype: ta ? weakDType(fn, "b", b as number, ta.dtype) : "float32",
+  });
+  if (!broadcastShapes(x.shape, y.shape)) {
+    throw new Error(
+      `${fn}: cannot broadcast a ${fmt(x.shape)} with b ${fmt(y.shape)}`,
+    );
+  }
+  return [x, y];
+}
+
+function unaryForward(
+  f: (v: number) => number,
+  keepInt = false,
+): (inputs: Tensor[]) => Tensor {
+  return ([x]) => {
+    const dtype = keepInt ? x.dtype : floatOf(x.dtype);
+    return fromData(
+      ew.unary(x.data, allocData(dtype, x.data.length), f),
+      x.shape,
+    );
+  };
+}
+
+function binaryForward(
+  f: (a: number, b: number) => number,
+  dtypeRule: (a: DType, b: DType) => DType = promote,
+  op?: ew.ArithOp,
+): (inputs: Tensor[]) => Tensor {
+  return ([a, b]) => {
+    const shape = ew.broadcastShapes(a.shape, b.shape)!;
+    // same-shape float32 arithmetic: the WebAssembly kernel
+    const fast = op && ew.arithF32(op, a.data, b.data, sizeOf(shape));
+    if (fast) return fromData(fast, shape);
+    const out = allocData(dtypeRule(a.dtype, b.dtype), sizeOf(shape));
+    return fromData(
+      ew.binary(a.data, a.shape, b.data, b.shape, out, shape, f),
+      shape,
+    );
+  };
+}
+
+/**
+ * An elementwise unary primitive. Its Jacobian is diagonal, hence symmetric,
+ * so its JVP is its VJP closure applied to the tangent.
+ */
+function unaryRule(
+  name: string,
+  f: (v: number) => number,
+  vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
+  keepInt = false,
+): Rule<Empty> {
+  return {
+    name,
+    forward: unaryForward(f, keepInt),
+    vjp: ([x], y) => [(g) => vjp(g, x, y)],
+    jvp: ([x], [t], y) => vjp(t!, x, y),
+  };
+}
+
+const compareFns: Record<CompareOp, (a: number, b: number) => number> = {
+  eq: (a, b) => +(a === b),
+  ne: (a, b) => +(a !== b),
+  lt: (a, b) => +(a < b),
+  le: (a, b) => +(a <= b),
+  gt: (a, b) => +(a > b),
+  ge: (a, b) => +(a >= b),
+};
+
+/** The public op of a unary primitive: checks its argument and binds. */
+function unaryOp(prim: Primitive<Empty>) {
+  return (x: Tensor): Tensor =>
+    bind(prim, [checkTensor(prim.name, x, "x")], {});
+}
+
+/** The public op of a broadcasting binary primitive (numbers weakly typed). */
+function binaryOp(prim: Primitive<Empty>) {
+  return (a: Operand, b: Operand): Tensor =>
+    bind(prim, operands(prim.name, a, b), {});
+}
+
+/**
+ * Elementwise power `a ** b`, as C's `pow` (`1 ** NaN` is 1). int32 to an
+ * int32 power stays int32 (a negative power truncates toward zero, as
+ * PyTorch); an int32 tensor to a negative integer number is an error, as in
+ * PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { pow, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(pow(tensor([2, 3]), 2)), [4, 9]);
+ * ```
+ */
+export function pow(a: Operand, b: Operand): Tensor {
+  const [x, y] = operands("pow", a, b);
+  if (typeof b === "number" && b < 0 && y.dtype === "int32") {
+    throw new Error(
+      `pow: b = ${b} is a negative integer with an int32 a (integers to negative integer powers are not allowed, as in PyTorch); cast a to a float dtype or pass b as a float tensor`,
+    );
+  }
+  return bind(powPrim, [x, y], {});
+}
+
+/**
+ * Elementwise minimum.
+ *
+ * @example
+ * ```ts
+ * import { minimum, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(minimum(tensor([1, 5]), 3)), [1, 3]);
+ * ```
+ */
+export function minimum(a: Operand, b: Operand): Tensor {
+  using _op = userOp("minimum");
+  const [x, y] = operands("minimum", a, b);
+  return neg(maximum(neg(x), neg(y)));
+}
+
+/**
+ * Elementwise `x * x`.
+ *
+ * @example
+ * ```ts
+ * import { square, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(square(tensor([-3, 2]))), [9, 4]);
+ * ```
+ */
+export function square(x: Tensor): Tensor {
+  using _op = userOp("square");
+  checkTensor("square", x, "x");
+  return mul(x, x);
+}
+
+function compareOp(name: string, op: CompareOp) {
+  return (a: Operand, b: Operand): Tensor =>
+    bind(comparePrim, operands(name, a, b), { op });
+}
+
+/**
+ * Picks `a` where `cond` is nonzero and `b` elsewhere (all three broadcast).
+ *
+ * @example
+ * ```ts
+ * import { tensor, toArray, where } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(where(tensor([1, 0], { dtype: "int32" }), tensor([1, 2]), 0)), [1, 0]);
+ * ```
+ */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  const fn = "where";
+  checkTensor(fn, cond, "cond");
+  const [x, y] = operands(fn, a, b);
+  if (!broadcastShapes(cond.shape, broadcastShapes(x.shape, y.shape)!)) {
+    throw new Error(
+      `${fn}: cannot broadcast cond ${fmt(cond.shape)} with a ${
+        fmt(x.shape)
+      } and b ${fmt(y.shape)}`,
+    );
+  }
+  return bind(wherePrim, [cond, x, y], {});
+}
+
+/**
+ * Converts to another dtype. To int32 truncates toward zero; NaN, ±Infinity
+ * and values outside int32's range give -2147483648 (INT_MIN), as PyTorch on
+ * x86 does.
+ *
+ * @example
+ * ```ts
+ * import { astype, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t = astype(tensor([1.7, -1.7]), "int32");
+ * assert.equal(t.dtype, "int32");
+ * assert.deepEqual(toArray(t), [1, -1]);
+ * assert.deepEqual(toArray(astype(tensor([NaN, 3e9]), "int32")), [-2147483648, -2147483648]);
+ * ```
+ */
+export function astype(x: Tensor, dtype: DType): Tensor {
+  checkTensor("astype", x, "x");
+  checkDType("astype", dtype);
+  return cast(x, dtype);
+}
+
+/** Promotion of two dtypes (float64 > float32 > int32). */
+export function resultType(a: DType, b: DType): DType {
+  return promote(a, b);
+}
+
+/**
+ * The error function to double precision: for |x| < 3 the series
+ * erf x = 2/√π e^(-x²) Σ 2ⁿ x^(2n+1) / (1·3···(2n+1)) (all terms positive, no
+ * cancellation); beyond, erfc's continued fraction.
+ */
+export function erfScalar(x: number): number {
+  const ax = Math.abs(x);
+  if (ax !== ax) return x;
+  if (ax < 3) {
+    let term = ax, total = ax;
+    for (let n = 1; n < 200 && term > 1e-17 * total; n++) {
+      term *= (2 * ax * ax) / (2 * n + 1);
+      total += term;
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-ax * ax) * total;
+  }
+  if (ax > 6) return Math.sign(x);
+  let t = ax;
+  for (let n = 80; n >= 1; n--) t = ax + n / 2 / t;
+  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t);
+}
+
+/**
+ * `a ** b` as C's `pow` (and so PyTorch): 1 for `1 ** NaN` and
+ * `(-1) ** ±Infinity`, where `Math.pow` gives NaN.
+ */
+function powC(a: number, b: number): number {
+  return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
+}
+
+/** `x > 0 ? g : 0` (g and x of one shape). */
+function reluMask(g: Tensor, x: Tensor): Tensor {
+  return bind(reluMaskPrim, [g, x], {});
+}
+
+function powOp(a: Tensor, b: Tensor): Tensor {
+  return bind(powPrim, [a, b], {});
+}
+
+// ---------------------------------------------------------------------------
+// primitives: forward kernel call and derivative rules side by side
+
+const negPrim: Primitive<Empty> = definePrimitive(
+  unaryRule("neg", (v) => -v, (g) => neg(g), true),
+);
+
+// d e^x = e^x
+const expPrim: Primitive<Empty> = definePrimitive(
+  unaryRule("exp", Math.exp, (g, _x, y) => mul(g, y)),
+);
+
+// d log x = 1/x
+const logPrim: Primitive<Empty> = definePrimitive(
+  unaryRule("log", Math.log, (g, x) => div(g, x)),
+);
+
+// d log(1+x) = 1/(1+x)
+export const log1pPrim: Primitive<Empty> = definePrimitive(
+  unaryRule("log1p", Math.log1p, (g, x) => div(g, add(x, 1))),
+);
+
+// d erf x = 2/√π e^(-x²)
+export const erfPrim: Primitive<Empty> = definePrimitive(
+  unaryRule(
+    "erf",
+    erfScalar,
+    (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))),
+  ),
+);
+
+// 1/(2√x)
+export const sqrtPrim: Primitive<Empty> = definePrimitive(
+  unaryRule("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2))),
+);
+
+// d|x| = sign(x), 0 at 0 as PyTorch
+const absPrim: Primitive<Empty> = definePrimitive(
+  unaryRule(
+    "abs",
+    Math.abs,
+    (g, x) => mul(g, sub(greater(x, 0), less(x, 0))),
+    true,
+  ),
+);
+
+// 1 - tanh²
+const tanhPrim: Primitive<Empty> = definePrimitive(
+  unaryRule("tanh", Math.tanh, (g, _x, y) => mul(g, sub(1, square(y)))),
+);
+
+// σ(1 - σ)
+const sigmoidPrim: Primitive<Empty> = definePrimitive(
+  unaryRule(
+    "sigmoid",
+    (v) => v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)),
+    (g, _x, y) => mul(g, mul(y, sub(1, y))),
+  ),
+);
+
+const reluPrim: Primitive<Empty> = definePrimitive({
+  name: "relu",
+  forward: ([x]) => fromData(ew.relu(x.data), x.shape),
+  // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
+  vjp: ([x]) => [(g) => reluMask(g, x)],
+  jvp: ([x], [t]) => reluMask(t!, x),
+});
+
+// g where x > 0, else 0: relu's VJP as one pass. Linear in g, so its VJP
+// and JVP in g are itself; flat in x (a mask), so none in x.
+const reluMaskPrim: Primitive<Empty> = definePrimitive({
+  name: "reluMask",
+  forward: ([g, x]) => fromData(ew.reluMask(g.data, x.data), g.shape),
+  vjp: ([, x]) => [(ct) => reluMask(ct, x), null],
+  jvp: ([g, x], [t]) => t ? reluMask(t, x) : zerosLike(g),
+});
+
+const addPrim: Primitive<Empty> = definePrimitive({
+  name: "add",
+  forward: binaryForward((a, b) => a + b, promote, "add"),
+  vjp: (
+    [a, b],
+  ) => [(g) => unbroadcast(g, a.shape), (g) => unbroadcast(g, b.shape)],
+  jvp: (_, [ta, tb], y) =>
+    ta && tb ? add(ta, tb) : broadcastTo((ta ?? tb)!, y.shape as number[]),
+});
+
+const subPrim: Primitive<Empty> = definePrimitive({
+  name: "sub",
+  forward: binaryForward((a, b) => a - b, promote, "sub"),
+  vjp: ([a, b]) => [
+    (g) => unbroadcast(g, a.shape),
+    (g) => unbroadcast(neg(g), b.shape),
+  ],
+  jvp: (_, [ta, tb], y) =>
+    ta && tb ? sub(ta, tb) : broadcastTo(ta ?? neg(tb!), y.shape as number[]),
+});
+
+const mulPrim: Primitive<Empty> = definePrimitive({
+  name: "mul",
+  forward: binaryForward((a, b) => a * b, promote, "mul"),
+  vjp: ([a, b]) => [
+    (g) => unbroadcast(mul(g, b), a.shape),
+    (g) => unbroadcast(mul(g, a), b.shape),
+  ],
+});
+
+const divPrim: Primitive<Empty> = definePrimitive({
+  name: "div",
+  forward: binaryForward(
+    (a, b) => a / b,
+    (a, b) => floatOf(promote(a, b)),
+    "div",
+  ),
+  vjp: ([a, b], y) => [
+    (g) => unbroadcast(div(g, b), a.shape), // d(a/b)/da = 1/b
+    (g) => unbroadcast(neg(mul(g, div(y, b))), b.shape), // d(a/b)/db = -a/b²
+  ],
+});
+
+const powPrim: Primitive<Empty> = definePrimitive({
+  name: "pow",
+  forward: binaryForward(powC),
+  vjp: ([a, b], y) => [
+    // d a^b / da = b a^(b-1)
+    (g) => unbroadcast(mul(g, mul(b, powOp(a, sub(b, 1)))), a.shape),
+    // d a^b / db = a^b log a (taken as 0 where a = 0)
+    (g) => unbroadcast(mul(g, mul(y, log(where(equal(a, 0), 1, a)))), b.shape),
+  ],
+});
+
+const maximumPrim: Primitive<Empty> = definePrimitive({
+  name: "maximum",
+  forward: binaryForward((a, b) => (a > b || a !== a ? a : b)),
+  // the larger input gets g; a tie splits it evenly (as JAX and PyTorch)
+  vjp: ([a, b]) => {
+    const share = (x: Tensor, y: Tensor, g: Tensor) =>
+      add(
+        astype(greater(x, y), g.dtype),
+        mul(astype(equal(x, y), g.dtype), 0.5),
+      );
+    return [
+      (g) => unbroadcast(mul(g, share(a, b, g)), a.shape),
+      (g) => unbroadcast(mul(g, share(b, a, g)), b.shape),
+    ];
+  },
+});
+
+const comparePrim: Primitive<{ op: CompareOp }> = definePrimitive({
+  name: "compare",
+  forward: (inputs, { op }) =>
+    binaryForward(compareFns[op], () => "int32")(inputs),
+  vjp: () => [null, null],
+});
+
+const wherePrim: Primitive<Empty> = definePrimitive({
+  name: "where",
+  forward: ([c, a, b]) => {
+    const ab = ew.broadcastShapes(a.shape, b.shape)!;
+    const shape = ew.broadcastShapes(c.shape, ab)!;
+    const out = allocData(promote(a.dtype, b.dtype), sizeOf(shape));
+    ew.select(c.data, c.shape, a.data, a.shape, b.data, b.shape, out, shape);
+    return fromData(out, shape);
+  },
+  vjp: ([c, a, b]) => [
+    null,
+    (g) => unbroadcast(where(c, g, 0), a.shape),
+    (g) => unbroadcast(where(c, 0, g), b.shape),
+  ],
+  jvp: ([c], [, ta, tb], y) =>
+    broadcastTo(where(c, ta ?? 0, tb ?? 0), y.shape as number[]),
+});
+
+// ---------------------------------------------------------------------------
+// the public ops
+
+/**
+ * Elementwise sum with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { add, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(add(tensor([[1], [2]]), tensor([10, 20]))), [[11, 21], [12, 22]]);
+ * assert.deepEqual(toArray(add(tensor([1, 2]), 1)), [2, 3]);
+ * ```
+ */
+export const add: (a: Operand, b: Operand) => Tensor = binaryOp(addPrim);
+
+/**
+ * Elementwise difference `a - b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { sub, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(sub(1, tensor([1, 2]))), [0, -1]);
+ * ```
+ */
+export const sub: (a: Operand, b: Operand) => Tensor = binaryOp(subPrim);
+
+/**
+ * Elementwise product with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { mul, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(mul(tensor([1, 2]), 3)), [3, 6]);
+ * const half = mul(tensor([1, 2, 3], { dtype: "int32" }), 0.5); // weak scalar
+ * assert.equal(half.dtype, "float32");
+ * assert.deepEqual(toArray(half), [0.5, 1, 1.5]);
+ * ```
+ */
+export const mul: (a: Operand, b: Operand) => Tensor = binaryOp(mulPrim);
+
+/**
+ * Elementwise true division `a / b`, as `torch.div` and `jnp.divide`: two
+ * int32 operands give float32 (`div(int32 [1, 3], int32 [2, 2])` is
+ * `[0.5, 1.5]`; there is no integer floor division).
+ *
+ * @example
+ * ```ts
+ * import { div, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(div(tensor([1, 3]), 2)), [0.5, 1.5]);
+ * const i = div(tensor([1, 3], { dtype: "int32" }), tensor([2, 2], { dtype: "int32" }));
+ * assert.equal(i.dtype, "float32");
+ * assert.deepEqual(toArray(i), [0.5, 1.5]);
+ * ```
+ */
+export const div: (a: Operand, b: Operand) => Tensor = binaryOp(divPrim);
+
+/**
+ * Elementwise maximum (a tie splits the gradient evenly).
+ *
+ * @example
+ * ```ts
+ * import { maximum, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(maximum(tensor([1, 5]), 3)), [3, 5]);
+ * ```
+ */
+export const maximum: (a: Operand, b: Operand) => Tensor = binaryOp(
+  maximumPrim,
+);
+
+/**
+ * Elementwise negation.
+ *
+ * @example
+ * ```ts
+ * import { neg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(neg(tensor([1, -2]))), [-1, 2]);
+ * ```
+ */
+export const neg: (x: Tensor) => Tensor = unaryOp(negPrim);
+
+/**
+ * Elementwise `e^x`.
+ *
+ * @example
+ * ```ts
+ * import { exp, tensor, item } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(exp(tensor(0))), 1);
+ * ```
+ */
+export const exp: (x: Tensor) => Tensor = unaryOp(expPrim);
+
+/**
+ * Elementwise natural logarithm.
+ *
+ * @example
+ * ```ts
+ * import { log, tensor, item } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(log(tensor(1))), 0);
+ * ```
+ */
+export const log: (x: Tensor) => Tensor = unaryOp(logPrim);
+
+/**
+ * Elementwise square root.
+ *
+ * @example
+ * ```ts
+ * import { sqrt, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(sqrt(tensor([4, 9]))), [2, 3]);
+ * ```
+ */
+export const sqrt: (x: Tensor) => Tensor = unaryOp(sqrtPrim);
+
+/**
+ * Elementwise absolute value (gradient 0 at 0, as PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { abs, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(abs(tensor([-2, 3]))), [2, 3]);
+ * ```
+ */
+export const abs: (x: Tensor) => Tensor = unaryOp(absPrim);
+
+/**
+ * Elementwise hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * import { tanh, tensor, item } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(tanh(tensor(0))), 0);
+ * ```
+ */
+export const tanh: (x: Tensor) => Tensor = unaryOp(tanhPrim);
+
+/**
+ * Elementwise logistic sigmoid `1 / (1 + e^-x)`.
+ *
+ * @example
+ * ```ts
+ * import { sigmoid, tensor, item } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(sigmoid(tensor(0))), 0.5);
+ * ```
+ */
+export const sigmoid: (x: Tensor) => Tensor = unaryOp(sigmoidPrim);
+
+/**
+ * Elementwise `max(x, 0)` (gradient 0 at 0, as PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { relu, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(relu(tensor([-1, 2]))), [0, 2]);
+ * ```
+ */
+export const relu: (x: Tensor) => Tensor = unaryOp(reluPrim);
+
+/**
+ * `a == b` elementwise, as int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { equal, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(equal(tensor([1, 2]), 2)), [0, 1]);
+ * ```
+ */
+export const equal: (a: Operand, b: Operand) => Tensor = compareOp(
+  "equal",
+  "eq",
+);
+
+/**
+ * `a != b` elementwise, as int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { notEqual, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(notEqual(tensor([1, 2]), 2)), [1, 0]);
+ * ```
+ */
+export const notEqual: (a: Operand, b: Operand) => Tensor = compareOp(
+  "notEqual",
+  "ne",
+);
+
+/**
+ * `a < b` elementwise, as int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { less, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(less(tensor([1, 2]), 2)), [1, 0]);
+ * ```
+ */
+export const less: (a: Operand, b: Operand) => Tensor = compareOp("less", "lt");
+
+/**
+ * `a <= b` elementwise, as int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { lessEqual, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(lessEqual(tensor([1, 3]), 2)), [1, 0]);
+ * ```
+ */
+export const lessEqual: (a: Operand, b: Operand) => Tensor = compareOp(
+  "lessEqual",
+  "le",
+);
+
+/**
+ * `a > b` elementwise, as int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { greater, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(greater(tensor([1, 3]), 2)), [0, 1]);
+ * ```
+ */
+export const greater: (a: Operand, b: Operand) => Tensor = compareOp(
+  "greater",
+  "gt",
+);
+
+/**
+ * `a >= b` elementwise, as int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { greaterEqual, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(greaterEqual(tensor([1, 2]), 2)), [0, 1]);
+ * ```
+ */
+export const greaterEqual: (a: Operand, b: Operand) => Tensor = compareOp(
+  "greaterEqual",
+  "ge",
+);
+
+/** The error function, elementwise (as `torch.erf`); used by `gelu`. */
+export const erf: (x: Tensor) => Tensor = unaryOp(erfPrim);
+
+/** log(1 + x), elementwise, accurate near 0 (as `torch.log1p`). */
+export const log1p: (x: Tensor) => Tensor = unaryOp(log1pPrim);

@@ -1,0 +1,363 @@
+/**
+ * Losses (torch.nn.functional's): crossEntropy (with label smoothing, class
+ * weights, ignoreIndex), nllLoss, mseLoss, l1Loss and
+ * binaryCrossEntropyWithLogits, each with PyTorch's `reduction`.
+ *
+ * @module
+ */
+import {
+  arange,
+  checkOptions,
+  checkTensor,
+  sameShape,
+  type Tensor,
+} from "./tensor.ts";
+import { bind, userOp } from "./trace.ts";
+import { floatCheck, fmt } from "./_args.ts";
+import { logSoftmax } from "./activations.ts";
+import {
+  abs,
+  add,
+  astype,
+  div,
+  equal,
+  exp,
+  log1p,
+  maximum,
+  mul,
+  neg,
+  notEqual,
+  square,
+  sub,
+  where,
+} from "./elementwise.ts";
+import { mean } from "./reductions.ts";
+import { expandDims, reshape, sum } from "./structural.ts";
+
+// ---------------------------------------------------------------------------
+// losses
+
+/** How a loss reduces over the batch. */
+export type Reduction = "mean" | "sum" | "none";
+
+export function reduce(
+  fn: string,
+  loss: Tensor,
+  reduction: Reduction | undefined,
+): Tensor {
+  const r = reduction ?? "mean";
+  if (r === "mean") return mean(loss);
+  if (r === "sum") return sum(loss);
+  if (r === "none") return loss;
+  throw new Error(
+    `${fn}: reduction must be "mean", "sum" or "none", got ${
+      JSON.stringify(reduction)
+    }`,
+  );
+}
+
+function sameShapeCheck(
+  fn: string,
+  a: Tensor,
+  an: string,
+  b: Tensor,
+  bn: string,
+): void {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new Error(
+      `${fn}: ${an} ${fmt(a.shape)} and ${bn} ${
+        fmt(b.shape)
+      } must have the same shape`,
+    );
+  }
+}
+
+/** Options of {@linkcode crossEntropy} and {@linkcode nllLoss}. */
+export interface ClassLossOptions {
+  /** "mean" (default; weighted by class weights as PyTorch), "sum" or "none". */
+  reduction?: Reduction;
+  /** Label to skip (contributes nothing, not counted in the mean). Default -100. */
+  ignoreIndex?: number;
+  /** Per-class weights `[C]`. */
+  weight?: Tensor | null;
+}
+
+/** Checks int labels `[N, d...]` against logits `[N, C, d...]`; returns the one-hot mask over axis 1. */
+function oneHot(
+  fn: string,
+  input: Tensor,
+  labels: Tensor,
+  ignoreIndex: number,
+): Tensor {
+  const c = input.shape[1];
+  const expected = [input.shape[0], ...input.shape.slice(2)];
+  if (!sameShape(labels.shape, expected)) {
+    throw new Error(
+      `${fn}: labels must have shape ${fmt(expected)} for input ${
+        fmt(input.shape)
+      }, got ${fmt(labels.shape)}`,
+    );
+  }
+  const data = labels.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v !== ignoreIndex && (v < 0 || v >= c)) {
+      throw new Error(
+        `${fn}: labels must be in [0, ${c}) (or ignoreIndex ${ignoreIndex}), got ${v} at flat index ${i} (labels ${
+          fmt(labels.shape)
+        })`,
+      );
+    }
+  }
+  const classShape = [1, c, ...input.shape.slice(2).map(() => 1)];
+  return equal(
+    expandDims(labels, 1),
+    reshape(arange(c, undefined, 1, { dtype: "int32" }), classShape),
+  );
+}
+
+function classWeight(
+  fn: string,
+  weight: Tensor | null | undefined,
+  input: Tensor,
+): Tensor | null {
+  if (weight === undefined || weight === null) return null;
+  checkTensor(fn, weight, "weight");
+  if (weight.shape.length !== 1 || weight.shape[0] !== input.shape[1]) {
+    throw new Error(
+      `${fn}: weight must have shape [${input.shape[1]}] (one per class), got ${
+        fmt(weight.shape)
+      }`,
+    );
+  }
+  return reshape(weight, [
+    1,
+    input.shape[1],
+    ...input.shape.slice(2).map(() => 1),
+  ]);
+}
+
+function classInput(fn: string, input: Tensor, name: string): void {
+  checkTensor(fn, input, name);
+  floatCheck(fn, name, input);
+  if (input.shape.length < 2) {
+    throw new Error(
+      `${fn}: ${name} must be [N, C, ...], got ${fmt(input.shape)}`,
+    );
+  }
+}
+
+/**
+ * Negative log-likelihood of int32 class labels given log-probabilities
+ * `[N, C, ...]`, as `torch.nn.functional.nll_loss`.
+ *
+ * @example
+ * ```ts
+ * import { item, nllLoss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const logp = tensor([[-1, -2], [-3, -0.5]]);
+ * assert.equal(item(nllLoss(logp, tensor([0, 1], { dtype: "int32" }))), 0.75);
+ * ```
+ */
+export function nllLoss(
+  logProbs: Tensor,
+  labels: Tensor,
+  options?: ClassLossOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("nllLoss");
+  const fn = "nllLoss";
+  checkOptions(fn, options, ["reduction", "ignoreIndex", "weight"]);
+  classInput(fn, logProbs, "logProbs");
+  return classLoss(fn, logProbs, labels, options, 0);
+}
+
+function classLoss(
+  fn: string,
+  logp: Tensor,
+  labels: Tensor,
+  options: ClassLossOptions & { labelSmoothing?: number },
+  smoothing: number,
+): Tensor {
+  checkTensor(fn, labels, "labels");
+  if (labels.dtype !== "int32") {
+    throw new Error(
+      `${fn}: labels must be int32 class indices, got ${labels.dtype} ${
+        fmt(labels.shape)
+      }`,
+    );
+  }
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  const isLabel = oneHot(fn, logp, labels, ignoreIndex);
+  const hot = astype(isLabel, logp.dtype);
+  const w = classWeight(fn, options.weight, logp);
+  const keep = astype(notEqual(labels, ignoreIndex), logp.dtype); // [N, ...]
+  const wHot = w ? mul(hot, w) : hot;
+  const sampleW = mul(sum(wHot, { axis: 1 }), keep); // weight of each sample's label (0 if ignored)
+  // the label's log-probability, picked (not multiplied by the one-hot: the
+  // -Infinity of an impossible class times 0 would be NaN)
+  const picked = where(isLabel, w ? mul(logp, w) : logp, 0);
+  let loss = mul(neg(sum(picked, { axis: 1 })), keep);
+  if (smoothing > 0) {
+    // PyTorch: (1 - ε)·nll + ε/C · (-Σ_c w_c logp_c), both over the kept samples
+    const c = logp.shape[1];
+    const smooth = mul(neg(sum(w ? mul(logp, w) : logp, { axis: 1 })), keep);
+    loss = add(mul(loss, 1 - smoothing), mul(smooth, smoothing / c));
+  }
+  const r = options.reduction ?? "mean";
+  if (r === "mean") return div(sum(loss), sum(sampleW));
+  return reduce(fn, loss, r);
+}
+
+/** Options of {@linkcode crossEntropy}. */
+export interface CrossEntropyOptions extends ClassLossOptions {
+  /** Mix the target with the uniform distribution by this amount. Default 0. */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of logits `[N, C, ...]` against int32 class labels `[N, ...]`
+ * (or class probabilities of the logits' shape), as
+ * `torch.nn.functional.cross_entropy` with `reduction`, `labelSmoothing`,
+ * `ignoreIndex` and class `weight`.
+ *
+ * @example
+ * ```ts
+ * import { crossEntropy, item, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const logits = tensor([[0, 0]], { dtype: "float64" });
+ * const loss = crossEntropy(logits, tensor([1], { dtype: "int32" }));
+ * assert.ok(Math.abs(item(loss) - Math.log(2)) < 1e-15);
+ * ```
+ */
+export function crossEntropy(
+  logits: Tensor,
+  labels: Tensor,
+  options?: CrossEntropyOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("crossEntropy");
+  const fn = "crossEntropy";
+  checkOptions(fn, options, [
+    "reduction",
+    "ignoreIndex",
+    "weight",
+    "labelSmoothing",
+  ]);
+  classInput(fn, logits, "logits");
+  checkTensor(fn, labels, "labels");
+  const eps = options.labelSmoothing ?? 0;
+  if (!(eps >= 0 && eps <= 1)) {
+    throw new Error(`${fn}: labelSmoothing must be in [0, 1], got ${eps}`);
+  }
+  const logp = logSoftmax(logits, 1);
+  if (labels.dtype !== "int32") {
+    // class probabilities
+    sameShapeCheck(
+      fn,
+      logits,
+      "logits",
+      labels,
+      "labels (class probabilities)",
+    );
+    const c = logits.shape[1];
+    const target = eps > 0 ? add(mul(labels, 1 - eps), eps / c) : labels;
+    const w = classWeight(fn, options.weight, logits);
+    const loss = neg(sum(mul(mul(logp, target), w ?? 1), { axis: 1 }));
+    return reduce(fn, loss, options.reduction);
+  }
+  return classLoss(fn, logp, labels, options, eps);
+}
+
+/**
+ * Mean squared error, as `torch.nn.functional.mse_loss`.
+ *
+ * @example
+ * ```ts
+ * import { item, mseLoss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(mseLoss(tensor([1, 2]), tensor([3, 2]))), 2);
+ * ```
+ */
+export function mseLoss(
+  x: Tensor,
+  target: Tensor,
+  options?: { reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("mseLoss");
+  const fn = "mseLoss";
+  checkOptions(fn, options, ["reduction"]);
+  checkTensor(fn, x, "x");
+  checkTensor(fn, target, "target");
+  sameShapeCheck(fn, x, "x", target, "target");
+  return reduce(fn, square(sub(x, target)), options.reduction);
+}
+
+/**
+ * Mean absolute error, as `torch.nn.functional.l1_loss`.
+ *
+ * @example
+ * ```ts
+ * import { item, l1Loss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(l1Loss(tensor([1, 2]), tensor([3, 2]), { reduction: "sum" })), 2);
+ * ```
+ */
+export function l1Loss(
+  x: Tensor,
+  target: Tensor,
+  options?: { reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("l1Loss");
+  const fn = "l1Loss";
+  checkOptions(fn, options, ["reduction"]);
+  checkTensor(fn, x, "x");
+  checkTensor(fn, target, "target");
+  sameShapeCheck(fn, x, "x", target, "target");
+  return reduce(fn, abs(sub(x, target)), options.reduction);
+}
+
+/**
+ * Binary cross-entropy on logits, stable, as
+ * `torch.nn.functional.binary_cross_entropy_with_logits` (with optional
+ * element `weight` and `posWeight`).
+ *
+ * @example
+ * ```ts
+ * import { binaryCrossEntropyWithLogits, item, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = binaryCrossEntropyWithLogits(tensor([0], { dtype: "float64" }), tensor([1], { dtype: "float64" }));
+ * assert.ok(Math.abs(item(l) - Math.log(2)) < 1e-15);
+ * ```
+ */
+export function binaryCrossEntropyWithLogits(
+  logits: Tensor,
+  targets: Tensor,
+  options?: {
+    reduction?: Reduction;
+    weight?: Tensor | null;
+    posWeight?: Tensor | null;
+  },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("binaryCrossEntropyWithLogits");
+  const fn = "binaryCrossEntropyWithLogits";
+  checkOptions(fn, options, ["reduction", "weight", "posWeight"]);
+  checkTensor(fn, logits, "logits");
+  checkTensor(fn, targets, "targets");
+  floatCheck(fn, "logits", logits);
+  sameShapeCheck(fn, logits, "logits", targets, "targets");
+  // (1 - t)·x + (1 + (pw - 1)·t)·(log1p(e^-|x|) + max(-x, 0))
+  const softTerm = add(
+    log1p(exp(neg(abs(logits)))),
+    maximum(neg(logits), 0),
+  );
+  const logWeight = options.posWeight
+    ? add(mul(sub(options.posWeight, 1), targets), 1)
+    : 1;
+  let loss = add(mul(sub(1, targets), logits), mul(softTerm, logWeight));
+  if (options.weight) loss = mul(loss, options.weight);
+  return reduce(fn, loss, options.reduction);
+}

@@ -1,0 +1,214 @@
+/**
+ * Matrix products: `matmul` (NumPy's batched, broadcasting semantics) and
+ * `linear` (torch.nn.functional.linear, y = x wᵀ + b), one fused primitive
+ * whose JVP is bilinear like its VJP.
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkTensor,
+  fromData,
+  full,
+  promote,
+  sizeOf,
+  type Tensor,
+} from "./tensor.ts";
+import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
+import { batchShape, floatCheck, fmt } from "./_args.ts";
+import { bilinearJvp, checkBias } from "./conv.ts";
+import { operands } from "./elementwise.ts";
+import { reshape, squeeze, sum, transpose, unbroadcast } from "./structural.ts";
+import * as ew from "./kernels/elementwise.ts";
+import { broadcastShapes } from "./kernels/elementwise.ts";
+import { gemm, linearF32, matmul as matmulKernel } from "./kernels/matmul.ts";
+
+/** Swaps the last two axes. */
+function mT(x: Tensor): Tensor {
+  const n = x.shape.length;
+  const perm = [...Array(n).keys()];
+  [perm[n - 2], perm[n - 1]] = [perm[n - 1], perm[n - 2]];
+  return transpose(x, perm);
+}
+
+/**
+ * Matrix product with NumPy's rules: 2-D, batched (batch dims broadcast), and
+ * 1-D operands (a vector is promoted to a matrix and the axis removed after).
+ *
+ * @example
+ * ```ts
+ * import { matmul, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(matmul(tensor([[1, 2], [3, 4]]), tensor([[5], [6]]))), [[17], [39]]);
+ * assert.equal(toArray(matmul(tensor([1, 2]), tensor([3, 4]))), 11);
+ * ```
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const fn = "matmul";
+  checkTensor(fn, a, "a");
+  checkTensor(fn, b, "b");
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(
+      `${fn}: operands must have at least 1 dim, got a ${fmt(a.shape)} and b ${
+        fmt(b.shape)
+      }`,
+    );
+  }
+  const av = a.shape.length === 1, bv = b.shape.length === 1;
+  const A = av ? reshape(a, [1, a.shape[0]]) : a;
+  const B = bv ? reshape(b, [b.shape[0], 1]) : b;
+  const k = A.shape[A.shape.length - 1];
+  if (B.shape[B.shape.length - 2] !== k) {
+    throw new Error(
+      `${fn}: a ${fmt(a.shape)} and b ${
+        fmt(b.shape)
+      } have mismatched inner dimensions ${k} and ${
+        B.shape[B.shape.length - 2]
+      }`,
+    );
+  }
+  if (!broadcastShapes(A.shape.slice(0, -2), B.shape.slice(0, -2))) {
+    throw new Error(
+      `${fn}: cannot broadcast the batch dims of a ${fmt(a.shape)} and b ${
+        fmt(b.shape)
+      }`,
+    );
+  }
+  let y = bind(matmulPrim, [A, B], {});
+  if (av) y = squeeze(y, -2);
+  if (bv) y = squeeze(y, -1);
+  return y;
+}
+
+/**
+ * The output shape of {@linkcode linear}, with the op's checks and errors,
+ * without computing anything. @internal
+ */
+export function linearShape(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+): number[] {
+  const fn = "linear";
+  if (weightShape.length !== 2) {
+    throw new Error(`${fn}: weight must be [out, in], got ${fmt(weightShape)}`);
+  }
+  if (xShape.length < 1 || xShape[xShape.length - 1] !== weightShape[1]) {
+    throw new Error(
+      `${fn}: x has ${
+        xShape[xShape.length - 1] ?? "no"
+      } features but weight expects ${weightShape[1]} (x ${
+        fmt(xShape)
+      }, weight ${fmt(weightShape)})`,
+    );
+  }
+  return [...xShape.slice(0, -1), weightShape[0]];
+}
+
+/**
+ * Fully connected layer `x · weightᵀ + bias` over the last axis of x (any
+ * number of leading axes), weight `[out, in]`, as `torch.nn.functional.linear`.
+ *
+ * @example
+ * ```ts
+ * import { linear, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = linear(tensor([[1, 2]]), tensor([[1, 0], [1, 1], [0, 2]]), tensor([0, 0, 1]));
+ * assert.deepEqual(toArray(y), [[1, 3, 5]]);
+ * ```
+ */
+export function linear(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+): Tensor {
+  const fn = "linear";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  linearShape(x.shape, weight.shape);
+  const b = checkBias(fn, bias, weight.shape[0]);
+  return bind(linearPrim, b ? [x, weight, b] : [x, weight], {});
+}
+
+// ---------------------------------------------------------------------------
+// primitives: forward kernel call and derivative rules side by side
+
+const matmulPrim: Primitive<Empty> = definePrimitive({
+  name: "matmul",
+  forward: ([a, b]) => {
+    const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
+    const n = b.shape[b.shape.length - 1];
+    const batchShape = ew.broadcastShapes(
+      a.shape.slice(0, -2),
+      b.shape.slice(0, -2),
+    )!;
+    const batch = sizeOf(batchShape);
+    const dtype = promote(a.dtype, b.dtype);
+    // broadcast batch dims by materialising (cheap next to the product)
+    const full = (x: Tensor, r: number, c: number) =>
+      sizeOf(x.shape.slice(0, -2)) === batch
+        ? { data: x.data, step: r * c }
+        : sizeOf(x.shape.slice(0, -2)) === 1
+        ? { data: x.data, step: 0 }
+        : {
+          data: ew.broadcastTo(
+            x.data,
+            x.shape,
+            allocData(x.dtype, batch * r * c),
+            [...batchShape, r, c],
+          ),
+          step: r * c,
+        };
+    const A = full(a, m, k), B = full(b, k, n);
+    // a new array from the kernel when it has the right type (no zero-fill)
+    const out = A.data instanceof Int32Array || B.data instanceof Int32Array
+      ? allocData(dtype, batch * m * n)
+      : null;
+    return fromData(
+      matmulKernel(A.data, B.data, out, batch, m, k, n, A.step, B.step),
+      [...batchShape, m, n],
+    );
+  },
+  vjp: ([a, b]) => [
+    (g) => unbroadcast(matmul(g, mT(b)), a.shape), // dA = G Bᵀ
+    (g) => unbroadcast(matmul(mT(a), g), b.shape), // dB = Aᵀ G
+  ],
+});
+
+const linearPrim: Primitive<Record<never, never>> = definePrimitive({
+  name: "linear",
+  // y = x wᵀ + b over the last axis of x
+  forward: ([x, w, b]) => {
+    const inF = w.shape[1], outF = w.shape[0];
+    const m = x.data.length / inF;
+    const shape = [...x.shape.slice(0, -1), outF];
+    const y = linearF32(x.data, w.data, b ? b.data : null, m, inF, outF);
+    if (y) return fromData(y, shape);
+    const acc = new Float64Array(m * outF);
+    gemm(x.data, 0, w.data, 0, acc, 0, m, inF, outF, "nt");
+    const out = allocData(
+      promote(promote(x.dtype, w.dtype), b ? b.dtype : x.dtype),
+      m * outF,
+    );
+    for (let i = 0; i < acc.length; i++) {
+      out[i] = acc[i] + (b ? b.data[i % outF] : 0);
+    }
+    return fromData(out, shape);
+  },
+  vjp: ([x, w, b]) => [
+    (g) => matmul(g, w), // dx = g w
+    (g) =>
+      matmul(
+        transpose(reshape(g, [-1, w.shape[0]])),
+        reshape(x, [-1, w.shape[1]]),
+      ), // dw = gᵀ x
+    ...(b
+      ? [(g: Tensor) => sum(reshape(g, [-1, w.shape[0]]), { axis: 0 })]
+      : []), // db = Σ g
+  ],
+  jvp: bilinearJvp(() => linearPrim, false),
+});
+
+// ---------------------------------------------------------------------------
+// the public ops

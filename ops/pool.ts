@@ -1,0 +1,422 @@
+/**
+ * Pooling, with PyTorch's semantics and argument checking.
+ *
+ * Max pooling is `maxPool2d` with `maxPool2dScatter` (route g to each
+ * window's first maximum, as PyTorch) and `maxPool2dGather` (read a tensor at
+ * those maxima); the last two are linear in their first input and transpose
+ * each other. Average pooling is `avgPool2d` and its transpose; adaptive
+ * average pooling is a product with a fixed averaging matrix.
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkBool,
+  checkOptions,
+  checkTensor,
+  fromData,
+  type Tensor,
+  tensor,
+} from "./tensor.ts";
+import {
+  bind,
+  definePrimitive,
+  differentiating,
+  type Primitive,
+  userOp,
+} from "./trace.ts";
+import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
+import { onBatch, outputLength } from "./conv.ts";
+import { matmul } from "./matmul.ts";
+import { pad } from "./structural.ts";
+import * as pk from "./kernels/pool.ts";
+
+/** Geometry of a pooling window. */
+export interface PoolParams {
+  kernelSize: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  ceilMode: boolean;
+}
+
+/** Average pooling's divisor settings. */
+export interface AvgParams extends PoolParams {
+  countIncludePad: boolean;
+  divisorOverride: number | null;
+}
+
+/** Output `[H, W]` of pooling an input of spatial size `hw`. */
+export function poolOutSize(
+  hw: readonly [number, number],
+  p: PoolParams,
+): [number, number] {
+  const axis = (a: number) =>
+    outputLength(
+      hw[a],
+      p.kernelSize[a],
+      p.stride[a],
+      p.padding[a],
+      p.padding[a],
+      p.dilation[a],
+      p.ceilMode,
+    );
+  return [axis(0), axis(1)];
+}
+
+function poolGeometry(
+  x: readonly number[],
+  p: PoolParams,
+  inputSize?: [number, number],
+): pk.PoolGeometry {
+  const [h, w] = inputSize ?? [x[2], x[3]];
+  const [oh, ow] = poolOutSize([h, w], p);
+  return {
+    planes: x[0] * x[1],
+    h,
+    w,
+    oh,
+    ow,
+    kh: p.kernelSize[0],
+    kw: p.kernelSize[1],
+    sh: p.stride[0],
+    sw: p.stride[1],
+    ph: p.padding[0],
+    pw: p.padding[1],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
+  };
+}
+
+/** Options of {@linkcode maxPool2d}. */
+export interface MaxPool2dOptions {
+  /** Window size. Required. */
+  kernelSize: Pair;
+  /** Step between windows. Default kernelSize. */
+  stride?: Pair | null;
+  /** Implicit -infinity padding per side (at most half the kernel). Default 0. */
+  padding?: Pair;
+  /** Spacing between window taps. Default 1. */
+  dilation?: Pair;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+}
+
+/** Options of {@linkcode avgPool2d}. */
+export interface AvgPool2dOptions {
+  /** Window size. Required. */
+  kernelSize: Pair;
+  /** Step between windows. Default kernelSize. */
+  stride?: Pair | null;
+  /** Zero padding per side (at most half the kernel). Default 0. */
+  padding?: Pair;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+  /** Count padded zeros in the divisor. Default true. */
+  countIncludePad?: boolean;
+  /** Divide by this instead of the window size. */
+  divisorOverride?: number | null;
+}
+
+/**
+ * Checks the options of maxPool2d (`kind` "max") or avgPool2d ("avg") with
+ * the op's messages and returns the primitive's params; needs no shape, so a
+ * layer checks its options when it is built (`fn` names the caller).
+ * @internal
+ */
+export function poolSettings(
+  fn: string,
+  options: MaxPool2dOptions,
+  kind: "max",
+): PoolParams;
+
+export function poolSettings(
+  fn: string,
+  options: AvgPool2dOptions,
+  kind: "avg",
+): AvgParams;
+
+export function poolSettings(
+  fn: string,
+  options: MaxPool2dOptions | AvgPool2dOptions,
+  kind: "max" | "avg",
+): PoolParams;
+
+export function poolSettings(
+  fn: string,
+  options: MaxPool2dOptions | AvgPool2dOptions,
+  kind: "max" | "avg",
+): PoolParams | AvgParams {
+  const o = options as MaxPool2dOptions & AvgPool2dOptions;
+  checkOptions(fn, o, [
+    "kernelSize",
+    "stride",
+    "padding",
+    ...(kind === "max" ? ["dilation"] : []),
+    "ceilMode",
+    ...(kind === "avg" ? ["countIncludePad", "divisorOverride"] : []),
+  ]);
+  if (!o || o.kernelSize === undefined) {
+    throw new Error(`${fn}: options.kernelSize is required`);
+  }
+  const kernelSize = pair(fn, "kernelSize", o.kernelSize, 1);
+  const stride = o.stride === undefined || o.stride === null
+    ? kernelSize
+    : pair(fn, "stride", o.stride, 1);
+  const padding = pair(fn, "padding", o.padding ?? 0, 0);
+  const dilation = pair(fn, "dilation", o.dilation ?? 1, 1);
+  for (let a = 0; a < 2; a++) {
+    if (padding[a] > kernelSize[a] / 2) {
+      throw new Error(
+        `${fn}: pad should be at most half of effective kernel size, but got pad=${
+          padding[a]
+        }, kernel_size=${kernelSize[a]} (padding ${fmt(padding)}, kernelSize ${
+          fmt(kernelSize)
+        })`,
+      );
+    }
+  }
+  const ceilMode = checkBool(fn, "ceilMode", o.ceilMode, false);
+  const p: PoolParams = { kernelSize, stride, padding, dilation, ceilMode };
+  if (kind === "max") return p;
+  const d = o.divisorOverride ?? null;
+  if (d !== null && !(Number.isInteger(d) && d !== 0)) {
+    throw new Error(
+      `${fn}: divisorOverride must be a non-zero integer, got ${
+        JSON.stringify(d)
+      }`,
+    );
+  }
+  return {
+    ...p,
+    countIncludePad: checkBool(
+      fn,
+      "countIncludePad",
+      o.countIncludePad,
+      true,
+    ),
+    divisorOverride: d,
+  };
+}
+
+/** The shape of x pooled with settled params; throws when a side would be < 1. */
+function pooledShape(
+  fn: string,
+  xShape: readonly number[],
+  p: PoolParams,
+): number[] {
+  const x4 = batchShape(fn, xShape);
+  const [oh, ow] = poolOutSize([x4[2], x4[3]], p);
+  if (oh < 1 || ow < 1) {
+    throw new Error(
+      `${fn}: output size would be ${oh}x${ow} (< 1) for x ${
+        fmt(x4)
+      } with kernelSize ${fmt(p.kernelSize)}, padding ${
+        fmt(p.padding)
+      }, dilation ${fmt(p.dilation)}`,
+    );
+  }
+  return [...xShape.slice(0, -2), oh, ow];
+}
+
+/**
+ * The output shape of {@linkcode maxPool2d} (`kind` "max") or
+ * {@linkcode avgPool2d} ("avg") for x's shape and these options, with the
+ * op's checks and errors, without computing anything. @internal
+ */
+export function pool2dShape(
+  xShape: readonly number[],
+  options: MaxPool2dOptions | AvgPool2dOptions,
+  kind: "max" | "avg",
+): number[] {
+  const fn = kind === "max" ? "maxPool2d" : "avgPool2d";
+  return pooledShape(fn, xShape, poolSettings(fn, options, kind));
+}
+
+/**
+ * 2-D max pooling as `torch.nn.functional.max_pool2d`; the gradient goes to
+ * the first maximum of each window in row-major order.
+ *
+ * @example
+ * ```ts
+ * import { maxPool2d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[1, 2, 5, 6], [3, 4, 7, 8], [0, 0, 1, 1], [0, 9, 1, 1]]]]);
+ * assert.deepEqual(toArray(maxPool2d(x, { kernelSize: 2 })), [[[[4, 8], [9, 1]]]]);
+ * ```
+ */
+export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
+  const fn = "maxPool2d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const p = poolSettings(fn, options, "max");
+  pooledShape(fn, x.shape, p);
+  return onBatch(x, (x4) => bind(maxPool2dPrim, [x4], p));
+}
+
+/**
+ * 2-D average pooling as `torch.nn.functional.avg_pool2d`.
+ *
+ * @example
+ * ```ts
+ * import { avgPool2d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[1, 2], [3, 6]]]]);
+ * assert.deepEqual(toArray(avgPool2d(x, { kernelSize: 2 })), [[[[3]]]]);
+ * assert.deepEqual(toArray(avgPool2d(x, { kernelSize: 2, padding: 1, countIncludePad: false })), [[[[1, 2], [3, 6]]]]);
+ * ```
+ */
+export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
+  const fn = "avgPool2d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const p = poolSettings(fn, options, "avg");
+  pooledShape(fn, x.shape, p);
+  return onBatch(x, (x4) => bind(avgPool2dPrim, [x4], p));
+}
+
+/** The [out, size] averaging matrix of adaptive pooling along one axis (PyTorch's windows), or its transpose. */
+function adaptiveMatrix(
+  size: number,
+  out: number,
+  dtype: Tensor["dtype"],
+  transposed: boolean,
+): Tensor {
+  const m = new Float64Array(out * size);
+  for (let i = 0; i < out; i++) {
+    const s = Math.floor((i * size) / out),
+      e = Math.ceil(((i + 1) * size) / out);
+    for (let j = s; j < e; j++) {
+      m[transposed ? j * out + i : i * size + j] = 1 / (e - s);
+    }
+  }
+  return tensor(m, { shape: transposed ? [size, out] : [out, size], dtype });
+}
+
+/**
+ * The output shape of {@linkcode adaptiveAvgPool2d}, with the op's checks and
+ * errors, without computing anything. @internal
+ */
+export function adaptiveAvgPool2dShape(
+  xShape: readonly number[],
+  outputSize: Pair,
+): number[] {
+  const fn = "adaptiveAvgPool2d";
+  batchShape(fn, xShape);
+  return [...xShape.slice(0, -2), ...pair(fn, "outputSize", outputSize, 1)];
+}
+
+/**
+ * Adaptive average pooling to `outputSize` as
+ * `torch.nn.functional.adaptive_avg_pool2d` (window i spans
+ * floor(i·H/out) to ceil((i+1)·H/out)); a composition of two matmuls.
+ *
+ * @example
+ * ```ts
+ * import { adaptiveAvgPool2d, arange, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(9), [1, 1, 3, 3]);
+ * assert.deepEqual(toArray(adaptiveAvgPool2d(x, 1)), [[[[4]]]]);
+ * assert.deepEqual(adaptiveAvgPool2d(x, [2, 2]).shape, [1, 1, 2, 2]);
+ * ```
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  using _op = userOp("adaptiveAvgPool2d");
+  const fn = "adaptiveAvgPool2d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const [h, w] = x.shape.slice(-2);
+  const [oh, ow] = adaptiveAvgPool2dShape(x.shape, outputSize).slice(-2);
+  const rows = adaptiveMatrix(h, oh, x.dtype, false); // [oh, H]
+  const cols = adaptiveMatrix(w, ow, x.dtype, true); // [W, ow]
+  return onBatch(x, (x4) => matmul(matmul(rows, x4), cols));
+}
+
+// ---------------------------------------------------------------------------
+// primitives: forward kernel call and derivative rules side by side
+
+const maxPool2dPrim: Primitive<PoolParams> = definePrimitive({
+  name: "maxPool2d",
+  forward: ([x], p) => {
+    const g = poolGeometry(x.shape, p);
+    // the argmax is kept only when a backward pass may ask for it
+    const y = pk.maxPoolForward(x.data, g, undefined, differentiating());
+    return fromData(y, [x.shape[0], x.shape[1], g.oh, g.ow]);
+  },
+  vjp: ([x], _y, p) => [(g) => bind(maxPool2dScatterPrim, [g, x], p)], // g goes to each window's first max
+  jvp: ([x], [t], _y, p) => bind(maxPool2dGatherPrim, [t!, x], p),
+});
+
+const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
+  name: "maxPool2dScatter",
+  forward: ([gr, x], p) => {
+    const g = poolGeometry(x.shape, p);
+    return fromData(
+      pk.maxPoolScatter(gr.data, pk.maxPoolArgmax(x.data, g), g),
+      x.shape,
+    );
+  },
+  vjp: ([, x], _y, p) => [(g) => bind(maxPool2dGatherPrim, [g, x], p), null], // linear in g; x only picks positions
+  jvp: ([, x], [t], _y, p) => bind(maxPool2dScatterPrim, [t!, x], p),
+});
+
+const maxPool2dGatherPrim: Primitive<PoolParams> = definePrimitive({
+  name: "maxPool2dGather",
+  forward: ([t, x], p) => {
+    const g = poolGeometry(x.shape, p);
+    const out = allocData(t.dtype, g.planes * g.oh * g.ow);
+    return fromData(
+      pk.poolGather(t.data, pk.maxPoolArgmax(x.data, g), g, out),
+      [x.shape[0], x.shape[1], g.oh, g.ow],
+    );
+  },
+  vjp: ([, x], _y, p) => [(g) => bind(maxPool2dScatterPrim, [g, x], p), null],
+  jvp: ([, x], [t], _y, p) => bind(maxPool2dGatherPrim, [t!, x], p),
+});
+
+const avgPool2dPrim: Primitive<AvgParams> = definePrimitive({
+  name: "avgPool2d",
+  forward: ([x], p) => {
+    const g = poolGeometry(x.shape, p);
+    const out = allocData(x.dtype, g.planes * g.oh * g.ow);
+    return fromData(pk.avgPoolForward(x.data, g, p, out), [
+      x.shape[0],
+      x.shape[1],
+      g.oh,
+      g.ow,
+    ]);
+  },
+  vjp: (
+    [x],
+    _y,
+    p,
+  ) => [
+    (g) =>
+      bind(avgPool2dAdjointPrim, [g], {
+        ...p,
+        inputSize: [x.shape[2], x.shape[3]],
+      }),
+  ],
+  jvp: (_, [t], _y, p) => bind(avgPool2dPrim, [t!], p),
+});
+
+const avgPool2dAdjointPrim: Primitive<
+  AvgParams & { inputSize: [number, number] }
+> = definePrimitive({
+  name: "avgPool2dAdjoint",
+  forward: ([y], p) => {
+    const g = poolGeometry(y.shape, p, p.inputSize);
+    const out = allocData(y.dtype, g.planes * g.h * g.w);
+    return fromData(pk.avgPoolAdjoint(y.data, g, p, out), [
+      y.shape[0],
+      y.shape[1],
+      g.h,
+      g.w,
+    ]);
+  },
+  vjp: (_, __, { inputSize: _s, ...p }) => [(g) => bind(avgPool2dPrim, [g], p)],
+  jvp: (_, [t], _y, p) => bind(avgPool2dAdjointPrim, [t!], p),
+});
+
+// ---------------------------------------------------------------------------
+// the public ops
