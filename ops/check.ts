@@ -142,16 +142,18 @@ function checkOnce(
  * also checks the derivatives of the VJP and JVP functions themselves.
  * Throws an error naming the worst mismatch.
  *
+ * Types: `A` is the tuple of `f`'s parameters, trees of tensors, and `args`
+ * must match it; `f` returns a tree of tensors.
+ *
  * @example
  * ```ts
- * import { checkGrads, mul, sum, tanh, tensor } from "../mod.ts";
- * checkGrads((x: any) => sum(mul(tanh(x), x)), [tensor([0.5, -1.2, 2])]);
+ * import { checkGrads, mul, sum, tanh, type Tensor, tensor } from "../mod.ts";
+ * checkGrads((x: Tensor) => sum(mul(tanh(x), x)), [tensor([0.5, -1.2, 2])]);
  * ```
  */
-export function checkGrads(
-  // deno-lint-ignore no-explicit-any
-  f: (...args: any[]) => any,
-  args: unknown[],
+export function checkGrads<A extends Tree[]>(
+  f: (...args: A) => Tree,
+  args: A,
   options?: CheckGradsOptions,
 ): void {
   if (options === undefined) options = {};

@@ -65,19 +65,25 @@ function checkArgs(fn: string, args: unknown[]): void {
  * output cotangent (a tree like the output) to the input cotangents (one
  * tree per primal). int32 leaves get zero cotangents.
  *
+ * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
+ * of tensors. A cotangent has the type of what it is the cotangent of: the
+ * returned function takes an `R` and gives back an `A` (the cotangent of a
+ * `{ w: Tensor }` argument is a `{ w: Tensor }`).
+ *
  * @example
  * ```ts
- * import { mul, tensor, toArray, vjp } from "../mod.ts";
+ * import { mul, type Tensor, tensor, toArray, vjp } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [y, back] = vjp((x: any) => mul(x, x), tensor([3]));
- * assert.deepEqual(toArray(y as any), [9]);
- * assert.deepEqual(toArray(back(tensor([1]))[0] as any), [6]);
+ * const [y, back] = vjp((x: Tensor) => mul(x, x), tensor([3]));
+ * assert.deepEqual(toArray(y), [9]);
+ * const [dx] = back(tensor([1])); // one cotangent per primal
+ * assert.deepEqual(toArray(dx), [6]);
  * ```
  */
 export function vjp<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   ...primals: A
-): [R, (cotangent: R) => A] {
+): [output: R, vjpFn: (cotangent: R) => A] {
   const fn = "vjp";
   if (typeof f !== "function") {
     throw new Error(`${fn}: f must be a function, got ${describe(f)}`);
@@ -143,20 +149,24 @@ export function vjp<A extends Tree[], R extends Tree>(
  * Forward mode: the output of `f` at `primals` and its directional derivative
  * along `tangents` (trees like the primals).
  *
+ * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
+ * of tensors. The tangents have the type of the primals (`A`) and the output
+ * tangent the type of the output (`R`).
+ *
  * @example
  * ```ts
- * import { jvp, mul, tensor, toArray } from "../mod.ts";
+ * import { jvp, mul, type Tensor, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [y, t] = jvp((x: any) => mul(x, x), [tensor([3])], [tensor([1])]);
- * assert.deepEqual(toArray(y as any), [9]);
- * assert.deepEqual(toArray(t as any), [6]);
+ * const [y, t] = jvp((x: Tensor) => mul(x, x), [tensor([3])], [tensor([1])]);
+ * assert.deepEqual(toArray(y), [9]);
+ * assert.deepEqual(toArray(t), [6]);
  * ```
  */
 export function jvp<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   primals: A,
   tangents: A,
-): [R, R] {
+): [output: R, tangent: R] {
   const fn = "jvp";
   if (typeof f !== "function") {
     throw new Error(`${fn}: f must be a function, got ${describe(f)}`);
@@ -205,19 +215,56 @@ export function jvp<A extends Tree[], R extends Tree>(
   return [treeUnflatten(def, outs) as R, treeUnflatten(def, tans) as R];
 }
 
-/** Options of {@linkcode grad} and {@linkcode valueAndGrad}. */
-export interface GradOptions {
+/**
+ * Which arguments {@linkcode grad} and {@linkcode valueAndGrad}
+ * differentiate: one position (`0`, the default) or a list of positions
+ * (`[0, 1]`).
+ */
+export type Argnums = number | readonly number[];
+
+/**
+ * The type of the gradient of a function with parameters `A` with respect to
+ * the argument(s) `N`. A gradient has the type of its argument: with respect
+ * to a `Tensor` it is a `Tensor`, with respect to a tree such as
+ * `{ conv1: { weight: Tensor } }` it is a `{ conv1: { weight: Tensor } }`. A
+ * list of positions gives a tuple in that order:
+ * `GradOf<[Tensor, P], [1, 0]>` is `[P, Tensor]`.
+ */
+export type GradOf<A extends readonly unknown[], N extends Argnums> =
+  // one position: the type of that argument
+  N extends number ? A[N]
+    // a list of positions: a tuple of their types, in that order
+    : { -readonly [K in keyof N]: A[N[K] & number] };
+
+/**
+ * What `f` returns with `hasAux: true`: `[value, aux]`, the scalar tensor
+ * to differentiate and a tree of tensors passed through undifferentiated.
+ * An array `(Tensor | Aux)[]` is accepted too: it is the type TypeScript
+ * gives `return [loss, aux]` in a function declared on its own (written
+ * inline, in the call to `grad`, it is a tuple).
+ */
+export type WithAux<Aux> = readonly [Tensor, Aux] | readonly (Tensor | Aux)[];
+
+/**
+ * Options of {@linkcode grad} and {@linkcode valueAndGrad}; `N` is the type
+ * of `argnums`, which decides the type of the gradient ({@linkcode GradOf}).
+ */
+export interface GradOptions<N extends Argnums = Argnums> {
   /** Which positional argument(s) to differentiate; default 0. */
-  argnums?: number | number[];
-  /** `f` returns `[value, aux]`; aux is passed through. Default false. */
+  argnums?: N;
+  /**
+   * `f` returns `[value, aux]`; aux is passed through. Default false. Write
+   * it as a literal `true` or `false`: the overloads choose the result type
+   * by it.
+   */
   hasAux?: boolean;
 }
 
 function checkArgnums(
   fn: string,
-  argnums: number | number[],
+  argnums: Argnums,
   nargs: number,
-): number[] {
+): readonly number[] {
   const list = Array.isArray(argnums) ? argnums : [argnums];
   for (const a of list) {
     if (!Number.isInteger(a) || a < 0 || a >= nargs) {
@@ -238,46 +285,69 @@ function checkArgnums(
  * float scalar, or `[scalar, aux]` with `hasAux` (then the value is
  * `[scalar, aux]`, as JAX).
  *
+ * Types: the returned function takes `f`'s parameters `A` and returns
+ * `[value, grads]`, where the value is a `Tensor` (`[Tensor, Aux]` with
+ * `hasAux: true`) and `grads` is a {@linkcode GradOf}: with the default
+ * `argnums` it has the type of `f`'s first parameter, with `argnums: 1` of
+ * its second, with `argnums: [0, 1]` it is a tuple of both.
+ *
  * @example
  * ```ts
- * import { mul, sum, tensor, toArray, valueAndGrad } from "../mod.ts";
+ * import { mul, sum, type Tensor, tensor, toArray, valueAndGrad } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const f = valueAndGrad((x: any) => sum(mul(x, x)));
- * const [value, g] = f(tensor([1, 2]));
+ * const f = valueAndGrad((x: Tensor) => sum(mul(x, x)));
+ * const [value, g] = f(tensor([1, 2])); // value: Tensor, g: Tensor
  * assert.equal(toArray(value), 5);
  * assert.deepEqual(toArray(g), [2, 4]);
+ * // with aux: the value is [loss, aux]
+ * const h = valueAndGrad((x: Tensor) => [sum(x), { twice: mul(x, 2) }], { hasAux: true });
+ * const [[loss, aux], gx] = h(tensor([1, 2]));
+ * assert.deepEqual([toArray(loss), toArray(aux.twice), toArray(gx)], [3, [2, 4], [1, 1]]);
  * ```
  */
+export function valueAndGrad<A extends unknown[], const N extends Argnums = 0>(
+  f: (...args: A) => Tensor,
+  options?: GradOptions<N> & { hasAux?: false },
+): (...args: A) => [value: Tensor, grads: GradOf<A, N>];
+/**
+ * `valueAndGrad(f, { hasAux: true })`: `f` returns `[scalar, aux]` (a
+ * {@linkcode WithAux}) and the value is that pair, `[Tensor, Aux]`; only the
+ * scalar is differentiated.
+ */
+export function valueAndGrad<
+  A extends unknown[],
+  Aux,
+  const N extends Argnums = 0,
+>(
+  f: (...args: A) => WithAux<Aux>,
+  options: GradOptions<N> & { hasAux: true },
+): (...args: A) => [value: [Tensor, Aux], grads: GradOf<A, N>];
 export function valueAndGrad(
-  // deno-lint-ignore no-explicit-any
-  f: (...args: any[]) => any,
+  f: (...args: unknown[]) => unknown,
   options?: GradOptions,
-  // deno-lint-ignore no-explicit-any
-): (...args: any[]) => [any, any] {
+): (...args: unknown[]) => [unknown, unknown] {
   if (options === undefined) options = {};
   return gradTransform("valueAndGrad", f, options);
 }
 
+/** The untyped core of grad and valueAndGrad: returns `[f(...args), grads]`. */
 function gradTransform(
   fn: string,
-  // deno-lint-ignore no-explicit-any
-  f: (...args: any[]) => any,
+  f: (...args: unknown[]) => unknown,
   options: GradOptions,
-  // deno-lint-ignore no-explicit-any
-): (...args: any[]) => [any, any] {
+): (...args: unknown[]) => [unknown, unknown] {
   if (typeof f !== "function") {
     throw new Error(`${fn}: f must be a function, got ${describe(f)}`);
   }
   checkOptions(fn, options, ["argnums", "hasAux"]);
   const argnums = options.argnums ?? 0;
   const hasAux = options.hasAux ?? false;
-  // deno-lint-ignore no-explicit-any
-  return (...args: any[]) => {
+  return (...args: unknown[]) => {
     const nums = checkArgnums(fn, argnums, args.length);
     for (const i of nums) {
       let leaves: Tensor[];
       try {
-        leaves = treeFlatten(args[i])[0];
+        leaves = treeFlatten(args[i] as Tree)[0];
       } catch (e) {
         throw new Error(
           `${fn}: argument ${i} is not a tree of tensors: ${
@@ -306,7 +376,7 @@ function gradTransform(
           }`,
         );
       }
-      const out = hasAux ? res[0] : res;
+      const out = hasAux ? (res as unknown[])[0] : res;
       if (!isTensor(out) || out.shape.length !== 0 || out.dtype === "int32") {
         throw new Error(
           `${fn}: f must return a float scalar tensor (shape []), got ${
@@ -318,9 +388,9 @@ function gradTransform(
           }`,
         );
       }
-      return res;
+      return res as Tree;
     };
-    const [res, back] = vjp(g, ...nums.map((i) => args[i]));
+    const [res, back] = vjp(g, ...nums.map((i) => args[i] as Tree));
     const value = (hasAux ? (res as Tree[])[0] : res) as Tensor;
     const seed = fromData(allocData(value.dtype, 1).fill(1), []);
     const ct = hasAux ? [seed, treeMapZeros((res as Tree[])[1])] : seed;
@@ -337,42 +407,76 @@ function treeMapZeros(tree: Tree): Tree {
 /**
  * `grad(f)` returns a function computing the gradient of the scalar-valued
  * `f` with respect to argument `argnums` (default 0): a tree with that
- * argument's structure.
+ * argument's structure (an array of them when `argnums` is an array). With
+ * `hasAux`, `f` returns `[scalar, aux]` and the function returns
+ * `[grads, aux]`, as JAX.
+ *
+ * Types: the returned function takes `f`'s parameters `A` and returns a
+ * {@linkcode GradOf}: the type of the differentiated argument, so the
+ * gradient of a `{ w: Tensor; b: Tensor }` is a `{ w: Tensor; b: Tensor }`
+ * (`g.wieght` does not compile); a tuple of the argument types when
+ * `argnums` is an array; `[grads, Aux]` with `hasAux: true`. (`const N`
+ * keeps `argnums: [1, 0]` the tuple type `[1, 0]` rather than `number[]`;
+ * the implementation signature after the overloads is untyped, callers
+ * see only the overloads.)
  *
  * @example
  * ```ts
- * import { grad, mul, sum, tensor, toArray } from "../mod.ts";
+ * import { add, grad, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const df = grad((x: any) => sum(mul(x, x)));
+ * const df = grad((x: Tensor) => sum(mul(x, x)));
  * assert.deepEqual(toArray(df(tensor([1, 2, 3]))), [2, 4, 6]);
- * const d2 = grad((x: any) => sum(grad((y: any) => sum(mul(mul(y, y), y)))(x)));
+ * const d2 = grad((x: Tensor) => sum(grad((y: Tensor) => sum(mul(mul(y, y), y)))(x)));
  * assert.deepEqual(toArray(d2(tensor([1, 2]))), [6, 12]); // d/dx 3x² = 6x
+ * // a tree argument: the gradient has its type, { w: Tensor; b: Tensor }
+ * const loss = (p: { w: Tensor; b: Tensor }, x: Tensor) => sum(add(mul(p.w, x), p.b));
+ * const g = grad(loss)({ w: tensor([1, 1]), b: tensor([0, 0]) }, tensor([3, 4]));
+ * assert.deepEqual([toArray(g.w), toArray(g.b)], [[3, 4], [1, 1]]);
  * ```
  */
+export function grad<A extends unknown[], const N extends Argnums = 0>(
+  f: (...args: A) => Tensor,
+  options?: GradOptions<N> & { hasAux?: false },
+): (...args: A) => GradOf<A, N>;
+/**
+ * `grad(f, { hasAux: true })`: `f` returns `[scalar, aux]` (a
+ * {@linkcode WithAux}) and the function returns `[grads, aux]`, the aux
+ * passed through with its type.
+ *
+ * @example
+ * ```ts
+ * import { grad, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [g, aux] = grad((x: Tensor) => [sum(mul(x, x)), { x2: mul(x, x) }], { hasAux: true })(tensor([3]));
+ * assert.deepEqual([toArray(g), toArray(aux.x2)], [[6], [9]]);
+ * ```
+ */
+export function grad<A extends unknown[], Aux, const N extends Argnums = 0>(
+  f: (...args: A) => WithAux<Aux>,
+  options: GradOptions<N> & { hasAux: true },
+): (...args: A) => [grads: GradOf<A, N>, aux: Aux];
 export function grad(
-  // deno-lint-ignore no-explicit-any
-  f: (...args: any[]) => any,
+  f: (...args: unknown[]) => unknown,
   options?: GradOptions,
-  // deno-lint-ignore no-explicit-any
-): (...args: any[]) => any {
+): (...args: unknown[]) => unknown {
   if (options === undefined) options = {};
+  const hasAux = options.hasAux;
   const vg = gradTransform("grad", f, options);
-  // deno-lint-ignore no-explicit-any
-  return (...args: any[]) => {
+  return (...args: unknown[]) => {
     const [v, g] = vg(...args);
-    return options.hasAux ? [g, v[1]] : g;
+    return hasAux ? [g, (v as [Tensor, unknown])[1]] : g;
   };
 }
 
 /**
  * Stops derivatives: the same values, treated as constants by every
- * enclosing transform. Works on trees.
+ * enclosing transform. Works on trees, and returns the type it is given.
  *
  * @example
  * ```ts
- * import { grad, mul, stopGradient, sum, tensor, toArray } from "../mod.ts";
+ * import { grad, mul, stopGradient, sum, type Tensor, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const df = grad((x: any) => sum(mul(stopGradient(x), x)));
+ * const df = grad((x: Tensor) => sum(mul(stopGradient(x), x)));
  * assert.deepEqual(toArray(df(tensor([3]))), [3]);
  * ```
  */
@@ -387,35 +491,44 @@ export function stopGradient<T extends Tree>(x: T): T {
  * argument. Arguments and the output are tensors. The forward-mode
  * derivative is the transpose of `bwd` (so `bwd` must be linear in `g`).
  *
+ * Types: `A` is the tuple of `f`'s parameters (all tensors; `Tensor[]` when
+ * they are not annotated), which `fwd` takes too, and the returned function
+ * as well; `bwd` returns an `A`, one cotangent per argument (`NoInfer`: `A`
+ * is read from `f` and `fwd`, and `bwd` is checked against it). `R` is the
+ * type of the residuals, whatever `fwd` saves for `bwd`. The constraint
+ * `[] | Tensor[]` rather than `Tensor[]` is a TypeScript idiom: it makes the
+ * array literal `bwd` returns (`[g]`) a tuple, as `A` is.
+ *
  * @example
  * ```ts
- * import { customVjp, grad, mul, sum, tensor, toArray } from "../mod.ts";
+ * import { customVjp, grad, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * // identity whose gradient is clipped to [-1, 1]
  * const clipGrad = customVjp(
- *   (x) => x,
- *   (x) => [x, null],
+ *   (x: Tensor) => x,
+ *   (x: Tensor) => [x, null],
  *   (_res, g) => [g.data[0] > 1 ? mul(g, 1 / g.data[0]) : g],
  * );
- * assert.deepEqual(toArray(grad((x: any) => sum(mul(clipGrad(x), 5)))(tensor([2]))), [1]);
+ * assert.deepEqual(toArray(grad((x: Tensor) => sum(mul(clipGrad(x), 5)))(tensor([2]))), [1]);
  * ```
  */
-export function customVjp<R>(
-  f: (...args: Tensor[]) => Tensor,
-  fwd: (...args: Tensor[]) => [Tensor, R],
-  bwd: (residuals: R, g: Tensor) => Tensor[],
-): (...args: Tensor[]) => Tensor {
+export function customVjp<A extends [] | Tensor[], R>(
+  f: (...args: A) => Tensor,
+  fwd: (...args: A) => readonly [Tensor, R],
+  bwd: (residuals: R, g: Tensor) => NoInfer<A>,
+): (...args: A) => Tensor {
   const fn = "customVjp";
   for (const [name, v] of [["f", f], ["fwd", fwd], ["bwd", bwd]] as const) {
     if (typeof v !== "function") {
       throw new Error(`${fn}: ${name} must be a function, got ${describe(v)}`);
     }
   }
+  // the rule is called with the arguments of the returned function, an `A`
   const rule: Rule<Record<never, never>> = {
     name: f.name || "customVjp",
-    forward: (inputs) => concrete(f(...inputs)),
+    forward: (inputs) => concrete(f(...inputs as A)),
     vjp: (inputs) => {
-      const [, res] = fwd(...inputs);
+      const [, res] = fwd(...inputs as A);
       let cache: [Tensor, Tensor[]] | null = null;
       const cts = (g: Tensor) => {
         if (!cache || cache[0] !== g) {

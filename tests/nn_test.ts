@@ -816,7 +816,7 @@ Deno.test("batchNorm2d training: values and gradients equal the formula in publi
   // the derivative kernels' own derivatives: the input and weight gradients
   // (as functions of g, x, w) to order 2, so batchNorm to order 3
   const [kx, kw, kb, kg] = random.split(random.key(6), 4);
-  const args = [
+  const args: [Tensor, Tensor, Tensor, Tensor] = [
     random.normal(kg, [3, 2, 2, 3], { dtype: "float64" }),
     random.normal(kx, [3, 2, 2, 3], { dtype: "float64" }),
     random.normal(kw, [2], { dtype: "float64" }),

@@ -24,7 +24,7 @@ Deno.test("perturbation confusion: d/dx [x * d/dy (x + y)] = 1", () => {
   assert.equal(T.item(T.grad(f)(T.tensor(3, f64))), 1);
   // and in forward mode
   const [, t] = T.jvp(f, [T.tensor(3, f64)], [T.tensor(1, f64)]);
-  assert.equal(T.item(t as Tensor), 1);
+  assert.equal(T.item(t), 1);
 });
 
 Deno.test("grad(grad(f)), third order, jvp of grad (forward-over-reverse), Hessian-vector products", () => {
@@ -39,11 +39,9 @@ Deno.test("grad(grad(f)), third order, jvp of grad (forward-over-reverse), Hessi
   const hvpRev = T.grad((x: Tensor) => T.sum(T.mul(d1(x), v)))(x3);
   const [, hvpFwd] = T.jvp(d1, [x3], [v]);
   assertAllClose(hvpRev, [6, 0, -18]);
-  assertAllClose(hvpFwd as Tensor, [6, 0, -18]);
+  assertAllClose(hvpFwd, [6, 0, -18]);
   // reverse-over-forward too
-  const rof = T.grad((x: Tensor) => T.sum(T.jvp(d1, [x], [v])[1] as Tensor))(
-    x3,
-  );
+  const rof = T.grad((x: Tensor) => T.sum(T.jvp(d1, [x], [v])[1]))(x3);
   assertAllClose(rof, [6, 0, -6]); // d/dx Σ 6 x v = 6 v... then summed over the cube's 3rd derivative
 });
 
@@ -105,7 +103,7 @@ Deno.test("customVjp: the user's rule is used, also inside second order", () => 
     [6, 12, 18],
   );
   const [, t] = T.jvp(cube, [x3], [T.ones([3], f64)]);
-  assertAllClose(t as Tensor, [3, 12, 27]);
+  assertAllClose(t, [3, 12, 27]);
   // a rule that differs from the true derivative is what grad returns
   const fake = T.customVjp(
     (x) => x,
@@ -155,6 +153,7 @@ Deno.test("transform errors name the transform and what came", () => {
     /grad: argument 0 is not a tree of tensors: treeFlatten: leaf "a" must be a Tensor/,
   );
   assert.throws(
+    // @ts-expect-error: with hasAux, f's type must be [value, aux] too
     () => T.valueAndGrad((x: Tensor) => T.sum(x), { hasAux: true })(x3),
     /valueAndGrad: with hasAux, f must return \[value, aux\]/,
   );
