@@ -10,6 +10,7 @@ import {
   allocData,
   checkOptions,
   checkTensor,
+  fmtShape as fmt,
   fromData,
   type Tensor,
   tensor,
@@ -18,8 +19,6 @@ import { div, sub } from "../ops/elementwise.ts";
 import { pad, reshape, transpose } from "../ops/structural.ts";
 import { concrete } from "../ops/trace.ts";
 import { bernoulli, type Key, randint, split } from "../ops/random.ts";
-
-const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 
 /**
  * `[H, W, C]` (or `[N, H, W, C]`) to `[C, H, W]` (or `[N, C, H, W]`).

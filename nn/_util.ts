@@ -4,14 +4,15 @@
  *
  * @module
  */
-import { checkBool, checkOptions, describe } from "../ops/tensor.ts";
+import {
+  checkBool,
+  checkOptions,
+  describe,
+  fmtShape,
+  sizeOf,
+} from "../ops/tensor.ts";
 
-export { checkBool, checkOptions, describe };
-
-/** `[1,6,28,28]`, as the ops print shapes in errors. */
-export function fmtShape(s: readonly number[]): string {
-  return `[${s.join(",")}]`;
-}
+export { checkBool, checkOptions, describe, fmtShape, sizeOf };
 
 /** `[1, 6, 28, 28]`, as torchinfo prints shapes in its table. */
 export function fmtShapeSpaced(s: readonly number[]): string {
@@ -87,9 +88,4 @@ export function requireOptions(
       throw new Error(`${fn}: options.${k} is required`);
     }
   }
-}
-
-/** Product of a shape's sizes. */
-export function sizeOfShape(s: readonly number[]): number {
-  return s.reduce((p, d) => p * d, 1);
 }

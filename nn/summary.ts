@@ -17,7 +17,7 @@ import {
   describe,
   fmtShape,
   fmtShapeSpaced,
-  sizeOfShape,
+  sizeOf,
   withCommas,
 } from "./_util.ts";
 
@@ -71,7 +71,7 @@ export function paramCount(paramsOrLayer: Tree | SpecTree | AnyLayer): number {
     ? paramsOrLayer.info.params
     : paramsOrLayer;
   return shapeLeaves("nn.paramCount", tree).reduce(
-    (n, l) => n + sizeOfShape(l.shape),
+    (n, l) => n + sizeOf(l.shape),
     0,
   );
 }
@@ -192,7 +192,7 @@ export function summary(
   const rule = "=".repeat(w1 + w2 + w3);
   const total = paramCount(layer);
   const bytes = shapeLeaves(fn, layer.info.params).reduce(
-    (n, l) => n + sizeOfShape(l.shape) * (BYTES[l.dtype] ?? 4),
+    (n, l) => n + sizeOf(l.shape) * (BYTES[l.dtype] ?? 4),
     0,
   );
   const out = [

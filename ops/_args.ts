@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { type Tensor } from "./tensor.ts";
+import { fmtShape as fmt, type Tensor } from "./tensor.ts";
 
-export const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
+export { fmt };
 
 /** A size given as one number for both axes or as `[h, w]`. */
 export type Pair = number | [number, number] | readonly [number, number];

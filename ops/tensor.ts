@@ -469,6 +469,11 @@ export function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
+/** A shape as errors print it: `[1,6,28,28]`. @internal */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
 /** True when two shapes are equal. @internal */
 export function sameShape(
   a: readonly number[],
@@ -495,14 +500,20 @@ export function checkBool(
   return b;
 }
 
-/** Throws when an option bag has a key outside `known`. @internal */
+/**
+ * Checks an option bag: undefined (no options) or a plain object whose keys
+ * are all in `known`; returns it (`{}` for undefined). The one option
+ * checker of the library. @internal
+ */
 export function checkOptions(
   fn: string,
   options: unknown,
   known: readonly string[],
-): void {
-  if (options === undefined) return;
-  if (typeof options !== "object" || options === null) {
+): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (
+    typeof options !== "object" || options === null || Array.isArray(options)
+  ) {
     throw new Error(
       `${fn}: options must be an object, got ${describe(options)}`,
     );
@@ -514,4 +525,5 @@ export function checkOptions(
       );
     }
   }
+  return options as Record<string, unknown>;
 }

@@ -97,6 +97,24 @@ export function primitives(): Primitive<unknown>[] {
   return [...registry.values()];
 }
 
+let bound: Set<string> | null = null;
+
+/**
+ * Runs `f` and returns its result with the names of the primitives bound
+ * while it ran, derivative rules included (for tests and tools). @internal
+ */
+export function recordPrimitives<T>(f: () => T): [T, Set<string>] {
+  const outer = bound;
+  const names = new Set<string>();
+  bound = names;
+  try {
+    return [f(), names];
+  } finally {
+    bound = outer;
+    names.forEach((n) => outer?.add(n));
+  }
+}
+
 /** Applies `prim` to `inputs` (tracing it if any input is traced). */
 export function bind<P>(
   prim: Primitive<P>,
@@ -285,6 +303,7 @@ export function bindRule<P>(
   inputs: Tensor[],
   params: P,
 ): Tensor {
+  bound?.add(rule.name);
   let level = 0;
   for (const x of inputs) {
     if (x instanceof Tracer && x.level > level) level = x.level;
@@ -351,18 +370,14 @@ function transposeVjp(
   const used = tangents.flatMap((t, i) => (t && vjps[i] ? [i] : []));
   const level = newLevel();
   const seedNode = leafNode();
-  const g = new RevTracer(level, zerosOf(out), seedNode);
+  const g = new RevTracer(level, zerosLike(concrete(out)), seedNode);
   const cts = used.map((i) => vjps[i]!(g));
   const roots: [Tensor, Tensor][] = cts.map((
     ct,
     k,
   ) => [ct, tangents[used[k]]!]);
   const grads = backpropagate(level, roots, [seedNode]);
-  return grads[0] ?? zerosOf(out);
-}
-
-function zerosOf(x: Tensor): Tensor {
-  return zerosLike(concrete(x));
+  return grads[0] ?? zerosLike(concrete(out));
 }
 
 // ---------------------------------------------------------------------------

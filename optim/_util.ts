@@ -14,27 +14,17 @@ import {
   type Tensor,
 } from "../ops/tensor.ts";
 import { type Tree, treeMap } from "../ops/tree.ts";
-import type { LearningRate } from "./base.ts";
 
-export { checkBool };
+export { checkBool, checkOptions };
 
-/** Throws unless `options` is a plain object whose keys are all in `known`. */
-export function checkBag(
-  fn: string,
-  options: unknown,
-  known: readonly string[],
-): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (
-    typeof options !== "object" || options === null || Array.isArray(options)
-  ) {
-    throw new Error(
-      `${fn}: options must be an object, got ${describe(options)}`,
-    );
-  }
-  checkOptions(fn, options, known);
-  return options as Record<string, unknown>;
-}
+/**
+ * A learning-rate schedule: the learning rate to use at `step`, the number of
+ * updates already made (0 for the first update).
+ */
+export type Schedule = (step: number) => number;
+
+/** A learning rate: a constant, or a {@linkcode Schedule}. */
+export type LearningRate = number | Schedule;
 
 /** A numeric range: `[min, max]`, either end open or absent. */
 export interface Range {

@@ -35,11 +35,11 @@ import {
   trace,
 } from "./transform.ts";
 import {
-  checkBag,
   checkBetas,
   checkBool,
   checkLr,
   checkNum,
+  checkOptions,
   lrAt,
 } from "./_util.ts";
 
@@ -107,7 +107,7 @@ export interface SgdOptions {
 export function sgd(options?: SgdOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.sgd";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "momentum",
     "dampening",
@@ -165,7 +165,7 @@ export interface AdagradOptions {
 export function adagrad(options?: AdagradOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.adagrad";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "lrDecay",
     "weightDecay",
@@ -230,7 +230,7 @@ export interface RmspropOptions {
 export function rmsprop(options?: RmspropOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.rmsprop";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "alpha",
     "eps",
@@ -299,7 +299,7 @@ const ADAM_KEYS = [
 export function adam(options?: AdamOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.adam";
-  const o = checkBag(fn, options, ADAM_KEYS);
+  const o = checkOptions(fn, options, ADAM_KEYS);
   const { lr, weightDecay, maximize } = common(fn, o, 1e-3);
   const [b1, b2] = checkBetas(fn, o.betas ?? [0.9, 0.999]);
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
@@ -336,7 +336,7 @@ export interface AdamwOptions extends AdamOptions {
 export function adamw(options?: AdamwOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.adamw";
-  const o = checkBag(fn, options, ADAM_KEYS);
+  const o = checkOptions(fn, options, ADAM_KEYS);
   const { lr, maximize } = common(fn, o, 1e-3);
   const weightDecay = checkNum(
     fn,
@@ -391,7 +391,7 @@ export function adadelta(
 ): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.adadelta";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "rho",
     "eps",
@@ -444,7 +444,7 @@ export interface NadamOptions {
 export function nadam(options?: NadamOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.nadam";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "betas",
     "eps",
@@ -501,7 +501,7 @@ export interface RadamOptions {
 export function radam(options?: RadamOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.radam";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "betas",
     "eps",
@@ -551,7 +551,7 @@ export interface LionOptions {
 export function lion(options?: LionOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.lion";
-  const o = checkBag(fn, options, ["lr", "b1", "b2", "weightDecay"]);
+  const o = checkOptions(fn, options, ["lr", "b1", "b2", "weightDecay"]);
   const lr = checkLr(fn, o.lr ?? 1e-2);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, { min: 0, max: 1 });
   const b2 = checkNum(fn, "b2", o.b2 ?? 0.99, { min: 0, max: 1 });
@@ -603,7 +603,7 @@ export interface LambOptions {
 export function lamb(options?: LambOptions): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.lamb";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "b1",
     "b2",
@@ -671,7 +671,7 @@ export function adafactor(
 ): GradientTransformation {
   if (options === undefined) options = {};
   const fn = "optim.adafactor";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "minDimSizeToFactor",
     "decayRate",

@@ -24,18 +24,13 @@ import {
   countOf,
   countTensor,
   leafwise,
+  type LearningRate,
   lrAt,
   needParams,
+  type Schedule,
 } from "./_util.ts";
 
-/**
- * A learning-rate schedule: the learning rate to use at `step`, the number of
- * updates already made (0 for the first update).
- */
-export type Schedule = (step: number) => number;
-
-/** A learning rate: a constant, or a {@linkcode Schedule}. */
-export type LearningRate = number | Schedule;
+export type { LearningRate, Schedule } from "./_util.ts";
 
 /** What {@linkcode GradientTransformation.update} returns. */
 export interface UpdateResult<T extends Tree, S extends Tree> {

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Schedule } from "./base.ts";
-import { checkBag, checkBool, checkNum } from "./_util.ts";
+import type { Schedule } from "./_util.ts";
+import { checkBool, checkNum, checkOptions } from "./_util.ts";
 
 const nonNeg = { min: 0 };
 const positive = { min: 0, minOpen: true };
@@ -69,7 +69,7 @@ export interface StepLROptions {
  */
 export function stepLR(options: StepLROptions): Schedule {
   const fn = "optim.schedules.stepLR";
-  const o = checkBag(fn, options, ["lr", "stepSize", "gamma"]);
+  const o = checkOptions(fn, options, ["lr", "stepSize", "gamma"]);
   const lr = lrOf(fn, o.lr);
   const stepSize = checkNum(fn, "stepSize", o.stepSize, posInt);
   const gamma = checkNum(fn, "gamma", o.gamma ?? 0.1, nonNeg);
@@ -99,7 +99,7 @@ export interface MultiStepLROptions {
  */
 export function multiStepLR(options: MultiStepLROptions): Schedule {
   const fn = "optim.schedules.multiStepLR";
-  const o = checkBag(fn, options, ["lr", "milestones", "gamma"]);
+  const o = checkOptions(fn, options, ["lr", "milestones", "gamma"]);
   const lr = lrOf(fn, o.lr);
   const milestones = o.milestones;
   if (!Array.isArray(milestones)) {
@@ -145,7 +145,7 @@ export interface ExponentialLROptions {
  */
 export function exponentialLR(options: ExponentialLROptions): Schedule {
   const fn = "optim.schedules.exponentialLR";
-  const o = checkBag(fn, options, ["lr", "gamma"]);
+  const o = checkOptions(fn, options, ["lr", "gamma"]);
   const lr = lrOf(fn, o.lr);
   const gamma = checkNum(fn, "gamma", o.gamma, nonNeg);
   return schedule(fn, (k) => lr * gamma ** k);
@@ -178,7 +178,7 @@ export interface CosineAnnealingOptions {
  */
 export function cosineAnnealing(options: CosineAnnealingOptions): Schedule {
   const fn = "optim.schedules.cosineAnnealing";
-  const o = checkBag(fn, options, ["lr", "tMax", "etaMin"]);
+  const o = checkOptions(fn, options, ["lr", "tMax", "etaMin"]);
   const lr = lrOf(fn, o.lr);
   const tMax = checkNum(fn, "tMax", o.tMax, posInt);
   const etaMin = checkNum(fn, "etaMin", o.etaMin ?? 0, nonNeg);
@@ -215,7 +215,7 @@ export interface LinearWarmupOptions {
  */
 export function linearWarmup(options: LinearWarmupOptions): Schedule {
   const fn = "optim.schedules.linearWarmup";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "startFactor",
     "endFactor",
@@ -263,7 +263,7 @@ export interface WarmupCosineOptions {
  */
 export function warmupCosine(options: WarmupCosineOptions): Schedule {
   const fn = "optim.schedules.warmupCosine";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "lr",
     "warmupSteps",
     "tMax",
@@ -327,7 +327,7 @@ export interface OneCycleOptions {
  */
 export function oneCycle(options: OneCycleOptions): Schedule {
   const fn = "optim.schedules.oneCycle";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "maxLr",
     "totalSteps",
     "pctStart",

@@ -27,9 +27,9 @@ import { fromData, full, type Tensor, zerosLike } from "../ops/tensor.ts";
 import { type Tree, treeFlatten, treeMap, treeUnflatten } from "../ops/tree.ts";
 import type { EmptyState, GradientTransformation } from "./base.ts";
 import {
-  checkBag,
   checkBool,
   checkNum,
+  checkOptions,
   countOf,
   countTensor,
   leafwise,
@@ -110,7 +110,13 @@ export function scaleByAdam(
 ): GradientTransformation<ScaleByAdamState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByAdam";
-  const o = checkBag(fn, options, ["b1", "b2", "eps", "epsRoot", "amsgrad"]);
+  const o = checkOptions(fn, options, [
+    "b1",
+    "b2",
+    "eps",
+    "epsRoot",
+    "amsgrad",
+  ]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
   const b2 = checkNum(fn, "b2", o.b2 ?? 0.999, unit);
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
@@ -201,7 +207,7 @@ export function scaleByNadam(
 ): GradientTransformation<ScaleByNadamState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByNadam";
-  const o = checkBag(fn, options, ["b1", "b2", "eps", "momentumDecay"]);
+  const o = checkOptions(fn, options, ["b1", "b2", "eps", "momentumDecay"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
   const b2 = checkNum(fn, "b2", o.b2 ?? 0.999, unit);
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
@@ -289,7 +295,7 @@ export function scaleByRadam(
 ): GradientTransformation<ScaleByRadamState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByRadam";
-  const o = checkBag(fn, options, ["b1", "b2", "eps"]);
+  const o = checkOptions(fn, options, ["b1", "b2", "eps"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
   const b2 = checkNum(fn, "b2", o.b2 ?? 0.999, unit);
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
@@ -371,7 +377,7 @@ export function trace(
   options: TraceOptions,
 ): GradientTransformation<TraceState> {
   const fn = "optim.trace";
-  const o = checkBag(fn, options, ["decay", "dampening", "nesterov"]);
+  const o = checkOptions(fn, options, ["decay", "dampening", "nesterov"]);
   const decay = checkNum(fn, "decay", o.decay, nonNeg);
   const dampening = checkNum(fn, "dampening", o.dampening ?? 0);
   const nesterov = checkBool(fn, "nesterov", o.nesterov ?? false);
@@ -436,7 +442,7 @@ export function scaleByRms(
 ): GradientTransformation<ScaleByRmsState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByRms";
-  const o = checkBag(fn, options, ["decay", "eps", "centered"]);
+  const o = checkOptions(fn, options, ["decay", "eps", "centered"]);
   const decay = checkNum(fn, "decay", o.decay ?? 0.9, { min: 0, max: 1 });
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
   const centered = checkBool(fn, "centered", o.centered ?? false);
@@ -508,7 +514,7 @@ export function scaleByAdagrad(
 ): GradientTransformation<ScaleByAdagradState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByAdagrad";
-  const o = checkBag(fn, options, ["initialAccumulatorValue", "eps"]);
+  const o = checkOptions(fn, options, ["initialAccumulatorValue", "eps"]);
   const init0 = checkNum(
     fn,
     "initialAccumulatorValue",
@@ -572,7 +578,7 @@ export function scaleByAdadelta(
 ): GradientTransformation<ScaleByAdadeltaState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByAdadelta";
-  const o = checkBag(fn, options, ["rho", "eps"]);
+  const o = checkOptions(fn, options, ["rho", "eps"]);
   const rho = checkNum(fn, "rho", o.rho ?? 0.9, { min: 0, max: 1 });
   const eps = checkNum(fn, "eps", o.eps ?? 1e-6, nonNeg);
   return {
@@ -643,7 +649,7 @@ export function scaleByLion(
 ): GradientTransformation<ScaleByLionState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByLion";
-  const o = checkBag(fn, options, ["b1", "b2"]);
+  const o = checkOptions(fn, options, ["b1", "b2"]);
   const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, { min: 0, max: 1 });
   const b2 = checkNum(fn, "b2", o.b2 ?? 0.99, { min: 0, max: 1 });
   return {
@@ -692,7 +698,7 @@ export function scaleByTrustRatio(
 ): GradientTransformation<EmptyState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByTrustRatio";
-  const o = checkBag(fn, options, ["minNorm", "trustCoefficient", "eps"]);
+  const o = checkOptions(fn, options, ["minNorm", "trustCoefficient", "eps"]);
   const minNorm = checkNum(fn, "minNorm", o.minNorm ?? 0, nonNeg);
   const coef = checkNum(fn, "trustCoefficient", o.trustCoefficient ?? 1);
   const eps = checkNum(fn, "eps", o.eps ?? 0, nonNeg);
@@ -792,7 +798,7 @@ export function scaleByFactoredRms(
 ): GradientTransformation<ScaleByFactoredRmsState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByFactoredRms";
-  const o = checkBag(fn, options, [
+  const o = checkOptions(fn, options, [
     "factored",
     "decayRate",
     "decayOffset",
@@ -934,7 +940,7 @@ export function scaleByParamBlockRms(
 ): GradientTransformation<EmptyState> {
   if (options === undefined) options = {};
   const fn = "optim.scaleByParamBlockRms";
-  const o = checkBag(fn, options, ["minScale"]);
+  const o = checkOptions(fn, options, ["minScale"]);
   const minScale = checkNum(fn, "minScale", o.minScale ?? 1e-3, nonNeg);
   return {
     init: () => ({}),
@@ -985,7 +991,7 @@ export type EmaState = {
  */
 export function ema(options: EmaOptions): GradientTransformation<EmaState> {
   const fn = "optim.ema";
-  const o = checkBag(fn, options, ["decay", "debias"]);
+  const o = checkOptions(fn, options, ["decay", "debias"]);
   const decay = checkNum(fn, "decay", o.decay, { min: 0, max: 1 });
   const debias = checkBool(fn, "debias", o.debias ?? true);
   return {

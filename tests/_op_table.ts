@@ -5,7 +5,8 @@
  */
 import fc from "fast-check";
 import * as T from "../mod.ts";
-import type { Tensor } from "../mod.ts";
+import type { CheckGradsOptions, Tensor } from "../mod.ts";
+import { erf, log1p } from "../ops/elementwise.ts";
 
 /** Where an argument's values are drawn from. */
 export type Domain = "real" | "positive" | "nonzero" | "unit";
@@ -17,6 +18,8 @@ export interface Row {
   domains: Domain[];
   // deno-lint-ignore no-explicit-any
   f: (p: any, ...xs: Tensor[]) => Tensor;
+  /** checkGrads settings other than the defaults (a float32 round trip needs a larger step). */
+  check?: CheckGradsOptions;
 }
 
 const dim = fc.integer({ min: 1, max: 3 });
@@ -90,6 +93,32 @@ export const coreRows: Row[] = [
     f: (_p, g, x) => T.vjp(T.relu, x)[1](g)[0],
   },
   unary("square", T.square),
+  unary("log1p", log1p, "positive"),
+  unary("erf", erf),
+  {
+    // cast is linear, so central differences are exact up to float32
+    // rounding (relative 6e-8): a step of 1e-2 keeps that error near 1e-5
+    ...unary(
+      "astype (cast)",
+      (x) => T.astype(T.astype(x, "float32"), "float64"),
+    ),
+    check: { eps: 1e-2, atol: 1e-4, rtol: 1e-4 },
+  },
+  {
+    // argmax picks the last axis' maximum: x times its one-hot mask
+    name: "argmax (as a one-hot mask)",
+    arb: one(1, 3),
+    domains: ["real"],
+    f: (_p, x) => {
+      const n = x.shape[x.shape.length - 1];
+      const idx = T.expandDims(T.argmax(x, { axis: -1 }), -1);
+      return T.mul(x, T.astype(T.equal(idx, T.arange(n)), "float64"));
+    },
+  },
+  binary(
+    "compare (a > b as a mask)",
+    (a, b) => T.mul(a, T.astype(T.greater(a, b), "float64")),
+  ),
   binary("add", T.add),
   binary("sub", T.sub),
   binary("mul", T.mul),
