@@ -1,6 +1,8 @@
 /**
- * The seed models: LeNet-5 (seed 004's `Net`), the SimpleFCN and SimpleCNN
- * of seed 001, the bird/plane CNN of seed 002 and torchvision's VGG16.
+ * The models of the PyTorch tutorials the examples follow: LeNet-5 (the `Net`
+ * of the LeNet-5 MNIST tutorial), the SimpleFCN and SimpleCNN of the PyTorch
+ * basics tutorial, the bird/plane CNN of the CIFAR-10 bird/plane tutorial and
+ * torchvision's VGG16.
  *
  * @module
  */
@@ -36,7 +38,10 @@ import {
 } from "./layers.ts";
 import { checkOptions } from "./_util.ts";
 
-/** Options of the seed models. */
+/**
+ * Options of the tutorial models: {@linkcode lenet5}, {@linkcode simpleFCN},
+ * {@linkcode simpleCNN} and {@linkcode birdPlaneNet}.
+ */
 export interface SeedModelOptions {
   /** Parameter dtype. Default "float32". */
   dtype?: FloatDType;
@@ -52,13 +57,13 @@ export type LeNet5Layers = {
 };
 
 /**
- * LeNet-5 as seed 004's `Net`: input `[N, 1, 32, 32]`; conv1 6@5x5 → ReLU →
- * 2x2 max pool → conv2 16@5x5 → ReLU → 2x2 max pool → flatten (400) → fc1
- * 120 → ReLU → fc2 84 → ReLU → fc3 10 (logits). A named model with children
- * `conv1 conv2 fc1 fc2 fc3` (the pools and ReLUs are functional, as
- * `F.relu` / `F.max_pool2d` in the seed), so its 10 parameter tensors are
- * named as the seed's state_dict (`conv1.weight`, ...) and its repr is the
- * seed's `print(net)`; 61,706 parameters.
+ * LeNet-5 as the LeNet-5 MNIST tutorial's `Net`: input `[N, 1, 32, 32]`;
+ * conv1 6@5x5 → ReLU → 2x2 max pool → conv2 16@5x5 → ReLU → 2x2 max pool →
+ * flatten (400) → fc1 120 → ReLU → fc2 84 → ReLU → fc3 10 (logits). A named
+ * model with children `conv1 conv2 fc1 fc2 fc3` (the pools and ReLUs are
+ * functional, as `F.relu` / `F.max_pool2d` in the tutorial), so its 10
+ * parameter tensors are named as the tutorial's state_dict (`conv1.weight`,
+ * ...) and its repr is the tutorial's `print(net)`; 61,706 parameters.
  *
  * @example
  * ```ts
@@ -105,8 +110,8 @@ export function lenet5(
 export type SimpleFCNLayers = { fc1: LeafLayer; fc2: LeafLayer };
 
 /**
- * Seed 001's `SimpleFCN`: a 4x4 RGB image `[N, 3, 4, 4]` flattened to 48
- * features → fc1 2 → ReLU → fc2 3 (logits); 104 parameters.
+ * The PyTorch basics tutorial's `SimpleFCN`: a 4x4 RGB image `[N, 3, 4, 4]`
+ * flattened to 48 features → fc1 2 → ReLU → fc2 3 (logits); 104 parameters.
  *
  * @example
  * ```ts
@@ -147,10 +152,10 @@ export type SimpleCNNLayers = {
 };
 
 /**
- * Seed 001's `SimpleCNN` for 32x32 RGB images: conv1 3→16 (3x3, padding 1)
- * → ReLU → pool → conv2 16→32 (3x3, padding 1) → ReLU → pool → flatten
- * (32·8·8 = 2048) → fc 10. `pool` is a registered `MaxPool2d(2, 2)` used
- * twice, as in the seed; 25,578 parameters.
+ * The PyTorch basics tutorial's `SimpleCNN` for 32x32 RGB images: conv1
+ * 3→16 (3x3, padding 1) → ReLU → pool → conv2 16→32 (3x3, padding 1) → ReLU
+ * → pool → flatten (32·8·8 = 2048) → fc 10. `pool` is a registered
+ * `MaxPool2d(2, 2)` used twice, as in the tutorial; 25,578 parameters.
  *
  * @example
  * ```ts
@@ -212,11 +217,11 @@ export type BirdPlaneLayers = readonly [
 ];
 
 /**
- * Seed 002's bird/plane classifier for 32x32 RGB CIFAR-2 images, an
- * `nn.Sequential`: conv 3→16 (3x3, padding 1) → Tanh → max pool 2 → conv
- * 16→8 (3x3, padding 1) → Tanh → max pool 2 → flatten (512) → linear 32 →
- * Tanh → linear 2. Parameter tensors of 432, 16, 1152, 8, 16384, 32, 64 and
- * 2 values: 18,090.
+ * The CIFAR-10 bird/plane tutorial's classifier for 32x32 RGB images of its
+ * two classes, an `nn.Sequential`: conv 3→16 (3x3, padding 1) → Tanh → max
+ * pool 2 → conv 16→8 (3x3, padding 1) → Tanh → max pool 2 → flatten (512) →
+ * linear 32 → Tanh → linear 2. Parameter tensors of 432, 16, 1152, 8, 16384,
+ * 32, 64 and 2 values: 18,090.
  *
  * @example
  * ```ts
