@@ -1,7 +1,9 @@
 /**
  * Test helpers: assertAllClose (replaces @std/assert, which JSR cannot serve
- * here), deterministic test values and temporary directories.
+ * here), deterministic test values, temporary directories, and the small
+ * fast-check pieces the op-family tests share.
  */
+import fc from "fast-check";
 import type { Tensor } from "../mod.ts";
 
 /** Flat numbers of a tensor, nested array or number. */
@@ -93,3 +95,31 @@ export async function withTempDir(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** The tolerance of float64 results against a float64 reference loop. */
+export const tight = { atol: 1e-12, rtol: 1e-12 };
+
+/** True when `build` runs without throwing (an op's own validation). */
+export function accepts(build: () => unknown): boolean {
+  try {
+    build();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An integer in [min, max]. */
+export const int = (min: number, max: number): fc.Arbitrary<number> =>
+  fc.integer({ min, max });
+
+/** One integer for both axes or a pair [h, w] of them. */
+export const pairOf = (
+  min: number,
+  max: number,
+): fc.Arbitrary<number | [number, number]> =>
+  fc.oneof(int(min, max), fc.tuple(int(min, max), int(min, max)));
+
+/** A number or pair option as the pair [h, w]. */
+export const asPair = (v: number | readonly number[]): [number, number] =>
+  typeof v === "number" ? [v, v] : [v[0], v[1]];
