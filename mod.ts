@@ -5,9 +5,9 @@
  *
  * @example
  * ```ts
- * import { grad, mul, sum, tensor, toArray } from "./mod.ts";
+ * import { grad, mul, sum, type Tensor, tensor, toArray } from "./mod.ts";
  * import assert from "node:assert/strict";
- * const f = (x: any) => sum(mul(x, x));
+ * const f = (x: Tensor) => sum(mul(x, x));
  * assert.deepEqual(toArray(grad(f)(tensor([1, 2, 3]))), [2, 4, 6]);
  * ```
  *
@@ -74,16 +74,19 @@ export {
   transpose,
 } from "./ops/structural.ts";
 export { isTensor } from "./ops/tensor.ts";
-export { setDebugNans } from "./ops/trace.ts";
+export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";
 export {
+  type Argnums,
   customVjp,
   grad,
+  type GradOf,
   type GradOptions,
   jvp,
   stopGradient,
   valueAndGrad,
   vjp,
+  type WithAux,
 } from "./ops/transforms.ts";
 export {
   type Tree,

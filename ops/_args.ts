@@ -1,12 +1,130 @@
 /**
- * Argument checking shared by the CNN ops: shape formatting, `[h, w]`
- * pairs, batched or unbatched images, float-only inputs. @internal
+ * Argument checking shared by the ops and the transforms, so that they read
+ * as what they compute: shape formatting, `[h, w]` pairs, batched or
+ * unbatched images, float-only inputs; functions, trees of tensors and
+ * matching shapes for the transforms. Every error names the function, the
+ * argument, what was expected and what came. @internal
  *
  * @module
  */
-import { fmtShape as fmt, type Tensor } from "./tensor.ts";
+import {
+  describe,
+  fmtShape as fmt,
+  isTensor,
+  sameShape,
+  type Tensor,
+} from "./tensor.ts";
+import { checkSameStructure, type Tree, treeFlatten } from "./tree.ts";
 
 export { fmt };
+
+/** Throws unless `v` is a function. */
+export function checkFunction(fn: string, name: string, v: unknown): void {
+  if (typeof v !== "function") {
+    throw new Error(`${fn}: ${name} must be a function, got ${describe(v)}`);
+  }
+}
+
+/** The leaves of `tree`, or an error saying that `what` is not a tree of tensors. */
+export function treeLeavesOf(
+  fn: string,
+  what: string,
+  tree: unknown,
+): Tensor[] {
+  try {
+    return treeFlatten(tree as Tree)[0];
+  } catch (e) {
+    throw new Error(
+      `${fn}: ${what} is not a tree of tensors: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Throws unless every argument is a tree of tensors. */
+export function checkArgs(fn: string, args: readonly unknown[]): void {
+  args.forEach((a, i) => treeLeavesOf(fn, `argument ${i}`, a));
+}
+
+/**
+ * Throws unless tree `b` has the structure of `a` (`pair` names both in
+ * the error) and each leaf the shape of `a`'s (`leaf(i)` names leaf i of
+ * `b`, `whose` the leaves of `a`).
+ */
+export function checkLike(
+  fn: string,
+  a: Tree,
+  b: Tree,
+  pair: string,
+  leaf: (i: number) => string,
+  whose: string,
+): void {
+  checkSameStructure(fn, a, b, pair);
+  const as = treeFlatten(a)[0], bs = treeFlatten(b)[0];
+  bs.forEach((t, i) => {
+    if (!sameShape(t.shape, as[i].shape)) {
+      throw new Error(
+        `${fn}: ${leaf(i)} has shape ${fmt(t.shape)} but ${whose} has ${
+          fmt(as[i].shape)
+        }`,
+      );
+    }
+  });
+}
+
+/** The positions `argnums` names, each checked against `nargs` arguments. */
+export function checkArgnums(
+  fn: string,
+  argnums: number | readonly number[],
+  nargs: number,
+): readonly number[] {
+  const list = Array.isArray(argnums) ? argnums : [argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+      throw new Error(
+        `${fn}: argnums ${
+          JSON.stringify(argnums)
+        } is out of range for ${nargs} argument(s)`,
+      );
+    }
+  }
+  return list;
+}
+
+/** Throws unless argument `i` is a tree of float tensors (int32 has no gradient). */
+export function checkDifferentiable(fn: string, i: number, arg: unknown): void {
+  for (const l of treeLeavesOf(fn, `argument ${i}`, arg)) {
+    if (l.dtype === "int32") {
+      throw new Error(
+        `${fn}: cannot differentiate with respect to int32 argument ${i} (${
+          describe(l)
+        }); int32 tensors have no gradient`,
+      );
+    }
+  }
+}
+
+/** `f`'s result split into `[scalar, aux]`, checked: a float scalar tensor (and aux with `hasAux`). */
+export function checkScalarOutput(
+  fn: string,
+  res: unknown,
+  hasAux: boolean,
+): void {
+  if (hasAux && (!Array.isArray(res) || res.length !== 2)) {
+    throw new Error(
+      `${fn}: with hasAux, f must return [value, aux], got ${describe(res)}`,
+    );
+  }
+  const out = hasAux ? (res as unknown[])[0] : res;
+  if (!isTensor(out) || out.shape.length !== 0 || out.dtype === "int32") {
+    throw new Error(
+      `${fn}: f must return a float scalar tensor (shape []), got ${
+        describe(out)
+      }${
+        isTensor(out) && out.shape.length ? "; reduce it with sum or mean" : ""
+      }`,
+    );
+  }
+}
 
 /** A size given as one number for both axes or as `[h, w]`. */
 export type Pair = number | [number, number] | readonly [number, number];

@@ -6,7 +6,8 @@
  * @module
  */
 import { checkOptions, checkTensor, type Tensor } from "./tensor.ts";
-import { bind, concrete, userOp } from "./trace.ts";
+import { concrete } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { floatCheck } from "./_args.ts";
 import {
   add,

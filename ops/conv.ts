@@ -17,7 +17,8 @@ import {
   promote,
   type Tensor,
 } from "./tensor.ts";
-import { bind, definePrimitive, type Primitive, userOp } from "./trace.ts";
+import { bind, definePrimitive, type Primitive } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
 import { expandDims, squeeze } from "./structural.ts";
 import { add } from "./elementwise.ts";

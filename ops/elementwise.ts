@@ -17,7 +17,6 @@ import {
   promote,
   sizeOf,
   type Tensor,
-  tensor,
   zerosLike,
 } from "./tensor.ts";
 import {
@@ -27,8 +26,8 @@ import {
   type Empty,
   type Primitive,
   type Rule,
-  userOp,
 } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
 import { broadcastTo, unbroadcast } from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";

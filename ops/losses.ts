@@ -12,7 +12,7 @@ import {
   sameShape,
   type Tensor,
 } from "./tensor.ts";
-import { bind, userOp } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { logSoftmax } from "./activations.ts";
 import {

@@ -9,15 +9,13 @@ import {
   allocData,
   checkTensor,
   fromData,
-  full,
   promote,
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
-import { batchShape, floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt } from "./_args.ts";
 import { bilinearJvp, checkBias } from "./conv.ts";
-import { operands } from "./elementwise.ts";
 import { reshape, squeeze, sum, transpose, unbroadcast } from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";

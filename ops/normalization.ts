@@ -16,13 +16,8 @@ import {
   tensor,
   zeros,
 } from "./tensor.ts";
-import {
-  bind,
-  concrete,
-  definePrimitive,
-  type Primitive,
-  userOp,
-} from "./trace.ts";
+import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import {
   add,

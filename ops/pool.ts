@@ -23,12 +23,11 @@ import {
   definePrimitive,
   differentiating,
   type Primitive,
-  userOp,
 } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
 import { onBatch, outputLength } from "./conv.ts";
 import { matmul } from "./matmul.ts";
-import { pad } from "./structural.ts";
 import * as pk from "./kernels/pool.ts";
 
 /** Geometry of a pooling window. */

@@ -13,13 +13,8 @@ import {
   type Tensor,
   type TypedArray,
 } from "./tensor.ts";
-import {
-  bind,
-  concrete,
-  definePrimitive,
-  type Primitive,
-  userOp,
-} from "./trace.ts";
+import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
+import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
 import {
   abs,

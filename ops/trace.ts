@@ -26,6 +26,7 @@ import {
   zerosLike,
 } from "./tensor.ts";
 import * as ew from "./kernels/elementwise.ts";
+import { checkNans, currentOp, labelled } from "./debug.ts";
 
 /**
  * A primitive's rule: its forward kernel call and its derivatives.
@@ -154,95 +155,6 @@ export function differentiating(): boolean {
   return tracedDepth > 0;
 }
 
-let debugNans = false;
-
-/**
- * The user-level op being computed, as errors should name it: the public
- * composite the user called (`crossEntropy`, not its internal `sub`), or
- * `backward of <op>` / `jvp of <op>` while a derivative rule runs. Null at
- * the top level, where a primitive is named by itself.
- */
-let opLabel: string | null = null;
-const keepLabel: Disposable = { [Symbol.dispose]() {} };
-
-/**
- * Names the public composite op that is running, for the debug NaN checks:
- * `using _op = userOp("crossEntropy");` as the first line of its body. The
- * outermost one wins (crossEntropy calling logSoftmax stays crossEntropy);
- * the name is dropped when the body returns or throws. @internal
- */
-export function userOp(name: string): Disposable {
-  if (opLabel !== null) return keepLabel;
-  opLabel = name;
-  return {
-    [Symbol.dispose]() {
-      opLabel = null;
-    },
-  };
-}
-
-/** Runs `f` with `label` as the user-level op (a derivative rule of one). */
-function labelled<T>(label: string, f: () => T): T {
-  const outer = opLabel;
-  opLabel = label;
-  try {
-    return f();
-  } finally {
-    opLabel = outer;
-  }
-}
-
-/**
- * Turns NaN checking on or off (off by default, as `jax_debug_nans`): when
- * on, any primitive that makes a NaN from inputs without one throws an
- * error naming the op the user called (`crossEntropy: produced NaN ... (in
- * its internal sub ...)`), or, when a derivative rule made it, `backward of
- * <op>` (`jvp of <op>` in forward mode).
- *
- * @example
- * ```ts
- * import { log, setDebugNans, tensor } from "../mod.ts";
- * import assert from "node:assert/strict";
- * setDebugNans(true);
- * assert.throws(() => log(tensor([-1])), /log: produced NaN from inputs without NaN/);
- * setDebugNans(false);
- * ```
- *
- * @example A NaN made by the gradient of `log` at 0 (where picks the 0, its
- * gradient sends 0 to log, and log's VJP computes 0 / 0):
- * ```ts
- * import { grad, greater, log, setDebugNans, sum, tensor, where } from "../mod.ts";
- * import assert from "node:assert/strict";
- * const f = (x: any) => sum(where(greater(x, 0), log(x), 0));
- * setDebugNans(true);
- * assert.throws(() => grad(f)(tensor([0, 1])), /^Error: backward of log: produced NaN/);
- * setDebugNans(false);
- * ```
- */
-export function setDebugNans(on: boolean): void {
-  debugNans = on;
-}
-
-function hasNan(t: Tensor): boolean {
-  if (t.dtype === "int32") return false;
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
-  return false;
-}
-
-function checkNans(name: string, inputs: Tensor[], out: Tensor): void {
-  if (hasNan(out) && !inputs.some(hasNan)) {
-    const op = opLabel ?? name;
-    throw new Error(
-      `${op}: produced NaN from inputs without NaN (${
-        op === name ? "" : `in its internal ${name}: `
-      }inputs ${inputs.map(describe).join(", ")}; output ${
-        describe(out)
-      }); debug NaN checks are on`,
-    );
-  }
-}
-
 /** A fresh trace level, higher than every level made before. @internal */
 export function newLevel(): number {
   return ++levelCounter;
@@ -310,7 +222,7 @@ export function bindRule<P>(
   }
   if (level === 0) {
     const out = rule.forward(inputs, params);
-    if (debugNans) checkNans(rule.name, inputs, out);
+    checkNans(rule.name, inputs, out);
     return out;
   }
   const primals = inputs.map((x) => unwrapLevel(x, level));
@@ -327,7 +239,7 @@ export function bindRule<P>(
   );
   const first = traced.find((t) => t !== null);
   if (!first) return out;
-  const op = opLabel ?? rule.name;
+  const op = currentOp(rule.name);
   if (first instanceof RevTracer) {
     const label = `backward of ${op}`;
     const vjps = labelled(label, () => rule.vjp(primals, out, params));

@@ -11,7 +11,6 @@ import {
   describe,
   fromData,
   isTensor,
-  sameShape,
   type Tensor,
   zerosLike,
 } from "./tensor.ts";
@@ -27,37 +26,21 @@ import {
   type Rule,
   unwrapLevel,
 } from "./trace.ts";
+import { type Tree, treeFlatten, treeUnflatten } from "./tree.ts";
 import {
-  checkSameStructure,
-  type Tree,
-  treeFlatten,
-  treeUnflatten,
-} from "./tree.ts";
-
-function zerosOf(x: Tensor): Tensor {
-  return zerosLike(x);
-}
-
-const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
+  checkArgnums,
+  checkArgs,
+  checkDifferentiable,
+  checkFunction,
+  checkLike,
+  checkScalarOutput,
+  treeLeavesOf,
+} from "./_args.ts";
 
 /** Removes the tracing of `level` from every leaf of a tree. */
 function unwrapTree(tree: Tree, level: number): Tree {
   const [leaves, def] = treeFlatten(tree);
   return treeUnflatten(def, leaves.map((l) => unwrapLevel(l, level)));
-}
-
-function checkArgs(fn: string, args: unknown[]): void {
-  args.forEach((a, i) => {
-    try {
-      treeFlatten(a as Tree);
-    } catch (e) {
-      throw new Error(
-        `${fn}: argument ${i} is not a tree of tensors: ${
-          (e as Error).message
-        }`,
-      );
-    }
-  });
 }
 
 /**
@@ -85,9 +68,7 @@ export function vjp<A extends Tree[], R extends Tree>(
   ...primals: A
 ): [output: R, vjpFn: (cotangent: R) => A] {
   const fn = "vjp";
-  if (typeof f !== "function") {
-    throw new Error(`${fn}: f must be a function, got ${describe(f)}`);
-  }
+  checkFunction(fn, "f", f);
   checkArgs(fn, primals);
   const level = newLevel();
   const leafNodes: ReturnType<typeof leafNode>[][] = [];
@@ -104,32 +85,17 @@ export function vjp<A extends Tree[], R extends Tree>(
     );
   }) as A;
   const out = f(...wrapped);
-  let outLeaves: Tensor[];
-  try {
-    outLeaves = treeFlatten(out)[0];
-  } catch (e) {
-    throw new Error(
-      `${fn}: f must return a tree of tensors: ${(e as Error).message}`,
-    );
-  }
+  const outLeaves = treeLeavesOf(fn, "the output of f", out);
   const back = (cotangent: R): A => {
-    checkSameStructure(
+    checkLike(
       `${fn} (the returned function)`,
       out,
       cotangent,
       "the cotangent and the output",
+      (i) => `cotangent leaf ${i}`,
+      "the output",
     );
     const cts = treeFlatten(cotangent)[0];
-    cts.forEach((c, i) => {
-      const o = outLeaves[i];
-      if (!sameShape(c.shape, o.shape)) {
-        throw new Error(
-          `${fn} (the returned function): cotangent leaf ${i} has shape ${
-            fmt(c.shape)
-          } but the output has ${fmt(o.shape)}`,
-        );
-      }
-    });
     const roots = outLeaves.map((o, i) => [o, cts[i]] as [Tensor, Tensor]);
     const flatNodes = leafNodes.flat();
     const grads = backpropagate(level, roots, flatNodes);
@@ -138,7 +104,7 @@ export function vjp<A extends Tree[], R extends Tree>(
       const [leaves, def] = treeFlatten(p);
       return treeUnflatten(
         def,
-        leaves.map((l) => grads[k++] ?? zerosOf(concrete(l))),
+        leaves.map((l) => grads[k++] ?? zerosLike(l)),
       );
     }) as A;
   };
@@ -168,9 +134,7 @@ export function jvp<A extends Tree[], R extends Tree>(
   tangents: A,
 ): [output: R, tangent: R] {
   const fn = "jvp";
-  if (typeof f !== "function") {
-    throw new Error(`${fn}: f must be a function, got ${describe(f)}`);
-  }
+  checkFunction(fn, "f", f);
   if (
     !Array.isArray(primals) || !Array.isArray(tangents) ||
     primals.length !== tangents.length
@@ -184,33 +148,28 @@ export function jvp<A extends Tree[], R extends Tree>(
   checkArgs(fn, primals);
   const level = newLevel();
   const wrapped = primals.map((p, i) => {
-    checkSameStructure(fn, p, tangents[i], `primals[${i}] and tangents[${i}]`);
+    checkLike(
+      fn,
+      p,
+      tangents[i],
+      `primals[${i}] and tangents[${i}]`,
+      (j) => `tangent leaf ${j} of argument ${i}`,
+      "its primal",
+    );
     const [leaves, def] = treeFlatten(p);
     const ts = treeFlatten(tangents[i])[0];
     return treeUnflatten(
       def,
-      leaves.map((l, j) => {
-        const t = ts[j];
-        if (!sameShape(t.shape, l.shape)) {
-          throw new Error(
-            `${fn}: tangent leaf ${j} of argument ${i} has shape ${
-              fmt(t.shape)
-            } but its primal has ${fmt(l.shape)}`,
-          );
-        }
-        return l.dtype === "int32"
-          ? l
-          : new FwdTracer(level, l, cast(t, l.dtype));
-      }),
+      leaves.map((l, j) =>
+        l.dtype === "int32" ? l : new FwdTracer(level, l, cast(ts[j], l.dtype))
+      ),
     );
   }) as A;
   const out = f(...wrapped);
   const [leaves, def] = treeFlatten(out);
   const outs = leaves.map((o) => unwrapLevel(o, level));
   const tans = leaves.map((o) =>
-    o instanceof FwdTracer && o.level === level
-      ? o.tangent
-      : zerosOf(concrete(o))
+    o instanceof FwdTracer && o.level === level ? o.tangent : zerosLike(o)
   );
   return [treeUnflatten(def, outs) as R, treeUnflatten(def, tans) as R];
 }
@@ -258,24 +217,6 @@ export interface GradOptions<N extends Argnums = Argnums> {
    * by it.
    */
   hasAux?: boolean;
-}
-
-function checkArgnums(
-  fn: string,
-  argnums: Argnums,
-  nargs: number,
-): readonly number[] {
-  const list = Array.isArray(argnums) ? argnums : [argnums];
-  for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
-      throw new Error(
-        `${fn}: argnums ${
-          JSON.stringify(argnums)
-        } is out of range for ${nargs} argument(s)`,
-      );
-    }
-  }
-  return list;
 }
 
 /**
@@ -336,58 +277,18 @@ function gradTransform(
   f: (...args: unknown[]) => unknown,
   options: GradOptions,
 ): (...args: unknown[]) => [unknown, unknown] {
-  if (typeof f !== "function") {
-    throw new Error(`${fn}: f must be a function, got ${describe(f)}`);
-  }
+  checkFunction(fn, "f", f);
   checkOptions(fn, options, ["argnums", "hasAux"]);
   const argnums = options.argnums ?? 0;
   const hasAux = options.hasAux ?? false;
   return (...args: unknown[]) => {
     const nums = checkArgnums(fn, argnums, args.length);
-    for (const i of nums) {
-      let leaves: Tensor[];
-      try {
-        leaves = treeFlatten(args[i] as Tree)[0];
-      } catch (e) {
-        throw new Error(
-          `${fn}: argument ${i} is not a tree of tensors: ${
-            (e as Error).message
-          }`,
-        );
-      }
-      leaves.forEach((l) => {
-        if (l.dtype === "int32") {
-          throw new Error(
-            `${fn}: cannot differentiate with respect to int32 argument ${i} (${
-              describe(l)
-            }); int32 tensors have no gradient`,
-          );
-        }
-      });
-    }
+    for (const i of nums) checkDifferentiable(fn, i, args[i]);
     const g = (...d: Tree[]): Tree => {
       const full = args.slice();
       nums.forEach((i, k) => (full[i] = d[k]));
       const res = f(...full);
-      if (hasAux && (!Array.isArray(res) || res.length !== 2)) {
-        throw new Error(
-          `${fn}: with hasAux, f must return [value, aux], got ${
-            describe(res)
-          }`,
-        );
-      }
-      const out = hasAux ? (res as unknown[])[0] : res;
-      if (!isTensor(out) || out.shape.length !== 0 || out.dtype === "int32") {
-        throw new Error(
-          `${fn}: f must return a float scalar tensor (shape []), got ${
-            describe(out)
-          }${
-            isTensor(out) && out.shape.length
-              ? "; reduce it with sum or mean"
-              : ""
-          }`,
-        );
-      }
+      checkScalarOutput(fn, res, hasAux);
       return res as Tree;
     };
     const [res, back] = vjp(g, ...nums.map((i) => args[i] as Tree));
@@ -401,7 +302,7 @@ function gradTransform(
 
 function treeMapZeros(tree: Tree): Tree {
   const [leaves, def] = treeFlatten(tree);
-  return treeUnflatten(def, leaves.map(zerosOf));
+  return treeUnflatten(def, leaves.map((l) => zerosLike(l)));
 }
 
 /**
@@ -518,11 +419,9 @@ export function customVjp<A extends [] | Tensor[], R>(
   bwd: (residuals: R, g: Tensor) => NoInfer<A>,
 ): (...args: A) => Tensor {
   const fn = "customVjp";
-  for (const [name, v] of [["f", f], ["fwd", fwd], ["bwd", bwd]] as const) {
-    if (typeof v !== "function") {
-      throw new Error(`${fn}: ${name} must be a function, got ${describe(v)}`);
-    }
-  }
+  checkFunction(fn, "f", f);
+  checkFunction(fn, "fwd", fwd);
+  checkFunction(fn, "bwd", bwd);
   // the rule is called with the arguments of the returned function, an `A`
   const rule: Rule<Record<never, never>> = {
     name: f.name || "customVjp",

@@ -18,9 +18,9 @@
  * @example
  * ```ts
  * import { adam, applyUpdates, chain, clipByGlobalNorm, schedules } from "./mod.ts";
- * import { grad, item, mul, sub, sum, tensor } from "../mod.ts";
+ * import { grad, item, mul, sub, sum, type Tensor, tensor } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const loss = (p: { w: any }) => sum(mul(sub(p.w, 3), sub(p.w, 3)));
+ * const loss = (p: { w: Tensor }) => sum(mul(sub(p.w, 3), sub(p.w, 3)));
  * const opt = chain(
  *   clipByGlobalNorm(10),
  *   adam({ lr: schedules.cosineAnnealing({ lr: 0.3, tMax: 200 }) }),
