@@ -80,7 +80,7 @@ export function trainStep(
   y: Tensor,
   lr = 0.01,
 ): { params: LeNetParams; loss: Tensor } {
-  const [loss, grads] = lossAndGrad(p, x, y) as [Tensor, LeNetParams];
+  const [loss, grads] = lossAndGrad(p, x, y);
   const params = treeMap(
     (w: Tensor, g: Tensor) => sub(w, mul(g, lr)),
     p,

@@ -928,7 +928,7 @@ export interface DeserializeSafetensorsOptions<T = CheckpointTree> {
  * shape, or another kind of leaf (a number where the template has a tensor)
  * is an error that names the path and both sides. Values come from the file
  * (the template's tensors and numbers only say what to expect). Leaves are
- * matched by path, so a PyTorch state_dict whose keys are a seed model's
+ * matched by path, so a PyTorch state_dict whose keys are a model's
  * parameter paths loads into that model's params, `{}` entries included.
  *
  * @param bytes The file's bytes.
