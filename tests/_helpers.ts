@@ -123,3 +123,17 @@ export const pairOf = (
 /** A number or pair option as the pair [h, w]. */
 export const asPair = (v: number | readonly number[]): [number, number] =>
   typeof v === "number" ? [v, v] : [v[0], v[1]];
+
+/**
+ * `build()`, or undefined when `op`'s own validation rejects the call (an
+ * Error whose message starts with "op: "); any other throw propagates. For
+ * `fc.pre(result !== undefined)`: a rejected draw is skipped, not passed.
+ */
+export function unlessRejected<R>(op: string, build: () => R): R | undefined {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith(`${op}: `)) return undefined;
+    throw e;
+  }
+}

@@ -20,6 +20,13 @@ export interface Row {
   f: (p: any, ...xs: Tensor[]) => Tensor;
   /** checkGrads settings other than the defaults (a float32 round trip needs a larger step). */
   check?: CheckGradsOptions;
+  /**
+   * The output can hold ±inf for valid inputs (maxPool2d: a window of only
+   * padding gives -inf, as PyTorch). checkGrads skips those draws (fc.pre: its
+   * finite differences of an infinite output are NaN); the other properties
+   * keep them.
+   */
+  mayBeInfinite?: boolean;
 }
 
 const dim = fc.integer({ min: 1, max: 3 });

@@ -272,7 +272,7 @@ Deno.test("Hessian-vector products match PyTorch's double backward", async (t) =
       };
       const hv = T.grad(gv, { argnums: names.map((_, i) => i) })(
         ...args,
-      ) as Tensor[];
+      );
       names.forEach((n, i) =>
         assertAllClose(hv[i], toT(h.hvp[n])!, {
           atol: 1e-11,
@@ -288,7 +288,7 @@ Deno.test("Hessian-vector products match PyTorch's double backward", async (t) =
         dirs,
       );
       names.forEach((n, i) =>
-        assertAllClose((hvFwd as Tensor[])[i], toT(h.hvp[n])!, {
+        assertAllClose(hvFwd[i], toT(h.hvp[n])!, {
           atol: 1e-11,
           rtol: 1e-9,
           msg: `${h.name} fwd hvp ${n}`,

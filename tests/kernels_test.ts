@@ -188,7 +188,7 @@ for (const variant of variants) {
               Math.floor((r.h + 2 * r.p - r.d * (r.kh - 1) - 1) / r.s) + 1;
             const ow =
               Math.floor((r.w + 2 * r.p - r.d * (r.kw - 1) - 1) / r.s) + 1;
-            if (oh < 1 || ow < 1) return;
+            fc.pre(oh >= 1 && ow >= 1); // an empty output is skipped, not passed
             const g: cv.ConvGeometry = {
               n: r.n,
               c: r.cg * r.groups,
@@ -301,7 +301,7 @@ for (const variant of variants) {
               1;
             const ow = Math.floor((r.w + 2 * r.p - r.d * (r.k - 1) - 1) / r.s) +
               1;
-            if (oh < 1 || ow < 1) return;
+            fc.pre(oh >= 1 && ow >= 1); // an empty output is skipped, not passed
             const g: pk.PoolGeometry = {
               planes: r.planes * 60, // enough outputs for the WebAssembly path
               h: r.h,
