@@ -76,9 +76,18 @@ export {
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";
+export { customVjp } from "./ops/custom_vjp.ts";
+export {
+  type AxisSpec,
+  hessian,
+  jacfwd,
+  type JacobianOptions,
+  jacrev,
+  vmap,
+  type VmapOptions,
+} from "./ops/vmap.ts";
 export {
   type Argnums,
-  customVjp,
   grad,
   type GradOf,
   type GradOptions,

@@ -17,12 +17,26 @@ import {
   promote,
   type Tensor,
 } from "./tensor.ts";
-import { bind, definePrimitive, type Primitive } from "./trace.ts";
+import {
+  type BatchRule,
+  bind,
+  definePrimitive,
+  type Primitive,
+} from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
-import { expandDims, squeeze } from "./structural.ts";
 import { add } from "./elementwise.ts";
-import { broadcastTo, reshape, slice, sum } from "./structural.ts";
+import {
+  batchFront,
+  batchSize,
+  broadcastTo,
+  expandDims,
+  reshape,
+  slice,
+  squeeze,
+  sum,
+  transpose,
+} from "./structural.ts";
 import * as cv from "./kernels/conv.ts";
 
 /** Geometry shared by the three convolution primitives. */
@@ -514,6 +528,71 @@ export function convTranspose2d(
 }
 
 // ---------------------------------------------------------------------------
+// batching (vmap), JAX's three cases: examples folded into N when only the
+// image is batched, into the output channels when only the weights are, and
+// into the channels with groups × B when both are, so that per-example
+// weight gradients are one grouped convolution
+
+/** [B, N, ...] (batch axis 0) as [B·N, ...], and the function back. */
+export function foldIntoN(x: Tensor): [Tensor, (y: Tensor) => Tensor] {
+  const [b, n, ...rest] = x.shape;
+  return [
+    reshape(x, [b * n, ...rest]),
+    (y) => reshape(y, [b, n, ...y.shape.slice(1)]),
+  ];
+}
+
+/** [B, N, C, H, W] (batch axis 0) as [N, B·C, H, W]: examples side by side in the channels. */
+function intoChannels(x: Tensor): Tensor {
+  const [b, n, c, h, w] = x.shape;
+  return reshape(transpose(x, [1, 0, 2, 3, 4]), [n, b * c, h, w]);
+}
+
+/** [N, B·C, H, W] as [N, B, C, H, W] (batch axis 1). */
+function outOfChannels(y: Tensor, b: number): Tensor {
+  const [n, bc, h, w] = y.shape;
+  return reshape(y, [n, b, bc / b, h, w]);
+}
+
+/** The batch axis `d` of a per-channel bias added to a [N, B, C, H, W] result. */
+function addBatchedBias(
+  y: Tensor,
+  bias: Tensor | undefined,
+  d: number | null,
+  b: number,
+): Tensor {
+  if (!bias) return y;
+  const c = y.shape[2];
+  return add(y, reshape(batchFront(bias, d, b), [1, b, c, 1, 1]));
+}
+
+/**
+ * The batching rule of a convolution-like primitive `prim(a, w, bias?)`
+ * whose examples fold into N when only `a` is batched; otherwise both
+ * operands are batched (an unbatched one repeated) and folded into the
+ * channels with groups × B; the result's batch axis is 1.
+ */
+function convBatch<P extends ConvParams>(
+  prim: () => Primitive<P>,
+): BatchRule<P> {
+  return ([a, w, bias], [da, dw, db], p) => {
+    const dbias = db ?? null;
+    if (dw === null && dbias === null) {
+      const [af, unfold] = foldIntoN(batchFront(a, da, 0));
+      return [unfold(bind(prim(), bias ? [af, w, bias] : [af, w], p)), 0];
+    }
+    const b = batchSize([a, w, ...(bias ? [bias] : [])], [da, dw, dbias]);
+    const wf = batchFront(w, dw, b); // [B, O, C/g, kh, kw]
+    const wg = reshape(wf, [b * wf.shape[1], ...wf.shape.slice(2)]);
+    const y = bind(prim(), [intoChannels(batchFront(a, da, b)), wg], {
+      ...p,
+      groups: p.groups * b,
+    });
+    return [addBatchedBias(outOfChannels(y, b), bias, dbias, b), 1];
+  };
+}
+
+// ---------------------------------------------------------------------------
 // primitives: forward kernel call and derivative rules side by side
 
 const conv2dPrim: Primitive<ConvParams> = definePrimitive({
@@ -543,6 +622,7 @@ const conv2dPrim: Primitive<ConvParams> = definePrimitive({
     ...(b ? [sumToBias] : []), // db = Σ g over n, h, w
   ],
   jvp: bilinearJvp(() => conv2dPrim, true),
+  batch: convBatch(() => conv2dPrim),
 });
 
 const conv2dInputAdjointPrim: Primitive<
@@ -577,6 +657,7 @@ const conv2dInputAdjointPrim: Primitive<
     ...(b ? [sumToBias] : []),
   ],
   jvp: bilinearJvp(() => conv2dInputAdjointPrim, true),
+  batch: convBatch(() => conv2dInputAdjointPrim),
 });
 
 const conv2dWeightAdjointPrim: Primitive<
@@ -608,6 +689,15 @@ const conv2dWeightAdjointPrim: Primitive<
     (g) => convCropped(x, g, p, [y.shape[2], y.shape[3]]),
   ],
   jvp: bilinearJvp(() => conv2dWeightAdjointPrim, true),
+  // dw of each example: both operands folded into the channels, groups × B
+  batch: ([x, y], [dx, dy], p) => {
+    const b = batchSize([x, y], [dx, dy]);
+    const dw = bind(conv2dWeightAdjointPrim, [
+      intoChannels(batchFront(x, dx, b)),
+      intoChannels(batchFront(y, dy, b)),
+    ], { ...p, groups: p.groups * b });
+    return [reshape(dw, [b, dw.shape[0] / b, ...dw.shape.slice(1)]), 0];
+  },
 });
 
 // ---------------------------------------------------------------------------

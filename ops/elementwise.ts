@@ -20,7 +20,9 @@ import {
   zerosLike,
 } from "./tensor.ts";
 import {
+  type BatchRule,
   bind,
+  bindRule,
   cast,
   definePrimitive,
   type Empty,
@@ -29,7 +31,13 @@ import {
 } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
-import { broadcastTo, unbroadcast } from "./structural.ts";
+import {
+  alignBatched,
+  batchFront,
+  batchSize,
+  broadcastTo,
+  unbroadcast,
+} from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 
@@ -134,11 +142,32 @@ function unaryRule(
   vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
   keepInt = false,
 ): Rule<Empty> {
-  return {
+  const rule: Rule<Empty> = {
     name,
     forward: unaryForward(f, keepInt),
     vjp: ([x], y) => [(g) => vjp(g, x, y)],
     jvp: ([x], [t], y) => vjp(t!, x, y),
+    // elementwise: the batch axis stays where it is
+    batch: ([x], [d]) => [bindRule(rule, [x], {}), d],
+  };
+  return rule;
+}
+
+/**
+ * The batching rule of a broadcasting primitive: one call on the inputs
+ * lined up by {@linkcode alignBatched} (or as they are, when all are batched
+ * along the same axis with the same rank).
+ */
+function broadcastBatch<P>(prim: () => Primitive<P>): BatchRule<P> {
+  return (vals, dims, params) => {
+    const d = dims[0];
+    const same = d !== null &&
+      dims.every((e, i) =>
+        e === d && vals[i].shape.length === vals[0].shape.length
+      );
+    return same
+      ? [bind(prim(), vals, params), d]
+      : [bind(prim(), alignBatched(vals, dims), params), 0];
   };
 }
 
@@ -378,6 +407,7 @@ const reluPrim: Primitive<Empty> = definePrimitive({
   // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
   vjp: ([x]) => [(g) => reluMask(g, x)],
   jvp: ([x], [t]) => reluMask(t!, x),
+  batch: ([x], [d]) => [bind(reluPrim, [x], {}), d],
 });
 
 // g where x > 0, else 0: relu's VJP as one pass. Linear in g, so its VJP
@@ -387,6 +417,13 @@ const reluMaskPrim: Primitive<Empty> = definePrimitive({
   forward: ([g, x]) => fromData(ew.reluMask(g.data, x.data), g.shape),
   vjp: ([, x]) => [(ct) => reluMask(ct, x), null],
   jvp: ([g, x], [t]) => t ? reluMask(t, x) : zerosLike(g),
+  // g and x have one shape: the same batch axis, else both to the front
+  batch: ([g, x], [dg, dx]) => {
+    if (dg === dx) return [bind(reluMaskPrim, [g, x], {}), dg];
+    const b = batchSize([g, x], [dg, dx]);
+    const gf = batchFront(g, dg, b), xf = batchFront(x, dx, b);
+    return [bind(reluMaskPrim, [gf, xf], {}), 0];
+  },
 });
 
 const addPrim: Primitive<Empty> = definePrimitive({
@@ -397,6 +434,7 @@ const addPrim: Primitive<Empty> = definePrimitive({
   ) => [(g) => unbroadcast(g, a.shape), (g) => unbroadcast(g, b.shape)],
   jvp: (_, [ta, tb], y) =>
     ta && tb ? add(ta, tb) : broadcastTo((ta ?? tb)!, y.shape as number[]),
+  batch: broadcastBatch(() => addPrim),
 });
 
 const subPrim: Primitive<Empty> = definePrimitive({
@@ -408,6 +446,7 @@ const subPrim: Primitive<Empty> = definePrimitive({
   ],
   jvp: (_, [ta, tb], y) =>
     ta && tb ? sub(ta, tb) : broadcastTo(ta ?? neg(tb!), y.shape as number[]),
+  batch: broadcastBatch(() => subPrim),
 });
 
 const mulPrim: Primitive<Empty> = definePrimitive({
@@ -417,6 +456,7 @@ const mulPrim: Primitive<Empty> = definePrimitive({
     (g) => unbroadcast(mul(g, b), a.shape),
     (g) => unbroadcast(mul(g, a), b.shape),
   ],
+  batch: broadcastBatch(() => mulPrim),
 });
 
 const divPrim: Primitive<Empty> = definePrimitive({
@@ -430,6 +470,7 @@ const divPrim: Primitive<Empty> = definePrimitive({
     (g) => unbroadcast(div(g, b), a.shape), // d(a/b)/da = 1/b
     (g) => unbroadcast(neg(mul(g, div(y, b))), b.shape), // d(a/b)/db = -a/b²
   ],
+  batch: broadcastBatch(() => divPrim),
 });
 
 const powPrim: Primitive<Empty> = definePrimitive({
@@ -441,6 +482,7 @@ const powPrim: Primitive<Empty> = definePrimitive({
     // d a^b / db = a^b log a (taken as 0 where a = 0)
     (g) => unbroadcast(mul(g, mul(y, log(where(equal(a, 0), 1, a)))), b.shape),
   ],
+  batch: broadcastBatch(() => powPrim),
 });
 
 const maximumPrim: Primitive<Empty> = definePrimitive({
@@ -458,6 +500,7 @@ const maximumPrim: Primitive<Empty> = definePrimitive({
       (g) => unbroadcast(mul(g, share(b, a, g)), b.shape),
     ];
   },
+  batch: broadcastBatch(() => maximumPrim),
 });
 
 const comparePrim: Primitive<{ op: CompareOp }> = definePrimitive({
@@ -465,6 +508,7 @@ const comparePrim: Primitive<{ op: CompareOp }> = definePrimitive({
   forward: (inputs, { op }) =>
     binaryForward(compareFns[op], () => "int32")(inputs),
   vjp: () => [null, null],
+  batch: broadcastBatch(() => comparePrim),
 });
 
 const wherePrim: Primitive<Empty> = definePrimitive({
@@ -483,6 +527,7 @@ const wherePrim: Primitive<Empty> = definePrimitive({
   ],
   jvp: ([c], [, ta, tb], y) =>
     broadcastTo(where(c, ta ?? 0, tb ?? 0), y.shape as number[]),
+  batch: broadcastBatch(() => wherePrim),
 });
 
 // ---------------------------------------------------------------------------

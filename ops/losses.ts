@@ -13,6 +13,7 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
+import { peekData } from "./trace.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { logSoftmax } from "./activations.ts";
 import {
@@ -98,7 +99,7 @@ function oneHot(
       }, got ${fmt(labels.shape)}`,
     );
   }
-  const data = labels.data;
+  const data = peekData(labels); // every example's labels, under vmap too
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v !== ignoreIndex && (v < 0 || v >= c)) {

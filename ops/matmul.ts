@@ -16,7 +16,17 @@ import {
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { bilinearJvp, checkBias } from "./conv.ts";
-import { reshape, squeeze, sum, transpose, unbroadcast } from "./structural.ts";
+import { add } from "./elementwise.ts";
+import {
+  alignBatched,
+  batchFront,
+  batchSize,
+  reshape,
+  squeeze,
+  sum,
+  transpose,
+  unbroadcast,
+} from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import { gemm, linearF32, matmul as matmulKernel } from "./kernels/matmul.ts";
@@ -172,6 +182,8 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
     (g) => unbroadcast(matmul(g, mT(b)), a.shape), // dA = G Bᵀ
     (g) => unbroadcast(matmul(mT(a), g), b.shape), // dB = Aᵀ G
   ],
+  // the batch axis joins the batch dims, in front of both operands' own
+  batch: (vals, dims) => [bind(matmulPrim, alignBatched(vals, dims), {}), 0],
 });
 
 const linearPrim: Primitive<Record<never, never>> = definePrimitive({
@@ -206,6 +218,26 @@ const linearPrim: Primitive<Record<never, never>> = definePrimitive({
       : []), // db = Σ g
   ],
   jvp: bilinearJvp(() => linearPrim, false),
+  batch: ([x, w, b], [dx, dw, db]) => {
+    if (dw === null && (db ?? null) === null) { // shared weights: x's batch axis leads
+      const xf = batchFront(x, dx, 0);
+      return [bind(linearPrim, b ? [xf, w, b] : [xf, w], {}), 0];
+    }
+    // weights per example: [B, M, in] x [B, in, out] as one batched matmul
+    const size = batchSize([x, w, ...(b ? [b] : [])], [dx, dw, db ?? null]);
+    const wf = batchFront(w, dw, size); // [B, out, in]
+    const inF = wf.shape[2];
+    const xf = dx === null ? x : batchFront(x, dx, 0);
+    const lead = xf.shape.slice(dx === null ? 0 : 1, -1);
+    const m = lead.reduce((p, d) => p * d, 1);
+    const x3 = reshape(xf, [dx === null ? 1 : size, m, inF]);
+    let y = matmul(x3, transpose(wf, [0, 2, 1]));
+    const outF = wf.shape[1];
+    if (b) {
+      y = add(y, reshape(batchFront(b, db ?? null, size), [size, 1, outF]));
+    }
+    return [reshape(y, [size, ...lead, outF]), 0];
+  },
 });
 
 // ---------------------------------------------------------------------------

@@ -16,7 +16,13 @@ import {
   tensor,
   zeros,
 } from "./tensor.ts";
-import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
+import {
+  bind,
+  concrete,
+  definePrimitive,
+  type Primitive,
+  Tracer,
+} from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import {
@@ -31,7 +37,13 @@ import {
 } from "./elementwise.ts";
 import { bernoulli, type Key } from "./random.ts";
 import { mean } from "./reductions.ts";
-import { reshape, sum } from "./structural.ts";
+import {
+  batchFront,
+  batchSize,
+  reshape,
+  sum,
+  transpose,
+} from "./structural.ts";
 import { vjp } from "./transforms.ts";
 import * as bnk from "./kernels/batch_norm.ts";
 
@@ -196,12 +208,25 @@ export function batchNorm(
   let newMean = rm, newVar = rv;
   if (rm || rv) { // buffers: no derivative flows into them
     const xc = concrete(xd);
-    const st = bnk.moments(xc.data, n, c, s);
-    const stat = (v: Float64Array) => tensor(v, { shape: [c], dtype });
-    if (rm) newMean = add(mul(rm, 1 - momentum), mul(stat(st.mean), momentum));
+    let mu: Tensor, v: Tensor;
+    if (xc instanceof Tracer) { // under vmap: each example's own statistics, with ops
+      const axes = bnAxes(xc.shape);
+      mu = mean(xc, { axis: axes });
+      v = mean(
+        square(sub(xc, reshape(mu, [1, c, ...xc.shape.slice(2).map(() => 1)]))),
+        {
+          axis: axes,
+        },
+      );
+    } else {
+      const st = bnk.moments(xc.data, n, c, s);
+      mu = tensor(st.mean, { shape: [c], dtype });
+      v = tensor(st.variance, { shape: [c], dtype });
+    }
+    if (rm) newMean = add(mul(rm, 1 - momentum), mul(mu, momentum));
     if (rv) {
       const unbiased = (momentum * n * s) / (n * s - 1);
-      newVar = add(mul(rv, 1 - momentum), mul(stat(st.variance), unbiased));
+      newVar = add(mul(rv, 1 - momentum), mul(v, unbiased));
     }
   }
   return { y, runningMean: newMean, runningVar: newVar };
@@ -229,6 +254,29 @@ interface BnParams {
  * input and the weight derivative) and a sum (the bias derivative), so a
  * training step makes one full-size array forward and one backward.
  */
+/**
+ * Batch norm under vmap: each example's batch statistics are its own, so
+ * the examples go side by side in the channels: x [B, N, C, ...] as
+ * [N, B·C, ...], per-channel vectors [B, C] as [B·C].
+ */
+function bnIntoChannels(x: Tensor, d: number | null, b: number): Tensor {
+  const xf = batchFront(x, d, b);
+  const [, n, c, ...rest] = xf.shape;
+  const perm = [1, 0, ...xf.shape.slice(2).map((_, i) => i + 2)];
+  return reshape(transpose(xf, perm), [n, b * c, ...rest]);
+}
+
+/** A per-channel vector [C] of every example as [B·C]. */
+function bnChannels(v: Tensor, d: number | null, b: number): Tensor {
+  return reshape(batchFront(v, d, b), [-1]);
+}
+
+/** [N, B·C, ...] back to [N, B, C, ...] (batch axis 1). */
+function bnOutOfChannels(y: Tensor, b: number): Tensor {
+  const [n, bc, ...rest] = y.shape;
+  return reshape(y, [n, b, bc / b, ...rest]);
+}
+
 const batchNormTrainPrim: Primitive<BnParams> = definePrimitive({
   name: "batchNorm",
   forward: ([x, w, b], { eps }) => {
@@ -244,6 +292,15 @@ const batchNormTrainPrim: Primitive<BnParams> = definePrimitive({
     (g) => bind(batchNormWeightGradPrim, [g, x], p),
     (g) => sum(g, { axis: bnAxes(x.shape) }),
   ],
+  batch: ([x, w, bias], [dx, dw, db], p) => {
+    const b = batchSize([x, w, bias], [dx, dw, db]);
+    const y = bind(batchNormTrainPrim, [
+      bnIntoChannels(x, dx, b),
+      bnChannels(w, dw, b),
+      bnChannels(bias, db, b),
+    ], p);
+    return [bnOutOfChannels(y, b), 1];
+  },
 });
 
 /** x̂ = (x - mean)·rstd with the batch statistics, in public ops. */
@@ -293,6 +350,15 @@ const batchNormInputGradPrim: Primitive<BnParams> = definePrimitive({
   },
   vjp: (inputs, _y, { eps }) =>
     vjpOf((g, x, w) => inputGradRef(g, x, w, eps), inputs),
+  batch: ([g, x, w], [dg, dx, dw], p) => {
+    const b = batchSize([g, x, w], [dg, dx, dw]);
+    const y = bind(batchNormInputGradPrim, [
+      bnIntoChannels(g, dg, b),
+      bnIntoChannels(x, dx, b),
+      bnChannels(w, dw, b),
+    ], p);
+    return [bnOutOfChannels(y, b), 1];
+  },
 });
 
 /** The weight derivative of {@linkcode batchNormTrainRule}, `Σ g·x̂` per channel: inputs g, x. */
@@ -310,4 +376,12 @@ const batchNormWeightGradPrim: Primitive<BnParams> = definePrimitive({
       (g, x) => sum(mul(g, normalizedRef(x, eps)), { axis: bnAxes(x.shape) }),
       inputs,
     ),
+  batch: ([g, x], [dg, dx], p) => {
+    const b = batchSize([g, x], [dg, dx]);
+    const y = bind(batchNormWeightGradPrim, [
+      bnIntoChannels(g, dg, b),
+      bnIntoChannels(x, dx, b),
+    ], p);
+    return [reshape(y, [b, y.shape[0] / b]), 0];
+  },
 });

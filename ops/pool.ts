@@ -19,6 +19,7 @@ import {
   tensor,
 } from "./tensor.ts";
 import {
+  type BatchRule,
   bind,
   definePrimitive,
   differentiating,
@@ -26,7 +27,8 @@ import {
 } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
-import { onBatch, outputLength } from "./conv.ts";
+import { foldIntoN, onBatch, outputLength } from "./conv.ts";
+import { batchFront, batchSize } from "./structural.ts";
 import { matmul } from "./matmul.ts";
 import * as pk from "./kernels/pool.ts";
 
@@ -334,6 +336,16 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
 // ---------------------------------------------------------------------------
 // primitives: forward kernel call and derivative rules side by side
 
+/** The batching rule of every pooling primitive: the examples fold into N. */
+function poolBatch<P>(prim: () => Primitive<P>): BatchRule<P> {
+  return (vals, dims, p) => {
+    const b = batchSize(vals, dims);
+    const folded = vals.map((v, i) => foldIntoN(batchFront(v, dims[i], b)));
+    const y = bind(prim(), folded.map(([f]) => f), p);
+    return [folded[0][1](y), 0];
+  };
+}
+
 const maxPool2dPrim: Primitive<PoolParams> = definePrimitive({
   name: "maxPool2d",
   forward: ([x], p) => {
@@ -344,6 +356,7 @@ const maxPool2dPrim: Primitive<PoolParams> = definePrimitive({
   },
   vjp: ([x], _y, p) => [(g) => bind(maxPool2dScatterPrim, [g, x], p)], // g goes to each window's first max
   jvp: ([x], [t], _y, p) => bind(maxPool2dGatherPrim, [t!, x], p),
+  batch: poolBatch(() => maxPool2dPrim),
 });
 
 const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
@@ -357,6 +370,7 @@ const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
   },
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dGatherPrim, [g, x], p), null], // linear in g; x only picks positions
   jvp: ([, x], [t], _y, p) => bind(maxPool2dScatterPrim, [t!, x], p),
+  batch: poolBatch(() => maxPool2dScatterPrim),
 });
 
 const maxPool2dGatherPrim: Primitive<PoolParams> = definePrimitive({
@@ -371,6 +385,7 @@ const maxPool2dGatherPrim: Primitive<PoolParams> = definePrimitive({
   },
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dScatterPrim, [g, x], p), null],
   jvp: ([, x], [t], _y, p) => bind(maxPool2dGatherPrim, [t!, x], p),
+  batch: poolBatch(() => maxPool2dGatherPrim),
 });
 
 const avgPool2dPrim: Primitive<AvgParams> = definePrimitive({
@@ -397,6 +412,7 @@ const avgPool2dPrim: Primitive<AvgParams> = definePrimitive({
       }),
   ],
   jvp: (_, [t], _y, p) => bind(avgPool2dPrim, [t!], p),
+  batch: poolBatch(() => avgPool2dPrim),
 });
 
 const avgPool2dAdjointPrim: Primitive<
@@ -415,6 +431,7 @@ const avgPool2dAdjointPrim: Primitive<
   },
   vjp: (_, __, { inputSize: _s, ...p }) => [(g) => bind(avgPool2dPrim, [g], p)],
   jvp: (_, [t], _y, p) => bind(avgPool2dAdjointPrim, [t!], p),
+  batch: poolBatch(() => avgPool2dAdjointPrim),
 });
 
 // ---------------------------------------------------------------------------

@@ -32,7 +32,9 @@ import {
 } from "./elementwise.ts";
 import {
   normAxis,
+  plusOne,
   reduceAxes,
+  reduceBatch,
   reducedShape,
   type ReduceOptions,
   reshape,
@@ -202,6 +204,7 @@ const maxPrim: Primitive<{ axes: number[]; keepDims: boolean }> =
         return mul(div(mask, count), reshape(g, kept));
       },
     ],
+    batch: reduceBatch(() => maxPrim, (p) => ({ ...p, axes: plusOne(p.axes) })),
   });
 
 const argmaxPrim: Primitive<{ axis: number; keepDims: boolean }> =
@@ -216,6 +219,7 @@ const argmaxPrim: Primitive<{ axis: number; keepDims: boolean }> =
       );
     },
     vjp: () => [null],
+    batch: reduceBatch(() => argmaxPrim, (p) => ({ ...p, axis: p.axis + 1 })),
   });
 
 // ---------------------------------------------------------------------------

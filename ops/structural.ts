@@ -19,7 +19,12 @@ import {
   type Tensor,
   zerosLike,
 } from "./tensor.ts";
-import { bind, definePrimitive, type Primitive } from "./trace.ts";
+import {
+  bind,
+  definePrimitive,
+  installBatchFront,
+  type Primitive,
+} from "./trace.ts";
 import { fmt } from "./_args.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
@@ -140,7 +145,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
       }`,
     );
   }
-  const size = x.data.length;
+  const size = sizeOf(x.shape);
   const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
   const free = shape.filter((d) => d === -1).length;
   let out = shape.slice();
@@ -463,6 +468,72 @@ export function pad(
 }
 
 // ---------------------------------------------------------------------------
+// batching helpers (for vmap): where a batched value's batch axis goes
+
+/** The batch size: the size of the first batched input's batch axis. */
+export function batchSize(
+  vals: readonly Tensor[],
+  dims: readonly (number | null)[],
+): number {
+  const i = dims.findIndex((d) => d !== null);
+  return vals[i].shape[dims[i]!];
+}
+
+/**
+ * `x` with its batch axis `d` moved to the front; an unbatched `x` (`d`
+ * null) broadcast along a new front axis of `size`.
+ */
+export function batchFront(x: Tensor, d: number | null, size: number): Tensor {
+  if (d === null) {
+    const x1 = bind(reshapePrim, [x], { shape: [1, ...x.shape] });
+    return bind(broadcastToPrim, [x1], { shape: [size, ...x.shape] });
+  }
+  if (d === 0) return x;
+  const perm = [d, ...[...x.shape.keys()].filter((i) => i !== d)];
+  return bind(transposePrim, [x], { perm });
+}
+installBatchFront(batchFront);
+
+/**
+ * The inputs of a broadcasting op, lined up for one batched call: each
+ * batched input's batch axis moved to the front with size-1 axes after it up
+ * to the largest example rank, unbatched inputs as they are (NumPy
+ * broadcasting lines them up on the right). The result's batch axis is 0.
+ */
+export function alignBatched(
+  vals: readonly Tensor[],
+  dims: readonly (number | null)[],
+): Tensor[] {
+  const rank = Math.max(
+    ...vals.map((v, i) => v.shape.length - (dims[i] === null ? 0 : 1)),
+  );
+  return vals.map((v, i) => {
+    const d = dims[i];
+    if (d === null) return v;
+    const f = batchFront(v, d, 0);
+    const pad = rank - (f.shape.length - 1);
+    if (pad === 0) return f;
+    const shape = [f.shape[0], ...Array(pad).fill(1), ...f.shape.slice(1)];
+    return bind(reshapePrim, [f], { shape });
+  });
+}
+
+/** The batching rule of a reduction over `axes`: the batch axis goes first, the axes shift by one. */
+export function reduceBatch<P extends { keepDims: boolean }>(
+  prim: () => Primitive<P>,
+  shift: (p: P) => P,
+) {
+  return ([x]: Tensor[], [d]: (number | null)[], p: P): [Tensor, number] => [
+    bind(prim(), [batchFront(x, d, 0)], shift(p)),
+    0,
+  ];
+}
+
+/** Axes shifted past a batch axis at the front. */
+export const plusOne = (axes: readonly number[]): number[] =>
+  axes.map((a) => a + 1);
+
+// ---------------------------------------------------------------------------
 // primitives: forward kernel call and derivative rules side by side
 
 export const sumPrim: Primitive<{ axes: number[]; keepDims: boolean }> =
@@ -481,6 +552,7 @@ export const sumPrim: Primitive<{ axes: number[]; keepDims: boolean }> =
         ),
     ],
     jvp: "linear",
+    batch: reduceBatch(() => sumPrim, (p) => ({ ...p, axes: plusOne(p.axes) })),
   });
 
 const reshapePrim: Primitive<{ shape: number[] }> = definePrimitive({
@@ -488,6 +560,10 @@ const reshapePrim: Primitive<{ shape: number[] }> = definePrimitive({
   forward: ([x], { shape }) => fromData(x.data, shape),
   vjp: ([x]) => [(g) => reshape(g, x.shape as number[])],
   jvp: "linear",
+  batch: ([x], [d], { shape }) => {
+    const f = batchFront(x, d, 0);
+    return [bind(reshapePrim, [f], { shape: [f.shape[0], ...shape] }), 0];
+  },
 });
 
 const transposePrim: Primitive<{ perm: number[] }> = definePrimitive({
@@ -502,6 +578,10 @@ const transposePrim: Primitive<{ perm: number[] }> = definePrimitive({
     return [(g) => transpose(g, inv)];
   },
   jvp: "linear",
+  batch: ([x], [d], { perm }) => [
+    bind(transposePrim, [batchFront(x, d, 0)], { perm: [0, ...plusOne(perm)] }),
+    0,
+  ],
 });
 
 const broadcastToPrim: Primitive<{ shape: number[] }> = definePrimitive({
@@ -518,6 +598,16 @@ const broadcastToPrim: Primitive<{ shape: number[] }> = definePrimitive({
     ),
   vjp: ([x]) => [(g) => unbroadcast(g, x.shape)],
   jvp: "linear",
+  batch: ([x], [d], { shape }) => {
+    const [f] = alignBatched([x], [d]);
+    const b = f.shape[0];
+    // the example's axes line up on the right of the target shape
+    const lined = [b, ...Array(shape.length - (f.shape.length - 1)).fill(1)];
+    const g = bind(reshapePrim, [f], {
+      shape: [...lined, ...f.shape.slice(1)],
+    });
+    return [bind(broadcastToPrim, [g], { shape: [b, ...shape] }), 0];
+  },
 });
 
 const slicePrim: Primitive<{ starts: number[]; ends: number[] }> =
@@ -532,6 +622,16 @@ const slicePrim: Primitive<{ starts: number[]; ends: number[] }> =
       (g) => pad(g, starts.map((s, i) => [s, x.shape[i] - ends[i]])),
     ],
     jvp: "linear",
+    batch: ([x], [d], { starts, ends }) => {
+      const f = batchFront(x, d, 0);
+      return [
+        bind(slicePrim, [f], {
+          starts: [0, ...starts],
+          ends: [f.shape[0], ...ends],
+        }),
+        0,
+      ];
+    },
   });
 
 const padPrim: Primitive<{ widths: [number, number][]; value: number }> =
@@ -556,6 +656,13 @@ const padPrim: Primitive<{ widths: [number, number][]; value: number }> =
         ),
     ],
     jvp: (_, [t], __, { widths }) => pad(t!, widths), // pads the tangent with 0
+    batch: ([x], [d], { widths, value }) => [
+      bind(padPrim, [batchFront(x, d, 0)], {
+        widths: [[0, 0], ...widths],
+        value,
+      }),
+      0,
+    ],
   });
 
 const concatPrim: Primitive<{ axis: number }> = definePrimitive({
@@ -580,6 +687,11 @@ const concatPrim: Primitive<{ axis: number }> = definePrimitive({
   },
   jvp: (xs, ts, _, params) =>
     bind(concatPrim, ts.map((t, i) => t ?? zerosLike(xs[i])), params),
+  batch: (xs, dims, { axis }) => {
+    const b = batchSize(xs, dims);
+    const fronts = xs.map((x, i) => batchFront(x, dims[i], b));
+    return [bind(concatPrim, fronts, { axis: axis + 1 }), 0];
+  },
 });
 
 // ---------------------------------------------------------------------------

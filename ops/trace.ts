@@ -20,6 +20,7 @@ import {
   allocData,
   describe,
   type DType,
+  fmtShape,
   fromData,
   sameShape,
   type Tensor,
@@ -62,7 +63,22 @@ export interface Rule<P> {
       params: P,
     ) => Tensor)
     | "linear";
+  /**
+   * The batching rule (for `vmap`): given the inputs with a batch axis
+   * (`dims[i]`, or null where input i is the same for every example),
+   * returns the batched output and where its batch axis is (null when it
+   * does not depend on the batch). Written with public ops and `bind`, so it
+   * nests with every other transform.
+   */
+  batch: BatchRule<P>;
 }
+
+/** A batching rule: see {@linkcode Rule.batch}. */
+export type BatchRule<P> = (
+  inputs: Tensor[],
+  dims: (number | null)[],
+  params: P,
+) => [Tensor, number | null];
 
 /** The parameters of a primitive that has none. */
 export type Empty = Record<never, never>;
@@ -80,9 +96,10 @@ export interface Primitive<P> {
 const registry = new Map<string, Primitive<unknown>>();
 
 /**
- * Registers a primitive: its forward kernel call and its derivative rules,
- * declared side by side. The type of `Rule` makes the VJP required, so a
- * primitive without one does not compile. Names are unique.
+ * Registers a primitive: its forward kernel call, its derivative rules and
+ * its batching rule, declared side by side. The type makes the VJP and the
+ * batching rule required, so a primitive without one does not compile.
+ * Names are unique.
  */
 export function definePrimitive<P>(rule: Rule<P>): Primitive<P> {
   if (registry.has(rule.name)) {
@@ -164,8 +181,12 @@ export function newLevel(): number {
 export abstract class Tracer implements Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
-  constructor(readonly level: number, readonly primal: Tensor) {
-    this.shape = primal.shape;
+  constructor(
+    readonly level: number,
+    readonly primal: Tensor,
+    shape: readonly number[] = primal.shape,
+  ) {
+    this.shape = shape;
     this.dtype = primal.dtype;
   }
   /** The concrete data of the value being traced (the API is eager). */
@@ -190,10 +211,64 @@ export class FwdTracer extends Tracer {
   }
 }
 
-/** Strips every level of tracing: the plain tensor underneath. @internal */
+/**
+ * A value of a `vmap` level: `primal` holds every example, stacked along
+ * axis `bdim`; the tracer's own `shape` is one example's. Its `data` is an
+ * error: the value differs per example. @internal
+ */
+export class BatchTracer extends Tracer {
+  constructor(level: number, primal: Tensor, readonly bdim: number) {
+    super(level, primal, primal.shape.filter((_, i) => i !== bdim));
+    Object.freeze(this);
+  }
+  override get data(): Tensor["data"] {
+    throw new Error(
+      `vmap: cannot read the data of a value inside vmap: it differs per example (one example has shape ${
+        fmtShape(this.shape)
+      }, the batch ${
+        fmtShape(this.primal.shape)
+      }); compute with ops instead, or return the value from the mapped function and read it outside`,
+    );
+  }
+}
+
+/**
+ * Strips the derivative tracing of every level: the plain value underneath
+ * (no derivative flows through it). Batching stays: inside `vmap` the
+ * result is still one value per example. @internal
+ */
 export function concrete(x: Tensor): Tensor {
-  while (x instanceof Tracer) x = x.primal;
+  while (x instanceof Tracer) {
+    if (x instanceof BatchTracer) {
+      return new BatchTracer(x.level, concrete(x.primal), x.bdim);
+    }
+    x = x.primal;
+  }
   return x;
+}
+
+/**
+ * The numbers underneath every tracer, batches included (all examples):
+ * for checks that look at values, such as label ranges. @internal
+ */
+export function peekData(x: Tensor): Tensor["data"] {
+  while (x instanceof Tracer) x = x.primal;
+  return x.data;
+}
+
+/** Applies a rule at a `vmap` level: its batching rule. */
+function batchBind<P>(
+  rule: Rule<P>,
+  inputs: Tensor[],
+  params: P,
+  level: number,
+): Tensor {
+  const vals = inputs.map((x) => unwrapLevel(x, level));
+  const dims = inputs.map((x) =>
+    x instanceof BatchTracer && x.level === level ? x.bdim : null
+  );
+  const [out, d] = rule.batch(vals, dims, params);
+  return d === null ? out : new BatchTracer(level, out, d);
 }
 
 /** Strips the tracing of one level (if `x` is traced at that level). @internal */
@@ -225,6 +300,8 @@ export function bindRule<P>(
     checkNans(rule.name, inputs, out);
     return out;
   }
+  const top = inputs.find((x) => x instanceof Tracer && x.level === level);
+  if (top instanceof BatchTracer) return batchBind(rule, inputs, params, level);
   const primals = inputs.map((x) => unwrapLevel(x, level));
   tracedDepth++;
   let out: Tensor;
@@ -323,6 +400,14 @@ const addAny: Primitive<Empty> = definePrimitive({
     );
   },
   vjp: () => [(g) => g, (g) => g],
+  batch: ([a, b], [da, db]) => {
+    if (da === db) return [bind(addAny, [a, b], {}), da];
+    const size = da === null ? b.shape[db!] : a.shape[da];
+    return [
+      bind(addAny, [batchFront(a, da, size), batchFront(b, db, size)], {}),
+      0,
+    ];
+  },
   jvp: (_, [ta, tb]) => ta && tb ? bind(addAny, [ta, tb], {}) : (ta ?? tb)!,
 });
 
@@ -346,7 +431,25 @@ export const castPrim: Primitive<{ dtype: DType }> = definePrimitive({
   },
   vjp: ([x]) => [(g) => cast(g, x.dtype)],
   jvp: "linear",
+  batch: ([x], [d], params) => [bind(castPrim, [x], params), d],
 });
+
+let batchFront: (x: Tensor, d: number | null, size: number) => Tensor = () => {
+  throw new Error("internal error: vmap's axis mover is not installed");
+};
+
+/**
+ * Gives the core the one structural op its own batching rule needs (addAny
+ * of values batched along different axes): move axis `d` of `x` to the
+ * front, or broadcast an unbatched `x` along a new front axis of `size`.
+ * ops/structural.ts installs it when it loads; every batched value comes
+ * from vmap, which imports it, so none exists before. @internal
+ */
+export function installBatchFront(
+  f: (x: Tensor, d: number | null, size: number) => Tensor,
+): void {
+  batchFront = f;
+}
 
 /** `x` converted to `dtype` (itself when it has that dtype already). @internal */
 export function cast(x: Tensor, dtype: DType): Tensor {

@@ -221,7 +221,7 @@ const hvpFns: Record<string, (v: Record<string, Tensor>) => Tensor> = {
     T.mseLoss(T.linear(T.silu(v.x), v.weight, v.bias), v.target),
 };
 
-Deno.test("Hessian-vector products match PyTorch's double backward", async (t) => {
+Deno.test("Hessian-vector products match PyTorch's double backward (reverse over reverse, forward over reverse, and the full hessian)", async (t) => {
   for (
     const h of fixture.hvp as unknown as {
       name: string;
@@ -294,6 +294,31 @@ Deno.test("Hessian-vector products match PyTorch's double backward", async (t) =
           msg: `${h.name} fwd hvp ${n}`,
         })
       );
+      // the full Hessian (jacfwd of jacrev, vmapped over every basis
+      // vector) contracted with v: H[a][b] has shape [...a, ...b]
+      const nums = names.map((_, i) => i);
+      const hess = T.hessian(f, { argnums: nums })(
+        ...args,
+      ) as unknown as Tensor[][];
+      names.forEach((n, a) => {
+        const na = args[a].data.length;
+        const hvA = names.reduce(
+          (s: Tensor, _, b) =>
+            T.add(
+              s,
+              T.matmul(
+                T.reshape(hess[a][b], [na, args[b].data.length]),
+                T.reshape(dirs[b], [-1]),
+              ),
+            ),
+          T.zeros([na], { dtype: "float64" }),
+        );
+        assertAllClose(T.reshape(hvA, [...args[a].shape]), toT(h.hvp[n])!, {
+          atol: 1e-10,
+          rtol: 1e-8,
+          msg: `${h.name} hessian · v ${n}`,
+        });
+      });
     });
   }
 });

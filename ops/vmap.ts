@@ -1,0 +1,464 @@
+/**
+ * `vmap` and the Jacobian family, in JAX's style: `vmap(f)` maps `f` over an
+ * axis of its inputs as if it were written for one example, by running it
+ * once on the whole batch; `jacfwd`, `jacrev` and `hessian` are `vmap` of
+ * `jvp` and `vjp` over a standard basis.
+ *
+ * Inside `vmap`, a mapped value is a tracer whose `shape` is one example's;
+ * each primitive's batching rule (next to its other rules) says how to
+ * compute it for the whole batch at once. Transforms nest in any order.
+ *
+ * @module
+ */
+import {
+  checkOptions,
+  describe,
+  fmtShape,
+  sizeOf,
+  type Tensor,
+  tensor,
+  zerosLike,
+} from "./tensor.ts";
+import { BatchTracer, newLevel } from "./trace.ts";
+import {
+  isPlainObject,
+  type Tree,
+  treeFlatten,
+  treeUnflatten,
+} from "./tree.ts";
+import { checkFunction } from "./_args.ts";
+import { jvp, vjp } from "./transforms.ts";
+import { broadcastTo, expandDims, reshape, transpose } from "./structural.ts";
+
+/** Where a tree's leaves are mapped: an axis for all, `null` (not mapped), or a tree prefix of per-subtree specs. */
+export type AxisSpec = number | null | readonly AxisSpec[] | {
+  readonly [key: string]: AxisSpec;
+};
+
+/** Options of {@linkcode vmap}. */
+export interface VmapOptions {
+  /**
+   * The mapped axis of each input: a number (negative counts from the end)
+   * or `null` (the same value for every example), for all arguments, or an
+   * array with one entry per positional argument, each a number, `null` or a
+   * tree prefix of that argument. Default 0.
+   */
+  inAxes?: AxisSpec;
+  /** Where the mapped axis goes in each output (a number, or a tree prefix of the output). Default 0. */
+  outAxes?: AxisSpec;
+  /** The number of examples; required when no input is mapped. */
+  axisSize?: number;
+}
+
+/**
+ * The axis of every leaf of `tree` (in `treeFlatten` order) from `spec`, a
+ * number or null for the whole subtree or a prefix of its structure.
+ */
+function leafAxes(
+  fn: string,
+  what: string,
+  tree: unknown,
+  spec: unknown,
+): (number | null)[] {
+  if (spec === null || typeof spec === "number") {
+    if (spec !== null && !Number.isInteger(spec)) {
+      throw new Error(`${fn}: ${what} must be an integer or null, got ${spec}`);
+    }
+    return treeFlatten(tree as Tree)[0].map(() => spec);
+  }
+  if (Array.isArray(spec) && Array.isArray(tree)) {
+    if (spec.length !== tree.length) {
+      throw new Error(
+        `${fn}: ${what} has ${spec.length} entries but the value is an array of length ${tree.length} (a tree prefix must match its structure)`,
+      );
+    }
+    return tree.flatMap((t, i) => leafAxes(fn, `${what}[${i}]`, t, spec[i]));
+  }
+  if (isPlainObject(spec) && isPlainObject(tree)) {
+    const keys = Object.keys(tree).sort();
+    const extra = Object.keys(spec).filter((k) => !(k in tree));
+    if (extra.length || keys.some((k) => !(k in spec))) {
+      throw new Error(
+        `${fn}: ${what} has keys [${
+          Object.keys(spec).sort().join(", ")
+        }] but the value has [${
+          keys.join(", ")
+        }] (a tree prefix must match its structure)`,
+      );
+    }
+    return keys.flatMap((k) => leafAxes(fn, `${what}.${k}`, tree[k], spec[k]));
+  }
+  throw new Error(
+    `${fn}: ${what} is not a prefix of the value's tree: spec ${
+      JSON.stringify(spec)
+    }, value ${describe(tree)}`,
+  );
+}
+
+/** Axis `a` of a rank-`rank` value, counted from the end when negative; checked. */
+function normAxis(
+  fn: string,
+  what: string,
+  a: number,
+  rank: number,
+): number {
+  const n = a < 0 ? a + rank : a;
+  if (n < 0 || n >= rank) {
+    throw new Error(
+      `${fn}: ${what} is axis ${a}, out of range for a value of rank ${rank}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Vectorising map, as `jax.vmap`: `vmap(f)(xs)` is `f` applied to each
+ * example of `xs` (slices along the mapped axis), stacked along `outAxes`,
+ * computed in one batched pass. Inputs mapped with `null` are shared by all
+ * examples; an output that does not depend on a mapped input is repeated
+ * along the mapped axis. Inside `f`, a mapped value's `shape` is one
+ * example's, and reading its `data` is an error (it differs per example).
+ *
+ * @example Per-example gradients in one pass:
+ * ```ts
+ * import { grad, mul, sum, type Tensor, tensor, toArray, vmap } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const loss = (w: Tensor, x: Tensor) => sum(mul(mul(w, x), mul(w, x)));
+ * const perExample = vmap(grad(loss), { inAxes: [null, 0] });
+ * const g = perExample(tensor([1, 2]), tensor([[1, 1], [2, 0]]));
+ * assert.deepEqual(toArray(g), [[2, 4], [8, 0]]); // 2 w x² for each row x
+ * ```
+ */
+export function vmap<A extends unknown[], R extends Tree>(
+  f: (...args: A) => R,
+  options?: VmapOptions,
+): (...args: A) => R {
+  const fn = "vmap";
+  checkFunction(fn, "f", f);
+  const o = checkOptions(fn, options, ["inAxes", "outAxes", "axisSize"]);
+  // null is a setting (not mapped), not an absent option
+  const inAxes = (o.inAxes === undefined ? 0 : o.inAxes) as AxisSpec;
+  const outAxes = (o.outAxes === undefined ? 0 : o.outAxes) as AxisSpec;
+  const axisSize = o.axisSize as number | undefined;
+  if (
+    axisSize !== undefined &&
+    (!Number.isInteger(axisSize) || axisSize < 0)
+  ) {
+    throw new Error(
+      `${fn}: axisSize must be a non-negative integer, got ${axisSize}`,
+    );
+  }
+  return (...args: A): R => {
+    if (Array.isArray(inAxes) && inAxes.length !== args.length) {
+      throw new Error(
+        `${fn}: inAxes has ${inAxes.length} entries but f got ${args.length} argument(s)`,
+      );
+    }
+    const level = newLevel();
+    let size = axisSize, sizeFrom = "axisSize";
+    const wrapped = args.map((arg, i) => {
+      const what = `inAxes[${i}]`;
+      const spec = Array.isArray(inAxes) ? inAxes[i] : inAxes;
+      let leaves: Tensor[], def;
+      try {
+        [leaves, def] = treeFlatten(arg as Tree);
+      } catch (e) {
+        throw new Error(
+          `${fn}: argument ${i} is not a tree of tensors: ${
+            (e as Error).message
+          }`,
+        );
+      }
+      const axes = leafAxes(fn, what, arg, spec);
+      return treeUnflatten(
+        def,
+        leaves.map((l, j) => {
+          if (axes[j] === null) return l;
+          const a = normAxis(
+            fn,
+            `${what} (leaf ${j})`,
+            axes[j]!,
+            l.shape.length,
+          );
+          const n = l.shape[a];
+          if (size === undefined) {
+            size = n;
+            sizeFrom = `argument ${i} leaf ${j} (axis ${a} of ${
+              fmtShape(l.shape)
+            })`;
+          } else if (n !== size) {
+            throw new Error(
+              `${fn}: mapped axes have different sizes: argument ${i} leaf ${j} has ${n} (axis ${a} of ${
+                fmtShape(l.shape)
+              }) but ${sizeFrom} has ${size}`,
+            );
+          }
+          return new BatchTracer(level, l, a);
+        }),
+      );
+    }) as A;
+    if (size === undefined) {
+      throw new Error(
+        `${fn}: no input is mapped (every inAxes entry is null): give axisSize`,
+      );
+    }
+    const out = f(...wrapped);
+    const [leaves, def] = treeFlatten(out);
+    const axes = leafAxes(fn, "outAxes", out, outAxes);
+    return treeUnflatten(
+      def,
+      leaves.map((l, j) => {
+        const batched = l instanceof BatchTracer && l.level === level;
+        if (axes[j] === null) {
+          if (batched) {
+            throw new Error(
+              `${fn}: outAxes is null for output leaf ${j}, but it differs per example`,
+            );
+          }
+          return l;
+        }
+        const a = normAxis(
+          fn,
+          `outAxes (leaf ${j})`,
+          axes[j]!,
+          l.shape.length + 1,
+        );
+        if (!batched) { // the same for every example: repeat it
+          const e = expandDims(l, a);
+          const shape = e.shape.slice();
+          shape[a] = size!;
+          return broadcastTo(e, shape);
+        }
+        return moveAxis(l.primal, l.bdim, a);
+      }),
+    ) as R;
+  };
+}
+
+/** `x` with axis `from` moved to position `to`. */
+function moveAxis(x: Tensor, from: number, to: number): Tensor {
+  if (from === to) return x;
+  const perm = [...x.shape.keys()].filter((i) => i !== from);
+  perm.splice(to, 0, from);
+  return transpose(x, perm);
+}
+
+/** Options of {@linkcode jacfwd}, {@linkcode jacrev} and {@linkcode hessian}. */
+export interface JacobianOptions {
+  /** The argument(s) to differentiate with respect to: a position (default 0) or a list. */
+  argnums?: number | readonly number[];
+  /** `f` returns `[output, aux]`; the result is then `[jacobian, aux]`. Default false. */
+  hasAux?: boolean;
+}
+
+/** The identity of size n, as [n, ...shape] (row i is the i-th basis vector of that shape). */
+function basis(n: number, shape: readonly number[], like: Tensor): Tensor {
+  const eye = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  const t = tensor(eye, { shape: [n, ...shape], dtype: "float64" });
+  return like.dtype === "float64" ? t : tensor(new Float32Array(eye), {
+    shape: [n, ...shape],
+  });
+}
+
+/** The settings of a Jacobian transform, checked. */
+function jacSetup(
+  fn: string,
+  f: unknown,
+  options: JacobianOptions | undefined,
+  nargs: number,
+): { nums: number[]; single: boolean; hasAux: boolean } {
+  checkFunction(fn, "f", f);
+  const o = checkOptions(fn, options, ["argnums", "hasAux"]);
+  const argnums = (o.argnums ?? 0) as number | number[];
+  const list = Array.isArray(argnums) ? argnums : [argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+      throw new Error(
+        `${fn}: argnums ${
+          JSON.stringify(argnums)
+        } is out of range for ${nargs} argument(s)`,
+      );
+    }
+  }
+  return {
+    nums: list,
+    single: !Array.isArray(argnums),
+    hasAux: o.hasAux === true,
+  };
+}
+
+/**
+ * Assembles a Jacobian tree: for output leaf k and input leaf j, `block(k,
+ * j)` of shape [...outShape_k, ...inShape_j]; the output's structure outside,
+ * the inputs' (one tree per argnum, or the argnum's own) inside, as JAX.
+ */
+function assemble(
+  out: Tree,
+  inputs: Tree[],
+  single: boolean,
+  block: (k: number, arg: number, j: number) => Tensor,
+): Tree {
+  const [outLeaves, outDef] = treeFlatten(out);
+  return treeUnflatten(
+    outDef,
+    outLeaves.map((_, k) => {
+      const perArg = inputs.map((x, a) => {
+        const [inLeaves, inDef] = treeFlatten(x);
+        return treeUnflatten(inDef, inLeaves.map((_, j) => block(k, a, j)));
+      });
+      return (single ? perArg[0] : perArg) as unknown as Tensor;
+    }),
+  );
+}
+
+/**
+ * The Jacobian of `f` by reverse mode, as `jax.jacrev`: `vmap` of the VJP
+ * over the output's standard basis (one pass per output element, batched).
+ * For an output of shape `S` and an input of shape `T` the block has shape
+ * `[...S, ...T]`; trees give trees (the output's structure outside).
+ *
+ * @example
+ * ```ts
+ * import { jacrev, mul, type Tensor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const j = jacrev((x: Tensor) => mul(x, x))(tensor([1, 2]));
+ * assert.deepEqual(toArray(j as Tensor), [[2, 0], [0, 4]]);
+ * ```
+ */
+export function jacrev<A extends unknown[]>(
+  f: (...args: A) => Tree,
+  options?: JacobianOptions,
+): (...args: A) => Tree {
+  return (...args: A) => {
+    const fn = "jacrev";
+    const { nums, single, hasAux } = jacSetup(fn, f, options, args.length);
+    const g = (...d: Tree[]) => {
+      const full = args.slice() as unknown[];
+      nums.forEach((i, k) => (full[i] = d[k]));
+      return f(...full as A);
+    };
+    const primals = nums.map((i) => args[i] as Tree);
+    const [res, back] = vjp(g, ...primals);
+    const out = hasAux ? (res as Tree[])[0] : res;
+    const aux = hasAux ? (res as Tree[])[1] : null;
+    const [outLeaves, outDef] = treeFlatten(out);
+    // one vmap per output leaf: its basis mapped, the other leaves' cotangents zero
+    const rows = outLeaves.map((l, k) => {
+      const n = sizeOf(l.shape);
+      const cts = outLeaves.map((m, i) =>
+        i === k ? basis(n, l.shape, l) : zerosLike(m)
+      );
+      const ct = treeUnflatten(outDef, cts);
+      const spec = treeUnflatten(
+        outDef,
+        outLeaves.map((_, i) => i === k ? 0 : null) as never,
+      );
+      const full = hasAux ? [ct, zerosTree(aux)] : ct;
+      const fullSpec = hasAux ? [spec, null] : spec;
+      return vmap((c: Tree) => back(c), { inAxes: [fullSpec as AxisSpec] })(
+        full,
+      ) as Tree[];
+    });
+    const jac = assemble(out, primals, single, (k, a, j) => {
+      const cols = treeFlatten(rows[k][a])[0][j]; // [n_k, ...inShape]
+      return reshape(cols, [...outLeaves[k].shape, ...cols.shape.slice(1)]);
+    });
+    return hasAux ? [jac, aux as Tree] : jac;
+  };
+}
+
+/** Zeros like every leaf of a tree (the cotangent of an aux output). */
+function zerosTree(t: Tree | null): Tree {
+  if (t === null) return [];
+  const [leaves, def] = treeFlatten(t);
+  return treeUnflatten(def, leaves.map((l) => zerosLike(l)));
+}
+
+/**
+ * The Jacobian of `f` by forward mode, as `jax.jacfwd`: `vmap` of the JVP
+ * over the inputs' standard basis (one pass per input element, batched).
+ * Shapes and trees as {@linkcode jacrev}.
+ *
+ * @example
+ * ```ts
+ * import { jacfwd, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const j = jacfwd((x: Tensor) => sum(mul(x, x)))(tensor([1, 2]));
+ * assert.deepEqual(toArray(j as Tensor), [2, 4]);
+ * ```
+ */
+export function jacfwd<A extends unknown[]>(
+  f: (...args: A) => Tree,
+  options?: JacobianOptions,
+): (...args: A) => Tree {
+  return (...args: A) => {
+    const fn = "jacfwd";
+    const { nums, single, hasAux } = jacSetup(fn, f, options, args.length);
+    const primals = nums.map((i) => args[i] as Tree);
+    const g = (...d: Tree[]) => {
+      const full = args.slice() as unknown[];
+      nums.forEach((i, k) => (full[i] = d[k]));
+      const r = f(...full as A);
+      return hasAux ? (r as Tree[])[0] : r;
+    };
+    const inLeaves = primals.map((p) => treeFlatten(p));
+    // one vmap per input leaf: its basis mapped, the other tangents zero
+    const cols = inLeaves.map(([leaves], a) =>
+      leaves.map((l, j) => {
+        const n = sizeOf(l.shape);
+        const tangents = inLeaves.map(([ls, d], b) =>
+          treeUnflatten(
+            d,
+            ls.map((m, i) =>
+              a === b && i === j ? basis(n, l.shape, l) : zerosLike(m)
+            ),
+          )
+        );
+        const spec = inLeaves.map(([ls, d], b) =>
+          treeUnflatten(
+            d,
+            ls.map((_, i) => a === b && i === j ? 0 : null) as never,
+          )
+        );
+        return vmap((t: Tree[]) => jvp(g, primals, t)[1], {
+          inAxes: [spec as AxisSpec],
+        })(tangents) as Tree;
+      })
+    );
+    const out = g(...primals);
+    const outLeaves = treeFlatten(out)[0];
+    const jac = assemble(out, primals, single, (k, a, j) => {
+      const t = treeFlatten(cols[a][j])[0][k]; // [n_j, ...outShape_k]
+      const inShape = inLeaves[a][0][j].shape;
+      const moved = transpose(
+        t,
+        [...t.shape.keys()].map((i) => (i + 1) % t.shape.length),
+      );
+      return reshape(moved, [...outLeaves[k].shape, ...inShape]);
+    });
+    if (!hasAux) return jac;
+    const aux = (f(...args) as Tree[])[1];
+    return [jac, aux];
+  };
+}
+
+/**
+ * The Hessian of a scalar `f`, as `jax.hessian`: `jacfwd(jacrev(f))`. For
+ * an input of shape `T` it has shape `[...T, ...T]`.
+ *
+ * @example
+ * ```ts
+ * import { hessian, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const h = hessian((x: Tensor) => sum(mul(mul(x, x), x)))(tensor([1, 2]));
+ * assert.deepEqual(toArray(h as Tensor), [[6, 0], [0, 12]]); // 6 x on the diagonal
+ * ```
+ */
+export function hessian<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  options?: { argnums?: number | readonly number[] },
+): (...args: A) => Tree {
+  checkOptions("hessian", options, ["argnums"]);
+  return jacfwd(jacrev(f, options), options);
+}
