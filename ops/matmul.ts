@@ -182,8 +182,21 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
     (g) => unbroadcast(matmul(g, mT(b)), a.shape), // dA = G Bᵀ
     (g) => unbroadcast(matmul(mT(a), g), b.shape), // dB = Aᵀ G
   ],
-  // the batch axis joins the batch dims, in front of both operands' own
-  batch: (vals, dims) => [bind(matmulPrim, alignBatched(vals, dims), {}), 0],
+  batch: ([a, b], [da, db]) => {
+    if (db === null && b.shape.length === 2) {
+      // a shared matrix b: every example's rows of a are rows of one product
+      const af = batchFront(a, da, 0);
+      const k = af.shape[af.shape.length - 1];
+      const y = bind(
+        matmulPrim,
+        [reshape(af, [sizeOf(af.shape) / k, k]), b],
+        {},
+      );
+      return [reshape(y, [...af.shape.slice(0, -1), b.shape[1]]), 0];
+    }
+    // else the batch axis joins the batch dims, in front of both operands' own
+    return [bind(matmulPrim, alignBatched([a, b], [da, db]), {}), 0];
+  },
 });
 
 const linearPrim: Primitive<Record<never, never>> = definePrimitive({

@@ -379,3 +379,48 @@ Deno.test("lossChart: one polyline per curve, a legend entry per curve and label
     assert.match(svg, new RegExp(`>${v}</text>`));
   }
 });
+
+Deno.test("per_example_grads.ts ranks digits by their own gradient (vmap(grad)) and writes the hardest as a titled grid", async () => {
+  const { main: perExampleGrads } = await import(
+    "../examples/per_example_grads.ts"
+  );
+  const dir = await Deno.makeTempDir();
+  const [ranked] = await quiet(() =>
+    perExampleGrads([
+      "--epochs",
+      "0",
+      "--limit",
+      "70",
+      "--count",
+      "8",
+      "--out",
+      dir,
+    ])
+  );
+  assert.equal(ranked.length, 70);
+  for (let i = 1; i < ranked.length; i++) {
+    assert.ok(ranked[i - 1].norm >= ranked[i].norm);
+  }
+  // the norm of the hardest digit's gradient, from a plain grad
+  const { train } = await T.data.loadMnist();
+  const net = T.nn.lenet5();
+  const params = net.init(T.random.key(0));
+  const k = ranked[0].index;
+  const x = T.div(
+    T.sub(T.data.padImages(T.slice(train.x, [k], [k + 1]), 2), 0.1307),
+    0.3081,
+  );
+  const g = T.grad((p: typeof params) =>
+    T.crossEntropy(net.apply(p, x), T.slice(train.y, [k], [k + 1]))
+  )(params);
+  const norm = Math.sqrt(
+    T.treeLeaves(g).reduce((s, l) => s + T.item(T.sum(T.square(l))), 0),
+  );
+  assert.ok(
+    Math.abs(norm - ranked[0].norm) <= 1e-3 * norm,
+    `${norm} vs ${ranked[0].norm}`,
+  );
+  const png = await T.data.readPng(join(dir, "hardest_digits.png"));
+  assert.deepEqual(png.shape, [8 + 20 + 112 + 8, 8 + 8 * (112 + 8), 1]);
+  await Deno.remove(dir, { recursive: true });
+});
