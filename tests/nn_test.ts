@@ -400,7 +400,7 @@ Deno.test("init: deterministic by key, dtype option", () => {
 // ---------------------------------------------------------------------------
 // seed models: counts, paths, reprs, summaries
 
-Deno.test("seed 004: lenet5 has 10 tensors, 61,706 params, state_dict keys as the seed's Net", () => {
+Deno.test("The LeNet-5 MNIST tutorial: lenet5 has 10 tensors, 61,706 params, state_dict keys as the tutorial's Net", () => {
   const net = nn.lenet5();
   const params = net.init(random.key(0));
   const paths = treePaths(params).map(([p]) => p);
@@ -424,7 +424,7 @@ Deno.test("seed 004: lenet5 has 10 tensors, 61,706 params, state_dict keys as th
   assert.equal(net.info.repr, fixture.models.lenet5.repr); // print(net)
 });
 
-Deno.test("seed 002: birdPlaneNet has 18,090 params in tensors of [432,16,1152,8,16384,32,64,2]", () => {
+Deno.test("The CIFAR-10 bird/plane tutorial: birdPlaneNet has 18,090 params in tensors of [432,16,1152,8,16384,32,64,2]", () => {
   const net = nn.birdPlaneNet();
   const f = fixture.models.birdPlaneNet;
   assert.deepEqual(f.numels, [432, 16, 1152, 8, 16384, 32, 64, 2]);
@@ -439,7 +439,7 @@ Deno.test("seed 002: birdPlaneNet has 18,090 params in tensors of [432,16,1152,8
   assert.equal(net.info.repr, f.repr);
 });
 
-Deno.test("seed 001: simpleFCN and simpleCNN as in the seed", () => {
+Deno.test("The PyTorch basics tutorial: simpleFCN and simpleCNN as in the seed", () => {
   for (
     const [name, net] of [["simpleFCN", nn.simpleFCN()], [
       "simpleCNN",
@@ -493,7 +493,7 @@ Deno.test("vgg16: 138,357,544 params from the summary, without allocating weight
   );
 });
 
-Deno.test("summary(lenet5, [1, 1, 32, 32]): print(net) and seed 004's shapes 32 -> 28 -> 14 -> 10 -> 5 -> 400", () => {
+Deno.test("summary(lenet5, [1, 1, 32, 32]): print(net) and the LeNet-5 MNIST tutorial's shapes 32 -> 28 -> 14 -> 10 -> 5 -> 400", () => {
   const text = nn.summary(nn.lenet5(), [1, 1, 32, 32]);
   assert.ok(text.startsWith(fixture.models.lenet5.repr + "\n"));
   const rows = text.split("\n").filter((l) => l.startsWith("├─"));

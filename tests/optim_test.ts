@@ -4,7 +4,7 @@
  * tests/fixtures/gen_optim.py) in float64 to 1e-9 relative, the schedules
  * against torch.optim.lr_scheduler to 1e-12, convergence on a parabola and on
  * Rosenbrock (as optax's alias tests), state structure, purity, option errors,
- * the combinators, and seed 001's linear regression.
+ * the combinators, and the PyTorch basics tutorial's linear regression.
  */
 import assert from "node:assert/strict";
 import {
@@ -737,9 +737,9 @@ Deno.test("optim: the public namespace of mod.ts", () => {
 });
 
 // ---------------------------------------------------------------------------
-// seed 001: nn.Linear(1, 1) on y = 2x with MSE and SGD(lr=0.01), full batch
+// the PyTorch basics tutorial: nn.Linear(1, 1) on y = 2x with MSE and SGD(lr=0.01), full batch
 
-Deno.test("seed 001: linear regression y = 2x with SGD lr 0.01", () => {
+Deno.test("The PyTorch basics tutorial: linear regression y = 2x with SGD lr 0.01", () => {
   const x = tensor([[1], [2], [3], [4]]);
   const y = tensor([[2], [4], [6], [8]]);
   const [kw, kb] = random.split(random.key(0));

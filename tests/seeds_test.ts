@@ -15,7 +15,7 @@ const f64 = { dtype: "float64" } as const;
 const rnd = (shape: number[], seed: number) => drawValues(shape, "real", seed);
 
 // ---------------------------------------------------------------------------
-// seed 001: HWC -> CHW, the Laplacian example, the channel-averaged edge conv
+// the PyTorch basics tutorial: HWC -> CHW, the Laplacian example, the channel-averaged edge conv
 
 const seedImgHWC = [
   [[148, 63, 211], [33, 158, 182], [232, 46, 26], [240, 102, 51]],
@@ -46,7 +46,7 @@ const seedImgCHW = [
 ];
 const laplacian = [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]];
 
-Deno.test("seed 001: HWC (4, 4, 3) -> CHW [3, 4, 4] -> BCHW [1, 3, 4, 4] with transpose", () => {
+Deno.test("The PyTorch basics tutorial: HWC (4, 4, 3) -> CHW [3, 4, 4] -> BCHW [1, 3, 4, 4] with transpose", () => {
   const hwc = T.tensor(seedImgHWC, f64);
   assert.deepEqual(hwc.shape, [4, 4, 3]);
   const chw = T.transpose(hwc, [2, 0, 1]); // permute(2, 0, 1)
@@ -71,7 +71,7 @@ Deno.test("seed 001: HWC (4, 4, 3) -> CHW [3, 4, 4] -> BCHW [1, 3, 4, 4] with tr
   assert.ok(T.item(loss) > 0);
 });
 
-Deno.test("seed 001: the Laplacian kernel on the 3x3 patch around e = 200 (the products and their sum)", () => {
+Deno.test("The PyTorch basics tutorial: the Laplacian kernel on the 3x3 patch around e = 200 (the products and their sum)", () => {
   const patch = T.tensor([[50, 52, 49], [51, 200, 53], [48, 49, 52]], f64);
   const k = T.tensor(laplacian, f64);
   // the seed's table "커널*이미지"
@@ -96,7 +96,7 @@ Deno.test("seed 001: the Laplacian kernel on the 3x3 patch around e = 200 (the p
   );
 });
 
-Deno.test("seed 001: Conv2d(3, 1, 3, bias=False, padding=1) with the Laplacian / 3 on every channel", () => {
+Deno.test("The PyTorch basics tutorial: Conv2d(3, 1, 3, bias=False, padding=1) with the Laplacian / 3 on every channel", () => {
   const x = T.expandDims(T.tensor(seedImgCHW, f64), 0);
   const k = T.tensor(laplacian, f64);
   // conv.weight[:] = kernel.repeat(3,1,1).unsqueeze(0) / 3
@@ -126,9 +126,9 @@ Deno.test("seed 001: Conv2d(3, 1, 3, bias=False, padding=1) with the Laplacian /
 });
 
 // ---------------------------------------------------------------------------
-// seed 002: Conv2d(3, 16, 3) on CIFAR's 32x32, padding, the blur and edge kernels
+// the CIFAR-10 bird/plane tutorial: Conv2d(3, 16, 3) on CIFAR's 32x32, padding, the blur and edge kernels
 
-Deno.test("seed 002: Conv2d(3, 16, 3) shapes on [1, 3, 32, 32], with and without padding=1", () => {
+Deno.test("The CIFAR-10 bird/plane tutorial: Conv2d(3, 16, 3) shapes on [1, 3, 32, 32], with and without padding=1", () => {
   const img = rnd([1, 3, 32, 32], 7);
   const w = rnd([16, 3, 3, 3], 8), b = rnd([16], 9);
   // (torch.Size([16, 3, 3, 3]), torch.Size([16]))
@@ -145,7 +145,7 @@ Deno.test("seed 002: Conv2d(3, 16, 3) shapes on [1, 3, 32, 32], with and without
   assert.deepEqual(T.maxPool2d(img, { kernelSize: 2 }).shape, [1, 3, 16, 16]);
 });
 
-Deno.test("seed 002: the Sequential model's shapes and its parameter count 18090", () => {
+Deno.test("The CIFAR-10 bird/plane tutorial: the Sequential model's shapes and its parameter count 18090", () => {
   const params = {
     w1: rnd([16, 3, 3, 3], 1),
     b1: rnd([16], 2),
@@ -186,7 +186,7 @@ const edgeImg = T.tensor(
   f64,
 );
 
-Deno.test("seed 002: weight.fill_(1/9), bias 0, padding=1: the channel-summed box average by hand", () => {
+Deno.test("The CIFAR-10 bird/plane tutorial: weight.fill_(1/9), bias 0, padding=1: the channel-summed box average by hand", () => {
   const w = T.full([1, 3, 3, 3], 1 / 9, f64);
   const y = T.conv2d(T.expandDims(edgeImg, 0), w, T.zeros([1], f64), {
     padding: 1,
@@ -198,7 +198,7 @@ Deno.test("seed 002: weight.fill_(1/9), bias 0, padding=1: the channel-summed bo
   assertAllClose(y, [[[third, [0, 1, 2, 2], [0, 1, 2, 2], third]]], tight);
 });
 
-Deno.test("seed 002: the vertical-edge kernel [[-1, 0, 1]] x 3 on every channel, by hand", () => {
+Deno.test("The CIFAR-10 bird/plane tutorial: the vertical-edge kernel [[-1, 0, 1]] x 3 on every channel, by hand", () => {
   const k = [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]];
   const w = T.tensor([[k, k, k]], f64); // conv.weight[:] = tensor(k): broadcast over in-channels
   const y = T.conv2d(T.expandDims(edgeImg, 0), w, T.zeros([1], f64), {
@@ -214,9 +214,9 @@ Deno.test("seed 002: the vertical-edge kernel [[-1, 0, 1]] x 3 on every channel,
 });
 
 // ---------------------------------------------------------------------------
-// seed 003: output sizes for padding, stride, channels and pooling
+// the CNN introduction: output sizes for padding, stride, channels and pooling
 
-Deno.test("seed 003: 5x5 input, 3x3 filter: stride 1 -> 3x3, stride 2 -> 2x2; padding keeps 256x256", () => {
+Deno.test("The CNN introduction: 5x5 input, 3x3 filter: stride 1 -> 3x3, stride 2 -> 2x2; padding keeps 256x256", () => {
   assert.equal(T.conv2dOutputSize(5, 3), 3);
   assert.equal(T.conv2dOutputSize(5, 3, { stride: 2 }), 2);
   const x = rnd([1, 1, 5, 5], 1), w = rnd([1, 1, 3, 3], 2);
@@ -237,7 +237,7 @@ Deno.test("seed 003: 5x5 input, 3x3 filter: stride 1 -> 3x3, stride 2 -> 2x2; pa
   );
 });
 
-Deno.test("seed 003: max pooling keeps channels and halves w, h (VGG16: 224 -> 112 -> 56 -> 28 -> 14 -> 7)", () => {
+Deno.test("The CNN introduction: max pooling keeps channels and halves w, h (VGG16: 224 -> 112 -> 56 -> 28 -> 14 -> 7)", () => {
   const sizes = [224];
   for (let i = 0; i < 5; i++) {
     sizes.push(T.conv2dOutputSize(sizes[i], 2, { stride: 2 }));
@@ -260,7 +260,7 @@ Deno.test("seed 003: max pooling keeps channels and halves w, h (VGG16: 224 -> 1
   ]);
 });
 
-Deno.test("seed 003: Net (Conv2d(3, 64, 5), Conv2d(64, 128, 5), Linear(128*5*5, 10)) on 32x32", () => {
+Deno.test("The CNN introduction: Net (Conv2d(3, 64, 5), Conv2d(64, 128, 5), Linear(128*5*5, 10)) on 32x32", () => {
   const sizes = [32];
   sizes.push(T.conv2dOutputSize(32, 5)); // conv1
   sizes.push(T.conv2dOutputSize(sizes[1], 2, { stride: 2 })); // max_pool2d(x, 2)
@@ -285,9 +285,9 @@ Deno.test("seed 003: Net (Conv2d(3, 64, 5), Conv2d(64, 128, 5), Linear(128*5*5, 
 });
 
 // ---------------------------------------------------------------------------
-// seed 004: LeNet-5
+// the LeNet-5 MNIST tutorial: LeNet-5
 
-Deno.test("seed 004: LeNet-5 shapes 32 -> 28 -> 14 -> 10 -> 5 -> 400 -> 120 -> 84 -> 10", () => {
+Deno.test("The LeNet-5 MNIST tutorial: LeNet-5 shapes 32 -> 28 -> 14 -> 10 -> 5 -> 400 -> 120 -> 84 -> 10", () => {
   const params = [
     rnd([6, 1, 5, 5], 1), // conv1 = nn.Conv2d(1, 6, 5)
     rnd([6], 2),
