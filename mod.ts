@@ -77,6 +77,7 @@ export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";
 export { customVjp } from "./ops/custom_vjp.ts";
+export { jit, type JitOptions, type Jitted } from "./ops/jit.ts";
 export {
   type AxisSpec,
   hessian,

@@ -233,15 +233,55 @@ export class BatchTracer extends Tracer {
 }
 
 /**
+ * What `jit` records while it traces: every primitive applied to a value of
+ * its level, as a step of a plan it replays later (see ops/jit.ts). @internal
+ */
+export interface JitRecorder {
+  /** Records `rule` applied to `inputs` (tracers of this level or constants); returns the output's id. */
+  record<P>(rule: Rule<P>, inputs: Tensor[], params: P, out: Tensor): number;
+  /** What value `id` is, for errors: an argument's leaf, or the result of an op. */
+  madeBy(id: number): string;
+}
+
+/**
+ * A value of a `jit` trace: the concrete value computed while tracing, and
+ * its id in the recorded plan. Its `data` is an error: a jitted function may
+ * not decide what to do from tensor values (the plan replays the same ops
+ * for every input of this signature). @internal
+ */
+export class JitTracer extends Tracer {
+  constructor(
+    level: number,
+    primal: Tensor,
+    readonly id: number,
+    readonly recorder: JitRecorder,
+  ) {
+    super(level, primal);
+    Object.freeze(this);
+  }
+  override get data(): Tensor["data"] {
+    throw new Error(
+      `jit: the jitted function reads the data of a traced value (${
+        this.recorder.madeBy(this.id)
+      }, shape ${
+        fmtShape(this.shape)
+      }); a jitted function runs the same ops for every input of one signature, so it cannot branch on or compute with tensor values in JavaScript: compute with ops, or pass the value as a static argument (staticArgnums)`,
+    );
+  }
+}
+
+/**
  * Strips the derivative tracing of every level: the plain value underneath
- * (no derivative flows through it). Batching stays: inside `vmap` the
- * result is still one value per example. @internal
+ * (no derivative flows through it). Batching and jit tracing stay: inside
+ * `vmap` the result is still one value per example, inside `jit` still a
+ * recorded value. @internal
  */
 export function concrete(x: Tensor): Tensor {
   while (x instanceof Tracer) {
     if (x instanceof BatchTracer) {
       return new BatchTracer(x.level, concrete(x.primal), x.bdim);
     }
+    if (x instanceof JitTracer) return x; // its primal is concrete already
     x = x.primal;
   }
   return x;
@@ -302,6 +342,19 @@ export function bindRule<P>(
   }
   const top = inputs.find((x) => x instanceof Tracer && x.level === level);
   if (top instanceof BatchTracer) return batchBind(rule, inputs, params, level);
+  if (top instanceof JitTracer) { // compute now, and record the step
+    const out = bindRule(
+      rule,
+      inputs.map((x) => unwrapLevel(x, level)),
+      params,
+    );
+    return new JitTracer(
+      level,
+      out,
+      top.recorder.record(rule, inputs, params, out),
+      top.recorder,
+    );
+  }
   const primals = inputs.map((x) => unwrapLevel(x, level));
   tracedDepth++;
   let out: Tensor;

@@ -1,0 +1,154 @@
+/**
+ * jit: a traced plan replays the same kernels, so results are the same bits
+ * as the eager calls (a LeNet-5 training step for 50 steps, every row of the
+ * op tables forward and under grad); one trace per signature; static
+ * arguments; the error when a jitted function reads tensor data; jit inside
+ * other transforms.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { coreRows, drawValues, type Row } from "./_op_table.ts";
+import { cnnRows } from "./_cnn_table.ts";
+
+const rows: Row[] = [...coreRows, ...cnnRows];
+
+function sameBits(a: Tensor, b: Tensor, msg: string): void {
+  assert.deepEqual(a.shape, b.shape, msg);
+  assert.equal(a.dtype, b.dtype, msg);
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Object.is(a.data[i], b.data[i])) {
+      assert.fail(`${msg}: index ${i}: ${a.data[i]} vs ${b.data[i]}`);
+    }
+  }
+}
+
+Deno.test("jit: 50 LeNet-5 training steps (loss, gradient, SGD) equal the eager steps bit for bit, with one trace", async () => {
+  const { train } = await T.data.loadMnist();
+  const x = T.data.padImages(T.slice(train.x, [0], [32]), 2);
+  const y = T.slice(train.y, [0], [32]);
+  const net = T.nn.lenet5();
+  type P = ReturnType<typeof net.init>;
+  const step = (p: P, xb: Tensor, yb: Tensor) => {
+    const [loss, g] = T.valueAndGrad((q: P) =>
+      T.crossEntropy(net.apply(q, xb), yb)
+    )(p);
+    const next = T.treeMap(
+      (w: Tensor, gw: Tensor) => T.sub(w, T.mul(gw, 0.05)),
+      p,
+      g,
+    ) as P;
+    return { params: next, loss };
+  };
+  const jitted = T.jit(step);
+  let eager = net.init(T.random.key(0)), fast = eager;
+  for (let s = 0; s < 50; s++) {
+    const lo = 16 * (s % 2); // two batches of 16, alternating
+    const xb = T.slice(x, [lo], [lo + 16]), yb = T.slice(y, [lo], [lo + 16]);
+    const a = step(eager, xb, yb), b = jitted(fast, xb, yb);
+    sameBits(b.loss, a.loss, `loss at step ${s}`);
+    eager = a.params;
+    fast = b.params;
+  }
+  const [le, lf] = [T.treeLeaves(eager), T.treeLeaves(fast)];
+  le.forEach((l, i) => sameBits(lf[i], l, `param ${i} after 50 steps`));
+  assert.equal(jitted.traceCount(), 1);
+});
+
+for (const row of rows) {
+  Deno.test(`jit: the same bits as eager, forward and gradient: ${row.name}`, () => {
+    fc.assert(
+      fc.property(
+        row.arb,
+        fc.integer({ min: 0, max: 1e6 }),
+        ({ shapes, p }, seed) => {
+          const args = shapes.map((s, i) =>
+            drawValues(s, row.domains[i] ?? "real", seed + 7919 * i)
+          );
+          const f = (...xs: Tensor[]) => row.f(p, ...xs);
+          const g = T.grad((...xs: Tensor[]) => T.sum(f(...xs)), {
+            argnums: args.map((_, i) => i),
+          });
+          const jf = T.jit(f), jg = T.jit(g);
+          // the second call replays the plan the first one traced
+          for (let k = 0; k < 2; k++) {
+            sameBits(jf(...args), f(...args), `${row.name} forward`);
+            const ge = g(...args), gj = jg(...args);
+            ge.forEach((t, i) => sameBits(gj[i], t, `${row.name} grad ${i}`));
+          }
+          assert.equal(jf.traceCount(), 1);
+        },
+      ),
+      { numRuns: 6 },
+    );
+  });
+}
+
+Deno.test("jit: one trace per signature (shapes, dtypes, tree structure, static values)", () => {
+  const f = T.jit((x: Tensor, k: number) => T.mul(x, k), { staticArgnums: 1 });
+  assert.deepEqual(T.toArray(f(T.tensor([1, 2]), 3)), [3, 6]);
+  assert.deepEqual(T.toArray(f(T.tensor([4, 5]), 3)), [12, 15]);
+  assert.equal(f.traceCount(), 1);
+  assert.deepEqual(T.toArray(f(T.tensor([4, 5]), 2)), [8, 10]); // new static value
+  assert.equal(f.traceCount(), 2);
+  assert.deepEqual(T.toArray(f(T.tensor([1, 2, 3]), 2)), [2, 4, 6]); // new shape
+  assert.equal(f.traceCount(), 3);
+  f(T.tensor([1, 2, 3], { dtype: "float64" }), 2); // new dtype
+  assert.equal(f.traceCount(), 4);
+  f(T.tensor([7, 8, 9]), 2); // seen before
+  assert.equal(f.traceCount(), 4);
+  // trees: a new structure is a new trace
+  const g = T.jit((p: Record<string, Tensor>) =>
+    T.sum(T.stack(Object.values(p)))
+  );
+  g({ a: T.tensor(1), b: T.tensor(2) });
+  g({ a: T.tensor(3), b: T.tensor(4) });
+  assert.equal(g.traceCount(), 1);
+  assert.equal(
+    T.item(g({ a: T.tensor(1), b: T.tensor(2), c: T.tensor(3) })),
+    6,
+  );
+  assert.equal(g.traceCount(), 2);
+  // captured tensors are constants of the plan; results are fresh each call
+  const c = T.tensor([10, 20]);
+  const h = T.jit((x: Tensor) => T.add(x, c));
+  const r1 = h(T.tensor([1, 1])), r2 = h(T.tensor([2, 2]));
+  assert.deepEqual([T.toArray(r1), T.toArray(r2)], [[11, 21], [12, 22]]);
+});
+
+Deno.test("jit: reading a traced value's data is an error naming the op; an optimizer that reads its count says so", () => {
+  const f = T.jit((x: Tensor) => (T.item(T.sum(x)) > 0 ? x : T.neg(x)));
+  assert.throws(
+    () => f(T.tensor([1, 2])),
+    /jit: the jitted function reads the data of a traced value \(the result of the op sum, shape \[\]\); .*static argument \(staticArgnums\)/,
+  );
+  const opt = T.optim.adam({ lr: 0.1 });
+  const params = { w: T.tensor([1, 2]) };
+  const update = T.jit((g: typeof params, s: ReturnType<typeof opt.init>) =>
+    opt.update(g, s, params).updates
+  );
+  assert.throws(
+    () => update(params, opt.init(params)),
+    /jit: the jitted function reads the data of a traced value \(the jitted function's argument leaf 1, shape \[\]\)/,
+  );
+  assert.throws(
+    () => T.jit((x: Tensor) => x, { staticArgnums: 3 })(T.tensor(1)),
+    /jit: staticArgnums 3 is out of range for 1 argument\(s\)/,
+  );
+  assert.throws(
+    () =>
+      T.jit((_x: Tensor, _o: unknown) => _x, { staticArgnums: 1 })(
+        T.tensor(1),
+        1n,
+      ),
+    /jit: static argument 1 must be a JSON value/,
+  );
+});
+
+Deno.test("jit inside grad and vmap runs f directly", () => {
+  const f = T.jit((x: Tensor) => T.sum(T.mul(T.mul(x, x), x)));
+  assert.deepEqual(T.toArray(T.grad(f)(T.tensor([1, 2]))), [3, 12]);
+  assert.deepEqual(T.toArray(T.vmap(f)(T.tensor([[1, 2], [3, 4]]))), [9, 91]);
+  assert.equal(f.traceCount(), 0);
+});
