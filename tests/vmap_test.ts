@@ -162,6 +162,8 @@ for (const row of rows) {
             drawValues(s, row.domains[i] ?? "real", seed + 7919 * i)
           );
           const f = (...xs: Tensor[]) => row.f(p, ...xs);
+          // a window of only padding gives -inf, where differences are NaN
+          fc.pre(!row.mayBeInfinite || f(...args).data.every(Number.isFinite));
           const rev = T.jacrev(f)(...args) as Tensor;
           const fwd = T.jacfwd(f)(...args) as Tensor;
           const fd = finiteJacobian(
