@@ -41,19 +41,42 @@ export interface TrainEpochOptions<P extends Tree, S extends Tree> {
   batches: Iterable<Batch>;
   /** Called after each step (a progress bar, a loss curve, a NaN check that throws). */
   onStep?: (info: StepInfo) => void;
+  /**
+   * Run the loss and gradient as a `jit` plan (the same bits as eager,
+   * traced once per model and batch shape). Default true.
+   */
+  jit?: boolean;
+}
+
+type LossAndGrad = (p: Tree, x: Tensor, y: Tensor) => [Tensor, Tree];
+const jitted = new WeakMap<object, LossAndGrad>();
+
+/** The loss-and-gradient function of `model`: eager, or its jitted form (kept across epochs). */
+function lossAndGradOf(
+  model: { apply(params: never, x: Tensor): Tensor },
+  useJit: boolean,
+): LossAndGrad {
+  const eager = T.valueAndGrad((p: Tree, x: Tensor, y: Tensor) =>
+    T.crossEntropy(model.apply(p as never, x), y)
+  ) as LossAndGrad;
+  if (!useJit) return eager;
+  let j = jitted.get(model);
+  if (!j) jitted.set(model, j = T.jit(eager));
+  return j;
 }
 
 /** One pass over `batches`; returns the new params and optimizer state and the epoch's mean loss per example. */
 export function trainEpoch<P extends Tree, S extends Tree>(
-  { model, params, state, opt, batches, onStep }: TrainEpochOptions<P, S>,
+  { model, params, state, opt, batches, onStep, jit = true }: TrainEpochOptions<
+    P,
+    S
+  >,
 ): { params: P; state: S; meanLoss: number } {
-  const lossAndGrad = T.valueAndGrad((p: P, x: Tensor, y: Tensor) =>
-    T.crossEntropy(model.apply(p, x), y)
-  );
+  const lossAndGrad = lossAndGradOf(model, jit);
   let total = 0, seen = 0, step = 0;
   for (const { x, y } of batches) {
     const [loss, grads] = lossAndGrad(params, x, y); // 1. the loss and its gradient
-    const { updates, state: next } = opt.update(grads, state, params); // 2. the optimizer's step
+    const { updates, state: next } = opt.update(grads as P, state, params); // 2. the optimizer's step
     params = T.optim.applyUpdates(params, updates); // 3. new params
     state = next; // 4. new optimizer state
     const l = T.item(loss);

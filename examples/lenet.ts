@@ -143,6 +143,12 @@ const specs = {
       "stop after this epoch (0: run all --epochs), e.g. to split a run with --save and --load",
   },
   threads: threadsFlag,
+  jit: {
+    kind: "boolean",
+    default: true,
+    help:
+      "run each step's loss and gradient as a jit plan (the same numbers; --no-jit for the eager path)",
+  },
 } satisfies Record<string, FlagSpec>;
 const summary = "Trains LeNet-5 on MNIST and prints the test accuracy.";
 
@@ -443,6 +449,7 @@ export async function main(args: string[]): Promise<number> {
       state,
       opt,
       batches: augment ? shifted(batches, augKeys) : batches,
+      jit: opts.jit,
       onStep: ({ step, loss, meanLoss, seen }) => {
         if (!Number.isFinite(loss)) {
           throw new Error(

@@ -112,6 +112,9 @@ Deno.test("lenet.ts: learns on a subset, same seed gives the same losses, save/l
   const losses = (ls: string[]) =>
     ls.filter((l) => l.startsWith("epoch")).map((l) => l.split("(")[0]);
   assert.deepEqual(losses(again), losses(lines));
+  // the jitted steps (the default) and the eager ones print the same numbers
+  const [, eager] = await quiet(() => lenet([...args, "--no-jit"]));
+  assert.deepEqual(losses(eager), losses(lines));
   const [loaded] = await quiet(() => lenet(["--epochs", "0", "--load", ckpt]));
   assert.equal(loaded, acc);
   // a file of LeNet-5's params alone (a state_dict) loads too
