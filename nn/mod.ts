@@ -123,6 +123,7 @@ export {
   type SequentialState,
 } from "./containers.ts";
 export { paramCount, summary } from "./summary.ts";
+export { toOnnx, type ToOnnxOptions } from "./onnx.ts";
 export {
   type BirdPlaneLayers,
   birdPlaneNet,

@@ -36,16 +36,20 @@ export type Jitted<A extends unknown[], R> = ((...args: A) => R) & {
 };
 
 /** Where a step's input comes from: a jit argument's leaf, an earlier step, or a constant. */
-type Ref = number | Tensor;
+export type Ref = number | Tensor;
 
-interface Step {
+/** One recorded primitive application. @internal */
+export interface Step {
   rule: Rule<unknown>;
   inputs: Ref[];
   params: unknown;
+  /** The shape and dtype of its result when traced. */
+  shape: readonly number[];
+  dtype: Tensor["dtype"];
 }
 
-/** A recorded plan: values 0..nIn-1 are the arguments' leaves, then one per step. */
-interface Plan {
+/** A recorded plan: values 0..nIn-1 are the arguments' leaves, then one per step. @internal */
+export interface Plan {
   nIn: number;
   steps: (Step | null)[]; // null: not needed for the outputs
   outDef: TreeDef;
@@ -158,8 +162,12 @@ function signature(
   return parts.join("|");
 }
 
-/** Runs `f` once with its leaves wrapped as jit tracers; returns the results and the plan. */
-function trace<A extends unknown[], R extends Tree>(
+/**
+ * Runs `f` once with the leaves of its `dynamic` arguments wrapped as jit
+ * tracers; returns the results and the recorded plan (also what ONNX
+ * export walks). @internal
+ */
+export function trace<A extends unknown[], R extends Tree>(
   f: (...args: A) => R,
   args: readonly unknown[],
   dynamic: readonly number[],
@@ -171,11 +179,13 @@ function trace<A extends unknown[], R extends Tree>(
   const ref = (x: Tensor): Ref =>
     x instanceof JitTracer && x.level === level ? x.id : x;
   const recorder = {
-    record<P>(rule: Rule<P>, inputs: Tensor[], params: P): number {
+    record<P>(rule: Rule<P>, inputs: Tensor[], params: P, out: Tensor): number {
       steps.push({
         rule: rule as Rule<unknown>,
         inputs: inputs.map(ref),
         params,
+        shape: out.shape,
+        dtype: out.dtype,
       });
       madeBy.push(rule.name);
       return nIn + steps.length - 1;

@@ -1,0 +1,590 @@
+/**
+ * ONNX export: `toOnnx(layer, params, { inputShape })` traces the layer's
+ * inference (`apply`, or `applyWithState` with `state`) with `jit`'s
+ * recorder and writes each recorded primitive as ONNX nodes: a ModelProto
+ * (opset 17) whose initializers are the parameters, named by their paths
+ * (PyTorch's state_dict keys), with a dynamic batch dimension.
+ *
+ * The protobuf wire format is written by the small encoder below (varints
+ * and length-delimited fields of the nine ONNX messages used): a maintained
+ * package (protobufjs) would add a dependency of its own to the library for
+ * forty lines of code.
+ *
+ * @module
+ */
+import { trace } from "../ops/jit.ts";
+import type { Plan, Ref, Step } from "../ops/jit.ts";
+import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
+import { treeFlatten, treePaths } from "../ops/tree.ts";
+import type { ConvParams } from "../ops/conv.ts";
+import type { AvgParams, PoolParams } from "../ops/pool.ts";
+import type { Layer } from "./layer.ts";
+
+// ---------------------------------------------------------------------------
+// protobuf wire format: fields are (number << 3 | wire type); 0 varint,
+// 2 length-delimited, 5 32-bit
+
+/**
+ * A message under construction, field by field: small fields as bytes,
+ * large payloads (weights) as whole arrays, so that a model of hundreds of
+ * megabytes is written without copying it element by element.
+ */
+class Proto {
+  private readonly parts: Uint8Array[] = [];
+  private small: number[] = [];
+  /** The encoded length in bytes. */
+  length = 0;
+  private flush(): void {
+    if (this.small.length) {
+      this.parts.push(new Uint8Array(this.small));
+      this.small = [];
+    }
+  }
+  private varint(v: number | bigint): this {
+    let x = BigInt.asUintN(64, BigInt(v));
+    do {
+      const b = Number(x & 0x7fn);
+      x >>= 7n;
+      this.small.push(x ? b | 0x80 : b);
+      this.length++;
+    } while (x);
+    return this;
+  }
+  private raw(b: Uint8Array): this {
+    this.flush();
+    this.parts.push(b);
+    this.length += b.length;
+    return this;
+  }
+  /** An integer field (int64, int32, enum). */
+  int(field: number, v: number): this {
+    return this.varint(field << 3).varint(v);
+  }
+  /** A length-delimited field of bytes. */
+  bytesField(field: number, b: Uint8Array): this {
+    return this.varint((field << 3) | 2).varint(b.length).raw(b);
+  }
+  /** A string field. */
+  str(field: number, s: string): this {
+    return this.bytesField(field, new TextEncoder().encode(s));
+  }
+  /** A nested message. */
+  msg(field: number, m: Proto): this {
+    this.varint((field << 3) | 2).varint(m.length);
+    m.flush();
+    for (const part of m.parts) this.raw(part);
+    return this;
+  }
+  /** A 32-bit float field. */
+  float(field: number, v: number): this {
+    this.varint((field << 3) | 5);
+    return this.raw(new Uint8Array(new Float32Array([v]).buffer));
+  }
+  /** A packed repeated int64 field. */
+  ints(field: number, vs: readonly number[]): this {
+    const inner = new Proto();
+    for (const v of vs) inner.varint(v);
+    return this.msg(field, inner);
+  }
+  /** The encoded message. */
+  bytes(): Uint8Array {
+    this.flush();
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
+
+/** ONNX TensorProto.DataType. */
+const ONNX_TYPE = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 };
+
+/** A TensorProto: dims (1), data_type (2), name (8), raw_data (9, little-endian). */
+function tensorProto(name: string, t: Tensor): Proto {
+  const raw = new Uint8Array(
+    t.data.buffer.slice(
+      t.data.byteOffset,
+      t.data.byteOffset + t.data.byteLength,
+    ),
+  );
+  return new Proto().ints(1, t.shape as number[]).int(2, ONNX_TYPE[t.dtype])
+    .str(8, name).bytesField(9, raw);
+}
+
+/** An int64 TensorProto (shapes, axes, pads). */
+function int64Tensor(name: string, vs: readonly number[]): Proto {
+  const raw = new Uint8Array(8 * vs.length);
+  const view = new DataView(raw.buffer);
+  vs.forEach((v, i) => view.setBigInt64(8 * i, BigInt(v), true));
+  return new Proto().ints(1, [vs.length]).int(2, ONNX_TYPE.int64).str(8, name)
+    .bytesField(9, raw);
+}
+
+/** An attribute value: an int, a list of ints, a string, or a float (`{ f }`). */
+type Attr = number | number[] | string | { f: number };
+
+/** A NodeProto: input (1), output (2), name (3), op_type (4), attribute (5). */
+function node(
+  op: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Record<string, Attr> = {},
+): Proto {
+  const n = new Proto();
+  for (const i of inputs) n.str(1, i);
+  for (const o of outputs) n.str(2, o);
+  n.str(3, outputs[0]).str(4, op);
+  for (const [k, v] of Object.entries(attrs)) {
+    // AttributeProto: name (1), f (2), i (3), s (4), ints (8), type (20)
+    const a = new Proto().str(1, k);
+    if (typeof v === "string") a.str(4, v).int(20, 3);
+    else if (Array.isArray(v)) a.ints(8, v).int(20, 7);
+    else if (typeof v === "number") a.int(3, v).int(20, 2);
+    else a.float(2, v.f).int(20, 1);
+    n.msg(5, a);
+  }
+  return n;
+}
+
+/** A ValueInfoProto of a float tensor whose first dimension is the batch. */
+function valueInfo(
+  name: string,
+  shape: readonly number[],
+  dtype: Tensor["dtype"],
+): Proto {
+  const dims = new Proto();
+  shape.forEach((d, i) =>
+    dims.msg(1, i === 0 ? new Proto().str(2, "batch") : new Proto().int(1, d))
+  );
+  const tensorType = new Proto().int(1, ONNX_TYPE[dtype]).msg(2, dims);
+  return new Proto().str(1, name).msg(2, new Proto().msg(1, tensorType));
+}
+
+// ---------------------------------------------------------------------------
+// primitives as ONNX nodes
+
+/** What an emitter gets: the step, its inputs' names and shapes, and a builder. */
+interface Ctx {
+  step: Step;
+  ins: string[];
+  shapes: (readonly number[])[];
+  out: string;
+  /** Adds a node; returns its output name. */
+  add(
+    op: string,
+    inputs: string[],
+    attrs?: Record<string, Attr>,
+    out?: string,
+  ): string;
+  /** Adds an int64 constant; returns its name. */
+  ints(vs: readonly number[]): string;
+  /**
+   * This step traced again with a batch one larger: where its settings
+   * differ they depend on the batch size (a flatten's [N, -1]).
+   */
+  other: Step;
+}
+
+/** The positions where two traced lists of settings differ (batch-dependent). */
+const varying = (a: readonly number[], b: readonly number[]) =>
+  a.map((v, i) => v !== b[i]);
+
+const same = (op: string) => (c: Ctx) => void c.add(op, c.ins, {}, c.out);
+const COMPARE: Record<string, [string, boolean]> = {
+  eq: ["Equal", false],
+  ne: ["Equal", true],
+  lt: ["Less", false],
+  le: ["LessOrEqual", false],
+  gt: ["Greater", false],
+  ge: ["GreaterOrEqual", false],
+};
+
+/** ONNX pads [top, left, bottom, right] from ConvParams' [top, bottom, left, right]. */
+const convPads = (p: ConvParams) => [
+  p.padding[0],
+  p.padding[2],
+  p.padding[1],
+  p.padding[3],
+];
+
+/**
+ * Pooling attributes. ONNX's `ceil_mode` (opset 17) keeps a last window
+ * that starts in the right padding, which PyTorch drops: `ceil_mode` is set
+ * only where the traced output is longer than the floor rule gives, and an
+ * output that neither rule gives is an error.
+ */
+function poolAttrs(c: Ctx, p: PoolParams): Record<string, Attr> {
+  const out = c.step.shape.slice(2), inp = c.shapes[0].slice(2);
+  const size = (n: number, i: number, round: (v: number) => number) =>
+    round(
+      (n + 2 * p.padding[i] - p.dilation[i] * (p.kernelSize[i] - 1) - 1) /
+        p.stride[i],
+    ) + 1;
+  const floor = inp.map((n, i) => size(n, i, Math.floor));
+  const ceil = inp.map((n, i) => size(n, i, Math.ceil));
+  const useCeil = out.some((o, i) => o !== floor[i]);
+  if (useCeil && out.some((o, i) => o !== ceil[i])) {
+    throw new Error(
+      `toOnnx: ${c.step.rule.name} with ceilMode gives [${out}] for [${inp}], which ONNX's ceil_mode does not (it gives [${ceil}])`,
+    );
+  }
+  return {
+    kernel_shape: p.kernelSize,
+    strides: p.stride,
+    pads: [p.padding[0], p.padding[1], p.padding[0], p.padding[1]],
+    ceil_mode: useCeil ? 1 : 0,
+  };
+}
+
+const EMIT: Record<string, (c: Ctx) => void> = {
+  addAny: same("Add"),
+  add: same("Add"),
+  sub: same("Sub"),
+  mul: same("Mul"),
+  div: same("Div"),
+  pow: same("Pow"),
+  maximum: same("Max"),
+  neg: same("Neg"),
+  exp: same("Exp"),
+  log: same("Log"),
+  erf: same("Erf"),
+  sqrt: same("Sqrt"),
+  abs: same("Abs"),
+  tanh: same("Tanh"),
+  sigmoid: same("Sigmoid"),
+  relu: same("Relu"),
+  matmul: same("MatMul"),
+  log1p: (c) => {
+    const one = c.add("Constant", [], { value_float: { f: 1 } });
+    c.add("Log", [c.add("Add", [c.ins[0], one])], {}, c.out);
+  },
+  cast: (c) =>
+    void c.add("Cast", c.ins, { to: ONNX_TYPE[c.step.dtype] }, c.out),
+  compare: (c) => {
+    const [op, not] = COMPARE[(c.step.params as { op: string }).op];
+    let b = c.add(op, c.ins);
+    if (not) b = c.add("Not", [b]);
+    c.add("Cast", [b], { to: ONNX_TYPE.int32 }, c.out);
+  },
+  where: (c) => {
+    const cond = c.add("Cast", [c.ins[0]], { to: ONNX_TYPE.bool });
+    c.add("Where", [cond, c.ins[1], c.ins[2]], {}, c.out);
+  },
+  sum: (c) => {
+    const { axes, keepDims } = c.step.params as {
+      axes: number[];
+      keepDims: boolean;
+    };
+    c.add(
+      "ReduceSum",
+      [c.ins[0], c.ints(axes)],
+      { keepdims: keepDims ? 1 : 0 },
+      c.out,
+    );
+  },
+  max: (c) => {
+    const { axes, keepDims } = c.step.params as {
+      axes: number[];
+      keepDims: boolean;
+    };
+    c.add("ReduceMax", [c.ins[0]], { axes, keepdims: keepDims ? 1 : 0 }, c.out);
+  },
+  argmax: (c) => {
+    const { axis, keepDims } = c.step.params as {
+      axis: number;
+      keepDims: boolean;
+    };
+    const i = c.add("ArgMax", c.ins, { axis, keepdims: keepDims ? 1 : 0 });
+    c.add("Cast", [i], { to: ONNX_TYPE.int32 }, c.out);
+  },
+  reshape: (c) => {
+    const { shape } = c.step.params as { shape: number[] };
+    const dyn = varying(shape, (c.other.params as { shape: number[] }).shape);
+    if (dyn.filter(Boolean).length > 1) {
+      throw new Error(
+        "toOnnx: a reshape with more than one batch-dependent dimension",
+      );
+    }
+    const target = shape.map((d, i) => (dyn[i] ? -1 : d));
+    c.add("Reshape", [c.ins[0], c.ints(target)], {}, c.out);
+  },
+  transpose: (c) =>
+    void c.add("Transpose", c.ins, {
+      perm: (c.step.params as { perm: number[] }).perm,
+    }, c.out),
+  broadcastTo: (c) => {
+    const { shape } = c.step.params as { shape: number[] };
+    // Expand broadcasts both ways: a batch-dependent dim stays the input's
+    const dyn = varying(shape, (c.other.params as { shape: number[] }).shape);
+    const target = shape.map((d, i) => (dyn[i] ? 1 : d));
+    c.add("Expand", [c.ins[0], c.ints(target)], {}, c.out);
+  },
+  slice: (c) => {
+    const { starts, ends } = c.step.params as {
+      starts: number[];
+      ends: number[];
+    };
+    const dyn = varying(ends, (c.other.params as { ends: number[] }).ends);
+    // a batch-dependent end is "to the end"; an axis taken whole needs no slice
+    const axes = starts.map((_, i) => i).filter((i) =>
+      starts[i] !== 0 || (!dyn[i] && ends[i] !== c.shapes[0][i])
+    );
+    const end = (i: number) => (dyn[i] ? Number.MAX_SAFE_INTEGER : ends[i]);
+    c.add(
+      "Slice",
+      [
+        c.ins[0],
+        c.ints(axes.map((i) => starts[i])),
+        c.ints(axes.map(end)),
+        c.ints(axes),
+      ],
+      {},
+      c.out,
+    );
+  },
+  pad: (c) => {
+    const { widths, value } = c.step.params as {
+      widths: [number, number][];
+      value: number;
+    };
+    const v = c.add("Constant", [], { value_float: { f: value } });
+    c.add(
+      "Pad",
+      [
+        c.ins[0],
+        c.ints([...widths.map((w) => w[0]), ...widths.map((w) => w[1])]),
+        v,
+      ],
+      { mode: "constant" },
+      c.out,
+    );
+  },
+  concat: (c) =>
+    void c.add("Concat", c.ins, {
+      axis: (c.step.params as { axis: number }).axis,
+    }, c.out),
+  linear: (c) => {
+    const [x, w, b] = c.ins;
+    if (c.shapes[0].length === 2) {
+      c.add("Gemm", b ? [x, w, b] : [x, w], { transB: 1 }, c.out);
+      return;
+    }
+    const wt = c.add("Transpose", [w], { perm: [1, 0] });
+    if (b) c.add("Add", [c.add("MatMul", [x, wt]), b], {}, c.out);
+    else c.add("MatMul", [x, wt], {}, c.out);
+  },
+  conv2d: (c) => {
+    const p = c.step.params as ConvParams;
+    c.add("Conv", c.ins, {
+      kernel_shape: c.shapes[1].slice(2) as number[],
+      strides: p.stride,
+      pads: convPads(p),
+      dilations: p.dilation,
+      group: p.groups,
+    }, c.out);
+  },
+  conv2dInputAdjoint: (c) => {
+    const p = c.step.params as ConvParams & { inputSize: [number, number] };
+    const [, , h, w] = c.shapes[0];
+    const [kh, kw] = c.shapes[1].slice(2);
+    const full = (n: number, k: number, s: number, d: number, pad: number) =>
+      (n - 1) * s - pad + d * (k - 1) + 1;
+    c.add("ConvTranspose", c.ins, {
+      kernel_shape: [kh, kw],
+      strides: p.stride,
+      pads: convPads(p),
+      dilations: p.dilation,
+      group: p.groups,
+      output_padding: [
+        p.inputSize[0] -
+        full(h, kh, p.stride[0], p.dilation[0], p.padding[0] + p.padding[1]),
+        p.inputSize[1] -
+        full(w, kw, p.stride[1], p.dilation[1], p.padding[2] + p.padding[3]),
+      ],
+    }, c.out);
+  },
+  maxPool2d: (c) => {
+    const p = c.step.params as PoolParams;
+    c.add(
+      "MaxPool",
+      c.ins,
+      { ...poolAttrs(c, p), dilations: p.dilation },
+      c.out,
+    );
+  },
+  avgPool2d: (c) => {
+    const p = c.step.params as AvgParams;
+    if (p.divisorOverride !== null) {
+      throw new Error(
+        "toOnnx: avgPool2d with divisorOverride has no ONNX AveragePool equivalent",
+      );
+    }
+    if (p.dilation[0] !== 1 || p.dilation[1] !== 1) {
+      throw new Error(
+        "toOnnx: avgPool2d with dilation needs opset 19; use opset 19 or dilation 1",
+      );
+    }
+    c.add("AveragePool", c.ins, {
+      ...poolAttrs(c, p),
+      count_include_pad: p.countIncludePad ? 1 : 0,
+    }, c.out);
+  },
+};
+
+/** Options of {@linkcode toOnnx}. */
+export interface ToOnnxOptions {
+  /** The input's shape, batch first (the batch dimension is exported as dynamic). */
+  inputShape: readonly number[];
+  /** The layer's state (batch norm's running statistics), for a layer that has one. */
+  state?: unknown;
+  /** The ONNX opset. Default 17. */
+  opset?: number;
+}
+
+/**
+ * Exports a layer and its parameters as an ONNX model (the bytes of a
+ * ModelProto): inference mode (dropout is the identity, batch norm uses the
+ * running statistics of `state`), the parameters as initializers named by
+ * their paths (`conv1.weight`, as PyTorch's state_dict), input `input` and
+ * output `output` with a dynamic first (batch) dimension.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.lenet5();
+ * const bytes = nn.toOnnx(net, net.init(random.key(0)), { inputShape: [1, 1, 32, 32] });
+ * assert.ok(bytes.length > 4 * 61706); // the 61,706 float32 weights and the graph
+ * ```
+ */
+export function toOnnx(
+  layer: Layer<unknown, unknown>,
+  params: unknown,
+  options: ToOnnxOptions,
+): Uint8Array {
+  const fn = "toOnnx";
+  const o = checkOptions(fn, options, ["inputShape", "state", "opset"]);
+  const inputShape = o.inputShape as number[];
+  if (
+    !Array.isArray(inputShape) || inputShape.length < 1 ||
+    !inputShape.every((d) => Number.isInteger(d) && d > 0)
+  ) {
+    throw new Error(
+      `${fn}: inputShape must be an array of positive integers, batch first, got ${
+        JSON.stringify(inputShape)
+      }`,
+    );
+  }
+  const opset = (o.opset ?? 17) as number;
+  if (!Number.isInteger(opset) || opset < 17) {
+    throw new Error(`${fn}: opset must be an integer >= 17, got ${opset}`);
+  }
+  const state = o.state;
+  if (layer.info.hasState && state === undefined) {
+    throw new Error(
+      `${fn}: ${layer.info.name} has state (batch norm's running statistics): pass it as options.state`,
+    );
+  }
+  const apply = (p: unknown, xi: Tensor): Tensor =>
+    state === undefined
+      ? layer.apply(p as never, xi)
+      : (layer.applyWithState(p as never, state as never, xi) as { y: Tensor })
+        .y;
+  // traced at two batch sizes: settings that differ depend on the batch
+  const [plan, other] = [0, 1].map((extra) => {
+    const x = zeros([inputShape[0] + extra, ...inputShape.slice(1)]);
+    return trace(apply as never, [params, x], [0, 1], [
+      treeFlatten(params as never),
+      treeFlatten(x),
+    ])[1];
+  });
+  const ops = (pl: Plan) => pl.steps.map((st) => st?.rule.name).join(",");
+  if (ops(plan) !== ops(other)) {
+    throw new Error(
+      `${fn}: ${layer.info.name} applies other ops for another batch size, which an ONNX graph with a dynamic batch cannot express`,
+    );
+  }
+  return encode(
+    plan,
+    other,
+    treePaths(params as never),
+    zeros(inputShape),
+    opset,
+    layer.info.name,
+  );
+}
+
+/** Writes the plan as a ModelProto: the params (named by path) and the input are its leaves. */
+function encode(
+  plan: Plan,
+  other: Plan,
+  params: [string, Tensor][],
+  x: Tensor,
+  opset: number,
+  name: string,
+): Uint8Array {
+  const nodes: Proto[] = [], inits: Proto[] = [];
+  const names: string[] = [...params.map(([p]) => p), "input"];
+  const shapes: (readonly number[])[] = [
+    ...params.map(([, t]) => t.shape),
+    x.shape,
+  ];
+  params.forEach(([p, t]) => inits.push(tensorProto(p, t)));
+  let consts = 0, tmp = 0;
+  const constName = new Map<Tensor, string>();
+  const nameOf = (r: Ref): string => {
+    if (typeof r === "number") return names[r];
+    let n = constName.get(r);
+    if (!n) {
+      n = `const_${consts++}`;
+      constName.set(r, n);
+      inits.push(tensorProto(n, r));
+    }
+    return n;
+  };
+  const shapeOf = (r: Ref) => (typeof r === "number" ? shapes[r] : r.shape);
+  plan.steps.forEach((st, s) => {
+    const id = plan.nIn + s;
+    names[id] = `v${id}`;
+    shapes[id] = st ? st.shape : [];
+    if (!st) return; // not needed for the output
+    const emit = EMIT[st.rule.name];
+    if (!emit) {
+      throw new Error(
+        `toOnnx: ${name} uses the op ${st.rule.name}, which has no ONNX export (it runs in training only, or is not supported)`,
+      );
+    }
+    emit({
+      step: st,
+      ins: st.inputs.map(nameOf),
+      shapes: st.inputs.map(shapeOf),
+      out: names[id],
+      other: other.steps[s]!,
+      add: (op, inputs, attrs = {}, out = `t${tmp++}`) => {
+        nodes.push(node(op, inputs, [out], attrs));
+        return out;
+      },
+      ints: (vs) => {
+        const n = `const_${consts++}`;
+        inits.push(int64Tensor(n, vs));
+        return n;
+      },
+    });
+  });
+  // one output, named "output"
+  const out = plan.outs[0];
+  nodes.push(node("Identity", [nameOf(out)], ["output"]));
+  const graph = new Proto();
+  for (const n of nodes) graph.msg(1, n);
+  graph.str(2, name);
+  for (const i of inits) graph.msg(5, i);
+  graph.msg(11, valueInfo("input", x.shape, x.dtype));
+  graph.msg(12, valueInfo("output", shapeOf(out), "float32"));
+  // ModelProto: ir_version (1), producer_name (2), graph (7), opset_import (8)
+  const model = new Proto().int(1, 8).str(2, "cnn-tensor").msg(7, graph)
+    .msg(8, new Proto().str(1, "").int(2, opset));
+  return model.bytes();
+}

@@ -1,0 +1,167 @@
+/**
+ * The models and layer options that ONNX export is checked on: the
+ * tutorials' models, VGG16 at a small input and a matrix of layer options.
+ * tests/onnx_test.ts runs them in ONNX Runtime; export_onnx_models.ts writes
+ * them for the Python checker (tests/fixtures/gen_onnx.py check).
+ */
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+
+const { nn, random } = T;
+/** Any layer, as the export takes it. */
+export type AnyLayer = T.nn.Layer<unknown, unknown>;
+
+/** The tutorials' models and VGG16: name, layer and input shape (batch first). */
+export function modelCases(): [string, AnyLayer, number[]][] {
+  return [
+    ["lenet5", nn.lenet5() as AnyLayer, [2, 1, 32, 32]],
+    ["birdPlaneNet", nn.birdPlaneNet() as AnyLayer, [2, 3, 32, 32]],
+    ["simpleCNN", nn.simpleCNN() as AnyLayer, [2, 3, 32, 32]],
+    ["vgg16", nn.vgg16() as AnyLayer, [1, 3, 32, 32]],
+  ];
+}
+
+/** Layer options, one small sequential model each. */
+export function optionCases(): [string, AnyLayer, number[]][] {
+  const seq = (...ls: unknown[]) =>
+    nn.sequential(...(ls as AnyLayer[])) as AnyLayer;
+  const conv = (o: Record<string, unknown>) =>
+    nn.conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, ...o } as never);
+  return [
+    [
+      "conv stride 2, padding [1, 2], dilation [1, 2], groups 2",
+      seq(conv({ stride: 2, padding: [1, 2], dilation: [1, 2], groups: 2 })),
+      [2, 4, 11, 10],
+    ],
+    [
+      'conv padding "same", dilation 2, no bias',
+      seq(conv({ padding: "same", dilation: 2, bias: false })),
+      [2, 4, 9, 9],
+    ],
+    [
+      "convTranspose2d stride 2, outputPadding 1, groups 2",
+      seq(
+        nn.convTranspose2d({
+          inChannels: 4,
+          outChannels: 2,
+          kernelSize: 3,
+          stride: 2,
+          padding: 1,
+          outputPadding: 1,
+          groups: 2,
+        }),
+      ),
+      [2, 4, 5, 6],
+    ],
+    [
+      "maxPool2d floor, padding 1, dilation 2",
+      seq(nn.maxPool2d({ kernelSize: 2, padding: 1, dilation: 2 })),
+      [2, 3, 9, 8],
+    ],
+    [
+      "maxPool2d ceilMode (a last window kept)",
+      seq(nn.maxPool2d({ kernelSize: 3, stride: 2, ceilMode: true })),
+      [2, 3, 10, 8],
+    ],
+    [
+      "maxPool2d ceilMode (PyTorch's rule drops a window)",
+      seq(nn.maxPool2d({ kernelSize: 2, padding: 1, ceilMode: true })),
+      [2, 3, 9, 9],
+    ],
+    [
+      "avgPool2d countIncludePad true",
+      seq(nn.avgPool2d({ kernelSize: 3, stride: 2, padding: 1 })),
+      [2, 3, 9, 8],
+    ],
+    [
+      "avgPool2d countIncludePad false, ceilMode",
+      seq(
+        nn.avgPool2d({
+          kernelSize: 2,
+          padding: 1,
+          ceilMode: true,
+          countIncludePad: false,
+        }),
+      ),
+      [2, 3, 9, 9],
+    ],
+    [
+      "adaptiveAvgPool2d, flatten, linear",
+      seq(
+        nn.adaptiveAvgPool2d({ outputSize: [3, 2] }),
+        nn.flatten(),
+        nn.linear({ inFeatures: 18, outFeatures: 5 }),
+      ),
+      [2, 3, 7, 5],
+    ],
+    [
+      "linear without bias on [N, 3, 8]",
+      seq(nn.linear({ inFeatures: 8, outFeatures: 4, bias: false } as never)),
+      [2, 3, 8],
+    ],
+    [
+      "activations",
+      seq(
+        conv({}),
+        nn.relu,
+        conv({}),
+        nn.tanh,
+        conv({}),
+        nn.sigmoid,
+        conv({}),
+        nn.gelu,
+        conv({}),
+        nn.silu,
+        conv({}),
+        nn.leakyRelu({ negativeSlope: 0.2 }),
+        conv({}),
+        nn.elu(),
+        conv({}),
+        nn.softplus(),
+      ),
+      [2, 4, 20, 20],
+    ],
+    [
+      "dropout is the identity in inference",
+      seq(
+        nn.flatten(),
+        nn.dropout({ p: 0.5 }),
+        nn.linear({ inFeatures: 12, outFeatures: 2 }),
+      ),
+      [2, 3, 2, 2],
+    ],
+    [
+      "batchNorm2d with its running statistics",
+      seq(conv({}), nn.batchNorm2d({ numFeatures: 4 }), nn.relu),
+      [2, 4, 6, 6],
+    ],
+  ];
+}
+
+/**
+ * Params (key 1) and state for `net`: running statistics moved away from 0
+ * and 1 by a training step, so that exporting them is tested.
+ */
+export function paramsAndState(
+  net: AnyLayer,
+  shape: number[],
+): { params: unknown; state: unknown } {
+  const params = net.init(random.key(1));
+  const state = net.info.hasState
+    ? net.applyWithState(
+      params,
+      net.initState(),
+      T.add(T.mul(random.normal(random.key(4), shape), 3), 1),
+      { training: true },
+    ).state
+    : undefined;
+  return { params, state };
+}
+
+/** The exported bytes of a case. */
+export function exportCase(net: AnyLayer, shape: number[]): Uint8Array {
+  const { params, state } = paramsAndState(net, shape);
+  return nn.toOnnx(net, params, { inputShape: shape, state });
+}
+
+export type { Tensor };
