@@ -338,6 +338,11 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
     hasState: entries.some(([, c]) => c.info.hasState),
     children: entries,
     outputShape: (s: readonly number[]) => traceShape(trace, s),
+    forwardWith: (
+      x: Tensor,
+      callChild: (k: string, c: AnyLayer, x: Tensor) => Tensor,
+      callLayer: (l: AnyLayer, x: Tensor) => Tensor,
+    ) => runForward(bind(callChild, callLayer), x, false),
   });
   type P = ModelParams<C>;
   type S = ModelState<C>;

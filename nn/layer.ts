@@ -56,6 +56,12 @@ export interface LayerInfo {
   readonly name: string;
   /** What PyTorch's `print(module)` shows (several lines for a container). */
   readonly repr: string;
+  /**
+   * The PyTorch constructor call of a leaf layer where `repr` leaves
+   * settings out (AvgPool2d's repr omits ceil_mode and count_include_pad);
+   * absent when `repr` is the call.
+   */
+  readonly torch?: string;
   /** Shapes and dtypes of the tree `init` returns. */
   readonly params: SpecTree;
   /** Applying in training mode needs `opts.key` (dropout, or a container holding one). */
@@ -66,6 +72,20 @@ export interface LayerInfo {
   readonly children: readonly (readonly [string, Layer<unknown, unknown>])[];
   /** The output shape for an input shape; throws as `apply` would on a mismatch. */
   outputShape(inputShape: readonly number[]): number[];
+  /**
+   * A named model's forward with every child call (`m.<name>(x)`) and
+   * functional layer (`m.call(layer, x)`) done by the given functions
+   * instead (for exporters that follow its structure); absent elsewhere.
+   */
+  readonly forwardWith?: (
+    x: Tensor,
+    callChild: (
+      name: string,
+      child: Layer<unknown, unknown>,
+      x: Tensor,
+    ) => Tensor,
+    callLayer: (layer: Layer<unknown, unknown>, x: Tensor) => Tensor,
+  ) => Tensor;
 }
 
 /**
@@ -264,6 +284,8 @@ export interface LayerDefinition<P extends LeafParams = LeafParams> {
   name: string;
   /** The line `print(module)` shows. Default `${name}()`. */
   repr?: string;
+  /** The PyTorch constructor call, where `repr` leaves settings out (see {@linkcode LayerInfo.torch}). */
+  torch?: string;
   /** Shapes of the parameters `init` returns. Default `{}` (none). */
   params?: { readonly [key: string]: ParamSpec };
   /** Draws the parameters. Required when `params` is not empty. */
@@ -303,6 +325,7 @@ export function defineLayer<P extends LeafParams = LeafParams>(
   requireOptions("nn.defineLayer", definition, ["name", "apply"], [
     "name",
     "repr",
+    "torch",
     "params",
     "init",
     "apply",
@@ -321,6 +344,7 @@ export function defineLayer<P extends LeafParams = LeafParams>(
   const info: LayerInfo = Object.freeze({
     name,
     repr: definition.repr ?? `${name}()`,
+    ...(definition.torch ? { torch: definition.torch } : {}),
     params,
     needsKey: definition.needsKey ?? false,
     hasState: false,

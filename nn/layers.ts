@@ -436,6 +436,12 @@ export function avgPool2d(
   return defineLayer({
     name: "AvgPool2d",
     repr: `AvgPool2d(${poolReprArgs(options)})`,
+    // PyTorch's repr omits these; its constructor takes them
+    torch: `AvgPool2d(${poolReprArgs(options)}, ceil_mode=${
+      pyBool(options.ceilMode ?? false)
+    }, count_include_pad=${
+      pyBool(options.countIncludePad ?? true)
+    }, divisor_override=${options.divisorOverride ?? "None"})`,
     apply: (_p, x) => avgPool2dOp(x, options),
     outputShape: (s) => pool2dShape(s, options, "avg"),
   });

@@ -124,6 +124,7 @@ export {
 } from "./containers.ts";
 export { paramCount, summary } from "./summary.ts";
 export { toOnnx, type ToOnnxOptions } from "./onnx.ts";
+export { toTorch, type ToTorchOptions } from "./torch.ts";
 export {
   type BirdPlaneLayers,
   birdPlaneNet,

@@ -427,3 +427,33 @@ Deno.test("per_example_grads.ts ranks digits by their own gradient (vmap(grad)) 
   assert.deepEqual(png.shape, [8 + 20 + 112 + 8, 8 + 8 * (112 + 8), 1]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("export.ts writes lenet.onnx, lenet.py, lenet.safetensors and train_ddp.py into --out DIR", async () => {
+  const { main: exportMain } = await import("../examples/export.ts");
+  const dir = await Deno.makeTempDir();
+  const [files, lines] = await quiet(() =>
+    exportMain(["--epochs", "0", "--out", dir])
+  );
+  assert.deepEqual(
+    files.map((f: string) => f.slice(dir.length + 1)),
+    ["lenet.onnx", "lenet.py", "lenet.safetensors", "train_ddp.py"],
+  );
+  const net = T.nn.lenet5();
+  assert.equal(
+    await Deno.readTextFile(join(dir, "lenet.py")),
+    T.nn.toTorch(net, { inputShape: [1, 1, 32, 32] }),
+  );
+  const weights = await T.data.loadSafetensors(join(dir, "lenet.safetensors"), {
+    like: net.init(T.random.key(0)),
+  });
+  assert.deepEqual(
+    T.treePaths(weights as never).map(([p]) => p),
+    T.treePaths(net.init(T.random.key(0))).map(([p]) => p),
+  );
+  assert.match(lines.join("\n"), /torchrun --nproc_per_node=N train_ddp\.py/);
+  assert.match(
+    await Deno.readTextFile(join(dir, "train_ddp.py")),
+    /DistributedDataParallel/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

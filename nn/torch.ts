@@ -1,0 +1,212 @@
+/**
+ * PyTorch bridge: `toTorch(layer)` writes the Python source of an
+ * equivalent `torch.nn.Module`, so that a model defined here trains further
+ * with PyTorch's tools (DistributedDataParallel, `torchrun`) on the weights
+ * saved with `data.saveSafetensors`: the module's `state_dict()` keys are
+ * this library's parameter paths.
+ *
+ * A leaf layer becomes the `torch.nn` module its repr names (the repr is
+ * PyTorch's constructor call), a `sequential` an `nn.Sequential`, and a
+ * named `model` a class whose `forward` calls the children in the order the
+ * model's forward does (found by running it with the calls recorded).
+ *
+ * @module
+ */
+import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
+import type { AnyLayer } from "./layer.ts";
+
+/** Options of {@linkcode toTorch}. */
+export interface ToTorchOptions {
+  /** The top-level class name. Default: the model's name (`Net` for LeNet-5), or `Model`. */
+  className?: string;
+  /** An input shape (batch first) to run a named model's forward with while recording its calls. Default [1, 1, 32, 32]. */
+  inputShape?: readonly number[];
+}
+
+/** True when `l` is or holds a named model (whose forward toTorch runs). */
+function named(l: AnyLayer): boolean {
+  return !!l.info.forwardWith || l.info.children.some(([, c]) => named(c));
+}
+
+/** A parameterless layer as a functional call on `v`. */
+function functional(layer: AnyLayer, v: string): string {
+  const r = layer.info.torch ?? layer.info.repr;
+  switch (r) {
+    case "ReLU()":
+      return `F.relu(${v})`;
+    case "Tanh()":
+      return `torch.tanh(${v})`;
+    case "Sigmoid()":
+      return `torch.sigmoid(${v})`;
+    case "Flatten(start_dim=1, end_dim=-1)":
+      return `torch.flatten(${v}, 1)`;
+  }
+  return `nn.${r}(${v})`;
+}
+
+/**
+ * The Python source of a `torch.nn.Module` equivalent to `layer`: imports,
+ * one class per named model (children first), the top one named
+ * `className`. Load the weights with `model.load_state_dict(...,
+ * strict=True)` from a file written by `data.saveSafetensors(path, params)`
+ * (merged with the state, for batch norm's buffers).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const src = nn.toTorch(nn.lenet5());
+ * assert.match(src, /class Net\(nn.Module\):/);
+ * assert.match(src, /self\.conv1 = nn\.Conv2d\(1, 6, kernel_size=\(5, 5\), stride=\(1, 1\)\)/);
+ * ```
+ */
+export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
+  const fn = "toTorch";
+  const o = checkOptions(fn, options, ["className", "inputShape"]);
+  const className = o.className as string | undefined;
+  if (className !== undefined && !/^[A-Za-z_]\w*$/.test(className)) {
+    throw new Error(
+      `${fn}: className must be a Python identifier, got ${
+        JSON.stringify(className)
+      }`,
+    );
+  }
+  const inputShape = (o.inputShape ?? [1, 1, 32, 32]) as number[];
+  const classes: string[] = [];
+  const used = new Set<string>();
+  const unique = (name: string) => {
+    let n = name, i = 2;
+    while (used.has(n)) n = `${name}${i++}`;
+    used.add(n);
+    return n;
+  };
+  /** A Python expression constructing `l`; defines classes for named models. */
+  const build = (
+    l: AnyLayer,
+    indent: string,
+    shape: readonly number[],
+    name?: string,
+  ): string => {
+    const info = l.info;
+    if (info.name === "Sequential") {
+      // shapes are followed only up to the last named model inside
+      let s = shape;
+      const kids = info.children;
+      const parts = kids.map(([, c], i) => {
+        const e = build(c, indent + "    ", s);
+        if (kids.slice(i + 1).some(([, k]) => named(k))) {
+          s = c.info.outputShape(s);
+        }
+        return `${indent}    ${e},`;
+      });
+      return `nn.Sequential(\n${parts.join("\n")}\n${indent})`;
+    }
+    if (!info.forwardWith) {
+      if (info.children.length > 0) {
+        throw new Error(
+          `${fn}: ${info.name} is a container toTorch does not know`,
+        );
+      }
+      const call = info.torch ?? info.repr;
+      if (call.includes("\n")) {
+        throw new Error(
+          `${fn}: ${info.name}'s repr is not a constructor call: ${call}`,
+        );
+      }
+      // PyTorch's repr prints string paddings bare: quote them for Python
+      return `nn.${call.replace(/padding=(same|valid)\b/, "padding='$1'")}`;
+    }
+    return `${defineClass(l, shape, name)}()`;
+  };
+  /** Writes the class of a named model; returns its name. */
+  const defineClass = (
+    l: AnyLayer,
+    shape: readonly number[],
+    name?: string,
+  ): string => {
+    const info = l.info;
+    const cls = unique(name ?? info.name);
+    const init: string[] = [];
+    const shapes = new Map<string, readonly number[]>();
+    // record the forward: each value is a variable, each call a line
+    const vars = new Map<Tensor, string>();
+    const body: string[] = [];
+    let n = 0;
+    const input = zeros(shape);
+    vars.set(input, "x");
+    const varOf = (t: Tensor, what: string) => {
+      const v = vars.get(t);
+      if (!v) {
+        throw new Error(
+          `${fn}: ${info.name}'s forward computes with tensor ops between its layers (${what}); only calls of children and of m.call layers can be written as PyTorch`,
+        );
+      }
+      return v;
+    };
+    const out = info.forwardWith!(
+      input,
+      (k, c, x) => {
+        const v = varOf(x, `before ${k}`);
+        if (!shapes.has(k)) shapes.set(k, x.shape);
+        const y = zeros(c.info.outputShape(x.shape));
+        const w = `x${++n}`;
+        vars.set(y, w);
+        body.push(`        ${w} = self.${k}(${v})`);
+        return y;
+      },
+      (c, x) => {
+        const v = varOf(x, `before ${c.info.name}`);
+        const y = zeros(c.info.outputShape(x.shape));
+        const w = `x${++n}`;
+        vars.set(y, w);
+        body.push(`        ${w} = ${functional(c, v)}`);
+        return y;
+      },
+    );
+    const result = varOf(out, "at its output");
+    for (const [k, c] of info.children) {
+      init.push(
+        `        self.${k} = ${build(c, "        ", shapes.get(k) ?? shape)}`,
+      );
+    }
+    classes.push(
+      [
+        `class ${cls}(nn.Module):`,
+        `    def __init__(self):`,
+        `        super().__init__()`,
+        ...init,
+        ``,
+        `    def forward(self, x):`,
+        ...body,
+        `        return ${result}`,
+      ].join("\n"),
+    );
+    return cls;
+  };
+  let top: string;
+  if (layer.info.name === "Sequential") { // a class of its own, still a Sequential
+    const cls = unique(className ?? "Model");
+    const seq = build(layer, "        ", inputShape);
+    classes.push(
+      [
+        `class ${cls}(nn.Sequential):`,
+        `    def __init__(self):`,
+        `        super().__init__(${seq.slice("nn.Sequential(".length, -1)})`,
+      ].join("\n"),
+    );
+    top = `${cls}()`;
+  } else top = build(layer, "", inputShape, className);
+  const header = [
+    `# A torch.nn.Module written by cnn-tensor's nn.toTorch: its state_dict keys`,
+    `# are the parameter paths of the ${layer.info.name} it was made from.`,
+    `import torch`,
+    `import torch.nn as nn`,
+    `import torch.nn.functional as F`,
+  ].join("\n");
+  const factory = [
+    `def make_model():`,
+    `    """The model, ready for load_state_dict(..., strict=True)."""`,
+    `    return ${top}`,
+  ].join("\n");
+  return [header, ...classes, factory].join("\n\n\n") + "\n";
+}
