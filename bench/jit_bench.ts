@@ -11,19 +11,17 @@
 import {
   crossEntropy,
   jit,
-  linear,
   mul,
   nn,
   random,
   sub,
-  tanh,
   type Tensor,
-  tensor,
   type Tree,
   treeLeaves,
   treeMap,
   valueAndGrad,
 } from "../mod.ts";
+import { mlpApply, mlpBatch, mlpParams } from "./_mlp.ts";
 
 function cases<P extends Tree>(
   name: string,
@@ -66,28 +64,4 @@ function cases<P extends Tree>(
     random.randint(random.key(2), [64], 0, 10),
   );
 }
-{
-  const [k1, k2, k3, kx] = random.split(random.key(3), 4);
-  const w = (k: random.Key, o: number, i: number) =>
-    random.uniform(k, [o, i], { minval: -0.5, maxval: 0.5 });
-  const params = {
-    w1: w(k1, 64, 2),
-    b1: tensor(new Float32Array(64)),
-    w2: w(k2, 64, 64),
-    b2: tensor(new Float32Array(64)),
-    w3: w(k3, 2, 64),
-    b3: tensor(new Float32Array(2)),
-  };
-  cases(
-    "MLP",
-    (p: typeof params, xb) =>
-      linear(
-        tanh(linear(tanh(linear(xb, p.w1, p.b1)), p.w2, p.b2)),
-        p.w3,
-        p.b3,
-      ),
-    params,
-    random.normal(kx, [64, 2]),
-    random.randint(random.key(4), [64], 0, 2),
-  );
-}
+cases("MLP", mlpApply, mlpParams, mlpBatch.x, mlpBatch.y);

@@ -13,17 +13,15 @@ import {
   crossEntropy,
   expandDims,
   grad,
-  linear,
   nn,
   random,
   slice,
   squeeze,
-  tanh,
   type Tensor,
-  tensor,
   treeLeaves,
   vmap,
 } from "../mod.ts";
+import { mlpApply, mlpBatch, mlpParams } from "./_mlp.ts";
 
 const batch = 64;
 
@@ -74,22 +72,4 @@ function cases(
 }
 
 // a 3-layer MLP, 2 -> 64 -> 64 -> 2, tanh
-{
-  const [k1, k2, k3, kx] = random.split(random.key(3), 4);
-  const w = (k: random.Key, o: number, i: number) =>
-    random.uniform(k, [o, i], { minval: -0.5, maxval: 0.5 });
-  const params = {
-    w1: w(k1, 64, 2),
-    b1: tensor(new Float32Array(64)),
-    w2: w(k2, 64, 64),
-    b2: tensor(new Float32Array(64)),
-    w3: w(k3, 2, 64),
-    b3: tensor(new Float32Array(2)),
-  };
-  type P = typeof params;
-  const apply = (p: P, xb: Tensor) =>
-    linear(tanh(linear(tanh(linear(xb, p.w1, p.b1)), p.w2, p.b2)), p.w3, p.b3);
-  const x = random.normal(kx, [batch, 2]);
-  const y = random.randint(random.key(4), [batch], 0, 2);
-  cases("MLP", apply as never, params, x, y);
-}
+cases("MLP", mlpApply as never, mlpParams, mlpBatch.x, mlpBatch.y);

@@ -86,3 +86,37 @@ export function trainEpoch<P extends Tree, S extends Tree>(
   }
   return { params, state, meanLoss: total / seen };
 }
+
+/**
+ * `epochs` passes of {@linkcode trainEpoch} over `train` in batches of 64,
+ * shuffled by keys split from `key`, with a line per epoch; returns the
+ * params.
+ */
+export function trainEpochs<P extends Tree, S extends Tree>(
+  { model, params, opt, train, epochs, key }: {
+    model: { apply(params: P, x: Tensor): Tensor };
+    params: P;
+    opt: T.optim.GradientTransformation<S>;
+    train: T.data.Dataset;
+    epochs: number;
+    key: T.random.Key;
+  },
+): P {
+  let state = opt.init(params);
+  const keys = T.random.split(key, Math.max(epochs, 1));
+  for (let e = 0; e < epochs; e++) {
+    ({ params, state } = trainEpoch({
+      model,
+      params,
+      state,
+      opt,
+      batches: T.data.batches(train, {
+        batchSize: 64,
+        shuffle: true,
+        key: keys[e],
+      }),
+    }));
+    console.log(`epoch ${e + 1}/${epochs} done`);
+  }
+  return params;
+}

@@ -18,7 +18,7 @@
  */
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { trainEpoch } from "./_train.ts";
+import { trainEpochs } from "./_train.ts";
 import {
   type FlagSpec,
   outPath,
@@ -143,23 +143,14 @@ export async function main(args: string[]): Promise<string[]> {
       x: T.div(T.sub(T.data.padImages(mnist.train.x, 2), 0.1307), 0.3081),
       y: mnist.train.y,
     };
-    const opt = T.optim.sgd({ lr: 0.05, momentum: 0.9, nesterov: true });
-    let state = opt.init(params);
-    const keys = T.random.split(T.random.key(1), opts.epochs);
-    for (let e = 0; e < opts.epochs; e++) {
-      ({ params, state } = trainEpoch({
-        model: net,
-        params,
-        state,
-        opt,
-        batches: T.data.batches(train, {
-          batchSize: 64,
-          shuffle: true,
-          key: keys[e],
-        }),
-      }));
-      console.log(`epoch ${e + 1}/${opts.epochs} done`);
-    }
+    params = trainEpochs({
+      model: net,
+      params,
+      opt: T.optim.sgd({ lr: 0.05, momentum: 0.9, nesterov: true }),
+      train,
+      epochs: opts.epochs,
+      key: T.random.key(1),
+    });
   }
   const dir = opts.out;
   const files = {

@@ -15,7 +15,7 @@
  */
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { trainEpoch } from "./_train.ts";
+import { trainEpochs } from "./_train.ts";
 import {
   type FlagSpec,
   outFlag,
@@ -68,26 +68,14 @@ export async function main(args: string[]): Promise<Ranked[]> {
   const train = { x: prep(mnist.train.x), y: mnist.train.y };
   const net = T.nn.lenet5();
   let params = net.init(T.random.key(opts.seed));
-  const opt = T.optim.adam({ lr: 1e-3 });
-  let state = opt.init(params);
-  const keys = T.random.split(
-    T.random.key(opts.seed + 1),
-    Math.max(opts.epochs, 1),
-  );
-  for (let e = 0; e < opts.epochs; e++) {
-    ({ params, state } = trainEpoch({
-      model: net,
-      params,
-      state,
-      opt,
-      batches: T.data.batches(train, {
-        batchSize: 64,
-        shuffle: true,
-        key: keys[e],
-      }),
-    }));
-    console.log(`epoch ${e + 1}/${opts.epochs} done`);
-  }
+  params = trainEpochs({
+    model: net,
+    params,
+    opt: T.optim.adam({ lr: 1e-3 }),
+    train,
+    epochs: opts.epochs,
+    key: T.random.key(opts.seed + 1),
+  });
   // one example's loss; vmap gives every example's gradient in one pass
   const loss = (p: typeof params, x: Tensor, y: Tensor) =>
     T.crossEntropy(net.apply(p, T.expandDims(x, 0)), T.expandDims(y, 0));
