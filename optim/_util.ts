@@ -150,6 +150,20 @@ export function countTensor(n: number): Tensor {
   return fromData(Int32Array.of(n), []);
 }
 
+/** Checks a counter made by {@linkcode countTensor} without reading it (so it works under jit). */
+export function checkCount(fn: string, count: unknown): Tensor {
+  if (
+    !isTensor(count) || count.shape.length !== 0 || count.dtype !== "int32"
+  ) {
+    throw new Error(
+      `${fn}: state.count must be an int32 scalar tensor (from init), got ${
+        describe(count)
+      }`,
+    );
+  }
+  return count;
+}
+
 /** The number held by a counter made by {@linkcode countTensor}. */
 export function countOf(fn: string, count: unknown): number {
   if (

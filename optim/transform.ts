@@ -28,6 +28,7 @@ import { type Tree, treeFlatten, treeMap, treeUnflatten } from "../ops/tree.ts";
 import type { EmptyState, GradientTransformation } from "./base.ts";
 import {
   checkBool,
+  checkCount,
   checkNum,
   checkOptions,
   countOf,
@@ -389,17 +390,20 @@ export function trace(
   return {
     init: (params) => ({ count: countTensor(0), trace: zerosTree(params) }),
     update(updates, state) {
-      const n = countOf(fn, state.count);
-      const buf = n === 0 ? updates : leafwise(
+      // the first step takes g itself, as torch; chosen with ops rather than
+      // by reading the count, so that a jitted step replays it (same bits)
+      const count = checkCount(fn, state.count);
+      const first = equal(count, 0);
+      const buf = leafwise(
         fn,
-        (g, b) => add(mul(b, decay), mul(g, 1 - dampening)),
+        (g, b) => where(first, g, add(mul(b, decay), mul(g, 1 - dampening))),
         updates,
         state.trace,
       );
       const out = nesterov
         ? leafwise(fn, (g, b) => add(g, mul(b, decay)), updates, buf)
         : buf;
-      return { updates: out, state: { count: countTensor(n + 1), trace: buf } };
+      return { updates: out, state: { count: add(count, 1), trace: buf } };
     },
   };
 }

@@ -56,6 +56,44 @@ Deno.test("jit: 50 LeNet-5 training steps (loss, gradient, SGD) equal the eager 
   assert.equal(jitted.traceCount(), 1);
 });
 
+Deno.test("jit: a whole training step with optim.sgd (Nesterov momentum, weight decay), rmsprop or adagrad equals the eager steps bit for bit", () => {
+  const net = T.nn.lenet5();
+  type P = ReturnType<typeof net.init>;
+  const x = T.random.normal(T.random.key(1), [8, 1, 32, 32]);
+  const y = T.random.randint(T.random.key(2), [8], 0, 10);
+  const opts = {
+    sgd: T.optim.sgd({
+      lr: 0.05,
+      momentum: 0.9,
+      nesterov: true,
+      weightDecay: 5e-4,
+    }),
+    rmsprop: T.optim.rmsprop({}),
+    adagrad: T.optim.adagrad({}),
+  };
+  for (const [name, opt] of Object.entries(opts)) {
+    type S = ReturnType<typeof opt.init>;
+    const step = (p: P, s: S) => {
+      const g = T.grad((q: P) => T.crossEntropy(net.apply(q, x), y))(p);
+      const { updates, state } = opt.update(g, s, p);
+      return { params: T.optim.applyUpdates(p, updates), state };
+    };
+    const jitted = T.jit(step);
+    let a = {
+      params: net.init(T.random.key(0)),
+      state: opt.init(net.init(T.random.key(0))) as S,
+    };
+    let b = a;
+    for (let i = 0; i < 4; i++) {
+      a = step(a.params, a.state) as typeof a;
+      b = jitted(b.params, b.state) as typeof b;
+    }
+    const [la, lb] = [T.treeLeaves(a.params), T.treeLeaves(b.params)];
+    la.forEach((l, i) => sameBits(lb[i], l, `${name} param ${i}`));
+    assert.equal(jitted.traceCount(), 1, name);
+  }
+});
+
 for (const row of rows) {
   Deno.test(`jit: the same bits as eager, forward and gradient: ${row.name}`, () => {
     fc.assert(
