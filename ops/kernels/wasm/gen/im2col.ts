@@ -370,6 +370,25 @@ const convSetup = (
   ),
 ];
 
+/** im2col of image n's channel group grp into the column buffer (forward and weight adjoint). */
+const im2colOfGroup = (
+  p: { g: number },
+  l: { n: number; grp: number; cg: number; cols: number },
+): Code =>
+  call(
+    F.im2col,
+    get(p.g),
+    get(l.cg),
+    planeAddr(
+      field(p.g, CF.x),
+      get(l.n),
+      field(p.g, CF.c),
+      mul(get(l.grp), get(l.cg)),
+      mul(field(p.g, CF.h), field(p.g, CF.w)),
+    ),
+    get(l.cols),
+  );
+
 // y[n] = W · im2col(x[n]) (+ bias), one GEMM per image and group
 const convForward: Template = () =>
   kernel(
@@ -379,19 +398,7 @@ const convForward: Template = () =>
       convSetup(p, l),
       for_(l.n, get(p.n0), get(p.n1), c(1), [
         for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
-          call(
-            F.im2col,
-            get(p.g),
-            get(l.cg),
-            planeAddr(
-              field(p.g, CF.x),
-              get(l.n),
-              field(p.g, CF.c),
-              mul(get(l.grp), get(l.cg)),
-              mul(field(p.g, CF.h), field(p.g, CF.w)),
-            ),
-            get(l.cols),
-          ),
+          im2colOfGroup(p, l),
           set(
             l.yn,
             planeAddr(
@@ -518,19 +525,7 @@ const convWeightAdjoint: Template = () =>
       convSetup(p, l),
       for_(l.n, get(p.n0), get(p.n1), c(1), [
         for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
-          call(
-            F.im2col,
-            get(p.g),
-            get(l.cg),
-            planeAddr(
-              field(p.g, CF.x),
-              get(l.n),
-              field(p.g, CF.c),
-              mul(get(l.grp), get(l.cg)),
-              mul(field(p.g, CF.h), field(p.g, CF.w)),
-            ),
-            get(l.cols),
-          ),
+          im2colOfGroup(p, l),
           call(
             F.gemm,
             get(l.og),
