@@ -9,8 +9,8 @@ import fc from "fast-check";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { primitives, recordPrimitives } from "../ops/trace.ts";
-import { coreRows, drawValues } from "./_op_table.ts";
-import { cnnRows } from "./_cnn_table.ts";
+import { drawValues } from "./_op_table.ts";
+import { allRows } from "./_rows.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -127,7 +127,7 @@ Deno.test("architecture: every registered primitive is bound by a row of the gra
   // each row's checkGrads (order 2, both modes) on one drawn case: the
   // primitives it binds, derivative rules included
   const covered = new Set<string>();
-  for (const row of [...coreRows, ...cnnRows]) {
+  for (const row of allRows) {
     const [{ shapes, p }] = fc.sample(row.arb, { numRuns: 1, seed: 1 });
     const args = shapes.map((s, i) =>
       drawValues(s, row.domains[i] ?? "real", 1 + i)

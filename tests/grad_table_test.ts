@@ -7,10 +7,10 @@
 import fc from "fast-check";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { coreRows, drawValues, type Row } from "./_op_table.ts";
-import { cnnRows } from "./_cnn_table.ts";
+import { drawValues, type Row } from "./_op_table.ts";
+import { allRows } from "./_rows.ts";
 
-const rows: Row[] = [...coreRows, ...cnnRows];
+const rows: Row[] = allRows;
 const numRuns = 25;
 
 function argsFor(row: Row, shapes: number[][], seed: number): Tensor[] {

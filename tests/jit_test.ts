@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { coreRows, drawValues, type Row } from "./_op_table.ts";
-import { cnnRows } from "./_cnn_table.ts";
+import { drawValues, type Row } from "./_op_table.ts";
+import { allRows } from "./_rows.ts";
 
-const rows: Row[] = [...coreRows, ...cnnRows];
+const rows: Row[] = allRows;
 
 function sameBits(a: Tensor, b: Tensor, msg: string): void {
   assert.deepEqual(a.shape, b.shape, msg);

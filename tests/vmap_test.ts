@@ -10,12 +10,12 @@ import fc from "fast-check";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { vmapLoops } from "../ops/custom_vjp.ts";
-import { coreRows, drawValues, type Row } from "./_op_table.ts";
-import { cnnRows } from "./_cnn_table.ts";
+import { drawValues, type Row } from "./_op_table.ts";
+import { allRows } from "./_rows.ts";
 import { assertAllClose } from "./_helpers.ts";
 
 const f64 = { dtype: "float64" as const };
-const rows: Row[] = [...coreRows, ...cnnRows];
+const rows: Row[] = allRows;
 
 /** Example k's arguments and the batched arguments for `modes` (0, -1 or null per argument). */
 function batchArgs(
