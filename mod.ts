@@ -111,6 +111,7 @@ export * as random from "./ops/random.ts";
 export type { Key } from "./ops/random.ts";
 export * as optim from "./optim/mod.ts";
 export * as data from "./data/mod.ts";
+export * as metrics from "./nn/metrics.ts";
 export { type Pair } from "./ops/_args.ts";
 export {
   elu,

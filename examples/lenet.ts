@@ -256,17 +256,25 @@ function* shifted(batches: Iterable<Batch>, keys: T.Key[]): Iterable<Batch> {
   }
 }
 
+/** The class `predict` gives each example of `ds` (argmax of its logits). */
+export function predictClasses(
+  predict: (x: Tensor) => Tensor,
+  ds: T.data.Dataset,
+  batchSize = 500,
+): Tensor {
+  const parts = [...data.batches(ds, { batchSize })].map((b) =>
+    T.argmax(predict(b.x), { axis: 1 })
+  );
+  return T.concat(parts);
+}
+
 /** Fraction of `ds` that `predict` classifies correctly. */
 export function accuracy(
   predict: (x: Tensor) => Tensor,
   ds: T.data.Dataset,
   batchSize = 500,
 ): number {
-  let correct = 0;
-  for (const b of data.batches(ds, { batchSize })) {
-    correct += T.item(T.sum(T.equal(T.argmax(predict(b.x), { axis: 1 }), b.y)));
-  }
-  return correct / ds.y.shape[0];
+  return T.metrics.accuracy(predictClasses(predict, ds, batchSize), ds.y);
 }
 
 /** What `--save` writes after every epoch, and `--load` continues from. */
@@ -476,6 +484,11 @@ export async function main(args: string[]): Promise<number> {
     if (done === first) await save(opts.save as string); // no epoch ran
     console.log(`saved the checkpoint after epoch ${done} to ${opts.save}`);
   }
+  const predicted = predictClasses((x) => model.apply(params, x), test);
+  console.log("confusion matrix of the test set:");
+  console.log(T.metrics.formatConfusionMatrix(
+    T.metrics.confusionMatrix(predicted, test.y, 10),
+  ));
   console.log(`test accuracy: ${acc.toFixed(4)}`);
   return acc;
 }

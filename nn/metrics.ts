@@ -1,0 +1,246 @@
+/**
+ * Classification metrics: accuracy, top-k accuracy and the confusion matrix
+ * (rows are true classes, columns predicted ones, as scikit-learn and
+ * torchmetrics lay it out). They read values, so they are plain functions
+ * outside every transform: call them on finished tensors, not under `grad`,
+ * `vmap` or `jit`.
+ *
+ * Predictions are either int32 class indices of the labels' shape, or logits
+ * (or probabilities) with one more axis: the class axis, axis 1 as in
+ * `crossEntropy` (axis 0 for a single example's `[C]` logits).
+ *
+ * @module
+ */
+import { checkTensor, fmtShape, fromData, type Tensor } from "../ops/tensor.ts";
+import { argmax } from "../ops/reductions.ts";
+
+/** The class axis of logits for labels of rank `labelRank`. */
+const classAxis = (labelRank: number) => (labelRank === 0 ? 0 : 1);
+
+function checkLabels(fn: string, labels: unknown): Tensor {
+  const y = checkTensor(fn, labels, "labels");
+  if (y.dtype !== "int32") {
+    throw new Error(
+      `${fn}: labels must be int32 class indices, got ${y.dtype}`,
+    );
+  }
+  return y;
+}
+
+/** Predicted class indices from predictions or logits (see the module doc). */
+function predictedClasses(fn: string, x: unknown, y: Tensor): Tensor {
+  const p = checkTensor(fn, x, "predictions");
+  const r = y.shape.length;
+  if (p.shape.length === r + 1) {
+    const ax = classAxis(r);
+    const rest = p.shape.filter((_, i) => i !== ax);
+    if (rest.every((d, i) => d === y.shape[i]) && p.shape[ax] > 0) {
+      return argmax(p, { axis: ax });
+    }
+  } else if (
+    p.shape.length === r && p.shape.every((d, i) => d === y.shape[i])
+  ) {
+    if (p.dtype !== "int32") {
+      throw new Error(
+        `${fn}: predictions of the labels' shape must be int32 class indices, got ${p.dtype} (logits need a class axis)`,
+      );
+    }
+    return p;
+  }
+  throw new Error(
+    `${fn}: predictions ${fmtShape(p.shape)} do not fit labels ${
+      fmtShape(y.shape)
+    }: expected class indices of the labels' shape or logits with a class axis at ${
+      classAxis(r)
+    }`,
+  );
+}
+
+function nonEmpty(fn: string, y: Tensor) {
+  if (y.data.length === 0) throw new Error(`${fn}: labels is empty`);
+}
+
+/**
+ * Fraction of examples whose predicted class (the argmax of logits, or the
+ * given int32 predictions) equals the label.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const logits = tensor([[2, 1], [0, 3], [5, 4], [1, 2]]);
+ * const labels = tensor([0, 1, 1, 1], { dtype: "int32" });
+ * assert.equal(metrics.accuracy(logits, labels), 0.75);
+ * ```
+ */
+export function accuracy(
+  logitsOrPredictions: Tensor,
+  labels: Tensor,
+): number {
+  const fn = "accuracy";
+  const y = checkLabels(fn, labels);
+  const p = predictedClasses(fn, logitsOrPredictions, y);
+  nonEmpty(fn, y);
+  let correct = 0;
+  for (let i = 0; i < y.data.length; i++) correct += +(p.data[i] === y.data[i]);
+  return correct / y.data.length;
+}
+
+/**
+ * Fraction of examples whose label is among the `k` largest logits. A logit
+ * tied with the label's counts in the label's favour (the label is in the
+ * top k when fewer than k logits are strictly larger); a NaN logit of the
+ * label never counts.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const logits = tensor([[3, 2, 1], [1, 2, 3]]);
+ * const labels = tensor([1, 0], { dtype: "int32" });
+ * assert.equal(metrics.topKAccuracy(logits, labels, 2), 0.5);
+ * assert.equal(metrics.topKAccuracy(logits, labels, 3), 1);
+ * ```
+ */
+export function topKAccuracy(
+  logits: Tensor,
+  labels: Tensor,
+  k: number,
+): number {
+  const fn = "topKAccuracy";
+  const y = checkLabels(fn, labels);
+  const x = checkTensor(fn, logits, "logits");
+  if (
+    x.shape.length !== 2 || y.shape.length !== 1 || x.shape[0] !== y.shape[0]
+  ) {
+    throw new Error(
+      `${fn}: expected logits [N, C] and labels [N], got logits ${
+        fmtShape(x.shape)
+      } and labels ${fmtShape(y.shape)}`,
+    );
+  }
+  const [n, c] = x.shape;
+  if (!Number.isInteger(k) || k < 1 || k > c) {
+    throw new Error(`${fn}: k must be an integer in [1, ${c}], got ${k}`);
+  }
+  nonEmpty(fn, y);
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const label = checkClass(fn, y.data[i], c, i);
+    const v = x.data[i * c + label];
+    let larger = 0;
+    for (let j = 0; j < c; j++) larger += +(x.data[i * c + j] > v);
+    correct += +(!Number.isNaN(v) && larger < k);
+  }
+  return correct / n;
+}
+
+function checkClass(fn: string, v: number, n: number, i: number): number {
+  if (!(v >= 0 && v < n)) {
+    throw new Error(
+      `${fn}: class index ${v} at position ${i} is outside [0, ${n - 1}]`,
+    );
+  }
+  return v;
+}
+
+/**
+ * The confusion matrix `[numClasses, numClasses]` (int32): entry `[t, p]`
+ * counts the examples of true class `t` predicted as `p`.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const predictions = tensor([0, 1, 1, 2], { dtype: "int32" });
+ * const labels = tensor([0, 1, 2, 2], { dtype: "int32" });
+ * assert.deepEqual(toArray(metrics.confusionMatrix(predictions, labels, 3)), [
+ *   [1, 0, 0],
+ *   [0, 1, 0],
+ *   [0, 1, 1],
+ * ]);
+ * ```
+ */
+export function confusionMatrix(
+  predictions: Tensor,
+  labels: Tensor,
+  numClasses: number,
+): Tensor {
+  const fn = "confusionMatrix";
+  const y = checkLabels(fn, labels);
+  const p = predictedClasses(fn, predictions, y);
+  if (!Number.isInteger(numClasses) || numClasses < 1) {
+    throw new Error(
+      `${fn}: numClasses must be a positive integer, got ${numClasses}`,
+    );
+  }
+  const counts = new Int32Array(numClasses * numClasses);
+  for (let i = 0; i < y.data.length; i++) {
+    const t = checkClass(fn, y.data[i], numClasses, i);
+    counts[t * numClasses + checkClass(fn, p.data[i], numClasses, i)]++;
+  }
+  return fromData(counts, [numClasses, numClasses]);
+}
+
+/**
+ * A confusion matrix as a text table: a row per true class, a column per
+ * predicted class, and each row's recall (its diagonal over its total).
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const cm = tensor([[3, 1], [0, 4]], { dtype: "int32" });
+ * assert.equal(
+ *   metrics.formatConfusionMatrix(cm),
+ *   [
+ *     "true \\ predicted  0  1  recall",
+ *     "               0  3  1  0.7500",
+ *     "               1  0  4  1.0000",
+ *   ].join("\n"),
+ * );
+ * ```
+ */
+export function formatConfusionMatrix(
+  matrix: Tensor,
+  options?: { classNames?: readonly string[] },
+): string {
+  if (options === undefined) options = {};
+  const fn = "formatConfusionMatrix";
+  const m = checkTensor(fn, matrix, "matrix");
+  const n = m.shape[0];
+  if (m.shape.length !== 2 || m.shape[1] !== n) {
+    throw new Error(
+      `${fn}: matrix must be square [C, C], got ${fmtShape(m.shape)}`,
+    );
+  }
+  const names = options.classNames ?? [...Array(n).keys()].map(String);
+  if (names.length !== n) {
+    throw new Error(
+      `${fn}: classNames has ${names.length} names for ${n} classes`,
+    );
+  }
+  const head = "true \\ predicted";
+  const cell = (v: number) => String(v);
+  const w = Math.max(
+    ...names.map((s) => s.length),
+    ...Array.from(m.data, cell).map((s) => s.length),
+  );
+  const lines = [
+    [head, ...names.map((s) => s.padStart(w)), "recall"].join("  "),
+  ];
+  for (let t = 0; t < n; t++) {
+    const row = Array.from(m.data.subarray(t * n, (t + 1) * n));
+    const total = row.reduce((a, b) => a + b, 0);
+    const recall = total === 0 ? "-" : (row[t] / total).toFixed(4);
+    lines.push(
+      [
+        names[t].padStart(head.length),
+        ...row.map((v) => cell(v).padStart(w)),
+        recall,
+      ]
+        .join("  "),
+    );
+  }
+  return lines.join("\n");
+}
