@@ -17,11 +17,60 @@
  *
  * @module
  */
-import { describe, type Tensor } from "./tensor.ts";
-import { JitTracer, newLevel, type Rule, Tracer } from "./trace.ts";
+import { describe, fmtShape, type Tensor } from "./tensor.ts";
+import { bindRule, newLevel, type Rule, Tracer, unwrapLevel } from "./trace.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { checkOptions } from "./tensor.ts";
+
+/** What a jit trace records: every primitive applied to a value of its level, as a step of the plan. */
+interface JitRecorder {
+  /** Records `rule` applied to `inputs` (tracers of this level or constants); returns the output's id. */
+  record<P>(rule: Rule<P>, inputs: Tensor[], params: P, out: Tensor): number;
+  /** What value `id` is, for errors: an argument's leaf, or the result of an op. */
+  madeBy(id: number): string;
+}
+
+/**
+ * A value of a `jit` trace: the concrete value computed while tracing, and
+ * its id in the recorded plan. A primitive applied to it computes now and
+ * is recorded. Its `data` is an error: a jitted function may not decide
+ * what to do from tensor values (the plan replays the same ops for every
+ * input of this signature).
+ */
+class JitTracer extends Tracer {
+  constructor(
+    level: number,
+    primal: Tensor,
+    readonly id: number,
+    readonly recorder: JitRecorder,
+  ) {
+    super(level, primal);
+    Object.freeze(this);
+  }
+  process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+    const out = bindRule(
+      rule,
+      inputs.map((x) => unwrapLevel(x, this.level)),
+      params,
+    );
+    const id = this.recorder.record(rule, inputs, params, out);
+    return new JitTracer(this.level, out, id, this.recorder);
+  }
+  /** A recorded value: its primal is concrete already. */
+  concrete(): Tensor {
+    return this;
+  }
+  override get data(): Tensor["data"] {
+    throw new Error(
+      `jit: the jitted function reads the data of a traced value (${
+        this.recorder.madeBy(this.id)
+      }, shape ${
+        fmtShape(this.shape)
+      }); a jitted function runs the same ops for every input of one signature, so it cannot branch on or compute with tensor values in JavaScript: compute with ops, or pass the value as a static argument (staticArgnums)`,
+    );
+  }
+}
 
 /** Options of {@linkcode jit}. */
 export interface JitOptions {

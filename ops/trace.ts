@@ -20,7 +20,6 @@ import {
   allocData,
   describe,
   type DType,
-  fmtShape,
   fromData,
   sameShape,
   type Tensor,
@@ -177,7 +176,14 @@ export function newLevel(): number {
   return ++levelCounter;
 }
 
-/** A traced value standing for a tensor inside a transform. @internal */
+/**
+ * A traced value standing for a tensor inside a transform. Each kind of
+ * transform has its own kind of tracer, and the tracer is the transform's
+ * interpreter (JAX's `process_primitive`): {@linkcode bindRule} hands every
+ * primitive applied to a tracer of the highest level to that tracer's
+ * `process`. Differentiation is here; batching (`BatchTracer`) is in
+ * vmap.ts and tracing for a plan (`JitTracer`) in jit.ts. @internal
+ */
 export abstract class Tracer implements Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
@@ -193,10 +199,24 @@ export abstract class Tracer implements Tensor {
   get data(): Tensor["data"] {
     return concrete(this).data;
   }
+  /** Applies `rule` to `inputs`, of which this tracer has the highest level. */
+  abstract process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor;
+  /** This value without derivative tracing (see {@linkcode concrete}). */
+  abstract concrete(): Tensor;
+}
+
+/** A tracer of a differentiating level (reverse or forward mode). */
+abstract class DiffTracer extends Tracer {
+  process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+    return differentiate(rule, inputs, params, this.level);
+  }
+  concrete(): Tensor {
+    return concrete(this.primal);
+  }
 }
 
 /** A tracer of a reverse-mode level: remembers the node that made it. @internal */
-export class RevTracer extends Tracer {
+export class RevTracer extends DiffTracer {
   constructor(level: number, primal: Tensor, readonly node: Node) {
     super(level, primal);
     Object.freeze(this);
@@ -204,69 +224,10 @@ export class RevTracer extends Tracer {
 }
 
 /** A tracer of a forward-mode level: carries its tangent. @internal */
-export class FwdTracer extends Tracer {
+export class FwdTracer extends DiffTracer {
   constructor(level: number, primal: Tensor, readonly tangent: Tensor) {
     super(level, primal);
     Object.freeze(this);
-  }
-}
-
-/**
- * A value of a `vmap` level: `primal` holds every example, stacked along
- * axis `bdim`; the tracer's own `shape` is one example's. Its `data` is an
- * error: the value differs per example. @internal
- */
-export class BatchTracer extends Tracer {
-  constructor(level: number, primal: Tensor, readonly bdim: number) {
-    super(level, primal, primal.shape.filter((_, i) => i !== bdim));
-    Object.freeze(this);
-  }
-  override get data(): Tensor["data"] {
-    throw new Error(
-      `vmap: cannot read the data of a value inside vmap: it differs per example (one example has shape ${
-        fmtShape(this.shape)
-      }, the batch ${
-        fmtShape(this.primal.shape)
-      }); compute with ops instead, or return the value from the mapped function and read it outside`,
-    );
-  }
-}
-
-/**
- * What `jit` records while it traces: every primitive applied to a value of
- * its level, as a step of a plan it replays later (see ops/jit.ts). @internal
- */
-export interface JitRecorder {
-  /** Records `rule` applied to `inputs` (tracers of this level or constants); returns the output's id. */
-  record<P>(rule: Rule<P>, inputs: Tensor[], params: P, out: Tensor): number;
-  /** What value `id` is, for errors: an argument's leaf, or the result of an op. */
-  madeBy(id: number): string;
-}
-
-/**
- * A value of a `jit` trace: the concrete value computed while tracing, and
- * its id in the recorded plan. Its `data` is an error: a jitted function may
- * not decide what to do from tensor values (the plan replays the same ops
- * for every input of this signature). @internal
- */
-export class JitTracer extends Tracer {
-  constructor(
-    level: number,
-    primal: Tensor,
-    readonly id: number,
-    readonly recorder: JitRecorder,
-  ) {
-    super(level, primal);
-    Object.freeze(this);
-  }
-  override get data(): Tensor["data"] {
-    throw new Error(
-      `jit: the jitted function reads the data of a traced value (${
-        this.recorder.madeBy(this.id)
-      }, shape ${
-        fmtShape(this.shape)
-      }); a jitted function runs the same ops for every input of one signature, so it cannot branch on or compute with tensor values in JavaScript: compute with ops, or pass the value as a static argument (staticArgnums)`,
-    );
   }
 }
 
@@ -277,14 +238,7 @@ export class JitTracer extends Tracer {
  * recorded value. @internal
  */
 export function concrete(x: Tensor): Tensor {
-  while (x instanceof Tracer) {
-    if (x instanceof BatchTracer) {
-      return new BatchTracer(x.level, concrete(x.primal), x.bdim);
-    }
-    if (x instanceof JitTracer) return x; // its primal is concrete already
-    x = x.primal;
-  }
-  return x;
+  return x instanceof Tracer ? x.concrete() : x;
 }
 
 /**
@@ -294,21 +248,6 @@ export function concrete(x: Tensor): Tensor {
 export function peekData(x: Tensor): Tensor["data"] {
   while (x instanceof Tracer) x = x.primal;
   return x.data;
-}
-
-/** Applies a rule at a `vmap` level: its batching rule. */
-function batchBind<P>(
-  rule: Rule<P>,
-  inputs: Tensor[],
-  params: P,
-  level: number,
-): Tensor {
-  const vals = inputs.map((x) => unwrapLevel(x, level));
-  const dims = inputs.map((x) =>
-    x instanceof BatchTracer && x.level === level ? x.bdim : null
-  );
-  const [out, d] = rule.batch(vals, dims, params);
-  return d === null ? out : new BatchTracer(level, out, d);
 }
 
 /** Strips the tracing of one level (if `x` is traced at that level). @internal */
@@ -341,20 +280,16 @@ export function bindRule<P>(
     return out;
   }
   const top = inputs.find((x) => x instanceof Tracer && x.level === level);
-  if (top instanceof BatchTracer) return batchBind(rule, inputs, params, level);
-  if (top instanceof JitTracer) { // compute now, and record the step
-    const out = bindRule(
-      rule,
-      inputs.map((x) => unwrapLevel(x, level)),
-      params,
-    );
-    return new JitTracer(
-      level,
-      out,
-      top.recorder.record(rule, inputs, params, out),
-      top.recorder,
-    );
-  }
+  return (top as Tracer).process(rule, inputs, params);
+}
+
+/** Applies a rule at a differentiating level: the primal, and its derivative. */
+function differentiate<P>(
+  rule: Rule<P>,
+  inputs: Tensor[],
+  params: P,
+  level: number,
+): Tensor {
   const primals = inputs.map((x) => unwrapLevel(x, level));
   tracedDepth++;
   let out: Tensor;

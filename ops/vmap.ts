@@ -19,7 +19,7 @@ import {
   tensor,
   zerosLike,
 } from "./tensor.ts";
-import { BatchTracer, newLevel } from "./trace.ts";
+import { concrete, newLevel, type Rule, Tracer, unwrapLevel } from "./trace.ts";
 import {
   isPlainObject,
   type Tree,
@@ -29,6 +29,41 @@ import {
 import { checkFunction } from "./_args.ts";
 import { jvp, vjp } from "./transforms.ts";
 import { broadcastTo, expandDims, reshape, transpose } from "./structural.ts";
+
+/**
+ * A value of a `vmap` level: `primal` holds every example, stacked along
+ * axis `bdim`; the tracer's own `shape` is one example's. A primitive
+ * applied to it runs its batching rule. Its `data` is an error: the value
+ * differs per example.
+ */
+class BatchTracer extends Tracer {
+  constructor(level: number, primal: Tensor, readonly bdim: number) {
+    super(level, primal, primal.shape.filter((_, i) => i !== bdim));
+    Object.freeze(this);
+  }
+  process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+    const level = this.level;
+    const vals = inputs.map((x) => unwrapLevel(x, level));
+    const dims = inputs.map((x) =>
+      x instanceof BatchTracer && x.level === level ? x.bdim : null
+    );
+    const [out, d] = rule.batch(vals, dims, params);
+    return d === null ? out : new BatchTracer(level, out, d);
+  }
+  /** Still one value per example, without derivative tracing. */
+  concrete(): Tensor {
+    return new BatchTracer(this.level, concrete(this.primal), this.bdim);
+  }
+  override get data(): Tensor["data"] {
+    throw new Error(
+      `vmap: cannot read the data of a value inside vmap: it differs per example (one example has shape ${
+        fmtShape(this.shape)
+      }, the batch ${
+        fmtShape(this.primal.shape)
+      }); compute with ops instead, or return the value from the mapped function and read it outside`,
+    );
+  }
+}
 
 /** Where a tree's leaves are mapped: an axis for all, `null` (not mapped), or a tree prefix of per-subtree specs. */
 export type AxisSpec = number | null | readonly AxisSpec[] | {
