@@ -138,11 +138,13 @@ export function key(seed: number): Key {
   return makeKey(hi >>> 0, lo >>> 0);
 }
 
-// Random123 Threefry-2x32 rotation constants, in two alternating groups.
-const R0 = [13, 15, 26, 6] as const;
-const R1 = [17, 29, 16, 24] as const;
-
-/** Threefry-2x32 without argument checks; writes the block into `out`. */
+/**
+ * Threefry-2x32 without argument checks; writes the block into `out`.
+ * Random123's rotation constants alternate between two groups of four
+ * (13, 15, 26, 6 and 17, 29, 16, 24); the key (k0, k1, k2) is injected
+ * after every four rounds. Arithmetic is int32 (`| 0`): a Uint32Array
+ * stores the same bits, and V8 keeps every value in a register.
+ */
 function threefryBlock(
   k0: number,
   k1: number,
@@ -152,20 +154,24 @@ function threefryBlock(
   i0: number,
   i1: number,
 ): void {
-  const k2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
-  const ks = [k0, k1, k2];
-  x0 = (x0 + k0) >>> 0;
-  x1 = (x1 + k1) >>> 0;
+  const k2 = k0 ^ k1 ^ 0x1bd11bda;
+  x0 = (x0 + k0) | 0;
+  x1 = (x1 + k1) | 0;
   for (let s = 1; s <= 5; s++) {
-    const rot = s % 2 === 1 ? R0 : R1;
-    for (let r = 0; r < 4; r++) {
-      x0 = (x0 + x1) >>> 0;
-      x1 = ((x1 << rot[r]) | (x1 >>> (32 - rot[r]))) >>> 0;
-      x1 = (x1 ^ x0) >>> 0;
-    }
-    // Key injection after every four rounds.
-    x0 = (x0 + ks[s % 3]) >>> 0;
-    x1 = (x1 + ks[(s + 1) % 3] + s) >>> 0;
+    const odd = s & 1;
+    const ra = odd ? 13 : 17, rb = odd ? 15 : 29;
+    const rc = odd ? 26 : 16, rd = odd ? 6 : 24;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << ra) | (x1 >>> (32 - ra))) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << rb) | (x1 >>> (32 - rb))) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << rc) | (x1 >>> (32 - rc))) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << rd) | (x1 >>> (32 - rd))) ^ x0;
+    const m = s % 3; // inject key words m and m + 1 (mod 3), and s
+    x0 = (x0 + (m === 0 ? k0 : m === 1 ? k1 : k2)) | 0;
+    x1 = (x1 + (m === 0 ? k1 : m === 1 ? k2 : k0) + s) | 0;
   }
   out[i0] = x0;
   out[i1] = x1;
@@ -336,9 +342,9 @@ function unitFloats(
   if (dtype === "float32") {
     const bits = threefryIota(k, n);
     for (let i = 0; i < n; i++) {
-      // 23 mantissa bits under exponent of 1.0 gives [1, 2); minus 1 is exact.
-      U32[0] = (bits[i] >>> 9) | 0x3f800000;
-      out[i] = F32[0] - 1;
+      // 23 mantissa bits under exponent of 1.0 gives [1, 2); minus 1 is
+      // exact: the top 23 bits as a fraction of 2^23
+      out[i] = (bits[i] >>> 9) * 2 ** -23;
     }
   } else {
     const [hi, lo] = randomBits64(k, n);
@@ -374,11 +380,20 @@ function uniformData(
   }
   const top = below(hi, dtype);
   const u = unitFloats(k, n, dtype);
-  const out = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+  // JAX clamps below at minval; rounding can also reach maxval, so clamp
+  // above to keep the half-open interval. (Two loops, so that V8 inlines
+  // Math.fround in the float32 one.)
+  if (dtype === "float32") {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = Math.fround(Math.fround(u[i] * span) + lo);
+      out[i] = v < lo ? lo : v > top ? top : v;
+    }
+    return out;
+  }
+  const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const v = r(r(u[i] * span) + lo);
-    // JAX clamps below at minval; rounding can also reach maxval, so clamp
-    // above to keep the half-open interval.
+    const v = u[i] * span + lo;
     out[i] = v < lo ? lo : v > top ? top : v;
   }
   return out;

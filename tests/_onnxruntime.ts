@@ -10,7 +10,8 @@
  * package never enters this project's module graph or deno.lock: in Deno 2
  * every npm package of deno.lock is downloaded as soon as any npm package is
  * needed, so a lock entry would make `deno run examples/lenet.ts` fetch it
- * too. Each call costs a process start and a WebAssembly compile (about 1 s).
+ * too. Each call costs a process start and a WebAssembly compile (about 1 s),
+ * so `runOnnxAll` runs many models in one call.
  *
  * Permissions: the test needs `--allow-run` (for the child) and
  * `--allow-write` (for the temporary directory), which `deno task test`
@@ -38,42 +39,51 @@ export interface OnnxTensor {
   shape: number[];
 }
 
-/** The child: reads model.onnx and inputs.json (+ in<i>.bin), writes outputs.json (+ out<i>.bin). */
+/**
+ * The child: for each job directory named after the first argument (the
+ * root), reads model.onnx and inputs.json (+ in<i>.bin) and writes
+ * outputs.json (+ out<i>.bin). One process runs every job: a process start
+ * and the WebAssembly compile are paid once.
+ */
 const CHILD = `
 import * as ort from "${ONNXRUNTIME}";
-const dir = Deno.args[0];
-if (Deno.args[1] === "--load-only") Deno.exit(0);
+const [root, ...jobs] = Deno.args;
+if (jobs[0] === "--load-only") Deno.exit(0);
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 ort.env.logLevel = "error";
-const inputs = JSON.parse(await Deno.readTextFile(dir + "/inputs.json"));
-const session = await ort.InferenceSession.create(
-  await Deno.readFile(dir + "/model.onnx"),
-  { executionProviders: ["wasm"], graphOptimizationLevel: "all" },
-);
-const feeds = {};
-for (const [i, { name, shape }] of inputs.entries()) {
-  const bytes = await Deno.readFile(dir + "/in" + i + ".bin");
-  const data = new Float32Array(bytes.length / 4);
-  new Uint8Array(data.buffer).set(bytes);
-  feeds[name] = new ort.Tensor("float32", data, shape);
+for (const job of jobs) {
+  const dir = root + "/" + job;
+  const inputs = JSON.parse(await Deno.readTextFile(dir + "/inputs.json"));
+  const session = await ort.InferenceSession.create(
+    await Deno.readFile(dir + "/model.onnx"),
+    { executionProviders: ["wasm"], graphOptimizationLevel: "all" },
+  ).catch((e) => { throw new Error(job + ": " + e.message); });
+  const feeds = {};
+  for (const [i, { name, shape }] of inputs.entries()) {
+    const bytes = await Deno.readFile(dir + "/in" + i + ".bin");
+    const data = new Float32Array(bytes.length / 4);
+    new Uint8Array(data.buffer).set(bytes);
+    feeds[name] = new ort.Tensor("float32", data, shape);
+  }
+  const results = await session.run(feeds)
+    .catch((e) => { throw new Error(job + ": " + e.message); });
+  const outputs = [];
+  for (const [i, name] of session.outputNames.entries()) {
+    const t = results[name];
+    let data;
+    if (t.data instanceof Float32Array) data = t.data;
+    else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) {
+      data = Float32Array.from(t.data, (v) => Number(v));
+    } else if (ArrayBuffer.isView(t.data)) data = Float32Array.from(t.data);
+    else throw new Error(job + ": output " + name + " has type " + t.type);
+    await Deno.writeFile(dir + "/out" + i + ".bin",
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    outputs.push({ name, type: t.type, shape: t.dims.map(Number) });
+  }
+  await session.release();
+  await Deno.writeTextFile(dir + "/outputs.json", JSON.stringify(outputs));
 }
-const results = await session.run(feeds);
-const outputs = [];
-for (const [i, name] of session.outputNames.entries()) {
-  const t = results[name];
-  let data;
-  if (t.data instanceof Float32Array) data = t.data;
-  else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) {
-    data = Float32Array.from(t.data, (v) => Number(v));
-  } else if (ArrayBuffer.isView(t.data)) data = Float32Array.from(t.data);
-  else throw new Error("output " + name + " has type " + t.type);
-  await Deno.writeFile(dir + "/out" + i + ".bin",
-    new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  outputs.push({ name, type: t.type, shape: t.dims.map(Number) });
-}
-await session.release();
-await Deno.writeTextFile(dir + "/outputs.json", JSON.stringify(outputs));
 `;
 
 async function child(dir: string, args: string[]): Promise<void> {
@@ -127,41 +137,70 @@ export async function runOnnx(
   model: Uint8Array,
   inputs: Record<string, OnnxTensor>,
 ): Promise<Record<string, OnnxTensor>> {
-  const entries = Object.entries(inputs);
-  for (const [name, { data, shape }] of entries) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (!(data instanceof Float32Array) || data.length !== size) {
-      throw new Error(
-        `runOnnx: input ${name} has ${data.length} values but shape [${shape}] needs ${size}`,
-      );
+  return (await runOnnxAll([{ model, inputs }]))[0];
+}
+
+/** One model and its inputs, for {@linkcode runOnnxAll}. */
+export interface OnnxJob {
+  model: Uint8Array;
+  inputs: Record<string, OnnxTensor>;
+}
+
+/**
+ * {@linkcode runOnnx} for many models in one child process (one process
+ * start and one WebAssembly compile for all): the outputs in job order. A
+ * model that fails fails the call, its message starting with `job<i>`.
+ */
+export async function runOnnxAll(
+  jobs: readonly OnnxJob[],
+): Promise<Record<string, OnnxTensor>[]> {
+  for (const { inputs } of jobs) {
+    for (const [name, { data, shape }] of Object.entries(inputs)) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!(data instanceof Float32Array) || data.length !== size) {
+        throw new Error(
+          `runOnnx: input ${name} has ${data.length} values but shape [${shape}] needs ${size}`,
+        );
+      }
     }
   }
-  const dir = await Deno.makeTempDir({ prefix: "onnxruntime_" });
+  const root = await Deno.makeTempDir({ prefix: "onnxruntime_" });
   try {
-    await Deno.writeFile(`${dir}/model.onnx`, model);
-    for (const [i, [, { data }]] of entries.entries()) {
-      await Deno.writeFile(
-        `${dir}/in${i}.bin`,
-        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    const names = jobs.map((_, j) => `job${j}`);
+    for (const [j, { model, inputs }] of jobs.entries()) {
+      const dir = `${root}/${names[j]}`;
+      await Deno.mkdir(dir);
+      await Deno.writeFile(`${dir}/model.onnx`, model);
+      const entries = Object.entries(inputs);
+      for (const [i, [, { data }]] of entries.entries()) {
+        await Deno.writeFile(
+          `${dir}/in${i}.bin`,
+          new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        );
+      }
+      await Deno.writeTextFile(
+        `${dir}/inputs.json`,
+        JSON.stringify(entries.map(([name, { shape }]) => ({ name, shape }))),
       );
     }
-    await Deno.writeTextFile(
-      `${dir}/inputs.json`,
-      JSON.stringify(entries.map(([name, { shape }]) => ({ name, shape }))),
-    );
-    await child(dir, []);
-    const outputs: { name: string; shape: number[] }[] = JSON.parse(
-      await Deno.readTextFile(`${dir}/outputs.json`),
-    );
-    const out: Record<string, OnnxTensor> = {};
-    for (const [i, { name, shape }] of outputs.entries()) {
-      const bytes = await Deno.readFile(`${dir}/out${i}.bin`);
-      const data = new Float32Array(bytes.length / 4);
-      new Uint8Array(data.buffer).set(bytes);
-      out[name] = { data, shape };
+    await child(root, names);
+    const results: Record<string, OnnxTensor>[] = [];
+    for (const name of names) {
+      const dir = `${root}/${name}`;
+      const outputs: { name: string; shape: number[] }[] = JSON.parse(
+        await Deno.readTextFile(`${dir}/outputs.json`),
+      );
+      const out: Record<string, OnnxTensor> = {};
+      for (const [i, { name, shape }] of outputs.entries()) {
+        const bytes = await Deno.readFile(`${dir}/out${i}.bin`);
+        const data = new Float32Array(bytes.length / 4);
+        new Uint8Array(data.buffer).set(bytes);
+        out[name] = { data, shape };
+      }
+      results.push(out);
     }
-    return out;
+    return results;
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(root, { recursive: true });
   }
 }

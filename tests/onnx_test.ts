@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { runOnnx } from "./_onnxruntime.ts";
+import { type OnnxJob, type OnnxTensor, runOnnxAll } from "./_onnxruntime.ts";
 import { assertAllClose } from "./_helpers.ts";
 import {
   type AnyLayer,
@@ -17,17 +17,19 @@ import {
 
 const { nn, random } = T;
 
-/** Exports `net` (traced at batch 2) and compares ONNX Runtime with `apply` at batch 3. */
-async function check(name: string, net: AnyLayer, shape: number[]) {
+/** Exports `net` (traced at batch 2), and its `apply` at batch 3: a job for ONNX Runtime and the expected output. */
+function prepare(net: AnyLayer, shape: number[]): [OnnxJob, Tensor] {
   const { params, state } = paramsAndState(net, shape);
-  const bytes = nn.toOnnx(net, params, { inputShape: shape, state });
+  const model = nn.toOnnx(net, params, { inputShape: shape, state });
   const x = random.normal(random.key(2), [3, ...shape.slice(1)]);
   const y = state === undefined
     ? net.apply(params, x)
     : (net.applyWithState(params, state, x) as { y: Tensor }).y;
-  const out = await runOnnx(bytes, {
-    input: { data: x.data as Float32Array, shape: [...x.shape] },
-  });
+  const input = { data: x.data as Float32Array, shape: [...x.shape] };
+  return [{ model, inputs: { input } }, y];
+}
+
+function compare(name: string, out: Record<string, OnnxTensor>, y: Tensor) {
   assert.deepEqual(out.output.shape, [...y.shape], `${name}: output shape`);
   assertAllClose(T.tensor(out.output.data, { shape: out.output.shape }), y, {
     atol: 1e-5,
@@ -36,21 +38,24 @@ async function check(name: string, net: AnyLayer, shape: number[]) {
   });
 }
 
-Deno.test("toOnnx: the tutorials' models run in ONNX Runtime as in apply (LeNet-5, the bird/plane net, SimpleCNN)", async () => {
-  for (const [name, net, shape] of modelCases().slice(0, 3)) {
-    await check(name, net, shape);
+/** Exports each case and compares ONNX Runtime with `apply` (one runtime process for all), a step per case. */
+async function checkAll(
+  t: Deno.TestContext,
+  cases: [string, AnyLayer, number[]][],
+) {
+  const prepared = cases.map(([, net, shape]) => prepare(net, shape));
+  const outs = await runOnnxAll(prepared.map(([job]) => job));
+  for (const [k, [name]] of cases.entries()) {
+    await t.step(name, () => compare(name, outs[k], prepared[k][1]));
   }
-});
+}
 
-Deno.test("toOnnx: VGG16 at a 32x32 input (138M parameters as initializers)", async () => {
-  const [name, net, shape] = modelCases()[3];
-  await check(name, net, shape);
+Deno.test("toOnnx: the tutorials' models run in ONNX Runtime as in apply (LeNet-5, the bird/plane net, SimpleCNN, VGG16 at 32x32 with 138M parameters as initializers)", async (t) => {
+  await checkAll(t, modelCases());
 });
 
 Deno.test("toOnnx: a matrix of layer options", async (t) => {
-  for (const [name, net, shape] of optionCases()) {
-    await t.step(name, () => check(name, net, shape));
-  }
+  await checkAll(t, optionCases());
 });
 
 Deno.test("toOnnx: what cannot be exported is an error naming it", () => {
