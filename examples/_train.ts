@@ -42,26 +42,36 @@ export interface TrainEpochOptions<P extends Tree, S extends Tree> {
   /** Called after each step (a progress bar, a loss curve, a NaN check that throws). */
   onStep?: (info: StepInfo) => void;
   /**
-   * Run the loss and gradient as a `jit` plan (the same bits as eager,
-   * traced once per model and batch shape). Default true.
+   * Run each step (loss, gradient, the optimizer's update, the new params)
+   * as one `jit` plan: the same bits as eager, traced once per model,
+   * optimizer and batch shape. Default true.
    */
   jit?: boolean;
 }
 
-type LossAndGrad = (p: Tree, x: Tensor, y: Tensor) => [Tensor, Tree];
-const jitted = new WeakMap<object, LossAndGrad>();
+/** One training step: the batch's loss, the new params and the new optimizer state. */
+type Step = (p: Tree, s: Tree, x: Tensor, y: Tensor) => [Tensor, Tree, Tree];
+const jitted = new WeakMap<object, WeakMap<object, Step>>();
 
-/** The loss-and-gradient function of `model`: eager, or its jitted form (kept across epochs). */
-function lossAndGradOf(
+/** The training step of `model` with `opt`: eager, or its jitted form (kept across epochs). */
+function stepOf(
   model: { apply(params: never, x: Tensor): Tensor },
+  opt: T.optim.GradientTransformation<never>,
   useJit: boolean,
-): LossAndGrad {
-  const eager = T.valueAndGrad((p: Tree, x: Tensor, y: Tensor) =>
+): Step {
+  const lossAndGrad = T.valueAndGrad((p: Tree, x: Tensor, y: Tensor) =>
     T.crossEntropy(model.apply(p as never, x), y)
-  ) as LossAndGrad;
-  if (!useJit) return eager;
-  let j = jitted.get(model);
-  if (!j) jitted.set(model, j = T.jit(eager));
+  );
+  const step: Step = (params, state, x, y) => {
+    const [loss, grads] = lossAndGrad(params, x, y); // 1. the loss and its gradient
+    const { updates, state: next } = opt.update(grads, state as never, params); // 2. the optimizer's step
+    return [loss, T.optim.applyUpdates(params, updates), next]; // 3. new params, 4. new state
+  };
+  if (!useJit) return step;
+  const byOpt = jitted.get(model) ?? new WeakMap<object, Step>();
+  jitted.set(model, byOpt);
+  let j = byOpt.get(opt);
+  if (!j) byOpt.set(opt, j = T.jit(step));
   return j;
 }
 
@@ -72,17 +82,16 @@ export function trainEpoch<P extends Tree, S extends Tree>(
     S
   >,
 ): { params: P; state: S; meanLoss: number } {
-  const lossAndGrad = lossAndGradOf(model, jit);
-  let total = 0, seen = 0, step = 0;
+  const step = stepOf(model, opt as never, jit);
+  let total = 0, seen = 0, n = 0;
   for (const { x, y } of batches) {
-    const [loss, grads] = lossAndGrad(params, x, y); // 1. the loss and its gradient
-    const { updates, state: next } = opt.update(grads as P, state, params); // 2. the optimizer's step
-    params = T.optim.applyUpdates(params, updates); // 3. new params
-    state = next; // 4. new optimizer state
+    const [loss, p, s] = step(params, state, x, y);
+    params = p as P;
+    state = s as S;
     const l = T.item(loss);
     total += l * y.shape[0];
     seen += y.shape[0];
-    onStep?.({ step: ++step, loss: l, meanLoss: total / seen, seen });
+    onStep?.({ step: ++n, loss: l, meanLoss: total / seen, seen });
   }
   return { params, state, meanLoss: total / seen };
 }

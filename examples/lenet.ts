@@ -147,7 +147,7 @@ const specs = {
     kind: "boolean",
     default: true,
     help:
-      "run each step's loss and gradient as a jit plan (the same numbers; --no-jit for the eager path)",
+      "run each training step (loss, gradient, optimizer update) as one jit plan (the same numbers; --no-jit for the eager path)",
   },
 } satisfies Record<string, FlagSpec>;
 const summary = "Trains LeNet-5 on MNIST and prints the test accuracy.";

@@ -1,13 +1,28 @@
 /**
- * `customVjp`: a function with its own VJP rule, as `jax.custom_vjp`. Under
- * `vmap` it runs once per example and stacks the results (a documented
- * loop: `fwd` and `bwd` are user code that may not batch); `vmapLoops()`
- * counts those loops, so a test can show a model never takes them.
+ * User code inside transforms: `customVjp`, a function with its own VJP
+ * rule, as `jax.custom_vjp`, and `pureCallback`, JavaScript run on tensor
+ * values from inside any transform, as `jax.pure_callback`. Under `vmap`
+ * both run once per example and stack the results (a documented loop: user
+ * code may not batch); `vmapLoops()` counts those loops, so a test can show
+ * a model never takes them.
  *
  * @module
  */
-import { describe, isTensor, type Tensor } from "./tensor.ts";
-import { bindRule, concrete, type Empty, type Rule } from "./trace.ts";
+import {
+  describe,
+  type DType,
+  fmtShape,
+  isTensor,
+  sameShape,
+  type Tensor,
+} from "./tensor.ts";
+import {
+  type BatchRule,
+  bindRule,
+  concrete,
+  type Empty,
+  type Rule,
+} from "./trace.ts";
 import { checkFunction } from "./_args.ts";
 import { batchSize, slice, squeeze, stack } from "./structural.ts";
 
@@ -24,6 +39,18 @@ function exampleOf(v: Tensor, d: number | null, k: number): Tensor {
   const starts = v.shape.map((_, i) => (i === d ? k : 0));
   const ends = v.shape.map((n, i) => (i === d ? k + 1 : n));
   return squeeze(slice(v, starts, ends), d);
+}
+
+/** The batching rule of user code: one call per example, stacked. */
+function loopBatch<P>(rule: () => Rule<P>): BatchRule<P> {
+  return (vals, dims, params) => {
+    loops++;
+    const b = batchSize(vals, dims);
+    const outs = [...Array(b).keys()].map((k) =>
+      bindRule(rule(), vals.map((v, i) => exampleOf(v, dims[i], k)), params)
+    );
+    return [stack(outs, 0), 0];
+  };
 }
 
 /**
@@ -85,17 +112,7 @@ export function customVjp<A extends [] | Tensor[], R>(
       };
       return inputs.map((_, i) => (g: Tensor) => cts(g)[i]);
     },
-    batch: () => {
-      throw new Error("internal error: set below");
-    },
-  };
-  rule.batch = (vals, dims) => {
-    loops++;
-    const b = batchSize(vals, dims);
-    const outs = [...Array(b).keys()].map((k) =>
-      bindRule(rule, vals.map((v, i) => exampleOf(v, dims[i], k)), {})
-    );
-    return [stack(outs, 0), 0];
+    batch: loopBatch(() => rule),
   };
   return (...args: Tensor[]) => {
     args.forEach((a, i) => {
@@ -107,4 +124,99 @@ export function customVjp<A extends [] | Tensor[], R>(
     });
     return bindRule(rule, args, {});
   };
+}
+
+/** The shape and dtype of what a {@linkcode pureCallback} returns. */
+export interface ShapeDtype {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+interface CallbackParams extends ShapeDtype {
+  readonly callback: (...args: Tensor[]) => Tensor;
+}
+
+const callbackRule: Rule<CallbackParams> = {
+  name: "pureCallback",
+  forward: (inputs, { callback, shape, dtype }) => {
+    const out = callback(...inputs);
+    if (!isTensor(out) || out.dtype !== dtype || !sameShape(out.shape, shape)) {
+      throw new Error(
+        `pureCallback: the callback returned ${
+          describe(out)
+        }, but declared ${dtype} ${fmtShape(shape)}`,
+      );
+    }
+    return out;
+  },
+  vjp: (inputs) =>
+    inputs.map(() => () => {
+      throw new Error(
+        "pureCallback: its callback is opaque JavaScript and has no derivative: pass its float arguments through stopGradient, or give the function a rule with customVjp",
+      );
+    }),
+  batch: loopBatch(() => callbackRule),
+};
+
+/**
+ * Calls JavaScript on the values of tensors from inside any transform, as
+ * `jax.pure_callback`: `callback` gets the concrete argument tensors and
+ * must return a tensor of the declared `result` shape and dtype, and be
+ * pure (the same values for the same inputs). Under `jit` the call is a step
+ * of the plan, so it runs again on every call with that call's values (this
+ * is how optimizers compute a schedule's learning rate from their step
+ * count inside a jitted training step); under `vmap` it runs once per
+ * example; it has no derivative (an error if one is asked for through a
+ * float argument; int32 arguments such as step counts never carry one).
+ *
+ * @example
+ * ```ts
+ * import { add, jit, pureCallback, tensor, type Tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // the learning rate of step n, computed in JavaScript at every call
+ * const lrOf = (n: Tensor) =>
+ *   pureCallback((c) => tensor(0.1 / (c.data[0] + 1)), { shape: [], dtype: "float32" }, n);
+ * const step = jit((n: Tensor) => [lrOf(n), add(n, 1)]);
+ * let n = tensor(0, { dtype: "int32" });
+ * const lrs: number[] = [];
+ * for (let i = 0; i < 3; i++) {
+ *   const [lr, next] = step(n);
+ *   lrs.push(toArray(lr) as number);
+ *   n = next;
+ * }
+ * assert.deepEqual(lrs, [0.1, 0.05, 1 / 30].map(Math.fround));
+ * assert.equal(step.traceCount(), 1);
+ * ```
+ */
+export function pureCallback(
+  callback: (...args: Tensor[]) => Tensor,
+  result: ShapeDtype,
+  ...args: Tensor[]
+): Tensor {
+  const fn = "pureCallback";
+  checkFunction(fn, "callback", callback);
+  if (
+    typeof result !== "object" || result === null ||
+    !Array.isArray(result.shape) ||
+    !result.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+    !["float32", "float64", "int32"].includes(result.dtype)
+  ) {
+    throw new Error(
+      `${fn}: result must be { shape, dtype } (a shape of integers >= 0 and a dtype), got ${
+        describe(result)
+      }`,
+    );
+  }
+  args.forEach((a, i) => {
+    if (!isTensor(a)) {
+      throw new Error(
+        `${fn}: argument ${i} must be a Tensor, got ${describe(a)}`,
+      );
+    }
+  });
+  return bindRule(callbackRule, args, {
+    callback,
+    shape: [...result.shape],
+    dtype: result.dtype,
+  });
 }

@@ -9,11 +9,10 @@
  * What it does not do yet: intermediate buffers are fresh arrays (no
  * resident buffer plan in WebAssembly memory), no kernel fusion, and
  * `donateArgnums` is accepted but reuses no buffer (a donated tensor stays
- * valid). sgd (with momentum, Nesterov, weight decay), rmsprop and adagrad
- * with a constant learning rate jit whole training steps; the optimizers
- * that read their step count in JavaScript (adam and the others with bias
- * correction) and every schedule cannot be jitted yet: they are the clear
- * error of a jitted function reading tensor data.
+ * valid). Every optimizer and schedule jits whole training steps: the
+ * scalars they compute in JavaScript from their step count (bias
+ * corrections, learning rates) are `pureCallback` steps of the plan, run
+ * again on every call.
  *
  * @module
  */

@@ -14,6 +14,9 @@ import {
   type Tensor,
 } from "../ops/tensor.ts";
 import { type Tree, treeMap } from "../ops/tree.ts";
+import { pureCallback } from "../ops/custom_vjp.ts";
+import { add, astype } from "../ops/elementwise.ts";
+import { reshape, slice } from "../ops/structural.ts";
 
 export { checkBool, checkOptions };
 
@@ -164,16 +167,36 @@ export function checkCount(fn: string, count: unknown): Tensor {
   return count;
 }
 
-/** The number held by a counter made by {@linkcode countTensor}. */
-export function countOf(fn: string, count: unknown): number {
-  if (
-    !isTensor(count) || count.shape.length !== 0 || count.dtype !== "int32"
-  ) {
-    throw new Error(
-      `${fn}: state.count must be an int32 scalar tensor (from init), got ${
-        describe(count)
-      }`,
-    );
-  }
-  return count.data[0];
+/** The counter after one more update (`count + 1`, int32). */
+export function nextCount(count: Tensor): Tensor {
+  return add(count, 1);
+}
+
+/**
+ * Scalars an optimizer computes in JavaScript from its step count (and other
+ * scalar state: `inputs`), as float64 scalar tensors, `n` of them. They are
+ * computed through {@linkcode pureCallback} when the step runs, so a jitted
+ * training step recomputes them on every call with the same float64
+ * arithmetic as an eager one; use them through {@linkcode like}.
+ */
+export function stepScalars(
+  inputs: Tensor[],
+  n: number,
+  f: (...values: number[]) => number[],
+): Tensor[] {
+  const v = pureCallback(
+    (...xs) => fromData(Float64Array.from(f(...xs.map((x) => x.data[0]))), [n]),
+    { shape: [n], dtype: "float64" },
+    ...inputs,
+  );
+  return [...Array(n).keys()].map((i) => reshape(slice(v, [i], [i + 1]), []));
+}
+
+/**
+ * A float64 scalar from {@linkcode stepScalars} in the dtype of `x`: rounded
+ * as a plain number would be in an op with `x`, so the arithmetic keeps the
+ * bits of the number version.
+ */
+export function like(s: Tensor, x: Tensor): Tensor {
+  return astype(s, x.dtype);
 }

@@ -19,15 +19,18 @@ import { sum } from "../ops/structural.ts";
 import { describe, full, type Tensor } from "../ops/tensor.ts";
 import { checkSameStructure, type Tree, treeLeaves } from "../ops/tree.ts";
 import {
+  checkCount,
   checkLr,
   checkNum,
-  countOf,
   countTensor,
   leafwise,
   type LearningRate,
+  like,
   lrAt,
   needParams,
+  nextCount,
   type Schedule,
+  stepScalars,
 } from "./_util.ts";
 
 export type { LearningRate, Schedule } from "./_util.ts";
@@ -236,11 +239,11 @@ export function scaleBySchedule(
   return {
     init: () => ({ count: countTensor(0) }),
     update(updates, state) {
-      const step = countOf(fn, state.count);
-      const s = lrAt(fn, schedule, step);
+      const count = checkCount(fn, state.count);
+      const [s] = stepScalars([count], 1, (n) => [lrAt(fn, schedule, n)]);
       return {
-        updates: leafwise(fn, (u) => mul(u, s), updates),
-        state: { count: countTensor(step + 1) },
+        updates: leafwise(fn, (u) => mul(u, like(s, u)), updates),
+        state: { count: nextCount(count) },
       };
     },
   };

@@ -31,10 +31,12 @@ import {
   checkCount,
   checkNum,
   checkOptions,
-  countOf,
   countTensor,
   leafwise,
+  like,
   needParams,
+  nextCount,
+  stepScalars,
 } from "./_util.ts";
 
 const zerosTree = (params: Tree): Tree => treeMap((p) => zerosLike(p), params);
@@ -133,28 +135,32 @@ export function scaleByAdam(
       return amsgrad ? { ...s, nuMax: zerosTree(params) } : s;
     },
     update(updates, state) {
-      const t = countOf(fn, state.count) + 1;
+      const count = checkCount(fn, state.count);
       const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
       const nu = leafwise(fn, (g, v) => emaSq(v, g, b2), updates, state.nu);
       const nuMax = amsgrad
         ? leafwise(fn, (a, b) => maximum(a, b), state.nuMax!, nu)
         : undefined;
-      const bc1 = 1 - b1 ** t;
-      const bc2 = 1 - b2 ** t;
+      const [bc1, bc2, rootBc2] = stepScalars([count], 3, (n) => {
+        const bc2 = 1 - b2 ** (n + 1);
+        return [1 - b1 ** (n + 1), bc2, Math.sqrt(bc2)];
+      });
       const denom = (v: Tensor) =>
         epsRoot === 0
-          ? add(div(sqrt(v), Math.sqrt(bc2)), eps)
-          : add(sqrt(add(div(v, bc2), epsRoot)), eps);
+          ? add(div(sqrt(v), like(rootBc2, v)), eps)
+          : add(sqrt(add(div(v, like(bc2, v)), epsRoot)), eps);
       const out = leafwise(
         fn,
-        (m, v) => div(div(m, bc1), denom(v)),
+        (m, v) => div(div(m, like(bc1, m)), denom(v)),
         mu as typeof updates,
         nuMax ?? nu,
       );
-      const count = countTensor(t);
+      const next = nextCount(count);
       return {
         updates: out,
-        state: amsgrad ? { count, mu, nu, nuMax } : { count, mu, nu },
+        state: amsgrad
+          ? { count: next, mu, nu, nuMax }
+          : { count: next, mu, nu },
       };
     },
   };
@@ -222,20 +228,30 @@ export function scaleByNadam(
       muProduct: scalar64(1),
     }),
     update(updates, state) {
-      const t = countOf(fn, state.count) + 1;
-      const muT = b1 * (1 - 0.5 * 0.96 ** (t * psi));
-      const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
-      const muProduct = state.muProduct.data[0] * muT;
-      const cg = (1 - muT) / (1 - muProduct);
-      const cm = muNext / (1 - muProduct * muNext);
-      const bc2 = 1 - b2 ** t;
+      const count = checkCount(fn, state.count);
+      const [muProduct, cg, cm, bc2] = stepScalars(
+        [count, state.muProduct],
+        4,
+        (n, product) => {
+          const t = n + 1;
+          const muT = b1 * (1 - 0.5 * 0.96 ** (t * psi));
+          const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
+          const p = product * muT;
+          return [
+            p,
+            (1 - muT) / (1 - p),
+            muNext / (1 - p * muNext),
+            1 - b2 ** t,
+          ];
+        },
+      );
       const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
       const nu = leafwise(fn, (g, v) => emaSq(v, g, b2), updates, state.nu);
       const out = leafwise(
         fn,
         (g, m, v) => {
-          const d = add(sqrt(div(v, bc2)), eps);
-          return add(mul(div(g, d), cg), mul(div(m, d), cm));
+          const d = add(sqrt(div(v, like(bc2, v))), eps);
+          return add(mul(div(g, d), like(cg, g)), mul(div(m, d), like(cm, m)));
         },
         updates,
         mu,
@@ -244,10 +260,10 @@ export function scaleByNadam(
       return {
         updates: out,
         state: {
-          count: countTensor(t),
+          count: nextCount(count),
           mu,
           nu,
-          muProduct: scalar64(muProduct),
+          muProduct,
         },
       };
     },
@@ -307,31 +323,35 @@ export function scaleByRadam(
       nu: zerosTree(params),
     }),
     update(updates, state) {
-      const t = countOf(fn, state.count) + 1;
+      const count = checkCount(fn, state.count);
       const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
       const nu = leafwise(fn, (g, v) => emaSq(v, g, b2), updates, state.nu);
-      const bc1 = 1 - b1 ** t;
-      const bc2 = 1 - b2 ** t;
-      const rhoInf = 2 / (1 - b2) - 1;
-      const rhoT = rhoInf - 2 * t * b2 ** t / bc2;
-      const rect = rhoT > 5
-        ? Math.sqrt(
-          (rhoT - 4) * (rhoT - 2) * rhoInf /
-            ((rhoInf - 4) * (rhoInf - 2) * rhoT),
-        )
-        : 0;
+      // the rectification, and whether it applies yet (rho_t > 5)
+      const [bc1, rootBc2, rect, rectified] = stepScalars([count], 4, (n) => {
+        const t = n + 1;
+        const bc2 = 1 - b2 ** t;
+        const rhoInf = 2 / (1 - b2) - 1;
+        const rhoT = rhoInf - 2 * t * b2 ** t / bc2;
+        const r = rhoT > 5
+          ? Math.sqrt(
+            (rhoT - 4) * (rhoT - 2) * rhoInf /
+              ((rhoInf - 4) * (rhoInf - 2) * rhoT),
+          )
+          : 0;
+        return [1 - b1 ** t, Math.sqrt(bc2), r, rhoT > 5 ? 1 : 0];
+      });
       const out = leafwise(
         fn,
         (m, v) => {
-          const mhat = div(m, bc1);
-          if (rhoT <= 5) return mhat;
-          const adaptive = div(Math.sqrt(bc2), add(sqrt(v), eps));
-          return mul(mul(mhat, adaptive), rect);
+          const mhat = div(m, like(bc1, m));
+          const adaptive = div(like(rootBc2, v), add(sqrt(v), eps));
+          const r = mul(mul(mhat, adaptive), like(rect, m));
+          return where(rectified, r, mhat);
         },
         mu as typeof updates,
         nu,
       );
-      return { updates: out, state: { count: countTensor(t), mu, nu } };
+      return { updates: out, state: { count: nextCount(count), mu, nu } };
     },
   };
 }
@@ -659,7 +679,7 @@ export function scaleByLion(
   return {
     init: (params) => ({ count: countTensor(0), mu: zerosTree(params) }),
     update(updates, state) {
-      const n = countOf(fn, state.count);
+      const count = checkCount(fn, state.count);
       const out = leafwise(
         fn,
         (g, m) => sign(add(mul(g, 1 - b1), mul(m, b1))),
@@ -667,7 +687,7 @@ export function scaleByLion(
         state.mu,
       );
       const mu = leafwise(fn, (g, m) => ema1(m, g, b2), updates, state.mu);
-      return { updates: out, state: { count: countTensor(n + 1), mu } };
+      return { updates: out, state: { count: nextCount(count), mu } };
     },
   };
 }
@@ -842,10 +862,15 @@ export function scaleByFactoredRms(
       v: treeMap((p) => (dims(p) ? placeholder(p) : zerosLike(p)), params),
     }),
     update(updates, state) {
-      const n = countOf(fn, state.count);
+      const count = checkCount(fn, state.count);
       // optax: 1 - (count - offset + 1)^(-decayRate); steps before the offset
       // (where optax's formula breaks down) use beta = 0
-      const beta = 1 - Math.max(n - decayOffset + 1, 1) ** -decayRate;
+      const [beta, oneMinusBeta] = stepScalars([count], 2, (n) => {
+        const b = 1 - Math.max(n - decayOffset + 1, 1) ** -decayRate;
+        return [b, 1 - b];
+      });
+      const ema1 = (avg: Tensor, x: Tensor) =>
+        add(mul(avg, like(beta, avg)), mul(x, like(oneMinusBeta, x)));
       // one pass per leaf computes the update and the leaf's new statistics,
       // collected in leaf order and rebuilt into trees below
       const rows: Tensor[] = [], cols: Tensor[] = [], full2: Tensor[] = [];
@@ -853,13 +878,13 @@ export function scaleByFactoredRms(
         const q = add(sq(g), eps);
         const d = dims(g);
         if (!d) {
-          const nv = ema1(v, q, beta);
+          const nv = ema1(v, q);
           rows.push(vr), cols.push(vc), full2.push(nv);
           return mul(g, pow(nv, -0.5));
         }
         const [d1, d0] = d;
-        const nr = ema1(vr, mean(q, { axis: d0 }), beta);
-        const nc = ema1(vc, mean(q, { axis: d1 }), beta);
+        const nr = ema1(vr, mean(q, { axis: d0 }));
+        const nc = ema1(vc, mean(q, { axis: d1 }));
         rows.push(nr), cols.push(nc), full2.push(v);
         const reducedD1 = d1 > d0 ? d1 - 1 : d1;
         const rowFactor = pow(
@@ -877,7 +902,7 @@ export function scaleByFactoredRms(
       return {
         updates: out,
         state: {
-          count: countTensor(n + 1),
+          count: nextCount(count),
           vRow: treeUnflatten(def, rows),
           vCol: treeUnflatten(def, cols),
           v: treeUnflatten(def, full2),
@@ -1001,14 +1026,13 @@ export function ema(options: EmaOptions): GradientTransformation<EmaState> {
   return {
     init: (params) => ({ count: countTensor(0), ema: zerosTree(params) }),
     update(updates, state) {
-      const t = countOf(fn, state.count) + 1;
+      const count = checkCount(fn, state.count);
       const avg = leafwise(fn, (u, e) => ema1(e, u, decay), updates, state.ema);
-      const out = debias
-        ? leafwise(fn, (e) => div(e, 1 - decay ** t), avg)
-        : avg;
+      const [bc] = stepScalars([count], 1, (n) => [1 - decay ** (n + 1)]);
+      const out = debias ? leafwise(fn, (e) => div(e, like(bc, e)), avg) : avg;
       return {
         updates: out as typeof updates,
-        state: { count: countTensor(t), ema: avg },
+        state: { count: nextCount(count), ema: avg },
       };
     },
   };

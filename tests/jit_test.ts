@@ -56,24 +56,66 @@ Deno.test("jit: 50 LeNet-5 training steps (loss, gradient, SGD) equal the eager 
   assert.equal(jitted.traceCount(), 1);
 });
 
-Deno.test("jit: a whole training step with optim.sgd (Nesterov momentum, weight decay), rmsprop or adagrad equals the eager steps bit for bit", () => {
-  const net = T.nn.lenet5();
+Deno.test("jit: a whole training step with every optimizer and every schedule equals the eager steps bit for bit, with one trace", () => {
+  const { optim } = T;
+  const { schedules: sch } = optim;
+  // a small CNN: 4-D, 2-D and 1-D params; adafactor factors its 2-D ones
+  const net = T.nn.sequential(
+    T.nn.conv2d({ inChannels: 1, outChannels: 3, kernelSize: 3 }),
+    T.nn.relu,
+    T.nn.flatten(),
+    T.nn.linear({ inFeatures: 48, outFeatures: 5 }),
+  );
   type P = ReturnType<typeof net.init>;
-  const x = T.random.normal(T.random.key(1), [8, 1, 32, 32]);
-  const y = T.random.randint(T.random.key(2), [8], 0, 10);
-  const opts = {
-    sgd: T.optim.sgd({
+  const x = T.random.normal(T.random.key(1), [4, 1, 6, 6]);
+  const y = T.random.randint(T.random.key(2), [4], 0, 5);
+  const opts: Record<string, T.optim.GradientTransformation> = {
+    "sgd (Nesterov, weight decay)": optim.sgd({
       lr: 0.05,
       momentum: 0.9,
       nesterov: true,
       weightDecay: 5e-4,
     }),
-    rmsprop: T.optim.rmsprop({}),
-    adagrad: T.optim.adagrad({}),
+    "adagrad (lrDecay)": optim.adagrad({ lrDecay: 0.1 }),
+    rmsprop: optim.rmsprop({ momentum: 0.5, centered: true }),
+    adam: optim.adam({ lr: 0.01 }),
+    "adam (amsgrad)": optim.adam({ lr: 0.01, amsgrad: true }),
+    adamw: optim.adamw({ lr: 0.01 }),
+    adadelta: optim.adadelta({}),
+    nadam: optim.nadam({}),
+    radam: optim.radam({}), // rho_t > 5 from step 6: both branches run
+    lion: optim.lion({ lr: 1e-3 }),
+    lamb: optim.lamb({ lr: 1e-2 }),
+    adafactor: optim.adafactor({ minDimSizeToFactor: 2 }),
+    "chain(clipByGlobalNorm, adam)": optim.chain(
+      optim.clipByGlobalNorm(0.5),
+      optim.adam({ lr: 0.01 }),
+    ),
+    "sgd, stepLR": optim.sgd({ lr: sch.stepLR({ lr: 0.1, stepSize: 3 }) }),
+    "sgd, multiStepLR": optim.sgd({
+      lr: sch.multiStepLR({ lr: 0.1, milestones: [2, 5] }),
+    }),
+    "sgd, exponentialLR": optim.sgd({
+      lr: sch.exponentialLR({ lr: 0.1, gamma: 0.7 }),
+    }),
+    "adam, cosineAnnealing": optim.adam({
+      lr: sch.cosineAnnealing({ lr: 0.01, tMax: 5 }),
+    }),
+    "adamw, linearWarmup": optim.adamw({
+      lr: sch.linearWarmup({ lr: 0.01, totalIters: 4 }),
+    }),
+    "sgd, warmupCosine": optim.sgd({
+      lr: sch.warmupCosine({ lr: 0.1, warmupSteps: 2, tMax: 7 }),
+      momentum: 0.9,
+    }),
+    "sgd, oneCycle": optim.sgd({
+      lr: sch.oneCycle({ maxLr: 0.1, totalSteps: 8 }),
+      momentum: 0.9,
+      nesterov: true,
+    }),
   };
   for (const [name, opt] of Object.entries(opts)) {
-    type S = ReturnType<typeof opt.init>;
-    const step = (p: P, s: S) => {
+    const step = (p: P, s: T.Tree) => {
       const g = T.grad((q: P) => T.crossEntropy(net.apply(q, x), y))(p);
       const { updates, state } = opt.update(g, s, p);
       return { params: T.optim.applyUpdates(p, updates), state };
@@ -81,15 +123,15 @@ Deno.test("jit: a whole training step with optim.sgd (Nesterov momentum, weight 
     const jitted = T.jit(step);
     let a = {
       params: net.init(T.random.key(0)),
-      state: opt.init(net.init(T.random.key(0))) as S,
+      state: opt.init(net.init(T.random.key(0))) as T.Tree,
     };
     let b = a;
-    for (let i = 0; i < 4; i++) {
-      a = step(a.params, a.state) as typeof a;
-      b = jitted(b.params, b.state) as typeof b;
+    for (let i = 0; i < 8; i++) {
+      a = step(a.params, a.state);
+      b = jitted(b.params, b.state);
     }
-    const [la, lb] = [T.treeLeaves(a.params), T.treeLeaves(b.params)];
-    la.forEach((l, i) => sameBits(lb[i], l, `${name} param ${i}`));
+    const [la, lb] = [T.treeLeaves(a as T.Tree), T.treeLeaves(b as T.Tree)];
+    la.forEach((l, i) => sameBits(lb[i], l, `${name}: leaf ${i}`));
     assert.equal(jitted.traceCount(), 1, name);
   }
 });
@@ -155,21 +197,27 @@ Deno.test("jit: one trace per signature (shapes, dtypes, tree structure, static 
   assert.deepEqual([T.toArray(r1), T.toArray(r2)], [[11, 21], [12, 22]]);
 });
 
-Deno.test("jit: reading a traced value's data is an error naming the op; an optimizer that reads its count says so", () => {
+Deno.test("jit: reading a traced value's data is an error naming the op; a schedule's error at a replayed step", () => {
   const f = T.jit((x: Tensor) => (T.item(T.sum(x)) > 0 ? x : T.neg(x)));
   assert.throws(
     () => f(T.tensor([1, 2])),
     /jit: the jitted function reads the data of a traced value \(the result of the op sum, shape \[\]\); .*static argument \(staticArgnums\)/,
   );
-  const opt = T.optim.adam({ lr: 0.1 });
+  // a schedule runs at every replay (pureCallback), so its errors show there
+  const opt = T.optim.sgd({ lr: (step) => (step < 2 ? 0.1 : NaN) });
   const params = { w: T.tensor([1, 2]) };
-  const update = T.jit((g: typeof params, s: ReturnType<typeof opt.init>) =>
-    opt.update(g, s, params).updates
-  );
+  // (the updates are returned: a callback whose result is unused is pruned)
+  const update = T.jit((g: typeof params, s: T.Tree): [T.Tree, T.Tree] => {
+    const r = opt.update(g, s, params);
+    return [r.updates, r.state];
+  });
+  let state: T.Tree = opt.init(params);
+  for (let i = 0; i < 2; i++) state = update(params, state)[1];
   assert.throws(
-    () => update(params, opt.init(params)),
-    /jit: the jitted function reads the data of a traced value \(the jitted function's argument leaf 1, shape \[\]\)/,
+    () => update(params, state),
+    /optim.scaleByLearningRate: the learning-rate schedule returned NaN at step 2/,
   );
+  assert.equal(update.traceCount(), 1);
   assert.throws(
     () => T.jit((x: Tensor) => x, { staticArgnums: 3 })(T.tensor(1)),
     /jit: staticArgnums 3 is out of range for 1 argument\(s\)/,

@@ -256,3 +256,41 @@ Deno.test("setDebugNans: a NaN made in a forward or backward primitive is an err
   }
   assert.ok(Number.isNaN(T.item(T.sqrt(T.tensor([-1])))));
 });
+
+Deno.test("pureCallback: JavaScript on values inside grad, vmap and jit; its errors", () => {
+  const decay = (n: T.Tensor) =>
+    T.pureCallback(
+      (c) => T.tensor(0.5 ** c.data[0], { dtype: "float64" }),
+      { shape: [], dtype: "float64" },
+      n,
+    );
+  // an int32 argument carries no derivative: grad flows through the rest
+  const f = (x: T.Tensor, n: T.Tensor) => T.sum(T.mul(x, decay(n)));
+  const x = T.tensor([1, 2], { dtype: "float64" });
+  assert.deepEqual(
+    T.toArray(T.grad(f)(x, T.tensor(2, { dtype: "int32" }))),
+    [0.25, 0.25],
+  );
+  // vmap runs it once per example
+  const ns = T.tensor([0, 1, 3], { dtype: "int32" });
+  assert.deepEqual(T.toArray(T.vmap(decay)(ns)), [1, 0.5, 0.125]);
+  // a float argument under grad: a clear error when the derivative is needed
+  const g = (y: T.Tensor) =>
+    T.sum(T.pureCallback((v) => v, { shape: [2], dtype: "float64" }, y));
+  assert.throws(
+    () => T.grad(g)(x),
+    /pureCallback: its callback is opaque JavaScript and has no derivative/,
+  );
+  assert.throws(
+    () => T.pureCallback(() => T.tensor([1]), { shape: [], dtype: "float32" }),
+    /pureCallback: the callback returned Tensor float32 \[1\], but declared float32 \[\]/,
+  );
+  assert.throws(
+    () => T.pureCallback((v) => v, { shape: [-1], dtype: "float32" }, x),
+    /pureCallback: result must be \{ shape, dtype \}/,
+  );
+  assert.throws(
+    () => T.pureCallback((v) => v, { shape: [], dtype: "float32" }, 3 as never),
+    /pureCallback: argument 0 must be a Tensor, got number 3/,
+  );
+});
