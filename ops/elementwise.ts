@@ -809,7 +809,7 @@ export const erf: (x: Tensor) => Tensor = unaryOp(erfPrim);
  * import { log1p, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(toArray(log1p(tensor([0, -1], { dtype: "float64" }))), [0, -Infinity]);
- * assert.equal(toArray(log1p(tensor([1e-20], { dtype: "float64" })))[0], 1e-20);
+ * assert.equal(log1p(tensor([1e-20], { dtype: "float64" })).data[0], 1e-20);
  * ```
  */
 export const log1p: (x: Tensor) => Tensor = unaryOp(log1pPrim);
