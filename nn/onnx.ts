@@ -261,6 +261,24 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     const one = c.add("Constant", [], { value_float: { f: 1 } });
     c.add("Log", [c.add("Add", [c.ins[0], one])], {}, c.out);
   },
+  // elementwise math (ops/math.ts) where ONNX has the operator
+  sin: same("Sin"),
+  cos: same("Cos"),
+  tan: same("Tan"),
+  asin: same("Asin"),
+  acos: same("Acos"),
+  atan: same("Atan"),
+  sinh: same("Sinh"),
+  cosh: same("Cosh"),
+  floor: same("Floor"),
+  ceil: same("Ceil"),
+  round: same("Round"), // halves to even, as ours
+  clamp: (c) => {
+    const { min, max } = c.step.params as { min: number; max: number };
+    const bound = (v: number) =>
+      c.add("Constant", [], { value_float: { f: v } });
+    c.add("Clip", [c.ins[0], bound(min), bound(max)], {}, c.out);
+  },
   cast: (c) =>
     void c.add("Cast", c.ins, { to: ONNX_TYPE[c.step.dtype] }, c.out),
   compare: (c) => {

@@ -57,7 +57,7 @@ export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 // helpers shared by the rules
 
 /** The float dtype an op on `d` computes in (int32 promotes to float32). */
-function floatOf(d: DType): DType {
+export function floatOf(d: DType): DType {
   return d === "int32" ? "float32" : d;
 }
 
@@ -101,7 +101,7 @@ export function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
   return [x, y];
 }
 
-function unaryForward(
+export function unaryForward(
   f: (v: number) => number,
   keepInt = false,
 ): (inputs: Tensor[]) => Tensor {
@@ -114,7 +114,7 @@ function unaryForward(
   };
 }
 
-function binaryForward(
+export function binaryForward(
   f: (a: number, b: number) => number,
   dtypeRule: (a: DType, b: DType) => DType = promote,
   op?: ew.ArithOp,
@@ -136,7 +136,7 @@ function binaryForward(
  * An elementwise unary primitive. Its Jacobian is diagonal, hence symmetric,
  * so its JVP is its VJP closure applied to the tangent.
  */
-function unaryRule(
+export function unaryRule(
   name: string,
   f: (v: number) => number,
   vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
@@ -158,7 +158,7 @@ function unaryRule(
  * lined up by {@linkcode alignBatched} (or as they are, when all are batched
  * along the same axis with the same rank).
  */
-function broadcastBatch<P>(prim: () => Primitive<P>): BatchRule<P> {
+export function broadcastBatch<P>(prim: () => Primitive<P>): BatchRule<P> {
   return (vals, dims, params) => {
     const d = dims[0];
     const same = d !== null &&
@@ -181,13 +181,13 @@ const compareFns: Record<CompareOp, (a: number, b: number) => number> = {
 };
 
 /** The public op of a unary primitive: checks its argument and binds. */
-function unaryOp(prim: Primitive<Empty>) {
+export function unaryOp(prim: Primitive<Empty>) {
   return (x: Tensor): Tensor =>
     bind(prim, [checkTensor(prim.name, x, "x")], {});
 }
 
 /** The public op of a broadcasting binary primitive (numbers weakly typed). */
-function binaryOp(prim: Primitive<Empty>) {
+export function binaryOp(prim: Primitive<Empty>) {
   return (a: Operand, b: Operand): Tensor =>
     bind(prim, operands(prim.name, a, b), {});
 }
@@ -787,8 +787,29 @@ export const greaterEqual: (a: Operand, b: Operand) => Tensor = compareOp(
   "ge",
 );
 
-/** The error function, elementwise (as `torch.erf`); used by `gelu`. */
+/**
+ * The error function, elementwise (as `torch.erf`; used by `gelu`); an int32
+ * input gives float32.
+ *
+ * @example
+ * ```ts
+ * import { erf, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(erf(tensor([0, Infinity, -Infinity]))), [0, 1, -1]);
+ * ```
+ */
 export const erf: (x: Tensor) => Tensor = unaryOp(erfPrim);
 
-/** log(1 + x), elementwise, accurate near 0 (as `torch.log1p`). */
+/**
+ * log(1 + x), elementwise, accurate near 0 (as `torch.log1p`); an int32 input
+ * gives float32.
+ *
+ * @example
+ * ```ts
+ * import { log1p, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(log1p(tensor([0, -1], { dtype: "float64" }))), [0, -Infinity]);
+ * assert.equal(log1p(tensor([1e-20], { dtype: "float64" })).data[0], 1e-20);
+ * ```
+ */
 export const log1p: (x: Tensor) => Tensor = unaryOp(log1pPrim);

@@ -33,10 +33,10 @@ const dim = fc.integer({ min: 1, max: 3 });
 /** A shape of rank minRank..maxRank with small dims. */
 export const shapeArb = (minRank = 0, maxRank = 3): fc.Arbitrary<number[]> =>
   fc.array(dim, { minLength: minRank, maxLength: maxRank });
-const one = (minRank = 0, maxRank = 3) =>
+export const one = (minRank = 0, maxRank = 3) =>
   shapeArb(minRank, maxRank).map((s) => ({ shapes: [s] }));
 /** Two shapes that broadcast: the second drops leading dims and sets some to 1. */
-const pair = shapeArb(0, 3).chain((s) =>
+export const pair = shapeArb(0, 3).chain((s) =>
   fc.tuple(
     fc.integer({ min: 0, max: s.length }),
     fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }),
@@ -60,7 +60,7 @@ const reduceArb = shapeArb(1, 3).chain((s) =>
   }))
 );
 
-const unary = (
+export const unary = (
   name: string,
   f: (x: Tensor) => Tensor,
   domain: Domain = "real",
@@ -70,7 +70,7 @@ const unary = (
   domains: [domain],
   f: (_p, x) => f(x),
 });
-const binary = (
+export const binary = (
   name: string,
   f: (a: Tensor, b: Tensor) => Tensor,
   domains: Domain[] = ["real", "real"],

@@ -58,6 +58,24 @@ Deno.test("toOnnx: a matrix of layer options", async (t) => {
   await checkAll(t, optionCases());
 });
 
+Deno.test("toOnnx: the math ops with an ONNX operator (Sin ... Round, Clip) run in ONNX Runtime as in apply", async () => {
+  const ops = [T.sin, T.cos, T.sinh, T.cosh, T.atan, T.floor, T.ceil, T.round];
+  const net = nn.defineLayer({
+    name: "Math",
+    apply: (_p, x) =>
+      T.concat([
+        ...ops.map((f) => f(T.mul(x, 2.5))),
+        T.tan(T.mul(x, 0.3)),
+        T.asin(T.tanh(x)),
+        T.acos(T.tanh(x)),
+        T.clamp(x, { min: -0.5, max: 1 }),
+        T.clamp(x, { min: 0.25 }),
+      ], 1),
+    outputShape: (s) => [s[0], 13 * s[1]],
+  }) as AnyLayer;
+  await check("math ops", net, [2, 16]);
+});
+
 Deno.test("toOnnx: what cannot be exported is an error naming it", () => {
   const params = {};
   assert.throws(

@@ -1,0 +1,577 @@
+/**
+ * Elementwise math, as PyTorch: trigonometric and hyperbolic functions,
+ * logarithms and exponentials of other bases, rounding, `sign`, `clamp`,
+ * `atan2`, NaN and infinity tests and logical ops. Each unary primitive is
+ * one line: its kernel function (computed in float64, rounded once to
+ * float32 for float32 tensors) and its VJP written with the public ops.
+ * An int32 input to a float function gives float32; rounding, `sign` and
+ * `clamp` keep int32; tests and logical ops return int32 0/1.
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkOptions,
+  checkTensor,
+  describe,
+  type DType,
+  fromData,
+  promote,
+  type Tensor,
+} from "./tensor.ts";
+import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
+import { userOp } from "./debug.ts";
+import {
+  abs,
+  add,
+  astype,
+  binaryForward,
+  binaryOp,
+  broadcastBatch,
+  div,
+  equal,
+  erf,
+  floatOf,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  log1p,
+  maximum,
+  mul,
+  neg,
+  notEqual,
+  type Operand,
+  operands,
+  sqrt,
+  square,
+  sub,
+  unaryForward,
+  unaryOp,
+  unaryRule,
+  where,
+} from "./elementwise.ts";
+import { unbroadcast } from "./structural.ts";
+import * as ew from "./kernels/elementwise.ts";
+
+export { erf, log1p };
+
+/** `x` rounded to the nearest integer, a half to the even one (C's `nearbyint`). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v); // halves go up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * A piecewise-constant unary primitive (floor, ceil, round, trunc): int32
+ * stays int32, and its derivative is zero (as JAX and PyTorch), so its
+ * output carries none.
+ */
+function stepPrim(name: string, f: (v: number) => number): Primitive<Empty> {
+  const prim: Primitive<Empty> = definePrimitive({
+    name,
+    forward: unaryForward(f, true),
+    vjp: () => [null],
+    batch: ([x], [d]) => [bind(prim, [x], {}), d],
+  });
+  return prim;
+}
+
+// ---------------------------------------------------------------------------
+// primitives: kernel function and VJP side by side
+
+// d sin = cos
+const sinPrim = definePrimitive(
+  unaryRule("sin", Math.sin, (g, x) => mul(g, cos(x))),
+);
+// d cos = -sin
+const cosPrim = definePrimitive(
+  unaryRule("cos", Math.cos, (g, x) => neg(mul(g, sin(x)))),
+);
+// d tan = 1 + tan²
+const tanPrim = definePrimitive(
+  unaryRule("tan", Math.tan, (g, _x, y) => mul(g, add(square(y), 1))),
+);
+// d asin = 1/√(1 - x²)
+const asinPrim = definePrimitive(
+  unaryRule("asin", Math.asin, (g, x) => div(g, sqrt(sub(1, square(x))))),
+);
+// d acos = -1/√(1 - x²)
+const acosPrim = definePrimitive(
+  unaryRule("acos", Math.acos, (g, x) => neg(div(g, sqrt(sub(1, square(x)))))),
+);
+// d atan = 1/(1 + x²)
+const atanPrim = definePrimitive(
+  unaryRule("atan", Math.atan, (g, x) => div(g, add(square(x), 1))),
+);
+// d sinh = cosh
+const sinhPrim = definePrimitive(
+  unaryRule("sinh", Math.sinh, (g, x) => mul(g, cosh(x))),
+);
+// d cosh = sinh
+const coshPrim = definePrimitive(
+  unaryRule("cosh", Math.cosh, (g, x) => mul(g, sinh(x))),
+);
+// d log2 x = 1/(x ln 2)
+const log2Prim = definePrimitive(
+  unaryRule("log2", Math.log2, (g, x) => div(g, mul(x, Math.LN2))),
+);
+// d log10 x = 1/(x ln 10)
+const log10Prim = definePrimitive(
+  unaryRule("log10", Math.log10, (g, x) => div(g, mul(x, Math.LN10))),
+);
+// d (e^x - 1) = e^x
+const expm1Prim = definePrimitive(
+  unaryRule("expm1", Math.expm1, (g, _x, y) => mul(g, add(y, 1))),
+);
+// d 2^x = 2^x ln 2
+const exp2Prim = definePrimitive(
+  unaryRule("exp2", (v) => 2 ** v, (g, _x, y) => mul(g, mul(y, Math.LN2))),
+);
+
+const floorPrim = stepPrim("floor", Math.floor);
+const ceilPrim = stepPrim("ceil", Math.ceil);
+const roundPrim = stepPrim("round", roundHalfEven);
+const truncPrim = stepPrim("trunc", Math.trunc);
+
+// atan2(a, b) is the angle of the point (b, a):
+// d/da = b/(a² + b²), d/db = -a/(a² + b²)
+const atan2Prim: Primitive<Empty> = definePrimitive({
+  name: "atan2",
+  forward: binaryForward(Math.atan2, (a, b) => floatOf(promote(a, b))),
+  vjp: ([a, b]) => {
+    const r2 = add(square(a), square(b));
+    return [
+      (g) => unbroadcast(mul(g, div(b, r2)), a.shape),
+      (g) => unbroadcast(neg(mul(g, div(a, r2))), b.shape),
+    ];
+  },
+  batch: broadcastBatch(() => atan2Prim),
+});
+
+/** `clamp`'s parameters: the bounds (±Infinity where absent) and the output dtype. */
+interface ClampParams {
+  min: number;
+  max: number;
+  dtype: DType;
+}
+
+// min(max(x, lo), hi), NaN kept; g where lo <= x <= hi (bounds included, as
+// PyTorch), else 0: linear in g, so the JVP is the same mask
+const clampMask = (x: Tensor, { min, max }: ClampParams) =>
+  mul(greaterEqual(x, min), lessEqual(x, max));
+const clampPrim: Primitive<ClampParams> = definePrimitive({
+  name: "clamp",
+  forward: ([x], { min, max, dtype }) => {
+    const f = (v: number) => {
+      const r = v < min ? min : v;
+      return r > max ? max : r;
+    };
+    return fromData(
+      ew.unary(x.data, allocData(dtype, x.data.length), f),
+      x.shape,
+    );
+  },
+  vjp: ([x], _y, p) => [(g) => where(clampMask(x, p), g, 0)],
+  jvp: ([x], [t], _y, p) => where(clampMask(x, p), t!, 0),
+  batch: ([x], [d], p) => [bind(clampPrim, [x], p), d],
+});
+
+// ---------------------------------------------------------------------------
+// the public ops
+
+/**
+ * Elementwise sine (radians).
+ *
+ * @example
+ * ```ts
+ * import { sin, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(sin(tensor([0, Math.PI / 2], { dtype: "float64" }))), [0, 1]);
+ * ```
+ */
+export const sin: (x: Tensor) => Tensor = unaryOp(sinPrim);
+
+/**
+ * Elementwise cosine (radians).
+ *
+ * @example
+ * ```ts
+ * import { cos, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(cos(tensor([0, Math.PI], { dtype: "float64" }))), [1, -1]);
+ * ```
+ */
+export const cos: (x: Tensor) => Tensor = unaryOp(cosPrim);
+
+/**
+ * Elementwise tangent (radians).
+ *
+ * @example
+ * ```ts
+ * import { tan, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [t0, t1] = toArray(tan(tensor([0, Math.PI / 4], { dtype: "float64" }))) as number[];
+ * assert.equal(t0, 0);
+ * assert.ok(Math.abs(t1 - 1) < 1e-15);
+ * ```
+ */
+export const tan: (x: Tensor) => Tensor = unaryOp(tanPrim);
+
+/**
+ * Elementwise arcsine; NaN outside [-1, 1] (as PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { asin, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(asin(tensor([0, 1, 2], { dtype: "float64" }))), [0, Math.PI / 2, NaN]);
+ * ```
+ */
+export const asin: (x: Tensor) => Tensor = unaryOp(asinPrim);
+
+/**
+ * Elementwise arccosine; NaN outside [-1, 1] (as PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { acos, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(acos(tensor([1, -1, 2], { dtype: "float64" }))), [0, Math.PI, NaN]);
+ * ```
+ */
+export const acos: (x: Tensor) => Tensor = unaryOp(acosPrim);
+
+/**
+ * Elementwise arctangent.
+ *
+ * @example
+ * ```ts
+ * import { atan, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(atan(tensor([0, Infinity], { dtype: "float64" }))), [0, Math.PI / 2]);
+ * ```
+ */
+export const atan: (x: Tensor) => Tensor = unaryOp(atanPrim);
+
+/**
+ * Elementwise hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * import { sinh, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(sinh(tensor([0, -Infinity]))), [0, -Infinity]);
+ * ```
+ */
+export const sinh: (x: Tensor) => Tensor = unaryOp(sinhPrim);
+
+/**
+ * Elementwise hyperbolic cosine.
+ *
+ * @example
+ * ```ts
+ * import { cosh, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(cosh(tensor([0, -Infinity]))), [1, Infinity]);
+ * ```
+ */
+export const cosh: (x: Tensor) => Tensor = unaryOp(coshPrim);
+
+/**
+ * Elementwise base-2 logarithm.
+ *
+ * @example
+ * ```ts
+ * import { log2, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(log2(tensor([1, 8, 0.5, 0]))), [0, 3, -1, -Infinity]);
+ * ```
+ */
+export const log2: (x: Tensor) => Tensor = unaryOp(log2Prim);
+
+/**
+ * Elementwise base-10 logarithm.
+ *
+ * @example
+ * ```ts
+ * import { log10, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(log10(tensor([1, 1000, 0.01], { dtype: "float64" }))), [0, 3, -2]);
+ * ```
+ */
+export const log10: (x: Tensor) => Tensor = unaryOp(log10Prim);
+
+/**
+ * `e^x - 1`, elementwise, accurate near 0 (as `torch.expm1`).
+ *
+ * @example
+ * ```ts
+ * import { expm1, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(expm1(tensor([0, 1e-20, -Infinity], { dtype: "float64" }))), [0, 1e-20, -1]);
+ * ```
+ */
+export const expm1: (x: Tensor) => Tensor = unaryOp(expm1Prim);
+
+/**
+ * `2^x`, elementwise.
+ *
+ * @example
+ * ```ts
+ * import { exp2, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(exp2(tensor([0, 3, -1]))), [1, 8, 0.5]);
+ * ```
+ */
+export const exp2: (x: Tensor) => Tensor = unaryOp(exp2Prim);
+
+/**
+ * Rounds down, elementwise (int32 stays int32; the gradient is zero).
+ *
+ * @example
+ * ```ts
+ * import { floor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(floor(tensor([1.5, -1.5]))), [1, -2]);
+ * ```
+ */
+export const floor: (x: Tensor) => Tensor = unaryOp(floorPrim);
+
+/**
+ * Rounds up, elementwise (int32 stays int32; the gradient is zero).
+ *
+ * @example
+ * ```ts
+ * import { ceil, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(ceil(tensor([1.5, -1.5]))), [2, -1]);
+ * ```
+ */
+export const ceil: (x: Tensor) => Tensor = unaryOp(ceilPrim);
+
+/**
+ * Rounds to the nearest integer, halves to the even one (as `torch.round`;
+ * int32 stays int32; the gradient is zero).
+ *
+ * @example
+ * ```ts
+ * import { round, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(round(tensor([0.5, 1.5, 2.5, -2.5, 2.6]))), [0, 2, 2, -2, 3]);
+ * ```
+ */
+export const round: (x: Tensor) => Tensor = unaryOp(roundPrim);
+
+/**
+ * Rounds toward zero, elementwise (int32 stays int32; the gradient is zero).
+ *
+ * @example
+ * ```ts
+ * import { tensor, toArray, trunc } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(trunc(tensor([1.7, -1.7]))), [1, -1]);
+ * ```
+ */
+export const trunc: (x: Tensor) => Tensor = unaryOp(truncPrim);
+
+/**
+ * The angle of the point `(b, a)`, elementwise with broadcasting, in
+ * [-π, π] (as `torch.atan2(a, b)`, signed zeros included); int32 gives
+ * float32.
+ *
+ * @example
+ * ```ts
+ * import { atan2, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t = atan2(tensor([1, 1, -0], { dtype: "float64" }), tensor([1, 0, -1], { dtype: "float64" }));
+ * assert.deepEqual(toArray(t), [Math.PI / 4, Math.PI / 2, -Math.PI]);
+ * ```
+ */
+export const atan2: (a: Operand, b: Operand) => Tensor = binaryOp(atan2Prim);
+
+/**
+ * `1 / sqrt(x)`, elementwise (as `torch.rsqrt`: the square root rounded,
+ * then the quotient); int32 gives float32.
+ *
+ * @example
+ * ```ts
+ * import { rsqrt, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(rsqrt(tensor([4, 0, -1]))), [0.5, Infinity, NaN]);
+ * ```
+ */
+export function rsqrt(x: Tensor): Tensor {
+  using _op = userOp("rsqrt");
+  checkTensor("rsqrt", x, "x");
+  return div(1, sqrt(x));
+}
+
+/**
+ * `1 / x`, elementwise; int32 gives float32 (as `torch.reciprocal`).
+ *
+ * @example
+ * ```ts
+ * import { reciprocal, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(reciprocal(tensor([2, -0, 0]))), [0.5, -Infinity, Infinity]);
+ * ```
+ */
+export function reciprocal(x: Tensor): Tensor {
+  using _op = userOp("reciprocal");
+  checkTensor("reciprocal", x, "x");
+  return div(1, x);
+}
+
+/**
+ * -1, 0 or 1 by the sign of each element, in x's dtype. As `torch.sign`:
+ * `sign(-0)` is 0 and `sign(NaN)` is 0; the gradient is zero.
+ *
+ * @example
+ * ```ts
+ * import { sign, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(sign(tensor([-2, 0, 3, NaN]))), [-1, 0, 1, 0]);
+ * ```
+ */
+export function sign(x: Tensor): Tensor {
+  using _op = userOp("sign");
+  checkTensor("sign", x, "x");
+  return astype(sub(greater(x, 0), less(x, 0)), x.dtype);
+}
+
+/**
+ * Limits each element to `[min, max]` (`min(max(x, min), max)`, as
+ * `torch.clamp`): at least one bound; a NaN stays NaN; with `min > max`
+ * every element is `max`. An int32 tensor stays int32 with integer bounds
+ * and gives float32 with a fractional one. The gradient is PyTorch's: `g`
+ * where `min <= x <= max` (bounds included), 0 elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { clamp, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(clamp(tensor([-2, 0.5, 3]), { min: 0, max: 1 })), [0, 0.5, 1]);
+ * assert.deepEqual(toArray(clamp(tensor([-2, 3]), { max: 1 })), [-2, 1]);
+ * ```
+ */
+export function clamp(
+  x: Tensor,
+  options?: { min?: number; max?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "clamp";
+  checkOptions(fn, options, ["min", "max"]);
+  checkTensor(fn, x, "x");
+  const { min, max } = options;
+  if (min === undefined && max === undefined) {
+    throw new Error(
+      `${fn}: at least one of min and max is required, got neither (x ${
+        describe(x)
+      })`,
+    );
+  }
+  let dtype = x.dtype;
+  for (const [name, v] of [["min", min], ["max", max]] as const) {
+    if (v === undefined) continue;
+    if (typeof v !== "number" || Number.isNaN(v)) {
+      throw new Error(
+        `${fn}: ${name} must be a number (not NaN), got ${describe(v)}`,
+      );
+    }
+    if (x.dtype === "int32" && !Number.isInteger(v)) dtype = "float32";
+    else if (x.dtype === "int32" && (v < -(2 ** 31) || v >= 2 ** 31)) {
+      throw new Error(
+        `${fn}: ${name} = ${v} is an integer outside int32's range [-2147483648, 2147483647], used with an int32 x (cast x with astype first)`,
+      );
+    }
+  }
+  return bind(clampPrim, [x], {
+    min: min ?? -Infinity,
+    max: max ?? Infinity,
+    dtype,
+  });
+}
+
+/**
+ * 1 where an element is NaN, else 0 (int32, as `equal`).
+ *
+ * @example
+ * ```ts
+ * import { isNan, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(isNan(tensor([1, NaN, Infinity]))), [0, 1, 0]);
+ * ```
+ */
+export function isNan(x: Tensor): Tensor {
+  using _op = userOp("isNan");
+  checkTensor("isNan", x, "x");
+  return notEqual(x, x);
+}
+
+/**
+ * 1 where an element is neither NaN nor ±Infinity, else 0 (int32).
+ *
+ * @example
+ * ```ts
+ * import { isFinite, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(isFinite(tensor([1, NaN, -Infinity]))), [1, 0, 0]);
+ * ```
+ */
+export function isFinite(x: Tensor): Tensor {
+  using _op = userOp("isFinite");
+  checkTensor("isFinite", x, "x");
+  return less(abs(x), Infinity);
+}
+
+/**
+ * Logical and of two tensors (or numbers) with broadcasting: nonzero is
+ * true (NaN too), the result int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { logicalAnd, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(logicalAnd(tensor([0, 2, NaN]), tensor([1, 1, 1]))), [0, 1, 1]);
+ * ```
+ */
+export function logicalAnd(a: Operand, b: Operand): Tensor {
+  using _op = userOp("logicalAnd");
+  const [x, y] = operands("logicalAnd", a, b);
+  return mul(notEqual(x, 0), notEqual(y, 0));
+}
+
+/**
+ * Logical or of two tensors (or numbers) with broadcasting: nonzero is
+ * true (NaN too), the result int32 0/1.
+ *
+ * @example
+ * ```ts
+ * import { logicalOr, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(logicalOr(tensor([0, 0, -1]), tensor([0, 3, 0]))), [0, 1, 1]);
+ * ```
+ */
+export function logicalOr(a: Operand, b: Operand): Tensor {
+  using _op = userOp("logicalOr");
+  const [x, y] = operands("logicalOr", a, b);
+  return maximum(notEqual(x, 0), notEqual(y, 0));
+}
+
+/**
+ * Logical not: 1 where an element is 0, else 0 (int32; NaN is true, so
+ * gives 0).
+ *
+ * @example
+ * ```ts
+ * import { logicalNot, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(logicalNot(tensor([0, -0, 2, NaN]))), [1, 1, 0, 0]);
+ * ```
+ */
+export function logicalNot(x: Tensor): Tensor {
+  using _op = userOp("logicalNot");
+  checkTensor("logicalNot", x, "x");
+  return equal(x, 0);
+}
