@@ -213,8 +213,9 @@ function varianceOf(fn: string, x: Tensor, options: VarOptions): Tensor {
   }
   const axes = reduceAxes(fn, x, reduce);
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
-  const xd = astype(x, "float64");
-  const d = sub(xd, mean(xd, { axis: axes, keepDims: true }));
+  // as PyTorch's CPU kernel: the mean in x's dtype, the deviations in float64
+  const m = mean(x, { axis: axes, keepDims: true });
+  const d = sub(astype(x, "float64"), astype(m, "float64"));
   const keepDims = reduce.keepDims ?? false;
   return div(
     sum(mul(d, d), { axis: axes, keepDims }),
@@ -239,10 +240,11 @@ function sqrtZeroAtZero(s: Tensor): Tensor {
  * Variance over axes (as `torch.var`): the mean of the squared deviations
  * from the mean, with `correction` (default 1) subtracted from the count.
  * Exported as `var` (a reserved word in JavaScript: call it as `T.var(x)` or
- * import it as `import { var as variance }`). Computed in float64 in two
- * passes, as PyTorch's CPU kernels accumulate in double; a float32 (or
- * int32) x gives the float32 rounding of that. A count at most `correction`
- * gives inf, or NaN where every deviation is 0, as PyTorch.
+ * import it as `import { var as variance }`). Two passes, as PyTorch's CPU
+ * kernel: the mean in x's dtype, then the squared deviations from it summed
+ * in float64; a float32 (or int32) x gives the float32 rounding of that. A
+ * count at most `correction` gives inf, or NaN where every deviation is 0,
+ * as PyTorch.
  *
  * @example
  * ```ts
