@@ -354,7 +354,7 @@ export interface NormOptions extends ReduceOptions {
  * assert.equal(item(norm(tensor([3, -4]))), 5);
  * assert.deepEqual(toArray(norm(x, { ord: 1, axis: 1 })), [7, 1]);
  * assert.deepEqual(toArray(norm(x, { ord: Infinity, axis: 0 })), [3, 4]);
- * assert.equal(item(norm(x, { ord: "fro" })), Math.sqrt(26));
+ * assert.equal(item(norm(x, { ord: "fro" })), Math.fround(Math.sqrt(26)));
  * ```
  */
 export function norm(x: Tensor, options?: NormOptions): Tensor {
@@ -410,9 +410,7 @@ export function norm(x: Tensor, options?: NormOptions): Tensor {
 export function any(x: Tensor, options?: ReduceOptions): Tensor {
   if (options === undefined) options = {};
   using _op = userOp("any");
-  const axes = reduceAxes("any", x, options);
-  const keepDims = options.keepDims ?? false;
-  return greater(bind(sumPrim, [notEqual(x, 0)], { axes, keepDims }), 0);
+  return greater(countOver("any", x, options, notEqual), 0);
 }
 
 /**
@@ -429,9 +427,19 @@ export function any(x: Tensor, options?: ReduceOptions): Tensor {
 export function all(x: Tensor, options?: ReduceOptions): Tensor {
   if (options === undefined) options = {};
   using _op = userOp("all");
-  const axes = reduceAxes("all", x, options);
+  return equal(countOver("all", x, options, equal), 0);
+}
+
+/** How many entries over the options' axes `compare` to 0 (int32): `any` counts the nonzero, `all` the zero ones. */
+function countOver(
+  fn: string,
+  x: Tensor,
+  options: ReduceOptions,
+  compare: (x: Tensor, zero: number) => Tensor,
+): Tensor {
+  const axes = reduceAxes(fn, x, options);
   const keepDims = options.keepDims ?? false;
-  return equal(bind(sumPrim, [equal(x, 0)], { axes, keepDims }), 0);
+  return bind(sumPrim, [compare(x, 0)], { axes, keepDims });
 }
 
 // ---------------------------------------------------------------------------

@@ -54,6 +54,12 @@ const axisDraw: fc.Arbitrary<Draw> = shapeArb(1, 3).chain((s) =>
 
 const f64 = (t: Tensor) => T.astype(t, "float64");
 
+/** A cumulative op along a drawn axis. */
+const scanRow = (
+  name: string,
+  f: (x: Tensor, o: { axis: number }) => Tensor,
+): Row => ({ name, arb: axisDraw, domains: ["real"], f: (p, x) => f(x, p) });
+
 /** Rows of the statistics reductions and cumulative ops. */
 export const statsRows: Row[] = [
   {
@@ -108,22 +114,7 @@ export const statsRows: Row[] = [
       return T.mul(x, T.add(anyBig, T.mul(allPos, 2)));
     },
   },
-  {
-    name: "cumsum",
-    arb: axisDraw,
-    domains: ["real"],
-    f: (p, x) => T.cumsum(x, p),
-  },
-  {
-    name: "cumprod",
-    arb: axisDraw,
-    domains: ["real"],
-    f: (p, x) => T.cumprod(x, p),
-  },
-  {
-    name: "logCumSumExp",
-    arb: axisDraw,
-    domains: ["real"],
-    f: (p, x) => T.logCumSumExp(x, p),
-  },
+  scanRow("cumsum", T.cumsum),
+  scanRow("cumprod", T.cumprod),
+  scanRow("logCumSumExp", T.logCumSumExp),
 ];
