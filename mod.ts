@@ -58,7 +58,27 @@ export {
   where,
 } from "./ops/elementwise.ts";
 export { matmul } from "./ops/matmul.ts";
-export { argmax, logSumExp, max, mean, min } from "./ops/reductions.ts";
+export {
+  all,
+  any,
+  argmax,
+  logSumExp,
+  max,
+  mean,
+  min,
+  norm,
+  type NormOptions,
+  prod,
+  std,
+  var,
+  type VarOptions,
+} from "./ops/reductions.ts";
+export {
+  cumprod,
+  cumsum,
+  type CumulativeOptions,
+  logCumSumExp,
+} from "./ops/cumulative.ts";
 export {
   broadcastTo,
   concat,

@@ -449,9 +449,16 @@ const subPrim: Primitive<Empty> = definePrimitive({
   batch: broadcastBatch(() => subPrim),
 });
 
+const mulFloat = binaryForward((a, b) => a * b, promote, "mul");
+// int32 times int32 wraps modulo 2^32 exactly (a float64 product past 2^53 would lose the low bits)
+const mulInt = binaryForward(Math.imul);
+
 const mulPrim: Primitive<Empty> = definePrimitive({
   name: "mul",
-  forward: binaryForward((a, b) => a * b, promote, "mul"),
+  forward: (xs) =>
+    (xs[0].dtype === "int32" && xs[1].dtype === "int32" ? mulInt : mulFloat)(
+      xs,
+    ),
   vjp: ([a, b]) => [
     (g) => unbroadcast(mul(g, b), a.shape),
     (g) => unbroadcast(mul(g, a), b.shape),

@@ -1,6 +1,8 @@
 /**
  * Reductions beyond `sum`: max (and min through it), argmax, mean and
- * logSumExp. The max VJP shares g evenly among ties, as JAX.
+ * logSumExp; the statistics var, std, prod and norm, and the truth tests
+ * any and all (compositions, with no rule of their own). The max VJP shares
+ * g evenly among ties, as JAX.
  *
  * @module
  */
@@ -8,6 +10,7 @@ import {
   allocData,
   checkOptions,
   checkTensor,
+  describe,
   fromData,
   sizeOf,
   type Tensor,
@@ -23,23 +26,28 @@ import {
   div,
   equal,
   exp,
+  greater,
   log,
   mul,
   neg,
   notEqual,
+  sqrt,
   sub,
   where,
 } from "./elementwise.ts";
 import {
   normAxis,
+  pad,
   plusOne,
   reduceAxes,
   reduceBatch,
   reducedShape,
   type ReduceOptions,
   reshape,
+  slice,
   sum,
   sumPrim,
+  transpose,
 } from "./structural.ts";
 import * as shp from "./kernels/shape.ts";
 import * as red from "./kernels/reduce.ts";
@@ -176,6 +184,262 @@ export function logSumExp(x: Tensor, options?: ReduceOptions): Tensor {
   const s = log(bind(sumPrim, [exp(sub(x, shift))], { axes, keepDims: true }));
   const y = add(s, shift);
   return keepDims ? y : reshape(y, reducedShape(x.shape, axes, false));
+}
+
+/** Options of `var` and {@linkcode std}. */
+export interface VarOptions extends ReduceOptions {
+  /**
+   * Subtracted from the count in the divisor: 1 (the default, as PyTorch)
+   * gives the unbiased sample variance, 0 the population variance. A divisor
+   * below 0 counts as 0 (inf or NaN, as PyTorch).
+   */
+  correction?: number;
+}
+
+/** The variance over the options' axes, in float64 (two passes: the mean, then the squared deviations). */
+function varianceOf(fn: string, x: Tensor, options: VarOptions): Tensor {
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["axis", "keepDims", "correction"]);
+  const { correction = 1, ...reduce } = options;
+  if (
+    typeof correction !== "number" || !(correction >= 0) ||
+    correction === Infinity
+  ) {
+    throw new Error(
+      `${fn}: correction must be a finite number >= 0, got ${
+        describe(correction)
+      }`,
+    );
+  }
+  const axes = reduceAxes(fn, x, reduce);
+  const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  // as PyTorch's CPU kernel: the mean in x's dtype, the deviations in float64
+  const m = mean(x, { axis: axes, keepDims: true });
+  const d = sub(astype(x, "float64"), astype(m, "float64"));
+  const keepDims = reduce.keepDims ?? false;
+  return div(
+    sum(mul(d, d), { axis: axes, keepDims }),
+    Math.max(0, n - correction),
+  );
+}
+
+/** A float64 result in x's float dtype (float32 for int32). */
+const inDTypeOf = (x: Tensor, y: Tensor): Tensor =>
+  x.dtype === "float64" ? y : astype(y, "float32");
+
+/**
+ * `sqrt(s)` whose derivative at s = 0 is 0 rather than infinite (PyTorch's
+ * for the 2-norm and std of all-equal values: the subgradient 0).
+ */
+function sqrtZeroAtZero(s: Tensor): Tensor {
+  const zero = equal(s, 0);
+  return where(zero, 0, sqrt(where(zero, 1, s)));
+}
+
+/**
+ * Variance over axes (as `torch.var`): the mean of the squared deviations
+ * from the mean, with `correction` (default 1) subtracted from the count.
+ * Exported as `var` (a reserved word in JavaScript: call it as `T.var(x)` or
+ * import it as `import { var as variance }`). Two passes, as PyTorch's CPU
+ * kernel: the mean in x's dtype, then the squared deviations from it summed
+ * in float64; a float32 (or int32) x gives the float32 rounding of that. A
+ * count at most `correction` gives inf, or NaN where every deviation is 0,
+ * as PyTorch.
+ *
+ * @example
+ * ```ts
+ * import * as T from "../mod.ts";
+ * import { tensor, toArray, var as variance } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[1, 2, 3], [2, 4, 6]]);
+ * assert.deepEqual(toArray(variance(x, { axis: 1 })), [1, 4]);
+ * assert.deepEqual(toArray(T.var(x, { axis: -1, correction: 0, keepDims: true })), [[2 / 3], [8 / 3]].map(([v]) => [Math.fround(v)]));
+ * ```
+ */
+function variance(x: Tensor, options?: VarOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("var");
+  return inDTypeOf(x, varianceOf("var", x, options));
+}
+export { variance as var };
+
+/**
+ * Standard deviation over axes (as `torch.std`): the square root of
+ * {@linkcode VarOptions | var}'s result, with the same options and
+ * numerics. Where it is 0 (all values equal) its gradient is 0, as PyTorch's.
+ *
+ * @example
+ * ```ts
+ * import { item, std, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(std(tensor([2, 4, 4, 4, 5, 5, 7, 9]), { correction: 0 })), 2);
+ * ```
+ */
+export function std(x: Tensor, options?: VarOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("std");
+  return inDTypeOf(x, sqrtZeroAtZero(varianceOf("std", x, options)));
+}
+
+/**
+ * Product over axes (as `torch.prod`); the product over no entries is 1.
+ * Its gradient is the product of the other entries, also where the row
+ * holds zeros (as PyTorch's). int32 stays int32 and wraps around modulo 2^32
+ * (PyTorch gives int64). Computed by pairwise products (log2(n) steps).
+ *
+ * @example
+ * ```ts
+ * import { grad, prod, type Tensor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(prod(tensor([[1, 2], [3, 4]]), { axis: 0 })), [3, 8]);
+ * const g = grad((x: Tensor) => prod(x));
+ * assert.deepEqual(toArray(g(tensor([2, 0, 5]))), [0, 10, 0]);
+ * ```
+ */
+export function prod(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("prod");
+  const axes = reduceAxes("prod", x, options);
+  const keepDims = options.keepDims ?? false;
+  const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  if (n === 0) return add(sum(x, { axis: axes, keepDims }), 1);
+  // the reduced axes last, as one axis of n entries, halved until one is left
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const last = kept.length;
+  let y = reshape(transpose(x, [...kept, ...axes]), [
+    ...kept.map((i) => x.shape[i]),
+    n,
+  ]);
+  for (let k = n; k > 1; k = Math.ceil(k / 2)) {
+    if (k % 2 === 1) {
+      const widths = y.shape.map((_, i) => [0, i === last ? 1 : 0]);
+      y = pad(y, widths, { value: 1 });
+    }
+    const h = Math.ceil(k / 2);
+    const at = (v: number) => y.shape.map((d, i) => (i === last ? v : d));
+    const zeros = y.shape.map(() => 0);
+    y = mul(
+      slice(y, zeros, at(h)),
+      slice(y, at(h).map((v, i) => (i === last ? v : 0))),
+    );
+  }
+  return reshape(y, reducedShape(x.shape, axes, keepDims));
+}
+
+/** Options of {@linkcode norm}. */
+export interface NormOptions extends ReduceOptions {
+  /**
+   * 2 (the default), 1, Infinity or -Infinity: the vector norm of the
+   * entries on the axes (all of them when omitted), as
+   * `torch.linalg.vector_norm`; `"fro"`: the Frobenius norm of the
+   * matrices on two axes (`axis` a pair, or a 2-D x), as
+   * `torch.linalg.matrix_norm`.
+   */
+  ord?: number | "fro";
+}
+
+/**
+ * Vector norm over axes (as `torch.linalg.vector_norm`; `ord: "fro"` as
+ * `torch.linalg.matrix_norm`): `ord` 2 is `sqrt(sum(x²))`, 1 `sum(|x|)`,
+ * Infinity `max(|x|)`, -Infinity `min(|x|)`. The norm of no entries is 0
+ * (an error for ±Infinity, as PyTorch). Gradients as PyTorch's: 0 at x = 0
+ * (the subgradient), shared evenly among the tied largest entries for
+ * Infinity. int32 gives float32.
+ *
+ * @example
+ * ```ts
+ * import { item, norm, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[3, -4], [0, 1]]);
+ * assert.equal(item(norm(tensor([3, -4]))), 5);
+ * assert.deepEqual(toArray(norm(x, { ord: 1, axis: 1 })), [7, 1]);
+ * assert.deepEqual(toArray(norm(x, { ord: Infinity, axis: 0 })), [3, 4]);
+ * assert.equal(item(norm(x, { ord: "fro" })), Math.fround(Math.sqrt(26)));
+ * ```
+ */
+export function norm(x: Tensor, options?: NormOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("norm");
+  const fn = "norm";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["ord", "axis", "keepDims"]);
+  const { ord = 2, ...reduce } = options;
+  const axes = reduceAxes(fn, x, reduce);
+  if (ord === "fro") {
+    if (axes.length !== 2) {
+      throw new Error(
+        `${fn}: ord "fro" is the Frobenius norm of matrices: it needs 2 axes (axis a pair, or a 2-D x), got axes [${axes}] of x ${
+          fmt(x.shape)
+        }`,
+      );
+    }
+  } else if (![1, 2, Infinity, -Infinity].includes(ord)) {
+    throw new Error(
+      `${fn}: ord must be 1, 2, Infinity, -Infinity or "fro", got ${
+        describe(ord)
+      }`,
+    );
+  }
+  const xf = x.dtype === "int32" ? astype(x, "float32") : x;
+  const r = { axis: axes, keepDims: reduce.keepDims ?? false };
+  if (ord === 1) return sum(abs(xf), r);
+  if (ord === Infinity || ord === -Infinity) {
+    if (axes.some((a) => x.shape[a] === 0)) {
+      throw new Error(
+        `${fn}: the ${ord} norm of no entries is undefined (it takes a max or min), got an empty axis of x ${
+          fmt(x.shape)
+        }`,
+      );
+    }
+    return ord > 0 ? max(abs(xf), r) : min(abs(xf), r);
+  }
+  return sqrtZeroAtZero(sum(mul(xf, xf), r));
+}
+
+/**
+ * 1 (int32) where any entry over the axes is nonzero, else 0 (as
+ * `torch.any`; NaN counts as nonzero). Over no entries: 0.
+ *
+ * @example
+ * ```ts
+ * import { any, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(any(tensor([[0, 2], [0, 0]]), { axis: 1 })), [1, 0]);
+ * ```
+ */
+export function any(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("any");
+  return greater(countOver("any", x, options, notEqual), 0);
+}
+
+/**
+ * 1 (int32) where every entry over the axes is nonzero, else 0 (as
+ * `torch.all`; NaN counts as nonzero). Over no entries: 1.
+ *
+ * @example
+ * ```ts
+ * import { all, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(all(tensor([[1, 2], [0, 3]]), { axis: -1 })), [1, 0]);
+ * ```
+ */
+export function all(x: Tensor, options?: ReduceOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("all");
+  return equal(countOver("all", x, options, equal), 0);
+}
+
+/** How many entries over the options' axes `compare` to 0 (int32): `any` counts the nonzero, `all` the zero ones. */
+function countOver(
+  fn: string,
+  x: Tensor,
+  options: ReduceOptions,
+  compare: (x: Tensor, zero: number) => Tensor,
+): Tensor {
+  const axes = reduceAxes(fn, x, options);
+  const keepDims = options.keepDims ?? false;
+  return bind(sumPrim, [compare(x, 0)], { axes, keepDims });
 }
 
 // ---------------------------------------------------------------------------

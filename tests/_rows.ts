@@ -7,10 +7,12 @@ import type { Row } from "./_op_table.ts";
 import { coreRows } from "./_op_table.ts";
 import { cnnRows } from "./_cnn_table.ts";
 import { mathRows } from "./_math_table.ts";
+import { statsRows } from "./_stats_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
   ...coreRows,
   ...cnnRows,
   ...mathRows,
+  ...statsRows,
 ];
