@@ -5,12 +5,19 @@
  *
  * @module
  */
-import { checkTensor, sizeOf, type Tensor } from "./tensor.ts";
+import { checkTensor, sameShape, sizeOf, type Tensor } from "./tensor.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
 import { mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
-import { pad, reshape, slice, sum, transpose } from "./structural.ts";
+import {
+  broadcastTo,
+  pad,
+  reshape,
+  slice,
+  sum,
+  transpose,
+} from "./structural.ts";
 
 /** A tensor with one label per axis. */
 interface Term {
@@ -23,10 +30,13 @@ interface Term {
  * output: `spec` names each operand's axes with letters, `->`, then the
  * output's axes; a letter left out of the output is summed over, a letter
  * shared by operands is multiplied along. A letter repeated within one
- * operand takes its diagonal (`"ii->i"`, and `"ii->"` is the trace). Sizes of
- * a letter must agree exactly (no broadcasting of size-1 axes) and operands
- * of different dtypes are promoted, as `jnp.einsum`. Not supported: an
- * implicit output (no `->`) and the ellipsis `...`.
+ * operand takes its diagonal (`"ii->i"`, and `"ii->"` is the trace). `...`
+ * stands for the axes the letters leave (lined up on the right across
+ * operands, as broadcasting does); an output without `...` sums them, as
+ * torch. A letter's size must agree between operands or be 1 in some (those
+ * broadcast, as torch); operands of different dtypes are promoted, as
+ * `jnp.einsum` (torch requires one dtype). Not supported: an implicit output
+ * (no `->`).
  *
  * Each operand first takes its diagonals and sums the letters no one else
  * needs; then operands are contracted left to right, each pair as one
@@ -42,21 +52,40 @@ interface Term {
  * assert.deepEqual(toArray(einsum("ij->ji", a)), [[1, 3], [2, 4]]);
  * assert.equal(toArray(einsum("ii->", a)), 5);
  * assert.deepEqual(toArray(einsum("ij,ij->i", a, b)), [17, 53]);
+ * assert.deepEqual(einsum("...ij,jk->...ik", tensor([[[1, 2]]]), b).shape, [1, 1, 2]);
  * ```
  */
 export function einsum(spec: string, ...operands: Tensor[]): Tensor {
   using _op = userOp("einsum");
+  const { terms, out } = parse(spec, operands);
+  // the letters needed after operand i: the output's and later operands'
+  const after = (i: number) =>
+    new Set([...out, ...terms.slice(i + 1).flatMap((t) => t.labels)]);
+  let acc = own(terms[0], after(0));
+  for (let i = 1; i < terms.length; i++) {
+    const keep = after(i);
+    const next = own(terms[i], new Set([...keep, ...acc.labels]));
+    acc = contract(own(acc, new Set([...keep, ...next.labels])), next, keep);
+  }
+  return transpose(acc.x, out.map((l) => acc.labels.indexOf(l)));
+}
+
+/**
+ * The operands as terms (one label per axis: a letter, or one of the
+ * ellipsis' own labels, lined up on the right), their size-1 axes broadcast
+ * to the size of the label elsewhere; and the output's labels.
+ */
+function parse(
+  spec: string,
+  operands: Tensor[],
+): { terms: Term[]; out: string[] } {
   const fn = "einsum";
   const bad = (why: string) =>
     new Error(`${fn}: ${why} (spec ${JSON.stringify(spec)})`);
   if (typeof spec !== "string") {
     throw new Error(`${fn}: spec must be a string, got ${typeof spec}`);
   }
-  const s = spec.replace(/\s+/g, "");
-  if (s.includes("...")) {
-    throw bad('the ellipsis "..." is not supported: name every axis');
-  }
-  const arrow = s.split("->");
+  const arrow = spec.replace(/\s+/g, "").split("->");
   if (arrow.length !== 2) {
     throw bad(
       arrow.length === 1
@@ -65,51 +94,68 @@ export function einsum(spec: string, ...operands: Tensor[]): Tensor {
     );
   }
   const ins = arrow[0].split(",");
-  const out = [...arrow[1]];
-  if (![...ins, arrow[1]].every((t) => /^[a-zA-Z]*$/.test(t))) {
-    throw bad("axes must be named by letters a-z, A-Z");
+  if (
+    ![...ins, arrow[1]].every((t) => /^[a-zA-Z]*(\.\.\.)?[a-zA-Z]*$/.test(t))
+  ) {
+    throw bad('axes must be named by letters a-z, A-Z (and one "..." at most)');
   }
   if (ins.length !== operands.length) {
     throw bad(`it names ${ins.length} operand(s) but ${operands.length} came`);
   }
-  const sizes = new Map<string, number>();
-  const terms: Term[] = operands.map((x, i) => {
-    checkTensor(fn, x, `operands[${i}]`);
-    const labels = [...ins[i]];
-    if (labels.length !== x.shape.length) {
+  operands.forEach((x, i) => checkTensor(fn, x, `operands[${i}]`));
+  // the ellipsis stands for the axes the letters leave, the same on every operand
+  const extra = ins.map((t, i) => {
+    const named = t.replace("...", "").length;
+    const n = operands[i].shape.length - named;
+    if (t.includes("...") ? n < 0 : n !== 0) {
       throw bad(
-        `operand ${i} has ${x.shape.length} dims ${fmt(x.shape)} but "${
-          ins[i]
-        }" names ${labels.length}`,
+        `operand ${i} has ${operands[i].shape.length} dims ${
+          fmt(operands[i].shape)
+        } but "${t}" names ${named}`,
       );
     }
-    labels.forEach((l, j) => {
-      const d = sizes.get(l);
-      if (d !== undefined && d !== x.shape[j]) {
+    return n;
+  });
+  const e = Math.max(0, ...extra);
+  const ell = (n: number) =>
+    [...Array(n)].map((_, k) => String.fromCharCode(0x100 + e - n + k));
+  const expand = (t: string, n: number) => {
+    const [a, b = ""] = t.split("...");
+    return [...a, ...ell(n), ...b];
+  };
+  const labelsOf = ins.map((t, i) => expand(t, extra[i]));
+  const out = expand(arrow[1], arrow[1].includes("...") ? e : 0);
+  // a label's size: equal everywhere, or 1 where it broadcasts
+  const sizes = new Map<string, number>();
+  labelsOf.forEach((ls, i) =>
+    ls.forEach((l, j) => {
+      const d = operands[i].shape[j], seen = sizes.get(l) ?? 1;
+      const mine = ls.indexOf(l) !== j ? operands[i].shape[ls.indexOf(l)] : d;
+      if ((seen !== 1 && d !== 1 && d !== seen) || mine !== d) {
+        const name = l < "\u0100" ? `"${l}"` : "an axis of ...";
         throw bad(
-          `"${l}" is ${d} in one place and ${
-            x.shape[j]
-          } in another (operand ${i}, ${fmt(x.shape)})`,
+          `${name} is ${
+            mine !== d ? mine : seen
+          } in one place and ${d} in another (operand ${i}, ${
+            fmt(operands[i].shape)
+          })`,
         );
       }
-      sizes.set(l, x.shape[j]);
-    });
-    return { x, labels };
-  });
+      sizes.set(l, d === 1 ? seen : d);
+    })
+  );
   out.forEach((l, i) => {
     if (!sizes.has(l)) throw bad(`output letter "${l}" names no input axis`);
     if (out.indexOf(l) !== i) throw bad(`output letter "${l}" appears twice`);
   });
-  // the letters needed after operand i: the output's and later operands'
-  const after = (i: number) =>
-    new Set([...out, ...terms.slice(i + 1).flatMap((t) => t.labels)]);
-  let acc = own(terms[0], new Set([...after(0)]));
-  for (let i = 1; i < terms.length; i++) {
-    const keep = after(i);
-    const next = own(terms[i], new Set([...keep, ...acc.labels]));
-    acc = contract(own(acc, new Set([...keep, ...next.labels])), next, keep);
-  }
-  return transpose(acc.x, out.map((l) => acc.labels.indexOf(l)));
+  const terms = operands.map((x, i) => {
+    const full = labelsOf[i].map((l) => sizes.get(l)!);
+    return {
+      x: sameShape(full, x.shape) ? x : broadcastTo(x, full),
+      labels: labelsOf[i],
+    };
+  });
+  return { terms, out };
 }
 
 /** `t` with its repeated letters taken as diagonals and its letters outside `keep` summed. */

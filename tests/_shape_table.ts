@@ -22,22 +22,28 @@ const withAxes = (min: number, max: number) =>
     }))
   );
 
-/** Einsum specs with the forms the op lowers differently. */
-const specs = [
-  "ij,jk->ik",
-  "bij,bjk->bik",
-  "ij->ji",
-  "ii->i",
-  "ii->",
-  "ij->j",
-  "i,j->ij",
-  "ij,ij->i",
-  "ij,ij->ij",
-  "ijk,jl->lik",
-  "bn,anm,bm->ba",
-  "iij,jk->ik",
+/**
+ * Einsum specs with the forms the op lowers differently, each with the
+ * letters that size its operands when they differ from the spec's (an
+ * ellipsis' axes as capitals, 1 for an axis of size 1 that broadcasts).
+ */
+const specs: [string, string?][] = [
+  ["ij,jk->ik"],
+  ["bij,bjk->bik"],
+  ["ij->ji"],
+  ["ii->i"],
+  ["ii->"],
+  ["ij->j"],
+  ["i,j->ij"],
+  ["ij,ij->i"],
+  ["ij,ij->ij"],
+  ["ijk,jl->lik"],
+  ["bn,anm,bm->ba"],
+  ["iij,jk->ik"],
+  ["...ij,...jk->...ik", "XYij,Yjk"],
+  ["i...->i", "iXY"],
+  ["bij,bjk->bik", "1ij,bjk"],
 ];
-
 /** The rows of ops/shape.ts and ops/einsum.ts. */
 export const shapeRows: Row[] = [
   {
@@ -122,10 +128,12 @@ export const shapeRows: Row[] = [
     arb: fc.tuple(
       fc.constantFrom(...specs),
       fc.array(int(1, 3), { minLength: 26 * 2, maxLength: 26 * 2 }),
-    ).map(([spec, ds]) => {
+    ).map(([[spec, letters], ds]) => {
       const size = (l: string) =>
-        ds[l < "a" ? l.charCodeAt(0) - 65 + 26 : l.charCodeAt(0) - 97];
-      const ins = spec.split("->")[0].split(",");
+        l === "1"
+          ? 1
+          : ds[l < "a" ? l.charCodeAt(0) - 65 + 26 : l.charCodeAt(0) - 97];
+      const ins = (letters ?? spec.split("->")[0]).split(",");
       return { shapes: ins.map((t) => [...t].map(size)), p: spec };
     }),
     domains: ["real", "real", "real"],

@@ -285,12 +285,20 @@ Deno.test("errors: einsum names its spec", () => {
       /^Error: einsum: it names 2 operand\(s\) but 1 came \(spec "ij,jk->ik"\)/,
     ],
     [
-      () => T.einsum("...ij->ij", a),
-      /^Error: einsum: the ellipsis "..." is not supported: name every axis \(spec "...ij->ij"\)/,
+      () => T.einsum("i1->i", a),
+      /^Error: einsum: axes must be named by letters a-z, A-Z \(and one "..." at most\) \(spec "i1->i"\)/,
     ],
     [
-      () => T.einsum("i1->i", a),
-      /^Error: einsum: axes must be named by letters a-z, A-Z \(spec "i1->i"\)/,
+      () => T.einsum("...i...->i", a),
+      /^Error: einsum: axes must be named by letters a-z, A-Z \(and one "..." at most\)/,
+    ],
+    [
+      () => T.einsum("ii->i", a),
+      /^Error: einsum: "i" is 2 in one place and 3 in another \(operand 0, \[2,3\]\) \(spec "ii->i"\)/,
+    ],
+    [
+      () => T.einsum("...i,...i->...i", T.zeros([2, 3]), T.zeros([4, 3])),
+      /^Error: einsum: an axis of ... is 2 in one place and 4 in another \(operand 1, \[4,3\]\)/,
     ],
     [
       () => T.einsum("ij->i->j", a),
