@@ -32,11 +32,16 @@ import {
 } from "./structural.ts";
 import * as shp from "./kernels/shape.ts";
 
-/** An axis or a list of axes, each checked and made non-negative; no axis twice. */
+/**
+ * An axis or a list of axes, each checked and made non-negative; no axis
+ * twice. A scalar has no axis unless `scalarAxis` (then 0 names it, as in
+ * torch.flip).
+ */
 function axesOf(
   fn: string,
   x: Tensor,
   axis: number | readonly number[],
+  scalarAxis = false,
 ): number[] {
   const list = typeof axis === "number" ? [axis] : axis;
   if (!Array.isArray(list)) {
@@ -44,6 +49,11 @@ function axesOf(
       `${fn}: axis must be a number or an array of numbers, got ${
         describe(axis)
       }`,
+    );
+  }
+  if (x.shape.length === 0 && list.length > 0 && !scalarAxis) {
+    throw new Error(
+      `${fn}: x is a scalar (shape []): it has no axis ${list[0]}`,
     );
   }
   const axes = list.map((a) => normAxis(fn, a, x.shape.length, x.shape));
@@ -95,7 +105,7 @@ export function flip(
       `${fn}: options.axis is required (an axis or a list of axes, as torch.flip's dims)`,
     );
   }
-  const axes = axesOf(fn, x, options.axis).filter((a) => x.shape[a] > 1);
+  const axes = axesOf(fn, x, options.axis, true).filter((a) => x.shape[a] > 1);
   if (axes.length === 0) return x;
   return bind(flipPrim, [x], { axes: axes.sort((a, b) => a - b) });
 }
@@ -225,7 +235,7 @@ export function repeat(
   if (options.axis === undefined) {
     return repeat(reshape(x, [-1]), repeats, { axis: 0 });
   }
-  const a = normAxis(fn, options.axis, x.shape.length, x.shape);
+  const [a] = axesOf(fn, x, options.axis);
   const d = x.shape[a];
   if (r.length !== 1 && r.length !== d) {
     throw new Error(

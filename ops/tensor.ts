@@ -387,7 +387,10 @@ export function eye(
   const fn = "eye";
   checkOptions(fn, options, ["dtype"]);
   m ??= n;
-  const shape = checkShape(fn, [n, m]);
+  if (![n, m].every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`${fn}: n and m must be integers >= 0, got ${n} and ${m}`);
+  }
+  const shape = [n, m];
   const data = allocShape(
     fn,
     options.dtype ? checkDType(fn, options.dtype) : "float32",

@@ -137,6 +137,11 @@ Deno.test("shape ops: identities (flip twice, roll back, tile and repeat agree, 
     T.einsum("ij,jk->ik", T.zeros([2, 0]), T.zeros([0, 3])).shape,
     [2, 3],
   );
+  // scalars: flip and tile as torch (axis 0 of a scalar is an error in roll and repeat)
+  assert.equal(T.toArray(T.flip(T.tensor(3), { axis: 0 })), 3);
+  assert.deepEqual(T.toArray(T.tile(T.tensor(3), [2])), [3, 3]);
+  assert.deepEqual(T.toArray(T.repeat(T.tensor(3), 2)), [3, 3]);
+  assert.deepEqual(T.toArray(T.roll(T.tensor(3), 1)), 3);
   // int32 stays int32
   const i = T.tensor([[1, 2], [3, 4]], { dtype: "int32" });
   for (
@@ -207,6 +212,14 @@ Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace
       /^Error: roll: shifts must be an integer or an array of integers, got 1.5/,
     ],
     [
+      () => T.roll(T.tensor(3), 1, { axis: 0 }),
+      /^Error: roll: x is a scalar \(shape \[\]\): it has no axis 0/,
+    ],
+    [
+      () => T.repeat(T.tensor(3), 2, { axis: 0 }),
+      /^Error: repeat: x is a scalar \(shape \[\]\): it has no axis 0/,
+    ],
+    [
       () => T.tile(x, [-1]),
       /^Error: tile: reps must be an integer >= 0 or an array of them, got \[-1\]/,
     ],
@@ -243,7 +256,7 @@ Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace
     ],
     [
       () => T.eye(-1),
-      /^Error: eye: shape must be an array of non-negative integers, got \[-1,-1\]/,
+      /^Error: eye: n and m must be integers >= 0, got -1 and -1/,
     ],
     [
       () => T.linspace(0, 1, 2.5),
