@@ -194,9 +194,8 @@ Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace
       () => T.flip(x, { axis: [0, -2] }),
       /^Error: flip: axis lists an axis twice: \[0,-2\]/,
     ],
-    // deno-lint-ignore no-explicit-any
     [
-      () => T.flip(x, { dims: 0 } as any),
+      () => T.flip(x, { dims: 0 } as never),
       /^Error: flip: unknown option "dims" \(known options: axis\)/,
     ],
     [
@@ -235,9 +234,8 @@ Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace
       () => T.triu(x, { k: 0.5 }),
       /^Error: triu: k must be an integer, got 0.5/,
     ],
-    // deno-lint-ignore no-explicit-any
     [
-      () => T.triu(x, { diagonal: 1 } as any),
+      () => T.triu(x, { diagonal: 1 } as never),
       /^Error: triu: unknown option "diagonal" \(known options: k\)/,
     ],
     [() => T.meshgrid(), /^Error: meshgrid: needs at least one tensor/],
@@ -249,9 +247,8 @@ Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace
       () => T.meshgrid(T.zeros([2]), T.zeros([2], { dtype: "int32" })),
       /^Error: meshgrid: tensors must have one dtype, got float32 \(tensors\[0\]\) and int32 \(tensors\[1\]\)/,
     ],
-    // deno-lint-ignore no-explicit-any
     [
-      () => T.meshgrid(T.zeros([2]), { indexing: "ji" } as any),
+      () => T.meshgrid(T.zeros([2]), { indexing: "ji" } as never),
       /^Error: meshgrid: indexing must be "ij" or "xy", got "ji"/,
     ],
     [
@@ -317,9 +314,8 @@ Deno.test("errors: einsum names its spec", () => {
       () => T.einsum("ij->i->j", a),
       /^Error: einsum: "->" appears more than once \(spec "ij->i->j"\)/,
     ],
-    // deno-lint-ignore no-explicit-any
     [
-      () => T.einsum("ij->i", [1, 2] as any),
+      () => T.einsum("ij->i", [1, 2] as never),
       /^Error: einsum: operands\[0\] must be a Tensor, got an array of length 2/,
     ],
   ];
