@@ -252,7 +252,7 @@ export function repeat(
     const out = broadcastTo(spread, [...pre, j - i, k, ...post]);
     return reshape(out, [...pre, (j - i) * k, ...post]);
   };
-  if (r.length === 1 || r.every((k) => k === r[0])) return run(0, d, r[0]);
+  if (r.length <= 1 || r.every((k) => k === r[0])) return run(0, d, r[0] ?? 0);
   const parts: Tensor[] = [];
   for (let i = 0; i < d;) { // runs of equal counts as one piece each
     let j = i + 1;

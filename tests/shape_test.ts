@@ -130,6 +130,8 @@ Deno.test("shape ops: identities (flip twice, roll back, tile and repeat agree, 
   assert.deepEqual(T.repeat(x, 0, { axis: 1 }).shape, [2, 0, 4]);
   assert.deepEqual(T.repeat(x, [0, 0, 0], { axis: 1 }).shape, [2, 0, 4]);
   assert.deepEqual(T.tile(x, [0, 1]).shape, [2, 0, 4]);
+  assert.deepEqual(T.repeat(T.zeros([2, 0]), [], { axis: 1 }).shape, [2, 0]);
+  assert.equal(T.toArray(T.einsum(",->", T.tensor(2), T.tensor(3))), 6);
   assert.deepEqual(T.roll(T.zeros([0, 3]), 2, { axis: 0 }).shape, [0, 3]);
   assert.deepEqual(T.flip(T.zeros([2, 0]), { axis: 0 }).shape, [2, 0]);
   assert.deepEqual(T.linspace(0, 1, 0).shape, [0]);
