@@ -158,6 +158,13 @@ Deno.test("shape ops: identities (flip twice, roll back, tile and repeat agree, 
   ) {
     assert.equal(y.dtype, "int32");
   }
+  // mixed dtypes promote, as jnp.einsum (torch.einsum requires one dtype)
+  const f64 = T.tensor([1, 2], { dtype: "float64" });
+  assert.equal(T.einsum("i,i->", T.tensor([3, 4]), f64).dtype, "float64");
+  assert.equal(
+    T.einsum("i,j->ij", T.tensor([3, 4], { dtype: "int32" }), f64).dtype,
+    "float64",
+  );
   // a NaN above the diagonal is dropped, as torch.tril drops it
   assert.deepEqual(T.toArray(T.tril(T.tensor([[1, NaN], [2, 3]]))), [[1, 0], [
     2,
