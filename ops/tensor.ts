@@ -402,14 +402,16 @@ export function eye(
 
 /**
  * `num` evenly spaced values from `start` to `stop`, both included, with
- * torch.linspace's exact values (PyTorch 1.13 on x86, AVX2; the same float32
- * and float64 bits up to 32768 values): the step is `(stop - start) /
- * (num - 1)` in the dtype, the first half counts up from `start` and the
- * second half down from `stop` (so both ends are exact), each value rounded
- * once as torch's fused multiply-add rounds it, except inside torch's
- * vectorised blocks (8 float32 or 4 float64 values, in pairs), whose values
- * add `j * step` to the block's first. An int32 linspace truncates start and
- * stop and each value toward zero, as torch does.
+ * torch.linspace's exact values (the bits of PyTorch 1.13 on x86 with AVX2:
+ * for any thread count up to 32768 values, and beyond that as torch on one
+ * thread; with more threads torch splits a longer range among them and its
+ * last bits depend on how many). The step is `(stop - start) / (num - 1)` in
+ * the dtype; the first half counts up from `start` and the second half down
+ * from `stop` (so both ends are exact), each value rounded once as torch's
+ * fused multiply-add rounds it, except inside torch's vectorised blocks (8
+ * float32 or 4 float64 values, in pairs), whose values add `j * step` to the
+ * block's first. An int32 linspace truncates start, stop and each value
+ * toward zero, as torch does.
  *
  * @example
  * ```ts
@@ -460,7 +462,7 @@ export function linspace(
   // j * step is rounded to the dtype in float blocks, not in int32 ones
   const rj = dtype === "int32" ? (v: number) => v : r;
   // torch's vector loop takes two blocks at a time; the rest is scalar
-  const blocks = num <= 32768 ? num - (num % (2 * lanes)) : 0;
+  const blocks = num - (num % (2 * lanes));
   for (; i < blocks; i += lanes) {
     const base = r(at(i));
     for (let j = 0; j < lanes; j++) data[i + j] = r(base + rj(j * step));

@@ -97,6 +97,14 @@ for (const op of new Set(cases.map((c) => c.op))) {
   });
 }
 
+Deno.test("PyTorch fixtures: linspace of up to 100003 values (torch on one thread)", () => {
+  for (const c of fixture.linspaceLong) {
+    const y = T.linspace(c.start, c.stop, c.num, { dtype: c.dtype as T.DType });
+    const got = c.indices.map((i) => y.data[i]);
+    assert.deepEqual(got, c.values, `${c.dtype} ${c.start} to ${c.stop}`);
+  }
+});
+
 Deno.test("shape ops: identities (flip twice, roll back, tile and repeat agree, tril + triu)", () => {
   const x = T.reshape(
     T.arange(24, undefined, undefined, { dtype: "float64" }),
