@@ -16,8 +16,10 @@
 export {
   arange,
   type DType,
+  eye,
   full,
   item,
+  linspace,
   type NestedArray,
   ones,
   onesLike,
@@ -93,6 +95,17 @@ export {
   sum,
   transpose,
 } from "./ops/structural.ts";
+export {
+  flip,
+  meshgrid,
+  type MeshgridOptions,
+  repeat,
+  roll,
+  tile,
+  tril,
+  triu,
+} from "./ops/shape.ts";
+export { einsum } from "./ops/einsum.ts";
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";

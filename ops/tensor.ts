@@ -367,6 +367,129 @@ export function arange(
 }
 
 /**
+ * The identity matrix `[n, m]` (m defaults to n): ones on the diagonal, as
+ * `torch.eye`.
+ *
+ * @example
+ * ```ts
+ * import { eye, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(eye(2)), [[1, 0], [0, 1]]);
+ * assert.deepEqual(toArray(eye(2, 3, { dtype: "int32" })), [[1, 0, 0], [0, 1, 0]]);
+ * ```
+ */
+export function eye(
+  n: number,
+  m?: number,
+  options?: { dtype?: DType },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "eye";
+  checkOptions(fn, options, ["dtype"]);
+  m ??= n;
+  if (![n, m].every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`${fn}: n and m must be integers >= 0, got ${n} and ${m}`);
+  }
+  const shape = [n, m];
+  const data = allocShape(
+    fn,
+    options.dtype ? checkDType(fn, options.dtype) : "float32",
+    shape,
+  );
+  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
+  return fromData(data, shape);
+}
+
+/**
+ * `num` evenly spaced values from `start` to `stop`, both included, with
+ * torch.linspace's exact values (the bits of PyTorch 1.13 on x86 with AVX2:
+ * for any thread count up to 32768 values, and beyond that as torch on one
+ * thread; with more threads torch splits a longer range among them and its
+ * last bits depend on how many). The step is `(stop - start) / (num - 1)` in
+ * the dtype; the first half counts up from `start` and the second half down
+ * from `stop` (so both ends are exact), each value rounded once as torch's
+ * fused multiply-add rounds it, except inside torch's vectorised blocks (8
+ * float32 or 4 float64 values, in pairs), whose values add `j * step` to the
+ * block's first. An int32 linspace truncates start, stop and each value
+ * toward zero, as torch does.
+ *
+ * @example
+ * ```ts
+ * import { linspace, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(linspace(0, 1, 5)), [0, 0.25, 0.5, 0.75, 1]);
+ * assert.deepEqual(toArray(linspace(2, 3, 1)), [2]);
+ * assert.deepEqual(toArray(linspace(0, 10, 5, { dtype: "int32" })), [0, 2, 5, 7, 10]);
+ * ```
+ */
+export function linspace(
+  start: number,
+  stop: number,
+  num: number,
+  options?: { dtype?: DType },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "linspace";
+  checkOptions(fn, options, ["dtype"]);
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new Error(
+      `${fn}: start and stop must be finite numbers, got ${start} and ${stop}`,
+    );
+  }
+  if (!Number.isInteger(num) || num < 0) {
+    throw new Error(`${fn}: num must be an integer >= 0, got ${num}`);
+  }
+  const dtype = options.dtype ? checkDType(fn, options.dtype) : "float32";
+  const data = allocShape(fn, dtype, [num]);
+  // the dtype's rounding: float32, none, or int32's truncation
+  const r = dtype === "float32"
+    ? Math.fround
+    : dtype === "int32"
+    ? Math.trunc
+    : (v: number) => v;
+  const s = r(start), e = r(stop);
+  if (num === 1) data[0] = s;
+  if (num < 2) return fromData(data, [num]);
+  // int32 steps in float64, as torch's
+  const step = dtype === "int32"
+    ? (e - s) / (num - 1)
+    : r(r(e - s) / (num - 1));
+  const half = Math.floor(num / 2);
+  const at = (i: number) =>
+    i < half ? fma(step, i, s, r) : fma(-step, num - 1 - i, e, r);
+  const lanes = dtype === "float64" ? 4 : 8;
+  let i = 0;
+  // j * step is rounded to the dtype in float blocks, not in int32 ones
+  const rj = dtype === "int32" ? (v: number) => v : r;
+  // torch's vector loop takes two blocks at a time; the rest is scalar
+  const blocks = num - (num % (2 * lanes));
+  for (; i < blocks; i += lanes) {
+    const base = r(at(i));
+    for (let j = 0; j < lanes; j++) data[i + j] = r(base + rj(j * step));
+  }
+  for (; i < num; i++) data[i] = at(i);
+  return fromData(data, [num]);
+}
+
+/** `a * b + c` rounded once by `r` (the fused multiply-add of torch's kernels). */
+function fma(a: number, b: number, c: number, r: (v: number) => number) {
+  if (r !== Math.fround && r !== Math.trunc) {
+    // float64: the product's rounding error (Dekker) added back before rounding
+    const p = a * b;
+    const split = (v: number) => {
+      const t = 134217729 * v;
+      const hi = t - (t - v);
+      return [hi, v - hi];
+    };
+    const [ah, al] = split(a), [bh, bl] = split(b);
+    const err = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+    const sum = p + c, back = sum - p;
+    return sum + (((p - (sum - back)) + (c - back)) + err);
+  }
+  return r(a * b + c); // exact in float64 before rounding to float32 / int32
+}
+
+/**
  * Zeros with the shape (and by default the dtype) of `x`.
  *
  * @example

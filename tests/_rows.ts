@@ -8,6 +8,7 @@ import { coreRows } from "./_op_table.ts";
 import { cnnRows } from "./_cnn_table.ts";
 import { mathRows } from "./_math_table.ts";
 import { statsRows } from "./_stats_table.ts";
+import { shapeRows } from "./_shape_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
@@ -15,4 +16,5 @@ export const allRows: Row[] = [
   ...cnnRows,
   ...mathRows,
   ...statsRows,
+  ...shapeRows,
 ];

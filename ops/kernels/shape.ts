@@ -1,5 +1,5 @@
 /**
- * Data-movement kernels: transpose, slice, pad, concat. Arrays and shapes in,
+ * Data-movement kernels: transpose, flip, slice, pad, concat. Arrays and shapes in,
  * a new array out.
  *
  * @module
@@ -14,12 +14,42 @@ export function transpose(
   perm: readonly number[],
   out: TypedArray,
 ): TypedArray {
-  const nd = shape.length;
   const inStrides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
-  const strides = perm.map((p) => inStrides[p]);
+  return gather(x, outShape, 0, perm.map((p) => inStrides[p]), out);
+}
+
+/** Reverses the axes of `x` (shape `shape`) where `flipped[i]` into `out`. */
+export function flip(
+  x: TypedArray,
+  shape: readonly number[],
+  flipped: readonly boolean[],
+  out: TypedArray,
+): TypedArray {
+  const inStrides = stridesOf(shape);
+  let base = 0;
+  const strides = inStrides.map((s, i) => {
+    if (!flipped[i] || shape[i] === 0) return s;
+    base += s * (shape[i] - 1); // start at the last index, walk backwards
+    return -s;
+  });
+  return gather(x, shape, base, strides, out);
+}
+
+/**
+ * Writes `out` (shape `outShape`, row-major) from `x` read at offset `base`
+ * with `strides` per output axis (negative ones walk backwards).
+ */
+function gather(
+  x: TypedArray,
+  outShape: readonly number[],
+  base: number,
+  strides: readonly number[],
+  out: TypedArray,
+): TypedArray {
+  const nd = outShape.length;
   if (nd === 0) {
-    out[0] = x[0];
+    out[0] = x[base];
     return out;
   }
   // Loop over all output positions; the innermost axis is a tight loop.
@@ -27,7 +57,7 @@ export function transpose(
   const innerN = outShape[last];
   const innerS = strides[last];
   const counter = new Int32Array(nd);
-  let src = 0;
+  let src = base;
   const total = out.length;
   for (let o = 0; o < total; o += innerN) {
     for (let i = 0, s = src; i < innerN; i++, s += innerS) out[o + i] = x[s];

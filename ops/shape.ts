@@ -1,0 +1,421 @@
+/**
+ * Rearranging ops: flip (a primitive: its VJP flips the cotangent back) and
+ * the compositions roll, tile, repeat, tril, triu and meshgrid, built from
+ * slice, concat, reshape, broadcastTo and where, so they need no rules of
+ * their own.
+ *
+ * @module
+ */
+import {
+  allocData,
+  checkOptions,
+  checkTensor,
+  describe,
+  fromData,
+  isTensor,
+  sizeOf,
+  type Tensor,
+  tensor,
+} from "./tensor.ts";
+import { bind, definePrimitive, type Primitive } from "./trace.ts";
+import { userOp } from "./debug.ts";
+import { fmt } from "./_args.ts";
+import { where } from "./elementwise.ts";
+import {
+  batchFront,
+  broadcastTo,
+  concat,
+  normAxis,
+  plusOne,
+  reshape,
+  slice,
+} from "./structural.ts";
+import * as shp from "./kernels/shape.ts";
+
+/**
+ * An axis or a list of axes, each checked and made non-negative; no axis
+ * twice. A scalar has no axis unless `scalarAxis` (then 0 names it, as in
+ * torch.flip).
+ */
+function axesOf(
+  fn: string,
+  x: Tensor,
+  axis: number | readonly number[],
+  scalarAxis = false,
+): number[] {
+  const list = typeof axis === "number" ? [axis] : axis;
+  if (!Array.isArray(list)) {
+    throw new Error(
+      `${fn}: axis must be a number or an array of numbers, got ${
+        describe(axis)
+      }`,
+    );
+  }
+  if (x.shape.length === 0 && list.length > 0 && !scalarAxis) {
+    throw new Error(
+      `${fn}: x is a scalar (shape []): it has no axis ${list[0]}`,
+    );
+  }
+  const axes = list.map((a) => normAxis(fn, a, x.shape.length, x.shape));
+  if (new Set(axes).size !== axes.length) {
+    throw new Error(`${fn}: axis lists an axis twice: [${list}]`);
+  }
+  return axes;
+}
+
+/** A list of integers >= 0 (or one, as a list of one); `name` names it in errors. */
+function counts(fn: string, name: string, v: unknown): number[] {
+  const list = typeof v === "number" ? [v] : v;
+  if (
+    !Array.isArray(list) || !list.every((r) => Number.isInteger(r) && r >= 0)
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be an integer >= 0 or an array of them, got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return list;
+}
+
+/**
+ * Reverses the order of elements along the given axes, as `torch.flip`
+ * (`axis` is torch's `dims`: a number or a list; negative counts from the
+ * end).
+ *
+ * @example
+ * ```ts
+ * import { flip, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[1, 2, 3], [4, 5, 6]]);
+ * assert.deepEqual(toArray(flip(x, { axis: -1 })), [[3, 2, 1], [6, 5, 4]]);
+ * assert.deepEqual(toArray(flip(x, { axis: [0, 1] })), [[6, 5, 4], [3, 2, 1]]);
+ * ```
+ */
+export function flip(
+  x: Tensor,
+  options?: { axis?: number | number[] },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "flip";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["axis"]);
+  if (options.axis === undefined) {
+    throw new Error(
+      `${fn}: options.axis is required (an axis or a list of axes, as torch.flip's dims)`,
+    );
+  }
+  const axes = axesOf(fn, x, options.axis, true).filter((a) => x.shape[a] > 1);
+  if (axes.length === 0) return x;
+  return bind(flipPrim, [x], { axes: axes.sort((a, b) => a - b) });
+}
+
+/**
+ * Rolls elements along axes, as `torch.roll`: an element pushed past the end
+ * comes back at the start. `shifts` and `axis` are numbers or lists of equal
+ * length; without `axis` the flattened tensor is rolled and the shape kept.
+ * Shifts may be negative or larger than the axis.
+ *
+ * @example
+ * ```ts
+ * import { roll, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(roll(tensor([1, 2, 3, 4]), 1)), [4, 1, 2, 3]);
+ * const x = tensor([[1, 2], [3, 4]]);
+ * assert.deepEqual(toArray(roll(x, 1)), [[4, 1], [2, 3]]);
+ * assert.deepEqual(toArray(roll(x, [-1, 3], { axis: [0, 1] })), [[4, 3], [2, 1]]);
+ * ```
+ */
+export function roll(
+  x: Tensor,
+  shifts: number | number[],
+  options?: { axis?: number | number[] },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("roll");
+  const fn = "roll";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["axis"]);
+  const list = typeof shifts === "number" ? [shifts] : shifts;
+  if (!Array.isArray(list) || !list.every(Number.isInteger)) {
+    throw new Error(
+      `${fn}: shifts must be an integer or an array of integers, got ${
+        JSON.stringify(shifts)
+      }`,
+    );
+  }
+  if (options.axis === undefined) {
+    if (list.length !== 1) {
+      throw new Error(
+        `${fn}: without axis, shifts must be one integer (the flattened x is rolled), got ${
+          JSON.stringify(shifts)
+        }`,
+      );
+    }
+    return reshape(roll(reshape(x, [-1]), list[0], { axis: 0 }), [...x.shape]);
+  }
+  const axes = axesOf(fn, x, options.axis);
+  if (axes.length !== list.length) {
+    throw new Error(
+      `${fn}: shifts and axis must have the same length, got shifts ${
+        JSON.stringify(shifts)
+      } and axis ${JSON.stringify(options.axis)}`,
+    );
+  }
+  let y = x;
+  axes.forEach((a, i) => {
+    const d = x.shape[a];
+    const s = d === 0 ? 0 : ((list[i] % d) + d) % d;
+    if (s === 0) return;
+    const starts = (v: number) => x.shape.map((_, j) => (j === a ? v : 0));
+    const ends = (v: number) => x.shape.map((e, j) => (j === a ? v : e));
+    y = concat([
+      slice(y, starts(d - s)),
+      slice(y, starts(0), ends(d - s)),
+    ], a);
+  });
+  return y;
+}
+
+/**
+ * Repeats the whole tensor `reps[i]` times along axis i, as `torch.tile` and
+ * `jnp.tile` (and torch's `Tensor.repeat`): when `reps` is shorter than x's
+ * rank it is padded with leading 1s, when longer x gets leading axes of 1.
+ *
+ * @example
+ * ```ts
+ * import { tensor, tile, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(tile(tensor([1, 2]), [2])), [1, 2, 1, 2]);
+ * assert.deepEqual(toArray(tile(tensor([1, 2]), [2, 1])), [[1, 2], [1, 2]]);
+ * assert.deepEqual(tile(tensor([[1, 2]]), [3]).shape, [1, 6]);
+ * ```
+ */
+export function tile(x: Tensor, reps: number | number[]): Tensor {
+  using _op = userOp("tile");
+  const fn = "tile";
+  checkTensor(fn, x, "x");
+  const r = counts(fn, "reps", reps);
+  const n = Math.max(r.length, x.shape.length);
+  const rs = [...Array(n - r.length).fill(1), ...r];
+  const ds = [...Array(n - x.shape.length).fill(1), ...x.shape];
+  // [1, d0, 1, d1, ...] broadcast to [r0, d0, r1, d1, ...], then merged
+  const spread = reshape(x, ds.flatMap((d) => [1, d]));
+  const copies = broadcastTo(spread, ds.flatMap((d, i) => [rs[i], d]));
+  return reshape(copies, ds.map((d, i) => d * rs[i]));
+}
+
+/**
+ * Repeats each element `repeats` times in place, as `jnp.repeat` and
+ * `torch.repeat_interleave` (torch's `Tensor.repeat` copies the whole tensor:
+ * that is {@linkcode tile}). `repeats` is one count or one per element along
+ * the axis; without `axis` the flattened tensor is repeated.
+ *
+ * @example
+ * ```ts
+ * import { repeat, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(repeat(tensor([1, 2]), 2)), [1, 1, 2, 2]);
+ * const x = tensor([[1, 2], [3, 4]]);
+ * assert.deepEqual(toArray(repeat(x, [1, 2], { axis: 0 })), [[1, 2], [3, 4], [3, 4]]);
+ * assert.deepEqual(toArray(repeat(x, 2, { axis: -1 })), [[1, 1, 2, 2], [3, 3, 4, 4]]);
+ * ```
+ */
+export function repeat(
+  x: Tensor,
+  repeats: number | number[],
+  options?: { axis?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("repeat");
+  const fn = "repeat";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["axis"]);
+  const r = counts(fn, "repeats", repeats);
+  if (options.axis === undefined) {
+    return repeat(reshape(x, [-1]), repeats, { axis: 0 });
+  }
+  const [a] = axesOf(fn, x, options.axis);
+  const d = x.shape[a];
+  if (r.length !== 1 && r.length !== d) {
+    throw new Error(
+      `${fn}: repeats must be one count or ${d} (one per element of axis ${a} of x ${
+        fmt(x.shape)
+      }), got ${r.length}`,
+    );
+  }
+  const pre = x.shape.slice(0, a), post = x.shape.slice(a + 1);
+  // elements [i, j) of the axis, each repeated k times: [.., n, 1, ..] -> [.., n, k, ..]
+  const run = (i: number, j: number, k: number) => {
+    const part = slice(x, [...pre.map(() => 0), i], [...pre, j]);
+    const spread = reshape(part, [...pre, j - i, 1, ...post]);
+    const out = broadcastTo(spread, [...pre, j - i, k, ...post]);
+    return reshape(out, [...pre, (j - i) * k, ...post]);
+  };
+  if (r.length <= 1 || r.every((k) => k === r[0])) return run(0, d, r[0] ?? 0);
+  const parts: Tensor[] = [];
+  for (let i = 0; i < d;) { // runs of equal counts as one piece each
+    let j = i + 1;
+    while (j < d && r[j] === r[i]) j++;
+    if (r[i] > 0) parts.push(run(i, j, r[i]));
+    i = j;
+  }
+  return parts.length ? concat(parts, a) : run(0, d, 0);
+}
+
+/** The lower (`lower`) or upper triangle of the last two axes of x from diagonal k on. */
+function triangle(
+  fn: string,
+  x: Tensor,
+  options: { k?: number },
+  lower: boolean,
+): Tensor {
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["k"]);
+  const k = options.k ?? 0;
+  if (!Number.isInteger(k)) {
+    throw new Error(`${fn}: k must be an integer, got ${JSON.stringify(k)}`);
+  }
+  if (x.shape.length < 2) {
+    throw new Error(
+      `${fn}: x must have at least 2 dims (the matrix is its last two), got ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  const [n, m] = x.shape.slice(-2);
+  const mask = new Int32Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      mask[i * m + j] = (lower ? j - i <= k : j - i >= k) ? 1 : 0;
+    }
+  }
+  return where(tensor(mask, { shape: [n, m] }), x, 0);
+}
+
+/**
+ * The lower triangle of the last two axes (batched): entries with
+ * `col - row <= k` are kept, the rest set to 0, as `torch.tril` (whose
+ * `diagonal` is `k` here, as `jnp.tril`'s).
+ *
+ * @example
+ * ```ts
+ * import { ones, toArray, tril } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(tril(ones([2, 3]))), [[1, 0, 0], [1, 1, 0]]);
+ * assert.deepEqual(toArray(tril(ones([2, 3]), { k: -1 })), [[0, 0, 0], [1, 0, 0]]);
+ * ```
+ */
+export function tril(x: Tensor, options?: { k?: number }): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("tril");
+  return triangle("tril", x, options, true);
+}
+
+/**
+ * The upper triangle of the last two axes (batched): entries with
+ * `col - row >= k` are kept, the rest set to 0, as `torch.triu`.
+ *
+ * @example
+ * ```ts
+ * import { ones, toArray, triu } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(triu(ones([2, 3]))), [[1, 1, 1], [0, 1, 1]]);
+ * assert.deepEqual(toArray(triu(ones([2, 3]), { k: 1 })), [[0, 1, 1], [0, 0, 1]]);
+ * ```
+ */
+export function triu(x: Tensor, options?: { k?: number }): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("triu");
+  return triangle("triu", x, options, false);
+}
+
+/** Options of {@linkcode meshgrid}. */
+export interface MeshgridOptions {
+  /** `"ij"` (matrix indexing, the default, as torch) or `"xy"` (Cartesian: the first two output axes swapped). */
+  indexing?: "ij" | "xy";
+}
+
+/**
+ * Coordinate grids from 1-D tensors, as `torch.meshgrid`: with n inputs of
+ * sizes `s0, s1, ...`, n tensors of shape `[s0, s1, ...]` (`"ij"`) or
+ * `[s1, s0, ...]` (`"xy"`), output i varying along input i's axis. A scalar
+ * counts as a 1-D tensor of one element; the options bag comes last.
+ *
+ * @example
+ * ```ts
+ * import { meshgrid, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [a, b] = meshgrid(tensor([1, 2, 3]), tensor([4, 5]));
+ * assert.deepEqual(toArray(a), [[1, 1], [2, 2], [3, 3]]);
+ * assert.deepEqual(toArray(b), [[4, 5], [4, 5], [4, 5]]);
+ * const [x] = meshgrid(tensor([1, 2, 3]), tensor([4, 5]), { indexing: "xy" });
+ * assert.deepEqual(toArray(x), [[1, 2, 3], [1, 2, 3]]);
+ * ```
+ */
+export function meshgrid(
+  ...args: [...Tensor[], MeshgridOptions] | Tensor[]
+): Tensor[] {
+  using _op = userOp("meshgrid");
+  const fn = "meshgrid";
+  const last = args[args.length - 1];
+  const options = last !== undefined && !isTensor(last)
+    ? checkOptions(fn, last, ["indexing"]) as MeshgridOptions
+    : {};
+  const xs = (options === last ? args.slice(0, -1) : args) as Tensor[];
+  if (xs.length === 0) throw new Error(`${fn}: needs at least one tensor`);
+  xs.forEach((x, i) => {
+    checkTensor(fn, x, `tensors[${i}]`);
+    if (x.shape.length > 1) {
+      throw new Error(
+        `${fn}: tensors[${i}] must be 1-D (or a scalar), got ${fmt(x.shape)}`,
+      );
+    }
+    if (x.dtype !== xs[0].dtype) {
+      throw new Error(
+        `${fn}: tensors must have one dtype, got ${
+          xs[0].dtype
+        } (tensors[0]) and ${x.dtype} (tensors[${i}])`,
+      );
+    }
+  });
+  const indexing = options.indexing ?? "ij";
+  if (indexing !== "ij" && indexing !== "xy") {
+    throw new Error(
+      `${fn}: indexing must be "ij" or "xy", got ${JSON.stringify(indexing)}`,
+    );
+  }
+  const sizes = xs.map((x) => sizeOf(x.shape));
+  // "xy" swaps the first two output axes
+  const axisOf = (i: number) =>
+    indexing === "xy" && xs.length > 1 && i < 2 ? 1 - i : i;
+  const order = xs.map((_, i) => axisOf(i));
+  const shape = order.map((i) => sizes[i]);
+  return xs.map((x, i) => {
+    const lined = shape.map((d, j) => (j === axisOf(i) ? d : 1));
+    return broadcastTo(reshape(x, lined), shape);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// primitives: forward kernel call and derivative rules side by side
+
+const flipPrim: Primitive<{ axes: number[] }> = definePrimitive({
+  name: "flip",
+  forward: ([x], { axes }) =>
+    fromData(
+      shp.flip(
+        x.data,
+        x.shape,
+        x.shape.map((_, i) => axes.includes(i)),
+        allocData(x.dtype, x.data.length),
+      ),
+      x.shape as number[],
+    ),
+  vjp: (_, __, { axes }) => [(g) => flip(g, { axis: axes })], // its own inverse
+  jvp: "linear",
+  batch: ([x], [d], { axes }) => [
+    bind(flipPrim, [batchFront(x, d, 0)], { axes: plusOne(axes) }),
+    0,
+  ],
+});

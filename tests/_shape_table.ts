@@ -1,0 +1,142 @@
+/**
+ * Rows of the shape ops and einsum for the gradient-check table (and vmap,
+ * jit and the architecture test, through _rows.ts): flip, roll, tile, repeat,
+ * tril/triu, meshgrid and einsum over a list of specs, on tiny shapes.
+ * Each op is linear, so it is multiplied by its input (or a tanh of it) where
+ * that keeps the second-order check from being trivially zero.
+ */
+import fc from "fast-check";
+import * as T from "../mod.ts";
+import { int } from "./_helpers.ts";
+import { type Row, shapeArb } from "./_op_table.ts";
+
+/** A shape of rank min..max and a non-empty list of its axes (some negative). */
+const withAxes = (min: number, max: number) =>
+  shapeArb(min, max).chain((s) =>
+    fc.tuple(
+      fc.shuffledSubarray([...s.keys()], { minLength: 1 }),
+      fc.boolean(),
+    ).map(([axes, neg]) => ({
+      shapes: [s],
+      p: axes.map((a) => (neg ? a - s.length : a)),
+    }))
+  );
+
+/**
+ * Einsum specs with the forms the op lowers differently, each with the
+ * letters that size its operands when they differ from the spec's (an
+ * ellipsis' axes as capitals, 1 for an axis of size 1 that broadcasts).
+ */
+const specs: [string, string?][] = [
+  ["ij,jk->ik"],
+  ["bij,bjk->bik"],
+  ["ij->ji"],
+  ["ii->i"],
+  ["ii->"],
+  ["ij->j"],
+  ["i,j->ij"],
+  ["ij,ij->i"],
+  ["ij,ij->ij"],
+  ["ijk,jl->lik"],
+  ["bn,anm,bm->ba"],
+  ["iij,jk->ik"],
+  ["...ij,...jk->...ik", "XYij,Yjk"],
+  ["i...->i", "iXY"],
+  ["bij,bjk->bik", "1ij,bjk"],
+];
+/** The rows of ops/shape.ts and ops/einsum.ts. */
+export const shapeRows: Row[] = [
+  {
+    name: "flip",
+    arb: withAxes(1, 3),
+    domains: ["real"],
+    f: (axis, x) => T.mul(T.flip(x, { axis }), x),
+  },
+  {
+    name: "roll",
+    arb: shapeArb(1, 3).chain((s) =>
+      fc.tuple(
+        fc.option(fc.shuffledSubarray([...s.keys()], { minLength: 1 })),
+        int(-5, 5),
+      ).map(([axis, shift]) => ({
+        shapes: [s],
+        // without axis the flattened x rolls; else one shift per axis
+        p: axis === null
+          ? { shifts: shift }
+          : { shifts: axis.map((_, i) => shift + 2 * i), axis },
+      }))
+    ),
+    domains: ["real"],
+    f: ({ shifts, axis }, x) =>
+      T.mul(T.roll(x, shifts, axis === undefined ? {} : { axis }), x),
+  },
+  {
+    name: "tile",
+    arb: fc.tuple(shapeArb(0, 2), fc.array(int(1, 2), { maxLength: 3 })).map((
+      [s, reps],
+    ) => ({ shapes: [s], p: reps })),
+    domains: ["real"],
+    f: (reps, x) => T.tanh(T.tile(x, reps)),
+  },
+  {
+    name: "repeat",
+    arb: shapeArb(1, 2).chain((s) =>
+      fc.tuple(
+        fc.option(fc.nat(s.length - 1)),
+        fc.boolean(),
+        fc.array(int(0, 2), { minLength: s[0], maxLength: s[0] }),
+        int(1, 2),
+      ).map(([axis, each, list, k]) => ({
+        shapes: [s],
+        // a list of counts along axis 0, else one count
+        p: axis === 0 && each ? { repeats: list, axis } : {
+          repeats: k,
+          axis: axis ?? undefined,
+        },
+      }))
+    ),
+    domains: ["real"],
+    f: ({ repeats, axis }, x) =>
+      T.tanh(T.repeat(x, repeats, axis === undefined ? {} : { axis })),
+  },
+  {
+    name: "tril/triu",
+    arb: fc.tuple(shapeArb(2, 3), int(-3, 3), fc.boolean()).map((
+      [s, k, lower],
+    ) => ({ shapes: [s], p: { k, lower } })),
+    domains: ["real"],
+    f: ({ k, lower }, x) =>
+      T.mul(lower ? T.tril(x, { k }) : T.triu(x, { k }), T.tanh(x)),
+  },
+  {
+    name: "meshgrid",
+    arb: fc.tuple(
+      fc.array(int(1, 3), { minLength: 1, maxLength: 3 }),
+      fc.constantFrom("ij" as const, "xy" as const),
+    ).map(([sizes, indexing]) => ({
+      shapes: sizes.map((n) => [n]),
+      p: indexing,
+    })),
+    domains: ["real", "real", "real"],
+    f: (indexing, ...xs) => {
+      const grids = T.meshgrid(...xs, { indexing });
+      return T.mul(T.stack(grids), T.tanh(grids[0]));
+    },
+  },
+  {
+    name: "einsum",
+    arb: fc.tuple(
+      fc.constantFrom(...specs),
+      fc.array(int(1, 3), { minLength: 26 * 2, maxLength: 26 * 2 }),
+    ).map(([[spec, letters], ds]) => {
+      const size = (l: string) =>
+        l === "1"
+          ? 1
+          : ds[l < "a" ? l.charCodeAt(0) - 65 + 26 : l.charCodeAt(0) - 97];
+      const ins = (letters ?? spec.split("->")[0]).split(",");
+      return { shapes: ins.map((t) => [...t].map(size)), p: spec };
+    }),
+    domains: ["real", "real", "real"],
+    f: (spec, ...xs) => T.einsum(spec, ...xs),
+  },
+];
