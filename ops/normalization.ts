@@ -147,19 +147,21 @@ export function dropout2d(
 // layer norm and group norm
 
 /**
- * `(x·rstd - rstd·mean)` over `axes` (kept), with the biased variance and
- * `rstd = 1 / sqrt(var + eps)`: the normalized x as PyTorch's CPU kernels
- * compute it (`x·scale + bias`), returning the pieces for an affine step.
+ * `x - mean` and `rstd = 1 / sqrt(var + eps)` over `axes` (kept), with the
+ * biased variance. `x - mean` is corrected by its own mean (which is 0 but
+ * for the rounding of the mean), so a mean far from 0 costs no digits:
+ * PyTorch's CPU kernels compute `x·rstd - rstd·mean`, which cancels there
+ * (float32 x = 1000 + N(0, 1): PyTorch is off by 3e-4, this by 1e-6).
  */
-function moments(
+function centered(
   x: Tensor,
   axes: number[],
   eps: number,
-): { mu: Tensor; rstd: Tensor } {
+): { d: Tensor; rstd: Tensor } {
   const keep = { axis: axes, keepDims: true };
-  const mu = mean(x, keep);
-  const v = mean(square(sub(x, mu)), keep);
-  return { mu, rstd: div(1, sqrt(add(v, eps))) };
+  const d0 = sub(x, mean(x, keep));
+  const d = sub(d0, mean(d0, keep));
+  return { d, rstd: div(1, sqrt(add(mean(square(d), keep), eps))) };
 }
 
 /** A positive integer, or an error naming the function and the argument. */
@@ -211,9 +213,10 @@ function affineParam(
  * `torch.nn.functional.layer_norm`: those axes must be `normalizedShape`
  * (a number for one axis); each slice is normalised with its mean and
  * biased variance, `(x - mean) / sqrt(var + eps)`, then scaled by `weight`
- * and shifted by `bias` (both of shape `normalizedShape`, optional).
- * Computed as PyTorch's CPU kernel orders it, `(x·rstd - rstd·mean)·weight
- * + bias`; a composition of public ops, so every transform applies.
+ * and shifted by `bias` (both of shape `normalizedShape`, optional). A
+ * composition of public ops, so every transform applies; `x - mean` first,
+ * so a mean far from 0 costs no digits (PyTorch's float32 kernel loses
+ * some there).
  *
  * @example
  * ```ts
@@ -262,8 +265,8 @@ export function layerNorm(
   const b = affineParam(fn, "bias", bias, ns, what);
   const eps = epsOption(fn, options.eps ?? 1e-5);
   const axes = ns.map((_, i) => nd - k + i);
-  const { mu, rstd } = moments(x, axes, eps);
-  let y = sub(mul(x, rstd), mul(rstd, mu));
+  const { d, rstd } = centered(x, axes, eps);
+  let y = mul(d, rstd);
   if (w) y = mul(y, w);
   return b ? add(y, b) : y;
 }
@@ -273,11 +276,10 @@ export function layerNorm(
  * `x` `[N, C, ...]` are split into `numGroups` groups (C must be divisible by
  * it); each example's group is normalised with its mean and biased variance
  * over its channels and positions, then each channel is scaled by `weight`
- * and shifted by `bias` (both `[C]`, optional). Computed as PyTorch's CPU
- * kernel orders it, `x·scale + shift` with `scale = rstd·weight` and
- * `shift = bias - scale·mean`; a composition of public ops. A group of one
- * value gives `bias` (PyTorch raises "Expected more than 1 value per channel"
- * only when the whole input is one value per group and N·C/G is 1).
+ * and shifted by `bias` (both `[C]`, optional): `(x - mean)·rstd·weight +
+ * bias`, a composition of public ops. A group of one value gives `bias`
+ * (PyTorch raises "Expected more than 1 value per channel when training"
+ * where N·C/G is 1 too, a check it shares with batch norm).
  *
  * @example
  * ```ts
@@ -318,13 +320,11 @@ export function groupNorm(
   const w = affineParam(fn, "weight", weight, [c], what);
   const b = affineParam(fn, "bias", bias, [c], what);
   const eps = epsOption(fn, options.eps ?? 1e-5);
-  const xg = reshape(x, [n, g, c / g, s]);
-  const { mu, rstd } = moments(xg, [2, 3], eps);
+  const { d, rstd } = centered(reshape(x, [n, g, c / g, s]), [2, 3], eps);
   const perChannel = (t: Tensor) => reshape(t, [1, g, c / g, 1]);
-  const scale = w ? mul(rstd, perChannel(w)) : rstd;
-  let shift = neg(mul(scale, mu));
-  if (b) shift = add(shift, perChannel(b));
-  return reshape(add(mul(xg, scale), shift), x.shape);
+  let y = mul(d, w ? mul(rstd, perChannel(w)) : rstd);
+  if (b) y = add(y, perChannel(b));
+  return reshape(y, x.shape);
 }
 
 /** Options of {@linkcode batchNorm}. */
