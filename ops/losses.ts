@@ -385,7 +385,7 @@ function pairCheck(fn: string, input: Tensor, target: Tensor): void {
   sameShapeCheck(fn, input, "input", target, "target");
 }
 
-/** A threshold option (delta, beta): a finite number above (or at) 0. */
+/** A threshold option (delta, beta, eps): a finite number above (or at) 0. */
 function threshold(
   fn: string,
   name: string,
@@ -403,6 +403,27 @@ function threshold(
     );
   }
   return v;
+}
+
+/**
+ * A pointwise loss of `d = input - target` with a threshold option `name`
+ * (default 1): options and arguments checked, `loss(d, |d|, threshold)`
+ * reduced.
+ */
+function thresholdLoss(
+  fn: string,
+  name: string,
+  allowZero: boolean,
+  input: Tensor,
+  target: Tensor,
+  options: { reduction?: Reduction } & Record<string, unknown>,
+  loss: (d: Tensor, z: Tensor, t: number) => Tensor,
+): Tensor {
+  checkOptions(fn, options, ["reduction", name]);
+  pairCheck(fn, input, target);
+  const t = threshold(fn, name, options[name] ?? 1, allowZero);
+  const d = sub(input, target);
+  return reduce(fn, loss(d, abs(d), t), options.reduction);
 }
 
 /**
@@ -425,17 +446,20 @@ export function huberLoss(
 ): Tensor {
   if (options === undefined) options = {};
   using _op = userOp("huberLoss");
-  const fn = "huberLoss";
-  checkOptions(fn, options, ["reduction", "delta"]);
-  pairCheck(fn, input, target);
-  const delta = threshold(fn, "delta", options.delta ?? 1, false);
-  const d = sub(input, target), z = abs(d);
-  const loss = where(
-    less(z, delta),
-    mul(square(d), 0.5),
-    mul(sub(z, 0.5 * delta), delta),
+  return thresholdLoss(
+    "huberLoss",
+    "delta",
+    false,
+    input,
+    target,
+    options,
+    (d, z, delta) =>
+      where(
+        less(z, delta),
+        mul(square(d), 0.5),
+        mul(sub(z, 0.5 * delta), delta),
+      ),
   );
-  return reduce(fn, loss, options.reduction);
 }
 
 /**
@@ -458,17 +482,20 @@ export function smoothL1Loss(
 ): Tensor {
   if (options === undefined) options = {};
   using _op = userOp("smoothL1Loss");
-  const fn = "smoothL1Loss";
-  checkOptions(fn, options, ["reduction", "beta"]);
-  pairCheck(fn, input, target);
-  const beta = threshold(fn, "beta", options.beta ?? 1, true);
-  const d = sub(input, target), z = abs(d);
-  const loss = beta === 0 ? z : where(
-    less(z, beta),
-    div(mul(square(d), 0.5), beta),
-    sub(z, 0.5 * beta),
+  return thresholdLoss(
+    "smoothL1Loss",
+    "beta",
+    true,
+    input,
+    target,
+    options,
+    (d, z, beta) =>
+      beta === 0 ? z : where(
+        less(z, beta),
+        div(mul(square(d), 0.5), beta),
+        sub(z, 0.5 * beta),
+      ),
   );
-  return reduce(fn, loss, options.reduction);
 }
 
 /** Options of {@linkcode klDiv}. */

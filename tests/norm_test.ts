@@ -9,28 +9,17 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
+import { caseVjp, type FixtureCase, type J, toT } from "./_fixture_cases.ts";
 import fixture from "./fixtures/norm.json" with { type: "json" };
 
-type J = { shape: number[]; dtype: string; data: number[] };
 type Exact = { output: J; grads: Record<string, J> };
-type Case = {
-  op: string;
-  name: string;
-  dtype: "float32" | "float64";
-  // deno-lint-ignore no-explicit-any
-  options: any;
-  inputs: Record<string, J>;
-  output: J;
-  cotangent: J;
-  grads: Record<string, J>;
+type Case = FixtureCase & {
   /** Where PyTorch's float32 kernel loses digits: the same inputs in float64. */
   exact?: Exact;
 };
 
 const { nn, random } = T;
 const f64 = { dtype: "float64" as const };
-const toT = (j: J): Tensor =>
-  T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
 
 function callOp(c: Case, v: Record<string, Tensor>): Tensor {
   const { normalizedShape, numGroups, ...o } = c.options;
@@ -59,28 +48,20 @@ for (const op of [...new Set(cases.map((c) => c.op))]) {
         const tol = c.dtype === "float32"
           ? { atol: 2e-6, rtol: 2e-6 }
           : { atol: 1e-12, rtol: 1e-12 };
-        const inputs: Record<string, Tensor> = {};
-        for (const [k, j] of Object.entries(c.inputs)) inputs[k] = toT(j);
-        const names = Object.keys(c.grads);
-        const f = (...xs: Tensor[]) =>
-          callOp(c, {
-            ...inputs,
-            ...Object.fromEntries(names.map((n, i) => [n, xs[i]])),
-          });
-        const [y, back] = T.vjp(f, ...names.map((n) => inputs[n]));
+        const { y, grads, names } = caseVjp(c, callOp);
         assert.equal(y.dtype, c.dtype);
         const ref = c.exact ?? c;
         assertAllClose(y, toT(ref.output), { ...tol, msg: `${c.name} output` });
         if (c.exact) { // closer to the exact numbers than PyTorch's float32
+          const exact = toT(c.exact.output).data;
           const err = (a: ArrayLike<number>) =>
-            Math.max(...c.exact!.output.data.map((v, i) => Math.abs(a[i] - v)));
-          assert.ok(err(y.data) < err(c.output.data), c.name);
+            Math.max(...[...exact].map((v, i) => Math.abs(a[i] - v)));
+          assert.ok(err(y.data) < err(toT(c.output).data), c.name);
         }
         // a norm clamped at eps = 1e-8 divides by 1e-8: gradients of 1e8
         const gradTol = c.name.includes("below eps") && c.dtype === "float32"
           ? { atol: 1, rtol: 1e-5 }
           : tol;
-        const grads = back(toT(c.cotangent));
         names.forEach((n, i) =>
           assertAllClose(grads[i], toT(ref.grads[n]), {
             ...gradTol,
