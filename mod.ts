@@ -165,18 +165,26 @@ export {
 export {
   binaryCrossEntropyWithLogits,
   type ClassLossOptions,
+  cosineSimilarity,
   crossEntropy,
   type CrossEntropyOptions,
+  huberLoss,
+  klDiv,
+  type KlDivOptions,
   l1Loss,
   mseLoss,
   nllLoss,
   type Reduction,
+  smoothL1Loss,
 } from "./ops/losses.ts";
 export { linear } from "./ops/matmul.ts";
 export {
   batchNorm,
   type BatchNormOptions,
   dropout,
+  dropout2d,
+  groupNorm,
+  layerNorm,
 } from "./ops/normalization.ts";
 export {
   adaptiveAvgPool2d,

@@ -1,6 +1,7 @@
 /**
  * The leaf layers: `linear`, `conv2d`, `convTranspose2d`, the pools,
- * `flatten`, `dropout`, `batchNorm2d` and the activations. Each is built on
+ * `flatten`, `dropout`, `dropout2d`, `batchNorm2d`, `layerNorm`, `groupNorm`
+ * and the activations. Each is built on
  * the op of the same name in `ops/` (conv.ts, pool.ts, ...); its repr is PyTorch's and its
  * initialisation PyTorch's default.
  *
@@ -41,6 +42,9 @@ import { linear as linearOp, linearShape } from "../ops/matmul.ts";
 import {
   batchNorm as batchNormOp,
   dropout as dropoutOp,
+  dropout2d as dropout2dOp,
+  groupNorm as groupNormOp,
+  layerNorm as layerNormOp,
 } from "../ops/normalization.ts";
 import {
   adaptiveAvgPool2d as adaptiveAvgPool2dOp,
@@ -587,26 +591,40 @@ export function flatten(
 export function dropout(
   options?: { p?: number },
 ): Layer<LeafParams, EmptyState> {
+  return dropoutLayer("nn.dropout", "Dropout", options, dropoutOp);
+}
+
+/**
+ * A dropout layer (`name` is PyTorch's class) applying `op` in training:
+ * the option `p` checked, the identity in inference, the key required.
+ */
+function dropoutLayer(
+  fn: string,
+  name: string,
+  options: { p?: number } | undefined,
+  op: typeof dropoutOp,
+  outputShape?: (s: readonly number[]) => number[],
+): Layer<LeafParams, EmptyState> {
   if (options === undefined) options = {};
-  const fn = "nn.dropout";
   checkOptions(fn, options, ["p"]);
   const p = numberOption(fn, "p", options.p, 0.5);
   if (!(p >= 0 && p <= 1)) {
     throw new Error(`${fn}: p must be in [0, 1], got ${p}`);
   }
   return defineLayer({
-    name: "Dropout",
-    repr: `Dropout(p=${pyFloat(p)}, inplace=False)`,
+    name,
+    repr: `${name}(p=${pyFloat(p)}, inplace=False)`,
     needsKey: p > 0 && p < 1,
     apply: (_p, x, { training, key }) => {
       if (!training) return x;
       if (!key && p > 0 && p < 1) {
         throw new Error(
-          "nn.Dropout.apply: training needs opts.key (a random.key); containers split the key they are given among their dropout layers",
+          `nn.${name}.apply: training needs opts.key (a random.key); containers split the key they are given among their dropout layers`,
         );
       }
-      return dropoutOp(x, { p, key, training: true });
+      return op(x, { p, key, training: true });
     },
+    ...(outputShape ? { outputShape } : {}),
   });
 }
 
@@ -788,6 +806,227 @@ export function batchNorm2d(
     applyWithState,
   });
   return Object.freeze({ info, init, apply, initState, applyWithState });
+}
+
+// ---------------------------------------------------------------------------
+// layer norm, group norm, channel dropout
+
+/** Options of {@linkcode layerNorm}. */
+export interface LayerNormLayerOptions {
+  /** The trailing axes normalised: a size, or the sizes of several axes. */
+  normalizedShape: number | readonly number[];
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Learn a scale and shift of shape `normalizedShape` (params `weight`, `bias`). Default true. */
+  elementwiseAffine?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/** Scale `weight` (ones) and shift `bias` (zeros) of `shape`, or none: PyTorch's init of the norm layers. */
+function affineParams(
+  affine: boolean,
+  shape: number[],
+  dtype: FloatDType,
+): { params: Record<string, ParamSpec>; init: () => LeafParams } {
+  return {
+    params: affine ? { weight: { shape, dtype }, bias: { shape, dtype } } : {},
+    init: (): LeafParams =>
+      affine
+        ? { weight: ones(shape, { dtype }), bias: zeros(shape, { dtype }) }
+        : {},
+  };
+}
+
+/**
+ * Layer normalisation over the trailing `normalizedShape` axes (PyTorch's
+ * `nn.LayerNorm`): params `{ weight: ones, bias: zeros }` of shape
+ * `normalizedShape` (none with `elementwiseAffine: false`), the same in
+ * training and inference.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const ln = nn.layerNorm({ normalizedShape: 2, eps: 0 });
+ * assert.equal(ln.info.repr, "LayerNorm((2,), eps=0.0, elementwise_affine=True)");
+ * const params = ln.init(random.key(0));
+ * assert.deepEqual(toArray(params.weight), [1, 1]);
+ * assert.deepEqual(toArray(ln.apply(params, tensor([[1, 3], [0, 10]]))), [[-1, 1], [-1, 1]]);
+ * assert.equal(nn.layerNorm({ normalizedShape: [3, 4], elementwiseAffine: false }).info.repr, "LayerNorm((3, 4), eps=1e-05, elementwise_affine=False)");
+ * ```
+ */
+export function layerNorm(
+  options: LayerNormLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.layerNorm";
+  requireOptions(fn, options, ["normalizedShape"], [
+    "normalizedShape",
+    "eps",
+    "elementwiseAffine",
+    "dtype",
+  ]);
+  const given = options.normalizedShape;
+  const ns = typeof given === "number" ? [given] : given;
+  if (!Array.isArray(ns) || ns.length === 0) {
+    throw new Error(
+      `${fn}: normalizedShape must be a positive integer or a non-empty array of them, got ${
+        describe(given)
+      }`,
+    );
+  }
+  const shape = ns.map((d, i) => positiveInt(fn, `normalizedShape[${i}]`, d));
+  const eps = numberOption(fn, "eps", options.eps, 1e-5);
+  const affine = checkBool(
+    fn,
+    "elementwiseAffine",
+    options.elementwiseAffine,
+    true,
+  );
+  const { params, init } = affineParams(
+    affine,
+    shape,
+    floatDType(fn, options.dtype),
+  );
+  const tuple = shape.length === 1 ? `(${shape[0]},)` : pySize(shape);
+  return defineLayer({
+    name: "LayerNorm",
+    repr: `LayerNorm(${tuple}, eps=${pyFloat(eps)}, elementwise_affine=${
+      pyBool(affine)
+    })`,
+    params,
+    init,
+    apply: (p, x) =>
+      layerNormOp(x, shape, p.weight ?? null, p.bias ?? null, { eps }),
+    outputShape: (s) => {
+      const k = shape.length;
+      if (
+        s.length < k || !s.slice(s.length - k).every((d, i) => d === shape[i])
+      ) {
+        throw new Error(
+          `nn.LayerNorm: expected an input of shape [*, ${
+            shape.join(", ")
+          }], got ${fmtShape(s)}`,
+        );
+      }
+      return s.slice();
+    },
+  });
+}
+
+/** Options of {@linkcode groupNorm}. */
+export interface GroupNormLayerOptions {
+  /** Groups the channels are split into (it must divide numChannels). */
+  numGroups: number;
+  /** Channels C of the `[N, C, ...]` input. */
+  numChannels: number;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Learn a per-channel scale and shift (params `weight`, `bias`). Default true. */
+  affine?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * Group normalisation (PyTorch's `nn.GroupNorm`): each example's channels
+ * in `numGroups` groups, each normalised over its channels and positions;
+ * params `{ weight: ones [C], bias: zeros [C] }` (none with `affine:
+ * false`), the same in training and inference.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const gn = nn.groupNorm({ numGroups: 2, numChannels: 4 });
+ * assert.equal(gn.info.repr, "GroupNorm(2, 4, eps=1e-05, affine=True)");
+ * const params = gn.init(random.key(0));
+ * assert.deepEqual(params.bias.shape, [4]);
+ * assert.deepEqual(gn.apply(params, zeros([3, 4, 5, 5])).shape, [3, 4, 5, 5]);
+ * ```
+ */
+export function groupNorm(
+  options: GroupNormLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.groupNorm";
+  requireOptions(fn, options, ["numGroups", "numChannels"], [
+    "numGroups",
+    "numChannels",
+    "eps",
+    "affine",
+    "dtype",
+  ]);
+  const g = positiveInt(fn, "numGroups", options.numGroups);
+  const c = positiveInt(fn, "numChannels", options.numChannels);
+  if (c % g !== 0) {
+    throw new Error(
+      `${fn}: numChannels ${c} must be divisible by numGroups ${g}`,
+    );
+  }
+  const eps = numberOption(fn, "eps", options.eps, 1e-5);
+  const affine = checkBool(fn, "affine", options.affine, true);
+  const { params, init } = affineParams(
+    affine,
+    [c],
+    floatDType(fn, options.dtype),
+  );
+  return defineLayer({
+    name: "GroupNorm",
+    repr: `GroupNorm(${g}, ${c}, eps=${pyFloat(eps)}, affine=${
+      pyBool(affine)
+    })`,
+    params,
+    init,
+    apply: (p, x) =>
+      groupNormOp(x, g, p.weight ?? null, p.bias ?? null, { eps }),
+    outputShape: (s) => {
+      if (s.length < 2 || s[1] !== c) {
+        throw new Error(
+          `nn.GroupNorm: expected an input [N, ${c}, ...], got ${fmtShape(s)}`,
+        );
+      }
+      return s.slice();
+    },
+  });
+}
+
+/**
+ * Channel dropout layer (PyTorch's `nn.Dropout2d`, default `p = 0.5`): the
+ * identity unless applied with `{ training: true, key }`; then each channel
+ * of `[N, C, H, W]` (or unbatched `[C, H, W]`) is zeroed whole with
+ * probability `p` and the rest scaled by `1 / (1 - p)`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const drop = nn.dropout2d({ p: 0.5 });
+ * assert.equal(drop.info.repr, "Dropout2d(p=0.5, inplace=False)");
+ * const x = ones([4, 8, 2, 2]);
+ * assert.equal(drop.apply({}, x), x); // inference: the identity
+ * const y = drop.apply({}, x, { training: true, key: random.key(0) });
+ * assert.ok([...y.data].every((v) => v === 0 || v === 2));
+ * ```
+ */
+export function dropout2d(
+  options?: { p?: number },
+): Layer<LeafParams, EmptyState> {
+  return dropoutLayer(
+    "nn.dropout2d",
+    "Dropout2d",
+    options,
+    dropout2dOp,
+    (s) => {
+      if (s.length !== 3 && s.length !== 4) {
+        throw new Error(
+          `nn.Dropout2d: expected an input [N, C, H, W] or [C, H, W], got ${
+            fmtShape(s)
+          }`,
+        );
+      }
+      return s.slice();
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
  * Losses (torch.nn.functional's): crossEntropy (with label smoothing, class
- * weights, ignoreIndex), nllLoss, mseLoss, l1Loss and
- * binaryCrossEntropyWithLogits, each with PyTorch's `reduction`.
+ * weights, ignoreIndex), nllLoss, mseLoss, l1Loss,
+ * binaryCrossEntropyWithLogits, huberLoss, smoothL1Loss and klDiv, each with
+ * PyTorch's `reduction`; and cosineSimilarity.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import {
   arange,
   checkOptions,
   checkTensor,
+  describe,
   sameShape,
   type Tensor,
 } from "./tensor.ts";
@@ -23,17 +25,29 @@ import {
   div,
   equal,
   exp,
+  less,
+  log,
   log1p,
   maximum,
   mul,
   neg,
   notEqual,
+  resultType,
+  sqrt,
   square,
   sub,
   where,
 } from "./elementwise.ts";
 import { mean } from "./reductions.ts";
-import { expandDims, reshape, sum } from "./structural.ts";
+import {
+  broadcastTo,
+  expandDims,
+  normAxis,
+  reshape,
+  sum,
+} from "./structural.ts";
+import { stopGradient } from "./transforms.ts";
+import { broadcastShapes } from "./kernels/elementwise.ts";
 
 // ---------------------------------------------------------------------------
 // losses
@@ -361,4 +375,262 @@ export function binaryCrossEntropyWithLogits(
   let loss = add(mul(sub(1, targets), logits), mul(softTerm, logWeight));
   if (options.weight) loss = mul(loss, options.weight);
   return reduce(fn, loss, options.reduction);
+}
+
+/** Checks a regression loss's input and target: tensors, a float input, the same shape. */
+function pairCheck(fn: string, input: Tensor, target: Tensor): void {
+  checkTensor(fn, input, "input");
+  checkTensor(fn, target, "target");
+  floatCheck(fn, "input", input);
+  sameShapeCheck(fn, input, "input", target, "target");
+}
+
+/** A threshold option (delta, beta, eps): a finite number above (or at) 0. */
+function threshold(
+  fn: string,
+  name: string,
+  v: unknown,
+  allowZero: boolean,
+): number {
+  if (
+    typeof v !== "number" || !Number.isFinite(v) || v < 0 ||
+    (v === 0 && !allowZero)
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be a finite number ${
+        allowZero ? ">= 0" : "> 0"
+      }, got ${typeof v === "number" ? v : describe(v)}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * A pointwise loss of `d = input - target` with a threshold option `name`
+ * (default 1): options and arguments checked, `loss(d, |d|, threshold)`
+ * reduced.
+ */
+function thresholdLoss(
+  fn: string,
+  name: string,
+  allowZero: boolean,
+  input: Tensor,
+  target: Tensor,
+  options: { reduction?: Reduction } & Record<string, unknown>,
+  loss: (d: Tensor, z: Tensor, t: number) => Tensor,
+): Tensor {
+  checkOptions(fn, options, ["reduction", name]);
+  pairCheck(fn, input, target);
+  const t = threshold(fn, name, options[name] ?? 1, allowZero);
+  const d = sub(input, target);
+  return reduce(fn, loss(d, abs(d), t), options.reduction);
+}
+
+/**
+ * Huber loss, as `torch.nn.functional.huber_loss`: with `d = input - target`,
+ * `0.5·d²` where `|d| < delta` and `delta·(|d| - 0.5·delta)` elsewhere
+ * (quadratic near 0, linear beyond; delta > 0, default 1).
+ *
+ * @example
+ * ```ts
+ * import { huberLoss, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = huberLoss(tensor([0.5, 3]), tensor([0, 0]), { reduction: "none", delta: 1 });
+ * assert.deepEqual(toArray(l), [0.125, 2.5]);
+ * ```
+ */
+export function huberLoss(
+  input: Tensor,
+  target: Tensor,
+  options?: { reduction?: Reduction; delta?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("huberLoss");
+  return thresholdLoss(
+    "huberLoss",
+    "delta",
+    false,
+    input,
+    target,
+    options,
+    (d, z, delta) =>
+      where(
+        less(z, delta),
+        mul(square(d), 0.5),
+        mul(sub(z, 0.5 * delta), delta),
+      ),
+  );
+}
+
+/**
+ * Smooth L1 loss, as `torch.nn.functional.smooth_l1_loss`: with
+ * `d = input - target`, `0.5·d² / beta` where `|d| < beta` and
+ * `|d| - 0.5·beta` elsewhere (default beta 1; beta 0 is the L1 loss).
+ * `huberLoss` with `delta = beta`, divided by beta.
+ *
+ * @example
+ * ```ts
+ * import { item, smoothL1Loss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(smoothL1Loss(tensor([0.5, 3]), tensor([0, 0]), { reduction: "sum", beta: 2 })), 0.0625 + 2);
+ * ```
+ */
+export function smoothL1Loss(
+  input: Tensor,
+  target: Tensor,
+  options?: { reduction?: Reduction; beta?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("smoothL1Loss");
+  return thresholdLoss(
+    "smoothL1Loss",
+    "beta",
+    true,
+    input,
+    target,
+    options,
+    (d, z, beta) =>
+      beta === 0 ? z : where(
+        less(z, beta),
+        div(mul(square(d), 0.5), beta),
+        sub(z, 0.5 * beta),
+      ),
+  );
+}
+
+/** Options of {@linkcode klDiv}. */
+export interface KlDivOptions {
+  /**
+   * "mean" (default; over every element, as PyTorch's "mean"), "batchmean"
+   * (the sum over the batch size: the KL divergence's definition), "sum" or
+   * "none".
+   */
+  reduction?: Reduction | "batchmean";
+  /** The target is given as log-probabilities too. Default false. */
+  logTarget?: boolean;
+}
+
+/**
+ * Kullback-Leibler divergence of the target from the input, as
+ * `torch.nn.functional.kl_div`: `input` holds log-probabilities, `target`
+ * probabilities (log-probabilities with `logTarget`); pointwise
+ * `target·(log target - input)`, 0 where target is 0 (as `xlogy`); with
+ * `logTarget`, `exp(target)·(target - input)`. PyTorch's numbers for every
+ * reduction, without its warning about "mean" (which averages over every
+ * element: "batchmean" is the divergence). Where target is exactly 0 the
+ * derivative in target is taken as `-input` (the derivative of the 0
+ * branch); PyTorch's is NaN there (`xlogy`'s 0/0).
+ *
+ * @example
+ * ```ts
+ * import { item, klDiv, log, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = tensor([[0.5, 0.5]], { dtype: "float64" }), q = tensor([[0.25, 0.75]], { dtype: "float64" });
+ * const kl = item(klDiv(log(q), p, { reduction: "batchmean" }));
+ * assert.ok(Math.abs(kl - (0.5 * Math.log(2) + 0.5 * Math.log(2 / 3))) < 1e-15);
+ * assert.equal(item(klDiv(log(q), tensor([[1, 0]], { dtype: "float64" }), { reduction: "sum" })), Math.log(4));
+ * ```
+ */
+export function klDiv(
+  input: Tensor,
+  target: Tensor,
+  options?: KlDivOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("klDiv");
+  const fn = "klDiv";
+  checkOptions(fn, options, ["reduction", "logTarget"]);
+  pairCheck(fn, input, target);
+  const r = options.reduction ?? "mean";
+  if (!["mean", "batchmean", "sum", "none"].includes(r)) {
+    throw new Error(
+      `${fn}: reduction must be "mean", "batchmean", "sum" or "none", got ${
+        JSON.stringify(options.reduction)
+      }`,
+    );
+  }
+  const logTarget = options.logTarget ?? false;
+  if (typeof logTarget !== "boolean") {
+    throw new Error(
+      `${fn}: logTarget must be a boolean, got ${describe(logTarget)}`,
+    );
+  }
+  let loss: Tensor;
+  if (logTarget) loss = mul(exp(target), sub(target, input));
+  else {
+    // xlogy(t, t) - t·input: t·log t is 0 where t is 0 (log of 1 there, so
+    // that no derivative of log 0 appears), NaN where t < 0
+    const zero = equal(target, 0);
+    const tLogT = where(zero, 0, mul(target, log(where(zero, 1, target))));
+    loss = sub(tLogT, mul(target, input));
+  }
+  if (r !== "batchmean") return reduce(fn, loss, r);
+  const total = sum(loss);
+  return input.shape.length === 0 ? total : div(total, input.shape[0]);
+}
+
+/**
+ * The L2 norm of `x` over `axis` (kept), clamped below at `eps` as
+ * PyTorch 1.13's `cosine_similarity` clamps it, and with its derivative:
+ * `sqrt(max(Σx², eps²))`, whose derivative is `x / max(‖x‖, eps)` (0 at
+ * x = 0; PyTorch clamps the norm in place, so its backward divides by the
+ * clamped norm too).
+ */
+function clampedNorm(x: Tensor, axis: number, eps: number): Tensor {
+  const s = sum(square(x), { axis, keepDims: true });
+  return sqrt(add(s, stopGradient(sub(maximum(s, eps * eps), s))));
+}
+
+/**
+ * Cosine similarity of `x1` and `x2` along `axis` (default 1), as
+ * `torch.nn.functional.cosine_similarity` in PyTorch 1.13:
+ * `Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps))`, each norm clamped
+ * separately (eps default 1e-8), after broadcasting `x1` with `x2`. The axis
+ * is removed from the result. int32 inputs are computed in float32.
+ *
+ * @example
+ * ```ts
+ * import { cosineSimilarity, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[1, 0], [3, 4]], { dtype: "float64" });
+ * const b = tensor([1, 1], { dtype: "float64" }); // broadcast against each row
+ * const c = toArray(cosineSimilarity(a, b)) as number[];
+ * assert.ok(Math.abs(c[0] - Math.SQRT1_2) < 1e-15 && Math.abs(c[1] - 7 / (5 * Math.SQRT2)) < 1e-15);
+ * assert.deepEqual(toArray(cosineSimilarity(a, tensor([[0, 0], [0, 0]], { dtype: "float64" }))), [0, 0]);
+ * ```
+ */
+export function cosineSimilarity(
+  x1: Tensor,
+  x2: Tensor,
+  options?: { axis?: number; eps?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("cosineSimilarity");
+  const fn = "cosineSimilarity";
+  checkOptions(fn, options, ["axis", "eps"]);
+  checkTensor(fn, x1, "x1");
+  checkTensor(fn, x2, "x2");
+  const shape = broadcastShapes(x1.shape, x2.shape);
+  if (!shape) {
+    throw new Error(
+      `${fn}: x1 ${fmt(x1.shape)} and x2 ${fmt(x2.shape)} do not broadcast`,
+    );
+  }
+  if (shape.length === 0) {
+    throw new Error(`${fn}: x1 and x2 must have at least one axis, got []`);
+  }
+  const axis = normAxis(fn, options.axis ?? 1, shape.length, shape);
+  const eps = threshold(fn, "eps", options.eps ?? 1e-8, true);
+  const dtype = resultType(x1.dtype, x2.dtype) === "int32"
+    ? "float32"
+    : resultType(x1.dtype, x2.dtype);
+  const prep = (x: Tensor) => {
+    const xf = x.dtype === dtype ? x : astype(x, dtype);
+    return sameShape(xf.shape, shape) ? xf : broadcastTo(xf, shape);
+  };
+  const a = prep(x1), b = prep(x2);
+  return sum(
+    mul(div(a, clampedNorm(a, axis, eps)), div(b, clampedNorm(b, axis, eps))),
+    { axis },
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * Normalization and regularization: batchNorm (training statistics as one
- * fused primitive with explicit VJP primitives, evaluation as a composition)
- * and dropout.
+ * fused primitive with explicit VJP primitives, evaluation as a composition),
+ * layerNorm and groupNorm (compositions), dropout and dropout2d.
  *
  * @module
  */
@@ -9,9 +9,11 @@ import {
   allocData,
   checkOptions,
   checkTensor,
+  describe,
   fromData,
   ones,
   promote,
+  sameShape,
   type Tensor,
   tensor,
   zeros,
@@ -69,9 +71,22 @@ export function dropout(
 ): Tensor {
   if (options === undefined) options = {};
   using _op = userOp("dropout");
-  const fn = "dropout";
+  checkTensor("dropout", x, "x");
+  return invertedDropout("dropout", x, options, x.shape);
+}
+
+/**
+ * Inverted dropout of `x` with a keep mask of `maskShape` (x's shape, or
+ * with axes of size 1 that broadcast one draw over them): the options
+ * checked, the identity when not training or `p = 0`, zeros when `p = 1`.
+ */
+function invertedDropout(
+  fn: string,
+  x: Tensor,
+  options: { p?: number; key?: Key; training?: boolean },
+  maskShape: readonly number[],
+): Tensor {
   checkOptions(fn, options, ["p", "key", "training"]);
-  checkTensor(fn, x, "x");
   const { p = 0.5, training = true } = options;
   if (!(p >= 0 && p <= 1)) {
     throw new Error(`${fn}: p must be in [0, 1], got ${p}`);
@@ -83,8 +98,233 @@ export function dropout(
       `${fn}: training needs options.key (a random.key) to draw the mask`,
     );
   }
-  const keepMask = bernoulli(options.key, 1 - p, x.shape as number[]);
+  const keepMask = bernoulli(options.key, 1 - p, maskShape);
   return mul(x, mul(astype(keepMask, x.dtype), 1 / (1 - p)));
+}
+
+/**
+ * Channel dropout, as `torch.nn.functional.dropout2d`: each channel of
+ * `[N, C, H, W]` (or of an unbatched `[C, H, W]`) is zeroed whole with
+ * probability `p` (drawn from `key`) and the kept ones are scaled by
+ * 1/(1-p); the identity when not training. A 3-D input is one unbatched
+ * image, as `conv2d` takes it here and as PyTorch's documentation announces
+ * (PyTorch 1.13 itself still reads `[N, C, L]` there, with a warning).
+ *
+ * @example
+ * ```ts
+ * import { dropout2d, ones, random, sum, item } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = dropout2d(ones([2, 8, 3, 3]), { p: 0.5, key: random.key(0) });
+ * const channels = [...Array(16).keys()].map((i) => y.data[9 * i]);
+ * assert.ok(channels.every((v) => v === 0 || v === 2)); // whole channels, scaled by 2
+ * for (let i = 0; i < 16; i++) { // every pixel of a channel alike
+ *   assert.ok(y.data.slice(9 * i, 9 * i + 9).every((v) => v === channels[i]));
+ * }
+ * assert.equal(item(sum(dropout2d(ones([1, 2, 2, 2]), { training: false }))), 8);
+ * ```
+ */
+export function dropout2d(
+  x: Tensor,
+  options?: { p?: number; key?: Key; training?: boolean },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("dropout2d");
+  const fn = "dropout2d";
+  checkTensor(fn, x, "x");
+  const nd = x.shape.length;
+  if (nd !== 3 && nd !== 4) {
+    throw new Error(
+      `${fn}: x must be [N, C, H, W] or unbatched [C, H, W], got ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  const channels = x.shape.slice(0, nd - 2);
+  return invertedDropout(fn, x, options, [...channels, 1, 1]);
+}
+
+// ---------------------------------------------------------------------------
+// layer norm and group norm
+
+/**
+ * `x - mean` and `rstd = 1 / sqrt(var + eps)` over `axes` (kept), with the
+ * biased variance. `x - mean` is corrected by its own mean (which is 0 but
+ * for the rounding of the mean), so a mean far from 0 costs no digits:
+ * PyTorch's CPU kernels compute `x·rstd - rstd·mean`, which cancels there
+ * (float32 x = 1000 + N(0, 1): PyTorch is off by 3e-4, this by 1e-6).
+ */
+function centered(
+  x: Tensor,
+  axes: number[],
+  eps: number,
+): { d: Tensor; rstd: Tensor } {
+  const keep = { axis: axes, keepDims: true };
+  const d0 = sub(x, mean(x, keep));
+  const d = sub(d0, mean(d0, keep));
+  return { d, rstd: div(1, sqrt(add(mean(square(d), keep), eps))) };
+}
+
+/** A positive integer, or an error naming the function and the argument. */
+function positiveInteger(fn: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new Error(
+      `${fn}: ${name} must be a positive integer, got ${
+        typeof v === "number" ? v : describe(v)
+      }`,
+    );
+  }
+  return v;
+}
+
+/** An eps option: a finite number >= 0. */
+function epsOption(fn: string, eps: unknown): number {
+  if (typeof eps !== "number" || !(eps >= 0) || !Number.isFinite(eps)) {
+    throw new Error(
+      `${fn}: eps must be a finite number >= 0, got ${
+        typeof eps === "number" ? eps : describe(eps)
+      }`,
+    );
+  }
+  return eps;
+}
+
+/** An optional affine tensor (weight, bias) of shape `shape`, or null. */
+function affineParam(
+  fn: string,
+  name: string,
+  t: Tensor | null | undefined,
+  shape: readonly number[],
+  what: string,
+): Tensor | null {
+  if (t === undefined || t === null) return null;
+  checkTensor(fn, t, name);
+  if (!sameShape(t.shape, shape)) {
+    throw new Error(
+      `${fn}: ${name} must have shape ${fmt(shape)} (${what}), got ${
+        fmt(t.shape)
+      }`,
+    );
+  }
+  return t;
+}
+
+/**
+ * Layer normalisation over the last axes of `x`, as
+ * `torch.nn.functional.layer_norm`: those axes must be `normalizedShape`
+ * (a number for one axis); each slice is normalised with its mean and
+ * biased variance, `(x - mean) / sqrt(var + eps)`, then scaled by `weight`
+ * and shifted by `bias` (both of shape `normalizedShape`, optional). A
+ * composition of public ops, so every transform applies; `x - mean` first,
+ * so a mean far from 0 costs no digits (PyTorch's float32 kernel loses
+ * some there).
+ *
+ * @example
+ * ```ts
+ * import { layerNorm, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[1, 3], [2, 6]], { dtype: "float64" });
+ * assert.deepEqual(toArray(layerNorm(x, 2, null, null, { eps: 0 })), [[-1, 1], [-1, 1]]);
+ * const w = tensor([2, 2], { dtype: "float64" }), b = tensor([0, 1], { dtype: "float64" });
+ * assert.deepEqual(toArray(layerNorm(x, [2], w, b, { eps: 0 })), [[-2, 3], [-2, 3]]);
+ * ```
+ */
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  options?: { eps?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("layerNorm");
+  const fn = "layerNorm";
+  checkOptions(fn, options, ["eps"]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const ns = typeof normalizedShape === "number"
+    ? [normalizedShape]
+    : normalizedShape;
+  if (!Array.isArray(ns) || ns.length === 0) {
+    throw new Error(
+      `${fn}: normalizedShape must be a positive integer or a non-empty array of them, got ${
+        describe(normalizedShape)
+      }`,
+    );
+  }
+  ns.forEach((d, i) => positiveInteger(fn, `normalizedShape[${i}]`, d));
+  const k = ns.length, nd = x.shape.length;
+  if (nd < k || !sameShape(x.shape.slice(nd - k), ns)) {
+    throw new Error(
+      `${fn}: normalizedShape ${fmt(ns)} expects x of shape [*, ${
+        ns.join(", ")
+      }], got x ${fmt(x.shape)}`,
+    );
+  }
+  const what = "normalizedShape";
+  const w = affineParam(fn, "weight", weight, ns, what);
+  const b = affineParam(fn, "bias", bias, ns, what);
+  const eps = epsOption(fn, options.eps ?? 1e-5);
+  const axes = ns.map((_, i) => nd - k + i);
+  const { d, rstd } = centered(x, axes, eps);
+  let y = mul(d, rstd);
+  if (w) y = mul(y, w);
+  return b ? add(y, b) : y;
+}
+
+/**
+ * Group normalisation, as `torch.nn.functional.group_norm`: the channels of
+ * `x` `[N, C, ...]` are split into `numGroups` groups (C must be divisible by
+ * it); each example's group is normalised with its mean and biased variance
+ * over its channels and positions, then each channel is scaled by `weight`
+ * and shifted by `bias` (both `[C]`, optional): `(x - mean)·rstd·weight +
+ * bias`, a composition of public ops. A group of one value gives `bias`
+ * (PyTorch raises "Expected more than 1 value per channel when training"
+ * where N·C/G is 1 too, a check it shares with batch norm).
+ *
+ * @example
+ * ```ts
+ * import { groupNorm, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 3], [5, 7]]], { dtype: "float64" }); // [N=1, C=2, L=2]
+ * assert.deepEqual(toArray(groupNorm(x, 2, null, null, { eps: 0 })), [[[-1, 1], [-1, 1]]]);
+ * const one = toArray(groupNorm(x, 1, null, null, { eps: 0 })) as number[][][];
+ * assert.ok(Math.abs(one[0][1][1] - 3 / Math.sqrt(5)) < 1e-15); // mean 4, variance 5
+ * ```
+ */
+export function groupNorm(
+  x: Tensor,
+  numGroups: number,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  options?: { eps?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("groupNorm");
+  const fn = "groupNorm";
+  checkOptions(fn, options, ["eps"]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  if (x.shape.length < 2) {
+    throw new Error(`${fn}: x must be [N, C, ...], got ${fmt(x.shape)}`);
+  }
+  const g = positiveInteger(fn, "numGroups", numGroups);
+  const [n, c, s] = ncs(x.shape);
+  if (c % g !== 0) {
+    throw new Error(
+      `${fn}: x has ${c} channels, which numGroups ${g} does not divide (x ${
+        fmt(x.shape)
+      })`,
+    );
+  }
+  const what = "one per channel";
+  const w = affineParam(fn, "weight", weight, [c], what);
+  const b = affineParam(fn, "bias", bias, [c], what);
+  const eps = epsOption(fn, options.eps ?? 1e-5);
+  const { d, rstd } = centered(reshape(x, [n, g, c / g, s]), [2, 3], eps);
+  const perChannel = (t: Tensor) => reshape(t, [1, g, c / g, 1]);
+  let y = mul(d, w ? mul(rstd, perChannel(w)) : rstd);
+  if (b) y = add(y, perChannel(b));
+  return reshape(y, x.shape);
 }
 
 /** Options of {@linkcode batchNorm}. */

@@ -135,6 +135,21 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       seq(conv({}), nn.batchNorm2d({ numFeatures: 4 }), nn.relu),
       [2, 4, 6, 6],
     ],
+    [
+      "layerNorm, groupNorm (2 groups on [N, C, H, W], 4 on [N, C]), dropout2d",
+      seq(
+        conv({}),
+        nn.layerNorm({ normalizedShape: [4, 4, 4] }),
+        conv({ padding: 1 }),
+        nn.groupNorm({ numGroups: 2, numChannels: 4 }),
+        nn.dropout2d({ p: 0.3 }),
+        nn.relu,
+        nn.flatten(),
+        nn.layerNorm({ normalizedShape: 64, elementwiseAffine: false }),
+        nn.groupNorm({ numGroups: 4, numChannels: 64, eps: 0.1 }),
+      ),
+      [2, 4, 6, 6],
+    ],
   ];
 }
 

@@ -9,6 +9,7 @@ import { cnnRows } from "./_cnn_table.ts";
 import { mathRows } from "./_math_table.ts";
 import { statsRows } from "./_stats_table.ts";
 import { shapeRows } from "./_shape_table.ts";
+import { normRows } from "./_norm_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
@@ -17,4 +18,5 @@ export const allRows: Row[] = [
   ...mathRows,
   ...statsRows,
   ...shapeRows,
+  ...normRows,
 ];

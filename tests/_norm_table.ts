@@ -1,0 +1,141 @@
+/**
+ * Rows of the normalization layers' functions and four losses for the
+ * gradient-check table (grad_table_test.ts; vmap_test.ts and jit_test.ts run
+ * them too): layerNorm, groupNorm, dropout2d, huberLoss, smoothL1Loss, klDiv
+ * and cosineSimilarity. Sizes stay tiny (each axis <= 3) so the order-2
+ * checks stay fast; inputs stay off the kinks (|input - target| >= 0.3, so
+ * never at 0; norms >= 0.2, above eps, where the clamp does not act).
+ */
+import fc from "fast-check";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { int } from "./_helpers.ts";
+import { type Row, shapeArb } from "./_op_table.ts";
+
+type Draw = { shapes: number[][]; p?: unknown };
+
+const reductionArb = fc.constantFrom(
+  "mean" as const,
+  "sum" as const,
+  "none" as const,
+);
+
+/** target = s + sign(s), in ±[1.2, 3] for s drawn "nonzero": |x - target| >= 0.3 for x in [-0.9, 0.9]. */
+const awayFrom = (s: Tensor) => T.add(s, T.div(s, T.abs(s)));
+
+/** A regression loss of (input, target) with one threshold option drawn from `values`. */
+const regressionRow = (
+  name: string,
+  option: "delta" | "beta",
+  values: number[],
+  loss: (x: Tensor, t: Tensor, o: Record<string, unknown>) => Tensor,
+): Row => ({
+  name,
+  arb: fc.tuple(shapeArb(0, 3), reductionArb, fc.constantFrom(...values))
+    .map(([s, reduction, v]): Draw => ({
+      shapes: [s, s],
+      p: { reduction, [option]: v },
+    })),
+  domains: ["unit", "nonzero"],
+  f: (p, x, s) => loss(x, awayFrom(s), p),
+});
+
+export const normRows: Row[] = [
+  {
+    name: "layerNorm",
+    arb: fc.record({
+      lead: shapeArb(0, 2),
+      normalized: shapeArb(1, 2),
+      weight: fc.boolean(),
+      bias: fc.boolean(),
+      eps: fc.constantFrom(1e-5, 0.1),
+    }).map((d): Draw => ({
+      shapes: [[...d.lead, ...d.normalized], d.normalized, d.normalized],
+      p: d,
+    })),
+    domains: ["real", "real", "real"],
+    f: (p, x, w, b) =>
+      T.layerNorm(x, p.normalized, p.weight ? w : null, p.bias ? b : null, {
+        eps: p.eps,
+      }),
+  },
+  {
+    name: "groupNorm",
+    arb: fc.record({
+      n: int(1, 2),
+      groups: int(1, 3),
+      perGroup: int(1, 2),
+      spatial: shapeArb(0, 2),
+      affine: fc.boolean(),
+      eps: fc.constantFrom(1e-5, 0.1),
+    }).map((d): Draw => {
+      const c = d.groups * d.perGroup;
+      return { shapes: [[d.n, c, ...d.spatial], [c], [c]], p: d };
+    }),
+    domains: ["real", "real", "real"],
+    f: (p, x, w, b) =>
+      T.groupNorm(x, p.groups, p.affine ? w : null, p.affine ? b : null, {
+        eps: p.eps,
+      }),
+  },
+  {
+    name: "dropout2d (training, fixed key)",
+    arb: fc.tuple(
+      shapeArb(3, 4),
+      fc.constantFrom(0, 0.3, 0.5, 1),
+      fc.nat(100),
+    ).map(([s, p, seed]): Draw => ({ shapes: [s], p: { p, seed } })),
+    domains: ["real"],
+    // a fixed mask: a linear function of x
+    f: (p, x) =>
+      T.dropout2d(x, { p: p.p, key: T.random.key(p.seed), training: true }),
+  },
+  regressionRow(
+    "huberLoss",
+    "delta",
+    [0.5, 1, 2],
+    (x, t, o) => T.huberLoss(x, t, o),
+  ),
+  regressionRow(
+    "smoothL1Loss",
+    "beta",
+    [0, 0.5, 1],
+    (x, t, o) => T.smoothL1Loss(x, t, o),
+  ),
+  {
+    name: "klDiv",
+    arb: fc.tuple(
+      shapeArb(0, 3),
+      fc.constantFrom(
+        "mean" as const,
+        "batchmean" as const,
+        "sum" as const,
+        "none" as const,
+      ),
+      fc.boolean(),
+    ).map(([s, reduction, logTarget]): Draw => ({
+      shapes: [s, s, s],
+      p: { reduction, logTarget },
+    })),
+    // input any real (log-probabilities in use); target > 0, or its log
+    domains: ["real", "positive", "real"],
+    f: (p, x, t, logT) => T.klDiv(x, p.logTarget ? logT : t, p),
+  },
+  {
+    name: "cosineSimilarity",
+    arb: shapeArb(1, 3).chain((s) =>
+      fc.tuple(
+        fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }),
+        fc.nat(s.length - 1),
+        fc.boolean(),
+        fc.constantFrom(1e-8, 0.1),
+      ).map(([ones, axis, neg, eps]): Draw => ({
+        // x2 broadcasts: some axes of size 1 (the norm is the broadcast one's)
+        shapes: [s, s.map((d, i) => (ones[i] ? 1 : d))],
+        p: { axis: neg ? axis - s.length : axis, eps },
+      }))
+    ),
+    domains: ["nonzero", "nonzero"],
+    f: (p, a, b) => T.cosineSimilarity(a, b, p),
+  },
+];
