@@ -19,7 +19,6 @@ import {
   checkBool,
   checkOptions,
   checkTensor,
-  describe,
   type DType,
   type Tensor,
   tensor,
@@ -111,7 +110,7 @@ export function interpolatePlan(
     throw new Error(
       `${fn}: mode must be one of ${
         MODES.map((m) => `"${m}"`).join(", ")
-      }, got ${describe(mode)}`,
+      }, got ${JSON.stringify(mode)}`,
     );
   }
   if (mode === "nearest" && options.alignCorners !== undefined) {
