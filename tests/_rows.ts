@@ -6,9 +6,11 @@
 import type { Row } from "./_op_table.ts";
 import { coreRows } from "./_op_table.ts";
 import { cnnRows } from "./_cnn_table.ts";
+import { conv1dRows } from "./_conv1d_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
   ...coreRows,
   ...cnnRows,
+  ...conv1dRows,
 ];
