@@ -159,7 +159,16 @@ export function interpolatePlan(
       `${fn}: mode "${mode}" needs x of shape ${want}, got ${fmt(xShape)}`,
     );
   }
-  const n = spatial ?? spatialOf[mode][0];
+  const given = size ?? scaleFactor;
+  const n = spatial ??
+    (Array.isArray(given) ? given.length : spatialOf[mode][0]);
+  if (!spatialOf[mode].includes(n)) {
+    throw new Error(
+      `${fn}: mode "${mode}" resizes ${
+        spatialOf[mode].join(" or ")
+      } spatial axes, got ${JSON.stringify(given)}`,
+    );
+  }
   const inSizes = xShape === null ? Array(n).fill(1) : xShape.slice(2);
   let outSizes: number[], scales: (number | null)[];
   if (size !== undefined) {
