@@ -354,3 +354,98 @@ Deno.test("errors: interpolate arguments", () => {
     /interpolate: x must be float32 or float64, got int32/,
   );
 });
+
+// ---------------------------------------------------------------------------
+// layers
+
+type ReprCase = {
+  layer: "conv1d" | "maxPool1d" | "avgPool1d" | "upsample";
+  options: never;
+  repr: string;
+};
+
+Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample: PyTorch's reprs", () => {
+  const reprs = fixture.reprs as unknown as ReprCase[];
+  assert.equal(reprs.length, 12);
+  for (const r of reprs) {
+    assert.equal(T.nn[r.layer](r.options).info.repr, r.repr);
+  }
+});
+
+Deno.test("nn.conv1d: PyTorch's init, state_dict paths, apply and outputShape agree", () => {
+  const net = T.nn.sequential(
+    T.nn.conv1d({
+      inChannels: 4,
+      outChannels: 6,
+      kernelSize: 3,
+      groups: 2,
+      padding: 1,
+    }),
+    T.nn.maxPool1d({ kernelSize: 2, ceilMode: true }),
+    T.nn.avgPool1d({ kernelSize: 3, stride: 1, padding: 1 }),
+    T.nn.upsample({ scaleFactor: 1.5, mode: "linear" }),
+  );
+  const params = net.init(T.random.key(3));
+  assert.deepEqual(T.treePaths(params).map(([p]) => p), ["0.bias", "0.weight"]);
+  const w = params[0].weight, b = params[0].bias;
+  assert.deepEqual(w.shape, [6, 2, 3]);
+  const bound = 1 / Math.sqrt(2 * 3); // fanIn = inChannels / groups · kernelSize
+  for (const v of [...w.data, ...b.data]) assert.ok(Math.abs(v) <= bound);
+  assert.ok(Math.max(...Array.from(w.data, Math.abs)) > 0.8 * bound);
+  const x = f64([2, 4, 9]);
+  const y = net.apply(params, T.astype(x, "float32"));
+  assert.deepEqual(y.shape, net.info.outputShape([2, 4, 9]));
+  assert.deepEqual(y.shape, [2, 6, 7]);
+  assert.match(
+    T.nn.summary(net, [1, 4, 9]),
+    /├─Conv1d \(0\) +\[1, 6, 9\] +42\n├─MaxPool1d \(1\) +\[1, 6, 5\][^\n]*\n├─AvgPool1d \(2\) +\[1, 6, 5\][^\n]*\n├─Upsample \(3\) +\[1, 6, 7\]/,
+  );
+});
+
+Deno.test("errors: the 1-D layers check their options when built", () => {
+  assert.throws(
+    () =>
+      T.nn.conv1d({
+        inChannels: 3,
+        outChannels: 4,
+        kernelSize: [3, 3] as unknown as number,
+      }),
+    /nn.conv1d: kernelSize must be an integer >= 1 \(or a one-element array of one\), got \[3,3\]/,
+  );
+  assert.throws(
+    () =>
+      T.nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3, groups: 2 }),
+    /nn.conv1d: inChannels 3 and outChannels 4 must both be divisible by groups 2/,
+  );
+  assert.throws(
+    () =>
+      T.nn.conv1d({
+        inChannels: 3,
+        outChannels: 4,
+        kernelSize: 3,
+        padding: "same",
+        stride: 2,
+      }),
+    /nn.conv1d: padding "same" needs stride 1, got stride 2/,
+  );
+  assert.throws(
+    () => T.nn.maxPool1d({ kernelSize: 2, padding: 3 }),
+    /nn.maxPool1d: pad should be at most half of effective kernel size/,
+  );
+  assert.throws(
+    () => T.nn.avgPool1d({ kernelSize: 2, divisorOverride: 1 } as never),
+    /nn.avgPool1d: unknown option "divisorOverride"/,
+  );
+  assert.throws(
+    () => T.nn.upsample({}),
+    /nn.upsample: give exactly one of options.size and options.scaleFactor, got neither/,
+  );
+  assert.throws(
+    () => T.nn.upsample({ size: [3, 5], mode: "linear" }),
+    /nn.upsample: mode "linear" resizes 1 spatial axes, got \[3,5\]/,
+  );
+  assert.throws(
+    () => T.nn.upsample({ scaleFactor: 2 }).info.outputShape([2, 3]),
+    /nn.Upsample: mode "nearest" needs x of shape \[N, C, L\] or \[N, C, H, W\], got \[2,3\]/,
+  );
+});
