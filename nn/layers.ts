@@ -644,12 +644,12 @@ function pool1dReprArgs(
 export function maxPool1d(
   options: MaxPool1dOptions,
 ): Layer<LeafParams, EmptyState> {
-  const { ceilMode } = pool1dSettings("nn.maxPool1d", options, "max");
+  pool1dSettings("nn.maxPool1d", options, "max");
   return defineLayer({
     name: "MaxPool1d",
     repr: `MaxPool1d(${pool1dReprArgs(options, pySingle)}, dilation=${
       pySingle(options.dilation ?? 1)
-    }, ceil_mode=${pyBool(ceilMode!)})`,
+    }, ceil_mode=${pyBool(options.ceilMode ?? false)})`,
     apply: (_p, x) => maxPool1dOp(x, options),
     outputShape: (s) => pool1dShape(s, options, "max"),
   });

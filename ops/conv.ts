@@ -311,7 +311,39 @@ function convParams(
       } (kernel ${kh}x${kw})`,
     );
   }
-  const shapes = `(x ${fmt(x4)}, weight ${fmt(wShape)})`;
+  checkChannels(fn, c, wo, wi, groups, transposed, [x4, wShape]);
+  let padding: [number, number, number, number];
+  if (s.padding === "same") {
+    const th = s.dilation[0] * (kh - 1), tw = s.dilation[1] * (kw - 1);
+    // asymmetric for even effective kernels: the extra row/column goes bottom/right (as PyTorch)
+    padding = [
+      Math.floor(th / 2),
+      th - Math.floor(th / 2),
+      Math.floor(tw / 2),
+      tw - Math.floor(tw / 2),
+    ];
+  } else {
+    const [ph, pw] = s.padding;
+    padding = [ph, ph, pw, pw];
+  }
+  return { x4, p: { stride: s.stride, padding, dilation: s.dilation, groups } };
+}
+
+/**
+ * Checks x's channels `c` against the weight's output and input channels
+ * (`wo`, `wi`; the other way round when transposed) and `groups`; the
+ * errors show the shapes `[x, w]` as the caller was given them. @internal
+ */
+export function checkChannels(
+  fn: string,
+  c: number,
+  wo: number,
+  wi: number,
+  groups: number,
+  transposed: boolean,
+  [x, w]: readonly (readonly number[])[],
+): void {
+  const shapes = `(x ${fmt(x)}, weight ${fmt(w)})`;
   if (c % groups !== 0) {
     throw new Error(
       `${fn}: x has ${c} channels, which groups ${groups} does not divide ${shapes}`,
@@ -337,21 +369,6 @@ function convParams(
       `${fn}: weight has ${wo} input channels but x has ${c} ${shapes}`,
     );
   }
-  let padding: [number, number, number, number];
-  if (s.padding === "same") {
-    const th = s.dilation[0] * (kh - 1), tw = s.dilation[1] * (kw - 1);
-    // asymmetric for even effective kernels: the extra row/column goes bottom/right (as PyTorch)
-    padding = [
-      Math.floor(th / 2),
-      th - Math.floor(th / 2),
-      Math.floor(tw / 2),
-      tw - Math.floor(tw / 2),
-    ];
-  } else {
-    const [ph, pw] = s.padding;
-    padding = [ph, ph, pw, pw];
-  }
-  return { x4, p: { stride: s.stride, padding, dilation: s.dilation, groups } };
 }
 
 function conv2dSetup(
@@ -806,7 +823,6 @@ export function conv1dShape(
       `${fn}: weight must have 3 dims [O, C / groups, K], got ${fmt(wShape)}`,
     );
   }
-  const shapes = `(x ${fmt(x3)}, weight ${fmt(wShape)})`;
   const [, c, l] = x3, [wo, wi, k] = wShape;
   const g = lifted.groups!;
   if (k < 1) {
@@ -814,25 +830,7 @@ export function conv1dShape(
       `${fn}: weight must have a kernel size of at least 1, got ${fmt(wShape)}`,
     );
   }
-  if (c % g !== 0) {
-    throw new Error(
-      `${fn}: x has ${c} channels, which groups ${g} does not divide ${shapes}`,
-    );
-  }
-  if (wi * g !== c) {
-    throw new Error(
-      g === 1
-        ? `${fn}: weight has ${wi} input channels but x has ${c} ${shapes}`
-        : `${fn}: weight has ${wi} input channels per group (groups ${g}) but x has ${c} = ${
-          c / g
-        } per group ${shapes}`,
-    );
-  }
-  if (wo % g !== 0) {
-    throw new Error(
-      `${fn}: weight has ${wo} output channels, which groups ${g} does not divide ${shapes}`,
-    );
-  }
+  checkChannels(fn, c, wo, wi, g, false, [x3, wShape]);
   const s = lifted.stride[1], d = lifted.dilation[1];
   const span = d * (k - 1);
   const [before, after] = lifted.padding === "same"

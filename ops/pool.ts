@@ -495,35 +495,31 @@ export function pool1dSettings(
     "ceilMode",
     ...(kind === "avg" ? ["countIncludePad"] : []),
   ]);
-  if (!o || o.kernelSize === undefined) {
-    throw new Error(`${fn}: options.kernelSize is required`);
-  }
-  const k = single(fn, "kernelSize", o.kernelSize, 1);
-  const s = o.stride === undefined || o.stride === null
-    ? k
-    : single(fn, "stride", o.stride, 1);
-  const p = single(fn, "padding", o.padding ?? 0, 0);
-  const d = single(fn, "dilation", o.dilation ?? 1, 1);
-  if (p > k / 2) {
-    throw new Error(
-      `${fn}: pad should be at most half of effective kernel size, but got pad=${p}, kernel_size=${k}`,
-    );
-  }
-  const lifted: MaxPool2dOptions & AvgPool2dOptions = {
-    kernelSize: [1, k],
-    stride: [1, s],
-    padding: [0, p],
-    ceilMode: checkBool(fn, "ceilMode", o.ceilMode, false),
+  // the sizes as the 2-D op's [1, n], checked here for 1-D messages
+  const lift = (name: "kernelSize" | "stride" | "padding" | "dilation") => {
+    const v = o?.[name];
+    return v === undefined || v === null ? v : [
+      name === "padding" ? 0 : 1,
+      single(fn, name, v, name === "padding" ? 0 : 1),
+    ] as [number, number];
   };
-  if (kind === "max") lifted.dilation = [1, d];
-  else {
-    lifted.countIncludePad = checkBool(
-      fn,
-      "countIncludePad",
-      o.countIncludePad,
-      true,
+  const lifted: MaxPool2dOptions & AvgPool2dOptions = {
+    ...o,
+    kernelSize: lift("kernelSize")!,
+    stride: lift("stride"),
+    padding: lift("padding") ?? [0, 0],
+    ...(kind === "max" ? { dilation: lift("dilation") ?? [1, 1] } : {}),
+  };
+  const k = lifted.kernelSize as number[] | undefined;
+  const p = (lifted.padding as number[])[1];
+  if (k !== undefined && p > k[1] / 2) {
+    throw new Error(
+      `${fn}: pad should be at most half of effective kernel size, but got pad=${p}, kernel_size=${
+        k[1]
+      }`,
     );
   }
+  poolSettings(fn, lifted, kind); // the rest: kernelSize required, ceilMode, countIncludePad
   return lifted;
 }
 
@@ -569,13 +565,7 @@ export function pool1dShape(
  * ```
  */
 export function maxPool1d(x: Tensor, options: MaxPool1dOptions): Tensor {
-  using _op = userOp("maxPool1d");
-  const fn = "maxPool1d";
-  checkTensor(fn, x, "x");
-  floatCheck(fn, "x", x);
-  pool1dShape(x.shape, options, "max");
-  const lifted = pool1dSettings(fn, options, "max");
-  return onLength(x, (x2) => maxPool2d(x2, lifted));
+  return pool1d(x, options, "max");
 }
 
 /**
@@ -593,11 +583,23 @@ export function maxPool1d(x: Tensor, options: MaxPool1dOptions): Tensor {
  * ```
  */
 export function avgPool1d(x: Tensor, options: AvgPool1dOptions): Tensor {
-  using _op = userOp("avgPool1d");
-  const fn = "avgPool1d";
+  return pool1d(x, options, "avg");
+}
+
+/** maxPool1d or avgPool1d: checked with 1-D messages, then the 2-D op on a height of 1. */
+function pool1d(
+  x: Tensor,
+  options: MaxPool1dOptions | AvgPool1dOptions,
+  kind: "max" | "avg",
+): Tensor {
+  const fn = kind === "max" ? "maxPool1d" : "avgPool1d";
+  using _op = userOp(fn);
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  pool1dShape(x.shape, options, "avg");
-  const lifted = pool1dSettings(fn, options, "avg");
-  return onLength(x, (x2) => avgPool2d(x2, lifted));
+  pool1dShape(x.shape, options, kind);
+  const lifted = pool1dSettings(fn, options, kind);
+  return onLength(
+    x,
+    (x2) => kind === "max" ? maxPool2d(x2, lifted) : avgPool2d(x2, lifted),
+  );
 }
