@@ -113,10 +113,11 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 23],
     ],
     [
-      "upsample bilinear by [1.5, 2], then nearest to [5, 7]",
+      "upsample bilinear by [1.5, 2], nearest to [5, 7], nearest by 0.5",
       seq(
         nn.upsample({ scaleFactor: [1.5, 2], mode: "bilinear" }),
         nn.upsample({ size: [5, 7] }),
+        nn.upsample({ scaleFactor: 0.5 }),
       ),
       [2, 3, 4, 5],
     ],
