@@ -672,7 +672,10 @@ export function avgPool1d(
 ): Layer<LeafParams, EmptyState> {
   pool1dSettings("nn.avgPool1d", options, "avg");
   // PyTorch stores AvgPool1d's sizes as 1-tuples
-  const args = pool1dReprArgs(options, (v) => `(${single("", "", v, 0)},)`);
+  const args = pool1dReprArgs(
+    options,
+    (v) => `(${typeof v === "number" ? v : v[0]},)`,
+  );
   return defineLayer({
     name: "AvgPool1d",
     repr: `AvgPool1d(${args})`,

@@ -4,32 +4,18 @@
  * tests/fixtures/gen_conv1d.py) in float32 and float64, identities that need
  * no reference, the argument errors (named after the 1-D op, with 1-D
  * shapes), and the layers (nn.conv1d, nn.maxPool1d, nn.avgPool1d,
- * nn.upsample): PyTorch's reprs, init, summary rows, toTorch source and
- * ONNX export run in ONNX Runtime.
+ * nn.upsample): PyTorch's reprs, init, summary rows. Their export cases are
+ * in tests/_onnx_models.ts (ONNX Runtime: onnx_test.ts; PyTorch:
+ * torch_test.ts).
  */
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/conv1d.json" with { type: "json" };
+import { checkFixtureCase, type FixtureCase } from "./_fixture_cases.ts";
 
-type J = { shape: number[]; dtype: string; data: number[] };
-type Case = {
-  op: string;
-  name: string;
-  dtype: "float32" | "float64";
-  // deno-lint-ignore no-explicit-any
-  options: any;
-  inputs: Record<string, J>;
-  output: J;
-  cotangent: J;
-  grads: Record<string, J>;
-};
-
-const toT = (j: J): Tensor =>
-  T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
-
-function callOp(c: Case, v: Record<string, Tensor>): Tensor {
+function callOp(c: FixtureCase, v: Record<string, Tensor>): Tensor {
   switch (c.op) {
     case "conv1d":
       return T.conv1d(v.x, v.weight, v.bias ?? null, c.options);
@@ -45,7 +31,7 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
 
 for (const op of ["conv1d", "maxPool1d", "avgPool1d", "interpolate"]) {
   Deno.test(`PyTorch fixtures: ${op}`, async (t) => {
-    const cases = (fixture.cases as unknown as Case[]).filter((c) =>
+    const cases = (fixture.cases as unknown as FixtureCase[]).filter((c) =>
       c.op === op
     );
     assert.ok(cases.length > 0);
@@ -54,21 +40,7 @@ for (const op of ["conv1d", "maxPool1d", "avgPool1d", "interpolate"]) {
         const tol = c.dtype === "float32"
           ? { atol: 2e-6, rtol: 2e-6 }
           : { atol: 1e-13, rtol: 1e-13 };
-        const inputs: Record<string, Tensor> = {};
-        for (const [k, j] of Object.entries(c.inputs)) inputs[k] = toT(j);
-        const names = Object.keys(c.grads);
-        const f = (...xs: Tensor[]) =>
-          callOp(c, Object.fromEntries(names.map((n, i) => [n, xs[i]])));
-        const [y, back] = T.vjp(f, ...names.map((n) => inputs[n]));
-        assert.equal(y.dtype, c.dtype);
-        assertAllClose(y, toT(c.output), { ...tol, msg: `${c.name} output` });
-        const grads = back(toT(c.cotangent));
-        names.forEach((n, i) =>
-          assertAllClose(grads[i], toT(c.grads[n]), {
-            ...tol,
-            msg: `${c.name} grad ${n}`,
-          })
-        );
+        checkFixtureCase(c, (v) => callOp(c, v), tol);
       });
     }
   });
