@@ -219,7 +219,7 @@ export function interpolatePlan(
  * float64 they are float64 and the product is rounded to float32 before the
  * floor (as PyTorch 1.13's CPU kernel).
  */
-export function nearestIndices(a: AxisPlan, dtype: DType): number[] {
+function nearestIndices(a: AxisPlan, dtype: DType): number[] {
   const f32 = dtype === "float32";
   const r = f32 ? Math.fround : (v: number) => v;
   const scale = r(a.scale !== null ? 1 / a.scale : a.inSize / a.outSize);

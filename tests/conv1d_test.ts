@@ -110,6 +110,28 @@ Deno.test("interpolate: nearest by integer factors copies exactly, infinities in
   ]]]);
 });
 
+Deno.test("interpolate: a fractional factor multiplies by a matrix, so an infinity spreads NaN (setDebugNans names interpolate)", () => {
+  const x = T.tensor([[[1, Infinity, 3]]]);
+  // PyTorch gives [1, 1, inf, inf, 3]: here the other outputs are 1 · x + 0 · inf
+  assert.deepEqual(
+    Array.from(T.interpolate(x, { size: 5 }).data),
+    [NaN, NaN, Infinity, Infinity, NaN],
+  );
+  T.setDebugNans(true);
+  try {
+    assert.throws(
+      () => T.interpolate(x, { size: 5 }),
+      /^Error: interpolate: produced NaN/,
+    );
+    assert.throws(
+      () => T.conv1d(x, T.tensor([[[1, 0]]])), // 0 · inf
+      /^Error: conv1d: produced NaN/,
+    );
+  } finally {
+    T.setDebugNans(false);
+  }
+});
+
 Deno.test("interpolate: linear modes keep constants and (alignCorners) the corners", () => {
   const c = T.full([2, 3, 4, 5], 2.5, { dtype: "float64" });
   for (const alignCorners of [false, true]) {
