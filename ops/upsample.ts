@@ -253,7 +253,7 @@ function linearMatrix(a: AxisPlan, alignCorners: boolean, dtype: DType) {
   return m;
 }
 
-/** `y = x` along `axis` resized by the matrix `m` (`[in, out]`). */
+/** x resized along `axis` by the matrix `m` (`[in, out]`): one matmul, from the right for the last axis, else from the left. */
 function alongAxis(x: Tensor, axis: number, m: Float64Array, o: number) {
   const n = x.shape[axis];
   if (axis === x.shape.length - 1) {
