@@ -156,6 +156,8 @@ export {
   softplus,
 } from "./ops/activations.ts";
 export {
+  conv1d,
+  type Conv1dOptions,
   conv2d,
   type Conv2dOptions,
   conv2dOutputSize,
@@ -188,11 +190,20 @@ export {
 } from "./ops/normalization.ts";
 export {
   adaptiveAvgPool2d,
+  avgPool1d,
+  type AvgPool1dOptions,
   avgPool2d,
   type AvgPool2dOptions,
+  maxPool1d,
+  type MaxPool1dOptions,
   maxPool2d,
   type MaxPool2dOptions,
 } from "./ops/pool.ts";
+export {
+  interpolate,
+  type InterpolateMode,
+  type InterpolateOptions,
+} from "./ops/upsample.ts";
 export { checkGrads, type CheckGradsOptions } from "./ops/check.ts";
 export {
   acos,

@@ -56,6 +56,26 @@ import {
   pool2dShape,
   poolSettings,
 } from "../ops/pool.ts";
+import {
+  conv1d as conv1dOp,
+  type Conv1dOptions,
+  conv1dSettings,
+  conv1dShape,
+  single,
+} from "../ops/conv.ts";
+import {
+  avgPool1d as avgPool1dOp,
+  type AvgPool1dOptions,
+  maxPool1d as maxPool1dOp,
+  type MaxPool1dOptions,
+  pool1dSettings,
+  pool1dShape,
+} from "../ops/pool.ts";
+import {
+  interpolate as interpolateOp,
+  type InterpolateOptions,
+  interpolatePlan,
+} from "../ops/upsample.ts";
 import { type Key, split, uniform } from "../ops/random.ts";
 import {
   type ApplyOptions,
@@ -505,6 +525,223 @@ export function adaptiveAvgPool2d(
     })`,
     apply: (_p, x) => adaptiveAvgPool2dOp(x, resolve(x.shape)),
     outputShape: (s) => adaptiveAvgPool2dShape(s, resolve(s)),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 1-D convolution and pooling, upsampling
+
+/** Options of {@linkcode conv1d}: the op's {@linkcode Conv1dOptions} plus the layer's sizes and parameters. */
+export interface Conv1dLayerOptions extends Conv1dOptions {
+  /** Channels of the input. */
+  inChannels: number;
+  /** Channels of the output (number of filters). */
+  outChannels: number;
+  /** Kernel length. */
+  kernelSize: number;
+  /** Learn a bias per output channel. Default true. */
+  bias?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/** A 1-D size as PyTorch prints what it stores: `(3,)` for a 1-tuple, else the number. */
+const pySingle = (v: number | readonly number[]) =>
+  typeof v === "number" ? String(v) : `(${v[0]},)`;
+
+/**
+ * 1-D convolution layer (PyTorch's `nn.Conv1d`): params
+ * `{ weight: [outChannels, inChannels / groups, kernelSize], bias: [outChannels] }`,
+ * both drawn from `U(±1/sqrt(fanIn))` with `fanIn = inChannels / groups · kernelSize`
+ * (PyTorch's kaiming-uniform with a = sqrt(5)). Input `[N, C, L]` or unbatched `[C, L]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const conv = nn.conv1d({ inChannels: 3, outChannels: 8, kernelSize: 5 });
+ * assert.equal(conv.info.repr, "Conv1d(3, 8, kernel_size=(5,), stride=(1,))");
+ * const params = conv.init(random.key(0));
+ * assert.deepEqual(params.weight.shape, [8, 3, 5]);
+ * assert.deepEqual(conv.apply(params, zeros([2, 3, 32])).shape, [2, 8, 28]);
+ * ```
+ */
+export function conv1d(
+  options: Conv1dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.conv1d";
+  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
+    "inChannels",
+    "outChannels",
+    "kernelSize",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "bias",
+    "dtype",
+  ]);
+  const { inChannels, outChannels, kernelSize, bias, dtype, ...opOptions } =
+    options;
+  const inC = positiveInt(fn, "inChannels", inChannels);
+  const outC = positiveInt(fn, "outChannels", outChannels);
+  const k = single(fn, "kernelSize", kernelSize, 1);
+  const s = conv1dSettings(fn, opOptions);
+  const groups = s.groups!;
+  if (inC % groups !== 0 || outC % groups !== 0) {
+    throw new Error(
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
+    );
+  }
+  const hasBias = checkBool(fn, "bias", bias, true);
+  const dt = floatDType(fn, dtype);
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: [outC, inC / groups, k], dtype: dt },
+  };
+  if (hasBias) params.bias = { shape: [outC], dtype: dt };
+  // PyTorch's repr: sizes as 1-tuples, padding as given ('same', 'valid') or when not 0
+  const pad = opOptions.padding ?? 0;
+  let args = `${inC}, ${outC}, kernel_size=(${k},), stride=(${s.stride[1]},)`;
+  if (typeof pad === "string") args += `, padding=${pad}`;
+  else if (single(fn, "padding", pad, 0) !== 0) {
+    args += `, padding=(${single(fn, "padding", pad, 0)},)`;
+  }
+  if (s.dilation[1] !== 1) args += `, dilation=(${s.dilation[1]},)`;
+  if (groups !== 1) args += `, groups=${groups}`;
+  if (!hasBias) args += ", bias=False";
+  return defineLayer({
+    name: "Conv1d",
+    repr: `Conv1d(${args})`,
+    params,
+    init: (key) => weightAndBias(key, params, (inC / groups) * k),
+    apply: (p, x) => conv1dOp(x, p.weight, p.bias ?? null, opOptions),
+    outputShape: (sh) => conv1dShape(sh, params.weight.shape, opOptions),
+  });
+}
+
+/** A 1-D pooling layer's repr arguments: sizes as given, stride defaulting to the kernel. */
+function pool1dReprArgs(
+  o: MaxPool1dOptions | AvgPool1dOptions,
+  show: (v: number | readonly number[]) => string,
+): string {
+  const stride = o.stride === undefined || o.stride === null
+    ? o.kernelSize
+    : o.stride;
+  return `kernel_size=${show(o.kernelSize)}, stride=${show(stride)}, padding=${
+    show(o.padding ?? 0)
+  }`;
+}
+
+/**
+ * 1-D max pooling layer (PyTorch's `nn.MaxPool1d`), no parameters; `stride`
+ * defaults to `kernelSize`.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.maxPool1d({ kernelSize: 2 });
+ * assert.equal(pool.info.repr, "MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 6, 28])).shape, [1, 6, 14]);
+ * ```
+ */
+export function maxPool1d(
+  options: MaxPool1dOptions,
+): Layer<LeafParams, EmptyState> {
+  pool1dSettings("nn.maxPool1d", options, "max");
+  return defineLayer({
+    name: "MaxPool1d",
+    repr: `MaxPool1d(${pool1dReprArgs(options, pySingle)}, dilation=${
+      pySingle(options.dilation ?? 1)
+    }, ceil_mode=${pyBool(options.ceilMode ?? false)})`,
+    apply: (_p, x) => maxPool1dOp(x, options),
+    outputShape: (s) => pool1dShape(s, options, "max"),
+  });
+}
+
+/**
+ * 1-D average pooling layer (PyTorch's `nn.AvgPool1d`), no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.avgPool1d({ kernelSize: 2 });
+ * assert.equal(pool.info.repr, "AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))");
+ * assert.deepEqual(toArray(pool.apply({}, tensor([[[1, 3, 5, 7]]]))), [[[2, 6]]]);
+ * ```
+ */
+export function avgPool1d(
+  options: AvgPool1dOptions,
+): Layer<LeafParams, EmptyState> {
+  pool1dSettings("nn.avgPool1d", options, "avg");
+  // PyTorch stores AvgPool1d's sizes as 1-tuples
+  const args = pool1dReprArgs(
+    options,
+    (v) => `(${typeof v === "number" ? v : v[0]},)`,
+  );
+  return defineLayer({
+    name: "AvgPool1d",
+    repr: `AvgPool1d(${args})`,
+    // PyTorch's repr omits these; its constructor takes them
+    torch: `AvgPool1d(${args}, ceil_mode=${
+      pyBool(options.ceilMode ?? false)
+    }, count_include_pad=${pyBool(options.countIncludePad ?? true)})`,
+    apply: (_p, x) => avgPool1dOp(x, options),
+    outputShape: (s) => pool1dShape(s, options, "avg"),
+  });
+}
+
+/** Options of {@linkcode upsample}: those of the op, {@linkcode InterpolateOptions}. */
+export type UpsampleLayerOptions = InterpolateOptions;
+
+/**
+ * Upsampling layer (PyTorch's `nn.Upsample`): {@linkcode interpolate} of
+ * `[N, C, L]` or `[N, C, H, W]` to `size` or by `scaleFactor`, mode
+ * "nearest" (default), "linear" or "bilinear"; no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const up = nn.upsample({ scaleFactor: 2 });
+ * assert.equal(up.info.repr, "Upsample(scale_factor=2.0, mode=nearest)");
+ * assert.deepEqual(toArray(up.apply({}, tensor([[[1, 2]]]))), [[[1, 1, 2, 2]]]);
+ * assert.deepEqual(nn.upsample({ size: [3, 5], mode: "bilinear" }).info.outputShape([2, 4, 8, 8]), [2, 4, 3, 5]);
+ * ```
+ */
+export function upsample(
+  options: UpsampleLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.upsample";
+  if (typeof options !== "object" || options === null) {
+    throw new Error(
+      `${fn}: expected an options object with size or scaleFactor, got ${
+        describe(options)
+      }`,
+    );
+  }
+  const { mode } = interpolatePlan(fn, null, options);
+  const { size, scaleFactor, alignCorners, recomputeScaleFactor } = options;
+  const tuple = (v: number | readonly number[], f: (d: number) => string) =>
+    typeof v === "number" ? f(v) : `(${v.map(f).join(", ")})`;
+  const what = size !== undefined
+    ? `size=${tuple(size, String)}`
+    : `scale_factor=${tuple(scaleFactor!, pyFloat)}`;
+  let call = `Upsample(${what}, mode='${mode}'`;
+  if (alignCorners !== undefined) {
+    call += `, align_corners=${pyBool(alignCorners)}`;
+  }
+  if (recomputeScaleFactor !== undefined) {
+    call += `, recompute_scale_factor=${pyBool(recomputeScaleFactor)}`;
+  }
+  return defineLayer({
+    name: "Upsample",
+    repr: `Upsample(${what}, mode=${mode})`,
+    // PyTorch's repr leaves the quotes and align_corners out
+    torch: `${call})`,
+    apply: (_p, x) => interpolateOp(x, options),
+    outputShape: (s) => interpolatePlan("nn.Upsample", s, options).shape,
   });
 }
 

@@ -86,11 +86,14 @@ export {
 export {
   adaptiveAvgPool2d,
   type AdaptiveAvgPool2dLayerOptions,
+  avgPool1d,
   avgPool2d,
   type AvgPool2dLayerOptions,
   batchNorm2d,
   type BatchNorm2dOptions,
   type BatchNormState,
+  conv1d,
+  type Conv1dLayerOptions,
   conv2d,
   type Conv2dLayerOptions,
   convTranspose2d,
@@ -108,6 +111,7 @@ export {
   leakyRelu,
   linear,
   type LinearOptions,
+  maxPool1d,
   maxPool2d,
   type MaxPool2dLayerOptions,
   relu,
@@ -115,6 +119,8 @@ export {
   silu,
   softplus,
   tanh,
+  upsample,
+  type UpsampleLayerOptions,
 } from "./layers.ts";
 export {
   type Bound,

@@ -311,7 +311,39 @@ function convParams(
       } (kernel ${kh}x${kw})`,
     );
   }
-  const shapes = `(x ${fmt(x4)}, weight ${fmt(wShape)})`;
+  checkChannels(fn, c, wo, wi, groups, transposed, [x4, wShape]);
+  let padding: [number, number, number, number];
+  if (s.padding === "same") {
+    const th = s.dilation[0] * (kh - 1), tw = s.dilation[1] * (kw - 1);
+    // asymmetric for even effective kernels: the extra row/column goes bottom/right (as PyTorch)
+    padding = [
+      Math.floor(th / 2),
+      th - Math.floor(th / 2),
+      Math.floor(tw / 2),
+      tw - Math.floor(tw / 2),
+    ];
+  } else {
+    const [ph, pw] = s.padding;
+    padding = [ph, ph, pw, pw];
+  }
+  return { x4, p: { stride: s.stride, padding, dilation: s.dilation, groups } };
+}
+
+/**
+ * Checks x's channels `c` against the weight's output and input channels
+ * (`wo`, `wi`; the other way round when transposed) and `groups`; the
+ * errors show the shapes `[x, w]` as the caller was given them. @internal
+ */
+export function checkChannels(
+  fn: string,
+  c: number,
+  wo: number,
+  wi: number,
+  groups: number,
+  transposed: boolean,
+  [x, w]: readonly (readonly number[])[],
+): void {
+  const shapes = `(x ${fmt(x)}, weight ${fmt(w)})`;
   if (c % groups !== 0) {
     throw new Error(
       `${fn}: x has ${c} channels, which groups ${groups} does not divide ${shapes}`,
@@ -337,21 +369,6 @@ function convParams(
       `${fn}: weight has ${wo} input channels but x has ${c} ${shapes}`,
     );
   }
-  let padding: [number, number, number, number];
-  if (s.padding === "same") {
-    const th = s.dilation[0] * (kh - 1), tw = s.dilation[1] * (kw - 1);
-    // asymmetric for even effective kernels: the extra row/column goes bottom/right (as PyTorch)
-    padding = [
-      Math.floor(th / 2),
-      th - Math.floor(th / 2),
-      Math.floor(tw / 2),
-      tw - Math.floor(tw / 2),
-    ];
-  } else {
-    const [ph, pw] = s.padding;
-    padding = [ph, ph, pw, pw];
-  }
-  return { x4, p: { stride: s.stride, padding, dilation: s.dilation, groups } };
 }
 
 function conv2dSetup(
@@ -702,3 +719,171 @@ const conv2dWeightAdjointPrim: Primitive<
 
 // ---------------------------------------------------------------------------
 // the public ops
+
+// ---------------------------------------------------------------------------
+// 1-D convolution: the 2-D op on a height of 1 (x [N, C, 1, L], weight
+// [O, C / groups, 1, K]), so it needs no rule of its own and runs on the same
+// kernels; its arguments are checked first, with 1-D messages
+
+/** A 1-D size: an integer >= min, or a one-element array of one (PyTorch's 1-tuple). @internal */
+export function single(
+  fn: string,
+  name: string,
+  v: unknown,
+  min: number,
+): number {
+  const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (!Number.isInteger(n) || (n as number) < min) {
+    throw new Error(
+      `${fn}: ${name} must be an integer >= ${min} (or a one-element array of one), got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return n as number;
+}
+
+/** x's shape as a 1-D batch: `[N, C, L]` as it is, an unbatched `[C, L]` with N = 1. @internal */
+export function lengthBatchShape(
+  fn: string,
+  shape: readonly number[],
+): readonly number[] {
+  if (shape.length === 2) return [1, ...shape];
+  if (shape.length !== 3) {
+    throw new Error(
+      `${fn}: x must be [N, C, L] or unbatched [C, L], got ${fmt(shape)}`,
+    );
+  }
+  return shape;
+}
+
+/** `f` (a 2-D op) applied to x `[..., L]` seen as `[..., 1, L]`; the height axis is removed again. @internal */
+export function onLength(x: Tensor, f: (x2: Tensor) => Tensor): Tensor {
+  return squeeze(f(expandDims(x, -2)), -2);
+}
+
+/** Options of {@linkcode conv1d}. */
+export interface Conv1dOptions {
+  /** Step between windows. Default 1. */
+  stride?: number;
+  /** Zero padding per side, or "valid" (none) or "same" (output length = input length; stride 1 only). Default 0. */
+  padding?: number | "valid" | "same";
+  /** Spacing between kernel taps. Default 1. */
+  dilation?: number;
+  /** Channel groups (groups = channels is depthwise). Default 1. */
+  groups?: number;
+}
+
+/**
+ * Checks conv1d's options with its messages, and returns them as conv2d's
+ * (height 1: stride, padding and dilation of 1, 0 and 1 along it); needs no
+ * shape, so a layer checks its options when it is built. @internal
+ */
+export function conv1dSettings(
+  fn: string,
+  options: Conv1dOptions,
+): Conv2dOptions & { stride: [number, number]; dilation: [number, number] } {
+  checkOptions(fn, options, ["stride", "padding", "dilation", "groups"]);
+  const stride = single(fn, "stride", options.stride ?? 1, 1);
+  const dilation = single(fn, "dilation", options.dilation ?? 1, 1);
+  const p = options.padding ?? 0;
+  if (p === "same" && stride !== 1) {
+    throw new Error(
+      `${fn}: padding "same" needs stride 1, got stride ${stride}`,
+    );
+  }
+  const padding: Conv2dOptions["padding"] = p === "same" || p === "valid"
+    ? p
+    : [0, single(fn, "padding", p, 0)];
+  const lifted = {
+    stride: [1, stride] as [number, number],
+    padding,
+    dilation: [1, dilation] as [number, number],
+    groups: options.groups ?? 1,
+  };
+  convSettings(fn, lifted, false); // groups
+  return lifted;
+}
+
+/**
+ * The output shape of {@linkcode conv1d} for these shapes and options, with
+ * the op's checks and errors, without computing anything. @internal
+ */
+export function conv1dShape(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options?: Conv1dOptions,
+): number[] {
+  if (options === undefined) options = {};
+  const fn = "conv1d";
+  const lifted = conv1dSettings(fn, options);
+  const x3 = lengthBatchShape(fn, xShape);
+  if (wShape.length !== 3) {
+    throw new Error(
+      `${fn}: weight must have 3 dims [O, C / groups, K], got ${fmt(wShape)}`,
+    );
+  }
+  const [, c, l] = x3, [wo, wi, k] = wShape;
+  const g = lifted.groups!;
+  if (k < 1) {
+    throw new Error(
+      `${fn}: weight must have a kernel size of at least 1, got ${fmt(wShape)}`,
+    );
+  }
+  checkChannels(fn, c, wo, wi, g, false, [x3, wShape]);
+  const s = lifted.stride[1], d = lifted.dilation[1];
+  const span = d * (k - 1);
+  const [before, after] = lifted.padding === "same"
+    ? [Math.floor(span / 2), span - Math.floor(span / 2)]
+    : lifted.padding === "valid"
+    ? [0, 0]
+    : [(lifted.padding as number[])[1], (lifted.padding as number[])[1]];
+  const ol = outputLength(l, k, s, before, after, d);
+  if (ol < 1) {
+    throw new Error(
+      `${fn}: output length would be ${ol} (< 1): kernel ${k} with dilation ${d} is larger than the padded input (x ${
+        fmt(xShape)
+      }, padding ${before} + ${after})`,
+    );
+  }
+  return [...xShape.slice(0, -2), wo, ol];
+}
+
+/**
+ * 1-D convolution (cross-correlation) as `torch.nn.functional.conv1d`: x
+ * `[N, C, L]` (or unbatched `[C, L]`), weight `[O, C / groups, K]`, optional
+ * bias `[O]`; output length `floor((L + 2·padding - dilation·(K - 1) - 1) /
+ * stride) + 1`. It runs as {@linkcode conv2d} on a height of 1, so its
+ * derivatives, batching and export are conv2d's.
+ *
+ * @example
+ * ```ts
+ * import { conv1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 2, 3, 4]]]); // [N=1, C=1, L=4]
+ * const w = tensor([[[1, 0, -1]]]); // [O=1, C=1, K=3]
+ * assert.deepEqual(toArray(conv1d(x, w)), [[[-2, -2]]]);
+ * assert.deepEqual(toArray(conv1d(x, w, null, { padding: "same" })), [[[-2, -2, -2, 3]]]);
+ * assert.deepEqual(conv1d(x, w, tensor([0.5]), { stride: 2, padding: 1 }).shape, [1, 1, 2]);
+ * ```
+ */
+export function conv1d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: Conv1dOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("conv1d");
+  const fn = "conv1d";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  conv1dShape(x.shape, weight.shape, options);
+  const b = checkBias(fn, bias, weight.shape[0]);
+  return onLength(
+    x,
+    (x2) => conv2d(x2, expandDims(weight, 2), b, conv1dSettings(fn, options)),
+  );
+}

@@ -27,7 +27,14 @@ import {
 } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
-import { foldIntoN, onBatch, outputLength } from "./conv.ts";
+import {
+  foldIntoN,
+  lengthBatchShape,
+  onBatch,
+  onLength,
+  outputLength,
+  single,
+} from "./conv.ts";
 import { batchFront, batchSize } from "./structural.ts";
 import { matmul } from "./matmul.ts";
 import * as pk from "./kernels/pool.ts";
@@ -436,3 +443,163 @@ const avgPool2dAdjointPrim: Primitive<
 
 // ---------------------------------------------------------------------------
 // the public ops
+
+// ---------------------------------------------------------------------------
+// 1-D pooling: the 2-D ops on a height of 1, with their arguments checked
+// first and 1-D messages
+
+/** Options of {@linkcode maxPool1d}. */
+export interface MaxPool1dOptions {
+  /** Window size. Required. */
+  kernelSize: number;
+  /** Step between windows. Default kernelSize. */
+  stride?: number | null;
+  /** Implicit -infinity padding per side (at most half the kernel). Default 0. */
+  padding?: number;
+  /** Spacing between window taps. Default 1. */
+  dilation?: number;
+  /** Use ceil instead of floor for the output length. Default false. */
+  ceilMode?: boolean;
+}
+
+/** Options of {@linkcode avgPool1d}. */
+export interface AvgPool1dOptions {
+  /** Window size. Required. */
+  kernelSize: number;
+  /** Step between windows. Default kernelSize. */
+  stride?: number | null;
+  /** Zero padding per side (at most half the kernel). Default 0. */
+  padding?: number;
+  /** Use ceil instead of floor for the output length. Default false. */
+  ceilMode?: boolean;
+  /** Count padded zeros in the divisor. Default true. */
+  countIncludePad?: boolean;
+}
+
+/**
+ * Checks the options of maxPool1d (`kind` "max") or avgPool1d ("avg") with
+ * 1-D messages and returns them as the 2-D op's (height 1); needs no shape,
+ * so a layer checks its options when it is built. @internal
+ */
+export function pool1dSettings(
+  fn: string,
+  options: MaxPool1dOptions | AvgPool1dOptions,
+  kind: "max" | "avg",
+): MaxPool2dOptions & AvgPool2dOptions {
+  const o = options as MaxPool1dOptions & AvgPool1dOptions;
+  checkOptions(fn, o, [
+    "kernelSize",
+    "stride",
+    "padding",
+    ...(kind === "max" ? ["dilation"] : []),
+    "ceilMode",
+    ...(kind === "avg" ? ["countIncludePad"] : []),
+  ]);
+  // the sizes as the 2-D op's [1, n], checked here for 1-D messages
+  const lift = (name: "kernelSize" | "stride" | "padding" | "dilation") => {
+    const v = o?.[name];
+    return v === undefined || v === null ? v : [
+      name === "padding" ? 0 : 1,
+      single(fn, name, v, name === "padding" ? 0 : 1),
+    ] as [number, number];
+  };
+  const lifted: MaxPool2dOptions & AvgPool2dOptions = {
+    ...o,
+    kernelSize: lift("kernelSize")!,
+    stride: lift("stride"),
+    padding: lift("padding") ?? [0, 0],
+    ...(kind === "max" ? { dilation: lift("dilation") ?? [1, 1] } : {}),
+  };
+  const k = lifted.kernelSize as number[] | undefined;
+  const p = (lifted.padding as number[])[1];
+  if (k !== undefined && p > k[1] / 2) {
+    throw new Error(
+      `${fn}: pad should be at most half of effective kernel size, but got pad=${p}, kernel_size=${
+        k[1]
+      }`,
+    );
+  }
+  poolSettings(fn, lifted, kind); // the rest: kernelSize required, ceilMode, countIncludePad
+  return lifted;
+}
+
+/**
+ * The output shape of {@linkcode maxPool1d} (`kind` "max") or
+ * {@linkcode avgPool1d} ("avg") for x's shape and these options, with the
+ * op's checks and errors, without computing anything. @internal
+ */
+export function pool1dShape(
+  xShape: readonly number[],
+  options: MaxPool1dOptions | AvgPool1dOptions,
+  kind: "max" | "avg",
+): number[] {
+  const fn = kind === "max" ? "maxPool1d" : "avgPool1d";
+  const p = poolSettings(fn, pool1dSettings(fn, options, kind), kind);
+  const [, , l] = lengthBatchShape(fn, xShape);
+  const [, ol] = poolOutSize([1, l], p);
+  if (ol < 1) {
+    throw new Error(
+      `${fn}: output length would be ${ol} (< 1) for x ${
+        fmt(xShape)
+      } with kernelSize ${p.kernelSize[1]}, padding ${p.padding[1]}, dilation ${
+        p.dilation[1]
+      }`,
+    );
+  }
+  return [...xShape.slice(0, -1), ol];
+}
+
+/**
+ * 1-D max pooling as `torch.nn.functional.max_pool1d` on x `[N, C, L]` (or
+ * unbatched `[C, L]`); the gradient goes to the first maximum of each
+ * window. It runs as {@linkcode maxPool2d} on a height of 1.
+ *
+ * @example
+ * ```ts
+ * import { maxPool1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 5, 2, 4, 3]]]);
+ * assert.deepEqual(toArray(maxPool1d(x, { kernelSize: 2 })), [[[5, 4]]]);
+ * assert.deepEqual(toArray(maxPool1d(x, { kernelSize: 2, ceilMode: true })), [[[5, 4, 3]]]);
+ * assert.deepEqual(toArray(maxPool1d(x, { kernelSize: 3, stride: 1, padding: 1 })), [[[5, 5, 5, 4, 4]]]);
+ * ```
+ */
+export function maxPool1d(x: Tensor, options: MaxPool1dOptions): Tensor {
+  return pool1d(x, options, "max");
+}
+
+/**
+ * 1-D average pooling as `torch.nn.functional.avg_pool1d` on x `[N, C, L]`
+ * (or unbatched `[C, L]`). It runs as {@linkcode avgPool2d} on a height of 1.
+ *
+ * @example
+ * ```ts
+ * import { avgPool1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 3, 5, 7]]]);
+ * assert.deepEqual(toArray(avgPool1d(x, { kernelSize: 2 })), [[[2, 6]]]);
+ * assert.deepEqual(toArray(avgPool1d(x, { kernelSize: 2, padding: 1 })), [[[0.5, 4, 3.5]]]);
+ * assert.deepEqual(toArray(avgPool1d(x, { kernelSize: 2, padding: 1, countIncludePad: false })), [[[1, 4, 7]]]);
+ * ```
+ */
+export function avgPool1d(x: Tensor, options: AvgPool1dOptions): Tensor {
+  return pool1d(x, options, "avg");
+}
+
+/** maxPool1d or avgPool1d: checked with 1-D messages, then the 2-D op on a height of 1. */
+function pool1d(
+  x: Tensor,
+  options: MaxPool1dOptions | AvgPool1dOptions,
+  kind: "max" | "avg",
+): Tensor {
+  const fn = kind === "max" ? "maxPool1d" : "avgPool1d";
+  using _op = userOp(fn);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  pool1dShape(x.shape, options, kind);
+  const lifted = pool1dSettings(fn, options, kind);
+  return onLength(
+    x,
+    (x2) => kind === "max" ? maxPool2d(x2, lifted) : avgPool2d(x2, lifted),
+  );
+}

@@ -1,56 +1,81 @@
 /**
- * The PyTorch fixture cases of numerics.json (gen_numerics.py) and norm.json
- * (gen_norm.py): one call of an op with its inputs, PyTorch's output and
- * the gradients of `sum(output · cotangent)`, as JSON tensors; and the same
- * computed by the library with `vjp`.
+ * The case format of the PyTorch op fixtures (numerics.json, norm.json,
+ * conv1d.json): an op's inputs and options, PyTorch's output, a cotangent
+ * and PyTorch's gradients of sum(output · cotangent); the library's answer
+ * to one case, and its check.
  */
+import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
+import { assertAllClose } from "./_helpers.ts";
 
-/** A number of a fixture: NaN and ±infinity come as strings (JSON has no such numbers). */
-export type Num = number | string;
-/** A tensor of a fixture. */
-export type J = { shape: number[]; dtype: string; data: Num[] };
-/** One call of an op and PyTorch's results. */
+/** A tensor of a fixture; JSON has no NaN or infinity, so they come as the strings "NaN", "Infinity", "-Infinity". */
+export type FixtureTensor = {
+  shape: number[];
+  dtype: string;
+  data: (number | string)[];
+};
+
+/** One case: `grads` are d sum(output · cotangent) / d input, for the inputs named there. */
 export type FixtureCase = {
   op: string;
   name: string;
   dtype: "float32" | "float64";
   // deno-lint-ignore no-explicit-any
   options: any;
-  inputs: Record<string, J>;
-  output: J;
-  cotangent: J;
-  grads: Record<string, J>;
+  inputs: Record<string, FixtureTensor>;
+  output: FixtureTensor;
+  cotangent: FixtureTensor;
+  grads: Record<string, FixtureTensor>;
 };
 
-/** A number of a fixture as a number. */
-export const num = (v: Num): number =>
+/** A number of a fixture (the strings for NaN and the infinities included). */
+export const fixtureNumber = (v: number | string): number =>
   typeof v === "number"
     ? v
     : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
 
-/** A tensor of a fixture as a Tensor. */
-export const toT = (j: J): Tensor =>
-  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype as T.DType });
+/** A fixture tensor as a Tensor. */
+export const fixtureTensor = (j: FixtureTensor): Tensor =>
+  T.tensor(j.data.map(fixtureNumber), {
+    shape: j.shape,
+    dtype: j.dtype as T.DType,
+  });
 
 /**
- * The library's output for case `c` (`call` maps the case and its inputs to
- * the op's call) and its gradients for the inputs the case has gradients of,
- * in that order (`names`), for the case's cotangent.
+ * The library's output for case `c` (`call` computes the op from the inputs
+ * by name) and its gradients, for the case's cotangent, of the inputs the
+ * case has gradients of, in that order (`names`).
  */
-export function caseVjp<C extends FixtureCase>(
-  c: C,
-  call: (c: C, inputs: Record<string, Tensor>) => Tensor,
+export function caseVjp(
+  c: FixtureCase,
+  call: (inputs: Record<string, Tensor>) => Tensor,
 ): { y: Tensor; grads: Tensor[]; names: string[] } {
   const inputs: Record<string, Tensor> = {};
-  for (const [k, j] of Object.entries(c.inputs)) inputs[k] = toT(j);
+  for (const [k, j] of Object.entries(c.inputs)) inputs[k] = fixtureTensor(j);
   const names = Object.keys(c.grads);
   const f = (...xs: Tensor[]) =>
-    call(c, {
-      ...inputs,
-      ...Object.fromEntries(names.map((n, i) => [n, xs[i]])),
-    });
+    call({ ...inputs, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) });
   const [y, back] = T.vjp(f, ...names.map((n) => inputs[n]));
-  return { y, grads: back(toT(c.cotangent)), names };
+  return { y, grads: back(fixtureTensor(c.cotangent)), names };
+}
+
+/** Checks the library against one case: its output and gradients must be PyTorch's within `tol`. */
+export function checkFixtureCase(
+  c: FixtureCase,
+  call: (inputs: Record<string, Tensor>) => Tensor,
+  tol: { atol: number; rtol: number },
+): void {
+  const { y, grads, names } = caseVjp(c, call);
+  assert.equal(y.dtype, c.dtype);
+  assertAllClose(y, fixtureTensor(c.output), {
+    ...tol,
+    msg: `${c.name} output`,
+  });
+  names.forEach((n, i) =>
+    assertAllClose(grads[i], fixtureTensor(c.grads[n]), {
+      ...tol,
+      msg: `${c.name} grad ${n}`,
+    })
+  );
 }

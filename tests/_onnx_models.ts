@@ -86,6 +86,42 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 9, 9],
     ],
     [
+      'conv1d (stride 2, groups 2; "same"), maxPool1d ceilMode, avgPool1d, upsample nearest and linear',
+      seq(
+        nn.conv1d({
+          inChannels: 4,
+          outChannels: 4,
+          kernelSize: 3,
+          stride: 2,
+          padding: 1,
+          dilation: 2,
+          groups: 2,
+        }),
+        nn.relu,
+        nn.maxPool1d({ kernelSize: 2, ceilMode: true }),
+        nn.avgPool1d({ kernelSize: 2, padding: 1, countIncludePad: false }),
+        nn.conv1d({
+          inChannels: 4,
+          outChannels: 2,
+          kernelSize: 4,
+          padding: "same",
+          bias: false,
+        }),
+        nn.upsample({ scaleFactor: 2 }),
+        nn.upsample({ size: 13, mode: "linear", alignCorners: true }),
+      ),
+      [2, 4, 23],
+    ],
+    [
+      "upsample bilinear by [1.5, 2], nearest to [5, 7], nearest by 0.5",
+      seq(
+        nn.upsample({ scaleFactor: [1.5, 2], mode: "bilinear" }),
+        nn.upsample({ size: [5, 7] }),
+        nn.upsample({ scaleFactor: 0.5 }),
+      ),
+      [2, 3, 4, 5],
+    ],
+    [
       "adaptiveAvgPool2d, flatten, linear",
       seq(
         nn.adaptiveAvgPool2d({ outputSize: [3, 2] }),

@@ -10,6 +10,7 @@ import { mathRows } from "./_math_table.ts";
 import { statsRows } from "./_stats_table.ts";
 import { shapeRows } from "./_shape_table.ts";
 import { normRows } from "./_norm_table.ts";
+import { conv1dRows } from "./_conv1d_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
@@ -19,4 +20,5 @@ export const allRows: Row[] = [
   ...statsRows,
   ...shapeRows,
   ...normRows,
+  ...conv1dRows,
 ];

@@ -9,17 +9,16 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
-import {
-  caseVjp,
-  type FixtureCase,
-  type J,
-  type Num,
-  num,
-  toT,
-} from "./_fixture_cases.ts";
 import fixture from "./fixtures/numerics.json" with { type: "json" };
+import {
+  checkFixtureCase,
+  type FixtureCase as Case,
+  fixtureNumber as num,
+  type FixtureTensor as J,
+  fixtureTensor as toT,
+} from "./_fixture_cases.ts";
 
-type Case = FixtureCase;
+type Num = number | string;
 
 const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
 
@@ -48,15 +47,7 @@ for (const c of fixture.cases as unknown as Case[]) {
     const tol = c.dtype === "float32"
       ? { atol: 1e-6, rtol: 1e-6 }
       : { atol: 1e-13, rtol: 1e-13 };
-    const { y, grads, names } = caseVjp(c, callOp);
-    assert.equal(y.dtype, c.dtype);
-    assertAllClose(y, toT(c.output), { ...tol, msg: `${c.name} output` });
-    names.forEach((n, i) =>
-      assertAllClose(grads[i], toT(c.grads[n]), {
-        ...tol,
-        msg: `${c.name} grad ${n}`,
-      })
-    );
+    checkFixtureCase(c, (v) => callOp(c, v), tol);
   });
 }
 

@@ -1,0 +1,355 @@
+/**
+ * Resampling: `interpolate` as `torch.nn.functional.interpolate` for
+ * `[N, C, L]` and `[N, C, H, W]` inputs, modes "nearest" (PyTorch's legacy
+ * nearest), "linear" and "bilinear".
+ *
+ * No primitive of its own: along each resized axis the output is a fixed
+ * linear map of the input, applied with the existing ops. Nearest resizing
+ * by an integer factor is a reshape and a broadcast (up) or a reshape and a
+ * slice (down); any other nearest or linear resize is a product with a
+ * constant `[in, out]` interpolation matrix (one matmul per axis, two for
+ * bilinear). So it is differentiable to any order, batchable, jittable and
+ * exportable to ONNX with the rules those ops already have. The matrix
+ * entries are computed with PyTorch's source-index formulas in its
+ * arithmetic (float32 or float64), so the weights are PyTorch's bit for bit.
+ *
+ * @module
+ */
+import {
+  checkBool,
+  checkOptions,
+  checkTensor,
+  type DType,
+  type Tensor,
+  tensor,
+} from "./tensor.ts";
+import { userOp } from "./debug.ts";
+import { floatCheck, fmt } from "./_args.ts";
+import { matmul } from "./matmul.ts";
+import { broadcastTo, reshape, slice } from "./structural.ts";
+
+/** The resampling modes of {@linkcode interpolate}. */
+export type InterpolateMode = "nearest" | "linear" | "bilinear";
+
+/** Options of {@linkcode interpolate}: exactly one of `size` and `scaleFactor`. */
+export interface InterpolateOptions {
+  /** Output size of the spatial axes: one number for all, or one per axis. */
+  size?: number | readonly number[];
+  /** Multiplier of the spatial sizes (output = floor(input · scaleFactor)): one for all, or one per axis. */
+  scaleFactor?: number | readonly number[];
+  /** "nearest" (default; `[N, C, L]` or `[N, C, H, W]`), "linear" (`[N, C, L]`) or "bilinear" (`[N, C, H, W]`). */
+  mode?: InterpolateMode;
+  /**
+   * Linear modes: map the corner pixels' centres onto each other (source
+   * index `dst·(in - 1)/(out - 1)`) instead of the corners' edges (source
+   * `(dst + 0.5)·scale - 0.5`). Only with "linear" and "bilinear". Default false.
+   */
+  alignCorners?: boolean;
+  /** With `scaleFactor`: compute the source scale from the output size (as `size` does) instead of using 1/scaleFactor. Default false. */
+  recomputeScaleFactor?: boolean;
+}
+
+/** One resized axis: its input and output sizes and the scale PyTorch's kernels are given (null: in/out). */
+interface AxisPlan {
+  inSize: number;
+  outSize: number;
+  scale: number | null;
+}
+
+/** The checked options and, per spatial axis, what to do. @internal */
+export interface InterpolatePlan {
+  mode: InterpolateMode;
+  alignCorners: boolean;
+  axes: AxisPlan[];
+  shape: number[];
+}
+
+const MODES: readonly InterpolateMode[] = ["nearest", "linear", "bilinear"];
+
+/** A number or one per spatial axis, each checked by `ok`. */
+function perAxis(
+  fn: string,
+  name: string,
+  v: unknown,
+  n: number,
+  ok: (d: number) => boolean,
+  what: string,
+): number[] {
+  const list = typeof v === "number" ? Array(n).fill(v) : v;
+  if (
+    !Array.isArray(list) || list.length !== n ||
+    !list.every((d) => typeof d === "number" && ok(d))
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be ${what} or an array of ${n} of them (one per spatial axis), got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return list;
+}
+
+/**
+ * Checks interpolate's arguments (x's shape and the options) with its
+ * messages and works out each axis' sizes; needs no data. @internal
+ */
+export function interpolatePlan(
+  fn: string,
+  xShape: readonly number[] | null,
+  options: InterpolateOptions,
+): InterpolatePlan {
+  checkOptions(fn, options, [
+    "size",
+    "scaleFactor",
+    "mode",
+    "alignCorners",
+    "recomputeScaleFactor",
+  ]);
+  const mode = options.mode ?? "nearest";
+  if (!MODES.includes(mode)) {
+    throw new Error(
+      `${fn}: mode must be one of ${
+        MODES.map((m) => `"${m}"`).join(", ")
+      }, got ${JSON.stringify(mode)}`,
+    );
+  }
+  if (mode === "nearest" && options.alignCorners !== undefined) {
+    throw new Error(
+      `${fn}: alignCorners can only be set with the interpolating modes "linear" and "bilinear", got mode "nearest"`,
+    );
+  }
+  const alignCorners = checkBool(
+    fn,
+    "alignCorners",
+    options.alignCorners,
+    false,
+  );
+  const recompute = checkBool(
+    fn,
+    "recomputeScaleFactor",
+    options.recomputeScaleFactor,
+    false,
+  );
+  const { size, scaleFactor } = options;
+  if ((size === undefined) === (scaleFactor === undefined)) {
+    throw new Error(
+      `${fn}: give exactly one of options.size and options.scaleFactor, got ${
+        size === undefined ? "neither" : "both"
+      }`,
+    );
+  }
+  if (recompute && scaleFactor === undefined) {
+    throw new Error(
+      `${fn}: recomputeScaleFactor needs options.scaleFactor (with size the scale is always computed)`,
+    );
+  }
+  const spatialOf: Record<InterpolateMode, number[]> = {
+    nearest: [1, 2],
+    linear: [1],
+    bilinear: [2],
+  };
+  const spatial = xShape === null ? null : xShape.length - 2;
+  if (xShape !== null && !spatialOf[mode].includes(spatial!)) {
+    const want = mode === "nearest"
+      ? "[N, C, L] or [N, C, H, W]"
+      : mode === "linear"
+      ? "[N, C, L]"
+      : "[N, C, H, W]";
+    throw new Error(
+      `${fn}: mode "${mode}" needs x of shape ${want}, got ${fmt(xShape)}`,
+    );
+  }
+  const given = size ?? scaleFactor;
+  const n = spatial ??
+    (Array.isArray(given) ? given.length : spatialOf[mode][0]);
+  if (!spatialOf[mode].includes(n)) {
+    throw new Error(
+      `${fn}: mode "${mode}" resizes ${
+        spatialOf[mode].join(" or ")
+      } spatial axes, got ${JSON.stringify(given)}`,
+    );
+  }
+  const inSizes = xShape === null ? Array(n).fill(1) : xShape.slice(2);
+  let outSizes: number[], scales: (number | null)[];
+  if (size !== undefined) {
+    outSizes = perAxis(
+      fn,
+      "size",
+      size,
+      n,
+      (d) => Number.isInteger(d) && d >= 1,
+      "a positive integer",
+    );
+    scales = Array(n).fill(null);
+  } else {
+    const f = perAxis(
+      fn,
+      "scaleFactor",
+      scaleFactor,
+      n,
+      (d) => Number.isFinite(d) && d > 0,
+      "a positive number",
+    );
+    outSizes = inSizes.map((s, i) => Math.floor(s * f[i]));
+    scales = recompute ? Array(n).fill(null) : f;
+    if (xShape !== null && outSizes.some((o) => o < 1)) {
+      throw new Error(
+        `${fn}: output size would be ${fmt(outSizes)} for x ${
+          fmt(xShape)
+        } with scaleFactor ${JSON.stringify(scaleFactor)}; each must be >= 1`,
+      );
+    }
+  }
+  return {
+    mode,
+    alignCorners,
+    axes: inSizes.map((inSize, i) => ({
+      inSize,
+      outSize: outSizes[i],
+      scale: scales[i],
+    })),
+    shape: xShape === null ? [] : [...xShape.slice(0, 2), ...outSizes],
+  };
+}
+
+/**
+ * The source index of each output position for "nearest": PyTorch's
+ * `min(floor(dst · scale), in - 1)` with scale = 1/scaleFactor when it was
+ * given, else in/out; in float32 the scale and the product are float32, in
+ * float64 they are float64 and the product is rounded to float32 before the
+ * floor (as PyTorch 1.13's CPU kernel).
+ */
+function nearestIndices(a: AxisPlan, dtype: DType): number[] {
+  const f32 = dtype === "float32";
+  const r = f32 ? Math.fround : (v: number) => v;
+  const scale = r(a.scale !== null ? 1 / a.scale : a.inSize / a.outSize);
+  return Array.from(
+    { length: a.outSize },
+    (_, d) => Math.min(Math.floor(Math.fround(r(d * scale))), a.inSize - 1),
+  );
+}
+
+/**
+ * The `[in, out]` matrix of linear interpolation along one axis: output d
+ * is `λ0·x[i0] + λ1·x[i1]` with PyTorch's source index (`dst·(in-1)/(out-1)`
+ * with alignCorners, else `(dst + 0.5)·scale - 0.5` clamped at 0) and
+ * PyTorch's rounding: in float32 the scale and the weights are float32, the
+ * source index in between is exact.
+ */
+function linearMatrix(a: AxisPlan, alignCorners: boolean, dtype: DType) {
+  const { inSize: n, outSize: o } = a;
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const m = new Float64Array(n * o);
+  const scale = alignCorners
+    ? (o > 1 ? r((n - 1) / (o - 1)) : 0)
+    : r(a.scale !== null ? 1 / a.scale : n / o);
+  for (let d = 0; d < o; d++) {
+    const src = alignCorners ? scale * d : Math.max(scale * (d + 0.5) - 0.5, 0);
+    const i0 = Math.trunc(src), i1 = i0 < n - 1 ? i0 + 1 : i0;
+    const l1 = r(Math.min(Math.max(src - i0, 0), 1)), l0 = r(1 - l1);
+    m[i0 * o + d] += l0;
+    m[i1 * o + d] += l1;
+  }
+  return m;
+}
+
+/** x resized along `axis` by the matrix `m` (`[in, out]`): one matmul, from the right for the last axis, else from the left. */
+function alongAxis(x: Tensor, axis: number, m: Float64Array, o: number) {
+  const n = x.shape[axis];
+  if (axis === x.shape.length - 1) {
+    return matmul(x, tensor(m, { shape: [n, o], dtype: x.dtype }));
+  }
+  const mt = new Float64Array(n * o); // [out, in] from the left
+  for (let i = 0; i < n; i++) {
+    for (let d = 0; d < o; d++) mt[d * n + i] = m[i * o + d];
+  }
+  return matmul(tensor(mt, { shape: [o, n], dtype: x.dtype }), x);
+}
+
+/** x with `axis` replaced by the axes `parts` (whose product is its size). */
+const splitAxis = (x: Tensor, axis: number, parts: number[]) =>
+  reshape(x, [
+    ...x.shape.slice(0, axis),
+    ...parts,
+    ...x.shape.slice(axis + 1),
+  ]);
+
+/** Nearest resizing along `axis`: a reshape for integer factors, else a 0/1 matrix. */
+function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
+  const o = idx.length;
+  const outShape = [...x.shape.slice(0, axis), o, ...x.shape.slice(axis + 1)];
+  if (o === n && idx.every((s, d) => s === d)) return x;
+  if (o % n === 0 && idx.every((s, d) => s === Math.floor(d / (o / n)))) {
+    // each input repeated o/n times: [.., n, 1, ..] broadcast to [.., n, o/n, ..]
+    const col = splitAxis(x, axis, [n, 1]);
+    const shape = col.shape.slice();
+    shape[axis + 1] = o / n;
+    return reshape(broadcastTo(col, shape), outShape);
+  }
+  const k = Math.floor(n / o);
+  if (k >= 1 && idx.every((s, d) => s === d * k)) {
+    // every k-th input: the first o·k inputs as [.., o, k, ..], the first of each row
+    const ends = x.shape.slice();
+    ends[axis] = o * k;
+    const zero = (t: { shape: readonly number[] }) => t.shape.map(() => 0);
+    const rows = splitAxis(slice(x, zero(x), ends), axis, [o, k]);
+    const firsts = rows.shape.slice();
+    firsts[axis + 1] = 1;
+    return reshape(slice(rows, zero(rows), firsts), outShape);
+  }
+  const m = new Float64Array(n * o);
+  idx.forEach((s, d) => (m[s * o + d] = 1));
+  return alongAxis(x, axis, m, o);
+}
+
+/**
+ * Resizes the spatial axes of x as `torch.nn.functional.interpolate`: x
+ * `[N, C, L]` ("nearest", "linear") or `[N, C, H, W]` ("nearest",
+ * "bilinear"), to `size` or by `scaleFactor` (output `floor(in ·
+ * scaleFactor)`). "nearest" is PyTorch's (legacy) nearest: output d copies
+ * input `floor(d · in/out)` (`floor(d / scaleFactor)` when scaleFactor is
+ * given). "linear" and "bilinear" follow PyTorch's source index for
+ * `alignCorners` true and false, including the scale it uses when
+ * `scaleFactor` is given. Differentiable (its gradient is the transposed
+ * resampling), batchable and exportable like any composition of ops.
+ *
+ * Nearest resizing by an integer factor copies values exactly; other
+ * factors, and the linear modes, multiply by an interpolation matrix, so a
+ * non-finite input value (±inf, NaN) spreads NaN along its row or column
+ * (0 · inf) where PyTorch keeps it local.
+ *
+ * @example
+ * ```ts
+ * import { interpolate, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 2, 4]]]);
+ * assert.deepEqual(toArray(interpolate(x, { scaleFactor: 2 })), [[[1, 1, 2, 2, 4, 4]]]);
+ * assert.deepEqual(toArray(interpolate(x, { size: 5, mode: "linear", alignCorners: true })), [[[1, 1.5, 2, 3, 4]]]);
+ * assert.deepEqual(toArray(interpolate(x, { size: 2, mode: "linear" })), [[[1.25, 3.5]]]);
+ * const img = tensor([[[[1, 2], [3, 4]]]]);
+ * assert.deepEqual(interpolate(img, { size: [3, 5], mode: "bilinear" }).shape, [1, 1, 3, 5]);
+ * ```
+ */
+export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("interpolate");
+  const fn = "interpolate";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const plan = interpolatePlan(fn, x.shape, options);
+  let y = x;
+  plan.axes.forEach((a, i) => {
+    const axis = 2 + i;
+    y = plan.mode === "nearest"
+      ? nearestAxis(y, axis, nearestIndices(a, x.dtype), a.inSize)
+      : a.outSize === a.inSize
+      ? y
+      : alongAxis(
+        y,
+        axis,
+        linearMatrix(a, plan.alignCorners, x.dtype),
+        a.outSize,
+      );
+  });
+  return y;
+}
