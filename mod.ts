@@ -138,6 +138,22 @@ export {
   nllLoss,
   type Reduction,
 } from "./ops/losses.ts";
+export {
+  type AlongAxisOptions,
+  argsort,
+  embedding,
+  type EmbeddingOptions,
+  oneHot,
+  scatterAdd,
+  sort,
+  type SortOptions,
+  take,
+  takeAlongAxis,
+  type TakeOptions,
+  topk,
+  type TopkOptions,
+  type ValuesAndIndices,
+} from "./ops/indexing.ts";
 export { linear } from "./ops/matmul.ts";
 export {
   batchNorm,

@@ -6,9 +6,11 @@
 import type { Row } from "./_op_table.ts";
 import { coreRows } from "./_op_table.ts";
 import { cnnRows } from "./_cnn_table.ts";
+import { gatherRows } from "./_gather_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
   ...coreRows,
   ...cnnRows,
+  ...gatherRows,
 ];
