@@ -97,6 +97,8 @@ export {
   type ConvTranspose2dLayerOptions,
   dropout,
   elu,
+  embedding,
+  type EmbeddingLayerOptions,
   flatten,
   type FloatDType,
   gelu,

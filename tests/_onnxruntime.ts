@@ -38,6 +38,12 @@ export interface OnnxTensor {
   shape: number[];
 }
 
+/** An input: float32, or int32 (indices, for nn.embedding). */
+export interface OnnxInput {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
 /** The child: reads model.onnx and inputs.json (+ in<i>.bin), writes outputs.json (+ out<i>.bin). */
 const CHILD = `
 import * as ort from "${ONNXRUNTIME}";
@@ -52,11 +58,11 @@ const session = await ort.InferenceSession.create(
   { executionProviders: ["wasm"], graphOptimizationLevel: "all" },
 );
 const feeds = {};
-for (const [i, { name, shape }] of inputs.entries()) {
+for (const [i, { name, shape, type }] of inputs.entries()) {
   const bytes = await Deno.readFile(dir + "/in" + i + ".bin");
-  const data = new Float32Array(bytes.length / 4);
+  const data = type === "int32" ? new Int32Array(bytes.length / 4) : new Float32Array(bytes.length / 4);
   new Uint8Array(data.buffer).set(bytes);
-  feeds[name] = new ort.Tensor("float32", data, shape);
+  feeds[name] = new ort.Tensor(type, data, shape);
 }
 const results = await session.run(feeds);
 const outputs = [];
@@ -118,19 +124,22 @@ export async function fetchOnnxRuntime(): Promise<void> {
 
 /**
  * Runs the ONNX model `model` (serialized ModelProto bytes) on `inputs`
- * (float32, keyed by graph input name) and returns every graph output by
+ * (float32 or int32, keyed by graph input name) and returns every graph output by
  * name. Outputs of another numeric type are converted to float32 (int64
  * through Number). Throws with the runtime's message when the model does
  * not load or run.
  */
 export async function runOnnx(
   model: Uint8Array,
-  inputs: Record<string, OnnxTensor>,
+  inputs: Record<string, OnnxInput>,
 ): Promise<Record<string, OnnxTensor>> {
   const entries = Object.entries(inputs);
   for (const [name, { data, shape }] of entries) {
     const size = shape.reduce((a, b) => a * b, 1);
-    if (!(data instanceof Float32Array) || data.length !== size) {
+    if (
+      !(data instanceof Float32Array || data instanceof Int32Array) ||
+      data.length !== size
+    ) {
       throw new Error(
         `runOnnx: input ${name} has ${data.length} values but shape [${shape}] needs ${size}`,
       );
@@ -147,7 +156,11 @@ export async function runOnnx(
     }
     await Deno.writeTextFile(
       `${dir}/inputs.json`,
-      JSON.stringify(entries.map(([name, { shape }]) => ({ name, shape }))),
+      JSON.stringify(entries.map(([name, { data, shape }]) => ({
+        name,
+        shape,
+        type: data instanceof Int32Array ? "int32" : "float32",
+      }))),
     );
     await child(dir, []);
     const outputs: { name: string; shape: number[] }[] = JSON.parse(
