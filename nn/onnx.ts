@@ -366,6 +366,10 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     void c.add("Gather", c.ins, {
       axis: (c.step.params as { axis: number }).axis,
     }, c.out),
+  gatherElements: (c) =>
+    void c.add("GatherElements", c.ins, {
+      axis: (c.step.params as { axis: number }).axis,
+    }, c.out),
   argsort: (c) => {
     // ONNX's TopK keeps equal values in index order, as the library's sort
     const { axis, descending } = c.step.params as {

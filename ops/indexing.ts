@@ -4,13 +4,15 @@
  * (torch.Tensor.scatter_add), `oneHot`, `sort`, `argsort`, `topk` and
  * `embedding` (F.embedding).
  *
- * Three primitives: `gather` (take along one axis with an int32 index
- * tensor of any shape) and `scatterAdd` (its transpose: adds slices back at
- * the indices), each the other's VJP so that gradients of gradients work,
- * and `argsort` (stable, int32, no derivative). `takeAlongAxis` and
- * `scatterAdd` are `gather` / `scatterAdd` on the flattened tensor with
- * flat indices; `sort` and `topk` take their values along the axis with
- * `argsort`'s indices, so their VJP scatters g back through the indices.
+ * Five primitives: `gather` (ONNX's Gather: slices along one axis at an
+ * int32 index tensor of any shape; `take`, `embedding`) and `scatterAdd`
+ * (its transpose: adds the slices back at the indices); `gatherElements`
+ * (ONNX's GatherElements, torch.gather: one index per output element;
+ * `takeAlongAxis`) and `scatterElementsAdd` (its transpose; the public
+ * `scatterAdd`); each pair is the other's VJP, so gradients of gradients
+ * work. And `argsort` (stable, int32, no derivative): `sort` and `topk`
+ * take their values along the axis at its indices, so their VJP scatters g
+ * back through them.
  * Indices are checked as PyTorch does: a negative or too large index is an
  * error naming it and the size (NumPy and JAX would wrap or clamp it).
  *
@@ -39,8 +41,10 @@ import { floatCheck, fmt } from "./_args.ts";
 import { add, astype, equal, mul, where } from "./elementwise.ts";
 import {
   batchFront,
+  batchSize,
   expandDims,
   normAxis,
+  pad,
   reshape,
   slice,
   transpose,
@@ -216,28 +220,6 @@ function alongAxis(
 }
 
 /**
- * The flat position in x (of `shape`) of every index: `indices` along
- * `axis`, its own position on the other axes.
- */
-function flatIndices(
-  indices: Tensor,
-  shape: readonly number[],
-  axis: number,
-): Tensor {
-  const ishape = indices.shape, nd = ishape.length;
-  const strides = shape.map((_, i) => sizeOf(shape.slice(i + 1)));
-  const base = new Int32Array(sizeOf(ishape));
-  const pos = new Array<number>(nd).fill(0);
-  for (let j = 0; j < base.length; j++) {
-    let b = 0;
-    for (let i = 0; i < nd; i++) if (i !== axis) b += pos[i] * strides[i];
-    base[j] = b;
-    for (let i = nd - 1; i >= 0 && ++pos[i] === ishape[i]; i--) pos[i] = 0;
-  }
-  return add(mul(indices, strides[axis]), fromData(base, ishape));
-}
-
-/**
  * Takes values of `x` along `axis` at int32 `indices` of x's rank, as
  * `torch.gather` (`jnp.take_along_axis`): `out[i][j][k] = x[i][indices[i][j][k]][k]`
  * for axis 1. The result has the shape of `indices`, which may be smaller
@@ -263,10 +245,8 @@ export function takeAlongAxis(
   indexTensor(fn, indices, "indices");
   using _op = userOp(fn);
   const axis = alongAxis(fn, x, indices, options);
-  return bind(gatherPrim, [
-    reshape(x, [-1]),
-    flatIndices(indices, x.shape, axis),
-  ], { axis: 0 });
+  const ends = indices.shape.map((d, i) => (i === axis ? x.shape[i] : d));
+  return bind(gatherElementsPrim, [slice(x, [], ends), indices], { axis });
 }
 
 /**
@@ -304,12 +284,12 @@ export function scatterAdd(
     );
   }
   const axis = alongAxis(fn, x, indices, options, src);
-  const part = slice(src, [], indices.shape);
-  const added = bind(scatterAddPrim, [
-    part,
-    flatIndices(indices, x.shape, axis),
-  ], { axis: 0, size: sizeOf(x.shape) });
-  return add(x, reshape(added, x.shape));
+  const added = bind(scatterElementsAddPrim, [
+    slice(src, [], indices.shape),
+    indices,
+  ], { axis, size: x.shape[axis] });
+  // zeros where the indices are shorter than x off the axis
+  return add(x, pad(added, added.shape.map((d, i) => [0, x.shape[i] - d])));
 }
 
 // ---------------------------------------------------------------------------
@@ -548,6 +528,12 @@ export function topk(
 // ---------------------------------------------------------------------------
 // batching helpers
 
+/** Every input with its batch axis in front (an unbatched one broadcast along it). */
+function fronts(ins: Tensor[], dims: (number | null)[]): Tensor[] {
+  const b = batchSize(ins, dims);
+  return ins.map((t, i) => batchFront(t, dims[i], b));
+}
+
 /** `t` with its axis 0 moved to position `axis`. */
 function frontTo(t: Tensor, axis: number): Tensor {
   const perm = [...t.shape.keys()].slice(1);
@@ -669,6 +655,65 @@ const scatterAddPrim: Primitive<{ axis: number; size: number }> =
       shape.splice(axis, 1, b, size);
       return [reshape(out, shape), axis];
     },
+  });
+
+/**
+ * gatherElements: `out[..., j, ...] = x[..., idx[..., j, ...], ...]` along
+ * `axis`, idx of x's shape off the axis (output idx's shape). Linear in x;
+ * its VJP is scatterElementsAdd, whose VJP is gatherElements again.
+ */
+const gatherElementsPrim: Primitive<{ axis: number }> = definePrimitive({
+  name: "gatherElements",
+  forward: ([x, idx], { axis }) => {
+    const [outer, n, inner] = around(x.shape, axis);
+    const out = allocData(x.dtype, idx.data.length);
+    ix.gatherAlong(x.data, outer, n, inner, idx.data as Int32Array, out);
+    return fromData(out, idx.shape);
+  },
+  vjp: ([x, idx], _, { axis }) => [
+    (g) =>
+      bind(scatterElementsAddPrim, [g, idx], { axis, size: x.shape[axis] }),
+    null,
+  ],
+  jvp: ([, idx], [t], _, params) => bind(gatherElementsPrim, [t!, idx], params),
+  batch: (ins, dims, { axis }) => [
+    bind(gatherElementsPrim, fronts(ins, dims), { axis: axis + 1 }),
+    0,
+  ],
+});
+
+/**
+ * scatterElementsAdd: src added into zeros of src's shape with `size` along
+ * `axis`, at one index per element of src (repeats add up). Linear in src;
+ * its VJP is gatherElements.
+ */
+const scatterElementsAddPrim: Primitive<{ axis: number; size: number }> =
+  definePrimitive({
+    name: "scatterElementsAdd",
+    forward: ([src, idx], { axis, size }) => {
+      const shape = src.shape.map((d, i) => (i === axis ? size : d));
+      const [outer, , inner] = around(src.shape, axis);
+      const out = allocData(src.dtype, sizeOf(shape));
+      ix.scatterAlong(
+        src.data,
+        outer,
+        size,
+        inner,
+        idx.data as Int32Array,
+        out,
+      );
+      return fromData(out, shape);
+    },
+    vjp: ([, idx], _, { axis }) => [
+      (g) => bind(gatherElementsPrim, [g, idx], { axis }),
+      null,
+    ],
+    jvp: ([, idx], [t], _, params) =>
+      bind(scatterElementsAddPrim, [t!, idx], params),
+    batch: (ins, dims, { axis, size }) => [
+      bind(scatterElementsAddPrim, fronts(ins, dims), { axis: axis + 1, size }),
+      0,
+    ],
   });
 
 /** argsort: the stable order along `axis` (NaN largest), int32; no derivative. */

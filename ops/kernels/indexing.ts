@@ -101,3 +101,52 @@ export function argsortRows(
   }
   return out;
 }
+
+/**
+ * `out[o, j, i] = x[o, idx[o, j, i], i]` for x viewed as `[outer, n, inner]`
+ * and idx and out as `[outer, m, inner]` (torch.gather).
+ */
+export function gatherAlong(
+  x: TypedArray,
+  outer: number,
+  n: number,
+  inner: number,
+  idx: Int32Array,
+  out: TypedArray,
+): TypedArray {
+  checkIndices("gatherElements", idx, n);
+  const m = outer * inner === 0 ? 0 : idx.length / (outer * inner);
+  for (let o = 0, p = 0; o < outer; o++) {
+    const xo = o * n * inner;
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < inner; i++, p++) out[p] = x[xo + idx[p] * inner + i];
+    }
+  }
+  return out;
+}
+
+/**
+ * `out[o, idx[o, j, i], i] += src[o, j, i]` into a zeroed `out` viewed as
+ * `[outer, n, inner]`, src and idx as `[outer, m, inner]`
+ * (torch.Tensor.scatter_add), in index order.
+ */
+export function scatterAlong(
+  src: TypedArray,
+  outer: number,
+  n: number,
+  inner: number,
+  idx: Int32Array,
+  out: TypedArray,
+): TypedArray {
+  checkIndices("scatterElementsAdd", idx, n);
+  const m = outer * inner === 0 ? 0 : idx.length / (outer * inner);
+  for (let o = 0, p = 0; o < outer; o++) {
+    const oo = o * n * inner;
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < inner; i++, p++) {
+        out[oo + idx[p] * inner + i] += src[p];
+      }
+    }
+  }
+  return out;
+}
