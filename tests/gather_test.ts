@@ -501,6 +501,22 @@ Deno.test("errors: indices out of range, wrong dtypes, shapes and options name t
 // ---------------------------------------------------------------------------
 // nn.embedding
 
+Deno.test("PyTorch: nn.embedding's repr and state_dict keys are nn.Embedding's", () => {
+  for (const l of fixture.layers) {
+    const o = l.options as Record<string, number>;
+    const emb = T.nn.embedding({
+      numEmbeddings: o.num_embeddings,
+      embeddingDim: o.embedding_dim,
+      paddingIdx: o.padding_idx,
+    });
+    assert.equal(emb.info.repr, l.repr);
+    assert.deepEqual(
+      T.treePaths(emb.init(T.random.key(0))).map(([p]) => p),
+      l.keys,
+    );
+  }
+});
+
 Deno.test("nn.embedding: N(0, 1) init with the padding row zeroed, PyTorch's repr, summary, toTorch, and toOnnx in ONNX Runtime equal to apply", async () => {
   const emb = T.nn.embedding({
     numEmbeddings: 50,
