@@ -564,6 +564,26 @@ function around(shape: readonly number[], axis: number, span = 1) {
 }
 
 /**
+ * The forward of an indexing primitive: the kernel between x and a new
+ * tensor of `shape`; `view` is `[outer, n, inner]` of the side indexed along
+ * (x for a gather, the output for a scatter).
+ */
+function move(
+  name: string,
+  perElement: boolean,
+  x: Tensor,
+  idx: Tensor,
+  [outer, n, inner]: number[],
+  shape: readonly number[],
+): Tensor {
+  const out = allocData(x.dtype, sizeOf(shape));
+  const scatter = name.startsWith("scatter");
+  const mode = { name, perElement, scatter };
+  ix.moveAlong(x.data, out, outer, n, inner, idx.data as Int32Array, mode);
+  return fromData(out, shape);
+}
+
+/**
  * gather: slices of x along `axis` at int32 indices of any shape (output
  * `x.shape[:axis] + idx.shape + x.shape[axis+1:]`). Linear in x; its VJP
  * adds g back at the indices (scatterAdd), whose VJP is gather again.
@@ -576,10 +596,7 @@ const gatherPrim: Primitive<{ axis: number }> = definePrimitive({
       ...idx.shape,
       ...x.shape.slice(axis + 1),
     ];
-    const [outer, n, inner] = around(x.shape, axis);
-    const out = allocData(x.dtype, sizeOf(shape));
-    ix.gather(x.data, outer, n, inner, idx.data as Int32Array, out);
-    return fromData(out, shape);
+    return move("gather", false, x, idx, around(x.shape, axis), shape);
   },
   vjp: ([x, idx], _, { axis }) => [
     (g) => bind(scatterAddPrim, [g, idx], { axis, size: x.shape[axis] }),
@@ -624,9 +641,7 @@ const scatterAddPrim: Primitive<{ axis: number; size: number }> =
         ...src.shape.slice(axis + k),
       ];
       const [outer, , inner] = around(src.shape, axis, k);
-      const out = allocData(src.dtype, sizeOf(shape));
-      ix.scatterAdd(src.data, outer, size, inner, idx.data as Int32Array, out);
-      return fromData(out, shape);
+      return move("scatterAdd", false, src, idx, [outer, size, inner], shape);
     },
     vjp: ([, idx], _, { axis }) => [
       (g) => bind(gatherPrim, [g, idx], { axis }),
@@ -665,10 +680,14 @@ const scatterAddPrim: Primitive<{ axis: number; size: number }> =
 const gatherElementsPrim: Primitive<{ axis: number }> = definePrimitive({
   name: "gatherElements",
   forward: ([x, idx], { axis }) => {
-    const [outer, n, inner] = around(x.shape, axis);
-    const out = allocData(x.dtype, idx.data.length);
-    ix.gatherAlong(x.data, outer, n, inner, idx.data as Int32Array, out);
-    return fromData(out, idx.shape);
+    return move(
+      "gatherElements",
+      true,
+      x,
+      idx,
+      around(x.shape, axis),
+      idx.shape,
+    );
   },
   vjp: ([x, idx], _, { axis }) => [
     (g) =>
@@ -693,16 +712,8 @@ const scatterElementsAddPrim: Primitive<{ axis: number; size: number }> =
     forward: ([src, idx], { axis, size }) => {
       const shape = src.shape.map((d, i) => (i === axis ? size : d));
       const [outer, , inner] = around(src.shape, axis);
-      const out = allocData(src.dtype, sizeOf(shape));
-      ix.scatterAlong(
-        src.data,
-        outer,
-        size,
-        inner,
-        idx.data as Int32Array,
-        out,
-      );
-      return fromData(out, shape);
+      const view = [outer, size, inner];
+      return move("scatterElementsAdd", true, src, idx, view, shape);
     },
     vjp: ([, idx], _, { axis }) => [
       (g) => bind(gatherElementsPrim, [g, idx], { axis }),

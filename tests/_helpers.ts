@@ -4,7 +4,7 @@
  * fast-check pieces the op-family tests share.
  */
 import fc from "fast-check";
-import type { Tensor } from "../mod.ts";
+import { type DType, type Tensor, tensor, vjp } from "../mod.ts";
 
 /** Flat numbers of a tensor, nested array or number. */
 function flat(x: Tensor | ArrayLike<number> | number | unknown[]): number[] {
@@ -136,4 +136,69 @@ export function unlessRejected<R>(op: string, build: () => R): R | undefined {
     if (e instanceof Error && e.message.startsWith(`${op}: `)) return undefined;
     throw e;
   }
+}
+
+/** A number of a PyTorch fixture: JSON has no NaN or infinity, so they come as strings. */
+export type FixtureNumber = number | string;
+
+/** A tensor of a PyTorch fixture (tests/fixtures/gen_*.py write them with `T(t)`). */
+export type FixtureTensor = {
+  shape: number[];
+  dtype: string;
+  data: FixtureNumber[];
+};
+
+/** The number a fixture wrote ("NaN", "Infinity", "-Infinity" or a number). */
+export const fixtureNumber = (v: FixtureNumber): number =>
+  typeof v === "number"
+    ? v
+    : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
+
+/** The tensor a fixture wrote. */
+export const fixtureTensor = (j: FixtureTensor): Tensor =>
+  tensor(j.data.map(fixtureNumber), {
+    shape: j.shape,
+    dtype: j.dtype as DType,
+  });
+
+/** What every op case of a PyTorch fixture holds (gen_numerics.py, gen_gather.py). */
+export interface FixtureCase {
+  op: string;
+  name: string;
+  dtype: "float32" | "float64";
+  // deno-lint-ignore no-explicit-any
+  options: any;
+  inputs: Record<string, FixtureTensor>;
+  cotangent: FixtureTensor | null;
+  /** d sum(output · cotangent) / d input, for the inputs named. */
+  grads: Record<string, FixtureTensor>;
+}
+
+/**
+ * Runs `f` on a case's inputs and checks its VJP, with the inputs named in
+ * `c.grads` as the arguments, against the case's gradients; returns the
+ * inputs and f's output (for the caller to check).
+ */
+export function checkFixtureGrads(
+  c: FixtureCase,
+  f: (inputs: Record<string, Tensor>) => Tensor,
+  tol: { atol: number; rtol: number },
+): { inputs: Record<string, Tensor>; y: Tensor } {
+  const inputs: Record<string, Tensor> = {};
+  for (const [k, j] of Object.entries(c.inputs)) inputs[k] = fixtureTensor(j);
+  const names = Object.keys(c.grads);
+  if (!names.length) return { inputs, y: f(inputs) };
+  const [y, back] = vjp(
+    (...xs: Tensor[]) =>
+      f({ ...inputs, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) }),
+    ...names.map((n) => inputs[n]),
+  );
+  const grads = back(fixtureTensor(c.cotangent!));
+  names.forEach((n, i) =>
+    assertAllClose(grads[i], fixtureTensor(c.grads[n]), {
+      ...tol,
+      msg: `${c.name} grad ${n}`,
+    })
+  );
+  return { inputs, y };
 }

@@ -10,31 +10,22 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { assertAllClose, int } from "./_helpers.ts";
+import {
+  assertAllClose,
+  checkFixtureGrads,
+  type FixtureCase,
+  type FixtureTensor as J,
+  fixtureTensor as toT,
+  int,
+} from "./_helpers.ts";
 import { runOnnx } from "./_onnxruntime.ts";
 import fixture from "./fixtures/gather.json" with { type: "json" };
 
-type Num = number | string;
-type J = { shape: number[]; dtype: string; data: Num[] };
-type Case = {
-  op: string;
-  name: string;
-  dtype: "float32" | "float64";
-  // deno-lint-ignore no-explicit-any
-  options: any;
-  inputs: Record<string, J>;
+type Case = FixtureCase & {
   outputs: Record<string, J>;
-  cotangent: J | null;
-  grads: Record<string, J>;
   stableIndices?: J;
 };
 
-const num = (v: Num): number =>
-  typeof v === "number"
-    ? v
-    : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
-const toT = (j: J): Tensor =>
-  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype as T.DType });
 const i32 = (v: number[], shape?: number[]) =>
   T.tensor(v, { dtype: "int32", shape: shape ?? [v.length] });
 const f64 = (v: T.NestedArray) => T.tensor(v, { dtype: "float64" });
@@ -74,35 +65,19 @@ for (const c of fixture.cases as unknown as Case[]) {
     const tol = c.dtype === "float32"
       ? { atol: 1e-6, rtol: 1e-6 }
       : { atol: 1e-14, rtol: 1e-14 };
-    const inputs: Record<string, Tensor> = {};
-    for (const [k, j] of Object.entries(c.inputs)) inputs[k] = toT(j);
-    const names = Object.keys(c.grads);
-    const [y, idx] = call(c, inputs);
+    const { inputs, y } = checkFixtureGrads(c, (v) => call(c, v)[0], tol);
     const first = c.outputs.values ?? c.outputs.out;
     assert.equal(y.dtype, first.dtype);
     assertAllClose(y, toT(first), { ...tol, msg: `${c.name} values` });
+    const idx = call(c, inputs)[1];
     if (idx) {
       const expected = c.stableIndices ?? c.outputs.indices;
       assert.deepEqual(T.toArray(idx), T.toArray(toT(expected)), "indices");
       // without ties, the indices are PyTorch's own too
-      if (c.op !== "topk" || names.length) {
+      if (c.op !== "topk" || Object.keys(c.grads).length) {
         assert.deepEqual(T.toArray(idx), T.toArray(toT(c.outputs.indices)));
       }
     }
-    if (!names.length) return;
-    const f = (...xs: Tensor[]) =>
-      call(c, {
-        ...inputs,
-        ...Object.fromEntries(names.map((n, i) => [n, xs[i]])),
-      })[0];
-    const [, back] = T.vjp(f, ...names.map((n) => inputs[n]));
-    const grads = back(toT(c.cotangent!));
-    names.forEach((n, i) =>
-      assertAllClose(grads[i], toT(c.grads[n]), {
-        ...tol,
-        msg: `${c.name} grad ${n}`,
-      })
-    );
   });
 }
 

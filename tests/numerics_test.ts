@@ -8,31 +8,18 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { assertAllClose } from "./_helpers.ts";
+import {
+  assertAllClose,
+  checkFixtureGrads,
+  type FixtureCase,
+  type FixtureNumber as Num,
+  fixtureNumber as num,
+  type FixtureTensor as J,
+  fixtureTensor as toT,
+} from "./_helpers.ts";
 import fixture from "./fixtures/numerics.json" with { type: "json" };
 
-type Num = number | string;
-type J = { shape: number[]; dtype: string; data: Num[] };
-type Case = {
-  op: string;
-  name: string;
-  dtype: "float32" | "float64";
-  // deno-lint-ignore no-explicit-any
-  options: any;
-  inputs: Record<string, J>;
-  output: J;
-  cotangent: J;
-  grads: Record<string, J>;
-};
-
-/** A number of the fixture: JSON has no NaN or infinity, so they come as strings. */
-const num = (v: Num): number =>
-  typeof v === "number"
-    ? v
-    : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
-
-const toT = (j: J): Tensor =>
-  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype as T.DType });
+type Case = FixtureCase & { output: J };
 
 const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
 
@@ -61,24 +48,9 @@ for (const c of fixture.cases as unknown as Case[]) {
     const tol = c.dtype === "float32"
       ? { atol: 1e-6, rtol: 1e-6 }
       : { atol: 1e-13, rtol: 1e-13 };
-    const inputs: Record<string, Tensor> = {};
-    for (const [k, j] of Object.entries(c.inputs)) inputs[k] = toT(j);
-    const names = Object.keys(c.grads);
-    const f = (...xs: Tensor[]) =>
-      callOp(c, {
-        ...inputs,
-        ...Object.fromEntries(names.map((n, i) => [n, xs[i]])),
-      });
-    const [y, back] = T.vjp(f, ...names.map((n) => inputs[n]));
+    const { y } = checkFixtureGrads(c, (v) => callOp(c, v), tol);
     assert.equal(y.dtype, c.dtype);
     assertAllClose(y, toT(c.output), { ...tol, msg: `${c.name} output` });
-    const grads = back(toT(c.cotangent));
-    names.forEach((n, i) =>
-      assertAllClose(grads[i], toT(c.grads[n]), {
-        ...tol,
-        msg: `${c.name} grad ${n}`,
-      })
-    );
   });
 }
 

@@ -19,54 +19,45 @@ function checkIndices(fn: string, idx: Int32Array, n: number): void {
   }
 }
 
-/**
- * `out[o, j, i] = x[o, idx[j], i]` for x viewed as `[outer, n, inner]` and
- * out as `[outer, idx.length, inner]`.
- */
-export function gather(
-  x: TypedArray,
-  outer: number,
-  n: number,
-  inner: number,
-  idx: Int32Array,
-  out: TypedArray,
-): TypedArray {
-  checkIndices("gather", idx, n);
-  const m = idx.length;
-  for (let o = 0; o < outer; o++) {
-    const xo = o * n * inner, oo = o * m * inner;
-    if (inner === 1) {
-      for (let j = 0; j < m; j++) out[oo + j] = x[xo + idx[j]];
-    } else {
-      for (let j = 0; j < m; j++) {
-        const s = xo + idx[j] * inner;
-        out.set(x.subarray(s, s + inner), oo + j * inner);
-      }
-    }
-  }
-  return out;
+/** How {@linkcode moveAlong} indexes and moves values. */
+export interface MoveMode {
+  /** The primitive, for the out-of-range error. */
+  name: string;
+  /** One index per element (`[outer, m, inner]` of them), or one per j (`m`). */
+  perElement: boolean;
+  /** Scatter-add instead of gather. */
+  scatter: boolean;
 }
 
 /**
- * `out[o, idx[j], i] += src[o, j, i]` into a zeroed `out` viewed as
- * `[outer, n, inner]`, src as `[outer, idx.length, inner]`; the sums run
- * in index order (the same bits on every run).
+ * The loop of the four indexing primitives, between `x` and `out`: the
+ * gathered-from (or the scattered-into) side is viewed as `[outer, n,
+ * inner]`, the other as `[outer, m, inner]`; for each position p of that
+ * other side and the position q its index points at, a gather writes
+ * `out[p] = x[q]`, a scatter-add `out[q] += x[p]` (into a zeroed out, in
+ * index order). Returns out.
  */
-export function scatterAdd(
-  src: TypedArray,
+export function moveAlong(
+  x: TypedArray,
+  out: TypedArray,
   outer: number,
   n: number,
   inner: number,
   idx: Int32Array,
-  out: TypedArray,
+  { name, perElement, scatter }: MoveMode,
 ): TypedArray {
-  checkIndices("scatterAdd", idx, n);
-  const m = idx.length;
-  for (let o = 0; o < outer; o++) {
-    const so = o * m * inner, oo = o * n * inner;
+  checkIndices(name, idx, n);
+  const m = perElement
+    ? (outer * inner === 0 ? 0 : idx.length / (outer * inner))
+    : idx.length;
+  for (let o = 0, p = 0; o < outer; o++) {
+    const base = o * n * inner;
     for (let j = 0; j < m; j++) {
-      const d = oo + idx[j] * inner, s = so + j * inner;
-      for (let i = 0; i < inner; i++) out[d + i] += src[s + i];
+      for (let i = 0; i < inner; i++, p++) {
+        const q = base + idx[perElement ? p : j] * inner + i;
+        if (scatter) out[q] += x[p];
+        else out[p] = x[q];
+      }
     }
   }
   return out;
@@ -98,55 +89,6 @@ export function argsortRows(
     const sign = descending ? -1 : 1;
     order.sort((a, b) => sign * compare(x[base + a], x[base + b]) || a - b);
     for (let i = 0; i < n; i++) out[base + i] = order[i];
-  }
-  return out;
-}
-
-/**
- * `out[o, j, i] = x[o, idx[o, j, i], i]` for x viewed as `[outer, n, inner]`
- * and idx and out as `[outer, m, inner]` (torch.gather).
- */
-export function gatherAlong(
-  x: TypedArray,
-  outer: number,
-  n: number,
-  inner: number,
-  idx: Int32Array,
-  out: TypedArray,
-): TypedArray {
-  checkIndices("gatherElements", idx, n);
-  const m = outer * inner === 0 ? 0 : idx.length / (outer * inner);
-  for (let o = 0, p = 0; o < outer; o++) {
-    const xo = o * n * inner;
-    for (let j = 0; j < m; j++) {
-      for (let i = 0; i < inner; i++, p++) out[p] = x[xo + idx[p] * inner + i];
-    }
-  }
-  return out;
-}
-
-/**
- * `out[o, idx[o, j, i], i] += src[o, j, i]` into a zeroed `out` viewed as
- * `[outer, n, inner]`, src and idx as `[outer, m, inner]`
- * (torch.Tensor.scatter_add), in index order.
- */
-export function scatterAlong(
-  src: TypedArray,
-  outer: number,
-  n: number,
-  inner: number,
-  idx: Int32Array,
-  out: TypedArray,
-): TypedArray {
-  checkIndices("scatterElementsAdd", idx, n);
-  const m = outer * inner === 0 ? 0 : idx.length / (outer * inner);
-  for (let o = 0, p = 0; o < outer; o++) {
-    const oo = o * n * inner;
-    for (let j = 0; j < m; j++) {
-      for (let i = 0; i < inner; i++, p++) {
-        out[oo + idx[p] * inner + i] += src[p];
-      }
-    }
   }
   return out;
 }
