@@ -381,8 +381,10 @@ export function embedding(
   const p = options.paddingIdx;
   if (p === undefined || p === null) return out;
   const pad = intIn(fn, "paddingIdx", p, -n, n - 1);
+  const still = concrete(out); // out itself when nothing differentiates it
+  if (still === out) return out;
   const isPad = expandDims(equal(indices, pad < 0 ? pad + n : pad), -1);
-  return where(isPad, concrete(out), out); // the same values; no gradient there
+  return where(isPad, still, out); // the same values; no gradient there
 }
 
 // ---------------------------------------------------------------------------
@@ -404,21 +406,21 @@ export interface ValuesAndIndices {
   indices: Tensor;
 }
 
+/** The checked axis and the argsort of x along it; `key` names the direction option (`descending`, or topk's `largest`). */
 function argsortOf(
   fn: string,
   x: Tensor,
-  options: SortOptions,
-  known: string[],
-  descendingKey: string,
+  options: SortOptions | TopkOptions,
+  key: "descending" | "largest",
   descendingDefault: boolean,
 ): { axis: number; indices: Tensor } {
   checkTensor(fn, x, "x");
-  checkOptions(fn, options, known);
+  checkOptions(fn, options, ["axis", key]);
   const axis = axisOf(fn, x, options.axis ?? -1);
   const descending = checkBool(
     fn,
-    descendingKey,
-    (options as Record<string, unknown>)[descendingKey],
+    key,
+    (options as Record<string, unknown>)[key],
     descendingDefault,
   );
   return { axis, indices: bind(argsortPrim, [x], { axis, descending }) };
@@ -438,15 +440,7 @@ function argsortOf(
  */
 export function argsort(x: Tensor, options?: SortOptions): Tensor {
   if (options === undefined) options = {};
-  return argsortOf(
-    "argsort",
-    x,
-    options,
-    ["axis", "descending"],
-    "descending",
-    false,
-  )
-    .indices;
+  return argsortOf("argsort", x, options, "descending", false).indices;
 }
 
 /**
@@ -468,15 +462,8 @@ export function sort(x: Tensor, options?: SortOptions): ValuesAndIndices {
   if (options === undefined) options = {};
   const fn = "sort";
   using _op = userOp(fn);
-  const { axis, indices } = argsortOf(
-    fn,
-    x,
-    options,
-    ["axis", "descending"],
-    "descending",
-    false,
-  );
-  return { values: takeAlongAxis(x, indices, { axis }), indices };
+  const { axis, indices } = argsortOf(fn, x, options, "descending", false);
+  return { values: bind(gatherElementsPrim, [x, indices], { axis }), indices };
 }
 
 /** Options of {@linkcode topk}. */
@@ -510,19 +497,12 @@ export function topk(
   if (options === undefined) options = {};
   const fn = "topk";
   using _op = userOp(fn);
-  const { axis, indices: order } = argsortOf(
-    fn,
-    x,
-    options,
-    ["axis", "largest"],
-    "largest",
-    true,
-  );
+  const { axis, indices: order } = argsortOf(fn, x, options, "largest", true);
   const size = x.shape[axis];
   const kk = intIn(fn, `k (axis ${axis} of x ${fmt(x.shape)})`, k, 0, size);
   const ends = x.shape.map((d, i) => (i === axis ? kk : d));
   const indices = slice(order, [], ends);
-  return { values: takeAlongAxis(x, indices, { axis }), indices };
+  return { values: bind(gatherElementsPrim, [x, indices], { axis }), indices };
 }
 
 // ---------------------------------------------------------------------------
