@@ -328,6 +328,24 @@ Deno.test("vmap with batched indices (and x batched, or not, at any axis) equals
   );
 });
 
+Deno.test("vmap over the indices of a VJP: a constant cotangent scattered at each example's indices (scatterAdd and scatterElementsAdd with only the indices batched)", () => {
+  const x0 = f64([[1, 2], [3, 4], [5, 6]]);
+  const g = f64([[1, 10], [100, 1000]]);
+  const back = (op: (x: Tensor, i: Tensor) => Tensor) => (i: Tensor) =>
+    T.vjp((x: Tensor) => op(x, i), x0)[1](g)[0];
+  const take = back((x, i) => T.take(x, i, { axis: 0 }));
+  assert.deepEqual(T.toArray(T.vmap(take)(i32([0, 2, 1, 1], [2, 2]))), [
+    [[1, 10], [0, 0], [100, 1000]],
+    [[0, 0], [101, 1010], [0, 0]],
+  ]);
+  const along = back((x, i) => T.takeAlongAxis(x, i, { axis: 0 }));
+  const idx = i32([0, 2, 1, 1, 2, 2, 0, 0], [2, 2, 2]);
+  assert.deepEqual(T.toArray(T.vmap(along)(idx)), [
+    [[1, 0], [100, 1000], [0, 10]],
+    [[100, 1000], [0, 0], [1, 10]],
+  ]);
+});
+
 Deno.test("jit replays the recorded gather with new indices and checks them", () => {
   const f = T.jit((x: Tensor, i: Tensor) =>
     T.takeAlongAxis(T.mul(x, 2), i, { axis: 1 })
