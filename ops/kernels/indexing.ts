@@ -50,30 +50,33 @@ export function moveAlong(
   const m = perElement
     ? (outer * inner === 0 ? 0 : idx.length / (outer * inner))
     : idx.length;
+  // each slice (one index per j) or element (one per p) moves from q0 on
   for (let o = 0, p = 0; o < outer; o++) {
     const base = o * n * inner;
     for (let j = 0; j < m; j++) {
-      for (let i = 0; i < inner; i++, p++) {
-        const q = base + idx[perElement ? p : j] * inner + i;
-        if (scatter) out[q] += x[p];
-        else out[p] = x[q];
+      if (!perElement) {
+        const q0 = base + idx[j] * inner;
+        if (!scatter) out.set(x.subarray(q0, q0 + inner), p);
+        else for (let i = 0; i < inner; i++) out[q0 + i] += x[p + i];
+        p += inner;
+      } else if (scatter) {
+        for (let i = 0; i < inner; i++, p++) {
+          out[base + idx[p] * inner + i] += x[p];
+        }
+      } else {
+        for (let i = 0; i < inner; i++, p++) {
+          out[p] = x[base + idx[p] * inner + i];
+        }
       }
     }
   }
   return out;
 }
 
-/** Ascending order with NaN largest and -0 equal to 0 (as PyTorch's sort). */
-function compare(a: number, b: number): number {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  if (a === b) return 0;
-  return (a !== a ? 1 : 0) - (b !== b ? 1 : 0); // a NaN is above any number
-}
-
 /**
- * The stable argsort of each row of `x` viewed as `[rows, n]`: equal values
- * (NaNs among them) keep their order, in both directions.
+ * The stable argsort of each row of `x` viewed as `[rows, n]`, as PyTorch's
+ * `sort(stable=True)`: NaN above every number, -0 equal to 0, equal values
+ * (NaNs among them) in their order, in both directions.
  */
 export function argsortRows(
   x: TypedArray,
@@ -82,12 +85,23 @@ export function argsortRows(
   out: Int32Array,
 ): Int32Array {
   const rows = n === 0 ? 0 : out.length / n;
-  const order = new Array<number>(n);
+  const key = new Float64Array(n); // the row, negated when descending
+  // a difference of 0 (-0 and 0) or NaN (equal infinities) is a tie
+  const byKey = (a: number, b: number) => key[a] - key[b] || a - b;
   for (let r = 0; r < rows; r++) {
     const base = r * n;
-    for (let i = 0; i < n; i++) order[i] = i;
-    const sign = descending ? -1 : 1;
-    order.sort((a, b) => sign * compare(x[base + a], x[base + b]) || a - b);
+    const numbers: number[] = [], nans: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = x[base + i];
+      if (v !== v) nans.push(i);
+      else {
+        key[i] = descending ? -v : v;
+        numbers.push(i);
+      }
+    }
+    numbers.sort(byKey);
+    // NaN is the largest value: last ascending, first descending
+    const order = descending ? nans.concat(numbers) : numbers.concat(nans);
     for (let i = 0; i < n; i++) out[base + i] = order[i];
   }
   return out;
