@@ -179,6 +179,22 @@ export {
   type Reduction,
   smoothL1Loss,
 } from "./ops/losses.ts";
+export {
+  type AlongAxisOptions,
+  argsort,
+  embedding,
+  type EmbeddingOptions,
+  oneHot,
+  scatterAdd,
+  sort,
+  type SortOptions,
+  take,
+  takeAlongAxis,
+  type TakeOptions,
+  topk,
+  type TopkOptions,
+  type ValuesAndIndices,
+} from "./ops/indexing.ts";
 export { linear } from "./ops/matmul.ts";
 export {
   batchNorm,

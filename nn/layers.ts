@@ -39,6 +39,7 @@ import {
   convTranspose2dShape,
 } from "../ops/conv.ts";
 import { linear as linearOp, linearShape } from "../ops/matmul.ts";
+import { embedding as embeddingOp } from "../ops/indexing.ts";
 import {
   batchNorm as batchNormOp,
   dropout as dropoutOp,
@@ -76,7 +77,7 @@ import {
   type InterpolateOptions,
   interpolatePlan,
 } from "../ops/upsample.ts";
-import { type Key, split, uniform } from "../ops/random.ts";
+import { type Key, normal, split, uniform } from "../ops/random.ts";
 import {
   type ApplyOptions,
   applyOptions,
@@ -213,6 +214,78 @@ export function linear(options: LinearOptions): Layer<LeafParams, EmptyState> {
     init: (key) => weightAndBias(key, params, inF),
     apply: (p, x) => linearOp(x, p.weight, p.bias ?? null),
     outputShape: (s) => linearShape(s, params.weight.shape),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// embedding
+
+/** Options of {@linkcode embedding}. */
+export interface EmbeddingLayerOptions {
+  /** Rows of the table (the number of distinct indices). */
+  numEmbeddings: number;
+  /** Size of each row. */
+  embeddingDim: number;
+  /** A row initialised to zeros whose gradient is always zero (negative counts from the end). */
+  paddingIdx?: number | null;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * A lookup table of rows (PyTorch's `nn.Embedding`): int32 indices of any
+ * shape in, `indices.shape + [embeddingDim]` out; params `{ weight:
+ * [numEmbeddings, embeddingDim] }` drawn from N(0, 1), the `paddingIdx` row
+ * zeroed (and its gradient zero).
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const emb = nn.embedding({ numEmbeddings: 10, embeddingDim: 3, paddingIdx: 0 });
+ * assert.equal(emb.info.repr, "Embedding(10, 3, padding_idx=0)");
+ * const params = emb.init(random.key(0));
+ * assert.deepEqual([...params.weight.data.slice(0, 3)], [0, 0, 0]);
+ * const y = emb.apply(params, tensor([[1, 2], [0, 9]], { dtype: "int32" }));
+ * assert.deepEqual(y.shape, [2, 2, 3]);
+ * ```
+ */
+export function embedding(
+  options: EmbeddingLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.embedding";
+  requireOptions(fn, options, ["numEmbeddings", "embeddingDim"], [
+    "numEmbeddings",
+    "embeddingDim",
+    "paddingIdx",
+    "dtype",
+  ]);
+  const n = positiveInt(fn, "numEmbeddings", options.numEmbeddings);
+  const d = positiveInt(fn, "embeddingDim", options.embeddingDim);
+  const dtype = floatDType(fn, options.dtype);
+  const p = options.paddingIdx ?? null;
+  if (p !== null && !(Number.isInteger(p) && p >= -n && p < n)) {
+    throw new Error(
+      `${fn}: paddingIdx must be an integer in [${-n}, ${n}) or null, got ${
+        describe(p)
+      }`,
+    );
+  }
+  const pad = p === null ? null : p < 0 ? p + n : p; // as PyTorch stores it
+  const params = { weight: { shape: [n, d], dtype } };
+  return defineLayer({
+    name: "Embedding",
+    repr: `Embedding(${n}, ${d}${pad === null ? "" : `, padding_idx=${pad}`})`,
+    params,
+    init: (key) => {
+      const w = normal(key, [n, d], { dtype });
+      if (pad === null) return { weight: w };
+      const data = w.data.slice();
+      data.fill(0, pad * d, (pad + 1) * d);
+      return { weight: tensor(data, { shape: [n, d], dtype }) };
+    },
+    apply: (prm, x) => embeddingOp(x, prm.weight, { paddingIdx: pad }),
+    outputShape: (s) => [...s, d],
   });
 }
 

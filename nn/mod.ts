@@ -101,6 +101,8 @@ export {
   dropout,
   dropout2d,
   elu,
+  embedding,
+  type EmbeddingLayerOptions,
   flatten,
   type FloatDType,
   gelu,

@@ -172,12 +172,12 @@ interface Ctx {
   ins: string[];
   shapes: (readonly number[])[];
   out: string;
-  /** Adds a node; returns its output name. */
+  /** Adds a node; returns its (first) output name. */
   add(
     op: string,
     inputs: string[],
     attrs?: Record<string, Attr>,
-    out?: string,
+    out?: string | string[],
   ): string;
   /** Adds an int64 constant; returns its name. */
   ints(vs: readonly number[]): string;
@@ -380,6 +380,28 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       c.out,
     );
   },
+  gather: (c) =>
+    void c.add("Gather", c.ins, {
+      axis: (c.step.params as { axis: number }).axis,
+    }, c.out),
+  gatherElements: (c) =>
+    void c.add("GatherElements", c.ins, {
+      axis: (c.step.params as { axis: number }).axis,
+    }, c.out),
+  argsort: (c) => {
+    // ONNX's TopK keeps equal values in index order, as the library's sort
+    const { axis, descending } = c.step.params as {
+      axis: number;
+      descending: boolean;
+    };
+    const k = c.ints([c.shapes[0][axis]]);
+    c.add("TopK", [c.ins[0], k], {
+      axis,
+      largest: descending ? 1 : 0,
+      sorted: 1,
+    }, [`${c.out}_values`, `${c.out}_indices`]);
+    c.add("Cast", [`${c.out}_indices`], { to: ONNX_TYPE.int32 }, c.out);
+  },
   concat: (c) =>
     void c.add("Concat", c.ins, {
       axis: (c.step.params as { axis: number }).axis,
@@ -460,6 +482,8 @@ export interface ToOnnxOptions {
   state?: unknown;
   /** The ONNX opset. Default 17. */
   opset?: number;
+  /** The input's dtype: "int32" for a model that starts with `nn.embedding`. Default "float32". */
+  inputDtype?: "float32" | "int32";
 }
 
 /**
@@ -484,7 +508,20 @@ export function toOnnx(
   options: ToOnnxOptions,
 ): Uint8Array {
   const fn = "toOnnx";
-  const o = checkOptions(fn, options, ["inputShape", "state", "opset"]);
+  const o = checkOptions(fn, options, [
+    "inputShape",
+    "state",
+    "opset",
+    "inputDtype",
+  ]);
+  const dtype = o.inputDtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "int32") {
+    throw new Error(
+      `${fn}: inputDtype must be "float32" or "int32", got ${
+        JSON.stringify(dtype)
+      }`,
+    );
+  }
   const inputShape = o.inputShape as number[];
   if (
     !Array.isArray(inputShape) || inputShape.length < 1 ||
@@ -513,7 +550,9 @@ export function toOnnx(
         .y;
   // traced at two batch sizes: settings that differ depend on the batch
   const [plan, other] = [0, 1].map((extra) => {
-    const x = zeros([inputShape[0] + extra, ...inputShape.slice(1)]);
+    const x = zeros([inputShape[0] + extra, ...inputShape.slice(1)], {
+      dtype,
+    });
     return trace(apply as never, [params, x], [0, 1], [
       treeFlatten(params as never),
       treeFlatten(x),
@@ -529,7 +568,7 @@ export function toOnnx(
     plan,
     other,
     treePaths(params as never),
-    zeros(inputShape),
+    zeros(inputShape, { dtype }),
     opset,
     layer.info.name,
   );
@@ -582,8 +621,9 @@ function encode(
       out: names[id],
       other: other.steps[s]!,
       add: (op, inputs, attrs = {}, out = `t${tmp++}`) => {
-        nodes.push(node(op, inputs, [out], attrs));
-        return out;
+        const outs = Array.isArray(out) ? out : [out];
+        nodes.push(node(op, inputs, outs, attrs));
+        return outs[0];
       },
       ints: (vs) => {
         const n = `const_${consts++}`;

@@ -1,6 +1,6 @@
 /**
  * The case format of the PyTorch op fixtures (numerics.json, norm.json,
- * conv1d.json): an op's inputs and options, PyTorch's output, a cotangent
+ * conv1d.json, gather.json): an op's inputs and options, PyTorch's output, a cotangent
  * and PyTorch's gradients of sum(output · cotangent); the library's answer
  * to one case, and its check.
  */
@@ -24,8 +24,10 @@ export type FixtureCase = {
   // deno-lint-ignore no-explicit-any
   options: any;
   inputs: Record<string, FixtureTensor>;
-  output: FixtureTensor;
-  cotangent: FixtureTensor;
+  /** PyTorch's output (fixtures with several outputs name them otherwise). */
+  output?: FixtureTensor;
+  /** null when no gradient is checked. */
+  cotangent: FixtureTensor | null;
   grads: Record<string, FixtureTensor>;
 };
 
@@ -44,20 +46,43 @@ export const fixtureTensor = (j: FixtureTensor): Tensor =>
 
 /**
  * The library's output for case `c` (`call` computes the op from the inputs
- * by name) and its gradients, for the case's cotangent, of the inputs the
- * case has gradients of, in that order (`names`).
+ * by name), the inputs, and its gradients, for the case's cotangent, of the
+ * inputs the case has gradients of, in that order (`names`; none when the
+ * case has no cotangent).
  */
 export function caseVjp(
   c: FixtureCase,
   call: (inputs: Record<string, Tensor>) => Tensor,
-): { y: Tensor; grads: Tensor[]; names: string[] } {
+): {
+  inputs: Record<string, Tensor>;
+  y: Tensor;
+  grads: Tensor[];
+  names: string[];
+} {
   const inputs: Record<string, Tensor> = {};
   for (const [k, j] of Object.entries(c.inputs)) inputs[k] = fixtureTensor(j);
   const names = Object.keys(c.grads);
+  if (!names.length) return { inputs, y: call(inputs), grads: [], names };
   const f = (...xs: Tensor[]) =>
     call({ ...inputs, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) });
   const [y, back] = T.vjp(f, ...names.map((n) => inputs[n]));
-  return { y, grads: back(fixtureTensor(c.cotangent)), names };
+  return { inputs, y, grads: back(fixtureTensor(c.cotangent!)), names };
+}
+
+/** Checks the library's gradients for case `c` against PyTorch's within `tol`; returns the inputs and the output (for the caller to check). */
+export function checkFixtureGrads(
+  c: FixtureCase,
+  call: (inputs: Record<string, Tensor>) => Tensor,
+  tol: { atol: number; rtol: number },
+): { inputs: Record<string, Tensor>; y: Tensor } {
+  const { inputs, y, grads, names } = caseVjp(c, call);
+  names.forEach((n, i) =>
+    assertAllClose(grads[i], fixtureTensor(c.grads[n]), {
+      ...tol,
+      msg: `${c.name} grad ${n}`,
+    })
+  );
+  return { inputs, y };
 }
 
 /** Checks the library against one case: its output and gradients must be PyTorch's within `tol`. */
@@ -66,16 +91,10 @@ export function checkFixtureCase(
   call: (inputs: Record<string, Tensor>) => Tensor,
   tol: { atol: number; rtol: number },
 ): void {
-  const { y, grads, names } = caseVjp(c, call);
+  const { y } = checkFixtureGrads(c, call, tol);
   assert.equal(y.dtype, c.dtype);
-  assertAllClose(y, fixtureTensor(c.output), {
+  assertAllClose(y, fixtureTensor(c.output!), {
     ...tol,
     msg: `${c.name} output`,
   });
-  names.forEach((n, i) =>
-    assertAllClose(grads[i], fixtureTensor(c.grads[n]), {
-      ...tol,
-      msg: `${c.name} grad ${n}`,
-    })
-  );
 }

@@ -39,6 +39,12 @@ export interface OnnxTensor {
   shape: number[];
 }
 
+/** An input: float32, or int32 (indices, for nn.embedding). */
+export interface OnnxInput {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
 /**
  * The child: for each job directory named after the first argument (the
  * root), reads model.onnx and inputs.json (+ in<i>.bin) and writes
@@ -60,11 +66,11 @@ for (const job of jobs) {
     { executionProviders: ["wasm"], graphOptimizationLevel: "all" },
   ).catch((e) => { throw new Error(job + ": " + e.message); });
   const feeds = {};
-  for (const [i, { name, shape }] of inputs.entries()) {
+  for (const [i, { name, shape, type }] of inputs.entries()) {
     const bytes = await Deno.readFile(dir + "/in" + i + ".bin");
-    const data = new Float32Array(bytes.length / 4);
+    const data = type === "int32" ? new Int32Array(bytes.length / 4) : new Float32Array(bytes.length / 4);
     new Uint8Array(data.buffer).set(bytes);
-    feeds[name] = new ort.Tensor("float32", data, shape);
+    feeds[name] = new ort.Tensor(type, data, shape);
   }
   const results = await session.run(feeds)
     .catch((e) => { throw new Error(job + ": " + e.message); });
@@ -135,7 +141,7 @@ export async function fetchOnnxRuntime(): Promise<void> {
  */
 export async function runOnnx(
   model: Uint8Array,
-  inputs: Record<string, OnnxTensor>,
+  inputs: Record<string, OnnxInput>,
 ): Promise<Record<string, OnnxTensor>> {
   return (await runOnnxAll([{ model, inputs }]))[0];
 }
@@ -143,7 +149,7 @@ export async function runOnnx(
 /** One model and its inputs, for {@linkcode runOnnxAll}. */
 export interface OnnxJob {
   model: Uint8Array;
-  inputs: Record<string, OnnxTensor>;
+  inputs: Record<string, OnnxInput>;
 }
 
 /**
@@ -157,7 +163,10 @@ export async function runOnnxAll(
   for (const { inputs } of jobs) {
     for (const [name, { data, shape }] of Object.entries(inputs)) {
       const size = shape.reduce((a, b) => a * b, 1);
-      if (!(data instanceof Float32Array) || data.length !== size) {
+      if (
+        !(data instanceof Float32Array || data instanceof Int32Array) ||
+        data.length !== size
+      ) {
         throw new Error(
           `runOnnx: input ${name} has ${data.length} values but shape [${shape}] needs ${size}`,
         );
@@ -180,7 +189,11 @@ export async function runOnnxAll(
       }
       await Deno.writeTextFile(
         `${dir}/inputs.json`,
-        JSON.stringify(entries.map(([name, { shape }]) => ({ name, shape }))),
+        JSON.stringify(entries.map(([name, { data, shape }]) => ({
+          name,
+          shape,
+          type: data instanceof Int32Array ? "int32" : "float32",
+        }))),
       );
     }
     await child(root, names);

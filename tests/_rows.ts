@@ -11,6 +11,7 @@ import { statsRows } from "./_stats_table.ts";
 import { shapeRows } from "./_shape_table.ts";
 import { normRows } from "./_norm_table.ts";
 import { conv1dRows } from "./_conv1d_table.ts";
+import { gatherRows } from "./_gather_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
@@ -21,4 +22,5 @@ export const allRows: Row[] = [
   ...shapeRows,
   ...normRows,
   ...conv1dRows,
+  ...gatherRows,
 ];

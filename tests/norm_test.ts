@@ -19,6 +19,7 @@ import fixture from "./fixtures/norm.json" with { type: "json" };
 
 type Exact = { output: J; grads: Record<string, J> };
 type Case = FixtureCase & {
+  output: J;
   /** Where PyTorch's float32 kernel loses digits: the same inputs in float64. */
   exact?: Exact;
 };
