@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """LeNet-5 training step (batch 64, 1x32x32, full backward, SGD) and
 inference (batch 256): PyTorch on 1 and 2 threads next to this library
-(`deno run bench/lenet_step.ts`), printing both medians and the ratios.
+(`deno run bench/lenet_step.ts`, eager and with `--jit`), printing the
+medians and the ratios at the same thread count.
 
     /usr/bin/python3 bench/compare_pytorch.py [--steps N]
 
@@ -82,21 +83,25 @@ def main():
         step_ms, inf_ms = time_torch(threads, steps)
         rows.append((f"PyTorch, {threads} thread(s)", step_ms, inf_ms))
     ours = {}
-    for threads in (1, 2):
-        out = subprocess.run(
-            ["deno", "run", os.path.join(here, "lenet_step.ts"), "--steps", str(steps),
-             "--threads", str(threads)],
-            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        ours[threads] = json.loads(out)
-        rows.append((f"ours, {ours[threads]['threads']} thread(s)",
-                     ours[threads]["stepMs"], ours[threads]["inferenceMs"]))
+    for jit in (False, True):
+        for threads in (1, 2):
+            out = subprocess.run(
+                ["deno", "run", os.path.join(here, "lenet_step.ts"), "--steps", str(steps),
+                 "--threads", str(threads)] + (["--jit"] if jit else []),
+                check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            r = ours[(jit, threads)] = json.loads(out)
+            rows.append((f"ours{', jit' if jit else ''}, {r['threads']} thread(s)",
+                         r["stepMs"], r["inferenceMs"]))
     print(f"{'':28}{'train step (ms)':>18}{'inference 256 (ms)':>22}")
     for name, s, i in rows:
         print(f"{name:28}{s:18.2f}{i:22.2f}")
-    torch1 = rows[0][1]
     for threads in (1, 2):
-        print(f"ratio ours ({threads} thread(s)) / PyTorch (1 thread), training step: "
-              f"{ours[threads]['stepMs'] / torch1:.2f}")
+        torch_step, torch_inf = rows[threads - 1][1], rows[threads - 1][2]
+        for jit in (False, True):
+            r = ours[(jit, threads)]
+            print(f"ratio ours{' (jit)' if jit else ''} / PyTorch, {threads} thread(s): "
+                  f"training step {r['stepMs'] / torch_step:.2f}, "
+                  f"inference {r['inferenceMs'] / torch_inf:.2f}")
 
 
 if __name__ == "__main__":

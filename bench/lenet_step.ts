@@ -3,15 +3,22 @@
  * the library's public API and prints one JSON line; `compare_pytorch.py`
  * runs it next to PyTorch. Needs no permission flags.
  *
- *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--rss]
+ *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss]
  *
+ * `--jit` times `jit(trainStep)` and `jit(lenet)`: the recorded kernels
+ * replayed, the same numbers as eager.
  * `--rss` adds the process's resident set size every N/10 steps (memory must
  * stay flat over thousands of steps).
  *
  * @module
  */
-import { item } from "../mod.ts";
-import { initLeNet, lenet, lenetBatch, trainStep } from "./_lenet.ts";
+import { item, jit } from "../mod.ts";
+import {
+  initLeNet,
+  lenet as lenetEager,
+  lenetBatch,
+  trainStep as trainStepEager,
+} from "./_lenet.ts";
 import { runtime } from "../ops/kernels/wasm/runtime.ts";
 
 const arg = (name: string, def: number) => {
@@ -21,6 +28,9 @@ const arg = (name: string, def: number) => {
 const steps = arg("--steps", 200);
 const threads = arg("--threads", runtime().threads);
 const wantRss = Deno.args.includes("--rss");
+const useJit = Deno.args.includes("--jit");
+const trainStep = useJit ? jit(trainStepEager) : trainStepEager;
+const lenet = useJit ? jit(lenetEager) : lenetEager;
 runtime().setThreads(threads);
 runtime().waitReady();
 
@@ -58,6 +68,7 @@ console.log(JSON.stringify({
   inferenceMs: median(inf),
   steps,
   threads: 1 + runtime().readyWorkers(),
+  jit: useJit,
   relaxedSimd: runtime().relaxed,
   finalLoss: loss,
   ...(wantRss ? { rssMiB: rss } : {}),
