@@ -384,12 +384,12 @@ export class WasmRuntime {
 
   /**
    * Sets the number of threads (main thread included), at most 8. Workers
-   * start in the background; until one reports ready its share runs on the
-   * main thread.
+   * start in the background when a kernel first has work to share (a
+   * program of small tensors never starts one); until a worker reports
+   * ready its share runs on the main thread.
    */
   setThreads(n: number): void {
     this.#threads = Math.max(1, Math.min(MAX_WORKERS + 1, Math.floor(n)));
-    if (this.#threads > 1) this.#spawn(this.#threads - 1);
   }
 
   #spawn(count: number): void {
@@ -427,6 +427,7 @@ export class WasmRuntime {
 
   /** Waits (up to `ms`) until the requested workers are ready; true if they are. */
   waitReady(ms = 5000): boolean {
+    if (this.#threads > 1) this.#spawn(this.#threads - 1);
     const end = performance.now() + ms;
     for (let i = 0; i < this.#threads - 1 && i < this.#workers.length; i++) {
       const ctl = this.#workers[i].ctl;
@@ -445,6 +446,7 @@ export class WasmRuntime {
    * `drain`); returns when all are done.
    */
   parallel(fn: TaskName, tasks: number[][]): void {
+    if (tasks.length > 1 && this.#threads > 1) this.#spawn(this.#threads - 1);
     const slots = this.#workers.slice(0, this.#threads - 1).filter((w) =>
       Atomics.load(w.ctl, READY) === 1
     );
