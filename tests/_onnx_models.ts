@@ -197,6 +197,21 @@ export function paramsAndState(
   net: AnyLayer,
   shape: number[],
 ): { params: unknown; state: unknown } {
+  // one init per model and shape in a process (VGG16's takes seconds)
+  const memoKey = `${net.info.repr} ${shape}`;
+  const memo = made.get(memoKey);
+  if (memo) return memo;
+  const made1 = initialised(net, shape);
+  made.set(memoKey, made1);
+  return made1;
+}
+
+const made = new Map<string, { params: unknown; state: unknown }>();
+
+function initialised(
+  net: AnyLayer,
+  shape: number[],
+): { params: unknown; state: unknown } {
   const params = net.init(random.key(1));
   const state = net.info.hasState
     ? net.applyWithState(

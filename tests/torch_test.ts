@@ -1,53 +1,27 @@
 /**
  * The PyTorch bridge: for every case of tests/fixtures/torch_bridge.json
+ * (VGG16's in onnx_test.ts)
  * (made by `deno task verify:torch` with Debian's PyTorch from nn.toTorch's
  * source and the library's weights), nn.toTorch still writes the source the
  * fixture ran, and the library's apply gives PyTorch's output (1e-5).
  */
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
-import type { Tensor } from "../mod.ts";
-import { assertAllClose } from "./_helpers.ts";
-import { paramsAndState } from "./_onnx_models.ts";
-import { inputOf, torchCases } from "./fixtures/torch_bridge.ts";
-
-interface Case {
-  name: string;
-  source: string;
-  input: { shape: number[] };
-  output: { shape: number[]; data: number[] };
-}
-
-const fixture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./fixtures/torch_bridge.json", import.meta.url),
-  ),
-) as { cases: Case[] };
+import { bridgeCases, checkBridgeCase } from "./_torch_bridge.ts";
+import { torchCases } from "./fixtures/torch_bridge.ts";
 
 Deno.test("toTorch: every bridge case is in the fixture", () => {
   assert.deepEqual(
-    fixture.cases.map((c) => c.name).sort(),
+    bridgeCases.map((c) => c.name).sort(),
     torchCases().map(([n]) => n).sort(),
   );
 });
 
-for (const c of fixture.cases) {
-  Deno.test(`toTorch: PyTorch runs the generated module as apply does: ${c.name}`, () => {
-    const [, net, shape] = torchCases().find(([n]) => n === c.name)!;
-    // the fixture ran this very source (regenerate with deno task verify:torch)
-    assert.equal(T.nn.toTorch(net, { inputShape: shape }), c.source);
-    const { params, state } = paramsAndState(net, shape);
-    const x = inputOf(shape); // the input the fixture ran
-    assert.deepEqual(x.shape, c.input.shape);
-    const y = state === undefined
-      ? net.apply(params, x)
-      : (net.applyWithState(params, state, x) as { y: Tensor }).y;
-    assertAllClose(y, T.tensor(c.output.data, { shape: c.output.shape }), {
-      atol: 1e-5,
-      rtol: 1e-5,
-      msg: c.name,
-    });
-  });
+// VGG16's case runs in onnx_test.ts, next to its ONNX check, sharing the
+// 138M-parameter init
+for (const c of bridgeCases.filter((c) => c.name !== "vgg16")) {
+  Deno.test(`toTorch: PyTorch runs the generated module as apply does: ${c.name}`, () =>
+    checkBridgeCase(c));
 }
 
 Deno.test("toTorch: a className, and what it cannot write", () => {
