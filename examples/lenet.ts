@@ -147,7 +147,7 @@ const specs = {
     kind: "boolean",
     default: true,
     help:
-      "run each training step (loss, gradient, optimizer update) as one jit plan (the same numbers; --no-jit for the eager path)",
+      "run each training step (loss, gradient, optimizer update) and the evaluation as jit plans (the same numbers; --no-jit for the eager path)",
   },
 } satisfies Record<string, FlagSpec>;
 const summary = "Trains LeNet-5 on MNIST and prints the test accuracy.";
@@ -392,6 +392,9 @@ export async function main(args: string[]): Promise<number> {
   const model = nn.lenet5();
   let [initKey, key] = random.split(random.key(opts.seed));
   let params = model.init(initKey);
+  // evaluation, as one jit plan per batch shape (or eager with --no-jit)
+  const apply = (p: typeof params, x: Tensor) => model.apply(p, x);
+  const infer = opts.jit ? T.jit(apply) : apply;
   const stepsPerEpoch = Math.ceil(train.y.shape[0] / opts.batchSize);
   const opt = makeOptimizer(
     name,
@@ -422,7 +425,7 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   const t0 = performance.now();
-  let acc = accuracy((x) => model.apply(params, x), test);
+  let acc = accuracy((x) => infer(params, x), test);
   if (opts.epochs === 0) {
     console.log(`test accuracy of the loaded parameters: ${acc.toFixed(4)}`);
   }
@@ -470,7 +473,7 @@ export async function main(args: string[]): Promise<number> {
     ({ params, state, meanLoss } = result);
     done = epoch;
     bar.done();
-    acc = accuracy((x) => model.apply(params, x), test);
+    acc = accuracy((x) => infer(params, x), test);
     if (opts.save) await save(opts.save as string);
     console.log(
       `epoch ${epoch}/${opts.epochs}  train loss ${
@@ -484,7 +487,7 @@ export async function main(args: string[]): Promise<number> {
     if (done === first) await save(opts.save as string); // no epoch ran
     console.log(`saved the checkpoint after epoch ${done} to ${opts.save}`);
   }
-  const predicted = predictClasses((x) => model.apply(params, x), test);
+  const predicted = predictClasses((x) => infer(params, x), test);
   console.log("confusion matrix of the test set:");
   console.log(T.metrics.formatConfusionMatrix(
     T.metrics.confusionMatrix(predicted, test.y, 10),
