@@ -163,12 +163,8 @@ const clampMask = (x: Tensor, { min, max }: ClampParams) =>
 const clampPrim: Primitive<ClampParams> = definePrimitive({
   name: "clamp",
   forward: ([x], { min, max, dtype }) => {
-    const f = (v: number) => {
-      const r = v < min ? min : v;
-      return r > max ? max : r;
-    };
     return fromData(
-      ew.unary(x.data, allocData(dtype, x.data.length), f),
+      ew.clamp(x.data, allocData(dtype, x.data.length), min, max),
       x.shape,
     );
   },

@@ -29,7 +29,12 @@ import {
 } from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
-import { gemm, linearF32, matmul as matmulKernel } from "./kernels/matmul.ts";
+import {
+  gemm,
+  linearF32,
+  matmul as matmulKernel,
+  outer,
+} from "./kernels/matmul.ts";
 
 /** Swaps the last two axes. */
 function mT(x: Tensor): Tensor {
@@ -169,6 +174,23 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
           step: r * c,
         };
     const A = full(a, m, k), B = full(b, k, n);
+    if (k === 1 && dtype !== "int32") {
+      // outer products (per-example weight gradients under vmap): one
+      // product per entry, as the GEMM computes it
+      return fromData(
+        outer(
+          A.data,
+          B.data,
+          allocData(dtype, batch * m * n),
+          batch,
+          m,
+          n,
+          A.step,
+          B.step,
+        ),
+        [...batchShape, m, n],
+      );
+    }
     // a new array from the kernel when it has the right type (no zero-fill)
     const out = A.data instanceof Int32Array || B.data instanceof Int32Array
       ? allocData(dtype, batch * m * n)

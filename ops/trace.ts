@@ -367,6 +367,9 @@ function transposeVjp(
  * Sum of two values of one shape and dtype (no broadcasting): how the
  * reverse pass accumulates cotangents. Linear: its VJP hands g to both.
  */
+/** `u + v` (one function, so the kernel's compiled loop is reused). */
+const plus = (u: number, v: number) => u + v;
+
 const addAny: Primitive<Empty> = definePrimitive({
   name: "addAny",
   forward: ([a, b]) => {
@@ -382,7 +385,7 @@ const addAny: Primitive<Empty> = definePrimitive({
         b.shape,
         out,
         a.shape,
-        (u, v) => u + v,
+        plus,
       ),
       a.shape,
     );

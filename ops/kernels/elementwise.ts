@@ -380,3 +380,17 @@ export function reluMaskRef(g: TypedArray, x: TypedArray): TypedArray {
   for (let i = 0; i < g.length; i++) out[i] = x[i] > 0 ? g[i] : 0;
   return out;
 }
+
+/** `min(max(x, lo), hi)` elementwise into `out` (NaN stays NaN; lo > hi gives hi). */
+export function clamp(
+  x: TypedArray,
+  out: TypedArray,
+  lo: number,
+  hi: number,
+): TypedArray {
+  for (let i = 0; i < x.length; i++) {
+    const r = x[i] < lo ? lo : x[i];
+    out[i] = r > hi ? hi : r;
+  }
+  return out;
+}

@@ -376,3 +376,24 @@ function gemmNT(
     }
   }
 }
+
+/** `out[b, i, j] = a[b, i] * c[b, j]`: batched outer products (a matmul with k = 1). */
+export function outer(
+  a: TypedArray,
+  c: TypedArray,
+  out: TypedArray,
+  batch: number,
+  m: number,
+  n: number,
+  stepA: number,
+  stepC: number,
+): TypedArray {
+  for (let b = 0; b < batch; b++) {
+    const ao = b * stepA, co = b * stepC;
+    for (let i = 0; i < m; i++) {
+      const v = a[ao + i], o = (b * m + i) * n;
+      for (let j = 0; j < n; j++) out[o + j] = v * c[co + j];
+    }
+  }
+  return out;
+}
