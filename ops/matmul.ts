@@ -33,7 +33,7 @@ import {
   gemm,
   linearF32,
   matmul as matmulKernel,
-  outer,
+  outerF32,
 } from "./kernels/matmul.ts";
 
 /** Swaps the last two axes. */
@@ -174,14 +174,17 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
           step: r * c,
         };
     const A = full(a, m, k), B = full(b, k, n);
-    if (k === 1 && dtype !== "int32") {
+    if (
+      k === 1 && A.data instanceof Float32Array &&
+      B.data instanceof Float32Array
+    ) {
       // outer products (per-example weight gradients under vmap): one
       // product per entry, as the GEMM computes it
       return fromData(
-        outer(
+        outerF32(
           A.data,
           B.data,
-          allocData(dtype, batch * m * n),
+          new Float32Array(batch * m * n),
           batch,
           m,
           n,

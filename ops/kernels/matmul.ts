@@ -377,17 +377,21 @@ function gemmNT(
   }
 }
 
-/** `out[b, i, j] = a[b, i] * c[b, j]`: batched outer products (a matmul with k = 1). */
-export function outer(
-  a: TypedArray,
-  c: TypedArray,
-  out: TypedArray,
+/**
+ * `out[b, i, j] = a[b, i] * c[b, j]`: batched outer products (a float32
+ * matmul with k = 1). float32 only, so that V8 compiles the loop for one
+ * array type.
+ */
+export function outerF32(
+  a: Float32Array,
+  c: Float32Array,
+  out: Float32Array,
   batch: number,
   m: number,
   n: number,
   stepA: number,
   stepC: number,
-): TypedArray {
+): Float32Array {
   for (let b = 0; b < batch; b++) {
     const ao = b * stepA, co = b * stepC;
     for (let i = 0; i < m; i++) {
