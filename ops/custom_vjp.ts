@@ -128,7 +128,9 @@ export function customVjp<A extends [] | Tensor[], R>(
 
 /** The shape and dtype of what a {@linkcode pureCallback} returns. */
 export interface ShapeDtype {
+  /** The result's shape. */
   readonly shape: readonly number[];
+  /** The result's dtype. */
   readonly dtype: DType;
 }
 
