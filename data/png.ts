@@ -1,8 +1,7 @@
 /**
- * PNG images as tensors. Encoding goes through the npm package `fast-png`;
- * decoding is done here (with `node:zlib` for the inflate), so that every
- * check on an untrusted file is ours and every rejection is an Error that
- * starts `decodePng: `.
+ * PNG images as tensors, encoded and decoded here (with `node:zlib` for the
+ * deflate, the inflate and the CRC), so that every check on an untrusted
+ * file is ours and every rejection is an Error that starts `decodePng: `.
  *
  * One convention everywhere: an image is a float32 tensor `[H, W, C]`
  * (channels last) with values on the 0..255 scale.
@@ -26,10 +25,7 @@
  *
  * @module
  */
-// Full npm: specifiers, so that no import map entry is needed.
-// deno-lint-ignore no-import-prefix
-import { encode } from "npm:fast-png@8";
-import { crc32, inflateSync } from "node:zlib";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 import {
   checkOptions,
   checkTensor,
@@ -605,7 +601,57 @@ export function encodePng(t: Tensor): Uint8Array {
     }
     data[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
   }
-  return encode({ width: s[1], height: s[0], data, channels, depth: 8 });
+  return encodeRaw(s[1], s[0], channels, data);
+}
+
+/** A PNG chunk: its length, type, data and the CRC-32 of type and data. */
+function pngChunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
+}
+
+/** PNG's colour type for 1..4 channels of 8 bits: gray, gray + alpha, RGB, RGBA. */
+const COLOR_TYPE = [0, 0, 4, 2, 6];
+
+/**
+ * An 8-bit, non-interlaced PNG of `height` rows of `width` pixels of
+ * `channels` bytes: the signature, IHDR, one IDAT (every row with filter
+ * type 0, deflated by `node:zlib`) and IEND.
+ */
+function encodeRaw(
+  width: number,
+  height: number,
+  channels: number,
+  pixels: Uint8Array,
+): Uint8Array {
+  const header = new Uint8Array(13);
+  const h = new DataView(header.buffer);
+  h.setUint32(0, width);
+  h.setUint32(4, height);
+  header.set([8, COLOR_TYPE[channels], 0, 0, 0], 8); // depth, colour, deflate, filter, no interlace
+  const row = width * channels;
+  const raw = new Uint8Array(height * (row + 1)); // each row: filter 0, then its bytes
+  for (let y = 0; y < height; y++) {
+    raw.set(pixels.subarray(y * row, (y + 1) * row), y * (row + 1) + 1);
+  }
+  const parts = [
+    Uint8Array.from(SIGNATURE),
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", new Uint8Array(deflateSync(raw))),
+    pngChunk("IEND", new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**

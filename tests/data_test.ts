@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+// deno-lint-ignore no-import-prefix
+import { decode as fastPngDecode } from "npm:fast-png@8";
 import { fromData, type Tensor, tensor, toArray } from "../ops/tensor.ts";
 import {
   decodePng,
@@ -394,6 +396,10 @@ Deno.test("encodePng/decodePng: gray, gray+alpha, RGB, RGBA round trips", () => 
     assert.equal(back.dtype, "float32");
     assert.deepEqual(back.shape, [h, w, Math.max(c, 1)]);
     assert.deepEqual([...back.data], values, `C = ${c}`);
+    // an independent decoder reads the same pixels
+    const other = fastPngDecode(png);
+    assert.deepEqual([other.width, other.height], [w, h]);
+    assert.deepEqual([...other.data], values, `C = ${c} (fast-png)`);
   }
   // int32 and float64 input; rounding and clamping
   const t = tensor([-5, 0.4, 0.6, 254.5, 300, 128], {
