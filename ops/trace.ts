@@ -20,6 +20,7 @@ import {
   allocData,
   describe,
   type DType,
+  fmtShape,
   fromData,
   sameShape,
   type Tensor,
@@ -275,12 +276,31 @@ export function bindRule<P>(
     if (x instanceof Tracer && x.level > level) level = x.level;
   }
   if (level === 0) {
-    const out = rule.forward(inputs, params);
+    const out = forwardOf(rule, inputs, params);
     checkNans(rule.name, inputs, out);
     return out;
   }
   const top = inputs.find((x) => x instanceof Tracer && x.level === level);
   return (top as Tracer).process(rule, inputs, params);
+}
+
+/**
+ * A rule's forward kernel call; a result too large to allocate is an Error
+ * naming the op (not V8's RangeError from deep in a kernel).
+ */
+function forwardOf<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+  try {
+    return rule.forward(inputs, params);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new Error(
+      `${
+        currentOp(rule.name)
+      }: cannot allocate the result of ${rule.name} (inputs ${
+        inputs.map((x) => fmtShape(x.shape)).join(", ")
+      }): ${e.message}`,
+    );
+  }
 }
 
 /** Applies a rule at a differentiating level: the primal, and its derivative. */

@@ -50,3 +50,16 @@ Deno.test("shape ops: reshape, transpose, slice, pad, concat, stack, broadcastTo
     /broadcastTo: cannot broadcast x \[3\] to \[2,2\]/,
   );
 });
+
+Deno.test("a result too large to allocate is an Error naming the op, from any primitive", () => {
+  const x = T.ones([1, 2]);
+  assert.throws(
+    () => T.broadcastTo(T.ones([1]), [1e9, 1e9]),
+    /^Error: broadcastTo: cannot allocate the result of broadcastTo \(inputs \[1\]\): Invalid typed array length/,
+  );
+  // a composite names itself, and the primitive that could not allocate
+  assert.throws(
+    () => T.tile(x, [1e9, 1e9]),
+    /^Error: tile: cannot allocate the result of broadcastTo \(inputs \[1,1,1,2\]\)/,
+  );
+});
