@@ -200,6 +200,21 @@ export function interpolatePlan(
       );
     }
   }
+  // bounded before anything is built: the output, and each axis's
+  // interpolation matrix [in, out]
+  const limit = 2 ** 31 - 1;
+  if (
+    xShape !== null &&
+    (xShape.slice(0, 2).reduce((p, d) => p * d, 1) *
+            outSizes.reduce((p, d) => p * d, 1) > limit ||
+      outSizes.some((o, i) => o * inSizes[i] > limit))
+  ) {
+    throw new Error(
+      `${fn}: output size ${fmt(outSizes)} for x ${
+        fmt(xShape)
+      } is too large (the output and each axis's interpolation matrix may have at most 2^31 - 1 elements)`,
+    );
+  }
   return {
     mode,
     alignCorners,

@@ -443,3 +443,10 @@ Deno.test("errors: the 1-D layers check their options when built", () => {
     /nn.Upsample: mode "nearest" needs x of shape \[N, C, L\] or \[N, C, H, W\], got \[2,3\]/,
   );
 });
+
+Deno.test("errors: interpolate to a size too large to build", () => {
+  assert.throws(
+    () => T.interpolate(T.zeros([1, 1, 4, 4]), { scaleFactor: 1e9 }),
+    /interpolate: output size \[4000000000,4000000000\] for x \[1,1,4,4\] is too large/,
+  );
+});
