@@ -425,7 +425,11 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   const t0 = performance.now();
-  let acc = accuracy((x) => infer(params, x), test);
+  // the test set's predicted classes: the accuracy, and at the end the
+  // confusion matrix
+  const evaluate = () => predictClasses((x) => infer(params, x), test);
+  let predicted = evaluate();
+  let acc = T.metrics.accuracy(predicted, test.y);
   if (opts.epochs === 0) {
     console.log(`test accuracy of the loaded parameters: ${acc.toFixed(4)}`);
   }
@@ -473,7 +477,8 @@ export async function main(args: string[]): Promise<number> {
     ({ params, state, meanLoss } = result);
     done = epoch;
     bar.done();
-    acc = accuracy((x) => infer(params, x), test);
+    predicted = evaluate();
+    acc = T.metrics.accuracy(predicted, test.y);
     if (opts.save) await save(opts.save as string);
     console.log(
       `epoch ${epoch}/${opts.epochs}  train loss ${
@@ -487,7 +492,6 @@ export async function main(args: string[]): Promise<number> {
     if (done === first) await save(opts.save as string); // no epoch ran
     console.log(`saved the checkpoint after epoch ${done} to ${opts.save}`);
   }
-  const predicted = predictClasses((x) => infer(params, x), test);
   console.log("confusion matrix of the test set:");
   console.log(T.metrics.formatConfusionMatrix(
     T.metrics.confusionMatrix(predicted, test.y, 10),
