@@ -208,11 +208,41 @@ export function paramsAndState(
 
 const made = new Map<string, { params: unknown; state: unknown }>();
 
+/**
+ * Params for the export checks: `init` (key 1), except for models of more
+ * than 10M parameters (VGG16: 138M, whose torchvision init draws 138M
+ * normals, about 16 s): a block of 4099 uniform values in [-1, 1),
+ * repeated and scaled by 1/sqrt(fan-in). The checks need varied weights of
+ * the right shapes, not the init.
+ */
+function paramsFor(net: AnyLayer): unknown {
+  if (nn.paramCount(net) <= 1e7) return net.init(random.key(1));
+  const block = random.uniform(random.key(1), [4099], { minval: -1 }).data;
+  const leaf = (p: T.nn.ParamSpec): Tensor => {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const scale = 1 / Math.sqrt(Math.max(1, n / p.shape[0]));
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = block[i % 4099] * scale;
+    return T.tensor(data, { shape: [...p.shape] });
+  };
+  const walk = (t: T.nn.SpecTree): unknown =>
+    Array.isArray(t)
+      ? t.map(walk)
+      : "shape" in t && "dtype" in t
+      ? leaf(t as T.nn.ParamSpec)
+      : Object.fromEntries(
+        Object.entries(t as Record<string, T.nn.SpecTree>).map((
+          [k, v],
+        ) => [k, walk(v)]),
+      );
+  return walk(net.info.params);
+}
+
 function initialised(
   net: AnyLayer,
   shape: number[],
 ): { params: unknown; state: unknown } {
-  const params = net.init(random.key(1));
+  const params = paramsFor(net);
   const state = net.info.hasState
     ? net.applyWithState(
       params,
