@@ -5,7 +5,10 @@
  * @module
  * @internal
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { nodeBuiltin } from "../ops/kernels/_node.ts";
+
+/** node:path, loaded on first use. */
+const nodePath = () => nodeBuiltin<typeof import("node:path")>("node:path");
 
 /** Checks that `path` is a non-empty string. @internal */
 export function checkPath(fn: string, path: unknown, name = "path"): string {
@@ -145,7 +148,7 @@ async function linkTarget(fn: string, path: string): Promise<string> {
       if (err instanceof Deno.errors.NotFound) return p;
       throw err;
     }
-    p = resolve(dirname(p), await Deno.readLink(p));
+    p = nodePath().resolve(nodePath().dirname(p), await Deno.readLink(p));
   }
   throw new Error(
     `${fn}: path "${path}" is a loop of symbolic links (more than 40 hops)`,
@@ -164,7 +167,7 @@ async function removeStaleTemps(dir: string, base: string): Promise<void> {
   const prefix = `.${base}.tmp-`;
   try {
     for await (const e of Deno.readDir(dir)) {
-      const file = join(dir, e.name);
+      const file = nodePath().join(dir, e.name);
       if (
         !e.isFile || !e.name.startsWith(prefix) || liveTemps.has(file) ||
         !/^\d+-[0-9a-f]+$/.test(e.name.slice(prefix.length))
@@ -200,9 +203,9 @@ export async function writeBytesAtomic(
   let created = false;
   try {
     const target = await linkTarget(fn, path);
-    const dir = dirname(target), base = basename(target);
+    const dir = nodePath().dirname(target), base = nodePath().basename(target);
     const rand = Math.floor(Math.random() * 0x100000000).toString(16);
-    tmp = join(dir, `.${base}.tmp-${Deno.pid}-${rand}`);
+    tmp = nodePath().join(dir, `.${base}.tmp-${Deno.pid}-${rand}`);
     liveTemps.add(tmp);
     await removeStaleTemps(dir, base);
     using file = await Deno.open(tmp, { write: true, createNew: true });

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { crc32, deflateSync, inflateSync } from "node:zlib";
+import { nodeBuiltin } from "../ops/kernels/_node.ts";
 import {
   checkOptions,
   checkTensor,
@@ -34,6 +34,9 @@ import {
   type Tensor,
 } from "../ops/tensor.ts";
 import { checkBytes, readBytes, rethrowAs, writeBytesAtomic } from "./_io.ts";
+
+/** node:zlib (deflate, inflate, CRC-32), loaded on first use. */
+const zlib = () => nodeBuiltin<typeof import("node:zlib")>("node:zlib");
 
 /**
  * The most pixels (width x height) {@linkcode decodePng} and
@@ -269,7 +272,7 @@ function scanPng(bytes: Uint8Array): PngInfo {
     }
     const body = bytes.subarray(off + 8, off + 8 + length);
     const stored = view.getUint32(off + 8 + length);
-    const crc = crc32(bytes.subarray(off + 4, off + 8 + length));
+    const crc = zlib().crc32(bytes.subarray(off + 4, off + 8 + length));
     if (stored !== crc) {
       throw corrupt(
         `${at} fails its CRC check (stored ${stored.toString(16)}, computed ${
@@ -371,7 +374,7 @@ function inflateImageData(info: PngInfo, maxPixels: number): Uint8Array {
   }
   let out: { buffer: Uint8Array; engine: { bytesWritten: number } };
   try {
-    out = inflateSync(compressed, {
+    out = zlib().inflateSync(compressed, {
       maxOutputLength: rawBytes,
       info: true,
     }) as unknown as typeof out;
@@ -611,7 +614,10 @@ function pngChunk(type: string, body: Uint8Array): Uint8Array {
   view.setUint32(0, body.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(body, 8);
-  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  view.setUint32(
+    8 + body.length,
+    zlib().crc32(out.subarray(4, 8 + body.length)),
+  );
   return out;
 }
 
@@ -642,7 +648,7 @@ function encodeRaw(
   const parts = [
     Uint8Array.from(SIGNATURE),
     pngChunk("IHDR", header),
-    pngChunk("IDAT", new Uint8Array(deflateSync(raw))),
+    pngChunk("IDAT", new Uint8Array(zlib().deflateSync(raw))),
     pngChunk("IEND", new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -63,7 +63,7 @@ import {
   type KernelsFor,
   type ParamsOf,
 } from "./manifest.ts";
-import { Worker } from "node:worker_threads";
+import { nodeBuiltin } from "../_node.ts";
 
 /** One number per name of the tuple T (a kernel's arguments). */
 export type Args<T extends readonly string[]> = { [I in keyof T]: number };
@@ -399,6 +399,9 @@ export class WasmRuntime {
       const slot = i * SLOT_BYTES;
       const ctl = new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4);
       ctl.fill(0);
+      const { Worker } = nodeBuiltin<typeof import("node:worker_threads")>(
+        "node:worker_threads",
+      );
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
         // An explicit (empty) env: by default the worker copies process.env,
