@@ -181,16 +181,7 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
       // outer products (per-example weight gradients under vmap): one
       // product per entry, as the GEMM computes it
       return fromData(
-        outerF32(
-          A.data,
-          B.data,
-          new Float32Array(batch * m * n),
-          batch,
-          m,
-          n,
-          A.step,
-          B.step,
-        ),
+        outerF32(A.data, B.data, batch, m, n, A.step, B.step),
         [...batchShape, m, n],
       );
     }

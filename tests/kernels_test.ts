@@ -887,3 +887,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test("outer products (a float32 matmul with k = 1): WebAssembly bit for bit as the TypeScript loop, rows of any length, more batch entries than one parallel call takes, a shared operand", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 130 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 70 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 1000 }),
+      (batch, m, n, shared, seed) => {
+        let s = seed;
+        const rnd = () =>
+          (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 30 - 1;
+        const a = Float32Array.from({ length: batch * m }, rnd);
+        const c = Float32Array.from({ length: shared ? n : batch * n }, rnd);
+        const stepC = shared ? 0 : n;
+        const got = mm.outerF32(a, c, batch, m, n, m, stepC);
+        const want = mm.outerF32Ref(
+          a,
+          c,
+          new Float32Array(batch * m * n),
+          batch,
+          m,
+          n,
+          m,
+          stepC,
+        );
+        assert.deepEqual(got, want);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});

@@ -10,7 +10,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { MR, NR } from "./wasm/layout.ts";
+import { MAX_TASKS, MR, NR } from "./wasm/layout.ts";
 import {
   bytesFor,
   GEMM_WORK,
@@ -379,10 +379,43 @@ function gemmNT(
 
 /**
  * `out[b, i, j] = a[b, i] * c[b, j]`: batched outer products (a float32
- * matmul with k = 1). float32 only, so that V8 compiles the loop for one
- * array type.
+ * matmul with k = 1; the per-example weight gradients of `vmap`), one
+ * rounded product per entry: in WebAssembly (a task per batch entry) when
+ * large, else the TypeScript loop {@linkcode outerF32Ref}.
  */
 export function outerF32(
+  a: Float32Array,
+  c: Float32Array,
+  batch: number,
+  m: number,
+  n: number,
+  stepA: number,
+  stepC: number,
+): Float32Array {
+  const rt = runtime(), size = batch * m * n;
+  if (size < 1 << 14 || !rt.fits(bytesFor(a.length, c.length, size))) {
+    return outerF32Ref(a, c, new Float32Array(size), batch, m, n, stepA, stepC);
+  }
+  rt.reset("outerF32");
+  const pa = rt.put(a), pc = rt.put(c), po = rt.alloc(4 * size);
+  for (let b0 = 0; b0 < batch; b0 += MAX_TASKS) {
+    const tasks: number[][] = [];
+    for (let b = b0; b < Math.min(batch, b0 + MAX_TASKS); b++) {
+      tasks.push([
+        pa + 4 * b * stepA,
+        pc + 4 * b * stepC,
+        po + 4 * b * m * n,
+        m,
+        n,
+      ]);
+    }
+    rt.parallel("outerF32", tasks);
+  }
+  return rt.result(po, size);
+}
+
+/** The TypeScript loop of {@linkcode outerF32}: the reference for the tests. */
+export function outerF32Ref(
   a: Float32Array,
   c: Float32Array,
   out: Float32Array,

@@ -74,6 +74,7 @@ export const KERNELS = {
   subF32: ["elementwise", "task", "a b out n"],
   mulF32: ["elementwise", "task", "a b out n"],
   divF32: ["elementwise", "task", "a b out n"],
+  outerF32: ["elementwise", "task", "a c out m n"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

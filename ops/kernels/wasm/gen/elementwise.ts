@@ -11,6 +11,7 @@ import {
   br,
   brIf,
   type Code,
+  F32,
   f32,
   f32x4,
   get,
@@ -18,6 +19,7 @@ import {
   i32,
   loop,
   set,
+  V128,
   v128,
 } from "../_asm.ts";
 import {
@@ -25,6 +27,7 @@ import {
   c,
   type FamilyTemplates,
   kernel,
+  mul,
   type Template,
   x4,
 } from "./emit.ts";
@@ -89,6 +92,46 @@ const arith = (o: "add" | "sub" | "mul" | "div") =>
     (v) => f32[o](v("a"), v("b")),
   );
 
+// ---- outer products: out[i·n + j] = a[i] · c[j] for i < m, j < n (a
+// float32 matmul with k = 1, the per-example weight gradients of vmap):
+// each row is a[i] splatted times c, 4 products a step, then one at a time
+const outerF32: Template = () =>
+  kernel(
+    "outerF32",
+    { i: I32, j: I32, e: I32, o: I32, s: F32, v: V128 },
+    (p, l) => [
+      set(l.e, x4(get(p.n))),
+      set(l.i, c(0)),
+      block(loop(
+        brIf(1, i32.ge_s(get(l.i), get(p.m))),
+        set(l.s, f32.load(add(get(p.a), x4(get(l.i))))),
+        set(l.v, f32x4.splat(get(l.s))),
+        set(l.o, add(get(p.out), x4(mul(get(l.i), get(p.n))))),
+        set(l.j, c(0)),
+        block(loop(
+          brIf(1, i32.gt_s(add(get(l.j), c(16)), get(l.e))),
+          v128.store(
+            add(get(l.o), get(l.j)),
+            f32x4.mul(get(l.v), v128.load(add(get(p.c), get(l.j)))),
+          ),
+          set(l.j, add(get(l.j), c(16))),
+          br(0),
+        )),
+        block(loop(
+          brIf(1, i32.ge_s(get(l.j), get(l.e))),
+          f32.store(
+            add(get(l.o), get(l.j)),
+            f32.mul(get(l.s), f32.load(add(get(p.c), get(l.j)))),
+          ),
+          set(l.j, add(get(l.j), c(4))),
+          br(0),
+        )),
+        set(l.i, add(get(l.i), c(1))),
+        br(0),
+      )),
+    ],
+  );
+
 /** The elementwise kernels' templates. */
 export const elementwise: FamilyTemplates<"elementwise"> = {
   relu,
@@ -97,4 +140,5 @@ export const elementwise: FamilyTemplates<"elementwise"> = {
   subF32: arith("sub"),
   mulF32: arith("mul"),
   divF32: arith("div"),
+  outerF32,
 };
