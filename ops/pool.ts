@@ -126,6 +126,18 @@ export interface AvgPool2dOptions {
   divisorOverride?: number | null;
 }
 
+/** The option keys of a max (with dilation) or average pooling (with countIncludePad and `avgExtra`). */
+function poolOptionKeys(kind: "max" | "avg", avgExtra: string[]): string[] {
+  return [
+    "kernelSize",
+    "stride",
+    "padding",
+    ...(kind === "max" ? ["dilation"] : []),
+    "ceilMode",
+    ...(kind === "avg" ? ["countIncludePad", ...avgExtra] : []),
+  ];
+}
+
 /**
  * Checks the options of maxPool2d (`kind` "max") or avgPool2d ("avg") with
  * the op's messages and returns the primitive's params; needs no shape, so a
@@ -156,14 +168,7 @@ export function poolSettings(
   kind: "max" | "avg",
 ): PoolParams | AvgParams {
   const o = options as MaxPool2dOptions & AvgPool2dOptions;
-  checkOptions(fn, o, [
-    "kernelSize",
-    "stride",
-    "padding",
-    ...(kind === "max" ? ["dilation"] : []),
-    "ceilMode",
-    ...(kind === "avg" ? ["countIncludePad", "divisorOverride"] : []),
-  ]);
+  checkOptions(fn, o, poolOptionKeys(kind, ["divisorOverride"]));
   if (!o || o.kernelSize === undefined) {
     throw new Error(`${fn}: options.kernelSize is required`);
   }
@@ -487,14 +492,7 @@ export function pool1dSettings(
   kind: "max" | "avg",
 ): MaxPool2dOptions & AvgPool2dOptions {
   const o = options as MaxPool1dOptions & AvgPool1dOptions;
-  checkOptions(fn, o, [
-    "kernelSize",
-    "stride",
-    "padding",
-    ...(kind === "max" ? ["dilation"] : []),
-    "ceilMode",
-    ...(kind === "avg" ? ["countIncludePad"] : []),
-  ]);
+  checkOptions(fn, o, poolOptionKeys(kind, []));
   // the sizes as the 2-D op's [1, n], checked here for 1-D messages
   const lift = (name: "kernelSize" | "stride" | "padding" | "dilation") => {
     const v = o?.[name];

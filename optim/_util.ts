@@ -198,5 +198,12 @@ export function stepScalars(
  * bits of the number version.
  */
 export function like(s: Tensor, x: Tensor): Tensor {
-  return astype(s, x.dtype);
+  // converted once per dtype, not once per leaf of the tree
+  let byDtype = converted.get(s);
+  if (!byDtype) converted.set(s, byDtype = new Map());
+  let t = byDtype.get(x.dtype);
+  if (!t) byDtype.set(x.dtype, t = astype(s, x.dtype));
+  return t;
 }
+
+const converted = new WeakMap<Tensor, Map<string, Tensor>>();
