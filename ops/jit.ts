@@ -6,18 +6,35 @@
  * replay the plan's kernels directly: no tracing, no argument checks, no
  * tree walks inside `f`, and steps whose results are not needed are dropped.
  *
- * What it does not do yet: intermediate buffers are fresh arrays (no
- * resident buffer plan in WebAssembly memory), no kernel fusion, and
- * `donateArgnums` is accepted but reuses no buffer (a donated tensor stays
- * valid). Every optimizer and schedule jits whole training steps: the
+ * A replay keeps intermediates in WebAssembly memory: the float32 results
+ * of the WebAssembly kernels stay where the kernels wrote them while a
+ * later step reads them (a kernel reads them in place; see
+ * `WasmRuntime.beginPlan`), and only the outputs are copied out, so the
+ * intermediates cost no fresh arrays and no copies. `donateArgnums` gives
+ * the plan the arguments' memory for its outputs. Not done yet: fusing
+ * kernels. Every optimizer and schedule jits whole training steps: the
  * scalars they compute in JavaScript from their step count (bias
  * corrections, learning rates) are `pureCallback` steps of the plan, run
  * again on every call.
  *
  * @module
  */
-import { describe, fmtShape, type Tensor } from "./tensor.ts";
-import { bindRule, newLevel, type Rule, Tracer, unwrapLevel } from "./trace.ts";
+import {
+  checkNotDonated,
+  describe,
+  fmtShape,
+  fromData,
+  type Tensor,
+} from "./tensor.ts";
+import {
+  bindRule,
+  newLevel,
+  primitives,
+  type Rule,
+  Tracer,
+  unwrapLevel,
+} from "./trace.ts";
+import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { checkOptions } from "./tensor.ts";
@@ -75,7 +92,16 @@ class JitTracer extends Tracer {
 export interface JitOptions {
   /** Positions of arguments that are not tensors to trace but settings: part of the signature, passed to `f` as they are. */
   staticArgnums?: number | readonly number[];
-  /** Positions of arguments whose buffers the plan may take over (accepted; no buffer is reused yet, so a donated tensor stays valid). */
+  /**
+   * Positions of arguments whose memory the call may take over, as JAX's
+   * `donate_argnums`: an output copied out of WebAssembly memory is written
+   * into a donated array of its dtype and length instead of a fresh one.
+   * After the call every donated tensor (and any tensor that shares its
+   * data, such as a `reshape` of it) is invalid: using it is an error that
+   * says it was donated; only a donated tensor that is itself returned stays
+   * valid. Donate what the call replaces (the params and optimizer state of
+   * a training step), never a tensor you read again.
+   */
   donateArgnums?: number | readonly number[];
 }
 
@@ -104,6 +130,10 @@ export interface Plan {
   steps: (Step | null)[]; // null: not needed for the outputs
   outDef: TreeDef;
   outs: Ref[];
+  /** By value: the last step that reads it (Infinity: an output). */
+  lastUse: number[];
+  /** By step: whether it runs code that is not the library's (customVjp, pureCallback). */
+  opaque: boolean[];
 }
 
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
@@ -159,7 +189,19 @@ export function jit<A extends unknown[], R extends Tree>(
       o.staticArgnums,
       args.length,
     );
-    positions(fn, "donateArgnums", o.donateArgnums, args.length);
+    const donate = positions(
+      fn,
+      "donateArgnums",
+      o.donateArgnums,
+      args.length,
+    );
+    for (const i of donate) {
+      if (statics.includes(i)) {
+        throw new Error(
+          `${fn}: argument ${i} is both static and donated; only traced arguments can be donated`,
+        );
+      }
+    }
     const dynamic = args.map((_, i) => i).filter((i) => !statics.includes(i));
     const flat = dynamic.map((i) => {
       try {
@@ -174,12 +216,21 @@ export function jit<A extends unknown[], R extends Tree>(
     });
     const leaves = flat.flatMap(([l]) => l);
     if (leaves.some((l) => l instanceof Tracer)) return f(...args); // inside a transform
+    leaves.forEach((l, i) => checkNotDonated(fn, `argument leaf ${i}`, l));
+    const donated = flat.flatMap(([l], k) =>
+      donate.includes(dynamic[k]) ? l : []
+    );
     const key = signature(fn, args, statics, flat);
     const plan = plans.get(key);
-    if (plan) return replay(plan, leaves) as R;
-    traces++;
-    const [out, recorded] = trace(f, args, dynamic, flat);
-    plans.set(key, recorded);
+    let out: R;
+    if (plan) out = replay(plan, leaves, donated) as R;
+    else {
+      traces++;
+      let recorded: Plan;
+      [out, recorded] = trace(f, args, dynamic, flat);
+      plans.set(key, recorded);
+    }
+    invalidate(donated, out);
     return out;
   };
   return Object.assign(jitted, { traceCount: () => traces });
@@ -263,11 +314,20 @@ export function trace<A extends unknown[], R extends Tree>(
     if (!needed.has(nIn + s)) continue;
     for (const r of steps[s].inputs) if (typeof r === "number") needed.add(r);
   }
+  const kept = steps.map((st, s) => (needed.has(nIn + s) ? st : null));
+  const lastUse: number[] = [];
+  kept.forEach((st, s) =>
+    st?.inputs.forEach((r) => typeof r === "number" && (lastUse[r] = nIn + s))
+  );
+  for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
+  const own = new Set(primitives().map((p) => p.rule));
   const plan: Plan = {
     nIn,
-    steps: steps.map((st, s) => (needed.has(nIn + s) ? st : null)),
+    steps: kept,
     outDef,
     outs,
+    lastUse,
+    opaque: kept.map((st) => st !== null && !own.has(st.rule)),
   };
   const results = outLeaves.map((l) =>
     l instanceof JitTracer && l.level === level ? l.primal : l
@@ -275,15 +335,87 @@ export function trace<A extends unknown[], R extends Tree>(
   return [treeUnflatten(outDef, results) as R, plan];
 }
 
-/** Runs a plan's kernels on new leaves. */
-function replay(plan: Plan, leaves: readonly Tensor[]): Tree {
+/**
+ * Runs a plan's kernels on new leaves. The float32 results of WebAssembly
+ * kernels stay in its memory while a later step reads them (see
+ * `WasmRuntime.beginPlan`): each is held once per value that refers to it
+ * and let go after that value's last read, and the outputs are copied out.
+ * Steps that run code other than the library's get copies, so that no view
+ * of the memory escapes.
+ */
+function replay(
+  plan: Plan,
+  leaves: readonly Tensor[],
+  donated: readonly Tensor[] = [],
+): Tree {
+  const rt = runtime();
+  const planning = rt.beginPlan();
   const env: Tensor[] = leaves.slice();
   const val = (r: Ref) => (typeof r === "number" ? env[r] : r);
-  for (const st of plan.steps) {
-    // a dropped step leaves a hole that nothing reads
-    env.push(
-      st ? st.rule.forward(st.inputs.map(val), st.params) : (null as never),
+  // the donated arrays whose memory an output copied out of the plan may take
+  let spare: Tensor[] = [];
+  const own = (t: Tensor) => {
+    if (!planning || !rt.inPlan(t.data)) return t;
+    const view = t.data as Float32Array;
+    const i = spare.findIndex((d) =>
+      d.data instanceof Float32Array && d.data.length === view.length
     );
+    if (i < 0) return fromData(new Float32Array(view), t.shape);
+    const data = new Float32Array(detach(spare[i].data));
+    spare.splice(i, 1);
+    data.set(view);
+    return fromData(data, t.shape);
+  };
+  try {
+    plan.steps.forEach((st, s) => {
+      const id = plan.nIn + s;
+      if (!st) return void env.push(null as never); // a hole nothing reads
+      const inputs = st.inputs.map(val);
+      const out = st.rule.forward(
+        plan.opaque[s] ? inputs.map(own) : inputs,
+        st.params,
+      );
+      env.push(out);
+      if (!planning) return;
+      rt.hold(out.data, 1);
+      for (const r of new Set(st.inputs)) {
+        if (typeof r === "number" && plan.lastUse[r] === id) {
+          rt.hold(env[r].data, -1);
+        }
+      }
+      rt.sweep();
+    });
+    const outs = plan.outs.map(val);
+    spare = donated.filter((d) => canDetach(d, outs));
+    return treeUnflatten(plan.outDef, outs.map(own));
+  } finally {
+    if (planning) rt.endPlan();
   }
-  return treeUnflatten(plan.outDef, plan.outs.map(val));
+}
+
+/**
+ * Whether the memory of the donated leaf `d` can be taken over: it is a
+ * whole, not shared, not yet detached ArrayBuffer that no output uses.
+ */
+function canDetach(d: Tensor, outs: readonly Tensor[]): boolean {
+  const buf = d.data.buffer;
+  return buf instanceof ArrayBuffer && !buf.detached &&
+    d.data.byteOffset === 0 && d.data.byteLength === buf.byteLength &&
+    !outs.some((o) => o.data.buffer === buf);
+}
+
+/** Takes `data`'s memory over: `data` is left detached (length 0). */
+function detach(data: Tensor["data"]): ArrayBuffer {
+  return (data.buffer as ArrayBuffer).transfer();
+}
+
+/**
+ * Detaches the donated leaves that are left after a call (those whose
+ * memory no output took), so that using a donated tensor afterwards is
+ * an error on every call, not only when its memory was reused.
+ */
+function invalidate(donated: readonly Tensor[], out: Tree): void {
+  if (donated.length === 0) return;
+  const outs = treeFlatten(out)[0];
+  for (const d of donated) if (canDetach(d, outs)) detach(d.data);
 }

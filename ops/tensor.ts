@@ -534,6 +534,7 @@ export function onesLike(x: Tensor, options?: { dtype?: DType }): Tensor {
  */
 export function toArray(x: Tensor): NestedArray {
   checkTensor("toArray", x, "x");
+  checkNotDonated("toArray", "x", x);
   const { shape, data } = x;
   if (shape.length === 0) return data[0];
   let offset = 0;
@@ -559,6 +560,7 @@ export function toArray(x: Tensor): NestedArray {
  */
 export function item(x: Tensor): number {
   checkTensor("item", x, "x");
+  checkNotDonated("item", "x", x);
   if (x.data.length !== 1) {
     throw new Error(
       `item: x must have exactly one element, got shape [${x.shape}]`,
@@ -581,6 +583,20 @@ export function checkTensor(fn: string, x: unknown, name: string): Tensor {
     );
   }
   return x;
+}
+
+/**
+ * Throws when `x` was donated to a jitted call (`donateArgnums`), which took
+ * its memory over. @internal
+ */
+export function checkNotDonated(fn: string, name: string, x: Tensor): void {
+  if (x.data.length === 0 && (x.data.buffer as ArrayBuffer).detached) {
+    throw new Error(
+      `${fn}: ${name} (shape ${
+        fmtShape(x.shape)
+      }) was donated to a jitted call (donateArgnums), which took its memory over; a donated tensor cannot be used afterwards: use the call's result instead`,
+    );
+  }
 }
 
 /** A short description of any value, for error messages. @internal */

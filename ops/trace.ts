@@ -18,6 +18,7 @@
  */
 import {
   allocData,
+  checkNotDonated,
   describe,
   type DType,
   fmtShape,
@@ -289,6 +290,9 @@ export function bindRule<P>(
  * naming the op (not V8's RangeError from deep in a kernel).
  */
 function forwardOf<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+  inputs.forEach((x, i) =>
+    checkNotDonated(currentOp(rule.name), `input ${i}`, x)
+  );
   try {
     return rule.forward(inputs, params);
   } catch (e) {

@@ -11,6 +11,8 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { drawValues, type Row } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
+import { primitives } from "../ops/trace.ts";
+import { runtime } from "../ops/kernels/wasm/runtime.ts";
 
 const rows: Row[] = allRows;
 
@@ -237,4 +239,123 @@ Deno.test("jit inside grad and vmap runs f directly", () => {
   assert.deepEqual(T.toArray(T.grad(f)(T.tensor([1, 2]))), [3, 12]);
   assert.deepEqual(T.toArray(T.vmap(f)(T.tensor([[1, 2], [3, 4]]))), [9, 91]);
   assert.equal(f.traceCount(), 0);
+});
+
+/** Runs `f` with `name`'s forward kernel wrapped by `spy` (called with its inputs). */
+function spying<R>(
+  name: string,
+  spy: (inputs: Tensor[]) => void,
+  f: () => R,
+): R {
+  const rule = primitives().find((p) => p.name === name)!.rule;
+  const forward = rule.forward;
+  (rule as { forward: typeof forward }).forward = (inputs, params) => {
+    spy(inputs);
+    return forward(inputs, params);
+  };
+  try {
+    return f();
+  } finally {
+    (rule as { forward: typeof forward }).forward = forward;
+  }
+}
+
+const isView = (t: Tensor) => t.data.buffer instanceof SharedArrayBuffer;
+
+Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns fresh arrays; the memory stays flat; an error ends the plan", () => {
+  const n = 1 << 14; // large enough for the WebAssembly kernels
+  const x = T.random.normal(T.random.key(0), [n]);
+  const y = T.random.normal(T.random.key(1), [n]);
+  let fail = false;
+  const check = (c: Tensor) => {
+    if (fail) throw new Error("callback failed");
+    assert.ok(!isView(c), "a callback gets a copy, not a view of the memory");
+    return c;
+  };
+  const f = (a: Tensor, b: Tensor) => {
+    const m = T.mul(a, b);
+    const r = T.relu(m);
+    const s = T.pureCallback(
+      check,
+      { shape: [n], dtype: "float32" },
+      T.sub(r, b),
+    );
+    return { r, m2: T.reshape(m, [2, n / 2]), s, t: T.add(s, r) };
+  };
+  const jf = T.jit(f);
+  const eager = f(x, y);
+  jf(x, y); // traced
+  const seen: boolean[] = [];
+  const out = spying(
+    "relu",
+    (ins) => seen.push(isView(ins[0])),
+    () => jf(x, y),
+  );
+  assert.deepEqual(seen, [true], "relu read mul's result in place");
+  for (const k of ["r", "m2", "s", "t"] as const) {
+    assert.ok(!isView(out[k]), `${k} is a fresh array`);
+    assert.deepEqual(out[k].data, eager[k].data, k);
+  }
+  const rt = runtime();
+  const bytes = rt.memory.buffer.byteLength;
+  for (let i = 0; i < 20; i++) jf(x, y);
+  assert.equal(rt.memory.buffer.byteLength, bytes, "no growth over replays");
+  // a failing step ends the plan: eager ops and later replays still work
+  fail = true;
+  assert.throws(() => jf(x, y), /callback failed/);
+  fail = false;
+  assert.ok(!isView(T.mul(x, y)));
+  assert.deepEqual(T.mul(x, y).data, eager.m2.data);
+  assert.deepEqual(jf(x, y).t.data, eager.t.data);
+});
+
+Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
+  const n = 1 << 13;
+  const g = T.random.normal(T.random.key(2), [n]);
+  const step = T.jit((w: Tensor, d: Tensor) => T.sub(w, T.mul(d, 0.5)), {
+    donateArgnums: 0,
+  });
+  let w = T.random.normal(T.random.key(3), [n]);
+  const expect = T.sub(w, T.mul(g, 0.5)).data;
+  const proto = ArrayBuffer.prototype as { transfer(): ArrayBuffer };
+  const transfer = proto.transfer, taken = new Set<ArrayBuffer>();
+  const spy = function (this: ArrayBuffer) {
+    const b = transfer.call(this);
+    taken.add(b);
+    return b;
+  };
+  for (let i = 0; i < 3; i++) {
+    const prev = w;
+    proto.transfer = spy;
+    try {
+      w = step(prev, g); // i = 0 traces, then replays reuse prev's memory
+    } finally {
+      proto.transfer = transfer;
+    }
+    assert.equal(prev.data.length, 0, "the donated array is detached");
+    assert.equal(taken.has(w.data.buffer as ArrayBuffer), i > 0, "reused");
+    assert.equal(g.data.length, n, "a non-donated argument is untouched");
+    assert.throws(
+      () => T.add(prev, 1),
+      /add: input 0 \(shape \[8192\]\) was donated to a jitted call \(donateArgnums\)/,
+    );
+    assert.throws(() => T.toArray(prev), /toArray: x .* was donated/);
+    assert.throws(() => step(prev, g), /jit: argument leaf 0 .* was donated/);
+  }
+  assert.equal(step.traceCount(), 1);
+  assert.equal(w.data.length, n);
+  assert.ok(!isView(w));
+  // a replay with donation gives the eager values
+  const w0 = T.random.normal(T.random.key(3), [n]);
+  assert.deepEqual(step(w0, g).data, expect);
+  // a donated argument that is also returned stays valid
+  const keep = T.jit((a: Tensor) => ({ a, s: T.sum(a) }), { donateArgnums: 0 });
+  const a = T.tensor([1, 2, 3]);
+  keep(a);
+  keep(a);
+  assert.deepEqual(T.toArray(a), [1, 2, 3]);
+  assert.throws(
+    () => T.jit((a: Tensor) => a, { staticArgnums: 0, donateArgnums: 0 })(a),
+    /jit: argument 0 is both static and donated/,
+  );
 });

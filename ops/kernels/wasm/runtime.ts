@@ -20,6 +20,9 @@
  *   into their inputs, and, like the argmax cache in `pool.ts`, on tensors
  *   never changing. The memory grows to the largest call's needs and stays there
  *   (WebAssembly memory cannot shrink), so it is flat across training steps.
+ * - Plans (`jit`'s replay, see `beginPlan`): results are not copied out but
+ *   returned as views of the memory, kept while the plan holds them; the
+ *   plan copies its outputs out, so no view outlives it.
  * - Threads: `node:worker_threads` workers (unref'd, so they never keep the
  *   process alive, and needing no permission) receive the compiled module and
  *   the memory once. A call posts work through an atomic control block in
@@ -182,11 +185,15 @@ export class WasmRuntime {
   readonly #module: WebAssembly.Module;
   #top = HEAP_BASE;
   /** The last result copied out, still in memory at at..end (see `put`). */
-  #resident: { data: Float32Array; at: number; end: number } | null = null;
-  /** Bytes the allocator steps over until the next reset. */
-  #hole = { at: 0, end: 0 };
+  #resident: (Block & { data: Float32Array }) | null = null;
+  /** Blocks the allocator steps over until the next reset, by address. */
+  #holes: Block[] = [];
   /** Whether the current kernel reads the resident result in place. */
   #holeInUse = false;
+  /** During a plan (see `beginPlan`): the results left in memory, by address. */
+  #pins: Pin[] | null = null;
+  /** The memory's buffers that views were made on (see `put`). */
+  readonly #buffers = new WeakSet<ArrayBufferLike>();
   /** The memory's limit. */
   readonly #maxBytes: number;
   /** The current call's op and shapes, for the out-of-memory error (see `reset`). */
@@ -226,6 +233,7 @@ export class WasmRuntime {
     }).exports as unknown as KernelExports;
     this.#f32 = new Float32Array(this.memory.buffer);
     this.#i32 = new Int32Array(this.memory.buffer);
+    this.#buffers.add(this.memory.buffer);
     this.#queue = new Int32Array(
       this.memory.buffer,
       QUEUE,
@@ -243,7 +251,8 @@ export class WasmRuntime {
    */
   reset(op = "kernels", describe: () => string = () => ""): void {
     this.#top = HEAP_BASE;
-    this.#hole = this.#resident ?? { at: 0, end: 0 };
+    this.#holes = this.#pins?.slice() ?? [];
+    if (this.#resident) this.#holes.push(this.#resident);
     this.#holeInUse = false;
     this.#op = op;
     this.#describe = describe;
@@ -274,17 +283,16 @@ export class WasmRuntime {
         `${this.#op}: internal allocation of ${bytes} bytes${this.#describe()}`,
       );
     }
-    let at = this.#top;
     const size = alignUp(bytes + 16); // as bytesFor
-    if (at < this.#hole.end && at + size > this.#hole.at) {
-      // step over the resident result, or forget it when that would not
-      // fit and this kernel does not read it
-      if (this.#hole.end + size <= this.#maxBytes || this.#holeInUse) {
-        at = this.#hole.end;
-      } else {
-        this.#hole = { at: 0, end: 0 };
-        this.#resident = null;
-      }
+    let at = this.#stepOver(this.#top, size);
+    if (
+      at + size > this.#maxBytes && this.#resident && !this.#holeInUse
+    ) {
+      // forget the resident result when stepping over it would not fit and
+      // this kernel does not read it
+      this.#holes = this.#holes.filter((h) => h !== this.#resident);
+      this.#resident = null;
+      at = this.#stepOver(this.#top, size);
     }
     const top = at + size;
     if (top > this.#maxBytes) {
@@ -301,11 +309,20 @@ export class WasmRuntime {
     return at;
   }
 
+  /** The first address from `at` on where `size` bytes miss every hole. */
+  #stepOver(at: number, size: number): number {
+    for (const h of this.#holes.sort((a, b) => a.at - b.at)) {
+      if (at < h.end && at + size > h.at) at = h.end;
+    }
+    return at;
+  }
+
   /** The memory as float32 (refreshed after growth). */
   get f32(): Float32Array {
     if (this.#f32.byteLength !== this.memory.buffer.byteLength) {
       this.#f32 = new Float32Array(this.memory.buffer);
       this.#i32 = new Int32Array(this.memory.buffer);
+      this.#buffers.add(this.memory.buffer);
     }
     return this.#f32;
   }
@@ -326,6 +343,7 @@ export class WasmRuntime {
       this.#holeInUse = true;
       return this.#resident.at;
     }
+    if (this.#pins && this.#buffers.has(data.buffer)) return data.byteOffset;
     const at = this.alloc(data.length * 4);
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
     else this.i32.set(data, at >> 2);
@@ -363,11 +381,68 @@ export class WasmRuntime {
    * next kernel's `put`.
    */
   result(at: number, n: number): Float32Array {
+    const end = at + alignUp(4 * n + 16);
+    if (this.#pins) {
+      const view = this.f32.subarray(at >> 2, (at >> 2) + n);
+      this.#pins.push({ at, end, view, refs: 0 });
+      return view;
+    }
     const data = this.readF32(at, n);
     // the whole block `alloc(4 * n)` took, slack included: a kernel may read
     // a vector past the array's end, and what follows stays 64-byte aligned
-    this.#resident = { data, at, end: at + alignUp(4 * n + 16) };
+    this.#resident = { data, at, end };
     return data;
+  }
+
+  // ---- plans (jit)
+
+  /**
+   * Starts a plan: until `endPlan`, results stay where the kernels wrote
+   * them and are returned as views of the memory (no copy out, no fresh
+   * array), each kept (the allocator steps over it) while `hold` counts a
+   * reader of it; a kernel given such a view reads it in place (no copy
+   * in). Only `jit`'s replay uses this: it knows when each value is read
+   * last, and copies the plan's outputs out before `endPlan`, so no view of
+   * the memory outlives the plan. False (and nothing starts) when a plan is
+   * running already.
+   */
+  beginPlan(): boolean {
+    if (this.#pins) return false;
+    void this.f32; // the current buffer is known to `put`
+    this.#pins = [];
+    this.#resident = null;
+    return true;
+  }
+
+  /**
+   * Counts one more (`delta` 1) or one less (-1) reader of the plan's
+   * result that `data` views; returns false when `data` is no such view.
+   */
+  hold(data: ArrayBufferView, delta: 1 | -1): boolean {
+    const pin = this.#pinOf(data);
+    if (pin) pin.refs += delta;
+    return pin !== undefined;
+  }
+
+  /** Forgets the plan's results that no reader holds (after each step). */
+  sweep(): void {
+    if (this.#pins) this.#pins = this.#pins.filter((p) => p.refs > 0);
+  }
+
+  /** Whether `data` is a view of a result of the current plan (copy it out before `endPlan`). */
+  inPlan(data: ArrayBufferView): boolean {
+    return this.#pinOf(data) !== undefined;
+  }
+
+  /** Ends the plan: every result it kept is forgotten. */
+  endPlan(): void {
+    this.#pins = null;
+  }
+
+  #pinOf(data: ArrayBufferView): Pin | undefined {
+    if (!this.#pins || !this.#buffers.has(data.buffer)) return undefined;
+    const at = data.byteOffset;
+    return this.#pins.find((p) => p.at <= at && at < p.end);
   }
 
   /** A copy of `n` int32 values at `at` (as {@linkcode readF32}). */
@@ -532,6 +607,18 @@ export class WasmRuntime {
     }
     return out;
   }
+}
+
+/** A block of memory the allocator steps over. */
+interface Block {
+  at: number;
+  end: number;
+}
+
+/** A result kept during a plan: its block, its view, how many readers hold it. */
+interface Pin extends Block {
+  view: Float32Array;
+  refs: number;
 }
 
 /** `bytes` rounded up to a multiple of 64, in float64 arithmetic. */
