@@ -145,6 +145,7 @@ export function unaryRule(
   const rule: Rule<Empty> = {
     name,
     forward: unaryForward(f, keepInt),
+    scalar: f,
     vjp: ([x], y) => [(g) => vjp(g, x, y)],
     jvp: ([x], [t], y) => vjp(t!, x, y),
     // elementwise: the batch axis stays where it is
@@ -404,6 +405,7 @@ const sigmoidPrim: Primitive<Empty> = definePrimitive(
 const reluPrim: Primitive<Empty> = definePrimitive({
   name: "relu",
   forward: ([x]) => fromData(ew.relu(x.data), x.shape),
+  scalar: ew.reluScalar,
   // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
   vjp: ([x]) => [(g) => reluMask(g, x)],
   jvp: ([x], [t]) => reluMask(t!, x),
@@ -415,6 +417,7 @@ const reluPrim: Primitive<Empty> = definePrimitive({
 const reluMaskPrim: Primitive<Empty> = definePrimitive({
   name: "reluMask",
   forward: ([g, x]) => fromData(ew.reluMask(g.data, x.data), g.shape),
+  scalar: ew.reluMaskScalar,
   vjp: ([, x]) => [(ct) => reluMask(ct, x), null],
   jvp: ([g, x], [t]) => t ? reluMask(t, x) : zerosLike(g),
   // g and x have one shape: the same batch axis, else both to the front
@@ -426,9 +429,17 @@ const reluMaskPrim: Primitive<Empty> = definePrimitive({
   },
 });
 
+// the arithmetic of one element (the loops' and fusion's, see Rule.scalar)
+const plus = (a: number, b: number) => a + b;
+const minus = (a: number, b: number) => a - b;
+const times = (a: number, b: number) => a * b;
+const over = (a: number, b: number) => a / b;
+const larger = (a: number, b: number) => (a > b || a !== a ? a : b);
+
 const addPrim: Primitive<Empty> = definePrimitive({
   name: "add",
-  forward: binaryForward((a, b) => a + b, promote, "add"),
+  forward: binaryForward(plus, promote, "add"),
+  scalar: plus,
   vjp: (
     [a, b],
   ) => [(g) => unbroadcast(g, a.shape), (g) => unbroadcast(g, b.shape)],
@@ -439,7 +450,8 @@ const addPrim: Primitive<Empty> = definePrimitive({
 
 const subPrim: Primitive<Empty> = definePrimitive({
   name: "sub",
-  forward: binaryForward((a, b) => a - b, promote, "sub"),
+  forward: binaryForward(minus, promote, "sub"),
+  scalar: minus,
   vjp: ([a, b]) => [
     (g) => unbroadcast(g, a.shape),
     (g) => unbroadcast(neg(g), b.shape),
@@ -449,7 +461,7 @@ const subPrim: Primitive<Empty> = definePrimitive({
   batch: broadcastBatch(() => subPrim),
 });
 
-const mulFloat = binaryForward((a, b) => a * b, promote, "mul");
+const mulFloat = binaryForward(times, promote, "mul");
 // int32 times int32 wraps modulo 2^32 exactly (a float64 product past 2^53 would lose the low bits)
 const mulInt = binaryForward(Math.imul);
 
@@ -459,6 +471,7 @@ const mulPrim: Primitive<Empty> = definePrimitive({
     (xs[0].dtype === "int32" && xs[1].dtype === "int32" ? mulInt : mulFloat)(
       xs,
     ),
+  scalar: times,
   vjp: ([a, b]) => [
     (g) => unbroadcast(mul(g, b), a.shape),
     (g) => unbroadcast(mul(g, a), b.shape),
@@ -468,11 +481,8 @@ const mulPrim: Primitive<Empty> = definePrimitive({
 
 const divPrim: Primitive<Empty> = definePrimitive({
   name: "div",
-  forward: binaryForward(
-    (a, b) => a / b,
-    (a, b) => floatOf(promote(a, b)),
-    "div",
-  ),
+  forward: binaryForward(over, (a, b) => floatOf(promote(a, b)), "div"),
+  scalar: over,
   vjp: ([a, b], y) => [
     (g) => unbroadcast(div(g, b), a.shape), // d(a/b)/da = 1/b
     (g) => unbroadcast(neg(mul(g, div(y, b))), b.shape), // d(a/b)/db = -a/b²
@@ -483,6 +493,7 @@ const divPrim: Primitive<Empty> = definePrimitive({
 const powPrim: Primitive<Empty> = definePrimitive({
   name: "pow",
   forward: binaryForward(powC),
+  scalar: powC,
   vjp: ([a, b], y) => [
     // d a^b / da = b a^(b-1)
     (g) => unbroadcast(mul(g, mul(b, powOp(a, sub(b, 1)))), a.shape),
@@ -494,7 +505,8 @@ const powPrim: Primitive<Empty> = definePrimitive({
 
 const maximumPrim: Primitive<Empty> = definePrimitive({
   name: "maximum",
-  forward: binaryForward((a, b) => (a > b || a !== a ? a : b)),
+  forward: binaryForward(larger),
+  scalar: larger,
   // the larger input gets g; a tie splits it evenly (as JAX and PyTorch)
   vjp: ([a, b]) => {
     const share = (x: Tensor, y: Tensor, g: Tensor) =>
@@ -527,6 +539,7 @@ const wherePrim: Primitive<Empty> = definePrimitive({
     ew.select(c.data, c.shape, a.data, a.shape, b.data, b.shape, out, shape);
     return fromData(out, shape);
   },
+  scalar: ew.selectScalar,
   vjp: ([c, a, b]) => [
     null,
     (g) => unbroadcast(where(c, g, 0), a.shape),

@@ -20,21 +20,26 @@
  * @module
  */
 import {
+  allocData,
   checkNotDonated,
   describe,
   fmtShape,
   fromData,
   type Tensor,
+  type TypedArray,
 } from "./tensor.ts";
 import {
   bindRule,
+  differentiating,
   newLevel,
   primitives,
   type Rule,
   Tracer,
   unwrapLevel,
+  withDifferentiating,
 } from "./trace.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
+import { type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { checkOptions } from "./tensor.ts";
@@ -111,8 +116,7 @@ export type Jitted<A extends unknown[], R> = ((...args: A) => R) & {
   traceCount(): number;
 };
 
-/** Where a step's input comes from: a jit argument's leaf, an earlier step, or a constant. */
-export type Ref = number | Tensor;
+export type { Ref };
 
 /** One recorded primitive application. @internal */
 export interface Step {
@@ -122,6 +126,8 @@ export interface Step {
   /** The shape and dtype of its result when traced. */
   shape: readonly number[];
   dtype: Tensor["dtype"];
+  /** What `differentiating()` answered when it was recorded (max pooling then keeps its argmax for the backward step). */
+  differentiating: boolean;
 }
 
 /** A recorded plan: values 0..nIn-1 are the arguments' leaves, then one per step. @internal */
@@ -130,10 +136,30 @@ export interface Plan {
   steps: (Step | null)[]; // null: not needed for the outputs
   outDef: TreeDef;
   outs: Ref[];
-  /** By value: the last step that reads it (Infinity: an output). */
+}
+
+/** A plan ready to replay: its steps in the order they run, elementwise groups fused. */
+interface Compiled extends Plan {
+  tasks: Task[];
+  /** By value: the position in `tasks` of its last reader (Infinity: an output). */
   lastUse: number[];
   /** By step: whether it runs code that is not the library's (customVjp, pureCallback). */
   opaque: boolean[];
+}
+
+/** Schedules a recorded plan (see `schedule` in fusion.ts) and finds when each value is read last. */
+function compile(plan: Plan, leaves: readonly Tensor[]): Compiled {
+  const { nIn, steps, outs } = plan;
+  const tasks = schedule(nIn, steps, (i) => leaves[i], outs);
+  const lastUse: number[] = [];
+  tasks.forEach((t, pos) => {
+    const inputs = typeof t === "number" ? steps[t - nIn]!.inputs : t.inputs;
+    for (const r of inputs) if (typeof r === "number") lastUse[r] = pos;
+  });
+  for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
+  const own = new Set(primitives().map((p) => p.rule));
+  const opaque = steps.map((st) => st !== null && !own.has(st.rule));
+  return { ...plan, tasks, lastUse, opaque };
 }
 
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
@@ -180,7 +206,7 @@ export function jit<A extends unknown[], R extends Tree>(
   const fn = "jit";
   checkFunction(fn, "f", f);
   const o = checkOptions(fn, options, ["staticArgnums", "donateArgnums"]);
-  const plans = new Map<string, Plan>();
+  const plans = new Map<string, Compiled>();
   let traces = 0;
   const jitted = (...args: A): R => {
     const statics = positions(
@@ -228,7 +254,7 @@ export function jit<A extends unknown[], R extends Tree>(
       traces++;
       let recorded: Plan;
       [out, recorded] = trace(f, args, dynamic, flat);
-      plans.set(key, recorded);
+      plans.set(key, compile(recorded, leaves));
     }
     invalidate(donated, out);
     return out;
@@ -287,6 +313,7 @@ export function trace<A extends unknown[], R extends Tree>(
         params,
         shape: out.shape,
         dtype: out.dtype,
+        differentiating: differentiating(),
       });
       madeBy.push(rule.name);
       return nIn + steps.length - 1;
@@ -314,20 +341,11 @@ export function trace<A extends unknown[], R extends Tree>(
     if (!needed.has(nIn + s)) continue;
     for (const r of steps[s].inputs) if (typeof r === "number") needed.add(r);
   }
-  const kept = steps.map((st, s) => (needed.has(nIn + s) ? st : null));
-  const lastUse: number[] = [];
-  kept.forEach((st, s) =>
-    st?.inputs.forEach((r) => typeof r === "number" && (lastUse[r] = nIn + s))
-  );
-  for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
-  const own = new Set(primitives().map((p) => p.rule));
   const plan: Plan = {
     nIn,
-    steps: kept,
+    steps: steps.map((st, s) => (needed.has(nIn + s) ? st : null)),
     outDef,
     outs,
-    lastUse,
-    opaque: kept.map((st) => st !== null && !own.has(st.rule)),
   };
   const results = outLeaves.map((l) =>
     l instanceof JitTracer && l.level === level ? l.primal : l
@@ -344,7 +362,7 @@ export function trace<A extends unknown[], R extends Tree>(
  * of the memory escapes.
  */
 function replay(
-  plan: Plan,
+  plan: Compiled,
   leaves: readonly Tensor[],
   donated: readonly Tensor[] = [],
 ): Tree {
@@ -352,56 +370,109 @@ function replay(
   const planning = rt.beginPlan();
   const env: Tensor[] = leaves.slice();
   const val = (r: Ref) => (typeof r === "number" ? env[r] : r);
-  // the donated arrays whose memory an output copied out of the plan may take
-  let spare: Tensor[] = [];
+  const take = donation(plan, leaves, donated);
   const own = (t: Tensor) => {
     if (!planning || !rt.inPlan(t.data)) return t;
     const view = t.data as Float32Array;
-    const i = spare.findIndex((d) =>
-      d.data instanceof Float32Array && d.data.length === view.length
-    );
-    if (i < 0) return fromData(new Float32Array(view), t.shape);
-    const data = new Float32Array(detach(spare[i].data));
-    spare.splice(i, 1);
+    const data = (take("float32", view.length, Infinity)?.data ??
+      new Float32Array(view.length)) as Float32Array;
     data.set(view);
     return fromData(data, t.shape);
   };
   try {
-    plan.steps.forEach((st, s) => {
-      const id = plan.nIn + s;
-      if (!st) return void env.push(null as never); // a hole nothing reads
-      const inputs = st.inputs.map(val);
-      const out = st.rule.forward(
-        plan.opaque[s] ? inputs.map(own) : inputs,
-        st.params,
-      );
-      env.push(out);
+    plan.tasks.forEach((task, pos) => {
+      let reads: readonly Ref[];
+      if (typeof task === "number") {
+        const s = task - plan.nIn, st = plan.steps[s]!;
+        reads = st.inputs;
+        const inputs = reads.map(val);
+        const out = withDifferentiating(
+          st.differentiating,
+          () =>
+            st.rule.forward(
+              plan.opaque[s] ? inputs.map(own) : inputs,
+              st.params,
+            ),
+        );
+        env[task] = out;
+        if (planning) rt.hold(out.data, 1);
+      } else {
+        reads = task.inputs;
+        const ins = reads.map((r) => val(r).data);
+        const outs = task.outputs.map(() => {
+          const t = take(task.dtype, task.n, pos);
+          if (!t) return allocData(task.dtype, task.n);
+          // an input the output took over (updated in place) is read from the new view
+          ins.forEach((x, k) => x.buffer === t.from && (ins[k] = t.data));
+          return t.data;
+        });
+        task.run(ins, outs);
+        task.outputs.forEach((id, q) => {
+          env[id] = fromData(outs[q], plan.steps[id - plan.nIn]!.shape);
+        });
+      }
       if (!planning) return;
-      rt.hold(out.data, 1);
-      for (const r of new Set(st.inputs)) {
-        if (typeof r === "number" && plan.lastUse[r] === id) {
+      for (const r of new Set(reads)) {
+        if (typeof r === "number" && plan.lastUse[r] === pos) {
           rt.hold(env[r].data, -1);
         }
       }
       rt.sweep();
     });
-    const outs = plan.outs.map(val);
-    spare = donated.filter((d) => canDetach(d, outs));
-    return treeUnflatten(plan.outDef, outs.map(own));
+    return treeUnflatten(plan.outDef, plan.outs.map((r) => own(val(r))));
   } finally {
     if (planning) rt.endPlan();
   }
 }
 
 /**
+ * The donated arrays a replay may write an output into: `take(dtype, n,
+ * pos)` detaches one of that dtype and length that no task after position
+ * `pos` reads (through any leaf sharing its memory) and that is no output,
+ * and returns a new view of its memory and the buffer it came from; or
+ * null.
+ */
+function donation(
+  plan: Compiled,
+  leaves: readonly Tensor[],
+  donated: readonly Tensor[],
+): (
+  dtype: Tensor["dtype"],
+  n: number,
+  pos: number,
+) => { data: TypedArray; from: ArrayBufferLike } | null {
+  const spare = donated.filter((d) => whole(d.data));
+  return (dtype, n, pos) => {
+    const i = spare.findIndex((d) =>
+      d.dtype === dtype && d.data.length === n && !isDetached(d.data) &&
+      leaves.every((l, id) =>
+        l.data.buffer !== d.data.buffer ||
+        (plan.lastUse[id] ?? -1) < (pos === Infinity ? Infinity : pos + 1)
+      )
+    );
+    if (i < 0) return null;
+    const [d] = spare.splice(i, 1), from = d.data.buffer;
+    const Ctor = d.data.constructor as Float32ArrayConstructor;
+    return { data: new Ctor(detach(d.data)), from };
+  };
+}
+
+/** Whether `data` is a whole, not shared ArrayBuffer's view. */
+function whole(data: TypedArray): boolean {
+  const buf = data.buffer;
+  return buf instanceof ArrayBuffer && data.byteOffset === 0 &&
+    data.byteLength === buf.byteLength;
+}
+
+const isDetached = (data: TypedArray) => (data.buffer as ArrayBuffer).detached;
+
+/**
  * Whether the memory of the donated leaf `d` can be taken over: it is a
  * whole, not shared, not yet detached ArrayBuffer that no output uses.
  */
 function canDetach(d: Tensor, outs: readonly Tensor[]): boolean {
-  const buf = d.data.buffer;
-  return buf instanceof ArrayBuffer && !buf.detached &&
-    d.data.byteOffset === 0 && d.data.byteLength === buf.byteLength &&
-    !outs.some((o) => o.data.buffer === buf);
+  return whole(d.data) && !isDetached(d.data) &&
+    !outs.some((o) => o.data.buffer === d.data.buffer);
 }
 
 /** Takes `data`'s memory over: `data` is left detached (length 0). */

@@ -72,6 +72,12 @@ export interface Rule<P> {
    * nests with every other transform.
    */
   batch: BatchRule<P>;
+  /**
+   * Optional, for elementwise primitives: the function of one element of
+   * each input that `forward` computes for float inputs of one dtype (the
+   * result rounded to it). `jit` fuses chains of such steps into one loop.
+   */
+  scalar?: (...v: number[]) => number;
 }
 
 /** A batching rule: see {@linkcode Rule.batch}. */
@@ -171,6 +177,20 @@ let tracedDepth = 0;
  */
 export function differentiating(): boolean {
   return tracedDepth > 0;
+}
+
+/**
+ * Runs `f` with {@linkcode differentiating} answering `on` (jit's replay:
+ * what it answered when the step was recorded). @internal
+ */
+export function withDifferentiating<T>(on: boolean, f: () => T): T {
+  const outer = tracedDepth;
+  tracedDepth = on ? Math.max(outer, 1) : 0;
+  try {
+    return f();
+  } finally {
+    tracedDepth = outer;
+  }
 }
 
 /** A fresh trace level, higher than every level made before. @internal */

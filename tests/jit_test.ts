@@ -13,6 +13,8 @@ import { drawValues, type Row } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
 import { primitives } from "../ops/trace.ts";
 import { runtime } from "../ops/kernels/wasm/runtime.ts";
+import { trace } from "../ops/jit.ts";
+import { type Fused, schedule } from "../ops/fusion.ts";
 
 const rows: Row[] = allRows;
 
@@ -273,25 +275,21 @@ Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns f
     return c;
   };
   const f = (a: Tensor, b: Tensor) => {
-    const m = T.mul(a, b);
-    const r = T.relu(m);
-    const s = T.pureCallback(
+    const r = T.relu(a); // a kernel whose readers below are not elementwise
+    const s = T.sum(T.reshape(r, [128, n / 128]), { axis: 1 }); // reads r in place
+    const c = T.pureCallback(
       check,
       { shape: [n], dtype: "float32" },
-      T.sub(r, b),
+      T.mul(r, b),
     );
-    return { r, m2: T.reshape(m, [2, n / 2]), s, t: T.add(s, r) };
+    return { r, m2: T.reshape(r, [2, n / 2]), s, t: T.add(c, r) };
   };
   const jf = T.jit(f);
   const eager = f(x, y);
   jf(x, y); // traced
   const seen: boolean[] = [];
-  const out = spying(
-    "relu",
-    (ins) => seen.push(isView(ins[0])),
-    () => jf(x, y),
-  );
-  assert.deepEqual(seen, [true], "relu read mul's result in place");
+  const out = spying("sum", (ins) => seen.push(isView(ins[0])), () => jf(x, y));
+  assert.deepEqual(seen, [true], "sum read relu's result in place");
   for (const k of ["r", "m2", "s", "t"] as const) {
     assert.ok(!isView(out[k]), `${k} is a fresh array`);
     assert.deepEqual(out[k].data, eager[k].data, k);
@@ -304,8 +302,8 @@ Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns f
   fail = true;
   assert.throws(() => jf(x, y), /callback failed/);
   fail = false;
-  assert.ok(!isView(T.mul(x, y)));
-  assert.deepEqual(T.mul(x, y).data, eager.m2.data);
+  assert.ok(!isView(T.relu(x)));
+  assert.deepEqual(T.relu(x).data, eager.m2.data);
   assert.deepEqual(jf(x, y).t.data, eager.t.data);
 });
 
@@ -357,5 +355,112 @@ Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one 
   assert.throws(
     () => T.jit((a: Tensor) => a, { staticArgnums: 0, donateArgnums: 0 })(a),
     /jit: argument 0 is both static and donated/,
+  );
+});
+
+/** A random elementwise program: each op reads earlier values, inputs or numbers. */
+type Prog = { op: number; a: number; b: number; c: number }[];
+const UNARY = [
+  T.neg,
+  T.exp,
+  T.tanh,
+  T.relu,
+  T.sigmoid,
+  (v: Tensor) => T.sqrt(T.abs(v)),
+];
+const BINARY = [
+  T.add,
+  T.sub,
+  T.mul,
+  T.div,
+  T.maximum,
+  (u: Tensor, v: Tensor) => T.vjp(T.relu, u)[1](v)[0], // relu's mask
+];
+
+function runProg(prog: Prog, xs: Tensor[]): Tensor[] {
+  const vals = xs.slice();
+  for (const { op, a, b, c } of prog) {
+    const u = vals[a % vals.length], v = vals[b % vals.length];
+    if (op < UNARY.length) vals.push(UNARY[op](u));
+    else if (op < UNARY.length + BINARY.length) {
+      const k = op - UNARY.length; // (relu's mask needs v's shape)
+      const w = c % 3 === 0 && k < BINARY.length - 1
+        ? T.tensor(c / 7 - 1, { dtype: u.dtype })
+        : v;
+      vals.push(BINARY[k](u, w));
+    } else if (op === UNARY.length + BINARY.length) {
+      vals.push(T.mul(u, T.sum(v))); // read through a reduction: seals u's group
+    } else vals.push(T.reshape(u, [u.shape[0]])); // shares data
+  }
+  return vals.slice(xs.length).filter((_, i) => (prog[i].c & 1) === 0);
+}
+
+Deno.test("jit: fused elementwise chains give the eager bits (random programs, float32 and float64, lengths around the WebAssembly threshold)", () => {
+  const n0 = UNARY.length + BINARY.length + 2;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          op: fc.nat({ max: n0 - 1 }),
+          a: fc.nat(),
+          b: fc.nat(),
+          c: fc.nat({ max: 20 }),
+        }),
+        { minLength: 1, maxLength: 12 },
+      ),
+      fc.constantFrom(1, 7, 4096, 5000),
+      fc.constantFrom("float32" as const, "float64" as const),
+      fc.nat(),
+      (prog, n, dtype, seed) => {
+        const xs = [0, 1, 2].map((i) =>
+          T.random.normal(T.random.key(seed + i), [n], { dtype })
+        );
+        const want = runProg(prog, xs);
+        const jf = T.jit((...a: Tensor[]) => runProg(prog, a));
+        jf(...xs);
+        const got = jf(...xs);
+        want.forEach((w, i) => sameBits(got[i], w, `output ${i}`));
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("jit: an optimizer's update over each parameter runs as one fused loop", () => {
+  const params = {
+    w: T.random.normal(T.random.key(0), [30, 40]),
+    b: T.random.normal(T.random.key(1), [40]),
+  };
+  const opt = T.optim.sgd({
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 1e-4,
+  });
+  const update = (g: typeof params, s: T.Tree, p: typeof params) => {
+    const r = opt.update(g, s as never, p);
+    return [T.optim.applyUpdates(p, r.updates), r.state];
+  };
+  const args = [params, opt.init(params), params];
+  const flat = args.map((a) => T.treeFlatten(a as T.Tree));
+  const [, plan] = trace(update, args, [0, 1, 2], flat);
+  const leaves = flat.flatMap(([l]) => l);
+  const tasks = schedule(plan.nIn, plan.steps, (i) => leaves[i], plan.outs);
+  const fused = tasks.filter((t) => typeof t !== "number");
+  assert.equal(fused.length, 2, "one loop per parameter");
+  const elementwise =
+    plan.steps.filter((st) => st?.rule.scalar && st.dtype !== "int32" // (the step count's add is int32)
+    ).length;
+  assert.equal(
+    fused.reduce((k, t) => k + (t as Fused).members.length, 0),
+    elementwise,
+    "every elementwise step is in a loop",
+  );
+  // and the same bits as eager, replayed
+  const j = T.jit(update);
+  j(...args as [never, never, never]);
+  const want = T.treeLeaves(update(...args as [never, never, never]) as T.Tree);
+  T.treeLeaves(j(...args as [never, never, never]) as T.Tree).forEach((l, i) =>
+    sameBits(l, want[i], `leaf ${i}`)
   );
 });

@@ -544,7 +544,9 @@ export function conv2dInputAdjoint(
       () => [panels, tabs.ktab, tabs.vtab, tabs.vend],
     );
     if (!padded) {
-      return rt.readF32(arrays.x, n, out as Float32Array | undefined);
+      return out
+        ? rt.readF32(arrays.x, n, out as Float32Array)
+        : rt.result(arrays.x, n);
     }
     const r = out ?? new Float32Array(n), f = rt.f32;
     for (let pl = 0, d = 0; pl < g.n * g.c; pl++) {
@@ -562,7 +564,9 @@ export function conv2dInputAdjoint(
     x: rt.zeros(n),
   };
   runConv(rt, g, arrays, "convInputAdjoint");
-  return rt.readF32(arrays.x, n, out as Float32Array | undefined);
+  return out
+    ? rt.readF32(arrays.x, n, out as Float32Array)
+    : rt.result(arrays.x, n);
 }
 
 /**

@@ -258,6 +258,11 @@ export function binaryRef(
 }
 
 /** `cond ? a : b` elementwise over three broadcast arrays. */
+/** `where` of one element: a where c is nonzero, else b. */
+export const selectScalar = (c: number, a: number, b: number): number =>
+  c !== 0 ? a : b;
+
+/** Writes `c ? a : b` elementwise (broadcast) into `out`. */
 export function select(
   c: TypedArray,
   cShape: readonly number[],
@@ -269,7 +274,7 @@ export function select(
   outShape: readonly number[],
 ): TypedArray {
   forEachBroadcast(outShape, [cShape, aShape, bShape], (o, idx) => {
-    out[o] = c[idx[0]] !== 0 ? a[idx[1]] : b[idx[2]];
+    out[o] = selectScalar(c[idx[0]], a[idx[1]], b[idx[2]]);
   });
   return out;
 }
@@ -299,7 +304,11 @@ export function broadcastTo(
 /** float32 elementwise kernels with at least this many elements run in WebAssembly. */
 export const WASM_MIN_ELEMENTS = 1 << 12;
 
-const reluScalar = (v: number) => Math.max(v, 0); // keeps NaN, turns -0 into 0
+/** relu of one element: NaN kept, -0 as 0. */
+export const reluScalar = (v: number): number => Math.max(v, 0);
+
+/** relu's VJP of one element: g where x > 0, else 0. */
+export const reluMaskScalar = (g: number, x: number): number => x > 0 ? g : 0;
 
 /**
  * The argument lists of an elementwise WebAssembly kernel over `n` float32
@@ -377,7 +386,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
 /** The TypeScript loop of {@linkcode reluMask}: the reference for the tests. */
 export function reluMaskRef(g: TypedArray, x: TypedArray): TypedArray {
   const out = new (g.constructor as Float64ArrayConstructor)(g.length);
-  for (let i = 0; i < g.length; i++) out[i] = x[i] > 0 ? g[i] : 0;
+  for (let i = 0; i < g.length; i++) out[i] = reluMaskScalar(g[i], x[i]);
   return out;
 }
 

@@ -84,7 +84,7 @@ export function matmul(
     }
     return out
       ? rt.readF32(po, batch * m * n, out)
-      : rt.readF32(po, batch * m * n);
+      : rt.result(po, batch * m * n);
   }
   const o = out ??
     (a instanceof Float32Array && c instanceof Float32Array

@@ -1,0 +1,175 @@
+/**
+ * Fusion of elementwise steps in a `jit` plan: a chain (any connected set)
+ * of elementwise primitives over one float dtype and one length runs as one
+ * generated loop that keeps the intermediates in registers, instead of one
+ * pass and one fresh array per op. An optimizer's update (weight decay,
+ * momentum, the step) is such a chain per parameter.
+ *
+ * Bits: each primitive declares the function of one element it computes
+ * (`Rule.scalar`), and the loop applies those functions in the recorded
+ * order to the same numbers (an input of one element, such as a learning
+ * rate or an int32 condition, is read once), rounding each result to
+ * float32 as the op's own array would (`Math.fround`; float64 needs no
+ * rounding). The WebAssembly kernels of the
+ * same ops give the same bits (float32 arithmetic is the rounded exact
+ * result), so a fused plan computes what the eager calls compute.
+ *
+ * @module
+ */
+import type { DType, Tensor, TypedArray } from "./tensor.ts";
+
+/** Where a step's input comes from: a value id (an argument's leaf or a step), or a constant. */
+export type Ref = number | Tensor;
+
+/** What fusion reads of a recorded step. */
+export interface StepInfo {
+  readonly rule: { readonly scalar?: (...v: number[]) => number };
+  readonly inputs: readonly Ref[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** A fused group: its steps' values computed by one loop. */
+export interface Fused {
+  /** Value ids of the steps it replaces, in order. */
+  readonly members: readonly number[];
+  /** What its loop reads: arrays of `n` elements, or scalars (one element). */
+  readonly inputs: readonly Ref[];
+  /** The members whose values are read after the group (or are outputs). */
+  readonly outputs: readonly number[];
+  /** The dtype and length of every member. */
+  readonly dtype: DType;
+  readonly n: number;
+  /**
+   * Runs the loop: `ins` as `inputs`, one array of `n` per output. Each
+   * element of the inputs is read before that element of the outputs is
+   * written, so an output may be an input's array that nothing reads later.
+   */
+  run(ins: readonly TypedArray[], outs: TypedArray[]): void;
+}
+
+/** One task of a schedule: a step's value id, or a fused group. */
+export type Task = number | Fused;
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * A plan's steps as tasks, in their recorded order, with elementwise groups
+ * fused. `steps[s]` makes value `nIn + s` (null: dropped); `leaf(i)` is the
+ * shape and dtype of argument leaf i; `outs` are the plan's outputs.
+ *
+ * Groups grow in recorded order: a fusable step joins the groups of the
+ * fusable steps whose whole result it reads (of its dtype and length), and a
+ * group runs where its last member was recorded. So that nothing reads a
+ * member before the group runs, a group is sealed (takes no more members)
+ * once a step outside it reads one of its members.
+ */
+export function schedule(
+  nIn: number,
+  steps: readonly (StepInfo | null)[],
+  leaf: (i: number) => { shape: readonly number[]; dtype: DType },
+  outs: readonly Ref[],
+): Task[] {
+  const info = (r: Ref) =>
+    typeof r !== "number" ? r : r < nIn ? leaf(r) : steps[r - nIn]!;
+  const groupOf: (Set<number> | null)[] = steps.map(() => null);
+  const sealed = new Set<Set<number>>();
+  steps.forEach((st, s) => {
+    if (!st) return;
+    const n = sizeOf(st.shape);
+    const fusable = st.rule.scalar !== undefined &&
+      (st.dtype === "float32" || st.dtype === "float64") &&
+      st.inputs.every((r) => [n, 1].includes(sizeOf(info(r).shape)));
+    let group: Set<number> | null = null;
+    for (const r of st.inputs) {
+      const g = typeof r === "number" && r >= nIn ? groupOf[r - nIn] : null;
+      if (!g || g === group) continue;
+      const p = steps[(r as number) - nIn]!;
+      if (
+        !fusable || sealed.has(g) || sizeOf(p.shape) !== n ||
+        p.dtype !== st.dtype
+      ) {
+        sealed.add(g); // read from outside
+      } else if (!group) group = g;
+      else { // s joins two groups: merge them
+        for (const m of g) (group.add(m), groupOf[m] = group);
+      }
+    }
+    if (fusable) (groupOf[s] = group ?? new Set()).add(s);
+  });
+  const tasks: Task[] = [];
+  steps.forEach((st, s) => {
+    const g = groupOf[s];
+    if (!st || (g && Math.max(...g) !== s)) return; // a group runs at its last member
+    tasks.push(
+      g && g.size > 1
+        ? fusedLoop(nIn, steps, [...g].sort((a, b) => a - b), outs, info)
+        : nIn + s,
+    );
+  });
+  return tasks;
+}
+
+let loops = 0;
+
+/** The fused loop of a group of steps (in recorded order). */
+function fusedLoop(
+  nIn: number,
+  steps: readonly (StepInfo | null)[],
+  members: number[],
+  outs: readonly Ref[],
+  info: (r: Ref) => { shape: readonly number[] },
+): Fused {
+  const ids = members.map((s) => nIn + s);
+  const first = steps[members[0]]!, n = sizeOf(first.shape);
+  const inputs: Ref[] = [];
+  const operand = (r: Ref): string => {
+    const j = typeof r === "number" ? ids.indexOf(r) : -1;
+    if (j >= 0) return `t${j}`;
+    let k = inputs.indexOf(r);
+    if (k < 0) k = inputs.push(r) - 1;
+    // a whole array, or a scalar (read once, before the loop)
+    return sizeOf(info(r).shape) === n ? `x${k}[i]` : `x${k}`;
+  };
+  const read = new Set<number>();
+  steps.forEach((st, s) => {
+    if (st && !members.includes(s)) {
+      st.inputs.forEach((r) => typeof r === "number" && read.add(r));
+    }
+  });
+  outs.forEach((r) => typeof r === "number" && read.add(r));
+  const outputs = ids.filter((id) => read.has(id));
+  const round = first.dtype === "float32" ? "fr" : "";
+  const body = members.map((s, j) =>
+    `const t${j} = ${round}(f${j}(${
+      steps[s]!.inputs.map(operand).join(", ")
+    }));`
+  );
+  const source =
+    `// fused loop ${loops++} (its own source, so that its calls stay monomorphic)
+const fr = Math.fround;
+const [${members.map((_, j) => `f${j}`).join(", ")}] = fns;
+return (ins, outs, n) => {
+  ${
+      inputs.map((r, k) =>
+        `const x${k} = ins[${k}]${sizeOf(info(r).shape) === n ? "" : "[0]"};`
+      ).join(" ")
+    }
+  ${outputs.map((_, q) => `const o${q} = outs[${q}];`).join(" ")}
+  for (let i = 0; i < n; i++) {
+    ${body.join("\n    ")}
+    ${outputs.map((id, q) => `o${q}[i] = t${ids.indexOf(id)};`).join(" ")}
+  }
+};`;
+  const loop = new Function("fns", source)(
+    members.map((s) => steps[s]!.rule.scalar),
+  ) as (ins: readonly TypedArray[], outs: TypedArray[], n: number) => void;
+  return {
+    members: ids,
+    inputs,
+    outputs,
+    dtype: first.dtype,
+    n,
+    run: (ins, outs) => loop(ins, outs, n),
+  };
+}
