@@ -1,7 +1,6 @@
 /**
- * Differentiation (HIPS autograd style, as JAX's `ad.py`): the tracers of a
- * reverse-mode and of a forward-mode level, and the reverse pass. Applied to
- * a primitive, a differentiating tracer applies it one level down, then
+ * Differentiation, HIPS autograd style (JAX's `ad.py`). A differentiating
+ * tracer applies a primitive one level down, then
  *
  * - in reverse mode records a node holding the rule's VJP closures, which
  *   {@linkcode backpropagate} later runs from the outputs back to the inputs;
@@ -11,13 +10,7 @@
  *
  * @module
  */
-import {
-  describe,
-  type DType,
-  sameShape,
-  type Tensor,
-  zerosLike,
-} from "./tensor.ts";
+import { describe, sameShape, type Tensor, zerosLike } from "./tensor.ts";
 import {
   bind,
   bindRule,
@@ -26,26 +19,23 @@ import {
   type Rule,
   Tracer,
   unwrapLevel,
+  type Vjp,
 } from "./trace.ts";
 import { addAny, cast } from "./core_prims.ts";
 import { currentOp, labelled } from "./debug.ts";
 
-/**
- * A node of the reverse-mode record: one primitive application, with the
- * VJP closure to each traced input's node (a leaf node has none).
- */
+/** A node of the reverse-mode record: a primitive application, or a leaf. */
 interface Node {
   readonly id: number;
   readonly parents: readonly Parent[];
 }
-interface Parent {
+/** A traced input of a node's primitive `name`, and the VJP to its cotangent. */
+interface Parent extends Pick<Tensor, "shape" | "dtype"> {
   readonly node: Node;
   readonly name: string;
   /** What a NaN made by `vjp` is reported as: "backward of" the user-level op. */
   readonly label: string;
-  readonly vjp: (g: Tensor) => Tensor;
-  readonly shape: readonly number[];
-  readonly dtype: DType;
+  readonly vjp: Vjp;
 }
 
 let nodeCounter = 0;
@@ -53,10 +43,9 @@ let nodeCounter = 0;
 let tracedDepth = 0;
 
 /**
- * True while a primitive's forward runs on behalf of a transform (its
- * inputs were traced): then its derivative rules may follow, and a forward
- * kernel may keep what they will ask for (max pooling keeps its argmax).
- * Outside any transform (plain inference) it is false. @internal
+ * True while a primitive's forward runs on traced inputs, so that its
+ * derivative rules may follow: a forward kernel may then keep what they will
+ * ask for (max pooling keeps its argmax). False in plain inference. @internal
  */
 export function differentiating(): boolean {
   return tracedDepth > 0;
@@ -142,7 +131,7 @@ function differentiate<P>(
 
 /** J·t from the VJP closures: the VJP of the linear map g -> Σ vjp_i(g), applied to t. */
 function transposeVjp(
-  vjps: readonly (((g: Tensor) => Tensor) | null)[],
+  vjps: readonly (Vjp | null)[],
   tangents: (Tensor | null)[],
   out: Tensor,
 ): Tensor {
@@ -159,7 +148,7 @@ function transposeVjp(
 /** A derivative `g` of a value `like`, checked for its shape and cast to its dtype. */
 function castLike(
   g: Tensor,
-  like: { shape: readonly number[]; dtype: DType },
+  like: Pick<Tensor, "shape" | "dtype">,
   name: string,
 ): Tensor {
   if (!sameShape(g.shape, like.shape)) {

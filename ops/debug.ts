@@ -137,7 +137,7 @@ export function runForward(
 
 let bound: Set<string> | null = null;
 
-/** Notes that the core bound primitive `name` (see {@linkcode recordPrimitives}). @internal */
+/** Notes that primitive `name` was bound (for recordPrimitives). @internal */
 export function noteBound(name: string): void {
   bound?.add(name);
 }

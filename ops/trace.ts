@@ -2,15 +2,13 @@
  * The core of every transform, as JAX's `core.py`: the primitive registry,
  * {@linkcode bind} and the {@linkcode Tracer} base. It knows no op.
  *
- * A transform wraps its inputs in tracers of a fresh level. When a primitive
- * is applied, {@linkcode bindRule} finds the highest level among its
- * arguments and hands the primitive to that tracer's `process`, which
- * unwraps the level, applies the primitive one level down (recursively, down
- * to the concrete kernel) and wraps the result again. Levels come from a
- * counter that only grows, so a nested transform always has a higher level
- * than the ones around it: no perturbation confusion. The tracers are next
- * to their transforms: differentiation in ad.ts, batching in vmap.ts,
- * tracing for a plan in jit.ts.
+ * A transform wraps its inputs in tracers of a fresh level;
+ * {@linkcode bindRule} hands a primitive to the tracer of the highest level
+ * among its inputs, which applies it one level down (recursively, down to
+ * the concrete kernel) and wraps the result. Levels only grow, so a nested
+ * transform always has a higher level than the ones around it: no
+ * perturbation confusion. Tracers live with their transforms: ad.ts
+ * (derivatives), vmap.ts, jit.ts.
  *
  * @module
  */
@@ -32,11 +30,7 @@ export interface Rule<P> {
    * ops, so it can be differentiated again. Inputs that have no derivative
    * (int32, or masks) may map to `null`.
    */
-  vjp(
-    inputs: Tensor[],
-    out: Tensor,
-    params: P,
-  ): readonly (((g: Tensor) => Tensor) | null)[];
+  vjp(inputs: Tensor[], out: Tensor, params: P): readonly (Vjp | null)[];
   /**
    * Optional forward-mode rule: the output tangent given the input tangents
    * (null where an input has none). `"linear"` says the primitive is linear
@@ -61,6 +55,9 @@ export interface Rule<P> {
   batch: BatchRule<P>;
 }
 
+/** A VJP closure: an output cotangent to one input's cotangent. */
+export type Vjp = (g: Tensor) => Tensor;
+
 /** A batching rule: see {@linkcode Rule.batch}. */
 export type BatchRule<P> = (
   inputs: Tensor[],
@@ -72,9 +69,8 @@ export type BatchRule<P> = (
 export type Empty = Record<never, never>;
 
 /**
- * A registered primitive: its rule, applied with {@linkcode bind}. Families
- * of ops define theirs with {@linkcode definePrimitive}, next to the public
- * op that binds it; the core knows none of them.
+ * A registered primitive: its rule, applied with {@linkcode bind}. Each op
+ * family defines its own next to the op that binds it.
  */
 export interface Primitive<P> {
   readonly name: string;
@@ -84,10 +80,9 @@ export interface Primitive<P> {
 const registry = new Map<string, Primitive<unknown>>();
 
 /**
- * Registers a primitive: its forward kernel call, its derivative rules and
- * its batching rule, declared side by side. The type makes the VJP and the
- * batching rule required, so a primitive without one does not compile.
- * Names are unique.
+ * Registers a primitive (a unique name): its forward, derivative and
+ * batching rules side by side; one without a VJP or batching rule does not
+ * compile.
  */
 export function definePrimitive<P>(rule: Rule<P>): Primitive<P> {
   if (registry.has(rule.name)) {
@@ -138,11 +133,9 @@ export function newLevel(): number {
 }
 
 /**
- * A traced value standing for a tensor inside a transform. Each kind of
- * transform has its own kind of tracer, and the tracer is the transform's
- * interpreter (JAX's `process_primitive`): {@linkcode bindRule} hands every
- * primitive applied to a tracer of the highest level to that tracer's
- * `process`. @internal
+ * A traced value standing for a tensor inside a transform. Each transform
+ * has its own kind of tracer, whose `process` is the transform's interpreter
+ * (JAX's `process_primitive`). @internal
  */
 export abstract class Tracer implements Tensor {
   readonly shape: readonly number[];
@@ -166,10 +159,9 @@ export abstract class Tracer implements Tensor {
 }
 
 /**
- * Strips the derivative tracing of every level: the plain value underneath
- * (no derivative flows through it). Batching and jit tracing stay: inside
- * `vmap` the result is still one value per example, inside `jit` still a
- * recorded value. @internal
+ * Strips the derivative tracing of every level (no derivative flows through
+ * the result); batching and jit tracing stay: inside `vmap` it is still one
+ * value per example, inside `jit` still a recorded value. @internal
  */
 export function concrete(x: Tensor): Tensor {
   return x instanceof Tracer ? x.concrete() : x;

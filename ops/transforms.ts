@@ -6,13 +6,7 @@
  *
  * @module
  */
-import {
-  allocData,
-  checkOptions,
-  fromData,
-  type Tensor,
-  zerosLike,
-} from "./tensor.ts";
+import { checkOptions, onesLike, type Tensor, zerosLike } from "./tensor.ts";
 import { concrete, newLevel, unwrapLevel } from "./trace.ts";
 import { backpropagate, FwdTracer, leafNode, RevTracer } from "./ad.ts";
 import { cast } from "./core_prims.ts";
@@ -35,9 +29,8 @@ import {
  * tree per primal). int32 leaves get zero cotangents.
  *
  * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
- * of tensors. A cotangent has the type of what it is the cotangent of: the
- * returned function takes an `R` and gives back an `A` (the cotangent of a
- * `{ w: Tensor }` argument is a `{ w: Tensor }`).
+ * of tensors. A cotangent has the type of its value: the returned function
+ * takes an `R` and gives back an `A`.
  *
  * @example
  * ```ts
@@ -83,9 +76,8 @@ export function vjp<A extends Tree[], R extends Tree>(
  * Forward mode: the output of `f` at `primals` and its directional derivative
  * along `tangents` (trees like the primals).
  *
- * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
- * of tensors. The tangents have the type of the primals (`A`) and the output
- * tangent the type of the output (`R`).
+ * Types: as for {@linkcode vjp}; the tangents have the type of the primals
+ * (`A`), the output tangent that of the output (`R`).
  *
  * @example
  * ```ts
@@ -125,10 +117,8 @@ export function jvp<A extends Tree[], R extends Tree>(
  * float scalar, or `[scalar, aux]` with `hasAux` (then the value is
  * `[scalar, aux]`, as JAX).
  *
- * Types: the returned function takes `f`'s parameters `A` and returns
- * `[value, grads]`: the value is a `Tensor` (`[Tensor, Aux]` with `hasAux:
- * true`), `grads` a {@linkcode GradOf} (the type of the argument(s)
- * differentiated).
+ * Types: the returned function takes `f`'s parameters and returns `[value,
+ * grads]`, `grads` typed as in {@linkcode grad}.
  *
  * @example
  * ```ts
@@ -150,8 +140,8 @@ export function valueAndGrad<A extends unknown[], const N extends Argnums = 0>(
 ): (...args: A) => [value: Tensor, grads: GradOf<A, N>];
 /**
  * `valueAndGrad(f, { hasAux: true })`: `f` returns `[scalar, aux]` (a
- * {@linkcode WithAux}) and the value is that pair, `[Tensor, Aux]`; only the
- * scalar is differentiated.
+ * {@linkcode WithAux}), the value is that pair; only the scalar is
+ * differentiated.
  */
 export function valueAndGrad<
   A extends unknown[],
@@ -190,7 +180,7 @@ function gradTransform(
     };
     const [res, back] = vjp(g, ...nums.map((i) => args[i] as Tree));
     const value = (hasAux ? (res as Tree[])[0] : res) as Tensor;
-    const seed = fromData(allocData(value.dtype, 1).fill(1), []);
+    const seed = onesLike(value);
     const ct = hasAux ? [seed, treeMap(zerosLike, (res as Tree[])[1])] : seed;
     const grads = back(ct);
     return [res, Array.isArray(argnums) ? grads : grads[0]];
@@ -204,12 +194,10 @@ function gradTransform(
  * `hasAux`, `f` returns `[scalar, aux]` and the function returns
  * `[grads, aux]`, as JAX.
  *
- * Types: the returned function takes `f`'s parameters `A` and returns a
- * {@linkcode GradOf}: the type of the differentiated argument, so the
- * gradient of a `{ w: Tensor; b: Tensor }` is a `{ w: Tensor; b: Tensor }`
- * (`g.wieght` does not compile); a tuple of the argument types when
- * `argnums` is an array; `[grads, Aux]` with `hasAux: true`. (`const N`
- * keeps `argnums: [1, 0]` the tuple type `[1, 0]` rather than `number[]`.)
+ * Types: the returned function takes `f`'s parameters and returns a
+ * {@linkcode GradOf}, the type of the differentiated argument (`g.wieght`
+ * does not compile on the gradient of a `{ w: Tensor }`), a tuple when
+ * `argnums` is an array (`const N` keeps `[1, 0]` a tuple type).
  *
  * @example
  * ```ts
