@@ -43,9 +43,9 @@ let nodeCounter = 0;
 let tracedDepth = 0;
 
 /**
- * True while a primitive's forward runs on traced inputs, so that its
- * derivative rules may follow: a forward kernel may then keep what they will
- * ask for (max pooling keeps its argmax). False in plain inference. @internal
+ * True while a primitive's forward runs on inputs traced by `grad`, `vjp` or
+ * `jvp`, so that its derivative rules may follow: a forward kernel may then
+ * keep what they will ask for (max pooling keeps its argmax). @internal
  */
 export function differentiating(): boolean {
   return tracedDepth > 0;
@@ -56,13 +56,54 @@ export function leafNode(): Node {
   return { id: nodeCounter++, parents: [] };
 }
 
-/** A tracer of a differentiating level: `process` is {@linkcode differentiate}. */
+/**
+ * A tracer of a differentiating level: `process` applies the primitive one
+ * level down, then its derivative (a node, or the output's tangent).
+ */
 abstract class DiffTracer extends Tracer {
-  process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
-    return differentiate(rule, inputs, params, this.level);
-  }
   concrete(): Tensor {
     return concrete(this.primal);
+  }
+  process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+    const level = this.level;
+    const primals = inputs.map((x) => unwrapLevel(x, level));
+    tracedDepth++;
+    let out: Tensor;
+    try {
+      out = bindRule(rule, primals, params);
+    } finally {
+      tracedDepth--;
+    }
+    if (out.dtype === "int32") return out; // integer outputs carry no derivative
+    const traced = inputs.map((x) =>
+      x instanceof Tracer && x.level === level && x.dtype !== "int32" ? x : null
+    );
+    const first = traced.find((t) => t !== null);
+    if (!first) return out;
+    const op = currentOp(rule.name);
+    if (first instanceof RevTracer) {
+      const label = `backward of ${op}`;
+      const vjps = labelled(label, () => rule.vjp(primals, out, params));
+      const parents = traced.flatMap((t, i): Parent[] => {
+        const vjp = vjps[i];
+        if (!t || !vjp) return [];
+        const { node } = t as RevTracer, { shape, dtype } = t;
+        return [{ node, name: rule.name, label, vjp, shape, dtype }];
+      });
+      if (parents.length === 0) return out;
+      return new RevTracer(level, out, { id: nodeCounter++, parents });
+    }
+    const tangents = traced.map((t) => t ? (t as FwdTracer).tangent : null);
+    const tangent = labelled(
+      `jvp of ${op}`,
+      () =>
+        rule.jvp === "linear"
+          ? bindRule(rule, [tangents[0]!], params)
+          : rule.jvp
+          ? rule.jvp(primals, tangents, out, params)
+          : transposeVjp(rule.vjp(primals, out, params), tangents, out),
+    );
+    return new FwdTracer(level, out, castLike(tangent, out, rule.name));
   }
 }
 
@@ -80,53 +121,6 @@ export class FwdTracer extends DiffTracer {
     super(level, primal);
     Object.freeze(this);
   }
-}
-
-/** Applies a rule at a differentiating level: the primal, and its derivative. */
-function differentiate<P>(
-  rule: Rule<P>,
-  inputs: Tensor[],
-  params: P,
-  level: number,
-): Tensor {
-  const primals = inputs.map((x) => unwrapLevel(x, level));
-  tracedDepth++;
-  let out: Tensor;
-  try {
-    out = bindRule(rule, primals, params);
-  } finally {
-    tracedDepth--;
-  }
-  if (out.dtype === "int32") return out; // integer outputs carry no derivative
-  const traced = inputs.map((x) =>
-    x instanceof Tracer && x.level === level && x.dtype !== "int32" ? x : null
-  );
-  const first = traced.find((t) => t !== null);
-  if (!first) return out;
-  const op = currentOp(rule.name);
-  if (first instanceof RevTracer) {
-    const label = `backward of ${op}`;
-    const vjps = labelled(label, () => rule.vjp(primals, out, params));
-    const parents = traced.flatMap((t, i): Parent[] => {
-      const vjp = vjps[i];
-      if (!t || !vjp) return [];
-      const { node } = t as RevTracer, { shape, dtype } = t;
-      return [{ node, name: rule.name, label, vjp, shape, dtype }];
-    });
-    if (parents.length === 0) return out;
-    return new RevTracer(level, out, { id: nodeCounter++, parents });
-  }
-  const tangents = traced.map((t) => t ? (t as FwdTracer).tangent : null);
-  const tangent = labelled(
-    `jvp of ${op}`,
-    () =>
-      rule.jvp === "linear"
-        ? bindRule(rule, [tangents[0]!], params)
-        : rule.jvp
-        ? rule.jvp(primals, tangents, out, params)
-        : transposeVjp(rule.vjp(primals, out, params), tangents, out),
-  );
-  return new FwdTracer(level, out, castLike(tangent, out, rule.name));
 }
 
 /** J·t from the VJP closures: the VJP of the linear map g -> Σ vjp_i(g), applied to t. */
