@@ -121,16 +121,18 @@ export {
   type VmapOptions,
 } from "./ops/vmap.ts";
 export {
-  type Argnums,
   grad,
-  type GradOf,
-  type GradOptions,
   jvp,
   stopGradient,
   valueAndGrad,
   vjp,
-  type WithAux,
 } from "./ops/transforms.ts";
+export type {
+  Argnums,
+  GradOf,
+  GradOptions,
+  WithAux,
+} from "./ops/grad_types.ts";
 export {
   type Tree,
   type TreeDef,

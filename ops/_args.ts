@@ -71,6 +71,50 @@ export function checkLike(
   });
 }
 
+/**
+ * Throws unless `primals` and `tangents` are arrays of one length, the
+ * primals trees of tensors and each tangent a tree like its primal.
+ */
+export function checkTangents(
+  fn: string,
+  primals: unknown,
+  tangents: unknown,
+): void {
+  if (
+    !Array.isArray(primals) || !Array.isArray(tangents) ||
+    primals.length !== tangents.length
+  ) {
+    throw new Error(
+      `${fn}: primals and tangents must be arrays of the same length, got ${
+        describe(primals)
+      } and ${describe(tangents)}`,
+    );
+  }
+  checkArgs(fn, primals);
+  primals.forEach((p, i) =>
+    checkLike(
+      fn,
+      p,
+      tangents[i],
+      `primals[${i}] and tangents[${i}]`,
+      (j) => `tangent leaf ${j} of argument ${i}`,
+      "its primal",
+    )
+  );
+}
+
+/** Throws unless `cotangent` is a tree like `out` (for `fn`'s returned function). */
+export function checkCotangent(fn: string, out: Tree, cotangent: Tree): void {
+  checkLike(
+    `${fn} (the returned function)`,
+    out,
+    cotangent,
+    "the cotangent and the output",
+    (i) => `cotangent leaf ${i}`,
+    "the output",
+  );
+}
+
 /** The positions `argnums` names, each checked against `nargs` arguments. */
 export function checkArgnums(
   fn: string,

@@ -2,11 +2,14 @@
  * Debugging aids of the primitive dispatch: NaN checks (`setDebugNans`, as
  * `jax_debug_nans`) and the user-level op that errors name (the public
  * composite the user called, or `backward of <op>` while a derivative rule
- * runs). The core calls {@linkcode checkNans} after every concrete forward.
+ * runs). The core runs every concrete forward through {@linkcode runForward}
+ * (the NaN check, and an error naming the op when a result cannot be
+ * allocated) and notes every primitive it binds for
+ * {@linkcode recordPrimitives}.
  *
  * @module
  */
-import { describe, type Tensor } from "./tensor.ts";
+import { checkNotDonated, describe, fmtShape, type Tensor } from "./tensor.ts";
 
 let debugNans = false;
 
@@ -105,4 +108,53 @@ export function checkNans(
 /** The op errors name: the user-level op running, else the primitive `name`. @internal */
 export function currentOp(name: string): string {
   return opLabel ?? name;
+}
+
+/**
+ * Runs the forward kernel call of primitive `name` on concrete inputs, then
+ * the NaN check; a result too large to allocate is an Error naming the op
+ * (not V8's RangeError from deep in a kernel). @internal
+ */
+export function runForward(
+  name: string,
+  inputs: Tensor[],
+  forward: () => Tensor,
+): Tensor {
+  inputs.forEach((x, i) => checkNotDonated(currentOp(name), `input ${i}`, x));
+  let out: Tensor;
+  try {
+    out = forward();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new Error(
+      `${currentOp(name)}: cannot allocate the result of ${name} (inputs ${
+        inputs.map((x) => fmtShape(x.shape)).join(", ")
+      }): ${e.message}`,
+    );
+  }
+  checkNans(name, inputs, out);
+  return out;
+}
+
+let bound: Set<string> | null = null;
+
+/** Notes that primitive `name` was bound (for recordPrimitives). @internal */
+export function noteBound(name: string): void {
+  bound?.add(name);
+}
+
+/**
+ * Runs `f` and returns its result with the names of the primitives bound
+ * while it ran, derivative rules included (for tests and tools). @internal
+ */
+export function recordPrimitives<T>(f: () => T): [T, Set<string>] {
+  const outer = bound;
+  const names = new Set<string>();
+  bound = names;
+  try {
+    return [f(), names];
+  } finally {
+    bound = outer;
+    names.forEach((n) => outer?.add(n));
+  }
 }

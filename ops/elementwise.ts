@@ -23,12 +23,12 @@ import {
   type BatchRule,
   bind,
   bindRule,
-  cast,
   definePrimitive,
   type Empty,
   type Primitive,
   type Rule,
 } from "./trace.ts";
+import { cast } from "./core_prims.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
 import {

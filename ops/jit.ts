@@ -30,14 +30,13 @@ import {
 } from "./tensor.ts";
 import {
   bindRule,
-  differentiating,
   newLevel,
   primitives,
   type Rule,
   Tracer,
   unwrapLevel,
-  withDifferentiating,
 } from "./trace.ts";
+import { differentiating, withDifferentiating } from "./ad.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";

@@ -22,9 +22,9 @@ import {
   type BatchRule,
   bind,
   definePrimitive,
-  differentiating,
   type Primitive,
 } from "./trace.ts";
+import { differentiating } from "./ad.ts";
 import { userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
 import {

@@ -19,12 +19,8 @@ import {
   type Tensor,
   zerosLike,
 } from "./tensor.ts";
-import {
-  bind,
-  definePrimitive,
-  installBatchFront,
-  type Primitive,
-} from "./trace.ts";
+import { bind, definePrimitive, type Primitive } from "./trace.ts";
+import { installBatchFront } from "./core_prims.ts";
 import { fmt } from "./_args.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";

@@ -6,40 +6,22 @@
  *
  * @module
  */
-import {
-  allocData,
-  checkOptions,
-  describe,
-  fromData,
-  type Tensor,
-  zerosLike,
-} from "./tensor.ts";
-import {
-  backpropagate,
-  cast,
-  concrete,
-  FwdTracer,
-  leafNode,
-  newLevel,
-  RevTracer,
-  unwrapLevel,
-} from "./trace.ts";
-import { type Tree, treeFlatten, treeUnflatten } from "./tree.ts";
+import { checkOptions, onesLike, type Tensor, zerosLike } from "./tensor.ts";
+import { concrete, newLevel, unwrapLevel } from "./trace.ts";
+import { backpropagate, FwdTracer, leafNode, RevTracer } from "./ad.ts";
+import { cast } from "./core_prims.ts";
+import type { Argnums, GradOf, GradOptions, WithAux } from "./grad_types.ts";
+import { type Tree, treeFlatten, treeMap } from "./tree.ts";
 import {
   checkArgnums,
   checkArgs,
+  checkCotangent,
   checkDifferentiable,
   checkFunction,
-  checkLike,
   checkScalarOutput,
+  checkTangents,
   treeLeavesOf,
 } from "./_args.ts";
-
-/** Removes the tracing of `level` from every leaf of a tree. */
-function unwrapTree(tree: Tree, level: number): Tree {
-  const [leaves, def] = treeFlatten(tree);
-  return treeUnflatten(def, leaves.map((l) => unwrapLevel(l, level)));
-}
 
 /**
  * Linearises `f` at `primals`: returns its output and a function taking an
@@ -47,9 +29,8 @@ function unwrapTree(tree: Tree, level: number): Tree {
  * tree per primal). int32 leaves get zero cotangents.
  *
  * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
- * of tensors. A cotangent has the type of what it is the cotangent of: the
- * returned function takes an `R` and gives back an `A` (the cotangent of a
- * `{ w: Tensor }` argument is a `{ w: Tensor }`).
+ * of tensors. A cotangent has the type of its value: the returned function
+ * takes an `R` and gives back an `A`.
  *
  * @example
  * ```ts
@@ -69,53 +50,34 @@ export function vjp<A extends Tree[], R extends Tree>(
   checkFunction(fn, "f", f);
   checkArgs(fn, primals);
   const level = newLevel();
-  const leafNodes: ReturnType<typeof leafNode>[][] = [];
-  const wrapped = primals.map((p) => {
-    const [leaves, def] = treeFlatten(p);
-    const nodes = leaves.map(() => leafNode());
-    leafNodes.push(nodes);
-    return treeUnflatten(
-      def,
-      leaves.map((
-        l,
-        i,
-      ) => (l.dtype === "int32" ? l : new RevTracer(level, l, nodes[i]))),
-    );
-  }) as A;
+  const nodes: ReturnType<typeof leafNode>[] = []; // one per leaf
+  const wrapped = primals.map((p) =>
+    treeMap((l) => {
+      nodes.push(leafNode());
+      return l.dtype === "int32" ? l : new RevTracer(level, l, nodes.at(-1)!);
+    }, p)
+  ) as A;
   const out = f(...wrapped);
   const outLeaves = treeLeavesOf(fn, "the output of f", out);
   const back = (cotangent: R): A => {
-    checkLike(
-      `${fn} (the returned function)`,
-      out,
-      cotangent,
-      "the cotangent and the output",
-      (i) => `cotangent leaf ${i}`,
-      "the output",
-    );
+    checkCotangent(fn, out, cotangent);
     const cts = treeFlatten(cotangent)[0];
-    const roots = outLeaves.map((o, i) => [o, cts[i]] as [Tensor, Tensor]);
-    const flatNodes = leafNodes.flat();
-    const grads = backpropagate(level, roots, flatNodes);
+    const roots = outLeaves.map((o, i): [Tensor, Tensor] => [o, cts[i]]);
+    const grads = backpropagate(level, roots, nodes);
     let k = 0;
-    return primals.map((p) => {
-      const [leaves, def] = treeFlatten(p);
-      return treeUnflatten(
-        def,
-        leaves.map((l) => grads[k++] ?? zerosLike(l)),
-      );
-    }) as A;
+    return primals.map((p) =>
+      treeMap((l) => grads[k++] ?? zerosLike(l), p)
+    ) as A;
   };
-  return [unwrapTree(out, level) as R, back];
+  return [treeMap((l) => unwrapLevel(l, level), out), back];
 }
 
 /**
  * Forward mode: the output of `f` at `primals` and its directional derivative
  * along `tangents` (trees like the primals).
  *
- * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
- * of tensors. The tangents have the type of the primals (`A`) and the output
- * tangent the type of the output (`R`).
+ * Types: as for {@linkcode vjp}; the tangents have the type of the primals
+ * (`A`), the output tangent that of the output (`R`).
  *
  * @example
  * ```ts
@@ -131,90 +93,21 @@ export function jvp<A extends Tree[], R extends Tree>(
   primals: A,
   tangents: A,
 ): [output: R, tangent: R] {
-  const fn = "jvp";
-  checkFunction(fn, "f", f);
-  if (
-    !Array.isArray(primals) || !Array.isArray(tangents) ||
-    primals.length !== tangents.length
-  ) {
-    throw new Error(
-      `${fn}: primals and tangents must be arrays of the same length, got ${
-        describe(primals)
-      } and ${describe(tangents)}`,
-    );
-  }
-  checkArgs(fn, primals);
+  checkFunction("jvp", "f", f);
+  checkTangents("jvp", primals, tangents);
   const level = newLevel();
-  const wrapped = primals.map((p, i) => {
-    checkLike(
-      fn,
+  const wrapped = primals.map((p, i) =>
+    treeMap(
+      (l, t) =>
+        l.dtype === "int32" ? l : new FwdTracer(level, l, cast(t, l.dtype)),
       p,
       tangents[i],
-      `primals[${i}] and tangents[${i}]`,
-      (j) => `tangent leaf ${j} of argument ${i}`,
-      "its primal",
-    );
-    const [leaves, def] = treeFlatten(p);
-    const ts = treeFlatten(tangents[i])[0];
-    return treeUnflatten(
-      def,
-      leaves.map((l, j) =>
-        l.dtype === "int32" ? l : new FwdTracer(level, l, cast(ts[j], l.dtype))
-      ),
-    );
-  }) as A;
+    )
+  ) as A;
   const out = f(...wrapped);
-  const [leaves, def] = treeFlatten(out);
-  const outs = leaves.map((o) => unwrapLevel(o, level));
-  const tans = leaves.map((o) =>
-    o instanceof FwdTracer && o.level === level ? o.tangent : zerosLike(o)
-  );
-  return [treeUnflatten(def, outs) as R, treeUnflatten(def, tans) as R];
-}
-
-/**
- * Which arguments {@linkcode grad} and {@linkcode valueAndGrad}
- * differentiate: one position (`0`, the default) or a list of positions
- * (`[0, 1]`).
- */
-export type Argnums = number | readonly number[];
-
-/**
- * The type of the gradient of a function with parameters `A` with respect to
- * the argument(s) `N`. A gradient has the type of its argument: with respect
- * to a `Tensor` it is a `Tensor`, with respect to a tree such as
- * `{ conv1: { weight: Tensor } }` it is a `{ conv1: { weight: Tensor } }`. A
- * list of positions gives a tuple in that order:
- * `GradOf<[Tensor, P], [1, 0]>` is `[P, Tensor]`.
- */
-export type GradOf<A extends readonly unknown[], N extends Argnums> =
-  // one position: the type of that argument
-  N extends number ? A[N]
-    // a list of positions: a tuple of their types, in that order
-    : { -readonly [K in keyof N]: A[N[K] & number] };
-
-/**
- * What `f` returns with `hasAux: true`: `[value, aux]`, the scalar tensor
- * to differentiate and a tree of tensors passed through undifferentiated.
- * An array `(Tensor | Aux)[]` is accepted too: it is the type TypeScript
- * gives `return [loss, aux]` in a function declared on its own (written
- * inline, in the call to `grad`, it is a tuple).
- */
-export type WithAux<Aux> = readonly [Tensor, Aux] | readonly (Tensor | Aux)[];
-
-/**
- * Options of {@linkcode grad} and {@linkcode valueAndGrad}; `N` is the type
- * of `argnums`, which decides the type of the gradient ({@linkcode GradOf}).
- */
-export interface GradOptions<N extends Argnums = Argnums> {
-  /** Which positional argument(s) to differentiate; default 0. */
-  argnums?: N;
-  /**
-   * `f` returns `[value, aux]`; aux is passed through. Default false. Write
-   * it as a literal `true` or `false`: the overloads choose the result type
-   * by it.
-   */
-  hasAux?: boolean;
+  const tangent = (o: Tensor) =>
+    o instanceof FwdTracer && o.level === level ? o.tangent : zerosLike(o);
+  return [treeMap((o) => unwrapLevel(o, level), out), treeMap(tangent, out)];
 }
 
 /**
@@ -224,11 +117,8 @@ export interface GradOptions<N extends Argnums = Argnums> {
  * float scalar, or `[scalar, aux]` with `hasAux` (then the value is
  * `[scalar, aux]`, as JAX).
  *
- * Types: the returned function takes `f`'s parameters `A` and returns
- * `[value, grads]`, where the value is a `Tensor` (`[Tensor, Aux]` with
- * `hasAux: true`) and `grads` is a {@linkcode GradOf}: with the default
- * `argnums` it has the type of `f`'s first parameter, with `argnums: 1` of
- * its second, with `argnums: [0, 1]` it is a tuple of both.
+ * Types: the returned function takes `f`'s parameters and returns `[value,
+ * grads]`, `grads` typed as in {@linkcode grad}.
  *
  * @example
  * ```ts
@@ -250,8 +140,8 @@ export function valueAndGrad<A extends unknown[], const N extends Argnums = 0>(
 ): (...args: A) => [value: Tensor, grads: GradOf<A, N>];
 /**
  * `valueAndGrad(f, { hasAux: true })`: `f` returns `[scalar, aux]` (a
- * {@linkcode WithAux}) and the value is that pair, `[Tensor, Aux]`; only the
- * scalar is differentiated.
+ * {@linkcode WithAux}), the value is that pair; only the scalar is
+ * differentiated.
  */
 export function valueAndGrad<
   A extends unknown[],
@@ -263,9 +153,8 @@ export function valueAndGrad<
 ): (...args: A) => [value: [Tensor, Aux], grads: GradOf<A, N>];
 export function valueAndGrad(
   f: (...args: unknown[]) => unknown,
-  options?: GradOptions,
+  options: GradOptions = {},
 ): (...args: unknown[]) => [unknown, unknown] {
-  if (options === undefined) options = {};
   return gradTransform("valueAndGrad", f, options);
 }
 
@@ -291,16 +180,11 @@ function gradTransform(
     };
     const [res, back] = vjp(g, ...nums.map((i) => args[i] as Tree));
     const value = (hasAux ? (res as Tree[])[0] : res) as Tensor;
-    const seed = fromData(allocData(value.dtype, 1).fill(1), []);
-    const ct = hasAux ? [seed, treeMapZeros((res as Tree[])[1])] : seed;
+    const seed = onesLike(value);
+    const ct = hasAux ? [seed, treeMap(zerosLike, (res as Tree[])[1])] : seed;
     const grads = back(ct);
     return [res, Array.isArray(argnums) ? grads : grads[0]];
   };
-}
-
-function treeMapZeros(tree: Tree): Tree {
-  const [leaves, def] = treeFlatten(tree);
-  return treeUnflatten(def, leaves.map((l) => zerosLike(l)));
 }
 
 /**
@@ -310,14 +194,10 @@ function treeMapZeros(tree: Tree): Tree {
  * `hasAux`, `f` returns `[scalar, aux]` and the function returns
  * `[grads, aux]`, as JAX.
  *
- * Types: the returned function takes `f`'s parameters `A` and returns a
- * {@linkcode GradOf}: the type of the differentiated argument, so the
- * gradient of a `{ w: Tensor; b: Tensor }` is a `{ w: Tensor; b: Tensor }`
- * (`g.wieght` does not compile); a tuple of the argument types when
- * `argnums` is an array; `[grads, Aux]` with `hasAux: true`. (`const N`
- * keeps `argnums: [1, 0]` the tuple type `[1, 0]` rather than `number[]`;
- * the implementation signature after the overloads is untyped, callers
- * see only the overloads.)
+ * Types: the returned function takes `f`'s parameters and returns a
+ * {@linkcode GradOf}, the type of the differentiated argument (`g.wieght`
+ * does not compile on the gradient of a `{ w: Tensor }`), a tuple when
+ * `argnums` is an array (`const N` keeps `[1, 0]` a tuple type).
  *
  * @example
  * ```ts
@@ -356,9 +236,8 @@ export function grad<A extends unknown[], Aux, const N extends Argnums = 0>(
 ): (...args: A) => [grads: GradOf<A, N>, aux: Aux];
 export function grad(
   f: (...args: unknown[]) => unknown,
-  options?: GradOptions,
+  options: GradOptions = {},
 ): (...args: unknown[]) => unknown {
-  if (options === undefined) options = {};
   const hasAux = options.hasAux;
   const vg = gradTransform("grad", f, options);
   return (...args: unknown[]) => {
@@ -380,6 +259,5 @@ export function grad(
  * ```
  */
 export function stopGradient<T extends Tree>(x: T): T {
-  const [leaves, def] = treeFlatten(x);
-  return treeUnflatten(def, leaves.map(concrete)) as T;
+  return treeMap(concrete, x);
 }

@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { primitives, recordPrimitives } from "../ops/trace.ts";
+import { primitives } from "../ops/trace.ts";
+import { recordPrimitives } from "../ops/debug.ts";
 import { drawValues } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
 
