@@ -3,8 +3,11 @@
  * the library's public API and prints one JSON line; `compare_pytorch.py`
  * runs it next to PyTorch. Needs no permission flags.
  *
- *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss]
+ *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss] [--float64]
  *
+ * `--float64` times the same network with float64 parameters and batch (the
+ * float32 step is timed as well, in the same process, and the JSON line
+ * gains `stepMs64` and their ratio `ratio64`).
  * `--jit` times `jit(trainStep)` and `jit(lenet)`: the recorded kernels
  * replayed, the same numbers as eager.
  * `--rss` adds the process's resident set size every N/10 steps (memory must
@@ -29,6 +32,7 @@ const steps = arg("--steps", 200);
 const threads = arg("--threads", runtime().threads);
 const wantRss = Deno.args.includes("--rss");
 const useJit = Deno.args.includes("--jit");
+const wantF64 = Deno.args.includes("--float64");
 const trainStep = useJit ? jit(trainStepEager) : trainStepEager;
 const lenet = useJit ? jit(lenetEager) : lenetEager;
 runtime().setThreads(threads);
@@ -55,6 +59,19 @@ for (let i = 0; i < steps; i++) {
     rss.push(Math.round(Deno.memoryUsage().rss / 2 ** 20));
   }
 }
+/** Median step time (ms) of `n` float64 training steps, after 3 warm-up steps. */
+function float64StepMs(n: number): number {
+  let p = initLeNet(0, "float64");
+  const b = lenetBatch(64, 1, "float64");
+  const ts: number[] = [];
+  for (let i = 0; i < n + 3; i++) {
+    const t0 = performance.now();
+    p = trainStep(p, b.x, b.y).params;
+    if (i >= 3) ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+const stepMs64 = wantF64 ? float64StepMs(Math.max(10, steps / 10)) : 0;
 const xb = lenetBatch(256).x;
 for (let i = 0; i < 5; i++) lenet(params, xb);
 const inf: number[] = [];
@@ -65,6 +82,9 @@ for (let i = 0; i < 30; i++) {
 }
 console.log(JSON.stringify({
   stepMs: median(times),
+  ...(wantF64
+    ? { stepMs64, ratio64: +(stepMs64 / median(times)).toFixed(2) }
+    : {}),
   inferenceMs: median(inf),
   steps,
   threads: 1 + runtime().readyWorkers(),

@@ -75,6 +75,10 @@ export const KERNELS = {
   mulF32: ["elementwise", "task", "a b out n"],
   divF32: ["elementwise", "task", "a b out n"],
   outerF32: ["elementwise", "task", "a c out m n"],
+  microF64: ["matmul", "internal", "kcp pa pb cp ldc"],
+  packAF64: ["matmul", "internal", "src rs cs mc kc kcp dst"],
+  packBF64: ["matmul", "internal", "src rs cs kc kcp nc dst"],
+  gemmF64: ["matmul", "task", "m n k a ars acs b brs bcs cc ldc work"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */
