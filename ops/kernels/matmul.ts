@@ -206,7 +206,8 @@ function runGemm(
   const bytes = fn === "gemm" ? 4 : 8;
   const macs = m * n * k;
   if (macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0) {
-    rt.exports[fn](m, n, k, a, ars, acs, b, brs, bcs, c, ldc, work(0));
+    // one task: runs on this thread
+    rt.parallel(fn, [[m, n, k, a, ars, acs, b, brs, bcs, c, ldc, work(0)]]);
     return;
   }
   // split the longer side into blocks of whole micro-tiles

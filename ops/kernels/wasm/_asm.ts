@@ -219,8 +219,13 @@ export const f32 = {
   bits: op(0xbc),
 };
 
-/** f64 instructions (the float64 GEMM's edge tiles and packers). */
+/** f64 instructions (the float64 GEMM and im2col kernels). */
 export const f64 = {
+  /** f64.const (0x44, 8 bytes little-endian IEEE 754). */
+  const_: (v: number): Code => [
+    0x44,
+    ...new Uint8Array(new Float64Array([v]).buffer),
+  ],
   load: (addr: Code, offset = 0): Code => [addr, 0x2b, 3, uleb(offset)],
   store: (addr: Code, v: Code, offset = 0): Code => [
     addr,
@@ -358,7 +363,7 @@ export const f32x4 = {
   relaxedMadd: simd(0x105),
 };
 
-/** f64x2 lane-wise instructions (the float64 GEMM). */
+/** f64x2 lane-wise instructions (the float64 GEMM and im2col kernels). */
 export const f64x2 = {
   splat: simd(0x14),
   /** f64x2.extract_lane (fd 21 lane). */

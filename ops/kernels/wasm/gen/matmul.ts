@@ -80,18 +80,17 @@ import {
   x4,
 } from "./emit.ts";
 import { tileAcc, tileAccOf } from "./tile.ts";
+import type { KernelName } from "../manifest.ts";
 import { KC, KU, MC, MR, NC, NC_F64, NR, NR_F64 } from "../layout.ts";
 
 /**
- * What the GEMM templates need to know of the element type: the kernels'
- * names, the element size, the tile's and the packed block's columns, and
- * the scalar and vector instructions.
+ * What the GEMM and im2col templates need to know of the element type: the
+ * suffix of its kernels' names, the element size, the tile's and the packed
+ * block's columns, and the scalar and vector instructions.
  */
-interface Elem {
-  micro: "micro" | "microF64";
-  packA: "packA" | "packAF64";
-  packB: "packB" | "packBF64";
-  gemm: "gemm" | "gemmF64";
+export interface Elem {
+  /** The kernels' names: the float32 one's and this suffix. */
+  suffix: "" | "F64";
   /** log2 of the element's bytes. */
   shift: number;
   /** Elements per vector. */
@@ -103,6 +102,8 @@ interface Elem {
   store: (addr: Code, v: Code) => Code;
   /** Scalar add. */
   add: (a: Code, b: Code) => Code;
+  /** The scalar 0. */
+  zero: Code;
   /** Vector add. */
   vadd: (a: Code, b: Code) => Code;
   splat: (v: Code) => Code;
@@ -112,11 +113,9 @@ interface Elem {
   madd: (ctx: EmitContext) => (a: Code, b: Code, acc: Code) => Code;
 }
 
-const E32: Elem = {
-  micro: "micro",
-  packA: "packA",
-  packB: "packB",
-  gemm: "gemm",
+/** float32: the f32x4 kernels. */
+export const E32: Elem = {
+  suffix: "",
   shift: 2,
   lanes: 4,
   nr: NR,
@@ -124,6 +123,7 @@ const E32: Elem = {
   load: (a) => f32.load(a),
   store: (a, v) => f32.store(a, v),
   add: f32.add,
+  zero: f32.const_(0),
   vadd: f32x4.add,
   splat: f32x4.splat,
   extractLane: f32x4.extractLane,
@@ -131,11 +131,9 @@ const E32: Elem = {
   madd: (ctx) => ctx.madd,
 };
 
-const E64: Elem = {
-  micro: "microF64",
-  packA: "packAF64",
-  packB: "packBF64",
-  gemm: "gemmF64",
+/** float64: the f64x2 kernels (names ending in F64). */
+export const E64: Elem = {
+  suffix: "F64",
   shift: 3,
   lanes: 2,
   nr: NR_F64,
@@ -143,6 +141,7 @@ const E64: Elem = {
   load: (a) => f64.load(a),
   store: (a, v) => f64.store(a, v),
   add: f64.add,
+  zero: f64.const_(0),
   vadd: f64x2.add,
   splat: f64x2.splat,
   extractLane: f64x2.extractLane,
@@ -151,14 +150,21 @@ const E64: Elem = {
   madd: () => (a, b, acc) => f64x2.add(f64x2.mul(a, b), acc),
 };
 
+/**
+ * The name of kernel `base`'s version for element `el` (typed as `base`:
+ * the manifest gives both versions the same parameters).
+ */
+export const named = <B extends KernelName>(el: Elem, base: B): B =>
+  `${base}${el.suffix}` as B;
+
 /** An element count as bytes (`x4` for f32). */
-const bytesOf = (el: Elem, x: Code): Code => i32.shl(x, c(el.shift));
+export const bytesOf = (el: Elem, x: Code): Code => i32.shl(x, c(el.shift));
 
 // ---- micro-kernel: C[MR×nr] (row stride ldc bytes) += A panel · B panel
 // (a row of a B panel is two vectors: nr·bytes = 32 either way)
 const micro = (el: Elem): Template => (ctx) =>
   kernel(
-    el.micro,
+    named(el, "micro"),
     { ...tileAcc, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
     (p, l) => {
       const acc = tileAccOf(l), madd = el.madd(ctx);
@@ -210,7 +216,7 @@ const micro = (el: Elem): Template => (ctx) =>
 // competes with the multiply-adds: 35 against 50 GFLOP/s in a bare loop)
 const packA = (el: Elem): Template => () =>
   kernel(
-    el.packA,
+    named(el, "packA"),
     {
       q: I32,
       r: I32,
@@ -360,7 +366,7 @@ const packBTransposed = (
 // panel q holds, for each p < kcp, nr values: B[p, q·nr + j]
 const packB = (el: Elem): Template => () =>
   kernel(
-    el.packB,
+    named(el, "packB"),
     {
       q: I32,
       j: I32,
@@ -463,7 +469,7 @@ const packB = (el: Elem): Template => () =>
 // ---- gemm: C[m×n] (row stride ldc) += A[m×k] · B[k×n], general strides
 const gemm = (el: Elem): Template => () =>
   kernel(
-    el.gemm,
+    named(el, "gemm"),
     {
       jc: I32,
       pc: I32,
@@ -495,7 +501,7 @@ const gemm = (el: Elem): Template => () =>
             set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
             set(l.kcp, roundKU(get(l.kc))),
             call(
-              F[el.packB],
+              F[named(el, "packB")],
               add(
                 get(p.b),
                 at(add(mul(get(l.pc), get(p.brs)), mul(get(l.jc), get(p.bcs)))),
@@ -510,7 +516,7 @@ const gemm = (el: Elem): Template => () =>
             for_(l.ic, c(0), get(p.m), c(MC), [
               set(l.mc, min(c(MC), sub(get(p.m), get(l.ic)))),
               call(
-                F[el.packA],
+                F[named(el, "packA")],
                 add(
                   get(p.a),
                   at(
@@ -545,7 +551,7 @@ const gemm = (el: Elem): Template => () =>
                     ),
                     [
                       call(
-                        F[el.micro],
+                        F[named(el, "micro")],
                         get(l.kcp),
                         add(
                           get(l.pa),
@@ -560,7 +566,7 @@ const gemm = (el: Elem): Template => () =>
                       // an edge tile: compute into a zeroed MR×nr tile, add its valid part
                       call(F.zero, get(l.tile), c(MR * 32)),
                       call(
-                        F[el.micro],
+                        F[named(el, "micro")],
                         get(l.kcp),
                         add(
                           get(l.pa),
