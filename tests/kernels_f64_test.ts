@@ -20,6 +20,7 @@ import fc from "fast-check";
 import { values } from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
+import * as pk from "../ops/kernels/pool.ts";
 import { KC } from "../ops/kernels/wasm/layout.ts";
 import {
   RELAXED_AVAILABLE,
@@ -361,4 +362,38 @@ Deno.test("kernels float64: mixed float32/float64 and small products stay in the
     );
   });
   assert.equal(seen.size, 0);
+});
+
+Deno.test("kernels float64: the 2x2 stride-2 argmax loop is the reference's (ties, NaN, odd sizes), and max pooling keeps it for the backward pass", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 2, max: 9 }),
+      fc.integer({ min: 2, max: 9 }),
+      fc.array(fc.constantFrom(-1, 0, 0.5, 2, NaN, -Infinity), {
+        minLength: 1,
+        maxLength: 300,
+      }),
+      (planes, h, w, pool) => {
+        const oh = Math.floor(h / 2), ow = Math.floor(w / 2);
+        const one = { kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, dh: 1, dw: 1 };
+        const g: pk.PoolGeometry = { planes, h, w, oh, ow, ...one };
+        // few distinct values: ties and NaN in most windows
+        const x = Float64Array.from(
+          { length: planes * h * w },
+          (_, i) => pool[(i * 7) % pool.length],
+        );
+        const want = pk.maxPoolArgmaxRef(x, g);
+        assertSame(pk.argmax2x2(x, g), want, `${planes}x${h}x${w}`);
+        const y = pk.maxPoolForward(x, g);
+        assertSame(
+          y,
+          pk.poolGather(x, want, g, new Float64Array(want.length), -Infinity),
+          "values",
+        );
+        assert.equal(pk.maxPoolArgmax(x, g), pk.maxPoolArgmax(x, g));
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
