@@ -5,9 +5,10 @@
  *
  *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss] [--float64]
  *
- * `--float64` times the same network with float64 parameters and batch (the
- * float32 step is timed as well, in the same process, and the JSON line
- * gains `stepMs64` and their ratio `ratio64`).
+ * `--float64` also times the same step with float64 parameters and batch,
+ * one float64 step after every fourth float32 one (so both see the same
+ * machine load), and the JSON line gains `stepMs64` (median) and the ratio
+ * `ratio64` of the medians.
  * `--jit` times `jit(trainStep)` and `jit(lenet)`: the recorded kernels
  * replayed, the same numbers as eager.
  * `--rss` adds the process's resident set size every N/10 steps (memory must
@@ -46,7 +47,14 @@ const median = (xs: number[]) => {
 let params = initLeNet(0);
 const { x, y } = lenetBatch(64);
 for (let i = 0; i < 20; i++) params = trainStep(params, x, y).params;
-const times: number[] = [];
+let params64 = initLeNet(0, "float64");
+const batch64 = lenetBatch(64, 1, "float64");
+if (wantF64) {
+  for (let i = 0; i < 3; i++) {
+    params64 = trainStep(params64, batch64.x, batch64.y).params;
+  }
+}
+const times: number[] = [], times64: number[] = [];
 const rss: number[] = [];
 let loss = 0;
 for (let i = 0; i < steps; i++) {
@@ -55,23 +63,15 @@ for (let i = 0; i < steps; i++) {
   params = r.params;
   loss = item(r.loss);
   times.push(performance.now() - t0);
+  if (wantF64 && i % 4 === 0) {
+    const t1 = performance.now();
+    params64 = trainStep(params64, batch64.x, batch64.y).params;
+    times64.push(performance.now() - t1);
+  }
   if (wantRss && i % Math.max(1, Math.floor(steps / 10)) === 0) {
     rss.push(Math.round(Deno.memoryUsage().rss / 2 ** 20));
   }
 }
-/** Median step time (ms) of `n` float64 training steps, after 3 warm-up steps. */
-function float64StepMs(n: number): number {
-  let p = initLeNet(0, "float64");
-  const b = lenetBatch(64, 1, "float64");
-  const ts: number[] = [];
-  for (let i = 0; i < n + 3; i++) {
-    const t0 = performance.now();
-    p = trainStep(p, b.x, b.y).params;
-    if (i >= 3) ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-const stepMs64 = wantF64 ? float64StepMs(Math.max(10, steps / 10)) : 0;
 const xb = lenetBatch(256).x;
 for (let i = 0; i < 5; i++) lenet(params, xb);
 const inf: number[] = [];
@@ -83,7 +83,10 @@ for (let i = 0; i < 30; i++) {
 console.log(JSON.stringify({
   stepMs: median(times),
   ...(wantF64
-    ? { stepMs64, ratio64: +(stepMs64 / median(times)).toFixed(2) }
+    ? {
+      stepMs64: median(times64),
+      ratio64: +(median(times64) / median(times)).toFixed(2),
+    }
     : {}),
   inferenceMs: median(inf),
   steps,

@@ -362,6 +362,53 @@ const packBTransposed = (
   ]),
 ];
 
+// ---- pack B (float64 stored transposed, full panel): 2 rows × 4 columns
+// at a time, each column's two values one vector, interleaved with shuffles
+// into the two rows of the panel; an odd last row is left to the general
+// loop
+const packBTransposedF64 = (
+  p: Record<"src" | "kc", number>,
+  l: Record<
+    "p0" | "s" | "d" | "q" | "pp" | "csb" | "panel" | `c${0 | 1 | 2 | 3}`,
+    number
+  >,
+): Code[] => {
+  // f64 lanes as byte indices: 0-1 from a, 2-3 from b
+  const lanes64 = (...ls: number[]) =>
+    ls.flatMap((k) => Array.from({ length: 8 }, (_, b) => 8 * k + b));
+  const col = (j: number) =>
+    v128.load(add(get(l.s), j === 0 ? c(0) : mul(get(l.csb), c(j))));
+  return [
+    set(l.p0, i32.and(get(p.kc), c(-2))),
+    set(l.s, add(get(p.src), mul(get(l.q), get(l.csb)))),
+    set(l.d, get(l.panel)),
+    for_(l.pp, c(0), get(l.p0), c(2), [
+      set(l.c0, col(0)),
+      set(l.c1, col(1)),
+      set(l.c2, col(2)),
+      set(l.c3, col(3)),
+      v128.store(get(l.d), v128.shuffle(get(l.c0), get(l.c1), lanes64(0, 2))),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.c2), get(l.c3), lanes64(0, 2)),
+        16,
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.c0), get(l.c1), lanes64(1, 3)),
+        32,
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.c2), get(l.c3), lanes64(1, 3)),
+        48,
+      ),
+      set(l.s, add(get(l.s), c(16))),
+      set(l.d, add(get(l.d), c(64))),
+    ]),
+  ];
+};
+
 // ---- pack B: k slice of length kc, columns 0..nc, into nr-column panels
 // panel q holds, for each p < kcp, nr values: B[p, q·nr + j]
 const packB = (el: Elem): Template => () =>
@@ -409,16 +456,14 @@ const packB = (el: Elem): Template => () =>
           ],
           [
             set(l.p0, c(0)),
-            // float32 B stored transposed (unit row stride), full panel
-            el.shift === 2
-              ? if_(
-                i32.and(
-                  i32.eq(get(p.rs), c(1)),
-                  i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
-                ),
-                packBTransposed(p, l),
-              )
-              : [],
+            // B stored transposed (unit row stride), full panel
+            if_(
+              i32.and(
+                i32.eq(get(p.rs), c(1)),
+                i32.le_s(add(get(l.q), c(el.nr)), get(p.nc)),
+              ),
+              el.shift === 2 ? packBTransposed(p, l) : packBTransposedF64(p, l),
+            ),
             // a partial panel: zero it whole (vector stores), then fill
             // its columns
             if_(i32.gt_s(add(get(l.q), c(el.nr)), get(p.nc)), [
