@@ -8,7 +8,7 @@
  * @module
  */
 import { type Code, for_, get, I32, i32, set } from "../_asm.ts";
-import { add, c, field, mul, x4 } from "./emit.ts";
+import { add, c, field, mul } from "./emit.ts";
 import { CONV_OFFSETS as CF } from "../layout.ts";
 
 /** The geometry's i32 locals (spread into a kernel's locals). */
