@@ -164,8 +164,7 @@ export function gemmF32(
 
 /**
  * {@linkcode gemmF32} for float64 matrices (element (i, p) of A at
- * a + 8·(i·ars + p·acs)). `work(t)` gives the GEMM scratch of task t
- * (`GEMM_WORK` bytes; default: allocated from the runtime).
+ * a + 8·(i·ars + p·acs)).
  */
 export function gemmF64(
   rt: WasmRuntime,
@@ -180,9 +179,8 @@ export function gemmF64(
   bcs: number,
   c: number,
   ldc: number,
-  work?: (task: number) => number,
 ): void {
-  runGemm(rt, "gemmF64", m, n, k, a, ars, acs, b, brs, bcs, c, ldc, work);
+  runGemm(rt, "gemmF64", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
 }
 
 /** The two GEMM kernels' shared driver: one call, or tasks over threads. */
@@ -200,21 +198,33 @@ function runGemm(
   bcs: number,
   c: number,
   ldc: number,
-  work: (task: number) => number = () => rt.alloc(GEMM_WORK),
 ): void {
   if (m === 0 || n === 0 || k === 0) return;
   const bytes = fn === "gemm" ? 4 : 8;
   const macs = m * n * k;
   if (macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0) {
     // one task: runs on this thread
-    rt.parallel(fn, [[m, n, k, a, ars, acs, b, brs, bcs, c, ldc, work(0)]]);
+    rt.parallel(fn, [[
+      m,
+      n,
+      k,
+      a,
+      ars,
+      acs,
+      b,
+      brs,
+      bcs,
+      c,
+      ldc,
+      rt.alloc(GEMM_WORK),
+    ]]);
     return;
   }
   // split the longer side into blocks of whole micro-tiles
   const byCols = n >= m;
   const unit = byCols ? (fn === "gemm" ? NR : NR_F64) : MR;
   const parts = rt.split(Math.ceil((byCols ? n : m) / unit), 1);
-  const tasks = parts.map(([lo, hi], t) => {
+  const tasks = parts.map(([lo, hi]) => {
     const s = lo * unit, e = Math.min(byCols ? n : m, hi * unit);
     return byCols
       ? [
@@ -229,7 +239,7 @@ function runGemm(
         bcs,
         c + bytes * s,
         ldc,
-        work(t),
+        rt.alloc(GEMM_WORK),
       ]
       : [
         e - s,
@@ -243,7 +253,7 @@ function runGemm(
         bcs,
         c + bytes * s * ldc,
         ldc,
-        work(t),
+        rt.alloc(GEMM_WORK),
       ];
   });
   rt.parallel(fn, tasks);

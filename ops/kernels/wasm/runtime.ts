@@ -174,9 +174,9 @@ export class WasmRuntime {
   /** True when this instance runs the relaxed-SIMD variant. */
   readonly relaxed: boolean;
   /**
-   * float32 products and convolutions with fewer multiply-adds than this stay
-   * in TypeScript, where copying in and out would cost more than the work
-   * (the tests set 0 to send everything here).
+   * float32 and float64 products and convolutions with fewer multiply-adds
+   * than this stay in TypeScript, where copying in and out would cost more
+   * than the work (the tests set 0 to send everything here).
    */
   minMacs = 4096;
   readonly #module: WebAssembly.Module;
