@@ -1,6 +1,6 @@
 /**
  * A very small WebAssembly assembler: just enough of the binary format to
- * write the float32 kernels (the templates in `gen/`) in TypeScript, with no
+ * write the float32 and float64 kernels (the templates in `gen/`) in TypeScript, with no
  * toolchain. Read it as documentation of the encoding.
  *
  * Code is written in the "folded" style of the text format: an instruction
