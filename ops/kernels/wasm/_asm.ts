@@ -1,7 +1,7 @@
 /**
  * A very small WebAssembly assembler: just enough of the binary format to
- * write the float32 and float64 kernels (the templates in `gen/`) in TypeScript, with no
- * toolchain. Read it as documentation of the encoding.
+ * write the float32 and float64 kernels (the templates in `gen/`) in
+ * TypeScript, with no toolchain. Read it as documentation of the encoding.
  *
  * Code is written in the "folded" style of the text format: an instruction
  * takes its operands as arguments, and the bytes come out in stack order
