@@ -3,8 +3,12 @@
  * the library's public API and prints one JSON line; `compare_pytorch.py`
  * runs it next to PyTorch. Needs no permission flags.
  *
- *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss]
+ *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss] [--float64]
  *
+ * `--float64` also times the same step with float64 parameters and batch,
+ * one float64 step after every fourth float32 one (so both see the same
+ * machine load), and the JSON line gains `stepMs64` (median) and the ratio
+ * `ratio64` of the medians.
  * `--jit` times `jit(trainStep)` and `jit(lenet)`: the recorded kernels
  * replayed, the same numbers as eager.
  * `--rss` adds the process's resident set size every N/10 steps (memory must
@@ -29,6 +33,7 @@ const steps = arg("--steps", 200);
 const threads = arg("--threads", runtime().threads);
 const wantRss = Deno.args.includes("--rss");
 const useJit = Deno.args.includes("--jit");
+const wantF64 = Deno.args.includes("--float64");
 const trainStep = useJit ? jit(trainStepEager) : trainStepEager;
 const lenet = useJit ? jit(lenetEager) : lenetEager;
 runtime().setThreads(threads);
@@ -42,7 +47,14 @@ const median = (xs: number[]) => {
 let params = initLeNet(0);
 const { x, y } = lenetBatch(64);
 for (let i = 0; i < 20; i++) params = trainStep(params, x, y).params;
-const times: number[] = [];
+let params64 = initLeNet(0, "float64");
+const batch64 = lenetBatch(64, 1, "float64");
+if (wantF64) {
+  for (let i = 0; i < 3; i++) {
+    params64 = trainStep(params64, batch64.x, batch64.y).params;
+  }
+}
+const times: number[] = [], times64: number[] = [];
 const rss: number[] = [];
 let loss = 0;
 for (let i = 0; i < steps; i++) {
@@ -51,6 +63,11 @@ for (let i = 0; i < steps; i++) {
   params = r.params;
   loss = item(r.loss);
   times.push(performance.now() - t0);
+  if (wantF64 && i % 4 === 0) {
+    const t1 = performance.now();
+    params64 = trainStep(params64, batch64.x, batch64.y).params;
+    times64.push(performance.now() - t1);
+  }
   if (wantRss && i % Math.max(1, Math.floor(steps / 10)) === 0) {
     rss.push(Math.round(Deno.memoryUsage().rss / 2 ** 20));
   }
@@ -65,6 +82,12 @@ for (let i = 0; i < 30; i++) {
 }
 console.log(JSON.stringify({
   stepMs: median(times),
+  ...(wantF64
+    ? {
+      stepMs64: median(times64),
+      ratio64: +(median(times64) / median(times)).toFixed(2),
+    }
+    : {}),
   inferenceMs: median(inf),
   steps,
   threads: 1 + runtime().readyWorkers(),

@@ -14,10 +14,13 @@
  * into x when the stride along x is 1 (`convInputDirect`; with padding,
  * into a padded x, then cropped); else per image and group im2col into a
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
- * Wᵀ·y, then col2im). The TypeScript versions (`...Ref`) serve float64 and are the
- * reference for the tests: there, images are processed in chunks whose
- * columns form one [cg·kh·kw, nb·oh·ow] matrix, so each group is one long
- * matrix product accumulated in float64.
+ * Wᵀ·y, then col2im). float64 convolutions run in the float64 versions of
+ * the im2col kernels (`convForwardF64`, ...: f64x2 vectors and `gemmF64`),
+ * split over threads the same way. The TypeScript versions (`...Ref`) serve
+ * small and mixed-type convolutions and are the reference for the tests:
+ * there, images are processed in chunks whose columns form one
+ * [cg·kh·kw, nb·oh·ow] matrix, so each group is one long matrix product
+ * accumulated in float64.
  *
  * @module
  */
@@ -120,7 +123,9 @@ function forEachChunk(
 
 /**
  * Unfolds group `grp` of images n0..n0+nb into cols [cg·kh·kw, nb·oh·ow]
- * (or, with `back`, adds cols into x: im2col's transpose).
+ * (or, with `back`, adds cols into x: im2col's transpose). Per kernel
+ * column j, the outputs ox whose input column lies inside x are the range
+ * lo..hi: the loops over them test nothing.
  */
 function im2col(
   x: TypedArray | Float64Array,
@@ -131,11 +136,21 @@ function im2col(
   cols: Float64Array,
   back: boolean,
 ): void {
-  const cg = g.c / g.groups, P = g.oh * g.ow, L = nb * P;
+  const cg = g.c / g.groups, P = g.oh * g.ow, L = nb * P, sw = g.sw;
   for (let ci = 0; ci < cg; ci++) {
     for (let i = 0; i < g.kh; i++) {
       for (let j = 0; j < g.kw; j++) {
         const row = ((ci * g.kh + i) * g.kw + j) * L;
+        // input column of ox: ox·sw + off
+        const off = j * g.dw - g.pl;
+        const lo = Math.min(g.ow, off >= 0 ? 0 : Math.ceil(-off / sw));
+        const hi = Math.max(
+          lo,
+          Math.min(
+            g.ow,
+            off > g.w - 1 ? 0 : Math.floor((g.w - 1 - off) / sw) + 1,
+          ),
+        );
         for (let b = 0; b < nb; b++) {
           const plane = (((n0 + b) * g.c) + grp * cg + ci) * g.h * g.w;
           for (let oy = 0; oy < g.oh; oy++) {
@@ -145,13 +160,15 @@ function im2col(
               if (!back) cols.fill(0, r, r + g.ow);
               continue;
             }
-            const base = plane + y * g.w;
-            for (let ox = 0; ox < g.ow; ox++) {
-              const xx = ox * g.sw - g.pl + j * g.dw;
-              if (xx >= 0 && xx < g.w) {
-                if (back) x[base + xx] += cols[r + ox];
-                else cols[r + ox] = x[base + xx];
-              } else if (!back) cols[r + ox] = 0;
+            const base = plane + y * g.w + off;
+            if (back) {
+              for (let ox = lo; ox < hi; ox++) {
+                x[base + ox * sw] += cols[r + ox];
+              }
+            } else {
+              if (lo > 0) cols.fill(0, r, r + lo);
+              for (let ox = lo; ox < hi; ox++) cols[r + ox] = x[base + ox * sw];
+              if (hi < g.ow) cols.fill(0, r + hi, r + g.ow);
             }
           }
         }
@@ -197,6 +214,21 @@ function useWasm(g: ConvGeometry, ...arrays: (TypedArray | null)[]): boolean {
     arrays.every((a) => a === null || a instanceof Float32Array);
 }
 
+/**
+ * True when every array is float64 and the work is worth the copies (the
+ * float64 im2col kernels).
+ */
+function useWasmF64(
+  g: ConvGeometry,
+  ...arrays: (TypedArray | null)[]
+): boolean {
+  return convMacs(g) >= runtime().minMacs &&
+    arrays.every((a) => a === null || a instanceof Float64Array);
+}
+
+/** Bytes of an element of `fn`'s arrays: 8 for the float64 kernels. */
+const elemBytes = (fn: ConvKernel) => fn.endsWith("F64") ? 8 : 4;
+
 /** The WebAssembly convolution kernels (the manifest's convolution families, less the helpers only other kernels call). */
 type ConvKernel = Extract<
   TaskName,
@@ -213,14 +245,15 @@ const sumsImages = (fn: ConvKernel) => fn.startsWith("convWeight");
 const WEIGHT_PARTS = 8;
 
 /**
- * Output rows per band of an im2col kernel: all of them when their columns
- * fit `convLimits.colsBytes`, else as many as do (at least one).
+ * Output rows per band of an im2col kernel (of `bytes`-byte elements): all
+ * of them when their columns fit `convLimits.colsBytes`, else as many as do
+ * (at least one).
  */
-function bandRows(g: ConvGeometry): number {
+function bandRows(g: ConvGeometry, bytes: number): number {
   const k = (g.c / g.groups) * g.kh * g.kw;
   return Math.max(
     1,
-    Math.min(g.oh, Math.floor(convLimits.colsBytes / (4 * k * g.ow))),
+    Math.min(g.oh, Math.floor(convLimits.colsBytes / (bytes * k * g.ow))),
   );
 }
 
@@ -252,7 +285,8 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
     }
     default:
       // a band's columns, slack, alignment, GEMM scratch
-      return k * bandRows(g) * g.ow * 4 + 16 + 64 + GEMM_WORK;
+      return k * bandRows(g, elemBytes(fn)) * g.ow * elemBytes(fn) + 16 + 64 +
+        GEMM_WORK;
   }
 }
 
@@ -289,7 +323,7 @@ function runBytes(
   fn: ConvKernel,
   accBytes = 0,
 ): number {
-  const bands = isIm2col(fn) ? Math.ceil(g.oh / bandRows(g)) : 1;
+  const bands = isIm2col(fn) ? Math.ceil(g.oh / bandRows(g, elemBytes(fn))) : 1;
   const tasks = imageParts(rt, g, fn).length;
   return bytesFor(bands * CONV_FIELDS.length) +
     tasks * (alignUp(workBytes(fn, g) + 16) + bytesFor(accBytes / 4));
@@ -312,13 +346,13 @@ function runConv(
   const parts = imageParts(rt, g, fn);
   const works = parts.map(() => rt.alloc(workBytes(fn, g)));
   const extras = parts.map((_, t) => extra(t));
-  const rows = isIm2col(fn) ? bandRows(g) : g.oh;
+  const rows = isIm2col(fn) ? bandRows(g, elemBytes(fn)) : g.oh;
   for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
     const rec = rt.alloc(CONV_FIELDS.length * 4), i32 = rt.i32;
     const fields: Record<string, number> = {
       ...band(g, oy0, rows),
       ...arrays,
-      y: arrays.y + 4 * oy0 * g.ow,
+      y: arrays.y + elemBytes(fn) * oy0 * g.ow,
       yp: g.oh * g.ow,
     };
     CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
@@ -461,6 +495,23 @@ export function conv2dForward(
 ): TypedArray {
   const n = g.n * g.o * g.oh * g.ow;
   const rt = runtime();
+  if (
+    useWasmF64(g, x, w, bias, out ?? null) &&
+    rt.fits(
+      bytesFor(2 * x.length, 2 * w.length, 2 * (bias?.length ?? 0), 2 * n) +
+        runBytes(rt, g, "convForwardF64"),
+    )
+  ) {
+    rt.reset("conv2d", shapesOf(g));
+    const arrays = {
+      x: rt.putF64(x as Float64Array),
+      wt: rt.putF64(w as Float64Array),
+      bias: bias ? rt.putF64(bias as Float64Array) : 0,
+      y: rt.alloc(8 * n),
+    };
+    runConv(rt, g, arrays, "convForwardF64");
+    return rt.readF64(arrays.y, n, out as Float64Array | undefined);
+  }
   // with padding, the direct kernels run on a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, w.length, bias?.length ?? 0, n);
@@ -500,6 +551,23 @@ export function conv2dInputAdjoint(
 ): TypedArray {
   const n = g.n * g.c * g.h * g.w;
   const rt = runtime();
+  if (
+    useWasmF64(g, y, w, out ?? null) &&
+    rt.fits(
+      bytesFor(2 * y.length, 2 * w.length, 2 * n) +
+        runBytes(rt, g, "convInputAdjointF64"),
+    )
+  ) {
+    rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
+    const arrays = {
+      y: rt.putF64(y as Float64Array),
+      wt: rt.putF64(w as Float64Array),
+      bias: 0,
+      x: rt.zeros(2 * n),
+    };
+    runConv(rt, g, arrays, "convInputAdjointF64");
+    return rt.readF64(arrays.x, n, out as Float64Array | undefined);
+  }
   // the direct kernel (stride 1 along x) adds into x padded so that every
   // window lies inside it
   const gp = paddedGeometry(g) ?? g;
@@ -719,6 +787,35 @@ export function conv2dWeightAdjoint(
   out: TypedArray,
 ): TypedArray {
   const rt = runtime();
+  if (
+    useWasmF64(g, x, y, out) &&
+    rt.fits(
+      bytesFor(2 * x.length, 2 * y.length) +
+        runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
+    )
+  ) {
+    rt.reset("conv2d's weight gradient", shapesOf(g));
+    const arrays = {
+      x: rt.putF64(x as Float64Array),
+      y: rt.putF64(y as Float64Array),
+      bias: 0,
+      wt: 0,
+    };
+    // one zeroed accumulator (dw itself) per task, added in task order
+    const dws: number[] = [];
+    runConv(rt, g, arrays, "convWeightAdjointF64", (t) => {
+      dws[t] = rt.zeros(2 * out.length);
+      return [dws[t]];
+    });
+    const total = rt.readF64(dws[0], out.length), f = rt.f64;
+    for (let t = 1; t < dws.length; t++) {
+      for (let i = 0, d = dws[t] >> 3; i < total.length; i++) {
+        total[i] += f[d + i];
+      }
+    }
+    out.set(total);
+    return out;
+  }
   // with padding, the direct kernels run at a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);

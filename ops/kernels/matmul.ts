@@ -3,14 +3,17 @@
  *
  * float32 products above a small size run in WebAssembly SIMD
  * (`wasm/gen/matmul.ts`: a packed, register-blocked GEMM accumulating in
- * float32, split over threads when large); everything else, and float64
- * always, runs in the TypeScript loops below (`matmulRef`, `gemmRef`), which
- * accumulate in float64 and are the reference the tests compare against.
+ * float32, split over threads when large), and so do float64 ones (the same
+ * GEMM on f64x2 vectors: `gemmF64`, products and sums rounded as in the
+ * TypeScript loops, only grouped by slices of k); everything else (small or
+ * mixed-type products) runs in the TypeScript loops below (`matmulRef`,
+ * `gemmRef`), which accumulate in float64 and are the reference the tests
+ * compare against.
  *
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { MAX_TASKS, MR, NR } from "./wasm/layout.ts";
+import { MAX_TASKS, MR, NR, NR_F64 } from "./wasm/layout.ts";
 import {
   bytesFor,
   GEMM_WORK,
@@ -26,12 +29,26 @@ const MAX_GEMM_TASKS = 8;
 
 /**
  * Whether a float32 product of arrays of these lengths fits the WebAssembly
- * memory with its scratch (else the TypeScript loops run it).
+ * memory with its scratch (else the TypeScript loops run it); `bytes` 8 for
+ * float64.
  */
-function gemmFits(a: number, b: number, c: number): boolean {
+function gemmFits(a: number, b: number, c: number, bytes = 4): boolean {
+  const s = bytes / 4;
   return runtime().fits(
-    bytesFor(a, b, c) + MAX_GEMM_TASKS * bytesFor(GEMM_WORK / 4),
+    bytesFor(s * a, s * b, s * c) + MAX_GEMM_TASKS * bytesFor(GEMM_WORK / 4),
   );
+}
+
+/** Both operands float64 (and the output, when given), and the product large enough for WebAssembly. */
+function isF64Gemm(
+  a: TypedArray,
+  b: TypedArray,
+  out: TypedArray | null,
+  macs: number,
+): a is Float64Array {
+  return a instanceof Float64Array && b instanceof Float64Array &&
+    (out === null || out instanceof Float64Array) &&
+    macs >= runtime().minMacs;
 }
 
 /**
@@ -86,6 +103,35 @@ export function matmul(
       ? rt.readF32(po, batch * m * n, out)
       : rt.result(po, batch * m * n);
   }
+  const na = (batch - 1) * aStep + m * k, nc = (batch - 1) * cStep + k * n;
+  if (
+    isF64Gemm(a, c, out, batch * m * n * k) &&
+    gemmFits(na, nc, batch * m * n, 8)
+  ) {
+    const rt = runtime();
+    rt.reset("matmul");
+    const pa = rt.putF64(a.subarray(0, na));
+    const pc = rt.putF64((c as Float64Array).subarray(0, nc));
+    const po = rt.alloc(8 * batch * m * n);
+    rt.exports.zero(po, 8 * batch * m * n);
+    for (let b = 0; b < batch; b++) {
+      gemmF64(
+        rt,
+        m,
+        n,
+        k,
+        pa + 8 * b * aStep,
+        k,
+        1,
+        pc + 8 * b * cStep,
+        n,
+        1,
+        po + 8 * b * m * n,
+        n,
+      );
+    }
+    return rt.readF64(po, batch * m * n, out as Float64Array | undefined);
+  }
   const o = out ??
     (a instanceof Float32Array && c instanceof Float32Array
       ? new Float32Array(batch * m * n)
@@ -113,10 +159,52 @@ export function gemmF32(
   c: number,
   ldc: number,
 ): void {
+  runGemm(rt, "gemm", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
+}
+
+/**
+ * {@linkcode gemmF32} for float64 matrices (element (i, p) of A at
+ * a + 8·(i·ars + p·acs)).
+ */
+export function gemmF64(
+  rt: WasmRuntime,
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  ars: number,
+  acs: number,
+  b: number,
+  brs: number,
+  bcs: number,
+  c: number,
+  ldc: number,
+): void {
+  runGemm(rt, "gemmF64", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
+}
+
+/** The two GEMM kernels' shared driver: one call, or tasks over threads. */
+function runGemm(
+  rt: WasmRuntime,
+  fn: "gemm" | "gemmF64",
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  ars: number,
+  acs: number,
+  b: number,
+  brs: number,
+  bcs: number,
+  c: number,
+  ldc: number,
+): void {
   if (m === 0 || n === 0 || k === 0) return;
+  const bytes = fn === "gemm" ? 4 : 8;
   const macs = m * n * k;
   if (macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0) {
-    rt.exports.gemm(
+    // one task: runs on this thread
+    rt.parallel(fn, [[
       m,
       n,
       k,
@@ -129,16 +217,15 @@ export function gemmF32(
       c,
       ldc,
       rt.alloc(GEMM_WORK),
-    );
+    ]]);
     return;
   }
   // split the longer side into blocks of whole micro-tiles
   const byCols = n >= m;
-  const unit = byCols ? NR : MR;
+  const unit = byCols ? (fn === "gemm" ? NR : NR_F64) : MR;
   const parts = rt.split(Math.ceil((byCols ? n : m) / unit), 1);
   const tasks = parts.map(([lo, hi]) => {
     const s = lo * unit, e = Math.min(byCols ? n : m, hi * unit);
-    const work = rt.alloc(GEMM_WORK);
     return byCols
       ? [
         m,
@@ -147,29 +234,29 @@ export function gemmF32(
         a,
         ars,
         acs,
-        b + 4 * s * bcs,
+        b + bytes * s * bcs,
         brs,
         bcs,
-        c + 4 * s,
+        c + bytes * s,
         ldc,
-        work,
+        rt.alloc(GEMM_WORK),
       ]
       : [
         e - s,
         n,
         k,
-        a + 4 * s * ars,
+        a + bytes * s * ars,
         ars,
         acs,
         b,
         brs,
         bcs,
-        c + 4 * s * ldc,
+        c + bytes * s * ldc,
         ldc,
-        work,
+        rt.alloc(GEMM_WORK),
       ];
   });
-  rt.parallel("gemm", tasks);
+  rt.parallel(fn, tasks);
 }
 
 /** The TypeScript reference of {@linkcode matmul} (float64 accumulation). */
@@ -205,7 +292,8 @@ export function matmulRef(
  * C[cOff: m×n] += op(A) · op(B) with row-major storage: "nn" A [m,k] B [k,n];
  * "tn" A stored [k,m]; "nt" B stored [n,k]. Accumulates into a Float64Array.
  * float32 A and B above a small size go to the WebAssembly GEMM (float32
- * accumulation, then added into C); otherwise {@linkcode gemmRef}.
+ * accumulation, then added into C), float64 ones to its float64 version
+ * (C copied in and added to); otherwise {@linkcode gemmRef}.
  */
 export function gemm(
   a: TypedArray,
@@ -233,6 +321,19 @@ export function gemm(
     gemmF32(rt, m, n, k, pa, ars, acs, pb, brs, bcs, pc, n);
     const r = rt.f32.subarray(pc >> 2, (pc >> 2) + m * n);
     for (let i = 0; i < m * n; i++) c[cOff + i] += r[i];
+    return;
+  }
+  if (isF64Gemm(a, b, null, m * n * k) && gemmFits(m * k, k * n, m * n, 8)) {
+    // C's values go in and are added to
+    const rt = runtime();
+    rt.reset("matmul");
+    const pa = rt.putF64(a.subarray(aOff, aOff + m * k));
+    const pb = rt.putF64((b as Float64Array).subarray(bOff, bOff + k * n));
+    const pc = rt.putF64(c.subarray(cOff, cOff + m * n));
+    const [ars, acs] = layout === "tn" ? [1, m] : [k, 1];
+    const [brs, bcs] = layout === "nt" ? [1, k] : [n, 1];
+    gemmF64(rt, m, n, k, pa, ars, acs, pb, brs, bcs, pc, n);
+    rt.readF64(pc, m * n, c.subarray(cOff, cOff + m * n));
     return;
   }
   gemmRef(a, aOff, b, bOff, c, cOff, m, k, n, layout);

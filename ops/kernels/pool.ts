@@ -30,9 +30,9 @@ export interface PoolGeometry {
 const WASM_MIN_OUTPUTS = 256;
 
 /**
- * The argmax of the last float32 max-pooling of each input array, keyed by
- * the array itself: the backward pass (`maxPool2dScatter`) asks for the
- * argmax of the same x the forward pass just pooled, and tensors never
+ * The argmax of the last max-pooling of each input array (that kept it),
+ * keyed by the array itself: the backward pass (`maxPool2dScatter`) asks for
+ * the argmax of the same x the forward pass just pooled, and tensors never
  * change, so it is reused instead of recomputed. A WeakMap: the entry goes
  * when the array does.
  */
@@ -99,12 +99,57 @@ function maxPoolWasm(
  * maximum of its window, in row-major window order (NaN counts as maximal).
  */
 export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
+  const hit = argmaxCache.get(x);
+  if (hit && hit.key === geometryKey(g)) return hit.idx;
   if (x instanceof Float32Array && maxPoolFits(x, g)) {
-    const hit = argmaxCache.get(x);
-    if (hit && hit.key === geometryKey(g)) return hit.idx;
     return maxPoolWasm(x, g, false, true).idx!;
   }
-  return maxPoolArgmaxRef(x, g);
+  return argmaxTS(x, g, true);
+}
+
+/**
+ * {@linkcode maxPoolArgmax} in TypeScript (float64, or float32 too small for
+ * WebAssembly): plain 2×2 windows without bounds tests, else the reference;
+ * kept for the backward pass when `keep` is set.
+ */
+function argmaxTS(x: TypedArray, g: PoolGeometry, keep: boolean): Int32Array {
+  const idx = isPlain2x2(g) ? argmax2x2(x, g) : maxPoolArgmaxRef(x, g);
+  if (keep) argmaxCache.set(x, { key: geometryKey(g), idx });
+  return idx;
+}
+
+/**
+ * {@linkcode maxPoolArgmaxRef} for 2×2 windows of stride 2 inside x (see
+ * `isPlain2x2`): the same first maximum in row-major window order, NaN
+ * maximal.
+ */
+export function argmax2x2(x: TypedArray, g: PoolGeometry): Int32Array {
+  const idx = new Int32Array(g.planes * g.oh * g.ow), w = g.w;
+  let o = 0;
+  for (let pl = 0; pl < g.planes; pl++) {
+    const base = pl * g.h * w;
+    for (let oy = 0; oy < g.oh; oy++) {
+      const r = 2 * oy * w;
+      for (let ox = 0; ox < g.ow; ox++, o++) {
+        const i0 = r + 2 * ox, i2 = i0 + w;
+        let best = i0, m = x[base + i0], v = x[base + i0 + 1];
+        // v > m, or v NaN and m not: v becomes the maximum
+        if (v > m || (v !== v && m === m)) {
+          m = v;
+          best = i0 + 1;
+        }
+        v = x[base + i2];
+        if (v > m || (v !== v && m === m)) {
+          m = v;
+          best = i2;
+        }
+        v = x[base + i2 + 1];
+        if (v > m || (v !== v && m === m)) best = i2 + 1;
+        idx[o] = best;
+      }
+    }
+  }
+  return idx;
 }
 
 /** The TypeScript reference of {@linkcode maxPoolArgmax}. */
@@ -196,8 +241,11 @@ export function poolScatter(
   out: TypedArray,
 ): TypedArray {
   const per = g.oh * g.ow, hw = g.h * g.w;
-  // float32 sums in place (as PyTorch); float64 through a float64 accumulator
-  const acc = out instanceof Float32Array ? out : new Float64Array(out.length);
+  // float32 and float64 sum in place (float32 as PyTorch); others through a
+  // float64 accumulator
+  const acc = out instanceof Float32Array || out instanceof Float64Array
+    ? out
+    : new Float64Array(out.length);
   for (let pl = 0, o = 0; pl < g.planes; pl++) {
     const base = pl * hw;
     for (const e = o + per; o < e; o++) {
@@ -291,5 +339,5 @@ export function maxPoolForward(
     return out;
   }
   const o = out ?? new (x.constructor as Float64ArrayConstructor)(n);
-  return poolGather(x, maxPoolArgmaxRef(x, g), g, o, -Infinity);
+  return poolGather(x, argmaxTS(x, g, keepArgmax), g, o, -Infinity);
 }

@@ -1,7 +1,7 @@
 /**
  * A very small WebAssembly assembler: just enough of the binary format to
- * write the float32 kernels (the templates in `gen/`) in TypeScript, with no
- * toolchain. Read it as documentation of the encoding.
+ * write the float32 and float64 kernels (the templates in `gen/`) in
+ * TypeScript, with no toolchain. Read it as documentation of the encoding.
  *
  * Code is written in the "folded" style of the text format: an instruction
  * takes its operands as arguments, and the bytes come out in stack order
@@ -219,6 +219,24 @@ export const f32 = {
   bits: op(0xbc),
 };
 
+/** f64 instructions (the float64 GEMM and im2col kernels). */
+export const f64 = {
+  /** f64.const (0x44, 8 bytes little-endian IEEE 754). */
+  const_: (v: number): Code => [
+    0x44,
+    ...new Uint8Array(new Float64Array([v]).buffer),
+  ],
+  load: (addr: Code, offset = 0): Code => [addr, 0x2b, 3, uleb(offset)],
+  store: (addr: Code, v: Code, offset = 0): Code => [
+    addr,
+    v,
+    0x39,
+    3,
+    uleb(offset),
+  ],
+  add: op(0xa0),
+};
+
 /** Memory bulk operations (0xfc prefix). */
 export const memory = {
   /** memory.copy (0xfc 10, memory 0, memory 0): dst, src, byte count. */
@@ -254,6 +272,14 @@ export const v128 = {
     0xfd,
     0x09,
     2,
+    uleb(offset),
+  ],
+  /** v128.load64_splat (fd 0a): one f64 from memory into both lanes. */
+  load64Splat: (addr: Code, offset = 0): Code => [
+    addr,
+    0xfd,
+    0x0a,
+    3,
     uleb(offset),
   ],
   /** v128.store (fd 0b memarg): address, then value. */
@@ -335,6 +361,15 @@ export const f32x4 = {
    * engine's choice (the relaxed-SIMD proposal). One vfmadd on x64 with FMA.
    */
   relaxedMadd: simd(0x105),
+};
+
+/** f64x2 lane-wise instructions (the float64 GEMM and im2col kernels). */
+export const f64x2 = {
+  splat: simd(0x14),
+  /** f64x2.extract_lane (fd 21 lane). */
+  extractLane: (v: Code, lane: number): Code => [v, 0xfd, 0x21, lane],
+  add: simd(0xf0),
+  mul: simd(0xf2),
 };
 
 // ---------------------------------------------------------------------------

@@ -62,6 +62,14 @@ export const MC = MR * 8;
 /** Columns of B packed at once (KC·NC·4 = 512 KiB: L2). */
 export const NC = 512;
 
+/**
+ * The float64 GEMM's tile columns and packed columns of B: half as many as
+ * float32's, so its panels, packed blocks and edge tile take the same bytes
+ * (a row of a B panel is two vectors either way) and `GEMM_WORK_BYTES`
+ * serves both.
+ */
+export const NR_F64 = NR / 2, NC_F64 = NC / 2;
+
 /** Bytes of GEMM scratch (packed A, packed B, one edge tile) per thread. */
 export const GEMM_WORK_BYTES = (4 * MC * KC + KC * NC + MR * NR) * 4 + 64;
 

@@ -75,6 +75,15 @@ export const KERNELS = {
   mulF32: ["elementwise", "task", "a b out n"],
   divF32: ["elementwise", "task", "a b out n"],
   outerF32: ["elementwise", "task", "a c out m n"],
+  microF64: ["matmul", "internal", "kcp pa pb cp ldc"],
+  packAF64: ["matmul", "internal", "src rs cs mc kc kcp dst"],
+  packBF64: ["matmul", "internal", "src rs cs kc kcp nc dst"],
+  gemmF64: ["matmul", "task", "m n k a ars acs b brs bcs cc ldc work"],
+  im2colF64: ["im2col", "internal", "g cg xp cols"],
+  col2imF64: ["im2col", "internal", "g cg xp cols"],
+  convForwardF64: ["im2col", "task", "g n0 n1 work"],
+  convInputAdjointF64: ["im2col", "task", "g n0 n1 work"],
+  convWeightAdjointF64: ["im2col", "task", "g n0 n1 work dw"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -177,9 +177,9 @@ export class WasmRuntime {
   /** True when this instance runs the relaxed-SIMD variant. */
   readonly relaxed: boolean;
   /**
-   * float32 products and convolutions with fewer multiply-adds than this stay
-   * in TypeScript, where copying in and out would cost more than the work
-   * (the tests set 0 to send everything here).
+   * float32 and float64 products and convolutions with fewer multiply-adds
+   * than this stay in TypeScript, where copying in and out would cost more
+   * than the work (the tests set 0 to send everything here).
    */
   minMacs = 4096;
   readonly #module: WebAssembly.Module;
@@ -201,6 +201,7 @@ export class WasmRuntime {
   #describe: () => string = () => "";
   #f32: Float32Array;
   #i32: Int32Array;
+  #f64: Float64Array | null = null;
   #threads = 1;
   #workers: WorkerSlot[] = [];
   #spawned = false;
@@ -331,6 +332,34 @@ export class WasmRuntime {
   get i32(): Int32Array {
     void this.f32;
     return this.#i32;
+  }
+
+  /** The memory as float64 (refreshed after growth; for the float64 GEMM). */
+  get f64(): Float64Array {
+    if (this.#f64?.byteLength !== this.memory.buffer.byteLength) {
+      this.#f64 = new Float64Array(this.memory.buffer);
+    }
+    return this.#f64;
+  }
+
+  /**
+   * Allocates room for float64 `data` and copies it in; returns the
+   * address (64-byte aligned, as every `alloc`).
+   */
+  putF64(data: Float64Array): number {
+    const at = this.alloc(data.length * 8);
+    this.f64.set(data, at >> 3);
+    return at;
+  }
+
+  /** A copy of `n` float64 values at `at` (into `out` when given). */
+  readF64(at: number, n: number, out?: Float64Array): Float64Array {
+    const view = this.f64.subarray(at >> 3, (at >> 3) + n);
+    if (out) {
+      out.set(view);
+      return out;
+    }
+    return new Float64Array(view);
   }
 
   /**

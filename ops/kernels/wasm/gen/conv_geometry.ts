@@ -8,7 +8,7 @@
  * @module
  */
 import { type Code, for_, get, I32, i32, set } from "../_asm.ts";
-import { add, c, field, mul, x4 } from "./emit.ts";
+import { add, c, field, mul } from "./emit.ts";
 import { CONV_OFFSETS as CF } from "../layout.ts";
 
 /** The geometry's i32 locals (spread into a kernel's locals). */
@@ -64,14 +64,18 @@ export const loadConv = (
   set(l.og, i32.div_s(field(g, CF.o), get(l.groups))),
   set(l.kk, mul(get(l.cg), mul(get(l.kh), get(l.kw)))),
 ];
-/** Address of channel `ch` of image `n` of a [n, chans, plane] array at `base`. */
+/**
+ * Address of channel `ch` of image `n` of a [n, chans, plane] array at
+ * `base` (of float32, or with `shift` 3 of float64).
+ */
 export const planeAddr = (
   base: Code,
   n: Code,
   chans: Code,
   ch: Code,
   plane: Code,
-): Code => add(base, x4(mul(add(mul(n, chans), ch), plane)));
+  shift = 2,
+): Code => add(base, i32.shl(mul(add(mul(n, chans), ch), plane), c(shift)));
 /** xb = the address of image n's planes of group grp in x. */
 export const setXPlane = (
   g: number,

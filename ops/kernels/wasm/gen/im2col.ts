@@ -6,7 +6,9 @@
  * (`convWeightAdjoint`, columns · y) and the input gradient
  * (`convInputAdjoint`, Wᵀ · y, then `col2im` adds the columns back into x).
  * The direct kernels (`conv_direct.ts`, `conv_grad.ts`) are faster where
- * they apply; these serve every other case.
+ * they apply; these serve every other case. Each has a float64 version
+ * (names ending in F64: f64x2 vectors, `gemmF64`), the route of every large
+ * float64 convolution.
  *
  * @module
  */
@@ -17,7 +19,6 @@ import {
   call,
   type Code,
   f32,
-  f32x4,
   for_,
   get,
   I32,
@@ -34,15 +35,14 @@ import {
   F,
   type FamilyTemplates,
   field,
-  if_f32,
   kernel,
   max,
   min,
   mul,
   sub,
   type Template,
-  x4,
 } from "./emit.ts";
+import { bytesOf, E32, E64, type Elem, named } from "./matmul.ts";
 import {
   type GeomLocals,
   geomLocals,
@@ -50,6 +50,10 @@ import {
   planeAddr,
 } from "./conv_geometry.ts";
 import { CONV_OFFSETS as CF } from "../layout.ts";
+
+/** `cond ? v : 0` for a value of element type `el` (select is untyped). */
+const orZero = (el: Elem, cond: Code, v: Code): Code =>
+  f32.select(v, el.zero, cond);
 
 // For one kernel offset (i, j): the first column x0 of output column 0, the
 // run [lo, hi) of output columns inside the row (stride 1), and the range
@@ -90,9 +94,9 @@ const rowRanges = (
 
 // ---- im2col: one image-group plane stack x [cg, h, w] -> cols [cg·kh·kw, oh·ow]
 // g: the geometry record; cg channels; xp: the group's first channel
-const im2col: Template = () =>
+const im2col = (el: Elem): Template => () =>
   kernel(
-    "im2col",
+    named(el, "im2col"),
     {
       ...geomLocals,
       ci: I32,
@@ -120,23 +124,29 @@ const im2col: Template = () =>
       for_(l.ci, c(0), get(p.cg), c(1), [
         set(
           l.plane,
-          add(get(p.xp), x4(mul(get(l.ci), mul(get(l.h), get(l.w))))),
+          add(get(p.xp), bytesOf(el, mul(get(l.ci), mul(get(l.h), get(l.w))))),
         ),
         for_(l.i, c(0), get(l.kh), c(1), [
           for_(l.j, c(0), get(l.kw), c(1), [
             rowRanges(l),
             // rows above and below the plane are zero
-            call(F.zero, get(l.dst), x4(mul(get(l.oyLo), get(l.ow)))),
-            set(l.dst, add(get(l.dst), x4(mul(get(l.oyLo), get(l.ow))))),
+            call(F.zero, get(l.dst), bytesOf(el, mul(get(l.oyLo), get(l.ow)))),
+            set(
+              l.dst,
+              add(get(l.dst), bytesOf(el, mul(get(l.oyLo), get(l.ow)))),
+            ),
             // src: input row y0 + oyLo·sh
             set(
               l.src,
               add(
                 get(l.plane),
-                x4(mul(
-                  add(get(l.y0), mul(get(l.oyLo), get(l.sh))),
-                  get(l.w),
-                )),
+                bytesOf(
+                  el,
+                  mul(
+                    add(get(l.y0), mul(get(l.oyLo), get(l.sh))),
+                    get(l.w),
+                  ),
+                ),
               ),
             ),
             if_(
@@ -150,51 +160,55 @@ const im2col: Template = () =>
                 // next row overwrites them, and the caller leaves 16 bytes of
                 // slack after the columns.
                 for_(l.oy, get(l.oyLo), get(l.oyHi), c(1), [
-                  set(l.s, add(get(l.src), x4(get(l.x0)))),
+                  set(l.s, add(get(l.src), bytesOf(el, get(l.x0)))),
                   set(l.d, get(l.dst)),
-                  set(l.e, add(get(l.dst), x4(get(l.ow)))),
+                  set(l.e, add(get(l.dst), bytesOf(el, get(l.ow)))),
                   block(loop(
                     v128.store(get(l.d), v128.load(get(l.s))),
                     set(l.s, add(get(l.s), c(16))),
                     set(l.d, add(get(l.d), c(16))),
                     brIf(0, i32.lt_s(get(l.d), get(l.e))),
                   )),
-                  set(l.src, add(get(l.src), x4(mul(get(l.sh), get(l.w))))),
+                  set(
+                    l.src,
+                    add(get(l.src), bytesOf(el, mul(get(l.sh), get(l.w)))),
+                  ),
                   set(l.dst, get(l.e)),
                 ]),
               ],
               [
                 for_(l.oy, get(l.oyLo), get(l.oyHi), c(1), [
                   if_(i32.eq(get(l.sw), c(1)), [
-                    call(F.zero, get(l.dst), x4(get(l.lo))),
+                    call(F.zero, get(l.dst), bytesOf(el, get(l.lo))),
                     call(
                       F.copy,
-                      add(get(l.dst), x4(get(l.lo))),
-                      add(get(l.src), x4(add(get(l.lo), get(l.x0)))),
-                      x4(sub(get(l.hi), get(l.lo))),
+                      add(get(l.dst), bytesOf(el, get(l.lo))),
+                      add(get(l.src), bytesOf(el, add(get(l.lo), get(l.x0)))),
+                      bytesOf(el, sub(get(l.hi), get(l.lo))),
                     ),
                     call(
                       F.zero,
-                      add(get(l.dst), x4(get(l.hi))),
-                      x4(sub(get(l.ow), get(l.hi))),
+                      add(get(l.dst), bytesOf(el, get(l.hi))),
+                      bytesOf(el, sub(get(l.ow), get(l.hi))),
                     ),
                   ], [
                     for_(l.ox, c(0), get(l.ow), c(1), [
                       set(l.xx, add(mul(get(l.ox), get(l.sw)), get(l.x0))),
                       // the load reads a column clamped into the row (a
                       // select evaluates both operands), then 0 is chosen
-                      f32.store(
-                        add(get(l.dst), x4(get(l.ox))),
+                      el.store(
+                        add(get(l.dst), bytesOf(el, get(l.ox))),
                         f32.select(
-                          f32.load(
+                          el.load(
                             add(
                               get(l.src),
-                              x4(
+                              bytesOf(
+                                el,
                                 min(max(get(l.xx), c(0)), sub(get(l.w), c(1))),
                               ),
                             ),
                           ),
-                          f32.const_(0),
+                          el.zero,
                           i32.and(
                             i32.ge_s(get(l.xx), c(0)),
                             i32.lt_s(get(l.xx), get(l.w)),
@@ -203,19 +217,25 @@ const im2col: Template = () =>
                       ),
                     ]),
                   ]),
-                  set(l.src, add(get(l.src), x4(mul(get(l.sh), get(l.w))))),
-                  set(l.dst, add(get(l.dst), x4(get(l.ow)))),
+                  set(
+                    l.src,
+                    add(get(l.src), bytesOf(el, mul(get(l.sh), get(l.w)))),
+                  ),
+                  set(l.dst, add(get(l.dst), bytesOf(el, get(l.ow)))),
                 ]),
               ],
             ),
             call(
               F.zero,
               get(l.dst),
-              x4(mul(sub(get(l.oh), get(l.oyHi)), get(l.ow))),
+              bytesOf(el, mul(sub(get(l.oh), get(l.oyHi)), get(l.ow))),
             ),
             set(
               l.dst,
-              add(get(l.dst), x4(mul(sub(get(l.oh), get(l.oyHi)), get(l.ow)))),
+              add(
+                get(l.dst),
+                bytesOf(el, mul(sub(get(l.oh), get(l.oyHi)), get(l.ow))),
+              ),
             ),
           ]),
         ]),
@@ -224,9 +244,9 @@ const im2col: Template = () =>
   );
 
 // ---- col2im: x [cg, h, w] += the columns (im2col's transpose)
-const col2im: Template = () =>
+const col2im = (el: Elem): Template => () =>
   kernel(
-    "col2im",
+    named(el, "col2im"),
     {
       ...geomLocals,
       ci: I32,
@@ -254,7 +274,7 @@ const col2im: Template = () =>
       for_(l.ci, c(0), get(p.cg), c(1), [
         set(
           l.plane,
-          add(get(p.xp), x4(mul(get(l.ci), mul(get(l.h), get(l.w))))),
+          add(get(p.xp), bytesOf(el, mul(get(l.ci), mul(get(l.h), get(l.w))))),
         ),
         for_(l.i, c(0), get(l.kh), c(1), [
           for_(l.j, c(0), get(l.kw), c(1), [
@@ -264,26 +284,32 @@ const col2im: Template = () =>
               l.dst,
               add(
                 get(l.plane),
-                x4(mul(
-                  add(get(l.y0), mul(get(l.oyLo), get(l.sh))),
-                  get(l.w),
-                )),
+                bytesOf(
+                  el,
+                  mul(
+                    add(get(l.y0), mul(get(l.oyLo), get(l.sh))),
+                    get(l.w),
+                  ),
+                ),
               ),
             ),
             for_(l.oy, get(l.oyLo), get(l.oyHi), c(1), [
-              set(l.s, add(get(l.row), x4(mul(get(l.oy), get(l.ow))))),
+              set(l.s, add(get(l.row), bytesOf(el, mul(get(l.oy), get(l.ow))))),
               if_(i32.eq(get(l.sw), c(1)), [
                 // x[lo + x0 ..] += row[lo ..]: four at a time, then one at a
                 // time (a last vector overlapping the previous one would
                 // wait for its store to reach memory)
-                set(l.e, add(get(l.s), x4(get(l.hi)))),
-                set(l.s, add(get(l.s), x4(get(l.lo)))),
-                set(l.d, add(get(l.dst), x4(add(get(l.lo), get(l.x0))))),
+                set(l.e, add(get(l.s), bytesOf(el, get(l.hi)))),
+                set(l.s, add(get(l.s), bytesOf(el, get(l.lo)))),
+                set(
+                  l.d,
+                  add(get(l.dst), bytesOf(el, add(get(l.lo), get(l.x0)))),
+                ),
                 block(loop(
                   brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
                   v128.store(
                     get(l.d),
-                    f32x4.add(v128.load(get(l.d)), v128.load(get(l.s))),
+                    el.vadd(v128.load(get(l.d)), v128.load(get(l.s))),
                   ),
                   set(l.s, add(get(l.s), c(16))),
                   set(l.d, add(get(l.d), c(16))),
@@ -291,12 +317,12 @@ const col2im: Template = () =>
                 )),
                 block(loop(
                   brIf(1, i32.ge_s(get(l.s), get(l.e))),
-                  f32.store(
+                  el.store(
                     get(l.d),
-                    f32.add(f32.load(get(l.d)), f32.load(get(l.s))),
+                    el.add(el.load(get(l.d)), el.load(get(l.s))),
                   ),
-                  set(l.s, add(get(l.s), c(4))),
-                  set(l.d, add(get(l.d), c(4))),
+                  set(l.s, add(get(l.s), c(1 << el.shift))),
+                  set(l.d, add(get(l.d), c(1 << el.shift))),
                   br(0),
                 )),
               ], [
@@ -308,20 +334,23 @@ const col2im: Template = () =>
                       i32.lt_s(get(l.xx), get(l.w)),
                     ),
                     [
-                      f32.store(
-                        add(get(l.dst), x4(get(l.xx))),
-                        f32.add(
-                          f32.load(add(get(l.dst), x4(get(l.xx)))),
-                          f32.load(add(get(l.s), x4(get(l.ox)))),
+                      el.store(
+                        add(get(l.dst), bytesOf(el, get(l.xx))),
+                        el.add(
+                          el.load(add(get(l.dst), bytesOf(el, get(l.xx)))),
+                          el.load(add(get(l.s), bytesOf(el, get(l.ox)))),
                         ),
                       ),
                     ],
                   ),
                 ]),
               ]),
-              set(l.dst, add(get(l.dst), x4(mul(get(l.sh), get(l.w))))),
+              set(
+                l.dst,
+                add(get(l.dst), bytesOf(el, mul(get(l.sh), get(l.w)))),
+              ),
             ]),
-            set(l.row, add(get(l.row), x4(mul(get(l.oh), get(l.ow))))),
+            set(l.row, add(get(l.row), bytesOf(el, mul(get(l.oh), get(l.ow))))),
           ]),
         ]),
       ]),
@@ -351,6 +380,7 @@ const convLocals = {
   yp: I32,
 } as const;
 const convSetup = (
+  el: Elem,
   p: { g: number; work: number },
   l: { [K in keyof typeof convLocals]: number },
 ): Code[] => [
@@ -364,7 +394,7 @@ const convSetup = (
   set(
     l.gw,
     i32.and(
-      add(add(get(l.cols), x4(mul(get(l.kk), get(l.pp)))), c(16 + 63)),
+      add(add(get(l.cols), bytesOf(el, mul(get(l.kk), get(l.pp)))), c(16 + 63)),
       c(-64),
     ),
   ),
@@ -372,11 +402,12 @@ const convSetup = (
 
 /** im2col of image n's channel group grp into the column buffer (forward and weight adjoint). */
 const im2colOfGroup = (
+  el: Elem,
   p: { g: number },
   l: { n: number; grp: number; cg: number; cols: number },
 ): Code =>
   call(
-    F.im2col,
+    F[named(el, "im2col")],
     get(p.g),
     get(l.cg),
     planeAddr(
@@ -385,20 +416,21 @@ const im2colOfGroup = (
       field(p.g, CF.c),
       mul(get(l.grp), get(l.cg)),
       mul(field(p.g, CF.h), field(p.g, CF.w)),
+      el.shift,
     ),
     get(l.cols),
   );
 
 // y[n] = W · im2col(x[n]) (+ bias), one GEMM per image and group
-const convForward: Template = () =>
+const convForward = (el: Elem): Template => () =>
   kernel(
-    "convForward",
+    named(el, "convForward"),
     convLocals,
     (p, l) => [
-      convSetup(p, l),
+      convSetup(el, p, l),
       for_(l.n, get(p.n0), get(p.n1), c(1), [
         for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
-          im2colOfGroup(p, l),
+          im2colOfGroup(el, p, l),
           set(
             l.yn,
             planeAddr(
@@ -407,26 +439,28 @@ const convForward: Template = () =>
               field(p.g, CF.o),
               mul(get(l.grp), get(l.og)),
               get(l.yp),
+              el.shift,
             ),
           ),
           // fill each output row with its bias (or 0): the GEMM adds to it
           for_(l.o, c(0), get(l.og), c(1), [
             set(
               l.bv,
-              f32x4.splat(
-                if_f32(
+              el.splat(
+                orZero(
+                  el,
                   field(p.g, CF.bias),
-                  f32.load(
+                  el.load(
                     add(
                       field(p.g, CF.bias),
-                      x4(add(mul(get(l.grp), get(l.og)), get(l.o))),
+                      bytesOf(el, add(mul(get(l.grp), get(l.og)), get(l.o))),
                     ),
                   ),
                 ),
               ),
             ),
-            set(l.q, add(get(l.yn), x4(mul(get(l.o), get(l.yp))))),
-            set(l.e, add(get(l.q), x4(get(l.pp)))),
+            set(l.q, add(get(l.yn), bytesOf(el, mul(get(l.o), get(l.yp))))),
+            set(l.e, add(get(l.q), bytesOf(el, get(l.pp)))),
             block(loop(
               brIf(1, i32.gt_s(add(get(l.q), c(16)), get(l.e))),
               v128.store(get(l.q), get(l.bv)),
@@ -435,19 +469,19 @@ const convForward: Template = () =>
             )),
             block(loop(
               brIf(1, i32.ge_s(get(l.q), get(l.e))),
-              f32.store(get(l.q), f32x4.extractLane(get(l.bv), 0)),
-              set(l.q, add(get(l.q), c(4))),
+              el.store(get(l.q), el.extractLane(get(l.bv), 0)),
+              set(l.q, add(get(l.q), c(1 << el.shift))),
               br(0),
             )),
           ]),
           call(
-            F.gemm,
+            F[named(el, "gemm")],
             get(l.og),
             get(l.pp),
             get(l.kk),
             add(
               field(p.g, CF.wt),
-              x4(mul(mul(get(l.grp), get(l.og)), get(l.kk))),
+              bytesOf(el, mul(mul(get(l.grp), get(l.og)), get(l.kk))),
             ),
             get(l.kk),
             c(1),
@@ -464,24 +498,24 @@ const convForward: Template = () =>
   );
 
 // x[n] = col2im(Wᵀ · y[n]): the transpose of convForward in x (x zeroed by the caller)
-const convInputAdjoint: Template = () =>
+const convInputAdjoint = (el: Elem): Template => () =>
   kernel(
-    "convInputAdjoint",
+    named(el, "convInputAdjoint"),
     convLocals,
     (p, l) => [
-      convSetup(p, l),
+      convSetup(el, p, l),
       for_(l.n, get(p.n0), get(p.n1), c(1), [
         for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
-          call(F.zero, get(l.cols), x4(mul(get(l.kk), get(l.pp)))),
+          call(F.zero, get(l.cols), bytesOf(el, mul(get(l.kk), get(l.pp)))),
           call(
-            F.gemm,
+            F[named(el, "gemm")],
             get(l.kk),
             get(l.pp),
             get(l.og),
             // A = W_grpᵀ: element (i, p) at W[p, i]
             add(
               field(p.g, CF.wt),
-              x4(mul(mul(get(l.grp), get(l.og)), get(l.kk))),
+              bytesOf(el, mul(mul(get(l.grp), get(l.og)), get(l.kk))),
             ),
             c(1),
             get(l.kk),
@@ -491,6 +525,7 @@ const convInputAdjoint: Template = () =>
               field(p.g, CF.o),
               mul(get(l.grp), get(l.og)),
               get(l.yp),
+              el.shift,
             ),
             get(l.yp),
             c(1),
@@ -499,7 +534,7 @@ const convInputAdjoint: Template = () =>
             get(l.gw),
           ),
           call(
-            F.col2im,
+            F[named(el, "col2im")],
             get(p.g),
             get(l.cg),
             planeAddr(
@@ -508,6 +543,7 @@ const convInputAdjoint: Template = () =>
               field(p.g, CF.c),
               mul(get(l.grp), get(l.cg)),
               mul(field(p.g, CF.h), field(p.g, CF.w)),
+              el.shift,
             ),
             get(l.cols),
           ),
@@ -517,17 +553,17 @@ const convInputAdjoint: Template = () =>
   );
 
 // dw += y[n] · im2col(x[n])ᵀ over images n0..n1 (dw [o, cg·kh·kw] zeroed by the caller)
-const convWeightAdjoint: Template = () =>
+const convWeightAdjoint = (el: Elem): Template => () =>
   kernel(
-    "convWeightAdjoint",
+    named(el, "convWeightAdjoint"),
     convLocals,
     (p, l) => [
-      convSetup(p, l),
+      convSetup(el, p, l),
       for_(l.n, get(p.n0), get(p.n1), c(1), [
         for_(l.grp, c(0), field(p.g, CF.groups), c(1), [
-          im2colOfGroup(p, l),
+          im2colOfGroup(el, p, l),
           call(
-            F.gemm,
+            F[named(el, "gemm")],
             get(l.og),
             get(l.kk),
             get(l.pp),
@@ -537,6 +573,7 @@ const convWeightAdjoint: Template = () =>
               field(p.g, CF.o),
               mul(get(l.grp), get(l.og)),
               get(l.yp),
+              el.shift,
             ),
             get(l.yp),
             c(1),
@@ -544,7 +581,10 @@ const convWeightAdjoint: Template = () =>
             get(l.cols),
             c(1),
             get(l.pp),
-            add(get(p.dw), x4(mul(mul(get(l.grp), get(l.og)), get(l.kk)))),
+            add(
+              get(p.dw),
+              bytesOf(el, mul(mul(get(l.grp), get(l.og)), get(l.kk))),
+            ),
             get(l.kk),
             get(l.gw),
           ),
@@ -553,11 +593,16 @@ const convWeightAdjoint: Template = () =>
     ],
   );
 
-/** The im2col family's templates. */
+/** The im2col family's templates: float32, then float64. */
 export const im2colKernels: FamilyTemplates<"im2col"> = {
-  im2col,
-  col2im,
-  convForward,
-  convInputAdjoint,
-  convWeightAdjoint,
+  im2col: im2col(E32),
+  col2im: col2im(E32),
+  convForward: convForward(E32),
+  convInputAdjoint: convInputAdjoint(E32),
+  convWeightAdjoint: convWeightAdjoint(E32),
+  im2colF64: im2col(E64),
+  col2imF64: col2im(E64),
+  convForwardF64: convForward(E64),
+  convInputAdjointF64: convInputAdjoint(E64),
+  convWeightAdjointF64: convWeightAdjoint(E64),
 };

@@ -1,9 +1,11 @@
 /**
  * The GEMM family: `gemm` and the three functions it calls (the packers and
- * the micro-kernel): C[m×n] (row stride ldc) += A[m×k] · B[k×n].
+ * the micro-kernel): C[m×n] (row stride ldc) += A[m×k] · B[k×n]; and the
+ * same four for float64 (`gemmF64`, `microF64`, `packAF64`, `packBF64`),
+ * built from the same templates with f64x2 vectors (see {@linkcode Elem}).
  *
  * All addresses are byte offsets into the one shared memory; sizes and
- * strides are element counts (f32 = 4 bytes).
+ * strides are element counts (f32 = 4 bytes, f64 = 8).
  *
  * GEMM, in the BLIS / GotoBLAS structure:
  *
@@ -24,6 +26,17 @@
  * `f32x4.add`). V8 on x64 has 16 xmm registers (one is its scratch), so
  * MR·NR/4 + NR/4 + 1 <= 15.
  *
+ * The float64 kernels keep the layout's bytes: a tile of MR × NR_F64 (4)
+ * values is MR·2 f64x2 registers, a row of a B panel is two vectors, an A
+ * value is broadcast to a vector (2 lanes), NC_F64 = NC / 2 columns of B are
+ * packed at once, so the scratch is `GEMM_WORK_BYTES` too. Their
+ * multiply-add is always `f64x2.mul` + `f64x2.add`, in both variants (the
+ * relaxed fused one would round differently on different engines): each
+ * product is rounded, then each sum, as in the TypeScript loops (`c += a·b`
+ * in k order). Only the grouping differs: an entry's sum over one KC slice
+ * of k starts from zero and is then added into C, so with k <= KC and C
+ * zero the results are the TypeScript loops' bits.
+ *
  * The matrices are read through general strides (element (i, p) of A is at
  * `a + 4·(i·ars + p·acs)`), so one routine serves A·B, Aᵀ·B and A·Bᵀ; the
  * packers take a fast path for unit strides. C is always accumulated into
@@ -39,6 +52,8 @@ import {
   type Code,
   f32,
   f32x4,
+  f64,
+  f64x2,
   for_,
   get,
   I32,
@@ -52,6 +67,7 @@ import {
 import {
   add,
   c,
+  type EmitContext,
   F,
   type FamilyTemplates,
   kernel,
@@ -64,19 +80,98 @@ import {
   x4,
 } from "./emit.ts";
 import { tileAcc, tileAccOf } from "./tile.ts";
-import { KC, KU, MC, MR, NC, NR } from "../layout.ts";
+import type { KernelName } from "../manifest.ts";
+import { KC, KU, MC, MR, NC, NC_F64, NR, NR_F64 } from "../layout.ts";
 
-// ---- micro-kernel: C[MR×NR] (row stride ldc bytes) += A panel · B panel
-const micro: Template = ({ madd }) =>
+/**
+ * What the GEMM and im2col templates need to know of the element type: the
+ * suffix of its kernels' names, the element size, the tile's and the packed
+ * block's columns, and the scalar and vector instructions.
+ */
+export interface Elem {
+  /** The kernels' names: the float32 one's and this suffix. */
+  suffix: "" | "F64";
+  /** log2 of the element's bytes. */
+  shift: number;
+  /** Elements per vector. */
+  lanes: number;
+  /** Columns of a tile (two vectors) and of a packed block of B. */
+  nr: number;
+  nc: number;
+  load: (addr: Code) => Code;
+  store: (addr: Code, v: Code) => Code;
+  /** Scalar add. */
+  add: (a: Code, b: Code) => Code;
+  /** The scalar 0. */
+  zero: Code;
+  /** Vector add. */
+  vadd: (a: Code, b: Code) => Code;
+  splat: (v: Code) => Code;
+  extractLane: (v: Code, lane: number) => Code;
+  loadSplat: (addr: Code) => Code;
+  /** acc + a·b on vectors. */
+  madd: (ctx: EmitContext) => (a: Code, b: Code, acc: Code) => Code;
+}
+
+/** float32: the f32x4 kernels. */
+export const E32: Elem = {
+  suffix: "",
+  shift: 2,
+  lanes: 4,
+  nr: NR,
+  nc: NC,
+  load: (a) => f32.load(a),
+  store: (a, v) => f32.store(a, v),
+  add: f32.add,
+  zero: f32.const_(0),
+  vadd: f32x4.add,
+  splat: f32x4.splat,
+  extractLane: f32x4.extractLane,
+  loadSplat: (a) => v128.load32Splat(a),
+  madd: (ctx) => ctx.madd,
+};
+
+/** float64: the f64x2 kernels (names ending in F64). */
+export const E64: Elem = {
+  suffix: "F64",
+  shift: 3,
+  lanes: 2,
+  nr: NR_F64,
+  nc: NC_F64,
+  load: (a) => f64.load(a),
+  store: (a, v) => f64.store(a, v),
+  add: f64.add,
+  zero: f64.const_(0),
+  vadd: f64x2.add,
+  splat: f64x2.splat,
+  extractLane: f64x2.extractLane,
+  loadSplat: (a) => v128.load64Splat(a),
+  // never fused (see the module's documentation)
+  madd: () => (a, b, acc) => f64x2.add(f64x2.mul(a, b), acc),
+};
+
+/**
+ * The name of kernel `base`'s version for element `el` (typed as `base`:
+ * the manifest gives both versions the same parameters).
+ */
+export const named = <B extends KernelName>(el: Elem, base: B): B =>
+  `${base}${el.suffix}` as B;
+
+/** An element count as bytes (`x4` for f32). */
+export const bytesOf = (el: Elem, x: Code): Code => i32.shl(x, c(el.shift));
+
+// ---- micro-kernel: C[MR×nr] (row stride ldc bytes) += A panel · B panel
+// (a row of a B panel is two vectors: nr·bytes = 32 either way)
+const micro = (el: Elem): Template => (ctx) =>
   kernel(
-    "micro",
+    named(el, "micro"),
     { ...tileAcc, b0: V128, b1: V128, a: V128, end: I32, row: I32 },
     (p, l) => {
-      const acc = tileAccOf(l);
+      const acc = tileAccOf(l), madd = el.madd(ctx);
       const step = (u: number): Code[] => {
         const code: Code[] = [
-          set(l.b0, v128.load(get(p.pb), u * NR * 4)),
-          set(l.b1, v128.load(get(p.pb), u * NR * 4 + 16)),
+          set(l.b0, v128.load(get(p.pb), u * 32)),
+          set(l.b1, v128.load(get(p.pb), u * 32 + 16)),
         ];
         for (let r = 0; r < MR; r++) {
           code.push(
@@ -94,19 +189,19 @@ const micro: Template = ({ madd }) =>
         for (let v = 0; v < 2; v++) {
           store.push(v128.store(
             get(l.row),
-            f32x4.add(v128.load(get(l.row), v * 16), get(acc(r, v))),
+            el.vadd(v128.load(get(l.row), v * 16), get(acc(r, v))),
             v * 16,
           ));
         }
         store.push(set(l.row, add(get(l.row), get(p.ldc))));
       }
       return [
-        set(l.end, add(get(p.pb), x4(mul(get(p.kcp), c(NR))))),
+        set(l.end, add(get(p.pb), bytesOf(el, mul(get(p.kcp), c(el.nr))))),
         // do { KU steps } while (pb < end): kcp is a positive multiple of KU
         loop(
           unrolled,
           set(p.pa, add(get(p.pa), c(KU * MR * 16))),
-          set(p.pb, add(get(p.pb), c(KU * NR * 4))),
+          set(p.pb, add(get(p.pb), c(KU * 32))),
           brIf(0, i32.lt_u(get(p.pb), get(l.end))),
         ),
         store,
@@ -119,9 +214,9 @@ const micro: Template = ({ madd }) =>
 // edges), each broadcast to a whole vector: the micro-kernel then reads
 // them with plain vector loads (V8's load32_splat costs a shuffle that
 // competes with the multiply-adds: 35 against 50 GFLOP/s in a bare loop)
-const packA: Template = () =>
+const packA = (el: Elem): Template => () =>
   kernel(
-    "packA",
+    named(el, "packA"),
     {
       q: I32,
       r: I32,
@@ -133,7 +228,7 @@ const packA: Template = () =>
       v: V128,
     },
     (p, l) => [
-      set(l.csb, x4(get(p.cs))),
+      set(l.csb, bytesOf(el, get(p.cs))),
       for_(l.q, c(0), get(p.mc), c(MR), [
         set(l.panel, add(get(p.dst), i32.shl(mul(get(l.q), get(p.kcp)), c(4)))),
         for_(l.r, c(0), c(MR), c(1), [
@@ -141,30 +236,32 @@ const packA: Template = () =>
           if_(i32.lt_s(add(get(l.q), get(l.r)), get(p.mc)), [
             set(
               l.s,
-              add(get(p.src), x4(mul(add(get(l.q), get(l.r)), get(p.rs)))),
+              add(
+                get(p.src),
+                bytesOf(el, mul(add(get(l.q), get(l.r)), get(p.rs))),
+              ),
             ),
             set(l.pp, c(0)),
-            // unit column stride: four at a time, one vector load and four
-            // lanes broadcast
+            // unit column stride: a vector at a time, one load and each
+            // lane broadcast
             if_(i32.eq(get(p.cs), c(1)), [
               block(loop(
-                brIf(1, i32.gt_s(add(get(l.pp), c(4)), get(p.kc))),
+                brIf(1, i32.gt_s(add(get(l.pp), c(el.lanes)), get(p.kc))),
                 set(l.v, v128.load(get(l.s))),
-                ...[0, 1, 2, 3].map((k) =>
+                ...Array.from({ length: el.lanes }, (_, k) =>
                   v128.store(
                     get(l.d),
-                    f32x4.splat(f32x4.extractLane(get(l.v), k)),
+                    el.splat(el.extractLane(get(l.v), k)),
                     k * MR * 16,
-                  )
-                ),
+                  )),
                 set(l.s, add(get(l.s), c(16))),
-                set(l.d, add(get(l.d), c(4 * MR * 16))),
-                set(l.pp, add(get(l.pp), c(4))),
+                set(l.d, add(get(l.d), c(el.lanes * MR * 16))),
+                set(l.pp, add(get(l.pp), c(el.lanes))),
                 br(0),
               )),
             ]),
             for_(l.pp, get(l.pp), get(p.kc), c(1), [
-              v128.store(get(l.d), v128.load32Splat(get(l.s))),
+              v128.store(get(l.d), el.loadSplat(get(l.s))),
               set(l.s, add(get(l.s), get(l.csb))),
               set(l.d, add(get(l.d), c(MR * 16))),
             ]),
@@ -183,11 +280,140 @@ const packA: Template = () =>
     ],
   );
 
-// ---- pack B: k slice of length kc, columns 0..nc, into NR-column panels
-// panel q holds, for each p < kcp, NR values: B[p, q·NR + j]
-const packB: Template = () =>
+// ---- pack B (float32 stored transposed, full panel): 4×4 blocks, four
+// columns read as vectors, transposed with shuffles into four rows of the
+// panel; rows past the last multiple of 4 are left to the general loop
+const packBTransposed = (
+  p: Record<"src" | "kc", number>,
+  l: Record<
+    | "p0"
+    | "j"
+    | "s"
+    | "d"
+    | "q"
+    | "pp"
+    | "csb"
+    | "panel"
+    | `${"c" | "t"}${0 | 1 | 2 | 3}`,
+    number
+  >,
+): Code[] => [
+  set(l.p0, i32.and(get(p.kc), c(-4))),
+  for_(l.j, c(0), c(NR), c(4), [
+    set(
+      l.s,
+      add(get(p.src), mul(add(get(l.q), get(l.j)), get(l.csb))),
+    ),
+    set(l.d, add(get(l.panel), x4(get(l.j)))),
+    for_(l.pp, c(0), get(l.p0), c(4), [
+      set(l.c0, v128.load(get(l.s))),
+      set(l.c1, v128.load(add(get(l.s), get(l.csb)))),
+      set(
+        l.c2,
+        v128.load(add(get(l.s), i32.shl(get(l.csb), c(1)))),
+      ),
+      set(
+        l.c3,
+        v128.load(
+          add(
+            add(get(l.s), get(l.csb)),
+            i32.shl(get(l.csb), c(1)),
+          ),
+        ),
+      ),
+      set(
+        l.t0,
+        v128.shuffle(get(l.c0), get(l.c1), lanes(0, 4, 1, 5)),
+      ),
+      set(
+        l.t1,
+        v128.shuffle(get(l.c2), get(l.c3), lanes(0, 4, 1, 5)),
+      ),
+      set(
+        l.t2,
+        v128.shuffle(get(l.c0), get(l.c1), lanes(2, 6, 3, 7)),
+      ),
+      set(
+        l.t3,
+        v128.shuffle(get(l.c2), get(l.c3), lanes(2, 6, 3, 7)),
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.t0), get(l.t1), lanes(0, 1, 4, 5)),
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.t0), get(l.t1), lanes(2, 3, 6, 7)),
+        NR * 4,
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.t2), get(l.t3), lanes(0, 1, 4, 5)),
+        2 * NR * 4,
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.t2), get(l.t3), lanes(2, 3, 6, 7)),
+        3 * NR * 4,
+      ),
+      set(l.s, add(get(l.s), c(16))),
+      set(l.d, add(get(l.d), c(4 * NR * 4))),
+    ]),
+  ]),
+];
+
+// ---- pack B (float64 stored transposed, full panel): 2 rows × 4 columns
+// at a time, each column's two values one vector, interleaved with shuffles
+// into the two rows of the panel; an odd last row is left to the general
+// loop
+const packBTransposedF64 = (
+  p: Record<"src" | "kc", number>,
+  l: Record<
+    "p0" | "s" | "d" | "q" | "pp" | "csb" | "panel" | `c${0 | 1 | 2 | 3}`,
+    number
+  >,
+): Code[] => {
+  // f64 lanes as byte indices: 0-1 from a, 2-3 from b
+  const lanes64 = (...ls: number[]) =>
+    ls.flatMap((k) => Array.from({ length: 8 }, (_, b) => 8 * k + b));
+  const col = (j: number) =>
+    v128.load(add(get(l.s), j === 0 ? c(0) : mul(get(l.csb), c(j))));
+  return [
+    set(l.p0, i32.and(get(p.kc), c(-2))),
+    set(l.s, add(get(p.src), mul(get(l.q), get(l.csb)))),
+    set(l.d, get(l.panel)),
+    for_(l.pp, c(0), get(l.p0), c(2), [
+      set(l.c0, col(0)),
+      set(l.c1, col(1)),
+      set(l.c2, col(2)),
+      set(l.c3, col(3)),
+      v128.store(get(l.d), v128.shuffle(get(l.c0), get(l.c1), lanes64(0, 2))),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.c2), get(l.c3), lanes64(0, 2)),
+        16,
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.c0), get(l.c1), lanes64(1, 3)),
+        32,
+      ),
+      v128.store(
+        get(l.d),
+        v128.shuffle(get(l.c2), get(l.c3), lanes64(1, 3)),
+        48,
+      ),
+      set(l.s, add(get(l.s), c(16))),
+      set(l.d, add(get(l.d), c(64))),
+    ]),
+  ];
+};
+
+// ---- pack B: k slice of length kc, columns 0..nc, into nr-column panels
+// panel q holds, for each p < kcp, nr values: B[p, q·nr + j]
+const packB = (el: Elem): Template => () =>
   kernel(
-    "packB",
+    named(el, "packB"),
     {
       q: I32,
       j: I32,
@@ -208,113 +434,54 @@ const packB: Template = () =>
       t3: V128,
     },
     (p, l) => [
-      set(l.rsb, x4(get(p.rs))),
-      set(l.csb, x4(get(p.cs))),
-      for_(l.q, c(0), get(p.nc), c(NR), [
-        set(l.panel, add(get(p.dst), x4(mul(get(l.q), get(p.kcp))))),
+      set(l.rsb, bytesOf(el, get(p.rs))),
+      set(l.csb, bytesOf(el, get(p.cs))),
+      for_(l.q, c(0), get(p.nc), c(el.nr), [
+        set(l.panel, add(get(p.dst), bytesOf(el, mul(get(l.q), get(p.kcp))))),
         if_(
           i32.and(
             i32.eq(get(p.cs), c(1)),
-            i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
+            i32.le_s(add(get(l.q), c(el.nr)), get(p.nc)),
           ),
           [
             // unit column stride, full panel: two vector copies per row of B
-            set(l.s, add(get(p.src), x4(get(l.q)))),
+            set(l.s, add(get(p.src), bytesOf(el, get(l.q)))),
             set(l.d, get(l.panel)),
             for_(l.pp, c(0), get(p.kc), c(1), [
               v128.store(get(l.d), v128.load(get(l.s))),
               v128.store(get(l.d), v128.load(get(l.s), 16), 16),
               set(l.s, add(get(l.s), get(l.rsb))),
-              set(l.d, add(get(l.d), c(NR * 4))),
+              set(l.d, add(get(l.d), c(32))),
             ]),
           ],
           [
             set(l.p0, c(0)),
+            // B stored transposed (unit row stride), full panel
             if_(
               i32.and(
                 i32.eq(get(p.rs), c(1)),
-                i32.le_s(add(get(l.q), c(NR)), get(p.nc)),
+                i32.le_s(add(get(l.q), c(el.nr)), get(p.nc)),
               ),
-              [
-                // B stored transposed (unit row stride), full panel: 4×4
-                // blocks, four columns read as vectors, transposed with
-                // shuffles into four rows of the panel; rows past the last
-                // multiple of 4 are left to the general loop
-                set(l.p0, i32.and(get(p.kc), c(-4))),
-                for_(l.j, c(0), c(NR), c(4), [
-                  set(
-                    l.s,
-                    add(get(p.src), mul(add(get(l.q), get(l.j)), get(l.csb))),
-                  ),
-                  set(l.d, add(get(l.panel), x4(get(l.j)))),
-                  for_(l.pp, c(0), get(l.p0), c(4), [
-                    set(l.c0, v128.load(get(l.s))),
-                    set(l.c1, v128.load(add(get(l.s), get(l.csb)))),
-                    set(
-                      l.c2,
-                      v128.load(add(get(l.s), i32.shl(get(l.csb), c(1)))),
-                    ),
-                    set(
-                      l.c3,
-                      v128.load(
-                        add(
-                          add(get(l.s), get(l.csb)),
-                          i32.shl(get(l.csb), c(1)),
-                        ),
-                      ),
-                    ),
-                    set(
-                      l.t0,
-                      v128.shuffle(get(l.c0), get(l.c1), lanes(0, 4, 1, 5)),
-                    ),
-                    set(
-                      l.t1,
-                      v128.shuffle(get(l.c2), get(l.c3), lanes(0, 4, 1, 5)),
-                    ),
-                    set(
-                      l.t2,
-                      v128.shuffle(get(l.c0), get(l.c1), lanes(2, 6, 3, 7)),
-                    ),
-                    set(
-                      l.t3,
-                      v128.shuffle(get(l.c2), get(l.c3), lanes(2, 6, 3, 7)),
-                    ),
-                    v128.store(
-                      get(l.d),
-                      v128.shuffle(get(l.t0), get(l.t1), lanes(0, 1, 4, 5)),
-                    ),
-                    v128.store(
-                      get(l.d),
-                      v128.shuffle(get(l.t0), get(l.t1), lanes(2, 3, 6, 7)),
-                      NR * 4,
-                    ),
-                    v128.store(
-                      get(l.d),
-                      v128.shuffle(get(l.t2), get(l.t3), lanes(0, 1, 4, 5)),
-                      2 * NR * 4,
-                    ),
-                    v128.store(
-                      get(l.d),
-                      v128.shuffle(get(l.t2), get(l.t3), lanes(2, 3, 6, 7)),
-                      3 * NR * 4,
-                    ),
-                    set(l.s, add(get(l.s), c(16))),
-                    set(l.d, add(get(l.d), c(4 * NR * 4))),
-                  ]),
-                ]),
-              ],
+              el.shift === 2 ? packBTransposed(p, l) : packBTransposedF64(p, l),
             ),
             // a partial panel: zero it whole (vector stores), then fill
             // its columns
-            if_(i32.gt_s(add(get(l.q), c(NR)), get(p.nc)), [
-              call(F.zero, get(l.panel), x4(mul(get(p.kcp), c(NR)))),
+            if_(i32.gt_s(add(get(l.q), c(el.nr)), get(p.nc)), [
+              call(
+                F.zero,
+                get(l.panel),
+                bytesOf(el, mul(get(p.kcp), c(el.nr))),
+              ),
             ]),
             // general: column by column from row p0 (contiguous reads when B
             // is stored transposed)
-            for_(l.j, c(0), min(c(NR), sub(get(p.nc), get(l.q))), c(1), [
+            for_(l.j, c(0), min(c(el.nr), sub(get(p.nc), get(l.q))), c(1), [
               set(
                 l.d,
-                add(get(l.panel), x4(add(mul(get(l.p0), c(NR)), get(l.j)))),
+                add(
+                  get(l.panel),
+                  bytesOf(el, add(mul(get(l.p0), c(el.nr)), get(l.j))),
+                ),
               ),
               set(
                 l.s,
@@ -327,9 +494,9 @@ const packB: Template = () =>
                 ),
               ),
               for_(l.pp, get(l.p0), get(p.kc), c(1), [
-                f32.store(get(l.d), f32.load(get(l.s))),
+                el.store(get(l.d), el.load(get(l.s))),
                 set(l.s, add(get(l.s), get(l.rsb))),
-                set(l.d, add(get(l.d), c(NR * 4))),
+                set(l.d, add(get(l.d), c(32))),
               ]),
             ]),
           ],
@@ -337,17 +504,17 @@ const packB: Template = () =>
         // zero rows kc..kcp of the panel
         call(
           F.zero,
-          add(get(l.panel), x4(mul(get(p.kc), c(NR)))),
-          x4(mul(sub(get(p.kcp), get(p.kc)), c(NR))),
+          add(get(l.panel), bytesOf(el, mul(get(p.kc), c(el.nr)))),
+          bytesOf(el, mul(sub(get(p.kcp), get(p.kc)), c(el.nr))),
         ),
       ]),
     ],
   );
 
 // ---- gemm: C[m×n] (row stride ldc) += A[m×k] · B[k×n], general strides
-const gemm: Template = () =>
+const gemm = (el: Elem): Template => () =>
   kernel(
-    "gemm",
+    named(el, "gemm"),
     {
       jc: I32,
       pc: I32,
@@ -367,116 +534,136 @@ const gemm: Template = () =>
       i: I32,
       j: I32,
     },
-    (p, l) => [
-      set(l.pa, get(p.work)),
-      set(l.pb, add(get(p.work), c(MC * KC * 16))),
-      set(l.tile, add(get(l.pb), c(KC * NC * 4))),
-      for_(l.jc, c(0), get(p.n), c(NC), [
-        set(l.nc, min(c(NC), sub(get(p.n), get(l.jc)))),
-        for_(l.pc, c(0), get(p.k), c(KC), [
-          set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
-          set(l.kcp, roundKU(get(l.kc))),
-          call(
-            F.packB,
-            add(
-              get(p.b),
-              x4(add(mul(get(l.pc), get(p.brs)), mul(get(l.jc), get(p.bcs)))),
-            ),
-            get(p.brs),
-            get(p.bcs),
-            get(l.kc),
-            get(l.kcp),
-            get(l.nc),
-            get(l.pb),
-          ),
-          for_(l.ic, c(0), get(p.m), c(MC), [
-            set(l.mc, min(c(MC), sub(get(p.m), get(l.ic)))),
+    (p, l) => {
+      const NRe = el.nr, at = (x: Code) => bytesOf(el, x);
+      return [
+        set(l.pa, get(p.work)),
+        set(l.pb, add(get(p.work), c(MC * KC * 16))),
+        set(l.tile, add(get(l.pb), c(KC * el.nc << el.shift))),
+        for_(l.jc, c(0), get(p.n), c(el.nc), [
+          set(l.nc, min(c(el.nc), sub(get(p.n), get(l.jc)))),
+          for_(l.pc, c(0), get(p.k), c(KC), [
+            set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
+            set(l.kcp, roundKU(get(l.kc))),
             call(
-              F.packA,
+              F[named(el, "packB")],
               add(
-                get(p.a),
-                x4(add(mul(get(l.ic), get(p.ars)), mul(get(l.pc), get(p.acs)))),
+                get(p.b),
+                at(add(mul(get(l.pc), get(p.brs)), mul(get(l.jc), get(p.bcs)))),
               ),
-              get(p.ars),
-              get(p.acs),
-              get(l.mc),
+              get(p.brs),
+              get(p.bcs),
               get(l.kc),
               get(l.kcp),
-              get(l.pa),
+              get(l.nc),
+              get(l.pb),
             ),
-            for_(l.jr, c(0), get(l.nc), c(NR), [
-              set(l.nr, min(c(NR), sub(get(l.nc), get(l.jr)))),
-              for_(l.ir, c(0), get(l.mc), c(MR), [
-                set(l.mr, min(c(MR), sub(get(l.mc), get(l.ir)))),
-                set(
-                  l.cp,
-                  add(
-                    get(p.cc),
-                    x4(add(
-                      mul(add(get(l.ic), get(l.ir)), get(p.ldc)),
-                      add(get(l.jc), get(l.jr)),
-                    )),
+            for_(l.ic, c(0), get(p.m), c(MC), [
+              set(l.mc, min(c(MC), sub(get(p.m), get(l.ic)))),
+              call(
+                F[named(el, "packA")],
+                add(
+                  get(p.a),
+                  at(
+                    add(mul(get(l.ic), get(p.ars)), mul(get(l.pc), get(p.acs))),
                   ),
                 ),
-                if_(
-                  i32.and(
-                    i32.eq(get(l.mr), c(MR)),
-                    i32.eq(get(l.nr), c(NR)),
+                get(p.ars),
+                get(p.acs),
+                get(l.mc),
+                get(l.kc),
+                get(l.kcp),
+                get(l.pa),
+              ),
+              for_(l.jr, c(0), get(l.nc), c(NRe), [
+                set(l.nr, min(c(NRe), sub(get(l.nc), get(l.jr)))),
+                for_(l.ir, c(0), get(l.mc), c(MR), [
+                  set(l.mr, min(c(MR), sub(get(l.mc), get(l.ir)))),
+                  set(
+                    l.cp,
+                    add(
+                      get(p.cc),
+                      at(add(
+                        mul(add(get(l.ic), get(l.ir)), get(p.ldc)),
+                        add(get(l.jc), get(l.jr)),
+                      )),
+                    ),
                   ),
-                  [
-                    call(
-                      F.micro,
-                      get(l.kcp),
-                      add(get(l.pa), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
-                      add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
-                      get(l.cp),
-                      x4(get(p.ldc)),
+                  if_(
+                    i32.and(
+                      i32.eq(get(l.mr), c(MR)),
+                      i32.eq(get(l.nr), c(NRe)),
                     ),
-                  ],
-                  [
-                    // an edge tile: compute into a zeroed MR×NR tile, add its valid part
-                    call(F.zero, get(l.tile), c(MR * NR * 4)),
-                    call(
-                      F.micro,
-                      get(l.kcp),
-                      add(get(l.pa), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
-                      add(get(l.pb), x4(mul(get(l.jr), get(l.kcp)))),
-                      get(l.tile),
-                      c(NR * 4),
-                    ),
-                    for_(l.i, c(0), get(l.mr), c(1), [
-                      for_(l.j, c(0), get(l.nr), c(1), [
-                        f32.store(
-                          add(
-                            get(l.cp),
-                            x4(add(mul(get(l.i), get(p.ldc)), get(l.j))),
-                          ),
-                          f32.add(
-                            f32.load(
-                              add(
-                                get(l.cp),
-                                x4(add(mul(get(l.i), get(p.ldc)), get(l.j))),
-                              ),
-                            ),
-                            f32.load(
-                              add(
-                                get(l.tile),
-                                x4(add(mul(get(l.i), c(NR)), get(l.j))),
-                              ),
-                            ),
-                          ),
+                    [
+                      call(
+                        F[named(el, "micro")],
+                        get(l.kcp),
+                        add(
+                          get(l.pa),
+                          i32.shl(mul(get(l.ir), get(l.kcp)), c(4)),
                         ),
+                        add(get(l.pb), at(mul(get(l.jr), get(l.kcp)))),
+                        get(l.cp),
+                        at(get(p.ldc)),
+                      ),
+                    ],
+                    [
+                      // an edge tile: compute into a zeroed MR×nr tile, add its valid part
+                      call(F.zero, get(l.tile), c(MR * 32)),
+                      call(
+                        F[named(el, "micro")],
+                        get(l.kcp),
+                        add(
+                          get(l.pa),
+                          i32.shl(mul(get(l.ir), get(l.kcp)), c(4)),
+                        ),
+                        add(get(l.pb), at(mul(get(l.jr), get(l.kcp)))),
+                        get(l.tile),
+                        c(32),
+                      ),
+                      for_(l.i, c(0), get(l.mr), c(1), [
+                        for_(l.j, c(0), get(l.nr), c(1), [
+                          el.store(
+                            add(
+                              get(l.cp),
+                              at(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                            ),
+                            el.add(
+                              el.load(
+                                add(
+                                  get(l.cp),
+                                  at(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                                ),
+                              ),
+                              el.load(
+                                add(
+                                  get(l.tile),
+                                  at(add(mul(get(l.i), c(NRe)), get(l.j))),
+                                ),
+                              ),
+                            ),
+                          ),
+                        ]),
                       ]),
-                    ]),
-                  ],
-                ),
+                    ],
+                  ),
+                ]),
               ]),
             ]),
           ]),
         ]),
-      ]),
-    ],
+      ];
+    },
   );
 
-/** The GEMM family's templates. */
-export const matmul: FamilyTemplates<"matmul"> = { micro, packA, packB, gemm };
+/** The GEMM family's templates: float32, then float64. */
+export const matmul: FamilyTemplates<"matmul"> = {
+  micro: micro(E32),
+  packA: packA(E32),
+  packB: packB(E32),
+  gemm: gemm(E32),
+  microF64: micro(E64),
+  packAF64: packA(E64),
+  packBF64: packB(E64),
+  gemmF64: gemm(E64),
+};

@@ -1,0 +1,399 @@
+/**
+ * The WebAssembly float64 kernels (the f64x2 GEMM and the float64 im2col
+ * convolutions) against the TypeScript reference kernels, on random shapes
+ * and sizes around the blocking constants, for both module variants and
+ * with worker threads; each test also checks that the WebAssembly kernel
+ * ran (a spy on `parallel`).
+ *
+ * Tolerance: the kernels round every product and every sum as the
+ * TypeScript loops do (f64x2.mul then f64x2.add, never fused) and only
+ * group the sums differently (each KC = 256 slice of k, or each image of a
+ * weight gradient, summed from zero, then added), so results differ by at
+ * most the rounding of two groupings of the same sum: within
+ * k·2⁻⁵²·Σ|terms| (`bound` below, with Σ|terms| <= k for these inputs in
+ * [-1, 1], plus what C held). Where the grouping is the same (C zero and
+ * k <= 256; a convolution without bias; an input gradient not in bands)
+ * they are the reference's bits.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { values } from "./_helpers.ts";
+import * as mm from "../ops/kernels/matmul.ts";
+import * as cv from "../ops/kernels/conv.ts";
+import * as pk from "../ops/kernels/pool.ts";
+import { KC } from "../ops/kernels/wasm/layout.ts";
+import {
+  RELAXED_AVAILABLE,
+  setRuntime,
+  type TaskName,
+  WasmRuntime,
+} from "../ops/kernels/wasm/runtime.ts";
+
+/** n float64 values in [-1, 1) with full 53-bit mantissas. */
+function values64(n: number, seed: number): Float64Array {
+  const hi = values(n, seed), lo = values(n, seed + 1000);
+  return Float64Array.from(hi, (v, i) => v * (1 - 2 ** -20) + lo[i] * 2 ** -22);
+}
+
+/** The largest difference two groupings of sums of k terms of size <= `size` can make. */
+const bound = (k: number, size = k) => 2 * k * 2 ** -52 * size + 1e-300;
+
+/** Asserts |a - b| <= atol elementwise (the first failure named). */
+function assertWithin(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  atol: number,
+  msg: string,
+): void {
+  assert.equal(a.length, b.length, `${msg}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i] - b[i]) <= atol)) {
+      assert.fail(
+        `${msg}: element ${i} is ${a[i]}, expected ${b[i]} ± ${atol}`,
+      );
+    }
+  }
+}
+
+/** Asserts the same bits (Object.is), naming the first difference. */
+function assertSame(a: ArrayLike<number>, b: ArrayLike<number>, msg: string) {
+  assert.equal(a.length, b.length, `${msg}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) {
+      assert.fail(`${msg}: element ${i} is ${a[i]}, expected ${b[i]}`);
+    }
+  }
+}
+
+/**
+ * Runs `body` with the kernels on `rt`, recording the kernels `parallel`
+ * runs; returns them.
+ */
+function ran(rt: WasmRuntime, body: () => void): Set<TaskName> {
+  const seen = new Set<TaskName>();
+  const parallel = rt.parallel;
+  rt.parallel = (fn, tasks) => {
+    seen.add(fn);
+    parallel.call(rt, fn, tasks);
+  };
+  const prev = setRuntime(rt);
+  try {
+    body();
+  } finally {
+    rt.parallel = parallel;
+    if (prev) setRuntime(prev);
+  }
+  return seen;
+}
+
+const variants = [
+  { name: "relaxed SIMD", relaxed: true },
+  { name: "plain SIMD", relaxed: false },
+].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+
+for (const variant of variants) {
+  const rt = new WasmRuntime({ relaxed: variant.relaxed });
+  rt.minMacs = 0; // every float64 size goes to WebAssembly
+
+  Deno.test(`kernels float64 (${variant.name}): gemm nn/tn/nt, C added to, matches the reference`, () => {
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 60 }),
+          fc.integer({ min: 1, max: 60 }),
+          fc.integer({ min: 1, max: 2 * KC + 20 }),
+          fc.constantFrom("nn", "tn", "nt") as fc.Arbitrary<
+            "nn" | "tn" | "nt"
+          >,
+          fc.integer({ min: 0, max: 5 }),
+          fc.boolean(),
+          (m, n, k, layout, off, zeroC) => {
+            const a = values64(off + m * k, m + 7 * k);
+            const b = values64(off + k * n, n + 3 * k);
+            const c0 = zeroC ? new Float64Array(m * n) : values64(m * n, m);
+            const got = c0.slice(), want = c0.slice();
+            mm.gemm(a, off, b, off, got, 0, m, k, n, layout);
+            mm.gemmRef(a, off, b, off, want, 0, m, k, n, layout);
+            const msg = `${m}x${n}x${k} ${layout} ${zeroC ? "C = 0" : ""}`;
+            if (zeroC && k <= KC) assertSame(got, want, msg);
+            else assertWithin(got, want, bound(k, k + 1), msg);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+    assert.deepEqual([...seen], ["gemmF64"]);
+  });
+
+  Deno.test(`kernels float64 (${variant.name}): batched matmul around the blocking sizes`, () => {
+    // MR 6, NR_F64 4, KC 256, MC 48, NC_F64 256
+    const cases: [number, number, number, number, boolean][] = [
+      [1, 1, 1, 1, false],
+      [3, 7, 5, 13, false],
+      [2, 97, 257, 9, true],
+      [1, 49, 40, 257, false],
+      [1, 6, 256, 4, false],
+      [1, 50, 600, 300, false],
+      [4, 6, 8, 255, true],
+    ];
+    const seen = ran(rt, () => {
+      for (const [batch, m, k, n, shareB] of cases) {
+        const a = values64(batch * m * k, m),
+          b = values64((shareB ? 1 : batch) * k * n, n);
+        const cStep = shareB ? 0 : k * n;
+        const got = mm.matmul(a, b, null, batch, m, k, n, m * k, cStep);
+        const want = mm.matmulRef(
+          a,
+          b,
+          new Float64Array(batch * m * n),
+          batch,
+          m,
+          k,
+          n,
+          m * k,
+          cStep,
+        );
+        assert.ok(got instanceof Float64Array);
+        const msg = `[${batch}] ${m}x${k}x${n}`;
+        if (k <= KC) assertSame(got, want, msg);
+        else assertWithin(got, want, bound(k), msg);
+      }
+    });
+    assert.deepEqual([...seen], ["gemmF64"]);
+  });
+
+  Deno.test(`kernels float64 (${variant.name}): the three convolutions match the reference`, () => {
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            n: fc.integer({ min: 1, max: 3 }),
+            cg: fc.integer({ min: 1, max: 4 }),
+            og: fc.integer({ min: 1, max: 9 }),
+            groups: fc.integer({ min: 1, max: 3 }),
+            h: fc.integer({ min: 1, max: 13 }),
+            w: fc.integer({ min: 1, max: 13 }),
+            kh: fc.integer({ min: 1, max: 5 }),
+            kw: fc.integer({ min: 1, max: 5 }),
+            sh: fc.integer({ min: 1, max: 3 }),
+            sw: fc.integer({ min: 1, max: 3 }),
+            pt: fc.integer({ min: 0, max: 3 }),
+            pl: fc.integer({ min: 0, max: 3 }),
+            dh: fc.integer({ min: 1, max: 2 }),
+            dw: fc.integer({ min: 1, max: 2 }),
+            bias: fc.boolean(),
+            // in bands of one or two output rows
+            banded: fc.boolean(),
+          }),
+          (r) => {
+            const oh =
+              Math.floor((r.h + 2 * r.pt - r.dh * (r.kh - 1) - 1) / r.sh) + 1;
+            const ow =
+              Math.floor((r.w + 2 * r.pl - r.dw * (r.kw - 1) - 1) / r.sw) + 1;
+            fc.pre(oh >= 1 && ow >= 1); // an empty output is skipped, not passed
+            const g: cv.ConvGeometry = {
+              n: r.n,
+              c: r.cg * r.groups,
+              h: r.h,
+              w: r.w,
+              o: r.og * r.groups,
+              kh: r.kh,
+              kw: r.kw,
+              oh,
+              ow,
+              sh: r.sh,
+              sw: r.sw,
+              pt: r.pt,
+              pl: r.pl,
+              dh: r.dh,
+              dw: r.dw,
+              groups: r.groups,
+            };
+            const x = values64(g.n * g.c * g.h * g.w, 1 + g.h);
+            const w = values64(g.o * r.cg * g.kh * g.kw, 2 + g.kw);
+            const b = r.bias ? values64(g.o, 3) : null;
+            const y = values64(g.n * g.o * oh * ow, 4 + oh);
+            const k = r.cg * g.kh * g.kw, msg = JSON.stringify(r);
+            const limits = { ...cv.convLimits };
+            if (r.banded) Object.assign(cv.convLimits, { colsBytes: 64 });
+            try {
+              const want = cv.conv2dForwardRef(
+                x,
+                w,
+                b,
+                g,
+                new Float64Array(y.length),
+              );
+              const got = cv.conv2dForward(x, w, b, g);
+              if (b) assertWithin(got, want, bound(k, k + 1), `forward ${msg}`);
+              else assertSame(got, want, `forward ${msg}`);
+              // in bands, an x element's terms come band by band (not
+              // kernel row by kernel row): the same bits only unbanded
+              const gotX = cv.conv2dInputAdjoint(y, w, g);
+              const wantX = cv.conv2dInputAdjointRef(
+                y,
+                w,
+                g,
+                new Float64Array(x.length),
+              );
+              if (r.banded) {
+                assertWithin(
+                  gotX,
+                  wantX,
+                  bound(r.og * g.kh * g.kw),
+                  `input adjoint ${msg}`,
+                );
+              } else assertSame(gotX, wantX, `input adjoint ${msg}`);
+              assertWithin(
+                cv.conv2dWeightAdjoint(x, y, g, new Float64Array(w.length)),
+                cv.conv2dWeightAdjointRef(
+                  x,
+                  y,
+                  g,
+                  new Float64Array(w.length),
+                ),
+                bound(g.n * oh * ow),
+                `weight adjoint ${msg}`,
+              );
+            } finally {
+              Object.assign(cv.convLimits, limits);
+            }
+          },
+        ),
+        { numRuns: 80 },
+      );
+    });
+    assert.deepEqual(
+      [...seen].sort(),
+      ["convForwardF64", "convInputAdjointF64", "convWeightAdjointF64"],
+    );
+  });
+}
+
+Deno.test({
+  name:
+    "kernels float64: two threads give the single-thread bits (GEMM split by columns, convolutions by images, weight gradients in fixed image ranges)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn() {
+    const one = new WasmRuntime(), two = new WasmRuntime();
+    one.setThreads(1);
+    two.setThreads(2);
+    assert.ok(two.waitReady(), "the worker did not start");
+    const g: cv.ConvGeometry = {
+      n: 16,
+      c: 6,
+      h: 14,
+      w: 14,
+      o: 16,
+      kh: 5,
+      kw: 5,
+      oh: 12,
+      ow: 12,
+      sh: 1,
+      sw: 1,
+      pt: 1,
+      pl: 1,
+      dh: 1,
+      dw: 1,
+      groups: 1,
+    };
+    const x = values64(g.n * g.c * g.h * g.w, 1);
+    const w = values64(g.o * g.c * g.kh * g.kw, 2);
+    const b = values64(g.o, 3);
+    const y = values64(g.n * g.o * g.oh * g.ow, 4);
+    const [m, k, n] = [90, 300, 130]; // 3.5M multiply-adds: split
+    const a = values64(m * k, 5), c = values64(k * n, 6);
+    const results = [one, two].map((rt) => {
+      const out: Float64Array[] = [];
+      const seen = ran(rt, () => {
+        out.push(
+          mm.matmul(a, c, null, 1, m, k, n, 0, 0) as Float64Array,
+          cv.conv2dForward(x, w, b, g) as Float64Array,
+          cv.conv2dInputAdjoint(y, w, g) as Float64Array,
+          cv.conv2dWeightAdjoint(
+            x,
+            y,
+            g,
+            new Float64Array(w.length),
+          ) as Float64Array,
+        );
+      });
+      assert.ok(seen.has("gemmF64") && seen.has("convWeightAdjointF64"));
+      return out;
+    });
+    results[0].forEach((r, i) => assertSame(results[1][i], r, `result ${i}`));
+    // and they are the reference's, within the grouping bound
+    assertWithin(
+      results[0][0],
+      mm.matmulRef(a, c, new Float64Array(m * n), 1, m, k, n, 0, 0),
+      bound(k),
+      "matmul",
+    );
+    assertWithin(
+      results[0][3],
+      cv.conv2dWeightAdjointRef(x, y, g, new Float64Array(w.length)),
+      bound(g.n * g.oh * g.ow),
+      "weight adjoint",
+    );
+  },
+});
+
+Deno.test("kernels float64: mixed float32/float64 and small products stay in the TypeScript loops", () => {
+  const rt = new WasmRuntime();
+  const [m, k, n] = [20, 30, 40];
+  const a64 = values64(m * k, 1), c64 = values64(k * n, 2);
+  const a32 = new Float32Array(a64);
+  const seen = ran(rt, () => {
+    // mixed: float64 accumulation of the float32 values, in TypeScript
+    const mixed = mm.matmul(a32, c64, null, 1, m, k, n, 0, 0);
+    assertSame(
+      mixed,
+      mm.matmulRef(a32, c64, new Float64Array(m * n), 1, m, k, n, 0, 0),
+      "mixed",
+    );
+    // small: under minMacs
+    rt.minMacs = 1e9;
+    const small = mm.matmul(a64, c64, null, 1, m, k, n, 0, 0);
+    assertSame(
+      small,
+      mm.matmulRef(a64, c64, new Float64Array(m * n), 1, m, k, n, 0, 0),
+      "small",
+    );
+  });
+  assert.equal(seen.size, 0);
+});
+
+Deno.test("kernels float64: the 2x2 stride-2 argmax loop is the reference's (ties, NaN, odd sizes), and max pooling keeps it for the backward pass", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 2, max: 9 }),
+      fc.integer({ min: 2, max: 9 }),
+      fc.array(fc.constantFrom(-1, 0, 0.5, 2, NaN, -Infinity), {
+        minLength: 1,
+        maxLength: 300,
+      }),
+      (planes, h, w, pool) => {
+        const oh = Math.floor(h / 2), ow = Math.floor(w / 2);
+        const one = { kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, dh: 1, dw: 1 };
+        const g: pk.PoolGeometry = { planes, h, w, oh, ow, ...one };
+        // few distinct values: ties and NaN in most windows
+        const x = Float64Array.from(
+          { length: planes * h * w },
+          (_, i) => pool[(i * 7) % pool.length],
+        );
+        const want = pk.maxPoolArgmaxRef(x, g);
+        assertSame(pk.argmax2x2(x, g), want, `${planes}x${h}x${w}`);
+        const y = pk.maxPoolForward(x, g);
+        assertSame(
+          y,
+          pk.poolGather(x, want, g, new Float64Array(want.length), -Infinity),
+          "values",
+        );
+        assert.equal(pk.maxPoolArgmax(x, g), pk.maxPoolArgmax(x, g));
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
