@@ -614,7 +614,7 @@ export function conv2dInputAdjoint(
     if (!padded) {
       return out
         ? rt.readF32(arrays.x, n, out as Float32Array)
-        : rt.result(arrays.x, n);
+        : rt.copyOut(arrays.x, n);
     }
     const r = out ?? new Float32Array(n), f = rt.f32;
     for (let pl = 0, d = 0; pl < g.n * g.c; pl++) {
@@ -634,7 +634,7 @@ export function conv2dInputAdjoint(
   runConv(rt, g, arrays, "convInputAdjoint");
   return out
     ? rt.readF32(arrays.x, n, out as Float32Array)
-    : rt.result(arrays.x, n);
+    : rt.copyOut(arrays.x, n);
 }
 
 /**

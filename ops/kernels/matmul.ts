@@ -101,7 +101,7 @@ export function matmul(
     }
     return out
       ? rt.readF32(po, batch * m * n, out)
-      : rt.result(po, batch * m * n);
+      : rt.copyOut(po, batch * m * n);
   }
   const na = (batch - 1) * aStep + m * k, nc = (batch - 1) * cStep + k * n;
   if (

@@ -21,7 +21,7 @@ function sumRunsWasm(x: Float32Array, len: number): Float32Array {
   const px = rt.put(x), out = rt.alloc(runs * 4);
   const parts = x.length >= 1 << 18 ? rt.split(runs, 1, 2) : [[0, runs]];
   rt.parallel("sumRuns", parts.map(([r0, r1]) => [px, len, r0, r1, out]));
-  return rt.result(out, runs);
+  return rt.copyOut(out, runs);
 }
 
 /**

@@ -474,6 +474,16 @@ export class WasmRuntime {
     return this.#pins.find((p) => p.at <= at && at < p.end);
   }
 
+  /**
+   * A kernel's result that the next kernel seldom reads (a convolution's
+   * input gradient: the weight gradient reads the output gradient first):
+   * copied out as `readF32`, the resident result staying as it is; during a
+   * plan, kept in memory as `result`.
+   */
+  copyOut(at: number, n: number): Float32Array {
+    return this.#pins ? this.result(at, n) : this.readF32(at, n);
+  }
+
   /** A copy of `n` int32 values at `at` (as {@linkcode readF32}). */
   readI32(at: number, n: number): Int32Array {
     return new Int32Array(this.i32.subarray(at >> 2, (at >> 2) + n));
