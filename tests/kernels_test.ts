@@ -920,3 +920,41 @@ Deno.test("outer products (a float32 matmul with k = 1): WebAssembly bit for bit
     { numRuns: 40 },
   );
 });
+
+Deno.test("kernels: the TypeScript relu and its mask are max(v, 0) and (x > 0 ? g : 0) on special values, float64 and float32", () => {
+  const specials = [
+    NaN,
+    -NaN,
+    Infinity,
+    -Infinity,
+    -0,
+    0,
+    5e-324,
+    -5e-324,
+    1e-45,
+    -1,
+    1,
+    3e38,
+    -3e38,
+    1.7e308,
+    -1.7e308,
+  ];
+  for (
+    const Ctor of [Float64Array, Float32Array] as Float64ArrayConstructor[]
+  ) {
+    const x = Ctor.from(specials.flatMap((a) => specials.map(() => a)));
+    const g = Ctor.from(specials.flatMap(() => specials));
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      assert.deepEqual(Array.from(a), Array.from(b)); // Object.is per element
+    // short arrays take the TypeScript loops
+    same(ew.relu(x), Ctor.from(x, (v: number) => Math.max(v, 0)));
+    same(
+      ew.reluMaskRef(g, x),
+      Ctor.from(g, (v: number, i: number) => (x[i] > 0 ? v : 0)),
+    );
+    same(
+      ew.reluMask(g, x),
+      Ctor.from(g, (v: number, i: number) => (x[i] > 0 ? v : 0)),
+    );
+  }
+});
