@@ -385,14 +385,13 @@ function replay(
         const s = task - plan.nIn, st = plan.steps[s]!;
         reads = st.inputs;
         const inputs = reads.map(val);
-        const out = withDifferentiating(
-          st.differentiating,
-          () =>
-            st.rule.forward(
-              plan.opaque[s] ? inputs.map(own) : inputs,
-              st.params,
-            ),
-        );
+        // code that is not the library's (a callback) gets copies and makes
+        // no view of the memory
+        const run = plan.opaque[s]
+          ? () =>
+            rt.outsidePlan(() => st.rule.forward(inputs.map(own), st.params))
+          : () => st.rule.forward(inputs, st.params);
+        const out = withDifferentiating(st.differentiating, run);
         env[task] = out;
         if (planning) rt.hold(out.data, 1);
       } else {

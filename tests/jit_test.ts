@@ -269,9 +269,12 @@ Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns f
   const x = T.random.normal(T.random.key(0), [n]);
   const y = T.random.normal(T.random.key(1), [n]);
   let fail = false;
+  const stash: Tensor[] = [];
   const check = (c: Tensor) => {
     if (fail) throw new Error("callback failed");
     assert.ok(!isView(c), "a callback gets a copy, not a view of the memory");
+    stash.push(T.relu(c)); // what a callback computes is its own too
+    assert.ok(!isView(stash.at(-1)!));
     return c;
   };
   const f = (a: Tensor, b: Tensor) => {
@@ -296,7 +299,9 @@ Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns f
   }
   const rt = runtime();
   const bytes = rt.memory.buffer.byteLength;
+  const kept = stash[1].data.slice();
   for (let i = 0; i < 20; i++) jf(x, y);
+  assert.deepEqual(stash[1].data, kept, "a callback's value never changes");
   assert.equal(rt.memory.buffer.byteLength, bytes, "no growth over replays");
   // a failing step ends the plan: eager ops and later replays still work
   fail = true;

@@ -192,6 +192,8 @@ export class WasmRuntime {
   #holeInUse = false;
   /** During a plan (see `beginPlan`): the results left in memory, by address. */
   #pins: Pin[] | null = null;
+  /** Whether results are copied out during a plan (see `outsidePlan`). */
+  #paused = false;
   /** The memory's buffers that views were made on (see `put`). */
   readonly #buffers = new WeakSet<ArrayBufferLike>();
   /** The memory's limit. */
@@ -411,7 +413,7 @@ export class WasmRuntime {
    */
   result(at: number, n: number): Float32Array {
     const end = at + alignUp(4 * n + 16);
-    if (this.#pins) {
+    if (this.#pins && !this.#paused) {
       const view = this.f32.subarray(at >> 2, (at >> 2) + n);
       this.#pins.push({ at, end, view, refs: 0 });
       return view;
@@ -438,6 +440,7 @@ export class WasmRuntime {
   beginPlan(): boolean {
     if (this.#pins) return false;
     void this.f32; // the current buffer is known to `put`
+    this.#paused = false;
     this.#pins = [];
     this.#resident = null;
     return true;
@@ -461,6 +464,21 @@ export class WasmRuntime {
   /** Whether `data` is a view of a result of the current plan (copy it out before `endPlan`). */
   inPlan(data: ArrayBufferView): boolean {
     return this.#pinOf(data) !== undefined;
+  }
+
+  /**
+   * Runs `f` (code that is not the plan's: a callback) with results copied
+   * out as outside a plan, so that none of its values is a view of the
+   * memory; the plan's kept results stay kept.
+   */
+  outsidePlan<T>(f: () => T): T {
+    const outer = this.#paused;
+    this.#paused = true;
+    try {
+      return f();
+    } finally {
+      this.#paused = outer;
+    }
   }
 
   /** Ends the plan: every result it kept is forgotten. */
