@@ -11,15 +11,17 @@
  *   `WebAssembly.validate` accepts it, else the plain-SIMD one.
  * - Kernels copy their inputs into the memory, run, and copy the result out,
  *   so no tensor ever points into WebAssembly memory and nothing needs
- *   freeing. The last `result` copied out stays where it was (the allocator
- *   steps over it) until a later one replaces it, so when the next kernel
- *   is given that same array (relu after conv2d, maxPool2d after relu: a
- *   CNN's forward pass is such a chain; in the backward pass, a gradient
- *   feeds the weight, input and bias gradients) `put` returns its address
- *   instead of copying it in again. This relies on kernels never writing
- *   into their inputs, and, like the argmax cache in `pool.ts`, on tensors
- *   never changing. The memory grows to the largest call's needs and stays there
- *   (WebAssembly memory cannot shrink), so it is flat across training steps.
+ *   freeing. The arrays of the last `MAX_RESIDENT` results and inputs stay
+ *   where they were (the allocator steps over them), so when a later kernel
+ *   is given one of them (relu after conv2d, maxPool2d after relu: a CNN's
+ *   forward pass is such a chain; in the backward pass, a gradient feeds the
+ *   weight, input and bias gradients, and the weights come back) `put`
+ *   returns its address instead of copying it in again. This relies on
+ *   kernels never writing into their inputs, and, like the argmax cache in
+ *   `pool.ts`, on tensors never changing. A call that would have to grow
+ *   the memory to step over them forgets those it does not read instead, so
+ *   the memory grows only to the largest call's needs and stays there
+ *   (WebAssembly memory cannot shrink): flat across training steps.
  * - Plans (`jit`'s replay, see `beginPlan`): results are not copied out but
  *   returned as views of the memory, kept while the plan holds them; the
  *   plan copies its outputs out, so no view outlives it.
@@ -184,12 +186,10 @@ export class WasmRuntime {
   minMacs = 4096;
   readonly #module: WebAssembly.Module;
   #top = HEAP_BASE;
-  /** The last result copied out, still in memory at at..end (see `put`). */
-  #resident: (Block & { data: Float32Array }) | null = null;
-  /** Blocks the allocator steps over until the next reset, by address. */
+  /** Arrays still in memory from earlier calls, least recently used first (see `put`). */
+  #resident: Resident[] = [];
+  /** Blocks the allocator steps over until the next reset. */
   #holes: Block[] = [];
-  /** Whether the current kernel reads the resident result in place. */
-  #holeInUse = false;
   /** During a plan (see `beginPlan`): the results left in memory, by address. */
   #pins: Pin[] | null = null;
   /** Whether results are copied out during a plan (see `outsidePlan`). */
@@ -254,9 +254,8 @@ export class WasmRuntime {
    */
   reset(op = "kernels", describe: () => string = () => ""): void {
     this.#top = HEAP_BASE;
-    this.#holes = this.#pins?.slice() ?? [];
-    if (this.#resident) this.#holes.push(this.#resident);
-    this.#holeInUse = false;
+    for (const r of this.#resident) r.inUse = false;
+    this.#holes = [...this.#pins ?? [], ...this.#resident];
     this.#op = op;
     this.#describe = describe;
   }
@@ -288,13 +287,11 @@ export class WasmRuntime {
     }
     const size = alignUp(bytes + 16); // as bytesFor
     let at = this.#stepOver(this.#top, size);
-    if (
-      at + size > this.#maxBytes && this.#resident && !this.#holeInUse
-    ) {
-      // forget the resident result when stepping over it would not fit and
-      // this kernel does not read it
-      this.#holes = this.#holes.filter((h) => h !== this.#resident);
-      this.#resident = null;
+    if (at + size > this.memory.buffer.byteLength) {
+      // forget the resident arrays this call does not read rather than
+      // grow the memory to step over them
+      this.#resident = this.#resident.filter((r) => r.inUse);
+      this.#holes = [...this.#pins ?? [], ...this.#resident];
       at = this.#stepOver(this.#top, size);
     }
     const top = at + size;
@@ -365,20 +362,39 @@ export class WasmRuntime {
   }
 
   /**
-   * Allocates room for `data` and copies it in; returns the address. The
-   * last `result` is not copied again: its address is returned (kernels
-   * never write into their inputs).
+   * Allocates room for `data` and copies it in; returns the address. An
+   * array still in memory from an earlier call (one of the last
+   * `MAX_RESIDENT` results and inputs) is not copied again: its address is
+   * returned (kernels never write into their inputs, and tensors never
+   * change).
    */
   put(data: Float32Array | Int32Array): number {
-    if (this.#resident?.data === data) {
-      this.#holeInUse = true;
-      return this.#resident.at;
+    const i = this.#resident.findIndex((r) => r.data === data);
+    if (i >= 0) {
+      const [r] = this.#resident.splice(i, 1);
+      r.inUse = true;
+      this.#resident.push(r); // the most recently used
+      return r.at;
     }
     if (this.#pins && this.#buffers.has(data.buffer)) return data.byteOffset;
     const at = this.alloc(data.length * 4);
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
     else this.i32.set(data, at >> 2);
+    // (a part of an array, a fresh view each call, would never be found)
+    if (data.byteLength === data.buffer.byteLength) this.#keep(data, at, true);
     return at;
+  }
+
+  /** Keeps `data`, in memory at `at`, for later calls' `put`. */
+  #keep(data: Float32Array | Int32Array, at: number, inUse: boolean): void {
+    // the whole block `alloc` took, slack included: a kernel may read a
+    // vector past the array's end, and what follows stays 64-byte aligned
+    const end = at + alignUp(4 * data.length + 16);
+    this.#resident.push({ data, at, end, inUse });
+    if (this.#resident.length > MAX_RESIDENT) {
+      const old = this.#resident.findIndex((r) => !r.inUse);
+      if (old >= 0) this.#resident.splice(old, 1);
+    }
   }
 
   /**
@@ -412,16 +428,13 @@ export class WasmRuntime {
    * next kernel's `put`.
    */
   result(at: number, n: number): Float32Array {
-    const end = at + alignUp(4 * n + 16);
     if (this.#pins && !this.#paused) {
       const view = this.f32.subarray(at >> 2, (at >> 2) + n);
-      this.#pins.push({ at, end, view, refs: 0 });
+      this.#pins.push({ at, end: at + alignUp(4 * n + 16), view, refs: 0 });
       return view;
     }
     const data = this.readF32(at, n);
-    // the whole block `alloc(4 * n)` took, slack included: a kernel may read
-    // a vector past the array's end, and what follows stays 64-byte aligned
-    this.#resident = { data, at, end };
+    this.#keep(data, at, false);
     return data;
   }
 
@@ -442,7 +455,6 @@ export class WasmRuntime {
     void this.f32; // the current buffer is known to `put`
     this.#paused = false;
     this.#pins = [];
-    this.#resident = null;
     return true;
   }
 
@@ -671,6 +683,15 @@ interface Block {
   at: number;
   end: number;
 }
+
+/** An array left in memory: its block, and whether the current call reads it. */
+interface Resident extends Block {
+  data: Float32Array | Int32Array;
+  inUse: boolean;
+}
+
+/** How many arrays `put` finds in memory (results and inputs of the last calls). */
+const MAX_RESIDENT = 8;
 
 /** A result kept during a plan: its block, its view, how many readers hold it. */
 interface Pin extends Block {
