@@ -130,6 +130,14 @@ Deno.test("vmap(grad(loss), { inAxes: [null, 0, 0] }) of LeNet-5 on 8 digits equ
   );
 });
 
+/** `got` and `want` hold the same values bit for bit (the first difference named, not a diff of the arrays). */
+function assertSameBits(got: Tensor, want: Tensor, msg: string): void {
+  assert.deepEqual(got.shape, want.shape, msg);
+  const a = got.data, b = want.data;
+  const i = a.findIndex((v, j) => !Object.is(v, b[j]));
+  assert.equal(i, -1, `${msg}: element ${i} is ${a[i]}, the loop's ${b[i]}`);
+}
+
 Deno.test("float32 per-example gradients of a 2-64-64-2 tanh MLP (batched outer products in WebAssembly) equal a loop of grad bit for bit", () => {
   const [k1, k2, k3, kx] = T.random.split(T.random.key(5), 4);
   const u = (k: T.random.Key, shape: number[]) =>
@@ -165,11 +173,28 @@ Deno.test("float32 per-example gradients of a 2-64-64-2 tanh MLP (batched outer 
       T.squeeze(T.slice(y, [k], [k + 1]), 0),
     );
     T.treeFlatten(g)[0].forEach((gl, i) =>
-      assert.deepEqual(
-        T.squeeze(T.slice(leaves[i], [k], [k + 1]), 0).data,
-        gl.data,
+      assertSameBits(
+        T.squeeze(T.slice(leaves[i], [k], [k + 1]), 0),
+        gl,
         `example ${k} leaf ${i}`,
       )
+    );
+  }
+});
+
+Deno.test("float32 per-example gradients of a wide linear layer (2^20 outer-product entries, shared with the worker threads) equal a loop of grad bit for bit", () => {
+  const [kw, kx] = T.random.split(T.random.key(7), 2);
+  const w = T.random.uniform(kw, [256, 256], { minval: -0.5, maxval: 0.5 });
+  const x = T.random.normal(kx, [16, 256]);
+  const loss = (w: Tensor, xi: Tensor) => T.sum(T.tanh(T.linear(xi, w)));
+  const perExample = T.vmap(T.grad(loss), { inAxes: [null, 0] })(w, x);
+  assert.deepEqual(perExample.shape, [16, 256, 256]);
+  for (let k = 0; k < 16; k++) {
+    const g = T.grad(loss)(w, T.squeeze(T.slice(x, [k], [k + 1]), 0));
+    assertSameBits(
+      T.squeeze(T.slice(perExample, [k], [k + 1]), 0),
+      g,
+      `example ${k}`,
     );
   }
 });
