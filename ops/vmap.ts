@@ -38,7 +38,7 @@ import { broadcastTo, expandDims, reshape, transpose } from "./structural.ts";
  */
 class BatchTracer extends Tracer {
   constructor(level: number, primal: Tensor, readonly bdim: number) {
-    super(level, primal, primal.shape.filter((_, i) => i !== bdim));
+    super(level, primal, withoutAxis(primal.shape, bdim));
     Object.freeze(this);
   }
   process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
@@ -63,6 +63,13 @@ class BatchTracer extends Tracer {
       }); compute with ops instead, or return the value from the mapped function and read it outside`,
     );
   }
+}
+
+/** `shape` without axis `a`. */
+function withoutAxis(shape: readonly number[], a: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < shape.length; i++) if (i !== a) out.push(shape[i]);
+  return out;
 }
 
 /** Where a tree's leaves are mapped: an axis for all, `null` (not mapped), or a tree prefix of per-subtree specs. */

@@ -1,9 +1,9 @@
 /**
  * vmap and the Jacobian transforms: every row of the gradient tables as a
  * vmap property (vmap(f) = f stacked over the examples, with inAxes 0, last
- * and null per argument), per-example gradients of LeNet-5 against a loop,
- * jacrev = jacfwd = finite differences, a closed-form Hessian, the nesting
- * orders, customVjp under vmap, and the errors.
+ * and null per argument), per-example gradients of LeNet-5 and of a float32
+ * MLP against a loop, jacrev = jacfwd = finite differences, a closed-form
+ * Hessian, the nesting orders, customVjp under vmap, and the errors.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -128,6 +128,75 @@ Deno.test("vmap(grad(loss), { inAxes: [null, 0, 0] }) of LeNet-5 on 8 digits equ
       msg: `mean leaf ${i}`,
     })
   );
+});
+
+/** `got` and `want` hold the same values bit for bit (the first difference named, not a diff of the arrays). */
+function assertSameBits(got: Tensor, want: Tensor, msg: string): void {
+  assert.deepEqual(got.shape, want.shape, msg);
+  const a = got.data, b = want.data;
+  const i = a.findIndex((v, j) => !Object.is(v, b[j]));
+  assert.equal(i, -1, `${msg}: element ${i} is ${a[i]}, the loop's ${b[i]}`);
+}
+
+Deno.test("float32 per-example gradients of a 2-64-64-2 tanh MLP (batched outer products in WebAssembly) equal a loop of grad bit for bit", () => {
+  const [k1, k2, k3, kx] = T.random.split(T.random.key(5), 4);
+  const u = (k: T.random.Key, shape: number[]) =>
+    T.random.uniform(k, shape, { minval: -0.5, maxval: 0.5 });
+  const params = {
+    w1: u(k1, [64, 2]),
+    b1: u(k2, [64]),
+    w2: u(k2, [64, 64]),
+    b2: u(k3, [64]),
+    w3: u(k3, [2, 64]),
+    b3: u(k1, [2]),
+  };
+  const apply = (p: typeof params, x: Tensor) =>
+    T.linear(
+      T.tanh(T.linear(T.tanh(T.linear(x, p.w1, p.b1)), p.w2, p.b2)),
+      p.w3,
+      p.b3,
+    );
+  const n = 16;
+  const x = T.random.normal(kx, [n, 2]);
+  const y = T.random.randint(T.random.key(6), [n], 0, 2);
+  const loss = (p: typeof params, xi: Tensor, yi: Tensor) =>
+    T.crossEntropy(apply(p, T.expandDims(xi, 0)), T.expandDims(yi, 0));
+  const [leaves] = T.treeFlatten(
+    T.vmap(T.grad(loss), { inAxes: [null, 0, 0] })(params, x, y),
+  );
+  // [16, 64, 64], [16, 64, 2], [16, 2, 64]: the outer products the loop's
+  // examples compute one at a time (some of them in TypeScript)
+  for (let k = 0; k < n; k++) {
+    const g = T.grad(loss)(
+      params,
+      T.squeeze(T.slice(x, [k], [k + 1]), 0),
+      T.squeeze(T.slice(y, [k], [k + 1]), 0),
+    );
+    T.treeFlatten(g)[0].forEach((gl, i) =>
+      assertSameBits(
+        T.squeeze(T.slice(leaves[i], [k], [k + 1]), 0),
+        gl,
+        `example ${k} leaf ${i}`,
+      )
+    );
+  }
+});
+
+Deno.test("float32 per-example gradients of a wide linear layer (2^20 outer-product entries, shared with the worker threads) equal a loop of grad bit for bit", () => {
+  const [kw, kx] = T.random.split(T.random.key(7), 2);
+  const w = T.random.uniform(kw, [256, 256], { minval: -0.5, maxval: 0.5 });
+  const x = T.random.normal(kx, [16, 256]);
+  const loss = (w: Tensor, xi: Tensor) => T.sum(T.tanh(T.linear(xi, w)));
+  const perExample = T.vmap(T.grad(loss), { inAxes: [null, 0] })(w, x);
+  assert.deepEqual(perExample.shape, [16, 256, 256]);
+  for (let k = 0; k < 16; k++) {
+    const g = T.grad(loss)(w, T.squeeze(T.slice(x, [k], [k + 1]), 0));
+    assertSameBits(
+      T.squeeze(T.slice(perExample, [k], [k + 1]), 0),
+      g,
+      `example ${k}`,
+    );
+  }
 });
 
 /** Central differences of f at x (float64), as [...outShape, ...inShape]. */

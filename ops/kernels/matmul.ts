@@ -479,10 +479,25 @@ function gemmNT(
 }
 
 /**
+ * Outer products with fewer entries than `OUTER_MIN` stay in TypeScript (the
+ * WebAssembly kernel is faster from about a thousand: 64 x 8 x 8, 7 us
+ * against 15 us); from `OUTER_PARALLEL` (4 MB of float32) on they are
+ * shared with the worker threads.
+ */
+const OUTER_MIN = 1 << 10, OUTER_PARALLEL = 1 << 20;
+
+/**
  * `out[b, i, j] = a[b, i] * c[b, j]`: batched outer products (a float32
  * matmul with k = 1; the per-example weight gradients of `vmap`), one
- * rounded product per entry: in WebAssembly (a task per batch entry) when
- * large, else the TypeScript loop {@linkcode outerF32Ref}.
+ * rounded product per entry: in WebAssembly when large, else the
+ * TypeScript loop {@linkcode outerF32Ref}. One kernel call per batch entry:
+ * on this thread below `OUTER_PARALLEL` entries, a pass writing the result
+ * that the workers do not speed up and waiting for them on a busy 2-core
+ * machine slows down (side by side, medians: the MLP's 64 x 64 x 64
+ * 0.17 ms either way on a quiet machine, 0.19-0.21 ms against 0.25 ms on a
+ * busy one; its vmap(grad) 1.5-1.9 ms against 3.9-4.4 ms); from there a task
+ * per batch entry, which a quiet machine runs faster (LeNet-5's
+ * 64 x 120 x 400: 2.1 ms against 2.8 ms).
  */
 export function outerF32(
   a: Float32Array,
@@ -494,23 +509,28 @@ export function outerF32(
   stepC: number,
 ): Float32Array {
   const rt = runtime(), size = batch * m * n;
-  if (size < 1 << 14 || !rt.fits(bytesFor(a.length, c.length, size))) {
+  if (size < OUTER_MIN || !rt.fits(bytesFor(a.length, c.length, size))) {
     return outerF32Ref(a, c, new Float32Array(size), batch, m, n, stepA, stepC);
   }
   rt.reset("outerF32");
   const pa = rt.put(a), pc = rt.put(c), po = rt.alloc(4 * size);
-  for (let b0 = 0; b0 < batch; b0 += MAX_TASKS) {
-    const tasks: number[][] = [];
-    for (let b = b0; b < Math.min(batch, b0 + MAX_TASKS); b++) {
-      tasks.push([
-        pa + 4 * b * stepA,
-        pc + 4 * b * stepC,
-        po + 4 * b * m * n,
-        m,
-        n,
-      ]);
+  const task = (b: number): [number, number, number, number, number] => [
+    pa + 4 * b * stepA,
+    pc + 4 * b * stepC,
+    po + 4 * b * m * n,
+    m,
+    n,
+  ];
+  if (size < OUTER_PARALLEL) {
+    for (let b = 0; b < batch; b++) rt.exports.outerF32(...task(b));
+  } else {
+    for (let b0 = 0; b0 < batch; b0 += MAX_TASKS) {
+      const tasks: number[][] = [];
+      for (let b = b0; b < Math.min(batch, b0 + MAX_TASKS); b++) {
+        tasks.push(task(b));
+      }
+      rt.parallel("outerF32", tasks);
     }
-    rt.parallel("outerF32", tasks);
   }
   return rt.result(po, size);
 }
