@@ -1,20 +1,24 @@
 /**
  * Elementwise ops and per-op overhead: an add of two tiny tensors (the fixed
  * cost of one op: argument checks, dispatch, allocation), the same under
- * `grad` (the tracing cost), and relu / mul / sum on a LeNet-sized
- * activation, against tfjs-backend-wasm.
+ * `grad` (the tracing cost), and relu, relu's VJP (with its forward), add,
+ * sub, mul, div and sum on a LeNet-sized activation, against
+ * tfjs-backend-wasm.
  *
  * @module
  */
 import {
   add,
+  div,
   grad,
   mul,
   random,
   relu,
+  sub,
   sum,
   type Tensor,
   tensor,
+  vjp,
 } from "../mod.ts";
 import { tf, useBackend } from "./_tf.ts";
 
@@ -61,10 +65,19 @@ const x = random.normal(random.key(0), [64, 6, 28, 28]);
 const y = random.normal(random.key(1), [64, 6, 28, 28]);
 const tx = tf.tensor(x.data, [64, 6, 28, 28]),
   ty = tf.tensor(y.data, [64, 6, 28, 28]);
+const reluGrad = tf.grad((v: typeof tx) => tf.relu(v));
 for (
   const [name, ours, theirs] of [
     ["relu", () => relu(x), () => tf.relu(tx)],
+    ["add", () => add(x, y), () => tf.add(tx, ty)],
+    ["sub", () => sub(x, y), () => tf.sub(tx, ty)],
     ["mul", () => mul(x, y), () => tf.mul(tx, ty)],
+    ["div", () => div(x, y), () => tf.div(tx, ty)],
+    [
+      "relu's forward and VJP",
+      () => vjp(relu, x)[1](y)[0],
+      () => reluGrad(tx, ty),
+    ],
     [
       "sum over [0,2,3]",
       () => sum(x, { axis: [0, 2, 3] }),
