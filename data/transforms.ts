@@ -188,17 +188,15 @@ export function randomCrop(
   const src = concrete(xb).data;
   const out = allocData(xb.dtype, n * c * sh * sw);
   for (let i = 0; i < n; i++) {
+    // the columns of the crop that fall inside the image: xx in [x0, x1)
+    const dx = ox[i] - p, x0 = Math.max(0, -dx), x1 = Math.min(sw, w - dx);
     for (let ch = 0; ch < c; ch++) {
       const plane = (i * c + ch) * h * w, dst = (i * c + ch) * sh * sw;
       for (let y = 0; y < sh; y++) {
         const yy = y + oy[i] - p;
         if (yy < 0 || yy >= h) continue;
-        for (let xx = 0; xx < sw; xx++) {
-          const sx = xx + ox[i] - p;
-          if (sx >= 0 && sx < w) {
-            out[dst + y * sw + xx] = src[plane + yy * w + sx];
-          }
-        }
+        const from = plane + yy * w + dx, to = dst + y * sw;
+        for (let xx = x0; xx < x1; xx++) out[to + xx] = src[from + xx];
       }
     }
   }

@@ -188,7 +188,7 @@ export class WasmRuntime {
   #top = HEAP_BASE;
   /** Arrays still in memory from earlier calls, least recently used first (see `put`). */
   #resident: Resident[] = [];
-  /** Blocks the allocator steps over until the next reset. */
+  /** Blocks the allocator steps over until the next reset, by address. */
   #holes: Block[] = [];
   /** During a plan (see `beginPlan`): the results left in memory, by address. */
   #pins: Pin[] | null = null;
@@ -255,7 +255,7 @@ export class WasmRuntime {
   reset(op = "kernels", describe: () => string = () => ""): void {
     this.#top = HEAP_BASE;
     for (const r of this.#resident) r.inUse = false;
-    this.#holes = [...this.#pins ?? [], ...this.#resident];
+    this.#holes = holesOf(this.#pins, this.#resident);
     this.#op = op;
     this.#describe = describe;
   }
@@ -291,7 +291,7 @@ export class WasmRuntime {
       // forget the resident arrays this call does not read rather than
       // grow the memory to step over them
       this.#resident = this.#resident.filter((r) => r.inUse);
-      this.#holes = [...this.#pins ?? [], ...this.#resident];
+      this.#holes = holesOf(this.#pins, this.#resident);
       at = this.#stepOver(this.#top, size);
     }
     const top = at + size;
@@ -311,7 +311,7 @@ export class WasmRuntime {
 
   /** The first address from `at` on where `size` bytes miss every hole. */
   #stepOver(at: number, size: number): number {
-    for (const h of this.#holes.sort((a, b) => a.at - b.at)) {
+    for (const h of this.#holes) {
       if (at < h.end && at + size > h.at) at = h.end;
     }
     return at;
@@ -676,6 +676,11 @@ export class WasmRuntime {
     }
     return out;
   }
+}
+
+/** The blocks of `pins` and `resident`, by address. */
+function holesOf(pins: readonly Block[] | null, resident: readonly Block[]) {
+  return [...pins ?? [], ...resident].sort((a, b) => a.at - b.at);
 }
 
 /** A block of memory the allocator steps over. */
