@@ -652,3 +652,63 @@ export function withRuntime<T>(rt: WasmRuntime, body: () => T, msg = ""): T {
     if (prev) setRuntime(prev);
   }
 }
+
+/** A small convolution drawn for the kernel-vs-reference tests, and how to run it. */
+export interface SmallConv {
+  g: ConvGeometry;
+  /** Input channels per group. */
+  cg: number;
+  bias: boolean;
+  /** Run the im2col kernels in bands of one or two output rows. */
+  banded: boolean;
+}
+
+/**
+ * Small convolutions (up to 3 images, 13x13, 5x5 kernels, strides 3,
+ * paddings and dilations 2-3, each axis its own; `maxGroups` groups) with a
+ * non-empty output: the cases `kernels_test.ts` and `kernels_f64_test.ts`
+ * compare the WebAssembly kernels with the TypeScript references on.
+ */
+export function smallConv(maxGroups: number): fc.Arbitrary<SmallConv> {
+  const int = (min: number, max: number) => fc.integer({ min, max });
+  return fc.record({
+    n: int(1, 3),
+    cg: int(1, 4),
+    og: int(1, 9),
+    groups: int(1, maxGroups),
+    h: int(1, 13),
+    w: int(1, 13),
+    kh: int(1, 5),
+    kw: int(1, 5),
+    sh: int(1, 3),
+    sw: int(1, 3),
+    pt: int(0, 3),
+    pl: int(0, 3),
+    dh: int(1, 2),
+    dw: int(1, 2),
+    bias: fc.boolean(),
+    banded: fc.boolean(),
+  }).map((r) => {
+    const oh = outLength(r.h, r.kh, r.sh, r.pt, r.pt, r.dh);
+    const ow = outLength(r.w, r.kw, r.sw, r.pl, r.pl, r.dw);
+    const g: ConvGeometry = {
+      n: r.n,
+      c: r.cg * r.groups,
+      h: r.h,
+      w: r.w,
+      o: r.og * r.groups,
+      kh: r.kh,
+      kw: r.kw,
+      oh,
+      ow,
+      sh: r.sh,
+      sw: r.sw,
+      pt: r.pt,
+      pl: r.pl,
+      dh: r.dh,
+      dw: r.dw,
+      groups: r.groups,
+    };
+    return { g, cg: r.cg, bias: r.bias, banded: r.banded };
+  }).filter(({ g }) => g.oh >= 1 && g.ow >= 1);
+}

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { smallConv } from "./_geometry.ts";
 import { assertAllClose as allClose, values } from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
@@ -167,46 +168,9 @@ for (const variant of variants) {
     withRuntime(rt, () => {
       fc.assert(
         fc.property(
-          fc.record({
-            n: fc.integer({ min: 1, max: 3 }),
-            cg: fc.integer({ min: 1, max: 4 }),
-            og: fc.integer({ min: 1, max: 9 }),
-            groups: fc.integer({ min: 1, max: 2 }),
-            h: fc.integer({ min: 1, max: 13 }),
-            w: fc.integer({ min: 1, max: 13 }),
-            kh: fc.integer({ min: 1, max: 5 }),
-            kw: fc.integer({ min: 1, max: 5 }),
-            s: fc.integer({ min: 1, max: 3 }),
-            p: fc.integer({ min: 0, max: 2 }),
-            d: fc.integer({ min: 1, max: 2 }),
-            bias: fc.boolean(),
-            // the im2col kernels only, in bands of one or two output rows
-            banded: fc.boolean(),
-          }),
+          smallConv(2),
           (r) => {
-            const oh =
-              Math.floor((r.h + 2 * r.p - r.d * (r.kh - 1) - 1) / r.s) + 1;
-            const ow =
-              Math.floor((r.w + 2 * r.p - r.d * (r.kw - 1) - 1) / r.s) + 1;
-            fc.pre(oh >= 1 && ow >= 1); // an empty output is skipped, not passed
-            const g: cv.ConvGeometry = {
-              n: r.n,
-              c: r.cg * r.groups,
-              h: r.h,
-              w: r.w,
-              o: r.og * r.groups,
-              kh: r.kh,
-              kw: r.kw,
-              oh,
-              ow,
-              sh: r.s,
-              sw: r.s,
-              pt: r.p,
-              pl: r.p,
-              dh: r.d,
-              dw: r.d,
-              groups: r.groups,
-            };
+            const g = r.g, oh = g.oh, ow = g.ow;
             const x = values(g.n * g.c * g.h * g.w, 1 + g.h);
             const w = values(g.o * r.cg * g.kh * g.kw, 2 + g.kw);
             const b = r.bias ? values(g.o, 3) : null;

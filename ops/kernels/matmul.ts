@@ -68,69 +68,49 @@ export function matmul(
   aStep: number,
   cStep: number,
 ): TypedArray {
+  const na = (batch - 1) * aStep + m * k, nc = (batch - 1) * cStep + k * n;
+  // float32 or float64 throughout: the WebAssembly GEMM of that type
+  const bytes = a instanceof Float32Array && c instanceof Float32Array &&
+      (out === null || out instanceof Float32Array)
+    ? 4
+    : isF64Gemm(a, c, out, batch * m * n * k)
+    ? 8
+    : 0;
   if (
-    a instanceof Float32Array && c instanceof Float32Array &&
-    (out === null || out instanceof Float32Array) &&
-    batch * m * n * k >= runtime().minMacs &&
-    gemmFits(
-      (batch - 1) * aStep + m * k,
-      (batch - 1) * cStep + k * n,
-      batch * m * n,
-    )
+    bytes > 0 && batch * m * n * k >= runtime().minMacs &&
+    gemmFits(na, nc, batch * m * n, bytes)
   ) {
-    const rt = runtime();
+    const rt = runtime(), f32 = bytes === 4;
     rt.reset("matmul");
-    const pa = rt.put(a.subarray(0, (batch - 1) * aStep + m * k));
-    const pc = rt.put(c.subarray(0, (batch - 1) * cStep + k * n));
-    const po = rt.zeros(batch * m * n);
+    const put = (x: TypedArray, len: number) =>
+      f32
+        ? rt.put((x as Float32Array).subarray(0, len))
+        : rt.putF64((x as Float64Array).subarray(0, len));
+    const pa = put(a, na), pc = put(c, nc);
+    const po = rt.alloc(bytes * batch * m * n);
+    rt.exports.zero(po, bytes * batch * m * n);
     for (let b = 0; b < batch; b++) {
-      gemmF32(
+      (f32 ? gemmF32 : gemmF64)(
         rt,
         m,
         n,
         k,
-        pa + 4 * b * aStep,
+        pa + bytes * b * aStep,
         k,
         1,
-        pc + 4 * b * cStep,
+        pc + bytes * b * cStep,
         n,
         1,
-        po + 4 * b * m * n,
+        po + bytes * b * m * n,
         n,
       );
+    }
+    if (!f32) {
+      return rt.readF64(po, batch * m * n, out as Float64Array | undefined);
     }
     return out
-      ? rt.readF32(po, batch * m * n, out)
+      ? rt.readF32(po, batch * m * n, out as Float32Array)
       : rt.copyOut(po, batch * m * n);
-  }
-  const na = (batch - 1) * aStep + m * k, nc = (batch - 1) * cStep + k * n;
-  if (
-    isF64Gemm(a, c, out, batch * m * n * k) &&
-    gemmFits(na, nc, batch * m * n, 8)
-  ) {
-    const rt = runtime();
-    rt.reset("matmul");
-    const pa = rt.putF64(a.subarray(0, na));
-    const pc = rt.putF64((c as Float64Array).subarray(0, nc));
-    const po = rt.alloc(8 * batch * m * n);
-    rt.exports.zero(po, 8 * batch * m * n);
-    for (let b = 0; b < batch; b++) {
-      gemmF64(
-        rt,
-        m,
-        n,
-        k,
-        pa + 8 * b * aStep,
-        k,
-        1,
-        pc + 8 * b * cStep,
-        n,
-        1,
-        po + 8 * b * m * n,
-        n,
-      );
-    }
-    return rt.readF64(po, batch * m * n, out as Float64Array | undefined);
   }
   const o = out ??
     (a instanceof Float32Array && c instanceof Float32Array
@@ -145,8 +125,12 @@ export function matmul(
  * B). Large products are split into column (or row) blocks, one per thread.
  * Allocates its scratch from the runtime; does not reset it.
  */
-export function gemmF32(
-  rt: WasmRuntime,
+export function gemmF32(rt: WasmRuntime, ...args: GemmArgs): void {
+  runGemm(rt, "gemm", ...args);
+}
+
+/** A GEMM's operands: sizes, A's and B's addresses and strides, C's address and row stride. */
+type GemmArgs = [
   m: number,
   n: number,
   k: number,
@@ -158,46 +142,21 @@ export function gemmF32(
   bcs: number,
   c: number,
   ldc: number,
-): void {
-  runGemm(rt, "gemm", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
-}
+];
 
 /**
  * {@linkcode gemmF32} for float64 matrices (element (i, p) of A at
  * a + 8·(i·ars + p·acs)).
  */
-export function gemmF64(
-  rt: WasmRuntime,
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  ars: number,
-  acs: number,
-  b: number,
-  brs: number,
-  bcs: number,
-  c: number,
-  ldc: number,
-): void {
-  runGemm(rt, "gemmF64", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
+export function gemmF64(rt: WasmRuntime, ...args: GemmArgs): void {
+  runGemm(rt, "gemmF64", ...args);
 }
 
 /** The two GEMM kernels' shared driver: one call, or tasks over threads. */
 function runGemm(
   rt: WasmRuntime,
   fn: "gemm" | "gemmF64",
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  ars: number,
-  acs: number,
-  b: number,
-  brs: number,
-  bcs: number,
-  c: number,
-  ldc: number,
+  ...[m, n, k, a, ars, acs, b, brs, bcs, c, ldc]: GemmArgs
 ): void {
   if (m === 0 || n === 0 || k === 0) return;
   const bytes = fn === "gemm" ? 4 : 8;
