@@ -98,13 +98,15 @@ export interface JitOptions {
   staticArgnums?: number | readonly number[];
   /**
    * Positions of arguments whose memory the call may take over, as JAX's
-   * `donate_argnums`: an output copied out of WebAssembly memory is written
+   * `donate_argnums`: an output (copied out of WebAssembly memory, or made
+   * by a fused loop, which may update a donated array in place) is written
    * into a donated array of its dtype and length instead of a fresh one.
    * After the call every donated tensor (and any tensor that shares its
    * data, such as a `reshape` of it) is invalid: using it is an error that
-   * says it was donated; only a donated tensor that is itself returned stays
-   * valid. Donate what the call replaces (the params and optimizer state of
-   * a training step), never a tensor you read again.
+   * says it was donated; only a donated tensor that is itself returned, or
+   * that the function also reads as a captured constant, stays valid.
+   * Donate what the call replaces (the params and optimizer state of a
+   * training step), never a tensor you read again.
    */
   donateArgnums?: number | readonly number[];
 }
@@ -144,6 +146,8 @@ interface Compiled extends Plan {
   lastUse: number[];
   /** By step: whether it runs code that is not the library's (customVjp, pureCallback). */
   opaque: boolean[];
+  /** The memory of the tensors the plan holds as constants (never donated). */
+  constants: Set<ArrayBufferLike>;
 }
 
 /** Schedules a recorded plan (see `schedule` in fusion.ts) and finds when each value is read last. */
@@ -158,7 +162,12 @@ function compile(plan: Plan, leaves: readonly Tensor[]): Compiled {
   for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
   const own = new Set(primitives().map((p) => p.rule));
   const opaque = steps.map((st) => st !== null && !own.has(st.rule));
-  return { ...plan, tasks, lastUse, opaque };
+  const constants = new Set(
+    [...steps.flatMap((st) => st?.inputs ?? []), ...outs]
+      .filter((r): r is Tensor => typeof r !== "number")
+      .map((t) => t.data.buffer),
+  );
+  return { ...plan, tasks, lastUse, opaque, constants };
 }
 
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
@@ -247,15 +256,15 @@ export function jit<A extends unknown[], R extends Tree>(
     );
     const key = signature(fn, args, statics, flat);
     const plan = plans.get(key);
-    let out: R;
-    if (plan) out = replay(plan, leaves, donated) as R;
+    let out: R, compiled = plan;
+    if (compiled) out = replay(compiled, leaves, donated) as R;
     else {
       traces++;
       let recorded: Plan;
       [out, recorded] = trace(f, args, dynamic, flat);
-      plans.set(key, compile(recorded, leaves));
+      plans.set(key, compiled = compile(recorded, leaves));
     }
-    invalidate(donated, out);
+    invalidate(donated, out, compiled);
     return out;
   };
   return Object.assign(jitted, { traceCount: () => traces });
@@ -439,7 +448,7 @@ function donation(
   n: number,
   pos: number,
 ) => { data: TypedArray; from: ArrayBufferLike } | null {
-  const spare = donated.filter((d) => whole(d.data));
+  const spare = donated.filter((d) => canDetach(d, [], plan));
   return (dtype, n, pos) => {
     const i = spare.findIndex((d) =>
       d.dtype === dtype && d.data.length === n && !isDetached(d.data) &&
@@ -466,10 +475,16 @@ const isDetached = (data: TypedArray) => (data.buffer as ArrayBuffer).detached;
 
 /**
  * Whether the memory of the donated leaf `d` can be taken over: it is a
- * whole, not shared, not yet detached ArrayBuffer that no output uses.
+ * whole, not shared, not yet detached ArrayBuffer that no output uses and
+ * that is not a constant of the plan (a tensor the function captured).
  */
-function canDetach(d: Tensor, outs: readonly Tensor[]): boolean {
+function canDetach(
+  d: Tensor,
+  outs: readonly Tensor[],
+  plan: Compiled,
+): boolean {
   return whole(d.data) && !isDetached(d.data) &&
+    !plan.constants.has(d.data.buffer) &&
     !outs.some((o) => o.data.buffer === d.data.buffer);
 }
 
@@ -483,8 +498,12 @@ function detach(data: Tensor["data"]): ArrayBuffer {
  * memory no output took), so that using a donated tensor afterwards is
  * an error on every call, not only when its memory was reused.
  */
-function invalidate(donated: readonly Tensor[], out: Tree): void {
+function invalidate(
+  donated: readonly Tensor[],
+  out: Tree,
+  plan: Compiled,
+): void {
   if (donated.length === 0) return;
   const outs = treeFlatten(out)[0];
-  for (const d of donated) if (canDetach(d, outs)) detach(d.data);
+  for (const d of donated) if (canDetach(d, outs, plan)) detach(d.data);
 }

@@ -351,6 +351,14 @@ Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one 
   // a replay with donation gives the eager values
   const w0 = T.random.normal(T.random.key(3), [n]);
   assert.deepEqual(step(w0, g).data, expect);
+  // a donated argument that the function also captures stays valid (and so
+  // does the plan's constant)
+  const c = T.random.normal(T.random.key(4), [n]);
+  const withC = T.jit((a: Tensor) => T.add(a, c), { donateArgnums: 0 });
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(withC(c).data, T.add(c, c).data);
+    assert.equal(c.data.length, n);
+  }
   // a donated argument that is also returned stays valid
   const keep = T.jit((a: Tensor) => ({ a, s: T.sum(a) }), { donateArgnums: 0 });
   const a = T.tensor([1, 2, 3]);
