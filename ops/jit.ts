@@ -10,9 +10,13 @@
  * of the WebAssembly kernels stay where the kernels wrote them while a
  * later step reads them (a kernel reads them in place; see
  * `WasmRuntime.beginPlan`), and only the outputs are copied out, so the
- * intermediates cost no fresh arrays and no copies. `donateArgnums` gives
- * the plan the arguments' memory for its outputs. Not done yet: fusing
- * kernels. Every optimizer and schedule jits whole training steps: the
+ * intermediates cost no fresh arrays and no copies. Connected elementwise
+ * steps run as one generated loop (`fusion.ts`; the same bits). Code that
+ * is not the library's (a `pureCallback`, a `customVjp` function) gets
+ * copies and runs outside the plan. `donateArgnums` gives the plan the
+ * arguments' memory for its outputs. Not done: fusing an elementwise
+ * epilogue into a WebAssembly kernel (bias and relu after a convolution).
+ * Every optimizer and schedule jits whole training steps: the
  * scalars they compute in JavaScript from their step count (bias
  * corrections, learning rates) are `pureCallback` steps of the plan, run
  * again on every call.
