@@ -39,8 +39,9 @@ export interface Fused {
   readonly inputs: readonly Ref[];
   /** The members whose values are read after the group (or are outputs). */
   readonly outputs: readonly number[];
-  /** The dtype and length of every member. */
+  /** The dtype of every member. */
   readonly dtype: DType;
+  /** The length of every member. */
   readonly n: number;
   /**
    * Runs the loop: `ins` as `inputs`, one array of `n` per output. Each
