@@ -1,10 +1,11 @@
 /**
  * The WebAssembly float64 kernels (the f64x2 GEMM, the float64 im2col
- * convolutions, 2×2 max pooling) against the TypeScript
+ * convolutions, 2×2 max pooling, relu and its mask) against the TypeScript
  * reference kernels, on random shapes and sizes around the blocking
  * constants, for both module variants and with worker threads; each test
  * also checks that the WebAssembly kernel ran (a spy on `parallel`).
- * Pooling computes no sums: it is the reference's bits everywhere.
+ * Pooling, relu and its mask compute no sums: they are the reference's
+ * bits everywhere.
  *
  * Tolerance: the kernels round every product and every sum as the
  * TypeScript loops do (f64x2.mul then f64x2.add, never fused) and only
@@ -23,6 +24,7 @@ import { values } from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
+import * as ew from "../ops/kernels/elementwise.ts";
 import { KC } from "../ops/kernels/wasm/layout.ts";
 import {
   RELAXED_AVAILABLE,
@@ -296,11 +298,43 @@ for (const variant of variants) {
     // the VJP stays in TypeScript (see maxPoolScatter)
     assert.deepEqual([...seen], ["maxPool2x2F64"]);
   });
+
+  Deno.test(`kernels float64 (${variant.name}): relu and its mask are Math.max's and the ternary's bits (NaN, -0, infinities, subnormals)`, () => {
+    const specials = [NaN, -0, 0, Infinity, -Infinity, 5e-324, -5e-324, 1];
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: ew.WASM_MIN_ELEMENTS, max: 3 * 4096 + 3 }),
+          fc.integer({ min: 0, max: 1000 }),
+          (n, seed) => {
+            const x = values64(n, seed), g = values64(n, seed + 1);
+            // specials at both ends (the vector loop and the scalar tail)
+            specials.forEach((v, i) => {
+              x[i] = x[n - 1 - i] = v;
+              g[(i * 3) % 8] = g[n - 1 - ((i * 5) % 8)] = v;
+            });
+            assertSame(
+              ew.relu(x),
+              Float64Array.from(x, (v) => Math.max(v, 0)),
+              `relu ${n}`,
+            );
+            assertSame(
+              ew.reluMask(g, x),
+              Float64Array.from(x, (v, i) => v > 0 ? g[i] : 0),
+              `mask ${n}`,
+            );
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+    assert.deepEqual([...seen].sort(), ["reluF64", "reluMaskF64"]);
+  });
 }
 
 Deno.test({
   name:
-    "kernels float64: two threads give the single-thread bits (GEMM split by columns, convolutions by images, weight gradients in fixed image ranges, pooling by planes)",
+    "kernels float64: two threads give the single-thread bits (GEMM split by columns, convolutions by images, weight gradients in fixed image ranges, pooling by planes, relu by ranges)",
   sanitizeResources: false,
   sanitizeOps: false,
   fn() {
@@ -332,7 +366,8 @@ Deno.test({
     const y = values64(g.n * g.o * g.oh * g.ow, 4);
     const [m, k, n] = [90, 300, 130]; // 3.5M multiply-adds: split
     const a = values64(m * k, 5), c = values64(k * n, 6);
-    // pooling split into plane ranges (2^16 outputs and more)
+    // pooling split into plane ranges (2^16 outputs and more), relu and its
+    // mask into element ranges (an odd length: a scalar tail)
     const gp: pk.PoolGeometry = {
       planes: 64 * 6,
       h: 28,
@@ -349,11 +384,14 @@ Deno.test({
       dw: 1,
     };
     const xp = values64(gp.planes * gp.h * gp.w, 7);
+    const big = values64(200003, 8), gb = values64(200003, 9);
     const results = [one, two].map((rt) => {
       const out: Float64Array[] = [];
       const seen = ran(rt, () => {
         out.push(
           pk.maxPoolForward(xp, gp) as Float64Array,
+          ew.relu(big) as Float64Array,
+          ew.reluMask(gb, big) as Float64Array,
           mm.matmul(a, c, null, 1, m, k, n, 0, 0) as Float64Array,
           cv.conv2dForward(x, w, b, g) as Float64Array,
           cv.conv2dInputAdjoint(y, w, g) as Float64Array,
@@ -366,11 +404,11 @@ Deno.test({
         );
       });
       assert.ok(seen.has("gemmF64") && seen.has("convWeightAdjointF64"));
-      assert.ok(seen.has("maxPool2x2F64"));
+      assert.ok(seen.has("maxPool2x2F64") && seen.has("reluMaskF64"));
       return out;
     });
     results[0].forEach((r, i) => assertSame(results[1][i], r, `result ${i}`));
-    // and they are the reference's (pooling: its bits)
+    // and they are the reference's (pooling, relu, its mask: its bits)
     assertSame(
       results[0][0],
       pk.poolGather(
@@ -381,7 +419,13 @@ Deno.test({
       ),
       "max pooling",
     );
-    const [, mmOut, , , wOut] = results[0];
+    assertSame(
+      results[0][1],
+      Float64Array.from(big, (v) => Math.max(v, 0)),
+      "relu",
+    );
+    assertSame(results[0][2], ew.reluMaskRef(gb, big), "relu's mask");
+    const [, , , mmOut, , , wOut] = results[0];
     assertWithin(
       mmOut,
       mm.matmulRef(a, c, new Float64Array(m * n), 1, m, k, n, 0, 0),
