@@ -1,11 +1,11 @@
 /**
  * The WebAssembly float64 kernels (the f64x2 GEMM, the float64 im2col
- * convolutions, 2×2 max pooling, relu and its mask) against the TypeScript
+ * convolutions, 2×2 max pooling, relu) against the TypeScript
  * reference kernels, on random shapes and sizes around the blocking
  * constants, for both module variants and with worker threads; each test
  * also checks that the WebAssembly kernel ran (a spy on `parallel`).
- * Pooling, relu and its mask compute no sums: they are the reference's
- * bits everywhere.
+ * Pooling and relu compute no sums: they are the reference's bits
+ * everywhere.
  *
  * Tolerance: the kernels round every product and every sum as the
  * TypeScript loops do (f64x2.mul then f64x2.add, never fused) and only
@@ -328,7 +328,8 @@ for (const variant of variants) {
         { numRuns: 40 },
       );
     });
-    assert.deepEqual([...seen].sort(), ["reluF64", "reluMaskF64"]);
+    // the mask stays in TypeScript (see reluMask)
+    assert.deepEqual([...seen], ["reluF64"]);
   });
 }
 
@@ -366,8 +367,8 @@ Deno.test({
     const y = values64(g.n * g.o * g.oh * g.ow, 4);
     const [m, k, n] = [90, 300, 130]; // 3.5M multiply-adds: split
     const a = values64(m * k, 5), c = values64(k * n, 6);
-    // pooling split into plane ranges (2^16 outputs and more), relu and its
-    // mask into element ranges (an odd length: a scalar tail)
+    // pooling split into plane ranges (2^16 outputs and more), relu into
+    // element ranges (an odd length: a scalar tail)
     const gp: pk.PoolGeometry = {
       planes: 64 * 6,
       h: 28,
@@ -384,14 +385,13 @@ Deno.test({
       dw: 1,
     };
     const xp = values64(gp.planes * gp.h * gp.w, 7);
-    const big = values64(200003, 8), gb = values64(200003, 9);
+    const big = values64(200003, 8);
     const results = [one, two].map((rt) => {
       const out: Float64Array[] = [];
       const seen = ran(rt, () => {
         out.push(
           pk.maxPoolForward(xp, gp) as Float64Array,
           ew.relu(big) as Float64Array,
-          ew.reluMask(gb, big) as Float64Array,
           mm.matmul(a, c, null, 1, m, k, n, 0, 0) as Float64Array,
           cv.conv2dForward(x, w, b, g) as Float64Array,
           cv.conv2dInputAdjoint(y, w, g) as Float64Array,
@@ -404,11 +404,11 @@ Deno.test({
         );
       });
       assert.ok(seen.has("gemmF64") && seen.has("convWeightAdjointF64"));
-      assert.ok(seen.has("maxPool2x2F64") && seen.has("reluMaskF64"));
+      assert.ok(seen.has("maxPool2x2F64") && seen.has("reluF64"));
       return out;
     });
     results[0].forEach((r, i) => assertSame(results[1][i], r, `result ${i}`));
-    // and they are the reference's (pooling, relu, its mask: its bits)
+    // and they are the reference's (pooling, relu: its bits)
     assertSame(
       results[0][0],
       pk.poolGather(
@@ -424,8 +424,7 @@ Deno.test({
       Float64Array.from(big, (v) => Math.max(v, 0)),
       "relu",
     );
-    assertSame(results[0][2], ew.reluMaskRef(gb, big), "relu's mask");
-    const [, , , mmOut, , , wOut] = results[0];
+    const [, , mmOut, , , wOut] = results[0];
     assertWithin(
       mmOut,
       mm.matmulRef(a, c, new Float64Array(m * n), 1, m, k, n, 0, 0),

@@ -297,11 +297,14 @@ export function broadcastTo(
 
 // ---------------------------------------------------------------------------
 // relu and its VJP: the largest elementwise arrays of a CNN step. float32
-// and float64 arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD
-// (branch-free: a max, or an AND with the comparison's mask); the result
-// is copied out of the WebAssembly memory by `result` (float64: `readF64`).
+// arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD
+// (branch-free: a max, or an AND with the comparison's mask), and so does
+// float64 relu; the result is copied out of the WebAssembly memory by
+// `result` (float64: `readF64`). float64 reluMask stays in TypeScript:
+// copying its two inputs in and its result out made the kernel no faster
+// in the LeNet-5 step.
 
-/** float32 and float64 elementwise kernels with at least this many elements run in WebAssembly. */
+/** float32 elementwise kernels, and float64 relu, with at least this many elements run in WebAssembly. */
 export const WASM_MIN_ELEMENTS = 1 << 12;
 
 /**
@@ -398,8 +401,6 @@ export function arithF32(
 export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
   return (g instanceof Float32Array && x instanceof Float32Array &&
     lanewise("reluMask", [g, x], g.length)) ||
-    (g instanceof Float64Array && x instanceof Float64Array &&
-      lanewise("reluMaskF64", [g, x], g.length)) ||
     reluMaskRef(g, x);
 }
 

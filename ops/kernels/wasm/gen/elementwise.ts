@@ -1,10 +1,10 @@
 /**
  * Elementwise kernels over n floats of same-shape float32 arrays: relu, its
- * VJP, and the four arithmetic operations; relu and its VJP also for
- * float64 (`reluF64`, `reluMaskF64`). Each is the `lanewise` loop: a
- * vector of results a step (4 with f32x4 instructions, 2 with f64x2) while
- * a vector's worth is left, then one at a time. The inputs are the
- * parameters the manifest lists before `out n`.
+ * VJP, and the four arithmetic operations; relu also for float64
+ * (`reluF64`). Each is the `lanewise` loop: a vector of results a step (4
+ * with f32x4 instructions, 2 with f64x2) while a vector's worth is left,
+ * then one at a time. The inputs are the parameters the manifest lists
+ * before `out n`.
  *
  * @module
  */
@@ -88,17 +88,13 @@ const reluMask = lanewise(
   (v) => f32.select(v("g"), f32.const_(0), f32.gt(v("x"), f32.const_(0))),
 );
 
-// ---- relu and its VJP for float64, as the float32 ones with f64x2
+// ---- relu for float64, as the float32 one with f64x2. (Its VJP stays in
+// TypeScript: in the LeNet-5 step, copying both float64 inputs in and the
+// result out made a WebAssembly reluMask no faster than the loop.)
 const reluF64 = lanewise(
   "reluF64",
   (x) => f64x2.max(x("x"), v128.zero()),
   (x) => f64.max(x("x"), f64.const_(0)),
-  E64,
-);
-const reluMaskF64 = lanewise(
-  "reluMaskF64",
-  (v) => v128.and(v("g"), f64x2.gt(v("x"), v128.zero())),
-  (v) => f32.select(v("g"), f64.const_(0), f64.gt(v("x"), f64.const_(0))),
   E64,
 );
 
@@ -162,5 +158,4 @@ export const elementwise: FamilyTemplates<"elementwise"> = {
   divF32: arith("div"),
   outerF32,
   reluF64,
-  reluMaskF64,
 };
