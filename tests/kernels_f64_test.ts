@@ -1,9 +1,11 @@
 /**
- * The WebAssembly float64 kernels (the f64x2 GEMM and the float64 im2col
- * convolutions) against the TypeScript reference kernels, on random shapes
- * and sizes around the blocking constants, for both module variants and
- * with worker threads; each test also checks that the WebAssembly kernel
- * ran (a spy on `parallel`).
+ * The WebAssembly float64 kernels (the f64x2 GEMM, the float64 im2col
+ * convolutions, 2×2 max pooling, relu) against the TypeScript
+ * reference kernels, on random shapes and sizes around the blocking
+ * constants, for both module variants and with worker threads; each test
+ * also checks that the WebAssembly kernel ran (a spy on `parallel`).
+ * Pooling and relu compute no sums: they are the reference's bits
+ * everywhere.
  *
  * Tolerance: the kernels round every product and every sum as the
  * TypeScript loops do (f64x2.mul then f64x2.add, never fused) and only
@@ -22,6 +24,7 @@ import { values } from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
+import * as ew from "../ops/kernels/elementwise.ts";
 import { KC } from "../ops/kernels/wasm/layout.ts";
 import {
   RELAXED_AVAILABLE,
@@ -229,11 +232,110 @@ for (const variant of variants) {
       ["convForwardF64", "convInputAdjointF64", "convWeightAdjointF64"],
     );
   });
+
+  Deno.test(`kernels float64 (${variant.name}): 2x2 stride-2 max pooling and its VJP are the reference's bits (ties, NaN, -0, odd sizes)`, () => {
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 2, max: 23 }),
+          fc.integer({ min: 2, max: 23 }),
+          fc.integer({ min: 0, max: 3 }),
+          fc.array(
+            fc.constantFrom(-1, -0, 0, 0.5, 2, NaN, -Infinity, Infinity),
+            { minLength: 1, maxLength: 40 },
+          ),
+          fc.integer({ min: 0, max: 1000 }),
+          (h, w, extra, specials, seed) => {
+            const oh = h >> 1, ow = w >> 1;
+            // at least WASM_MIN_OUTPUTS (256) windows: WebAssembly's size
+            const planes = Math.ceil(256 / (oh * ow)) + extra;
+            const one = {
+              kh: 2,
+              kw: 2,
+              sh: 2,
+              sw: 2,
+              ph: 0,
+              pw: 0,
+              dh: 1,
+              dw: 1,
+            };
+            const g: pk.PoolGeometry = { planes, h, w, oh, ow, ...one };
+            // random values, and every third a special value: ties between
+            // them (equal values, -0 and 0) and NaN in most windows
+            const x = values64(planes * h * w, seed);
+            for (let i = seed % 3; i < x.length; i += 3) {
+              x[i] = specials[(i * 7) % specials.length];
+            }
+            const msg = `${planes}x${h}x${w}`;
+            const want = pk.maxPoolArgmaxRef(x, g);
+            const values = pk.poolGather(
+              x,
+              want,
+              g,
+              new Float64Array(want.length),
+              -Infinity,
+            );
+            assertSame(pk.maxPoolForward(x, g), values, `values ${msg}`);
+            // the argmax the forward pass kept, and one computed alone
+            assertSame(pk.maxPoolArgmax(x, g), want, `argmax ${msg}`);
+            assertSame(pk.maxPoolArgmax(x.slice(), g), want, `alone ${msg}`);
+            // the VJP (in TypeScript, see maxPoolScatter): g to each
+            // window's argmax, summed into zeros (-0 comes out as 0)
+            const gr = values64(want.length, seed + 1);
+            for (let i = 0; i < gr.length; i += 5) {
+              gr[i] = specials[i % specials.length];
+            }
+            assertSame(
+              pk.maxPoolScatter(gr, want, g),
+              pk.poolScatter(gr, want, g, new Float64Array(x.length)),
+              `scatter ${msg}`,
+            );
+          },
+        ),
+        { numRuns: 120 },
+      );
+    });
+    // the VJP stays in TypeScript (see maxPoolScatter)
+    assert.deepEqual([...seen], ["maxPool2x2F64"]);
+  });
+
+  Deno.test(`kernels float64 (${variant.name}): relu and its mask are Math.max's and the ternary's bits (NaN, -0, infinities, subnormals)`, () => {
+    const specials = [NaN, -0, 0, Infinity, -Infinity, 5e-324, -5e-324, 1];
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: ew.WASM_MIN_ELEMENTS, max: 3 * 4096 + 3 }),
+          fc.integer({ min: 0, max: 1000 }),
+          (n, seed) => {
+            const x = values64(n, seed), g = values64(n, seed + 1);
+            // specials at both ends (the vector loop and the scalar tail)
+            specials.forEach((v, i) => {
+              x[i] = x[n - 1 - i] = v;
+              g[(i * 3) % 8] = g[n - 1 - ((i * 5) % 8)] = v;
+            });
+            assertSame(
+              ew.relu(x),
+              Float64Array.from(x, (v) => Math.max(v, 0)),
+              `relu ${n}`,
+            );
+            assertSame(
+              ew.reluMask(g, x),
+              Float64Array.from(x, (v, i) => v > 0 ? g[i] : 0),
+              `mask ${n}`,
+            );
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+    // the mask stays in TypeScript (see reluMask)
+    assert.deepEqual([...seen], ["reluF64"]);
+  });
 }
 
 Deno.test({
   name:
-    "kernels float64: two threads give the single-thread bits (GEMM split by columns, convolutions by images, weight gradients in fixed image ranges)",
+    "kernels float64: two threads give the single-thread bits (GEMM split by columns, convolutions by images, weight gradients in fixed image ranges, pooling by planes, relu by ranges)",
   sanitizeResources: false,
   sanitizeOps: false,
   fn() {
@@ -265,10 +367,31 @@ Deno.test({
     const y = values64(g.n * g.o * g.oh * g.ow, 4);
     const [m, k, n] = [90, 300, 130]; // 3.5M multiply-adds: split
     const a = values64(m * k, 5), c = values64(k * n, 6);
+    // pooling split into plane ranges (2^16 outputs and more), relu into
+    // element ranges (an odd length: a scalar tail)
+    const gp: pk.PoolGeometry = {
+      planes: 64 * 6,
+      h: 28,
+      w: 29,
+      oh: 14,
+      ow: 14,
+      kh: 2,
+      kw: 2,
+      sh: 2,
+      sw: 2,
+      ph: 0,
+      pw: 0,
+      dh: 1,
+      dw: 1,
+    };
+    const xp = values64(gp.planes * gp.h * gp.w, 7);
+    const big = values64(200003, 8);
     const results = [one, two].map((rt) => {
       const out: Float64Array[] = [];
       const seen = ran(rt, () => {
         out.push(
+          pk.maxPoolForward(xp, gp) as Float64Array,
+          ew.relu(big) as Float64Array,
           mm.matmul(a, c, null, 1, m, k, n, 0, 0) as Float64Array,
           cv.conv2dForward(x, w, b, g) as Float64Array,
           cv.conv2dInputAdjoint(y, w, g) as Float64Array,
@@ -281,18 +404,35 @@ Deno.test({
         );
       });
       assert.ok(seen.has("gemmF64") && seen.has("convWeightAdjointF64"));
+      assert.ok(seen.has("maxPool2x2F64") && seen.has("reluF64"));
       return out;
     });
     results[0].forEach((r, i) => assertSame(results[1][i], r, `result ${i}`));
-    // and they are the reference's, within the grouping bound
-    assertWithin(
+    // and they are the reference's (pooling, relu: its bits)
+    assertSame(
       results[0][0],
+      pk.poolGather(
+        xp,
+        pk.maxPoolArgmaxRef(xp, gp),
+        gp,
+        new Float64Array(results[0][0].length),
+      ),
+      "max pooling",
+    );
+    assertSame(
+      results[0][1],
+      Float64Array.from(big, (v) => Math.max(v, 0)),
+      "relu",
+    );
+    const [, , mmOut, , , wOut] = results[0];
+    assertWithin(
+      mmOut,
       mm.matmulRef(a, c, new Float64Array(m * n), 1, m, k, n, 0, 0),
       bound(k),
       "matmul",
     );
     assertWithin(
-      results[0][3],
+      wOut,
       cv.conv2dWeightAdjointRef(x, y, g, new Float64Array(w.length)),
       bound(g.n * g.oh * g.ow),
       "weight adjoint",

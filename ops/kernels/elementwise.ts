@@ -297,11 +297,14 @@ export function broadcastTo(
 
 // ---------------------------------------------------------------------------
 // relu and its VJP: the largest elementwise arrays of a CNN step. float32
-// arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD (branch-free:
-// a max, or an AND with the comparison's mask); the result is copied out of
-// the WebAssembly memory by `result`.
+// arrays of at least WASM_MIN_ELEMENTS run in WebAssembly SIMD
+// (branch-free: a max, or an AND with the comparison's mask), and so does
+// float64 relu; the result is copied out of the WebAssembly memory by
+// `result` (float64: `readF64`). float64 reluMask stays in TypeScript:
+// copying its two inputs in and its result out made the kernel no faster
+// in the LeNet-5 step.
 
-/** float32 elementwise kernels with at least this many elements run in WebAssembly. */
+/** float32 elementwise kernels, and float64 relu, with at least this many elements run in WebAssembly. */
 export const WASM_MIN_ELEMENTS = 1 << 12;
 
 /**
@@ -323,43 +326,48 @@ const reluMaskScalar = (g: number, x: number) => {
 };
 
 /**
- * The argument lists of an elementwise WebAssembly kernel over `n` float32
- * at the addresses `at`: one range per thread from 2^16 elements on (each
+ * The argument lists of an elementwise WebAssembly kernel over `n`
+ * elements of `bytes` each at the addresses `at`: one range per thread from 2^16 elements on (each
  * thread's share of a large array copies in and out faster than one thread
  * computes it), else one.
  */
-function wasmTasks(n: number, at: number[]): number[][] {
+function wasmTasks(n: number, at: number[], bytes = 4): number[][] {
   const parts = n >= 1 << 16 ? runtime().split(n, 1 << 15) : [[0, n]];
-  return parts.map(([a, b]) => [...at.map((p) => p + 4 * a), b - a]);
+  return parts.map(([a, b]) => [...at.map((p) => p + bytes * a), b - a]);
 }
 
 /**
- * Runs the elementwise WebAssembly kernel `fn` over `n` float32 of each of
- * `inputs` (see `wasmTasks`); returns its result as a new array, or null
+ * Runs the elementwise WebAssembly kernel `fn` over `n` float32 or float64
+ * of each of `inputs` (see `wasmTasks`); returns its result as a new array
+ * of their type, or null
  * when the arrays are short or do not fit the WebAssembly memory (the
  * caller then runs the TypeScript loop).
  */
-function lanewise(
+function lanewise<A extends Float32Array | Float64Array>(
   fn: TaskName,
-  inputs: Float32Array[],
+  inputs: A[],
   n: number,
-): Float32Array | null {
-  const rt = runtime();
+): A | null {
+  const rt = runtime(), words = inputs[0] instanceof Float64Array ? 2 : 1;
   if (
     n < WASM_MIN_ELEMENTS ||
-    !rt.fits(bytesFor(n, ...inputs.map((x) => x.length)))
+    !rt.fits(bytesFor(words * n, ...inputs.map((x) => words * x.length)))
   ) {
     return null;
   }
   rt.reset(fn);
-  const at = inputs.map((x) => rt.put(x)), po = rt.alloc(4 * n);
-  rt.parallel(fn, wasmTasks(n, [...at, po]));
-  return rt.result(po, n);
+  const at = inputs.map((x) =>
+    x instanceof Float64Array ? rt.putF64(x) : rt.put(x)
+  );
+  const po = rt.alloc(4 * words * n);
+  rt.parallel(fn, wasmTasks(n, [...at, po], 4 * words));
+  return (words === 2 ? rt.readF64(po, n) : rt.result(po, n)) as A;
 }
 
 /** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */
 export function relu(x: TypedArray): TypedArray {
   return (x instanceof Float32Array && lanewise("relu", [x], x.length)) ||
+    (x instanceof Float64Array && lanewise("reluF64", [x], x.length)) ||
     unary(
       x,
       new (x.constructor as Float64ArrayConstructor)(x.length),
@@ -392,7 +400,8 @@ export function arithF32(
 /** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
 export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
   return (g instanceof Float32Array && x instanceof Float32Array &&
-    lanewise("reluMask", [g, x], g.length)) || reluMaskRef(g, x);
+    lanewise("reluMask", [g, x], g.length)) ||
+    reluMaskRef(g, x);
 }
 
 /** The TypeScript loop of {@linkcode reluMask}: the reference for the tests. */

@@ -26,7 +26,10 @@ export interface PoolGeometry {
   dw: number;
 }
 
-/** float32 pooling with at least this many outputs runs in WebAssembly. */
+/**
+ * float32 max pooling, and float64 in 2×2 windows of stride 2, with at
+ * least this many outputs run in WebAssembly.
+ */
 const WASM_MIN_OUTPUTS = 256;
 
 /**
@@ -61,34 +64,52 @@ function planeTasks(rt: WasmRuntime, g: PoolGeometry, n: number) {
   return n >= 1 << 16 ? rt.split(g.planes, 1, 2) : [[0, g.planes]];
 }
 
-/** Whether max pooling of float32 x runs in WebAssembly: enough outputs, and the arrays fit its memory. */
-function maxPoolFits(x: Float32Array, g: PoolGeometry): boolean {
-  const n = g.planes * g.oh * g.ow;
-  return n >= WASM_MIN_OUTPUTS &&
-    runtime().fits(bytesFor(POOL_FIELDS.length, x.length, n, n));
+/**
+ * Float32 elements per element of `x` in the WebAssembly pooling kernels:
+ * 1 for float32, 2 for float64 in 2×2 windows of stride 2 (see
+ * `isPlain2x2`), 0 when no kernel pools it.
+ */
+function wasmWords(x: TypedArray, g: PoolGeometry): 0 | 1 | 2 {
+  return x instanceof Float32Array
+    ? 1
+    : x instanceof Float64Array && isPlain2x2(g)
+    ? 2
+    : 0;
+}
+
+/** Whether max pooling of x runs in WebAssembly: a kernel's type, enough outputs, and the arrays fit its memory. */
+function maxPoolFits(
+  x: TypedArray,
+  g: PoolGeometry,
+): x is Float32Array | Float64Array {
+  const n = g.planes * g.oh * g.ow, words = wasmWords(x, g);
+  return words > 0 && n >= WASM_MIN_OUTPUTS &&
+    runtime().fits(
+      bytesFor(POOL_FIELDS.length, words * x.length, words * n, n),
+    );
 }
 
 /**
- * Max pooling of float32 x in WebAssembly: the values (a new array) when
- * `values` is set, and the argmax (cached for the backward pass) when
- * `argmax` is set.
+ * Max pooling of float32 or float64 x in WebAssembly: the values (a new
+ * array of x's type) when `values` is set, and the argmax (cached for the
+ * backward pass) when `argmax` is set.
  */
 function maxPoolWasm(
-  x: Float32Array,
+  x: Float32Array | Float64Array,
   g: PoolGeometry,
   values: boolean,
   argmax: boolean,
-): { idx: Int32Array | null; out: Float32Array | null } {
-  const rt = runtime();
+): { idx: Int32Array | null; out: Float32Array | Float64Array | null } {
+  const rt = runtime(), f64 = x instanceof Float64Array;
   rt.reset("maxPool2d");
-  const rec = poolRecord(rt, g), px = rt.put(x);
+  const rec = poolRecord(rt, g), px = f64 ? rt.putF64(x) : rt.put(x);
   const nOut = g.planes * g.oh * g.ow;
-  const pv = rt.alloc(nOut * 4), pi = rt.alloc(nOut * 4);
+  const pv = rt.alloc(nOut * x.BYTES_PER_ELEMENT), pi = rt.alloc(nOut * 4);
   rt.parallel(
-    isPlain2x2(g) ? "maxPool2x2" : "maxPool",
+    f64 ? "maxPool2x2F64" : isPlain2x2(g) ? "maxPool2x2" : "maxPool",
     planeTasks(rt, g, nOut).map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
   );
-  const out = values ? rt.result(pv, nOut) : null;
+  const out = !values ? null : f64 ? rt.readF64(pv, nOut) : rt.result(pv, nOut);
   const idx = argmax ? rt.readI32(pi, nOut) : null;
   if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
   return { idx, out };
@@ -101,15 +122,14 @@ function maxPoolWasm(
 export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
   const hit = argmaxCache.get(x);
   if (hit && hit.key === geometryKey(g)) return hit.idx;
-  if (x instanceof Float32Array && maxPoolFits(x, g)) {
-    return maxPoolWasm(x, g, false, true).idx!;
-  }
+  if (maxPoolFits(x, g)) return maxPoolWasm(x, g, false, true).idx!;
   return argmaxTS(x, g, true);
 }
 
 /**
- * {@linkcode maxPoolArgmax} in TypeScript (float64, or float32 too small for
- * WebAssembly): plain 2×2 windows without bounds tests, else the reference;
+ * {@linkcode maxPoolArgmax} in TypeScript (what WebAssembly does not pool:
+ * small arrays, other types, float64 in other windows): plain 2×2 windows
+ * without bounds tests, else the reference;
  * kept for the backward pass when `keep` is set.
  */
 function argmaxTS(x: TypedArray, g: PoolGeometry, keep: boolean): Int32Array {
@@ -206,7 +226,9 @@ export function poolGather(
 /**
  * maxPool2d's VJP: a new input-shaped array of gr's type, with gr at each
  * window's argmax (summed where windows overlap) and 0 elsewhere; float32
- * 2×2 windows of stride 2 in WebAssembly.
+ * 2×2 windows of stride 2 in WebAssembly (float64 stays in TypeScript:
+ * copying its large result out of the WebAssembly memory costs more than
+ * the loop, which writes only the argmax positions of a zero-filled array).
  */
 export function maxPoolScatter(
   gr: TypedArray,
@@ -321,7 +343,7 @@ export function avgPoolAdjoint(
 /**
  * Max pooling forward: the value at each window's first maximum, as a new
  * array of x's type (copied into `out` when given). With `keepArgmax` (a
- * backward pass may follow) the float32 kernel also keeps the argmax for
+ * backward pass may follow) the WebAssembly kernel also keeps the argmax for
  * {@linkcode maxPoolArgmax}; without it (inference) that array is never made.
  */
 export function maxPoolForward(
@@ -331,7 +353,7 @@ export function maxPoolForward(
   keepArgmax = true,
 ): TypedArray {
   const n = g.planes * g.oh * g.ow;
-  if (x instanceof Float32Array && maxPoolFits(x, g)) {
+  if (maxPoolFits(x, g)) {
     // a window of padding only gives -Infinity there too
     const values = maxPoolWasm(x, g, true, keepArgmax).out!;
     if (!out) return values;

@@ -219,7 +219,7 @@ export const f32 = {
   bits: op(0xbc),
 };
 
-/** f64 instructions (the float64 GEMM and im2col kernels). */
+/** f64 instructions (the float64 kernels). */
 export const f64 = {
   /** f64.const (0x44, 8 bytes little-endian IEEE 754). */
   const_: (v: number): Code => [
@@ -234,7 +234,11 @@ export const f64 = {
     3,
     uleb(offset),
   ],
+  eq: op(0x61),
+  ne: op(0x62),
+  gt: op(0x64),
   add: op(0xa0),
+  max: op(0xa5),
 };
 
 /** Memory bulk operations (0xfc prefix). */
@@ -363,13 +367,18 @@ export const f32x4 = {
   relaxedMadd: simd(0x105),
 };
 
-/** f64x2 lane-wise instructions (the float64 GEMM and im2col kernels). */
+/** f64x2 lane-wise instructions (the float64 kernels). */
 export const f64x2 = {
   splat: simd(0x14),
   /** f64x2.extract_lane (fd 21 lane). */
   extractLane: (v: Code, lane: number): Code => [v, 0xfd, 0x21, lane],
+  /** f64x2.eq (fd 47): all ones where a == b, else zero. */
+  eq: simd(0x47),
+  ne: simd(0x48),
+  gt: simd(0x4a),
   add: simd(0xf0),
   mul: simd(0xf2),
+  max: simd(0xf5),
 };
 
 // ---------------------------------------------------------------------------

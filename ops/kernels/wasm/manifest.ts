@@ -84,6 +84,8 @@ export const KERNELS = {
   convForwardF64: ["im2col", "task", "g n0 n1 work"],
   convInputAdjointF64: ["im2col", "task", "g n0 n1 work"],
   convWeightAdjointF64: ["im2col", "task", "g n0 n1 work dw"],
+  maxPool2x2F64: ["pool", "task", "g x pl0 pl1 out idx"],
+  reluF64: ["elementwise", "task", "x out n"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -1,8 +1,10 @@
 /**
  * Elementwise kernels over n floats of same-shape float32 arrays: relu, its
- * VJP, and the four arithmetic operations. Each is the `lanewise` loop: 4
- * results a step with f32x4 instructions while 4 are left, then one at a
- * time. The inputs are the parameters the manifest lists before `out n`.
+ * VJP, and the four arithmetic operations; relu also for float64
+ * (`reluF64`). Each is the `lanewise` loop: a vector of results a step (4
+ * with f32x4 instructions, 2 with f64x2) while a vector's worth is left,
+ * then one at a time. The inputs are the parameters the manifest lists
+ * before `out n`.
  *
  * @module
  */
@@ -14,6 +16,8 @@ import {
   F32,
   f32,
   f32x4,
+  f64,
+  f64x2,
   get,
   I32,
   i32,
@@ -32,24 +36,26 @@ import {
   x4,
 } from "./emit.ts";
 import type { KernelsOf } from "../manifest.ts";
+import { bytesOf, E32, E64, type Elem } from "./matmul.ts";
 
 /**
- * The template of elementwise kernel `name` over n floats at its input
- * arrays, into out: `vec` makes 4 results from the 4 inputs at byte offset
- * i while 4 are left, then `one` makes each of the rest (`at(k)` reads
- * input k there).
+ * The template of elementwise kernel `name` over n elements of type `el`
+ * at its input arrays, into out: `vec` makes a vector of results from the
+ * input vectors at byte offset i while a vector's worth is left, then
+ * `one` makes each of the rest (`at(k)` reads input k there).
  */
 const lanewise = (
   name: KernelsOf<"elementwise">,
   vec: (at: (k: string) => Code) => Code,
   one: (at: (k: string) => Code) => Code,
+  el: Elem = E32,
 ): Template =>
 () =>
   kernel(name, { i: I32, e: I32 }, (p, l) => {
     const P = p as Record<string, number>;
     const at = (k: string) => add(get(P[k]), get(l.i));
     return [
-      set(l.e, x4(get(P.n))),
+      set(l.e, bytesOf(el, get(P.n))),
       set(l.i, c(0)),
       block(loop(
         brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
@@ -59,8 +65,8 @@ const lanewise = (
       )),
       block(loop(
         brIf(1, i32.ge_s(get(l.i), get(l.e))),
-        f32.store(at("out"), one((k) => f32.load(at(k)))),
-        set(l.i, add(get(l.i), c(4))),
+        el.store(at("out"), one((k) => el.load(at(k)))),
+        set(l.i, add(get(l.i), c(1 << el.shift))),
         br(0),
       )),
     ];
@@ -80,6 +86,16 @@ const reluMask = lanewise(
   "reluMask",
   (v) => v128.and(v("g"), f32x4.gt(v("x"), v128.zero())),
   (v) => f32.select(v("g"), f32.const_(0), f32.gt(v("x"), f32.const_(0))),
+);
+
+// ---- relu for float64, as the float32 one with f64x2. (Its VJP stays in
+// TypeScript: in the LeNet-5 step, copying both float64 inputs in and the
+// result out made a WebAssembly reluMask no faster than the loop.)
+const reluF64 = lanewise(
+  "reluF64",
+  (x) => f64x2.max(x("x"), v128.zero()),
+  (x) => f64.max(x("x"), f64.const_(0)),
+  E64,
 );
 
 // ---- a + b, a - b, a · b, a / b of same-shape float32 arrays: each
@@ -141,4 +157,5 @@ export const elementwise: FamilyTemplates<"elementwise"> = {
   mulF32: arith("mul"),
   divF32: arith("div"),
   outerF32,
+  reluF64,
 };

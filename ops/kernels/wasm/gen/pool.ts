@@ -4,7 +4,8 @@
  * any window (the value and the within-plane index of each window's first
  * maximum), `maxPool2x2` for the common 2×2 windows of stride 2 (four
  * windows at a time), and `maxUnpool2x2`, its VJP (each window's gradient
- * to its argmax).
+ * to its argmax); `maxPool2x2F64` is `maxPool2x2` for float64 (f64x2
+ * vectors, the same rule and loops).
  *
  * @module
  */
@@ -15,6 +16,9 @@ import {
   F32,
   f32,
   f32x4,
+  F64,
+  f64,
+  f64x2,
   for_,
   get,
   I32,
@@ -25,6 +29,7 @@ import {
   set,
   V128,
   v128,
+  type ValType,
 } from "../_asm.ts";
 import {
   add,
@@ -39,6 +44,7 @@ import {
   type Template,
   x4,
 } from "./emit.ts";
+import { bytesOf, E32, E64, type Elem, named } from "./matmul.ts";
 import { POOL_OFFSETS as PF } from "../layout.ts";
 
 // ---- max pooling over planes pl0..pl1: the value and the (within-plane)
@@ -195,6 +201,69 @@ const maxPool: Template = () =>
   );
 
 /**
+ * What the 2×2 kernels need of the element type beyond {@linkcode Elem}: its
+ * scalar local type and compares, the vector compares, and a branch-free
+ * scalar select.
+ */
+interface PoolElem {
+  el: Elem;
+  /** The scalar local type. */
+  T: ValType;
+  gt: (a: Code, b: Code) => Code;
+  ne: (a: Code, b: Code) => Code;
+  eq: (a: Code, b: Code) => Code;
+  vgt: (a: Code, b: Code) => Code;
+  vne: (a: Code, b: Code) => Code;
+  veq: (a: Code, b: Code) => Code;
+  /** `c ? a : b`. */
+  select: (a: Code, b: Code, c: Code) => Code;
+}
+
+const P32: PoolElem = {
+  el: E32,
+  T: F32,
+  gt: f32.gt,
+  ne: f32.ne,
+  eq: f32.eq,
+  vgt: f32x4.gt,
+  vne: f32x4.ne,
+  veq: f32x4.eq,
+  // through the bits: V8 makes an f32 select a branch, an i32 one a cmov
+  select: (a, b, c) => f32.fromBits(i32.select(f32.bits(a), f32.bits(b), c)),
+};
+
+const P64: PoolElem = {
+  el: E64,
+  T: F64,
+  gt: f64.gt,
+  ne: f64.ne,
+  eq: f64.eq,
+  vgt: f64x2.gt,
+  vne: f64x2.ne,
+  veq: f64x2.eq,
+  select: f32.select, // untyped
+};
+
+/**
+ * A step of the 2×2 kernels handles 4 windows: `parts` vectors of their
+ * values (1 of f32x4, 2 of f64x2); each input row of them is 2·parts
+ * vectors.
+ */
+const partsOf = (el: Elem) => 4 / el.lanes;
+
+/** `n` locals of type `t` named `name`0, `name`1, ... */
+const vecs = (name: string, n: number, t: ValType = V128) =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [`${name}${i}`, t]),
+  ) as Record<string, ValType>;
+
+/** Shuffle byte indices taking element `ks` (0-lanes from a, then b). */
+const elems = (el: Elem, ...ks: number[]): number[] => {
+  const b = 1 << el.shift;
+  return ks.flatMap((k) => Array.from({ length: b }, (_, i) => b * k + i));
+};
+
+/**
  * The loops of the 2×2 pooling kernels (windows of stride 2, all inside
  * their plane): per plane pl0..pl1 (`base` its start in the array at
  * `plane`, then `prelude`) and output row oy (`r0`, `r1` the addresses of
@@ -204,6 +273,7 @@ const maxPool: Template = () =>
  * recomputing a few) when the row has at least 4, else `one` on each.
  */
 const pool2x2Loops = (
+  el: Elem,
   p: { g: number; pl0: number; pl1: number },
   l: Record<
     | "pl"
@@ -233,12 +303,15 @@ const pool2x2Loops = (
   for_(l.pl, get(p.pl0), get(p.pl1), c(1), [
     set(
       l.base,
-      add(get(plane), x4(mul(get(l.pl), mul(get(l.h), get(l.w))))),
+      add(get(plane), bytesOf(el, mul(get(l.pl), mul(get(l.h), get(l.w))))),
     ),
     prelude,
     for_(l.oy, c(0), get(l.oh), c(1), [
-      set(l.r0, add(get(l.base), x4(mul(mul(get(l.oy), c(2)), get(l.w))))),
-      set(l.r1, add(get(l.r0), x4(get(l.w)))),
+      set(
+        l.r0,
+        add(get(l.base), bytesOf(el, mul(mul(get(l.oy), c(2)), get(l.w)))),
+      ),
+      set(l.r1, add(get(l.r0), bytesOf(el, get(l.w)))),
       if_(i32.ge_s(get(l.ow), c(4)), [
         set(l.ox, c(0)),
         loop(
@@ -264,16 +337,24 @@ const pool2x2Loops = (
   ]),
 ];
 
+/** The address of the 2·ox-th element of the row at local `row`. */
+const rowAt = (el: Elem, row: number, ox: number) =>
+  add(get(row), i32.shl(get(ox), c(el.shift + 1)));
+
 // ---- max pooling with 2×2 windows, stride 2, no padding or dilation (the
-// common case), four outputs at a time: the even and odd lanes of two rows
-// are the four candidates of four windows, taken in row-major order with
-// the same rule as maxPool, as lane masks. Planes pl0..pl1; every window
-// lies inside its plane (the caller checks 2·oh <= h and 2·ow <= w).
+// common case), four outputs at a time: the even and odd elements of two
+// rows are the four candidates of four windows, taken in row-major order
+// with the same rule as maxPool, as lane masks (maxPool2x2F64: two f64x2
+// vectors of two windows each, their masks narrowed to the four i32 lanes
+// of the argmax). Planes pl0..pl1; every window lies inside its plane (the
+// caller checks 2·oh <= h and 2·ow <= w).
 const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-const ODD = EVEN.map((b) => b + 4);
-const maxPool2x2: Template = () =>
-  kernel(
-    "maxPool2x2",
+const maxPool2x2 = (pe: PoolElem): Template => () => {
+  const el = pe.el, parts = partsOf(el);
+  const even = elems(el, ...[0, 2, 4, 6].slice(0, el.lanes));
+  const odd = even.map((b) => b + (1 << el.shift));
+  return kernel(
+    named(el, "maxPool2x2"),
     {
       pl: I32,
       oy: I32,
@@ -288,86 +369,105 @@ const maxPool2x2: Template = () =>
       oh: I32,
       ow: I32,
       take: I32,
-      ms: F32,
-      vs: F32,
+      ms: pe.T,
+      vs: pe.T,
       bs: I32,
-      a0: V128,
-      a1: V128,
-      b0: V128,
-      b1: V128,
+      ...vecs("a", 2 * parts),
+      ...vecs("b", 2 * parts),
       k: V128,
-      m: V128,
+      ...vecs("m", parts),
       best: V128,
-      v: V128,
-      t: V128,
+      ...vecs("v", parts),
+      ...vecs("t", parts),
     },
-    (p, l) => {
+    (p, L) => {
+      const l = L as typeof L & Record<string, number>;
+      const part = (name: string, q: number) => l[`${name}${q}`];
+      /** Row `r`'s candidates (even or odd elements) of part q. */
+      const pick = (r: string, q: number, sel: number[]) =>
+        v128.shuffle(get(part(r, 2 * q)), get(part(r, 2 * q + 1)), sel);
       // lanes where v beats m: v > m, or v is NaN and m is not
-      const consider = (v: Code, k: Code): Code[] => [
-        set(l.v, v),
-        set(
-          l.t,
-          v128.or(
-            f32x4.gt(get(l.v), get(l.m)),
-            v128.and(
-              f32x4.ne(get(l.v), get(l.v)),
-              f32x4.eq(get(l.m), get(l.m)),
+      const consider = (r: string, sel: number[], k: Code): Code[] => [
+        Array.from({ length: parts }, (_, q) => {
+          const [m, v, t] = [part("m", q), part("v", q), part("t", q)];
+          return [
+            set(v, pick(r, q, sel)),
+            set(
+              t,
+              v128.or(
+                pe.vgt(get(v), get(m)),
+                v128.and(pe.vne(get(v), get(v)), pe.veq(get(m), get(m))),
+              ),
             ),
+            set(m, v128.bitselect(get(v), get(m), get(t))),
+          ];
+        }),
+        set(
+          l.best,
+          v128.bitselect(
+            k,
+            get(l.best),
+            parts === 1
+              ? get(part("t", 0))
+              : v128.shuffle(get(part("t", 0)), get(part("t", 1)), EVEN),
           ),
         ),
-        set(l.m, v128.bitselect(get(l.v), get(l.m), get(l.t))),
-        set(l.best, v128.bitselect(k, get(l.best), get(l.t))),
       ];
       const considerScalar = (at: Code): Code[] => [
-        set(l.vs, f32.load(add(get(l.base), x4(at)))),
+        set(l.vs, el.load(add(get(l.base), bytesOf(el, at)))),
         set(
           l.take,
           i32.or(
-            f32.gt(get(l.vs), get(l.ms)),
-            i32.and(f32.ne(get(l.vs), get(l.vs)), f32.eq(get(l.ms), get(l.ms))),
+            pe.gt(get(l.vs), get(l.ms)),
+            i32.and(pe.ne(get(l.vs), get(l.vs)), pe.eq(get(l.ms), get(l.ms))),
           ),
         ),
-        set(
-          l.ms,
-          f32.fromBits(
-            i32.select(f32.bits(get(l.vs)), f32.bits(get(l.ms)), get(l.take)),
-          ),
-        ),
+        set(l.ms, pe.select(get(l.vs), get(l.ms), get(l.take))),
         set(l.bs, i32.select(at, get(l.bs), get(l.take))),
       ];
-      return pool2x2Loops(p, l, p.x, [], [
-        set(l.a0, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))))),
-        set(l.a1, v128.load(add(get(l.r0), i32.shl(get(l.ox), c(3))), 16)),
-        set(l.b0, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))))),
-        set(l.b1, v128.load(add(get(l.r1), i32.shl(get(l.ox), c(3))), 16)),
-        set(l.m, v128.shuffle(get(l.a0), get(l.a1), EVEN)),
+      const loadRow = (r: string, row: number) =>
+        Array.from(
+          { length: 2 * parts },
+          (_, j) => set(part(r, j), v128.load(rowAt(el, row, l.ox), 16 * j)),
+        );
+      return pool2x2Loops(el, p, l, p.x, [], [
+        loadRow("a", l.r0),
+        loadRow("b", l.r1),
+        Array.from(
+          { length: parts },
+          (_, q) => set(part("m", q), pick("a", q, even)),
+        ),
         set(l.best, get(l.k)),
+        consider("a", odd, i32x4.add(get(l.k), i32x4.splat(c(1)))),
+        consider("b", even, i32x4.add(get(l.k), i32x4.splat(get(l.w)))),
         consider(
-          v128.shuffle(get(l.a0), get(l.a1), ODD),
-          i32x4.add(get(l.k), i32x4.splat(c(1))),
-        ),
-        consider(
-          v128.shuffle(get(l.b0), get(l.b1), EVEN),
-          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
-        ),
-        consider(
-          v128.shuffle(get(l.b0), get(l.b1), ODD),
+          "b",
+          odd,
           i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
         ),
-        v128.store(add(get(p.out), x4(add(get(l.o), get(l.ox)))), get(l.m)),
+        Array.from({ length: parts }, (_, q) =>
+          v128.store(
+            add(get(p.out), bytesOf(el, add(get(l.o), get(l.ox)))),
+            get(part("m", q)),
+            16 * q,
+          )),
         v128.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.best)),
       ], [
         set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
-        set(l.ms, f32.load(add(get(l.base), x4(get(l.at))))),
+        set(l.ms, el.load(add(get(l.base), bytesOf(el, get(l.at))))),
         set(l.bs, get(l.at)),
         considerScalar(add(get(l.at), c(1))),
         considerScalar(add(get(l.at), get(l.w))),
         considerScalar(add(add(get(l.at), get(l.w)), c(1))),
-        f32.store(add(get(p.out), x4(add(get(l.o), get(l.ox)))), get(l.ms)),
+        el.store(
+          add(get(p.out), bytesOf(el, add(get(l.o), get(l.ox)))),
+          get(l.ms),
+        ),
         i32.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.bs)),
       ]);
     },
   );
+};
 
 // ---- max pooling's VJP for the windows of maxPool2x2: each window's g
 // goes to its argmax, 0 to its three other inputs (0 + g, so -0 comes out
@@ -421,7 +521,7 @@ const maxUnpool2x2: Template = () =>
       // the plane is zeroed first when some input gets no store: rows of
       // fewer than 4 windows (stored one at a time, at the argmax only), or
       // an odd last row or column
-      return pool2x2Loops(p, l, p.out, [
+      return pool2x2Loops(E32, p, l, p.out, [
         if_(
           i32.or(
             i32.lt_s(get(l.ow), c(4)),
@@ -455,6 +555,7 @@ const maxUnpool2x2: Template = () =>
 /** The pooling kernels' templates. */
 export const pool: FamilyTemplates<"pool"> = {
   maxPool,
-  maxPool2x2,
+  maxPool2x2: maxPool2x2(P32),
   maxUnpool2x2,
+  maxPool2x2F64: maxPool2x2(P64),
 };
