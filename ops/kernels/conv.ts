@@ -510,7 +510,9 @@ export function conv2dForward(
       y: rt.alloc(8 * n),
     };
     runConv(rt, g, arrays, "convForwardF64");
-    return rt.readF64(arrays.y, n, out as Float64Array | undefined);
+    return out
+      ? rt.readF64(arrays.y, n, out as Float64Array)
+      : rt.resultF64(arrays.y, n);
   }
   // with padding, the direct kernels run on a padded copy of x
   const gp = paddedGeometry(g) ?? g;

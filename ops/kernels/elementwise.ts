@@ -361,7 +361,7 @@ function lanewise<A extends Float32Array | Float64Array>(
   );
   const po = rt.alloc(4 * words * n);
   rt.parallel(fn, wasmTasks(n, [...at, po], 4 * words));
-  return (words === 2 ? rt.readF64(po, n) : rt.result(po, n)) as A;
+  return (words === 2 ? rt.resultF64(po, n) : rt.result(po, n)) as A;
 }
 
 /** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */

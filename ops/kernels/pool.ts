@@ -109,7 +109,11 @@ function maxPoolWasm(
     f64 ? "maxPool2x2F64" : isPlain2x2(g) ? "maxPool2x2" : "maxPool",
     planeTasks(rt, g, nOut).map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
   );
-  const out = !values ? null : f64 ? rt.readF64(pv, nOut) : rt.result(pv, nOut);
+  const out = !values
+    ? null
+    : f64
+    ? rt.resultF64(pv, nOut)
+    : rt.result(pv, nOut);
   const idx = argmax ? rt.readI32(pi, nOut) : null;
   if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
   return { idx, out };

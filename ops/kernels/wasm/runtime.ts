@@ -346,9 +346,19 @@ export class WasmRuntime {
    * address (64-byte aligned, as every `alloc`).
    */
   putF64(data: Float64Array): number {
+    const kept = this.#kept(data);
+    if (kept >= 0) return kept;
     const at = this.alloc(data.length * 8);
     this.f64.set(data, at >> 3);
+    if (data.byteLength === data.buffer.byteLength) this.#keep(data, at, true);
     return at;
+  }
+
+  /** The kernel's float64 result, as {@linkcode result} (kept for a later `putF64`). */
+  resultF64(at: number, n: number): Float64Array {
+    const data = this.readF64(at, n);
+    this.#keep(data, at, false);
+    return data;
   }
 
   /** A copy of `n` float64 values at `at` (into `out` when given). */
@@ -369,13 +379,8 @@ export class WasmRuntime {
    * change).
    */
   put(data: Float32Array | Int32Array): number {
-    const i = this.#resident.findIndex((r) => r.data === data);
-    if (i >= 0) {
-      const [r] = this.#resident.splice(i, 1);
-      r.inUse = true;
-      this.#resident.push(r); // the most recently used
-      return r.at;
-    }
+    const kept = this.#kept(data);
+    if (kept >= 0) return kept;
     if (this.#pins && this.#buffers.has(data.buffer)) return data.byteOffset;
     const at = this.alloc(data.length * 4);
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
@@ -385,11 +390,21 @@ export class WasmRuntime {
     return at;
   }
 
+  /** The address of `data` when it is still in memory (now read by this call), else -1. */
+  #kept(data: Resident["data"]): number {
+    const i = this.#resident.findIndex((r) => r.data === data);
+    if (i < 0) return -1;
+    const [r] = this.#resident.splice(i, 1);
+    r.inUse = true;
+    this.#resident.push(r); // the most recently used
+    return r.at;
+  }
+
   /** Keeps `data`, in memory at `at`, for later calls' `put`. */
-  #keep(data: Float32Array | Int32Array, at: number, inUse: boolean): void {
+  #keep(data: Resident["data"], at: number, inUse: boolean): void {
     // the whole block `alloc` took, slack included: a kernel may read a
     // vector past the array's end, and what follows stays 64-byte aligned
-    const end = at + alignUp(4 * data.length + 16);
+    const end = at + alignUp(data.byteLength + 16);
     this.#resident.push({ data, at, end, inUse });
     if (this.#resident.length > MAX_RESIDENT) {
       const old = this.#resident.findIndex((r) => !r.inUse);
@@ -691,7 +706,7 @@ interface Block {
 
 /** An array left in memory: its block, and whether the current call reads it. */
 interface Resident extends Block {
-  data: Float32Array | Int32Array;
+  data: Float32Array | Int32Array | Float64Array;
   inUse: boolean;
 }
 
