@@ -33,6 +33,18 @@ import {
   WasmRuntime,
 } from "../ops/kernels/wasm/runtime.ts";
 
+/** A 2x2 window with stride 2, no padding: LeNet's pooling. */
+const POOL_2X2 = {
+  kh: 2,
+  kw: 2,
+  sh: 2,
+  sw: 2,
+  ph: 0,
+  pw: 0,
+  dh: 1,
+  dw: 1,
+};
+
 /** n float64 values in [-1, 1) with full 53-bit mantissas. */
 function values64(n: number, seed: number): Float64Array {
   const hi = values(n, seed), lo = values(n, seed + 1000);
@@ -249,17 +261,7 @@ for (const variant of variants) {
             const oh = h >> 1, ow = w >> 1;
             // at least WASM_MIN_OUTPUTS (256) windows: WebAssembly's size
             const planes = Math.ceil(256 / (oh * ow)) + extra;
-            const one = {
-              kh: 2,
-              kw: 2,
-              sh: 2,
-              sw: 2,
-              ph: 0,
-              pw: 0,
-              dh: 1,
-              dw: 1,
-            };
-            const g: pk.PoolGeometry = { planes, h, w, oh, ow, ...one };
+            const g: pk.PoolGeometry = { planes, h, w, oh, ow, ...POOL_2X2 };
             // random values, and every third a special value: ties between
             // them (equal values, -0 and 0) and NaN in most windows
             const x = values64(planes * h * w, seed);
@@ -375,14 +377,7 @@ Deno.test({
       w: 29,
       oh: 14,
       ow: 14,
-      kh: 2,
-      kw: 2,
-      sh: 2,
-      sw: 2,
-      ph: 0,
-      pw: 0,
-      dh: 1,
-      dw: 1,
+      ...POOL_2X2,
     };
     const xp = values64(gp.planes * gp.h * gp.w, 7);
     const big = values64(200003, 8);
