@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { DType, Tensor, TypedArray } from "./tensor.ts";
+import { type DType, sizeOf, type Tensor, type TypedArray } from "./tensor.ts";
 
 /** Where a step's input comes from: a value id (an argument's leaf or a step), or a constant. */
 export type Ref = number | Tensor;
@@ -53,8 +53,6 @@ export interface Fused {
 
 /** One task of a schedule: a step's value id, or a fused group. */
 export type Task = number | Fused;
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * A plan's steps as tasks, in their recorded order, with elementwise groups

@@ -258,7 +258,7 @@ const linearPrim: Primitive<Record<never, never>> = definePrimitive({
     const inF = wf.shape[2];
     const xf = dx === null ? x : batchFront(x, dx, 0);
     const lead = xf.shape.slice(dx === null ? 0 : 1, -1);
-    const m = lead.reduce((p, d) => p * d, 1);
+    const m = sizeOf(lead);
     const x3 = reshape(xf, [dx === null ? 1 : size, m, inF]);
     let y = matmul(x3, transpose(wf, [0, 2, 1]));
     const outF = wf.shape[1];

@@ -14,6 +14,7 @@ import {
   ones,
   promote,
   sameShape,
+  sizeOf,
   type Tensor,
   tensor,
   zeros,
@@ -474,7 +475,7 @@ export function batchNorm(
 
 /** `[N, C, ...]` viewed as `[n, c, s]`, s the product of the spatial sizes. */
 function ncs(shape: readonly number[]): [number, number, number] {
-  return [shape[0], shape[1], shape.slice(2).reduce((p, d) => p * d, 1)];
+  return [shape[0], shape[1], sizeOf(shape.slice(2))];
 }
 
 /** The axes batch norm reduces over: all but the channel axis 1. */

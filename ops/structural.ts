@@ -199,7 +199,7 @@ export function flatten(
       }`,
     );
   }
-  const mid = x.shape.slice(s, e + 1).reduce((p, d) => p * d, 1);
+  const mid = sizeOf(x.shape.slice(s, e + 1));
   return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
 }
 

@@ -20,6 +20,7 @@ import {
   checkOptions,
   checkTensor,
   type DType,
+  sizeOf,
   type Tensor,
   tensor,
 } from "./tensor.ts";
@@ -205,8 +206,8 @@ export function interpolatePlan(
   const limit = 2 ** 31 - 1;
   if (
     xShape !== null &&
-    (xShape.slice(0, 2).reduce((p, d) => p * d, 1) *
-            outSizes.reduce((p, d) => p * d, 1) > limit ||
+    (sizeOf(xShape.slice(0, 2)) *
+            sizeOf(outSizes) > limit ||
       outSizes.some((o, i) => o * inSizes[i] > limit))
   ) {
     throw new Error(
