@@ -423,11 +423,13 @@ function replay(
         });
       }
       if (!planning) return;
-      for (const r of new Set(reads)) {
-        if (typeof r === "number" && plan.lastUse[r] === pos) {
-          rt.hold(env[r].data, -1);
-        }
-      }
+      reads.forEach((r, k) => {
+        // once per value (a step may read one value twice)
+        if (
+          typeof r === "number" && plan.lastUse[r] === pos &&
+          reads.indexOf(r) === k
+        ) rt.hold(env[r].data, -1);
+      });
       rt.sweep();
     });
     return treeUnflatten(plan.outDef, plan.outs.map((r) => own(val(r))));

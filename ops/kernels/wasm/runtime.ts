@@ -485,7 +485,9 @@ export class WasmRuntime {
 
   /** Forgets the plan's results that no reader holds (after each step). */
   sweep(): void {
-    if (this.#pins) this.#pins = this.#pins.filter((p) => p.refs > 0);
+    if (this.#pins?.some((p) => p.refs <= 0)) {
+      this.#pins = this.#pins.filter((p) => p.refs > 0);
+    }
   }
 
   /** Whether `data` is a view of a result of the current plan (copy it out before `endPlan`). */
