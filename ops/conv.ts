@@ -612,19 +612,27 @@ function convBatch<P extends ConvParams>(
 // ---------------------------------------------------------------------------
 // primitives: forward kernel call and derivative rules side by side
 
-const conv2dPrim: Primitive<ConvParams> = definePrimitive({
-  name: "conv2d",
-  forward: ([x, w, b], p) => {
+/** conv2d's forward: its kernel, or the kernel with relu fused (`relu(conv2d(...))`). */
+const conv2dKernel =
+  (relu: boolean) => ([x, w, b]: Tensor[], p: ConvParams) => {
     const [oh, ow] = convOutSize(x.shape, w.shape, p);
     const g = convGeometry(x.shape, w.shape[0], [w.shape[2], w.shape[3]], [
       oh,
       ow,
     ], p);
-    return fromData(
-      cv.conv2dForward(x.data, w.data, b ? b.data : null, g),
-      [g.n, g.o, oh, ow],
-    );
-  },
+    const kernel = relu ? cv.conv2dForwardRelu : cv.conv2dForward;
+    return fromData(kernel(x.data, w.data, b ? b.data : null, g), [
+      g.n,
+      g.o,
+      oh,
+      ow,
+    ]);
+  };
+
+const conv2dPrim: Primitive<ConvParams> = definePrimitive({
+  name: "conv2d",
+  forward: conv2dKernel(false),
+  epilogue: { relu: conv2dKernel(true) },
   vjp: ([x, w, b], _y, p) => [
     (g) =>
       bind(conv2dInputAdjointPrim, [g, w], {

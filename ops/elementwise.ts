@@ -407,9 +407,12 @@ const reluPrim: Primitive<Empty> = definePrimitive({
   // (no `scalar`: a fused JavaScript loop would branch per element, while
   // the WebAssembly kernel is branch-free: 5x faster on random signs)
   forward: ([x]) => fromData(ew.relu(x.data), x.shape),
-  // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch)
-  vjp: ([x]) => [(g) => reluMask(g, x)],
-  jvp: ([x], [t]) => reluMask(t!, x),
+  // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch). The mask
+  // reads the output y (y > 0 exactly where x > 0, NaN included), so that
+  // under jit nothing but relu reads x, and relu fuses into the kernel that
+  // makes x (conv2d's epilogue), and its mask into max pooling's gradient.
+  vjp: (_, y) => [(g) => reluMask(g, y)],
+  jvp: (_, [t], y) => reluMask(t!, y),
   batch: ([x], [d]) => [bind(reluPrim, [x], {}), d],
 });
 

@@ -14,8 +14,9 @@
  * steps run as one generated loop (`fusion.ts`; the same bits). Code that
  * is not the library's (a `pureCallback`, a `customVjp` function) gets
  * copies and runs outside the plan. `donateArgnums` gives the plan the
- * arguments' memory for its outputs. Not done: fusing an elementwise
- * epilogue into a WebAssembly kernel (bias and relu after a convolution).
+ * arguments' memory for its outputs. A step whose producer declares an
+ * epilogue for it runs inside the producer's kernel (relu in conv2d's
+ * stores, relu's mask in max pooling's gradient: `Rule.epilogue`).
  * Every optimizer and schedule jits whole training steps: the
  * scalars they compute in JavaScript from their step count (bias
  * corrections, learning rates) are `pureCallback` steps of the plan, run
@@ -154,8 +155,48 @@ interface Compiled extends Plan {
   constants: Set<ArrayBufferLike>;
 }
 
-/** Schedules a recorded plan (see `schedule` in fusion.ts) and finds when each value is read last. */
-function compile(plan: Plan, leaves: readonly Tensor[]): Compiled {
+/**
+ * Fuses epilogues: a step whose first input is the result of a step whose
+ * rule declares an epilogue for it (`Rule.epilogue`: relu after conv2d),
+ * when nothing else reads that result, becomes one step running the fused
+ * kernel on the producer's inputs and the consumer's others; the producer
+ * is dropped. @internal
+ */
+export function fuseEpilogues(plan: Plan): (Step | null)[] {
+  const { nIn, outs } = plan, steps = plan.steps.slice();
+  const reads = new Map<number, number>();
+  const count = (r: Ref) =>
+    typeof r === "number" && reads.set(r, (reads.get(r) ?? 0) + 1);
+  steps.forEach((st) => st?.inputs.forEach(count));
+  outs.forEach(count);
+  steps.forEach((st, s) => {
+    const r = st?.inputs[0];
+    if (!st || typeof r !== "number" || r < nIn || reads.get(r) !== 1) return;
+    const p = steps[r - nIn], epilogue = p?.rule.epilogue?.[st.rule.name];
+    if (!p || !epilogue) return;
+    const k = p.inputs.length;
+    steps[r - nIn] = null;
+    steps[s] = {
+      ...st,
+      rule: {
+        name: `${p.rule.name}+${st.rule.name}`,
+        forward: (ins) => epilogue(ins.slice(0, k), p.params, ins.slice(k)),
+        vjp: p.rule.vjp, // never called: a plan only runs forward kernels
+        batch: p.rule.batch,
+      },
+      inputs: [...p.inputs, ...st.inputs.slice(1)],
+      params: null,
+      differentiating: p.differentiating || st.differentiating,
+    };
+  });
+  return steps;
+}
+
+/** Schedules a recorded plan (epilogues fused, then `schedule` in fusion.ts) and finds when each value is read last. */
+function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
+  const own = new Set(primitives().map((p) => p.rule));
+  const opaque = recorded.steps.map((st) => st !== null && !own.has(st.rule));
+  const plan = { ...recorded, steps: fuseEpilogues(recorded) };
   const { nIn, steps, outs } = plan;
   const tasks = schedule(nIn, steps, (i) => leaves[i], outs);
   const lastUse: number[] = [];
@@ -164,8 +205,6 @@ function compile(plan: Plan, leaves: readonly Tensor[]): Compiled {
     for (const r of inputs) if (typeof r === "number") lastUse[r] = pos;
   });
   for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
-  const own = new Set(primitives().map((p) => p.rule));
-  const opaque = steps.map((st) => st !== null && !own.has(st.rule));
   const constants = new Set(
     [...steps.flatMap((st) => st?.inputs ?? []), ...outs]
       .filter((r): r is Tensor => typeof r !== "number")

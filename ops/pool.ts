@@ -371,15 +371,18 @@ const maxPool2dPrim: Primitive<PoolParams> = definePrimitive({
   batch: poolBatch(() => maxPool2dPrim),
 });
 
+/** maxPool2dScatter's forward, then `reluMask(·, mask)` when given (in the kernel). */
+const scatterKernel = (gr: Tensor, x: Tensor, p: PoolParams, mask?: Tensor) => {
+  const g = poolGeometry(x.shape, p);
+  const idx = pk.maxPoolArgmax(x.data, g);
+  return fromData(pk.maxPoolScatter(gr.data, idx, g, mask?.data), x.shape);
+};
+
 const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
   name: "maxPool2dScatter",
-  forward: ([gr, x], p) => {
-    const g = poolGeometry(x.shape, p);
-    return fromData(
-      pk.maxPoolScatter(gr.data, pk.maxPoolArgmax(x.data, g), g),
-      x.shape,
-    );
-  },
+  forward: ([gr, x], p) => scatterKernel(gr, x, p),
+  // relu's VJP after it (relu before the pooling) masks as the kernel stores
+  epilogue: { reluMask: ([gr, x], p, [m]) => scatterKernel(gr, x, p, m) },
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dGatherPrim, [g, x], p), null], // linear in g; x only picks positions
   jvp: ([, x], [t], _y, p) => bind(maxPool2dScatterPrim, [t!, x], p),
   batch: poolBatch(() => maxPool2dScatterPrim),

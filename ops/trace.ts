@@ -59,7 +59,21 @@ export interface Rule<P> {
    * dtype). `jit` fuses chains of such steps into one loop.
    */
   scalar?: (...v: number[]) => number;
+  /**
+   * Optional epilogues `jit` fuses into this primitive's kernel:
+   * `epilogue[c](inputs, params, rest)` is primitive `c` applied to this
+   * one's output (c's first input) and `rest` (c's other inputs), computed
+   * in one kernel with the same bits (conv2d then relu).
+   */
+  epilogue?: Readonly<Record<string, Epilogue<P>>>;
 }
+
+/** A fused epilogue: see {@linkcode Rule.epilogue}. */
+export type Epilogue<P> = (
+  inputs: Tensor[],
+  params: P,
+  rest: Tensor[],
+) => Tensor;
 
 /** A VJP closure: an output cotangent to one input's cotangent. */
 export type Vjp = (g: Tensor) => Tensor;

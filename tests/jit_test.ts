@@ -13,7 +13,7 @@ import { drawValues, type Row } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
 import { primitives } from "../ops/trace.ts";
 import { runtime } from "../ops/kernels/wasm/runtime.ts";
-import { trace } from "../ops/jit.ts";
+import { fuseEpilogues, trace } from "../ops/jit.ts";
 import { type Fused, schedule } from "../ops/fusion.ts";
 
 const rows: Row[] = allRows;
@@ -476,4 +476,92 @@ Deno.test("jit: an optimizer's update over each parameter runs as one fused loop
   T.treeLeaves(j(...args as [never, never, never]) as T.Tree).forEach((l, i) =>
     sameBits(l, want[i], `leaf ${i}`)
   );
+});
+
+Deno.test("jit: relu runs inside conv2d's kernel and its mask inside max pooling's gradient (the eager bits, special values included)", () => {
+  const net = (p: { w: Tensor; b: Tensor }, x: Tensor) =>
+    T.maxPool2d(T.relu(T.conv2d(x, p.w, p.b)), { kernelSize: 2 });
+  const loss = (p: { w: Tensor; b: Tensor }, x: Tensor, r: Tensor) =>
+    T.sum(T.mul(net(p, x), r));
+  const step = (p: { w: Tensor; b: Tensor }, x: Tensor, r: Tensor) =>
+    T.valueAndGrad(loss, { argnums: [0, 1] })(p, x, r);
+  // the plan: both fused, nothing left of the separate steps
+  const key = T.random.key(0);
+  const p = {
+    w: T.random.normal(key, [6, 2, 3, 3]),
+    b: T.random.normal(T.random.key(1), [6]),
+  };
+  const x0 = T.random.normal(T.random.key(2), [4, 2, 14, 14]);
+  const r0 = T.random.normal(T.random.key(3), [4, 6, 6, 6]);
+  const names = (f: (...a: Tensor[]) => T.Tree, args: T.Tree[]) => {
+    const flat = args.map((a) => T.treeFlatten(a));
+    const [, plan] = trace(f, args, args.map((_, i) => i), flat);
+    return fuseEpilogues(plan).flatMap((st) => st ? [st.rule.name] : []);
+  };
+  const fused = names(step as never, [p, x0, r0]);
+  assert.ok(fused.includes("conv2d+relu"), fused.join(" "));
+  assert.ok(fused.includes("maxPool2dScatter+reluMask"), fused.join(" "));
+  for (const n of ["conv2d", "relu", "reluMask", "maxPool2dScatter"]) {
+    assert.ok(!fused.includes(n), `${n} is left in ${fused.join(" ")}`);
+  }
+  // a conv2d output read by anything else stays a step of its own
+  const both = (w: Tensor, x: Tensor) => {
+    const y = T.conv2d(x, w);
+    return [T.relu(y), y];
+  };
+  assert.ok(!names(both as never, [p.w, x0]).includes("conv2d+relu"));
+  const jBoth = T.jit(both);
+  jBoth(p.w, x0);
+  const [ja, jb] = jBoth(p.w, x0) as Tensor[];
+  const [ea, eb] = both(p.w, x0) as Tensor[];
+  sameBits(ja, ea, "relu(y)");
+  sameBits(jb, eb, "y");
+  // random sizes (the WebAssembly kernels and the TypeScript ones); x with
+  // zero blocks (outputs at exactly ±0 with a zero bias), or one NaN or
+  // ±inf: replays give the eager outputs and gradients
+  type Out = [Tensor, [Tensor, [{ w: Tensor; b: Tensor }, Tensor]]];
+  let atZero = 0; // cases where a pooled relu is 0
+  const withOut = (q: { w: Tensor; b: Tensor }, x: Tensor, r: Tensor): Out => [
+    net(q, x),
+    step(q, x, r) as Out[1],
+  ];
+  fc.assert(
+    fc.property(
+      fc.record({
+        n: fc.integer({ min: 1, max: 9 }),
+        c: fc.integer({ min: 1, max: 3 }),
+        o: fc.integer({ min: 1, max: 9 }),
+        hw: fc.integer({ min: 2, max: 9 }), // output size 2·hw
+        special: fc.constantFrom(NaN, Infinity, -Infinity, -0, 0),
+        zeroBias: fc.boolean(),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      ({ n, c, o, hw, special, zeroBias, seed }) => {
+        const k = T.random.split(T.random.key(seed), 4);
+        const q = {
+          w: T.random.normal(k[0], [o, c, 3, 3]),
+          b: zeroBias ? T.zeros([o]) : T.random.normal(k[1], [o]),
+        };
+        const side = 2 * hw + 2, plane = side * side;
+        const xs = Array.from(T.random.normal(k[2], [n, c, side, side]).data);
+        // the first image's first rows are ±0, one element is special
+        for (let i = 0; i < 4 * side; i++) xs[i] = i % 3 ? 0 : -0;
+        xs[(seed * 7919) % (n * c * plane)] = special;
+        const x = T.reshape(T.tensor(xs), [n, c, side, side]);
+        const r = T.random.normal(k[3], [n, o, hw, hw]);
+        const j = T.jit(withOut);
+        j(q, x, r);
+        const [jy, [jv, [jp, jx]]] = j(q, x, r);
+        const [ey, [ev, [ep, ex]]] = withOut(q, x, r);
+        sameBits(jy, ey, "relu, then max pooling");
+        sameBits(jv, ev, "value");
+        sameBits(jp.w, ep.w, "dw");
+        sameBits(jp.b, ep.b, "db");
+        sameBits(jx, ex, "dx");
+        if (jy.data.some((v) => v === 0)) atZero++;
+      },
+    ),
+    { numRuns: 40 },
+  );
+  assert.ok(atZero > 10, `relu at 0 in only ${atZero} cases`);
 });

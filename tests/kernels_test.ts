@@ -925,3 +925,91 @@ Deno.test("kernels: the TypeScript relu and its mask are max(v, 0) and (x > 0 ? 
     );
   }
 });
+
+Deno.test("kernels: the fused epilogues (relu in conv2d's stores, relu's mask in max pooling's gradient) give the bits of the two kernels, special values included", () => {
+  // x with NaN, ±0, ±inf and subnormals among random values
+  const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-40, -1e-40];
+  const withSpecials = (n: number, seed: number) => {
+    const v = values(n, seed);
+    for (let i = 0; i < n; i += 7) v[i] = specials[(i / 7) % specials.length];
+    return v;
+  };
+  const convs: [string, Partial<cv.ConvGeometry>][] = [
+    ["LeNet conv1 (convDirect)", {
+      n: 8,
+      c: 1,
+      h: 32,
+      w: 32,
+      o: 6,
+      kh: 5,
+      kw: 5,
+    }],
+    ["LeNet conv2 (convDirectC)", {
+      n: 8,
+      c: 6,
+      h: 14,
+      w: 14,
+      o: 16,
+      kh: 5,
+      kw: 5,
+    }],
+    ["odd channels (partial tiles)", {
+      n: 3,
+      c: 3,
+      h: 11,
+      w: 13,
+      o: 13,
+      kh: 3,
+      kw: 3,
+    }],
+    ["padding (im2col, relu after)", {
+      n: 4,
+      c: 3,
+      h: 12,
+      w: 12,
+      o: 8,
+      kh: 3,
+      kw: 3,
+      pt: 1,
+      pl: 1,
+    }],
+    ["small (TypeScript)", { n: 1, c: 1, h: 4, w: 4, o: 2, kh: 2, kw: 2 }],
+  ];
+  for (const [name, part] of convs) {
+    const g0 = { sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, groups: 1, ...part };
+    const g = {
+      ...g0,
+      oh: g0.h! + 2 * g0.pt - g0.kh! + 1,
+      ow: g0.w! + 2 * g0.pl - g0.kw! + 1,
+    } as cv.ConvGeometry;
+    for (const f64 of [false, true]) {
+      const cast = (a: Float32Array) => f64 ? Float64Array.from(a) : a;
+      const x = cast(withSpecials(g.n * g.c * g.h * g.w, 1));
+      const w = cast(values(g.o * g.c * g.kh * g.kw, 2));
+      const b = cast(values(g.o, 3));
+      const fused = cv.conv2dForwardRelu(x, w, b, g);
+      const plain = cv.conv2dForward(x, w, b, g);
+      assertSame(fused, ew.relu(plain), `${name}, float${f64 ? 64 : 32}`);
+      assert.ok(plain.some((v) => v < 0), `${name}: relu changes something`);
+    }
+  }
+  for (
+    const [planes, h, w] of [[48, 28, 28], [128, 10, 10], [40, 9, 7], [3, 6, 6]]
+  ) {
+    const g = pool2x2(planes, h, w);
+    for (const f64 of [false, true]) {
+      const cast = (a: Float32Array) => f64 ? Float64Array.from(a) : a;
+      const x = cast(withSpecials(planes * h * w, 4));
+      const gr = cast(withSpecials(planes * g.oh * g.ow, 5));
+      const idx = pk.maxPoolArgmax(x, g);
+      const plain = pk.maxPoolScatter(gr, idx, g);
+      const fused = pk.maxPoolScatter(gr, idx, g, x);
+      const msg = `pooling ${planes}x${h}x${w}, float${f64 ? 64 : 32}`;
+      assertSame(fused, ew.reluMask(plain, x), msg);
+      assert.ok(
+        fused.some((v, i) => !Object.is(v, plain[i])),
+        `${msg}: the mask changes something`,
+      );
+    }
+  }
+});

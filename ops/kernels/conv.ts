@@ -26,6 +26,7 @@
  */
 import type { TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
+import * as ew from "./elementwise.ts";
 import { CONV_FIELDS, MR, NR } from "./wasm/layout.ts";
 import { KERNELS, type KernelsOf } from "./wasm/manifest.ts";
 import {
@@ -339,7 +340,7 @@ function runBytes(
 function runConv(
   rt: WasmRuntime,
   g: ConvGeometry,
-  arrays: { x: number; wt: number; y: number; bias: number },
+  arrays: { x: number; wt: number; y: number; bias: number; act?: number },
   fn: ConvKernel,
   extra: (task: number) => number[] = () => [],
 ): void {
@@ -493,6 +494,33 @@ export function conv2dForward(
   g: ConvGeometry,
   out?: TypedArray,
 ): TypedArray {
+  return convForwardAct(x, w, bias, g, false, out);
+}
+
+/**
+ * relu(conv2dForward(x, w, bias, g)) as a new array, the same bits: the
+ * direct float32 kernels apply relu to each output as they store it (the
+ * fused epilogue of `jit`), the others run the relu kernel after.
+ */
+export function conv2dForwardRelu(
+  x: TypedArray,
+  w: TypedArray,
+  bias: TypedArray | null,
+  g: ConvGeometry,
+): TypedArray {
+  return convForwardAct(x, w, bias, g, true);
+}
+
+/** conv2dForward, with relu applied to its outputs when `relu` (then without `out`). */
+function convForwardAct(
+  x: TypedArray,
+  w: TypedArray,
+  bias: TypedArray | null,
+  g: ConvGeometry,
+  relu: boolean,
+  out?: TypedArray,
+): TypedArray {
+  const after = (y: TypedArray) => (relu ? ew.relu(y) : y);
   const n = g.n * g.o * g.oh * g.ow;
   const rt = runtime();
   if (
@@ -510,9 +538,11 @@ export function conv2dForward(
       y: rt.alloc(8 * n),
     };
     runConv(rt, g, arrays, "convForwardF64");
-    return out
-      ? rt.readF64(arrays.y, n, out as Float64Array)
-      : rt.resultF64(arrays.y, n);
+    return after(
+      out
+        ? rt.readF64(arrays.y, n, out as Float64Array)
+        : rt.resultF64(arrays.y, n),
+    );
   }
   // with padding, the direct kernels run on a padded copy of x
   const gp = paddedGeometry(g) ?? g;
@@ -525,8 +555,12 @@ export function conv2dForward(
     ),
     { fn: "convForward", g, bytes: io + runBytes(rt, g, "convForward") },
   ]);
-  if (!plan) return conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w));
+  if (!plan) {
+    return after(conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w)));
+  }
   rt.reset("conv2d", shapesOf(g));
+  // the direct kernels apply relu as they store (the record's act)
+  const act = relu && plan.fn !== "convForward";
   const arrays = {
     x: plan.g === g
       ? rt.put(x as Float32Array)
@@ -534,11 +568,13 @@ export function conv2dForward(
     wt: rt.put(w as Float32Array),
     bias: bias ? rt.put(bias as Float32Array) : 0,
     y: rt.alloc(n * 4),
+    act: act ? 1 : 0,
   };
   runConv(rt, plan.g, arrays, plan.fn);
-  return out
+  const y = out
     ? rt.readF32(arrays.y, n, out as Float32Array)
     : rt.result(arrays.y, n);
+  return relu && !act ? ew.relu(y) : y;
 }
 
 /**

@@ -8,6 +8,7 @@
 import type { TypedArray } from "../tensor.ts";
 import { POOL_FIELDS } from "./wasm/layout.ts";
 import { bytesFor, runtime, type WasmRuntime } from "./wasm/runtime.ts";
+import * as ew from "./elementwise.ts";
 
 /** Sizes and settings of one pooling (planes = n·c). */
 export interface PoolGeometry {
@@ -53,9 +54,10 @@ function isPlain2x2(g: PoolGeometry): boolean {
 }
 
 /** The geometry record the pooling kernels read, in the runtime's memory. */
-function poolRecord(rt: WasmRuntime, g: PoolGeometry): number {
+function poolRecord(rt: WasmRuntime, g: PoolGeometry, mask = 0): number {
   const rec = rt.alloc(POOL_FIELDS.length * 4), i32 = rt.i32;
-  POOL_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = g[f]));
+  const fields = { ...g, mask };
+  POOL_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
   return rec;
 }
 
@@ -233,21 +235,28 @@ export function poolGather(
  * 2×2 windows of stride 2 in WebAssembly (float64 stays in TypeScript:
  * copying its large result out of the WebAssembly memory costs more than
  * the loop, which writes only the argmax positions of a zero-filled array).
+ * With a `mask` (input-shaped), the result is `reluMask(result, mask)` (the
+ * same bits; in WebAssembly as the kernel stores: relu's VJP fused).
  */
 export function maxPoolScatter(
   gr: TypedArray,
   idx: Int32Array,
   g: PoolGeometry,
+  mask?: TypedArray,
 ): TypedArray {
   const n = g.planes * g.h * g.w;
   if (
     gr instanceof Float32Array && isPlain2x2(g) &&
     gr.length >= WASM_MIN_OUTPUTS &&
-    runtime().fits(bytesFor(POOL_FIELDS.length, gr.length, idx.length, n))
+    (!mask || mask instanceof Float32Array) &&
+    runtime().fits(
+      bytesFor(POOL_FIELDS.length, gr.length, idx.length, n, mask ? n : 0),
+    )
   ) {
     const rt = runtime();
     rt.reset("maxPool2d's gradient");
-    const rec = poolRecord(rt, g), pg = rt.put(gr), pi = rt.put(idx);
+    const pm = mask ? rt.put(mask as Float32Array) : 0;
+    const rec = poolRecord(rt, g, pm), pg = rt.put(gr), pi = rt.put(idx);
     const po = rt.alloc(4 * n);
     rt.parallel(
       "maxUnpool2x2",
@@ -256,7 +265,8 @@ export function maxPoolScatter(
     return rt.result(po, n);
   }
   const out = new (gr.constructor as Float64ArrayConstructor)(n);
-  return poolScatter(gr, idx, g, out);
+  poolScatter(gr, idx, g, out);
+  return mask ? ew.reluMask(out, mask) : out;
 }
 
 /** out (input-shaped, zero-filled) += g at each window's argmax position. */

@@ -99,6 +99,7 @@ export const CONV_FIELDS = [
   "y", // address of y [n, o, oh, ow]
   "bias", // address of the bias [o], or 0 for none
   "yp", // y's plane stride (its oh·ow; a band of output rows reads y at y + band start)
+  "act", // 1: relu applied to each output as it is stored (the forward kernels), else 0
 ] as const;
 
 /** Fields of the pooling geometry record (i32 each). */
@@ -115,6 +116,7 @@ export const POOL_FIELDS = [
   "pw",
   "dh",
   "dw",
+  "mask", // address of an input-shaped mask m, or 0: the gradient kernel then keeps g only where m > 0 (relu's VJP fused)
 ] as const;
 
 /** The byte offset of each field of a record of i32 fields F. */

@@ -173,6 +173,24 @@ const broadcastX = (
   )),
 ];
 
+/**
+ * The fused epilogue: when the record's `act` is set, relu (`max(v, 0)`,
+ * which keeps NaN and makes -0 0, as the relu kernel) of the tile's 12
+ * accumulators before they are stored, so `relu(conv2d(...))` costs no pass
+ * of its own.
+ */
+const reluTile = (g: number, acc: (r: number, v: number) => number): Code =>
+  if_(
+    field(g, CF.act),
+    Array.from(
+      { length: MR },
+      (_, r) =>
+        [0, 1].map((v) =>
+          set(acc(r, v), f32x4.max(get(acc(r, v)), v128.zero()))
+        ),
+    ),
+  );
+
 // ---- direct convolution (forward), for stride 1 along x, no padding, and
 // output rows of at least 8: no im2col and no packing of x. Each task packs
 // the weights of each group into 6-channel panels (as packA: for each k,
@@ -337,6 +355,7 @@ const convDirect: Template = ({ madd }) =>
                       x4(add(mul(get(l.oy), get(l.ow)), get(l.at))),
                     ),
                   ),
+                  reluTile(p.g, acc),
                   store,
                   set(l.ox, add(get(l.ox), c(8))),
                   brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
@@ -579,6 +598,7 @@ const convDirectC: Template = ({ madd }) =>
                 set(l.kp, get(l.tab)),
                 set(l.wk, get(l.wq)),
                 kLoop(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke2), get(l.ke)),
+                reluTile(p.g, acc),
                 if_(
                   i32.le_s(add(get(l.q), c(NR)), get(l.og)),
                   fullStore,

@@ -496,8 +496,20 @@ const maxUnpool2x2: Template = () =>
       k: V128,
       v0: V128,
       v1: V128,
+      md: I32,
     },
     (p, l) => {
+      /**
+       * With a mask m (the record's `mask`; relu's VJP fused), the value
+       * `v` stored at `addr` is kept where m > 0 at the same place and is 0
+       * elsewhere, as the reluMask kernel: `md` is the mask's address minus
+       * the output's.
+       */
+      const masked = (addr: Code, v: Code, offset = 0): Code =>
+        v128.and(
+          v,
+          f32x4.gt(v128.load(add(addr, get(l.md)), offset), v128.zero()),
+        );
       /** g in the lanes whose argmax is the input at k, else 0. */
       const pick = (k: Code) =>
         f32x4.add(
@@ -505,50 +517,68 @@ const maxUnpool2x2: Template = () =>
           v128.zero(),
         );
       /** One row of four windows' inputs: the first / second of each pair. */
-      const row = (dst: number, k0: Code, k1: Code): Code[] => [
-        set(l.v0, pick(k0)),
-        set(l.v1, pick(k1)),
-        v128.store(
-          add(get(dst), i32.shl(get(l.ox), c(3))),
-          v128.shuffle(get(l.v0), get(l.v1), lanes(0, 4, 1, 5)),
-        ),
-        v128.store(
-          add(get(dst), i32.shl(get(l.ox), c(3))),
-          v128.shuffle(get(l.v0), get(l.v1), lanes(2, 6, 3, 7)),
-          16,
+      const row = (dst: number, k0: Code, k1: Code, mask: boolean): Code[] => {
+        const addr = add(get(dst), i32.shl(get(l.ox), c(3)));
+        const half = (ls: number[], offset: number) => {
+          const v = v128.shuffle(get(l.v0), get(l.v1), ls);
+          return v128.store(addr, mask ? masked(addr, v, offset) : v, offset);
+        };
+        return [
+          set(l.v0, pick(k0)),
+          set(l.v1, pick(k1)),
+          half(lanes(0, 4, 1, 5), 0),
+          half(lanes(2, 6, 3, 7), 16),
+        ];
+      };
+      const rows = (mask: boolean): Code[] => [
+        row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1))), mask),
+        row(
+          l.r1,
+          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
+          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
+          mask,
         ),
       ];
       // the plane is zeroed first when some input gets no store: rows of
       // fewer than 4 windows (stored one at a time, at the argmax only), or
       // an odd last row or column
-      return pool2x2Loops(E32, p, l, p.out, [
-        if_(
-          i32.or(
-            i32.lt_s(get(l.ow), c(4)),
+      return [
+        set(l.md, sub(field(p.g, PF.mask), get(p.out))),
+        pool2x2Loops(E32, p, l, p.out, [
+          if_(
             i32.or(
-              i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
-              i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
+              i32.lt_s(get(l.ow), c(4)),
+              i32.or(
+                i32.lt_s(mul(get(l.oh), c(2)), get(l.h)),
+                i32.lt_s(mul(get(l.ow), c(2)), get(l.w)),
+              ),
+            ),
+            [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
+          ),
+        ], [
+          set(l.at, x4(add(get(l.o), get(l.ox)))),
+          set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
+          set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
+          if_(field(p.g, PF.mask), rows(true), rows(false)),
+        ], [
+          set(l.at, x4(add(get(l.o), get(l.ox)))),
+          set(l.at, add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at)))))),
+          f32.store(
+            get(l.at),
+            f32.select(
+              f32.add(
+                f32.load(add(get(p.gr), x4(add(get(l.o), get(l.ox))))),
+                f32.const_(0),
+              ),
+              f32.const_(0),
+              i32.or(
+                i32.eqz(field(p.g, PF.mask)),
+                f32.gt(f32.load(add(get(l.at), get(l.md))), f32.const_(0)),
+              ),
             ),
           ),
-          [call(F.zero, get(l.base), x4(mul(get(l.h), get(l.w))))],
-        ),
-      ], [
-        set(l.at, x4(add(get(l.o), get(l.ox)))),
-        set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
-        set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
-        row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1)))),
-        row(
-          l.r1,
-          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
-          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
-        ),
-      ], [
-        set(l.at, x4(add(get(l.o), get(l.ox)))),
-        f32.store(
-          add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at))))),
-          f32.add(f32.load(add(get(p.gr), get(l.at))), f32.const_(0)),
-        ),
-      ]);
+        ]),
+      ];
     },
   );
 
