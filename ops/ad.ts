@@ -11,14 +11,7 @@
  */
 import { type Tensor, zerosLike } from "./tensor.ts";
 import type { Node, Parent, Rule, Vjp } from "./grad_types.ts";
-import {
-  bind,
-  bindRule,
-  concrete,
-  newLevel,
-  Tracer,
-  unwrapLevel,
-} from "./trace.ts";
+import { bindRule, concrete, newLevel, Tracer, unwrapLevel } from "./trace.ts";
 import { addAny } from "./core_prims.ts";
 import { currentOp, labelled, withDifferentiating } from "./debug.ts";
 import { castLike } from "./_args.ts";
@@ -118,7 +111,7 @@ export function backpropagate(
   const cts = new Map<Node, Tensor>();
   const accumulate = (node: Node, g: Tensor) => {
     const prev = cts.get(node);
-    cts.set(node, prev ? bind(addAny, [prev, g], {}) : g);
+    cts.set(node, prev ? bindRule(addAny.rule, [prev, g], {}) : g);
   };
   const nodes = new Set<Node>();
   for (const [out, ct] of roots) {
