@@ -1,9 +1,10 @@
 /**
  * Argument checking shared by the ops and the transforms, so that they read
  * as what they compute: shape formatting, `[h, w]` pairs, batched or
- * unbatched images, float-only inputs; functions, trees of tensors and
- * matching shapes for the transforms. Every error names the function, the
- * argument, what was expected and what came. @internal
+ * unbatched images, float-only inputs, values under tracers; functions,
+ * trees of tensors and matching shapes for the transforms, derivatives'
+ * shapes for ad.ts. Every error names the function, the argument, what was
+ * expected and what came. @internal
  *
  * @module
  */

@@ -5,8 +5,8 @@
  * runs). The core runs every concrete forward through {@linkcode runForward}
  * (the NaN check, and an error naming the op when a result cannot be
  * allocated) and notes every primitive it binds for
- * {@linkcode recordPrimitives}. And whether the derivative tracers are at
- * work ({@linkcode differentiating}).
+ * {@linkcode recordPrimitives}; the derivative tracers say when they are
+ * at work ({@linkcode differentiating}).
  *
  * @module
  */

@@ -121,7 +121,10 @@ export interface Primitive<P> {
   readonly rule: Rule<P>;
 }
 
-/** A node of the reverse-mode record (ad.ts): a primitive application, or a leaf. */
+/**
+ * A node of the reverse-mode record (ad.ts): a primitive application, or a
+ * leaf. Ids grow in creation order.
+ */
 export interface Node {
   readonly id: number;
   readonly parents: readonly Parent[];
