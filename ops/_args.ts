@@ -1,9 +1,10 @@
 /**
  * Argument checking shared by the ops and the transforms, so that they read
  * as what they compute: shape formatting, `[h, w]` pairs, batched or
- * unbatched images, float-only inputs; functions, trees of tensors and
- * matching shapes for the transforms. Every error names the function, the
- * argument, what was expected and what came. @internal
+ * unbatched images, float-only inputs, values under tracers; functions,
+ * trees of tensors and matching shapes for the transforms, derivatives'
+ * shapes for ad.ts. Every error names the function, the argument, what was
+ * expected and what came. @internal
  *
  * @module
  */
@@ -15,6 +16,8 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { checkSameStructure, type Tree, treeFlatten } from "./tree.ts";
+import { Tracer } from "./trace.ts";
+import { cast } from "./core_prims.ts";
 
 export { fmt };
 
@@ -214,4 +217,32 @@ export function floatCheck(fn: string, name: string, t: Tensor): void {
       `${fn}: ${name} must be float32 or float64, got int32 ${fmt(t.shape)}`,
     );
   }
+}
+
+/**
+ * The numbers underneath every tracer, batches included (all examples):
+ * for checks that look at values, such as label ranges.
+ */
+export function peekData(x: Tensor): Tensor["data"] {
+  while (x instanceof Tracer) x = x.primal;
+  return x.data;
+}
+
+/**
+ * A derivative `g` (from the rule of `name`) of a value `like`, checked for
+ * its shape and cast to its dtype.
+ */
+export function castLike(
+  g: Tensor,
+  like: Pick<Tensor, "shape" | "dtype">,
+  name: string,
+): Tensor {
+  if (!sameShape(g.shape, like.shape)) {
+    throw new Error(
+      `internal error: the derivative rule of ${name} gave ${
+        describe(g)
+      } for a value of shape [${like.shape}]`,
+    );
+  }
+  return cast(g, like.dtype);
 }

@@ -5,7 +5,8 @@
  * runs). The core runs every concrete forward through {@linkcode runForward}
  * (the NaN check, and an error naming the op when a result cannot be
  * allocated) and notes every primitive it binds for
- * {@linkcode recordPrimitives}.
+ * {@linkcode recordPrimitives}; the derivative tracers say when they are
+ * at work ({@linkcode differentiating}).
  *
  * @module
  */
@@ -156,5 +157,32 @@ export function recordPrimitives<T>(f: () => T): [T, Set<string>] {
   } finally {
     bound = outer;
     names.forEach((n) => outer?.add(n));
+  }
+}
+
+let differentiatingNow = false;
+
+/**
+ * True while a primitive's forward runs on inputs traced by `grad`, `vjp` or
+ * `jvp` (ad.ts), so that its derivative rules may follow: a forward kernel
+ * may then keep what they will ask for (max pooling keeps its argmax).
+ * @internal
+ */
+export function differentiating(): boolean {
+  return differentiatingNow;
+}
+
+/**
+ * Runs `f` with {@linkcode differentiating} answering `on` (the derivative
+ * tracers; jit's replay: what it answered when the step was recorded).
+ * @internal
+ */
+export function withDifferentiating<T>(on: boolean, f: () => T): T {
+  const outer = differentiatingNow;
+  differentiatingNow = on;
+  try {
+    return f();
+  } finally {
+    differentiatingNow = outer;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The types of `grad` and `valueAndGrad`'s typed overloads (transforms.ts):
- * which arguments they differentiate, the type of the gradient, and what
- * `f` returns with `hasAux`.
+ * The types of the autodiff core: a primitive's rule (its forward, VJP, JVP
+ * and batching rules; trace.ts registers it), and those of `grad` and
+ * `valueAndGrad`'s typed overloads (transforms.ts): which arguments they
+ * differentiate, the type of the gradient, and what `f` returns with
+ * `hasAux`.
  *
  * @module
  */
@@ -49,4 +51,104 @@ export interface GradOptions<N extends Argnums = Argnums> {
    * by it.
    */
   hasAux?: boolean;
+}
+
+/**
+ * A primitive's rule: its forward kernel call and its derivatives.
+ * `P` is the type of the primitive's static parameters.
+ */
+export interface Rule<P> {
+  /** Name used in error messages. */
+  readonly name: string;
+  /** Computes the output from concrete (untraced) inputs. */
+  forward(inputs: Tensor[], params: P): Tensor;
+  /**
+   * One VJP closure per input: `vjp(inputs, out, params)[i](g)` is the
+   * cotangent of input i given the output's cotangent g. Written with public
+   * ops, so it can be differentiated again. Inputs that have no derivative
+   * (int32, or masks) may map to `null`.
+   */
+  vjp(inputs: Tensor[], out: Tensor, params: P): readonly (Vjp | null)[];
+  /**
+   * Optional forward-mode rule: the output tangent given the input tangents
+   * (null where an input has none). `"linear"` says the primitive is linear
+   * in its single input, so its JVP is the primitive applied to the tangent.
+   * When absent, JVP is the transpose of VJP.
+   */
+  jvp?:
+    | ((
+      inputs: Tensor[],
+      tangents: (Tensor | null)[],
+      out: Tensor,
+      params: P,
+    ) => Tensor)
+    | "linear";
+  /**
+   * The batching rule (for `vmap`): given the inputs with a batch axis
+   * (`dims[i]`, or null where input i is the same for every example),
+   * returns the batched output and where its batch axis is (null when it
+   * does not depend on the batch). Written with public ops and `bind`, so it
+   * nests with every other transform.
+   */
+  batch: BatchRule<P>;
+  /**
+   * Optional, for elementwise primitives: the function of one element of
+   * each input that `forward` computes (the result rounded to its float
+   * dtype). `jit` fuses chains of such steps into one loop.
+   */
+  scalar?: (...v: number[]) => number;
+  /**
+   * Optional epilogues `jit` fuses into this primitive's kernel:
+   * `epilogue[c](inputs, params, rest)` is primitive `c` applied to this
+   * one's output (c's first input) and `rest` (c's other inputs), computed
+   * in one kernel with the same bits (conv2d then relu).
+   */
+  epilogue?: Readonly<Record<string, Epilogue<P>>>;
+}
+
+/** A fused epilogue: see {@linkcode Rule.epilogue}. */
+export type Epilogue<P> = (
+  inputs: Tensor[],
+  params: P,
+  rest: Tensor[],
+) => Tensor;
+
+/** A VJP closure: an output cotangent to one input's cotangent. */
+export type Vjp = (g: Tensor) => Tensor;
+
+/** A batching rule: see {@linkcode Rule.batch}. */
+export type BatchRule<P> = (
+  inputs: Tensor[],
+  dims: (number | null)[],
+  params: P,
+) => [Tensor, number | null];
+
+/** The parameters of a primitive that has none. */
+export type Empty = Record<never, never>;
+
+/**
+ * A registered primitive: its rule, applied with `bind` (trace.ts). Each op
+ * family defines its own next to the op that binds it.
+ */
+export interface Primitive<P> {
+  readonly name: string;
+  readonly rule: Rule<P>;
+}
+
+/**
+ * A node of the reverse-mode record (ad.ts): a primitive application, or a
+ * leaf. Ids grow in creation order.
+ */
+export interface Node {
+  readonly id: number;
+  readonly parents: readonly Parent[];
+}
+
+/** A traced input of a node's primitive `name`, and the VJP to its cotangent. */
+export interface Parent extends Pick<Tensor, "shape" | "dtype"> {
+  readonly node: Node;
+  readonly name: string;
+  /** What a NaN made by `vjp` is reported as: "backward of" the user-level op. */
+  readonly label: string;
+  readonly vjp: Vjp;
 }

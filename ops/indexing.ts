@@ -29,15 +29,9 @@ import {
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
-import {
-  bind,
-  concrete,
-  definePrimitive,
-  peekData,
-  type Primitive,
-} from "./trace.ts";
+import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt, peekData } from "./_args.ts";
 import { add, astype, equal, mul, where } from "./elementwise.ts";
 import {
   batchFront,

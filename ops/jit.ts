@@ -41,7 +41,7 @@ import {
   Tracer,
   unwrapLevel,
 } from "./trace.ts";
-import { differentiating, withDifferentiating } from "./ad.ts";
+import { differentiating, withDifferentiating } from "./debug.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";

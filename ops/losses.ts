@@ -15,8 +15,7 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { peekData } from "./trace.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt, peekData } from "./_args.ts";
 import { logSoftmax } from "./activations.ts";
 import {
   abs,

@@ -24,8 +24,7 @@ import {
   definePrimitive,
   type Primitive,
 } from "./trace.ts";
-import { differentiating } from "./ad.ts";
-import { userOp } from "./debug.ts";
+import { differentiating, userOp } from "./debug.ts";
 import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
 import {
   foldIntoN,

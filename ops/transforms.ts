@@ -1,8 +1,7 @@
 /**
- * Function transforms in JAX's style: `grad`, `valueAndGrad`, `vjp`, `jvp`
- * and `stopGradient` (`vmap` and the Jacobians are in vmap.ts, `customVjp`
- * in custom_vjp.ts). Arguments, outputs and gradients are trees of tensors.
- * Transforms nest to any depth (`grad(grad(f))`).
+ * JAX's function transforms `grad`, `valueAndGrad`, `vjp`, `jvp` and
+ * `stopGradient` (`vmap` and the Jacobians: vmap.ts). Arguments, outputs and
+ * gradients are trees of tensors; transforms nest (`grad(grad(f))`).
  *
  * @module
  */
@@ -25,21 +24,16 @@ import {
 
 /**
  * Linearises `f` at `primals`: returns its output and a function taking an
- * output cotangent (a tree like the output) to the input cotangents (one
- * tree per primal). int32 leaves get zero cotangents.
- *
- * Types: `A` is the tuple of `f`'s parameters and `R` its output, both trees
- * of tensors. A cotangent has the type of its value: the returned function
- * takes an `R` and gives back an `A`.
+ * output cotangent (an `R`, like the output) to the input cotangents (an
+ * `A`, one tree per primal; zeros for int32 leaves).
  *
  * @example
  * ```ts
  * import { mul, type Tensor, tensor, toArray, vjp } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const [y, back] = vjp((x: Tensor) => mul(x, x), tensor([3]));
- * assert.deepEqual(toArray(y), [9]);
  * const [dx] = back(tensor([1])); // one cotangent per primal
- * assert.deepEqual(toArray(dx), [6]);
+ * assert.deepEqual([toArray(y), toArray(dx)], [[9], [6]]);
  * ```
  */
 export function vjp<A extends Tree[], R extends Tree>(
@@ -51,12 +45,12 @@ export function vjp<A extends Tree[], R extends Tree>(
   checkArgs(fn, primals);
   const level = newLevel();
   const nodes: ReturnType<typeof leafNode>[] = []; // one per leaf
-  const wrapped = primals.map((p) =>
-    treeMap((l) => {
-      nodes.push(leafNode());
-      return l.dtype === "int32" ? l : new RevTracer(level, l, nodes.at(-1)!);
-    }, p)
-  ) as A;
+  const wrap = (l: Tensor) => {
+    const node = leafNode();
+    nodes.push(node);
+    return l.dtype === "int32" ? l : new RevTracer(level, l, node);
+  };
+  const wrapped = primals.map((p) => treeMap(wrap, p)) as A;
   const out = f(...wrapped);
   const outLeaves = treeLeavesOf(fn, "the output of f", out);
   const back = (cotangent: R): A => {
@@ -74,18 +68,14 @@ export function vjp<A extends Tree[], R extends Tree>(
 
 /**
  * Forward mode: the output of `f` at `primals` and its directional derivative
- * along `tangents` (trees like the primals).
- *
- * Types: as for {@linkcode vjp}; the tangents have the type of the primals
- * (`A`), the output tangent that of the output (`R`).
+ * along `tangents` (trees like the primals; the output tangent is an `R`).
  *
  * @example
  * ```ts
  * import { jvp, mul, type Tensor, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const [y, t] = jvp((x: Tensor) => mul(x, x), [tensor([3])], [tensor([1])]);
- * assert.deepEqual(toArray(y), [9]);
- * assert.deepEqual(toArray(t), [6]);
+ * assert.deepEqual([toArray(y), toArray(t)], [[9], [6]]);
  * ```
  */
 export function jvp<A extends Tree[], R extends Tree>(
@@ -96,14 +86,9 @@ export function jvp<A extends Tree[], R extends Tree>(
   checkFunction("jvp", "f", f);
   checkTangents("jvp", primals, tangents);
   const level = newLevel();
-  const wrapped = primals.map((p, i) =>
-    treeMap(
-      (l, t) =>
-        l.dtype === "int32" ? l : new FwdTracer(level, l, cast(t, l.dtype)),
-      p,
-      tangents[i],
-    )
-  ) as A;
+  const wrap = (l: Tensor, t: Tensor) =>
+    l.dtype === "int32" ? l : new FwdTracer(level, l, cast(t, l.dtype));
+  const wrapped = primals.map((p, i) => treeMap(wrap, p, tangents[i])) as A;
   const out = f(...wrapped);
   const tangent = (o: Tensor) =>
     o instanceof FwdTracer && o.level === level ? o.tangent : zerosLike(o);
@@ -111,14 +96,9 @@ export function jvp<A extends Tree[], R extends Tree>(
 }
 
 /**
- * `valueAndGrad(f)` returns a function computing `f`'s value and its
- * gradient with respect to the arguments in `argnums` (a tree like that
- * argument; an array of them when `argnums` is an array). `f` must return a
- * float scalar, or `[scalar, aux]` with `hasAux` (then the value is
- * `[scalar, aux]`, as JAX).
- *
- * Types: the returned function takes `f`'s parameters and returns `[value,
- * grads]`, `grads` typed as in {@linkcode grad}.
+ * `valueAndGrad(f)` returns a function computing `[value, grads]`: `f`'s
+ * float scalar value and its gradient, as {@linkcode grad}. With `hasAux`,
+ * `f` returns `[scalar, aux]` and the value is that pair, as JAX.
  *
  * @example
  * ```ts
@@ -126,8 +106,7 @@ export function jvp<A extends Tree[], R extends Tree>(
  * import assert from "node:assert/strict";
  * const f = valueAndGrad((x: Tensor) => sum(mul(x, x)));
  * const [value, g] = f(tensor([1, 2])); // value: Tensor, g: Tensor
- * assert.equal(toArray(value), 5);
- * assert.deepEqual(toArray(g), [2, 4]);
+ * assert.deepEqual([toArray(value), toArray(g)], [5, [2, 4]]);
  * // with aux: the value is [loss, aux]
  * const h = valueAndGrad((x: Tensor) => [sum(x), { twice: mul(x, 2) }], { hasAux: true });
  * const [[loss, aux], gx] = h(tensor([1, 2]));
@@ -138,11 +117,7 @@ export function valueAndGrad<A extends unknown[], const N extends Argnums = 0>(
   f: (...args: A) => Tensor,
   options?: GradOptions<N> & { hasAux?: false },
 ): (...args: A) => [value: Tensor, grads: GradOf<A, N>];
-/**
- * `valueAndGrad(f, { hasAux: true })`: `f` returns `[scalar, aux]` (a
- * {@linkcode WithAux}), the value is that pair; only the scalar is
- * differentiated.
- */
+/** `valueAndGrad(f, { hasAux: true })`: see the first overload. */
 export function valueAndGrad<
   A extends unknown[],
   Aux,
@@ -189,15 +164,10 @@ function gradTransform(
 
 /**
  * `grad(f)` returns a function computing the gradient of the scalar-valued
- * `f` with respect to argument `argnums` (default 0): a tree with that
- * argument's structure (an array of them when `argnums` is an array). With
- * `hasAux`, `f` returns `[scalar, aux]` and the function returns
+ * `f` with respect to argument `argnums` (default 0), typed as that argument
+ * ({@linkcode GradOf}: `g.wieght` does not compile); a tuple when `argnums`
+ * is an array. With `hasAux`, `f` returns `[scalar, aux]` and the function
  * `[grads, aux]`, as JAX.
- *
- * Types: the returned function takes `f`'s parameters and returns a
- * {@linkcode GradOf}, the type of the differentiated argument (`g.wieght`
- * does not compile on the gradient of a `{ w: Tensor }`), a tuple when
- * `argnums` is an array (`const N` keeps `[1, 0]` a tuple type).
  *
  * @example
  * ```ts
@@ -217,19 +187,7 @@ export function grad<A extends unknown[], const N extends Argnums = 0>(
   f: (...args: A) => Tensor,
   options?: GradOptions<N> & { hasAux?: false },
 ): (...args: A) => GradOf<A, N>;
-/**
- * `grad(f, { hasAux: true })`: `f` returns `[scalar, aux]` (a
- * {@linkcode WithAux}) and the function returns `[grads, aux]`, the aux
- * passed through with its type.
- *
- * @example
- * ```ts
- * import { grad, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
- * import assert from "node:assert/strict";
- * const [g, aux] = grad((x: Tensor) => [sum(mul(x, x)), { x2: mul(x, x) }], { hasAux: true })(tensor([3]));
- * assert.deepEqual([toArray(g), toArray(aux.x2)], [[6], [9]]);
- * ```
- */
+/** `grad(f, { hasAux: true })`: see the first overload. */
 export function grad<A extends unknown[], Aux, const N extends Argnums = 0>(
   f: (...args: A) => WithAux<Aux>,
   options: GradOptions<N> & { hasAux: true },
@@ -247,8 +205,8 @@ export function grad(
 }
 
 /**
- * Stops derivatives: the same values, treated as constants by every
- * enclosing transform. Works on trees, and returns the type it is given.
+ * Stops derivatives: the same values (a tree, of the same type), constants
+ * to every enclosing transform.
  *
  * @example
  * ```ts
