@@ -12,7 +12,11 @@
  * `--jit` times `jit(trainStep)` and `jit(lenet)`: the recorded kernels
  * replayed, the same numbers as eager.
  * `--rss` adds the process's resident set size every N/10 steps (memory must
- * stay flat over thousands of steps).
+ * stay bounded over thousands of steps); run with
+ * `--v8-flags=--expose-gc` to also get `liveMiB`, what is still allocated
+ * after full collections at those steps (V8's heap in use plus the
+ * ArrayBuffers outside it: flat when nothing leaks, while the resident size
+ * also follows how far V8 has grown its young generation).
  *
  * @module
  */
@@ -55,7 +59,8 @@ if (wantF64) {
   }
 }
 const times: number[] = [], times64: number[] = [];
-const rss: number[] = [];
+const rss: number[] = [], live: number[] = [];
+const gc = (globalThis as { gc?: () => void }).gc;
 let loss = 0;
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
@@ -70,6 +75,11 @@ for (let i = 0; i < steps; i++) {
   }
   if (wantRss && i % Math.max(1, Math.floor(steps / 10)) === 0) {
     rss.push(Math.round(Deno.memoryUsage().rss / 2 ** 20));
+    if (gc) {
+      for (let k = 0; k < 4; k++) gc(); // ArrayBuffers go on the later passes
+      const m = Deno.memoryUsage();
+      live.push(Math.round((m.heapUsed + m.external) / 2 ** 20));
+    }
   }
 }
 const xb = lenetBatch(256).x;
@@ -95,4 +105,5 @@ console.log(JSON.stringify({
   relaxedSimd: runtime().relaxed,
   finalLoss: loss,
   ...(wantRss ? { rssMiB: rss } : {}),
+  ...(wantRss && gc ? { liveMiB: live } : {}),
 }));
