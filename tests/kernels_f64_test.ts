@@ -239,10 +239,82 @@ for (const variant of variants) {
         { numRuns: 80 },
       );
     });
+    // the direct kernel takes the shapes it applies to (see below)
     assert.deepEqual(
-      [...seen].sort(),
+      [...seen].filter((f) => f !== "convDirectF64").sort(),
       ["convForwardF64", "convInputAdjointF64", "convWeightAdjointF64"],
     );
+  });
+
+  Deno.test(`kernels float64 (${variant.name}): the direct forward convolution is the reference's bits without a bias, within a regrouped sum's bound with one (overlapping tiles, k past KC, NaN, infinities)`, () => {
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            n: fc.integer({ min: 1, max: 3 }),
+            cg: fc.integer({ min: 1, max: 13 }),
+            og: fc.integer({ min: 6, max: 14 }),
+            groups: fc.integer({ min: 1, max: 2 }),
+            oh: fc.integer({ min: 1, max: 7 }),
+            ow: fc.integer({ min: 2, max: 11 }),
+            kh: fc.integer({ min: 1, max: 5 }),
+            kw: fc.integer({ min: 1, max: 5 }),
+            sh: fc.integer({ min: 1, max: 2 }),
+            dh: fc.integer({ min: 1, max: 2 }),
+            dw: fc.integer({ min: 1, max: 2 }),
+            bias: fc.boolean(),
+            special: fc.constantFrom(0, NaN, Infinity, -Infinity),
+          }),
+          (r) => {
+            const g: cv.ConvGeometry = {
+              n: r.n,
+              c: r.cg * r.groups,
+              h: (r.oh - 1) * r.sh + (r.kh - 1) * r.dh + 1 + (r.oh % 2),
+              w: r.ow + (r.kw - 1) * r.dw,
+              o: r.og * r.groups,
+              kh: r.kh,
+              kw: r.kw,
+              oh: r.oh,
+              ow: r.ow,
+              sh: r.sh,
+              sw: 1,
+              pt: 0,
+              pl: 0,
+              dh: r.dh,
+              dw: r.dw,
+              groups: r.groups,
+            };
+            const x = values64(g.n * g.c * g.h * g.w, 1 + g.h);
+            if (r.special !== 0) x[(7 * g.w + 3) % x.length] = r.special;
+            const w = values64(g.o * r.cg * g.kh * g.kw, 2 + g.kw);
+            const b = r.bias ? values64(g.o, 3) : null;
+            const k = r.cg * g.kh * g.kw, msg = JSON.stringify(r);
+            const want = cv.conv2dForwardRef(
+              x,
+              w,
+              b,
+              g,
+              new Float64Array(g.n * g.o * g.oh * g.ow),
+            );
+            const got = cv.conv2dForward(x, w, b, g);
+            if (!b) assertSame(got, want, `forward ${msg}`);
+            else {
+              // NaN and the infinities where the reference has them
+              const fin = (a: ArrayLike<number>) =>
+                Float64Array.from(a, (v) => Number.isFinite(v) ? v : 0);
+              assertSame(
+                Float64Array.from(got, (v) => Number.isFinite(v) ? 0 : v),
+                Float64Array.from(want, (v) => Number.isFinite(v) ? 0 : v),
+                `forward's non-finite values ${msg}`,
+              );
+              assertWithin(fin(got), fin(want), bound(k, k + 1), msg);
+            }
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+    assert.deepEqual([...seen], ["convDirectF64"]);
   });
 
   Deno.test(`kernels float64 (${variant.name}): 2x2 stride-2 max pooling and its VJP are the reference's bits (ties, NaN, -0, odd sizes)`, () => {

@@ -226,13 +226,22 @@ function useWasmF64(
     arrays.every((a) => a === null || a instanceof Float64Array);
 }
 
+/**
+ * True when the float64 direct kernel (`convDirectF64`) applies: every
+ * window inside x, stride 1 along x, at least MR output channels per group
+ * and 2 output columns (its tiles: MR channels × two pairs of columns).
+ */
+function directF64(g: ConvGeometry): boolean {
+  return inside(g) && g.sw === 1 && g.o / g.groups >= MR && g.ow >= 2;
+}
+
 /** Bytes of an element of `fn`'s arrays: 8 for the float64 kernels. */
 const elemBytes = (fn: ConvKernel) => fn.endsWith("F64") ? 8 : 4;
 
 /** The WebAssembly convolution kernels (the manifest's convolution families, less the helpers only other kernels call). */
 type ConvKernel = Extract<
   TaskName,
-  KernelsOf<"im2col" | "conv_direct" | "conv_grad">
+  KernelsOf<"im2col" | "conv_direct" | "conv_grad" | "conv_direct_f64">
 >;
 
 /** The kernels that unfold x into columns (im2col) and run a GEMM. */
@@ -264,6 +273,10 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
   switch (fn) {
     case "convInputDirect":
       return 0;
+    case "convDirectF64":
+      // the offset table, alignment, the weights in blocks of MR channels
+      // (each value broadcast to a vector)
+      return 4 * k + 16 + 16 * MR * k * g.groups * Math.ceil(og / MR);
     case "convWeightRows":
       return 4 * k; // the k offset table
     case "convWeightDirect":
@@ -495,13 +508,27 @@ export function conv2dForward(
 ): TypedArray {
   const n = g.n * g.o * g.oh * g.ow;
   const rt = runtime();
-  if (
-    useWasmF64(g, x, w, bias, out ?? null) &&
-    rt.fits(
-      bytesFor(2 * x.length, 2 * w.length, 2 * (bias?.length ?? 0), 2 * n) +
-        runBytes(rt, g, "convForwardF64"),
-    )
-  ) {
+  const io64 = bytesFor(
+    2 * x.length,
+    2 * w.length,
+    2 * (bias?.length ?? 0),
+    2 * n,
+  );
+  const plan64 = useWasmF64(g, x, w, bias, out ?? null) && choosePlan(rt, [
+    directF64(g)
+      ? directPlan(
+        "convDirectF64",
+        g,
+        io64 + runBytes(rt, g, "convDirectF64"),
+      )
+      : null,
+    {
+      fn: "convForwardF64",
+      g,
+      bytes: io64 + runBytes(rt, g, "convForwardF64"),
+    },
+  ]);
+  if (plan64) {
     rt.reset("conv2d", shapesOf(g));
     const arrays = {
       x: rt.putF64(x as Float64Array),
@@ -509,7 +536,7 @@ export function conv2dForward(
       bias: bias ? rt.putF64(bias as Float64Array) : 0,
       y: rt.alloc(8 * n),
     };
-    runConv(rt, g, arrays, "convForwardF64");
+    runConv(rt, g, arrays, plan64.fn);
     return out
       ? rt.readF64(arrays.y, n, out as Float64Array)
       : rt.resultF64(arrays.y, n);
