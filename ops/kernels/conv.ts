@@ -16,6 +16,8 @@
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
  * Wᵀ·y, then col2im). float64 convolutions run in the float64 versions of
  * the im2col kernels (`convForwardF64`, ...: f64x2 vectors and `gemmF64`),
+ * or, the forward pass and the weight adjoint, in the float64 direct
+ * kernels when no window touches padding (`wasm/gen/conv_direct_f64.ts`),
  * split over threads the same way. The TypeScript versions (`...Ref`) serve
  * small and mixed-type convolutions and are the reference for the tests:
  * there, images are processed in chunks whose columns form one
@@ -273,6 +275,10 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
   switch (fn) {
     case "convInputDirect":
       return 0;
+    case "convWeightDirectF64":
+      // the offset tables (k, pixel pairs), alignment, y packed in blocks
+      // of MR channels
+      return 4 * k + 2 * P + 16 + 8 * MR * P * Math.ceil(og / MR);
     case "convDirectF64":
       // the offset table, alignment, the weights in blocks of MR channels
       // (each value broadcast to a vector)
@@ -816,13 +822,22 @@ export function conv2dWeightAdjoint(
   out: TypedArray,
 ): TypedArray {
   const rt = runtime();
-  if (
-    useWasmF64(g, x, y, out) &&
-    rt.fits(
-      bytesFor(2 * x.length, 2 * y.length) +
-        runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
-    )
-  ) {
+  const io64 = bytesFor(2 * x.length, 2 * y.length);
+  const plan64 = useWasmF64(g, x, y, out) && choosePlan(rt, [
+    directF64(g) && g.ow % 2 === 0
+      ? directPlan(
+        "convWeightDirectF64",
+        g,
+        io64 + runBytes(rt, g, "convWeightDirectF64", 8 * out.length),
+      )
+      : null,
+    {
+      fn: "convWeightAdjointF64",
+      g,
+      bytes: io64 + runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
+    },
+  ]);
+  if (plan64) {
     rt.reset("conv2d's weight gradient", shapesOf(g));
     const arrays = {
       x: rt.putF64(x as Float64Array),
@@ -832,7 +847,7 @@ export function conv2dWeightAdjoint(
     };
     // one zeroed accumulator (dw itself) per task, added in task order
     const dws: number[] = [];
-    runConv(rt, g, arrays, "convWeightAdjointF64", (t) => {
+    runConv(rt, g, arrays, plan64.fn, (t) => {
       dws[t] = rt.zeros(2 * out.length);
       return [dws[t]];
     });

@@ -88,6 +88,7 @@ export const KERNELS = {
   maxPool2x2F64: ["pool", "task", "g x pl0 pl1 out idx"],
   reluF64: ["elementwise", "task", "x out n"],
   convDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
+  convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -1,13 +1,11 @@
 /**
- * The float64 direct convolution, forward (`convDirectF64`): y computed
- * straight from x, without the im2col copy, the packing of the columns and
- * the GEMM's edge tiles that `convForwardF64` (`im2col.ts`) spends a third
- * of its time on. It serves convolutions whose every window lies inside x
- * (no padding), with stride 1 along x, at least `MR` output channels per
- * group and at least 2 output columns; `conv.ts` also runs the input
- * gradient through it (a stride-1 convolution's input gradient is the
- * forward convolution of y zero-padded, with the kernel flipped and its
- * channels swapped).
+ * The float64 direct convolutions: forward (`convDirectF64`) and the weight
+ * gradient (`convWeightDirectF64`), straight from x, without the im2col
+ * copy, the packing of the columns and the GEMM's edge tiles that the
+ * im2col kernels (`im2col.ts`) spend a third of their time on. They serve
+ * convolutions whose every window lies inside x (no padding), with stride
+ * 1 along x, at least `MR` output channels per group and at least 2 output
+ * columns (the weight gradient: an even number).
  *
  * A tile is two pairs of neighbouring outputs (two f64x2 vectors; the
  * pixels of the plane taken pair by pair, row by row, so a narrow row
@@ -25,6 +23,16 @@
  * og - MR: they overlap others, whose values they compute again, the
  * same, and store again, so no tile is partial.
  *
+ * The weight gradient's tile is `MR` output channels × two k's, each
+ * accumulator summing a pair's two pixels in its two lanes: per pair of
+ * pixels (their offset in x from a table), a vector of x at each k and the
+ * `MR` channels' vectors of y (packed per image in blocks of `MR`
+ * channels), `MR`·2 multiply-adds as above. After the last pair, each
+ * accumulator's lanes are added and the result added to dw (the caller's
+ * accumulator of the task's images): a regrouped sum of the reference's
+ * terms. Rows of an overlapping last block of channels that the previous
+ * block did are skipped, and so is a second k past the last.
+ *
  * @module
  */
 import {
@@ -36,6 +44,7 @@ import {
   get,
   I32,
   i32,
+  if_,
   set,
   V128,
   v128,
@@ -50,6 +59,7 @@ import {
   mul,
   sub,
   type Template,
+  x4,
 } from "./emit.ts";
 import { kLoop, tileAcc, tileAccOf } from "./tile.ts";
 import {
@@ -316,7 +326,236 @@ const convDirectF64: Template = () =>
     },
   );
 
+// dw += Σ over images n0..n1 and pixels of y[n, o, p] · x[n, k at p]: the
+// weight gradient (see the module's text); work: the k offset table, the
+// pixel pairs' offsets in x, then y packed for one image and group
+const convWeightDirectF64: Template = () =>
+  kernel(
+    "convWeightDirectF64",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      groups: I32,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      d: I32,
+      r: I32,
+      t: I32,
+      n: I32,
+      grp: I32,
+      nb: I32,
+      blk: I32,
+      o0: I32,
+      rlo: I32,
+      kb: I32,
+      yp: I32,
+      np: I32,
+      ptab: I32,
+      pend: I32,
+      pendCU: I32,
+      ypk: I32,
+      tp: I32,
+      yq: I32,
+      xb: I32,
+      yb: I32,
+      xk0: I32,
+      xk1: I32,
+      xo: I32,
+      q: I32,
+      x0: V128,
+      x1: V128,
+      a: V128,
+    },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      // pair u steps past the pointers: x at k0 and k1, MR channels of y
+      const step = (u: number): Code[] => {
+        const code: Code[] = [
+          set(l.xo, i32.load(get(l.tp), u * 4)),
+          set(l.x0, v128.load(add(get(l.xk0), get(l.xo)))),
+          set(l.x1, v128.load(add(get(l.xk1), get(l.xo)))),
+        ];
+        for (let r = 0; r < MR; r++) {
+          code.push(
+            set(l.a, v128.load(get(l.yq), u * KSTEP + r * 16)),
+            set(
+              acc(r, 0),
+              f64x2.add(f64x2.mul(get(l.a), get(l.x0)), get(acc(r, 0))),
+            ),
+            set(
+              acc(r, 1),
+              f64x2.add(f64x2.mul(get(l.a), get(l.x1)), get(acc(r, 1))),
+            ),
+          );
+        }
+        return code;
+      };
+      // dw[o0 + r, k] += lane 0 + lane 1 of accumulator (r, v)
+      const addLanes = (r: number, v: number, off: number): Code =>
+        f64.store(
+          get(l.q),
+          f64.add(
+            f64.load(get(l.q), off),
+            f64.add(
+              f64x2.extractLane(get(acc(r, v)), 0),
+              f64x2.extractLane(get(acc(r, v)), 1),
+            ),
+          ),
+          off,
+        );
+      const tile: Code[] = [
+        set(l.xk0, add(get(l.xb), i32.load(add(get(p.work), x4(get(l.kb)))))),
+        set(
+          l.xk1,
+          add(
+            get(l.xb),
+            i32.load(
+              add(
+                get(p.work),
+                x4(min(add(get(l.kb), c(1)), sub(get(l.kk), c(1)))),
+              ),
+            ),
+          ),
+        ),
+        ...Array.from({ length: MR }, (_, r) => [
+          set(acc(r, 0), v128.zero()),
+          set(acc(r, 1), v128.zero()),
+        ]),
+        set(l.tp, get(l.ptab)),
+        set(
+          l.yq,
+          add(get(l.ypk), mul(get(l.blk), mul(get(l.np), c(KSTEP)))),
+        ),
+        kLoop(step, [[l.tp, 4], [l.yq, KSTEP]], get(l.pendCU), get(l.pend)),
+        // rows below rlo were the previous block's; k0 + 1 may be past kk
+        ...Array.from({ length: MR }, (_, r) =>
+          if_(i32.ge_s(c(r), get(l.rlo)), [
+            set(
+              l.q,
+              add(
+                get(p.dw),
+                i32.shl(
+                  add(
+                    mul(
+                      add(
+                        mul(get(l.grp), get(l.og)),
+                        add(get(l.o0), c(r)),
+                      ),
+                      get(l.kk),
+                    ),
+                    get(l.kb),
+                  ),
+                  c(3),
+                ),
+              ),
+            ),
+            addLanes(r, 0, 0),
+            if_(i32.lt_s(add(get(l.kb), c(1)), get(l.kk)), [
+              addLanes(r, 1, 8),
+            ]),
+          ])),
+      ];
+      return [
+        loadConv(p.g, l),
+        set(l.yp, field(p.g, CF.yp)),
+        // the k offset table (bytes of f64), at the work's start
+        set(l.d, get(p.work)),
+        kOffsetTable(l, 3),
+        // the offsets in x of the pixel pairs (ow is even)
+        set(l.ptab, get(l.d)),
+        for_(l.i, c(0), get(l.oh), c(1), [
+          for_(l.j, c(0), get(l.ow), c(2), [
+            i32.store(
+              get(l.d),
+              i32.shl(
+                add(mul(mul(get(l.i), get(l.sh)), get(l.w)), get(l.j)),
+                c(3),
+              ),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        set(l.pend, get(l.d)),
+        set(l.np, i32.shr_s(sub(get(l.pend), get(l.ptab)), c(2))),
+        set(
+          l.pendCU,
+          add(get(l.ptab), x4(i32.and(get(l.np), c(-CU)))),
+        ),
+        set(l.ypk, i32.and(add(get(l.pend), c(15)), c(-16))),
+        set(l.nb, i32.div_s(add(get(l.og), c(MR - 1)), c(MR))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              planeAddr(
+                field(p.g, CF.x),
+                get(l.n),
+                field(p.g, CF.c),
+                mul(get(l.grp), get(l.cg)),
+                mul(get(l.h), get(l.w)),
+                3,
+              ),
+            ),
+            set(
+              l.yb,
+              planeAddr(
+                field(p.g, CF.y),
+                get(l.n),
+                field(p.g, CF.o),
+                mul(get(l.grp), get(l.og)),
+                get(l.yp),
+                3,
+              ),
+            ),
+            // y packed: per block of MR channels (the last one starting at
+            // og - MR), per pair, the MR channels' two values
+            set(l.d, get(l.ypk)),
+            for_(l.blk, c(0), get(l.nb), c(1), [
+              set(
+                l.o0,
+                min(mul(get(l.blk), c(MR)), sub(get(l.og), c(MR))),
+              ),
+              for_(l.t, c(0), get(l.np), c(1), [
+                for_(l.r, c(0), c(MR), c(1), [
+                  v128.store(
+                    get(l.d),
+                    v128.load(
+                      add(
+                        get(l.yb),
+                        i32.shl(
+                          add(
+                            mul(add(get(l.o0), get(l.r)), get(l.yp)),
+                            i32.shl(get(l.t), c(1)),
+                          ),
+                          c(3),
+                        ),
+                      ),
+                    ),
+                  ),
+                  set(l.d, add(get(l.d), c(16))),
+                ]),
+              ]),
+            ]),
+            for_(l.blk, c(0), get(l.nb), c(1), [
+              set(
+                l.o0,
+                min(mul(get(l.blk), c(MR)), sub(get(l.og), c(MR))),
+              ),
+              set(l.rlo, sub(mul(get(l.blk), c(MR)), get(l.o0))),
+              for_(l.kb, c(0), get(l.kk), c(2), tile),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
 /** The float64 direct convolution's templates. */
 export const convDirectF64Kernels: FamilyTemplates<"conv_direct_f64"> = {
   convDirectF64,
+  convWeightDirectF64,
 };
