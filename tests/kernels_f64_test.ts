@@ -250,12 +250,12 @@ for (const variant of variants) {
     });
     // the direct kernel takes the shapes it applies to (see below)
     assert.deepEqual(
-      [...seen].filter((f) => f !== "convDirectF64").sort(),
+      [...seen].filter((f) => !f.endsWith("DirectF64")).sort(),
       ["convForwardF64", "convInputAdjointF64", "convWeightAdjointF64"],
     );
   });
 
-  Deno.test(`kernels float64 (${variant.name}): the direct convolutions: forward the reference's bits without a bias, within a regrouped sum's bound with one; weight gradient within that bound (overlapping tiles, k past KC, NaN, infinities)`, () => {
+  Deno.test(`kernels float64 (${variant.name}): the direct convolutions: forward the reference's bits without a bias, within a regrouped sum's bound with one; input gradient its bits; weight gradient within that bound (overlapping tiles, k past KC, NaN, infinities)`, () => {
     const seen = ran(rt, () => {
       fc.assert(
         fc.property(
@@ -316,8 +316,16 @@ for (const variant of variants) {
               );
               assertWithin(finite(got), finite(want), bound(k, k + 1), msg);
             }
-            // the weight gradient (direct when ow is even): a regrouped sum
+            // the input gradient (direct when ow is even): the reference's
+            // bits, NaN and infinities included
             const y = values64(got.length, 4 + g.oh);
+            if (r.special !== 0) y[(5 * g.ow + 1) % y.length] = r.special;
+            assertSame(
+              cv.conv2dInputAdjoint(y, w, g),
+              cv.conv2dInputAdjointRef(y, w, g, new Float64Array(x.length)),
+              `input adjoint ${msg}`,
+            );
+            // the weight gradient (direct when ow is even): a regrouped sum
             const gotW = cv.conv2dWeightAdjoint(
               x,
               y,
@@ -348,7 +356,13 @@ for (const variant of variants) {
     });
     assert.deepEqual(
       [...seen].sort(),
-      ["convDirectF64", "convWeightAdjointF64", "convWeightDirectF64"],
+      [
+        "convDirectF64",
+        "convInputAdjointF64",
+        "convInputDirectF64",
+        "convWeightAdjointF64",
+        "convWeightDirectF64",
+      ],
     );
   });
 
@@ -507,6 +521,7 @@ Deno.test({
           ) as Float64Array,
           // no padding: the direct kernels
           cv.conv2dForward(x, w, b, gd) as Float64Array,
+          cv.conv2dInputAdjoint(yd, w, gd) as Float64Array,
           cv.conv2dWeightAdjoint(
             x,
             yd,
@@ -517,6 +532,7 @@ Deno.test({
       });
       assert.ok(seen.has("gemmF64") && seen.has("convWeightAdjointF64"));
       assert.ok(seen.has("convDirectF64") && seen.has("convWeightDirectF64"));
+      assert.ok(seen.has("convInputDirectF64"));
       assert.ok(seen.has("maxPool2x2F64") && seen.has("reluF64"));
       return out;
     });

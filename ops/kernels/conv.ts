@@ -16,8 +16,8 @@
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
  * Wᵀ·y, then col2im). float64 convolutions run in the float64 versions of
  * the im2col kernels (`convForwardF64`, ...: f64x2 vectors and `gemmF64`),
- * or, the forward pass and the weight adjoint, in the float64 direct
- * kernels when no window touches padding (`wasm/gen/conv_direct_f64.ts`),
+ * or in the float64 direct kernels when no window touches padding and the
+ * stride along x is 1 (`wasm/gen/conv_direct_f64.ts`),
  * split over threads the same way. The TypeScript versions (`...Ref`) serve
  * small and mixed-type convolutions and are the reference for the tests:
  * there, images are processed in chunks whose columns form one
@@ -279,6 +279,12 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
       // the offset tables (k, pixel pairs), alignment, y packed in blocks
       // of MR channels
       return 4 * k + 2 * P + 16 + 8 * MR * P * Math.ceil(og / MR);
+    case "convInputDirectF64":
+      // the offset tables (k, pixel pairs), alignment, the weights per
+      // block of MR k's (broadcast), y packed, a block's rows
+      return 4 * k + 2 * P + 16 +
+        16 * MR * og * g.groups * Math.ceil(k / MR) + 8 * og * P +
+        8 * MR * P;
     case "convDirectF64":
       // the offset table, alignment, the weights in blocks of MR channels
       // (each value broadcast to a vector)
@@ -586,13 +592,23 @@ export function conv2dInputAdjoint(
 ): TypedArray {
   const n = g.n * g.c * g.h * g.w;
   const rt = runtime();
-  if (
-    useWasmF64(g, y, w, out ?? null) &&
-    rt.fits(
-      bytesFor(2 * y.length, 2 * w.length, 2 * n) +
-        runBytes(rt, g, "convInputAdjointF64"),
-    )
-  ) {
+  const io64 = bytesFor(2 * y.length, 2 * w.length, 2 * n);
+  const plan64 = useWasmF64(g, y, w, out ?? null) && choosePlan(rt, [
+    inside(g) && g.sw === 1 && g.ow % 2 === 0 &&
+      (g.c / g.groups) * g.kh * g.kw >= MR
+      ? directPlan(
+        "convInputDirectF64",
+        g,
+        io64 + runBytes(rt, g, "convInputDirectF64"),
+      )
+      : null,
+    {
+      fn: "convInputAdjointF64",
+      g,
+      bytes: io64 + runBytes(rt, g, "convInputAdjointF64"),
+    },
+  ]);
+  if (plan64) {
     rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
     const arrays = {
       y: rt.putF64(y as Float64Array),
@@ -600,7 +616,7 @@ export function conv2dInputAdjoint(
       bias: 0,
       x: rt.zeros(2 * n),
     };
-    runConv(rt, g, arrays, "convInputAdjointF64");
+    runConv(rt, g, arrays, plan64.fn);
     return rt.readF64(arrays.x, n, out as Float64Array | undefined);
   }
   // the direct kernel (stride 1 along x) adds into x padded so that every

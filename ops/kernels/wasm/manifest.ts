@@ -89,6 +89,7 @@ export const KERNELS = {
   reluF64: ["elementwise", "task", "x out n"],
   convDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
   convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
+  convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -1,11 +1,13 @@
 /**
- * The float64 direct convolutions: forward (`convDirectF64`) and the weight
- * gradient (`convWeightDirectF64`), straight from x, without the im2col
- * copy, the packing of the columns and the GEMM's edge tiles that the
- * im2col kernels (`im2col.ts`) spend a third of their time on. They serve
- * convolutions whose every window lies inside x (no padding), with stride
- * 1 along x, at least `MR` output channels per group and at least 2 output
- * columns (the weight gradient: an even number).
+ * The float64 direct convolutions: forward (`convDirectF64`), the weight
+ * gradient (`convWeightDirectF64`) and the input gradient
+ * (`convInputDirectF64`), without the im2col copy, the packing of the
+ * columns and of the weights for every image, and the GEMM's edge tiles
+ * that the im2col kernels (`im2col.ts`) spend a third of their time on.
+ * They serve convolutions whose every window lies inside x (no padding),
+ * with stride 1 along x and at least 2 output columns (the gradients: an
+ * even number); forward and weight gradient at least `MR` output channels
+ * per group, the input gradient at least `MR` k's (cg·kh·kw).
  *
  * A tile is two pairs of neighbouring outputs (two f64x2 vectors; the
  * pixels of the plane taken pair by pair, row by row, so a narrow row
@@ -32,6 +34,12 @@
  * accumulator of the task's images): a regrouped sum of the reference's
  * terms. Rows of an overlapping last block of channels that the previous
  * block did are skipped, and so is a second k past the last.
+ *
+ * The input gradient computes im2col's columns a block of `MR` k's at a
+ * time (tiles of `MR` k's × two pairs of pixels, each a sum over the
+ * output channels from zero, as the GEMM's), then adds the block's rows
+ * into x in k order, as `col2im` does: the same bits as the im2col kernel
+ * and the reference.
  *
  * @module
  */
@@ -554,8 +562,286 @@ const convWeightDirectF64: Template = () =>
     },
   );
 
+// x[n] = the transpose of the convolution in x, applied to y[n], for
+// images n0..n1 (x zeroed by the caller): per block of MR k's, the column
+// rows cols[k, p] = Σ_o W[o, k] · y[o, p] (tiles of MR k's × two pixel
+// pairs, a sum over o from zero), then each row added into x in k order,
+// as `col2im` does: the im2col kernel's and the reference's bits. work: the
+// k and pixel-pair offset tables, the weights packed per block of MR k's,
+// y packed pair by pair, the block's rows.
+const convInputDirectF64: Template = () =>
+  kernel(
+    "convInputDirectF64",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      groups: I32,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      ci: I32,
+      i: I32,
+      j: I32,
+      d: I32,
+      r: I32,
+      o: I32,
+      t: I32,
+      n: I32,
+      grp: I32,
+      nbk: I32,
+      blk: I32,
+      k0: I32,
+      rlo: I32,
+      yp: I32,
+      np: I32,
+      ptab: I32,
+      wb: I32,
+      wp0: I32,
+      wp: I32,
+      wend: I32,
+      wendCU: I32,
+      ypk: I32,
+      ya: I32,
+      yb2: I32,
+      cb: I32,
+      xb: I32,
+      yb: I32,
+      q: I32,
+      s: I32,
+      e: I32,
+      y0: V128,
+      y1: V128,
+      a: V128,
+    },
+    (p, l) => {
+      const acc = tileAccOf(l);
+      // o u steps past the pointers: y at the two pairs, MR weights
+      const step = (u: number): Code[] => {
+        const code: Code[] = [
+          set(l.y0, v128.load(get(l.ya), u * 16)),
+          set(l.y1, v128.load(get(l.yb2), u * 16)),
+        ];
+        for (let r = 0; r < MR; r++) {
+          code.push(
+            set(l.a, v128.load(get(l.wp), u * KSTEP + r * 16)),
+            set(
+              acc(r, 0),
+              f64x2.add(f64x2.mul(get(l.a), get(l.y0)), get(acc(r, 0))),
+            ),
+            set(
+              acc(r, 1),
+              f64x2.add(f64x2.mul(get(l.a), get(l.y1)), get(acc(r, 1))),
+            ),
+          );
+        }
+        return code;
+      };
+      const pairBytes = mul(get(l.og), c(16));
+      // pairs t and t + 1 (t again when t is the last) into the rows
+      const tile: Code[] = [
+        ...Array.from({ length: MR }, (_, r) => [
+          set(acc(r, 0), v128.zero()),
+          set(acc(r, 1), v128.zero()),
+        ]),
+        set(l.ya, add(get(l.ypk), mul(get(l.t), pairBytes))),
+        set(
+          l.yb2,
+          add(
+            get(l.ypk),
+            mul(min(add(get(l.t), c(1)), sub(get(l.np), c(1))), pairBytes),
+          ),
+        ),
+        set(l.wp, get(l.wp0)),
+        kLoop(
+          step,
+          [[l.wp, KSTEP], [l.ya, 16], [l.yb2, 16]],
+          get(l.wendCU),
+          get(l.wend),
+        ),
+        // row r of the block at pairs t and t + 1 (a repeated last pair
+        // stores the same values twice)
+        set(l.q, add(get(l.cb), i32.shl(get(l.t), c(4)))),
+        set(
+          l.e,
+          add(
+            get(l.cb),
+            i32.shl(min(add(get(l.t), c(1)), sub(get(l.np), c(1))), c(4)),
+          ),
+        ),
+        ...Array.from({ length: MR }, (_, r) => [
+          v128.store(get(l.q), get(acc(r, 0))),
+          v128.store(get(l.e), get(acc(r, 1))),
+          set(l.q, add(get(l.q), i32.shl(get(l.np), c(4)))),
+          set(l.e, add(get(l.e), i32.shl(get(l.np), c(4)))),
+        ]),
+      ];
+      return [
+        loadConv(p.g, l),
+        set(l.yp, field(p.g, CF.yp)),
+        // the k offset table (bytes of f64), at the work's start
+        set(l.d, get(p.work)),
+        kOffsetTable(l, 3),
+        // the offsets in x of the pixel pairs (ow is even)
+        set(l.ptab, get(l.d)),
+        for_(l.i, c(0), get(l.oh), c(1), [
+          for_(l.j, c(0), get(l.ow), c(2), [
+            i32.store(
+              get(l.d),
+              i32.shl(
+                add(mul(mul(get(l.i), get(l.sh)), get(l.w)), get(l.j)),
+                c(3),
+              ),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        set(l.np, i32.shr_s(sub(get(l.d), get(l.ptab)), c(2))),
+        // the weights: per group, per block of MR k's (the last one
+        // starting at kk - MR), per o, the MR values broadcast
+        set(l.wb, i32.and(add(get(l.d), c(15)), c(-16))),
+        set(l.nbk, i32.div_s(add(get(l.kk), c(MR - 1)), c(MR))),
+        set(l.d, get(l.wb)),
+        for_(l.grp, c(0), get(l.groups), c(1), [
+          for_(l.blk, c(0), get(l.nbk), c(1), [
+            set(l.k0, min(mul(get(l.blk), c(MR)), sub(get(l.kk), c(MR)))),
+            for_(l.o, c(0), get(l.og), c(1), [
+              for_(l.r, c(0), c(MR), c(1), [
+                v128.store(
+                  get(l.d),
+                  f64x2.splat(
+                    f64.load(
+                      add(
+                        field(p.g, CF.wt),
+                        i32.shl(
+                          add(
+                            mul(
+                              add(mul(get(l.grp), get(l.og)), get(l.o)),
+                              get(l.kk),
+                            ),
+                            add(get(l.k0), get(l.r)),
+                          ),
+                          c(3),
+                        ),
+                      ),
+                    ),
+                  ),
+                ),
+                set(l.d, add(get(l.d), c(16))),
+              ]),
+            ]),
+          ]),
+        ]),
+        // y packed pair by pair (og vectors each), then the block's rows
+        set(l.ypk, get(l.d)),
+        set(l.cb, add(get(l.ypk), mul(get(l.np), pairBytes))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            set(
+              l.xb,
+              planeAddr(
+                field(p.g, CF.x),
+                get(l.n),
+                field(p.g, CF.c),
+                mul(get(l.grp), get(l.cg)),
+                mul(get(l.h), get(l.w)),
+                3,
+              ),
+            ),
+            set(
+              l.yb,
+              planeAddr(
+                field(p.g, CF.y),
+                get(l.n),
+                field(p.g, CF.o),
+                mul(get(l.grp), get(l.og)),
+                get(l.yp),
+                3,
+              ),
+            ),
+            set(l.d, get(l.ypk)),
+            for_(l.t, c(0), get(l.np), c(1), [
+              for_(l.o, c(0), get(l.og), c(1), [
+                v128.store(
+                  get(l.d),
+                  v128.load(
+                    add(
+                      get(l.yb),
+                      i32.shl(
+                        add(
+                          mul(get(l.o), get(l.yp)),
+                          i32.shl(get(l.t), c(1)),
+                        ),
+                        c(3),
+                      ),
+                    ),
+                  ),
+                ),
+                set(l.d, add(get(l.d), c(16))),
+              ]),
+            ]),
+            for_(l.blk, c(0), get(l.nbk), c(1), [
+              set(
+                l.k0,
+                min(mul(get(l.blk), c(MR)), sub(get(l.kk), c(MR))),
+              ),
+              set(l.rlo, sub(mul(get(l.blk), c(MR)), get(l.k0))),
+              set(
+                l.wp0,
+                add(
+                  get(l.wb),
+                  mul(
+                    add(mul(get(l.grp), get(l.nbk)), get(l.blk)),
+                    mul(get(l.og), c(KSTEP)),
+                  ),
+                ),
+              ),
+              set(l.wend, add(get(l.wp0), mul(get(l.og), c(KSTEP)))),
+              set(
+                l.wendCU,
+                add(
+                  get(l.wp0),
+                  mul(i32.and(get(l.og), c(-CU)), c(KSTEP)),
+                ),
+              ),
+              for_(l.t, c(0), get(l.np), c(2), tile),
+              // rows rlo.. (the previous block did the others) into x, in
+              // k order, as col2im adds them
+              for_(l.r, get(l.rlo), c(MR), c(1), [
+                set(
+                  l.q,
+                  add(
+                    get(l.xb),
+                    i32.load(
+                      add(get(p.work), x4(add(get(l.k0), get(l.r)))),
+                    ),
+                  ),
+                ),
+                set(
+                  l.s,
+                  add(get(l.cb), i32.shl(mul(get(l.r), get(l.np)), c(4))),
+                ),
+                for_(l.t, c(0), get(l.np), c(1), [
+                  set(
+                    l.e,
+                    add(get(l.q), i32.load(add(get(l.ptab), x4(get(l.t))))),
+                  ),
+                  v128.store(
+                    get(l.e),
+                    f64x2.add(v128.load(get(l.e)), v128.load(get(l.s))),
+                  ),
+                  set(l.s, add(get(l.s), c(16))),
+                ]),
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
 /** The float64 direct convolution's templates. */
 export const convDirectF64Kernels: FamilyTemplates<"conv_direct_f64"> = {
   convDirectF64,
   convWeightDirectF64,
+  convInputDirectF64,
 };
