@@ -1,6 +1,6 @@
 /**
- * The WebAssembly float64 kernels (the f64x2 GEMM, the float64 im2col
- * convolutions, 2×2 max pooling, relu) against the TypeScript
+ * The WebAssembly float64 kernels (the f64x2 GEMM, the float64 im2col and
+ * direct convolutions, 2×2 max pooling, relu) against the TypeScript
  * reference kernels, on random shapes and sizes around the blocking
  * constants, for both module variants and with worker threads; each test
  * also checks that the WebAssembly kernel ran (a spy on `parallel`).
@@ -15,7 +15,9 @@
  * k·2⁻⁵²·Σ|terms| (`bound` below, with Σ|terms| <= k for these inputs in
  * [-1, 1], plus what C held). Where the grouping is the same (C zero and
  * k <= 256; a convolution without bias; an input gradient not in bands)
- * they are the reference's bits.
+ * they are the reference's bits. The direct forward convolution sums each
+ * output from zero in k order as the reference does: without a bias, its
+ * bits for every k.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -70,6 +72,13 @@ function assertWithin(
     }
   }
 }
+
+/** The finite values of a, 0 for the others. */
+const finite = (a: ArrayLike<number>) =>
+  Float64Array.from(a, (v) => Number.isFinite(v) ? v : 0);
+/** The NaNs and infinities of a, 0 for the others. */
+const nonFinite = (a: ArrayLike<number>) =>
+  Float64Array.from(a, (v) => Number.isFinite(v) ? 0 : v);
 
 /** Asserts the same bits (Object.is), naming the first difference. */
 function assertSame(a: ArrayLike<number>, b: ArrayLike<number>, msg: string) {
@@ -239,9 +248,121 @@ for (const variant of variants) {
         { numRuns: 80 },
       );
     });
+    // the direct kernel takes the shapes it applies to (see below)
+    assert.deepEqual(
+      [...seen].filter((f) => !f.endsWith("DirectF64")).sort(),
+      ["convForwardF64", "convInputAdjointF64", "convWeightAdjointF64"],
+    );
+  });
+
+  Deno.test(`kernels float64 (${variant.name}): the direct convolutions: forward the reference's bits without a bias, within a regrouped sum's bound with one; input gradient its bits; weight gradient within that bound (overlapping tiles, k past KC, NaN, infinities)`, () => {
+    const seen = ran(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            n: fc.integer({ min: 1, max: 3 }),
+            cg: fc.integer({ min: 1, max: 13 }),
+            og: fc.integer({ min: 6, max: 14 }),
+            groups: fc.integer({ min: 1, max: 2 }),
+            oh: fc.integer({ min: 1, max: 7 }),
+            ow: fc.integer({ min: 2, max: 11 }),
+            kh: fc.integer({ min: 1, max: 5 }),
+            kw: fc.integer({ min: 1, max: 5 }),
+            sh: fc.integer({ min: 1, max: 2 }),
+            dh: fc.integer({ min: 1, max: 2 }),
+            dw: fc.integer({ min: 1, max: 2 }),
+            bias: fc.boolean(),
+            special: fc.constantFrom(0, NaN, Infinity, -Infinity),
+          }),
+          (r) => {
+            const g: cv.ConvGeometry = {
+              n: r.n,
+              c: r.cg * r.groups,
+              h: (r.oh - 1) * r.sh + (r.kh - 1) * r.dh + 1 + (r.oh % 2),
+              w: r.ow + (r.kw - 1) * r.dw,
+              o: r.og * r.groups,
+              kh: r.kh,
+              kw: r.kw,
+              oh: r.oh,
+              ow: r.ow,
+              sh: r.sh,
+              sw: 1,
+              pt: 0,
+              pl: 0,
+              dh: r.dh,
+              dw: r.dw,
+              groups: r.groups,
+            };
+            const x = values64(g.n * g.c * g.h * g.w, 1 + g.h);
+            if (r.special !== 0) x[(7 * g.w + 3) % x.length] = r.special;
+            const w = values64(g.o * r.cg * g.kh * g.kw, 2 + g.kw);
+            const b = r.bias ? values64(g.o, 3) : null;
+            const k = r.cg * g.kh * g.kw, msg = JSON.stringify(r);
+            const want = cv.conv2dForwardRef(
+              x,
+              w,
+              b,
+              g,
+              new Float64Array(g.n * g.o * g.oh * g.ow),
+            );
+            const got = cv.conv2dForward(x, w, b, g);
+            if (!b) assertSame(got, want, `forward ${msg}`);
+            else {
+              // NaN and the infinities where the reference has them
+              assertSame(
+                nonFinite(got),
+                nonFinite(want),
+                `forward's non-finite values ${msg}`,
+              );
+              assertWithin(finite(got), finite(want), bound(k, k + 1), msg);
+            }
+            // the input gradient (direct when ow is even): the reference's
+            // bits, NaN and infinities included
+            const y = values64(got.length, 4 + g.oh);
+            if (r.special !== 0) y[(5 * g.ow + 1) % y.length] = r.special;
+            assertSame(
+              cv.conv2dInputAdjoint(y, w, g),
+              cv.conv2dInputAdjointRef(y, w, g, new Float64Array(x.length)),
+              `input adjoint ${msg}`,
+            );
+            // the weight gradient (direct when ow is even): a regrouped sum
+            const gotW = cv.conv2dWeightAdjoint(
+              x,
+              y,
+              g,
+              new Float64Array(w.length),
+            );
+            const wantW = cv.conv2dWeightAdjointRef(
+              x,
+              y,
+              g,
+              new Float64Array(w.length),
+            );
+            assertSame(
+              nonFinite(gotW),
+              nonFinite(wantW),
+              `weight adjoint's non-finite values ${msg}`,
+            );
+            assertWithin(
+              finite(gotW),
+              finite(wantW),
+              bound(g.n * g.oh * g.ow),
+              `weight adjoint ${msg}`,
+            );
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
     assert.deepEqual(
       [...seen].sort(),
-      ["convForwardF64", "convInputAdjointF64", "convWeightAdjointF64"],
+      [
+        "convDirectF64",
+        "convInputAdjointF64",
+        "convInputDirectF64",
+        "convWeightAdjointF64",
+        "convWeightDirectF64",
+      ],
     );
   });
 
@@ -367,6 +488,8 @@ Deno.test({
     const w = values64(g.o * g.c * g.kh * g.kw, 2);
     const b = values64(g.o, 3);
     const y = values64(g.n * g.o * g.oh * g.ow, 4);
+    const gd = { ...g, pt: 0, pl: 0, oh: 10, ow: 10 };
+    const yd = values64(g.n * g.o * gd.oh * gd.ow, 9);
     const [m, k, n] = [90, 300, 130]; // 3.5M multiply-adds: split
     const a = values64(m * k, 5), c = values64(k * n, 6);
     // pooling split into plane ranges (2^16 outputs and more), relu into
@@ -396,9 +519,20 @@ Deno.test({
             g,
             new Float64Array(w.length),
           ) as Float64Array,
+          // no padding: the direct kernels
+          cv.conv2dForward(x, w, b, gd) as Float64Array,
+          cv.conv2dInputAdjoint(yd, w, gd) as Float64Array,
+          cv.conv2dWeightAdjoint(
+            x,
+            yd,
+            gd,
+            new Float64Array(w.length),
+          ) as Float64Array,
         );
       });
       assert.ok(seen.has("gemmF64") && seen.has("convWeightAdjointF64"));
+      assert.ok(seen.has("convDirectF64") && seen.has("convWeightDirectF64"));
+      assert.ok(seen.has("convInputDirectF64"));
       assert.ok(seen.has("maxPool2x2F64") && seen.has("reluF64"));
       return out;
     });

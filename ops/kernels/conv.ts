@@ -16,6 +16,8 @@
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
  * Wᵀ·y, then col2im). float64 convolutions run in the float64 versions of
  * the im2col kernels (`convForwardF64`, ...: f64x2 vectors and `gemmF64`),
+ * or in the float64 direct kernels when no window touches padding and the
+ * stride along x is 1 (`wasm/gen/conv_direct_f64.ts`),
  * split over threads the same way. The TypeScript versions (`...Ref`) serve
  * small and mixed-type convolutions and are the reference for the tests:
  * there, images are processed in chunks whose columns form one
@@ -227,13 +229,22 @@ function useWasmF64(
     arrays.every((a) => a === null || a instanceof Float64Array);
 }
 
+/**
+ * True when the float64 direct kernel (`convDirectF64`) applies: every
+ * window inside x, stride 1 along x, at least MR output channels per group
+ * and 2 output columns (its tiles: MR channels × two pairs of columns).
+ */
+function directF64(g: ConvGeometry): boolean {
+  return inside(g) && g.sw === 1 && g.o / g.groups >= MR && g.ow >= 2;
+}
+
 /** Bytes of an element of `fn`'s arrays: 8 for the float64 kernels. */
 const elemBytes = (fn: ConvKernel) => fn.endsWith("F64") ? 8 : 4;
 
 /** The WebAssembly convolution kernels (the manifest's convolution families, less the helpers only other kernels call). */
 type ConvKernel = Extract<
   TaskName,
-  KernelsOf<"im2col" | "conv_direct" | "conv_grad">
+  KernelsOf<"im2col" | "conv_direct" | "conv_grad" | "conv_direct_f64">
 >;
 
 /** The kernels that unfold x into columns (im2col) and run a GEMM. */
@@ -265,6 +276,20 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
   switch (fn) {
     case "convInputDirect":
       return 0;
+    case "convWeightDirectF64":
+      // the offset tables (k, pixel pairs), alignment, y packed in blocks
+      // of MR channels
+      return 4 * k + 2 * P + 16 + 8 * MR * P * Math.ceil(og / MR);
+    case "convInputDirectF64":
+      // the offset tables (k, pixel pairs), alignment, the weights per
+      // block of MR k's (broadcast), y packed, a block's rows
+      return 4 * k + 2 * P + 16 +
+        16 * MR * og * g.groups * Math.ceil(k / MR) + 8 * og * P +
+        8 * MR * P;
+    case "convDirectF64":
+      // the offset table, alignment, the weights in blocks of MR channels
+      // (each value broadcast to a vector)
+      return 4 * k + 16 + 16 * MR * k * g.groups * Math.ceil(og / MR);
     case "convWeightRows":
       return 4 * k; // the k offset table
     case "convWeightDirect":
@@ -523,13 +548,27 @@ function convForwardAct(
   const after = (y: TypedArray) => (relu ? ew.relu(y) : y);
   const n = g.n * g.o * g.oh * g.ow;
   const rt = runtime();
-  if (
-    useWasmF64(g, x, w, bias, out ?? null) &&
-    rt.fits(
-      bytesFor(2 * x.length, 2 * w.length, 2 * (bias?.length ?? 0), 2 * n) +
-        runBytes(rt, g, "convForwardF64"),
-    )
-  ) {
+  const io64 = bytesFor(
+    2 * x.length,
+    2 * w.length,
+    2 * (bias?.length ?? 0),
+    2 * n,
+  );
+  const plan64 = useWasmF64(g, x, w, bias, out ?? null) && choosePlan(rt, [
+    directF64(g)
+      ? directPlan(
+        "convDirectF64",
+        g,
+        io64 + runBytes(rt, g, "convDirectF64"),
+      )
+      : null,
+    {
+      fn: "convForwardF64",
+      g,
+      bytes: io64 + runBytes(rt, g, "convForwardF64"),
+    },
+  ]);
+  if (plan64) {
     rt.reset("conv2d", shapesOf(g));
     const arrays = {
       x: rt.putF64(x as Float64Array),
@@ -537,7 +576,7 @@ function convForwardAct(
       bias: bias ? rt.putF64(bias as Float64Array) : 0,
       y: rt.alloc(8 * n),
     };
-    runConv(rt, g, arrays, "convForwardF64");
+    runConv(rt, g, arrays, plan64.fn);
     return after(
       out
         ? rt.readF64(arrays.y, n, out as Float64Array)
@@ -589,13 +628,23 @@ export function conv2dInputAdjoint(
 ): TypedArray {
   const n = g.n * g.c * g.h * g.w;
   const rt = runtime();
-  if (
-    useWasmF64(g, y, w, out ?? null) &&
-    rt.fits(
-      bytesFor(2 * y.length, 2 * w.length, 2 * n) +
-        runBytes(rt, g, "convInputAdjointF64"),
-    )
-  ) {
+  const io64 = bytesFor(2 * y.length, 2 * w.length, 2 * n);
+  const plan64 = useWasmF64(g, y, w, out ?? null) && choosePlan(rt, [
+    inside(g) && g.sw === 1 && g.ow % 2 === 0 &&
+      (g.c / g.groups) * g.kh * g.kw >= MR
+      ? directPlan(
+        "convInputDirectF64",
+        g,
+        io64 + runBytes(rt, g, "convInputDirectF64"),
+      )
+      : null,
+    {
+      fn: "convInputAdjointF64",
+      g,
+      bytes: io64 + runBytes(rt, g, "convInputAdjointF64"),
+    },
+  ]);
+  if (plan64) {
     rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
     const arrays = {
       y: rt.putF64(y as Float64Array),
@@ -603,7 +652,7 @@ export function conv2dInputAdjoint(
       bias: 0,
       x: rt.zeros(2 * n),
     };
-    runConv(rt, g, arrays, "convInputAdjointF64");
+    runConv(rt, g, arrays, plan64.fn);
     return rt.readF64(arrays.x, n, out as Float64Array | undefined);
   }
   // the direct kernel (stride 1 along x) adds into x padded so that every
@@ -825,13 +874,22 @@ export function conv2dWeightAdjoint(
   out: TypedArray,
 ): TypedArray {
   const rt = runtime();
-  if (
-    useWasmF64(g, x, y, out) &&
-    rt.fits(
-      bytesFor(2 * x.length, 2 * y.length) +
-        runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
-    )
-  ) {
+  const io64 = bytesFor(2 * x.length, 2 * y.length);
+  const plan64 = useWasmF64(g, x, y, out) && choosePlan(rt, [
+    directF64(g) && g.ow % 2 === 0
+      ? directPlan(
+        "convWeightDirectF64",
+        g,
+        io64 + runBytes(rt, g, "convWeightDirectF64", 8 * out.length),
+      )
+      : null,
+    {
+      fn: "convWeightAdjointF64",
+      g,
+      bytes: io64 + runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
+    },
+  ]);
+  if (plan64) {
     rt.reset("conv2d's weight gradient", shapesOf(g));
     const arrays = {
       x: rt.putF64(x as Float64Array),
@@ -841,7 +899,7 @@ export function conv2dWeightAdjoint(
     };
     // one zeroed accumulator (dw itself) per task, added in task order
     const dws: number[] = [];
-    runConv(rt, g, arrays, "convWeightAdjointF64", (t) => {
+    runConv(rt, g, arrays, plan64.fn, (t) => {
       dws[t] = rt.zeros(2 * out.length);
       return [dws[t]];
     });

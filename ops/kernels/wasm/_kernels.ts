@@ -13,6 +13,7 @@
  * - `gen/im2col.ts`: convolution through im2col / col2im and the GEMM;
  * - `gen/conv_direct.ts`: direct convolution, forward;
  * - `gen/conv_grad.ts`: direct convolution, weight and input gradients;
+ * - `gen/conv_direct_f64.ts`: direct convolution, forward, float64;
  * - `gen/pool.ts`: max pooling and its gradient;
  * - `gen/elementwise.ts`: relu, its gradient, + - · /;
  * - `gen/reduce.ts`: sums of runs;
@@ -42,6 +43,7 @@ import { matmul } from "./gen/matmul.ts";
 import { im2colKernels } from "./gen/im2col.ts";
 import { convDirectKernels } from "./gen/conv_direct.ts";
 import { convGradKernels } from "./gen/conv_grad.ts";
+import { convDirectF64Kernels } from "./gen/conv_direct_f64.ts";
 import { pool } from "./gen/pool.ts";
 import { elementwise } from "./gen/elementwise.ts";
 import { reduce } from "./gen/reduce.ts";
@@ -55,6 +57,7 @@ const FAMILIES: { readonly [F in Family]: FamilyTemplates<F> } = {
   im2col: im2colKernels,
   conv_direct: convDirectKernels,
   conv_grad: convGradKernels,
+  conv_direct_f64: convDirectF64Kernels,
   pool,
   elementwise,
   reduce,

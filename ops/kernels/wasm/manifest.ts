@@ -32,7 +32,8 @@ export type Family =
   | "matmul"
   | "im2col"
   | "conv_direct"
-  | "conv_grad";
+  | "conv_grad"
+  | "conv_direct_f64";
 
 /**
  * Who calls a kernel: "internal" only other kernels (not in
@@ -86,6 +87,9 @@ export const KERNELS = {
   convWeightAdjointF64: ["im2col", "task", "g n0 n1 work dw"],
   maxPool2x2F64: ["pool", "task", "g x pl0 pl1 out idx"],
   reluF64: ["elementwise", "task", "x out n"],
+  convDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
+  convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
+  convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */
