@@ -327,12 +327,14 @@ const reluMaskScalar = (g: number, x: number) => {
 
 /**
  * The argument lists of an elementwise WebAssembly kernel over `n`
- * elements of `bytes` each at the addresses `at`: one range per thread from 2^16 elements on (each
- * thread's share of a large array copies in and out faster than one thread
- * computes it), else one.
+ * elements of `bytes` each at the addresses `at`: one range per thread from
+ * 2^20 elements on, else one. The copies in and out run on the calling
+ * thread either way, and the loop itself is short: on LeNet-sized arrays
+ * (301,056 elements) waking a worker cost more than it saved (add, div and
+ * relu's VJP 1.5-2x slower split over 2 threads).
  */
 function wasmTasks(n: number, at: number[], bytes = 4): number[][] {
-  const parts = n >= 1 << 16 ? runtime().split(n, 1 << 15) : [[0, n]];
+  const parts = n >= 1 << 20 ? runtime().split(n, 1 << 15) : [[0, n]];
   return parts.map(([a, b]) => [...at.map((p) => p + bytes * a), b - a]);
 }
 
