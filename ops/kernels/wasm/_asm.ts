@@ -358,7 +358,10 @@ export const f32x4 = {
   div: simd(0xe7),
   min: simd(0xe8),
   max: simd(0xe9),
-  /** f32x4.pmax (fd eb): b < a ? a : b lane-wise (no NaN canonicalisation). */
+  /**
+   * f32x4.pmax (fd eb): `a < b ? b : a` lane-wise (one `maxps` on x64, where
+   * `max`, with its NaN and ±0 rules, takes about eight instructions).
+   */
   pmax: simd(0xeb),
   /**
    * f32x4.relaxed_madd (fd 0x105 = fd 85 02): a·b + c, fused or not at the
@@ -379,6 +382,8 @@ export const f64x2 = {
   add: simd(0xf0),
   mul: simd(0xf2),
   max: simd(0xf5),
+  /** f64x2.pmax (fd f7): `a < b ? b : a` lane-wise (as f32x4.pmax). */
+  pmax: simd(0xf7),
 };
 
 // ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import {
   lanes,
   min,
   mul,
+  reluVec,
   storeSplat,
   sub,
   type Template,
@@ -174,8 +175,8 @@ const broadcastX = (
 ];
 
 /**
- * The fused epilogue: when the record's `act` is set, relu (`max(v, 0)`,
- * which keeps NaN and makes -0 0, as the relu kernel) of the tile's 12
+ * The fused epilogue: when the record's `act` is set, relu (`reluVec`, as
+ * the relu kernel: NaN kept, -0 made 0) of the tile's 12
  * accumulators before they are stored, so `relu(conv2d(...))` costs no pass
  * of its own.
  */
@@ -184,10 +185,7 @@ const reluTile = (g: number, acc: (r: number, v: number) => number): Code =>
     field(g, CF.act),
     Array.from(
       { length: MR },
-      (_, r) =>
-        [0, 1].map((v) =>
-          set(acc(r, v), f32x4.max(get(acc(r, v)), v128.zero()))
-        ),
+      (_, r) => [0, 1].map((v) => set(acc(r, v), reluVec(get(acc(r, v))))),
     ),
   );
 

@@ -32,6 +32,7 @@ import {
   type FamilyTemplates,
   kernel,
   mul,
+  reluVec,
   type Template,
   x4,
 } from "./emit.ts";
@@ -73,10 +74,10 @@ const lanewise = (
   });
 
 // ---- relu: max(x, 0), which keeps NaN and turns -0 into 0 as the
-// TypeScript rule
+// TypeScript rule (vectors as `reluVec`: pmax then + 0, two instructions)
 const relu = lanewise(
   "relu",
-  (x) => f32x4.max(x("x"), v128.zero()),
+  (x) => reluVec(x("x")),
   (x) => f32.max(x("x"), f32.const_(0)),
 );
 
@@ -93,7 +94,7 @@ const reluMask = lanewise(
 // result out made a WebAssembly reluMask no faster than the loop.)
 const reluF64 = lanewise(
   "reluF64",
-  (x) => f64x2.max(x("x"), v128.zero()),
+  (x) => reluVec(x("x"), f64x2),
   (x) => f64.max(x("x"), f64.const_(0)),
   E64,
 );
