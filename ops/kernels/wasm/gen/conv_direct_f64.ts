@@ -75,6 +75,8 @@ import {
   kOffsetTable,
   loadConv,
   planeAddr,
+  setXPlane,
+  setYPlane,
 } from "./conv_geometry.ts";
 import { CONV_OFFSETS as CF, CU, MR } from "../layout.ts";
 
@@ -278,17 +280,7 @@ const convDirectF64: Template = () =>
         ]),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-                3,
-              ),
-            ),
+            setXPlane(p.g, l, 3),
             for_(l.blk, c(0), get(l.nb), c(1), [
               set(
                 l.o0,
@@ -497,28 +489,8 @@ const convWeightDirectF64: Template = () =>
         set(l.nb, i32.div_s(add(get(l.og), c(MR - 1)), c(MR))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-                3,
-              ),
-            ),
-            set(
-              l.yb,
-              planeAddr(
-                field(p.g, CF.y),
-                get(l.n),
-                field(p.g, CF.o),
-                mul(get(l.grp), get(l.og)),
-                get(l.yp),
-                3,
-              ),
-            ),
+            setXPlane(p.g, l, 3),
+            setYPlane(p.g, { ...l, pp: l.yp }, 3),
             // y packed: per block of MR channels (the last one starting at
             // og - MR), per pair, the MR channels' two values
             set(l.d, get(l.ypk)),
@@ -736,28 +708,8 @@ const convInputDirectF64: Template = () =>
         set(l.cb, add(get(l.ypk), mul(get(l.np), pairBytes))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
-            set(
-              l.xb,
-              planeAddr(
-                field(p.g, CF.x),
-                get(l.n),
-                field(p.g, CF.c),
-                mul(get(l.grp), get(l.cg)),
-                mul(get(l.h), get(l.w)),
-                3,
-              ),
-            ),
-            set(
-              l.yb,
-              planeAddr(
-                field(p.g, CF.y),
-                get(l.n),
-                field(p.g, CF.o),
-                mul(get(l.grp), get(l.og)),
-                get(l.yp),
-                3,
-              ),
-            ),
+            setXPlane(p.g, l, 3),
+            setYPlane(p.g, { ...l, pp: l.yp }, 3),
             set(l.d, get(l.ypk)),
             for_(l.t, c(0), get(l.np), c(1), [
               for_(l.o, c(0), get(l.og), c(1), [

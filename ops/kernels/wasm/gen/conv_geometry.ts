@@ -76,10 +76,11 @@ export const planeAddr = (
   plane: Code,
   shift = 2,
 ): Code => add(base, i32.shl(mul(add(mul(n, chans), ch), plane), c(shift)));
-/** xb = the address of image n's planes of group grp in x. */
+/** xb = the address of image n's planes of group grp in x (elements of 1 << shift bytes). */
 export const setXPlane = (
   g: number,
   l: { xb: number; n: number; grp: number; cg: number; h: number; w: number },
+  shift = 2,
 ): Code =>
   set(
     l.xb,
@@ -89,12 +90,14 @@ export const setXPlane = (
       field(g, CF.c),
       mul(get(l.grp), get(l.cg)),
       mul(get(l.h), get(l.w)),
+      shift,
     ),
   );
-/** yb = the address of image n's planes of group grp in y (pp pixels each). */
+/** yb = the address of image n's planes of group grp in y (pp pixels each; elements of 1 << shift bytes). */
 export const setYPlane = (
   g: number,
   l: { yb: number; n: number; grp: number; og: number; pp: number },
+  shift = 2,
 ): Code =>
   set(
     l.yb,
@@ -104,6 +107,7 @@ export const setYPlane = (
       field(g, CF.o),
       mul(get(l.grp), get(l.og)),
       get(l.pp),
+      shift,
     ),
   );
 /**
