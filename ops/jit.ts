@@ -155,6 +155,10 @@ interface Compiled extends Plan {
   constants: Set<ArrayBufferLike>;
 }
 
+/** The rules of the registered primitives (the library's own code). */
+const ownRules = (): Set<Rule<unknown>> =>
+  new Set(primitives().map((p) => p.rule));
+
 /**
  * Fuses epilogues: a step whose first input is the result of a step whose
  * rule declares an epilogue for it (`Rule.epilogue`: relu after conv2d),
@@ -162,7 +166,10 @@ interface Compiled extends Plan {
  * kernel on the producer's inputs and the consumer's others; the producer
  * is dropped. @internal
  */
-export function fuseEpilogues(plan: Plan): (Step | null)[] {
+export function fuseEpilogues(
+  plan: Plan,
+  own: ReadonlySet<Rule<unknown>> = ownRules(),
+): (Step | null)[] {
   const { nIn, outs } = plan, steps = plan.steps.slice();
   const reads = new Map<number, number>();
   const count = (r: Ref) =>
@@ -173,7 +180,9 @@ export function fuseEpilogues(plan: Plan): (Step | null)[] {
     const r = st?.inputs[0];
     if (!st || typeof r !== "number" || r < nIn || reads.get(r) !== 1) return;
     const p = steps[r - nIn], epilogue = p?.rule.epilogue?.[st.rule.name];
-    if (!p || !epilogue) return;
+    // (the consumer must be the registered primitive of that name, not a
+    // customVjp function that happens to be called so)
+    if (!p || !epilogue || !own.has(st.rule)) return;
     const k = p.inputs.length;
     steps[r - nIn] = null;
     steps[s] = {
@@ -194,9 +203,9 @@ export function fuseEpilogues(plan: Plan): (Step | null)[] {
 
 /** Schedules a recorded plan (epilogues fused, then `schedule` in fusion.ts) and finds when each value is read last. */
 function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
-  const own = new Set(primitives().map((p) => p.rule));
+  const own = ownRules();
   const opaque = recorded.steps.map((st) => st !== null && !own.has(st.rule));
-  const plan = { ...recorded, steps: fuseEpilogues(recorded) };
+  const plan = { ...recorded, steps: fuseEpilogues(recorded, own) };
   const { nIn, steps, outs } = plan;
   const tasks = schedule(nIn, steps, (i) => leaves[i], outs);
   const lastUse: number[] = [];

@@ -510,6 +510,20 @@ Deno.test("jit: relu runs inside conv2d's kernel and its mask inside max pooling
     return [T.relu(y), y];
   };
   assert.ok(!names(both as never, [p.w, x0]).includes("conv2d+relu"));
+  // a customVjp function called relu is not the primitive: not fused
+  const twice = function relu(y: Tensor) {
+    return T.mul(y, 2);
+  };
+  const relu = T.customVjp(
+    twice,
+    (y: Tensor) => [twice(y), null] as const,
+    (_r, g) => [T.mul(g, 2)],
+  );
+  const custom = (w: Tensor, x: Tensor) => relu(T.conv2d(x, w));
+  assert.ok(!names(custom as never, [p.w, x0]).includes("conv2d+relu"));
+  const jCustom = T.jit(custom);
+  jCustom(p.w, x0);
+  sameBits(jCustom(p.w, x0), custom(p.w, x0), "customVjp named relu");
   const jBoth = T.jit(both);
   jBoth(p.w, x0);
   const [ja, jb] = jBoth(p.w, x0) as Tensor[];
