@@ -4,7 +4,11 @@ inference (batch 256): PyTorch on 1 and 2 threads next to this library
 (`deno run bench/lenet_step.ts`, eager and with `--jit`), printing the
 medians and the ratios at the same thread count.
 
-    /usr/bin/python3 bench/compare_pytorch.py [--steps N]
+    /usr/bin/python3 bench/compare_pytorch.py [--steps N] [--rounds R]
+
+With --rounds R every configuration is timed R times, round by round, and
+the table gives the medians; each ratio is the median of the rounds' ratios
+(their range in brackets), each round's from the same minutes of the host.
 
 Uses Debian's python3-torch; install libopenblas0-pthread for a fair
 baseline (`apt-get install -y libopenblas0-pthread`). The network, init
@@ -73,35 +77,56 @@ def time_torch(threads, steps):
     return statistics.median(ts), statistics.median(inf)
 
 
+def arg(name, default):
+    return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+def run_ours(here, steps, threads, jit):
+    out = subprocess.run(
+        ["deno", "run", os.path.join(here, "lenet_step.ts"), "--steps", str(steps),
+         "--threads", str(threads)] + (["--jit"] if jit else []),
+        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    r = json.loads(out)
+    return r["stepMs"], r["inferenceMs"]
+
+
 def main():
-    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 200
+    steps = arg("--steps", 200)
+    # each round times every configuration once, in the same order, so the
+    # ratios of one round come from the same minutes of a shared host
+    rounds = arg("--rounds", 1)
     here = os.path.dirname(os.path.abspath(__file__))
     print(f"PyTorch {torch.__version__}, BLAS: "
           f"{'OpenBLAS' if 'openblas' in open('/proc/self/maps').read() else 'see torch.__config__.show()'}")
-    rows = []
+    configs = [("PyTorch", False, 1), ("PyTorch", False, 2)] + [
+        ("ours", jit, threads) for jit in (False, True) for threads in (1, 2)]
+    times = {c: [] for c in configs}
+    for _ in range(rounds):
+        for c in configs:
+            who, jit, threads = c
+            times[c].append(time_torch(threads, steps) if who == "PyTorch"
+                            else run_ours(here, steps, threads, jit))
+    med = lambda xs: statistics.median(xs)
+    print(f"{'':28}{'train step (ms)':>18}{'inference 256 (ms)':>22}"
+          + ("   (medians of the rounds)" if rounds > 1 else ""))
+    for c in configs:
+        who, jit, threads = c
+        name = f"{who}{', jit' if jit else ''}, {threads} thread(s)"
+        print(f"{name:28}{med([t[0] for t in times[c]]):18.2f}"
+              f"{med([t[1] for t in times[c]]):22.2f}")
+
+    def ratio(k, a, b):
+        rs = [x[k] / y[k] for x, y in zip(times[a], times[b])]
+        return f"{med(rs):.2f}" + (f" ({min(rs):.2f}-{max(rs):.2f})" if rounds > 1 else "")
+
     for threads in (1, 2):
-        step_ms, inf_ms = time_torch(threads, steps)
-        rows.append((f"PyTorch, {threads} thread(s)", step_ms, inf_ms))
-    ours = {}
-    for jit in (False, True):
-        for threads in (1, 2):
-            out = subprocess.run(
-                ["deno", "run", os.path.join(here, "lenet_step.ts"), "--steps", str(steps),
-                 "--threads", str(threads)] + (["--jit"] if jit else []),
-                check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-            r = ours[(jit, threads)] = json.loads(out)
-            rows.append((f"ours{', jit' if jit else ''}, {r['threads']} thread(s)",
-                         r["stepMs"], r["inferenceMs"]))
-    print(f"{'':28}{'train step (ms)':>18}{'inference 256 (ms)':>22}")
-    for name, s, i in rows:
-        print(f"{name:28}{s:18.2f}{i:22.2f}")
-    for threads in (1, 2):
-        torch_step, torch_inf = rows[threads - 1][1], rows[threads - 1][2]
+        torch_c = ("PyTorch", False, threads)
         for jit in (False, True):
-            r = ours[(jit, threads)]
+            c = ("ours", jit, threads)
             print(f"ratio ours{' (jit)' if jit else ''} / PyTorch, {threads} thread(s): "
-                  f"training step {r['stepMs'] / torch_step:.2f}, "
-                  f"inference {r['inferenceMs'] / torch_inf:.2f}")
+                  f"training step {ratio(0, c, torch_c)}, inference {ratio(1, c, torch_c)}")
+        print(f"ratio ours jit / eager, {threads} thread(s): training step "
+              f"{ratio(0, ('ours', True, threads), ('ours', False, threads))}")
 
 
 if __name__ == "__main__":
