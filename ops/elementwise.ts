@@ -346,7 +346,7 @@ function powOp(a: Tensor, b: Tensor): Tensor {
 // primitives: forward kernel call and derivative rules side by side
 
 const negPrim: Primitive<Empty> = definePrimitive(
-  unaryRule("neg", (v) => -v, (g) => neg(g), true),
+  { ...unaryRule("neg", (v) => -v, (g) => neg(g), true), simd: "neg" },
 );
 
 // d e^x = e^x
@@ -443,6 +443,7 @@ const addPrim: Primitive<Empty> = definePrimitive({
   name: "add",
   forward: binaryForward(plus, promote, "add"),
   scalar: plus,
+  simd: "add",
   vjp: (
     [a, b],
   ) => [(g) => unbroadcast(g, a.shape), (g) => unbroadcast(g, b.shape)],
@@ -455,6 +456,7 @@ const subPrim: Primitive<Empty> = definePrimitive({
   name: "sub",
   forward: binaryForward(minus, promote, "sub"),
   scalar: minus,
+  simd: "sub",
   vjp: ([a, b]) => [
     (g) => unbroadcast(g, a.shape),
     (g) => unbroadcast(neg(g), b.shape),
@@ -475,6 +477,7 @@ const mulPrim: Primitive<Empty> = definePrimitive({
       xs,
     ),
   scalar: times,
+  simd: "mul",
   vjp: ([a, b]) => [
     (g) => unbroadcast(mul(g, b), a.shape),
     (g) => unbroadcast(mul(g, a), b.shape),
@@ -486,6 +489,7 @@ const divPrim: Primitive<Empty> = definePrimitive({
   name: "div",
   forward: binaryForward(over, (a, b) => floatOf(promote(a, b)), "div"),
   scalar: over,
+  simd: "div",
   vjp: ([a, b], y) => [
     (g) => unbroadcast(div(g, b), a.shape), // d(a/b)/da = 1/b
     (g) => unbroadcast(neg(mul(g, div(y, b))), b.shape), // d(a/b)/db = -a/b²
@@ -510,6 +514,7 @@ const maximumPrim: Primitive<Empty> = definePrimitive({
   name: "maximum",
   forward: binaryForward(larger),
   scalar: larger,
+  simd: "maximum",
   // the larger input gets g; a tie splits it evenly (as JAX and PyTorch)
   vjp: ([a, b]) => {
     const share = (x: Tensor, y: Tensor, g: Tensor) =>
@@ -543,6 +548,7 @@ const wherePrim: Primitive<Empty> = definePrimitive({
     return fromData(out, shape);
   },
   scalar: ew.selectScalar,
+  simd: "where",
   vjp: ([c, a, b]) => [
     null,
     (g) => unbroadcast(where(c, g, 0), a.shape),

@@ -16,16 +16,27 @@
  * its mask are left to their WebAssembly kernels (branch-free; a loop here
  * would branch on every element's sign).
  *
+ * A float32 group whose members all declare their lane operation
+ * (`Rule.simd`: add, sub, mul, div, neg, maximum, where) runs instead as a
+ * WebAssembly kernel assembled for it (`kernels/fused.ts`), four lanes a
+ * step with the same bits: an optimizer's update over LeNet-5's parameters
+ * takes about half the loop's time.
+ *
  * @module
  */
 import { type DType, sizeOf, type Tensor, type TypedArray } from "./tensor.ts";
+import type { SimdOp } from "./grad_types.ts";
+import { fusedKernel, type Operand } from "./kernels/fused.ts";
 
 /** Where a step's input comes from: a value id (an argument's leaf or a step), or a constant. */
 export type Ref = number | Tensor;
 
 /** What fusion reads of a recorded step. */
 export interface StepInfo {
-  readonly rule: { readonly scalar?: (...v: number[]) => number };
+  readonly rule: {
+    readonly scalar?: (...v: number[]) => number;
+    readonly simd?: SimdOp;
+  };
   readonly inputs: readonly Ref[];
   readonly shape: readonly number[];
   readonly dtype: DType;
@@ -119,7 +130,7 @@ function fusedLoop(
   steps: readonly (StepInfo | null)[],
   members: number[],
   outs: readonly Ref[],
-  info: (r: Ref) => { shape: readonly number[] },
+  info: (r: Ref) => { shape: readonly number[]; dtype: DType },
 ): Fused {
   const ids = members.map((s) => nIn + s);
   const first = steps[members[0]]!, n = sizeOf(first.shape);
@@ -165,12 +176,50 @@ return (ins, outs, n) => {
   const loop = new Function("fns", source)(
     members.map((s) => steps[s]!.rule.scalar),
   ) as (ins: readonly TypedArray[], outs: TypedArray[], n: number) => void;
+  const kernel = simdKernel(steps, members, ids, inputs, outputs, n, info);
   return {
     members: ids,
     inputs,
     outputs,
     dtype: first.dtype,
     n,
-    run: (ins, outs) => loop(ins, outs, n),
+    run: (ins, outs) => void (kernel?.(ins, outs, n) || loop(ins, outs, n)),
   };
+}
+
+/**
+ * The group as a WebAssembly kernel (`kernels/fused.ts`) when it is float32,
+ * every member declares its lane operation (`Rule.simd`) and its inputs are
+ * float32 (or int32 conditions): the same bits as the loop, several times
+ * faster; else null.
+ */
+function simdKernel(
+  steps: readonly (StepInfo | null)[],
+  members: readonly number[],
+  ids: readonly number[],
+  inputs: readonly Ref[],
+  outputs: readonly number[],
+  n: number,
+  info: (r: Ref) => { shape: readonly number[]; dtype: DType },
+) {
+  const ops = members.map((s) => steps[s]!.rule.simd);
+  if (steps[members[0]]!.dtype !== "float32" || n < 4 || !ops.every(Boolean)) {
+    return null;
+  }
+  const types = inputs.map((r) => info(r).dtype);
+  if (!types.every((t) => t === "float32" || t === "int32")) return null;
+  return fusedKernel({
+    inputs: inputs.map((r, k) => ({
+      scalar: sizeOf(info(r).shape) !== n,
+      dtype: types[k] as "float32" | "int32",
+    })),
+    steps: members.map((s, j) => ({
+      op: ops[j]!,
+      args: steps[s]!.inputs.map((r): Operand => {
+        const at = typeof r === "number" ? ids.indexOf(r) : -1;
+        return at >= 0 ? { step: at } : { input: inputs.indexOf(r) };
+      }),
+    })),
+    outputs: outputs.map((id) => ids.indexOf(id)),
+  });
 }

@@ -98,6 +98,12 @@ export interface Rule<P> {
    */
   scalar?: (...v: number[]) => number;
   /**
+   * Optional, with `scalar`: the float32 vector instruction that computes
+   * `scalar` lane by lane with the same bits, so that `jit` can run a fused
+   * chain of such steps as a WebAssembly kernel (see `kernels/fused.ts`).
+   */
+  simd?: SimdOp;
+  /**
    * Optional epilogues `jit` fuses into this primitive's kernel:
    * `epilogue[c](inputs, params, rest)` is primitive `c` applied to this
    * one's output (c's first input) and `rest` (c's other inputs), computed
@@ -105,6 +111,16 @@ export interface Rule<P> {
    */
   epilogue?: Readonly<Record<string, Epilogue<P>>>;
 }
+
+/** The lane operations of `jit`'s fused float32 kernels (see {@linkcode Rule.simd}). */
+export type SimdOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "neg"
+  | "maximum"
+  | "where";
 
 /** A fused epilogue: see {@linkcode Rule.epilogue}. */
 export type Epilogue<P> = (

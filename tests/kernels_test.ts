@@ -1013,3 +1013,111 @@ Deno.test("kernels: the fused epilogues (relu in conv2d's stores, relu's mask in
     }
   }
 });
+
+Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, maximum, where; scalars, int32 conditions, special values, lengths 4 to 1000)", async () => {
+  const { fusedKernel } = await import("../ops/kernels/fused.ts");
+  type Op = "add" | "sub" | "mul" | "div" | "neg" | "maximum" | "where";
+  const fr = Math.fround;
+  const scalarOf: Record<Op, (...v: number[]) => number> = {
+    add: (a, b) => a + b,
+    sub: (a, b) => a - b,
+    mul: (a, b) => a * b,
+    div: (a, b) => a / b,
+    neg: (a) => -a,
+    maximum: (a, b) => (a > b || a !== a ? a : b),
+    where: (c, a, b) => (c !== 0 ? a : b),
+  };
+  const ops = Object.keys(scalarOf) as Op[];
+  const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-40, 3e38];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 4, max: 1000 }),
+      fc.array(
+        fc.record({
+          op: fc.constantFrom(...ops),
+          a: fc.nat(),
+          b: fc.nat(),
+          c: fc.nat(),
+        }),
+        { minLength: 1, maxLength: 8 },
+      ),
+      fc.nat(),
+      (n, prog, seed) => {
+        // inputs: two float32 arrays with specials, a float32 scalar, an
+        // int32 condition array and an int32 scalar condition
+        const arr = (s: number) => {
+          const v = values(n, s);
+          for (let i = s % 5; i < n; i += 9) {
+            v[i] = specials[i % specials.length];
+          }
+          return v;
+        };
+        const ins = [
+          arr(seed),
+          arr(seed + 1),
+          new Float32Array([seed % 2 ? -0.5 : 3]),
+          Int32Array.from({ length: n }, (_, i) => (i * 7 + seed) % 3 - 1),
+          new Int32Array([seed % 2]),
+        ];
+        const inputs = [
+          { scalar: false, dtype: "float32" as const },
+          { scalar: false, dtype: "float32" as const },
+          { scalar: true, dtype: "float32" as const },
+          { scalar: false, dtype: "int32" as const },
+          { scalar: true, dtype: "int32" as const },
+        ];
+        // an operand: a float input or an earlier step; a condition may also be an int32 input
+        const steps = prog.map(({ op, a, b, c }, j) => {
+          const pick = (x: number) =>
+            x % (j + 3) < 3
+              ? { input: x % (j + 3) }
+              : { step: (x % (j + 3)) - 3 };
+          const args = op === "neg" ? [pick(a)] : op === "where"
+            ? [
+              c % 2 ? { input: 3 + (c % 4 === 1 ? 0 : 1) } : pick(c),
+              pick(a),
+              pick(b),
+            ]
+            : [pick(a), pick(b)];
+          return { op, args };
+        });
+        const outputs = steps.map((_, j) => j).filter((j) =>
+          j % 2 === 0 || j === steps.length - 1
+        );
+        const kernel = fusedKernel({ inputs, steps, outputs })!;
+        const outs = outputs.map(() => new Float32Array(n));
+        assert.ok(kernel(ins, outs, n), "fits");
+        // the loop fusion.ts runs: each step's scalar, rounded to float32
+        const val = (
+          a: { input: number } | { step: number },
+          i: number,
+          t: number[],
+        ) =>
+          "step" in a
+            ? t[a.step]
+            : inputs[a.input].scalar
+            ? ins[a.input][0]
+            : ins[a.input][i];
+        for (let i = 0; i < n; i++) {
+          const t: number[] = [];
+          steps.forEach((st) =>
+            t.push(fr(scalarOf[st.op](...st.args.map((a) => val(a, i, t)))))
+          );
+          outputs.forEach((j, q) => {
+            if (
+              !Object.is(outs[q][i], t[j]) &&
+              !(t[j] !== t[j] && outs[q][i] !== outs[q][i])
+            ) {
+              assert.fail(
+                `n ${n}, element ${i}, step ${j} (${steps[j].op}): ${
+                  outs[q][i]
+                }, expected ${t[j]}`,
+              );
+            }
+          });
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
