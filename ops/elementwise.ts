@@ -375,17 +375,24 @@ export const erfPrim: Primitive<Empty> = definePrimitive(
 
 // 1/(2√x)
 export const sqrtPrim: Primitive<Empty> = definePrimitive(
-  unaryRule("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2))),
+  {
+    ...unaryRule("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2))),
+    // float32 sqrt is correctly rounded, as the double one rounded to float32
+    simd: "sqrt",
+  },
 );
 
 // d|x| = sign(x), 0 at 0 as PyTorch
 const absPrim: Primitive<Empty> = definePrimitive(
-  unaryRule(
-    "abs",
-    Math.abs,
-    (g, x) => mul(g, sub(greater(x, 0), less(x, 0))),
-    true,
-  ),
+  {
+    ...unaryRule(
+      "abs",
+      Math.abs,
+      (g, x) => mul(g, sub(greater(x, 0), less(x, 0))),
+      true,
+    ),
+    simd: "abs",
+  },
 );
 
 // 1 - tanh²

@@ -119,6 +119,8 @@ export type SimdOp =
   | "mul"
   | "div"
   | "neg"
+  | "abs"
+  | "sqrt"
   | "maximum"
   | "where";
 

@@ -1014,9 +1014,18 @@ Deno.test("kernels: the fused epilogues (relu in conv2d's stores, relu's mask in
   }
 });
 
-Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, maximum, where; scalars, int32 conditions, special values, lengths 4 to 1000)", async () => {
+Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, abs, sqrt, maximum, where; scalars, int32 conditions, special values, lengths 4 to 1000)", async () => {
   const { fusedKernel } = await import("../ops/kernels/fused.ts");
-  type Op = "add" | "sub" | "mul" | "div" | "neg" | "maximum" | "where";
+  type Op =
+    | "add"
+    | "sub"
+    | "mul"
+    | "div"
+    | "neg"
+    | "abs"
+    | "sqrt"
+    | "maximum"
+    | "where";
   const fr = Math.fround;
   const scalarOf: Record<Op, (...v: number[]) => number> = {
     add: (a, b) => a + b,
@@ -1024,6 +1033,8 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
     mul: (a, b) => a * b,
     div: (a, b) => a / b,
     neg: (a) => -a,
+    abs: Math.abs,
+    sqrt: Math.sqrt,
     maximum: (a, b) => (a > b || a !== a ? a : b),
     where: (c, a, b) => (c !== 0 ? a : b),
   };
@@ -1072,7 +1083,9 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
             x % (j + 3) < 3
               ? { input: x % (j + 3) }
               : { step: (x % (j + 3)) - 3 };
-          const args = op === "neg" ? [pick(a)] : op === "where"
+          const args = op === "neg" || op === "abs" || op === "sqrt"
+            ? [pick(a)]
+            : op === "where"
             ? [
               c % 2 ? { input: 3 + (c % 4 === 1 ? 0 : 1) } : pick(c),
               pick(a),

@@ -1,10 +1,11 @@
 /**
  * `jit`'s fused float32 kernels: a chain of elementwise steps (add, sub,
- * mul, div, neg, maximum, where; see `Rule.simd`) assembled at plan time
+ * mul, div, neg, abs, sqrt, maximum, where; see `Rule.simd`) assembled at plan time
  * into its own small WebAssembly function on the runtime's memory, four
  * lanes a step. Each lane operation rounds as the TypeScript loop's
- * `Math.fround(a op b)` does (float32 arithmetic is the rounded exact
- * result, as the double result rounded to float32 is), so the bits are the
+ * `Math.fround(a op b)` does (float32 arithmetic and sqrt give the rounded
+ * exact result, as the double result rounded to float32 does: double has
+ * more than twice float32's precision), so the bits are the
  * fused JavaScript loop's; the kernel is several times faster on large
  * arrays (an optimizer's update over every parameter).
  *
@@ -116,7 +117,9 @@ function kernelOf(p: SimdProgram) {
       const [x, y, z] = args.map(operand);
       switch (op) {
         case "neg":
-          return f32x4.neg(x);
+        case "abs":
+        case "sqrt":
+          return f32x4[op](x);
         case "maximum": // a > b or a is NaN ? a : b
           return [
             set(lv.a, x),
