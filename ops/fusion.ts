@@ -17,7 +17,7 @@
  * would branch on every element's sign).
  *
  * A float32 group whose members all declare their lane operation
- * (`Rule.simd`: add, sub, mul, div, neg, maximum, where) runs instead as a
+ * (`Rule.simd`: add, sub, mul, div, neg, abs, sqrt, maximum, where) runs instead as a
  * WebAssembly kernel assembled for it (`kernels/fused.ts`), four lanes a
  * step with the same bits: an optimizer's update over LeNet-5's parameters
  * takes about half the loop's time.
