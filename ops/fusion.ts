@@ -17,10 +17,10 @@
  * would branch on every element's sign).
  *
  * A float32 group whose members all declare their lane operation
- * (`Rule.simd`: add, sub, mul, div, neg, abs, sqrt, maximum, where) runs instead as a
- * WebAssembly kernel assembled for it (`kernels/fused.ts`), four lanes a
- * step with the same bits: an optimizer's update over LeNet-5's parameters
- * takes about half the loop's time.
+ * (`Rule.simd`: add, sub, mul, div, neg, abs, sqrt, maximum, where) runs
+ * instead as a WebAssembly kernel assembled for it (`kernels/fused.ts`),
+ * four lanes a step with the same bits: an optimizer's update over
+ * LeNet-5's parameters takes about half the loop's time.
  *
  * @module
  */

@@ -14,6 +14,7 @@ import * as pk from "../ops/kernels/pool.ts";
 import * as ew from "../ops/kernels/elementwise.ts";
 import * as rd from "../ops/kernels/reduce.ts";
 import type { TypedArray } from "../ops/tensor.ts";
+import type { SimdOp } from "../ops/grad_types.ts";
 import { GENERATED_PATH, generatedSource } from "../ops/kernels/wasm/build.ts";
 import { buildKernels } from "../ops/kernels/wasm/_kernels.ts";
 import {
@@ -1016,16 +1017,7 @@ Deno.test("kernels: the fused epilogues (relu in conv2d's stores, relu's mask in
 
 Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, abs, sqrt, maximum, where; scalars, int32 conditions, special values, lengths 4 to 1000)", async () => {
   const { fusedKernel } = await import("../ops/kernels/fused.ts");
-  type Op =
-    | "add"
-    | "sub"
-    | "mul"
-    | "div"
-    | "neg"
-    | "abs"
-    | "sqrt"
-    | "maximum"
-    | "where";
+  type Op = SimdOp;
   const fr = Math.fround;
   const scalarOf: Record<Op, (...v: number[]) => number> = {
     add: (a, b) => a + b,
