@@ -29,9 +29,11 @@ import {
   checkNotDonated,
   describe,
   fmtShape,
+  freshData,
   fromData,
   type Tensor,
   type TypedArray,
+  withArena,
 } from "./tensor.ts";
 import {
   bindRule,
@@ -153,6 +155,8 @@ interface Compiled extends Plan {
   opaque: boolean[];
   /** The memory of the tensors the plan holds as constants (never donated). */
   constants: Set<ArrayBufferLike>;
+  /** The float32 constants that the library's kernels read (copied into memory once per replay). */
+  placed: Tensor[];
 }
 
 /** The rules of the registered primitives (the library's own code). */
@@ -214,12 +218,22 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
     for (const r of inputs) if (typeof r === "number") lastUse[r] = pos;
   });
   for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
+  const isConst = (r: Ref): r is Tensor => typeof r !== "number";
   const constants = new Set(
     [...steps.flatMap((st) => st?.inputs ?? []), ...outs]
-      .filter((r): r is Tensor => typeof r !== "number")
+      .filter(isConst)
       .map((t) => t.data.buffer),
   );
-  return { ...plan, tasks, lastUse, opaque, constants };
+  const placed = new Set(
+    tasks.flatMap((t) =>
+      typeof t !== "number"
+        ? t.inputs
+        : opaque[t - nIn]
+        ? []
+        : steps[t - nIn]!.inputs
+    ).filter((r) => isConst(r) && r.dtype === "float32") as Tensor[],
+  );
+  return { ...plan, tasks, lastUse, opaque, constants, placed: [...placed] };
 }
 
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
@@ -429,17 +443,29 @@ function replay(
   const rt = runtime();
   const planning = rt.beginPlan();
   const env: Tensor[] = leaves.slice();
-  const val = (r: Ref) => (typeof r === "number" ? env[r] : r);
+  const consts = new Map<Tensor, Tensor>();
+  const val = (r: Ref) => typeof r === "number" ? env[r] : consts.get(r) ?? r;
   const take = donation(plan, leaves, donated);
   const own = (t: Tensor) => {
     if (!planning || !rt.inPlan(t.data)) return t;
-    const view = t.data as Float32Array;
-    const data = (take("float32", view.length, Infinity)?.data ??
-      new Float32Array(view.length)) as Float32Array;
-    data.set(view);
+    const n = t.data.length;
+    const data = take(t.dtype, n, Infinity)?.data ?? freshData(t.dtype, n);
+    data.set(t.data);
     return fromData(data, t.shape);
   };
-  try {
+  const place = (t: Tensor) =>
+    fromData(rt.place(t.data as Float32Array), t.shape);
+  const run = () => {
+    if (planning) {
+      // the float32 arguments and constants that kernels read go into
+      // memory once, for all of them
+      rt.reset("jit");
+      leaves.forEach((l, i) => {
+        const last = plan.lastUse[i] ?? Infinity;
+        if (l.dtype === "float32" && last < Infinity) env[i] = place(l);
+      });
+      for (const c of plan.placed) consts.set(c, place(c));
+    }
     plan.tasks.forEach((task, pos) => {
       let reads: readonly Ref[];
       if (typeof task === "number") {
@@ -448,19 +474,24 @@ function replay(
         const inputs = reads.map(val);
         // code that is not the library's (a callback) gets copies and makes
         // no view of the memory
-        const run = plan.opaque[s]
+        const forward = plan.opaque[s]
           ? () =>
             rt.outsidePlan(() => st.rule.forward(inputs.map(own), st.params))
           : () => st.rule.forward(inputs, st.params);
-        const out = withDifferentiating(st.differentiating, run);
+        const out = withDifferentiating(st.differentiating, forward);
         env[task] = out;
         if (planning) rt.hold(out.data, 1);
       } else {
         reads = task.inputs;
         const ins = reads.map((r) => val(r).data);
-        const outs = task.outputs.map(() => {
+        const outs = task.outputs.map((id) => {
           const t = take(task.dtype, task.n, pos);
-          if (!t) return allocData(task.dtype, task.n);
+          // an output is a fresh array, an intermediate stays in memory
+          if (!t) {
+            return plan.lastUse[id] === Infinity
+              ? freshData(task.dtype, task.n)
+              : allocData(task.dtype, task.n);
+          }
           // an input the output took over (updated in place) is read from the new view
           ins.forEach((x, k) => x.buffer === t.from && (ins[k] = t.data));
           return t.data;
@@ -468,6 +499,7 @@ function replay(
         task.run(ins, outs);
         task.outputs.forEach((id, q) => {
           env[id] = fromData(outs[q], plan.steps[id - plan.nIn]!.shape);
+          if (planning) rt.hold(outs[q], 1);
         });
       }
       if (!planning) return;
@@ -481,6 +513,10 @@ function replay(
       rt.sweep();
     });
     return treeUnflatten(plan.outDef, plan.outs.map((r) => own(val(r))));
+  };
+  try {
+    // the library's TypeScript kernels allocate in memory too (`allocData`)
+    return planning ? withArena((d, n) => rt.planArray(d, n), run) : run();
   } finally {
     if (planning) rt.endPlan();
   }

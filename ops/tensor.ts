@@ -40,9 +40,39 @@ export function promote(a: DType, b: DType): DType {
   return "int32";
 }
 
-/** Allocates a zero-filled typed array for `dtype`. @internal */
+/** Allocates a zero-filled typed array for `dtype` (in the arena, when one is set). @internal */
 export function allocData(dtype: DType, size: number): TypedArray {
+  return arena?.(dtype, size) ?? freshData(dtype, size);
+}
+
+/** Allocates a zero-filled array of `n` of `data`'s type (as `allocData`). @internal */
+export function allocLike(data: TypedArray, n: number): TypedArray {
+  return allocData(dtypeOfArray(data), n);
+}
+
+/** Allocates a zero-filled typed array for `dtype` of its own (never in the arena). @internal */
+export function freshData(dtype: DType, size: number): TypedArray {
   return new ARRAY_OF[dtype](size);
+}
+
+/** Where `allocData` takes memory while `withArena` runs (null: a fresh array). */
+let arena: ((dtype: DType, size: number) => TypedArray | null) | null = null;
+
+/**
+ * Runs `f` with `allocData` asking `take` first (a jit replay keeps its
+ * intermediates in WebAssembly memory so). @internal
+ */
+export function withArena<T>(
+  take: (dtype: DType, size: number) => TypedArray | null,
+  f: () => T,
+): T {
+  const outer = arena;
+  arena = take;
+  try {
+    return f();
+  } finally {
+    arena = outer;
+  }
 }
 
 /**

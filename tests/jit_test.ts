@@ -312,6 +312,48 @@ Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns f
   assert.deepEqual(jf(x, y).t.data, eager.t.data);
 });
 
+Deno.test("jit: a replay copies each float32 argument into memory once and keeps max pooling's argmax there: a training step puts no other array", () => {
+  const net = T.nn.lenet5();
+  type P = ReturnType<typeof net.init>;
+  const x = T.random.uniform(T.random.key(2), [16, 1, 32, 32]);
+  const y = T.random.randint(T.random.key(3), [16], 0, 10);
+  const step = (p: P) => {
+    const g = T.grad((q: P) => T.crossEntropy(net.apply(q, x), y))(p);
+    return T.treeMap((w: Tensor, gw: Tensor) => T.sub(w, T.mul(gw, 0.1)), p, g);
+  };
+  const jstep = T.jit(step);
+  const p0 = net.init(T.random.key(0));
+  jstep(p0); // traced
+  const rt = runtime();
+  const put = rt.put, readI32 = rt.readI32;
+  const outside: number[] = [];
+  let reads = 0;
+  Object.assign(rt, {
+    put(data: Float32Array | Int32Array) {
+      if (!(data.buffer instanceof SharedArrayBuffer)) {
+        outside.push(data.length);
+      }
+      return put.call(rt, data);
+    },
+    readI32(at: number, n: number) {
+      reads++;
+      return readI32.call(rt, at, n);
+    },
+  });
+  let out: P;
+  try {
+    out = jstep(p0);
+  } finally {
+    Object.assign(rt, { put, readI32 });
+  }
+  assert.deepEqual(outside, [], "every array a kernel reads is in memory");
+  assert.equal(reads, 0, "the argmax is never copied out");
+  const want = step(p0);
+  const [lw, lo] = [T.treeLeaves(want), T.treeLeaves(out)];
+  lw.forEach((l, i) => sameBits(lo[i], l, `param ${i}`));
+  assert.ok(lo.every((l) => !isView(l)), "the outputs are fresh arrays");
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import type { TypedArray } from "../tensor.ts";
+import { allocData, type TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
 import * as ew from "./elementwise.ts";
 import { CONV_FIELDS, MR, NR } from "./wasm/layout.ts";
@@ -455,9 +455,12 @@ function forwardKernel(
  * else float64.
  */
 function newOut(n: number, ...arrays: (TypedArray | null)[]): TypedArray {
-  return arrays.every((a) => a === null || a instanceof Float32Array)
-    ? new Float32Array(n)
-    : new Float64Array(n);
+  return allocData(
+    arrays.every((a) => a === null || a instanceof Float32Array)
+      ? "float32"
+      : "float64",
+    n,
+  );
 }
 
 /**
@@ -689,7 +692,7 @@ export function conv2dInputAdjoint(
       bias: 0,
       x: rt.zeros(g.n * g.c * hp * wp),
     };
-    const panels = rt.put(packPanels(w as Float32Array, gp));
+    const panels = packPanels(rt, w as Float32Array, gp);
     const tabs = inputDirectTables(rt, gp);
     runConv(
       rt,
@@ -703,7 +706,7 @@ export function conv2dInputAdjoint(
         ? rt.readF32(arrays.x, n, out as Float32Array)
         : rt.copyOut(arrays.x, n);
     }
-    const r = out ?? new Float32Array(n), f = rt.f32;
+    const r = out ?? allocData("float32", n), f = rt.f32;
     for (let pl = 0, d = 0; pl < g.n * g.c; pl++) {
       for (let yy = 0; yy < g.h; yy++) {
         const s = (arrays.x >> 2) + (pl * hp + yy + g.pt) * wp + g.pl;
@@ -728,25 +731,26 @@ export function conv2dInputAdjoint(
  * The weights of each group in panels of 6 k = (ci, i, j), for
  * `convInputDirect`: [groups, kk to 6 / 6, og, 6, 4], zero past the last k,
  * each weight broadcast to a vector of 4 copies (read with plain vector
- * loads: see packA in `wasm/gen/matmul.ts`).
+ * loads: see packA in `wasm/gen/matmul.ts`), written into memory; returns
+ * the address.
  */
-function packPanels(w: Float32Array, g: ConvGeometry): Float32Array {
+function packPanels(rt: WasmRuntime, w: Float32Array, g: ConvGeometry): number {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-  const kp = roundUp(kk, MR);
-  const r = new Float32Array(4 * g.groups * kp * og), order = kOrder(g);
+  const kp = roundUp(kk, MR), order = kOrder(g);
+  const at = rt.zeros(4 * g.groups * kp * og), r = rt.f32, base = at >> 2;
   for (let grp = 0; grp < g.groups; grp++) {
     for (let kb = 0; kb < kp; kb += MR) {
       for (let o = 0; o < og; o++) {
         const dst = (grp * kp + kb) * og + o * MR;
         const src = (grp * og + o) * kk;
         for (let q = 0; q < MR && kb + q < kk; q++) {
-          const v = w[src + order[kb + q]], d = 4 * (dst + q);
+          const v = w[src + order[kb + q]], d = base + 4 * (dst + q);
           for (let l = 0; l < 4; l++) r[d + l] = v;
         }
       }
     }
   }
-  return r;
+  return at;
 }
 
 /**

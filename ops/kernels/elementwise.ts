@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TypedArray } from "../tensor.ts";
+import { allocLike, type TypedArray } from "../tensor.ts";
 import { bytesFor, runtime, type TaskName } from "./wasm/runtime.ts";
 
 /** The broadcast shape of two shapes (NumPy rules), or null when incompatible. */
@@ -370,11 +370,7 @@ function lanewise<A extends Float32Array | Float64Array>(
 export function relu(x: TypedArray): TypedArray {
   return (x instanceof Float32Array && lanewise("relu", [x], x.length)) ||
     (x instanceof Float64Array && lanewise("reluF64", [x], x.length)) ||
-    unary(
-      x,
-      new (x.constructor as Float64ArrayConstructor)(x.length),
-      reluScalar,
-    );
+    unary(x, allocLike(x, x.length), reluScalar);
 }
 
 /** The arithmetic with a WebAssembly kernel for same-shape float32 arrays. */
@@ -408,7 +404,7 @@ export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
 
 /** The TypeScript loop of {@linkcode reluMask}: the reference for the tests. */
 export function reluMaskRef(g: TypedArray, x: TypedArray): TypedArray {
-  const out = new (g.constructor as Float64ArrayConstructor)(g.length);
+  const out = allocLike(g, g.length);
   for (let i = 0; i < g.length; i++) out[i] = reluMaskScalar(g[i], x[i]);
   return out;
 }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { TypedArray } from "../tensor.ts";
+import { allocData, type TypedArray } from "../tensor.ts";
 import { MAX_TASKS, MR, NR, NR_F64 } from "./wasm/layout.ts";
 import {
   bytesFor,
@@ -469,7 +469,8 @@ export function outerF32(
 ): Float32Array {
   const rt = runtime(), size = batch * m * n;
   if (size < OUTER_MIN || !rt.fits(bytesFor(a.length, c.length, size))) {
-    return outerF32Ref(a, c, new Float32Array(size), batch, m, n, stepA, stepC);
+    const out = allocData("float32", size) as Float32Array;
+    return outerF32Ref(a, c, out, batch, m, n, stepA, stepC);
   }
   rt.reset("outerF32");
   const pa = rt.put(a), pc = rt.put(c), po = rt.alloc(4 * size);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { TypedArray } from "../tensor.ts";
+import { allocLike, type TypedArray } from "../tensor.ts";
 import { POOL_FIELDS } from "./wasm/layout.ts";
 import { bytesFor, runtime, type WasmRuntime } from "./wasm/runtime.ts";
 import * as ew from "./elementwise.ts";
@@ -116,7 +116,7 @@ function maxPoolWasm(
     : f64
     ? rt.resultF64(pv, nOut)
     : rt.result(pv, nOut);
-  const idx = argmax ? rt.readI32(pi, nOut) : null;
+  const idx = argmax ? rt.resultI32(pi, nOut, x) : null;
   if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
   return { idx, out };
 }
@@ -264,7 +264,7 @@ export function maxPoolScatter(
     );
     return rt.result(po, n);
   }
-  const out = new (gr.constructor as Float64ArrayConstructor)(n);
+  const out = allocLike(gr, n);
   poolScatter(gr, idx, g, out);
   return mask ? ew.reluMask(out, mask) : out;
 }
@@ -374,6 +374,6 @@ export function maxPoolForward(
     out.set(values);
     return out;
   }
-  const o = out ?? new (x.constructor as Float64ArrayConstructor)(n);
+  const o = out ?? allocLike(x, n);
   return poolGather(x, argmaxTS(x, g, keepArgmax), g, o, -Infinity);
 }

@@ -255,7 +255,10 @@ export class WasmRuntime {
   reset(op = "kernels", describe: () => string = () => ""): void {
     this.#top = HEAP_BASE;
     for (const r of this.#resident) r.inUse = false;
-    this.#holes = holesOf(this.#pins, this.#resident);
+    // (during a plan nothing is resident: the holes are the pins, by address)
+    this.#holes = this.#resident.length
+      ? holesOf(this.#pins, this.#resident)
+      : this.#pins ?? [];
     this.#op = op;
     this.#describe = describe;
   }
@@ -386,7 +389,9 @@ export class WasmRuntime {
     if (data instanceof Float32Array) this.f32.set(data, at >> 2);
     else this.i32.set(data, at >> 2);
     // (a part of an array, a fresh view each call, would never be found)
-    if (data.byteLength === data.buffer.byteLength) this.#keep(data, at, true);
+    if (data.byteLength === data.buffer.byteLength && !this.#pins) {
+      this.#keep(data, at, true);
+    }
     return at;
   }
 
@@ -444,13 +449,55 @@ export class WasmRuntime {
    */
   result(at: number, n: number): Float32Array {
     if (this.#pins && !this.#paused) {
-      const view = this.f32.subarray(at >> 2, (at >> 2) + n);
-      this.#pins.push({ at, end: at + alignUp(4 * n + 16), view, refs: 0 });
-      return view;
+      this.#pin({ at, end: at + alignUp(4 * n + 16), refs: 0 });
+      return this.f32.subarray(at >> 2, (at >> 2) + n);
     }
     const data = this.readF32(at, n);
     this.#keep(data, at, false);
     return data;
+  }
+
+  /**
+   * An int32 result that goes with the plan's result `owner` (max
+   * pooling's argmax with its input): during a plan, when `owner` is one of
+   * its results, a view of the memory kept as long as `owner` is;
+   * otherwise a copy, as `readI32`.
+   */
+  resultI32(at: number, n: number, owner: ArrayBufferView): Int32Array {
+    const pin = this.#paused ? undefined : this.#pinOf(owner);
+    if (!pin) return this.readI32(at, n);
+    this.#pin({ at, end: at + alignUp(4 * n + 16), refs: 0, owner: pin });
+    return this.i32.subarray(at >> 2, (at >> 2) + n);
+  }
+
+  /**
+   * During a plan (not paused): a zero-filled float32 or int32 array of
+   * `n` in memory, a result of the plan (what `allocData` gives the
+   * plan's TypeScript kernels, so that their results need no fresh array
+   * and no copy in); otherwise null.
+   */
+  planArray(dtype: string, n: number): Float32Array | Int32Array | null {
+    if (!this.#pins || this.#paused) return null;
+    if (dtype !== "float32" && dtype !== "int32") return null;
+    const at = this.zeros(n);
+    this.#pin({ at, end: at + alignUp(4 * n + 16), refs: 0 });
+    return (dtype === "float32" ? this.f32 : this.i32).subarray(
+      at >> 2,
+      (at >> 2) + n,
+    );
+  }
+
+  /**
+   * During a plan: a copy of `data` (an argument of the plan) in memory,
+   * kept as a result of the plan that one reader holds, so that every
+   * kernel reads it in place instead of copying it in again.
+   */
+  place(data: Float32Array): Float32Array {
+    const at = this.alloc(4 * data.length);
+    this.f32.set(data, at >> 2);
+    const view = this.result(at, data.length);
+    this.hold(view, 1);
+    return view;
   }
 
   // ---- plans (jit)
@@ -470,6 +517,7 @@ export class WasmRuntime {
     void this.f32; // the current buffer is known to `put`
     this.#paused = false;
     this.#pins = [];
+    this.#resident = []; // (results of a plan are pinned, not kept)
     return true;
   }
 
@@ -485,8 +533,8 @@ export class WasmRuntime {
 
   /** Forgets the plan's results that no reader holds (after each step). */
   sweep(): void {
-    if (this.#pins?.some((p) => p.refs <= 0)) {
-      this.#pins = this.#pins.filter((p) => p.refs > 0);
+    if (this.#pins?.some((p) => !held(p))) {
+      this.#pins = this.#pins.filter(held);
     }
   }
 
@@ -516,9 +564,27 @@ export class WasmRuntime {
   }
 
   #pinOf(data: ArrayBufferView): Pin | undefined {
-    if (!this.#pins || !this.#buffers.has(data.buffer)) return undefined;
-    const at = data.byteOffset;
-    return this.#pins.find((p) => p.at <= at && at < p.end);
+    const pins = this.#pins;
+    if (!pins || !this.#buffers.has(data.buffer)) return undefined;
+    const at = data.byteOffset, i = this.#pinIndex(at) - 1;
+    return i >= 0 && at < pins[i].end ? pins[i] : undefined;
+  }
+
+  /** Keeps a plan's result: `#pins` stays sorted by address (they are the allocator's holes). */
+  #pin(p: Pin): void {
+    this.#pins!.splice(this.#pinIndex(p.at), 0, p);
+  }
+
+  /** How many pins start at or below `at`. */
+  #pinIndex(at: number): number {
+    const pins = this.#pins!;
+    let lo = 0, hi = pins.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pins[mid].at <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -715,11 +781,14 @@ interface Resident extends Block {
 /** How many arrays `put` finds in memory (results and inputs of the last calls). */
 const MAX_RESIDENT = 8;
 
-/** A result kept during a plan: its block, its view, how many readers hold it. */
+/** A result kept during a plan: its block, how many readers hold it, and the result it goes with. */
 interface Pin extends Block {
-  view: Float32Array;
   refs: number;
+  owner?: Pin;
 }
+
+/** Whether a plan's result is still read (or goes with one that is). */
+const held = (p: Pin): boolean => p.refs > 0 || (p.owner?.refs ?? 0) > 0;
 
 /** `bytes` rounded up to a multiple of 64, in float64 arithmetic. */
 export const alignUp = (bytes: number): number => Math.ceil(bytes / 64) * 64;
