@@ -6,11 +6,14 @@
  * replay the plan's kernels directly: no tracing, no argument checks, no
  * tree walks inside `f`, and steps whose results are not needed are dropped.
  *
- * A replay keeps intermediates in WebAssembly memory: the float32 results
- * of the WebAssembly kernels stay where the kernels wrote them while a
- * later step reads them (a kernel reads them in place; see
- * `WasmRuntime.beginPlan`), and only the outputs are copied out, so the
- * intermediates cost no fresh arrays and no copies. Connected elementwise
+ * A replay keeps its values in WebAssembly memory: the float32 arguments
+ * and constants that kernels read are copied in once, the float32 results
+ * of the WebAssembly kernels stay where the kernels wrote them, and the
+ * TypeScript kernels allocate their float32 and int32 results there too
+ * (`allocData`'s arena), each kept while a later step reads it (a kernel
+ * reads it in place; see `WasmRuntime.beginPlan`); only the outputs are
+ * copied out, so the intermediates cost no fresh arrays and no copies.
+ * Max pooling's argmax stays in memory with its input. Connected elementwise
  * steps run as one generated loop (`fusion.ts`; the same bits). Code that
  * is not the library's (a `pureCallback`, a `customVjp` function) gets
  * copies and runs outside the plan. `donateArgnums` gives the plan the
@@ -45,7 +48,7 @@ import {
 } from "./trace.ts";
 import { differentiating, withDifferentiating } from "./debug.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
-import { type Ref, schedule, type Task } from "./fusion.ts";
+import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { checkOptions } from "./tensor.ts";
@@ -151,6 +154,8 @@ interface Compiled extends Plan {
   tasks: Task[];
   /** By value: the position in `tasks` of its last reader (Infinity: an output). */
   lastUse: number[];
+  /** By position in `tasks`: the values read there for the last time. */
+  frees: number[][];
   /** By step: whether it runs code that is not the library's (customVjp, pureCallback). */
   opaque: boolean[];
   /** The memory of the tensors the plan holds as constants (never donated). */
@@ -218,6 +223,8 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
     for (const r of inputs) if (typeof r === "number") lastUse[r] = pos;
   });
   for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
+  const frees = tasks.map(() => [] as number[]);
+  lastUse.forEach((pos, r) => pos < Infinity && frees[pos].push(r));
   const isConst = (r: Ref): r is Tensor => typeof r !== "number";
   const constants = new Set(
     [...steps.flatMap((st) => st?.inputs ?? []), ...outs]
@@ -233,7 +240,15 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
         : steps[t - nIn]!.inputs
     ).filter((r) => isConst(r) && r.dtype === "float32") as Tensor[],
   );
-  return { ...plan, tasks, lastUse, opaque, constants, placed: [...placed] };
+  return {
+    ...plan,
+    tasks,
+    lastUse,
+    frees,
+    opaque,
+    constants,
+    placed: [...placed],
+  };
 }
 
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
@@ -455,6 +470,40 @@ function replay(
   };
   const place = (t: Tensor) =>
     fromData(rt.place(t.data as Float32Array), t.shape);
+  const step = (id: number) => {
+    const s = id - plan.nIn, st = plan.steps[s]!, inputs = st.inputs.map(val);
+    // code that is not the library's (a callback) gets copies and makes no
+    // view of the memory
+    const out = withDifferentiating(
+      st.differentiating,
+      plan.opaque[s]
+        ? () =>
+          rt.outsidePlan(() => st.rule.forward(inputs.map(own), st.params))
+        : () => st.rule.forward(inputs, st.params),
+    );
+    env[id] = out;
+    if (planning) rt.hold(out.data, 1);
+  };
+  const fused = (task: Fused, pos: number) => {
+    const ins = task.inputs.map((r) => val(r).data);
+    const outs = task.outputs.map((id) => {
+      const t = take(task.dtype, task.n, pos);
+      // an output is a fresh array, an intermediate stays in memory
+      if (!t) {
+        return plan.lastUse[id] === Infinity
+          ? freshData(task.dtype, task.n)
+          : allocData(task.dtype, task.n);
+      }
+      // an input the output took over (updated in place) is read from the new view
+      ins.forEach((x, k) => x.buffer === t.from && (ins[k] = t.data));
+      return t.data;
+    });
+    task.run(ins, outs);
+    task.outputs.forEach((id, q) => {
+      env[id] = fromData(outs[q], plan.steps[id - plan.nIn]!.shape);
+      if (planning) rt.hold(outs[q], 1);
+    });
+  };
   const run = () => {
     if (planning) {
       // the float32 arguments and constants that kernels read go into
@@ -466,52 +515,15 @@ function replay(
       });
       for (const c of plan.placed) consts.set(c, place(c));
     }
-    plan.tasks.forEach((task, pos) => {
-      let reads: readonly Ref[];
-      if (typeof task === "number") {
-        const s = task - plan.nIn, st = plan.steps[s]!;
-        reads = st.inputs;
-        const inputs = reads.map(val);
-        // code that is not the library's (a callback) gets copies and makes
-        // no view of the memory
-        const forward = plan.opaque[s]
-          ? () =>
-            rt.outsidePlan(() => st.rule.forward(inputs.map(own), st.params))
-          : () => st.rule.forward(inputs, st.params);
-        const out = withDifferentiating(st.differentiating, forward);
-        env[task] = out;
-        if (planning) rt.hold(out.data, 1);
-      } else {
-        reads = task.inputs;
-        const ins = reads.map((r) => val(r).data);
-        const outs = task.outputs.map((id) => {
-          const t = take(task.dtype, task.n, pos);
-          // an output is a fresh array, an intermediate stays in memory
-          if (!t) {
-            return plan.lastUse[id] === Infinity
-              ? freshData(task.dtype, task.n)
-              : allocData(task.dtype, task.n);
-          }
-          // an input the output took over (updated in place) is read from the new view
-          ins.forEach((x, k) => x.buffer === t.from && (ins[k] = t.data));
-          return t.data;
-        });
-        task.run(ins, outs);
-        task.outputs.forEach((id, q) => {
-          env[id] = fromData(outs[q], plan.steps[id - plan.nIn]!.shape);
-          if (planning) rt.hold(outs[q], 1);
-        });
-      }
-      if (!planning) return;
-      reads.forEach((r, k) => {
-        // once per value (a step may read one value twice)
-        if (
-          typeof r === "number" && plan.lastUse[r] === pos &&
-          reads.indexOf(r) === k
-        ) rt.hold(env[r].data, -1);
-      });
+    for (let pos = 0; pos < plan.tasks.length; pos++) {
+      const task = plan.tasks[pos];
+      if (typeof task === "number") step(task);
+      else fused(task, pos);
+      if (!planning) continue;
+      const frees = plan.frees[pos];
+      for (let i = 0; i < frees.length; i++) rt.hold(env[frees[i]].data, -1);
       rt.sweep();
-    });
+    }
     return treeUnflatten(plan.outDef, plan.outs.map((r) => own(val(r))));
   };
   try {

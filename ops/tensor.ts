@@ -169,7 +169,8 @@ export function fromData(
   shape: readonly number[],
 ): Tensor {
   return Object.freeze({
-    shape: Object.freeze(shape.slice()),
+    // (a frozen shape, such as another tensor's, is shared as it is)
+    shape: Object.isFrozen(shape) ? shape : Object.freeze(shape.slice()),
     dtype: dtypeOfArray(data),
     data,
   });

@@ -78,8 +78,9 @@ export function fusedKernel(p: SimdProgram): FusedKernel | null {
     { env: { memory: rt.memory } },
   ).exports.fused as (...a: number[]) => void;
   return (ins, outs, n) => {
-    const io = ins.map((a) => a.length).concat(outs.map(() => n));
-    if (n < 4 || !rt.fits(bytesFor(...io))) return false;
+    let bytes = outs.length * bytesFor(n);
+    for (let k = 0; k < ins.length; k++) bytes += bytesFor(ins[k].length);
+    if (n < 4 || !rt.fits(bytes)) return false;
     rt.reset("jit's fused loop");
     const at = ins.map((a) => rt.put(a as Float32Array | Int32Array));
     const po = outs.map(() => rt.alloc(4 * n));

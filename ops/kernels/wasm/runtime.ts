@@ -507,9 +507,13 @@ export class WasmRuntime {
    * them and are returned as views of the memory (no copy out, no fresh
    * array), each kept (the allocator steps over it) while `hold` counts a
    * reader of it; a kernel given such a view reads it in place (no copy
-   * in). Only `jit`'s replay uses this: it knows when each value is read
-   * last, and copies the plan's outputs out before `endPlan`, so no view of
-   * the memory outlives the plan. False (and nothing starts) when a plan is
+   * in). `place` copies an argument in once, `planArray` gives TypeScript
+   * kernels their arrays in memory, `resultI32` keeps an int32 result with
+   * the result it goes with. The kept blocks are the allocator's holes
+   * (sorted by address); nothing else is kept resident during a plan. Only
+   * `jit`'s replay uses this: it knows when each value is read last, and
+   * copies the plan's outputs out before `endPlan`, so no view of the
+   * memory outlives the plan. False (and nothing starts) when a plan is
    * running already.
    */
   beginPlan(): boolean {
@@ -533,9 +537,14 @@ export class WasmRuntime {
 
   /** Forgets the plan's results that no reader holds (after each step). */
   sweep(): void {
-    if (this.#pins?.some((p) => !held(p))) {
-      this.#pins = this.#pins.filter(held);
+    const pins = this.#pins;
+    if (!pins) return;
+    // in place (this runs after every step of a plan)
+    let k = 0;
+    for (let i = 0; i < pins.length; i++) {
+      if (held(pins[i])) pins[k++] = pins[i];
     }
+    pins.length = k;
   }
 
   /** Whether `data` is a view of a result of the current plan (copy it out before `endPlan`). */
@@ -677,14 +686,14 @@ export class WasmRuntime {
    */
   parallel(fn: TaskName, tasks: number[][]): void {
     if (tasks.length > 1 && this.#threads > 1) this.#spawn(this.#threads - 1);
+    const fi = TASKS.indexOf(fn);
+    if (tasks.length === 1 || this.readyWorkers() === 0) {
+      for (let i = 0; i < tasks.length; i++) this.#fns[fi](...tasks[i]);
+      return;
+    }
     const slots = this.#workers.slice(0, this.#threads - 1).filter((w) =>
       Atomics.load(w.ctl, READY) === 1
     );
-    const fi = TASKS.indexOf(fn);
-    if (tasks.length === 1 || slots.length === 0) {
-      for (const args of tasks) this.#fns[fi](...args);
-      return;
-    }
     const q = this.#queue, argc = tasks[0].length;
     if (
       tasks.length > MAX_TASKS || ARGS + tasks.length * argc > q.length ||
@@ -795,7 +804,9 @@ export const alignUp = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
 /** Bytes `alloc` takes for arrays of these numbers of float32 or int32 elements. */
 export function bytesFor(...counts: number[]): number {
-  return counts.reduce((sum, n) => sum + alignUp(4 * n + 16), 0);
+  let sum = 0;
+  for (let i = 0; i < counts.length; i++) sum += alignUp(4 * counts[i] + 16);
+  return sum;
 }
 
 /** Bytes of GEMM scratch one thread needs. */
