@@ -215,26 +215,30 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
   },
 });
 
+/** linear's forward kernel: y = x wᵀ + b over the last axis of x, then relu when `relu` is set. */
+function linearKernel([x, w, b]: Tensor[], relu: boolean): Tensor {
+  const inF = w.shape[1], outF = w.shape[0];
+  const m = x.data.length / inF;
+  const shape = [...x.shape.slice(0, -1), outF];
+  const y = linearF32(x.data, w.data, b ? b.data : null, m, inF, outF, relu);
+  if (y) return fromData(y, shape);
+  const acc = new Float64Array(m * outF);
+  gemm(x.data, 0, w.data, 0, acc, 0, m, inF, outF, "nt");
+  const out = allocData(
+    promote(promote(x.dtype, w.dtype), b ? b.dtype : x.dtype),
+    m * outF,
+  );
+  for (let i = 0; i < acc.length; i++) {
+    out[i] = acc[i] + (b ? b.data[i % outF] : 0);
+  }
+  return fromData(relu ? ew.relu(out) : out, shape);
+}
+
 const linearPrim: Primitive<Record<never, never>> = definePrimitive({
   name: "linear",
-  // y = x wᵀ + b over the last axis of x
-  forward: ([x, w, b]) => {
-    const inF = w.shape[1], outF = w.shape[0];
-    const m = x.data.length / inF;
-    const shape = [...x.shape.slice(0, -1), outF];
-    const y = linearF32(x.data, w.data, b ? b.data : null, m, inF, outF);
-    if (y) return fromData(y, shape);
-    const acc = new Float64Array(m * outF);
-    gemm(x.data, 0, w.data, 0, acc, 0, m, inF, outF, "nt");
-    const out = allocData(
-      promote(promote(x.dtype, w.dtype), b ? b.dtype : x.dtype),
-      m * outF,
-    );
-    for (let i = 0; i < acc.length; i++) {
-      out[i] = acc[i] + (b ? b.data[i % outF] : 0);
-    }
-    return fromData(out, shape);
-  },
+  forward: (ins) => linearKernel(ins, false),
+  // relu after it runs on its result in place (jit's fused epilogue)
+  epilogue: { relu: (ins) => linearKernel(ins, true) },
   vjp: ([x, w, b]) => [
     (g) => matmul(g, w), // dx = g w
     (g) =>

@@ -520,6 +520,53 @@ Deno.test("jit: an optimizer's update over each parameter runs as one fused loop
   );
 });
 
+Deno.test("jit: relu after linear runs on the linear kernel's result in place (the eager bits, special values included)", () => {
+  const f = (w: Tensor, b: Tensor, x: Tensor) => T.relu(T.linear(x, w, b));
+  const step = (w: Tensor, b: Tensor, x: Tensor, r: Tensor) =>
+    T.valueAndGrad(
+      (w2: Tensor, b2: Tensor) => T.sum(T.mul(f(w2, b2, x), r)),
+      { argnums: [0, 1] },
+    )(w, b);
+  const args = [[5, 3], [5], [4, 3]].map((s, i) =>
+    T.random.normal(T.random.key(i), s)
+  );
+  const flat = args.map((a) => T.treeFlatten(a));
+  const [, plan] = trace(f as never, args, [0, 1, 2], flat);
+  const names = fuseEpilogues(plan).flatMap((st) => st ? [st.rule.name] : []);
+  assert.deepEqual(names, ["linear+relu"]);
+  fc.assert(
+    fc.property(
+      fc.record({
+        m: fc.integer({ min: 1, max: 70 }),
+        k: fc.integer({ min: 1, max: 70 }),
+        n: fc.integer({ min: 1, max: 70 }),
+        special: fc.constantFrom(NaN, Infinity, -Infinity, -0, 0),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      ({ m, k, n, special, seed }) => {
+        const ks = T.random.split(T.random.key(seed), 4);
+        const w = T.random.normal(ks[0], [n, k]);
+        const xs = Array.from(T.random.normal(ks[1], [m, k]).data);
+        xs[seed % (m * k)] = special;
+        if (m > 1) xs.fill(0, 0, k); // a row of zeros: outputs at the bias
+        const x = T.reshape(T.tensor(xs), [m, k]);
+        const b = seed % 2 ? T.zeros([n]) : T.random.normal(ks[2], [n]);
+        const r = T.random.normal(ks[3], [m, n]);
+        const jf = T.jit(f), js = T.jit(step);
+        jf(w, b, x);
+        js(w, b, x, r);
+        sameBits(jf(w, b, x), f(w, b, x), "relu(linear)");
+        const [jv, [jw, jb]] = js(w, b, x, r);
+        const [ev, [ew, eb]] = step(w, b, x, r);
+        sameBits(jv, ev, "value");
+        sameBits(jw, ew, "dw");
+        sameBits(jb, eb, "db");
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
 Deno.test("jit: relu runs inside conv2d's kernel and its mask inside max pooling's gradient (the eager bits, special values included)", () => {
   const net = (p: { w: Tensor; b: Tensor }, x: Tensor) =>
     T.maxPool2d(T.relu(T.conv2d(x, p.w, p.b)), { kernelSize: 2 });

@@ -301,8 +301,10 @@ export function gemm(
 /**
  * y [m, n] = a [m, k] · bᵀ (b [n, k]) + bias [n] (a linear layer) for
  * float32 arrays, in WebAssembly with C preloaded with the bias, as a new
- * array; null when the arrays are not all float32 or the product is small
- * (the caller then takes the float64 route).
+ * array, with relu applied in place when `relu` is set (jit's fused
+ * epilogue: the relu kernel's bits); null when the arrays are not all
+ * float32 or the product is small (the caller then takes the float64
+ * route).
  */
 export function linearF32(
   a: TypedArray,
@@ -311,6 +313,7 @@ export function linearF32(
   m: number,
   k: number,
   n: number,
+  relu = false,
 ): Float32Array | null {
   if (
     !(a instanceof Float32Array && b instanceof Float32Array &&
@@ -327,6 +330,7 @@ export function linearF32(
     for (let i = 0; i < m; i++) f.set(bias, (pc >> 2) + i * n);
   }
   gemmF32(rt, m, n, k, pa, k, 1, pb, 1, k, pc, n);
+  if (relu) rt.parallel("relu", [[pc, pc, m * n]]);
   return rt.result(pc, m * n);
 }
 
