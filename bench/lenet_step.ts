@@ -3,7 +3,7 @@
  * the library's public API and prints one JSON line; `compare_pytorch.py`
  * runs it next to PyTorch. Needs no permission flags.
  *
- *   deno run bench/lenet_step.ts [--steps N] [--threads T] [--jit] [--rss] [--float64]
+ *   deno run bench/lenet_step.ts [--steps N] [--warmup W] [--threads T] [--jit] [--rss] [--float64]
  *
  * `--float64` also times the same step with float64 parameters and batch,
  * one float64 step after every fourth float32 one (so both see the same
@@ -11,6 +11,7 @@
  * `ratio64` of the medians.
  * `--jit` times `jit(trainStep)` and `jit(lenet)`: the recorded kernels
  * replayed, the same numbers as eager.
+ * `--warmup W` runs W untimed steps first (default 20).
  * `--rss` adds the process's resident set size every N/10 steps (memory must
  * stay bounded over thousands of steps); run with
  * `--v8-flags=--expose-gc` to also get `liveMiB`, what is still allocated
@@ -34,6 +35,7 @@ const arg = (name: string, def: number) => {
   return i >= 0 ? Number(Deno.args[i + 1]) : def;
 };
 const steps = arg("--steps", 200);
+const warmup = arg("--warmup", 20);
 const threads = arg("--threads", runtime().threads);
 const wantRss = Deno.args.includes("--rss");
 const useJit = Deno.args.includes("--jit");
@@ -50,7 +52,7 @@ const median = (xs: number[]) => {
 
 let params = initLeNet(0);
 const { x, y } = lenetBatch(64);
-for (let i = 0; i < 20; i++) params = trainStep(params, x, y).params;
+for (let i = 0; i < warmup; i++) params = trainStep(params, x, y).params;
 let params64 = initLeNet(0, "float64");
 const batch64 = lenetBatch(64, 1, "float64");
 if (wantF64) {
@@ -100,6 +102,7 @@ console.log(JSON.stringify({
     : {}),
   inferenceMs: median(inf),
   steps,
+  warmup,
   threads: 1 + runtime().readyWorkers(),
   jit: useJit,
   relaxedSimd: runtime().relaxed,

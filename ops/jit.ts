@@ -457,9 +457,9 @@ function replay(
 ): Tree {
   const rt = runtime();
   const planning = rt.beginPlan();
-  const env: Tensor[] = leaves.slice();
+  const env: (Tensor | undefined)[] = leaves.slice();
   const consts = new Map<Tensor, Tensor>();
-  const val = (r: Ref) => typeof r === "number" ? env[r] : consts.get(r) ?? r;
+  const val = (r: Ref) => typeof r === "number" ? env[r]! : consts.get(r) ?? r;
   const take = donation(plan, leaves, donated);
   const own = (t: Tensor) => {
     if (!planning || !rt.inPlan(t.data)) return t;
@@ -521,7 +521,10 @@ function replay(
       else fused(task, pos);
       if (!planning) continue;
       const frees = plan.frees[pos];
-      for (let i = 0; i < frees.length; i++) rt.hold(env[frees[i]].data, -1);
+      for (let i = 0; i < frees.length; i++) {
+        rt.hold(env[frees[i]]!.data, -1);
+        env[frees[i]] = undefined; // (garbage while it is young)
+      }
       rt.sweep();
     }
     return treeUnflatten(plan.outDef, plan.outs.map((r) => own(val(r))));
