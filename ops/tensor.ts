@@ -125,7 +125,7 @@ export function dtypeOfArray(data: TypedArray): DType {
 /** Product of a shape's sizes (1 for a scalar). */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 

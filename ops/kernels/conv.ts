@@ -327,7 +327,7 @@ function imageParts(
   rt: WasmRuntime,
   g: ConvGeometry,
   fn: ConvKernel,
-): [number, number][] {
+): readonly (readonly [number, number])[] {
   if (convMacs(g) < PARALLEL_MIN_MACS) return [[0, g.n]];
   if (sumsImages(fn)) {
     const parts = Math.min(g.n, WEIGHT_PARTS), out: [number, number][] = [];

@@ -77,16 +77,27 @@ export function fusedKernel(p: SimdProgram): FusedKernel | null {
     new WebAssembly.Module(assemble([kernelOf(p)], MEMORY_PAGES)),
     { env: { memory: rt.memory } },
   ).exports.fused as (...a: number[]) => void;
+  const args: number[] = [];
   return (ins, outs, n) => {
     let bytes = outs.length * bytesFor(n);
     for (let k = 0; k < ins.length; k++) bytes += bytesFor(ins[k].length);
     if (n < 4 || !rt.fits(bytes)) return false;
     rt.reset("jit's fused loop");
-    const at = ins.map((a) => rt.put(a as Float32Array | Int32Array));
-    const po = outs.map(() => rt.alloc(4 * n));
-    fn(...at, ...po, n);
+    // the addresses: inputs, then outputs, then n (one array per kernel)
+    const ni = ins.length;
+    for (let k = 0; k < ni; k++) args[k] = rt.put(ins[k] as Float32Array);
+    // (an output in memory already, a plan's intermediate, is written in
+    // place: it is a block of its own, no input's)
+    for (let q = 0; q < outs.length; q++) {
+      args[ni + q] = rt.inPlan(outs[q]) ? outs[q].byteOffset : rt.alloc(4 * n);
+    }
+    args[ni + outs.length] = n;
+    fn(...args);
     const f32 = rt.f32;
-    outs.forEach((o, q) => o.set(f32.subarray(po[q] >> 2, (po[q] >> 2) + n)));
+    for (let q = 0; q < outs.length; q++) {
+      const at = args[ni + q] >> 2;
+      if (!rt.inPlan(outs[q])) outs[q].set(f32.subarray(at, at + n));
+    }
     return true;
   };
 }

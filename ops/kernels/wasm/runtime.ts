@@ -120,13 +120,15 @@ export const MAX_THREADS: number = MAX_WORKERS + 1;
  * task.
  */
 function drain(q: Int32Array, fns: ((...a: number[]) => void)[]): void {
+  const args: number[] = [];
   for (;;) {
     const cur = Atomics.load(q, 0);
     const next = cur & 63;
     if (next >= ((cur >>> 6) & 63)) return;
     if (Atomics.compareExchange(q, 0, cur, cur + 1) !== cur) continue;
-    const argc = q[4], base = 8 + next * argc, args: number[] = [];
-    for (let i = 0; i < argc; i++) args.push(q[base + i]);
+    const argc = q[4], base = 8 + next * argc;
+    args.length = argc;
+    for (let i = 0; i < argc; i++) args[i] = q[base + i];
     try {
       fns[q[3]](...args);
     } catch {
@@ -205,6 +207,8 @@ export class WasmRuntime {
   #i32: Int32Array;
   #f64: Float64Array | null = null;
   #threads = 1;
+  /** `split`'s ranges by arguments and thread setting. */
+  readonly #splits = new Map<string, readonly (readonly [number, number])[]>();
   #workers: WorkerSlot[] = [];
   #spawned = false;
   /** The task queue (see `drain`) and the request generation. */
@@ -397,6 +401,7 @@ export class WasmRuntime {
 
   /** The address of `data` when it is still in memory (now read by this call), else -1. */
   #kept(data: Resident["data"]): number {
+    if (this.#resident.length === 0) return -1;
     const i = this.#resident.findIndex((r) => r.data === data);
     if (i < 0) return -1;
     const [r] = this.#resident.splice(i, 1);
@@ -691,9 +696,6 @@ export class WasmRuntime {
       for (let i = 0; i < tasks.length; i++) this.#fns[fi](...tasks[i]);
       return;
     }
-    const slots = this.#workers.slice(0, this.#threads - 1).filter((w) =>
-      Atomics.load(w.ctl, READY) === 1
-    );
     const q = this.#queue, argc = tasks[0].length;
     if (
       tasks.length > MAX_TASKS || ARGS + tasks.length * argc > q.length ||
@@ -705,12 +707,15 @@ export class WasmRuntime {
     }
     q[FN] = fi;
     q[ARGC] = argc;
-    tasks.forEach((t, i) => q.set(t, ARGS + i * argc));
+    for (let i = 0; i < tasks.length; i++) q.set(tasks[i], ARGS + i * argc);
     q[ERR] = 0;
     Atomics.store(q, DONE, 0);
     this.#gen = (this.#gen + 1) & 0xfffff;
     Atomics.store(q, NEXT, (this.#gen << 12) | (tasks.length << 6));
-    for (const slot of slots) {
+    // wake the ready workers
+    for (let i = 0; i < this.#threads - 1 && i < this.#workers.length; i++) {
+      const slot = this.#workers[i];
+      if (Atomics.load(slot.ctl, READY) !== 1) continue;
       slot.seq++;
       Atomics.store(slot.ctl, REQ, slot.seq);
       Atomics.notify(slot.ctl, REQ);
@@ -747,6 +752,28 @@ export class WasmRuntime {
     minPer: number,
     perThread = 1,
     shrinking = false,
+  ): readonly (readonly [number, number])[] {
+    // the same arguments give the same ranges: kept (frozen) per setting
+    const key = `${n},${minPer},${perThread},${shrinking},${this.#threads}`;
+    let ranges = this.#splits.get(key);
+    if (!ranges) {
+      if (this.#splits.size >= 256) this.#splits.clear();
+      ranges = Object.freeze(
+        this.#split(n, minPer, perThread, shrinking).map((r) =>
+          Object.freeze(r)
+        ),
+      );
+      this.#splits.set(key, ranges);
+    }
+    return ranges;
+  }
+
+  /** The ranges of `split`. */
+  #split(
+    n: number,
+    minPer: number,
+    perThread: number,
+    shrinking: boolean,
   ): [number, number][] {
     const parts = Math.max(
       1,
