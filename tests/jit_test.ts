@@ -12,7 +12,7 @@ import type { Tensor } from "../mod.ts";
 import { drawValues, type Row } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
 import { primitives } from "../ops/trace.ts";
-import { runtime } from "../ops/kernels/wasm/runtime.ts";
+import { runtime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 import { fuseEpilogues, trace } from "../ops/jit.ts";
 import { type Fused, schedule } from "../ops/fusion.ts";
 
@@ -352,6 +352,42 @@ Deno.test("jit: a replay copies each float32 argument into memory once and keeps
   const [lw, lo] = [T.treeLeaves(want), T.treeLeaves(out)];
   lw.forEach((l, i) => sameBits(lo[i], l, `param ${i}`));
   assert.ok(lo.every((l) => !isView(l)), "the outputs are fresh arrays");
+});
+
+Deno.test("jit's memory during a plan: arrays for TypeScript kernels are zeroed and kept until let go, an argmax with its input; past the limit an array of its own", () => {
+  const rt = new WasmRuntime({ maxPages: 64 }); // 4 MiB
+  assert.equal(rt.planArray("float32", 8), null, "no plan: no array");
+  assert.ok(rt.beginPlan());
+  const a = rt.planArray("float32", 1000)!, b = rt.planArray("int32", 10)!;
+  assert.ok(a instanceof Float32Array && b instanceof Int32Array);
+  assert.ok(a.every((v) => v === 0) && b.every((v) => v === 0));
+  assert.equal(rt.planArray("float64", 8), null, "float64 stays outside");
+  assert.equal(rt.planArray("float32", 1 << 21), null, "8 MiB: outside");
+  a.fill(7);
+  rt.hold(a, 1);
+  // an int32 result kept with a: swept only when a is let go
+  rt.reset("test");
+  const at = rt.alloc(4 * 16);
+  rt.i32.fill(5, at >> 2, (at >> 2) + 16);
+  const idx = rt.resultI32(at, 16, a);
+  rt.sweep(); // b has no reader: forgotten
+  for (let i = 0; i < 50; i++) { // new blocks never overlap the kept ones
+    rt.reset("test");
+    rt.f32.fill(-1, rt.alloc(4 * 500) >> 2, (rt.alloc(0) >> 2) - 4);
+    const c = rt.planArray("float32", 300)!;
+    c.fill(-2);
+  }
+  assert.ok(a.every((v) => v === 7), "a is intact");
+  assert.ok(idx.every((v) => v === 5), "the argmax with it too");
+  rt.hold(a, -1);
+  rt.sweep();
+  assert.ok(!rt.inPlan(a) && !rt.inPlan(idx), "both let go together");
+  rt.endPlan();
+  // outside a plan the argmax is a copy
+  rt.reset("test");
+  assert.ok(
+    !(rt.resultI32(rt.alloc(16), 4, a).buffer instanceof SharedArrayBuffer),
+  );
 });
 
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {

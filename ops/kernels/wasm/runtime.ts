@@ -484,7 +484,12 @@ export class WasmRuntime {
   planArray(dtype: string, n: number): Float32Array | Int32Array | null {
     if (!this.#pins || this.#paused) return null;
     if (dtype !== "float32" && dtype !== "int32") return null;
-    const at = this.zeros(n);
+    let at: number;
+    try {
+      at = this.zeros(n);
+    } catch {
+      return null; // past the memory's limit: an array of its own then
+    }
     this.#pin({ at, end: at + alignUp(4 * n + 16), refs: 0 });
     return (dtype === "float32" ? this.f32 : this.i32).subarray(
       at >> 2,
