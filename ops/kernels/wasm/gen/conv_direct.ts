@@ -43,7 +43,7 @@ import {
   type Template,
   x4,
 } from "./emit.ts";
-import { kLoop, tileAcc, tileAccOf } from "./tile.ts";
+import { kLoopU, tileAcc, tileAccOf } from "./tile.ts";
 import {
   geomLocals,
   kOffsetTable,
@@ -52,7 +52,10 @@ import {
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
-import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
+import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
+
+/** Steps per iteration of the direct kernels' k loops (see kLoopU). */
+const UNROLL = 8;
 
 /** The locals `packDirectWeights` uses. */
 const packLocalNames = [
@@ -231,7 +234,6 @@ const convDirect: Template = ({ madd }) =>
       src: I32,
       kp: I32,
       ke: I32,
-      ke2: I32,
       wk: I32,
       wq: I32,
       yb: I32,
@@ -283,7 +285,6 @@ const convDirect: Template = ({ madd }) =>
         loadConv(p.g, l),
         ...packDirectWeights(p.g, p.work, l, MR, "weights"),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
-        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -340,12 +341,7 @@ const convDirect: Template = ({ madd }) =>
                   init,
                   set(l.kp, get(l.tab)),
                   set(l.wk, get(l.wq)),
-                  kLoop(
-                    step,
-                    [[l.kp, 4], [l.wk, MR * 16]],
-                    get(l.ke2),
-                    get(l.ke),
-                  ),
+                  kLoopU(step, [[l.kp, 4], [l.wk, MR * 16]], get(l.ke), UNROLL),
                   set(
                     l.yp,
                     add(
@@ -407,7 +403,6 @@ const convDirectC: Template = ({ madd }) =>
       xb: I32,
       kp: I32,
       ke: I32,
-      ke2: I32,
       off: I32,
       wk: I32,
       wq: I32,
@@ -551,7 +546,6 @@ const convDirectC: Template = ({ madd }) =>
         set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
         set(l.ps, x4(get(l.pp))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
-        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -595,7 +589,7 @@ const convDirectC: Template = ({ madd }) =>
                 setup,
                 set(l.kp, get(l.tab)),
                 set(l.wk, get(l.wq)),
-                kLoop(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke2), get(l.ke)),
+                kLoopU(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke), UNROLL),
                 reluTile(p.g, acc),
                 if_(
                   i32.le_s(add(get(l.q), c(NR)), get(l.og)),

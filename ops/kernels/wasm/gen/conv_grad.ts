@@ -37,7 +37,7 @@ import {
   x4,
 } from "./emit.ts";
 import {
-  kLoop,
+  kLoopU,
   rowLocals,
   tileAcc,
   tileAccOf,
@@ -51,7 +51,10 @@ import {
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
-import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
+import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
+
+/** Steps per iteration of the gradients' inner loops (see kLoopU). */
+const UNROLL = 8;
 
 // ---- direct weight gradient, for windows that never touch padding (any
 // stride and dilation): no im2col. dwT [groups, kp, op] (kp = cg·kh·kw
@@ -85,7 +88,6 @@ const convWeightDirect: Template = ({ madd }) =>
       tab: I32,
       ptab: I32,
       pe: I32,
-      pe2: I32,
       yt: I32,
       n: I32,
       grp: I32,
@@ -145,7 +147,6 @@ const convWeightDirect: Template = ({ madd }) =>
         set(l.tab, get(p.work)),
         set(l.ptab, add(get(l.tab), x4(get(l.kk)))),
         set(l.pe, add(get(l.ptab), x4(get(l.pp)))),
-        set(l.pe2, add(get(l.ptab), x4(i32.and(get(l.pp), c(-CU))))),
         set(l.yt, i32.and(add(get(l.pe), c(15)), c(-16))),
         set(l.d, get(l.tab)),
         kOffsetTable(l, 2),
@@ -203,12 +204,7 @@ const convWeightDirect: Template = ({ madd }) =>
                 init,
                 set(l.pt, get(l.ptab)),
                 set(l.ye, add(get(l.yt), x4(mul(get(l.ob), get(l.pp))))),
-                kLoop(
-                  step,
-                  [[l.pt, 4], [l.ye, NR * 4]],
-                  get(l.pe2),
-                  get(l.pe),
-                ),
+                kLoopU(step, [[l.pt, 4], [l.ye, NR * 4]], get(l.pe), UNROLL),
                 set(
                   l.dq,
                   add(
@@ -270,11 +266,13 @@ const convWeightRows: Template = ({ madd }) =>
       d: I32,
       xb: I32,
       yb: I32,
-      xr0: I32,
-      xr1: I32,
+      xq0: I32,
+      xq1: I32,
+      yr: I32,
+      re: I32,
+      rstep: I32,
       at: I32,
       ie: I32,
-      ie2: I32,
       tail: I32,
     },
     (p, l) => {
@@ -288,8 +286,8 @@ const convWeightRows: Template = ({ madd }) =>
       const step = (u: number, masked = false): Code[] => {
         const mk = (v: Code) => (masked ? v128.and(v, get(l.m)) : v);
         const code: Code[] = [
-          set(l.x0, mk(v128.load(add(get(l.xr0), get(l.at)), 16 * u))),
-          set(l.x1, mk(v128.load(add(get(l.xr1), get(l.at)), 16 * u))),
+          set(l.x0, mk(v128.load(add(get(l.xq0), get(l.at)), 16 * u))),
+          set(l.x1, mk(v128.load(add(get(l.xq1), get(l.at)), 16 * u))),
         ];
         for (let o = 0; o < MR; o++) {
           code.push(
@@ -300,17 +298,15 @@ const convWeightRows: Template = ({ madd }) =>
         }
         return code;
       };
-      const init = zeroTile(l), rowStart: Code[] = [], flush: Code[] = [];
+      const init = zeroTile(l), tileStart: Code[] = [], flush: Code[] = [];
       for (let o = 0; o < MR; o++) {
-        // channel ot + o (the last one again past og), this row
-        rowStart.push(set(
+        // channel ot + o's plane (the last one again past og); a row's
+        // pixels are then at its offset yr in the plane
+        tileStart.push(set(
           yo(o),
           add(
             get(l.yb),
-            add(
-              mul(min(add(get(l.ot), c(o)), sub(get(l.og), c(1))), get(l.ps)),
-              x4(mul(get(l.oy), get(l.ow))),
-            ),
+            mul(min(add(get(l.ot), c(o)), sub(get(l.og), c(1))), get(l.ps)),
           ),
         ));
         for (let k = 0; k < 2; k++) {
@@ -347,8 +343,9 @@ const convWeightRows: Template = ({ madd }) =>
         set(l.ps, x4(get(l.pp))),
         // bytes of a row's whole vectors; the masked tail's first lane
         set(l.ie, i32.shl(i32.and(get(l.ow), c(-4)), c(2))),
-        set(l.ie2, i32.and(get(l.ie), c(-16 * CU))),
         set(l.tail, x4(sub(get(l.ow), c(4)))),
+        // from one row to the next: x's rows less y's (bytes)
+        set(l.rstep, x4(sub(mul(get(l.sh), get(l.w)), get(l.ow)))),
         // the tail mask: the lanes already counted (the first 4 - ow % 4) off
         set(
           l.m,
@@ -368,40 +365,38 @@ const convWeightRows: Template = ({ madd }) =>
             for_(l.ot, c(0), get(l.og), c(MR), [
               for_(l.kt, c(0), get(l.kk), c(2), [
                 init,
+                tileStart,
+                // x of k = kt and kt + 1 (the last again past kk), less the
+                // row's offset in y (at runs over y's offsets)
+                set(
+                  l.xq0,
+                  add(get(l.xb), i32.load(add(get(l.tab), x4(get(l.kt))))),
+                ),
+                set(
+                  l.xq1,
+                  add(
+                    get(l.xb),
+                    i32.load(
+                      add(
+                        get(l.tab),
+                        x4(min(add(get(l.kt), c(1)), sub(get(l.kk), c(1)))),
+                      ),
+                    ),
+                  ),
+                ),
+                set(l.yr, c(0)),
                 for_(l.oy, c(0), get(l.oh), c(1), [
-                  rowStart,
-                  set(
-                    l.xr0,
-                    add(
-                      add(
-                        get(l.xb),
-                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
-                      ),
-                      i32.load(add(get(l.tab), x4(get(l.kt)))),
-                    ),
-                  ),
-                  set(
-                    l.xr1,
-                    add(
-                      add(
-                        get(l.xb),
-                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
-                      ),
-                      i32.load(
-                        add(
-                          get(l.tab),
-                          x4(min(add(get(l.kt), c(1)), sub(get(l.kk), c(1)))),
-                        ),
-                      ),
-                    ),
-                  ),
                   // the whole vectors, then the masked tail
-                  set(l.at, c(0)),
-                  kLoop(step, [[l.at, 16]], get(l.ie2), get(l.ie)),
+                  set(l.at, get(l.yr)),
+                  set(l.re, add(get(l.yr), get(l.ie))),
+                  kLoopU(step, [[l.at, 16]], get(l.re), UNROLL),
                   if_(i32.and(get(l.ow), c(3)), [
-                    set(l.at, get(l.tail)),
+                    set(l.at, add(get(l.yr), get(l.tail))),
                     step(0, true),
                   ]),
+                  set(l.yr, add(get(l.yr), x4(get(l.ow)))),
+                  set(l.xq0, add(get(l.xq0), get(l.rstep))),
+                  set(l.xq1, add(get(l.xq1), get(l.rstep))),
                 ]),
                 flush,
               ]),
@@ -453,7 +448,6 @@ const convInputDirect: Template = ({ madd }) =>
       kb: I32,
       wk: I32,
       wend: I32,
-      wend2: I32,
       vt: I32,
       q0: I32,
       q1: I32,
@@ -554,10 +548,6 @@ const convInputDirect: Template = ({ madd }) =>
                 add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
               ),
               set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
-              set(
-                l.wend2,
-                add(get(l.wk), mul(i32.and(get(l.og), c(-CU)), c(MR * 16))),
-              ),
               set(l.vt, get(p.vtab)),
               // do { one pair } while (vt < vend): at least one pair
               loop(
@@ -565,7 +555,7 @@ const convInputDirect: Template = ({ madd }) =>
                 set(l.q0, add(get(l.yb), i32.load(get(l.vt)))),
                 set(l.q1, add(get(l.yb), i32.load(get(l.vt), 12))),
                 set(l.wq, get(l.wk)),
-                kLoop(step, [[l.wq, MR * 16]], get(l.wend2), get(l.wend)),
+                kLoopU(step, [[l.wq, MR * 16]], get(l.wend), UNROLL),
                 // the two vectors' x offsets and lane masks
                 set(l.x0, i32.load(get(l.vt), 4)),
                 set(l.x1, i32.load(get(l.vt), 16)),
