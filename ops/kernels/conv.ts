@@ -297,11 +297,11 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
       return 4 * (k + P) + 16 + 4 * P * roundUp(og, NR);
     case "convDirect":
     case "convDirectC": {
-      // the offset table and the weights in panels of 6 channels (each
-      // broadcast to 4 lanes) or 8 channels
+      // the offset table and (16-aligned) the weights in panels of 6
+      // channels (each broadcast to 4 lanes) or 8 channels
       const panel = fn === "convDirect" ? MR : NR;
-      const weights = 4 * k *
-        (1 + (fn === "convDirect" ? 4 : 1) * g.groups * roundUp(og, panel));
+      const weights = 16 + 4 * k *
+          (1 + (fn === "convDirect" ? 4 : 1) * g.groups * roundUp(og, panel));
       // convDirectC: the pixel offset table and one image's group of x,
       // broadcast, each 16-aligned
       return weights +

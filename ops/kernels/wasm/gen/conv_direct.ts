@@ -83,9 +83,9 @@ const packLocalNames = [
 ] as const;
 /**
  * The start of the direct convolution kernels: a table of the input
- * offset (bytes) of each k = (ci, i, j), then every group's weights packed
- * in panels of R output channels (zero past the last channel). The kernel
- * broadcasts one operand from memory: with "weights", each weight is
+ * offset (bytes) of each k = (ci, i, j), then (16-aligned) every group's
+ * weights packed in panels of R output channels (zero past the last
+ * channel). The kernel broadcasts one operand from memory: with "weights", each weight is
  * packed as a whole vector of 4 copies (read with plain vector loads, see
  * packA); with "x", the kernel reads x from a broadcast copy
  * ({@link broadcastX}), so the offsets count 16 bytes per element.
@@ -100,7 +100,9 @@ const packDirectWeights = (
   set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
   // the offset table (bytes), then the packed weights of every group
   set(l.tab, get(work)),
-  set(l.pw, add(get(l.tab), x4(get(l.kk)))),
+  // (16-aligned: the kernels read the panels with vector loads, which
+  // cost more when they straddle cache lines)
+  set(l.pw, i32.and(add(add(get(l.tab), x4(get(l.kk))), c(15)), c(-16))),
   set(l.d, get(l.tab)),
   kOffsetTable(l, broadcast === "x" ? 4 : 2),
   for_(l.grp, c(0), get(l.groups), c(1), [
