@@ -185,12 +185,20 @@ const broadcastX = (
  * accumulators before they are stored, so `relu(conv2d(...))` costs no pass
  * of its own.
  */
-const reluTile = (g: number, acc: (r: number, v: number) => number): Code =>
+const reluTile = (
+  g: number,
+  acc: (r: number, v: number) => number,
+  vecs = 2,
+): Code =>
   if_(
     field(g, CF.act),
     Array.from(
       { length: MR },
-      (_, r) => [0, 1].map((v) => set(acc(r, v), reluVec(get(acc(r, v))))),
+      (_, r) =>
+        Array.from(
+          { length: vecs },
+          (_, v) => set(acc(r, v), reluVec(get(acc(r, v)))),
+        ),
     ),
   );
 
@@ -246,43 +254,74 @@ const convDirect: Template = ({ madd }) =>
     },
     (p, l) => {
       const acc = tileAccOf(l);
-      const init: Code[] = [], store: Code[] = [];
-      // one k: two vectors of x at src plus its offset, against 6 weights
-      const step = (u: number): Code[] => [
+      const xs = [l.x0, l.x1];
+      // one k: `vecs` vectors of x at src plus its offset, against 6 weights
+      const step = (vecs: number) => (u: number): Code[] => [
         set(l.d, add(get(l.src), i32.load(get(l.kp), 4 * u))),
-        set(l.x0, v128.load(get(l.d))),
-        set(l.x1, v128.load(get(l.d), 16)),
+        xs.slice(0, vecs).map((x, v) => set(x, v128.load(get(l.d), 16 * v))),
         ...Array.from({ length: MR }, (_, r) => [
           set(l.wv, v128.load(get(l.wk), (u * MR + r) * 16)),
-          set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
-          set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
+          xs.slice(0, vecs).map((x, v) =>
+            set(acc(r, v), madd(get(l.wv), get(x), get(acc(r, v))))
+          ),
         ]),
       ];
-      for (let r = 0; r < MR; r++) {
-        // the bias of channel q + r (0 without a bias or past the last channel)
-        init.push(
-          set(
-            acc(r, 0),
-            f32x4.splat(
-              if_f32(
-                i32.and(
-                  i32.ne(get(l.bias), c(0)),
-                  i32.lt_s(add(get(l.q), c(r)), get(l.og)),
+      // a block of 4·vecs outputs of row oy from column at, for 6 channels
+      const block = (vecs: number): Code[] => {
+        const init: Code[] = [], store: Code[] = [];
+        for (let r = 0; r < MR; r++) {
+          // the bias of channel q + r (0 without a bias or past the last
+          // channel)
+          init.push(
+            set(
+              acc(r, 0),
+              f32x4.splat(
+                if_f32(
+                  i32.and(
+                    i32.ne(get(l.bias), c(0)),
+                    i32.lt_s(add(get(l.q), c(r)), get(l.og)),
+                  ),
+                  f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
                 ),
-                f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
               ),
             ),
+            vecs > 1 ? set(acc(r, 1), get(acc(r, 0))) : [],
+          );
+          store.push(
+            if_(i32.lt_s(c(r), get(l.rows)), [
+              Array.from(
+                { length: vecs },
+                (_, v) => v128.store(get(l.yp), get(acc(r, v)), 16 * v),
+              ),
+              set(l.yp, add(get(l.yp), x4(mul(get(l.oh), get(l.ow))))),
+            ]),
+          );
+        }
+        return [
+          set(
+            l.src,
+            add(
+              get(l.xb),
+              x4(add(mul(mul(get(l.oy), get(l.sh)), get(l.w)), get(l.at))),
+            ),
           ),
-          set(acc(r, 1), get(acc(r, 0))),
-        );
-        store.push(
-          if_(i32.lt_s(c(r), get(l.rows)), [
-            v128.store(get(l.yp), get(acc(r, 0))),
-            v128.store(get(l.yp), get(acc(r, 1)), 16),
-            set(l.yp, add(get(l.yp), x4(mul(get(l.oh), get(l.ow))))),
-          ]),
-        );
-      }
+          init,
+          set(l.kp, get(l.tab)),
+          set(l.wk, get(l.wq)),
+          kLoopU(
+            step(vecs),
+            [[l.kp, 4], [l.wk, MR * 16]],
+            get(l.ke),
+            UNROLL,
+          ),
+          set(
+            l.yp,
+            add(get(l.yb), x4(add(mul(get(l.oy), get(l.ow)), get(l.at)))),
+          ),
+          reluTile(p.g, acc, vecs),
+          store,
+        ];
+      };
       return [
         loadConv(p.g, l),
         ...packDirectWeights(p.g, p.work, l, MR, "weights"),
@@ -326,36 +365,19 @@ const convDirect: Template = ({ madd }) =>
                 ),
               ),
               for_(l.oy, c(0), get(l.oh), c(1), [
+                // blocks of 8 while more than 4 are left (the last one
+                // moved back to end at ow), then one of 4 ending at ow
                 set(l.ox, c(0)),
                 loop(
-                  // the block's first column (the last block ends at ow)
                   set(l.at, min(get(l.ox), sub(get(l.ow), c(8)))),
-                  set(
-                    l.src,
-                    add(
-                      get(l.xb),
-                      x4(add(
-                        mul(mul(get(l.oy), get(l.sh)), get(l.w)),
-                        get(l.at),
-                      )),
-                    ),
-                  ),
-                  init,
-                  set(l.kp, get(l.tab)),
-                  set(l.wk, get(l.wq)),
-                  kLoopU(step, [[l.kp, 4], [l.wk, MR * 16]], get(l.ke), UNROLL),
-                  set(
-                    l.yp,
-                    add(
-                      get(l.yb),
-                      x4(add(mul(get(l.oy), get(l.ow)), get(l.at))),
-                    ),
-                  ),
-                  reluTile(p.g, acc),
-                  store,
+                  block(2),
                   set(l.ox, add(get(l.ox), c(8))),
-                  brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+                  brIf(0, i32.gt_s(sub(get(l.ow), get(l.ox)), c(4))),
                 ),
+                if_(i32.lt_s(get(l.ox), get(l.ow)), [
+                  set(l.at, sub(get(l.ow), c(4))),
+                  block(1),
+                ]),
               ]),
             ]),
           ]),
