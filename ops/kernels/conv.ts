@@ -275,7 +275,9 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
   const P = g.oh * g.ow;
   switch (fn) {
     case "convInputDirect":
-      return 0;
+      // the last two outputs of each pair of rows of each channel, packed
+      // (see inputDirectTables)
+      return 16 * og * Math.ceil(g.oh / 2);
     case "convWeightDirectF64":
       // the offset tables (k, pixel pairs), alignment, y packed in blocks
       // of MR channels
@@ -671,7 +673,7 @@ export function conv2dInputAdjoint(
           y.length,
           g.n * g.c * gp.h * gp.w,
           4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
-          20 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 1), // the tables
+          24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
         ) + runBytes(rt, gp, "convInputDirect"),
       )
       : null,
@@ -770,33 +772,59 @@ function kOrder(g: ConvGeometry): number[] {
 
 /**
  * The tables of `convInputDirect` in the memory: four lane masks (the first
- * m lanes off, m = 0..3) and an all-off one; the x offset (bytes) of each
- * k = (ci, i, j); and the plane's vectors of 4 outputs in pairs (offset in
- * y, offset in x, mask address), each row's last vector moved back to end
- * at the row's end with the lanes already covered off, an odd one out
- * paired with an all-off copy of itself. Returns the addresses.
+ * m lanes off, m = 0..3) and an all-off one; the address where the split
+ * pairs start (below); the x offset (bytes) of each k = (ci, i, j); and the
+ * plane's vectors of 4 outputs in pairs (offset in y, offset in x, mask
+ * address), an odd one out paired with an all-off copy of itself. Each
+ * row's last vector is moved back to end at the row's end, with the lanes
+ * already covered off; or, when rows end in 2 outputs and no two k of a
+ * panel add into the same plane of x (so that no x adds two of a panel's
+ * sums, and the order of the pairs within a panel changes no sum), those
+ * ends go in split vectors after the whole ones: rows r and r + 1's last
+ * two outputs (r = 0, 2, ...; the last pair of rows moved back to end at
+ * the last row, the lanes already covered off), read from the kernel's
+ * packed copy of them (the offset in y is the offset there), lanes 2-3
+ * added one output row below lanes 0-1 in x. LeNet's second layer (rows of
+ * 10): 13 pairs a panel instead of 15. Returns the addresses.
  */
 function inputDirectTables(
   rt: WasmRuntime,
   g: ConvGeometry,
 ): { ktab: number; vtab: number; vend: number } {
-  const cg = g.c / g.groups, kk = cg * g.kh * g.kw;
+  const cg = g.c / g.groups, kk = cg * g.kh * g.kw, order = kOrder(g);
   const full = Math.floor(g.ow / 4), perRow = full + (g.ow % 4 ? 1 : 0);
-  let nv = g.oh * perRow;
-  nv += nv & 1;
-  const at = rt.alloc(4 * (20 + kk + 3 * nv)), i32 = rt.i32, base = at >> 2;
+  // every panel's k in distinct planes (ci)
+  let distinct = true;
+  for (let kb = 0; kb < kk; kb += MR) {
+    const cis = order.slice(kb, kb + MR).map((k) =>
+      Math.floor(k / (g.kh * g.kw))
+    );
+    if (new Set(cis).size !== cis.length) distinct = false;
+  }
+  const split = g.ow % 4 === 2 && g.oh >= 2 && distinct;
+  const at = rt.alloc(4 * (24 + kk + 3 * (g.oh * perRow + 2)));
+  const i32 = rt.i32, base = at >> 2;
   for (let m = 0; m <= 4; m++) {
     for (let l = 0; l < 4; l++) i32[base + 4 * m + l] = l < m ? 0 : -1;
   }
-  let q = base + 20;
-  for (const k of kOrder(g)) {
+  let q = base + 24;
+  for (const k of order) {
     const ci = Math.floor(k / (g.kh * g.kw)), i = Math.floor(k / g.kw) % g.kh;
     i32[q++] = 4 * ((ci * g.h + i * g.dh) * g.w + (k % g.kw) * g.dw);
   }
+  // pairs up an odd one out with an all-off copy of itself
+  const even = (from: number) => {
+    if ((q - from) % 6) {
+      i32[q] = i32[q - 3];
+      i32[q + 1] = i32[q - 2];
+      i32[q + 2] = at + 16 * 4;
+      q += 3;
+    }
+  };
   // column-major (rows fastest), so a pair's two vectors lie in different
   // rows (when there are two) and never overlap
   const vtab = q;
-  for (let v = 0; v < perRow; v++) {
+  for (let v = 0; v < (split ? full : perRow); v++) {
     for (let oy = 0; oy < g.oh; oy++) {
       const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
       i32[q++] = 4 * (oy * g.ow + ox);
@@ -804,13 +832,19 @@ function inputDirectTables(
       i32[q++] = at + 16 * m;
     }
   }
-  if ((q - vtab) % 6) {
-    i32[q] = i32[q - 3];
-    i32[q + 1] = i32[q - 2];
-    i32[q + 2] = at + 16 * 4;
-    q += 3;
+  even(vtab);
+  const vsplit = q;
+  if (split) {
+    for (let s = 0; s < Math.ceil(g.oh / 2); s++) {
+      const r = Math.min(2 * s, g.oh - 2);
+      i32[q++] = 16 * s;
+      i32[q++] = 4 * (r * g.sh * g.w + g.ow - 2);
+      i32[q++] = at + 32 * (2 * s - r); // lanes 0-1 off when moved back
+    }
+    even(vsplit);
   }
-  return { ktab: 4 * (base + 20), vtab: 4 * vtab, vend: 4 * q };
+  i32[base + 23] = 4 * vsplit;
+  return { ktab: 4 * (base + 24), vtab: 4 * vtab, vend: 4 * q };
 }
 
 /**

@@ -13,6 +13,8 @@ import {
   type Code,
   f32,
   f32x4,
+  f64,
+  f64x2,
   for_,
   get,
   I32,
@@ -30,6 +32,7 @@ import {
   type FamilyTemplates,
   field,
   kernel,
+  lanes,
   min,
   mul,
   sub,
@@ -413,17 +416,20 @@ const convWeightRows: Template = ({ madd }) =>
 // += Σ_o w[o, c, i, j] · y[o, oy, ox], x zeroed by the caller. The caller
 // packs the weights of each group into panels of 6 k = (ci, i, j) (for
 // each o, the 6 k side by side, zero past the last k, each broadcast to a
-// vector of 4 copies, see packA) at `wp`, a table of
-// the x offsets (bytes) of each k at `ktab`, and a table of the plane's
-// vectors of 4 outputs in pairs at `vtab`..`vend` (per vector: its offset
-// in y, its offset in x, the address of its lane mask; each row's last
-// vector moved back to end at the row's end, with the lanes already
-// covered masked off; an odd vector out paired with itself, fully
-// masked). Per image, group, panel and pair: 12 accumulators (6 k × 2
-// vectors) over o, each step two vectors of y read in place and 6
-// broadcast weights (the GEMM micro-kernel's loads and multiply-adds);
-// then each k's two vectors, masked, are added into x in place. Threads
-// split the images, so no two write the same x.
+// vector of 4 copies, see packA) at `wp`, a table of the x offsets (bytes)
+// of each k at `ktab` (the word before it: where the split pairs start),
+// and a table of the plane's vectors of 4 outputs in pairs at
+// `vtab`..`vend` (per vector: its offset in y, its offset in x, the
+// address of its lane mask; the lanes already covered masked off; an odd
+// vector out paired with itself, fully masked; see inputDirectTables in
+// `conv.ts`). Per image, group, panel and pair: 12 accumulators (6 k × 2
+// vectors) over o, each step two vectors of y and 6 broadcast weights (the
+// GEMM micro-kernel's loads and multiply-adds); then each k's two vectors,
+// masked, are added into x in place. The whole vectors' y is read in
+// place; the split pairs' vectors (when rows end in 2 outputs: the ends of
+// two rows in one vector) read y from a copy of those ends the kernel
+// packs at `work` per image and group, and add lanes 2-3 one output row
+// below lanes 0-1. Threads split the images, so no two write the same x.
 const convInputDirect: Template = ({ madd }) =>
   kernel(
     "convInputDirect",
@@ -451,50 +457,90 @@ const convInputDirect: Template = ({ madd }) =>
       vt: I32,
       q0: I32,
       q1: I32,
+      qs: I32,
       wq: I32,
       x0: I32,
       x1: I32,
       a: I32,
+      b: I32,
+      vsplit: I32,
+      ns: I32,
+      tsb: I32,
+      rowb: I32,
+      ow: I32,
+      oh: I32,
+      o: I32,
+      s: I32,
+      r: I32,
+      d: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
       const init = zeroTile(l), offs = tileKOffsets(l, get(p.ktab));
-      // one o: the pair's two vectors of y (then on to the next plane),
-      // against the panel's 6 broadcast weights
+      // one o: the pair's two vectors of y (then on to the next o, qs
+      // bytes on), against the panel's 6 broadcast weights
       const step = (u: number): Code[] => [
         set(l.y0, v128.load(get(l.q0))),
         set(l.y1, v128.load(get(l.q1))),
-        set(l.q0, add(get(l.q0), get(l.ppb))),
-        set(l.q1, add(get(l.q1), get(l.ppb))),
+        set(l.q0, add(get(l.q0), get(l.qs))),
+        set(l.q1, add(get(l.q1), get(l.qs))),
         ...Array.from({ length: MR }, (_, r) => [
           set(l.wv, v128.load(get(l.wq), (u * MR + r) * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
         ]),
       ];
-      const store: Code[] = [];
-      for (let r = 0; r < MR; r++) {
-        // only real k (the panel's padding rows are not stored)
-        store.push(if_(i32.lt_s(add(get(l.kb), c(r)), get(l.kk)), [
-          set(l.a, add(get(off(r)), get(l.x0))),
-          v128.store(
-            get(l.a),
-            f32x4.add(
-              v128.load(get(l.a)),
-              v128.and(get(acc(r, 0)), get(l.y0)),
-            ),
+      // each real k's two vectors, masked, added into x: 4 lanes at x0 and
+      // x1, or (split) lanes 0-1 there and lanes 2-3 one output row down
+      const store = (split: boolean): Code[] =>
+        Array.from({ length: MR }, (_, r) =>
+          // only real k (the panel's padding rows are not stored)
+          if_(
+            i32.lt_s(add(get(l.kb), c(r)), get(l.kk)),
+            ([[l.x0, l.y0], [l.x1, l.y1]] as const).map(([x, m], v) => {
+              const sum = (xv: Code) =>
+                f32x4.add(xv, v128.and(get(acc(r, v)), get(m)));
+              return split
+                ? [
+                  set(l.a, add(get(off(r)), get(x))),
+                  set(l.b, add(get(l.a), get(l.rowb))),
+                  set(
+                    l.wv,
+                    sum(v128.shuffle(
+                      v128.load64Splat(get(l.a)),
+                      v128.load64Splat(get(l.b)),
+                      lanes(0, 1, 4, 5),
+                    )),
+                  ),
+                  f64.store(get(l.a), f64x2.extractLane(get(l.wv), 0)),
+                  f64.store(get(l.b), f64x2.extractLane(get(l.wv), 1)),
+                ]
+                : [
+                  set(l.a, add(get(off(r)), get(x))),
+                  v128.store(get(l.a), sum(v128.load(get(l.a)))),
+                ];
+            }),
+          ));
+      // the pairs from vt up to `stop`, y of each at `ybase` plus its offset
+      const pairs = (ybase: number, stop: number, split: boolean): Code =>
+        if_(i32.lt_u(get(l.vt), get(stop)), [
+          loop(
+            init,
+            set(l.q0, add(get(ybase), i32.load(get(l.vt)))),
+            set(l.q1, add(get(ybase), i32.load(get(l.vt), 12))),
+            set(l.wq, get(l.wk)),
+            kLoopU(step, [[l.wq, MR * 16]], get(l.wend), UNROLL),
+            // the two vectors' x offsets and lane masks
+            set(l.x0, i32.load(get(l.vt), 4)),
+            set(l.x1, i32.load(get(l.vt), 16)),
+            set(l.y0, v128.load(i32.load(get(l.vt), 8))),
+            set(l.y1, v128.load(i32.load(get(l.vt), 20))),
+            store(split),
+            set(l.vt, add(get(l.vt), c(24))),
+            brIf(0, i32.lt_u(get(l.vt), get(stop))),
           ),
-          set(l.a, add(get(off(r)), get(l.x1))),
-          v128.store(
-            get(l.a),
-            f32x4.add(
-              v128.load(get(l.a)),
-              v128.and(get(acc(r, 1)), get(l.y1)),
-            ),
-          ),
-        ]));
-      }
+        ]);
       return [
         set(l.groups, field(p.g, CF.groups)),
         set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
@@ -504,8 +550,17 @@ const convInputDirect: Template = ({ madd }) =>
           mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw))),
         ),
         set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
-        set(l.ppb, x4(mul(field(p.g, CF.oh), field(p.g, CF.ow)))),
+        set(l.oh, field(p.g, CF.oh)),
+        set(l.ow, field(p.g, CF.ow)),
+        set(l.ppb, x4(mul(get(l.oh), get(l.ow)))),
         set(l.hwb, x4(mul(field(p.g, CF.h), field(p.g, CF.w)))),
+        // the split pairs' start (the table's word before ktab), the rows
+        // of packed y tails (ns vectors per channel), x's bytes per
+        // output row
+        set(l.vsplit, i32.load(sub(get(p.ktab), c(4)))),
+        set(l.ns, i32.shr_s(add(get(l.oh), c(1)), c(1))),
+        set(l.tsb, i32.shl(get(l.ns), c(4))),
+        set(l.rowb, x4(mul(field(p.g, CF.sh), field(p.g, CF.w)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             set(
@@ -534,6 +589,43 @@ const convInputDirect: Template = ({ madd }) =>
                 ),
               ),
             ),
+            // with split pairs: each channel's last two outputs of rows
+            // r0, r0 + 1 (r0 = min(2s, oh - 2)) as vector s of the packed
+            // tails at work (copied as bits)
+            if_(i32.lt_u(get(l.vsplit), get(p.vend)), [
+              set(l.d, get(p.work)),
+              for_(l.o, c(0), get(l.og), c(1), [
+                for_(l.s, c(0), get(l.ns), c(1), [
+                  set(
+                    l.r,
+                    add(
+                      get(l.yb),
+                      add(
+                        mul(get(l.o), get(l.ppb)),
+                        x4(
+                          add(
+                            mul(
+                              min(
+                                i32.shl(get(l.s), c(1)),
+                                sub(get(l.oh), c(2)),
+                              ),
+                              get(l.ow),
+                            ),
+                            sub(get(l.ow), c(2)),
+                          ),
+                        ),
+                      ),
+                    ),
+                  ),
+                  i32.store(get(l.d), i32.load(get(l.r))),
+                  i32.store(get(l.d), i32.load(get(l.r), 4), 4),
+                  set(l.r, add(get(l.r), x4(get(l.ow)))),
+                  i32.store(get(l.d), i32.load(get(l.r)), 8),
+                  i32.store(get(l.d), i32.load(get(l.r), 4), 12),
+                  set(l.d, add(get(l.d), c(16))),
+                ]),
+              ]),
+            ]),
             set(
               l.wg,
               add(
@@ -548,23 +640,13 @@ const convInputDirect: Template = ({ madd }) =>
                 add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
               ),
               set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
+              // the pairs of whole vectors (y in place), then the split
+              // ones (y from the packed tails)
               set(l.vt, get(p.vtab)),
-              // do { one pair } while (vt < vend): at least one pair
-              loop(
-                init,
-                set(l.q0, add(get(l.yb), i32.load(get(l.vt)))),
-                set(l.q1, add(get(l.yb), i32.load(get(l.vt), 12))),
-                set(l.wq, get(l.wk)),
-                kLoopU(step, [[l.wq, MR * 16]], get(l.wend), UNROLL),
-                // the two vectors' x offsets and lane masks
-                set(l.x0, i32.load(get(l.vt), 4)),
-                set(l.x1, i32.load(get(l.vt), 16)),
-                set(l.y0, v128.load(i32.load(get(l.vt), 8))),
-                set(l.y1, v128.load(i32.load(get(l.vt), 20))),
-                store,
-                set(l.vt, add(get(l.vt), c(24))),
-                brIf(0, i32.lt_u(get(l.vt), get(p.vend))),
-              ),
+              set(l.qs, get(l.ppb)),
+              pairs(l.yb, l.vsplit, false),
+              set(l.qs, get(l.tsb)),
+              pairs(p.work, p.vend, true),
             ]),
           ]),
         ]),
