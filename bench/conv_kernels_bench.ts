@@ -105,11 +105,13 @@ const cases: [string, number, (c: Conv) => void][] = [
     c.conv2dInputAdjoint(d2.y, d2.w, conv2, dx2);
   }],
 ];
-const out1 = new Float32Array(d1.y.length), out2 = new Float32Array(d2.y.length);
+const out1 = new Float32Array(d1.y.length),
+  out2 = new Float32Array(d2.y.length);
 const dw1 = new Float32Array(d1.w.length), dw2 = new Float32Array(d2.w.length);
 const dx2 = new Float32Array(d2.x.length);
 
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs: number[]) =>
+  xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 for (const threads of [1, 2]) {
   for (const r of [mine, other]) {
     r?.rt.setThreads(threads);
@@ -140,7 +142,11 @@ for (const threads of [1, 2]) {
           `  (${(f(t[0]) / f(t[1])).toFixed(3)}x)`
         : "");
     const min = (xs: number[]) => Math.min(...xs);
-    console.log(`${threads}T ${name.padEnd(28)} call median ${line(times, median)}`);
-    console.log(`${threads}T ${name.padEnd(28)} kernel min  ${line(inner, min)}`);
+    console.log(
+      `${threads}T ${name.padEnd(28)} call median ${line(times, median)}`,
+    );
+    console.log(
+      `${threads}T ${name.padEnd(28)} kernel min  ${line(inner, min)}`,
+    );
   }
 }
