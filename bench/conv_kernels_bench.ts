@@ -5,7 +5,7 @@
  * (another checkout's root) it times that checkout's kernels too, the two
  * alternating call by call so both see the same machine load.
  *
- *   deno run -A bench/conv_kernels_bench.ts [--calls N] [--rounds R] [--against /tmp/main]
+ *   deno run -A bench/conv_kernels_bench.ts [--calls N] [--rounds R] [--against /tmp/main] [--only convDirectC]
  *
  * @module
  */
@@ -16,6 +16,7 @@ const arg = (name: string, def: string) => {
 const calls = Number(arg("--calls", "100"));
 const rounds = Number(arg("--rounds", "5"));
 const against = arg("--against", "");
+const only = arg("--only", "");
 
 type Geometry = {
   n: number;
@@ -118,12 +119,16 @@ for (const threads of [1, 2]) {
     r?.rt.waitReady?.();
   }
   for (const [name, macs, run] of cases) {
+    if (only && !name.includes(only)) continue;
     const runs = other ? [mine, other] : [mine];
     const times = runs.map(() => [] as number[]);
     const inner = runs.map(() => [] as number[]);
     for (let i = 0; i < 10; i++) runs.forEach((r) => run(r.conv));
     for (let round = 0; round < rounds; round++) {
-      runs.forEach((r, k) => {
+      // each side first in every other round
+      const order = round % 2 ? [...runs.keys()].reverse() : [...runs.keys()];
+      order.forEach((k) => {
+        const r = runs[k];
         r.inKernel = 0;
         const t0 = performance.now();
         for (let i = 0; i < calls; i++) run(r.conv);
