@@ -158,18 +158,34 @@ const packDirectWeights = (
 /**
  * Copies the `n` floats at `src` to `dst`, each broadcast to a vector of 4
  * copies (16-aligned `dst`): a kernel that multiplies each element of x by
- * a vector then reads it with a plain vector load (see packA). Uses the
- * locals `s`, `d`, `e`.
+ * a vector then reads it with a plain vector load (see packA). Four at a
+ * time (one vector load, four lane shuffles), then one at a time. Uses the
+ * locals `s`, `d`, `e` and `xv` (a vector).
  */
 const broadcastX = (
   src: Code,
   dst: Code,
   n: Code,
-  l: { s: number; d: number; e: number },
+  l: { s: number; d: number; e: number; xv: number },
 ): Code[] => [
   set(l.s, src),
   set(l.d, dst),
   set(l.e, add(get(l.s), x4(n))),
+  if_(i32.ge_u(get(l.e), add(get(l.s), c(16))), [
+    loop(
+      set(l.xv, v128.load(get(l.s))),
+      [0, 1, 2, 3].map((t) =>
+        v128.store(
+          get(l.d),
+          v128.shuffle(get(l.xv), get(l.xv), lanes(t, t, t, t)),
+          16 * t,
+        )
+      ),
+      set(l.s, add(get(l.s), c(16))),
+      set(l.d, add(get(l.d), c(64))),
+      brIf(0, i32.ge_u(get(l.e), add(get(l.s), c(16)))),
+    ),
+  ]),
   block(loop(
     brIf(1, i32.ge_u(get(l.s), get(l.e))),
     v128.store(get(l.d), v128.load32Splat(get(l.s))),
@@ -445,6 +461,7 @@ const convDirectC: Template = ({ madd }) =>
       ptab: I32,
       ya: I32,
       ps: I32,
+      xv: V128,
       tr0: V128,
       tr1: V128,
       tr2: V128,
