@@ -110,6 +110,8 @@ const convWeightDirect: Template = ({ madd }) =>
       yb: I32,
       dwg: I32,
       dq: I32,
+      ps: I32,
+      a: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
@@ -124,6 +126,78 @@ const convWeightDirect: Template = ({ madd }) =>
           set(l.xv, v128.load32Splat(add(get(off(r)), get(l.d)))),
           set(acc(r, 0), madd(get(l.xv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.xv), get(l.y1), get(acc(r, 1)))),
+        ]),
+      ];
+      // 8 channels' vectors of 4 pixels in acc(0..3, 0..1) (channel 4v +
+      // r in acc(r, v)), transposed (4×4 blocks, as packB) and stored as 4
+      // pixels' vectors of 8 channels at d; temporaries in acc(4..5, ·)
+      const transposeStore = (): Code[] => {
+        const t = [acc(4, 0), acc(4, 1), acc(5, 0), acc(5, 1)];
+        const code: Code[] = [];
+        for (let v = 0; v < 2; v++) {
+          const r = [0, 1, 2, 3].map((q) => get(acc(q, v)));
+          code.push(
+            set(t[0], v128.shuffle(r[0], r[1], lanes(0, 4, 1, 5))),
+            set(t[1], v128.shuffle(r[2], r[3], lanes(0, 4, 1, 5))),
+            set(t[2], v128.shuffle(r[0], r[1], lanes(2, 6, 3, 7))),
+            set(t[3], v128.shuffle(r[2], r[3], lanes(2, 6, 3, 7))),
+          );
+          const halves: [number, number, number[]][] = [
+            [t[0], t[1], lanes(0, 1, 4, 5)],
+            [t[0], t[1], lanes(2, 3, 6, 7)],
+            [t[2], t[3], lanes(0, 1, 4, 5)],
+            [t[2], t[3], lanes(2, 3, 6, 7)],
+          ];
+          halves.forEach(([a, b, ls], px) =>
+            code.push(
+              v128.store(
+                get(l.d),
+                v128.shuffle(get(a), get(b), ls),
+                NR * 4 * px + 16 * v,
+              ),
+            )
+          );
+        }
+        return code;
+      };
+      // the whole panels of 8 channels (ob at the first channel left)
+      const packPanelsY = (): Code[] => [
+        set(l.ob, c(0)),
+        if_(i32.le_s(c(NR), get(l.og)), [
+          loop(
+            set(l.q, add(get(l.yb), x4(mul(get(l.ob), get(l.pp))))),
+            set(l.d, add(get(l.yt), x4(mul(get(l.ob), get(l.pp))))),
+            set(l.ye, add(get(l.q), x4(i32.and(get(l.pp), c(-4))))),
+            if_(i32.lt_u(get(l.q), get(l.ye)), [
+              loop(
+                set(l.a, get(l.q)),
+                Array.from({ length: NR }, (_, ch) => [
+                  set(acc(ch % 4, ch >> 2), v128.load(get(l.a))),
+                  ch < NR - 1 ? set(l.a, add(get(l.a), get(l.ps))) : [],
+                ]),
+                transposeStore(),
+                set(l.q, add(get(l.q), c(16))),
+                set(l.d, add(get(l.d), c(NR * 16))),
+                brIf(0, i32.lt_u(get(l.q), get(l.ye))),
+              ),
+            ]),
+            // the last pp % 4 pixels
+            set(l.ye, add(get(l.ye), x4(i32.and(get(l.pp), c(3))))),
+            if_(i32.lt_u(get(l.q), get(l.ye)), [
+              loop(
+                set(l.a, get(l.q)),
+                Array.from({ length: NR }, (_, ch) => [
+                  f32.store(get(l.d), f32.load(get(l.a)), 4 * ch),
+                  ch < NR - 1 ? set(l.a, add(get(l.a), get(l.ps))) : [],
+                ]),
+                set(l.q, add(get(l.q), c(4))),
+                set(l.d, add(get(l.d), c(NR * 4))),
+                brIf(0, i32.lt_u(get(l.q), get(l.ye))),
+              ),
+            ]),
+            set(l.ob, add(get(l.ob), c(NR))),
+            brIf(0, i32.le_s(add(get(l.ob), c(NR)), get(l.og))),
+          ),
         ]),
       ];
       const store: Code[] = [];
@@ -146,6 +220,7 @@ const convWeightDirect: Template = ({ madd }) =>
         set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
         set(l.op, i32.and(add(get(l.og), c(NR - 1)), c(-NR))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
+        set(l.ps, x4(get(l.pp))),
         // the k offset table, the pixel offset table, packed y (16-aligned)
         set(l.tab, get(p.work)),
         set(l.ptab, add(get(l.tab), x4(get(l.kk)))),
@@ -171,8 +246,11 @@ const convWeightDirect: Template = ({ madd }) =>
             setXPlane(p.g, l),
             setYPlane(p.g, l),
             // y [og, pp] -> yt [op / 8, pp, 8]: channel o at panel o / 8,
-            // lane o % 8
-            for_(l.o, c(0), get(l.op), c(1), [
+            // lane o % 8. Whole panels 4 pixels at a time (8 vectors of 4
+            // pixels transposed into 4 of 8 channels), the rest one float
+            // at a time.
+            packPanelsY(),
+            for_(l.o, get(l.ob), get(l.op), c(1), [
               set(
                 l.d,
                 add(
