@@ -300,9 +300,10 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
     case "convDirect":
     case "convDirectC": {
       // the offset table and (16-aligned) the weights in panels of 6
-      // channels (each broadcast to 4 lanes) or 8 channels
+      // channels (each broadcast to 4 lanes; then a panel's 6 bias
+      // vectors) or 8 channels
       const panel = fn === "convDirect" ? MR : NR;
-      const weights = 16 + 4 * k *
+      const weights = 16 + (fn === "convDirect" ? 16 * MR : 0) + 4 * k *
           (1 + (fn === "convDirect" ? 4 : 1) * g.groups * roundUp(og, panel));
       // convDirectC: the pixel offset table and one image's group of x,
       // broadcast, each 16-aligned

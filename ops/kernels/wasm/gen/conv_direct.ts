@@ -267,6 +267,8 @@ const convDirect: Template = ({ madd }) =>
       rows: I32,
       bias: I32,
       d: I32,
+      bv: I32,
+      ps: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
@@ -283,24 +285,28 @@ const convDirect: Template = ({ madd }) =>
         ]),
       ];
       // a block of 4·vecs outputs of row oy from column at, for 6 channels
+      // the bias of channels q..q + 5 as vectors at bv (0 without a bias
+      // or past the last channel), for every block of the panel
+      const biasVectors = Array.from({ length: MR }, (_, r) =>
+        v128.store(
+          get(l.bv),
+          f32x4.splat(
+            if_f32(
+              i32.and(
+                i32.ne(get(l.bias), c(0)),
+                i32.lt_s(add(get(l.q), c(r)), get(l.og)),
+              ),
+              f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
+            ),
+          ),
+          16 * r,
+        ));
       const block = (vecs: number): Code[] => {
         const init: Code[] = [], store: Code[] = [];
         for (let r = 0; r < MR; r++) {
-          // the bias of channel q + r (0 without a bias or past the last
-          // channel)
+          // the bias of channel q + r (see biasVectors)
           init.push(
-            set(
-              acc(r, 0),
-              f32x4.splat(
-                if_f32(
-                  i32.and(
-                    i32.ne(get(l.bias), c(0)),
-                    i32.lt_s(add(get(l.q), c(r)), get(l.og)),
-                  ),
-                  f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
-                ),
-              ),
-            ),
+            set(acc(r, 0), v128.load(get(l.bv), 16 * r)),
             vecs > 1 ? set(acc(r, 1), get(acc(r, 0))) : [],
           );
           store.push(
@@ -309,7 +315,7 @@ const convDirect: Template = ({ madd }) =>
                 { length: vecs },
                 (_, v) => v128.store(get(l.yp), get(acc(r, v)), 16 * v),
               ),
-              set(l.yp, add(get(l.yp), x4(mul(get(l.oh), get(l.ow))))),
+              set(l.yp, add(get(l.yp), get(l.ps))),
             ]),
           );
         }
@@ -341,6 +347,18 @@ const convDirect: Template = ({ madd }) =>
       return [
         loadConv(p.g, l),
         ...packDirectWeights(p.g, p.work, l, MR, "weights"),
+        // after the weights: the bias vectors (see biasVectors)
+        set(
+          l.bv,
+          add(
+            get(l.pw),
+            i32.shl(
+              mul(mul(get(l.groups), mul(get(l.panels), c(MR))), get(l.kk)),
+              c(4),
+            ),
+          ),
+        ),
+        set(l.ps, x4(mul(get(l.oh), get(l.ow)))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
@@ -354,6 +372,7 @@ const convDirect: Template = ({ madd }) =>
             ),
             for_(l.q, c(0), get(l.og), c(MR), [
               set(l.rows, min(c(MR), sub(get(l.og), get(l.q)))),
+              biasVectors,
               set(
                 l.wq,
                 add(
