@@ -85,10 +85,10 @@ const packLocalNames = [
  * The start of the direct convolution kernels: a table of the input
  * offset (bytes) of each k = (ci, i, j), then (16-aligned) every group's
  * weights packed in panels of R output channels (zero past the last
- * channel). The kernel broadcasts one operand from memory: with "weights", each weight is
- * packed as a whole vector of 4 copies (read with plain vector loads, see
- * packA); with "x", the kernel reads x from a broadcast copy
- * ({@link broadcastX}), so the offsets count 16 bytes per element.
+ * channel). The kernel broadcasts one operand from memory: with "weights",
+ * each weight is packed as a whole vector of 4 copies (read with plain
+ * vector loads, see packA); with "x", the kernel reads x from a broadcast
+ * copy ({@link broadcastX}), so the offsets count 16 bytes per element.
  */
 const packDirectWeights = (
   g: number,
@@ -96,64 +96,73 @@ const packDirectWeights = (
   l: { [K in typeof packLocalNames[number]]: number },
   R: number,
   broadcast: "weights" | "x",
-): Code[] => [
-  set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
-  // the offset table (bytes), then the packed weights of every group
-  set(l.tab, get(work)),
-  // (16-aligned: the kernels read the panels with vector loads, which
-  // cost more when they straddle cache lines)
-  set(l.pw, i32.and(add(add(get(l.tab), x4(get(l.kk))), c(15)), c(-16))),
-  set(l.d, get(l.tab)),
-  kOffsetTable(l, broadcast === "x" ? 4 : 2),
-  for_(l.grp, c(0), get(l.groups), c(1), [
-    for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
-      set(
-        l.d,
-        add(
-          get(l.pw),
-          i32.shl(
-            mul(
-              add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
-              get(l.kk),
-            ),
-            c(broadcast === "weights" ? 4 : 2),
-          ),
-        ),
-      ),
-      for_(l.k, c(0), get(l.kk), c(1), [
+): Code[] => {
+  // bytes per weight in the panels: a vector of copies, or one float
+  const shift = broadcast === "weights" ? 4 : 2;
+  return [
+    set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
+    // the offset table (bytes), then the packed weights of every group
+    set(l.tab, get(work)),
+    // (16-aligned: the kernels read the panels with vector loads, which
+    // cost more when they straddle cache lines)
+    set(l.pw, i32.and(add(add(get(l.tab), x4(get(l.kk))), c(15)), c(-16))),
+    set(l.d, get(l.tab)),
+    kOffsetTable(l, broadcast === "x" ? 4 : 2),
+    // channel by channel (each a row of the weights), k by k: channel o of
+    // panel q at lane o - q of each k's R (zero past og)
+    for_(l.grp, c(0), get(l.groups), c(1), [
+      for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
         for_(l.r, c(0), c(R), c(1), [
-          (broadcast === "weights" ? storeSplat : f32.store)(
+          set(
+            l.d,
             add(
-              get(l.d),
+              get(l.pw),
               i32.shl(
-                add(mul(get(l.k), c(R)), get(l.r)),
-                c(broadcast === "weights" ? 4 : 2),
-              ),
-            ),
-            if_f32(
-              i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
-              f32.load(
                 add(
-                  field(g, CF.wt),
-                  x4(add(
-                    mul(
-                      add(
-                        mul(get(l.grp), get(l.og)),
-                        add(get(l.q), get(l.r)),
-                      ),
-                      get(l.kk),
-                    ),
-                    get(l.k),
-                  )),
+                  mul(
+                    add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
+                    get(l.kk),
+                  ),
+                  get(l.r),
                 ),
+                c(shift),
               ),
             ),
           ),
+          if_(i32.lt_s(add(get(l.q), get(l.r)), get(l.og)), [
+            // i: the channel's weights
+            set(
+              l.i,
+              add(
+                field(g, CF.wt),
+                x4(mul(
+                  add(mul(get(l.grp), get(l.og)), add(get(l.q), get(l.r))),
+                  get(l.kk),
+                )),
+              ),
+            ),
+            for_(l.k, c(0), get(l.kk), c(1), [
+              (broadcast === "weights" ? storeSplat : f32.store)(
+                get(l.d),
+                f32.load(get(l.i)),
+              ),
+              set(l.i, add(get(l.i), c(4))),
+              set(l.d, add(get(l.d), c(R << shift))),
+            ]),
+          ], [
+            for_(l.k, c(0), get(l.kk), c(1), [
+              (broadcast === "weights" ? storeSplat : f32.store)(
+                get(l.d),
+                f32.const_(0),
+              ),
+              set(l.d, add(get(l.d), c(R << shift))),
+            ]),
+          ]),
         ]),
       ]),
     ]),
-  ]),
-];
+  ];
+};
 
 /**
  * Copies the `n` floats at `src` to `dst`, each broadcast to a vector of 4
