@@ -693,7 +693,8 @@ export function conv2dInputAdjoint(
       y: rt.put(y as Float32Array),
       wt: 0,
       bias: 0,
-      x: rt.zeros(g.n * g.c * hp * wp),
+      // (zeroed by the kernel, image by image)
+      x: rt.alloc(4 * g.n * g.c * hp * wp),
     };
     const order = kOrder(gp);
     const panels = packPanels(rt, w as Float32Array, gp, order);

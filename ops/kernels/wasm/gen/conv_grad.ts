@@ -22,6 +22,7 @@ import {
   i32x4,
   if_,
   loop,
+  memory,
   set,
   V128,
   v128,
@@ -491,7 +492,7 @@ const convWeightRows: Template = ({ madd }) =>
 // ---- direct input gradient, for windows that never touch padding, stride
 // 1 along x and output rows of at least 4 (any stride down, dilation,
 // groups): no column buffer and no col2im. x[c, oy·sh + i·dh, ox + j·dw]
-// += Σ_o w[o, c, i, j] · y[o, oy, ox], x zeroed by the caller. The caller
+// += Σ_o w[o, c, i, j] · y[o, oy, ox], each image's x zeroed first. The caller
 // packs the weights of each group into panels of 6 k = (ci, i, j) (for
 // each o, the 6 k side by side, zero past the last k, each broadcast to a
 // vector of 4 copies, see packA) at `wp`, a table of the x offsets (bytes)
@@ -640,6 +641,15 @@ const convInputDirect: Template = ({ madd }) =>
         set(l.tsb, i32.shl(get(l.ns), c(4))),
         set(l.rowb, x4(mul(field(p.g, CF.sh), field(p.g, CF.w)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
+          // image n's x zeroed first (each task its own images)
+          memory.fill(
+            add(
+              field(p.g, CF.x),
+              mul(mul(get(l.n), field(p.g, CF.c)), get(l.hwb)),
+            ),
+            c(0),
+            mul(field(p.g, CF.c), get(l.hwb)),
+          ),
           for_(l.grp, c(0), get(l.groups), c(1), [
             set(
               l.xb,
