@@ -1126,3 +1126,125 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
     { numRuns: 200 },
   );
 });
+
+/** Geometries of the bit-for-bit check of the direct float32 convolutions. */
+const DIRECT_CASES: [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  Partial<cv.ConvGeometry>,
+][] = [
+  [16, 1, 32, 32, 6, 5, 5, {}], // LeNet conv1 (x padded to 32×32)
+  [16, 6, 14, 14, 16, 5, 5, {}], // LeNet conv2
+  [4, 1, 28, 28, 6, 5, 5, { pt: 2, pl: 2 }],
+  [3, 5, 13, 17, 7, 3, 3, {}],
+  [2, 4, 11, 23, 9, 3, 2, { sh: 2 }],
+  [5, 6, 12, 15, 12, 3, 3, { groups: 3 }],
+  [4, 3, 19, 21, 13, 3, 3, { dh: 2, dw: 2 }],
+  [3, 2, 16, 16, 10, 4, 4, { sh: 2, sw: 2 }],
+  [2, 8, 10, 30, 20, 1, 1, {}],
+  [9, 16, 10, 10, 24, 3, 3, {}],
+  [2, 2, 10, 27, 6, 3, 3, {}],
+  [2, 1, 8, 29, 6, 3, 3, {}],
+  [2, 1, 8, 28, 6, 3, 3, {}],
+  [3, 6, 11, 12, 5, 3, 3, {}],
+  [2, 12, 15, 12, 8, 3, 3, { sh: 2 }],
+  [2, 12, 9, 8, 4, 3, 3, { groups: 2 }],
+  [3, 6, 10, 10, 8, 3, 3, { pt: 1, pl: 1 }],
+  [2, 6, 14, 14, 4, 3, 3, { dh: 2, dw: 2 }],
+  [2, 6, 3, 12, 7, 2, 3, {}],
+];
+
+/**
+ * SHA-256 (first 16 hex digits) of the float32 results of the forward
+ * convolution (with bias, with relu), its input adjoint and its weight
+ * adjoint on each of DIRECT_CASES, from seeded values with -0, ±inf,
+ * subnormals and NaN among them; every NaN counted as one (its sign and
+ * payload are V8's choice: its two compilers' code differs there).
+ */
+async function directDigest(): Promise<string> {
+  let seed = 777;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const specials = [NaN, Infinity, -Infinity, -0, 1e-40, -3e-39, 0];
+  const data = (n: number) =>
+    Float32Array.from({ length: n }, () => {
+      const v = (rnd() * 2 - 1) * (rnd() < 0.1 ? 1e3 : 1);
+      return rnd() < 0.003 ? specials[Math.floor(rnd() * specials.length)] : v;
+    });
+  const parts: Uint32Array[] = [];
+  const push = (a: Float32Array) => {
+    const u = new Uint32Array(a.slice().buffer);
+    for (let i = 0; i < u.length; i++) {
+      if (a[i] !== a[i]) u[i] = 0x7fc00000;
+    }
+    parts.push(u);
+  };
+  for (const [n, c, h, w, o, kh, kw, opt] of DIRECT_CASES) {
+    const sh = opt.sh ?? 1,
+      sw = opt.sw ?? 1,
+      pt = opt.pt ?? 0,
+      pl = opt.pl ?? 0;
+    const dh = opt.dh ?? 1, dw = opt.dw ?? 1, groups = opt.groups ?? 1;
+    const oh = Math.floor((h + 2 * pt - dh * (kh - 1) - 1) / sh) + 1;
+    const ow = Math.floor((w + 2 * pl - dw * (kw - 1) - 1) / sw) + 1;
+    const g = { n, c, h, w, o, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw, groups };
+    const x = data(n * c * h * w), wt = data(o * (c / groups) * kh * kw);
+    const b = data(o), y = data(n * o * oh * ow);
+    push(cv.conv2dForward(x, wt, b, g) as Float32Array);
+    push(cv.conv2dForwardRelu(x, wt, null, g) as Float32Array);
+    push(cv.conv2dInputAdjoint(y, wt, g) as Float32Array);
+    push(
+      cv.conv2dWeightAdjoint(
+        x,
+        y,
+        g,
+        new Float32Array(wt.length),
+      ) as Float32Array,
+    );
+  }
+  const all = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(new Uint8Array(p.buffer), at);
+    at += p.byteLength;
+  }
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return Array.from(hash.slice(0, 8), (v) => v.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+Deno.test({
+  name:
+    "kernels: the direct float32 convolutions give the same bits as before their tuning (digests of results on 19 geometries)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // computed with the kernels of commit 5fdf9a4; the sums' order is part
+    // of the kernels' contract (the jitted and eager steps, and a run's
+    // numbers from one version to the next)
+    const plain = "6f1c2971a49c24d1", fused = "8ca1a746b9e3e843";
+    for (const relaxed of RELAXED_AVAILABLE ? [true, false] : [false]) {
+      for (const threads of [1, 2]) {
+        const rt = new WasmRuntime({ relaxed });
+        rt.setThreads(threads);
+        assert.ok(rt.waitReady(10000), "the worker did not start");
+        const prev = setRuntime(rt);
+        try {
+          const digest = await directDigest();
+          // relaxed SIMD's multiply-add is fused where the machine has FMA
+          // (else a multiply and an add, as the plain module)
+          assert.ok(
+            relaxed ? [fused, plain].includes(digest) : digest === plain,
+            `relaxed ${relaxed}, ${threads} thread(s): digest ${digest}`,
+          );
+        } finally {
+          if (prev) setRuntime(prev);
+        }
+      }
+    }
+  },
+});

@@ -275,7 +275,9 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
   const P = g.oh * g.ow;
   switch (fn) {
     case "convInputDirect":
-      return 0;
+      // the last two outputs of each pair of rows of each channel, packed
+      // (see inputDirectTables)
+      return 16 * og * Math.ceil(g.oh / 2);
     case "convWeightDirectF64":
       // the offset tables (k, pixel pairs), alignment, y packed in blocks
       // of MR channels
@@ -297,11 +299,12 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
       return 4 * (k + P) + 16 + 4 * P * roundUp(og, NR);
     case "convDirect":
     case "convDirectC": {
-      // the offset table and the weights in panels of 6 channels (each
-      // broadcast to 4 lanes) or 8 channels
+      // the offset table and (16-aligned) the weights in panels of 6
+      // channels (each broadcast to 4 lanes; then a panel's 6 bias
+      // vectors) or 8 channels
       const panel = fn === "convDirect" ? MR : NR;
-      const weights = 4 * k *
-        (1 + (fn === "convDirect" ? 4 : 1) * g.groups * roundUp(og, panel));
+      const weights = 16 + (fn === "convDirect" ? 16 * MR : 0) + 4 * k *
+          (1 + (fn === "convDirect" ? 4 : 1) * g.groups * roundUp(og, panel));
       // convDirectC: the pixel offset table and one image's group of x,
       // broadcast, each 16-aligned
       return weights +
@@ -671,7 +674,7 @@ export function conv2dInputAdjoint(
           y.length,
           g.n * g.c * gp.h * gp.w,
           4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
-          20 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 1), // the tables
+          24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
         ) + runBytes(rt, gp, "convInputDirect"),
       )
       : null,
@@ -690,10 +693,12 @@ export function conv2dInputAdjoint(
       y: rt.put(y as Float32Array),
       wt: 0,
       bias: 0,
-      x: rt.zeros(g.n * g.c * hp * wp),
+      // (zeroed by the kernel, image by image)
+      x: rt.alloc(4 * g.n * g.c * hp * wp),
     };
-    const panels = packPanels(rt, w as Float32Array, gp);
-    const tabs = inputDirectTables(rt, gp);
+    const order = kOrder(gp);
+    const panels = packPanels(rt, w as Float32Array, gp, order);
+    const tabs = inputDirectTables(rt, gp, order);
     runConv(
       rt,
       gp,
@@ -734,18 +739,26 @@ export function conv2dInputAdjoint(
  * loads: see packA in `wasm/gen/matmul.ts`), written into memory; returns
  * the address.
  */
-function packPanels(rt: WasmRuntime, w: Float32Array, g: ConvGeometry): number {
+function packPanels(
+  rt: WasmRuntime,
+  w: Float32Array,
+  g: ConvGeometry,
+  order: number[],
+): number {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-  const kp = roundUp(kk, MR), order = kOrder(g);
-  const at = rt.zeros(4 * g.groups * kp * og), r = rt.f32, base = at >> 2;
-  for (let grp = 0; grp < g.groups; grp++) {
+  const kp = roundUp(kk, MR);
+  const at = rt.alloc(16 * g.groups * kp * og), r = rt.f32;
+  // every vector written in order (a quarter faster than zeroing first and
+  // a loop over the lanes)
+  for (let grp = 0, d = at >> 2; grp < g.groups; grp++) {
     for (let kb = 0; kb < kp; kb += MR) {
-      for (let o = 0; o < og; o++) {
-        const dst = (grp * kp + kb) * og + o * MR;
-        const src = (grp * og + o) * kk;
-        for (let q = 0; q < MR && kb + q < kk; q++) {
-          const v = w[src + order[kb + q]], d = base + 4 * (dst + q);
-          for (let l = 0; l < 4; l++) r[d + l] = v;
+      for (let o = 0, src = grp * og * kk; o < og; o++, src += kk) {
+        for (let q = kb; q < kb + MR; q++, d += 4) {
+          const v = q < kk ? w[src + order[q]] : 0;
+          r[d] = v;
+          r[d + 1] = v;
+          r[d + 2] = v;
+          r[d + 3] = v;
         }
       }
     }
@@ -770,33 +783,61 @@ function kOrder(g: ConvGeometry): number[] {
 
 /**
  * The tables of `convInputDirect` in the memory: four lane masks (the first
- * m lanes off, m = 0..3) and an all-off one; the x offset (bytes) of each
- * k = (ci, i, j); and the plane's vectors of 4 outputs in pairs (offset in
- * y, offset in x, mask address), each row's last vector moved back to end
- * at the row's end with the lanes already covered off, an odd one out
- * paired with an all-off copy of itself. Returns the addresses.
+ * m lanes off, m = 0..3) and an all-off one; the address where the split
+ * pairs start (below); the x offset (bytes) of each k = (ci, i, j); and the
+ * plane's vectors of 4 outputs in pairs (offset in y, offset in x, mask
+ * address), an odd one out paired with an all-off copy of itself. Each
+ * row's last vector is moved back to end at the row's end, with the lanes
+ * already covered off; or, when rows end in 2 outputs and no two k of a
+ * panel add into the same plane of x (so that no x adds two of a panel's
+ * sums, and the order of the pairs within a panel changes no sum), those
+ * ends go in split vectors after the whole ones: rows r and r + 1's last
+ * two outputs (r = 0, 2, ...; the last pair of rows moved back to end at
+ * the last row, the lanes already covered off), read from the kernel's
+ * packed copy of them (the offset in y is the offset there), lanes 2-3
+ * added one output row below lanes 0-1 in x. LeNet's second layer (rows of
+ * 10): 13 pairs a panel instead of 15. Returns the addresses.
  */
 function inputDirectTables(
   rt: WasmRuntime,
   g: ConvGeometry,
+  order: number[],
 ): { ktab: number; vtab: number; vend: number } {
-  const cg = g.c / g.groups, kk = cg * g.kh * g.kw;
+  const cg = g.c / g.groups, kk = cg * g.kh * g.kw, khw = g.kh * g.kw;
   const full = Math.floor(g.ow / 4), perRow = full + (g.ow % 4 ? 1 : 0);
-  let nv = g.oh * perRow;
-  nv += nv & 1;
-  const at = rt.alloc(4 * (20 + kk + 3 * nv)), i32 = rt.i32, base = at >> 2;
+  // every panel's k in distinct planes (ci)
+  let distinct = true;
+  for (let a = 0; a < kk; a++) {
+    for (let b = a - (a % MR); b < a; b++) {
+      if (Math.floor(order[a] / khw) === Math.floor(order[b] / khw)) {
+        distinct = false;
+      }
+    }
+  }
+  const split = g.ow % 4 === 2 && g.oh >= 2 && distinct;
+  const at = rt.alloc(4 * (24 + kk + 3 * (g.oh * perRow + 2)));
+  const i32 = rt.i32, base = at >> 2;
   for (let m = 0; m <= 4; m++) {
     for (let l = 0; l < 4; l++) i32[base + 4 * m + l] = l < m ? 0 : -1;
   }
-  let q = base + 20;
-  for (const k of kOrder(g)) {
+  let q = base + 24;
+  for (const k of order) {
     const ci = Math.floor(k / (g.kh * g.kw)), i = Math.floor(k / g.kw) % g.kh;
     i32[q++] = 4 * ((ci * g.h + i * g.dh) * g.w + (k % g.kw) * g.dw);
   }
+  // pairs up an odd one out with an all-off copy of itself
+  const even = (from: number) => {
+    if ((q - from) % 6) {
+      i32[q] = i32[q - 3];
+      i32[q + 1] = i32[q - 2];
+      i32[q + 2] = at + 16 * 4;
+      q += 3;
+    }
+  };
   // column-major (rows fastest), so a pair's two vectors lie in different
   // rows (when there are two) and never overlap
   const vtab = q;
-  for (let v = 0; v < perRow; v++) {
+  for (let v = 0; v < (split ? full : perRow); v++) {
     for (let oy = 0; oy < g.oh; oy++) {
       const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
       i32[q++] = 4 * (oy * g.ow + ox);
@@ -804,13 +845,19 @@ function inputDirectTables(
       i32[q++] = at + 16 * m;
     }
   }
-  if ((q - vtab) % 6) {
-    i32[q] = i32[q - 3];
-    i32[q + 1] = i32[q - 2];
-    i32[q + 2] = at + 16 * 4;
-    q += 3;
+  even(vtab);
+  const vsplit = q;
+  if (split) {
+    for (let s = 0; s < Math.ceil(g.oh / 2); s++) {
+      const r = Math.min(2 * s, g.oh - 2);
+      i32[q++] = 16 * s;
+      i32[q++] = 4 * (r * g.sh * g.w + g.ow - 2);
+      i32[q++] = at + 32 * (2 * s - r); // lanes 0-1 off when moved back
+    }
+    even(vsplit);
   }
-  return { ktab: 4 * (base + 20), vtab: 4 * vtab, vend: 4 * q };
+  i32[base + 23] = 4 * vsplit;
+  return { ktab: 4 * (base + 24), vtab: 4 * vtab, vend: 4 * q };
 }
 
 /**

@@ -43,7 +43,7 @@ import {
   type Template,
   x4,
 } from "./emit.ts";
-import { kLoop, tileAcc, tileAccOf } from "./tile.ts";
+import { kLoopU, tileAcc, tileAccOf } from "./tile.ts";
 import {
   geomLocals,
   kOffsetTable,
@@ -52,7 +52,10 @@ import {
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
-import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
+import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
+
+/** Steps per iteration of the direct kernels' k loops (see kLoopU). */
+const UNROLL = 8;
 
 /** The locals `packDirectWeights` uses. */
 const packLocalNames = [
@@ -80,12 +83,12 @@ const packLocalNames = [
 ] as const;
 /**
  * The start of the direct convolution kernels: a table of the input
- * offset (bytes) of each k = (ci, i, j), then every group's weights packed
- * in panels of R output channels (zero past the last channel). The kernel
- * broadcasts one operand from memory: with "weights", each weight is
- * packed as a whole vector of 4 copies (read with plain vector loads, see
- * packA); with "x", the kernel reads x from a broadcast copy
- * ({@link broadcastX}), so the offsets count 16 bytes per element.
+ * offset (bytes) of each k = (ci, i, j), then (16-aligned) every group's
+ * weights packed in panels of R output channels (zero past the last
+ * channel). The kernel broadcasts one operand from memory: with "weights",
+ * each weight is packed as a whole vector of 4 copies (read with plain
+ * vector loads, see packA); with "x", the kernel reads x from a broadcast
+ * copy ({@link broadcastX}), so the offsets count 16 bytes per element.
  */
 const packDirectWeights = (
   g: number,
@@ -93,78 +96,105 @@ const packDirectWeights = (
   l: { [K in typeof packLocalNames[number]]: number },
   R: number,
   broadcast: "weights" | "x",
-): Code[] => [
-  set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
-  // the offset table (bytes), then the packed weights of every group
-  set(l.tab, get(work)),
-  set(l.pw, add(get(l.tab), x4(get(l.kk)))),
-  set(l.d, get(l.tab)),
-  kOffsetTable(l, broadcast === "x" ? 4 : 2),
-  for_(l.grp, c(0), get(l.groups), c(1), [
-    for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
-      set(
-        l.d,
-        add(
-          get(l.pw),
-          i32.shl(
-            mul(
-              add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
-              get(l.kk),
-            ),
-            c(broadcast === "weights" ? 4 : 2),
-          ),
-        ),
-      ),
-      for_(l.k, c(0), get(l.kk), c(1), [
+): Code[] => {
+  // bytes per weight in the panels: a vector of copies, or one float
+  const shift = broadcast === "weights" ? 4 : 2;
+  return [
+    set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
+    // the offset table (bytes), then the packed weights of every group
+    set(l.tab, get(work)),
+    // (16-aligned: the kernels read the panels with vector loads, which
+    // cost more when they straddle cache lines)
+    set(l.pw, i32.and(add(add(get(l.tab), x4(get(l.kk))), c(15)), c(-16))),
+    set(l.d, get(l.tab)),
+    kOffsetTable(l, broadcast === "x" ? 4 : 2),
+    // channel by channel (each a row of the weights), k by k: channel o of
+    // panel q at lane o - q of each k's R (zero past og)
+    for_(l.grp, c(0), get(l.groups), c(1), [
+      for_(l.q, c(0), mul(get(l.panels), c(R)), c(R), [
         for_(l.r, c(0), c(R), c(1), [
-          (broadcast === "weights" ? storeSplat : f32.store)(
+          set(
+            l.d,
             add(
-              get(l.d),
+              get(l.pw),
               i32.shl(
-                add(mul(get(l.k), c(R)), get(l.r)),
-                c(broadcast === "weights" ? 4 : 2),
-              ),
-            ),
-            if_f32(
-              i32.lt_s(add(get(l.q), get(l.r)), get(l.og)),
-              f32.load(
                 add(
-                  field(g, CF.wt),
-                  x4(add(
-                    mul(
-                      add(
-                        mul(get(l.grp), get(l.og)),
-                        add(get(l.q), get(l.r)),
-                      ),
-                      get(l.kk),
-                    ),
-                    get(l.k),
-                  )),
+                  mul(
+                    add(mul(get(l.grp), mul(get(l.panels), c(R))), get(l.q)),
+                    get(l.kk),
+                  ),
+                  get(l.r),
                 ),
+                c(shift),
               ),
             ),
           ),
+          if_(i32.lt_s(add(get(l.q), get(l.r)), get(l.og)), [
+            // i: the channel's weights
+            set(
+              l.i,
+              add(
+                field(g, CF.wt),
+                x4(mul(
+                  add(mul(get(l.grp), get(l.og)), add(get(l.q), get(l.r))),
+                  get(l.kk),
+                )),
+              ),
+            ),
+            for_(l.k, c(0), get(l.kk), c(1), [
+              (broadcast === "weights" ? storeSplat : f32.store)(
+                get(l.d),
+                f32.load(get(l.i)),
+              ),
+              set(l.i, add(get(l.i), c(4))),
+              set(l.d, add(get(l.d), c(R << shift))),
+            ]),
+          ], [
+            for_(l.k, c(0), get(l.kk), c(1), [
+              (broadcast === "weights" ? storeSplat : f32.store)(
+                get(l.d),
+                f32.const_(0),
+              ),
+              set(l.d, add(get(l.d), c(R << shift))),
+            ]),
+          ]),
         ]),
       ]),
     ]),
-  ]),
-];
+  ];
+};
 
 /**
  * Copies the `n` floats at `src` to `dst`, each broadcast to a vector of 4
  * copies (16-aligned `dst`): a kernel that multiplies each element of x by
- * a vector then reads it with a plain vector load (see packA). Uses the
- * locals `s`, `d`, `e`.
+ * a vector then reads it with a plain vector load (see packA). Four at a
+ * time (one vector load, four lane shuffles), then one at a time. Uses the
+ * locals `s`, `d`, `e` and `xv` (a vector).
  */
 const broadcastX = (
   src: Code,
   dst: Code,
   n: Code,
-  l: { s: number; d: number; e: number },
+  l: { s: number; d: number; e: number; xv: number },
 ): Code[] => [
   set(l.s, src),
   set(l.d, dst),
   set(l.e, add(get(l.s), x4(n))),
+  if_(i32.ge_u(get(l.e), add(get(l.s), c(16))), [
+    loop(
+      set(l.xv, v128.load(get(l.s))),
+      [0, 1, 2, 3].map((t) =>
+        v128.store(
+          get(l.d),
+          v128.shuffle(get(l.xv), get(l.xv), lanes(t, t, t, t)),
+          16 * t,
+        )
+      ),
+      set(l.s, add(get(l.s), c(16))),
+      set(l.d, add(get(l.d), c(64))),
+      brIf(0, i32.ge_u(get(l.e), add(get(l.s), c(16)))),
+    ),
+  ]),
   block(loop(
     brIf(1, i32.ge_u(get(l.s), get(l.e))),
     v128.store(get(l.d), v128.load32Splat(get(l.s))),
@@ -180,12 +210,20 @@ const broadcastX = (
  * accumulators before they are stored, so `relu(conv2d(...))` costs no pass
  * of its own.
  */
-const reluTile = (g: number, acc: (r: number, v: number) => number): Code =>
+const reluTile = (
+  g: number,
+  acc: (r: number, v: number) => number,
+  vecs = 2,
+): Code =>
   if_(
     field(g, CF.act),
     Array.from(
       { length: MR },
-      (_, r) => [0, 1].map((v) => set(acc(r, v), reluVec(get(acc(r, v))))),
+      (_, r) =>
+        Array.from(
+          { length: vecs },
+          (_, v) => set(acc(r, v), reluVec(get(acc(r, v)))),
+        ),
     ),
   );
 
@@ -231,7 +269,6 @@ const convDirect: Template = ({ madd }) =>
       src: I32,
       kp: I32,
       ke: I32,
-      ke2: I32,
       wk: I32,
       wq: I32,
       yb: I32,
@@ -239,51 +276,99 @@ const convDirect: Template = ({ madd }) =>
       rows: I32,
       bias: I32,
       d: I32,
+      bv: I32,
+      ps: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
-      const init: Code[] = [], store: Code[] = [];
-      // one k: two vectors of x at src plus its offset, against 6 weights
-      const step = (u: number): Code[] => [
+      const xs = [l.x0, l.x1];
+      // one k: `vecs` vectors of x at src plus its offset, against 6 weights
+      const step = (vecs: number) => (u: number): Code[] => [
         set(l.d, add(get(l.src), i32.load(get(l.kp), 4 * u))),
-        set(l.x0, v128.load(get(l.d))),
-        set(l.x1, v128.load(get(l.d), 16)),
+        xs.slice(0, vecs).map((x, v) => set(x, v128.load(get(l.d), 16 * v))),
         ...Array.from({ length: MR }, (_, r) => [
           set(l.wv, v128.load(get(l.wk), (u * MR + r) * 16)),
-          set(acc(r, 0), madd(get(l.wv), get(l.x0), get(acc(r, 0)))),
-          set(acc(r, 1), madd(get(l.wv), get(l.x1), get(acc(r, 1)))),
+          xs.slice(0, vecs).map((x, v) =>
+            set(acc(r, v), madd(get(l.wv), get(x), get(acc(r, v))))
+          ),
         ]),
       ];
-      for (let r = 0; r < MR; r++) {
-        // the bias of channel q + r (0 without a bias or past the last channel)
-        init.push(
-          set(
-            acc(r, 0),
-            f32x4.splat(
-              if_f32(
-                i32.and(
-                  i32.ne(get(l.bias), c(0)),
-                  i32.lt_s(add(get(l.q), c(r)), get(l.og)),
-                ),
-                f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
+      // a block of 4·vecs outputs of row oy from column at, for 6 channels
+      // the bias of channels q..q + 5 as vectors at bv (0 without a bias
+      // or past the last channel), for every block of the panel
+      const biasVectors = Array.from({ length: MR }, (_, r) =>
+        v128.store(
+          get(l.bv),
+          f32x4.splat(
+            if_f32(
+              i32.and(
+                i32.ne(get(l.bias), c(0)),
+                i32.lt_s(add(get(l.q), c(r)), get(l.og)),
               ),
+              f32.load(add(get(l.bias), x4(add(get(l.q), c(r))))),
             ),
           ),
-          set(acc(r, 1), get(acc(r, 0))),
-        );
-        store.push(
-          if_(i32.lt_s(c(r), get(l.rows)), [
-            v128.store(get(l.yp), get(acc(r, 0))),
-            v128.store(get(l.yp), get(acc(r, 1)), 16),
-            set(l.yp, add(get(l.yp), x4(mul(get(l.oh), get(l.ow))))),
-          ]),
-        );
-      }
+          16 * r,
+        ));
+      const block = (vecs: number): Code[] => {
+        const init: Code[] = [], store: Code[] = [];
+        for (let r = 0; r < MR; r++) {
+          // the bias of channel q + r (see biasVectors)
+          init.push(
+            set(acc(r, 0), v128.load(get(l.bv), 16 * r)),
+            vecs > 1 ? set(acc(r, 1), get(acc(r, 0))) : [],
+          );
+          store.push(
+            if_(i32.lt_s(c(r), get(l.rows)), [
+              Array.from(
+                { length: vecs },
+                (_, v) => v128.store(get(l.yp), get(acc(r, v)), 16 * v),
+              ),
+              set(l.yp, add(get(l.yp), get(l.ps))),
+            ]),
+          );
+        }
+        return [
+          set(
+            l.src,
+            add(
+              get(l.xb),
+              x4(add(mul(mul(get(l.oy), get(l.sh)), get(l.w)), get(l.at))),
+            ),
+          ),
+          init,
+          set(l.kp, get(l.tab)),
+          set(l.wk, get(l.wq)),
+          kLoopU(
+            step(vecs),
+            [[l.kp, 4], [l.wk, MR * 16]],
+            get(l.ke),
+            UNROLL,
+          ),
+          set(
+            l.yp,
+            add(get(l.yb), x4(add(mul(get(l.oy), get(l.ow)), get(l.at)))),
+          ),
+          reluTile(p.g, acc, vecs),
+          store,
+        ];
+      };
       return [
         loadConv(p.g, l),
         ...packDirectWeights(p.g, p.work, l, MR, "weights"),
+        // after the weights: the bias vectors (see biasVectors)
+        set(
+          l.bv,
+          add(
+            get(l.pw),
+            i32.shl(
+              mul(mul(get(l.groups), mul(get(l.panels), c(MR))), get(l.kk)),
+              c(4),
+            ),
+          ),
+        ),
+        set(l.ps, x4(mul(get(l.oh), get(l.ow)))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
-        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -296,6 +381,7 @@ const convDirect: Template = ({ madd }) =>
             ),
             for_(l.q, c(0), get(l.og), c(MR), [
               set(l.rows, min(c(MR), sub(get(l.og), get(l.q)))),
+              biasVectors,
               set(
                 l.wq,
                 add(
@@ -323,41 +409,19 @@ const convDirect: Template = ({ madd }) =>
                 ),
               ),
               for_(l.oy, c(0), get(l.oh), c(1), [
+                // blocks of 8 while more than 4 are left (the last one
+                // moved back to end at ow), then one of 4 ending at ow
                 set(l.ox, c(0)),
                 loop(
-                  // the block's first column (the last block ends at ow)
                   set(l.at, min(get(l.ox), sub(get(l.ow), c(8)))),
-                  set(
-                    l.src,
-                    add(
-                      get(l.xb),
-                      x4(add(
-                        mul(mul(get(l.oy), get(l.sh)), get(l.w)),
-                        get(l.at),
-                      )),
-                    ),
-                  ),
-                  init,
-                  set(l.kp, get(l.tab)),
-                  set(l.wk, get(l.wq)),
-                  kLoop(
-                    step,
-                    [[l.kp, 4], [l.wk, MR * 16]],
-                    get(l.ke2),
-                    get(l.ke),
-                  ),
-                  set(
-                    l.yp,
-                    add(
-                      get(l.yb),
-                      x4(add(mul(get(l.oy), get(l.ow)), get(l.at))),
-                    ),
-                  ),
-                  reluTile(p.g, acc),
-                  store,
+                  block(2),
                   set(l.ox, add(get(l.ox), c(8))),
-                  brIf(0, i32.lt_s(get(l.ox), get(l.ow))),
+                  brIf(0, i32.gt_s(sub(get(l.ow), get(l.ox)), c(4))),
                 ),
+                if_(i32.lt_s(get(l.ox), get(l.ow)), [
+                  set(l.at, sub(get(l.ow), c(4))),
+                  block(1),
+                ]),
               ]),
             ]),
           ]),
@@ -407,7 +471,6 @@ const convDirectC: Template = ({ madd }) =>
       xb: I32,
       kp: I32,
       ke: I32,
-      ke2: I32,
       off: I32,
       wk: I32,
       wq: I32,
@@ -426,6 +489,7 @@ const convDirectC: Template = ({ madd }) =>
       ptab: I32,
       ya: I32,
       ps: I32,
+      xv: V128,
       tr0: V128,
       tr1: V128,
       tr2: V128,
@@ -551,7 +615,6 @@ const convDirectC: Template = ({ madd }) =>
         set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
         set(l.ps, x4(get(l.pp))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
-        set(l.ke2, add(get(l.tab), x4(i32.and(get(l.kk), c(-CU))))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -595,7 +658,7 @@ const convDirectC: Template = ({ madd }) =>
                 setup,
                 set(l.kp, get(l.tab)),
                 set(l.wk, get(l.wq)),
-                kLoop(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke2), get(l.ke)),
+                kLoopU(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke), UNROLL),
                 reluTile(p.g, acc),
                 if_(
                   i32.le_s(add(get(l.q), c(NR)), get(l.og)),

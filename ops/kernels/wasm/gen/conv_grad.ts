@@ -13,6 +13,8 @@ import {
   type Code,
   f32,
   f32x4,
+  f64,
+  f64x2,
   for_,
   get,
   I32,
@@ -20,6 +22,7 @@ import {
   i32x4,
   if_,
   loop,
+  memory,
   set,
   V128,
   v128,
@@ -30,6 +33,7 @@ import {
   type FamilyTemplates,
   field,
   kernel,
+  lanes,
   min,
   mul,
   sub,
@@ -37,7 +41,7 @@ import {
   x4,
 } from "./emit.ts";
 import {
-  kLoop,
+  kLoopU,
   rowLocals,
   tileAcc,
   tileAccOf,
@@ -51,7 +55,10 @@ import {
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
-import { CONV_OFFSETS as CF, CU, MR, NR } from "../layout.ts";
+import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
+
+/** Steps per iteration of the gradients' inner loops (see kLoopU). */
+const UNROLL = 8;
 
 // ---- direct weight gradient, for windows that never touch padding (any
 // stride and dilation): no im2col. dwT [groups, kp, op] (kp = cg·kh·kw
@@ -85,7 +92,6 @@ const convWeightDirect: Template = ({ madd }) =>
       tab: I32,
       ptab: I32,
       pe: I32,
-      pe2: I32,
       yt: I32,
       n: I32,
       grp: I32,
@@ -105,6 +111,8 @@ const convWeightDirect: Template = ({ madd }) =>
       yb: I32,
       dwg: I32,
       dq: I32,
+      ps: I32,
+      a: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
@@ -119,6 +127,78 @@ const convWeightDirect: Template = ({ madd }) =>
           set(l.xv, v128.load32Splat(add(get(off(r)), get(l.d)))),
           set(acc(r, 0), madd(get(l.xv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.xv), get(l.y1), get(acc(r, 1)))),
+        ]),
+      ];
+      // 8 channels' vectors of 4 pixels in acc(0..3, 0..1) (channel 4v +
+      // r in acc(r, v)), transposed (4×4 blocks, as packB) and stored as 4
+      // pixels' vectors of 8 channels at d; temporaries in acc(4..5, ·)
+      const transposeStore = (): Code[] => {
+        const t = [acc(4, 0), acc(4, 1), acc(5, 0), acc(5, 1)];
+        const code: Code[] = [];
+        for (let v = 0; v < 2; v++) {
+          const r = [0, 1, 2, 3].map((q) => get(acc(q, v)));
+          code.push(
+            set(t[0], v128.shuffle(r[0], r[1], lanes(0, 4, 1, 5))),
+            set(t[1], v128.shuffle(r[2], r[3], lanes(0, 4, 1, 5))),
+            set(t[2], v128.shuffle(r[0], r[1], lanes(2, 6, 3, 7))),
+            set(t[3], v128.shuffle(r[2], r[3], lanes(2, 6, 3, 7))),
+          );
+          const halves: [number, number, number[]][] = [
+            [t[0], t[1], lanes(0, 1, 4, 5)],
+            [t[0], t[1], lanes(2, 3, 6, 7)],
+            [t[2], t[3], lanes(0, 1, 4, 5)],
+            [t[2], t[3], lanes(2, 3, 6, 7)],
+          ];
+          halves.forEach(([a, b, ls], px) =>
+            code.push(
+              v128.store(
+                get(l.d),
+                v128.shuffle(get(a), get(b), ls),
+                NR * 4 * px + 16 * v,
+              ),
+            )
+          );
+        }
+        return code;
+      };
+      // the whole panels of 8 channels (ob at the first channel left)
+      const packPanelsY = (): Code[] => [
+        set(l.ob, c(0)),
+        if_(i32.le_s(c(NR), get(l.og)), [
+          loop(
+            set(l.q, add(get(l.yb), x4(mul(get(l.ob), get(l.pp))))),
+            set(l.d, add(get(l.yt), x4(mul(get(l.ob), get(l.pp))))),
+            set(l.ye, add(get(l.q), x4(i32.and(get(l.pp), c(-4))))),
+            if_(i32.lt_u(get(l.q), get(l.ye)), [
+              loop(
+                set(l.a, get(l.q)),
+                Array.from({ length: NR }, (_, ch) => [
+                  set(acc(ch % 4, ch >> 2), v128.load(get(l.a))),
+                  ch < NR - 1 ? set(l.a, add(get(l.a), get(l.ps))) : [],
+                ]),
+                transposeStore(),
+                set(l.q, add(get(l.q), c(16))),
+                set(l.d, add(get(l.d), c(NR * 16))),
+                brIf(0, i32.lt_u(get(l.q), get(l.ye))),
+              ),
+            ]),
+            // the last pp % 4 pixels
+            set(l.ye, add(get(l.ye), x4(i32.and(get(l.pp), c(3))))),
+            if_(i32.lt_u(get(l.q), get(l.ye)), [
+              loop(
+                set(l.a, get(l.q)),
+                Array.from({ length: NR }, (_, ch) => [
+                  f32.store(get(l.d), f32.load(get(l.a)), 4 * ch),
+                  ch < NR - 1 ? set(l.a, add(get(l.a), get(l.ps))) : [],
+                ]),
+                set(l.q, add(get(l.q), c(4))),
+                set(l.d, add(get(l.d), c(NR * 4))),
+                brIf(0, i32.lt_u(get(l.q), get(l.ye))),
+              ),
+            ]),
+            set(l.ob, add(get(l.ob), c(NR))),
+            brIf(0, i32.le_s(add(get(l.ob), c(NR)), get(l.og))),
+          ),
         ]),
       ];
       const store: Code[] = [];
@@ -141,11 +221,11 @@ const convWeightDirect: Template = ({ madd }) =>
         set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
         set(l.op, i32.and(add(get(l.og), c(NR - 1)), c(-NR))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
+        set(l.ps, x4(get(l.pp))),
         // the k offset table, the pixel offset table, packed y (16-aligned)
         set(l.tab, get(p.work)),
         set(l.ptab, add(get(l.tab), x4(get(l.kk)))),
         set(l.pe, add(get(l.ptab), x4(get(l.pp)))),
-        set(l.pe2, add(get(l.ptab), x4(i32.and(get(l.pp), c(-CU))))),
         set(l.yt, i32.and(add(get(l.pe), c(15)), c(-16))),
         set(l.d, get(l.tab)),
         kOffsetTable(l, 2),
@@ -167,8 +247,11 @@ const convWeightDirect: Template = ({ madd }) =>
             setXPlane(p.g, l),
             setYPlane(p.g, l),
             // y [og, pp] -> yt [op / 8, pp, 8]: channel o at panel o / 8,
-            // lane o % 8
-            for_(l.o, c(0), get(l.op), c(1), [
+            // lane o % 8. Whole panels 4 pixels at a time (8 vectors of 4
+            // pixels transposed into 4 of 8 channels), the rest one float
+            // at a time.
+            packPanelsY(),
+            for_(l.o, get(l.ob), get(l.op), c(1), [
               set(
                 l.d,
                 add(
@@ -203,12 +286,7 @@ const convWeightDirect: Template = ({ madd }) =>
                 init,
                 set(l.pt, get(l.ptab)),
                 set(l.ye, add(get(l.yt), x4(mul(get(l.ob), get(l.pp))))),
-                kLoop(
-                  step,
-                  [[l.pt, 4], [l.ye, NR * 4]],
-                  get(l.pe2),
-                  get(l.pe),
-                ),
+                kLoopU(step, [[l.pt, 4], [l.ye, NR * 4]], get(l.pe), UNROLL),
                 set(
                   l.dq,
                   add(
@@ -270,11 +348,13 @@ const convWeightRows: Template = ({ madd }) =>
       d: I32,
       xb: I32,
       yb: I32,
-      xr0: I32,
-      xr1: I32,
+      xq0: I32,
+      xq1: I32,
+      yr: I32,
+      re: I32,
+      rstep: I32,
       at: I32,
       ie: I32,
-      ie2: I32,
       tail: I32,
     },
     (p, l) => {
@@ -288,8 +368,8 @@ const convWeightRows: Template = ({ madd }) =>
       const step = (u: number, masked = false): Code[] => {
         const mk = (v: Code) => (masked ? v128.and(v, get(l.m)) : v);
         const code: Code[] = [
-          set(l.x0, mk(v128.load(add(get(l.xr0), get(l.at)), 16 * u))),
-          set(l.x1, mk(v128.load(add(get(l.xr1), get(l.at)), 16 * u))),
+          set(l.x0, mk(v128.load(add(get(l.xq0), get(l.at)), 16 * u))),
+          set(l.x1, mk(v128.load(add(get(l.xq1), get(l.at)), 16 * u))),
         ];
         for (let o = 0; o < MR; o++) {
           code.push(
@@ -300,17 +380,15 @@ const convWeightRows: Template = ({ madd }) =>
         }
         return code;
       };
-      const init = zeroTile(l), rowStart: Code[] = [], flush: Code[] = [];
+      const init = zeroTile(l), tileStart: Code[] = [], flush: Code[] = [];
       for (let o = 0; o < MR; o++) {
-        // channel ot + o (the last one again past og), this row
-        rowStart.push(set(
+        // channel ot + o's plane (the last one again past og); a row's
+        // pixels are then at its offset yr in the plane
+        tileStart.push(set(
           yo(o),
           add(
             get(l.yb),
-            add(
-              mul(min(add(get(l.ot), c(o)), sub(get(l.og), c(1))), get(l.ps)),
-              x4(mul(get(l.oy), get(l.ow))),
-            ),
+            mul(min(add(get(l.ot), c(o)), sub(get(l.og), c(1))), get(l.ps)),
           ),
         ));
         for (let k = 0; k < 2; k++) {
@@ -347,8 +425,9 @@ const convWeightRows: Template = ({ madd }) =>
         set(l.ps, x4(get(l.pp))),
         // bytes of a row's whole vectors; the masked tail's first lane
         set(l.ie, i32.shl(i32.and(get(l.ow), c(-4)), c(2))),
-        set(l.ie2, i32.and(get(l.ie), c(-16 * CU))),
         set(l.tail, x4(sub(get(l.ow), c(4)))),
+        // from one row to the next: x's rows less y's (bytes)
+        set(l.rstep, x4(sub(mul(get(l.sh), get(l.w)), get(l.ow)))),
         // the tail mask: the lanes already counted (the first 4 - ow % 4) off
         set(
           l.m,
@@ -368,40 +447,38 @@ const convWeightRows: Template = ({ madd }) =>
             for_(l.ot, c(0), get(l.og), c(MR), [
               for_(l.kt, c(0), get(l.kk), c(2), [
                 init,
+                tileStart,
+                // x of k = kt and kt + 1 (the last again past kk), less the
+                // row's offset in y (at runs over y's offsets)
+                set(
+                  l.xq0,
+                  add(get(l.xb), i32.load(add(get(l.tab), x4(get(l.kt))))),
+                ),
+                set(
+                  l.xq1,
+                  add(
+                    get(l.xb),
+                    i32.load(
+                      add(
+                        get(l.tab),
+                        x4(min(add(get(l.kt), c(1)), sub(get(l.kk), c(1)))),
+                      ),
+                    ),
+                  ),
+                ),
+                set(l.yr, c(0)),
                 for_(l.oy, c(0), get(l.oh), c(1), [
-                  rowStart,
-                  set(
-                    l.xr0,
-                    add(
-                      add(
-                        get(l.xb),
-                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
-                      ),
-                      i32.load(add(get(l.tab), x4(get(l.kt)))),
-                    ),
-                  ),
-                  set(
-                    l.xr1,
-                    add(
-                      add(
-                        get(l.xb),
-                        x4(mul(mul(get(l.oy), get(l.sh)), get(l.w))),
-                      ),
-                      i32.load(
-                        add(
-                          get(l.tab),
-                          x4(min(add(get(l.kt), c(1)), sub(get(l.kk), c(1)))),
-                        ),
-                      ),
-                    ),
-                  ),
                   // the whole vectors, then the masked tail
-                  set(l.at, c(0)),
-                  kLoop(step, [[l.at, 16]], get(l.ie2), get(l.ie)),
+                  set(l.at, get(l.yr)),
+                  set(l.re, add(get(l.yr), get(l.ie))),
+                  kLoopU(step, [[l.at, 16]], get(l.re), UNROLL),
                   if_(i32.and(get(l.ow), c(3)), [
-                    set(l.at, get(l.tail)),
+                    set(l.at, add(get(l.yr), get(l.tail))),
                     step(0, true),
                   ]),
+                  set(l.yr, add(get(l.yr), x4(get(l.ow)))),
+                  set(l.xq0, add(get(l.xq0), get(l.rstep))),
+                  set(l.xq1, add(get(l.xq1), get(l.rstep))),
                 ]),
                 flush,
               ]),
@@ -415,20 +492,23 @@ const convWeightRows: Template = ({ madd }) =>
 // ---- direct input gradient, for windows that never touch padding, stride
 // 1 along x and output rows of at least 4 (any stride down, dilation,
 // groups): no column buffer and no col2im. x[c, oy·sh + i·dh, ox + j·dw]
-// += Σ_o w[o, c, i, j] · y[o, oy, ox], x zeroed by the caller. The caller
+// += Σ_o w[o, c, i, j] · y[o, oy, ox], each image's x zeroed first. The caller
 // packs the weights of each group into panels of 6 k = (ci, i, j) (for
 // each o, the 6 k side by side, zero past the last k, each broadcast to a
-// vector of 4 copies, see packA) at `wp`, a table of
-// the x offsets (bytes) of each k at `ktab`, and a table of the plane's
-// vectors of 4 outputs in pairs at `vtab`..`vend` (per vector: its offset
-// in y, its offset in x, the address of its lane mask; each row's last
-// vector moved back to end at the row's end, with the lanes already
-// covered masked off; an odd vector out paired with itself, fully
-// masked). Per image, group, panel and pair: 12 accumulators (6 k × 2
-// vectors) over o, each step two vectors of y read in place and 6
-// broadcast weights (the GEMM micro-kernel's loads and multiply-adds);
-// then each k's two vectors, masked, are added into x in place. Threads
-// split the images, so no two write the same x.
+// vector of 4 copies, see packA) at `wp`, a table of the x offsets (bytes)
+// of each k at `ktab` (the word before it: where the split pairs start),
+// and a table of the plane's vectors of 4 outputs in pairs at
+// `vtab`..`vend` (per vector: its offset in y, its offset in x, the
+// address of its lane mask; the lanes already covered masked off; an odd
+// vector out paired with itself, fully masked; see inputDirectTables in
+// `conv.ts`). Per image, group, panel and pair: 12 accumulators (6 k × 2
+// vectors) over o, each step two vectors of y and 6 broadcast weights (the
+// GEMM micro-kernel's loads and multiply-adds); then each k's two vectors,
+// masked, are added into x in place. The whole vectors' y is read in
+// place; the split pairs' vectors (when rows end in 2 outputs: the ends of
+// two rows in one vector) read y from a copy of those ends the kernel
+// packs at `work` per image and group, and add lanes 2-3 one output row
+// below lanes 0-1. Threads split the images, so no two write the same x.
 const convInputDirect: Template = ({ madd }) =>
   kernel(
     "convInputDirect",
@@ -453,54 +533,93 @@ const convInputDirect: Template = ({ madd }) =>
       kb: I32,
       wk: I32,
       wend: I32,
-      wend2: I32,
       vt: I32,
       q0: I32,
       q1: I32,
+      qs: I32,
       wq: I32,
       x0: I32,
       x1: I32,
       a: I32,
+      b: I32,
+      vsplit: I32,
+      ns: I32,
+      tsb: I32,
+      rowb: I32,
+      ow: I32,
+      oh: I32,
+      o: I32,
+      s: I32,
+      r: I32,
+      d: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
       const init = zeroTile(l), offs = tileKOffsets(l, get(p.ktab));
-      // one o: the pair's two vectors of y (then on to the next plane),
-      // against the panel's 6 broadcast weights
+      // one o: the pair's two vectors of y (then on to the next o, qs
+      // bytes on), against the panel's 6 broadcast weights
       const step = (u: number): Code[] => [
         set(l.y0, v128.load(get(l.q0))),
         set(l.y1, v128.load(get(l.q1))),
-        set(l.q0, add(get(l.q0), get(l.ppb))),
-        set(l.q1, add(get(l.q1), get(l.ppb))),
+        set(l.q0, add(get(l.q0), get(l.qs))),
+        set(l.q1, add(get(l.q1), get(l.qs))),
         ...Array.from({ length: MR }, (_, r) => [
           set(l.wv, v128.load(get(l.wq), (u * MR + r) * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
         ]),
       ];
-      const store: Code[] = [];
-      for (let r = 0; r < MR; r++) {
-        // only real k (the panel's padding rows are not stored)
-        store.push(if_(i32.lt_s(add(get(l.kb), c(r)), get(l.kk)), [
-          set(l.a, add(get(off(r)), get(l.x0))),
-          v128.store(
-            get(l.a),
-            f32x4.add(
-              v128.load(get(l.a)),
-              v128.and(get(acc(r, 0)), get(l.y0)),
-            ),
+      // each real k's two vectors, masked, added into x: 4 lanes at x0 and
+      // x1, or (split) lanes 0-1 there and lanes 2-3 one output row down
+      const store = (split: boolean): Code[] =>
+        Array.from({ length: MR }, (_, r) =>
+          // only real k (the panel's padding rows are not stored)
+          if_(
+            i32.lt_s(add(get(l.kb), c(r)), get(l.kk)),
+            ([[l.x0, l.y0], [l.x1, l.y1]] as const).map(([x, m], v) => {
+              const sum = (xv: Code) =>
+                f32x4.add(xv, v128.and(get(acc(r, v)), get(m)));
+              return split
+                ? [
+                  set(l.a, add(get(off(r)), get(x))),
+                  set(l.b, add(get(l.a), get(l.rowb))),
+                  set(
+                    l.wv,
+                    sum(v128.shuffle(
+                      v128.load64Splat(get(l.a)),
+                      v128.load64Splat(get(l.b)),
+                      lanes(0, 1, 4, 5),
+                    )),
+                  ),
+                  f64.store(get(l.a), f64x2.extractLane(get(l.wv), 0)),
+                  f64.store(get(l.b), f64x2.extractLane(get(l.wv), 1)),
+                ]
+                : [
+                  set(l.a, add(get(off(r)), get(x))),
+                  v128.store(get(l.a), sum(v128.load(get(l.a)))),
+                ];
+            }),
+          ));
+      // the pairs from vt up to `stop`, y of each at `ybase` plus its offset
+      const pairs = (ybase: number, stop: number, split: boolean): Code =>
+        if_(i32.lt_u(get(l.vt), get(stop)), [
+          loop(
+            init,
+            set(l.q0, add(get(ybase), i32.load(get(l.vt)))),
+            set(l.q1, add(get(ybase), i32.load(get(l.vt), 12))),
+            set(l.wq, get(l.wk)),
+            kLoopU(step, [[l.wq, MR * 16]], get(l.wend), UNROLL),
+            // the two vectors' x offsets and lane masks
+            set(l.x0, i32.load(get(l.vt), 4)),
+            set(l.x1, i32.load(get(l.vt), 16)),
+            set(l.y0, v128.load(i32.load(get(l.vt), 8))),
+            set(l.y1, v128.load(i32.load(get(l.vt), 20))),
+            store(split),
+            set(l.vt, add(get(l.vt), c(24))),
+            brIf(0, i32.lt_u(get(l.vt), get(stop))),
           ),
-          set(l.a, add(get(off(r)), get(l.x1))),
-          v128.store(
-            get(l.a),
-            f32x4.add(
-              v128.load(get(l.a)),
-              v128.and(get(acc(r, 1)), get(l.y1)),
-            ),
-          ),
-        ]));
-      }
+        ]);
       return [
         set(l.groups, field(p.g, CF.groups)),
         set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
@@ -510,9 +629,27 @@ const convInputDirect: Template = ({ madd }) =>
           mul(get(l.cg), mul(field(p.g, CF.kh), field(p.g, CF.kw))),
         ),
         set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
-        set(l.ppb, x4(mul(field(p.g, CF.oh), field(p.g, CF.ow)))),
+        set(l.oh, field(p.g, CF.oh)),
+        set(l.ow, field(p.g, CF.ow)),
+        set(l.ppb, x4(mul(get(l.oh), get(l.ow)))),
         set(l.hwb, x4(mul(field(p.g, CF.h), field(p.g, CF.w)))),
+        // the split pairs' start (the table's word before ktab), the rows
+        // of packed y tails (ns vectors per channel), x's bytes per
+        // output row
+        set(l.vsplit, i32.load(sub(get(p.ktab), c(4)))),
+        set(l.ns, i32.shr_s(add(get(l.oh), c(1)), c(1))),
+        set(l.tsb, i32.shl(get(l.ns), c(4))),
+        set(l.rowb, x4(mul(field(p.g, CF.sh), field(p.g, CF.w)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
+          // image n's x zeroed first (each task its own images)
+          memory.fill(
+            add(
+              field(p.g, CF.x),
+              mul(mul(get(l.n), field(p.g, CF.c)), get(l.hwb)),
+            ),
+            c(0),
+            mul(field(p.g, CF.c), get(l.hwb)),
+          ),
           for_(l.grp, c(0), get(l.groups), c(1), [
             set(
               l.xb,
@@ -540,6 +677,43 @@ const convInputDirect: Template = ({ madd }) =>
                 ),
               ),
             ),
+            // with split pairs: each channel's last two outputs of rows
+            // r0, r0 + 1 (r0 = min(2s, oh - 2)) as vector s of the packed
+            // tails at work (copied as bits)
+            if_(i32.lt_u(get(l.vsplit), get(p.vend)), [
+              set(l.d, get(p.work)),
+              for_(l.o, c(0), get(l.og), c(1), [
+                for_(l.s, c(0), get(l.ns), c(1), [
+                  set(
+                    l.r,
+                    add(
+                      get(l.yb),
+                      add(
+                        mul(get(l.o), get(l.ppb)),
+                        x4(
+                          add(
+                            mul(
+                              min(
+                                i32.shl(get(l.s), c(1)),
+                                sub(get(l.oh), c(2)),
+                              ),
+                              get(l.ow),
+                            ),
+                            sub(get(l.ow), c(2)),
+                          ),
+                        ),
+                      ),
+                    ),
+                  ),
+                  i32.store(get(l.d), i32.load(get(l.r))),
+                  i32.store(get(l.d), i32.load(get(l.r), 4), 4),
+                  set(l.r, add(get(l.r), x4(get(l.ow)))),
+                  i32.store(get(l.d), i32.load(get(l.r)), 8),
+                  i32.store(get(l.d), i32.load(get(l.r), 4), 12),
+                  set(l.d, add(get(l.d), c(16))),
+                ]),
+              ]),
+            ]),
             set(
               l.wg,
               add(
@@ -554,27 +728,13 @@ const convInputDirect: Template = ({ madd }) =>
                 add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
               ),
               set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
-              set(
-                l.wend2,
-                add(get(l.wk), mul(i32.and(get(l.og), c(-CU)), c(MR * 16))),
-              ),
+              // the pairs of whole vectors (y in place), then the split
+              // ones (y from the packed tails)
               set(l.vt, get(p.vtab)),
-              // do { one pair } while (vt < vend): at least one pair
-              loop(
-                init,
-                set(l.q0, add(get(l.yb), i32.load(get(l.vt)))),
-                set(l.q1, add(get(l.yb), i32.load(get(l.vt), 12))),
-                set(l.wq, get(l.wk)),
-                kLoop(step, [[l.wq, MR * 16]], get(l.wend2), get(l.wend)),
-                // the two vectors' x offsets and lane masks
-                set(l.x0, i32.load(get(l.vt), 4)),
-                set(l.x1, i32.load(get(l.vt), 16)),
-                set(l.y0, v128.load(i32.load(get(l.vt), 8))),
-                set(l.y1, v128.load(i32.load(get(l.vt), 20))),
-                store,
-                set(l.vt, add(get(l.vt), c(24))),
-                brIf(0, i32.lt_u(get(l.vt), get(p.vend))),
-              ),
+              set(l.qs, get(l.ppb)),
+              pairs(l.yb, l.vsplit, false),
+              set(l.qs, get(l.tsb)),
+              pairs(p.work, p.vend, true),
             ]),
           ]),
         ]),

@@ -82,3 +82,31 @@ export const kLoop = (
     ]);
   return [pass(CU, endCU), pass(1, end)];
 };
+/**
+ * The k loop of a direct kernel, as {@linkcode kLoop} but with `unroll`
+ * steps per iteration (a power of two) and the rest without a loop: while
+ * at least `unroll` steps are left, `unroll` at a time; then `unroll / 2`,
+ * ..., 1 steps once each when that many are left. The same steps in the
+ * same order as `kLoop` (so the same sums), with fewer loop iterations
+ * and none for the last few k: V8 re-checks interrupts, reloads the shared
+ * memory's size and spills around every iteration. `end` is where the
+ * first pointer stops (it moves by its stride per step).
+ */
+export const kLoopU = (
+  step: (u: number) => Code[],
+  ptrs: [number, number][],
+  end: Code,
+  unroll: number,
+): Code[] => {
+  const [p0, s0] = ptrs[0];
+  const left = (n: number) => i32.ge_u(end, add(get(p0), c(n * s0)));
+  const body = (n: number) => [
+    Array.from({ length: n }, (_, u) => step(u)),
+    ptrs.map(([q, stride]) => set(q, add(get(q), c(n * stride)))),
+  ];
+  const code: Code[] = [
+    if_(left(unroll), [loop(body(unroll), brIf(0, left(unroll)))]),
+  ];
+  for (let n = unroll >> 1; n >= 1; n >>= 1) code.push(if_(left(n), body(n)));
+  return code;
+};
