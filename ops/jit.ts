@@ -19,7 +19,8 @@
  * copies and runs outside the plan. `donateArgnums` gives the plan the
  * arguments' memory for its outputs. A step whose producer declares an
  * epilogue for it runs inside the producer's kernel (relu in conv2d's
- * stores, relu's mask in max pooling's gradient: `Rule.epilogue`).
+ * stores and on linear's result in place, relu's mask in max pooling's
+ * gradient: `Rule.epilogue`).
  * Every optimizer and schedule jits whole training steps: the
  * scalars they compute in JavaScript from their step count (bias
  * corrections, learning rates) are `pureCallback` steps of the plan, run
