@@ -47,29 +47,32 @@ function broadcastStrides(
 }
 
 /**
- * Calls `visit(outIndex, indexIntoEach...)` for every element of `outShape`,
- * reading each input through broadcast strides. Used by the general paths.
+ * Calls `row(o, at, inner, step)` for every row of `outShape` (its last
+ * axis, `inner` elements from output index o), with `at[j]` the index of
+ * the row's first element in input j (of `shapes[j]`, broadcast) and
+ * `step[j]` its stride along the row (0 where broadcast): the callers run a
+ * tight loop per row. Used by the general paths.
  */
-function forEachBroadcast(
+function forEachRow(
   outShape: readonly number[],
   shapes: readonly (readonly number[])[],
-  visit: (o: number, idx: Int32Array) => void,
+  row: (o: number, at: Int32Array, inner: number, step: Int32Array) => void,
 ): void {
-  const nd = outShape.length;
+  const nd = outShape.length, k = shapes.length;
   const strides = shapes.map((s) => broadcastStrides(s, outShape));
-  const k = shapes.length;
-  const idx = new Int32Array(k);
-  const counter = new Int32Array(nd);
+  const inner = nd === 0 ? 1 : outShape[nd - 1];
+  const step = Int32Array.from(strides, (st) => nd === 0 ? 0 : st[nd - 1]);
+  const at = new Int32Array(k), counter = new Int32Array(nd);
   let total = 1;
-  for (const d of outShape) total *= d;
-  for (let o = 0; o < total; o++) {
-    visit(o, idx);
-    // increment the multi-index and each input offset
-    for (let ax = nd - 1; ax >= 0; ax--) {
+  for (let ax = 0; ax < nd; ax++) total *= outShape[ax];
+  for (let o = 0; o < total; o += inner) {
+    row(o, at, inner, step);
+    // the next row: increment the multi-index of the outer axes
+    for (let ax = nd - 2; ax >= 0; ax--) {
       counter[ax]++;
-      for (let j = 0; j < k; j++) idx[j] += strides[j][ax];
+      for (let j = 0; j < k; j++) at[j] += strides[j][ax];
       if (counter[ax] < outShape[ax]) break;
-      for (let j = 0; j < k; j++) idx[j] -= strides[j][ax] * counter[ax];
+      for (let j = 0; j < k; j++) at[j] -= strides[j][ax] * counter[ax];
       counter[ax] = 0;
     }
   }
@@ -251,8 +254,12 @@ export function binaryRef(
   outShape: readonly number[],
   f: (x: number, y: number) => number,
 ): TypedArray {
-  forEachBroadcast(outShape, [aShape, bShape], (o, idx) => {
-    out[o] = f(a[idx[0]], b[idx[1]]);
+  forEachRow(outShape, [aShape, bShape], (o, at, inner, step) => {
+    for (let j = 0, p = at[0], q = at[1]; j < inner; j++) {
+      out[o + j] = f(a[p], b[q]);
+      p += step[0];
+      q += step[1];
+    }
   });
   return out;
 }
@@ -273,8 +280,14 @@ export function select(
   out: TypedArray,
   outShape: readonly number[],
 ): TypedArray {
-  forEachBroadcast(outShape, [cShape, aShape, bShape], (o, idx) => {
-    out[o] = selectScalar(c[idx[0]], a[idx[1]], b[idx[2]]);
+  forEachRow(outShape, [cShape, aShape, bShape], (o, at, inner, step) => {
+    const [sc, sa, sb] = step;
+    for (let j = 0, p = at[0], q = at[1], r = at[2]; j < inner; j++) {
+      out[o + j] = c[p] !== 0 ? a[q] : b[r]; // selectScalar
+      p += sc;
+      q += sa;
+      r += sb;
+    }
   });
   return out;
 }
@@ -288,8 +301,10 @@ export function broadcastTo(
 ): TypedArray {
   if (x.length === 1) out.fill(x[0]);
   else {
-    forEachBroadcast(outShape, [shape], (o, idx) => {
-      out[o] = x[idx[0]];
+    forEachRow(outShape, [shape], (o, at, inner, step) => {
+      const p = at[0];
+      if (step[0] === 0) out.fill(x[p], o, o + inner);
+      else for (let j = 0; j < inner; j++) out[o + j] = x[p + j];
     });
   }
   return out;
