@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { ConvGeometry } from "../ops/kernels/conv.ts";
 const arg = (name: string, def: string) => {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Deno.args[i + 1] : def;
@@ -18,24 +19,7 @@ const rounds = Number(arg("--rounds", "5"));
 const against = arg("--against", "");
 const only = arg("--only", "");
 
-type Geometry = {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  o: number;
-  kh: number;
-  kw: number;
-  oh: number;
-  ow: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-  dh: number;
-  dw: number;
-  groups: number;
-};
+type Geometry = ConvGeometry;
 const geom = (c: number, h: number, o: number): Geometry => ({
   n: 64,
   c,
