@@ -656,6 +656,179 @@ const gemm = (el: Elem): Template => () =>
     },
   );
 
+// ---- gemmPack: one task of a GEMM's first phase (see gemmTiles): packs
+// rows lo..hi of A (isB 0; lo a multiple of MR) or columns lo..hi of B
+// (isB 1; lo a multiple of NR), every KC slice of k, into the whole packed
+// matrix at dst: the slice at pc starts pad·pc elements in (pad: A's rows
+// rounded up to MR, each value a vector; B's columns rounded up to NR),
+// its panels laid out as packA and packB lay them out
+const gemmPack = (el: Elem): Template => () =>
+  kernel(
+    named(el, "gemmPack"),
+    { pc: I32, kc: I32, kcp: I32 },
+    (p, l) => [
+      for_(l.pc, c(0), get(p.k), c(KC), [
+        set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
+        set(l.kcp, roundKU(get(l.kc))),
+        if_(get(p.isB), [
+          call(
+            F[named(el, "packB")],
+            add(
+              get(p.src),
+              bytesOf(
+                el,
+                add(mul(get(l.pc), get(p.rs)), mul(get(p.lo), get(p.cs))),
+              ),
+            ),
+            get(p.rs),
+            get(p.cs),
+            get(l.kc),
+            get(l.kcp),
+            sub(get(p.hi), get(p.lo)),
+            add(
+              get(p.dst),
+              bytesOf(
+                el,
+                add(mul(get(p.pad), get(l.pc)), mul(get(p.lo), get(l.kcp))),
+              ),
+            ),
+          ),
+        ], [
+          call(
+            F[named(el, "packA")],
+            add(
+              get(p.src),
+              bytesOf(
+                el,
+                add(mul(get(p.lo), get(p.rs)), mul(get(l.pc), get(p.cs))),
+              ),
+            ),
+            get(p.rs),
+            get(p.cs),
+            sub(get(p.hi), get(p.lo)),
+            get(l.kc),
+            get(l.kcp),
+            add(
+              get(p.dst),
+              i32.shl(
+                add(mul(get(p.pad), get(l.pc)), mul(get(p.lo), get(l.kcp))),
+                c(4),
+              ),
+            ),
+          ),
+        ]),
+      ]),
+    ],
+  );
+
+// ---- gemmTiles: one task of a GEMM's second phase: C[r0..r1, c0..c1]
+// += A·B from the whole packed A (at pa, sa bytes per step of k) and B (at
+// pb, sb bytes per step of k) that gemmPack wrote; r0, c0 multiples of MR
+// and NR, r1, c1 the block's ends (clipped to C). Each tile's sum runs
+// over the KC slices in order, each slice's micro-kernel call as gemm's:
+// the same bits as gemm however C is split into blocks
+const gemmTiles = (el: Elem): Template => () =>
+  kernel(
+    named(el, "gemmTiles"),
+    {
+      pc: I32,
+      kc: I32,
+      kcp: I32,
+      ap: I32,
+      bp: I32,
+      ic: I32,
+      ie: I32,
+      jr: I32,
+      ir: I32,
+      mr: I32,
+      nr: I32,
+      cp: I32,
+      i: I32,
+      j: I32,
+    },
+    (p, l) => {
+      const NRe = el.nr, at = (x: Code) => bytesOf(el, x);
+      const panels = (): Code[] => [
+        add(get(l.ap), i32.shl(mul(get(l.ir), get(l.kcp)), c(4))),
+        add(get(l.bp), at(mul(get(l.jr), get(l.kcp)))),
+      ];
+      return [
+        for_(l.pc, c(0), get(p.k), c(KC), [
+          set(l.kc, min(c(KC), sub(get(p.k), get(l.pc)))),
+          set(l.kcp, roundKU(get(l.kc))),
+          set(l.ap, add(get(p.pa), mul(get(p.sa), get(l.pc)))),
+          set(l.bp, add(get(p.pb), mul(get(p.sb), get(l.pc)))),
+          for_(l.ic, get(p.r0), get(p.r1), c(MC), [
+            set(l.ie, min(add(get(l.ic), c(MC)), get(p.r1))),
+            for_(l.jr, get(p.c0), get(p.c1), c(NRe), [
+              set(l.nr, min(c(NRe), sub(get(p.c1), get(l.jr)))),
+              for_(l.ir, get(l.ic), get(l.ie), c(MR), [
+                set(l.mr, min(c(MR), sub(get(p.r1), get(l.ir)))),
+                set(
+                  l.cp,
+                  add(
+                    get(p.cc),
+                    at(add(mul(get(l.ir), get(p.ldc)), get(l.jr))),
+                  ),
+                ),
+                if_(
+                  i32.and(
+                    i32.eq(get(l.mr), c(MR)),
+                    i32.eq(get(l.nr), c(NRe)),
+                  ),
+                  [
+                    call(
+                      F[named(el, "micro")],
+                      get(l.kcp),
+                      ...panels(),
+                      get(l.cp),
+                      at(get(p.ldc)),
+                    ),
+                  ],
+                  [
+                    // an edge tile: as gemm's
+                    call(F.zero, get(p.tile), c(MR * 32)),
+                    call(
+                      F[named(el, "micro")],
+                      get(l.kcp),
+                      ...panels(),
+                      get(p.tile),
+                      c(32),
+                    ),
+                    for_(l.i, c(0), get(l.mr), c(1), [
+                      for_(l.j, c(0), get(l.nr), c(1), [
+                        el.store(
+                          add(
+                            get(l.cp),
+                            at(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                          ),
+                          el.add(
+                            el.load(
+                              add(
+                                get(l.cp),
+                                at(add(mul(get(l.i), get(p.ldc)), get(l.j))),
+                              ),
+                            ),
+                            el.load(
+                              add(
+                                get(p.tile),
+                                at(add(mul(get(l.i), c(NRe)), get(l.j))),
+                              ),
+                            ),
+                          ),
+                        ),
+                      ]),
+                    ]),
+                  ],
+                ),
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
 /** The GEMM family's templates: float32, then float64. */
 export const matmul: FamilyTemplates<"matmul"> = {
   micro: micro(E32),
@@ -666,4 +839,6 @@ export const matmul: FamilyTemplates<"matmul"> = {
   packAF64: packA(E64),
   packBF64: packB(E64),
   gemmF64: gemm(E64),
+  gemmPack: gemmPack(E32),
+  gemmTiles: gemmTiles(E32),
 };
