@@ -13,7 +13,7 @@
  * @module
  */
 import { allocData, type TypedArray } from "../tensor.ts";
-import { KC, KU, MAX_TASKS, MR, NR, NR_F64 } from "./wasm/layout.ts";
+import { MAX_TASKS, MR, NR, NR_F64 } from "./wasm/layout.ts";
 import {
   bytesFor,
   GEMM_WORK,
@@ -179,11 +179,6 @@ function runGemm(
     ]]);
     return;
   }
-  if (
-    fn === "gemm" && gemmTwoPhase(rt, m, n, k, a, ars, acs, b, brs, bcs, c, ldc)
-  ) {
-    return;
-  }
   // split the longer side into blocks of whole micro-tiles
   const byCols = n >= m;
   const unit = byCols ? (fn === "gemm" ? NR : NR_F64) : MR;
@@ -222,69 +217,6 @@ function runGemm(
   });
   rt.parallel(fn, tasks);
 }
-
-/**
- * Most bytes of packed A and B a float32 GEMM on threads packs at once (see
- * {@linkcode gemmTwoPhase}): within the scratch `gemmFits` sets aside.
- */
-const PACKED_MAX = 4 * GEMM_WORK;
-
-/**
- * A float32 GEMM on threads in two phases, when its packed operands fit
- * `PACKED_MAX`: tasks pack all of A and B once (`gemmPack`: row blocks of
- * A, column blocks of B), then tasks compute blocks of C's tiles from them
- * (`gemmTiles`), several per thread so the queue balances them. Each
- * element's sum is formed as in `gemm` (the same KC slices, micro-kernel
- * and edge tiles), so the bits do not depend on the split. False (nothing
- * done) when the packed operands are too large.
- */
-function gemmTwoPhase(
-  rt: WasmRuntime,
-  ...[m, n, k, a, ars, acs, b, brs, bcs, c, ldc]: GemmArgs
-): boolean {
-  const mp = Math.ceil(m / MR) * MR, np = Math.ceil(n / NR) * NR;
-  // the k steps packed: every KC slice rounded up to a multiple of KU
-  const kp = Math.floor(k / KC) * KC + Math.ceil((k % KC) / KU) * KU;
-  if (16 * mp * kp + 4 * np * kp > PACKED_MAX) return false;
-  const pa = rt.alloc(16 * mp * kp), pb = rt.alloc(4 * np * kp);
-  const packs: number[][] = [];
-  for (const [lo, hi] of rt.split(mp / MR, 1)) {
-    packs.push([0, a, ars, acs, lo * MR, Math.min(m, hi * MR), k, pa, mp]);
-  }
-  for (const [lo, hi] of rt.split(np / NR, 1)) {
-    packs.push([1, b, brs, bcs, lo * NR, Math.min(n, hi * NR), k, pb, np]);
-  }
-  rt.parallel("gemmPack", packs);
-  // blocks of C: the side with more tiles split, a few blocks per thread
-  const byCols = np / NR >= mp / MR;
-  const unit = byCols ? NR : MR, size = byCols ? n : m;
-  const blocks = rt.split(Math.ceil(size / unit), 1, TILE_BLOCKS);
-  const tile = rt.alloc(blocks.length * MR * NR * 4);
-  rt.parallel(
-    "gemmTiles",
-    blocks.map(([lo, hi], i) => {
-      const s = lo * unit, e = Math.min(size, hi * unit);
-      return [
-        k,
-        pa,
-        16 * mp,
-        pb,
-        4 * np,
-        c,
-        ldc,
-        byCols ? 0 : s,
-        byCols ? m : e,
-        byCols ? s : 0,
-        byCols ? e : n,
-        tile + i * MR * NR * 4,
-      ];
-    }),
-  );
-  return true;
-}
-
-/** Blocks of C per thread in {@linkcode gemmTwoPhase}. */
-const TILE_BLOCKS = 2;
 
 /** The TypeScript reference of {@linkcode matmul} (float64 accumulation). */
 export function matmulRef(

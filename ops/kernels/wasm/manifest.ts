@@ -90,8 +90,6 @@ export const KERNELS = {
   convDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
   convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
   convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
-  gemmPack: ["matmul", "task", "isB src rs cs lo hi k dst pad"],
-  gemmTiles: ["matmul", "task", "k pa sa pb sb cc ldc r0 r1 c0 c1 tile"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */
