@@ -6,6 +6,10 @@
  */
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
+import * as mm from "../ops/kernels/matmul.ts";
+import { WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
+import { withRuntime } from "./_geometry.ts";
+import { values } from "./_helpers.ts";
 
 Deno.test("matmul: 2-D, batched with broadcasting, vector cases", () => {
   const a = T.tensor([[1, 2], [3, 4]]), b = T.tensor([[5, 6], [7, 8]]);
@@ -44,4 +48,60 @@ Deno.test("errors: linear arguments", () => {
     () => T.linear(z([2, 4]), z([4])),
     /linear: weight must be \[out, in\], got \[4\]/,
   );
+});
+
+Deno.test({
+  name:
+    "float32 GEMM: 2 and 3 threads give the single-thread bits (LeNet-5's linear-layer shapes, odd shapes, all layouts, linear with bias and relu)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => {
+    const rts = [1, 2, 3].map((threads) => {
+      const rt = new WasmRuntime();
+      rt.setThreads(threads);
+      if (threads > 1) assert.ok(rt.waitReady(10000), "no worker started");
+      return rt;
+    });
+    // [m, n, k]: LeNet-5's (batch 64), then sizes that are not multiples of
+    // the tile's 6 x 8, k over one KC slice (256) and not a multiple of 4;
+    // every product above PARALLEL_MIN_MACS, so the threads split it
+    const shapes = [
+      [64, 120, 400],
+      [64, 400, 120],
+      [120, 400, 64],
+      [64, 84, 120],
+      [64, 120, 84],
+      [84, 120, 64],
+      [61, 125, 263],
+      [97, 37, 515],
+      [13, 301, 400],
+      [200, 50, 70],
+      [7, 1000, 75],
+    ];
+    for (const [m, n, k] of shapes) {
+      assert.ok(m * n * k >= mm.PARALLEL_MIN_MACS);
+      const a = values(m * k, m + n), b = values(k * n, k), bias = values(n, 7);
+      const runs = rts.map((rt) =>
+        withRuntime(rt, () => {
+          const out: Float32Array[] = [];
+          for (const layout of ["nn", "tn", "nt"] as const) {
+            const c = new Float64Array(m * n);
+            mm.gemm(a, 0, b, 0, c, 0, m, k, n, layout);
+            out.push(new Float32Array(c));
+          }
+          out.push(mm.linearF32(a, b, bias, m, k, n, true)!);
+          return out;
+        })
+      );
+      for (let t = 1; t < runs.length; t++) {
+        runs[t].forEach((r, i) =>
+          assert.deepEqual(
+            new Uint32Array(r.buffer),
+            new Uint32Array(runs[0][i].buffer),
+            `m ${m} n ${n} k ${k}, case ${i}, ${t + 1} threads`,
+          )
+        );
+      }
+    }
+  },
 });
