@@ -43,23 +43,33 @@ export interface StepInfo {
 }
 
 /** A fused group: its steps' values computed by one loop. */
-export interface Fused {
+export interface FusedPart {
   /** Value ids of the steps it replaces, in order. */
   readonly members: readonly number[];
   /** What its loop reads: arrays of `n` elements, or scalars (one element). */
   readonly inputs: readonly Ref[];
   /** The members whose values are read after the group (or are outputs). */
   readonly outputs: readonly number[];
-  /** The dtype of every member. */
-  readonly dtype: DType;
   /** The length of every member. */
   readonly n: number;
+}
+
+/**
+ * A task of fused groups: one, or several that run the same program on
+ * other arrays (an optimizer's update of each parameter), in one kernel.
+ */
+export interface Fused {
+  /** The groups, none reading another's values. */
+  readonly parts: readonly FusedPart[];
+  /** The dtype of every member. */
+  readonly dtype: DType;
   /**
-   * Runs the loop: `ins` as `inputs`, one array of `n` per output. Each
-   * element of the inputs is read before that element of the outputs is
-   * written, so an output may be an input's array that nothing reads later.
+   * Runs the loop of each part: `ins[j]` as part j's `inputs`, one array of
+   * its `n` per output. Each element of a part's inputs is read before that
+   * element of its outputs is written, so an output may be an input's
+   * array that nothing else reads later.
    */
-  run(ins: readonly TypedArray[], outs: TypedArray[]): void;
+  run(ins: readonly (readonly TypedArray[])[], outs: TypedArray[][]): void;
 }
 
 /** One task of a schedule: a step's value id, or a fused group. */
@@ -74,7 +84,9 @@ export type Task = number | Fused;
  * fusable steps whose whole result it reads (of its dtype and length), and a
  * group runs where its last member was recorded. So that nothing reads a
  * member before the group runs, a group is sealed (takes no more members)
- * once a step outside it reads one of its members.
+ * once a step outside it reads one of its members. Groups next to each
+ * other with the same program (the same ops on operands of the same kinds)
+ * become one task, unless one reads another.
  */
 export function schedule(
   nIn: number,
@@ -109,48 +121,101 @@ export function schedule(
     }
     if (fusable) (groupOf[s] = group ?? new Set()).add(s);
   });
-  const tasks: Task[] = [];
+  // by value, the steps that read it (-1: an output)
+  const readers = new Map<number, number[]>();
+  const reads = (r: Ref, s: number) =>
+    typeof r === "number" && readers.set(r, [...readers.get(r) ?? [], s]);
+  steps.forEach((st, s) => st?.inputs.forEach((r) => reads(r, s)));
+  outs.forEach((r) => reads(r, -1));
+  const tasks: (number | Group)[] = [];
   steps.forEach((st, s) => {
     const g = groupOf[s];
     if (!st || (g && Math.max(...g) !== s)) return; // a group runs at its last member
     tasks.push(
       g && g.size > 1
-        ? fusedLoop(nIn, steps, [...g].sort((a, b) => a - b), outs, info)
+        ? group(nIn, steps, [...g].sort((a, b) => a - b), readers, info)
         : nIn + s,
     );
   });
-  return tasks;
+  // runs of groups with one program become one task
+  const runs: (number | Group[])[] = [];
+  for (const t of tasks) {
+    const last = runs[runs.length - 1];
+    if (
+      typeof t !== "number" && Array.isArray(last) &&
+      last[0].key === t.key &&
+      !t.inputs.some((r) => last.some((g) => g.members.includes(r as number)))
+    ) last.push(t);
+    else runs.push(typeof t === "number" ? t : [t]);
+  }
+  return runs.map((r) =>
+    typeof r === "number" ? r : fusedTask(r, steps, nIn, info)
+  );
 }
 
-let loops = 0;
+/** A group before it becomes (part of) a task: its part and its program's key. */
+interface Group extends FusedPart {
+  /** The program: ops, operand kinds, outputs (equal keys, one loop). */
+  readonly key: string;
+}
 
-/** The fused loop of a group of steps (in recorded order). */
-function fusedLoop(
+/** The part of a group of steps (in recorded order); `readers` by value: the steps that read it (-1: an output). */
+function group(
   nIn: number,
   steps: readonly (StepInfo | null)[],
   members: number[],
-  outs: readonly Ref[],
+  readers: ReadonlyMap<number, readonly number[]>,
   info: (r: Ref) => { shape: readonly number[]; dtype: DType },
-): Fused {
+): Group {
   const ids = members.map((s) => nIn + s);
-  const first = steps[members[0]]!, n = sizeOf(first.shape);
+  const n = sizeOf(steps[members[0]]!.shape);
   const inputs: Ref[] = [];
   const operand = (r: Ref): string => {
     const j = typeof r === "number" ? ids.indexOf(r) : -1;
     if (j >= 0) return `t${j}`;
     let k = inputs.indexOf(r);
     if (k < 0) k = inputs.push(r) - 1;
+    return `x${k}`;
+  };
+  const inGroup = new Set(members);
+  const outputs = ids.filter((id) =>
+    readers.get(id)?.some((s) => !inGroup.has(s))
+  );
+  const key = JSON.stringify([
+    steps[members[0]]!.dtype,
+    members.map((s) => [ruleId(steps[s]!.rule), steps[s]!.inputs.map(operand)]),
+    inputs.map((r) => [sizeOf(info(r).shape) === n, info(r).dtype]),
+    outputs.map((id) => ids.indexOf(id)),
+  ]);
+  return { members: ids, inputs, outputs, n, key };
+}
+let loops = 0;
+
+/** A number per rule, for programs' keys. */
+const ruleIds = new WeakMap<object, number>();
+let rules = 0;
+const ruleId = (rule: object) => {
+  if (!ruleIds.has(rule)) ruleIds.set(rule, rules++);
+  return ruleIds.get(rule)!;
+};
+
+/** The task of groups with one program (`key`): one loop, one kernel for all. */
+function fusedTask(
+  groups: readonly Group[],
+  steps: readonly (StepInfo | null)[],
+  nIn: number,
+  info: (r: Ref) => { shape: readonly number[]; dtype: DType },
+): Fused {
+  const { members: ids, inputs, outputs, n } = groups[0];
+  const members = ids.map((id) => id - nIn);
+  const first = steps[members[0]]!;
+  const operand = (r: Ref): string => {
+    const j = typeof r === "number" ? ids.indexOf(r) : -1;
+    if (j >= 0) return `t${j}`;
+    const k = inputs.indexOf(r);
     // a whole array, or a scalar (read once, before the loop)
     return sizeOf(info(r).shape) === n ? `x${k}[i]` : `x${k}`;
   };
-  const read = new Set<number>();
-  steps.forEach((st, s) => {
-    if (st && !members.includes(s)) {
-      st.inputs.forEach((r) => typeof r === "number" && read.add(r));
-    }
-  });
-  outs.forEach((r) => typeof r === "number" && read.add(r));
-  const outputs = ids.filter((id) => read.has(id));
   const round = first.dtype === "float32" ? "fr" : "";
   const body = members.map((s, j) =>
     `const t${j} = ${round}(f${j}(${
@@ -177,13 +242,28 @@ return (ins, outs, n) => {
     members.map((s) => steps[s]!.rule.scalar),
   ) as (ins: readonly TypedArray[], outs: TypedArray[], n: number) => void;
   const kernel = simdKernel(steps, members, ids, inputs, outputs, n, info);
-  return {
-    members: ids,
+  // the kernel runs the parts of 4 elements or more, the loop the others
+  const parts = groups.map(({ members, inputs, outputs, n }) => ({
+    members,
     inputs,
     outputs,
-    dtype: first.dtype,
     n,
-    run: (ins, outs) => void (kernel?.(ins, outs, n) || loop(ins, outs, n)),
+  }));
+  const big = parts.flatMap((p, j) => p.n >= 4 ? [j] : []);
+  const small = parts.flatMap((p, j) => p.n >= 4 ? [] : [j]);
+  const ns = big.map((j) => parts[j].n), every = parts.map((_, j) => j);
+  const pick = <X>(xs: readonly X[]) =>
+    small.length ? big.map((j) => xs[j]) : xs;
+  return {
+    parts,
+    dtype: first.dtype,
+    run: (ins, outs) => {
+      const done = kernel !== null && big.length > 0 &&
+        kernel(pick(ins), pick(outs), ns);
+      for (const j of done ? small : every) {
+        loop(ins[j], outs[j], parts[j].n);
+      }
+    },
   };
 }
 
@@ -203,7 +283,7 @@ function simdKernel(
   info: (r: Ref) => { shape: readonly number[]; dtype: DType },
 ) {
   const ops = members.map((s) => steps[s]!.rule.simd);
-  if (steps[members[0]]!.dtype !== "float32" || n < 4 || !ops.every(Boolean)) {
+  if (steps[members[0]]!.dtype !== "float32" || !ops.every(Boolean)) {
     return null;
   }
   const types = inputs.map((r) => info(r).dtype);

@@ -220,7 +220,9 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   const tasks = schedule(nIn, steps, (i) => leaves[i], outs);
   const lastUse: number[] = [];
   tasks.forEach((t, pos) => {
-    const inputs = typeof t === "number" ? steps[t - nIn]!.inputs : t.inputs;
+    const inputs = typeof t === "number"
+      ? steps[t - nIn]!.inputs
+      : t.parts.flatMap((p) => p.inputs);
     for (const r of inputs) if (typeof r === "number") lastUse[r] = pos;
   });
   for (const r of outs) if (typeof r === "number") lastUse[r] = Infinity;
@@ -235,7 +237,7 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   const placed = new Set(
     tasks.flatMap((t) =>
       typeof t !== "number"
-        ? t.inputs
+        ? t.parts.flatMap((p) => p.inputs)
         : opaque[t - nIn]
         ? []
         : steps[t - nIn]!.inputs
@@ -486,24 +488,34 @@ function replay(
     if (planning) rt.hold(out.data, 1);
   };
   const fused = (task: Fused, pos: number) => {
-    const ins = task.inputs.map((r) => val(r).data);
-    const outs = task.outputs.map((id) => {
-      const t = take(task.dtype, task.n, pos);
-      // an output is a fresh array, an intermediate stays in memory
-      if (!t) {
-        return plan.lastUse[id] === Infinity
-          ? freshData(task.dtype, task.n)
-          : allocData(task.dtype, task.n);
-      }
-      // an input the output took over (updated in place) is read from the new view
-      ins.forEach((x, k) => x.buffer === t.from && (ins[k] = t.data));
-      return t.data;
-    });
+    const ins = task.parts.map((p) => p.inputs.map((r) => val(r).data));
+    const outs = task.parts.map((p, j) =>
+      p.outputs.map((id) => {
+        // (not an array that another part reads)
+        const t = take(task.dtype, p.n, pos, (b) =>
+          ins.some((xs, k) =>
+            k !== j && xs.some((x) =>
+              x.buffer === b
+            )
+          ));
+        // an output is a fresh array, an intermediate stays in memory
+        if (!t) {
+          return plan.lastUse[id] === Infinity
+            ? freshData(task.dtype, p.n)
+            : allocData(task.dtype, p.n);
+        }
+        // an input the output took over (updated in place) is read from the new view
+        ins[j].forEach((x, k) => x.buffer === t.from && (ins[j][k] = t.data));
+        return t.data;
+      })
+    );
     task.run(ins, outs);
-    task.outputs.forEach((id, q) => {
-      env[id] = fromData(outs[q], plan.steps[id - plan.nIn]!.shape);
-      if (planning) rt.hold(outs[q], 1);
-    });
+    task.parts.forEach((p, j) =>
+      p.outputs.forEach((id, q) => {
+        env[id] = fromData(outs[j][q], plan.steps[id - plan.nIn]!.shape);
+        if (planning) rt.hold(outs[j][q], 1);
+      })
+    );
   };
   const run = () => {
     if (planning) {
@@ -540,8 +552,9 @@ function replay(
 
 /**
  * The donated arrays a replay may write an output into: `take(dtype, n,
- * pos)` detaches one of that dtype and length that no task after position
- * `pos` reads (through any leaf sharing its memory) and that is no output,
+ * pos, busy)` detaches one of that dtype and length that no task after
+ * position `pos` reads (through any leaf sharing its memory), that is no
+ * output and whose buffer is not `busy` (read by another part of the task),
  * and returns a new view of its memory and the buffer it came from; or
  * null.
  */
@@ -553,11 +566,13 @@ function donation(
   dtype: Tensor["dtype"],
   n: number,
   pos: number,
+  busy?: (buffer: ArrayBufferLike) => boolean,
 ) => { data: TypedArray; from: ArrayBufferLike } | null {
   const spare = donated.filter((d) => canDetach(d, [], plan));
-  return (dtype, n, pos) => {
+  return (dtype, n, pos, busy) => {
     const i = spare.findIndex((d) =>
       d.dtype === dtype && d.data.length === n && !isDetached(d.data) &&
+      !busy?.(d.data.buffer) &&
       leaves.every((l, id) =>
         l.data.buffer !== d.data.buffer ||
         (plan.lastUse[id] ?? -1) < (pos === Infinity ? Infinity : pos + 1)

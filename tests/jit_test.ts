@@ -517,7 +517,7 @@ Deno.test("jit: fused elementwise chains give the eager bits (random programs, f
   );
 });
 
-Deno.test("jit: an optimizer's update over each parameter runs as one fused loop", () => {
+Deno.test("jit: an optimizer's update over all parameters runs as one fused task, one part per parameter", () => {
   const params = {
     w: T.random.normal(T.random.key(0), [30, 40]),
     b: T.random.normal(T.random.key(1), [40]),
@@ -537,13 +537,18 @@ Deno.test("jit: an optimizer's update over each parameter runs as one fused loop
   const [, plan] = trace(update, args, [0, 1, 2], flat);
   const leaves = flat.flatMap(([l]) => l);
   const tasks = schedule(plan.nIn, plan.steps, (i) => leaves[i], plan.outs);
-  const fused = tasks.filter((t) => typeof t !== "number");
-  assert.equal(fused.length, 2, "one loop per parameter");
+  const fused = tasks.filter((t) => typeof t !== "number") as Fused[];
+  assert.equal(fused.length, 1, "one task");
+  assert.deepEqual(
+    fused[0].parts.map((p) => p.n).sort((a, b) => a - b),
+    [40, 1200],
+    "one part per parameter",
+  );
   const elementwise =
     plan.steps.filter((st) => st?.rule.scalar && st.dtype !== "int32" // (the step count's add is int32)
     ).length;
   assert.equal(
-    fused.reduce((k, t) => k + (t as Fused).members.length, 0),
+    fused[0].parts.reduce((k, p) => k + p.members.length, 0),
     elementwise,
     "every elementwise step is in a loop",
   );
@@ -554,6 +559,37 @@ Deno.test("jit: an optimizer's update over each parameter runs as one fused loop
   T.treeLeaves(j(...args as [never, never, never]) as T.Tree).forEach((l, i) =>
     sameBits(l, want[i], `leaf ${i}`)
   );
+});
+
+Deno.test("jit: donated parameters of one shape, updated in one fused task, each part reading its own (float32 and float64)", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const make = (seed: number) => ({
+      a: T.random.normal(T.random.key(seed), [1000], { dtype }),
+      b: T.random.normal(T.random.key(seed + 1), [1000], { dtype }),
+      c: T.random.normal(T.random.key(seed + 2), [1000], { dtype }),
+    });
+    const opt = T.optim.sgd({ lr: 0.1, momentum: 0.9, weightDecay: 1e-2 });
+    const update = (g: T.Tree, s: T.Tree, p: T.Tree) => {
+      const r = opt.update(g as never, s as never, p as never);
+      return [T.optim.applyUpdates(p, r.updates), r.state];
+    };
+    const step = T.jit(update, { donateArgnums: [1, 2] });
+    const grads = make(10);
+    let p = make(0), s: T.Tree = opt.init(p);
+    s = update(grads, s, p)[1]; // a momentum that is not zero
+    for (let i = 0; i < 3; i++) {
+      const copy = (t: T.Tree) => T.treeMap((x: Tensor) => T.add(x, 0), t);
+      const want = T.treeLeaves(
+        update(grads, copy(s), copy(p)) as T.Tree,
+      ) as Tensor[];
+      const [np, ns] = step(grads, s, p) as [typeof p, T.Tree];
+      (T.treeLeaves([np, ns]) as Tensor[]).forEach((l, k) =>
+        sameBits(l, want[k], `${dtype}, call ${i}, leaf ${k}`)
+      );
+      [p, s] = [np, ns];
+    }
+    assert.equal(step.traceCount(), 1);
+  }
 });
 
 Deno.test("jit: relu after linear runs on the linear kernel's result in place (the eager bits, special values included)", () => {

@@ -1015,7 +1015,7 @@ Deno.test("kernels: the fused epilogues (relu in conv2d's stores, relu's mask in
   }
 });
 
-Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, abs, sqrt, maximum, where; scalars, int32 conditions, special values, lengths 4 to 1000)", async () => {
+Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, abs, sqrt, maximum, where; scalars, int32 conditions, special values, lengths 4 to 1000, one to three parts in one call)", async () => {
   const { fusedKernel } = await import("../ops/kernels/fused.ts");
   type Op = SimdOp;
   const fr = Math.fround;
@@ -1034,7 +1034,10 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
   const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-40, 3e38];
   fc.assert(
     fc.property(
-      fc.integer({ min: 4, max: 1000 }),
+      fc.array(fc.integer({ min: 4, max: 1000 }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
       fc.array(
         fc.record({
           op: fc.constantFrom(...ops),
@@ -1045,23 +1048,26 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
         { minLength: 1, maxLength: 8 },
       ),
       fc.nat(),
-      (n, prog, seed) => {
+      (ns, prog, seed0) => {
         // inputs: two float32 arrays with specials, a float32 scalar, an
-        // int32 condition array and an int32 scalar condition
-        const arr = (s: number) => {
-          const v = values(n, s);
-          for (let i = s % 5; i < n; i += 9) {
-            v[i] = specials[i % specials.length];
-          }
-          return v;
+        // int32 condition array and an int32 scalar condition; per part
+        const partIns = (n: number, seed: number) => {
+          const arr = (s: number) => {
+            const v = values(n, s);
+            for (let i = s % 5; i < n; i += 9) {
+              v[i] = specials[i % specials.length];
+            }
+            return v;
+          };
+          return [
+            arr(seed),
+            arr(seed + 1),
+            new Float32Array([seed % 2 ? -0.5 : 3]),
+            Int32Array.from({ length: n }, (_, i) => (i * 7 + seed) % 3 - 1),
+            new Int32Array([seed % 2]),
+          ];
         };
-        const ins = [
-          arr(seed),
-          arr(seed + 1),
-          new Float32Array([seed % 2 ? -0.5 : 3]),
-          Int32Array.from({ length: n }, (_, i) => (i * 7 + seed) % 3 - 1),
-          new Int32Array([seed % 2]),
-        ];
+        const insOf = ns.map((n, j) => partIns(n, seed0 + 5 * j));
         const inputs = [
           { scalar: false, dtype: "float32" as const },
           { scalar: false, dtype: "float32" as const },
@@ -1090,37 +1096,40 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
           j % 2 === 0 || j === steps.length - 1
         );
         const kernel = fusedKernel({ inputs, steps, outputs })!;
-        const outs = outputs.map(() => new Float32Array(n));
-        assert.ok(kernel(ins, outs, n), "fits");
+        const outsOf = ns.map((n) => outputs.map(() => new Float32Array(n)));
+        assert.ok(kernel(insOf, outsOf, ns), "fits");
         // the loop fusion.ts runs: each step's scalar, rounded to float32
-        const val = (
-          a: { input: number } | { step: number },
-          i: number,
-          t: number[],
-        ) =>
-          "step" in a
-            ? t[a.step]
-            : inputs[a.input].scalar
-            ? ins[a.input][0]
-            : ins[a.input][i];
-        for (let i = 0; i < n; i++) {
-          const t: number[] = [];
-          steps.forEach((st) =>
-            t.push(fr(scalarOf[st.op](...st.args.map((a) => val(a, i, t)))))
-          );
-          outputs.forEach((j, q) => {
-            if (
-              !Object.is(outs[q][i], t[j]) &&
-              !(t[j] !== t[j] && outs[q][i] !== outs[q][i])
-            ) {
-              assert.fail(
-                `n ${n}, element ${i}, step ${j} (${steps[j].op}): ${
-                  outs[q][i]
-                }, expected ${t[j]}`,
-              );
-            }
-          });
-        }
+        ns.forEach((n, part) => {
+          const ins = insOf[part], outs = outsOf[part];
+          const val = (
+            a: { input: number } | { step: number },
+            i: number,
+            t: number[],
+          ) =>
+            "step" in a
+              ? t[a.step]
+              : inputs[a.input].scalar
+              ? ins[a.input][0]
+              : ins[a.input][i];
+          for (let i = 0; i < n; i++) {
+            const t: number[] = [];
+            steps.forEach((st) =>
+              t.push(fr(scalarOf[st.op](...st.args.map((a) => val(a, i, t)))))
+            );
+            outputs.forEach((j, q) => {
+              if (
+                !Object.is(outs[q][i], t[j]) &&
+                !(t[j] !== t[j] && outs[q][i] !== outs[q][i])
+              ) {
+                assert.fail(
+                  `part ${part} of ${ns.length}, n ${n}, element ${i}, step ${j} (${
+                    steps[j].op
+                  }): ${outs[q][i]}, expected ${t[j]}`,
+                );
+              }
+            });
+          }
+        });
       },
     ),
     { numRuns: 200 },

@@ -18,9 +18,11 @@ import {
   block,
   br,
   brIf,
+  call,
   type Code,
   f32,
   f32x4,
+  for_,
   func,
   get,
   I32,
@@ -49,15 +51,17 @@ export interface SimdProgram {
 }
 
 /**
- * Runs a fused kernel: `ins` as the program's inputs, one float32 array of
- * `n` per output (written after every input is read, so an output may be an
- * input's array); false when the arrays do not fit the memory (the caller
- * then runs its loop).
+ * Runs a fused kernel over one or more parts (the same program on other
+ * arrays: an optimizer's update of each parameter), in one call: part `j`
+ * reads `ins[j]` as the program's inputs and writes one float32 array of
+ * `ns[j]` (at least 4) per output, after every input is read, so an
+ * output may be an input's array; false when the arrays do not fit the
+ * memory (the caller then runs its loop).
  */
 export type FusedKernel = (
-  ins: readonly TypedArray[],
-  outs: TypedArray[],
-  n: number,
+  ins: readonly (readonly TypedArray[])[],
+  outs: readonly TypedArray[][],
+  ns: readonly number[],
 ) => boolean;
 
 /**
@@ -73,33 +77,70 @@ export function fusedKernel(p: SimdProgram): FusedKernel | null {
   );
   if (!ok) return null;
   const rt = runtime();
-  const fn = new WebAssembly.Instance(
-    new WebAssembly.Module(assemble([kernelOf(p)], MEMORY_PAGES)),
+  const ni = p.inputs.length, no = p.outputs.length, per = ni + no + 1;
+  const multi = new WebAssembly.Instance(
+    new WebAssembly.Module(
+      assemble([kernelOf(p), multiOf(per)], MEMORY_PAGES),
+    ),
     { env: { memory: rt.memory } },
-  ).exports.fused as (...a: number[]) => void;
-  const args: number[] = [];
-  return (ins, outs, n) => {
-    let bytes = outs.length * bytesFor(n);
-    for (let k = 0; k < ins.length; k++) bytes += bytesFor(ins[k].length);
-    if (n < 4 || !rt.fits(bytes)) return false;
-    rt.reset("jit's fused loop");
-    // the addresses: inputs, then outputs, then n (one array per kernel)
-    const ni = ins.length;
-    for (let k = 0; k < ni; k++) args[k] = rt.put(ins[k] as Float32Array);
-    // (an output in memory already, a plan's intermediate, is written in
-    // place: it is a block of its own, no input's)
-    for (let q = 0; q < outs.length; q++) {
-      args[ni + q] = rt.inPlan(outs[q]) ? outs[q].byteOffset : rt.alloc(4 * n);
+  ).exports.multi as (table: number, parts: number) => void;
+  return (ins, outs, ns) => {
+    const parts = ns.length;
+    let bytes = bytesFor(per * parts);
+    for (let j = 0; j < parts; j++) {
+      if (ns[j] < 4) return false;
+      bytes += no * bytesFor(ns[j]);
+      for (let k = 0; k < ni; k++) bytes += bytesFor(ins[j][k].length);
     }
-    args[ni + outs.length] = n;
-    fn(...args);
-    const f32 = rt.f32;
-    for (let q = 0; q < outs.length; q++) {
-      const at = args[ni + q] >> 2;
-      if (!rt.inPlan(outs[q])) outs[q].set(f32.subarray(at, at + n));
+    if (!rt.fits(bytes)) return false;
+    rt.reset("jit's fused loop");
+    // the table: per part the addresses of its inputs, then its outputs, then n
+    const table = rt.alloc(4 * per * parts);
+    for (let j = 0, at = table >> 2; j < parts; j++, at += per) {
+      for (let k = 0; k < ni; k++) {
+        rt.i32[at + k] = rt.put(ins[j][k] as Float32Array);
+      }
+      // (an output in memory already, a plan's intermediate, is written in
+      // place: it is a block of its own, no input's)
+      for (let q = 0; q < no; q++) {
+        const o = outs[j][q];
+        rt.i32[at + ni + q] = rt.inPlan(o) ? o.byteOffset : rt.alloc(4 * ns[j]);
+      }
+      rt.i32[at + ni + no] = ns[j];
+    }
+    multi(table, parts);
+    const i32 = rt.i32, f32 = rt.f32;
+    for (let j = 0, at = table >> 2; j < parts; j++, at += per) {
+      for (let q = 0; q < no; q++) {
+        const o = outs[j][q], from = i32[at + ni + q] >> 2;
+        if (!rt.inPlan(o)) o.set(f32.subarray(from, from + ns[j]));
+      }
     }
     return true;
   };
+}
+
+/**
+ * The function `multi(table, parts)`: `fused` (function 0) on each part,
+ * whose `per` arguments are consecutive int32 in the table.
+ */
+function multiOf(per: number) {
+  return func("multi", { table: I32, parts: I32 }, { at: I32, end: I32 }, (
+    { table, parts },
+    { at, end },
+  ) => [
+    set(end, i32.add(get(table), i32.mul(get(parts), i32.const_(4 * per)))),
+    for_(
+      at,
+      get(table),
+      get(end),
+      i32.const_(4 * per),
+      call(
+        0,
+        ...Array.from({ length: per }, (_, k) => i32.load(get(at), 4 * k)),
+      ),
+    ),
+  ]);
 }
 
 /**
