@@ -20,6 +20,7 @@ import { buildKernels } from "../ops/kernels/wasm/_kernels.ts";
 import {
   GEMM_WORK,
   RELAXED_AVAILABLE,
+  runtime,
   setRuntime,
   WasmRuntime,
 } from "../ops/kernels/wasm/runtime.ts";
@@ -798,6 +799,43 @@ Deno.test("kernels: a resident result is forgotten rather than overflow the memo
     const big = values(600_000, 3);
     assertSame(ew.relu(big), relu(big), "past the memory's limit");
   });
+});
+
+Deno.test("kernels: sumParts adds float32 arrays in float64, in table order, as a loop of float64 += (any length, 1 to 8 parts, special values)", () => {
+  const rt = runtime();
+  const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-42, -3e38, 3e38];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.nat(),
+      (n, parts, seed) => {
+        const xs = Array.from({ length: parts }, (_, t) => {
+          const v = values(n, seed + t);
+          for (let i = (seed + t) % 7; i < n; i += 11) {
+            v[i] = specials[(i + t) % specials.length];
+          }
+          // large and small magnitudes, where float32 sums would round
+          for (let i = t; i < n; i += 5) v[i] *= 2 ** ((i * 13 + t) % 60 - 30);
+          return v;
+        });
+        const want = Float64Array.from(xs[0]);
+        for (let t = 1; t < parts; t++) {
+          for (let i = 0; i < n; i++) want[i] += xs[t][i];
+        }
+        rt.reset("test");
+        const table = rt.alloc(4 * parts), out = rt.alloc(8 * n);
+        xs.forEach((x, t) => (rt.i32[(table >> 2) + t] = rt.put(x)));
+        rt.exports.sumParts(table, parts, n, out);
+        assertSame(
+          rt.f64.subarray(out >> 3, (out >> 3) + n),
+          want,
+          `n ${n}, ${parts} parts`,
+        );
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 Deno.test("kernels: an allocation past the memory's limit is an Error naming the op, never a wrapped address", () => {

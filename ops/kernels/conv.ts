@@ -966,17 +966,20 @@ export function conv2dWeightAdjoint(
   // with padding, the direct kernels run at a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);
+  // the accumulators, their table and their float64 sum
+  const sumBytes = (fn: ConvKernel, gg: ConvGeometry, size: number) =>
+    runBytes(rt, gg, fn, 4 * size) + bytesFor(WEIGHT_PARTS, 2 * size);
   const plan = useWasm(g, x, y, out) && choosePlan(rt, [
     directPlan(
       fnD,
       gp,
       io + bytesFor(paddedSize(g, gp)) +
-        runBytes(rt, gp, fnD, 4 * accumulator(fnD, gp).size),
+        sumBytes(fnD, gp, accumulator(fnD, gp).size),
     ),
     {
       fn: "convWeightAdjoint",
       g,
-      bytes: io + runBytes(rt, g, "convWeightAdjoint", 4 * out.length),
+      bytes: io + sumBytes("convWeightAdjoint", g, out.length),
     },
   ]);
   if (!plan) return conv2dWeightAdjointRef(x, y, g, out);
@@ -997,13 +1000,10 @@ export function conv2dWeightAdjoint(
     return [dws[t]];
   });
   // the tasks' accumulators added in task order (float64), then read out
-  const f = rt.f32,
-    total = Float64Array.from(
-      f.subarray(dws[0] >> 2, (dws[0] >> 2) + size),
-    );
-  for (let t = 1; t < dws.length; t++) {
-    for (let i = 0, d = dws[t] >> 2; i < size; i++) total[i] += f[d + i];
-  }
+  const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
+  for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
+  rt.exports.sumParts(table, dws.length, size, sums);
+  const total = rt.f64.subarray(sums >> 3, (sums >> 3) + size);
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   for (let gr = 0; gr < g.groups; gr++) {
     for (let c = 0; c < og; c++) {

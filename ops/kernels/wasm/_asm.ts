@@ -384,6 +384,8 @@ export const f64x2 = {
   max: simd(0xf5),
   /** f64x2.pmax (fd f7): `a < b ? b : a` lane-wise (as f32x4.pmax). */
   pmax: simd(0xf7),
+  /** f64x2.promote_low_f32x4 (fd 5f): lanes 0 and 1 of an f32x4, exactly. */
+  promoteLow: simd(0x5f),
 };
 
 // ---------------------------------------------------------------------------

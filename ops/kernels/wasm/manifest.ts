@@ -90,6 +90,7 @@ export const KERNELS = {
   convDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
   convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
   convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
+  sumParts: ["reduce", "main", "table parts n out"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -1,6 +1,8 @@
 /**
  * Reductions: `sumRuns`, the sum of each run of consecutive floats (a
- * conv bias's gradient, and `sum` over the last axes).
+ * conv bias's gradient, and `sum` over the last axes); `sumParts`, float32
+ * arrays added element by element in float64 (a weight gradient's partial
+ * sums, one per image range).
  *
  * @module
  */
@@ -11,6 +13,7 @@ import {
   F32,
   f32,
   f32x4,
+  f64x2,
   for_,
   get,
   I32,
@@ -104,5 +107,38 @@ const sumRuns: Template = () =>
     ],
   );
 
+// ---- out[i] (float64) = the float32 arrays at the `parts` addresses in
+// the int32 table, added at i in table order in float64: each the exact
+// sum of the one before and the next value, as a loop of float64 `+=`.
+// Two elements a step (out and every part need slack for one more).
+const sumParts: Template = () =>
+  kernel(
+    "sumParts",
+    { i: I32, t: I32, te: I32, acc: V128 },
+    (p, l) => [
+      set(l.te, add(get(p.table), x4(get(p.parts)))),
+      for_(l.i, c(0), x4(get(p.n)), c(8), [
+        set(
+          l.acc,
+          f64x2.promoteLow(
+            v128.load64Splat(add(i32.load(get(p.table)), get(l.i))),
+          ),
+        ),
+        for_(l.t, add(get(p.table), c(4)), get(l.te), c(4), [
+          set(
+            l.acc,
+            f64x2.add(
+              get(l.acc),
+              f64x2.promoteLow(
+                v128.load64Splat(add(i32.load(get(l.t)), get(l.i))),
+              ),
+            ),
+          ),
+        ]),
+        v128.store(add(get(p.out), add(get(l.i), get(l.i))), get(l.acc)),
+      ]),
+    ],
+  );
+
 /** The reductions' templates. */
-export const reduce: FamilyTemplates<"reduce"> = { sumRuns };
+export const reduce: FamilyTemplates<"reduce"> = { sumRuns, sumParts };
