@@ -133,6 +133,14 @@ export async function runMain(
   }
 }
 
+/** The `--jit` flag of the examples that train (`--no-jit` for the eager path). */
+export const jitFlag = {
+  kind: "boolean",
+  default: true,
+  help:
+    "run each training step (loss, gradient, optimizer update) and the evaluation as jit plans (the same numbers; --no-jit for the eager path)",
+} as const satisfies FlagSpec;
+
 /** The `--threads N` flag of the examples that train. */
 export const threadsFlag: FlagSpec = {
   kind: "int",

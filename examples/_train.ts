@@ -102,13 +102,15 @@ export function trainEpoch<P extends Tree, S extends Tree>(
  * params.
  */
 export function trainEpochs<P extends Tree, S extends Tree>(
-  { model, params, opt, train, epochs, key }: {
+  { model, params, opt, train, epochs, key, jit = true }: {
     model: { apply(params: P, x: Tensor): Tensor };
     params: P;
     opt: T.optim.GradientTransformation<S>;
     train: T.data.Dataset;
     epochs: number;
     key: T.random.Key;
+    /** Run each step as a `jit` plan (default true; see {@linkcode TrainEpochOptions}). */
+    jit?: boolean;
   },
 ): P {
   let state = opt.init(params);
@@ -119,6 +121,7 @@ export function trainEpochs<P extends Tree, S extends Tree>(
       params,
       state,
       opt,
+      jit,
       batches: T.data.batches(train, {
         batchSize: 64,
         shuffle: true,

@@ -18,6 +18,7 @@ import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
+  jitFlag,
   parseFlags,
   runMain,
   threadsFlag,
@@ -46,6 +47,7 @@ const specs = {
   batchSize: { kind: "int", default: 64, help: "images per step" },
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains the CIFAR-10 tutorial's bird/plane CNN on CIFAR-10's airplane (0) and bird (2) images.";
@@ -98,12 +100,16 @@ export async function main(args: string[]): Promise<number> {
     Math.max(opts.epochs, 1),
   );
   let acc = NaN;
+  // evaluation, as one jit plan per batch shape (or eager with --no-jit)
+  const apply = (p: typeof params, x: Tensor) => model.apply(p, x);
+  const infer = opts.jit ? T.jit(apply) : apply;
   for (let e = 0; e < opts.epochs; e++) {
     const epoch = trainEpoch({
       model,
       params,
       state,
       opt,
+      jit: opts.jit,
       batches: data.batches(train, {
         batchSize: opts.batchSize,
         shuffle: true,
@@ -111,7 +117,7 @@ export async function main(args: string[]): Promise<number> {
       }),
     });
     ({ params, state } = epoch);
-    acc = accuracy((x) => model.apply(params, x), val);
+    acc = accuracy((x) => infer(params, x), val);
     console.log(
       `Epoch ${e + 1}, Training loss ${
         epoch.meanLoss.toFixed(4)

@@ -21,6 +21,7 @@ import type { Tensor } from "../mod.ts";
 import { trainEpochs } from "./_train.ts";
 import {
   type FlagSpec,
+  jitFlag,
   outPath,
   parseFlags,
   runMain,
@@ -43,6 +44,7 @@ const specs = {
       "folder to write lenet.onnx, lenet.py, lenet.safetensors and train_ddp.py into",
   },
   threads: threadsFlag,
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Exports a trained LeNet-5 to ONNX and to PyTorch (module, weights, a torchrun training script).";
@@ -144,6 +146,7 @@ export async function main(args: string[]): Promise<string[]> {
       y: mnist.train.y,
     };
     params = trainEpochs({
+      jit: opts.jit,
       model: net,
       params,
       opt: T.optim.sgd({ lr: 0.05, momentum: 0.9, nesterov: true }),

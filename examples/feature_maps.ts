@@ -15,6 +15,7 @@ import type { Tensor } from "../mod.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
+  jitFlag,
   outFlag,
   outPath,
   parseFlags,
@@ -41,6 +42,7 @@ const specs = {
   out: outFlag("feature_maps.png (the PNG grid)"),
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains the PyTorch basics tutorial's SimpleCNN and writes its first conv layer's feature maps as a PNG grid.";
@@ -78,12 +80,16 @@ export async function main(args: string[]): Promise<Tensor> {
     random.key(opts.seed + 1),
     Math.max(opts.epochs, 1),
   );
+  // evaluation, as one jit plan per batch shape (or eager with --no-jit)
+  const apply = (p: typeof params, x: Tensor) => model.apply(p, x);
+  const infer = opts.jit ? T.jit(apply) : apply;
   for (let e = 0; e < opts.epochs; e++) {
     ({ params, state } = trainEpoch({
       model,
       params,
       state,
       opt,
+      jit: opts.jit,
       batches: data.batches(ds.train, {
         batchSize: 64,
         shuffle: true,
@@ -92,7 +98,7 @@ export async function main(args: string[]): Promise<Tensor> {
     }));
     console.log(
       `epoch ${e + 1}: test accuracy ${
-        accuracy((x) => model.apply(params, x), ds.test).toFixed(4)
+        accuracy((x) => infer(params, x), ds.test).toFixed(4)
       }`,
     );
   }

@@ -30,6 +30,7 @@ import * as T from "../mod.ts";
 import type { Tensor, Tree } from "../mod.ts";
 import {
   type FlagSpec,
+  jitFlag,
   parseFlags,
   runMain,
   threadsFlag,
@@ -143,12 +144,7 @@ const specs = {
       "stop after this epoch (0: run all --epochs), e.g. to split a run with --save and --load",
   },
   threads: threadsFlag,
-  jit: {
-    kind: "boolean",
-    default: true,
-    help:
-      "run each training step (loss, gradient, optimizer update) and the evaluation as jit plans (the same numbers; --no-jit for the eager path)",
-  },
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary = "Trains LeNet-5 on MNIST and prints the test accuracy.";
 

@@ -5,11 +5,15 @@
  *   deno run examples/linear_regression.ts                 # the tutorial's 10 epochs
  *   deno run examples/linear_regression.ts --epochs 2000   # ends with w = 2.00, b = 0.00
  *
+ * Each step (loss, gradient, update) runs as a `jit` plan; `--no-jit` runs
+ * it eagerly, with the same numbers.
+ *
  * @module
  */
 import * as T from "../mod.ts";
 import {
   type FlagSpec,
+  jitFlag,
   parseFlags,
   runMain,
   threadsFlag,
@@ -24,6 +28,7 @@ const specs = {
   lr: { kind: "number", default: 0.01, help: "learning rate" },
   seed: { kind: "int", default: 0, help: "seed of the initialisation" },
   threads: threadsFlag,
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Linear regression y = 2x with nn.linear, MSE and SGD, as the PyTorch basics tutorial's first program.";
@@ -43,11 +48,16 @@ export async function main(args: string[]): Promise<{ w: number; b: number }> {
   const opt = optim.sgd({ lr: opts.lr });
   let state = opt.init(params);
   const lossFn = (p: typeof params) => T.mseLoss(model.apply(p, x), y);
+  const step = (p: typeof params, s: typeof state) => {
+    const [loss, grads] = T.valueAndGrad(lossFn)(p); // forward, loss, backward
+    const { updates, state: next } = opt.update(grads, s, p); // the optimizer step
+    return { loss, params: optim.applyUpdates(p, updates), state: next };
+  };
+  // traced on the first call, then replayed as one plan (--no-jit: eager)
+  const run = opts.jit ? T.jit(step) : step;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    const [loss, grads] = T.valueAndGrad(lossFn)(params); // forward, loss, backward
-    const { updates, state: next } = opt.update(grads, state, params); // the optimizer step
-    params = optim.applyUpdates(params, updates);
-    state = next;
+    const r = run(params, state), loss = r.loss;
+    ({ params, state } = r);
     if (
       opts.epochs <= 20 || epoch % Math.ceil(opts.epochs / 10) === 0 ||
       epoch === opts.epochs

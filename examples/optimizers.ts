@@ -14,6 +14,7 @@ import type { Tensor } from "../mod.ts";
 import { accuracy, makeOptimizer } from "./lenet.ts";
 import {
   type FlagSpec,
+  jitFlag,
   outFlag,
   outPath,
   parseFlags,
@@ -56,6 +57,7 @@ const specs = {
     help: "seed of the shared initialisation and the batch order",
   },
   threads: threadsFlag,
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Trains one small model with each of the 13 optimizers of the PyTorch basics tutorial's comparison table.";
@@ -200,6 +202,9 @@ export async function main(
     nn.linear({ inFeatures: 64, outFeatures: 10 }),
   );
   const init = model.init(random.key(opts.seed)); // the same start for everyone
+  // evaluation, as one jit plan per batch shape (or eager with --no-jit)
+  const apply = (p: typeof init, x: Tensor) => model.apply(p, x);
+  const infer = opts.jit ? T.jit(apply) : apply;
   const curves: [string, number[]][] = [];
   const rows: [string, number, number][] = [];
   for (const [name, lr] of TABLE) {
@@ -213,6 +218,7 @@ export async function main(
         params,
         state,
         opt,
+        jit: opts.jit,
         batches: data.batches(train, {
           batchSize: 64,
           shuffle: true,
@@ -223,7 +229,7 @@ export async function main(
     }
     const tail = curve.slice(-8);
     const final = tail.reduce((a, b) => a + b, 0) / tail.length;
-    const acc = accuracy((x) => model.apply(params, x), test);
+    const acc = accuracy((x) => infer(params, x), test);
     rows.push([name, final, acc]);
     curves.push([`${name} (${lr})`, curve]);
     console.log(

@@ -18,6 +18,7 @@ import type { Tensor } from "../mod.ts";
 import { trainEpochs } from "./_train.ts";
 import {
   type FlagSpec,
+  jitFlag,
   outFlag,
   outPath,
   parseFlags,
@@ -39,6 +40,7 @@ const specs = {
   seed: { kind: "int", default: 0, help: "random seed" },
   out: outFlag("hardest_digits.png (the grid)"),
   threads: threadsFlag,
+  jit: jitFlag,
 } satisfies Record<string, FlagSpec>;
 const summary =
   "Ranks MNIST training digits by the norm of their own gradient (vmap(grad)) and draws the hardest.";
@@ -69,6 +71,7 @@ export async function main(args: string[]): Promise<Ranked[]> {
   const net = T.nn.lenet5();
   let params = net.init(T.random.key(opts.seed));
   params = trainEpochs({
+    jit: opts.jit,
     model: net,
     params,
     opt: T.optim.adam({ lr: 1e-3 }),
@@ -79,7 +82,11 @@ export async function main(args: string[]): Promise<Ranked[]> {
   // one example's loss; vmap gives every example's gradient in one pass
   const loss = (p: typeof params, x: Tensor, y: Tensor) =>
     T.crossEntropy(net.apply(p, T.expandDims(x, 0)), T.expandDims(y, 0));
-  const perExample = T.vmap(T.grad(loss), { inAxes: [null, 0, 0] });
+  const vmapped = T.vmap(T.grad(loss), { inAxes: [null, 0, 0] });
+  // (as jit plans, one per batch shape, unless --no-jit)
+  const perExample = opts.jit ? T.jit(vmapped) : vmapped;
+  const apply = (p: typeof params, x: Tensor) => net.apply(p, x);
+  const infer = opts.jit ? T.jit(apply) : apply;
   const norms: number[] = [], predicted: number[] = [];
   const ds = { x: T.slice(train.x, [0], [n]), y: T.slice(train.y, [0], [n]) };
   for (const b of T.data.batches(ds, { batchSize: 64 })) {
@@ -90,7 +97,7 @@ export async function main(args: string[]): Promise<Ranked[]> {
     const total = sq.reduce((s, t) => T.add(s, t));
     norms.push(...Array.from(T.sqrt(total).data));
     predicted.push(
-      ...Array.from(T.argmax(net.apply(params, b.x), { axis: 1 }).data),
+      ...Array.from(T.argmax(infer(params, b.x), { axis: 1 }).data),
     );
   }
   const ranked: Ranked[] = norms.map((norm, index) => ({

@@ -76,7 +76,7 @@ Deno.test("filters.ts from the command line writes into out/ of the working dire
   }
 });
 
-Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w = 2, b = 0", async () => {
+Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w = 2, b = 0; --no-jit gives the same numbers", async () => {
   const [short, lines] = await quiet(() => linearRegression([]));
   assert.equal(lines.filter((l) => l.startsWith("Epoch")).length, 10);
   assert.ok(short.w > 1.3 && short.w < 2, `w = ${short.w}`);
@@ -85,6 +85,9 @@ Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w 
     Math.abs(long.w - 2) < 0.01 && Math.abs(long.b) < 0.01,
     `w = ${long.w}, b = ${long.b}`,
   );
+  const [eager, eagerLines] = await quiet(() => linearRegression(["--no-jit"]));
+  assert.deepEqual(eager, short);
+  assert.deepEqual(eagerLines, lines);
 });
 
 Deno.test("lenet.ts: learns on a subset, same seed gives the same losses, save/load round-trips", async () => {
@@ -208,9 +211,13 @@ Deno.test("lenet.ts: bad flags are usage errors (exit code 2 from the command li
   );
 });
 
-Deno.test("optimizers.ts: all 13 optimizers train from the same start and the SVG is written into --out DIR", async () => {
+Deno.test("optimizers.ts: all 13 optimizers train from the same start and the SVG is written into --out DIR; --no-jit gives the same numbers", async () => {
   const dir = await Deno.makeTempDir();
   const [rows] = await quiet(() => optimizers(["--epochs", "1", "--out", dir]));
+  const [eager] = await quiet(() =>
+    optimizers(["--epochs", "1", "--out", dir, "--no-jit"])
+  );
+  assert.deepEqual(eager, rows);
   assert.equal(rows.length, 13);
   for (const [name, loss] of rows) {
     assert.ok(loss < Math.log(10), `${name} ended at loss ${loss}`);
@@ -274,8 +281,16 @@ Deno.test("cifar_bird_plane.ts: explains where the data goes without --data; tra
     for (let r = 0; r < 20; r++) bytes[r * 3073] = r % 10;
     await Deno.writeFile(join(dir, `${f}.bin`), bytes);
   }
-  const [acc] = await quiet(() => cifar(["--data", dir, "--epochs", "1"]));
+  const [acc, accLines] = await quiet(() =>
+    cifar(["--data", dir, "--epochs", "2"])
+  );
   assert.ok(acc >= 0 && acc <= 1);
+  // the jitted steps and evaluation (the default) and the eager ones agree
+  const [eager, eagerLines] = await quiet(() =>
+    cifar(["--data", dir, "--epochs", "2", "--no-jit"])
+  );
+  assert.equal(eager, acc);
+  assert.deepEqual(eagerLines, accLines);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -401,6 +416,21 @@ Deno.test("per_example_grads.ts ranks digits by their own gradient (vmap(grad)) 
     ])
   );
   assert.equal(ranked.length, 70);
+  // jit(vmap(grad)) and the jitted forward (the default) as eager
+  const [eager] = await quiet(() =>
+    perExampleGrads([
+      "--epochs",
+      "0",
+      "--limit",
+      "70",
+      "--count",
+      "8",
+      "--out",
+      dir,
+      "--no-jit",
+    ])
+  );
+  assert.deepEqual(eager, ranked);
   for (let i = 1; i < ranked.length; i++) {
     assert.ok(ranked[i - 1].norm >= ranked[i].norm);
   }
