@@ -1,8 +1,10 @@
 /**
  * A training step (loss, gradient, SGD update) eager and under `jit`, side
  * by side: the LeNet-5 tutorial's network at batch 64 on 32x32 inputs, and a
- * 3-layer MLP (2 -> 64 -> 64 -> 2, tanh) at batch 64. float32; inputs made
- * outside the timed part.
+ * 3-layer MLP (2 -> 64 -> 64 -> 2, tanh) at batch 64; and an optimizer's
+ * update alone (SGD with Nesterov momentum and weight decay, Adam) over
+ * LeNet-5's parameters, which `jit` runs as one WebAssembly call. float32;
+ * inputs made outside the timed part.
  *
  *   deno bench --config bench/deno.json --allow-read bench/jit_bench.ts
  *
@@ -13,6 +15,7 @@ import {
   jit,
   mul,
   nn,
+  optim,
   random,
   sub,
   type Tensor,
@@ -37,21 +40,26 @@ function cases<P extends Tree>(
       params: treeMap((w: Tensor, gw: Tensor) => sub(w, mul(gw, 0.01)), p, g),
     };
   };
-  const jitted = jit(step);
+  sideBySide(`${name}: training step, batch 64`, name, step, [params, x, y]);
+}
+
+/** `f` eager (the baseline) and under `jit` on `args`, in one group. */
+function sideBySide<A extends unknown[]>(
+  group: string,
+  name: string,
+  f: (...args: A) => { params: Tree },
+  args: A,
+) {
+  const jitted = jit(f);
   const force = (r: { params: Tree }) =>
     treeLeaves(r.params).forEach((l) => l.data);
-  const group = `${name}: training step, batch 64`;
   Deno.bench({
     name: `${name} eager`,
     group,
     baseline: true,
-    fn: () => force(step(params, x, y)),
+    fn: () => force(f(...args)),
   });
-  Deno.bench({
-    name: `${name} jit`,
-    group,
-    fn: () => force(jitted(params, x, y)),
-  });
+  Deno.bench({ name: `${name} jit`, group, fn: () => force(jitted(...args)) });
 }
 
 {
@@ -65,3 +73,32 @@ function cases<P extends Tree>(
   );
 }
 cases("MLP", mlpApply, mlpParams, mlpBatch.x, mlpBatch.y);
+
+{
+  const params = nn.lenet5().init(random.key(0));
+  const grads = treeMap((w: Tensor) => mul(w, 0.5), params);
+  for (
+    const [name, opt] of [
+      [
+        "SGD, Nesterov momentum, weight decay",
+        optim.sgd({
+          lr: 0.05,
+          momentum: 0.9,
+          nesterov: true,
+          weightDecay: 5e-4,
+        }),
+      ],
+      ["Adam", optim.adam({ lr: 1e-3 })],
+    ] as const
+  ) {
+    const update = (g: Tree, s: Tree, p: Tree) => {
+      const r = opt.update(g as never, s as never, p as never);
+      return { params: optim.applyUpdates(p, r.updates), state: r.state };
+    };
+    sideBySide(`${name}: the update of LeNet-5's params`, name, update, [
+      grads,
+      opt.init(params),
+      params,
+    ]);
+  }
+}

@@ -403,33 +403,11 @@ Deno.test("per_example_grads.ts ranks digits by their own gradient (vmap(grad)) 
     "../examples/per_example_grads.ts"
   );
   const dir = await Deno.makeTempDir();
-  const [ranked] = await quiet(() =>
-    perExampleGrads([
-      "--epochs",
-      "0",
-      "--limit",
-      "70",
-      "--count",
-      "8",
-      "--out",
-      dir,
-    ])
-  );
+  const args = ["--epochs", "0", "--limit", "70", "--count", "8", "--out", dir];
+  const [ranked] = await quiet(() => perExampleGrads(args));
   assert.equal(ranked.length, 70);
   // jit(vmap(grad)) and the jitted forward (the default) as eager
-  const [eager] = await quiet(() =>
-    perExampleGrads([
-      "--epochs",
-      "0",
-      "--limit",
-      "70",
-      "--count",
-      "8",
-      "--out",
-      dir,
-      "--no-jit",
-    ])
-  );
+  const [eager] = await quiet(() => perExampleGrads([...args, "--no-jit"]));
   assert.deepEqual(eager, ranked);
   for (let i = 1; i < ranked.length; i++) {
     assert.ok(ranked[i - 1].norm >= ranked[i].norm);
