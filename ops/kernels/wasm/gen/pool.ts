@@ -212,8 +212,7 @@ interface PoolElem {
   gt: (a: Code, b: Code) => Code;
   ne: (a: Code, b: Code) => Code;
   eq: (a: Code, b: Code) => Code;
-  vgt: (a: Code, b: Code) => Code;
-  vne: (a: Code, b: Code) => Code;
+  vle: (a: Code, b: Code) => Code;
   veq: (a: Code, b: Code) => Code;
   /** `c ? a : b`. */
   select: (a: Code, b: Code, c: Code) => Code;
@@ -225,8 +224,7 @@ const P32: PoolElem = {
   gt: f32.gt,
   ne: f32.ne,
   eq: f32.eq,
-  vgt: f32x4.gt,
-  vne: f32x4.ne,
+  vle: f32x4.le,
   veq: f32x4.eq,
   // through the bits: V8 makes an f32 select a branch, an i32 one a cmov
   select: (a, b, c) => f32.fromBits(i32.select(f32.bits(a), f32.bits(b), c)),
@@ -238,8 +236,7 @@ const P64: PoolElem = {
   gt: f64.gt,
   ne: f64.ne,
   eq: f64.eq,
-  vgt: f64x2.gt,
-  vne: f64x2.ne,
+  vle: f64x2.le,
   veq: f64x2.eq,
   select: f32.select, // untyped
 };
@@ -386,7 +383,8 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
       /** Row `r`'s candidates (even or odd elements) of part q. */
       const pick = (r: string, q: number, sel: number[]) =>
         v128.shuffle(get(part(r, 2 * q)), get(part(r, 2 * q + 1)), sel);
-      // lanes where v beats m: v > m, or v is NaN and m is not
+      // lanes where v beats m: v > m, or v is NaN and m is not; that is,
+      // m is not NaN and v <= m does not hold
       const consider = (r: string, sel: number[], k: Code): Code[] => [
         Array.from({ length: parts }, (_, q) => {
           const [m, v, t] = [part("m", q), part("v", q), part("t", q)];
@@ -394,10 +392,7 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
             set(v, pick(r, q, sel)),
             set(
               t,
-              v128.or(
-                pe.vgt(get(v), get(m)),
-                v128.and(pe.vne(get(v), get(v)), pe.veq(get(m), get(m))),
-              ),
+              v128.andnot(pe.veq(get(m), get(m)), pe.vle(get(v), get(m))),
             ),
             set(m, v128.bitselect(get(v), get(m), get(t))),
           ];
