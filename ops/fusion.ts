@@ -2,8 +2,12 @@
  * Fusion of elementwise steps in a `jit` plan: a chain (any connected set)
  * of elementwise primitives over one float dtype and one length runs as one
  * generated loop that keeps the intermediates in registers, instead of one
- * pass and one fresh array per op. An optimizer's update (weight decay,
- * momentum, the step) is such a chain per parameter.
+ * pass and one fresh array per op. An input of another length is read
+ * broadcast, where its kept axes are one block (a column [R, 1], a row, a
+ * channel's bias [1, C, 1, 1]; `broadcastTo` is such a step): softmax's
+ * `exp(x - max)` and cross-entropy's gradient are loops too. An
+ * optimizer's update (weight decay, momentum, the step) is such a chain per
+ * parameter, and the chains of all parameters are one task.
  *
  * Bits: each primitive declares the function of one element it computes
  * (`Rule.scalar`), and the loop applies those functions in the recorded
@@ -17,10 +21,11 @@
  * would branch on every element's sign).
  *
  * A float32 group whose members all declare their lane operation
- * (`Rule.simd`: add, sub, mul, div, neg, abs, sqrt, maximum, where) runs
+ * (`Rule.simd`: add, sub, mul, div, neg, abs, sqrt, maximum, where, copy)
+ * and that reads no input broadcast (whole arrays and scalars) runs
  * instead as a WebAssembly kernel assembled for it (`kernels/fused.ts`),
  * four lanes a step with the same bits: an optimizer's update over
- * LeNet-5's parameters takes about half the loop's time.
+ * LeNet-5's parameters is one call of it.
  *
  * @module
  */
@@ -76,11 +81,53 @@ export interface Fused {
 export type Task = number | Fused;
 
 /**
+ * How a fused loop reads an input of `shape` for a step of shape `out`
+ * (numpy broadcasting): "i" the whole array, "s" its one element (read once,
+ * before the loop), or [mid, inner] element `((i / inner) | 0) % mid` (a
+ * block of kept axes: a column [R, 1], a row [1, C], a channel's bias
+ * [1, C, 1, 1]); null when the kept axes are not one block.
+ */
+type Read = "i" | "s" | readonly [mid: number, inner: number];
+
+function readOf(shape: readonly number[], out: readonly number[]): Read | null {
+  const size = sizeOf(shape), n = sizeOf(out);
+  if (size === n) return "i";
+  if (size === 1) return "s";
+  const pad = out.length - shape.length;
+  if (pad < 0) return null;
+  // axes of out longer than 1: before the kept block, in it, after it
+  let mid = 1, inner = 1, at: "before" | "in" | "after" = "before";
+  for (let d = 0; d < out.length; d++) {
+    const o = out[d], k = d < pad ? 1 : shape[d - pad];
+    if (o === 1) continue;
+    if (k === o) {
+      if (at === "after") return null;
+      at = "in";
+      mid *= o;
+    } else if (k !== 1) return null;
+    else if (at !== "before") (at = "after", inner *= o);
+  }
+  return [mid, inner];
+}
+
+/** The code that reads input `x` as `read` says, at element i of the loop. */
+function readCode(x: string, read: Read, n: number): string {
+  if (read === "i") return `${x}[i]`;
+  if (read === "s") return x;
+  const [mid, inner] = read;
+  const row = inner === 1 ? "i" : `((i / ${inner}) | 0)`;
+  return `${x}[${mid * inner === n ? row : `${row} % ${mid}`}]`;
+}
+
+/**
  * A plan's steps as tasks, in their recorded order, with elementwise groups
  * fused. `steps[s]` makes value `nIn + s` (null: dropped); `leaf(i)` is the
  * shape and dtype of argument leaf i; `outs` are the plan's outputs.
  *
- * Groups grow in recorded order: a fusable step joins the groups of the
+ * A step is fusable when its rule declares its function of one element
+ * (`Rule.scalar`), its result is float and it reads each input whole, as a
+ * scalar, or broadcast along one block of axes (see `readOf`). Groups grow
+ * in recorded order: a fusable step joins the groups of the
  * fusable steps whose whole result it reads (of its dtype and length), and a
  * group runs where its last member was recorded. So that nothing reads a
  * member before the group runs, a group is sealed (takes no more members)
@@ -103,7 +150,7 @@ export function schedule(
     const n = sizeOf(st.shape);
     const fusable = st.rule.scalar !== undefined &&
       (st.dtype === "float32" || st.dtype === "float64") &&
-      st.inputs.every((r) => [n, 1].includes(sizeOf(info(r).shape)));
+      st.inputs.every((r) => readOf(info(r).shape, st.shape) !== null);
     let group: Set<number> | null = null;
     for (const r of st.inputs) {
       const g = typeof r === "number" && r >= nIn ? groupOf[r - nIn] : null;
@@ -170,12 +217,12 @@ function group(
   const ids = members.map((s) => nIn + s);
   const n = sizeOf(steps[members[0]]!.shape);
   const inputs: Ref[] = [];
-  const operand = (r: Ref): string => {
+  const operand = (r: Ref, out: readonly number[]): string => {
     const j = typeof r === "number" ? ids.indexOf(r) : -1;
     if (j >= 0) return `t${j}`;
     let k = inputs.indexOf(r);
     if (k < 0) k = inputs.push(r) - 1;
-    return `x${k}`;
+    return readCode(`x${k}`, readOf(info(r).shape, out)!, n);
   };
   const inGroup = new Set(members);
   const outputs = ids.filter((id) =>
@@ -183,8 +230,11 @@ function group(
   );
   const key = JSON.stringify([
     steps[members[0]]!.dtype,
-    members.map((s) => [ruleId(steps[s]!.rule), steps[s]!.inputs.map(operand)]),
-    inputs.map((r) => [sizeOf(info(r).shape) === n, info(r).dtype]),
+    members.map((s) => [
+      ruleId(steps[s]!.rule),
+      steps[s]!.inputs.map((r) => operand(r, steps[s]!.shape)),
+    ]),
+    inputs.map((r) => info(r).dtype),
     outputs.map((id) => ids.indexOf(id)),
   ]);
   return { members: ids, inputs, outputs, n, key };
@@ -209,17 +259,17 @@ function fusedTask(
   const { members: ids, inputs, outputs, n } = groups[0];
   const members = ids.map((id) => id - nIn);
   const first = steps[members[0]]!;
-  const operand = (r: Ref): string => {
+  const operand = (r: Ref, out: readonly number[]): string => {
     const j = typeof r === "number" ? ids.indexOf(r) : -1;
     if (j >= 0) return `t${j}`;
-    const k = inputs.indexOf(r);
-    // a whole array, or a scalar (read once, before the loop)
-    return sizeOf(info(r).shape) === n ? `x${k}[i]` : `x${k}`;
+    return readCode(`x${inputs.indexOf(r)}`, readOf(info(r).shape, out)!, n);
   };
+  // a scalar input is read once, before the loop
+  const scalar = (r: Ref) => n !== 1 && sizeOf(info(r).shape) === 1;
   const round = first.dtype === "float32" ? "fr" : "";
   const body = members.map((s, j) =>
     `const t${j} = ${round}(f${j}(${
-      steps[s]!.inputs.map(operand).join(", ")
+      steps[s]!.inputs.map((r) => operand(r, steps[s]!.shape)).join(", ")
     }));`
   );
   const source =
@@ -228,9 +278,8 @@ const fr = Math.fround;
 const [${members.map((_, j) => `f${j}`).join(", ")}] = fns;
 return (ins, outs, n) => {
   ${
-      inputs.map((r, k) =>
-        `const x${k} = ins[${k}]${sizeOf(info(r).shape) === n ? "" : "[0]"};`
-      ).join(" ")
+      inputs.map((r, k) => `const x${k} = ins[${k}]${scalar(r) ? "[0]" : ""};`)
+        .join(" ")
     }
   ${outputs.map((_, q) => `const o${q} = outs[${q}];`).join(" ")}
   for (let i = 0; i < n; i++) {
@@ -288,6 +337,10 @@ function simdKernel(
   }
   const types = inputs.map((r) => info(r).dtype);
   if (!types.every((t) => t === "float32" || t === "int32")) return null;
+  // (whole arrays and scalars only: no broadcast reads)
+  if (!inputs.every((r) => [n, 1].includes(sizeOf(info(r).shape)))) {
+    return null;
+  }
   return fusedKernel({
     inputs: inputs.map((r, k) => ({
       scalar: sizeOf(info(r).shape) !== n,

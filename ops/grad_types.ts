@@ -122,7 +122,8 @@ export type SimdOp =
   | "abs"
   | "sqrt"
   | "maximum"
-  | "where";
+  | "where"
+  | "copy";
 
 /** A fused epilogue: see {@linkcode Rule.epilogue}. */
 export type Epilogue<P> = (

@@ -600,6 +600,9 @@ const broadcastToPrim: Primitive<{ shape: number[] }> = definePrimitive({
       ),
       shape,
     ),
+  // each element is an element of x (a fused loop reads x broadcast)
+  scalar: (v) => v,
+  simd: "copy",
   vjp: ([x]) => [(g) => unbroadcast(g, x.shape)],
   jvp: "linear",
   batch: ([x], [d], { shape }) => {

@@ -517,6 +517,73 @@ Deno.test("jit: fused elementwise chains give the eager bits (random programs, f
   );
 });
 
+/** Shapes of a broadcast program: the full shape, then operands broadcast to it (the last one's kept axes are not one block). */
+const BROADCAST_SHAPES: number[][][] = [
+  [[64, 10], [64, 1], [1, 10], [10], [1], []],
+  [[2, 3, 4, 5], [1, 3, 1, 1], [2, 1, 1, 1], [4, 5], [1, 3, 4, 1], [
+    2,
+    1,
+    4,
+    1,
+  ]],
+  [[1, 5, 1, 6], [5, 1, 1], [6], [1, 1, 1, 6], [1, 5, 1, 1], []],
+  [[3, 4096], [3, 1], [4096], [1, 1], [1], [1, 4096]],
+];
+
+Deno.test("jit: steps that read an input broadcast (a column, a row, a channel's bias, broadcastTo) fuse, with eager's bits (random programs, float32 and float64)", () => {
+  const unary = [T.neg, T.exp, T.tanh, (v: Tensor) => T.sqrt(T.abs(v))];
+  const binary = [T.add, T.sub, T.mul, T.div, T.maximum];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...BROADCAST_SHAPES),
+      fc.array(
+        fc.record({ op: fc.nat({ max: 9 }), a: fc.nat(), b: fc.nat() }),
+        { minLength: 1, maxLength: 10 },
+      ),
+      fc.constantFrom("float32" as const, "float64" as const),
+      fc.nat(),
+      (shapes, prog, dtype, seed) => {
+        const xs = shapes.map((sh, i) =>
+          T.random.normal(T.random.key(seed + i), sh, { dtype })
+        );
+        const run = (...a: Tensor[]) => {
+          const full = [a[0]], small = a.slice(1);
+          for (const { op, a: i, b: j } of prog) {
+            const u = full[i % full.length], v = small[j % small.length];
+            full.push(
+              op < 4
+                ? unary[op](T.add(u, v))
+                : op < 9
+                ? binary[op - 4](j % 2 ? v : u, j % 2 ? u : v)
+                : T.where(T.greater(v, 0), T.broadcastTo(v, u.shape), u),
+            );
+          }
+          return full.slice(1);
+        };
+        const want = run(...xs);
+        const jf = T.jit(run);
+        jf(...xs);
+        jf(...xs).forEach((g, i) => sameBits(g, want[i], `output ${i}`));
+      },
+    ),
+    { numRuns: 80 },
+  );
+  // softmax's chain: x - max(x) and exp are one loop that reads max by rows
+  const f = (x: Tensor) =>
+    T.exp(T.sub(x, T.max(x, { axis: 1, keepDims: true })));
+  const x = T.random.normal(T.random.key(0), [64, 10]);
+  const flat = [T.treeFlatten(x)];
+  const [, plan] = trace(f, [x], [0], flat);
+  const tasks = schedule(plan.nIn, plan.steps, () => x, plan.outs);
+  const fused = tasks.filter((t) => typeof t !== "number") as Fused[];
+  assert.equal(fused.length, 1);
+  assert.deepEqual(
+    fused[0].parts[0].members.map((id) => plan.steps[id - plan.nIn]!.rule.name),
+    ["sub", "exp"],
+  );
+  sameBits(T.jit(f)(x), f(x), "softmax's numerator");
+});
+
 Deno.test("jit: an optimizer's update over all parameters runs as one fused task, one part per parameter", () => {
   const params = {
     w: T.random.normal(T.random.key(0), [30, 40]),

@@ -1,6 +1,7 @@
 /**
  * `jit`'s fused float32 kernels: a chain of elementwise steps (add, sub,
- * mul, div, neg, abs, sqrt, maximum, where; see `Rule.simd`) assembled at plan time
+ * mul, div, neg, abs, sqrt, maximum, where, and copy: a broadcast of a
+ * scalar; see `Rule.simd`) assembled at plan time
  * into its own small WebAssembly function on the runtime's memory, four
  * lanes a step. Each lane operation rounds as the TypeScript loop's
  * `Math.fround(a op b)` does (float32 arithmetic and sqrt give the rounded
@@ -169,6 +170,8 @@ function kernelOf(p: SimdProgram) {
     const lanes = (op: SimdOp, args: readonly Operand[]): Code => {
       const [x, y, z] = args.map(operand);
       switch (op) {
+        case "copy":
+          return x;
         case "neg":
         case "abs":
         case "sqrt":
