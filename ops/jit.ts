@@ -489,15 +489,12 @@ function replay(
   };
   const fused = (task: Fused, pos: number) => {
     const ins = task.parts.map((p) => p.inputs.map((r) => val(r).data));
+    // (an output does not take over an array that another part reads)
+    const readByOthers = (j: number) => (b: ArrayBufferLike) =>
+      ins.some((xs, k) => k !== j && xs.some((x) => x.buffer === b));
     const outs = task.parts.map((p, j) =>
       p.outputs.map((id) => {
-        // (not an array that another part reads)
-        const t = take(task.dtype, p.n, pos, (b) =>
-          ins.some((xs, k) =>
-            k !== j && xs.some((x) =>
-              x.buffer === b
-            )
-          ));
+        const t = take(task.dtype, p.n, pos, readByOthers(j));
         // an output is a fresh array, an intermediate stays in memory
         if (!t) {
           return plan.lastUse[id] === Infinity
