@@ -471,8 +471,11 @@ function replay(
     data.set(t.data);
     return fromData(data, t.shape);
   };
-  const place = (t: Tensor) =>
-    fromData(rt.place(t.data as Float32Array), t.shape);
+  // (an argument past the memory's limit stays where it is)
+  const place = (t: Tensor) => {
+    const data = rt.place(t.data as Float32Array);
+    return data ? fromData(data, t.shape) : t;
+  };
   const step = (id: number) => {
     const s = id - plan.nIn, st = plan.steps[s]!, inputs = st.inputs.map(val);
     // code that is not the library's (a callback) gets copies and makes no

@@ -801,6 +801,29 @@ Deno.test("kernels: a resident result is forgotten rather than overflow the memo
   });
 });
 
+Deno.test("kernels: near the memory's limit, arrays kept from earlier calls (resident inputs, a plan's results) never make a call fail", async () => {
+  const T = await import("../mod.ts");
+  // 4 MiB of memory; three arrays of 100,000 to 600,000 floats may not fit
+  // beside the ones kept in it
+  type Tensor = import("../mod.ts").Tensor;
+  const f = (x: Tensor, y: Tensor) =>
+    T.div(T.mul(T.relu(T.add(x, y)), T.sub(x, y)), T.add(T.exp(y), 1));
+  const cases = Array.from({ length: 60 }, (_, i) => {
+    const n = 100_000 + (i * 7919 * 61) % 500_000;
+    return [0, 1].map((k) => T.random.normal(T.random.key(2 * i + k), [n]));
+  });
+  // the default memory's results (the WebAssembly and TypeScript kernels
+  // give the same bits)
+  const want = cases.map(([x, y]) => f(x, y));
+  withRuntime(new WasmRuntime({ maxPages: 64 }), () => {
+    const jf = T.jit(f);
+    cases.forEach(([x, y], i) => {
+      assertSame(f(x, y).data, want[i].data, `eager, case ${i}`);
+      assertSame(jf(x, y).data, want[i].data, `jit, case ${i}`);
+    });
+  });
+});
+
 Deno.test("kernels: sumParts adds float32 arrays in float64, in table order, as a loop of float64 += (any length, 1 to 8 parts, special values)", () => {
   const rt = runtime();
   const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-42, -3e38, 3e38];

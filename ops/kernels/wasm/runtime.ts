@@ -270,10 +270,22 @@ export class WasmRuntime {
   /**
    * Whether a kernel call that allocates `bytes` in all (inputs, outputs and
    * scratch, each rounded up as `alloc` does) fits the memory's limit; the
-   * callers route calls that do not to the TypeScript kernels.
+   * callers route calls that do not to the TypeScript kernels. Every caller
+   * asks before its `reset`, so the blocks kept from earlier calls cannot
+   * make the call fail: when `bytes` might not fit above them, the
+   * resident arrays are forgotten (the call then starts from an empty
+   * memory), and during a plan, whose results cannot move, the answer is
+   * no.
    */
   fits(bytes: number): boolean {
-    return HEAP_BASE + bytes <= this.#maxBytes;
+    if (HEAP_BASE + bytes > this.#maxBytes) return false;
+    // (the pins do not overlap and are sorted: the last one ends highest)
+    const pins = this.#pins;
+    let end = pins?.length ? pins[pins.length - 1].end : HEAP_BASE;
+    if (end + bytes > this.#maxBytes) return false;
+    for (const r of this.#resident) end = Math.max(end, r.end);
+    if (end + bytes > this.#maxBytes) this.#resident = [];
+    return true;
   }
 
   /**
@@ -500,10 +512,17 @@ export class WasmRuntime {
   /**
    * During a plan: a copy of `data` (an argument of the plan) in memory,
    * kept as a result of the plan that one reader holds, so that every
-   * kernel reads it in place instead of copying it in again.
+   * kernel reads it in place instead of copying it in again; null when it
+   * does not fit the memory's limit (the kernels then take `data` as they
+   * would outside a plan).
    */
-  place(data: Float32Array): Float32Array {
-    const at = this.alloc(4 * data.length);
+  place(data: Float32Array): Float32Array | null {
+    let at: number;
+    try {
+      at = this.alloc(4 * data.length);
+    } catch {
+      return null;
+    }
     this.f32.set(data, at >> 2);
     const view = this.result(at, data.length);
     this.hold(view, 1);
