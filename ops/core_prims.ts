@@ -39,6 +39,8 @@ export const addAny: Primitive<Empty> = definePrimitive({
       a.shape,
     );
   },
+  scalar: plus, // (jit fuses it as add)
+  simd: "add",
   vjp: () => [(g) => g, (g) => g],
   batch: ([a, b], [da, db]) => {
     if (da === db) return [bind(addAny, [a, b], {}), da];
@@ -69,6 +71,9 @@ export const castPrim: Primitive<{ dtype: DType }> = definePrimitive({
     } else out.set(x.data);
     return fromData(out, x.shape);
   },
+  // to a float dtype each element is the value itself, rounded to it (jit
+  // fuses only float results)
+  scalar: (v) => v,
   vjp: ([x]) => [(g) => cast(g, x.dtype)],
   jvp: "linear",
   batch: ([x], [d], params) => [bind(castPrim, [x], params), d],

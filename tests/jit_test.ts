@@ -584,6 +584,33 @@ Deno.test("jit: steps that read an input broadcast (a column, a row, a channel's
   sameBits(T.jit(f)(x), f(x), "softmax's numerator");
 });
 
+Deno.test("jit: gradient accumulation (addAny) and casts to a float dtype fuse with their neighbours, with eager's bits", () => {
+  // x is read three times: its cotangents meet in addAny; the int32 mask is cast
+  const f = (x: Tensor) =>
+    T.sum(
+      T.add(
+        T.mul(T.mul(x, x), T.astype(T.greater(x, 0), x.dtype)),
+        T.exp(T.neg(x)),
+      ),
+    );
+  for (const dtype of ["float32", "float64"] as const) {
+    const x = T.random.normal(T.random.key(3), [257], { dtype });
+    (x.data as Float32Array).set([NaN, -0, 0, Infinity, -Infinity, 1e-40]);
+    const g = T.grad(f);
+    const [, plan] = trace(g, [x], [0], [T.treeFlatten(x)]);
+    const tasks = schedule(plan.nIn, plan.steps, () => x, plan.outs);
+    const names = (tasks.filter((t) => typeof t !== "number") as Fused[])
+      .flatMap((t) =>
+        t.parts[0].members.map((id) => plan.steps[id - plan.nIn]!.rule.name)
+      );
+    assert.ok(names.includes("addAny"), `${dtype}: addAny fused (${names})`);
+    assert.ok(names.includes("cast"), `${dtype}: cast fused (${names})`);
+    const jg = T.jit(g);
+    jg(x);
+    sameBits(jg(x), g(x), dtype);
+  }
+});
+
 Deno.test("jit: an optimizer's update over all parameters runs as one fused task, one part per parameter", () => {
   const params = {
     w: T.random.normal(T.random.key(0), [30, 40]),
