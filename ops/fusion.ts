@@ -158,9 +158,9 @@ export function schedule(
       const p = steps[(r as number) - nIn]!;
       if (
         !fusable || sealed.has(g) || sizeOf(p.shape) !== n ||
-        p.dtype !== st.dtype
+        p.dtype !== st.dtype || (group?.size ?? 0) + g.size >= MAX_MEMBERS
       ) {
-        sealed.add(g); // read from outside
+        sealed.add(g); // read from outside (or full)
       } else if (!group) group = g;
       else { // s joins two groups: merge them
         for (const m of g) (group.add(m), groupOf[m] = group);
@@ -170,14 +170,21 @@ export function schedule(
   });
   // by value, the steps that read it (-1: an output)
   const readers = new Map<number, number[]>();
-  const reads = (r: Ref, s: number) =>
-    typeof r === "number" && readers.set(r, [...readers.get(r) ?? [], s]);
+  const reads = (r: Ref, s: number) => {
+    if (typeof r !== "number") return;
+    const list = readers.get(r);
+    if (list) list.push(s);
+    else readers.set(r, [s]);
+  };
   steps.forEach((st, s) => st?.inputs.forEach((r) => reads(r, s)));
   outs.forEach((r) => reads(r, -1));
+  // a group runs at its last member
+  const lastOf = new Map<Set<number>, number>();
+  groupOf.forEach((g, s) => g && lastOf.set(g, s));
   const tasks: (number | Group)[] = [];
   steps.forEach((st, s) => {
     const g = groupOf[s];
-    if (!st || (g && Math.max(...g) !== s)) return; // a group runs at its last member
+    if (!st || (g && lastOf.get(g) !== s)) return;
     tasks.push(
       g && g.size > 1
         ? group(nIn, steps, [...g].sort((a, b) => a - b), readers, info)
@@ -191,7 +198,7 @@ export function schedule(
     if (
       typeof t !== "number" && Array.isArray(last) &&
       last[0].key === t.key &&
-      !t.inputs.some((r) => last.some((g) => g.members.includes(r as number)))
+      !t.inputs.some((r) => last.some((g) => g.member.has(r as number)))
     ) last.push(t);
     else runs.push(typeof t === "number" ? t : [t]);
   }
@@ -204,6 +211,10 @@ export function schedule(
 interface Group extends FusedPart {
   /** The program: ops, operand kinds, outputs (equal keys, one loop). */
   readonly key: string;
+  /** By value id, its position in `members`. */
+  readonly member: ReadonlyMap<number, number>;
+  /** By input, its position in `inputs`. */
+  readonly input: ReadonlyMap<Ref, number>;
 }
 
 /** The part of a group of steps (in recorded order); `readers` by value: the steps that read it (-1: an output). */
@@ -216,12 +227,13 @@ function group(
 ): Group {
   const ids = members.map((s) => nIn + s);
   const n = sizeOf(steps[members[0]]!.shape);
-  const inputs: Ref[] = [];
+  const member = new Map(ids.map((id, j) => [id, j]));
+  const inputs: Ref[] = [], input = new Map<Ref, number>();
   const operand = (r: Ref, out: readonly number[]): string => {
-    const j = typeof r === "number" ? ids.indexOf(r) : -1;
-    if (j >= 0) return `t${j}`;
-    let k = inputs.indexOf(r);
-    if (k < 0) k = inputs.push(r) - 1;
+    const j = typeof r === "number" ? member.get(r) : undefined;
+    if (j !== undefined) return `t${j}`;
+    let k = input.get(r);
+    if (k === undefined) input.set(r, k = inputs.push(r) - 1);
     return readCode(`x${k}`, readOf(info(r).shape, out)!, n);
   };
   const inGroup = new Set(members);
@@ -235,11 +247,18 @@ function group(
       steps[s]!.inputs.map((r) => operand(r, steps[s]!.shape)),
     ]),
     inputs.map((r) => info(r).dtype),
-    outputs.map((id) => ids.indexOf(id)),
+    outputs.map((id) => member.get(id)),
   ]);
-  return { members: ids, inputs, outputs, n, key };
+  return { members: ids, inputs, outputs, n, key, member, input };
 }
 let loops = 0;
+
+/**
+ * Most steps in one group: a longer chain (an unrolled loop) is cut into
+ * groups of this many, which keeps each generated loop and kernel small
+ * (a WebAssembly function has at most 50,000 locals).
+ */
+const MAX_MEMBERS = 256;
 
 /** A number per rule, for programs' keys. */
 const ruleIds = new WeakMap<object, number>();
@@ -256,13 +275,13 @@ function fusedTask(
   nIn: number,
   info: (r: Ref) => { shape: readonly number[]; dtype: DType },
 ): Fused {
-  const { members: ids, inputs, outputs, n } = groups[0];
+  const { members: ids, inputs, outputs, n, member, input } = groups[0];
   const members = ids.map((id) => id - nIn);
   const first = steps[members[0]]!;
   const operand = (r: Ref, out: readonly number[]): string => {
-    const j = typeof r === "number" ? ids.indexOf(r) : -1;
-    if (j >= 0) return `t${j}`;
-    return readCode(`x${inputs.indexOf(r)}`, readOf(info(r).shape, out)!, n);
+    const j = typeof r === "number" ? member.get(r) : undefined;
+    if (j !== undefined) return `t${j}`;
+    return readCode(`x${input.get(r)}`, readOf(info(r).shape, out)!, n);
   };
   // a scalar input is read once, before the loop
   const scalar = (r: Ref) => n !== 1 && sizeOf(info(r).shape) === 1;
@@ -284,13 +303,13 @@ return (ins, outs, n) => {
   ${outputs.map((_, q) => `const o${q} = outs[${q}];`).join(" ")}
   for (let i = 0; i < n; i++) {
     ${body.join("\n    ")}
-    ${outputs.map((id, q) => `o${q}[i] = t${ids.indexOf(id)};`).join(" ")}
+    ${outputs.map((id, q) => `o${q}[i] = t${member.get(id)};`).join(" ")}
   }
 };`;
   const loop = new Function("fns", source)(
     members.map((s) => steps[s]!.rule.scalar),
   ) as (ins: readonly TypedArray[], outs: TypedArray[], n: number) => void;
-  const kernel = simdKernel(steps, members, ids, inputs, outputs, n, info);
+  const kernel = simdKernel(steps, nIn, groups[0], info);
   // the kernel runs the parts of 4 elements or more, the loop the others
   const parts = groups.map(({ members, inputs, outputs, n }) => ({
     members,
@@ -324,13 +343,11 @@ return (ins, outs, n) => {
  */
 function simdKernel(
   steps: readonly (StepInfo | null)[],
-  members: readonly number[],
-  ids: readonly number[],
-  inputs: readonly Ref[],
-  outputs: readonly number[],
-  n: number,
+  nIn: number,
+  { members: ids, inputs, outputs, n, member, input }: Group,
   info: (r: Ref) => { shape: readonly number[]; dtype: DType },
 ) {
+  const members = ids.map((id) => id - nIn);
   const ops = members.map((s) => steps[s]!.rule.simd);
   if (steps[members[0]]!.dtype !== "float32" || !ops.every(Boolean)) {
     return null;
@@ -349,10 +366,10 @@ function simdKernel(
     steps: members.map((s, j) => ({
       op: ops[j]!,
       args: steps[s]!.inputs.map((r): Operand => {
-        const at = typeof r === "number" ? ids.indexOf(r) : -1;
-        return at >= 0 ? { step: at } : { input: inputs.indexOf(r) };
+        const at = typeof r === "number" ? member.get(r) : undefined;
+        return at !== undefined ? { step: at } : { input: input.get(r)! };
       }),
     })),
-    outputs: outputs.map((id) => ids.indexOf(id)),
+    outputs: outputs.map((id) => member.get(id)!),
   });
 }

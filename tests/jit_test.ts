@@ -611,6 +611,25 @@ Deno.test("jit: gradient accumulation (addAny) and casts to a float dtype fuse w
   }
 });
 
+Deno.test("jit: a long elementwise chain (an unrolled loop) is cut into loops of at most 256 steps, with eager's bits", () => {
+  const c = T.random.normal(T.random.key(0), [5]);
+  const f = (x: Tensor) => {
+    let acc = x;
+    for (let i = 0; i < 1500; i++) acc = T.add(acc, T.mul(x, c));
+    return acc;
+  };
+  const x = T.random.normal(T.random.key(1), [5]);
+  const [, plan] = trace(f, [x], [0], [T.treeFlatten(x)]);
+  const tasks = schedule(plan.nIn, plan.steps, () => x, plan.outs);
+  const sizes = (tasks.filter((t) => typeof t !== "number") as Fused[])
+    .map((t) => t.parts[0].members.length);
+  assert.ok(Math.max(...sizes) <= 256, `largest loop ${Math.max(...sizes)}`);
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 3000, "every step in a loop");
+  const jf = T.jit(f);
+  jf(x);
+  sameBits(jf(x), f(x), "the chain");
+});
+
 Deno.test("jit: an optimizer's update over all parameters runs as one fused task, one part per parameter", () => {
   const params = {
     w: T.random.normal(T.random.key(0), [30, 40]),
