@@ -31,7 +31,11 @@
  */
 import { type DType, sizeOf, type Tensor, type TypedArray } from "./tensor.ts";
 import type { SimdOp } from "./grad_types.ts";
-import { fusedKernel, type Operand } from "./kernels/fused.ts";
+import {
+  type FusedKernel,
+  fusedKernel,
+  type Operand,
+} from "./kernels/fused.ts";
 
 /** Where a step's input comes from: a value id (an argument's leaf or a step), or a constant. */
 export type Ref = number | Tensor;
@@ -191,6 +195,13 @@ export function schedule(
         : nIn + s,
     );
   });
+  // one loop and kernel per program (an unrolled network repeats a few)
+  const compiled = new Map<string, Code>();
+  const code = (g: Group) => {
+    let c = compiled.get(g.key);
+    if (!c) compiled.set(g.key, c = compileProgram(g, steps, nIn, info));
+    return c;
+  };
   // runs of groups with one program become one task
   const runs: (number | Group[])[] = [];
   for (const t of tasks) {
@@ -202,9 +213,7 @@ export function schedule(
     ) last.push(t);
     else runs.push(typeof t === "number" ? t : [t]);
   }
-  return runs.map((r) =>
-    typeof r === "number" ? r : fusedTask(r, steps, nIn, info)
-  );
+  return runs.map((r) => typeof r === "number" ? r : fusedTask(r, code(r[0])));
 }
 
 /** A group before it becomes (part of) a task: its part and its program's key. */
@@ -268,14 +277,25 @@ const ruleId = (rule: object) => {
   return ruleIds.get(rule)!;
 };
 
-/** The task of groups with one program (`key`): one loop, one kernel for all. */
-function fusedTask(
-  groups: readonly Group[],
+/** A program's generated loop, and its WebAssembly kernel (or null). */
+interface Code {
+  readonly dtype: DType;
+  readonly loop: (
+    ins: readonly TypedArray[],
+    outs: TypedArray[],
+    n: number,
+  ) => void;
+  readonly kernel: FusedKernel | null;
+}
+
+/** The loop and kernel of group `g`'s program, for every group with its key. */
+function compileProgram(
+  g: Group,
   steps: readonly (StepInfo | null)[],
   nIn: number,
   info: (r: Ref) => { shape: readonly number[]; dtype: DType },
-): Fused {
-  const { members: ids, inputs, outputs, n, member, input } = groups[0];
+): Code {
+  const { members: ids, inputs, outputs, n, member, input } = g;
   const members = ids.map((id) => id - nIn);
   const first = steps[members[0]]!;
   const operand = (r: Ref, out: readonly number[]): string => {
@@ -309,7 +329,15 @@ return (ins, outs, n) => {
   const loop = new Function("fns", source)(
     members.map((s) => steps[s]!.rule.scalar),
   ) as (ins: readonly TypedArray[], outs: TypedArray[], n: number) => void;
-  const kernel = simdKernel(steps, nIn, groups[0], info);
+  const kernel = simdKernel(steps, nIn, g, info);
+  return { dtype: first.dtype, loop, kernel };
+}
+
+/** The task of groups with one program: one loop, one kernel call for all. */
+function fusedTask(
+  groups: readonly Group[],
+  { dtype, loop, kernel }: Code,
+): Fused {
   // the kernel runs the parts of 4 elements or more, the loop the others
   const parts = groups.map(({ members, inputs, outputs, n }) => ({
     members,
@@ -324,7 +352,7 @@ return (ins, outs, n) => {
     small.length ? big.map((j) => xs[j]) : xs;
   return {
     parts,
-    dtype: first.dtype,
+    dtype,
     run: (ins, outs) => {
       const done = kernel !== null && big.length > 0 &&
         kernel(pick(ins), pick(outs), ns);

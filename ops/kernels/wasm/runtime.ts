@@ -194,6 +194,8 @@ export class WasmRuntime {
   #holes: Block[] = [];
   /** During a plan (see `beginPlan`): the results left in memory, by address. */
   #pins: Pin[] | null = null;
+  /** Pins that may be held no more: made, or let go to no reader, since the last `sweep`. */
+  #loose: Pin[] = [];
   /** Whether results are copied out during a plan (see `outsidePlan`). */
   #paused = false;
   /** The memory's buffers that views were made on (see `put`). */
@@ -328,10 +330,22 @@ export class WasmRuntime {
     return at;
   }
 
-  /** The first address from `at` on where `size` bytes miss every hole. */
+  /**
+   * The first address from `at` on where `size` bytes miss every hole. The
+   * holes are sorted and do not overlap (so their ends are sorted too): from
+   * the first that ends after `at`, step over each one the block would
+   * overlap.
+   */
   #stepOver(at: number, size: number): number {
-    for (const h of this.#holes) {
-      if (at < h.end && at + size > h.at) at = h.end;
+    const holes = this.#holes;
+    let lo = 0, hi = holes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (holes[mid].end <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < holes.length && holes[i].at < at + size; i++) {
+      at = holes[i].end;
     }
     return at;
   }
@@ -550,6 +564,7 @@ export class WasmRuntime {
     void this.f32; // the current buffer is known to `put`
     this.#paused = false;
     this.#pins = [];
+    this.#loose = [];
     this.#resident = []; // (results of a plan are pinned, not kept)
     return true;
   }
@@ -560,20 +575,26 @@ export class WasmRuntime {
    */
   hold(data: ArrayBufferView, delta: 1 | -1): boolean {
     const pin = this.#pinOf(data);
-    if (pin) pin.refs += delta;
+    if (pin && (pin.refs += delta) === 0) this.#loose.push(pin);
     return pin !== undefined;
   }
 
-  /** Forgets the plan's results that no reader holds (after each step). */
+  /**
+   * Forgets the plan's results that no reader holds (after each step): the
+   * ones made or let go since the last sweep, and what goes with them, so a
+   * sweep costs what changed, not what is kept.
+   */
   sweep(): void {
-    const pins = this.#pins;
-    if (!pins) return;
-    // in place (this runs after every step of a plan)
-    let k = 0;
-    for (let i = 0; i < pins.length; i++) {
-      if (held(pins[i])) pins[k++] = pins[i];
+    const pins = this.#pins, loose = this.#loose;
+    for (let i = 0; i < loose.length; i++) {
+      const p = loose[i];
+      if (!pins || held(p)) continue;
+      const k = this.#pinIndex(p.at) - 1;
+      if (pins[k] !== p) continue; // (forgotten already)
+      pins.splice(k, 1);
+      if (p.dependents) loose.push(...p.dependents);
     }
-    pins.length = k;
+    loose.length = 0;
   }
 
   /** Whether `data` is a view of a result of the current plan (copy it out before `endPlan`). */
@@ -599,6 +620,7 @@ export class WasmRuntime {
   /** Ends the plan: every result it kept is forgotten. */
   endPlan(): void {
     this.#pins = null;
+    this.#loose = [];
   }
 
   #pinOf(data: ArrayBufferView): Pin | undefined {
@@ -611,6 +633,8 @@ export class WasmRuntime {
   /** Keeps a plan's result: `#pins` stays sorted by address (they are the allocator's holes). */
   #pin(p: Pin): void {
     this.#pins!.splice(this.#pinIndex(p.at), 0, p);
+    this.#loose.push(p); // (unheld until a reader holds it)
+    if (p.owner) (p.owner.dependents ??= []).push(p);
   }
 
   /** How many pins start at or below `at`. */
@@ -845,6 +869,8 @@ const MAX_RESIDENT = 8;
 interface Pin extends Block {
   refs: number;
   owner?: Pin;
+  /** The pins that go with this one (its owner is this). */
+  dependents?: Pin[];
 }
 
 /** Whether a plan's result is still read (or goes with one that is). */
