@@ -425,7 +425,17 @@ export function trace<A extends unknown[], R extends Tree>(
     );
   });
   const out = f(...wrapped as A);
-  const [outLeaves, outDef] = treeFlatten(out);
+  let flatOut: [Tensor[], TreeDef];
+  try {
+    flatOut = treeFlatten(out);
+  } catch (e) {
+    throw new Error(
+      `jit: the jitted function must return a tree of tensors: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  const [outLeaves, outDef] = flatOut;
   const outs = outLeaves.map(ref);
   // liveness: only the steps the outputs need are replayed
   const needed = new Set<number>(outs.filter((r) => typeof r === "number"));

@@ -635,6 +635,7 @@ export function describe(x: unknown): string {
   if (isTensor(x)) return `Tensor ${x.dtype} [${x.shape}]`;
   if (Array.isArray(x)) return `an array of length ${x.length}`;
   if (x === null) return "null";
+  if (x === undefined) return "undefined";
   if (typeof x === "object") return "an object";
   return `${typeof x} ${String(x)}`;
 }

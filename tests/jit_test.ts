@@ -236,6 +236,18 @@ Deno.test("jit: reading a traced value's data is an error naming the op; a sched
   );
 });
 
+Deno.test("jit: a result that is not a tree of tensors is an error naming jit and the leaf", () => {
+  const x = T.ones([3]);
+  assert.throws(
+    () => T.jit((v: Tensor) => ({ y: T.exp(v), n: 3 }) as never)(x),
+    /^Error: jit: the jitted function must return a tree of tensors: treeFlatten: leaf "n" must be a Tensor, an array or a plain object, got number 3$/,
+  );
+  assert.throws(
+    () => T.jit((_: Tensor) => undefined as never)(x),
+    /jit: the jitted function must return a tree of tensors: .* got undefined$/,
+  );
+});
+
 Deno.test("jit inside grad and vmap runs f directly", () => {
   const f = T.jit((x: Tensor) => T.sum(T.mul(T.mul(x, x), x)));
   assert.deepEqual(T.toArray(T.grad(f)(T.tensor([1, 2]))), [3, 12]);
