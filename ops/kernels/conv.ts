@@ -36,6 +36,7 @@ import {
   bytesFor,
   GEMM_WORK,
   runtime,
+  taskLists,
   type TaskName,
   type WasmRuntime,
 } from "./wasm/runtime.ts";
@@ -331,8 +332,19 @@ function imageParts(
   g: ConvGeometry,
   fn: ConvKernel,
 ): readonly (readonly [number, number])[] {
-  if (convMacs(g) < PARALLEL_MIN_MACS) return [[0, g.n]];
-  if (sumsImages(fn)) {
+  return convMacs(g) < PARALLEL_MIN_MACS || sumsImages(fn)
+    ? fixedParts(g)
+    : rt.split(g.n, 1, workBytes(fn, g) <= 1 << 20 ? 4 : 1, true);
+}
+
+/**
+ * The image ranges that depend on the shapes alone: all images in one task
+ * for a small convolution, else `WEIGHT_PARTS` ranges (the kernels that
+ * sum over images).
+ */
+const fixedParts = perGeometry(
+  (g): readonly (readonly [number, number])[] => {
+    if (convMacs(g) < PARALLEL_MIN_MACS) return [[0, g.n]];
     const parts = Math.min(g.n, WEIGHT_PARTS), out: [number, number][] = [];
     for (let i = 0; i < parts; i++) {
       out.push([
@@ -341,9 +353,8 @@ function imageParts(
       ]);
     }
     return out;
-  }
-  return rt.split(g.n, 1, workBytes(fn, g) <= 1 << 20 ? 4 : 1, true);
-}
+  },
+);
 
 /** Bytes `runConv` allocates for its records, scratch and tables (accumulators: `accBytes` per task). */
 function runBytes(
@@ -358,38 +369,146 @@ function runBytes(
     tasks * (alignUp(workBytes(fn, g) + 16) + bytesFor(accBytes / 4));
 }
 
+/** The addresses of a convolution's arrays in the runtime's memory (0: none), and its `act`. */
+interface ConvArrays {
+  x: number;
+  wt: number;
+  y: number;
+  bias: number;
+  act?: number;
+}
+
 /**
  * Copies the geometry record into the runtime's memory and runs `fn` over
  * the images, split over threads when large (see `imageParts`); an im2col
  * kernel runs band by band of output rows (see `bandRows`), each band's
- * tasks writing their own scratch (and, for a weight gradient, adding into
- * their own accumulator: `extra(t)` gives task t's extra arguments).
+ * tasks writing their own scratch. With `accFloats`, each task also gets a
+ * zeroed accumulator of that many floats to add into (a weight gradient);
+ * `extra` are further arguments, the same for every task. Returns the
+ * tasks' accumulators (a scratch array, valid until the next call).
  */
 function runConv(
   rt: WasmRuntime,
   g: ConvGeometry,
-  arrays: { x: number; wt: number; y: number; bias: number; act?: number },
+  arrays: ConvArrays,
   fn: ConvKernel,
-  extra: (task: number) => number[] = () => [],
-): void {
-  const parts = imageParts(rt, g, fn);
-  const works = parts.map(() => rt.alloc(workBytes(fn, g)));
-  const extras = parts.map((_, t) => extra(t));
+  extra: readonly number[] = NONE,
+  accFloats = 0,
+): readonly number[] {
+  const parts = imageParts(rt, g, fn), nt = parts.length;
+  // (kernels are synchronous and never re-entered: the scratch arrays of
+  // the module serve every call; they hold at most `nt` numbers each)
+  for (let t = 0; t < nt; t++) works[t] = rt.alloc(workBytes(fn, g));
+  for (let t = 0; t < nt; t++) {
+    accs[t] = accFloats > 0 ? rt.zeros(accFloats) : 0;
+  }
+  works.length = accs.length = nt;
+  const tasks = taskLists(nt);
   const rows = isIm2col(fn) ? bandRows(g, elemBytes(fn)) : g.oh;
   for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
-    const rec = rt.alloc(CONV_FIELDS.length * 4), i32 = rt.i32;
-    const fields: Record<string, number> = {
-      ...band(g, oy0, rows),
-      ...arrays,
-      y: arrays.y + elemBytes(fn) * oy0 * g.ow,
-      yp: g.oh * g.ow,
-    };
-    CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
-    rt.parallel(
-      fn,
-      parts.map(([n0, n1], t) => [rec, n0, n1, works[t], ...extras[t]]),
+    const rec = rt.alloc(CONV_FIELDS.length * 4);
+    writeRecord(
+      rt.i32,
+      rec,
+      band(g, oy0, rows),
+      arrays,
+      arrays.y + elemBytes(fn) * oy0 * g.ow,
+      g.oh * g.ow,
     );
+    for (let t = 0; t < nt; t++) {
+      // each task's arguments: the record, its images, scratch,
+      // accumulator, the extra ones
+      const a = tasks[t];
+      let k = 0;
+      a[k++] = rec;
+      a[k++] = parts[t][0];
+      a[k++] = parts[t][1];
+      a[k++] = works[t];
+      if (accFloats > 0) a[k++] = accs[t];
+      for (let e = 0; e < extra.length; e++) a[k++] = extra[e];
+      a.length = k;
+    }
+    rt.parallel(fn, tasks);
   }
+  return accs;
+}
+
+/** No extra arguments. */
+const NONE: readonly number[] = [];
+
+/** `runConv`'s scratch: the tasks' scratch and accumulator addresses. */
+const works: number[] = [], accs: number[] = [];
+
+/**
+ * Writes the record of CONV_FIELDS at `at`: the geometry of band `b`, the
+ * arrays' addresses, y's address `y` (the band's start) and plane stride
+ * `yp`.
+ */
+function writeRecord(
+  i32: Int32Array,
+  at: number,
+  b: ConvGeometry,
+  arrays: ConvArrays,
+  y: number,
+  yp: number,
+): void {
+  for (let i = 0; i < CONV_FIELDS.length; i++) {
+    const f = CONV_FIELDS[i];
+    i32[(at >> 2) + i] = f === "y"
+      ? y
+      : f === "yp"
+      ? yp
+      : f === "act"
+      ? arrays.act ?? 0
+      : f === "x" || f === "wt" || f === "bias"
+      ? arrays[f]
+      : b[f];
+  }
+}
+
+/** The fields of a {@linkcode ConvGeometry}. */
+const GEOMETRY_FIELDS = [
+  "n",
+  "c",
+  "h",
+  "w",
+  "o",
+  "kh",
+  "kw",
+  "oh",
+  "ow",
+  "sh",
+  "sw",
+  "pt",
+  "pl",
+  "dh",
+  "dw",
+  "groups",
+] as const satisfies readonly (keyof ConvGeometry)[];
+
+/**
+ * `f` memoized on the last few geometries it was called with, compared
+ * field by field (no key to build: the ops make a new geometry object per
+ * call). What `f` returns is shared by every later call: never change it.
+ */
+function perGeometry<T>(f: (g: ConvGeometry) => T): (g: ConvGeometry) => T {
+  const keys: ConvGeometry[] = [], values: T[] = [];
+  return (g) => {
+    for (let i = 0; i < keys.length; i++) {
+      let same = true;
+      for (let j = 0; j < GEOMETRY_FIELDS.length && same; j++) {
+        same = keys[i][GEOMETRY_FIELDS[j]] === g[GEOMETRY_FIELDS[j]];
+      }
+      if (same) return values[i];
+    }
+    if (keys.length >= 16) {
+      keys.shift();
+      values.shift();
+    }
+    keys.push({ ...g });
+    values.push(f(g));
+    return values[values.length - 1];
+  };
 }
 
 /** a rounded up to a multiple of b. */
@@ -698,14 +817,13 @@ export function conv2dInputAdjoint(
     };
     const order = kOrder(gp);
     const panels = packPanels(rt, w as Float32Array, gp, order);
-    const tabs = inputDirectTables(rt, gp, order);
-    runConv(
-      rt,
-      gp,
-      arrays,
-      "convInputDirect",
-      () => [panels, tabs.ktab, tabs.vtab, tabs.vend],
-    );
+    const tabs = inputDirectTables(rt, gp);
+    runConv(rt, gp, arrays, "convInputDirect", [
+      panels,
+      tabs.ktab,
+      tabs.vtab,
+      tabs.vend,
+    ]);
     if (!padded) {
       return out
         ? rt.readF32(arrays.x, n, out as Float32Array)
@@ -743,7 +861,7 @@ function packPanels(
   rt: WasmRuntime,
   w: Float32Array,
   g: ConvGeometry,
-  order: number[],
+  order: readonly number[],
 ): number {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   const kp = roundUp(kk, MR);
@@ -771,7 +889,7 @@ function packPanels(
  * then i, then j, so that a panel's 6 k rarely add into overlapping x
  * (a store then an overlapping load stalls: the store cannot forward).
  */
-function kOrder(g: ConvGeometry): number[] {
+const kOrder = perGeometry((g): readonly number[] => {
   const cg = g.c / g.groups, order: number[] = [];
   for (let j = 0; j < g.kw; j++) {
     for (let i = 0; i < g.kh; i++) {
@@ -779,7 +897,7 @@ function kOrder(g: ConvGeometry): number[] {
     }
   }
   return order;
-}
+});
 
 /**
  * The tables of `convInputDirect` in the memory: four lane masks (the first
@@ -801,8 +919,23 @@ function kOrder(g: ConvGeometry): number[] {
 function inputDirectTables(
   rt: WasmRuntime,
   g: ConvGeometry,
-  order: number[],
 ): { ktab: number; vtab: number; vend: number } {
+  // the tables as if at address 0 (the same for every call on g), then
+  // moved to where they are: every mask address and the split pairs' start
+  const { size, tab, vtab } = directTables(g);
+  const at = rt.alloc(4 * size), i32 = rt.i32, base = at >> 2;
+  i32.set(tab, base);
+  i32[base + 23] += at;
+  for (let q = vtab + 2; q < tab.length; q += 3) i32[base + q] += at;
+  return { ktab: at + 96, vtab: at + 4 * vtab, vend: at + 4 * tab.length };
+}
+
+/**
+ * `inputDirectTables` at address 0: the words to write (`tab`), the words
+ * to allocate (`size`) and where the pairs start (`vtab`).
+ */
+const directTables = perGeometry((g) => {
+  const order = kOrder(g);
   const cg = g.c / g.groups, kk = cg * g.kh * g.kw, khw = g.kh * g.kw;
   const full = Math.floor(g.ow / 4), perRow = full + (g.ow % 4 ? 1 : 0);
   // every panel's k in distinct planes (ci)
@@ -815,12 +948,12 @@ function inputDirectTables(
     }
   }
   const split = g.ow % 4 === 2 && g.oh >= 2 && distinct;
-  const at = rt.alloc(4 * (24 + kk + 3 * (g.oh * perRow + 2)));
-  const i32 = rt.i32, base = at >> 2;
+  const size = 24 + kk + 3 * (g.oh * perRow + 2);
+  const i32 = new Int32Array(size);
   for (let m = 0; m <= 4; m++) {
-    for (let l = 0; l < 4; l++) i32[base + 4 * m + l] = l < m ? 0 : -1;
+    for (let l = 0; l < 4; l++) i32[4 * m + l] = l < m ? 0 : -1;
   }
-  let q = base + 24;
+  let q = 24;
   for (const k of order) {
     const ci = Math.floor(k / (g.kh * g.kw)), i = Math.floor(k / g.kw) % g.kh;
     i32[q++] = 4 * ((ci * g.h + i * g.dh) * g.w + (k % g.kw) * g.dw);
@@ -830,7 +963,7 @@ function inputDirectTables(
     if ((q - from) % 6) {
       i32[q] = i32[q - 3];
       i32[q + 1] = i32[q - 2];
-      i32[q + 2] = at + 16 * 4;
+      i32[q + 2] = 16 * 4;
       q += 3;
     }
   };
@@ -842,7 +975,7 @@ function inputDirectTables(
       const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
       i32[q++] = 4 * (oy * g.ow + ox);
       i32[q++] = 4 * (oy * g.sh * g.w + ox);
-      i32[q++] = at + 16 * m;
+      i32[q++] = 16 * m;
     }
   }
   even(vtab);
@@ -852,13 +985,13 @@ function inputDirectTables(
       const r = Math.min(2 * s, g.oh - 2);
       i32[q++] = 16 * s;
       i32[q++] = 4 * (r * g.sh * g.w + g.ow - 2);
-      i32[q++] = at + 32 * (2 * s - r); // lanes 0-1 off when moved back
+      i32[q++] = 32 * (2 * s - r); // lanes 0-1 off when moved back
     }
     even(vsplit);
   }
-  i32[base + 23] = 4 * vsplit;
-  return { ktab: 4 * (base + 24), vtab: 4 * vtab, vend: 4 * q };
-}
+  i32[23] = 4 * vsplit;
+  return { size, tab: i32.slice(0, q), vtab };
+});
 
 /**
  * How the weight gradient runs: when no window touches padding, directly on
@@ -949,11 +1082,7 @@ export function conv2dWeightAdjoint(
       wt: 0,
     };
     // one zeroed accumulator (dw itself) per task, added in task order
-    const dws: number[] = [];
-    runConv(rt, g, arrays, plan64.fn, (t) => {
-      dws[t] = rt.zeros(2 * out.length);
-      return [dws[t]];
-    });
+    const dws = runConv(rt, g, arrays, plan64.fn, NONE, 2 * out.length);
     const total = rt.readF64(dws[0], out.length), f = rt.f64;
     for (let t = 1; t < dws.length; t++) {
       for (let i = 0, d = dws[t] >> 3; i < total.length; i++) {
@@ -994,11 +1123,7 @@ export function conv2dWeightAdjoint(
   };
   const { size, lanes, at } = accumulator(plan.fn, g);
   // one zeroed accumulator per task (image range), summed at the end
-  const dws: number[] = [];
-  runConv(rt, plan.g, arrays, plan.fn, (t) => {
-    dws[t] = rt.zeros(size);
-    return [dws[t]];
-  });
+  const dws = runConv(rt, plan.g, arrays, plan.fn, NONE, size);
   // the tasks' accumulators added in task order (float64), then read out
   const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];

@@ -860,6 +860,22 @@ export function bytesFor(...counts: number[]): number {
   return sum;
 }
 
+/**
+ * `count` argument lists to fill for {@linkcode WasmRuntime.parallel}: the
+ * same arrays on every call with that count (kernels are synchronous and
+ * never re-entered, so each call is done with them before the next), so
+ * that running tasks leaves no garbage. The caller writes each list's
+ * arguments by index, then sets its length.
+ */
+export function taskLists(count: number): number[][] {
+  const fresh = () => Array.from({ length: count }, (): number[] => []);
+  // (a few lists of a few numbers each: the counts are the thread splits)
+  return count > MAX_TASKS ? fresh() : (taskListsByCount[count] ??= fresh());
+}
+
+/** `taskLists`'s lists, by count. */
+const taskListsByCount: number[][][] = [];
+
 /** Bytes of GEMM scratch one thread needs. */
 export const GEMM_WORK: number = GEMM_WORK_BYTES;
 
