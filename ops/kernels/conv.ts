@@ -212,22 +212,33 @@ function convMacs(g: ConvGeometry): number {
   return g.n * g.o * g.oh * g.ow * (g.c / g.groups) * g.kh * g.kw;
 }
 
-/** True when every array is float32 and the work is worth the copies. */
-function useWasm(g: ConvGeometry, ...arrays: (TypedArray | null)[]): boolean {
-  return convMacs(g) >= runtime().minMacs &&
-    arrays.every((a) => a === null || a instanceof Float32Array);
+/** True when every array (null: none) is float32 and the work is worth the copies. */
+function useWasm(
+  g: ConvGeometry,
+  a: TypedArray,
+  b: TypedArray,
+  c: TypedArray | null = null,
+  d: TypedArray | null = null,
+): boolean {
+  return convMacs(g) >= runtime().minMacs && a instanceof Float32Array &&
+    b instanceof Float32Array && (c === null || c instanceof Float32Array) &&
+    (d === null || d instanceof Float32Array);
 }
 
 /**
- * True when every array is float64 and the work is worth the copies (the
- * float64 im2col kernels).
+ * True when every array (null: none) is float64 and the work is worth the
+ * copies (the float64 im2col kernels).
  */
 function useWasmF64(
   g: ConvGeometry,
-  ...arrays: (TypedArray | null)[]
+  a: TypedArray,
+  b: TypedArray,
+  c: TypedArray | null = null,
+  d: TypedArray | null = null,
 ): boolean {
-  return convMacs(g) >= runtime().minMacs &&
-    arrays.every((a) => a === null || a instanceof Float64Array);
+  return convMacs(g) >= runtime().minMacs && a instanceof Float64Array &&
+    b instanceof Float64Array && (c === null || c instanceof Float64Array) &&
+    (d === null || d instanceof Float64Array);
 }
 
 /**
@@ -526,12 +537,12 @@ function inside(g: ConvGeometry): boolean {
  * top/left moved into x, and rows/columns added where windows overrun the
  * bottom/right), or null when no window touches padding already.
  */
-function paddedGeometry(g: ConvGeometry): ConvGeometry | null {
+const paddedGeometry = perGeometry((g): ConvGeometry | null => {
   if (inside(g)) return null;
   const h = Math.max(g.pt + g.h, (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1);
   const w = Math.max(g.pl + g.w, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1);
   return { ...g, h, w, pt: 0, pl: 0 };
-}
+});
 
 /**
  * Copies float32 x into the runtime's memory, zero-padded to `gp` (see
@@ -604,9 +615,14 @@ interface ConvPlan {
  */
 function choosePlan(
   rt: WasmRuntime,
-  plans: (ConvPlan | null)[],
+  first: ConvPlan | null,
+  second: ConvPlan,
 ): ConvPlan | null {
-  return plans.find((p) => p !== null && rt.fits(p.bytes)) ?? null;
+  return first !== null && rt.fits(first.bytes)
+    ? first
+    : rt.fits(second.bytes)
+    ? second
+    : null;
 }
 
 /** A direct kernel's plan, or null when its scratch per task is too large. */
@@ -661,6 +677,9 @@ export function conv2dForwardRelu(
   return convForwardAct(x, w, bias, g, true);
 }
 
+/** relu(y) when `relu`, else y. */
+const reluIf = (relu: boolean, y: TypedArray) => relu ? ew.relu(y) : y;
+
 /** conv2dForward, with relu applied to its outputs when `relu` (then without `out`). */
 function convForwardAct(
   x: TypedArray,
@@ -670,7 +689,6 @@ function convForwardAct(
   relu: boolean,
   out?: TypedArray,
 ): TypedArray {
-  const after = (y: TypedArray) => (relu ? ew.relu(y) : y);
   const n = g.n * g.o * g.oh * g.ow;
   const rt = runtime();
   const io64 = bytesFor(
@@ -679,20 +697,22 @@ function convForwardAct(
     2 * (bias?.length ?? 0),
     2 * n,
   );
-  const plan64 = useWasmF64(g, x, w, bias, out ?? null) && choosePlan(rt, [
-    directF64(g)
-      ? directPlan(
-        "convDirectF64",
+  const plan64 = useWasmF64(g, x, w, bias, out ?? null) &&
+    choosePlan(
+      rt,
+      directF64(g)
+        ? directPlan(
+          "convDirectF64",
+          g,
+          io64 + runBytes(rt, g, "convDirectF64"),
+        )
+        : null,
+      {
+        fn: "convForwardF64",
         g,
-        io64 + runBytes(rt, g, "convDirectF64"),
-      )
-      : null,
-    {
-      fn: "convForwardF64",
-      g,
-      bytes: io64 + runBytes(rt, g, "convForwardF64"),
-    },
-  ]);
+        bytes: io64 + runBytes(rt, g, "convForwardF64"),
+      },
+    );
   if (plan64) {
     rt.reset("conv2d", shapesOf(g));
     const arrays = {
@@ -702,7 +722,8 @@ function convForwardAct(
       y: rt.alloc(8 * n),
     };
     runConv(rt, g, arrays, plan64.fn);
-    return after(
+    return reluIf(
+      relu,
       out
         ? rt.readF64(arrays.y, n, out as Float64Array)
         : rt.resultF64(arrays.y, n),
@@ -711,16 +732,20 @@ function convForwardAct(
   // with padding, the direct kernels run on a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, w.length, bias?.length ?? 0, n);
-  const plan = useWasm(g, x, w, bias, out ?? null) && choosePlan(rt, [
+  const plan = useWasm(g, x, w, bias, out ?? null) && choosePlan(
+    rt,
     directPlan(
       forwardKernel(gp),
       gp,
       io + bytesFor(paddedSize(g, gp)) + runBytes(rt, gp, forwardKernel(gp)),
     ),
     { fn: "convForward", g, bytes: io + runBytes(rt, g, "convForward") },
-  ]);
+  );
   if (!plan) {
-    return after(conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w)));
+    return reluIf(
+      relu,
+      conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w)),
+    );
   }
   rt.reset("conv2d", shapesOf(g));
   // the direct kernels apply relu as they store (the record's act)
@@ -754,21 +779,23 @@ export function conv2dInputAdjoint(
   const n = g.n * g.c * g.h * g.w;
   const rt = runtime();
   const io64 = bytesFor(2 * y.length, 2 * w.length, 2 * n);
-  const plan64 = useWasmF64(g, y, w, out ?? null) && choosePlan(rt, [
-    inside(g) && g.sw === 1 && g.ow % 2 === 0 &&
-      (g.c / g.groups) * g.kh * g.kw >= MR
-      ? directPlan(
-        "convInputDirectF64",
+  const plan64 = useWasmF64(g, y, w, out ?? null) &&
+    choosePlan(
+      rt,
+      inside(g) && g.sw === 1 && g.ow % 2 === 0 &&
+        (g.c / g.groups) * g.kh * g.kw >= MR
+        ? directPlan(
+          "convInputDirectF64",
+          g,
+          io64 + runBytes(rt, g, "convInputDirectF64"),
+        )
+        : null,
+      {
+        fn: "convInputAdjointF64",
         g,
-        io64 + runBytes(rt, g, "convInputDirectF64"),
-      )
-      : null,
-    {
-      fn: "convInputAdjointF64",
-      g,
-      bytes: io64 + runBytes(rt, g, "convInputAdjointF64"),
-    },
-  ]);
+        bytes: io64 + runBytes(rt, g, "convInputAdjointF64"),
+      },
+    );
   if (plan64) {
     rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
     const arrays = {
@@ -784,26 +811,28 @@ export function conv2dInputAdjoint(
   // window lies inside it
   const gp = paddedGeometry(g) ?? g;
   const kk = (g.c / g.groups) * g.kh * g.kw;
-  const plan = useWasm(g, y, w, out ?? null) && choosePlan(rt, [
-    g.sw === 1 && g.ow >= 4
-      ? directPlan(
-        "convInputDirect",
-        gp,
-        bytesFor(
-          y.length,
-          g.n * g.c * gp.h * gp.w,
-          4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
-          24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
-        ) + runBytes(rt, gp, "convInputDirect"),
-      )
-      : null,
-    {
-      fn: "convInputAdjoint",
-      g,
-      bytes: bytesFor(y.length, w.length, n) +
-        runBytes(rt, g, "convInputAdjoint"),
-    },
-  ]);
+  const plan = useWasm(g, y, w, out ?? null) &&
+    choosePlan(
+      rt,
+      g.sw === 1 && g.ow >= 4
+        ? directPlan(
+          "convInputDirect",
+          gp,
+          bytesFor(
+            y.length,
+            g.n * g.c * gp.h * gp.w,
+            4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
+            24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
+          ) + runBytes(rt, gp, "convInputDirect"),
+        )
+        : null,
+      {
+        fn: "convInputAdjoint",
+        g,
+        bytes: bytesFor(y.length, w.length, n) +
+          runBytes(rt, g, "convInputAdjoint"),
+      },
+    );
   if (!plan) return conv2dInputAdjointRef(y, w, g, out ?? newOut(n, y, w));
   rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
   if (plan.fn === "convInputDirect") {
@@ -1013,25 +1042,18 @@ function weightKernel(
 
 /**
  * A weight-gradient kernel's accumulator: its size (floats), the lanes
- * added into one weight, and the offset of dw[grp, c, k] in it.
+ * added into one weight, and the offset of dw[gr, c, k] in it: gr·gs +
+ * c·cs + k·ks.
  */
 function accumulator(
   fn: ConvKernel,
   g: ConvGeometry,
-): {
-  size: number;
-  lanes: number;
-  at: (gr: number, c: number, k: number) => number;
-} {
+): { size: number; lanes: number; gs: number; cs: number; ks: number } {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   if (fn === "convWeightDirect") {
     // dwT [groups, kk to 6, og to 8]
     const kp = roundUp(kk, MR), op = roundUp(og, NR);
-    return {
-      size: g.groups * kp * op,
-      lanes: 1,
-      at: (gr, c, k) => (gr * kp + k) * op + c,
-    };
+    return { size: g.groups * kp * op, lanes: 1, gs: kp * op, cs: 1, ks: op };
   }
   if (fn === "convWeightRows") {
     // [groups, kk to 2, og to 6, 4 lanes]
@@ -1039,15 +1061,23 @@ function accumulator(
     return {
       size: 4 * g.groups * kp * op,
       lanes: 4,
-      at: (gr, c, k) => 4 * ((gr * kp + k) * op + c),
+      gs: 4 * kp * op,
+      cs: 4,
+      ks: 4 * op,
     };
   }
   // dw itself
-  return {
-    size: g.o * kk,
-    lanes: 1,
-    at: (gr, c, k) => (gr * og + c) * kk + k,
-  };
+  return { size: g.o * kk, lanes: 1, gs: og * kk, cs: kk, ks: 1 };
+}
+
+/** Bytes of a weight gradient's run with accumulators of `size` floats, their table and their float64 sum. */
+function sumBytes(
+  rt: WasmRuntime,
+  fn: ConvKernel,
+  g: ConvGeometry,
+  size: number,
+): number {
+  return runBytes(rt, g, fn, 4 * size) + bytesFor(WEIGHT_PARTS, 2 * size);
 }
 
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
@@ -1059,20 +1089,22 @@ export function conv2dWeightAdjoint(
 ): TypedArray {
   const rt = runtime();
   const io64 = bytesFor(2 * x.length, 2 * y.length);
-  const plan64 = useWasmF64(g, x, y, out) && choosePlan(rt, [
-    directF64(g) && g.ow % 2 === 0
-      ? directPlan(
-        "convWeightDirectF64",
+  const plan64 = useWasmF64(g, x, y, out) &&
+    choosePlan(
+      rt,
+      directF64(g) && g.ow % 2 === 0
+        ? directPlan(
+          "convWeightDirectF64",
+          g,
+          io64 + runBytes(rt, g, "convWeightDirectF64", 8 * out.length),
+        )
+        : null,
+      {
+        fn: "convWeightAdjointF64",
         g,
-        io64 + runBytes(rt, g, "convWeightDirectF64", 8 * out.length),
-      )
-      : null,
-    {
-      fn: "convWeightAdjointF64",
-      g,
-      bytes: io64 + runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
-    },
-  ]);
+        bytes: io64 + runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
+      },
+    );
   if (plan64) {
     rt.reset("conv2d's weight gradient", shapesOf(g));
     const arrays = {
@@ -1095,22 +1127,20 @@ export function conv2dWeightAdjoint(
   // with padding, the direct kernels run at a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);
-  // the accumulators, their table and their float64 sum
-  const sumBytes = (fn: ConvKernel, gg: ConvGeometry, size: number) =>
-    runBytes(rt, gg, fn, 4 * size) + bytesFor(WEIGHT_PARTS, 2 * size);
-  const plan = useWasm(g, x, y, out) && choosePlan(rt, [
+  const plan = useWasm(g, x, y, out) && choosePlan(
+    rt,
     directPlan(
       fnD,
       gp,
       io + bytesFor(paddedSize(g, gp)) +
-        sumBytes(fnD, gp, accumulator(fnD, gp).size),
+        sumBytes(rt, fnD, gp, accumulator(fnD, gp).size),
     ),
     {
       fn: "convWeightAdjoint",
       g,
-      bytes: io + sumBytes("convWeightAdjoint", g, out.length),
+      bytes: io + sumBytes(rt, "convWeightAdjoint", g, out.length),
     },
-  ]);
+  );
   if (!plan) return conv2dWeightAdjointRef(x, y, g, out);
   rt.reset("conv2d's weight gradient", shapesOf(g));
   const arrays = {
@@ -1121,21 +1151,21 @@ export function conv2dWeightAdjoint(
     bias: 0,
     wt: 0,
   };
-  const { size, lanes, at } = accumulator(plan.fn, g);
+  const { size, lanes, gs, cs, ks } = accumulator(plan.fn, g);
   // one zeroed accumulator per task (image range), summed at the end
   const dws = runConv(rt, plan.g, arrays, plan.fn, NONE, size);
   // the tasks' accumulators added in task order (float64), then read out
   const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
   rt.exports.sumParts(table, dws.length, size, sums);
-  const total = rt.f64.subarray(sums >> 3, (sums >> 3) + size);
+  const total = rt.f64, t0 = sums >> 3;
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   for (let gr = 0; gr < g.groups; gr++) {
     for (let c = 0; c < og; c++) {
       for (let k = 0; k < kk; k++) {
-        const base = at(gr, c, k);
+        const base = gr * gs + c * cs + k * ks;
         let sum = 0;
-        for (let l = 0; l < lanes; l++) sum += total[base + l];
+        for (let l = 0; l < lanes; l++) sum += total[t0 + base + l];
         out[(gr * og + c) * kk + k] = sum;
       }
     }
