@@ -47,11 +47,7 @@ import {
   Tracer,
   unwrapLevel,
 } from "./trace.ts";
-import {
-  differentiating,
-  swapDifferentiating,
-  withDifferentiating,
-} from "./debug.ts";
+import { differentiating, swapDifferentiating } from "./debug.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
