@@ -43,7 +43,7 @@ const WASM_MIN_OUTPUTS = 256;
  * keyed by the array itself: the backward pass (`maxPool2dScatter`) asks for
  * the argmax of the same x the forward pass just pooled, and tensors never
  * change, so it is reused instead of recomputed. A WeakMap: the entry goes
- * when the array does, or when it is used (see `maxPoolArgmax`).
+ * when the array does (or, in a jit plan, once used: see `maxPoolArgmax`).
  */
 const argmaxCache = new WeakMap<
   TypedArray,
@@ -184,13 +184,15 @@ function maxPoolWasm(
 export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
   const hit = argmaxCache.get(x);
   if (hit && sameGeometry(hit.g, g)) {
-    // used once (the backward pass of that pooling), then forgotten (a
-    // later call recomputes the same values): entries left until their
-    // array died kept their values through V8's young-generation
-    // collections, more than half of what each one copied in a jitted
-    // LeNet-5 step (46 KB, 19 KB without), which made V8 double its young
-    // generation, and the process's memory, within 5,000 steps
-    argmaxCache.delete(x);
+    // in a jit plan (x a view of its memory), used once (the plan's
+    // backward step of that pooling), then forgotten (a later call
+    // recomputes the same values): there, an entry left until its array
+    // died kept its values through V8's young-generation collections, more
+    // than half of what each copied in a jitted LeNet-5 step (46 KB, 19 KB
+    // without), which made V8 double its young generation, and the
+    // process's memory, within 5,000 steps. Outside a plan every call for
+    // x returns the same kept array.
+    if (runtime().inPlan(x)) argmaxCache.delete(x);
     return hit.idx;
   }
   if (maxPoolFits(x, g)) return maxPoolWasm(x, g, false, true).idx!;
