@@ -173,6 +173,17 @@ export function differentiating(): boolean {
 }
 
 /**
+ * Makes {@linkcode differentiating} answer `on`; returns what it answered,
+ * for the caller to put back (in a `finally`): jit's replay, which sets it
+ * for every step, without a closure per step. @internal
+ */
+export function swapDifferentiating(on: boolean): boolean {
+  const outer = differentiatingNow;
+  differentiatingNow = on;
+  return outer;
+}
+
+/**
  * Runs `f` with {@linkcode differentiating} answering `on` (the derivative
  * tracers; jit's replay: what it answered when the step was recorded).
  * @internal

@@ -47,7 +47,7 @@ import {
   Tracer,
   unwrapLevel,
 } from "./trace.ts";
-import { differentiating, withDifferentiating } from "./debug.ts";
+import { differentiating, swapDifferentiating } from "./debug.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
@@ -486,46 +486,65 @@ function replay(
     const data = rt.place(t.data as Float32Array);
     return data ? fromData(data, t.shape) : t;
   };
+  // (plain loops, no closure per step: this runs for every step of every
+  // call, and its garbage is most of a small step's)
   const step = (id: number) => {
     const s = id - plan.nIn, st = plan.steps[s]!, inputs = st.inputs.map(val);
-    // code that is not the library's (a callback) gets copies and makes no
-    // view of the memory
-    const out = withDifferentiating(
-      st.differentiating,
-      plan.opaque[s]
-        ? () =>
-          rt.outsidePlan(() => st.rule.forward(inputs.map(own), st.params))
-        : () => st.rule.forward(inputs, st.params),
-    );
+    const outer = swapDifferentiating(st.differentiating);
+    let out: Tensor;
+    try {
+      out = plan.opaque[s]
+        ? runOpaque(rt, st, inputs, own)
+        : st.rule.forward(inputs, st.params);
+    } finally {
+      swapDifferentiating(outer);
+    }
     env[id] = out;
     if (planning) rt.hold(out.data, 1);
   };
   const fused = (task: Fused, pos: number) => {
-    const ins = task.parts.map((p) => p.inputs.map((r) => val(r).data));
-    // (an output does not take over an array that another part reads)
-    const readByOthers = (j: number) => (b: ArrayBufferLike) =>
-      ins.some((xs, k) => k !== j && xs.some((x) => x.buffer === b));
-    const outs = task.parts.map((p, j) =>
-      p.outputs.map((id) => {
-        const t = take(task.dtype, p.n, pos, readByOthers(j));
-        // an output is a fresh array, an intermediate stays in memory
-        if (!t) {
-          return plan.lastUse[id] === Infinity
-            ? freshData(task.dtype, p.n)
-            : allocData(task.dtype, p.n);
+    const { parts, dtype } = task;
+    // (arrays made at their length: an array grown by push takes room
+    // for 17 at its first)
+    const ins = new Array<TypedArray[]>(parts.length);
+    for (let j = 0; j < parts.length; j++) {
+      const refs = parts[j].inputs, xs = new Array<TypedArray>(refs.length);
+      for (let i = 0; i < refs.length; i++) xs[i] = val(refs[i]).data;
+      ins[j] = xs;
+    }
+    const outs = new Array<TypedArray[]>(parts.length);
+    for (let j = 0; j < parts.length; j++) {
+      const p = parts[j], os = new Array<TypedArray>(p.outputs.length);
+      for (let q = 0; q < os.length; q++) {
+        // (an output does not take over an array that another part reads)
+        const t = take(dtype, p.n, pos, ins, j);
+        if (t) {
+          // an input the output took over (updated in place) is read from
+          // the new view
+          for (let k = 0; k < ins[j].length; k++) {
+            if (ins[j][k].buffer === t.from) ins[j][k] = t.data;
+          }
         }
-        // an input the output took over (updated in place) is read from the new view
-        ins[j].forEach((x, k) => x.buffer === t.from && (ins[j][k] = t.data));
-        return t.data;
-      })
-    );
+        // else an output is a fresh array, an intermediate stays in memory
+        os[q] = t
+          ? t.data
+          : plan.lastUse[p.outputs[q]] === Infinity
+          ? freshData(dtype, p.n)
+          : allocData(dtype, p.n);
+      }
+      outs[j] = os;
+    }
     task.run(ins, outs);
-    task.parts.forEach((p, j) =>
-      p.outputs.forEach((id, q) => {
-        env[id] = fromData(outs[j][q], plan.steps[id - plan.nIn]!.shape);
+    for (let j = 0; j < parts.length; j++) {
+      const ids = parts[j].outputs;
+      for (let q = 0; q < ids.length; q++) {
+        env[ids[q]] = fromData(
+          outs[j][q],
+          plan.steps[ids[q] - plan.nIn]!.shape,
+        );
         if (planning) rt.hold(outs[j][q], 1);
-      })
-    );
+      }
+    }
   };
   const run = () => {
     if (planning) {
@@ -561,12 +580,25 @@ function replay(
 }
 
 /**
+ * Runs a step whose code is not the library's (a callback): it gets copies
+ * (`own`) and makes no view of the memory.
+ */
+function runOpaque(
+  rt: ReturnType<typeof runtime>,
+  st: Step,
+  inputs: readonly Tensor[],
+  own: (t: Tensor) => Tensor,
+): Tensor {
+  return rt.outsidePlan(() => st.rule.forward(inputs.map(own), st.params));
+}
+
+/**
  * The donated arrays a replay may write an output into: `take(dtype, n,
- * pos, busy)` detaches one of that dtype and length that no task after
+ * pos, ins, j)` detaches one of that dtype and length that no task after
  * position `pos` reads (through any leaf sharing its memory), that is no
- * output and whose buffer is not `busy` (read by another part of the task),
- * and returns a new view of its memory and the buffer it came from; or
- * null.
+ * output and whose buffer no part of the task but part `j` reads (`ins`:
+ * the arrays each part reads), and returns a new view of its memory and
+ * the buffer it came from; or null.
  */
 function donation(
   plan: Compiled,
@@ -576,20 +608,42 @@ function donation(
   dtype: Tensor["dtype"],
   n: number,
   pos: number,
-  busy?: (buffer: ArrayBufferLike) => boolean,
+  ins?: readonly (readonly TypedArray[])[],
+  j?: number,
 ) => { data: TypedArray; from: ArrayBufferLike } | null {
   const spare = donated.filter((d) => canDetach(d, [], plan));
-  return (dtype, n, pos, busy) => {
-    const i = spare.findIndex((d) =>
-      d.dtype === dtype && d.data.length === n && !isDetached(d.data) &&
-      !busy?.(d.data.buffer) &&
-      leaves.every((l, id) =>
-        l.data.buffer !== d.data.buffer ||
-        (plan.lastUse[id] ?? -1) < (pos === Infinity ? Infinity : pos + 1)
-      )
-    );
-    if (i < 0) return null;
-    const [d] = spare.splice(i, 1), from = d.data.buffer;
+  // (plain loops: this runs for every output of every fused task)
+  const usable = (
+    d: Tensor,
+    pos: number,
+    ins: readonly (readonly TypedArray[])[] | undefined,
+    j: number | undefined,
+  ) => {
+    const b = d.data.buffer;
+    for (let k = 0; ins && k < ins.length; k++) {
+      if (k === j) continue;
+      for (let i = 0; i < ins[k].length; i++) {
+        if (ins[k][i].buffer === b) return false;
+      }
+    }
+    const after = pos === Infinity ? Infinity : pos + 1;
+    for (let id = 0; id < leaves.length; id++) {
+      if (leaves[id].data.buffer === b && !((plan.lastUse[id] ?? -1) < after)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  return (dtype, n, pos, ins, j) => {
+    let i = 0;
+    while (
+      i < spare.length &&
+      !(spare[i].dtype === dtype && spare[i].data.length === n &&
+        !isDetached(spare[i].data) && usable(spare[i], pos, ins, j))
+    ) i++;
+    if (i === spare.length) return null;
+    const d = spare[i], from = d.data.buffer;
+    spare.splice(i, 1);
     const Ctor = d.data.constructor as Float32ArrayConstructor;
     return { data: new Ctor(detach(d.data)), from };
   };

@@ -36,6 +36,7 @@ import {
   bytesFor,
   GEMM_WORK,
   runtime,
+  taskLists,
   type TaskName,
   type WasmRuntime,
 } from "./wasm/runtime.ts";
@@ -211,22 +212,33 @@ function convMacs(g: ConvGeometry): number {
   return g.n * g.o * g.oh * g.ow * (g.c / g.groups) * g.kh * g.kw;
 }
 
-/** True when every array is float32 and the work is worth the copies. */
-function useWasm(g: ConvGeometry, ...arrays: (TypedArray | null)[]): boolean {
-  return convMacs(g) >= runtime().minMacs &&
-    arrays.every((a) => a === null || a instanceof Float32Array);
+/** True when every array (null: none) is float32 and the work is worth the copies. */
+function useWasm(
+  g: ConvGeometry,
+  a: TypedArray,
+  b: TypedArray,
+  c: TypedArray | null = null,
+  d: TypedArray | null = null,
+): boolean {
+  return convMacs(g) >= runtime().minMacs && a instanceof Float32Array &&
+    b instanceof Float32Array && (c === null || c instanceof Float32Array) &&
+    (d === null || d instanceof Float32Array);
 }
 
 /**
- * True when every array is float64 and the work is worth the copies (the
- * float64 im2col kernels).
+ * True when every array (null: none) is float64 and the work is worth the
+ * copies (the float64 im2col kernels).
  */
 function useWasmF64(
   g: ConvGeometry,
-  ...arrays: (TypedArray | null)[]
+  a: TypedArray,
+  b: TypedArray,
+  c: TypedArray | null = null,
+  d: TypedArray | null = null,
 ): boolean {
-  return convMacs(g) >= runtime().minMacs &&
-    arrays.every((a) => a === null || a instanceof Float64Array);
+  return convMacs(g) >= runtime().minMacs && a instanceof Float64Array &&
+    b instanceof Float64Array && (c === null || c instanceof Float64Array) &&
+    (d === null || d instanceof Float64Array);
 }
 
 /**
@@ -331,8 +343,19 @@ function imageParts(
   g: ConvGeometry,
   fn: ConvKernel,
 ): readonly (readonly [number, number])[] {
-  if (convMacs(g) < PARALLEL_MIN_MACS) return [[0, g.n]];
-  if (sumsImages(fn)) {
+  return convMacs(g) < PARALLEL_MIN_MACS || sumsImages(fn)
+    ? fixedParts(g)
+    : rt.split(g.n, 1, workBytes(fn, g) <= 1 << 20 ? 4 : 1, true);
+}
+
+/**
+ * The image ranges that depend on the shapes alone: all images in one task
+ * for a small convolution, else `WEIGHT_PARTS` ranges (the kernels that
+ * sum over images).
+ */
+const fixedParts = perGeometry(
+  (g): readonly (readonly [number, number])[] => {
+    if (convMacs(g) < PARALLEL_MIN_MACS) return [[0, g.n]];
     const parts = Math.min(g.n, WEIGHT_PARTS), out: [number, number][] = [];
     for (let i = 0; i < parts; i++) {
       out.push([
@@ -341,9 +364,8 @@ function imageParts(
       ]);
     }
     return out;
-  }
-  return rt.split(g.n, 1, workBytes(fn, g) <= 1 << 20 ? 4 : 1, true);
-}
+  },
+);
 
 /** Bytes `runConv` allocates for its records, scratch and tables (accumulators: `accBytes` per task). */
 function runBytes(
@@ -358,38 +380,146 @@ function runBytes(
     tasks * (alignUp(workBytes(fn, g) + 16) + bytesFor(accBytes / 4));
 }
 
+/** The addresses of a convolution's arrays in the runtime's memory (0: none), and its `act`. */
+interface ConvArrays {
+  x: number;
+  wt: number;
+  y: number;
+  bias: number;
+  act?: number;
+}
+
 /**
  * Copies the geometry record into the runtime's memory and runs `fn` over
  * the images, split over threads when large (see `imageParts`); an im2col
  * kernel runs band by band of output rows (see `bandRows`), each band's
- * tasks writing their own scratch (and, for a weight gradient, adding into
- * their own accumulator: `extra(t)` gives task t's extra arguments).
+ * tasks writing their own scratch. With `accFloats`, each task also gets a
+ * zeroed accumulator of that many floats to add into (a weight gradient);
+ * `extra` are further arguments, the same for every task. Returns the
+ * tasks' accumulators (a scratch array, valid until the next call).
  */
 function runConv(
   rt: WasmRuntime,
   g: ConvGeometry,
-  arrays: { x: number; wt: number; y: number; bias: number; act?: number },
+  arrays: ConvArrays,
   fn: ConvKernel,
-  extra: (task: number) => number[] = () => [],
-): void {
-  const parts = imageParts(rt, g, fn);
-  const works = parts.map(() => rt.alloc(workBytes(fn, g)));
-  const extras = parts.map((_, t) => extra(t));
+  extra: readonly number[] = NONE,
+  accFloats = 0,
+): readonly number[] {
+  const parts = imageParts(rt, g, fn), nt = parts.length;
+  // (kernels are synchronous and never re-entered: the scratch arrays of
+  // the module serve every call; they hold at most `nt` numbers each)
+  for (let t = 0; t < nt; t++) works[t] = rt.alloc(workBytes(fn, g));
+  for (let t = 0; t < nt; t++) {
+    accs[t] = accFloats > 0 ? rt.zeros(accFloats) : 0;
+  }
+  works.length = accs.length = nt;
+  const tasks = taskLists(nt);
   const rows = isIm2col(fn) ? bandRows(g, elemBytes(fn)) : g.oh;
   for (let oy0 = 0; oy0 < g.oh; oy0 += rows) {
-    const rec = rt.alloc(CONV_FIELDS.length * 4), i32 = rt.i32;
-    const fields: Record<string, number> = {
-      ...band(g, oy0, rows),
-      ...arrays,
-      y: arrays.y + elemBytes(fn) * oy0 * g.ow,
-      yp: g.oh * g.ow,
-    };
-    CONV_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
-    rt.parallel(
-      fn,
-      parts.map(([n0, n1], t) => [rec, n0, n1, works[t], ...extras[t]]),
+    const rec = rt.alloc(CONV_FIELDS.length * 4);
+    writeRecord(
+      rt.i32,
+      rec,
+      band(g, oy0, rows),
+      arrays,
+      arrays.y + elemBytes(fn) * oy0 * g.ow,
+      g.oh * g.ow,
     );
+    for (let t = 0; t < nt; t++) {
+      // each task's arguments: the record, its images, scratch,
+      // accumulator, the extra ones
+      const a = tasks[t];
+      let k = 0;
+      a[k++] = rec;
+      a[k++] = parts[t][0];
+      a[k++] = parts[t][1];
+      a[k++] = works[t];
+      if (accFloats > 0) a[k++] = accs[t];
+      for (let e = 0; e < extra.length; e++) a[k++] = extra[e];
+      a.length = k;
+    }
+    rt.parallel(fn, tasks);
   }
+  return accs;
+}
+
+/** No extra arguments. */
+const NONE: readonly number[] = [];
+
+/** `runConv`'s scratch: the tasks' scratch and accumulator addresses. */
+const works: number[] = [], accs: number[] = [];
+
+/**
+ * Writes the record of CONV_FIELDS at `at`: the geometry of band `b`, the
+ * arrays' addresses, y's address `y` (the band's start) and plane stride
+ * `yp`.
+ */
+function writeRecord(
+  i32: Int32Array,
+  at: number,
+  b: ConvGeometry,
+  arrays: ConvArrays,
+  y: number,
+  yp: number,
+): void {
+  for (let i = 0; i < CONV_FIELDS.length; i++) {
+    const f = CONV_FIELDS[i];
+    i32[(at >> 2) + i] = f === "y"
+      ? y
+      : f === "yp"
+      ? yp
+      : f === "act"
+      ? arrays.act ?? 0
+      : f === "x" || f === "wt" || f === "bias"
+      ? arrays[f]
+      : b[f];
+  }
+}
+
+/** The fields of a {@linkcode ConvGeometry}. */
+const GEOMETRY_FIELDS = [
+  "n",
+  "c",
+  "h",
+  "w",
+  "o",
+  "kh",
+  "kw",
+  "oh",
+  "ow",
+  "sh",
+  "sw",
+  "pt",
+  "pl",
+  "dh",
+  "dw",
+  "groups",
+] as const satisfies readonly (keyof ConvGeometry)[];
+
+/**
+ * `f` memoized on the last few geometries it was called with, compared
+ * field by field (no key to build: the ops make a new geometry object per
+ * call). What `f` returns is shared by every later call: never change it.
+ */
+function perGeometry<T>(f: (g: ConvGeometry) => T): (g: ConvGeometry) => T {
+  const keys: ConvGeometry[] = [], values: T[] = [];
+  return (g) => {
+    for (let i = 0; i < keys.length; i++) {
+      let same = true;
+      for (let j = 0; j < GEOMETRY_FIELDS.length && same; j++) {
+        same = keys[i][GEOMETRY_FIELDS[j]] === g[GEOMETRY_FIELDS[j]];
+      }
+      if (same) return values[i];
+    }
+    if (keys.length >= 16) {
+      keys.shift();
+      values.shift();
+    }
+    keys.push({ ...g });
+    values.push(f(g));
+    return values[values.length - 1];
+  };
 }
 
 /** a rounded up to a multiple of b. */
@@ -407,12 +537,12 @@ function inside(g: ConvGeometry): boolean {
  * top/left moved into x, and rows/columns added where windows overrun the
  * bottom/right), or null when no window touches padding already.
  */
-function paddedGeometry(g: ConvGeometry): ConvGeometry | null {
+const paddedGeometry = perGeometry((g): ConvGeometry | null => {
   if (inside(g)) return null;
   const h = Math.max(g.pt + g.h, (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1);
   const w = Math.max(g.pl + g.w, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1);
   return { ...g, h, w, pt: 0, pl: 0 };
-}
+});
 
 /**
  * Copies float32 x into the runtime's memory, zero-padded to `gp` (see
@@ -485,9 +615,14 @@ interface ConvPlan {
  */
 function choosePlan(
   rt: WasmRuntime,
-  plans: (ConvPlan | null)[],
+  first: ConvPlan | null,
+  second: ConvPlan,
 ): ConvPlan | null {
-  return plans.find((p) => p !== null && rt.fits(p.bytes)) ?? null;
+  return first !== null && rt.fits(first.bytes)
+    ? first
+    : rt.fits(second.bytes)
+    ? second
+    : null;
 }
 
 /** A direct kernel's plan, or null when its scratch per task is too large. */
@@ -542,6 +677,9 @@ export function conv2dForwardRelu(
   return convForwardAct(x, w, bias, g, true);
 }
 
+/** relu(y) when `relu`, else y. */
+const reluIf = (relu: boolean, y: TypedArray) => relu ? ew.relu(y) : y;
+
 /** conv2dForward, with relu applied to its outputs when `relu` (then without `out`). */
 function convForwardAct(
   x: TypedArray,
@@ -551,7 +689,6 @@ function convForwardAct(
   relu: boolean,
   out?: TypedArray,
 ): TypedArray {
-  const after = (y: TypedArray) => (relu ? ew.relu(y) : y);
   const n = g.n * g.o * g.oh * g.ow;
   const rt = runtime();
   const io64 = bytesFor(
@@ -560,20 +697,22 @@ function convForwardAct(
     2 * (bias?.length ?? 0),
     2 * n,
   );
-  const plan64 = useWasmF64(g, x, w, bias, out ?? null) && choosePlan(rt, [
-    directF64(g)
-      ? directPlan(
-        "convDirectF64",
+  const plan64 = useWasmF64(g, x, w, bias, out ?? null) &&
+    choosePlan(
+      rt,
+      directF64(g)
+        ? directPlan(
+          "convDirectF64",
+          g,
+          io64 + runBytes(rt, g, "convDirectF64"),
+        )
+        : null,
+      {
+        fn: "convForwardF64",
         g,
-        io64 + runBytes(rt, g, "convDirectF64"),
-      )
-      : null,
-    {
-      fn: "convForwardF64",
-      g,
-      bytes: io64 + runBytes(rt, g, "convForwardF64"),
-    },
-  ]);
+        bytes: io64 + runBytes(rt, g, "convForwardF64"),
+      },
+    );
   if (plan64) {
     rt.reset("conv2d", shapesOf(g));
     const arrays = {
@@ -583,7 +722,8 @@ function convForwardAct(
       y: rt.alloc(8 * n),
     };
     runConv(rt, g, arrays, plan64.fn);
-    return after(
+    return reluIf(
+      relu,
       out
         ? rt.readF64(arrays.y, n, out as Float64Array)
         : rt.resultF64(arrays.y, n),
@@ -592,16 +732,20 @@ function convForwardAct(
   // with padding, the direct kernels run on a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, w.length, bias?.length ?? 0, n);
-  const plan = useWasm(g, x, w, bias, out ?? null) && choosePlan(rt, [
+  const plan = useWasm(g, x, w, bias, out ?? null) && choosePlan(
+    rt,
     directPlan(
       forwardKernel(gp),
       gp,
       io + bytesFor(paddedSize(g, gp)) + runBytes(rt, gp, forwardKernel(gp)),
     ),
     { fn: "convForward", g, bytes: io + runBytes(rt, g, "convForward") },
-  ]);
+  );
   if (!plan) {
-    return after(conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w)));
+    return reluIf(
+      relu,
+      conv2dForwardRef(x, w, bias, g, out ?? newOut(n, x, w)),
+    );
   }
   rt.reset("conv2d", shapesOf(g));
   // the direct kernels apply relu as they store (the record's act)
@@ -635,21 +779,23 @@ export function conv2dInputAdjoint(
   const n = g.n * g.c * g.h * g.w;
   const rt = runtime();
   const io64 = bytesFor(2 * y.length, 2 * w.length, 2 * n);
-  const plan64 = useWasmF64(g, y, w, out ?? null) && choosePlan(rt, [
-    inside(g) && g.sw === 1 && g.ow % 2 === 0 &&
-      (g.c / g.groups) * g.kh * g.kw >= MR
-      ? directPlan(
-        "convInputDirectF64",
+  const plan64 = useWasmF64(g, y, w, out ?? null) &&
+    choosePlan(
+      rt,
+      inside(g) && g.sw === 1 && g.ow % 2 === 0 &&
+        (g.c / g.groups) * g.kh * g.kw >= MR
+        ? directPlan(
+          "convInputDirectF64",
+          g,
+          io64 + runBytes(rt, g, "convInputDirectF64"),
+        )
+        : null,
+      {
+        fn: "convInputAdjointF64",
         g,
-        io64 + runBytes(rt, g, "convInputDirectF64"),
-      )
-      : null,
-    {
-      fn: "convInputAdjointF64",
-      g,
-      bytes: io64 + runBytes(rt, g, "convInputAdjointF64"),
-    },
-  ]);
+        bytes: io64 + runBytes(rt, g, "convInputAdjointF64"),
+      },
+    );
   if (plan64) {
     rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
     const arrays = {
@@ -665,26 +811,28 @@ export function conv2dInputAdjoint(
   // window lies inside it
   const gp = paddedGeometry(g) ?? g;
   const kk = (g.c / g.groups) * g.kh * g.kw;
-  const plan = useWasm(g, y, w, out ?? null) && choosePlan(rt, [
-    g.sw === 1 && g.ow >= 4
-      ? directPlan(
-        "convInputDirect",
-        gp,
-        bytesFor(
-          y.length,
-          g.n * g.c * gp.h * gp.w,
-          4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
-          24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
-        ) + runBytes(rt, gp, "convInputDirect"),
-      )
-      : null,
-    {
-      fn: "convInputAdjoint",
-      g,
-      bytes: bytesFor(y.length, w.length, n) +
-        runBytes(rt, g, "convInputAdjoint"),
-    },
-  ]);
+  const plan = useWasm(g, y, w, out ?? null) &&
+    choosePlan(
+      rt,
+      g.sw === 1 && g.ow >= 4
+        ? directPlan(
+          "convInputDirect",
+          gp,
+          bytesFor(
+            y.length,
+            g.n * g.c * gp.h * gp.w,
+            4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
+            24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
+          ) + runBytes(rt, gp, "convInputDirect"),
+        )
+        : null,
+      {
+        fn: "convInputAdjoint",
+        g,
+        bytes: bytesFor(y.length, w.length, n) +
+          runBytes(rt, g, "convInputAdjoint"),
+      },
+    );
   if (!plan) return conv2dInputAdjointRef(y, w, g, out ?? newOut(n, y, w));
   rt.reset("convTranspose2d (conv2d's input gradient)", shapesOf(g));
   if (plan.fn === "convInputDirect") {
@@ -698,14 +846,13 @@ export function conv2dInputAdjoint(
     };
     const order = kOrder(gp);
     const panels = packPanels(rt, w as Float32Array, gp, order);
-    const tabs = inputDirectTables(rt, gp, order);
-    runConv(
-      rt,
-      gp,
-      arrays,
-      "convInputDirect",
-      () => [panels, tabs.ktab, tabs.vtab, tabs.vend],
-    );
+    const tabs = inputDirectTables(rt, gp);
+    runConv(rt, gp, arrays, "convInputDirect", [
+      panels,
+      tabs.ktab,
+      tabs.vtab,
+      tabs.vend,
+    ]);
     if (!padded) {
       return out
         ? rt.readF32(arrays.x, n, out as Float32Array)
@@ -743,7 +890,7 @@ function packPanels(
   rt: WasmRuntime,
   w: Float32Array,
   g: ConvGeometry,
-  order: number[],
+  order: readonly number[],
 ): number {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   const kp = roundUp(kk, MR);
@@ -771,7 +918,7 @@ function packPanels(
  * then i, then j, so that a panel's 6 k rarely add into overlapping x
  * (a store then an overlapping load stalls: the store cannot forward).
  */
-function kOrder(g: ConvGeometry): number[] {
+const kOrder = perGeometry((g): readonly number[] => {
   const cg = g.c / g.groups, order: number[] = [];
   for (let j = 0; j < g.kw; j++) {
     for (let i = 0; i < g.kh; i++) {
@@ -779,7 +926,7 @@ function kOrder(g: ConvGeometry): number[] {
     }
   }
   return order;
-}
+});
 
 /**
  * The tables of `convInputDirect` in the memory: four lane masks (the first
@@ -801,8 +948,23 @@ function kOrder(g: ConvGeometry): number[] {
 function inputDirectTables(
   rt: WasmRuntime,
   g: ConvGeometry,
-  order: number[],
 ): { ktab: number; vtab: number; vend: number } {
+  // the tables as if at address 0 (the same for every call on g), then
+  // moved to where they are: every mask address and the split pairs' start
+  const { size, tab, vtab } = directTables(g);
+  const at = rt.alloc(4 * size), i32 = rt.i32, base = at >> 2;
+  i32.set(tab, base);
+  i32[base + 23] += at;
+  for (let q = vtab + 2; q < tab.length; q += 3) i32[base + q] += at;
+  return { ktab: at + 96, vtab: at + 4 * vtab, vend: at + 4 * tab.length };
+}
+
+/**
+ * `inputDirectTables` at address 0: the words to write (`tab`), the words
+ * to allocate (`size`) and where the pairs start (`vtab`).
+ */
+const directTables = perGeometry((g) => {
+  const order = kOrder(g);
   const cg = g.c / g.groups, kk = cg * g.kh * g.kw, khw = g.kh * g.kw;
   const full = Math.floor(g.ow / 4), perRow = full + (g.ow % 4 ? 1 : 0);
   // every panel's k in distinct planes (ci)
@@ -815,12 +977,12 @@ function inputDirectTables(
     }
   }
   const split = g.ow % 4 === 2 && g.oh >= 2 && distinct;
-  const at = rt.alloc(4 * (24 + kk + 3 * (g.oh * perRow + 2)));
-  const i32 = rt.i32, base = at >> 2;
+  const size = 24 + kk + 3 * (g.oh * perRow + 2);
+  const i32 = new Int32Array(size);
   for (let m = 0; m <= 4; m++) {
-    for (let l = 0; l < 4; l++) i32[base + 4 * m + l] = l < m ? 0 : -1;
+    for (let l = 0; l < 4; l++) i32[4 * m + l] = l < m ? 0 : -1;
   }
-  let q = base + 24;
+  let q = 24;
   for (const k of order) {
     const ci = Math.floor(k / (g.kh * g.kw)), i = Math.floor(k / g.kw) % g.kh;
     i32[q++] = 4 * ((ci * g.h + i * g.dh) * g.w + (k % g.kw) * g.dw);
@@ -830,7 +992,7 @@ function inputDirectTables(
     if ((q - from) % 6) {
       i32[q] = i32[q - 3];
       i32[q + 1] = i32[q - 2];
-      i32[q + 2] = at + 16 * 4;
+      i32[q + 2] = 16 * 4;
       q += 3;
     }
   };
@@ -842,7 +1004,7 @@ function inputDirectTables(
       const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
       i32[q++] = 4 * (oy * g.ow + ox);
       i32[q++] = 4 * (oy * g.sh * g.w + ox);
-      i32[q++] = at + 16 * m;
+      i32[q++] = 16 * m;
     }
   }
   even(vtab);
@@ -852,13 +1014,13 @@ function inputDirectTables(
       const r = Math.min(2 * s, g.oh - 2);
       i32[q++] = 16 * s;
       i32[q++] = 4 * (r * g.sh * g.w + g.ow - 2);
-      i32[q++] = at + 32 * (2 * s - r); // lanes 0-1 off when moved back
+      i32[q++] = 32 * (2 * s - r); // lanes 0-1 off when moved back
     }
     even(vsplit);
   }
-  i32[base + 23] = 4 * vsplit;
-  return { ktab: 4 * (base + 24), vtab: 4 * vtab, vend: 4 * q };
-}
+  i32[23] = 4 * vsplit;
+  return { size, tab: i32.slice(0, q), vtab };
+});
 
 /**
  * How the weight gradient runs: when no window touches padding, directly on
@@ -880,25 +1042,18 @@ function weightKernel(
 
 /**
  * A weight-gradient kernel's accumulator: its size (floats), the lanes
- * added into one weight, and the offset of dw[grp, c, k] in it.
+ * added into one weight, and the offset of dw[gr, c, k] in it: gr·gs +
+ * c·cs + k·ks.
  */
 function accumulator(
   fn: ConvKernel,
   g: ConvGeometry,
-): {
-  size: number;
-  lanes: number;
-  at: (gr: number, c: number, k: number) => number;
-} {
+): { size: number; lanes: number; gs: number; cs: number; ks: number } {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   if (fn === "convWeightDirect") {
     // dwT [groups, kk to 6, og to 8]
     const kp = roundUp(kk, MR), op = roundUp(og, NR);
-    return {
-      size: g.groups * kp * op,
-      lanes: 1,
-      at: (gr, c, k) => (gr * kp + k) * op + c,
-    };
+    return { size: g.groups * kp * op, lanes: 1, gs: kp * op, cs: 1, ks: op };
   }
   if (fn === "convWeightRows") {
     // [groups, kk to 2, og to 6, 4 lanes]
@@ -906,15 +1061,23 @@ function accumulator(
     return {
       size: 4 * g.groups * kp * op,
       lanes: 4,
-      at: (gr, c, k) => 4 * ((gr * kp + k) * op + c),
+      gs: 4 * kp * op,
+      cs: 4,
+      ks: 4 * op,
     };
   }
   // dw itself
-  return {
-    size: g.o * kk,
-    lanes: 1,
-    at: (gr, c, k) => (gr * og + c) * kk + k,
-  };
+  return { size: g.o * kk, lanes: 1, gs: og * kk, cs: kk, ks: 1 };
+}
+
+/** Bytes of a weight gradient's run with accumulators of `size` floats, their table and their float64 sum. */
+function sumBytes(
+  rt: WasmRuntime,
+  fn: ConvKernel,
+  g: ConvGeometry,
+  size: number,
+): number {
+  return runBytes(rt, g, fn, 4 * size) + bytesFor(WEIGHT_PARTS, 2 * size);
 }
 
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
@@ -926,20 +1089,22 @@ export function conv2dWeightAdjoint(
 ): TypedArray {
   const rt = runtime();
   const io64 = bytesFor(2 * x.length, 2 * y.length);
-  const plan64 = useWasmF64(g, x, y, out) && choosePlan(rt, [
-    directF64(g) && g.ow % 2 === 0
-      ? directPlan(
-        "convWeightDirectF64",
+  const plan64 = useWasmF64(g, x, y, out) &&
+    choosePlan(
+      rt,
+      directF64(g) && g.ow % 2 === 0
+        ? directPlan(
+          "convWeightDirectF64",
+          g,
+          io64 + runBytes(rt, g, "convWeightDirectF64", 8 * out.length),
+        )
+        : null,
+      {
+        fn: "convWeightAdjointF64",
         g,
-        io64 + runBytes(rt, g, "convWeightDirectF64", 8 * out.length),
-      )
-      : null,
-    {
-      fn: "convWeightAdjointF64",
-      g,
-      bytes: io64 + runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
-    },
-  ]);
+        bytes: io64 + runBytes(rt, g, "convWeightAdjointF64", 8 * out.length),
+      },
+    );
   if (plan64) {
     rt.reset("conv2d's weight gradient", shapesOf(g));
     const arrays = {
@@ -949,11 +1114,7 @@ export function conv2dWeightAdjoint(
       wt: 0,
     };
     // one zeroed accumulator (dw itself) per task, added in task order
-    const dws: number[] = [];
-    runConv(rt, g, arrays, plan64.fn, (t) => {
-      dws[t] = rt.zeros(2 * out.length);
-      return [dws[t]];
-    });
+    const dws = runConv(rt, g, arrays, plan64.fn, NONE, 2 * out.length);
     const total = rt.readF64(dws[0], out.length), f = rt.f64;
     for (let t = 1; t < dws.length; t++) {
       for (let i = 0, d = dws[t] >> 3; i < total.length; i++) {
@@ -966,22 +1127,20 @@ export function conv2dWeightAdjoint(
   // with padding, the direct kernels run at a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);
-  // the accumulators, their table and their float64 sum
-  const sumBytes = (fn: ConvKernel, gg: ConvGeometry, size: number) =>
-    runBytes(rt, gg, fn, 4 * size) + bytesFor(WEIGHT_PARTS, 2 * size);
-  const plan = useWasm(g, x, y, out) && choosePlan(rt, [
+  const plan = useWasm(g, x, y, out) && choosePlan(
+    rt,
     directPlan(
       fnD,
       gp,
       io + bytesFor(paddedSize(g, gp)) +
-        sumBytes(fnD, gp, accumulator(fnD, gp).size),
+        sumBytes(rt, fnD, gp, accumulator(fnD, gp).size),
     ),
     {
       fn: "convWeightAdjoint",
       g,
-      bytes: io + sumBytes("convWeightAdjoint", g, out.length),
+      bytes: io + sumBytes(rt, "convWeightAdjoint", g, out.length),
     },
-  ]);
+  );
   if (!plan) return conv2dWeightAdjointRef(x, y, g, out);
   rt.reset("conv2d's weight gradient", shapesOf(g));
   const arrays = {
@@ -992,25 +1151,21 @@ export function conv2dWeightAdjoint(
     bias: 0,
     wt: 0,
   };
-  const { size, lanes, at } = accumulator(plan.fn, g);
+  const { size, lanes, gs, cs, ks } = accumulator(plan.fn, g);
   // one zeroed accumulator per task (image range), summed at the end
-  const dws: number[] = [];
-  runConv(rt, plan.g, arrays, plan.fn, (t) => {
-    dws[t] = rt.zeros(size);
-    return [dws[t]];
-  });
+  const dws = runConv(rt, plan.g, arrays, plan.fn, NONE, size);
   // the tasks' accumulators added in task order (float64), then read out
   const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
   rt.exports.sumParts(table, dws.length, size, sums);
-  const total = rt.f64.subarray(sums >> 3, (sums >> 3) + size);
+  const total = rt.f64, t0 = sums >> 3;
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   for (let gr = 0; gr < g.groups; gr++) {
     for (let c = 0; c < og; c++) {
       for (let k = 0; k < kk; k++) {
-        const base = at(gr, c, k);
+        const base = gr * gs + c * cs + k * ks;
         let sum = 0;
-        for (let l = 0; l < lanes; l++) sum += total[base + l];
+        for (let l = 0; l < lanes; l++) sum += total[t0 + base + l];
         out[(gr * og + c) * kk + k] = sum;
       }
     }

@@ -5,7 +5,13 @@
  * @module
  */
 import { allocLike, type TypedArray } from "../tensor.ts";
-import { bytesFor, runtime, type TaskName } from "./wasm/runtime.ts";
+import {
+  bytesFor,
+  runtime,
+  taskLists,
+  type TaskName,
+  type WasmRuntime,
+} from "./wasm/runtime.ts";
 
 /** The broadcast shape of two shapes (NumPy rules), or null when incompatible. */
 export function broadcastShapes(
@@ -342,49 +348,73 @@ const reluMaskScalar = (g: number, x: number) => {
 
 /**
  * The argument lists of an elementwise WebAssembly kernel over `n`
- * elements of `bytes` each at the addresses `at`: one range per thread from
- * 2^20 elements on, else one. The copies in and out run on the calling
- * thread either way, and the loop itself is short: on LeNet-sized arrays
- * (301,056 elements) waking a worker cost more than it saved (add, div and
- * relu's VJP 1.5-2x slower split over 2 threads).
+ * elements of `bytes` each at the addresses `x`, `y` (unless -1) and
+ * `out`: one range per thread from 2^20 elements on, else one (lists of
+ * `taskLists`). The copies in and out run on the calling thread either
+ * way, and the loop itself is short: on LeNet-sized arrays (301,056
+ * elements) waking a worker cost more than it saved (add, div and relu's
+ * VJP 1.5-2x slower split over 2 threads).
  */
-function wasmTasks(n: number, at: number[], bytes = 4): number[][] {
-  const parts = n >= 1 << 20 ? runtime().split(n, 1 << 15) : [[0, n]];
-  return parts.map(([a, b]) => [...at.map((p) => p + bytes * a), b - a]);
+function wasmTasks(
+  n: number,
+  x: number,
+  y: number,
+  out: number,
+  bytes: number,
+): number[][] {
+  const parts = n >= 1 << 20 ? runtime().split(n, 1 << 15) : null;
+  const tasks = taskLists(parts ? parts.length : 1);
+  for (let t = 0; t < tasks.length; t++) {
+    const lo = parts ? parts[t][0] : 0, hi = parts ? parts[t][1] : n;
+    const args = tasks[t];
+    let k = 0;
+    args[k++] = x + bytes * lo;
+    if (y >= 0) args[k++] = y + bytes * lo;
+    args[k++] = out + bytes * lo;
+    args[k++] = hi - lo;
+    args.length = k;
+  }
+  return tasks;
 }
 
 /**
  * Runs the elementwise WebAssembly kernel `fn` over `n` float32 or float64
- * of each of `inputs` (see `wasmTasks`); returns its result as a new array
- * of their type, or null
- * when the arrays are short or do not fit the WebAssembly memory (the
- * caller then runs the TypeScript loop).
+ * of x (and y, unless null; the same type) (see `wasmTasks`); returns its
+ * result as a new array of their type, or null when the arrays are short
+ * or do not fit the WebAssembly memory (the caller then runs the
+ * TypeScript loop).
  */
 function lanewise<A extends Float32Array | Float64Array>(
   fn: TaskName,
-  inputs: A[],
+  x: A,
+  y: A | null,
   n: number,
 ): A | null {
-  const rt = runtime(), words = inputs[0] instanceof Float64Array ? 2 : 1;
+  const rt = runtime(), words = x instanceof Float64Array ? 2 : 1;
   if (
     n < WASM_MIN_ELEMENTS ||
-    !rt.fits(bytesFor(words * n, ...inputs.map((x) => words * x.length)))
+    !rt.fits(
+      bytesFor(words * n, words * x.length) +
+        (y ? bytesFor(words * y.length) : 0),
+    )
   ) {
     return null;
   }
   rt.reset(fn);
-  const at = inputs.map((x) =>
-    x instanceof Float64Array ? rt.putF64(x) : rt.put(x)
-  );
+  const px = putIn(rt, x), py = y ? putIn(rt, y) : -1;
   const po = rt.alloc(4 * words * n);
-  rt.parallel(fn, wasmTasks(n, [...at, po], 4 * words));
+  rt.parallel(fn, wasmTasks(n, px, py, po, 4 * words));
   return (words === 2 ? rt.resultF64(po, n) : rt.result(po, n)) as A;
 }
 
+/** Copies float32 or float64 `a` into the runtime's memory; returns its address. */
+const putIn = (rt: WasmRuntime, a: Float32Array | Float64Array) =>
+  a instanceof Float64Array ? rt.putF64(a) : rt.put(a);
+
 /** max(x, 0) elementwise, NaN kept, -0 as 0: a new array of x's type. */
 export function relu(x: TypedArray): TypedArray {
-  return (x instanceof Float32Array && lanewise("relu", [x], x.length)) ||
-    (x instanceof Float64Array && lanewise("reluF64", [x], x.length)) ||
+  return (x instanceof Float32Array && lanewise("relu", x, null, x.length)) ||
+    (x instanceof Float64Array && lanewise("reluF64", x, null, x.length)) ||
     unary(x, allocLike(x, x.length), reluScalar);
 }
 
@@ -407,13 +437,21 @@ export function arithF32(
     !(a instanceof Float32Array && b instanceof Float32Array) ||
     a.length !== n || b.length !== n
   ) return null;
-  return lanewise(`${op}F32` as const, [a, b], n);
+  return lanewise(ARITH_F32[op], a, b, n);
 }
+
+/** The WebAssembly kernel of each {@linkcode ArithOp}. */
+const ARITH_F32 = {
+  add: "addF32",
+  sub: "subF32",
+  mul: "mulF32",
+  div: "divF32",
+} as const satisfies Record<ArithOp, TaskName>;
 
 /** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
 export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
   return (g instanceof Float32Array && x instanceof Float32Array &&
-    lanewise("reluMask", [g, x], g.length)) ||
+    lanewise("reluMask", g, x, g.length)) ||
     reluMaskRef(g, x);
 }
 

@@ -7,7 +7,12 @@
  */
 import { allocLike, type TypedArray } from "../tensor.ts";
 import { POOL_FIELDS } from "./wasm/layout.ts";
-import { bytesFor, runtime, type WasmRuntime } from "./wasm/runtime.ts";
+import {
+  bytesFor,
+  runtime,
+  taskLists,
+  type WasmRuntime,
+} from "./wasm/runtime.ts";
 import * as ew from "./elementwise.ts";
 
 /** Sizes and settings of one pooling (planes = n·c). */
@@ -38,12 +43,41 @@ const WASM_MIN_OUTPUTS = 256;
  * keyed by the array itself: the backward pass (`maxPool2dScatter`) asks for
  * the argmax of the same x the forward pass just pooled, and tensors never
  * change, so it is reused instead of recomputed. A WeakMap: the entry goes
- * when the array does.
+ * when the array does (or, in a jit plan, once used: see `maxPoolArgmax`).
  */
-const argmaxCache = new WeakMap<TypedArray, { key: string; idx: Int32Array }>();
+const argmaxCache = new WeakMap<
+  TypedArray,
+  { g: PoolGeometry; idx: Int32Array }
+>();
 
-function geometryKey(g: PoolGeometry): string {
-  return `${g.planes},${g.h},${g.w},${g.oh},${g.ow},${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}`;
+/** The fields of a {@linkcode PoolGeometry}. */
+const GEOMETRY_FIELDS = [
+  "planes",
+  "h",
+  "w",
+  "oh",
+  "ow",
+  "kh",
+  "kw",
+  "sh",
+  "sw",
+  "ph",
+  "pw",
+  "dh",
+  "dw",
+] as const satisfies readonly (keyof PoolGeometry)[];
+
+/** Whether two geometries are equal, field by field (no key to build). */
+function sameGeometry(a: PoolGeometry, b: PoolGeometry): boolean {
+  for (let i = 0; i < GEOMETRY_FIELDS.length; i++) {
+    if (a[GEOMETRY_FIELDS[i]] !== b[GEOMETRY_FIELDS[i]]) return false;
+  }
+  return true;
+}
+
+/** Keeps the argmax of x pooled in g for the backward pass (g copied: the callers' objects are theirs). */
+function keepArgmax(x: TypedArray, g: PoolGeometry, idx: Int32Array): void {
+  argmaxCache.set(x, { g: { ...g }, idx });
 }
 
 /** 2×2 windows, stride 2, no padding or dilation, all inside: the SIMD kernel's case. */
@@ -56,14 +90,36 @@ function isPlain2x2(g: PoolGeometry): boolean {
 /** The geometry record the pooling kernels read, in the runtime's memory. */
 function poolRecord(rt: WasmRuntime, g: PoolGeometry, mask = 0): number {
   const rec = rt.alloc(POOL_FIELDS.length * 4), i32 = rt.i32;
-  const fields = { ...g, mask };
-  POOL_FIELDS.forEach((f, i) => (i32[(rec >> 2) + i] = fields[f]));
+  for (let i = 0; i < POOL_FIELDS.length; i++) {
+    const f = POOL_FIELDS[i];
+    i32[(rec >> 2) + i] = f === "mask" ? mask : g[f];
+  }
   return rec;
 }
 
-/** Plane ranges for a pooling kernel with `n` outputs: split over threads when large. */
-function planeTasks(rt: WasmRuntime, g: PoolGeometry, n: number) {
-  return n >= 1 << 16 ? rt.split(g.planes, 1, 2) : [[0, g.planes]];
+/**
+ * The argument lists of a pooling kernel with `n` outputs, its planes
+ * split over threads when large: `args` with each task's planes p0, p1
+ * inserted at position `at` (lists of `taskLists`).
+ */
+function planeTasks(
+  rt: WasmRuntime,
+  g: PoolGeometry,
+  n: number,
+  args: readonly number[],
+  at: number,
+): number[][] {
+  const parts = n >= 1 << 16 ? rt.split(g.planes, 1, 2) : null;
+  const tasks = taskLists(parts ? parts.length : 1);
+  for (let t = 0; t < tasks.length; t++) {
+    const a = tasks[t];
+    for (let i = 0; i < at; i++) a[i] = args[i];
+    a[at] = parts ? parts[t][0] : 0;
+    a[at + 1] = parts ? parts[t][1] : g.planes;
+    for (let i = at; i < args.length; i++) a[i + 2] = args[i];
+    a.length = args.length + 2;
+  }
+  return tasks;
 }
 
 /**
@@ -109,7 +165,7 @@ function maxPoolWasm(
   const pv = rt.alloc(nOut * x.BYTES_PER_ELEMENT), pi = rt.alloc(nOut * 4);
   rt.parallel(
     f64 ? "maxPool2x2F64" : isPlain2x2(g) ? "maxPool2x2" : "maxPool",
-    planeTasks(rt, g, nOut).map(([p0, p1]) => [rec, px, p0, p1, pv, pi]),
+    planeTasks(rt, g, nOut, [rec, px, pv, pi], 2),
   );
   const out = !values
     ? null
@@ -117,7 +173,7 @@ function maxPoolWasm(
     ? rt.resultF64(pv, nOut)
     : rt.result(pv, nOut);
   const idx = argmax ? rt.resultI32(pi, nOut, x) : null;
-  if (idx) argmaxCache.set(x, { key: geometryKey(g), idx });
+  if (idx) keepArgmax(x, g, idx);
   return { idx, out };
 }
 
@@ -127,7 +183,18 @@ function maxPoolWasm(
  */
 export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
   const hit = argmaxCache.get(x);
-  if (hit && hit.key === geometryKey(g)) return hit.idx;
+  if (hit && sameGeometry(hit.g, g)) {
+    // in a jit plan (x a view of its memory), used once (the plan's
+    // backward step of that pooling), then forgotten (a later call
+    // recomputes the same values): there, an entry left until its array
+    // died kept its values through V8's young-generation collections, more
+    // than half of what each copied in a jitted LeNet-5 step (46 KB, 19 KB
+    // without), which made V8 double its young generation, and the
+    // process's memory, within 5,000 steps. Outside a plan every call for
+    // x returns the same kept array.
+    if (runtime().inPlan(x)) argmaxCache.delete(x);
+    return hit.idx;
+  }
   if (maxPoolFits(x, g)) return maxPoolWasm(x, g, false, true).idx!;
   return argmaxTS(x, g, true);
 }
@@ -140,7 +207,7 @@ export function maxPoolArgmax(x: TypedArray, g: PoolGeometry): Int32Array {
  */
 function argmaxTS(x: TypedArray, g: PoolGeometry, keep: boolean): Int32Array {
   const idx = isPlain2x2(g) ? argmax2x2(x, g) : maxPoolArgmaxRef(x, g);
-  if (keep) argmaxCache.set(x, { key: geometryKey(g), idx });
+  if (keep) keepArgmax(x, g, idx);
   return idx;
 }
 
@@ -260,7 +327,7 @@ export function maxPoolScatter(
     const po = rt.alloc(4 * n);
     rt.parallel(
       "maxUnpool2x2",
-      planeTasks(rt, g, n).map(([p0, p1]) => [rec, pg, pi, p0, p1, po]),
+      planeTasks(rt, g, n, [rec, pg, pi, po], 3),
     );
     return rt.result(po, n);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { bytesFor, runtime } from "./wasm/runtime.ts";
+import { bytesFor, runtime, taskLists } from "./wasm/runtime.ts";
 
 /** float32 sums with reduced runs at least this long, and this many elements, run in WebAssembly. */
 const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
@@ -19,8 +19,18 @@ function sumRunsWasm(x: Float32Array, len: number): Float32Array {
   const rt = runtime(), runs = x.length / len;
   rt.reset("sum");
   const px = rt.put(x), out = rt.alloc(runs * 4);
-  const parts = x.length >= 1 << 18 ? rt.split(runs, 1, 2) : [[0, runs]];
-  rt.parallel("sumRuns", parts.map(([r0, r1]) => [px, len, r0, r1, out]));
+  const parts = x.length >= 1 << 18 ? rt.split(runs, 1, 2) : null;
+  const tasks = taskLists(parts ? parts.length : 1);
+  for (let t = 0; t < tasks.length; t++) {
+    const a = tasks[t];
+    a[0] = px;
+    a[1] = len;
+    a[2] = parts ? parts[t][0] : 0;
+    a[3] = parts ? parts[t][1] : runs;
+    a[4] = out;
+    a.length = 5;
+  }
+  rt.parallel("sumRuns", tasks);
   return rt.copyOut(out, runs);
 }
 
@@ -38,29 +48,36 @@ export function sumAxes(
   axes: readonly number[],
   out: TypedArray,
 ): TypedArray {
-  // merged runs of reduced / kept axes (size-1 axes dropped)
-  const dims: number[] = [], reduced: boolean[] = [];
-  shape.forEach((d, i) => {
-    if (d === 1) return;
-    const r = axes.includes(i), k = dims.length - 1;
-    if (k >= 0 && reduced[k] === r) dims[k] *= d;
+  // merged runs of reduced / kept axes (size-1 axes dropped), in the
+  // module's scratch arrays (kernels are never re-entered)
+  // (their first nd entries; never emptied, which would drop their store)
+  const dims = scratch.dims, reduced = scratch.reduced;
+  let nd = 0;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (d === 1) continue;
+    const r = axes.includes(i);
+    if (nd > 0 && reduced[nd - 1] === r) dims[nd - 1] *= d;
     else {
-      dims.push(d);
-      reduced.push(r);
+      dims[nd] = d;
+      reduced[nd++] = r;
     }
-  });
-  const acc = new Float64Array(out.length);
-  const nd = dims.length;
+  }
   if (x.length === 0) return out;
   if (nd === 0) {
     out[0] = x[0];
     return out;
   }
+  // the float64 sums: the scratch when small (zeroed), else an array
+  const acc = out.length <= SCRATCH_SUMS
+    ? scratch.acc.fill(0, 0, out.length)
+    : new Float64Array(out.length);
   // output strides of the merged axes (0 where reduced)
-  const ostr = new Array<number>(nd);
+  const ostr = scratch.ostr, count = scratch.count;
   for (let i = nd - 1, s = 1; i >= 0; i--) {
     ostr[i] = reduced[i] ? 0 : s;
     if (!reduced[i]) s *= dims[i];
+    count[i] = 0;
   }
   const last = nd - 1, inner = dims[last], innerReduced = reduced[last];
   const runs = innerReduced && inner >= WASM_MIN_RUN &&
@@ -68,7 +85,6 @@ export function sumAxes(
       runtime().fits(bytesFor(x.length, x.length / inner))
     ? sumRunsWasm(x, inner)
     : null;
-  const count = new Int32Array(nd);
   let o = 0;
   for (let i = 0; i < x.length; i += inner) {
     if (runs) acc[o] += runs[i / inner];
@@ -87,9 +103,22 @@ export function sumAxes(
       count[ax] = 0;
     }
   }
-  out.set(acc);
+  // (as out.set(acc) would: each sum converted to out's type)
+  for (let i = 0; i < out.length; i++) out[i] = acc[i];
   return out;
 }
+
+/** Outputs of `sumAxes` whose float64 sums the scratch holds. */
+const SCRATCH_SUMS = 1 << 12;
+
+/** `sumAxes`'s scratch: the merged axes, their output strides and counters, the sums. */
+const scratch = {
+  dims: [] as number[],
+  reduced: [] as boolean[],
+  ostr: [] as number[],
+  count: [] as number[],
+  acc: new Float64Array(SCRATCH_SUMS),
+};
 
 /** Maximum of each row of `x` viewed as [rows, n] (NaN if any element is NaN). */
 export function maxRows(x: TypedArray, n: number, out: TypedArray): TypedArray {

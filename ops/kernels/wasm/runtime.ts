@@ -204,13 +204,13 @@ export class WasmRuntime {
   readonly #maxBytes: number;
   /** The current call's op and shapes, for the out-of-memory error (see `reset`). */
   #op = "kernels";
-  #describe: () => string = () => "";
+  #describe: () => string = NO_SHAPES;
   #f32: Float32Array;
   #i32: Int32Array;
   #f64: Float64Array | null = null;
   #threads = 1;
-  /** `split`'s ranges by arguments and thread setting. */
-  readonly #splits = new Map<string, readonly (readonly [number, number])[]>();
+  /** `split`'s ranges by n, then the other arguments and thread setting. */
+  readonly #splits = new Map<number, SplitEntry[]>();
   #workers: WorkerSlot[] = [];
   #spawned = false;
   /** The task queue (see `drain`) and the request generation. */
@@ -258,9 +258,10 @@ export class WasmRuntime {
    * `describe` name the call (the public op and its shapes) in the error
    * that an allocation past the memory's limit throws.
    */
-  reset(op = "kernels", describe: () => string = () => ""): void {
+  reset(op = "kernels", describe: () => string = NO_SHAPES): void {
     this.#top = HEAP_BASE;
-    for (const r of this.#resident) r.inUse = false;
+    const resident = this.#resident;
+    for (let i = 0; i < resident.length; i++) resident[i].inUse = false;
     // (during a plan nothing is resident: the holes are the pins, by address)
     this.#holes = this.#resident.length
       ? holesOf(this.#pins, this.#resident)
@@ -427,12 +428,15 @@ export class WasmRuntime {
 
   /** The address of `data` when it is still in memory (now read by this call), else -1. */
   #kept(data: Resident["data"]): number {
-    if (this.#resident.length === 0) return -1;
-    const i = this.#resident.findIndex((r) => r.data === data);
-    if (i < 0) return -1;
-    const [r] = this.#resident.splice(i, 1);
+    const resident = this.#resident;
+    let i = 0;
+    while (i < resident.length && resident[i].data !== data) i++;
+    if (i === resident.length) return -1;
+    // now the most recently used: moved to the end (no array made)
+    const r = resident[i];
+    resident.copyWithin(i, i + 1);
+    resident[resident.length - 1] = r;
     r.inUse = true;
-    this.#resident.push(r); // the most recently used
     return r.at;
   }
 
@@ -591,7 +595,8 @@ export class WasmRuntime {
       if (!pins || held(p)) continue;
       const k = this.#pinIndex(p.at) - 1;
       if (pins[k] !== p) continue; // (forgotten already)
-      pins.splice(k, 1);
+      pins.copyWithin(k, k + 1);
+      pins.length--;
       if (p.dependents) loose.push(...p.dependents);
     }
     loose.length = 0;
@@ -632,7 +637,11 @@ export class WasmRuntime {
 
   /** Keeps a plan's result: `#pins` stays sorted by address (they are the allocator's holes). */
   #pin(p: Pin): void {
-    this.#pins!.splice(this.#pinIndex(p.at), 0, p);
+    // (by hand: splice would make an array of the removed, none, per call)
+    const pins = this.#pins!, i = this.#pinIndex(p.at);
+    pins.push(p);
+    pins.copyWithin(i + 1, i, pins.length - 1);
+    pins[i] = p;
     this.#loose.push(p); // (unheld until a reader holds it)
     if (p.owner) (p.owner.dependents ??= []).push(p);
   }
@@ -801,18 +810,26 @@ export class WasmRuntime {
     perThread = 1,
     shrinking = false,
   ): readonly (readonly [number, number])[] {
-    // the same arguments give the same ranges: kept (frozen) per setting
-    const key = `${n},${minPer},${perThread},${shrinking},${this.#threads}`;
-    let ranges = this.#splits.get(key);
-    if (!ranges) {
+    // the same arguments give the same ranges: kept (frozen) per setting,
+    // found by n, then the others (no key to build)
+    const threads = this.#threads;
+    let kept = this.#splits.get(n);
+    if (!kept) {
       if (this.#splits.size >= 256) this.#splits.clear();
-      ranges = Object.freeze(
-        this.#split(n, minPer, perThread, shrinking).map((r) =>
-          Object.freeze(r)
-        ),
-      );
-      this.#splits.set(key, ranges);
+      this.#splits.set(n, kept = []);
     }
+    for (let i = 0; i < kept.length; i++) {
+      const e = kept[i];
+      if (
+        e.minPer === minPer && e.perThread === perThread &&
+        e.shrinking === shrinking && e.threads === threads
+      ) return e.ranges;
+    }
+    const ranges = Object.freeze(
+      this.#split(n, minPer, perThread, shrinking).map((r) => Object.freeze(r)),
+    );
+    if (kept.length >= 16) kept.shift();
+    kept.push({ minPer, perThread, shrinking, threads, ranges });
     return ranges;
   }
 
@@ -850,6 +867,18 @@ function holesOf(pins: readonly Block[] | null, resident: readonly Block[]) {
   return [...pins ?? [], ...resident].sort((a, b) => a.at - b.at);
 }
 
+/** What `reset` names a call by when its caller gives no shapes. */
+const NO_SHAPES = () => "";
+
+/** `split`'s ranges for one n, and the other arguments and thread setting. */
+interface SplitEntry {
+  minPer: number;
+  perThread: number;
+  shrinking: boolean;
+  threads: number;
+  ranges: readonly (readonly [number, number])[];
+}
+
 /** A block of memory the allocator steps over. */
 interface Block {
   at: number;
@@ -885,6 +914,22 @@ export function bytesFor(...counts: number[]): number {
   for (let i = 0; i < counts.length; i++) sum += alignUp(4 * counts[i] + 16);
   return sum;
 }
+
+/**
+ * `count` argument lists to fill for {@linkcode WasmRuntime.parallel}: the
+ * same arrays on every call with that count (kernels are synchronous and
+ * never re-entered, so each call is done with them before the next), so
+ * that running tasks leaves no garbage. The caller writes each list's
+ * arguments by index, then sets its length.
+ */
+export function taskLists(count: number): number[][] {
+  const fresh = () => Array.from({ length: count }, (): number[] => []);
+  // (a few lists of a few numbers each: the counts are the thread splits)
+  return count > MAX_TASKS ? fresh() : (taskListsByCount[count] ??= fresh());
+}
+
+/** `taskLists`'s lists, by count. */
+const taskListsByCount: number[][][] = [];
 
 /** Bytes of GEMM scratch one thread needs. */
 export const GEMM_WORK: number = GEMM_WORK_BYTES;
