@@ -212,34 +212,40 @@ function convMacs(g: ConvGeometry): number {
   return g.n * g.o * g.oh * g.ow * (g.c / g.groups) * g.kh * g.kw;
 }
 
+/** True when every array (null: none) is of `type` and the work is worth the copies. */
+function useWasmFor(
+  type: Float32ArrayConstructor | Float64ArrayConstructor,
+  g: ConvGeometry,
+  a: TypedArray,
+  b: TypedArray,
+  c: TypedArray | null,
+  d: TypedArray | null,
+): boolean {
+  return convMacs(g) >= runtime().minMacs && a instanceof type &&
+    b instanceof type && (c === null || c instanceof type) &&
+    (d === null || d instanceof type);
+}
+
 /** True when every array (null: none) is float32 and the work is worth the copies. */
-function useWasm(
+const useWasm = (
   g: ConvGeometry,
   a: TypedArray,
   b: TypedArray,
   c: TypedArray | null = null,
   d: TypedArray | null = null,
-): boolean {
-  return convMacs(g) >= runtime().minMacs && a instanceof Float32Array &&
-    b instanceof Float32Array && (c === null || c instanceof Float32Array) &&
-    (d === null || d instanceof Float32Array);
-}
+): boolean => useWasmFor(Float32Array, g, a, b, c, d);
 
 /**
  * True when every array (null: none) is float64 and the work is worth the
  * copies (the float64 im2col kernels).
  */
-function useWasmF64(
+const useWasmF64 = (
   g: ConvGeometry,
   a: TypedArray,
   b: TypedArray,
   c: TypedArray | null = null,
   d: TypedArray | null = null,
-): boolean {
-  return convMacs(g) >= runtime().minMacs && a instanceof Float64Array &&
-    b instanceof Float64Array && (c === null || c instanceof Float64Array) &&
-    (d === null || d instanceof Float64Array);
-}
+): boolean => useWasmFor(Float64Array, g, a, b, c, d);
 
 /**
  * True when the float64 direct kernel (`convDirectF64`) applies: every
@@ -477,25 +483,11 @@ function writeRecord(
   }
 }
 
-/** The fields of a {@linkcode ConvGeometry}. */
+/** The fields of a {@linkcode ConvGeometry}: n, then the record's up to groups. */
 const GEOMETRY_FIELDS = [
   "n",
-  "c",
-  "h",
-  "w",
-  "o",
-  "kh",
-  "kw",
-  "oh",
-  "ow",
-  "sh",
-  "sw",
-  "pt",
-  "pl",
-  "dh",
-  "dw",
-  "groups",
-] as const satisfies readonly (keyof ConvGeometry)[];
+  ...CONV_FIELDS.slice(0, CONV_FIELDS.indexOf("groups") + 1),
+] as readonly (keyof ConvGeometry)[];
 
 /**
  * `f` memoized on the last few geometries it was called with, compared

@@ -121,102 +121,73 @@ export function matmul(
 }
 
 /**
+ * The two GEMM kernels' shared driver, for kernel `fn`: one call, or tasks
+ * over threads (C's rows or columns split into blocks of whole
+ * micro-tiles). Each task's arguments: sizes, A's and B's addresses and
+ * strides, C's address and row stride, scratch. (Plain parameters, no rest
+ * arguments: no garbage per call.)
+ */
+const gemmOf = (fn: "gemm" | "gemmF64") =>
+  function runGemm(
+    rt: WasmRuntime,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    ars: number,
+    acs: number,
+    b: number,
+    brs: number,
+    bcs: number,
+    c: number,
+    ldc: number,
+  ): void {
+    if (m === 0 || n === 0 || k === 0) return;
+    const bytes = fn === "gemm" ? 4 : 8;
+    const macs = m * n * k;
+    // one task (it runs on this thread), or split the longer side into
+    // blocks of whole micro-tiles
+    const byCols = n >= m, len = byCols ? n : m;
+    const unit = byCols ? (fn === "gemm" ? NR : NR_F64) : MR;
+    const parts = macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0
+      ? null
+      : rt.split(Math.ceil(len / unit), 1);
+    const tasks = taskLists(parts ? parts.length : 1);
+    for (let t = 0; t < tasks.length; t++) {
+      // the task's columns (or rows) s..e
+      const s = parts ? parts[t][0] * unit : 0;
+      const e = parts ? Math.min(len, parts[t][1] * unit) : len;
+      const args = tasks[t];
+      args[0] = byCols ? m : e - s;
+      args[1] = byCols ? e - s : n;
+      args[2] = k;
+      args[3] = byCols ? a : a + bytes * s * ars;
+      args[4] = ars;
+      args[5] = acs;
+      args[6] = byCols ? b + bytes * s * bcs : b;
+      args[7] = brs;
+      args[8] = bcs;
+      args[9] = byCols ? c + bytes * s : c + bytes * s * ldc;
+      args[10] = ldc;
+      args[11] = rt.alloc(GEMM_WORK);
+      args.length = 12;
+    }
+    rt.parallel(fn, tasks);
+  };
+
+/**
  * C[m×n] (row stride ldc) += A·B in WebAssembly, all addresses in the
  * runtime's memory (element (i, p) of A at a + 4·(i·ars + p·acs), likewise
  * B). Large products are split into column (or row) blocks, one per thread.
  * Allocates its scratch from the runtime; does not reset it.
  */
-export function gemmF32(
-  rt: WasmRuntime,
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  ars: number,
-  acs: number,
-  b: number,
-  brs: number,
-  bcs: number,
-  c: number,
-  ldc: number,
-): void {
-  runGemm(rt, "gemm", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
-}
+export const gemmF32: ReturnType<typeof gemmOf> = gemmOf("gemm");
 
 /**
  * {@linkcode gemmF32} for float64 matrices (element (i, p) of A at
  * a + 8·(i·ars + p·acs)).
  */
-export function gemmF64(
-  rt: WasmRuntime,
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  ars: number,
-  acs: number,
-  b: number,
-  brs: number,
-  bcs: number,
-  c: number,
-  ldc: number,
-): void {
-  runGemm(rt, "gemmF64", m, n, k, a, ars, acs, b, brs, bcs, c, ldc);
-}
-
-/**
- * The two GEMM kernels' shared driver: one call, or tasks over threads
- * (C's rows or columns split into blocks of whole micro-tiles). Each
- * task's arguments: sizes, A's and B's addresses and strides, C's address
- * and row stride, scratch.
- */
-function runGemm(
-  rt: WasmRuntime,
-  fn: "gemm" | "gemmF64",
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  ars: number,
-  acs: number,
-  b: number,
-  brs: number,
-  bcs: number,
-  c: number,
-  ldc: number,
-): void {
-  if (m === 0 || n === 0 || k === 0) return;
-  const bytes = fn === "gemm" ? 4 : 8;
-  const macs = m * n * k;
-  // one task (it runs on this thread), or split the longer side into
-  // blocks of whole micro-tiles
-  const byCols = n >= m, len = byCols ? n : m;
-  const unit = byCols ? (fn === "gemm" ? NR : NR_F64) : MR;
-  const parts = macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0
-    ? null
-    : rt.split(Math.ceil(len / unit), 1);
-  const tasks = taskLists(parts ? parts.length : 1);
-  for (let t = 0; t < tasks.length; t++) {
-    // the task's columns (or rows) s..e
-    const s = parts ? parts[t][0] * unit : 0;
-    const e = parts ? Math.min(len, parts[t][1] * unit) : len;
-    const args = tasks[t];
-    args[0] = byCols ? m : e - s;
-    args[1] = byCols ? e - s : n;
-    args[2] = k;
-    args[3] = byCols ? a : a + bytes * s * ars;
-    args[4] = ars;
-    args[5] = acs;
-    args[6] = byCols ? b + bytes * s * bcs : b;
-    args[7] = brs;
-    args[8] = bcs;
-    args[9] = byCols ? c + bytes * s : c + bytes * s * ldc;
-    args[10] = ldc;
-    args[11] = rt.alloc(GEMM_WORK);
-    args.length = 12;
-  }
-  rt.parallel(fn, tasks);
-}
+export const gemmF64: ReturnType<typeof gemmOf> = gemmOf("gemmF64");
 
 /** The TypeScript reference of {@linkcode matmul} (float64 accumulation). */
 export function matmulRef(

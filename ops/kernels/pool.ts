@@ -50,22 +50,11 @@ const argmaxCache = new WeakMap<
   { g: PoolGeometry; idx: Int32Array }
 >();
 
-/** The fields of a {@linkcode PoolGeometry}. */
+/** The fields of a {@linkcode PoolGeometry}: the planes, then the record's. */
 const GEOMETRY_FIELDS = [
   "planes",
-  "h",
-  "w",
-  "oh",
-  "ow",
-  "kh",
-  "kw",
-  "sh",
-  "sw",
-  "ph",
-  "pw",
-  "dh",
-  "dw",
-] as const satisfies readonly (keyof PoolGeometry)[];
+  ...POOL_FIELDS.filter((f) => f !== "mask"),
+] as readonly (keyof PoolGeometry)[];
 
 /** Whether two geometries are equal, field by field (no key to build). */
 function sameGeometry(a: PoolGeometry, b: PoolGeometry): boolean {
