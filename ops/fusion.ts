@@ -202,16 +202,21 @@ export function schedule(
     if (!c) compiled.set(g.key, c = compileProgram(g, steps, nIn, info));
     return c;
   };
-  // runs of groups with one program become one task
+  // runs of groups with one program become one task (`inRun`: the values
+  // the current run's groups make)
   const runs: (number | Group[])[] = [];
+  const inRun = new Set<Ref>();
   for (const t of tasks) {
     const last = runs[runs.length - 1];
     if (
       typeof t !== "number" && Array.isArray(last) &&
-      last[0].key === t.key &&
-      !t.inputs.some((r) => last.some((g) => g.member.has(r as number)))
+      last[0].key === t.key && !t.inputs.some((r) => inRun.has(r))
     ) last.push(t);
-    else runs.push(typeof t === "number" ? t : [t]);
+    else {
+      runs.push(typeof t === "number" ? t : [t]);
+      inRun.clear();
+    }
+    if (typeof t !== "number") t.members.forEach((id) => inRun.add(id));
   }
   return runs.map((r) => typeof r === "number" ? r : fusedTask(r, code(r[0])));
 }
@@ -260,6 +265,7 @@ function group(
   ]);
   return { members: ids, inputs, outputs, n, key, member, input };
 }
+
 let loops = 0;
 
 /**
