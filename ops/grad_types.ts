@@ -123,7 +123,8 @@ export type SimdOp =
   | "sqrt"
   | "maximum"
   | "where"
-  | "copy";
+  | "copy"
+  | "sign";
 
 /** A fused epilogue: see {@linkcode Rule.epilogue}. */
 export type Epilogue<P> = (

@@ -20,11 +20,11 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
+import type { SimdOp } from "./grad_types.ts";
 import { userOp } from "./debug.ts";
 import {
   abs,
   add,
-  astype,
   binaryForward,
   binaryOp,
   broadcastBatch,
@@ -32,7 +32,6 @@ import {
   equal,
   erf,
   floatOf,
-  greater,
   greaterEqual,
   less,
   lessEqual,
@@ -63,14 +62,21 @@ function roundHalfEven(v: number): number {
 }
 
 /**
- * A piecewise-constant unary primitive (floor, ceil, round, trunc): int32
- * stays int32, and its derivative is zero (as JAX and PyTorch), so its
- * output carries none.
+ * A piecewise-constant unary primitive (floor, ceil, round, trunc, sign):
+ * int32 stays int32, and its derivative is zero (as JAX and PyTorch), so
+ * its output carries none. `f` is also its element function (`jit` fuses
+ * it), and `simd` its lane operation when it has one.
  */
-function stepPrim(name: string, f: (v: number) => number): Primitive<Empty> {
+function stepPrim(
+  name: string,
+  f: (v: number) => number,
+  simd?: SimdOp,
+): Primitive<Empty> {
   const prim: Primitive<Empty> = definePrimitive({
     name,
     forward: unaryForward(f, true),
+    scalar: f,
+    ...(simd ? { simd } : {}),
     vjp: () => [null],
     batch: ([x], [d]) => [bind(prim, [x], {}), d],
   });
@@ -133,6 +139,8 @@ const floorPrim = stepPrim("floor", Math.floor);
 const ceilPrim = stepPrim("ceil", Math.ceil);
 const roundPrim = stepPrim("round", roundHalfEven);
 const truncPrim = stepPrim("trunc", Math.trunc);
+// (x > 0) - (x < 0): -0 and NaN give 0, as torch.sign
+const signPrim = stepPrim("sign", (v) => +(v > 0) - +(v < 0), "sign");
 
 // atan2(a, b) is the angle of the point (b, a):
 // d/da = b/(a² + b²), d/db = -a/(a² + b²)
@@ -430,11 +438,7 @@ export function reciprocal(x: Tensor): Tensor {
  * assert.deepEqual(toArray(sign(tensor([-2, 0, 3, NaN]))), [-1, 0, 1, 0]);
  * ```
  */
-export function sign(x: Tensor): Tensor {
-  using _op = userOp("sign");
-  checkTensor("sign", x, "x");
-  return astype(sub(greater(x, 0), less(x, 0)), x.dtype);
-}
+export const sign: (x: Tensor) => Tensor = unaryOp(signPrim);
 
 /**
  * Limits each element to `[min, max]` (`min(max(x, min), max)`, as

@@ -12,8 +12,6 @@ import {
   astype,
   div,
   equal,
-  greater,
-  less,
   maximum,
   mul,
   pow,
@@ -21,6 +19,7 @@ import {
   sub,
   where,
 } from "../ops/elementwise.ts";
+import { sign } from "../ops/math.ts";
 import { mean } from "../ops/reductions.ts";
 import { expandDims, sum } from "../ops/structural.ts";
 import { fromData, full, type Tensor, zerosLike } from "../ops/tensor.ts";
@@ -45,9 +44,6 @@ const nonNeg = { min: 0 };
 
 /** `x * x`. */
 const sq = (x: Tensor): Tensor => mul(x, x);
-/** `-1`, `0` or `1` in the dtype of `x` (sign(0) = 0). */
-const sign = (x: Tensor): Tensor =>
-  astype(sub(greater(x, 0), less(x, 0)), x.dtype);
 /** Root mean square of all the elements, a scalar tensor. */
 const rms = (x: Tensor): Tensor => sqrt(mean(mul(x, x)));
 /** An exponential moving average step: `avg * decay + x * (1 - decay)`. */

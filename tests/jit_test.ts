@@ -686,6 +686,46 @@ Deno.test("jit: an optimizer's update over all parameters runs as one fused task
   );
 });
 
+Deno.test("jit: Lion's update (its sign included) over all parameters is fused tasks of one part per parameter, with eager's bits", () => {
+  const params = {
+    w: T.random.normal(T.random.key(0), [30, 40]),
+    b: T.random.normal(T.random.key(1), [40]),
+  };
+  const grads = T.treeMap((p: Tensor) => T.sub(T.mul(p, 0.5), 0.1), params);
+  (grads.b.data as Float32Array).set([0, -0, NaN]); // sign 0, 0, 0
+  const opt = T.optim.lion({ lr: 1e-3, weightDecay: 0.1 });
+  const update = (g: typeof params, s: T.Tree, p: typeof params) => {
+    const r = opt.update(g, s as never, p);
+    return [T.optim.applyUpdates(p, r.updates), r.state];
+  };
+  const args = [grads, opt.init(params), params];
+  const flat = args.map((a) => T.treeFlatten(a as T.Tree));
+  const [, plan] = trace(update, args, [0, 1, 2], flat);
+  const leaves = flat.flatMap(([l]) => l);
+  const tasks = schedule(plan.nIn, plan.steps, (i) => leaves[i], plan.outs);
+  const fused = tasks.filter((t) => typeof t !== "number") as Fused[];
+  assert.ok(fused.every((t) => t.parts.length === 2), "one part per parameter");
+  const names = fused.flatMap((t) =>
+    t.parts[0].members.map((id) => plan.steps[id - plan.nIn]!.rule.name)
+  );
+  assert.ok(names.includes("sign"), `sign is fused (${names})`);
+  const elementwise =
+    plan.steps.filter((st) =>
+      st?.rule.scalar && st.dtype !== "int32" && st.shape.length > 0
+    ).length;
+  assert.equal(
+    names.length * 1,
+    elementwise / 2,
+    "every step of both in a loop",
+  );
+  const j = T.jit(update);
+  j(...args as [never, never, never]);
+  const want = T.treeLeaves(update(...args as [never, never, never]) as T.Tree);
+  T.treeLeaves(j(...args as [never, never, never]) as T.Tree).forEach((l, i) =>
+    sameBits(l as Tensor, want[i] as Tensor, `leaf ${i}`)
+  );
+});
+
 Deno.test("jit: donated parameters of one shape, updated in one fused task, each part reading its own (float32 and float64)", () => {
   for (const dtype of ["float32", "float64"] as const) {
     const make = (seed: number) => ({

@@ -1076,7 +1076,7 @@ Deno.test("kernels: the fused epilogues (relu in conv2d's stores, relu's mask in
   }
 });
 
-Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, abs, sqrt, maximum, where, copy; scalars, int32 conditions, special values, lengths 4 to 1000, one to three parts in one call)", async () => {
+Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop (random chains of add, sub, mul, div, neg, abs, sqrt, maximum, where, copy, sign; scalars, int32 conditions, special values, lengths 4 to 1000, one to three parts in one call)", async () => {
   const { fusedKernel } = await import("../ops/kernels/fused.ts");
   type Op = SimdOp;
   const fr = Math.fround;
@@ -1091,6 +1091,7 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
     maximum: (a, b) => (a > b || a !== a ? a : b),
     where: (c, a, b) => (c !== 0 ? a : b),
     copy: (a) => a,
+    sign: (a) => +(a > 0) - +(a < 0),
   };
   const ops = Object.keys(scalarOf) as Op[];
   const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-40, 3e38];
@@ -1144,7 +1145,7 @@ Deno.test("kernels: jit's fused float32 kernels give the bits of the scalar loop
               ? { input: x % (j + 3) }
               : { step: (x % (j + 3)) - 3 };
           const args = op === "neg" || op === "abs" || op === "sqrt" ||
-              op === "copy"
+              op === "copy" || op === "sign"
             ? [pick(a)]
             : op === "where"
             ? [

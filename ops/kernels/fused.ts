@@ -1,7 +1,7 @@
 /**
  * `jit`'s fused float32 kernels: a chain of elementwise steps (add, sub,
- * mul, div, neg, abs, sqrt, maximum, where, and copy: a broadcast of a
- * scalar; see `Rule.simd`) assembled at plan time
+ * mul, div, neg, abs, sqrt, maximum, where, sign, and copy: a broadcast of
+ * a scalar; see `Rule.simd`) assembled at plan time
  * into its own small WebAssembly function on the runtime's memory, four
  * lanes a step. Each lane operation rounds as the TypeScript loop's
  * `Math.fround(a op b)` does (float32 arithmetic and sqrt give the rounded
@@ -37,6 +37,9 @@ import {
 } from "./wasm/_asm.ts";
 import { MEMORY_PAGES } from "./wasm/layout.ts";
 import { bytesFor, runtime } from "./wasm/runtime.ts";
+
+/** 1.0 in every f32 lane. */
+const ONE = v128.i32Const([0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000]);
 
 /** An operand of a step: input `k` of the kernel, or the result of step `j` before it. */
 export type Operand = { input: number } | { step: number };
@@ -172,6 +175,14 @@ function kernelOf(p: SimdProgram) {
       switch (op) {
         case "copy":
           return x;
+        case "sign": // (x > 0) - (x < 0): lanes of 1.0 or 0.0 subtracted
+          return [
+            set(lv.a, x),
+            f32x4.sub(
+              v128.and(f32x4.gt(get(lv.a), v128.zero()), ONE),
+              v128.and(f32x4.lt(get(lv.a), v128.zero()), ONE),
+            ),
+          ];
         case "neg":
         case "abs":
         case "sqrt":
