@@ -642,6 +642,36 @@ Deno.test("jit: a long elementwise chain (an unrolled loop) is cut into loops of
   sameBits(jf(x), f(x), "the chain");
 });
 
+/**
+ * An optimizer's update of `params` by `grads` as a plan: its recorded
+ * steps and fused tasks, and a check that its replay gives eager's bits.
+ */
+function updatePlan<P extends T.Tree>(
+  opt: T.optim.GradientTransformation,
+  grads: P,
+  params: P,
+) {
+  const update = (g: P, s: T.Tree, p: P) => {
+    const r = opt.update(g, s as never, p);
+    return [T.optim.applyUpdates(p, r.updates), r.state];
+  };
+  const args = [grads, opt.init(params), params] as [P, T.Tree, P];
+  const flat = args.map((a) => T.treeFlatten(a as T.Tree));
+  const [, plan] = trace(update, args, [0, 1, 2], flat);
+  const leaves = flat.flatMap(([l]) => l);
+  const tasks = schedule(plan.nIn, plan.steps, (i) => leaves[i], plan.outs);
+  const fused = tasks.filter((t) => typeof t !== "number") as Fused[];
+  const sameAsEager = () => {
+    const j = T.jit(update);
+    j(...args);
+    const want = T.treeLeaves(update(...args) as T.Tree) as Tensor[];
+    (T.treeLeaves(j(...args) as T.Tree) as Tensor[]).forEach((l, i) =>
+      sameBits(l, want[i], `leaf ${i}`)
+    );
+  };
+  return { plan, fused, sameAsEager };
+}
+
 Deno.test("jit: an optimizer's update over all parameters runs as one fused task, one part per parameter", () => {
   const params = {
     w: T.random.normal(T.random.key(0), [30, 40]),
@@ -653,16 +683,7 @@ Deno.test("jit: an optimizer's update over all parameters runs as one fused task
     nesterov: true,
     weightDecay: 1e-4,
   });
-  const update = (g: typeof params, s: T.Tree, p: typeof params) => {
-    const r = opt.update(g, s as never, p);
-    return [T.optim.applyUpdates(p, r.updates), r.state];
-  };
-  const args = [params, opt.init(params), params];
-  const flat = args.map((a) => T.treeFlatten(a as T.Tree));
-  const [, plan] = trace(update, args, [0, 1, 2], flat);
-  const leaves = flat.flatMap(([l]) => l);
-  const tasks = schedule(plan.nIn, plan.steps, (i) => leaves[i], plan.outs);
-  const fused = tasks.filter((t) => typeof t !== "number") as Fused[];
+  const { plan, fused, sameAsEager } = updatePlan(opt, params, params);
   assert.equal(fused.length, 1, "one task");
   assert.deepEqual(
     fused[0].parts.map((p) => p.n).sort((a, b) => a - b),
@@ -677,13 +698,7 @@ Deno.test("jit: an optimizer's update over all parameters runs as one fused task
     elementwise,
     "every elementwise step is in a loop",
   );
-  // and the same bits as eager, replayed
-  const j = T.jit(update);
-  j(...args as [never, never, never]);
-  const want = T.treeLeaves(update(...args as [never, never, never]) as T.Tree);
-  T.treeLeaves(j(...args as [never, never, never]) as T.Tree).forEach((l, i) =>
-    sameBits(l, want[i], `leaf ${i}`)
-  );
+  sameAsEager();
 });
 
 Deno.test("jit: Lion's update (its sign included) over all parameters is fused tasks of one part per parameter, with eager's bits", () => {
@@ -694,16 +709,7 @@ Deno.test("jit: Lion's update (its sign included) over all parameters is fused t
   const grads = T.treeMap((p: Tensor) => T.sub(T.mul(p, 0.5), 0.1), params);
   (grads.b.data as Float32Array).set([0, -0, NaN]); // sign 0, 0, 0
   const opt = T.optim.lion({ lr: 1e-3, weightDecay: 0.1 });
-  const update = (g: typeof params, s: T.Tree, p: typeof params) => {
-    const r = opt.update(g, s as never, p);
-    return [T.optim.applyUpdates(p, r.updates), r.state];
-  };
-  const args = [grads, opt.init(params), params];
-  const flat = args.map((a) => T.treeFlatten(a as T.Tree));
-  const [, plan] = trace(update, args, [0, 1, 2], flat);
-  const leaves = flat.flatMap(([l]) => l);
-  const tasks = schedule(plan.nIn, plan.steps, (i) => leaves[i], plan.outs);
-  const fused = tasks.filter((t) => typeof t !== "number") as Fused[];
+  const { plan, fused, sameAsEager } = updatePlan(opt, grads, params);
   assert.ok(fused.every((t) => t.parts.length === 2), "one part per parameter");
   const names = fused.flatMap((t) =>
     t.parts[0].members.map((id) => plan.steps[id - plan.nIn]!.rule.name)
@@ -713,17 +719,8 @@ Deno.test("jit: Lion's update (its sign included) over all parameters is fused t
     plan.steps.filter((st) =>
       st?.rule.scalar && st.dtype !== "int32" && st.shape.length > 0
     ).length;
-  assert.equal(
-    names.length * 1,
-    elementwise / 2,
-    "every step of both in a loop",
-  );
-  const j = T.jit(update);
-  j(...args as [never, never, never]);
-  const want = T.treeLeaves(update(...args as [never, never, never]) as T.Tree);
-  T.treeLeaves(j(...args as [never, never, never]) as T.Tree).forEach((l, i) =>
-    sameBits(l as Tensor, want[i] as Tensor, `leaf ${i}`)
-  );
+  assert.equal(names.length, elementwise / 2, "every step of both in a loop");
+  sameAsEager();
 });
 
 Deno.test("jit: donated parameters of one shape, updated in one fused task, each part reading its own (float32 and float64)", () => {
