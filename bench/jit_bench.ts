@@ -3,8 +3,10 @@
  * by side: the LeNet-5 tutorial's network at batch 64 on 32x32 inputs, and a
  * 3-layer MLP (2 -> 64 -> 64 -> 2, tanh) at batch 64; and an optimizer's
  * update alone (SGD with Nesterov momentum and weight decay, Adam) over
- * LeNet-5's parameters, which `jit` runs as one WebAssembly call. float32;
- * inputs made outside the timed part.
+ * LeNet-5's parameters, which `jit` runs as one WebAssembly call; and the
+ * gradient of a deep chain of tiny layers, where a plan keeps thousands of
+ * results for the backward pass (jit's bookkeeping per kept result).
+ * float32; inputs made outside the timed part.
  *
  *   deno bench --config bench/deno.json --allow-read bench/jit_bench.ts
  *
@@ -12,12 +14,16 @@
  */
 import {
   crossEntropy,
+  grad,
   jit,
+  matmul,
   mul,
   nn,
   optim,
   random,
   sub,
+  sum,
+  tanh,
   type Tensor,
   type Tree,
   treeLeaves,
@@ -101,4 +107,22 @@ cases("MLP", mlpApply, mlpParams, mlpBatch.x, mlpBatch.y);
       params,
     ]);
   }
+}
+
+{
+  const w = random.normal(random.key(5), [8, 8]);
+  const x = random.normal(random.key(6), [4, 8]);
+  const deep = (v: Tensor) => {
+    for (let i = 0; i < 2000; i++) v = tanh(matmul(v, w));
+    return sum(v);
+  };
+  const g = grad(deep), jg = jit(g);
+  const group = "gradient of a 2,000-layer chain tanh(x W), W [8,8], x [4,8]";
+  Deno.bench({
+    name: "eager",
+    group,
+    baseline: true,
+    fn: () => void g(x).data,
+  });
+  Deno.bench({ name: "jit", group, fn: () => void jg(x).data });
 }

@@ -12,7 +12,8 @@ import type { Tensor } from "../mod.ts";
 import { drawValues, type Row } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
 import { primitives } from "../ops/trace.ts";
-import { runtime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
+import { alignUp, runtime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
+import { HEAP_BASE } from "../ops/kernels/wasm/layout.ts";
 import { fuseEpilogues, trace } from "../ops/jit.ts";
 import { type Fused, schedule } from "../ops/fusion.ts";
 
@@ -399,6 +400,64 @@ Deno.test("jit's memory during a plan: arrays for TypeScript kernels are zeroed 
   rt.reset("test");
   assert.ok(
     !(rt.resultI32(rt.alloc(16), 4, a).buffer instanceof SharedArrayBuffer),
+  );
+});
+
+Deno.test("jit's memory during a plan is first fit: each block at the lowest address it fits, however the kept results were made and let go (random sequences)", () => {
+  // the model: the kept blocks, and a call's blocks from the bottom on
+  type Kept = { data: Float32Array; at: number; end: number; id: number };
+  const firstFit = (kept: Kept[], from: number, size: number) => {
+    let at = from;
+    for (const k of [...kept].sort((a, b) => a.at - b.at)) {
+      if (k.end > at && k.at < at + size) at = k.end;
+    }
+    return at;
+  };
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          op: fc.constantFrom("keep", "keep", "letGo", "call"),
+          n: fc.integer({ min: 1, max: 200 }),
+          pick: fc.nat(),
+        }),
+        { maxLength: 120 },
+      ),
+      (ops) => {
+        const rt = new WasmRuntime({ maxPages: 64 });
+        assert.ok(rt.beginPlan());
+        const kept: Kept[] = [];
+        let top = HEAP_BASE, id = 0;
+        for (const { op, n, pick } of ops) {
+          const size = alignUp(4 * n + 16);
+          if (op === "keep") { // a TypeScript kernel's array, kept
+            const want = firstFit(kept, top, size);
+            const data = rt.planArray("float32", n) as Float32Array;
+            assert.equal(data.byteOffset, want);
+            top = want + size;
+            rt.hold(data, 1);
+            data.fill(++id);
+            kept.push({ data, at: want, end: want + size, id });
+          } else if (op === "letGo" && kept.length > 0) {
+            const [k] = kept.splice(pick % kept.length, 1);
+            rt.hold(k.data, -1);
+          } else { // a new call: its scratch from the bottom on, overwritten
+            rt.reset("test");
+            top = HEAP_BASE;
+            for (let j = 0; j <= pick % 3; j++) {
+              const want = firstFit(kept, top, size);
+              assert.equal(rt.alloc(4 * n), want);
+              rt.f32.fill(-1, want >> 2, (want + size) >> 2);
+              top = want + size;
+            }
+          }
+          rt.sweep();
+        }
+        for (const k of kept) assert.ok(k.data.every((v) => v === k.id));
+        rt.endPlan();
+      },
+    ),
+    { numRuns: 200 },
   );
 });
 

@@ -194,6 +194,14 @@ export class WasmRuntime {
   #holes: Block[] = [];
   /** During a plan (see `beginPlan`): the results left in memory, by address. */
   #pins: Pin[] | null = null;
+  /**
+   * A count of the first pins that lie end to end (at most all of those
+   * that do; the plan's earliest results, kept longest): the allocator
+   * jumps over them at once rather than stepping over each, which on a
+   * deep plan (thousands kept for the backward pass) made every allocation
+   * walk them all.
+   */
+  #run = 0;
   /** Pins that may be held no more: made, or let go to no reader, since the last `sweep`. */
   #loose: Pin[] = [];
   /** Whether results are copied out during a plan (see `outsidePlan`). */
@@ -345,9 +353,24 @@ export class WasmRuntime {
       if (holes[mid].end <= at) lo = mid + 1;
       else hi = mid;
     }
+    if (holes !== this.#pins) {
+      for (let i = lo; i < holes.length && holes[i].at < at + size; i++) {
+        at = holes[i].end;
+      }
+      return at;
+    }
+    // during a plan: a block that steps over one pin of the run steps over
+    // all of them; the pins stepped over that continue the run join it
+    let run = this.#run;
+    if (lo < run && holes[lo].at < at + size) {
+      at = holes[run - 1].end;
+      lo = run;
+    }
     for (let i = lo; i < holes.length && holes[i].at < at + size; i++) {
+      if (i === run && (i === 0 || holes[i].at === holes[i - 1].end)) run++;
       at = holes[i].end;
     }
+    this.#run = run;
     return at;
   }
 
@@ -568,6 +591,7 @@ export class WasmRuntime {
     void this.f32; // the current buffer is known to `put`
     this.#paused = false;
     this.#pins = [];
+    this.#run = 0;
     this.#loose = [];
     this.#resident = []; // (results of a plan are pinned, not kept)
     return true;
@@ -597,6 +621,7 @@ export class WasmRuntime {
       if (pins[k] !== p) continue; // (forgotten already)
       pins.copyWithin(k, k + 1);
       pins.length--;
+      if (k < this.#run) this.#run = k;
       if (p.dependents) loose.push(...p.dependents);
     }
     loose.length = 0;
@@ -642,6 +667,11 @@ export class WasmRuntime {
     pins.push(p);
     pins.copyWithin(i + 1, i, pins.length - 1);
     pins[i] = p;
+    // the run grows when p continues it or comes just before it (and
+    // joins more as the allocator steps over them)
+    const run = this.#run;
+    if (i === 0) this.#run = run > 0 && p.end === pins[1].at ? run + 1 : 1;
+    else if (i === run && p.at === pins[i - 1].end) this.#run = run + 1;
     this.#loose.push(p); // (unheld until a reader holds it)
     if (p.owner) (p.owner.dependents ??= []).push(p);
   }
