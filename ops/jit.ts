@@ -211,11 +211,60 @@ export function fuseEpilogues(
   return steps;
 }
 
+/**
+ * The plan with one constant per dtype, shape and bits: a deep plan's
+ * backward pass makes the same constant at every layer (a scalar, a
+ * closed-over weight's transpose), and each would be copied into memory on
+ * every replay. (The outputs stay the very tensors `f` returned, and
+ * constants of more than `SHARED_MAX` elements as they are: hashing them
+ * costs more than the copies it could save.)
+ */
+function shareConstants(plan: Plan): Plan {
+  const byKey = new Map<string, Tensor[]>();
+  const canonical = new Map<Tensor, Tensor>();
+  const share = (r: Ref): Ref => {
+    if (typeof r === "number" || r.data.length > SHARED_MAX) return r;
+    let c = canonical.get(r);
+    if (c) return c;
+    const bytes = bytesOf(r.data);
+    const key = `${r.dtype} ${r.shape.join(",")} ${fnv1a(bytes)}`;
+    const same = byKey.get(key) ?? [];
+    c = same.find((t) => bytesOf(t.data).every((b, i) => b === bytes[i]));
+    if (!c) byKey.set(key, [...same, c = r]);
+    canonical.set(r, c);
+    return c;
+  };
+  return {
+    ...plan,
+    steps: plan.steps.map((st) =>
+      st && { ...st, inputs: st.inputs.map(share) }
+    ),
+  };
+}
+
+/** The largest constant `shareConstants` compares. */
+const SHARED_MAX = 1 << 16;
+
+const bytesOf = (d: TypedArray) =>
+  new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
+/** The 32-bit FNV-1a hash of `bytes`. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h = Math.imul(h ^ bytes[i], 0x01000193);
+  }
+  return h >>> 0;
+}
+
 /** Schedules a recorded plan (epilogues fused, then `schedule` in fusion.ts) and finds when each value is read last. */
 function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   const own = ownRules();
   const opaque = recorded.steps.map((st) => st !== null && !own.has(st.rule));
-  const plan = { ...recorded, steps: fuseEpilogues(recorded, own) };
+  const plan = shareConstants({
+    ...recorded,
+    steps: fuseEpilogues(recorded, own),
+  });
   const { nIn, steps, outs } = plan;
   const tasks = schedule(nIn, steps, (i) => leaves[i], outs);
   const lastUse: number[] = [];

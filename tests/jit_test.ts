@@ -461,6 +461,43 @@ Deno.test("jit's memory during a plan is first fit: each block at the lowest add
   );
 });
 
+Deno.test("jit: constants with the same bits are one constant of the plan (a deep backward pass's copies of a weight's transpose go into memory once per call)", () => {
+  const w = T.random.normal(T.random.key(7), [8, 8]);
+  const f = (x: Tensor) => {
+    for (let i = 0; i < 50; i++) x = T.tanh(T.matmul(x, w));
+    return T.sum(x);
+  };
+  const x = T.random.normal(T.random.key(8), [4, 8]);
+  const g = T.jit(T.grad(f));
+  g(x); // traced
+  const rt = runtime(), place = rt.place;
+  const placed: number[] = [];
+  Object.assign(rt, {
+    place(data: Float32Array) {
+      placed.push(data.length);
+      return place.call(rt, data);
+    },
+  });
+  let out: Tensor;
+  try {
+    out = g(x);
+  } finally {
+    Object.assign(rt, { place });
+  }
+  // x, w, its transpose (each of the 50 layers' backward made its own)
+  // and the few constants of sum's gradient
+  assert.ok(placed.length <= 5, `${placed.length} arrays placed`);
+  assert.equal(placed.filter((n) => n === 64).length, 2, "w and wᵀ once");
+  sameBits(out, T.grad(f)(x), "the gradient");
+  // two constants whose bits have the same 32-bit FNV-1a hash (0x1f8dbcf6)
+  // stay two
+  const a = T.tensor([1.188429355621338]), b = T.tensor([2.7454915046691895]);
+  const h = (v: Tensor) => T.add(T.mul(v, a), b);
+  const jh = T.jit(h);
+  jh(x); // traced
+  sameBits(jh(x), h(x), "a · x + b");
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);
