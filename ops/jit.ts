@@ -35,6 +35,8 @@ import {
   fmtShape,
   freshData,
   fromData,
+  isTensor,
+  type Key,
   type Tensor,
   type TypedArray,
   withArena,
@@ -148,6 +150,66 @@ export interface Plan {
   steps: (Step | null)[]; // null: not needed for the outputs
   outDef: TreeDef;
   outs: Ref[];
+  /** By output leaf: the kind of value it is returned as (null: a tensor). */
+  outKinds: (LeafKind | null)[];
+}
+
+/**
+ * A kind of value that is a leaf of a jitted function's arguments or
+ * results without being a tensor, and stands for a tensor in the plan: a
+ * random key, whose words are an int32 [2] tensor (`random.ts` registers
+ * it), so that a key passed to a jitted function is traced, not baked in.
+ * @internal
+ */
+export interface LeafKind {
+  /** Whether `x` is a value of this kind. */
+  is(x: unknown): boolean;
+  /** The tensor `x` stands for (a tracer, for a value made while tracing). */
+  toTensor(x: unknown): Tensor;
+  /** The value standing for `t` (a tracer while tracing, a tensor after a call). */
+  fromTensor(t: Tensor): unknown;
+}
+
+const leafKinds: LeafKind[] = [];
+
+/** Makes values of `kind` leaves of jitted functions' arguments and results. @internal */
+export function registerLeafKind(kind: LeafKind): void {
+  leafKinds.push(kind);
+}
+
+const kindOf = (x: unknown): LeafKind | null =>
+  isTensor(x) ? null : leafKinds.find((k) => k.is(x)) ?? null;
+
+/** The leaves of a jitted function's argument or result. */
+interface Leaves {
+  /** Each leaf's tensor (what a value of a registered kind stands for). */
+  leaves: Tensor[];
+  def: TreeDef;
+  /** Each leaf's kind (null: a tensor). */
+  kinds: (LeafKind | null)[];
+}
+
+/** Flattens `tree`, whose leaves are tensors or values of a registered kind. */
+function flattenLeaves(tree: unknown): Leaves {
+  const [raw, def] = treeFlatten(
+    tree as Tree<unknown>,
+    (x) => isTensor(x) || kindOf(x) !== null,
+  );
+  const kinds = raw.map(kindOf);
+  const leaves = raw.map((l, i) => kinds[i]?.toTensor(l) ?? l as Tensor);
+  return { leaves, def, kinds };
+}
+
+/** The tree of `def` whose leaves are `leaves` as their kinds' values. */
+function unflattenLeaves(
+  def: TreeDef,
+  leaves: readonly Tensor[],
+  kinds: readonly (LeafKind | null)[],
+): Tree<unknown> {
+  return treeUnflatten(
+    def,
+    leaves.map((l, i) => kinds[i]?.fromTensor(l) ?? l),
+  );
 }
 
 /** A plan ready to replay: its steps in the order they run, elementwise groups fused. */
@@ -326,11 +388,14 @@ function positions(fn: string, name: string, v: unknown, n: number): number[] {
  * `traceCount()` says how often it traced. A jitted function that reads a
  * tensor's data to decide what to do is an error naming the op that made the
  * value. Inside another transform (`grad(jit(f))`, `vmap(jit(f))`) it runs
- * `f` directly.
+ * `f` directly. Arguments and results are trees of tensors and random keys:
+ * a key passed in is traced, as in JAX (every call draws from its own key,
+ * and keys split from it may be returned), while a key `f` closes over is a
+ * constant (the same numbers every call).
  *
  * @example
  * ```ts
- * import { grad, jit, mul, sub, sum, type Tensor, tensor } from "../mod.ts";
+ * import { add, grad, jit, mul, random, sub, sum, type Tensor, tensor } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const loss = (w: Tensor, x: Tensor) => sum(mul(sub(mul(w, x), 1), sub(mul(w, x), 1)));
  * const step = jit((w: Tensor, x: Tensor) => sub(w, mul(grad(loss)(w, x), 0.1)));
@@ -338,9 +403,16 @@ function positions(fn: string, name: string, v: unknown, n: number): number[] {
  * for (let i = 0; i < 20; i++) w = step(w, tensor([1, 2]));
  * assert.equal(step.traceCount(), 1); // traced once, replayed 19 times
  * assert.ok(Math.abs(w.data[1] - 0.5) < 1e-3); // w x = 1 at w = [1, 0.5]
+ *
+ * // a key argument is traced: one trace, each call its own draw
+ * const noisy = jit((x: Tensor, k: random.Key) => add(x, random.normal(k, [2])));
+ * const [k1, k2] = random.split(random.key(0));
+ * assert.deepEqual(noisy(w, k1).data, add(w, random.normal(k1, [2])).data);
+ * assert.deepEqual(noisy(w, k2).data, add(w, random.normal(k2, [2])).data);
+ * assert.equal(noisy.traceCount(), 1);
  * ```
  */
-export function jit<A extends unknown[], R extends Tree>(
+export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
   f: (...args: A) => R,
   options?: JitOptions,
 ): Jitted<A, R> {
@@ -372,7 +444,7 @@ export function jit<A extends unknown[], R extends Tree>(
     const dynamic = args.map((_, i) => i).filter((i) => !statics.includes(i));
     const flat = dynamic.map((i) => {
       try {
-        return treeFlatten(args[i] as Tree);
+        return flattenLeaves(args[i]);
       } catch (e) {
         throw new Error(
           `${fn}: argument ${i} is not a tree of tensors (make it static with staticArgnums): ${
@@ -381,11 +453,11 @@ export function jit<A extends unknown[], R extends Tree>(
         );
       }
     });
-    const leaves = flat.flatMap(([l]) => l);
+    const leaves = flat.flatMap((a) => a.leaves);
     if (leaves.some((l) => l instanceof Tracer)) return f(...args); // inside a transform
     leaves.forEach((l, i) => checkNotDonated(fn, `argument leaf ${i}`, l));
-    const donated = flat.flatMap(([l], k) =>
-      donate.includes(dynamic[k]) ? l : []
+    const donated = flat.flatMap((a, k) =>
+      donate.includes(dynamic[k]) ? a.leaves : []
     );
     const key = signature(fn, args, statics, flat);
     const plan = plans.get(key);
@@ -394,7 +466,13 @@ export function jit<A extends unknown[], R extends Tree>(
     else {
       traces++;
       let recorded: Plan;
-      [out, recorded] = trace(f, args, dynamic, flat);
+      [out, recorded] = trace(
+        f,
+        args,
+        dynamic,
+        flat.map((a) => [a.leaves, a.def]),
+        flat.map((a) => a.kinds),
+      );
       plans.set(key, compiled = compile(recorded, leaves));
     }
     invalidate(donated, out, compiled);
@@ -408,10 +486,13 @@ function signature(
   fn: string,
   args: readonly unknown[],
   statics: readonly number[],
-  flat: [Tensor[], TreeDef][],
+  flat: readonly Leaves[],
 ): string {
-  const parts = flat.map(([leaves, def]) =>
-    JSON.stringify([def, leaves.map((l) => [l.dtype, l.shape])])
+  const parts = flat.map(({ leaves, def, kinds }) =>
+    JSON.stringify([
+      def,
+      leaves.map((l, i) => [l.dtype, l.shape, kinds[i] ? 1 : 0]),
+    ])
   );
   for (const i of statics) {
     let s: string | undefined;
@@ -435,11 +516,15 @@ function signature(
  * tracers; returns the results and the recorded plan (also what ONNX
  * export walks). @internal
  */
-export function trace<A extends unknown[], R extends Tree>(
+export function trace<
+  A extends unknown[],
+  R extends Tree<Tensor | Key>,
+>(
   f: (...args: A) => R,
   args: readonly unknown[],
   dynamic: readonly number[],
   flat: [Tensor[], TreeDef][],
+  kinds: readonly (readonly (LeafKind | null)[])[] = [],
 ): [R, Plan] {
   const level = newLevel();
   const steps: Step[] = [], madeBy: string[] = [];
@@ -468,15 +553,16 @@ export function trace<A extends unknown[], R extends Tree>(
   const wrapped = args.slice();
   dynamic.forEach((i, k) => {
     const [leaves, def] = flat[k];
-    wrapped[i] = treeUnflatten(
+    wrapped[i] = unflattenLeaves(
       def,
       leaves.map((l) => new JitTracer(level, l, id++, recorder)),
+      kinds[k] ?? [],
     );
   });
   const out = f(...wrapped as A);
-  let flatOut: [Tensor[], TreeDef];
+  let flatOut: Leaves;
   try {
-    flatOut = treeFlatten(out);
+    flatOut = flattenLeaves(out);
   } catch (e) {
     throw new Error(
       `jit: the jitted function must return a tree of tensors: ${
@@ -484,7 +570,7 @@ export function trace<A extends unknown[], R extends Tree>(
       }`,
     );
   }
-  const [outLeaves, outDef] = flatOut;
+  const { leaves: outLeaves, def: outDef, kinds: outKinds } = flatOut;
   const outs = outLeaves.map(ref);
   // liveness: only the steps the outputs need are replayed
   const needed = new Set<number>(outs.filter((r) => typeof r === "number"));
@@ -497,11 +583,12 @@ export function trace<A extends unknown[], R extends Tree>(
     steps: steps.map((st, s) => (needed.has(nIn + s) ? st : null)),
     outDef,
     outs,
+    outKinds,
   };
   const results = outLeaves.map((l) =>
     l instanceof JitTracer && l.level === level ? l.primal : l
   );
-  return [treeUnflatten(outDef, results) as R, plan];
+  return [unflattenLeaves(outDef, results, outKinds) as R, plan];
 }
 
 /**
@@ -516,7 +603,7 @@ function replay(
   plan: Compiled,
   leaves: readonly Tensor[],
   donated: readonly Tensor[] = [],
-): Tree {
+): Tree<unknown> {
   const rt = runtime();
   const planning = rt.beginPlan();
   const env: (Tensor | undefined)[] = leaves.slice();
@@ -618,7 +705,11 @@ function replay(
       }
       rt.sweep();
     }
-    return treeUnflatten(plan.outDef, plan.outs.map((r) => own(val(r))));
+    return unflattenLeaves(
+      plan.outDef,
+      plan.outs.map((r) => own(val(r))),
+      plan.outKinds,
+    );
   };
   try {
     // the library's TypeScript kernels allocate in memory too (`allocData`)
@@ -734,10 +825,10 @@ function detach(data: Tensor["data"]): ArrayBuffer {
  */
 function invalidate(
   donated: readonly Tensor[],
-  out: Tree,
+  out: unknown,
   plan: Compiled,
 ): void {
   if (donated.length === 0) return;
-  const outs = treeFlatten(out)[0];
+  const outs = flattenLeaves(out).leaves;
   for (const d of donated) if (canDetach(d, outs, plan)) detach(d.data);
 }

@@ -33,21 +33,15 @@ import {
   describe,
   type DType,
   fromData,
+  type Key,
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
+import { bind, definePrimitive, Tracer } from "./trace.ts";
+import type { Primitive } from "./grad_types.ts";
+import { registerLeafKind } from "./jit.ts";
 
-/**
- * A PRNG key: two uint32 words, frozen. It is deliberately not a Tensor, so
- * tree utilities never take it for a parameter. Make one with
- * {@linkcode key} and derive more with {@linkcode split}.
- */
-export interface Key {
-  /** Tag that marks the record as a PRNG key. */
-  readonly kind: "key";
-  /** The two uint32 words `[hi, lo]`, as in JAX's `key_data`. */
-  readonly words: readonly [number, number];
-}
+export type { Key };
 
 const UINT32 = 0x1_0000_0000;
 /** Largest element count a single draw accepts (counters must fit in uint32). */
@@ -60,16 +54,88 @@ function makeKey(w0: number, w1: number): Key {
   });
 }
 
+/**
+ * Keys that stand for a tensor traced by `jit` (a jitted function's key
+ * argument, or a key split from one): their words as int32 bits, `[2]`.
+ */
+const traced = new WeakMap<object, Tensor>();
+
+/** The words of a key tensor (int32 bits `[2]`). */
+const wordsOf = (t: Tensor): [number, number] => [
+  t.data[0] >>> 0,
+  t.data[1] >>> 0,
+];
+
+/** The int32 `[2]` tensor of a key's words (their bits). */
+const keyData = (w: readonly [number, number]): Tensor =>
+  fromData(Int32Array.of(w[0] | 0, w[1] | 0), [2]);
+
+/**
+ * A key standing for the traced tensor `t`: the samplers draw from `t` (a
+ * step of the plan), and reading its words reads `t` (an error while
+ * tracing).
+ */
+function tracedKey(t: Tensor): Key {
+  const k = Object.freeze(Object.defineProperties({}, {
+    kind: { value: "key", enumerable: true },
+    words: { get: () => wordsOf(t), enumerable: true },
+  })) as Key;
+  traced.set(k, t);
+  return k;
+}
+
+/**
+ * What a draw reads its key from: the traced tensor a key stands for, or a
+ * key's words as a tensor (after checking the key).
+ */
+function keyInput(fn: string, key: Key): Tensor {
+  return traced.get(key as object) ?? keyData(checkKey(fn, key));
+}
+
+/**
+ * The draw every sampler binds: `draw` computes the result from the key's
+ * words. So under `jit` a draw from a key argument is a step of the plan,
+ * made anew from each call's key, and a draw from any other key a
+ * constant.
+ */
+const randomPrim: Primitive<{
+  fn: string;
+  draw: (k: readonly [number, number]) => Tensor;
+}> = definePrimitive({
+  name: "random",
+  forward: ([k], { draw }) => draw(wordsOf(k)),
+  vjp: () => [null],
+  // (a key is never a mapped argument of vmap: only one made inside a
+  // mapped function from mapped values could vary, and keys are made from
+  // numbers)
+  batch: (_, __, { fn }) => {
+    throw new Error(`${fn}: the key cannot differ per example inside vmap`);
+  },
+});
+
+// a jitted function's key arguments are traced, as JAX's
+registerLeafKind({
+  is: (x) => traced.has(x as object) || isKey(x),
+  toTensor: (x) => keyInput("jit", x as Key),
+  fromTensor: (t) =>
+    t instanceof Tracer ? tracedKey(t) : makeKey(...wordsOf(t)),
+});
+
 function isUint32(x: unknown): x is number {
   return Number.isInteger(x) && (x as number) >= 0 && (x as number) < UINT32;
 }
 
+/** Whether `k` is a key as `key` and `split` make them (not a traced one). */
+function isKey(k: unknown): k is Key {
+  return typeof k === "object" && k !== null && !traced.has(k) &&
+    (k as Key).kind === "key" && Array.isArray((k as Key).words) &&
+    (k as Key).words.length === 2 && isUint32((k as Key).words[0]) &&
+    isUint32((k as Key).words[1]);
+}
+
 function checkKey(fn: string, k: unknown): readonly [number, number] {
-  if (
-    typeof k !== "object" || k === null || (k as Key).kind !== "key" ||
-    !Array.isArray((k as Key).words) || (k as Key).words.length !== 2 ||
-    !isUint32((k as Key).words[0]) || !isUint32((k as Key).words[1])
-  ) {
+  if (traced.has(k as object)) return (k as Key).words; // (jit's error)
+  if (!isKey(k)) {
     throw new Error(
       `${fn}: key must be a Key made by random.key or random.split, got ${
         describe(k)
@@ -253,17 +319,44 @@ function threefryIota(k: readonly [number, number], n: number): Uint32Array {
 export function split(key: Key, n?: number): Key[] {
   n ??= 2;
   const fn = "random.split";
-  const k = checkKey(fn, key);
+  const t = traced.get(key as object);
+  const k = t ? null : checkKey(fn, key);
   checkCount(fn, "n", n);
   if (n > MAX_SIZE / 2) {
     throw new Error(`${fn}: n must be at most ${MAX_SIZE / 2 | 0}, got ${n}`);
   }
-  const words = threefryIota(k, 2 * n);
+  if (t) { // each new key a step of the plan
+    return Array.from({ length: n }, (_, i) =>
+      tracedKey(bind(randomPrim, [t], {
+        fn,
+        draw: (w) => keyData(splitWords(w, n, i)),
+      })));
+  }
+  const words = threefryIota(k!, 2 * n);
   const keys: Key[] = [];
   for (let i = 0; i < n; i++) {
     keys.push(makeKey(words[2 * i], words[2 * i + 1]));
   }
   return keys;
+}
+
+/**
+ * The words of key `i` of `split(key, n)` (words `2i` and `2i + 1` of
+ * `threefryIota(key, 2n)`: word `j` is block `j mod n`'s first output for
+ * `j < n`, its second after), without the other keys' blocks.
+ */
+function splitWords(
+  k: readonly [number, number],
+  n: number,
+  i: number,
+): [number, number] {
+  const out = new Uint32Array(2);
+  const word = (j: number) => {
+    const b = j < n ? j : j - n;
+    threefryBlock(k[0], k[1], b, n + b, out, 0, 1);
+    return out[j < n ? 0 : 1];
+  };
+  return [word(2 * i), word(2 * i + 1)];
 }
 
 /**
@@ -430,7 +523,7 @@ export function uniform(
   shape ??= [];
   if (options === undefined) options = {};
   const fn = "random.uniform";
-  const k = checkKey(fn, key);
+  const k = keyInput(fn, key);
   const s = checkSize(fn, shape);
   checkOptions(fn, options, ["minval", "maxval", "dtype"]);
   const { minval = 0, maxval = 1 } = options ?? {};
@@ -440,7 +533,11 @@ export function uniform(
     }
   }
   const dtype = checkFloatDType(fn, options?.dtype ?? "float32");
-  return fromData(uniformData(fn, k, sizeOf(s), minval, maxval, dtype), s);
+  return bind(randomPrim, [k], {
+    fn,
+    draw: (w) =>
+      fromData(uniformData(fn, w, sizeOf(s), minval, maxval, dtype), s),
+  });
 }
 
 /**
@@ -546,22 +643,25 @@ export function normal(
   shape ??= [];
   if (options === undefined) options = {};
   const fn = "random.normal";
-  const k = checkKey(fn, key);
+  const k = keyInput(fn, key);
   const s = checkSize(fn, shape);
   checkOptions(fn, options, ["dtype"]);
   const dtype = checkFloatDType(fn, options?.dtype ?? "float32");
   // nextafter(-1, 0) in the dtype, so that erfinv(u) is finite.
   const lo = dtype === "float32" ? -(1 - 2 ** -24) : -(1 - 2 ** -53);
-  const u = uniformData(fn, k, sizeOf(s), lo, 1, dtype);
-  if (dtype === "float32") {
-    const sqrt2 = Math.fround(Math.SQRT2);
-    for (let i = 0; i < u.length; i++) {
-      u[i] = Math.fround(sqrt2 * Math.fround(erfinv(u[i])));
+  const draw = (w: readonly [number, number]) => {
+    const u = uniformData(fn, w, sizeOf(s), lo, 1, dtype);
+    if (dtype === "float32") {
+      const sqrt2 = Math.fround(Math.SQRT2);
+      for (let i = 0; i < u.length; i++) {
+        u[i] = Math.fround(sqrt2 * Math.fround(erfinv(u[i])));
+      }
+    } else {
+      for (let i = 0; i < u.length; i++) u[i] = Math.SQRT2 * erfinv(u[i]);
     }
-  } else {
-    for (let i = 0; i < u.length; i++) u[i] = Math.SQRT2 * erfinv(u[i]);
-  }
-  return fromData(u, s);
+    return fromData(u, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
 }
 
 /** `(a * b) mod m` exactly, for integers `0 <= a, b < m <= 2^32`. */
@@ -601,7 +701,7 @@ export function randint(
   maxval: number,
 ): Tensor {
   const fn = "random.randint";
-  const k = checkKey(fn, key);
+  const k = keyInput(fn, key);
   const s = checkSize(fn, shape);
   const inRange = (v: unknown) =>
     Number.isInteger(v) && (v as number) >= -(2 ** 31) &&
@@ -614,18 +714,21 @@ export function randint(
     );
   }
   const n = sizeOf(s);
-  // [k1, k2] = split(key): the words of k1 then k2.
-  const kw = threefryIota(k, 4);
-  const hi = threefryIota([kw[0], kw[1]], n);
-  const lo = threefryIota([kw[2], kw[3]], n);
-  const span = maxval - minval;
-  const mult = UINT32 % span; // 2^32 mod span
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const off = (mulMod(hi[i] % span, mult, span) + lo[i] % span) % span;
-    out[i] = minval + off;
-  }
-  return fromData(out, s);
+  const draw = (w: readonly [number, number]) => {
+    // [k1, k2] = split(key): the words of k1 then k2.
+    const kw = threefryIota(w, 4);
+    const hi = threefryIota([kw[0], kw[1]], n);
+    const lo = threefryIota([kw[2], kw[3]], n);
+    const span = maxval - minval;
+    const mult = UINT32 % span; // 2^32 mod span
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const off = (mulMod(hi[i] % span, mult, span) + lo[i] % span) % span;
+      out[i] = minval + off;
+    }
+    return fromData(out, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
 }
 
 /**
@@ -651,7 +754,7 @@ export function bernoulli(
 ): Tensor {
   shape ??= [];
   const fn = "random.bernoulli";
-  const k = checkKey(fn, key);
+  const k = keyInput(fn, key);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new Error(
       `${fn}: p must be a number in [0, 1], got ${describe(p)}`,
@@ -659,11 +762,14 @@ export function bernoulli(
   }
   const s = checkSize(fn, shape);
   const n = sizeOf(s);
-  const u = unitFloats(k, n, "float32");
-  const pf = Math.fround(p);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = u[i] < pf ? 1 : 0;
-  return fromData(out, s);
+  const draw = (w: readonly [number, number]) => {
+    const u = unitFloats(w, n, "float32");
+    const pf = Math.fround(p);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = u[i] < pf ? 1 : 0;
+    return fromData(out, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
 }
 
 /**
@@ -683,8 +789,14 @@ export function bernoulli(
  */
 export function permutation(key: Key, n: number): Tensor {
   const fn = "random.permutation";
-  let k = checkKey(fn, key);
+  const k = keyInput(fn, key);
   checkCount(fn, "n", n);
+  return bind(randomPrim, [k], { fn, draw: (w) => shuffled(w, n) });
+}
+
+/** `permutation`'s draw: JAX's rounds of sorting by random words. */
+function shuffled(key: readonly [number, number], n: number): Tensor {
+  let k = key;
   const rounds = Math.ceil(
     3 * Math.log(Math.max(1, n)) / Math.log(UINT32 - 1),
   );

@@ -40,6 +40,19 @@ export function promote(a: DType, b: DType): DType {
   return "int32";
 }
 
+/**
+ * A PRNG key (`random.key`): two uint32 words, frozen. It is deliberately
+ * not a Tensor, so tree utilities never take it for a parameter; `jit`
+ * traces one passed to it (its words stand for an int32 tensor). Make one
+ * with `random.key` and derive more with `random.split`.
+ */
+export interface Key {
+  /** Tag that marks the record as a PRNG key. */
+  readonly kind: "key";
+  /** The two uint32 words `[hi, lo]`, as in JAX's `key_data`. */
+  readonly words: readonly [number, number];
+}
+
 /** Allocates a zero-filled typed array for `dtype` (in the arena, when one is set). @internal */
 export function allocData(dtype: DType, size: number): TypedArray {
   return arena?.(dtype, size) ?? freshData(dtype, size);

@@ -498,6 +498,52 @@ Deno.test("jit: constants with the same bits are one constant of the plan (a dee
   sameBits(jh(x), h(x), "a · x + b");
 });
 
+Deno.test("jit: a random key is a traced argument, as in JAX: each call draws from its own key (split inside, returned, in a tree, under grad) with eager's bits, traced once", () => {
+  type Out = { y: Tensor; g: Tensor; u: Tensor; i: Tensor; p: Tensor };
+  const w = T.tensor([0.5, -1, 2]);
+  const f = (s: { key: T.random.Key; x: Tensor }) => {
+    const [k1, k2, next] = T.random.split(s.key, 3);
+    const loss = (v: Tensor) =>
+      T.sum(T.dropout(T.mul(v, s.x), { p: 0.5, key: k2 }));
+    const out: Out = {
+      y: T.add(s.x, T.random.normal(k1, [3])),
+      g: T.grad(loss)(w),
+      u: T.random.uniform(k2, [5], { minval: -1, maxval: 1 }),
+      i: T.random.randint(next, [4], 0, 10),
+      p: T.random.permutation(k1, 6),
+    };
+    return { out, next: T.random.split(next)[1] };
+  };
+  const jf = T.jit(f);
+  const x = T.tensor([1, 2, 3]);
+  for (const seed of [0, 1, 2, 3]) {
+    const s = { key: T.random.key(seed), x };
+    const got = jf(s), want = f(s);
+    for (const name of ["y", "g", "u", "i", "p"] as const) {
+      sameBits(got.out[name], want.out[name], `${name}, seed ${seed}`);
+    }
+    assert.deepEqual(got.next, want.next, `the returned key, seed ${seed}`);
+    assert.ok(Object.isFrozen(got.next));
+  }
+  assert.equal(jf.traceCount(), 1);
+  // a traced key's words are its traced value: reading them is jit's error
+  const k = T.random.key(0);
+  for (
+    const g of [
+      (key: T.random.Key) => T.tensor([...key.words]),
+      (key: T.random.Key) => T.tensor([...T.random.randomBits(key, 2)]),
+    ]
+  ) {
+    assert.throws(
+      () => T.jit(g)(k),
+      /jit: the jitted function reads the data of a traced value \(the jitted function's argument leaf 0, shape \[2\]\)/,
+    );
+  }
+  // a key that is no argument is a constant: the same numbers every call
+  const h = T.jit((v: Tensor) => T.add(v, T.random.normal(k, [3])));
+  sameBits(h(x), h(x), "closed-over key");
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);
