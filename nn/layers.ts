@@ -16,6 +16,9 @@ import {
   zeros,
 } from "../ops/tensor.ts";
 import {
+  add,
+  astype,
+  div,
   relu as reluOp,
   sigmoid as sigmoidOp,
   tanh as tanhOp,
@@ -1088,12 +1091,14 @@ export function batchNorm2d(
       });
       return { y, state };
     }
-    const n = state.num_batches_tracked.data[0] + 1;
+    // (counted with ops, so that jit traces the count and the cumulative
+    // average's rate, momentum null: 1/n in float64, as PyTorch's Python)
+    const count = add(state.num_batches_tracked, 1);
     const r = batchNormOp(x, {
       training: true,
       runningMean: state.running_mean,
       runningVar: state.running_var,
-      momentum: momentum ?? 1 / n, // null: cumulative moving average
+      momentum: momentum ?? div(1, astype(count, "float64")),
       eps,
       weight,
       bias,
@@ -1103,7 +1108,7 @@ export function batchNorm2d(
       state: {
         running_mean: r.runningMean!,
         running_var: r.runningVar!,
-        num_batches_tracked: tensor(n, { dtype: "int32" }),
+        num_batches_tracked: count,
       },
     };
   };

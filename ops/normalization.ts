@@ -11,22 +11,17 @@ import {
   checkTensor,
   describe,
   fromData,
+  isTensor,
   ones,
   promote,
   sameShape,
   sizeOf,
   type Tensor,
-  tensor,
   zeros,
 } from "./tensor.ts";
-import {
-  bind,
-  concrete,
-  definePrimitive,
-  type Primitive,
-  Tracer,
-} from "./trace.ts";
+import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
+import type { Empty } from "./grad_types.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import {
   add,
@@ -43,7 +38,9 @@ import { mean } from "./reductions.ts";
 import {
   batchFront,
   batchSize,
+  concat,
   reshape,
+  slice,
   sum,
   transpose,
 } from "./structural.ts";
@@ -340,8 +337,13 @@ export interface BatchNormOptions {
   bias?: Tensor | null;
   /** Use batch statistics and update the running ones. Default false. */
   training?: boolean;
-  /** Running-statistics update rate. Default 0.1. */
-  momentum?: number;
+  /**
+   * Running-statistics update rate: a number, or a scalar tensor (a
+   * cumulative average's `1/n` counted with ops, as `nn.batchNorm2d` with
+   * `momentum: null` does under `jit`; float64 rounds as a number does).
+   * Default 0.1.
+   */
+  momentum?: number | Tensor;
   /** Added to the variance. Default 1e-5. */
   eps?: number;
 }
@@ -391,6 +393,17 @@ export function batchNorm(
   }
   const c = x.shape[1];
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;
+  if (
+    typeof momentum !== "number" &&
+    !(isTensor(momentum) && momentum.shape.length === 0 &&
+      momentum.dtype !== "int32")
+  ) {
+    throw new Error(
+      `${fn}: momentum must be a number or a float scalar tensor, got ${
+        describe(momentum)
+      }`,
+    );
+  }
   const stat = (name: string, t: Tensor | null | undefined) => {
     if (t === undefined || t === null) return null;
     checkTensor(fn, t, name);
@@ -448,26 +461,26 @@ export function batchNorm(
   ], { eps });
   let newMean = rm, newVar = rv;
   if (rm || rv) { // buffers: no derivative flows into them
-    const xc = concrete(xd);
-    let mu: Tensor, v: Tensor;
-    if (xc instanceof Tracer) { // under vmap: each example's own statistics, with ops
-      const axes = bnAxes(xc.shape);
-      mu = mean(xc, { axis: axes });
-      v = mean(
-        square(sub(xc, reshape(mu, [1, c, ...xc.shape.slice(2).map(() => 1)]))),
-        {
-          axis: axes,
-        },
-      );
-    } else {
-      const st = bnk.moments(xc.data, n, c, s);
-      mu = tensor(st.mean, { shape: [c], dtype });
-      v = tensor(st.variance, { shape: [c], dtype });
-    }
-    if (rm) newMean = add(mul(rm, 1 - momentum), mul(mu, momentum));
+    const m = bind(momentsPrim, [concrete(xd)], {});
+    const mu = reshape(slice(m, [0, 0], [1, c]), [c]);
+    const v = reshape(slice(m, [1, 0], [2, c]), [c]);
+    // a factor of the momentum: a number, or the tensor's in float64
+    // arithmetic rounded to `t`'s dtype (as the number would be)
+    const rate = (
+      t: Tensor,
+      f: (m: number) => number,
+      g: (m: Tensor) => Tensor,
+    ) =>
+      typeof momentum === "number" ? f(momentum) : astype(g(momentum), t.dtype);
+    const keep = (t: Tensor) => mul(t, rate(t, (m) => 1 - m, (m) => sub(1, m)));
+    if (rm) newMean = add(keep(rm), mul(mu, rate(mu, (m) => m, (m) => m)));
     if (rv) {
-      const unbiased = (momentum * n * s) / (n * s - 1);
-      newVar = add(mul(rv, 1 - momentum), mul(v, unbiased));
+      const unbiased = rate(
+        v,
+        (m) => (m * n * s) / (n * s - 1),
+        (m) => div(mul(mul(m, n), s), n * s - 1),
+      );
+      newVar = add(keep(rv), mul(v, unbiased));
     }
   }
   return { y, runningMean: newMean, runningVar: newVar };
@@ -517,6 +530,33 @@ function bnOutOfChannels(y: Tensor, b: number): Tensor {
   const [n, bc, ...rest] = y.shape;
   return reshape(y, [n, b, bc / b, ...rest]);
 }
+
+/**
+ * The batch's per-channel mean and biased variance, `[2, C]`, as the
+ * training kernel sums them (in float64): what the running statistics
+ * take in (a primitive, so that `jit` records it). Under vmap each
+ * example's own statistics, with ops.
+ */
+const momentsPrim: Primitive<Empty> = definePrimitive({
+  name: "batchNormMoments",
+  forward: ([x]) => {
+    const [n, c, s] = ncs(x.shape);
+    const st = bnk.moments(x.data, n, c, s);
+    const out = allocData(x.dtype, 2 * c);
+    out.set(st.mean);
+    out.set(st.variance, c);
+    return fromData(out, [2, c]);
+  },
+  vjp: () => [null],
+  batch: ([x], [d]) => {
+    const xb = batchFront(x, d, 0); // [B, N, C, ...]
+    const axes = [1, ...xb.shape.slice(3).map((_, i) => i + 3)];
+    const mu = mean(xb, { axis: axes, keepDims: true });
+    const v = mean(square(sub(xb, mu)), { axis: axes, keepDims: true });
+    const flat = (t: Tensor) => reshape(t, [xb.shape[0], 1, xb.shape[2]]);
+    return [concat([flat(mu), flat(v)], 1), 0];
+  },
+});
 
 const batchNormTrainPrim: Primitive<BnParams> = definePrimitive({
   name: "batchNorm",

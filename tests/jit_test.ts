@@ -544,6 +544,49 @@ Deno.test("jit: a random key is a traced argument, as in JAX: each call draws fr
   sameBits(h(x), h(x), "closed-over key");
 });
 
+Deno.test("jit: a training step of a model with batch norm (its state updated: running statistics, the batch count, a cumulative average) gives eager's bits, traced once", () => {
+  const model = T.nn.sequential(
+    T.nn.conv2d({ inChannels: 1, outChannels: 3, kernelSize: 3 }),
+    T.nn.batchNorm2d({ numFeatures: 3 }),
+    T.nn.relu,
+    T.nn.batchNorm2d({ numFeatures: 3, momentum: null }), // cumulative
+    T.nn.flatten(),
+    T.nn.linear({ inFeatures: 27, outFeatures: 2 }),
+  );
+  const x = T.random.normal(T.random.key(1), [4, 1, 5, 5]);
+  const y = T.tensor([0, 1, 1, 0], { dtype: "int32" });
+  type S = { params: T.Tree; state: T.Tree };
+  const step = ({ params, state }: S): S & { loss: Tensor } => {
+    let next = state;
+    const [loss, g] = T.valueAndGrad((p: T.Tree) => {
+      const r = model.applyWithState(p as never, state as never, x, {
+        training: true,
+      });
+      next = r.state as T.Tree;
+      return T.crossEntropy(r.y, y);
+    })(params);
+    const params2 = T.treeMap(
+      (w: Tensor, d: Tensor) => T.sub(w, T.mul(d, 0.1)),
+      params,
+      g,
+    );
+    return { loss, params: params2, state: next };
+  };
+  const jstep = T.jit(step);
+  let a: S = { params: model.init(T.random.key(0)), state: model.initState() };
+  let b = a;
+  for (let i = 0; i < 5; i++) {
+    const ra = step(a), rb = jstep(b);
+    sameBits(rb.loss, ra.loss, `loss ${i}`);
+    const [la, lb] = [T.treeLeaves(ra), T.treeLeaves(rb)];
+    la.forEach((l, k) => sameBits(lb[k], l, `leaf ${k} after step ${i}`));
+    a = { params: ra.params, state: ra.state };
+    b = { params: rb.params, state: rb.state };
+  }
+  assert.equal(T.toArray(T.treeLeaves(b.state)[0]), 5, "5 batches counted");
+  assert.equal(jstep.traceCount(), 1);
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);

@@ -112,3 +112,22 @@ Deno.test("errors: dropout, batchNorm", () => {
     /batchNorm: weight must have shape \[3\] for x \[2,3\], got \[2\]/,
   );
 });
+
+Deno.test("batchNorm's running statistics under vmap are each example's own, as a loop over the examples gives them", () => {
+  const xs = T.random.normal(T.random.key(4), [3, 4, 2, 5, 5]);
+  const rm = T.tensor([0.5, -1]), rv = T.tensor([2, 0.5]);
+  const f = (x: Tensor) => {
+    const r = T.batchNorm(x, {
+      training: true,
+      runningMean: rm,
+      runningVar: rv,
+      momentum: 0.3,
+    });
+    return T.stack([r.runningMean!, r.runningVar!]);
+  };
+  const want = T.stack(
+    [0, 1, 2].map((i) => f(T.reshape(T.slice(xs, [i], [i + 1]), [4, 2, 5, 5]))),
+  );
+  // (vmap's statistics are float32 ops, the loop's float64 sums)
+  assertAllClose(T.vmap(f)(xs), want, { rtol: 1e-5, atol: 1e-6 });
+});
