@@ -10,6 +10,7 @@ import {
   allocData,
   checkOptions,
   checkTensor,
+  describe,
   fmtShape as fmt,
   fromData,
   type Tensor,
@@ -85,6 +86,15 @@ export function normalize(
   checkTensor(fn, x, "x");
   const a = channelAxis(fn, x);
   const c = x.shape[a];
+  for (const [name, v] of [["mean", mean], ["std", std]] as const) {
+    if (!Array.isArray(v) || !v.every((e) => typeof e === "number")) {
+      throw new Error(
+        `${fn}: ${name} must be an array of numbers (one per channel), got ${
+          describe(v)
+        }`,
+      );
+    }
+  }
   if (mean.length !== c || std.length !== c) {
     throw new Error(
       `${fn}: mean and std need one value per channel (${c} for x ${

@@ -13,7 +13,7 @@
  * @module
  */
 import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
-import type { AnyLayer } from "./layer.ts";
+import { type AnyLayer, checkLayer } from "./layer.ts";
 
 /** Options of {@linkcode toTorch}. */
 export interface ToTorchOptions {
@@ -62,6 +62,7 @@ function functional(layer: AnyLayer, v: string): string {
  */
 export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
   const fn = "toTorch";
+  checkLayer(fn, "layer", layer);
   const o = checkOptions(fn, options, ["className", "inputShape"]);
   const className = o.className as string | undefined;
   if (className !== undefined && !/^[A-Za-z_]\w*$/.test(className)) {

@@ -25,19 +25,21 @@ import {
   where,
 } from "./elementwise.ts";
 import { max } from "./reductions.ts";
-import { sum } from "./structural.ts";
+import { normAxis, sum } from "./structural.ts";
 
 // ---------------------------------------------------------------------------
 // activations
 
+/** The axis of softmax or logSoftmax (a number or `{ axis }`), checked against x's dims. */
 function axisArg(
   fn: string,
+  x: Tensor,
   axis: number | { axis?: number } | undefined,
 ): number {
   const a = typeof axis === "object" && axis !== null
     ? (checkOptions(fn, axis, ["axis"]), axis.axis)
     : axis;
-  return a ?? -1;
+  return normAxis(fn, a ?? -1, x.shape.length, x.shape);
 }
 
 /**
@@ -59,7 +61,7 @@ export function softmax(
   using _op = userOp("softmax");
   checkTensor("softmax", x, "x");
   floatCheck("softmax", "x", x);
-  const a = axisArg("softmax", axis);
+  const a = axisArg("softmax", x, axis);
   // e^(x - max) / Σ e^(x - max); the shift is a constant that cancels
   const e = exp(sub(x, max(concrete(x), { axis: a, keepDims: true })));
   return div(e, sum(e, { axis: a, keepDims: true }));
@@ -89,7 +91,7 @@ export function logSoftmax(
   using _op = userOp("logSoftmax");
   checkTensor("logSoftmax", x, "x");
   floatCheck("logSoftmax", "x", x);
-  const a = axisArg("logSoftmax", axis);
+  const a = axisArg("logSoftmax", x, axis);
   // the shift is a constant: it cancels in the value and in every derivative
   const shifted = sub(x, max(concrete(x), { axis: a, keepDims: true }));
   return sub(shifted, log(sum(exp(shifted), { axis: a, keepDims: true })));

@@ -43,6 +43,7 @@ function cumulativeAxis(
   options: CumulativeOptions | undefined,
 ): number {
   checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["axis"]);
   if (options === undefined || options.axis === undefined) {
     throw new Error(
       `${fn}: options.axis is required (the axis to run along, as PyTorch's dim), got ${
@@ -50,7 +51,6 @@ function cumulativeAxis(
       }`,
     );
   }
-  checkOptions(fn, options, ["axis"]);
   const nd = x.shape.length;
   return normAxis(fn, options.axis, Math.max(nd, 1), x.shape);
 }

@@ -9,6 +9,7 @@
 import {
   allocData,
   checkOptions,
+  checkShape,
   checkTensor,
   describe,
   type DType,
@@ -217,6 +218,11 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   const fn = "transpose";
   checkTensor(fn, x, "x");
   const nd = x.shape.length;
+  if (perm !== undefined && !Array.isArray(perm)) {
+    throw new Error(
+      `${fn}: perm must be an array of axes, got ${describe(perm)}`,
+    );
+  }
   const p = perm === undefined
     ? [...Array(nd).keys()].reverse()
     : perm.map((a) => normAxis(fn, a, nd, x.shape));
@@ -244,6 +250,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const fn = "broadcastTo";
   checkTensor(fn, x, "x");
+  checkShape(fn, shape);
   const b = broadcastShapes(x.shape, shape);
   if (!b || !sameShape(b, shape)) {
     throw new Error(

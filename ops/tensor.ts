@@ -546,6 +546,8 @@ function fma(a: number, b: number, c: number, r: (v: number) => number) {
  * ```
  */
 export function zerosLike(x: Tensor, options?: { dtype?: DType }): Tensor {
+  checkTensor("zerosLike", x, "x");
+  checkOptions("zerosLike", options, ["dtype"]);
   if (options === undefined) options = {};
   return full(x.shape, 0, { dtype: options.dtype ?? x.dtype });
 }
@@ -561,6 +563,8 @@ export function zerosLike(x: Tensor, options?: { dtype?: DType }): Tensor {
  * ```
  */
 export function onesLike(x: Tensor, options?: { dtype?: DType }): Tensor {
+  checkTensor("onesLike", x, "x");
+  checkOptions("onesLike", options, ["dtype"]);
   if (options === undefined) options = {};
   return full(x.shape, 1, { dtype: options.dtype ?? x.dtype });
 }

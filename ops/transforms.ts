@@ -10,7 +10,13 @@ import { concrete, newLevel, unwrapLevel } from "./trace.ts";
 import { backpropagate, FwdTracer, leafNode, RevTracer } from "./ad.ts";
 import { cast } from "./core_prims.ts";
 import type { Argnums, GradOf, GradOptions, WithAux } from "./grad_types.ts";
-import { type Tree, treeFlatten, treeMap } from "./tree.ts";
+import {
+  flattenAs,
+  type Tree,
+  treeFlatten,
+  treeMap,
+  treeUnflatten,
+} from "./tree.ts";
 import {
   checkArgnums,
   checkArgs,
@@ -196,8 +202,8 @@ export function grad(
   f: (...args: unknown[]) => unknown,
   options: GradOptions = {},
 ): (...args: unknown[]) => unknown {
-  const hasAux = options.hasAux;
   const vg = gradTransform("grad", f, options);
+  const hasAux = options.hasAux;
   return (...args: unknown[]) => {
     const [v, g] = vg(...args);
     return hasAux ? [g, (v as [Tensor, unknown])[1]] : g;
@@ -217,5 +223,6 @@ export function grad(
  * ```
  */
 export function stopGradient<T extends Tree>(x: T): T {
-  return treeMap(concrete, x);
+  const [leaves, def] = flattenAs("stopGradient", x);
+  return treeUnflatten(def, leaves.map(concrete)) as T;
 }

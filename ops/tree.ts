@@ -29,6 +29,14 @@ export function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+function checkIsLeaf(fn: string, isLeaf: unknown): void {
+  if (typeof isLeaf !== "function") {
+    throw new Error(
+      `${fn}: isLeaf must be a function of a node, got ${describe(isLeaf)}`,
+    );
+  }
+}
+
 function childPath(path: string, key: string | number): string {
   return path === "" ? String(key) : `${path}.${key}`;
 }
@@ -52,6 +60,16 @@ export function treeFlatten<L = Tensor>(
   tree: Tree<L>,
   isLeaf: (x: unknown) => boolean = isTensor,
 ): [L[], TreeDef] {
+  return flattenAs("treeFlatten", tree, isLeaf);
+}
+
+/** {@linkcode treeFlatten}, its errors naming `fn`. @internal */
+export function flattenAs<L = Tensor>(
+  fn: string,
+  tree: Tree<L>,
+  isLeaf: (x: unknown) => boolean = isTensor,
+): [L[], TreeDef] {
+  checkIsLeaf(fn, isLeaf);
   const leaves: L[] = [];
   const walk = (x: unknown, path: string): TreeDef => {
     if (isLeaf(x)) {
@@ -73,7 +91,7 @@ export function treeFlatten<L = Tensor>(
       };
     }
     throw new Error(
-      `treeFlatten: leaf ${
+      `${fn}: leaf ${
         path === "" ? "(root)" : `"${path}"`
       } must be a Tensor, an array or a plain object, got ${describe(x)}`,
     );
@@ -99,8 +117,23 @@ export function treeUnflatten<L = Tensor>(
   def: TreeDef,
   leaves: readonly L[],
 ): Tree<L> {
+  if (!Array.isArray(leaves)) {
+    throw new Error(
+      `treeUnflatten: leaves must be an array, got ${describe(leaves)}`,
+    );
+  }
   let i = 0;
   const build = (d: TreeDef): Tree<L> => {
+    if (
+      typeof d !== "object" || d === null ||
+      !["leaf", "array", "object"].includes(d.kind)
+    ) {
+      throw new Error(
+        `treeUnflatten: def must be a structure that treeFlatten returned, got ${
+          describe(d)
+        }`,
+      );
+    }
     if (d.kind === "leaf") {
       if (i >= leaves.length) {
         throw new Error(
@@ -137,7 +170,7 @@ export function treeLeaves<L = Tensor>(
   tree: Tree<L>,
   isLeaf?: (x: unknown) => boolean,
 ): L[] {
-  return treeFlatten(tree, isLeaf)[0];
+  return flattenAs("treeLeaves", tree, isLeaf)[0];
 }
 
 /**
@@ -156,6 +189,7 @@ export function treePaths<L = Tensor>(
   tree: Tree<L>,
   isLeaf: (x: unknown) => boolean = isTensor,
 ): [string, L][] {
+  checkIsLeaf("treePaths", isLeaf);
   const out: [string, L][] = [];
   const walk = (x: unknown, path: string) => {
     if (isLeaf(x)) out.push([path, x as L]);
@@ -221,9 +255,12 @@ export function treeMap<T extends Tree>(
   tree: T,
   ...rest: Tree[]
 ): T {
-  const [leaves, def] = treeFlatten(tree);
+  if (typeof fn !== "function") {
+    throw new Error(`treeMap: fn must be a function, got ${describe(fn)}`);
+  }
+  const [leaves, def] = flattenAs("treeMap", tree);
   const others = rest.map((r, k) => {
-    const [l, d] = treeFlatten(r);
+    const [l, d] = flattenAs(`treeMap (tree ${k + 1})`, r);
     const mismatch = sameStructure(def, d, "");
     if (mismatch) {
       throw new Error(
@@ -245,6 +282,6 @@ export function checkSameStructure(
   b: Tree,
   what: string,
 ): void {
-  const m = sameStructure(treeFlatten(a)[1], treeFlatten(b)[1], "");
+  const m = sameStructure(flattenAs(fn, a)[1], flattenAs(fn, b)[1], "");
   if (m) throw new Error(`${fn}: ${what} do not have the same structure ${m}`);
 }

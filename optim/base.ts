@@ -17,7 +17,7 @@ import {
 } from "../ops/elementwise.ts";
 import { sum } from "../ops/structural.ts";
 import { describe, full, type Tensor } from "../ops/tensor.ts";
-import { checkSameStructure, type Tree, treeLeaves } from "../ops/tree.ts";
+import { checkSameStructure, flattenAs, type Tree } from "../ops/tree.ts";
 import {
   checkCount,
   checkLr,
@@ -340,7 +340,7 @@ export function addDecayedWeights(
  * ```
  */
 export function globalNorm(tree: Tree): Tensor {
-  const leaves = treeLeaves(tree);
+  const [leaves] = flattenAs("optim.globalNorm", tree);
   if (leaves.length === 0) return full([], 0);
   return sqrt(
     leaves.map((l) => sum(mul(l, l))).reduce((a, b) => add(a, b)),
