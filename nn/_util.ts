@@ -57,6 +57,23 @@ export function pySize(v: number | readonly (number | null)[]): string {
 }
 
 /** A positive integer option; names the layer and option in errors. */
+/**
+ * Throws unless `key` is a random key (by its tag: one that `jit` traces
+ * included; `random.split` checks its words); names `fn`.
+ */
+export function checkKeyArg(fn: string, key: unknown): void {
+  if (
+    typeof key !== "object" || key === null ||
+    (key as { kind?: unknown }).kind !== "key"
+  ) {
+    throw new Error(
+      `${fn}: key must be a random key (random.key(seed) or one split from it), got ${
+        describe(key)
+      }`,
+    );
+  }
+}
+
 export function positiveInt(fn: string, name: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 1) {
     throw new Error(

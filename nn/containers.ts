@@ -22,7 +22,7 @@ import {
   type TraceFn,
   traceOf,
 } from "./layer.ts";
-import { checkOptions, describe } from "./_util.ts";
+import { checkKeyArg, checkOptions, describe } from "./_util.ts";
 
 /** PyTorch's container repr: `Name(\n  (key): child\n)`, children indented. */
 function containerRepr(
@@ -60,8 +60,9 @@ function childKeys(
   return out;
 }
 
-/** Keys for `init`: one per child, in order. */
-function initKeys(key: Key, n: number): Key[] {
+/** Keys for `init` of the container `fn`: one per child, in order. */
+function initKeys(fn: string, key: Key, n: number): Key[] {
+  checkKeyArg(fn, key);
   return n === 0 ? [] : split(key, n);
 }
 
@@ -166,7 +167,7 @@ export function sequential<const L extends readonly AnyLayer[]>(
     return { y, state: next as unknown as S };
   };
   const init = (key: Key) => {
-    const keys = initKeys(key, layers.length);
+    const keys = initKeys("nn.Sequential.init", key, layers.length);
     return layers.map((l, i) => l.init(keys[i])) as unknown as P;
   };
   const apply = plainApply("nn.Sequential.apply", {
@@ -391,7 +392,7 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
     return { y: runForward(m, x, training), state: next as S };
   };
   const init = (key: Key) => {
-    const keys = initKeys(key, entries.length);
+    const keys = initKeys(`nn.${name}.init`, key, entries.length);
     return Object.fromEntries(
       entries.map(([k, c], i) => [k, c.init(keys[i])]),
     ) as P;

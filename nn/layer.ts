@@ -7,8 +7,14 @@
 import type { DType, Tensor } from "../ops/tensor.ts";
 import type { Key } from "../ops/random.ts";
 import type { Tree } from "../ops/tree.ts";
-import { isTensor, sameShape } from "../ops/tensor.ts";
-import { checkOptions, describe, fmtShape, requireOptions } from "./_util.ts";
+import { checkTensor, isTensor, sameShape } from "../ops/tensor.ts";
+import {
+  checkKeyArg,
+  checkOptions,
+  describe,
+  fmtShape,
+  requireOptions,
+} from "./_util.ts";
 
 /** A tree of parameters (or gradients): nested arrays and plain objects of tensors. */
 export type Params = Tree;
@@ -339,7 +345,10 @@ export function defineLayer<P extends LeafParams = LeafParams>(
       `nn.defineLayer: layer ${name} declares params but no init function`,
     );
   }
-  const init = definition.init ?? (() => ({} as P));
+  const made = definition.init;
+  const init = made
+    ? (key: Key) => (checkKeyArg(`nn.${name}.init`, key), made(key))
+    : () => ({} as P);
   const fn = `nn.${name}.apply`;
   const info: LayerInfo = Object.freeze({
     name,
@@ -352,6 +361,7 @@ export function defineLayer<P extends LeafParams = LeafParams>(
     outputShape: outputShape ?? ((s: readonly number[]) => s.slice()),
   });
   const run = (params: P, x: Tensor, opts?: ApplyOptions) => {
+    checkTensor(fn, x, "x");
     const o = applyOptions(fn, opts);
     checkParams(fn, params, info.params as Record<string, ParamSpec>);
     return apply(params, x, o);

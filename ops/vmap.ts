@@ -245,7 +245,16 @@ export function vmap<A extends unknown[], R extends Tree>(
       );
     }
     const out = f(...wrapped);
-    const [leaves, def] = treeFlatten(out);
+    let leaves: Tensor[], def;
+    try {
+      [leaves, def] = treeFlatten(out);
+    } catch (e) {
+      throw new Error(
+        `${fn}: the mapped function must return a tree of tensors: ${
+          (e as Error).message
+        }`,
+      );
+    }
     const axes = leafAxes(fn, "outAxes", out, outAxes);
     return treeUnflatten(
       def,

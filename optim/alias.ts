@@ -34,6 +34,8 @@ import {
   scaleByTrustRatio,
   trace,
 } from "./transform.ts";
+import { flattenAs } from "../ops/tree.ts";
+import { describe } from "../ops/tensor.ts";
 import {
   checkBetas,
   checkBool,
@@ -47,9 +49,31 @@ import {
 type Part = GradientTransformation<any> | false;
 
 /** chain() of the parts that are present (an option switched off gives `false`). */
-function pipeline(...parts: Part[]): GradientTransformation {
+/**
+ * The optimizer `fn` as a chain of `parts`; its `init` and `update` check
+ * that params and updates are trees, errors naming `fn`.
+ */
+function pipeline(fn: string, ...parts: Part[]): GradientTransformation {
   // deno-lint-ignore no-explicit-any
-  return chain(...parts.filter((p): p is GradientTransformation<any> => !!p));
+  const used = parts.filter((p): p is GradientTransformation<any> => !!p);
+  const inner = chain(...used);
+  return {
+    init: (params) => {
+      flattenAs(`${fn}.init(params)`, params);
+      return inner.init(params);
+    },
+    update: (updates, state, params) => {
+      flattenAs(`${fn}.update(updates)`, updates);
+      if (!Array.isArray(state) || state.length !== used.length) {
+        throw new Error(
+          `${fn}.update: state must be what ${fn}'s init returned (an array of ${used.length}), got ${
+            describe(state)
+          }`,
+        );
+      }
+      return inner.update(updates, state, params);
+    },
+  };
 }
 
 const nonNeg = { min: 0 };
@@ -125,6 +149,7 @@ export function sgd(options?: SgdOptions): GradientTransformation {
     );
   }
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     momentum !== 0 && trace({ decay: momentum, dampening, nesterov }),
@@ -186,6 +211,7 @@ export function adagrad(options?: AdagradOptions): GradientTransformation {
     ? lr
     : (step) => lrAt(fn, lr, step) / (1 + step * lrDecay);
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdagrad({ initialAccumulatorValue, eps }),
@@ -245,6 +271,7 @@ export function rmsprop(options?: RmspropOptions): GradientTransformation {
   const momentum = checkNum(fn, "momentum", o.momentum ?? 0, nonNeg);
   const centered = checkBool(fn, "centered", o.centered ?? false);
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByRms({ decay: alpha, eps, centered }),
@@ -305,6 +332,7 @@ export function adam(options?: AdamOptions): GradientTransformation {
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
   const amsgrad = checkBool(fn, "amsgrad", o.amsgrad ?? false);
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdam({ b1, b2, eps, amsgrad }),
@@ -348,6 +376,7 @@ export function adamw(options?: AdamwOptions): GradientTransformation {
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
   const amsgrad = checkBool(fn, "amsgrad", o.amsgrad ?? false);
   return pipeline(
+    fn,
     maximize && scale(-1),
     scaleByAdam({ b1, b2, eps, amsgrad }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
@@ -402,6 +431,7 @@ export function adadelta(
   const rho = checkNum(fn, "rho", o.rho ?? 0.9, { min: 0, max: 1 });
   const eps = checkNum(fn, "eps", o.eps ?? 1e-6, nonNeg);
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdadelta({ rho, eps }),
@@ -462,6 +492,7 @@ export function nadam(options?: NadamOptions): GradientTransformation {
     nonNeg,
   );
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByNadam({ b1, b2, eps, momentumDecay }),
@@ -512,6 +543,7 @@ export function radam(options?: RadamOptions): GradientTransformation {
   const [b1, b2] = checkBetas(fn, o.betas ?? [0.9, 0.999]);
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
   return pipeline(
+    fn,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByRadam({ b1, b2, eps }),
@@ -562,6 +594,7 @@ export function lion(options?: LionOptions): GradientTransformation {
     nonNeg,
   );
   return pipeline(
+    fn,
     scaleByLion({ b1, b2 }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByLearningRate(lr),
@@ -619,6 +652,7 @@ export function lamb(options?: LambOptions): GradientTransformation {
   const epsRoot = checkNum(fn, "epsRoot", o.epsRoot ?? 0, nonNeg);
   const weightDecay = checkNum(fn, "weightDecay", o.weightDecay ?? 0, nonNeg);
   return pipeline(
+    fn,
     scaleByAdam({ b1, b2, eps, epsRoot }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByTrustRatio(),
@@ -713,6 +747,7 @@ export function adafactor(
   const eps = checkNum(fn, "eps", o.eps ?? 1e-30, nonNeg);
   const factored = checkBool(fn, "factored", o.factored ?? true);
   return pipeline(
+    fn,
     scaleByFactoredRms({
       factored,
       decayRate,

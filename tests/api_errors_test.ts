@@ -82,3 +82,87 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
   assert.ok(calls > 2000, `only ${calls} calls`);
   assert.deepEqual(problems, []);
 });
+
+Deno.test("api errors: layers' init and apply and optimizers' init and update fail on wrong arguments with an Error naming the layer or optimizer", () => {
+  const odd: [string, unknown][] = [
+    ["undefined", undefined],
+    ["null", null],
+    ["NaN", NaN],
+    ["{}", {}],
+    ['"x"', "x"],
+    ["a key", T.random.key(0)],
+    ["a function", () => 1],
+  ];
+  const layers: [string, T.nn.AnyLayer][] = [
+    ["Linear", T.nn.linear({ inFeatures: 3, outFeatures: 2 })],
+    ["Conv2d", T.nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 })],
+    ["MaxPool2d", T.nn.maxPool2d({ kernelSize: 2 })],
+    ["AdaptiveAvgPool2d", T.nn.adaptiveAvgPool2d({ outputSize: 1 })],
+    ["Flatten", T.nn.flatten()],
+    ["Sequential", T.nn.sequential(T.nn.relu, T.nn.flatten())],
+    ["Net", T.nn.lenet5()],
+  ];
+  const problems: string[] = [];
+  const expect = (call: string, name: string, f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof Error) || e.constructor !== Error) {
+        problems.push(`${call}: ${(e as Error)?.constructor?.name} ${e}`);
+      } else if (!e.message.startsWith(name)) {
+        problems.push(`${call}: not named ${name}: ${e.message}`);
+      }
+      return;
+    }
+    problems.push(`${call}: no error`);
+  };
+  // (odd[5] is a key: fine for init; {} is a tree: fine for optimizers)
+  for (const [name, layer] of layers) {
+    const params = layer.init(T.random.key(0));
+    for (const [label, a] of odd) {
+      const takesKey = Object.keys(params as object).length > 0 ||
+        name === "Sequential";
+      if (takesKey && label !== "a key") {
+        expect(`${name}.init(${label})`, "nn.", () => layer.init(a as never));
+      }
+      expect(
+        `${name}.apply(params, ${label})`,
+        "nn.",
+        () => layer.apply(params, a as never),
+      );
+    }
+  }
+  const params = { w: T.ones([2, 2]) };
+  for (
+    const name of [
+      "sgd",
+      "adam",
+      "rmsprop",
+      "adagrad",
+      "lion",
+      "lamb",
+      "adafactor",
+    ] as const
+  ) {
+    const opt = T.optim[name]({ lr: 0.1 });
+    const state = opt.init(params);
+    for (const [label, a] of odd.filter(([l]) => l !== "{}")) {
+      expect(
+        `optim.${name}.init(${label})`,
+        `optim.${name}`,
+        () => opt.init(a as never),
+      );
+      expect(
+        `optim.${name}.update(${label}, state, params)`,
+        `optim.${name}`,
+        () => opt.update(a as never, state, params),
+      );
+      expect(
+        `optim.${name}.update(grads, ${label}, params)`,
+        `optim.${name}`,
+        () => opt.update(params, a as never, params),
+      );
+    }
+  }
+  assert.deepEqual(problems, []);
+});
