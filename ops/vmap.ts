@@ -157,7 +157,9 @@ function normAxis(
  * Vectorising map, as `jax.vmap`: `vmap(f)(xs)` is `f` applied to each
  * example of `xs` (slices along the mapped axis), stacked along `outAxes`,
  * computed in one batched pass. Inputs mapped with `null` are shared by all
- * examples; an output that does not depend on a mapped input is repeated
+ * examples (an argument whose `inAxes` entry is `null` may be anything, a
+ * number or a random key, and goes to `f` as it is, as JAX's `in_axes`
+ * None); an output that does not depend on a mapped input is repeated
  * along the mapped axis. Inside `f`, a mapped value's `shape` is one
  * example's, and reading its `data` is an error (it differs per example).
  *
@@ -201,6 +203,9 @@ export function vmap<A extends unknown[], R extends Tree>(
     const wrapped = args.map((arg, i) => {
       const what = `inAxes[${i}]`;
       const spec = Array.isArray(inAxes) ? inAxes[i] : inAxes;
+      // an unmapped argument goes to f as it is (a number, a key, a
+      // setting: as JAX's in_axes None)
+      if (spec === null) return arg;
       let leaves: Tensor[], def;
       try {
         [leaves, def] = treeFlatten(arg as Tree);

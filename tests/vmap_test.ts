@@ -369,6 +369,27 @@ Deno.test("vmap: outputs that do not depend on a mapped input are repeated; inAx
   assert.deepEqual(T.toArray(s), [[11, 22], [13, 24]]);
 });
 
+Deno.test("vmap: an argument with inAxes null may be anything (a number, a random key) and goes to f as it is, as JAX's in_axes None", () => {
+  const xs = T.random.normal(T.random.key(3), [3, 6]);
+  const f = (x: Tensor, s: number, k: T.random.Key) =>
+    T.mul(T.dropout(x, { p: 0.5, key: k }), s);
+  const k = T.random.key(4);
+  const got = T.vmap(f, { inAxes: [0, null, null] })(xs, 3, k);
+  // each example as f alone gives it: the same key, so the same mask
+  [0, 1, 2].forEach((i) => {
+    const x = T.reshape(T.slice(xs, [i], [i + 1]), [6]);
+    assert.deepEqual(
+      T.toArray(T.reshape(T.slice(got, [i], [i + 1]), [6])),
+      T.toArray(f(x, 3, k)),
+    );
+  });
+  // mapped, a number is still an error naming vmap
+  assert.throws(
+    () => T.vmap(f, { inAxes: [0, 0, null] })(xs, 3 as never, k),
+    /^Error: vmap: argument 1 is not a tree of tensors/,
+  );
+});
+
 Deno.test("customVjp under vmap runs once per example (a documented loop, counted)", () => {
   const clip = T.customVjp(
     (x: Tensor) => T.mul(x, 2),
