@@ -107,7 +107,7 @@ class JitTracer extends Tracer {
 
 /** Options of {@linkcode jit}. */
 export interface JitOptions {
-  /** Positions of arguments that are not tensors to trace but settings: part of the signature, passed to `f` as they are. */
+  /** Positions of arguments that are not tensors to trace but settings: part of the signature, passed to `f` as they are (negative positions count from the end, in both options). */
   staticArgnums?: number | readonly number[];
   /**
    * Positions of arguments whose memory the call may take over, as JAX's
@@ -365,19 +365,28 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   };
 }
 
+/** The argument positions `v` names (a position or a list; negative ones count from the end, as JAX's), checked against `n` arguments. */
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
   if (v === undefined) return [];
-  const list = Array.isArray(v) ? v : [v];
-  for (const i of list) {
-    if (!Number.isInteger(i) || i < 0 || i >= n) {
+  const list: unknown[] = Array.isArray(v) ? v : [v];
+  if (!list.every(Number.isInteger)) {
+    throw new Error(
+      `${fn}: ${name} must be an argument position (an integer, negative from the end) or an array of them, got ${
+        describe(v)
+      }`,
+    );
+  }
+  return list.map((i) => {
+    const k = (i as number) < 0 ? (i as number) + n : i as number;
+    if (k < 0 || k >= n) {
       throw new Error(
         `${fn}: ${name} ${
           JSON.stringify(v)
         } is out of range for ${n} argument(s)`,
       );
     }
-  }
-  return list;
+    return k;
+  });
 }
 
 /**

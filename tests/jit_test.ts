@@ -228,6 +228,17 @@ Deno.test("jit: reading a traced value's data is an error naming the op; a sched
     /jit: staticArgnums 3 is out of range for 1 argument\(s\)/,
   );
   assert.throws(
+    () => T.jit((x: Tensor) => x, { donateArgnums: "0" as never })(T.tensor(1)),
+    /jit: donateArgnums must be an argument position \(an integer, negative from the end\) or an array of them, got string 0/,
+  );
+  // a negative position counts from the end, as JAX's
+  const scaled = T.jit((x: Tensor, s: number) => T.mul(x, s), {
+    staticArgnums: -1,
+  });
+  assert.deepEqual(T.toArray(scaled(T.tensor([1, 2]), 3)), [3, 6]);
+  assert.deepEqual(T.toArray(scaled(T.tensor([1, 2]), 4)), [4, 8]);
+  assert.equal(scaled.traceCount(), 2, "one trace per static value");
+  assert.throws(
     () =>
       T.jit((_x: Tensor, _o: unknown) => _x, { staticArgnums: 1 })(
         T.tensor(1),
