@@ -55,7 +55,8 @@ export function labelled<T>(label: string, f: () => T): T {
  * on, any primitive that makes a NaN from inputs without one throws an
  * error naming the op the user called (`crossEntropy: produced NaN ... (in
  * its internal sub ...)`), or, when a derivative rule made it, `backward of
- * <op>` (`jvp of <op>` in forward mode).
+ * <op>` (`jvp of <op>` in forward mode). A `jit` replay checks too, with
+ * the same errors (its fused loops run op by op while the checks are on).
  *
  * @example
  * ```ts
@@ -79,6 +80,11 @@ export function labelled<T>(label: string, f: () => T): T {
  */
 export function setDebugNans(on: boolean): void {
   debugNans = on;
+}
+
+/** Whether the debug NaN checks are on (`jit`'s replay asks per call). @internal */
+export function debugNansOn(): boolean {
+  return debugNans;
 }
 
 function hasNan(t: Tensor): boolean {

@@ -49,7 +49,14 @@ import {
   Tracer,
   unwrapLevel,
 } from "./trace.ts";
-import { differentiating, swapDifferentiating } from "./debug.ts";
+import {
+  checkNans,
+  currentOp,
+  debugNansOn,
+  differentiating,
+  labelled,
+  swapDifferentiating,
+} from "./debug.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
@@ -142,6 +149,8 @@ export interface Step {
   dtype: Tensor["dtype"];
   /** What `differentiating()` answered when it was recorded (max pooling then keeps its argmax for the backward step). */
   differentiating: boolean;
+  /** The op its errors name (the public op the user called, as `currentOp` said when it was recorded). */
+  op: string;
 }
 
 /** A recorded plan: values 0..nIn-1 are the arguments' leaves, then one per step. @internal */
@@ -549,6 +558,7 @@ export function trace<
         shape: out.shape,
         dtype: out.dtype,
         differentiating: differentiating(),
+        op: currentOp(rule.name),
       });
       madeBy.push(rule.name);
       return nIn + steps.length - 1;
@@ -615,6 +625,9 @@ function replay(
 ): Tree<unknown> {
   const rt = runtime();
   const planning = rt.beginPlan();
+  // with the debug NaN checks on, every step's result is checked, and fused
+  // groups run step by step (so the error names the op, as eager's does)
+  const nanChecks = debugNansOn();
   const env: (Tensor | undefined)[] = leaves.slice();
   const consts = new Map<Tensor, Tensor>();
   const val = (r: Ref) => typeof r === "number" ? env[r]! : consts.get(r) ?? r;
@@ -644,6 +657,7 @@ function replay(
     } finally {
       swapDifferentiating(outer);
     }
+    if (nanChecks) labelled(st.op, () => checkNans(st.rule.name, inputs, out));
     env[id] = out;
     if (planning) rt.hold(out.data, 1);
   };
@@ -705,6 +719,7 @@ function replay(
     for (let pos = 0; pos < plan.tasks.length; pos++) {
       const task = plan.tasks[pos];
       if (typeof task === "number") step(task);
+      else if (nanChecks) task.parts.forEach((p) => p.members.forEach(step));
       else fused(task, pos);
       if (!planning) continue;
       const frees = plan.frees[pos];

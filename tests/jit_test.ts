@@ -598,6 +598,47 @@ Deno.test("jit: a training step of a model with batch norm (its state updated: r
   assert.equal(jstep.traceCount(), 1);
 });
 
+Deno.test("jit with the debug NaN checks on: a replay that makes a NaN throws eager's error, naming the op (fused loops included)", () => {
+  const f = T.jit((x: Tensor) => T.sum(T.log(x)));
+  const g = T.jit((x: Tensor) => T.mul(T.sqrt(T.add(x, 1)), 2)); // one loop
+  const h = T.jit((z: Tensor, y: Tensor) => T.crossEntropy(z, y));
+  const y = T.tensor([0], { dtype: "int32" });
+  // traced with the checks off: the plans are the same either way
+  f(T.tensor([1, 2]));
+  g(T.tensor([1, 2]));
+  h(T.tensor([[1, 2]]), y);
+  T.setDebugNans(true);
+  try {
+    for (
+      const [run, eager] of [
+        [() => f(T.tensor([-1, 2])), () => T.sum(T.log(T.tensor([-1, 2])))],
+        [
+          () => g(T.tensor([-3, 2])),
+          () => T.mul(T.sqrt(T.add(T.tensor([-3, 2]), 1)), 2),
+        ],
+        [
+          () => h(T.tensor([[Infinity, 2]]), y),
+          () => T.crossEntropy(T.tensor([[Infinity, 2]]), y),
+        ],
+      ] as const
+    ) {
+      let want = "";
+      try {
+        eager();
+      } catch (e) {
+        want = (e as Error).message;
+      }
+      assert.match(want, /produced NaN from inputs without NaN/);
+      assert.throws(run, (e: Error) => e.message === want);
+    }
+    // a NaN that came in goes through
+    assert.ok(Number.isNaN(T.item(f(T.tensor([NaN, 2])))));
+  } finally {
+    T.setDebugNans(false);
+  }
+  assert.ok(Number.isNaN(T.item(f(T.tensor([-1, 2])))), "checks off: NaN");
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);
