@@ -654,6 +654,14 @@ function replay(
       out = plan.opaque[s]
         ? runOpaque(rt, st, inputs, own)
         : st.rule.forward(inputs, st.params);
+    } catch (e) {
+      // (as runForward: the op's error, not V8's, for a result too large)
+      if (!(e instanceof RangeError)) throw e;
+      throw new Error(
+        `${st.op}: cannot allocate the result of ${st.rule.name} in a jit replay (inputs ${
+          inputs.map((x) => fmtShape(x.shape)).join(", ")
+        }): ${e.message}`,
+      );
     } finally {
       swapDifferentiating(outer);
     }

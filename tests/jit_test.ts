@@ -639,6 +639,38 @@ Deno.test("jit with the debug NaN checks on: a replay that makes a NaN throws ea
   assert.ok(Number.isNaN(T.item(f(T.tensor([-1, 2])))), "checks off: NaN");
 });
 
+Deno.test("jit: a step whose result cannot be allocated in a replay is the op's Error, as eager's, not V8's RangeError", () => {
+  let fail = false;
+  const big = (x: Tensor) =>
+    T.pureCallback(
+      (v) => {
+        if (fail) throw new RangeError("Array buffer allocation failed");
+        return T.mul(v, 2);
+      },
+      { shape: x.shape, dtype: x.dtype },
+      x,
+    );
+  const j = T.jit(big);
+  j(T.tensor([1, 2]));
+  fail = true;
+  const message = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+    }
+    return "";
+  };
+  assert.match(
+    message(() => big(T.tensor([1, 2]))),
+    /^Error: pureCallback: cannot allocate the result of pureCallback/,
+  );
+  assert.match(
+    message(() => j(T.tensor([1, 2]))),
+    /^Error: pureCallback: cannot allocate the result of pureCallback in a jit replay \(inputs \[2\]\): Array buffer allocation failed$/,
+  );
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);
