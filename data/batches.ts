@@ -155,6 +155,16 @@ export function batches(
       `${fn}: shuffle needs options.key (a random.key), so the order is reproducible`,
     );
   }
+  if (
+    key !== undefined &&
+    (typeof key !== "object" || key === null || key.kind !== "key")
+  ) {
+    throw new Error(
+      `${fn}: options.key must be a random key (random.key(seed) or one split from it), got ${
+        describe(key)
+      }`,
+    );
+  }
   const count = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   return {
     length: count,

@@ -56,7 +56,6 @@ export function pySize(v: number | readonly (number | null)[]): string {
   return `(${v.map((d) => d === null ? "None" : String(d)).join(", ")})`;
 }
 
-/** A positive integer option; names the layer and option in errors. */
 /**
  * Throws unless `key` is a random key (by its tag: one that `jit` traces
  * included; `random.split` checks its words); names `fn`.
@@ -74,10 +73,12 @@ export function checkKeyArg(fn: string, key: unknown): void {
   }
 }
 
+/** A positive integer option; names the layer and option in errors. */
 export function positiveInt(fn: string, name: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 1) {
+  // (a size past 2^31 - 1 could not be a typed array's length)
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) >= 2 ** 31) {
     throw new Error(
-      `${fn}: ${name} must be a positive integer, got ${
+      `${fn}: ${name} must be a positive integer below 2^31, got ${
         typeof v === "number" ? v : describe(v)
       }`,
     );

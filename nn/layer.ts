@@ -347,7 +347,18 @@ export function defineLayer<P extends LeafParams = LeafParams>(
   }
   const made = definition.init;
   const init = made
-    ? (key: Key) => (checkKeyArg(`nn.${name}.init`, key), made(key))
+    ? (key: Key) => {
+      const at = `nn.${name}.init`;
+      checkKeyArg(at, key);
+      try {
+        return made(key);
+      } catch (e) {
+        // (params too large to draw: the layer's sizes, named by the layer)
+        throw e instanceof Error && !e.message.startsWith("nn.")
+          ? new Error(`${at}: ${e.message}`)
+          : e;
+      }
+    }
     : () => ({} as P);
   const fn = `nn.${name}.apply`;
   const info: LayerInfo = Object.freeze({

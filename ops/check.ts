@@ -181,6 +181,28 @@ export function checkGrads<A extends Tree[]>(
   if (!(o.order === 1 || o.order === 2)) {
     throw new Error(`${fn}: order must be 1 or 2, got ${o.order}`);
   }
+  if (
+    !Array.isArray(o.modes) ||
+    !o.modes.every((m) => m === "rev" || m === "fwd")
+  ) {
+    throw new Error(
+      `${fn}: modes must be an array of "rev" and/or "fwd", got ${
+        describe(o.modes)
+      }`,
+    );
+  }
+  for (const k of ["eps", "atol", "rtol"] as const) {
+    if (typeof o[k] !== "number" || !(o[k] >= 0) || !Number.isFinite(o[k])) {
+      throw new Error(
+        `${fn}: ${k} must be a finite non-negative number, got ${
+          describe(o[k])
+        }`,
+      );
+    }
+  }
+  if (!(o.eps > 0)) {
+    throw new Error(`${fn}: eps must be positive, got ${o.eps}`);
+  }
   directionKey = random.key(o.seed);
   const a64 = (args as Tree[]).map(toFloat64);
   const run = (g: Fn, xs: Tree[], order: number) => {

@@ -79,6 +79,9 @@ export function labelled<T>(label: string, f: () => T): T {
  * ```
  */
 export function setDebugNans(on: boolean): void {
+  if (typeof on !== "boolean") {
+    throw new Error(`setDebugNans: on must be a boolean, got ${describe(on)}`);
+  }
   debugNans = on;
 }
 

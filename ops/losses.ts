@@ -202,6 +202,16 @@ function classLoss(
     );
   }
   const ignoreIndex = options.ignoreIndex ?? -100;
+  if (
+    !Number.isInteger(ignoreIndex) || ignoreIndex < -(2 ** 31) ||
+    ignoreIndex >= 2 ** 31
+  ) {
+    throw new Error(
+      `${fn}: ignoreIndex must be an int32 integer (a label value to skip), got ${
+        describe(ignoreIndex)
+      }`,
+    );
+  }
   const isLabel = oneHot(fn, logp, labels, ignoreIndex);
   const hot = astype(isLabel, logp.dtype);
   const w = classWeight(fn, options.weight, logp);

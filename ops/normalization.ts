@@ -392,7 +392,8 @@ export function batchNorm(
     throw new Error(`${fn}: x must be [N, C, ...], got ${fmt(x.shape)}`);
   }
   const c = x.shape[1];
-  const { training = false, momentum = 0.1, eps = 1e-5 } = options;
+  const { training = false, momentum = 0.1 } = options;
+  const eps = epsOption(fn, options.eps ?? 1e-5);
   if (
     typeof momentum !== "number" &&
     !(isTensor(momentum) && momentum.shape.length === 0 &&

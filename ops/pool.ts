@@ -11,6 +11,7 @@
  */
 import {
   allocData,
+  allocShape,
   checkBool,
   checkOptions,
   checkTensor,
@@ -294,7 +295,7 @@ function adaptiveMatrix(
   dtype: Tensor["dtype"],
   transposed: boolean,
 ): Tensor {
-  const m = new Float64Array(out * size);
+  const m = allocShape("adaptiveAvgPool2d", "float64", [out, size]);
   for (let i = 0; i < out; i++) {
     const s = Math.floor((i * size) / out),
       e = Math.ceil(((i + 1) * size) / out);

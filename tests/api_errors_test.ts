@@ -15,6 +15,7 @@ import * as T from "../mod.ts";
 /** Functions left out: they write files or change global settings. */
 const SKIPPED = new Set([
   "setNumThreads",
+  "setDebugNans",
   "saveSafetensors",
   "writePng",
   "pureCallback",
@@ -162,6 +163,170 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
         `optim.${name}`,
         () => opt.update(params, a as never, params),
       );
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+Deno.test("api errors: odd values of each known option (layers, ops, optimizers, batches, checkGrads) give the function's own Error", () => {
+  const odd: [string, unknown][] = [
+    ["undefined", undefined],
+    ["null", null],
+    ["NaN", NaN],
+    ["-1", -1],
+    ["0", 0],
+    ["1.5", 1.5],
+    ["1e12", 1e12],
+    ["{}", {}],
+    ["[]", []],
+    ['"x"', "x"],
+    ["[1, 2, 3]", [1, 2, 3]],
+    ["true", true],
+    ["Infinity", Infinity],
+    ["a function", () => 1],
+    ["a tensor", T.tensor([1, 2])],
+  ];
+  const x = T.random.normal(T.random.key(0), [2, 3, 8, 8]);
+  const key = T.random.key(1);
+  // [the prefixes its errors may start with (a layer's apply names the op it
+  // runs), the name, base options, the call]
+  type Case = [
+    string[],
+    string,
+    Record<string, unknown>,
+    (o: never) => unknown,
+  ];
+  const layer = (l: T.nn.AnyLayer) =>
+    l.applyWithState(l.init(key), l.initState(), x, { training: true, key });
+  const cases: Case[] = [
+    [
+      ["nn."],
+      "nn.linear",
+      { inFeatures: 3, outFeatures: 2, bias: true },
+      (o) => T.nn.linear(o).init(key),
+    ],
+    [["nn.", "conv2d:"], "nn.conv2d", {
+      inChannels: 3,
+      outChannels: 2,
+      kernelSize: 3,
+      stride: 1,
+      padding: 1,
+      dilation: 1,
+      groups: 1,
+      bias: true,
+    }, (o) => layer(T.nn.conv2d(o))],
+    [["nn.", "convTranspose2d:"], "nn.convTranspose2d", {
+      inChannels: 3,
+      outChannels: 2,
+      kernelSize: 3,
+      stride: 2,
+      padding: 1,
+      outputPadding: 1,
+    }, (o) => layer(T.nn.convTranspose2d(o))],
+    [["nn.", "maxPool2d:"], "nn.maxPool2d", {
+      kernelSize: 2,
+      stride: 2,
+      padding: 0,
+      dilation: 1,
+      ceilMode: false,
+    }, (o) => layer(T.nn.maxPool2d(o))],
+    [["nn.", "avgPool2d:"], "nn.avgPool2d", {
+      kernelSize: 2,
+      stride: 2,
+      padding: 0,
+      ceilMode: false,
+      countIncludePad: true,
+    }, (o) => layer(T.nn.avgPool2d(o))],
+    [["nn.", "batchNorm:"], "nn.batchNorm2d", {
+      numFeatures: 3,
+      eps: 1e-5,
+      momentum: 0.1,
+      affine: true,
+      trackRunningStats: true,
+    }, (o) => layer(T.nn.batchNorm2d(o))],
+    [
+      ["nn.", "dropout:"],
+      "nn.dropout",
+      { p: 0.5 },
+      (o) => layer(T.nn.dropout(o)),
+    ],
+    [
+      ["nn.", "adaptiveAvgPool2d:"],
+      "nn.adaptiveAvgPool2d",
+      { outputSize: 2 },
+      (o) => layer(T.nn.adaptiveAvgPool2d(o)),
+    ],
+    [["conv2d:"], "conv2d", { stride: 1, padding: 1, dilation: 1, groups: 1 }, (
+      o,
+    ) => T.conv2d(x, T.ones([2, 3, 3, 3]), undefined, o)],
+    [["maxPool2d:"], "maxPool2d", {
+      kernelSize: 2,
+      stride: 2,
+      padding: 0,
+      dilation: 1,
+      ceilMode: false,
+    }, (o) => T.maxPool2d(x, o)],
+    [
+      ["crossEntropy:"],
+      "crossEntropy",
+      {
+        reduction: "mean",
+        ignoreIndex: -100,
+        labelSmoothing: 0.1,
+      },
+      (o) =>
+        T.crossEntropy(T.ones([2, 3]), T.tensor([0, 1], { dtype: "int32" }), o),
+    ],
+    [["batches:"], "data.batches", {
+      batchSize: 2,
+      shuffle: true,
+      key,
+      dropLast: false,
+    }, (o) => [
+      ...T.data.batches(
+        { x: T.ones([5, 2]), y: T.zeros([5], { dtype: "int32" }) },
+        o,
+      ),
+    ]],
+    [["checkGrads:"], "checkGrads", {
+      order: 1,
+      modes: ["rev"],
+      eps: 1e-3,
+      atol: 1e-2,
+      rtol: 1e-2,
+    }, (o) =>
+      T.checkGrads(
+        (v: T.Tensor) => T.sum(T.mul(v, v)),
+        [T.tensor([1, 2], { dtype: "float64" })],
+        o,
+      )],
+  ];
+  for (const name of ["sgd", "adam", "rmsprop", "lion", "lamb"] as const) {
+    cases.push([[`optim.${name}`], `optim.${name}`, {
+      lr: 0.1,
+      weightDecay: 0.01,
+    }, (o) => {
+      const opt = T.optim[name](o);
+      const p = { w: T.ones([2, 2]) };
+      return opt.update(p, opt.init(p), p);
+    }]);
+  }
+  const problems: string[] = [];
+  for (const [named, fn, base, run] of cases) {
+    run(base as never); // the base options work
+    for (const k of Object.keys(base)) {
+      for (const [label, v] of odd) {
+        try {
+          run({ ...base, [k]: v } as never);
+        } catch (e) {
+          const call = `${fn}({ ${k}: ${label} })`;
+          if (!(e instanceof Error) || e.constructor !== Error) {
+            problems.push(`${call}: ${(e as Error)?.constructor?.name} ${e}`);
+          } else if (!named.some((p) => e.message.startsWith(p))) {
+            problems.push(`${call}: not named ${named}: ${e.message}`);
+          }
+        }
+      }
     }
   }
   assert.deepEqual(problems, []);
