@@ -15,6 +15,7 @@ import {
 import { concrete } from "../ops/trace.ts";
 import { type Key, permutation } from "../ops/random.ts";
 import type { LabeledImages } from "./types.ts";
+import { checkKeyArg } from "../ops/_args.ts";
 
 /** A dataset: inputs `x` and targets `y` with the same first dimension. */
 export type Dataset = LabeledImages;
@@ -155,16 +156,7 @@ export function batches(
       `${fn}: shuffle needs options.key (a random.key), so the order is reproducible`,
     );
   }
-  if (
-    key !== undefined &&
-    (typeof key !== "object" || key === null || key.kind !== "key")
-  ) {
-    throw new Error(
-      `${fn}: options.key must be a random key (random.key(seed) or one split from it), got ${
-        describe(key)
-      }`,
-    );
-  }
+  if (key !== undefined) checkKeyArg(fn, key, "options.key");
   const count = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   return {
     length: count,

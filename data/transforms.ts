@@ -20,6 +20,7 @@ import { div, sub } from "../ops/elementwise.ts";
 import { pad, reshape, transpose } from "../ops/structural.ts";
 import { concrete } from "../ops/trace.ts";
 import { bernoulli, type Key, randint, split } from "../ops/random.ts";
+import { checkKeyArg } from "../ops/_args.ts";
 
 /**
  * `[H, W, C]` (or `[N, H, W, C]`) to `[C, H, W]` (or `[N, C, H, W]`).
@@ -142,7 +143,11 @@ export function padImages(
   const widths = x.shape.map((_, i) =>
     i >= x.shape.length - 2 ? [padding, padding] : [0, 0]
   );
-  return pad(x, widths as [number, number][], { value: options.value ?? 0 });
+  const value = options.value ?? 0;
+  if (typeof value !== "number") {
+    throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
+  }
+  return pad(x, widths as [number, number][], { value });
 }
 
 /** Treats one image as a batch of one; returns the 4-D view and whether it was single. */
@@ -176,11 +181,22 @@ export function randomCrop(
   if (!options?.key) {
     throw new Error(`${fn}: options.key (a random.key) is required`);
   }
-  const [sh, sw] = typeof options.size === "number"
-    ? [options.size, options.size]
-    : options.size;
+  checkKeyArg(fn, options.key, "options.key");
+  const size = options.size;
+  const [sh, sw] = typeof size === "number"
+    ? [size, size]
+    : Array.isArray(size) && size.length === 2
+    ? size
+    : [NaN, NaN]; // (refused below)
   const p = options.padding ?? 0;
   const [n, c, h, w] = xb.shape;
+  if (!Number.isInteger(p) || p < 0 || h + 2 * p >= 2 ** 31) {
+    throw new Error(
+      `${fn}: padding must be a non-negative integer (and the padded image below 2^31 pixels a side), got ${
+        describe(p)
+      }`,
+    );
+  }
   const hp = h + 2 * p, wp = w + 2 * p;
   if (
     !(Number.isInteger(sh) && Number.isInteger(sw) && sh >= 1 && sw >= 1 &&
@@ -237,9 +253,12 @@ export function randomHorizontalFlip(
   if (!options?.key) {
     throw new Error(`${fn}: options.key (a random.key) is required`);
   }
+  checkKeyArg(fn, options.key, "options.key");
   const prob = options.p ?? 0.5;
-  if (!(prob >= 0 && prob <= 1)) {
-    throw new Error(`${fn}: p must be in [0, 1], got ${prob}`);
+  if (typeof prob !== "number" || !(prob >= 0 && prob <= 1)) {
+    throw new Error(
+      `${fn}: p must be a number in [0, 1], got ${describe(prob)}`,
+    );
   }
   const [n, c, h, w] = xb.shape;
   const flip = bernoulli(options.key, prob, [n]).data;

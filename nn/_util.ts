@@ -13,6 +13,7 @@ import {
 } from "../ops/tensor.ts";
 
 export { checkBool, checkOptions, describe, fmtShape, sizeOf };
+export { checkKeyArg } from "../ops/_args.ts";
 
 /** `[1, 6, 28, 28]`, as torchinfo prints shapes in its table. */
 export function fmtShapeSpaced(s: readonly number[]): string {
@@ -54,23 +55,6 @@ export function pyBool(v: boolean): string {
 export function pySize(v: number | readonly (number | null)[]): string {
   if (typeof v === "number") return String(v);
   return `(${v.map((d) => d === null ? "None" : String(d)).join(", ")})`;
-}
-
-/**
- * Throws unless `key` is a random key (by its tag: one that `jit` traces
- * included; `random.split` checks its words); names `fn`.
- */
-export function checkKeyArg(fn: string, key: unknown): void {
-  if (
-    typeof key !== "object" || key === null ||
-    (key as { kind?: unknown }).kind !== "key"
-  ) {
-    throw new Error(
-      `${fn}: key must be a random key (random.key(seed) or one split from it), got ${
-        describe(key)
-      }`,
-    );
-  }
 }
 
 /** A positive integer option; names the layer and option in errors. */

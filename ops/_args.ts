@@ -22,6 +22,24 @@ import { cast } from "./core_prims.ts";
 export { fmt };
 
 /** Throws unless `v` is a function. */
+/**
+ * Throws unless `key` is a random key (by its tag: one that `jit` traces
+ * included; the samplers check its words); names `fn` and the argument
+ * `name`. @internal
+ */
+export function checkKeyArg(fn: string, key: unknown, name = "key"): void {
+  if (
+    typeof key !== "object" || key === null ||
+    (key as { kind?: unknown }).kind !== "key"
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be a random key (random.key(seed) or one split from it), got ${
+        describe(key)
+      }`,
+    );
+  }
+}
+
 export function checkFunction(fn: string, name: string, v: unknown): void {
   if (typeof v !== "function") {
     throw new Error(`${fn}: ${name} must be a function, got ${describe(v)}`);

@@ -463,6 +463,9 @@ export function pad(
     );
   }
   const value = options.value ?? 0;
+  if (typeof value !== "number") {
+    throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
+  }
   if (w.every((p) => p[0] === 0 && p[1] === 0)) return x;
   return bind(padPrim, [x], {
     widths: w.map((p) => [p[0], p[1]] as [number, number]),

@@ -168,7 +168,7 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
   assert.deepEqual(problems, []);
 });
 
-Deno.test("api errors: odd values of each known option (layers, ops, optimizers, batches, checkGrads) give the function's own Error", () => {
+Deno.test("api errors: odd values of each known option (layers, ops, optimizers, schedules, data transforms, checkGrads) give the function's own Error", () => {
   const odd: [string, unknown][] = [
     ["undefined", undefined],
     ["null", null],
@@ -301,6 +301,49 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
         o,
       )],
   ];
+  const img = T.ones([2, 1, 8, 8]);
+  cases.push(
+    [
+      ["randomCrop:"],
+      "data.randomCrop",
+      { size: 8, padding: 2, key },
+      (o) => T.data.randomCrop(img, o),
+    ],
+    [["randomHorizontalFlip:"], "data.randomHorizontalFlip", { p: 0.5, key }, (
+      o,
+    ) => T.data.randomHorizontalFlip(img, o)],
+    [
+      ["padImages:"],
+      "data.padImages",
+      { value: 0 },
+      (o) => T.data.padImages(img, 2, o),
+    ],
+  );
+  const S = T.optim.schedules;
+  const steps = (s: (k: number) => number) => [0, 1, 5, 9].map(s);
+  cases.push(
+    [
+      ["optim.schedules.stepLR"],
+      "stepLR",
+      { lr: 0.1, stepSize: 2, gamma: 0.5 },
+      (
+        o,
+      ) => steps(S.stepLR(o)),
+    ],
+    [["optim.schedules.cosineAnnealing"], "cosineAnnealing", {
+      lr: 0.1,
+      tMax: 10,
+      etaMin: 0,
+    }, (o) => steps(S.cosineAnnealing(o))],
+    [["optim.schedules.oneCycle"], "oneCycle", {
+      maxLr: 0.1,
+      totalSteps: 10,
+      pctStart: 0.3,
+      divFactor: 25,
+      finalDivFactor: 1e4,
+      threePhase: false,
+    }, (o) => steps(S.oneCycle(o))],
+  );
   for (const name of ["sgd", "adam", "rmsprop", "lion", "lamb"] as const) {
     cases.push([[`optim.${name}`], `optim.${name}`, {
       lr: 0.1,
