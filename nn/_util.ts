@@ -57,6 +57,40 @@ export function pySize(v: number | readonly (number | null)[]): string {
   return `(${v.map((d) => d === null ? "None" : String(d)).join(", ")})`;
 }
 
+/** An input shape option: positive integers, batch first; names `fn`. */
+export function checkInputShape(fn: string, shape: unknown): number[] {
+  if (
+    !Array.isArray(shape) || shape.length < 1 ||
+    !shape.every((d) => Number.isInteger(d) && d > 0)
+  ) {
+    throw new Error(
+      `${fn}: inputShape must be an array of positive integers, batch first, got ${
+        Array.isArray(shape) ? JSON.stringify(shape) : describe(shape)
+      }`,
+    );
+  }
+  return shape as number[];
+}
+
+/**
+ * Runs `f`, which runs the layer on an input of `shape`; an error it throws
+ * (the shape does not fit the layer) is named by `fn` and the shape.
+ */
+export function onShape<T>(
+  fn: string,
+  shape: readonly number[],
+  f: () => T,
+): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof Error) || e.message.startsWith(`${fn}:`)) throw e;
+    throw new Error(
+      `${fn}: inputShape [${shape}] does not fit the layer: ${e.message}`,
+    );
+  }
+}
+
 /** A positive integer option; names the layer and option in errors. */
 export function positiveInt(fn: string, name: string, v: unknown): number {
   // (a size past 2^31 - 1 could not be a typed array's length)

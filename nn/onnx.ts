@@ -19,6 +19,7 @@ import { treeFlatten, treePaths } from "../ops/tree.ts";
 import type { ConvParams } from "../ops/conv.ts";
 import type { AvgParams, PoolParams } from "../ops/pool.ts";
 import type { Layer } from "./layer.ts";
+import { checkInputShape, onShape } from "./_util.ts";
 
 // ---------------------------------------------------------------------------
 // protobuf wire format: fields are (number << 3 | wire type); 0 varint,
@@ -522,17 +523,7 @@ export function toOnnx(
       }`,
     );
   }
-  const inputShape = o.inputShape as number[];
-  if (
-    !Array.isArray(inputShape) || inputShape.length < 1 ||
-    !inputShape.every((d) => Number.isInteger(d) && d > 0)
-  ) {
-    throw new Error(
-      `${fn}: inputShape must be an array of positive integers, batch first, got ${
-        JSON.stringify(inputShape)
-      }`,
-    );
-  }
+  const inputShape = checkInputShape(fn, o.inputShape);
   const opset = (o.opset ?? 17) as number;
   if (!Number.isInteger(opset) || opset < 17) {
     throw new Error(`${fn}: opset must be an integer >= 17, got ${opset}`);
@@ -553,10 +544,15 @@ export function toOnnx(
     const x = zeros([inputShape[0] + extra, ...inputShape.slice(1)], {
       dtype,
     });
-    return trace(apply as never, [params, x], [0, 1], [
-      treeFlatten(params as never),
-      treeFlatten(x),
-    ])[1];
+    return onShape(
+      fn,
+      x.shape,
+      () =>
+        trace(apply as never, [params, x], [0, 1], [
+          treeFlatten(params as never),
+          treeFlatten(x),
+        ])[1],
+    );
   });
   const ops = (pl: Plan) => pl.steps.map((st) => st?.rule.name).join(",");
   if (ops(plan) !== ops(other)) {

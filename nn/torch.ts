@@ -14,6 +14,7 @@
  */
 import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
 import { type AnyLayer, checkLayer } from "./layer.ts";
+import { checkInputShape, onShape } from "./_util.ts";
 
 /** Options of {@linkcode toTorch}. */
 export interface ToTorchOptions {
@@ -72,7 +73,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
       }`,
     );
   }
-  const inputShape = (o.inputShape ?? [1, 1, 32, 32]) as number[];
+  const inputShape = checkInputShape(fn, o.inputShape ?? [1, 1, 32, 32]);
   const classes: string[] = [];
   const used = new Set<string>();
   const unique = (name: string) => {
@@ -187,7 +188,11 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
   let top: string;
   if (layer.info.name === "Sequential") { // a class of its own, still a Sequential
     const cls = unique(className ?? "Model");
-    const seq = build(layer, "        ", inputShape);
+    const seq = onShape(
+      fn,
+      inputShape,
+      () => build(layer, "        ", inputShape),
+    );
     classes.push(
       [
         `class ${cls}(nn.Sequential):`,
@@ -196,7 +201,13 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
       ].join("\n"),
     );
     top = `${cls}()`;
-  } else top = build(layer, "", inputShape, className);
+  } else {
+    top = onShape(
+      fn,
+      inputShape,
+      () => build(layer, "", inputShape, className),
+    );
+  }
   const header = [
     `# A torch.nn.Module written by cnn-tensor's nn.toTorch: its state_dict keys`,
     `# are the parameter paths of the ${layer.info.name} it was made from.`,

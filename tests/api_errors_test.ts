@@ -319,6 +319,18 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       (o) => T.data.padImages(img, 2, o),
     ],
   );
+  const net = T.nn.lenet5(), netParams = net.init(key);
+  cases.push(
+    [["toOnnx:"], "nn.toOnnx", { inputShape: [1, 1, 32, 32], opset: 17 }, (
+      o,
+    ) => T.nn.toOnnx(net, netParams, o)],
+    [["toTorch:"], "nn.toTorch", {
+      className: "Net",
+      inputShape: [1, 1, 32, 32],
+    }, (
+      o,
+    ) => T.nn.toTorch(net, o)],
+  );
   const S = T.optim.schedules;
   const steps = (s: (k: number) => number) => [0, 1, 5, 9].map(s);
   cases.push(
