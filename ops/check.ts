@@ -203,6 +203,9 @@ export function checkGrads<A extends Tree[]>(
   if (!(o.eps > 0)) {
     throw new Error(`${fn}: eps must be positive, got ${o.eps}`);
   }
+  if (!Number.isSafeInteger(o.seed)) {
+    throw new Error(`${fn}: seed must be an integer, got ${describe(o.seed)}`);
+  }
   directionKey = random.key(o.seed);
   const a64 = (args as Tree[]).map(toFloat64);
   const run = (g: Fn, xs: Tree[], order: number) => {

@@ -151,6 +151,29 @@ function classWeight(
   ]);
 }
 
+/** An elementwise weight option (`weight`, `posWeight`): null, or a tensor that broadcasts to `like`'s shape. */
+function broadcastWeight(
+  fn: string,
+  name: string,
+  weight: unknown,
+  like: Tensor,
+): Tensor | null {
+  if (weight === undefined || weight === null) return null;
+  const w = checkTensor(fn, weight, name);
+  const b = broadcastShapes(w.shape, like.shape);
+  if (
+    !b || b.length !== like.shape.length ||
+    !b.every((d, i) => d === like.shape[i])
+  ) {
+    throw new Error(
+      `${fn}: ${name} ${fmt(w.shape)} must broadcast to the loss's shape ${
+        fmt(like.shape)
+      }`,
+    );
+  }
+  return w;
+}
+
 function classInput(fn: string, input: Tensor, name: string): void {
   checkTensor(fn, input, name);
   floatCheck(fn, name, input);
@@ -378,11 +401,11 @@ export function binaryCrossEntropyWithLogits(
     log1p(exp(neg(abs(logits)))),
     maximum(neg(logits), 0),
   );
-  const logWeight = options.posWeight
-    ? add(mul(sub(options.posWeight, 1), targets), 1)
-    : 1;
+  const pw = broadcastWeight(fn, "posWeight", options.posWeight, logits);
+  const w = broadcastWeight(fn, "weight", options.weight, logits);
+  const logWeight = pw ? add(mul(sub(pw, 1), targets), 1) : 1;
   let loss = add(mul(sub(1, targets), logits), mul(softTerm, logWeight));
-  if (options.weight) loss = mul(loss, options.weight);
+  if (w) loss = mul(loss, w);
   return reduce(fn, loss, options.reduction);
 }
 

@@ -22,7 +22,7 @@ import {
 import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import type { Empty } from "./grad_types.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { checkKeyArg, floatCheck, fmt } from "./_args.ts";
 import {
   add,
   astype,
@@ -86,8 +86,12 @@ function invertedDropout(
 ): Tensor {
   checkOptions(fn, options, ["p", "key", "training"]);
   const { p = 0.5, training = true } = options;
-  if (!(p >= 0 && p <= 1)) {
-    throw new Error(`${fn}: p must be in [0, 1], got ${p}`);
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new Error(
+      `${fn}: p must be in [0, 1], got ${
+        typeof p === "number" ? p : describe(p)
+      }`,
+    );
   }
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
@@ -96,6 +100,7 @@ function invertedDropout(
       `${fn}: training needs options.key (a random.key) to draw the mask`,
     );
   }
+  checkKeyArg(fn, options.key, "options.key");
   const keepMask = bernoulli(options.key, 1 - p, maskShape);
   return mul(x, mul(astype(keepMask, x.dtype), 1 / (1 - p)));
 }

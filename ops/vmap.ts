@@ -344,6 +344,16 @@ function jacSetup(
   };
 }
 
+/** `f`'s result with `hasAux`: checked to be the pair [output, aux]. */
+function auxPair(fn: string, r: unknown): [Tree, Tree] {
+  if (!Array.isArray(r) || r.length !== 2) {
+    throw new Error(
+      `${fn}: with hasAux, f must return [output, aux], got ${describe(r)}`,
+    );
+  }
+  return r as [Tree, Tree];
+}
+
 /**
  * Assembles a Jacobian tree: for output leaf k and input leaf j, `block(k,
  * j)` of shape [...outShape_k, ...inShape_j]; the output's structure outside,
@@ -396,8 +406,7 @@ export function jacrev<A extends unknown[]>(
     };
     const primals = nums.map((i) => args[i] as Tree);
     const [res, back] = vjp(g, ...primals);
-    const out = hasAux ? (res as Tree[])[0] : res;
-    const aux = hasAux ? (res as Tree[])[1] : null;
+    const [out, aux] = hasAux ? auxPair(fn, res) : [res, null];
     const [outLeaves, outDef] = treeFlatten(out);
     // one vmap per output leaf: its basis mapped, the other leaves' cotangents zero
     const rows = outLeaves.map((l, k) => {
@@ -456,7 +465,7 @@ export function jacfwd<A extends unknown[]>(
       const full = args.slice() as unknown[];
       nums.forEach((i, k) => (full[i] = d[k]));
       const r = f(...full as A);
-      return hasAux ? (r as Tree[])[0] : r;
+      return hasAux ? auxPair(fn, r)[0] : r;
     };
     const inLeaves = primals.map((p) => treeFlatten(p));
     // one vmap per input leaf: its basis mapped, the other tangents zero
@@ -494,7 +503,7 @@ export function jacfwd<A extends unknown[]>(
       return reshape(moved, [...outLeaves[k].shape, ...inShape]);
     });
     if (!hasAux) return jac;
-    const aux = (f(...args) as Tree[])[1];
+    const aux = auxPair(fn, f(...args))[1];
     return [jac, aux];
   };
 }
@@ -516,5 +525,9 @@ export function hessian<A extends unknown[]>(
   options?: { argnums?: number | readonly number[] },
 ): (...args: A) => Tree {
   checkOptions("hessian", options, ["argnums"]);
-  return jacfwd(jacrev(f, options), options);
+  return (...args: A) => {
+    // (checked here, so that the error names hessian, not jacfwd)
+    jacSetup("hessian", f, options, args.length);
+    return jacfwd(jacrev(f, options), options)(...args);
+  };
 }

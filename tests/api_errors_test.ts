@@ -290,6 +290,7 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
     ]],
     [["checkGrads:"], "checkGrads", {
       order: 1,
+      seed: 0,
       modes: ["rev"],
       eps: 1e-3,
       atol: 1e-2,
@@ -317,6 +318,39 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       "data.padImages",
       { value: 0 },
       (o) => T.data.padImages(img, 2, o),
+    ],
+  );
+  const z = T.random.normal(key, [2, 3]), u = T.random.uniform(key, [2, 3]);
+  const square = (v: T.Tensor) => T.mul(v, v);
+  cases.push(
+    [["binaryCrossEntropyWithLogits:"], "binaryCrossEntropyWithLogits", {
+      reduction: "mean",
+      posWeight: T.ones([3]),
+      weight: T.ones([2, 3]),
+    }, (o) => T.binaryCrossEntropyWithLogits(z, u, o)],
+    [
+      ["dropout:"],
+      "dropout",
+      { p: 0.5, key, training: true },
+      (o) => T.dropout(z, o),
+    ],
+    [
+      ["jacrev:"],
+      "jacrev",
+      { argnums: 0, hasAux: false },
+      (o) => T.jacrev(square, o)(T.ones([2])),
+    ],
+    [
+      ["jacfwd:"],
+      "jacfwd",
+      { argnums: 0, hasAux: false },
+      (o) => T.jacfwd(square, o)(T.ones([2])),
+    ],
+    [
+      ["hessian:"],
+      "hessian",
+      { argnums: 0 },
+      (o) => T.hessian((v: T.Tensor) => T.sum(square(v)), o)(T.ones([2])),
     ],
   );
   const net = T.nn.lenet5(), netParams = net.init(key);
