@@ -499,7 +499,8 @@ export function pool1dSettings(
   // the sizes as the 2-D op's [1, n], checked here for 1-D messages
   const lift = (name: "kernelSize" | "stride" | "padding" | "dilation") => {
     const v = o?.[name];
-    return v === undefined || v === null ? v : [
+    // (null is a setting's default; a null kernelSize is refused as 1-D)
+    return v === undefined || (v === null && name !== "kernelSize") ? v : [
       name === "padding" ? 0 : 1,
       single(fn, name, v, name === "padding" ? 0 : 1),
     ] as [number, number];
@@ -511,9 +512,9 @@ export function pool1dSettings(
     padding: lift("padding") ?? [0, 0],
     ...(kind === "max" ? { dilation: lift("dilation") ?? [1, 1] } : {}),
   };
-  const k = lifted.kernelSize as number[] | undefined;
+  const k = lifted.kernelSize as number[] | null | undefined;
   const p = (lifted.padding as number[])[1];
-  if (k !== undefined && p > k[1] / 2) {
+  if (k && p > k[1] / 2) {
     throw new Error(
       `${fn}: pad should be at most half of effective kernel size, but got pad=${p}, kernel_size=${
         k[1]

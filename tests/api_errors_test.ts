@@ -353,6 +353,40 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       (o) => T.hessian((v: T.Tensor) => T.sum(square(v)), o)(T.ones([2])),
     ],
   );
+  const x3 = T.random.normal(key, [2, 4, 6]);
+  const layer3 = (l: T.nn.AnyLayer) =>
+    l.applyWithState(l.init(key), l.initState(), x3, { training: true, key });
+  cases.push(
+    [["nn.", "maxPool1d:"], "nn.maxPool1d", {
+      kernelSize: 2,
+      stride: 2,
+      padding: 0,
+      dilation: 1,
+      ceilMode: false,
+    }, (o) => layer3(T.nn.maxPool1d(o))],
+    [["nn.", "avgPool1d:"], "nn.avgPool1d", {
+      kernelSize: 2,
+      stride: 2,
+      padding: 0,
+      ceilMode: false,
+      countIncludePad: true,
+    }, (o) => layer3(T.nn.avgPool1d(o))],
+    [["nn.", "conv1d:"], "nn.conv1d", {
+      inChannels: 4,
+      outChannels: 2,
+      kernelSize: 3,
+      stride: 1,
+      padding: 1,
+      dilation: 1,
+      groups: 1,
+      bias: true,
+    }, (o) => layer3(T.nn.conv1d(o))],
+    [["nn.", "layerNorm:"], "nn.layerNorm", {
+      normalizedShape: [6],
+      eps: 1e-5,
+      elementwiseAffine: true,
+    }, (o) => layer3(T.nn.layerNorm(o))],
+  );
   const net = T.nn.lenet5(), netParams = net.init(key);
   cases.push(
     [["toOnnx:"], "nn.toOnnx", { inputShape: [1, 1, 32, 32], opset: 17 }, (
