@@ -135,9 +135,9 @@ export function padImages(
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["value"]);
   channelAxis(fn, x);
-  if (!Number.isInteger(padding) || padding < 0) {
+  if (!Number.isInteger(padding) || padding < 0 || padding >= 2 ** 30) {
     throw new Error(
-      `${fn}: padding must be a non-negative integer, got ${padding}`,
+      `${fn}: padding must be a non-negative integer below 2^30, got ${padding}`,
     );
   }
   const widths = x.shape.map((_, i) =>

@@ -22,7 +22,22 @@ const SKIPPED = new Set([
 ]);
 
 Deno.test("api errors: every public function fails on wrong arguments with an Error that names it", () => {
-  const t = T.tensor([1, 2, 3]);
+  const t = T.tensor([1, 2, 3]), t4 = T.ones([1, 1, 4, 4]);
+  // where the odd value goes: alone, after one to four tensors (vectors, or
+  // images for the CNN ops, an optional argument left out), in an options bag
+  const positions = (a: unknown): unknown[][] => [
+    [a],
+    [t, a],
+    [a, t],
+    [t, t, a],
+    [t, t, t, a],
+    [t, t, t, t, a],
+    [t4, a],
+    [t4, t4, a],
+    [t4, undefined, a],
+    [t4, t4, undefined, a],
+    [t, { x: a }],
+  ];
   const odd: [string, unknown][] = [
     ["undefined", undefined],
     ["null", null],
@@ -58,14 +73,22 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
       if (typeof f !== "function" || /^[A-Z]/.test(name)) continue;
       if (SKIPPED.has(name)) continue;
       for (const [label, a] of odd) {
-        for (const args of [[a], [t, a], [a, t], [t, t, a], [t, { x: a }]]) {
+        for (const args of positions(a)) {
           calls++;
           try {
             const r = (f as (...xs: unknown[]) => unknown)(...args);
             if (r instanceof Promise) r.catch(() => {});
           } catch (e) {
             const shown = args.map((x) =>
-              x === a ? label : x === t ? "t" : "{ x }"
+              x === a
+                ? label
+                : x === t
+                ? "t"
+                : x === t4
+                ? "t4"
+                : x === undefined
+                ? "undefined"
+                : "{ x }"
             );
             const call = `${ns}${name}(${shown.join(", ")})`;
             if (!(e instanceof Error) || e.constructor !== Error) {
@@ -80,7 +103,7 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
       }
     }
   }
-  assert.ok(calls > 2000, `only ${calls} calls`);
+  assert.ok(calls > 4000, `only ${calls} calls`);
   assert.deepEqual(problems, []);
 });
 
