@@ -96,6 +96,7 @@ export function jvp<A extends Tree[], R extends Tree>(
     l.dtype === "int32" ? l : new FwdTracer(level, l, cast(t, l.dtype));
   const wrapped = primals.map((p, i) => treeMap(wrap, p, tangents[i])) as A;
   const out = f(...wrapped);
+  treeLeavesOf("jvp", "the output of f", out);
   const tangent = (o: Tensor) =>
     o instanceof FwdTracer && o.level === level ? o.tangent : zerosLike(o);
   return [treeMap((o) => unwrapLevel(o, level), out), treeMap(tangent, out)];

@@ -477,3 +477,54 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
   }
   assert.deepEqual(problems, []);
 });
+
+Deno.test("api errors: a transform whose f returns something other than a tree of tensors names the transform", () => {
+  const results: [string, unknown][] = [
+    ["undefined", undefined],
+    ["null", null],
+    ["NaN", NaN],
+    ["3", 3],
+    ['"x"', "x"],
+    ["a key", T.random.key(0)],
+    ["a function", () => 1],
+    ["[t, 5]", [T.tensor(1), 5]],
+    ["{ a: t, b: 'x' }", { a: T.tensor(1), b: "x" }],
+  ];
+  const x = T.tensor([1, 2]);
+  // deno-lint-ignore no-explicit-any
+  type F = any;
+  const transforms: [string, (f: F) => (v: T.Tensor) => unknown][] = [
+    ["grad", (f) => T.grad(f)],
+    ["valueAndGrad", (f) => T.valueAndGrad(f)],
+    ["vmap", (f) => T.vmap(f)],
+    ["jit", (f) => T.jit(f)],
+    ["jacrev", (f) => T.jacrev(f)],
+    ["jacfwd", (f) => T.jacfwd(f)],
+    ["hessian", (f) => T.hessian(f)],
+    ["vjp", (f) => (v) => T.vjp(f, v)],
+    ["jvp", (f) => (v) => T.jvp(f, [v], [T.ones([2])])],
+    [
+      "checkGrads",
+      (f) => () => T.checkGrads(f, [T.tensor([1, 2], { dtype: "float64" })]),
+    ],
+  ];
+  const problems: string[] = [];
+  for (const [name, tr] of transforms) {
+    for (const [label, r] of results) {
+      if (name === "jit" && label === "a key") continue; // (jit returns keys)
+      try {
+        tr(() => r)(x);
+        problems.push(`${name}(() => ${label}): no error`);
+      } catch (e) {
+        if (!(e instanceof Error) || e.constructor !== Error) {
+          problems.push(
+            `${name}(() => ${label}): ${(e as Error)?.constructor?.name}`,
+          );
+        } else if (!e.message.startsWith(`${name}:`)) {
+          problems.push(`${name}(() => ${label}): ${e.message}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
