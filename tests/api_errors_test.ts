@@ -12,6 +12,37 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 
+/** Odd values by label: what the sweeps put where an argument or option goes. */
+const ODD: Record<string, unknown> = {
+  undefined: undefined,
+  null: null,
+  NaN: NaN,
+  "-1": -1,
+  "0": 0,
+  "1.5": 1.5,
+  "1e12": 1e12,
+  Infinity: Infinity,
+  true: true,
+  "{}": {},
+  "[]": [],
+  '"x"': "x",
+  "[1, 2, 3]": [1, 2, 3],
+  "[[1], [2, 3]]": [[1], [2, 3]],
+  "a function": () => 1,
+  "a key": T.random.key(0),
+  "a tensor": T.tensor([1, 2]),
+  "an int32 tensor": T.tensor([1, 2], { dtype: "int32" }),
+  "a scalar tensor": T.tensor(2),
+  "a 4-D tensor": T.zeros([1, 1, 2, 2]),
+};
+
+/** The odd values with these labels, as [label, value] pairs. */
+const odds = (...labels: string[]): [string, unknown][] =>
+  labels.map((l) => {
+    assert.ok(l in ODD, l);
+    return [l, ODD[l]];
+  });
+
 /** Functions left out: they write files or change global settings. */
 const SKIPPED = new Set([
   "setNumThreads",
@@ -38,23 +69,23 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
     [t4, t4, undefined, a],
     [t, { x: a }],
   ];
-  const odd: [string, unknown][] = [
-    ["undefined", undefined],
-    ["null", null],
-    ["NaN", NaN],
-    ["-1", -1],
-    ["1.5", 1.5],
-    ["{}", {}],
-    ["[]", []],
-    ['"x"', "x"],
-    ["an int32 tensor", T.tensor([1, 2], { dtype: "int32" })],
-    ["a key", T.random.key(0)],
-    ["a function", () => 1],
-    ["1e12", 1e12],
-    ["[[1], [2, 3]]", [[1], [2, 3]]],
-    ["a scalar tensor", T.tensor(2)],
-    ["a 4-D tensor", T.zeros([1, 1, 2, 2])],
-  ];
+  const odd = odds(
+    "undefined",
+    "null",
+    "NaN",
+    "-1",
+    "1.5",
+    "{}",
+    "[]",
+    '"x"',
+    "an int32 tensor",
+    "a key",
+    "a function",
+    "1e12",
+    "[[1], [2, 3]]",
+    "a scalar tensor",
+    "a 4-D tensor",
+  );
   const namespaces: [string, Record<string, unknown>][] = [
     ["", T as unknown as Record<string, unknown>],
     ["nn.", T.nn as unknown as Record<string, unknown>],
@@ -108,15 +139,15 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
 });
 
 Deno.test("api errors: layers' init and apply and optimizers' init and update fail on wrong arguments with an Error naming the layer or optimizer", () => {
-  const odd: [string, unknown][] = [
-    ["undefined", undefined],
-    ["null", null],
-    ["NaN", NaN],
-    ["{}", {}],
-    ['"x"', "x"],
-    ["a key", T.random.key(0)],
-    ["a function", () => 1],
-  ];
+  const odd = odds(
+    "undefined",
+    "null",
+    "NaN",
+    "{}",
+    '"x"',
+    "a key",
+    "a function",
+  );
   const layers: [string, T.nn.AnyLayer][] = [
     ["Linear", T.nn.linear({ inFeatures: 3, outFeatures: 2 })],
     ["Conv2d", T.nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 })],
@@ -192,25 +223,48 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
 });
 
 Deno.test("api errors: odd values of each known option (layers, ops, optimizers, schedules, data transforms, checkGrads) give the function's own Error", () => {
-  const odd: [string, unknown][] = [
-    ["undefined", undefined],
-    ["null", null],
-    ["NaN", NaN],
-    ["-1", -1],
-    ["0", 0],
-    ["1.5", 1.5],
-    ["1e12", 1e12],
-    ["{}", {}],
-    ["[]", []],
-    ['"x"', "x"],
-    ["[1, 2, 3]", [1, 2, 3]],
-    ["true", true],
-    ["Infinity", Infinity],
-    ["a function", () => 1],
-    ["a tensor", T.tensor([1, 2])],
-  ];
+  const odd = odds(
+    "undefined",
+    "null",
+    "NaN",
+    "-1",
+    "0",
+    "1.5",
+    "1e12",
+    "{}",
+    "[]",
+    '"x"',
+    "[1, 2, 3]",
+    "true",
+    "Infinity",
+    "a function",
+    "a tensor",
+  );
   const x = T.random.normal(T.random.key(0), [2, 3, 8, 8]);
   const key = T.random.key(1);
+  // (the option bags the 2-D and 1-D layers and the ops share)
+  const MAX_POOL = {
+    kernelSize: 2,
+    stride: 2,
+    padding: 0,
+    dilation: 1,
+    ceilMode: false,
+  };
+  const CONV = {
+    kernelSize: 3,
+    stride: 1,
+    padding: 1,
+    dilation: 1,
+    groups: 1,
+    bias: true,
+  };
+  const AVG_POOL = {
+    kernelSize: 2,
+    stride: 2,
+    padding: 0,
+    ceilMode: false,
+    countIncludePad: true,
+  };
   // [the prefixes its errors may start with (a layer's apply names the op it
   // runs), the name, base options, the call]
   type Case = [
@@ -231,13 +285,10 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
     [["nn.", "conv2d:"], "nn.conv2d", {
       inChannels: 3,
       outChannels: 2,
-      kernelSize: 3,
-      stride: 1,
-      padding: 1,
-      dilation: 1,
-      groups: 1,
-      bias: true,
-    }, (o) => layer(T.nn.conv2d(o))],
+      ...CONV,
+    }, (
+      o,
+    ) => layer(T.nn.conv2d(o))],
     [["nn.", "convTranspose2d:"], "nn.convTranspose2d", {
       inChannels: 3,
       outChannels: 2,
@@ -246,20 +297,6 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       padding: 1,
       outputPadding: 1,
     }, (o) => layer(T.nn.convTranspose2d(o))],
-    [["nn.", "maxPool2d:"], "nn.maxPool2d", {
-      kernelSize: 2,
-      stride: 2,
-      padding: 0,
-      dilation: 1,
-      ceilMode: false,
-    }, (o) => layer(T.nn.maxPool2d(o))],
-    [["nn.", "avgPool2d:"], "nn.avgPool2d", {
-      kernelSize: 2,
-      stride: 2,
-      padding: 0,
-      ceilMode: false,
-      countIncludePad: true,
-    }, (o) => layer(T.nn.avgPool2d(o))],
     [["nn.", "batchNorm:"], "nn.batchNorm2d", {
       numFeatures: 3,
       eps: 1e-5,
@@ -282,13 +319,7 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
     [["conv2d:"], "conv2d", { stride: 1, padding: 1, dilation: 1, groups: 1 }, (
       o,
     ) => T.conv2d(x, T.ones([2, 3, 3, 3]), undefined, o)],
-    [["maxPool2d:"], "maxPool2d", {
-      kernelSize: 2,
-      stride: 2,
-      padding: 0,
-      dilation: 1,
-      ceilMode: false,
-    }, (o) => T.maxPool2d(x, o)],
+    [["maxPool2d:"], "maxPool2d", MAX_POOL, (o) => T.maxPool2d(x, o)],
     [
       ["crossEntropy:"],
       "crossEntropy",
@@ -379,31 +410,35 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
   const x3 = T.random.normal(key, [2, 4, 6]);
   const layer3 = (l: T.nn.AnyLayer) =>
     l.applyWithState(l.init(key), l.initState(), x3, { training: true, key });
+  // the pooling layers in 2-D and 1-D
+  const pools = [
+    ["2d", layer, T.nn.maxPool2d, T.nn.avgPool2d],
+    ["1d", layer3, T.nn.maxPool1d, T.nn.avgPool1d],
+  ] as const;
+  for (const [d, run, maxPool, avgPool] of pools) {
+    cases.push(
+      [
+        ["nn.", `maxPool${d}:`],
+        `nn.maxPool${d}`,
+        MAX_POOL,
+        (o) => run(maxPool(o)),
+      ],
+      [
+        ["nn.", `avgPool${d}:`],
+        `nn.avgPool${d}`,
+        AVG_POOL,
+        (o) => run(avgPool(o)),
+      ],
+    );
+  }
   cases.push(
-    [["nn.", "maxPool1d:"], "nn.maxPool1d", {
-      kernelSize: 2,
-      stride: 2,
-      padding: 0,
-      dilation: 1,
-      ceilMode: false,
-    }, (o) => layer3(T.nn.maxPool1d(o))],
-    [["nn.", "avgPool1d:"], "nn.avgPool1d", {
-      kernelSize: 2,
-      stride: 2,
-      padding: 0,
-      ceilMode: false,
-      countIncludePad: true,
-    }, (o) => layer3(T.nn.avgPool1d(o))],
     [["nn.", "conv1d:"], "nn.conv1d", {
       inChannels: 4,
       outChannels: 2,
-      kernelSize: 3,
-      stride: 1,
-      padding: 1,
-      dilation: 1,
-      groups: 1,
-      bias: true,
-    }, (o) => layer3(T.nn.conv1d(o))],
+      ...CONV,
+    }, (
+      o,
+    ) => layer3(T.nn.conv1d(o))],
     [["nn.", "layerNorm:"], "nn.layerNorm", {
       normalizedShape: [6],
       eps: 1e-5,
