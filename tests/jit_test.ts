@@ -671,6 +671,61 @@ Deno.test("jit: a step whose result cannot be allocated in a replay is the op's 
   );
 });
 
+Deno.test("jit: elementwise ops alone and in fused chains give eager's bits on special values (±0, ±inf, NaN, subnormals, the float32 extremes), float32 and float64", () => {
+  const vals = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1e-45, 3.4e38];
+  const more = [-3.4e38, 1, -1, 0.5, -2.5, 1e-10];
+  const all = [...vals, ...more];
+  const A = all.flatMap((a) => all.map(() => a));
+  const B = all.flatMap(() => all);
+  const ops = T as unknown as Record<string, (...x: Tensor[]) => Tensor>;
+  const unary = [
+    "neg",
+    "abs",
+    "sqrt",
+    "exp",
+    "log",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "square",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "sign",
+    "log1p",
+    "expm1",
+    "erf",
+    "softplus",
+    "gelu",
+    "silu",
+    "reciprocal",
+    "rsqrt",
+    "sin",
+    "cos",
+  ].filter((n) => typeof ops[n] === "function");
+  const binary = ["add", "sub", "mul", "div", "maximum", "minimum", "pow"];
+  assert.ok(unary.length >= 20, `${unary.length} unary ops`);
+  for (const dtype of ["float32", "float64"] as const) {
+    const a = T.tensor(A, { dtype }), b = T.tensor(B, { dtype });
+    const cases: [string, (x: Tensor, y: Tensor) => Tensor][] = [
+      ...unary.flatMap((n): [string, (x: Tensor) => Tensor][] => [
+        [n, (x) => ops[n](x)],
+        [`${n} in a chain`, (x) => T.mul(ops[n](T.add(x, 0)), 1)],
+      ]),
+      ...binary.flatMap((n): [string, (x: Tensor, y: Tensor) => Tensor][] => [
+        [n, (x, y) => ops[n](x, y)],
+        [`${n} in a chain`, (x, y) => T.add(ops[n](T.mul(x, 1), y), 0)],
+      ]),
+    ];
+    for (const [name, f] of cases) {
+      const j = T.jit(f);
+      j(a, b); // traced
+      sameBits(j(a, b), f(a, b), `${dtype} ${name}`);
+    }
+  }
+});
+
 Deno.test("jit: donateArgnums takes the donated tensors' memory over; using one afterwards is an error", () => {
   const n = 1 << 13;
   const g = T.random.normal(T.random.key(2), [n]);
