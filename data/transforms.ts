@@ -135,10 +135,13 @@ export function padImages(
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["value"]);
   channelAxis(fn, x);
-  if (!Number.isInteger(padding) || padding < 0 || padding >= 2 ** 30) {
+  if (!Number.isInteger(padding) || padding < 0) {
     throw new Error(
-      `${fn}: padding must be a non-negative integer below 2^30, got ${padding}`,
+      `${fn}: padding must be a non-negative integer, got ${padding}`,
     );
+  }
+  if (padding >= 2 ** 30) {
+    throw new Error(`${fn}: padding must be below 2^30, got ${padding}`);
   }
   const widths = x.shape.map((_, i) =>
     i >= x.shape.length - 2 ? [padding, padding] : [0, 0]

@@ -93,13 +93,16 @@ export function onShape<T>(
 
 /** A positive integer option; names the layer and option in errors. */
 export function positiveInt(fn: string, name: string, v: unknown): number {
-  // (a size past 2^31 - 1 could not be a typed array's length)
-  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) >= 2 ** 31) {
+  if (!Number.isInteger(v) || (v as number) < 1) {
     throw new Error(
-      `${fn}: ${name} must be a positive integer below 2^31, got ${
+      `${fn}: ${name} must be a positive integer, got ${
         typeof v === "number" ? v : describe(v)
       }`,
     );
+  }
+  // (a size past 2^31 - 1 could not be a typed array's length)
+  if ((v as number) >= 2 ** 31) {
+    throw new Error(`${fn}: ${name} must be below 2^31, got ${v}`);
   }
   return v as number;
 }
