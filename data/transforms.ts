@@ -260,7 +260,9 @@ export function randomHorizontalFlip(
   const prob = options.p ?? 0.5;
   if (typeof prob !== "number" || !(prob >= 0 && prob <= 1)) {
     throw new Error(
-      `${fn}: p must be a number in [0, 1], got ${describe(prob)}`,
+      `${fn}: p must be in [0, 1], got ${
+        typeof prob === "number" ? prob : describe(prob)
+      }`,
     );
   }
   const [n, c, h, w] = xb.shape;
