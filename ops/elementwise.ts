@@ -333,7 +333,7 @@ function powC(a: number, b: number): number {
   return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
 }
 
-/** `x > 0 ? g : 0` (g and x of one shape). */
+/** `x <= 0 ? 0 : g` (g and x of one shape; a NaN x passes g, as PyTorch). */
 function reluMask(g: Tensor, x: Tensor): Tensor {
   return bind(reluMaskPrim, [g, x], {});
 }
@@ -414,8 +414,9 @@ const reluPrim: Primitive<Empty> = definePrimitive({
   // (no `scalar`: a fused JavaScript loop would branch per element, while
   // the WebAssembly kernel is branch-free: 5x faster on random signs)
   forward: ([x]) => fromData(ew.relu(x.data), x.shape),
-  // d relu = 1 where x > 0, 0 elsewhere (0 at 0, as PyTorch). The mask
-  // reads the output y (y > 0 exactly where x > 0, NaN included), so that
+  // d relu = 0 where x <= 0, 1 elsewhere (0 at 0, and 1 at NaN, as
+  // PyTorch's threshold_backward). The mask reads the output y (y <= 0
+  // exactly where x <= 0, and y is NaN where x is), so that
   // under jit nothing but relu reads x, and relu fuses into the kernel that
   // makes x (conv2d's epilogue), and its mask into max pooling's gradient.
   vjp: (_, y) => [(g) => reluMask(g, y)],
@@ -423,7 +424,7 @@ const reluPrim: Primitive<Empty> = definePrimitive({
   batch: ([x], [d]) => [bind(reluPrim, [x], {}), d],
 });
 
-// g where x > 0, else 0: relu's VJP as one pass. Linear in g, so its VJP
+// 0 where x <= 0, else g: relu's VJP as one pass. Linear in g, so its VJP
 // and JVP in g are itself; flat in x (a mask), so none in x.
 const reluMaskPrim: Primitive<Empty> = definePrimitive({
   name: "reluMask",
@@ -509,10 +510,22 @@ const powPrim: Primitive<Empty> = definePrimitive({
   forward: binaryForward(powC),
   scalar: powC,
   vjp: ([a, b], y) => [
-    // d a^b / da = b a^(b-1)
-    (g) => unbroadcast(mul(g, mul(b, powOp(a, sub(b, 1)))), a.shape),
-    // d a^b / db = a^b log a (taken as 0 where a = 0)
-    (g) => unbroadcast(mul(g, mul(y, log(where(equal(a, 0), 1, a)))), b.shape),
+    // d a^b / da = b a^(b-1), taken as 0 where b = 0 (as PyTorch: 0^0, NaN^0)
+    (g) =>
+      unbroadcast(
+        mul(g, where(equal(b, 0), 0, mul(b, powOp(a, sub(b, 1))))),
+        a.shape,
+      ),
+    // d a^b / db = a^b log a, taken as 0 where a = 0 and b >= 0 (as
+    // PyTorch: a = 0 with b < 0 gives ±inf)
+    (g) =>
+      unbroadcast(
+        mul(
+          g,
+          mul(y, log(where(mul(equal(a, 0), greaterEqual(b, 0)), 1, a))),
+        ),
+        b.shape,
+      ),
   ],
   batch: broadcastBatch(() => powPrim),
 });
@@ -522,12 +535,16 @@ const maximumPrim: Primitive<Empty> = definePrimitive({
   forward: binaryForward(larger),
   scalar: larger,
   simd: "maximum",
-  // the larger input gets g; a tie splits it evenly (as JAX and PyTorch)
+  // the larger input gets g; a tie splits it evenly (as JAX and PyTorch);
+  // next to a NaN both get g, as PyTorch's (x's share: 1 - [x < y] - [x = y] / 2)
   vjp: ([a, b]) => {
     const share = (x: Tensor, y: Tensor, g: Tensor) =>
-      add(
-        astype(greater(x, y), g.dtype),
-        mul(astype(equal(x, y), g.dtype), 0.5),
+      sub(
+        1,
+        add(
+          astype(less(x, y), g.dtype),
+          mul(astype(equal(x, y), g.dtype), 0.5),
+        ),
       );
     return [
       (g) => unbroadcast(mul(g, share(a, b, g)), a.shape),

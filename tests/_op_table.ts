@@ -92,7 +92,7 @@ export const coreRows: Row[] = [
   unary("sigmoid", T.sigmoid),
   unary("relu", T.relu, "nonzero"),
   {
-    // relu's VJP g ↦ (x > 0 ? g : 0) as a function of both g and x: the
+    // relu's VJP g ↦ (x <= 0 ? 0 : g) as a function of both g and x: the
     // reluMask primitive, its VJP (itself, in g) and its JVP
     name: "relu's VJP (reluMask)",
     arb: shapeArb().map((s) => ({ shapes: [s, s] })),

@@ -443,7 +443,7 @@ for (const variant of variants) {
             );
             assertSame(
               ew.reluMask(g, x),
-              Float64Array.from(x, (v, i) => v > 0 ? g[i] : 0),
+              Float64Array.from(x, (v, i) => v <= 0 ? 0 : g[i]),
               `mask ${n}`,
             );
           },

@@ -950,7 +950,7 @@ Deno.test("outer products (a float32 matmul with k = 1): WebAssembly bit for bit
   );
 });
 
-Deno.test("kernels: the TypeScript relu and its mask are max(v, 0) and (x > 0 ? g : 0) on special values, float64 and float32", () => {
+Deno.test("kernels: the TypeScript relu and its mask are max(v, 0) and (x <= 0 ? 0 : g, a NaN x passing g as PyTorch) on special values, float64 and float32", () => {
   const specials = [
     NaN,
     -NaN,
@@ -979,11 +979,11 @@ Deno.test("kernels: the TypeScript relu and its mask are max(v, 0) and (x > 0 ? 
     same(ew.relu(x), Ctor.from(x, (v: number) => Math.max(v, 0)));
     same(
       ew.reluMaskRef(g, x),
-      Ctor.from(g, (v: number, i: number) => (x[i] > 0 ? v : 0)),
+      Ctor.from(g, (v: number, i: number) => (x[i] <= 0 ? 0 : v)),
     );
     same(
       ew.reluMask(g, x),
-      Ctor.from(g, (v: number, i: number) => (x[i] > 0 ? v : 0)),
+      Ctor.from(g, (v: number, i: number) => (x[i] <= 0 ? 0 : v)),
     );
   }
 });

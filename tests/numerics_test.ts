@@ -2,7 +2,8 @@
  * Numerical edges against PyTorch 1.13 (tests/fixtures/numerics.json, written
  * by tests/fixtures/gen_numerics.py): float32 log-softmax and cross-entropy of
  * large logits, NaN and infinities through softmax, max and the losses (values
- * and gradients), weakly typed numbers with int32 tensors, float -> int32
+ * and gradients), 24 unary and 7 binary elementwise ops at special values
+ * (values and gradients), weakly typed numbers with int32 tensors, float -> int32
  * casts; and the int32 sum's wrap-around and the debug NaN checks' names.
  */
 import assert from "node:assert/strict";
@@ -39,6 +40,10 @@ function callOp(c: Case, v: Record<string, Tensor>): any {
     case "crossEntropy":
       return T.crossEntropy(v.logits, v.labels, { ...o, weight: v.weight });
   }
+  // the elementwise ops at special values: x, or the pair a, b
+  const f = (T as unknown as Record<string, (...x: Tensor[]) => Tensor>)[c.op];
+  if (f && v.x) return f(v.x);
+  if (f && v.a && v.b) return f(v.a, v.b);
   throw new Error(`unknown op ${c.op}`);
 }
 

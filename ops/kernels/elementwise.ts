@@ -337,12 +337,13 @@ export const WASM_MIN_ELEMENTS = 1 << 12;
 const reluScalar = (v: number) => v === -Infinity ? 0 : v * +(v > 0) + 0;
 
 /**
- * relu's mask of one element, `x > 0 ? g : 0`, without a branch on the
- * sign where g is finite (as `reluScalar`): g times the mask m, plus a zero
- * that keeps a -0 where m = 1 (-0) and turns one into +0 where m = 0 (+0).
+ * relu's mask of one element, `x <= 0 ? 0 : g` (a NaN x passes g, as
+ * PyTorch's threshold_backward), without a branch on the sign where g is
+ * finite (as `reluScalar`): g times the mask m, plus a zero that keeps a -0
+ * where m = 1 (-0) and turns one into +0 where m = 0 (+0).
  */
 const reluMaskScalar = (g: number, x: number) => {
-  const m = +(x > 0);
+  const m = +!(x <= 0);
   return g - g === 0 ? g * m + (0 - m) * 0 : m ? g : 0;
 };
 
@@ -448,7 +449,7 @@ const ARITH_F32 = {
   div: "divF32",
 } as const satisfies Record<ArithOp, TaskName>;
 
-/** `x > 0 ? g : 0` elementwise (relu's VJP; NaN in x gives 0): a new array of g's type. */
+/** `x <= 0 ? 0 : g` elementwise (relu's VJP; a NaN in x passes g, as PyTorch): a new array of g's type. */
 export function reluMask(g: TypedArray, x: TypedArray): TypedArray {
   return (g instanceof Float32Array && x instanceof Float32Array &&
     lanewise("reluMask", g, x, g.length)) ||

@@ -206,6 +206,7 @@ export const f32 = {
   eq: op(0x5b),
   ne: op(0x5c),
   gt: op(0x5e),
+  le: op(0x5f),
   add: op(0x92),
   sub: op(0x93),
   mul: op(0x94),

@@ -81,12 +81,12 @@ const relu = lanewise(
   (x) => f32.max(x("x"), f32.const_(0)),
 );
 
-// ---- relu's VJP: g where x > 0, else 0 (NaN in x gives 0, as PyTorch's
-// threshold_backward): g AND the comparison's all-ones lanes
+// ---- relu's VJP: 0 where x <= 0, else g (a NaN in x passes g, as
+// PyTorch's threshold_backward): g AND NOT the comparison's all-ones lanes
 const reluMask = lanewise(
   "reluMask",
-  (v) => v128.and(v("g"), f32x4.gt(v("x"), v128.zero())),
-  (v) => f32.select(v("g"), f32.const_(0), f32.gt(v("x"), f32.const_(0))),
+  (v) => v128.andnot(v("g"), f32x4.le(v("x"), v128.zero())),
+  (v) => f32.select(f32.const_(0), v("g"), f32.le(v("x"), f32.const_(0))),
 );
 
 // ---- relu for float64, as the float32 one with f64x2. (Its VJP stays in

@@ -496,14 +496,14 @@ const maxUnpool2x2: Template = () =>
     (p, l) => {
       /**
        * With a mask m (the record's `mask`; relu's VJP fused), the value
-       * `v` stored at `addr` is kept where m > 0 at the same place and is 0
-       * elsewhere, as the reluMask kernel: `md` is the mask's address minus
-       * the output's.
+       * `v` stored at `addr` is 0 where m <= 0 at the same place and kept
+       * elsewhere (a NaN keeps it), as the reluMask kernel: `md` is the
+       * mask's address minus the output's.
        */
       const masked = (addr: Code, v: Code, offset = 0): Code =>
-        v128.and(
+        v128.andnot(
           v,
-          f32x4.gt(v128.load(add(addr, get(l.md)), offset), v128.zero()),
+          f32x4.le(v128.load(add(addr, get(l.md)), offset), v128.zero()),
         );
       /** g in the lanes whose argmax is the input at k, else 0. */
       const pick = (k: Code) =>
@@ -568,7 +568,9 @@ const maxUnpool2x2: Template = () =>
               f32.const_(0),
               i32.or(
                 i32.eqz(field(p.g, PF.mask)),
-                f32.gt(f32.load(add(get(l.at), get(l.md))), f32.const_(0)),
+                i32.eqz(
+                  f32.le(f32.load(add(get(l.at), get(l.md))), f32.const_(0)),
+                ),
               ),
             ),
           ),
