@@ -24,6 +24,7 @@ import {
   div,
   equal,
   exp,
+  greaterEqual,
   less,
   log,
   log1p,
@@ -459,6 +460,24 @@ function thresholdLoss(
 }
 
 /**
+ * `where(z < t, quadratic(d), linear)` with d in the quadratic branch only
+ * where it is taken (0 elsewhere): the same values, and the gradient as
+ * PyTorch's (d clamped to ±t): no 0 · inf where an infinite d takes the
+ * linear branch, and a NaN d (which takes the quadratic one: not z >= t)
+ * gives a NaN.
+ */
+function quadraticBelow(
+  d: Tensor,
+  z: Tensor,
+  t: number,
+  quadratic: (dq: Tensor) => Tensor,
+  linear: Tensor,
+): Tensor {
+  const near = equal(greaterEqual(z, t), 0);
+  return where(near, quadratic(where(near, d, 0)), linear);
+}
+
+/**
  * Huber loss, as `torch.nn.functional.huber_loss`: with `d = input - target`,
  * `0.5·d²` where `|d| < delta` and `delta·(|d| - 0.5·delta)` elsewhere
  * (quadratic near 0, linear beyond; delta > 0, default 1).
@@ -486,9 +505,11 @@ export function huberLoss(
     target,
     options,
     (d, z, delta) =>
-      where(
-        less(z, delta),
-        mul(square(d), 0.5),
+      quadraticBelow(
+        d,
+        z,
+        delta,
+        (dq) => mul(square(dq), 0.5),
         mul(sub(z, 0.5 * delta), delta),
       ),
   );
@@ -522,9 +543,11 @@ export function smoothL1Loss(
     target,
     options,
     (d, z, beta) =>
-      beta === 0 ? z : where(
-        less(z, beta),
-        div(mul(square(d), 0.5), beta),
+      beta === 0 ? z : quadraticBelow(
+        d,
+        z,
+        beta,
+        (dq) => div(mul(square(dq), 0.5), beta),
         sub(z, 0.5 * beta),
       ),
   );

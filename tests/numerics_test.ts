@@ -40,10 +40,14 @@ function callOp(c: Case, v: Record<string, Tensor>): any {
     case "crossEntropy":
       return T.crossEntropy(v.logits, v.labels, { ...o, weight: v.weight });
   }
-  // the elementwise ops at special values: x, or the pair a, b
-  const f = (T as unknown as Record<string, (...x: Tensor[]) => Tensor>)[c.op];
-  if (f && v.x) return f(v.x);
+  // the elementwise ops, activations and losses at special values: x (with
+  // the options), the pair a, b, or a loss's two inputs
+  // deno-lint-ignore no-explicit-any
+  const f = (T as unknown as Record<string, (...x: any[]) => Tensor>)[c.op];
+  if (f && v.x) return Object.keys(o).length ? f(v.x, o) : f(v.x);
   if (f && v.a && v.b) return f(v.a, v.b);
+  if (f && v.input && v.target) return f(v.input, v.target, o);
+  if (f && v.logits && v.targets) return f(v.logits, v.targets, o);
   throw new Error(`unknown op ${c.op}`);
 }
 
