@@ -2,7 +2,7 @@
  * Pooling, with PyTorch's semantics and argument checking.
  *
  * Max pooling is `maxPool2d` with `maxPool2dScatter` (route g to each
- * window's first maximum, as PyTorch) and `maxPool2dGather` (read a tensor at
+ * window's first maximum, or its last NaN, as PyTorch) and `maxPool2dGather` (read a tensor at
  * those maxima); the last two are linear in their first input and transpose
  * each other. Average pooling is `avgPool2d` and its transpose; adaptive
  * average pooling is a product with a fixed averaging matrix.
@@ -248,7 +248,8 @@ export function pool2dShape(
 
 /**
  * 2-D max pooling as `torch.nn.functional.max_pool2d`; the gradient goes to
- * the first maximum of each window in row-major order.
+ * the first maximum of each window in row-major order (to the last NaN of a
+ * window holding NaNs, as PyTorch, where each NaN replaces the maximum).
  *
  * @example
  * ```ts

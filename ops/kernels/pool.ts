@@ -203,7 +203,7 @@ function argmaxTS(x: TypedArray, g: PoolGeometry, keep: boolean): Int32Array {
 /**
  * {@linkcode maxPoolArgmaxRef} for 2×2 windows of stride 2 inside x (see
  * `isPlain2x2`): the same first maximum in row-major window order, NaN
- * maximal.
+ * maximal (the last NaN, as PyTorch).
  */
 export function argmax2x2(x: TypedArray, g: PoolGeometry): Int32Array {
   const idx = new Int32Array(g.planes * g.oh * g.ow), w = g.w;
@@ -215,18 +215,19 @@ export function argmax2x2(x: TypedArray, g: PoolGeometry): Int32Array {
       for (let ox = 0; ox < g.ow; ox++, o++) {
         const i0 = r + 2 * ox, i2 = i0 + w;
         let best = i0, m = x[base + i0], v = x[base + i0 + 1];
-        // v > m, or v NaN and m not: v becomes the maximum
-        if (v > m || (v !== v && m === m)) {
+        // v > m, or v NaN: v becomes the maximum (the last NaN wins, as
+        // PyTorch's: each NaN replaces the maximum)
+        if (v > m || v !== v) {
           m = v;
           best = i0 + 1;
         }
         v = x[base + i2];
-        if (v > m || (v !== v && m === m)) {
+        if (v > m || v !== v) {
           m = v;
           best = i2;
         }
         v = x[base + i2 + 1];
-        if (v > m || (v !== v && m === m)) best = i2 + 1;
+        if (v > m || v !== v) best = i2 + 1;
         idx[o] = best;
       }
     }
@@ -250,7 +251,7 @@ export function maxPoolArgmaxRef(x: TypedArray, g: PoolGeometry): Int32Array {
             const xx = ox * g.sw - g.pw + j * g.dw;
             if (xx < 0 || xx >= g.w) continue;
             const v = x[base + y * g.w + xx];
-            if (best < 0 || v > m || (v !== v && m === m)) {
+            if (best < 0 || v > m || v !== v) {
               m = v;
               best = y * g.w + xx;
             }

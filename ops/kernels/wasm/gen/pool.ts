@@ -96,7 +96,7 @@ const maxPool: Template = () =>
           l.take,
           i32.or(
             i32.or(i32.lt_s(get(l.best), c(0)), f32.gt(get(l.v), get(l.m))),
-            i32.and(f32.ne(get(l.v), get(l.v)), f32.eq(get(l.m), get(l.m))),
+            f32.ne(get(l.v), get(l.v)),
           ),
         ),
         set(
@@ -211,9 +211,8 @@ interface PoolElem {
   T: ValType;
   gt: (a: Code, b: Code) => Code;
   ne: (a: Code, b: Code) => Code;
-  eq: (a: Code, b: Code) => Code;
-  vle: (a: Code, b: Code) => Code;
-  veq: (a: Code, b: Code) => Code;
+  vgt: (a: Code, b: Code) => Code;
+  vne: (a: Code, b: Code) => Code;
   /** `c ? a : b`. */
   select: (a: Code, b: Code, c: Code) => Code;
 }
@@ -223,9 +222,8 @@ const P32: PoolElem = {
   T: F32,
   gt: f32.gt,
   ne: f32.ne,
-  eq: f32.eq,
-  vle: f32x4.le,
-  veq: f32x4.eq,
+  vgt: f32x4.gt,
+  vne: f32x4.ne,
   // through the bits: V8 makes an f32 select a branch, an i32 one a cmov
   select: (a, b, c) => f32.fromBits(i32.select(f32.bits(a), f32.bits(b), c)),
 };
@@ -235,9 +233,8 @@ const P64: PoolElem = {
   T: F64,
   gt: f64.gt,
   ne: f64.ne,
-  eq: f64.eq,
-  vle: f64x2.le,
-  veq: f64x2.eq,
+  vgt: f64x2.gt,
+  vne: f64x2.ne,
   select: f32.select, // untyped
 };
 
@@ -383,8 +380,8 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
       /** Row `r`'s candidates (even or odd elements) of part q. */
       const pick = (r: string, q: number, sel: number[]) =>
         v128.shuffle(get(part(r, 2 * q)), get(part(r, 2 * q + 1)), sel);
-      // lanes where v beats m: v > m, or v is NaN and m is not; that is,
-      // m is not NaN and v <= m does not hold
+      // lanes where v beats m: v > m, or v is NaN (each NaN replaces the
+      // maximum, so the last NaN wins, as PyTorch's)
       const consider = (r: string, sel: number[], k: Code): Code[] => [
         Array.from({ length: parts }, (_, q) => {
           const [m, v, t] = [part("m", q), part("v", q), part("t", q)];
@@ -392,7 +389,7 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
             set(v, pick(r, q, sel)),
             set(
               t,
-              v128.andnot(pe.veq(get(m), get(m)), pe.vle(get(v), get(m))),
+              v128.or(pe.vgt(get(v), get(m)), pe.vne(get(v), get(v))),
             ),
             set(m, v128.bitselect(get(v), get(m), get(t))),
           ];
@@ -414,7 +411,7 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
           l.take,
           i32.or(
             pe.gt(get(l.vs), get(l.ms)),
-            i32.and(pe.ne(get(l.vs), get(l.vs)), pe.eq(get(l.ms), get(l.ms))),
+            pe.ne(get(l.vs), get(l.vs)),
           ),
         ),
         set(l.ms, pe.select(get(l.vs), get(l.ms), get(l.take))),
