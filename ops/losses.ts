@@ -25,7 +25,6 @@ import {
   equal,
   exp,
   greaterEqual,
-  less,
   log,
   log1p,
   maximum,
