@@ -61,6 +61,23 @@ export function treeLeavesOf(
   }
 }
 
+/**
+ * `f` whose result is checked to be a tree of tensors (`part` picks what is
+ * checked: the pair [output, aux] with hasAux), errors naming `fn`.
+ * @internal
+ */
+export function outputChecked<A extends unknown[], R>(
+  fn: string,
+  f: (...args: A) => R,
+  part: (r: R) => unknown = (r) => r,
+): (...args: A) => R {
+  return (...args: A) => {
+    const r = f(...args);
+    treeLeavesOf(fn, "the output of f", part(r));
+    return r;
+  };
+}
+
 /** Throws unless every argument is a tree of tensors. */
 export function checkArgs(fn: string, args: readonly unknown[]): void {
   args.forEach((a, i) => treeLeavesOf(fn, `argument ${i}`, a));

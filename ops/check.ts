@@ -5,7 +5,7 @@
  * @module
  */
 import { checkOptions, describe, type Tensor } from "./tensor.ts";
-import { treeLeavesOf } from "./_args.ts";
+import { outputChecked } from "./_args.ts";
 import { add, astype, mul } from "./elementwise.ts";
 import { jvp, vjp } from "./transforms.ts";
 import { type Tree, treeFlatten, treeMap, treeUnflatten } from "./tree.ts";
@@ -240,10 +240,5 @@ export function checkGrads<A extends Tree[]>(
     }
   };
   // (f's output checked first, so that a non-tree names checkGrads)
-  const checked: Fn = (...xs) => {
-    const r = (f as Fn)(...xs);
-    treeLeavesOf(fn, "the output of f", r);
-    return r;
-  };
-  run(checked, a64, o.order);
+  run(outputChecked(fn, f as Fn), a64, o.order);
 }

@@ -135,15 +135,30 @@ export function runForward(
   try {
     out = forward();
   } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    throw new Error(
-      `${currentOp(name)}: cannot allocate the result of ${name} (inputs ${
-        inputs.map((x) => fmtShape(x.shape)).join(", ")
-      }): ${e.message}`,
-    );
+    throw allocationError(e, currentOp(name), name, inputs);
   }
   checkNans(name, inputs, out);
   return out;
+}
+
+/**
+ * `e` as thrown by a primitive's forward call: V8's RangeError for a result
+ * too large becomes an Error naming the op `op` (the primitive `name`, its
+ * inputs' shapes, and `where` it ran); anything else as it is. @internal
+ */
+export function allocationError(
+  e: unknown,
+  op: string,
+  name: string,
+  inputs: readonly Tensor[],
+  where = "",
+): unknown {
+  if (!(e instanceof RangeError)) return e;
+  return new Error(
+    `${op}: cannot allocate the result of ${name}${where} (inputs ${
+      inputs.map((x) => fmtShape(x.shape)).join(", ")
+    }): ${e.message}`,
+  );
 }
 
 let bound: Set<string> | null = null;

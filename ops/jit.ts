@@ -50,6 +50,7 @@ import {
   unwrapLevel,
 } from "./trace.ts";
 import {
+  allocationError,
   checkNans,
   currentOp,
   debugNansOn,
@@ -656,12 +657,7 @@ function replay(
         : st.rule.forward(inputs, st.params);
     } catch (e) {
       // (as runForward: the op's error, not V8's, for a result too large)
-      if (!(e instanceof RangeError)) throw e;
-      throw new Error(
-        `${st.op}: cannot allocate the result of ${st.rule.name} in a jit replay (inputs ${
-          inputs.map((x) => fmtShape(x.shape)).join(", ")
-        }): ${e.message}`,
-      );
+      throw allocationError(e, st.op, st.rule.name, inputs, " in a jit replay");
     } finally {
       swapDifferentiating(outer);
     }

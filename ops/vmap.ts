@@ -26,7 +26,7 @@ import {
   treeFlatten,
   treeUnflatten,
 } from "./tree.ts";
-import { checkFunction, treeLeavesOf } from "./_args.ts";
+import { checkFunction, outputChecked } from "./_args.ts";
 import { jvp, vjp } from "./transforms.ts";
 import { broadcastTo, expandDims, reshape, transpose } from "./structural.ts";
 
@@ -344,19 +344,6 @@ function jacSetup(
   };
 }
 
-/** `f` whose results are checked to be trees of tensors (the pair [output, aux] with `hasAux`), errors naming `fn`. */
-function checkedOutput<A extends unknown[]>(
-  fn: string,
-  f: (...args: A) => unknown,
-  hasAux: boolean,
-): (...args: A) => Tree {
-  return (...args: A) => {
-    const r = f(...args);
-    treeLeavesOf(fn, "the output of f", hasAux ? auxPair(fn, r) : r);
-    return r as Tree;
-  };
-}
-
 /** `f`'s result with `hasAux`: checked to be the pair [output, aux]. */
 function auxPair(fn: string, r: unknown): [Tree, Tree] {
   if (!Array.isArray(r) || r.length !== 2) {
@@ -412,7 +399,7 @@ export function jacrev<A extends unknown[]>(
   return (...args: A) => {
     const fn = "jacrev";
     const { nums, single, hasAux } = jacSetup(fn, f, options, args.length);
-    const fc = checkedOutput(fn, f, hasAux);
+    const fc = outputChecked(fn, f, hasAux ? (r) => auxPair(fn, r) : undefined);
     const g = (...d: Tree[]) => {
       const full = args.slice() as unknown[];
       nums.forEach((i, k) => (full[i] = d[k]));
@@ -475,7 +462,7 @@ export function jacfwd<A extends unknown[]>(
     const fn = "jacfwd";
     const { nums, single, hasAux } = jacSetup(fn, f, options, args.length);
     const primals = nums.map((i) => args[i] as Tree);
-    const fc = checkedOutput(fn, f, hasAux);
+    const fc = outputChecked(fn, f, hasAux ? (r) => auxPair(fn, r) : undefined);
     const g = (...d: Tree[]) => {
       const full = args.slice() as unknown[];
       nums.forEach((i, k) => (full[i] = d[k]));
@@ -543,7 +530,7 @@ export function hessian<A extends unknown[]>(
   return (...args: A) => {
     // (checked here, so that the error names hessian, not jacfwd)
     jacSetup("hessian", f, options, args.length);
-    const fc = checkedOutput("hessian", f, false) as (...a: A) => Tensor;
+    const fc = outputChecked("hessian", f);
     return jacfwd(jacrev(fc, options), options)(...args);
   };
 }
