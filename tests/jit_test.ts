@@ -14,7 +14,7 @@ import { allRows } from "./_rows.ts";
 import { primitives } from "../ops/trace.ts";
 import { alignUp, runtime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 import { HEAP_BASE } from "../ops/kernels/wasm/layout.ts";
-import { fuseEpilogues, trace } from "../ops/jit.ts";
+import { fuseEpilogues, MAX_PLANS, trace } from "../ops/jit.ts";
 import { type Fused, schedule } from "../ops/fusion.ts";
 
 const rows: Row[] = allRows;
@@ -200,6 +200,22 @@ Deno.test("jit: one trace per signature (shapes, dtypes, tree structure, static 
   const h = T.jit((x: Tensor) => T.add(x, c));
   const r1 = h(T.tensor([1, 1])), r2 = h(T.tensor([2, 2]));
   assert.deepEqual([T.toArray(r1), T.toArray(r2)], [[11, 21], [12, 22]]);
+});
+
+Deno.test("jit keeps the plans of the MAX_PLANS signatures used last: a static argument new on every call adds no plan for good", () => {
+  const f = T.jit((x: Tensor, k: number) => T.mul(x, k), { staticArgnums: 1 });
+  const x = T.tensor([1, 2]);
+  for (let k = 0; k < MAX_PLANS; k++) f(x, k);
+  assert.equal(f.traceCount(), MAX_PLANS);
+  f(x, 0); // used last now: k = 1 is the least recently used
+  assert.equal(f.traceCount(), MAX_PLANS);
+  assert.deepEqual(T.toArray(f(x, MAX_PLANS)), [MAX_PLANS, 2 * MAX_PLANS]); // a new plan drops k = 1's
+  assert.equal(f.traceCount(), MAX_PLANS + 1);
+  f(x, 0);
+  f(x, 2);
+  assert.equal(f.traceCount(), MAX_PLANS + 1); // both kept
+  assert.deepEqual(T.toArray(f(x, 1)), [1, 2]); // dropped: traced again
+  assert.equal(f.traceCount(), MAX_PLANS + 2);
 });
 
 Deno.test("jit: reading a traced value's data is an error naming the op; a schedule's error at a replayed step", () => {
