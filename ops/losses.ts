@@ -25,6 +25,7 @@ import {
   equal,
   exp,
   greaterEqual,
+  less,
   log,
   log1p,
   maximum,
@@ -631,8 +632,10 @@ export function klDiv(
  * clamped norm too).
  */
 function clampedNorm(x: Tensor, axis: number, eps: number): Tensor {
-  const s = sum(square(x), { axis, keepDims: true });
-  return sqrt(add(s, stopGradient(sub(maximum(s, eps * eps), s))));
+  const s = sum(square(x), { axis, keepDims: true }), e2 = eps * eps;
+  // what lifts s to eps² (0 from there up, also at s = inf, where
+  // max(s, eps²) - s would be inf - inf)
+  return sqrt(add(s, stopGradient(where(less(s, e2), sub(e2, s), 0))));
 }
 
 /**
