@@ -64,6 +64,7 @@ export {
   all,
   any,
   argmax,
+  argmin,
   logSumExp,
   max,
   mean,

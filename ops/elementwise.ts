@@ -229,7 +229,20 @@ export function pow(a: Operand, b: Operand): Tensor {
 export function minimum(a: Operand, b: Operand): Tensor {
   using _op = userOp("minimum");
   const [x, y] = operands("minimum", a, b);
-  return neg(maximum(neg(x), neg(y)));
+  const dtype = resultType(x.dtype, y.dtype);
+  const flip = (t: Tensor) =>
+    reverseOrder(t.dtype === dtype ? t : astype(t, dtype));
+  return reverseOrder(maximum(flip(x), flip(y)));
+}
+
+/**
+ * A map that reverses the order of `t`'s values and is exact in its dtype,
+ * so that a minimum is the flipped maximum of the flipped values: `-t` for
+ * the floats, `-1 - t` (bitwise not) for int32, whose `-t` overflows at
+ * -2^31.
+ */
+export function reverseOrder(t: Tensor): Tensor {
+  return t.dtype === "int32" ? sub(-1, t) : neg(t);
 }
 
 /**

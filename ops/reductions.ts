@@ -1,5 +1,5 @@
 /**
- * Reductions beyond `sum`: max (and min through it), argmax, mean and
+ * Reductions beyond `sum`: max (and min through it), argmax (and argmin), mean and
  * logSumExp; the statistics var, std, prod and norm, and the truth tests
  * any and all (compositions, with no rule of their own). The max VJP shares
  * g evenly among ties, as JAX.
@@ -29,8 +29,8 @@ import {
   greater,
   log,
   mul,
-  neg,
   notEqual,
+  reverseOrder,
   sqrt,
   sub,
   where,
@@ -127,8 +127,11 @@ export function min(x: Tensor, options?: ReduceOptions): Tensor {
   using _op = userOp("min");
   const axes = reduceAxes("min", x, options);
   nonEmpty("min", x, axes);
-  return neg(
-    bind(maxPrim, [neg(x)], { axes, keepDims: options.keepDims ?? false }),
+  return reverseOrder(
+    bind(maxPrim, [reverseOrder(x)], {
+      axes,
+      keepDims: options.keepDims ?? false,
+    }),
   );
 }
 
@@ -148,18 +151,49 @@ export function argmax(
   x: Tensor,
   options?: { axis?: number; keepDims?: boolean },
 ): Tensor {
+  return firstMax("argmax", x, options, (t) => t);
+}
+
+/**
+ * Index of the first minimum along `axis` (over the flattened tensor when
+ * omitted), as int32; a NaN counts as the minimum, as in PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { argmin, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(argmin(tensor([[1, 5], [7, 2]]), { axis: 1 })), [0, 1]);
+ * assert.equal(toArray(argmin(tensor([[4, 1], [1, NaN]]))), 3);
+ * ```
+ */
+export function argmin(
+  x: Tensor,
+  options?: { axis?: number; keepDims?: boolean },
+): Tensor {
+  return firstMax("argmin", x, options, reverseOrder);
+}
+
+/** The index of the first maximum of `order(x)` along the options' axis (argmax, and argmin through an order-reversing map). */
+function firstMax(
+  fn: string,
+  x: Tensor,
+  options: { axis?: number; keepDims?: boolean } | undefined,
+  order: (x: Tensor) => Tensor,
+): Tensor {
   if (options === undefined) options = {};
-  const fn = "argmax";
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["axis", "keepDims"]);
   if (options.axis === undefined) {
     const flat = reshape(x, [-1]);
     nonEmpty(fn, flat, [0]);
-    return bind(argmaxPrim, [flat], { axis: 0, keepDims: false });
+    return bind(argmaxPrim, [order(flat)], { axis: 0, keepDims: false });
   }
   const axis = normAxis(fn, options.axis, x.shape.length, x.shape);
   nonEmpty(fn, x, [axis]);
-  return bind(argmaxPrim, [x], { axis, keepDims: options.keepDims ?? false });
+  return bind(argmaxPrim, [order(x)], {
+    axis,
+    keepDims: options.keepDims ?? false,
+  });
 }
 
 /**

@@ -32,3 +32,46 @@ Deno.test("reductions with axis (number, list, negative) and keepDims", () => {
   );
   assert.throws(() => T.max(T.zeros([0])), /max: cannot reduce an empty axis/);
 });
+
+Deno.test("min, minimum and argmin over int32's whole range (-2^31 included, whose negation overflows) and over floats with NaN and ties", () => {
+  const lo = -2147483648, hi = 2147483647;
+  const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
+  // min and minimum of int32 stay int32 and exact at both ends
+  assert.equal(T.item(T.min(i32([5, lo, 3]))), lo);
+  assert.deepEqual(
+    T.toArray(T.min(T.reshape(i32([hi, lo, 0, hi]), [2, 2]), { axis: 1 })),
+    [lo, 0],
+  );
+  const m = T.minimum(i32([lo, 5, lo, hi]), i32([0, lo, lo, hi]));
+  assert.equal(m.dtype, "int32");
+  assert.deepEqual(T.toArray(m), [lo, lo, lo, hi]);
+  assert.deepEqual(T.toArray(T.minimum(i32([lo, 5, hi]), 3)), [lo, 3, 3]);
+  // with a float operand: the int32 values promoted first (as PyTorch)
+  const mf = T.minimum(i32([lo, 5]), T.tensor([0, 7], f64));
+  assert.equal(mf.dtype, "float64");
+  assert.deepEqual(T.toArray(mf), [lo, 5]);
+  // argmin: the first minimum; a NaN is the minimum (as torch.argmin)
+  assert.deepEqual(T.toArray(T.argmin(i32([hi, lo, 0, lo]))), 1);
+  assert.deepEqual(
+    T.toArray(
+      T.argmin(T.tensor([[3, 1, 1], [2, NaN, -Infinity], [0, -0, 0]]), {
+        axis: 1,
+      }),
+    ),
+    [1, 1, 0],
+  );
+  assert.deepEqual(
+    T.argmin(T.ones([2, 3]), { axis: 0, keepDims: true }).shape,
+    [1, 3],
+  );
+  assert.throws(
+    () => T.argmin(T.ones([2, 3]), { axis: 2 }),
+    /^Error: argmin: axis 2 is out of range/,
+  );
+  assert.throws(
+    () => T.argmin(T.zeros([0])),
+    /^Error: argmin: cannot reduce an empty axis/,
+  );
+  // floats: through -x, as before (a NaN is the minimum)
+  assert.ok(Number.isNaN(T.item(T.min(T.tensor([1, NaN, -Infinity])))));
+});
