@@ -346,6 +346,22 @@ function powC(a: number, b: number): number {
   return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
 }
 
+/**
+ * int32 a^b as PyTorch's integer pow: by squaring, each product wrapping
+ * modulo 2^32 as int32 multiplication does (a float64 power past 2^53 would
+ * lose the low bits); a negative b gives a^b truncated toward 0 (1, ±1 for
+ * a = -1, else 0).
+ */
+function intPow(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b & 1 ? -1 : 1) : 0;
+  let r = 1;
+  for (let base = a, e = b; e > 0; e >>>= 1) {
+    if (e & 1) r = Math.imul(r, base);
+    base = Math.imul(base, base);
+  }
+  return r;
+}
+
 /** `x <= 0 ? 0 : g` (g and x of one shape; a NaN x passes g, as PyTorch). */
 function reluMask(g: Tensor, x: Tensor): Tensor {
   return bind(reluMaskPrim, [g, x], {});
@@ -518,9 +534,15 @@ const divPrim: Primitive<Empty> = definePrimitive({
   batch: broadcastBatch(() => divPrim),
 });
 
+const powFloat = binaryForward(powC);
+const powInt = binaryForward(intPow);
+
 const powPrim: Primitive<Empty> = definePrimitive({
   name: "pow",
-  forward: binaryForward(powC),
+  forward: (xs) =>
+    (xs[0].dtype === "int32" && xs[1].dtype === "int32" ? powInt : powFloat)(
+      xs,
+    ),
   scalar: powC,
   vjp: ([a, b], y) => [
     // d a^b / da = b a^(b-1), taken as 0 where b = 0 (as PyTorch: 0^0, NaN^0)
