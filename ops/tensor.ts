@@ -369,7 +369,8 @@ function filled(
 
 /**
  * Evenly spaced values in `[start, stop)`, as `numpy.arange`. With one
- * argument it counts from 0.
+ * number it counts from 0. The options may take the place of the numbers
+ * left out (`arange(5, { dtype: "int32" })`, as `jnp.arange(5, dtype=...)`).
  *
  * @example
  * ```ts
@@ -377,37 +378,76 @@ function filled(
  * import assert from "node:assert/strict";
  * assert.deepEqual([...arange(4).data], [0, 1, 2, 3]);
  * assert.deepEqual([...arange(1, 2, 0.25, { dtype: "float64" }).data], [1, 1.25, 1.5, 1.75]);
+ * assert.equal(arange(3, { dtype: "int32" }).dtype, "int32");
  * ```
  */
 export function arange(
   start: number,
-  stop?: number,
-  step?: number,
+  stop?: number | { dtype?: DType },
+  step?: number | { dtype?: DType },
   options?: { dtype?: DType },
 ): Tensor {
-  step ??= 1;
-  if (options === undefined) options = {};
   const fn = "arange";
-  checkOptions(fn, options, ["dtype"]);
-  if (stop === undefined) [start, stop] = [0, start];
-  if (!(step !== 0 && Number.isFinite(step))) {
+  const [[stop_, step_ = 1], opts] = numbersThenOptions(
+    fn,
+    [stop, step],
+    options,
+  );
+  let [a, b] = [start, stop_];
+  if (b === undefined) [a, b] = [0, a];
+  if (!(typeof step_ === "number" && step_ !== 0 && Number.isFinite(step_))) {
     throw new Error(
-      `${fn}: step must be a finite non-zero number, got ${step}`,
+      `${fn}: step must be a finite non-zero number, got ${describe(step_)}`,
     );
   }
-  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) {
     throw new Error(
-      `${fn}: start and stop must be finite numbers, got ${start} and ${stop}`,
+      `${fn}: start and stop must be finite numbers, got ${describe(a)} and ${
+        describe(b)
+      }`,
     );
   }
-  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const [start_, stopN] = [a as number, b as number];
+  const n = Math.max(0, Math.ceil((stopN - start_) / step_));
   const data = allocShape(
     fn,
-    options.dtype ? checkDType(fn, options.dtype) : "float32",
+    opts.dtype ? checkDType(fn, opts.dtype) : "float32",
     [n],
   );
-  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  for (let i = 0; i < n; i++) data[i] = start_ + i * step_;
   return fromData(data, [n]);
+}
+
+/**
+ * The optional numbers of a creation function, and its options, which may
+ * take the place of the numbers left out (`eye(3, { dtype })`): the numbers
+ * (undefined where left out) and the checked options.
+ */
+function numbersThenOptions(
+  fn: string,
+  numbers: readonly unknown[],
+  options: unknown,
+): [(number | undefined)[], { dtype?: DType }] {
+  const at = numbers.findIndex((v) => typeof v === "object" && v !== null);
+  const given = at < 0 ? numbers : numbers.slice(0, at);
+  const rest = at < 0 ? [options] : [...numbers.slice(at + 1), options];
+  if (rest.slice(at < 0 ? 1 : 0).some((v) => v !== undefined)) {
+    throw new Error(
+      `${fn}: the options must be the last argument, got ${
+        describe(rest.find((v) => v !== undefined))
+      } after them`,
+    );
+  }
+  const opts = (at < 0 ? options : numbers[at]) ?? {};
+  checkOptions(fn, opts as object, ["dtype"]);
+  for (const v of given) {
+    if (v !== undefined && typeof v !== "number") {
+      throw new Error(
+        `${fn}: expected a number or the options, got ${describe(v)}`,
+      );
+    }
+  }
+  return [given as (number | undefined)[], opts as { dtype?: DType }];
 }
 
 /**
@@ -420,27 +460,31 @@ export function arange(
  * import assert from "node:assert/strict";
  * assert.deepEqual(toArray(eye(2)), [[1, 0], [0, 1]]);
  * assert.deepEqual(toArray(eye(2, 3, { dtype: "int32" })), [[1, 0, 0], [0, 1, 0]]);
+ * assert.equal(eye(2, { dtype: "float64" }).dtype, "float64");
  * ```
  */
 export function eye(
   n: number,
-  m?: number,
+  m?: number | { dtype?: DType },
   options?: { dtype?: DType },
 ): Tensor {
-  if (options === undefined) options = {};
   const fn = "eye";
-  checkOptions(fn, options, ["dtype"]);
-  m ??= n;
-  if (![n, m].every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new Error(`${fn}: n and m must be integers >= 0, got ${n} and ${m}`);
+  const [[cols = n], opts] = numbersThenOptions(fn, [m], options);
+  if (![n, cols].every((d) => Number.isInteger(d) && (d as number) >= 0)) {
+    throw new Error(
+      `${fn}: n and m must be integers >= 0, got ${describe(n)} and ${
+        describe(cols)
+      }`,
+    );
   }
-  const shape = [n, m];
+  const shape = [n, cols as number];
   const data = allocShape(
     fn,
-    options.dtype ? checkDType(fn, options.dtype) : "float32",
+    opts.dtype ? checkDType(fn, opts.dtype) : "float32",
     shape,
   );
-  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
+  const m_ = shape[1];
+  for (let i = 0; i < Math.min(n, m_); i++) data[i * m_ + i] = 1;
   return fromData(data, shape);
 }
 

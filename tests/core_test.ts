@@ -71,6 +71,37 @@ Deno.test("zeros ones full arange zerosLike onesLike item astype", () => {
   );
 });
 
+Deno.test("arange and eye take their options in place of the numbers left out (as jnp.arange(5, dtype=...))", () => {
+  const a = T.arange(4, { dtype: "int32" });
+  assert.equal(a.dtype, "int32");
+  assert.deepEqual(T.toArray(a), [0, 1, 2, 3]);
+  const b = T.arange(1, 3, { dtype: "float64" });
+  assert.equal(b.dtype, "float64");
+  assert.deepEqual(T.toArray(b), [1, 2]);
+  assert.deepEqual(T.toArray(T.arange(3, undefined, 1, { dtype: "int32" })), [
+    0,
+    1,
+    2,
+  ]);
+  const e = T.eye(2, { dtype: "int32" });
+  assert.equal(e.dtype, "int32");
+  assert.deepEqual(T.toArray(e), [[1, 0], [0, 1]]);
+  // deno-lint-ignore no-explicit-any
+  const A = T as any;
+  assert.throws(
+    () => A.arange(1, { dtype: "int32" }, 2),
+    /^Error: arange: the options must be the last argument, got number 2 after them$/,
+  );
+  assert.throws(
+    () => A.arange(1, null),
+    /^Error: arange: expected a number or the options, got null$/,
+  );
+  assert.throws(
+    () => A.eye(2, { dtype: "int8" }),
+    /^Error: eye: dtype must be/,
+  );
+});
+
 Deno.test("sizes past what a typed array or the machine can hold: the library's error, not V8's RangeError", () => {
   // V8 caps one ArrayBuffer at 2^53 - 1 bytes: 2^51 - 1 float32 elements
   const f32Most = 2 ** 51 - 1, f64Most = 2 ** 50 - 1;
