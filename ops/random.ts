@@ -732,8 +732,8 @@ export function randint(
 }
 
 /**
- * Random 0/1 draws (int32) that are 1 with probability `p`, as
- * `jax.random.bernoulli`: `uniform(key, shape) < p`, comparing float32
+ * Random 0/1 draws (int32) that are 1 with probability `p` (default 0.5),
+ * as `jax.random.bernoulli`: `uniform(key, shape) < p`, comparing float32
  * uniforms with `p` rounded to float32. `p = 0` never gives 1 and `p = 1`
  * always does.
  *
@@ -745,11 +745,12 @@ export function randint(
  * assert.equal(b.dtype, "int32");
  * assert.ok([...b.data].every((v) => v === 0 || v === 1));
  * assert.deepEqual([...bernoulli(key(3), 1, [3]).data], [1, 1, 1]);
+ * assert.deepEqual(bernoulli(key(3)).data, bernoulli(key(3), 0.5).data); // p = 0.5
  * ```
  */
 export function bernoulli(
   key: Key,
-  p: number,
+  p: number = 0.5,
   shape?: readonly number[],
 ): Tensor {
   shape ??= [];
