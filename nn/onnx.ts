@@ -381,6 +381,8 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       c.out,
     );
   },
+  // indices checked by the op that made them (their values, on every call)
+  checkValues: (c) => void c.add("Identity", c.ins, {}, c.out),
   gather: (c) =>
     void c.add("Gather", c.ins, {
       axis: (c.step.params as { axis: number }).axis,

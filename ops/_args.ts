@@ -16,7 +16,6 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { checkSameStructure, type Tree, treeFlatten } from "./tree.ts";
-import { Tracer } from "./trace.ts";
 import { cast } from "./core_prims.ts";
 
 export { fmt };
@@ -252,15 +251,6 @@ export function floatCheck(fn: string, name: string, t: Tensor): void {
       `${fn}: ${name} must be float32 or float64, got int32 ${fmt(t.shape)}`,
     );
   }
-}
-
-/**
- * The numbers underneath every tracer, batches included (all examples):
- * for checks that look at values, such as label ranges.
- */
-export function peekData(x: Tensor): Tensor["data"] {
-  while (x instanceof Tracer) x = x.primal;
-  return x.data;
 }
 
 /**

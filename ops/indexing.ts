@@ -31,7 +31,7 @@ import {
 } from "./tensor.ts";
 import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt, peekData } from "./_args.ts";
+import { floatCheck, fmt } from "./_args.ts";
 import { add, astype, equal, mul, where } from "./elementwise.ts";
 import {
   batchFront,
@@ -59,25 +59,39 @@ function indexTensor(fn: string, t: Tensor, name: string): void {
   }
 }
 
-/** Throws unless every value of `t` (every example's, under vmap) is in [0, size). */
+/**
+ * int32 `t` (indices, labels) once `check` has accepted its values: a step
+ * of its own (`checkValues`), so the check runs wherever the values are
+ * computed — in an eager call, under vmap on every example's values, and
+ * in every replay of a jit plan, not only when it was traced. `check`
+ * throws the public op's error.
+ */
+export function checkedValues(
+  t: Tensor,
+  check: (data: Int32Array) => void,
+): Tensor {
+  return bind(checkValuesPrim, [t], { check });
+}
+
+/** `t` once every value (every example's, under vmap) is in [0, size); else the error of `fn`. */
 function checkRange(
   fn: string,
   t: Tensor,
   name: string,
   size: number,
   what: string,
-): void {
-  const data = peekData(t);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < 0 || v >= size) {
-      throw new Error(
-        `${fn}: ${name} must be in [0, ${size}) (${what}), got ${v} at flat index ${i} (${name} ${
-          fmt(t.shape)
-        })`,
-      );
+): Tensor {
+  const shape = fmt(t.shape);
+  return checkedValues(t, (data) => {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v < 0 || v >= size) {
+        throw new Error(
+          `${fn}: ${name} must be in [0, ${size}) (${what}), got ${v} at flat index ${i} (${name} ${shape})`,
+        );
+      }
     }
-  }
+  });
 }
 
 /** The axis of an op along an axis of x: x must have one, and `axis` normalised. */
@@ -146,7 +160,7 @@ export function take(
   const flat = options.axis === undefined;
   const src = flat ? reshape(x, [-1]) : x;
   const axis = flat ? 0 : axisOf(fn, x, options.axis);
-  checkRange(
+  const checked = checkRange(
     fn,
     indices,
     "indices",
@@ -155,7 +169,7 @@ export function take(
       ? `the size of x ${fmt(x.shape)}, flattened`
       : `the size of axis ${axis} of x ${fmt(x.shape)}`,
   );
-  return bind(gatherPrim, [src, indices], { axis });
+  return bind(gatherPrim, [src, checked], { axis });
 }
 
 // ---------------------------------------------------------------------------
@@ -170,7 +184,7 @@ export interface AlongAxisOptions {
 /**
  * Checks indices against x for an op along an axis (PyTorch's rule: the
  * same rank, no larger than x outside the axis, nor than `src` anywhere);
- * returns the axis.
+ * returns the axis and the checked indices.
  */
 function alongAxis(
   fn: string,
@@ -178,7 +192,7 @@ function alongAxis(
   indices: Tensor,
   options: AlongAxisOptions,
   src?: Tensor,
-): number {
+): [number, Tensor] {
   checkOptions(fn, options, ["axis"]);
   if (options?.axis === undefined) {
     throw new Error(`${fn}: options.axis is required (an integer)`);
@@ -203,14 +217,14 @@ function alongAxis(
       }
     });
   }
-  checkRange(
+  const checked = checkRange(
     fn,
     indices,
     "indices",
     x.shape[axis],
     `the size of axis ${axis} of x ${fmt(x.shape)}`,
   );
-  return axis;
+  return [axis, checked];
 }
 
 /**
@@ -238,9 +252,9 @@ export function takeAlongAxis(
   checkTensor(fn, x, "x");
   indexTensor(fn, indices, "indices");
   using _op = userOp(fn);
-  const axis = alongAxis(fn, x, indices, options);
+  const [axis, checked] = alongAxis(fn, x, indices, options);
   const ends = indices.shape.map((d, i) => (i === axis ? x.shape[i] : d));
-  return bind(gatherElementsPrim, [slice(x, [], ends), indices], { axis });
+  return bind(gatherElementsPrim, [slice(x, [], ends), checked], { axis });
 }
 
 /**
@@ -277,10 +291,10 @@ export function scatterAdd(
       }`,
     );
   }
-  const axis = alongAxis(fn, x, indices, options, src);
+  const [axis, checked] = alongAxis(fn, x, indices, options, src);
   const added = bind(scatterElementsAddPrim, [
     slice(src, [], indices.shape),
-    indices,
+    checked,
   ], { axis, size: x.shape[axis] });
   // zeros where the indices are shorter than x off the axis
   return add(x, pad(added, added.shape.map((d, i) => [0, x.shape[i] - d])));
@@ -315,10 +329,10 @@ export function oneHot(
   checkOptions(fn, options, ["dtype"]);
   using _op = userOp(fn);
   const c = intIn(fn, "numClasses", numClasses, 1, 2 ** 31 - 1);
-  checkRange(fn, labels, "labels", c, `numClasses ${c}`);
+  const checked = checkRange(fn, labels, "labels", c, `numClasses ${c}`);
   const classes = arange(c, undefined, 1, { dtype: "int32" });
   return astype(
-    equal(expandDims(labels, -1), classes),
+    equal(expandDims(checked, -1), classes),
     options.dtype ?? "float32",
   );
 }
@@ -364,14 +378,14 @@ export function embedding(
     );
   }
   const n = weight.shape[0];
-  checkRange(
+  const checked = checkRange(
     fn,
     indices,
     "indices",
     n,
     `the rows of weight ${fmt(weight.shape)}`,
   );
-  const out = bind(gatherPrim, [weight, indices], { axis: 0 });
+  const out = bind(gatherPrim, [weight, checked], { axis: 0 });
   const p = options.paddingIdx;
   if (p === undefined || p === null) return out;
   const pad = intIn(fn, "paddingIdx", p, -n, n - 1);
@@ -562,6 +576,21 @@ function move(
  * `x.shape[:axis] + idx.shape + x.shape[axis+1:]`). Linear in x; its VJP
  * adds g back at the indices (scatterAdd), whose VJP is gather again.
  */
+// checkValues: the values of int32 t checked (by the public op's `check`,
+// which throws its error) and passed on as a copy; no derivative (indices).
+const checkValuesPrim: Primitive<{ check: (data: Int32Array) => void }> =
+  definePrimitive({
+    name: "checkValues",
+    forward: ([t], { check }) => {
+      const data = t.data as Int32Array;
+      check(data);
+      return fromData(data.slice(), t.shape);
+    },
+    vjp: () => [null],
+    // every example's values at once (the flat index counts across them)
+    batch: ([t], [d], params) => [bind(checkValuesPrim, [t], params), d],
+  });
+
 const gatherPrim: Primitive<{ axis: number }> = definePrimitive({
   name: "gather",
   forward: ([x, idx], { axis }) => {

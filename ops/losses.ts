@@ -15,7 +15,8 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt, peekData } from "./_args.ts";
+import { floatCheck, fmt } from "./_args.ts";
+import { checkedValues } from "./indexing.ts";
 import { logSoftmax } from "./activations.ts";
 import {
   abs,
@@ -113,20 +114,20 @@ function oneHot(
       }, got ${fmt(labels.shape)}`,
     );
   }
-  const data = peekData(labels); // every example's labels, under vmap too
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v !== ignoreIndex && (v < 0 || v >= c)) {
-      throw new Error(
-        `${fn}: labels must be in [0, ${c}) (or ignoreIndex ${ignoreIndex}), got ${v} at flat index ${i} (labels ${
-          fmt(labels.shape)
-        })`,
-      );
+  const shape = fmt(labels.shape);
+  const checked = checkedValues(labels, (data) => {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v !== ignoreIndex && (v < 0 || v >= c)) {
+        throw new Error(
+          `${fn}: labels must be in [0, ${c}) (or ignoreIndex ${ignoreIndex}), got ${v} at flat index ${i} (labels ${shape})`,
+        );
+      }
     }
-  }
+  });
   const classShape = [1, c, ...input.shape.slice(2).map(() => 1)];
   return equal(
-    expandDims(labels, 1),
+    expandDims(checked, 1),
     reshape(arange(c, undefined, 1, { dtype: "int32" }), classShape),
   );
 }

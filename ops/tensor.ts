@@ -397,13 +397,13 @@ export function arange(
   if (b === undefined) [a, b] = [0, a];
   if (!(typeof step_ === "number" && step_ !== 0 && Number.isFinite(step_))) {
     throw new Error(
-      `${fn}: step must be a finite non-zero number, got ${describe(step_)}`,
+      `${fn}: step must be a finite non-zero number, got ${shown(step_)}`,
     );
   }
   if (!Number.isFinite(a) || !Number.isFinite(b)) {
     throw new Error(
-      `${fn}: start and stop must be finite numbers, got ${describe(a)} and ${
-        describe(b)
+      `${fn}: start and stop must be finite numbers, got ${shown(a)} and ${
+        shown(b)
       }`,
     );
   }
@@ -417,6 +417,10 @@ export function arange(
   for (let i = 0; i < n; i++) data[i] = start_ + i * step_;
   return fromData(data, [n]);
 }
+
+/** A number as it is, anything else described (creation functions' messages). */
+const shown = (v: unknown): string =>
+  typeof v === "number" ? String(v) : describe(v);
 
 /**
  * The optional numbers of a creation function, and its options, which may
@@ -472,8 +476,8 @@ export function eye(
   const [[cols = n], opts] = numbersThenOptions(fn, [m], options);
   if (![n, cols].every((d) => Number.isInteger(d) && (d as number) >= 0)) {
     throw new Error(
-      `${fn}: n and m must be integers >= 0, got ${describe(n)} and ${
-        describe(cols)
+      `${fn}: n and m must be integers >= 0, got ${shown(n)} and ${
+        shown(cols)
       }`,
     );
   }

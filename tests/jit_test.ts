@@ -218,6 +218,54 @@ Deno.test("jit keeps the plans of the MAX_PLANS signatures used last: a static a
   assert.equal(f.traceCount(), MAX_PLANS + 2);
 });
 
+Deno.test("jit: labels and indices are checked in every replay, with eager's errors (crossEntropy, nllLoss, oneHot, take, takeAlongAxis, scatterAdd, embedding)", () => {
+  const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
+  const x = T.random.normal(T.random.key(0), [4, 10]);
+  const w = T.random.normal(T.random.key(1), [5, 3]);
+  const cases: [string, (i: Tensor) => Tensor, number[], number[]][] = [
+    ["crossEntropy", (y) => T.crossEntropy(x, y), [1, 2, 3, 4], [1, 2, 3, 12]],
+    ["crossEntropy", (y) => T.crossEntropy(x, y), [1, 2, 3, 4], [-5, 2, 3, 4]],
+    ["nllLoss", (y) => T.nllLoss(T.logSoftmax(x), y), [0, 9, 3, 4], [
+      0,
+      10,
+      3,
+      4,
+    ]],
+    ["oneHot", (y) => T.oneHot(y, 4), [0, 3], [0, 4]],
+    ["take", (i) => T.take(w, i, { axis: 0 }), [0, 4], [0, 5]],
+    [
+      "takeAlongAxis",
+      (i) => T.takeAlongAxis(w, T.reshape(i, [1, 2]), { axis: 1 }),
+      [0, 2],
+      [3, 0],
+    ],
+    [
+      "scatterAdd",
+      (i) =>
+        T.scatterAdd(T.zeros([2, 3]), T.reshape(i, [1, 2]), T.ones([1, 2]), {
+          axis: 1,
+        }),
+      [0, 2],
+      [0, -1],
+    ],
+    ["embedding", (i) => T.embedding(i, w), [4, 0], [4, 5]],
+  ];
+  for (const [name, f, good, bad] of cases) {
+    const jf = T.jit(f);
+    sameBits(jf(i32(good)), f(i32(good)), name);
+    let eager = "";
+    try {
+      f(i32(bad));
+    } catch (e) {
+      eager = (e as Error).message;
+    }
+    assert.match(eager, new RegExp(`^${name}: `), name);
+    assert.throws(() => jf(i32(bad)), (e: Error) => e.message === eager, name);
+    assert.equal(jf.traceCount(), 1, name); // replayed, not traced again
+    sameBits(jf(i32(good)), f(i32(good)), `${name} after the error`);
+  }
+});
+
 Deno.test("jit: reading a traced value's data is an error naming the op; a schedule's error at a replayed step", () => {
   const f = T.jit((x: Tensor) => (T.item(T.sum(x)) > 0 ? x : T.neg(x)));
   assert.throws(
