@@ -155,14 +155,20 @@ for (const row of rows) {
           const g = T.grad((...xs: Tensor[]) => T.sum(f(...xs)), {
             argnums: args.map((_, i) => i),
           });
+          // other values of the same shapes: a replay must compute them, not
+          // what the trace saw
+          const other = shapes.map((s, i) =>
+            drawValues(s, row.domains[i] ?? "real", seed + 104729 + 7919 * i)
+          );
           const jf = T.jit(f), jg = T.jit(g);
-          // the second call replays the plan the first one traced
-          for (let k = 0; k < 2; k++) {
-            sameBits(jf(...args), f(...args), `${row.name} forward`);
-            const ge = g(...args), gj = jg(...args);
+          // the later calls replay the plan the first one traced
+          for (const xs of [args, args, other]) {
+            sameBits(jf(...xs), f(...xs), `${row.name} forward`);
+            const ge = g(...xs), gj = jg(...xs);
             ge.forEach((t, i) => sameBits(gj[i], t, `${row.name} grad ${i}`));
           }
           assert.equal(jf.traceCount(), 1);
+          assert.equal(jg.traceCount(), 1);
         },
       ),
       { numRuns: 6 },
