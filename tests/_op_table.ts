@@ -122,6 +122,17 @@ export const coreRows: Row[] = [
       return T.mul(x, T.astype(T.equal(idx, T.arange(n)), "float64"));
     },
   },
+  {
+    // argmin: x times the one-hot mask of the last axis' minimum
+    name: "argmin (as a one-hot mask)",
+    arb: one(1, 3),
+    domains: ["real"],
+    f: (_p, x) => {
+      const n = x.shape[x.shape.length - 1];
+      const idx = T.expandDims(T.argmin(x, { axis: -1 }), -1);
+      return T.mul(x, T.astype(T.equal(idx, T.arange(n)), "float64"));
+    },
+  },
   binary(
     "compare (a > b as a mask)",
     (a, b) => T.mul(a, T.astype(T.greater(a, b), "float64")),
