@@ -13,7 +13,8 @@ const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
 
 /**
  * The sum of each run of `len` consecutive floats of x, in WebAssembly (float32
- * vector accumulators, split over threads when large).
+ * vector accumulators over blocks of 1024, the blocks added in float64;
+ * split over threads when large).
  */
 function sumRunsWasm(x: Float32Array, len: number): Float32Array {
   const rt = runtime(), runs = x.length / len;
@@ -40,7 +41,8 @@ function sumRunsWasm(x: Float32Array, len: number): Float32Array {
  * innermost run is a tight loop (a running sum when reduced, a row added
  * into the output when kept), so no transpose is needed. Accumulates in
  * float64; float32 runs that are summed whole (a conv bias's gradient: N·C
- * runs of H·W) are first summed in WebAssembly, in float32 vectors.
+ * runs of H·W) are first summed in WebAssembly, in float32 vectors over
+ * blocks of 1024 floats whose sums are added in float64.
  */
 export function sumAxes(
   x: TypedArray,

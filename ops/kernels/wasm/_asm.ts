@@ -214,6 +214,8 @@ export const f32 = {
   max: op(0x97),
   /** select (0x1b) works for every number type. */
   select: (a: Code, b: Code, c: Code): Code => [a, b, c, 0x1b],
+  /** f32.demote_f64 (0xb6): a float64 rounded to float32. */
+  demote: op(0xb6),
   /** f32.reinterpret_i32 (0xbe): the same 32 bits read as a float. */
   fromBits: op(0xbe),
   /** i32.reinterpret_f32 (0xbc): a float's 32 bits as an integer. */
@@ -240,6 +242,8 @@ export const f64 = {
   gt: op(0x64),
   add: op(0xa0),
   max: op(0xa5),
+  /** f64.promote_f32 (0xbb): a float32 as a float64, exactly. */
+  promote: op(0xbb),
 };
 
 /** Memory bulk operations (0xfc prefix). */

@@ -13,6 +13,8 @@ import {
   F32,
   f32,
   f32x4,
+  F64,
+  f64,
   f64x2,
   for_,
   get,
@@ -28,6 +30,7 @@ import {
   c,
   type FamilyTemplates,
   kernel,
+  min,
   mul,
   sub,
   type Template,
@@ -35,9 +38,14 @@ import {
 } from "./emit.ts";
 
 // ---- the sum of each run of `len` floats (runs r0..r1 of x, one after
-// another): 4 vector accumulators over 16 floats a step, then single
-// vectors, then single floats, then the lanes added. A conv bias's
+// another), in blocks of SUM_BLOCK floats: per block 4 vector accumulators
+// over 16 floats a step, then single vectors, then single floats, then the
+// lanes added; the blocks' float32 sums added in float64 and rounded once
+// (a run of at most one block is that block's sum: no rounding is added).
+// So a long run's error grows with the block, not with the run (16 float32
+// accumulators over 2e7 values of 0.1 were off by 1%). A conv bias's
 // gradient sums [N, C, H·W] over N and H·W: a run per (n, c).
+const SUM_BLOCK = 1024;
 const sumRuns: Template = () =>
   kernel(
     "sumRuns",
@@ -45,64 +53,72 @@ const sumRuns: Template = () =>
       r: I32,
       s: I32,
       e: I32,
+      be: I32,
       e16: I32,
       a0: V128,
       a1: V128,
       a2: V128,
       a3: V128,
       t: F32,
+      total: F64,
     },
     (p, l) => [
       for_(l.r, get(p.r0), get(p.r1), c(1), [
         set(l.s, add(get(p.x), x4(mul(get(l.r), get(p.len))))),
         set(l.e, add(get(l.s), x4(get(p.len)))),
-        set(l.e16, sub(get(l.e), c(64))),
-        set(l.a0, v128.zero()),
-        set(l.a1, v128.zero()),
-        set(l.a2, v128.zero()),
-        set(l.a3, v128.zero()),
+        set(l.total, f64.const_(0)),
         block(loop(
-          brIf(1, i32.gt_s(get(l.s), get(l.e16))),
-          set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
-          set(l.a1, f32x4.add(get(l.a1), v128.load(get(l.s), 16))),
-          set(l.a2, f32x4.add(get(l.a2), v128.load(get(l.s), 32))),
-          set(l.a3, f32x4.add(get(l.a3), v128.load(get(l.s), 48))),
-          set(l.s, add(get(l.s), c(64))),
-          br(0),
-        )),
-        block(loop(
-          brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.e))),
-          set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
-          set(l.s, add(get(l.s), c(16))),
-          br(0),
-        )),
-        set(
-          l.a0,
-          f32x4.add(
-            f32x4.add(get(l.a0), get(l.a1)),
-            f32x4.add(get(l.a2), get(l.a3)),
-          ),
-        ),
-        set(
-          l.t,
-          f32.add(
-            f32.add(
-              f32x4.extractLane(get(l.a0), 0),
-              f32x4.extractLane(get(l.a0), 1),
-            ),
-            f32.add(
-              f32x4.extractLane(get(l.a0), 2),
-              f32x4.extractLane(get(l.a0), 3),
+          set(l.be, min(add(get(l.s), c(4 * SUM_BLOCK)), get(l.e))),
+          set(l.e16, sub(get(l.be), c(64))),
+          set(l.a0, v128.zero()),
+          set(l.a1, v128.zero()),
+          set(l.a2, v128.zero()),
+          set(l.a3, v128.zero()),
+          block(loop(
+            brIf(1, i32.gt_s(get(l.s), get(l.e16))),
+            set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
+            set(l.a1, f32x4.add(get(l.a1), v128.load(get(l.s), 16))),
+            set(l.a2, f32x4.add(get(l.a2), v128.load(get(l.s), 32))),
+            set(l.a3, f32x4.add(get(l.a3), v128.load(get(l.s), 48))),
+            set(l.s, add(get(l.s), c(64))),
+            br(0),
+          )),
+          block(loop(
+            brIf(1, i32.gt_s(add(get(l.s), c(16)), get(l.be))),
+            set(l.a0, f32x4.add(get(l.a0), v128.load(get(l.s)))),
+            set(l.s, add(get(l.s), c(16))),
+            br(0),
+          )),
+          set(
+            l.a0,
+            f32x4.add(
+              f32x4.add(get(l.a0), get(l.a1)),
+              f32x4.add(get(l.a2), get(l.a3)),
             ),
           ),
-        ),
-        block(loop(
-          brIf(1, i32.ge_s(get(l.s), get(l.e))),
-          set(l.t, f32.add(get(l.t), f32.load(get(l.s)))),
-          set(l.s, add(get(l.s), c(4))),
-          br(0),
+          set(
+            l.t,
+            f32.add(
+              f32.add(
+                f32x4.extractLane(get(l.a0), 0),
+                f32x4.extractLane(get(l.a0), 1),
+              ),
+              f32.add(
+                f32x4.extractLane(get(l.a0), 2),
+                f32x4.extractLane(get(l.a0), 3),
+              ),
+            ),
+          ),
+          block(loop(
+            brIf(1, i32.ge_s(get(l.s), get(l.be))),
+            set(l.t, f32.add(get(l.t), f32.load(get(l.s)))),
+            set(l.s, add(get(l.s), c(4))),
+            br(0),
+          )),
+          set(l.total, f64.add(get(l.total), f64.promote(get(l.t)))),
+          brIf(0, i32.lt_s(get(l.s), get(l.e))),
         )),
-        f32.store(add(get(p.out), x4(get(l.r))), get(l.t)),
+        f32.store(add(get(p.out), x4(get(l.r))), f32.demote(get(l.total))),
       ]),
     ],
   );
