@@ -111,28 +111,18 @@ export const coreRows: Row[] = [
     ),
     check: { eps: 1e-2, atol: 1e-4, rtol: 1e-4 },
   },
-  {
-    // argmax picks the last axis' maximum: x times its one-hot mask
-    name: "argmax (as a one-hot mask)",
+  // argmax and argmin pick the last axis' maximum and minimum: x times
+  // their one-hot mask
+  ...[T.argmax, T.argmin].map((arg) => ({
+    name: `${arg.name} (as a one-hot mask)`,
     arb: one(1, 3),
-    domains: ["real"],
-    f: (_p, x) => {
+    domains: ["real" as const],
+    f: (_p: unknown, x: Tensor) => {
       const n = x.shape[x.shape.length - 1];
-      const idx = T.expandDims(T.argmax(x, { axis: -1 }), -1);
+      const idx = T.expandDims(arg(x, { axis: -1 }), -1);
       return T.mul(x, T.astype(T.equal(idx, T.arange(n)), "float64"));
     },
-  },
-  {
-    // argmin: x times the one-hot mask of the last axis' minimum
-    name: "argmin (as a one-hot mask)",
-    arb: one(1, 3),
-    domains: ["real"],
-    f: (_p, x) => {
-      const n = x.shape[x.shape.length - 1];
-      const idx = T.expandDims(T.argmin(x, { axis: -1 }), -1);
-      return T.mul(x, T.astype(T.equal(idx, T.arange(n)), "float64"));
-    },
-  },
+  })),
   binary(
     "compare (a > b as a mask)",
     (a, b) => T.mul(a, T.astype(T.greater(a, b), "float64")),
