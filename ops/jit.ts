@@ -411,7 +411,9 @@ function positions(fn: string, name: string, v: unknown, n: number): number[] {
  * `f` directly. Arguments and results are trees of tensors and random keys:
  * a key passed in is traced, as in JAX (every call draws from its own key,
  * and keys split from it may be returned), while a key `f` closes over is a
- * constant (the same numbers every call).
+ * constant (the same numbers every call). So is every value `f` closes over
+ * (tensors, and numbers and options read when it was traced), as in JAX: to
+ * vary one, pass it as an argument (a static one for a number).
  *
  * @example
  * ```ts
