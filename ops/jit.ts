@@ -510,8 +510,8 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
 /**
  * How many signatures' plans a jitted function keeps (least recently used
  * dropped first): a static argument that changes on every call retraces
- * every call, as in JAX, but no longer adds a plan (about 0.1 MB for a
- * LeNet-5 training step) per call for as long as the function lives.
+ * every call, as in JAX, without keeping a plan (about 0.1 MB for a LeNet-5
+ * training step) per call for as long as the function lives.
  * @internal
  */
 export const MAX_PLANS = 64;
