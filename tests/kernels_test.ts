@@ -668,7 +668,9 @@ Deno.test({
       withRuntime(rt, () => {
         // runs of 32 (the smallest: two 16-float steps), 33 (then a single
         // float), 47 (16-float steps, single vectors, single floats), 100
-        // and 784 (LeNet's bias gradients); the last is split over threads
+        // and 784 (LeNet's bias gradients); the last is split over threads;
+        // runs of one block of 1024 floats exactly, one float more, two
+        // blocks and a tail, and five blocks
         const cases: [number[], number[]][] = [
           [[512, 32], [1]],
           [[500, 33], [1]],
@@ -676,6 +678,10 @@ Deno.test({
           [[64, 16, 10, 10], [0, 2, 3]],
           [[64, 6, 28, 28], [0, 2, 3]],
           [[128, 6, 28, 28], [0, 2, 3]],
+          [[17, 1024], [1]],
+          [[16, 1025], [1]],
+          [[8, 2095], [1]],
+          [[4, 5000], [1]],
         ];
         for (const [shape, axes] of cases) {
           const n = shape.reduce((a, b) => a * b);
@@ -701,6 +707,13 @@ Deno.test({
         x[3210] = Infinity;
         const got = rd.sumAxes(x, [256, 100], [1], new Float32Array(256));
         assert.ok(Number.isNaN(got[1]) && got[32] === Infinity);
+        // and from any block of a long run
+        const y = values(8 * 3000, 3);
+        y[2500] = NaN;
+        y[3000 + 2900] = -Infinity;
+        const long = rd.sumAxes(y, [8, 3000], [1], new Float32Array(8));
+        assert.ok(Number.isNaN(long[0]) && long[1] === -Infinity);
+        assert.ok(Number.isFinite(long[2]));
       });
     }
   },
