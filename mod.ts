@@ -118,6 +118,8 @@ export {
   jacfwd,
   type JacobianOptions,
   jacrev,
+  type KeyListArgs,
+  type KeyListResult,
   vmap,
   type VmapOptions,
 } from "./ops/vmap.ts";

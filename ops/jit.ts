@@ -60,7 +60,14 @@ import {
 } from "./debug.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
-import { type Tree, type TreeDef, treeFlatten, treeUnflatten } from "./tree.ts";
+import {
+  type LeafKind,
+  leafKindOf,
+  type Tree,
+  type TreeDef,
+  treeFlatten,
+  treeUnflatten,
+} from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { checkOptions } from "./tensor.ts";
 
@@ -164,31 +171,7 @@ export interface Plan {
   outKinds: (LeafKind | null)[];
 }
 
-/**
- * A kind of value that is a leaf of a jitted function's arguments or
- * results without being a tensor, and stands for a tensor in the plan: a
- * random key, whose words are an int32 [2] tensor (`random.ts` registers
- * it), so that a key passed to a jitted function is traced, not baked in.
- * @internal
- */
-export interface LeafKind {
-  /** Whether `x` is a value of this kind. */
-  is(x: unknown): boolean;
-  /** The tensor `x` stands for (a tracer, for a value made while tracing). */
-  toTensor(x: unknown): Tensor;
-  /** The value standing for `t` (a tracer while tracing, a tensor after a call). */
-  fromTensor(t: Tensor): unknown;
-}
-
-const leafKinds: LeafKind[] = [];
-
-/** Makes values of `kind` leaves of jitted functions' arguments and results. @internal */
-export function registerLeafKind(kind: LeafKind): void {
-  leafKinds.push(kind);
-}
-
-const kindOf = (x: unknown): LeafKind | null =>
-  isTensor(x) ? null : leafKinds.find((k) => k.is(x)) ?? null;
+const kindOf = leafKindOf;
 
 /** The leaves of a jitted function's argument or result. */
 interface Leaves {

@@ -28,6 +28,7 @@
  * @module
  */
 import {
+  allocData,
   checkOptions,
   checkShape,
   describe,
@@ -37,9 +38,10 @@ import {
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
+import { reshape, transpose } from "./structural.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
 import type { Primitive } from "./grad_types.ts";
-import { registerLeafKind } from "./jit.ts";
+import { registerLeafKind } from "./tree.ts";
 
 export type { Key };
 
@@ -105,11 +107,42 @@ const randomPrim: Primitive<{
   name: "random",
   forward: ([k], { draw }) => draw(wordsOf(k)),
   vjp: () => [null],
-  // (a key is never a mapped argument of vmap: only one made inside a
-  // mapped function from mapped values could vary, and keys are made from
-  // numbers)
-  batch: (_, __, { fn }) => {
-    throw new Error(`${fn}: the key cannot differ per example inside vmap`);
+  // a key per example (vmap over a list of keys): each example's draw
+  batch: ([k], [d], params) => [
+    bind(randomRowsPrim, [d === 0 ? k : transpose(k, [1, 0])], params),
+    0,
+  ],
+});
+
+/**
+ * `draw` from each row of an int32 `[B, 2]` tensor of keys' words, stacked
+ * along a new first axis: the draws of a key per example (`vmap`).
+ */
+const randomRowsPrim: Primitive<{
+  fn: string;
+  draw: (k: readonly [number, number]) => Tensor;
+}> = definePrimitive({
+  name: "randomRows",
+  forward: ([k], { draw }) => {
+    const rows = k.shape[0];
+    const draws = Array.from(
+      { length: rows },
+      (_, b) => draw([k.data[2 * b] >>> 0, k.data[2 * b + 1] >>> 0]),
+    );
+    const first = draws[0] ?? draw([0, 0]);
+    const n = first.data.length;
+    const out = allocData(first.dtype, rows * n);
+    draws.forEach((t, b) => out.set(t.data, b * n));
+    return fromData(out, [rows, ...first.shape]);
+  },
+  vjp: () => [null],
+  // keys per example of keys per example: the rows of both, then split
+  batch: ([k], [d], params) => {
+    const perm = [d!, ...[0, 1, 2].filter((a) => a !== d)];
+    const front = transpose(k, perm); // [B1, B, 2]
+    const [b1, b] = front.shape;
+    const out = bind(randomRowsPrim, [reshape(front, [b1 * b, 2])], params);
+    return [reshape(out, [b1, b, ...out.shape.slice(1)]), 0];
   },
 });
 

@@ -42,6 +42,34 @@ function childPath(path: string, key: string | number): string {
 }
 
 /**
+ * A kind of value that is a leaf of a transformed function's arguments or
+ * results without being a tensor, and stands for a tensor: a random key,
+ * whose words are an int32 [2] tensor (`random.ts` registers it), so that
+ * a key passed to a jitted function is traced, not baked in, and a list of
+ * keys is mapped by `vmap`. @internal
+ */
+export interface LeafKind {
+  /** Whether `x` is a value of this kind. */
+  is(x: unknown): boolean;
+  /** The tensor `x` stands for (a tracer, for a value made while tracing). */
+  toTensor(x: unknown): Tensor;
+  /** The value standing for `t` (a tracer while tracing, a tensor after a call). */
+  fromTensor(t: Tensor): unknown;
+}
+
+const leafKinds: LeafKind[] = [];
+
+/** Makes values of `kind` leaves of transformed functions' arguments and results. @internal */
+export function registerLeafKind(kind: LeafKind): void {
+  leafKinds.push(kind);
+}
+
+/** The registered kind of `x` (null for a tensor or anything else). @internal */
+export function leafKindOf(x: unknown): LeafKind | null {
+  return isTensor(x) ? null : leafKinds.find((k) => k.is(x)) ?? null;
+}
+
+/**
  * Flattens a tree into its leaves (depth first, object keys sorted) and a
  * structure that {@linkcode treeUnflatten} turns back into a tree.
  * `isLeaf` decides what counts as a leaf (default: a tensor).

@@ -14,6 +14,7 @@ import {
   checkOptions,
   describe,
   fmtShape,
+  type Key,
   sizeOf,
   type Tensor,
   tensor,
@@ -22,13 +23,22 @@ import {
 import { concrete, newLevel, type Rule, Tracer, unwrapLevel } from "./trace.ts";
 import {
   isPlainObject,
+  type LeafKind,
+  leafKindOf,
   type Tree,
   treeFlatten,
   treeUnflatten,
 } from "./tree.ts";
 import { checkFunction, outputChecked } from "./_args.ts";
 import { jvp, vjp } from "./transforms.ts";
-import { broadcastTo, expandDims, reshape, transpose } from "./structural.ts";
+import {
+  broadcastTo,
+  expandDims,
+  reshape,
+  slice,
+  stack,
+  transpose,
+} from "./structural.ts";
 
 /**
  * A value of a `vmap` level: `primal` holds every example, stacked along
@@ -154,6 +164,17 @@ function normAxis(
 }
 
 /**
+ * The arguments of a vmapped function: where `f` takes a random key, a
+ * list of keys (one per example) too.
+ */
+export type KeyListArgs<A extends unknown[]> = {
+  [I in keyof A]: A[I] extends Key ? A[I] | readonly Key[] : A[I];
+};
+
+/** The result of a vmapped function: a key `f` returns is a list of keys. */
+export type KeyListResult<R> = R extends Key ? Key[] : R;
+
+/**
  * Vectorising map, as `jax.vmap`: `vmap(f)(xs)` is `f` applied to each
  * example of `xs` (slices along the mapped axis), stacked along `outAxes`,
  * computed in one batched pass. Inputs mapped with `null` are shared by all
@@ -162,6 +183,9 @@ function normAxis(
  * None); an output that does not depend on a mapped input is repeated
  * along the mapped axis. Inside `f`, a mapped value's `shape` is one
  * example's, and reading its `data` is an error (it differs per example).
+ * A list of random keys (`random.split(key, n)`) is mapped along the list,
+ * as JAX's vmap maps a key array: each example gets its own key (a key `f`
+ * returns comes back as a list of keys, one per example).
  *
  * @example Per-example gradients in one pass:
  * ```ts
@@ -172,11 +196,20 @@ function normAxis(
  * const g = perExample(tensor([1, 2]), tensor([[1, 1], [2, 0]]));
  * assert.deepEqual(toArray(g), [[2, 4], [8, 0]]); // 2 w x² for each row x
  * ```
+ *
+ * @example Per-example randomness from a list of keys:
+ * ```ts
+ * import { random, stack, vmap } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const keys = random.split(random.key(0), 3);
+ * const noise = vmap((k: random.Key) => random.normal(k, [2]))(keys);
+ * assert.deepEqual(noise.data, stack(keys.map((k) => random.normal(k, [2]))).data);
+ * ```
  */
-export function vmap<A extends unknown[], R extends Tree>(
+export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
   f: (...args: A) => R,
   options?: VmapOptions,
-): (...args: A) => R {
+): (...args: KeyListArgs<A>) => KeyListResult<R> {
   const fn = "vmap";
   checkFunction(fn, "f", f);
   const o = checkOptions(fn, options, ["inAxes", "outAxes", "axisSize"]);
@@ -192,7 +225,7 @@ export function vmap<A extends unknown[], R extends Tree>(
       `${fn}: axisSize must be a non-negative integer, got ${axisSize}`,
     );
   }
-  return (...args: A): R => {
+  return (...args: KeyListArgs<A>): KeyListResult<R> => {
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {
       throw new Error(
         `${fn}: inAxes has ${inAxes.length} entries but f got ${args.length} argument(s)`,
@@ -206,9 +239,11 @@ export function vmap<A extends unknown[], R extends Tree>(
       // an unmapped argument goes to f as it is (a number, a key, a
       // setting: as JAX's in_axes None)
       if (spec === null) return arg;
+      const lists = new Map<Tensor, KeyList>();
+      const prepared = keyListsAsTensors(fn, i, arg, lists);
       let leaves: Tensor[], def;
       try {
-        [leaves, def] = treeFlatten(arg as Tree);
+        [leaves, def] = treeFlatten(prepared as Tree);
       } catch (e) {
         throw new Error(
           `${fn}: argument ${i} is not a tree of tensors: ${
@@ -216,11 +251,19 @@ export function vmap<A extends unknown[], R extends Tree>(
           }`,
         );
       }
-      const axes = leafAxes(fn, what, arg, spec);
+      const axes = leafAxes(fn, what, prepared, spec);
       return treeUnflatten(
         def,
         leaves.map((l, j) => {
-          if (axes[j] === null) return l;
+          if (axes[j] === null) return lists.get(l)?.value ?? l;
+          const list = lists.get(l);
+          if (list && axes[j] !== 0) {
+            throw new Error(
+              `${fn}: ${what} (leaf ${j}) maps a list of keys, which is mapped along the list: give 0, got ${
+                axes[j]
+              }`,
+            );
+          }
           const a = normAxis(
             fn,
             `${what} (leaf ${j})`,
@@ -240,19 +283,21 @@ export function vmap<A extends unknown[], R extends Tree>(
               }) but ${sizeFrom} has ${size}`,
             );
           }
-          return new BatchTracer(level, l, a);
+          const t = new BatchTracer(level, l, a);
+          return list ? keysOf(list.kind, t, list.depth - 1) : t;
         }),
       );
-    }) as A;
+    }) as unknown as A;
     if (size === undefined) {
       throw new Error(
         `${fn}: no input is mapped (every inAxes entry is null): give axisSize`,
       );
     }
-    const out = f(...wrapped);
+    const outKinds = new Map<Tensor, LeafKind>();
+    const out = keysAsTensors(f(...wrapped), outKinds);
     let leaves: Tensor[], def;
     try {
-      [leaves, def] = treeFlatten(out);
+      [leaves, def] = treeFlatten(out as Tree);
     } catch (e) {
       throw new Error(
         `${fn}: the mapped function must return a tree of tensors: ${
@@ -265,13 +310,27 @@ export function vmap<A extends unknown[], R extends Tree>(
       def,
       leaves.map((l, j) => {
         const batched = l instanceof BatchTracer && l.level === level;
+        const kind = outKinds.get(l);
         if (axes[j] === null) {
           if (batched) {
             throw new Error(
               `${fn}: outAxes is null for output leaf ${j}, but it differs per example`,
             );
           }
-          return l;
+          return kind ? kind.fromTensor(l) : l;
+        }
+        if (kind) { // a key per example: a list of keys (along the list)
+          if (axes[j] !== 0) {
+            throw new Error(
+              `${fn}: output leaf ${j} is a random key, returned as a list of keys (one per example): outAxes must be 0 there, got ${
+                axes[j]
+              }`,
+            );
+          }
+          const words = batched
+            ? moveAxis(l.primal, l.bdim, 0)
+            : broadcastTo(expandDims(l, 0), [size!, ...l.shape]);
+          return keysOf(kind, words, 1);
         }
         const a = normAxis(
           fn,
@@ -287,8 +346,110 @@ export function vmap<A extends unknown[], R extends Tree>(
         }
         return moveAxis(l.primal, l.bdim, a);
       }),
-    ) as R;
+    ) as KeyListResult<R>;
   };
+}
+
+/** A list of keys mapped by `vmap`: their kind, and how deeply lists nest (1: a list of keys). */
+interface KeyList {
+  kind: LeafKind;
+  depth: number;
+  /** What f gets when the list is not mapped: the list itself. */
+  value: unknown;
+}
+
+/**
+ * `tree` with each list of keys (non-empty; or a list of such lists, all of
+ * one length) replaced by one tensor of their words `[n, ..., 2]`, noted in
+ * `lists`, so that `vmap` maps the list, as JAX's vmap maps a key array:
+ * each example gets its own key (`random.split(key, n)` makes such a list).
+ */
+function keyListsAsTensors(
+  fn: string,
+  i: number,
+  tree: unknown,
+  lists: Map<Tensor, KeyList>,
+): unknown {
+  if (leafKindOf(tree)) {
+    throw new Error(
+      `${fn}: argument ${i} holds a single random key where an axis is mapped: map a list of keys (random.split(key, n), one per example), or give inAxes null to pass the same key to every example`,
+    );
+  }
+  if (Array.isArray(tree)) {
+    const list = keyList(tree);
+    if (list) {
+      lists.set(list.words, { ...list, value: tree });
+      return list.words;
+    }
+    return tree.map((t) => keyListsAsTensors(fn, i, t, lists));
+  }
+  if (isPlainObject(tree)) {
+    return Object.fromEntries(
+      Object.entries(tree).map(([k, v]) => [
+        k,
+        keyListsAsTensors(fn, i, v, lists),
+      ]),
+    );
+  }
+  return tree;
+}
+
+/** The words of a list of keys of one kind (or of equal lists of them), or null. */
+function keyList(
+  list: readonly unknown[],
+): { words: Tensor; kind: LeafKind; depth: number } | null {
+  if (list.length === 0) return null;
+  const kind = leafKindOf(list[0]);
+  if (kind && list.every((x) => leafKindOf(x) === kind)) {
+    return { words: stack(list.map((x) => kind.toTensor(x))), kind, depth: 1 };
+  }
+  if (!list.every(Array.isArray)) return null;
+  const inner = list.map((l) => keyList(l as unknown[]));
+  const first = inner[0];
+  if (
+    !first ||
+    !inner.every((l) =>
+      l && l.kind === first.kind && l.depth === first.depth &&
+      l.words.shape.join() === first.words.shape.join()
+    )
+  ) return null;
+  return {
+    words: stack(inner.map((l) => l!.words)),
+    kind: first.kind,
+    depth: first.depth + 1,
+  };
+}
+
+/** The keys (of `kind`) that `words` `[n, ..., 2]` holds, as nested lists `depth` deep (0: one key). */
+function keysOf(kind: LeafKind, words: Tensor, depth: number): unknown {
+  if (depth === 0) return kind.fromTensor(words);
+  const [n, ...rest] = words.shape;
+  return Array.from({ length: n }, (_, b) =>
+    keysOf(
+      kind,
+      reshape(
+        slice(words, [b, ...rest.map(() => 0)], [b + 1, ...rest]),
+        rest,
+      ),
+      depth - 1,
+    ));
+}
+
+/** `tree` with every key replaced by the tensor of its words, noted in `kinds`. */
+function keysAsTensors(tree: unknown, kinds: Map<Tensor, LeafKind>): unknown {
+  const kind = leafKindOf(tree);
+  if (kind) {
+    const t = kind.toTensor(tree);
+    kinds.set(t, kind);
+    return t;
+  }
+  if (Array.isArray(tree)) return tree.map((t) => keysAsTensors(t, kinds));
+  if (isPlainObject(tree)) {
+    return Object.fromEntries(
+      Object.entries(tree).map(([k, v]) => [k, keysAsTensors(v, kinds)]),
+    );
+  }
+  return tree;
 }
 
 /** `x` with axis `from` moved to position `to`. */

@@ -123,6 +123,17 @@ export const coreRows: Row[] = [
       return T.mul(x, T.astype(T.equal(idx, T.arange(n)), "float64"));
     },
   })),
+  {
+    // a key per example (vmap over a list of keys): x times each example's
+    // own random 0/1 mask
+    name: "random draws per example (vmap over a list of keys)",
+    arb: one(1, 3),
+    domains: ["real"],
+    f: (_p, x) =>
+      T.vmap((k: T.random.Key, xi: Tensor) =>
+        T.mul(xi, T.astype(T.random.bernoulli(k, 0.5, xi.shape), "float64"))
+      )(T.random.split(T.random.key(0), x.shape[0]) as never, x),
+  },
   binary(
     "compare (a > b as a mask)",
     (a, b) => T.mul(a, T.astype(T.greater(a, b), "float64")),

@@ -390,6 +390,61 @@ Deno.test("vmap: an argument with inAxes null may be anything (a number, a rando
   );
 });
 
+Deno.test("vmap maps a list of keys (random.split(key, n)), as JAX's vmap maps a key array: each example draws from its own key, with the loop's bits (splits, dropout under grad, jit, nested lists, keys returned)", () => {
+  const R = T.random;
+  const same = (a: Tensor, b: Tensor, msg: string) => {
+    assert.deepEqual(a.shape, b.shape, msg);
+    assert.ok(
+      Array.from(a.data).every((v, i) => Object.is(v, b.data[i])),
+      msg,
+    );
+  };
+  const keys = R.split(R.key(0), 3);
+  const draw = (k: T.random.Key) => R.uniform(R.split(k)[1], [4]);
+  same(T.vmap(draw)(keys), T.stack(keys.map(draw)), "split, uniform");
+  // per-example dropout, differentiated
+  const xs = R.normal(R.key(9), [3, 5], { dtype: "float64" });
+  const loss = (x: Tensor, k: T.random.Key) =>
+    T.sum(T.square(T.dropout(x, { p: 0.5, key: k })));
+  same(
+    T.vmap(T.grad(loss))(xs, keys),
+    T.stack(
+      keys.map((k, b) =>
+        T.grad(loss)(T.reshape(T.slice(xs, [b], [b + 1]), [5]), k)
+      ),
+    ),
+    "dropout under grad",
+  );
+  // under jit: each call's keys, one trace
+  const jv = T.jit(T.vmap(draw));
+  const other = R.split(R.key(5), 3);
+  same(jv(keys), T.stack(keys.map(draw)), "jit");
+  same(jv(other), T.stack(other.map(draw)), "jit, other keys");
+  assert.equal(jv.traceCount(), 1);
+  // a list of lists under vmap of vmap
+  const grid = [R.split(R.key(1), 2), R.split(R.key(2), 2)];
+  same(
+    T.vmap(T.vmap(draw))(grid as never),
+    T.stack(grid.map((ks) => T.stack(ks.map(draw)))),
+    "nested",
+  );
+  // keys returned: a list, one per example
+  const out = T.vmap((k: T.random.Key) => R.split(k)[0])(keys);
+  assert.deepEqual(
+    out.map((k) => k.words),
+    keys.map((k) => R.split(k)[0].words),
+  );
+  // a single key has no axis to map
+  assert.throws(
+    () => T.vmap(draw)(R.key(0) as never),
+    /^Error: vmap: argument 0 holds a single random key where an axis is mapped: map a list of keys/,
+  );
+  assert.throws(
+    () => T.vmap(draw, { inAxes: -1 })(keys as never),
+    /^Error: vmap: inAxes\[0\] \(leaf 0\) maps a list of keys, which is mapped along the list: give 0, got -1$/,
+  );
+});
+
 Deno.test("customVjp under vmap runs once per example (a documented loop, counted)", () => {
   const clip = T.customVjp(
     (x: Tensor) => T.mul(x, 2),
