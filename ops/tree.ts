@@ -110,6 +110,13 @@ export function flattenAs<L = Tensor>(
         children: x.map((c, i) => walk(c, childPath(path, i))),
       };
     }
+    if (leafKindOf(x)) {
+      throw new Error(
+        `${fn}: leaf ${
+          path === "" ? "(root)" : `"${path}"`
+        } is a random key, where a Tensor is expected (a key has no gradient and no axis: pass it outside argnums, or with inAxes null)`,
+      );
+    }
     if (isPlainObject(x)) {
       const keys = Object.keys(x).sort();
       return {

@@ -29,7 +29,7 @@ import {
   treeFlatten,
   treeUnflatten,
 } from "./tree.ts";
-import { checkFunction, outputChecked } from "./_args.ts";
+import { checkFunction, outputChecked, treeLeavesOf } from "./_args.ts";
 import { jvp, vjp } from "./transforms.ts";
 import {
   broadcastTo,
@@ -483,8 +483,9 @@ function jacSetup(
   fn: string,
   f: unknown,
   options: JacobianOptions | undefined,
-  nargs: number,
+  args: readonly unknown[],
 ): { nums: number[]; single: boolean; hasAux: boolean } {
+  const nargs = args.length;
   checkFunction(fn, "f", f);
   const o = checkOptions(fn, options, ["argnums", "hasAux"]);
   const argnums = (o.argnums ?? 0) as number | number[];
@@ -498,6 +499,8 @@ function jacSetup(
       );
     }
   }
+  // the differentiated arguments are trees of tensors (errors naming fn)
+  for (const a of list) treeLeavesOf(fn, `argument ${a}`, args[a]);
   return {
     nums: list,
     single: !Array.isArray(argnums),
@@ -559,7 +562,7 @@ export function jacrev<A extends unknown[]>(
 ): (...args: A) => Tree {
   return (...args: A) => {
     const fn = "jacrev";
-    const { nums, single, hasAux } = jacSetup(fn, f, options, args.length);
+    const { nums, single, hasAux } = jacSetup(fn, f, options, args);
     const fc = outputChecked(fn, f, hasAux ? (r) => auxPair(fn, r) : undefined);
     const g = (...d: Tree[]) => {
       const full = args.slice() as unknown[];
@@ -621,7 +624,7 @@ export function jacfwd<A extends unknown[]>(
 ): (...args: A) => Tree {
   return (...args: A) => {
     const fn = "jacfwd";
-    const { nums, single, hasAux } = jacSetup(fn, f, options, args.length);
+    const { nums, single, hasAux } = jacSetup(fn, f, options, args);
     const primals = nums.map((i) => args[i] as Tree);
     const fc = outputChecked(fn, f, hasAux ? (r) => auxPair(fn, r) : undefined);
     const g = (...d: Tree[]) => {
@@ -690,7 +693,7 @@ export function hessian<A extends unknown[]>(
   checkOptions("hessian", options, ["argnums"]);
   return (...args: A) => {
     // (checked here, so that the error names hessian, not jacfwd)
-    jacSetup("hessian", f, options, args.length);
+    jacSetup("hessian", f, options, args);
     const fc = outputChecked("hessian", f);
     return jacfwd(jacrev(fc, options), options)(...args);
   };

@@ -564,3 +564,32 @@ Deno.test("api errors: a transform whose f returns something other than a tree o
   }
   assert.deepEqual(problems, []);
 });
+
+Deno.test("api errors: a random key where a transform differentiates or maps is an Error naming the transform and saying it is a key", () => {
+  const k = T.random.key(0);
+  const x = T.ones([2]);
+  const f = (v: T.Tensor, key: T.random.Key) =>
+    T.sum(T.mul(v, T.random.normal(key, [2])));
+  // deno-lint-ignore no-explicit-any
+  const A = T as any;
+  const cases: [string, () => unknown][] = [
+    ["grad", () => A.grad(f, { argnums: 1 })(x, k)],
+    ["valueAndGrad", () => A.valueAndGrad(f, { argnums: [0, 1] })(x, k)],
+    ["vjp", () => A.vjp(f, x, k)],
+    ["jacrev", () => A.jacrev(f, { argnums: 1 })(x, k)],
+    ["jacfwd", () => A.jacfwd(f, { argnums: 1 })(x, k)],
+    ["hessian", () => A.hessian(f, { argnums: 1 })(x, k)],
+    ["vmap", () => A.vmap(f)(T.ones([3, 2]), k)],
+  ];
+  for (const [name, call] of cases) {
+    assert.throws(
+      call,
+      (e: Error) =>
+        e.constructor === Error && e.message.startsWith(`${name}: `) &&
+        /random key/.test(e.message),
+      name,
+    );
+  }
+  // differentiating the tensor with the key as a plain argument works
+  assert.deepEqual(T.grad(f)(x, k).shape, [2]);
+});
