@@ -88,6 +88,7 @@ export {
   expandDims,
   flatten,
   pad,
+  type PadMode,
   type ReduceOptions,
   reshape,
   slice,

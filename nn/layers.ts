@@ -23,7 +23,7 @@ import {
   sigmoid as sigmoidOp,
   tanh as tanhOp,
 } from "../ops/elementwise.ts";
-import { flatten as flattenOp } from "../ops/structural.ts";
+import { flatten as flattenOp, pad as padOp } from "../ops/structural.ts";
 import { type Pair, pair } from "../ops/_args.ts";
 import {
   elu as eluOp,
@@ -310,6 +310,12 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
   bias?: boolean;
   /** Parameter dtype. Default "float32". */
   dtype?: FloatDType;
+  /**
+   * How the padding is filled, as PyTorch's `padding_mode`: `"zeros"` (the
+   * default), or `pad`'s `"reflect"`, `"replicate"` or `"circular"` (x is
+   * padded in that mode, then convolved without padding).
+   */
+  paddingMode?: "zeros" | "reflect" | "replicate" | "circular";
 }
 
 /**
@@ -353,9 +359,17 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
     "groups",
     "bias",
     "dtype",
+    ...(transposed ? [] : ["paddingMode"]),
   ]);
-  const { inChannels, outChannels, kernelSize, bias, dtype, ...opOptions } =
-    options;
+  const {
+    inChannels,
+    outChannels,
+    kernelSize,
+    bias,
+    dtype,
+    paddingMode,
+    ...opOptions
+  } = options as L & { paddingMode?: Conv2dLayerOptions["paddingMode"] };
   const inC = positiveInt(fn, "inChannels", inChannels);
   const outC = positiveInt(fn, "outChannels", outChannels);
   const k = pair(fn, "kernelSize", kernelSize, 1);
@@ -392,11 +406,36 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
   }
   if (s.groups !== 1) args += `, groups=${s.groups}`;
   if (!hasBias) args += ", bias=False";
+  const mode = paddingMode ?? "zeros";
+  if (!["zeros", "reflect", "replicate", "circular"].includes(mode)) {
+    throw new Error(
+      `${fn}: paddingMode must be "zeros", "reflect", "replicate" or "circular", got ${
+        describe(mode)
+      }`,
+    );
+  }
+  if (mode !== "zeros") args += `, padding_mode=${mode}`;
+  // the padding per side [[top, bottom], [left, right]] ("same": PyTorch's
+  // split, the extra one after)
+  const sides = ([0, 1] as const).map((a) => {
+    if (s.padding !== "same") return [s.padding[a], s.padding[a]];
+    const total = s.dilation[a] * (k[a] - 1);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  });
   return {
     args,
     params,
     init: (key: Key) => weightAndBias(key, params, fanIn),
     opOptions,
+    /** x padded in the padding mode (as it is for "zeros", which the op pads). */
+    padInput: (x: Tensor): Tensor =>
+      mode === "zeros" ? x : padOp(
+        x,
+        [...x.shape.slice(0, -2).map(() => [0, 0]), ...sides],
+        { mode: mode as Exclude<typeof mode, "zeros"> },
+      ),
+    /** The op's options after padInput: no padding left in a padding mode. */
+    convOptions: mode === "zeros" ? opOptions : { ...opOptions, padding: 0 },
   };
 }
 
@@ -421,7 +460,7 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
 export function conv2d(
   options: Conv2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const { args, params, init, opOptions } = convLayer(
+  const { args, params, init, opOptions, padInput, convOptions } = convLayer(
     "nn.conv2d",
     options,
     false,
@@ -431,7 +470,8 @@ export function conv2d(
     repr: `Conv2d(${args})`,
     params,
     init,
-    apply: (p, x) => conv2dOp(x, p.weight, p.bias ?? null, opOptions),
+    apply: (p, x) =>
+      conv2dOp(padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (s) => conv2dShape(s, params.weight.shape, opOptions),
   });
 }

@@ -116,7 +116,12 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
         );
       }
       // PyTorch's repr prints string paddings bare: quote them for Python
-      return `nn.${call.replace(/padding=(same|valid)\b/, "padding='$1'")}`;
+      return `nn.${
+        call.replace(/padding=(same|valid)\b/, "padding='$1'").replace(
+          /padding_mode=(reflect|replicate|circular)\b/,
+          "padding_mode='$1'",
+        )
+      }`;
     }
     return `${defineClass(l, shape, name)}()`;
   };

@@ -425,26 +425,37 @@ export function slice(
   return bind(slicePrim, [x], { starts: s, ends: e });
 }
 
+/** How {@linkcode pad} fills: PyTorch's `F.pad` modes. */
+export type PadMode = "constant" | "reflect" | "replicate" | "circular";
+
 /**
- * Pads with a constant: `widths` is NumPy's `[[before, after], ...]` per axis
- * (or one number for every side).
+ * Pads `x`: `widths` is NumPy's `[[before, after], ...]` per axis (or one
+ * number for every side). `mode` as PyTorch's `F.pad`: `"constant"` (the
+ * default) fills with `value`; `"reflect"` mirrors the values next to the
+ * edge (the edge itself not repeated: widths below the axis' size);
+ * `"replicate"` repeats the edge value; `"circular"` wraps around (widths
+ * at most the axis' size). Any axis may be padded, in any mode.
  *
  * @example
  * ```ts
  * import { pad, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
+ * const x = tensor([1, 2, 3]);
  * assert.deepEqual(toArray(pad(tensor([1, 2]), [[1, 2]], { value: 9 })), [9, 1, 2, 9, 9]);
+ * assert.deepEqual(toArray(pad(x, [[2, 1]], { mode: "reflect" })), [3, 2, 1, 2, 3, 2]);
+ * assert.deepEqual(toArray(pad(x, [[2, 1]], { mode: "replicate" })), [1, 1, 1, 2, 3, 3]);
+ * assert.deepEqual(toArray(pad(x, [[2, 1]], { mode: "circular" })), [2, 3, 1, 2, 3, 1]);
  * ```
  */
 export function pad(
   x: Tensor,
   widths: readonly (readonly [number, number])[] | readonly number[][] | number,
-  options?: { value?: number },
+  options?: { value?: number; mode?: PadMode },
 ): Tensor {
   if (options === undefined) options = {};
   const fn = "pad";
   checkTensor(fn, x, "x");
-  checkOptions(fn, options, ["value"]);
+  checkOptions(fn, options, ["value", "mode"]);
   const nd = x.shape.length;
   const w = typeof widths === "number"
     ? x.shape.map(() => [widths, widths])
@@ -462,6 +473,27 @@ export function pad(
       }, got ${JSON.stringify(widths)}`,
     );
   }
+  const mode = options.mode ?? "constant";
+  if (!["constant", "reflect", "replicate", "circular"].includes(mode)) {
+    throw new Error(
+      `${fn}: mode must be "constant", "reflect", "replicate" or "circular", got ${
+        describe(mode)
+      }`,
+    );
+  }
+  if (mode !== "constant") {
+    if (options.value !== undefined) {
+      throw new Error(
+        `${fn}: value is for mode "constant" only, got value ${
+          describe(options.value)
+        } with mode "${mode}" (as PyTorch's F.pad)`,
+      );
+    }
+    return w.reduce(
+      (t, p, axis) => padAxis(fn, t, axis, p[0], p[1], mode),
+      x,
+    );
+  }
   const value = options.value ?? 0;
   if (typeof value !== "number") {
     throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
@@ -471,6 +503,58 @@ export function pad(
     widths: w.map((p) => [p[0], p[1]] as [number, number]),
     value,
   });
+}
+
+/**
+ * `x` padded along `axis` by `before` and `after` values taken from `x`
+ * itself (mode reflect, replicate or circular), as slices joined by
+ * `concat`: so the gradient, vmap and jit come with them.
+ */
+function padAxis(
+  fn: string,
+  x: Tensor,
+  axis: number,
+  before: number,
+  after: number,
+  mode: Exclude<PadMode, "constant">,
+): Tensor {
+  if (before === 0 && after === 0) return x;
+  const n = x.shape[axis];
+  const limit = mode === "reflect" ? n - 1 : mode === "circular" ? n : Infinity;
+  if (n === 0 || before > limit || after > limit) {
+    throw new Error(
+      `${fn}: mode "${mode}" pads axis ${axis} of size ${n} by [${before}, ${after}]; ${
+        mode === "reflect"
+          ? "each width must be below the axis' size"
+          : mode === "circular"
+          ? "each width must be at most the axis' size"
+          : "the axis must not be empty"
+      } (x ${fmt(x.shape)})`,
+    );
+  }
+  // the slice [from, to) of x along axis
+  const part = (from: number, to: number) =>
+    slice(
+      x,
+      x.shape.map((_, i) => (i === axis ? from : 0)),
+      x.shape.map((d, i) => (i === axis ? to : d)),
+    );
+  const repeat = (t: Tensor, k: number) =>
+    broadcastTo(t, t.shape.map((d, i) => (i === axis ? k : d)));
+  const side = (k: number, first: boolean): Tensor[] => {
+    if (k === 0) return [];
+    if (mode === "replicate") {
+      return [repeat(first ? part(0, 1) : part(n - 1, n), k)];
+    }
+    if (mode === "circular") return [first ? part(n - k, n) : part(0, k)];
+    // reflect: the k values next to the edge, nearest the edge innermost
+    const idx = Array.from(
+      { length: k },
+      (_, j) => (first ? k - j : n - 2 - j),
+    );
+    return idx.map((i) => part(i, i + 1));
+  };
+  return concat([...side(before, true), x, ...side(after, false)], axis);
 }
 
 // ---------------------------------------------------------------------------

@@ -39,6 +39,15 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 9, 9],
     ],
     [
+      "conv paddingMode reflect, replicate, circular",
+      seq(
+        conv({ padding: 1, paddingMode: "reflect" }),
+        conv({ padding: [2, 1], stride: 2, paddingMode: "replicate" }),
+        conv({ padding: "same", paddingMode: "circular" }),
+      ),
+      [2, 4, 9, 8],
+    ],
+    [
       "convTranspose2d stride 2, outputPadding 1, groups 2",
       seq(
         nn.convTranspose2d({

@@ -81,6 +81,21 @@ export const binary = (
   f: (_p, a, b) => f(a, b),
 });
 
+/** A shape with pad widths `[before, after]` per axis, each at most `max` and `most(the axis' size)`. */
+const padArb = (max: number, most: (n: number) => number) =>
+  shapeArb(1, 3).chain((s) =>
+    fc.array(fc.tuple(fc.nat(max), fc.nat(max)), {
+      minLength: s.length,
+      maxLength: s.length,
+    }).map((w) => ({
+      shapes: [s],
+      p: w.map(([b, a], i) => [
+        Math.min(b, most(s[i])),
+        Math.min(a, most(s[i])),
+      ]),
+    }))
+  );
+
 /** Rows of the core ops (CNN ops add theirs in cnn_table). */
 export const coreRows: Row[] = [
   unary("neg", T.neg),
@@ -246,18 +261,20 @@ export const coreRows: Row[] = [
   },
   {
     name: "pad",
-    arb: shapeArb(1, 3).chain((s) =>
-      fc.array(fc.tuple(fc.nat(2), fc.nat(2)), {
-        minLength: s.length,
-        maxLength: s.length,
-      }).map((w) => ({
-        shapes: [s],
-        p: w,
-      }))
-    ),
+    arb: padArb(2, () => 2),
     domains: ["real"],
     f: (w, x) => T.pad(x, w, { value: 0.5 }),
   },
+  // pad's other modes, each width as large as the mode allows on that axis
+  ...(["reflect", "replicate", "circular"] as const).map((mode) => ({
+    name: `pad (mode ${mode})`,
+    arb: padArb(
+      3,
+      (n) => mode === "reflect" ? n - 1 : mode === "circular" ? n : 3,
+    ),
+    domains: ["real" as const],
+    f: (w: number[][], x: Tensor) => T.pad(x, w, { mode }),
+  })),
   {
     name: "matmul",
     arb: fc.tuple(

@@ -93,6 +93,22 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
         runningMean: v.runningMean,
         runningVar: v.runningVar,
       });
+    case "pad":
+      return T.pad(v.x!, o.widths, {
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.value !== undefined ? { value: o.value } : {}),
+      });
+    case "conv2dLayer": { // nn.Conv2d with padding_mode: the layer applied
+      const [outChannels, inChannels, kh, kw] = v.weight!.shape;
+      const layer = T.nn.conv2d({
+        inChannels,
+        outChannels,
+        kernelSize: [kh, kw],
+        dtype: "float64",
+        ...o,
+      });
+      return layer.apply({ weight: v.weight!, bias: v.bias! }, v.x!);
+    }
   }
   throw new Error(`unknown op ${c.op}`);
 }
