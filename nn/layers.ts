@@ -315,7 +315,7 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
    * default), or `pad`'s `"reflect"`, `"replicate"` or `"circular"` (x is
    * padded in that mode, then convolved without padding).
    */
-  paddingMode?: "zeros" | "reflect" | "replicate" | "circular";
+  paddingMode?: PaddingMode;
 }
 
 /**
@@ -337,6 +337,53 @@ export interface ConvTranspose2dLayerOptions extends ConvTranspose2dOptions {
 }
 
 /**
+ * A conv layer's options, checked for unknown and missing keys (`extra`:
+ * the keys beyond the ones every conv layer takes), split into the layer's
+ * own and the op's (the rest).
+ */
+function convLayerOptions<
+  O extends {
+    inChannels: number;
+    outChannels: number;
+    kernelSize: unknown;
+    bias?: boolean;
+    dtype?: FloatDType;
+    paddingMode?: PaddingMode;
+  },
+>(fn: string, options: O, extra: string[]) {
+  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
+    "inChannels",
+    "outChannels",
+    "kernelSize",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "bias",
+    "dtype",
+    ...extra,
+  ]);
+  const {
+    inChannels,
+    outChannels,
+    kernelSize,
+    bias,
+    dtype,
+    paddingMode,
+    ...opOptions
+  } = options;
+  return {
+    inC: positiveInt(fn, "inChannels", inChannels),
+    outC: positiveInt(fn, "outChannels", outChannels),
+    kernelSize: kernelSize as O["kernelSize"],
+    bias,
+    dtype,
+    paddingMode,
+    opOptions,
+  };
+}
+
+/**
  * What the two convolution layers share: their options checked when the
  * layer is built (the op's options by the op's own rules), the weight
  * `[out, in / groups, kH, kW]` (`[in, out / groups, kH, kW]` when
@@ -348,30 +395,12 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
   options: L,
   transposed: boolean,
 ) {
-  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
-    "inChannels",
-    "outChannels",
-    "kernelSize",
-    "stride",
-    "padding",
-    ...(transposed ? ["outputPadding"] : []),
-    "dilation",
-    "groups",
-    "bias",
-    "dtype",
-    ...(transposed ? [] : ["paddingMode"]),
-  ]);
-  const {
-    inChannels,
-    outChannels,
-    kernelSize,
-    bias,
-    dtype,
-    paddingMode,
-    ...opOptions
-  } = options as L & { paddingMode?: Conv2dLayerOptions["paddingMode"] };
-  const inC = positiveInt(fn, "inChannels", inChannels);
-  const outC = positiveInt(fn, "outChannels", outChannels);
+  const { inC, outC, kernelSize, bias, dtype, paddingMode, opOptions } =
+    convLayerOptions(
+      fn,
+      options as L & { paddingMode?: PaddingMode },
+      transposed ? ["outputPadding"] : ["paddingMode"],
+    );
   const k = pair(fn, "kernelSize", kernelSize, 1);
   const s = convSettings(fn, opOptions, transposed);
   if (inC % s.groups !== 0 || outC % s.groups !== 0) {
@@ -406,36 +435,61 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
   }
   if (s.groups !== 1) args += `, groups=${s.groups}`;
   if (!hasBias) args += ", bias=False";
-  const mode = paddingMode ?? "zeros";
-  if (!["zeros", "reflect", "replicate", "circular"].includes(mode)) {
-    throw new Error(
-      `${fn}: paddingMode must be "zeros", "reflect", "replicate" or "circular", got ${
-        describe(mode)
-      }`,
-    );
-  }
-  if (mode !== "zeros") args += `, padding_mode=${mode}`;
-  // the padding per side [[top, bottom], [left, right]] ("same": PyTorch's
-  // split, the extra one after)
-  const sides = ([0, 1] as const).map((a) => {
-    if (s.padding !== "same") return [s.padding[a], s.padding[a]];
-    const total = s.dilation[a] * (k[a] - 1);
-    return [Math.floor(total / 2), total - Math.floor(total / 2)];
-  });
+  const modal = paddingModeOf(
+    fn,
+    paddingMode,
+    ([0, 1] as const).map((a) =>
+      s.padding === "same"
+        ? sameSides(s.dilation[a], k[a])
+        : [s.padding[a], s.padding[a]]
+    ),
+  );
   return {
-    args,
+    args: args + modal.repr,
     params,
     init: (key: Key) => weightAndBias(key, params, fanIn),
     opOptions,
-    /** x padded in the padding mode (as it is for "zeros", which the op pads). */
-    padInput: (x: Tensor): Tensor =>
-      mode === "zeros" ? x : padOp(
-        x,
-        [...x.shape.slice(0, -2).map(() => [0, 0]), ...sides],
-        { mode: mode as Exclude<typeof mode, "zeros"> },
-      ),
+    padInput: modal.padInput,
     /** The op's options after padInput: no padding left in a padding mode. */
-    convOptions: mode === "zeros" ? opOptions : { ...opOptions, padding: 0 },
+    convOptions: modal.padded ? { ...opOptions, padding: 0 } : opOptions,
+  };
+}
+
+/** A layer's `paddingMode`: PyTorch's `padding_mode`. */
+export type PaddingMode = "zeros" | "reflect" | "replicate" | "circular";
+
+/** "same" padding of one axis as PyTorch splits it: the extra one after. */
+const sameSides = (dilation: number, k: number): [number, number] => {
+  const total = dilation * (k - 1);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+};
+
+/**
+ * A conv layer's padding mode, checked: its repr suffix, whether the layer
+ * pads x itself (any mode but "zeros", which the op pads), and `padInput`,
+ * x padded by `sides` (per spatial axis, the last ones) in that mode.
+ */
+function paddingModeOf(fn: string, mode: unknown, sides: number[][]) {
+  const m = mode ?? "zeros";
+  if (!["zeros", "reflect", "replicate", "circular"].includes(m as string)) {
+    throw new Error(
+      `${fn}: paddingMode must be "zeros", "reflect", "replicate" or "circular", got ${
+        describe(m)
+      }`,
+    );
+  }
+  const padded = m !== "zeros";
+  return {
+    repr: padded ? `, padding_mode=${m}` : "",
+    padded,
+    padInput: (x: Tensor): Tensor =>
+      padded
+        ? padOp(
+          x,
+          [...x.shape.slice(0, -sides.length).map(() => [0, 0]), ...sides],
+          { mode: m as Exclude<PaddingMode, "zeros"> },
+        )
+        : x,
   };
 }
 
@@ -659,6 +713,8 @@ export interface Conv1dLayerOptions extends Conv1dOptions {
   bias?: boolean;
   /** Parameter dtype. Default "float32". */
   dtype?: FloatDType;
+  /** How the padding is filled, as PyTorch's `padding_mode` (see {@linkcode Conv2dLayerOptions}). */
+  paddingMode?: PaddingMode;
 }
 
 /** A 1-D size as PyTorch prints what it stores: `(3,)` for a 1-tuple, else the number. */
@@ -686,21 +742,8 @@ export function conv1d(
   options: Conv1dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
   const fn = "nn.conv1d";
-  requireOptions(fn, options, ["inChannels", "outChannels", "kernelSize"], [
-    "inChannels",
-    "outChannels",
-    "kernelSize",
-    "stride",
-    "padding",
-    "dilation",
-    "groups",
-    "bias",
-    "dtype",
-  ]);
-  const { inChannels, outChannels, kernelSize, bias, dtype, ...opOptions } =
-    options;
-  const inC = positiveInt(fn, "inChannels", inChannels);
-  const outC = positiveInt(fn, "outChannels", outChannels);
+  const { inC, outC, kernelSize, bias, dtype, paddingMode, opOptions } =
+    convLayerOptions(fn, options, ["paddingMode"]);
   const k = single(fn, "kernelSize", kernelSize, 1);
   const s = conv1dSettings(fn, opOptions);
   const groups = s.groups!;
@@ -725,12 +768,21 @@ export function conv1d(
   if (s.dilation[1] !== 1) args += `, dilation=(${s.dilation[1]},)`;
   if (groups !== 1) args += `, groups=${groups}`;
   if (!hasBias) args += ", bias=False";
+  const p1 = s.padding === "same" || s.padding === "valid"
+    ? 0
+    : (s.padding as [number, number])[1];
+  const modal = paddingModeOf(fn, paddingMode, [
+    s.padding === "same" ? sameSides(s.dilation[1], k) : [p1, p1],
+  ]);
+  args += modal.repr;
+  const convOptions = modal.padded ? { ...opOptions, padding: 0 } : opOptions;
   return defineLayer({
     name: "Conv1d",
     repr: `Conv1d(${args})`,
     params,
     init: (key) => weightAndBias(key, params, (inC / groups) * k),
-    apply: (p, x) => conv1dOp(x, p.weight, p.bias ?? null, opOptions),
+    apply: (p, x) =>
+      conv1dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (sh) => conv1dShape(sh, params.weight.shape, opOptions),
   });
 }

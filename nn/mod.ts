@@ -116,6 +116,7 @@ export {
   maxPool1d,
   maxPool2d,
   type MaxPool2dLayerOptions,
+  type PaddingMode,
   relu,
   sigmoid,
   silu,

@@ -95,6 +95,34 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 9, 9],
     ],
     [
+      "conv1d paddingMode reflect, replicate, circular",
+      seq(
+        nn.conv1d({
+          inChannels: 3,
+          outChannels: 4,
+          kernelSize: 3,
+          padding: 2,
+          paddingMode: "reflect",
+        }),
+        nn.conv1d({
+          inChannels: 4,
+          outChannels: 4,
+          kernelSize: 3,
+          padding: 1,
+          stride: 2,
+          paddingMode: "replicate",
+        }),
+        nn.conv1d({
+          inChannels: 4,
+          outChannels: 2,
+          kernelSize: 4,
+          padding: "same",
+          paddingMode: "circular",
+        }),
+      ),
+      [2, 3, 11],
+    ],
+    [
       'conv1d (stride 2, groups 2; "same"), maxPool1d ceilMode, avgPool1d, upsample nearest and linear',
       seq(
         nn.conv1d({

@@ -109,6 +109,17 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       });
       return layer.apply({ weight: v.weight!, bias: v.bias! }, v.x!);
     }
+    case "conv1dLayer": { // nn.Conv1d with padding_mode
+      const [outChannels, inChannels, kernelSize] = v.weight!.shape;
+      const layer = T.nn.conv1d({
+        inChannels,
+        outChannels,
+        kernelSize,
+        dtype: "float64",
+        ...o,
+      });
+      return layer.apply({ weight: v.weight!, bias: v.bias! }, v.x!);
+    }
   }
   throw new Error(`unknown op ${c.op}`);
 }
