@@ -35,7 +35,6 @@ import {
   fmtShape,
   freshData,
   fromData,
-  isTensor,
   type Key,
   type Tensor,
   type TypedArray,
@@ -61,12 +60,12 @@ import {
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import {
+  flattenLeaves,
   type LeafKind,
-  leafKindOf,
+  type Leaves,
   type Tree,
   type TreeDef,
-  treeFlatten,
-  treeUnflatten,
+  unflattenLeaves,
 } from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { checkOptions } from "./tensor.ts";
@@ -169,40 +168,6 @@ export interface Plan {
   outs: Ref[];
   /** By output leaf: the kind of value it is returned as (null: a tensor). */
   outKinds: (LeafKind | null)[];
-}
-
-const kindOf = leafKindOf;
-
-/** The leaves of a jitted function's argument or result. */
-interface Leaves {
-  /** Each leaf's tensor (what a value of a registered kind stands for). */
-  leaves: Tensor[];
-  def: TreeDef;
-  /** Each leaf's kind (null: a tensor). */
-  kinds: (LeafKind | null)[];
-}
-
-/** Flattens `tree`, whose leaves are tensors or values of a registered kind. */
-function flattenLeaves(tree: unknown): Leaves {
-  const [raw, def] = treeFlatten(
-    tree as Tree<unknown>,
-    (x) => isTensor(x) || kindOf(x) !== null,
-  );
-  const kinds = raw.map(kindOf);
-  const leaves = raw.map((l, i) => kinds[i]?.toTensor(l) ?? l as Tensor);
-  return { leaves, def, kinds };
-}
-
-/** The tree of `def` whose leaves are `leaves` as their kinds' values. */
-function unflattenLeaves(
-  def: TreeDef,
-  leaves: readonly Tensor[],
-  kinds: readonly (LeafKind | null)[],
-): Tree<unknown> {
-  return treeUnflatten(
-    def,
-    leaves.map((l, i) => kinds[i]?.fromTensor(l) ?? l),
-  );
 }
 
 /** A plan ready to replay: its steps in the order they run, elementwise groups fused. */

@@ -146,7 +146,8 @@ const randomRowsPrim: Primitive<{
   },
 });
 
-// a jitted function's key arguments are traced, as JAX's
+// keys are leaves of transformed functions' arguments and results: a
+// jitted function's key arguments are traced, and vmap maps lists of keys
 registerLeafKind({
   is: (x) => traced.has(x as object) || isKey(x),
   toTensor: (x) => keyInput("jit", x as Key),

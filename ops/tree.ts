@@ -69,6 +69,38 @@ export function leafKindOf(x: unknown): LeafKind | null {
   return isTensor(x) ? null : leafKinds.find((k) => k.is(x)) ?? null;
 }
 
+/** The leaves of a tree whose leaves are tensors or values of a registered kind. @internal */
+export interface Leaves {
+  /** Each leaf's tensor (what a value of a registered kind stands for). */
+  leaves: Tensor[];
+  def: TreeDef;
+  /** Each leaf's kind (null: a tensor). */
+  kinds: (LeafKind | null)[];
+}
+
+/** Flattens `tree`, whose leaves are tensors or values of a registered kind (a transform's arguments and results). @internal */
+export function flattenLeaves(tree: unknown): Leaves {
+  const [raw, def] = treeFlatten(
+    tree as Tree<unknown>,
+    (x) => isTensor(x) || leafKindOf(x) !== null,
+  );
+  const kinds = raw.map(leafKindOf);
+  const leaves = raw.map((l, i) => kinds[i]?.toTensor(l) ?? l as Tensor);
+  return { leaves, def, kinds };
+}
+
+/** The tree of `def` whose leaves are `leaves` as their kinds' values. @internal */
+export function unflattenLeaves(
+  def: TreeDef,
+  leaves: readonly Tensor[],
+  kinds: readonly (LeafKind | null)[],
+): Tree<unknown> {
+  return treeUnflatten(
+    def,
+    leaves.map((l, i) => kinds[i]?.fromTensor(l) ?? l),
+  );
+}
+
 /**
  * Flattens a tree into its leaves (depth first, object keys sorted) and a
  * structure that {@linkcode treeUnflatten} turns back into a tree.

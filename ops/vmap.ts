@@ -22,9 +22,11 @@ import {
 } from "./tensor.ts";
 import { concrete, newLevel, type Rule, Tracer, unwrapLevel } from "./trace.ts";
 import {
+  flattenLeaves,
   isPlainObject,
   type LeafKind,
   leafKindOf,
+  type Leaves,
   type Tree,
   treeFlatten,
   treeUnflatten,
@@ -293,11 +295,10 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
         `${fn}: no input is mapped (every inAxes entry is null): give axisSize`,
       );
     }
-    const outKinds = new Map<Tensor, LeafKind>();
-    const out = keysAsTensors(f(...wrapped), outKinds);
-    let leaves: Tensor[], def;
+    const result = f(...wrapped);
+    let flat: Leaves;
     try {
-      [leaves, def] = treeFlatten(out as Tree);
+      flat = flattenLeaves(result);
     } catch (e) {
       throw new Error(
         `${fn}: the mapped function must return a tree of tensors: ${
@@ -305,12 +306,14 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
         }`,
       );
     }
-    const axes = leafAxes(fn, "outAxes", out, outAxes);
+    const { leaves, def, kinds } = flat;
+    // (keys as the tensors of their words: outAxes is a prefix of that tree)
+    const axes = leafAxes(fn, "outAxes", treeUnflatten(def, leaves), outAxes);
     return treeUnflatten(
       def,
       leaves.map((l, j) => {
         const batched = l instanceof BatchTracer && l.level === level;
-        const kind = outKinds.get(l);
+        const kind = kinds[j];
         if (axes[j] === null) {
           if (batched) {
             throw new Error(
@@ -433,23 +436,6 @@ function keysOf(kind: LeafKind, words: Tensor, depth: number): unknown {
       ),
       depth - 1,
     ));
-}
-
-/** `tree` with every key replaced by the tensor of its words, noted in `kinds`. */
-function keysAsTensors(tree: unknown, kinds: Map<Tensor, LeafKind>): unknown {
-  const kind = leafKindOf(tree);
-  if (kind) {
-    const t = kind.toTensor(tree);
-    kinds.set(t, kind);
-    return t;
-  }
-  if (Array.isArray(tree)) return tree.map((t) => keysAsTensors(t, kinds));
-  if (isPlainObject(tree)) {
-    return Object.fromEntries(
-      Object.entries(tree).map(([k, v]) => [k, keysAsTensors(v, kinds)]),
-    );
-  }
-  return tree;
 }
 
 /** `x` with axis `from` moved to position `to`. */
