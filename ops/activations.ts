@@ -62,6 +62,7 @@ export function softmax(
   checkTensor("softmax", x, "x");
   floatCheck("softmax", "x", x);
   const a = axisArg("softmax", x, axis);
+  if (x.shape[a] === 0) return x; // nothing to normalise: empty, as PyTorch's
   // e^(x - max) / Σ e^(x - max); the shift is a constant that cancels
   const e = exp(sub(x, max(concrete(x), { axis: a, keepDims: true })));
   return div(e, sum(e, { axis: a, keepDims: true }));
@@ -92,6 +93,7 @@ export function logSoftmax(
   checkTensor("logSoftmax", x, "x");
   floatCheck("logSoftmax", "x", x);
   const a = axisArg("logSoftmax", x, axis);
+  if (x.shape[a] === 0) return x; // nothing to normalise: empty, as PyTorch's
   // the shift is a constant: it cancels in the value and in every derivative
   const shifted = sub(x, max(concrete(x), { axis: a, keepDims: true }));
   return sub(shifted, log(sum(exp(shifted), { axis: a, keepDims: true })));

@@ -16,6 +16,7 @@ import {
   fromData,
   promote,
   type Tensor,
+  zeros,
 } from "./tensor.ts";
 import {
   type BatchRule,
@@ -565,10 +566,10 @@ function intoChannels(x: Tensor): Tensor {
   return reshape(transpose(x, [1, 0, 2, 3, 4]), [n, b * c, h, w]);
 }
 
-/** [N, B·C, H, W] as [N, B, C, H, W] (batch axis 1). */
-function outOfChannels(y: Tensor, b: number): Tensor {
-  const [n, bc, h, w] = y.shape;
-  return reshape(y, [n, b, bc / b, h, w]);
+/** [N, B·C, H, W] as [N, B, C, H, W] (batch axis 1); C given, as B may be 0. */
+function outOfChannels(y: Tensor, b: number, c: number): Tensor {
+  const [n, , h, w] = y.shape;
+  return reshape(y, [n, b, c, h, w]);
 }
 
 /** The batch axis `d` of a per-channel bias added to a [N, B, C, H, W] result. */
@@ -591,6 +592,7 @@ function addBatchedBias(
  */
 function convBatch<P extends ConvParams>(
   prim: () => Primitive<P>,
+  outChannels: (wShape: readonly number[], p: P) => number,
 ): BatchRule<P> {
   return ([a, w, bias], [da, dw, db], p) => {
     const dbias = db ?? null;
@@ -605,7 +607,8 @@ function convBatch<P extends ConvParams>(
       ...p,
       groups: p.groups * b,
     });
-    return [addBatchedBias(outOfChannels(y, b), bias, dbias, b), 1];
+    const c = outChannels(wf.shape.slice(1), p); // (from w: B may be 0)
+    return [addBatchedBias(outOfChannels(y, b, c), bias, dbias, b), 1];
   };
 }
 
@@ -647,7 +650,7 @@ const conv2dPrim: Primitive<ConvParams> = definePrimitive({
     ...(b ? [sumToBias] : []), // db = Σ g over n, h, w
   ],
   jvp: bilinearJvp(() => conv2dPrim, true),
-  batch: convBatch(() => conv2dPrim),
+  batch: convBatch(() => conv2dPrim, (w) => w[0]),
 });
 
 const conv2dInputAdjointPrim: Primitive<
@@ -682,7 +685,10 @@ const conv2dInputAdjointPrim: Primitive<
     ...(b ? [sumToBias] : []),
   ],
   jvp: bilinearJvp(() => conv2dInputAdjointPrim, true),
-  batch: convBatch(() => conv2dInputAdjointPrim),
+  batch: convBatch(
+    () => conv2dInputAdjointPrim,
+    (w, p) => w[1] * p.groups,
+  ),
 });
 
 const conv2dWeightAdjointPrim: Primitive<
@@ -717,11 +723,15 @@ const conv2dWeightAdjointPrim: Primitive<
   // dw of each example: both operands folded into the channels, groups × B
   batch: ([x, y], [dx, dy], p) => {
     const b = batchSize([x, y], [dx, dy]);
+    const xf = batchFront(x, dx, b), yf = batchFront(y, dy, b);
+    // each example's dw shape (from x, y and p: there may be no example)
+    const shape = [b, yf.shape[2], xf.shape[2] / p.groups, ...p.kernelSize];
+    if (b === 0) return [zeros(shape, { dtype: promote(x.dtype, y.dtype) }), 0];
     const dw = bind(conv2dWeightAdjointPrim, [
-      intoChannels(batchFront(x, dx, b)),
-      intoChannels(batchFront(y, dy, b)),
+      intoChannels(xf),
+      intoChannels(yf),
     ], { ...p, groups: p.groups * b });
-    return [reshape(dw, [b, dw.shape[0] / b, ...dw.shape.slice(1)]), 0];
+    return [reshape(dw, shape), 0];
   },
 });
 

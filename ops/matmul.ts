@@ -205,7 +205,7 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
       const k = af.shape[af.shape.length - 1];
       const y = bind(
         matmulPrim,
-        [reshape(af, [sizeOf(af.shape) / k, k]), b],
+        [reshape(af, [sizeOf(af.shape.slice(0, -1)), k]), b],
         {},
       );
       return [reshape(y, [...af.shape.slice(0, -1), b.shape[1]]), 0];
@@ -218,7 +218,7 @@ const matmulPrim: Primitive<Empty> = definePrimitive({
 /** linear's forward kernel: y = x wᵀ + b over the last axis of x, then relu when `relu` is set. */
 function linearKernel([x, w, b]: Tensor[], relu: boolean): Tensor {
   const inF = w.shape[1], outF = w.shape[0];
-  const m = x.data.length / inF;
+  const m = sizeOf(x.shape.slice(0, -1)); // (x's rows: in or out may be 0)
   const shape = [...x.shape.slice(0, -1), outF];
   const y = linearF32(x.data, w.data, b ? b.data : null, m, inF, outF, relu);
   if (y) return fromData(y, shape);
@@ -239,17 +239,16 @@ const linearPrim: Primitive<Record<never, never>> = definePrimitive({
   forward: (ins) => linearKernel(ins, false),
   // relu after it runs on its result in place (jit's fused epilogue)
   epilogue: { relu: (ins) => linearKernel(ins, true) },
-  vjp: ([x, w, b]) => [
-    (g) => matmul(g, w), // dx = g w
-    (g) =>
-      matmul(
-        transpose(reshape(g, [-1, w.shape[0]])),
-        reshape(x, [-1, w.shape[1]]),
-      ), // dw = gᵀ x
-    ...(b
-      ? [(g: Tensor) => sum(reshape(g, [-1, w.shape[0]]), { axis: 0 })]
-      : []), // db = Σ g
-  ],
+  vjp: ([x, w, b]) => {
+    // x's rows as one axis (counted, not -1: in or out features may be 0)
+    const m = sizeOf(x.shape.slice(0, -1));
+    const rows = (t: Tensor) => reshape(t, [m, t.shape[t.shape.length - 1]]);
+    return [
+      (g) => matmul(g, w), // dx = g w
+      (g) => matmul(transpose(rows(g)), rows(x)), // dw = gᵀ x
+      ...(b ? [(g: Tensor) => sum(rows(g), { axis: 0 })] : []), // db = Σ g
+    ];
+  },
   jvp: bilinearJvp(() => linearPrim, false),
   batch: ([x, w, b], [dx, dw, db]) => {
     if (dw === null && (db ?? null) === null) { // shared weights: x's batch axis leads

@@ -360,7 +360,9 @@ export interface BatchNormOptions {
  * Computed as PyTorch's CPU kernel does, `x·α + β` with per-channel
  * `α = weight / sqrt(var + eps)` and `β = bias - mean·α`; in training mode
  * one primitive whose derivatives are fused kernels too (about the cost of
- * a bias add and a relu), differentiable to any order.
+ * a bias add and a relu), differentiable to any order. Training needs more
+ * than one value per channel, or none: an empty batch gives an empty `y`
+ * and the running statistics unchanged (as PyTorch).
  *
  * @example
  * ```ts
@@ -453,7 +455,14 @@ export function batchNorm(
     };
   }
   const [n, , s] = ncs(x.shape);
-  if (n * s < 2) {
+  if (n * s === 0) {
+    // no values: an empty y, the running statistics as they were (PyTorch)
+    let y = xd;
+    if (w) y = mul(y, reshape(as(w), bshape));
+    if (b) y = add(y, reshape(as(b), bshape));
+    return { y, runningMean: rm, runningVar: rv };
+  }
+  if (n * s === 1) {
     throw new Error(
       `${fn}: training needs more than 1 value per channel, got x ${
         fmt(x.shape)
@@ -531,10 +540,15 @@ function bnChannels(v: Tensor, d: number | null, b: number): Tensor {
   return reshape(batchFront(v, d, b), [-1]);
 }
 
-/** [N, B·C, ...] back to [N, B, C, ...] (batch axis 1). */
-function bnOutOfChannels(y: Tensor, b: number): Tensor {
-  const [n, bc, ...rest] = y.shape;
-  return reshape(y, [n, b, bc / b, ...rest]);
+/** [N, B·C, ...] back to [N, B, C, ...] (batch axis 1), C that of `x` batched by `d` (B may be 0). */
+function bnOutOfChannels(
+  y: Tensor,
+  b: number,
+  x: Tensor,
+  d: number | null,
+): Tensor {
+  const [n, , ...rest] = y.shape;
+  return reshape(y, [n, b, batchFront(x, d, b).shape[2], ...rest]);
 }
 
 /**
@@ -586,7 +600,7 @@ const batchNormTrainPrim: Primitive<BnParams> = definePrimitive({
       bnChannels(w, dw, b),
       bnChannels(bias, db, b),
     ], p);
-    return [bnOutOfChannels(y, b), 1];
+    return [bnOutOfChannels(y, b, x, dx), 1];
   },
 });
 
@@ -644,7 +658,7 @@ const batchNormInputGradPrim: Primitive<BnParams> = definePrimitive({
       bnIntoChannels(x, dx, b),
       bnChannels(w, dw, b),
     ], p);
-    return [bnOutOfChannels(y, b), 1];
+    return [bnOutOfChannels(y, b, x, dx), 1];
   },
 });
 
@@ -669,6 +683,7 @@ const batchNormWeightGradPrim: Primitive<BnParams> = definePrimitive({
       bnIntoChannels(g, dg, b),
       bnIntoChannels(x, dx, b),
     ], p);
-    return [reshape(y, [b, y.shape[0] / b]), 0];
+    // (each example's channels: b may be 0)
+    return [reshape(y, [b, batchFront(x, dx, b).shape[2]]), 0];
   },
 });

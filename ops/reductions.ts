@@ -198,6 +198,8 @@ function firstMax(
 
 /**
  * `log(sum(exp(x)))` over axes, computed stably (the max is subtracted first).
+ * Over an empty axis it is -Infinity, the log of an empty sum (as
+ * `torch.logsumexp` and JAX's `logsumexp`).
  *
  * @example
  * ```ts
@@ -210,8 +212,11 @@ export function logSumExp(x: Tensor, options?: ReduceOptions): Tensor {
   if (options === undefined) options = {};
   using _op = userOp("logSumExp");
   const axes = reduceAxes("logSumExp", x, options);
-  nonEmpty("logSumExp", x, axes);
   const keepDims = options.keepDims ?? false;
+  if (axes.some((a) => x.shape[a] === 0)) {
+    // log of an empty sum: -Infinity (as PyTorch and JAX), still a function of x
+    return sub(bind(sumPrim, [x], { axes, keepDims }), Infinity);
+  }
   // the shift is a constant: it cancels in the value and in every derivative
   const m = concrete(bind(maxPrim, [x], { axes, keepDims: true }));
   const shift = where(equal(abs(m), Infinity), 0, m);
