@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { checkOptions, onesLike, type Tensor, zerosLike } from "./tensor.ts";
+import {
+  checkBool,
+  checkOptions,
+  describe,
+  onesLike,
+  type Tensor,
+  zerosLike,
+} from "./tensor.ts";
 import { concrete, newLevel, unwrapLevel } from "./trace.ts";
 import { backpropagate, FwdTracer, leafNode, RevTracer } from "./ad.ts";
 import { cast } from "./core_prims.ts";
@@ -75,31 +82,64 @@ export function vjp<A extends Tree[], R extends Tree>(
 /**
  * Forward mode: the output of `f` at `primals` and its directional derivative
  * along `tangents` (trees like the primals; the output tangent is an `R`).
+ * With `hasAux`, `f` returns `[output, aux]` and `jvp` returns `[output,
+ * tangent, aux]`, aux a tree of tensors carried along without a tangent (as
+ * JAX's `jvp(..., has_aux=True)`).
  *
  * @example
  * ```ts
- * import { jvp, mul, type Tensor, tensor, toArray } from "../mod.ts";
+ * import { jvp, mul, sum, type Tensor, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const [y, t] = jvp((x: Tensor) => mul(x, x), [tensor([3])], [tensor([1])]);
  * assert.deepEqual([toArray(y), toArray(t)], [[9], [6]]);
+ * const [, t2, aux] = jvp((x: Tensor) => [mul(x, x), { total: sum(x) }], [tensor([3])], [tensor([1])], { hasAux: true });
+ * assert.deepEqual([toArray(t2), toArray(aux.total)], [[6], 3]);
  * ```
  */
+export function jvp<A extends Tree[], R extends Tree, Aux extends Tree>(
+  f: (...args: A) => readonly [R, Aux],
+  primals: A,
+  tangents: A,
+  options: { hasAux: true },
+): [output: R, tangent: R, aux: Aux];
+/** `jvp(f, primals, tangents)`: see the first overload. */
 export function jvp<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   primals: A,
   tangents: A,
-): [output: R, tangent: R] {
+  options?: { hasAux?: false },
+): [output: R, tangent: R];
+export function jvp(
+  f: (...args: Tree[]) => unknown,
+  primals: Tree[],
+  tangents: Tree[],
+  options?: { hasAux?: boolean },
+): unknown[] {
   checkFunction("jvp", "f", f);
   checkTangents("jvp", primals, tangents);
+  const o = checkOptions("jvp", options, ["hasAux"]);
+  const hasAux = checkBool("jvp", "options.hasAux", o.hasAux, false);
   const level = newLevel();
   const wrap = (l: Tensor, t: Tensor) =>
     l.dtype === "int32" ? l : new FwdTracer(level, l, cast(t, l.dtype));
-  const wrapped = primals.map((p, i) => treeMap(wrap, p, tangents[i])) as A;
-  const out = f(...wrapped);
+  const wrapped = primals.map((p, i) => treeMap(wrap, p, tangents[i]));
+  const res = f(...wrapped);
+  if (hasAux && (!Array.isArray(res) || res.length !== 2)) {
+    throw new Error(
+      `jvp: with hasAux, f must return [output, aux], got ${describe(res)}`,
+    );
+  }
+  const [out, aux] = (hasAux ? res : [res]) as [Tree, Tree?];
   treeLeavesOf("jvp", "the output of f", out);
+  const primal = (o: Tensor) => unwrapLevel(o, level);
   const tangent = (o: Tensor) =>
     o instanceof FwdTracer && o.level === level ? o.tangent : zerosLike(o);
-  return [treeMap((o) => unwrapLevel(o, level), out), treeMap(tangent, out)];
+  const result = [treeMap(primal, out), treeMap(tangent, out)];
+  if (hasAux) {
+    treeLeavesOf("jvp", "the aux of f", aux as Tree);
+    result.push(treeMap(primal, aux as Tree));
+  }
+  return result;
 }
 
 /**

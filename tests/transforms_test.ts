@@ -70,6 +70,44 @@ Deno.test("argnums (number and array), trees in and out, hasAux", () => {
   assertAllClose(aux2, [1, 2]);
 });
 
+Deno.test("jvp with hasAux: [output, tangent, aux], aux without a tangent (JAX's has_aux)", () => {
+  const v = T.tensor([1, 0, 2], f64);
+  const f = (x: Tensor) => [T.mul(x, x), { total: T.sum(x), x }] as const;
+  const [y, t, aux] = T.jvp(f, [x3], [v], { hasAux: true });
+  assertAllClose(y, [1, 4, 9]);
+  assertAllClose(t, [2, 0, 12]); // 2 x v
+  assert.equal(T.item(aux.total), 6);
+  assertAllClose(aux.x, [1, 2, 3]);
+  // the aux is a plain value of this level: usable as any tensor
+  assertAllClose(T.add(aux.x, 1), [2, 3, 4]);
+  // nested: the gradient of the tangent, with the aux computed on the way
+  const g = T.grad((x: Tensor) => {
+    const [, tx, a] = T.jvp(f, [x], [v], { hasAux: true });
+    return T.add(T.sum(tx), T.mul(a.total, 0));
+  })(x3);
+  assertAllClose(g, [2, 0, 4]); // d/dx Σ 2 x v = 2 v
+  // without hasAux (or false) the pair, as before
+  assert.equal(
+    T.jvp((x: Tensor) => T.sum(x), [x3], [v], { hasAux: false }).length,
+    2,
+  );
+  assert.throws(
+    // @ts-expect-error: with hasAux, f must return [output, aux]
+    () => T.jvp((x: Tensor) => T.sum(x), [x3], [v], { hasAux: true }),
+    /^Error: jvp: with hasAux, f must return \[output, aux\], got Tensor/,
+  );
+  assert.throws(
+    // @ts-expect-error: hasAux is a boolean
+    () => T.jvp((x: Tensor) => T.sum(x), [x3], [v], { hasAux: 1 }),
+    /^Error: jvp: options.hasAux must be a boolean, got 1/,
+  );
+  assert.throws(
+    // @ts-expect-error: an unknown option
+    () => T.jvp((x: Tensor) => T.sum(x), [x3], [v], { has_aux: true }),
+    /^Error: jvp: unknown option "has_aux"/,
+  );
+});
+
 Deno.test("vjp and jvp with tree outputs", () => {
   const f = (x: Tensor) => ({ s: T.sum(x), d: T.mul(x, 2) });
   const [y, back] = T.vjp(f, x3);
