@@ -233,9 +233,23 @@ export function interpolatePlan(
  * `min(floor(dst · scale), in - 1)` with scale = 1/scaleFactor when it was
  * given, else in/out; in float32 the scale and the product are float32, in
  * float64 they are float64 and the product is rounded to float32 before the
- * floor (as PyTorch 1.13's CPU kernel).
+ * floor (as PyTorch 1.13's CPU kernel). With `shortcuts` (a 2-D resize of
+ * one channel, which PyTorch 1.13 runs with its channels-last kernel: the
+ * layouts coincide) two cases ignore scaleFactor, as that kernel does: an
+ * output as long as the input copies it, and one twice as long repeats
+ * each input twice. (PyTorch's backward takes those shortcuts for any
+ * number of channels, and for 1-D, so there its gradient is not that of
+ * its forward; here a gradient is always its forward's.)
  */
-function nearestIndices(a: AxisPlan, dtype: DType): number[] {
+function nearestIndices(
+  a: AxisPlan,
+  dtype: DType,
+  shortcuts: boolean,
+): number[] {
+  if (shortcuts && (a.outSize === a.inSize || a.outSize === 2 * a.inSize)) {
+    const shift = a.outSize === a.inSize ? 0 : 1;
+    return Array.from({ length: a.outSize }, (_, d) => d >> shift);
+  }
   const f32 = dtype === "float32";
   const r = f32 ? Math.fround : (v: number) => v;
   const scale = r(a.scale !== null ? 1 / a.scale : a.inSize / a.outSize);
@@ -324,7 +338,9 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
  * "bilinear"), to `size` or by `scaleFactor` (output `floor(in ·
  * scaleFactor)`). "nearest" is PyTorch's (legacy) nearest: output d copies
  * input `floor(d · in/out)` (`floor(d / scaleFactor)` when scaleFactor is
- * given). "linear" and "bilinear" follow PyTorch's source index for
+ * given, except, as PyTorch 1.13 on one channel `[N, 1, H, W]`, along an
+ * axis whose output is as long as the input or twice as long: a copy, or
+ * each input twice). "linear" and "bilinear" follow PyTorch's source index for
  * `alignCorners` true and false, including the scale it uses when
  * `scaleFactor` is given. Differentiable (its gradient is the transposed
  * resampling), batchable and exportable like any composition of ops.
@@ -357,7 +373,12 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   plan.axes.forEach((a, i) => {
     const axis = 2 + i;
     y = plan.mode === "nearest"
-      ? nearestAxis(y, axis, nearestIndices(a, x.dtype), a.inSize)
+      ? nearestAxis(
+        y,
+        axis,
+        nearestIndices(a, x.dtype, plan.axes.length === 2 && x.shape[1] === 1),
+        a.inSize,
+      )
       : a.outSize === a.inSize
       ? y
       : alongAxis(
