@@ -92,7 +92,11 @@ function sameShapeCheck(
 export interface ClassLossOptions {
   /** "mean" (default; weighted by class weights as PyTorch), "sum" or "none". */
   reduction?: Reduction;
-  /** Label to skip (contributes nothing, not counted in the mean). Default -100. */
+  /**
+   * Label to skip (contributes nothing, not counted in the mean; when every
+   * label is skipped the mean is NaN and its gradient 0, as PyTorch's).
+   * Default -100.
+   */
   ignoreIndex?: number;
   /** Per-class weights `[C]`. */
   weight?: Tensor | null;
@@ -254,7 +258,13 @@ function classLoss(
     loss = add(mul(loss, 1 - smoothing), mul(smooth, smoothing / c));
   }
   const r = options.reduction ?? "mean";
-  if (r === "mean") return div(sum(loss), sum(sampleW));
+  if (r === "mean") {
+    // divided by the kept samples' weight; when no sample is kept the loss
+    // is NaN (0/0) but, as PyTorch's backward skips every sample, its
+    // gradient is 0 (dividing by that 0 would make it NaN)
+    const total = sum(sampleW), none = equal(total, 0);
+    return where(none, NaN, div(sum(loss), where(none, 1, total)));
+  }
   return reduce(fn, loss, r);
 }
 
