@@ -336,9 +336,16 @@ function threefryIota(k: readonly [number, number], n: number): Uint32Array {
 }
 
 /**
- * Splits a key into `n` new, independent keys (default 2), as
- * `jax.random.split` with JAX's original Threefry layout: the words of the
- * `n` keys are `threefry_2x32(key, iota(2n))` read in pairs.
+ * The most keys one `split` makes (2^24, about 2.5 GB of key objects): more
+ * would exhaust the JavaScript heap, a crash rather than an Error.
+ */
+export const MAX_SPLIT = 2 ** 24;
+
+/**
+ * Splits a key into `n` new, independent keys (default 2, at most
+ * {@linkcode MAX_SPLIT}), as `jax.random.split` with JAX's original
+ * Threefry layout: the words of the `n` keys are `threefry_2x32(key,
+ * iota(2n))` read in pairs.
  *
  * @example
  * ```ts
@@ -356,8 +363,10 @@ export function split(key: Key, n?: number): Key[] {
   const t = traced.get(key as object);
   const k = t ? null : checkKey(fn, key);
   checkCount(fn, "n", n);
-  if (n > MAX_SIZE / 2) {
-    throw new Error(`${fn}: n must be at most ${MAX_SIZE / 2 | 0}, got ${n}`);
+  if (n > MAX_SPLIT) {
+    throw new Error(
+      `${fn}: n must be at most ${MAX_SPLIT} (each key is a JavaScript object of about 150 bytes; draw many numbers from one key with uniform, normal or randint instead), got ${n}`,
+    );
   }
   if (t) { // each new key a step of the plan
     return Array.from({ length: n }, (_, i) =>

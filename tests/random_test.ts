@@ -3,6 +3,7 @@ import fc from "fast-check";
 import {
   bernoulli,
   key,
+  MAX_SPLIT,
   normal,
   permutation,
   randint,
@@ -12,6 +13,8 @@ import {
   uniform,
 } from "../ops/random.ts";
 import { isTensor, tensor } from "../ops/tensor.ts";
+import { jit } from "../mod.ts";
+import type { Key } from "../mod.ts";
 import fixture from "./fixtures/random_known.json" with { type: "json" };
 
 const words = (ks: { words: readonly number[] }[]) => ks.map((k) => k.words);
@@ -79,6 +82,20 @@ Deno.test("split: matches JAX", () => {
     [839183663, 3740430601],
   ]);
   assert.deepEqual(split(key(0), 0), []);
+});
+
+Deno.test("split: more than MAX_SPLIT keys is an Error, not an exhausted heap (also traced)", () => {
+  const tooMany =
+    /^Error: random\.split: n must be at most 16777216 \(each key is a JavaScript object/;
+  assert.equal(MAX_SPLIT, 2 ** 24);
+  // 10^9 keys used to be made one object at a time until the heap ran out
+  assert.throws(() => split(key(0), 1e9), tooMany);
+  assert.throws(() => split(key(0), 2 ** 24 + 1), tooMany);
+  assert.throws(
+    () => jit((k: Key) => split(k, 2 ** 24 + 1)[0])(key(0)),
+    tooMany,
+  );
+  assert.equal(split(key(0), 1000).length, 1000);
 });
 
 Deno.test("randomBits: matches JAX, including odd counts", () => {
