@@ -212,32 +212,47 @@ const convPads = (p: ConvParams) => [
 ];
 
 /**
- * Pooling attributes. ONNX's `ceil_mode` (opset 17) keeps a last window
- * that starts in the right padding, which PyTorch drops: `ceil_mode` is set
- * only where the traced output is longer than the floor rule gives, and an
- * output that neither rule gives is an error.
+ * A pooling node. ONNX's `ceil_mode` (opset 17) is one setting for both
+ * axes and keeps a last window that starts in the right padding, which
+ * PyTorch drops: it is set where the traced output is longer than the floor
+ * rule gives along some axis, and an axis where PyTorch dropped that window
+ * is cropped back by a Slice (the windows before it are the same).
  */
-function poolAttrs(c: Ctx, p: PoolParams): Record<string, Attr> {
+function pool(
+  c: Ctx,
+  op: string,
+  p: PoolParams,
+  attrs: Record<string, Attr>,
+): void {
   const out = c.step.shape.slice(2), inp = c.shapes[0].slice(2);
   const size = (n: number, i: number, round: (v: number) => number) =>
     round(
       (n + 2 * p.padding[i] - p.dilation[i] * (p.kernelSize[i] - 1) - 1) /
         p.stride[i],
     ) + 1;
-  const floor = inp.map((n, i) => size(n, i, Math.floor));
+  const useCeil = out.some((o, i) => o !== size(inp[i], i, Math.floor));
   const ceil = inp.map((n, i) => size(n, i, Math.ceil));
-  const useCeil = out.some((o, i) => o !== floor[i]);
-  if (useCeil && out.some((o, i) => o !== ceil[i])) {
-    throw new Error(
-      `toOnnx: ${c.step.rule.name} with ceilMode gives [${out}] for [${inp}], which ONNX's ceil_mode does not (it gives [${ceil}])`,
-    );
-  }
-  return {
+  const crop = useCeil ? [0, 1].filter((i) => out[i] !== ceil[i]) : [];
+  const y = c.add(op, c.ins, {
     kernel_shape: p.kernelSize,
     strides: p.stride,
     pads: [p.padding[0], p.padding[1], p.padding[0], p.padding[1]],
     ceil_mode: useCeil ? 1 : 0,
-  };
+    ...attrs,
+  }, crop.length ? undefined : c.out);
+  if (crop.length) {
+    c.add(
+      "Slice",
+      [
+        y,
+        c.ints(crop.map(() => 0)),
+        c.ints(crop.map((i) => out[i])),
+        c.ints(crop.map((i) => i + 2)),
+      ],
+      {},
+      c.out,
+    );
+  }
 }
 
 const EMIT: Record<string, (c: Ctx) => void> = {
@@ -451,12 +466,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   },
   maxPool2d: (c) => {
     const p = c.step.params as PoolParams;
-    c.add(
-      "MaxPool",
-      c.ins,
-      { ...poolAttrs(c, p), dilations: p.dilation },
-      c.out,
-    );
+    pool(c, "MaxPool", p, { dilations: p.dilation });
   },
   avgPool2d: (c) => {
     const p = c.step.params as AvgParams;
@@ -470,10 +480,9 @@ const EMIT: Record<string, (c: Ctx) => void> = {
         "toOnnx: avgPool2d with dilation needs opset 19; use opset 19 or dilation 1",
       );
     }
-    c.add("AveragePool", c.ins, {
-      ...poolAttrs(c, p),
+    pool(c, "AveragePool", p, {
       count_include_pad: p.countIncludePad ? 1 : 0,
-    }, c.out);
+    });
   },
 };
 

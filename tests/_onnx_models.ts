@@ -78,9 +78,36 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 9, 9],
     ],
     [
+      "maxPool2d ceilMode, a last window kept along H and dropped along W",
+      seq(
+        nn.maxPool2d({ kernelSize: 3, stride: 3, padding: 1, ceilMode: true }),
+      ),
+      [2, 3, 3, 5],
+    ],
+    [
       "avgPool2d countIncludePad true",
       seq(nn.avgPool2d({ kernelSize: 3, stride: 2, padding: 1 })),
       [2, 3, 9, 8],
+    ],
+    [
+      "avgPool2d ceilMode, a last window kept along H and dropped along W",
+      seq(
+        nn.avgPool2d({ kernelSize: 3, stride: 3, padding: 1, ceilMode: true }),
+      ),
+      [2, 3, 3, 8],
+    ],
+    [
+      "avgPool2d ceilMode, countIncludePad false, kept along W, dropped along H",
+      seq(
+        nn.avgPool2d({
+          kernelSize: 3,
+          stride: 3,
+          padding: 1,
+          ceilMode: true,
+          countIncludePad: false,
+        }),
+      ),
+      [2, 2, 8, 3],
     ],
     [
       "avgPool2d countIncludePad false, ceilMode",
