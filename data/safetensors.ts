@@ -16,9 +16,12 @@
  * sorted keys; pass `like` to give it the structure of a template (a fresh
  * model's params) and have every entry checked.
  *
- * Supported dtypes: float32 (`F32`), float64 (`F64`), int32 (`I32`). Files
- * holding other dtypes (`BF16`, `F16`, `I64`, ...) are refused with a clear
- * error; convert them in PyTorch first (e.g. `t.float()`, `t.int()`).
+ * Dtypes: float32 (`F32`), float64 (`F64`) and int32 (`I32`) load and save
+ * as they are. PyTorch's others load widened exactly: `F16` and `BF16` as
+ * float32, `I64`, `U64`, `U32`, `I16`, `U16`, `I8`, `U8` and `BOOL` as int32
+ * (a value outside int32's range is an error naming the tensor), so a
+ * PyTorch state_dict loads whole (a BatchNorm's `num_batches_tracked` is
+ * I64). Other dtypes (`F8_E4M3`, ...) are an error naming the tensor.
  *
  * A header that holds a key twice in one object is refused. The reference
  * implementation (Rust, serde) refuses a second `__metadata__` or a second
@@ -74,11 +77,57 @@ const TO_ST: Record<DType, string> = {
   float64: "F64",
   int32: "I32",
 };
-const FROM_ST: Record<string, { dtype: DType; size: number }> = {
+/**
+ * A stored dtype: the dtype it loads as, its bytes per value, and for the
+ * dtypes this library does not hold, how to read value `i` (little-endian)
+ * as a number of that dtype, exactly; integers outside int32's range are an
+ * error (see `readTensor`).
+ */
+interface StoredType {
+  dtype: DType;
+  size: number;
+  read?: (v: DataView, i: number) => number | bigint;
+}
+
+const FROM_ST: Record<string, StoredType> = {
   F32: { dtype: "float32", size: 4 },
   F64: { dtype: "float64", size: 8 },
   I32: { dtype: "int32", size: 4 },
+  // PyTorch's other dtypes, widened exactly: halves to float32, the other
+  // integers (a BatchNorm's num_batches_tracked is I64) to int32
+  F16: {
+    dtype: "float32",
+    size: 2,
+    read: (v, i) => half(v.getUint16(2 * i, true)),
+  },
+  BF16: {
+    dtype: "float32",
+    size: 2,
+    read: (v, i) => bfloat(v.getUint16(2 * i, true)),
+  },
+  I64: { dtype: "int32", size: 8, read: (v, i) => v.getBigInt64(8 * i, true) },
+  U64: { dtype: "int32", size: 8, read: (v, i) => v.getBigUint64(8 * i, true) },
+  U32: { dtype: "int32", size: 4, read: (v, i) => v.getUint32(4 * i, true) },
+  I16: { dtype: "int32", size: 2, read: (v, i) => v.getInt16(2 * i, true) },
+  U16: { dtype: "int32", size: 2, read: (v, i) => v.getUint16(2 * i, true) },
+  I8: { dtype: "int32", size: 1, read: (v, i) => v.getInt8(i) },
+  U8: { dtype: "int32", size: 1, read: (v, i) => v.getUint8(i) },
+  BOOL: { dtype: "int32", size: 1, read: (v, i) => v.getUint8(i) },
 };
+
+/** An IEEE half (binary16) given by its bits, as a number (exact). */
+function half(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0x1f) return m ? NaN : sign * Infinity;
+  return sign * (e === 0 ? m * 2 ** -24 : (1024 + m) * 2 ** (e - 25));
+}
+
+const bf = new DataView(new ArrayBuffer(4));
+/** A bfloat16 given by its bits: the upper half of a float32's (exact). */
+function bfloat(h: number): number {
+  bf.setUint32(0, h << 16);
+  return bf.getFloat32(0);
+}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -86,8 +135,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export interface SafetensorsEntry {
   /** The tensor's name (a dotted path). */
   name: string;
-  /** Its dtype. */
+  /** The dtype it loads as (F16 and BF16 load as float32, the other integers as int32). */
   dtype: DType;
+  /** Its dtype in the file (`"F32"`, `"I64"`, ...). */
+  stored: string;
   /** Its shape. */
   shape: number[];
   /** Byte range `[begin, end)` within the data section. */
@@ -570,9 +621,9 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
     const known = typeof st === "string" ? FROM_ST[st] : undefined;
     if (!known) {
       bad(
-        `has unsupported "dtype" ${
-          show(st)
-        } (supported: "F32", "F64", "I32"; convert it in PyTorch first, e.g. .float() or .int())`,
+        `has unsupported "dtype" ${show(st)} (supported: ${
+          Object.keys(FROM_ST).map((k) => `"${k}"`).join(", ")
+        })`,
       );
     }
     const shape = entry.shape;
@@ -617,6 +668,7 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
     tensors.push({
       name,
       dtype: known!.dtype,
+      stored: st as string,
       shape: shape as number[],
       offsets: [begin, end],
     });
@@ -700,16 +752,34 @@ function buildTree(fn: string, leaves: [string, Tensor][]): Tree {
   return convert(root);
 }
 
-/** A copy of one tensor's bytes, independent of `bytes`. */
+/** A copy of one tensor's bytes, independent of `bytes` (widened where the file's dtype is not the library's). */
 function readTensor(
+  fn: string,
   bytes: Uint8Array,
   dataStart: number,
   e: SafetensorsEntry,
 ): Tensor {
   const raw = bytes.slice(dataStart + e.offsets[0], dataStart + e.offsets[1]);
   const n = sizeOf(e.shape);
+  const read = FROM_ST[e.stored].read;
   let data: TypedArray;
-  if (LITTLE_ENDIAN) {
+  if (read) {
+    const v = new DataView(raw.buffer);
+    data = e.dtype === "float32" ? new Float32Array(n) : new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = read(v, i);
+      if (
+        e.dtype === "int32" && (x < -2147483648 || x > 2147483647)
+      ) {
+        throw new Error(
+          `${fn}: tensor ${
+            JSON.stringify(e.name)
+          } (${e.stored}) holds ${x} at flat index ${i}, outside int32's range (the library's integer dtype)`,
+        );
+      }
+      data[i] = Number(x);
+    }
+  } else if (LITTLE_ENDIAN) {
     data = e.dtype === "float32"
       ? new Float32Array(raw.buffer, 0, n)
       : e.dtype === "float64"
@@ -966,7 +1036,7 @@ export function deserializeSafetensors<T = CheckpointTree>(
   const { tensors, metadata, dataStart } = parseHeader(fn, bytes);
   const leaves: [string, Tensor][] = tensors.map((
     e,
-  ) => [e.name, readTensor(bytes, dataStart, e)]);
+  ) => [e.name, readTensor(fn, bytes, dataStart, e)]);
   const structure = metadata[SAFETENSORS_TREE_KEY];
   const tree = structure === undefined
     ? buildTree(fn, leaves)

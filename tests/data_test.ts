@@ -772,19 +772,19 @@ Deno.test("deserializeSafetensors: corrupt files give clear errors", () => {
     () =>
       deserializeSafetensors(
         rawSafetensors({
-          w: { dtype: "BF16", shape: [4], data_offsets: [0, 8] },
+          w: { dtype: "F8_E4M3", shape: [8], data_offsets: [0, 8] },
         }, d8),
       ),
-    /deserializeSafetensors: header entry "w" has unsupported "dtype" "BF16" \(supported: "F32", "F64", "I32"/,
+    /deserializeSafetensors: header entry "w" has unsupported "dtype" "F8_E4M3" \(supported: "F32", "F64", "I32", "F16", "BF16", "I64", "U64", "U32", "I16", "U16", "I8", "U8", "BOOL"\)$/,
   );
   assert.throws(
     () =>
       deserializeSafetensors(
         rawSafetensors({
-          w: { dtype: "I64", shape: [1], data_offsets: [0, 8] },
+          w: { dtype: "C64", shape: [1], data_offsets: [0, 8] },
         }, d8),
       ),
-    /unsupported "dtype" "I64"/,
+    /unsupported "dtype" "C64"/,
   );
   assert.throws(
     () =>
@@ -968,6 +968,77 @@ Deno.test("loadSafetensors: PyTorch-written fixture matches its JSON exactly", a
   assert.deepEqual(
     parseSafetensorsHeader(again).tensors,
     parseSafetensorsHeader(bytes).tensors,
+  );
+});
+
+Deno.test("loadSafetensors: PyTorch's other dtypes load widened exactly (F16, BF16 as float32; I64, I16, I8, U8, BOOL as int32), so a BatchNorm state_dict loads whole", async () => {
+  const dir = new URL("./fixtures/", import.meta.url);
+  const path = new URL("torch_dtypes.safetensors", dir).pathname;
+  const expected: Record<
+    string,
+    {
+      stored: string;
+      dtype: string;
+      shape: number[];
+      values: (number | string)[];
+    }
+  > = JSON.parse(await Deno.readTextFile(new URL("torch_dtypes.json", dir)));
+  const tree = await loadSafetensors(path);
+  const bytes = await Deno.readFile(path);
+  const header = new Map(
+    parseSafetensorsHeader(bytes).tensors.map((e) => [e.name, e]),
+  );
+  const num = (v: number | string) =>
+    typeof v === "number"
+      ? v
+      : ({ inf: Infinity, "-inf": -Infinity, nan: NaN } as Record<
+        string,
+        number
+      >)[v];
+  for (const [name, e] of Object.entries(expected)) {
+    const t = leaf(tree, name);
+    assert.equal(header.get(name)!.stored, e.stored, name);
+    assert.equal(t.dtype, e.dtype, name);
+    assert.deepEqual(t.shape, e.shape, name);
+    // PyTorch's .float() / .int() of each value, to the bit (NaN included)
+    assert.deepEqual([...t.data], e.values.map(num), name);
+  }
+  assert.deepEqual(
+    new Set(Object.values(expected).map((e) => e.stored)),
+    new Set(["F32", "I64", "F16", "BF16", "I16", "I8", "U8", "BOOL"]),
+  );
+  // into a model of the same layers, checked against the template
+  const { nn, random } = await import("../mod.ts");
+  const net = nn.sequential(
+    nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 }),
+    nn.batchNorm2d({ numFeatures: 2 }),
+  );
+  const params = net.init(random.key(0)), state = net.initState();
+  const like = { "0": params[0], "1": { ...params[1], ...state[1] } };
+  const loaded = await loadSafetensors(path, {
+    like: { ...like, extra: (tree as { extra: unknown }).extra },
+  }) as typeof like;
+  assert.equal(loaded["1"].num_batches_tracked.dtype, "int32");
+  assert.deepEqual(toArray(loaded["1"].num_batches_tracked), 1);
+  // an integer outside int32's range is an error naming the tensor
+  const big = serializeSafetensors({ n: tensor([0], { dtype: "int32" }) });
+  const text = new TextDecoder().decode(big.subarray(8));
+  const huge = text.replace('"I32"', '"I64"').replace("[0,4]", "[0,8]");
+  const head = new TextEncoder().encode(huge.slice(0, huge.indexOf("}}") + 2));
+  const padded = new Uint8Array(Math.ceil(head.length / 8) * 8).fill(32);
+  padded.set(head);
+  const file = new Uint8Array(8 + padded.length + 8);
+  new DataView(file.buffer).setBigUint64(0, BigInt(padded.length), true);
+  file.set(padded, 8);
+  new DataView(file.buffer).setBigInt64(8 + padded.length, 2n ** 31n, true);
+  assert.throws(
+    () => deserializeSafetensors(file),
+    /^Error: deserializeSafetensors: tensor "n" \(I64\) holds 2147483648 at flat index 0, outside int32's range/,
+  );
+  new DataView(file.buffer).setBigInt64(8 + padded.length, -(2n ** 31n), true);
+  assert.deepEqual(
+    [...(deserializeSafetensors(file) as { n: Tensor }).n.data],
+    [-(2 ** 31)],
   );
 });
 

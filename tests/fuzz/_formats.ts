@@ -25,6 +25,8 @@ import {
   idxOracle,
   pngOracle,
   safetensorsOracle,
+  type StTensor,
+  stValues,
   type Verdict,
 } from "./_oracles.ts";
 import {
@@ -1145,13 +1147,7 @@ function compareTree(
   tree: unknown,
   b: Uint8Array,
   v: {
-    tensors: {
-      name: string;
-      dtype: Expected["dtype"];
-      shape: number[];
-      begin: number;
-      end: number;
-    }[];
+    tensors: StTensor[];
     metadata: [string, string][];
     dataStart: number;
   },
@@ -1171,18 +1167,11 @@ function compareTree(
     const a = got.get(t.name);
     if (!a) return `tensor ${JSON.stringify(t.name)} missing from the tree`;
     const raw = b.slice(v.dataStart + t.begin, v.dataStart + t.end);
-    const Ctor = {
-      int32: Int32Array,
-      float32: Float32Array,
-      float64: Float64Array,
-    }[t.dtype];
-    const d = diff(
-      a,
-      { dtype: t.dtype, shape: t.shape, data: new Ctor(raw.buffer) },
-      0,
-      t.name,
-    );
+    const data = stValues(t.stored, raw);
+    if (typeof data === "string") return `${t.name}: loaded, but holds ${data}`;
+    const d = diff(a, { dtype: t.dtype, shape: t.shape, data }, 0, t.name);
     if (d) return d;
+    if (!["F32", "F64", "I32"].includes(t.stored)) continue; // widened
     // Same bits too (NaN payloads): the data are copies of the file's bytes.
     const view = a.data as unknown as Uint8Array;
     const bits = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -1244,7 +1233,14 @@ const safetensorsFormat: Format = {
     const treeOracle = () => {
       const v = oracle();
       const problem = v.kind === "valid"
-        ? treeProblem(v.value.tensors.map((t) => t.name))
+        ? treeProblem(v.value.tensors.map((t) => t.name)) ??
+          v.value.tensors.map((t) => {
+            const d = stValues(
+              t.stored,
+              b.slice(v.value.dataStart + t.begin, v.value.dataStart + t.end),
+            );
+            return typeof d === "string" ? `${t.name} holds ${d}` : null;
+          }).find((p) => p !== null) ?? null
         : null;
       return problem === null ? v : { kind: "invalid" as const, why: problem };
     };

@@ -750,6 +750,8 @@ function lastWins(o: JsonObject): [string, Json][] {
 export interface StTensor {
   name: string;
   dtype: Expected["dtype"];
+  /** The dtype in the file. */
+  stored: string;
   shape: number[];
   begin: number;
   end: number;
@@ -759,13 +761,86 @@ const ST: Record<string, { dtype: Expected["dtype"]; size: number }> = {
   F32: { dtype: "float32", size: 4 },
   F64: { dtype: "float64", size: 8 },
   I32: { dtype: "int32", size: 4 },
+  F16: { dtype: "float32", size: 2 },
+  BF16: { dtype: "float32", size: 2 },
+  I64: { dtype: "int32", size: 8 },
+  U64: { dtype: "int32", size: 8 },
+  U32: { dtype: "int32", size: 4 },
+  I16: { dtype: "int32", size: 2 },
+  U16: { dtype: "int32", size: 2 },
+  I8: { dtype: "int32", size: 1 },
+  U8: { dtype: "int32", size: 1 },
+  BOOL: { dtype: "int32", size: 1 },
 };
+
+/** float32 bits of an IEEE half, built bit by bit (subnormals normalised). */
+function halfBits(h: number): number {
+  const sign = (h & 0x8000) << 16, e = (h >> 10) & 0x1f;
+  let m = h & 0x3ff;
+  if (e === 0x1f) return sign | 0x7f800000 | (m << 13);
+  if (e !== 0) return sign | ((e + 112) << 23) | (m << 13);
+  if (m === 0) return sign;
+  let k = 113; // a subnormal: shift the mantissa up to its leading 1
+  while (!(m & 0x400)) {
+    m <<= 1;
+    k--;
+  }
+  return sign | (k << 23) | ((m & 0x3ff) << 13);
+}
+
+/**
+ * A tensor's values as the library should load them from the file's bytes
+ * (little-endian), or why it cannot: an integer outside int32's range.
+ */
+export function stValues(
+  stored: string,
+  raw: Uint8Array,
+): Float32Array | Float64Array | Int32Array | string {
+  const b = raw.slice().buffer;
+  const ints = (xs: ArrayLike<number | bigint>) => {
+    const out = new Int32Array(xs.length);
+    for (let i = 0; i < xs.length; i++) {
+      const x = BigInt(xs[i]);
+      if (x < -(2n ** 31n) || x >= 2n ** 31n) return `value ${x} of ${stored}`;
+      out[i] = Number(x);
+    }
+    return out;
+  };
+  const u16 = () => new Uint16Array(b);
+  switch (stored) {
+    case "F32":
+      return new Float32Array(b);
+    case "F64":
+      return new Float64Array(b);
+    case "I32":
+      return new Int32Array(b);
+    case "F16":
+      return new Float32Array(Uint32Array.from(u16(), halfBits).buffer);
+    case "BF16":
+      return new Float32Array(Uint32Array.from(u16(), (h) => h << 16).buffer);
+    case "I64":
+      return ints(new BigInt64Array(b));
+    case "U64":
+      return ints(new BigUint64Array(b));
+    case "U32":
+      return ints(new Uint32Array(b));
+    case "I16":
+      return ints(new Int16Array(b));
+    case "U16":
+      return ints(u16());
+    case "I8":
+      return ints(new Int8Array(b));
+    default: // U8, BOOL
+      return ints(new Uint8Array(b));
+  }
+}
 
 /**
  * A safetensors file: u64 LE header length N (at most 100,000,000, within
  * the file), N bytes of UTF-8 JSON object; an optional `__metadata__`
  * (null or an object of strings); every other
- * entry an object with dtype (F32, F64 or I32: those the library supports),
+ * entry an object with dtype (F32, F64 or I32, or one the library widens:
+ * F16, BF16, I64, U64, U32, I16, U16, I8, U8, BOOL),
  * shape (non-negative integers) and data_offsets [begin, end] whose span is
  * the shape's size; sorted by offsets, the tensors tile the data section
  * exactly. Duplicate keys follow the reference implementation (Rust serde):
@@ -867,7 +942,14 @@ export function safetensorsOracle(
       return invalid(`${name} offsets do not span its size`);
     }
     if (end > dataLength) return invalid(`${name} ends past the data`);
-    tensors.push({ name, dtype: st.dtype, shape, begin, end });
+    tensors.push({
+      name,
+      dtype: st.dtype,
+      stored: dt as string,
+      shape,
+      begin,
+      end,
+    });
   }
   const sorted = [...tensors].sort((a, c) =>
     a.begin - c.begin || a.end - c.end

@@ -218,7 +218,20 @@ export function pngSeeds(): Uint8Array[] {
 /** One tensor of a safetensors seed. */
 export interface StSeedTensor {
   name: string;
-  dtype: "F32" | "F64" | "I32";
+  dtype:
+    | "F32"
+    | "F64"
+    | "I32"
+    | "F16"
+    | "BF16"
+    | "I64"
+    | "U64"
+    | "U32"
+    | "I16"
+    | "U16"
+    | "I8"
+    | "U8"
+    | "BOOL";
   shape: number[];
 }
 
@@ -232,7 +245,19 @@ export function makeSafetensors(
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
   for (const t of tensors) {
-    const n = t.shape.reduce((a, d) => a * d, 1) * (t.dtype === "F64" ? 8 : 4);
+    const size: Record<string, number> = {
+      F64: 8,
+      I64: 8,
+      U64: 8,
+      F16: 2,
+      BF16: 2,
+      I16: 2,
+      U16: 2,
+      I8: 1,
+      U8: 1,
+      BOOL: 1,
+    };
+    const n = t.shape.reduce((a, d) => a * d, 1) * (size[t.dtype] ?? 4);
     header[t.name] = {
       dtype: t.dtype,
       shape: t.shape,
@@ -240,7 +265,17 @@ export function makeSafetensors(
     };
     off += n;
   }
-  return packSafetensors(JSON.stringify(header), rng.bytes(off));
+  const data = rng.bytes(off);
+  // the wide integers within int32's range, as a valid file's are (values
+  // below 2^24: the high bytes of each little-endian word cleared)
+  for (const t of tensors) {
+    const w = { I64: 8, U64: 8, U32: 4 }[t.dtype as string];
+    if (w === undefined) continue;
+    const entry = header[t.name] as { data_offsets: [number, number] };
+    const [begin, end] = entry.data_offsets;
+    for (let i = begin; i < end; i += w) data.fill(0, i + 3, i + w);
+  }
+  return packSafetensors(JSON.stringify(header), data);
 }
 
 /** Length field + header text (space-padded to a multiple of 8) + data. */
@@ -252,7 +287,7 @@ export function packSafetensors(json: string, data: Uint8Array): Uint8Array {
   return concat(len, head, data);
 }
 
-/** Safetensors seeds: a LeNet-like tree, scalars, empty tensors, all three dtypes, with and without metadata. */
+/** Safetensors seeds: a LeNet-like tree, scalars, empty tensors, the library's three dtypes and PyTorch's others, with and without metadata. */
 export function safetensorsSeeds(): Uint8Array[] {
   const rng = new Rng(4);
   return [
@@ -275,6 +310,19 @@ export function safetensorsSeeds(): Uint8Array[] {
     ], { tree: '{"kind":"object"}', epoch: "3" }),
     makeSafetensors(rng, [{ name: "x", dtype: "I32", shape: [2, 2] }], {}),
     makeSafetensors(rng, []),
+    // PyTorch's other dtypes, which load widened
+    makeSafetensors(rng, [
+      { name: "bn.weight", dtype: "F16", shape: [3] },
+      { name: "bn.bias", dtype: "BF16", shape: [3] },
+      { name: "bn.num_batches_tracked", dtype: "I64", shape: [] },
+      { name: "m.a", dtype: "I16", shape: [2] },
+      { name: "m.b", dtype: "U16", shape: [1] },
+      { name: "m.c", dtype: "I8", shape: [3] },
+      { name: "m.d", dtype: "U8", shape: [2, 2] },
+      { name: "m.e", dtype: "BOOL", shape: [2] },
+      { name: "m.f", dtype: "U32", shape: [1] },
+      { name: "m.g", dtype: "U64", shape: [1] },
+    ], { format: "pt" }),
   ];
 }
 
