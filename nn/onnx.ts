@@ -223,6 +223,7 @@ function pool(
   op: string,
   p: PoolParams,
   attrs: Record<string, Attr>,
+  to = c.out,
 ): void {
   const out = c.step.shape.slice(2), inp = c.shapes[0].slice(2);
   const size = (n: number, i: number, round: (v: number) => number) =>
@@ -239,7 +240,7 @@ function pool(
     pads: [p.padding[0], p.padding[1], p.padding[0], p.padding[1]],
     ceil_mode: useCeil ? 1 : 0,
     ...attrs,
-  }, crop.length ? undefined : c.out);
+  }, crop.length ? undefined : to);
   if (crop.length) {
     c.add(
       "Slice",
@@ -250,7 +251,7 @@ function pool(
         c.ints(crop.map((i) => i + 2)),
       ],
       {},
-      c.out,
+      to,
     );
   }
 }
@@ -470,19 +471,36 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   },
   avgPool2d: (c) => {
     const p = c.step.params as AvgParams;
-    if (p.divisorOverride !== null) {
-      throw new Error(
-        "toOnnx: avgPool2d with divisorOverride has no ONNX AveragePool equivalent",
-      );
-    }
     if (p.dilation[0] !== 1 || p.dilation[1] !== 1) {
       throw new Error(
         "toOnnx: avgPool2d with dilation needs opset 19; use opset 19 or dilation 1",
       );
     }
-    pool(c, "AveragePool", p, {
-      count_include_pad: p.countIncludePad ? 1 : 0,
-    });
+    const d = p.divisorOverride;
+    if (d === null) {
+      pool(c, "AveragePool", p, {
+        count_include_pad: p.countIncludePad ? 1 : 0,
+      });
+      return;
+    }
+    // a window's sum over d: its mean with the padding counted, times
+    // kh·kw / d; so every window must lie within the padded input (ONNX
+    // counts fewer for a ceilMode window past it)
+    const inp = c.shapes[0].slice(2), out = c.step.shape.slice(2);
+    if (
+      out.some((o, i) =>
+        (o - 1) * p.stride[i] + p.kernelSize[i] > inp[i] + 2 * p.padding[i]
+      )
+    ) {
+      throw new Error(
+        "toOnnx: avgPool2d with divisorOverride and a ceilMode window past the padded input has no ONNX AveragePool equivalent",
+      );
+    }
+    const mean = `${c.out}_mean`;
+    pool(c, "AveragePool", p, { count_include_pad: 1 }, mean);
+    const k = p.kernelSize[0] * p.kernelSize[1];
+    const f = c.add("Constant", [], { value_float: { f: k / d } });
+    c.add("Mul", [mean, f], {}, c.out);
   },
 };
 

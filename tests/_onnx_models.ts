@@ -90,6 +90,19 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 9, 8],
     ],
     [
+      "avgPool2d divisorOverride (padding 1; countIncludePad false, which it overrides)",
+      seq(
+        nn.avgPool2d({
+          kernelSize: 3,
+          stride: 2,
+          padding: 1,
+          divisorOverride: 4,
+          countIncludePad: false,
+        }),
+      ),
+      [2, 3, 9, 8],
+    ],
+    [
       "avgPool2d ceilMode, a last window kept along H and dropped along W",
       seq(
         nn.avgPool2d({ kernelSize: 3, stride: 3, padding: 1, ceilMode: true }),

@@ -90,11 +90,16 @@ Deno.test("toOnnx: what cannot be exported is an error naming it", () => {
   assert.throws(
     () =>
       nn.toOnnx(
-        nn.avgPool2d({ kernelSize: 2, divisorOverride: 3 }) as AnyLayer,
+        nn.avgPool2d({
+          kernelSize: 2,
+          stride: 2,
+          divisorOverride: 3,
+          ceilMode: true,
+        }) as AnyLayer,
         params,
-        { inputShape: [1, 1, 4, 4] },
+        { inputShape: [1, 1, 5, 5] },
       ),
-    /toOnnx: avgPool2d with divisorOverride has no ONNX AveragePool equivalent/,
+    /toOnnx: avgPool2d with divisorOverride and a ceilMode window past the padded input has no ONNX AveragePool equivalent/,
   );
   const bn = nn.batchNorm2d({ numFeatures: 2 }) as AnyLayer;
   assert.throws(
