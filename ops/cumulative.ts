@@ -152,19 +152,27 @@ function scanByDoubling(
  * `log(e^a + e^b)`, with the larger of the two taken out (a constant shift:
  * it cancels in the value and in every derivative, so ties are smooth). With
  * the shift, one exponential is exactly 1, and log1p keeps the other's
- * digits. Two -inf give -inf; an inf gives inf; NaN stays NaN.
+ * digits. Two -inf give -inf; NaN stays NaN. An inf gives inf, taken as the
+ * larger operand itself: its derivative 1 goes to it and 0 to the other
+ * (the limit; the formula's would be inf · 0 = NaN, which the scan would
+ * spread to every earlier entry, where PyTorch's gradient is finite).
  */
 function logAddExp(a: Tensor, b: Tensor): Tensor {
   const m = concrete(maximum(a, b));
+  const inf = equal(m, Infinity);
+  // the formula on values that cannot reach inf (where it is not used, so
+  // that its derivative there is 0, not NaN)
+  const as = where(inf, 0, a), bs = where(inf, 0, b);
   const shift = where(equal(abs(m), Infinity), 0, m);
-  const ea = exp(sub(a, shift)), eb = exp(sub(b, shift));
+  const ea = exp(sub(as, shift)), eb = exp(sub(bs, shift));
   // ea + eb - 1, exactly: the 1 comes out of the larger term
   const rest = where(
-    greaterEqual(a, b),
+    greaterEqual(as, bs),
     add(sub(ea, 1), eb),
     add(sub(eb, 1), ea),
   );
-  return add(log1p(rest), shift);
+  const larger = where(greaterEqual(a, b), a, b);
+  return where(inf, larger, add(log1p(rest), shift));
 }
 
 // ---------------------------------------------------------------------------

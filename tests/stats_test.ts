@@ -186,6 +186,35 @@ Deno.test("empty: prod 1, any 0, all 1, norm 0, var NaN, cumulative ops empty", 
   assert.deepEqual(T.toArray(T.prod(T.zeros([0, 2]), { axis: 0 })), [1, 1]);
 });
 
+Deno.test("logCumSumExp next to +inf: finite gradients where PyTorch's are (they were NaN), and the limit at the inf itself", () => {
+  // torch.logcumsumexp(x, 0).backward(g = [1, 2, 3]) in float64 gives
+  // x = [1, inf, 2]: [1, nan, 0]; x = [1, 5, inf]: [1.035972419924183,
+  // 1.9640275800758176, nan]; x = [-inf, 5, 1]: [nan, 4.946041370113728,
+  // 0.05395862988627471]. Here the inf entry gets the limit, the sum of the
+  // g of the outputs it reaches.
+  const g = T.tensor([1, 2, 3], f64);
+  const grad = (v: number[]) =>
+    Array.from(
+      T.grad((x: Tensor) => T.sum(T.mul(T.logCumSumExp(x, { axis: 0 }), g)))(
+        T.tensor(v, f64),
+      ).data,
+    );
+  assert.deepEqual(grad([1, Infinity, 2]), [1, 5, 0]);
+  const [a, b, c] = grad([1, 5, Infinity]);
+  assert.ok(Math.abs(a - 1.035972419924183) < 1e-12, `${a}`);
+  assert.ok(Math.abs(b - 1.9640275800758176) < 1e-12, `${b}`);
+  assert.equal(c, 3);
+  const [n, d, e] = grad([-Infinity, 5, 1]);
+  assert.ok(Number.isNaN(n));
+  assert.ok(Math.abs(d - 4.946041370113728) < 1e-12, `${d}`);
+  assert.ok(Math.abs(e - 0.05395862988627471) < 1e-12, `${e}`);
+  // the values are unchanged: inf from the inf on
+  assert.deepEqual(
+    T.toArray(T.logCumSumExp(T.tensor([1, Infinity, 2], f64), { axis: 0 })),
+    [1, Infinity, Infinity],
+  );
+});
+
 Deno.test("a scalar: each cumulative op gives it back (axis 0 or -1, as PyTorch)", () => {
   const s = T.tensor(1.5);
   for (const f of [T.cumsum, T.cumprod, T.logCumSumExp]) {
