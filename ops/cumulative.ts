@@ -101,7 +101,9 @@ export function cumprod(x: Tensor, options: CumulativeOptions): Tensor {
  * `log(cumsum(exp(x)))` along `axis`, computed stably (as
  * `torch.logcumsumexp`): each step adds two terms in log space, shifted by
  * the larger, so neither overflow nor underflow of `exp` loses an entry.
- * int32 gives float32.
+ * int32 gives float32. From a +inf on the result is +inf; the gradient of
+ * the entries before it is PyTorch's, and the +inf entry's is its limit
+ * (PyTorch: NaN).
  *
  * @example
  * ```ts
