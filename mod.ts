@@ -155,11 +155,18 @@ export { type Pair } from "./ops/_args.ts";
 export {
   elu,
   gelu,
+  hardsigmoid,
+  hardswish,
+  hardtanh,
   leakyRelu,
+  logSigmoid,
   logSoftmax,
+  mish,
+  relu6,
   silu,
   softmax,
   softplus,
+  softsign,
 } from "./ops/activations.ts";
 export {
   conv1d,

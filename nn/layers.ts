@@ -28,9 +28,16 @@ import { type Pair, pair } from "../ops/_args.ts";
 import {
   elu as eluOp,
   gelu as geluOp,
+  hardsigmoid as hardsigmoidOp,
+  hardswish as hardswishOp,
+  hardtanh as hardtanhOp,
   leakyRelu as leakyReluOp,
+  logSigmoid as logSigmoidOp,
+  mish as mishOp,
+  relu6 as relu6Op,
   silu as siluOp,
   softplus as softplusOp,
+  softsign as softsignOp,
 } from "../ops/activations.ts";
 import {
   conv2d as conv2dOp,
@@ -1604,3 +1611,85 @@ export function softplus(
     apply: (_p, x) => softplusOp(x, { beta, threshold }),
   });
 }
+
+/**
+ * HardTanh layer: x limited to `[minVal, maxVal]` (PyTorch's `nn.Hardtanh`,
+ * defaults -1 and 1).
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.hardtanh().apply({}, tensor([-2, 0.5, 3]))), [-1, 0.5, 1]);
+ * assert.equal(nn.hardtanh().info.repr, "Hardtanh(min_val=-1.0, max_val=1.0)");
+ * ```
+ */
+export function hardtanh(
+  options?: { minVal?: number; maxVal?: number },
+): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = "nn.hardtanh";
+  checkOptions(fn, options, ["minVal", "maxVal"]);
+  const minVal = numberOption(fn, "minVal", options.minVal, -1);
+  const maxVal = numberOption(fn, "maxVal", options.maxVal, 1);
+  if (!(minVal < maxVal)) {
+    throw new Error(
+      `${fn}: minVal must be below maxVal, got ${minVal} and ${maxVal}`,
+    );
+  }
+  return defineLayer({
+    name: "Hardtanh",
+    repr: `Hardtanh(min_val=${pyFloat(minVal)}, max_val=${pyFloat(maxVal)})`,
+    apply: (_p, x) => hardtanhOp(x, { minVal, maxVal }),
+  });
+}
+
+/** A parameterless activation layer named as PyTorch's module (`repr` `Name()`). */
+const activation = (name: string, op: (x: Tensor) => Tensor) =>
+  defineLayer({ name, apply: (_p, x) => op(x) });
+
+/**
+ * ReLU6 layer `min(max(x, 0), 6)` (PyTorch's `nn.ReLU6()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.relu6.apply({}, tensor([-1, 3, 9]))), [0, 3, 6]);
+ * assert.equal(nn.relu6.info.repr, "ReLU6()");
+ * ```
+ */
+export const relu6: Layer<LeafParams, EmptyState> = activation(
+  "ReLU6",
+  relu6Op,
+);
+
+/** Hard sigmoid layer `min(max(x + 3, 0), 6) / 6` (PyTorch's `nn.Hardsigmoid()`): a layer value. */
+export const hardsigmoid: Layer<LeafParams, EmptyState> = activation(
+  "Hardsigmoid",
+  hardsigmoidOp,
+);
+
+/** Hard swish layer `x · min(max(x + 3, 0), 6) / 6` (PyTorch's `nn.Hardswish()`): a layer value. */
+export const hardswish: Layer<LeafParams, EmptyState> = activation(
+  "Hardswish",
+  hardswishOp,
+);
+
+/** `log(sigmoid(x))` layer (PyTorch's `nn.LogSigmoid()`): a layer value. */
+export const logSigmoid: Layer<LeafParams, EmptyState> = activation(
+  "LogSigmoid",
+  logSigmoidOp,
+);
+
+/** Softsign layer `x / (1 + |x|)` (PyTorch's `nn.Softsign()`): a layer value. */
+export const softsign: Layer<LeafParams, EmptyState> = activation(
+  "Softsign",
+  softsignOp,
+);
+
+/** Mish layer `x · tanh(softplus(x))` (PyTorch's `nn.Mish()`): a layer value. */
+export const mish: Layer<LeafParams, EmptyState> = activation(
+  "Mish",
+  mishOp,
+);

@@ -1,29 +1,38 @@
 /**
  * Activations (torch.nn.functional's): softmax, logSoftmax, leakyRelu,
- * elu, gelu, silu, softplus, composed from elementwise ops (relu, tanh and
+ * elu, gelu, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish,
+ * logSigmoid, softsign, mish, composed from elementwise ops (relu, tanh and
  * sigmoid are elementwise primitives).
  *
  * @module
  */
-import { checkOptions, checkTensor, type Tensor } from "./tensor.ts";
+import { checkOptions, checkTensor, describe, type Tensor } from "./tensor.ts";
 import { concrete } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck } from "./_args.ts";
 import {
+  abs,
   add,
   div,
   erf,
   exp,
   greater,
+  greaterEqual,
+  less,
+  lessEqual,
   log,
   log1p,
+  minimum,
   mul,
+  neg,
   sigmoid,
   square,
   sub,
   tanh,
   where,
 } from "./elementwise.ts";
+import { clamp, logicalAnd, logicalNot, logicalOr } from "./math.ts";
+import { stopGradient } from "./transforms.ts";
 import { max } from "./reductions.ts";
 import { normAxis, sum } from "./structural.ts";
 
@@ -217,4 +226,174 @@ export function softplus(
   const linearPart = greater(bx, threshold);
   const safe = where(linearPart, 0, bx); // keeps exp finite in the branch not taken
   return where(linearPart, x, div(log1p(exp(safe)), beta));
+}
+
+/**
+ * `x` limited to `[lo, hi]` (NaN kept), with the gradient 0 only at and
+ * beyond the bounds, as PyTorch's hardtanh family (clamp's reaches the
+ * bounds; a NaN passes the gradient, as PyTorch's comparisons let it).
+ */
+function hardClip(x: Tensor, lo: number, hi: number): Tensor {
+  const outside = logicalOr(lessEqual(x, lo), greaterEqual(x, hi));
+  return where(outside, stopGradient(clamp(x, { min: lo, max: hi })), x);
+}
+
+/**
+ * HardTanh: `x` limited to `[minVal, maxVal]` (defaults -1, 1), as
+ * `torch.nn.functional.hardtanh`: the gradient is 1 strictly between the
+ * bounds, 0 at and beyond them; NaN stays NaN.
+ *
+ * @example
+ * ```ts
+ * import { hardtanh, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(hardtanh(tensor([-2, 0.5, 3]))), [-1, 0.5, 1]);
+ * ```
+ */
+export function hardtanh(
+  x: Tensor,
+  options?: { minVal?: number; maxVal?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("hardtanh");
+  checkOptions("hardtanh", options, ["minVal", "maxVal"]);
+  checkTensor("hardtanh", x, "x");
+  floatCheck("hardtanh", "x", x);
+  const { minVal = -1, maxVal = 1 } = options;
+  for (const [name, v] of [["minVal", minVal], ["maxVal", maxVal]] as const) {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new Error(
+        `hardtanh: ${name} must be a finite number, got ${describe(v)}`,
+      );
+    }
+  }
+  if (!(minVal < maxVal)) {
+    throw new Error(
+      `hardtanh: minVal must be below maxVal, got ${minVal} and ${maxVal}`,
+    );
+  }
+  return hardClip(x, minVal, maxVal);
+}
+
+/**
+ * ReLU6: `min(max(x, 0), 6)`, as `torch.nn.functional.relu6` (hardtanh on
+ * `[0, 6]`: the gradient 1 strictly between 0 and 6).
+ *
+ * @example
+ * ```ts
+ * import { relu6, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(relu6(tensor([-1, 3, 9]))), [0, 3, 6]);
+ * ```
+ */
+export function relu6(x: Tensor): Tensor {
+  using _op = userOp("relu6");
+  checkTensor("relu6", x, "x");
+  floatCheck("relu6", "x", x);
+  return hardClip(x, 0, 6);
+}
+
+/**
+ * Hard sigmoid: `min(max(x + 3, 0), 6) / 6`, as
+ * `torch.nn.functional.hardsigmoid` (the gradient 1/6 strictly between -3
+ * and 3; PyTorch 1.13's float64 backward uses float32's 1/6, here it is
+ * float64's).
+ *
+ * @example
+ * ```ts
+ * import { hardsigmoid, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(hardsigmoid(tensor([-4, 0, 4]))), [0, 0.5, 1]);
+ * ```
+ */
+export function hardsigmoid(x: Tensor): Tensor {
+  using _op = userOp("hardsigmoid");
+  checkTensor("hardsigmoid", x, "x");
+  floatCheck("hardsigmoid", "x", x);
+  // PyTorch's backward: 1/6 strictly inside (-3, 3), 0 elsewhere and at NaN
+  const inside = logicalAnd(greater(x, -3), less(x, 3)), x3 = add(x, 3);
+  return div(
+    where(inside, x3, stopGradient(clamp(x3, { min: 0, max: 6 }))),
+    6,
+  );
+}
+
+/**
+ * Hard swish: `x · min(max(x + 3, 0), 6) / 6`, as
+ * `torch.nn.functional.hardswish` (MobileNetV3); its gradient is PyTorch's,
+ * `x / 3 + 1/2` on `[-3, 3]` bounds included.
+ *
+ * @example
+ * ```ts
+ * import { hardswish, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(hardswish(tensor([-4, 0, 4]))), [-0, 0, 4]);
+ * ```
+ */
+export function hardswish(x: Tensor): Tensor {
+  using _op = userOp("hardswish");
+  checkTensor("hardswish", x, "x");
+  floatCheck("hardswish", "x", x);
+  // above 3 (and NaN) x itself, as PyTorch's branches
+  const rest = logicalNot(lessEqual(x, 3)), xs = where(rest, 0, x);
+  return where(rest, x, div(mul(xs, clamp(add(xs, 3), { min: 0, max: 6 })), 6));
+}
+
+/**
+ * `log(sigmoid(x))`, computed as PyTorch's kernel does it,
+ * `min(x, 0) - log1p(e^-|x|)`, so that neither large positive nor large
+ * negative `x` loses digits.
+ *
+ * @example
+ * ```ts
+ * import { item, logSigmoid, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(Math.abs(item(logSigmoid(tensor(0, { dtype: "float64" }))) + Math.LN2) < 1e-15);
+ * assert.equal(item(logSigmoid(tensor(-1000, { dtype: "float64" }))), -1000);
+ * ```
+ */
+export function logSigmoid(x: Tensor): Tensor {
+  using _op = userOp("logSigmoid");
+  checkTensor("logSigmoid", x, "x");
+  floatCheck("logSigmoid", "x", x);
+  return sub(minimum(x, 0), log1p(exp(neg(abs(x)))));
+}
+
+/**
+ * Softsign: `x / (1 + |x|)`, as `torch.nn.functional.softsign`.
+ *
+ * @example
+ * ```ts
+ * import { softsign, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(softsign(tensor([-3, 0, 1]))), [-0.75, 0, 0.5]);
+ * ```
+ */
+export function softsign(x: Tensor): Tensor {
+  using _op = userOp("softsign");
+  checkTensor("softsign", x, "x");
+  floatCheck("softsign", "x", x);
+  return div(x, add(abs(x), 1));
+}
+
+/**
+ * Mish: `x · tanh(log(1 + e^x))`, as `torch.nn.functional.mish` (x itself
+ * above 20, where the tanh is 1 to the last bit and e^x would overflow the
+ * gradient).
+ *
+ * @example
+ * ```ts
+ * import { item, mish, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(mish(tensor(0))), 0);
+ * assert.equal(item(mish(tensor(50))), 50);
+ * ```
+ */
+export function mish(x: Tensor): Tensor {
+  using _op = userOp("mish");
+  checkTensor("mish", x, "x");
+  floatCheck("mish", "x", x);
+  const big = greater(x, 20);
+  const safe = where(big, 0, x); // (no inf in the branch not taken)
+  return where(big, x, mul(x, tanh(log1p(exp(safe)))));
 }

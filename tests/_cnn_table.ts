@@ -395,6 +395,41 @@ export const cnnRows: Row[] = [
     f: (p, x) => T.softplus(x, p),
   },
   {
+    name: "hardtanh",
+    arb: fc.tuple(anyShape, fc.constantFrom(undefined, [-1, 1], [-0.5, 1.5]))
+      .map(([s, b]): Draw => ({
+        shapes: [s],
+        p: b === undefined ? {} : { minVal: b[0], maxVal: b[1] },
+      })),
+    domains: ["real"],
+    f: (p, x) => T.hardtanh(x, p),
+  },
+  // x spread over [-7.5, 7.5], so that the kinks (0 and 6, ±3) are crossed
+  ...(
+    [
+      ["relu6", T.relu6],
+      ["hardsigmoid", T.hardsigmoid],
+      ["hardswish", T.hardswish],
+    ] as const
+  ).map(([name, op]) => ({
+    name,
+    arb: anyShape.map((s): Draw => ({ shapes: [s] })),
+    domains: ["real" as const],
+    f: (_p: unknown, x: T.Tensor) => op(T.mul(x, 3.75)),
+  })),
+  ...(
+    [
+      ["logSigmoid", T.logSigmoid],
+      ["softsign", T.softsign],
+      ["mish", T.mish],
+    ] as const
+  ).map(([name, op]) => ({
+    name,
+    arb: anyShape.map((s): Draw => ({ shapes: [s] })),
+    domains: ["nonzero" as const],
+    f: (_p: unknown, x: T.Tensor) => op(T.mul(x, 10)),
+  })),
+  {
     name: "dropout (training, fixed key)",
     arb: fc.tuple(anyShape, fc.constantFrom(0, 0.2, 0.5, 0.9, 1), fc.nat(100))
       .map(([s, p, seed]): Draw => ({ shapes: [s], p: { p, seed } })),

@@ -235,6 +235,25 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 20, 20],
     ],
     [
+      "more activations: hardtanh, relu6, hardsigmoid, hardswish, logSigmoid, softsign, mish",
+      seq(
+        nn.hardtanh({ minVal: -0.5, maxVal: 2 }),
+        conv({}),
+        nn.relu6,
+        conv({}),
+        nn.hardsigmoid,
+        conv({}),
+        nn.hardswish,
+        conv({}),
+        nn.logSigmoid,
+        conv({}),
+        nn.softsign,
+        conv({}),
+        nn.mish,
+      ),
+      [2, 4, 18, 18],
+    ],
+    [
       "dropout is the identity in inference",
       seq(
         nn.flatten(),

@@ -85,6 +85,15 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.gelu(v.x!, o);
     case "softplus":
       return T.softplus(v.x!, o);
+    case "hardtanh":
+      return T.hardtanh(v.x!, o);
+    case "relu6":
+    case "hardsigmoid":
+    case "hardswish":
+    case "logSigmoid":
+    case "softsign":
+    case "mish":
+      return T[c.op](v.x!);
     case "batchNorm":
       return T.batchNorm(v.x!, {
         ...o,
