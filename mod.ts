@@ -178,6 +178,7 @@ export {
   type ConvTranspose2dOptions,
 } from "./ops/conv.ts";
 export {
+  binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   type ClassLossOptions,
   cosineSimilarity,

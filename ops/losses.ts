@@ -7,13 +7,17 @@
  * @module
  */
 import {
+  allocData,
   arange,
   checkOptions,
   checkTensor,
   describe,
+  fromData,
+  promote,
   sameShape,
   type Tensor,
 } from "./tensor.ts";
+import { bind, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { checkedValues } from "./indexing.ts";
@@ -41,6 +45,8 @@ import {
 } from "./elementwise.ts";
 import { mean } from "./reductions.ts";
 import {
+  batchFront,
+  batchSize,
   broadcastTo,
   expandDims,
   normAxis,
@@ -417,6 +423,79 @@ export function binaryCrossEntropyWithLogits(
   const w = broadcastWeight(fn, "weight", options.weight, logits);
   const logWeight = pw ? add(mul(sub(pw, 1), targets), 1) : 1;
   let loss = add(mul(sub(1, targets), logits), mul(softTerm, logWeight));
+  if (w) loss = mul(loss, w);
+  return reduce(fn, loss, options.reduction);
+}
+
+/**
+ * Binary cross-entropy of probabilities, elementwise (same shapes), as
+ * PyTorch's kernel: `(y - 1)·max(log(1 - p), -100) - y·max(log p, -100)`,
+ * an input outside [0, 1] an error (in every replay: it is the kernel's).
+ * Its gradients are PyTorch's: `(p - y) / max(p (1 - p), 1e-12)` for p
+ * (finite where p is 0 or 1, as a saturated sigmoid gives; 1e-12 as a
+ * float32, as PyTorch's in float64 too) and `-logit(p)` for y.
+ */
+const BCE_EPS = Math.fround(1e-12);
+const bcePrim: Primitive<Record<never, never>> = definePrimitive({
+  name: "binaryCrossEntropy",
+  forward: ([p, y]) => {
+    const out = allocData(promote(p.dtype, y.dtype), p.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const pi = p.data[i], yi = y.data[i];
+      if (!(pi >= 0 && pi <= 1)) {
+        throw new Error(
+          `binaryCrossEntropy: input must hold probabilities in [0, 1] (for logits use binaryCrossEntropyWithLogits), got ${pi} at flat index ${i} (input ${
+            fmt(p.shape)
+          })`,
+        );
+      }
+      out[i] = (yi - 1) * Math.max(Math.log1p(-pi), -100) -
+        yi * Math.max(Math.log(pi), -100);
+    }
+    return fromData(out, p.shape);
+  },
+  vjp: ([p, y]) => [
+    (g) => div(mul(g, sub(p, y)), maximum(mul(sub(1, p), p), BCE_EPS)),
+    (g) => mul(g, neg(log(div(p, sub(1, p))))), // -logit(p), unclamped
+  ],
+  batch: ([p, y], [dp, dy]) => {
+    const b = batchSize([p, y], [dp, dy]);
+    return [bind(bcePrim, [batchFront(p, dp, b), batchFront(y, dy, b)], {}), 0];
+  },
+});
+
+/**
+ * Binary cross-entropy of probabilities `input` (in [0, 1], a sigmoid's
+ * output) against `target` of the same shape, as
+ * `torch.nn.functional.binary_cross_entropy`: each log clamped at -100, an
+ * optional element `weight` broadcast to the loss, and PyTorch's gradient,
+ * finite where a probability is exactly 0 or 1. On logits prefer
+ * {@linkcode binaryCrossEntropyWithLogits}, which is stable.
+ *
+ * @example
+ * ```ts
+ * import { binaryCrossEntropy, item, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = binaryCrossEntropy(tensor([0.5, 1], { dtype: "float64" }), tensor([1, 1], { dtype: "float64" }));
+ * assert.ok(Math.abs(item(l) - Math.log(2) / 2) < 1e-15);
+ * ```
+ */
+export function binaryCrossEntropy(
+  input: Tensor,
+  target: Tensor,
+  options?: { reduction?: Reduction; weight?: Tensor | null },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("binaryCrossEntropy");
+  const fn = "binaryCrossEntropy";
+  checkOptions(fn, options, ["reduction", "weight"]);
+  checkTensor(fn, input, "input");
+  checkTensor(fn, target, "target");
+  floatCheck(fn, "input", input);
+  floatCheck(fn, "target", target);
+  sameShapeCheck(fn, input, "input", target, "target");
+  const w = broadcastWeight(fn, "weight", options.weight, input);
+  let loss = bind(bcePrim, [input, target], {});
   if (w) loss = mul(loss, w);
   return reduce(fn, loss, options.reduction);
 }

@@ -343,6 +343,23 @@ export const cnnRows: Row[] = [
       }),
   },
   {
+    name: "binaryCrossEntropy (probabilities: sigmoids of the draws)",
+    arb: fc.record({
+      s: anyShape,
+      reduction: reductionArb,
+      weight: fc.boolean(),
+    }).map((d): Draw => ({
+      shapes: [d.s, d.s, d.weight ? d.s : []],
+      p: d,
+    })),
+    domains: ["real", "real", "positive"],
+    f: (p, x, t, w) =>
+      T.binaryCrossEntropy(T.sigmoid(x), T.sigmoid(t), {
+        reduction: p.reduction,
+        weight: p.weight ? w : null,
+      }),
+  },
+  {
     name: "leakyRelu",
     arb: fc.tuple(anyShape, fc.constantFrom(undefined, 0, 0.01, 0.2, -0.5))
       .map(([s, negativeSlope]): Draw => ({

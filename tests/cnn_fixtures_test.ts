@@ -63,6 +63,11 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.mseLoss(v.x!, v.target!, o);
     case "l1Loss":
       return T.l1Loss(v.x!, v.target!, o);
+    case "binaryCrossEntropy":
+      return T.binaryCrossEntropy(v.input!, v.target!, {
+        ...o,
+        weight: v.weight,
+      });
     case "binaryCrossEntropyWithLogits":
       return T.binaryCrossEntropyWithLogits(v.logits!, v.targets!, {
         ...o,

@@ -87,3 +87,42 @@ Deno.test("errors: mseLoss, l1Loss, binaryCrossEntropyWithLogits", () => {
     /binaryCrossEntropyWithLogits: logits \[2\] and targets \[3\] must have the same shape/,
   );
 });
+
+Deno.test("binaryCrossEntropy: an input outside [0, 1] is an error in eager calls, jit replays and vmap; a saturated sigmoid's 0 and 1 give finite gradients", () => {
+  const bad = (v: number, i: number, shape: string) =>
+    new RegExp(
+      `^Error: binaryCrossEntropy: input must hold probabilities in \\[0, 1\\] \\(for logits use binaryCrossEntropyWithLogits\\), got ${v} at flat index ${i} \\(input \\[${shape}\\]\\)$`,
+    );
+  const y = T.tensor([1, 0, 1]);
+  assert.throws(
+    () => T.binaryCrossEntropy(T.tensor([0.5, 1.5, 0.2]), y),
+    bad(1.5, 1, "3"),
+  );
+  assert.throws(
+    () => T.binaryCrossEntropy(T.tensor([0.5, NaN, 0.2]), y),
+    bad(NaN, 1, "3"),
+  );
+  // in a replay of the plan (the check is the kernel's, not the trace's)
+  const f = T.jit((p: T.Tensor) => T.binaryCrossEntropy(p, y));
+  const good = f(T.tensor([0.5, 0.5, 0.5]));
+  assert.throws(() => f(T.tensor([0.5, -0.25, 0.5])), bad(-0.25, 1, "3"));
+  assert.equal(f.traceCount(), 1);
+  assert.deepEqual(
+    T.toArray(f(T.tensor([0.5, 0.5, 0.5]))),
+    T.toArray(good),
+  );
+  // under vmap, every example's values (the index counts across them)
+  assert.throws(
+    () =>
+      T.vmap((p: T.Tensor) => T.binaryCrossEntropy(p, y))(
+        T.tensor([[0.5, 0.5, 0.5], [0.5, 0.5, 2]]),
+      ),
+    bad(2, 5, "2,3"),
+  );
+  // sigmoid(40) is 1 and sigmoid(-120) 0 in float32: PyTorch's gradient,
+  // (p - y) / max(p (1 - p), 1e-12), stays finite (it was NaN as a composition)
+  const g = T.grad((x: T.Tensor) =>
+    T.binaryCrossEntropy(T.sigmoid(x), T.tensor([0, 1]), { reduction: "sum" })
+  )(T.tensor([40, -120]));
+  assert.ok(Array.from(g.data).every(Number.isFinite), `${Array.from(g.data)}`);
+});
