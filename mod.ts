@@ -162,6 +162,7 @@ export {
   logSigmoid,
   logSoftmax,
   mish,
+  prelu,
   relu6,
   silu,
   softmax,

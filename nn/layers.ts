@@ -9,6 +9,7 @@
  */
 import {
   type DType,
+  full,
   isTensor,
   ones,
   type Tensor,
@@ -34,6 +35,7 @@ import {
   leakyRelu as leakyReluOp,
   logSigmoid as logSigmoidOp,
   mish as mishOp,
+  prelu as preluOp,
   relu6 as relu6Op,
   silu as siluOp,
   softplus as softplusOp,
@@ -1641,6 +1643,44 @@ export function hardtanh(
     name: "Hardtanh",
     repr: `Hardtanh(min_val=${pyFloat(minVal)}, max_val=${pyFloat(maxVal)})`,
     apply: (_p, x) => hardtanhOp(x, { minVal, maxVal }),
+  });
+}
+
+/**
+ * PReLU layer: x where `x > 0`, else a learned slope times x (PyTorch's
+ * `nn.PReLU`): params `{ weight }` of `numParameters` slopes (1, shared, or
+ * one per channel), each `init` (default 0.25).
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const act = nn.prelu();
+ * assert.equal(act.info.repr, "PReLU(num_parameters=1)");
+ * const params = act.init(random.key(0));
+ * assert.deepEqual(toArray(act.apply(params, tensor([-4, 2]))), [-1, 2]);
+ * ```
+ */
+export function prelu(
+  options?: { numParameters?: number; init?: number; dtype?: FloatDType },
+): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = "nn.prelu";
+  checkOptions(fn, options, ["numParameters", "init", "dtype"]);
+  const n = options.numParameters ?? 1;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(
+      `${fn}: numParameters must be a positive integer, got ${describe(n)}`,
+    );
+  }
+  const init = numberOption(fn, "init", options.init, 0.25);
+  const dtype = floatDType(fn, options.dtype);
+  return defineLayer({
+    name: "PReLU",
+    repr: `PReLU(num_parameters=${n})`,
+    params: { weight: { shape: [n], dtype } },
+    init: () => ({ weight: full([n], init, { dtype }) }),
+    apply: (p, x) => preluOp(x, p.weight),
   });
 }
 

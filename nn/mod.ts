@@ -122,6 +122,7 @@ export {
   type MaxPool2dLayerOptions,
   mish,
   type PaddingMode,
+  prelu,
   relu,
   relu6,
   sigmoid,

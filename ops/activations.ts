@@ -1,15 +1,15 @@
 /**
  * Activations (torch.nn.functional's): softmax, logSoftmax, leakyRelu,
  * elu, gelu, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish,
- * logSigmoid, softsign, mish, composed from elementwise ops (relu, tanh and
- * sigmoid are elementwise primitives).
+ * logSigmoid, softsign, mish, prelu, composed from elementwise ops (relu,
+ * tanh and sigmoid are elementwise primitives).
  *
  * @module
  */
 import { checkOptions, checkTensor, describe, type Tensor } from "./tensor.ts";
 import { concrete } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck } from "./_args.ts";
+import { floatCheck, fmt } from "./_args.ts";
 import {
   abs,
   add,
@@ -34,7 +34,7 @@ import {
 import { clamp, logicalAnd, logicalNot, logicalOr } from "./math.ts";
 import { stopGradient } from "./transforms.ts";
 import { max } from "./reductions.ts";
-import { normAxis, sum } from "./structural.ts";
+import { normAxis, reshape, sum } from "./structural.ts";
 
 // ---------------------------------------------------------------------------
 // activations
@@ -396,4 +396,40 @@ export function mish(x: Tensor): Tensor {
   const big = greater(x, 20);
   const safe = where(big, 0, x); // (no inf in the branch not taken)
   return where(big, x, mul(x, tanh(log1p(exp(safe)))));
+}
+
+/**
+ * PReLU: x where `x > 0`, else `weight · x`, as `torch.nn.functional.prelu`:
+ * `weight` is one slope `[1]` or one per channel `[C]` (axis 1 of x; an x of
+ * fewer than two axes has one channel). Its gradients are PyTorch's (at 0
+ * the slope's branch).
+ *
+ * @example
+ * ```ts
+ * import { prelu, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(prelu(tensor([[-1, 2, -3]]), tensor([0.5, 1, 2]))), [[-0.5, 2, -6]]);
+ * ```
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  using _op = userOp("prelu");
+  checkTensor("prelu", x, "x");
+  floatCheck("prelu", "x", x);
+  checkTensor("prelu", weight, "weight");
+  floatCheck("prelu", "weight", weight);
+  const c = x.shape.length >= 2 ? x.shape[1] : 1;
+  const n = weight.shape.length === 1 ? weight.shape[0] : -1;
+  if (n !== 1 && n !== c) {
+    throw new Error(
+      `prelu: weight must have shape [1]${
+        c === 1 ? "" : ` or [${c}]`
+      } (one slope, or one per channel: axis 1 of x ${fmt(x.shape)}), got ${
+        fmt(weight.shape)
+      }`,
+    );
+  }
+  const w = n === 1
+    ? reshape(weight, [])
+    : reshape(weight, [c, ...x.shape.slice(2).map(() => 1)]);
+  return where(greater(x, 0), x, mul(x, w));
 }

@@ -360,6 +360,16 @@ export const cnnRows: Row[] = [
       }),
   },
   {
+    name: "prelu (one slope, or one per channel)",
+    arb: fc.tuple(fc.array(int(1, 3), { maxLength: 4 }), fc.boolean()).map((
+      [s, perChannel],
+    ): Draw => ({
+      shapes: [s, [perChannel && s.length >= 2 ? s[1] : 1]],
+    })),
+    domains: ["nonzero", "real"],
+    f: (_p, x, w) => T.prelu(x, w),
+  },
+  {
     name: "leakyRelu",
     arb: fc.tuple(anyShape, fc.constantFrom(undefined, 0, 0.01, 0.2, -0.5))
       .map(([s, negativeSlope]): Draw => ({

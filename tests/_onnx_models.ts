@@ -235,7 +235,7 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 20, 20],
     ],
     [
-      "more activations: hardtanh, relu6, hardsigmoid, hardswish, logSigmoid, softsign, mish",
+      "more activations: hardtanh, relu6, hardsigmoid, hardswish, logSigmoid, softsign, mish, prelu",
       seq(
         nn.hardtanh({ minVal: -0.5, maxVal: 2 }),
         conv({}),
@@ -250,6 +250,9 @@ export function optionCases(): [string, AnyLayer, number[]][] {
         nn.softsign,
         conv({}),
         nn.mish,
+        nn.prelu(),
+        conv({}),
+        nn.prelu({ numParameters: 4, init: 0.1 }),
       ),
       [2, 4, 18, 18],
     ],

@@ -90,6 +90,8 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.gelu(v.x!, o);
     case "softplus":
       return T.softplus(v.x!, o);
+    case "prelu":
+      return T.prelu(v.x!, v.weight!);
     case "hardtanh":
       return T.hardtanh(v.x!, o);
     case "relu6":
