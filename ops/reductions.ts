@@ -30,6 +30,7 @@ import {
   log,
   mul,
   notEqual,
+  pow,
   reverseOrder,
   sqrt,
   sub,
@@ -368,8 +369,9 @@ export function prod(x: Tensor, options?: ReduceOptions): Tensor {
 /** Options of {@linkcode norm}. */
 export interface NormOptions extends ReduceOptions {
   /**
-   * 2 (the default), 1, Infinity or -Infinity: the vector norm of the
-   * entries on the axes (all of them when omitted), as
+   * 2 (the default), any other number (0 counts the nonzero entries;
+   * Infinity and -Infinity take the largest and smallest |x|): the vector
+   * norm of the entries on the axes (all of them when omitted), as
    * `torch.linalg.vector_norm`; `"fro"`: the Frobenius norm of the
    * matrices on two axes (`axis` a pair, or a 2-D x), as
    * `torch.linalg.matrix_norm`.
@@ -380,9 +382,11 @@ export interface NormOptions extends ReduceOptions {
 /**
  * Vector norm over axes (as `torch.linalg.vector_norm`; `ord: "fro"` as
  * `torch.linalg.matrix_norm`): `ord` 2 is `sqrt(sum(x²))`, 1 `sum(|x|)`,
- * Infinity `max(|x|)`, -Infinity `min(|x|)`. The norm of no entries is 0
- * (an error for ±Infinity, as PyTorch). Gradients as PyTorch's: 0 at x = 0
- * (the subgradient), shared evenly among the tied largest entries for
+ * Infinity `max(|x|)`, -Infinity `min(|x|)`, 0 the count of nonzero
+ * entries, any other p `sum(|x|^p)^(1/p)` (for p < 0 a zero entry makes it
+ * 0). The norm of no entries is 0 (an error for ±Infinity, as PyTorch).
+ * Gradients as PyTorch's: 0 at x = 0 (the subgradient) and where the norm
+ * is 0, none for ord 0, shared evenly among the tied largest entries for
  * Infinity. int32 gives float32.
  *
  * @example
@@ -412,9 +416,9 @@ export function norm(x: Tensor, options?: NormOptions): Tensor {
         }`,
       );
     }
-  } else if (![1, 2, Infinity, -Infinity].includes(ord)) {
+  } else if (typeof ord !== "number" || Number.isNaN(ord)) {
     throw new Error(
-      `${fn}: ord must be 1, 2, Infinity, -Infinity or "fro", got ${
+      `${fn}: ord must be a number (Infinity and -Infinity included) or "fro", got ${
         describe(ord)
       }`,
     );
@@ -432,7 +436,29 @@ export function norm(x: Tensor, options?: NormOptions): Tensor {
     }
     return ord > 0 ? max(abs(xf), r) : min(abs(xf), r);
   }
-  return sqrtZeroAtZero(sum(mul(xf, xf), r));
+  if (ord === 2 || ord === "fro") return sqrtZeroAtZero(sum(mul(xf, xf), r));
+  if (ord === 0) return sum(astype(notEqual(xf, 0), xf.dtype), r);
+  return pNorm(xf, ord as number, r);
+}
+
+/**
+ * `sum(|x|^p)^(1/p)`, each power taken where it is finite and its
+ * derivative with it: a zero entry adds 0 (inf for p < 0) and no gradient,
+ * a zero sum gives 0 and no gradient (as PyTorch's masks).
+ */
+function pNorm(
+  x: Tensor,
+  p: number,
+  r: { axis: number[]; keepDims: boolean },
+): Tensor {
+  const zero = equal(x, 0);
+  const terms = where(
+    zero,
+    p < 0 ? Infinity : 0,
+    pow(where(zero, 1, abs(x)), p),
+  );
+  const s = sum(terms, r), none = equal(s, 0);
+  return where(none, 0, pow(where(none, 1, s), 1 / p));
 }
 
 /**

@@ -81,9 +81,11 @@ export const statsRows: Row[] = [
     f: (p, x) => T.prod(x, p),
   },
   {
-    name: "norm (ord 1, 2, Infinity, -Infinity)",
+    name: "norm (ord 1, 2, Infinity, -Infinity, 3, 0.5, 1.5, -1)",
     arb: reduceDraw(() =>
-      fc.constantFrom(1, 2, Infinity, -Infinity).map((ord) => ({ ord }))
+      fc.constantFrom(1, 2, Infinity, -Infinity, 3, 0.5, 1.5, -1).map((
+        ord,
+      ) => ({ ord }))
     ),
     domains: ["nonzero"],
     f: (p, x) => T.norm(x, p),

@@ -334,8 +334,12 @@ Deno.test("errors: statistics and cumulative ops", () => {
     /std: unknown option "ddof" \(known options: axis, keepDims, correction\)/,
   );
   assert.throws(
-    () => T.norm(x, { ord: 3 }),
-    /norm: ord must be 1, 2, Infinity, -Infinity or "fro", got number 3/,
+    () => T.norm(x, { ord: NaN }),
+    /norm: ord must be a number \(Infinity and -Infinity included\) or "fro", got number NaN/,
+  );
+  assert.throws(
+    () => T.norm(x, { ord: "nuc" as "fro" }),
+    /norm: ord must be a number \(Infinity and -Infinity included\) or "fro", got string nuc/,
   );
   assert.throws(
     () => T.norm(T.zeros([2, 3, 4]), { ord: "fro" }),
