@@ -218,6 +218,7 @@ export {
   dropout2d,
   groupNorm,
   layerNorm,
+  normalize,
 } from "./ops/normalization.ts";
 export {
   adaptiveAvgPool2d,

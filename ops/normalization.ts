@@ -34,11 +34,13 @@ import {
   sub,
 } from "./elementwise.ts";
 import { bernoulli, type Key } from "./random.ts";
-import { mean } from "./reductions.ts";
+import { mean, norm } from "./reductions.ts";
+import { clamp } from "./math.ts";
 import {
   batchFront,
   batchSize,
   concat,
+  normAxis,
   reshape,
   slice,
   sum,
@@ -209,6 +211,39 @@ function affineParam(
     );
   }
   return t;
+}
+
+/**
+ * `x` divided by its `p`-norm along `axis` (default 2 and axis 1, as
+ * `torch.nn.functional.normalize`), the norm clamped below at `eps`
+ * (default 1e-12), so a zero slice stays zero; any `p` that
+ * {@linkcode norm} takes.
+ *
+ * @example
+ * ```ts
+ * import { normalize, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(normalize(tensor([[3, 4], [0, 0]], { dtype: "float64" }))), [[0.6, 0.8], [0, 0]]);
+ * ```
+ */
+export function normalize(
+  x: Tensor,
+  options?: { p?: number; axis?: number; eps?: number },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("normalize");
+  const fn = "normalize";
+  checkOptions(fn, options, ["p", "axis", "eps"]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const { p = 2 } = options;
+  if (typeof p !== "number" || Number.isNaN(p)) {
+    throw new Error(`${fn}: p must be a number, got ${describe(p)}`);
+  }
+  const axis = normAxis(fn, options.axis ?? 1, x.shape.length, x.shape);
+  const eps = epsOption(fn, options.eps ?? 1e-12);
+  const n = norm(x, { ord: p, axis, keepDims: true });
+  return div(x, clamp(n, { min: eps }));
 }
 
 /**

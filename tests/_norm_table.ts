@@ -138,4 +138,14 @@ export const normRows: Row[] = [
     domains: ["nonzero", "nonzero"],
     f: (p, a, b) => T.cosineSimilarity(a, b, p),
   },
+  {
+    name: "normalize (p 2, 1, 3)",
+    arb: shapeArb(1, 3).chain((s) =>
+      fc.tuple(fc.nat(s.length - 1), fc.constantFrom(2, 1, 3)).map((
+        [axis, p],
+      ): Draw => ({ shapes: [s], p: { axis, p } }))
+    ),
+    domains: ["nonzero"],
+    f: (p, x) => T.normalize(x, p),
+  },
 ];

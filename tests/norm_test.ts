@@ -42,6 +42,8 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
       return T.klDiv(v.input, v.target, o);
     case "cosineSimilarity":
       return T.cosineSimilarity(v.x1, v.x2, o);
+    case "normalize":
+      return T.normalize(v.x, o);
   }
   throw new Error(`unknown op ${c.op}`);
 }
