@@ -229,14 +229,17 @@ export function softplus(
 }
 
 /**
- * `x` limited to `[lo, hi]` (NaN kept), with the gradient 0 only at and
- * beyond the bounds, as PyTorch's hardtanh family (clamp's reaches the
- * bounds; a NaN passes the gradient, as PyTorch's comparisons let it).
+ * `x` limited to `[lo, hi]` (NaN kept), its gradient passed only where
+ * `passes` (PyTorch's hardtanh family masks it by its own comparisons, not
+ * as clamp's, which reaches the bounds).
  */
-function hardClip(x: Tensor, lo: number, hi: number): Tensor {
-  const outside = logicalOr(lessEqual(x, lo), greaterEqual(x, hi));
-  return where(outside, stopGradient(clamp(x, { min: lo, max: hi })), x);
+function hardClip(x: Tensor, lo: number, hi: number, passes: Tensor): Tensor {
+  return where(passes, x, stopGradient(clamp(x, { min: lo, max: hi })));
 }
+
+/** hardtanh's mask: 0 at and beyond the bounds; a NaN passes (PyTorch's comparisons let it). */
+const notOutside = (x: Tensor, lo: number, hi: number) =>
+  logicalNot(logicalOr(lessEqual(x, lo), greaterEqual(x, hi)));
 
 /**
  * HardTanh: `x` limited to `[minVal, maxVal]` (defaults -1, 1), as
@@ -272,7 +275,7 @@ export function hardtanh(
       `hardtanh: minVal must be below maxVal, got ${minVal} and ${maxVal}`,
     );
   }
-  return hardClip(x, minVal, maxVal);
+  return hardClip(x, minVal, maxVal, notOutside(x, minVal, maxVal));
 }
 
 /**
@@ -290,7 +293,7 @@ export function relu6(x: Tensor): Tensor {
   using _op = userOp("relu6");
   checkTensor("relu6", x, "x");
   floatCheck("relu6", "x", x);
-  return hardClip(x, 0, 6);
+  return hardClip(x, 0, 6, notOutside(x, 0, 6));
 }
 
 /**
@@ -311,11 +314,8 @@ export function hardsigmoid(x: Tensor): Tensor {
   checkTensor("hardsigmoid", x, "x");
   floatCheck("hardsigmoid", "x", x);
   // PyTorch's backward: 1/6 strictly inside (-3, 3), 0 elsewhere and at NaN
-  const inside = logicalAnd(greater(x, -3), less(x, 3)), x3 = add(x, 3);
-  return div(
-    where(inside, x3, stopGradient(clamp(x3, { min: 0, max: 6 }))),
-    6,
-  );
+  const inside = logicalAnd(greater(x, -3), less(x, 3));
+  return div(hardClip(add(x, 3), 0, 6, inside), 6);
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   batchFront,
   batchSize,
   concat,
+  exampleShape,
   normAxis,
   reshape,
   slice,
@@ -583,7 +584,7 @@ function bnOutOfChannels(
   d: number | null,
 ): Tensor {
   const [n, , ...rest] = y.shape;
-  return reshape(y, [n, b, batchFront(x, d, b).shape[2], ...rest]);
+  return reshape(y, [n, b, exampleShape(x, d)[1], ...rest]);
 }
 
 /**
@@ -719,6 +720,6 @@ const batchNormWeightGradPrim: Primitive<BnParams> = definePrimitive({
       bnIntoChannels(x, dx, b),
     ], p);
     // (each example's channels: b may be 0)
-    return [reshape(y, [b, batchFront(x, dx, b).shape[2]]), 0];
+    return [reshape(y, [b, exampleShape(x, dx)[1]]), 0];
   },
 });

@@ -584,6 +584,11 @@ export function batchFront(x: Tensor, d: number | null, size: number): Tensor {
 }
 installBatchFront(batchFront);
 
+/** The shape of one example of `x`, batched along axis `d` (null: x itself). @internal */
+export function exampleShape(x: Tensor, d: number | null): number[] {
+  return x.shape.filter((_, i) => i !== d);
+}
+
 /**
  * The inputs of a broadcasting op, lined up for one batched call: each
  * batched input's batch axis moved to the front with size-1 axes after it up
