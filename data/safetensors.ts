@@ -37,6 +37,7 @@ import {
   checkOptions,
   describe,
   type DType,
+  freshData,
   fromData,
   isTensor,
   sizeOf,
@@ -78,21 +79,37 @@ const TO_ST: Record<DType, string> = {
   int32: "I32",
 };
 /**
- * A stored dtype: the dtype it loads as, its bytes per value, and for the
- * dtypes this library does not hold, how to read value `i` (little-endian)
- * as a number of that dtype, exactly; integers outside int32's range are an
- * error (see `readTensor`).
+ * A stored dtype: the dtype it loads as, its bytes per value, how to read
+ * value `i` (little-endian) as a number of that dtype, exactly (integers
+ * outside int32's range are an error, see `readTensor`), and whether its
+ * bytes are already that dtype's (then a little-endian machine views them).
  */
 interface StoredType {
   dtype: DType;
   size: number;
-  read?: (v: DataView, i: number) => number | bigint;
+  read: (v: DataView, i: number) => number | bigint;
+  native?: true;
 }
 
 const FROM_ST: Record<string, StoredType> = {
-  F32: { dtype: "float32", size: 4 },
-  F64: { dtype: "float64", size: 8 },
-  I32: { dtype: "int32", size: 4 },
+  F32: {
+    dtype: "float32",
+    size: 4,
+    read: (v, i) => v.getFloat32(4 * i, true),
+    native: true,
+  },
+  F64: {
+    dtype: "float64",
+    size: 8,
+    read: (v, i) => v.getFloat64(8 * i, true),
+    native: true,
+  },
+  I32: {
+    dtype: "int32",
+    size: 4,
+    read: (v, i) => v.getInt32(4 * i, true),
+    native: true,
+  },
   // PyTorch's other dtypes, widened exactly: halves to float32, the other
   // integers (a BatchNorm's num_batches_tracked is I64) to int32
   F16: {
@@ -761,37 +778,26 @@ function readTensor(
 ): Tensor {
   const raw = bytes.slice(dataStart + e.offsets[0], dataStart + e.offsets[1]);
   const n = sizeOf(e.shape);
-  const read = FROM_ST[e.stored].read;
-  let data: TypedArray;
-  if (read) {
-    const v = new DataView(raw.buffer);
-    data = e.dtype === "float32" ? new Float32Array(n) : new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const x = read(v, i);
-      if (
-        e.dtype === "int32" && (x < -2147483648 || x > 2147483647)
-      ) {
-        throw new Error(
-          `${fn}: tensor ${
-            JSON.stringify(e.name)
-          } (${e.stored}) holds ${x} at flat index ${i}, outside int32's range (the library's integer dtype)`,
-        );
-      }
-      data[i] = Number(x);
+  const { read, native } = FROM_ST[e.stored];
+  if (native && LITTLE_ENDIAN) {
+    const Ctor = {
+      float32: Float32Array,
+      float64: Float64Array,
+      int32: Int32Array,
+    }[e.dtype];
+    return fromData(new Ctor(raw.buffer, 0, n), e.shape);
+  }
+  const v = new DataView(raw.buffer), data = freshData(e.dtype, n);
+  for (let i = 0; i < n; i++) {
+    const x = read(v, i);
+    if (e.dtype === "int32" && (x < -2147483648 || x > 2147483647)) {
+      throw new Error(
+        `${fn}: tensor ${
+          JSON.stringify(e.name)
+        } (${e.stored}) holds ${x} at flat index ${i}, outside int32's range (the library's integer dtype)`,
+      );
     }
-  } else if (LITTLE_ENDIAN) {
-    data = e.dtype === "float32"
-      ? new Float32Array(raw.buffer, 0, n)
-      : e.dtype === "float64"
-      ? new Float64Array(raw.buffer, 0, n)
-      : new Int32Array(raw.buffer, 0, n);
-  } else {
-    const v = new DataView(raw.buffer);
-    data = e.dtype === "float32"
-      ? Float32Array.from({ length: n }, (_, i) => v.getFloat32(4 * i, true))
-      : e.dtype === "float64"
-      ? Float64Array.from({ length: n }, (_, i) => v.getFloat64(8 * i, true))
-      : Int32Array.from({ length: n }, (_, i) => v.getInt32(4 * i, true));
+    data[i] = Number(x);
   }
   return fromData(data, e.shape);
 }
