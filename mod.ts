@@ -222,6 +222,7 @@ export {
 } from "./ops/normalization.ts";
 export {
   adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
   avgPool1d,
   type AvgPool1dOptions,
   avgPool2d,
@@ -231,6 +232,14 @@ export {
   maxPool2d,
   type MaxPool2dOptions,
 } from "./ops/pool.ts";
+export {
+  fold,
+  type FoldOptions,
+  pixelShuffle,
+  pixelUnshuffle,
+  unfold,
+  type UnfoldOptions,
+} from "./ops/patches.ts";
 export {
   interpolate,
   type InterpolateMode,

@@ -25,6 +25,18 @@ import {
   tanh as tanhOp,
 } from "../ops/elementwise.ts";
 import { flatten as flattenOp, pad as padOp } from "../ops/structural.ts";
+import {
+  fold as foldOp,
+  type FoldOptions,
+  foldShape,
+  patchSettings,
+  pixelShuffle as pixelShuffleOp,
+  pixelShuffleShape,
+  pixelUnshuffle as pixelUnshuffleOp,
+  unfold as unfoldOp,
+  type UnfoldOptions,
+  unfoldShape,
+} from "../ops/patches.ts";
 import { type Pair, pair } from "../ops/_args.ts";
 import {
   elu as eluOp,
@@ -62,6 +74,8 @@ import {
 import {
   adaptiveAvgPool2d as adaptiveAvgPool2dOp,
   adaptiveAvgPool2dShape,
+  adaptiveMaxPool2d as adaptiveMaxPool2dOp,
+  adaptiveMaxPool2dShape,
   avgPool2d as avgPool2dOp,
   type AvgPool2dOptions,
   maxPool2d as maxPool2dOp,
@@ -650,7 +664,7 @@ export function avgPool2d(
   });
 }
 
-/** Options of {@linkcode adaptiveAvgPool2d}. */
+/** Options of {@linkcode adaptiveAvgPool2d} and {@linkcode adaptiveMaxPool2d}. */
 export interface AdaptiveAvgPool2dLayerOptions {
   /** Output `[H, W]`, one number for both, or `null` on an axis to keep the input's size. */
   outputSize:
@@ -658,24 +672,17 @@ export interface AdaptiveAvgPool2dLayerOptions {
     | readonly [number | null, number | null];
 }
 
-/**
- * Adaptive average pooling layer (PyTorch's `nn.AdaptiveAvgPool2d`): pools
- * any input to `outputSize`, no parameters.
- *
- * @example
- * ```ts
- * import { nn, zeros } from "../mod.ts";
- * import assert from "node:assert/strict";
- * const pool = nn.adaptiveAvgPool2d({ outputSize: [7, 7] });
- * assert.equal(pool.info.repr, "AdaptiveAvgPool2d(output_size=(7, 7))");
- * assert.deepEqual(pool.apply({}, zeros([1, 2, 14, 14])).shape, [1, 2, 7, 7]);
- * assert.deepEqual(nn.adaptiveAvgPool2d({ outputSize: [null, 1] }).info.outputShape([1, 2, 5, 9]), [1, 2, 5, 1]);
- * ```
- */
-export function adaptiveAvgPool2d(
+/** Options of {@linkcode adaptiveMaxPool2d}: those of {@linkcode adaptiveAvgPool2d}. */
+export type AdaptiveMaxPool2dLayerOptions = AdaptiveAvgPool2dLayerOptions;
+
+/** An adaptive pooling layer named `name` (PyTorch's module) running `op`; `shape` is its output shape. */
+function adaptivePool(
+  fn: string,
+  name: string,
+  op: (x: Tensor, size: [number, number]) => Tensor,
+  shape: (s: readonly number[], size: [number, number]) => number[],
   options: AdaptiveAvgPool2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const fn = "nn.adaptiveAvgPool2d";
   requireOptions(fn, options, ["outputSize"], ["outputSize"]);
   const os = options.outputSize;
   const sizes: (number | null)[] = typeof os === "number"
@@ -698,12 +705,191 @@ export function adaptiveAvgPool2d(
     sizes[1] ?? s[s.length - 1],
   ];
   return defineLayer({
-    name: "AdaptiveAvgPool2d",
-    repr: `AdaptiveAvgPool2d(output_size=${
-      pySize(typeof os === "number" ? os : sizes)
+    name,
+    repr: `${name}(output_size=${pySize(typeof os === "number" ? os : sizes)})`,
+    apply: (_p, x) => op(x, resolve(x.shape)),
+    outputShape: (s) => shape(s, resolve(s)),
+  });
+}
+
+/**
+ * Adaptive average pooling layer (PyTorch's `nn.AdaptiveAvgPool2d`): pools
+ * any input to `outputSize`, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveAvgPool2d({ outputSize: [7, 7] });
+ * assert.equal(pool.info.repr, "AdaptiveAvgPool2d(output_size=(7, 7))");
+ * assert.deepEqual(pool.apply({}, zeros([1, 2, 14, 14])).shape, [1, 2, 7, 7]);
+ * assert.deepEqual(nn.adaptiveAvgPool2d({ outputSize: [null, 1] }).info.outputShape([1, 2, 5, 9]), [1, 2, 5, 1]);
+ * ```
+ */
+export function adaptiveAvgPool2d(
+  options: AdaptiveAvgPool2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return adaptivePool(
+    "nn.adaptiveAvgPool2d",
+    "AdaptiveAvgPool2d",
+    adaptiveAvgPool2dOp,
+    adaptiveAvgPool2dShape,
+    options,
+  );
+}
+
+/**
+ * Adaptive max pooling layer (PyTorch's `nn.AdaptiveMaxPool2d`): the
+ * maximum of each of `outputSize` windows, any input size, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveMaxPool2d({ outputSize: 3 });
+ * assert.equal(pool.info.repr, "AdaptiveMaxPool2d(output_size=3)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 2, 7, 5])).shape, [1, 2, 3, 3]);
+ * ```
+ */
+export function adaptiveMaxPool2d(
+  options: AdaptiveMaxPool2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return adaptivePool(
+    "nn.adaptiveMaxPool2d",
+    "AdaptiveMaxPool2d",
+    adaptiveMaxPool2dOp,
+    adaptiveMaxPool2dShape,
+    options,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// patches: unfold, fold, pixel shuffles
+
+/** The Python form of a size option as the user gave it: `2` or `(2, 3)`. */
+const pyPair = (v: unknown) =>
+  typeof v === "number" ? String(v) : pySize(v as number[]);
+
+/** unfold's options in PyTorch's repr order (`Unfold(kernel_size=…, dilation=…, padding=…, stride=…)`). */
+const patchReprArgs = (o: UnfoldOptions) =>
+  `kernel_size=${pyPair(o.kernelSize)}, dilation=${
+    pyPair(o.dilation ?? 1)
+  }, padding=${pyPair(o.padding ?? 0)}, stride=${pyPair(o.stride ?? 1)}`;
+
+/**
+ * Unfold layer (PyTorch's `nn.Unfold`): every window of a convolution as a
+ * column, `[N, C, H, W]` to `[N, C·kH·kW, L]` ({@linkcode unfoldOp}).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const u = nn.unfold({ kernelSize: 3, padding: 1 });
+ * assert.equal(u.info.repr, "Unfold(kernel_size=3, dilation=1, padding=1, stride=1)");
+ * assert.deepEqual(u.info.outputShape([2, 4, 8, 8]), [2, 36, 64]);
+ * ```
+ */
+export function unfold(options: UnfoldOptions): Layer<LeafParams, EmptyState> {
+  const fn = "nn.unfold";
+  patchSettings(fn, options, false);
+  return defineLayer({
+    name: "Unfold",
+    repr: `Unfold(${patchReprArgs(options)})`,
+    apply: (_p, x) => unfoldOp(x, options),
+    outputShape: (s) => unfoldShape(s, options),
+  });
+}
+
+/**
+ * Fold layer (PyTorch's `nn.Fold`): columns `[N, C·kH·kW, L]` added back
+ * into images `[N, C, H, W]` of `outputSize` ({@linkcode foldOp}).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const f = nn.fold({ outputSize: [4, 5], kernelSize: 2 });
+ * assert.equal(f.info.repr, "Fold(output_size=(4, 5), kernel_size=2, dilation=1, padding=0, stride=1)");
+ * assert.deepEqual(f.info.outputShape([1, 12, 12]), [1, 3, 4, 5]);
+ * ```
+ */
+export function fold(options: FoldOptions): Layer<LeafParams, EmptyState> {
+  const fn = "nn.fold";
+  patchSettings(fn, options, true);
+  return defineLayer({
+    name: "Fold",
+    repr: `Fold(output_size=${pyPair(options.outputSize)}, ${
+      patchReprArgs(options)
     })`,
-    apply: (_p, x) => adaptiveAvgPool2dOp(x, resolve(x.shape)),
-    outputShape: (s) => adaptiveAvgPool2dShape(s, resolve(s)),
+    apply: (_p, x) => foldOp(x, options),
+    outputShape: (s) => foldShape(s, options),
+  });
+}
+
+/**
+ * Pixel shuffle layer (PyTorch's `nn.PixelShuffle`): `[N, C·r², H, W]` to
+ * `[N, C, H·r, W·r]` ({@linkcode pixelShuffleOp}).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const up = nn.pixelShuffle(2);
+ * assert.equal(up.info.repr, "PixelShuffle(upscale_factor=2)");
+ * assert.deepEqual(up.info.outputShape([1, 8, 3, 3]), [1, 2, 6, 6]);
+ * ```
+ */
+export function pixelShuffle(
+  upscaleFactor: number,
+): Layer<LeafParams, EmptyState> {
+  return shuffleLayer("PixelShuffle", "upscale_factor", upscaleFactor, true);
+}
+
+/**
+ * Pixel unshuffle layer (PyTorch's `nn.PixelUnshuffle`): `[N, C, H·r, W·r]`
+ * to `[N, C·r², H, W]` ({@linkcode pixelUnshuffleOp}).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const down = nn.pixelUnshuffle(2);
+ * assert.equal(down.info.repr, "PixelUnshuffle(downscale_factor=2)");
+ * assert.deepEqual(down.info.outputShape([1, 2, 6, 6]), [1, 8, 3, 3]);
+ * ```
+ */
+export function pixelUnshuffle(
+  downscaleFactor: number,
+): Layer<LeafParams, EmptyState> {
+  return shuffleLayer(
+    "PixelUnshuffle",
+    "downscale_factor",
+    downscaleFactor,
+    false,
+  );
+}
+
+/** A pixel (un)shuffle layer by `factor`, checked when built. */
+function shuffleLayer(
+  name: string,
+  arg: string,
+  factor: number,
+  up: boolean,
+): Layer<LeafParams, EmptyState> {
+  const fn = up ? "nn.pixelShuffle" : "nn.pixelUnshuffle";
+  if (!Number.isInteger(factor) || factor < 1) {
+    throw new Error(
+      `${fn}: ${
+        up ? "upscaleFactor" : "downscaleFactor"
+      } must be an integer >= 1, got ${describe(factor)}`,
+    );
+  }
+  const op = up ? pixelShuffleOp : pixelUnshuffleOp;
+  return defineLayer({
+    name,
+    repr: `${name}(${arg}=${factor})`,
+    apply: (_p, x) => op(x, factor),
+    outputShape: (s) => pixelShuffleShape(s, factor, up),
   });
 }
 

@@ -86,6 +86,8 @@ export {
 export {
   adaptiveAvgPool2d,
   type AdaptiveAvgPool2dLayerOptions,
+  adaptiveMaxPool2d,
+  type AdaptiveMaxPool2dLayerOptions,
   avgPool1d,
   avgPool2d,
   type AvgPool2dLayerOptions,
@@ -105,6 +107,7 @@ export {
   type EmbeddingLayerOptions,
   flatten,
   type FloatDType,
+  fold,
   gelu,
   groupNorm,
   type GroupNormLayerOptions,
@@ -122,6 +125,8 @@ export {
   type MaxPool2dLayerOptions,
   mish,
   type PaddingMode,
+  pixelShuffle,
+  pixelUnshuffle,
   prelu,
   relu,
   relu6,
@@ -130,6 +135,7 @@ export {
   softplus,
   softsign,
   tanh,
+  unfold,
   upsample,
   type UpsampleLayerOptions,
 } from "./layers.ts";

@@ -300,6 +300,38 @@ export function scatterAdd(
   return add(x, pad(added, added.shape.map((d, i) => [0, x.shape[i] - d])));
 }
 
+/**
+ * Slices of x along `axis` at int32 indices the library computed itself
+ * (so in range: no check step), as {@linkcode take}: `unfold`'s patches.
+ * @internal
+ */
+export function gatherAt(x: Tensor, indices: Tensor, axis: number): Tensor {
+  return bind(gatherPrim, [x, indices], { axis });
+}
+
+/**
+ * The transpose of {@linkcode gatherAt}: src's slices added into zeros of
+ * `size` along `axis` at in-range indices (repeats add up, in index order):
+ * `fold`. @internal
+ */
+export function scatterAddAt(
+  src: Tensor,
+  indices: Tensor,
+  axis: number,
+  size: number,
+): Tensor {
+  return bind(scatterAddPrim, [src, indices], { axis, size });
+}
+
+/** {@linkcode takeAlongAxis} at in-range indices the library computed (no check step). @internal */
+export function takeAlongAxisAt(
+  x: Tensor,
+  indices: Tensor,
+  axis: number,
+): Tensor {
+  return bind(gatherElementsPrim, [x, indices], { axis });
+}
+
 // ---------------------------------------------------------------------------
 // oneHot and embedding
 

@@ -12,6 +12,7 @@
 import {
   allocData,
   allocShape,
+  arange,
   checkBool,
   checkOptions,
   checkTensor,
@@ -35,7 +36,10 @@ import {
   outputLength,
   single,
 } from "./conv.ts";
-import { batchFront, batchSize } from "./structural.ts";
+import { batchFront, batchSize, reshape } from "./structural.ts";
+import { add, mul, notEqual, where } from "./elementwise.ts";
+import { any, argmax } from "./reductions.ts";
+import { gatherAt, takeAlongAxisAt } from "./indexing.ts";
 import { matmul } from "./matmul.ts";
 import * as pk from "./kernels/pool.ts";
 
@@ -298,8 +302,7 @@ function adaptiveMatrix(
 ): Tensor {
   const m = allocShape("adaptiveAvgPool2d", "float64", [out, size]);
   for (let i = 0; i < out; i++) {
-    const s = Math.floor((i * size) / out),
-      e = Math.ceil(((i + 1) * size) / out);
+    const [s, e] = adaptiveWindow(i, size, out);
     for (let j = s; j < e; j++) {
       m[transposed ? j * out + i : i * size + j] = 1 / (e - s);
     }
@@ -344,6 +347,97 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   const rows = adaptiveMatrix(h, oh, x.dtype, false); // [oh, H]
   const cols = adaptiveMatrix(w, ow, x.dtype, true); // [W, ow]
   return onBatch(x, (x4) => matmul(matmul(rows, x4), cols));
+}
+
+/** Adaptive pooling's window `[start, end)` along an axis of `size` for output i of `out` (PyTorch's). */
+const adaptiveWindow = (i: number, size: number, out: number) =>
+  [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)] as const;
+
+/**
+ * The output shape of {@linkcode adaptiveMaxPool2d}, with the op's checks
+ * and errors, without computing anything. @internal
+ */
+export function adaptiveMaxPool2dShape(
+  xShape: readonly number[],
+  outputSize: Pair,
+): number[] {
+  const fn = "adaptiveMaxPool2d";
+  const [, , h, w] = batchShape(fn, xShape);
+  if (h < 1 || w < 1) {
+    throw new Error(
+      `${fn}: x's height and width must be >= 1, got x ${fmt(xShape)}`,
+    );
+  }
+  return [...xShape.slice(0, -2), ...pair(fn, "outputSize", outputSize, 1)];
+}
+
+/**
+ * Adaptive max pooling to `outputSize` as
+ * `torch.nn.functional.adaptive_max_pool2d`: output (i, j) is the maximum
+ * of rows floor(i·H/oh) to ceil((i+1)·H/oh) and the same columns for j;
+ * the gradient goes to each window's first maximum in row-major order (its
+ * last NaN when it holds NaNs), as PyTorch's. A composition: the windows
+ * are gathered (padded to the largest by repeating their last entry, which
+ * moves neither rule's choice), the chosen position is found with
+ * `argmax`, and x is read there.
+ *
+ * @example
+ * ```ts
+ * import { adaptiveMaxPool2d, arange, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(9), [1, 1, 3, 3]);
+ * // rows [0, 2) and [1, 3), and the same columns
+ * assert.deepEqual(toArray(adaptiveMaxPool2d(x, 2)), [[[[4, 5], [7, 8]]]]);
+ * ```
+ */
+export function adaptiveMaxPool2d(x: Tensor, outputSize: Pair): Tensor {
+  using _op = userOp("adaptiveMaxPool2d");
+  const fn = "adaptiveMaxPool2d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const [n, c, h, w] = batchShape(fn, x.shape);
+  const [oh, ow] = adaptiveMaxPool2dShape(x.shape, outputSize).slice(-2);
+  // an output too large to allocate is an error before the loops below
+  allocShape(fn, "int32", [oh, ow]);
+  // the largest window along each axis, and each window's entries (its
+  // last one repeated up to that size), as flat positions in the image
+  const span = (size: number, out: number) => {
+    let most = 0;
+    for (let i = 0; i < out; i++) {
+      const [s, e] = adaptiveWindow(i, size, out);
+      most = Math.max(most, e - s);
+    }
+    return most;
+  };
+  const kh = span(h, oh), kw = span(w, ow);
+  const idx = allocShape(fn, "int32", [oh * ow, kh * kw]);
+  for (let i = 0, at = 0; i < oh; i++) {
+    const [r0, r1] = adaptiveWindow(i, h, oh);
+    for (let j = 0; j < ow; j++) {
+      const [c0, c1] = adaptiveWindow(j, w, ow);
+      for (let a = 0; a < kh; a++) {
+        const row = Math.min(r0 + a, r1 - 1) * w;
+        for (let b = 0; b < kw; b++) idx[at++] = row + Math.min(c0 + b, c1 - 1);
+      }
+    }
+  }
+  const positions = tensor(idx, { shape: [oh * ow, kh * kw], dtype: "int32" });
+  const flat = reshape(x, [n, c, h * w]);
+  const v = gatherAt(flat, positions, 2); // [N, C, oh·ow, kh·kw]
+  // the first maximum, or the last NaN: NaNs ranked by position, the
+  // largest rank wins
+  const nan = notEqual(v, v);
+  const rank = mul(nan, arange(1, kh * kw + 1, 1, { dtype: "int32" }));
+  const pick = where(
+    any(nan, { axis: 3 }),
+    argmax(rank, { axis: 3 }),
+    argmax(v, { axis: 3 }),
+  ); // [N, C, oh·ow]: the entry of each window
+  const k = kh * kw;
+  const entry = add(pick, arange(0, oh * ow * k, k, { dtype: "int32" }));
+  const at = gatherAt(reshape(positions, [oh * ow * k]), entry, 0);
+  const y = takeAlongAxisAt(flat, at, 2);
+  return reshape(y, [...x.shape.slice(0, -2), oh, ow]);
 }
 
 // ---------------------------------------------------------------------------

@@ -163,6 +163,75 @@ const adaptiveAvgPool2dRow: Row = {
   f: (out, x) => T.adaptiveAvgPool2d(x, out),
 };
 
+const adaptiveMaxPool2dRow: Row = {
+  name: "adaptiveMaxPool2d",
+  arb: fc.record({ x: poolInput, out: pairOf(1, 5) })
+    .map(({ x, out }): Draw => ({ shapes: [x], p: out })),
+  domains: ["real"],
+  f: (out, x) => T.adaptiveMaxPool2d(x, out),
+};
+
+/** unfold's options, drawn with an image they fit (the op rejects the others). */
+const patchDraw = fc.record({
+  x: poolInput,
+  kernelSize: pairOf(1, 3),
+  dilation: pairOf(1, 2),
+  padding: pairOf(0, 2),
+  stride: pairOf(1, 3),
+}).map(({ x, ...p }) => ({ x, p }))
+  .filter(({ x, p }) => accepts(() => T.unfold(zeros(x), p)));
+
+const unfoldRow: Row = {
+  name: "unfold",
+  arb: patchDraw.map(({ x, p }): Draw => ({ shapes: [x], p })),
+  domains: ["real"],
+  f: (p, x) => T.unfold(x, p as T.UnfoldOptions),
+};
+
+const foldRow: Row = {
+  name: "fold",
+  // columns of unfold's shape for that image, folded back into it
+  arb: patchDraw.map(({ x, p }): Draw => ({
+    shapes: [T.unfold(zeros(x), p).shape.slice()],
+    p: { ...p, outputSize: x.slice(-2) },
+  })),
+  domains: ["real"],
+  f: (p, x) => T.fold(x, p as T.FoldOptions),
+};
+
+const pixelShuffleRows: Row[] = [
+  {
+    name: "pixelShuffle",
+    arb: fc.record({
+      lead: fc.array(int(1, 2), { maxLength: 2 }),
+      c: int(1, 2),
+      r: int(1, 3),
+      h: int(1, 3),
+      w: int(1, 3),
+    }).map((d): Draw => ({
+      shapes: [[...d.lead, d.c * d.r * d.r, d.h, d.w]],
+      p: d.r,
+    })),
+    domains: ["real"],
+    f: (r, x) => T.pixelShuffle(x, r as number),
+  },
+  {
+    name: "pixelUnshuffle",
+    arb: fc.record({
+      lead: fc.array(int(1, 2), { maxLength: 2 }),
+      c: int(1, 2),
+      r: int(1, 3),
+      h: int(1, 2),
+      w: int(1, 2),
+    }).map((d): Draw => ({
+      shapes: [[...d.lead, d.c, d.h * d.r, d.w * d.r]],
+      p: d.r,
+    })),
+    domains: ["real"],
+    f: (r, x) => T.pixelUnshuffle(x, r as number),
+  },
+];
+
 const linearRow: Row = {
   name: "linear",
   arb: fc.record({
@@ -248,6 +317,10 @@ export const cnnRows: Row[] = [
   maxPool2dRow,
   avgPool2dRow,
   adaptiveAvgPool2dRow,
+  adaptiveMaxPool2dRow,
+  unfoldRow,
+  foldRow,
+  ...pixelShuffleRows,
   linearRow,
   {
     name: "softmax",

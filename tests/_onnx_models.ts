@@ -208,6 +208,17 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 7, 5],
     ],
     [
+      "pixelShuffle, pixelUnshuffle, adaptiveMaxPool2d, unfold",
+      seq(
+        nn.conv2d({ inChannels: 2, outChannels: 8, kernelSize: 3 }),
+        nn.pixelShuffle(2),
+        nn.pixelUnshuffle(3),
+        nn.adaptiveMaxPool2d({ outputSize: [3, 4] }),
+        nn.unfold({ kernelSize: [2, 3], padding: 1, stride: [1, 2] }),
+      ),
+      [2, 2, 8, 11],
+    ],
+    [
       "linear without bias on [N, 3, 8]",
       seq(nn.linear({ inFeatures: 8, outFeatures: 4, bias: false } as never)),
       [2, 3, 8],

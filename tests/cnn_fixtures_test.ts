@@ -43,6 +43,16 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.avgPool2d(v.x!, o);
     case "adaptiveAvgPool2d":
       return T.adaptiveAvgPool2d(v.x!, o.outputSize);
+    case "adaptiveMaxPool2d":
+      return T.adaptiveMaxPool2d(v.x!, o.outputSize);
+    case "unfold":
+      return T.unfold(v.x!, o);
+    case "fold":
+      return T.fold(v.x!, o);
+    case "pixelShuffle":
+      return T.pixelShuffle(v.x!, o.upscaleFactor);
+    case "pixelUnshuffle":
+      return T.pixelUnshuffle(v.x!, o.downscaleFactor);
     case "linear":
       return T.linear(v.x!, v.weight!, v.bias);
     case "softmax":
