@@ -327,17 +327,7 @@ export function pixelShuffleShape(
  * ```
  */
 export function pixelShuffle(x: Tensor, upscaleFactor: number): Tensor {
-  const fn = "pixelShuffle";
-  checkTensor(fn, x, "x");
-  const out = pixelShuffleShape(x.shape, upscaleFactor, true);
-  using _op = userOp(fn);
-  const r = upscaleFactor, k = x.shape.length - 3;
-  const [c, h, w] = out.slice(-3);
-  const lead = x.shape.slice(0, k);
-  // [..., C, i, j, H, W] -> [..., C, H, i, W, j]
-  const blocks = reshape(x, [...lead, c, r, r, h / r, w / r]);
-  const perm = [...lead.keys(), k, k + 3, k + 1, k + 4, k + 2];
-  return reshape(transpose(blocks, perm), out);
+  return shuffle(x, upscaleFactor, true);
 }
 
 /**
@@ -354,15 +344,25 @@ export function pixelShuffle(x: Tensor, upscaleFactor: number): Tensor {
  * ```
  */
 export function pixelUnshuffle(x: Tensor, downscaleFactor: number): Tensor {
-  const fn = "pixelUnshuffle";
+  return shuffle(x, downscaleFactor, false);
+}
+
+/**
+ * pixelShuffle (`up`) or pixelUnshuffle by r: the channels split into
+ * `[C, i, j]` and the pixels into `[H, i, W, j]` blocks, the two block
+ * layouts being one transpose apart.
+ */
+function shuffle(x: Tensor, r: number, up: boolean): Tensor {
+  const fn = up ? "pixelShuffle" : "pixelUnshuffle";
   checkTensor(fn, x, "x");
-  const out = pixelShuffleShape(x.shape, downscaleFactor, false);
+  const out = pixelShuffleShape(x.shape, r, up);
   using _op = userOp(fn);
-  const r = downscaleFactor, k = x.shape.length - 3;
-  const [c, h, w] = x.shape.slice(-3);
-  const lead = x.shape.slice(0, k);
-  // [..., C, H, i, W, j] -> [..., C, i, j, H, W]
-  const blocks = reshape(x, [...lead, c, h / r, r, w / r, r]);
-  const perm = [...lead.keys(), k, k + 2, k + 4, k + 1, k + 3];
-  return reshape(transpose(blocks, perm), out);
+  const k = x.shape.length - 3, lead = x.shape.slice(0, k);
+  const [c, h, w] = (up ? out : x.shape).slice(-3); // the large image's size
+  const byChannel = [...lead, c, r, r, h / r, w / r]; // [..., C, i, j, H, W]
+  const byPixel = [...lead, c, h / r, r, w / r, r]; // [..., C, H, i, W, j]
+  const perm = up
+    ? [...lead.keys(), k, k + 3, k + 1, k + 4, k + 2]
+    : [...lead.keys(), k, k + 2, k + 4, k + 1, k + 3];
+  return reshape(transpose(reshape(x, up ? byChannel : byPixel), perm), out);
 }
