@@ -394,3 +394,189 @@ export function oneCycle(options: OneCycleOptions): Schedule {
     throw new Error("unreachable");
   });
 }
+
+/** Options of {@linkcode cosineAnnealingWarmRestarts} (torch CosineAnnealingWarmRestarts). */
+export interface CosineAnnealingWarmRestartsOptions {
+  /** The initial (largest) learning rate of every cycle. Required. */
+  lr: number;
+  /** Steps of the first cycle. Required. */
+  t0: number;
+  /** Each cycle is this many times longer than the one before. Default 1. */
+  tMult?: number;
+  /** The smallest learning rate. Default 0. */
+  etaMin?: number;
+}
+
+/**
+ * Cosine annealing with warm restarts, SGDR (torch
+ * CosineAnnealingWarmRestarts): `etaMin + (lr - etaMin) (1 + cos(pi tCur / tI)) / 2`
+ * where `tCur` counts the steps since the last restart and `tI` is the
+ * current cycle's length (`t0`, then `t0·tMult`, ...); the rate jumps back
+ * to lr at each restart.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.cosineAnnealingWarmRestarts({ lr: 1, t0: 2, tMult: 2 });
+ * // cycles of 2 and 4 steps: restarts at steps 2 and 6
+ * assert.deepEqual([0, 2, 6].map(s), [1, 1, 1]);
+ * assert.ok(Math.abs(s(1) - 0.5) < 1e-15 && Math.abs(s(4) - 0.5) < 1e-15);
+ * ```
+ */
+export function cosineAnnealingWarmRestarts(
+  options: CosineAnnealingWarmRestartsOptions,
+): Schedule {
+  const fn = "optim.schedules.cosineAnnealingWarmRestarts";
+  const o = checkOptions(fn, options, ["lr", "t0", "tMult", "etaMin"]);
+  const lr = lrOf(fn, o.lr);
+  const t0 = checkNum(fn, "t0", o.t0, posInt);
+  const tMult = checkNum(fn, "tMult", o.tMult ?? 1, posInt);
+  const etaMin = checkNum(fn, "etaMin", o.etaMin ?? 0, nonNeg);
+  return schedule(fn, (k) => {
+    // torch's count, in integers: tCur steps into a cycle of tI
+    let tCur = k, tI = t0;
+    if (tMult === 1) tCur = k % t0;
+    else {
+      while (tCur >= tI) {
+        tCur -= tI;
+        tI *= tMult;
+      }
+    }
+    return etaMin + (lr - etaMin) * (1 + Math.cos(Math.PI * tCur / tI)) / 2;
+  });
+}
+
+/** Options of {@linkcode polynomialLR} (torch PolynomialLR). */
+export interface PolynomialLROptions {
+  /** The initial learning rate. Required. */
+  lr: number;
+  /** Steps until the rate reaches 0. Default 5. */
+  totalIters?: number;
+  /** The power of the decay. Default 1. */
+  power?: number;
+}
+
+/**
+ * `lr (1 - min(step, totalIters) / totalIters)^power` (torch PolynomialLR):
+ * from lr down to 0 at `totalIters`, then 0.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.polynomialLR({ lr: 1, totalIters: 4, power: 2 });
+ * assert.deepEqual([0, 2, 4, 9].map(s), [1, 0.25, 0, 0]);
+ * ```
+ */
+export function polynomialLR(options: PolynomialLROptions): Schedule {
+  const fn = "optim.schedules.polynomialLR";
+  const o = checkOptions(fn, options, ["lr", "totalIters", "power"]);
+  const lr = lrOf(fn, o.lr);
+  const total = checkNum(fn, "totalIters", o.totalIters ?? 5, posInt);
+  const power = checkNum(fn, "power", o.power ?? 1, nonNeg);
+  return schedule(fn, (k) => lr * (1 - Math.min(k, total) / total) ** power);
+}
+
+/** Options of {@linkcode constantLR} (torch ConstantLR). */
+export interface ConstantLROptions {
+  /** The learning rate from step `totalIters` on. Required. */
+  lr: number;
+  /** The rate is `lr · factor` before `totalIters`. Default 1/3. */
+  factor?: number;
+  /** Steps at the reduced rate. Default 5. */
+  totalIters?: number;
+}
+
+/**
+ * `lr · factor` for the first `totalIters` steps, then lr (torch ConstantLR).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.constantLR({ lr: 1, factor: 0.5, totalIters: 2 });
+ * assert.deepEqual([0, 1, 2, 3].map(s), [0.5, 0.5, 1, 1]);
+ * ```
+ */
+export function constantLR(options: ConstantLROptions): Schedule {
+  const fn = "optim.schedules.constantLR";
+  const o = checkOptions(fn, options, ["lr", "factor", "totalIters"]);
+  const lr = lrOf(fn, o.lr);
+  const factor = checkNum(fn, "factor", o.factor ?? 1 / 3, { min: 0, max: 1 });
+  const total = checkNum(fn, "totalIters", o.totalIters ?? 5, {
+    min: 0,
+    integer: true,
+  });
+  return schedule(fn, (k) => k < total ? lr * factor : lr);
+}
+
+/** Options of {@linkcode cyclicLR} (torch CyclicLR, without momentum cycling). */
+export interface CyclicLROptions {
+  /** The rate at the start (and bottom) of each cycle. Required. */
+  baseLr: number;
+  /** The rate at the top of a cycle (scaled by the mode). Required. */
+  maxLr: number;
+  /** Steps from the bottom to the top. Default 2000. */
+  stepSizeUp?: number;
+  /** Steps from the top back down. Default stepSizeUp. */
+  stepSizeDown?: number | null;
+  /** "triangular" (the same height each cycle, default), "triangular2" (halved each cycle) or "exp_range" (scaled by gamma^step). */
+  mode?: "triangular" | "triangular2" | "exp_range";
+  /** The base of exp_range's scale. Default 1. */
+  gamma?: number;
+}
+
+/**
+ * The cyclical learning rate (torch CyclicLR, with `cycle_momentum` off):
+ * linearly from `baseLr` up to `maxLr` over `stepSizeUp` steps and down
+ * over `stepSizeDown`, again and again; the height `maxLr - baseLr` is
+ * scaled by 1 ("triangular"), by `1 / 2^(cycle - 1)` ("triangular2") or by
+ * `gamma^step` ("exp_range"). The optimizer's own lr is not used.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.cyclicLR({ baseLr: 0, maxLr: 1, stepSizeUp: 2, mode: "triangular2" });
+ * assert.deepEqual([0, 1, 2, 3, 4, 6].map(s), [0, 0.5, 1, 0.5, 0, 0.5]);
+ * ```
+ */
+export function cyclicLR(options: CyclicLROptions): Schedule {
+  const fn = "optim.schedules.cyclicLR";
+  const o = checkOptions(fn, options, [
+    "baseLr",
+    "maxLr",
+    "stepSizeUp",
+    "stepSizeDown",
+    "mode",
+    "gamma",
+  ]);
+  const base = checkNum(fn, "baseLr", o.baseLr, nonNeg);
+  const max = checkNum(fn, "maxLr", o.maxLr, nonNeg);
+  const up = checkNum(fn, "stepSizeUp", o.stepSizeUp ?? 2000, posInt);
+  const down = checkNum(fn, "stepSizeDown", o.stepSizeDown ?? up, posInt);
+  const mode = o.mode ?? "triangular";
+  if (!["triangular", "triangular2", "exp_range"].includes(mode as string)) {
+    throw new Error(
+      `${fn}: mode must be "triangular", "triangular2" or "exp_range", got ${
+        JSON.stringify(mode)
+      }`,
+    );
+  }
+  const gamma = checkNum(fn, "gamma", o.gamma ?? 1, nonNeg);
+  const total = up + down, ratio = up / total;
+  return schedule(fn, (k) => {
+    // torch's get_lr, term for term
+    const cycle = Math.floor(1 + k / total);
+    const x = 1 + k / total - cycle;
+    const scale = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
+    const height = (max - base) * scale;
+    const by = mode === "triangular"
+      ? 1
+      : mode === "triangular2"
+      ? 1 / 2 ** (cycle - 1)
+      : gamma ** k;
+    return base + height * by;
+  });
+}

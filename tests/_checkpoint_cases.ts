@@ -57,6 +57,10 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
   (lr) => S.linearWarmup({ lr, startFactor: 0.25, totalIters: 5 }),
   (lr) => S.warmupCosine({ lr, warmupSteps: 2, tMax: 10 }),
   (lr) => S.constant(lr),
+  (lr) => S.cosineAnnealingWarmRestarts({ lr, t0: 2, tMult: 2 }),
+  (lr) => S.polynomialLR({ lr, totalIters: 8, power: 2 }),
+  (lr) => S.constantLR({ lr, factor: 0.5, totalIters: 2 }),
+  (lr) => S.cyclicLR({ baseLr: lr / 10, maxLr: lr, stepSizeUp: 2 }),
 ];
 
 /** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (39 in all). */

@@ -506,6 +506,35 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       finalDivFactor: 1e4,
       threePhase: false,
     }, (o) => steps(S.oneCycle(o))],
+    [
+      ["optim.schedules.cosineAnnealingWarmRestarts"],
+      "cosineAnnealingWarmRestarts",
+      {
+        lr: 0.1,
+        t0: 3,
+        tMult: 2,
+        etaMin: 0,
+      },
+      (o) => steps(S.cosineAnnealingWarmRestarts(o)),
+    ],
+    [["optim.schedules.polynomialLR"], "polynomialLR", {
+      lr: 0.1,
+      totalIters: 5,
+      power: 1,
+    }, (o) => steps(S.polynomialLR(o))],
+    [["optim.schedules.constantLR"], "constantLR", {
+      lr: 0.1,
+      factor: 0.5,
+      totalIters: 5,
+    }, (o) => steps(S.constantLR(o))],
+    [["optim.schedules.cyclicLR"], "cyclicLR", {
+      baseLr: 0.01,
+      maxLr: 0.1,
+      stepSizeUp: 2,
+      stepSizeDown: 3,
+      mode: "exp_range",
+      gamma: 0.9,
+    }, (o) => steps(S.cyclicLR(o))],
   );
   for (const name of ["sgd", "adam", "rmsprop", "lion", "lamb"] as const) {
     cases.push([[`optim.${name}`], `optim.${name}`, {

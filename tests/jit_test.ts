@@ -113,6 +113,19 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
       lr: sch.warmupCosine({ lr: 0.1, warmupSteps: 2, tMax: 7 }),
       momentum: 0.9,
     }),
+    "sgd, cosineAnnealingWarmRestarts": optim.sgd({
+      lr: sch.cosineAnnealingWarmRestarts({ lr: 0.1, t0: 2, tMult: 2 }),
+    }),
+    "adam, polynomialLR": optim.adam({
+      lr: sch.polynomialLR({ lr: 0.01, totalIters: 6, power: 2 }),
+    }),
+    "sgd, constantLR": optim.sgd({
+      lr: sch.constantLR({ lr: 0.1, factor: 0.5, totalIters: 3 }),
+    }),
+    "sgd, cyclicLR": optim.sgd({
+      lr: sch.cyclicLR({ baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 }),
+      momentum: 0.9,
+    }),
     "sgd, oneCycle": optim.sgd({
       lr: sch.oneCycle({ maxLr: 0.1, totalSteps: 8 }),
       momentum: 0.9,

@@ -197,13 +197,18 @@ Deno.test("optim fixtures: trajectories with grads from the library's grad", asy
 Deno.test("optim schedules: the 50 torch.optim.lr_scheduler values of each fixture case (1e-12)", async (t) => {
   // deno-lint-ignore no-explicit-any
   const S = optim.schedules as Record<string, (o: any) => optim.Schedule>;
-  assert.equal(fixture.schedules.length, 15);
+  assert.equal(fixture.schedules.length, 24);
+  // every exported schedule has fixture cases
+  assert.deepEqual(
+    [...new Set(fixture.schedules.map((c) => c.name))].sort(),
+    Object.keys(optim.schedules).sort(),
+  );
   for (const c of fixture.schedules) {
     await t.step(c.label, () => {
       const s = c.name === "constant"
         ? optim.schedules.constant(c.lr)
-        : c.name === "oneCycle"
-        ? S.oneCycle(c.options)
+        : c.name === "oneCycle" || c.name === "cyclicLR" // their own base rates
+        ? S[c.name](c.options)
         : S[c.name]({ lr: c.lr, ...c.options });
       assert.equal(c.values.length, 50);
       c.values.forEach((v, k) => {
@@ -234,6 +239,26 @@ Deno.test("optim schedules: options are checked", () => {
   assert.throws(
     () => S.multiStepLR({ lr: 1, milestones: [5, 2] }),
     /milestones must be increasing/,
+  );
+  assert.throws(
+    () => S.cosineAnnealingWarmRestarts({ lr: 1, t0: 5, tMult: 1.5 }),
+    /optim\.schedules\.cosineAnnealingWarmRestarts: tMult must be an integer >= 1, got 1\.5/,
+  );
+  assert.throws(
+    () => S.polynomialLR({ lr: 1, power: -1 }),
+    /optim\.schedules\.polynomialLR: power must be/,
+  );
+  assert.throws(
+    () => S.constantLR({ lr: 1, factor: 2 }),
+    /optim\.schedules\.constantLR: factor must be/,
+  );
+  assert.throws(
+    () => S.cyclicLR({ baseLr: 0.1, maxLr: 1, mode: "exp" as never }),
+    /optim\.schedules\.cyclicLR: mode must be "triangular", "triangular2" or "exp_range", got "exp"/,
+  );
+  assert.throws(
+    () => S.cyclicLR({ maxLr: 1 } as never),
+    /optim\.schedules\.cyclicLR: baseLr must be/,
   );
   assert.throws(
     () => S.warmupCosine({ lr: 1, warmupSteps: 10, tMax: 10 }),
