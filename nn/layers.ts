@@ -1279,7 +1279,40 @@ export type BatchNormState = Readonly<Record<string, Tensor>>;
 export function batchNorm2d(
   options: BatchNorm2dOptions,
 ): Layer<LeafParams, BatchNormState> {
-  const fn = "nn.batchNorm2d";
+  return batchNormLayer(2, options);
+}
+
+/** Options of {@linkcode batchNorm1d}: those of {@linkcode batchNorm2d}, for `[N, C]` or `[N, C, L]`. */
+export type BatchNorm1dOptions = BatchNorm2dOptions;
+
+/**
+ * Batch normalisation over the features of `[N, C]` or the channels of
+ * `[N, C, L]` (PyTorch's `nn.BatchNorm1d`): {@linkcode batchNorm2d}'s
+ * params, buffers and modes on those inputs.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const bn = nn.batchNorm1d({ numFeatures: 2, affine: false, dtype: "float64" });
+ * assert.equal(bn.info.repr, "BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=False, track_running_stats=True)");
+ * const x = tensor([[1, 10], [3, 30]], { dtype: "float64" });
+ * const { y } = bn.applyWithState({}, bn.initState(), x, { training: true });
+ * assert.ok(Math.abs((toArray(y) as number[][])[1][0] - 1) < 1e-5); // (3 - 2) / sqrt(1 + eps)
+ * ```
+ */
+export function batchNorm1d(
+  options: BatchNorm1dOptions,
+): Layer<LeafParams, BatchNormState> {
+  return batchNormLayer(1, options);
+}
+
+/** nn.batchNorm1d (`dims` 1: `[N, C]` or `[N, C, L]`) or nn.batchNorm2d (2: `[N, C, H, W]`). */
+function batchNormLayer(
+  dims: 1 | 2,
+  options: BatchNorm2dOptions,
+): Layer<LeafParams, BatchNormState> {
+  const fn = `nn.batchNorm${dims}d`, name = `BatchNorm${dims}d`;
   requireOptions(fn, options, ["numFeatures"], [
     "numFeatures",
     "eps",
@@ -1305,14 +1338,18 @@ export function batchNorm2d(
     ? { weight: { shape: [c], dtype }, bias: { shape: [c], dtype } }
     : {};
   const outputShape = (s: readonly number[]) => {
-    if (s.length !== 4) {
+    if (dims === 2 ? s.length !== 4 : s.length !== 2 && s.length !== 3) {
       throw new Error(
-        `nn.BatchNorm2d: expected a 4-D input [N, C, H, W], got ${fmtShape(s)}`,
+        `nn.${name}: expected ${
+          dims === 2
+            ? "a 4-D input [N, C, H, W]"
+            : "a 2-D input [N, C] or a 3-D input [N, C, L]"
+        }, got ${fmtShape(s)}`,
       );
     }
     if (s[1] !== c) {
       throw new Error(
-        `nn.BatchNorm2d: expected ${c} channels, got ${s[1]} (input ${
+        `nn.${name}: expected ${c} channels, got ${s[1]} (input ${
           fmtShape(s)
         })`,
       );
@@ -1320,8 +1357,8 @@ export function batchNorm2d(
     return s.slice();
   };
   const info: LayerInfo = Object.freeze({
-    name: "BatchNorm2d",
-    repr: `BatchNorm2d(${c}, eps=${pyFloat(eps)}, momentum=${
+    name,
+    repr: `${name}(${c}, eps=${pyFloat(eps)}, momentum=${
       momentum === null ? "None" : pyFloat(momentum)
     }, affine=${pyBool(affine)}, track_running_stats=${pyBool(track)})`,
     params,
@@ -1344,7 +1381,7 @@ export function batchNorm2d(
     x: Tensor,
     opts?: ApplyOptions,
   ): { y: Tensor; state: BatchNormState } => {
-    const afn = "nn.BatchNorm2d.applyWithState";
+    const afn = `nn.${name}.applyWithState`;
     const { training } = applyOptions(afn, opts);
     checkParams(afn, p, params);
     if (!isTensor(x)) {
@@ -1401,7 +1438,7 @@ export function batchNorm2d(
   };
   const init = (): LeafParams =>
     affine ? { weight: ones([c], { dtype }), bias: zeros([c], { dtype }) } : {};
-  const apply = plainApply("nn.BatchNorm2d.apply", {
+  const apply = plainApply(`nn.${name}.apply`, {
     info,
     init,
     initState,

@@ -91,6 +91,8 @@ export {
   avgPool1d,
   avgPool2d,
   type AvgPool2dLayerOptions,
+  batchNorm1d,
+  type BatchNorm1dOptions,
   batchNorm2d,
   type BatchNorm2dOptions,
   type BatchNormState,

@@ -282,6 +282,18 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 6, 6],
     ],
     [
+      "batchNorm1d on [N, C, L] and on [N, C], with running statistics",
+      seq(
+        nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),
+        nn.batchNorm1d({ numFeatures: 4 }),
+        nn.relu,
+        nn.flatten(),
+        nn.linear({ inFeatures: 24, outFeatures: 5 }),
+        nn.batchNorm1d({ numFeatures: 5, momentum: null }),
+      ),
+      [3, 3, 8],
+    ],
+    [
       "layerNorm, groupNorm (2 groups on [N, C, H, W], 4 on [N, C]), dropout2d",
       seq(
         conv({}),

@@ -197,6 +197,13 @@ Deno.test("every layer: init gives the described params, apply the described out
       [2, 3, 4, 4],
       [2, 3, 4, 4],
     ],
+    ["batchNorm1d [N, C]", nn.batchNorm1d({ numFeatures: 3 }), [2, 3], [2, 3]],
+    [
+      "batchNorm1d [N, C, L]",
+      nn.batchNorm1d({ numFeatures: 3 }),
+      [2, 3, 5],
+      [2, 3, 5],
+    ],
     ["relu", nn.relu, [2, 3], [2, 3]],
     ["tanh", nn.tanh, [2, 3], [2, 3]],
     ["sigmoid", nn.sigmoid, [2, 3], [2, 3]],
@@ -637,6 +644,7 @@ Deno.test("reprs match PyTorch's", () => {
       affine: false,
       trackRunningStats: false,
     }),
+    bn1d: nn.batchNorm1d({ numFeatures: 8, affine: false }),
     relu: nn.relu,
     tanh: nn.tanh,
     sigmoid: nn.sigmoid,
@@ -678,7 +686,7 @@ Deno.test("forward: seed models equal PyTorch's with the same weights (float64, 
   }
 });
 
-Deno.test("batchNorm2d in a sequential: train/eval with state threading as PyTorch", () => {
+Deno.test("batchNorm2d and batchNorm1d in a sequential: train/eval with state threading as PyTorch", () => {
   const cases: [string, nn.AnyLayer][] = [
     [
       "seq_momentum",
@@ -703,6 +711,17 @@ Deno.test("batchNorm2d in a sequential: train/eval with state threading as PyTor
           trackRunningStats: false,
         }),
       ),
+    ],
+    [
+      "bn1d_features",
+      nn.sequential(
+        nn.linear({ inFeatures: 6, outFeatures: 3 }),
+        nn.batchNorm1d({ numFeatures: 3 }),
+      ),
+    ],
+    [
+      "bn1d_channels",
+      nn.sequential(nn.batchNorm1d({ numFeatures: 2, momentum: null })),
     ],
   ];
   for (const [name, net] of cases) {
@@ -1010,6 +1029,19 @@ Deno.test("grad through a model has the params' structure; apply mutates nothing
 });
 
 Deno.test("errors name the layer, the argument, what was expected and what came", () => {
+  const bn1 = nn.batchNorm1d({ numFeatures: 3 }), p1 = bn1.init(random.key(0));
+  assert.throws(
+    () => bn1.applyWithState(p1, bn1.initState(), zeros([2, 3, 4, 4])),
+    /nn.BatchNorm1d: expected a 2-D input \[N, C\] or a 3-D input \[N, C, L\], got \[2,3,4,4\]/,
+  );
+  assert.throws(
+    () => bn1.applyWithState(p1, bn1.initState(), zeros([2, 4])),
+    /nn.BatchNorm1d: expected 3 channels, got 4 \(input \[2,4\]\)/,
+  );
+  assert.throws(
+    () => bn1.apply(p1, zeros([2, 3])),
+    /nn.BatchNorm1d.apply: .*applyWithState/,
+  );
   assert.throws(
     () => nn.linear({ inFeatures: 3 } as never),
     /nn.linear: options.outFeatures is required/,
