@@ -175,6 +175,8 @@ export {
   conv2d,
   type Conv2dOptions,
   conv2dOutputSize,
+  convTranspose1d,
+  type ConvTranspose1dOptions,
   convTranspose2d,
   type ConvTranspose2dOptions,
 } from "./ops/conv.ts";

@@ -88,6 +88,10 @@ import {
   type Conv1dOptions,
   conv1dSettings,
   conv1dShape,
+  convTranspose1d as convTranspose1dOp,
+  type ConvTranspose1dOptions,
+  convTranspose1dSettings,
+  convTranspose1dShape,
   single,
 } from "../ops/conv.ts";
 import {
@@ -979,6 +983,81 @@ export function conv1d(
     apply: (p, x) =>
       conv1dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (sh) => conv1dShape(sh, params.weight.shape, opOptions),
+  });
+}
+
+/** Options of {@linkcode convTranspose1d}: the op's {@linkcode ConvTranspose1dOptions} plus the layer's sizes and parameters. */
+export interface ConvTranspose1dLayerOptions extends ConvTranspose1dOptions {
+  /** Channels of the input. */
+  inChannels: number;
+  /** Channels of the output. */
+  outChannels: number;
+  /** Kernel length. */
+  kernelSize: number;
+  /** Learn a bias per output channel. Default true. */
+  bias?: boolean;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * Transposed 1-D convolution layer (PyTorch's `nn.ConvTranspose1d`): params
+ * `{ weight: [inChannels, outChannels / groups, K], bias: [outChannels] }`;
+ * output length `(L - 1)·stride - 2·padding + dilation·(K - 1) +
+ * outputPadding + 1`; PyTorch's init (fanIn `outChannels / groups · K`).
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const up = nn.convTranspose1d({ inChannels: 4, outChannels: 2, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 });
+ * assert.equal(up.info.repr, "ConvTranspose1d(4, 2, kernel_size=(3,), stride=(2,), padding=(1,), output_padding=(1,))");
+ * const params = up.init(random.key(0));
+ * assert.deepEqual(params.weight.shape, [4, 2, 3]);
+ * assert.deepEqual(up.apply(params, zeros([1, 4, 5])).shape, [1, 2, 10]);
+ * ```
+ */
+export function convTranspose1d(
+  options: ConvTranspose1dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.convTranspose1d";
+  const { inC, outC, kernelSize, bias, dtype, opOptions } = convLayerOptions(
+    fn,
+    options,
+    ["outputPadding"],
+  );
+  const k = single(fn, "kernelSize", kernelSize, 1);
+  const s = convTranspose1dSettings(fn, opOptions);
+  const groups = s.groups!;
+  if (inC % groups !== 0 || outC % groups !== 0) {
+    throw new Error(
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
+    );
+  }
+  const hasBias = checkBool(fn, "bias", bias, true);
+  const dt = floatDType(fn, dtype);
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: [inC, outC / groups, k], dtype: dt },
+  };
+  if (hasBias) params.bias = { shape: [outC], dtype: dt };
+  // PyTorch's repr: sizes as 1-tuples, the rest when not the default
+  const one = (v: number | Pair | undefined) => (v as number[])[1];
+  let args = `${inC}, ${outC}, kernel_size=(${k},), stride=(${one(s.stride)},)`;
+  if (one(s.padding) !== 0) args += `, padding=(${one(s.padding)},)`;
+  if (one(s.dilation) !== 1) args += `, dilation=(${one(s.dilation)},)`;
+  if (one(s.outputPadding) !== 0) {
+    args += `, output_padding=(${one(s.outputPadding)},)`;
+  }
+  if (groups !== 1) args += `, groups=${groups}`;
+  if (!hasBias) args += ", bias=False";
+  return defineLayer({
+    name: "ConvTranspose1d",
+    repr: `ConvTranspose1d(${args})`,
+    params,
+    init: (key) => weightAndBias(key, params, (outC / groups) * k),
+    apply: (p, x) => convTranspose1dOp(x, p.weight, p.bias ?? null, opOptions),
+    outputShape: (sh) =>
+      convTranspose1dShape(sh, params.weight.shape, opOptions),
   });
 }
 

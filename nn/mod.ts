@@ -100,6 +100,8 @@ export {
   type Conv1dLayerOptions,
   conv2d,
   type Conv2dLayerOptions,
+  convTranspose1d,
+  type ConvTranspose1dLayerOptions,
   convTranspose2d,
   type ConvTranspose2dLayerOptions,
   dropout,

@@ -905,3 +905,141 @@ export function conv1d(
     (x2) => conv2d(x2, expandDims(weight, 2), b, conv1dSettings(fn, options)),
   );
 }
+
+/** Options of {@linkcode convTranspose1d}. */
+export interface ConvTranspose1dOptions {
+  /** Stride of the convolution this transposes. Default 1. */
+  stride?: number;
+  /** Padding of the convolution this transposes (removed from the output). Default 0. */
+  padding?: number;
+  /** Extra positions at the end (< stride or < dilation). Default 0. */
+  outputPadding?: number;
+  /** Kernel dilation. Default 1. */
+  dilation?: number;
+  /** Channel groups. Default 1. */
+  groups?: number;
+}
+
+/**
+ * Checks convTranspose1d's options with its messages, and returns them as
+ * convTranspose2d's (height 1); needs no shape, so a layer checks its
+ * options when it is built. @internal
+ */
+export function convTranspose1dSettings(
+  fn: string,
+  options: ConvTranspose1dOptions,
+): ConvTranspose2dOptions {
+  checkOptions(fn, options, [
+    "stride",
+    "padding",
+    "outputPadding",
+    "dilation",
+    "groups",
+  ]);
+  const one = (name: string, v: unknown, dflt: number, min: number) =>
+    single(fn, name, v ?? dflt, min);
+  const lifted = {
+    stride: [1, one("stride", options.stride, 1, 1)] as [number, number],
+    padding: [0, one("padding", options.padding, 0, 0)] as [number, number],
+    outputPadding: [0, one("outputPadding", options.outputPadding, 0, 0)] as [
+      number,
+      number,
+    ],
+    dilation: [1, one("dilation", options.dilation, 1, 1)] as [number, number],
+    groups: options.groups ?? 1,
+  };
+  if (
+    lifted.outputPadding[1] >= lifted.stride[1] &&
+    lifted.outputPadding[1] >= lifted.dilation[1]
+  ) {
+    throw new Error(
+      `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
+        lifted.outputPadding[1]
+      }, stride ${lifted.stride[1]}, dilation ${lifted.dilation[1]}`,
+    );
+  }
+  convSettings(fn, lifted, true); // groups
+  return lifted;
+}
+
+/**
+ * The output shape of {@linkcode convTranspose1d} for these shapes and
+ * options, with the op's checks and errors, without computing anything.
+ * @internal
+ */
+export function convTranspose1dShape(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options?: ConvTranspose1dOptions,
+): number[] {
+  if (options === undefined) options = {};
+  const fn = "convTranspose1d";
+  const o = convTranspose1dSettings(fn, options);
+  const x3 = lengthBatchShape(fn, xShape);
+  if (wShape.length !== 3) {
+    throw new Error(
+      `${fn}: weight must have 3 dims [C_in, C_out / groups, K], got ${
+        fmt(wShape)
+      }`,
+    );
+  }
+  const [, c, l] = x3, [wi, wo, k] = wShape;
+  if (k < 1) {
+    throw new Error(
+      `${fn}: weight must have a kernel size of at least 1, got ${fmt(wShape)}`,
+    );
+  }
+  const g = o.groups!;
+  checkChannels(fn, c, wi, wo, g, true, [x3, wShape]);
+  const [, s] = o.stride as number[], [, p] = o.padding as number[];
+  const [, d] = o.dilation as number[], [, op] = o.outputPadding as number[];
+  const ol = (l - 1) * s - 2 * p + d * (k - 1) + op + 1;
+  if (ol < 1) {
+    throw new Error(
+      `${fn}: output length would be ${ol} (< 1) for x ${
+        fmt(xShape)
+      }, padding ${p}`,
+    );
+  }
+  return [...xShape.slice(0, -2), wo * g, ol];
+}
+
+/**
+ * Transposed 1-D convolution as `torch.nn.functional.conv_transpose1d`: x
+ * `[N, C_in, L]` (or unbatched `[C_in, L]`), weight `[C_in, C_out / groups,
+ * K]`; output length `(L - 1)·stride - 2·padding + dilation·(K - 1) +
+ * outputPadding + 1`. It runs as {@linkcode convTranspose2d} on a height of
+ * 1, so its derivatives, batching and export are that op's.
+ *
+ * @example
+ * ```ts
+ * import { convTranspose1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 2]]]); // [N=1, C=1, L=2]
+ * const w = tensor([[[1, 10, 100]]]); // [C_in=1, C_out=1, K=3]
+ * assert.deepEqual(toArray(convTranspose1d(x, w)), [[[1, 12, 120, 200]]]);
+ * assert.deepEqual(convTranspose1d(x, w, null, { stride: 2, outputPadding: 1 }).shape, [1, 1, 6]);
+ * ```
+ */
+export function convTranspose1d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: ConvTranspose1dOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("convTranspose1d");
+  const fn = "convTranspose1d";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  const [cOut] = convTranspose1dShape(x.shape, weight.shape, options)
+    .slice(-2);
+  const b = checkBias(fn, bias, cOut);
+  const lifted = convTranspose1dSettings(fn, options);
+  return onLength(
+    x,
+    (x2) => convTranspose2d(x2, expandDims(weight, 2), b, lifted),
+  );
+}

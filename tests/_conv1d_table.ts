@@ -66,6 +66,48 @@ const conv1dRow: Row = {
   f: (p, x, w, b) => T.conv1d(x, w, b ?? null, p),
 };
 
+const convTranspose1dRow: Row = {
+  name: "convTranspose1d",
+  arb: fc.record({
+    x: lengthInput(int(1, 4)),
+    groups: int(1, 2),
+    oPerGroup: int(1, 2),
+    k: int(1, 3),
+    stride: int(1, 3),
+    padding: int(0, 2),
+    outputPadding: int(0, 2),
+    dilation: int(1, 2),
+    bias: fc.boolean(),
+  }).map((d): Draw => {
+    const c = d.x[d.x.length - 2];
+    return {
+      shapes: [
+        d.x,
+        [c, d.oPerGroup, d.k],
+        ...(d.bias ? [[d.oPerGroup * d.groups]] : []),
+      ],
+      p: {
+        stride: d.stride,
+        padding: d.padding,
+        outputPadding: d.outputPadding,
+        dilation: d.dilation,
+        groups: d.groups,
+      },
+    };
+  }).filter(({ shapes, p }) =>
+    accepts(() =>
+      T.convTranspose1d(
+        zeros(shapes[0]),
+        zeros(shapes[1]),
+        shapes[2] ? zeros(shapes[2]) : null,
+        p as T.ConvTranspose1dOptions,
+      )
+    )
+  ),
+  domains: ["real", "real", "real"],
+  f: (p, x, w, b) => T.convTranspose1d(x, w, b ?? null, p),
+};
+
 const maxPool1dRow: Row = {
   name: "maxPool1d",
   arb: fc.record({
@@ -138,6 +180,7 @@ const interpolateRow = (
 /** The rows of the 1-D convolution and pooling ops and of interpolate. */
 export const conv1dRows: Row[] = [
   conv1dRow,
+  convTranspose1dRow,
   maxPool1dRow,
   avgPool1dRow,
   interpolateRow("nearest", 1),

@@ -282,6 +282,24 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 6, 6],
     ],
     [
+      "convTranspose1d: stride 2, padding 1, outputPadding 1, dilation 2, groups 2",
+      seq(
+        nn.convTranspose1d({
+          inChannels: 4,
+          outChannels: 6,
+          kernelSize: 3,
+          stride: 2,
+          padding: 1,
+          outputPadding: 1,
+          dilation: 2,
+          groups: 2,
+        }),
+        nn.relu,
+        nn.convTranspose1d({ inChannels: 6, outChannels: 2, kernelSize: 4 }),
+      ),
+      [2, 4, 9],
+    ],
+    [
       "batchNorm1d on [N, C, L] and on [N, C], with running statistics",
       seq(
         nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),

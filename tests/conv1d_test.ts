@@ -25,11 +25,21 @@ function callOp(c: FixtureCase, v: Record<string, Tensor>): Tensor {
       return T.avgPool1d(v.x, c.options);
     case "interpolate":
       return T.interpolate(v.x, c.options);
+    case "convTranspose1d":
+      return T.convTranspose1d(v.x, v.weight, v.bias ?? null, c.options);
   }
   throw new Error(`unknown op ${c.op}`);
 }
 
-for (const op of ["conv1d", "maxPool1d", "avgPool1d", "interpolate"]) {
+for (
+  const op of [
+    "conv1d",
+    "maxPool1d",
+    "avgPool1d",
+    "interpolate",
+    "convTranspose1d",
+  ]
+) {
   Deno.test(`PyTorch fixtures: ${op}`, async (t) => {
     const cases = (fixture.cases as unknown as FixtureCase[]).filter((c) =>
       c.op === op
@@ -198,6 +208,93 @@ Deno.test("the 1-D ops and interpolate under vmap and jit", () => {
 // ---------------------------------------------------------------------------
 // errors
 
+Deno.test("convTranspose1d is convTranspose2d on a height of 1, and conv1d's VJP with respect to x", () => {
+  const x = f64([2, 4, 5]), w = f64([4, 3, 3], 2), b = f64([6], 3);
+  const o = { stride: 2, padding: 1, outputPadding: 1, dilation: 2, groups: 2 };
+  const y2 = T.convTranspose2d(T.expandDims(x, 2), T.expandDims(w, 2), b, {
+    stride: [1, 2],
+    padding: [0, 1],
+    outputPadding: [0, 1],
+    dilation: [1, 2],
+    groups: 2,
+  });
+  const y = T.convTranspose1d(x, w, b, o);
+  assert.deepEqual(y.shape, [2, 6, 12]);
+  assert.deepEqual(y.data, T.squeeze(y2, 2).data);
+  // conv1d of an input of y's length maps back to x's: its VJP is convTranspose1d
+  const z = f64([2, 6, 12], 4);
+  const conv = (z: Tensor) =>
+    T.conv1d(z, w, null, { stride: 2, padding: 1, dilation: 2, groups: 2 });
+  const [, back] = T.vjp(conv, z);
+  const [g] = back(x);
+  assertAllClose(g, T.convTranspose1d(x, w, null, o), {
+    atol: 1e-12,
+    rtol: 1e-12,
+  });
+});
+
+Deno.test("errors: convTranspose1d arguments name convTranspose1d and the 1-D shapes", () => {
+  const x = T.zeros([2, 3, 5]);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.convTranspose1d(x, T.zeros([2, 4, 3])),
+      /^convTranspose1d: weight has 2 input channels but x has 3 \(x \[2,3,5\], weight \[2,4,3\]\)$/,
+    ],
+    [
+      () => T.convTranspose1d(T.zeros([2, 3, 5, 5]), T.zeros([3, 4, 3])),
+      /^convTranspose1d: x must be \[N, C, L\] or unbatched \[C, L\], got \[2,3,5,5\]$/,
+    ],
+    [
+      () => T.convTranspose1d(x, T.zeros([3, 4, 3, 3])),
+      /^convTranspose1d: weight must have 3 dims \[C_in, C_out \/ groups, K\], got \[3,4,3,3\]$/,
+    ],
+    [
+      () =>
+        T.convTranspose1d(x, T.zeros([3, 4, 3]), null, { outputPadding: 1 }),
+      /^convTranspose1d: outputPadding must be smaller than either stride or dilation, got outputPadding 1, stride 1, dilation 1$/,
+    ],
+    [
+      () => T.convTranspose1d(x, T.zeros([3, 4, 3]), null, { padding: 4 }),
+      /^convTranspose1d: output length would be -1 \(< 1\) for x \[2,3,5\], padding 4$/,
+    ],
+    [
+      () => T.convTranspose1d(x, T.zeros([3, 4, 3]), T.zeros([3])),
+      /^convTranspose1d: bias must have shape \[4\]/,
+    ],
+    [
+      () =>
+        T.convTranspose1d(
+          x,
+          T.zeros([3, 4, 3]),
+          null,
+          { stride: [2, 2] } as never,
+        ),
+      /^convTranspose1d: stride must be an integer >= 1 \(or a one-element array of one\), got \[2,2\]$/,
+    ],
+    [
+      () => T.convTranspose1d(x, T.zeros([3, 4, 3]), null, { groups: 2 }),
+      /^convTranspose1d: x has 3 channels, which groups 2 does not divide/,
+    ],
+    [
+      () =>
+        T.nn.convTranspose1d({
+          inChannels: 3,
+          outChannels: 4,
+          kernelSize: 3,
+          groups: 2,
+        }),
+      /^nn\.convTranspose1d: inChannels 3 and outChannels 4 must both be divisible by groups 2$/,
+    ],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e) => {
+      assert.ok(e instanceof Error && e.constructor === Error, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+});
+
 Deno.test("errors: conv1d arguments name conv1d and the 1-D shapes", () => {
   const x = T.zeros([8, 1, 28]), w = T.zeros([6, 3, 5]);
   assert.throws(
@@ -353,14 +450,14 @@ Deno.test("errors: interpolate arguments", () => {
 // layers
 
 type ReprCase = {
-  layer: "conv1d" | "maxPool1d" | "avgPool1d" | "upsample";
+  layer: "conv1d" | "maxPool1d" | "avgPool1d" | "upsample" | "convTranspose1d";
   options: never;
   repr: string;
 };
 
-Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample: PyTorch's reprs", () => {
+Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample, convTranspose1d: PyTorch's reprs", () => {
   const reprs = fixture.reprs as unknown as ReprCase[];
-  assert.equal(reprs.length, 12);
+  assert.equal(reprs.length, 15);
   for (const r of reprs) {
     assert.equal(T.nn[r.layer](r.options).info.repr, r.repr);
   }
