@@ -24,7 +24,11 @@ import {
   sigmoid as sigmoidOp,
   tanh as tanhOp,
 } from "../ops/elementwise.ts";
-import { flatten as flattenOp, pad as padOp } from "../ops/structural.ts";
+import {
+  flatten as flattenOp,
+  pad as padOp,
+  reshape as reshapeOp,
+} from "../ops/structural.ts";
 import {
   fold as foldOp,
   type FoldOptions,
@@ -46,10 +50,12 @@ import {
   hardtanh as hardtanhOp,
   leakyRelu as leakyReluOp,
   logSigmoid as logSigmoidOp,
+  logSoftmax as logSoftmaxOp,
   mish as mishOp,
   prelu as preluOp,
   relu6 as relu6Op,
   silu as siluOp,
+  softmax as softmaxOp,
   softplus as softplusOp,
   softsign as softsignOp,
 } from "../ops/activations.ts";
@@ -1246,6 +1252,274 @@ export function flatten(
       return [...s.slice(0, a), mid, ...s.slice(b + 1)];
     },
   });
+}
+
+/**
+ * Unflattens axis `dim` into `unflattenedSize` (PyTorch's `nn.Unflatten`):
+ * the inverse of {@linkcode flatten} over those axes; one size may be -1.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const u = nn.unflatten({ dim: 1, unflattenedSize: [16, 5, 5] });
+ * assert.equal(u.info.repr, "Unflatten(dim=1, unflattened_size=(16, 5, 5))");
+ * assert.deepEqual(u.apply({}, zeros([2, 400])).shape, [2, 16, 5, 5]);
+ * ```
+ */
+export function unflatten(
+  options: { dim: number; unflattenedSize: readonly number[] },
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.unflatten";
+  requireOptions(fn, options, ["dim", "unflattenedSize"], [
+    "dim",
+    "unflattenedSize",
+  ]);
+  const { dim, unflattenedSize: sizes } = options;
+  if (!Number.isInteger(dim)) {
+    throw new Error(`${fn}: dim must be an integer, got ${describe(dim)}`);
+  }
+  if (
+    !Array.isArray(sizes) || sizes.length === 0 ||
+    !sizes.every((d) => Number.isInteger(d) && (d >= 0 || d === -1)) ||
+    sizes.filter((d) => d === -1).length > 1
+  ) {
+    throw new Error(
+      `${fn}: unflattenedSize must be a non-empty array of sizes >= 0 (one may be -1), got ${
+        describe(sizes)
+      }`,
+    );
+  }
+  const shapeOf = (s: readonly number[]): number[] => {
+    const a = dim < 0 ? dim + s.length : dim;
+    if (a < 0 || a >= s.length) {
+      throw new Error(
+        `nn.Unflatten: dim ${dim} is out of range for input ${fmtShape(s)}`,
+      );
+    }
+    const known = sizes.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+    const filled = sizes.map((d) => d === -1 ? s[a] / known : d);
+    if (
+      !filled.every(Number.isInteger) ||
+      filled.reduce((p, d) => p * d, 1) !== s[a]
+    ) {
+      throw new Error(
+        `nn.Unflatten: unflattenedSize ${
+          fmtShape(sizes)
+        } does not multiply to axis ${dim}'s size ${s[a]} (input ${
+          fmtShape(s)
+        })`,
+      );
+    }
+    return [...s.slice(0, a), ...filled, ...s.slice(a + 1)];
+  };
+  return defineLayer({
+    name: "Unflatten",
+    repr: `Unflatten(dim=${dim}, unflattened_size=${pySize(sizes)})`,
+    apply: (_p, x) => reshapeOp(x, shapeOf(x.shape)),
+    outputShape: shapeOf,
+  });
+}
+
+/**
+ * The identity layer (PyTorch's `nn.Identity()`): a placeholder that
+ * returns its input, a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([1, 2]);
+ * assert.equal(nn.identity.apply({}, x), x);
+ * assert.equal(nn.identity.info.repr, "Identity()");
+ * ```
+ */
+export const identity: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "Identity",
+  apply: (_p, x) => x,
+});
+
+/** A softmax-like layer over axis `dim` (required: PyTorch's implicit choice is deprecated). */
+function overDim(
+  fn: string,
+  name: string,
+  op: (x: Tensor, axis: number) => Tensor,
+  options: { dim: number },
+): Layer<LeafParams, EmptyState> {
+  requireOptions(fn, options, ["dim"], ["dim"]);
+  if (!Number.isInteger(options.dim)) {
+    throw new Error(
+      `${fn}: dim must be an integer, got ${describe(options.dim)}`,
+    );
+  }
+  const dim = options.dim;
+  return defineLayer({
+    name,
+    repr: `${name}(dim=${dim})`,
+    apply: (_p, x) => op(x, dim),
+  });
+}
+
+/**
+ * Softmax layer over axis `dim` (PyTorch's `nn.Softmax(dim)`); `dim` is
+ * required, as PyTorch's implicit choice is deprecated.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = nn.softmax({ dim: 1 });
+ * assert.equal(s.info.repr, "Softmax(dim=1)");
+ * assert.deepEqual(toArray(s.apply({}, tensor([[0, 0]]))), [[0.5, 0.5]]);
+ * ```
+ */
+export function softmax(
+  options: { dim: number },
+): Layer<LeafParams, EmptyState> {
+  return overDim("nn.softmax", "Softmax", softmaxOp, options);
+}
+
+/**
+ * Log-softmax layer over axis `dim` (PyTorch's `nn.LogSoftmax(dim)`), the
+ * output layer of a network trained with {@linkcode nllLoss}.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.logSoftmax({ dim: -1 }).info.repr, "LogSoftmax(dim=-1)");
+ * ```
+ */
+export function logSoftmax(
+  options: { dim: number },
+): Layer<LeafParams, EmptyState> {
+  return overDim("nn.logSoftmax", "LogSoftmax", logSoftmaxOp, options);
+}
+
+/**
+ * A padding layer of `dims` spatial axes (1 or 2): PyTorch's
+ * `nn.{Zero,Constant,Reflection,Replication}Pad{1,2}d`. `padding` is one
+ * number for every side, or `[left, right]` (1-D) / `[left, right, top,
+ * bottom]` (2-D) as PyTorch's tuples.
+ */
+function padLayer(
+  kind: "Zero" | "Constant" | "Reflection" | "Replication",
+  dims: 1 | 2,
+  padding: number | readonly number[],
+  value = 0,
+): Layer<LeafParams, EmptyState> {
+  const name = `${kind}Pad${dims}d`;
+  const fn = `nn.${kind[0].toLowerCase()}${kind.slice(1)}Pad${dims}d`;
+  const n = 2 * dims;
+  const sides = typeof padding === "number" ? Array(n).fill(padding) : padding;
+  if (
+    !Array.isArray(sides) || sides.length !== n ||
+    !sides.every((d) => Number.isInteger(d) && d >= 0)
+  ) {
+    throw new Error(
+      `${fn}: padding must be an integer >= 0 or ${n} of them (${
+        dims === 1 ? "[left, right]" : "[left, right, top, bottom]"
+      }), got ${describe(padding)}`,
+    );
+  }
+  if (kind === "Constant" && typeof value !== "number") {
+    throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
+  }
+  // widths of the last axes: [top, bottom] then [left, right]
+  const last = dims === 1
+    ? [[sides[0], sides[1]]]
+    : [[sides[2], sides[3]], [sides[0], sides[1]]];
+  const widths = (s: readonly number[]) => {
+    if (s.length !== dims + 1 && s.length !== dims + 2) {
+      throw new Error(
+        `nn.${name}: expected a ${dims + 1}-D or ${dims + 2}-D input, got ${
+          fmtShape(s)
+        }`,
+      );
+    }
+    return [...s.slice(0, -dims).map(() => [0, 0]), ...last] as [
+      number,
+      number,
+    ][];
+  };
+  const mode = kind === "Reflection"
+    ? "reflect"
+    : kind === "Replication"
+    ? "replicate"
+    : "constant";
+  const tuple = `(${sides.join(", ")})`;
+  return defineLayer({
+    name,
+    repr: kind === "Constant"
+      ? `${name}(padding=${tuple}, value=${pyFloat(value)})`
+      : `${name}(${tuple})`,
+    apply: (_p, x) =>
+      padOp(x, widths(x.shape), mode === "constant" ? { value } : { mode }),
+    outputShape: (s) => s.map((d, i) => d + widths(s)[i][0] + widths(s)[i][1]),
+  });
+}
+
+/**
+ * Zero padding of the last two axes (PyTorch's `nn.ZeroPad2d(padding)`):
+ * `padding` is one number or `[left, right, top, bottom]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.zeroPad2d([1, 1, 2, 0]);
+ * assert.equal(p.info.repr, "ZeroPad2d((1, 1, 2, 0))");
+ * assert.deepEqual(p.apply({}, zeros([1, 3, 4, 4])).shape, [1, 3, 6, 6]);
+ * ```
+ */
+export function zeroPad2d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Zero", 2, padding);
+}
+
+/** Constant padding of the last two axes (PyTorch's `nn.ConstantPad2d(padding, value)`). */
+export function constantPad2d(
+  padding: number | readonly number[],
+  value: number,
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Constant", 2, padding, value);
+}
+
+/** Reflection padding of the last two axes (PyTorch's `nn.ReflectionPad2d(padding)`; each side below that axis's size). */
+export function reflectionPad2d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Reflection", 2, padding);
+}
+
+/** Replication padding of the last two axes (PyTorch's `nn.ReplicationPad2d(padding)`). */
+export function replicationPad2d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Replication", 2, padding);
+}
+
+/** Constant padding of the last axis (PyTorch's `nn.ConstantPad1d(padding, value)`). */
+export function constantPad1d(
+  padding: number | readonly number[],
+  value: number,
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Constant", 1, padding, value);
+}
+
+/** Reflection padding of the last axis (PyTorch's `nn.ReflectionPad1d(padding)`). */
+export function reflectionPad1d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Reflection", 1, padding);
+}
+
+/** Replication padding of the last axis (PyTorch's `nn.ReplicationPad1d(padding)`). */
+export function replicationPad1d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Replication", 1, padding);
 }
 
 /**

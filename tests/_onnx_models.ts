@@ -300,6 +300,33 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 9],
     ],
     [
+      "2-D padding layers, flatten and unflatten, softmax over channels",
+      seq(
+        conv({}),
+        nn.zeroPad2d([1, 1, 2, 0]),
+        nn.reflectionPad2d([1, 0, 2, 1]),
+        nn.replicationPad2d(1),
+        nn.constantPad2d(1, 3.5),
+        conv({}),
+        nn.flatten(),
+        nn.unflatten({ dim: 1, unflattenedSize: [4, -1] }),
+        nn.softmax({ dim: 1 }),
+      ),
+      [2, 4, 6, 5],
+    ],
+    [
+      "1-D padding layers, logSoftmax, identity",
+      seq(
+        nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),
+        nn.constantPad1d(2, -1),
+        nn.reflectionPad1d(1),
+        nn.replicationPad1d([0, 3]),
+        nn.identity,
+        nn.logSoftmax({ dim: -1 }),
+      ),
+      [2, 3, 8],
+    ],
+    [
       "batchNorm1d on [N, C, L] and on [N, C], with running statistics",
       seq(
         nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),

@@ -645,6 +645,18 @@ Deno.test("reprs match PyTorch's", () => {
       trackRunningStats: false,
     }),
     bn1d: nn.batchNorm1d({ numFeatures: 8, affine: false }),
+    softmax: nn.softmax({ dim: 1 }),
+    log_softmax: nn.logSoftmax({ dim: -1 }),
+    identity: nn.identity,
+    unflatten: nn.unflatten({ dim: 1, unflattenedSize: [16, 5, 5] }),
+    zero_pad2d: nn.zeroPad2d([1, 1, 2, 0]),
+    zero_pad2d_int: nn.zeroPad2d(2),
+    constant_pad2d: nn.constantPad2d(1, 3.5),
+    reflection_pad2d: nn.reflectionPad2d([1, 0, 2, 1]),
+    replication_pad2d: nn.replicationPad2d(1),
+    constant_pad1d: nn.constantPad1d(2, -1),
+    reflection_pad1d: nn.reflectionPad1d(1),
+    replication_pad1d: nn.replicationPad1d([0, 3]),
     relu: nn.relu,
     tanh: nn.tanh,
     sigmoid: nn.sigmoid,
@@ -1029,6 +1041,38 @@ Deno.test("grad through a model has the params' structure; apply mutates nothing
 });
 
 Deno.test("errors name the layer, the argument, what was expected and what came", () => {
+  assert.throws(
+    () => nn.softmax({} as never),
+    /nn.softmax: options.dim is required/,
+  );
+  assert.throws(
+    () => nn.zeroPad2d([1, 2, 3]),
+    /nn.zeroPad2d: padding must be an integer >= 0 or 4 of them \(\[left, right, top, bottom\]\), got/,
+  );
+  assert.throws(
+    () => nn.reflectionPad1d(-1),
+    /nn.reflectionPad1d: padding must be an integer >= 0 or 2 of them \(\[left, right\]\)/,
+  );
+  assert.throws(
+    () => nn.replicationPad2d(1).apply({}, zeros([4, 4])),
+    /nn.ReplicationPad2d: expected a 3-D or 4-D input, got \[4,4\]/,
+  );
+  assert.throws(
+    () => nn.reflectionPad2d(3).apply({}, zeros([1, 1, 3, 3])),
+    /^Error: pad: /,
+  );
+  assert.throws(
+    () =>
+      nn.unflatten({ dim: 1, unflattenedSize: [3, 5] }).apply(
+        {},
+        zeros([2, 16]),
+      ),
+    /nn.Unflatten: unflattenedSize \[3,5\] does not multiply to axis 1's size 16 \(input \[2,16\]\)/,
+  );
+  assert.throws(
+    () => nn.unflatten({ dim: 1, unflattenedSize: [-1, -1] }),
+    /nn.unflatten: unflattenedSize must be a non-empty array of sizes >= 0 \(one may be -1\)/,
+  );
   const bn1 = nn.batchNorm1d({ numFeatures: 3 }), p1 = bn1.init(random.key(0));
   assert.throws(
     () => bn1.applyWithState(p1, bn1.initState(), zeros([2, 3, 4, 4])),
