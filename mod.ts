@@ -219,6 +219,8 @@ export {
   dropout,
   dropout2d,
   groupNorm,
+  instanceNorm,
+  type InstanceNormOptions,
   layerNorm,
   normalize,
 } from "./ops/normalization.ts";

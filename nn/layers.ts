@@ -25,9 +25,11 @@ import {
   tanh as tanhOp,
 } from "../ops/elementwise.ts";
 import {
+  expandDims as expandDimsOp,
   flatten as flattenOp,
   pad as padOp,
   reshape as reshapeOp,
+  squeeze as squeezeOp,
 } from "../ops/structural.ts";
 import {
   fold as foldOp,
@@ -75,6 +77,8 @@ import {
   dropout as dropoutOp,
   dropout2d as dropout2dOp,
   groupNorm as groupNormOp,
+  instanceNorm as instanceNormOp,
+  type InstanceNormOptions,
   layerNorm as layerNormOp,
 } from "../ops/normalization.ts";
 import {
@@ -1632,7 +1636,7 @@ export type BatchNormState = Readonly<Record<string, Tensor>>;
 export function batchNorm2d(
   options: BatchNorm2dOptions,
 ): Layer<LeafParams, BatchNormState> {
-  return batchNormLayer(2, options);
+  return normLayer("Batch", 2, options);
 }
 
 /** Options of {@linkcode batchNorm1d}: those of {@linkcode batchNorm2d}, for `[N, C]` or `[N, C, L]`. */
@@ -1657,15 +1661,60 @@ export type BatchNorm1dOptions = BatchNorm2dOptions;
 export function batchNorm1d(
   options: BatchNorm1dOptions,
 ): Layer<LeafParams, BatchNormState> {
-  return batchNormLayer(1, options);
+  return normLayer("Batch", 1, options);
 }
 
-/** nn.batchNorm1d (`dims` 1: `[N, C]` or `[N, C, L]`) or nn.batchNorm2d (2: `[N, C, H, W]`). */
-function batchNormLayer(
+/** Options of {@linkcode instanceNorm2d} and {@linkcode instanceNorm1d}: batch norm's, with defaults `affine: false`, `trackRunningStats: false`. */
+export type InstanceNormLayerOptions = BatchNorm2dOptions;
+
+/**
+ * Instance normalisation over each example's channels of `[N, C, H, W]` (or
+ * unbatched `[C, H, W]`), PyTorch's `nn.InstanceNorm2d` (style transfer,
+ * GANs): by default no params and no state; with `affine` params `weight`
+ * and `bias` `[C]`; with `trackRunningStats` the buffers of
+ * {@linkcode batchNorm2d}, updated in training (the mean over the batch of
+ * each example's statistics) and used in evaluation.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const inorm = nn.instanceNorm2d({ numFeatures: 1, eps: 0, dtype: "float64" });
+ * assert.equal(inorm.info.repr, "InstanceNorm2d(1, eps=0.0, momentum=0.1, affine=False, track_running_stats=False)");
+ * const y = inorm.apply({}, tensor([[[[1, 3], [1, 3]]]], { dtype: "float64" }));
+ * assert.deepEqual(toArray(y), [[[[-1, 1], [-1, 1]]]]);
+ * ```
+ */
+export function instanceNorm2d(
+  options: InstanceNormLayerOptions,
+): Layer<LeafParams, BatchNormState> {
+  return normLayer("Instance", 2, options);
+}
+
+/** Instance normalisation over each example's channels of `[N, C, L]` (or unbatched `[C, L]`), PyTorch's `nn.InstanceNorm1d`; as {@linkcode instanceNorm2d}. */
+export function instanceNorm1d(
+  options: InstanceNormLayerOptions,
+): Layer<LeafParams, BatchNormState> {
+  return normLayer("Instance", 1, options);
+}
+
+/**
+ * nn.batchNorm1d (`dims` 1: `[N, C]` or `[N, C, L]`), nn.batchNorm2d (2:
+ * `[N, C, H, W]`), nn.instanceNorm1d (`[N, C, L]` or unbatched `[C, L]`) or
+ * nn.instanceNorm2d (`[N, C, H, W]` or unbatched `[C, H, W]`): PyTorch's
+ * `_NormBase` modules, which share params, buffers and modes; instance
+ * norm defaults to no affine and no running statistics, uses its running
+ * statistics only in evaluation with `trackRunningStats`, and does not
+ * count batches (as PyTorch's).
+ */
+function normLayer(
+  kind: "Batch" | "Instance",
   dims: 1 | 2,
   options: BatchNorm2dOptions,
 ): Layer<LeafParams, BatchNormState> {
-  const fn = `nn.batchNorm${dims}d`, name = `BatchNorm${dims}d`;
+  const instance = kind === "Instance";
+  const fn = `nn.${kind.toLowerCase()}Norm${dims}d`,
+    name = `${kind}Norm${dims}d`;
   requireOptions(fn, options, ["numFeatures"], [
     "numFeatures",
     "eps",
@@ -1676,33 +1725,42 @@ function batchNormLayer(
   ]);
   const c = positiveInt(fn, "numFeatures", options.numFeatures);
   const eps = numberOption(fn, "eps", options.eps, 1e-5);
+  if (instance && options.momentum === null) {
+    throw new Error(
+      `${fn}: momentum must be a number (instance norm has no cumulative average), got null`,
+    );
+  }
   const momentum = options.momentum === null
     ? null
     : numberOption(fn, "momentum", options.momentum, 0.1);
-  const affine = checkBool(fn, "affine", options.affine, true);
+  const affine = checkBool(fn, "affine", options.affine, !instance);
   const track = checkBool(
     fn,
     "trackRunningStats",
     options.trackRunningStats,
-    true,
+    !instance,
   );
   const dtype = floatDType(fn, options.dtype);
   const params: Record<string, ParamSpec> = affine
     ? { weight: { shape: [c], dtype }, bias: { shape: [c], dtype } }
     : {};
+  // the ranks taken (the first one unbatched for instance norm) and their description
+  const ranks = dims === 2 && !instance ? [4] : [dims + 1, dims + 2];
+  const expected = instance
+    ? dims === 2
+      ? "a 4-D input [N, C, H, W] or an unbatched 3-D one [C, H, W]"
+      : "a 3-D input [N, C, L] or an unbatched 2-D one [C, L]"
+    : dims === 2
+    ? "a 4-D input [N, C, H, W]"
+    : "a 2-D input [N, C] or a 3-D input [N, C, L]";
   const outputShape = (s: readonly number[]) => {
-    if (dims === 2 ? s.length !== 4 : s.length !== 2 && s.length !== 3) {
-      throw new Error(
-        `nn.${name}: expected ${
-          dims === 2
-            ? "a 4-D input [N, C, H, W]"
-            : "a 2-D input [N, C] or a 3-D input [N, C, L]"
-        }, got ${fmtShape(s)}`,
-      );
+    if (!ranks.includes(s.length)) {
+      throw new Error(`nn.${name}: expected ${expected}, got ${fmtShape(s)}`);
     }
-    if (s[1] !== c) {
+    const channels = instance ? s[s.length - dims - 1] : s[1];
+    if (channels !== c) {
       throw new Error(
-        `nn.${name}: expected ${c} channels, got ${s[1]} (input ${
+        `nn.${name}: expected ${c} channels, got ${channels} (input ${
           fmtShape(s)
         })`,
       );
@@ -1728,6 +1786,12 @@ function batchNormLayer(
         num_batches_tracked: tensor(0, { dtype: "int32" }),
       }
       : {};
+  // instance norm of x (an unbatched one as a batch of one)
+  const instanceNormOf = (x: Tensor, o: InstanceNormOptions) => {
+    const unbatched = x.shape.length === dims + 1;
+    const r = instanceNormOp(unbatched ? expandDimsOp(x, 0) : x, o);
+    return { ...r, y: unbatched ? squeezeOp(r.y, 0) : r.y };
+  };
   const applyWithState = (
     p: LeafParams,
     state: BatchNormState,
@@ -1744,7 +1808,9 @@ function batchNormLayer(
     const weight = affine ? p.weight : null, bias = affine ? p.bias : null;
     if (!track) {
       return {
-        y: batchNormOp(x, { training: true, eps, weight, bias }).y,
+        y: instance
+          ? instanceNormOf(x, { eps, weight, bias }).y
+          : batchNormOp(x, { training: true, eps, weight, bias }).y,
         state,
       };
     }
@@ -1757,24 +1823,45 @@ function batchNormLayer(
         );
       }
     }
+    const running = {
+      runningMean: state.running_mean,
+      runningVar: state.running_var,
+    };
     if (!training) {
-      const { y } = batchNormOp(x, {
-        training: false,
-        runningMean: state.running_mean,
-        runningVar: state.running_var,
+      const { y } = instance
+        ? instanceNormOf(x, {
+          useInputStats: false,
+          ...running,
+          eps,
+          weight,
+          bias,
+        })
+        : batchNormOp(x, { training: false, ...running, eps, weight, bias });
+      return { y, state };
+    }
+    if (instance) {
+      const r = instanceNormOf(x, {
+        ...running,
+        momentum: momentum!,
         eps,
         weight,
         bias,
       });
-      return { y, state };
+      return {
+        y: r.y,
+        state: {
+          running_mean: r.runningMean!,
+          running_var: r.runningVar!,
+          num_batches_tracked: state.num_batches_tracked,
+        },
+      };
     }
     // (counted with ops, so that jit traces the count and the cumulative
     // average's rate, momentum null: 1/n in float64, as PyTorch's Python)
     const count = add(state.num_batches_tracked, 1);
     const r = batchNormOp(x, {
       training: true,
-      runningMean: state.running_mean,
-      runningVar: state.running_var,
+      ...running,
       momentum: momentum ?? div(1, astype(count, "float64")),
       eps,
       weight,

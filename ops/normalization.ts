@@ -7,6 +7,7 @@
  */
 import {
   allocData,
+  checkBool,
   checkOptions,
   checkTensor,
   describe,
@@ -534,6 +535,144 @@ export function batchNorm(
       newVar = add(keep(rv), mul(v, unbiased));
     }
   }
+  return { y, runningMean: newMean, runningVar: newVar };
+}
+
+/** Options of {@linkcode instanceNorm}. */
+export interface InstanceNormOptions {
+  /** Running mean `[C]` (updated when using input statistics; required when not). */
+  runningMean?: Tensor | null;
+  /** Running variance `[C]`. */
+  runningVar?: Tensor | null;
+  /** Scale `[C]`. */
+  weight?: Tensor | null;
+  /** Shift `[C]`. */
+  bias?: Tensor | null;
+  /** Normalise each instance with its own statistics (else with the running ones). Default true. */
+  useInputStats?: boolean;
+  /** Running-statistics update rate. Default 0.1. */
+  momentum?: number;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Instance normalisation, as `torch.nn.functional.instance_norm`: each
+ * channel of each example of `[N, C, ...]` normalised over its positions
+ * (biased variance), then scaled by `weight` and shifted by `bias` (`[C]`).
+ * Each instance is centred and scaled as {@linkcode layerNorm} does (a
+ * composition, differentiable to any order); the new running statistics
+ * are the mean over the examples of each one's update (unbiased variance),
+ * as PyTorch's; with `useInputStats: false` the running statistics
+ * normalise instead.
+ * Returns them instead of updating them, as {@linkcode batchNorm}.
+ *
+ * @example
+ * ```ts
+ * import { instanceNorm, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 3], [10, 30]]], { dtype: "float64" }); // [N=1, C=2, L=2]
+ * const { y } = instanceNorm(x, { eps: 0 });
+ * assert.deepEqual(toArray(y), [[[-1, 1], [-1, 1]]]);
+ * ```
+ */
+export function instanceNorm(
+  x: Tensor,
+  options?: InstanceNormOptions,
+): { y: Tensor; runningMean: Tensor | null; runningVar: Tensor | null } {
+  if (options === undefined) options = {};
+  using _op = userOp("instanceNorm");
+  const fn = "instanceNorm";
+  checkOptions(fn, options, [
+    "runningMean",
+    "runningVar",
+    "weight",
+    "bias",
+    "useInputStats",
+    "momentum",
+    "eps",
+  ]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  if (x.shape.length < 3) {
+    throw new Error(
+      `${fn}: x must be [N, C, ...] with at least one spatial axis, got ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  const useInputStats = checkBool(
+    fn,
+    "useInputStats",
+    options.useInputStats,
+    true,
+  );
+  const momentum = options.momentum ?? 0.1;
+  if (typeof momentum !== "number" || !Number.isFinite(momentum)) {
+    throw new Error(
+      `${fn}: momentum must be a finite number, got ${describe(momentum)}`,
+    );
+  }
+  const [n, c] = x.shape;
+  const spatial = x.shape.slice(2);
+  if (useInputStats && n * c > 0 && sizeOf(spatial) === 1) {
+    throw new Error(
+      `${fn}: each instance needs more than 1 value (x ${
+        fmt(x.shape)
+      } has one position per channel)`,
+    );
+  }
+  // per-channel tensors [C] checked, and shaped [1, C, 1, ...] to broadcast
+  const bshape = [1, c, ...spatial.map(() => 1)];
+  const perChannel = (name: string, t: Tensor | null | undefined) => {
+    if (t === undefined || t === null) return null;
+    checkTensor(fn, t, name);
+    if (t.shape.length !== 1 || t.shape[0] !== c) {
+      throw new Error(
+        `${fn}: ${name} must have shape [${c}] for x ${fmt(x.shape)}, got ${
+          fmt(t.shape)
+        }`,
+      );
+    }
+    return t;
+  };
+  const rm = perChannel("runningMean", options.runningMean);
+  const rv = perChannel("runningVar", options.runningVar);
+  const w = perChannel("weight", options.weight);
+  const b = perChannel("bias", options.bias);
+  if (!useInputStats && (!rm || !rv)) {
+    throw new Error(
+      `${fn}: useInputStats: false normalises with runningMean and runningVar, which are missing`,
+    );
+  }
+  const eps = epsOption(fn, options.eps ?? 1e-5);
+  const axes = spatial.map((_, i) => i + 2);
+  let y: Tensor;
+  let newMean = rm, newVar = rv;
+  if (useInputStats) {
+    // each instance over its positions, as layerNorm does (no tiling of the
+    // per-channel tensors by N, so an export keeps its dynamic batch)
+    const { d, rstd } = centered(x, axes, eps);
+    y = mul(d, rstd);
+    if ((rm || rv) && n > 0) { // buffers: no derivative flows into them
+      // the mean over the examples of each one's update (PyTorch's)
+      const cx = concrete(x), keep = { axis: axes, keepDims: true };
+      const mu = mean(cx, keep);
+      const count = sizeOf(spatial);
+      const v = mul(mean(square(sub(cx, mu)), keep), count / (count - 1));
+      const update = (old: Tensor, stat: Tensor) =>
+        add(
+          mul(old, 1 - momentum),
+          mul(mean(reshape(stat, [n, c]), { axis: 0 }), momentum),
+        );
+      if (rm) newMean = update(rm, mu);
+      if (rv) newVar = update(rv, v);
+    }
+  } else {
+    y = div(sub(x, reshape(rm!, bshape)), sqrt(add(reshape(rv!, bshape), eps)));
+  }
+  if (w) y = mul(y, reshape(w, bshape));
+  if (b) y = add(y, reshape(b, bshape));
   return { y, runningMean: newMean, runningVar: newVar };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Rows of the normalization layers' functions and four losses for the
  * gradient-check table (grad_table_test.ts; vmap_test.ts and jit_test.ts run
- * them too): layerNorm, groupNorm, dropout2d, huberLoss, smoothL1Loss, klDiv
+ * them too): layerNorm, groupNorm, instanceNorm, dropout2d, huberLoss, smoothL1Loss, klDiv
  * and cosineSimilarity. Sizes stay tiny (each axis <= 3) so the order-2
  * checks stay fast; inputs stay off the kinks (|input - target| >= 0.3, so
  * never at 0; norms >= 0.2, above eps, where the clamp does not act).
@@ -77,6 +77,45 @@ export const normRows: Row[] = [
       T.groupNorm(x, p.groups, p.affine ? w : null, p.affine ? b : null, {
         eps: p.eps,
       }),
+  },
+  {
+    name: "instanceNorm",
+    arb: fc.record({
+      n: int(1, 2),
+      c: int(1, 3),
+      // more than one position per instance (the op's requirement)
+      spatial: fc.array(int(2, 3), { minLength: 1, maxLength: 2 }),
+      affine: fc.boolean(),
+      eps: fc.constantFrom(1e-5, 0.1),
+    }).map((d): Draw => ({
+      shapes: [[d.n, d.c, ...d.spatial], [d.c], [d.c]],
+      p: d,
+    })),
+    domains: ["real", "real", "real"],
+    f: (p, x, w, b) =>
+      T.instanceNorm(x, {
+        weight: p.affine ? w : null,
+        bias: p.affine ? b : null,
+        eps: p.eps,
+      }).y,
+  },
+  {
+    name: "instanceNorm (evaluation, running statistics)",
+    arb: fc.record({
+      n: int(1, 2),
+      c: int(1, 3),
+      spatial: shapeArb(1, 2),
+    }).map((d): Draw => ({
+      shapes: [[d.n, d.c, ...d.spatial], [d.c], [d.c], [d.c]],
+    })),
+    domains: ["real", "real", "positive", "real"],
+    f: (_p, x, mean, variance, w) =>
+      T.instanceNorm(x, {
+        useInputStats: false,
+        runningMean: mean,
+        runningVar: variance,
+        weight: w,
+      }).y,
   },
   {
     name: "dropout2d (training, fixed key)",

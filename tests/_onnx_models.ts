@@ -327,6 +327,21 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 8],
     ],
     [
+      "instanceNorm2d with running statistics and affine, instanceNorm1d plain",
+      seq(
+        conv({}),
+        nn.instanceNorm2d({
+          numFeatures: 4,
+          affine: true,
+          trackRunningStats: true,
+        }),
+        nn.relu,
+        nn.flatten({ startDim: 2 }),
+        nn.instanceNorm1d({ numFeatures: 4 }),
+      ),
+      [2, 4, 6, 6],
+    ],
+    [
       "batchNorm1d on [N, C, L] and on [N, C], with running statistics",
       seq(
         nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),

@@ -302,6 +302,13 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       padding: 1,
       outputPadding: 1,
     }, (o) => layer(T.nn.convTranspose2d(o))],
+    [["nn.", "instanceNorm:"], "nn.instanceNorm2d", {
+      numFeatures: 3,
+      eps: 1e-5,
+      momentum: 0.1,
+      affine: true,
+      trackRunningStats: true,
+    }, (o) => layer(T.nn.instanceNorm2d(o))],
     [["nn.", "convTranspose1d:"], "nn.convTranspose1d", {
       inChannels: 4,
       outChannels: 2,

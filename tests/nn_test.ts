@@ -657,6 +657,14 @@ Deno.test("reprs match PyTorch's", () => {
     constant_pad1d: nn.constantPad1d(2, -1),
     reflection_pad1d: nn.reflectionPad1d(1),
     replication_pad1d: nn.replicationPad1d([0, 3]),
+    in2d: nn.instanceNorm2d({ numFeatures: 3 }),
+    in1d_full: nn.instanceNorm1d({
+      numFeatures: 4,
+      eps: 1e-3,
+      momentum: 0.2,
+      affine: true,
+      trackRunningStats: true,
+    }),
     relu: nn.relu,
     tanh: nn.tanh,
     sigmoid: nn.sigmoid,
@@ -698,7 +706,7 @@ Deno.test("forward: seed models equal PyTorch's with the same weights (float64, 
   }
 });
 
-Deno.test("batchNorm2d and batchNorm1d in a sequential: train/eval with state threading as PyTorch", () => {
+Deno.test("batchNorm2d, batchNorm1d, instanceNorm2d and instanceNorm1d in a sequential: train/eval with state threading as PyTorch", () => {
   const cases: [string, nn.AnyLayer][] = [
     [
       "seq_momentum",
@@ -734,6 +742,28 @@ Deno.test("batchNorm2d and batchNorm1d in a sequential: train/eval with state th
     [
       "bn1d_channels",
       nn.sequential(nn.batchNorm1d({ numFeatures: 2, momentum: null })),
+    ],
+    [
+      "in2d_tracked",
+      nn.sequential(
+        nn.conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3 }),
+        nn.instanceNorm2d({
+          numFeatures: 3,
+          affine: true,
+          trackRunningStats: true,
+        }),
+      ),
+    ],
+    ["in2d_plain", nn.sequential(nn.instanceNorm2d({ numFeatures: 2 }))],
+    [
+      "in1d_tracked",
+      nn.sequential(
+        nn.instanceNorm1d({
+          numFeatures: 2,
+          momentum: 0.3,
+          trackRunningStats: true,
+        }),
+      ),
     ],
   ];
   for (const [name, net] of cases) {

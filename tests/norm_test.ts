@@ -44,6 +44,14 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
       return T.cosineSimilarity(v.x1, v.x2, o);
     case "normalize":
       return T.normalize(v.x, o);
+    case "instanceNorm":
+      return T.instanceNorm(v.x, {
+        ...o,
+        weight: v.weight,
+        bias: v.bias,
+        runningMean: v.runningMean,
+        runningVar: v.runningVar,
+      }).y;
   }
   throw new Error(`unknown op ${c.op}`);
 }
@@ -443,4 +451,67 @@ Deno.test("nn.layerNorm, nn.groupNorm, nn.dropout2d: reprs, PyTorch's init and s
     ],
   ];
   for (const [f, re] of errors) assert.throws(f, re);
+});
+
+Deno.test("instanceNorm: groupNorm with a group per channel; errors", () => {
+  const x = T.random.normal(T.random.key(3), [2, 3, 4, 5], f64);
+  const w = T.tensor([0.5, 1, 2], f64), b = T.tensor([1, 0, -1], f64);
+  assertAllClose(
+    T.instanceNorm(x, { weight: w, bias: b }).y,
+    T.groupNorm(x, 3, w, b),
+    { atol: 1e-13, rtol: 1e-13 },
+  );
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.instanceNorm(T.zeros([2, 3])),
+      /^instanceNorm: x must be \[N, C, \.\.\.\] with at least one spatial axis, got \[2,3\]$/,
+    ],
+    [
+      () => T.instanceNorm(T.zeros([2, 3, 1])),
+      /^instanceNorm: each instance needs more than 1 value \(x \[2,3,1\] has one position per channel\)$/,
+    ],
+    [
+      () => T.instanceNorm(T.zeros([2, 3, 4]), { useInputStats: false }),
+      /^instanceNorm: useInputStats: false normalises with runningMean and runningVar, which are missing$/,
+    ],
+    [
+      () => T.instanceNorm(T.zeros([2, 3, 4]), { weight: T.ones([2]) }),
+      /^instanceNorm: weight must have shape \[3\] for x \[2,3,4\], got \[2\]$/,
+    ],
+    [
+      () => T.instanceNorm(T.zeros([2, 3, 4]), { momentum: NaN }),
+      /^instanceNorm: momentum must be a finite number/,
+    ],
+    [
+      () => T.nn.instanceNorm2d({ numFeatures: 2, momentum: null }),
+      /^nn\.instanceNorm2d: momentum must be a number \(instance norm has no cumulative average\), got null$/,
+    ],
+    [
+      () =>
+        T.nn.instanceNorm2d({ numFeatures: 2 }).apply({}, T.zeros([3, 2, 3])),
+      /^nn\.InstanceNorm2d: expected 2 channels, got 3 \(input \[3,2,3\]\)$/,
+    ],
+    [
+      () =>
+        T.nn.instanceNorm1d({ numFeatures: 2 }).apply(
+          {},
+          T.zeros([2, 2, 3, 3]),
+        ),
+      /^nn\.InstanceNorm1d: expected a 3-D input \[N, C, L\] or an unbatched 2-D one \[C, L\], got \[2,2,3,3\]$/,
+    ],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e) => {
+      assert.ok(e instanceof Error && e.constructor === Error, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  // unbatched [C, H, W] is the batch of one
+  const inorm = T.nn.instanceNorm2d({ numFeatures: 3, dtype: "float64" });
+  const one = T.slice(x, [0, 0, 0, 0], [1, 3, 4, 5]);
+  assert.deepEqual(
+    inorm.apply({}, T.squeeze(one, 0)).data,
+    T.squeeze(inorm.apply({}, one), 0).data,
+  );
 });
