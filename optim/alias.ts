@@ -1,6 +1,6 @@
 /**
  * The optimizers: torch.optim's (sgd, adagrad, rmsprop, adam, adamw,
- * adadelta, nadam, radam) with torch's option names camelCased, defaults and
+ * adamax, adadelta, nadam, radam, rprop) with torch's option names camelCased, defaults and
  * step-by-step numbers, and optax's lion, lamb and adafactor. Each is a
  * {@linkcode chain} of the small transforms of `transform.ts` ending in the
  * learning rate, as optax's aliases are.
@@ -25,12 +25,14 @@ import {
   scaleByAdadelta,
   scaleByAdagrad,
   scaleByAdam,
+  scaleByAdamax,
   scaleByFactoredRms,
   scaleByLion,
   scaleByNadam,
   scaleByParamBlockRms,
   scaleByRadam,
   scaleByRms,
+  scaleByRprop,
   scaleByTrustRatio,
   trace,
 } from "./transform.ts";
@@ -381,6 +383,120 @@ export function adamw(options?: AdamwOptions): GradientTransformation {
     scaleByAdam({ b1, b2, eps, amsgrad }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByLearningRate(lr),
+  );
+}
+
+/** Options of {@linkcode adamax} (torch.optim.Adamax). */
+export interface AdamaxOptions {
+  /** Learning rate or schedule. Default 2e-3. */
+  lr?: LearningRate;
+  /** Decays of the first moment and of the infinity norm. Default [0.9, 0.999]. */
+  betas?: readonly [number, number];
+  /** Added to |g| before the maximum. Default 1e-8. */
+  eps?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  weightDecay?: number;
+  /** Maximize the objective instead. Default false. */
+  maximize?: boolean;
+}
+
+/**
+ * Adamax as torch.optim.Adamax (Adam with the infinity norm): `g += wd p`,
+ * `m = b1 m + (1 - b1) g`, `u = max(b2 u, |g| + eps)`,
+ * `p -= lr / (1 - b1^t) * m / u`.
+ *
+ * @example
+ * ```ts
+ * import { adamax } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const opt = adamax({ lr: 0.1, eps: 0 });
+ * const p = tensor([1, 1], { dtype: "float64" });
+ * // the first step is lr · sign(g)
+ * assert.deepEqual(toArray(opt.update(tensor([5, -0.01], { dtype: "float64" }), opt.init(p), p).updates), [-0.1, 0.1]);
+ * ```
+ */
+export function adamax(options?: AdamaxOptions): GradientTransformation {
+  if (options === undefined) options = {};
+  const fn = "optim.adamax";
+  const o = checkOptions(fn, options, [
+    "lr",
+    "betas",
+    "eps",
+    "weightDecay",
+    "maximize",
+  ]);
+  const { lr, weightDecay, maximize } = common(fn, o, 2e-3);
+  const [b1, b2] = checkBetas(fn, o.betas ?? [0.9, 0.999]);
+  const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
+  return pipeline(
+    fn,
+    maximize && scale(-1),
+    weightDecay !== 0 && addDecayedWeights(weightDecay),
+    scaleByAdamax({ b1, b2, eps }),
+    scaleByLearningRate(lr),
+  );
+}
+
+/** Options of {@linkcode rprop} (torch.optim.Rprop). */
+export interface RpropOptions {
+  /** Every entry's first step size (a number: Rprop has no learning rate after its first step). Default 1e-2. */
+  lr?: number;
+  /** Step-size factors `[etaMinus, etaPlus]`, after a sign flip and while the sign holds. Default [0.5, 1.2]. */
+  etas?: readonly [number, number];
+  /** Smallest and largest step sizes. Default [1e-6, 50]. */
+  stepSizes?: readonly [number, number];
+  /** Maximize the objective instead. Default false. */
+  maximize?: boolean;
+}
+
+/**
+ * Rprop as torch.optim.Rprop (resilient backpropagation): only the signs of
+ * the gradients count; each entry's step size grows by `etas[1]` while its
+ * gradient keeps its sign, shrinks by `etas[0]` when it flips (no step
+ * then), within `stepSizes`; `lr` is the first step size. A full-batch
+ * method, as torch's documentation says.
+ *
+ * @example
+ * ```ts
+ * import { rprop } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const opt = rprop({ lr: 0.5 });
+ * const p = tensor([1, 1]);
+ * assert.deepEqual(toArray(opt.update(tensor([3, -0.01]), opt.init(p), p).updates), [-0.5, 0.5]);
+ * ```
+ */
+export function rprop(options?: RpropOptions): GradientTransformation {
+  if (options === undefined) options = {};
+  const fn = "optim.rprop";
+  const o = checkOptions(fn, options, ["lr", "etas", "stepSizes", "maximize"]);
+  const lr = checkNum(fn, "lr", o.lr ?? 1e-2, nonNeg);
+  const pairOf = (name: string, v: unknown): [number, number] => {
+    if (!Array.isArray(v) || v.length !== 2) {
+      throw new Error(
+        `${fn}: ${name} must be a pair of numbers, got ${describe(v)}`,
+      );
+    }
+    return [v[0], v[1]];
+  };
+  const etas = pairOf("etas", o.etas ?? [0.5, 1.2]);
+  const etaMinus = checkNum(fn, "etas[0]", etas[0], {
+    min: 0,
+    max: 1,
+    minOpen: true,
+    maxOpen: true,
+  });
+  const etaPlus = checkNum(fn, "etas[1]", etas[1], { min: 1, minOpen: true });
+  const sizes = pairOf("stepSizes", o.stepSizes ?? [1e-6, 50]);
+  const minStep = checkNum(fn, "stepSizes[0]", sizes[0], nonNeg);
+  const maxStep = checkNum(fn, "stepSizes[1]", sizes[1], { min: minStep });
+  const maximize = checkBool(fn, "maximize", o.maximize ?? false);
+  return pipeline(
+    fn,
+    maximize && scale(-1),
+    scaleByRprop({ initialStep: lr, etaMinus, etaPlus, minStep, maxStep }),
+    scale(-1),
   );
 }
 

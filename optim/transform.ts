@@ -8,10 +8,13 @@
  * @module
  */
 import {
+  abs,
   add,
   astype,
   div,
   equal,
+  greater,
+  less,
   maximum,
   mul,
   pow,
@@ -19,10 +22,16 @@ import {
   sub,
   where,
 } from "../ops/elementwise.ts";
-import { sign } from "../ops/math.ts";
+import { clamp, sign } from "../ops/math.ts";
 import { mean } from "../ops/reductions.ts";
 import { expandDims, sum } from "../ops/structural.ts";
-import { fromData, full, type Tensor, zerosLike } from "../ops/tensor.ts";
+import {
+  fromData,
+  full,
+  onesLike,
+  type Tensor,
+  zerosLike,
+} from "../ops/tensor.ts";
 import { type Tree, treeFlatten, treeMap, treeUnflatten } from "../ops/tree.ts";
 import type { EmptyState, GradientTransformation } from "./base.ts";
 import {
@@ -684,6 +693,194 @@ export function scaleByLion(
       );
       const mu = leafwise(fn, (g, m) => ema1(m, g, b2), updates, state.mu);
       return { updates: out, state: { count: nextCount(count), mu } };
+    },
+  };
+}
+
+/** Options of {@linkcode scaleByAdamax}. */
+export interface ScaleByAdamaxOptions {
+  /** Decay of the first moment. Default 0.9. */
+  b1?: number;
+  /** Decay of the infinity norm. Default 0.999. */
+  b2?: number;
+  /** Added to |g| before the maximum. Default 1e-8. */
+  eps?: number;
+}
+
+/** State of {@linkcode scaleByAdamax}. */
+export type ScaleByAdamaxState = {
+  /** Updates made so far (int32 scalar). */
+  readonly count: Tensor;
+  /** First moment, a tree like the params. */
+  readonly mu: Tree;
+  /** The exponentially weighted infinity norm, a tree like the params. */
+  readonly nu: Tree;
+};
+
+/**
+ * Adamax's rescaling as torch.optim.Adamax (optax's scale_by_adamax):
+ * `mu = b1 mu + (1 - b1) g`, `nu = max(b2 nu, |g| + eps)`, update
+ * `mu / nu / (1 - b1^t)`.
+ *
+ * @example
+ * ```ts
+ * import { scaleByAdamax } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t = scaleByAdamax({ eps: 0 });
+ * const g = tensor([2, -4], { dtype: "float64" });
+ * // the first step is g / |g|
+ * assert.deepEqual(toArray(t.update(g, t.init(g)).updates), [1, -1]);
+ * ```
+ */
+export function scaleByAdamax(
+  options?: ScaleByAdamaxOptions,
+): GradientTransformation<ScaleByAdamaxState> {
+  if (options === undefined) options = {};
+  const fn = "optim.scaleByAdamax";
+  const o = checkOptions(fn, options, ["b1", "b2", "eps"]);
+  const b1 = checkNum(fn, "b1", o.b1 ?? 0.9, unit);
+  const b2 = checkNum(fn, "b2", o.b2 ?? 0.999, unit);
+  const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
+  return {
+    init: (params) => ({
+      count: countTensor(0),
+      mu: zerosTree(params),
+      nu: zerosTree(params),
+    }),
+    update(updates, state) {
+      const count = checkCount(fn, state.count);
+      const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
+      const nu = leafwise(
+        fn,
+        (g, v) => maximum(mul(v, b2), add(abs(g), eps)),
+        updates,
+        state.nu,
+      );
+      const [bc1] = stepScalars([count], 1, (n) => [1 - b1 ** (n + 1)]);
+      const out = leafwise(
+        fn,
+        (m, v) => div(div(m, v), like(bc1, m)),
+        mu as typeof updates,
+        nu,
+      );
+      return { updates: out, state: { count: nextCount(count), mu, nu } };
+    },
+  };
+}
+
+/** Options of {@linkcode scaleByRprop}. */
+export interface ScaleByRpropOptions {
+  /** Every entry's first step size. Required. */
+  initialStep: number;
+  /** Step-size factor after a sign change, in (0, 1). Default 0.5. */
+  etaMinus?: number;
+  /** Step-size factor while the sign holds, > 1. Default 1.2. */
+  etaPlus?: number;
+  /** Smallest step size. Default 1e-6. */
+  minStep?: number;
+  /** Largest step size. Default 50. */
+  maxStep?: number;
+}
+
+/** State of {@linkcode scaleByRprop}. */
+export type ScaleByRpropState = {
+  /** The previous step's gradient (0 where its sign flipped), a tree like the params. */
+  readonly prev: Tree;
+  /** Every entry's step size, a tree like the params. */
+  readonly stepSize: Tree;
+};
+
+/**
+ * Rprop's update as torch.optim.Rprop: each entry's step size grows by
+ * `etaPlus` while its gradient keeps its sign and shrinks by `etaMinus`
+ * when it flips (clamped to `[minStep, maxStep]`); the update is
+ * `sign(g) · stepSize`, and 0 (with the gradient remembered as 0) after a
+ * flip. Chain with `scale(-1)` to descend (the magnitudes are the step
+ * sizes; no learning rate).
+ *
+ * @example
+ * ```ts
+ * import { scaleByRprop } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const f64 = { dtype: "float64" as const };
+ * const t = scaleByRprop({ initialStep: 0.1 });
+ * const one = t.update(tensor([3, -2], f64), t.init(tensor([0, 0], f64)));
+ * assert.deepEqual(toArray(one.updates), [0.1, -0.1]);
+ * // the first entry keeps its sign (step 0.1 · 1.2), the second flips (no step)
+ * const two = t.update(tensor([1, 5], f64), one.state);
+ * assert.deepEqual(toArray(two.updates), [0.1 * 1.2, 0]);
+ * ```
+ */
+export function scaleByRprop(
+  options: ScaleByRpropOptions,
+): GradientTransformation<ScaleByRpropState> {
+  const fn = "optim.scaleByRprop";
+  const o = checkOptions(fn, options ?? {}, [
+    "initialStep",
+    "etaMinus",
+    "etaPlus",
+    "minStep",
+    "maxStep",
+  ]);
+  const initialStep = checkNum(fn, "initialStep", o.initialStep, nonNeg);
+  const etaMinus = checkNum(fn, "etaMinus", o.etaMinus ?? 0.5, {
+    min: 0,
+    max: 1,
+    minOpen: true,
+    maxOpen: true,
+  });
+  const etaPlus = checkNum(fn, "etaPlus", o.etaPlus ?? 1.2, {
+    min: 1,
+    minOpen: true,
+  });
+  const minStep = checkNum(fn, "minStep", o.minStep ?? 1e-6, nonNeg);
+  const maxStep = checkNum(fn, "maxStep", o.maxStep ?? 50, { min: minStep });
+  return {
+    init: (params) => ({
+      prev: zerosTree(params),
+      stepSize: treeMap(
+        (p) => full(p.shape, initialStep, { dtype: p.dtype }),
+        params,
+      ),
+    }),
+    update(updates, state) {
+      // torch: the sign of g · prev picks the factor (etaPlus, etaMinus, or 1 at 0)
+      // (in the params' dtype: a float64 factor is the number itself)
+      const factor = leafwise(
+        fn,
+        (g, p) => {
+          const s = mul(g, p), one = onesLike(g);
+          return where(
+            greater(s, 0),
+            mul(one, etaPlus),
+            where(less(s, 0), mul(one, etaMinus), one),
+          );
+        },
+        updates,
+        state.prev,
+      );
+      const stepSize = leafwise(
+        fn,
+        (f, st) => clamp(mul(st, f), { min: minStep, max: maxStep }),
+        factor as typeof updates,
+        state.stepSize,
+      );
+      // after a flip: no step, and the gradient remembered as 0
+      const prev = leafwise(
+        fn,
+        (g, f) => where(equal(f, etaMinus), 0, g),
+        updates,
+        factor,
+      );
+      const out = leafwise(
+        fn,
+        (g, st) => mul(sign(g), st),
+        prev as typeof updates,
+        stepSize,
+      );
+      return { updates: out, state: { prev, stepSize } };
     },
   };
 }

@@ -44,6 +44,13 @@ const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
   ["lamb", 5e-3, (lr) => optim.lamb({ lr })],
   // minDimSizeToFactor 3: the conv and linear weights are factored, the biases not
   ["adafactor", 1e-2, (lr) => optim.adafactor({ lr, minDimSizeToFactor: 3 })],
+  ["adamax", 1e-3, (lr) => optim.adamax({ lr })],
+  // (rprop's lr is its first step size, not a schedule: "+schedule" is plain rprop)
+  [
+    "rprop",
+    1e-3,
+    (lr) => optim.rprop({ lr: typeof lr === "number" ? lr : 1e-3 }),
+  ],
 ];
 
 const S = optim.schedules;
@@ -63,7 +70,7 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
   (lr) => S.cyclicLR({ baseLr: lr / 10, maxLr: lr, stepSizeUp: 2 }),
 ];
 
-/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (39 in all). */
+/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (45 in all). */
 export const CASES: Record<string, () => Opt> = Object.fromEntries(
   OPTIMIZERS.flatMap(([name, lr, make], i) => [
     [name, () => make(lr)],

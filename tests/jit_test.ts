@@ -92,6 +92,8 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
     lion: optim.lion({ lr: 1e-3 }),
     lamb: optim.lamb({ lr: 1e-2 }),
     adafactor: optim.adafactor({ minDimSizeToFactor: 2 }),
+    adamax: optim.adamax({ lr: 0.01, weightDecay: 0.01 }),
+    rprop: optim.rprop({ lr: 0.01 }),
     "chain(clipByGlobalNorm, adam)": optim.chain(
       optim.clipByGlobalNorm(0.5),
       optim.adam({ lr: 0.01 }),

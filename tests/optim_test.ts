@@ -53,6 +53,8 @@ const OPTIMIZERS: Record<string, Factory> = {
   lion: optim.lion,
   lamb: optim.lamb,
   adafactor: optim.adafactor,
+  adamax: optim.adamax,
+  rprop: optim.rprop,
 };
 
 /** Largest |a - e| / |e| seen, reported at the end of the fixture test. */
@@ -101,7 +103,7 @@ const CASES = fixture.optimizers as any as {
 }[];
 
 Deno.test("optim fixtures: every trajectory from the stored grads (float64, 1e-9)", async (t) => {
-  assert.equal(CASES.length, 44);
+  assert.equal(CASES.length, 50);
   assert.deepEqual(
     [...new Set(CASES.map((c) => c.name))].sort(),
     Object.keys(OPTIMIZERS).sort(),
@@ -545,7 +547,12 @@ Deno.test("optim options: unknown keys and bad values throw, naming the optimize
     );
     assert.throws(
       () => OPTIMIZERS[name]({ lr: -0.1 }),
-      new RegExp(`optim\\.${name}: lr must be a number >= 0 or a schedule`),
+      // (rprop's lr is its first step size: a number only)
+      new RegExp(
+        `optim\\.${name}: lr must be a number >= 0${
+          name === "rprop" ? "" : " or a schedule"
+        }`,
+      ),
     );
     assert.throws(
       () => OPTIMIZERS[name]({ lr: "0.1" }),
@@ -564,7 +571,19 @@ Deno.test("optim options: unknown keys and bad values throw, naming the optimize
     message:
       'optim.adam: unknown option "lR" (known options: lr, betas, eps, weightDecay, amsgrad, maximize)',
   });
-  for (const name of ["adam", "adamw", "nadam", "radam"]) {
+  assert.throws(
+    () => optim.rprop({ etas: [0.5, 1] }),
+    /optim\.rprop: etas\[1\] must be a number > 1, got 1/,
+  );
+  assert.throws(
+    () => optim.rprop({ stepSizes: [1, 0.5] }),
+    /optim\.rprop: stepSizes\[1\] must be a number >= 1, got 0\.5/,
+  );
+  assert.throws(
+    () => optim.rprop({ lr: optim.schedules.constant(0.1) as never }),
+    /optim\.rprop: lr must be a number >= 0, got/,
+  );
+  for (const name of ["adam", "adamw", "nadam", "radam", "adamax"]) {
     assert.throws(
       () => OPTIMIZERS[name]({ betas: [0.9, 1] }),
       new RegExp(
