@@ -21,7 +21,7 @@ import { bind, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { checkedValues } from "./indexing.ts";
-import { logSoftmax } from "./activations.ts";
+import { logSigmoid, logSoftmax } from "./activations.ts";
 import {
   abs,
   add,
@@ -29,21 +29,25 @@ import {
   div,
   equal,
   exp,
+  greater,
   greaterEqual,
   less,
   log,
   log1p,
   maximum,
+  minimum,
   mul,
   neg,
   notEqual,
+  relu,
   resultType,
   sqrt,
   square,
   sub,
   where,
 } from "./elementwise.ts";
-import { mean } from "./reductions.ts";
+import { clamp } from "./math.ts";
+import { mean, norm } from "./reductions.ts";
 import {
   batchFront,
   batchSize,
@@ -113,7 +117,7 @@ function oneHot(
   fn: string,
   input: Tensor,
   labels: Tensor,
-  ignoreIndex: number,
+  ignoreIndex: number | null,
 ): Tensor {
   const c = input.shape[1];
   const expected = [input.shape[0], ...input.shape.slice(2)];
@@ -130,7 +134,9 @@ function oneHot(
       const v = data[i];
       if (v !== ignoreIndex && (v < 0 || v >= c)) {
         throw new Error(
-          `${fn}: labels must be in [0, ${c}) (or ignoreIndex ${ignoreIndex}), got ${v} at flat index ${i} (labels ${shape})`,
+          `${fn}: labels must be in [0, ${c})${
+            ignoreIndex === null ? "" : ` (or ignoreIndex ${ignoreIndex})`
+          }, got ${v} at flat index ${i} (labels ${shape})`,
         );
       }
     }
@@ -780,4 +786,461 @@ export function cosineSimilarity(
     mul(div(a, clampedNorm(a, axis, eps)), div(b, clampedNorm(b, axis, eps))),
     { axis },
   );
+}
+
+// ---------------------------------------------------------------------------
+// margin and embedding losses (torch.nn.functional's), compositions of
+// public ops with PyTorch's formulas term for term
+
+/** Same-shape float tensors of a loss, checked; returns the first. */
+function sameShapeFloats(fn: string, ...named: [Tensor, string][]): void {
+  for (const [t, name] of named) {
+    checkTensor(fn, t, name);
+    floatCheck(fn, name, t);
+  }
+  const [[a, an]] = named;
+  for (const [t, name] of named.slice(1)) sameShapeCheck(fn, a, an, t, name);
+}
+
+/** A margin option: a finite number (any sign, as PyTorch's). */
+function marginOption(fn: string, v: unknown, dflt: number): number {
+  const m = v ?? dflt;
+  if (typeof m !== "number" || !Number.isFinite(m)) {
+    throw new Error(
+      `${fn}: margin must be a finite number, got ${describe(m)}`,
+    );
+  }
+  return m;
+}
+
+/**
+ * Margin ranking loss, as `torch.nn.functional.margin_ranking_loss`:
+ * `max(0, -target·(input1 - input2) + margin)` with targets ±1 (which input
+ * should rank higher); same-shape inputs.
+ *
+ * @example
+ * ```ts
+ * import { marginRankingLoss, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = marginRankingLoss(tensor([3, 1]), tensor([1, 2]), tensor([1, 1]), { reduction: "none", margin: 0.5 });
+ * assert.deepEqual(toArray(l), [0, 1.5]);
+ * ```
+ */
+export function marginRankingLoss(
+  input1: Tensor,
+  input2: Tensor,
+  target: Tensor,
+  options?: { margin?: number; reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("marginRankingLoss");
+  const fn = "marginRankingLoss";
+  checkOptions(fn, options, ["margin", "reduction"]);
+  sameShapeFloats(fn, [input1, "input1"], [input2, "input2"], [
+    target,
+    "target",
+  ]);
+  const margin = marginOption(fn, options.margin, 0);
+  const loss = clampMin0(add(mul(neg(target), sub(input1, input2)), margin));
+  return reduce(fn, loss, options.reduction);
+}
+
+/** `max(x, 0)` with clamp's gradient (1 at 0 too), as PyTorch's `clamp_min(0)`. */
+const clampMin0 = (x: Tensor) => clamp(x, { min: 0 });
+
+/**
+ * Hinge embedding loss, as `torch.nn.functional.hinge_embedding_loss`: `x`
+ * where the target is 1, `max(0, margin - x)` where it is -1 (default margin
+ * 1; a target neither 1 nor -1 adds both, as PyTorch's).
+ *
+ * @example
+ * ```ts
+ * import { hingeEmbeddingLoss, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = hingeEmbeddingLoss(tensor([0.3, 0.3, 2]), tensor([1, -1, -1]), { reduction: "none" });
+ * assert.ok(Math.abs((toArray(l) as number[])[1] - 0.7) < 1e-7);
+ * assert.equal((toArray(l) as number[])[2], 0);
+ * ```
+ */
+export function hingeEmbeddingLoss(
+  input: Tensor,
+  target: Tensor,
+  options?: { margin?: number; reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("hingeEmbeddingLoss");
+  const fn = "hingeEmbeddingLoss";
+  checkOptions(fn, options, ["margin", "reduction"]);
+  sameShapeFloats(fn, [input, "input"], [target, "target"]);
+  const margin = marginOption(fn, options.margin, 1);
+  const outMargin = where(
+    notEqual(target, 1),
+    clampMin0(sub(margin, input)),
+    0,
+  );
+  const outSelf = where(notEqual(target, -1), input, 0);
+  return reduce(fn, add(outMargin, outSelf), options.reduction);
+}
+
+/**
+ * Soft margin loss (two-class logistic loss), as
+ * `torch.nn.functional.soft_margin_loss`: `log(1 + exp(-target·input))`
+ * with targets ±1.
+ *
+ * @example
+ * ```ts
+ * import { item, softMarginLoss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = item(softMarginLoss(tensor([0], { dtype: "float64" }), tensor([1], { dtype: "float64" })));
+ * assert.ok(Math.abs(l - Math.LN2) < 1e-15);
+ * ```
+ */
+export function softMarginLoss(
+  input: Tensor,
+  target: Tensor,
+  options?: { reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("softMarginLoss");
+  const fn = "softMarginLoss";
+  checkOptions(fn, options, ["reduction"]);
+  sameShapeFloats(fn, [input, "input"], [target, "target"]);
+  return reduce(fn, log1p(exp(mul(neg(input), target))), options.reduction);
+}
+
+/**
+ * Multi-label soft margin loss, as
+ * `torch.nn.functional.multilabel_soft_margin_loss`: for input `[N, C]` and
+ * 0/1 targets of its shape, `-(t·logσ(x) + (1 - t)·logσ(-x))` (times the
+ * class `weight` `[C]`), averaged over the classes: one value per example
+ * before the reduction.
+ *
+ * @example
+ * ```ts
+ * import { item, multilabelSoftMarginLoss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = item(multilabelSoftMarginLoss(tensor([[0, 0]], { dtype: "float64" }), tensor([[1, 0]], { dtype: "float64" })));
+ * assert.ok(Math.abs(l - Math.LN2) < 1e-15);
+ * ```
+ */
+export function multilabelSoftMarginLoss(
+  input: Tensor,
+  target: Tensor,
+  options?: { weight?: Tensor | null; reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("multilabelSoftMarginLoss");
+  const fn = "multilabelSoftMarginLoss";
+  checkOptions(fn, options, ["weight", "reduction"]);
+  sameShapeFloats(fn, [input, "input"], [target, "target"]);
+  if (input.shape.length < 1) {
+    throw new Error(`${fn}: input must be [N, C] or [C], got a scalar`);
+  }
+  let loss = neg(
+    add(
+      mul(target, logSigmoid(input)),
+      mul(sub(1, target), logSigmoid(neg(input))),
+    ),
+  );
+  const w = broadcastWeight(fn, "weight", options.weight, loss);
+  if (w) loss = mul(loss, w);
+  const c = input.shape[input.shape.length - 1];
+  return reduce(fn, div(sum(loss, { axis: -1 }), c), options.reduction);
+}
+
+/**
+ * Multi-class margin loss (a multi-class SVM's hinge), as
+ * `torch.nn.functional.multi_margin_loss`: for input `[N, C]` (or `[C]`)
+ * and int32 labels `[N]` (or a scalar),
+ * `Σ_{i ≠ y} max(0, margin - x[y] + x[i])^p / C` (p 1 or 2, margin default 1;
+ * times `weight[y]` with class weights `[C]`).
+ *
+ * @example
+ * ```ts
+ * import { item, multiMarginLoss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[0.1, 0.2, 0.4, 0.8]], { dtype: "float64" });
+ * const l = item(multiMarginLoss(x, tensor([3], { dtype: "int32" })));
+ * assert.ok(Math.abs(l - (0.3 + 0.4 + 0.6) / 4) < 1e-15); // PyTorch's documented example
+ * ```
+ */
+export function multiMarginLoss(
+  input: Tensor,
+  labels: Tensor,
+  options?: {
+    p?: 1 | 2;
+    margin?: number;
+    weight?: Tensor | null;
+    reduction?: Reduction;
+  },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("multiMarginLoss");
+  const fn = "multiMarginLoss";
+  checkOptions(fn, options, ["p", "margin", "weight", "reduction"]);
+  checkTensor(fn, input, "input");
+  floatCheck(fn, "input", input);
+  checkTensor(fn, labels, "labels");
+  if (labels.dtype !== "int32") {
+    throw new Error(
+      `${fn}: labels must be int32 class indices, got ${labels.dtype} ${
+        fmt(labels.shape)
+      }`,
+    );
+  }
+  const p = options.p ?? 1;
+  if (p !== 1 && p !== 2) {
+    throw new Error(`${fn}: p must be 1 or 2, got ${describe(p)}`);
+  }
+  const margin = marginOption(fn, options.margin, 1);
+  if (input.shape.length !== 1 && input.shape.length !== 2) {
+    throw new Error(
+      `${fn}: input must be [N, C] or [C], got ${fmt(input.shape)}`,
+    );
+  }
+  const one = input.shape.length === 1;
+  const x = one ? expandDims(input, 0) : input;
+  const y = one && labels.shape.length === 0 ? expandDims(labels, 0) : labels;
+  const isLabel = oneHot(fn, x, y, null); // [N, C]
+  const pick = (t: Tensor) =>
+    sum(where(isLabel, t, 0), { axis: 1, keepDims: true });
+  const z = add(sub(margin, pick(x)), x);
+  let h = relu(z); // (0 where z <= 0, as PyTorch's strict z > 0)
+  if (p === 2) h = square(h);
+  const w = classWeight(fn, options.weight, x);
+  if (w) h = mul(h, pick(broadcastTo(w, x.shape)));
+  const loss = div(sum(where(isLabel, 0, h), { axis: 1 }), x.shape[1]);
+  return reduce(fn, one ? reshape(loss, []) : loss, options.reduction);
+}
+
+/**
+ * Cosine embedding loss, as `torch.nn.functional.cosine_embedding_loss`:
+ * with `cos` the cosine of `input1` and `input2` (`[N, D]` or `[D]`; each
+ * squared norm plus 1e-12), `1 - cos` where the target is 1 and
+ * `max(0, cos - margin)` where it is -1.
+ *
+ * @example
+ * ```ts
+ * import { cosineEmbeddingLoss, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[1, 0], [1, 0]], { dtype: "float64" }), b = tensor([[0, 1], [1, 0]], { dtype: "float64" });
+ * const l = toArray(cosineEmbeddingLoss(a, b, tensor([1, -1], { dtype: "float64" }), { reduction: "none" })) as number[];
+ * assert.ok(Math.abs(l[0] - 1) < 1e-9 && Math.abs(l[1] - 1) < 1e-9);
+ * ```
+ */
+export function cosineEmbeddingLoss(
+  input1: Tensor,
+  input2: Tensor,
+  target: Tensor,
+  options?: { margin?: number; reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("cosineEmbeddingLoss");
+  const fn = "cosineEmbeddingLoss";
+  checkOptions(fn, options, ["margin", "reduction"]);
+  sameShapeFloats(fn, [input1, "input1"], [input2, "input2"]);
+  checkTensor(fn, target, "target");
+  const r = input1.shape.length;
+  if (r !== 1 && r !== 2) {
+    throw new Error(
+      `${fn}: input1 and input2 must be [N, D] or [D], got ${
+        fmt(input1.shape)
+      }`,
+    );
+  }
+  const expected = input1.shape.slice(0, r - 1);
+  if (!sameShape(target.shape, expected)) {
+    throw new Error(
+      `${fn}: target must have shape ${fmt(expected)} for inputs ${
+        fmt(input1.shape)
+      }, got ${fmt(target.shape)}`,
+    );
+  }
+  const margin = marginOption(fn, options.margin, 0);
+  const axis = r - 1;
+  const dot = sum(mul(input1, input2), { axis });
+  const mag1 = add(sum(mul(input1, input1), { axis }), 1e-12);
+  const mag2 = add(sum(mul(input2, input2), { axis }), 1e-12);
+  const cos = div(dot, sqrt(mul(mag1, mag2)));
+  const pos = where(equal(target, 1), sub(1, cos), 0);
+  const negative = where(equal(target, -1), clampMin0(sub(cos, margin)), 0);
+  return reduce(fn, add(pos, negative), options.reduction);
+}
+
+/** Options of {@linkcode pairwiseDistance}. */
+export interface PairwiseDistanceOptions {
+  /** The norm's order. Default 2. */
+  p?: number;
+  /** Added to the difference (keeps the norm's gradient finite at 0). Default 1e-6. */
+  eps?: number;
+  /** Keep the reduced last axis. Default false. */
+  keepDim?: boolean;
+}
+
+/**
+ * The p-norm distance between the rows of `x1` and `x2` (broadcast against
+ * each other), as `torch.nn.functional.pairwise_distance`:
+ * `‖x1 - x2 + eps‖_p` over the last axis.
+ *
+ * @example
+ * ```ts
+ * import { item, pairwiseDistance, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const d = item(pairwiseDistance(tensor([0, 0], { dtype: "float64" }), tensor([3, 4], { dtype: "float64" }), { eps: 0 }));
+ * assert.equal(d, 5);
+ * ```
+ */
+export function pairwiseDistance(
+  x1: Tensor,
+  x2: Tensor,
+  options?: PairwiseDistanceOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("pairwiseDistance");
+  return distance("pairwiseDistance", x1, x2, options);
+}
+
+/** pairwiseDistance with `fn`'s errors. */
+function distance(
+  fn: string,
+  x1: Tensor,
+  x2: Tensor,
+  options: PairwiseDistanceOptions,
+  names: [string, string] = ["x1", "x2"],
+): Tensor {
+  checkOptions(fn, options, ["p", "eps", "keepDim"]);
+  checkTensor(fn, x1, names[0]);
+  checkTensor(fn, x2, names[1]);
+  floatCheck(fn, names[0], x1);
+  floatCheck(fn, names[1], x2);
+  const shape = broadcastShapes(x1.shape, x2.shape);
+  if (!shape || shape.length === 0) {
+    throw new Error(
+      `${fn}: ${names[0]} ${fmt(x1.shape)} and ${names[1]} ${
+        fmt(x2.shape)
+      } must broadcast to a shape with at least one axis`,
+    );
+  }
+  const p = options.p ?? 2;
+  if (typeof p !== "number" || Number.isNaN(p)) {
+    throw new Error(`${fn}: p must be a number, got ${describe(p)}`);
+  }
+  const eps = threshold(fn, "eps", options.eps ?? 1e-6, true);
+  const keepDim = options.keepDim ?? false;
+  if (typeof keepDim !== "boolean") {
+    throw new Error(
+      `${fn}: keepDim must be a boolean, got ${describe(keepDim)}`,
+    );
+  }
+  return norm(add(sub(x1, x2), eps), {
+    ord: p,
+    axis: shape.length - 1,
+    keepDims: keepDim,
+  });
+}
+
+/**
+ * Triplet margin loss, as `torch.nn.functional.triplet_margin_loss`:
+ * `max(0, margin + d(anchor, positive) - d(anchor, negative))` with `d`
+ * the {@linkcode pairwiseDistance} of order `p` (default 2, eps 1e-6);
+ * with `swap`, the negative distance is the smaller of `d(a, n)` and
+ * `d(p, n)`.
+ *
+ * @example
+ * ```ts
+ * import { item, tensor, tripletMarginLoss } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[0, 0]], { dtype: "float64" });
+ * const l = item(tripletMarginLoss(a, tensor([[3, 4]], { dtype: "float64" }), tensor([[6, 8]], { dtype: "float64" }), { eps: 0 }));
+ * assert.equal(l, 0); // 1 + 5 - 10 < 0
+ * ```
+ */
+export function tripletMarginLoss(
+  anchor: Tensor,
+  positive: Tensor,
+  negative: Tensor,
+  options?: {
+    margin?: number;
+    p?: number;
+    eps?: number;
+    swap?: boolean;
+    reduction?: Reduction;
+  },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("tripletMarginLoss");
+  const fn = "tripletMarginLoss";
+  checkOptions(fn, options, ["margin", "p", "eps", "swap", "reduction"]);
+  const margin = marginOption(fn, options.margin, 1);
+  const swap = options.swap ?? false;
+  if (typeof swap !== "boolean") {
+    throw new Error(`${fn}: swap must be a boolean, got ${describe(swap)}`);
+  }
+  sameShapeFloats(fn, [anchor, "anchor"], [positive, "positive"], [
+    negative,
+    "negative",
+  ]);
+  const o = { p: options.p, eps: options.eps };
+  const d = (a: Tensor, b: Tensor, n: [string, string]) =>
+    distance(fn, a, b, o, n);
+  const dPos = d(anchor, positive, ["anchor", "positive"]);
+  let dNeg = d(anchor, negative, ["anchor", "negative"]);
+  if (swap) {
+    dNeg = minimum(dNeg, d(positive, negative, ["positive", "negative"]));
+  }
+  return reduce(fn, clampMin0(sub(add(dPos, margin), dNeg)), options.reduction);
+}
+
+/**
+ * Poisson negative log-likelihood, as `torch.nn.functional.poisson_nll_loss`:
+ * `exp(input) - target·input` for log-rates (`logInput`, the default), else
+ * `input - target·log(input + eps)`; with `full`, Stirling's approximation
+ * of `log(target!)` is added where target > 1.
+ *
+ * @example
+ * ```ts
+ * import { item, poissonNllLoss, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = item(poissonNllLoss(tensor([0], { dtype: "float64" }), tensor([2], { dtype: "float64" })));
+ * assert.equal(l, 1); // e^0 - 2·0
+ * ```
+ */
+export function poissonNllLoss(
+  input: Tensor,
+  target: Tensor,
+  options?: {
+    logInput?: boolean;
+    full?: boolean;
+    eps?: number;
+    reduction?: Reduction;
+  },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("poissonNllLoss");
+  const fn = "poissonNllLoss";
+  checkOptions(fn, options, ["logInput", "full", "eps", "reduction"]);
+  sameShapeFloats(fn, [input, "input"], [target, "target"]);
+  const flag = (name: string, v: unknown, dflt: boolean): boolean => {
+    const b = v ?? dflt;
+    if (typeof b !== "boolean") {
+      throw new Error(`${fn}: ${name} must be a boolean, got ${describe(b)}`);
+    }
+    return b;
+  };
+  const logInput = flag("logInput", options.logInput, true);
+  const full = flag("full", options.full, false);
+  const eps = threshold(fn, "eps", options.eps ?? 1e-8, true);
+  let loss = logInput
+    ? sub(exp(input), mul(target, input))
+    : sub(input, mul(target, log(add(input, eps))));
+  if (full) {
+    // t·log t - t + 0.5·log(2πt), 0 where t <= 1 (log evaluated at 1 there)
+    const big = greater(target, 1), t = where(big, target, 1);
+    const stirling = add(
+      sub(mul(t, log(t)), t),
+      mul(log(mul(t, 2 * Math.PI)), 0.5),
+    );
+    loss = add(loss, where(big, stirling, 0));
+  }
+  return reduce(fn, loss, options.reduction);
 }

@@ -187,4 +187,107 @@ export const normRows: Row[] = [
     domains: ["nonzero"],
     f: (p, x) => T.normalize(x, p),
   },
+  // the margin losses with margins that keep every term on one side of its
+  // kink (finite differences need it), targets ±1 from signs of draws
+  {
+    name: "marginRankingLoss",
+    arb: fc.tuple(shapeArb(0, 2), reductionArb).map(([s, reduction]): Draw => ({
+      shapes: [s, s, s],
+      p: { reduction, margin: 3 },
+    })),
+    domains: ["unit", "unit", "nonzero"],
+    f: (p, a, b, t) => T.marginRankingLoss(a, b, T.sign(t), p),
+  },
+  {
+    name: "hingeEmbeddingLoss",
+    arb: fc.tuple(shapeArb(0, 2), reductionArb).map(([s, reduction]): Draw => ({
+      shapes: [s, s],
+      p: { reduction, margin: 3 },
+    })),
+    domains: ["unit", "nonzero"],
+    f: (p, x, t) => T.hingeEmbeddingLoss(x, T.sign(t), p),
+  },
+  {
+    name: "softMarginLoss",
+    arb: fc.tuple(shapeArb(0, 2), reductionArb).map(([s, reduction]): Draw => ({
+      shapes: [s, s],
+      p: { reduction },
+    })),
+    domains: ["real", "nonzero"],
+    f: (p, x, t) => T.softMarginLoss(x, T.sign(t), p),
+  },
+  {
+    name: "multilabelSoftMarginLoss",
+    arb: fc.tuple(int(1, 3), int(1, 3), reductionArb, fc.boolean()).map((
+      [n, c, reduction, weighted],
+    ): Draw => ({
+      shapes: [[n, c], [n, c], [c]],
+      p: { reduction, weighted },
+    })),
+    domains: ["real", "unit", "positive"],
+    // targets in (0, 1): the loss is smooth in them too
+    f: (p, x, t, w) =>
+      T.multilabelSoftMarginLoss(x, T.sigmoid(t), {
+        reduction: p.reduction,
+        weight: p.weighted ? w : null,
+      }),
+  },
+  {
+    name: "multiMarginLoss",
+    arb: fc.record({
+      n: int(1, 3),
+      c: int(1, 3),
+      p: fc.constantFrom(1 as const, 2 as const),
+      reduction: reductionArb,
+      seed: fc.nat(1000),
+    }).map((d): Draw => ({ shapes: [[d.n, d.c], [d.c]], p: d })),
+    domains: ["unit", "positive"],
+    f: (d, x, w) =>
+      T.multiMarginLoss(
+        x,
+        T.random.randint(T.random.key(d.seed), [d.n], 0, d.c),
+        { p: d.p, margin: 3, weight: w, reduction: d.reduction },
+      ),
+  },
+  {
+    name: "cosineEmbeddingLoss",
+    arb: fc.tuple(int(1, 3), int(1, 3), reductionArb).map((
+      [n, d, reduction],
+    ): Draw => ({ shapes: [[n, d], [n, d], [n]], p: { reduction } })),
+    domains: ["nonzero", "nonzero", "nonzero"],
+    f: (p, a, b, t) =>
+      T.cosineEmbeddingLoss(a, b, T.sign(t), { ...p, margin: -3 }),
+  },
+  {
+    name: "pairwiseDistance",
+    arb: fc.tuple(shapeArb(1, 2), fc.constantFrom(1, 2, 3), fc.boolean()).map((
+      [s, p, keepDim],
+    ): Draw => ({ shapes: [s, s], p: { p, keepDim } })),
+    // x1 - x2 stays away from -eps: x2 = -s, x1 "nonzero" shifted
+    domains: ["nonzero", "nonzero"],
+    f: (p, a, b) => T.pairwiseDistance(T.mul(a, 3), T.neg(b), p),
+  },
+  {
+    name: "tripletMarginLoss",
+    arb: fc.tuple(int(1, 3), int(1, 3), reductionArb, fc.boolean()).map((
+      [n, d, reduction, swap],
+    ): Draw => ({ shapes: [[n, d], [n, d], [n, d]], p: { reduction, swap } })),
+    domains: ["nonzero", "nonzero", "nonzero"],
+    f: (p, a, pos, neg) =>
+      T.tripletMarginLoss(T.mul(a, 5), pos, T.neg(neg), {
+        ...p,
+        margin: 30,
+      }),
+  },
+  {
+    name: "poissonNllLoss",
+    arb: fc.tuple(shapeArb(0, 2), reductionArb, fc.boolean(), fc.boolean())
+      .map(([s, reduction, logInput, full]): Draw => ({
+        shapes: [s, s],
+        p: { reduction, logInput, full },
+      })),
+    domains: ["positive", "positive"],
+    // targets above 1 by at least 0.2 or below: Stirling's term switches at 1
+    f: (p, x, t) => T.poissonNllLoss(x, T.add(T.mul(t, 2), 1.2), p),
+  },
 ];

@@ -309,6 +309,50 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       affine: true,
       trackRunningStats: true,
     }, (o) => layer(T.nn.instanceNorm2d(o))],
+    [["tripletMarginLoss:"], "tripletMarginLoss", {
+      margin: 1,
+      p: 2,
+      eps: 1e-6,
+      swap: true,
+      reduction: "mean",
+    }, (o) => T.tripletMarginLoss(x, T.mul(x, 2), T.neg(x), o)],
+    [
+      ["multiMarginLoss:"],
+      "multiMarginLoss",
+      {
+        p: 2,
+        margin: 1,
+        weight: T.ones([8]),
+        reduction: "sum",
+      },
+      (o) =>
+        T.multiMarginLoss(
+          T.reshape(x, [48, 8]),
+          T.zeros([48], { dtype: "int32" }),
+          o,
+        ),
+    ],
+    [["poissonNllLoss:"], "poissonNllLoss", {
+      logInput: false,
+      full: true,
+      eps: 1e-8,
+      reduction: "none",
+    }, (o) => T.poissonNllLoss(T.abs(x), T.abs(x), o)],
+    [
+      ["cosineEmbeddingLoss:"],
+      "cosineEmbeddingLoss",
+      {
+        margin: 0.1,
+        reduction: "mean",
+      },
+      (o) =>
+        T.cosineEmbeddingLoss(
+          T.reshape(x, [48, 8]),
+          T.reshape(x, [48, 8]),
+          T.ones([48]),
+          o,
+        ),
+    ],
     [["nn.", "convTranspose1d:"], "nn.convTranspose1d", {
       inChannels: 4,
       outChannels: 2,

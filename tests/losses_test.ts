@@ -126,3 +126,75 @@ Deno.test("binaryCrossEntropy: an input outside [0, 1] is an error in eager call
   )(T.tensor([40, -120]));
   assert.ok(Array.from(g.data).every(Number.isFinite), `${Array.from(g.data)}`);
 });
+
+Deno.test("errors: the margin and embedding losses name the loss, the argument, what was expected and what came", () => {
+  const x = T.zeros([4, 3]);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.marginRankingLoss(x, T.zeros([4, 2]), x),
+      /^marginRankingLoss: input1 \[4,3\] and input2 \[4,2\] must have the same shape$/,
+    ],
+    [
+      () => T.hingeEmbeddingLoss(x, x, { margin: NaN }),
+      /^hingeEmbeddingLoss: margin must be a finite number, got number NaN$/,
+    ],
+    [
+      () => T.multiMarginLoss(x, T.tensor([0, 1, 3, 2], { dtype: "int32" })),
+      /^multiMarginLoss: labels must be in \[0, 3\), got 3 at flat index 2 \(labels \[4\]\)$/,
+    ],
+    [
+      () => T.multiMarginLoss(x, T.zeros([4]), {}),
+      /^multiMarginLoss: labels must be int32 class indices, got float32 \[4\]$/,
+    ],
+    [
+      () =>
+        T.multiMarginLoss(x, T.zeros([4], { dtype: "int32" }), { p: 3 as 1 }),
+      /^multiMarginLoss: p must be 1 or 2, got number 3$/,
+    ],
+    [
+      () =>
+        T.multiMarginLoss(x, T.zeros([4], { dtype: "int32" }), {
+          weight: T.ones([4]),
+        }),
+      /^multiMarginLoss: weight must have shape \[3\] \(one per class\), got \[4\]$/,
+    ],
+    [
+      () => T.cosineEmbeddingLoss(x, x, T.ones([3])),
+      /^cosineEmbeddingLoss: target must have shape \[4\] for inputs \[4,3\], got \[3\]$/,
+    ],
+    [
+      () => T.pairwiseDistance(x, T.zeros([2, 3])),
+      /^pairwiseDistance: x1 \[4,3\] and x2 \[2,3\] must broadcast to a shape with at least one axis$/,
+    ],
+    [
+      () => T.tripletMarginLoss(x, x, x, { swap: 1 as never }),
+      /^tripletMarginLoss: swap must be a boolean, got number 1$/,
+    ],
+    [
+      () => T.poissonNllLoss(x, x, { eps: -1 }),
+      /^poissonNllLoss: eps must be a finite number >= 0, got -1$/,
+    ],
+    [
+      () => T.multilabelSoftMarginLoss(x, x, { weight: T.ones([4]) }),
+      /^multilabelSoftMarginLoss: weight \[4\] must broadcast to the loss's shape \[4,3\]$/,
+    ],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e) => {
+      assert.ok(e instanceof Error && e.constructor === Error, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  // PyTorch's documented example of multi_margin_loss, and a 1-D input with a scalar label
+  const y = T.tensor([[0.1, 0.2, 0.4, 0.8]], { dtype: "float64" });
+  const l = T.item(T.multiMarginLoss(y, T.tensor([3], { dtype: "int32" })));
+  assert.ok(Math.abs(l - 0.325) < 1e-15);
+  const l1 = T.multiMarginLoss(
+    T.reshape(y, [4]),
+    T.tensor(3, { dtype: "int32" }),
+    { reduction: "none" },
+  );
+  assert.deepEqual(l1.shape, []);
+  assert.ok(Math.abs(T.item(l1) - 0.325) < 1e-15);
+});

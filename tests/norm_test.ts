@@ -44,6 +44,27 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
       return T.cosineSimilarity(v.x1, v.x2, o);
     case "normalize":
       return T.normalize(v.x, o);
+    case "marginRankingLoss":
+      return T.marginRankingLoss(v.input1, v.input2, v.target, o);
+    case "hingeEmbeddingLoss":
+      return T.hingeEmbeddingLoss(v.input, v.target, o);
+    case "softMarginLoss":
+      return T.softMarginLoss(v.input, v.target, o);
+    case "multilabelSoftMarginLoss":
+      return T.multilabelSoftMarginLoss(v.input, v.target, {
+        ...o,
+        weight: v.weight,
+      });
+    case "multiMarginLoss":
+      return T.multiMarginLoss(v.input, v.labels, { ...o, weight: v.weight });
+    case "cosineEmbeddingLoss":
+      return T.cosineEmbeddingLoss(v.input1, v.input2, v.target, o);
+    case "pairwiseDistance":
+      return T.pairwiseDistance(v.x1, v.x2, o);
+    case "tripletMarginLoss":
+      return T.tripletMarginLoss(v.anchor, v.positive, v.negative, o);
+    case "poissonNllLoss":
+      return T.poissonNllLoss(v.input, v.target, o);
     case "instanceNorm":
       return T.instanceNorm(v.x, {
         ...o,
