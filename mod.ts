@@ -247,6 +247,12 @@ export {
   type MaxPool2dOptions,
 } from "./ops/pool.ts";
 export {
+  affineGrid,
+  type AlignCornersOption,
+  gridSample,
+  type GridSampleOptions,
+} from "./ops/grid_sample.ts";
+export {
   fold,
   type FoldOptions,
   pixelShuffle,

@@ -15,6 +15,7 @@
 import { trace } from "../ops/jit.ts";
 import type { Plan, Ref, Step } from "../ops/jit.ts";
 import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
+import { fmt as fmtShape } from "../ops/_args.ts";
 import { treeFlatten, treePaths } from "../ops/tree.ts";
 import type { ConvParams } from "../ops/conv.ts";
 import type { AvgParams, PoolParams } from "../ops/pool.ts";
@@ -187,6 +188,11 @@ interface Ctx {
    * differ they depend on the batch size (a flatten's [N, -1]).
    */
   other: Step;
+  /**
+   * A batch-dependent size as a one-element int64 tensor computed from the
+   * input's batch: `now` in this trace, `then` in the other (a·N + b).
+   */
+  dynamicDim(now: number, then: number): string;
 }
 
 /** The positions where two traced lists of settings differ (batch-dependent). */
@@ -352,10 +358,25 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     }, c.out),
   broadcastTo: (c) => {
     const { shape } = c.step.params as { shape: number[] };
-    // Expand broadcasts both ways: a batch-dependent dim stays the input's
-    const dyn = varying(shape, (c.other.params as { shape: number[] }).shape);
-    const target = shape.map((d, i) => (dyn[i] ? 1 : d));
-    c.add("Expand", [c.ins[0], c.ints(target)], {}, c.out);
+    const then = (c.other.params as { shape: number[] }).shape;
+    const dyn = varying(shape, then);
+    const input = c.shapes[0], lead = shape.length - input.length;
+    // Expand broadcasts both ways: a batch-dependent dim the input has keeps
+    // it (target 1); one it broadcasts from 1 (a parameter expanded to the
+    // batch) is computed from the input's batch size
+    const fromOne = dyn.some((d, i) =>
+      d && (i < lead || input[i - lead] === 1)
+    );
+    if (!fromOne) {
+      const target = shape.map((d, i) => (dyn[i] ? 1 : d));
+      c.add("Expand", [c.ins[0], c.ints(target)], {}, c.out);
+      return;
+    }
+    const dims = shape.map((d, i) =>
+      dyn[i] ? c.dynamicDim(d, then[i]) : c.ints([d])
+    );
+    const target = c.add("Concat", dims, { axis: 0 });
+    c.add("Expand", [c.ins[0], target], {}, c.out);
   },
   slice: (c) => {
     const { starts, ends } = c.step.params as {
@@ -628,6 +649,32 @@ function encode(
     return n;
   };
   const shapeOf = (r: Ref) => (typeof r === "number" ? shapes[r] : r.shape);
+  let batch: string | null = null;
+  const intConst = (vs: readonly number[]) => {
+    const n = `const_${consts++}`;
+    inits.push(int64Tensor(n, vs));
+    return n;
+  };
+  /** a·N + b for N the input's batch size, from its values at N and N + 1. */
+  const dynamicDim = (now: number, then: number): string => {
+    if (!batch) {
+      batch = `batch_size`;
+      nodes.push(
+        node("Shape", ["input"], ["input_shape"], {}),
+        node("Slice", ["input_shape", intConst([0]), intConst([1])], [batch]),
+      );
+    }
+    const a = then - now, b = now - a * x.shape[0];
+    let out = batch;
+    const step = (op: string, v: number) => {
+      const o = `t${tmp++}`;
+      nodes.push(node(op, [out, intConst([v])], [o]));
+      out = o;
+    };
+    if (a !== 1) step("Mul", a);
+    if (b !== 0) step("Add", b);
+    return out;
+  };
   plan.steps.forEach((st, s) => {
     const id = plan.nIn + s;
     names[id] = `v${id}`;
@@ -639,6 +686,22 @@ function encode(
         `toOnnx: ${name} uses the op ${st.rule.name}, which has no ONNX export (it runs in training only, or is not supported)`,
       );
     }
+    // a constant made from the batch size cannot be one constant of the graph
+    st.inputs.forEach((r, i) => {
+      const o = other.steps[s]!.inputs[i];
+      if (
+        typeof r !== "number" && typeof o !== "number" &&
+        r.shape.join() !== o.shape.join()
+      ) {
+        throw new Error(
+          `toOnnx: ${name} passes ${st.rule.name} a constant of shape ${
+            fmtShape(r.shape)
+          } that depends on the batch size (${
+            fmtShape(o.shape)
+          } for a batch one larger), which an ONNX graph with a dynamic batch cannot hold; derive it from the input with ops instead`,
+        );
+      }
+    });
     emit({
       step: st,
       ins: st.inputs.map(nameOf),
@@ -650,11 +713,8 @@ function encode(
         nodes.push(node(op, inputs, outs, attrs));
         return outs[0];
       },
-      ints: (vs) => {
-        const n = `const_${consts++}`;
-        inits.push(int64Tensor(n, vs));
-        return n;
-      },
+      ints: intConst,
+      dynamicDim,
     });
   });
   // one output, named "output"

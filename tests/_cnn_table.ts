@@ -232,6 +232,71 @@ const pixelShuffleRows: Row[] = [
   },
 ];
 
+/** gridSample's input and grid shapes, mode and padding. */
+const gridArb = fc.record({
+  n: int(1, 2),
+  c: int(1, 2),
+  h: int(1, 4),
+  w: int(1, 4),
+  ho: int(1, 3),
+  wo: int(1, 3),
+  paddingMode: fc.constantFrom(
+    "zeros" as const,
+    "border" as const,
+    "reflection" as const,
+  ),
+  alignCorners: fc.boolean(),
+  seed: fc.nat(1000),
+});
+
+const gridSampleRows: Row[] = [
+  {
+    name: "gridSample (bilinear)",
+    arb: gridArb.map((d): Draw => ({
+      shapes: [[d.n, d.c, d.h, d.w], [d.n, d.ho, d.wo, 2]],
+      p: d,
+    })),
+    domains: ["real", "unit"],
+    // positions up to 1.4 outside [-1, 1], so that the padding is read
+    f: (d, x, g) =>
+      T.gridSample(x, T.mul(g, 1.4), {
+        paddingMode: d.paddingMode,
+        alignCorners: d.alignCorners,
+      }),
+  },
+  {
+    name: "gridSample (nearest; the grid fixed)",
+    arb: gridArb.map((d): Draw => ({ shapes: [[d.n, d.c, d.h, d.w]], p: d })),
+    domains: ["real"],
+    f: (d, x) =>
+      T.gridSample(
+        x,
+        T.random.uniform(T.random.key(d.seed), [d.n, d.ho, d.wo, 2], {
+          minval: -1.4,
+          maxval: 1.4,
+          dtype: x.dtype as "float64",
+        }),
+        {
+          mode: "nearest",
+          paddingMode: d.paddingMode,
+          alignCorners: d.alignCorners,
+        },
+      ),
+  },
+  {
+    name: "affineGrid",
+    arb: fc.record({
+      n: int(1, 2),
+      h: int(1, 4),
+      w: int(1, 4),
+      alignCorners: fc.boolean(),
+    }).map((d): Draw => ({ shapes: [[d.n, 2, 3]], p: d })),
+    domains: ["real"],
+    f: (d, theta) =>
+      T.affineGrid(theta, [d.n, 1, d.h, d.w], { alignCorners: d.alignCorners }),
+  },
+];
+
 const linearRow: Row = {
   name: "linear",
   arb: fc.record({
@@ -321,6 +386,7 @@ export const cnnRows: Row[] = [
   unfoldRow,
   foldRow,
   ...pixelShuffleRows,
+  ...gridSampleRows,
   linearRow,
   {
     name: "softmax",

@@ -47,6 +47,12 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.adaptiveMaxPool2d(v.x!, o.outputSize);
     case "unfold":
       return T.unfold(v.x!, o);
+    case "gridSample":
+      return T.gridSample(v.input!, v.grid!, o);
+    case "affineGrid": {
+      const { size, ...rest } = o;
+      return T.affineGrid(v.theta!, size, rest);
+    }
     case "fold":
       return T.fold(v.x!, o);
     case "pixelShuffle":

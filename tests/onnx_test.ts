@@ -85,6 +85,43 @@ Deno.test("toOnnx: the math ops with an ONNX operator (Sin ... Round, Clip) run 
   await checkAll(t, [["math ops", net, [2, 16]]]);
 });
 
+Deno.test("toOnnx: a spatial transformer (affineGrid, gridSample; a parameter broadcast to the batch) runs in ONNX Runtime at another batch size", async (t) => {
+  const warp = (paddingMode: "zeros" | "border" | "reflection") =>
+    nn.defineLayer({
+      name: "Warp",
+      params: { theta: { shape: [1, 2, 3], dtype: "float32" } },
+      init: () => ({
+        theta: T.tensor([[[0.9, 0.2, 0.1], [-0.1, 1.2, -0.05]]]),
+      }),
+      apply: (p, x) => {
+        const n = x.shape[0];
+        const theta = T.broadcastTo(p.theta, [n, 2, 3]);
+        const grid = T.affineGrid(theta, [n, x.shape[1], 5, 6]);
+        return T.add(
+          T.gridSample(x, grid, { paddingMode }),
+          T.gridSample(x, grid, { mode: "nearest", alignCorners: true }),
+        );
+      },
+      outputShape: (s) => [s[0], s[1], 5, 6],
+    }) as AnyLayer;
+  await checkAll(t, [
+    ["zeros", warp("zeros"), [2, 3, 7, 8]],
+    ["border", warp("border"), [2, 3, 7, 8]],
+    ["reflection", warp("reflection"), [2, 3, 7, 8]],
+  ]);
+});
+
+Deno.test("toOnnx: a constant whose shape comes from the batch size is an error, not a model fixed to one batch", () => {
+  const net = nn.defineLayer({
+    name: "BatchConstant",
+    apply: (_p, x) => T.add(x, T.zeros([x.shape[0], 1])),
+  }) as AnyLayer;
+  assert.throws(
+    () => nn.toOnnx(net, {}, { inputShape: [2, 3] }),
+    /^Error: toOnnx: BatchConstant passes add a constant of shape \[2,1\] that depends on the batch size \(\[3,1\] for a batch one larger\)/,
+  );
+});
+
 Deno.test("toOnnx: what cannot be exported is an error naming it", () => {
   const params = {};
   assert.throws(

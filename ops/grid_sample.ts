@@ -1,0 +1,282 @@
+/**
+ * Spatial transformer sampling: `affineGrid` (`torch.nn.functional.
+ * affine_grid`: the sampling grid of an affine map) and `gridSample`
+ * (`torch.nn.functional.grid_sample`: the input read at a grid of
+ * normalised positions, bilinearly or at the nearest pixel, with zero,
+ * border or reflection padding).
+ *
+ * No primitive of their own: `gridSample` computes each output's corner
+ * positions and weights with elementwise ops (the corners' `floor` carries
+ * no derivative, the weights carry the grid's), gathers the input at the
+ * corners and adds the weighted values in PyTorch's order, so gradients
+ * with respect to the input and the grid, to any order, vmap and jit come
+ * with the ops it uses.
+ *
+ * @module
+ */
+import {
+  checkBool,
+  checkOptions,
+  checkTensor,
+  describe,
+  type Tensor,
+  tensor,
+} from "./tensor.ts";
+import { userOp } from "./debug.ts";
+import { floatCheck, fmt } from "./_args.ts";
+import {
+  abs,
+  add,
+  astype,
+  div,
+  equal,
+  greaterEqual,
+  lessEqual,
+  mul,
+  sub,
+  where,
+} from "./elementwise.ts";
+import { floor, logicalAnd, round } from "./math.ts";
+import { matmul } from "./matmul.ts";
+import { takeAlongAxisAt } from "./indexing.ts";
+import {
+  broadcastTo,
+  expandDims,
+  reshape,
+  slice,
+  transpose,
+} from "./structural.ts";
+
+/** Options of {@linkcode affineGrid} and {@linkcode gridSample}. */
+export interface AlignCornersOption {
+  /**
+   * -1 and 1 are the centres of the corner pixels (true) or their outer
+   * edges (false, the default, as PyTorch's).
+   */
+  alignCorners?: boolean;
+}
+
+/** The normalised coordinate of each of `n` pixels along an axis (PyTorch's base grid). */
+function baseCoords(n: number, alignCorners: boolean): number[] {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      n === 1 ? 0 : alignCorners ? -1 + (2 * i) / (n - 1) : (2 * i + 1) / n - 1,
+  );
+}
+
+/**
+ * The sampling grid `[N, H, W, 2]` of the affine maps `theta` `[N, 2, 3]`
+ * for an output of `size` `[N, C, H, W]`, as
+ * `torch.nn.functional.affine_grid`: each output pixel's normalised
+ * `(x, y)` times `theta`ᵀ. With {@linkcode gridSample}, a spatial
+ * transformer.
+ *
+ * @example
+ * ```ts
+ * import { affineGrid, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const identity = tensor([[[1, 0, 0], [0, 1, 0]]], { dtype: "float64" });
+ * const grid = toArray(affineGrid(identity, [1, 1, 1, 2], { alignCorners: true }));
+ * assert.deepEqual(grid, [[[[-1, 0], [1, 0]]]]);
+ * ```
+ */
+export function affineGrid(
+  theta: Tensor,
+  size: readonly number[],
+  options?: AlignCornersOption,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "affineGrid";
+  checkTensor(fn, theta, "theta");
+  floatCheck(fn, "theta", theta);
+  checkOptions(fn, options, ["alignCorners"]);
+  const align = checkBool(fn, "alignCorners", options.alignCorners, false);
+  if (
+    !Array.isArray(size) || size.length !== 4 ||
+    !size.every((d) => Number.isInteger(d) && d >= 1)
+  ) {
+    throw new Error(
+      `${fn}: size must be [N, C, H, W] of positive integers, got ${
+        describe(size)
+      }`,
+    );
+  }
+  const [n, , h, w] = size;
+  if (
+    theta.shape.length !== 3 || theta.shape[0] !== n || theta.shape[1] !== 2 ||
+    theta.shape[2] !== 3
+  ) {
+    throw new Error(
+      `${fn}: theta must be [N, 2, 3] with N = ${n} (size ${fmt(size)}), got ${
+        fmt(theta.shape)
+      }`,
+    );
+  }
+  using _op = userOp(fn);
+  // [H·W, 3] rows (x, y, 1), row-major over the output pixels
+  const xs = baseCoords(w, align), ys = baseCoords(h, align);
+  const base = new Float64Array(h * w * 3);
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) base.set([xs[j], ys[i], 1], (i * w + j) * 3);
+  }
+  const b = tensor(base, { shape: [h * w, 3], dtype: theta.dtype });
+  return reshape(matmul(b, transpose(theta, [0, 2, 1])), [n, h, w, 2]);
+}
+
+/** Options of {@linkcode gridSample}. */
+export interface GridSampleOptions extends AlignCornersOption {
+  /** "bilinear" (default) or "nearest" (halves round to even, as PyTorch's). */
+  mode?: "bilinear" | "nearest";
+  /** What lies outside the input: "zeros" (default), "border" (its edge) or "reflection". */
+  paddingMode?: "zeros" | "border" | "reflection";
+}
+
+/** A pixel coordinate clipped to `[0, size - 1]`, with PyTorch's gradient (0 at and past the ends). */
+function clip(x: Tensor, size: number): Tensor {
+  return where(
+    lessEqual(x, 0),
+    0,
+    where(greaterEqual(x, size - 1), size - 1, x),
+  );
+}
+
+/**
+ * A coordinate reflected into `[low/2, high/2]` (PyTorch's
+ * `reflect_coordinates` with twice the bounds).
+ */
+function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
+  if (twiceLow === twiceHigh) return mul(x, 0);
+  const min = twiceLow / 2, span = (twiceHigh - twiceLow) / 2;
+  const d = abs(sub(x, min));
+  const flips = floor(div(d, span));
+  const extra = sub(d, mul(flips, span)); // fmod of a non-negative value
+  const even = equal(sub(flips, mul(floor(div(flips, 2)), 2)), 0);
+  return where(even, add(extra, min), add(sub(span, extra), min));
+}
+
+/**
+ * Samples `input` `[N, C, H, W]` at `grid` `[N, Ho, Wo, 2]` of normalised
+ * `(x, y)` positions (-1 to 1 across the input), as
+ * `torch.nn.functional.grid_sample`: output `[N, C, Ho, Wo]`. Bilinear
+ * (default) or nearest; positions outside read zeros, the border, or the
+ * input reflected (`paddingMode`). Differentiable in the input and in the
+ * grid (bilinear), to any order.
+ *
+ * @example
+ * ```ts
+ * import { gridSample, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[0, 10], [20, 30]]]], { dtype: "float64" });
+ * // the centre of the image, and its top-left pixel's centre
+ * const grid = tensor([[[[0, 0], [-1, -1]]]], { dtype: "float64" });
+ * assert.deepEqual(toArray(gridSample(x, grid, { alignCorners: true })), [[[[15, 0]]]]);
+ * ```
+ */
+export function gridSample(
+  input: Tensor,
+  grid: Tensor,
+  options?: GridSampleOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "gridSample";
+  checkTensor(fn, input, "input");
+  checkTensor(fn, grid, "grid");
+  floatCheck(fn, "input", input);
+  floatCheck(fn, "grid", grid);
+  checkOptions(fn, options, ["mode", "paddingMode", "alignCorners"]);
+  const mode = options.mode ?? "bilinear";
+  if (mode !== "bilinear" && mode !== "nearest") {
+    throw new Error(
+      `${fn}: mode must be "bilinear" or "nearest", got ${describe(mode)}`,
+    );
+  }
+  const padding = options.paddingMode ?? "zeros";
+  if (!["zeros", "border", "reflection"].includes(padding)) {
+    throw new Error(
+      `${fn}: paddingMode must be "zeros", "border" or "reflection", got ${
+        describe(padding)
+      }`,
+    );
+  }
+  const align = checkBool(fn, "alignCorners", options.alignCorners, false);
+  if (input.shape.length !== 4) {
+    throw new Error(
+      `${fn}: input must be [N, C, H, W], got ${fmt(input.shape)}`,
+    );
+  }
+  const [n, c, h, w] = input.shape;
+  if (
+    grid.shape.length !== 4 || grid.shape[0] !== n || grid.shape[3] !== 2
+  ) {
+    throw new Error(
+      `${fn}: grid must be [N, Ho, Wo, 2] with N = ${n} (input ${
+        fmt(input.shape)
+      }), got ${fmt(grid.shape)}`,
+    );
+  }
+  if (grid.dtype !== input.dtype) {
+    throw new Error(
+      `${fn}: grid must have input's dtype ${input.dtype}, got ${grid.dtype} ${
+        fmt(grid.shape)
+      }`,
+    );
+  }
+  if (h < 1 || w < 1) {
+    throw new Error(
+      `${fn}: input's height and width must be >= 1, got ${fmt(input.shape)}`,
+    );
+  }
+  using _op = userOp(fn);
+  const [, ho, wo] = grid.shape, p = ho * wo;
+  // pixel coordinates [N, P] from the normalised ones
+  const coord = (k: number, size: number) => {
+    const g = reshape(slice(grid, [0, 0, 0, k], [n, ho, wo, k + 1]), [n, p]);
+    let x = align
+      ? mul(div(add(g, 1), 2), size - 1)
+      : div(sub(mul(add(g, 1), size), 1), 2);
+    if (padding === "border") x = clip(x, size);
+    else if (padding === "reflection") {
+      x = clip(
+        align ? reflect(x, 0, 2 * (size - 1)) : reflect(x, -1, 2 * size - 1),
+        size,
+      );
+    }
+    return x;
+  };
+  const ix = coord(0, w), iy = coord(1, h);
+  const flat = reshape(input, [n, c, h * w]);
+  /** The input at integer-valued coordinates `[N, P]`, 0 outside: `[N, C, P]`. */
+  const at = (x: Tensor, y: Tensor) => {
+    const inside = logicalAnd(
+      logicalAnd(greaterEqual(x, 0), lessEqual(x, w - 1)),
+      logicalAnd(greaterEqual(y, 0), lessEqual(y, h - 1)),
+    );
+    // positions clamped into the image (the outside ones read a pixel, then 0)
+    const pos = astype(
+      add(mul(clip(y, h), w), clip(x, w)),
+      "int32",
+    );
+    const idx = broadcastTo(expandDims(pos, 1), [n, c, p]);
+    return where(expandDims(inside, 1), takeAlongAxisAt(flat, idx, 2), 0);
+  };
+  let out: Tensor;
+  if (mode === "nearest") out = at(round(ix), round(iy));
+  else {
+    const x0 = floor(ix), y0 = floor(iy), x1 = add(x0, 1), y1 = add(y0, 1);
+    const weight = (t: Tensor) => expandDims(t, 1);
+    // PyTorch's corner weights and order: nw, ne, sw, se
+    const nw = mul(sub(x1, ix), sub(y1, iy));
+    const ne = mul(sub(ix, x0), sub(y1, iy));
+    const sw = mul(sub(x1, ix), sub(iy, y0));
+    const se = mul(sub(ix, x0), sub(iy, y0));
+    out = add(
+      add(
+        add(mul(at(x0, y0), weight(nw)), mul(at(x1, y0), weight(ne))),
+        mul(at(x0, y1), weight(sw)),
+      ),
+      mul(at(x1, y1), weight(se)),
+    );
+  }
+  return reshape(out, [n, c, ho, wo]);
+}

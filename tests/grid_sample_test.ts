@@ -1,0 +1,102 @@
+/**
+ * gridSample and affineGrid beyond the PyTorch fixtures
+ * (cnn_fixtures_test.ts) and the op-table rows: closed forms (the identity
+ * map reproduces the input; a shift by one pixel moves it and reads the
+ * padding), and the errors. Their ONNX export: onnx_test.ts.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import { assertAllClose } from "./_helpers.ts";
+
+const f64 = { dtype: "float64" as const };
+
+Deno.test("gridSample of affineGrid: the identity map reproduces the input, a one-pixel shift moves it", () => {
+  const x = T.random.normal(T.random.key(1), [2, 3, 4, 5], f64);
+  const identity = T.tensor(
+    [[[1, 0, 0], [0, 1, 0]], [[1, 0, 0], [0, 1, 0]]],
+    f64,
+  );
+  for (const alignCorners of [false, true]) {
+    for (const mode of ["bilinear", "nearest"] as const) {
+      const grid = T.affineGrid(identity, [2, 3, 4, 5], { alignCorners });
+      assertAllClose(T.gridSample(x, grid, { alignCorners, mode }), x, {
+        atol: 1e-12,
+        rtol: 1e-12,
+      });
+    }
+  }
+  // x moved one pixel left (the sample at column j is column j + 1): with
+  // alignCorners, one pixel is 2 / (W - 1) in normalised units
+  const shift = T.tensor([[[1, 0, 2 / 4], [0, 1, 0]], [[1, 0, 2 / 4], [
+    0,
+    1,
+    0,
+  ]]], f64);
+  const grid = T.affineGrid(shift, [2, 3, 4, 5], { alignCorners: true });
+  const moved = T.gridSample(x, grid, { alignCorners: true });
+  assertAllClose(
+    T.slice(moved, [0, 0, 0, 0], [2, 3, 4, 4]),
+    T.slice(x, [0, 0, 0, 1], [2, 3, 4, 5]),
+    { atol: 1e-12, rtol: 1e-12 },
+  );
+  // the last column reads past the edge: zeros, or the edge itself with "border"
+  assert.ok(
+    T.toArray(
+      T.max(T.abs(T.slice(moved, [0, 0, 0, 4], [2, 3, 4, 5]))),
+    ) as number < 1e-12,
+  );
+  const border = T.gridSample(x, grid, {
+    alignCorners: true,
+    paddingMode: "border",
+  });
+  assertAllClose(
+    T.slice(border, [0, 0, 0, 4], [2, 3, 4, 5]),
+    T.slice(x, [0, 0, 0, 4], [2, 3, 4, 5]),
+    { atol: 1e-12, rtol: 1e-12 },
+  );
+});
+
+Deno.test("errors: gridSample and affineGrid name the op, the argument, what was expected and what came", () => {
+  const x = T.zeros([2, 3, 4, 5]), g = T.zeros([2, 4, 4, 2]);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.gridSample(T.zeros([3, 4, 5]), g),
+      /^gridSample: input must be \[N, C, H, W\], got \[3,4,5\]$/,
+    ],
+    [
+      () => T.gridSample(x, T.zeros([1, 4, 4, 2])),
+      /^gridSample: grid must be \[N, Ho, Wo, 2\] with N = 2 \(input \[2,3,4,5\]\), got \[1,4,4,2\]$/,
+    ],
+    [
+      () => T.gridSample(x, T.zeros([2, 4, 4, 2], f64)),
+      /^gridSample: grid must have input's dtype float32, got float64 \[2,4,4,2\]$/,
+    ],
+    [
+      () => T.gridSample(x, g, { mode: "bicubic" as never }),
+      /^gridSample: mode must be "bilinear" or "nearest", got/,
+    ],
+    [
+      () => T.gridSample(x, g, { paddingMode: "wrap" as never }),
+      /^gridSample: paddingMode must be "zeros", "border" or "reflection", got/,
+    ],
+    [
+      () => T.gridSample(x, g, { align: true } as never),
+      /^gridSample: unknown option "align"/,
+    ],
+    [
+      () => T.affineGrid(T.zeros([2, 3, 3]), [2, 3, 4, 5]),
+      /^affineGrid: theta must be \[N, 2, 3\] with N = 2 \(size \[2,3,4,5\]\), got \[2,3,3\]$/,
+    ],
+    [
+      () => T.affineGrid(T.zeros([2, 2, 3]), [2, 3, 4]),
+      /^affineGrid: size must be \[N, C, H, W\] of positive integers, got/,
+    ],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e) => {
+      assert.ok(e instanceof Error && e.constructor === Error, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+});
