@@ -245,6 +245,9 @@ export {
   type MaxPool1dOptions,
   maxPool2d,
   type MaxPool2dOptions,
+  maxPool2dWithIndices,
+  maxUnpool2d,
+  type MaxUnpool2dOptions,
 } from "./ops/pool.ts";
 export {
   affineGrid,

@@ -323,6 +323,29 @@ export function scatterAddAt(
   return bind(scatterAddPrim, [src, indices], { axis, size });
 }
 
+/**
+ * {@linkcode scatterAdd} into zeros of `size` along `axis` at in-range
+ * indices (checked by the caller): `src`'s shape with `size` on `axis`.
+ * @internal
+ */
+export function scatterAddAlongAt(
+  src: Tensor,
+  indices: Tensor,
+  axis: number,
+  size: number,
+): Tensor {
+  return bind(scatterElementsAddPrim, [src, indices], { axis, size });
+}
+
+/**
+ * 1 where an index is the last of its row (the last axis) to hold its
+ * value, else 0 (int32, no derivative): which of several writes to one
+ * position a sequential scatter keeps. @internal
+ */
+export function lastOccurrences(indices: Tensor): Tensor {
+  return bind(lastOccurrencePrim, [indices], {});
+}
+
 /** {@linkcode takeAlongAxis} at in-range indices the library computed (no check step). @internal */
 export function takeAlongAxisAt(
   x: Tensor,
@@ -761,6 +784,30 @@ const scatterElementsAddPrim: Primitive<{ axis: number; size: number }> =
       0,
     ],
   });
+
+/** lastOccurrence: per row of the last axis, 1 where an index is that value's last; no derivative. */
+const lastOccurrencePrim: Primitive<Record<string, never>> = definePrimitive({
+  name: "lastOccurrence",
+  forward: ([idx]) => {
+    const data = idx.data as Int32Array, n = idx.shape[idx.shape.length - 1];
+    const out = new Int32Array(data.length);
+    const last = new Map<number, number>();
+    for (let r = 0; r < data.length; r += n) {
+      last.clear();
+      for (let k = 0; k < n; k++) last.set(data[r + k], k);
+      for (let k = 0; k < n; k++) {
+        out[r + k] = last.get(data[r + k]) === k ? 1 : 0;
+      }
+    }
+    return fromData(out, idx.shape);
+  },
+  vjp: () => [null],
+  // rows are independent: the examples' rows are more rows
+  batch: ([idx], [d]) => [
+    bind(lastOccurrencePrim, [batchFront(idx, d, idx.shape[d!])], {}),
+    0,
+  ],
+});
 
 /** argsort: the stable order along `axis` (NaN largest), int32; no derivative. */
 const argsortPrim: Primitive<{ axis: number; descending: boolean }> =

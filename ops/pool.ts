@@ -16,7 +16,9 @@ import {
   checkBool,
   checkOptions,
   checkTensor,
+  describe,
   fromData,
+  sameShape,
   type Tensor,
   tensor,
 } from "./tensor.ts";
@@ -37,9 +39,15 @@ import {
   single,
 } from "./conv.ts";
 import { batchFront, batchSize, reshape } from "./structural.ts";
-import { add, mul, notEqual, where } from "./elementwise.ts";
+import { add, astype, mul, notEqual, where } from "./elementwise.ts";
 import { any, argmax } from "./reductions.ts";
-import { gatherAt, takeAlongAxisAt } from "./indexing.ts";
+import {
+  checkedValues,
+  gatherAt,
+  lastOccurrences,
+  scatterAddAlongAt,
+  takeAlongAxisAt,
+} from "./indexing.ts";
 import { matmul } from "./matmul.ts";
 import * as pk from "./kernels/pool.ts";
 
@@ -273,6 +281,144 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
 }
 
 /**
+ * {@linkcode maxPool2d}'s values and where each came from, as
+ * `torch.nn.functional.max_pool2d(..., return_indices=True)`: the int32
+ * index within its `H·W` plane of each window's first maximum (its last
+ * NaN), -1 for a window made only of padding. The indices feed
+ * {@linkcode maxUnpool2d}.
+ *
+ * @example
+ * ```ts
+ * import { maxPool2dWithIndices, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[1, 2, 5, 6], [3, 4, 7, 8]]]]);
+ * const { values, indices } = maxPool2dWithIndices(x, { kernelSize: 2 });
+ * assert.deepEqual(toArray(values), [[[[4, 8]]]]);
+ * assert.deepEqual(toArray(indices), [[[[5, 7]]]]); // row 1, columns 1 and 3 of a 4-wide plane
+ * ```
+ */
+export function maxPool2dWithIndices(
+  x: Tensor,
+  options: MaxPool2dOptions,
+): { values: Tensor; indices: Tensor } {
+  const fn = "maxPool2dWithIndices";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const p = poolSettings(fn, options, "max");
+  pooledShape(fn, x.shape, p);
+  return {
+    values: onBatch(x, (x4) => bind(maxPool2dPrim, [x4], p)),
+    indices: onBatch(x, (x4) => bind(maxPool2dIndicesPrim, [x4], p)),
+  };
+}
+
+/** Options of {@linkcode maxUnpool2d}. */
+export interface MaxUnpool2dOptions {
+  /** The pooling's window size. Required. */
+  kernelSize: Pair;
+  /** The pooling's stride. Default kernelSize. */
+  stride?: Pair | null;
+  /** The pooling's padding. Default 0. */
+  padding?: Pair;
+  /** The output's `[H, W]` (or the whole shape), when the default `(H - 1)·stride - 2·padding + kernelSize` is not the pooled input's (a floor dropped a row). */
+  outputSize?: readonly number[] | null;
+}
+
+/**
+ * The partial inverse of max pooling, as
+ * `torch.nn.functional.max_unpool2d`: each value of `x` `[N, C, H, W]` put
+ * back at its index (from {@linkcode maxPool2dWithIndices}) in a zero plane
+ * of the pooled input's size. Where two values name one index the later
+ * one stays, as PyTorch's CPU loop writes them; so the gradient reaches
+ * only that one (PyTorch's backward gathers for both).
+ *
+ * @example
+ * ```ts
+ * import { maxPool2dWithIndices, maxUnpool2d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[1, 2, 5, 6], [3, 4, 7, 8]]]]);
+ * const { values, indices } = maxPool2dWithIndices(x, { kernelSize: 2 });
+ * assert.deepEqual(toArray(maxUnpool2d(values, indices, { kernelSize: 2 })), [[[[0, 0, 0, 0], [0, 4, 0, 8]]]]);
+ * ```
+ */
+export function maxUnpool2d(
+  x: Tensor,
+  indices: Tensor,
+  options: MaxUnpool2dOptions,
+): Tensor {
+  using _op = userOp("maxUnpool2d");
+  const fn = "maxUnpool2d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  checkTensor(fn, indices, "indices");
+  if (indices.dtype !== "int32") {
+    throw new Error(
+      `${fn}: indices must be int32 (from maxPool2dWithIndices), got ${indices.dtype} ${
+        fmt(indices.shape)
+      }`,
+    );
+  }
+  if (!sameShape(indices.shape, x.shape)) {
+    throw new Error(
+      `${fn}: indices ${fmt(indices.shape)} must have x's shape ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new Error(`${fn}: options must be an object with kernelSize`);
+  }
+  const { outputSize, ...pool } = options;
+  const o = poolSettings(fn, { ...pool, dilation: 1, ceilMode: false }, "max");
+  const [n, c, h, w] = batchShape(fn, x.shape);
+  const dflt = [0, 1].map((a) =>
+    ([h, w][a] - 1) * o.stride[a] - 2 * o.padding[a] + o.kernelSize[a]
+  );
+  let size = dflt;
+  if (outputSize !== undefined && outputSize !== null) {
+    const given = Array.isArray(outputSize) ? outputSize.slice(-2) : [];
+    if (
+      given.length !== 2 ||
+      !given.every((d, a) =>
+        Number.isInteger(d) && d > dflt[a] - o.stride[a] &&
+        d < dflt[a] + o.stride[a]
+      )
+    ) {
+      throw new Error(
+        `${fn}: outputSize must be [H, W] within a stride of the default ${
+          fmt(dflt)
+        } (stride ${fmt(o.stride)}), got ${describe(outputSize)}`,
+      );
+    }
+    size = given;
+  }
+  const plane = size[0] * size[1];
+  const flatIdx = checkedValues(
+    reshape(indices, [n, c, h * w]),
+    (data) => {
+      for (let i = 0; i < data.length; i++) {
+        if (data[i] < 0 || data[i] >= plane) {
+          throw new Error(
+            `${fn}: indices must be in [0, ${plane}) (an output plane of ${
+              size[0]
+            }x${size[1]}), got ${data[i]} at flat index ${i}`,
+          );
+        }
+      }
+    },
+  );
+  // the last of several writes to one position is the one that stays
+  const keep = astype(lastOccurrences(flatIdx), x.dtype);
+  const src = mul(reshape(x, [n, c, h * w]), keep);
+  const y = reshape(scatterAddAlongAt(src, flatIdx, 2, plane), [
+    n,
+    c,
+    ...size,
+  ]);
+  return x.shape.length === 3 ? reshape(y, [c, ...size]) : y;
+}
+
+/**
  * 2-D average pooling as `torch.nn.functional.avg_pool2d`.
  *
  * @example
@@ -496,6 +642,19 @@ const maxPool2dGatherPrim: Primitive<PoolParams> = definePrimitive({
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dScatterPrim, [g, x], p), null],
   jvp: ([, x], [t], _y, p) => bind(maxPool2dGatherPrim, [t!, x], p),
   batch: poolBatch(() => maxPool2dGatherPrim),
+});
+
+/** maxPool2dIndices: the argmax of each window within its plane (int32); no derivative. */
+const maxPool2dIndicesPrim: Primitive<PoolParams> = definePrimitive({
+  name: "maxPool2dIndices",
+  forward: ([x], p) => {
+    const g = poolGeometry(x.shape, p);
+    // a copy: the kernel may keep its array for a backward pass
+    const idx = Int32Array.from(pk.maxPoolArgmax(x.data, g));
+    return fromData(idx, [x.shape[0], x.shape[1], g.oh, g.ow]);
+  },
+  vjp: () => [null],
+  batch: poolBatch(() => maxPool2dIndicesPrim),
 });
 
 const avgPool2dPrim: Primitive<AvgParams> = definePrimitive({

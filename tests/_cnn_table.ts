@@ -297,6 +297,42 @@ const gridSampleRows: Row[] = [
   },
 ];
 
+const maxUnpool2dRow: Row = {
+  name: "maxUnpool2d",
+  // indices from pooling a seeded image (overlapping windows included)
+  arb: fc.record({
+    n: int(1, 2),
+    c: int(1, 2),
+    h: int(2, 5),
+    w: int(2, 5),
+    kernelSize: pairOf(1, 2),
+    stride: pairOf(1, 2),
+    seed: fc.nat(1000),
+  }).filter((d) =>
+    accepts(() =>
+      T.maxPool2d(zeros([d.n, d.c, d.h, d.w]), {
+        kernelSize: d.kernelSize,
+        stride: d.stride,
+      })
+    )
+  ).map((d): Draw => ({
+    shapes: [
+      T.maxPool2d(zeros([d.n, d.c, d.h, d.w]), {
+        kernelSize: d.kernelSize,
+        stride: d.stride,
+      }).shape.slice(),
+    ],
+    p: d,
+  })),
+  domains: ["real"],
+  f: (d, v) => {
+    const image = T.random.uniform(T.random.key(d.seed), [d.n, d.c, d.h, d.w]);
+    const o = { kernelSize: d.kernelSize, stride: d.stride };
+    const { indices } = T.maxPool2dWithIndices(image, o);
+    return T.maxUnpool2d(v, indices, { ...o, outputSize: [d.h, d.w] });
+  },
+};
+
 const linearRow: Row = {
   name: "linear",
   arb: fc.record({
@@ -387,6 +423,7 @@ export const cnnRows: Row[] = [
   foldRow,
   ...pixelShuffleRows,
   ...gridSampleRows,
+  maxUnpool2dRow,
   linearRow,
   {
     name: "softmax",

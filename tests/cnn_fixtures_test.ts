@@ -47,6 +47,10 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.adaptiveMaxPool2d(v.x!, o.outputSize);
     case "unfold":
       return T.unfold(v.x!, o);
+    case "maxPool2dIndices":
+      return T.maxPool2dWithIndices(v.x!, o).indices;
+    case "maxUnpool2d":
+      return T.maxUnpool2d(v.x!, v.indices!, o);
     case "gridSample":
       return T.gridSample(v.input!, v.grid!, o);
     case "affineGrid": {

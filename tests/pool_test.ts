@@ -366,3 +366,67 @@ Deno.test("maxPool2d float32: a plain forward (no argmax kept) and the gradient,
     T.maxPool2d(x, { kernelSize: 2 }).data,
   );
 });
+
+Deno.test("maxPool2dWithIndices and maxUnpool2d: PyTorch's indices, the maxima put back, the later of two writes kept, the true gradient, errors", () => {
+  const f64 = { dtype: "float64" as const };
+  const x = T.random.normal(T.random.key(4), [2, 3, 6, 7], f64);
+  const o = { kernelSize: 2 };
+  const { values, indices } = T.maxPool2dWithIndices(x, o);
+  assert.deepEqual(values.data, T.maxPool2d(x, o).data);
+  // each index names its window's maximum within the 6x7 plane
+  const flat = T.reshape(x, [2, 3, 42]);
+  assert.deepEqual(
+    T.takeAlongAxis(flat, T.reshape(indices, [2, 3, 9]), { axis: 2 }).data,
+    T.reshape(values, [2, 3, 9]).data,
+  );
+  // unpooling puts each maximum back and zeros elsewhere (the floor dropped
+  // the last column: outputSize restores it)
+  const up = T.maxUnpool2d(values, indices, { ...o, outputSize: [6, 7] });
+  const kept = T.where(T.equal(up, 0), 0, x);
+  assert.deepEqual(up.data, kept.data);
+  assert.equal(T.item(T.sum(T.notEqual(up, 0))), 2 * 3 * 9);
+  // two writes to one position: the later stays, and only it gets the gradient
+  const v = T.tensor([[[[1, 2]]]], f64),
+    same = T.tensor([[[[2, 2]]]], { dtype: "int32" });
+  const u = (t: T.Tensor) =>
+    T.maxUnpool2d(t, same, { kernelSize: [1, 2], stride: 1 });
+  assert.deepEqual(T.toArray(u(v)), [[[[0, 0, 2]]]]);
+  assert.deepEqual(T.toArray(T.grad((t: T.Tensor) => T.sum(u(t)))(v)), [[[[
+    0,
+    1,
+  ]]]]);
+  T.checkGrads(
+    (t: T.Tensor) => T.maxUnpool2d(t, indices, { ...o, outputSize: [6, 7] }),
+    [values],
+    { order: 2 },
+  );
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.maxUnpool2d(values, T.add(indices, 40), o),
+      /^maxUnpool2d: indices must be in \[0, 36\) \(an output plane of 6x6\), got \d+ at flat index/,
+    ],
+    [
+      () => T.maxUnpool2d(values, T.astype(indices, "float32"), o),
+      /^maxUnpool2d: indices must be int32 \(from maxPool2dWithIndices\), got float32/,
+    ],
+    [
+      () => T.maxUnpool2d(values, T.zeros([2, 3, 3, 2], { dtype: "int32" }), o),
+      /^maxUnpool2d: indices \[2,3,3,2\] must have x's shape \[2,3,3,3\]$/,
+    ],
+    [
+      () => T.maxUnpool2d(values, indices, { ...o, outputSize: [8, 7] }),
+      /^maxUnpool2d: outputSize must be \[H, W\] within a stride of the default \[6,6\] \(stride \[2,2\]\), got/,
+    ],
+    [
+      () => T.maxPool2dWithIndices(x, { kernelSize: 9 }),
+      /^maxPool2dWithIndices: output size would be/,
+    ],
+  ];
+  for (const [f, re] of cases) {
+    assert.throws(f, (e) => {
+      assert.ok(e instanceof Error && e.constructor === Error, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+});
