@@ -232,6 +232,8 @@ export {
   instanceNorm,
   type InstanceNormOptions,
   layerNorm,
+  localResponseNorm,
+  type LocalResponseNormOptions,
   normalize,
 } from "./ops/normalization.ts";
 export {

@@ -80,6 +80,8 @@ import {
   instanceNorm as instanceNormOp,
   type InstanceNormOptions,
   layerNorm as layerNormOp,
+  localResponseNorm as localResponseNormOp,
+  type LocalResponseNormOptions,
 } from "../ops/normalization.ts";
 import {
   adaptiveAvgPool2d as adaptiveAvgPool2dOp,
@@ -1662,6 +1664,43 @@ export function batchNorm1d(
   options: BatchNorm1dOptions,
 ): Layer<LeafParams, BatchNormState> {
   return normLayer("Batch", 1, options);
+}
+
+/** Options of {@linkcode localResponseNorm}: the window of channels and the op's {@linkcode LocalResponseNormOptions}. */
+export interface LocalResponseNormLayerOptions
+  extends LocalResponseNormOptions {
+  /** Channels in each window. Required. */
+  size: number;
+}
+
+/**
+ * Local response normalisation layer (PyTorch's `nn.LocalResponseNorm`,
+ * AlexNet's): {@linkcode localResponseNormOp} over windows of `size`
+ * channels; no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.localResponseNorm({ size: 5 }).info.repr, "LocalResponseNorm(5, alpha=0.0001, beta=0.75, k=1.0)");
+ * ```
+ */
+export function localResponseNorm(
+  options: LocalResponseNormLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.localResponseNorm";
+  requireOptions(fn, options, ["size"], ["size", "alpha", "beta", "k"]);
+  const size = positiveInt(fn, "size", options.size);
+  const alpha = numberOption(fn, "alpha", options.alpha, 1e-4);
+  const beta = numberOption(fn, "beta", options.beta, 0.75);
+  const k = numberOption(fn, "k", options.k, 1);
+  return defineLayer({
+    name: "LocalResponseNorm",
+    repr: `LocalResponseNorm(${size}, alpha=${pyFloat(alpha)}, beta=${
+      pyFloat(beta)
+    }, k=${pyFloat(k)})`,
+    apply: (_p, x) => localResponseNormOp(x, size, { alpha, beta, k }),
+  });
 }
 
 /** Options of {@linkcode instanceNorm2d} and {@linkcode instanceNorm1d}: batch norm's, with defaults `affine: false`, `trackRunningStats: false`. */

@@ -129,6 +129,8 @@ export {
   leakyRelu,
   linear,
   type LinearOptions,
+  localResponseNorm,
+  type LocalResponseNormLayerOptions,
   logSigmoid,
   logSoftmax,
   maxPool1d,

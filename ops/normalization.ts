@@ -30,6 +30,7 @@ import {
   div,
   mul,
   neg,
+  pow,
   sqrt,
   square,
   sub,
@@ -43,12 +44,14 @@ import {
   concat,
   exampleShape,
   normAxis,
+  pad,
   reshape,
   slice,
   sum,
   transpose,
 } from "./structural.ts";
 import { vjp } from "./transforms.ts";
+import { avgPool2d } from "./pool.ts";
 import * as bnk from "./kernels/batch_norm.ts";
 
 // ---------------------------------------------------------------------------
@@ -536,6 +539,77 @@ export function batchNorm(
     }
   }
   return { y, runningMean: newMean, runningVar: newVar };
+}
+
+/** Options of {@linkcode localResponseNorm}. */
+export interface LocalResponseNormOptions {
+  /** Multiplies the window's mean square. Default 1e-4. */
+  alpha?: number;
+  /** The exponent. Default 0.75. */
+  beta?: number;
+  /** Added before the power. Default 1. */
+  k?: number;
+}
+
+/**
+ * Local response normalisation across channels (AlexNet's), as
+ * `torch.nn.functional.local_response_norm`: `x / (k + alpha · mean)^beta`
+ * where `mean` is the mean of `x²` over the `size` neighbouring channels
+ * (zero-padded: `size/2` before, `(size - 1)/2` after), for x
+ * `[N, C, ...]` with at least one spatial axis. PyTorch's construction, an
+ * average pooling of the squares over a channel window.
+ *
+ * @example
+ * ```ts
+ * import { localResponseNorm, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[2], [0]]], { dtype: "float64" }); // [N=1, C=2, L=1]
+ * const y = toArray(localResponseNorm(x, 1, { alpha: 1, beta: 1, k: 0 })) as number[][][];
+ * assert.equal(y[0][0][0], 0.5); // 2 / (2² / 1)
+ * ```
+ */
+export function localResponseNorm(
+  x: Tensor,
+  size: number,
+  options?: LocalResponseNormOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("localResponseNorm");
+  const fn = "localResponseNorm";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  checkOptions(fn, options, ["alpha", "beta", "k"]);
+  positiveInteger(fn, "size", size);
+  if (x.shape.length < 3) {
+    throw new Error(
+      `${fn}: x must be [N, C, ...] with at least one spatial axis, got ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  const num = (name: string, v: unknown, dflt: number) => {
+    const n = v ?? dflt;
+    if (typeof n !== "number" || !Number.isFinite(n)) {
+      throw new Error(
+        `${fn}: ${name} must be a finite number, got ${describe(n)}`,
+      );
+    }
+    return n;
+  };
+  const alpha = num("alpha", options.alpha, 1e-4);
+  const beta = num("beta", options.beta, 0.75);
+  const k = num("k", options.k, 1);
+  const [n, c] = x.shape, m = sizeOf(x.shape.slice(2));
+  // the squares as one image [N, 1, C, M], padded along the channels and
+  // averaged over windows of `size` channels (the divisor counts the padding)
+  const sq = reshape(mul(x, x), [n, 1, c, m]);
+  const padded = pad(sq, [[0, 0], [0, 0], [
+    Math.floor(size / 2),
+    Math.floor((size - 1) / 2),
+  ], [0, 0]]);
+  const mean = avgPool2d(padded, { kernelSize: [size, 1], stride: 1 });
+  const scale = pow(add(mul(mean, alpha), k), beta);
+  return div(x, reshape(scale, x.shape));
 }
 
 /** Options of {@linkcode instanceNorm}. */

@@ -79,6 +79,19 @@ export const normRows: Row[] = [
       }),
   },
   {
+    name: "localResponseNorm",
+    arb: fc.record({
+      n: int(1, 2),
+      c: int(1, 4),
+      spatial: shapeArb(1, 2),
+      size: int(1, 4),
+      k: fc.constantFrom(1, 2),
+    }).map((d): Draw => ({ shapes: [[d.n, d.c, ...d.spatial]], p: d })),
+    domains: ["real"],
+    f: (d, x) =>
+      T.localResponseNorm(x, d.size, { alpha: 0.5, beta: 0.75, k: d.k }),
+  },
+  {
     name: "instanceNorm",
     arb: fc.record({
       n: int(1, 2),

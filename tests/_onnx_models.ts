@@ -327,6 +327,17 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 8],
     ],
     [
+      "localResponseNorm (AlexNet's, and a wider window)",
+      seq(
+        conv({}),
+        nn.localResponseNorm({ size: 5 }),
+        nn.relu,
+        conv({}),
+        nn.localResponseNorm({ size: 2, alpha: 0.1, beta: 0.5, k: 2 }),
+      ),
+      [2, 4, 8, 8],
+    ],
+    [
       "instanceNorm2d with running statistics and affine, instanceNorm1d plain",
       seq(
         conv({}),

@@ -658,6 +658,8 @@ Deno.test("reprs match PyTorch's", () => {
     reflection_pad1d: nn.reflectionPad1d(1),
     replication_pad1d: nn.replicationPad1d([0, 3]),
     in2d: nn.instanceNorm2d({ numFeatures: 3 }),
+    lrn: nn.localResponseNorm({ size: 5 }),
+    lrn_full: nn.localResponseNorm({ size: 3, alpha: 0.001, beta: 0.5, k: 2 }),
     in1d_full: nn.instanceNorm1d({
       numFeatures: 4,
       eps: 1e-3,
