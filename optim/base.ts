@@ -15,6 +15,7 @@ import {
   sqrt,
   where,
 } from "../ops/elementwise.ts";
+import { clamp as clampOp } from "../ops/math.ts";
 import { sum } from "../ops/structural.ts";
 import { describe, full, type Tensor } from "../ops/tensor.ts";
 import { checkSameStructure, flattenAs, type Tree } from "../ops/tree.ts";
@@ -345,6 +346,37 @@ export function globalNorm(tree: Tree): Tensor {
   return sqrt(
     leaves.map((l) => sum(mul(l, l))).reduce((a, b) => add(a, b)),
   );
+}
+
+/**
+ * Clips every update entry into `[-maxDelta, maxDelta]` (optax's clip;
+ * `torch.nn.utils.clip_grad_value_` as a transformation): chain it before
+ * an optimizer to clip the gradients by value.
+ *
+ * @example
+ * ```ts
+ * import { clip } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t = clip(0.5);
+ * const g = tensor([-2, 0.25, 3]);
+ * assert.deepEqual(toArray(t.update(g, t.init(g)).updates), [-0.5, 0.25, 0.5]);
+ * ```
+ */
+export function clip(maxDelta: number): GradientTransformation<EmptyState> {
+  const fn = "optim.clip";
+  checkNum(fn, "maxDelta", maxDelta, { min: 0 });
+  return {
+    init: () => ({}),
+    update: (updates, state) => ({
+      updates: leafwise(
+        fn,
+        (u) => clampOp(u, { min: -maxDelta, max: maxDelta }),
+        updates,
+      ),
+      state,
+    }),
+  };
 }
 
 /**

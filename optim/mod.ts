@@ -41,6 +41,7 @@ export {
   addDecayedWeights,
   applyUpdates,
   chain,
+  clip,
   clipByGlobalNorm,
   type CountState,
   type EmptyState,

@@ -30,6 +30,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import * as optim from "../optim/mod.ts";
+import * as T from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/optim.json" with { type: "json" };
 
@@ -826,4 +827,22 @@ Deno.test("oneCycle: a phase without steps is an error at construction", () => {
     /optim.schedules.oneCycle: pctStart 0.25 with totalSteps 4 leaves a phase without steps/,
   );
   optim.schedules.oneCycle({ maxLr: 0.1, totalSteps: 8, pctStart: 0.25 });
+});
+
+Deno.test("optim.clip: every entry clipped into [-maxDelta, maxDelta] (torch's clip_grad_value_), chained before an optimizer, under jit; errors", () => {
+  const f64 = { dtype: "float64" as const };
+  const p = { w: T.tensor([1, 1, 1, 1], f64) };
+  const g = { w: T.tensor([-3, -0.2, 0.7, NaN], f64) };
+  const opt = optim.chain(optim.clip(0.5), optim.sgd({ lr: 0.1 }));
+  const { updates } = opt.update(g, opt.init(p), p);
+  const u = T.toArray(updates.w) as number[];
+  assert.deepEqual(u.slice(0, 3), [0.05, 0.1 * 0.2, -0.05]);
+  assert.ok(Number.isNaN(u[3])); // NaN stays NaN, as torch.clamp_
+  const state = opt.init(p);
+  const jitted = T.jit((g: typeof p) => opt.update(g, state, p).updates);
+  assert.deepEqual((jitted(g) as typeof p).w.data, updates.w.data);
+  assert.throws(
+    () => optim.clip(-1),
+    /optim\.clip: maxDelta must be a number >= 0, got -1/,
+  );
 });
