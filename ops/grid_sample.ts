@@ -15,6 +15,7 @@
  * @module
  */
 import {
+  allocShape,
   checkBool,
   checkOptions,
   checkTensor,
@@ -116,7 +117,7 @@ export function affineGrid(
   using _op = userOp(fn);
   // [H·W, 3] rows (x, y, 1), row-major over the output pixels
   const xs = baseCoords(w, align), ys = baseCoords(h, align);
-  const base = new Float64Array(h * w * 3);
+  const base = allocShape(fn, "float64", [h * w, 3]);
   for (let i = 0; i < h; i++) {
     for (let j = 0; j < w; j++) base.set([xs[j], ys[i], 1], (i * w + j) * 3);
   }

@@ -92,6 +92,10 @@ Deno.test("errors: gridSample and affineGrid name the op, the argument, what was
       /^affineGrid: size must be \[N, C, H, W\] of positive integers, got/,
     ],
   ];
+  cases.push([
+    () => T.affineGrid(T.zeros([1, 2, 3]), [1, 1, 1e6, 1e6]),
+    /^affineGrid: shape \[1000000000000,3\] has 3000000000000 elements/,
+  ]);
   for (const [f, re] of cases) {
     assert.throws(f, (e) => {
       assert.ok(e instanceof Error && e.constructor === Error, String(e));
