@@ -9,7 +9,7 @@ import * as T from "../mod.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import { WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 import { withRuntime } from "./_geometry.ts";
-import { values } from "./_helpers.ts";
+import { assertAllClose, values } from "./_helpers.ts";
 
 Deno.test("matmul: 2-D, batched with broadcasting, vector cases", () => {
   const a = T.tensor([[1, 2], [3, 4]]), b = T.tensor([[5, 6], [7, 8]]);
@@ -104,4 +104,23 @@ Deno.test({
       }
     }
   },
+});
+
+Deno.test("matmul: a batch of many small products reuses the GEMM's scratch (4,000 products of [784, 3] by [3, 2] needed 2 GiB of WebAssembly memory, one scratch block each)", () => {
+  const a = T.random.normal(T.random.key(1), [784, 3]);
+  const b = T.random.normal(T.random.key(2), [4000, 3, 2]);
+  const y = T.matmul(a, b);
+  assert.deepEqual(y.shape, [4000, 784, 2]);
+  // spot-check a few products against the float64 ones
+  for (const i of [0, 1999, 3999]) {
+    const bi = T.astype(
+      T.reshape(T.slice(b, [i, 0, 0], [i + 1, 3, 2]), [3, 2]),
+      "float64",
+    );
+    const yi = T.reshape(T.slice(y, [i, 0, 0], [i + 1, 784, 2]), [784, 2]);
+    assertAllClose(yi, T.matmul(T.astype(a, "float64"), bi), {
+      atol: 1e-5,
+      rtol: 1e-5,
+    });
+  }
 });

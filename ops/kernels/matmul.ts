@@ -153,6 +153,7 @@ const gemmOf = (fn: "gemm" | "gemmF64") =>
       ? null
       : rt.split(Math.ceil(len / unit), 1);
     const tasks = taskLists(parts ? parts.length : 1);
+    const mark = rt.mark();
     for (let t = 0; t < tasks.length; t++) {
       // the task's columns (or rows) s..e
       const s = parts ? parts[t][0] * unit : 0;
@@ -173,13 +174,17 @@ const gemmOf = (fn: "gemm" | "gemmF64") =>
       args.length = 12;
     }
     rt.parallel(fn, tasks);
+    // the scratch is dead: a batch of products reuses it (it grew the memory
+    // by GEMM_WORK per product of the batch)
+    rt.rewind(mark);
   };
 
 /**
  * C[m×n] (row stride ldc) += A·B in WebAssembly, all addresses in the
  * runtime's memory (element (i, p) of A at a + 4·(i·ars + p·acs), likewise
  * B). Large products are split into column (or row) blocks, one per thread.
- * Allocates its scratch from the runtime; does not reset it.
+ * Allocates its scratch from the runtime and frees it again; does not
+ * reset the runtime.
  */
 export const gemmF32: ReturnType<typeof gemmOf> = gemmOf("gemm");
 

@@ -299,6 +299,19 @@ export class WasmRuntime {
     return true;
   }
 
+  /** Where the next allocation starts: a mark to {@linkcode rewind} to. */
+  mark(): number {
+    return this.#top;
+  }
+
+  /**
+   * Frees everything allocated since `mark` (a kernel's scratch, dead once
+   * the kernel has returned), so that a loop of kernel calls reuses it.
+   */
+  rewind(mark: number): void {
+    this.#top = mark;
+  }
+
   /**
    * Allocates `bytes` (64-byte aligned, with at least 16 bytes of slack
    * after them for a kernel's last vector), growing the memory when needed;
