@@ -436,6 +436,30 @@ Deno.test("per_example_grads.ts ranks digits by their own gradient (vmap(grad)) 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("spatial_transformer.ts trains a CNN plain and behind a spatial transformer on distorted digits, jit as eager, and draws the rectified digits", async () => {
+  const st = await import("../examples/spatial_transformer.ts");
+  const dir = await Deno.makeTempDir();
+  const args = ["--epochs", "1", "--limit", "256", "--out", dir];
+  const [result, lines] = await quiet(() => st.main(args));
+  for (const a of [result.plain, result.transformer]) {
+    assert.ok(a >= 0 && a <= 1, `${a}`); // (a smoke run: the README has the full one's)
+  }
+  assert.ok(
+    lines.some((l) => l.startsWith("test accuracy on distorted digits")),
+  );
+  const [eager] = await quiet(() => st.main([...args, "--no-jit"]));
+  assert.deepEqual(eager, result);
+  // the distortion is an affine resampling: the identity map leaves a digit as it is
+  const { test } = await T.data.loadMnist();
+  const x = T.slice(test.x, [0], [4]);
+  const moved = st.distort(x, T.random.key(3));
+  assert.deepEqual(moved.shape, x.shape);
+  assert.ok(T.item(T.max(T.abs(T.sub(moved, x)))) > 0.1);
+  const png = await T.data.readPng(join(dir, "spatial_transformer.png"));
+  assert.equal(png.shape[1], 8 + 8 * (112 + 8));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("export.ts writes lenet.onnx, lenet.py, lenet.safetensors and train_ddp.py into --out DIR", async () => {
   const { main: exportMain } = await import("../examples/export.ts");
   const dir = await Deno.makeTempDir();
