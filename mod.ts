@@ -153,8 +153,11 @@ export * as data from "./data/mod.ts";
 export * as metrics from "./nn/metrics.ts";
 export { type Pair } from "./ops/_args.ts";
 export {
+  celu,
   elu,
   gelu,
+  glu,
+  hardshrink,
   hardsigmoid,
   hardswish,
   hardtanh,
@@ -164,10 +167,15 @@ export {
   mish,
   prelu,
   relu6,
+  selu,
   silu,
   softmax,
+  softmin,
   softplus,
+  softshrink,
   softsign,
+  tanhshrink,
+  threshold,
 } from "./ops/activations.ts";
 export {
   conv1d,

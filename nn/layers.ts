@@ -45,8 +45,11 @@ import {
 } from "../ops/patches.ts";
 import { type Pair, pair } from "../ops/_args.ts";
 import {
+  celu as celuOp,
   elu as eluOp,
   gelu as geluOp,
+  glu as gluOp,
+  hardshrink as hardshrinkOp,
   hardsigmoid as hardsigmoidOp,
   hardswish as hardswishOp,
   hardtanh as hardtanhOp,
@@ -56,10 +59,15 @@ import {
   mish as mishOp,
   prelu as preluOp,
   relu6 as relu6Op,
+  selu as seluOp,
   silu as siluOp,
   softmax as softmaxOp,
+  softmin as softminOp,
   softplus as softplusOp,
+  softshrink as softshrinkOp,
   softsign as softsignOp,
+  tanhshrink as tanhshrinkOp,
+  threshold as thresholdOp,
 } from "../ops/activations.ts";
 import {
   conv2d as conv2dOp,
@@ -2435,3 +2443,153 @@ export const mish: Layer<LeafParams, EmptyState> = activation(
   "Mish",
   mishOp,
 );
+
+/** SELU layer (PyTorch's `nn.SELU()`): a layer value. */
+export const selu: Layer<LeafParams, EmptyState> = activation("SELU", seluOp);
+
+/** Tanhshrink layer `x - tanh(x)` (PyTorch's `nn.Tanhshrink()`): a layer value. */
+export const tanhshrink: Layer<LeafParams, EmptyState> = activation(
+  "Tanhshrink",
+  tanhshrinkOp,
+);
+
+/**
+ * CELU layer (PyTorch's `nn.CELU`, default alpha 1).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.celu({ alpha: 2 }).info.repr, "CELU(alpha=2.0)");
+ * ```
+ */
+export function celu(
+  options?: { alpha?: number },
+): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = "nn.celu";
+  checkOptions(fn, options, ["alpha"]);
+  const alpha = numberOption(fn, "alpha", options.alpha, 1);
+  celuOp(zeros([1]), { alpha }); // the op's checks, when the layer is built
+  return defineLayer({
+    name: "CELU",
+    repr: `CELU(alpha=${pyFloat(alpha)})`,
+    apply: (_p, x) => celuOp(x, { alpha }),
+  });
+}
+
+/**
+ * GLU layer over axis `dim` (PyTorch's `nn.GLU`, default -1): halves the
+ * axis.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const g = nn.glu();
+ * assert.equal(g.info.repr, "GLU(dim=-1)");
+ * assert.deepEqual(g.info.outputShape([2, 8]), [2, 4]);
+ * ```
+ */
+export function glu(options?: { dim?: number }): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = "nn.glu";
+  checkOptions(fn, options, ["dim"]);
+  const dim = options.dim ?? -1;
+  if (!Number.isInteger(dim)) {
+    throw new Error(`${fn}: dim must be an integer, got ${describe(dim)}`);
+  }
+  return defineLayer({
+    name: "GLU",
+    repr: `GLU(dim=${dim})`,
+    apply: (_p, x) => gluOp(x, dim),
+    outputShape: (s) => {
+      const a = dim < 0 ? dim + s.length : dim;
+      if (a < 0 || a >= s.length || s[a] % 2 !== 0) {
+        throw new Error(
+          `nn.GLU: dim ${dim} of input ${
+            fmtShape(s)
+          } must exist and have an even size`,
+        );
+      }
+      return s.map((d, i) => (i === a ? d / 2 : d));
+    },
+  });
+}
+
+/**
+ * Softmin layer over axis `dim` (PyTorch's `nn.Softmin(dim)`; `dim`
+ * required, as for {@linkcode softmax}).
+ */
+export function softmin(
+  options: { dim: number },
+): Layer<LeafParams, EmptyState> {
+  return overDim("nn.softmin", "Softmin", softminOp, options);
+}
+
+/** A shrink layer (`Softshrink(0.5)`, `Hardshrink(0.5)`), its lambd checked when built. */
+function shrinkLayer(
+  name: string,
+  op: (x: Tensor, o: { lambd?: number }) => Tensor,
+  options: { lambd?: number } | undefined,
+): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = `nn.${name[0].toLowerCase()}${name.slice(1)}`;
+  checkOptions(fn, options, ["lambd"]);
+  const lambd = numberOption(fn, "lambd", options.lambd, 0.5);
+  op(zeros([1]), { lambd }); // the op's checks
+  return defineLayer({
+    name,
+    repr: `${name}(${pyFloat(lambd)})`,
+    apply: (_p, x) => op(x, { lambd }),
+  });
+}
+
+/**
+ * Soft shrinkage layer (PyTorch's `nn.Softshrink`, default lambd 0.5).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.softshrink().info.repr, "Softshrink(0.5)");
+ * ```
+ */
+export function softshrink(
+  options?: { lambd?: number },
+): Layer<LeafParams, EmptyState> {
+  return shrinkLayer("Softshrink", softshrinkOp, options);
+}
+
+/** Hard shrinkage layer (PyTorch's `nn.Hardshrink`, default lambd 0.5). */
+export function hardshrink(
+  options?: { lambd?: number },
+): Layer<LeafParams, EmptyState> {
+  return shrinkLayer("Hardshrink", hardshrinkOp, options);
+}
+
+/**
+ * Threshold layer (PyTorch's `nn.Threshold(threshold, value)`): `x` above
+ * the threshold, `value` elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.threshold({ threshold: 0.1, value: 20 }).info.repr, "Threshold(threshold=0.1, value=20)");
+ * ```
+ */
+export function threshold(
+  options: { threshold: number; value: number },
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.threshold";
+  requireOptions(fn, options, ["threshold", "value"], ["threshold", "value"]);
+  const t = numberOption(fn, "threshold", options.threshold, 0);
+  const v = numberOption(fn, "value", options.value, 0);
+  return defineLayer({
+    name: "Threshold",
+    // PyTorch prints the numbers as given (an integer without ".0")
+    repr: `Threshold(threshold=${t}, value=${v})`,
+    apply: (_p, x) => thresholdOp(x, t, v),
+  });
+}

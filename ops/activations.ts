@@ -34,7 +34,7 @@ import {
 import { clamp, logicalAnd, logicalNot, logicalOr } from "./math.ts";
 import { stopGradient } from "./transforms.ts";
 import { max } from "./reductions.ts";
-import { normAxis, reshape, sum } from "./structural.ts";
+import { normAxis, reshape, slice, sum } from "./structural.ts";
 
 // ---------------------------------------------------------------------------
 // activations
@@ -432,4 +432,209 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
     ? reshape(weight, [])
     : reshape(weight, [c, ...x.shape.slice(2).map(() => 1)]);
   return where(greater(x, 0), x, mul(x, w));
+}
+
+// ---------------------------------------------------------------------------
+// SELU, CELU, GLU, softmin and the shrinks
+
+/** SELU's alpha and scale (Klambauer et al.; PyTorch's constants). */
+const SELU_ALPHA = 1.6732632423543772848170429916717,
+  SELU_SCALE = 1.0507009873554804934193349852946;
+
+/**
+ * SELU: `scale · elu(x, alpha)` with the self-normalising constants
+ * (alpha ≈ 1.6733, scale ≈ 1.0507), as `torch.nn.functional.selu`.
+ *
+ * @example
+ * ```ts
+ * import { selu, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(selu(tensor([0, 1], { dtype: "float64" }))), [0, 1.0507009873554805]);
+ * ```
+ */
+export function selu(x: Tensor): Tensor {
+  using _op = userOp("selu");
+  checkTensor("selu", x, "x");
+  floatCheck("selu", "x", x);
+  return mul(elu(x, { alpha: SELU_ALPHA }), SELU_SCALE);
+}
+
+/**
+ * CELU: `max(0, x) + min(0, alpha·(exp(x/alpha) - 1))` (default alpha 1), as
+ * `torch.nn.functional.celu`; the gradient at 0 is 1.
+ *
+ * @example
+ * ```ts
+ * import { celu, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(celu(tensor([2, 0], { dtype: "float64" }), { alpha: 2 })), [2, 0]);
+ * ```
+ */
+export function celu(x: Tensor, options?: { alpha?: number }): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("celu");
+  const fn = "celu";
+  checkOptions(fn, options, ["alpha"]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const alpha = options.alpha ?? 1;
+  if (typeof alpha !== "number" || !Number.isFinite(alpha) || alpha === 0) {
+    throw new Error(
+      `${fn}: alpha must be a finite nonzero number, got ${describe(alpha)}`,
+    );
+  }
+  const pos = greater(x, 0);
+  const neg = mul(sub(exp(div(where(pos, 0, x), alpha)), 1), alpha);
+  return where(pos, x, neg);
+}
+
+/**
+ * Gated linear unit: x split in halves `a`, `b` along `axis` (default -1,
+ * of even size), `a · sigmoid(b)`, as `torch.nn.functional.glu`.
+ *
+ * @example
+ * ```ts
+ * import { glu, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(glu(tensor([[6, 0]]))), [[3]]); // 6 · sigmoid(0)
+ * ```
+ */
+export function glu(x: Tensor, axis?: number | { axis?: number }): Tensor {
+  axis ??= -1;
+  using _op = userOp("glu");
+  checkTensor("glu", x, "x");
+  floatCheck("glu", "x", x);
+  const a = axisArg("glu", x, axis);
+  const n = x.shape[a];
+  if (n % 2 !== 0) {
+    throw new Error(
+      `glu: the axis split in halves (axis ${a} of x ${
+        fmt(x.shape)
+      }) must have an even size, got ${n}`,
+    );
+  }
+  const half = (i: number) =>
+    slice(
+      x,
+      x.shape.map((_, k) => (k === a ? i * n / 2 : 0)),
+      x.shape.map((d, k) => (k === a ? (i + 1) * n / 2 : d)),
+    );
+  return mul(half(0), sigmoid(half(1)));
+}
+
+/**
+ * Softmin along `axis` (default -1): `softmax(-x)`, as
+ * `torch.nn.functional.softmin`.
+ *
+ * @example
+ * ```ts
+ * import { softmin, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(softmin(tensor([1, 1]))), [0.5, 0.5]);
+ * ```
+ */
+export function softmin(x: Tensor, axis?: number | { axis?: number }): Tensor {
+  using _op = userOp("softmin");
+  checkTensor("softmin", x, "x");
+  floatCheck("softmin", "x", x);
+  axisArg("softmin", x, axis ?? -1);
+  return softmax(neg(x), axis);
+}
+
+/**
+ * Tanhshrink: `x - tanh(x)`, as `torch.nn.functional.tanhshrink`.
+ *
+ * @example
+ * ```ts
+ * import { tanhshrink, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(tanhshrink(tensor([0]))), [0]);
+ * ```
+ */
+export function tanhshrink(x: Tensor): Tensor {
+  using _op = userOp("tanhshrink");
+  checkTensor("tanhshrink", x, "x");
+  floatCheck("tanhshrink", "x", x);
+  return sub(x, tanh(x));
+}
+
+/** A shrink's `lambd`: a number >= 0. */
+function lambdOption(fn: string, v: unknown): number {
+  const l = v ?? 0.5;
+  if (typeof l !== "number" || !(l >= 0) || !Number.isFinite(l)) {
+    throw new Error(
+      `${fn}: lambd must be a finite number >= 0, got ${describe(l)}`,
+    );
+  }
+  return l;
+}
+
+/**
+ * Soft shrinkage: `x - lambd` above `lambd`, `x + lambd` below `-lambd`, 0
+ * between (default lambd 0.5), as `torch.nn.functional.softshrink`; the
+ * gradient is 1 strictly outside `[-lambd, lambd]`.
+ *
+ * @example
+ * ```ts
+ * import { softshrink, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(softshrink(tensor([-2, 0.25, 1.5]))), [-1.5, 0, 1]);
+ * ```
+ */
+export function softshrink(x: Tensor, options?: { lambd?: number }): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("softshrink");
+  const fn = "softshrink";
+  checkOptions(fn, options, ["lambd"]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const l = lambdOption(fn, options.lambd);
+  return where(greater(x, l), sub(x, l), where(less(x, -l), add(x, l), 0));
+}
+
+/**
+ * Hard shrinkage: `x` where `|x| > lambd`, else 0 (default lambd 0.5), as
+ * `torch.nn.functional.hardshrink`; NaN stays NaN.
+ *
+ * @example
+ * ```ts
+ * import { hardshrink, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(hardshrink(tensor([-2, 0.25, 1.5]))), [-2, 0, 1.5]);
+ * ```
+ */
+export function hardshrink(x: Tensor, options?: { lambd?: number }): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("hardshrink");
+  const fn = "hardshrink";
+  checkOptions(fn, options, ["lambd"]);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const l = lambdOption(fn, options.lambd);
+  // PyTorch's test: 0 inside [-lambd, lambd] (a NaN is outside)
+  return where(logicalAnd(greaterEqual(x, -l), lessEqual(x, l)), 0, x);
+}
+
+/**
+ * `x` where `x > threshold`, else `value`, as
+ * `torch.nn.functional.threshold`; NaN stays NaN.
+ *
+ * @example
+ * ```ts
+ * import { threshold, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(threshold(tensor([-1, 0.5, 2]), 0.5, -7)), [-7, -7, 2]);
+ * ```
+ */
+export function threshold(x: Tensor, thresh: number, value: number): Tensor {
+  using _op = userOp("threshold");
+  const fn = "threshold";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  for (const [name, v] of [["threshold", thresh], ["value", value]] as const) {
+    if (typeof v !== "number" || Number.isNaN(v)) {
+      throw new Error(`${fn}: ${name} must be a number, got ${describe(v)}`);
+    }
+  }
+  return where(lessEqual(x, thresh), value, x);
 }

@@ -632,6 +632,40 @@ export const cnnRows: Row[] = [
     domains: ["nonzero" as const],
     f: (_p: unknown, x: T.Tensor) => op(T.mul(x, 10)),
   })),
+  // kinks at 0 (selu, celu, threshold 0) and at ±0.05 (the shrinks): the
+  // "nonzero" domain stays at least 0.1 away from 0
+  ...(
+    [
+      ["selu", (x: T.Tensor) => T.selu(T.mul(x, 3))],
+      ["celu (alpha 2)", (x: T.Tensor) => T.celu(T.mul(x, 3), { alpha: 2 })],
+      ["tanhshrink", (x: T.Tensor) => T.tanhshrink(T.mul(x, 3))],
+      ["softshrink", (x: T.Tensor) => T.softshrink(x, { lambd: 0.05 })],
+      ["hardshrink", (x: T.Tensor) => T.hardshrink(x, { lambd: 0.05 })],
+      ["threshold", (x: T.Tensor) => T.threshold(x, 0, -0.5)],
+    ] as const
+  ).map(([name, op]) => ({
+    name,
+    arb: anyShape.map((s): Draw => ({ shapes: [s] })),
+    domains: ["nonzero" as const],
+    f: (_p: unknown, x: T.Tensor) => op(x),
+  })),
+  {
+    name: "glu",
+    arb: fc.tuple(anyShape, int(1, 2)).chain(([s, h]) =>
+      fc.nat(s.length).map((a): Draw => {
+        const shape = [...s.slice(0, a), 2 * h, ...s.slice(a)];
+        return { shapes: [shape], p: a };
+      })
+    ),
+    domains: ["real"],
+    f: (a, x) => T.glu(x, a as number),
+  },
+  {
+    name: "softmin",
+    arb: axisArb,
+    domains: ["real"],
+    f: (axis, x) => T.softmin(x, axis),
+  },
   {
     name: "dropout (training, fixed key)",
     arb: fc.tuple(anyShape, fc.constantFrom(0, 0.2, 0.5, 0.9, 1), fc.nat(100))

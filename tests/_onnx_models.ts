@@ -327,6 +327,25 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 8],
     ],
     [
+      "selu, celu, tanhshrink, softshrink, hardshrink, threshold, glu, softmin",
+      seq(
+        conv({}),
+        nn.selu,
+        conv({}),
+        nn.celu({ alpha: 2 }),
+        conv({}),
+        nn.tanhshrink,
+        nn.softshrink({ lambd: 0.2 }),
+        conv({}),
+        nn.hardshrink(),
+        conv({}),
+        nn.threshold({ threshold: 0.1, value: -1 }),
+        nn.glu({ dim: 1 }),
+        nn.softmin({ dim: 1 }),
+      ),
+      [2, 4, 16, 16],
+    ],
+    [
       "localResponseNorm (AlexNet's, and a wider window)",
       seq(
         conv({}),

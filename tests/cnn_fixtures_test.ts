@@ -114,6 +114,18 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.prelu(v.x!, v.weight!);
     case "hardtanh":
       return T.hardtanh(v.x!, o);
+    case "selu":
+    case "tanhshrink":
+      return T[c.op](v.x!);
+    case "celu":
+    case "softshrink":
+    case "hardshrink":
+      return T[c.op](v.x!, o);
+    case "glu":
+    case "softmin":
+      return T[c.op](v.x!, o.axis ?? -1);
+    case "threshold":
+      return T.threshold(v.x!, o.threshold, o.value);
     case "relu6":
     case "hardsigmoid":
     case "hardswish":
