@@ -452,18 +452,8 @@ export function batchNorm(
       }`,
     );
   }
-  const stat = (name: string, t: Tensor | null | undefined) => {
-    if (t === undefined || t === null) return null;
-    checkTensor(fn, t, name);
-    if (t.shape.length !== 1 || t.shape[0] !== c) {
-      throw new Error(
-        `${fn}: ${name} must have shape [${c}] for x ${fmt(x.shape)}, got ${
-          fmt(t.shape)
-        }`,
-      );
-    }
-    return t;
-  };
+  const stat = (name: string, t: Tensor | null | undefined) =>
+    perChannel(fn, x, name, t);
   const rm = stat("runningMean", options.runningMean),
     rv = stat("runningVar", options.runningVar);
   const w = stat("weight", options.weight), b = stat("bias", options.bias);
@@ -539,6 +529,26 @@ export function batchNorm(
     }
   }
   return { y, runningMean: newMean, runningVar: newVar };
+}
+
+/** A per-channel tensor `[C]` of a norm of x `[N, C, ...]` (running statistics, weight, bias), checked; null when absent. */
+function perChannel(
+  fn: string,
+  x: Tensor,
+  name: string,
+  t: Tensor | null | undefined,
+): Tensor | null {
+  if (t === undefined || t === null) return null;
+  checkTensor(fn, t, name);
+  const c = x.shape[1];
+  if (t.shape.length !== 1 || t.shape[0] !== c) {
+    throw new Error(
+      `${fn}: ${name} must have shape [${c}] for x ${fmt(x.shape)}, got ${
+        fmt(t.shape)
+      }`,
+    );
+  }
+  return t;
 }
 
 /** Options of {@linkcode localResponseNorm}. */
@@ -696,24 +706,12 @@ export function instanceNorm(
       } has one position per channel)`,
     );
   }
-  // per-channel tensors [C] checked, and shaped [1, C, 1, ...] to broadcast
+  // per-channel tensors [C] checked, shaped [1, C, 1, ...] to broadcast
   const bshape = [1, c, ...spatial.map(() => 1)];
-  const perChannel = (name: string, t: Tensor | null | undefined) => {
-    if (t === undefined || t === null) return null;
-    checkTensor(fn, t, name);
-    if (t.shape.length !== 1 || t.shape[0] !== c) {
-      throw new Error(
-        `${fn}: ${name} must have shape [${c}] for x ${fmt(x.shape)}, got ${
-          fmt(t.shape)
-        }`,
-      );
-    }
-    return t;
-  };
-  const rm = perChannel("runningMean", options.runningMean);
-  const rv = perChannel("runningVar", options.runningVar);
-  const w = perChannel("weight", options.weight);
-  const b = perChannel("bias", options.bias);
+  const rm = perChannel(fn, x, "runningMean", options.runningMean);
+  const rv = perChannel(fn, x, "runningVar", options.runningVar);
+  const w = perChannel(fn, x, "weight", options.weight);
+  const b = perChannel(fn, x, "bias", options.bias);
   if (!useInputStats && (!rm || !rv)) {
     throw new Error(
       `${fn}: useInputStats: false normalises with runningMean and runningVar, which are missing`,
