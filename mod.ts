@@ -245,12 +245,18 @@ export {
   normalize,
 } from "./ops/normalization.ts";
 export {
+  adaptiveAvgPool1d,
   adaptiveAvgPool2d,
+  adaptiveMaxPool1d,
   adaptiveMaxPool2d,
   avgPool1d,
   type AvgPool1dOptions,
   avgPool2d,
   type AvgPool2dOptions,
+  lpPool1d,
+  type LpPool1dOptions,
+  lpPool2d,
+  type LpPool2dOptions,
   maxPool1d,
   type MaxPool1dOptions,
   maxPool2d,

@@ -115,8 +115,16 @@ import {
   single,
 } from "../ops/conv.ts";
 import {
+  adaptiveAvgPool1d as adaptiveAvgPool1dOp,
+  adaptiveMaxPool1d as adaptiveMaxPool1dOp,
+  adaptivePool1dShape,
   avgPool1d as avgPool1dOp,
   type AvgPool1dOptions,
+  lpPool1d as lpPool1dOp,
+  type LpPool1dOptions,
+  lpPool2d as lpPool2dOp,
+  type LpPool2dOptions,
+  lpPoolSettings,
   maxPool1d as maxPool1dOp,
   type MaxPool1dOptions,
   pool1dSettings,
@@ -1151,6 +1159,128 @@ export function avgPool1d(
     }, count_include_pad=${pyBool(options.countIncludePad ?? true)})`,
     apply: (_p, x) => avgPool1dOp(x, options),
     outputShape: (s) => pool1dShape(s, options, "avg"),
+  });
+}
+
+/** Options of {@linkcode adaptiveAvgPool1d} and {@linkcode adaptiveMaxPool1d}. */
+export interface AdaptivePool1dLayerOptions {
+  /** Output length. Required. */
+  outputSize: number;
+}
+
+/** A 1-D adaptive pooling layer (`kind` "avg" or "max"), PyTorch's module. */
+function adaptivePool1dLayer(
+  options: AdaptivePool1dLayerOptions,
+  kind: "avg" | "max",
+): Layer<LeafParams, EmptyState> {
+  const name = kind === "avg" ? "AdaptiveAvgPool1d" : "AdaptiveMaxPool1d";
+  const fn = `nn.adaptive${kind === "avg" ? "Avg" : "Max"}Pool1d`;
+  requireOptions(fn, options, ["outputSize"], ["outputSize"]);
+  const size = single(fn, "outputSize", options.outputSize, 1);
+  const op = kind === "avg" ? adaptiveAvgPool1dOp : adaptiveMaxPool1dOp;
+  return defineLayer({
+    name,
+    repr: `${name}(output_size=${size})`,
+    apply: (_p, x) => op(x, size),
+    outputShape: (s) => adaptivePool1dShape(s, size, kind),
+  });
+}
+
+/**
+ * 1-D adaptive average pooling layer (PyTorch's `nn.AdaptiveAvgPool1d`):
+ * pools any length to `outputSize`, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveAvgPool1d({ outputSize: 4 });
+ * assert.equal(pool.info.repr, "AdaptiveAvgPool1d(output_size=4)");
+ * assert.deepEqual(pool.apply({}, zeros([2, 3, 10])).shape, [2, 3, 4]);
+ * ```
+ */
+export function adaptiveAvgPool1d(
+  options: AdaptivePool1dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return adaptivePool1dLayer(options, "avg");
+}
+
+/**
+ * 1-D adaptive max pooling layer (PyTorch's `nn.AdaptiveMaxPool1d`): the
+ * maximum of each of `outputSize` windows, any length, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveMaxPool1d({ outputSize: 1 });
+ * assert.equal(pool.info.repr, "AdaptiveMaxPool1d(output_size=1)");
+ * assert.deepEqual(pool.apply({}, zeros([2, 3, 10])).shape, [2, 3, 1]);
+ * ```
+ */
+export function adaptiveMaxPool1d(
+  options: AdaptivePool1dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return adaptivePool1dLayer(options, "max");
+}
+
+/** PyTorch's repr arguments of LPPool1d/LPPool2d: `norm_type=…, kernel_size=…, stride=…, ceil_mode=…`. */
+const lpReprArgs = (o: LpPool1dOptions | LpPool2dOptions) =>
+  `norm_type=${o.normType}, kernel_size=${pyPair(o.kernelSize)}, stride=${
+    o.stride === undefined || o.stride === null ? "None" : pyPair(o.stride)
+  }, ceil_mode=${pyBool(o.ceilMode ?? false)}`;
+
+/**
+ * Power-average pooling layer (PyTorch's `nn.LPPool2d`): each window's
+ * (Σ x^p)^(1/p), {@linkcode lpPool2dOp}; no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.lpPool2d({ normType: 2, kernelSize: 2 });
+ * assert.equal(pool.info.repr, "LPPool2d(norm_type=2, kernel_size=2, stride=None, ceil_mode=False)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 3, 8, 8])).shape, [1, 3, 4, 4]);
+ * ```
+ */
+export function lpPool2d(
+  options: LpPool2dOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.lpPool2d";
+  const { pool } = lpPoolSettings(fn, options);
+  poolSettings(fn, pool, "avg");
+  return defineLayer({
+    name: "LPPool2d",
+    repr: `LPPool2d(${lpReprArgs(options)})`,
+    apply: (_p, x) => lpPool2dOp(x, options),
+    outputShape: (s) => pool2dShape(s, pool, "avg"),
+  });
+}
+
+/**
+ * 1-D power-average pooling layer (PyTorch's `nn.LPPool1d`):
+ * {@linkcode lpPool1dOp}; no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.lpPool1d({ normType: 3, kernelSize: 2 });
+ * assert.equal(pool.info.repr, "LPPool1d(norm_type=3, kernel_size=2, stride=None, ceil_mode=False)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 3, 8])).shape, [1, 3, 4]);
+ * ```
+ */
+export function lpPool1d(
+  options: LpPool1dOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.lpPool1d";
+  const { pool } = lpPoolSettings(fn, options);
+  pool1dSettings(fn, pool, "avg");
+  return defineLayer({
+    name: "LPPool1d",
+    repr: `LPPool1d(${lpReprArgs(options)})`,
+    apply: (_p, x) => lpPool1dOp(x, options),
+    outputShape: (s) => pool1dShape(s, pool, "avg", "lpPool1d"),
   });
 }
 

@@ -84,10 +84,13 @@ export {
   type StateOf,
 } from "./layer.ts";
 export {
+  adaptiveAvgPool1d,
   adaptiveAvgPool2d,
   type AdaptiveAvgPool2dLayerOptions,
+  adaptiveMaxPool1d,
   adaptiveMaxPool2d,
   type AdaptiveMaxPool2dLayerOptions,
+  type AdaptivePool1dLayerOptions,
   avgPool1d,
   avgPool2d,
   type AvgPool2dLayerOptions,
@@ -136,6 +139,8 @@ export {
   type LocalResponseNormLayerOptions,
   logSigmoid,
   logSoftmax,
+  lpPool1d,
+  lpPool2d,
   maxPool1d,
   maxPool2d,
   type MaxPool2dLayerOptions,

@@ -276,6 +276,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   erf: same("Erf"),
   sqrt: same("Sqrt"),
   abs: same("Abs"),
+  sign: same("Sign"),
   tanh: same("Tanh"),
   sigmoid: same("Sigmoid"),
   relu: same("Relu"),

@@ -39,7 +39,17 @@ import {
   single,
 } from "./conv.ts";
 import { batchFront, batchSize, reshape } from "./structural.ts";
-import { add, astype, mul, notEqual, where } from "./elementwise.ts";
+import {
+  abs,
+  add,
+  astype,
+  mul,
+  notEqual,
+  pow,
+  relu,
+  where,
+} from "./elementwise.ts";
+import { sign } from "./math.ts";
 import { any, argmax } from "./reductions.ts";
 import {
   checkedValues,
@@ -464,8 +474,21 @@ export function adaptiveAvgPool2dShape(
   xShape: readonly number[],
   outputSize: Pair,
 ): number[] {
-  const fn = "adaptiveAvgPool2d";
-  batchShape(fn, xShape);
+  return adaptiveShape("adaptiveAvgPool2d", xShape, outputSize);
+}
+
+/** An adaptive 2-D pool's output shape (`fn` names it): every window holds an entry of x, as PyTorch requires. */
+function adaptiveShape(
+  fn: string,
+  xShape: readonly number[],
+  outputSize: Pair,
+): number[] {
+  const [, , h, w] = batchShape(fn, xShape);
+  if (h < 1 || w < 1) {
+    throw new Error(
+      `${fn}: x's height and width must be >= 1, got x ${fmt(xShape)}`,
+    );
+  }
   return [...xShape.slice(0, -2), ...pair(fn, "outputSize", outputSize, 1)];
 }
 
@@ -507,14 +530,7 @@ export function adaptiveMaxPool2dShape(
   xShape: readonly number[],
   outputSize: Pair,
 ): number[] {
-  const fn = "adaptiveMaxPool2d";
-  const [, , h, w] = batchShape(fn, xShape);
-  if (h < 1 || w < 1) {
-    throw new Error(
-      `${fn}: x's height and width must be >= 1, got x ${fmt(xShape)}`,
-    );
-  }
-  return [...xShape.slice(0, -2), ...pair(fn, "outputSize", outputSize, 1)];
+  return adaptiveShape("adaptiveMaxPool2d", xShape, outputSize);
 }
 
 /**
@@ -788,8 +804,8 @@ export function pool1dShape(
   xShape: readonly number[],
   options: MaxPool1dOptions | AvgPool1dOptions,
   kind: "max" | "avg",
+  fn = kind === "max" ? "maxPool1d" : "avgPool1d",
 ): number[] {
-  const fn = kind === "max" ? "maxPool1d" : "avgPool1d";
   const p = poolSettings(fn, pool1dSettings(fn, options, kind), kind);
   const [, , l] = lengthBatchShape(fn, xShape);
   const [, ol] = poolOutSize([1, l], p);
@@ -859,3 +875,190 @@ function pool1d(
     (x2) => kind === "max" ? maxPool2d(x2, lifted) : avgPool2d(x2, lifted),
   );
 }
+
+// ---------------------------------------------------------------------------
+// 1-D adaptive pooling: the 2-D ops on a height of 1
+
+/**
+ * The output shape of {@linkcode adaptiveAvgPool1d} (`kind` "avg") or
+ * {@linkcode adaptiveMaxPool1d} ("max"), with the op's checks and errors,
+ * without computing anything. @internal
+ */
+export function adaptivePool1dShape(
+  xShape: readonly number[],
+  outputSize: number,
+  kind: "max" | "avg",
+): number[] {
+  const fn = kind === "max" ? "adaptiveMaxPool1d" : "adaptiveAvgPool1d";
+  const [, , l] = lengthBatchShape(fn, xShape);
+  const out = single(fn, "outputSize", outputSize, 1);
+  if (l < 1) {
+    throw new Error(`${fn}: x's length must be >= 1, got x ${fmt(xShape)}`);
+  }
+  // an output too large to allocate is an error before any loop
+  allocShape(fn, "int32", [out]);
+  return [...xShape.slice(0, -1), out];
+}
+
+/**
+ * Adaptive average pooling of x `[N, C, L]` (or unbatched `[C, L]`) to
+ * `outputSize` as `torch.nn.functional.adaptive_avg_pool1d` (window i spans
+ * floor(i·L/out) to ceil((i+1)·L/out)); {@linkcode adaptiveAvgPool2d} on a
+ * height of 1.
+ *
+ * @example
+ * ```ts
+ * import { adaptiveAvgPool1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 2, 3, 4, 5]]]);
+ * // windows [0, 3) and [2, 5)
+ * assert.deepEqual(toArray(adaptiveAvgPool1d(x, 2)), [[[2, 4]]]);
+ * ```
+ */
+export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
+  return adaptivePool1d(x, outputSize, "avg");
+}
+
+/**
+ * Adaptive max pooling of x `[N, C, L]` (or unbatched `[C, L]`) to
+ * `outputSize` as `torch.nn.functional.adaptive_max_pool1d`: the maximum of
+ * entries floor(i·L/out) to ceil((i+1)·L/out), the gradient to the first
+ * maximum (the last NaN); {@linkcode adaptiveMaxPool2d} on a height of 1.
+ *
+ * @example
+ * ```ts
+ * import { adaptiveMaxPool1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 5, 2, 4, 3]]]);
+ * assert.deepEqual(toArray(adaptiveMaxPool1d(x, 2)), [[[5, 4]]]);
+ * ```
+ */
+export function adaptiveMaxPool1d(x: Tensor, outputSize: number): Tensor {
+  return adaptivePool1d(x, outputSize, "max");
+}
+
+/** adaptiveAvgPool1d or adaptiveMaxPool1d: checked with 1-D messages, then the 2-D op. */
+function adaptivePool1d(
+  x: Tensor,
+  outputSize: number,
+  kind: "max" | "avg",
+): Tensor {
+  const fn = kind === "max" ? "adaptiveMaxPool1d" : "adaptiveAvgPool1d";
+  using _op = userOp(fn);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const out = adaptivePool1dShape(x.shape, outputSize, kind).at(-1)!;
+  const op = kind === "max" ? adaptiveMaxPool2d : adaptiveAvgPool2d;
+  return onLength(x, (x2) => op(x2, [1, out]));
+}
+
+// ---------------------------------------------------------------------------
+// power-average pooling
+
+/** Options of {@linkcode lpPool2d}. */
+export interface LpPool2dOptions {
+  /** The power p (PyTorch's `norm_type`): finite and nonzero. Required. */
+  normType: number;
+  /** Window size. Required. */
+  kernelSize: Pair;
+  /** Step between windows. Default kernelSize. */
+  stride?: Pair | null;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+}
+
+/** Options of {@linkcode lpPool1d}. */
+export interface LpPool1dOptions {
+  /** The power p (PyTorch's `norm_type`): finite and nonzero. Required. */
+  normType: number;
+  /** Window size. Required. */
+  kernelSize: number;
+  /** Step between windows. Default kernelSize. */
+  stride?: number | null;
+  /** Use ceil instead of floor for the output length. Default false. */
+  ceilMode?: boolean;
+}
+
+/**
+ * Checks lpPool1d's or lpPool2d's options (`fn` names the caller) and
+ * returns the power and the average pooling's options (no padding, the
+ * padding counted, as PyTorch's). @internal
+ */
+export function lpPoolSettings(
+  fn: string,
+  options: LpPool1dOptions | LpPool2dOptions,
+): { normType: number; pool: AvgPool2dOptions & AvgPool1dOptions } {
+  checkOptions(fn, options, ["normType", "kernelSize", "stride", "ceilMode"]);
+  const p = options?.normType;
+  if (p === undefined) throw new Error(`${fn}: options.normType is required`);
+  if (typeof p !== "number" || !Number.isFinite(p) || p === 0) {
+    throw new Error(
+      `${fn}: normType must be a finite nonzero number, got ${describe(p)}`,
+    );
+  }
+  const { kernelSize, stride, ceilMode } = options;
+  return {
+    normType: p,
+    pool: { kernelSize, stride, ceilMode, padding: 0 } as
+      & AvgPool2dOptions
+      & AvgPool1dOptions,
+  };
+}
+
+/**
+ * Power-average pooling as `torch.nn.functional.lp_pool2d`: each window's
+ * (Σ x^p)^(1/p), computed as PyTorch does, from the average pooling of x^p
+ * times the window's size (so a window cut short by ceilMode is summed as
+ * PyTorch sums it), with PyTorch's gradients. p = 1 is sum pooling; as p
+ * grows it approaches max pooling (of nonnegative inputs).
+ *
+ * @example
+ * ```ts
+ * import { lpPool2d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[3, 0], [0, 4]]]]);
+ * assert.deepEqual(toArray(lpPool2d(x, { normType: 2, kernelSize: 2 })), [[[[5]]]]);
+ * assert.deepEqual(toArray(lpPool2d(x, { normType: 1, kernelSize: 2 })), [[[[7]]]]);
+ * ```
+ */
+export function lpPool2d(x: Tensor, options: LpPool2dOptions): Tensor {
+  const fn = "lpPool2d";
+  using _op = userOp(fn);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const { normType, pool } = lpPoolSettings(fn, options);
+  const p = poolSettings(fn, pool, "avg");
+  pooledShape(fn, x.shape, p);
+  const [kh, kw] = p.kernelSize;
+  return lpFinish(avgPool2d(pow(x, normType), pool), normType, kh * kw);
+}
+
+/**
+ * 1-D power-average pooling as `torch.nn.functional.lp_pool1d` on x
+ * `[N, C, L]` (or unbatched `[C, L]`): each window's (Σ x^p)^(1/p), as
+ * {@linkcode lpPool2d}.
+ *
+ * @example
+ * ```ts
+ * import { lpPool1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[3, 4, 6, 8]]]);
+ * assert.deepEqual(toArray(lpPool1d(x, { normType: 2, kernelSize: 2 })), [[[5, 10]]]);
+ * ```
+ */
+export function lpPool1d(x: Tensor, options: LpPool1dOptions): Tensor {
+  const fn = "lpPool1d";
+  using _op = userOp(fn);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const { normType, pool } = lpPoolSettings(fn, options);
+  const lifted = pool1dSettings(fn, pool, "avg");
+  pool1dShape(x.shape, pool, "avg", fn);
+  const k = (lifted.kernelSize as [number, number])[1];
+  const pooled = onLength(pow(x, normType), (x2) => avgPool2d(x2, lifted));
+  return lpFinish(pooled, normType, k);
+}
+
+/** PyTorch's last step of Lp pooling: (sign(a) · relu(|a|)) · k, to the power 1/p. */
+const lpFinish = (avg: Tensor, p: number, k: number) =>
+  pow(mul(mul(sign(avg), relu(abs(avg))), k), 1 / p);

@@ -171,6 +171,23 @@ const adaptiveMaxPool2dRow: Row = {
   f: (out, x) => T.adaptiveMaxPool2d(x, out),
 };
 
+const lpPool2dRow: Row = {
+  name: "lpPool2d",
+  arb: fc.record({
+    x: poolInput,
+    normType: fc.constantFrom(1, 1.5, 2, 3),
+    kernelSize: pairOf(1, 3),
+    stride: fc.oneof(fc.constant(null), pairOf(1, 3)),
+    ceilMode: fc.boolean(),
+  }).map(({ x, ...opts }): Draw => ({ shapes: [x], p: opts }))
+    .filter(({ shapes, p }) =>
+      accepts(() => T.lpPool2d(zeros(shapes[0]), p as T.LpPool2dOptions))
+    ),
+  // positive: x^p for any p, and every window's sum away from 0
+  domains: ["positive"],
+  f: (p, x) => T.lpPool2d(x, p),
+};
+
 /** unfold's options, drawn with an image they fit (the op rejects the others). */
 const patchDraw = fc.record({
   x: poolInput,
@@ -419,6 +436,7 @@ export const cnnRows: Row[] = [
   avgPool2dRow,
   adaptiveAvgPool2dRow,
   adaptiveMaxPool2dRow,
+  lpPool2dRow,
   unfoldRow,
   foldRow,
   ...pixelShuffleRows,

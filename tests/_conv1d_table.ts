@@ -144,6 +144,35 @@ const avgPool1dRow: Row = {
   f: (p, x) => T.avgPool1d(x, p),
 };
 
+/** adaptiveAvgPool1d's or adaptiveMaxPool1d's row. */
+const adaptivePool1dRow = (kind: "Avg" | "Max"): Row => ({
+  name: `adaptive${kind}Pool1d`,
+  arb: fc.record({ x: lengthInput(int(1, 3)), out: int(1, 5) })
+    .map(({ x, out }): Draw => ({ shapes: [x], p: out })),
+  domains: ["real"],
+  f: (out, x) =>
+    kind === "Avg"
+      ? T.adaptiveAvgPool1d(x, out as number)
+      : T.adaptiveMaxPool1d(x, out as number),
+});
+
+const lpPool1dRow: Row = {
+  name: "lpPool1d",
+  arb: fc.record({
+    x: lengthInput(int(1, 3)),
+    normType: fc.constantFrom(1, 1.5, 2, 3),
+    kernelSize: int(1, 3),
+    stride: fc.oneof(fc.constant(null), int(1, 3)),
+    ceilMode: fc.boolean(),
+  }).map(({ x, ...opts }): Draw => ({ shapes: [x], p: opts }))
+    .filter(({ shapes, p }) =>
+      accepts(() => T.lpPool1d(zeros(shapes[0]), p as T.LpPool1dOptions))
+    ),
+  // positive: x^p for any p, and every window's sum away from 0
+  domains: ["positive"],
+  f: (p, x) => T.lpPool1d(x, p),
+};
+
 /** interpolate's rows: x [N, C, ...spatial] and a size or scale factor per axis. */
 const interpolateRow = (
   mode: T.InterpolateMode,
@@ -183,6 +212,9 @@ export const conv1dRows: Row[] = [
   convTranspose1dRow,
   maxPool1dRow,
   avgPool1dRow,
+  adaptivePool1dRow("Avg"),
+  adaptivePool1dRow("Max"),
+  lpPool1dRow,
   interpolateRow("nearest", 1),
   interpolateRow("nearest", 2),
   interpolateRow("linear", 1),

@@ -219,6 +219,28 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 2, 8, 11],
     ],
     [
+      "adaptiveAvgPool1d, adaptiveMaxPool1d, lpPool1d (p 2, and 1.5 after a sigmoid)",
+      seq(
+        nn.conv1d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),
+        nn.lpPool1d({ normType: 2, kernelSize: 3, stride: 2, ceilMode: true }),
+        nn.sigmoid,
+        nn.lpPool1d({ normType: 1.5, kernelSize: 2, stride: 1 }),
+        nn.adaptiveMaxPool1d({ outputSize: 4 }),
+        nn.adaptiveAvgPool1d({ outputSize: 3 }),
+      ),
+      [2, 3, 17],
+    ],
+    [
+      "lpPool2d (p 2, kernel [2, 3], ceilMode; p 3 after a sigmoid)",
+      seq(
+        nn.conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3 }),
+        nn.lpPool2d({ normType: 2, kernelSize: [2, 3], ceilMode: true }),
+        nn.sigmoid,
+        nn.lpPool2d({ normType: 3, kernelSize: 2, stride: 1 }),
+      ),
+      [2, 2, 11, 12],
+    ],
+    [
       "linear without bias on [N, 3, 8]",
       seq(nn.linear({ inFeatures: 8, outFeatures: 4, bias: false } as never)),
       [2, 3, 8],

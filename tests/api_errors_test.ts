@@ -154,6 +154,8 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
     ["MaxPool2d", T.nn.maxPool2d({ kernelSize: 2 })],
     ["AdaptiveAvgPool2d", T.nn.adaptiveAvgPool2d({ outputSize: 1 })],
     ["AdaptiveMaxPool2d", T.nn.adaptiveMaxPool2d({ outputSize: 1 })],
+    ["AdaptiveMaxPool1d", T.nn.adaptiveMaxPool1d({ outputSize: 1 })],
+    ["LPPool2d", T.nn.lpPool2d({ normType: 2, kernelSize: 2 })],
     ["Unfold", T.nn.unfold({ kernelSize: 2 })],
     ["Fold", T.nn.fold({ outputSize: 3, kernelSize: 2 })],
     ["PixelShuffle", T.nn.pixelShuffle(2)],
@@ -501,6 +503,25 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
     ["2d", layer, T.nn.maxPool2d, T.nn.avgPool2d],
     ["1d", layer3, T.nn.maxPool1d, T.nn.avgPool1d],
   ] as const;
+  const lp = { normType: 2, kernelSize: 2, stride: 1, ceilMode: true };
+  cases.push(
+    [["nn.", "lpPool2d:"], "nn.lpPool2d", lp, (o) => layer(T.nn.lpPool2d(o))],
+    [["lpPool2d:"], "lpPool2d", lp, (o) => T.lpPool2d(x, o)],
+    [["nn.", "lpPool1d:"], "nn.lpPool1d", lp, (o) => layer3(T.nn.lpPool1d(o))],
+    [["lpPool1d:"], "lpPool1d", lp, (o) => T.lpPool1d(x3, o)],
+    [
+      ["nn.", "adaptiveAvgPool1d:"],
+      "nn.adaptiveAvgPool1d",
+      { outputSize: 2 },
+      (o) => layer3(T.nn.adaptiveAvgPool1d(o)),
+    ],
+    [
+      ["nn.", "adaptiveMaxPool1d:"],
+      "nn.adaptiveMaxPool1d",
+      { outputSize: 2 },
+      (o) => layer3(T.nn.adaptiveMaxPool1d(o)),
+    ],
+  );
   for (const [d, run, maxPool, avgPool] of pools) {
     cases.push(
       [

@@ -45,6 +45,8 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.adaptiveAvgPool2d(v.x!, o.outputSize);
     case "adaptiveMaxPool2d":
       return T.adaptiveMaxPool2d(v.x!, o.outputSize);
+    case "lpPool2d":
+      return T.lpPool2d(v.x!, o);
     case "unfold":
       return T.unfold(v.x!, o);
     case "maxPool2dIndices":

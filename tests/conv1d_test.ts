@@ -27,6 +27,12 @@ function callOp(c: FixtureCase, v: Record<string, Tensor>): Tensor {
       return T.interpolate(v.x, c.options);
     case "convTranspose1d":
       return T.convTranspose1d(v.x, v.weight, v.bias ?? null, c.options);
+    case "adaptiveAvgPool1d":
+      return T.adaptiveAvgPool1d(v.x, c.options.outputSize);
+    case "adaptiveMaxPool1d":
+      return T.adaptiveMaxPool1d(v.x, c.options.outputSize);
+    case "lpPool1d":
+      return T.lpPool1d(v.x, c.options);
   }
   throw new Error(`unknown op ${c.op}`);
 }
@@ -38,6 +44,9 @@ for (
     "avgPool1d",
     "interpolate",
     "convTranspose1d",
+    "adaptiveAvgPool1d",
+    "adaptiveMaxPool1d",
+    "lpPool1d",
   ]
 ) {
   Deno.test(`PyTorch fixtures: ${op}`, async (t) => {
@@ -350,6 +359,83 @@ Deno.test("errors: conv1d arguments name conv1d and the 1-D shapes", () => {
   );
 });
 
+Deno.test("the 1-D adaptive and Lp pools are the 2-D ones on a height of 1", () => {
+  const x = f64([2, 3, 11]);
+  const x2 = T.expandDims(x, 2);
+  for (const out of [1, 4, 11, 15]) {
+    assert.deepEqual(
+      T.adaptiveAvgPool1d(x, out).data,
+      T.adaptiveAvgPool2d(x2, [1, out]).data,
+    );
+    assert.deepEqual(
+      T.adaptiveMaxPool1d(x, out).data,
+      T.adaptiveMaxPool2d(x2, [1, out]).data,
+    );
+  }
+  const o = { normType: 2, kernelSize: 3, stride: 2, ceilMode: true };
+  assert.deepEqual(
+    T.lpPool1d(x, o).data,
+    T.lpPool2d(x2, { ...o, kernelSize: [1, 3], stride: [1, 2] }).data,
+  );
+  // unbatched [C, L] is the batch of one
+  const first = T.slice(x, [0, 0, 0], [1, 3, 11]);
+  assert.deepEqual(
+    T.adaptiveMaxPool1d(T.squeeze(first, 0), 4).data,
+    T.adaptiveMaxPool1d(first, 4).data,
+  );
+});
+
+Deno.test("errors: the 1-D adaptive and Lp pools name the 1-D op", () => {
+  const x = T.zeros([2, 3, 5]);
+  assert.throws(
+    () => T.adaptiveAvgPool1d(x, 0),
+    /^Error: adaptiveAvgPool1d: outputSize must be an integer >= 1 \(or a one-element array of one\), got 0$/,
+  );
+  assert.throws(
+    () => T.adaptiveMaxPool1d(T.zeros([2, 3, 4, 5]), 2),
+    /^Error: adaptiveMaxPool1d: x must be \[N, C, L\] or unbatched \[C, L\], got \[2,3,4,5\]$/,
+  );
+  for (const f of [T.adaptiveAvgPool1d, T.adaptiveMaxPool1d]) {
+    assert.throws(
+      () => f(T.zeros([2, 3, 0]), 2),
+      /^Error: adaptive(Avg|Max)Pool1d: x's length must be >= 1, got x \[2,3,0\]$/,
+    );
+  }
+  assert.throws(
+    () => T.adaptiveAvgPool1d(x, 1e12),
+    /^Error: adaptiveAvgPool1d: shape \[1000000000000\] has 1000000000000 elements/,
+  );
+  assert.throws(
+    () => T.lpPool1d(x, { normType: 0, kernelSize: 2 }),
+    /^Error: lpPool1d: normType must be a finite nonzero number, got number 0$/,
+  );
+  assert.throws(
+    () => T.lpPool1d(x, { normType: 2, kernelSize: 6 }),
+    /^Error: lpPool1d: output length would be 0 \(< 1\) for x \[2,3,5\] with kernelSize 6/,
+  );
+  assert.throws(
+    () => T.lpPool1d(x, { normType: 2, kernelSize: [2, 2] as never }),
+    /^Error: lpPool1d: kernelSize must be an integer >= 1 \(or a one-element array of one\), got \[2,2\]$/,
+  );
+  assert.throws(
+    () => T.nn.lpPool1d({ normType: 2, kernelSize: 2, ceil: true } as never),
+    /^Error: nn.lpPool1d: unknown option "ceil"/,
+  );
+  assert.throws(
+    () => T.nn.adaptiveMaxPool1d({} as never),
+    /^Error: nn.adaptiveMaxPool1d: options.outputSize is required$/,
+  );
+  assert.deepEqual(
+    T.nn.adaptiveAvgPool1d({ outputSize: 3 }).info.outputShape!([2, 4, 9]),
+    [2, 4, 3],
+  );
+  assert.deepEqual(
+    T.nn.lpPool1d({ normType: 2, kernelSize: 3, stride: 2, ceilMode: true })
+      .info.outputShape!([2, 4, 10]),
+    [2, 4, 5],
+  );
+});
+
 Deno.test("errors: maxPool1d and avgPool1d arguments name the 1-D op", () => {
   const x = T.zeros([2, 3, 5]);
   assert.throws(
@@ -455,9 +541,9 @@ type ReprCase = {
   repr: string;
 };
 
-Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample, convTranspose1d: PyTorch's reprs", () => {
+Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample, convTranspose1d, the adaptive and Lp pools: PyTorch's reprs", () => {
   const reprs = fixture.reprs as unknown as ReprCase[];
-  assert.equal(reprs.length, 15);
+  assert.equal(reprs.length, 21);
   for (const r of reprs) {
     assert.equal(T.nn[r.layer](r.options).info.repr, r.repr);
   }

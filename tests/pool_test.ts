@@ -217,6 +217,33 @@ Deno.test("errors: pooling arguments", () => {
     () => T.adaptiveAvgPool2d(x, 0),
     /adaptiveAvgPool2d: outputSize must be an integer >= 1/,
   );
+  // an empty window has no average (it was a silent 0; PyTorch refuses it)
+  assert.throws(
+    () => T.adaptiveAvgPool2d(T.zeros([1, 2, 4, 0]), 2),
+    /^Error: adaptiveAvgPool2d: x's height and width must be >= 1, got x \[1,2,4,0\]$/,
+  );
+  assert.throws(
+    () => T.lpPool2d(x, { kernelSize: 2 } as never),
+    /^Error: lpPool2d: options.normType is required$/,
+  );
+  for (const p of [0, Infinity, NaN, "2"]) {
+    assert.throws(
+      () => T.lpPool2d(x, { normType: p as number, kernelSize: 2 }),
+      /^Error: lpPool2d: normType must be a finite nonzero number, got /,
+    );
+  }
+  assert.throws(
+    () => T.lpPool2d(x, { normType: 2, kernelSize: 2, padding: 1 } as never),
+    /^Error: lpPool2d: unknown option "padding"/,
+  );
+  assert.throws(
+    () => T.lpPool2d(x, { normType: 2, kernelSize: 5 }),
+    /^Error: lpPool2d: output size would be 0x0 \(< 1\) for x \[1,1,4,4\] with kernelSize \[5,5\]/,
+  );
+  assert.throws(
+    () => T.nn.lpPool2d({ normType: 2, kernelSize: [2, 0] }),
+    /^Error: nn.lpPool2d: kernelSize must be an integer >= 1 or a pair \[h, w\] of them, got \[2,0\]$/,
+  );
   assert.throws(
     () => T.maxPool2d(x, { kernelSize: 0 }),
     /maxPool2d: kernelSize must be an integer >= 1 or a pair \[h, w\] of them, got 0/,
@@ -429,4 +456,38 @@ Deno.test("maxPool2dWithIndices and maxUnpool2d: PyTorch's indices, the maxima p
       return true;
     });
   }
+});
+
+Deno.test("lpPool2d: p 1 sums each window, a large p tends to the maximum, p 2 is the windows' norms", () => {
+  const x = T.random.uniform(T.random.key(3), [2, 3, 7, 6], {
+    minval: 0.5,
+    maxval: 2,
+    dtype: "float64",
+  });
+  const o = {
+    kernelSize: [3, 2] as [number, number],
+    stride: [2, 1] as [number, number],
+    ceilMode: true,
+  };
+  // sum pooling: avgPool2d (padding counted, none here) times the window
+  assertAllClose(
+    T.lpPool2d(x, { normType: 1, ...o }),
+    T.mul(T.avgPool2d(x, o), 6),
+    { atol: 1e-14, rtol: 1e-14 },
+  );
+  // (Σ x^64)^(1/64) is within a factor 6^(1/64) of the maximum
+  const big = T.lpPool2d(x, { normType: 64, kernelSize: 2 });
+  const max = T.maxPool2d(x, { kernelSize: 2 });
+  const r = T.div(big, max).data as Float64Array;
+  assert.ok(r.every((v) => v >= 1 && v <= 4 ** (1 / 64) + 1e-12));
+  // p 2: each window's Euclidean norm, the window read by unfold
+  const cols = T.unfold(x, { kernelSize: 2, stride: 2 }); // [N, C·4, L]
+  const norms = T.sqrt(
+    T.sum(T.square(T.reshape(cols, [2, 3, 4, 9])), { axis: 2 }),
+  );
+  assertAllClose(
+    T.reshape(T.lpPool2d(x, { normType: 2, kernelSize: 2 }), [2, 3, 9]),
+    norms,
+    { atol: 1e-14, rtol: 1e-14 },
+  );
 });
