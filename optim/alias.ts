@@ -1,6 +1,6 @@
 /**
  * The optimizers: torch.optim's (sgd, adagrad, rmsprop, adam, adamw,
- * adamax, adadelta, nadam, radam, rprop) with torch's option names camelCased, defaults and
+ * adamax, adadelta, nadam, radam, rprop, asgd) with torch's option names camelCased, defaults and
  * step-by-step numbers, and optax's lion, lamb and adafactor. Each is a
  * {@linkcode chain} of the small transforms of `transform.ts` ending in the
  * learning rate, as optax's aliases are.
@@ -26,6 +26,7 @@ import {
   scaleByAdagrad,
   scaleByAdam,
   scaleByAdamax,
+  scaleByAsgd,
   scaleByFactoredRms,
   scaleByLion,
   scaleByNadam,
@@ -435,6 +436,69 @@ export function adamax(options?: AdamaxOptions): GradientTransformation {
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdamax({ b1, b2, eps }),
     scaleByLearningRate(lr),
+  );
+}
+
+/** Options of {@linkcode asgd} (torch.optim.ASGD). */
+export interface AsgdOptions {
+  /** Learning rate or schedule, from which the step size decays. Default 1e-2. */
+  lr?: LearningRate;
+  /** Decay term (the params shrink by `1 - lambd · eta` each step). Default 1e-4. */
+  lambd?: number;
+  /** Power of the step size's decay. Default 0.75. */
+  alpha?: number;
+  /** The step after which averaging starts. Default 1e6. */
+  t0?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  weightDecay?: number;
+  /** Maximize the objective instead. Default false. */
+  maximize?: boolean;
+}
+
+/**
+ * Averaged stochastic gradient descent as torch.optim.ASGD (Polyak and
+ * Juditsky): `g += wd p`, `p = p (1 - lambd eta) - eta g` with the step size
+ * `eta = lr / (1 + lambd lr t)^alpha` after t steps, and the average of the
+ * params kept in the state, `state.at(-1).ax` ({@linkcode ScaleByAsgdState}),
+ * the params to evaluate with: after step k (from 1) the params of step k
+ * until k = t0 + 2, then the mean of those of steps t0 + 2 to k, as torch's.
+ *
+ * @example
+ * ```ts
+ * import { asgd, type ScaleByAsgdState } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const opt = asgd({ lr: 0.5, lambd: 0, t0: 0 });
+ * let p = tensor([0], { dtype: "float64" }), state = opt.init(p);
+ * for (const g of [-2, -2, -2]) {
+ *   const r = opt.update(tensor([g], { dtype: "float64" }), state, p);
+ *   p = tensor([(toArray(p) as number[])[0] - 0.5 * g], { dtype: "float64" });
+ *   state = r.state;
+ * }
+ * // the iterates are 1, 2 and 3; torch's average with t0 0 starts at step 2
+ * assert.deepEqual(toArray((state as ScaleByAsgdState[]).at(-1)!.ax as typeof p), [2.5]);
+ * ```
+ */
+export function asgd(options?: AsgdOptions): GradientTransformation {
+  if (options === undefined) options = {};
+  const fn = "optim.asgd";
+  const o = checkOptions(fn, options, [
+    "lr",
+    "lambd",
+    "alpha",
+    "t0",
+    "weightDecay",
+    "maximize",
+  ]);
+  const { lr, weightDecay, maximize } = common(fn, o, 1e-2);
+  const lambd = checkNum(fn, "lambd", o.lambd ?? 1e-4, nonNeg);
+  const alpha = checkNum(fn, "alpha", o.alpha ?? 0.75);
+  const t0 = checkNum(fn, "t0", o.t0 ?? 1e6, nonNeg);
+  return pipeline(
+    fn,
+    maximize && scale(-1),
+    weightDecay !== 0 && addDecayedWeights(weightDecay),
+    scaleByAsgd({ lr, lambd, alpha, t0 }),
   );
 }
 

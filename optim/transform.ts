@@ -17,6 +17,7 @@ import {
   less,
   maximum,
   mul,
+  neg,
   pow,
   sqrt,
   sub,
@@ -37,11 +38,14 @@ import type { EmptyState, GradientTransformation } from "./base.ts";
 import {
   checkBool,
   checkCount,
+  checkLr,
   checkNum,
   checkOptions,
   countTensor,
   leafwise,
+  type LearningRate,
   like,
+  lrAt,
   needParams,
   nextCount,
   stepScalars,
@@ -1227,6 +1231,92 @@ export function ema(options: EmaOptions): GradientTransformation<EmaState> {
         updates: out as typeof updates,
         state: { count: nextCount(count), ema: avg },
       };
+    },
+  };
+}
+
+/** Options of {@linkcode scaleByAsgd}. */
+export interface ScaleByAsgdOptions {
+  /** Learning rate or schedule, from which the step size eta decays. Default 1e-2. */
+  lr?: LearningRate;
+  /** Decay term: the params shrink by `1 - lambd · eta` each step, and eta decays with it. Default 1e-4. */
+  lambd?: number;
+  /** Power of eta's decay. Default 0.75. */
+  alpha?: number;
+  /** The step after which averaging starts. Default 1e6. */
+  t0?: number;
+}
+
+/** State of {@linkcode scaleByAsgd}. */
+export type ScaleByAsgdState = {
+  /** Updates made so far (int32 scalar). */
+  readonly count: Tensor;
+  /** The averaged params (torch's `ax`): after step k (from 1) the params until k = t0 + 2, then the mean of those of steps t0 + 2 to k. */
+  readonly ax: Tree;
+};
+
+/**
+ * Averaged SGD's step and average as torch.optim.ASGD: the update is
+ * `-eta (g + lambd p)` with eta `lr` at the first
+ * step and `lr / (1 + lambd lr t)^alpha` after t steps; the state's `ax`
+ * follows the new params, `ax += (p - ax) · mu` with `mu = 1 / max(1, t - t0)`
+ * (`ax = p` while mu is 1). Needs the params.
+ *
+ * @example
+ * ```ts
+ * import { scaleByAsgd } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t = scaleByAsgd({ lr: 0.5, lambd: 0 });
+ * const p = tensor([1, 2], { dtype: "float64" });
+ * const r = t.update(tensor([2, -2], { dtype: "float64" }), t.init(p), p);
+ * assert.deepEqual(toArray(r.updates), [-1, 1]);
+ * assert.deepEqual(toArray(r.state.ax as typeof p), [0, 3]); // the new params
+ * ```
+ */
+export function scaleByAsgd(
+  options?: ScaleByAsgdOptions,
+): GradientTransformation<ScaleByAsgdState> {
+  if (options === undefined) options = {};
+  const fn = "optim.scaleByAsgd";
+  const o = checkOptions(fn, options, ["lr", "lambd", "alpha", "t0"]);
+  const lr = checkLr(fn, o.lr ?? 1e-2);
+  const lambd = checkNum(fn, "lambd", o.lambd ?? 1e-4, { min: 0 });
+  const alpha = checkNum(fn, "alpha", o.alpha ?? 0.75);
+  const t0 = checkNum(fn, "t0", o.t0 ?? 1e6, { min: 0 });
+  // torch recomputes eta and mu after each step from the lr of that step
+  // and keeps them as tensors of its default dtype (here: the params',
+  // through `like`)
+  const eta = (n: number) => {
+    if (n === 0) return lrAt(fn, lr, 0);
+    const l = lrAt(fn, lr, n - 1);
+    return l / (1 + lambd * l * n) ** alpha;
+  };
+  const mu = (n: number) => 1 / Math.max(1, n - t0);
+  return {
+    init: (params) => ({ count: countTensor(0), ax: zerosTree(params) }),
+    update(updates, state, params) {
+      const count = checkCount(fn, state.count);
+      const p = needParams(fn, params);
+      const [e, m] = stepScalars([count], 2, (n) => [eta(n), mu(n)]);
+      const out = leafwise(
+        fn,
+        (g, w) => mul(add(g, mul(w, lambd)), neg(like(e, g))),
+        updates,
+        p,
+      );
+      const ax = leafwise(
+        fn,
+        (a, w, u) => {
+          const next = astype(add(w, u), w.dtype); // the params after the step
+          const k = like(m, a);
+          return where(equal(k, 1), next, add(a, mul(sub(next, a), k)));
+        },
+        state.ax,
+        p,
+        out,
+      );
+      return { updates: out, state: { count: nextCount(count), ax } };
     },
   };
 }

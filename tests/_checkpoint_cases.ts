@@ -28,7 +28,7 @@ const lossGrad = T.grad((p: Tree) =>
   T.crossEntropy(net.apply(p as never, x), y)
 );
 
-/** The 13 optimizers of examples/optimizers.ts, given a learning rate. */
+/** The optimizers (those of examples/optimizers.ts and the rest), given a learning rate. */
 const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
   ["sgd", 0.1, (lr) => optim.sgd({ lr })],
   ["momentum", 0.05, (lr) => optim.sgd({ lr, momentum: 0.9 })],
@@ -45,6 +45,7 @@ const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
   // minDimSizeToFactor 3: the conv and linear weights are factored, the biases not
   ["adafactor", 1e-2, (lr) => optim.adafactor({ lr, minDimSizeToFactor: 3 })],
   ["adamax", 1e-3, (lr) => optim.adamax({ lr })],
+  ["asgd", 1e-2, (lr) => optim.asgd({ lr, t0: 3 })],
   // (rprop's lr is its first step size, not a schedule: "+schedule" is plain rprop)
   [
     "rprop",

@@ -203,6 +203,7 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
       "lion",
       "lamb",
       "adafactor",
+      "asgd",
     ] as const
   ) {
     const opt = T.optim[name]({ lr: 0.1 });
@@ -628,6 +629,18 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       return opt.update(p, opt.init(p), p);
     }]);
   }
+  cases.push([["optim.asgd"], "optim.asgd", {
+    lr: 0.1,
+    lambd: 1e-3,
+    alpha: 0.5,
+    t0: 2,
+    weightDecay: 0.01,
+    maximize: true,
+  }, (o) => {
+    const opt = T.optim.asgd(o);
+    const p = { w: T.ones([2, 2]) };
+    return opt.update(p, opt.init(p), p);
+  }]);
   const problems: string[] = [];
   for (const [named, fn, base, run] of cases) {
     run(base as never); // the base options work

@@ -94,6 +94,7 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
     adafactor: optim.adafactor({ minDimSizeToFactor: 2 }),
     adamax: optim.adamax({ lr: 0.01, weightDecay: 0.01 }),
     rprop: optim.rprop({ lr: 0.01 }),
+    asgd: optim.asgd({ lr: 0.01, t0: 2 }),
     "chain(clipByGlobalNorm, adam)": optim.chain(
       optim.clipByGlobalNorm(0.5),
       optim.adam({ lr: 0.01 }),

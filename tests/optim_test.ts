@@ -56,6 +56,7 @@ const OPTIMIZERS: Record<string, Factory> = {
   adafactor: optim.adafactor,
   adamax: optim.adamax,
   rprop: optim.rprop,
+  asgd: optim.asgd,
 };
 
 /** Largest |a - e| / |e| seen, reported at the end of the fixture test. */
@@ -104,7 +105,7 @@ const CASES = fixture.optimizers as any as {
 }[];
 
 Deno.test("optim fixtures: every trajectory from the stored grads (float64, 1e-9)", async (t) => {
-  assert.equal(CASES.length, 50);
+  assert.equal(CASES.length, 53);
   assert.deepEqual(
     [...new Set(CASES.map((c) => c.name))].sort(),
     Object.keys(OPTIMIZERS).sort(),
@@ -120,6 +121,30 @@ Deno.test("optim fixtures: every trajectory from the stored grads (float64, 1e-9
   console.log(
     `  worst relative error vs the fixture: ${worstRel.toExponential(2)}`,
   );
+});
+
+Deno.test("optim fixtures: asgd's averaged params (state.at(-1).ax) follow torch's ax at every step", () => {
+  const cases = CASES.filter((c) => c.name === "asgd");
+  assert.equal(cases.length, 3);
+  for (const c of cases) {
+    const opt = optim.asgd(c.options);
+    let params = toParams(c.init);
+    let state = opt.init(params);
+    c.steps.forEach((s, i) => {
+      ({ params, state } = step(opt, toParams(s.grads), state, params));
+      const ax = (state as optim.ScaleByAsgdState[]).at(-1)!.ax as Params;
+      const want = (s as unknown as { ax: { w: J; b: J } }).ax;
+      close(ax.w, want.w, `${c.label} step ${i + 1} ax.w`);
+      close(ax.b, want.b, `${c.label} step ${i + 1} ax.b`);
+    });
+    // averaging started: the last ax is not the last params (but for the
+    // default t0 of 1e6)
+    const last = c.steps.at(-1)!;
+    const averaged = !last.params.w.data.every((v, i) =>
+      v === (last as unknown as { ax: { w: J } }).ax.w.data[i]
+    );
+    assert.equal(averaged, c.options.t0 !== undefined, c.label);
+  }
 });
 
 Deno.test("optim fixtures: lion, lamb and adafactor default to lr 1e-2 (the fixture's 'defaults' cases)", () => {
