@@ -9,6 +9,7 @@
  */
 import type { Schedule } from "./_util.ts";
 import { checkBool, checkNum, checkOptions } from "./_util.ts";
+import { describe } from "../ops/tensor.ts";
 
 const nonNeg = { min: 0 };
 const positive = { min: 0, minOpen: true };
@@ -214,7 +215,31 @@ export interface LinearWarmupOptions {
  * ```
  */
 export function linearWarmup(options: LinearWarmupOptions): Schedule {
-  const fn = "optim.schedules.linearWarmup";
+  return linearFactor("optim.schedules.linearWarmup", options);
+}
+
+/** Options of {@linkcode linearLR}: those of {@linkcode linearWarmup}. */
+export type LinearLROptions = LinearWarmupOptions;
+
+/**
+ * torch's LinearLR under its own name: {@linkcode linearWarmup}, the factor
+ * of lr ramped linearly from `startFactor` (default 1/3) to `endFactor`
+ * (default 1) over `totalIters` steps (default 5).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.linearLR({ lr: 1, startFactor: 1, endFactor: 0.5, totalIters: 2 });
+ * assert.deepEqual([0, 1, 2, 3].map(s), [1, 0.75, 0.5, 0.5]);
+ * ```
+ */
+export function linearLR(options: LinearLROptions): Schedule {
+  return linearFactor("optim.schedules.linearLR", options);
+}
+
+/** linearWarmup and linearLR (`fn` names the caller). */
+function linearFactor(fn: string, options: LinearWarmupOptions): Schedule {
   const o = checkOptions(fn, options, [
     "lr",
     "startFactor",
@@ -578,5 +603,67 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
       ? 1 / 2 ** (cycle - 1)
       : gamma ** k;
     return base + height * by;
+  });
+}
+
+/** Options of {@linkcode sequentialLR}. */
+export interface SequentialLROptions {
+  /** The schedules, one after the other. Required. */
+  schedulers: readonly Schedule[];
+  /** The steps at which the next schedule takes over: increasing, one fewer than the schedules. Required. */
+  milestones: readonly number[];
+}
+
+/**
+ * Schedules one after the other (torch SequentialLR): before the first
+ * milestone the first schedule, then from milestone m_i on schedule i + 1
+ * counted from that milestone, `schedulers[i + 1](step - m_i)`, as torch
+ * restarts each at its milestone.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.sequentialLR({
+ *   schedulers: [schedules.constant(0.5), schedules.exponentialLR({ lr: 1, gamma: 0.5 })],
+ *   milestones: [2],
+ * });
+ * assert.deepEqual([0, 1, 2, 3, 4].map(s), [0.5, 0.5, 1, 0.5, 0.25]);
+ * ```
+ */
+export function sequentialLR(options: SequentialLROptions): Schedule {
+  const fn = "optim.schedules.sequentialLR";
+  const o = checkOptions(fn, options, ["schedulers", "milestones"]);
+  const scheds = o.schedulers as unknown;
+  if (
+    !Array.isArray(scheds) || scheds.length === 0 ||
+    !scheds.every((f) => typeof f === "function")
+  ) {
+    throw new Error(
+      `${fn}: schedulers must be a non-empty array of schedules (step) => lr, got ${
+        describe(scheds)
+      }`,
+    );
+  }
+  const ms = o.milestones as unknown;
+  if (
+    !Array.isArray(ms) || ms.length !== scheds.length - 1 ||
+    !ms.every((m, i) =>
+      Number.isInteger(m) && m >= 1 && (i === 0 || m > ms[i - 1])
+    )
+  ) {
+    throw new Error(
+      `${fn}: milestones must be ${
+        scheds.length - 1
+      } increasing integers >= 1 (one fewer than the schedulers), got ${
+        describe(ms)
+      }`,
+    );
+  }
+  const list = scheds as Schedule[], at = ms as number[];
+  return schedule(fn, (k) => {
+    let i = 0;
+    while (i < at.length && k >= at[i]) i++;
+    return list[i](i === 0 ? k : k - at[i - 1]);
   });
 }

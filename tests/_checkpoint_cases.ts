@@ -69,9 +69,15 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
   (lr) => S.polynomialLR({ lr, totalIters: 8, power: 2 }),
   (lr) => S.constantLR({ lr, factor: 0.5, totalIters: 2 }),
   (lr) => S.cyclicLR({ baseLr: lr / 10, maxLr: lr, stepSizeUp: 2 }),
+  (lr) => S.linearLR({ lr, startFactor: 0.5, totalIters: 3 }),
+  (lr) =>
+    S.sequentialLR({
+      schedulers: [S.constant(lr / 2), S.exponentialLR({ lr, gamma: 0.5 })],
+      milestones: [2],
+    }),
 ];
 
-/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (45 in all). */
+/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (48 in all). */
 export const CASES: Record<string, () => Opt> = Object.fromEntries(
   OPTIMIZERS.flatMap(([name, lr, make], i) => [
     [name, () => make(lr)],

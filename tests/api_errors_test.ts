@@ -618,6 +618,16 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       mode: "exp_range",
       gamma: 0.9,
     }, (o) => steps(S.cyclicLR(o))],
+    [["optim.schedules.linearLR"], "linearLR", {
+      lr: 0.1,
+      startFactor: 0.5,
+      endFactor: 1,
+      totalIters: 3,
+    }, (o) => steps(S.linearLR(o))],
+    [["optim.schedules.sequentialLR"], "sequentialLR", {
+      schedulers: [S.constant(0.1), S.exponentialLR({ lr: 0.1, gamma: 0.5 })],
+      milestones: [2],
+    }, (o) => steps(S.sequentialLR(o))],
   );
   for (const name of ["sgd", "adam", "rmsprop", "lion", "lamb"] as const) {
     cases.push([[`optim.${name}`], `optim.${name}`, {

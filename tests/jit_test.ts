@@ -129,6 +129,18 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
       lr: sch.cyclicLR({ baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 }),
       momentum: 0.9,
     }),
+    "adam, linearLR": optim.adam({
+      lr: sch.linearLR({ lr: 0.01, startFactor: 0.25, totalIters: 4 }),
+    }),
+    "sgd, sequentialLR (linearLR, exponentialLR)": optim.sgd({
+      lr: sch.sequentialLR({
+        schedulers: [
+          sch.linearLR({ lr: 0.1, startFactor: 0.5, totalIters: 3 }),
+          sch.exponentialLR({ lr: 0.1, gamma: 0.8 }),
+        ],
+        milestones: [3],
+      }),
+    }),
     "sgd, oneCycle": optim.sgd({
       lr: sch.oneCycle({ maxLr: 0.1, totalSteps: 8 }),
       momentum: 0.9,

@@ -225,7 +225,22 @@ Deno.test("optim fixtures: trajectories with grads from the library's grad", asy
 Deno.test("optim schedules: the 50 torch.optim.lr_scheduler values of each fixture case (1e-12)", async (t) => {
   // deno-lint-ignore no-explicit-any
   const S = optim.schedules as Record<string, (o: any) => optim.Schedule>;
-  assert.equal(fixture.schedules.length, 24);
+  assert.equal(fixture.schedules.length, 28);
+  // deno-lint-ignore no-explicit-any
+  const make = (name: string, lr: number, options: any): optim.Schedule =>
+    name === "constant"
+      ? optim.schedules.constant(lr)
+      : name === "oneCycle" || name === "cyclicLR" // their own base rates
+      ? S[name](options)
+      : name === "sequentialLR" // each schedule as [name, options]
+      ? S.sequentialLR({
+        milestones: options.milestones,
+        // deno-lint-ignore no-explicit-any
+        schedulers: options.schedulers.map(([n, o]: [string, any]) =>
+          make(n, lr, o)
+        ),
+      })
+      : S[name]({ lr, ...options });
   // every exported schedule has fixture cases
   assert.deepEqual(
     [...new Set(fixture.schedules.map((c) => c.name))].sort(),
@@ -233,11 +248,7 @@ Deno.test("optim schedules: the 50 torch.optim.lr_scheduler values of each fixtu
   );
   for (const c of fixture.schedules) {
     await t.step(c.label, () => {
-      const s = c.name === "constant"
-        ? optim.schedules.constant(c.lr)
-        : c.name === "oneCycle" || c.name === "cyclicLR" // their own base rates
-        ? S[c.name](c.options)
-        : S[c.name]({ lr: c.lr, ...c.options });
+      const s = make(c.name, c.lr, c.options);
       assert.equal(c.values.length, 50);
       c.values.forEach((v, k) => {
         assertAllClose(s(k), v, { rtol: 1e-12, atol: 1e-15, msg: `step ${k}` });
@@ -292,6 +303,39 @@ Deno.test("optim schedules: options are checked", () => {
     () => S.warmupCosine({ lr: 1, warmupSteps: 10, tMax: 10 }),
     /warmupCosine: tMax/,
   );
+  assert.throws(
+    () => S.linearLR({ lr: 1, startFactor: 0 }),
+    /^Error: optim\.schedules\.linearLR: startFactor must be /,
+  );
+  const two = [S.constant(1), S.constant(2)];
+  assert.throws(
+    () => S.sequentialLR({ schedulers: two, milestones: [] }),
+    /^Error: optim\.schedules\.sequentialLR: milestones must be 1 increasing integers >= 1 \(one fewer than the schedulers\), got /,
+  );
+  assert.throws(
+    () =>
+      S.sequentialLR({
+        schedulers: [...two, S.constant(3)],
+        milestones: [4, 4],
+      }),
+    /sequentialLR: milestones must be 2 increasing integers/,
+  );
+  assert.throws(
+    () => S.sequentialLR({ schedulers: [], milestones: [] }),
+    /^Error: optim\.schedules\.sequentialLR: schedulers must be a non-empty array of schedules/,
+  );
+  assert.throws(
+    () => S.sequentialLR({ schedulers: [0.1 as never], milestones: [] }),
+    /sequentialLR: schedulers must be a non-empty array of schedules/,
+  );
+  assert.throws(
+    () => S.sequentialLR({ schedulers: two, milestones: [2] })(-1),
+    /^Error: optim\.schedules\.sequentialLR: step must be an integer >= 0/,
+  );
+  // one schedule and no milestone is that schedule
+  const e = S.exponentialLR({ lr: 1, gamma: 0.5 });
+  const one = S.sequentialLR({ schedulers: [e], milestones: [] });
+  assert.deepEqual([0, 1, 5].map(one), [0, 1, 5].map(e));
   assert.throws(
     () =>
       S.oneCycle({
