@@ -85,10 +85,24 @@ export {
   take,
 } from "./batches.ts";
 export {
+  affine,
+  type AffineOptions,
+  centerCrop,
+  randomAffine,
+  type RandomAffineOptions,
+  randomRotation,
+  type RandomRotationOptions,
+  resize,
+  type ResizeOptions,
+  rotate,
+  type RotateOptions,
+} from "./geometric.ts";
+export {
   hwcToChw,
   normalize,
   padImages,
   randomCrop,
   randomHorizontalFlip,
+  randomVerticalFlip,
   scaleTo01,
 } from "./transforms.ts";

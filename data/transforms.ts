@@ -153,8 +153,8 @@ export function padImages(
   return pad(x, widths as [number, number][], { value });
 }
 
-/** Treats one image as a batch of one; returns the 4-D view and whether it was single. */
-function asBatch(fn: string, x: Tensor): [Tensor, boolean] {
+/** Treats one image as a batch of one; returns the 4-D view and whether it was single. @internal */
+export function asBatch(fn: string, x: Tensor): [Tensor, boolean] {
   checkTensor(fn, x, "x");
   const single = channelAxis(fn, x) === 0;
   return [single ? reshape(x, [1, ...x.shape]) : x, single];
@@ -250,7 +250,36 @@ export function randomHorizontalFlip(
   x: Tensor,
   options: { p?: number; key: Key },
 ): Tensor {
-  const fn = "randomHorizontalFlip";
+  return randomFlip("randomHorizontalFlip", x, options, false);
+}
+
+/**
+ * Mirrors each image top-bottom with probability `p` (default 0.5), as
+ * torchvision's `RandomVerticalFlip`.
+ *
+ * @example
+ * ```ts
+ * import { randomVerticalFlip } from "./transforms.ts";
+ * import { random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[[1, 2], [3, 4]]]]);
+ * assert.deepEqual(toArray(randomVerticalFlip(x, { p: 1, key: random.key(0) })), [[[[3, 4], [1, 2]]]]);
+ * ```
+ */
+export function randomVerticalFlip(
+  x: Tensor,
+  options: { p?: number; key: Key },
+): Tensor {
+  return randomFlip("randomVerticalFlip", x, options, true);
+}
+
+/** The random flips: each image mirrored (its rows when `vertical`, else its columns) with probability p. */
+function randomFlip(
+  fn: string,
+  x: Tensor,
+  options: { p?: number; key: Key },
+  vertical: boolean,
+): Tensor {
   checkOptions(fn, options, ["p", "key"]);
   const [xb, single] = asBatch(fn, x);
   if (!options?.key) {
@@ -270,10 +299,15 @@ export function randomHorizontalFlip(
   const src = concrete(xb).data;
   const out = allocData(xb.dtype, src.length);
   for (let i = 0; i < n; i++) {
-    for (let r = 0; r < c * h; r++) {
-      const base = (i * c * h + r) * w;
-      for (let xx = 0; xx < w; xx++) {
-        out[base + xx] = src[base + (flip[i] ? w - 1 - xx : xx)];
+    for (let ch = 0; ch < c; ch++) {
+      for (let r = 0; r < h; r++) {
+        const plane = (i * c + ch) * h;
+        const to = (plane + r) * w;
+        const from = (plane + (flip[i] && vertical ? h - 1 - r : r)) * w;
+        const mirror = flip[i] && !vertical;
+        for (let xx = 0; xx < w; xx++) {
+          out[to + xx] = src[from + (mirror ? w - 1 - xx : xx)];
+        }
       }
     }
   }

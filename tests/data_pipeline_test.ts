@@ -127,6 +127,23 @@ Deno.test("randomCrop shifts each image by at most the padding; flips mirror", (
     key: random.key(0),
   });
   assert.deepEqual(T.toArray(none), [[[1, 2, 3]]]);
+  // a vertical flip is the horizontal flip of the transposed image, drawn
+  // per image with the same key
+  const img = T.random.normal(random.key(5), [8, 2, 3, 4]);
+  const k = random.key(9);
+  const v = data.randomVerticalFlip(img, { key: k });
+  const h = data.randomHorizontalFlip(T.transpose(img, [0, 1, 3, 2]), {
+    key: k,
+  });
+  assert.deepEqual(v.data, T.transpose(h, [0, 1, 3, 2]).data);
+  const flipped = [0, 1, 2, 3, 4, 5, 6, 7].filter((i) =>
+    v.data[i * 24] !== img.data[i * 24]
+  );
+  assert.ok(flipped.length > 0 && flipped.length < 8);
+  assert.throws(
+    () => data.randomVerticalFlip(img, { p: 2, key: k }),
+    /^Error: randomVerticalFlip: p must be in \[0, 1\], got 2$/,
+  );
   assert.throws(
     () => data.randomCrop(x, { size: 10, key: random.key(0) }),
     /randomCrop: size 10 must fit in the padded image 5x5/,

@@ -1,0 +1,697 @@
+/**
+ * Geometric image transforms as torchvision's on tensors
+ * (`torchvision.transforms.functional`): centre crops, resizing, and affine
+ * maps (rotation, translation, scale, shear) sampled with `gridSample` on
+ * torchvision's grid, with the random versions drawn from a key, one set of
+ * parameters per image. They work on one image `[C, H, W]` or a batch
+ * `[N, C, H, W]`, and are compositions of the library's ops, so they are
+ * differentiable and run under `jit` and `vmap` too.
+ *
+ * @module
+ */
+import {
+  allocShape,
+  checkOptions,
+  describe,
+  fmtShape as fmt,
+  fromData,
+  ones,
+  type Tensor,
+} from "../ops/tensor.ts";
+import { add, less, mul, sub, where } from "../ops/elementwise.ts";
+import { pad, reshape, slice } from "../ops/structural.ts";
+import { interpolate } from "../ops/upsample.ts";
+import { gridSample } from "../ops/grid_sample.ts";
+import { checkKeyArg, floatCheck } from "../ops/_args.ts";
+import { type Key, uniform } from "../ops/random.ts";
+import { asBatch } from "./transforms.ts";
+
+/** A value as an error message shows it: arrays of numbers spelt out. */
+const show = (v: unknown) =>
+  Array.isArray(v) && v.every((u) => typeof u === "number")
+    ? JSON.stringify(v)
+    : describe(v);
+
+/** A size option: one number for both sides or `[h, w]`, each an integer >= 1. */
+function sizePair(fn: string, size: unknown): [number, number] {
+  const s = typeof size === "number" ? [size, size] : size;
+  if (
+    !Array.isArray(s) || s.length !== 2 ||
+    !s.every((v) => Number.isInteger(v) && v >= 1 && v < 2 ** 31)
+  ) {
+    throw new Error(
+      `${fn}: size must be an integer >= 1 or a pair [h, w] of them, got ${
+        show(size)
+      }`,
+    );
+  }
+  return [s[0], s[1]];
+}
+
+/**
+ * The centre `size` crop of each image, as torchvision's `center_crop`: the
+ * top-left corner at `round((H - h) / 2)` (halves to even, as Python's
+ * round), and an image smaller than the crop zero-padded first (the odd
+ * pixel at the bottom and right).
+ *
+ * @example
+ * ```ts
+ * import { centerCrop } from "./mod.ts";
+ * import { reshape, arange, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(16), [1, 4, 4]);
+ * assert.deepEqual(toArray(centerCrop(x, 2)), [[[5, 6], [9, 10]]]);
+ * assert.deepEqual(centerCrop(x, [6, 5]).shape, [1, 6, 5]); // padded
+ * ```
+ */
+export function centerCrop(x: Tensor, size: number | [number, number]): Tensor {
+  const fn = "centerCrop";
+  const [xb, single] = asBatch(fn, x);
+  const [ch, cw] = sizePair(fn, size);
+  allocShape(fn, xb.dtype, [xb.shape[0], xb.shape[1], ch, cw]); // (before any padding)
+  let [, , h, w] = xb.shape;
+  let img = xb;
+  if (ch > h || cw > w) {
+    const ph = ch > h ? ch - h : 0, pw = cw > w ? cw - w : 0;
+    img = pad(img, [[0, 0], [0, 0], [ph >> 1, (ph + 1) >> 1], [
+      pw >> 1,
+      (pw + 1) >> 1,
+    ]]);
+    [, , h, w] = img.shape;
+  }
+  const top = roundHalfEven((h - ch) / 2), left = roundHalfEven((w - cw) / 2);
+  const [n, c] = img.shape;
+  const y = slice(img, [0, 0, top, left], [n, c, top + ch, left + cw]);
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** Python's round: halves to even. */
+const roundHalfEven = (v: number) => {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** Options of {@linkcode resize}. */
+export interface ResizeOptions {
+  /** "bilinear" (default) or "nearest", as torchvision's InterpolationMode. */
+  mode?: "bilinear" | "nearest";
+  /** With a single size: the longer side's upper bound (then the shorter side shrinks to keep the aspect). */
+  maxSize?: number;
+}
+
+/**
+ * Resizes each image as torchvision's `resize` on tensors: `size` `[h, w]`,
+ * or one number for the shorter side (the longer one
+ * `floor(size · long / short)`), by `interpolate` with alignCorners false
+ * (no antialiasing, torchvision's default for tensors).
+ *
+ * @example
+ * ```ts
+ * import { resize } from "./mod.ts";
+ * import { zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(resize(zeros([3, 28, 56]), 14).shape, [3, 14, 28]);
+ * assert.deepEqual(resize(zeros([2, 3, 10, 10]), [5, 8]).shape, [2, 3, 5, 8]);
+ * ```
+ */
+export function resize(
+  x: Tensor,
+  size: number | [number, number],
+  options?: ResizeOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "resize";
+  options = checkOptions(fn, options, ["mode", "maxSize"]) as ResizeOptions;
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const mode = options.mode ?? "bilinear";
+  if (mode !== "bilinear" && mode !== "nearest") {
+    throw new Error(
+      `${fn}: mode must be "bilinear" or "nearest", got ${show(mode)}`,
+    );
+  }
+  const [, , h, w] = xb.shape;
+  let out: [number, number];
+  if (typeof size === "number") {
+    const [s] = sizePair(fn, size);
+    const short = Math.min(h, w), long = Math.max(h, w);
+    if (short < 1) {
+      throw new Error(
+        `${fn}: x must have a height and width >= 1, got ${fmt(x.shape)}`,
+      );
+    }
+    let ns = s, nl = Math.floor((s * long) / short);
+    const max = options.maxSize;
+    if (max !== undefined) {
+      if (!Number.isInteger(max) || max <= s) {
+        throw new Error(
+          `${fn}: maxSize must be an integer greater than size (${s}), got ${
+            show(max)
+          }`,
+        );
+      }
+      if (nl > max) [ns, nl] = [Math.floor((max * ns) / nl), max];
+    }
+    out = w <= h ? [nl, ns] : [ns, nl];
+  } else {
+    if (options.maxSize !== undefined) {
+      throw new Error(
+        `${fn}: maxSize applies only when size is a single number, got size ${
+          show(size)
+        }`,
+      );
+    }
+    out = sizePair(fn, size);
+  }
+  const y = interpolate(xb, {
+    size: out,
+    mode,
+    ...(mode === "bilinear" ? { alignCorners: false } : {}),
+  });
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** Options of {@linkcode affine} (torchvision's `affine` arguments). */
+export interface AffineOptions {
+  /** Rotation in degrees, clockwise. Default 0. */
+  angle?: number;
+  /** Translation `[dx, dy]` in pixels, after the rotation. Default [0, 0]. */
+  translate?: readonly [number, number];
+  /** Overall scale, > 0. Default 1. */
+  scale?: number;
+  /** Shear in degrees: one number (parallel to x) or `[x, y]`. Default 0. */
+  shear?: number | readonly [number, number];
+  /** "nearest" (default, as torchvision's) or "bilinear". */
+  mode?: "nearest" | "bilinear";
+  /** The value of pixels from outside the image: one number or one per channel. Default: zeros, without torchvision's fill mask. */
+  fill?: number | readonly number[];
+  /** Centre of the rotation `[x, y]` in pixels from the top-left corner. Default the image's centre. */
+  center?: readonly [number, number];
+}
+
+/** Options of {@linkcode rotate}. */
+export interface RotateOptions {
+  /** "nearest" (default, as torchvision's) or "bilinear". */
+  mode?: "nearest" | "bilinear";
+  /** Enlarge the output to hold the whole rotated image (rotation about the centre only). Default false. */
+  expand?: boolean;
+  /** Centre of the rotation `[x, y]` in pixels from the top-left corner. Default the image's centre. */
+  center?: readonly [number, number];
+  /** The value of pixels from outside the image: one number or one per channel. Default: zeros, without torchvision's fill mask. */
+  fill?: number | readonly number[];
+}
+
+/** The affine map's parameters, checked. */
+type AffineParams = {
+  angle: number;
+  translate: [number, number];
+  scale: number;
+  shear: [number, number];
+};
+
+const DEG = Math.PI / 180; // (Python's math.radians multiplies by pi / 180)
+
+/**
+ * torchvision's `_get_inverse_affine_matrix` (inverted): the 2x3 map from
+ * output pixels to input pixels, both centred on the image.
+ */
+function inverseAffine(
+  center: readonly [number, number],
+  { angle, translate, scale, shear }: AffineParams,
+): number[] {
+  const rot = angle * DEG, sx = shear[0] * DEG, sy = shear[1] * DEG;
+  const [cx, cy] = center, [tx, ty] = translate;
+  const a = Math.cos(rot - sy) / Math.cos(sy);
+  const b = -Math.cos(rot - sy) * Math.tan(sx) / Math.cos(sy) - Math.sin(rot);
+  const c = Math.sin(rot - sy) / Math.cos(sy);
+  const d = -Math.sin(rot - sy) * Math.tan(sx) / Math.cos(sy) + Math.cos(rot);
+  const m = [d, -b, 0, -c, a, 0].map((v) => v / scale);
+  m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty);
+  m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty);
+  m[2] += cx;
+  m[5] += cy;
+  return m;
+}
+
+/**
+ * torchvision's `_gen_affine_grid`: the normalised sampling positions of an
+ * `oh` x `ow` output for an input `h` x `w` under matrix `m`, written at
+ * `out[at...]` (x then y per pixel).
+ */
+function affineGridInto(
+  m: readonly number[],
+  w: number,
+  h: number,
+  ow: number,
+  oh: number,
+  out: Float64Array,
+  at: number,
+): void {
+  const r = [0, 1, 2].map((k) => m[k] / (0.5 * w))
+    .concat([3, 4, 5].map((k) => m[k] / (0.5 * h)));
+  for (let i = 0; i < oh; i++) {
+    const by = -oh * 0.5 + 0.5 + i;
+    for (let j = 0; j < ow; j++) {
+      const bx = -ow * 0.5 + 0.5 + j;
+      out[at++] = bx * r[0] + by * r[1] + r[2];
+      out[at++] = bx * r[3] + by * r[4] + r[5];
+    }
+  }
+}
+
+/**
+ * torchvision's `_compute_affine_output_size` for `rotate(expand=True)`:
+ * the bounding box of the rotated corners (in float32, truncated to 1e-4
+ * before the ceiling and floor, as torchvision).
+ */
+function expandedSize(m: readonly number[], w: number, h: number) {
+  const f = Math.fround, tol = f(1e-4);
+  const t = m.map(f);
+  const pts = [[-0.5 * w, -0.5 * h], [-0.5 * w, 0.5 * h], [0.5 * w, 0.5 * h], [
+    0.5 * w,
+    -0.5 * h,
+  ]];
+  const size = [0, 1].map((k) => {
+    const v = pts.map(([px, py]) =>
+      f(f(f(px * t[3 * k]) + f(py * t[3 * k + 1])) + t[3 * k + 2])
+    );
+    const half = f((k === 0 ? w : h) * 0.5);
+    const trunc = (u: number) => f(Math.trunc(f(u / tol)) * tol);
+    const hi = Math.ceil(trunc(f(Math.max(...v) + half)));
+    const lo = Math.floor(trunc(f(Math.min(...v) + half)));
+    return hi - lo;
+  });
+  return { ow: size[0], oh: size[1] };
+}
+
+/** The mode and fill options of affine/rotate, checked. */
+function samplingOptions(
+  fn: string,
+  o: { mode?: unknown; fill?: unknown },
+  channels: number,
+) {
+  const mode = o.mode ?? "nearest";
+  if (mode !== "nearest" && mode !== "bilinear") {
+    throw new Error(
+      `${fn}: mode must be "nearest" or "bilinear", got ${show(mode)}`,
+    );
+  }
+  const fill = o.fill;
+  if (fill !== undefined) {
+    const list = typeof fill === "number" ? [fill] : fill;
+    if (
+      !Array.isArray(list) || !list.every((v) => typeof v === "number") ||
+      (list.length !== 1 && list.length !== channels)
+    ) {
+      throw new Error(
+        `${fn}: fill must be a number or one per channel (${channels}), got ${
+          show(fill)
+        }`,
+      );
+    }
+  }
+  return { mode: mode as "nearest" | "bilinear", fill: fill as Fill };
+}
+
+type Fill = number | readonly number[] | undefined;
+
+/**
+ * Samples each image of xb `[N, C, H, W]` at the grid its matrix gives (an
+ * `oh` x `ow` output), with torchvision's fill: where the sampled mask of
+ * ones is below 0.5 (nearest) or blended by it (bilinear).
+ */
+function warp(
+  xb: Tensor,
+  matrices: readonly number[][],
+  ow: number,
+  oh: number,
+  mode: "nearest" | "bilinear",
+  fill: Fill,
+): Tensor {
+  const [n, , h, w] = xb.shape;
+  const g = new Float64Array(n * oh * ow * 2);
+  matrices.forEach((m, i) =>
+    affineGridInto(m, w, h, ow, oh, g, i * oh * ow * 2)
+  );
+  const grid = fromData(
+    xb.dtype === "float64" ? g : Float32Array.from(g),
+    [n, oh, ow, 2],
+  );
+  const o = { mode, paddingMode: "zeros" as const, alignCorners: false };
+  const y = gridSample(xb, grid, o);
+  if (fill === undefined) return y;
+  const mask = gridSample(ones([n, 1, h, w], { dtype: xb.dtype }), grid, o);
+  const values = typeof fill === "number" ? [fill] : [...fill];
+  const f = fromData(
+    xb.dtype === "float64"
+      ? Float64Array.from(values)
+      : Float32Array.from(values),
+    [1, values.length, 1, 1],
+  );
+  return mode === "nearest"
+    ? where(less(mask, 0.5), f, y)
+    : add(mul(y, mask), mul(sub(1, mask), f));
+}
+
+/** The rotation centre relative to the image's centre (torchvision's center_f). */
+const centred = (
+  center: readonly [number, number] | undefined,
+  w: number,
+  h: number,
+): [number, number] =>
+  center ? [center[0] - w * 0.5, center[1] - h * 0.5] : [0, 0];
+
+/** A `[x, y]` pair of finite numbers. */
+function numPair(fn: string, name: string, v: unknown): [number, number] {
+  if (
+    !Array.isArray(v) || v.length !== 2 ||
+    !v.every((u) => typeof u === "number" && Number.isFinite(u))
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be a pair [x, y] of finite numbers, got ${show(v)}`,
+    );
+  }
+  return [v[0], v[1]];
+}
+
+/** A finite number option. */
+function finite(
+  fn: string,
+  name: string,
+  v: unknown,
+  fallback: number,
+): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new Error(`${fn}: ${name} must be a finite number, got ${show(v)}`);
+  }
+  return v;
+}
+
+/** affine's map parameters from its options, checked. */
+function affineParams(fn: string, o: AffineOptions): AffineParams {
+  const angle = finite(fn, "angle", o.angle, 0);
+  const translate = o.translate === undefined
+    ? [0, 0] as [number, number]
+    : numPair(fn, "translate", o.translate);
+  const scale = finite(fn, "scale", o.scale, 1);
+  if (!(scale > 0)) throw new Error(`${fn}: scale must be > 0, got ${scale}`);
+  const shear: [number, number] = typeof o.shear === "number"
+    ? [finite(fn, "shear", o.shear, 0), 0]
+    : o.shear === undefined
+    ? [0, 0]
+    : numPair(fn, "shear", o.shear);
+  return { angle, translate, scale, shear };
+}
+
+/**
+ * An affine map of each image as torchvision's `affine` on tensors:
+ * rotation by `angle` degrees (clockwise) about `center`, then `scale`,
+ * `shear` and `translate`, sampled with `gridSample` (nearest by default,
+ * or bilinear; zeros outside, or `fill`) on torchvision's grid.
+ *
+ * @example
+ * ```ts
+ * import { affine } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 2], [3, 4]]]);
+ * // a one-pixel shift right, zeros coming in
+ * assert.deepEqual(toArray(affine(x, { translate: [1, 0] })), [[[0, 1], [0, 3]]]);
+ * // a quarter turn clockwise
+ * assert.deepEqual(toArray(affine(x, { angle: 90 })), [[[3, 1], [4, 2]]]);
+ * ```
+ */
+export function affine(x: Tensor, options?: AffineOptions): Tensor {
+  const fn = "affine";
+  options = checkOptions(fn, options, [
+    "angle",
+    "translate",
+    "scale",
+    "shear",
+    "mode",
+    "fill",
+    "center",
+  ]) as AffineOptions;
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const [n, c, h, w] = xb.shape;
+  const { mode, fill } = samplingOptions(fn, options, c);
+  const params = affineParams(fn, options);
+  const center = options.center === undefined
+    ? undefined
+    : numPair(fn, "center", options.center);
+  const m = inverseAffine(centred(center, w, h), params);
+  const y = warp(xb, Array(n).fill(m), w, h, mode, fill);
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/**
+ * Rotates each image by `angle` degrees counter-clockwise as torchvision's
+ * `rotate` on tensors (about `center`, nearest by default; `expand` grows
+ * the output to hold the whole rotated image).
+ *
+ * @example
+ * ```ts
+ * import { rotate } from "./mod.ts";
+ * import { tensor, toArray, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 2], [3, 4]]]);
+ * assert.deepEqual(toArray(rotate(x, 90)), [[[2, 4], [1, 3]]]);
+ * assert.deepEqual(rotate(zeros([1, 10, 20]), 90, { expand: true }).shape, [1, 20, 10]);
+ * ```
+ */
+export function rotate(
+  x: Tensor,
+  angle: number,
+  options?: RotateOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "rotate";
+  options = checkOptions(fn, options, [
+    "mode",
+    "expand",
+    "center",
+    "fill",
+  ]) as RotateOptions;
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const [n, c, h, w] = xb.shape;
+  const { mode, fill } = samplingOptions(fn, options, c);
+  const a = finite(fn, "angle", angle, NaN);
+  if (Number.isNaN(a)) throw new Error(`${fn}: angle is required`);
+  const expand = options.expand ?? false;
+  if (typeof expand !== "boolean") {
+    throw new Error(`${fn}: expand must be a boolean, got ${show(expand)}`);
+  }
+  const center = options.center === undefined
+    ? undefined
+    : numPair(fn, "center", options.center);
+  const m = inverseAffine(centred(center, w, h), {
+    angle: -a,
+    translate: [0, 0],
+    scale: 1,
+    shear: [0, 0],
+  });
+  const { ow, oh } = expand ? expandedSize(m, w, h) : { ow: w, oh: h };
+  if (!(ow >= 1 && oh >= 1)) {
+    throw new Error(
+      `${fn}: the expanded output would be ${ow}x${oh} for x ${
+        fmt(x.shape)
+      } (expand assumes a rotation about a centre inside the image)`,
+    );
+  }
+  allocShape(fn, xb.dtype, [n, c, oh, ow]);
+  const y = warp(xb, Array(n).fill(m), ow, oh, mode, fill);
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** A `[lo, hi]` range option: a number d gives `[-d, d]` (d >= 0). */
+function range(fn: string, name: string, v: unknown): [number, number] {
+  if (typeof v === "number" && Number.isFinite(v) && v >= 0) return [-v, v];
+  if (
+    Array.isArray(v) && v.length === 2 &&
+    v.every((u) => typeof u === "number" && Number.isFinite(u)) && v[0] <= v[1]
+  ) return [v[0], v[1]];
+  throw new Error(
+    `${fn}: ${name} must be a number >= 0 or a range [min, max], got ${
+      show(v)
+    }`,
+  );
+}
+
+/** Options of {@linkcode randomAffine} (torchvision's `RandomAffine`). */
+export interface RandomAffineOptions {
+  /** Rotation range in degrees: d for `[-d, d]`, or `[min, max]`. Required. */
+  degrees: number | readonly [number, number];
+  /** Largest shifts as fractions `[a, b]` of the width and height (each shift rounded to a pixel). Default none. */
+  translate?: readonly [number, number];
+  /** Scale range `[min, max]`. Default none (1). */
+  scale?: readonly [number, number];
+  /** Shear range in degrees: s for x in `[-s, s]`, `[min, max]` for x, or `[xmin, xmax, ymin, ymax]`. Default none. */
+  shear?: number | readonly number[];
+  /** "nearest" (default) or "bilinear". */
+  mode?: "nearest" | "bilinear";
+  /** The value of pixels from outside the image. Default zeros. */
+  fill?: number | readonly number[];
+  /** Centre of the rotation `[x, y]` in pixels. Default the image's centre. */
+  center?: readonly [number, number];
+  /** The random key. Required. */
+  key: Key;
+}
+
+/**
+ * A random affine map of each image, as torchvision's `RandomAffine` with
+ * its parameter ranges (angle, a shift of whole pixels up to
+ * `translate` · size, scale, shear), drawn from `key` for each image, then
+ * {@linkcode affine}.
+ *
+ * @example
+ * ```ts
+ * import { randomAffine } from "./mod.ts";
+ * import { ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomAffine(ones([8, 1, 28, 28]), {
+ *   degrees: 15, translate: [0.1, 0.1], scale: [0.9, 1.1], key: random.key(0),
+ * });
+ * assert.deepEqual(y.shape, [8, 1, 28, 28]);
+ * ```
+ */
+export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
+  const fn = "randomAffine";
+  options = checkOptions(fn, options, [
+    "degrees",
+    "translate",
+    "scale",
+    "shear",
+    "mode",
+    "fill",
+    "center",
+    "key",
+  ]) as unknown as RandomAffineOptions;
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const [n, c, h, w] = xb.shape;
+  const { mode, fill } = samplingOptions(fn, options, c);
+  const key = requireKey(fn, options.key);
+  const degrees = range(fn, "degrees", options.degrees);
+  const tr = options.translate === undefined
+    ? null
+    : numPair(fn, "translate", options.translate);
+  if (tr && !tr.every((v) => v >= 0 && v <= 1)) {
+    throw new Error(
+      `${fn}: translate must be fractions in [0, 1], got ${show(tr)}`,
+    );
+  }
+  const sc = options.scale === undefined
+    ? null
+    : range(fn, "scale", options.scale);
+  if (sc && !(sc[0] > 0)) {
+    throw new Error(
+      `${fn}: scale must be a range of numbers > 0, got ${show(options.scale)}`,
+    );
+  }
+  const sh = options.shear;
+  const shears: [number, number][] = sh === undefined
+    ? []
+    : Array.isArray(sh) && sh.length === 4
+    ? [range(fn, "shear", sh.slice(0, 2)), range(fn, "shear", sh.slice(2))]
+    : [range(fn, "shear", sh)];
+  const center = options.center === undefined
+    ? undefined
+    : numPair(fn, "center", options.center);
+  // one draw per parameter and image, in [0, 1)
+  const u = uniform(key, [5, n], { dtype: "float64" }).data;
+  const lerp = ([lo, hi]: [number, number], t: number) => lo + (hi - lo) * t;
+  const matrices = Array.from({ length: n }, (_, i) => {
+    const at = (k: number) => u[k * n + i];
+    const translate: [number, number] = tr
+      ? [
+        roundHalfEven(lerp([-tr[0] * w, tr[0] * w], at(1))),
+        roundHalfEven(lerp([-tr[1] * h, tr[1] * h], at(2))),
+      ]
+      : [0, 0];
+    return inverseAffine(centred(center, w, h), {
+      angle: lerp(degrees, at(0)),
+      translate,
+      scale: sc ? lerp(sc, at(3)) : 1,
+      shear: [
+        shears[0] ? lerp(shears[0], at(4)) : 0,
+        shears[1] ? lerp(shears[1], at(4)) : 0,
+      ],
+    });
+  });
+  const y = warp(xb, matrices, w, h, mode, fill);
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** Options of {@linkcode randomRotation} (torchvision's `RandomRotation`, without expand). */
+export interface RandomRotationOptions {
+  /** Rotation range in degrees: d for `[-d, d]`, or `[min, max]`. Required. */
+  degrees: number | readonly [number, number];
+  /** "nearest" (default) or "bilinear". */
+  mode?: "nearest" | "bilinear";
+  /** Centre of the rotation `[x, y]` in pixels. Default the image's centre. */
+  center?: readonly [number, number];
+  /** The value of pixels from outside the image. Default zeros. */
+  fill?: number | readonly number[];
+  /** The random key. Required. */
+  key: Key;
+}
+
+/**
+ * Rotates each image by an angle drawn from `degrees` (counter-clockwise,
+ * one per image from `key`), as torchvision's `RandomRotation` then
+ * {@linkcode rotate}. (No `expand`: images of one batch share a size.)
+ *
+ * @example
+ * ```ts
+ * import { randomRotation } from "./mod.ts";
+ * import { ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomRotation(ones([4, 1, 28, 28]), { degrees: 30, key: random.key(1) });
+ * assert.deepEqual(y.shape, [4, 1, 28, 28]);
+ * ```
+ */
+export function randomRotation(
+  x: Tensor,
+  options: RandomRotationOptions,
+): Tensor {
+  const fn = "randomRotation";
+  options = checkOptions(fn, options, [
+    "degrees",
+    "mode",
+    "center",
+    "fill",
+    "key",
+  ]) as unknown as RandomRotationOptions;
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const [n, c, h, w] = xb.shape;
+  const { mode, fill } = samplingOptions(fn, options, c);
+  const key = requireKey(fn, options.key);
+  const degrees = range(fn, "degrees", options.degrees);
+  const center = options.center === undefined
+    ? undefined
+    : numPair(fn, "center", options.center);
+  const u = uniform(key, [n], { dtype: "float64" }).data;
+  const matrices = Array.from(
+    { length: n },
+    (_, i) =>
+      inverseAffine(centred(center, w, h), {
+        angle: -(degrees[0] + (degrees[1] - degrees[0]) * u[i]),
+        translate: [0, 0],
+        scale: 1,
+        shear: [0, 0],
+      }),
+  );
+  const y = warp(xb, matrices, w, h, mode, fill);
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** The required random key of a random transform. */
+function requireKey(fn: string, key: unknown): Key {
+  if (!key) throw new Error(`${fn}: options.key (a random.key) is required`);
+  checkKeyArg(fn, key, "options.key");
+  return key as Key;
+}

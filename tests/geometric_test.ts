@@ -1,0 +1,232 @@
+/**
+ * The geometric image transforms (data/geometric.ts): centerCrop, resize,
+ * affine and rotate against torchvision 0.14 on tensors
+ * (tests/fixtures/transforms.json, written by
+ * tests/fixtures/gen_transforms.py) in float64, and in float32 where the
+ * sampling is bilinear; the random versions' draws, gradients through them,
+ * jit, and their errors.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { assertAllClose } from "./_helpers.ts";
+import fixture from "./fixtures/transforms.json" with { type: "json" };
+
+const { data, random } = T;
+type J = { shape: number[]; dtype: string; data: number[] };
+type Case = {
+  op: string;
+  name: string;
+  // deno-lint-ignore no-explicit-any
+  options: any;
+  x: J;
+  y: J;
+};
+const CASES = fixture.cases as unknown as Case[];
+
+function run(c: Case, x: Tensor): Tensor {
+  const { size, angle, ...o } = c.options;
+  switch (c.op) {
+    case "centerCrop":
+      return data.centerCrop(x, size);
+    case "resize":
+      return data.resize(x, size, o);
+    case "affine":
+      return data.affine(x, { angle, ...o });
+    case "rotate":
+      return data.rotate(x, angle, o);
+  }
+  throw new Error(`unknown op ${c.op}`);
+}
+
+for (const op of ["centerCrop", "resize", "affine", "rotate"]) {
+  Deno.test(`torchvision fixtures: ${op}`, async (t) => {
+    const cases = CASES.filter((c) => c.op === op);
+    assert.ok(cases.length >= 6);
+    for (const c of cases) {
+      await t.step(c.name, () => {
+        const x = T.tensor(c.x.data, { shape: c.x.shape, dtype: "float64" });
+        const y = run(c, x);
+        assert.deepEqual(y.shape, c.y.shape);
+        assertAllClose(y, c.y.data, { atol: 1e-12, rtol: 1e-12 });
+        // float32 images: the same up to float32 rounding where nothing
+        // rounds to a pixel (a nearest choice could flip at a tie)
+        if (c.options.mode !== "nearest") {
+          const y32 = run(c, T.astype(x, "float32"));
+          assert.equal(y32.dtype, "float32");
+          assertAllClose(y32, c.y.data, { atol: 1e-5, rtol: 1e-5 });
+        }
+      });
+    }
+  });
+}
+
+Deno.test("random transforms: per-image draws from the key, in range, reproducible; identities", () => {
+  const x = random.uniform(random.key(0), [6, 2, 9, 9], { dtype: "float64" });
+  const k = random.key(7);
+  const a = data.randomAffine(x, {
+    degrees: 20,
+    translate: [0.2, 0.1],
+    scale: [0.8, 1.2],
+    shear: [-5, 5, -3, 3],
+    mode: "bilinear",
+    key: k,
+  });
+  assert.deepEqual(a.shape, x.shape);
+  // the same key, the same images; each image its own map
+  assert.deepEqual(
+    a.data,
+    data.randomAffine(x, {
+      degrees: 20,
+      translate: [0.2, 0.1],
+      scale: [0.8, 1.2],
+      shear: [-5, 5, -3, 3],
+      mode: "bilinear",
+      key: k,
+    }).data,
+  );
+  const per = T.reshape(a, [6, 162]);
+  const rows = T.toArray(per) as number[][];
+  assert.ok(new Set(rows.map((r) => r.join())).size === 6);
+  // a degenerate range is that fixed map: degrees [30, 30] is affine 30
+  const fixed = data.randomAffine(x, { degrees: [30, 30], key: k });
+  assert.deepEqual(fixed.data, data.affine(x, { angle: 30 }).data);
+  const r = data.randomRotation(x, {
+    degrees: [-45, -45],
+    mode: "bilinear",
+    key: k,
+  });
+  assert.deepEqual(r.data, data.rotate(x, -45, { mode: "bilinear" }).data);
+  // rotation by 0, scale 1 and no shift is the identity
+  assert.deepEqual(data.affine(x, {}).data, x.data);
+  // (bilinear: to rounding, the grid's normalised positions read back)
+  assertAllClose(data.rotate(x, 0, { mode: "bilinear" }), x, {
+    atol: 1e-15,
+    rtol: 1e-15,
+  });
+  // four quarter turns
+  let q = x;
+  for (let i = 0; i < 4; i++) q = data.rotate(q, 90);
+  assert.deepEqual(q.data, x.data);
+});
+
+Deno.test("geometric transforms are differentiable and jit as eager", () => {
+  const x = random.uniform(random.key(2), [2, 1, 6, 6], { dtype: "float64" });
+  const f = (v: Tensor) =>
+    T.sum(
+      T.square(data.affine(v, { angle: 17, scale: 0.9, mode: "bilinear" })),
+    );
+  T.checkGrads(f, [x], { order: 1 });
+  const g = (v: Tensor) => data.resize(data.centerCrop(v, 4), [7, 5]);
+  T.checkGrads((v: Tensor) => T.sum(T.square(g(v))), [x], { order: 1 });
+  const j = T.jit(
+    (v: Tensor) => data.rotate(v, 33, { mode: "bilinear", fill: 0.5 }),
+  );
+  assert.deepEqual(
+    j(x).data,
+    data.rotate(x, 33, { mode: "bilinear", fill: 0.5 }).data,
+  );
+  assert.deepEqual(
+    j(x).data,
+    data.rotate(x, 33, { mode: "bilinear", fill: 0.5 }).data,
+  );
+  assert.equal(j.traceCount(), 1);
+});
+
+Deno.test("errors: the geometric transforms name themselves and the argument", () => {
+  const x = T.zeros([2, 3, 8, 8]);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => data.centerCrop(x, 0),
+      /^Error: centerCrop: size must be an integer >= 1 or a pair \[h, w\] of them, got number 0$/,
+    ],
+    [
+      () => data.centerCrop(T.zeros([8, 8]), 2),
+      /^Error: centerCrop: x must be \[C, H, W\] or \[N, C, H, W\], got \[8,8\]$/,
+    ],
+    [() => data.resize(x, [2, 0]), /^Error: resize: size must be/],
+    [
+      () => data.resize(x, 4, { mode: "bicubic" as never }),
+      /^Error: resize: mode must be "bilinear" or "nearest", got string bicubic$/,
+    ],
+    [
+      () => data.resize(x, 4, { maxSize: 4 }),
+      /^Error: resize: maxSize must be an integer greater than size \(4\), got number 4$/,
+    ],
+    [
+      () => data.resize(x, [4, 4], { maxSize: 9 }),
+      /^Error: resize: maxSize applies only when size is a single number/,
+    ],
+    [
+      () => data.resize(T.zeros([1, 2, 2], { dtype: "int32" }), 4),
+      /^Error: resize: x must be float32 or float64, got int32/,
+    ],
+    [
+      () => data.affine(x, { scale: 0 }),
+      /^Error: affine: scale must be > 0, got 0$/,
+    ],
+    [
+      () => data.affine(x, { angle: NaN }),
+      /^Error: affine: angle must be a finite number, got number NaN$/,
+    ],
+    [
+      () => data.affine(x, { translate: [1] as never }),
+      /^Error: affine: translate must be a pair \[x, y\] of finite numbers/,
+    ],
+    [
+      () => data.affine(x, { fill: [1, 2] }),
+      /^Error: affine: fill must be a number or one per channel \(3\), got /,
+    ],
+    [
+      () => data.affine(x, { mode: "bicubic" as never }),
+      /^Error: affine: mode must be "nearest" or "bilinear"/,
+    ],
+    [
+      () => data.affine(x, { degrees: 3 } as never),
+      /^Error: affine: unknown option "degrees"/,
+    ],
+    [
+      () => data.rotate(x, undefined as never),
+      /^Error: rotate: angle is required$/,
+    ],
+    [
+      () => data.rotate(x, 10, { expand: 1 as never }),
+      /^Error: rotate: expand must be a boolean, got number 1$/,
+    ],
+    [
+      () => data.randomAffine(x, { degrees: 10 } as never),
+      /^Error: randomAffine: options.key \(a random.key\) is required$/,
+    ],
+    [
+      () => data.randomAffine(x, { degrees: -1, key: random.key(0) }),
+      /^Error: randomAffine: degrees must be a number >= 0 or a range \[min, max\], got number -1$/,
+    ],
+    [
+      () =>
+        data.randomAffine(x, {
+          degrees: 0,
+          translate: [2, 0],
+          key: random.key(0),
+        }),
+      /^Error: randomAffine: translate must be fractions in \[0, 1\]/,
+    ],
+    [
+      () =>
+        data.randomAffine(x, { degrees: 0, scale: [0, 1], key: random.key(0) }),
+      /^Error: randomAffine: scale must be a range of numbers > 0/,
+    ],
+    [
+      () => data.randomRotation(x, { degrees: [5, 1], key: random.key(0) }),
+      /^Error: randomRotation: degrees must be a number >= 0 or a range \[min, max\], got \[5,1\]$/,
+    ],
+    [
+      () =>
+        data.randomRotation(
+          x,
+          { degrees: 5, expand: true, key: random.key(0) } as never,
+        ),
+      /^Error: randomRotation: unknown option "expand"/,
+    ],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+});
