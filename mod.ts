@@ -232,10 +232,13 @@ export {
 } from "./ops/indexing.ts";
 export { linear } from "./ops/matmul.ts";
 export {
+  alphaDropout,
   batchNorm,
   type BatchNormOptions,
   dropout,
+  dropout1d,
   dropout2d,
+  featureAlphaDropout,
   groupNorm,
   instanceNorm,
   type InstanceNormOptions,
@@ -272,6 +275,7 @@ export {
   type GridSampleOptions,
 } from "./ops/grid_sample.ts";
 export {
+  channelShuffle,
   fold,
   type FoldOptions,
   pixelShuffle,

@@ -32,6 +32,8 @@ import {
   squeeze as squeezeOp,
 } from "../ops/structural.ts";
 import {
+  channelShuffle as channelShuffleOp,
+  channelShuffleShape,
   fold as foldOp,
   type FoldOptions,
   foldShape,
@@ -81,9 +83,12 @@ import {
 import { linear as linearOp, linearShape } from "../ops/matmul.ts";
 import { embedding as embeddingOp } from "../ops/indexing.ts";
 import {
+  alphaDropout as alphaDropoutOp,
   batchNorm as batchNormOp,
   dropout as dropoutOp,
+  dropout1d as dropout1dOp,
   dropout2d as dropout2dOp,
+  featureAlphaDropout as featureAlphaDropoutOp,
   groupNorm as groupNormOp,
   instanceNorm as instanceNormOp,
   type InstanceNormOptions,
@@ -2283,6 +2288,116 @@ export function dropout2d(
       return s.slice();
     },
   );
+}
+
+/**
+ * Channel dropout layer for sequences (PyTorch's `nn.Dropout1d`, default
+ * `p = 0.5`): the identity unless applied with `{ training: true, key }`;
+ * then each channel of `[N, C, L]` (or unbatched `[C, L]`) is zeroed whole
+ * with probability `p` and the rest scaled by `1 / (1 - p)`.
+ *
+ * @example
+ * ```ts
+ * import { nn, ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const drop = nn.dropout1d({ p: 0.25 });
+ * assert.equal(drop.info.repr, "Dropout1d(p=0.25, inplace=False)");
+ * const x = ones([4, 8, 5]);
+ * assert.equal(drop.apply({}, x), x); // inference: the identity
+ * ```
+ */
+export function dropout1d(
+  options?: { p?: number },
+): Layer<LeafParams, EmptyState> {
+  return dropoutLayer(
+    "nn.dropout1d",
+    "Dropout1d",
+    options,
+    dropout1dOp,
+    (s) => {
+      if (s.length !== 2 && s.length !== 3) {
+        throw new Error(
+          `nn.Dropout1d: expected an input [N, C, L] or [C, L], got ${
+            fmtShape(s)
+          }`,
+        );
+      }
+      return s.slice();
+    },
+  );
+}
+
+/**
+ * Alpha dropout layer (PyTorch's `nn.AlphaDropout`, for SELU networks,
+ * default `p = 0.5`): {@linkcode alphaDropoutOp} when training, the
+ * identity otherwise.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.alphaDropout({ p: 0.1 }).info.repr, "AlphaDropout(p=0.1, inplace=False)");
+ * ```
+ */
+export function alphaDropout(
+  options?: { p?: number },
+): Layer<LeafParams, EmptyState> {
+  return dropoutLayer(
+    "nn.alphaDropout",
+    "AlphaDropout",
+    options,
+    alphaDropoutOp,
+  );
+}
+
+/**
+ * Channel alpha dropout layer (PyTorch's `nn.FeatureAlphaDropout`, default
+ * `p = 0.5`): {@linkcode featureAlphaDropoutOp} when training, the identity
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.featureAlphaDropout().info.repr, "FeatureAlphaDropout(p=0.5, inplace=False)");
+ * ```
+ */
+export function featureAlphaDropout(
+  options?: { p?: number },
+): Layer<LeafParams, EmptyState> {
+  return dropoutLayer(
+    "nn.featureAlphaDropout",
+    "FeatureAlphaDropout",
+    options,
+    featureAlphaDropoutOp,
+  );
+}
+
+/**
+ * Channel shuffle layer (PyTorch's `nn.ChannelShuffle`, ShuffleNet's):
+ * {@linkcode channelShuffleOp} with `groups`, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const shuffle = nn.channelShuffle({ groups: 3 });
+ * assert.equal(shuffle.info.repr, "ChannelShuffle(groups=3)");
+ * assert.deepEqual(shuffle.apply({}, zeros([2, 6, 4, 4])).shape, [2, 6, 4, 4]);
+ * ```
+ */
+export function channelShuffle(
+  options: { groups: number },
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.channelShuffle";
+  requireOptions(fn, options, ["groups"], ["groups"]);
+  const groups = positiveInt(fn, "groups", options.groups);
+  return defineLayer({
+    name: "ChannelShuffle",
+    repr: `ChannelShuffle(groups=${groups})`,
+    apply: (_p, x) => channelShuffleOp(x, groups),
+    outputShape: (s) => channelShuffleShape(s, groups),
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -83,13 +83,15 @@ export function dropout(
 /**
  * Inverted dropout of `x` with a keep mask of `maskShape` (x's shape, or
  * with axes of size 1 that broadcast one draw over them): the options
- * checked, the identity when not training or `p = 0`, zeros when `p = 1`.
+ * checked, the identity when not training or `p = 0`, zeros when `p = 1`;
+ * with `alpha`, alpha dropout (SELU's) instead of the scaling.
  */
 function invertedDropout(
   fn: string,
   x: Tensor,
   options: { p?: number; key?: Key; training?: boolean },
   maskShape: readonly number[],
+  alpha = false,
 ): Tensor {
   checkOptions(fn, options, ["p", "key", "training"]);
   const { p = 0.5, training = true } = options;
@@ -108,9 +110,18 @@ function invertedDropout(
     );
   }
   checkKeyArg(fn, options.key, "options.key");
-  const keepMask = bernoulli(options.key, 1 - p, maskShape);
-  return mul(x, mul(astype(keepMask, x.dtype), 1 / (1 - p)));
+  const keep = astype(bernoulli(options.key, 1 - p, maskShape), x.dtype);
+  if (!alpha) return mul(x, mul(keep, 1 / (1 - p)));
+  // alpha dropout (PyTorch's _dropout_impl): dropped entries go to SELU's
+  // negative saturation -alpha, then an affine map a·y + b restores the
+  // mean and variance of standard inputs
+  const a = 1 / Math.sqrt((ALPHA * ALPHA * p + 1) * (1 - p));
+  const b = add(mul(sub(keep, 1), ALPHA * a), ALPHA * a * p);
+  return add(mul(x, mul(keep, a)), b);
 }
+
+/** SELU's -(negative saturation): the value alpha dropout gives a dropped entry before its affine map. */
+const ALPHA = 1.7580993408473766;
 
 /**
  * Channel dropout, as `torch.nn.functional.dropout2d`: each channel of
@@ -151,6 +162,100 @@ export function dropout2d(
   }
   const channels = x.shape.slice(0, nd - 2);
   return invertedDropout(fn, x, options, [...channels, 1, 1]);
+}
+
+/**
+ * Channel dropout of sequences, as `torch.nn.functional.dropout1d`: each
+ * channel of `[N, C, L]` (or of an unbatched `[C, L]`) is zeroed whole with
+ * probability `p` (drawn from `key`) and the kept ones are scaled by
+ * 1/(1-p); the identity when not training.
+ *
+ * @example
+ * ```ts
+ * import { dropout1d, ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = dropout1d(ones([2, 8, 5]), { p: 0.5, key: random.key(0) });
+ * for (let c = 0; c < 16; c++) { // whole channels: 0 or 2
+ *   assert.equal(new Set(y.data.slice(5 * c, 5 * c + 5)).size, 1);
+ * }
+ * ```
+ */
+export function dropout1d(
+  x: Tensor,
+  options?: { p?: number; key?: Key; training?: boolean },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("dropout1d");
+  const fn = "dropout1d";
+  checkTensor(fn, x, "x");
+  const nd = x.shape.length;
+  if (nd !== 2 && nd !== 3) {
+    throw new Error(
+      `${fn}: x must be [N, C, L] or unbatched [C, L], got ${fmt(x.shape)}`,
+    );
+  }
+  return invertedDropout(fn, x, options, [...x.shape.slice(0, nd - 1), 1]);
+}
+
+/**
+ * Alpha dropout, as `torch.nn.functional.alpha_dropout` (for SELU
+ * networks): each entry is dropped with probability `p` to SELU's negative
+ * saturation -1.7581, then all go through the affine map `a·y + b` that
+ * keeps a zero mean and unit variance (PyTorch's `a` and `b`); the identity
+ * when not training.
+ *
+ * @example
+ * ```ts
+ * import { alphaDropout, mean, random, item, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = random.normal(random.key(0), [100000], { dtype: "float64" });
+ * const y = alphaDropout(x, { p: 0.2, key: random.key(1) });
+ * assert.ok(Math.abs(item(mean(y))) < 0.01); // the mean stays 0
+ * assert.equal(alphaDropout(zeros([3]), { training: false }).data[0], 0);
+ * ```
+ */
+export function alphaDropout(
+  x: Tensor,
+  options?: { p?: number; key?: Key; training?: boolean },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("alphaDropout");
+  checkTensor("alphaDropout", x, "x");
+  floatCheck("alphaDropout", "x", x);
+  return invertedDropout("alphaDropout", x, options, x.shape, true);
+}
+
+/**
+ * Alpha dropout of whole channels, as
+ * `torch.nn.functional.feature_alpha_dropout`: one draw per channel of
+ * `[N, C, ...]` (axes 0 and 1), then {@linkcode alphaDropout}'s values.
+ *
+ * @example
+ * ```ts
+ * import { featureAlphaDropout, ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = featureAlphaDropout(ones([2, 6, 4]), { p: 0.5, key: random.key(0) });
+ * for (let c = 0; c < 12; c++) { // whole channels
+ *   assert.equal(new Set(y.data.slice(4 * c, 4 * c + 4)).size, 1);
+ * }
+ * ```
+ */
+export function featureAlphaDropout(
+  x: Tensor,
+  options?: { p?: number; key?: Key; training?: boolean },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("featureAlphaDropout");
+  const fn = "featureAlphaDropout";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  if (x.shape.length < 2) {
+    throw new Error(
+      `${fn}: x must be [N, C, ...] (at least 2-D), got ${fmt(x.shape)}`,
+    );
+  }
+  const mask = x.shape.map((d, i) => (i < 2 ? d : 1));
+  return invertedDropout(fn, x, options, mask, true);
 }
 
 // ---------------------------------------------------------------------------

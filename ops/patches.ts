@@ -366,3 +366,57 @@ function shuffle(x: Tensor, r: number, up: boolean): Tensor {
     : [...lead.keys(), k, k + 2, k + 4, k + 1, k + 3];
   return reshape(transpose(reshape(x, up ? byChannel : byPixel), perm), out);
 }
+
+/**
+ * The output shape of {@linkcode channelShuffle} (x's), with its checks.
+ * @internal
+ */
+export function channelShuffleShape(
+  xShape: readonly number[],
+  groups: number,
+): number[] {
+  const fn = "channelShuffle";
+  if (xShape.length < 3) {
+    throw new Error(
+      `${fn}: x must be [N, C, ...] with at least 3 axes, got ${fmt(xShape)}`,
+    );
+  }
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new Error(
+      `${fn}: groups must be an integer >= 1, got ${JSON.stringify(groups)}`,
+    );
+  }
+  if (xShape[1] % groups !== 0) {
+    throw new Error(
+      `${fn}: x's ${
+        xShape[1]
+      } channels must be divisible by groups ${groups}, got x ${fmt(xShape)}`,
+    );
+  }
+  return xShape.slice();
+}
+
+/**
+ * Interleaves the channels of `[N, C, ...]` from `groups` groups, as
+ * `torch.nn.functional.channel_shuffle` (ShuffleNet's): channel
+ * `g·(C/groups) + i` goes to position `i·groups + g`; a reshape, a
+ * transpose and a reshape.
+ *
+ * @example
+ * ```ts
+ * import { arange, channelShuffle, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(6), [1, 6, 1]);
+ * assert.deepEqual(toArray(channelShuffle(x, 3)), [[[0], [2], [4], [1], [3], [5]]]);
+ * ```
+ */
+export function channelShuffle(x: Tensor, groups: number): Tensor {
+  const fn = "channelShuffle";
+  checkTensor(fn, x, "x");
+  channelShuffleShape(x.shape, groups);
+  using _op = userOp(fn);
+  const [n, c, ...rest] = x.shape;
+  const grouped = reshape(x, [n, groups, c / groups, ...rest]);
+  const perm = [0, 2, 1, ...rest.map((_, i) => i + 3)];
+  return reshape(transpose(grouped, perm), x.shape);
+}

@@ -233,6 +233,20 @@ const pixelShuffleRows: Row[] = [
     f: (r, x) => T.pixelShuffle(x, r as number),
   },
   {
+    name: "channelShuffle",
+    arb: fc.record({
+      n: int(1, 2),
+      groups: int(1, 3),
+      perGroup: int(1, 2),
+      rest: fc.array(int(1, 3), { minLength: 1, maxLength: 2 }),
+    }).map((d): Draw => ({
+      shapes: [[d.n, d.groups * d.perGroup, ...d.rest]],
+      p: d.groups,
+    })),
+    domains: ["real"],
+    f: (g, x) => T.channelShuffle(x, g as number),
+  },
+  {
     name: "pixelUnshuffle",
     arb: fc.record({
       lead: fc.array(int(1, 2), { maxLength: 2 }),

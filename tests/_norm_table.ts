@@ -142,6 +142,20 @@ export const normRows: Row[] = [
     f: (p, x) =>
       T.dropout2d(x, { p: p.p, key: T.random.key(p.seed), training: true }),
   },
+  ...(["dropout1d", "alphaDropout", "featureAlphaDropout"] as const).map((
+    name,
+  ): Row => ({
+    name: `${name} (training, fixed key)`,
+    arb: fc.tuple(
+      name === "dropout1d" ? shapeArb(2, 3) : shapeArb(2, 4),
+      fc.constantFrom(0, 0.3, 0.5, 1),
+      fc.nat(100),
+    ).map(([s, p, seed]): Draw => ({ shapes: [s], p: { p, seed } })),
+    domains: ["real"],
+    // a fixed mask: an affine function of x
+    f: (p, x) =>
+      T[name](x, { p: p.p, key: T.random.key(p.seed), training: true }),
+  })),
   regressionRow(
     "huberLoss",
     "delta",

@@ -420,6 +420,20 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       ),
       [2, 4, 6, 6],
     ],
+    [
+      "channelShuffle (ShuffleNet's), alphaDropout, featureAlphaDropout, dropout1d",
+      seq(
+        nn.conv2d({ inChannels: 3, outChannels: 6, kernelSize: 3, groups: 3 }),
+        nn.channelShuffle({ groups: 3 }),
+        nn.selu,
+        nn.alphaDropout({ p: 0.2 }),
+        nn.featureAlphaDropout({ p: 0.1 }),
+        nn.flatten({ startDim: 2 }),
+        nn.dropout1d({ p: 0.3 }),
+        nn.channelShuffle({ groups: 2 }),
+      ),
+      [2, 3, 7, 7],
+    ],
   ];
 }
 

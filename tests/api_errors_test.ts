@@ -392,6 +392,18 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       (o) => layer(T.nn.adaptiveMaxPool2d(o)),
     ],
     [["nn.", "unfold:"], "nn.unfold", PATCHES, (o) => layer(T.nn.unfold(o))],
+    [
+      ["nn.", "channelShuffle:"],
+      "nn.channelShuffle",
+      { groups: 1 },
+      (o) => layer(T.nn.channelShuffle(o)),
+    ],
+    [
+      ["nn.", "alphaDropout:"],
+      "nn.alphaDropout",
+      { p: 0.5 },
+      (o) => layer(T.nn.alphaDropout(o)),
+    ],
     [["unfold:"], "unfold", PATCHES, (o) => T.unfold(x, o)],
     [
       ["nn.", "fold:"],

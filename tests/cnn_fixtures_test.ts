@@ -47,6 +47,8 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.adaptiveMaxPool2d(v.x!, o.outputSize);
     case "lpPool2d":
       return T.lpPool2d(v.x!, o);
+    case "channelShuffle":
+      return T.channelShuffle(v.x!, o.groups);
     case "unfold":
       return T.unfold(v.x!, o);
     case "maxPool2dIndices":

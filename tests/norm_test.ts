@@ -258,6 +258,111 @@ Deno.test("dropout2d: whole channels dropped at rate p and the rest scaled, the 
   assert.equal(T.item(T.sum(T.dropout2d(x, { p: 1 }))), 0);
 });
 
+Deno.test("dropout1d: whole channels of [N, C, L] dropped at rate p, the rest scaled", () => {
+  const x = T.ones([50, 40, 3]);
+  const key = random.key(4);
+  const y = T.dropout1d(x, { p: 0.3, key });
+  const kept = [...Array(2000).keys()].filter((c) => {
+    const ch = y.data.slice(3 * c, 3 * c + 3);
+    assert.equal(new Set(ch).size, 1, `channel ${c} is not whole`);
+    return ch[0] !== 0;
+  });
+  assert.ok(kept.every((c) => Math.abs(y.data[3 * c] - 1 / 0.7) < 1e-6));
+  const rate = 1 - kept.length / 2000; // 0.3 ± 4 standard deviations
+  assert.ok(Math.abs(rate - 0.3) < 0.041, `dropped ${rate}`);
+  // the mask is dropout2d's on a width of 1
+  assert.deepEqual(
+    y.data,
+    T.dropout2d(T.expandDims(x, 3), { p: 0.3, key }).data,
+  );
+  assert.equal(T.dropout1d(x, { training: false }), x);
+  assert.throws(
+    () => T.dropout1d(T.ones([2, 3, 4, 5]), { key }),
+    /^Error: dropout1d: x must be \[N, C, L\] or unbatched \[C, L\], got \[2,3,4,5\]$/,
+  );
+});
+
+Deno.test("alphaDropout and featureAlphaDropout: PyTorch's a and b on the kept and dropped entries, a standard input stays standard", () => {
+  const p = 0.2, key = random.key(6);
+  const x = random.normal(random.key(5), [200, 500], { dtype: "float64" });
+  const y = T.alphaDropout(x, { p, key });
+  // PyTorch's _dropout_impl: a = 1 / sqrt((alpha² p + 1)(1 - p)),
+  // kept: a·x + alpha·a·p, dropped: -alpha·a + alpha·a·p
+  const alpha = 1.7580993408473766;
+  const a = 1 / Math.sqrt((alpha * alpha * p + 1) * (1 - p));
+  const keep = random.bernoulli(key, 1 - p, [200, 500]).data;
+  y.data.forEach((v, i) => {
+    const want = keep[i]
+      ? a * x.data[i] + alpha * a * p
+      : -alpha * a + alpha * a * p;
+    assert.ok(Math.abs(v - want) < 1e-12, `entry ${i}: ${v} vs ${want}`);
+  });
+  const m = T.item(T.mean(y)), v = T.item(T.var(y));
+  assert.ok(
+    Math.abs(m) < 0.01 && Math.abs(v - 1) < 0.02,
+    `mean ${m}, variance ${v}`,
+  );
+  // whole channels: one draw per [N, C]
+  const f = T.featureAlphaDropout(
+    T.ones([30, 20, 2, 2], { dtype: "float64" }),
+    { p, key },
+  );
+  for (let c = 0; c < 600; c++) {
+    assert.equal(new Set(f.data.slice(4 * c, 4 * c + 4)).size, 1);
+  }
+  const fKeep = random.bernoulli(key, 1 - p, [30, 20, 1, 1]).data;
+  for (let c = 0; c < 600; c++) {
+    const want = fKeep[c] ? a + alpha * a * p : -alpha * a + alpha * a * p;
+    assert.ok(Math.abs(f.data[4 * c] - want) < 1e-12);
+  }
+  // p 0 or not training: the identity; p 1: zeros, as PyTorch's
+  assert.equal(T.alphaDropout(x, { p: 0, key }), x);
+  assert.equal(T.featureAlphaDropout(x, { training: false }), x);
+  assert.equal(T.item(T.sum(T.abs(T.alphaDropout(x, { p: 1 })))), 0);
+  assert.throws(
+    () => T.featureAlphaDropout(T.ones([5]), { key }),
+    /^Error: featureAlphaDropout: x must be \[N, C, \.\.\.\] \(at least 2-D\), got \[5\]$/,
+  );
+  assert.throws(
+    () => T.alphaDropout(x, { p: 0.5 }),
+    /^Error: alphaDropout: training needs options.key/,
+  );
+  assert.throws(
+    () => T.alphaDropout(T.ones([2], { dtype: "int32" }), { p: 0.5, key }),
+    /^Error: alphaDropout: x must be float32 or float64, got int32/,
+  );
+});
+
+Deno.test("channelShuffle: channel g·(C/groups) + i goes to i·groups + g; shuffling by C/groups undoes it; errors", () => {
+  const x = random.normal(random.key(1), [2, 12, 3, 2]);
+  const y = T.channelShuffle(x, 3);
+  for (let g = 0; g < 3; g++) {
+    for (let i = 0; i < 4; i++) {
+      assert.deepEqual(
+        T.slice(y, [0, i * 3 + g, 0, 0], [2, i * 3 + g + 1, 3, 2]).data,
+        T.slice(x, [0, g * 4 + i, 0, 0], [2, g * 4 + i + 1, 3, 2]).data,
+      );
+    }
+  }
+  assert.deepEqual(T.channelShuffle(y, 4).data, x.data);
+  assert.throws(
+    () => T.channelShuffle(x, 5),
+    /^Error: channelShuffle: x's 12 channels must be divisible by groups 5, got x \[2,12,3,2\]$/,
+  );
+  assert.throws(
+    () => T.channelShuffle(T.ones([12, 3]), 3),
+    /^Error: channelShuffle: x must be \[N, C, \.\.\.\] with at least 3 axes, got \[12,3\]$/,
+  );
+  assert.throws(
+    () => T.channelShuffle(x, 0),
+    /^Error: channelShuffle: groups must be an integer >= 1, got 0$/,
+  );
+  assert.throws(
+    () => T.nn.channelShuffle({ groups: 1.5 }),
+    /^Error: nn.channelShuffle: groups must be/,
+  );
+});
+
 Deno.test("errors: layerNorm, groupNorm, dropout2d", () => {
   const x = T.zeros([2, 3]);
   const cases: [() => unknown, RegExp][] = [
