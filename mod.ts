@@ -196,6 +196,7 @@ export {
   cosineSimilarity,
   crossEntropy,
   type CrossEntropyOptions,
+  gaussianNllLoss,
   hingeEmbeddingLoss,
   huberLoss,
   klDiv,

@@ -15,6 +15,7 @@ import {
   fromData,
   promote,
   sameShape,
+  sizeOf,
   type Tensor,
 } from "./tensor.ts";
 import { bind, definePrimitive, type Primitive } from "./trace.ts";
@@ -1242,5 +1243,86 @@ export function poissonNllLoss(
     );
     loss = add(loss, where(big, stirling, 0));
   }
+  return reduce(fn, loss, options.reduction);
+}
+
+/**
+ * Gaussian negative log-likelihood, as
+ * `torch.nn.functional.gaussian_nll_loss`: `0.5·(log v + (input - target)² / v)`
+ * (plus `0.5·log 2π` with `full`) for predicted means `input` and
+ * variances `var`, v being var clamped below at `eps` without touching its
+ * gradient (PyTorch clamps a copy under no_grad). `var` has input's shape,
+ * or lacks its last axis or has 1 there (one variance per row); a negative
+ * entry is an Error, in every jit replay too.
+ *
+ * @example
+ * ```ts
+ * import { gaussianNllLoss, item, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const f64 = { dtype: "float64" } as const;
+ * const l = gaussianNllLoss(tensor([1, 3], f64), tensor([1, 1], f64), tensor([1, 1], f64));
+ * assert.equal(item(l), 1); // (0 + 0 + 0.5·(0 + 4)) / 2
+ * ```
+ */
+export function gaussianNllLoss(
+  input: Tensor,
+  target: Tensor,
+  variance: Tensor,
+  options?: { full?: boolean; eps?: number; reduction?: Reduction },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("gaussianNllLoss");
+  const fn = "gaussianNllLoss";
+  checkOptions(fn, options, ["full", "eps", "reduction"]);
+  sameShapeFloats(fn, [input, "input"], [target, "target"]);
+  checkTensor(fn, variance, "var");
+  floatCheck(fn, "var", variance);
+  const s = input.shape, v = variance.shape;
+  let vr = variance;
+  if (!sameShape(v, s)) {
+    const rows = s.slice(0, -1);
+    if (s.length > 0 && sameShape(v, rows)) vr = expandDims(variance, -1);
+    else if (
+      !(s.length > 0 && v.length === s.length && v[v.length - 1] === 1 &&
+        sameShape(v.slice(0, -1), rows))
+    ) {
+      throw new Error(
+        `${fn}: var must have input's shape ${
+          fmt(s)
+        }, or it without its last axis, or with 1 there; got var ${fmt(v)}`,
+      );
+    }
+  }
+  const full = options.full ?? false;
+  if (typeof full !== "boolean") {
+    throw new Error(`${fn}: full must be a boolean, got ${describe(full)}`);
+  }
+  const eps = threshold(fn, "eps", options.eps ?? 1e-6, false);
+  // the values checked wherever they are computed (eager, every replay,
+  // each example under vmap), and kept in the graph by a where on them
+  const shape = fmt(v), size = sizeOf(v);
+  const ok = checkedValues(astype(less(vr, 0), "int32"), (data) => {
+    const i = data.indexOf(1);
+    if (i >= 0) {
+      const each = data.length === size
+        ? ""
+        : `, each of ${data.length / size} examples'`;
+      throw new Error(
+        `${fn}: var must be >= 0, got a negative entry at flat index ${i} (var ${shape}${each})`,
+      );
+    }
+  });
+  const checked = where(ok, vr, vr);
+  // max(var, eps) with var's own gradient: eps + (var - var) where clamped
+  const clamped = where(
+    less(checked, eps),
+    add(sub(checked, stopGradient(checked)), eps),
+    checked,
+  );
+  let loss = mul(
+    add(log(clamped), div(square(sub(input, target)), clamped)),
+    0.5,
+  );
+  if (full) loss = add(loss, 0.5 * Math.log(2 * Math.PI));
   return reduce(fn, loss, options.reduction);
 }

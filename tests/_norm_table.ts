@@ -317,4 +317,16 @@ export const normRows: Row[] = [
     // targets above 1 by at least 0.2 or below: Stirling's term switches at 1
     f: (p, x, t) => T.poissonNllLoss(x, T.add(T.mul(t, 2), 1.2), p),
   },
+  {
+    name: "gaussianNllLoss",
+    arb: fc.tuple(shapeArb(1, 3), reductionArb, fc.boolean(), fc.boolean())
+      .map(([s, reduction, full, perRow]): Draw => ({
+        // var: input's shape, or one per row (without the last axis)
+        shapes: [s, s, perRow ? s.slice(0, -1) : s],
+        p: { reduction, full },
+      })),
+    domains: ["real", "real", "positive"],
+    // variances at least 0.1 above the default eps (1e-6), where it clamps
+    f: (p, x, t, v) => T.gaussianNllLoss(x, t, T.add(v, 0.1), p),
+  },
 ];

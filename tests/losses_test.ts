@@ -127,6 +127,73 @@ Deno.test("binaryCrossEntropy: an input outside [0, 1] is an error in eager call
   assert.ok(Array.from(g.data).every(Number.isFinite), `${Array.from(g.data)}`);
 });
 
+Deno.test("gaussianNllLoss: a negative variance is an error in eager calls, jit replays and vmap; the closed form; var's shapes; errors", () => {
+  const f64 = { dtype: "float64" } as const;
+  const mu = T.tensor([[0, 1], [2, 3]], f64),
+    y = T.tensor([[1, 1], [0, 3]], f64);
+  const bad = (i: number, extra = "") =>
+    new RegExp(
+      `^Error: gaussianNllLoss: var must be >= 0, got a negative entry at flat index ${i} \\(var \\[2,2\\]${extra}\\)$`,
+    );
+  assert.throws(
+    () => T.gaussianNllLoss(mu, y, T.tensor([[1, 1], [-0.5, 1]], f64)),
+    bad(2),
+  );
+  const f = T.jit((v: T.Tensor) => T.gaussianNllLoss(mu, y, v));
+  const good = f(T.tensor([[1, 2], [3, 4]], f64));
+  assert.throws(() => f(T.tensor([[1, 2], [3, -4]], f64)), bad(3));
+  assert.equal(f.traceCount(), 1);
+  assert.deepEqual(
+    T.toArray(f(T.tensor([[1, 2], [3, 4]], f64))),
+    T.toArray(good),
+  );
+  assert.throws(
+    () =>
+      T.vmap((v: T.Tensor) => T.gaussianNllLoss(mu, y, v))(
+        T.tensor([[[1, 1], [1, 1]], [[1, 1], [1, -1]]], f64),
+      ),
+    bad(7, ", each of 2 examples'"),
+  );
+  // the closed form, with one variance per row ([N] and [N, 1] alike)
+  const rows = T.tensor([2, 0.5], f64);
+  const want = (0.5 * (Math.log(2) + 1 / 2) + 0.5 * Math.log(2) +
+        0.5 * (Math.log(0.5) + 4 / 0.5) + 0.5 * Math.log(0.5)) / 4 +
+    0.5 * Math.log(2 * Math.PI);
+  for (const v of [rows, T.reshape(rows, [2, 1])]) {
+    const l = T.item(T.gaussianNllLoss(mu, y, v, { full: true }));
+    assert.ok(Math.abs(l - want) < 1e-14, `${l} vs ${want}`);
+  }
+  // below eps the value is clamped and the gradient is var's own (PyTorch's no_grad clamp)
+  const g = T.grad((v: T.Tensor) =>
+    T.gaussianNllLoss(mu, y, v, { eps: 0.5, reduction: "sum" })
+  )(T.tensor([[0.1, 1], [1, 1]], f64));
+  // d/dv 0.5 (log v + d² / v) at v = 0.5 (clamped), d = -1: 0.5 (1/0.5 - 1/0.25)
+  assert.ok(Math.abs(g.data[0] - 0.5 * (2 - 4)) < 1e-14);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.gaussianNllLoss(mu, y, T.ones([2, 3], f64)),
+      /^Error: gaussianNllLoss: var must have input's shape \[2,2\], or it without its last axis, or with 1 there; got var \[2,3\]$/,
+    ],
+    [
+      () => T.gaussianNllLoss(mu, T.ones([2], f64), mu),
+      /^Error: gaussianNllLoss: input \[2,2\] and target \[2\] must have the same shape$/,
+    ],
+    [
+      () => T.gaussianNllLoss(mu, y, mu, { eps: 0 }),
+      /^Error: gaussianNllLoss: eps must be a finite number > 0, got 0$/,
+    ],
+    [
+      () => T.gaussianNllLoss(mu, y, mu, { full: 1 as never }),
+      /^Error: gaussianNllLoss: full must be a boolean, got number 1$/,
+    ],
+    [
+      () => T.gaussianNllLoss(mu, y, T.ones([2, 2], { dtype: "int32" })),
+      /^Error: gaussianNllLoss: var must be float32 or float64, got int32/,
+    ],
+  ];
+  for (const [fn, re] of cases) assert.throws(fn, re);
+});
+
 Deno.test("errors: the margin and embedding losses name the loss, the argument, what was expected and what came", () => {
   const x = T.zeros([4, 3]);
   const cases: [() => unknown, RegExp][] = [

@@ -65,6 +65,8 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
       return T.tripletMarginLoss(v.anchor, v.positive, v.negative, o);
     case "poissonNllLoss":
       return T.poissonNllLoss(v.input, v.target, o);
+    case "gaussianNllLoss":
+      return T.gaussianNllLoss(v.input, v.target, v.var, o);
     case "localResponseNorm": {
       const { size, ...rest } = c.options;
       return T.localResponseNorm(v.x, size, rest);
