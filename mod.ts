@@ -239,6 +239,7 @@ export {
   dropout,
   dropout1d,
   dropout2d,
+  dropout3d,
   featureAlphaDropout,
   groupNorm,
   instanceNorm,
@@ -269,6 +270,15 @@ export {
   maxUnpool2d,
   type MaxUnpool2dOptions,
 } from "./ops/pool.ts";
+export {
+  avgPool3d,
+  type AvgPool3dOptions,
+  conv3d,
+  type Conv3dOptions,
+  maxPool3d,
+  type MaxPool3dOptions,
+  type Triple,
+} from "./ops/conv3d.ts";
 export {
   affineGrid,
   type AlignCornersOption,

@@ -88,6 +88,7 @@ import {
   dropout as dropoutOp,
   dropout1d as dropout1dOp,
   dropout2d as dropout2dOp,
+  dropout3d as dropout3dOp,
   featureAlphaDropout as featureAlphaDropoutOp,
   groupNorm as groupNormOp,
   instanceNorm as instanceNormOp,
@@ -141,6 +142,20 @@ import {
   interpolatePlan,
 } from "../ops/upsample.ts";
 import { type Key, normal, split, uniform } from "../ops/random.ts";
+import {
+  avgPool3d as avgPool3dOp,
+  type AvgPool3dOptions,
+  conv3d as conv3dOp,
+  type Conv3dOptions,
+  conv3dSettings,
+  conv3dShape,
+  maxPool3d as maxPool3dOp,
+  type MaxPool3dOptions,
+  pool3dSettings,
+  pool3dShape,
+  type Triple,
+  triple,
+} from "../ops/conv3d.ts";
 import {
   type ApplyOptions,
   applyOptions,
@@ -626,6 +641,153 @@ export function convTranspose2d(
   });
 }
 
+/** Options of {@linkcode conv3d} (PyTorch's `nn.Conv3d` arguments). */
+export interface Conv3dLayerOptions extends Conv3dOptions {
+  /** Input channels. Required. */
+  inChannels: number;
+  /** Output channels. Required. */
+  outChannels: number;
+  /** Kernel size: one number or `[kD, kH, kW]`. Required. */
+  kernelSize: Triple;
+  /** Add a learned bias. Default true. */
+  bias?: boolean;
+  /** Float dtype of the params. Default float32. */
+  dtype?: FloatDType;
+  /** How the padding is filled: "zeros" (default), "reflect", "replicate" or "circular". */
+  paddingMode?: PaddingMode;
+}
+
+/**
+ * 3-D convolution layer (PyTorch's `nn.Conv3d`, for volumes and video):
+ * params `{ weight: [out, in / groups, kD, kH, kW], bias: [out] }`, PyTorch's
+ * init and repr; {@linkcode conv3dOp} on `[N, C, D, H, W]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const conv = nn.conv3d({ inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1 });
+ * assert.equal(conv.info.repr, "Conv3d(3, 8, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))");
+ * const params = conv.init(random.key(0));
+ * assert.deepEqual(params.weight.shape, [8, 3, 3, 3, 3]);
+ * assert.deepEqual(conv.apply(params, zeros([2, 3, 4, 8, 8])).shape, [2, 8, 4, 8, 8]);
+ * ```
+ */
+export function conv3d(
+  options: Conv3dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.conv3d";
+  const { inC, outC, kernelSize, bias, dtype, paddingMode, opOptions } =
+    convLayerOptions(fn, options, ["paddingMode"]);
+  const k = triple(fn, "kernelSize", kernelSize, 1);
+  const s = conv3dSettings(fn, opOptions);
+  if (inC % s.groups !== 0 || outC % s.groups !== 0) {
+    throw new Error(
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${s.groups}`,
+    );
+  }
+  const hasBias = checkBool(fn, "bias", bias, true);
+  const dt = floatDType(fn, dtype);
+  const weight = [outC, inC / s.groups, ...k];
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: weight, dtype: dt },
+  };
+  if (hasBias) params.bias = { shape: [outC], dtype: dt };
+  const pad = opOptions.padding;
+  let args = `${inC}, ${outC}, kernel_size=${pySize(k)}, stride=${
+    pySize(s.stride)
+  }`;
+  if (typeof pad === "string") args += `, padding=${pad}`;
+  else if (s.padding !== "same" && s.padding.some((v) => v !== 0)) {
+    args += `, padding=${pySize(s.padding)}`;
+  }
+  if (s.dilation.some((v) => v !== 1)) {
+    args += `, dilation=${pySize(s.dilation)}`;
+  }
+  if (s.groups !== 1) args += `, groups=${s.groups}`;
+  if (!hasBias) args += ", bias=False";
+  const modal = paddingModeOf(
+    fn,
+    paddingMode,
+    ([0, 1, 2] as const).map((a) =>
+      s.padding === "same"
+        ? sameSides(s.dilation[a], k[a])
+        : [s.padding[a], s.padding[a]]
+    ),
+  );
+  const convOptions = modal.padded ? { ...opOptions, padding: 0 } : opOptions;
+  return defineLayer({
+    name: "Conv3d",
+    repr: `Conv3d(${args}${modal.repr})`,
+    params,
+    init: (key: Key) =>
+      weightAndBias(key, params, weight[1] * k[0] * k[1] * k[2]),
+    apply: (p, x) =>
+      conv3dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
+    outputShape: (sh) => conv3dShape(sh, weight, opOptions).shape,
+  });
+}
+
+/**
+ * 3-D max pooling layer (PyTorch's `nn.MaxPool3d`), no parameters;
+ * {@linkcode maxPool3dOp}.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.maxPool3d({ kernelSize: 2 });
+ * assert.equal(pool.info.repr, "MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 4, 8, 8, 8])).shape, [1, 4, 4, 4, 4]);
+ * ```
+ */
+export function maxPool3d(
+  options: MaxPool3dOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.maxPool3d";
+  const { ceilMode } = pool3dSettings(fn, options, "max");
+  return defineLayer({
+    name: "MaxPool3d",
+    repr: `MaxPool3d(${poolReprArgs(options)}, dilation=${
+      pySize(options.dilation ?? 1)
+    }, ceil_mode=${pyBool(ceilMode)})`,
+    apply: (_p, x) => maxPool3dOp(x, options),
+    outputShape: (sh) => pool3dShape(sh, options, "max").shape,
+  });
+}
+
+/**
+ * 3-D average pooling layer (PyTorch's `nn.AvgPool3d`), no parameters;
+ * {@linkcode avgPool3dOp}.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.avgPool3d({ kernelSize: [1, 2, 2] });
+ * assert.equal(pool.info.repr, "AvgPool3d(kernel_size=(1, 2, 2), stride=(1, 2, 2), padding=0)");
+ * assert.deepEqual(pool.apply({}, zeros([1, 4, 3, 8, 8])).shape, [1, 4, 3, 4, 4]);
+ * ```
+ */
+export function avgPool3d(
+  options: AvgPool3dOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.avgPool3d";
+  pool3dSettings(fn, options, "avg");
+  return defineLayer({
+    name: "AvgPool3d",
+    repr: `AvgPool3d(${poolReprArgs(options)})`,
+    // PyTorch's repr omits these; its constructor takes them
+    torch: `AvgPool3d(${poolReprArgs(options)}, ceil_mode=${
+      pyBool(options.ceilMode ?? false)
+    }, count_include_pad=${
+      pyBool(options.countIncludePad ?? true)
+    }, divisor_override=${options.divisorOverride ?? "None"})`,
+    apply: (_p, x) => avgPool3dOp(x, options),
+    outputShape: (sh) => pool3dShape(sh, options, "avg").shape,
+  });
+}
+
 // ---------------------------------------------------------------------------
 // pooling
 
@@ -636,9 +798,17 @@ export type MaxPool2dLayerOptions = MaxPool2dOptions;
 export type AvgPool2dLayerOptions = AvgPool2dOptions;
 
 /** A pooling layer's repr arguments as PyTorch prints them: sizes as given, stride defaulting to the kernel. */
-function poolReprArgs(o: MaxPool2dOptions | AvgPool2dOptions): string {
-  const given = (v: Pair | null | undefined, def: Pair) =>
-    pySize(v === undefined || v === null ? def : v);
+function poolReprArgs(
+  o: {
+    kernelSize: Pair | Triple;
+    stride?: Pair | Triple | null;
+    padding?: Pair | Triple;
+  },
+): string {
+  const given = (
+    v: Pair | Triple | null | undefined,
+    def: Pair | Triple,
+  ) => pySize(v === undefined || v === null ? def : v);
   return `kernel_size=${given(o.kernelSize, 1)}, stride=${
     given(o.stride, o.kernelSize)
   }, padding=${given(o.padding, 0)}`;
@@ -1809,6 +1979,34 @@ export function batchNorm1d(
   return normLayer("Batch", 1, options);
 }
 
+/** Options of {@linkcode batchNorm3d}: those of {@linkcode batchNorm2d}, for `[N, C, D, H, W]`. */
+export type BatchNorm3dOptions = BatchNorm2dOptions;
+
+/**
+ * Batch normalisation over the channels of volumes `[N, C, D, H, W]`
+ * (PyTorch's `nn.BatchNorm3d`): {@linkcode batchNorm2d}'s params, buffers
+ * and modes on 5-D inputs.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.batchNorm3d({ numFeatures: 4 }).info.repr, "BatchNorm3d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)");
+ * ```
+ */
+export function batchNorm3d(
+  options: BatchNorm3dOptions,
+): Layer<LeafParams, BatchNormState> {
+  return normLayer("Batch", 3, options);
+}
+
+/** Instance normalisation over each example's channels of `[N, C, D, H, W]` (or unbatched `[C, D, H, W]`), PyTorch's `nn.InstanceNorm3d`; as {@linkcode instanceNorm2d}. */
+export function instanceNorm3d(
+  options: InstanceNormLayerOptions,
+): Layer<LeafParams, BatchNormState> {
+  return normLayer("Instance", 3, options);
+}
+
 /** Options of {@linkcode localResponseNorm}: the window of channels and the op's {@linkcode LocalResponseNormOptions}. */
 export interface LocalResponseNormLayerOptions
   extends LocalResponseNormOptions {
@@ -1891,7 +2089,7 @@ export function instanceNorm1d(
  */
 function normLayer(
   kind: "Batch" | "Instance",
-  dims: 1 | 2,
+  dims: 1 | 2 | 3,
   options: BatchNorm2dOptions,
 ): Layer<LeafParams, BatchNormState> {
   const instance = kind === "Instance";
@@ -1927,14 +2125,15 @@ function normLayer(
     ? { weight: { shape: [c], dtype }, bias: { shape: [c], dtype } }
     : {};
   // the ranks taken (the first one unbatched for instance norm) and their description
-  const ranks = dims === 2 && !instance ? [4] : [dims + 1, dims + 2];
+  const ranks = dims > 1 && !instance ? [dims + 2] : [dims + 1, dims + 2];
+  const batched = ["", "[N, C, L]", "[N, C, H, W]", "[N, C, D, H, W]"][dims];
   const expected = instance
-    ? dims === 2
-      ? "a 4-D input [N, C, H, W] or an unbatched 3-D one [C, H, W]"
-      : "a 3-D input [N, C, L] or an unbatched 2-D one [C, L]"
-    : dims === 2
-    ? "a 4-D input [N, C, H, W]"
-    : "a 2-D input [N, C] or a 3-D input [N, C, L]";
+    ? `a ${dims + 2}-D input ${batched} or an unbatched ${dims + 1}-D one [${
+      batched.slice(4)
+    }`
+    : dims === 1
+    ? "a 2-D input [N, C] or a 3-D input [N, C, L]"
+    : `a ${dims + 2}-D input ${batched}`;
   const outputShape = (s: readonly number[]) => {
     if (!ranks.includes(s.length)) {
       throw new Error(`nn.${name}: expected ${expected}, got ${fmtShape(s)}`);
@@ -2318,6 +2517,40 @@ export function dropout1d(
       if (s.length !== 2 && s.length !== 3) {
         throw new Error(
           `nn.Dropout1d: expected an input [N, C, L] or [C, L], got ${
+            fmtShape(s)
+          }`,
+        );
+      }
+      return s.slice();
+    },
+  );
+}
+
+/**
+ * Channel dropout layer for volumes (PyTorch's `nn.Dropout3d`, default
+ * `p = 0.5`): the identity unless applied with `{ training: true, key }`;
+ * then each channel of `[N, C, D, H, W]` (or unbatched `[C, D, H, W]`) is
+ * zeroed whole with probability `p` and the rest scaled by `1 / (1 - p)`.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.dropout3d({ p: 0.2 }).info.repr, "Dropout3d(p=0.2, inplace=False)");
+ * ```
+ */
+export function dropout3d(
+  options?: { p?: number },
+): Layer<LeafParams, EmptyState> {
+  return dropoutLayer(
+    "nn.dropout3d",
+    "Dropout3d",
+    options,
+    dropout3dOp,
+    (s) => {
+      if (s.length !== 4 && s.length !== 5) {
+        throw new Error(
+          `nn.Dropout3d: expected an input [N, C, D, H, W] or [C, D, H, W], got ${
             fmtShape(s)
           }`,
         );

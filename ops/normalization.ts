@@ -198,6 +198,46 @@ export function dropout1d(
 }
 
 /**
+ * Channel dropout of volumes, as `torch.nn.functional.dropout3d`: each
+ * channel of `[N, C, D, H, W]` (or of an unbatched `[C, D, H, W]`) is
+ * zeroed whole with probability `p` and the kept ones are scaled by
+ * 1/(1-p); the identity when not training.
+ *
+ * @example
+ * ```ts
+ * import { dropout3d, ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = dropout3d(ones([2, 4, 2, 2, 2]), { p: 0.5, key: random.key(0) });
+ * for (let c = 0; c < 8; c++) { // whole channels: 0 or 2
+ *   assert.equal(new Set(y.data.slice(8 * c, 8 * c + 8)).size, 1);
+ * }
+ * ```
+ */
+export function dropout3d(
+  x: Tensor,
+  options?: { p?: number; key?: Key; training?: boolean },
+): Tensor {
+  if (options === undefined) options = {};
+  using _op = userOp("dropout3d");
+  const fn = "dropout3d";
+  checkTensor(fn, x, "x");
+  const nd = x.shape.length;
+  if (nd !== 4 && nd !== 5) {
+    throw new Error(
+      `${fn}: x must be [N, C, D, H, W] or unbatched [C, D, H, W], got ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  return invertedDropout(fn, x, options, [
+    ...x.shape.slice(0, nd - 3),
+    1,
+    1,
+    1,
+  ]);
+}
+
+/**
  * Alpha dropout, as `torch.nn.functional.alpha_dropout` (for SELU
  * networks): each entry is dropped with probability `p` to SELU's negative
  * saturation -1.7581, then all go through the affine map `a·y + b` that

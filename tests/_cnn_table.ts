@@ -118,6 +118,96 @@ const poolInput = fc.record({
   w: int(1, 5),
 }).map((d) => batch(d.n, d.unbatched, [d.c, d.h, d.w]));
 
+/** `[N, C, D, H, W]` or unbatched `[C, D, H, W]`, small. */
+const volumeInput = (c: fc.Arbitrary<number>) =>
+  fc.record({
+    n: int(1, 2),
+    unbatched: fc.boolean(),
+    c,
+    d: int(1, 4),
+    h: int(1, 4),
+    w: int(1, 4),
+  }).map((d) => batch(d.n, d.unbatched, [d.c, d.d, d.h, d.w]));
+const tripleOf = (lo: number, hi: number) =>
+  fc.oneof(int(lo, hi), fc.tuple(int(lo, hi), int(lo, hi), int(lo, hi)));
+
+const volumeRows: Row[] = [
+  {
+    name: "conv3d",
+    arb: fc.record({
+      x: volumeInput(int(1, 2)),
+      groups: int(1, 2),
+      o: int(1, 2),
+      k: fc.tuple(int(1, 2), int(1, 2), int(1, 2)),
+      stride: tripleOf(1, 2),
+      padding: fc.oneof(tripleOf(0, 1), fc.constant("same" as const)),
+      dilation: tripleOf(1, 2),
+      bias: fc.boolean(),
+    }).map((d): Draw => {
+      const c = d.x[d.x.length - 4];
+      return {
+        shapes: [
+          d.x,
+          [d.o * d.groups, Math.max(1, Math.floor(c / d.groups)), ...d.k],
+          ...(d.bias ? [[d.o * d.groups]] : []),
+        ],
+        p: {
+          stride: d.stride,
+          padding: d.padding,
+          dilation: d.dilation,
+          groups: d.groups,
+        },
+      };
+    }).filter(({ shapes, p }) =>
+      accepts(() =>
+        T.conv3d(
+          zeros(shapes[0]),
+          zeros(shapes[1]),
+          shapes[2] ? zeros(shapes[2]) : null,
+          p as T.Conv3dOptions,
+        )
+      )
+    ),
+    domains: ["real", "real", "real"],
+    f: (p, x, w, b) => T.conv3d(x, w, b ?? null, p),
+  },
+  {
+    name: "maxPool3d",
+    arb: fc.record({
+      x: volumeInput(int(1, 2)),
+      kernelSize: tripleOf(1, 2),
+      stride: fc.oneof(fc.constant(null), tripleOf(1, 2)),
+      padding: tripleOf(0, 1),
+      dilation: tripleOf(1, 2),
+      ceilMode: fc.boolean(),
+    }).map(({ x, ...opts }): Draw => ({ shapes: [x], p: opts }))
+      .filter(({ shapes, p }) =>
+        accepts(() => T.maxPool3d(zeros(shapes[0]), p as T.MaxPool3dOptions))
+      ),
+    domains: ["real"],
+    f: (p, x) => T.maxPool3d(x, p),
+    // a window of only padding gives -inf, as maxPool2d's
+    mayBeInfinite: true,
+  },
+  {
+    name: "avgPool3d",
+    arb: fc.record({
+      x: volumeInput(int(1, 2)),
+      kernelSize: tripleOf(1, 2),
+      stride: fc.oneof(fc.constant(null), tripleOf(1, 2)),
+      padding: tripleOf(0, 1),
+      ceilMode: fc.boolean(),
+      countIncludePad: fc.boolean(),
+      divisorOverride: fc.oneof(fc.constant(null), int(1, 4)),
+    }).map(({ x, ...opts }): Draw => ({ shapes: [x], p: opts }))
+      .filter(({ shapes, p }) =>
+        accepts(() => T.avgPool3d(zeros(shapes[0]), p as T.AvgPool3dOptions))
+      ),
+    domains: ["real"],
+    f: (p, x) => T.avgPool3d(x, p),
+  },
+];
+
 const maxPool2dRow: Row = {
   name: "maxPool2d",
   arb: fc.record({
@@ -451,6 +541,7 @@ export const cnnRows: Row[] = [
   adaptiveAvgPool2dRow,
   adaptiveMaxPool2dRow,
   lpPool2dRow,
+  ...volumeRows,
   unfoldRow,
   foldRow,
   ...pixelShuffleRows,

@@ -421,6 +421,37 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 6, 6],
     ],
     [
+      "3-D: conv3d (stride, groups; reflect padding), batchNorm3d, maxPool3d, dropout3d, avgPool3d, instanceNorm3d",
+      seq(
+        nn.conv3d({
+          inChannels: 2,
+          outChannels: 4,
+          kernelSize: [2, 3, 3],
+          stride: [1, 2, 1],
+          padding: [1, 1, 0],
+        }),
+        nn.batchNorm3d({ numFeatures: 4 }),
+        nn.relu,
+        nn.maxPool3d({ kernelSize: 2, stride: [1, 2, 2], ceilMode: true }),
+        nn.dropout3d({ p: 0.2 }),
+        nn.conv3d({
+          inChannels: 4,
+          outChannels: 4,
+          kernelSize: 3,
+          padding: 1,
+          groups: 2,
+          paddingMode: "reflect",
+        }),
+        nn.avgPool3d({
+          kernelSize: [2, 1, 2],
+          padding: [1, 0, 0],
+          countIncludePad: false,
+        }),
+        nn.instanceNorm3d({ numFeatures: 4, affine: true }),
+      ),
+      [2, 2, 5, 9, 8],
+    ],
+    [
       "channelShuffle (ShuffleNet's), alphaDropout, featureAlphaDropout, dropout1d",
       seq(
         nn.conv2d({ inChannels: 3, outChannels: 6, kernelSize: 3, groups: 3 }),
@@ -496,7 +527,8 @@ function initialised(
       params,
       net.initState(),
       T.add(T.mul(random.normal(random.key(4), shape), 3), 1),
-      { training: true },
+      // (a key for the dropout layers of a model that also has state)
+      { training: true, key: random.key(5) },
     ).state
     : undefined;
   return { params, state };

@@ -552,11 +552,28 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
   const x3 = T.random.normal(key, [2, 4, 6]);
   const layer3 = (l: T.nn.AnyLayer) =>
     l.applyWithState(l.init(key), l.initState(), x3, { training: true, key });
-  // the pooling layers in 2-D and 1-D
+  const x5 = T.random.normal(key, [2, 4, 4, 4, 4]);
+  const layer5 = (l: T.nn.AnyLayer) =>
+    l.applyWithState(l.init(key), l.initState(), x5, { training: true, key });
+  // the pooling layers in 2-D, 1-D and 3-D
   const pools = [
     ["2d", layer, T.nn.maxPool2d, T.nn.avgPool2d],
     ["1d", layer3, T.nn.maxPool1d, T.nn.avgPool1d],
+    ["3d", layer5, T.nn.maxPool3d, T.nn.avgPool3d],
   ] as const;
+  cases.push(
+    [["nn.", "conv3d:"], "nn.conv3d", {
+      inChannels: 4,
+      outChannels: 2,
+      ...CONV,
+    }, (o) => layer5(T.nn.conv3d(o))],
+    [["conv3d:"], "conv3d", {
+      stride: 1,
+      padding: 1,
+      dilation: 1,
+      groups: 2,
+    }, (o) => T.conv3d(x5, T.ones([2, 2, 3, 3, 3]), null, o)],
+  );
   const lp = { normType: 2, kernelSize: 2, stride: 1, ceilMode: true };
   cases.push(
     [["nn.", "lpPool2d:"], "nn.lpPool2d", lp, (o) => layer(T.nn.lpPool2d(o))],

@@ -49,6 +49,12 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.lpPool2d(v.x!, o);
     case "channelShuffle":
       return T.channelShuffle(v.x!, o.groups);
+    case "conv3d":
+      return T.conv3d(v.x!, v.weight!, v.bias, o);
+    case "maxPool3d":
+      return T.maxPool3d(v.x!, o);
+    case "avgPool3d":
+      return T.avgPool3d(v.x!, o);
     case "unfold":
       return T.unfold(v.x!, o);
     case "maxPool2dIndices":

@@ -1,0 +1,537 @@
+/**
+ * 3-D convolution and pooling (video, volumes) with torch.nn.functional's
+ * semantics on `[N, C, D, H, W]`, written with the 2-D ops, so they have no
+ * rule of their own: `conv3d` gathers each output depth's `kD` input slices
+ * into the channels and runs one `conv2d` over all depths at once (the
+ * depth taps summed inside its kernel); the pools pool each slice with the
+ * 2-D op, then across the depth window (a max is separable, and so is an
+ * average, its divisor being a product of per-axis counts).
+ *
+ * @module
+ */
+import {
+  allocShape,
+  checkOptions,
+  checkTensor,
+  describe,
+  type Tensor,
+  tensor,
+} from "./tensor.ts";
+import { userOp } from "./debug.ts";
+import { floatCheck, fmt } from "./_args.ts";
+import { checkChannels, conv2d, outputLength } from "./conv.ts";
+import { add, div, mul, notEqual, where } from "./elementwise.ts";
+import { any, argmax } from "./reductions.ts";
+import {
+  expandDims,
+  pad,
+  reshape,
+  squeeze,
+  sum,
+  transpose,
+} from "./structural.ts";
+import { gatherAt, takeAlongAxisAt } from "./indexing.ts";
+import { avgPool2d, maxPool2d } from "./pool.ts";
+import { arange } from "./tensor.ts";
+
+/** A size option of a 3-D op: one number or `[d, h, w]`. */
+export type Triple = number | readonly [number, number, number];
+
+/** A number or `[d, h, w]` of integers >= min, as `[d, h, w]`. @internal */
+export function triple(
+  fn: string,
+  name: string,
+  v: unknown,
+  min: number,
+): [number, number, number] {
+  const t = typeof v === "number" ? [v, v, v] : v;
+  if (
+    !Array.isArray(t) || t.length !== 3 ||
+    !t.every((d) => Number.isInteger(d) && d >= min && d < 2 ** 31)
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be an integer >= ${min} or a triple [d, h, w] of them, got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return [t[0], t[1], t[2]];
+}
+
+/** x's shape as a batch: `[N, C, D, H, W]`, or an unbatched `[C, D, H, W]` with N = 1. */
+function volumeBatch(fn: string, shape: readonly number[]): number[] {
+  if (shape.length === 4) return [1, ...shape];
+  if (shape.length !== 5) {
+    throw new Error(
+      `${fn}: x must be [N, C, D, H, W] or unbatched [C, D, H, W], got ${
+        fmt(shape)
+      }`,
+    );
+  }
+  return shape.slice();
+}
+
+/** `f` on x as a batch: an unbatched volume is the batch of one. */
+function onVolume(x: Tensor, f: (x5: Tensor) => Tensor): Tensor {
+  return x.shape.length === 4 ? squeeze(f(expandDims(x, 0)), 0) : f(x);
+}
+
+/** Options of {@linkcode conv3d}. */
+export interface Conv3dOptions {
+  /** Step between windows. Default 1. */
+  stride?: Triple;
+  /** Zero padding per side, or "valid" (none) or "same" (output size = input size; stride 1 only). Default 0. */
+  padding?: Triple | "valid" | "same";
+  /** Spacing between kernel taps. Default 1. */
+  dilation?: Triple;
+  /** Channel groups. Default 1. */
+  groups?: number;
+}
+
+/** conv3d's options, checked (a layer checks them when it is built). @internal */
+export function conv3dSettings(fn: string, options: Conv3dOptions) {
+  checkOptions(fn, options, ["stride", "padding", "dilation", "groups"]);
+  const stride = triple(fn, "stride", options.stride ?? 1, 1);
+  const dilation = triple(fn, "dilation", options.dilation ?? 1, 1);
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new Error(
+      `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
+    );
+  }
+  const padding = options.padding === "valid"
+    ? [0, 0, 0] as [number, number, number]
+    : options.padding === "same"
+    ? "same" as const
+    : triple(fn, "padding", options.padding ?? 0, 0);
+  if (padding === "same" && stride.some((s) => s !== 1)) {
+    throw new Error(
+      `${fn}: padding "same" needs stride 1, got stride ${fmt(stride)}`,
+    );
+  }
+  return { stride, dilation, groups, padding };
+}
+
+/**
+ * conv3d's geometry for these shapes: the padding before and after along
+ * each axis ("same" puts the odd one after, as PyTorch) and the output
+ * shape, with conv3d's errors. @internal
+ */
+export function conv3dShape(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: Conv3dOptions,
+  fn = "conv3d",
+) {
+  const s = conv3dSettings(fn, options);
+  const x5 = volumeBatch(fn, xShape);
+  if (wShape.length !== 5) {
+    throw new Error(
+      `${fn}: weight must be [outChannels, inChannels / groups, kD, kH, kW], got ${
+        fmt(wShape)
+      }`,
+    );
+  }
+  const [wo, wi, ...k] = wShape;
+  if (k.some((v) => v < 1)) {
+    throw new Error(
+      `${fn}: weight must have kernel sizes of at least 1, got ${fmt(wShape)}`,
+    );
+  }
+  checkChannels(fn, x5[1], wo, wi, s.groups, false, [xShape, wShape]);
+  const pads = [0, 1, 2].map((a) => {
+    if (s.padding !== "same") return [s.padding[a], s.padding[a]];
+    const t = s.dilation[a] * (k[a] - 1);
+    return [Math.floor(t / 2), t - Math.floor(t / 2)];
+  });
+  const out = [0, 1, 2].map((a) =>
+    outputLength(
+      x5[2 + a],
+      k[a],
+      s.stride[a],
+      pads[a][0],
+      pads[a][1],
+      s.dilation[a],
+    )
+  );
+  if (out.some((v) => v < 1)) {
+    throw new Error(
+      `${fn}: output size would be ${out.join("x")} (< 1) for x ${
+        fmt(xShape)
+      } and weight ${fmt(wShape)} (padding ${JSON.stringify(pads)}, dilation ${
+        fmt(s.dilation)
+      })`,
+    );
+  }
+  return {
+    s,
+    pads,
+    out,
+    shape: [...xShape.slice(0, -4), wo, ...out],
+  };
+}
+
+/**
+ * The positions along an axis of size `size` (padded by `before`) read by
+ * output `o`'s tap `t` (`o·stride + t·dilation - before`); one past the end
+ * where a tap falls in the padding or past the input (the caller appends
+ * the padding value there). @internal
+ */
+function taps(
+  size: number,
+  out: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  before: number,
+): Tensor {
+  const idx = new Int32Array(out * k);
+  for (let o = 0; o < out; o++) {
+    for (let t = 0; t < k; t++) {
+      const at = o * stride + t * dilation - before;
+      idx[o * k + t] = at >= 0 && at < size ? at : size;
+    }
+  }
+  return tensor(idx, { shape: [out, k], dtype: "int32" });
+}
+
+/**
+ * 3-D convolution as `torch.nn.functional.conv3d` (cross-correlation; x
+ * `[N, C, D, H, W]` or unbatched `[C, D, H, W]`, weight
+ * `[O, C / groups, kD, kH, kW]`): each output depth's `kD` input slices
+ * are gathered into the channels, and one `conv2d` over all depths sums
+ * them with the height and width taps.
+ *
+ * @example
+ * ```ts
+ * import { conv3d, ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = conv3d(ones([1, 2, 3, 4, 4]), ones([5, 2, 2, 3, 3]), null, { padding: [0, 1, 1] });
+ * assert.deepEqual(y.shape, [1, 5, 2, 4, 4]);
+ * assert.equal(y.data[5], 2 * 2 * 3 * 3); // an inner window (row 1, column 1) sums 36 ones
+ * ```
+ */
+export function conv3d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: Conv3dOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "conv3d";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  const { s, pads, out } = conv3dShape(x.shape, weight.shape, options);
+  const [o, wi, kd, kh, kw] = weight.shape;
+  if (bias !== undefined && bias !== null) {
+    checkTensor(fn, bias, "bias");
+    if (bias.shape.length !== 1 || bias.shape[0] !== o) {
+      throw new Error(
+        `${fn}: bias must be [${o}] (one per output channel), got ${
+          fmt(bias.shape)
+        }`,
+      );
+    }
+  }
+  using _op = userOp(fn);
+  return onVolume(x, (x5) => {
+    const [n, c, d, h, w] = x5.shape, g = s.groups, [od] = out;
+    // the kD slices of each output depth, a zero slice for the padding
+    const zero = pad(x5, [[0, 0], [0, 0], [0, 1], [0, 0], [0, 0]]);
+    const at = taps(d, od, kd, s.stride[0], s.dilation[0], pads[0][0]);
+    let v = gatherAt(zero, at, 2); // [N, C, oD, kD, H, W]
+    // channels ordered (group, tap, channel of the group), depths into N
+    v = reshape(v, [n, g, c / g, od, kd, h, w]);
+    v = reshape(transpose(v, [0, 3, 1, 4, 2, 5, 6]), [n * od, c * kd, h, w]);
+    const w2 = reshape(
+      transpose(weight, [0, 2, 1, 3, 4]),
+      [o, kd * wi, kh, kw],
+    );
+    // height and width as conv2d's (asymmetric "same" padding made explicit)
+    const [ph, pw] = [pads[1], pads[2]];
+    const symmetric = ph[0] === ph[1] && pw[0] === pw[1];
+    if (!symmetric) {
+      v = pad(v, [
+        [0, 0],
+        [0, 0],
+        ph as [number, number],
+        pw as [
+          number,
+          number,
+        ],
+      ]);
+    }
+    const y2 = conv2d(v, w2, null, {
+      stride: [s.stride[1], s.stride[2]],
+      padding: symmetric ? [ph[0], pw[0]] : 0,
+      dilation: [s.dilation[1], s.dilation[2]],
+      groups: g,
+    }); // [N·oD, O, oH, oW]
+    const y = transpose(reshape(y2, [n, od, o, out[1], out[2]]), [
+      0,
+      2,
+      1,
+      3,
+      4,
+    ]);
+    return bias ? add(y, reshape(bias, [o, 1, 1, 1])) : y;
+  });
+}
+
+/** Options of {@linkcode maxPool3d}. */
+export interface MaxPool3dOptions {
+  /** Window size. Required. */
+  kernelSize: Triple;
+  /** Step between windows. Default kernelSize. */
+  stride?: Triple | null;
+  /** Implicit -infinity padding per side (at most half the kernel). Default 0. */
+  padding?: Triple;
+  /** Spacing between window taps. Default 1. */
+  dilation?: Triple;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+}
+
+/** Options of {@linkcode avgPool3d}. */
+export interface AvgPool3dOptions {
+  /** Window size. Required. */
+  kernelSize: Triple;
+  /** Step between windows. Default kernelSize. */
+  stride?: Triple | null;
+  /** Zero padding per side (at most half the kernel). Default 0. */
+  padding?: Triple;
+  /** Use ceil instead of floor for the output size. Default false. */
+  ceilMode?: boolean;
+  /** Count padded zeros in the divisor. Default true. */
+  countIncludePad?: boolean;
+  /** Divide by this instead of the window size. */
+  divisorOverride?: number | null;
+}
+
+/**
+ * maxPool3d's (`kind` "max") or avgPool3d's options checked with the
+ * caller's (`fn`) messages; needs no shape, so a layer checks them when it
+ * is built. @internal
+ */
+export function pool3dSettings(
+  fn: string,
+  options: MaxPool3dOptions | AvgPool3dOptions,
+  kind: "max" | "avg",
+) {
+  const o = options as MaxPool3dOptions & AvgPool3dOptions;
+  checkOptions(fn, o, [
+    "kernelSize",
+    "stride",
+    "padding",
+    ...(kind === "max" ? ["dilation"] : ["countIncludePad", "divisorOverride"]),
+    "ceilMode",
+  ]);
+  if (!o || o.kernelSize === undefined) {
+    throw new Error(`${fn}: options.kernelSize is required`);
+  }
+  const k = triple(fn, "kernelSize", o.kernelSize, 1);
+  const stride = o.stride === undefined || o.stride === null
+    ? k
+    : triple(fn, "stride", o.stride, 1);
+  const padding = triple(fn, "padding", o.padding ?? 0, 0);
+  const dilation = triple(fn, "dilation", o.dilation ?? 1, 1);
+  if (padding.some((p, a) => p > k[a] / 2)) {
+    throw new Error(
+      `${fn}: pad should be at most half of effective kernel size, but got padding ${
+        fmt(padding)
+      } and kernelSize ${fmt(k)}`,
+    );
+  }
+  const ceilMode = o.ceilMode ?? false;
+  if (typeof ceilMode !== "boolean") {
+    throw new Error(
+      `${fn}: ceilMode must be a boolean, got ${describe(ceilMode)}`,
+    );
+  }
+  if (kind === "avg") {
+    const includePad = o.countIncludePad ?? true;
+    if (typeof includePad !== "boolean") {
+      throw new Error(
+        `${fn}: countIncludePad must be a boolean, got ${describe(includePad)}`,
+      );
+    }
+    const d = o.divisorOverride ?? null;
+    if (d !== null && !(Number.isInteger(d) && d !== 0)) {
+      throw new Error(
+        `${fn}: divisorOverride must be a non-zero integer, got ${
+          JSON.stringify(d)
+        }`,
+      );
+    }
+  }
+  return { k, stride, padding, dilation, ceilMode };
+}
+
+/**
+ * maxPool3d's (`kind` "max") or avgPool3d's settings and output shape for
+ * x's shape, with the op's errors. @internal
+ */
+export function pool3dShape(
+  xShape: readonly number[],
+  options: MaxPool3dOptions | AvgPool3dOptions,
+  kind: "max" | "avg",
+) {
+  const fn = kind === "max" ? "maxPool3d" : "avgPool3d";
+  const { k, stride, padding, dilation, ceilMode } = pool3dSettings(
+    fn,
+    options,
+    kind,
+  );
+  const x5 = volumeBatch(fn, xShape);
+  const out = [0, 1, 2].map((a) =>
+    outputLength(
+      x5[2 + a],
+      k[a],
+      stride[a],
+      padding[a],
+      padding[a],
+      dilation[a],
+      ceilMode,
+    )
+  );
+  if (out.some((v) => v < 1)) {
+    throw new Error(
+      `${fn}: output size would be ${out.join("x")} (< 1) for x ${
+        fmt(xShape)
+      } with kernelSize ${fmt(k)}, padding ${fmt(padding)}, dilation ${
+        fmt(dilation)
+      }`,
+    );
+  }
+  return {
+    k,
+    stride,
+    padding,
+    dilation,
+    ceilMode,
+    out,
+    shape: [...xShape.slice(0, -3), ...out],
+  };
+}
+
+/**
+ * 3-D max pooling as `torch.nn.functional.max_pool3d`: the maximum of each
+ * `kD x kH x kW` window of `[N, C, D, H, W]` (or `[C, D, H, W]`), the
+ * gradient to its first maximum in (d, h, w) order (its last NaN), as
+ * PyTorch's: each slice max-pooled over height and width, then the depth
+ * window's first maximum (its last NaN) taken.
+ *
+ * @example
+ * ```ts
+ * import { arange, maxPool3d, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(8), [1, 1, 2, 2, 2]);
+ * assert.deepEqual(toArray(maxPool3d(x, { kernelSize: 2 })), [[[[[7]]]]]);
+ * ```
+ */
+export function maxPool3d(x: Tensor, options: MaxPool3dOptions): Tensor {
+  const fn = "maxPool3d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const p = pool3dShape(x.shape, options, "max");
+  using _op = userOp(fn);
+  return onVolume(x, (x5) => {
+    const [n, c, d, h, w] = x5.shape, [od, oh, ow] = p.out, kd = p.k[0];
+    const slices = maxPool2d(reshape(x5, [n, c * d, h, w]), {
+      kernelSize: [p.k[1], p.k[2]],
+      stride: [p.stride[1], p.stride[2]],
+      padding: [p.padding[1], p.padding[2]],
+      dilation: [p.dilation[1], p.dilation[2]],
+      ceilMode: p.ceilMode,
+    }); // [N, C·D, oH, oW]
+    // a -inf slice for the depth taps in the padding
+    const padded = pad(reshape(slices, [n, c, d, oh, ow]), [
+      [0, 0],
+      [0, 0],
+      [
+        0,
+        1,
+      ],
+      [0, 0],
+      [0, 0],
+    ], { value: -Infinity });
+    const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0]);
+    const v = gatherAt(padded, at, 2); // [N, C, oD, kD, oH, oW]
+    // the first maximum, or the last NaN (NaNs ranked by position)
+    const nan = notEqual(v, v);
+    const rank = mul(
+      nan,
+      reshape(arange(1, kd + 1, 1, { dtype: "int32" }), [kd, 1, 1]),
+    );
+    const pick = where(
+      any(nan, { axis: 3, keepDims: true }),
+      argmax(rank, { axis: 3, keepDims: true }),
+      argmax(v, { axis: 3, keepDims: true }),
+    );
+    return squeeze(takeAlongAxisAt(v, pick, 3), 3);
+  });
+}
+
+/**
+ * 3-D average pooling as `torch.nn.functional.avg_pool3d` (zero padding,
+ * `countIncludePad`, `divisorOverride`, `ceilMode`): each slice
+ * average-pooled over height and width, then averaged across the depth
+ * window with the same counting rule (PyTorch's divisor is the product of
+ * the three axes' counts).
+ *
+ * @example
+ * ```ts
+ * import { arange, avgPool3d, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(8), [1, 1, 2, 2, 2]);
+ * assert.deepEqual(toArray(avgPool3d(x, { kernelSize: 2 })), [[[[[3.5]]]]]);
+ * ```
+ */
+export function avgPool3d(x: Tensor, options: AvgPool3dOptions): Tensor {
+  const fn = "avgPool3d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const p = pool3dShape(x.shape, options, "avg");
+  const includePad = options.countIncludePad ?? true;
+  const divisor = options.divisorOverride ?? null;
+  using _op = userOp(fn);
+  return onVolume(x, (x5) => {
+    const [n, c, d, h, w] = x5.shape, [od, oh, ow] = p.out, kd = p.k[0];
+    const [sd, pd] = [p.stride[0], p.padding[0]];
+    // height and width: sums (divisorOverride 1) when the divisor is given,
+    // else averages with the counting rule
+    const slices = avgPool2d(reshape(x5, [n, c * d, h, w]), {
+      kernelSize: [p.k[1], p.k[2]],
+      stride: [p.stride[1], p.stride[2]],
+      padding: [p.padding[1], p.padding[2]],
+      ceilMode: p.ceilMode,
+      countIncludePad: includePad,
+      divisorOverride: divisor === null ? null : 1,
+    });
+    const zero = pad(reshape(slices, [n, c, d, oh, ow]), [
+      [0, 0],
+      [0, 0],
+      [
+        0,
+        1,
+      ],
+      [0, 0],
+      [0, 0],
+    ]);
+    const at = taps(d, od, kd, sd, 1, pd);
+    const total = sum(gatherAt(zero, at, 2), { axis: 3 }); // [N, C, oD, oH, oW]
+    if (divisor !== null) return div(total, divisor);
+    // the depth count of each output (PyTorch's: the window clipped to the
+    // padded input, then to the input when the padding is not counted)
+    const counts = allocShape(fn, x5.dtype, [od, 1, 1]);
+    for (let i = 0; i < od; i++) {
+      const start = i * sd - pd, end = Math.min(start + kd, d + pd);
+      counts[i] = includePad
+        ? end - start
+        : Math.min(end, d) - Math.max(start, 0);
+    }
+    return div(total, tensor(counts, { shape: [od, 1, 1], dtype: x5.dtype }));
+  });
+}
