@@ -271,6 +271,8 @@ export {
   type MaxUnpool2dOptions,
 } from "./ops/pool.ts";
 export {
+  adaptiveAvgPool3d,
+  adaptiveMaxPool3d,
   avgPool3d,
   type AvgPool3dOptions,
   conv3d,

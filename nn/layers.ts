@@ -143,6 +143,9 @@ import {
 } from "../ops/upsample.ts";
 import { type Key, normal, split, uniform } from "../ops/random.ts";
 import {
+  adaptiveAvgPool3d as adaptiveAvgPool3dOp,
+  adaptiveMaxPool3d as adaptiveMaxPool3dOp,
+  adaptivePool3dShape,
   avgPool3d as avgPool3dOp,
   type AvgPool3dOptions,
   conv3d as conv3dOp,
@@ -726,6 +729,92 @@ export function conv3d(
       conv3dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (sh) => conv3dShape(sh, weight, opOptions).shape,
   });
+}
+
+/** Options of {@linkcode adaptiveAvgPool3d} and {@linkcode adaptiveMaxPool3d}. */
+export interface AdaptivePool3dLayerOptions {
+  /** Output `[D, H, W]`, one number for all three, or `null` on an axis to keep the input's size. */
+  outputSize:
+    | number
+    | readonly [number | null, number | null, number | null];
+}
+
+/** A 3-D adaptive pooling layer (`kind` "avg" or "max"), PyTorch's module. */
+function adaptivePool3dLayer(
+  options: AdaptivePool3dLayerOptions,
+  kind: "avg" | "max",
+): Layer<LeafParams, EmptyState> {
+  const name = kind === "avg" ? "AdaptiveAvgPool3d" : "AdaptiveMaxPool3d";
+  const fn = `nn.adaptive${kind === "avg" ? "Avg" : "Max"}Pool3d`;
+  requireOptions(fn, options, ["outputSize"], ["outputSize"]);
+  const os = options.outputSize;
+  const sizes: (number | null)[] = typeof os === "number"
+    ? [os, os, os]
+    : Array.isArray(os)
+    ? [...os]
+    : [];
+  if (
+    sizes.length !== 3 ||
+    !sizes.every((d) => d === null || (Number.isInteger(d) && d >= 1))
+  ) {
+    throw new Error(
+      `${fn}: outputSize must be a positive integer or a triple [d, h, w] of them (null keeps the input size), got ${
+        describe(os)
+      }`,
+    );
+  }
+  const resolve = (sh: readonly number[]) =>
+    sizes.map((d, a) => d ?? sh[sh.length - 3 + a]) as [number, number, number];
+  const op = kind === "avg" ? adaptiveAvgPool3dOp : adaptiveMaxPool3dOp;
+  return defineLayer({
+    name,
+    repr: `${name}(output_size=${pySize(typeof os === "number" ? os : sizes)})`,
+    apply: (_p, x) => op(x, resolve(x.shape)),
+    outputShape: (sh) =>
+      adaptivePool3dShape(
+        `${name[0].toLowerCase()}${name.slice(1)}`,
+        sh,
+        resolve(sh),
+      ),
+  });
+}
+
+/**
+ * 3-D adaptive average pooling layer (PyTorch's `nn.AdaptiveAvgPool3d`,
+ * the head of 3-D CNNs): any volume to `outputSize`, no parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveAvgPool3d({ outputSize: 1 });
+ * assert.equal(pool.info.repr, "AdaptiveAvgPool3d(output_size=1)");
+ * assert.deepEqual(pool.apply({}, zeros([2, 8, 3, 5, 5])).shape, [2, 8, 1, 1, 1]);
+ * ```
+ */
+export function adaptiveAvgPool3d(
+  options: AdaptivePool3dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return adaptivePool3dLayer(options, "avg");
+}
+
+/**
+ * 3-D adaptive max pooling layer (PyTorch's `nn.AdaptiveMaxPool3d`), no
+ * parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.adaptiveMaxPool3d({ outputSize: [null, 2, 2] });
+ * assert.equal(pool.info.repr, "AdaptiveMaxPool3d(output_size=(None, 2, 2))");
+ * assert.deepEqual(pool.apply({}, zeros([1, 4, 3, 6, 6])).shape, [1, 4, 3, 2, 2]);
+ * ```
+ */
+export function adaptiveMaxPool3d(
+  options: AdaptivePool3dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return adaptivePool3dLayer(options, "max");
 }
 
 /**

@@ -20,8 +20,7 @@ import {
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { checkChannels, conv2d, outputLength } from "./conv.ts";
-import { add, div, mul, notEqual, where } from "./elementwise.ts";
-import { any, argmax } from "./reductions.ts";
+import { add, div } from "./elementwise.ts";
 import {
   expandDims,
   pad,
@@ -30,9 +29,14 @@ import {
   sum,
   transpose,
 } from "./structural.ts";
-import { gatherAt, takeAlongAxisAt } from "./indexing.ts";
-import { avgPool2d, maxPool2d } from "./pool.ts";
-import { arange } from "./tensor.ts";
+import { gatherAt } from "./indexing.ts";
+import {
+  adaptiveAvgAlong,
+  adaptiveMaxAlong,
+  avgPool2d,
+  firstMaxAlong,
+  maxPool2d,
+} from "./pool.ts";
 
 /** A size option of a 3-D op: one number or `[d, h, w]`. */
 export type Triple = number | readonly [number, number, number];
@@ -458,19 +462,8 @@ export function maxPool3d(x: Tensor, options: MaxPool3dOptions): Tensor {
       [0, 0],
     ], { value: -Infinity });
     const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0]);
-    const v = gatherAt(padded, at, 2); // [N, C, oD, kD, oH, oW]
-    // the first maximum, or the last NaN (NaNs ranked by position)
-    const nan = notEqual(v, v);
-    const rank = mul(
-      nan,
-      reshape(arange(1, kd + 1, 1, { dtype: "int32" }), [kd, 1, 1]),
-    );
-    const pick = where(
-      any(nan, { axis: 3, keepDims: true }),
-      argmax(rank, { axis: 3, keepDims: true }),
-      argmax(v, { axis: 3, keepDims: true }),
-    );
-    return squeeze(takeAlongAxisAt(v, pick, 3), 3);
+    // [N, C, oD, kD, oH, oW]: the first maximum, or the last NaN
+    return firstMaxAlong(gatherAt(padded, at, 2), 3);
   });
 }
 
@@ -534,4 +527,73 @@ export function avgPool3d(x: Tensor, options: AvgPool3dOptions): Tensor {
     }
     return div(total, tensor(counts, { shape: [od, 1, 1], dtype: x5.dtype }));
   });
+}
+
+/** The output shape of adaptiveAvgPool3d or adaptiveMaxPool3d (`fn`), with its checks. @internal */
+export function adaptivePool3dShape(
+  fn: string,
+  xShape: readonly number[],
+  outputSize: Triple,
+): number[] {
+  const x5 = volumeBatch(fn, xShape);
+  if (x5.slice(2).some((v) => v < 1)) {
+    throw new Error(
+      `${fn}: x's depth, height and width must be >= 1, got x ${fmt(xShape)}`,
+    );
+  }
+  const out = triple(fn, "outputSize", outputSize, 1);
+  allocShape(fn, "int32", out); // (an output too large is an error before any loop)
+  return [...xShape.slice(0, -3), ...out];
+}
+
+/**
+ * Adaptive average pooling of volumes to `outputSize` `[d, h, w]` (or one
+ * number), as `torch.nn.functional.adaptive_avg_pool3d` (window i spans
+ * floor(i·D/out) to ceil((i+1)·D/out) along each axis): the windows'
+ * entries gathered and averaged along the width, the height, then the depth.
+ *
+ * @example
+ * ```ts
+ * import { adaptiveAvgPool3d, ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = adaptiveAvgPool3d(ones([2, 8, 4, 7, 7]), 1); // global average pooling
+ * assert.deepEqual(y.shape, [2, 8, 1, 1, 1]);
+ * assert.equal(y.data[0], 1);
+ * ```
+ */
+export function adaptiveAvgPool3d(x: Tensor, outputSize: Triple): Tensor {
+  return adaptivePool3d(x, outputSize, "avg");
+}
+
+/**
+ * Adaptive max pooling of volumes to `outputSize`, as
+ * `torch.nn.functional.adaptive_max_pool3d`: each window's maximum, the
+ * gradient to its first maximum in (d, h, w) order (its last NaN).
+ *
+ * @example
+ * ```ts
+ * import { adaptiveMaxPool3d, arange, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(8), [1, 1, 2, 2, 2]);
+ * assert.deepEqual(toArray(adaptiveMaxPool3d(x, 1)), [[[[[7]]]]]);
+ * ```
+ */
+export function adaptiveMaxPool3d(x: Tensor, outputSize: Triple): Tensor {
+  return adaptivePool3d(x, outputSize, "max");
+}
+
+/** adaptiveAvgPool3d or adaptiveMaxPool3d: separable along the width, the height, then the depth. */
+function adaptivePool3d(
+  x: Tensor,
+  outputSize: Triple,
+  kind: "avg" | "max",
+): Tensor {
+  const fn = kind === "avg" ? "adaptiveAvgPool3d" : "adaptiveMaxPool3d";
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  const [od, oh, ow] = adaptivePool3dShape(fn, x.shape, outputSize).slice(-3);
+  using _op = userOp(fn);
+  const along = kind === "avg" ? adaptiveAvgAlong : adaptiveMaxAlong;
+  const r = x.shape.length;
+  return along(fn, along(fn, along(fn, x, r - 1, ow), r - 2, oh), r - 3, od);
 }

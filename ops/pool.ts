@@ -4,8 +4,9 @@
  * Max pooling is `maxPool2d` with `maxPool2dScatter` (route g to each
  * window's first maximum, or its last NaN, as PyTorch) and `maxPool2dGather` (read a tensor at
  * those maxima); the last two are linear in their first input and transpose
- * each other. Average pooling is `avgPool2d` and its transpose; adaptive
- * average pooling is a product with a fixed averaging matrix.
+ * each other. Average pooling is `avgPool2d` and its transpose. Adaptive
+ * pooling gathers each axis's windows and averages them, or reads each
+ * one's first maximum, axis by axis (separable, as the 3-D pools).
  *
  * @module
  */
@@ -38,11 +39,18 @@ import {
   outputLength,
   single,
 } from "./conv.ts";
-import { batchFront, batchSize, reshape } from "./structural.ts";
+import {
+  batchFront,
+  batchSize,
+  pad,
+  reshape,
+  squeeze,
+  sum,
+} from "./structural.ts";
 import {
   abs,
-  add,
   astype,
+  div,
   mul,
   notEqual,
   pow,
@@ -58,7 +66,6 @@ import {
   scatterAddAlongAt,
   takeAlongAxisAt,
 } from "./indexing.ts";
-import { matmul } from "./matmul.ts";
 import * as pk from "./kernels/pool.ts";
 
 /** Geometry of a pooling window. */
@@ -449,21 +456,83 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   return onBatch(x, (x4) => bind(avgPool2dPrim, [x4], p));
 }
 
-/** The [out, size] averaging matrix of adaptive pooling along one axis (PyTorch's windows), or its transpose. */
-function adaptiveMatrix(
+/**
+ * Adaptive pooling's windows along an axis of `size` for `out` outputs
+ * (PyTorch's: window i spans floor(i·size/out) to ceil((i+1)·size/out)) as
+ * an int32 `[out, k]` table of positions, k the largest window, each
+ * window padded with `fill` (its last entry again when "last"); and each
+ * window's length. @internal
+ */
+export function adaptiveWindows(
+  fn: string,
   size: number,
   out: number,
-  dtype: Tensor["dtype"],
-  transposed: boolean,
-): Tensor {
-  const m = allocShape("adaptiveAvgPool2d", "float64", [out, size]);
-  for (let i = 0; i < out; i++) {
-    const [s, e] = adaptiveWindow(i, size, out);
-    for (let j = s; j < e; j++) {
-      m[transposed ? j * out + i : i * size + j] = 1 / (e - s);
+  fill: number | "last",
+): { positions: Tensor; lengths: number[]; k: number } {
+  allocShape(fn, "int32", [out]); // (an output too large is an error before any loop)
+  const spans = Array.from(
+    { length: out },
+    (_, i) => adaptiveWindow(i, size, out),
+  );
+  const k = Math.max(...spans.map(([s, e]) => e - s));
+  const idx = allocShape(fn, "int32", [out, k]);
+  spans.forEach(([s, e], i) => {
+    for (let t = 0; t < k; t++) {
+      idx[i * k + t] = s + t < e ? s + t : fill === "last" ? e - 1 : fill;
     }
-  }
-  return tensor(m, { shape: transposed ? [size, out] : [out, size], dtype });
+  });
+  return {
+    positions: tensor(idx, { shape: [out, k], dtype: "int32" }),
+    lengths: spans.map(([s, e]) => e - s),
+    k,
+  };
+}
+
+/**
+ * Adaptive average pooling of x along `axis` to `out`: each window's
+ * entries gathered (a zero appended for the shorter ones), summed and
+ * divided by its length, so a non-finite entry reaches only its own
+ * windows (a product with an averaging matrix would spread its NaN). @internal
+ */
+export function adaptiveAvgAlong(
+  fn: string,
+  x: Tensor,
+  axis: number,
+  out: number,
+): Tensor {
+  const size = x.shape[axis];
+  const { positions, lengths } = adaptiveWindows(fn, size, out, size);
+  const zero = pad(
+    x,
+    x.shape.map((_, a) => (a === axis ? [0, 1] : [0, 0])) as [
+      number,
+      number,
+    ][],
+  );
+  const total = sum(gatherAt(zero, positions, axis), { axis: axis + 1 });
+  const shape = x.shape.map((_, a) => (a === axis ? out : 1));
+  return div(total, tensor(lengths, { shape, dtype: x.dtype }));
+}
+
+/**
+ * The entry of v along `axis` that max pooling picks in each window, as
+ * PyTorch's: the first maximum, or the last NaN of a window holding NaNs
+ * (NaNs ranked by position, the largest rank winning); the axis removed.
+ * @internal
+ */
+export function firstMaxAlong(v: Tensor, axis: number): Tensor {
+  const k = v.shape[axis];
+  const nan = notEqual(v, v);
+  const rank = mul(
+    nan,
+    reshape(
+      arange(1, k + 1, 1, { dtype: "int32" }),
+      v.shape.slice(axis).map((d, a) => (a === 0 ? d : 1)),
+    ),
+  );
+  const o = { axis, keepDims: true };
+  const pick = where(any(nan, o), argmax(rank, o), argmax(v, o));
+  return squeeze(takeAlongAxisAt(v, pick, axis), axis);
 }
 
 /**
@@ -495,7 +564,8 @@ function adaptiveShape(
 /**
  * Adaptive average pooling to `outputSize` as
  * `torch.nn.functional.adaptive_avg_pool2d` (window i spans
- * floor(i·H/out) to ceil((i+1)·H/out)); a composition of two matmuls.
+ * floor(i·H/out) to ceil((i+1)·H/out)); a composition: the windows'
+ * entries gathered and averaged along the width, then the height.
  *
  * @example
  * ```ts
@@ -511,11 +581,9 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   const fn = "adaptiveAvgPool2d";
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const [h, w] = x.shape.slice(-2);
   const [oh, ow] = adaptiveAvgPool2dShape(x.shape, outputSize).slice(-2);
-  const rows = adaptiveMatrix(h, oh, x.dtype, false); // [oh, H]
-  const cols = adaptiveMatrix(w, ow, x.dtype, true); // [W, ow]
-  return onBatch(x, (x4) => matmul(matmul(rows, x4), cols));
+  const r = x.shape.length;
+  return adaptiveAvgAlong(fn, adaptiveAvgAlong(fn, x, r - 1, ow), r - 2, oh);
 }
 
 /** Adaptive pooling's window `[start, end)` along an axis of `size` for output i of `out` (PyTorch's). */
@@ -538,10 +606,9 @@ export function adaptiveMaxPool2dShape(
  * `torch.nn.functional.adaptive_max_pool2d`: output (i, j) is the maximum
  * of rows floor(i·H/oh) to ceil((i+1)·H/oh) and the same columns for j;
  * the gradient goes to each window's first maximum in row-major order (its
- * last NaN when it holds NaNs), as PyTorch's. A composition: the windows
- * are gathered (padded to the largest by repeating their last entry, which
- * moves neither rule's choice), the chosen position is found with
- * `argmax`, and x is read there.
+ * last NaN when it holds NaNs), as PyTorch's. A composition: along the
+ * width, then the height, the windows are gathered and each one's first
+ * maximum (last NaN) is read.
  *
  * @example
  * ```ts
@@ -557,49 +624,26 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: Pair): Tensor {
   const fn = "adaptiveMaxPool2d";
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const [n, c, h, w] = batchShape(fn, x.shape);
   const [oh, ow] = adaptiveMaxPool2dShape(x.shape, outputSize).slice(-2);
-  // an output too large to allocate is an error before the loops below
-  allocShape(fn, "int32", [oh, ow]);
-  // the largest window along each axis, and each window's entries (its
-  // last one repeated up to that size), as flat positions in the image
-  const span = (size: number, out: number) => {
-    let most = 0;
-    for (let i = 0; i < out; i++) {
-      const [s, e] = adaptiveWindow(i, size, out);
-      most = Math.max(most, e - s);
-    }
-    return most;
-  };
-  const kh = span(h, oh), kw = span(w, ow);
-  const idx = allocShape(fn, "int32", [oh * ow, kh * kw]);
-  for (let i = 0, at = 0; i < oh; i++) {
-    const [r0, r1] = adaptiveWindow(i, h, oh);
-    for (let j = 0; j < ow; j++) {
-      const [c0, c1] = adaptiveWindow(j, w, ow);
-      for (let a = 0; a < kh; a++) {
-        const row = Math.min(r0 + a, r1 - 1) * w;
-        for (let b = 0; b < kw; b++) idx[at++] = row + Math.min(c0 + b, c1 - 1);
-      }
-    }
-  }
-  const positions = tensor(idx, { shape: [oh * ow, kh * kw], dtype: "int32" });
-  const flat = reshape(x, [n, c, h * w]);
-  const v = gatherAt(flat, positions, 2); // [N, C, oh·ow, kh·kw]
-  // the first maximum, or the last NaN: NaNs ranked by position, the
-  // largest rank wins
-  const nan = notEqual(v, v);
-  const rank = mul(nan, arange(1, kh * kw + 1, 1, { dtype: "int32" }));
-  const pick = where(
-    any(nan, { axis: 3 }),
-    argmax(rank, { axis: 3 }),
-    argmax(v, { axis: 3 }),
-  ); // [N, C, oh·ow]: the entry of each window
-  const k = kh * kw;
-  const entry = add(pick, arange(0, oh * ow * k, k, { dtype: "int32" }));
-  const at = gatherAt(reshape(positions, [oh * ow * k]), entry, 0);
-  const y = takeAlongAxisAt(flat, at, 2);
-  return reshape(y, [...x.shape.slice(0, -2), oh, ow]);
+  const r = x.shape.length;
+  // separable: each row's first maximum, then the first row's (the first
+  // maximum in row-major order; the last NaN likewise)
+  return adaptiveMaxAlong(fn, adaptiveMaxAlong(fn, x, r - 1, ow), r - 2, oh);
+}
+
+/**
+ * Adaptive max pooling of x along `axis` to `out`: each window's entries
+ * gathered (the shorter ones padded with their last entry, which moves
+ * neither rule's choice) and {@linkcode firstMaxAlong} read. @internal
+ */
+export function adaptiveMaxAlong(
+  fn: string,
+  x: Tensor,
+  axis: number,
+  out: number,
+): Tensor {
+  const { positions } = adaptiveWindows(fn, x.shape[axis], out, "last");
+  return firstMaxAlong(gatherAt(x, positions, axis), axis + 1);
 }
 
 // ---------------------------------------------------------------------------

@@ -189,6 +189,16 @@ const volumeRows: Row[] = [
     // a window of only padding gives -inf, as maxPool2d's
     mayBeInfinite: true,
   },
+  ...(["Avg", "Max"] as const).map((kind): Row => ({
+    name: `adaptive${kind}Pool3d`,
+    arb: fc.record({ x: volumeInput(int(1, 2)), out: tripleOf(1, 3) })
+      .map(({ x, out }): Draw => ({ shapes: [x], p: out })),
+    domains: ["real"],
+    f: (out, x) =>
+      kind === "Avg"
+        ? T.adaptiveAvgPool3d(x, out as T.Triple)
+        : T.adaptiveMaxPool3d(x, out as T.Triple),
+  })),
   {
     name: "avgPool3d",
     arb: fc.record({

@@ -421,7 +421,7 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 4, 6, 6],
     ],
     [
-      "3-D: conv3d (stride, groups; reflect padding), batchNorm3d, maxPool3d, dropout3d, avgPool3d, instanceNorm3d",
+      "3-D: conv3d (stride, groups; reflect padding), batchNorm3d, maxPool3d, dropout3d, avgPool3d, instanceNorm3d, the adaptive pools",
       seq(
         nn.conv3d({
           inChannels: 2,
@@ -448,6 +448,8 @@ export function optionCases(): [string, AnyLayer, number[]][] {
           countIncludePad: false,
         }),
         nn.instanceNorm3d({ numFeatures: 4, affine: true }),
+        nn.adaptiveMaxPool3d({ outputSize: [2, null, 1] }),
+        nn.adaptiveAvgPool3d({ outputSize: [1, 2, 1] }),
       ),
       [2, 2, 5, 9, 8],
     ],

@@ -567,6 +567,12 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       outChannels: 2,
       ...CONV,
     }, (o) => layer5(T.nn.conv3d(o))],
+    [
+      ["nn.", "adaptiveAvgPool3d:"],
+      "nn.adaptiveAvgPool3d",
+      { outputSize: 2 },
+      (o) => layer5(T.nn.adaptiveAvgPool3d(o)),
+    ],
     [["conv3d:"], "conv3d", {
       stride: 1,
       padding: 1,

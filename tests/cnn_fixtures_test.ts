@@ -55,6 +55,10 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.maxPool3d(v.x!, o);
     case "avgPool3d":
       return T.avgPool3d(v.x!, o);
+    case "adaptiveAvgPool3d":
+      return T.adaptiveAvgPool3d(v.x!, o.outputSize);
+    case "adaptiveMaxPool3d":
+      return T.adaptiveMaxPool3d(v.x!, o.outputSize);
     case "unfold":
       return T.unfold(v.x!, o);
     case "maxPool2dIndices":

@@ -170,6 +170,33 @@ Deno.test("nn.conv3d: PyTorch's init bound and shapes; the 3-D layers' output sh
       () => T.dropout3d(T.ones([2, 3, 4]), { key: random.key(0) }),
       /^Error: dropout3d: x must be \[N, C, D, H, W\] or unbatched \[C, D, H, W\], got \[2,3,4\]$/,
     ],
+    [
+      () => T.adaptiveAvgPool3d(x, [1, 2] as never),
+      /^Error: adaptiveAvgPool3d: outputSize must be an integer >= 1 or a triple \[d, h, w\] of them, got \[1,2\]$/,
+    ],
+    [
+      () => T.adaptiveMaxPool3d(T.zeros([1, 2, 0, 3, 3]), 1),
+      /^Error: adaptiveMaxPool3d: x's depth, height and width must be >= 1, got x \[1,2,0,3,3\]$/,
+    ],
+    [
+      () => T.adaptiveAvgPool3d(x, 2 ** 30),
+      /^Error: adaptiveAvgPool3d: shape \[1073741824,1073741824,1073741824\] has/,
+    ],
+    [
+      () => nn.adaptiveAvgPool3d({ outputSize: [1, 0, 1] as never }),
+      /^Error: nn.adaptiveAvgPool3d: outputSize must be a positive integer or a triple/,
+    ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
+  // the adaptive pools are the fixed ones where the sizes divide
+  const v = f64([2, 3, 4, 6, 6]);
+  assert.deepEqual(
+    T.adaptiveMaxPool3d(v, [2, 3, 2]).data,
+    T.maxPool3d(v, { kernelSize: [2, 2, 3] }).data,
+  );
+  assertAllClose(
+    T.adaptiveAvgPool3d(v, [2, 3, 2]),
+    T.avgPool3d(v, { kernelSize: [2, 2, 3] }),
+    { atol: 1e-15, rtol: 1e-14 },
+  );
 });

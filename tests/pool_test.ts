@@ -491,3 +491,31 @@ Deno.test("lpPool2d: p 1 sums each window, a large p tends to the maximum, p 2 i
     { atol: 1e-14, rtol: 1e-14 },
   );
 });
+
+Deno.test("adaptive average pooling: an infinite entry stays in its own windows (a product with an averaging matrix spread NaN to every window)", () => {
+  const x = T.random.normal(T.random.key(2), [1, 2, 4, 6], {
+    dtype: "float64",
+  });
+  const data = Float64Array.from(x.data);
+  data[8] = Infinity; // channel 0, row 1, column 2
+  data[24 + 23] = -Infinity; // channel 1, row 3, column 5
+  const xi = T.tensor(data, { shape: [1, 2, 4, 6], dtype: "float64" });
+  const y = T.adaptiveAvgPool2d(xi, [2, 3]).data;
+  // PyTorch's windows: rows [0, 2) and [2, 4); columns [0, 2), [2, 4), [4, 6)
+  for (let c = 0; c < 2; c++) {
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let r = 2 * i; r < 2 * i + 2; r++) {
+          for (let q = 2 * j; q < 2 * j + 2; q++) s += data[c * 24 + r * 6 + q];
+        }
+        const got = y[c * 6 + i * 3 + j];
+        if (Number.isFinite(s / 4)) assert.ok(Math.abs(got - s / 4) < 1e-14);
+        else assert.equal(got, s / 4);
+      }
+    }
+  }
+  assert.equal(y[1], Infinity);
+  assert.equal(y[6 + 5], -Infinity);
+  assert.equal([...y].filter((v) => !Number.isFinite(v)).length, 2);
+});
