@@ -277,6 +277,8 @@ export {
   type AvgPool3dOptions,
   conv3d,
   type Conv3dOptions,
+  convTranspose3d,
+  type ConvTranspose3dOptions,
   maxPool3d,
   type MaxPool3dOptions,
   type Triple,

@@ -152,6 +152,10 @@ import {
   type Conv3dOptions,
   conv3dSettings,
   conv3dShape,
+  convTranspose3d as convTranspose3dOp,
+  type ConvTranspose3dOptions,
+  convTranspose3dSettings,
+  convTranspose3dShape,
   maxPool3d as maxPool3dOp,
   type MaxPool3dOptions,
   pool3dSettings,
@@ -728,6 +732,83 @@ export function conv3d(
     apply: (p, x) =>
       conv3dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (sh) => conv3dShape(sh, weight, opOptions).shape,
+  });
+}
+
+/** Options of {@linkcode convTranspose3d} (PyTorch's `nn.ConvTranspose3d` arguments). */
+export interface ConvTranspose3dLayerOptions extends ConvTranspose3dOptions {
+  /** Input channels. Required. */
+  inChannels: number;
+  /** Output channels. Required. */
+  outChannels: number;
+  /** Kernel size: one number or `[kD, kH, kW]`. Required. */
+  kernelSize: Triple;
+  /** Add a learned bias. Default true. */
+  bias?: boolean;
+  /** Float dtype of the params. Default float32. */
+  dtype?: FloatDType;
+}
+
+/**
+ * Transposed 3-D convolution layer (PyTorch's `nn.ConvTranspose3d`, the
+ * upsampling of 3-D U-Nets): params
+ * `{ weight: [in, out / groups, kD, kH, kW], bias: [out] }`, PyTorch's init
+ * (fanIn from the weight's second axis) and repr;
+ * {@linkcode convTranspose3dOp}.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const up = nn.convTranspose3d({ inChannels: 4, outChannels: 2, kernelSize: 2, stride: 2 });
+ * assert.equal(up.info.repr, "ConvTranspose3d(4, 2, kernel_size=(2, 2, 2), stride=(2, 2, 2))");
+ * const params = up.init(random.key(0));
+ * assert.deepEqual(up.apply(params, zeros([1, 4, 3, 5, 5])).shape, [1, 2, 6, 10, 10]);
+ * ```
+ */
+export function convTranspose3d(
+  options: ConvTranspose3dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  const fn = "nn.convTranspose3d";
+  const { inC, outC, kernelSize, bias, dtype, opOptions } = convLayerOptions(
+    fn,
+    options,
+    ["outputPadding"],
+  );
+  const k = triple(fn, "kernelSize", kernelSize, 1);
+  const s = convTranspose3dSettings(fn, opOptions);
+  if (inC % s.groups !== 0 || outC % s.groups !== 0) {
+    throw new Error(
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${s.groups}`,
+    );
+  }
+  const hasBias = checkBool(fn, "bias", bias, true);
+  const dt = floatDType(fn, dtype);
+  const weight = [inC, outC / s.groups, ...k];
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: weight, dtype: dt },
+  };
+  if (hasBias) params.bias = { shape: [outC], dtype: dt };
+  let args = `${inC}, ${outC}, kernel_size=${pySize(k)}, stride=${
+    pySize(s.stride)
+  }`;
+  if (s.padding.some((v) => v !== 0)) args += `, padding=${pySize(s.padding)}`;
+  if (s.dilation.some((v) => v !== 1)) {
+    args += `, dilation=${pySize(s.dilation)}`;
+  }
+  if (s.outputPadding.some((v) => v !== 0)) {
+    args += `, output_padding=${pySize(s.outputPadding)}`;
+  }
+  if (s.groups !== 1) args += `, groups=${s.groups}`;
+  if (!hasBias) args += ", bias=False";
+  return defineLayer({
+    name: "ConvTranspose3d",
+    repr: `ConvTranspose3d(${args})`,
+    params,
+    init: (key: Key) =>
+      weightAndBias(key, params, weight[1] * k[0] * k[1] * k[2]),
+    apply: (p, x) => convTranspose3dOp(x, p.weight, p.bias ?? null, opOptions),
+    outputShape: (sh) => convTranspose3dShape(sh, weight, opOptions).shape,
   });
 }
 

@@ -120,6 +120,8 @@ export {
   type ConvTranspose1dLayerOptions,
   convTranspose2d,
   type ConvTranspose2dLayerOptions,
+  convTranspose3d,
+  type ConvTranspose3dLayerOptions,
   dropout,
   dropout1d,
   dropout2d,

@@ -425,6 +425,45 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     void c.add("Gather", c.ins, {
       axis: (c.step.params as { axis: number }).axis,
     }, c.out),
+  // gather's transpose (fold, convTranspose3d's depth): ScatterElements
+  // adding src into zeros, the index axes merged into one and the indices
+  // expanded to src's shape
+  scatterAdd: (c) => {
+    const { axis, size } = c.step.params as { axis: number; size: number };
+    const [src, idx] = c.ins, [s, k] = c.shapes;
+    const r = k.length, m = k.reduce((a, b) => a * b, 1);
+    const rest = s.slice(axis + r);
+    // (0 copies a leading dim, the batch among them)
+    const flat = c.add("Reshape", [
+      src,
+      c.ints([...Array(axis).fill(0), m, ...rest]),
+    ]);
+    const ones = (n: number) => Array(n).fill(1);
+    const at = c.add("Reshape", [
+      idx,
+      c.ints([...ones(axis), m, ...ones(rest.length)]),
+    ]);
+    const shape = c.add("Shape", [flat]);
+    const outShape = c.add("Concat", [
+      c.add("Slice", [shape, c.ints([0]), c.ints([axis])]),
+      c.ints([size]),
+      c.add("Slice", [
+        shape,
+        c.ints([axis + 1]),
+        c.ints([axis + 1 + rest.length]),
+      ]),
+    ], { axis: 0 });
+    c.add(
+      "ScatterElements",
+      [
+        c.add("ConstantOfShape", [outShape]),
+        c.add("Expand", [at, shape]),
+        flat,
+      ],
+      { axis, reduction: "add" },
+      c.out,
+    );
+  },
   gatherElements: (c) =>
     void c.add("GatherElements", c.ins, {
       axis: (c.step.params as { axis: number }).axis,

@@ -19,17 +19,23 @@ import {
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
-import { checkChannels, conv2d, outputLength } from "./conv.ts";
+import {
+  checkChannels,
+  conv2d,
+  convTranspose2d,
+  outputLength,
+} from "./conv.ts";
 import { add, div } from "./elementwise.ts";
 import {
   expandDims,
   pad,
   reshape,
+  slice,
   squeeze,
   sum,
   transpose,
 } from "./structural.ts";
-import { gatherAt } from "./indexing.ts";
+import { gatherAt, scatterAddAt } from "./indexing.ts";
 import {
   adaptiveAvgAlong,
   adaptiveMaxAlong,
@@ -281,6 +287,169 @@ export function conv3d(
       4,
     ]);
     return bias ? add(y, reshape(bias, [o, 1, 1, 1])) : y;
+  });
+}
+
+/** Options of {@linkcode convTranspose3d}. */
+export interface ConvTranspose3dOptions {
+  /** Stride of the convolution this transposes. Default 1. */
+  stride?: Triple;
+  /** Padding of the convolution this transposes (removed from the output). Default 0. */
+  padding?: Triple;
+  /** Extra planes at the end of each axis (< stride or < dilation). Default 0. */
+  outputPadding?: Triple;
+  /** Kernel dilation. Default 1. */
+  dilation?: Triple;
+  /** Channel groups. Default 1. */
+  groups?: number;
+}
+
+/** convTranspose3d's options, checked (a layer checks them when it is built). @internal */
+export function convTranspose3dSettings(
+  fn: string,
+  options: ConvTranspose3dOptions,
+) {
+  checkOptions(fn, options, [
+    "stride",
+    "padding",
+    "outputPadding",
+    "dilation",
+    "groups",
+  ]);
+  const stride = triple(fn, "stride", options.stride ?? 1, 1);
+  const padding = triple(fn, "padding", options.padding ?? 0, 0);
+  const outputPadding = triple(
+    fn,
+    "outputPadding",
+    options.outputPadding ?? 0,
+    0,
+  );
+  const dilation = triple(fn, "dilation", options.dilation ?? 1, 1);
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new Error(
+      `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
+    );
+  }
+  if (outputPadding.some((v, a) => v >= stride[a] && v >= dilation[a])) {
+    throw new Error(
+      `${fn}: outputPadding must be smaller than either stride or dilation, got outputPadding ${
+        fmt(outputPadding)
+      }, stride ${fmt(stride)}, dilation ${fmt(dilation)}`,
+    );
+  }
+  return { stride, padding, outputPadding, dilation, groups };
+}
+
+/** convTranspose3d's settings and output shape, with its errors. @internal */
+export function convTranspose3dShape(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: ConvTranspose3dOptions,
+) {
+  const fn = "convTranspose3d";
+  const s = convTranspose3dSettings(fn, options);
+  const x5 = volumeBatch(fn, xShape);
+  if (wShape.length !== 5) {
+    throw new Error(
+      `${fn}: weight must be [inChannels, outChannels / groups, kD, kH, kW], got ${
+        fmt(wShape)
+      }`,
+    );
+  }
+  const [wi, wo, ...k] = wShape;
+  if (k.some((v) => v < 1)) {
+    throw new Error(
+      `${fn}: weight must have kernel sizes of at least 1, got ${fmt(wShape)}`,
+    );
+  }
+  checkChannels(fn, x5[1], wi, wo, s.groups, true, [xShape, wShape]);
+  // (in - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1
+  const out = [0, 1, 2].map((a) =>
+    (x5[2 + a] - 1) * s.stride[a] - 2 * s.padding[a] +
+    s.dilation[a] * (k[a] - 1) + s.outputPadding[a] + 1
+  );
+  if (out.some((v) => v < 1)) {
+    throw new Error(
+      `${fn}: output size would be ${out.join("x")} (< 1) for x ${
+        fmt(xShape)
+      }, padding ${fmt(s.padding)}`,
+    );
+  }
+  return { s, out, shape: [...xShape.slice(0, -4), wo * s.groups, ...out] };
+}
+
+/**
+ * Transposed 3-D convolution as `torch.nn.functional.conv_transpose3d`
+ * (weight `[C_in, C_out / groups, kD, kH, kW]`; output size
+ * `(D - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1` per
+ * axis): conv3d's transpose, written as its pieces transposed: a
+ * `convTranspose2d` over all depths at once, whose channels hold each
+ * input depth's `kD` contributions, added into their output depths.
+ *
+ * @example
+ * ```ts
+ * import { convTranspose3d, ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = convTranspose3d(ones([1, 4, 3, 5, 5]), ones([4, 2, 2, 2, 2]), null, { stride: 2 });
+ * assert.deepEqual(y.shape, [1, 2, 6, 10, 10]);
+ * ```
+ */
+export function convTranspose3d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: ConvTranspose3dOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "convTranspose3d";
+  checkTensor(fn, x, "x");
+  checkTensor(fn, weight, "weight");
+  floatCheck(fn, "x", x);
+  floatCheck(fn, "weight", weight);
+  const { s, out } = convTranspose3dShape(x.shape, weight.shape, options);
+  const [ci, cog, kd, kh, kw] = weight.shape, g = s.groups, co = cog * g;
+  if (bias !== undefined && bias !== null) {
+    checkTensor(fn, bias, "bias");
+    if (bias.shape.length !== 1 || bias.shape[0] !== co) {
+      throw new Error(
+        `${fn}: bias must be [${co}] (one per output channel), got ${
+          fmt(bias.shape)
+        }`,
+      );
+    }
+  }
+  using _op = userOp(fn);
+  return onVolume(x, (x5) => {
+    const [n, , d, h, w] = x5.shape, [od, oh, ow] = out;
+    // height and width: every input depth at once, each one's kD output
+    // planes in the channels (group, tap, channel of the group)
+    const planes = reshape(transpose(x5, [0, 2, 1, 3, 4]), [n * d, ci, h, w]);
+    const w2 = reshape(
+      transpose(weight, [0, 2, 1, 3, 4]),
+      [ci, kd * cog, kh, kw],
+    );
+    const y2 = convTranspose2d(planes, w2, null, {
+      stride: [s.stride[1], s.stride[2]],
+      padding: [s.padding[1], s.padding[2]],
+      outputPadding: [s.outputPadding[1], s.outputPadding[2]],
+      dilation: [s.dilation[1], s.dilation[2]],
+      groups: g,
+    }); // [N·D, G·kD·C_out/G, oH, oW]
+    let v = reshape(y2, [n, d, g, kd, cog, oh, ow]);
+    v = reshape(transpose(v, [0, 2, 4, 1, 3, 5, 6]), [n, co, d, kd, oh, ow]);
+    // depth: each input depth's tap t lands on output depth
+    // i·stride + t·dilation - padding (the ones in the padding on a last
+    // plane, dropped)
+    const at = taps(od, d, kd, s.stride[0], s.dilation[0], s.padding[0]);
+    const y = slice(scatterAddAt(v, at, 2, od + 1), [0, 0, 0, 0, 0], [
+      n,
+      co,
+      od,
+      oh,
+      ow,
+    ]);
+    return bias ? add(y, reshape(bias, [co, 1, 1, 1])) : y;
   });
 }
 

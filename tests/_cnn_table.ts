@@ -172,6 +172,47 @@ const volumeRows: Row[] = [
     f: (p, x, w, b) => T.conv3d(x, w, b ?? null, p),
   },
   {
+    name: "convTranspose3d",
+    arb: fc.record({
+      x: volumeInput(int(1, 2)),
+      groups: int(1, 2),
+      oPerGroup: int(1, 2),
+      k: fc.tuple(int(1, 2), int(1, 2), int(1, 2)),
+      stride: tripleOf(1, 2),
+      padding: tripleOf(0, 1),
+      outputPadding: tripleOf(0, 1),
+      dilation: tripleOf(1, 2),
+      bias: fc.boolean(),
+    }).map((d): Draw => {
+      const c = d.x[d.x.length - 4];
+      return {
+        shapes: [
+          d.x,
+          [c, d.oPerGroup, ...d.k],
+          ...(d.bias ? [[d.oPerGroup * d.groups]] : []),
+        ],
+        p: {
+          stride: d.stride,
+          padding: d.padding,
+          outputPadding: d.outputPadding,
+          dilation: d.dilation,
+          groups: d.groups,
+        },
+      };
+    }).filter(({ shapes, p }) =>
+      accepts(() =>
+        T.convTranspose3d(
+          zeros(shapes[0]),
+          zeros(shapes[1]),
+          shapes[2] ? zeros(shapes[2]) : null,
+          p as T.ConvTranspose3dOptions,
+        )
+      )
+    ),
+    domains: ["real", "real", "real"],
+    f: (p, x, w, b) => T.convTranspose3d(x, w, b ?? null, p),
+  },
+  {
     name: "maxPool3d",
     arb: fc.record({
       x: volumeInput(int(1, 2)),

@@ -454,6 +454,42 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 2, 5, 9, 8],
     ],
     [
+      "3-D upsampling: convTranspose3d (stride 2; outputPadding, groups, dilation)",
+      seq(
+        nn.convTranspose3d({
+          inChannels: 2,
+          outChannels: 4,
+          kernelSize: 2,
+          stride: 2,
+        }),
+        nn.relu,
+        nn.convTranspose3d({
+          inChannels: 4,
+          outChannels: 2,
+          kernelSize: [3, 1, 3],
+          stride: [2, 1, 2],
+          padding: [1, 0, 1],
+          outputPadding: [1, 0, 0],
+          dilation: [1, 2, 1],
+          groups: 2,
+        }),
+      ),
+      [2, 2, 2, 3, 3],
+    ],
+    [
+      "unfold then fold (col2im)",
+      seq(
+        nn.unfold({ kernelSize: [2, 3], padding: 1, stride: [1, 2] }),
+        nn.fold({
+          outputSize: [5, 6],
+          kernelSize: [2, 3],
+          padding: 1,
+          stride: [1, 2],
+        }),
+      ),
+      [2, 3, 5, 6],
+    ],
+    [
       "channelShuffle (ShuffleNet's), alphaDropout, featureAlphaDropout, dropout1d",
       seq(
         nn.conv2d({ inChannels: 3, outChannels: 6, kernelSize: 3, groups: 3 }),

@@ -59,6 +59,8 @@ function callOp(c: Case, v: Record<string, Tensor | null>): any {
       return T.adaptiveAvgPool3d(v.x!, o.outputSize);
     case "adaptiveMaxPool3d":
       return T.adaptiveMaxPool3d(v.x!, o.outputSize);
+    case "convTranspose3d":
+      return T.convTranspose3d(v.x!, v.weight!, v.bias, o);
     case "unfold":
       return T.unfold(v.x!, o);
     case "maxPool2dIndices":

@@ -183,6 +183,33 @@ Deno.test("nn.conv3d: PyTorch's init bound and shapes; the 3-D layers' output sh
       /^Error: adaptiveAvgPool3d: shape \[1073741824,1073741824,1073741824\] has/,
     ],
     [
+      () => T.convTranspose3d(x, T.zeros([4, 2, 2, 2, 2])),
+      /^Error: convTranspose3d: weight has 4 input channels but x has 3 /,
+    ],
+    [
+      () =>
+        T.convTranspose3d(x, T.zeros([3, 2, 2, 2, 2]), null, {
+          outputPadding: [0, 2, 0],
+          stride: 2,
+        }),
+      /^Error: convTranspose3d: outputPadding must be smaller than either stride or dilation, got outputPadding \[0,2,0\], stride \[2,2,2\], dilation \[1,1,1\]$/,
+    ],
+    [
+      () =>
+        T.convTranspose3d(x, T.zeros([3, 2, 1, 1, 1]), null, { padding: 3 }),
+      /^Error: convTranspose3d: output size would be -2x-1x-1 \(< 1\)/,
+    ],
+    [
+      () =>
+        nn.convTranspose3d({
+          inChannels: 3,
+          outChannels: 4,
+          kernelSize: 2,
+          groups: 2,
+        }),
+      /^Error: nn.convTranspose3d: inChannels 3 and outChannels 4 must both be divisible by groups 2$/,
+    ],
+    [
       () => nn.adaptiveAvgPool3d({ outputSize: [1, 0, 1] as never }),
       /^Error: nn.adaptiveAvgPool3d: outputSize must be a positive integer or a triple/,
     ],
@@ -199,4 +226,23 @@ Deno.test("nn.conv3d: PyTorch's init bound and shapes; the 3-D layers' output sh
     T.avgPool3d(v, { kernelSize: [2, 2, 3] }),
     { atol: 1e-15, rtol: 1e-14 },
   );
+});
+
+Deno.test("convTranspose3d is conv3d's transpose: <conv3d(x), y> = <x, convTranspose3d(y)>", () => {
+  const x = f64([2, 4, 5, 6, 5]), w = f64([6, 2, 2, 3, 2], 2);
+  const o = {
+    stride: [2, 1, 2] as const,
+    padding: [1, 1, 0] as const,
+    dilation: [1, 2, 1] as const,
+    groups: 2,
+  };
+  const y = T.conv3d(x, w, null, o);
+  const g = f64([...y.shape], 3);
+  const back = T.convTranspose3d(g, w, null, {
+    ...o,
+    outputPadding: [1, 0, 1],
+  });
+  assert.deepEqual(back.shape, x.shape);
+  const a = T.item(T.sum(T.mul(y, g))), b = T.item(T.sum(T.mul(x, back)));
+  assert.ok(Math.abs(a - b) < 1e-10 * Math.abs(a), `${a} vs ${b}`);
 });
