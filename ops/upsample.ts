@@ -6,12 +6,12 @@
  * No primitive of its own: along each resized axis the output is a fixed
  * linear map of the input, applied with the existing ops. Nearest resizing
  * by an integer factor is a reshape and a broadcast (up) or a reshape and a
- * slice (down); any other nearest or linear resize is a product with a
- * constant `[in, out]` interpolation matrix (one matmul per axis, two for
- * bilinear). So it is differentiable to any order, batchable, jittable and
- * exportable to ONNX with the rules those ops already have. The matrix
- * entries are computed with PyTorch's source-index formulas in its
- * arithmetic (float32 or float64), so the weights are PyTorch's bit for bit.
+ * slice (down), any other a gather; a linear resize gathers each output's
+ * two sources and weighs them (one pass per axis, two for bilinear). So it
+ * is differentiable to any order, batchable, jittable and exportable to
+ * ONNX with the rules those ops already have. The weights are computed with
+ * PyTorch's source-index formulas in its arithmetic (float32 or float64),
+ * so they are PyTorch's bit for bit.
  *
  * @module
  */
@@ -26,7 +26,8 @@ import {
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
-import { matmul } from "./matmul.ts";
+import { add, mul } from "./elementwise.ts";
+import { gatherAt } from "./indexing.ts";
 import { broadcastTo, reshape, slice } from "./structural.ts";
 
 /** The resampling modes of {@linkcode interpolate}. */
@@ -201,19 +202,15 @@ export function interpolatePlan(
       );
     }
   }
-  // bounded before anything is built: the output, and each axis's
-  // interpolation matrix [in, out]
+  // bounded before anything is built: the output
   const limit = 2 ** 31 - 1;
   if (
-    xShape !== null &&
-    (sizeOf(xShape.slice(0, 2)) *
-            sizeOf(outSizes) > limit ||
-      outSizes.some((o, i) => o * inSizes[i] > limit))
+    xShape !== null && sizeOf(xShape.slice(0, 2)) * sizeOf(outSizes) > limit
   ) {
     throw new Error(
       `${fn}: output size ${fmt(outSizes)} for x ${
         fmt(xShape)
-      } is too large (the output and each axis's interpolation matrix may have at most 2^31 - 1 elements)`,
+      } is too large (the output may have at most 2^31 - 1 elements)`,
     );
   }
   return {
@@ -260,40 +257,42 @@ function nearestIndices(
 }
 
 /**
- * The `[in, out]` matrix of linear interpolation along one axis: output d
- * is `λ0·x[i0] + λ1·x[i1]` with PyTorch's source index (`dst·(in-1)/(out-1)`
- * with alignCorners, else `(dst + 0.5)·scale - 0.5` clamped at 0) and
- * PyTorch's rounding: in float32 the scale and the weights are float32, the
- * source index in between is exact.
+ * Linear interpolation along one axis: output d is `λ0·x[i0] + λ1·x[i1]`
+ * with PyTorch's source index (`dst·(in-1)/(out-1)` with alignCorners,
+ * else `(dst + 0.5)·scale - 0.5` clamped at 0) and PyTorch's rounding: in
+ * float32 the scale and the weights are float32, the source index in
+ * between is exact. The two sources are gathered, so each output reads
+ * only them, as PyTorch's kernel (a non-finite input stays in its own
+ * outputs).
  */
-function linearMatrix(a: AxisPlan, alignCorners: boolean, dtype: DType) {
+function linearAxis(
+  x: Tensor,
+  axis: number,
+  a: AxisPlan,
+  alignCorners: boolean,
+): Tensor {
   const { inSize: n, outSize: o } = a;
-  const r = dtype === "float32" ? Math.fround : (v: number) => v;
-  const m = new Float64Array(n * o);
+  const r = x.dtype === "float32" ? Math.fround : (v: number) => v;
   const scale = alignCorners
     ? (o > 1 ? r((n - 1) / (o - 1)) : 0)
     : r(a.scale !== null ? 1 / a.scale : n / o);
+  const i0 = new Int32Array(o), i1 = new Int32Array(o);
+  const l0 = new Float64Array(o), l1 = new Float64Array(o);
   for (let d = 0; d < o; d++) {
     const src = alignCorners ? scale * d : Math.max(scale * (d + 0.5) - 0.5, 0);
-    const i0 = Math.trunc(src), i1 = i0 < n - 1 ? i0 + 1 : i0;
-    const l1 = r(Math.min(Math.max(src - i0, 0), 1)), l0 = r(1 - l1);
-    m[i0 * o + d] += l0;
-    m[i1 * o + d] += l1;
+    i0[d] = Math.trunc(src);
+    i1[d] = i0[d] < n - 1 ? i0[d] + 1 : i0[d];
+    l1[d] = r(Math.min(Math.max(src - i0[d], 0), 1));
+    l0[d] = r(1 - l1[d]);
   }
-  return m;
-}
-
-/** x resized along `axis` by the matrix `m` (`[in, out]`): one matmul, from the right for the last axis, else from the left. */
-function alongAxis(x: Tensor, axis: number, m: Float64Array, o: number) {
-  const n = x.shape[axis];
-  if (axis === x.shape.length - 1) {
-    return matmul(x, tensor(m, { shape: [n, o], dtype: x.dtype }));
-  }
-  const mt = new Float64Array(n * o); // [out, in] from the left
-  for (let i = 0; i < n; i++) {
-    for (let d = 0; d < o; d++) mt[d * n + i] = m[i * o + d];
-  }
-  return matmul(tensor(mt, { shape: [o, n], dtype: x.dtype }), x);
+  // the weights broadcast along the axis
+  const wShape = x.shape.slice(axis).map((_, k) => (k === 0 ? o : 1));
+  const term = (i: Int32Array, l: Float64Array) =>
+    mul(
+      gatherAt(x, tensor(i, { shape: [o], dtype: "int32" }), axis),
+      tensor(l, { shape: wShape, dtype: x.dtype }),
+    );
+  return add(term(i0, l0), term(i1, l1));
 }
 
 /** x with `axis` replaced by the axes `parts` (whose product is its size). */
@@ -304,7 +303,7 @@ const splitAxis = (x: Tensor, axis: number, parts: number[]) =>
     ...x.shape.slice(axis + 1),
   ]);
 
-/** Nearest resizing along `axis`: a reshape for integer factors, else a 0/1 matrix. */
+/** Nearest resizing along `axis`: a reshape for integer factors, else a gather. */
 function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
   const o = idx.length;
   const outShape = [...x.shape.slice(0, axis), o, ...x.shape.slice(axis + 1)];
@@ -327,9 +326,8 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
     firsts[axis + 1] = 1;
     return reshape(slice(rows, zero(rows), firsts), outShape);
   }
-  const m = new Float64Array(n * o);
-  idx.forEach((s, d) => (m[s * o + d] = 1));
-  return alongAxis(x, axis, m, o);
+  // any other: the inputs read (copied exactly, as PyTorch's)
+  return gatherAt(x, tensor(idx, { shape: [o], dtype: "int32" }), axis);
 }
 
 /**
@@ -345,10 +343,8 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
  * `scaleFactor` is given. Differentiable (its gradient is the transposed
  * resampling), batchable and exportable like any composition of ops.
  *
- * Nearest resizing by an integer factor copies values exactly; other
- * factors, and the linear modes, multiply by an interpolation matrix, so a
- * non-finite input value (±inf, NaN) spreads NaN along its row or column
- * (0 · inf) where PyTorch keeps it local.
+ * Each output reads only its sources (nearest copies them exactly), so a
+ * non-finite input value stays in the outputs that read it, as PyTorch's.
  *
  * @example
  * ```ts
@@ -381,12 +377,7 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
       )
       : a.outSize === a.inSize
       ? y
-      : alongAxis(
-        y,
-        axis,
-        linearMatrix(a, plan.alignCorners, x.dtype),
-        a.outSize,
-      );
+      : linearAxis(y, axis, a, plan.alignCorners);
   });
   return y;
 }

@@ -129,17 +129,44 @@ Deno.test("interpolate: nearest by integer factors copies exactly, infinities in
   ]]]);
 });
 
-Deno.test("interpolate: a fractional factor multiplies by a matrix, so an infinity spreads NaN (setDebugNans names interpolate)", () => {
+Deno.test("interpolate: an infinite input stays in the outputs that read it, as PyTorch's (it spread NaN through an interpolation matrix)", () => {
   const x = T.tensor([[[1, Infinity, 3]]]);
-  // PyTorch gives [1, 1, inf, inf, 3]: here the other outputs are 1 · x + 0 · inf
+  // PyTorch 1.13: nearest [1, 1, inf, inf, 3]; linear to 5 [1, 1, inf, inf, 3]
+  // (each reads only its sources; 0.2·inf + 0.8·3 is still inf)
   assert.deepEqual(
     Array.from(T.interpolate(x, { size: 5 }).data),
-    [NaN, NaN, Infinity, Infinity, NaN],
+    [1, 1, Infinity, Infinity, 3],
   );
+  assert.deepEqual(
+    Array.from(
+      T.interpolate(T.tensor([[[Infinity, 1, 2, 3]]]), {
+        size: 8,
+        mode: "linear",
+      }).data,
+    ),
+    [Infinity, Infinity, Infinity, 1.25, 1.75, 2.25, 2.75, 3],
+  );
+  // bilinear: PyTorch 1.13's values, NaN where a zero weight meets the
+  // infinite pixel (its row and column above and left) and finite beyond
+  const img = T.tensor([[[[1, 2, 3], [4, Infinity, 6], [7, 8, 9]]]]);
+  const inf = Infinity;
+  assert.deepEqual(
+    T.toArray(T.interpolate(img, { size: [6, 6], mode: "bilinear" })),
+    [[[
+      [NaN, NaN, NaN, NaN, NaN, 3],
+      [NaN, inf, inf, inf, inf, 3.75],
+      [NaN, inf, inf, inf, inf, 5.25],
+      [NaN, inf, inf, inf, inf, 6.75],
+      [NaN, inf, inf, inf, inf, 8.25],
+      [7, 7.25, 7.75, 8.25, 8.75, 9],
+    ]]],
+  );
+  // a NaN is still named by the debug checks (where PyTorch makes one too:
+  // a zero weight on an infinite source)
   T.setDebugNans(true);
   try {
     assert.throws(
-      () => T.interpolate(x, { size: 5 }),
+      () => T.interpolate(img, { size: [6, 6], mode: "bilinear" }),
       /^Error: interpolate: produced NaN/,
     );
     assert.throws(
