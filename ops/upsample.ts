@@ -1,7 +1,7 @@
 /**
  * Resampling: `interpolate` as `torch.nn.functional.interpolate` for
- * `[N, C, L]` and `[N, C, H, W]` inputs, modes "nearest" (PyTorch's legacy
- * nearest), "linear" and "bilinear".
+ * `[N, C, L]`, `[N, C, H, W]` and `[N, C, D, H, W]` inputs, modes "nearest"
+ * (PyTorch's legacy nearest), "linear", "bilinear" and "trilinear".
  *
  * No primitive of its own: along each resized axis the output is a fixed
  * linear map of the input, applied with the existing ops. Nearest resizing
@@ -31,7 +31,7 @@ import { gatherAt } from "./indexing.ts";
 import { broadcastTo, reshape, slice } from "./structural.ts";
 
 /** The resampling modes of {@linkcode interpolate}. */
-export type InterpolateMode = "nearest" | "linear" | "bilinear";
+export type InterpolateMode = "nearest" | "linear" | "bilinear" | "trilinear";
 
 /** Options of {@linkcode interpolate}: exactly one of `size` and `scaleFactor`. */
 export interface InterpolateOptions {
@@ -39,12 +39,12 @@ export interface InterpolateOptions {
   size?: number | readonly number[];
   /** Multiplier of the spatial sizes (output = floor(input · scaleFactor)): one for all, or one per axis. */
   scaleFactor?: number | readonly number[];
-  /** "nearest" (default; `[N, C, L]` or `[N, C, H, W]`), "linear" (`[N, C, L]`) or "bilinear" (`[N, C, H, W]`). */
+  /** "nearest" (default; `[N, C, L]`, `[N, C, H, W]` or `[N, C, D, H, W]`), "linear" (`[N, C, L]`), "bilinear" (`[N, C, H, W]`) or "trilinear" (`[N, C, D, H, W]`). */
   mode?: InterpolateMode;
   /**
    * Linear modes: map the corner pixels' centres onto each other (source
    * index `dst·(in - 1)/(out - 1)`) instead of the corners' edges (source
-   * `(dst + 0.5)·scale - 0.5`). Only with "linear" and "bilinear". Default false.
+   * `(dst + 0.5)·scale - 0.5`). Only with the linear modes. Default false.
    */
   alignCorners?: boolean;
   /** With `scaleFactor`: compute the source scale from the output size (as `size` does) instead of using 1/scaleFactor. Default false. */
@@ -66,7 +66,12 @@ export interface InterpolatePlan {
   shape: number[];
 }
 
-const MODES: readonly InterpolateMode[] = ["nearest", "linear", "bilinear"];
+const MODES: readonly InterpolateMode[] = [
+  "nearest",
+  "linear",
+  "bilinear",
+  "trilinear",
+];
 
 /** A number or one per spatial axis, each checked by `ok`. */
 function perAxis(
@@ -117,7 +122,7 @@ export function interpolatePlan(
   }
   if (mode === "nearest" && options.alignCorners !== undefined) {
     throw new Error(
-      `${fn}: alignCorners can only be set with the interpolating modes "linear" and "bilinear", got mode "nearest"`,
+      `${fn}: alignCorners can only be set with the interpolating modes "linear", "bilinear" and "trilinear", got mode "nearest"`,
     );
   }
   const alignCorners = checkBool(
@@ -146,17 +151,18 @@ export function interpolatePlan(
     );
   }
   const spatialOf: Record<InterpolateMode, number[]> = {
-    nearest: [1, 2],
+    nearest: [1, 2, 3],
     linear: [1],
     bilinear: [2],
+    trilinear: [3],
   };
   const spatial = xShape === null ? null : xShape.length - 2;
   if (xShape !== null && !spatialOf[mode].includes(spatial!)) {
-    const want = mode === "nearest"
-      ? "[N, C, L] or [N, C, H, W]"
-      : mode === "linear"
-      ? "[N, C, L]"
-      : "[N, C, H, W]";
+    const shapes = ["", "[N, C, L]", "[N, C, H, W]", "[N, C, D, H, W]"];
+    const ws = spatialOf[mode].map((k) => shapes[k]);
+    const want = ws.length > 1
+      ? `${ws.slice(0, -1).join(", ")} or ${ws[ws.length - 1]}`
+      : ws[0];
     throw new Error(
       `${fn}: mode "${mode}" needs x of shape ${want}, got ${fmt(xShape)}`,
     );
@@ -332,13 +338,13 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
 
 /**
  * Resizes the spatial axes of x as `torch.nn.functional.interpolate`: x
- * `[N, C, L]` ("nearest", "linear") or `[N, C, H, W]` ("nearest",
- * "bilinear"), to `size` or by `scaleFactor` (output `floor(in ·
+ * `[N, C, L]` ("nearest", "linear"), `[N, C, H, W]` ("nearest",
+ * "bilinear") or `[N, C, D, H, W]` ("nearest", "trilinear"), to `size` or by `scaleFactor` (output `floor(in ·
  * scaleFactor)`). "nearest" is PyTorch's (legacy) nearest: output d copies
  * input `floor(d · in/out)` (`floor(d / scaleFactor)` when scaleFactor is
  * given, except, as PyTorch 1.13 on one channel `[N, 1, H, W]`, along an
  * axis whose output is as long as the input or twice as long: a copy, or
- * each input twice). "linear" and "bilinear" follow PyTorch's source index for
+ * each input twice). The linear modes follow PyTorch's source index for
  * `alignCorners` true and false, including the scale it uses when
  * `scaleFactor` is given. Differentiable (its gradient is the transposed
  * resampling), batchable and exportable like any composition of ops.

@@ -178,7 +178,7 @@ const interpolateRow = (
   mode: T.InterpolateMode,
   spatial: number,
 ): Row => ({
-  name: `interpolate (${mode}, ${spatial === 1 ? "NCL" : "NCHW"})`,
+  name: `interpolate (${mode}, ${["", "NCL", "NCHW", "NCDHW"][spatial]})`,
   arb: fc.record({
     n: int(1, 2),
     c: int(1, 2),
@@ -219,4 +219,6 @@ export const conv1dRows: Row[] = [
   interpolateRow("nearest", 2),
   interpolateRow("linear", 1),
   interpolateRow("bilinear", 2),
+  interpolateRow("nearest", 3),
+  interpolateRow("trilinear", 3),
 ];

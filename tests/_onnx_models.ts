@@ -454,7 +454,7 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 2, 5, 9, 8],
     ],
     [
-      "3-D upsampling: convTranspose3d (stride 2; outputPadding, groups, dilation)",
+      "3-D upsampling: convTranspose3d (stride 2; outputPadding, groups, dilation), trilinear and nearest upsample",
       seq(
         nn.convTranspose3d({
           inChannels: 2,
@@ -473,6 +473,8 @@ export function optionCases(): [string, AnyLayer, number[]][] {
           dilation: [1, 2, 1],
           groups: 2,
         }),
+        nn.upsample({ scaleFactor: [1, 1.5, 0.5], mode: "trilinear" }),
+        nn.upsample({ size: [5, 4, 7] }),
       ),
       [2, 2, 2, 3, 3],
     ],

@@ -523,15 +523,15 @@ Deno.test("errors: interpolate arguments", () => {
   );
   assert.throws(
     () => T.interpolate(T.zeros([2, 5]), { size: 3 }),
-    /interpolate: mode "nearest" needs x of shape \[N, C, L\] or \[N, C, H, W\], got \[2,5\]/,
+    /interpolate: mode "nearest" needs x of shape \[N, C, L\], \[N, C, H, W\] or \[N, C, D, H, W\], got \[2,5\]/,
   );
   assert.throws(
     () => T.interpolate(x, { size: 3, mode: "bicubic" as never }),
-    /interpolate: mode must be one of "nearest", "linear", "bilinear", got "bicubic"/,
+    /interpolate: mode must be one of "nearest", "linear", "bilinear", "trilinear", got "bicubic"/,
   );
   assert.throws(
     () => T.interpolate(x, { size: 3, alignCorners: true }),
-    /interpolate: alignCorners can only be set with the interpolating modes "linear" and "bilinear", got mode "nearest"/,
+    /interpolate: alignCorners can only be set with the interpolating modes "linear", "bilinear" and "trilinear", got mode "nearest"/,
   );
   assert.throws(
     () => T.interpolate(img, { size: [3, 4, 5] }),
@@ -570,7 +570,7 @@ type ReprCase = {
 
 Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample, convTranspose1d, the adaptive and Lp pools, dropout1d, the alpha dropouts, channelShuffle, the 3-D layers: PyTorch's reprs", () => {
   const reprs = fixture.reprs as unknown as ReprCase[];
-  assert.equal(reprs.length, 37);
+  assert.equal(reprs.length, 39);
   for (const r of reprs) {
     assert.equal(T.nn[r.layer](r.options).info.repr, r.repr);
   }
@@ -650,7 +650,7 @@ Deno.test("errors: the 1-D layers check their options when built", () => {
   );
   assert.throws(
     () => T.nn.upsample({ scaleFactor: 2 }).info.outputShape([2, 3]),
-    /nn.Upsample: mode "nearest" needs x of shape \[N, C, L\] or \[N, C, H, W\], got \[2,3\]/,
+    /nn.Upsample: mode "nearest" needs x of shape \[N, C, L\], \[N, C, H, W\] or \[N, C, D, H, W\], got \[2,3\]/,
   );
 });
 
