@@ -460,6 +460,30 @@ Deno.test("spatial_transformer.ts trains a CNN plain and behind a spatial transf
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("volumes.ts trains a 3-D CNN on synthetic volumes, jit as eager; the volumes hold their shapes", async () => {
+  const v = await import("../examples/volumes.ts");
+  const args = ["--epochs", "1", "--train", "96"];
+  const [acc, lines] = await quiet(() => Promise.resolve(v.main(args)));
+  assert.ok(acc >= 0 && acc <= 1, `${acc}`); // (a smoke run: the README has the full one's)
+  assert.ok(lines.some((l) => l.startsWith("test accuracy: ")));
+  assert.ok(lines.some((l) => l.startsWith("confusion (rows: true ball")));
+  const [eager] = await quiet(() =>
+    Promise.resolve(v.main([...args, "--no-jit"]))
+  );
+  assert.equal(eager, acc);
+  // each label's shape: a ball fills about 4/3·π·r³ voxels, a cube (1.6 r)³,
+  // a rod π·(0.45 r)²·3.6 r; the voxels above 0.5 with the noise averaged out
+  const ds = v.makeVolumes(30, T.random.key(4));
+  const x = ds.x.data, labels = ds.y.data;
+  for (let i = 0; i < 30; i++) {
+    let inside = 0;
+    for (let k = 0; k < 4096; k++) inside += x[i * 4096 + k] > 0.5 ? 1 : 0;
+    assert.ok(inside > 10 && inside < 1800, `volume ${i}: ${inside} voxels`);
+  }
+  assert.equal(new Set(labels).size, 3);
+  assert.deepEqual(v.volumeNet().info.outputShape!([2, 1, 16, 16, 16]), [2, 3]);
+});
+
 Deno.test("export.ts writes lenet.onnx, lenet.py, lenet.safetensors and train_ddp.py into --out DIR", async () => {
   const { main: exportMain } = await import("../examples/export.ts");
   const dir = await Deno.makeTempDir();
