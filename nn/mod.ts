@@ -217,3 +217,5 @@ export {
   type Vgg16Layers,
   type Vgg16Options,
 } from "./models.ts";
+/** Weight initialisation as `torch.nn.init`'s, functional (key and shape in, tensor out). */
+export * as init from "./init.ts";

@@ -39,6 +39,7 @@ import {
   type Tensor,
 } from "./tensor.ts";
 import { reshape, transpose } from "./structural.ts";
+import { erfScalar } from "./elementwise.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
 import type { Primitive } from "./grad_types.ts";
 import { registerLeafKind } from "./tree.ts";
@@ -705,6 +706,85 @@ export function normal(
     return fromData(u, s);
   };
   return bind(randomPrim, [k], { fn, draw });
+}
+
+/**
+ * Standard normal random floats truncated to `(lower, upper)`, as
+ * `jax.random.truncated_normal`: `u` uniform in `[erf(lower/√2),
+ * erf(upper/√2))` (same key, shape and dtype), then `√2·erfinv(u)`,
+ * clamped strictly inside the bounds.
+ *
+ * @example
+ * ```ts
+ * import { key, truncatedNormal } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const z = truncatedNormal(key(0), -1, 2, [1000]);
+ * assert.ok([...z.data].every((v) => v > -1 && v < 2));
+ * ```
+ */
+export function truncatedNormal(
+  key: Key,
+  lower: number,
+  upper: number,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  shape ??= [];
+  if (options === undefined) options = {};
+  const fn = "random.truncatedNormal";
+  const k = keyInput(fn, key);
+  const s = checkSize(fn, shape);
+  checkOptions(fn, options, ["dtype"]);
+  const dtype = checkFloatDType(fn, options?.dtype ?? "float32");
+  if (
+    typeof lower !== "number" || typeof upper !== "number" ||
+    Number.isNaN(lower) || Number.isNaN(upper) || !(lower < upper)
+  ) {
+    throw new Error(
+      `${fn}: lower and upper must be numbers with lower < upper, got ${lower} and ${upper}`,
+    );
+  }
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const a = erfScalar(r(lower) / Math.SQRT2),
+    b = erfScalar(r(upper) / Math.SQRT2);
+  if (!(a < b)) {
+    throw new Error(
+      `${fn}: the interval (${lower}, ${upper}) is too far in the tail to sample in ${dtype}`,
+    );
+  }
+  // the bounds' neighbours inside the interval, in the dtype (JAX's nextafter)
+  const lo = nextAfter(r(lower), true, dtype);
+  const hi = nextAfter(r(upper), false, dtype);
+  const draw = (w: readonly [number, number]) => {
+    const u = uniformData(fn, w, sizeOf(s), a, b, dtype);
+    for (let i = 0; i < u.length; i++) {
+      const z = r(Math.SQRT2 * erfinv(u[i]));
+      u[i] = z < lo ? lo : z > hi ? hi : z;
+    }
+    return fromData(u, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
+}
+
+/** The dtype's next value after `v` up (toward +inf) or down; infinities stay. */
+function nextAfter(
+  v: number,
+  up: boolean,
+  dtype: "float32" | "float64",
+): number {
+  if (!Number.isFinite(v)) return v;
+  if (v === 0) {
+    const tiny = dtype === "float32" ? 2 ** -149 : Number.MIN_VALUE;
+    return up ? tiny : -tiny;
+  }
+  if (dtype === "float32") {
+    const f = new Float32Array([v]), bits = new Int32Array(f.buffer);
+    bits[0] += (v > 0) === up ? 1 : -1;
+    return f[0];
+  }
+  const f = new Float64Array([v]), bits = new BigInt64Array(f.buffer);
+  bits[0] += (v > 0) === up ? 1n : -1n;
+  return f[0];
 }
 
 /** `(a * b) mod m` exactly, for integers `0 <= a, b < m <= 2^32`. */

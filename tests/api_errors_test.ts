@@ -89,6 +89,7 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
   const namespaces: [string, Record<string, unknown>][] = [
     ["", T as unknown as Record<string, unknown>],
     ["nn.", T.nn as unknown as Record<string, unknown>],
+    ["nn.init.", T.nn.init as unknown as Record<string, unknown>],
     ["optim.", T.optim as unknown as Record<string, unknown>],
     [
       "optim.schedules.",
