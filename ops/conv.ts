@@ -159,9 +159,18 @@ export function bilinearJvp<P>(prim: () => Primitive<P>, spatial: boolean) {
 
 const sumToBias = (g: Tensor) => sum(g, { axis: [0, 2, 3] });
 
-/** `f(x)` on x as a batch: an unbatched `[C, H, W]` gets the batch axis for `f`, and loses it again. */
-export function onBatch(x: Tensor, f: (x4: Tensor) => Tensor): Tensor {
-  return x.shape.length === 3 ? squeeze(f(expandDims(x, 0)), 0) : f(x);
+/**
+ * `f(x)` on x as a batch: an unbatched `[C, ...spatial]` (`spatial` axes,
+ * default 2: `[C, H, W]`) gets the batch axis for `f`, and loses it again.
+ */
+export function onBatch(
+  x: Tensor,
+  f: (batched: Tensor) => Tensor,
+  spatial = 2,
+): Tensor {
+  return x.shape.length === spatial + 1
+    ? squeeze(f(expandDims(x, 0)), 0)
+    : f(x);
 }
 
 /** Options of {@linkcode conv2d}. */

@@ -23,18 +23,11 @@ import {
   checkChannels,
   conv2d,
   convTranspose2d,
+  onBatch,
   outputLength,
 } from "./conv.ts";
 import { add, div } from "./elementwise.ts";
-import {
-  expandDims,
-  pad,
-  reshape,
-  slice,
-  squeeze,
-  sum,
-  transpose,
-} from "./structural.ts";
+import { pad, reshape, slice, sum, transpose } from "./structural.ts";
 import { gatherAt, scatterAddAt } from "./indexing.ts";
 import {
   adaptiveAvgAlong,
@@ -79,11 +72,6 @@ function volumeBatch(fn: string, shape: readonly number[]): number[] {
     );
   }
   return shape.slice();
-}
-
-/** `f` on x as a batch: an unbatched volume is the batch of one. */
-function onVolume(x: Tensor, f: (x5: Tensor) => Tensor): Tensor {
-  return x.shape.length === 4 ? squeeze(f(expandDims(x, 0)), 0) : f(x);
 }
 
 /** Options of {@linkcode conv3d}. */
@@ -246,7 +234,7 @@ export function conv3d(
     }
   }
   using _op = userOp(fn);
-  return onVolume(x, (x5) => {
+  return onBatch(x, (x5) => {
     const [n, c, d, h, w] = x5.shape, g = s.groups, [od] = out;
     // the kD slices of each output depth, a zero slice for the padding
     const zero = pad(x5, [[0, 0], [0, 0], [0, 1], [0, 0], [0, 0]]);
@@ -287,7 +275,7 @@ export function conv3d(
       4,
     ]);
     return bias ? add(y, reshape(bias, [o, 1, 1, 1])) : y;
-  });
+  }, 3);
 }
 
 /** Options of {@linkcode convTranspose3d}. */
@@ -420,7 +408,7 @@ export function convTranspose3d(
     }
   }
   using _op = userOp(fn);
-  return onVolume(x, (x5) => {
+  return onBatch(x, (x5) => {
     const [n, , d, h, w] = x5.shape, [od, oh, ow] = out;
     // height and width: every input depth at once, each one's kD output
     // planes in the channels (group, tap, channel of the group)
@@ -450,7 +438,7 @@ export function convTranspose3d(
       ow,
     ]);
     return bias ? add(y, reshape(bias, [co, 1, 1, 1])) : y;
-  });
+  }, 3);
 }
 
 /** Options of {@linkcode maxPool3d}. */
@@ -610,7 +598,7 @@ export function maxPool3d(x: Tensor, options: MaxPool3dOptions): Tensor {
   floatCheck(fn, "x", x);
   const p = pool3dShape(x.shape, options, "max");
   using _op = userOp(fn);
-  return onVolume(x, (x5) => {
+  return onBatch(x, (x5) => {
     const [n, c, d, h, w] = x5.shape, [od, oh, ow] = p.out, kd = p.k[0];
     const slices = maxPool2d(reshape(x5, [n, c * d, h, w]), {
       kernelSize: [p.k[1], p.k[2]],
@@ -633,7 +621,7 @@ export function maxPool3d(x: Tensor, options: MaxPool3dOptions): Tensor {
     const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0]);
     // [N, C, oD, kD, oH, oW]: the first maximum, or the last NaN
     return firstMaxAlong(gatherAt(padded, at, 2), 3);
-  });
+  }, 3);
 }
 
 /**
@@ -659,7 +647,7 @@ export function avgPool3d(x: Tensor, options: AvgPool3dOptions): Tensor {
   const includePad = options.countIncludePad ?? true;
   const divisor = options.divisorOverride ?? null;
   using _op = userOp(fn);
-  return onVolume(x, (x5) => {
+  return onBatch(x, (x5) => {
     const [n, c, d, h, w] = x5.shape, [od, oh, ow] = p.out, kd = p.k[0];
     const [sd, pd] = [p.stride[0], p.padding[0]];
     // height and width: sums (divisorOverride 1) when the divisor is given,
@@ -695,7 +683,7 @@ export function avgPool3d(x: Tensor, options: AvgPool3dOptions): Tensor {
         : Math.min(end, d) - Math.max(start, 0);
     }
     return div(total, tensor(counts, { shape: [od, 1, 1], dtype: x5.dtype }));
-  });
+  }, 3);
 }
 
 /** The output shape of adaptiveAvgPool3d or adaptiveMaxPool3d (`fn`), with its checks. @internal */
