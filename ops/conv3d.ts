@@ -20,6 +20,7 @@ import {
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import {
+  checkBias,
   checkChannels,
   conv2d,
   convTranspose2d,
@@ -223,16 +224,7 @@ export function conv3d(
   floatCheck(fn, "weight", weight);
   const { s, pads, out } = conv3dShape(x.shape, weight.shape, options);
   const [o, wi, kd, kh, kw] = weight.shape;
-  if (bias !== undefined && bias !== null) {
-    checkTensor(fn, bias, "bias");
-    if (bias.shape.length !== 1 || bias.shape[0] !== o) {
-      throw new Error(
-        `${fn}: bias must be [${o}] (one per output channel), got ${
-          fmt(bias.shape)
-        }`,
-      );
-    }
-  }
+  checkBias(fn, bias, o);
   using _op = userOp(fn);
   return onBatch(x, (x5) => {
     const [n, c, d, h, w] = x5.shape, g = s.groups, [od] = out;
@@ -397,16 +389,7 @@ export function convTranspose3d(
   floatCheck(fn, "weight", weight);
   const { s, out } = convTranspose3dShape(x.shape, weight.shape, options);
   const [ci, cog, kd, kh, kw] = weight.shape, g = s.groups, co = cog * g;
-  if (bias !== undefined && bias !== null) {
-    checkTensor(fn, bias, "bias");
-    if (bias.shape.length !== 1 || bias.shape[0] !== co) {
-      throw new Error(
-        `${fn}: bias must be [${co}] (one per output channel), got ${
-          fmt(bias.shape)
-        }`,
-      );
-    }
-  }
+  checkBias(fn, bias, co);
   using _op = userOp(fn);
   return onBatch(x, (x5) => {
     const [n, , d, h, w] = x5.shape, [od, oh, ow] = out;

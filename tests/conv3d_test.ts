@@ -123,7 +123,7 @@ Deno.test("nn.conv3d: PyTorch's init bound and shapes; the 3-D layers' output sh
     ],
     [
       () => T.conv3d(x, T.zeros([4, 3, 2, 2, 2]), T.zeros([3])),
-      /^Error: conv3d: bias must be \[4\] \(one per output channel\), got \[3\]$/,
+      /^Error: conv3d: bias must have shape \[4\], got \[3\]$/,
     ],
     [
       () => T.maxPool3d(x, {} as never),
