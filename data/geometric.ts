@@ -361,6 +361,31 @@ const centred = (
 ): [number, number] =>
   center ? [center[0] - w * 0.5, center[1] - h * 0.5] : [0, 0];
 
+/**
+ * What every warp does first and last (`fn` names it): x as a batch and its
+ * sizes, the mode and fill options checked, the centre of its maps
+ * (relative to the image's), and `finish`, which samples the images through
+ * their matrices into an `oh` x `ow` output with the caller's shape.
+ */
+function warpSetup(
+  fn: string,
+  x: Tensor,
+  o: { mode?: unknown; fill?: unknown; center?: unknown },
+) {
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const [n, c, h, w] = xb.shape;
+  const { mode, fill } = samplingOptions(fn, o, c);
+  const center = o.center === undefined
+    ? undefined
+    : numPair(fn, "center", o.center);
+  const finish = (matrices: readonly number[][], ow = w, oh = h) => {
+    const y = warp(xb, matrices, ow, oh, mode, fill);
+    return single ? reshape(y, y.shape.slice(1)) : y;
+  };
+  return { xb, n, c, h, w, centre: centred(center, w, h), finish };
+}
+
 /** A `[x, y]` pair of finite numbers. */
 function numPair(fn: string, name: string, v: unknown): [number, number] {
   if (
@@ -433,17 +458,9 @@ export function affine(x: Tensor, options?: AffineOptions): Tensor {
     "fill",
     "center",
   ]) as AffineOptions;
-  const [xb, single] = asBatch(fn, x);
-  floatCheck(fn, "x", xb);
-  const [n, c, h, w] = xb.shape;
-  const { mode, fill } = samplingOptions(fn, options, c);
-  const params = affineParams(fn, options);
-  const center = options.center === undefined
-    ? undefined
-    : numPair(fn, "center", options.center);
-  const m = inverseAffine(centred(center, w, h), params);
-  const y = warp(xb, Array(n).fill(m), w, h, mode, fill);
-  return single ? reshape(y, y.shape.slice(1)) : y;
+  const { n, centre, finish } = warpSetup(fn, x, options);
+  const m = inverseAffine(centre, affineParams(fn, options));
+  return finish(Array(n).fill(m));
 }
 
 /**
@@ -474,20 +491,14 @@ export function rotate(
     "center",
     "fill",
   ]) as RotateOptions;
-  const [xb, single] = asBatch(fn, x);
-  floatCheck(fn, "x", xb);
-  const [n, c, h, w] = xb.shape;
-  const { mode, fill } = samplingOptions(fn, options, c);
+  const { xb, n, c, h, w, centre, finish } = warpSetup(fn, x, options);
   const a = finite(fn, "angle", angle, NaN);
   if (Number.isNaN(a)) throw new Error(`${fn}: angle is required`);
   const expand = options.expand ?? false;
   if (typeof expand !== "boolean") {
     throw new Error(`${fn}: expand must be a boolean, got ${show(expand)}`);
   }
-  const center = options.center === undefined
-    ? undefined
-    : numPair(fn, "center", options.center);
-  const m = inverseAffine(centred(center, w, h), {
+  const m = inverseAffine(centre, {
     angle: -a,
     translate: [0, 0],
     scale: 1,
@@ -502,8 +513,7 @@ export function rotate(
     );
   }
   allocShape(fn, xb.dtype, [n, c, oh, ow]);
-  const y = warp(xb, Array(n).fill(m), ow, oh, mode, fill);
-  return single ? reshape(y, y.shape.slice(1)) : y;
+  return finish(Array(n).fill(m), ow, oh);
 }
 
 /** A `[lo, hi]` range option: a number d gives `[-d, d]` (d >= 0). */
@@ -569,10 +579,7 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
     "center",
     "key",
   ]) as unknown as RandomAffineOptions;
-  const [xb, single] = asBatch(fn, x);
-  floatCheck(fn, "x", xb);
-  const [n, c, h, w] = xb.shape;
-  const { mode, fill } = samplingOptions(fn, options, c);
+  const { n, h, w, centre, finish } = warpSetup(fn, x, options);
   const key = requireKey(fn, options.key);
   const degrees = range(fn, "degrees", options.degrees);
   const tr = options.translate === undefined
@@ -597,9 +604,6 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
     : Array.isArray(sh) && sh.length === 4
     ? [range(fn, "shear", sh.slice(0, 2)), range(fn, "shear", sh.slice(2))]
     : [range(fn, "shear", sh)];
-  const center = options.center === undefined
-    ? undefined
-    : numPair(fn, "center", options.center);
   // one draw per parameter and image, in [0, 1)
   const u = uniform(key, [5, n], { dtype: "float64" }).data;
   const lerp = ([lo, hi]: [number, number], t: number) => lo + (hi - lo) * t;
@@ -611,7 +615,7 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
         roundHalfEven(lerp([-tr[1] * h, tr[1] * h], at(2))),
       ]
       : [0, 0];
-    return inverseAffine(centred(center, w, h), {
+    return inverseAffine(centre, {
       angle: lerp(degrees, at(0)),
       translate,
       scale: sc ? lerp(sc, at(3)) : 1,
@@ -621,8 +625,7 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
       ],
     });
   });
-  const y = warp(xb, matrices, w, h, mode, fill);
-  return single ? reshape(y, y.shape.slice(1)) : y;
+  return finish(matrices);
 }
 
 /** Options of {@linkcode randomRotation} (torchvision's `RandomRotation`, without expand). */
@@ -665,28 +668,21 @@ export function randomRotation(
     "fill",
     "key",
   ]) as unknown as RandomRotationOptions;
-  const [xb, single] = asBatch(fn, x);
-  floatCheck(fn, "x", xb);
-  const [n, c, h, w] = xb.shape;
-  const { mode, fill } = samplingOptions(fn, options, c);
+  const { n, centre, finish } = warpSetup(fn, x, options);
   const key = requireKey(fn, options.key);
   const degrees = range(fn, "degrees", options.degrees);
-  const center = options.center === undefined
-    ? undefined
-    : numPair(fn, "center", options.center);
   const u = uniform(key, [n], { dtype: "float64" }).data;
   const matrices = Array.from(
     { length: n },
     (_, i) =>
-      inverseAffine(centred(center, w, h), {
+      inverseAffine(centre, {
         angle: -(degrees[0] + (degrees[1] - degrees[0]) * u[i]),
         translate: [0, 0],
         scale: 1,
         shear: [0, 0],
       }),
   );
-  const y = warp(xb, matrices, w, h, mode, fill);
-  return single ? reshape(y, y.shape.slice(1)) : y;
+  return finish(matrices);
 }
 
 /** The required random key of a random transform. */
