@@ -685,8 +685,8 @@ export function randomRotation(
   return finish(matrices);
 }
 
-/** The required random key of a random transform. */
-function requireKey(fn: string, key: unknown): Key {
+/** The required random key of a random transform. @internal */
+export function requireKey(fn: string, key: unknown): Key {
   if (!key) throw new Error(`${fn}: options.key (a random.key) is required`);
   checkKeyArg(fn, key, "options.key");
   return key as Key;

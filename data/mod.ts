@@ -85,6 +85,15 @@ export {
   take,
 } from "./batches.ts";
 export {
+  adjustBrightness,
+  adjustContrast,
+  adjustSaturation,
+  colorJitter,
+  type ColorJitterOptions,
+  gaussianBlur,
+  rgbToGrayscale,
+} from "./color.ts";
+export {
   affine,
   type AffineOptions,
   centerCrop,

