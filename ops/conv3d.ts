@@ -162,12 +162,46 @@ export function conv3dShape(
       })`,
     );
   }
+  const [n, c, , h, w] = x5;
+  bounded(fn, [
+    ["the output", [n, wo, ...out]],
+    ["the depth taps", [out[0], k[0]], 2 ** 26],
+    ["the gathered depths", [
+      n,
+      c,
+      out[0],
+      k[0],
+      h + pads[1][0] + pads[1][1],
+      w + pads[2][0] + pads[2][1],
+    ]],
+  ]);
   return {
     s,
     pads,
     out,
     shape: [...xShape.slice(0, -4), wo, ...out],
   };
+}
+
+/**
+ * Throws unless each array the op would build (`what`, its shape, at most
+ * `limit` elements: 2^31 - 1, or 2^26 for a table of depth taps) fits, so
+ * an input too large for the op is an Error before any work.
+ */
+function bounded(
+  fn: string,
+  parts: [string, readonly number[], number?][],
+): void {
+  for (const [what, shape, limit = 2 ** 31 - 1] of parts) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(n <= limit)) {
+      throw new Error(
+        `${fn}: ${what} ${fmt(shape)} would have ${n} elements, more than ${
+          limit === 2 ** 31 - 1 ? "2^31 - 1" : "2^26"
+        }`,
+      );
+    }
+  }
 }
 
 /**
@@ -356,6 +390,11 @@ export function convTranspose3dShape(
       }, padding ${fmt(s.padding)}`,
     );
   }
+  bounded(fn, [
+    ["the output", [x5[0], wo * s.groups, ...out]],
+    ["the depth taps", [x5[2], k[0]], 2 ** 26],
+    ["the planes", [x5[0] * x5[2], k[0] * wo * s.groups, out[1], out[2]]],
+  ]);
   return { s, out, shape: [...xShape.slice(0, -4), wo * s.groups, ...out] };
 }
 
@@ -549,6 +588,11 @@ export function pool3dShape(
       }`,
     );
   }
+  bounded(fn, [
+    ["the output", [x5[0], x5[1], ...out]],
+    ["the depth taps", [out[0], k[0]], 2 ** 26],
+    ["the gathered depths", [x5[0], x5[1], out[0], k[0], out[1], out[2]]],
+  ]);
   return {
     k,
     stride,

@@ -215,6 +215,21 @@ Deno.test("nn.conv3d: PyTorch's init bound and shapes; the 3-D layers' output sh
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
+  // an input too large for the op is an Error before any work (a padding of
+  // 1e8 took 18 s to fail in conv2d; a 2^30 depth window hung building its taps)
+  const one = T.ones([1, 1, 2, 2, 2]), w1 = T.ones([1, 1, 1, 1, 1]);
+  assert.throws(
+    () => T.conv3d(one, w1, null, { padding: 1e8 }),
+    /^Error: conv3d: the output \[1,1,200000002,200000002,200000002\] would have .* elements, more than 2\^31 - 1$/,
+  );
+  assert.throws(
+    () => T.maxPool3d(one, { kernelSize: 2 ** 30, ceilMode: true }),
+    /^Error: maxPool3d: the depth taps \[1,1073741824\] would have 1073741824 elements, more than 2\^26$/,
+  );
+  assert.throws(
+    () => T.convTranspose3d(one, w1, null, { stride: 1e9 }),
+    /^Error: convTranspose3d: the output \[1,1,1000000001,1000000001,1000000001\] would have/,
+  );
   // the adaptive pools are the fixed ones where the sizes divide
   const v = f64([2, 3, 4, 6, 6]);
   assert.deepEqual(
