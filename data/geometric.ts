@@ -375,6 +375,11 @@ function warpSetup(
   const [xb, single] = asBatch(fn, x);
   floatCheck(fn, "x", xb);
   const [n, c, h, w] = xb.shape;
+  if (h < 1 || w < 1) {
+    throw new Error(
+      `${fn}: x must have a height and width >= 1, got ${fmt(x.shape)}`,
+    );
+  }
   const { mode, fill } = samplingOptions(fn, o, c);
   const center = o.center === undefined
     ? undefined

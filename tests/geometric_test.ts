@@ -214,6 +214,10 @@ Deno.test("errors: the geometric transforms name themselves and the argument", (
       /^Error: rotate: angle is required$/,
     ],
     [
+      () => data.affine(T.zeros([1, 3, 0, 4]), { angle: 3 }),
+      /^Error: affine: x must have a height and width >= 1, got \[1,3,0,4\]$/,
+    ],
+    [
       () => data.rotate(x, 10, { expand: 1 as never }),
       /^Error: rotate: expand must be a boolean, got number 1$/,
     ],
