@@ -9,10 +9,12 @@
  * @module
  */
 import {
+  allocShape,
   checkOptions,
   describe,
   type DType,
   fmtShape,
+  fromData,
   full,
   type Tensor,
 } from "../ops/tensor.ts";
@@ -293,6 +295,86 @@ export function constant(
   return full(shape, num(fn, "value", value, NaN), {
     dtype: floatOf(fn, options.dtype) as DType,
   });
+}
+
+/**
+ * The identity matrix of a 2-D `shape` (ones on the diagonal), as
+ * `torch.nn.init.eye_`: a linear layer that passes its input through.
+ *
+ * @example
+ * ```ts
+ * import { nn, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.init.eye([2, 3])), [[1, 0, 0], [0, 1, 0]]);
+ * ```
+ */
+export function eye(shape: readonly number[], options?: FloatOpt): Tensor {
+  if (options === undefined) options = {};
+  const fn = "nn.init.eye";
+  shapeOf(fn, shape);
+  checkOptions(fn, options, ["dtype"]);
+  if (shape.length !== 2) {
+    throw new Error(
+      `${fn}: shape must have 2 dims, got ${fmtShape(shape)}`,
+    );
+  }
+  const [r, c] = shape;
+  const data = allocShape(fn, floatOf(fn, options.dtype), [r, c]);
+  for (let i = 0; i < Math.min(r, c); i++) data[i * c + i] = 1;
+  return fromData(data, [r, c]);
+}
+
+/**
+ * A convolution weight that passes its input through, as
+ * `torch.nn.init.dirac_`: for `[O, C, ...k]` (3 to 5 dims), in each of
+ * `groups` groups the i-th output channel reads the i-th input channel
+ * with a 1 at the kernel's centre (`k // 2`), zeros elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, nn, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = random.normal(random.key(0), [1, 3, 5, 5]);
+ * const w = nn.init.dirac([3, 3, 3, 3]);
+ * assert.deepEqual(conv2d(x, w, null, { padding: 1 }).data, x.data);
+ * ```
+ */
+export function dirac(
+  shape: readonly number[],
+  options?: { groups?: number } & FloatOpt,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "nn.init.dirac";
+  shapeOf(fn, shape);
+  checkOptions(fn, options, ["groups", "dtype"]);
+  if (shape.length < 3 || shape.length > 5) {
+    throw new Error(
+      `${fn}: shape must have 3, 4 or 5 dims, got ${fmtShape(shape)}`,
+    );
+  }
+  const groups = options.groups ?? 1;
+  if (
+    !Number.isInteger(groups) || groups < 1 || shape[0] % groups !== 0
+  ) {
+    throw new Error(
+      `${fn}: groups must be a positive integer dividing shape[0] (${
+        shape[0]
+      }), got ${describe(groups)}`,
+    );
+  }
+  const data = allocShape(fn, floatOf(fn, options.dtype), shape);
+  const [o, c, ...k] = shape,
+    per = o / groups,
+    kernel = k.reduce((a, b) => a * b, 1);
+  // the kernel's centre as a flat offset (row-major)
+  let centre = 0;
+  for (const d of k) centre = centre * d + (d >> 1);
+  for (let g = 0; g < groups; g++) {
+    for (let d = 0; d < Math.min(per, c); d++) {
+      data[((g * per + d) * c + d) * kernel + centre] = 1;
+    }
+  }
+  return fromData(data, shape);
 }
 
 /** Options of {@linkcode xavierUniform} and {@linkcode xavierNormal}. */

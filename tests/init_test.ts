@@ -61,6 +61,34 @@ Deno.test("nn.init: PyTorch's gains, fans and uniform bounds", () => {
   assert.ok(most <= 1 / Math.sqrt(144) * (1 + 1e-7) && most > 0.95 / 12);
 });
 
+Deno.test("nn.init: dirac and eye are PyTorch's, value for value; a dirac convolution passes its input through", () => {
+  for (const e of fixture.exact) {
+    const t = e.fn === "dirac"
+      ? init.dirac(e.shape, { groups: (e as { groups: number }).groups })
+      : init.eye(e.shape);
+    assert.deepEqual(t.shape, e.shape);
+    assert.deepEqual([...t.data], e.data, `${e.fn} ${e.shape}`);
+  }
+  const x = random.normal(random.key(1), [2, 4, 3, 5, 5], { dtype: "float64" });
+  const w = init.dirac([4, 2, 3, 3, 3], { groups: 2, dtype: "float64" });
+  assert.deepEqual(
+    T.conv3d(x, w, null, { padding: 1, groups: 2 }).data,
+    x.data,
+  );
+  assert.throws(
+    () => init.dirac([3, 3]),
+    /^Error: nn.init.dirac: shape must have 3, 4 or 5 dims, got \[3,3\]$/,
+  );
+  assert.throws(
+    () => init.dirac([3, 3, 3], { groups: 2 }),
+    /^Error: nn.init.dirac: groups must be a positive integer dividing shape\[0\] \(3\), got number 2$/,
+  );
+  assert.throws(
+    () => init.eye([2, 2, 2]),
+    /^Error: nn.init.eye: shape must have 2 dims, got \[2,2,2\]$/,
+  );
+});
+
 Deno.test("nn.init: the normal inits' deviations, uniform's range, constant", () => {
   const shape = [256, 64, 3, 3]; // fanIn 576, fanOut 2304; 147,456 draws
   const cases: [T.Tensor, number][] = [
