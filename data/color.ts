@@ -14,13 +14,19 @@ import {
   fromData,
   type Tensor,
 } from "../ops/tensor.ts";
-import { add, mul } from "../ops/elementwise.ts";
+import { add, mul, where } from "../ops/elementwise.ts";
 import { clamp } from "../ops/math.ts";
 import { concat, pad, reshape, slice } from "../ops/structural.ts";
 import { mean } from "../ops/reductions.ts";
 import { conv2d } from "../ops/conv.ts";
 import { floatCheck } from "../ops/_args.ts";
-import { type Key, permutation, split, uniform } from "../ops/random.ts";
+import {
+  type Key,
+  normal,
+  permutation,
+  split,
+  uniform,
+} from "../ops/random.ts";
 import { asBatch } from "./transforms.ts";
 import { requireKey } from "./geometric.ts";
 
@@ -312,4 +318,214 @@ export function colorJitter(x: Tensor, options: ColorJitterOptions): Tensor {
     return img;
   });
   return back(n === 0 ? xb : concat(images, 0));
+}
+
+/** Options of {@linkcode erase}. */
+export interface EraseOptions {
+  /** The region's top row. Required. */
+  top: number;
+  /** The region's left column. Required. */
+  left: number;
+  /** The region's height. Required. */
+  height: number;
+  /** The region's width. Required. */
+  width: number;
+  /** What fills it: one number or one per channel. Default 0. */
+  value?: number | readonly number[];
+}
+
+/**
+ * A rectangle of each image set to `value`, as torchvision's `erase`
+ * (rows `top` to `top + height`, columns `left` to `left + width`, cut at
+ * the image's edges).
+ *
+ * @example
+ * ```ts
+ * import { erase } from "./mod.ts";
+ * import { ones, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = erase(ones([1, 3, 3]), { top: 1, left: 0, height: 1, width: 2 });
+ * assert.deepEqual(toArray(y), [[[1, 1, 1], [0, 0, 1], [1, 1, 1]]]);
+ * ```
+ */
+export function erase(x: Tensor, options: EraseOptions): Tensor {
+  const fn = "erase";
+  const o = checkOptions(fn, options, [
+    "top",
+    "left",
+    "height",
+    "width",
+    "value",
+  ]) as unknown as EraseOptions;
+  const { xb, back } = batchOf(fn, x);
+  const [n, c, h, w] = xb.shape;
+  const int = (name: "top" | "left" | "height" | "width") => {
+    const v = o[name];
+    if (!Number.isInteger(v) || (v as number) < 0) {
+      throw new Error(
+        `${fn}: options.${name} must be an integer >= 0, got ${describe(v)}`,
+      );
+    }
+    return v as number;
+  };
+  const box = {
+    top: int("top"),
+    left: int("left"),
+    h: int("height"),
+    w: int("width"),
+  };
+  const values = valuesOf(fn, o.value ?? 0, c);
+  const mask = new Float64Array(h * w);
+  for (let i = box.top; i < Math.min(h, box.top + box.h); i++) {
+    for (let j = box.left; j < Math.min(w, box.left + box.w); j++) {
+      mask[i * w + j] = 1;
+    }
+  }
+  return back(fill(xb, [mask], values, n));
+}
+
+/** A fill value option: one number, or one per channel, as `[1, C, 1, 1]` values. */
+function valuesOf(fn: string, v: unknown, c: number): number[] {
+  const list = typeof v === "number" ? Array(c).fill(v) : v;
+  if (
+    !Array.isArray(list) || list.length !== c ||
+    !list.every((u) => typeof u === "number")
+  ) {
+    throw new Error(
+      `${fn}: value must be a number or one per channel (${c}), got ${
+        describe(v)
+      }`,
+    );
+  }
+  return list;
+}
+
+/**
+ * xb `[N, C, H, W]` with each image's masked pixels (masks: one `[H·W]` for
+ * all images, or one per image) set to `values` (one per channel) or, when
+ * `noise` is given, to its pixels.
+ */
+function fill(
+  xb: Tensor,
+  masks: readonly Float64Array[],
+  values: readonly number[] | null,
+  n: number,
+  noise?: Tensor,
+): Tensor {
+  const [, c, h, w] = xb.shape;
+  const m = new Int32Array(n * h * w);
+  for (let i = 0; i < n; i++) {
+    const one = masks[masks.length === 1 ? 0 : i];
+    for (let k = 0; k < h * w; k++) m[i * h * w + k] = one[k];
+  }
+  const v = noise ?? fromData(
+    xb.dtype === "float64"
+      ? Float64Array.from(values!)
+      : Float32Array.from(values!),
+    [1, c, 1, 1],
+  );
+  // the value where the mask is 1, x elsewhere (copied, as torchvision's)
+  return where(fromData(m, [n, 1, h, w]), v, xb);
+}
+
+/** Options of {@linkcode randomErasing} (torchvision's `RandomErasing`). */
+export interface RandomErasingOptions {
+  /** The probability that an image gets a rectangle erased. Default 0.5. */
+  p?: number;
+  /** The range of the rectangle's area as a fraction of the image's. Default [0.02, 0.33]. */
+  scale?: readonly [number, number];
+  /** The range of its aspect ratio (height / width, drawn log-uniformly). Default [0.3, 3.3]. */
+  ratio?: readonly [number, number];
+  /** What fills it: a number, one per channel, or "random" (standard normal noise). Default 0. */
+  value?: number | readonly number[] | "random";
+  /** The random key. Required. */
+  key: Key;
+}
+
+/**
+ * Random erasing (cutout), as torchvision's `RandomErasing`: with
+ * probability `p`, a rectangle of each image of random area (`scale` of
+ * the image) and aspect ratio (`ratio`, log-uniform) at a random place is
+ * set to `value`; as torchvision, 10 draws are tried for a rectangle that
+ * fits, and the image is left as it is when none does. One draw per image,
+ * from `key`.
+ *
+ * @example
+ * ```ts
+ * import { randomErasing } from "./mod.ts";
+ * import { ones, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomErasing(ones([4, 3, 16, 16]), { p: 1, key: random.key(0) });
+ * for (let i = 0; i < 4; i++) { // each image lost some pixels, in all channels
+ *   const zeros = [...y.data.slice(i * 768, i * 768 + 256)].filter((v) => v === 0).length;
+ *   assert.ok(zeros >= 0.02 * 256 * 0.5 && zeros <= 0.33 * 256 * 1.5);
+ * }
+ * ```
+ */
+export function randomErasing(
+  x: Tensor,
+  options: RandomErasingOptions,
+): Tensor {
+  const fn = "randomErasing";
+  const o = checkOptions(fn, options, [
+    "p",
+    "scale",
+    "ratio",
+    "value",
+    "key",
+  ]) as unknown as RandomErasingOptions;
+  const key = requireKey(fn, o.key);
+  const p = o.p ?? 0.5;
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new Error(`${fn}: p must be in [0, 1], got ${describe(p)}`);
+  }
+  const rangeOf = (name: string, v: unknown, dflt: [number, number]) => {
+    const r = v ?? dflt;
+    if (
+      !Array.isArray(r) || r.length !== 2 ||
+      !r.every((u) => typeof u === "number" && Number.isFinite(u) && u > 0) ||
+      r[0] > r[1]
+    ) {
+      throw new Error(
+        `${fn}: ${name} must be a range [min, max] of numbers > 0, got ${
+          describe(v)
+        }`,
+      );
+    }
+    return r as [number, number];
+  };
+  const scale = rangeOf("scale", o.scale, [0.02, 0.33]);
+  const ratio = rangeOf("ratio", o.ratio, [0.3, 3.3]);
+  const { xb, back } = batchOf(fn, x);
+  const [n, c, h, w] = xb.shape;
+  const random = o.value === "random";
+  const values = random ? null : valuesOf(fn, o.value ?? 0, c);
+  const [kp, kd, kn] = split(key, 3);
+  const apply = uniform(kp, [n], { dtype: "float64" }).data;
+  // per image and attempt: area, log aspect ratio, row, column
+  const u = uniform(kd, [n, 10, 4], { dtype: "float64" }).data;
+  const [lr0, lr1] = [Math.log(ratio[0]), Math.log(ratio[1])];
+  const masks = Array.from({ length: n }, (_, i) => {
+    const mask = new Float64Array(h * w);
+    if (!(apply[i] < p)) return mask;
+    for (let t = 0; t < 10; t++) {
+      const at = (k: number) => u[(i * 10 + t) * 4 + k];
+      const area = h * w * (scale[0] + (scale[1] - scale[0]) * at(0));
+      const aspect = Math.exp(lr0 + (lr1 - lr0) * at(1));
+      const eh = Math.round(Math.sqrt(area * aspect));
+      const ew = Math.round(Math.sqrt(area / aspect));
+      if (!(eh < h && ew < w)) continue;
+      const top = Math.floor(at(2) * (h - eh + 1));
+      const left = Math.floor(at(3) * (w - ew + 1));
+      for (let r = top; r < top + eh; r++) {
+        for (let q = left; q < left + ew; q++) mask[r * w + q] = 1;
+      }
+      break;
+    }
+    return mask;
+  });
+  const noise = random
+    ? normal(kn, [n, c, h, w], { dtype: xb.dtype as "float32" | "float64" })
+    : undefined;
+  return back(fill(xb, masks, values, n, noise));
 }

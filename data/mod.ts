@@ -90,7 +90,11 @@ export {
   adjustSaturation,
   colorJitter,
   type ColorJitterOptions,
+  erase,
+  type EraseOptions,
   gaussianBlur,
+  randomErasing,
+  type RandomErasingOptions,
   rgbToGrayscale,
 } from "./color.ts";
 export {

@@ -330,3 +330,87 @@ Deno.test("colorJitter: each image's factors from the key, in a random order; no
     { order: 1 },
   );
 });
+
+Deno.test("erase and randomErasing: torchvision's rectangle, area and aspect ranges, per-image draws; errors", () => {
+  const x = T.add(
+    random.uniform(random.key(0), [5, 3, 12, 10], { dtype: "float64" }),
+    1,
+  );
+  const e = data.erase(x, {
+    top: 2,
+    left: 7,
+    height: 4,
+    width: 9,
+    value: [0.5, -1, 2],
+  });
+  for (let i = 0; i < 5; i++) {
+    for (let ch = 0; ch < 3; ch++) {
+      for (let r = 0; r < 12; r++) {
+        for (let q = 0; q < 10; q++) {
+          const at = ((i * 3 + ch) * 12 + r) * 10 + q;
+          const inside = r >= 2 && r < 6 && q >= 7; // cut at the right edge
+          assert.equal(e.data[at], inside ? [0.5, -1, 2][ch] : x.data[at]);
+        }
+      }
+    }
+  }
+  const k = random.key(2);
+  const y = data.randomErasing(x, { p: 1, key: k });
+  assert.deepEqual(y.data, data.randomErasing(x, { p: 1, key: k }).data);
+  for (let i = 0; i < 5; i++) {
+    // the erased pixels form one rectangle, the same in every channel
+    const rows = new Set<number>(), cols = new Set<number>();
+    let count = 0;
+    for (let r = 0; r < 12; r++) {
+      for (let q = 0; q < 10; q++) {
+        const zero = [0, 1, 2].map((ch) =>
+          y.data[((i * 3 + ch) * 12 + r) * 10 + q] === 0
+        );
+        assert.ok(zero.every((z) => z === zero[0]));
+        if (zero[0]) (rows.add(r), cols.add(q), count++);
+      }
+    }
+    if (count === 0) continue; // (no rectangle fitted in 10 draws: left as it is)
+    assert.equal(count, rows.size * cols.size);
+    assert.ok(
+      count >= Math.floor(0.02 * 120) - 2 && count <= 0.33 * 120 * 1.3,
+      `${count}`,
+    );
+    const aspect = rows.size / cols.size;
+    assert.ok(aspect > 0.3 / 1.5 && aspect < 3.3 * 1.5, `${aspect}`);
+  }
+  assert.deepEqual(data.randomErasing(x, { p: 0, key: k }).data, x.data);
+  const noisy = data.randomErasing(x, { p: 1, value: "random", key: k });
+  assert.ok([...noisy.data].some((v, i) => v !== x.data[i] && v !== 0));
+  // differentiable in x where it is kept
+  T.checkGrads(
+    (v: T.Tensor) =>
+      T.sum(T.square(data.erase(v, { top: 0, left: 0, height: 3, width: 3 }))),
+    [T.slice(x, [0, 0, 0, 0], [1, 3, 5, 5])],
+    { order: 1 },
+  );
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => data.erase(x, { top: -1, left: 0, height: 1, width: 1 }),
+      /^Error: erase: options.top must be an integer >= 0, got number -1$/,
+    ],
+    [
+      () =>
+        data.erase(x, { top: 0, left: 0, height: 1, width: 1, value: [1, 2] }),
+      /^Error: erase: value must be a number or one per channel \(3\), got /,
+    ],
+    [
+      () => data.randomErasing(x, { p: 2, key: k }),
+      /^Error: randomErasing: p must be in \[0, 1\], got number 2$/,
+    ],
+    [
+      () => data.randomErasing(x, { scale: [0.5, 0.1], key: k }),
+      /^Error: randomErasing: scale must be a range \[min, max\] of numbers > 0, got /,
+    ],
+    [
+      () => data.randomErasing(x, {} as never),
+      /^Error: randomErasing: options.key \(a random.key\) is required$/,
+    ],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+});
