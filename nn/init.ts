@@ -377,6 +377,75 @@ export function dirac(
   return fromData(data, shape);
 }
 
+/**
+ * A (semi-)orthogonal matrix, as `torch.nn.init.orthogonal_`: the shape
+ * seen as `[rows, rest]`, the Q of the QR decomposition of a standard
+ * normal matrix (transposed when it is wide) with R's diagonal made
+ * positive (so Q is unique), times `gain`. Its rows (or columns, the
+ * shorter side) are orthonormal.
+ *
+ * @example
+ * ```ts
+ * import { matmul, nn, random, transpose } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const q = nn.init.orthogonal(random.key(0), [3, 5], { dtype: "float64" });
+ * const qqt = matmul(q, transpose(q)).data; // the identity
+ * [...qqt].forEach((v, i) => assert.ok(Math.abs(v - (i % 4 === 0 ? 1 : 0)) < 1e-12));
+ * ```
+ */
+export function orthogonal(
+  key: Key,
+  shape: readonly number[],
+  options?: { gain?: number } & FloatOpt,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "nn.init.orthogonal";
+  checkKeyArg(fn, key, "key");
+  shapeOf(fn, shape);
+  checkOptions(fn, options, ["gain", "dtype"]);
+  if (shape.length < 2) {
+    throw new Error(
+      `${fn}: shape must have at least 2 dims, got ${fmtShape(shape)}`,
+    );
+  }
+  const gain = num(fn, "gain", options.gain, 1);
+  const dtype = floatOf(fn, options.dtype);
+  const rows = shape[0], cols = shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = allocShape(fn, dtype, shape);
+  if (rows === 0 || cols === 0) return fromData(out, shape);
+  const a = randomNormal(key, [rows, cols], { dtype: "float64" }).data;
+  // the tall side down: m x n with m >= n, column j at a[i·n + j] (or transposed)
+  const wide = rows < cols, m = wide ? cols : rows, n = wide ? rows : cols;
+  const at = (
+    i: number,
+    j: number,
+  ) => (wide ? a[j * cols + i] : a[i * cols + j]);
+  // Gram-Schmidt, each column orthogonalised twice (as good as Householder
+  // here); the diagonal of R is the norm left, positive
+  const q: Float64Array[] = [];
+  for (let j = 0; j < n; j++) {
+    const v = Float64Array.from({ length: m }, (_, i) => at(i, j));
+    for (let pass = 0; pass < 2; pass++) {
+      for (const qi of q) {
+        let d = 0;
+        for (let i = 0; i < m; i++) d += qi[i] * v[i];
+        for (let i = 0; i < m; i++) v[i] -= d * qi[i];
+      }
+    }
+    let sq = 0;
+    for (let i = 0; i < m; i++) sq += v[i] * v[i];
+    const norm = Math.sqrt(sq);
+    for (let i = 0; i < m; i++) v[i] /= norm;
+    q.push(v);
+  }
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      out[wide ? j * cols + i : i * cols + j] = gain * q[j][i];
+    }
+  }
+  return fromData(out, shape);
+}
+
 /** Options of {@linkcode xavierUniform} and {@linkcode xavierNormal}. */
 export interface XavierOptions extends FloatOpt {
   /** Scale. Default 1. */

@@ -89,6 +89,47 @@ Deno.test("nn.init: dirac and eye are PyTorch's, value for value; a dirac convol
   );
 });
 
+Deno.test("nn.init.orthogonal: orthonormal rows or columns, the Q of PyTorch's QR (R's diagonal positive) of the same normal draw, times gain", () => {
+  for (const shape of [[6, 3], [3, 6], [4, 2, 3, 3], [5, 5]]) {
+    const rows = shape[0], cols = shape.slice(1).reduce((a, b) => a * b, 1);
+    const key = random.key(rows * 10 + cols);
+    const q = T.reshape(
+      init.orthogonal(key, shape, { gain: 2, dtype: "float64" }),
+      [rows, cols],
+    );
+    // tall: QᵀQ = 4I; wide: QQᵀ = 4I
+    const wide = rows < cols;
+    const gram = wide
+      ? T.matmul(q, T.transpose(q))
+      : T.matmul(T.transpose(q), q);
+    const k = Math.min(rows, cols);
+    [...gram.data].forEach((v, i) => {
+      const want = Math.floor(i / k) === i % k ? 4 : 0;
+      assert.ok(Math.abs(v - want) < 1e-12, `${shape}: ${v}`);
+    });
+    // R = Qᵀ A (tall orientation) is upper triangular with a positive diagonal
+    const a = random.normal(key, [rows, cols], { dtype: "float64" });
+    const [qt, at] = wide ? [T.transpose(q), T.transpose(a)] : [q, a];
+    const r = T.toArray(T.div(T.matmul(T.transpose(qt), at), 2)) as number[][];
+    r.forEach((row, i) =>
+      row.forEach((v, j) => {
+        if (j < i) {
+          assert.ok(Math.abs(v) < 1e-12, `${shape}: R[${i}][${j}] = ${v}`);
+        }
+        if (j === i) {
+          assert.ok(v > 0);
+        }
+      })
+    );
+  }
+  assert.deepEqual(init.orthogonal(random.key(0), [0, 3]).shape, [0, 3]);
+  assert.equal(init.orthogonal(random.key(0), [3, 3]).dtype, "float32");
+  assert.throws(
+    () => init.orthogonal(random.key(0), [4]),
+    /^Error: nn.init.orthogonal: shape must have at least 2 dims, got \[4\]$/,
+  );
+});
+
 Deno.test("nn.init: the normal inits' deviations, uniform's range, constant", () => {
   const shape = [256, 64, 3, 3]; // fanIn 576, fanOut 2304; 147,456 draws
   const cases: [T.Tensor, number][] = [
