@@ -466,6 +466,73 @@ function convLayerOptions<
 }
 
 /**
+ * What the convolution layers of every rank share once their options are
+ * checked: groups dividing both channel counts, the weight spec
+ * (`[out, in / groups, ...k]`, or `[in, out / groups, ...k]` when
+ * `transposed`) and the bias's, PyTorch's init (fanIn from the weight's
+ * second axis) and the repr's arguments: the sizes printed by `size`
+ * (PyTorch prints a 1-D layer's as 1-tuples), a string padding as given,
+ * and the options that are not their defaults.
+ */
+function convSpecs(
+  fn: string,
+  o: {
+    inC: number;
+    outC: number;
+    k: readonly number[];
+    groups: number;
+    bias: unknown;
+    dtype: unknown;
+    transposed: boolean;
+    stride: readonly number[];
+    padding: readonly number[] | string;
+    dilation: readonly number[];
+    outputPadding?: readonly number[];
+    size?: (v: readonly number[]) => string;
+  },
+) {
+  const { inC, outC, k, groups } = o;
+  if (inC % groups !== 0 || outC % groups !== 0) {
+    throw new Error(
+      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
+    );
+  }
+  const hasBias = checkBool(fn, "bias", o.bias, true);
+  const dt = floatDType(fn, o.dtype as FloatDType | undefined);
+  const weight = o.transposed
+    ? [inC, outC / groups, ...k]
+    : [outC, inC / groups, ...k];
+  const params: Record<string, ParamSpec> = {
+    weight: { shape: weight, dtype: dt },
+  };
+  if (hasBias) params.bias = { shape: [outC], dtype: dt };
+  const size = o.size ?? pySize;
+  const any = (v: readonly number[] | undefined, dflt: number) =>
+    v !== undefined && v.some((d) => d !== dflt);
+  let args = `${inC}, ${outC}, kernel_size=${size(k)}, stride=${
+    size(o.stride)
+  }`;
+  if (typeof o.padding === "string") args += `, padding=${o.padding}`;
+  else if (any(o.padding, 0)) args += `, padding=${size(o.padding)}`;
+  if (any(o.dilation, 1)) args += `, dilation=${size(o.dilation)}`;
+  if (any(o.outputPadding, 0)) {
+    args += `, output_padding=${size(o.outputPadding!)}`;
+  }
+  if (groups !== 1) args += `, groups=${groups}`;
+  if (!hasBias) args += ", bias=False";
+  const fanIn = weight.slice(1).reduce((a, b) => a * b, 1);
+  return {
+    weight,
+    params,
+    args,
+    init: (key: Key) => weightAndBias(key, params, fanIn),
+  };
+}
+
+/** A 1-D size as PyTorch prints it: a 1-tuple. */
+const oneTuple = (v: readonly number[]) => `(${v[0]},)`;
+
+/**
  * What the two convolution layers share: their options checked when the
  * layer is built (the op's options by the op's own rules), the weight
  * `[out, in / groups, kH, kW]` (`[in, out / groups, kH, kW]` when
@@ -485,38 +552,21 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
     );
   const k = pair(fn, "kernelSize", kernelSize, 1);
   const s = convSettings(fn, opOptions, transposed);
-  if (inC % s.groups !== 0 || outC % s.groups !== 0) {
-    throw new Error(
-      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${s.groups}`,
-    );
-  }
-  const hasBias = checkBool(fn, "bias", bias, true);
-  const dt = floatDType(fn, dtype);
-  const weight = transposed
-    ? [inC, outC / s.groups, ...k]
-    : [outC, inC / s.groups, ...k];
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: weight, dtype: dt },
-  };
-  if (hasBias) params.bias = { shape: [outC], dtype: dt };
-  const fanIn = weight[1] * k[0] * k[1];
-  // PyTorch's repr: padding as given ('same', 'valid') or when not 0, the rest when not the default
+  // (a numeric padding is s.padding; a string one is printed as given)
   const pad = opOptions.padding;
-  let args = `${inC}, ${outC}, kernel_size=${pySize(k)}, stride=${
-    pySize(s.stride)
-  }`;
-  if (typeof pad === "string") args += `, padding=${pad}`;
-  else if (s.padding !== "same" && (s.padding[0] || s.padding[1])) {
-    args += `, padding=${pySize(s.padding)}`;
-  }
-  if (s.dilation[0] !== 1 || s.dilation[1] !== 1) {
-    args += `, dilation=${pySize(s.dilation)}`;
-  }
-  if (s.outputPadding[0] !== 0 || s.outputPadding[1] !== 0) {
-    args += `, output_padding=${pySize(s.outputPadding)}`;
-  }
-  if (s.groups !== 1) args += `, groups=${s.groups}`;
-  if (!hasBias) args += ", bias=False";
+  const { params, args, init } = convSpecs(fn, {
+    inC,
+    outC,
+    k,
+    groups: s.groups,
+    bias,
+    dtype,
+    transposed,
+    stride: s.stride,
+    padding: typeof pad === "string" ? pad : s.padding as number[],
+    dilation: s.dilation,
+    outputPadding: s.outputPadding,
+  });
   const modal = paddingModeOf(
     fn,
     paddingMode,
@@ -529,7 +579,7 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
   return {
     args: args + modal.repr,
     params,
-    init: (key: Key) => weightAndBias(key, params, fanIn),
+    init,
     opOptions,
     padInput: modal.padInput,
     /** The op's options after padInput: no padding left in a padding mode. */
@@ -688,31 +738,19 @@ export function conv3d(
     convLayerOptions(fn, options, ["paddingMode"]);
   const k = triple(fn, "kernelSize", kernelSize, 1);
   const s = conv3dSettings(fn, opOptions);
-  if (inC % s.groups !== 0 || outC % s.groups !== 0) {
-    throw new Error(
-      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${s.groups}`,
-    );
-  }
-  const hasBias = checkBool(fn, "bias", bias, true);
-  const dt = floatDType(fn, dtype);
-  const weight = [outC, inC / s.groups, ...k];
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: weight, dtype: dt },
-  };
-  if (hasBias) params.bias = { shape: [outC], dtype: dt };
   const pad = opOptions.padding;
-  let args = `${inC}, ${outC}, kernel_size=${pySize(k)}, stride=${
-    pySize(s.stride)
-  }`;
-  if (typeof pad === "string") args += `, padding=${pad}`;
-  else if (s.padding !== "same" && s.padding.some((v) => v !== 0)) {
-    args += `, padding=${pySize(s.padding)}`;
-  }
-  if (s.dilation.some((v) => v !== 1)) {
-    args += `, dilation=${pySize(s.dilation)}`;
-  }
-  if (s.groups !== 1) args += `, groups=${s.groups}`;
-  if (!hasBias) args += ", bias=False";
+  const { weight, params, args, init } = convSpecs(fn, {
+    inC,
+    outC,
+    k,
+    groups: s.groups,
+    bias,
+    dtype,
+    transposed: false,
+    stride: s.stride,
+    padding: typeof pad === "string" ? pad : s.padding as number[],
+    dilation: s.dilation,
+  });
   const modal = paddingModeOf(
     fn,
     paddingMode,
@@ -727,8 +765,7 @@ export function conv3d(
     name: "Conv3d",
     repr: `Conv3d(${args}${modal.repr})`,
     params,
-    init: (key: Key) =>
-      weightAndBias(key, params, weight[1] * k[0] * k[1] * k[2]),
+    init,
     apply: (p, x) =>
       conv3dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (sh) => conv3dShape(sh, weight, opOptions).shape,
@@ -777,36 +814,24 @@ export function convTranspose3d(
   );
   const k = triple(fn, "kernelSize", kernelSize, 1);
   const s = convTranspose3dSettings(fn, opOptions);
-  if (inC % s.groups !== 0 || outC % s.groups !== 0) {
-    throw new Error(
-      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${s.groups}`,
-    );
-  }
-  const hasBias = checkBool(fn, "bias", bias, true);
-  const dt = floatDType(fn, dtype);
-  const weight = [inC, outC / s.groups, ...k];
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: weight, dtype: dt },
-  };
-  if (hasBias) params.bias = { shape: [outC], dtype: dt };
-  let args = `${inC}, ${outC}, kernel_size=${pySize(k)}, stride=${
-    pySize(s.stride)
-  }`;
-  if (s.padding.some((v) => v !== 0)) args += `, padding=${pySize(s.padding)}`;
-  if (s.dilation.some((v) => v !== 1)) {
-    args += `, dilation=${pySize(s.dilation)}`;
-  }
-  if (s.outputPadding.some((v) => v !== 0)) {
-    args += `, output_padding=${pySize(s.outputPadding)}`;
-  }
-  if (s.groups !== 1) args += `, groups=${s.groups}`;
-  if (!hasBias) args += ", bias=False";
+  const { weight, params, args, init } = convSpecs(fn, {
+    inC,
+    outC,
+    k,
+    groups: s.groups,
+    bias,
+    dtype,
+    transposed: true,
+    stride: s.stride,
+    padding: s.padding,
+    dilation: s.dilation,
+    outputPadding: s.outputPadding,
+  });
   return defineLayer({
     name: "ConvTranspose3d",
     repr: `ConvTranspose3d(${args})`,
     params,
-    init: (key: Key) =>
-      weightAndBias(key, params, weight[1] * k[0] * k[1] * k[2]),
+    init,
     apply: (p, x) => convTranspose3dOp(x, p.weight, p.bias ?? null, opOptions),
     outputShape: (sh) => convTranspose3dShape(sh, weight, opOptions).shape,
   });
@@ -1319,27 +1344,22 @@ export function conv1d(
   const k = single(fn, "kernelSize", kernelSize, 1);
   const s = conv1dSettings(fn, opOptions);
   const groups = s.groups!;
-  if (inC % groups !== 0 || outC % groups !== 0) {
-    throw new Error(
-      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
-    );
-  }
-  const hasBias = checkBool(fn, "bias", bias, true);
-  const dt = floatDType(fn, dtype);
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: [outC, inC / groups, k], dtype: dt },
-  };
-  if (hasBias) params.bias = { shape: [outC], dtype: dt };
-  // PyTorch's repr: sizes as 1-tuples, padding as given ('same', 'valid') or when not 0
+  // (PyTorch prints a 1-D layer's sizes as 1-tuples)
   const pad = opOptions.padding ?? 0;
-  let args = `${inC}, ${outC}, kernel_size=(${k},), stride=(${s.stride[1]},)`;
-  if (typeof pad === "string") args += `, padding=${pad}`;
-  else if (single(fn, "padding", pad, 0) !== 0) {
-    args += `, padding=(${single(fn, "padding", pad, 0)},)`;
-  }
-  if (s.dilation[1] !== 1) args += `, dilation=(${s.dilation[1]},)`;
-  if (groups !== 1) args += `, groups=${groups}`;
-  if (!hasBias) args += ", bias=False";
+  const { params, args: specArgs, init } = convSpecs(fn, {
+    inC,
+    outC,
+    k: [k],
+    groups,
+    bias,
+    dtype,
+    transposed: false,
+    stride: [s.stride[1]],
+    padding: typeof pad === "string" ? pad : [single(fn, "padding", pad, 0)],
+    dilation: [s.dilation[1]],
+    size: oneTuple,
+  });
+  let args = specArgs;
   const p1 = s.padding === "same" || s.padding === "valid"
     ? 0
     : (s.padding as [number, number])[1];
@@ -1352,7 +1372,7 @@ export function conv1d(
     name: "Conv1d",
     repr: `Conv1d(${args})`,
     params,
-    init: (key) => weightAndBias(key, params, (inC / groups) * k),
+    init,
     apply: (p, x) =>
       conv1dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
     outputShape: (sh) => conv1dShape(sh, params.weight.shape, opOptions),
@@ -1401,33 +1421,26 @@ export function convTranspose1d(
   );
   const k = single(fn, "kernelSize", kernelSize, 1);
   const s = convTranspose1dSettings(fn, opOptions);
-  const groups = s.groups!;
-  if (inC % groups !== 0 || outC % groups !== 0) {
-    throw new Error(
-      `${fn}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`,
-    );
-  }
-  const hasBias = checkBool(fn, "bias", bias, true);
-  const dt = floatDType(fn, dtype);
-  const params: Record<string, ParamSpec> = {
-    weight: { shape: [inC, outC / groups, k], dtype: dt },
-  };
-  if (hasBias) params.bias = { shape: [outC], dtype: dt };
-  // PyTorch's repr: sizes as 1-tuples, the rest when not the default
-  const one = (v: number | Pair | undefined) => (v as number[])[1];
-  let args = `${inC}, ${outC}, kernel_size=(${k},), stride=(${one(s.stride)},)`;
-  if (one(s.padding) !== 0) args += `, padding=(${one(s.padding)},)`;
-  if (one(s.dilation) !== 1) args += `, dilation=(${one(s.dilation)},)`;
-  if (one(s.outputPadding) !== 0) {
-    args += `, output_padding=(${one(s.outputPadding)},)`;
-  }
-  if (groups !== 1) args += `, groups=${groups}`;
-  if (!hasBias) args += ", bias=False";
+  const one = (v: number | Pair | undefined) => [(v as number[])[1]];
+  const { params, args, init } = convSpecs(fn, {
+    inC,
+    outC,
+    k: [k],
+    groups: s.groups!,
+    bias,
+    dtype,
+    transposed: true,
+    stride: one(s.stride),
+    padding: one(s.padding),
+    dilation: one(s.dilation),
+    outputPadding: one(s.outputPadding),
+    size: oneTuple,
+  });
   return defineLayer({
     name: "ConvTranspose1d",
     repr: `ConvTranspose1d(${args})`,
     params,
-    init: (key) => weightAndBias(key, params, (outC / groups) * k),
+    init,
     apply: (p, x) => convTranspose1dOp(x, p.weight, p.bias ?? null, opOptions),
     outputShape: (sh) =>
       convTranspose1dShape(sh, params.weight.shape, opOptions),
