@@ -154,12 +154,16 @@ export function countTensor(n: number): Tensor {
 }
 
 /** Checks a counter made by {@linkcode countTensor} without reading it (so it works under jit). */
-export function checkCount(fn: string, count: unknown): Tensor {
+export function checkCount(
+  fn: string,
+  count: unknown,
+  name = "count",
+): Tensor {
   if (
     !isTensor(count) || count.shape.length !== 0 || count.dtype !== "int32"
   ) {
     throw new Error(
-      `${fn}: state.count must be an int32 scalar tensor (from init), got ${
+      `${fn}: state.${name} must be an int32 scalar tensor (from init), got ${
         describe(count)
       }`,
     );

@@ -16,6 +16,7 @@ import {
   chain,
   type GradientTransformation,
   type LearningRate,
+  type Optimizer,
   scale,
   scaleByLearningRate,
 } from "./base.ts";
@@ -51,16 +52,22 @@ import {
 // deno-lint-ignore no-explicit-any
 type Part = GradientTransformation<any> | false;
 
-/** chain() of the parts that are present (an option switched off gives `false`). */
 /**
- * The optimizer `fn` as a chain of `parts`; its `init` and `update` check
- * that params and updates are trees, errors naming `fn`.
+ * The optimizer `fn` as a chain of the `parts` that are present (an option
+ * switched off gives `false`); its `init` and `update` check that params and
+ * updates are trees, errors naming `fn`. `lr` is the learning rate its
+ * updates are proportional to (undefined for rprop and asgd).
  */
-function pipeline(fn: string, ...parts: Part[]): GradientTransformation {
+function pipeline(
+  fn: string,
+  lr: LearningRate | undefined,
+  ...parts: Part[]
+): Optimizer {
   // deno-lint-ignore no-explicit-any
   const used = parts.filter((p): p is GradientTransformation<any> => !!p);
   const inner = chain(...used);
   return {
+    ...(lr === undefined ? {} : { lr }),
     init: (params) => {
       flattenAs(`${fn}.init(params)`, params);
       return inner.init(params);
@@ -131,7 +138,7 @@ export interface SgdOptions {
  * assert.throws(() => sgd({ nesterov: true }), /nesterov/);
  * ```
  */
-export function sgd(options?: SgdOptions): GradientTransformation {
+export function sgd(options?: SgdOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.sgd";
   const o = checkOptions(fn, options, [
@@ -153,6 +160,7 @@ export function sgd(options?: SgdOptions): GradientTransformation {
   }
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     momentum !== 0 && trace({ decay: momentum, dampening, nesterov }),
@@ -190,7 +198,7 @@ export interface AdagradOptions {
  * assert.deepEqual(toArray(opt.update(tensor([3, -2]), opt.init(p), p).updates), [-0.5, 0.5]);
  * ```
  */
-export function adagrad(options?: AdagradOptions): GradientTransformation {
+export function adagrad(options?: AdagradOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.adagrad";
   const o = checkOptions(fn, options, [
@@ -215,6 +223,7 @@ export function adagrad(options?: AdagradOptions): GradientTransformation {
     : (step) => lrAt(fn, lr, step) / (1 + step * lrDecay);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdagrad({ initialAccumulatorValue, eps }),
@@ -256,7 +265,7 @@ export interface RmspropOptions {
  * assert.deepEqual(toArray(opt.update(g, opt.init(p), p).updates), [-0.2]); // -0.1 * 5 / 2.5
  * ```
  */
-export function rmsprop(options?: RmspropOptions): GradientTransformation {
+export function rmsprop(options?: RmspropOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.rmsprop";
   const o = checkOptions(fn, options, [
@@ -275,6 +284,7 @@ export function rmsprop(options?: RmspropOptions): GradientTransformation {
   const centered = checkBool(fn, "centered", o.centered ?? false);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByRms({ decay: alpha, eps, centered }),
@@ -326,7 +336,7 @@ const ADAM_KEYS = [
  * assert.throws(() => adam({ lR: 1 } as never), /optim.adam: unknown option "lR"/);
  * ```
  */
-export function adam(options?: AdamOptions): GradientTransformation {
+export function adam(options?: AdamOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.adam";
   const o = checkOptions(fn, options, ADAM_KEYS);
@@ -336,6 +346,7 @@ export function adam(options?: AdamOptions): GradientTransformation {
   const amsgrad = checkBool(fn, "amsgrad", o.amsgrad ?? false);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdam({ b1, b2, eps, amsgrad }),
@@ -364,7 +375,7 @@ export interface AdamwOptions extends AdamOptions {
  * assert.deepEqual(toArray(updates), [-0.1]); // zero gradient: only the decay -lr*wd*p
  * ```
  */
-export function adamw(options?: AdamwOptions): GradientTransformation {
+export function adamw(options?: AdamwOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.adamw";
   const o = checkOptions(fn, options, ADAM_KEYS);
@@ -380,6 +391,7 @@ export function adamw(options?: AdamwOptions): GradientTransformation {
   const amsgrad = checkBool(fn, "amsgrad", o.amsgrad ?? false);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     scaleByAdam({ b1, b2, eps, amsgrad }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
@@ -417,7 +429,7 @@ export interface AdamaxOptions {
  * assert.deepEqual(toArray(opt.update(tensor([5, -0.01], { dtype: "float64" }), opt.init(p), p).updates), [-0.1, 0.1]);
  * ```
  */
-export function adamax(options?: AdamaxOptions): GradientTransformation {
+export function adamax(options?: AdamaxOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.adamax";
   const o = checkOptions(fn, options, [
@@ -432,6 +444,7 @@ export function adamax(options?: AdamaxOptions): GradientTransformation {
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdamax({ b1, b2, eps }),
@@ -479,7 +492,7 @@ export interface AsgdOptions {
  * assert.deepEqual(toArray((state as ScaleByAsgdState[]).at(-1)!.ax as typeof p), [2.5]);
  * ```
  */
-export function asgd(options?: AsgdOptions): GradientTransformation {
+export function asgd(options?: AsgdOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.asgd";
   const o = checkOptions(fn, options, [
@@ -496,6 +509,7 @@ export function asgd(options?: AsgdOptions): GradientTransformation {
   const t0 = checkNum(fn, "t0", o.t0 ?? 1e6, nonNeg);
   return pipeline(
     fn,
+    undefined,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAsgd({ lr, lambd, alpha, t0 }),
@@ -531,7 +545,7 @@ export interface RpropOptions {
  * assert.deepEqual(toArray(opt.update(tensor([3, -0.01]), opt.init(p), p).updates), [-0.5, 0.5]);
  * ```
  */
-export function rprop(options?: RpropOptions): GradientTransformation {
+export function rprop(options?: RpropOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.rprop";
   const o = checkOptions(fn, options, ["lr", "etas", "stepSizes", "maximize"]);
@@ -558,6 +572,7 @@ export function rprop(options?: RpropOptions): GradientTransformation {
   const maximize = checkBool(fn, "maximize", o.maximize ?? false);
   return pipeline(
     fn,
+    undefined,
     maximize && scale(-1),
     scaleByRprop({ initialStep: lr, etaMinus, etaPlus, minStep, maxStep }),
     scale(-1),
@@ -597,7 +612,7 @@ export interface AdadeltaOptions {
  */
 export function adadelta(
   options?: AdadeltaOptions,
-): GradientTransformation {
+): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.adadelta";
   const o = checkOptions(fn, options, [
@@ -612,6 +627,7 @@ export function adadelta(
   const eps = checkNum(fn, "eps", o.eps ?? 1e-6, nonNeg);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByAdadelta({ rho, eps }),
@@ -651,7 +667,7 @@ export interface NadamOptions {
  * assert.ok(u[0] < -0.01 && u[0] > -0.011);
  * ```
  */
-export function nadam(options?: NadamOptions): GradientTransformation {
+export function nadam(options?: NadamOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.nadam";
   const o = checkOptions(fn, options, [
@@ -673,6 +689,7 @@ export function nadam(options?: NadamOptions): GradientTransformation {
   );
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByNadam({ b1, b2, eps, momentumDecay }),
@@ -709,7 +726,7 @@ export interface RadamOptions {
  * assert.deepEqual(toArray(opt.update(tensor([2], { dtype: "float64" }), opt.init(p), p).updates), [-0.2]);
  * ```
  */
-export function radam(options?: RadamOptions): GradientTransformation {
+export function radam(options?: RadamOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.radam";
   const o = checkOptions(fn, options, [
@@ -724,6 +741,7 @@ export function radam(options?: RadamOptions): GradientTransformation {
   const eps = checkNum(fn, "eps", o.eps ?? 1e-8, nonNeg);
   return pipeline(
     fn,
+    lr,
     maximize && scale(-1),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByRadam({ b1, b2, eps }),
@@ -760,7 +778,7 @@ export interface LionOptions {
  * assert.deepEqual(toArray(opt.update(tensor([3, -0.001]), opt.init(p), p).updates), [-0.5, 0.5]);
  * ```
  */
-export function lion(options?: LionOptions): GradientTransformation {
+export function lion(options?: LionOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.lion";
   const o = checkOptions(fn, options, ["lr", "b1", "b2", "weightDecay"]);
@@ -775,6 +793,7 @@ export function lion(options?: LionOptions): GradientTransformation {
   );
   return pipeline(
     fn,
+    lr,
     scaleByLion({ b1, b2 }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByLearningRate(lr),
@@ -813,7 +832,7 @@ export interface LambOptions {
  * assert.ok(Math.abs(Math.hypot(u[0], u[1]) - 0.5) < 1e-12);
  * ```
  */
-export function lamb(options?: LambOptions): GradientTransformation {
+export function lamb(options?: LambOptions): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.lamb";
   const o = checkOptions(fn, options, [
@@ -833,6 +852,7 @@ export function lamb(options?: LambOptions): GradientTransformation {
   const weightDecay = checkNum(fn, "weightDecay", o.weightDecay ?? 0, nonNeg);
   return pipeline(
     fn,
+    lr,
     scaleByAdam({ b1, b2, eps, epsRoot }),
     weightDecay !== 0 && addDecayedWeights(weightDecay),
     scaleByTrustRatio(),
@@ -882,7 +902,7 @@ export interface AdafactorOptions {
  */
 export function adafactor(
   options?: AdafactorOptions,
-): GradientTransformation {
+): Optimizer {
   if (options === undefined) options = {};
   const fn = "optim.adafactor";
   const o = checkOptions(fn, options, [
@@ -928,6 +948,7 @@ export function adafactor(
   const factored = checkBool(fn, "factored", o.factored ?? true);
   return pipeline(
     fn,
+    lr,
     scaleByFactoredRms({
       factored,
       decayRate,

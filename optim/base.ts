@@ -77,8 +77,17 @@ export interface GradientTransformation<S extends Tree = Tree> {
   ): UpdateResult<T, S>;
 }
 
-/** An optimizer is a gradient transformation whose updates are added to the params. */
-export type Optimizer = GradientTransformation;
+/**
+ * An optimizer is a gradient transformation whose updates are added to the
+ * params. optim's own carry the `lr` they were made with when their updates
+ * are proportional to it (all but rprop and asgd), which
+ * `optim.reduceLROnPlateau` reads.
+ */
+export interface Optimizer<S extends Tree = Tree>
+  extends GradientTransformation<S> {
+  /** The learning rate the optimizer was made with. */
+  readonly lr?: LearningRate;
+}
 
 /** The state of a transform that keeps nothing: `{}`. */
 export type EmptyState = { readonly [key: string]: never };

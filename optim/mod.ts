@@ -133,4 +133,10 @@ export {
   sgd,
   type SgdOptions,
 } from "./alias.ts";
+export {
+  type PlateauOptimizer,
+  type PlateauState,
+  reduceLROnPlateau,
+  type ReduceLROnPlateauOptions,
+} from "./plateau.ts";
 export * as schedules from "./schedules.ts";

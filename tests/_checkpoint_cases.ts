@@ -28,6 +28,22 @@ const lossGrad = T.grad((p: Tree) =>
   T.crossEntropy(net.apply(p as never, x), y)
 );
 
+/**
+ * sgd with momentum under reduceLROnPlateau (patience 0, factor 0.5), its
+ * state from `init` already past two reductions (lr / 4), so its updates are
+ * the wrapped optimizer's times a ratio that is not 1.
+ */
+export function plateauSgd(lr: number): Opt {
+  const p = optim.reduceLROnPlateau(optim.sgd({ lr, momentum: 0.9 }), {
+    patience: 0,
+    factor: 0.5,
+  });
+  return {
+    ...p,
+    init: (params) => [1, 2, 3].reduce((s, m) => p.step(s, m), p.init(params)),
+  } as Opt;
+}
+
 /** The optimizers (those of examples/optimizers.ts and the rest), given a learning rate. */
 const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
   ["sgd", 0.1, (lr) => optim.sgd({ lr })],
@@ -46,6 +62,12 @@ const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
   ["adafactor", 1e-2, (lr) => optim.adafactor({ lr, minDimSizeToFactor: 3 })],
   ["adamax", 1e-3, (lr) => optim.adamax({ lr })],
   ["asgd", 1e-2, (lr) => optim.asgd({ lr, t0: 3 })],
+  // (reduceLROnPlateau needs a number lr: "+schedule" is the plain case)
+  [
+    "plateau",
+    0.05,
+    (lr) => plateauSgd(typeof lr === "number" ? lr : 0.05),
+  ],
   // (rprop's lr is its first step size, not a schedule: "+schedule" is plain rprop)
   [
     "rprop",
@@ -77,7 +99,7 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
     }),
 ];
 
-/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (48 in all). */
+/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (51 in all). */
 export const CASES: Record<string, () => Opt> = Object.fromEntries(
   OPTIMIZERS.flatMap(([name, lr, make], i) => [
     [name, () => make(lr)],

@@ -227,6 +227,33 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
       );
     }
   }
+  const plateau = T.optim.reduceLROnPlateau(T.optim.sgd({ lr: 0.1 }));
+  const pState = plateau.init(params);
+  for (const [label, a] of odd) {
+    const fn = "optim.reduceLROnPlateau";
+    expect(`${fn}(${label})`, fn, () => T.optim.reduceLROnPlateau(a as never));
+    if (label !== "{}") {
+      expect(`${fn}.init(${label})`, fn, () => plateau.init(a as never));
+      expect(
+        `${fn}.update(${label}, state, params)`,
+        fn,
+        () => plateau.update(a as never, pState, params),
+      );
+    }
+    expect(
+      `${fn}.update(grads, ${label}, params)`,
+      fn,
+      () => plateau.update(params, a as never, params),
+    );
+    expect(`${fn}.step(${label}, 1)`, fn, () => plateau.step(a as never, 1));
+    if (!["NaN", "-1", "0", "1.5"].includes(label)) {
+      expect(
+        `${fn}.step(state, ${label})`,
+        fn,
+        () => plateau.step(pState, a as never),
+      );
+    }
+  }
   assert.deepEqual(problems, []);
 });
 
@@ -753,6 +780,21 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       return opt.update(p, opt.init(p), p);
     }]);
   }
+  cases.push([["optim.reduceLROnPlateau"], "optim.reduceLROnPlateau", {
+    mode: "max",
+    factor: 0.5,
+    patience: 1,
+    threshold: 0.01,
+    thresholdMode: "abs",
+    cooldown: 1,
+    minLr: 1e-3,
+    eps: 1e-9,
+  }, (o) => {
+    const opt = T.optim.reduceLROnPlateau(T.optim.adam(), o);
+    const p = { w: T.ones([2, 2]) };
+    const s = [1, 0.5, 0.2].reduce((st, m) => opt.step(st, m), opt.init(p));
+    return opt.update(p, s, p);
+  }]);
   cases.push([["optim.asgd"], "optim.asgd", {
     lr: 0.1,
     lambd: 1e-3,

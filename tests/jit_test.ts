@@ -15,6 +15,7 @@ import { primitives } from "../ops/trace.ts";
 import { alignUp, runtime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 import { HEAP_BASE } from "../ops/kernels/wasm/layout.ts";
 import { fuseEpilogues, MAX_PLANS, trace } from "../ops/jit.ts";
+import { plateauSgd } from "./_checkpoint_cases.ts";
 import { type Fused, schedule } from "../ops/fusion.ts";
 
 const rows: Row[] = allRows;
@@ -95,6 +96,7 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
     adamax: optim.adamax({ lr: 0.01, weightDecay: 0.01 }),
     rprop: optim.rprop({ lr: 0.01 }),
     asgd: optim.asgd({ lr: 0.01, t0: 2 }),
+    "reduceLROnPlateau(sgd), lr reduced": plateauSgd(0.1),
     "chain(clipByGlobalNorm, adam)": optim.chain(
       optim.clipByGlobalNorm(0.5),
       optim.adam({ lr: 0.01 }),
