@@ -134,6 +134,13 @@ export {
   type SgdOptions,
 } from "./alias.ts";
 export {
+  type Labels,
+  type Mask,
+  masked,
+  multiTransform,
+  setToZero,
+} from "./partition.ts";
+export {
   type PlateauOptimizer,
   type PlateauState,
   reduceLROnPlateau,

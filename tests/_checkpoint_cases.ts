@@ -62,6 +62,23 @@ const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
   ["adafactor", 1e-2, (lr) => optim.adafactor({ lr, minDimSizeToFactor: 3 })],
   ["adamax", 1e-3, (lr) => optim.adamax({ lr })],
   ["asgd", 1e-2, (lr) => optim.asgd({ lr, t0: 3 })],
+  // parameter groups: weights with decay, biases without, the first conv's
+  // bias frozen
+  [
+    "groups",
+    1e-3,
+    (lr) =>
+      optim.multiTransform({
+        decay: optim.adamw({ lr, weightDecay: 0.1 }),
+        noDecay: optim.adamw({ lr, weightDecay: 0 }),
+        frozen: optim.setToZero(),
+      }, (path) =>
+        path === "0.bias"
+          ? "frozen"
+          : path.endsWith("weight")
+          ? "decay"
+          : "noDecay"),
+  ],
   // (reduceLROnPlateau needs a number lr: "+schedule" is the plain case)
   [
     "plateau",
@@ -99,7 +116,7 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
     }),
 ];
 
-/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (51 in all). */
+/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (54 in all). */
 export const CASES: Record<string, () => Opt> = Object.fromEntries(
   OPTIMIZERS.flatMap(([name, lr, make], i) => [
     [name, () => make(lr)],

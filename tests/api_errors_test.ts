@@ -227,6 +227,35 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
       );
     }
   }
+  for (
+    const [fn, t] of [
+      [
+        "optim.multiTransform",
+        T.optim.multiTransform(
+          { a: T.optim.adam(), b: T.optim.setToZero() },
+          (p) => p === "w" ? "a" : "b",
+        ),
+      ],
+      ["optim.masked", T.optim.masked(T.optim.adam(), () => true)],
+    ] as const
+  ) {
+    const state = t.init(params);
+    for (const [label, a] of odd.filter(([l]) => l !== "{}")) {
+      expect(`${fn}.init(${label})`, fn, () => t.init(a as never));
+      expect(
+        `${fn}.update(${label}, state, params)`,
+        fn,
+        () => t.update(a as never, state as never, params),
+      );
+    }
+    for (const [label, a] of odd) {
+      expect(
+        `${fn}.update(grads, ${label}, params)`,
+        "optim.",
+        () => t.update(params, a as never, params),
+      );
+    }
+  }
   const plateau = T.optim.reduceLROnPlateau(T.optim.sgd({ lr: 0.1 }));
   const pState = plateau.init(params);
   for (const [label, a] of odd) {

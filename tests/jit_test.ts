@@ -97,6 +97,23 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
     rprop: optim.rprop({ lr: 0.01 }),
     asgd: optim.asgd({ lr: 0.01, t0: 2 }),
     "reduceLROnPlateau(sgd), lr reduced": plateauSgd(0.1),
+    "multiTransform(adamw, sgd, setToZero)": optim.multiTransform(
+      {
+        weights: optim.adamw({ lr: 0.01 }),
+        head: optim.sgd({ lr: 0.1, momentum: 0.9 }),
+        frozen: optim.setToZero(),
+      },
+      (path) =>
+        path === "0.bias"
+          ? "frozen"
+          : path.startsWith("3.")
+          ? "head"
+          : "weights",
+    ),
+    "chain(masked(addDecayedWeights), sgd)": optim.chain(
+      optim.masked(optim.addDecayedWeights(0.1), (p) => p.endsWith("weight")),
+      optim.sgd({ lr: 0.1 }),
+    ),
     "chain(clipByGlobalNorm, adam)": optim.chain(
       optim.clipByGlobalNorm(0.5),
       optim.adam({ lr: 0.01 }),
