@@ -12,6 +12,7 @@ import {
   fromData,
   isTensor,
   type Tensor,
+  zerosLike,
 } from "../ops/tensor.ts";
 import { type Tree, treeMap } from "../ops/tree.ts";
 import { pureCallback } from "../ops/custom_vjp.ts";
@@ -130,6 +131,10 @@ export function needParams<T extends Tree>(fn: string, params?: T): T {
   }
   return params;
 }
+
+/** Zeros like each leaf of `params` (a moment's or an accumulator's start). */
+export const zerosTree = (params: Tree): Tree =>
+  treeMap((p) => zerosLike(p), params);
 
 /** treeMap whose structure errors are prefixed with the calling function. */
 export function leafwise<T extends Tree>(

@@ -134,6 +134,11 @@ export {
   type SgdOptions,
 } from "./alias.ts";
 export {
+  multiSteps,
+  type MultiStepsOptions,
+  type MultiStepsState,
+} from "./accumulate.ts";
+export {
   type Labels,
   type Mask,
   masked,

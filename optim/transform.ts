@@ -49,9 +49,9 @@ import {
   needParams,
   nextCount,
   stepScalars,
+  zerosTree,
 } from "./_util.ts";
 
-const zerosTree = (params: Tree): Tree => treeMap((p) => zerosLike(p), params);
 const unit = { min: 0, max: 1, maxOpen: true };
 const nonNeg = { min: 0 };
 

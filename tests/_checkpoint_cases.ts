@@ -79,6 +79,12 @@ const OPTIMIZERS: [string, number, (lr: Lr) => Opt][] = [
           ? "decay"
           : "noDecay"),
   ],
+  // gradient accumulation: saved after 3 calls, halfway through the second step
+  [
+    "multiSteps",
+    1e-3,
+    (lr) => optim.multiSteps(optim.adam({ lr }), { everyK: 2 }),
+  ],
   // (reduceLROnPlateau needs a number lr: "+schedule" is the plain case)
   [
     "plateau",
@@ -116,7 +122,7 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
     }),
 ];
 
-/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (54 in all). */
+/** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (57 in all). */
 export const CASES: Record<string, () => Opt> = Object.fromEntries(
   OPTIMIZERS.flatMap(([name, lr, make], i) => [
     [name, () => make(lr)],

@@ -237,6 +237,7 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
         ),
       ],
       ["optim.masked", T.optim.masked(T.optim.adam(), () => true)],
+      ["optim.multiSteps", T.optim.multiSteps(T.optim.adam(), { everyK: 2 })],
     ] as const
   ) {
     const state = t.init(params);
@@ -809,6 +810,11 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       return opt.update(p, opt.init(p), p);
     }]);
   }
+  cases.push([["optim.multiSteps"], "optim.multiSteps", { everyK: 2 }, (o) => {
+    const opt = T.optim.multiSteps(T.optim.sgd(), o);
+    const p = { w: T.ones([2, 2]) };
+    return opt.update(p, opt.init(p), p);
+  }]);
   cases.push([["optim.reduceLROnPlateau"], "optim.reduceLROnPlateau", {
     mode: "max",
     factor: 0.5,

@@ -239,7 +239,7 @@ Deno.test("safetensors: the state of every optimizer (plain, scheduled, chained 
       await saveSafetensors(`${dir}/${name}.safetensors`, three);
       expected[name] = train(opt, three.params, three.state, 1);
     }
-    assert.equal(Object.keys(CASES).length, 54);
+    assert.equal(Object.keys(CASES).length, 57);
     const worker = new URL("./_checkpoint_worker.ts", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
       args: [

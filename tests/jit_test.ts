@@ -110,6 +110,9 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
           ? "head"
           : "weights",
     ),
+    "multiSteps(adam), everyK 3": optim.multiSteps(optim.adam({ lr: 0.01 }), {
+      everyK: 3,
+    }),
     "chain(masked(addDecayedWeights), sgd)": optim.chain(
       optim.masked(optim.addDecayedWeights(0.1), (p) => p.endsWith("weight")),
       optim.sgd({ lr: 0.1 }),
