@@ -139,6 +139,13 @@ export {
   type MultiStepsState,
 } from "./accumulate.ts";
 export {
+  type Lbfgs,
+  lbfgs,
+  type LbfgsOptions,
+  type LbfgsResult,
+  type LbfgsState,
+} from "./lbfgs.ts";
+export {
   type Labels,
   type Mask,
   masked,

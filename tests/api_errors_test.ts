@@ -257,6 +257,47 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
       );
     }
   }
+  {
+    const fn = "optim.lbfgs";
+    const opt = T.optim.lbfgs();
+    const state = opt.init(params);
+    const g = T.valueAndGrad((q: typeof params) => T.sum(q.w));
+    for (const [label, a] of odd) {
+      if (label !== "{}") {
+        expect(`${fn}.init(${label})`, fn, () => opt.init(a as never));
+        expect(
+          `${fn}.step(g, ${label}, state)`,
+          fn,
+          () => opt.step(g, a as never, state),
+        );
+      }
+      expect(
+        `${fn}.step(${label}, params, state)`,
+        fn,
+        () => opt.step(a as never, params, state),
+      );
+      expect(
+        `${fn}.step(g, params, ${label})`,
+        fn,
+        () => opt.step(g, params, a as never),
+      );
+      expect(
+        `${fn}.step(() => ${label}, params, state)`,
+        fn,
+        () => opt.step((() => a) as never, params, state),
+      );
+      expect(
+        `${fn}.step(() => [loss, ${label}], params, state)`,
+        fn,
+        () =>
+          opt.step(
+            ((p: typeof params) => [T.sum(p.w), a]) as never,
+            params,
+            state,
+          ),
+      );
+    }
+  }
   const plateau = T.optim.reduceLROnPlateau(T.optim.sgd({ lr: 0.1 }));
   const pState = plateau.init(params);
   for (const [label, a] of odd) {
@@ -810,6 +851,20 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       return opt.update(p, opt.init(p), p);
     }]);
   }
+  cases.push([["optim.lbfgs"], "optim.lbfgs", {
+    lr: 0.5,
+    maxIter: 3,
+    maxEval: 4,
+    toleranceGrad: 1e-6,
+    toleranceChange: 1e-8,
+    historySize: 2,
+    lineSearchFn: "strongWolfe",
+  }, (o) => {
+    const opt = T.optim.lbfgs(o);
+    const p = { w: T.ones([2, 2]) };
+    const loss = (q: typeof p) => T.sum(T.square(T.sub(q.w, 3)));
+    return opt.step(T.valueAndGrad(loss), p, opt.init(p));
+  }]);
   cases.push([["optim.multiSteps"], "optim.multiSteps", { everyK: 2 }, (o) => {
     const opt = T.optim.multiSteps(T.optim.sgd(), o);
     const p = { w: T.ones([2, 2]) };
