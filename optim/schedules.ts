@@ -606,6 +606,21 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
   });
 }
 
+/** Checks a non-empty array of schedules; returns it. */
+function checkSchedules(fn: string, scheds: unknown): Schedule[] {
+  if (
+    !Array.isArray(scheds) || scheds.length === 0 ||
+    !scheds.every((f) => typeof f === "function")
+  ) {
+    throw new Error(
+      `${fn}: schedulers must be a non-empty array of schedules (step) => lr, got ${
+        describe(scheds)
+      }`,
+    );
+  }
+  return scheds;
+}
+
 /** Options of {@linkcode sequentialLR}. */
 export interface SequentialLROptions {
   /** The schedules, one after the other. Required. */
@@ -634,17 +649,7 @@ export interface SequentialLROptions {
 export function sequentialLR(options: SequentialLROptions): Schedule {
   const fn = "optim.schedules.sequentialLR";
   const o = checkOptions(fn, options, ["schedulers", "milestones"]);
-  const scheds = o.schedulers as unknown;
-  if (
-    !Array.isArray(scheds) || scheds.length === 0 ||
-    !scheds.every((f) => typeof f === "function")
-  ) {
-    throw new Error(
-      `${fn}: schedulers must be a non-empty array of schedules (step) => lr, got ${
-        describe(scheds)
-      }`,
-    );
-  }
+  const scheds = checkSchedules(fn, o.schedulers);
   const ms = o.milestones as unknown;
   if (
     !Array.isArray(ms) || ms.length !== scheds.length - 1 ||
@@ -665,5 +670,121 @@ export function sequentialLR(options: SequentialLROptions): Schedule {
     let i = 0;
     while (i < at.length && k >= at[i]) i++;
     return list[i](i === 0 ? k : k - at[i - 1]);
+  });
+}
+
+/** Calls `f(step)` and checks that it gave a finite number. */
+function finite(fn: string, what: string, f: (k: number) => number, k: number) {
+  const v = f(k);
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new Error(
+      `${fn}: ${what} returned ${
+        describe(v)
+      } at step ${k}, not a finite number`,
+    );
+  }
+  return v;
+}
+
+function checkLambda(fn: string, f: unknown): (k: number) => number {
+  if (typeof f !== "function") {
+    throw new Error(
+      `${fn}: lrLambda must be a function (step) => factor, got ${describe(f)}`,
+    );
+  }
+  return f as (k: number) => number;
+}
+
+/** Options of {@linkcode lambdaLR} and {@linkcode multiplicativeLR}. */
+export interface LambdaLROptions {
+  /** The base learning rate. Required. */
+  lr: number;
+  /** A factor for each step. Required. */
+  lrLambda: (step: number) => number;
+}
+
+/**
+ * `lr * lrLambda(step)` (torch LambdaLR).
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.lambdaLR({ lr: 0.5, lrLambda: (k) => 1 / (k + 1) });
+ * assert.deepEqual([0, 1, 3].map(s), [0.5, 0.25, 0.125]);
+ * ```
+ */
+export function lambdaLR(options: LambdaLROptions): Schedule {
+  const fn = "optim.schedules.lambdaLR";
+  const o = checkOptions(fn, options, ["lr", "lrLambda"]);
+  const lr = lrOf(fn, o.lr), f = checkLambda(fn, o.lrLambda);
+  return schedule(fn, (k) => lr * finite(fn, "lrLambda", f, k));
+}
+
+/**
+ * The rate multiplied by `lrLambda(j)` at each step j = 1, 2, ...: `lr *
+ * lrLambda(1) * ... * lrLambda(step)` in that order, torch
+ * MultiplicativeLR's bits. The products are kept as they are computed, so a
+ * training loop's calls cost one multiplication each.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.multiplicativeLR({ lr: 1, lrLambda: (k) => (k % 2 ? 0.5 : 1) });
+ * assert.deepEqual([0, 1, 2, 3].map(s), [1, 0.5, 0.5, 0.25]);
+ * ```
+ */
+export function multiplicativeLR(options: LambdaLROptions): Schedule {
+  const fn = "optim.schedules.multiplicativeLR";
+  const o = checkOptions(fn, options, ["lr", "lrLambda"]);
+  const lr = lrOf(fn, o.lr), f = checkLambda(fn, o.lrLambda);
+  const values = [lr];
+  return schedule(fn, (k) => {
+    for (let j = values.length; j <= k; j++) {
+      values.push(values[j - 1] * finite(fn, "lrLambda", f, j));
+    }
+    return values[k];
+  });
+}
+
+/** Options of {@linkcode chainedScheduler}. */
+export interface ChainedSchedulerOptions {
+  /** The base learning rate the schedules were made with. Required. */
+  lr: number;
+  /** The schedules whose factors multiply. Required. */
+  schedulers: readonly Schedule[];
+}
+
+/**
+ * Schedules applied together (torch ChainedScheduler): `lr` times each
+ * schedule's factor `schedule(step) / lr`. This is torch's for the schedules
+ * torch chains by multiplying (stepLR, multiStepLR, exponentialLR,
+ * constantLR, linearLR, polynomialLR, lambdaLR, multiplicativeLR), each made
+ * with this `lr`.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.chainedScheduler({
+ *   lr: 1,
+ *   schedulers: [
+ *     schedules.constantLR({ lr: 1, factor: 0.5, totalIters: 2 }),
+ *     schedules.exponentialLR({ lr: 1, gamma: 0.5 }),
+ *   ],
+ * });
+ * assert.deepEqual([0, 1, 2, 3].map(s), [0.5, 0.25, 0.25, 0.125]);
+ * ```
+ */
+export function chainedScheduler(options: ChainedSchedulerOptions): Schedule {
+  const fn = "optim.schedules.chainedScheduler";
+  const o = checkOptions(fn, options, ["lr", "schedulers"]);
+  const lr = checkNum(fn, "lr", o.lr, positive);
+  const list = checkSchedules(fn, o.schedulers);
+  return schedule(fn, (k) => {
+    let v = lr;
+    for (const s of list) v *= finite(fn, "a schedule", s, k) / lr;
+    return v;
   });
 }

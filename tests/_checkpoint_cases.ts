@@ -120,6 +120,16 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
       schedulers: [S.constant(lr / 2), S.exponentialLR({ lr, gamma: 0.5 })],
       milestones: [2],
     }),
+  (lr) => S.lambdaLR({ lr, lrLambda: (k) => 1 / (1 + k) }),
+  (lr) => S.multiplicativeLR({ lr, lrLambda: (k) => (k % 2 ? 0.8 : 1.1) }),
+  (lr) =>
+    S.chainedScheduler({
+      lr,
+      schedulers: [
+        S.constantLR({ lr, factor: 0.5, totalIters: 2 }),
+        S.exponentialLR({ lr, gamma: 0.9 }),
+      ],
+    }),
 ];
 
 /** Case name -> optimizer: `adam`, `adam+schedule`, `adam+clip`, ... (57 in all). */

@@ -836,6 +836,18 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       endFactor: 1,
       totalIters: 3,
     }, (o) => steps(S.linearLR(o))],
+    [["optim.schedules.lambdaLR"], "lambdaLR", {
+      lr: 0.1,
+      lrLambda: (k: number) => 0.9 ** k,
+    }, (o) => steps(S.lambdaLR(o))],
+    [["optim.schedules.multiplicativeLR"], "multiplicativeLR", {
+      lr: 0.1,
+      lrLambda: () => 0.9,
+    }, (o) => steps(S.multiplicativeLR(o))],
+    [["optim.schedules.chainedScheduler"], "chainedScheduler", {
+      lr: 0.1,
+      schedulers: [S.constant(0.1), S.exponentialLR({ lr: 0.1, gamma: 0.5 })],
+    }, (o) => steps(S.chainedScheduler(o))],
     [["optim.schedules.sequentialLR"], "sequentialLR", {
       schedulers: [S.constant(0.1), S.exponentialLR({ lr: 0.1, gamma: 0.5 })],
       milestones: [2],

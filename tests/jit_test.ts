@@ -163,6 +163,24 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
         milestones: [3],
       }),
     }),
+    "sgd, lambdaLR": optim.sgd({
+      lr: sch.lambdaLR({ lr: 0.1, lrLambda: (k) => 1 / (1 + k) }),
+    }),
+    "adam, multiplicativeLR": optim.adam({
+      lr: sch.multiplicativeLR({
+        lr: 0.01,
+        lrLambda: (k) => k % 2 ? 0.8 : 1.1,
+      }),
+    }),
+    "sgd, chainedScheduler (constantLR, exponentialLR)": optim.sgd({
+      lr: sch.chainedScheduler({
+        lr: 0.1,
+        schedulers: [
+          sch.constantLR({ lr: 0.1, factor: 0.5, totalIters: 3 }),
+          sch.exponentialLR({ lr: 0.1, gamma: 0.8 }),
+        ],
+      }),
+    }),
     "sgd, oneCycle": optim.sgd({
       lr: sch.oneCycle({ maxLr: 0.1, totalSteps: 8 }),
       momentum: 0.9,

@@ -225,11 +225,28 @@ Deno.test("optim fixtures: trajectories with grads from the library's grad", asy
 Deno.test("optim schedules: the 50 torch.optim.lr_scheduler values of each fixture case (1e-12)", async (t) => {
   // deno-lint-ignore no-explicit-any
   const S = optim.schedules as Record<string, (o: any) => optim.Schedule>;
-  assert.equal(fixture.schedules.length, 28);
+  assert.equal(fixture.schedules.length, 34);
+  // gen_optim.py's LAMBDAS, by name
+  const LAMBDAS: Record<string, (k: number) => number> = {
+    "0.95^k": (k) => 0.95 ** k,
+    "warmup 5": (k) => Math.min(1, (k + 1) / 5),
+    "0.95": () => 0.95,
+    "alternating": (k) => k % 2 ? 0.9 : 1.05,
+  };
   // deno-lint-ignore no-explicit-any
   const make = (name: string, lr: number, options: any): optim.Schedule =>
     name === "constant"
       ? optim.schedules.constant(lr)
+      : name === "lambdaLR" || name === "multiplicativeLR"
+      ? S[name]({ lr, lrLambda: LAMBDAS[options.lrLambda] })
+      : name === "chainedScheduler" // each schedule as [name, options]
+      ? S.chainedScheduler({
+        lr,
+        // deno-lint-ignore no-explicit-any
+        schedulers: options.schedulers.map(([n, o]: [string, any]) =>
+          make(n, lr, o)
+        ),
+      })
       : name === "oneCycle" || name === "cyclicLR" // their own base rates
       ? S[name](options)
       : name === "sequentialLR" // each schedule as [name, options]
@@ -306,6 +323,26 @@ Deno.test("optim schedules: options are checked", () => {
   assert.throws(
     () => S.linearLR({ lr: 1, startFactor: 0 }),
     /^Error: optim\.schedules\.linearLR: startFactor must be /,
+  );
+  assert.throws(
+    () => S.lambdaLR({ lr: 1 } as never),
+    /^Error: optim\.schedules\.lambdaLR: lrLambda must be a function \(step\) => factor, got undefined/,
+  );
+  assert.throws(
+    () => S.lambdaLR({ lr: 1, lrLambda: (k) => 1 / (k - 2) })(2),
+    /^Error: optim\.schedules\.lambdaLR: lrLambda returned number Infinity at step 2, not a finite number/,
+  );
+  assert.throws(
+    () => S.multiplicativeLR({ lr: 1, lrLambda: (k) => k === 3 ? NaN : 1 })(5),
+    /^Error: optim\.schedules\.multiplicativeLR: lrLambda returned number NaN at step 3/,
+  );
+  assert.throws(
+    () => S.chainedScheduler({ lr: 1, schedulers: [] }),
+    /^Error: optim\.schedules\.chainedScheduler: schedulers must be a non-empty array of schedules/,
+  );
+  assert.throws(
+    () => S.chainedScheduler({ lr: 0, schedulers: [S.constant(1)] }),
+    /^Error: optim\.schedules\.chainedScheduler: lr must be a number > 0, got 0/,
   );
   const two = [S.constant(1), S.constant(2)];
   assert.throws(
