@@ -146,6 +146,13 @@ export {
   type LbfgsState,
 } from "./lbfgs.ts";
 export {
+  type AveragedModel,
+  averagedModel,
+  type AveragedModelOptions,
+  type AveragedModelState,
+  type AvgFn,
+} from "./swa.ts";
+export {
   type Labels,
   type Mask,
   masked,

@@ -788,3 +788,60 @@ export function chainedScheduler(options: ChainedSchedulerOptions): Schedule {
     return v;
   });
 }
+
+/** Options of {@linkcode swaLR} (torch.optim.swa_utils.SWALR). */
+export interface SwaLROptions {
+  /** The rate when the annealing starts (the optimizer's rate at that point). Required. */
+  lr: number;
+  /** The constant rate annealed to. Required. */
+  swaLr: number;
+  /** Steps of the annealing. Default 10. */
+  annealEpochs?: number;
+  /** "cos" (default) or "linear". */
+  annealStrategy?: "cos" | "linear";
+}
+
+/**
+ * Anneals from `lr` to the constant `swaLr` over `annealEpochs` steps, for
+ * stochastic weight averaging (torch SWALR): `swaLr * a + lr * (1 - a)` with
+ * `a` the annealing's fraction `t = min(step / annealEpochs, 1)`, `(1 -
+ * cos(pi t)) / 2` for "cos" and `t` for "linear". torch steps it once an
+ * epoch; start it at the switch with `sequentialLR`.
+ *
+ * @example
+ * ```ts
+ * import { schedules } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = schedules.swaLR({ lr: 1, swaLr: 0.5, annealEpochs: 2, annealStrategy: "linear" });
+ * assert.deepEqual([0, 1, 2, 9].map(s), [1, 0.75, 0.5, 0.5]);
+ * ```
+ */
+export function swaLR(options: SwaLROptions): Schedule {
+  const fn = "optim.schedules.swaLR";
+  const o = checkOptions(fn, options, [
+    "lr",
+    "swaLr",
+    "annealEpochs",
+    "annealStrategy",
+  ]);
+  const lr = lrOf(fn, o.lr);
+  const swa = checkNum(fn, "swaLr", o.swaLr, nonNeg);
+  const epochs = checkNum(fn, "annealEpochs", o.annealEpochs ?? 10, {
+    min: 0,
+    integer: true,
+  });
+  const strategy = o.annealStrategy ?? "cos";
+  if (strategy !== "cos" && strategy !== "linear") {
+    throw new Error(
+      `${fn}: annealStrategy must be "cos" or "linear", got ${
+        JSON.stringify(strategy) ?? "undefined"
+      }`,
+    );
+  }
+  return schedule(fn, (k) => {
+    // torch counts its construction as step 0; with no annealing, step 1
+    const t = Math.min(1, Math.max(epochs === 0 ? 1 : k, 0) / Math.max(1, epochs));
+    const a = strategy === "cos" ? (1 - Math.cos(Math.PI * t)) / 2 : t;
+    return swa * a + lr * (1 - a);
+  });
+}

@@ -117,7 +117,10 @@ const SCHEDULES: ((lr: number) => Lr)[] = [
   (lr) => S.linearLR({ lr, startFactor: 0.5, totalIters: 3 }),
   (lr) =>
     S.sequentialLR({
-      schedulers: [S.constant(lr / 2), S.exponentialLR({ lr, gamma: 0.5 })],
+      schedulers: [
+        S.constant(lr / 2),
+        S.swaLR({ lr, swaLr: lr / 4, annealEpochs: 2 }),
+      ],
       milestones: [2],
     }),
   (lr) => S.lambdaLR({ lr, lrLambda: (k) => 1 / (1 + k) }),

@@ -258,6 +258,26 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
     }
   }
   {
+    const fn = "optim.averagedModel";
+    const swa = T.optim.averagedModel();
+    const state = swa.init(params);
+    for (const [label, a] of odd) {
+      if (label !== "{}") {
+        expect(`${fn}.init(${label})`, fn, () => swa.init(a as never));
+        expect(
+          `${fn}.updateParameters(state, ${label})`,
+          fn,
+          () => swa.updateParameters(state, a as never),
+        );
+      }
+      expect(
+        `${fn}.updateParameters(${label}, params)`,
+        fn,
+        () => swa.updateParameters(a as never, params),
+      );
+    }
+  }
+  {
     const fn = "optim.lbfgs";
     const opt = T.optim.lbfgs();
     const state = opt.init(params);
@@ -836,6 +856,19 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       endFactor: 1,
       totalIters: 3,
     }, (o) => steps(S.linearLR(o))],
+    [["optim.schedules.swaLR"], "swaLR", {
+      lr: 0.1,
+      swaLr: 0.01,
+      annealEpochs: 3,
+      annealStrategy: "linear",
+    }, (o) => steps(S.swaLR(o))],
+    [["optim.averagedModel"], "averagedModel", {
+      avgFn: (a: T.Tensor, p: T.Tensor) => T.add(T.mul(a, 0.5), T.mul(p, 0.5)),
+    }, (o) => {
+      const swa = T.optim.averagedModel(o);
+      const p = { w: T.ones([2]) };
+      return swa.updateParameters(swa.updateParameters(swa.init(p), p), p);
+    }],
     [["optim.schedules.lambdaLR"], "lambdaLR", {
       lr: 0.1,
       lrLambda: (k: number) => 0.9 ** k,

@@ -163,6 +163,9 @@ Deno.test("jit: a whole training step with every optimizer and every schedule eq
         milestones: [3],
       }),
     }),
+    "sgd, swaLR": optim.sgd({
+      lr: sch.swaLR({ lr: 0.1, swaLr: 0.02, annealEpochs: 3 }),
+    }),
     "sgd, lambdaLR": optim.sgd({
       lr: sch.lambdaLR({ lr: 0.1, lrLambda: (k) => 1 / (1 + k) }),
     }),

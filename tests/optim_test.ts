@@ -225,7 +225,7 @@ Deno.test("optim fixtures: trajectories with grads from the library's grad", asy
 Deno.test("optim schedules: the 50 torch.optim.lr_scheduler values of each fixture case (1e-12)", async (t) => {
   // deno-lint-ignore no-explicit-any
   const S = optim.schedules as Record<string, (o: any) => optim.Schedule>;
-  assert.equal(fixture.schedules.length, 34);
+  assert.equal(fixture.schedules.length, 37);
   // gen_optim.py's LAMBDAS, by name
   const LAMBDAS: Record<string, (k: number) => number> = {
     "0.95^k": (k) => 0.95 ** k,
