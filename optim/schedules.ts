@@ -840,7 +840,10 @@ export function swaLR(options: SwaLROptions): Schedule {
   }
   return schedule(fn, (k) => {
     // torch counts its construction as step 0; with no annealing, step 1
-    const t = Math.min(1, Math.max(epochs === 0 ? 1 : k, 0) / Math.max(1, epochs));
+    const t = Math.min(
+      1,
+      Math.max(epochs === 0 ? 1 : k, 0) / Math.max(1, epochs),
+    );
     const a = strategy === "cos" ? (1 - Math.cos(Math.PI * t)) / 2 : t;
     return swa * a + lr * (1 - a);
   });
