@@ -14,10 +14,18 @@ import {
   fromData,
   type Tensor,
 } from "../ops/tensor.ts";
-import { add, mul, where } from "../ops/elementwise.ts";
-import { clamp } from "../ops/math.ts";
+import {
+  add,
+  div,
+  equal,
+  mul,
+  notEqual,
+  sub,
+  where,
+} from "../ops/elementwise.ts";
+import { clamp, floor, logicalAnd, logicalNot } from "../ops/math.ts";
 import { concat, pad, reshape, slice } from "../ops/structural.ts";
-import { mean } from "../ops/reductions.ts";
+import { max, mean, min } from "../ops/reductions.ts";
 import { conv2d } from "../ops/conv.ts";
 import { floatCheck } from "../ops/_args.ts";
 import {
@@ -257,7 +265,87 @@ export function gaussianBlur(
   return back(conv2d(padded, weight, null, { groups: c }));
 }
 
-/** Options of {@linkcode colorJitter} (torchvision's `ColorJitter`, without hue). */
+/** `x - floor(x)`: torch.remainder(x, 1) and, for x > 0, fmod(x, 1), with their bits. */
+const frac = (x: Tensor) => sub(x, floor(x));
+
+/** torchvision's `_rgb2hsv` on `[N, 3, H, W]`: hue in [0, 1), saturation, value. */
+function rgbToHsv(xb: Tensor): [Tensor, Tensor, Tensor] {
+  const [n, , h, w] = xb.shape;
+  const [r, g, b] = [0, 1, 2].map((k) =>
+    slice(xb, [0, k, 0, 0], [n, k + 1, h, w])
+  );
+  const maxc = max(xb, { axis: 1, keepDims: true });
+  const minc = min(xb, { axis: 1, keepDims: true });
+  const eqc = equal(maxc, minc);
+  const cr = sub(maxc, minc);
+  const s = div(cr, where(eqc, 1, maxc));
+  const crDivisor = where(eqc, 1, cr);
+  const [rc, gc, bc] = [r, g, b].map((c) => div(sub(maxc, c), crDivisor));
+  const isR = equal(maxc, r), notR = logicalNot(isR);
+  const hr = where(isR, sub(bc, gc), 0);
+  const hg = where(logicalAnd(equal(maxc, g), notR), sub(add(rc, 2), bc), 0);
+  const hb = where(
+    logicalAnd(notEqual(maxc, g), notR),
+    sub(add(gc, 4), rc),
+    0,
+  );
+  const hue = frac(add(div(add(add(hr, hg), hb), 6), 1));
+  return [hue, s, maxc];
+}
+
+/** torchvision's `_hsv2rgb`: the sector `floor(6 h) mod 6` picks each channel from v, p, q, t. */
+function hsvToRgb(hue: Tensor, s: Tensor, v: Tensor): Tensor {
+  const h6 = mul(hue, 6);
+  const i = floor(h6);
+  const f = sub(h6, i);
+  const unit = { min: 0, max: 1 };
+  const p = clamp(mul(v, sub(1, s)), unit);
+  const q = clamp(mul(v, sub(1, mul(s, f))), unit);
+  const t = clamp(mul(v, sub(1, mul(s, sub(1, f)))), unit);
+  const sector = sub(i, mul(floor(div(i, 6)), 6));
+  const pick = (choices: Tensor[]) =>
+    choices.reduceRight((acc, c, k) => where(equal(sector, k), c, acc));
+  return concat([
+    pick([v, q, p, p, t, v]),
+    pick([t, v, v, q, p, p]),
+    pick([p, p, t, v, v, q]),
+  ], 1);
+}
+
+/**
+ * Hue as torchvision's `adjust_hue`: each pixel's hue (in HSV) turned by
+ * `hueFactor` of a full turn, in [-0.5, 0.5]; a 1-channel image stays as it
+ * is. The conversions are torchvision's, operation for operation.
+ *
+ * @example
+ * ```ts
+ * import { adjustHue } from "./mod.ts";
+ * import { tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const red = tensor([[[1]], [[0]], [[0]]], { dtype: "float64" });
+ * assert.deepEqual(Array.from(adjustHue(red, 1 / 3).data), [0, 1, 0]); // red to green
+ * ```
+ */
+export function adjustHue(x: Tensor, hueFactor: number): Tensor {
+  const fn = "adjustHue";
+  if (
+    typeof hueFactor !== "number" || !(hueFactor >= -0.5 && hueFactor <= 0.5)
+  ) {
+    throw new Error(
+      `${fn}: hueFactor must be a number in [-0.5, 0.5], got ${
+        describe(hueFactor)
+      }`,
+    );
+  }
+  const { xb, back } = batchOf(fn, x);
+  const c = xb.shape[1];
+  if (c === 1) return back(xb);
+  if (c !== 3) throw new Error(`${fn}: x must have 1 or 3 channels, got ${c}`);
+  const [hue, s, v] = rgbToHsv(xb);
+  return back(hsvToRgb(frac(add(hue, hueFactor)), s, v));
+}
+
+/** Options of {@linkcode colorJitter} (torchvision's `ColorJitter`). */
 export interface ColorJitterOptions {
   /** b: the brightness factor drawn from `[max(0, 1 - b), 1 + b]`. Default 0 (unchanged). */
   brightness?: number;
@@ -265,15 +353,17 @@ export interface ColorJitterOptions {
   contrast?: number;
   /** The saturation factor's spread, as brightness's. Default 0. */
   saturation?: number;
+  /** h: the hue factor drawn from `[-h, h]`, h at most 0.5. Default 0. */
+  hue?: number;
   /** The random key. Required. */
   key: Key;
 }
 
 /**
- * Random brightness, contrast and saturation, as torchvision's
- * `ColorJitter` (without hue): for each image, the three factors drawn
- * uniformly from `[max(0, 1 - v), 1 + v]` and applied in a random order,
- * all from `key`.
+ * Random brightness, contrast, saturation and hue, as torchvision's
+ * `ColorJitter`: for each image, the factors drawn uniformly from
+ * `[max(0, 1 - v), 1 + v]` (hue's from `[-h, h]`) and applied in a random
+ * order, all from `key`.
  *
  * @example
  * ```ts
@@ -281,7 +371,7 @@ export interface ColorJitterOptions {
  * import { random } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const x = random.uniform(random.key(0), [4, 3, 8, 8]);
- * const y = colorJitter(x, { brightness: 0.4, contrast: 0.4, saturation: 0.4, key: random.key(1) });
+ * const y = colorJitter(x, { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, key: random.key(1) });
  * assert.deepEqual(y.shape, [4, 3, 8, 8]);
  * assert.ok([...y.data].every((v) => v >= 0 && v <= 1));
  * ```
@@ -292,28 +382,35 @@ export function colorJitter(x: Tensor, options: ColorJitterOptions): Tensor {
     "brightness",
     "contrast",
     "saturation",
+    "hue",
     "key",
   ]) as unknown as ColorJitterOptions;
   const key = requireKey(fn, o.key);
   const spreads = (["brightness", "contrast", "saturation"] as const).map((k) =>
     factorOf(fn, k, o[k] ?? 0)
   );
+  const hue = factorOf(fn, "hue", o.hue ?? 0);
+  if (hue > 0.5) {
+    throw new Error(`${fn}: hue must be at most 0.5, got ${hue}`);
+  }
+  spreads.push(hue);
   const { xb, back } = batchOf(fn, x);
   const [n, c, h, w] = xb.shape;
   if (c !== 1 && c !== 3) {
     throw new Error(`${fn}: x must have 1 or 3 channels, got ${c}`);
   }
-  const ops = [adjustBrightness, adjustContrast, adjustSaturation];
+  const ops = [adjustBrightness, adjustContrast, adjustSaturation, adjustHue];
   const [kf, ko] = split(key);
-  const u = uniform(kf, [n, 3], { dtype: "float64" }).data;
+  const u = uniform(kf, [n, 4], { dtype: "float64" }).data;
   const orders = split(ko, Math.max(n, 1));
   const images = Array.from({ length: n }, (_, i) => {
     let img = slice(xb, [i, 0, 0, 0], [i + 1, c, h, w]);
-    for (const k of permutation(orders[i], 3).data) {
+    for (const k of permutation(orders[i], 4).data) {
       const v = spreads[k];
       if (v === 0) continue;
-      const lo = Math.max(0, 1 - v);
-      img = ops[k](img, lo + (1 + v - lo) * u[i * 3 + k]);
+      // hue's factor from [-v, v], the others' from [max(0, 1 - v), 1 + v]
+      const lo = k === 3 ? -v : Math.max(0, 1 - v);
+      img = ops[k](img, lo + ((k === 3 ? v : 1 + v) - lo) * u[i * 4 + k]);
     }
     return img;
   });

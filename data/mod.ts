@@ -87,6 +87,7 @@ export {
 export {
   adjustBrightness,
   adjustContrast,
+  adjustHue,
   adjustSaturation,
   colorJitter,
   type ColorJitterOptions,

@@ -626,6 +626,7 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       brightness: 0.2,
       contrast: 0.2,
       saturation: 0.2,
+      hue: 0.1,
       key,
     }, (o) => T.data.colorJitter(img, o)],
     [["randomErasing:"], "data.randomErasing", {

@@ -43,6 +43,8 @@ function run(c: Case, x: Tensor): Tensor {
       return data.adjustContrast(x, o.factor);
     case "adjustSaturation":
       return data.adjustSaturation(x, o.factor);
+    case "adjustHue":
+      return data.adjustHue(x, o.factor);
     case "gaussianBlur": {
       const { kernelSize, ...rest } = o;
       return data.gaussianBlur(x, kernelSize, rest);
@@ -61,6 +63,7 @@ for (
     "adjustBrightness",
     "adjustContrast",
     "adjustSaturation",
+    "adjustHue",
     "gaussianBlur",
   ]
 ) {
@@ -259,7 +262,7 @@ Deno.test("errors: the geometric transforms name themselves and the argument", (
   for (const [f, re] of cases) assert.throws(f, re);
 });
 
-Deno.test("colorJitter: each image's factors from the key, in a random order; no spread is the identity; errors", () => {
+Deno.test("colorJitter: each image's factors from the key, in a random order; brightness and hue alone; no spread is the identity; errors", () => {
   const x = random.uniform(random.key(0), [6, 3, 5, 5], { dtype: "float64" });
   const k = random.key(3);
   const o = { brightness: 0.5, contrast: 0.3, saturation: 0.8, key: k };
@@ -279,14 +282,52 @@ Deno.test("colorJitter: each image's factors from the key, in a random order; no
     assert.ok(factor >= 0.5 && factor <= 1.5, `${factor}`);
   }
   assert.deepEqual(data.colorJitter(x, { key: k }).data, x.data);
+  // only hue: each image is adjustHue of x by one factor in [-0.2, 0.2]
+  const hued = data.colorJitter(x, { hue: 0.2, key: k });
+  assert.ok(
+    Math.max(...Array.from(hued.data, (v, j) => Math.abs(v - x.data[j]))) >
+      0.05,
+    "the hues turned",
+  );
+  for (let i = 0; i < 6; i++) {
+    const img = T.slice(x, [i, 0, 0, 0], [i + 1, 3, 5, 5]);
+    const got = Array.from(hued.data.slice(i * 75, (i + 1) * 75));
+    // the factor that reproduces the image, searched on a fine grid
+    let best = Infinity, at = NaN;
+    for (let f = -0.2; f <= 0.2 + 1e-12; f += 0.0005) {
+      const d = Math.max(
+        ...Array.from(
+          data.adjustHue(img, f).data,
+          (v, j) => Math.abs(v - got[j]),
+        ),
+      );
+      if (d < best) [best, at] = [d, f];
+    }
+    assert.ok(
+      best < 0.01,
+      `image ${i}: no hue factor in [-0.2, 0.2] gives it (${best} at ${at})`,
+    );
+  }
   const cases: [() => unknown, RegExp][] = [
     [
       () => data.colorJitter(x, { brightness: -1, key: k }),
       /^Error: colorJitter: brightness must be a finite number >= 0, got number -1$/,
     ],
     [
-      () => data.colorJitter(x, { hue: 0.1, key: k } as never),
-      /^Error: colorJitter: unknown option "hue"/,
+      () => data.colorJitter(x, { hue: 0.6, key: k }),
+      /^Error: colorJitter: hue must be at most 0.5, got 0.6$/,
+    ],
+    [
+      () => data.colorJitter(x, { hue: -0.1, key: k }),
+      /^Error: colorJitter: hue must be a finite number >= 0, got number -0.1$/,
+    ],
+    [
+      () => data.adjustHue(x, 0.7),
+      /^Error: adjustHue: hueFactor must be a number in \[-0.5, 0.5\], got number 0.7$/,
+    ],
+    [
+      () => data.adjustHue(T.zeros([1, 2, 3, 3]), 0.1),
+      /^Error: adjustHue: x must have 1 or 3 channels, got 2$/,
     ],
     [
       () => data.colorJitter(x, {} as never),
@@ -327,6 +368,23 @@ Deno.test("colorJitter: each image's factors from the key, in a random order; no
     (v: T.Tensor) =>
       T.sum(T.square(data.gaussianBlur(data.adjustContrast(v, 0.7), 3))),
     [T.mul(x, 0.5)],
+    { order: 1 },
+  );
+  // hue too, away from the sector boundaries and the clamps (where it is
+  // not differentiable): distinct channels, hue turned by a small factor
+  const distinct = T.add(
+    T.mul(
+      T.tensor([0.1, 0.4, 0.7], { dtype: "float64", shape: [1, 3, 1, 1] }),
+      1,
+    ),
+    T.mul(
+      random.uniform(random.key(5), [2, 3, 3, 3], { dtype: "float64" }),
+      0.05,
+    ),
+  );
+  T.checkGrads(
+    (v: T.Tensor) => T.sum(T.square(data.adjustHue(v, 0.04))),
+    [distinct],
     { order: 1 },
   );
 });
