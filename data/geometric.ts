@@ -17,9 +17,10 @@ import {
   fromData,
   ones,
   type Tensor,
+  zeros,
 } from "../ops/tensor.ts";
 import { add, less, mul, sub, where } from "../ops/elementwise.ts";
-import { pad, reshape, slice } from "../ops/structural.ts";
+import { concat, pad, reshape, slice } from "../ops/structural.ts";
 import { interpolate } from "../ops/upsample.ts";
 import { gridSample } from "../ops/grid_sample.ts";
 import { checkKeyArg, floatCheck } from "../ops/_args.ts";
@@ -119,8 +120,17 @@ export function resize(
   size: number | [number, number],
   options?: ResizeOptions,
 ): Tensor {
+  return resizeAs("resize", x, size, options);
+}
+
+/** {@linkcode resize}, its errors naming `fn`. */
+function resizeAs(
+  fn: string,
+  x: Tensor,
+  size: number | [number, number],
+  options?: ResizeOptions,
+): Tensor {
   if (options === undefined) options = {};
-  const fn = "resize";
   options = checkOptions(fn, options, ["mode", "maxSize"]) as ResizeOptions;
   const [xb, single] = asBatch(fn, x);
   floatCheck(fn, "x", xb);
@@ -168,6 +178,271 @@ export function resize(
     mode,
     ...(mode === "bilinear" ? { alignCorners: false } : {}),
   });
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** A crop box: top row, left column, height and width (torchvision's order). */
+export interface CropBox {
+  /** The top row (may be negative: rows above the image are zeros). */
+  top: number;
+  /** The left column (may be negative). */
+  left: number;
+  /** Rows, >= 1. */
+  height: number;
+  /** Columns, >= 1. */
+  width: number;
+}
+
+/** Checks a crop box's four integers. */
+function checkBox(fn: string, box: unknown): CropBox {
+  const b = box as CropBox;
+  const ok = typeof box === "object" && box !== null &&
+    [b.top, b.left].every((v) =>
+      Number.isInteger(v) && Math.abs(v) < 2 ** 31
+    ) &&
+    [b.height, b.width].every((v) =>
+      Number.isInteger(v) && v >= 1 && v < 2 ** 31
+    );
+  if (!ok) {
+    throw new Error(
+      `${fn}: the crop box must have integer top and left and integer height and width >= 1, got ${
+        typeof box === "object" && box !== null
+          ? JSON.stringify({
+            top: b.top,
+            left: b.left,
+            height: b.height,
+            width: b.width,
+          })
+          : show(box)
+      }`,
+    );
+  }
+  return b;
+}
+
+/** torchvision's `crop` of `[N, C, H, W]`: the box, zeros where it leaves the image. */
+function cropBox(fn: string, xb: Tensor, box: CropBox): Tensor {
+  const [n, c, h, w] = xb.shape;
+  const { top, left, height, width } = box;
+  allocShape(fn, xb.dtype, [n, c, height, width]);
+  const bottom = top + height, right = left + width;
+  const r0 = Math.min(Math.max(top, 0), h),
+    r1 = Math.max(Math.min(bottom, h), r0);
+  const c0 = Math.min(Math.max(left, 0), w),
+    c1 = Math.max(Math.min(right, w), c0);
+  const inside = slice(xb, [0, 0, r0, c0], [n, c, r1, c1]);
+  if (r1 - r0 === height && c1 - c0 === width) return inside;
+  const above = Math.min(Math.max(-top, 0), height);
+  const before = Math.min(Math.max(-left, 0), width);
+  return pad(inside, [[0, 0], [0, 0], [above, height - above - (r1 - r0)], [
+    before,
+    width - before - (c1 - c0),
+  ]]);
+}
+
+/** Options of {@linkcode resizedCrop}: the box and the output size. */
+export interface ResizedCropOptions extends CropBox {
+  /** The output size: `[h, w]`, or one number for the shorter side (as {@linkcode resize}). Required. */
+  size: number | [number, number];
+  /** "bilinear" (default) or "nearest". */
+  mode?: "bilinear" | "nearest";
+}
+
+/**
+ * A box of each image resized to `size`, as torchvision's `resized_crop`:
+ * the rows `top` to `top + height` and columns `left` to `left + width`
+ * (zeros where the box leaves the image, as torchvision's `crop`), then
+ * {@linkcode resize}d.
+ *
+ * @example
+ * ```ts
+ * import { resizedCrop } from "./mod.ts";
+ * import { arange, reshape } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(16), [1, 4, 4]);
+ * const y = resizedCrop(x, { top: 1, left: 1, height: 2, width: 2, size: [2, 2] });
+ * assert.deepEqual(Array.from(y.data), [5, 6, 9, 10]);
+ * ```
+ */
+export function resizedCrop(x: Tensor, options: ResizedCropOptions): Tensor {
+  const fn = "resizedCrop";
+  const o = checkOptions(fn, options, [
+    "top",
+    "left",
+    "height",
+    "width",
+    "size",
+    "mode",
+  ]) as unknown as ResizedCropOptions;
+  const box = checkBox(fn, o);
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const y = resizeAs(fn, cropBox(fn, xb, box), o.size, {
+    ...(o.mode === undefined ? {} : { mode: o.mode }),
+  });
+  return single ? reshape(y, y.shape.slice(1)) : y;
+}
+
+/** Options of {@linkcode randomResizedCropBoxes}. */
+export interface RandomResizedCropBoxesOptions {
+  /** The box's area as a fraction of the image's, drawn from this range. Default [0.08, 1]. */
+  scale?: [number, number];
+  /** The box's width / height, drawn log-uniformly from this range. Default [3/4, 4/3]. */
+  ratio?: [number, number];
+  /** The random key. Required. */
+  key: Key;
+}
+
+/**
+ * The boxes {@linkcode randomResizedCrop} cuts from `n` images of `[h, w]`,
+ * as torchvision's `RandomResizedCrop.get_params` draws each: up to 10
+ * tries of an area fraction from `scale` and a log-uniform aspect from
+ * `ratio`, the first box that fits placed uniformly; when none fits, the
+ * centre box of the image's aspect clamped to `ratio`.
+ *
+ * @example
+ * ```ts
+ * import { randomResizedCropBoxes } from "./mod.ts";
+ * import { random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [box] = randomResizedCropBoxes(1, [32, 32], { scale: [0.5, 0.5], key: random.key(0) });
+ * assert.ok(Math.abs(box.height * box.width - 512) < 40);
+ * ```
+ */
+export function randomResizedCropBoxes(
+  n: number,
+  size: [number, number],
+  options: RandomResizedCropBoxesOptions,
+): CropBox[] {
+  return boxesAs("randomResizedCropBoxes", n, size, options);
+}
+
+function boxesAs(
+  fn: string,
+  n: number,
+  size: [number, number],
+  options: RandomResizedCropBoxesOptions,
+): CropBox[] {
+  const o = checkOptions(fn, options, [
+    "scale",
+    "ratio",
+    "key",
+  ]) as unknown as RandomResizedCropBoxesOptions;
+  if (!Number.isInteger(n) || n < 0 || n >= 2 ** 31) {
+    throw new Error(`${fn}: n must be an integer >= 0, got ${show(n)}`);
+  }
+  const [h, w] = sizePair(fn, size);
+  const key = requireKey(fn, o.key);
+  const pairOf = (name: string, v: unknown, low: number) => {
+    if (
+      !Array.isArray(v) || v.length !== 2 ||
+      !v.every((u) => typeof u === "number" && Number.isFinite(u) && u > low) ||
+      v[0] > v[1]
+    ) {
+      throw new Error(
+        `${fn}: ${name} must be a range [min, max] of finite numbers > ${low}, got ${
+          show(v)
+        }`,
+      );
+    }
+    return v as [number, number];
+  };
+  const scale = pairOf("scale", o.scale ?? [0.08, 1], 0);
+  const ratio = pairOf("ratio", o.ratio ?? [3 / 4, 4 / 3], 0);
+  const area = h * w;
+  const [lo, hi] = [Math.log(ratio[0]), Math.log(ratio[1])];
+  const u = uniform(key, [n, 22], { dtype: "float64" }).data;
+  return Array.from({ length: n }, (_, i): CropBox => {
+    const at = (k: number) => u[i * 22 + k];
+    for (let t = 0; t < 10; t++) {
+      const target = area * (scale[0] + (scale[1] - scale[0]) * at(2 * t));
+      const aspect = Math.exp(lo + (hi - lo) * at(2 * t + 1));
+      const bw = roundHalfEven(Math.sqrt(target * aspect));
+      const bh = roundHalfEven(Math.sqrt(target / aspect));
+      if (bw > 0 && bw <= w && bh > 0 && bh <= h) {
+        return {
+          top: Math.floor(at(20) * (h - bh + 1)),
+          left: Math.floor(at(21) * (w - bw + 1)),
+          height: bh,
+          width: bw,
+        };
+      }
+    }
+    // the centre box, its aspect clamped to the range
+    const inRatio = w / h;
+    const [bw, bh] = inRatio < ratio[0]
+      ? [w, roundHalfEven(w / ratio[0])]
+      : inRatio > ratio[1]
+      ? [roundHalfEven(h * ratio[1]), h]
+      : [w, h];
+    return {
+      top: Math.floor((h - bh) / 2),
+      left: Math.floor((w - bw) / 2),
+      height: bh,
+      width: bw,
+    };
+  });
+}
+
+/** Options of {@linkcode randomResizedCrop}. */
+export interface RandomResizedCropOptions
+  extends RandomResizedCropBoxesOptions {
+  /** The output size: `[h, w]` or one number for a square. Required. */
+  size: number | [number, number];
+  /** "bilinear" (default) or "nearest". */
+  mode?: "bilinear" | "nearest";
+}
+
+/**
+ * A random box of each image resized to `size`, as torchvision's
+ * `RandomResizedCrop` (the "Inception" crop): each image's box from
+ * {@linkcode randomResizedCropBoxes} (an area fraction in `scale`, an aspect
+ * in `ratio`), then {@linkcode resizedCrop}. One draw per image from `key`.
+ *
+ * @example
+ * ```ts
+ * import { randomResizedCrop } from "./mod.ts";
+ * import { random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = random.uniform(random.key(0), [4, 3, 32, 32]);
+ * const y = randomResizedCrop(x, { size: 24, key: random.key(1) });
+ * assert.deepEqual(y.shape, [4, 3, 24, 24]);
+ * ```
+ */
+export function randomResizedCrop(
+  x: Tensor,
+  options: RandomResizedCropOptions,
+): Tensor {
+  const fn = "randomResizedCrop";
+  const o = checkOptions(fn, options, [
+    "size",
+    "scale",
+    "ratio",
+    "mode",
+    "key",
+  ]) as unknown as RandomResizedCropOptions;
+  const [xb, single] = asBatch(fn, x);
+  floatCheck(fn, "x", xb);
+  const out = sizePair(fn, o.size);
+  const [n, c, h, w] = xb.shape;
+  allocShape(fn, xb.dtype, [n, c, ...out]);
+  const boxes = boxesAs(fn, n, [Math.max(h, 1), Math.max(w, 1)], {
+    key: o.key,
+    ...(o.scale === undefined ? {} : { scale: o.scale }),
+    ...(o.ratio === undefined ? {} : { ratio: o.ratio }),
+  });
+  const mode = o.mode === undefined ? {} : { mode: o.mode };
+  const images = boxes.map((b, i) =>
+    resizeAs(
+      fn,
+      cropBox(fn, slice(xb, [i, 0, 0, 0], [i + 1, c, h, w]), b),
+      out,
+      mode,
+    )
+  );
+  const y = n === 0
+    ? zeros([0, c, ...out], { dtype: xb.dtype })
+    : concat(images, 0);
   return single ? reshape(y, y.shape.slice(1)) : y;
 }
 

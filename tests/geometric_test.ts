@@ -45,6 +45,8 @@ function run(c: Case, x: Tensor): Tensor {
       return data.adjustSaturation(x, o.factor);
     case "adjustHue":
       return data.adjustHue(x, o.factor);
+    case "resizedCrop":
+      return data.resizedCrop(x, { ...o, size });
     case "gaussianBlur": {
       const { kernelSize, ...rest } = o;
       return data.gaussianBlur(x, kernelSize, rest);
@@ -64,6 +66,7 @@ for (
     "adjustContrast",
     "adjustSaturation",
     "adjustHue",
+    "resizedCrop",
     "gaussianBlur",
   ]
 ) {
@@ -468,6 +471,125 @@ Deno.test("erase and randomErasing: torchvision's rectangle, area and aspect ran
     [
       () => data.randomErasing(x, {} as never),
       /^Error: randomErasing: options.key \(a random.key\) is required$/,
+    ],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+});
+
+Deno.test("randomResizedCropBoxes: torchvision's get_params: boxes inside the image with an area fraction in scale and an aspect in ratio, placed anywhere; the centre fallback", () => {
+  const key = random.key(11);
+  const boxes = data.randomResizedCropBoxes(2000, [32, 40], { key });
+  const tops = new Set<number>(), lefts = new Set<number>();
+  for (const b of boxes) {
+    assert.ok(b.top >= 0 && b.left >= 0, JSON.stringify(b));
+    assert.ok(
+      b.top + b.height <= 32 && b.left + b.width <= 40,
+      JSON.stringify(b),
+    );
+    // w and h are rounded: the area and aspect within half a pixel of range
+    const lo = ((b.width - 0.5) * (b.height - 0.5)) / 1280;
+    const hi = ((b.width + 0.5) * (b.height + 0.5)) / 1280;
+    assert.ok(hi >= 0.08 && lo <= 1, `area ${lo}..${hi}`);
+    const aspectLo = (b.width - 0.5) / (b.height + 0.5);
+    const aspectHi = (b.width + 0.5) / (b.height - 0.5);
+    assert.ok(aspectHi >= 3 / 4 && aspectLo <= 4 / 3, JSON.stringify(b));
+    tops.add(b.top);
+    lefts.add(b.left);
+  }
+  assert.ok(tops.size > 20 && lefts.size > 25, `${tops.size} ${lefts.size}`);
+  // the mean area fraction of the accepted draws: near the middle of [0.08, 1]
+  const meanArea = boxes.reduce((s, b) => s + b.width * b.height / 1280, 0) /
+    boxes.length;
+  assert.ok(meanArea > 0.4 && meanArea < 0.6, `${meanArea}`);
+  // the same key, the same boxes
+  assert.deepEqual(data.randomResizedCropBoxes(2000, [32, 40], { key }), boxes);
+  // no box of aspect 3..4 and 95% of the area fits: the centre box with
+  // the aspect clamped, w 32 and h round(32 / 3) = 11 (Python's round)
+  assert.deepEqual(
+    data.randomResizedCropBoxes(1, [32, 32], {
+      scale: [0.95, 1],
+      ratio: [3, 4],
+      key,
+    }),
+    [{ top: 10, left: 0, height: 11, width: 32 }],
+  );
+  assert.deepEqual(
+    data.randomResizedCropBoxes(1, [20, 30], {
+      scale: [0.99, 1],
+      ratio: [0.2, 0.25],
+      key,
+    }),
+    [{ top: 0, left: 12, height: 20, width: 5 }],
+  );
+});
+
+Deno.test("randomResizedCrop: each image is resizedCrop of its box from randomResizedCropBoxes; differentiable; errors", () => {
+  const x = random.uniform(random.key(2), [5, 3, 12, 14], { dtype: "float64" });
+  const key = random.key(4);
+  const o = { scale: [0.2, 0.9] as [number, number], key };
+  const y = data.randomResizedCrop(x, { size: [8, 6], mode: "bilinear", ...o });
+  assert.deepEqual(y.shape, [5, 3, 8, 6]);
+  const boxes = data.randomResizedCropBoxes(5, [12, 14], o);
+  boxes.forEach((b, i) => {
+    const img = T.slice(x, [i, 0, 0, 0], [i + 1, 3, 12, 14]);
+    const want = data.resizedCrop(img, { ...b, size: [8, 6] });
+    assert.deepEqual(
+      Array.from(y.data.slice(i * 144, (i + 1) * 144)),
+      Array.from(want.data),
+      `image ${i}`,
+    );
+  });
+  assert.ok(new Set(boxes.map((b) => JSON.stringify(b))).size > 1);
+  // unbatched, a square size
+  assert.deepEqual(
+    data.randomResizedCrop(T.slice(x, [0, 0, 0, 0], [1, 3, 12, 14]), {
+      size: 5,
+      key,
+    }).shape,
+    [1, 3, 5, 5],
+  );
+  T.checkGrads(
+    (v: Tensor) =>
+      T.sum(T.square(data.randomResizedCrop(v, { size: 4, ...o }))),
+    [T.slice(x, [0, 0, 0, 0], [2, 3, 12, 14])],
+    { order: 1 },
+  );
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => data.randomResizedCrop(x, { size: 0, key }),
+      /^Error: randomResizedCrop: size must be an integer >= 1 or a pair \[h, w\] of them, got/,
+    ],
+    [
+      () => data.randomResizedCrop(x, { size: 4, scale: [0.5, 0.2], key }),
+      /^Error: randomResizedCrop: scale must be a range \[min, max\] of finite numbers > 0, got \[0.5,0.2\]$/,
+    ],
+    [
+      () => data.randomResizedCrop(x, { size: 4, ratio: [0, 1], key }),
+      /^Error: randomResizedCrop: ratio must be a range/,
+    ],
+    [
+      () => data.randomResizedCrop(x, { size: 4 } as never),
+      /^Error: randomResizedCrop: options.key \(a random.key\) is required$/,
+    ],
+    [
+      () =>
+        data.resizedCrop(x, { top: 0, left: 0, height: 0, width: 3, size: 4 }),
+      /^Error: resizedCrop: the crop box must have integer top and left and integer height and width >= 1, got \{"top":0,"left":0,"height":0,"width":3\}$/,
+    ],
+    [
+      () =>
+        data.resizedCrop(x, {
+          top: 0.5,
+          left: 0,
+          height: 2,
+          width: 3,
+          size: 4,
+        }),
+      /^Error: resizedCrop: the crop box must have integer top/,
+    ],
+    [
+      () => data.randomResizedCropBoxes(-1, [4, 4], { key }),
+      /^Error: randomResizedCropBoxes: n must be an integer >= 0, got number -1$/,
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
