@@ -94,8 +94,8 @@ const roundHalfEven = (v: number) => {
 
 /** Options of {@linkcode resize}. */
 export interface ResizeOptions {
-  /** "bilinear" (default) or "nearest", as torchvision's InterpolationMode. */
-  mode?: "bilinear" | "nearest";
+  /** "bilinear" (default), "nearest" or "bicubic", as torchvision's InterpolationMode. */
+  mode?: "bilinear" | "nearest" | "bicubic";
   /** With a single size: the longer side's upper bound (then the shorter side shrinks to keep the aspect). */
   maxSize?: number;
 }
@@ -135,9 +135,11 @@ function resizeAs(
   const [xb, single] = asBatch(fn, x);
   floatCheck(fn, "x", xb);
   const mode = options.mode ?? "bilinear";
-  if (mode !== "bilinear" && mode !== "nearest") {
+  if (mode !== "bilinear" && mode !== "nearest" && mode !== "bicubic") {
     throw new Error(
-      `${fn}: mode must be "bilinear" or "nearest", got ${show(mode)}`,
+      `${fn}: mode must be "bilinear", "nearest" or "bicubic", got ${
+        show(mode)
+      }`,
     );
   }
   const [, , h, w] = xb.shape;
@@ -176,7 +178,7 @@ function resizeAs(
   const y = interpolate(xb, {
     size: out,
     mode,
-    ...(mode === "bilinear" ? { alignCorners: false } : {}),
+    ...(mode === "nearest" ? {} : { alignCorners: false }),
   });
   return single ? reshape(y, y.shape.slice(1)) : y;
 }
@@ -244,8 +246,8 @@ function cropBox(fn: string, xb: Tensor, box: CropBox): Tensor {
 export interface ResizedCropOptions extends CropBox {
   /** The output size: `[h, w]`, or one number for the shorter side (as {@linkcode resize}). Required. */
   size: number | [number, number];
-  /** "bilinear" (default) or "nearest". */
-  mode?: "bilinear" | "nearest";
+  /** "bilinear" (default), "nearest" or "bicubic". */
+  mode?: "bilinear" | "nearest" | "bicubic";
 }
 
 /**
@@ -389,8 +391,8 @@ export interface RandomResizedCropOptions
   extends RandomResizedCropBoxesOptions {
   /** The output size: `[h, w]` or one number for a square. Required. */
   size: number | [number, number];
-  /** "bilinear" (default) or "nearest". */
-  mode?: "bilinear" | "nearest";
+  /** "bilinear" (default), "nearest" or "bicubic". */
+  mode?: "bilinear" | "nearest" | "bicubic";
 }
 
 /**

@@ -1647,8 +1647,8 @@ export type UpsampleLayerOptions = InterpolateOptions;
 
 /**
  * Upsampling layer (PyTorch's `nn.Upsample`): {@linkcode interpolate} of
- * `[N, C, L]` or `[N, C, H, W]` to `size` or by `scaleFactor`, mode
- * "nearest" (default), "linear" or "bilinear"; no parameters.
+ * `[N, C, L]`, `[N, C, H, W]` or `[N, C, D, H, W]` to `size` or by
+ * `scaleFactor`, in any of its modes ("nearest" by default); no parameters.
  *
  * @example
  * ```ts

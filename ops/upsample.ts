@@ -29,9 +29,18 @@ import { floatCheck, fmt } from "./_args.ts";
 import { add, mul } from "./elementwise.ts";
 import { gatherAt } from "./indexing.ts";
 import { broadcastTo, reshape, slice } from "./structural.ts";
+import { adaptiveAvgPool1d, adaptiveAvgPool2d } from "./pool.ts";
+import { adaptiveAvgPool3d } from "./conv3d.ts";
 
 /** The resampling modes of {@linkcode interpolate}. */
-export type InterpolateMode = "nearest" | "linear" | "bilinear" | "trilinear";
+export type InterpolateMode =
+  | "nearest"
+  | "nearest-exact"
+  | "linear"
+  | "bilinear"
+  | "bicubic"
+  | "trilinear"
+  | "area";
 
 /** Options of {@linkcode interpolate}: exactly one of `size` and `scaleFactor`. */
 export interface InterpolateOptions {
@@ -39,12 +48,17 @@ export interface InterpolateOptions {
   size?: number | readonly number[];
   /** Multiplier of the spatial sizes (output = floor(input · scaleFactor)): one for all, or one per axis. */
   scaleFactor?: number | readonly number[];
-  /** "nearest" (default; `[N, C, L]`, `[N, C, H, W]` or `[N, C, D, H, W]`), "linear" (`[N, C, L]`), "bilinear" (`[N, C, H, W]`) or "trilinear" (`[N, C, D, H, W]`). */
+  /**
+   * "nearest" (default), "nearest-exact" and "area" (`[N, C, L]`, `[N, C, H,
+   * W]` or `[N, C, D, H, W]`), "linear" (`[N, C, L]`), "bilinear" and
+   * "bicubic" (`[N, C, H, W]`) or "trilinear" (`[N, C, D, H, W]`).
+   */
   mode?: InterpolateMode;
   /**
-   * Linear modes: map the corner pixels' centres onto each other (source
-   * index `dst·(in - 1)/(out - 1)`) instead of the corners' edges (source
-   * `(dst + 0.5)·scale - 0.5`). Only with the linear modes. Default false.
+   * Linear and cubic modes: map the corner pixels' centres onto each other
+   * (source index `dst·(in - 1)/(out - 1)`) instead of the corners' edges
+   * (source `(dst + 0.5)·scale - 0.5`). Only with those modes. Default
+   * false.
    */
   alignCorners?: boolean;
   /** With `scaleFactor`: compute the source scale from the output size (as `size` does) instead of using 1/scaleFactor. Default false. */
@@ -68,10 +82,16 @@ export interface InterpolatePlan {
 
 const MODES: readonly InterpolateMode[] = [
   "nearest",
+  "nearest-exact",
   "linear",
   "bilinear",
+  "bicubic",
   "trilinear",
+  "area",
 ];
+
+/** The modes that read neighbours with weights (and take alignCorners). */
+const INTERPOLATING = ["linear", "bilinear", "bicubic", "trilinear"];
 
 /** A number or one per spatial axis, each checked by `ok`. */
 function perAxis(
@@ -120,9 +140,9 @@ export function interpolatePlan(
       }, got ${JSON.stringify(mode)}`,
     );
   }
-  if (mode === "nearest" && options.alignCorners !== undefined) {
+  if (!INTERPOLATING.includes(mode) && options.alignCorners !== undefined) {
     throw new Error(
-      `${fn}: alignCorners can only be set with the interpolating modes "linear", "bilinear" and "trilinear", got mode "nearest"`,
+      `${fn}: alignCorners can only be set with the interpolating modes "linear", "bilinear", "bicubic" and "trilinear", got mode "${mode}"`,
     );
   }
   const alignCorners = checkBool(
@@ -152,9 +172,12 @@ export function interpolatePlan(
   }
   const spatialOf: Record<InterpolateMode, number[]> = {
     nearest: [1, 2, 3],
+    "nearest-exact": [1, 2, 3],
     linear: [1],
     bilinear: [2],
+    bicubic: [2],
     trilinear: [3],
+    area: [1, 2, 3],
   };
   const spatial = xShape === null ? null : xShape.length - 2;
   if (xShape !== null && !spatialOf[mode].includes(spatial!)) {
@@ -248,17 +271,24 @@ function nearestIndices(
   a: AxisPlan,
   dtype: DType,
   shortcuts: boolean,
+  exact = false,
 ): number[] {
-  if (shortcuts && (a.outSize === a.inSize || a.outSize === 2 * a.inSize)) {
+  if (
+    !exact && shortcuts &&
+    (a.outSize === a.inSize || a.outSize === 2 * a.inSize)
+  ) {
     const shift = a.outSize === a.inSize ? 0 : 1;
     return Array.from({ length: a.outSize }, (_, d) => d >> shift);
   }
   const f32 = dtype === "float32";
   const r = f32 ? Math.fround : (v: number) => v;
   const scale = r(a.scale !== null ? 1 / a.scale : a.inSize / a.outSize);
+  // "nearest-exact" reads the input under the output pixel's centre
+  const at = exact ? 0.5 : 0;
   return Array.from(
     { length: a.outSize },
-    (_, d) => Math.min(Math.floor(Math.fround(r(d * scale))), a.inSize - 1),
+    (_, d) =>
+      Math.min(Math.floor(Math.fround(r((d + at) * scale))), a.inSize - 1),
   );
 }
 
@@ -299,6 +329,49 @@ function linearAxis(
       tensor(l, { shape: wShape, dtype: x.dtype }),
     );
   return add(term(i0, l0), term(i1, l1));
+}
+
+/**
+ * Cubic convolution along one axis (PyTorch's bicubic, A = -0.75): output d
+ * is `Σ c_k·x[i + k - 1]`, k = 0..3, the taps clamped to the axis, from
+ * the source index `(dst + 0.5)·scale - 0.5` (not clamped at 0) or
+ * `dst·(in-1)/(out-1)` with alignCorners; in float32 the scale and the
+ * coefficients are float32. The four sources are gathered.
+ */
+function cubicAxis(
+  x: Tensor,
+  axis: number,
+  a: AxisPlan,
+  alignCorners: boolean,
+): Tensor {
+  const { inSize: n, outSize: o } = a;
+  const r = x.dtype === "float32" ? Math.fround : (v: number) => v;
+  const scale = alignCorners
+    ? (o > 1 ? r((n - 1) / (o - 1)) : 0)
+    : r(a.scale !== null ? 1 / a.scale : n / o);
+  const A = -0.75;
+  const near = (t: number) => r(r(r(r(r((A + 2) * t) - (A + 3)) * t) * t) + 1);
+  const far = (t: number) =>
+    r(r(r(r(r(r(A * t) - 5 * A) * t) + 8 * A) * t) - 4 * A);
+  const idx = Array.from({ length: 4 }, () => new Int32Array(o));
+  const w = Array.from({ length: 4 }, () => new Float64Array(o));
+  for (let d = 0; d < o; d++) {
+    // (PyTorch: the index in double, rounded once to the scalar type)
+    const src = r(alignCorners ? scale * d : scale * (d + 0.5) - 0.5);
+    const i = Math.floor(src), t = r(src - i), t2 = r(1 - t);
+    const c = [far(r(t + 1)), near(t), near(t2), far(r(t2 + 1))];
+    for (let k = 0; k < 4; k++) {
+      idx[k][d] = Math.min(Math.max(i + k - 1, 0), n - 1);
+      w[k][d] = c[k];
+    }
+  }
+  const wShape = x.shape.slice(axis).map((_, k) => (k === 0 ? o : 1));
+  const term = (k: number) =>
+    mul(
+      gatherAt(x, tensor(idx[k], { shape: [o], dtype: "int32" }), axis),
+      tensor(w[k], { shape: wShape, dtype: x.dtype }),
+    );
+  return add(add(add(term(0), term(1)), term(2)), term(3));
 }
 
 /** x with `axis` replaced by the axes `parts` (whose product is its size). */
@@ -371,16 +444,38 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
   const plan = interpolatePlan(fn, x.shape, options);
+  if (plan.mode === "area") {
+    // PyTorch's "area" is adaptive average pooling to the output size
+    const out = plan.axes.map((a) => a.outSize);
+    return out.length === 1
+      ? adaptiveAvgPool1d(x, out[0])
+      : out.length === 2
+      ? adaptiveAvgPool2d(x, out as [number, number])
+      : adaptiveAvgPool3d(x, out as [number, number, number]);
+  }
   let y = x;
-  plan.axes.forEach((a, i) => {
+  // (bicubic: the last axis first, so each output sums PyTorch's row
+  // interpolations in its order, with its bits)
+  const order = plan.axes.map((_, i) => i);
+  if (plan.mode === "bicubic") order.reverse();
+  order.forEach((i) => {
+    const a = plan.axes[i];
     const axis = 2 + i;
-    y = plan.mode === "nearest"
+    const nearest = plan.mode === "nearest" || plan.mode === "nearest-exact";
+    y = nearest
       ? nearestAxis(
         y,
         axis,
-        nearestIndices(a, x.dtype, plan.axes.length === 2 && x.shape[1] === 1),
+        nearestIndices(
+          a,
+          x.dtype,
+          plan.axes.length === 2 && x.shape[1] === 1,
+          plan.mode === "nearest-exact",
+        ),
         a.inSize,
       )
+      : plan.mode === "bicubic"
+      ? cubicAxis(y, axis, a, plan.alignCorners)
       : a.outSize === a.inSize
       ? y
       : linearAxis(y, axis, a, plan.alignCorners);

@@ -197,7 +197,9 @@ const interpolateRow = (
     p: {
       ...d.out,
       mode,
-      ...(mode === "nearest" ? {} : { alignCorners: d.alignCorners }),
+      ...(["linear", "bilinear", "bicubic", "trilinear"].includes(mode)
+        ? { alignCorners: d.alignCorners }
+        : {}),
     },
   })).filter(({ shapes, p }) =>
     accepts(() => T.interpolate(zeros(shapes[0]), p as T.InterpolateOptions))
@@ -221,4 +223,9 @@ export const conv1dRows: Row[] = [
   interpolateRow("bilinear", 2),
   interpolateRow("nearest", 3),
   interpolateRow("trilinear", 3),
+  interpolateRow("bicubic", 2),
+  interpolateRow("nearest-exact", 1),
+  interpolateRow("nearest-exact", 2),
+  interpolateRow("nearest-exact", 3),
+  interpolateRow("area", 2),
 ];

@@ -505,6 +505,17 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       ),
       [2, 3, 7, 7],
     ],
+    [
+      "upsample bicubic (SRCNN's input) and nearest-exact, area down",
+      seq(
+        nn.upsample({ scaleFactor: [2, 1.5], mode: "bicubic" }),
+        nn.conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3 }),
+        nn.upsample({ size: [9, 5], mode: "bicubic", alignCorners: true }),
+        nn.upsample({ scaleFactor: 1.5, mode: "nearest-exact" }),
+        nn.upsample({ size: [4, 3], mode: "area" }),
+      ),
+      [2, 2, 5, 4],
+    ],
   ];
 }
 

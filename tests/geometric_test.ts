@@ -176,8 +176,8 @@ Deno.test("errors: the geometric transforms name themselves and the argument", (
     ],
     [() => data.resize(x, [2, 0]), /^Error: resize: size must be/],
     [
-      () => data.resize(x, 4, { mode: "bicubic" as never }),
-      /^Error: resize: mode must be "bilinear" or "nearest", got string bicubic$/,
+      () => data.resize(x, 4, { mode: "area" as never }),
+      /^Error: resize: mode must be "bilinear", "nearest" or "bicubic", got string area$/,
     ],
     [
       () => data.resize(x, 4, { maxSize: 4 }),
