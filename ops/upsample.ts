@@ -308,10 +308,8 @@ function linearAxis(
   alignCorners: boolean,
 ): Tensor {
   const { inSize: n, outSize: o } = a;
-  const r = x.dtype === "float32" ? Math.fround : (v: number) => v;
-  const scale = alignCorners
-    ? (o > 1 ? r((n - 1) / (o - 1)) : 0)
-    : r(a.scale !== null ? 1 / a.scale : n / o);
+  const r = roundingOf(x);
+  const scale = axisScale(a, alignCorners, r);
   const i0 = new Int32Array(o), i1 = new Int32Array(o);
   const l0 = new Float64Array(o), l1 = new Float64Array(o);
   for (let d = 0; d < o; d++) {
@@ -321,14 +319,44 @@ function linearAxis(
     l1[d] = r(Math.min(Math.max(src - i0[d], 0), 1));
     l0[d] = r(1 - l1[d]);
   }
+  return weighedTaps(x, axis, [[i0, l0], [i1, l1]]);
+}
+
+/** Rounding to x's precision: float32 rounds, float64 keeps. */
+const roundingOf = (x: Tensor) =>
+  x.dtype === "float32" ? Math.fround : (v: number) => v;
+
+/** PyTorch's area_pixel_compute_scale, in the precision `r` rounds to. */
+function axisScale(
+  a: AxisPlan,
+  alignCorners: boolean,
+  r: (v: number) => number,
+): number {
+  const { inSize: n, outSize: o } = a;
+  return alignCorners
+    ? (o > 1 ? r((n - 1) / (o - 1)) : 0)
+    : r(a.scale !== null ? 1 / a.scale : n / o);
+}
+
+/**
+ * `Σ_k x[idx_k] · w_k` along `axis`, the taps' sources gathered (so each
+ * output reads only them) and the products summed in order.
+ */
+function weighedTaps(
+  x: Tensor,
+  axis: number,
+  taps: [Int32Array, Float64Array][],
+): Tensor {
+  const o = taps[0][0].length;
   // the weights broadcast along the axis
   const wShape = x.shape.slice(axis).map((_, k) => (k === 0 ? o : 1));
-  const term = (i: Int32Array, l: Float64Array) =>
+  const terms = taps.map(([idx, w]) =>
     mul(
-      gatherAt(x, tensor(i, { shape: [o], dtype: "int32" }), axis),
-      tensor(l, { shape: wShape, dtype: x.dtype }),
-    );
-  return add(term(i0, l0), term(i1, l1));
+      gatherAt(x, tensor(idx, { shape: [o], dtype: "int32" }), axis),
+      tensor(w, { shape: wShape, dtype: x.dtype }),
+    )
+  );
+  return terms.reduce((acc, t) => add(acc, t));
 }
 
 /**
@@ -345,33 +373,27 @@ function cubicAxis(
   alignCorners: boolean,
 ): Tensor {
   const { inSize: n, outSize: o } = a;
-  const r = x.dtype === "float32" ? Math.fround : (v: number) => v;
-  const scale = alignCorners
-    ? (o > 1 ? r((n - 1) / (o - 1)) : 0)
-    : r(a.scale !== null ? 1 / a.scale : n / o);
+  const r = roundingOf(x);
+  const scale = axisScale(a, alignCorners, r);
   const A = -0.75;
   const near = (t: number) => r(r(r(r(r((A + 2) * t) - (A + 3)) * t) * t) + 1);
   const far = (t: number) =>
     r(r(r(r(r(r(A * t) - 5 * A) * t) + 8 * A) * t) - 4 * A);
-  const idx = Array.from({ length: 4 }, () => new Int32Array(o));
-  const w = Array.from({ length: 4 }, () => new Float64Array(o));
+  const taps = Array.from(
+    { length: 4 },
+    (): [Int32Array, Float64Array] => [new Int32Array(o), new Float64Array(o)],
+  );
   for (let d = 0; d < o; d++) {
     // (PyTorch: the index in double, rounded once to the scalar type)
     const src = r(alignCorners ? scale * d : scale * (d + 0.5) - 0.5);
     const i = Math.floor(src), t = r(src - i), t2 = r(1 - t);
     const c = [far(r(t + 1)), near(t), near(t2), far(r(t2 + 1))];
-    for (let k = 0; k < 4; k++) {
-      idx[k][d] = Math.min(Math.max(i + k - 1, 0), n - 1);
-      w[k][d] = c[k];
-    }
+    taps.forEach(([idx, w], k) => {
+      idx[d] = Math.min(Math.max(i + k - 1, 0), n - 1);
+      w[d] = c[k];
+    });
   }
-  const wShape = x.shape.slice(axis).map((_, k) => (k === 0 ? o : 1));
-  const term = (k: number) =>
-    mul(
-      gatherAt(x, tensor(idx[k], { shape: [o], dtype: "int32" }), axis),
-      tensor(w[k], { shape: wShape, dtype: x.dtype }),
-    );
-  return add(add(add(term(0), term(1)), term(2)), term(3));
+  return weighedTaps(x, axis, taps);
 }
 
 /** x with `axis` replaced by the axes `parts` (whose product is its size). */

@@ -8,7 +8,7 @@
 import { add, astype, div, equal, sub, where } from "../ops/elementwise.ts";
 import { describe, type Tensor } from "../ops/tensor.ts";
 import { flattenAs, type Tree } from "../ops/tree.ts";
-import type { GradientTransformation } from "./base.ts";
+import { checkTransform, type GradientTransformation } from "./base.ts";
 import {
   checkCount,
   checkNum,
@@ -62,17 +62,7 @@ export function multiSteps(
   options: MultiStepsOptions,
 ): GradientTransformation<MultiStepsState> {
   const fn = "optim.multiSteps";
-  const g = inner as GradientTransformation;
-  if (
-    typeof inner !== "object" || inner === null ||
-    typeof g.init !== "function" || typeof g.update !== "function"
-  ) {
-    throw new Error(
-      `${fn}: inner must be a gradient transformation { init, update }, got ${
-        describe(inner)
-      }`,
-    );
-  }
+  checkTransform(fn, "inner", inner);
   const o = checkOptions(fn, options, ["everyK"]);
   // (the counter is an int32 tensor)
   const k = checkNum(fn, "everyK", o.everyK, {

@@ -118,14 +118,15 @@ export function applyUpdates<T extends Tree>(params: T, updates: Tree): T {
   return leafwise(fn, (p, u) => astype(add(p, u), p.dtype), params, updates);
 }
 
-function checkTransform(fn: string, t: unknown, i: number): void {
+/** Checks that `t` (named `name` in the error) is a gradient transformation `{ init, update }`. @internal */
+export function checkTransform(fn: string, name: string, t: unknown): void {
   const g = t as GradientTransformation;
   if (
     typeof t !== "object" || t === null || typeof g.init !== "function" ||
     typeof g.update !== "function"
   ) {
     throw new Error(
-      `${fn}: argument ${i} must be a gradient transformation { init, update }, got ${
+      `${fn}: ${name} must be a gradient transformation { init, update }, got ${
         describe(t)
       }`,
     );
@@ -152,7 +153,7 @@ export function chain(
   ...transforms: GradientTransformation<any>[]
 ): GradientTransformation<Tree[]> {
   const fn = "optim.chain";
-  transforms.forEach((t, i) => checkTransform(fn, t, i));
+  transforms.forEach((t, i) => checkTransform(fn, `argument ${i}`, t));
   return {
     init: (params) => transforms.map((t) => t.init(params)),
     update(updates, state, params) {

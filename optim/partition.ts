@@ -15,7 +15,11 @@ import {
   type TreeDef,
   treeUnflatten,
 } from "../ops/tree.ts";
-import type { EmptyState, GradientTransformation } from "./base.ts";
+import {
+  checkTransform,
+  type EmptyState,
+  type GradientTransformation,
+} from "./base.ts";
 import { leafwise } from "./_util.ts";
 
 /**
@@ -160,20 +164,6 @@ function partitioned<S extends Tree>(
       return { updates: treeUnflatten(def, out) as never, state: next as S };
     },
   };
-}
-
-function checkTransform(fn: string, name: string, t: unknown): void {
-  const g = t as GradientTransformation;
-  if (
-    typeof t !== "object" || t === null || typeof g.init !== "function" ||
-    typeof g.update !== "function"
-  ) {
-    throw new Error(
-      `${fn}: ${name} must be a gradient transformation { init, update }, got ${
-        describe(t)
-      }`,
-    );
-  }
 }
 
 function checkTransforms(

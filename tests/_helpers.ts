@@ -3,6 +3,7 @@
  * here), deterministic test values, temporary directories, and the small
  * fast-check pieces the op-family tests share.
  */
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Tensor } from "../mod.ts";
 
@@ -135,5 +136,24 @@ export function unlessRejected<R>(op: string, build: () => R): R | undefined {
   } catch (e) {
     if (e instanceof Error && e.message.startsWith(`${op}: `)) return undefined;
     throw e;
+  }
+}
+
+/**
+ * Asserts that each case throws a plain `Error` (not a TypeError or
+ * RangeError) whose message starts with `fn` and matches the case's
+ * pattern.
+ */
+export function assertErrors(
+  fn: string,
+  cases: readonly (readonly [() => unknown, RegExp])[],
+): void {
+  for (const [f, re] of cases) {
+    assert.throws(f, (e: unknown) => {
+      assert.ok(e instanceof Error && e.constructor === Error, String(e));
+      assert.ok(e.message.startsWith(fn), e.message);
+      assert.match(e.message, re);
+      return true;
+    });
   }
 }

@@ -24,7 +24,7 @@ import {
   treeMap,
   treeUnflatten,
 } from "../mod.ts";
-import { assertAllClose } from "./_helpers.ts";
+import { assertAllClose, assertErrors } from "./_helpers.ts";
 
 const net = nn.sequential(
   nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 }),
@@ -170,12 +170,5 @@ Deno.test("multiSteps: errors name the function, the argument, what was expected
       /init\(params\): leaf \(root\) must be a Tensor/,
     ],
   ];
-  for (const [f, re] of bad) {
-    assert.throws(f, (e: unknown) => {
-      assert.ok(e instanceof Error && e.constructor === Error, String(e));
-      assert.ok(e.message.startsWith(fn), e.message);
-      assert.match(e.message, re);
-      return true;
-    });
-  }
+  assertErrors(fn, bad);
 });

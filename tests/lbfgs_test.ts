@@ -26,7 +26,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { deserializeSafetensors, serializeSafetensors } from "../data/mod.ts";
-import { assertAllClose } from "./_helpers.ts";
+import { assertAllClose, assertErrors } from "./_helpers.ts";
 import fixture from "./fixtures/lbfgs.json" with { type: "json" };
 import optimFixture from "./fixtures/optim.json" with { type: "json" };
 
@@ -198,12 +198,5 @@ Deno.test("lbfgs: errors name the function, the argument, what was expected and 
       /state.nIter must be an int32 scalar tensor/,
     ],
   ];
-  for (const [f, re] of bad) {
-    assert.throws(f, (e: unknown) => {
-      assert.ok(e instanceof Error && e.constructor === Error, String(e));
-      assert.ok(e.message.startsWith(fn), e.message);
-      assert.match(e.message, re);
-      return true;
-    });
-  }
+  assertErrors(fn, bad);
 });

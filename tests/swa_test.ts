@@ -8,6 +8,7 @@
  * against torch's SWALR with the other schedules in optim_test.ts.)
  */
 import assert from "node:assert/strict";
+import { assertErrors } from "./_helpers.ts";
 import {
   add,
   grad,
@@ -178,12 +179,5 @@ Deno.test("averagedModel: errors name the function, the argument, what was expec
       /avgFn must return a tensor of the param's shape and dtype \(float32 \[3\]\), got Tensor float32 \[\]/,
     ],
   ];
-  for (const [f, re] of bad) {
-    assert.throws(f, (e: unknown) => {
-      assert.ok(e instanceof Error && e.constructor === Error, String(e));
-      assert.ok(e.message.startsWith(fn), e.message);
-      assert.match(e.message, re);
-      return true;
-    });
-  }
+  assertErrors(fn, bad);
 });
