@@ -23,11 +23,8 @@ import {
   treeUnflatten,
 } from "../mod.ts";
 import { assertAllClose, assertErrors } from "./_helpers.ts";
+import { replayTrajectory } from "./_trajectory.ts";
 import fixture from "./fixtures/groups.json" with { type: "json" };
-
-type J = { shape: number[]; data: number[] };
-const toT = (j: J): Tensor =>
-  tensor(j.data, { shape: j.shape, dtype: "float64" });
 
 const MAKE: Record<string, (o: never) => optim.GradientTransformation> = {
   SGD: optim.sgd,
@@ -49,18 +46,7 @@ Deno.test("multiTransform: torch.optim's parameter groups, two optimizers and a 
         for (const p of g.params) labels[p] = `g${i}`;
       });
       const opt = optim.multiTransform(transforms, labels);
-      let params: Tree = { w: toT(c.init.w), b: toT(c.init.b) };
-      let state = opt.init(params);
-      c.steps.forEach((s, i) => {
-        const grads = { w: toT(s.grads.w), b: toT(s.grads.b) };
-        const r = opt.update(grads, state, params);
-        params = optim.applyUpdates(params, r.updates);
-        state = r.state;
-        const p = params as { w: Tensor; b: Tensor };
-        const msg = `${c.label}, update ${i + 1}`;
-        assertAllClose(p.w, s.params.w.data, { rtol: 1e-9, atol: 0, msg });
-        assertAllClose(p.b, s.params.b.data, { rtol: 1e-9, atol: 0, msg });
-      });
+      replayTrajectory(opt, c.init, c.steps, c.label);
     });
   }
 });

@@ -10,11 +10,10 @@ import assert from "node:assert/strict";
 import { item, jit, optim, type Tensor, tensor, type Tree } from "../mod.ts";
 import { deserializeSafetensors, serializeSafetensors } from "../data/mod.ts";
 import { assertAllClose, assertErrors } from "./_helpers.ts";
+import { type J, replayTrajectory } from "./_trajectory.ts";
 import fixture from "./fixtures/plateau.json" with { type: "json" };
 
-type J = { shape: number[]; data: number[] };
 const f64 = { dtype: "float64" } as const;
-const toT = (j: J): Tensor => tensor(j.data, { shape: j.shape, ...f64 });
 const num = (v: number | string) =>
   typeof v === "number"
     ? v
@@ -106,22 +105,12 @@ Deno.test("reduceLROnPlateau: training trajectories (sgd with momentum and weigh
   for (const c of TRAINING) {
     await t.step(c.label, () => {
       const opt = optim.reduceLROnPlateau(inner(c), c.options);
-      let params: Tree = { w: toT(c.init.w), b: toT(c.init.b) };
-      let state = opt.init(params);
       const lrs: number[] = [];
-      c.steps.forEach((s, i) => {
-        const grads = { w: toT(s.grads.w), b: toT(s.grads.b) };
-        const r = opt.update(grads, state, params);
-        params = optim.applyUpdates(params, r.updates);
-        state = r.state;
-        const p = params as { w: Tensor; b: Tensor };
-        const msg = `${c.label}, update ${i + 1}`;
-        assertAllClose(p.w, s.params.w.data, { rtol: 1e-9, atol: 0, msg });
-        assertAllClose(p.b, s.params.b.data, { rtol: 1e-9, atol: 0, msg });
-        if ((i + 1) % c.stepsPerEpoch === 0) {
-          state = opt.step(state, c.metrics[lrs.length]);
-          lrs.push(item(state.lr));
-        }
+      replayTrajectory(opt, c.init, c.steps, c.label, (i, state) => {
+        if ((i + 1) % c.stepsPerEpoch !== 0) return state;
+        const next = opt.step(state, c.metrics[lrs.length]);
+        lrs.push(item(next.lr));
+        return next;
       });
       assert.deepEqual(lrs, c.lrAfterEpoch);
       // the trajectories do lower the rate
