@@ -1906,7 +1906,7 @@ export function logSoftmax(
  */
 function padLayer(
   kind: "Zero" | "Constant" | "Reflection" | "Replication",
-  dims: 1 | 2,
+  dims: 1 | 2 | 3,
   padding: number | readonly number[],
   value = 0,
 ): Layer<LeafParams, EmptyState> {
@@ -1920,17 +1920,23 @@ function padLayer(
   ) {
     throw new Error(
       `${fn}: padding must be an integer >= 0 or ${n} of them (${
-        dims === 1 ? "[left, right]" : "[left, right, top, bottom]"
+        [
+          "[left, right]",
+          "[left, right, top, bottom]",
+          "[left, right, top, bottom, front, back]",
+        ][dims - 1]
       }), got ${describe(padding)}`,
     );
   }
   if (kind === "Constant" && typeof value !== "number") {
     throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
   }
-  // widths of the last axes: [top, bottom] then [left, right]
-  const last = dims === 1
-    ? [[sides[0], sides[1]]]
-    : [[sides[2], sides[3]], [sides[0], sides[1]]];
+  // widths of the last axes, outermost first: ([front, back],) [top,
+  // bottom], [left, right]
+  const last = Array.from({ length: dims }, (_, i) => {
+    const k = dims - 1 - i;
+    return [sides[2 * k], sides[2 * k + 1]];
+  });
   const widths = (s: readonly number[]) => {
     if (s.length !== dims + 1 && s.length !== dims + 2) {
       throw new Error(
@@ -2022,6 +2028,28 @@ export function replicationPad1d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
   return padLayer("Replication", 1, padding);
+}
+
+/** Constant padding of the last three axes (PyTorch's `nn.ConstantPad3d(padding, value)`): one number or `[left, right, top, bottom, front, back]`. */
+export function constantPad3d(
+  padding: number | readonly number[],
+  value: number,
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Constant", 3, padding, value);
+}
+
+/** Reflection padding of the last three axes (PyTorch's `nn.ReflectionPad3d(padding)`). */
+export function reflectionPad3d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Reflection", 3, padding);
+}
+
+/** Replication padding of the last three axes (PyTorch's `nn.ReplicationPad3d(padding)`). */
+export function replicationPad3d(
+  padding: number | readonly number[],
+): Layer<LeafParams, EmptyState> {
+  return padLayer("Replication", 3, padding);
 }
 
 /**

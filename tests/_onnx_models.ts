@@ -506,6 +506,16 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 7, 7],
     ],
     [
+      "3-D paddings: constant, reflection and replication around conv3d",
+      seq(
+        nn.constantPad3d([1, 2, 0, 1, 2, 0], 3.5),
+        nn.conv3d({ inChannels: 2, outChannels: 3, kernelSize: 2 }),
+        nn.reflectionPad3d(1),
+        nn.replicationPad3d([0, 1, 1, 0, 2, 1]),
+      ),
+      [2, 2, 3, 4, 5],
+    ],
+    [
       "upsample bicubic (SRCNN's input) and nearest-exact, area down",
       seq(
         nn.upsample({ scaleFactor: [2, 1.5], mode: "bicubic" }),

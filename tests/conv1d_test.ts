@@ -583,11 +583,14 @@ type ReprCase = {
   repr: string;
 };
 
-Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample, convTranspose1d, the adaptive and Lp pools, dropout1d, the alpha dropouts, channelShuffle, the 3-D layers: PyTorch's reprs", () => {
+Deno.test("nn.conv1d, maxPool1d, avgPool1d, upsample, convTranspose1d, the adaptive and Lp pools, dropout1d, the alpha dropouts, channelShuffle, the 3-D layers and paddings: PyTorch's reprs", () => {
   const reprs = fixture.reprs as unknown as ReprCase[];
-  assert.equal(reprs.length, 39);
+  assert.equal(reprs.length, 42);
   for (const r of reprs) {
-    assert.equal(T.nn[r.layer](r.options).info.repr, r.repr);
+    // (the padding layers take positional arguments, as PyTorch's)
+    const args = (r.options as { args?: unknown[] }).args ?? [r.options];
+    const make = T.nn[r.layer] as (...a: unknown[]) => T.nn.AnyLayer;
+    assert.equal(make(...args).info.repr, r.repr);
   }
 });
 

@@ -261,3 +261,31 @@ Deno.test("convTranspose3d is conv3d's transpose: <conv3d(x), y> = <x, convTrans
   const a = T.item(T.sum(T.mul(y, g))), b = T.item(T.sum(T.mul(x, back)));
   assert.ok(Math.abs(a - b) < 1e-10 * Math.abs(a), `${a} vs ${b}`);
 });
+
+Deno.test("nn.constantPad3d, reflectionPad3d, replicationPad3d: [left, right, top, bottom, front, back] on the last three axes, as pad; errors", () => {
+  const x = T.random.normal(T.random.key(3), [2, 1, 3, 4, 5], {
+    dtype: "float64",
+  });
+  const sides = [1, 2, 0, 1, 2, 0];
+  const widths: [number, number][] = [[0, 0], [0, 0], [2, 0], [0, 1], [1, 2]];
+  assert.deepEqual(
+    T.nn.constantPad3d(sides, 3.5).apply({}, x).data,
+    T.pad(x, widths, { value: 3.5 }).data,
+  );
+  assert.deepEqual(
+    T.nn.replicationPad3d(sides).apply({}, x).data,
+    T.pad(x, widths, { mode: "replicate" }).data,
+  );
+  const r = T.nn.reflectionPad3d(1);
+  assert.deepEqual(r.info.outputShape([2, 1, 3, 4, 5]), [2, 1, 5, 6, 7]);
+  // unbatched [C, D, H, W]
+  assert.deepEqual(r.apply({}, T.zeros([1, 3, 4, 5])).shape, [1, 5, 6, 7]);
+  assert.throws(
+    () => T.nn.reflectionPad3d([1, 2]),
+    /^Error: nn.reflectionPad3d: padding must be an integer >= 0 or 6 of them \(\[left, right, top, bottom, front, back\]\), got an array of length 2$/,
+  );
+  assert.throws(
+    () => r.apply({}, T.zeros([2, 3])),
+    /^Error: nn.ReflectionPad3d: expected a 4-D or 5-D input, got \[2,3\]$/,
+  );
+});
