@@ -12,9 +12,11 @@ import {
   full,
   isTensor,
   ones,
+  onesLike,
   type Tensor,
   tensor,
   zeros,
+  zerosLike,
 } from "../ops/tensor.ts";
 import {
   add,
@@ -164,8 +166,10 @@ import {
   triple,
 } from "../ops/conv3d.ts";
 import {
+  type AnyLayer,
   type ApplyOptions,
   applyOptions,
+  checkLayer,
   checkParams,
   defineLayer,
   type EmptyState,
@@ -2298,6 +2302,117 @@ export function instanceNorm1d(
  * statistics only in evaluation with `trackRunningStats`, and does not
  * count batches (as PyTorch's).
  */
+/** While {@linkcode updateBn} runs: batch norms keep a cumulative average (momentum null). */
+let cumulativeStats = false;
+
+/** One batch of what {@linkcode updateBn} runs the model on: the inputs, or a record or array whose first part they are. */
+export type UpdateBnBatch =
+  | Tensor
+  | { x: Tensor }
+  | readonly [Tensor, ...unknown[]];
+
+/**
+ * Recomputes the running statistics of every batch norm in `model` from
+ * the inputs of `batches`, as `torch.optim.swa_utils.update_bn` does after
+ * stochastic weight averaging: the batch norms' statistics reset (means 0,
+ * variances 1, counts 0), then the model run in training mode over the
+ * batches with those statistics kept as the cumulative average of the
+ * batches' (momentum null), whatever the layers' momentum. Other layers'
+ * state follows training mode as in PyTorch; `key` is split among the
+ * batches for dropout. Returns the new state.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.sequential(nn.batchNorm1d({ numFeatures: 1, momentum: 0.1 }));
+ * const batches = [tensor([[1], [3]]), tensor([[5], [7]])];
+ * const state = nn.updateBn(net, net.init(random.key(0)), net.initState(), batches);
+ * assert.deepEqual(toArray(state[0].running_mean), [4]); // the mean of 2 and 6
+ * ```
+ */
+export function updateBn<P, S>(
+  model: Layer<P, S>,
+  params: P,
+  state: S,
+  batches: Iterable<UpdateBnBatch>,
+  options?: { key?: Key },
+): S {
+  const fn = "nn.updateBn";
+  checkLayer(fn, "model", model);
+  checkOptions(fn, options, ["key"]);
+  if (
+    batches === null || typeof batches !== "object" ||
+    typeof (batches as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
+    throw new Error(
+      `${fn}: batches must be an iterable of input tensors (or of { x } records or [x, ...] arrays), got ${
+        describe(batches)
+      }`,
+    );
+  }
+  const reset = (layer: AnyLayer, s: unknown, path: string): unknown => {
+    if (/^BatchNorm[123]d$/.test(layer.info.name) && layer.info.hasState) {
+      const bn = s as Record<string, Tensor>;
+      if (!isTensor(bn?.running_mean)) {
+        throw new Error(
+          `${fn}: state${path} must be the batch norm's state (from initState()), got ${
+            describe(s)
+          }`,
+        );
+      }
+      return {
+        running_mean: zerosLike(bn.running_mean),
+        running_var: onesLike(bn.running_var),
+        num_batches_tracked: zerosLike(bn.num_batches_tracked),
+      };
+    }
+    const children = layer.info.children;
+    if (children.length === 0 || !layer.info.hasState) return s;
+    const out: Record<string, unknown> | unknown[] = Array.isArray(s)
+      ? [...s]
+      : { ...(s as Record<string, unknown>) };
+    for (const [name, child] of children) {
+      (out as Record<string, unknown>)[name] = reset(
+        child,
+        (s as Record<string, unknown>)?.[name],
+        `${path}.${name}`,
+      );
+    }
+    return out;
+  };
+  let next = reset(model as AnyLayer, state, "") as S;
+  let key = options?.key;
+  let i = 0;
+  cumulativeStats = true;
+  try {
+    for (const batch of batches) {
+      const x = isTensor(batch)
+        ? batch
+        : Array.isArray(batch)
+        ? batch[0]
+        : (batch as { x?: unknown })?.x;
+      if (!isTensor(x)) {
+        throw new Error(
+          `${fn}: batch ${i} must be an input tensor, a { x } record or an [x, ...] array, got ${
+            describe(batch)
+          }`,
+        );
+      }
+      let k: Key | undefined;
+      if (key !== undefined) [key, k] = split(key);
+      next = model.applyWithState(params, next, x, {
+        training: true,
+        ...(k === undefined ? {} : { key: k }),
+      }).state;
+      i++;
+    }
+  } finally {
+    cumulativeStats = false;
+  }
+  return next;
+}
+
 function normLayer(
   kind: "Batch" | "Instance",
   dims: 1 | 2 | 3,
@@ -2454,7 +2569,8 @@ function normLayer(
     const r = batchNormOp(x, {
       training: true,
       ...running,
-      momentum: momentum ?? div(1, astype(count, "float64")),
+      momentum: (cumulativeStats ? null : momentum) ??
+        div(1, astype(count, "float64")),
       eps,
       weight,
       bias,

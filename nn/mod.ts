@@ -188,6 +188,8 @@ export {
   threshold,
   unflatten,
   unfold,
+  updateBn,
+  type UpdateBnBatch,
   upsample,
   type UpsampleLayerOptions,
   zeroPad2d,

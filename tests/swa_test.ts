@@ -8,7 +8,7 @@
  * against torch's SWALR with the other schedules in optim_test.ts.)
  */
 import assert from "node:assert/strict";
-import { assertErrors } from "./_helpers.ts";
+import { assertAllClose, assertErrors } from "./_helpers.ts";
 import {
   add,
   grad,
@@ -180,4 +180,114 @@ Deno.test("averagedModel: errors name the function, the argument, what was expec
     ],
   ];
   assertErrors(fn, bad);
+});
+
+Deno.test("nn.updateBn: the batch norms' statistics recomputed as torch.optim.swa_utils.update_bn's (float64, 1e-12), whatever their momentum; the layers' momentum back after", () => {
+  const u = fixture.updateBn as unknown as {
+    stateDict: Record<string, { shape: number[]; data: number[] }>;
+    batches: { shape: number[]; data: number[] }[];
+    after: Record<string, { shape: number[]; data: number[] }>;
+  };
+  const f64 = (
+    j: { shape: number[]; data: number[] },
+    dtype: "float64" | "int32" = "float64",
+  ) => tensor(j.data, { shape: j.shape, dtype });
+  const net = nn.sequential(
+    nn.conv2d({
+      inChannels: 1,
+      outChannels: 2,
+      kernelSize: 3,
+      dtype: "float64",
+    }),
+    nn.batchNorm2d({ numFeatures: 2, momentum: 0.3, dtype: "float64" }),
+    nn.relu,
+    nn.conv2d({
+      inChannels: 2,
+      outChannels: 3,
+      kernelSize: 1,
+      dtype: "float64",
+    }),
+    nn.batchNorm2d({ numFeatures: 3, dtype: "float64" }),
+  );
+  const sd = u.stateDict;
+  const lin = (i: number) => ({
+    weight: f64(sd[`${i}.weight`]),
+    bias: f64(sd[`${i}.bias`]),
+  });
+  const params = [lin(0), lin(1), {}, lin(3), lin(4)];
+  const bnState = (i: number) => ({
+    running_mean: f64(sd[`${i}.running_mean`]),
+    running_var: f64(sd[`${i}.running_var`]),
+    num_batches_tracked: f64(sd[`${i}.num_batches_tracked`], "int32"),
+  });
+  const state = [{}, bnState(1), {}, {}, bnState(4)];
+  const batches = u.batches.map((b) => f64(b));
+  const next = nn.updateBn(
+    net,
+    params as never,
+    state as never,
+    batches,
+  ) as unknown as Record<string, Tensor>[];
+  for (const i of [1, 4]) {
+    for (const k of ["running_mean", "running_var"]) {
+      assertAllClose(next[i][k], u.after[`${i}.${k}`].data, {
+        rtol: 1e-12,
+        atol: 1e-14,
+        msg: `${i}.${k}`,
+      });
+    }
+    assert.equal(
+      item(next[i].num_batches_tracked),
+      u.after[`${i}.num_batches_tracked`].data[0],
+    );
+  }
+  // afterwards the layers update with their own momentum again: one
+  // training batch from the fresh statistics moves the mean by 0.3 of the way
+  const x = batches[0];
+  const once = net.applyWithState(params as never, next as never, x, {
+    training: true,
+  }).state as unknown as Record<string, Tensor>[];
+  const batchMean = (nn.updateBn(net, params as never, state as never, [
+    x,
+  ]) as unknown as Record<string, Tensor>[])[1].running_mean;
+  Array.from(once[1].running_mean.data).forEach((v, c) => {
+    const before = next[1].running_mean.data[c], m = batchMean.data[c];
+    assert.ok(Math.abs(v - (0.7 * before + 0.3 * m)) < 1e-12, `channel ${c}`);
+  });
+  // the inputs as { x } records or [x, y] arrays, as data.batches gives them
+  const asRecords = nn.updateBn(
+    net,
+    params as never,
+    state as never,
+    batches.map((b) => ({ x: b, y: b })),
+  );
+  assert.deepEqual(
+    (asRecords as unknown as Record<string, Tensor>[])[4].running_var.data,
+    next[4].running_var.data,
+  );
+  assertErrors("nn.updateBn", [
+    [
+      () => nn.updateBn(net, params as never, state as never, 3 as never),
+      /batches must be an iterable of input tensors/,
+    ],
+    [
+      () =>
+        nn.updateBn(net, params as never, state as never, [{ y: 1 }] as never),
+      /batch 0 must be an input tensor, a \{ x \} record or an \[x, ...\] array, got an object/,
+    ],
+    [
+      () =>
+        nn.updateBn(
+          net,
+          params as never,
+          [{}, {}, {}, {}, {}] as never,
+          batches,
+        ),
+      /state.1 must be the batch norm's state/,
+    ],
+    [
+      () => nn.updateBn({} as never, params as never, state as never, batches),
+      /model must be a layer/,
+    ],
+  ]);
 });
