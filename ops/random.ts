@@ -31,15 +31,19 @@ import {
   allocData,
   checkOptions,
   checkShape,
+  checkTensor,
   describe,
   type DType,
+  fmtShape,
   fromData,
   type Key,
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
 import { reshape, transpose } from "./structural.ts";
-import { erfScalar } from "./elementwise.ts";
+import { add, erfScalar } from "./elementwise.ts";
+import { argmax } from "./reductions.ts";
+import { broadcastShapes } from "./kernels/elementwise.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
 import type { Primitive } from "./grad_types.ts";
 import { registerLeafKind } from "./tree.ts";
@@ -946,4 +950,431 @@ function shuffled(key: readonly [number, number], n: number): Tensor {
     x = next;
   }
   return fromData(x, [n]);
+}
+
+// ---------------------------------------------------------------------------
+// more distributions, as jax.random draws them
+
+/** The smallest normal float, 1 - the largest float below 1, and the float spacing at 1, per dtype (NumPy's finfo tiny, epsneg, eps). */
+const FINFO = {
+  float32: { tiny: 2 ** -126, epsneg: 2 ** -24, eps: 2 ** -23 },
+  float64: { tiny: 2 ** -1022, epsneg: 2 ** -53, eps: 2 ** -52 },
+};
+
+/**
+ * A sampler of `jax.random`'s form: uniform floats in `[lo, hi)` (lo, hi
+ * from the dtype) mapped elementwise by `f` in the dtype's rounding.
+ */
+function uniformMapped(
+  fn: string,
+  key: Key,
+  shape: readonly number[] | undefined,
+  options: { dtype?: DType } | undefined,
+  range: (f: typeof FINFO.float32) => [number, number],
+  f: (u: number) => number,
+): Tensor {
+  shape ??= [];
+  if (options === undefined) options = {};
+  const k = keyInput(fn, key);
+  const s = checkSize(fn, shape);
+  checkOptions(fn, options, ["dtype"]);
+  const dtype = checkFloatDType(fn, options.dtype ?? "float32");
+  const [lo, hi] = range(FINFO[dtype]);
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const draw = (w: readonly [number, number]) => {
+    const u = uniformData(fn, w, sizeOf(s), lo, hi, dtype);
+    for (let i = 0; i < u.length; i++) u[i] = r(f(u[i]));
+    return fromData(u, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
+}
+
+/**
+ * Standard exponential random floats (density `e^-x`, x >= 0), as
+ * `jax.random.exponential`: `-log1p(-u)` of a uniform `u` in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import { exponential, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const e = exponential(key(0), [1000]);
+ * assert.ok([...e.data].every((v) => v >= 0));
+ * ```
+ */
+export function exponential(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.exponential",
+    key,
+    shape,
+    options,
+    () => [0, 1],
+    (u) => -Math.log1p(-u),
+  );
+}
+
+/**
+ * Standard Gumbel random floats (CDF `exp(-exp(-x))`), as
+ * `jax.random.gumbel`: `-log(-log(u))` of a uniform `u` in [tiny, 1).
+ *
+ * @example
+ * ```ts
+ * import { gumbel, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...gumbel(key(0), [100]).data].every(Number.isFinite));
+ * ```
+ */
+export function gumbel(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return gumbelAs("random.gumbel", key, shape, options);
+}
+
+/** {@linkcode gumbel}, its errors naming `fn`. */
+const gumbelAs = (
+  fn: string,
+  key: Key,
+  shape: readonly number[] | undefined,
+  options: { dtype?: DType } | undefined,
+) =>
+  uniformMapped(
+    fn,
+    key,
+    shape,
+    options,
+    (f) => [f.tiny, 1],
+    (u) => -Math.log(-Math.log(u)),
+  );
+
+/**
+ * Standard Laplace random floats (density `e^-|x| / 2`), as
+ * `jax.random.laplace`: `sign(u)·log1p(-|u|)` of a uniform `u` in
+ * (-1, 1).
+ *
+ * @example
+ * ```ts
+ * import { key, laplace } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...laplace(key(0), [100]).data].every(Number.isFinite));
+ * ```
+ */
+export function laplace(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.laplace",
+    key,
+    shape,
+    options,
+    (f) => [-1 + f.epsneg, 1],
+    (u) => Math.sign(u) * Math.log1p(-Math.abs(u)),
+  );
+}
+
+/**
+ * Standard logistic random floats (CDF `1 / (1 + e^-x)`), as
+ * `jax.random.logistic`: `log(u / (1 - u))` of a uniform `u` in [eps, 1).
+ *
+ * @example
+ * ```ts
+ * import { key, logistic } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...logistic(key(0), [100]).data].every(Number.isFinite));
+ * ```
+ */
+export function logistic(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.logistic",
+    key,
+    shape,
+    options,
+    (f) => [f.eps, 1],
+    (u) => Math.log(u / (1 - u)),
+  );
+}
+
+/** Options of {@linkcode categorical}. */
+export interface CategoricalOptions {
+  /** The axis of the classes. Default -1. */
+  axis?: number;
+  /** The result's shape: the logits' other axes, or that with leading axes of more draws. Default the logits' other axes. */
+  shape?: readonly number[];
+}
+
+/**
+ * Random class indices with probabilities `softmax(logits)` along `axis`,
+ * as `jax.random.categorical`: the argmax of `logits + gumbel(key)` (the
+ * Gumbel-max trick); int32. Differentiable nowhere, but jittable and
+ * batchable as any composition.
+ *
+ * @example
+ * ```ts
+ * import { key, categorical } from "./random.ts";
+ * import { log, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const c = categorical(key(0), log(tensor([0.25, 0.75])), { shape: [1000] });
+ * const ones = [...c.data].filter((v) => v === 1).length;
+ * assert.ok(ones > 680 && ones < 820);
+ * ```
+ */
+export function categorical(
+  key: Key,
+  logits: Tensor,
+  options?: CategoricalOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "random.categorical";
+  checkOptions(fn, options, ["axis", "shape"]);
+  checkTensor(fn, logits, "logits");
+  if (logits.dtype !== "float32" && logits.dtype !== "float64") {
+    throw new Error(
+      `${fn}: logits must be float32 or float64, got ${logits.dtype}`,
+    );
+  }
+  const rank = logits.shape.length;
+  const ax = options.axis ?? -1;
+  if (!Number.isInteger(ax) || ax < -rank || ax >= rank) {
+    throw new Error(
+      `${fn}: axis must be an integer in [${-rank}, ${rank}) for logits ${
+        fmtShape(logits.shape)
+      }, got ${describe(ax)}`,
+    );
+  }
+  const axis = ax < 0 ? ax + rank : ax;
+  const batch = logits.shape.filter((_, i) => i !== axis);
+  const shape = options.shape === undefined
+    ? batch
+    : checkSize(fn, options.shape);
+  const prefix = shape.length - batch.length;
+  if (prefix < 0 || !batch.every((d, i) => d === shape[prefix + i])) {
+    throw new Error(
+      `${fn}: shape ${fmtShape(shape)} must end with the logits' other axes ${
+        fmtShape(batch)
+      }`,
+    );
+  }
+  const noise = gumbelAs(fn, key, [
+    ...shape.slice(0, prefix),
+    ...logits.shape,
+  ], { dtype: logits.dtype });
+  const lifted = reshape(logits, [
+    ...shape.slice(0, prefix).map(() => 1),
+    ...logits.shape,
+  ]);
+  return argmax(add(noise, lifted), { axis: prefix + axis });
+}
+
+/**
+ * JAX's `_gamma_one` (Marsaglia and Tsang's method, alpha < 1 boosted to
+ * alpha + 1) on the words of one key, in the dtype's rounding; with
+ * `logSpace` the log of the sample.
+ */
+function gammaOne(
+  w: readonly [number, number],
+  alpha: number,
+  logSpace: boolean,
+  dtype: "float32" | "float64",
+): number {
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const uniformOne = (k: readonly [number, number]) =>
+    uniformData("random.gamma", k, 1, 0, 1, dtype)[0];
+  const lo = dtype === "float32" ? -(1 - 2 ** -24) : -(1 - 2 ** -53);
+  const normalOne = (k: readonly [number, number]) =>
+    r(
+      r(Math.SQRT2) *
+        r(erfinv(uniformData("random.gamma", k, 1, lo, 1, dtype)[0])),
+    );
+  const boost = alpha >= 1;
+  const a = boost ? alpha : r(alpha + 1);
+  const d = r(a - r(1 / 3));
+  const c = r(r(1 / 3) / r(Math.sqrt(d)));
+  let key = splitWords(w, 2, 0);
+  const subkey = splitWords(w, 2, 1);
+  let X = 0, V = 1, U = 2;
+  const accept = () =>
+    !(U >= r(1 - r(0.0331 * r(X * X))) &&
+      Math.log(U) >= r(r(X * 0.5) + r(d * r(r(1 - V) + r(Math.log(V))))));
+  while (!accept()) {
+    const xKey = splitWords(key, 3, 1), uKey = splitWords(key, 3, 2);
+    key = splitWords(key, 3, 0);
+    let kx = xKey, x = 0, v = -1;
+    while (v <= 0) {
+      const sub = splitWords(kx, 2, 1);
+      kx = splitWords(kx, 2, 0);
+      x = normalOne(sub);
+      v = r(1 + r(x * c));
+    }
+    X = r(x * x);
+    V = r(r(v * v) * v);
+    U = uniformOne(uKey);
+  }
+  if (logSpace) {
+    const logSample = -r(-Math.log1p(-uniformOne(subkey)));
+    const logBoost = boost || logSample === 0 ? 0 : r(logSample * r(1 / alpha));
+    return r(r(r(Math.log(d)) + r(Math.log(V))) + logBoost);
+  }
+  const sample = r(1 - uniformOne(subkey));
+  return r(r(d * V) * (boost ? 1 : r(sample ** r(1 / alpha))));
+}
+
+/** Shape parameters: a positive number, or a tensor of them (read as constants) broadcasting to `shape`. */
+function shapeParam(
+  fn: string,
+  name: string,
+  v: unknown,
+  shape: readonly number[],
+): (i: number) => number {
+  if (typeof v === "number") {
+    if (!(v > 0) || !Number.isFinite(v)) {
+      throw new Error(`${fn}: ${name} must be a finite number > 0, got ${v}`);
+    }
+    return () => v;
+  }
+  const t = checkTensor(fn, v, name);
+  if (t instanceof Tracer) {
+    throw new Error(
+      `${fn}: ${name} must be a number or a concrete tensor (its values are read when drawing), got a traced value`,
+    );
+  }
+  const s = t.shape;
+  const lead = shape.length - s.length;
+  if (lead < 0 || !s.every((d, i) => d === 1 || d === shape[lead + i])) {
+    throw new Error(
+      `${fn}: ${name} ${fmtShape(s)} must broadcast to the shape ${
+        fmtShape(shape)
+      }`,
+    );
+  }
+  const data = t.data;
+  if (!Array.from(data).every((x) => x > 0 && Number.isFinite(x))) {
+    throw new Error(`${fn}: every ${name} must be a finite number > 0`);
+  }
+  // the flat index into t of the flat index into shape
+  return (i: number) => {
+    let at = 0, stride = 1;
+    for (let k = shape.length - 1; k >= lead; k--) {
+      const coord = i % shape[k];
+      i = Math.floor(i / shape[k]);
+      const d = s[k - lead];
+      if (d !== 1) at += coord * stride;
+      stride *= d;
+    }
+    return data[at];
+  };
+}
+
+/**
+ * Gamma random floats of shape `a` (density ∝ `x^(a-1) e^-x`), as
+ * `jax.random.gamma`: a key split per element and JAX's Marsaglia-Tsang
+ * rejection loop on each (so a draw costs a few JavaScript operations per
+ * element). `a` is a number or a tensor broadcasting to `shape` (default
+ * its shape), read when drawing.
+ *
+ * @example
+ * ```ts
+ * import { gamma, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const g = gamma(key(0), 3, [4000]);
+ * const mean = [...g.data].reduce((s, v) => s + v, 0) / 4000;
+ * assert.ok(Math.abs(mean - 3) < 0.15);
+ * ```
+ */
+export function gamma(
+  key: Key,
+  a: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return gammaLike("random.gamma", key, a, shape, options, false);
+}
+
+function gammaLike(
+  fn: string,
+  key: Key,
+  a: number | Tensor,
+  shape: readonly number[] | undefined,
+  options: { dtype?: DType } | undefined,
+  logSpace: boolean,
+): Tensor {
+  if (options === undefined) options = {};
+  const k = keyInput(fn, key);
+  const s = checkSize(
+    fn,
+    shape ?? (typeof a === "number" ? [] : a?.shape ?? []),
+  );
+  checkOptions(fn, options, ["dtype"]);
+  const dtype = checkFloatDType(fn, options.dtype ?? "float32");
+  const alpha = shapeParam(fn, "a", a, s);
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const n = sizeOf(s);
+  const draw = (w: readonly [number, number]) => {
+    const out = allocData(dtype, n);
+    for (let i = 0; i < n; i++) {
+      out[i] = gammaOne(splitWords(w, n, i), r(alpha(i)), logSpace, dtype);
+    }
+    return fromData(out, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
+}
+
+/**
+ * Beta random floats in (0, 1) with shapes `a` and `b`, as
+ * `jax.random.beta`: two log-gamma draws from split keys, combined as
+ * `ga / (ga + gb)` scaled by their maximum.
+ *
+ * @example
+ * ```ts
+ * import { beta, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const x = beta(key(0), 2, 6, [4000]);
+ * const mean = [...x.data].reduce((s, v) => s + v, 0) / 4000;
+ * assert.ok(Math.abs(mean - 0.25) < 0.01);
+ * ```
+ */
+export function beta(
+  key: Key,
+  a: number | Tensor,
+  b: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "random.beta";
+  const k = keyInput(fn, key);
+  const s = checkSize(
+    fn,
+    shape ?? broadcastShapes(
+      typeof a === "number" ? [] : a?.shape ?? [],
+      typeof b === "number" ? [] : b?.shape ?? [],
+    ) ?? [],
+  );
+  checkOptions(fn, options, ["dtype"]);
+  const dtype = checkFloatDType(fn, options.dtype ?? "float32");
+  const fa = shapeParam(fn, "a", a, s), fb = shapeParam(fn, "b", b, s);
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const n = sizeOf(s);
+  const draw = (w: readonly [number, number]) => {
+    const ka = splitWords(w, 2, 0), kb = splitWords(w, 2, 1);
+    const out = allocData(dtype, n);
+    for (let i = 0; i < n; i++) {
+      const la = gammaOne(splitWords(ka, n, i), r(fa(i)), true, dtype);
+      const lb = gammaOne(splitWords(kb, n, i), r(fb(i)), true, dtype);
+      const m = Math.max(la, lb);
+      const ea = r(Math.exp(r(la - m))), eb = r(Math.exp(r(lb - m)));
+      out[i] = r(ea / r(ea + eb));
+    }
+    return fromData(out, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
 }

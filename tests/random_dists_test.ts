@@ -1,0 +1,239 @@
+/**
+ * random.exponential, gumbel, laplace, logistic, categorical, gamma and
+ * beta: each is JAX's formula on JAX's uniform bits (checked against the
+ * uniform draws of the same key), and its values follow the distribution:
+ * Kolmogorov-Smirnov against closed-form CDFs (gamma of shape 1/2, 1 and 2,
+ * beta (1, 1), (2, 1) and (1/2, 1/2)), moments elsewhere, class
+ * frequencies for categorical; jit and vmap over keys; the errors.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import { assertErrors } from "./_helpers.ts";
+
+const { random } = T;
+const key = random.key(2024);
+
+/** The Kolmogorov-Smirnov distance between a sample and a CDF. */
+function ks(sample: ArrayLike<number>, cdf: (x: number) => number): number {
+  const xs = Array.from(sample).sort((a, b) => a - b);
+  const n = xs.length;
+  let d = 0;
+  xs.forEach((x, i) => {
+    const f = cdf(x);
+    d = Math.max(d, Math.abs(f - i / n), Math.abs((i + 1) / n - f));
+  });
+  return d;
+}
+/** The 0.1% critical value of the KS distance for n draws. */
+const ksCritical = (n: number) => 1.95 / Math.sqrt(n);
+
+const moments = (v: ArrayLike<number>) => {
+  const xs = Array.from(v), n = xs.length;
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  const variance = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
+  return { mean, variance };
+};
+
+const erf = (x: number) => T.item(T.erf(T.tensor(x, { dtype: "float64" })));
+
+Deno.test("exponential, gumbel, laplace, logistic: JAX's formulas on the same key's uniforms, bit for bit", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const r = dtype === "float32" ? Math.fround : (v: number) => v;
+    const f = dtype === "float32"
+      ? { tiny: 2 ** -126, epsneg: 2 ** -24, eps: 2 ** -23 }
+      : { tiny: 2 ** -1022, epsneg: 2 ** -53, eps: 2 ** -52 };
+    const u = (lo: number, hi: number) =>
+      Array.from(
+        random.uniform(key, [500], { minval: lo, maxval: hi, dtype }).data,
+      );
+    const cases: [T.Tensor, number[]][] = [
+      [
+        random.exponential(key, [500], { dtype }),
+        u(0, 1).map((x) => r(-Math.log1p(-x))),
+      ],
+      [
+        random.gumbel(key, [500], { dtype }),
+        u(f.tiny, 1).map((x) => r(-Math.log(-Math.log(x)))),
+      ],
+      [
+        random.laplace(key, [500], { dtype }),
+        u(-1 + f.epsneg, 1).map((x) =>
+          r(Math.sign(x) * Math.log1p(-Math.abs(x)))
+        ),
+      ],
+      [
+        random.logistic(key, [500], { dtype }),
+        u(f.eps, 1).map((x) => r(Math.log(x / (1 - x)))),
+      ],
+    ];
+    for (const [t, want] of cases) {
+      assert.equal(t.dtype, dtype);
+      assert.deepEqual(Array.from(t.data), want);
+    }
+  }
+});
+
+Deno.test("exponential, gumbel, laplace, logistic: Kolmogorov-Smirnov against their CDFs", () => {
+  const n = 20000;
+  const cases: [string, T.Tensor, (x: number) => number][] = [
+    ["exponential", random.exponential(key, [n]), (x) => 1 - Math.exp(-x)],
+    ["gumbel", random.gumbel(key, [n]), (x) => Math.exp(-Math.exp(-x))],
+    [
+      "laplace",
+      random.laplace(key, [n], { dtype: "float64" }),
+      (x) => (x < 0 ? 0.5 * Math.exp(x) : 1 - 0.5 * Math.exp(-x)),
+    ],
+    ["logistic", random.logistic(key, [n]), (x) => 1 / (1 + Math.exp(-x))],
+  ];
+  for (const [name, t, cdf] of cases) {
+    const d = ks(t.data, cdf);
+    assert.ok(d < ksCritical(n), `${name}: KS ${d}`);
+  }
+  // and a wrong CDF is told apart (the test has power)
+  assert.ok(
+    ks(random.gumbel(key, [n]).data, (x) => 1 / (1 + Math.exp(-x))) >
+      ksCritical(n),
+  );
+});
+
+Deno.test("gamma: Kolmogorov-Smirnov for shapes 1/2, 1 and 2; mean and variance a for small and large shapes; a tensor of shapes", () => {
+  const n = 8000;
+  const cdfs: [number, (x: number) => number][] = [
+    [0.5, (x) => erf(Math.sqrt(x))],
+    [1, (x) => 1 - Math.exp(-x)],
+    [2, (x) => 1 - Math.exp(-x) * (1 + x)],
+  ];
+  for (const [a, cdf] of cdfs) {
+    for (const dtype of ["float32", "float64"] as const) {
+      const g = random.gamma(key, a, [n], { dtype });
+      assert.equal(g.dtype, dtype);
+      const d = ks(g.data, cdf);
+      assert.ok(d < ksCritical(n), `gamma(${a}) ${dtype}: KS ${d}`);
+    }
+  }
+  for (const a of [0.05, 0.3, 5, 40]) {
+    const { mean, variance } = moments(
+      random.gamma(key, a, [n], { dtype: "float64" }).data,
+    );
+    const se = Math.sqrt(a / n);
+    assert.ok(Math.abs(mean - a) < 5 * se, `gamma(${a}) mean ${mean}`);
+    assert.ok(
+      Math.abs(variance / a - 1) < 0.1,
+      `gamma(${a}) variance ${variance}`,
+    );
+  }
+  // shapes per column, broadcast over rows
+  const a = T.tensor([0.5, 2, 8]);
+  const g = random.gamma(key, a, [3000, 3], { dtype: "float64" });
+  for (let c = 0; c < 3; c++) {
+    const col = Array.from({ length: 3000 }, (_, i) => g.data[i * 3 + c]);
+    const { mean } = moments(col);
+    assert.ok(
+      Math.abs(mean - a.data[c]) < 5 * Math.sqrt(a.data[c] / 3000),
+      `column ${c}: ${mean}`,
+    );
+  }
+  assert.deepEqual(random.gamma(key, a).shape, [3]);
+});
+
+Deno.test("beta: Kolmogorov-Smirnov for (1, 1), (2, 1) and (1/2, 1/2); moments of (2, 5); mixed shapes", () => {
+  const n = 8000;
+  const cdfs: [number, number, (x: number) => number][] = [
+    [1, 1, (x) => x],
+    [2, 1, (x) => x * x],
+    [0.5, 0.5, (x) => (2 / Math.PI) * Math.asin(Math.sqrt(x))],
+  ];
+  for (const [a, b, cdf] of cdfs) {
+    const x = random.beta(key, a, b, [n], { dtype: "float64" });
+    assert.ok([...x.data].every((v) => v >= 0 && v <= 1));
+    const d = ks(x.data, cdf);
+    assert.ok(d < ksCritical(n), `beta(${a}, ${b}): KS ${d}`);
+  }
+  const { mean, variance } = moments(random.beta(key, 2, 5, [n]).data);
+  assert.ok(Math.abs(mean - 2 / 7) < 0.01, `${mean}`);
+  assert.ok(Math.abs(variance - 10 / (49 * 8)) < 0.003, `${variance}`);
+  assert.deepEqual(random.beta(key, T.tensor([1, 2]), 3).shape, [2]);
+});
+
+Deno.test("categorical: class frequencies follow softmax(logits) along the axis; extra leading draws", () => {
+  const p = [0.1, 0.2, 0.7];
+  const logits = T.log(T.tensor([p, [0.5, 0.25, 0.25]]));
+  const n = 6000;
+  const c = random.categorical(key, logits, { shape: [n, 2] });
+  assert.equal(c.dtype, "int32");
+  assert.deepEqual(c.shape, [n, 2]);
+  const rows = [p, [0.5, 0.25, 0.25]];
+  rows.forEach((probs, r) => {
+    probs.forEach((q, k) => {
+      let count = 0;
+      for (let i = 0; i < n; i++) if (c.data[i * 2 + r] === k) count++;
+      const sd = Math.sqrt(n * q * (1 - q));
+      assert.ok(
+        Math.abs(count - n * q) < 5 * sd,
+        `row ${r} class ${k}: ${count}`,
+      );
+    });
+  });
+  // classes along axis 0
+  const t = random.categorical(key, T.transpose(logits, [1, 0]), { axis: 0 });
+  assert.deepEqual(t.shape, [2]);
+});
+
+Deno.test("the new samplers under jit and vmap: the eager draws of each key", () => {
+  const f = (k: T.Key) => random.gamma(k, 1.5, [6]);
+  const jf = T.jit(f);
+  const keys = random.split(key, 3);
+  for (const k of keys) assert.deepEqual(jf(k).data, f(k).data);
+  assert.equal(jf.traceCount(), 1);
+  const batched = T.vmap((k: T.Key) => random.beta(k, 2, 3, [4]))(keys);
+  keys.forEach((k, i) =>
+    assert.deepEqual(
+      Array.from(batched.data.slice(i * 4, i * 4 + 4)),
+      Array.from(random.beta(k, 2, 3, [4]).data),
+    )
+  );
+});
+
+Deno.test("the new samplers: errors name the function, the argument, what was expected and what came", () => {
+  assertErrors("random.gamma", [
+    [() => random.gamma(key, 0), /a must be a finite number > 0, got 0/],
+    [
+      () => random.gamma(key, T.tensor([1, -1])),
+      /every a must be a finite number > 0/,
+    ],
+    [
+      () => random.gamma(key, T.tensor([1, 2]), [3]),
+      /a \[2\] must broadcast to the shape \[3\]/,
+    ],
+    [
+      () => random.gamma(key, 1, [2], { dtype: "int32" }),
+      /dtype must be "float32" or "float64"/,
+    ],
+  ]);
+  assertErrors("random.beta", [[
+    () => random.beta(key, 1, NaN),
+    /b must be a finite number > 0, got NaN/,
+  ]]);
+  assertErrors("random.categorical", [
+    [
+      () => random.categorical(key, T.tensor([1, 2], { dtype: "int32" })),
+      /logits must be float32 or float64, got int32/,
+    ],
+    [
+      () => random.categorical(key, T.zeros([2, 3]), { axis: 2 }),
+      /axis must be an integer in \[-2, 2\) for logits \[2,3\], got number 2/,
+    ],
+    [
+      () => random.categorical(key, T.zeros([2, 3]), { shape: [4, 3] }),
+      /shape \[4,3\] must end with the logits' other axes \[2\]/,
+    ],
+  ]);
+  assertErrors("random.exponential", [[
+    () => random.exponential(key, [-1]),
+    /shape/,
+  ]]);
+  assertErrors("random.gamma", [[
+    () => T.jit((a: T.Tensor) => random.gamma(key, a))(T.tensor([1, 2])),
+    /a must be a number or a concrete tensor \(its values are read when drawing\), got a traced value/,
+  ]]);
+});
