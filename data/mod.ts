@@ -84,6 +84,7 @@ export {
   split,
   take,
 } from "./batches.ts";
+export { cutmix, type Mixed, type MixOptions, mixup } from "./mix.ts";
 export {
   adjustBrightness,
   adjustContrast,

@@ -622,6 +622,18 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       fill: 1,
       key,
     }, (o) => T.data.randomRotation(img, o)],
+    [
+      ["mixup:"],
+      "data.mixup",
+      { numClasses: 3, alpha: 0.4, p: 0.9, key },
+      (o) => T.data.mixup(img, T.tensor([0, 2], { dtype: "int32" }), o),
+    ],
+    [
+      ["cutmix:"],
+      "data.cutmix",
+      { numClasses: 3, alpha: 0.4, p: 0.9, key },
+      (o) => T.data.cutmix(img, T.tensor([0, 2], { dtype: "int32" }), o),
+    ],
     [["randomResizedCrop:"], "data.randomResizedCrop", {
       size: [3, 3],
       scale: [0.2, 0.9],
