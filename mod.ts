@@ -111,7 +111,12 @@ export { einsum } from "./ops/einsum.ts";
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";
-export { customVjp, pureCallback, type ShapeDtype } from "./ops/custom_vjp.ts";
+export {
+  customJvp,
+  customVjp,
+  pureCallback,
+  type ShapeDtype,
+} from "./ops/custom_vjp.ts";
 export { checkpoint, remat } from "./ops/checkpoint.ts";
 export { jit, type JitOptions, type Jitted } from "./ops/jit.ts";
 export {

@@ -15,7 +15,9 @@ import {
   isTensor,
   sameShape,
   type Tensor,
+  zerosLike,
 } from "./tensor.ts";
+import { vjp } from "./transforms.ts";
 import {
   type BatchRule,
   bindRule,
@@ -112,6 +114,72 @@ export function customVjp<A extends [] | Tensor[], R>(
       };
       return inputs.map((_, i) => (g: Tensor) => cts(g)[i]);
     },
+    batch: loopBatch(() => rule),
+  };
+  return (...args: Tensor[]) => {
+    args.forEach((a, i) => {
+      if (!isTensor(a)) {
+        throw new Error(
+          `${fn}: argument ${i} must be a Tensor, got ${describe(a)}`,
+        );
+      }
+    });
+    return bindRule(rule, args, {});
+  };
+}
+
+/**
+ * Declares a function with its own JVP rule, as `jax.custom_jvp`:
+ * `jvp(primals, tangents)` returns `[output, tangentOut]`, linear in the
+ * tangents (an argument without a tangent gets zeros). Forward mode uses the
+ * rule; reverse mode transposes it (the VJP of input i is the VJP of the
+ * linear map `t_i -> tangentOut`), so `grad` uses it too, and derivatives of
+ * higher order differentiate the rule itself. Arguments and the output are
+ * tensors.
+ *
+ * @example
+ * ```ts
+ * import { customJvp, grad, log1p, exp, mul, sigmoid, sum, type Tensor, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // softplus whose derivative is the sigmoid even where exp overflows
+ * const softplus = customJvp(
+ *   (x: Tensor) => log1p(exp(x)),
+ *   ([x], [t]) => [log1p(exp(x)), mul(t, sigmoid(x))],
+ * );
+ * const g = grad((x: Tensor) => sum(softplus(x)))(tensor([1000]));
+ * assert.equal(g.data[0], 1);
+ * ```
+ */
+export function customJvp<A extends [] | Tensor[]>(
+  f: (...args: A) => Tensor,
+  jvp: (primals: A, tangents: A) => readonly [Tensor, Tensor],
+): (...args: A) => Tensor {
+  const fn = "customJvp";
+  checkFunction(fn, "f", f);
+  checkFunction(fn, "jvp", jvp);
+  const tangentOut = (primals: Tensor[], tangents: Tensor[]) => {
+    const r = jvp(primals as A, tangents as A);
+    if (!Array.isArray(r) || r.length !== 2 || !isTensor(r[1])) {
+      throw new Error(
+        `${fn}: jvp must return [output, tangent], got ${describe(r)}`,
+      );
+    }
+    return r[1];
+  };
+  const rule: Rule<Empty> = {
+    name: f.name || fn,
+    forward: (inputs) => concrete(f(...inputs as A)),
+    jvp: (inputs, tangents) =>
+      tangentOut(inputs, tangents.map((t, i) => t ?? zerosLike(inputs[i]))),
+    vjp: (inputs) =>
+      inputs.map((p, i) => (g: Tensor) => {
+        const along = (t: Tensor) =>
+          tangentOut(
+            inputs,
+            inputs.map((q, k) => (k === i ? t : zerosLike(q))),
+          );
+        return vjp(along, zerosLike(p))[1](g)[0];
+      }),
     batch: loopBatch(() => rule),
   };
   return (...args: Tensor[]) => {
