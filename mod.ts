@@ -133,6 +133,8 @@ export {
 export {
   grad,
   jvp,
+  linearize,
+  linearTranspose,
   stopGradient,
   valueAndGrad,
   vjp,

@@ -53,7 +53,15 @@ export function vjp<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   ...primals: A
 ): [output: R, vjpFn: (cotangent: R) => A] {
-  const fn = "vjp";
+  return vjpAs("vjp", f, primals);
+}
+
+/** {@linkcode vjp}, its errors naming `fn`. */
+function vjpAs<A extends Tree[], R extends Tree>(
+  fn: string,
+  f: (...args: A) => R,
+  primals: A,
+): [output: R, vjpFn: (cotangent: R) => A] {
   checkFunction(fn, "f", f);
   checkArgs(fn, primals);
   const level = newLevel();
@@ -140,6 +148,61 @@ export function jvp(
     result.push(treeMap(primal, aux as Tree));
   }
   return result;
+}
+
+/**
+ * `f`'s output at `primals` and its linearisation there, as
+ * `jax.linearize`: a function of tangents (trees like the primals) giving
+ * the output's tangent, J·t. `f` runs once; each call of the linear
+ * function runs only the linear operations of the derivative (it
+ * transposes `f`'s recorded VJP, which keeps `f`'s residuals).
+ *
+ * @example
+ * ```ts
+ * import { linearize, mul, sin, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [y, df] = linearize(sin, tensor([0], { dtype: "float64" }));
+ * assert.deepEqual(toArray(y), [0]);
+ * assert.deepEqual(toArray(df(tensor([3], { dtype: "float64" }))), [3]); // cos(0)·3
+ * assert.deepEqual(toArray(df(mul(tensor([3], { dtype: "float64" }), 2))), [6]);
+ * ```
+ */
+export function linearize<A extends Tree[], R extends Tree>(
+  f: (...args: A) => R,
+  ...primals: A
+): [output: R, jvpFn: (...tangents: A) => R] {
+  const fn = "linearize";
+  const [out, pullback] = vjpAs(fn, f, primals);
+  const zeroCt = treeMap((l) => zerosLike(l), out);
+  const jvpFn = (...tangents: A): R => {
+    checkTangents(fn, primals, tangents);
+    // J·t is the VJP of the linear map g -> pullback(g), applied to t
+    const [, back] = vjp((g: R) => pullback(g), zeroCt);
+    return back(tangents)[0];
+  };
+  return [out, jvpFn];
+}
+
+/**
+ * The transpose of a linear `f`, as `jax.linear_transpose`: a function of
+ * an output cotangent giving one cotangent per argument (`primals` give the
+ * arguments' shapes and dtypes; for a linear `f` its VJP at any point is
+ * its transpose).
+ *
+ * @example
+ * ```ts
+ * import { linearTranspose, matmul, tensor, toArray, type Tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[1, 2], [3, 4], [5, 6]]);
+ * const t = linearTranspose((x: Tensor) => matmul(a, x), tensor([0, 0]));
+ * assert.deepEqual(toArray(t(tensor([1, 0, 1]))[0]), [6, 8]); // aᵀ·[1, 0, 1]
+ * ```
+ */
+export function linearTranspose<A extends Tree[], R extends Tree>(
+  f: (...args: A) => R,
+  ...primals: A
+): (cotangent: R) => A {
+  return vjpAs("linearTranspose", f, primals)[1];
 }
 
 /**
