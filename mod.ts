@@ -118,6 +118,12 @@ export {
   type ShapeDtype,
 } from "./ops/custom_vjp.ts";
 export { checkpoint, remat } from "./ops/checkpoint.ts";
+export {
+  gumbelSoftmax,
+  type GumbelSoftmaxOptions,
+  rrelu,
+  type RreluOptions,
+} from "./ops/stochastic.ts";
 export { jit, type JitOptions, type Jitted } from "./ops/jit.ts";
 export {
   type AxisSpec,

@@ -144,6 +144,7 @@ import {
   interpolatePlan,
 } from "../ops/upsample.ts";
 import { type Key, normal, split, uniform } from "../ops/random.ts";
+import { rrelu as rreluOp } from "../ops/stochastic.ts";
 import {
   adaptiveAvgPool3d as adaptiveAvgPool3dOp,
   adaptiveMaxPool3d as adaptiveMaxPool3dOp,
@@ -3073,6 +3074,49 @@ export function leakyRelu(
     name: "LeakyReLU",
     repr: `LeakyReLU(negative_slope=${pyFloat(negativeSlope)})`,
     apply: (_p, x) => leakyReluOp(x, { negativeSlope }),
+  });
+}
+
+/**
+ * Randomized leaky ReLU layer (PyTorch's `nn.RReLU`, defaults lower 1/8 and
+ * upper 1/3): the op `rrelu` with slopes drawn per element in training
+ * (a key needed, as dropout's), `leakyRelu` with their mean in inference.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const r = nn.rrelu();
+ * assert.equal(r.info.repr, "RReLU(lower=0.125, upper=0.3333333333333333)");
+ * const y = r.apply({}, tensor([-1, 1]), { training: true, key: random.key(0) });
+ * assert.ok(y.data[0] <= -0.125 && y.data[0] > -1 / 3 && y.data[1] === 1);
+ * ```
+ */
+export function rrelu(
+  options?: { lower?: number; upper?: number },
+): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = "nn.rrelu";
+  checkOptions(fn, options, ["lower", "upper"]);
+  const lower = numberOption(fn, "lower", options.lower, 1 / 8);
+  const upper = numberOption(fn, "upper", options.upper, 1 / 3);
+  if (!(lower <= upper)) {
+    throw new Error(
+      `${fn}: lower must be at most upper, got ${lower} and ${upper}`,
+    );
+  }
+  return defineLayer({
+    name: "RReLU",
+    repr: `RReLU(lower=${pyFloat(lower)}, upper=${pyFloat(upper)})`,
+    needsKey: lower < upper,
+    apply: (_p, x, { training, key }) => {
+      if (training && !key && lower < upper) {
+        throw new Error(
+          `nn.RReLU.apply: training needs opts.key (a random.key); containers split the key they are given among their random layers`,
+        );
+      }
+      return rreluOp(x, { lower, upper, training, ...(key ? { key } : {}) });
+    },
   });
 }
 

@@ -175,6 +175,7 @@ export {
   replicationPad1d,
   replicationPad2d,
   replicationPad3d,
+  rrelu,
   selu,
   sigmoid,
   silu,

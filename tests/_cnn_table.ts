@@ -850,6 +850,41 @@ export const cnnRows: Row[] = [
       T.dropout(x, { p: p.p, key: T.random.key(p.seed), training: true }),
   },
   {
+    name: "rrelu (training, fixed key)",
+    arb: fc.tuple(anyShape, fc.nat(100))
+      .map(([s, seed]): Draw => ({ shapes: [s], p: { seed } })),
+    // away from 0, where the slope changes
+    domains: ["nonzero"],
+    f: (p, x) =>
+      T.rrelu(x, {
+        lower: 0.1,
+        upper: 0.4,
+        key: T.random.key(p.seed),
+        training: true,
+      }),
+  },
+  {
+    // (soft samples only: a hard one's straight-through gradient is by
+    // design not its derivative)
+    name: "gumbelSoftmax (fixed key)",
+    arb: fc.tuple(axisArb, fc.nat(100), fc.constantFrom(0.5, 1, 2))
+      .map(([d, seed, tau]): Draw => ({
+        shapes: d.shapes,
+        p: {
+          axis: typeof d.p === "number" ? d.p : (d.p as { axis: number }).axis,
+          seed,
+          tau,
+        },
+      })),
+    domains: ["real"],
+    f: (p, x) =>
+      T.gumbelSoftmax(x, {
+        axis: p.axis,
+        tau: p.tau,
+        key: T.random.key(p.seed),
+      }),
+  },
+  {
     name: "batchNorm",
     arb: fc.record({
       n: int(1, 3),

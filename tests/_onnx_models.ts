@@ -506,6 +506,17 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 7, 7],
     ],
     [
+      "rrelu in inference (leaky with the mean slope)",
+      seq(
+        nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 }),
+        nn.rrelu({ lower: 0.1, upper: 0.3 }),
+        nn.flatten(),
+        nn.linear({ inFeatures: 18, outFeatures: 4 }),
+        nn.rrelu(),
+      ),
+      [2, 1, 5, 5],
+    ],
+    [
       "3-D paddings: constant, reflection and replication around conv3d",
       seq(
         nn.constantPad3d([1, 2, 0, 1, 2, 0], 3.5),
