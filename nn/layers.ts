@@ -22,8 +22,10 @@ import {
   add,
   astype,
   div,
+  mul,
   relu as reluOp,
   sigmoid as sigmoidOp,
+  sqrt,
   tanh as tanhOp,
 } from "../ops/elementwise.ts";
 import {
@@ -32,6 +34,7 @@ import {
   pad as padOp,
   reshape as reshapeOp,
   squeeze as squeezeOp,
+  sum,
 } from "../ops/structural.ts";
 import {
   channelShuffle as channelShuffleOp,
@@ -3440,5 +3443,106 @@ export function threshold(
     // PyTorch prints the numbers as given (an integer without ".0")
     repr: `Threshold(threshold=${t}, value=${v})`,
     apply: (_p, x) => thresholdOp(x, t, v),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// weight normalisation
+
+/** Options of {@linkcode weightNorm} (torch.nn.utils.weight_norm's). */
+export interface WeightNormOptions {
+  /** The parameter to reparametrise. Default "weight". */
+  name?: string;
+  /** The axis kept by the norm (one magnitude per slice along it), or null for one magnitude of the whole tensor. Default 0. */
+  dim?: number | null;
+}
+
+/**
+ * A layer with weight normalisation (`torch.nn.utils.weight_norm`): its
+ * parameter `name` becomes a direction `${name}_v` and a magnitude
+ * `${name}_g` (the norm over every axis but `dim`, shape 1 on those), and
+ * `apply` uses `v · g / ‖v‖`. Initialised from the layer's own init (g =
+ * ‖v‖, so the layer starts as it was); PyTorch's repr and state_dict keys;
+ * `toTorch` wraps the module in `nn.utils.weight_norm`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const fc = nn.weightNorm(nn.linear({ inFeatures: 3, outFeatures: 2 }));
+ * const p = fc.init(random.key(0));
+ * assert.deepEqual(Object.keys(p).sort(), ["bias", "weight_g", "weight_v"]);
+ * assert.deepEqual(p.weight_g.shape, [2, 1]);
+ * assert.deepEqual(fc.apply(p, zeros([4, 3])).shape, [4, 2]);
+ * ```
+ */
+export function weightNorm(
+  layer: Layer<LeafParams, EmptyState>,
+  options?: WeightNormOptions,
+): Layer<LeafParams, EmptyState> {
+  if (options === undefined) options = {};
+  const fn = "nn.weightNorm";
+  checkLayer(fn, "layer", layer);
+  checkOptions(fn, options, ["name", "dim"]);
+  const name = options.name ?? "weight";
+  const info = layer.info;
+  const specs = info.params as Record<string, ParamSpec>;
+  const spec = typeof name === "string" ? specs[name] : undefined;
+  if (
+    !spec || typeof (spec as ParamSpec).shape !== "object" ||
+    info.children.length > 0 || info.hasState
+  ) {
+    throw new Error(
+      `${fn}: layer must be a leaf layer without state with a parameter ${
+        JSON.stringify(name)
+      } (its parameters: ${
+        Object.keys(specs).join(", ") || "none"
+      }), got ${info.name}`,
+    );
+  }
+  const rank = spec.shape.length;
+  const dim = options.dim === undefined ? 0 : options.dim;
+  if (
+    dim !== null &&
+    (!Number.isInteger(dim) || (dim as number) < -rank ||
+      (dim as number) >= rank)
+  ) {
+    throw new Error(
+      `${fn}: dim must be an integer in [${-rank}, ${rank}) or null, got ${
+        describe(dim)
+      }`,
+    );
+  }
+  const d = dim === null ? null : ((dim as number) + rank) % rank;
+  const axes = [...Array(rank).keys()].filter((a) => a !== d);
+  const gShape = d === null ? [] : spec.shape.map((n, a) => (a === d ? n : 1));
+  const norm = (v: Tensor) =>
+    sqrt(sum(mul(v, v), { axis: axes, keepDims: d !== null }));
+  const { [name]: _, ...rest } = specs;
+  const params: Record<string, ParamSpec> = {
+    ...rest,
+    [`${name}_g`]: { shape: gShape, dtype: spec.dtype },
+    [`${name}_v`]: { shape: spec.shape, dtype: spec.dtype },
+  };
+  const inner = (p: LeafParams) => {
+    const { [`${name}_g`]: g, [`${name}_v`]: v, ...others } = p;
+    return { ...others, [name]: mul(v, div(g, norm(v))) } as LeafParams;
+  };
+  const call = info.torch ?? info.repr;
+  return defineLayer({
+    name: info.name,
+    repr: info.repr,
+    torch: `utils.weight_norm(nn.${call}, name='${name}', dim=${
+      d === null ? "None" : d
+    })`,
+    params,
+    init: (key) => {
+      const p = layer.init(key) as LeafParams;
+      const { [name]: v, ...others } = p;
+      return { ...others, [`${name}_g`]: norm(v), [`${name}_v`]: v };
+    },
+    apply: (p, x, opts) => layer.apply(inner(p), x, opts),
+    outputShape: (s) => info.outputShape(s),
+    needsKey: info.needsKey,
   });
 }

@@ -193,6 +193,8 @@ export {
   type UpdateBnBatch,
   upsample,
   type UpsampleLayerOptions,
+  weightNorm,
+  type WeightNormOptions,
   zeroPad2d,
 } from "./layers.ts";
 export {

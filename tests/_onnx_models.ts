@@ -506,6 +506,20 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 7, 7],
     ],
     [
+      "weight normalisation: conv2d (dim 0) and linear (one magnitude)",
+      seq(
+        nn.weightNorm(
+          nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 }),
+        ),
+        nn.relu,
+        nn.flatten(),
+        nn.weightNorm(nn.linear({ inFeatures: 18, outFeatures: 4 }), {
+          dim: null,
+        }),
+      ),
+      [2, 1, 5, 5],
+    ],
+    [
       "rrelu in inference (leaky with the mean slope)",
       seq(
         nn.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3 }),
