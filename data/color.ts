@@ -9,6 +9,7 @@
  * @module
  */
 import {
+  arange,
   checkOptions,
   describe,
   fromData,
@@ -18,17 +19,20 @@ import {
   add,
   div,
   equal,
+  greaterEqual,
+  less,
   mul,
   notEqual,
   sub,
   where,
 } from "../ops/elementwise.ts";
-import { clamp, floor, logicalAnd, logicalNot } from "../ops/math.ts";
+import { clamp, floor, isFinite, logicalAnd, logicalNot } from "../ops/math.ts";
 import { concat, pad, reshape, slice } from "../ops/structural.ts";
 import { max, mean, min } from "../ops/reductions.ts";
 import { conv2d } from "../ops/conv.ts";
 import { floatCheck } from "../ops/_args.ts";
 import {
+  bernoulli,
   type Key,
   normal,
   permutation,
@@ -263,6 +267,302 @@ export function gaussianBlur(
     kx >> 1,
   ]], { mode: "reflect" });
   return back(conv2d(padded, weight, null, { groups: c }));
+}
+
+/** An image of 1 or 3 channels, as a batch; errors name `fn`. */
+function colorImages(fn: string, x: Tensor) {
+  const { xb, back } = batchOf(fn, x);
+  const c = xb.shape[1];
+  if (c !== 1 && c !== 3) {
+    throw new Error(`${fn}: x must have 1 or 3 channels, got ${c}`);
+  }
+  return { xb, back };
+}
+
+/**
+ * The negative image, as torchvision's `invert`: `1 - x`.
+ *
+ * @example
+ * ```ts
+ * import { invert } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(invert(tensor([[[0.25, 1]]]))), [[[0.75, 0]]]);
+ * ```
+ */
+export function invert(x: Tensor): Tensor {
+  const { xb, back } = colorImages("invert", x);
+  return back(sub(1, xb));
+}
+
+/**
+ * Pixels at or above `threshold` inverted, as torchvision's `solarize`
+ * (`threshold` at most 1).
+ *
+ * @example
+ * ```ts
+ * import { solarize } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(solarize(tensor([[[0.25, 0.75]]]), 0.5)), [[[0.25, 0.25]]]);
+ * ```
+ */
+export function solarize(x: Tensor, threshold: number): Tensor {
+  const fn = "solarize";
+  if (typeof threshold !== "number" || !(threshold <= 1)) {
+    throw new Error(
+      `${fn}: threshold must be a number at most 1 (the image's bound), got ${
+        describe(threshold)
+      }`,
+    );
+  }
+  const { xb, back } = colorImages(fn, x);
+  return back(where(greaterEqual(xb, threshold), sub(1, xb), xb));
+}
+
+/**
+ * Sharpness as torchvision's `adjust_sharpness`: a blend with the image
+ * smoothed by the kernel `[[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13` (the
+ * border pixels kept) by `factor` (0 blurs, 1 is the image, 2 sharpens),
+ * clamped to [0, 1]; an image of 2 rows or columns or fewer stays as it is.
+ *
+ * @example
+ * ```ts
+ * import { adjustSharpness } from "./mod.ts";
+ * import { random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = random.uniform(random.key(0), [3, 6, 6]);
+ * assert.deepEqual(adjustSharpness(x, 1).data, x.data);
+ * ```
+ */
+export function adjustSharpness(x: Tensor, factor: number): Tensor {
+  const fn = "adjustSharpness";
+  const f = factorOf(fn, "factor", factor);
+  const { xb, back } = colorImages(fn, x);
+  const [, c, h, w] = xb.shape;
+  if (h <= 2 || w <= 2) return x;
+  // the kernel divided by its sum in x's dtype, as torchvision
+  const r = xb.dtype === "float32" ? Math.fround : (v: number) => v;
+  const k = Array.from({ length: 9 }, (_, i) => r((i === 4 ? 5 : 1) / 13));
+  const weight = fromData(
+    xb.dtype === "float64"
+      ? Float64Array.from({ length: 9 * c }, (_, i) => k[i % 9])
+      : Float32Array.from({ length: 9 * c }, (_, i) => k[i % 9]),
+    [c, 1, 3, 3],
+  );
+  const smooth = conv2d(xb, weight, null, { padding: 1, groups: c });
+  const rows = arange(h, undefined, 1, { dtype: "int32" });
+  const cols = arange(w, undefined, 1, { dtype: "int32" });
+  const inside = (v: Tensor, size: number) =>
+    logicalAnd(greaterEqual(v, 1), less(v, size - 1));
+  const interior = logicalAnd(
+    reshape(inside(rows, h), [h, 1]),
+    reshape(inside(cols, w), [1, w]),
+  );
+  return back(blend(xb, where(interior, smooth, xb), f));
+}
+
+/**
+ * Each channel stretched to [0, 1], as torchvision's `autocontrast`:
+ * `(x - min) / (max - min)` per image and channel (a constant channel
+ * kept), clamped.
+ *
+ * @example
+ * ```ts
+ * import { autocontrast } from "./mod.ts";
+ * import { tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(autocontrast(tensor([[[0.25, 0.5, 0.75]]]))), [[[0, 0.5, 1]]]);
+ * ```
+ */
+export function autocontrast(x: Tensor): Tensor {
+  const { xb, back } = colorImages("autocontrast", x);
+  const lo = min(xb, { axis: [2, 3], keepDims: true });
+  const hi = max(xb, { axis: [2, 3], keepDims: true });
+  const scale = div(1, sub(hi, lo));
+  const flat = logicalNot(isFinite(scale));
+  return back(clamp(
+    mul(sub(xb, where(flat, 0, lo)), where(flat, 1, scale)),
+    { min: 0, max: 1 },
+  ));
+}
+
+/** Options of the random photometric transforms: the probability and the key. */
+export interface RandomApplyOptions {
+  /** The probability each image is transformed. Default 0.5 (randomGrayscale: 0.1). */
+  p?: number;
+  /** The random key. Required. */
+  key: Key;
+}
+
+/** `f` applied to the images a per-image draw of probability `p` picks, the others kept. */
+function randomApply(
+  fn: string,
+  x: Tensor,
+  options: RandomApplyOptions,
+  defaultP: number,
+  f: (xb: Tensor) => Tensor,
+): Tensor {
+  const o = checkOptions(fn, options, [
+    "p",
+    "key",
+  ]) as unknown as RandomApplyOptions;
+  const key = requireKey(fn, o.key);
+  const p = o.p ?? defaultP;
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new Error(`${fn}: p must be a number in [0, 1], got ${describe(p)}`);
+  }
+  const { xb, back } = colorImages(fn, x);
+  const n = xb.shape[0];
+  const pick = reshape(
+    equal(bernoulli(key, p, [n]), 1),
+    [n, 1, 1, 1],
+  );
+  return back(where(pick, f(xb), xb));
+}
+
+/**
+ * Each image inverted with probability `p`, as torchvision's
+ * `RandomInvert` (one draw per image).
+ *
+ * @example
+ * ```ts
+ * import { randomInvert } from "./mod.ts";
+ * import { random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(randomInvert(tensor([[[0.25]]]), { p: 1, key: random.key(0) })), [[[0.75]]]);
+ * ```
+ */
+export function randomInvert(x: Tensor, options: RandomApplyOptions): Tensor {
+  return randomApply("randomInvert", x, options, 0.5, (xb) => sub(1, xb));
+}
+
+/** Options of {@linkcode randomSolarize}. */
+export interface RandomSolarizeOptions extends RandomApplyOptions {
+  /** Pixels at or above it are inverted. Required. */
+  threshold: number;
+}
+
+/**
+ * Each image solarized with probability `p`, as torchvision's
+ * `RandomSolarize`.
+ *
+ * @example
+ * ```ts
+ * import { randomSolarize } from "./mod.ts";
+ * import { random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomSolarize(tensor([[[0.75]]]), { threshold: 0.5, p: 1, key: random.key(0) });
+ * assert.deepEqual(toArray(y), [[[0.25]]]);
+ * ```
+ */
+export function randomSolarize(
+  x: Tensor,
+  options: RandomSolarizeOptions,
+): Tensor {
+  const fn = "randomSolarize";
+  const { threshold, ...rest } = checkOptions(fn, options, [
+    "threshold",
+    "p",
+    "key",
+  ]) as unknown as RandomSolarizeOptions;
+  if (typeof threshold !== "number" || !(threshold <= 1)) {
+    throw new Error(
+      `${fn}: threshold must be a number at most 1, got ${describe(threshold)}`,
+    );
+  }
+  return randomApply(
+    fn,
+    x,
+    rest,
+    0.5,
+    (xb) => where(greaterEqual(xb, threshold), sub(1, xb), xb),
+  );
+}
+
+/** Options of {@linkcode randomAdjustSharpness}. */
+export interface RandomAdjustSharpnessOptions extends RandomApplyOptions {
+  /** The sharpness factor (see {@linkcode adjustSharpness}). Required. */
+  sharpnessFactor: number;
+}
+
+/**
+ * Each image's sharpness adjusted by `sharpnessFactor` with probability
+ * `p`, as torchvision's `RandomAdjustSharpness`.
+ *
+ * @example
+ * ```ts
+ * import { randomAdjustSharpness } from "./mod.ts";
+ * import { random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = random.uniform(random.key(0), [2, 3, 5, 5]);
+ * assert.deepEqual(randomAdjustSharpness(x, { sharpnessFactor: 2, p: 0, key: random.key(1) }).data, x.data);
+ * ```
+ */
+export function randomAdjustSharpness(
+  x: Tensor,
+  options: RandomAdjustSharpnessOptions,
+): Tensor {
+  const fn = "randomAdjustSharpness";
+  const { sharpnessFactor, ...rest } = checkOptions(fn, options, [
+    "sharpnessFactor",
+    "p",
+    "key",
+  ]) as unknown as RandomAdjustSharpnessOptions;
+  factorOf(fn, "sharpnessFactor", sharpnessFactor);
+  return randomApply(
+    fn,
+    x,
+    rest,
+    0.5,
+    (xb) => adjustSharpness(xb, sharpnessFactor),
+  );
+}
+
+/**
+ * Each image's contrast stretched with probability `p`, as torchvision's
+ * `RandomAutocontrast`.
+ *
+ * @example
+ * ```ts
+ * import { randomAutocontrast } from "./mod.ts";
+ * import { random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomAutocontrast(tensor([[[0.25, 0.75]]]), { p: 1, key: random.key(0) });
+ * assert.deepEqual(toArray(y), [[[0, 1]]]);
+ * ```
+ */
+export function randomAutocontrast(
+  x: Tensor,
+  options: RandomApplyOptions,
+): Tensor {
+  return randomApply("randomAutocontrast", x, options, 0.5, autocontrast);
+}
+
+/**
+ * Each RGB image turned gray (in all three channels) with probability `p`
+ * (default 0.1), as torchvision's `RandomGrayscale`; 1-channel images stay.
+ *
+ * @example
+ * ```ts
+ * import { randomGrayscale } from "./mod.ts";
+ * import { random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = randomGrayscale(random.uniform(random.key(0), [2, 3, 4, 4]), { p: 1, key: random.key(1) });
+ * assert.deepEqual(y.shape, [2, 3, 4, 4]);
+ * ```
+ */
+export function randomGrayscale(
+  x: Tensor,
+  options: RandomApplyOptions,
+): Tensor {
+  return randomApply(
+    "randomGrayscale",
+    x,
+    options,
+    0.1,
+    (xb) => xb.shape[1] === 3 ? concat([luma(xb), luma(xb), luma(xb)], 1) : xb,
+  );
 }
 
 /** `x - floor(x)`: torch.remainder(x, 1) and, for x > 0, fmod(x, 1), with their bits. */

@@ -47,6 +47,14 @@ function run(c: Case, x: Tensor): Tensor {
       return data.adjustHue(x, o.factor);
     case "resizedCrop":
       return data.resizedCrop(x, { ...o, size });
+    case "invert":
+      return data.invert(x);
+    case "solarize":
+      return data.solarize(x, o.threshold);
+    case "adjustSharpness":
+      return data.adjustSharpness(x, o.factor);
+    case "autocontrast":
+      return data.autocontrast(x);
     case "gaussianBlur": {
       const { kernelSize, ...rest } = o;
       return data.gaussianBlur(x, kernelSize, rest);
@@ -67,6 +75,10 @@ for (
     "adjustSaturation",
     "adjustHue",
     "resizedCrop",
+    "invert",
+    "solarize",
+    "adjustSharpness",
+    "autocontrast",
     "gaussianBlur",
   ]
 ) {
@@ -593,4 +605,90 @@ Deno.test("randomResizedCrop: each image is resizedCrop of its box from randomRe
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
+});
+
+Deno.test("randomInvert, randomSolarize, randomAdjustSharpness, randomAutocontrast, randomGrayscale: each image transformed where the key's per-image draw says, kept elsewhere; errors", () => {
+  const x = random.uniform(random.key(5), [8, 3, 5, 6], { dtype: "float64" });
+  const key = random.key(6);
+  const picks = (p: number) => Array.from(random.bernoulli(key, p, [8]).data);
+  const cases: [string, T.Tensor, (v: T.Tensor) => T.Tensor, number][] = [
+    ["randomInvert", data.randomInvert(x, { p: 0.5, key }), data.invert, 0.5],
+    [
+      "randomSolarize",
+      data.randomSolarize(x, { threshold: 0.6, p: 0.5, key }),
+      (v) => data.solarize(v, 0.6),
+      0.5,
+    ],
+    [
+      "randomAdjustSharpness",
+      data.randomAdjustSharpness(x, { sharpnessFactor: 2, p: 0.5, key }),
+      (v) => data.adjustSharpness(v, 2),
+      0.5,
+    ],
+    [
+      "randomAutocontrast",
+      data.randomAutocontrast(x, { p: 0.5, key }),
+      data.autocontrast,
+      0.5,
+    ],
+    [
+      "randomGrayscale",
+      data.randomGrayscale(x, { p: 0.4, key }),
+      (v) => data.rgbToGrayscale(v, { numOutputChannels: 3 }),
+      0.4,
+    ],
+  ];
+  for (const [name, y, f, p] of cases) {
+    const pick = picks(p);
+    assert.ok(
+      pick.includes(1) && pick.includes(0),
+      `${name}: both kinds drawn`,
+    );
+    for (let i = 0; i < 8; i++) {
+      const img = T.slice(x, [i, 0, 0, 0], [i + 1, 3, 5, 6]);
+      const want = pick[i] ? f(img) : img;
+      assertAllClose(T.slice(y, [i, 0, 0, 0], [i + 1, 3, 5, 6]), want, {
+        atol: 1e-15,
+        rtol: 1e-15,
+        msg: `${name}, image ${i}`,
+      });
+    }
+  }
+  // randomGrayscale's default p is 0.1; one-channel images stay
+  const g = T.slice(x, [0, 0, 0, 0], [8, 1, 5, 6]);
+  assert.deepEqual(data.randomGrayscale(g, { p: 1, key }).data, g.data);
+  const cases2: [() => unknown, RegExp][] = [
+    [
+      () => data.solarize(x, 1.5),
+      /^Error: solarize: threshold must be a number at most 1 \(the image's bound\), got number 1.5$/,
+    ],
+    [
+      () => data.invert(T.zeros([1, 2, 3, 3])),
+      /^Error: invert: x must have 1 or 3 channels, got 2$/,
+    ],
+    [
+      () => data.adjustSharpness(x, -1),
+      /^Error: adjustSharpness: factor must be a finite number >= 0, got number -1$/,
+    ],
+    [
+      () => data.randomInvert(x, { p: 2, key }),
+      /^Error: randomInvert: p must be a number in \[0, 1\], got number 2$/,
+    ],
+    [
+      () => data.randomSolarize(x, { p: 0.5, key } as never),
+      /^Error: randomSolarize: threshold must be a number at most 1, got undefined$/,
+    ],
+    [
+      () => data.randomAutocontrast(x, {} as never),
+      /^Error: randomAutocontrast: options.key \(a random.key\) is required$/,
+    ],
+  ];
+  for (const [f, re] of cases2) assert.throws(f, re);
+  // differentiable compositions
+  T.checkGrads(
+    (v: T.Tensor) =>
+      T.sum(T.square(data.adjustSharpness(data.autocontrast(v), 1.5))),
+    [T.slice(x, [0, 0, 0, 0], [2, 3, 5, 6])],
+    { order: 1 },
+  );
 });
