@@ -55,6 +55,20 @@ function loopBatch<P>(rule: () => Rule<P>): BatchRule<P> {
   };
 }
 
+/** The function of tensors that applies a user rule, its arguments checked. */
+function applier(fn: string, rule: Rule<Empty>) {
+  return (...args: Tensor[]) => {
+    args.forEach((a, i) => {
+      if (!isTensor(a)) {
+        throw new Error(
+          `${fn}: argument ${i} must be a Tensor, got ${describe(a)}`,
+        );
+      }
+    });
+    return bindRule(rule, args, {});
+  };
+}
+
 /**
  * Declares a function with its own VJP rule, as `jax.custom_vjp`: `fwd`
  * returns `[output, residuals]`, `bwd(residuals, g)` returns one cotangent per
@@ -116,16 +130,7 @@ export function customVjp<A extends [] | Tensor[], R>(
     },
     batch: loopBatch(() => rule),
   };
-  return (...args: Tensor[]) => {
-    args.forEach((a, i) => {
-      if (!isTensor(a)) {
-        throw new Error(
-          `${fn}: argument ${i} must be a Tensor, got ${describe(a)}`,
-        );
-      }
-    });
-    return bindRule(rule, args, {});
-  };
+  return applier(fn, rule);
 }
 
 /**
@@ -182,16 +187,7 @@ export function customJvp<A extends [] | Tensor[]>(
       }),
     batch: loopBatch(() => rule),
   };
-  return (...args: Tensor[]) => {
-    args.forEach((a, i) => {
-      if (!isTensor(a)) {
-        throw new Error(
-          `${fn}: argument ${i} must be a Tensor, got ${describe(a)}`,
-        );
-      }
-    });
-    return bindRule(rule, args, {});
-  };
+  return applier(fn, rule);
 }
 
 /** The shape and dtype of what a {@linkcode pureCallback} returns. */
