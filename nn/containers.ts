@@ -7,6 +7,7 @@
  */
 import { isTensor, type Tensor, zeros } from "../ops/tensor.ts";
 import { type Key, split } from "../ops/random.ts";
+import { add as addOp } from "../ops/elementwise.ts";
 import {
   type AnyLayer,
   type ApplyOptions,
@@ -200,6 +201,8 @@ export type Bound<C> =
   & {
     /** Applies an unregistered layer without params, state or key (`nn.relu`, `nn.maxPool2d(...)`). */
     readonly call: (layer: AnyLayer, x: Tensor) => Tensor;
+    /** The sum of two activations, a residual connection (`toTorch` writes it as `a + b`). */
+    readonly add: (a: Tensor, b: Tensor) => Tensor;
   };
 
 /** Options a forward function receives. */
@@ -284,9 +287,9 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
   const name = options.name ?? "Model";
   const entries = Object.entries(children) as [string, AnyLayer][];
   for (const [k, c] of entries) {
-    if (k === "call") {
+    if (k === "call" || k === "add") {
       throw new Error(
-        `${fn}: a child cannot be named "call" (m.call applies functional layers)`,
+        `${fn}: a child cannot be named "${k}" (m.call applies functional layers, m.add adds activations)`,
       );
     }
     checkLayer(fn, `child "${k}"`, c);
@@ -305,12 +308,25 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
   const bind = (
     callChild: (k: string, c: AnyLayer, x: Tensor) => Tensor,
     callLayer: (l: AnyLayer, x: Tensor) => Tensor,
+    callAdd: (a: Tensor, b: Tensor) => Tensor = addOp,
   ): Bound<C> => {
     const m: Record<string, unknown> = {};
     for (const [k, c] of entries) m[k] = (x: Tensor) => callChild(k, c, x);
     m.call = (layer: AnyLayer, x: Tensor) => {
       checkFunctional(layer);
       return callLayer(layer, x);
+    };
+    m.add = (a: Tensor, b: Tensor) => {
+      for (const [what, t] of [["a", a], ["b", b]] as const) {
+        if (!isTensor(t)) {
+          throw new Error(
+            `nn.model forward: m.add: ${what} must be a Tensor, got ${
+              describe(t)
+            }`,
+          );
+        }
+      }
+      return callAdd(a, b);
     };
     return m as Bound<C>;
   };
@@ -343,7 +359,8 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
       x: Tensor,
       callChild: (k: string, c: AnyLayer, x: Tensor) => Tensor,
       callLayer: (l: AnyLayer, x: Tensor) => Tensor,
-    ) => runForward(bind(callChild, callLayer), x, false),
+      callAdd?: (a: Tensor, b: Tensor) => Tensor,
+    ) => runForward(bind(callChild, callLayer, callAdd), x, false),
   });
   type P = ModelParams<C>;
   type S = ModelState<C>;

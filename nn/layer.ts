@@ -79,8 +79,8 @@ export interface LayerInfo {
   /** The output shape for an input shape; throws as `apply` would on a mismatch. */
   outputShape(inputShape: readonly number[]): number[];
   /**
-   * A named model's forward with every child call (`m.<name>(x)`) and
-   * functional layer (`m.call(layer, x)`) done by the given functions
+   * A named model's forward with every child call (`m.<name>(x)`),
+   * functional layer (`m.call(layer, x)`) and sum (`m.add(a, b)`) done by the given functions
    * instead (for exporters that follow its structure); absent elsewhere.
    */
   readonly forwardWith?: (
@@ -91,6 +91,7 @@ export interface LayerInfo {
       x: Tensor,
     ) => Tensor,
     callLayer: (layer: Layer<unknown, unknown>, x: Tensor) => Tensor,
+    callAdd?: (a: Tensor, b: Tensor) => Tensor,
   ) => Tensor;
 }
 

@@ -9,6 +9,7 @@
 import { mul } from "../ops/elementwise.ts";
 import { type Key, normal, split } from "../ops/random.ts";
 import { type Tensor, zeros } from "../ops/tensor.ts";
+import { type Tree, treeFlatten, treeUnflatten } from "../ops/tree.ts";
 import {
   model,
   type ModelParams,
@@ -27,6 +28,7 @@ import type {
 } from "./layer.ts";
 import {
   adaptiveAvgPool2d,
+  batchNorm2d,
   conv2d,
   dropout,
   flatten,
@@ -396,4 +398,155 @@ export function vgg16(
       };
     },
   });
+}
+
+/** Options of {@linkcode resnet18} and {@linkcode resnet34}. */
+export interface ResNetOptions {
+  /** Size of the last linear layer. Default 1000 (ImageNet). */
+  numClasses?: number;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * torchvision's BasicBlock: two 3x3 convolutions (no bias) with batch norm,
+ * ReLU between and after, the input added back before the last ReLU (through
+ * a 1x1 convolution and batch norm, `downsample`, when the stride or the
+ * width changes).
+ */
+function basicBlock(
+  inC: number,
+  outC: number,
+  stride: number,
+  dtype: FloatDType | undefined,
+): AnyLayer {
+  const conv = (i: number, o: number, k: number, s: number) =>
+    conv2d({
+      inChannels: i,
+      outChannels: o,
+      kernelSize: k,
+      stride: s,
+      padding: k === 3 ? 1 : 0,
+      bias: false,
+      dtype,
+    });
+  const down = stride !== 1 || inC !== outC;
+  const children: Record<string, AnyLayer> = {
+    conv1: conv(inC, outC, 3, stride),
+    bn1: batchNorm2d({ numFeatures: outC, dtype }),
+    conv2: conv(outC, outC, 3, 1),
+    bn2: batchNorm2d({ numFeatures: outC, dtype }),
+    ...(down
+      ? {
+        downsample: sequential(
+          conv(inC, outC, 1, stride),
+          batchNorm2d({ numFeatures: outC, dtype }),
+        ),
+      }
+      : {}),
+  };
+  return model(children, (m, x) => {
+    const out = m.bn2(m.conv2(m.call(relu, m.bn1(m.conv1(x)))));
+    return m.call(relu, m.add(out, down ? m.downsample(x) : x));
+  }, { name: "BasicBlock" }) as AnyLayer;
+}
+
+/** torchvision's ResNet with BasicBlocks, `blocks` per stage; init as torchvision's. */
+function basicResNet(
+  fn: string,
+  blocks: readonly number[],
+  options: ResNetOptions | undefined,
+): AnyLayer {
+  if (options === undefined) options = {};
+  checkOptions(fn, options, ["numClasses", "dtype"]);
+  const { numClasses = 1000, dtype } = options;
+  let c = 64;
+  const stage = (width: number, n: number, stride: number) => {
+    const layers = Array.from({ length: n }, (_, i) => {
+      const b = basicBlock(c, width, i === 0 ? stride : 1, dtype);
+      c = width;
+      return b;
+    });
+    return sequential(...layers) as AnyLayer;
+  };
+  const base = model({
+    conv1: conv2d({
+      inChannels: 3,
+      outChannels: 64,
+      kernelSize: 7,
+      stride: 2,
+      padding: 3,
+      bias: false,
+      dtype,
+    }),
+    bn1: batchNorm2d({ numFeatures: 64, dtype }),
+    maxpool: maxPool2d({ kernelSize: 3, stride: 2, padding: 1 }),
+    layer1: stage(64, blocks[0], 1),
+    layer2: stage(128, blocks[1], 2),
+    layer3: stage(256, blocks[2], 2),
+    layer4: stage(512, blocks[3], 2),
+    avgpool: adaptiveAvgPool2d({ outputSize: [1, 1] }),
+    fc: linear({ inFeatures: 512, outFeatures: numClasses, dtype }),
+  }, (m, x) => {
+    x = m.maxpool(m.call(relu, m.bn1(m.conv1(x))));
+    x = m.layer4(m.layer3(m.layer2(m.layer1(x))));
+    return m.fc(m.call(flatten(), m.avgpool(x)));
+  }, { name: "ResNet" });
+  // torchvision's init: convolutions kaiming normal (fan out, ReLU), the rest as built
+  return Object.freeze({
+    ...base,
+    init: (key: Key) => {
+      const [kb, kc] = split(key);
+      const [leaves, def] = treeFlatten(base.init(kb) as Tree);
+      const keys = split(kc, leaves.length);
+      return treeUnflatten(
+        def,
+        leaves.map((w, i) =>
+          w.shape.length === 4
+            ? mul(
+              normal(keys[i], w.shape, { dtype: w.dtype }),
+              Math.sqrt(2 / (w.shape[0] * w.shape[2] * w.shape[3])),
+            )
+            : w
+        ),
+      );
+    },
+  }) as AnyLayer;
+}
+
+/**
+ * torchvision's ResNet-18 (`torchvision.models.resnet18`): a 7x7 stride-2
+ * convolution, batch norm, ReLU, 3x3 max pooling, four stages of two
+ * BasicBlocks (64, 128, 256, 512 channels, the last three halving the
+ * size), global average pooling and a linear layer. State dict keys as
+ * torchvision's (`layer2.0.downsample.0.weight`, `fc.bias`); 11,689,512
+ * parameters for 1000 classes; init as torchvision's. Residual sums are
+ * `m.add`, so `toTorch` writes them.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.resnet18();
+ * assert.equal(nn.paramCount(net), 11689512);
+ * assert.deepEqual(net.info.outputShape([2, 3, 224, 224]), [2, 1000]);
+ * ```
+ */
+export function resnet18(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.resnet18", [2, 2, 2, 2], options);
+}
+
+/**
+ * torchvision's ResNet-34: as {@linkcode resnet18} with 3, 4, 6 and 3
+ * BasicBlocks per stage; 21,797,672 parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.resnet34({ numClasses: 10 })), 21797672 - 512 * 990 - 990);
+ * ```
+ */
+export function resnet34(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.resnet34", [3, 4, 6, 3], options);
 }

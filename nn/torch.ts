@@ -13,6 +13,7 @@
  * @module
  */
 import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
+import { add as addOp } from "../ops/elementwise.ts";
 import { type AnyLayer, checkLayer } from "./layer.ts";
 import { checkInputShape, onShape } from "./_util.ts";
 
@@ -145,7 +146,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
       const v = vars.get(t);
       if (!v) {
         throw new Error(
-          `${fn}: ${info.name}'s forward computes with tensor ops between its layers (${what}); only calls of children and of m.call layers can be written as PyTorch`,
+          `${fn}: ${info.name}'s forward computes with tensor ops between its layers (${what}); only calls of children and of m.call layers, and m.add, can be written as PyTorch`,
         );
       }
       return v;
@@ -167,6 +168,14 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
         const w = `x${++n}`;
         vars.set(y, w);
         body.push(`        ${w} = ${functional(c, v)}`);
+        return y;
+      },
+      (a, b) => {
+        const va = varOf(a, "in m.add"), vb = varOf(b, "in m.add");
+        const y = addOp(a, b); // (zeros: only the shape matters)
+        const w = `x${++n}`;
+        vars.set(y, w);
+        body.push(`        ${w} = ${va} + ${vb}`);
         return y;
       },
     );

@@ -506,6 +506,11 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 7, 7],
     ],
     [
+      "torchvision's ResNet-18 (10 classes): BasicBlocks with residual sums and downsampling",
+      nn.resnet18({ numClasses: 10 }),
+      [2, 3, 32, 32],
+    ],
+    [
       "weight normalisation: conv2d (dim 0) and linear (one magnitude)",
       seq(
         nn.weightNorm(
