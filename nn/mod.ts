@@ -218,6 +218,7 @@ export {
   type LeNet5Layers,
   resnet18,
   resnet34,
+  resnet50,
   type ResNetOptions,
   type SeedModelOptions,
   simpleCNN,

@@ -451,11 +451,56 @@ function basicBlock(
   }, { name: "BasicBlock" }) as AnyLayer;
 }
 
-/** torchvision's ResNet with BasicBlocks, `blocks` per stage; init as torchvision's. */
+/**
+ * torchvision's Bottleneck (ResNet v1.5): a 1x1 convolution to `width`, a
+ * 3x3 one with the stride, a 1x1 one to `4·width`, each with batch norm
+ * and the ReLUs between, the input added back (through `downsample` when
+ * the stride or the width changes) before the last ReLU.
+ */
+function bottleneck(
+  inC: number,
+  width: number,
+  stride: number,
+  dtype: FloatDType | undefined,
+): AnyLayer {
+  const conv = (i: number, o: number, k: number, s: number) =>
+    conv2d({
+      inChannels: i,
+      outChannels: o,
+      kernelSize: k,
+      stride: s,
+      padding: k === 3 ? 1 : 0,
+      bias: false,
+      dtype,
+    });
+  const outC = 4 * width;
+  const down = stride !== 1 || inC !== outC;
+  const bn = (c: number) => batchNorm2d({ numFeatures: c, dtype });
+  const children: Record<string, AnyLayer> = {
+    conv1: conv(inC, width, 1, 1),
+    bn1: bn(width),
+    conv2: conv(width, width, 3, stride),
+    bn2: bn(width),
+    conv3: conv(width, outC, 1, 1),
+    bn3: bn(outC),
+    ...(down
+      ? { downsample: sequential(conv(inC, outC, 1, stride), bn(outC)) }
+      : {}),
+  };
+  return model(children, (m, x) => {
+    let out = m.call(relu, m.bn1(m.conv1(x)));
+    out = m.call(relu, m.bn2(m.conv2(out)));
+    out = m.bn3(m.conv3(out));
+    return m.call(relu, m.add(out, down ? m.downsample(x) : x));
+  }, { name: "Bottleneck" }) as AnyLayer;
+}
+
+/** torchvision's ResNet with BasicBlocks (or Bottlenecks), `blocks` per stage; init as torchvision's. */
 function basicResNet(
   fn: string,
   blocks: readonly number[],
   options: ResNetOptions | undefined,
+  bottlenecks = false,
 ): AnyLayer {
   if (options === undefined) options = {};
   checkOptions(fn, options, ["numClasses", "dtype"]);
@@ -463,8 +508,11 @@ function basicResNet(
   let c = 64;
   const stage = (width: number, n: number, stride: number) => {
     const layers = Array.from({ length: n }, (_, i) => {
-      const b = basicBlock(c, width, i === 0 ? stride : 1, dtype);
-      c = width;
+      const s = i === 0 ? stride : 1;
+      const b = bottlenecks
+        ? bottleneck(c, width, s, dtype)
+        : basicBlock(c, width, s, dtype);
+      c = bottlenecks ? 4 * width : width;
       return b;
     });
     return sequential(...layers) as AnyLayer;
@@ -486,7 +534,11 @@ function basicResNet(
     layer3: stage(256, blocks[2], 2),
     layer4: stage(512, blocks[3], 2),
     avgpool: adaptiveAvgPool2d({ outputSize: [1, 1] }),
-    fc: linear({ inFeatures: 512, outFeatures: numClasses, dtype }),
+    fc: linear({
+      inFeatures: bottlenecks ? 2048 : 512,
+      outFeatures: numClasses,
+      dtype,
+    }),
   }, (m, x) => {
     x = m.maxpool(m.call(relu, m.bn1(m.conv1(x))));
     x = m.layer4(m.layer3(m.layer2(m.layer1(x))));
@@ -549,4 +601,21 @@ export function resnet18(options?: ResNetOptions): AnyLayer {
  */
 export function resnet34(options?: ResNetOptions): AnyLayer {
   return basicResNet("nn.resnet34", [3, 4, 6, 3], options);
+}
+
+/**
+ * torchvision's ResNet-50 (v1.5): four stages of 3, 4, 6 and 3 Bottleneck
+ * blocks (widths 64 to 512, outputs 256 to 2048 channels, the stride on the
+ * 3x3 convolution), otherwise as {@linkcode resnet18}; 25,557,032
+ * parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.resnet50()), 25557032);
+ * ```
+ */
+export function resnet50(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.resnet50", [3, 4, 6, 3], options, true);
 }

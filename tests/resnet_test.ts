@@ -1,5 +1,5 @@
 /**
- * nn.resnet18 and nn.resnet34 against torchvision's (tests/fixtures/resnet.json,
+ * nn.resnet18, resnet34 and resnet50 against torchvision's (tests/fixtures/resnet.json,
  * written by tests/fixtures/gen_resnet.py): the same state_dict keys and
  * shapes (params and batch-norm buffers), parameter counts, and with every
  * entry filled by the same formula the same outputs in evaluation and in
@@ -43,10 +43,11 @@ function mapPaths(
 
 for (const m of fixture.models as M[]) {
   Deno.test(`${m.name}: torchvision's state_dict keys and shapes, parameter count, and outputs (eval and train) and running statistics with the same values (float64)`, () => {
-    const net = (m.name === "resnet18" ? nn.resnet18 : nn.resnet34)({
-      numClasses: 10,
-      dtype: "float64",
-    });
+    const make =
+      { resnet18: nn.resnet18, resnet34: nn.resnet34, resnet50: nn.resnet50 }[
+        m.name as "resnet18"
+      ];
+    const net = make({ numClasses: 10, dtype: "float64" });
     assert.equal(nn.paramCount(net), m.params);
     // zeros of the params' shapes (drawing 21M float64 normals would take longer than the test)
     const isSpec = (v: unknown) =>
