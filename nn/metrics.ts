@@ -244,3 +244,110 @@ export function formatConfusionMatrix(
   }
   return lines.join("\n");
 }
+
+/** Options of {@linkcode precisionRecallF1}. */
+export interface PrecisionRecallOptions {
+  /** The number of classes. Required. */
+  numClasses: number;
+  /**
+   * "macro" (default: the classes' mean), "micro" (from the totals; equal to
+   * accuracy for single-label classes), "weighted" (the mean weighted by each
+   * class's count of true labels) or "none" (one value per class).
+   */
+  average?: "macro" | "micro" | "weighted" | "none";
+}
+
+/** Precision, recall and F1 score, numbers or per class. */
+export interface PrecisionRecallF1<V> {
+  /** Of the examples predicted as a class, the share that is. */
+  precision: V;
+  /** Of the examples of a class, the share predicted as it. */
+  recall: V;
+  /** The harmonic mean of precision and recall. */
+  f1: V;
+}
+
+/**
+ * Precision, recall and F1 score of class predictions, as scikit-learn's
+ * `precision_recall_fscore_support` (and torchmetrics'): per class from the
+ * confusion matrix, a class never predicted (or never present) counting 0
+ * where its ratio is 0/0 (scikit-learn's `zero_division=0`), then averaged
+ * by `average`.
+ *
+ * @example
+ * ```ts
+ * import { metrics, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = tensor([0, 0, 1, 1], { dtype: "int32" });
+ * const p = tensor([0, 1, 1, 1], { dtype: "int32" });
+ * const r = metrics.precisionRecallF1(p, y, { numClasses: 2, average: "none" });
+ * assert.deepEqual(r.precision, [1, 2 / 3]);
+ * assert.deepEqual(r.recall, [0.5, 1]);
+ * ```
+ */
+export function precisionRecallF1(
+  predictions: Tensor,
+  labels: Tensor,
+  options: PrecisionRecallOptions & { average: "none" },
+): PrecisionRecallF1<number[]>;
+/** Averaged over the classes (see the first overload). */
+export function precisionRecallF1(
+  predictions: Tensor,
+  labels: Tensor,
+  options: PrecisionRecallOptions,
+): PrecisionRecallF1<number>;
+export function precisionRecallF1(
+  predictions: Tensor,
+  labels: Tensor,
+  options: PrecisionRecallOptions,
+): PrecisionRecallF1<number> | PrecisionRecallF1<number[]> {
+  const fn = "precisionRecallF1";
+  if (typeof options !== "object" || options === null) {
+    throw new Error(
+      `${fn}: options must be an object with numClasses, got ${options}`,
+    );
+  }
+  for (const k of Object.keys(options)) {
+    if (k !== "numClasses" && k !== "average") {
+      throw new Error(
+        `${fn}: unknown option "${k}" (known options: numClasses, average)`,
+      );
+    }
+  }
+  const average = options.average ?? "macro";
+  if (!["macro", "micro", "weighted", "none"].includes(average)) {
+    throw new Error(
+      `${fn}: average must be "macro", "micro", "weighted" or "none", got ${
+        JSON.stringify(average)
+      }`,
+    );
+  }
+  nonEmpty(fn, checkLabels(fn, labels));
+  const c = options.numClasses;
+  const cm = confusionMatrix(predictions, labels, c).data;
+  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+  const tp = Array.from({ length: c }, (_, k) => cm[k * c + k]);
+  const predicted = Array.from(
+    { length: c },
+    (_, k) => tp.reduce((s, _, t) => s + cm[t * c + k], 0),
+  );
+  const support = Array.from(
+    { length: c },
+    (_, k) => tp.reduce((s, _, q) => s + cm[k * c + q], 0),
+  );
+  const f1Of = (p: number, r: number) => ratio(2 * p * r, p + r);
+  if (average === "micro") {
+    const total = tp.reduce((s, v) => s + v, 0);
+    const p = ratio(total, predicted.reduce((s, v) => s + v, 0));
+    const r = ratio(total, support.reduce((s, v) => s + v, 0));
+    return { precision: p, recall: r, f1: f1Of(p, r) };
+  }
+  const precision = tp.map((t, k) => ratio(t, predicted[k]));
+  const recall = tp.map((t, k) => ratio(t, support[k]));
+  const f1 = precision.map((p, k) => f1Of(p, recall[k]));
+  if (average === "none") return { precision, recall, f1 };
+  const n = support.reduce((s, v) => s + v, 0);
+  const weights = support.map((s) => (average === "weighted" ? s / n : 1 / c));
+  const mean = (v: number[]) => v.reduce((s, x, k) => s + x * weights[k], 0);
+  return { precision: mean(precision), recall: mean(recall), f1: mean(f1) };
+}
