@@ -216,6 +216,8 @@ export {
   birdPlaneNet,
   lenet5,
   type LeNet5Layers,
+  mobilenetV2,
+  type MobileNetV2Options,
   resnet18,
   resnet34,
   resnet50,

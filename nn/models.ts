@@ -9,7 +9,12 @@
 import { mul } from "../ops/elementwise.ts";
 import { type Key, normal, split } from "../ops/random.ts";
 import { type Tensor, zeros } from "../ops/tensor.ts";
-import { type Tree, treeFlatten, treeUnflatten } from "../ops/tree.ts";
+import {
+  type Tree,
+  treeFlatten,
+  treePaths,
+  treeUnflatten,
+} from "../ops/tree.ts";
 import {
   model,
   type ModelParams,
@@ -36,6 +41,7 @@ import {
   linear,
   maxPool2d,
   relu,
+  relu6,
   tanh,
 } from "./layers.ts";
 import { checkOptions } from "./_util.ts";
@@ -618,4 +624,138 @@ export function resnet34(options?: ResNetOptions): AnyLayer {
  */
 export function resnet50(options?: ResNetOptions): AnyLayer {
   return basicResNet("nn.resnet50", [3, 4, 6, 3], options, true);
+}
+
+/** Options of {@linkcode mobilenetV2}. */
+export interface MobileNetV2Options {
+  /** Size of the last linear layer. Default 1000 (ImageNet). */
+  numClasses?: number;
+  /** Dropout probability before the classifier. Default 0.2. */
+  dropout?: number;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * torchvision's MobileNetV2 (width 1): a stride-2 3x3 convolution to 32
+ * channels, seventeen inverted residual blocks (a 1x1 expansion by t, a 3x3
+ * depthwise convolution with the stride, a linear 1x1 projection, each
+ * with batch norm and ReLU6 but the last, the input added back when the
+ * shape is kept), a 1x1 convolution to 1280 channels, global average
+ * pooling, dropout and a linear layer. State dict keys as torchvision's
+ * (`features.2.conv.1.0.weight`, `classifier.1.bias`); 3,504,872 parameters
+ * for 1000 classes; init as torchvision's (convolutions kaiming normal, fan
+ * out; the linear layer normal with std 0.01, zero bias).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const net = nn.mobilenetV2();
+ * assert.equal(nn.paramCount(net), 3504872);
+ * assert.deepEqual(net.info.outputShape([1, 3, 224, 224]), [1, 1000]);
+ * ```
+ */
+export function mobilenetV2(options?: MobileNetV2Options): AnyLayer {
+  if (options === undefined) options = {};
+  const fn = "nn.mobilenetV2";
+  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  const { numClasses = 1000, dropout: p = 0.2, dtype } = options;
+  const convBnRelu6 = (i: number, o: number, k: number, s = 1, groups = 1) =>
+    sequential(
+      conv2d({
+        inChannels: i,
+        outChannels: o,
+        kernelSize: k,
+        stride: s,
+        padding: (k - 1) / 2,
+        groups,
+        bias: false,
+        dtype,
+      }),
+      batchNorm2d({ numFeatures: o, dtype }),
+      relu6,
+    ) as AnyLayer;
+  const invertedResidual = (inp: number, oup: number, s: number, t: number) => {
+    const hidden = Math.round(inp * t);
+    const layers: AnyLayer[] = [
+      ...(t !== 1 ? [convBnRelu6(inp, hidden, 1)] : []),
+      convBnRelu6(hidden, hidden, 3, s, hidden),
+      conv2d({
+        inChannels: hidden,
+        outChannels: oup,
+        kernelSize: 1,
+        bias: false,
+        dtype,
+      }),
+      batchNorm2d({ numFeatures: oup, dtype }),
+    ];
+    const residual = s === 1 && inp === oup;
+    return model(
+      { conv: sequential(...layers) as AnyLayer },
+      (m, x) => (residual ? m.add(x, m.conv(x)) : m.conv(x)),
+      { name: "InvertedResidual" },
+    ) as AnyLayer;
+  };
+  const features: AnyLayer[] = [convBnRelu6(3, 32, 3, 2)];
+  let c = 32;
+  for (
+    const [t, out, n, s] of [
+      [1, 16, 1, 1],
+      [6, 24, 2, 2],
+      [6, 32, 3, 2],
+      [6, 64, 4, 2],
+      [6, 96, 3, 1],
+      [6, 160, 3, 2],
+      [6, 320, 1, 1],
+    ]
+  ) {
+    for (let i = 0; i < n; i++) {
+      features.push(invertedResidual(c, out, i === 0 ? s : 1, t));
+      c = out;
+    }
+  }
+  features.push(convBnRelu6(c, 1280, 1));
+  const pool = adaptiveAvgPool2d({ outputSize: [1, 1] });
+  const base = model(
+    {
+      features: sequential(...features) as AnyLayer,
+      classifier: sequential(
+        dropout({ p }),
+        linear({ inFeatures: 1280, outFeatures: numClasses, dtype }),
+      ) as AnyLayer,
+    },
+    (m, x) => m.classifier(m.call(flatten(), m.call(pool, m.features(x)))),
+    {
+      name: "MobileNetV2",
+    },
+  );
+  // torchvision's init: convolutions kaiming normal (fan out), linear N(0, 0.01²), zero bias
+  return Object.freeze({
+    ...base,
+    init: (key: Key) => {
+      const [kb, kc] = split(key);
+      const tree = base.init(kb) as Tree;
+      const [leaves, def] = treeFlatten(tree);
+      const paths = treePaths(tree).map(([q]) => q);
+      const keys = split(kc, leaves.length);
+      return treeUnflatten(
+        def,
+        leaves.map((w, i) => {
+          const linearLayer = paths[i].startsWith("classifier.");
+          if (w.shape.length === 4) {
+            return mul(
+              normal(keys[i], w.shape, { dtype: w.dtype }),
+              Math.sqrt(2 / (w.shape[0] * w.shape[2] * w.shape[3])),
+            );
+          }
+          if (linearLayer && w.shape.length === 2) {
+            return mul(normal(keys[i], w.shape, { dtype: w.dtype }), 0.01);
+          }
+          if (linearLayer) return zeros(w.shape, { dtype: w.dtype });
+          return w;
+        }),
+      );
+    },
+  }) as AnyLayer;
 }

@@ -511,6 +511,11 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 32, 32],
     ],
     [
+      "torchvision's MobileNetV2 (10 classes): inverted residuals, depthwise convolutions, ReLU6",
+      nn.mobilenetV2({ numClasses: 10 }),
+      [2, 3, 32, 32],
+    ],
+    [
       "weight normalisation: conv2d (dim 0) and linear (one magnitude)",
       seq(
         nn.weightNorm(

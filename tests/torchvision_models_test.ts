@@ -1,6 +1,7 @@
 /**
- * nn.resnet18, resnet34 and resnet50 against torchvision's (tests/fixtures/resnet.json,
- * written by tests/fixtures/gen_resnet.py): the same state_dict keys and
+ * nn.resnet18, resnet34, resnet50 and mobilenetV2 against torchvision's
+ * (tests/fixtures/torchvision_models.json, written by
+ * tests/fixtures/gen_torchvision_models.py): the same state_dict keys and
  * shapes (params and batch-norm buffers), parameter counts, and with every
  * entry filled by the same formula the same outputs in evaluation and in
  * training mode and the same updated running statistics (float64); init as
@@ -10,7 +11,7 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor, Tree } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
-import fixture from "./fixtures/resnet.json" with { type: "json" };
+import fixture from "./fixtures/torchvision_models.json" with { type: "json" };
 
 const { nn } = T;
 type M = (typeof fixture.models)[number];
@@ -43,11 +44,19 @@ function mapPaths(
 
 for (const m of fixture.models as M[]) {
   Deno.test(`${m.name}: torchvision's state_dict keys and shapes, parameter count, and outputs (eval and train) and running statistics with the same values (float64)`, () => {
-    const make =
-      { resnet18: nn.resnet18, resnet34: nn.resnet34, resnet50: nn.resnet50 }[
-        m.name as "resnet18"
-      ];
-    const net = make({ numClasses: 10, dtype: "float64" });
+    const makers: Record<string, typeof nn.resnet18> = {
+      resnet18: nn.resnet18,
+      resnet34: nn.resnet34,
+      resnet50: nn.resnet50,
+      mobilenetV2: nn.mobilenetV2,
+    };
+    const make = makers[m.name];
+    // (mobilenetV2 without dropout, as the fixture's, so training draws nothing)
+    const net = make({
+      numClasses: 10,
+      dtype: "float64",
+      ...(m.name === "mobilenetV2" ? { dropout: 0 } : {}),
+    });
     assert.equal(nn.paramCount(net), m.params);
     // zeros of the params' shapes (drawing 21M float64 normals would take longer than the test)
     const isSpec = (v: unknown) =>
@@ -101,7 +110,7 @@ for (const m of fixture.models as M[]) {
     });
     assertAllClose(trained.y, m.train, { rtol: 1e-8, atol: 1e-10 });
     const bn = T.treePaths(trained.state as Tree).find(([q]) =>
-      q === "layer4.1.bn2.running_mean"
+      q === m.runningMeanKey
     )!;
     assertAllClose(bn[1], m.runningMean, { rtol: 1e-8, atol: 1e-12 });
   });
