@@ -218,10 +218,13 @@ export {
   type LeNet5Layers,
   mobilenetV2,
   type MobileNetV2Options,
+  resnet101,
+  resnet152,
   resnet18,
   resnet34,
   resnet50,
   type ResNetOptions,
+  resnext50_32x4d,
   type SeedModelOptions,
   simpleCNN,
   type SimpleCNNLayers,
@@ -230,6 +233,7 @@ export {
   vgg16,
   type Vgg16Layers,
   type Vgg16Options,
+  wideResnet50_2,
 } from "./models.ts";
 /** Weight initialisation as `torch.nn.init`'s, functional (key and shape in, tensor out). */
 export * as init from "./init.ts";

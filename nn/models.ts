@@ -465,10 +465,14 @@ function basicBlock(
  */
 function bottleneck(
   inC: number,
-  width: number,
+  planes: number,
   stride: number,
   dtype: FloatDType | undefined,
+  groups = 1,
+  baseWidth = 64,
 ): AnyLayer {
+  // torchvision: width = planes · baseWidth / 64 · groups; output 4 · planes
+  const width = Math.floor(planes * (baseWidth / 64)) * groups;
   const conv = (i: number, o: number, k: number, s: number) =>
     conv2d({
       inChannels: i,
@@ -479,13 +483,22 @@ function bottleneck(
       bias: false,
       dtype,
     });
-  const outC = 4 * width;
+  const outC = 4 * planes;
   const down = stride !== 1 || inC !== outC;
   const bn = (c: number) => batchNorm2d({ numFeatures: c, dtype });
   const children: Record<string, AnyLayer> = {
     conv1: conv(inC, width, 1, 1),
     bn1: bn(width),
-    conv2: conv(width, width, 3, stride),
+    conv2: conv2d({
+      inChannels: width,
+      outChannels: width,
+      kernelSize: 3,
+      stride,
+      padding: 1,
+      groups,
+      bias: false,
+      dtype,
+    }),
     bn2: bn(width),
     conv3: conv(width, outC, 1, 1),
     bn3: bn(outC),
@@ -507,6 +520,8 @@ function basicResNet(
   blocks: readonly number[],
   options: ResNetOptions | undefined,
   bottlenecks = false,
+  groups = 1,
+  baseWidth = 64,
 ): AnyLayer {
   if (options === undefined) options = {};
   checkOptions(fn, options, ["numClasses", "dtype"]);
@@ -516,7 +531,7 @@ function basicResNet(
     const layers = Array.from({ length: n }, (_, i) => {
       const s = i === 0 ? stride : 1;
       const b = bottlenecks
-        ? bottleneck(c, width, s, dtype)
+        ? bottleneck(c, width, s, dtype, groups, baseWidth)
         : basicBlock(c, width, s, dtype);
       c = bottlenecks ? 4 * width : width;
       return b;
@@ -758,4 +773,65 @@ export function mobilenetV2(options?: MobileNetV2Options): AnyLayer {
       );
     },
   }) as AnyLayer;
+}
+
+/**
+ * torchvision's ResNet-101: as {@linkcode resnet50} with 3, 4, 23 and 3
+ * Bottleneck blocks; 44,549,160 parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.resnet101()), 44549160);
+ * ```
+ */
+export function resnet101(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.resnet101", [3, 4, 23, 3], options, true);
+}
+
+/**
+ * torchvision's ResNet-152: as {@linkcode resnet50} with 3, 8, 36 and 3
+ * Bottleneck blocks; 60,192,808 parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.resnet152()), 60192808);
+ * ```
+ */
+export function resnet152(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.resnet152", [3, 8, 36, 3], options, true);
+}
+
+/**
+ * torchvision's ResNeXt-50 32x4d: {@linkcode resnet50} whose 3x3
+ * convolutions have 32 groups of 4 channels per 64 (twice ResNet-50's
+ * width); 25,028,904 parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.resnext50_32x4d()), 25028904);
+ * ```
+ */
+export function resnext50_32x4d(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.resnext50_32x4d", [3, 4, 6, 3], options, true, 32, 4);
+}
+
+/**
+ * torchvision's Wide ResNet-50-2: {@linkcode resnet50} with twice the
+ * width inside each Bottleneck; 68,883,240 parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.wideResnet50_2()), 68883240);
+ * ```
+ */
+export function wideResnet50_2(options?: ResNetOptions): AnyLayer {
+  return basicResNet("nn.wideResnet50_2", [3, 4, 6, 3], options, true, 1, 128);
 }

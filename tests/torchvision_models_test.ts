@@ -133,3 +133,42 @@ Deno.test("resnet18: torchvision's init (kaiming normal, fan out, for every conv
   assert.match(src, /= x\d+ \+ x\d*/);
   assert.match(src, /self\.downsample = nn\.Sequential\(/);
 });
+
+Deno.test("resnet101, resnet152, resnext50_32x4d, wideResnet50_2: torchvision's state_dict keys, shapes and parameter counts", () => {
+  const makers: Record<string, (o: { numClasses: number }) => T.nn.AnyLayer> = {
+    resnet101: nn.resnet101,
+    resnet152: nn.resnet152,
+    resnext50_32x4d: nn.resnext50_32x4d,
+    wideResnet50_2: nn.wideResnet50_2,
+  };
+  const structures = fixture.structures as Record<
+    string,
+    { shapes: Record<string, number[]>; params: number }
+  >;
+  assert.deepEqual(Object.keys(structures).sort(), Object.keys(makers).sort());
+  const isSpec = (v: unknown) =>
+    typeof v === "object" && v !== null && "shape" in v && "dtype" in v;
+  for (const [name, s] of Object.entries(structures)) {
+    const net = makers[name]({ numClasses: 10 });
+    assert.equal(nn.paramCount(net), s.params, name);
+    const ours = new Map<string, number[]>([
+      ...T.treePaths(net.info.params as unknown as Tree, isSpec)
+        .map((
+          [p, sp],
+        ): [string, number[]] => [p, [
+          ...(sp as unknown as { shape: number[] }).shape,
+        ]]),
+      ...T.treePaths(net.initState() as Tree).map((
+        [p, t],
+      ): [string, number[]] => [p, [...t.shape]]),
+    ]);
+    assert.deepEqual(
+      [...ours.keys()].sort(),
+      Object.keys(s.shapes).sort(),
+      name,
+    );
+    for (const [k, shape] of Object.entries(s.shapes)) {
+      assert.deepEqual(ours.get(k), shape, `${name} ${k}`);
+    }
+  }
+});
