@@ -8,6 +8,7 @@
 import { isTensor, type Tensor, zeros } from "../ops/tensor.ts";
 import { type Key, split } from "../ops/random.ts";
 import { add as addOp } from "../ops/elementwise.ts";
+import { concat as concatOp } from "../ops/structural.ts";
 import {
   type AnyLayer,
   type ApplyOptions,
@@ -203,6 +204,8 @@ export type Bound<C> =
     readonly call: (layer: AnyLayer, x: Tensor) => Tensor;
     /** The sum of two activations, a residual connection (`toTorch` writes it as `a + b`). */
     readonly add: (a: Tensor, b: Tensor) => Tensor;
+    /** Activations joined along `axis` (default 1, the channels; `toTorch` writes `torch.cat`). */
+    readonly concat: (xs: readonly Tensor[], axis?: number) => Tensor;
   };
 
 /** Options a forward function receives. */
@@ -287,9 +290,9 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
   const name = options.name ?? "Model";
   const entries = Object.entries(children) as [string, AnyLayer][];
   for (const [k, c] of entries) {
-    if (k === "call" || k === "add") {
+    if (k === "call" || k === "add" || k === "concat") {
       throw new Error(
-        `${fn}: a child cannot be named "${k}" (m.call applies functional layers, m.add adds activations)`,
+        `${fn}: a child cannot be named "${k}" (m.call applies functional layers, m.add and m.concat join activations)`,
       );
     }
     checkLayer(fn, `child "${k}"`, c);
@@ -309,6 +312,7 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
     callChild: (k: string, c: AnyLayer, x: Tensor) => Tensor,
     callLayer: (l: AnyLayer, x: Tensor) => Tensor,
     callAdd: (a: Tensor, b: Tensor) => Tensor = addOp,
+    callConcat: (xs: readonly Tensor[], axis: number) => Tensor = concatOp,
   ): Bound<C> => {
     const m: Record<string, unknown> = {};
     for (const [k, c] of entries) m[k] = (x: Tensor) => callChild(k, c, x);
@@ -327,6 +331,16 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
         }
       }
       return callAdd(a, b);
+    };
+    m.concat = (xs: readonly Tensor[], axis = 1) => {
+      if (!Array.isArray(xs) || xs.length === 0 || !xs.every(isTensor)) {
+        throw new Error(
+          `nn.model forward: m.concat: xs must be a non-empty array of Tensors, got ${
+            describe(xs)
+          }`,
+        );
+      }
+      return callConcat(xs, axis);
     };
     return m as Bound<C>;
   };
@@ -360,7 +374,8 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
       callChild: (k: string, c: AnyLayer, x: Tensor) => Tensor,
       callLayer: (l: AnyLayer, x: Tensor) => Tensor,
       callAdd?: (a: Tensor, b: Tensor) => Tensor,
-    ) => runForward(bind(callChild, callLayer, callAdd), x, false),
+      callConcat?: (xs: readonly Tensor[], axis: number) => Tensor,
+    ) => runForward(bind(callChild, callLayer, callAdd, callConcat), x, false),
   });
   type P = ModelParams<C>;
   type S = ModelState<C>;

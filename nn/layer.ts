@@ -80,7 +80,7 @@ export interface LayerInfo {
   outputShape(inputShape: readonly number[]): number[];
   /**
    * A named model's forward with every child call (`m.<name>(x)`),
-   * functional layer (`m.call(layer, x)`) and sum (`m.add(a, b)`) done by the given functions
+   * functional layer (`m.call(layer, x)`), sum (`m.add(a, b)`) and join (`m.concat(xs, axis)`) done by the given functions
    * instead (for exporters that follow its structure); absent elsewhere.
    */
   readonly forwardWith?: (
@@ -92,6 +92,7 @@ export interface LayerInfo {
     ) => Tensor,
     callLayer: (layer: Layer<unknown, unknown>, x: Tensor) => Tensor,
     callAdd?: (a: Tensor, b: Tensor) => Tensor,
+    callConcat?: (xs: readonly Tensor[], axis: number) => Tensor,
   ) => Tensor;
 }
 

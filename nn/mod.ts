@@ -212,8 +212,10 @@ export { paramCount, summary } from "./summary.ts";
 export { toOnnx, type ToOnnxOptions } from "./onnx.ts";
 export { toTorch, type ToTorchOptions } from "./torch.ts";
 export {
+  alexnet,
   type BirdPlaneLayers,
   birdPlaneNet,
+  type ClassicNetOptions,
   lenet5,
   type LeNet5Layers,
   mobilenetV2,
@@ -230,6 +232,7 @@ export {
   type SimpleCNNLayers,
   simpleFCN,
   type SimpleFCNLayers,
+  squeezenet1_1,
   vgg16,
   type Vgg16Layers,
   type Vgg16Options,

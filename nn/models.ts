@@ -7,7 +7,7 @@
  * @module
  */
 import { mul } from "../ops/elementwise.ts";
-import { type Key, normal, split } from "../ops/random.ts";
+import { type Key, normal, split, uniform } from "../ops/random.ts";
 import { type Tensor, zeros } from "../ops/tensor.ts";
 import {
   type Tree,
@@ -834,4 +834,185 @@ export function resnext50_32x4d(options?: ResNetOptions): AnyLayer {
  */
 export function wideResnet50_2(options?: ResNetOptions): AnyLayer {
   return basicResNet("nn.wideResnet50_2", [3, 4, 6, 3], options, true, 1, 128);
+}
+
+/** Options of {@linkcode alexnet} and {@linkcode squeezenet1_1}. */
+export interface ClassicNetOptions {
+  /** Size of the output. Default 1000 (ImageNet). */
+  numClasses?: number;
+  /** Dropout probability. Default 0.5. */
+  dropout?: number;
+  /** Parameter dtype. Default "float32". */
+  dtype?: FloatDType;
+}
+
+/**
+ * torchvision's AlexNet: five convolutions (11x11 stride 4, 5x5, three
+ * 3x3) with ReLU and three 3x3 stride-2 max pools, adaptive average pooling
+ * to 6x6, and a classifier of dropout, Linear 9216→4096, ReLU, dropout,
+ * Linear 4096→4096, ReLU, Linear 4096→numClasses. State dict keys as
+ * torchvision's; 61,100,840 parameters for 1000 classes; PyTorch's default
+ * init, as torchvision's.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.alexnet()), 61100840);
+ * assert.deepEqual(nn.alexnet().info.outputShape([1, 3, 224, 224]), [1, 1000]);
+ * ```
+ */
+export function alexnet(options?: ClassicNetOptions): AnyLayer {
+  if (options === undefined) options = {};
+  const fn = "nn.alexnet";
+  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
+  const conv = (i: number, o: number, k: number, s: number, pad: number) =>
+    conv2d({
+      inChannels: i,
+      outChannels: o,
+      kernelSize: k,
+      stride: s,
+      padding: pad,
+      dtype,
+    });
+  const pool = () => maxPool2d({ kernelSize: 3, stride: 2 });
+  const flat = flatten();
+  return model(
+    {
+      features: sequential(
+        conv(3, 64, 11, 4, 2),
+        relu,
+        pool(),
+        conv(64, 192, 5, 1, 2),
+        relu,
+        pool(),
+        conv(192, 384, 3, 1, 1),
+        relu,
+        conv(384, 256, 3, 1, 1),
+        relu,
+        conv(256, 256, 3, 1, 1),
+        relu,
+        pool(),
+      ) as AnyLayer,
+      avgpool: adaptiveAvgPool2d({ outputSize: [6, 6] }),
+      classifier: sequential(
+        dropout({ p }),
+        linear({ inFeatures: 256 * 6 * 6, outFeatures: 4096, dtype }),
+        relu,
+        dropout({ p }),
+        linear({ inFeatures: 4096, outFeatures: 4096, dtype }),
+        relu,
+        linear({ inFeatures: 4096, outFeatures: numClasses, dtype }),
+      ) as AnyLayer,
+    },
+    (m, x) => m.classifier(m.call(flat, m.avgpool(m.features(x)))),
+    {
+      name: "AlexNet",
+    },
+  ) as AnyLayer;
+}
+
+/**
+ * torchvision's SqueezeNet 1.1: a stride-2 3x3 convolution, ReLU, and
+ * eight Fire modules (a 1x1 squeeze convolution, then 1x1 and 3x3 expand
+ * convolutions whose ReLU outputs are joined along the channels, through
+ * `m.concat`) between ceil-mode 3x3 max pools; the classifier is dropout,
+ * a 1x1 convolution to the classes, ReLU and global average pooling.
+ * State dict keys as torchvision's (`features.3.expand3x3.weight`,
+ * `classifier.1.bias`); 1,235,496 parameters for 1000 classes; init as
+ * torchvision's (kaiming uniform, the last convolution normal with std
+ * 0.01, zero biases).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.squeezenet1_1()), 1235496);
+ * assert.deepEqual(nn.squeezenet1_1({ numClasses: 10 }).info.outputShape([2, 3, 64, 64]), [2, 10]);
+ * ```
+ */
+export function squeezenet1_1(options?: ClassicNetOptions): AnyLayer {
+  if (options === undefined) options = {};
+  const fn = "nn.squeezenet1_1";
+  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
+  const conv = (i: number, o: number, k: number, s = 1, pad = 0) =>
+    conv2d({
+      inChannels: i,
+      outChannels: o,
+      kernelSize: k,
+      stride: s,
+      padding: pad,
+      dtype,
+    });
+  const fire = (i: number, sq: number, e1: number, e3: number) =>
+    model({
+      squeeze: conv(i, sq, 1),
+      expand1x1: conv(sq, e1, 1),
+      expand3x3: conv(sq, e3, 3, 1, 1),
+    }, (m, x) => {
+      const s = m.call(relu, m.squeeze(x));
+      return m.concat([
+        m.call(relu, m.expand1x1(s)),
+        m.call(relu, m.expand3x3(s)),
+      ]);
+    }, { name: "Fire" }) as AnyLayer;
+  const pool = () => maxPool2d({ kernelSize: 3, stride: 2, ceilMode: true });
+  const flat = flatten();
+  const base = model(
+    {
+      features: sequential(
+        conv(3, 64, 3, 2),
+        relu,
+        pool(),
+        fire(64, 16, 64, 64),
+        fire(128, 16, 64, 64),
+        pool(),
+        fire(128, 32, 128, 128),
+        fire(256, 32, 128, 128),
+        pool(),
+        fire(256, 48, 192, 192),
+        fire(384, 48, 192, 192),
+        fire(384, 64, 256, 256),
+        fire(512, 64, 256, 256),
+      ) as AnyLayer,
+      classifier: sequential(
+        dropout({ p }),
+        conv(512, numClasses, 1),
+        relu,
+        adaptiveAvgPool2d({ outputSize: [1, 1] }),
+      ) as AnyLayer,
+    },
+    (m, x) => m.call(flat, m.classifier(m.features(x))),
+    {
+      name: "SqueezeNet",
+    },
+  );
+  return Object.freeze({
+    ...base,
+    init: (key: Key) => {
+      const [kb, kc] = split(key);
+      const tree = base.init(kb) as Tree;
+      const [leaves, def] = treeFlatten(tree);
+      const paths = treePaths(tree).map(([q]) => q);
+      const keys = split(kc, leaves.length);
+      return treeUnflatten(
+        def,
+        leaves.map((w, i) => {
+          if (w.shape.length === 1) return zeros(w.shape, { dtype: w.dtype });
+          if (paths[i] === "classifier.1.weight") {
+            return mul(normal(keys[i], w.shape, { dtype: w.dtype }), 0.01);
+          }
+          // kaiming uniform (fan in, ReLU's gain): bound sqrt(6 / fan_in)
+          const bound = Math.sqrt(6 / (w.shape[1] * w.shape[2] * w.shape[3]));
+          return uniform(keys[i], w.shape, {
+            minval: -bound,
+            maxval: bound,
+            dtype: w.dtype,
+          });
+        }),
+      );
+    },
+  }) as AnyLayer;
 }

@@ -14,6 +14,7 @@
  */
 import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
 import { add as addOp } from "../ops/elementwise.ts";
+import { concat as concatOp } from "../ops/structural.ts";
 import { type AnyLayer, checkLayer } from "./layer.ts";
 import { checkInputShape, onShape } from "./_util.ts";
 
@@ -146,7 +147,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
       const v = vars.get(t);
       if (!v) {
         throw new Error(
-          `${fn}: ${info.name}'s forward computes with tensor ops between its layers (${what}); only calls of children and of m.call layers, and m.add, can be written as PyTorch`,
+          `${fn}: ${info.name}'s forward computes with tensor ops between its layers (${what}); only calls of children and of m.call layers, m.add and m.concat can be written as PyTorch`,
         );
       }
       return v;
@@ -176,6 +177,14 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
         const w = `x${++n}`;
         vars.set(y, w);
         body.push(`        ${w} = ${va} + ${vb}`);
+        return y;
+      },
+      (xs, axis) => {
+        const vs = xs.map((t) => varOf(t, "in m.concat"));
+        const y = concatOp(xs, axis); // (zeros: only the shape matters)
+        const w = `x${++n}`;
+        vars.set(y, w);
+        body.push(`        ${w} = torch.cat([${vs.join(", ")}], ${axis})`);
         return y;
       },
     );

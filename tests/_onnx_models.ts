@@ -516,6 +516,11 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 32, 32],
     ],
     [
+      "torchvision's SqueezeNet 1.1 (10 classes): Fire modules joined along the channels",
+      nn.squeezenet1_1({ numClasses: 10 }),
+      [2, 3, 32, 32],
+    ],
+    [
       "weight normalisation: conv2d (dim 0) and linear (one magnitude)",
       seq(
         nn.weightNorm(
