@@ -216,6 +216,7 @@ export {
   type BirdPlaneLayers,
   birdPlaneNet,
   type ClassicNetOptions,
+  densenet121,
   lenet5,
   type LeNet5Layers,
   mobilenetV2,

@@ -33,6 +33,7 @@ import type {
 } from "./layer.ts";
 import {
   adaptiveAvgPool2d,
+  avgPool2d,
   batchNorm2d,
   conv2d,
   dropout,
@@ -1011,6 +1012,148 @@ export function squeezenet1_1(options?: ClassicNetOptions): AnyLayer {
             maxval: bound,
             dtype: w.dtype,
           });
+        }),
+      );
+    },
+  }) as AnyLayer;
+}
+
+/**
+ * torchvision's DenseNet-121: a 7x7 stride-2 convolution, batch norm, ReLU
+ * and max pooling, then four dense blocks of 6, 12, 24 and 16 layers (each
+ * layer batch norm, ReLU, a 1x1 convolution to 128 channels, batch norm,
+ * ReLU and a 3x3 convolution to 32 new channels, fed the block's input and
+ * every earlier layer's output joined along the channels, through
+ * `m.concat`) with transitions between (batch norm, ReLU, a 1x1 convolution
+ * halving the channels, 2x2 average pooling), a last batch norm, ReLU,
+ * global average pooling and a linear layer. State dict keys as
+ * torchvision's (`features.denseblock2.denselayer3.conv1.weight`,
+ * `features.transition1.norm.bias`); 7,978,856 parameters for 1000
+ * classes; init as torchvision's (kaiming normal, fan in, zero linear bias).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.densenet121()), 7978856);
+ * ```
+ */
+export function densenet121(options?: ResNetOptions): AnyLayer {
+  if (options === undefined) options = {};
+  const fn = "nn.densenet121";
+  checkOptions(fn, options, ["numClasses", "dtype"]);
+  const { numClasses = 1000, dtype } = options;
+  const growth = 32, bnSize = 4;
+  const bn = (c: number) => batchNorm2d({ numFeatures: c, dtype });
+  const conv = (i: number, o: number, k: number) =>
+    conv2d({
+      inChannels: i,
+      outChannels: o,
+      kernelSize: k,
+      padding: (k - 1) / 2,
+      bias: false,
+      dtype,
+    });
+  const denseLayer = (inC: number) =>
+    model({
+      norm1: bn(inC),
+      conv1: conv(inC, bnSize * growth, 1),
+      norm2: bn(bnSize * growth),
+      conv2: conv(bnSize * growth, growth, 3),
+    }, (m, x) =>
+      m.conv2(m.call(relu, m.norm2(m.conv1(m.call(relu, m.norm1(x)))))), {
+      name: "_DenseLayer",
+    }) as AnyLayer;
+  const denseBlock = (n: number, inC: number) => {
+    const layers: Record<string, AnyLayer> = {};
+    for (let i = 0; i < n; i++) {
+      layers[`denselayer${i + 1}`] = denseLayer(inC + i * growth);
+    }
+    return model(layers, (m, x) => {
+      const feats = [x];
+      const b = m as unknown as Record<string, (t: Tensor) => Tensor>;
+      for (let i = 0; i < n; i++) {
+        feats.push(b[`denselayer${i + 1}`](m.concat(feats)));
+      }
+      return m.concat(feats);
+    }, { name: "_DenseBlock" }) as AnyLayer;
+  };
+  const pool2 = avgPool2d({ kernelSize: 2, stride: 2 });
+  const transition = (inC: number) =>
+    model(
+      { norm: bn(inC), conv: conv(inC, inC / 2, 1) },
+      (m, x) => m.call(pool2, m.conv(m.call(relu, m.norm(x)))),
+      { name: "_Transition" },
+    ) as AnyLayer;
+  const children: Record<string, AnyLayer> = {
+    conv0: conv2d({
+      inChannels: 3,
+      outChannels: 64,
+      kernelSize: 7,
+      stride: 2,
+      padding: 3,
+      bias: false,
+      dtype,
+    }),
+    norm0: bn(64),
+  };
+  let c = 64;
+  [6, 12, 24, 16].forEach((n, i, all) => {
+    children[`denseblock${i + 1}`] = denseBlock(n, c);
+    c += n * growth;
+    if (i < all.length - 1) {
+      children[`transition${i + 1}`] = transition(c);
+      c /= 2;
+    }
+  });
+  children.norm5 = bn(c);
+  const pool0 = maxPool2d({ kernelSize: 3, stride: 2, padding: 1 });
+  const features = model(children, (m, x) => {
+    const f = m as unknown as Record<string, (t: Tensor) => Tensor>;
+    x = m.call(pool0, m.call(relu, f.norm0(f.conv0(x))));
+    for (let i = 1; i <= 4; i++) {
+      x = f[`denseblock${i}`](x);
+      if (i < 4) x = f[`transition${i}`](x);
+    }
+    return f.norm5(x);
+    // (torchvision's is an nn.Sequential with named children; toTorch writes
+    // a class of its own, so the names stay)
+  }, { name: "DenseFeatures" });
+  const gap = adaptiveAvgPool2d({ outputSize: [1, 1] });
+  const base = model(
+    {
+      features: features as AnyLayer,
+      classifier: linear({ inFeatures: c, outFeatures: numClasses, dtype }),
+    },
+    (m, x) =>
+      m.classifier(m.call(flatten(), m.call(gap, m.call(relu, m.features(x))))),
+    {
+      name: "DenseNet",
+    },
+  );
+  return Object.freeze({
+    ...base,
+    init: (key: Key) => {
+      const [kb, kc] = split(key);
+      const tree = base.init(kb) as Tree;
+      const [leaves, def] = treeFlatten(tree);
+      const paths = treePaths(tree).map(([q]) => q);
+      const keys = split(kc, leaves.length);
+      return treeUnflatten(
+        def,
+        leaves.map((w, i) => {
+          if (w.shape.length === 4) {
+            // kaiming normal, fan in, ReLU's gain
+            const fanIn = w.shape[1] * w.shape[2] * w.shape[3];
+            return mul(
+              normal(keys[i], w.shape, { dtype: w.dtype }),
+              Math.sqrt(2 / fanIn),
+            );
+          }
+          if (paths[i] === "classifier.bias") {
+            return zeros(w.shape, { dtype: w.dtype });
+          }
+          return w;
         }),
       );
     },

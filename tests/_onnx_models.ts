@@ -521,6 +521,11 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 3, 32, 32],
     ],
     [
+      "torchvision's DenseNet-121 (10 classes): dense blocks joined along the channels, transitions",
+      nn.densenet121({ numClasses: 10 }),
+      [2, 3, 32, 32],
+    ],
+    [
       "weight normalisation: conv2d (dim 0) and linear (one magnitude)",
       seq(
         nn.weightNorm(

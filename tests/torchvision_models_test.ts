@@ -51,13 +51,16 @@ for (const m of fixture.models as M[]) {
       mobilenetV2: nn.mobilenetV2,
       alexnet: nn.alexnet,
       squeezenet1_1: nn.squeezenet1_1,
+      densenet121: nn.densenet121,
     };
     const make = makers[m.name];
     // (mobilenetV2 without dropout, as the fixture's, so training draws nothing)
     const net = make({
       numClasses: 10,
       dtype: "float64",
-      ...(m.name.startsWith("resnet") ? {} : { dropout: 0 }),
+      ...(m.name.startsWith("resnet") || m.name === "densenet121"
+        ? {}
+        : { dropout: 0 }),
     });
     assert.equal(nn.paramCount(net), m.params);
     // zeros of the params' shapes (drawing 21M float64 normals would take longer than the test)
