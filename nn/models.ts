@@ -407,6 +407,39 @@ export function vgg16(
   });
 }
 
+/**
+ * `base` whose `init` re-draws each param with `draw(path, param, key)`, a
+ * key per param (torchvision's per-module init, applied after the layers'
+ * own).
+ */
+function reinit(
+  base: AnyLayer,
+  draw: (path: string, w: Tensor, key: Key) => Tensor,
+): AnyLayer {
+  return Object.freeze({
+    ...base,
+    init: (key: Key) => {
+      const [kb, kc] = split(key);
+      const tree = base.init(kb) as Tree;
+      const [leaves, def] = treeFlatten(tree);
+      const paths = treePaths(tree).map(([q]) => q);
+      const keys = split(kc, leaves.length);
+      return treeUnflatten(
+        def,
+        leaves.map((w, i) => draw(paths[i], w, keys[i])),
+      );
+    },
+  }) as AnyLayer;
+}
+
+/** Normal draws of `w`'s shape with deviation `std`. */
+const normalLike = (w: Tensor, key: Key, std: number) =>
+  mul(normal(key, w.shape, { dtype: w.dtype }), std);
+
+/** A 4-D convolution weight's fan out (out channels times the kernel) and fan in. */
+const fanOut = (w: Tensor) => w.shape[0] * w.shape[2] * w.shape[3];
+const fanIn = (w: Tensor) => w.shape[1] * w.shape[2] * w.shape[3];
+
 /** Options of {@linkcode resnet18} and {@linkcode resnet34}. */
 export interface ResNetOptions {
   /** Size of the last linear layer. Default 1000 (ImageNet). */
@@ -567,25 +600,11 @@ function basicResNet(
     return m.fc(m.call(flatten(), m.avgpool(x)));
   }, { name: "ResNet" });
   // torchvision's init: convolutions kaiming normal (fan out, ReLU), the rest as built
-  return Object.freeze({
-    ...base,
-    init: (key: Key) => {
-      const [kb, kc] = split(key);
-      const [leaves, def] = treeFlatten(base.init(kb) as Tree);
-      const keys = split(kc, leaves.length);
-      return treeUnflatten(
-        def,
-        leaves.map((w, i) =>
-          w.shape.length === 4
-            ? mul(
-              normal(keys[i], w.shape, { dtype: w.dtype }),
-              Math.sqrt(2 / (w.shape[0] * w.shape[2] * w.shape[3])),
-            )
-            : w
-        ),
-      );
-    },
-  }) as AnyLayer;
+  return reinit(
+    base as AnyLayer,
+    (_, w, k) =>
+      w.shape.length === 4 ? normalLike(w, k, Math.sqrt(2 / fanOut(w))) : w,
+  );
 }
 
 /**
@@ -747,33 +766,13 @@ export function mobilenetV2(options?: MobileNetV2Options): AnyLayer {
     },
   );
   // torchvision's init: convolutions kaiming normal (fan out), linear N(0, 0.01²), zero bias
-  return Object.freeze({
-    ...base,
-    init: (key: Key) => {
-      const [kb, kc] = split(key);
-      const tree = base.init(kb) as Tree;
-      const [leaves, def] = treeFlatten(tree);
-      const paths = treePaths(tree).map(([q]) => q);
-      const keys = split(kc, leaves.length);
-      return treeUnflatten(
-        def,
-        leaves.map((w, i) => {
-          const linearLayer = paths[i].startsWith("classifier.");
-          if (w.shape.length === 4) {
-            return mul(
-              normal(keys[i], w.shape, { dtype: w.dtype }),
-              Math.sqrt(2 / (w.shape[0] * w.shape[2] * w.shape[3])),
-            );
-          }
-          if (linearLayer && w.shape.length === 2) {
-            return mul(normal(keys[i], w.shape, { dtype: w.dtype }), 0.01);
-          }
-          if (linearLayer) return zeros(w.shape, { dtype: w.dtype });
-          return w;
-        }),
-      );
-    },
-  }) as AnyLayer;
+  return reinit(base as AnyLayer, (path, w, k) => {
+    if (w.shape.length === 4) return normalLike(w, k, Math.sqrt(2 / fanOut(w)));
+    if (!path.startsWith("classifier.")) return w;
+    return w.shape.length === 2
+      ? normalLike(w, k, 0.01)
+      : zeros(w.shape, { dtype: w.dtype });
+  });
 }
 
 /**
@@ -990,32 +989,18 @@ export function squeezenet1_1(options?: ClassicNetOptions): AnyLayer {
       name: "SqueezeNet",
     },
   );
-  return Object.freeze({
-    ...base,
-    init: (key: Key) => {
-      const [kb, kc] = split(key);
-      const tree = base.init(kb) as Tree;
-      const [leaves, def] = treeFlatten(tree);
-      const paths = treePaths(tree).map(([q]) => q);
-      const keys = split(kc, leaves.length);
-      return treeUnflatten(
-        def,
-        leaves.map((w, i) => {
-          if (w.shape.length === 1) return zeros(w.shape, { dtype: w.dtype });
-          if (paths[i] === "classifier.1.weight") {
-            return mul(normal(keys[i], w.shape, { dtype: w.dtype }), 0.01);
-          }
-          // kaiming uniform (fan in, ReLU's gain): bound sqrt(6 / fan_in)
-          const bound = Math.sqrt(6 / (w.shape[1] * w.shape[2] * w.shape[3]));
-          return uniform(keys[i], w.shape, {
-            minval: -bound,
-            maxval: bound,
-            dtype: w.dtype,
-          });
-        }),
-      );
-    },
-  }) as AnyLayer;
+  // torchvision's init: kaiming uniform (fan in, ReLU's gain, bound
+  // sqrt(6 / fan_in)), the last convolution normal with std 0.01, zero biases
+  return reinit(base as AnyLayer, (path, w, k) => {
+    if (w.shape.length === 1) return zeros(w.shape, { dtype: w.dtype });
+    if (path === "classifier.1.weight") return normalLike(w, k, 0.01);
+    const bound = Math.sqrt(6 / fanIn(w));
+    return uniform(k, w.shape, {
+      minval: -bound,
+      maxval: bound,
+      dtype: w.dtype,
+    });
+  });
 }
 
 /**
@@ -1131,31 +1116,9 @@ export function densenet121(options?: ResNetOptions): AnyLayer {
       name: "DenseNet",
     },
   );
-  return Object.freeze({
-    ...base,
-    init: (key: Key) => {
-      const [kb, kc] = split(key);
-      const tree = base.init(kb) as Tree;
-      const [leaves, def] = treeFlatten(tree);
-      const paths = treePaths(tree).map(([q]) => q);
-      const keys = split(kc, leaves.length);
-      return treeUnflatten(
-        def,
-        leaves.map((w, i) => {
-          if (w.shape.length === 4) {
-            // kaiming normal, fan in, ReLU's gain
-            const fanIn = w.shape[1] * w.shape[2] * w.shape[3];
-            return mul(
-              normal(keys[i], w.shape, { dtype: w.dtype }),
-              Math.sqrt(2 / fanIn),
-            );
-          }
-          if (paths[i] === "classifier.bias") {
-            return zeros(w.shape, { dtype: w.dtype });
-          }
-          return w;
-        }),
-      );
-    },
-  }) as AnyLayer;
+  // torchvision's init: kaiming normal (fan in, ReLU's gain), zero linear bias
+  return reinit(base as AnyLayer, (path, w, k) => {
+    if (w.shape.length === 4) return normalLike(w, k, Math.sqrt(2 / fanIn(w)));
+    return path === "classifier.bias" ? zeros(w.shape, { dtype: w.dtype }) : w;
+  });
 }
