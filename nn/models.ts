@@ -661,15 +661,8 @@ export function resnet50(options?: ResNetOptions): AnyLayer {
   return basicResNet("nn.resnet50", [3, 4, 6, 3], options, true);
 }
 
-/** Options of {@linkcode mobilenetV2}. */
-export interface MobileNetV2Options {
-  /** Size of the last linear layer. Default 1000 (ImageNet). */
-  numClasses?: number;
-  /** Dropout probability before the classifier. Default 0.2. */
-  dropout?: number;
-  /** Parameter dtype. Default "float32". */
-  dtype?: FloatDType;
-}
+/** Options of {@linkcode mobilenetV2}: those of the classic nets (its dropout's default 0.2). */
+export type MobileNetV2Options = ClassicNetOptions;
 
 /**
  * torchvision's MobileNetV2 (width 1): a stride-2 3x3 convolution to 32
@@ -840,7 +833,7 @@ export function wideResnet50_2(options?: ResNetOptions): AnyLayer {
 export interface ClassicNetOptions {
   /** Size of the output. Default 1000 (ImageNet). */
   numClasses?: number;
-  /** Dropout probability. Default 0.5. */
+  /** Dropout probability. Default 0.5 (MobileNetV2's: 0.2). */
   dropout?: number;
   /** Parameter dtype. Default "float32". */
   dtype?: FloatDType;
