@@ -234,9 +234,13 @@ export {
   simpleFCN,
   type SimpleFCNLayers,
   squeezenet1_1,
+  vgg11,
+  vgg13,
   vgg16,
+  vgg16Bn,
   type Vgg16Layers,
   type Vgg16Options,
+  vgg19,
   wideResnet50_2,
 } from "./models.ts";
 /** Weight initialisation as `torch.nn.init`'s, functional (key and shape in, tensor out). */

@@ -8,7 +8,7 @@
  */
 import { mul } from "../ops/elementwise.ts";
 import { type Key, normal, split, uniform } from "../ops/random.ts";
-import { type Tensor, zeros } from "../ops/tensor.ts";
+import { ones, type Tensor, zeros } from "../ops/tensor.ts";
 import {
   type Tree,
   treeFlatten,
@@ -316,33 +316,71 @@ export type Vgg16Layers = {
 export function vgg16(
   options?: Vgg16Options,
 ): Layer<ModelParams<Vgg16Layers>, ModelState<Vgg16Layers>> {
+  return vgg("nn.vgg16", "D", false, options);
+}
+
+/** torchvision's VGG configurations: channels per convolution, 0 for a 2x2 max pool. */
+const VGG_CFGS = {
+  A: [64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0],
+  B: [64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0],
+  D: [
+    64,
+    64,
+    0,
+    128,
+    128,
+    0,
+    256,
+    256,
+    256,
+    0,
+    512,
+    512,
+    512,
+    0,
+    512,
+    512,
+    512,
+    0,
+  ],
+  E: [
+    64,
+    64,
+    0,
+    128,
+    128,
+    0,
+    256,
+    256,
+    256,
+    256,
+    0,
+    512,
+    512,
+    512,
+    512,
+    0,
+    512,
+    512,
+    512,
+    512,
+    0,
+  ],
+} as const;
+
+/** torchvision's VGG of configuration `cfg`, with batch norm after each convolution when `bn`. */
+function vgg(
+  fn: string,
+  cfg: keyof typeof VGG_CFGS,
+  bn: boolean,
+  options: Vgg16Options | undefined,
+): Layer<ModelParams<Vgg16Layers>, ModelState<Vgg16Layers>> {
   if (options === undefined) options = {};
-  const fn = "nn.vgg16";
   checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
   const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
-  const cfg = [
-    64,
-    64,
-    0,
-    128,
-    128,
-    0,
-    256,
-    256,
-    256,
-    0,
-    512,
-    512,
-    512,
-    0,
-    512,
-    512,
-    512,
-    0,
-  ];
   const features: AnyLayer[] = [];
   let c = 3;
-  for (const v of cfg) {
+  for (const v of VGG_CFGS[cfg]) {
     if (v === 0) features.push(maxPool2d({ kernelSize: 2, stride: 2 }));
     else {
       features.push(
@@ -353,6 +391,7 @@ export function vgg16(
           padding: 1,
           dtype,
         }),
+        ...(bn ? [batchNorm2d({ numFeatures: v, dtype }) as AnyLayer] : []),
         relu,
       );
       c = v;
@@ -383,6 +422,12 @@ export function vgg16(
     return specs.map((s, i) => {
       if (!s.weight) return {};
       const w = s.weight;
+      if (w.shape.length === 1) { // batch norm: ones and zeros
+        return {
+          weight: ones(w.shape, { dtype: w.dtype }),
+          bias: zeros(w.shape, { dtype: w.dtype }),
+        };
+      }
       const std = w.shape.length === 4
         ? Math.sqrt(2 / (w.shape[0] * w.shape[2] * w.shape[3])) // fan_out, ReLU gain
         : 0.01;
@@ -405,6 +450,64 @@ export function vgg16(
       };
     },
   });
+}
+
+/**
+ * torchvision's VGG11 (configuration "A"), otherwise as {@linkcode vgg16};
+ * 132,863,336 parameters for 1000 classes.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.vgg11()), 132863336);
+ * ```
+ */
+export function vgg11(options?: Vgg16Options): AnyLayer {
+  return vgg("nn.vgg11", "A", false, options) as AnyLayer;
+}
+
+/**
+ * torchvision's VGG13 (configuration "B"); 133,047,848 parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.vgg13()), 133047848);
+ * ```
+ */
+export function vgg13(options?: Vgg16Options): AnyLayer {
+  return vgg("nn.vgg13", "B", false, options) as AnyLayer;
+}
+
+/**
+ * torchvision's VGG19 (configuration "E"); 143,667,240 parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.vgg19()), 143667240);
+ * ```
+ */
+export function vgg19(options?: Vgg16Options): AnyLayer {
+  return vgg("nn.vgg19", "E", false, options) as AnyLayer;
+}
+
+/**
+ * torchvision's VGG16 with batch norm after each convolution (`vgg16_bn`);
+ * 138,365,992 parameters.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.paramCount(nn.vgg16Bn()), 138365992);
+ * ```
+ */
+export function vgg16Bn(options?: Vgg16Options): AnyLayer {
+  return vgg("nn.vgg16Bn", "D", true, options) as AnyLayer;
 }
 
 /**

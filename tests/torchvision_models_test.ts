@@ -140,12 +140,16 @@ Deno.test("resnet18: torchvision's init (kaiming normal, fan out, for every conv
   assert.match(src, /self\.downsample = nn\.Sequential\(/);
 });
 
-Deno.test("resnet101, resnet152, resnext50_32x4d, wideResnet50_2: torchvision's state_dict keys, shapes and parameter counts", () => {
+Deno.test("resnet101, resnet152, resnext50_32x4d, wideResnet50_2, vgg11, vgg13, vgg19, vgg16Bn: torchvision's state_dict keys, shapes and parameter counts", () => {
   const makers: Record<string, (o: { numClasses: number }) => T.nn.AnyLayer> = {
     resnet101: nn.resnet101,
     resnet152: nn.resnet152,
     resnext50_32x4d: nn.resnext50_32x4d,
     wideResnet50_2: nn.wideResnet50_2,
+    vgg11: nn.vgg11,
+    vgg13: nn.vgg13,
+    vgg19: nn.vgg19,
+    vgg16Bn: nn.vgg16Bn,
   };
   const structures = fixture.structures as Record<
     string,
