@@ -42,6 +42,7 @@ import {
 } from "./tensor.ts";
 import { reshape, transpose } from "./structural.ts";
 import { add, erfScalar } from "./elementwise.ts";
+import { take } from "./indexing.ts";
 import { argmax } from "./reductions.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
@@ -841,21 +842,30 @@ export function randint(
     );
   }
   const n = sizeOf(s);
-  const draw = (w: readonly [number, number]) => {
-    // [k1, k2] = split(key): the words of k1 then k2.
-    const kw = threefryIota(w, 4);
-    const hi = threefryIota([kw[0], kw[1]], n);
-    const lo = threefryIota([kw[2], kw[3]], n);
-    const span = maxval - minval;
-    const mult = UINT32 % span; // 2^32 mod span
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const off = (mulMod(hi[i] % span, mult, span) + lo[i] % span) % span;
-      out[i] = minval + off;
-    }
-    return fromData(out, s);
-  };
+  const draw = (w: readonly [number, number]) =>
+    fromData(randintData(w, n, minval, maxval), s);
   return bind(randomPrim, [k], { fn, draw });
+}
+
+/** randint's `n` values from a key's words. */
+function randintData(
+  w: readonly [number, number],
+  n: number,
+  minval: number,
+  maxval: number,
+): Int32Array {
+  // [k1, k2] = split(key): the words of k1 then k2.
+  const kw = threefryIota(w, 4);
+  const hi = threefryIota([kw[0], kw[1]], n);
+  const lo = threefryIota([kw[2], kw[3]], n);
+  const span = maxval - minval;
+  const mult = UINT32 % span; // 2^32 mod span
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const off = (mulMod(hi[i] % span, mult, span) + lo[i] % span) % span;
+    out[i] = minval + off;
+  }
+  return out;
 }
 
 /**
@@ -1377,4 +1387,152 @@ export function beta(
     return fromData(out, s);
   };
   return bind(randomPrim, [k], { fn, draw });
+}
+
+/** Options of {@linkcode choice}. */
+export interface ChoiceOptions {
+  /** The result's shape (the draws). Default [] (one). */
+  shape?: readonly number[];
+  /** Draw with replacement. Default true. */
+  replace?: boolean;
+  /** The probability of each entry (a 1-D float tensor, read when drawing). Default uniform. */
+  p?: Tensor;
+  /** The axis of `a` to draw along, when `a` is a tensor. Default 0. */
+  axis?: number;
+}
+
+/**
+ * Random entries of `a` (a tensor, along `axis`) or of `0..a-1` (a number),
+ * as `jax.random.choice`: with replacement and no `p`, `randint`; without
+ * replacement and no `p`, the first draws of `permutation`; with `p`, the
+ * cumulative sum searched at uniform draws (with replacement) or the
+ * Gumbel top-k (without). The indices are drawn by JAX's algorithm from
+ * `key`; the entries are gathered with `take`.
+ *
+ * @example
+ * ```ts
+ * import { choice, key } from "./random.ts";
+ * import { tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * const c = choice(key(0), 5, { shape: [3], replace: false });
+ * assert.equal(new Set(c.data).size, 3);
+ * const picked = choice(key(1), tensor([10, 20, 30]), { shape: [4], p: tensor([0, 1, 0]) });
+ * assert.deepEqual([...picked.data], [20, 20, 20, 20]);
+ * ```
+ */
+export function choice(
+  key: Key,
+  a: number | Tensor,
+  options?: ChoiceOptions,
+): Tensor {
+  if (options === undefined) options = {};
+  const fn = "random.choice";
+  const k = keyInput(fn, key);
+  checkOptions(fn, options, ["shape", "replace", "p", "axis"]);
+  const s = checkSize(fn, options.shape ?? []);
+  const replace = options.replace ?? true;
+  if (typeof replace !== "boolean") {
+    throw new Error(
+      `${fn}: replace must be a boolean, got ${describe(replace)}`,
+    );
+  }
+  let n: number, axis = 0;
+  if (typeof a === "number") {
+    n = checkCount(fn, "a", a);
+  } else {
+    const arr = checkTensor(fn, a, "a");
+    if (arr.shape.length === 0) {
+      throw new Error(
+        `${fn}: a must be a number or a tensor of rank >= 1, got a scalar tensor`,
+      );
+    }
+    const ax = options.axis ?? 0;
+    if (
+      !Number.isInteger(ax) || ax < -arr.shape.length || ax >= arr.shape.length
+    ) {
+      throw new Error(
+        `${fn}: axis must be an integer in [${-arr.shape
+          .length}, ${arr.shape.length}), got ${describe(ax)}`,
+      );
+    }
+    axis = ax < 0 ? ax + arr.shape.length : ax;
+    n = arr.shape[axis];
+  }
+  const draws = sizeOf(s);
+  if (draws > 0 && n <= 0) {
+    throw new Error(
+      `${fn}: a must hold at least one entry unless no draws are taken`,
+    );
+  }
+  if (!replace && draws > n) {
+    throw new Error(
+      `${fn}: cannot take ${draws} draws without replacement from ${n} entries`,
+    );
+  }
+  let probs: Float64Array | null = null,
+    pType: "float32" | "float64" = "float32";
+  if (options.p !== undefined) {
+    const p = checkTensor(fn, options.p, "p");
+    if (p instanceof Tracer) {
+      throw new Error(
+        `${fn}: p must be a concrete tensor (its values are read when drawing), got a traced value`,
+      );
+    }
+    if (p.shape.length !== 1 || p.shape[0] !== n) {
+      throw new Error(
+        `${fn}: p must be a 1-D tensor of ${n} probabilities, got ${
+          fmtShape(p.shape)
+        }`,
+      );
+    }
+    if (!Array.from(p.data).every((v) => v >= 0 && Number.isFinite(v))) {
+      throw new Error(`${fn}: p must hold finite numbers >= 0`);
+    }
+    pType = p.dtype === "float64" ? "float64" : "float32";
+    probs = Float64Array.from(p.data);
+  }
+  const r = pType === "float32" ? Math.fround : (v: number) => v;
+  const draw = (w: readonly [number, number]): Tensor => {
+    const out = new Int32Array(draws);
+    if (!probs) {
+      if (replace) return fromData(randintData(w, draws, 0, n), [...s]);
+      const perm = shuffled(w, n).data;
+      for (let i = 0; i < draws; i++) out[i] = perm[i];
+    } else if (replace) {
+      const cum = new Float64Array(n);
+      let acc = 0;
+      for (let i = 0; i < n; i++) cum[i] = acc = r(acc + probs[i]);
+      const u = uniformData(fn, w, draws, 0, 1, pType);
+      for (let i = 0; i < draws; i++) {
+        const target = r(cum[n - 1] * r(1 - u[i]));
+        // searchsorted, left: the first index whose sum reaches the target
+        let lo = 0, hi = n;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (cum[mid] < target) lo = mid + 1;
+          else hi = mid;
+        }
+        out[i] = lo;
+      }
+    } else {
+      const u = uniformData(fn, w, n, FINFO[pType].tiny, 1, pType);
+      const g = Array.from(
+        { length: n },
+        (_, i) => r(-r(-Math.log(-Math.log(u[i]))) - r(Math.log(probs![i]))),
+      );
+      const order = Array.from({ length: n }, (_, i) => i)
+        .sort((x, y) => g[x] - g[y] || x - y);
+      for (let i = 0; i < draws; i++) out[i] = order[i];
+    }
+    return fromData(out, [...s]);
+  };
+  const idx = bind(randomPrim, [k], { fn, draw });
+  if (typeof a === "number") return idx;
+  const flatIdx = reshape(idx, [draws]);
+  const picked = take(a, flatIdx, { axis });
+  return reshape(picked, [
+    ...a.shape.slice(0, axis),
+    ...s,
+    ...a.shape.slice(axis + 1),
+  ]);
 }

@@ -237,3 +237,74 @@ Deno.test("the new samplers: errors name the function, the argument, what was ex
     /a must be a number or a concrete tensor \(its values are read when drawing\), got a traced value/,
   ]]);
 });
+
+Deno.test("choice: JAX's draws (randint with replacement, permutation without), frequencies following p, Gumbel top-k without replacement, entries of a tensor along an axis, jit; errors", () => {
+  assert.deepEqual(
+    random.choice(key, 7, { shape: [20] }).data,
+    random.randint(key, [20], 0, 7).data,
+  );
+  assert.deepEqual(
+    Array.from(random.choice(key, 9, { shape: [4], replace: false }).data),
+    Array.from(random.permutation(key, 9).data).slice(0, 4),
+  );
+  const p = T.tensor([0.1, 0, 0.6, 0.3]);
+  const n = 6000;
+  const c = random.choice(key, 4, { shape: [n], p });
+  const counts = [0, 0, 0, 0];
+  for (const v of c.data) counts[v]++;
+  assert.equal(counts[1], 0);
+  [0.1, 0, 0.6, 0.3].forEach((q, i) => {
+    const sd = Math.sqrt(n * q * (1 - q)) || 1;
+    assert.ok(Math.abs(counts[i] - n * q) < 5 * sd, `entry ${i}: ${counts[i]}`);
+  });
+  // without replacement: distinct, never an entry of p 0 while others remain
+  for (let s = 0; s < 50; s++) {
+    const d = Array.from(
+      random.choice(random.key(s), 4, { shape: [3], replace: false, p }).data,
+    );
+    assert.equal(new Set(d).size, 3);
+    assert.ok(!d.includes(1), `${d}`);
+  }
+  // entries of a tensor along axis 1
+  const a = T.reshape(T.arange(12), [3, 4]);
+  const cols = random.choice(key, a, { shape: [2], axis: 1, replace: false });
+  assert.deepEqual(cols.shape, [3, 2]);
+  const picked = Array.from(random.permutation(key, 4).data).slice(0, 2);
+  assert.deepEqual(
+    Array.from(cols.data),
+    [0, 1, 2].flatMap((r) => picked.map((q) => r * 4 + q)),
+  );
+  const j = T.jit((k: T.Key) =>
+    random.choice(k, 10, { shape: [5], replace: false })
+  );
+  assert.deepEqual(
+    j(key).data,
+    random.choice(key, 10, { shape: [5], replace: false }).data,
+  );
+  assertErrors("random.choice", [
+    [
+      () => random.choice(key, 3, { shape: [4], replace: false }),
+      /cannot take 4 draws without replacement from 3 entries/,
+    ],
+    [
+      () => random.choice(key, 3, { p: T.tensor([1, 2]) }),
+      /p must be a 1-D tensor of 3 probabilities, got \[2\]/,
+    ],
+    [
+      () => random.choice(key, 3, { p: T.tensor([1, -1, 2]) }),
+      /p must hold finite numbers >= 0/,
+    ],
+    [
+      () => random.choice(key, T.tensor(3)),
+      /a must be a number or a tensor of rank >= 1/,
+    ],
+    [
+      () => random.choice(key, a, { axis: 2 }),
+      /axis must be an integer in \[-2, 2\), got number 2/,
+    ],
+    [
+      () => random.choice(key, 3, { replace: 1 } as never),
+      /replace must be a boolean, got number 1/,
+    ],
+  ]);
+});
