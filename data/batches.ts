@@ -10,10 +10,11 @@ import {
   checkTensor,
   describe,
   fromData,
+  isTensor,
   type Tensor,
 } from "../ops/tensor.ts";
 import { concrete } from "../ops/trace.ts";
-import { type Key, permutation } from "../ops/random.ts";
+import { choice, type Key, permutation } from "../ops/random.ts";
 import type { LabeledImages } from "./types.ts";
 import { checkKeyArg } from "../ops/_args.ts";
 
@@ -118,6 +119,12 @@ export interface BatchOptions {
   key?: Key;
   /** Skip a last, smaller batch. Default false. */
   dropLast?: boolean;
+  /**
+   * A weight per row: the epoch's rows are drawn with replacement with
+   * these probabilities (PyTorch's `WeightedRandomSampler(weights,
+   * len(ds))`, e.g. to balance classes; needs `key`, instead of `shuffle`).
+   */
+  weights?: Tensor;
 }
 
 /**
@@ -141,9 +148,16 @@ export function batches(
   options: BatchOptions,
 ): Iterable<Dataset> & { length: number } {
   const fn = "batches";
-  checkOptions(fn, options, ["batchSize", "shuffle", "key", "dropLast"]);
+  checkOptions(fn, options, [
+    "batchSize",
+    "shuffle",
+    "key",
+    "dropLast",
+    "weights",
+  ]);
   const n = checkDataset(fn, ds);
-  const { batchSize, shuffle = false, key, dropLast = false } = options ?? {};
+  const { batchSize, shuffle = false, key, dropLast = false, weights } =
+    options ?? {};
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(
       `${fn}: batchSize must be a positive integer, got ${
@@ -156,12 +170,35 @@ export function batches(
       `${fn}: shuffle needs options.key (a random.key), so the order is reproducible`,
     );
   }
+  if (weights !== undefined) {
+    if (shuffle) {
+      throw new Error(
+        `${fn}: give weights or shuffle, not both (weighted rows are drawn in a random order already)`,
+      );
+    }
+    if (!key) {
+      throw new Error(
+        `${fn}: weights need options.key (a random.key) to draw the rows`,
+      );
+    }
+    if (
+      !isTensor(weights) || weights.shape.length !== 1 || weights.shape[0] !== n
+    ) {
+      throw new Error(
+        `${fn}: weights must be a 1-D tensor of ${n} weights (one per row), got ${
+          describe(weights)
+        }`,
+      );
+    }
+  }
   if (key !== undefined) checkKeyArg(fn, key, "options.key");
   const count = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   return {
     length: count,
     *[Symbol.iterator]() {
-      const order = shuffle
+      const order = weights !== undefined
+        ? choice(key!, n, { shape: [n], p: weights }).data as Int32Array
+        : shuffle
         ? permutation(key!, n).data
         : Int32Array.from({ length: n }, (_, i) => i);
       for (let b = 0; b < count; b++) {

@@ -45,6 +45,66 @@ Deno.test("batches: every row once per pass, reproducible by key, dropLast", () 
   );
 });
 
+Deno.test("batches with weights: rows drawn with replacement by weight, as WeightedRandomSampler", () => {
+  // 4 rows; row 1 has weight 0, row 3 three times row 0's, row 2 twice.
+  const small = {
+    x: T.reshape(T.arange(8), [4, 2]),
+    y: T.arange(4, undefined, 1, { dtype: "int32" }),
+  };
+  const weights = T.tensor([1, 0, 2, 3]);
+  const counts = [0, 0, 0, 0];
+  for (let e = 0; e < 3000; e++) {
+    const it = data.batches(small, {
+      batchSize: 3,
+      weights,
+      key: random.key(e),
+    });
+    assert.equal(it.length, 2);
+    let rows = 0;
+    for (const b of it) {
+      b.y.data.forEach((label, i) => {
+        assert.equal(b.x.data[2 * i], 2 * label); // x rows stay with labels
+        counts[label]++;
+      });
+      rows += b.y.shape[0];
+    }
+    assert.equal(rows, 4); // an epoch is len(ds) draws
+  }
+  assert.equal(counts[1], 0);
+  const total = 3000 * 4;
+  // Binomial standard deviations are about 0.004 of the total here.
+  assertAllClose(counts.map((c) => c / total), [1 / 6, 0, 2 / 6, 3 / 6], {
+    atol: 0.02,
+  });
+  const draw = (k: number) =>
+    [...data.batches(small, { batchSize: 4, weights, key: random.key(k) })]
+      .flatMap((b) => Array.from(b.y.data));
+  assert.deepEqual(draw(7), draw(7));
+  assert.throws(
+    () => data.batches(small, { batchSize: 2, weights }),
+    /batches: weights need options.key/,
+  );
+  assert.throws(
+    () =>
+      data.batches(small, {
+        batchSize: 2,
+        weights,
+        shuffle: true,
+        key: random.key(0),
+      }),
+    /batches: give weights or shuffle, not both/,
+  );
+  assert.throws(
+    () =>
+      data.batches(small, {
+        batchSize: 2,
+        weights: T.ones([3]),
+        key: random.key(0),
+      }),
+    /batches: weights must be a 1-D tensor of 4 weights \(one per row\), got Tensor float32 \[3\]/,
+  );
+});
+
 Deno.test("split and take", () => {
   const [a, b] = data.split(ds, { fraction: 0.7, key: random.key(0) });
   assert.equal(a.y.shape[0] + b.y.shape[0], 10);
