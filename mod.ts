@@ -119,6 +119,13 @@ export {
 } from "./ops/custom_vjp.ts";
 export { checkpoint, remat } from "./ops/checkpoint.ts";
 export {
+  cond,
+  foriLoop,
+  scan,
+  type ScanOptions,
+  whileLoop,
+} from "./ops/control_flow.ts";
+export {
   gumbelSoftmax,
   type GumbelSoftmaxOptions,
   rrelu,
