@@ -36,11 +36,12 @@ import {
   type DType,
   fmtShape,
   fromData,
+  isTensor,
   type Key,
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
-import { reshape, transpose } from "./structural.ts";
+import { batchFront, reshape, transpose } from "./structural.ts";
 import { add, erfScalar } from "./elementwise.ts";
 import { take } from "./indexing.ts";
 import { argmax } from "./reductions.ts";
@@ -154,11 +155,14 @@ const randomRowsPrim: Primitive<{
 
 // keys are leaves of transformed functions' arguments and results: a
 // jitted function's key arguments are traced, and vmap maps lists of keys
+/** The key a key tensor stands for: a traced key for a traced tensor. */
+const keyOf = (t: Tensor): Key =>
+  t instanceof Tracer ? tracedKey(t) : makeKey(...wordsOf(t));
+
 registerLeafKind({
   is: (x) => traced.has(x as object) || isKey(x),
   toTensor: (x) => keyInput("jit", x as Key),
-  fromTensor: (t) =>
-    t instanceof Tracer ? tracedKey(t) : makeKey(...wordsOf(t)),
+  fromTensor: keyOf,
 });
 
 function isUint32(x: unknown): x is number {
@@ -387,6 +391,88 @@ export function split(key: Key, n?: number): Key[] {
     keys.push(makeKey(words[2 * i], words[2 * i + 1]));
   }
   return keys;
+}
+
+/** fold_in's words: the key's words encrypting the counter pair (0, data), as JAX's `threefry_seed(data)`. */
+function foldWords(
+  k: readonly [number, number],
+  data: number,
+): [number, number] {
+  const out = new Uint32Array(2);
+  threefryBlock(k[0], k[1], 0, data | 0, out, 0, 1);
+  return [out[0], out[1]];
+}
+
+/**
+ * `foldIn` on tensors: keys' words `[..., 2]` (int32 bits) and data `[...]`
+ * (int32 bits) to the folded keys' words, so a traced or per-example data
+ * value folds in at every call (the step count of a jitted training step).
+ */
+const foldInPrim: Primitive<Record<string, never>> = definePrimitive({
+  name: "foldIn",
+  forward: ([k, d]) => {
+    const out = new Int32Array(2 * d.data.length);
+    for (let i = 0; i < d.data.length; i++) {
+      const w = foldWords(
+        [k.data[2 * i] >>> 0, k.data[2 * i + 1] >>> 0],
+        d.data[i],
+      );
+      out[2 * i] = w[0] | 0;
+      out[2 * i + 1] = w[1] | 0;
+    }
+    return fromData(out, k.shape);
+  },
+  vjp: () => [null, null],
+  batch: ([k, d], [dk, dd]) => {
+    const b = dk !== null ? k.shape[dk] : d.shape[dd!];
+    return [
+      bind(foldInPrim, [batchFront(k, dk, b), batchFront(d, dd, b)], {}),
+      0,
+    ];
+  },
+});
+
+/**
+ * A new key made from `key` and an integer, as `jax.random.fold_in`: the
+ * key encrypts the counter pair (0, data) (JAX's `threefry_seed(data)`), so
+ * the same words as JAX's. Keys for many items (a layer, a step, an
+ * example) without splitting: `foldIn(key, i)` depends on i alone.
+ * `data` is an integer in [0, 2^32) or an int32 scalar tensor (its bits
+ * as uint32, as `jnp.uint32`), which may be traced: under `jit` each call
+ * folds in its own value, under `vmap` each example's.
+ *
+ * @example
+ * ```ts
+ * import { foldIn, key, randint, split } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * // JAX 0.4: key_data(fold_in(key(0), 3)) is [2467461003, 3840466878]
+ * assert.deepEqual(foldIn(key(0), 3).words, [2467461003, 3840466878]);
+ * assert.notDeepEqual(foldIn(key(0), 4).words, foldIn(key(0), 3).words);
+ * ```
+ */
+export function foldIn(key: Key, data: number | Tensor): Key {
+  const fn = "random.foldIn";
+  const t = traced.get(key as object);
+  if (typeof data === "number") {
+    if (!isUint32(data)) {
+      throw new Error(
+        `${fn}: data must be an integer in [0, 2^32) or an int32 scalar tensor, got ${data}`,
+      );
+    }
+    if (!t) return makeKey(...foldWords(checkKey(fn, key), data));
+    return tracedKey(bind(randomPrim, [t], {
+      fn,
+      draw: (w) => keyData(foldWords(w, data)),
+    }));
+  }
+  if (!isTensor(data) || data.dtype !== "int32" || data.shape.length !== 0) {
+    throw new Error(
+      `${fn}: data must be an integer in [0, 2^32) or an int32 scalar tensor, got ${
+        describe(data)
+      }`,
+    );
+  }
+  return keyOf(bind(foldInPrim, [keyInput(fn, key), data], {}));
 }
 
 /**

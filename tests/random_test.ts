@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   bernoulli,
+  foldIn,
   key,
   MAX_SPLIT,
   normal,
@@ -13,8 +14,8 @@ import {
   uniform,
 } from "../ops/random.ts";
 import { isTensor, tensor } from "../ops/tensor.ts";
-import { jit } from "../mod.ts";
-import type { Key } from "../mod.ts";
+import { arange, jit, vmap } from "../mod.ts";
+import type { Key, Tensor } from "../mod.ts";
 import fixture from "./fixtures/random_known.json" with { type: "json" };
 
 const words = (ks: { words: readonly number[] }[]) => ks.map((k) => k.words);
@@ -82,6 +83,60 @@ Deno.test("split: matches JAX", () => {
     [839183663, 3740430601],
   ]);
   assert.deepEqual(split(key(0), 0), []);
+});
+
+Deno.test("foldIn: JAX's words, and traced or batched data folds in at every call", () => {
+  // a JAX 0.4.38 session: key_data(fold_in(key(0), 3)) (its split(key(0), 4)
+  // printed the words of the test above, so its key was key(0))
+  assert.deepEqual(foldIn(key(0), 3).words, [2467461003, 3840466878]);
+  // JAX's definition: threefry_2x32(key, threefry_seed(data)), the seed's
+  // words being key(data)'s
+  for (const d of [0, 1, 12345, 2 ** 32 - 1]) {
+    const [w0, w1] = key(0).words, seed = key(d).words;
+    assert.deepEqual(
+      foldIn(key(7), d).words,
+      threefry2x32(key(7).words, seed[0], seed[1]),
+    );
+    assert.deepEqual(foldIn(key(0), d).words, threefry2x32([w0, w1], 0, d));
+  }
+  const i32 = (v: number) => tensor(v, { dtype: "int32" });
+  // an int32 tensor's bits, as jnp.uint32
+  assert.deepEqual(
+    foldIn(key(1), i32(-1)).words,
+    foldIn(key(1), 2 ** 32 - 1).words,
+  );
+  // under jit: the data and the key are traced, each call folds its own
+  const draw = jit((k: Key, i: Tensor) => uniform(foldIn(k, i), [3]));
+  for (const i of [0, 5, 2]) {
+    assert.deepEqual(
+      draw(key(3), i32(i)).data,
+      uniform(foldIn(key(3), i), [3]).data,
+    );
+  }
+  assert.equal(draw.traceCount(), 1);
+  const viaNumber = jit((k: Key) => uniform(foldIn(k, 9), [2]));
+  assert.deepEqual(
+    viaNumber(key(4)).data,
+    uniform(foldIn(key(4), 9), [2]).data,
+  );
+  // under vmap: a key per example, from one key and each example's index
+  const perExample = vmap((i: Tensor) => uniform(foldIn(key(5), i), [2]))(
+    arange(4, undefined, 1, { dtype: "int32" }),
+  );
+  for (let i = 0; i < 4; i++) {
+    assert.deepEqual(
+      Array.from(perExample.data.slice(2 * i, 2 * i + 2)),
+      Array.from(uniform(foldIn(key(5), i), [2]).data),
+    );
+  }
+  assert.throws(
+    () => foldIn(key(0), -1),
+    /random.foldIn: data must be an integer in \[0, 2\^32\) or an int32 scalar tensor, got -1/,
+  );
+  assert.throws(
+    () => foldIn(key(0), tensor([1, 2], { dtype: "int32" })),
+    /random.foldIn: data must be .* got Tensor int32 \[2\]/,
+  );
 });
 
 Deno.test("split: more than MAX_SPLIT keys is an Error, not an exhausted heap (also traced)", () => {
