@@ -133,6 +133,13 @@ export {
 } from "./ops/stochastic.ts";
 export { jit, type JitOptions, type Jitted } from "./ops/jit.ts";
 export {
+  type Jaxpr,
+  type JaxprEqn,
+  type JaxprVar,
+  makeJaxpr,
+  type MakeJaxprOptions,
+} from "./ops/jaxpr.ts";
+export {
   type AxisSpec,
   hessian,
   jacfwd,

@@ -323,6 +323,32 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   };
 }
 
+/**
+ * A call's arguments as a trace takes them: the static positions (checked
+ * `staticArgnums`), the others, and each other argument's leaves.
+ * @internal
+ */
+export function flattenArgs(
+  fn: string,
+  args: readonly unknown[],
+  staticArgnums: unknown,
+): { statics: number[]; dynamic: number[]; flat: Leaves[] } {
+  const statics = positions(fn, "staticArgnums", staticArgnums, args.length);
+  const dynamic = args.map((_, i) => i).filter((i) => !statics.includes(i));
+  const flat = dynamic.map((i) => {
+    try {
+      return flattenLeaves(args[i]);
+    } catch (e) {
+      throw new Error(
+        `${fn}: argument ${i} is not a tree of tensors (make it static with staticArgnums): ${
+          (e as Error).message
+        }`,
+      );
+    }
+  });
+  return { statics, dynamic, flat };
+}
+
 /** The argument positions `v` names (a position or a list; negative ones count from the end, as JAX's), checked against `n` arguments. */
 function positions(fn: string, name: string, v: unknown, n: number): number[] {
   if (v === undefined) return [];
@@ -392,12 +418,7 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
   const plans = new Map<string, Compiled>();
   let traces = 0;
   const jitted = (...args: A): R => {
-    const statics = positions(
-      fn,
-      "staticArgnums",
-      o.staticArgnums,
-      args.length,
-    );
+    const { statics, dynamic, flat } = flattenArgs(fn, args, o.staticArgnums);
     const donate = positions(
       fn,
       "donateArgnums",
@@ -411,18 +432,6 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
         );
       }
     }
-    const dynamic = args.map((_, i) => i).filter((i) => !statics.includes(i));
-    const flat = dynamic.map((i) => {
-      try {
-        return flattenLeaves(args[i]);
-      } catch (e) {
-        throw new Error(
-          `${fn}: argument ${i} is not a tree of tensors (make it static with staticArgnums): ${
-            (e as Error).message
-          }`,
-        );
-      }
-    });
     const leaves = flat.flatMap((a) => a.leaves);
     if (leaves.some((l) => l instanceof Tracer)) return f(...args); // inside a transform
     leaves.forEach((l, i) => checkNotDonated(fn, `argument leaf ${i}`, l));
