@@ -31,10 +31,12 @@ import {
   div,
   equal,
   erf,
+  exp,
   floatOf,
   greaterEqual,
   less,
   lessEqual,
+  log,
   log1p,
   maximum,
   mul,
@@ -575,3 +577,237 @@ export function logicalNot(x: Tensor): Tensor {
   checkTensor("logicalNot", x, "x");
   return equal(x, 0);
 }
+
+// ---------------------------------------------------------------------------
+// remainders, floor division and other two-argument functions
+
+/**
+ * A binary primitive's forward with a kernel function per result dtype
+ * (float32 arithmetic emulated step by step where PyTorch's kernel runs
+ * in float32); `fn` names it in the integer division-by-zero error.
+ */
+function binaryByDtype(
+  fn: string,
+  kernels: {
+    float32: (a: number, b: number) => number;
+    float64: (a: number, b: number) => number;
+    int32?: (a: number, b: number) => number;
+  },
+  dtypeRule: (a: DType, b: DType) => DType = promote,
+): (inputs: Tensor[]) => Tensor {
+  return (inputs) => {
+    const dtype = dtypeRule(inputs[0].dtype, inputs[1].dtype);
+    if (dtype === "int32" && inputs[1].data.includes(0)) {
+      throw new Error(
+        `${fn}: integer division by zero (b has a zero; as PyTorch, an int32 ${fn} by zero is an error)`,
+      );
+    }
+    return binaryForward(kernels[dtype] ?? kernels.float64, () => dtype)(
+      inputs,
+    );
+  };
+}
+
+const f = Math.fround;
+/** PyTorch's remainder: the C remainder moved to the divisor's sign. */
+const remainderOf =
+  (round: (v: number) => number) => (a: number, b: number) => {
+    const m = a % b;
+    return m !== 0 && (b < 0) !== (m < 0) ? round(m + b) : m;
+  };
+/** c10's div_floor: the quotient of the exact remainder, floored, corrected to the nearest integer (`round`: the dtype's). */
+const floorDivOf = (round: (v: number) => number) => (a: number, b: number) => {
+  if (b === 0) return a / b;
+  const m = a % b;
+  let d = round(round(a - m) / b);
+  if (m !== 0 && (b < 0) !== (m < 0)) d = round(d - 1);
+  if (d === 0) return Math.sign(a / b) < 0 || Object.is(a / b, -0) ? -0 : 0;
+  let fd = Math.floor(d);
+  if (round(d - fd) > 0.5) fd += 1;
+  return fd;
+};
+const id = (v: number) => v;
+const intFloorDiv = (a: number, b: number) => {
+  const q = Math.trunc(a / b);
+  return (a < 0) !== (b < 0) && q * b !== a ? q - 1 : q;
+};
+
+// the remainder's derivatives: 1 in a, -floor(a / b) (fmod: -trunc) in b
+const remainderVjp = (quot: (q: Tensor) => Tensor) => ([a, b]: Tensor[]) => [
+  (g: Tensor) => unbroadcast(g, a.shape),
+  (g: Tensor) => unbroadcast(neg(mul(g, quot(div(a, b)))), b.shape),
+];
+const remainderPrim: Primitive<Empty> = definePrimitive({
+  name: "remainder",
+  forward: binaryByDtype("remainder", {
+    float32: remainderOf(f),
+    float64: remainderOf(id),
+    int32: remainderOf(id),
+  }),
+  vjp: remainderVjp((q) => floor(q)),
+  batch: broadcastBatch(() => remainderPrim),
+});
+const fmodPrim: Primitive<Empty> = definePrimitive({
+  name: "fmod",
+  forward: binaryByDtype("fmod", {
+    float32: (a, b) => a % b,
+    float64: (a, b) => a % b,
+  }),
+  vjp: remainderVjp((q) => trunc(q)),
+  batch: broadcastBatch(() => fmodPrim),
+});
+const floorDividePrim: Primitive<Empty> = definePrimitive({
+  name: "floorDivide",
+  forward: binaryByDtype("floorDivide", {
+    float32: floorDivOf(f),
+    float64: floorDivOf(id),
+    int32: intFloorDiv,
+  }),
+  // piecewise constant: zero derivatives (as floor's)
+  vjp: ([a, b]) => [
+    (g) => unbroadcast(mul(g, 0), a.shape),
+    (g) => unbroadcast(mul(g, 0), b.shape),
+  ],
+  batch: broadcastBatch(() => floorDividePrim),
+});
+
+/**
+ * The remainder of `a / b` with the sign of `b` (Python's `%`, as
+ * `torch.remainder` and `jnp.remainder`): `a - floor(a / b) * b`, from the
+ * exact C remainder, elementwise with broadcasting. int32 stays int32 (a
+ * zero divisor is an error, as PyTorch's); derivatives 1 in a and
+ * `-floor(a / b)` in b.
+ *
+ * @example
+ * ```ts
+ * import { remainder, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(remainder(tensor([5, -5, 5, -5], { dtype: "int32" }), tensor([3, 3, -3, -3], { dtype: "int32" }))), [2, 1, -1, -2]);
+ * assert.deepEqual(toArray(remainder(tensor([5.5, -5.5]), 2)), [1.5, 0.5]);
+ * ```
+ */
+export const remainder: (a: Operand, b: Operand) => Tensor = binaryOp(
+  remainderPrim,
+);
+
+/**
+ * The C remainder of `a / b`, with the sign of `a` (as `torch.fmod` and
+ * `jnp.fmod`): `a - trunc(a / b) * b`, exact; float results only
+ * (int32 inputs give float32). Derivatives 1 in a and `-trunc(a / b)` in b.
+ *
+ * @example
+ * ```ts
+ * import { fmod, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(fmod(tensor([5.5, -5.5]), 2)), [1.5, -1.5]);
+ * ```
+ */
+export const fmod: (a: Operand, b: Operand) => Tensor = binaryOp(fmodPrim);
+
+/**
+ * `floor(a / b)`, elementwise with broadcasting (as `torch.floor_divide`
+ * and `jnp.floor_divide`; for floats c10's algorithm from the exact
+ * remainder, so `floorDivide(a, b) * b + remainder(a, b)` is `a`). int32
+ * stays int32 (a zero divisor is an error, as PyTorch's); the derivatives
+ * are zero.
+ *
+ * @example
+ * ```ts
+ * import { floorDivide, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(floorDivide(tensor([7, -7], { dtype: "int32" }), 2)), [3, -4]);
+ * assert.deepEqual(toArray(floorDivide(tensor([7.5, -7.5]), 2)), [3, -4]);
+ * ```
+ */
+export const floorDivide: (a: Operand, b: Operand) => Tensor = binaryOp(
+  floorDividePrim,
+);
+
+const floatPair = (a: DType, b: DType) => floatOf(promote(a, b));
+/** PyTorch's logaddexp kernel, each step rounded to the dtype: equal infinities stay, else max + log1p(exp(-|a - b|)). */
+const logaddexpOf = (r: (v: number) => number) => (a: number, b: number) =>
+  (a === Infinity || a === -Infinity) && a === b
+    ? a
+    : r(Math.max(a, b) + r(Math.log1p(r(Math.exp(-r(Math.abs(a - b)))))));
+const logaddexpPrim: Primitive<Empty> = definePrimitive({
+  name: "logaddexp",
+  // as PyTorch's kernel: equal infinities stay, else max + log1p(exp(-|a - b|))
+  forward: binaryByDtype("logaddexp", {
+    float32: logaddexpOf(f),
+    float64: logaddexpOf(id),
+  }, floatPair),
+  vjp: ([a, b]) => [
+    (g) => unbroadcast(div(g, add(1, exp(sub(b, a)))), a.shape),
+    (g) => unbroadcast(div(g, add(1, exp(sub(a, b)))), b.shape),
+  ],
+  batch: broadcastBatch(() => logaddexpPrim),
+});
+
+/**
+ * `log(exp(a) + exp(b))` without overflow, elementwise with broadcasting
+ * (as `torch.logaddexp` and `jnp.logaddexp`: `max(a, b) + log1p(exp(-|a -
+ * b|))`, equal infinities kept); derivatives `1 / (1 + exp(b - a))` and
+ * `1 / (1 + exp(a - b))`, a half each at a tie. int32 gives float32.
+ *
+ * @example
+ * ```ts
+ * import { logaddexp, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(logaddexp(tensor([1000, -Infinity], { dtype: "float64" }), tensor([1000, 0], { dtype: "float64" }))), [1000 + Math.LN2, 0]);
+ * ```
+ */
+export const logaddexp: (a: Operand, b: Operand) => Tensor = binaryOp(
+  logaddexpPrim,
+);
+
+const xlogyPrim: Primitive<Empty> = definePrimitive({
+  name: "xlogy",
+  forward: binaryByDtype("xlogy", {
+    float32: (x, y) => Number.isNaN(y) ? NaN : x === 0 ? 0 : x * f(Math.log(y)),
+    float64: (x, y) => Number.isNaN(y) ? NaN : x === 0 ? 0 : x * Math.log(y),
+  }, floatPair),
+  vjp: ([x, y]) => [
+    (g) => unbroadcast(mul(g, log(y)), x.shape),
+    (g) => unbroadcast(div(mul(g, x), y), y.shape),
+  ],
+  batch: broadcastBatch(() => xlogyPrim),
+});
+
+/**
+ * `x * log(y)`, 0 where x is 0 (unless y is NaN), elementwise with
+ * broadcasting (as `torch.xlogy` and `jax.scipy.special.xlogy`: entropy
+ * terms without `0 * log 0 = NaN`); derivatives `log(y)` (also where x is
+ * 0, as PyTorch 1.13's and JAX's) and `x / y`. int32 gives float32.
+ *
+ * @example
+ * ```ts
+ * import { tensor, toArray, xlogy } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(xlogy(tensor([0, 2], { dtype: "float64" }), tensor([0, Math.E], { dtype: "float64" }))), [0, 2]);
+ * ```
+ */
+export const xlogy: (x: Operand, y: Operand) => Tensor = binaryOp(xlogyPrim);
+
+const hypotPrim: Primitive<Empty> = definePrimitive({
+  name: "hypot",
+  forward: binaryForward(Math.hypot, floatPair),
+  vjp: ([a, b], r) => [
+    (g) => unbroadcast(mul(g, div(a, r)), a.shape),
+    (g) => unbroadcast(mul(g, div(b, r)), b.shape),
+  ],
+  batch: broadcastBatch(() => hypotPrim),
+});
+
+/**
+ * `sqrt(a² + b²)` without overflow or underflow, elementwise with
+ * broadcasting (as `torch.hypot` and `jnp.hypot`); derivatives `a / r` and
+ * `b / r`. int32 gives float32.
+ *
+ * @example
+ * ```ts
+ * import { hypot, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(hypot(tensor([3, 3e30]), tensor([4, 4e30]))), [5, Math.fround(5e30)]);
+ * ```
+ */
+export const hypot: (a: Operand, b: Operand) => Tensor = binaryOp(hypotPrim);

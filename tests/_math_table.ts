@@ -34,6 +34,9 @@ export const mathRows: Row[] = [
   unary("rsqrt", T.rsqrt, "positive"),
   unary("reciprocal", T.reciprocal, "nonzero"),
   binary("atan2", T.atan2, ["nonzero", "nonzero"]),
+  binary("logaddexp", T.logaddexp, ["real", "real"]),
+  binary("hypot", T.hypot, ["nonzero", "nonzero"]),
+  binary("xlogy", T.xlogy, ["real", "positive"]),
   {
     // bounds drawn as options, values continuous (never on a bound)
     name: "clamp",
@@ -54,6 +57,22 @@ export const mathRows: Row[] = [
   stepRow("round", T.round),
   stepRow("trunc", T.trunc),
   stepRow("sign", T.sign),
+  stepRow("floorDivide", (x) => T.floorDivide(x, 0.7)),
+  {
+    // a quotient whose floor is constant over the domain (-1 or 0: a/b in
+    // ±(0.03, 0.57)), so remainder is smooth there, 1 in a and -floor in b
+    name: "remainder",
+    arb: pair,
+    domains: ["nonzero", "positive"],
+    f: (_p, a, b) => T.remainder(a, T.add(b, 3)),
+  },
+  {
+    // likewise for fmod: a quotient in (1.19, 1.78), truncated to 1
+    name: "fmod",
+    arb: pair,
+    domains: ["positive", "positive"],
+    f: (_p, a, b) => T.fmod(T.add(a, 9), T.add(T.mul(b, 0.5), 6.5)),
+  },
   {
     // the tests and logical ops as a mask of a and b
     name: "isNan, isFinite, logicalAnd, logicalOr, logicalNot (as a mask)",

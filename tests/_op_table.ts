@@ -149,6 +149,26 @@ export const coreRows: Row[] = [
         T.mul(xi, T.astype(T.random.bernoulli(k, 0.5, xi.shape), "float64"))
       )(T.random.split(T.random.key(0), x.shape[0]) as never, x),
   },
+  {
+    // a key per example folded in from its index: x times that mask
+    name: "random draws per example (vmap of foldIn over indices)",
+    arb: one(1, 3),
+    domains: ["real"],
+    f: (_p, x) =>
+      T.vmap((i: Tensor, xi: Tensor) =>
+        T.mul(
+          xi,
+          T.astype(
+            T.random.bernoulli(
+              T.random.foldIn(T.random.key(0), i),
+              0.5,
+              xi.shape,
+            ),
+            "float64",
+          ),
+        )
+      )(T.arange(x.shape[0], undefined, 1, { dtype: "int32" }), x),
+  },
   binary(
     "compare (a > b as a mask)",
     (a, b) => T.mul(a, T.astype(T.greater(a, b), "float64")),
