@@ -38,7 +38,14 @@
  */
 import { add, astype, less, where } from "./elementwise.ts";
 import { any } from "./reductions.ts";
-import { batchFront, concat, reshape, slice, stack } from "./structural.ts";
+import {
+  batchFront,
+  batchSize,
+  concat,
+  reshape,
+  slice,
+  stack,
+} from "./structural.ts";
 import {
   describe,
   type DType,
@@ -186,12 +193,6 @@ function checkPred(fn: string, what: string, p: unknown): void {
     );
   }
 }
-
-/** The batch size of a batching rule's inputs. */
-const batchSize = (vals: Tensor[], dims: (number | null)[]) => {
-  const i = dims.findIndex((d) => d !== null);
-  return vals[i].shape[dims[i]!];
-};
 
 /**
  * `cond`'s primitive over `[pred, ...leaves]`: the branch `pred` picks, on

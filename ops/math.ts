@@ -52,7 +52,7 @@ import {
   unaryRule,
   where,
 } from "./elementwise.ts";
-import { unbroadcast } from "./structural.ts";
+import { sum, unbroadcast } from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
 
 export { erf, log1p };
@@ -811,3 +811,147 @@ const hypotPrim: Primitive<Empty> = definePrimitive({
  * ```
  */
 export const hypot: (a: Operand, b: Operand) => Tensor = binaryOp(hypotPrim);
+
+/** Options of {@linkcode isclose} and {@linkcode allclose}. */
+export interface IscloseOptions {
+  /** Relative tolerance (of |b|). Default 1e-5. */
+  rtol?: number;
+  /** Absolute tolerance. Default 1e-8. */
+  atol?: number;
+  /** Two NaNs count as close. Default false. */
+  equalNan?: boolean;
+}
+
+/** {@linkcode isclose}, its errors naming `fn`. */
+function iscloseAs(
+  fn: string,
+  a: Operand,
+  b: Operand,
+  options?: IscloseOptions,
+): Tensor {
+  const o: IscloseOptions = checkOptions(fn, options ?? {}, [
+    "rtol",
+    "atol",
+    "equalNan",
+  ]);
+  const [x, y] = operands(fn, a, b);
+  const tol = (name: string, v: unknown, d: number): number => {
+    if (v === undefined) return d;
+    if (typeof v !== "number" || !(v >= 0)) {
+      throw new Error(
+        `${fn}: options.${name} must be a number >= 0, got ${describe(v)}`,
+      );
+    }
+    return v;
+  };
+  const rtol = tol("rtol", o.rtol, 1e-5), atol = tol("atol", o.atol, 1e-8);
+  const equalNan = o.equalNan ?? false;
+  if (typeof equalNan !== "boolean") {
+    throw new Error(
+      `${fn}: options.equalNan must be a boolean, got ${describe(equalNan)}`,
+    );
+  }
+  // equal (infinities of one sign too), or finite and within the bound
+  const near = logicalAnd(
+    logicalAnd(isFinite(x), isFinite(y)),
+    lessEqual(abs(sub(x, y)), add(atol, mul(rtol, abs(y)))),
+  );
+  const close = logicalOr(equal(x, y), near);
+  return equalNan ? logicalOr(close, logicalAnd(isNan(x), isNan(y))) : close;
+}
+
+/**
+ * 1 where `a` and `b` are close, else 0 (int32, with broadcasting), as
+ * `torch.isclose` and `jnp.isclose`: `|a - b| <= atol + rtol · |b|` (not
+ * symmetric: b is the reference), equal values (infinities included)
+ * close, NaN close to nothing unless `equalNan`.
+ *
+ * @example
+ * ```ts
+ * import { isclose, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([1, 1.001, Infinity, NaN]);
+ * assert.deepEqual(toArray(isclose(a, tensor([1, 1, Infinity, NaN]))), [1, 0, 1, 0]);
+ * assert.deepEqual(toArray(isclose(a, tensor([1, 1, 1, NaN]), { rtol: 1e-2, equalNan: true })), [1, 1, 0, 1]);
+ * ```
+ */
+export function isclose(
+  a: Operand,
+  b: Operand,
+  options?: IscloseOptions,
+): Tensor {
+  using _op = userOp("isclose");
+  return iscloseAs("isclose", a, b, options);
+}
+
+/**
+ * 1 (an int32 scalar) when every pair of `a` and `b` is close (see
+ * {@linkcode isclose}), else 0, as `torch.allclose` and `jnp.allclose`
+ * (a tensor, so it also works inside `jit`; `item` reads it).
+ *
+ * @example
+ * ```ts
+ * import { allclose, item, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(item(allclose(tensor([1, 2]), tensor([1, 2.000001]))), 1);
+ * ```
+ */
+export function allclose(
+  a: Operand,
+  b: Operand,
+  options?: IscloseOptions,
+): Tensor {
+  using _op = userOp("allclose");
+  const c = iscloseAs("allclose", a, b, options);
+  return equal(sum(equal(c, 0)), 0);
+}
+
+/** Options of {@linkcode nanToNum}. */
+export interface NanToNumOptions {
+  /** What NaN becomes. Default 0. */
+  nan?: number;
+  /** What +Infinity becomes. Default the dtype's largest finite value. */
+  posinf?: number;
+  /** What -Infinity becomes. Default the dtype's most negative finite value. */
+  neginf?: number;
+}
+
+/**
+ * `x` with NaN and infinities replaced by finite numbers, as
+ * `torch.nan_to_num` and `jnp.nan_to_num`; the gradient flows where `x`
+ * was kept (as PyTorch's). int32 passes through.
+ *
+ * @example
+ * ```ts
+ * import { nanToNum, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([1, NaN, Infinity, -Infinity]);
+ * assert.deepEqual(toArray(nanToNum(x, { nan: 0, posinf: 9, neginf: -9 })), [1, 0, 9, -9]);
+ * assert.equal(nanToNum(x).data[2], 3.4028234663852886e38);
+ * ```
+ */
+export function nanToNum(x: Tensor, options?: NanToNumOptions): Tensor {
+  using _op = userOp("nanToNum");
+  const fn = "nanToNum";
+  checkTensor(fn, x, "x");
+  const o: NanToNumOptions = checkOptions(fn, options ?? {}, [
+    "nan",
+    "posinf",
+    "neginf",
+  ]);
+  for (const k of ["nan", "posinf", "neginf"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "number") {
+      throw new Error(
+        `${fn}: options.${k} must be a number, got ${describe(o[k])}`,
+      );
+    }
+  }
+  if (x.dtype === "int32") return x;
+  const big = x.dtype === "float32" ? 3.4028234663852886e38 : Number.MAX_VALUE;
+  const y = where(isNan(x), o.nan ?? 0, x);
+  return where(
+    equal(x, Infinity),
+    o.posinf ?? big,
+    where(equal(x, -Infinity), o.neginf ?? -big, y),
+  );
+}

@@ -1,8 +1,9 @@
 /**
  * Rearranging ops: flip (a primitive: its VJP flips the cotangent back) and
- * the compositions roll, tile, repeat, tril, triu and meshgrid, built from
- * slice, concat, reshape, broadcastTo and where, so they need no rules of
- * their own.
+ * the compositions roll, tile, repeat, tril, triu, meshgrid, split, chunk,
+ * moveaxis, swapaxes, diff, diagonal, trace and outer, built from slice,
+ * concat, reshape, transpose, broadcastTo, take and where, so they need no
+ * rules of their own.
  *
  * @module
  */
@@ -20,7 +21,8 @@ import {
 import { bind, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
-import { where } from "./elementwise.ts";
+import { mul, sub, where } from "./elementwise.ts";
+import { take } from "./indexing.ts";
 import {
   batchFront,
   broadcastTo,
@@ -29,6 +31,8 @@ import {
   plusOne,
   reshape,
   slice,
+  sum,
+  transpose,
 } from "./structural.ts";
 import * as shp from "./kernels/shape.ts";
 
@@ -419,3 +423,308 @@ const flipPrim: Primitive<{ axes: number[] }> = definePrimitive({
     0,
   ],
 });
+
+// ---------------------------------------------------------------------------
+// splitting, moving axes, differences and diagonals
+
+/** The bounds of the pieces `split` and `chunk` cut along an axis of `d`: [start, end) each. */
+const piecesOf = (cuts: readonly number[], d: number): [number, number][] =>
+  [0, ...cuts].map((c, i) => [c, i < cuts.length ? cuts[i] : d]);
+
+/** `x` cut along `axis` into the pieces [start, end). */
+function cut(x: Tensor, axis: number, pieces: [number, number][]): Tensor[] {
+  return pieces.map(([a, b]) =>
+    slice(
+      x,
+      x.shape.map((_, j) => (j === axis ? a : 0)),
+      x.shape.map((e, j) => (j === axis ? b : e)),
+    )
+  );
+}
+
+/** Options of {@linkcode split}, {@linkcode chunk} and {@linkcode diff}: the axis. */
+export interface AxisOption {
+  /** The axis to work along (negative counts from the end). */
+  axis?: number;
+}
+
+/**
+ * Splits `x` along an axis (default 0), as `jnp.split` and `np.split`: into
+ * `sections` equal pieces (a number that divides the axis), or at the given
+ * indices (`[2, 5]` gives `x[:2]`, `x[2:5]`, `x[5:]`; an index past the end
+ * gives empty pieces). (`torch.split` takes piece sizes instead: use
+ * {@linkcode chunk} or indices.) Differentiable: each piece is a slice.
+ *
+ * @example
+ * ```ts
+ * import { split, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([0, 1, 2, 3, 4, 5]);
+ * assert.deepEqual(split(x, 3).map((t) => toArray(t)), [[0, 1], [2, 3], [4, 5]]);
+ * assert.deepEqual(split(x, [1, 4]).map((t) => toArray(t)), [[0], [1, 2, 3], [4, 5]]);
+ * ```
+ */
+export function split(
+  x: Tensor,
+  indicesOrSections: number | readonly number[],
+  options?: AxisOption,
+): Tensor[] {
+  const fn = "split";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options ?? {}, ["axis"]);
+  const [axis] = axesOf(fn, x, options?.axis ?? 0);
+  const d = x.shape[axis], v = indicesOrSections;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v) || v < 1 || d % v !== 0) {
+      throw new Error(
+        `${fn}: sections must be a positive integer that divides axis ${axis} (of size ${d}), got ${v}; give the split indices for unequal pieces`,
+      );
+    }
+    const size = d / v;
+    return cut(
+      x,
+      axis,
+      piecesOf(Array.from({ length: v - 1 }, (_, i) => (i + 1) * size), d),
+    );
+  }
+  if (!Array.isArray(v) || !v.every((i) => Number.isInteger(i))) {
+    throw new Error(
+      `${fn}: indicesOrSections must be a number of sections or an array of integer indices, got ${
+        describe(v)
+      }`,
+    );
+  }
+  // (negative indices count from the end, as NumPy's slices)
+  const at = v.map((i) => Math.min(d, Math.max(0, i < 0 ? i + d : i)));
+  return cut(x, axis, piecesOf(at, d).map(([a, b]) => [a, Math.max(a, b)]));
+}
+
+/**
+ * Splits `x` along an axis (default 0) into `chunks` pieces of
+ * `ceil(size / chunks)` entries, the last one shorter, as `torch.chunk`
+ * (so there may be fewer pieces than asked for: 6 entries in 4 chunks are
+ * 3 of 2; an empty axis gives `chunks` empty pieces).
+ *
+ * @example
+ * ```ts
+ * import { chunk, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(chunk(tensor([0, 1, 2, 3, 4]), 3).map((t) => toArray(t)), [[0, 1], [2, 3], [4]]);
+ * ```
+ */
+export function chunk(
+  x: Tensor,
+  chunks: number,
+  options?: AxisOption,
+): Tensor[] {
+  const fn = "chunk";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options ?? {}, ["axis"]);
+  if (!Number.isInteger(chunks) || chunks < 1) {
+    throw new Error(
+      `${fn}: chunks must be a positive integer, got ${describe(chunks)}`,
+    );
+  }
+  const [axis] = axesOf(fn, x, options?.axis ?? 0);
+  const d = x.shape[axis];
+  if (d === 0) return cut(x, axis, Array(chunks).fill([0, 0]));
+  const size = Math.ceil(d / chunks), n = Math.ceil(d / size);
+  return cut(
+    x,
+    axis,
+    piecesOf(Array.from({ length: n - 1 }, (_, i) => (i + 1) * size), d),
+  );
+}
+
+/**
+ * `x` with axes `source` moved to positions `destination` (numbers or
+ * lists of the same length; the other axes keep their order), as
+ * `jnp.moveaxis` and `torch.movedim`.
+ *
+ * @example
+ * ```ts
+ * import { moveaxis, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(moveaxis(zeros([2, 3, 4]), 0, -1).shape, [3, 4, 2]);
+ * assert.deepEqual(moveaxis(zeros([2, 3, 4]), [0, 1], [2, 0]).shape, [3, 4, 2]);
+ * ```
+ */
+export function moveaxis(
+  x: Tensor,
+  source: number | readonly number[],
+  destination: number | readonly number[],
+): Tensor {
+  const fn = "moveaxis";
+  checkTensor(fn, x, "x");
+  const src = axesOf(fn, x, source), dst = axesOf(fn, x, destination);
+  if (src.length !== dst.length) {
+    throw new Error(
+      `${fn}: source and destination must name as many axes, got ${
+        JSON.stringify(source)
+      } and ${JSON.stringify(destination)}`,
+    );
+  }
+  const rest = x.shape.map((_, i) => i).filter((i) => !src.includes(i));
+  const perm: number[] = [];
+  for (let p = 0, r = 0; p < x.shape.length; p++) {
+    const k = dst.indexOf(p);
+    perm.push(k >= 0 ? src[k] : rest[r++]);
+  }
+  return transpose(x, perm);
+}
+
+/**
+ * `x` with two axes exchanged, as `jnp.swapaxes` and `torch.swapaxes`
+ * (`torch.transpose(x, a, b)`).
+ *
+ * @example
+ * ```ts
+ * import { swapaxes, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(swapaxes(tensor([[1, 2, 3]]), 0, 1)), [[1], [2], [3]]);
+ * ```
+ */
+export function swapaxes(x: Tensor, axis1: number, axis2: number): Tensor {
+  const fn = "swapaxes";
+  checkTensor(fn, x, "x");
+  const [a] = axesOf(fn, x, axis1), [b] = axesOf(fn, x, axis2);
+  const perm = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+  return transpose(x, perm);
+}
+
+/** Options of {@linkcode diff}. */
+export interface DiffOptions extends AxisOption {
+  /** How many times to difference. Default 1. */
+  n?: number;
+}
+
+/**
+ * The differences of neighbouring entries along an axis (default the last),
+ * `n` times (default 1), as `jnp.diff` and `torch.diff`: `x[1:] - x[:-1]`,
+ * one entry shorter each time.
+ *
+ * @example
+ * ```ts
+ * import { diff, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(diff(tensor([1, 4, 9, 16]))), [3, 5, 7]);
+ * assert.deepEqual(toArray(diff(tensor([1, 4, 9, 16]), { n: 2 })), [2, 2]);
+ * ```
+ */
+export function diff(x: Tensor, options?: DiffOptions): Tensor {
+  using _op = userOp("diff");
+  const fn = "diff";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options ?? {}, ["n", "axis"]);
+  const n = options?.n ?? 1;
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`${fn}: n must be an integer >= 0, got ${describe(n)}`);
+  }
+  const [axis] = axesOf(fn, x, options?.axis ?? -1);
+  let y = x;
+  for (let k = 0; k < n && y.shape[axis] > 0; k++) {
+    const d = y.shape[axis];
+    const [lo, hi] = cut(y, axis, [[0, d - 1], [1, d]]);
+    y = sub(hi, lo);
+  }
+  return y;
+}
+
+/** Options of {@linkcode diagonal} and {@linkcode trace}. */
+export interface DiagonalOptions {
+  /** Above the main diagonal (> 0) or below it (< 0). Default 0. */
+  offset?: number;
+  /** The two axes whose diagonal it is. Default 0 and 1. */
+  axis1?: number;
+  /** See axis1. */
+  axis2?: number;
+}
+
+/**
+ * The diagonal of the matrices over two axes (default 0 and 1), as
+ * `jnp.diagonal` and `torch.diagonal`: those axes removed, the diagonal
+ * entries `x[..., i, i + offset]` appended as the last axis.
+ * Differentiable (a gather).
+ *
+ * @example
+ * ```ts
+ * import { diagonal, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const m = tensor([[1, 2, 3], [4, 5, 6]]);
+ * assert.deepEqual(toArray(diagonal(m)), [1, 5]);
+ * assert.deepEqual(toArray(diagonal(m, { offset: 1 })), [2, 6]);
+ * assert.deepEqual(toArray(diagonal(m, { offset: -1 })), [4]);
+ * ```
+ */
+export function diagonal(x: Tensor, options?: DiagonalOptions): Tensor {
+  using _op = userOp("diagonal");
+  return diagonalAs("diagonal", x, options);
+}
+
+/** {@linkcode diagonal}, its errors naming `fn`. */
+function diagonalAs(fn: string, x: Tensor, options?: DiagonalOptions): Tensor {
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options ?? {}, ["offset", "axis1", "axis2"]);
+  const offset = options?.offset ?? 0;
+  if (!Number.isInteger(offset)) {
+    throw new Error(
+      `${fn}: offset must be an integer, got ${describe(offset)}`,
+    );
+  }
+  if (x.shape.length < 2) {
+    throw new Error(
+      `${fn}: x must have at least 2 axes, got ${describe(x)}`,
+    );
+  }
+  const [a1, a2] = axesOf(fn, x, [options?.axis1 ?? 0, options?.axis2 ?? 1]);
+  const moved = moveaxis(x, [a1, a2], [-2, -1]);
+  const rest = moved.shape.slice(0, -2), [n, m] = moved.shape.slice(-2);
+  const k = Math.max(
+    0,
+    offset >= 0 ? Math.min(n, m - offset) : Math.min(n + offset, m),
+  );
+  const idx = Int32Array.from(
+    { length: k },
+    (_, i) => offset >= 0 ? i * m + i + offset : (i - offset) * m + i,
+  );
+  return take(
+    reshape(moved, [...rest, n * m]),
+    tensor(idx, { shape: [k], dtype: "int32" }),
+    { axis: -1 },
+  );
+}
+
+/**
+ * The sum of the diagonal (see {@linkcode diagonal}; the last axis of its
+ * result summed), as `jnp.trace` and, for matrices, `torch.trace`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, toArray, trace } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(toArray(trace(tensor([[1, 2], [3, 4]]))), 5);
+ * ```
+ */
+export function trace(x: Tensor, options?: DiagonalOptions): Tensor {
+  using _op = userOp("trace");
+  return sum(diagonalAs("trace", x, options), { axis: -1 });
+}
+
+/**
+ * The outer product of two tensors, flattened first (as `jnp.outer`;
+ * `torch.outer` takes vectors): `[a.size, b.size]` with entries `a[i] *
+ * b[j]`.
+ *
+ * @example
+ * ```ts
+ * import { outer, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(outer(tensor([1, 2]), tensor([1, 10, 100]))), [[1, 10, 100], [2, 20, 200]]);
+ * ```
+ */
+export function outer(a: Tensor, b: Tensor): Tensor {
+  using _op = userOp("outer");
+  checkTensor("outer", a, "a");
+  checkTensor("outer", b, "b");
+  return mul(reshape(a, [-1, 1]), reshape(b, [1, -1]));
+}

@@ -139,4 +139,45 @@ export const shapeRows: Row[] = [
     domains: ["real", "real", "real"],
     f: (spec, ...xs) => T.einsum(spec, ...xs),
   },
+  {
+    // chunk's and split's pieces, stacked back in another order
+    name: "split, chunk (pieces reordered)",
+    arb: fc.tuple(shapeArb(1, 3), int(1, 4), fc.boolean()).map((
+      [s, k, neg],
+    ) => ({ shapes: [s], p: { k, axis: neg ? -1 : 0 } })),
+    domains: ["real"],
+    f: ({ k, axis }, x) => {
+      const pieces = T.chunk(x, k, { axis });
+      const cuts = T.split(x, [1], { axis });
+      return T.mul(
+        T.concat([...pieces.reverse(), ...cuts], axis),
+        T.tanh(T.concat([x, x], axis)),
+      );
+    },
+  },
+  {
+    name: "moveaxis, swapaxes, diff",
+    arb: withAxes(2, 3),
+    domains: ["real"],
+    f: (axes, x) => {
+      const moved = T.swapaxes(T.moveaxis(x, axes[0], -1), 0, -1);
+      const second = T.diff(moved, { n: 2, axis: -1 });
+      return T.mul(T.diff(moved, { axis: 0 }), T.sum(T.tanh(second)));
+    },
+  },
+  {
+    name: "diagonal, trace, outer",
+    arb: fc.tuple(shapeArb(2, 3), int(-2, 2)).map(([s, offset]) => ({
+      shapes: [s],
+      p: offset,
+    })),
+    domains: ["real"],
+    f: (offset, x) => {
+      const d = T.diagonal(x, { offset, axis1: -1, axis2: 0 });
+      return T.add(
+        T.sum(T.outer(d, T.tanh(d))),
+        T.mul(T.trace(x, { offset }), T.sum(x)),
+      );
+    },
+  },
 ];

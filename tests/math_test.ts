@@ -212,6 +212,36 @@ Deno.test("PyTorch: atan2, logicalAnd, logicalOr, remainder, fmod, floorDivide, 
   }
 });
 
+type IscloseCase =
+  & { options: T.IscloseOptions }
+  & Omit<BinaryCase, "grads" | "op">;
+type NanToNumCase =
+  & { options: T.NanToNumOptions }
+  & Omit<UnaryCase, "kind" | "op">;
+Deno.test("PyTorch: isclose (tolerances, infinities, NaN, int32) and nanToNum (defaults, options, gradient)", () => {
+  for (const c of fixture.isclose as IscloseCase[]) {
+    const got = T.isclose(toT(c.a), toT(c.b), c.options);
+    assert.deepEqual(
+      got.data,
+      toT(c.out).data,
+      `${c.dtype} ${JSON.stringify(c.options)}`,
+    );
+    assert.equal(
+      T.item(T.allclose(toT(c.a), toT(c.b), c.options)),
+      toT(c.out).data.every((v) => v === 1) ? 1 : 0,
+    );
+  }
+  for (const c of fixture.nanToNum as NanToNumCase[]) {
+    const x = toT(c.x), w = T.arange(1, 9, 1, { dtype: x.dtype });
+    assertAllClose(T.nanToNum(x, c.options), toT(c.out), { atol: 0, rtol: 0 });
+    assertAllClose(
+      T.grad((v: Tensor) => T.sum(T.mul(T.nanToNum(v, c.options), w)))(x),
+      toT(c.grad!),
+      { atol: 0, rtol: 0 },
+    );
+  }
+});
+
 Deno.test("logaddexp: log1p keeps the small terms PyTorch 1.13's log(1 + e) rounds away", () => {
   const a = [-7.25, -20, -40, 0.5], b = [0, 0, -0, 0.5];
   const exact = a.map((x, i) => {

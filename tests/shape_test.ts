@@ -53,6 +53,22 @@ function call(c: Case, xs: Tensor[]): Tensor | Tensor[] {
       return T.einsum(o.spec, ...xs);
     case "eye":
       return T.eye(o.n, o.m ?? undefined, { dtype: c.dtype });
+    case "split":
+      return T.split(x, o.sections ?? o.indices, { axis: o.axis });
+    case "chunk":
+      return T.chunk(x, o.chunks, { axis: o.axis });
+    case "moveaxis":
+      return T.moveaxis(x, o.source, o.destination);
+    case "swapaxes":
+      return T.swapaxes(x, o.axis1, o.axis2);
+    case "diff":
+      return T.diff(x, o);
+    case "diagonal":
+      return T.diagonal(x, o);
+    case "trace":
+      return T.trace(x, o);
+    case "outer":
+      return T.outer(x, xs[1]);
     case "linspace":
       return T.linspace(o.start, o.stop, o.num, { dtype: c.dtype });
   }
@@ -80,11 +96,28 @@ for (const op of new Set(cases.map((c) => c.op))) {
           assertAllClose(y, toT(want[i]), { ...tol, msg: `output ${i}` });
         });
         if (c.cotangent === null) return;
-        const cot = toT(c.cotangent);
+        // each output's cotangent: the fixture's pattern in its shape
+        const cotOf = (y: Tensor) =>
+          T.reshape(
+            T.mul(
+              T.sub(
+                T.remainder(
+                  T.arange(y.shape.reduce((a, b) => a * b, 1), undefined, 1, {
+                    dtype: c.dtype,
+                  }),
+                  5,
+                ),
+                2,
+              ),
+              0.5,
+            ),
+            [...y.shape],
+          );
+        assert.deepEqual(T.toArray(cotOf(got[0])), T.toArray(toT(c.cotangent)));
         const f = (...vs: Tensor[]) => {
           const ys = call(c, vs);
           return (Array.isArray(ys) ? ys : [ys]).reduce(
-            (s: Tensor, y) => T.add(s, T.sum(T.mul(y, cot))),
+            (s: Tensor, y) => T.add(s, T.sum(T.mul(y, cotOf(y)))),
             T.zeros([], { dtype: c.dtype }),
           );
         };
