@@ -29,6 +29,7 @@
  */
 import {
   allocData,
+  checkDType,
   checkOptions,
   checkShape,
   checkTensor,
@@ -41,8 +42,21 @@ import {
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
-import { batchFront, reshape, transpose } from "./structural.ts";
-import { add, erfScalar } from "./elementwise.ts";
+import { batchFront, reshape, sum, transpose } from "./structural.ts";
+import {
+  add,
+  astype,
+  div,
+  erfScalar,
+  exp,
+  log,
+  mul,
+  sqrt,
+  square,
+  sub,
+} from "./elementwise.ts";
+import { ceil } from "./math.ts";
+import { softmax } from "./activations.ts";
 import { take } from "./indexing.ts";
 import { argmax } from "./reductions.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
@@ -1059,7 +1073,10 @@ const FINFO = {
 
 /**
  * A sampler of `jax.random`'s form: uniform floats in `[lo, hi)` (lo, hi
- * from the dtype) mapped elementwise by `f` in the dtype's rounding.
+ * from the dtype) mapped elementwise by `f` in the dtype's rounding; `f`
+ * also gets each element's values of the positive parameters `params`
+ * (numbers, or tensors broadcasting to the shape, read when drawing; the
+ * shape defaults to theirs broadcast).
  */
 function uniformMapped(
   fn: string,
@@ -1067,23 +1084,39 @@ function uniformMapped(
   shape: readonly number[] | undefined,
   options: { dtype?: DType } | undefined,
   range: (f: typeof FINFO.float32) => [number, number],
-  f: (u: number) => number,
+  f: (u: number, p: number[]) => number,
+  params: Record<string, number | Tensor> = {},
 ): Tensor {
-  shape ??= [];
   if (options === undefined) options = {};
   const k = keyInput(fn, key);
-  const s = checkSize(fn, shape);
+  const s = checkSize(fn, shape ?? paramsShape(Object.values(params)));
   checkOptions(fn, options, ["dtype"]);
   const dtype = checkFloatDType(fn, options.dtype ?? "float32");
   const [lo, hi] = range(FINFO[dtype]);
   const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const ps = Object.entries(params).map(([name, v]) =>
+    shapeParam(fn, name, v, s)
+  );
   const draw = (w: readonly [number, number]) => {
     const u = uniformData(fn, w, sizeOf(s), lo, hi, dtype);
-    for (let i = 0; i < u.length; i++) u[i] = r(f(u[i]));
+    for (let i = 0; i < u.length; i++) {
+      u[i] = r(f(u[i], ps.map((p) => r(p(i)))));
+    }
     return fromData(u, s);
   };
   return bind(randomPrim, [k], { fn, draw });
 }
+
+/** The parameters' shapes broadcast (a number's is []), for a default shape. */
+const paramsShape = (ps: readonly unknown[]): number[] =>
+  ps.reduce<number[] | null>(
+    (s, p) =>
+      s && broadcastShapes(
+        s,
+        typeof p === "number" ? [] : (p as Tensor | undefined)?.shape ?? [],
+      ),
+    [],
+  ) ?? [];
 
 /**
  * Standard exponential random floats (density `e^-x`, x >= 0), as
@@ -1405,10 +1438,7 @@ function gammaLike(
 ): Tensor {
   if (options === undefined) options = {};
   const k = keyInput(fn, key);
-  const s = checkSize(
-    fn,
-    shape ?? (typeof a === "number" ? [] : a?.shape ?? []),
-  );
+  const s = checkSize(fn, shape ?? paramsShape([a]));
   checkOptions(fn, options, ["dtype"]);
   const dtype = checkFloatDType(fn, options.dtype ?? "float32");
   const alpha = shapeParam(fn, "a", a, s);
@@ -1448,13 +1478,7 @@ export function beta(
   if (options === undefined) options = {};
   const fn = "random.beta";
   const k = keyInput(fn, key);
-  const s = checkSize(
-    fn,
-    shape ?? broadcastShapes(
-      typeof a === "number" ? [] : a?.shape ?? [],
-      typeof b === "number" ? [] : b?.shape ?? [],
-    ) ?? [],
-  );
+  const s = checkSize(fn, shape ?? paramsShape([a, b]));
   checkOptions(fn, options, ["dtype"]);
   const dtype = checkFloatDType(fn, options.dtype ?? "float32");
   const fa = shapeParam(fn, "a", a, s), fb = shapeParam(fn, "b", b, s);
@@ -1621,4 +1645,420 @@ export function choice(
     ...s,
     ...a.shape.slice(axis + 1),
   ]);
+}
+
+// ---------------------------------------------------------------------------
+// the other distributions of jax.random: JAX's formulas, on the samplers above
+
+/** A float dtype option, checked (default float32). */
+const floatOption = (fn: string, options: { dtype?: DType } | undefined) => {
+  checkOptions(fn, options ?? {}, ["dtype"]);
+  return checkFloatDType(fn, options?.dtype ?? "float32");
+};
+
+/**
+ * The logarithm of gamma random floats of shape `a`, as
+ * `jax.random.loggamma`: the same rejection loop kept in log space, so
+ * shapes far below 1 (whose draws underflow to 0) stay finite.
+ *
+ * @example
+ * ```ts
+ * import { key, loggamma } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...loggamma(key(0), 1e-3, [100]).data].every(Number.isFinite));
+ * ```
+ */
+export function loggamma(
+  key: Key,
+  a: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return gammaLike("random.loggamma", key, a, shape, options, true);
+}
+
+/**
+ * Standard Cauchy random floats (CDF `1/2 + atan(x)/π`), as
+ * `jax.random.cauchy`: `tan(π (u - 1/2))` of a uniform `u` in [eps, 1).
+ *
+ * @example
+ * ```ts
+ * import { cauchy, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...cauchy(key(0), [100]).data].every(Number.isFinite));
+ * ```
+ */
+export function cauchy(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.cauchy",
+    key,
+    shape,
+    options,
+    (f) => [f.eps, 1],
+    (u) => Math.tan(Math.PI * (u - 0.5)),
+  );
+}
+
+/**
+ * Rayleigh random floats of `scale` (CDF `1 - exp(-x²/(2 scale²))`), as
+ * `jax.random.rayleigh`: `scale · sqrt(-2 log u)`. `scale` is a number or
+ * a tensor broadcasting to `shape`.
+ *
+ * @example
+ * ```ts
+ * import { key, rayleigh } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...rayleigh(key(0), 2, [100]).data].every((v) => v >= 0));
+ * ```
+ */
+export function rayleigh(
+  key: Key,
+  scale: number | Tensor = 1,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.rayleigh",
+    key,
+    shape,
+    options,
+    () => [0, 1],
+    (u, [s]) => s * Math.sqrt(-2 * Math.log(u)),
+    { scale },
+  );
+}
+
+/**
+ * Weibull random floats of `scale` and `concentration` (CDF `1 -
+ * exp(-(x/scale)^concentration)`), as `jax.random.weibull_min`:
+ * `(-log1p(-u))^(1/concentration) · scale`.
+ *
+ * @example
+ * ```ts
+ * import { key, weibullMin } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...weibullMin(key(0), 1, 2, [100]).data].every((v) => v >= 0));
+ * ```
+ */
+export function weibullMin(
+  key: Key,
+  scale: number | Tensor,
+  concentration: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.weibullMin",
+    key,
+    shape,
+    options,
+    () => [0, 1],
+    (u, [s, c]) => (-Math.log1p(-u)) ** (1 / c) * s,
+    { scale, concentration },
+  );
+}
+
+/**
+ * Pareto random floats of shape `b` (CDF `1 - x^-b` for x >= 1), as
+ * `jax.random.pareto`: `exp(e / b)` of a standard exponential `e`.
+ *
+ * @example
+ * ```ts
+ * import { key, pareto } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...pareto(key(0), 3, [100]).data].every((v) => v >= 1));
+ * ```
+ */
+export function pareto(
+  key: Key,
+  b: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  return uniformMapped(
+    "random.pareto",
+    key,
+    shape,
+    options,
+    () => [0, 1],
+    (u, [bb]) => Math.exp(-Math.log1p(-u) / bb),
+    { b },
+  );
+}
+
+/**
+ * Log-normal random floats (`exp(sigma · n)` of a standard normal `n`), as
+ * `jax.random.lognormal`; `sigma` a number > 0 (default 1).
+ *
+ * @example
+ * ```ts
+ * import { key, lognormal } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...lognormal(key(0), 0.5, [100]).data].every((v) => v > 0));
+ * ```
+ */
+export function lognormal(
+  key: Key,
+  sigma: number = 1,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.lognormal";
+  keyInput(fn, key);
+  positiveNumber(fn, "sigma", sigma);
+  const dtype = floatOption(fn, options);
+  const s = checkSize(fn, shape ?? []);
+  return exp(mul(normal(key, s, { dtype }), sigma));
+}
+
+/** Checks a parameter that must be a finite number > 0. */
+function positiveNumber(fn: string, name: string, v: unknown): void {
+  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
+    throw new Error(
+      `${fn}: ${name} must be a finite number > 0, got ${describe(v)}`,
+    );
+  }
+}
+
+/**
+ * Random signs, -1 or 1 with equal probability, as `jax.random.rademacher`
+ * (`2 · bernoulli(1/2) - 1`); int32 by default.
+ *
+ * @example
+ * ```ts
+ * import { key, rademacher } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...rademacher(key(0), [100]).data].every((v) => v === 1 || v === -1));
+ * ```
+ */
+export function rademacher(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.rademacher";
+  keyInput(fn, key);
+  const s = checkSize(fn, shape ?? []);
+  checkOptions(fn, options ?? {}, ["dtype"]);
+  const dtype = checkDType(fn, options?.dtype ?? "int32");
+  const b = bernoulli(key, 0.5, s);
+  return sub(mul(astype(b, dtype), 2), 1);
+}
+
+/**
+ * Maxwell random floats (the speed of a 3-D standard normal vector), as
+ * `jax.random.maxwell`: the norm of 3 normal draws per element.
+ *
+ * @example
+ * ```ts
+ * import { key, maxwell } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...maxwell(key(0), [100]).data].every((v) => v >= 0));
+ * ```
+ */
+export function maxwell(
+  key: Key,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.maxwell";
+  keyInput(fn, key);
+  const dtype = floatOption(fn, options);
+  const s = checkSize(fn, shape ?? []);
+  return sqrt(sum(square(normal(key, [...s, 3], { dtype })), { axis: -1 }));
+}
+
+/**
+ * Student's t random floats with `df` degrees of freedom, as
+ * `jax.random.t`: from split keys a normal `n` and a gamma `g` of shape
+ * `df / 2`, then `n · sqrt(df / 2 / g)`.
+ *
+ * @example
+ * ```ts
+ * import { key, t } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...t(key(0), 3, [100]).data].every(Number.isFinite));
+ * ```
+ */
+export function t(
+  key: Key,
+  df: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.t";
+  keyInput(fn, key);
+  const dtype = floatOption(fn, options);
+  const s = checkSize(fn, shape ?? paramsShape([df]));
+  const [kn, kg] = split(key);
+  const halfDf = halved(fn, "df", df, dtype);
+  const n = normal(kn, s, { dtype });
+  return mul(
+    n,
+    sqrt(div(halfDf, gammaLike(fn, kg, halfDf, s, { dtype }, false))),
+  );
+}
+
+/** A positive parameter halved: a number, or a float tensor in `dtype`. */
+function halved(
+  fn: string,
+  name: string,
+  v: number | Tensor,
+  dtype: DType,
+): number | Tensor {
+  if (typeof v === "number") {
+    positiveNumber(fn, name, v);
+    return v / 2;
+  }
+  return div(astype(checkTensor(fn, v, name), dtype), 2);
+}
+
+/**
+ * Chi-square random floats with `df` degrees of freedom, as
+ * `jax.random.chisquare`: `exp(log 2 + loggamma(df / 2))`.
+ *
+ * @example
+ * ```ts
+ * import { chisquare, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...chisquare(key(0), 4, [100]).data].every((v) => v > 0));
+ * ```
+ */
+export function chisquare(
+  key: Key,
+  df: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.chisquare";
+  keyInput(fn, key);
+  const dtype = floatOption(fn, options);
+  const s = checkSize(fn, shape ?? paramsShape([df]));
+  const logG = gammaLike(
+    fn,
+    key,
+    halved(fn, "df", df, dtype),
+    s,
+    { dtype },
+    true,
+  );
+  return exp(add(logG, Math.LN2));
+}
+
+/**
+ * Dirichlet random floats (points of the simplex) with concentrations
+ * `alpha` (a tensor whose last axis has k entries), as
+ * `jax.random.dirichlet`: log-gamma draws of shapes alpha, softmaxed
+ * along the last axis; the result is `[...shape, k]` (shape defaults to
+ * alpha's leading axes).
+ *
+ * @example
+ * ```ts
+ * import { dirichlet, key } from "./random.ts";
+ * import { sum, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = dirichlet(key(0), tensor([1, 2, 3]), [5]);
+ * assert.deepEqual(x.shape, [5, 3]);
+ * (toArray(sum(x, { axis: -1 })) as number[]).forEach((v) => assert.ok(Math.abs(v - 1) < 1e-6));
+ * ```
+ */
+export function dirichlet(
+  key: Key,
+  alpha: Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.dirichlet";
+  keyInput(fn, key);
+  const a = checkTensor(fn, alpha, "alpha");
+  if (a.shape.length === 0) {
+    throw new Error(
+      `${fn}: alpha must have at least one axis (the k concentrations), got ${
+        describe(a)
+      }`,
+    );
+  }
+  const dtype = floatOption(fn, options);
+  const s = checkSize(fn, shape ?? a.shape.slice(0, -1));
+  const logG = gammaLike(fn, key, a, [...s, a.shape.at(-1)!], { dtype }, true);
+  return softmax(logG, -1);
+}
+
+/**
+ * Geometric random integers (the trial of the first success, each with
+ * probability `p`; so >= 1), as `jax.random.geometric`: `ceil(log u /
+ * log1p(-p))` of a uniform `u`; int32 by default. `p` is a number in (0, 1].
+ *
+ * @example
+ * ```ts
+ * import { geometric, key } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...geometric(key(0), 0.3, [100]).data].every((v) => v >= 1));
+ * ```
+ */
+export function geometric(
+  key: Key,
+  p: number,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.geometric";
+  if (typeof p !== "number" || !(p > 0 && p <= 1)) {
+    throw new Error(`${fn}: p must be a number in (0, 1], got ${describe(p)}`);
+  }
+  checkOptions(fn, options ?? {}, ["dtype"]);
+  const dtype = checkDType(fn, options?.dtype ?? "int32");
+  const u = uniformMapped(fn, key, shape, {}, () => [0, 1], (v) => v);
+  return astype(ceil(div(log(u), Math.log1p(-p))), dtype);
+}
+
+/**
+ * Triangular random floats between `left` and `right` with the peak at
+ * `mode`, as `jax.random.triangular`: the inverse CDF at a uniform `u` on
+ * either side of `(mode - left) / (right - left)`.
+ *
+ * @example
+ * ```ts
+ * import { key, triangular } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok([...triangular(key(0), -1, 0, 2, [100]).data].every((v) => v >= -1 && v <= 2));
+ * ```
+ */
+export function triangular(
+  key: Key,
+  left: number,
+  mode: number,
+  right: number,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.triangular";
+  if (
+    ![left, mode, right].every((v) =>
+      typeof v === "number" && Number.isFinite(v)
+    ) ||
+    !(left <= mode && mode <= right && left < right)
+  ) {
+    throw new Error(
+      `${fn}: left, mode and right must be finite numbers with left <= mode <= right and left < right, got ${
+        describe(left)
+      }, ${describe(mode)} and ${describe(right)}`,
+    );
+  }
+  const fc = (mode - left) / (right - left);
+  return uniformMapped(
+    fn,
+    key,
+    shape,
+    options,
+    () => [0, 1],
+    (u) =>
+      u < fc
+        ? left + Math.sqrt(u * (right - left) * (mode - left))
+        : right - Math.sqrt((1 - u) * (right - left) * (right - mode)),
+  );
 }

@@ -308,3 +308,204 @@ Deno.test("choice: JAX's draws (randint with replacement, permutation without), 
     ],
   ]);
 });
+
+Deno.test("cauchy, rayleigh, weibullMin, pareto, triangular: JAX's formulas on the same key's uniforms, bit for bit", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const r = dtype === "float32" ? Math.fround : (v: number) => v;
+    const eps = dtype === "float32" ? 2 ** -23 : 2 ** -52;
+    const u = (lo: number) =>
+      Array.from(
+        random.uniform(key, [300], { minval: lo, maxval: 1, dtype }).data,
+      );
+    const cases: [T.Tensor, number[]][] = [
+      [
+        random.cauchy(key, [300], { dtype }),
+        u(eps).map((x) => r(Math.tan(Math.PI * (x - 0.5)))),
+      ],
+      [
+        random.rayleigh(key, 2, [300], { dtype }),
+        u(0).map((x) => r(2 * Math.sqrt(-2 * Math.log(x)))),
+      ],
+      [
+        random.weibullMin(key, 1.5, 2, [300], { dtype }),
+        u(0).map((x) => r((-Math.log1p(-x)) ** 0.5 * 1.5)),
+      ],
+      [
+        random.pareto(key, 3, [300], { dtype }),
+        u(0).map((x) => r(Math.exp(-Math.log1p(-x) / 3))),
+      ],
+      [
+        random.triangular(key, -1, 0, 2, [300], { dtype }),
+        u(0).map((x) =>
+          r(x < 1 / 3 ? -1 + Math.sqrt(x * 3) : 2 - Math.sqrt((1 - x) * 6))
+        ),
+      ],
+    ];
+    for (const [t, want] of cases) {
+      assert.equal(t.dtype, dtype);
+      assert.deepEqual(Array.from(t.data), want);
+    }
+  }
+});
+
+Deno.test("the other samplers: Kolmogorov-Smirnov against their CDFs (and a wrong CDF is told apart)", () => {
+  const n = 20000;
+  const f64 = { dtype: "float64" } as const;
+  const [k1, k2, k3] = random.split(key, 3);
+  const exp = Math.exp, sqrt = Math.sqrt;
+  const cases: [string, T.Tensor, (x: number) => number][] = [
+    [
+      "cauchy",
+      random.cauchy(key, [n], f64),
+      (x) => 0.5 + Math.atan(x) / Math.PI,
+    ],
+    ["rayleigh(2)", random.rayleigh(key, 2, [n]), (x) => 1 - exp(-(x * x) / 8)],
+    [
+      "weibullMin(1.5, 2)",
+      random.weibullMin(key, 1.5, 2, [n]),
+      (x) => 1 - exp(-((x / 1.5) ** 2)),
+    ],
+    ["pareto(3)", random.pareto(key, 3, [n]), (x) => 1 - x ** -3],
+    [
+      "lognormal(0.5)",
+      random.lognormal(key, 0.5, [n], f64),
+      (x) => 0.5 * (1 + erf(Math.log(x) / (0.5 * Math.SQRT2))),
+    ],
+    [
+      "maxwell",
+      random.maxwell(k1, [n], f64),
+      (x) => erf(x / Math.SQRT2) - sqrt(2 / Math.PI) * x * exp(-x * x / 2),
+    ],
+    [
+      "t(3)",
+      random.t(k2, 3, [n], f64),
+      (x) =>
+        0.5 +
+        (x / sqrt(3) / (1 + x * x / 3) + Math.atan(x / sqrt(3))) / Math.PI,
+    ],
+    [
+      "t(1) is Cauchy",
+      random.t(k3, 1, [n], f64),
+      (x) => 0.5 + Math.atan(x) / Math.PI,
+    ],
+    ["chisquare(2)", random.chisquare(key, 2, [n]), (x) => 1 - exp(-x / 2)],
+    [
+      "chisquare(4)",
+      random.chisquare(k1, 4, [n]),
+      (x) => 1 - exp(-x / 2) * (1 + x / 2),
+    ],
+    [
+      "exp(loggamma(2)) is gamma(2)",
+      T.exp(random.loggamma(k2, 2, [n], f64)),
+      (x) => 1 - exp(-x) * (1 + x),
+    ],
+    [
+      "dirichlet(1, 1, 1)'s first entry is beta(1, 2)",
+      T.take(
+        random.dirichlet(key, T.tensor([1, 1, 1]), [n]),
+        T.tensor([0], { dtype: "int32" }),
+        { axis: 1 },
+      ),
+      (x) => 1 - (1 - x) ** 2,
+    ],
+    [
+      "triangular(-1, 0, 2)",
+      random.triangular(key, -1, 0, 2, [n]),
+      (x) => (x < 0 ? (x + 1) ** 2 / 3 : 1 - (2 - x) ** 2 / 6),
+    ],
+  ];
+  for (const [name, s, cdf] of cases) {
+    const d = ks(s.data, cdf);
+    assert.ok(d < ksCritical(n), `${name}: KS ${d}`);
+  }
+  assert.ok(
+    ks(random.t(k2, 3, [n], f64).data, (x) => 0.5 * (1 + erf(x / Math.SQRT2))) >
+      ksCritical(n),
+    "t(3) is not normal",
+  );
+});
+
+Deno.test("geometric and rademacher: frequencies; lognormal, maxwell and rademacher take the dtype", () => {
+  const n = 40000, p = 0.3;
+  const g = random.geometric(key, p, [n]);
+  assert.equal(g.dtype, "int32");
+  const counts = new Map<number, number>();
+  for (const v of g.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+  assert.equal(counts.get(0), undefined);
+  for (let k = 1; k <= 6; k++) {
+    const want = (1 - p) ** (k - 1) * p;
+    const got = (counts.get(k) ?? 0) / n;
+    // binomial standard deviation at most 0.0023 here
+    assert.ok(Math.abs(got - want) < 0.01, `P(${k}) ${got} vs ${want}`);
+  }
+  const r = random.rademacher(key, [n]);
+  assert.equal(r.dtype, "int32");
+  assert.ok(r.data.every((v) => v === 1 || v === -1));
+  assert.ok(Math.abs(moments(r.data).mean) < 0.02);
+  assert.equal(
+    random.rademacher(key, [2], { dtype: "float32" }).dtype,
+    "float32",
+  );
+  assert.equal(random.maxwell(key, [2], { dtype: "float64" }).dtype, "float64");
+  assert.deepEqual(random.maxwell(key, [2, 3]).shape, [2, 3]);
+  assert.deepEqual(random.dirichlet(key, T.ones([4, 3])).shape, [4, 3]);
+});
+
+Deno.test("the other samplers under jit and vmap over keys: the eager draws", () => {
+  const draws = (k: T.Key) => [
+    random.cauchy(k, [3]),
+    random.t(k, 2.5, [3]),
+    random.dirichlet(k, T.tensor([0.5, 1, 2]), [2]),
+    random.geometric(k, 0.5, [3]),
+    random.rademacher(k, [3]),
+    random.lognormal(k, 0.3, [3]),
+    random.chisquare(k, 3, [2]),
+  ];
+  const jd = T.jit(draws);
+  const keys = random.split(key, 3);
+  for (const k of keys) {
+    jd(k).forEach((d, i) => assert.deepEqual(d.data, draws(k)[i].data));
+  }
+  assert.equal(jd.traceCount(), 1);
+  const batched = T.vmap(draws)(keys);
+  keys.forEach((k, b) =>
+    draws(k).forEach((d, i) => {
+      const n = d.data.length;
+      assert.deepEqual(
+        Array.from(batched[i].data.slice(b * n, (b + 1) * n)),
+        Array.from(d.data),
+      );
+    })
+  );
+});
+
+Deno.test("the other samplers: errors name the function and the argument", () => {
+  assertErrors("random.rayleigh", [[
+    () => random.rayleigh(key, -1),
+    /scale must be a finite number > 0, got -1/,
+  ]]);
+  assertErrors("random.weibullMin", [[
+    () => random.weibullMin(key, 1, T.tensor([1, 0])),
+    /every concentration must be a finite number > 0/,
+  ]]);
+  assertErrors("random.t", [[
+    () => random.t(key, 0),
+    /df must be a finite number > 0, got number 0/,
+  ]]);
+  assertErrors("random.lognormal", [[
+    () => random.lognormal(key, NaN),
+    /sigma must be a finite number > 0, got number NaN/,
+  ]]);
+  assertErrors("random.dirichlet", [[
+    () => random.dirichlet(key, T.tensor(1)),
+    /alpha must have at least one axis/,
+  ]]);
+  assertErrors("random.geometric", [[
+    () => random.geometric(key, 0),
+    /p must be a number in \(0, 1\], got number 0/,
+  ]]);
+  assertErrors("random.triangular", [[
+    () => random.triangular(key, 0, 3, 2),
+    /left <= mode <= right/,
+  ]]);
+});
