@@ -199,7 +199,8 @@ import {
 /** A float dtype for parameters. */
 export type FloatDType = "float32" | "float64";
 
-function floatDType(fn: string, dtype: unknown): FloatDType {
+/** A float dtype option for parameters, checked (default float32). @internal */
+export function floatDType(fn: string, dtype: unknown): FloatDType {
   const d = dtype ?? "float32";
   if (d !== "float32" && d !== "float64") {
     throw new Error(
@@ -209,7 +210,8 @@ function floatDType(fn: string, dtype: unknown): FloatDType {
   return d;
 }
 
-function numberOption(
+/** A finite number option, or its default. @internal */
+export function numberOption(
   fn: string,
   name: string,
   v: unknown,
@@ -224,8 +226,8 @@ function numberOption(
   return n;
 }
 
-/** `U(-bound, bound)` with `bound = 1 / sqrt(fanIn)`: PyTorch's default for weights (kaiming-uniform, a = sqrt(5)) and biases. */
-function uniformInit(
+/** `U(-bound, bound)` with `bound = 1 / sqrt(fanIn)`: PyTorch's default for weights (kaiming-uniform, a = sqrt(5)) and biases. @internal */
+export function uniformInit(
   key: Key,
   shape: readonly number[],
   fanIn: number,

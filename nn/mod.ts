@@ -198,6 +198,13 @@ export {
   zeroPad2d,
 } from "./layers.ts";
 export {
+  gru,
+  lstm,
+  type RecurrentOptions,
+  rnn,
+  type RnnOptions,
+} from "./recurrent.ts";
+export {
   type Bound,
   type ForwardOptions,
   model,

@@ -117,6 +117,25 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
           `${fn}: ${info.name}'s repr is not a constructor call: ${call}`,
         );
       }
+      // PyTorch's recurrent modules return (output, state): a subclass
+      // whose forward returns the output alone, as the layer's apply (its
+      // state_dict keys are the module's)
+      const rec = /^(RNN|LSTM|GRU)\(/.exec(call)?.[1];
+      if (rec) {
+        if (!used.has(`${rec}Output`)) {
+          used.add(`${rec}Output`);
+          classes.unshift(
+            [
+              `class ${rec}Output(nn.${rec}):`,
+              `    """nn.${rec} returning its output sequence alone (as nn.${rec.toLowerCase()}'s apply)."""`,
+              ``,
+              `    def forward(self, x):`,
+              `        return super().forward(x)[0]`,
+            ].join("\n"),
+          );
+        }
+        return `${rec}Output${call.slice(rec.length)}`;
+      }
       // PyTorch's repr prints string paddings bare: quote them for Python
       return `nn.${
         call.replace(/padding=(same|valid)\b/, "padding='$1'").replace(

@@ -561,6 +561,27 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 2, 3, 4, 5],
     ],
     [
+      "recurrent: a bidirectional batch-first LSTM, a 2-layer relu RNN and a GRU over the sequence",
+      seq(
+        nn.lstm({
+          inputSize: 3,
+          hiddenSize: 4,
+          batchFirst: true,
+          bidirectional: true,
+        }),
+        nn.rnn({
+          inputSize: 8,
+          hiddenSize: 3,
+          batchFirst: true,
+          numLayers: 2,
+          nonlinearity: "relu",
+        }),
+        nn.gru({ inputSize: 3, hiddenSize: 2, batchFirst: true }),
+        nn.flatten(),
+      ),
+      [2, 5, 3],
+    ],
+    [
       "upsample bicubic (SRCNN's input) and nearest-exact, area down",
       seq(
         nn.upsample({ scaleFactor: [2, 1.5], mode: "bicubic" }),
