@@ -513,3 +513,33 @@ Deno.test("export.ts writes lenet.onnx, lenet.py, lenet.safetensors and train_dd
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("sequences.ts trains an LSTM (and a GRU) on MNIST read row by row, jit as eager", async () => {
+  const s = await import("../examples/sequences.ts");
+  const args = ["--epochs", "1", "--train", "256", "--hidden", "16"];
+  const [acc, lines] = await quiet(() => s.main(args));
+  assert.ok(acc >= 0 && acc <= 1, `${acc}`); // (a smoke run: the README has the full one's)
+  assert.ok(lines.some((l) => l.startsWith("test accuracy: ")));
+  assert.ok(
+    lines.some((l) => l.includes("(0): LSTM(28, 16, batch_first=True)")),
+  );
+  const [eager] = await quiet(() => s.main([...args, "--no-jit"]));
+  assert.equal(eager, acc);
+  const [gru, gruLines] = await quiet(() => s.main([...args, "--cell", "gru"]));
+  assert.ok(gru >= 0 && gru <= 1, `${gru}`);
+  assert.ok(
+    gruLines.some((l) => l.includes("(0): GRU(28, 16, batch_first=True)")),
+  );
+  // a digit's rows are its image's, standardised
+  const ds = s.asRows({
+    x: T.ones([2, 1, 28, 28]),
+    y: T.zeros([2], { dtype: "int32" }),
+  });
+  assert.deepEqual(ds.x.shape, [2, 28, 28]);
+  assert.ok(Math.abs(ds.x.data[0] - (1 - 0.1307) / 0.3081) < 1e-6);
+  assert.deepEqual(s.rowNet(8).info.outputShape([3, 28, 28]), [3, 10]);
+  await assert.rejects(
+    () => s.main(["--cell", "rnn"]),
+    /--cell must be lstm or gru, got rnn/,
+  );
+});
