@@ -541,7 +541,10 @@ export interface ScanOptions {
  * returns the final carry and the ys stacked along a new leading axis. The
  * carry keeps its structure, shapes and dtypes. The loop is unrolled (each
  * transform sees its turns), so it differentiates in both modes and jits
- * to one plan; a very long scan makes a long plan.
+ * to one plan; a very long scan makes a long plan. Each turn's x is a slice
+ * of xs, and a slice's gradient is padded to the whole of xs, so the
+ * reverse pass costs turns × the size of xs: scan over inputs (a layer's
+ * input rows) rather than over large per-turn precomputations.
  *
  * @example
  * ```ts
