@@ -12,7 +12,7 @@
 import { type Tensor, zerosLike } from "./tensor.ts";
 import type { Node, Parent, Rule, Vjp } from "./grad_types.ts";
 import { bindRule, concrete, newLevel, Tracer, unwrapLevel } from "./trace.ts";
-import { addAny } from "./core_prims.ts";
+import { addAny, assembleWindows, castPrim } from "./core_prims.ts";
 import { currentOp, labelled, withDifferentiating } from "./debug.ts";
 import { castLike } from "./_args.ts";
 
@@ -43,11 +43,13 @@ abstract class DiffTracer extends Tracer {
     if (first instanceof RevTracer) {
       const label = `backward of ${op}`;
       const vjps = labelled(label, () => rule.vjp(primals, out, params));
+      const windows = rule.window?.(primals, params);
       const parents = traced.flatMap((t, i): Parent[] => {
         const vjp = vjps[i];
         if (!t || !vjp) return [];
         const { node } = t as RevTracer, { shape, dtype } = t;
-        return [{ node, name: rule.name, label, vjp, shape, dtype }];
+        const window = windows?.[i] ?? null;
+        return [{ node, name: rule.name, label, vjp, shape, dtype, window }];
       });
       if (parents.length === 0) return out;
       return new RevTracer(level, out, { id: nodeCounter++, parents });
@@ -113,6 +115,40 @@ export function backpropagate(
     const prev = cts.get(node);
     cts.set(node, prev ? bindRule(addAny.rule, [prev, g], {}) : g);
   };
+  // cotangents that are windows of their value (slices' VJPs), summed when
+  // the value is reached: one pass for disjoint windows, else each padded
+  const windows = new Map<Node, { p: Parent; g: Tensor }[]>();
+  const total = (node: Node): Tensor | undefined => {
+    const ws = windows.get(node);
+    if (ws) {
+      windows.delete(node);
+      if (ws.length > 1 && disjoint(ws)) {
+        const { p } = ws[0];
+        accumulate(
+          node,
+          labelled(p.label, () =>
+            bindRule(
+              assembleWindows.rule,
+              ws.map(({ g }) =>
+                bindRule(castPrim.rule, [g], { dtype: p.dtype })
+              ),
+              {
+                shape: [...p.shape],
+                starts: ws.map(({ p }) => [...p.window!]),
+              },
+            )),
+        );
+      } else {
+        for (const { p, g } of ws) {
+          accumulate(
+            node,
+            castLike(labelled(p.label, () => p.vjp(g)), p, p.name),
+          );
+        }
+      }
+    }
+    return cts.get(node);
+  };
   const nodes = new Set<Node>();
   for (const [out, ct] of roots) {
     if (!(out instanceof RevTracer) || out.level !== level) continue;
@@ -123,13 +159,35 @@ export function backpropagate(
   for (const n of nodes) n.parents.forEach((p) => nodes.add(p.node));
   // ids grow in creation order: decreasing id is a reverse topological order
   for (const node of [...nodes].sort((a, b) => b.id - a.id)) {
-    const g = cts.get(node);
-    if (!g || node.parents.length === 0) continue;
+    if (node.parents.length === 0) continue;
+    const g = total(node);
+    if (!g) continue;
     cts.delete(node);
     for (const p of node.parents) {
+      if (p.window) {
+        const ws = windows.get(p.node) ?? [];
+        ws.push({ p, g });
+        windows.set(p.node, ws);
+        continue;
+      }
       const ct = labelled(p.label, () => p.vjp(g));
       accumulate(p.node, castLike(ct, p, p.name));
     }
   }
-  return leaves.map((l) => cts.get(l) ?? null);
+  return leaves.map((l) => total(l) ?? null);
+}
+
+/** Whether the windows (starts, and the cotangents' shapes) overlap nowhere. */
+function disjoint(ws: readonly { p: Parent; g: Tensor }[]): boolean {
+  const apart = (a: (typeof ws)[number], b: (typeof ws)[number]) =>
+    a.p.window!.some((s, k) => {
+      const t = b.p.window![k];
+      return s + a.g.shape[k] <= t || t + b.g.shape[k] <= s;
+    });
+  for (let i = 0; i < ws.length; i++) {
+    for (let j = i + 1; j < ws.length; j++) {
+      if (!apart(ws[i], ws[j])) return false;
+    }
+  }
+  return true;
 }

@@ -542,9 +542,8 @@ export interface ScanOptions {
  * carry keeps its structure, shapes and dtypes. The loop is unrolled (each
  * transform sees its turns), so it differentiates in both modes and jits
  * to one plan; a very long scan makes a long plan. Each turn's x is a slice
- * of xs, and a slice's gradient is padded to the whole of xs, so the
- * reverse pass costs turns × the size of xs: scan over inputs (a layer's
- * input rows) rather than over large per-turn precomputations.
+ * of xs; the reverse pass sums the turns' gradients into one value of xs's
+ * shape in one pass (`assembleWindows`), not padding each to xs's size.
  *
  * @example
  * ```ts

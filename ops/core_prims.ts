@@ -1,14 +1,23 @@
 /**
- * The two primitives autodiff itself needs (as JAX's `ad_util`): cotangents
- * that meet are summed with {@linkcode addAny}, and a derivative is converted
- * to its value's dtype with {@linkcode cast} (the primitive of the public
- * `astype`). They live here, below every op family, so that the autodiff
+ * The primitives autodiff itself needs (as JAX's `ad_util`): cotangents
+ * that meet are summed with {@linkcode addAny} (the gradients of many
+ * slices of one value with {@linkcode assembleWindows}), and a derivative
+ * is converted to its value's dtype with {@linkcode cast} (the primitive of
+ * the public `astype`). They live here, below every op family, so that the autodiff
  * modules (ad.ts, transforms.ts) import no family. @internal
  *
  * @module
  */
-import { allocData, type DType, fromData, type Tensor } from "./tensor.ts";
+import {
+  allocData,
+  type DType,
+  fromData,
+  sizeOf,
+  type Tensor,
+  zerosLike,
+} from "./tensor.ts";
 import * as ew from "./kernels/elementwise.ts";
+import * as shp from "./kernels/shape.ts";
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
 
 /** `u + v` (one function, so the kernel's compiled loop is reused). */
@@ -100,3 +109,58 @@ export function installBatchFront(
 ): void {
   batchFront = f;
 }
+
+let sliceOp: (x: Tensor, starts: number[], ends: number[]) => Tensor = () => {
+  throw new Error("internal error: slice is not installed");
+};
+/** structural.ts gives `assembleWindows`'s VJP the slice op. @internal */
+export function installSlice(
+  f: (x: Tensor, starts: number[], ends: number[]) => Tensor,
+): void {
+  sliceOp = f;
+}
+
+/** `assembleWindows`' parameters: the whole value's shape, each part's starts. */
+interface WindowParams {
+  shape: number[];
+  starts: number[][];
+}
+
+/**
+ * Disjoint windows of a value of `shape`, zeros elsewhere: part i at
+ * `starts[i]`. How the reverse pass sums the gradients of many slices of
+ * one value (each a window of it) in one pass. Linear: part i's cotangent
+ * is g's window. @internal
+ */
+export const assembleWindows: Primitive<WindowParams> = definePrimitive({
+  name: "assembleWindows",
+  forward: (parts, { shape, starts }) => {
+    const out = allocData(parts[0].dtype, sizeOf(shape));
+    parts.forEach((p, i) =>
+      shp.copyBox(p.data, shape, starts[i], p.shape, out, true)
+    );
+    return fromData(out, shape);
+  },
+  vjp: (parts, _out, { starts }) =>
+    parts.map((p, i) => (g: Tensor) =>
+      sliceOp(g, starts[i], starts[i].map((s, k) => s + p.shape[k]))
+    ),
+  jvp: (parts, tangents, _out, params) =>
+    bind(
+      assembleWindows,
+      parts.map((p, i) => tangents[i] ?? zerosLike(p)),
+      params,
+    ),
+  batch: (parts, dims, { shape, starts }) => {
+    const i = dims.findIndex((d) => d !== null);
+    const size = parts[i].shape[dims[i]!];
+    return [
+      bind(
+        assembleWindows,
+        parts.map((p, k) => batchFront(p, dims[k], size)),
+        { shape: [size, ...shape], starts: starts.map((s) => [0, ...s]) },
+      ),
+      0,
+    ];
+  },
+});

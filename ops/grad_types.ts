@@ -104,6 +104,18 @@ export interface Rule<P> {
    */
   simd?: SimdOp;
   /**
+   * Optional, for primitives whose VJP puts the cotangent into a window of
+   * an input (slice's: `g` padded with zeros): the window's starts per
+   * input (null where the VJP is another). The reverse pass then sums the
+   * windows that reach one value in one pass (`assembleWindows`) instead of
+   * padding each to the whole value, which made n slices of one value (a
+   * scan over a sequence) cost n times its size.
+   */
+  window?: (
+    inputs: Tensor[],
+    params: P,
+  ) => readonly (readonly number[] | null)[];
+  /**
    * Optional epilogues `jit` fuses into this primitive's kernel:
    * `epilogue[c](inputs, params, rest)` is primitive `c` applied to this
    * one's output (c's first input) and `rest` (c's other inputs), computed
@@ -171,4 +183,6 @@ export interface Parent extends Pick<Tensor, "shape" | "dtype"> {
   /** What a NaN made by `vjp` is reported as: "backward of" the user-level op. */
   readonly label: string;
   readonly vjp: Vjp;
+  /** Where `vjp` puts g into the input (see {@linkcode Rule.window}). */
+  readonly window?: readonly number[] | null;
 }

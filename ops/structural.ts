@@ -21,7 +21,7 @@ import {
   zerosLike,
 } from "./tensor.ts";
 import { bind, definePrimitive, type Primitive } from "./trace.ts";
-import { installBatchFront } from "./core_prims.ts";
+import { installBatchFront, installSlice } from "./core_prims.ts";
 import { fmt } from "./_args.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
@@ -583,6 +583,7 @@ export function batchFront(x: Tensor, d: number | null, size: number): Tensor {
   return bind(transposePrim, [x], { perm });
 }
 installBatchFront(batchFront);
+installSlice((x, starts, ends) => bind(slicePrim, [x], { starts, ends }));
 
 /** The shape of one example of `x`, batched along axis `d` (null: x itself). @internal */
 export function exampleShape(x: Tensor, d: number | null): number[] {
@@ -727,6 +728,7 @@ const slicePrim: Primitive<{ starts: number[]; ends: number[] }> =
     vjp: ([x], _, { starts, ends }) => [
       (g) => pad(g, starts.map((s, i) => [s, x.shape[i] - ends[i]])),
     ],
+    window: (_x, { starts }) => [starts],
     jvp: "linear",
     batch: ([x], [d], { starts, ends }) => {
       const f = batchFront(x, d, 0);
