@@ -191,21 +191,23 @@ function recurrent(
     const steps = xs.shape[0], reverse = sfx !== "";
     const wi = transpose(at("weight_ih")), wh = transpose(at("weight_hh"));
     const bi = at("bias_ih") ?? null, bh = at("bias_hh") ?? null;
-    // each step's input projection from its own slice of xs: a slice's
-    // gradient is padded to the whole sequence, so slicing a projection of
-    // every step made for one product would cost O(steps²) in the backward
-    // pass (the values are the same: each is the same dot product)
-    const xi = (x: Tensor) => plus(matmul(x, wi), bi);
+    // the input projection of every step as one product (-1: the batch,
+    // so that an ONNX export keeps it dynamic); the steps' slices of it get
+    // their gradients summed in one pass
+    const all = reshape(
+      plus(matmul(reshape(xs, [-1, xs.shape[2]]), wi), bi),
+      [steps, -1, g * hidden],
+    );
     const hh = (h: Tensor | null) => (h ? plus(matmul(h, wh), bh) : bh);
     // the first step from a zero state, then a scan over the others
     const first = reverse ? steps - 1 : 0;
-    const s0 = cell(xi(squeeze(slice(xs, [first], [first + 1]), 0)), null, hh);
+    const s0 = cell(squeeze(slice(all, [first], [first + 1]), 0), null, hh);
     const y0 = reshape(s0[0], [1, ...s0[0].shape]);
     if (steps === 1) return y0;
-    const rest = reverse ? slice(xs, [0], [steps - 1]) : slice(xs, [1]);
+    const rest = reverse ? slice(all, [0], [steps - 1]) : slice(all, [1]);
     const [, ys] = scan(
       (state: Tensor[], x: Tensor) => {
-        const next = cell(xi(x), state, hh);
+        const next = cell(x, state, hh);
         return [next, next[0]] as const;
       },
       s0,
