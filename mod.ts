@@ -119,6 +119,10 @@ export {
   triu,
 } from "./ops/shape.ts";
 export { einsum } from "./ops/einsum.ts";
+export {
+  type AttentionOptions,
+  scaledDotProductAttention,
+} from "./ops/attention.ts";
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";

@@ -1,0 +1,125 @@
+/**
+ * scaledDotProductAttention against PyTorch 2.0's documented reference,
+ * written with PyTorch 1.13's ops (tests/fixtures/attention.json, made by
+ * tests/fixtures/gen_attention.py): causal, int32 and float masks, a given
+ * scale, broadcast batches; outputs and the gradients of q, k, v and a float
+ * mask in float64. Then jit, vmap, dropout and errors.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { assertAllClose } from "./_helpers.ts";
+import fixture from "./fixtures/attention.json" with { type: "json" };
+
+type J = { shape: number[]; dtype: string; data: number[] };
+const toT = (j: J): Tensor =>
+  T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
+type Case = {
+  name: string;
+  options: { isCausal?: boolean; scale?: number };
+  q: J;
+  k: J;
+  v: J;
+  mask: J | null;
+  output: J;
+  cotangent: J;
+  grads: Record<string, J>;
+};
+const tight = { atol: 1e-13, rtol: 1e-12 };
+
+Deno.test("scaledDotProductAttention: PyTorch's reference, values and gradients", async (t) => {
+  for (const c of fixture.cases as unknown as Case[]) {
+    await t.step(c.name, () => {
+      const q = toT(c.q), k = toT(c.k), v = toT(c.v), cot = toT(c.cotangent);
+      // PyTorch's bool mask is int32 here
+      const mask = c.mask && toT(c.mask);
+      const f = (a: Tensor, b: Tensor, w: Tensor, m?: Tensor) =>
+        T.scaledDotProductAttention(a, b, w, {
+          ...c.options,
+          ...(m ? { attnMask: m } : {}),
+        });
+      assertAllClose(f(q, k, v, mask ?? undefined), toT(c.output), tight);
+      const floatMask = mask && mask.dtype !== "int32" ? mask : null;
+      const args = floatMask ? [q, k, v, floatMask] : [q, k, v];
+      const gs = T.grad(
+        (...xs: Tensor[]) =>
+          T.sum(
+            T.mul(
+              f(xs[0], xs[1], xs[2], floatMask ? xs[3] : mask ?? undefined),
+              cot,
+            ),
+          ),
+        { argnums: args.map((_, i) => i) },
+      )(...args);
+      ["q", "k", "v", "mask"].slice(0, args.length).forEach((n, i) =>
+        assertAllClose(gs[i], toT(c.grads[n]), { ...tight, msg: n })
+      );
+    });
+  }
+});
+
+Deno.test("scaledDotProductAttention: jit, vmap over heads, dropout by key, a fully masked query is NaN", () => {
+  const key = T.random.key(0);
+  const [kq, kk, kv] = T.random.split(key, 3);
+  const q = T.random.normal(kq, [2, 4, 3, 8]);
+  const k = T.random.normal(kk, [2, 4, 5, 8]);
+  const v = T.random.normal(kv, [2, 4, 5, 6]);
+  const y = T.scaledDotProductAttention(q, k, v, { isCausal: true });
+  const jf = T.jit((a: Tensor, b: Tensor, c: Tensor) =>
+    T.scaledDotProductAttention(a, b, c, { isCausal: true })
+  );
+  assert.deepEqual(jf(q, k, v).data, y.data);
+  const perHead = T.vmap(
+    (a: Tensor, b: Tensor, c: Tensor) =>
+      T.scaledDotProductAttention(a, b, c, { isCausal: true }),
+    { inAxes: 1, outAxes: 1 },
+  )(q, k, v);
+  assertAllClose(perHead, y, { atol: 1e-6, rtol: 1e-5 });
+  const drop = (s: number) =>
+    T.scaledDotProductAttention(q, k, v, {
+      dropoutP: 0.5,
+      key: T.random.key(s),
+    });
+  assert.deepEqual(drop(1).data, drop(1).data);
+  assert.notDeepEqual(drop(1).data, drop(2).data);
+  const masked = T.scaledDotProductAttention(
+    T.ones([2, 4]),
+    T.ones([3, 4]),
+    T.ones([3, 2]),
+    { attnMask: T.tensor([[1, 0, 1], [0, 0, 0]], { dtype: "int32" }) },
+  );
+  assert.deepEqual(Array.from(masked.data.slice(0, 2)), [1, 1]);
+  assert.ok(Number.isNaN(masked.data[2]) && Number.isNaN(masked.data[3]));
+});
+
+Deno.test("scaledDotProductAttention: errors name the argument and what came", () => {
+  assert.throws(
+    () =>
+      T.scaledDotProductAttention(
+        T.ones([2, 4]),
+        T.ones([3, 5]),
+        T.ones([3, 2]),
+      ),
+    /scaledDotProductAttention: q \[\.\.\., L, E\], k \[\.\.\., S, E\] and v \[\.\.\., S, Ev\] must agree on E and S, got Tensor float32 \[2,4\], Tensor float32 \[3,5\] and Tensor float32 \[3,2\]/,
+  );
+  assert.throws(
+    () =>
+      T.scaledDotProductAttention(
+        T.ones([2, 4]),
+        T.ones([3, 4]),
+        T.ones([3, 2]),
+        { dropoutP: 0.1 },
+      ),
+    /options.dropoutP > 0 needs options.key/,
+  );
+  assert.throws(
+    () =>
+      T.scaledDotProductAttention(
+        T.ones([2, 4]),
+        T.ones([3, 4]),
+        T.ones([3, 2]),
+        { scale: NaN },
+      ),
+    /options.scale must be a finite number, got number NaN/,
+  );
+});
