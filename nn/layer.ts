@@ -252,33 +252,48 @@ export function checkLayer(fn: string, name: string, layer: unknown): void {
   }
 }
 
+/** A leaf layer's parameter specs: a spec per key, or specs of a sub-object (PyTorch's `out_proj.weight` in `MultiheadAttention`). */
+export type LeafSpecs = {
+  readonly [key: string]: ParamSpec | LeafSpecs;
+};
+
+/** Whether `s` is one parameter's spec (not a sub-object of specs). */
+const isSpec = (s: ParamSpec | LeafSpecs): s is ParamSpec =>
+  Array.isArray((s as ParamSpec).shape) &&
+  typeof (s as ParamSpec).dtype === "string";
+
 /** Checks that a leaf layer's params hold the declared tensors with the declared shapes. @internal */
 export function checkParams(
   fn: string,
   params: unknown,
-  specs: Readonly<Record<string, ParamSpec>>,
+  specs: LeafSpecs,
+  at = "params",
 ): void {
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
     throw new Error(
-      `${fn}: params must be a plain object ({} for a parameterless layer), got ${
+      `${fn}: ${at} must be a plain object ({} for a parameterless layer), got ${
         describe(params)
       }`,
     );
   }
   for (const [k, spec] of Object.entries(specs)) {
     const t = (params as Record<string, unknown>)[k];
+    if (!isSpec(spec)) {
+      checkParams(fn, t, spec, `${at}.${k}`);
+      continue;
+    }
     if (!isTensor(t)) {
       throw new Error(
-        `${fn}: params.${k} must be a Tensor of shape ${
+        `${fn}: ${at}.${k} must be a Tensor of shape ${
           fmtShape(spec.shape)
-        }, got ${describe(t)} (params has keys [${
+        }, got ${describe(t)} (${at} has keys [${
           Object.keys(params).join(", ")
         }])`,
       );
     }
     if (!sameShape(t.shape, spec.shape)) {
       throw new Error(
-        `${fn}: params.${k} has shape ${
+        `${fn}: ${at}.${k} has shape ${
           fmtShape(t.shape)
         } but the layer expects ${fmtShape(spec.shape)}`,
       );
@@ -294,8 +309,8 @@ export interface LayerDefinition<P extends LeafParams = LeafParams> {
   repr?: string;
   /** The PyTorch constructor call, where `repr` leaves settings out (see {@linkcode LayerInfo.torch}). */
   torch?: string;
-  /** Shapes of the parameters `init` returns. Default `{}` (none). */
-  params?: { readonly [key: string]: ParamSpec };
+  /** Shapes of the parameters `init` returns (a key may hold the specs of a sub-object). Default `{}` (none). */
+  params?: LeafSpecs;
   /** Draws the parameters. Required when `params` is not empty. */
   init?: (key: Key) => P;
   /** The forward computation; `opts.training` is filled in (default false). */
@@ -376,7 +391,7 @@ export function defineLayer<P extends LeafParams = LeafParams>(
   const run = (params: P, x: Tensor, opts?: ApplyOptions) => {
     checkTensor(fn, x, "x");
     const o = applyOptions(fn, opts);
-    checkParams(fn, params, info.params as Record<string, ParamSpec>);
+    checkParams(fn, params, info.params as LeafSpecs);
     return apply(params, x, o);
   };
   return Object.freeze({

@@ -76,6 +76,7 @@ export {
   type LayerInfo,
   type LeafLayer,
   type LeafParams,
+  type LeafSpecs,
   type Params,
   type ParamsOf,
   type ParamSpec,
@@ -204,6 +205,12 @@ export {
   rnn,
   type RnnOptions,
 } from "./recurrent.ts";
+export {
+  multiheadAttention,
+  type MultiheadAttentionOptions,
+  transformerEncoderLayer,
+  type TransformerEncoderLayerOptions,
+} from "./attention.ts";
 export {
   type Bound,
   type ForwardOptions,

@@ -26,6 +26,14 @@ export interface ToTorchOptions {
   inputShape?: readonly number[];
 }
 
+/** The torch modules whose forward returns more than the output, and the output from `super()`. */
+const OUTPUT_ONLY: Record<string, string> = {
+  RNN: "super().forward(x)[0]",
+  LSTM: "super().forward(x)[0]",
+  GRU: "super().forward(x)[0]",
+  MultiheadAttention: "super().forward(x, x, x, need_weights=False)[0]",
+};
+
 /** True when `l` is or holds a named model (whose forward toTorch runs). */
 function named(l: AnyLayer): boolean {
   return !!l.info.forwardWith || l.info.children.some(([, c]) => named(c));
@@ -117,24 +125,24 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
           `${fn}: ${info.name}'s repr is not a constructor call: ${call}`,
         );
       }
-      // PyTorch's recurrent modules return (output, state): a subclass
-      // whose forward returns the output alone, as the layer's apply (its
-      // state_dict keys are the module's)
-      const rec = /^(RNN|LSTM|GRU)\(/.exec(call)?.[1];
-      if (rec) {
-        if (!used.has(`${rec}Output`)) {
-          used.add(`${rec}Output`);
+      // PyTorch's recurrent and attention modules return (output, more):
+      // a subclass whose forward returns the output alone, as the layer's
+      // apply (its state_dict keys are the module's)
+      const mod = /^(\w+)\(/.exec(call)?.[1] ?? "";
+      if (mod in OUTPUT_ONLY) {
+        if (!used.has(`${mod}Output`)) {
+          used.add(`${mod}Output`);
           classes.unshift(
             [
-              `class ${rec}Output(nn.${rec}):`,
-              `    """nn.${rec} returning its output sequence alone (as nn.${rec.toLowerCase()}'s apply)."""`,
+              `class ${mod}Output(nn.${mod}):`,
+              `    """nn.${mod} returning its output alone (as the layer's apply)."""`,
               ``,
               `    def forward(self, x):`,
-              `        return super().forward(x)[0]`,
+              `        return ${OUTPUT_ONLY[mod]}`,
             ].join("\n"),
           );
         }
-        return `${rec}Output${call.slice(rec.length)}`;
+        return `${mod}Output${call.slice(mod.length)}`;
       }
       // PyTorch's repr prints string paddings bare: quote them for Python
       return `nn.${

@@ -582,6 +582,20 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 5, 3],
     ],
     [
+      "attention: a transformer encoder layer (post-norm, relu) and multi-head self-attention",
+      seq(
+        nn.transformerEncoderLayer({
+          dModel: 8,
+          nhead: 2,
+          dimFeedforward: 16,
+          batchFirst: true,
+        }),
+        nn.multiheadAttention({ embedDim: 8, numHeads: 4, batchFirst: true }),
+        nn.flatten(),
+      ),
+      [2, 5, 8],
+    ],
+    [
       "upsample bicubic (SRCNN's input) and nearest-exact, area down",
       seq(
         nn.upsample({ scaleFactor: [2, 1.5], mode: "bicubic" }),

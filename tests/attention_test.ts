@@ -10,6 +10,7 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/attention.json" with { type: "json" };
+import attnLayers from "./fixtures/attention_layers.json" with { type: "json" };
 
 type J = { shape: number[]; dtype: string; data: number[] };
 const toT = (j: J): Tensor =>
@@ -121,5 +122,116 @@ Deno.test("scaledDotProductAttention: errors name the argument and what came", (
         { scale: NaN },
       ),
     /options.scale must be a finite number, got number NaN/,
+  );
+});
+
+type LayerCase = {
+  kind: "MultiheadAttention" | "TransformerEncoderLayer";
+  // deno-lint-ignore no-explicit-any
+  options: any;
+  params: Record<string, J>;
+  x: J;
+  output: J;
+  cotangent: J;
+  grads: Record<string, J>;
+};
+
+/** A tree of params from state_dict keys (their dots the tree's levels). */
+function paramsFrom(c: LayerCase): Record<string, unknown> {
+  // state_dict keys as a tree's paths
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c.params)) {
+    const parts = k.split(".");
+    let node = out;
+    for (const part of parts.slice(0, -1)) {
+      node = (node[part] ??= {}) as Record<string, unknown>;
+    }
+    node[parts.at(-1)!] = toT(v);
+  }
+  if (c.kind === "TransformerEncoderLayer") {
+    for (const d of ["dropout", "dropout1", "dropout2"]) out[d] = {};
+  }
+  return out;
+}
+
+Deno.test("nn.multiheadAttention and nn.transformerEncoderLayer: PyTorch's keys, outputs and gradients", async (t) => {
+  for (const c of attnLayers.cases as unknown as LayerCase[]) {
+    await t.step(
+      `${c.kind} ${JSON.stringify(c.options)} on [${c.x.shape}]`,
+      () => {
+        const layer = c.kind === "MultiheadAttention"
+          ? T.nn.multiheadAttention(c.options)
+          : T.nn.transformerEncoderLayer(c.options);
+        const params = paramsFrom(c);
+        assert.deepEqual(
+          T.treePaths(layer.init(T.random.key(0)) as never).map(([p]) => p)
+            .sort(),
+          Object.keys(c.params).sort(),
+        );
+        const x = toT(c.x), cot = toT(c.cotangent);
+        const tol = { atol: 1e-12, rtol: 1e-10 };
+        assertAllClose(layer.apply(params as never, x), toT(c.output), tol);
+        const [gp, gx] = T.grad(
+          (p: unknown, v: Tensor) =>
+            T.sum(T.mul(layer.apply(p as never, v), cot)),
+          { argnums: [0, 1] },
+        )(params, x);
+        assertAllClose(gx, toT(c.grads.x), { ...tol, msg: "x" });
+        for (const [path, g] of T.treePaths(gp as never)) {
+          assertAllClose(g as Tensor, toT(c.grads[path]), {
+            ...tol,
+            msg: path,
+          });
+        }
+      },
+    );
+  }
+});
+
+Deno.test("attention layers: init (xavier in-projection, zero biases), jit, dropout in training, errors", () => {
+  const attn = T.nn.multiheadAttention({
+    embedDim: 8,
+    numHeads: 2,
+    dropout: 0.5,
+  });
+  const p = attn.init(T.random.key(1));
+  assert.ok(p.in_proj_bias.data.every((v) => v === 0));
+  const bound = Math.sqrt(6 / (8 + 24));
+  const m = Math.max(...Array.from(p.in_proj_weight.data, Math.abs));
+  assert.ok(m <= bound && m > 0.8 * bound, `${m} vs ${bound}`);
+  // a checkpoint round-trips with PyTorch's keys
+  const bytes = T.data.serializeSafetensors(p as never);
+  const back = T.data.deserializeSafetensors(bytes, { like: p as never });
+  assert.deepEqual(
+    T.data.parseSafetensorsHeader(bytes).tensors.map((t) => t.name).sort(),
+    ["in_proj_bias", "in_proj_weight", "out_proj.bias", "out_proj.weight"],
+  );
+  assert.deepEqual(
+    T.treePaths(back as never).map(([k]) => k),
+    T.treePaths(p as never).map(([k]) => k),
+  );
+  const x = T.random.normal(T.random.key(2), [5, 3, 8]);
+  const jf = T.jit((q: typeof p, v: Tensor) => attn.apply(q, v));
+  assert.deepEqual(jf(p, x).data, attn.apply(p, x).data);
+  const train = (k: number) =>
+    attn.apply(p, x, { training: true, key: T.random.key(k) });
+  assert.deepEqual(train(1).data, train(1).data);
+  assert.notDeepEqual(train(1).data, attn.apply(p, x).data);
+  assert.throws(
+    () => T.nn.multiheadAttention({ embedDim: 8, numHeads: 3 }),
+    /nn.multiheadAttention: numHeads must divide embedDim, got embedDim 8 and numHeads 3/,
+  );
+  assert.throws(
+    () => attn.apply(p, T.zeros([5, 3, 6])),
+    /nn.MultiheadAttention.apply: x must be \[seq, batch, 8\] or unbatched \[seq, 8\], got Tensor float32 \[5,3,6\]/,
+  );
+  assert.throws(
+    () =>
+      T.nn.transformerEncoderLayer({
+        dModel: 8,
+        nhead: 2,
+        activation: "tanh" as "relu",
+      }),
+    /nn.transformerEncoderLayer: activation must be "relu" or "gelu", got string tanh/,
   );
 });
