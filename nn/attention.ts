@@ -18,6 +18,7 @@ import { split as splitOp } from "../ops/shape.ts";
 import { scaledDotProductAttention } from "../ops/attention.ts";
 import {
   type AnyLayer,
+  checkLayer,
   defineLayer,
   type EmptyState,
   type Layer,
@@ -34,7 +35,7 @@ import {
   numberOption,
   uniformInit,
 } from "./layers.ts";
-import { model } from "./containers.ts";
+import { model, sequential } from "./containers.ts";
 import { xavierUniform } from "./init.ts";
 import { positiveInt, pyBool, pyNum, requireOptions } from "./_util.ts";
 
@@ -285,4 +286,50 @@ export function transformerEncoderLayer(
     },
     { name: "TransformerEncoderLayer" },
   ) as AnyLayer;
+}
+
+/** Options of {@linkcode transformerEncoder}. */
+export interface TransformerEncoderOptions {
+  /** How many copies of the layer, each with its own params. */
+  numLayers: number;
+  /** A layer applied to the last one's output (a layerNorm, for pre-norm layers). Default none. */
+  norm?: AnyLayer;
+}
+
+/**
+ * A stack of `numLayers` copies of an encoder layer (each with its own
+ * params), then an optional norm, as `torch.nn.TransformerEncoder(layer,
+ * numLayers, norm)`: PyTorch's keys (`layers.0.self_attn.in_proj_weight`,
+ * ..., `norm.weight`).
+ *
+ * @example
+ * ```ts
+ * import { nn, random, treePaths, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const layer = nn.transformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16 });
+ * const enc = nn.transformerEncoder(layer, { numLayers: 2, norm: nn.layerNorm({ normalizedShape: 8 }) });
+ * const params = enc.init(random.key(0));
+ * assert.ok(treePaths(params).some(([p]) => p === "layers.1.linear2.weight"));
+ * assert.deepEqual(enc.apply(params, zeros([5, 3, 8])).shape, [5, 3, 8]);
+ * ```
+ */
+export function transformerEncoder(
+  encoderLayer: AnyLayer,
+  options: TransformerEncoderOptions,
+): AnyLayer {
+  const fn = "nn.transformerEncoder";
+  checkLayer(fn, "encoderLayer", encoderLayer);
+  requireOptions(fn, options, ["numLayers"], ["numLayers", "norm"]);
+  const n = positiveInt(fn, "numLayers", options.numLayers);
+  if (options.norm !== undefined) checkLayer(fn, "options.norm", options.norm);
+  const layers = sequential(...Array.from({ length: n }, () => encoderLayer));
+  return (options.norm
+    ? model(
+      { layers, norm: options.norm },
+      (m, x) => m.norm(m.layers(x)),
+      { name: "TransformerEncoder" },
+    )
+    : model({ layers }, (m, x) => m.layers(x), {
+      name: "TransformerEncoder",
+    })) as AnyLayer;
 }

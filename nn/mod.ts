@@ -208,8 +208,10 @@ export {
 export {
   multiheadAttention,
   type MultiheadAttentionOptions,
+  transformerEncoder,
   transformerEncoderLayer,
   type TransformerEncoderLayerOptions,
+  type TransformerEncoderOptions,
 } from "./attention.ts";
 export {
   type Bound,

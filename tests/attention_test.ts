@@ -126,7 +126,7 @@ Deno.test("scaledDotProductAttention: errors name the argument and what came", (
 });
 
 type LayerCase = {
-  kind: "MultiheadAttention" | "TransformerEncoderLayer";
+  kind: "MultiheadAttention" | "TransformerEncoderLayer" | "TransformerEncoder";
   // deno-lint-ignore no-explicit-any
   options: any;
   params: Record<string, J>;
@@ -148,20 +148,35 @@ function paramsFrom(c: LayerCase): Record<string, unknown> {
     }
     node[parts.at(-1)!] = toT(v);
   }
-  if (c.kind === "TransformerEncoderLayer") {
-    for (const d of ["dropout", "dropout1", "dropout2"]) out[d] = {};
+  // the dropout layers' empty params, which the state_dict leaves out
+  const drops = (o: Record<string, unknown>) => {
+    for (const d of ["dropout", "dropout1", "dropout2"]) o[d] = {};
+  };
+  if (c.kind === "TransformerEncoderLayer") drops(out);
+  if (c.kind === "TransformerEncoder") {
+    const layers = out.layers as Record<string, Record<string, unknown>>;
+    Object.values(layers).forEach(drops);
+    out.layers = Object.keys(layers).sort().map((k) => layers[k]);
   }
   return out;
 }
 
-Deno.test("nn.multiheadAttention and nn.transformerEncoderLayer: PyTorch's keys, outputs and gradients", async (t) => {
+Deno.test("nn.multiheadAttention, transformerEncoderLayer and transformerEncoder: PyTorch's keys, outputs and gradients", async (t) => {
   for (const c of attnLayers.cases as unknown as LayerCase[]) {
     await t.step(
       `${c.kind} ${JSON.stringify(c.options)} on [${c.x.shape}]`,
       () => {
         const layer = c.kind === "MultiheadAttention"
           ? T.nn.multiheadAttention(c.options)
-          : T.nn.transformerEncoderLayer(c.options);
+          : c.kind === "TransformerEncoderLayer"
+          ? T.nn.transformerEncoderLayer(c.options)
+          : T.nn.transformerEncoder(
+            T.nn.transformerEncoderLayer(c.options.layer),
+            {
+              numLayers: c.options.numLayers,
+              norm: T.nn.layerNorm({ normalizedShape: c.options.layer.dModel }),
+            },
+          );
         const params = paramsFrom(c);
         assert.deepEqual(
           T.treePaths(layer.init(T.random.key(0)) as never).map(([p]) => p)
