@@ -24,7 +24,9 @@ import {
   type Layer,
   type LeafParams,
   type LeafSpecs,
+  type Params,
   type ParamSpec,
+  type State,
 } from "./layer.ts";
 import {
   dropout,
@@ -225,7 +227,7 @@ export interface TransformerEncoderLayerOptions {
  */
 export function transformerEncoderLayer(
   options: TransformerEncoderLayerOptions,
-): AnyLayer {
+): Layer<Params, State> {
   const fn = "nn.transformerEncoderLayer";
   requireOptions(fn, options, ["dModel", "nhead"], [
     "dModel",
@@ -285,7 +287,7 @@ export function transformerEncoderLayer(
       return m.norm2(m.add(x, ffBlock(x)));
     },
     { name: "TransformerEncoderLayer" },
-  ) as AnyLayer;
+  ) as unknown as Layer<Params, State>;
 }
 
 /** Options of {@linkcode transformerEncoder}. */
@@ -316,7 +318,7 @@ export interface TransformerEncoderOptions {
 export function transformerEncoder(
   encoderLayer: AnyLayer,
   options: TransformerEncoderOptions,
-): AnyLayer {
+): Layer<Params, State> {
   const fn = "nn.transformerEncoder";
   checkLayer(fn, "encoderLayer", encoderLayer);
   requireOptions(fn, options, ["numLayers"], ["numLayers", "norm"]);
@@ -331,5 +333,5 @@ export function transformerEncoder(
     )
     : model({ layers }, (m, x) => m.layers(x), {
       name: "TransformerEncoder",
-    })) as AnyLayer;
+    })) as unknown as Layer<Params, State>;
 }

@@ -543,3 +543,33 @@ Deno.test("sequences.ts trains an LSTM (and a GRU) on MNIST read row by row, jit
     /--cell must be lstm or gru, got rnn/,
   );
 });
+
+Deno.test("vit.ts trains a small vision transformer on MNIST, jit as eager", async () => {
+  const v = await import("../examples/vit.ts");
+  const args = [
+    "--epochs",
+    "1",
+    "--train",
+    "256",
+    "--dim",
+    "8",
+    "--depth",
+    "1",
+  ];
+  const [acc, lines] = await quiet(() => v.main(args));
+  assert.ok(acc >= 0 && acc <= 1, `${acc}`); // (a smoke run: the README has the full one's)
+  assert.ok(lines.some((l) => l.startsWith("test accuracy: ")));
+  const [eager] = await quiet(() => v.main([...args, "--no-jit"]));
+  assert.equal(eager, acc);
+  const net = v.vit(8, 1);
+  assert.deepEqual(net.info.outputShape([3, 1, 28, 28]), [3, 10]);
+  assert.ok(
+    T.treePaths(net.init(T.random.key(0)) as never).some(([p]) =>
+      p === "encoder.layers.0.self_attn.in_proj_weight"
+    ),
+  );
+  await assert.rejects(
+    () => v.main(["--dim", "6"]),
+    /--dim must be a positive multiple of 4, got 6/,
+  );
+});
