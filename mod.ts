@@ -123,6 +123,15 @@ export {
   type AttentionOptions,
   scaledDotProductAttention,
 } from "./ops/attention.ts";
+export {
+  median,
+  nanmean,
+  type NanReduceOptions,
+  nansum,
+  quantile,
+  type QuantileMethod,
+  type QuantileOptions,
+} from "./ops/order_stats.ts";
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";

@@ -63,6 +63,32 @@ const scanRow = (
 /** Rows of the statistics reductions and cumulative ops. */
 export const statsRows: Row[] = [
   {
+    // drawn values have no ties, so the sort's order (and so the gradient)
+    // is locally constant
+    name: "quantile, median, nanmean, nansum",
+    arb: shapeArb(1, 3).chain((s) =>
+      fc.tuple(
+        fc.integer({ min: 0, max: s.length - 1 }),
+        fc.constantFrom(0, 0.3, 0.5, 1),
+        fc.constantFrom("linear", "lower", "higher", "nearest", "midpoint"),
+      ).map(([axis, q, method]) => ({ shapes: [s], p: { axis, q, method } }))
+    ),
+    domains: ["real"],
+    f: ({ axis, q, method }, x) =>
+      T.add(
+        T.sum(
+          T.mul(
+            T.quantile(x, q as number, {
+              axis,
+              method: method as T.QuantileMethod,
+            }),
+            T.median(x, { axis }),
+          ),
+        ),
+        T.mul(T.nanmean(x), T.nansum(T.square(x), { axis })),
+      ),
+  },
+  {
     name: "var",
     arb: reduceDraw(correction),
     domains: ["real"],

@@ -51,6 +51,10 @@ const ops: Record<string, (x: Tensor, o: any) => Tensor> = {
   cumsum: T.cumsum,
   cumprod: T.cumprod,
   logCumSumExp: T.logCumSumExp,
+  quantile: (x, { q, ...o }) => T.quantile(x, q, o),
+  median: T.median,
+  nansum: T.nansum,
+  nanmean: T.nanmean,
 };
 
 // float32: PyTorch accumulates some ops in float32 and others in float64, so
