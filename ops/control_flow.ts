@@ -173,8 +173,29 @@ class SigBox {
 /** The error for a result that a primitive's function made from a value traced outside it. */
 function closureError(fn: string, role: string): Error {
   return new Error(
-    `${fn}: ${role} used a traced value that is not one of its operands (a value closed over from outside, e.g. params inside a jitted or differentiated function); pass every tensor it uses as an operand`,
+    `${fn}: ${role} used a traced value that is not one of its operands (a value closed over from outside: params inside a jitted or differentiated function, the mapped value of an enclosing vmap); pass every tensor it uses as an operand (foriLoop's and whileLoop's through the carry)`,
   );
+}
+
+/** The highest trace level among `xs` (0: none traced). */
+const levelOf = (xs: readonly Tensor[]) =>
+  xs.reduce((m, x) => Math.max(m, x instanceof Tracer ? x.level : 0), 0);
+
+/**
+ * `out`, unless it holds a value traced at a higher level than all of `ins`
+ * (in a batching or derivative rule, which runs below the transform that
+ * called it): then the function closed over a traced value (say the mapped
+ * value of an enclosing vmap) instead of taking it as an operand.
+ */
+function noLeak<O extends Tensor | Tensor[]>(
+  fn: string,
+  role: string,
+  ins: readonly Tensor[],
+  out: O,
+): O {
+  const outs: readonly Tensor[] = Array.isArray(out) ? out : [out as Tensor];
+  if (levelOf(outs) > levelOf(ins)) throw closureError(fn, role);
+  return out;
 }
 
 /** The concrete value of a predicate, or null when it has none here (jit or vmap traced). */
@@ -259,12 +280,15 @@ function condRule(
         mapped ? vmap(f, { inAxes }) as (...l: Tensor[]) => Tensor : f;
       const [t, f] = branches(batched);
       if (dims[0] === null) {
-        return [bindRule(condRule(fn, t, f), vals, {}), mapped ? 0 : null];
+        const out = bindRule(condRule(fn, t, f), vals, {});
+        return [noLeak(fn, "a branch", vals, out), mapped ? 0 : null];
       }
       // a predicate per example: both branches, each example's picked
       const b = batchSize(vals, dims);
       const on = reshape(batchFront(pred, dims[0], b), [b, 1]);
-      return [where(on, t(...leaves), f(...leaves)), 0];
+      const yt = noLeak(fn, "trueFn", vals, t(...leaves));
+      const yf = noLeak(fn, "falseFn", vals, f(...leaves));
+      return [where(on, yt, yf), 0];
     },
   };
 }
@@ -378,12 +402,20 @@ function whileRule(
     batch: (vals, dims) => {
       const b = batchSize(vals, dims);
       const ls0 = vals.map((v, i) => batchFront(v, dims[i], b));
-      const testB = vmap((...ls: Tensor[]) => test(...ls)) as (
-        ...ls: Tensor[]
-      ) => Tensor;
-      const stepB = vmap((...ls: Tensor[]) => step(...ls)) as (
-        ...ls: Tensor[]
-      ) => Tensor[];
+      const testB = (...ls: Tensor[]) =>
+        noLeak(
+          fn,
+          "condFn",
+          vals,
+          vmap((...a: Tensor[]) => test(...a))(...ls) as Tensor,
+        );
+      const stepB = (...ls: Tensor[]) =>
+        noLeak(
+          fn,
+          "bodyFn",
+          vals,
+          vmap((...a: Tensor[]) => step(...a))(...ls) as Tensor[],
+        );
       // while any example's condition holds; the others keep their carry
       const final = whileLoop(
         (ls: Tensor[]) => any(testB(...ls)),

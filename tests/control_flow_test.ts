@@ -169,6 +169,14 @@ Deno.test("cond: errors name the argument, the branch and what came", () => {
       )(pos),
     /cond: trueFn used a traced value that is not one of its operands/,
   );
+  // under vmap with a predicate per example: the mapped value closed over
+  assert.throws(
+    () =>
+      T.vmap((x: Tensor) =>
+        cond(greater(x, 0), (a: Tensor) => mul(a, x), sin, tensor(2))
+      )(pos),
+    /cond: trueFn used a traced value that is not one of its operands/,
+  );
 });
 
 // Collatz-like: halve while above 1, counting the turns
@@ -255,6 +263,28 @@ Deno.test("foriLoop: number bounds unroll (reverse mode too); traced bounds loop
     );
   }
   assert.equal(upTo.traceCount(), 1);
+  // per-example trip counts under vmap: x^n, x carried through the loop
+  const power = T.vmap((n: Tensor, x: Tensor) =>
+    foriLoop(
+      0,
+      n,
+      (_i: Tensor, [v, y]: [Tensor, Tensor]) =>
+        [mul(v, y), y] as [Tensor, Tensor],
+      [tensor(1), x] as [Tensor, Tensor],
+    )[0]
+  );
+  assert.deepEqual(
+    toArray(power(tensor([0, 1, 3], { dtype: "int32" }), tensor([2, 5, 2]))),
+    [1, 5, 8],
+  );
+  // closing over the mapped x instead is a clear error, not a leaked tracer
+  assert.throws(
+    () =>
+      T.vmap((n: Tensor, x: Tensor) =>
+        foriLoop(0, n, (_i: Tensor, v: Tensor) => mul(v, x), tensor(1))
+      )(tensor([0, 1, 3], { dtype: "int32" }), tensor([2, 5, 2])),
+    /whileLoop: bodyFn used a traced value that is not one of its operands .* the mapped value of an enclosing vmap/,
+  );
   assert.throws(
     () => foriLoop(0, 2.5, body, tensor(0)),
     /foriLoop: upper must be an integer or an int32 scalar tensor, got 2.5/,
