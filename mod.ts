@@ -20,6 +20,7 @@ export {
   full,
   item,
   linspace,
+  logspace,
   type NestedArray,
   ones,
   onesLike,
@@ -100,6 +101,7 @@ export {
 export {
   type AxisOption,
   chunk,
+  diag,
   diagonal,
   type DiagonalOptions,
   diff,
@@ -111,6 +113,7 @@ export {
   outer,
   repeat,
   roll,
+  rot90,
   split,
   swapaxes,
   tile,
@@ -124,6 +127,7 @@ export {
   scaledDotProductAttention,
 } from "./ops/attention.ts";
 export {
+  bucketize,
   median,
   nanmean,
   type NanReduceOptions,
@@ -131,6 +135,7 @@ export {
   quantile,
   type QuantileMethod,
   type QuantileOptions,
+  searchsorted,
 } from "./ops/order_stats.ts";
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";

@@ -1,13 +1,23 @@
 /**
  * Order statistics and NaN-ignoring reductions: `quantile` (PyTorch's
  * algorithm and interpolation methods), `median` (NumPy's and JAX's: the
- * mean of the two middle values), `nansum` and `nanmean`. Compositions of
+ * mean of the two middle values), `nansum`, `nanmean`, `searchsorted`
+ * and `bucketize`. Compositions of
  * sort, take and where, so every transform applies (a quantile's gradient
  * goes to the values it interpolates, as PyTorch's).
  *
  * @module
  */
-import { add, div, equal, mul, sub, where } from "./elementwise.ts";
+import {
+  add,
+  div,
+  equal,
+  less,
+  lessEqual,
+  mul,
+  sub,
+  where,
+} from "./elementwise.ts";
 import { any } from "./reductions.ts";
 import { reshape, sum } from "./structural.ts";
 import { sort, take } from "./indexing.ts";
@@ -216,4 +226,77 @@ export function nanmean(x: Tensor, options?: NanReduceOptions): Tensor {
   const nan = isNan(x);
   const count = sum(equal(nan, 0), o);
   return div(sum(where(nan, 0, x), o), count);
+}
+
+/**
+ * Where `values` would go in the sorted vector `sortedSequence` to keep it
+ * sorted, as `torch.searchsorted` and `jnp.searchsorted`: for each value
+ * the count of entries below it (or, with `right`, not above it), int32
+ * (PyTorch's int64). Each value is compared with every entry (no binary
+ * search: O(n·m), and no derivative).
+ *
+ * @example
+ * ```ts
+ * import { searchsorted, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = tensor([1, 3, 5]);
+ * assert.deepEqual(toArray(searchsorted(s, tensor([0, 3, 4, 6]))), [0, 1, 2, 3]);
+ * assert.deepEqual(toArray(searchsorted(s, tensor([0, 3, 4, 6]), { right: true })), [0, 2, 2, 3]);
+ * ```
+ */
+export function searchsorted(
+  sortedSequence: Tensor,
+  values: Tensor,
+  options?: { right?: boolean },
+): Tensor {
+  using _op = userOp("searchsorted");
+  return searchAs("searchsorted", sortedSequence, values, options);
+}
+
+/** {@linkcode searchsorted}, its errors naming `fn`. */
+function searchAs(
+  fn: string,
+  seq: Tensor,
+  values: Tensor,
+  options: { right?: boolean } | undefined,
+): Tensor {
+  checkTensor(fn, seq, "the sorted sequence");
+  checkTensor(fn, values, "values");
+  const o = checkOptions(fn, options, ["right"]);
+  if (seq.shape.length !== 1) {
+    throw new Error(
+      `${fn}: the sorted sequence must be a vector, got ${describe(seq)}`,
+    );
+  }
+  const right = o.right ?? false;
+  if (typeof right !== "boolean") {
+    throw new Error(
+      `${fn}: options.right must be a boolean, got ${describe(right)}`,
+    );
+  }
+  // [...values, 1] against [n]: how many entries are below (or not above)
+  const v = reshape(values, [...values.shape, 1]);
+  const hits = right ? lessEqual(seq, v) : less(seq, v);
+  return sum(hits, { axis: -1 });
+}
+
+/**
+ * The bucket of each entry of `x` among sorted `boundaries`, as
+ * `torch.bucketize`: i with `boundaries[i-1] < x <= boundaries[i]` (with
+ * `right`, `boundaries[i-1] <= x < boundaries[i]`), int32.
+ *
+ * @example
+ * ```ts
+ * import { bucketize, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(bucketize(tensor([0.5, 1, 7]), tensor([1, 5]))), [0, 0, 2]);
+ * ```
+ */
+export function bucketize(
+  x: Tensor,
+  boundaries: Tensor,
+  options?: { right?: boolean },
+): Tensor {
+  using _op = userOp("bucketize");
+  return searchAs("bucketize", boundaries, x, options);
 }

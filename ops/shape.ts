@@ -21,7 +21,7 @@ import {
 import { bind, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
-import { mul, sub, where } from "./elementwise.ts";
+import { equal, mul, sub, where } from "./elementwise.ts";
 import { take } from "./indexing.ts";
 import {
   batchFront,
@@ -728,3 +728,89 @@ export function outer(a: Tensor, b: Tensor): Tensor {
   checkTensor("outer", b, "b");
   return mul(reshape(a, [-1, 1]), reshape(b, [1, -1]));
 }
+
+/**
+ * `x` rotated by 90° `k` times in the plane of two axes (default 0 and 1),
+ * from the first axis towards the second, as `torch.rot90` and
+ * `jnp.rot90` (k may be negative; a flip and a transpose).
+ *
+ * @example
+ * ```ts
+ * import { rot90, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(rot90(tensor([[0, 1, 2], [3, 4, 5]]))), [[2, 5], [1, 4], [0, 3]]);
+ * ```
+ */
+export function rot90(
+  x: Tensor,
+  k = 1,
+  options?: { axes?: [number, number] },
+): Tensor {
+  using _op = userOp("rot90");
+  const fn = "rot90";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["axes"]);
+  if (!Number.isInteger(k)) {
+    throw new Error(`${fn}: k must be an integer, got ${describe(k)}`);
+  }
+  const given = options?.axes ?? [0, 1];
+  if (!Array.isArray(given) || given.length !== 2) {
+    throw new Error(
+      `${fn}: options.axes must be two axes, got ${describe(given)}`,
+    );
+  }
+  const [a, b] = axesOf(fn, x, given);
+  switch (((k % 4) + 4) % 4) {
+    case 1:
+      return swapaxes(flip(x, { axis: b }), a, b);
+    case 2:
+      return flip(x, { axis: [a, b] });
+    case 3:
+      return flip(swapaxes(x, a, b), { axis: b });
+  }
+  return x;
+}
+
+/**
+ * `torch.diag`: a vector to the square matrix with it on diagonal `k`
+ * (above the main one for k > 0, below for k < 0), or a matrix to its
+ * diagonal `k` (as {@linkcode diagonal}).
+ *
+ * @example
+ * ```ts
+ * import { diag, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(diag(tensor([1, 2]), { k: -1 })), [[0, 0, 0], [1, 0, 0], [0, 2, 0]]);
+ * assert.deepEqual(toArray(diag(tensor([[1, 2], [3, 4]]))), [1, 4]);
+ * ```
+ */
+export function diag(x: Tensor, options?: { k?: number }): Tensor {
+  using _op = userOp("diag");
+  const fn = "diag";
+  checkTensor(fn, x, "x");
+  checkOptions(fn, options, ["k"]);
+  const k = options?.k ?? 0;
+  if (!Number.isInteger(k)) {
+    throw new Error(`${fn}: options.k must be an integer, got ${describe(k)}`);
+  }
+  if (x.shape.length === 2) return diagonalAs(fn, x, { offset: k });
+  if (x.shape.length !== 1) {
+    throw new Error(
+      `${fn}: x must be a vector or a matrix, got ${describe(x)}`,
+    );
+  }
+  const n = x.shape[0], m = n + Math.abs(k);
+  // x along rows (k >= 0: row i holds x[i]) or columns (k < 0), masked to
+  // the diagonal (where, not a product: an infinite x stays off the rest)
+  const padded = concat([x, zerosOf(x, Math.abs(k))]);
+  const v = k >= 0 ? reshape(padded, [m, 1]) : reshape(padded, [1, m]);
+  const i = reshape(tensor(Int32Array.from({ length: m }, (_, j) => j)), [
+    m,
+    1,
+  ]);
+  const j = reshape(i, [1, m]);
+  return where(equal(sub(j, i), k), broadcastTo(v, [m, m]), 0);
+}
+
+/** `n` zeros of x's dtype, a vector. */
+const zerosOf = (x: Tensor, n: number) => fromData(allocData(x.dtype, n), [n]);

@@ -493,6 +493,64 @@ export function eye(
 }
 
 /**
+ * `num` numbers spaced evenly on a log scale from `base^start` to
+ * `base^stop`, as `torch.logspace` and `jnp.logspace`; PyTorch's values:
+ * the step from `stop - start` in the dtype, the exponents in float64
+ * (`start + step·i` for the first half, from `stop` for the second), each
+ * power rounded once to the dtype.
+ *
+ * @example
+ * ```ts
+ * import { logspace, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(logspace(0, 3, 4, { dtype: "float64" })), [1, 10, 100, 1000]);
+ * assert.deepEqual(toArray(logspace(-1, 1, 3, { base: 2 })), [0.5, 1, 2]);
+ * ```
+ */
+export function logspace(
+  start: number,
+  stop: number,
+  num: number,
+  options?: { base?: number; dtype?: DType },
+): Tensor {
+  const fn = "logspace";
+  const o = checkOptions(fn, options, ["base", "dtype"]);
+  const base = (o.base ?? 10) as number;
+  for (
+    const [name, v] of [["start", start], ["stop", stop], [
+      "options.base",
+      base,
+    ]] as const
+  ) {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new Error(
+        `${fn}: ${name} must be a finite number, got ${describe(v)}`,
+      );
+    }
+  }
+  if (!Number.isInteger(num) || num < 0) {
+    throw new Error(`${fn}: num must be an integer >= 0, got ${describe(num)}`);
+  }
+  const dtype = o.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64") {
+    throw new Error(
+      `${fn}: options.dtype must be "float32" or "float64", got ${
+        describe(dtype)
+      }`,
+    );
+  }
+  const data = allocShape(fn, dtype, [num]);
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  const s = r(start), e = r(stop);
+  // (stop - start in the dtype, then the step in float64, as PyTorch)
+  const step = num > 1 ? r(e - s) / (num - 1) : 0, half = Math.floor(num / 2);
+  for (let i = 0; i < num; i++) {
+    data[i] = base ** (i < half ? s + step * i : e - step * (num - i - 1));
+  }
+  return fromData(data, [num]);
+}
+
+/**
  * `num` evenly spaced values from `start` to `stop`, both included, with
  * torch.linspace's exact values (the bits of PyTorch 1.13 on x86 with AVX2:
  * for any thread count up to 32768 values, and beyond that as torch on one

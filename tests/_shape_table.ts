@@ -166,6 +166,24 @@ export const shapeRows: Row[] = [
     },
   },
   {
+    name: "rot90, diag",
+    arb: fc.tuple(shapeArb(2, 3), int(-5, 5)).map(([s, k]) => ({
+      shapes: [s, [s[0]]],
+      p: k,
+    })),
+    domains: ["real", "real"],
+    f: (k, x, v) =>
+      T.add(
+        T.sum(T.mul(T.rot90(x, k), T.tanh(T.rot90(x, k)))),
+        T.sum(
+          T.mul(
+            T.diag(v, { k }),
+            T.sum(T.diag(T.reshape(x, [x.shape[0], -1]), { k })),
+          ),
+        ),
+      ),
+  },
+  {
     name: "diagonal, trace, outer",
     arb: fc.tuple(shapeArb(2, 3), int(-2, 2)).map(([s, offset]) => ({
       shapes: [s],

@@ -69,6 +69,19 @@ function call(c: Case, xs: Tensor[]): Tensor | Tensor[] {
       return T.trace(x, o);
     case "outer":
       return T.outer(x, xs[1]);
+    case "rot90":
+      return T.rot90(x, o.k, o.axes ? { axes: o.axes } : undefined);
+    case "diag":
+      return T.diag(x, o);
+    case "searchsorted":
+      return T.searchsorted(x, xs[1], o);
+    case "bucketize":
+      return T.bucketize(x, xs[1], o);
+    case "logspace":
+      return T.logspace(o.start, o.stop, o.num, {
+        base: o.base,
+        dtype: c.dtype as "float32" | "float64",
+      });
     case "linspace":
       return T.linspace(o.start, o.stop, o.num, { dtype: c.dtype });
   }
@@ -92,7 +105,7 @@ for (const op of new Set(cases.map((c) => c.op))) {
         const got = Array.isArray(out) ? out : [out];
         assert.equal(got.length, want.length);
         got.forEach((y, i) => {
-          assert.equal(y.dtype, c.dtype);
+          assert.equal(y.dtype, want[i].dtype);
           assertAllClose(y, toT(want[i]), { ...tol, msg: `output ${i}` });
         });
         if (c.cotangent === null) return;
