@@ -1012,7 +1012,9 @@ export function bernoulli(
 
 /**
  * A random permutation of `0, 1, ..., n-1` as an int32 tensor of shape `[n]`,
- * as `jax.random.permutation(key, n)`: JAX's sort-based shuffle, which
+ * as `jax.random.permutation(key, n)`, or of a tensor's entries along an
+ * axis (`permutation(key, x, { axis })`, as JAX's with an array: the same
+ * order as the permutation of `x.shape[axis]`): JAX's sort-based shuffle, which
  * repeats `ceil(3 ln(n) / ln(2^32 - 1))` times (1 round for n <= 1625):
  * `[key, sub] = split(key)`, then stably sort by `randomBits(sub, n)`.
  *
@@ -1025,11 +1027,42 @@ export function bernoulli(
  * assert.deepEqual([...p.data].sort(), [0, 1, 2, 3, 4, 5]);
  * ```
  */
-export function permutation(key: Key, n: number): Tensor {
+export function permutation(
+  key: Key,
+  n: number | Tensor,
+  options?: { axis?: number },
+): Tensor {
   const fn = "random.permutation";
   const k = keyInput(fn, key);
-  checkCount(fn, "n", n);
-  return bind(randomPrim, [k], { fn, draw: (w) => shuffled(w, n) });
+  if (typeof n === "number") {
+    checkOptions(fn, options, []);
+    checkCount(fn, "n", n);
+    return bind(randomPrim, [k], { fn, draw: (w) => shuffled(w, n) });
+  }
+  // a tensor's entries along an axis, in the order JAX's shuffle of
+  // arange gives (as jax.random.permutation(key, x, axis))
+  const x = checkTensor(fn, n, "x");
+  const o = checkOptions(fn, options, ["axis"]);
+  if (x.shape.length === 0) {
+    throw new Error(
+      `${fn}: x must have an axis to permute, got ${describe(x)}`,
+    );
+  }
+  const axis = (o.axis ?? 0) as number;
+  const r = x.shape.length;
+  if (!Number.isInteger(axis) || axis < -r || axis >= r) {
+    throw new Error(
+      `${fn}: options.axis must be an integer in [${-r}, ${r}) for x ${
+        fmtShape(x.shape)
+      }, got ${describe(axis)}`,
+    );
+  }
+  const size = x.shape[axis < 0 ? axis + r : axis];
+  const order = bind(randomPrim, [k], {
+    fn,
+    draw: (w) => shuffled(w, size),
+  });
+  return take(x, order, { axis });
 }
 
 /** `permutation`'s draw: JAX's rounds of sorting by random words. */

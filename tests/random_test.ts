@@ -14,6 +14,7 @@ import {
   uniform,
 } from "../ops/random.ts";
 import { isTensor, tensor } from "../ops/tensor.ts";
+import * as T from "../mod.ts";
 import { arange, jit, vmap } from "../mod.ts";
 import type { Key, Tensor } from "../mod.ts";
 import fixture from "./fixtures/random_known.json" with { type: "json" };
@@ -591,5 +592,33 @@ Deno.test("errors name the function, the argument and what came", () => {
   bad(
     () => permutation("k" as never, 3),
     /random\.permutation: key must be a Key/,
+  );
+});
+
+Deno.test("permutation of a tensor: its entries along an axis in the order of permutation(key, n), as JAX's", () => {
+  const k = key(9);
+  const x = T.reshape(T.arange(12, undefined, 1, { dtype: "float64" }), [3, 4]);
+  const order = Array.from(permutation(k, 4).data);
+  const cols = permutation(k, x, { axis: -1 });
+  assert.deepEqual(
+    T.toArray(cols),
+    (T.toArray(x) as number[][]).map((row) => order.map((j) => row[j])),
+  );
+  const rows = permutation(k, x);
+  const rowOrder = Array.from(permutation(k, 3).data);
+  assert.deepEqual(
+    T.toArray(rows),
+    rowOrder.map((i) => (T.toArray(x) as number[][])[i]),
+  );
+  // a traced key under jit
+  const jp = jit((kk: Key, v: Tensor) => permutation(kk, v));
+  assert.deepEqual(jp(k, x).data, rows.data);
+  assert.throws(
+    () => permutation(k, x, { axis: 2 }),
+    /random.permutation: options.axis must be an integer in \[-2, 2\) for x \[3,4\], got number 2/,
+  );
+  assert.throws(
+    () => permutation(k, T.tensor(3)),
+    /random.permutation: x must have an axis to permute/,
   );
 });
