@@ -1396,10 +1396,15 @@ function shapeParam(
   name: string,
   v: unknown,
   shape: readonly number[],
+  zeroOk = false,
 ): (i: number) => number {
+  const ok = (x: number) => (zeroOk ? x >= 0 : x > 0) && Number.isFinite(x);
+  const bound = zeroOk ? ">= 0" : "> 0";
   if (typeof v === "number") {
-    if (!(v > 0) || !Number.isFinite(v)) {
-      throw new Error(`${fn}: ${name} must be a finite number > 0, got ${v}`);
+    if (!ok(v)) {
+      throw new Error(
+        `${fn}: ${name} must be a finite number ${bound}, got ${v}`,
+      );
     }
     return () => v;
   }
@@ -1419,8 +1424,8 @@ function shapeParam(
     );
   }
   const data = t.data;
-  if (!Array.from(data).every((x) => x > 0 && Number.isFinite(x))) {
-    throw new Error(`${fn}: every ${name} must be a finite number > 0`);
+  if (!Array.from(data).every(ok)) {
+    throw new Error(`${fn}: every ${name} must be a finite number ${bound}`);
   }
   // the flat index into t of the flat index into shape
   return (i: number) => {
@@ -2094,4 +2099,96 @@ export function triangular(
         ? left + Math.sqrt(u * (right - left) * (mode - left))
         : right - Math.sqrt((1 - u) * (right - left) * (right - mode)),
   );
+}
+
+/** log(k!) for an integer k >= 0: a sum of logs, Stirling's series from 64 on. */
+function logFactorial(k: number): number {
+  if (k < 64) {
+    let s = 0;
+    for (let i = 2; i <= k; i++) s += Math.log(i);
+    return s;
+  }
+  const n = k + 1; // lgamma(n), n >= 65
+  return (n - 0.5) * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI) +
+    1 / (12 * n) - 1 / (360 * n ** 3) + 1 / (1260 * n ** 5);
+}
+
+/**
+ * Poisson random integers with rate `lam` (>= 0; a number or a tensor
+ * broadcasting to `shape`), as `jax.random.poisson`: JAX's algorithms,
+ * each turn drawing float32 uniforms for the whole shape from a split key
+ * (the element's own loop ends when it is done): Knuth's product of
+ * uniforms where lam < 10, Hörmann's transformed rejection elsewhere;
+ * rate 0 gives 0. int32 by default.
+ *
+ * @example
+ * ```ts
+ * import { key, poisson } from "./random.ts";
+ * import assert from "node:assert/strict";
+ * const x = poisson(key(0), 3, [4000]);
+ * const mean = [...x.data].reduce((s, v) => s + v, 0) / 4000;
+ * assert.ok(Math.abs(mean - 3) < 0.1);
+ * ```
+ */
+export function poisson(
+  key: Key,
+  lam: number | Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.poisson";
+  const k = keyInput(fn, key);
+  const s = checkSize(fn, shape ?? paramsShape([lam]));
+  const o = checkOptions(fn, options, ["dtype"]);
+  const dtype = checkDType(fn, o.dtype ?? "int32");
+  const rate = shapeParam(fn, "lam", lam, s, true);
+  const n = sizeOf(s);
+  const f = Math.fround;
+  const draw = (w: readonly [number, number]) => {
+    const lams = Float64Array.from({ length: n }, (_, i) => f(rate(i)));
+    const out = allocData(dtype, n);
+    // Knuth: count the uniforms whose running log-product stays above -lam
+    let key2: readonly [number, number] = w;
+    const knuth = lams.map((l) => (l < 10 ? l : 0));
+    const kk = new Float64Array(n), logProd = new Float64Array(n);
+    while (logProd.some((p, i) => p > -knuth[i])) {
+      const [next, sub] = [splitWords(key2, 2, 0), splitWords(key2, 2, 1)];
+      key2 = next;
+      const u = unitFloats(sub, n, "float32");
+      for (let i = 0; i < n; i++) {
+        if (logProd[i] > -knuth[i]) kk[i] += 1;
+        logProd[i] = f(logProd[i] + f(Math.log(u[i])));
+      }
+    }
+    // Hörmann's transformed rejection (lam >= 10), from the same key
+    const rej = lams.map((l) => (l < 10 ? 1e5 : l));
+    const kr = new Float64Array(n).fill(-1), done = new Uint8Array(n);
+    let key3: readonly [number, number] = w;
+    while (done.some((d) => !d)) {
+      const [next, s0, s1] = [0, 1, 2].map((j) => splitWords(key3, 3, j));
+      key3 = next;
+      const us = unitFloats(s0, n, "float32"),
+        vs = unitFloats(s1, n, "float32");
+      for (let i = 0; i < n; i++) {
+        const l = rej[i], b = 0.931 + 2.53 * Math.sqrt(l);
+        const a = -0.059 + 0.02483 * b, invAlpha = 1.1239 + 1.1328 / (b - 3.4);
+        const vr = 0.9277 - 3.6224 / (b - 2);
+        const u = us[i] - 0.5, v = vs[i], us2 = 0.5 - Math.abs(u);
+        const kv = Math.floor((2 * a / us2 + b) * u + l + 0.43);
+        const sv = Math.log(v * invAlpha / (a / (us2 * us2) + b));
+        const tv = -l + kv * Math.log(l) - (kv >= 0 ? logFactorial(kv) : 0);
+        const accept1 = us2 >= 0.07 && v <= vr;
+        const reject = kv < 0 || (us2 < 0.013 && v > us2);
+        if (!done[i] && (accept1 || (!reject && sv <= tv))) {
+          kr[i] = kv;
+          done[i] = 1;
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      out[i] = lams[i] === 0 ? 0 : lams[i] < 10 ? kk[i] - 1 : kr[i];
+    }
+    return fromData(out, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
 }

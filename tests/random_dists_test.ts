@@ -509,3 +509,57 @@ Deno.test("the other samplers: errors name the function and the argument", () =>
     /left <= mode <= right/,
   ]]);
 });
+
+Deno.test("poisson: frequencies against the pmf for Knuth's range and the rejection range; rate 0; jit and vmap; errors", () => {
+  const n = 20000;
+  const pmf = (l: number, k: number) => {
+    let logp = -l + k * Math.log(l);
+    for (let i = 2; i <= k; i++) logp -= Math.log(i);
+    return Math.exp(logp);
+  };
+  for (const lam of [3, 25]) {
+    const x = random.poisson(key, lam, [n]);
+    assert.equal(x.dtype, "int32");
+    const counts = new Map<number, number>();
+    for (const v of x.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+    // every value with expected count >= 50: within 4.5 binomial deviations
+    for (let k = 0; k < 4 * lam; k++) {
+      const p = pmf(lam, k), want = n * p;
+      if (want < 50) continue;
+      const sd = Math.sqrt(n * p * (1 - p));
+      const got = counts.get(k) ?? 0;
+      assert.ok(
+        Math.abs(got - want) < 4.5 * sd,
+        `lam ${lam}, P(${k}): ${got} vs ${want.toFixed(0)}`,
+      );
+    }
+    const { mean, variance } = moments(x.data);
+    assert.ok(Math.abs(mean - lam) < 0.05 * lam, `mean ${mean}`);
+    assert.ok(Math.abs(variance - lam) < 0.1 * lam, `variance ${variance}`);
+  }
+  // a tensor of rates, zeros included
+  const mixed = random.poisson(key, T.tensor([0, 2, 0, 40]), [500, 4]);
+  const col = (j: number) =>
+    Array.from(mixed.data).filter((_, i) => i % 4 === j);
+  assert.ok(col(0).every((v) => v === 0) && col(2).every((v) => v === 0));
+  assert.ok(Math.abs(moments(col(3)).mean - 40) < 2);
+  assert.equal(
+    random.poisson(key, 2, [3], { dtype: "float32" }).dtype,
+    "float32",
+  );
+  const keys = random.split(key, 3);
+  const f = (k: T.Key) => random.poisson(k, T.tensor([1.5, 12]), [2]);
+  const jf = T.jit(f);
+  for (const k of keys) assert.deepEqual(jf(k).data, f(k).data);
+  const batched = T.vmap(f)(keys);
+  keys.forEach((k, i) =>
+    assert.deepEqual(
+      Array.from(batched.data.slice(2 * i, 2 * i + 2)),
+      Array.from(f(k).data),
+    )
+  );
+  assertErrors("random.poisson", [[
+    () => random.poisson(key, -1),
+    /lam must be a finite number >= 0, got -1/,
+  ]]);
+});
