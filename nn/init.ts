@@ -26,6 +26,7 @@ import {
   uniform as randomUniform,
 } from "../ops/random.ts";
 import { checkKeyArg } from "../ops/_args.ts";
+import { orthonormalColumns } from "../ops/_linalg.ts";
 
 /** A float dtype option. Default float32. */
 type FloatOpt = { dtype?: "float32" | "float64" };
@@ -420,24 +421,7 @@ export function orthogonal(
     i: number,
     j: number,
   ) => (wide ? a[j * cols + i] : a[i * cols + j]);
-  // Gram-Schmidt, each column orthogonalised twice (as good as Householder
-  // here); the diagonal of R is the norm left, positive
-  const q: Float64Array[] = [];
-  for (let j = 0; j < n; j++) {
-    const v = Float64Array.from({ length: m }, (_, i) => at(i, j));
-    for (let pass = 0; pass < 2; pass++) {
-      for (const qi of q) {
-        let d = 0;
-        for (let i = 0; i < m; i++) d += qi[i] * v[i];
-        for (let i = 0; i < m; i++) v[i] -= d * qi[i];
-      }
-    }
-    let sq = 0;
-    for (let i = 0; i < m; i++) sq += v[i] * v[i];
-    const norm = Math.sqrt(sq);
-    for (let i = 0; i < m; i++) v[i] /= norm;
-    q.push(v);
-  }
+  const q = orthonormalColumns(m, n, at);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       out[wide ? j * cols + i : i * cols + j] = gain * q[j][i];

@@ -58,6 +58,8 @@ import {
 import { ceil } from "./math.ts";
 import { softmax } from "./activations.ts";
 import { take } from "./indexing.ts";
+import { matmul } from "./matmul.ts";
+import { orthonormalColumns } from "./_linalg.ts";
 import { argmax } from "./reductions.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
@@ -2144,8 +2146,21 @@ export function poisson(
   const rate = shapeParam(fn, "lam", lam, s, true);
   const n = sizeOf(s);
   const f = Math.fround;
+  // an int32 count near 2^31 would wrap: rates up to 2^30 only
+  const tooLarge = (l: number) =>
+    dtype === "int32" && l > 2 ** 30
+      ? new Error(
+        `${fn}: lam must be at most 2^30 for int32 results (draws near 2^31 would wrap), got ${l}`,
+      )
+      : null;
+  const big = typeof lam === "number" ? tooLarge(lam) : null;
+  if (big) throw big;
   const draw = (w: readonly [number, number]) => {
     const lams = Float64Array.from({ length: n }, (_, i) => f(rate(i)));
+    for (const l of lams) {
+      const e = tooLarge(l);
+      if (e) throw e;
+    }
     const out = allocData(dtype, n);
     // Knuth: count the uniforms whose running log-product stays above -lam
     let key2: readonly [number, number] = w;
@@ -2191,4 +2206,117 @@ export function poisson(
     return fromData(out, s);
   };
   return bind(randomPrim, [k], { fn, draw });
+}
+
+/**
+ * Random orthogonal n×n matrices (Haar-distributed), as
+ * `jax.random.orthogonal`: the Q of the QR decomposition of a standard
+ * normal matrix drawn as `normal(key, [...shape, n, n])`, with R's
+ * diagonal made positive. The result is `[...shape, n, n]`.
+ *
+ * @example
+ * ```ts
+ * import { key, orthogonal } from "./random.ts";
+ * import { matmul, transpose } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const q = orthogonal(key(0), 3, [], { dtype: "float64" });
+ * const qtq = matmul(transpose(q), q).data; // the identity
+ * [...qtq].forEach((v, i) => assert.ok(Math.abs(v - (i % 4 === 0 ? 1 : 0)) < 1e-12));
+ * ```
+ */
+export function orthogonal(
+  key: Key,
+  n: number,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.orthogonal";
+  const k = keyInput(fn, key);
+  checkCount(fn, "n", n);
+  const s = checkSize(fn, [...(shape ?? []), n, n]);
+  const dtype = floatOption(fn, options);
+  const draw = (w: readonly [number, number]) => {
+    // the normals of this key, then each matrix's Q (columns j of column-major)
+    const z = normal(makeKey(w[0], w[1]), s, { dtype }).data;
+    const out = allocData(dtype, z.length);
+    for (let b = 0; b < z.length; b += n * n) {
+      const q = orthonormalColumns(n, n, (i, j) => z[b + i * n + j]);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) out[b + i * n + j] = q[j][i];
+      }
+    }
+    return fromData(out, s);
+  };
+  return bind(randomPrim, [k], { fn, draw });
+}
+
+/**
+ * Multivariate normal random floats with mean `mean` (`[..., d]`) and
+ * covariance `cov` (`[d, d]`, symmetric positive definite, read when
+ * called), as `jax.random.multivariate_normal` with its default Cholesky
+ * method: `mean + L n` for `L` the lower Cholesky factor of `cov` and `n`
+ * a standard normal draw of `[...shape, d]` (shape defaults to mean's
+ * leading axes). Differentiable in `mean`.
+ *
+ * @example
+ * ```ts
+ * import { key, multivariateNormal } from "./random.ts";
+ * import { tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = multivariateNormal(key(0), tensor([1, -1]), tensor([[1, 0.8], [0.8, 1]]), [4000]);
+ * assert.deepEqual(x.shape, [4000, 2]);
+ * ```
+ */
+export function multivariateNormal(
+  key: Key,
+  mean: Tensor,
+  cov: Tensor,
+  shape?: readonly number[],
+  options?: { dtype?: DType },
+): Tensor {
+  const fn = "random.multivariateNormal";
+  keyInput(fn, key);
+  checkTensor(fn, mean, "mean");
+  checkTensor(fn, cov, "cov");
+  const d = mean.shape.at(-1);
+  if (
+    d === undefined || cov.shape.length !== 2 || cov.shape[0] !== d ||
+    cov.shape[1] !== d
+  ) {
+    throw new Error(
+      `${fn}: mean must be [..., d] and cov [d, d], got ${describe(mean)} and ${
+        describe(cov)
+      }`,
+    );
+  }
+  const dtype = floatOption(fn, options);
+  const s = checkSize(fn, shape ?? mean.shape.slice(0, -1));
+  // the lower Cholesky factor, in float64 from cov's values
+  const c = cov.data, l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let v = c[i * d + j];
+      for (let k = 0; k < j; k++) v -= l[i * d + k] * l[j * d + k];
+      if (i === j) {
+        if (!(v > 0) || c[i * d + j] !== c[j * d + i]) {
+          throw new Error(
+            `${fn}: cov must be symmetric positive definite (its Cholesky factor failed at row ${i})`,
+          );
+        }
+        l[i * d + i] = Math.sqrt(v);
+      } else {
+        if (c[i * d + j] !== c[j * d + i]) {
+          throw new Error(
+            `${fn}: cov must be symmetric positive definite (cov[${i}][${j}] is not cov[${j}][${i}])`,
+          );
+        }
+        l[i * d + j] = v / l[j * d + j];
+      }
+    }
+  }
+  const factorT = transpose(
+    fromData(dtype === "float32" ? Float32Array.from(l) : l, [d, d]),
+  );
+  const n = normal(key, [...s, d], { dtype });
+  return add(mean, matmul(n, factorT));
 }

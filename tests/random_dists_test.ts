@@ -558,8 +558,90 @@ Deno.test("poisson: frequencies against the pmf for Knuth's range and the reject
       Array.from(f(k).data),
     )
   );
-  assertErrors("random.poisson", [[
-    () => random.poisson(key, -1),
-    /lam must be a finite number >= 0, got -1/,
-  ]]);
+  assertErrors("random.poisson", [
+    [() => random.poisson(key, -1), /lam must be a finite number >= 0, got -1/],
+    [
+      () => random.poisson(key, 1e12),
+      /lam must be at most 2\^30 for int32 results \(draws near 2\^31 would wrap\), got 1000000000000/,
+    ],
+  ]);
+  // float results take any finite rate
+  assert.ok(
+    Math.abs(
+      T.item(random.poisson(key, 1e12, [], { dtype: "float64" })) / 1e12 - 1,
+    ) < 1e-4,
+  );
+});
+
+Deno.test("orthogonal: QᵀQ = I, the Q of the same key's normal draws with R's diagonal positive, Haar (first entry's CDF); jit", () => {
+  const n = 4;
+  const q = random.orthogonal(key, n, [300], { dtype: "float64" });
+  assert.deepEqual(q.shape, [300, n, n]);
+  const qtq = T.matmul(T.swapaxes(q, -1, -2), q);
+  const eye = T.broadcastTo(T.eye(n, undefined, { dtype: "float64" }), [
+    300,
+    n,
+    n,
+  ]);
+  assert.ok(T.item(T.max(T.abs(T.sub(qtq, eye)))) < 1e-12);
+  // R = QᵀZ is upper triangular with a positive diagonal (the QR of Z)
+  const z = random.normal(key, [300, n, n], { dtype: "float64" });
+  const r = T.matmul(T.swapaxes(q, -1, -2), z);
+  const rv = T.toArray(r) as number[][][];
+  for (const m of rv) {
+    for (let i = 0; i < n; i++) {
+      assert.ok(m[i][i] > 0);
+      for (let j = 0; j < i; j++) assert.ok(Math.abs(m[i][j]) < 1e-10);
+    }
+  }
+  // Haar: the first entry's square is beta(1/2, (n-1)/2); for n = 4 its
+  // CDF is (2/π)(asin(√x) + √(x(1-x)))
+  const big = random.orthogonal(random.key(5), 4, [20000]);
+  const x2 = Array.from({ length: 20000 }, (_, i) => big.data[i * 16] ** 2);
+  const cdf = (x: number) =>
+    (2 / Math.PI) * (Math.asin(Math.sqrt(x)) + Math.sqrt(x * (1 - x)));
+  assert.ok(ks(x2, cdf) < ksCritical(20000), `KS ${ks(x2, cdf)}`);
+  const jf = T.jit((k: T.Key) => random.orthogonal(k, 3));
+  assert.deepEqual(jf(key).data, random.orthogonal(key, 3).data);
+});
+
+Deno.test("multivariateNormal: mean + L n with the same key's normals; moments; errors", () => {
+  const mean = T.tensor([1, -1, 0.5], { dtype: "float64" });
+  const cov = T.tensor([[2, 0.6, 0], [0.6, 1, -0.3], [0, -0.3, 0.5]], {
+    dtype: "float64",
+  });
+  const x = random.multivariateNormal(key, mean, cov, [20000], {
+    dtype: "float64",
+  });
+  assert.deepEqual(x.shape, [20000, 3]);
+  // the Cholesky factor times the same normals
+  const nrm = random.normal(key, [20000, 3], { dtype: "float64" });
+  const l = [[Math.sqrt(2), 0, 0], [0.6 / Math.sqrt(2), 0, 0], [0, 0, 0]];
+  l[1][1] = Math.sqrt(1 - l[1][0] ** 2);
+  l[2][1] = (-0.3 - 0) / l[1][1];
+  l[2][2] = Math.sqrt(0.5 - l[2][1] ** 2);
+  const want = T.add(
+    mean,
+    T.matmul(nrm, T.transpose(T.tensor(l, { dtype: "float64" }))),
+  );
+  assert.ok(T.item(T.max(T.abs(T.sub(x, want)))) < 1e-12);
+  // sample covariance near cov
+  const centred = T.sub(x, T.mean(x, { axis: 0 }));
+  const sc = T.div(T.matmul(T.transpose(centred), centred), 19999);
+  assert.ok(T.item(T.max(T.abs(T.sub(sc, cov)))) < 0.06);
+  assertErrors("random.multivariateNormal", [
+    [
+      () =>
+        random.multivariateNormal(
+          key,
+          mean,
+          T.tensor([[1, 2, 0], [2, 1, 0], [0, 0, 1]]),
+        ),
+      /cov must be symmetric positive definite/,
+    ],
+    [
+      () => random.multivariateNormal(key, mean, T.eye(2)),
+      /mean must be \[\.\.\., d\] and cov \[d, d\]/,
+    ],
+  ]);
 });
