@@ -121,7 +121,7 @@ export {
   tril,
   triu,
 } from "./ops/shape.ts";
-export { einsum } from "./ops/einsum.ts";
+export { einsum, kron, tensordot } from "./ops/einsum.ts";
 export {
   type AttentionOptions,
   scaledDotProductAttention,

@@ -219,3 +219,115 @@ function contract(a: Term, b: Term, keep: Set<string>): Term {
   );
   return { x: reshape(y, [...bd, ...ad, ...nd]), labels };
 }
+
+/**
+ * The contraction of `a`'s and `b`'s axes listed in `axes`, as
+ * `torch.tensordot` and `jnp.tensordot`: a number n pairs a's last n axes
+ * with b's first n; `[axesA, axesB]` pairs them in order. The result's
+ * axes are a's free axes, then b's (one matmul after transposes).
+ *
+ * @example
+ * ```ts
+ * import { tensordot, ones } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(tensordot(ones([2, 3, 4]), ones([4, 3]), [[1, 2], [1, 0]]).shape, [2]);
+ * assert.deepEqual(tensordot(ones([2, 3, 4]), ones([4, 5]), 1).shape, [2, 3, 5]);
+ * ```
+ */
+export function tensordot(
+  a: Tensor,
+  b: Tensor,
+  axes: number | [readonly number[], readonly number[]] = 2,
+): Tensor {
+  using _op = userOp("tensordot");
+  const fn = "tensordot";
+  checkTensor(fn, a, "a");
+  checkTensor(fn, b, "b");
+  const ra = a.shape.length, rb = b.shape.length;
+  let [la, lb]: [number[], number[]] = [[], []];
+  if (typeof axes === "number") {
+    if (!Number.isInteger(axes) || axes < 0 || axes > ra || axes > rb) {
+      throw new Error(
+        `${fn}: axes must be an integer in [0, ${
+          Math.min(ra, rb)
+        }] or two lists of axes, got ${axes}`,
+      );
+    }
+    la = Array.from({ length: axes }, (_, i) => ra - axes + i);
+    lb = Array.from({ length: axes }, (_, i) => i);
+  } else if (
+    Array.isArray(axes) && axes.length === 2 && Array.isArray(axes[0]) &&
+    Array.isArray(axes[1]) && axes[0].length === axes[1].length
+  ) {
+    const norm = (list: readonly number[], r: number, which: string) =>
+      list.map((d) => {
+        if (!Number.isInteger(d) || d < -r || d >= r) {
+          throw new Error(
+            `${fn}: ${which}'s axis ${d} is out of range for rank ${r}`,
+          );
+        }
+        return d < 0 ? d + r : d;
+      });
+    la = norm(axes[0], ra, "a");
+    lb = norm(axes[1], rb, "b");
+  } else {
+    throw new Error(
+      `${fn}: axes must be an integer or two lists of axes of one length, got ${
+        JSON.stringify(axes)
+      }`,
+    );
+  }
+  if (new Set(la).size !== la.length || new Set(lb).size !== lb.length) {
+    throw new Error(
+      `${fn}: an axis is listed twice in ${JSON.stringify(axes)}`,
+    );
+  }
+  la.forEach((d, i) => {
+    if (a.shape[d] !== b.shape[lb[i]]) {
+      throw new Error(
+        `${fn}: a's axis ${d} (${a.shape[d]}) and b's axis ${lb[i]} (${
+          b.shape[lb[i]]
+        }) must have one size, got a ${fmt(a.shape)} and b ${fmt(b.shape)}`,
+      );
+    }
+  });
+  const freeA = a.shape.map((_, i) => i).filter((i) => !la.includes(i));
+  const freeB = b.shape.map((_, i) => i).filter((i) => !lb.includes(i));
+  const k = sizeOf(la.map((d) => a.shape[d]));
+  const am = reshape(transpose(a, [...freeA, ...la]), [
+    sizeOf(freeA.map((d) => a.shape[d])),
+    k,
+  ]);
+  const bm = reshape(transpose(b, [...lb, ...freeB]), [
+    k,
+    sizeOf(freeB.map((d) => b.shape[d])),
+  ]);
+  return reshape(matmul(am, bm), [
+    ...freeA.map((d) => a.shape[d]),
+    ...freeB.map((d) => b.shape[d]),
+  ]);
+}
+
+/**
+ * The Kronecker product, as `torch.kron` and `jnp.kron`: the smaller rank
+ * padded with leading 1s, entry `(i·|b| + j)` along each axis `a[i]·b[j]`.
+ *
+ * @example
+ * ```ts
+ * import { kron, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(kron(tensor([1, 2]), tensor([1, 10]))), [1, 10, 2, 20]);
+ * ```
+ */
+export function kron(a: Tensor, b: Tensor): Tensor {
+  using _op = userOp("kron");
+  checkTensor("kron", a, "a");
+  checkTensor("kron", b, "b");
+  const r = Math.max(a.shape.length, b.shape.length);
+  const pa = [...Array(r - a.shape.length).fill(1), ...a.shape];
+  const pb = [...Array(r - b.shape.length).fill(1), ...b.shape];
+  // a as [a0, 1, a1, 1, ...] times b as [1, b0, 1, b1, ...]
+  const ai = reshape(a, pa.flatMap((d) => [d, 1]));
+  const bi = reshape(b, pb.flatMap((d) => [1, d]));
+  return reshape(mul(ai, bi), pa.map((d, i) => d * pb[i]));
+}

@@ -166,6 +166,19 @@ export const shapeRows: Row[] = [
     },
   },
   {
+    name: "tensordot, kron",
+    arb: fc.tuple(shapeArb(1, 3), int(1, 3)).map(([s, m]) => ({
+      shapes: [s, [s.at(-1)!, m]],
+      p: null,
+    })),
+    domains: ["real", "real"],
+    f: (_p, a, b) =>
+      T.add(
+        T.sum(T.tanh(T.tensordot(a, b, 1))),
+        T.sum(T.mul(T.kron(a, b), T.kron(b, a))),
+      ),
+  },
+  {
     name: "rot90, diag",
     arb: fc.tuple(shapeArb(2, 3), int(-5, 5)).map(([s, k]) => ({
       shapes: [s, [s[0]]],

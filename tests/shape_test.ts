@@ -69,6 +69,10 @@ function call(c: Case, xs: Tensor[]): Tensor | Tensor[] {
       return T.trace(x, o);
     case "outer":
       return T.outer(x, xs[1]);
+    case "tensordot":
+      return T.tensordot(x, xs[1], o.axes);
+    case "kron":
+      return T.kron(x, xs[1]);
     case "rot90":
       return T.rot90(x, o.k, o.axes ? { axes: o.axes } : undefined);
     case "diag":
@@ -93,8 +97,9 @@ for (const op of new Set(cases.map((c) => c.op))) {
   Deno.test(`PyTorch fixtures: ${op}`, async (t) => {
     for (const c of cases.filter((c) => c.op === op)) {
       await t.step(`${c.name} (${c.dtype})`, () => {
-        // exact data movement, creation and masks; einsum sums in its own order
-        const tol = op !== "einsum"
+        // exact data movement, creation and masks; einsum and tensordot sum
+        // in their own order (kron's gradient too)
+        const tol = !["einsum", "tensordot", "kron"].includes(op)
           ? { atol: 0, rtol: 0 }
           : c.dtype === "float32"
           ? { atol: 1e-6, rtol: 1e-5 }
