@@ -433,7 +433,11 @@ const tanhPrim: Primitive<Empty> = definePrimitive(
 const sigmoidPrim: Primitive<Empty> = definePrimitive(
   unaryRule(
     "sigmoid",
-    (v) => v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)),
+    // one exp: e^-|v| is e^-v for v >= 0 and e^v below (the same values)
+    (v) => {
+      const e = Math.exp(-Math.abs(v));
+      return v >= 0 ? 1 / (1 + e) : e / (1 + e);
+    },
     (g, _x, y) => mul(g, mul(y, sub(1, y))),
   ),
 );
