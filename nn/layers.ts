@@ -1705,6 +1705,115 @@ export function upsample(
   });
 }
 
+/** Options of {@linkcode upsamplingNearest2d} and {@linkcode upsamplingBilinear2d}: a size or a factor. */
+export interface Upsampling2dOptions {
+  /** The output's [H, W] (or one size for both). */
+  size?: number | readonly number[];
+  /** The factor of H and W (or one for both). */
+  scaleFactor?: number | readonly number[];
+}
+
+/** `nn.Upsample` under PyTorch's older class name `name`, its mode fixed. */
+function upsampling2d(
+  fn: string,
+  name: string,
+  options: Upsampling2dOptions,
+  fixed: InterpolateOptions,
+): Layer<LeafParams, EmptyState> {
+  if (typeof options !== "object" || options === null) {
+    throw new Error(
+      `${fn}: expected an options object with size or scaleFactor, got ${
+        describe(options)
+      }`,
+    );
+  }
+  checkOptions(fn, options, ["size", "scaleFactor"]);
+  const inner = upsample({ ...options, ...fixed } as InterpolateOptions);
+  const what = inner.info.repr.slice("Upsample(".length).split(", mode=")[0];
+  return defineLayer({
+    name,
+    repr: `${name}(${what}, mode=${fixed.mode})`,
+    torch: `${name}(${what})`,
+    apply: (p, x) => inner.apply(p, x),
+    outputShape: inner.info.outputShape,
+  });
+}
+
+/**
+ * Nearest-neighbour upsampling of `[N, C, H, W]`, as PyTorch's
+ * `nn.UpsamplingNearest2d` (`nn.upsample` with mode "nearest").
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nn.upsamplingNearest2d({ scaleFactor: 2 }).info.repr, "UpsamplingNearest2d(scale_factor=2.0, mode=nearest)");
+ * ```
+ */
+export function upsamplingNearest2d(
+  options: Upsampling2dOptions,
+): Layer<LeafParams, EmptyState> {
+  return upsampling2d(
+    "nn.upsamplingNearest2d",
+    "UpsamplingNearest2d",
+    options,
+    {
+      mode: "nearest",
+    },
+  );
+}
+
+/**
+ * Bilinear upsampling of `[N, C, H, W]` with the corners aligned, as
+ * PyTorch's `nn.UpsamplingBilinear2d` (`nn.upsample` with mode "bilinear"
+ * and alignCorners true).
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const up = nn.upsamplingBilinear2d({ size: [3, 5] });
+ * assert.equal(up.info.repr, "UpsamplingBilinear2d(size=(3, 5), mode=bilinear)");
+ * assert.deepEqual(up.info.outputShape([2, 1, 8, 8]), [2, 1, 3, 5]);
+ * ```
+ */
+export function upsamplingBilinear2d(
+  options: Upsampling2dOptions,
+): Layer<LeafParams, EmptyState> {
+  return upsampling2d(
+    "nn.upsamplingBilinear2d",
+    "UpsamplingBilinear2d",
+    options,
+    { mode: "bilinear", alignCorners: true },
+  );
+}
+
+/**
+ * Softmax over the channels of `[N, C, H, W]` (or `[C, H, W]`), as
+ * PyTorch's `nn.Softmax2d`: at each position, a distribution over C.
+ *
+ * @example
+ * ```ts
+ * import { nn, sum, toArray, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = nn.softmax2d.apply({}, zeros([1, 4, 2, 2]));
+ * assert.deepEqual(toArray(sum(y, { axis: 1 })), [[[1, 1], [1, 1]]]);
+ * ```
+ */
+export const softmax2d: Layer<LeafParams, EmptyState> = defineLayer({
+  name: "Softmax2d",
+  apply: (_p, x) => {
+    if (x.shape.length !== 3 && x.shape.length !== 4) {
+      throw new Error(
+        `nn.Softmax2d.apply: x must be [N, C, H, W] or [C, H, W], got ${
+          describe(x)
+        }`,
+      );
+    }
+    return softmaxOp(x, -3);
+  },
+});
+
 // ---------------------------------------------------------------------------
 // reshaping, dropout
 

@@ -596,6 +596,16 @@ export function optionCases(): [string, AnyLayer, number[]][] {
       [2, 5, 8],
     ],
     [
+      "UpsamplingBilinear2d, UpsamplingNearest2d and Softmax2d (a segmentation head)",
+      seq(
+        nn.conv2d({ inChannels: 1, outChannels: 3, kernelSize: 3, padding: 1 }),
+        nn.upsamplingBilinear2d({ scaleFactor: 2 }),
+        nn.upsamplingNearest2d({ size: [10, 9] }),
+        nn.softmax2d,
+      ),
+      [2, 1, 4, 4],
+    ],
+    [
       "upsample bicubic (SRCNN's input) and nearest-exact, area down",
       seq(
         nn.upsample({ scaleFactor: [2, 1.5], mode: "bicubic" }),

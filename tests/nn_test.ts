@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import * as T from "../mod.ts";
 import {
   add,
   batchNorm,
@@ -1210,5 +1211,42 @@ Deno.test("errors name the layer, the argument, what was expected and what came"
         zeros([1, 1]),
       ),
     /m.call\(Linear\) takes only layers without params, state or key; register it as a child/,
+  );
+});
+
+Deno.test("nn.upsamplingNearest2d, upsamplingBilinear2d and softmax2d: PyTorch's reprs, nn.upsample's and softmax's values", () => {
+  const x = T.random.normal(T.random.key(3), [2, 3, 4, 5]);
+  const near = T.nn.upsamplingNearest2d({ scaleFactor: 2 });
+  assert.equal(
+    near.info.repr,
+    "UpsamplingNearest2d(scale_factor=2.0, mode=nearest)",
+  );
+  assert.deepEqual(
+    near.apply({}, x).data,
+    T.nn.upsample({ scaleFactor: 2 }).apply({}, x).data,
+  );
+  const bil = T.nn.upsamplingBilinear2d({ size: [7, 3] });
+  assert.equal(
+    bil.info.repr,
+    "UpsamplingBilinear2d(size=(7, 3), mode=bilinear)",
+  );
+  assert.deepEqual(
+    bil.apply({}, x).data,
+    T.interpolate(x, { size: [7, 3], mode: "bilinear", alignCorners: true })
+      .data,
+  );
+  assert.deepEqual(T.nn.softmax2d.apply({}, x).data, T.softmax(x, 1).data);
+  assert.deepEqual(
+    T.nn.softmax2d.apply({}, T.reshape(x, [6, 4, 5])).shape,
+    [6, 4, 5],
+  );
+  assert.throws(
+    () => T.nn.softmax2d.apply({}, T.zeros([2, 3])),
+    /nn.Softmax2d.apply: x must be \[N, C, H, W\] or \[C, H, W\], got Tensor float32 \[2,3\]/,
+  );
+  assert.throws(
+    () =>
+      T.nn.upsamplingBilinear2d({ scaleFactor: 2, mode: "nearest" } as never),
+    /nn.upsamplingBilinear2d: unknown option "mode"/,
   );
 });
