@@ -1728,7 +1728,9 @@ function upsampling2d(
     );
   }
   checkOptions(fn, options, ["size", "scaleFactor"]);
-  const inner = upsample({ ...options, ...fixed } as InterpolateOptions);
+  const merged = { ...options, ...fixed } as InterpolateOptions;
+  interpolatePlan(fn, null, merged); // (its errors named by this layer)
+  const inner = upsample(merged);
   const what = inner.info.repr.slice("Upsample(".length).split(", mode=")[0];
   return defineLayer({
     name,
