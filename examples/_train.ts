@@ -132,3 +132,42 @@ export function trainEpochs<P extends Tree, S extends Tree>(
   }
   return params;
 }
+
+/**
+ * The first `n` of the embedded MNIST's 8,000 training digits and its 2,000
+ * test digits, each set through `prepare` (standardising, reshaping).
+ */
+export async function mnistSplit(
+  n: number,
+  prepare: (ds: T.data.Dataset) => T.data.Dataset,
+): Promise<{ train: T.data.Dataset; test: T.data.Dataset }> {
+  const mnist = await T.data.loadMnist();
+  const count = Math.min(n, mnist.train.y.shape[0]);
+  return {
+    train: prepare(T.data.take(mnist.train, [...Array(count).keys()])),
+    test: prepare(mnist.test),
+  };
+}
+
+/**
+ * {@linkcode trainEpochs}, then the test accuracy of the trained model
+ * (jitted with the training), printed with the time both took; returns it.
+ */
+export function fitAndScore<P extends Tree, S extends Tree>(
+  options: Parameters<typeof trainEpochs<P, S>>[0] & {
+    test: T.data.Dataset;
+    accuracy: (predict: (x: Tensor) => Tensor, ds: T.data.Dataset) => number;
+  },
+): number {
+  const { test, accuracy, ...training } = options;
+  const t0 = performance.now();
+  const params = trainEpochs(training);
+  const predict = (x: Tensor) => training.model.apply(params, x);
+  const acc = accuracy(training.jit === false ? predict : T.jit(predict), test);
+  console.log(
+    `test accuracy: ${acc.toFixed(4)} (${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s)`,
+  );
+  return acc;
+}

@@ -11,8 +11,7 @@
  * @module
  */
 import * as T from "../mod.ts";
-import type { Tensor } from "../mod.ts";
-import { trainEpochs } from "./_train.ts";
+import { fitAndScore, mnistSplit } from "./_train.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
@@ -83,21 +82,14 @@ export async function main(args: string[]): Promise<number> {
   if (opts.hidden < 1) {
     throw new UsageError(`--hidden must be at least 1, got ${opts.hidden}`);
   }
-  const mnist = await T.data.loadMnist();
   if (opts.train < 1) {
     throw new UsageError(`--train must be at least 1, got ${opts.train}`);
   }
-  const train = asRows(
-    T.data.take(mnist.train, [
-      ...Array(Math.min(opts.train, mnist.train.y.shape[0])).keys(),
-    ]),
-  );
-  const test = asRows(mnist.test);
+  const { train, test } = await mnistSplit(opts.train, asRows);
   const [kInit, kData] = T.random.split(T.random.key(opts.seed));
   const net = rowNet(opts.hidden, opts.cell);
   console.log(net.info.repr);
-  const t0 = performance.now();
-  const params = trainEpochs({
+  return fitAndScore({
     jit: opts.jit,
     model: net,
     params: net.init(kInit),
@@ -105,15 +97,9 @@ export async function main(args: string[]): Promise<number> {
     train,
     epochs: opts.epochs,
     key: kData,
+    test,
+    accuracy,
   });
-  const predict = (x: Tensor) => net.apply(params, x);
-  const acc = accuracy(opts.jit ? T.jit(predict) : predict, test);
-  console.log(
-    `test accuracy: ${acc.toFixed(4)} (${
-      ((performance.now() - t0) / 1000).toFixed(1)
-    } s)`,
-  );
-  return acc;
 }
 
 if (import.meta.main) {

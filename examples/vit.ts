@@ -10,8 +10,7 @@
  * @module
  */
 import * as T from "../mod.ts";
-import type { Tensor } from "../mod.ts";
-import { trainEpochs } from "./_train.ts";
+import { fitAndScore, mnistSplit } from "./_train.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
@@ -117,15 +116,11 @@ export async function main(args: string[]): Promise<number> {
       `--depth and --train must be at least 1, got ${opts.depth} and ${opts.train}`,
     );
   }
-  const mnist = await T.data.loadMnist();
-  const n = Math.min(opts.train, mnist.train.y.shape[0]);
-  const train = standardise(T.data.take(mnist.train, [...Array(n).keys()]));
-  const test = standardise(mnist.test);
+  const { train, test } = await mnistSplit(opts.train, standardise);
   const [kInit, kData] = T.random.split(T.random.key(opts.seed));
   const net = vit(opts.dim, opts.depth);
   console.log(`ViT: ${T.nn.paramCount(net)} parameters`);
-  const t0 = performance.now();
-  const params = trainEpochs({
+  return fitAndScore({
     jit: opts.jit,
     model: net,
     params: net.init(kInit),
@@ -133,15 +128,9 @@ export async function main(args: string[]): Promise<number> {
     train,
     epochs: opts.epochs,
     key: kData,
+    test,
+    accuracy,
   });
-  const predict = (x: Tensor) => net.apply(params, x);
-  const acc = accuracy(opts.jit ? T.jit(predict) : predict, test);
-  console.log(
-    `test accuracy: ${acc.toFixed(4)} (${
-      ((performance.now() - t0) / 1000).toFixed(1)
-    } s)`,
-  );
-  return acc;
 }
 
 if (import.meta.main) {
