@@ -133,6 +133,12 @@ export function trainEpochs<P extends Tree, S extends Tree>(
   return params;
 }
 
+/** MNIST's images standardised by the training set's mean and deviation (0.1307, 0.3081). */
+export const standardiseMnist = (ds: T.data.Dataset): T.data.Dataset => ({
+  x: T.div(T.sub(ds.x, 0.1307), 0.3081),
+  y: ds.y,
+});
+
 /**
  * The first `n` of the embedded MNIST's 8,000 training digits and its 2,000
  * test digits, each set through `prepare` (standardising, reshaping).

@@ -11,7 +11,7 @@
  * @module
  */
 import * as T from "../mod.ts";
-import { fitAndScore, mnistSplit } from "./_train.ts";
+import { fitAndScore, mnistSplit, standardiseMnist } from "./_train.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
@@ -64,8 +64,8 @@ export function rowNet(hidden: number, cell: "lstm" | "gru" = "lstm") {
 
 /** MNIST's images `[n, 1, 28, 28]` as sequences of rows `[n, 28, 28]`, standardised. */
 export function asRows(ds: T.data.Dataset): T.data.Dataset {
-  const x = T.div(T.sub(ds.x, 0.1307), 0.3081);
-  return { x: T.reshape(x, [ds.x.shape[0], 28, 28]), y: ds.y };
+  const { x, y } = standardiseMnist(ds);
+  return { x: T.reshape(x, [ds.x.shape[0], 28, 28]), y };
 }
 
 /** Runs the example; returns the test accuracy. */

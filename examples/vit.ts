@@ -10,7 +10,7 @@
  * @module
  */
 import * as T from "../mod.ts";
-import { fitAndScore, mnistSplit } from "./_train.ts";
+import { fitAndScore, mnistSplit, standardiseMnist } from "./_train.ts";
 import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
@@ -92,12 +92,6 @@ export function vit(dim: number, depth: number) {
   );
 }
 
-/** MNIST's images, standardised. */
-const standardise = (ds: T.data.Dataset): T.data.Dataset => ({
-  x: T.div(T.sub(ds.x, 0.1307), 0.3081),
-  y: ds.y,
-});
-
 /** Runs the example; returns the test accuracy. */
 export async function main(args: string[]): Promise<number> {
   const opts = parseFlags(args, specs);
@@ -116,7 +110,7 @@ export async function main(args: string[]): Promise<number> {
       `--depth and --train must be at least 1, got ${opts.depth} and ${opts.train}`,
     );
   }
-  const { train, test } = await mnistSplit(opts.train, standardise);
+  const { train, test } = await mnistSplit(opts.train, standardiseMnist);
   const [kInit, kData] = T.random.split(T.random.key(opts.seed));
   const net = vit(opts.dim, opts.depth);
   console.log(`ViT: ${T.nn.paramCount(net)} parameters`);

@@ -1682,12 +1682,8 @@ export function upsample(
     );
   }
   const { mode } = interpolatePlan(fn, null, options);
-  const { size, scaleFactor, alignCorners, recomputeScaleFactor } = options;
-  const tuple = (v: number | readonly number[], f: (d: number) => string) =>
-    typeof v === "number" ? f(v) : `(${v.map(f).join(", ")})`;
-  const what = size !== undefined
-    ? `size=${tuple(size, String)}`
-    : `scale_factor=${tuple(scaleFactor!, pyFloat)}`;
+  const { alignCorners, recomputeScaleFactor } = options;
+  const what = sizeOrFactor(options);
   let call = `Upsample(${what}, mode='${mode}'`;
   if (alignCorners !== undefined) {
     call += `, align_corners=${pyBool(alignCorners)}`;
@@ -1703,6 +1699,20 @@ export function upsample(
     apply: (_p, x) => interpolateOp(x, options),
     outputShape: (s) => interpolatePlan("nn.Upsample", s, options).shape,
   });
+}
+
+/** An upsampling's `size=...` or `scale_factor=...`, as PyTorch's reprs print it. */
+function sizeOrFactor(
+  { size, scaleFactor }: {
+    size?: number | readonly number[];
+    scaleFactor?: number | readonly number[];
+  },
+): string {
+  const tuple = (v: number | readonly number[], f: (d: number) => string) =>
+    typeof v === "number" ? f(v) : `(${v.map(f).join(", ")})`;
+  return size !== undefined
+    ? `size=${tuple(size, String)}`
+    : `scale_factor=${tuple(scaleFactor!, pyFloat)}`;
 }
 
 /** Options of {@linkcode upsamplingNearest2d} and {@linkcode upsamplingBilinear2d}: a size or a factor. */
@@ -1731,7 +1741,7 @@ function upsampling2d(
   const merged = { ...options, ...fixed } as InterpolateOptions;
   interpolatePlan(fn, null, merged); // (its errors named by this layer)
   const inner = upsample(merged);
-  const what = inner.info.repr.slice("Upsample(".length).split(", mode=")[0];
+  const what = sizeOrFactor(options);
   return defineLayer({
     name,
     repr: `${name}(${what}, mode=${fixed.mode})`,
