@@ -204,6 +204,7 @@ export {
   treeUnflatten,
 } from "./ops/tree.ts";
 export * as random from "./ops/random.ts";
+export * as linalg from "./ops/linalg.ts";
 export type { Key } from "./ops/random.ts";
 export * as optim from "./optim/mod.ts";
 export * as data from "./data/mod.ts";

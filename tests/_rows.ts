@@ -12,6 +12,7 @@ import { shapeRows } from "./_shape_table.ts";
 import { normRows } from "./_norm_table.ts";
 import { conv1dRows } from "./_conv1d_table.ts";
 import { gatherRows } from "./_gather_table.ts";
+import { linalgRows } from "./_linalg_table.ts";
 
 /** The rows of every table. */
 export const allRows: Row[] = [
@@ -23,4 +24,5 @@ export const allRows: Row[] = [
   ...normRows,
   ...conv1dRows,
   ...gatherRows,
+  ...linalgRows,
 ];

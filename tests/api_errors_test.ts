@@ -2,7 +2,7 @@
  * Every public function, given a wrong argument, throws an `Error` whose
  * message names the function (the design's error contract), never a
  * `TypeError` or `RangeError` from inside: each function of mod.ts and of
- * the nn, optim, schedules, random and data namespaces, called with
+ * the nn, optim, schedules, random, data and linalg namespaces, called with
  * odd values (undefined, null, NaN, negative and fractional numbers, an
  * empty object or array, a string, an int32 tensor, a random key, a
  * function, a huge number, a ragged array, a scalar and a 4-D tensor) in
@@ -97,6 +97,7 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
     ],
     ["random.", T.random as unknown as Record<string, unknown>],
     ["data.", T.data as unknown as Record<string, unknown>],
+    ["linalg.", T.linalg as unknown as Record<string, unknown>],
   ];
   const problems: string[] = [];
   let calls = 0;

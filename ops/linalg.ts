@@ -1,0 +1,590 @@
+/**
+ * Linear algebra on the last two axes, as `torch.linalg` (and
+ * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
+ * `solveTriangular`. Leading axes are a batch and broadcast. The factorizations run
+ * in float64 whatever the float type and are rounded once to it
+ * (`kernels/linalg.ts`: LU with partial pivoting, Cholesky, triangular
+ * solves, as LAPACK's getrf, potrf and trsm).
+ *
+ * Five primitives, each with its VJP and JVP written with these same ops
+ * (so derivatives of every order work): `linalg.solve` (a x = b),
+ * `linalg.solveTriangular`, `linalg.cholesky`, `linalg.det` and
+ * `linalg.logAbsDet`, and the sign of the determinant (`linalg.detSign`,
+ * locally constant). `inv` is `solve` against the identity. The rules are
+ * PyTorch 1.13's (`FunctionsManual.cpp`): the cotangent of a in a x = b is
+ * −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527), symmetrised, as
+ * PyTorch treats the input as symmetric (only its lower triangle is read).
+ *
+ * @module
+ */
+import { add, astype, mul, neg, sub } from "./elementwise.ts";
+import { matmul } from "./matmul.ts";
+import { diagonal, swapaxes, tril, triu } from "./shape.ts";
+import {
+  batchFront,
+  batchSize,
+  broadcastTo,
+  expandDims,
+  squeeze,
+  sum,
+} from "./structural.ts";
+import {
+  allocData,
+  checkOptions,
+  checkTensor,
+  describe,
+  eye,
+  fmtShape,
+  fromData,
+  promote,
+  type Tensor,
+  zerosLike,
+} from "./tensor.ts";
+import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
+import { currentOp, userOp } from "./debug.ts";
+import { broadcastShapes } from "./kernels/elementwise.ts";
+import * as K from "./kernels/linalg.ts";
+
+// ---------------------------------------------------------------------------
+// helpers
+
+/** The transpose of the last two axes. */
+const mT = (x: Tensor) => swapaxes(x, -1, -2);
+
+/** The product of the leading (batch) axes of a stack of matrices. */
+const batchCount = (shape: readonly number[]) =>
+  shape.slice(0, -2).reduce((a, b) => a * b, 1);
+
+/** Where in a batch of shape `batch` flat matrix `m` is, for errors. */
+function batchIndex(batch: readonly number[], m: number): string {
+  if (batch.length === 0) return "";
+  const idx = new Array<number>(batch.length);
+  for (let i = batch.length - 1; i >= 0; i--) {
+    idx[i] = m % batch[i];
+    m = Math.floor(m / batch[i]);
+  }
+  return ` (batch index [${idx}])`;
+}
+
+/** Checks a float tensor of at least 2 axes whose last two are equal (a stack of square matrices). */
+function checkSquare(fn: string, name: string, x: unknown): Tensor {
+  const t = checkFloat(fn, name, x, 2);
+  const [r, c] = t.shape.slice(-2);
+  if (r !== c) {
+    throw new Error(
+      `${fn}: ${name} must be a square matrix or a batch of them ([..., n, n]), got shape ${
+        fmtShape(t.shape)
+      }`,
+    );
+  }
+  return t;
+}
+
+/** Checks a float tensor of at least `rank` axes. */
+function checkFloat(
+  fn: string,
+  name: string,
+  x: unknown,
+  rank: number,
+): Tensor {
+  const t = checkTensor(fn, x, name);
+  if (t.dtype === "int32") {
+    throw new Error(
+      `${fn}: ${name} must be a float tensor (float32 or float64), got ${
+        describe(t)
+      }`,
+    );
+  }
+  if (t.shape.length < rank) {
+    throw new Error(
+      `${fn}: ${name} must have at least ${rank} axes, got shape ${
+        fmtShape(t.shape)
+      }`,
+    );
+  }
+  return t;
+}
+
+/**
+ * a and b cast to their common float type, their batch axes broadcast:
+ * a [...batch, n, n], b [...batch, n, k].
+ */
+function lineUp(fn: string, a: Tensor, b: Tensor): [Tensor, Tensor] {
+  const n = a.shape[a.shape.length - 1];
+  if (b.shape[b.shape.length - 2] !== n) {
+    throw new Error(
+      `${fn}: b must have ${n} rows to match a (a ${fmtShape(a.shape)}, b ${
+        fmtShape(b.shape)
+      })`,
+    );
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (batch === null) {
+    throw new Error(
+      `${fn}: the batch axes of a and b do not broadcast (a ${
+        fmtShape(a.shape)
+      }, b ${fmtShape(b.shape)})`,
+    );
+  }
+  const dtype = promote(a.dtype, b.dtype);
+  const as = broadcastTo(astype(a, dtype), [...batch, n, n]);
+  const bs = broadcastTo(
+    astype(b, dtype),
+    [...batch, n, b.shape[b.shape.length - 1]],
+  );
+  return [as, bs];
+}
+
+/**
+ * Whether b is a vector (or a batch of them) rather than a matrix, by
+ * torch.linalg.solve's rule: b has one axis, or one axis less than a and
+ * the shape of a without its last axis.
+ */
+const isVectorRhs = (a: Tensor, b: Tensor) =>
+  b.shape.length === 1 ||
+  (b.shape.length === a.shape.length - 1 &&
+    b.shape.every((d, i) => d === a.shape[i]));
+
+/** A cotangent computed once for the VJP closures that share it. */
+function once(f: (g: Tensor) => Tensor): (g: Tensor) => Tensor {
+  let cache: [Tensor, Tensor] | null = null;
+  return (g) => {
+    if (!cache || cache[0] !== g) cache = [g, f(g)];
+    return cache[1];
+  };
+}
+
+/** Both inputs with their batch axes in front (for the batching rules). */
+const batched2 = (
+  prim: Primitive<unknown>,
+  vals: Tensor[],
+  dims: (number | null)[],
+  params: unknown,
+): [Tensor, number] => {
+  const n = batchSize(vals, dims);
+  return [bind(prim, vals.map((v, i) => batchFront(v, dims[i], n)), params), 0];
+};
+
+// ---------------------------------------------------------------------------
+// primitives: forward kernel call and derivative rules side by side
+
+/** a x = b for a [..., n, n], b [..., n, k] of one dtype and batch. */
+const solvePrim: Primitive<Empty> = definePrimitive({
+  name: "linalg.solve",
+  forward: ([a, b]) => {
+    const n = a.shape[a.shape.length - 1], k = b.shape[b.shape.length - 1];
+    const count = batchCount(a.shape);
+    const f = K.luFactor(a.data, count, n);
+    if (f.singular >= 0) {
+      throw new Error(
+        `${currentOp("linalg.solve")}: the matrix a${
+          batchIndex(a.shape.slice(0, -2), f.singular)
+        } is singular (a zero pivot in its LU factorization), so there is no unique solution (a ${
+          fmtShape(a.shape)
+        })`,
+      );
+    }
+    return fromData(
+      K.luSolve(f, b.data, count, n, k, allocData(b.dtype, b.data.length)),
+      b.shape,
+    );
+  },
+  // a x = b: b's cotangent solves aᵀ gb = g, and a's is -gb xᵀ
+  vjp: ([a], x) => {
+    const gb = once((g) => bind(solvePrim, [mT(a), g], {}));
+    return [(g) => neg(matmul(gb(g), mT(x))), gb];
+  },
+  jvp: ([a], [da, db], x) => {
+    const r = da === null
+      ? db!
+      : db === null
+      ? neg(matmul(da, x))
+      : sub(db, matmul(da, x));
+    return bind(solvePrim, [a, r], {});
+  },
+  batch: (vals, dims) =>
+    batched2(solvePrim as Primitive<unknown>, vals, dims, {}),
+});
+
+/** Options of the triangular solve primitive. */
+interface TriParams {
+  upper: boolean;
+  unit: boolean;
+}
+
+/** The triangle of `x` that a triangular matrix of `p` reads (strictly, with a unit diagonal). */
+const triangle = (x: Tensor, { upper, unit }: TriParams) =>
+  upper ? triu(x, { k: unit ? 1 : 0 }) : tril(x, { k: unit ? -1 : 0 });
+
+/** a x = b with a triangular (one triangle read), b [..., n, k]. */
+const triSolvePrim: Primitive<TriParams> = definePrimitive({
+  name: "linalg.solveTriangular",
+  forward: ([a, b], { upper, unit }) =>
+    fromData(
+      K.triangularSolve(
+        a.data,
+        b.data,
+        batchCount(a.shape),
+        a.shape[a.shape.length - 1],
+        b.shape[b.shape.length - 1],
+        upper,
+        unit,
+        allocData(b.dtype, b.data.length),
+      ),
+      b.shape,
+    ),
+  vjp: ([a], x, p) => {
+    const gb = once((g) =>
+      bind(triSolvePrim, [mT(a), g], { upper: !p.upper, unit: p.unit })
+    );
+    return [(g) => neg(triangle(matmul(gb(g), mT(x)), p)), gb];
+  },
+  jvp: ([a], [da, db], x, p) => {
+    const ax = da === null ? null : matmul(triangle(da, p), x);
+    const r = ax === null ? db! : db === null ? neg(ax) : sub(db, ax);
+    return bind(triSolvePrim, [a, r], p);
+  },
+  batch: (vals, dims, p) =>
+    batched2(triSolvePrim as Primitive<unknown>, vals, dims, p),
+});
+
+/** x = l⁻¹ b (l lower) and x = b l⁻¹ (the solve from the right). */
+const lowerSolve = (l: Tensor, b: Tensor) =>
+  bind(triSolvePrim, [l, b], { upper: false, unit: false });
+const rightSolveLower = (b: Tensor, l: Tensor) =>
+  mT(bind(triSolvePrim, [mT(l), mT(b)], { upper: true, unit: false }));
+
+/** tril(x) with its diagonal halved (Murray's Φ). */
+const phi = (x: Tensor) => {
+  const n = x.shape[x.shape.length - 1];
+  const half = sub(1, mul(eye(n, { dtype: x.dtype }), 0.5));
+  return mul(tril(x), half);
+};
+
+/** The lower Cholesky factor of a [..., n, n] (its lower triangle read). */
+const choleskyPrim: Primitive<Empty> = definePrimitive({
+  name: "linalg.cholesky",
+  forward: ([a]) => {
+    const n = a.shape[a.shape.length - 1];
+    const out = allocData(a.dtype, a.data.length);
+    const bad = K.cholesky(a.data, batchCount(a.shape), n, out);
+    if (bad) {
+      throw new Error(
+        `${currentOp("linalg.cholesky")}: a${
+          batchIndex(a.shape.slice(0, -2), bad[0])
+        } is not positive-definite (its leading minor of order ${
+          bad[1]
+        } is not), so it has no Cholesky factor (a ${fmtShape(a.shape)})`,
+      );
+    }
+    return fromData(out, a.shape);
+  },
+  // PyTorch 1.13's cholesky_backward: with T = tril(Lᵀ ḡ), the cotangent
+  // L⁻ᵀ S L⁻¹ of the symmetric S = (T + tril(T, -1)ᵀ) / 2
+  vjp: (_, l) => [
+    (g) => {
+      const t = tril(matmul(mT(l), g));
+      const s = mul(add(t, mT(tril(t, { k: -1 }))), 0.5);
+      const left = bind(triSolvePrim, [mT(l), s], { upper: true, unit: false });
+      return rightSolveLower(left, l);
+    },
+  ],
+  // L̇ = L Φ(L⁻¹ ȧ L⁻ᵀ) of the symmetric part of ȧ (JAX's rule; the VJP's
+  // transpose, since that cotangent is symmetric)
+  jvp: (_, [da], l) => {
+    const sym = mul(add(da!, mT(da!)), 0.5);
+    return matmul(l, phi(mT(lowerSolve(l, mT(lowerSolve(l, sym))))));
+  },
+  batch: ([a], [d]) => [
+    bind(choleskyPrim, [batchFront(a, d, a.shape[d!])], {}),
+    0,
+  ],
+});
+
+/** The LU factors of a [..., n, n], for the determinant primitives. */
+const luOf = (a: Tensor) => {
+  const n = a.shape[a.shape.length - 1];
+  return {
+    n,
+    count: batchCount(a.shape),
+    f: K.luFactor(a.data, batchCount(a.shape), n),
+  };
+};
+
+/**
+ * A determinant primitive over a [..., n, n] with result [...]: `each`
+ * computes one matrix's value from its LU factors (U's diagonal and the
+ * permutation's sign).
+ */
+function detPrimitive(
+  name: string,
+  each: (diag: (i: number) => number, n: number, sign: number) => number,
+  vjp: Primitive<Empty>["rule"]["vjp"],
+  jvp: (a: Tensor, da: Tensor, out: Tensor) => Tensor,
+): Primitive<Empty> {
+  const prim: Primitive<Empty> = definePrimitive({
+    name,
+    forward: ([a]) => {
+      const { n, count, f } = luOf(a);
+      const out = allocData(a.dtype, count);
+      for (let m = 0; m < count; m++) {
+        const o = m * n * n;
+        out[m] = each((i) => f.lu[o + i * n + i], n, f.sign[m]);
+      }
+      return fromData(out, a.shape.slice(0, -2));
+    },
+    vjp,
+    jvp: ([a], [da], out) => jvp(a, da!, out),
+    batch: ([a], [d]) => [bind(prim, [batchFront(a, d, a.shape[d!])], {}), 0],
+  });
+  return prim;
+}
+
+/** g [...] as [..., 1, 1], to scale a batch of matrices. */
+const perMatrix = (g: Tensor) => expandDims(expandDims(g, -1), -1);
+
+/** trace(a⁻¹ da) per matrix: the derivative of log|det a| along da. */
+const traceSolve = (a: Tensor, da: Tensor) =>
+  sum(diagonal(bind(solvePrim, [a, da], {}), { axis1: -2, axis2: -1 }), {
+    axis: -1,
+  });
+
+/** a⁻ᵀ: the gradient of log|det a|. */
+const invT = (a: Tensor) => mT(inv(a));
+
+/** det a = sign · Π uᵢᵢ. */
+const detPrim = detPrimitive(
+  "linalg.det",
+  (diag, n, sign) => {
+    let d = sign;
+    for (let i = 0; i < n; i++) d *= diag(i);
+    return d;
+  },
+  ([a], out) => [(g) => mul(perMatrix(mul(g, out)), invT(a))],
+  (a, da, out) => mul(out, traceSolve(a, da)),
+);
+
+/** log |det a| = Σ log |uᵢᵢ| (−∞ for a singular a). */
+const logAbsDetPrim = detPrimitive(
+  "linalg.logAbsDet",
+  (diag, n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.log(Math.abs(diag(i)));
+    return s;
+  },
+  ([a]) => [(g) => mul(perMatrix(g), invT(a))],
+  (a, da) => traceSolve(a, da),
+);
+
+/** The sign of det a (0 for a singular a): locally constant, so no derivative. */
+const detSignPrim = detPrimitive(
+  "linalg.detSign",
+  (diag, n, sign) => {
+    let s = sign;
+    for (let i = 0; i < n; i++) s *= Math.sign(diag(i));
+    return s;
+  },
+  () => [null],
+  (_, __, out) => zerosLike(out),
+);
+
+// ---------------------------------------------------------------------------
+// public ops
+
+/**
+ * Solves `a x = b` for x, as `torch.linalg.solve`: a `[..., n, n]`, b
+ * `[..., n, k]` (a batch of matrices) or `[..., n]` (vectors: b has one
+ * axis, or a's shape without its last axis); batch axes broadcast. LU with
+ * partial pivoting in float64, rounded once to the float type. A singular
+ * a is an error, as PyTorch's. Its gradients: b's cotangent solves
+ * `aᵀ gb = g`, a's is `-gb xᵀ`.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[3, 1], [1, 2]], { dtype: "float64" });
+ * assert.deepEqual(toArray(linalg.solve(a, tensor([9, 8], { dtype: "float64" }))), [2, 3]);
+ * ```
+ */
+export function solve(a: Tensor, b: Tensor): Tensor {
+  const fn = "linalg.solve";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  checkFloat(fn, "b", b, 1);
+  if (isVectorRhs(a, b)) {
+    return squeeze(solve(a, expandDims(b, -1)), -1);
+  }
+  const [as, bs] = lineUp(fn, a, b);
+  return bind(solvePrim, [as, bs], {});
+}
+
+/**
+ * The inverse of each matrix of a `[..., n, n]`, as `torch.linalg.inv`:
+ * `solve(a, I)`, so a singular matrix is an error and the gradient is
+ * `solve`'s (`-a⁻ᵀ g a⁻ᵀ`).
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[2, 0], [0, 4]]);
+ * assert.deepEqual(toArray(linalg.inv(a)), [[0.5, 0], [0, 0.25]]);
+ * ```
+ */
+export function inv(a: Tensor): Tensor {
+  const fn = "linalg.inv";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  const n = a.shape[a.shape.length - 1];
+  return bind(
+    solvePrim,
+    [a, broadcastTo(eye(n, { dtype: a.dtype }), a.shape)],
+    {},
+  );
+}
+
+/**
+ * The determinant of each matrix of a `[..., n, n]`, shape `[...]`, as
+ * `torch.linalg.det` (0 for a singular matrix). Its gradient is
+ * `g · det a · a⁻ᵀ`, which needs an invertible a: at a singular one the
+ * gradient is an error (PyTorch 1.13 computes the adjugate there with an
+ * SVD).
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(toArray(linalg.det(tensor([[1, 2], [3, 4]], { dtype: "float64" }))), -2);
+ * ```
+ */
+export function det(a: Tensor): Tensor {
+  const fn = "linalg.det";
+  using _op = userOp(fn);
+  return bind(detPrim, [checkSquare(fn, "a", a)], {});
+}
+
+/**
+ * The sign and the log of the absolute value of each determinant of a
+ * `[..., n, n]`, as `torch.linalg.slogdet` (its `sign` and `logabsdet`):
+ * for a singular matrix sign 0 and logabsdet −∞. Large matrices whose
+ * determinant over- or underflows keep a finite logabsdet. `logabsdet`'s
+ * gradient is `g · a⁻ᵀ`; `sign` is locally constant.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const { sign, logabsdet } = linalg.slogdet(tensor([[1, 2], [3, 4]], { dtype: "float64" }));
+ * assert.equal(toArray(sign), -1);
+ * assert.ok(Math.abs((toArray(logabsdet) as number) - Math.log(2)) < 1e-15);
+ * ```
+ */
+export function slogdet(a: Tensor): { sign: Tensor; logabsdet: Tensor } {
+  const fn = "linalg.slogdet";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  return {
+    sign: bind(detSignPrim, [a], {}),
+    logabsdet: bind(logAbsDetPrim, [a], {}),
+  };
+}
+
+/** Options of {@linkcode cholesky}. */
+export interface CholeskyOptions {
+  /** Return the upper factor U = Lᵀ (a = Uᵀ U) instead of L. Default false. */
+  upper?: boolean;
+}
+
+/**
+ * The Cholesky factor of each symmetric positive-definite matrix of a
+ * `[..., n, n]`, as `torch.linalg.cholesky`: lower L with `a = L Lᵀ` (or
+ * `upper: true` for U = Lᵀ). Only a's lower triangle is read; a matrix that
+ * is not positive-definite is an error naming the order of the leading
+ * minor that fails. The gradient treats a as symmetric, as PyTorch's does
+ * (a symmetric cotangent), so differentiate through a symmetric
+ * construction of a (`x xᵀ + c I`, `(m + mᵀ) / 2`).
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[4, 2], [2, 5]], { dtype: "float64" });
+ * assert.deepEqual(toArray(linalg.cholesky(a)), [[2, 0], [1, 2]]);
+ * assert.deepEqual(toArray(linalg.cholesky(a, { upper: true })), [[2, 1], [0, 2]]);
+ * ```
+ */
+export function cholesky(a: Tensor, options?: CholeskyOptions): Tensor {
+  const fn = "linalg.cholesky";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  const o = checkOptions(fn, options, ["upper"]);
+  const upper = flag(fn, "upper", o.upper, false);
+  const l = bind(choleskyPrim, [a], {});
+  return upper ? mT(l) : l;
+}
+
+/** Options of {@linkcode solveTriangular}. */
+export interface SolveTriangularOptions {
+  /** Whether a is upper triangular (else lower); required, as PyTorch's. */
+  upper: boolean;
+  /** Solve `a x = b` (true, the default) or `x a = b`. */
+  left?: boolean;
+  /** Take a's diagonal as ones (it is not read). Default false. */
+  unitriangular?: boolean;
+}
+
+/**
+ * Solves `a x = b` (or `x a = b` with `left: false`) for a triangular a
+ * `[..., n, n]` and b `[..., n, k]` (`[..., k, n]` from the right), as
+ * `torch.linalg.solve_triangular`: only the triangle `upper` names is read
+ * (with `unitriangular`, not its diagonal either); batch axes broadcast. A
+ * zero on the diagonal gives infinities, as PyTorch's (no check). The
+ * gradient of a is that triangle of `-gb xᵀ`.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const l = tensor([[2, 0], [1, 1]]);
+ * assert.deepEqual(toArray(linalg.solveTriangular(l, tensor([[4], [5]]), { upper: false })), [[2], [3]]);
+ * ```
+ */
+export function solveTriangular(
+  a: Tensor,
+  b: Tensor,
+  options: SolveTriangularOptions,
+): Tensor {
+  const fn = "linalg.solveTriangular";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  checkFloat(fn, "b", b, 2);
+  const o = checkOptions(fn, options, ["upper", "left", "unitriangular"]);
+  if (typeof o.upper !== "boolean") {
+    throw new Error(
+      `${fn}: options.upper (whether a is upper triangular) is required and must be a boolean, got ${
+        describe(o.upper)
+      }`,
+    );
+  }
+  const left = flag(fn, "left", o.left, true);
+  const unit = flag(fn, "unitriangular", o.unitriangular, false);
+  if (!left) {
+    // x a = b is aᵀ xᵀ = bᵀ, aᵀ of the other triangle
+    const [at, bt] = lineUp(fn, mT(a), mT(b));
+    return mT(bind(triSolvePrim, [at, bt], { upper: !o.upper, unit }));
+  }
+  const [as, bs] = lineUp(fn, a, b);
+  return bind(triSolvePrim, [as, bs], { upper: o.upper, unit });
+}
+
+/** A boolean option, or its default. */
+function flag(fn: string, name: string, v: unknown, def: boolean): boolean {
+  if (v === undefined) return def;
+  if (typeof v !== "boolean") {
+    throw new Error(
+      `${fn}: options.${name} must be a boolean, got ${describe(v)}`,
+    );
+  }
+  return v;
+}

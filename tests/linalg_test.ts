@@ -1,0 +1,211 @@
+/**
+ * The linalg namespace (ops/linalg.ts): values and gradients against
+ * PyTorch 1.13 (tests/fixtures/linalg.json, written by
+ * tests/fixtures/gen_linalg.py), identities between the ops, the kernels
+ * on singular and pivoting cases, and the errors. Gradients to order 2 of
+ * drawn inputs in both modes, vmap and jit: the rows of
+ * tests/_linalg_table.ts.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { assertAllClose } from "./_helpers.ts";
+import { type FixtureTensor, fixtureTensor } from "./_fixture_cases.ts";
+import fixture from "./fixtures/linalg.json" with { type: "json" };
+
+const { linalg } = T;
+type J = FixtureTensor;
+type Case = {
+  op: string;
+  name: string;
+  dtype: T.DType;
+  options: Record<string, boolean>;
+  inputs: J[];
+  output: J | { sign: J; logabsdet: J };
+  cotangent: J;
+  grads: J[];
+};
+const toT = fixtureTensor;
+const f64 = { dtype: "float64" as const };
+
+// deno-lint-ignore no-explicit-any
+const ops: Record<string, (xs: Tensor[], o: any) => Tensor> = {
+  solve: ([a, b]) => linalg.solve(a, b),
+  inv: ([a]) => linalg.inv(a),
+  det: ([a]) => linalg.det(a),
+  slogdet: ([a]) => linalg.slogdet(a).logabsdet,
+  cholesky: ([a], o) => linalg.cholesky(a, o),
+  solveTriangular: ([a, b], o) => linalg.solveTriangular(a, b, o),
+};
+
+// float32: PyTorch runs LAPACK's float32 routines, the library float64
+// rounded once, so a few float32 ulps of the larger entries apart
+const tolerance = (dtype: T.DType) =>
+  dtype === "float64"
+    ? { atol: 1e-12, rtol: 1e-12 }
+    : { atol: 2e-5, rtol: 2e-5 };
+
+for (const c of fixture.cases as unknown as Case[]) {
+  Deno.test(`PyTorch: linalg.${c.op} ${c.name} (${c.dtype})`, () => {
+    const xs = c.inputs.map(toT);
+    const f = (...v: Tensor[]) => ops[c.op](v, c.options);
+    const out = "sign" in c.output ? c.output.logabsdet : c.output;
+    const y = f(...xs);
+    assert.equal(y.dtype, c.dtype);
+    assertAllClose(y, toT(out), { ...tolerance(c.dtype), msg: c.name });
+    if ("sign" in c.output) {
+      assert.deepEqual(
+        Array.from(linalg.slogdet(xs[0]).sign.data),
+        c.output.sign.data,
+      );
+    }
+    const [, back] = T.vjp(f, ...xs);
+    back(toT(c.cotangent)).forEach((g, i) =>
+      assertAllClose(g, toT(c.grads[i]), {
+        ...tolerance(c.dtype),
+        msg: `${c.name}: gradient of input ${i}`,
+      })
+    );
+  });
+}
+
+/** A well-conditioned [..., n, n] float64 matrix: a normal draw plus 3·I. */
+const square = (seed: number, shape: number[]) =>
+  T.add(
+    T.random.normal(T.random.key(seed), shape, f64),
+    T.mul(T.eye(shape[shape.length - 1], f64), 3),
+  );
+const close = (a: Tensor, b: Tensor, msg: string) =>
+  assertAllClose(a, b, { atol: 1e-12, rtol: 1e-12, msg });
+
+Deno.test("linalg identities: a·solve(a, b) = b, a·inv(a) = I, det = sign·exp(logabsdet) = Π of the Cholesky diagonal squared, det(ab) = det a det b", () => {
+  const a = square(1, [2, 4, 4]),
+    b = T.random.normal(T.random.key(2), [2, 4, 3], f64);
+  close(T.matmul(a, linalg.solve(a, b)), b, "a x = b");
+  close(
+    T.matmul(a, linalg.inv(a)),
+    T.broadcastTo(T.eye(4, f64), [2, 4, 4]),
+    "a a⁻¹",
+  );
+  const { sign, logabsdet } = linalg.slogdet(a);
+  close(linalg.det(a), T.mul(sign, T.exp(logabsdet)), "slogdet");
+  const s = T.add(T.matmul(a, T.swapaxes(a, -1, -2)), T.eye(4, f64));
+  const l = linalg.cholesky(s);
+  close(T.matmul(l, T.swapaxes(l, -1, -2)), s, "L Lᵀ");
+  close(
+    linalg.det(s),
+    T.prod(T.square(T.diagonal(l, { axis1: -2, axis2: -1 })), { axis: -1 }),
+    "det of L Lᵀ",
+  );
+  close(linalg.cholesky(s, { upper: true }), T.swapaxes(l, -1, -2), "upper");
+  const [a0, a1] = [T.slice(a, [0], [1]), T.slice(a, [1], [2])];
+  close(
+    linalg.det(T.matmul(a0, a1)),
+    T.mul(linalg.det(a0), linalg.det(a1)),
+    "det(ab)",
+  );
+  // the triangular solve reads one triangle: the other is ignored
+  const lower = T.tril(a),
+    junk = T.add(lower, T.triu(square(3, [2, 4, 4]), { k: 1 }));
+  close(
+    linalg.solveTriangular(junk, b, { upper: false }),
+    linalg.solve(lower, b),
+    "solveTriangular reads the lower triangle",
+  );
+});
+
+Deno.test("linalg kernels: partial pivoting (a zero in the corner), singular matrices give det 0, sign 0 and logabsdet -inf, 0x0 matrices", () => {
+  // without pivoting the first step would divide by zero
+  const p = T.tensor([[0, 1], [1, 0]], f64);
+  assert.deepEqual(T.toArray(linalg.solve(p, T.tensor([2, 3], f64))), [3, 2]);
+  assert.equal(T.item(linalg.det(p)), -1);
+  // -0 after the row swap, as PyTorch's
+  const sing = T.tensor([[1, 2], [2, 4]], f64);
+  assert.ok(Object.is(T.item(linalg.det(sing)), -0));
+  const { sign, logabsdet } = linalg.slogdet(sing);
+  assert.ok(Object.is(T.item(sign), -0));
+  assert.equal(T.item(logabsdet), -Infinity);
+  // an empty matrix: det 1, as PyTorch's
+  assert.equal(T.item(linalg.det(T.zeros([0, 0], f64))), 1);
+  assert.deepEqual(linalg.inv(T.zeros([2, 0, 0])).shape, [2, 0, 0]);
+  // float32 in, float32 out; float32 with float64 gives float64
+  assert.equal(linalg.inv(T.eye(2)).dtype, "float32");
+  assert.equal(linalg.solve(T.eye(2), T.ones([2], f64)).dtype, "float64");
+});
+
+Deno.test("linalg under jit: one trace, each call its own matrices; a singular matrix at a replay is the same error", () => {
+  const f = T.jit((a: Tensor, b: Tensor) => linalg.solve(a, b));
+  const b = T.ones([3], f64);
+  for (const seed of [1, 2]) {
+    const a = square(seed, [3, 3]);
+    close(f(a, b), linalg.solve(a, b), `seed ${seed}`);
+  }
+  assert.equal(f.traceCount(), 1);
+  assert.throws(
+    () => f(T.zeros([3, 3], f64), b),
+    /^Error: linalg\.solve: the matrix a is singular/,
+  );
+});
+
+Deno.test("linalg errors name the function, the argument, what was expected and what came", () => {
+  const a = T.eye(3), b = T.ones([3, 2]);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => linalg.solve(T.ones([3, 2]), b),
+      /linalg\.solve: a must be a square matrix .* got shape \[3,2\]/,
+    ],
+    [
+      () => linalg.solve(a, T.ones([2, 2])),
+      /linalg\.solve: b must have 3 rows to match a \(a \[3,3\], b \[2,2\]\)/,
+    ],
+    [
+      () => linalg.solve(T.ones([2, 3, 3]), T.ones([4, 3, 1])),
+      /linalg\.solve: the batch axes of a and b do not broadcast/,
+    ],
+    [
+      () => linalg.solve(T.eye(2, { dtype: "int32" }), T.ones([2])),
+      /linalg\.solve: a must be a float tensor .* got Tensor int32/,
+    ],
+    [
+      () => linalg.solve(T.zeros([2, 2]), T.ones([2])),
+      /linalg\.solve: the matrix a is singular/,
+    ],
+    [
+      () => linalg.inv(T.stack([T.eye(2), T.zeros([2, 2])])),
+      /linalg\.inv: the matrix a \(batch index \[1\]\) is singular/,
+    ],
+    [
+      () => linalg.det(T.ones([3])),
+      /linalg\.det: a must have at least 2 axes, got shape \[3\]/,
+    ],
+    [
+      () => linalg.slogdet("x" as unknown as Tensor),
+      /linalg\.slogdet: a must be a Tensor, got/,
+    ],
+    [
+      () => linalg.cholesky(T.tensor([[1, 2], [2, 1]])),
+      /linalg\.cholesky: a is not positive-definite \(its leading minor of order 2 is not\)/,
+    ],
+    [
+      () => linalg.cholesky(a, { lower: true } as never),
+      /linalg\.cholesky: unknown option/,
+    ],
+    [
+      () => linalg.cholesky(a, { upper: 1 } as never),
+      /linalg\.cholesky: options\.upper must be a boolean, got number 1/,
+    ],
+    [
+      () => linalg.solveTriangular(a, b, {} as never),
+      /linalg\.solveTriangular: options\.upper .* is required/,
+    ],
+    [
+      () => linalg.solveTriangular(a, T.ones([3]), { upper: true }),
+      /linalg\.solveTriangular: b must have at least 2 axes/,
+    ],
+    [
+      () => linalg.solveTriangular(a, b, { upper: true, left: false }),
+      /linalg\.solveTriangular: b must have 3 rows to match a/,
+    ],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+});
