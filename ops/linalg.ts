@@ -1,30 +1,38 @@
 /**
  * Linear algebra on the last two axes, as `torch.linalg` (and
  * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
- * `solveTriangular`. Leading axes are a batch and broadcast. The factorizations run
+ * `solveTriangular`, `eigh`, `eigvalsh`, `qr`. Leading axes are a batch and broadcast. The factorizations run
  * in float64 whatever the float type and are rounded once to it
  * (`kernels/linalg.ts`: LU with partial pivoting, Cholesky, triangular
  * solves, as LAPACK's getrf, potrf and trsm).
  *
- * Five primitives, each with its VJP and JVP written with these same ops
- * (so derivatives of every order work): `linalg.solve` (a x = b),
- * `linalg.solveTriangular`, `linalg.cholesky`, `linalg.det` and
- * `linalg.logAbsDet`, and the sign of the determinant (`linalg.detSign`,
- * locally constant). `inv` is `solve` against the identity. The rules are
- * PyTorch 1.13's (`FunctionsManual.cpp`): the cotangent of a in a x = b is
- * −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527), symmetrised, as
- * PyTorch treats the input as symmetric (only its lower triangle is read).
+ * Each primitive has its VJP and JVP written with these same ops (so
+ * derivatives of every order work): `linalg.solve` (a x = b),
+ * `linalg.solveTriangular`, `linalg.cholesky`, `linalg.det`,
+ * `linalg.logAbsDet` and the sign of the determinant (`linalg.detSign`,
+ * locally constant); `linalg.eigvalsh` and `linalg.eighVectors`, and
+ * `linalg.qrQ` and `linalg.qrR`, each one output of a factorization (a
+ * primitive has one result; a factorization's cotangent is linear in its
+ * outputs' cotangents, so each primitive's VJP is the whole rule with the
+ * other output's cotangent zero). `inv` is `solve` against the identity.
+ * The rules are PyTorch 1.13's (`FunctionsManual.cpp`): the cotangent of a
+ * in a x = b is −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527) and
+ * eigh's the skew part of Vᵀ g over the eigenvalue gaps, both symmetric, as
+ * PyTorch treats the input as symmetric (only its lower triangle is read);
+ * QR's is TensorFlow's (`QrGrad`), which equals PyTorch's.
  *
  * @module
  */
-import { add, astype, mul, neg, sub } from "./elementwise.ts";
+import { add, astype, div, mul, neg, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { diagonal, swapaxes, tril, triu } from "./shape.ts";
 import {
   batchFront,
   batchSize,
   broadcastTo,
+  concat,
   expandDims,
+  slice,
   squeeze,
   sum,
 } from "./structural.ts";
@@ -388,6 +396,196 @@ const detSignPrim = detPrimitive(
   (_, __, out) => zerosLike(out),
 );
 
+/** (x + xᵀ) / 2 on the last two axes. */
+const symmetric = (x: Tensor) => mul(add(x, mT(x)), 0.5);
+
+/** The eigenvalues and eigenvectors of a's lower triangle, as float arrays of a's dtype. */
+function eigenOf(a: Tensor): { w: Tensor; v: Tensor } {
+  const n = a.shape[a.shape.length - 1], count = batchCount(a.shape);
+  const w = allocData(a.dtype, count * n),
+    v = allocData(a.dtype, a.data.length);
+  K.symmetricEigen(a.data, count, n, w, v);
+  return { w: fromData(w, a.shape.slice(0, -1)), v: fromData(v, a.shape) };
+}
+
+/** A primitive of one output of eigh, its batching rule moving the batch axis to the front. */
+function eighPrimitive(
+  name: string,
+  pick: (e: { w: Tensor; v: Tensor }) => Tensor,
+  vjp: (a: Tensor, out: Tensor) => (g: Tensor) => Tensor,
+  jvp: (a: Tensor, da: Tensor, out: Tensor) => Tensor,
+): Primitive<Empty> {
+  const prim: Primitive<Empty> = definePrimitive({
+    name,
+    forward: ([a]) => pick(eigenOf(a)),
+    vjp: ([a], out) => [vjp(a, out)],
+    jvp: ([a], [da], out) => jvp(a, symmetric(da!), out),
+    batch: ([a], [d]) => [bind(prim, [batchFront(a, d, a.shape[d!])], {}), 0],
+  });
+  return prim;
+}
+
+/** 1 / (λⱼ - λᵢ) off the diagonal, 0 on it (the eigenvectors' derivative). */
+function gaps(l: Tensor): Tensor {
+  const n = l.shape[l.shape.length - 1];
+  const i = eye(n, { dtype: l.dtype });
+  const e = sub(expandDims(l, -2), expandDims(l, -1));
+  return div(sub(1, i), add(e, i));
+}
+
+/**
+ * The eigenvalues of a symmetric a (its lower triangle read), ascending.
+ * Their cotangent is V diag(g) Vᵀ, their tangent diag(Vᵀ ȧ V).
+ */
+const eigvalshPrim: Primitive<Empty> = eighPrimitive(
+  "linalg.eigvalsh",
+  (e) => e.w,
+  (a) => (g) => {
+    const v = bind(eighVectorsPrim, [a], {});
+    return matmul(mul(v, expandDims(g, -2)), mT(v));
+  },
+  (a, da) => {
+    const v = bind(eighVectorsPrim, [a], {});
+    return sum(mul(v, matmul(da, v)), { axis: -2 });
+  },
+);
+
+/**
+ * The eigenvectors (columns) of a symmetric a. Their tangent is
+ * V (F ∘ Vᵀ ȧ V) with F = 1 / (λⱼ - λᵢ) off the diagonal, and their
+ * cotangent V (F ∘ skew(Vᵀ g)) Vᵀ (PyTorch's linalg_eig_backward for a
+ * Hermitian a): infinite where two eigenvalues are equal.
+ */
+const eighVectorsPrim: Primitive<Empty> = eighPrimitive(
+  "linalg.eighVectors",
+  (e) => e.v,
+  (a, v) => (g) => {
+    const f = gaps(bind(eigvalshPrim, [a], {}));
+    const vg = matmul(mT(v), g);
+    const skew = mul(sub(vg, mT(vg)), 0.5);
+    return matmul(matmul(v, mul(f, skew)), mT(v));
+  },
+  (a, da, v) => {
+    const f = gaps(bind(eigvalshPrim, [a], {}));
+    return matmul(v, mul(f, matmul(mT(v), matmul(da, v))));
+  },
+);
+
+/** The QR primitives' parameter: the complete factorization (Q m×m) or the reduced one. */
+interface QrParams {
+  complete: boolean;
+}
+
+/** Columns `from..to` of the last axis. */
+function columns(x: Tensor, from: number, to: number): Tensor {
+  const starts = x.shape.map((_, i) => (i === x.shape.length - 1 ? from : 0));
+  const ends = x.shape.map((d, i) => (i === x.shape.length - 1 ? to : d));
+  return slice(x, starts, ends);
+}
+
+/** x R⁻ᵀ for an upper triangular R. */
+const rightSolveUpperT = (x: Tensor, r: Tensor) =>
+  mT(bind(triSolvePrim, [r, mT(x)], { upper: true, unit: false }));
+
+/**
+ * The cotangent of a from those of Q and R (either may be null) of its
+ * reduced QR factorization: TensorFlow's QrGrad (Walter and Lehmann), for
+ * m ≥ n directly and for m < n by splitting a = [x | y], R = [u | v].
+ */
+function qrBackward(
+  a: Tensor,
+  q: Tensor,
+  r: Tensor,
+  gq: Tensor | null,
+  gr: Tensor | null,
+): Tensor {
+  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+  if (m < n) {
+    const y = columns(a, m, n), u = columns(r, 0, m);
+    const gu = gr && columns(gr, 0, m), gv = gr && columns(gr, m, n);
+    const yv = gv && matmul(y, mT(gv));
+    const gq2 = gq && yv ? add(gq, yv) : gq ?? yv;
+    const gx = qrBackward(columns(a, 0, m), q, u, gq2, gu);
+    const gy = gv ? matmul(q, gv) : zerosLike(y);
+    return concat([gx, gy], -1);
+  }
+  let t: Tensor | null = null;
+  let out: Tensor | null = null;
+  if (gq) {
+    const qdq = matmul(mT(q), gq);
+    t = sub(qdq, mT(qdq));
+    out = rightSolveUpperT(sub(gq, matmul(q, qdq)), r);
+  }
+  if (gr) {
+    const rdr = matmul(r, mT(gr));
+    const d = sub(rdr, mT(rdr));
+    t = t ? add(t, d) : d;
+  }
+  let inQ = rightSolveUpperT(tril(t!), r);
+  if (gr) inQ = add(gr, inQ);
+  const ga = matmul(q, inQ);
+  return out ? add(ga, out) : ga;
+}
+
+/** Q and R of the Householder QR of a [..., m, n]. */
+function qrOf(a: Tensor, { complete }: QrParams, wantQ: boolean): Tensor {
+  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+  const qc = complete ? m : Math.min(m, n), batch = a.shape.slice(0, -2);
+  const count = batchCount(a.shape);
+  const out = allocData(a.dtype, count * (wantQ ? m * qc : qc * n));
+  K.householderQr(
+    a.data,
+    count,
+    m,
+    n,
+    qc,
+    wantQ ? out : null,
+    wantQ ? null : out,
+  );
+  return fromData(out, wantQ ? [...batch, m, qc] : [...batch, qc, n]);
+}
+
+/** The cotangent of a, or the error PyTorch gives where the complete factorization has no derivative. */
+function qrCotangent(
+  a: Tensor,
+  p: QrParams,
+  gq: Tensor | null,
+  gr: Tensor | null,
+): Tensor {
+  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+  if (a.shape.includes(0)) return zerosLike(a); // (nothing to differentiate)
+  if (p.complete && m > n) {
+    throw new Error(
+      `${
+        currentOp("linalg.qr")
+      }: the complete QR factorization of a matrix with more rows than columns (a ${
+        fmtShape(a.shape)
+      }) has no derivative (Q's last columns are not unique); use mode "reduced"`,
+    );
+  }
+  const q = bind(qrQPrim, [a], p), r = bind(qrRPrim, [a], p);
+  return qrBackward(a, q, r, gq, gr);
+}
+
+/** One factor of a's QR factorization (Q or R), with the batch axis moved to the front. */
+function qrPrimitive(name: string, wantQ: boolean): Primitive<QrParams> {
+  const prim: Primitive<QrParams> = definePrimitive({
+    name,
+    forward: ([a], p) => qrOf(a, p, wantQ),
+    vjp: ([a], _, p) => [
+      (g) => qrCotangent(a, p, wantQ ? g : null, wantQ ? null : g),
+    ],
+    batch: ([a], [d], p) => [
+      bind(prim, [batchFront(a, d, a.shape[d!])], p),
+      0,
+    ],
+  });
+  return prim;
+}
+
+const qrQPrim = qrPrimitive("linalg.qrQ", true);
+const qrRPrim = qrPrimitive("linalg.qrR", false);
+
 // ---------------------------------------------------------------------------
 // public ops
 
@@ -587,4 +785,96 @@ function flag(fn: string, name: string, v: unknown, def: boolean): boolean {
     );
   }
   return v;
+}
+
+/**
+ * The eigenvalues (ascending) and eigenvectors (the columns of
+ * `eigenvectors`) of each symmetric matrix of a `[..., n, n]`, as
+ * `torch.linalg.eigh` (its `eigenvalues` and `eigenvectors`): only a's lower
+ * triangle is read. Cyclic Jacobi rotations in float64, rounded once to the
+ * float type. An eigenvector's sign is arbitrary in PyTorch (LAPACK's); here
+ * its entry of largest magnitude is positive. The gradients are PyTorch's
+ * (a symmetric cotangent, as for `cholesky`); the eigenvectors' gradient is
+ * infinite where two eigenvalues are equal, as theirs.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const { eigenvalues, eigenvectors } = linalg.eigh(tensor([[2, 1], [1, 2]], { dtype: "float64" }));
+ * assert.deepEqual((toArray(eigenvalues) as number[]).map((v) => Math.round(v * 1e12) / 1e12), [1, 3]);
+ * const r = Math.SQRT1_2;
+ * assert.deepEqual((toArray(eigenvectors) as number[][]).flat().map((v) => Math.abs(v) - r < 1e-15), [true, true, true, true]);
+ * ```
+ */
+export function eigh(a: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
+  const fn = "linalg.eigh";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  return {
+    eigenvalues: bind(eigvalshPrim, [a], {}),
+    eigenvectors: bind(eighVectorsPrim, [a], {}),
+  };
+}
+
+/**
+ * The eigenvalues (ascending) of each symmetric matrix of a `[..., n, n]`,
+ * as `torch.linalg.eigvalsh` (a's lower triangle read): `eigh`'s
+ * eigenvalues, whose gradient `V diag(g) Vᵀ` is finite also where
+ * eigenvalues repeat.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(linalg.eigvalsh(tensor([[3, 0], [0, -1]]))), [-1, 3]);
+ * ```
+ */
+export function eigvalsh(a: Tensor): Tensor {
+  const fn = "linalg.eigvalsh";
+  using _op = userOp(fn);
+  return bind(eigvalshPrim, [checkSquare(fn, "a", a)], {});
+}
+
+/** Options of {@linkcode qr}. */
+export interface QrOptions {
+  /**
+   * `"reduced"` (the default: Q [..., m, k], R [..., k, n] with k =
+   * min(m, n)) or `"complete"` (Q [..., m, m], R [..., m, n]).
+   */
+  mode?: "reduced" | "complete";
+}
+
+/**
+ * The QR factorization `a = Q R` of each matrix of a `[..., m, n]`, as
+ * `torch.linalg.qr`: Q with orthonormal columns, R upper triangular
+ * (trapezoidal when m < n). Householder reflections as LAPACK's, so R's
+ * diagonal has LAPACK's (PyTorch's) signs. Differentiable in both modes
+ * for any shape, except the complete factorization of a matrix with more
+ * rows than columns (an error, as PyTorch's).
+ *
+ * @example
+ * ```ts
+ * import { linalg, matmul, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[3, 1], [4, 2]], { dtype: "float64" });
+ * const { q, r } = linalg.qr(a);
+ * assert.deepEqual((toArray(q) as number[][])[0].map((v) => Math.round(v * 1e12) / 1e12), [-0.6, -0.8]);
+ * assert.deepEqual((toArray(matmul(q, r)) as number[][]).map((row) => row.map(Math.round)), [[3, 1], [4, 2]]);
+ * ```
+ */
+export function qr(a: Tensor, options?: QrOptions): { q: Tensor; r: Tensor } {
+  const fn = "linalg.qr";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  const o = checkOptions(fn, options, ["mode"]);
+  if (o.mode !== undefined && o.mode !== "reduced" && o.mode !== "complete") {
+    throw new Error(
+      `${fn}: options.mode must be "reduced" or "complete", got ${
+        describe(o.mode)
+      }`,
+    );
+  }
+  const p = { complete: o.mode === "complete" };
+  return { q: bind(qrQPrim, [a], p), r: bind(qrRPrim, [a], p) };
 }

@@ -2,8 +2,11 @@
  * Rows of the linalg namespace for the gradient-check table
  * (grad_table_test.ts, and vmap, jit and the architecture test through
  * tests/_rows.ts). Matrices are drawn well conditioned: entries in
- * (-0.9, 0.9) plus 3·I (strictly diagonally dominant, so never singular),
- * and symmetric positive-definite ones as x xᵀ + I.
+ * (-0.9, 0.9) plus 3·I (strictly diagonally dominant, so never singular;
+ * for QR the rectangular 3·I, so of full rank), symmetric positive-definite
+ * ones as x xᵀ + I, and symmetric ones for eigh with eigenvalues 20 apart
+ * (x + xᵀ plus diag(0, 20, 40): within 5.4 of those by Weyl's bound), so
+ * that the eigenvectors' derivatives (1 / the gaps) stay moderate.
  */
 import fc from "fast-check";
 import * as T from "../mod.ts";
@@ -24,6 +27,21 @@ const spd = (x: Tensor) =>
     T.matmul(x, T.swapaxes(x, -1, -2)),
     T.eye(x.shape[x.shape.length - 1], { dtype: x.dtype }),
   );
+
+/** x + xᵀ plus diag(0, 20, 40, ...) on the last two axes. */
+const spread = (x: Tensor) => {
+  const n = x.shape[x.shape.length - 1];
+  const d = T.mul(T.arange(n, { dtype: x.dtype }), 20);
+  return T.add(
+    T.add(x, T.swapaxes(x, -1, -2)),
+    T.mul(T.eye(n, { dtype: x.dtype }), d),
+  );
+};
+/** Tensors flattened and joined, for a row's one output. */
+const joined = (...ts: Tensor[]) => T.concat(ts.map((t) => T.reshape(t, [-1])));
+const squareArb = fc.tuple(size, batch).map(([n, b]) => ({
+  shapes: [[...b, n, n]],
+}));
 
 /** Rows of ops/linalg.ts. */
 export const linalgRows: Row[] = [
@@ -83,5 +101,32 @@ export const linalgRows: Row[] = [
       })),
     domains: ["unit", "real"],
     f: (p, a, b) => linalg.solveTriangular(dominant(a), b, p),
+  },
+  {
+    name: "linalg.eigh (eigenvalues and eigenvectors), eigvalsh",
+    arb: squareArb,
+    domains: ["unit"],
+    f: (_, x) => {
+      const { eigenvalues, eigenvectors } = linalg.eigh(spread(x));
+      return joined(eigenvalues, eigenvectors, linalg.eigvalsh(spread(x)));
+    },
+  },
+  {
+    name: "linalg.qr (reduced, or complete when m <= n)",
+    arb: fc.tuple(size, size, batch, fc.boolean()).map((
+      [m, n, b, complete],
+    ) => ({
+      shapes: [[...b, m, n]],
+      p: { mode: complete && m <= n ? "complete" : "reduced" },
+    })),
+    domains: ["unit"],
+    f: (p, x) => {
+      const [m, n] = x.shape.slice(-2);
+      const { q, r } = linalg.qr(
+        T.add(x, T.mul(T.eye(m, n, { dtype: x.dtype }), 3)),
+        p,
+      );
+      return joined(q, r);
+    },
   },
 ];

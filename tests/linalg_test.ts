@@ -45,27 +45,77 @@ const tolerance = (dtype: T.DType) =>
     ? { atol: 1e-12, rtol: 1e-12 }
     : { atol: 2e-5, rtol: 2e-5 };
 
-for (const c of fixture.cases as unknown as Case[]) {
+type TreeCase = {
+  op: string;
+  name: string;
+  dtype: T.DType;
+  options: Record<string, string>;
+  inputs: J[];
+  output: Record<string, J>;
+  cotangent?: Record<string, J>;
+  grads?: J[];
+};
+
+// the ops of several outputs, as objects of named tensors
+// deno-lint-ignore no-explicit-any
+const treeOps: Record<string, (a: Tensor, o: any) => Record<string, Tensor>> = {
+  eigh: (a) => linalg.eigh(a),
+  eigvalsh: (a) => ({ eigenvalues: linalg.eigvalsh(a) }),
+  qr: (a, o) => linalg.qr(a, o),
+};
+
+for (const c of fixture.cases as unknown as (Case | TreeCase)[]) {
   Deno.test(`PyTorch: linalg.${c.op} ${c.name} (${c.dtype})`, () => {
     const xs = c.inputs.map(toT);
-    const f = (...v: Tensor[]) => ops[c.op](v, c.options);
-    const out = "sign" in c.output ? c.output.logabsdet : c.output;
+    if (c.op in treeOps) return checkTreeCase(c as TreeCase, xs);
+    const k = c as Case;
+    const f = (...v: Tensor[]) => ops[k.op](v, k.options);
+    const out = "sign" in k.output ? k.output.logabsdet : k.output;
     const y = f(...xs);
-    assert.equal(y.dtype, c.dtype);
-    assertAllClose(y, toT(out), { ...tolerance(c.dtype), msg: c.name });
-    if ("sign" in c.output) {
+    assert.equal(y.dtype, k.dtype);
+    assertAllClose(y, toT(out), { ...tolerance(k.dtype), msg: k.name });
+    if ("sign" in k.output) {
       assert.deepEqual(
         Array.from(linalg.slogdet(xs[0]).sign.data),
-        c.output.sign.data,
+        k.output.sign.data,
       );
     }
     const [, back] = T.vjp(f, ...xs);
-    back(toT(c.cotangent)).forEach((g, i) =>
-      assertAllClose(g, toT(c.grads[i]), {
-        ...tolerance(c.dtype),
-        msg: `${c.name}: gradient of input ${i}`,
+    back(toT(k.cotangent)).forEach((g, i) =>
+      assertAllClose(g, toT(k.grads[i]), {
+        ...tolerance(k.dtype),
+        msg: `${k.name}: gradient of input ${i}`,
       })
     );
+  });
+}
+
+/** A case of eigh, eigvalsh or qr: each named output, and the gradient of their sum against the cotangents. */
+function checkTreeCase(c: TreeCase, [a]: Tensor[]): void {
+  const f = (x: Tensor) => treeOps[c.op](x, c.options);
+  const ys = f(a);
+  for (const [name, want] of Object.entries(c.output)) {
+    assert.equal(ys[name].dtype, c.dtype);
+    assertAllClose(ys[name], toT(want), {
+      ...tolerance(c.dtype),
+      msg: `${c.name}: ${name}`,
+    });
+  }
+  if (!c.cotangent) {
+    // PyTorch has no derivative here, and says so: so does the library
+    assert.throws(
+      () => T.grad((x: Tensor) => T.sum(f(x).q))(a),
+      /linalg\.qr: the complete QR factorization .* has no derivative/,
+    );
+    return;
+  }
+  const cot = Object.fromEntries(
+    Object.entries(c.cotangent).map(([k, v]) => [k, toT(v)]),
+  );
+  const [, back] = T.vjp(f, a);
+  assertAllClose(back(cot)[0], toT(c.grads![0]), {
+    ...tolerance(c.dtype),
+    msg: `${c.name}: gradient`,
   });
 }
 
@@ -205,6 +255,19 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
     [
       () => linalg.solveTriangular(a, b, { upper: true, left: false }),
       /linalg\.solveTriangular: b must have 3 rows to match a/,
+    ],
+    [
+      () => linalg.eigh(T.ones([2, 3])),
+      /linalg\.eigh: a must be a square matrix/,
+    ],
+    [
+      () => linalg.eigvalsh(T.ones([3, 3], { dtype: "int32" })),
+      /linalg\.eigvalsh: a must be a float tensor/,
+    ],
+    [() => linalg.qr(T.ones([3])), /linalg\.qr: a must have at least 2 axes/],
+    [
+      () => linalg.qr(a, { mode: "r" } as never),
+      /linalg\.qr: options\.mode must be "reduced" or "complete", got string r/,
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);

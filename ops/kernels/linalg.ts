@@ -184,3 +184,177 @@ export function cholesky(
   }
   return null;
 }
+
+/**
+ * Eigenvalues (ascending, into `w`: n per matrix) and eigenvectors (the
+ * columns of each n×n matrix of `v`) of a batch of symmetric matrices, of
+ * which only the lower triangle is read (as LAPACK's syevd with 'L'):
+ * cyclic Jacobi rotations until the off-diagonal entries are negligible
+ * (Rutishauser's thresholds, as Numerical Recipes' `jacobi`), which keeps
+ * small eigenvalues to full relative accuracy. Each eigenvector's sign
+ * makes its entry of largest magnitude positive (the first of equals), so
+ * the result does not depend on the rotations' order; LAPACK's (PyTorch's)
+ * signs are arbitrary.
+ */
+export function symmetricEigen(
+  a: TypedArray,
+  count: number,
+  n: number,
+  w: TypedArray,
+  v: TypedArray,
+): void {
+  const s = new Float64Array(n * n), q = new Float64Array(n * n);
+  const d = new Float64Array(n), order = new Array<number>(n);
+  for (let m = 0; m < count; m++) {
+    const o = m * n * n;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        s[i * n + j] = s[j * n + i] = a[o + i * n + j];
+      }
+    }
+    q.fill(0);
+    for (let i = 0; i < n; i++) q[i * n + i] = 1;
+    jacobi(s, q, n);
+    for (let i = 0; i < n; i++) {
+      d[i] = s[i * n + i];
+      order[i] = i;
+    }
+    order.sort((x, y) => d[x] - d[y] || x - y);
+    for (let c = 0; c < n; c++) {
+      const from = order[c];
+      w[m * n + c] = d[from];
+      let big = 0;
+      for (let i = 1; i < n; i++) {
+        if (Math.abs(q[i * n + from]) > Math.abs(q[big * n + from])) big = i;
+      }
+      const sign = q[big * n + from] < 0 ? -1 : 1;
+      for (let i = 0; i < n; i++) v[o + i * n + c] = sign * q[i * n + from];
+    }
+  }
+}
+
+/** Diagonalises the symmetric s (n×n, in place) by rotations accumulated into q's columns. */
+function jacobi(s: Float64Array, q: Float64Array, n: number): void {
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) off += Math.abs(s[i * n + j]);
+    }
+    if (off === 0) return;
+    // early sweeps skip rotations of entries below a threshold
+    const thresh = sweep < 3 ? (0.2 * off) / (n * n) : 0;
+    for (let p = 0; p < n; p++) {
+      for (let r = p + 1; r < n; r++) {
+        const apr = s[p * n + r], app = s[p * n + p], arr = s[r * n + r];
+        const g = 100 * Math.abs(apr);
+        // an entry negligible next to both diagonal entries is zeroed
+        if (
+          sweep > 3 && Math.abs(app) + g === Math.abs(app) &&
+          Math.abs(arr) + g === Math.abs(arr)
+        ) {
+          s[p * n + r] = s[r * n + p] = 0;
+          continue;
+        }
+        if (Math.abs(apr) <= thresh || apr === 0) continue;
+        // the rotation that zeroes s[p][r]: t = tan of its angle
+        const h = arr - app;
+        let t: number;
+        if (Math.abs(h) + g === Math.abs(h)) t = apr / h;
+        else {
+          const theta = (0.5 * h) / apr;
+          t = 1 / (Math.abs(theta) + Math.sqrt(1 + theta * theta));
+          if (theta < 0) t = -t;
+        }
+        const c = 1 / Math.sqrt(1 + t * t), sn = t * c, tau = sn / (1 + c);
+        s[p * n + p] = app - t * apr;
+        s[r * n + r] = arr + t * apr;
+        s[p * n + r] = s[r * n + p] = 0;
+        // the pair (x[i], x[j]) rotated
+        const rot = (x: Float64Array, i: number, j: number) => {
+          const u = x[i], y = x[j];
+          x[i] = u - sn * (y + u * tau);
+          x[j] = y + sn * (u - y * tau);
+        };
+        for (let j = 0; j < n; j++) {
+          if (j !== p && j !== r) {
+            rot(s, j * n + p, j * n + r);
+            s[p * n + j] = s[j * n + p];
+            s[r * n + j] = s[j * n + r];
+          }
+          rot(q, j * n + p, j * n + r);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The QR factorization of a batch of m×n matrices by Householder
+ * reflections, as LAPACK's geqrf and orgqr (each reflector's β = −sign(α)·‖x‖
+ * as dlarfg's, so R's diagonal has LAPACK's signs): Q m×qc (its first qc
+ * columns: min(m, n) for the reduced factorization, m for the complete one)
+ * into `qOut`, R qc×n (upper trapezoidal) into `rOut`.
+ */
+export function householderQr(
+  a: TypedArray,
+  count: number,
+  m: number,
+  n: number,
+  qc: number,
+  qOut: TypedArray | null,
+  rOut: TypedArray | null,
+): void {
+  const k = Math.min(m, n);
+  const r = new Float64Array(m * n), vs = new Float64Array(k * m);
+  const taus = new Float64Array(k), q = new Float64Array(m * qc);
+  for (let b = 0; b < count; b++) {
+    for (let i = 0; i < m * n; i++) r[i] = a[b * m * n + i];
+    vs.fill(0);
+    for (let j = 0; j < k; j++) {
+      // the reflector H = I - τ v vᵀ (v[j] = 1) that zeroes column j below row j
+      let xnorm = 0;
+      for (let i = j + 1; i < m; i++) xnorm = Math.hypot(xnorm, r[i * n + j]);
+      const alpha = r[j * n + j];
+      vs[j * m + j] = 1;
+      if (xnorm === 0) {
+        taus[j] = 0;
+        continue;
+      }
+      const beta = -Math.sign(alpha || 1) * Math.hypot(alpha, xnorm);
+      taus[j] = (beta - alpha) / beta;
+      const scale = 1 / (alpha - beta);
+      for (let i = j + 1; i < m; i++) vs[j * m + i] = r[i * n + j] * scale;
+      r[j * n + j] = beta;
+      for (let i = j + 1; i < m; i++) r[i * n + j] = 0;
+      // the rest of R: H applied to columns j+1..n-1
+      for (let c = j + 1; c < n; c++) {
+        let dot = r[j * n + c];
+        for (let i = j + 1; i < m; i++) dot += vs[j * m + i] * r[i * n + c];
+        dot *= taus[j];
+        r[j * n + c] -= dot;
+        for (let i = j + 1; i < m; i++) r[i * n + c] -= dot * vs[j * m + i];
+      }
+    }
+    if (rOut) {
+      for (let i = 0; i < qc; i++) {
+        for (let c = 0; c < n; c++) {
+          rOut[b * qc * n + i * n + c] = i < m ? r[i * n + c] : 0;
+        }
+      }
+    }
+    if (!qOut) continue;
+    // Q = H_0 H_1 ... H_{k-1} applied to the first qc columns of I, last first
+    q.fill(0);
+    for (let i = 0; i < Math.min(m, qc); i++) q[i * qc + i] = 1;
+    for (let j = k - 1; j >= 0; j--) {
+      if (taus[j] === 0) continue;
+      for (let c = 0; c < qc; c++) {
+        let dot = 0;
+        for (let i = j; i < m; i++) dot += vs[j * m + i] * q[i * qc + c];
+        dot *= taus[j];
+        for (let i = j; i < m; i++) q[i * qc + c] -= dot * vs[j * m + i];
+      }
+    }
+    for (let i = 0; i < m * qc; i++) qOut[b * m * qc + i] = q[i];
+  }
+}
