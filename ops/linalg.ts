@@ -1,7 +1,8 @@
 /**
  * Linear algebra on the last two axes, as `torch.linalg` (and
  * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
- * `solveTriangular`, `eigh`, `eigvalsh`, `qr`. Leading axes are a batch and broadcast. The factorizations run
+ * `solveTriangular`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and their
+ * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`. Leading axes are a batch and broadcast. The factorizations run
  * in float64 whatever the float type and are rounded once to it
  * (`kernels/linalg.ts`: LU with partial pivoting, Cholesky, triangular
  * solves, as LAPACK's getrf, potrf and trsm).
@@ -11,7 +12,8 @@
  * `linalg.solveTriangular`, `linalg.cholesky`, `linalg.det`,
  * `linalg.logAbsDet` and the sign of the determinant (`linalg.detSign`,
  * locally constant); `linalg.eigvalsh` and `linalg.eighVectors`, and
- * `linalg.qrQ` and `linalg.qrR`, each one output of a factorization (a
+ * `linalg.qrQ` and `linalg.qrR`, `linalg.svdU`, `linalg.svdS` and
+ * `linalg.svdVh`, each one output of a factorization (a
  * primitive has one result; a factorization's cotangent is linear in its
  * outputs' cotangents, so each primitive's VJP is the whole rule with the
  * other output's cotangent zero). `inv` is `solve` against the identity.
@@ -19,11 +21,26 @@
  * in a x = b is −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527) and
  * eigh's the skew part of Vᵀ g over the eigenvalue gaps, both symmetric, as
  * PyTorch treats the input as symmetric (only its lower triangle is read);
- * QR's is TensorFlow's (`QrGrad`), which equals PyTorch's.
+ * QR's is TensorFlow's (`QrGrad`), which equals PyTorch's; the SVD's is
+ * PyTorch's `svd_backward`.
  *
  * @module
  */
-import { add, astype, div, mul, neg, sub } from "./elementwise.ts";
+import {
+  abs,
+  add,
+  astype,
+  div,
+  greater,
+  maximum,
+  mul,
+  neg,
+  sqrt,
+  square,
+  sub,
+  where,
+} from "./elementwise.ts";
+import { max, min } from "./reductions.ts";
 import { matmul } from "./matmul.ts";
 import { diagonal, swapaxes, tril, triu } from "./shape.ts";
 import {
@@ -586,6 +603,121 @@ function qrPrimitive(name: string, wantQ: boolean): Primitive<QrParams> {
 const qrQPrim = qrPrimitive("linalg.qrQ", true);
 const qrRPrim = qrPrimitive("linalg.qrR", false);
 
+/** The SVD primitives' parameter: U and Vh square (full) or k = min(m, n) wide. */
+interface SvdParams {
+  full: boolean;
+}
+
+/** One output of a's SVD: "U", "S" or "Vh". */
+function svdOf(
+  a: Tensor,
+  { full }: SvdParams,
+  which: "U" | "S" | "Vh",
+): Tensor {
+  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+  const k = Math.min(m, n), batch = a.shape.slice(0, -2);
+  const count = batchCount(a.shape);
+  const shape = which === "S"
+    ? [...batch, k]
+    : which === "U"
+    ? [...batch, m, full ? m : k]
+    : [...batch, full ? n : k, n];
+  const out = allocData(a.dtype, shape.reduce((x, y) => x * y, 1));
+  K.singularValues(
+    a.data,
+    count,
+    m,
+    n,
+    full,
+    which === "S" ? out : null,
+    which === "U" ? out : null,
+    which === "Vh" ? out : null,
+  );
+  return fromData(out, shape);
+}
+
+/**
+ * The cotangent of a from those of U, S and Vh (null where none) of its
+ * SVD, PyTorch 1.13's svd_backward: with skew(x) = x - xᵀ and E the gaps
+ * Sⱼ² - Sᵢ² (1 on the diagonal),
+ * U [(skew(Uᵀ gU) S + S skew(Vh gVhᵀ)) / E + diag(gS)] Vh, plus the
+ * projections off U's (m > n) or V's (m < n) span. With full matrices only
+ * the first k columns of U and rows of Vh count, as PyTorch's.
+ */
+function svdBackward(
+  a: Tensor,
+  p: SvdParams,
+  gu: Tensor | null,
+  gs: Tensor | null,
+  gvh: Tensor | null,
+): Tensor {
+  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+  const k = Math.min(m, n);
+  if (a.shape.includes(0)) return zerosLike(a); // (nothing to differentiate)
+  const narrowCols = (x: Tensor) => p.full ? columns(x, 0, k) : x;
+  const narrowRows = (x: Tensor) => p.full ? mT(columns(mT(x), 0, k)) : x;
+  const u = narrowCols(bind(svdUPrim, [a], p));
+  const s = bind(svdSPrim, [a], p);
+  const vh = narrowRows(bind(svdVhPrim, [a], p));
+  gu = gu && narrowCols(gu);
+  gvh = gvh && narrowRows(gvh);
+  const sRow = expandDims(s, -2), sCol = expandDims(s, -1);
+  let inner: Tensor | null = gs &&
+    mul(eye(k, { dtype: a.dtype }), expandDims(gs, -2));
+  if (gu || gvh) {
+    const s2 = mul(s, s);
+    const i = eye(k, { dtype: a.dtype });
+    const e = add(sub(expandDims(s2, -2), expandDims(s2, -1)), i);
+    const skew = (x: Tensor) => sub(x, mT(x));
+    let t: Tensor | null = null;
+    if (gu) t = mul(skew(matmul(mT(u), gu)), sRow);
+    if (gvh) {
+      const l = mul(sCol, skew(matmul(vh, mT(gvh))));
+      t = t ? add(t, l) : l;
+    }
+    const r = div(t!, e);
+    inner = inner ? add(inner, r) : r;
+  }
+  if (m > n && gu) {
+    const gus = div(gu, sRow);
+    const off = sub(gus, matmul(u, matmul(mT(u), gus)));
+    return matmul(add(matmul(u, inner!), off), vh);
+  }
+  if (m < n && gvh) {
+    const sg = div(gvh, sCol);
+    const off = sub(sg, matmul(matmul(sg, mT(vh)), vh));
+    return matmul(u, add(matmul(inner!, vh), off));
+  }
+  return matmul(u, matmul(inner!, vh));
+}
+
+/** One output of a's SVD as a primitive, its VJP the whole rule with the other outputs' cotangents zero. */
+function svdPrimitive(
+  name: string,
+  which: "U" | "S" | "Vh",
+): Primitive<SvdParams> {
+  const prim: Primitive<SvdParams> = definePrimitive({
+    name,
+    forward: ([a], p) => svdOf(a, p, which),
+    vjp: ([a], _, p) => [
+      (g) =>
+        svdBackward(
+          a,
+          p,
+          which === "U" ? g : null,
+          which === "S" ? g : null,
+          which === "Vh" ? g : null,
+        ),
+    ],
+    batch: ([a], [d], p) => [bind(prim, [batchFront(a, d, a.shape[d!])], p), 0],
+  });
+  return prim;
+}
+
+const svdUPrim = svdPrimitive("linalg.svdU", "U");
+const svdSPrim = svdPrimitive("linalg.svdS", "S");
+const svdVhPrim = svdPrimitive("linalg.svdVh", "Vh");
+
 // ---------------------------------------------------------------------------
 // public ops
 
@@ -847,7 +979,7 @@ export interface QrOptions {
 
 /**
  * The QR factorization `a = Q R` of each matrix of a `[..., m, n]`, as
- * `torch.linalg.qr`: Q with orthonormal columns, R upper triangular
+ * `torch.linalg.qr` (its `Q` and `R`): Q with orthonormal columns, R upper triangular
  * (trapezoidal when m < n). Householder reflections as LAPACK's, so R's
  * diagonal has LAPACK's (PyTorch's) signs. Differentiable in both modes
  * for any shape, except the complete factorization of a matrix with more
@@ -858,12 +990,12 @@ export interface QrOptions {
  * import { linalg, matmul, tensor, toArray } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const a = tensor([[3, 1], [4, 2]], { dtype: "float64" });
- * const { q, r } = linalg.qr(a);
- * assert.deepEqual((toArray(q) as number[][])[0].map((v) => Math.round(v * 1e12) / 1e12), [-0.6, -0.8]);
- * assert.deepEqual((toArray(matmul(q, r)) as number[][]).map((row) => row.map(Math.round)), [[3, 1], [4, 2]]);
+ * const { Q, R } = linalg.qr(a);
+ * assert.deepEqual((toArray(Q) as number[][])[0].map((v) => Math.round(v * 1e12) / 1e12), [-0.6, -0.8]);
+ * assert.deepEqual((toArray(matmul(Q, R)) as number[][]).map((row) => row.map(Math.round)), [[3, 1], [4, 2]]);
  * ```
  */
-export function qr(a: Tensor, options?: QrOptions): { q: Tensor; r: Tensor } {
+export function qr(a: Tensor, options?: QrOptions): { Q: Tensor; R: Tensor } {
   const fn = "linalg.qr";
   using _op = userOp(fn);
   checkFloat(fn, "a", a, 2);
@@ -876,5 +1008,252 @@ export function qr(a: Tensor, options?: QrOptions): { q: Tensor; r: Tensor } {
     );
   }
   const p = { complete: o.mode === "complete" };
-  return { q: bind(qrQPrim, [a], p), r: bind(qrRPrim, [a], p) };
+  return { Q: bind(qrQPrim, [a], p), R: bind(qrRPrim, [a], p) };
+}
+
+/** Options of {@linkcode svd}. */
+export interface SvdOptions {
+  /**
+   * U `[..., m, m]` and Vh `[..., n, n]` (true, the default, as PyTorch's)
+   * or `[..., m, k]` and `[..., k, n]` with k = min(m, n).
+   */
+  fullMatrices?: boolean;
+}
+
+/**
+ * The singular value decomposition `a = U diag(S) Vh` of each matrix of a
+ * `[..., m, n]`, as `torch.linalg.svd` (its `U`, `S` and `Vh`; S
+ * descending): one-sided Jacobi rotations in float64, rounded once to the
+ * float type. Signs are arbitrary in PyTorch (LAPACK's); here each column
+ * of U has its entry of largest magnitude positive. The gradient is
+ * PyTorch's: infinite where singular values repeat (or are zero, for the
+ * singular vectors of a non-square a); with full matrices only the first k
+ * columns of U and rows of Vh count, as PyTorch's.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const { U, S, Vh } = linalg.svd(tensor([[3, 0], [0, -4]], { dtype: "float64" }));
+ * assert.deepEqual(toArray(S), [4, 3]);
+ * assert.deepEqual(toArray(U), [[0, 1], [1, 0]]);
+ * assert.deepEqual(toArray(Vh), [[0, -1], [1, 0]]);
+ * ```
+ */
+export function svd(
+  a: Tensor,
+  options?: SvdOptions,
+): { U: Tensor; S: Tensor; Vh: Tensor } {
+  const fn = "linalg.svd";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  const o = checkOptions(fn, options, ["fullMatrices"]);
+  const p = { full: flag(fn, "fullMatrices", o.fullMatrices, true) };
+  return {
+    U: bind(svdUPrim, [a], p),
+    S: bind(svdSPrim, [a], p),
+    Vh: bind(svdVhPrim, [a], p),
+  };
+}
+
+/**
+ * The singular values (descending) of each matrix of a `[..., m, n]`, as
+ * `torch.linalg.svdvals`: `svd`'s S, whose gradient `U diag(g) Vh` is
+ * finite also where singular values repeat.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(linalg.svdvals(tensor([[0, 2], [1, 0]]))), [2, 1]);
+ * ```
+ */
+export function svdvals(a: Tensor): Tensor {
+  const fn = "linalg.svdvals";
+  using _op = userOp(fn);
+  return bind(svdSPrim, [checkFloat(fn, "a", a, 2)], { full: false });
+}
+
+/** Options of {@linkcode pinv} and {@linkcode matrixRank}: singular values at most max(atol, rtol · the largest) count as zero. */
+export interface RankTolerance {
+  /** Absolute tolerance. Default 0. */
+  atol?: number;
+  /**
+   * Tolerance relative to the largest singular value. Default max(m, n) ·
+   * the float type's epsilon when atol is not given (or is 0), else 0, as
+   * PyTorch's.
+   */
+  rtol?: number;
+}
+
+/** The singular values above the tolerance: a mask per matrix. */
+function aboveTolerance(
+  fn: string,
+  a: Tensor,
+  s: Tensor,
+  options: RankTolerance | undefined,
+): Tensor {
+  const o = checkOptions(fn, options, ["atol", "rtol"]);
+  for (const k of ["atol", "rtol"] as const) {
+    const v = o[k];
+    if (v !== undefined && !(typeof v === "number" && v >= 0)) {
+      throw new Error(
+        `${fn}: options.${k} must be a number >= 0, got ${describe(v)}`,
+      );
+    }
+  }
+  const atol = (o.atol as number | undefined) ?? 0;
+  const [m, n] = a.shape.slice(-2);
+  const eps = a.dtype === "float64" ? 2 ** -52 : 2 ** -23;
+  const rtol = (o.rtol as number | undefined) ??
+    (atol > 0 ? 0 : Math.max(m, n) * eps);
+  const top = s.shape[s.shape.length - 1] === 0
+    ? s
+    : max(s, { axis: -1, keepDims: true });
+  return greater(s, maximum(mul(top, rtol), atol));
+}
+
+/**
+ * The Moore-Penrose pseudo-inverse of each matrix of a `[..., m, n]`
+ * (`[..., n, m]`), as `torch.linalg.pinv`: V diag(1/S) Uᵀ over the
+ * singular values above the tolerance (see {@linkcode RankTolerance}),
+ * composed of `svd`, so differentiable where the kept singular values are
+ * distinct.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // a rank-1 matrix: its pseudo-inverse is aᵀ / |a|²
+ * const p = linalg.pinv(tensor([[1, 2], [2, 4]], { dtype: "float64" }));
+ * assert.deepEqual(Array.from(p.data, (v) => Math.round(v * 25e10) / 1e10), [1, 2, 2, 4]);
+ * ```
+ */
+export function pinv(a: Tensor, options?: RankTolerance): Tensor {
+  const fn = "linalg.pinv";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  const { U, S, Vh } = svd(a, { fullMatrices: false });
+  const keep = aboveTolerance(fn, a, S, options);
+  // 1/S where kept (the division never sees a zero, so no NaN gradient)
+  const inverse = where(keep, div(1, where(keep, S, 1)), 0);
+  return matmul(mul(mT(Vh), expandDims(inverse, -2)), mT(U));
+}
+
+/**
+ * The rank of each matrix of a `[..., m, n]`, as `torch.linalg.matrix_rank`:
+ * the count of singular values above the tolerance (see
+ * {@linkcode RankTolerance}), int32 (PyTorch's is int64).
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(toArray(linalg.matrixRank(tensor([[1, 2], [2, 4]]))), 1);
+ * ```
+ */
+export function matrixRank(a: Tensor, options?: RankTolerance): Tensor {
+  const fn = "linalg.matrixRank";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  const s = svdvals(a);
+  return sum(astype(aboveTolerance(fn, a, s, options), "int32"), {
+    axis: -1,
+  });
+}
+
+/**
+ * a to the integer power n for each matrix of a `[..., m, m]`, as
+ * `torch.linalg.matrix_power`: the identity for n = 0, products by
+ * repeated squaring, and `inv(a)` to the power -n for n < 0.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[1, 1], [0, 1]]);
+ * assert.deepEqual(toArray(linalg.matrixPower(a, 5)), [[1, 5], [0, 1]]);
+ * assert.deepEqual(toArray(linalg.matrixPower(a, -2)), [[1, -2], [0, 1]]);
+ * ```
+ */
+export function matrixPower(a: Tensor, n: number): Tensor {
+  const fn = "linalg.matrixPower";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  if (!Number.isSafeInteger(n)) {
+    throw new Error(`${fn}: n must be an integer, got ${describe(n)}`);
+  }
+  let base = n < 0 ? inv(a) : a;
+  let out: Tensor | null = null;
+  for (let k = Math.abs(n); k > 0; k = Math.floor(k / 2)) {
+    if (k % 2) out = out ? matmul(out, base) : base;
+    if (k > 1) base = matmul(base, base);
+  }
+  return out ??
+    broadcastTo(eye(a.shape[a.shape.length - 1], { dtype: a.dtype }), a.shape);
+}
+
+/** Options of {@linkcode matrixNorm}. */
+export interface MatrixNormOptions {
+  /**
+   * `"fro"` (the default), `"nuc"` (the sum of the singular values), 2 and
+   * -2 (the largest and smallest singular value), 1 and -1 (the largest and
+   * smallest column sum of |a|), Infinity and -Infinity (row sums).
+   */
+  ord?: "fro" | "nuc" | number;
+  /** Keep the two reduced axes as size 1. Default false. */
+  keepDims?: boolean;
+}
+
+/**
+ * A norm of each matrix of a `[..., m, n]`, as `torch.linalg.matrix_norm`
+ * (the last two axes): Frobenius, nuclear, spectral, or the induced 1- and
+ * ∞-norms and their minima (see {@linkcode MatrixNormOptions}).
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[1, -2], [3, 4]], { dtype: "float64" });
+ * assert.equal(toArray(linalg.matrixNorm(a)), Math.sqrt(30));
+ * assert.equal(toArray(linalg.matrixNorm(a, { ord: 1 })), 6);
+ * assert.equal(toArray(linalg.matrixNorm(a, { ord: Infinity })), 7);
+ * ```
+ */
+export function matrixNorm(a: Tensor, options?: MatrixNormOptions): Tensor {
+  const fn = "linalg.matrixNorm";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  const o = checkOptions(fn, options, ["ord", "keepDims"]);
+  const keepDims = flag(fn, "keepDims", o.keepDims, false);
+  const ord = o.ord ?? "fro";
+  const keep = (x: Tensor) => keepDims ? expandDims(expandDims(x, -1), -1) : x;
+  switch (ord) {
+    case "fro":
+      return sqrt(sum(square(a), { axis: [-2, -1], keepDims }));
+    case "nuc":
+      return keep(sum(svdvals(a), { axis: -1 }));
+    case 2:
+      return keep(max(svdvals(a), { axis: -1 }));
+    case -2:
+      return keep(min(svdvals(a), { axis: -1 }));
+    case 1:
+    case -1:
+    case Infinity:
+    case -Infinity: {
+      const sums = sum(abs(a), {
+        axis: ord === 1 || ord === -1 ? -2 : -1,
+        keepDims: true,
+      });
+      return (ord === 1 || ord === Infinity ? max : min)(sums, {
+        axis: [-2, -1],
+        keepDims,
+      });
+    }
+  }
+  throw new Error(
+    `${fn}: options.ord must be "fro", "nuc", 2, -2, 1, -1, Infinity or -Infinity, got ${
+      describe(ord)
+    }`,
+  );
 }

@@ -6,7 +6,9 @@
  * for QR the rectangular 3·I, so of full rank), symmetric positive-definite
  * ones as x xᵀ + I, and symmetric ones for eigh with eigenvalues 20 apart
  * (x + xᵀ plus diag(0, 20, 40): within 5.4 of those by Weyl's bound), so
- * that the eigenvectors' derivatives (1 / the gaps) stay moderate.
+ * that the eigenvectors' derivatives (1 / the gaps) stay moderate; for
+ * the SVD, x plus the rectangular diag(10, 20, 30), whose singular values
+ * stay within 2.7 of those (so distinct and far from 0).
  */
 import fc from "fast-check";
 import * as T from "../mod.ts";
@@ -36,6 +38,12 @@ const spread = (x: Tensor) => {
     T.add(x, T.swapaxes(x, -1, -2)),
     T.mul(T.eye(n, { dtype: x.dtype }), d),
   );
+};
+/** x plus the rectangular diag(10, 20, 30, ...) on the last two axes. */
+const separated = (x: Tensor) => {
+  const [m, n] = x.shape.slice(-2);
+  const d = T.mul(T.add(T.arange(n, { dtype: x.dtype }), 1), 10);
+  return T.add(x, T.mul(T.eye(m, n, { dtype: x.dtype }), d));
 };
 /** Tensors flattened and joined, for a row's one output. */
 const joined = (...ts: Tensor[]) => T.concat(ts.map((t) => T.reshape(t, [-1])));
@@ -122,11 +130,54 @@ export const linalgRows: Row[] = [
     domains: ["unit"],
     f: (p, x) => {
       const [m, n] = x.shape.slice(-2);
-      const { q, r } = linalg.qr(
+      const { Q, R } = linalg.qr(
         T.add(x, T.mul(T.eye(m, n, { dtype: x.dtype }), 3)),
         p,
       );
-      return joined(q, r);
+      return joined(Q, R);
+    },
+  },
+  {
+    name: "linalg.svd (full matrices or not), svdvals",
+    arb: fc.tuple(size, size, batch, fc.boolean()).map(([m, n, b, full]) => ({
+      shapes: [[...b, m, n]],
+      p: { full },
+    })),
+    domains: ["unit"],
+    f: ({ full }, x) => {
+      const a = separated(x);
+      // with full matrices only the first k columns and rows have a derivative
+      const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
+      const { U, S, Vh } = linalg.svd(a, { fullMatrices: full });
+      const lead = a.shape.slice(0, -2).map(() => 0);
+      return joined(
+        T.slice(U, [...lead, 0, 0], [...a.shape.slice(0, -2), m, k]),
+        S,
+        T.slice(Vh, [...lead, 0, 0], [...a.shape.slice(0, -2), k, n]),
+        linalg.svdvals(a),
+      );
+    },
+  },
+  {
+    name: "linalg.pinv, matrixNorm (every ord), matrixPower",
+    arb: fc.tuple(size, size, batch, fc.integer({ min: -2, max: 3 })).map((
+      [m, n, b, power],
+    ) => ({ shapes: [[...b, m, n]], p: { power } })),
+    domains: ["unit"],
+    f: ({ power }, x) => {
+      const a = separated(x);
+      const norms = (["fro", "nuc", 2, -2, 1, -1, Infinity, -Infinity] as const)
+        .map((ord) => linalg.matrixNorm(a, { ord }));
+      const k = Math.min(...a.shape.slice(-2)), lead = a.shape.slice(0, -2);
+      const sq = T.slice(a, lead.map(() => 0).concat([0, 0]), [...lead, k, k]);
+      return joined(
+        linalg.pinv(a),
+        ...norms,
+        linalg.matrixPower(
+          T.add(sq, T.mul(T.eye(k, { dtype: a.dtype }), 3)),
+          power,
+        ),
+      );
     },
   },
 ];

@@ -19,11 +19,13 @@ type Case = {
   op: string;
   name: string;
   dtype: T.DType;
-  options: Record<string, boolean>;
+  // deno-lint-ignore no-explicit-any
+  options: Record<string, any>;
   inputs: J[];
   output: J | { sign: J; logabsdet: J };
-  cotangent: J;
-  grads: J[];
+  /** Absent where there is no derivative (matrixRank's int32 result). */
+  cotangent?: J;
+  grads?: J[];
 };
 const toT = fixtureTensor;
 const f64 = { dtype: "float64" as const };
@@ -36,6 +38,17 @@ const ops: Record<string, (xs: Tensor[], o: any) => Tensor> = {
   slogdet: ([a]) => linalg.slogdet(a).logabsdet,
   cholesky: ([a], o) => linalg.cholesky(a, o),
   solveTriangular: ([a, b], o) => linalg.solveTriangular(a, b, o),
+  pinv: ([a]) => linalg.pinv(a),
+  matrixPower: ([a], o) => linalg.matrixPower(a, o.n),
+  matrixNorm: ([a], o) =>
+    linalg.matrixNorm(a, {
+      ord: o.ord === "Infinity"
+        ? Infinity
+        : o.ord === "-Infinity"
+        ? -Infinity
+        : o.ord,
+    }),
+  matrixRank: ([a]) => linalg.matrixRank(a),
 };
 
 // float32: PyTorch runs LAPACK's float32 routines, the library float64
@@ -62,6 +75,8 @@ const treeOps: Record<string, (a: Tensor, o: any) => Record<string, Tensor>> = {
   eigh: (a) => linalg.eigh(a),
   eigvalsh: (a) => ({ eigenvalues: linalg.eigvalsh(a) }),
   qr: (a, o) => linalg.qr(a, o),
+  svd: (a, o) => linalg.svd(a, o),
+  svdvals: (a) => ({ S: linalg.svdvals(a) }),
 };
 
 for (const c of fixture.cases as unknown as (Case | TreeCase)[]) {
@@ -72,6 +87,11 @@ for (const c of fixture.cases as unknown as (Case | TreeCase)[]) {
     const f = (...v: Tensor[]) => ops[k.op](v, k.options);
     const out = "sign" in k.output ? k.output.logabsdet : k.output;
     const y = f(...xs);
+    if (out.dtype === "int32") {
+      assert.deepEqual(y.shape, out.shape);
+      assert.deepEqual(Array.from(y.data), out.data);
+      return;
+    }
     assert.equal(y.dtype, k.dtype);
     assertAllClose(y, toT(out), { ...tolerance(k.dtype), msg: k.name });
     if ("sign" in k.output) {
@@ -81,8 +101,8 @@ for (const c of fixture.cases as unknown as (Case | TreeCase)[]) {
       );
     }
     const [, back] = T.vjp(f, ...xs);
-    back(toT(k.cotangent)).forEach((g, i) =>
-      assertAllClose(g, toT(k.grads[i]), {
+    back(toT(k.cotangent!)).forEach((g, i) =>
+      assertAllClose(g, toT(k.grads![i]), {
         ...tolerance(k.dtype),
         msg: `${k.name}: gradient of input ${i}`,
       })
@@ -104,7 +124,7 @@ function checkTreeCase(c: TreeCase, [a]: Tensor[]): void {
   if (!c.cotangent) {
     // PyTorch has no derivative here, and says so: so does the library
     assert.throws(
-      () => T.grad((x: Tensor) => T.sum(f(x).q))(a),
+      () => T.grad((x: Tensor) => T.sum(f(x).Q))(a),
       /linalg\.qr: the complete QR factorization .* has no derivative/,
     );
     return;
@@ -181,6 +201,71 @@ Deno.test("linalg kernels: partial pivoting (a zero in the corner), singular mat
   // float32 in, float32 out; float32 with float64 gives float64
   assert.equal(linalg.inv(T.eye(2)).dtype, "float32");
   assert.equal(linalg.solve(T.eye(2), T.ones([2], f64)).dtype, "float64");
+});
+
+Deno.test("linalg.svd: full matrices complete U and Vh to orthonormal bases; their gradient is the reduced one's (the extra columns have none, as PyTorch's); the Penrose conditions of pinv; matrixRank and the tolerances; matrixNorm's ords against svdvals", () => {
+  for (const [m, n] of [[5, 2], [2, 5], [3, 3]]) {
+    const a = T.random.normal(T.random.key(m * 7 + n), [m, n], f64);
+    const full = linalg.svd(a), red = linalg.svd(a, { fullMatrices: false });
+    const k = Math.min(m, n);
+    assert.deepEqual(full.U.shape, [m, m]);
+    assert.deepEqual(full.Vh.shape, [n, n]);
+    close(T.matmul(T.swapaxes(full.U, 0, 1), full.U), T.eye(m, f64), "UᵀU");
+    close(
+      T.matmul(full.Vh, T.swapaxes(full.Vh, 0, 1)),
+      T.eye(n, f64),
+      "Vh Vhᵀ",
+    );
+    close(T.slice(full.U, [0, 0], [m, k]), red.U, "U's first k columns");
+    close(T.slice(full.Vh, [0, 0], [k, n]), red.Vh, "Vh's first k rows");
+    const g = (fm: boolean) =>
+      T.grad((x: Tensor) => {
+        const { U, Vh } = linalg.svd(x, { fullMatrices: fm });
+        return T.add(T.sum(T.sin(U)), T.sum(T.sin(Vh)));
+      })(a);
+    // the full one's loss sees the extra columns too; their cotangent is dropped
+    const extra = T.grad((x: Tensor) => {
+      const { U, Vh } = linalg.svd(x);
+      return T.add(
+        T.sum(T.sin(T.slice(U, [0, 0], [m, k]))),
+        T.sum(T.sin(T.slice(Vh, [0, 0], [k, n]))),
+      );
+    })(a);
+    close(extra, g(false), `gradient ${m}x${n}`);
+    assert.ok(T.item(T.max(T.abs(T.sub(g(true), g(false))))) < 1e-10);
+    // pinv: a p a = a, p a p = p, a p and p a symmetric
+    const p = linalg.pinv(a);
+    close(T.matmul(T.matmul(a, p), a), a, "a p a");
+    close(T.matmul(T.matmul(p, a), p), p, "p a p");
+    const ap = T.matmul(a, p), pa = T.matmul(p, a);
+    close(ap, T.swapaxes(ap, 0, 1), "a p symmetric");
+    close(pa, T.swapaxes(pa, 0, 1), "p a symmetric");
+    const s = linalg.svdvals(a);
+    close(linalg.matrixNorm(a, { ord: 2 }), T.max(s), "2-norm");
+    close(linalg.matrixNorm(a, { ord: -2 }), T.min(s), "-2-norm");
+    close(linalg.matrixNorm(a, { ord: "nuc" }), T.sum(s), "nuclear");
+    close(linalg.matrixNorm(a), T.sqrt(T.sum(T.square(s))), "Frobenius");
+  }
+  // a 4x4 matrix of rank 2; with atol above every singular value, rank 0
+  const r2 = T.matmul(
+    T.random.normal(T.random.key(1), [4, 2], f64),
+    T.random.normal(T.random.key(2), [2, 4], f64),
+  );
+  assert.equal(T.item(linalg.matrixRank(r2)), 2);
+  assert.equal(T.item(linalg.matrixRank(r2, { atol: 1e6 })), 0);
+  assert.equal(T.item(linalg.matrixRank(T.eye(3))), 3);
+  assert.deepEqual(T.toArray(linalg.matrixRank(T.zeros([2, 3, 3]))), [0, 0]);
+  // matrixPower: a^0 = I, a^-1 = inv(a), a^5 = a a a a a
+  const a = square(4, [2, 3, 3]);
+  close(
+    linalg.matrixPower(a, 0),
+    T.broadcastTo(T.eye(3, f64), [2, 3, 3]),
+    "a^0",
+  );
+  close(linalg.matrixPower(a, -1), linalg.inv(a), "a^-1");
+  let p5 = a;
+  for (let i = 0; i < 4; i++) p5 = T.matmul(p5, a);
+  assertAllClose(linalg.matrixPower(a, 5), p5, { atol: 1e-9, rtol: 1e-12 });
 });
 
 Deno.test("linalg under jit: one trace, each call its own matrices; a singular matrix at a replay is the same error", () => {
@@ -268,6 +353,34 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
     [
       () => linalg.qr(a, { mode: "r" } as never),
       /linalg\.qr: options\.mode must be "reduced" or "complete", got string r/,
+    ],
+    [
+      () => linalg.svd(a, { fullMatrices: "yes" } as never),
+      /linalg\.svd: options\.fullMatrices must be a boolean/,
+    ],
+    [
+      () => linalg.svdvals(T.ones([2])),
+      /linalg\.svdvals: a must have at least 2 axes/,
+    ],
+    [
+      () => linalg.pinv(a, { rtol: -1 }),
+      /linalg\.pinv: options\.rtol must be a number >= 0, got number -1/,
+    ],
+    [
+      () => linalg.matrixRank(a, { tol: 1 } as never),
+      /linalg\.matrixRank: unknown option/,
+    ],
+    [
+      () => linalg.matrixPower(a, 1.5),
+      /linalg\.matrixPower: n must be an integer, got number 1\.5/,
+    ],
+    [
+      () => linalg.matrixPower(T.ones([2, 3]), 2),
+      /linalg\.matrixPower: a must be a square matrix/,
+    ],
+    [
+      () => linalg.matrixNorm(a, { ord: 3 }),
+      /linalg\.matrixNorm: options\.ord must be "fro", "nuc", 2, -2, 1, -1, Infinity or -Infinity, got number 3/,
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);

@@ -228,7 +228,8 @@ export function symmetricEigen(
         if (Math.abs(q[i * n + from]) > Math.abs(q[big * n + from])) big = i;
       }
       const sign = q[big * n + from] < 0 ? -1 : 1;
-      for (let i = 0; i < n; i++) v[o + i * n + c] = sign * q[i * n + from];
+      // (+ 0: no -0 from a flipped zero)
+      for (let i = 0; i < n; i++) v[o + i * n + c] = sign * q[i * n + from] + 0;
     }
   }
 }
@@ -356,5 +357,183 @@ export function householderQr(
       }
     }
     for (let i = 0; i < m * qc; i++) qOut[b * m * qc + i] = q[i];
+  }
+}
+
+/**
+ * The singular value decomposition A = U diag(S) Vh of a batch of m×n
+ * matrices (k = min(m, n)): one-sided Jacobi rotations (Hestenes) on the
+ * columns of A (of Aᵀ when m < n) until every pair is orthogonal to within
+ * 1e-15 of their norms, which keeps small singular values to full relative
+ * accuracy. S descending into `s` (k per matrix); U m×uc into `u` and Vh
+ * vr×n into `vh` (uc = vr = k reduced; m and n with `full`, the extra
+ * columns of U or rows of Vh an orthonormal completion by Gram-Schmidt on
+ * the unit vectors, as are the columns of U for a zero singular value).
+ * Each triple's sign makes the entry of largest magnitude of its column of
+ * U positive (LAPACK's, PyTorch's, signs are arbitrary).
+ */
+export function singularValues(
+  a: TypedArray,
+  count: number,
+  m: number,
+  n: number,
+  full: boolean,
+  s: TypedArray | null,
+  u: TypedArray | null,
+  vh: TypedArray | null,
+): void {
+  const k = Math.min(m, n), tall = m >= n;
+  // work on the tall one: w = p×q (p >= q), columns rotated, v q×q
+  const p = tall ? m : n, q = tall ? n : m;
+  const w = new Float64Array(p * q), v = new Float64Array(q * q);
+  const sv = new Float64Array(q), order = new Array<number>(q);
+  const left = new Float64Array(p * p), right = new Float64Array(q * q);
+  const uc = full ? m : k, vr = full ? n : k;
+  for (let b = 0; b < count; b++) {
+    const o = b * m * n;
+    for (let i = 0; i < p; i++) {
+      for (let j = 0; j < q; j++) {
+        w[i * q + j] = tall ? a[o + i * n + j] : a[o + j * n + i];
+      }
+    }
+    v.fill(0);
+    for (let j = 0; j < q; j++) v[j * q + j] = 1;
+    hestenes(w, v, p, q);
+    for (let j = 0; j < q; j++) {
+      let ss = 0;
+      for (let i = 0; i < p; i++) ss += w[i * q + j] * w[i * q + j];
+      sv[j] = Math.sqrt(ss);
+      order[j] = j;
+    }
+    order.sort((x, y) => sv[y] - sv[x] || x - y);
+    // left: the tall side's p×p basis (its first q columns w's normalised,
+    // sorted), right: the q×q rotations, sorted the same
+    left.fill(0);
+    for (let c = 0; c < q; c++) {
+      const j = order[c];
+      for (let i = 0; i < q; i++) right[i * q + c] = v[i * q + j];
+      if (sv[j] === 0) continue; // (completed below)
+      for (let i = 0; i < p; i++) left[i * p + c] = w[i * q + j] / sv[j];
+    }
+    complete(left, p, q, sv, order, full ? p : q);
+    // signs: U's column of largest magnitude entry positive
+    const uBasis = tall ? left : right, ud = tall ? p : q;
+    const vBasis = tall ? right : left, vd = tall ? q : p;
+    for (let c = 0; c < k; c++) {
+      let big = 0;
+      for (let i = 1; i < m; i++) {
+        if (Math.abs(uBasis[i * ud + c]) > Math.abs(uBasis[big * ud + c])) {
+          big = i;
+        }
+      }
+      if (uBasis[big * ud + c] < 0) {
+        // (+ 0: no -0 from a flipped zero)
+        for (let i = 0; i < m; i++) {
+          uBasis[i * ud + c] = -uBasis[i * ud + c] + 0;
+        }
+        for (let i = 0; i < n; i++) {
+          vBasis[i * vd + c] = -vBasis[i * vd + c] + 0;
+        }
+      }
+    }
+    if (s) { for (let c = 0; c < k; c++) s[b * k + c] = sv[order[c]]; }
+    if (u) {
+      for (let i = 0; i < m; i++) {
+        for (let c = 0; c < uc; c++) {
+          u[b * m * uc + i * uc + c] = uBasis[i * ud + c];
+        }
+      }
+    }
+    if (vh) {
+      for (let r = 0; r < vr; r++) {
+        for (let j = 0; j < n; j++) {
+          vh[b * vr * n + r * n + j] = vBasis[j * vd + r];
+        }
+      }
+    }
+  }
+}
+
+/** Rotates pairs of w's columns (p×q) until orthogonal, the rotations accumulated into v's columns. */
+function hestenes(
+  w: Float64Array,
+  v: Float64Array,
+  p: number,
+  q: number,
+): void {
+  for (let sweep = 0; sweep < 80; sweep++) {
+    let rotated = false;
+    for (let i = 0; i < q; i++) {
+      for (let j = i + 1; j < q; j++) {
+        let alpha = 0, beta = 0, gamma = 0;
+        for (let r = 0; r < p; r++) {
+          const x = w[r * q + i], y = w[r * q + j];
+          alpha += x * x;
+          beta += y * y;
+          gamma += x * y;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) {
+          continue;
+        }
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = (zeta < 0 ? -1 : 1) /
+          (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t), sn = c * t;
+        for (let r = 0; r < p; r++) {
+          const x = w[r * q + i], y = w[r * q + j];
+          w[r * q + i] = c * x - sn * y;
+          w[r * q + j] = sn * x + c * y;
+        }
+        for (let r = 0; r < q; r++) {
+          const x = v[r * q + i], y = v[r * q + j];
+          v[r * q + i] = c * x - sn * y;
+          v[r * q + j] = sn * x + c * y;
+        }
+      }
+    }
+    if (!rotated) return;
+  }
+}
+
+/**
+ * Fills the columns of the p×p basis `b` that are still zero, among its
+ * first `cols`, with unit vectors orthogonalised (twice, modified
+ * Gram-Schmidt) against the columns already there: the columns of zero
+ * singular values among the first q, then the completion to `cols`.
+ */
+function complete(
+  b: Float64Array,
+  p: number,
+  q: number,
+  sv: Float64Array,
+  order: number[],
+  cols: number,
+): void {
+  const filled = (c: number) => c < q && sv[order[c]] !== 0;
+  const have: number[] = [];
+  for (let c = 0; c < cols; c++) if (filled(c)) have.push(c);
+  let e = 0;
+  for (let c = 0; c < cols; c++) {
+    if (filled(c)) continue;
+    for (; e < p; e++) {
+      const x = new Float64Array(p);
+      x[e] = 1;
+      for (let pass = 0; pass < 2; pass++) {
+        for (const h of have) {
+          let d = 0;
+          for (let i = 0; i < p; i++) d += b[i * p + h] * x[i];
+          for (let i = 0; i < p; i++) x[i] -= d * b[i * p + h];
+        }
+      }
+      let nrm = 0;
+      for (let i = 0; i < p; i++) nrm += x[i] * x[i];
+      nrm = Math.sqrt(nrm);
+      if (nrm < 0.5) continue; // e nearly in the span: the next one
+      for (let i = 0; i < p; i++) b[i * p + c] = x[i] / nrm;
+      have.push(c);
+      e++;
+      break;
+    }
   }
 }
