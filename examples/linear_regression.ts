@@ -6,7 +6,9 @@
  *   deno run examples/linear_regression.ts --epochs 2000   # ends with w = 2.00, b = 0.00
  *
  * Each step (loss, gradient, update) runs as a `jit` plan; `--no-jit` runs
- * it eagerly, with the same numbers.
+ * it eagerly, with the same numbers. At the end, the answer SGD walks
+ * toward, in closed form: the least-squares fit `[w, b] = pinv([x 1]) y`
+ * (`linalg.pinv`).
  *
  * @module
  */
@@ -33,13 +35,15 @@ const specs = {
 const summary =
   "Linear regression y = 2x with nn.linear, MSE and SGD, as the PyTorch basics tutorial's first program.";
 
-/** Trains and returns the final `{ w, b }`. */
-export async function main(args: string[]): Promise<{ w: number; b: number }> {
+/** Trains and returns the final `{ w, b }` and the least-squares `exact` one. */
+export async function main(
+  args: string[],
+): Promise<{ w: number; b: number; exact: { w: number; b: number } }> {
   const opts = parseFlags(args, specs);
   useThreads(opts.threads);
   if (opts.help) {
     console.log(usage("examples/linear_regression.ts", summary, specs));
-    return { w: NaN, b: NaN };
+    return { w: NaN, b: NaN, exact: { w: NaN, b: NaN } };
   }
   const x = T.tensor([[1], [2], [3], [4]]); // inputs
   const y = T.tensor([[2], [4], [6], [8]]); // targets (y = 2x)
@@ -67,7 +71,15 @@ export async function main(args: string[]): Promise<{ w: number; b: number }> {
   }
   const w = T.item(params.weight), b = T.item(params.bias);
   console.log(`\nweight and bias after training:\nw = ${w}\nb = ${b}`);
-  return await Promise.resolve({ w, b });
+  // the minimum of the loss in closed form: [x 1] [w b]ᵀ = y by least squares
+  const design = T.concat([x, T.onesLike(x)], 1);
+  const [ew, eb] = T.matmul(T.linalg.pinv(design), y).data;
+  console.log(
+    `least squares in closed form (linalg.pinv): w = ${ew.toFixed(4)}, b = ${
+      eb.toFixed(4)
+    }`,
+  );
+  return await Promise.resolve({ w, b, exact: { w: ew, b: eb } });
 }
 
 if (import.meta.main) {

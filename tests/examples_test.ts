@@ -76,7 +76,7 @@ Deno.test("filters.ts from the command line writes into out/ of the working dire
   }
 });
 
-Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w = 2, b = 0; --no-jit gives the same numbers", async () => {
+Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w = 2, b = 0, the closed-form least squares; --no-jit gives the same numbers", async () => {
   const [short, lines] = await quiet(() => linearRegression([]));
   assert.equal(lines.filter((l) => l.startsWith("Epoch")).length, 10);
   assert.ok(short.w > 1.3 && short.w < 2, `w = ${short.w}`);
@@ -88,6 +88,12 @@ Deno.test("linear_regression.ts: 10 epochs move w toward 2; 2000 epochs reach w 
   const [eager, eagerLines] = await quiet(() => linearRegression(["--no-jit"]));
   assert.deepEqual(eager, short);
   assert.deepEqual(eagerLines, lines);
+  // the closed-form least squares that SGD walks toward (float32: within
+  // a few ulps of 2 and 0)
+  assert.ok(
+    Math.abs(short.exact.w - 2) < 1e-5 && Math.abs(short.exact.b) < 1e-5,
+    `exact w = ${short.exact.w}, b = ${short.exact.b}`,
+  );
 });
 
 Deno.test("lenet.ts: learns on a subset, same seed gives the same losses, save/load round-trips", async () => {
