@@ -2,7 +2,8 @@
  * Linear algebra on the last two axes, as `torch.linalg` (and
  * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
  * `solveTriangular`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and their
- * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`. Leading axes are a batch and broadcast. The factorizations run
+ * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`,
+ * `lstsq`, `cond`, `cross`, `multiDot`. Leading axes are a batch and broadcast. The factorizations run
  * in float64 whatever the float type and are rounded once to it
  * (`kernels/linalg.ts`: LU with partial pivoting, Cholesky, triangular
  * solves, as LAPACK's getrf, potrf and trsm).
@@ -42,7 +43,7 @@ import {
 } from "./elementwise.ts";
 import { max, min } from "./reductions.ts";
 import { matmul } from "./matmul.ts";
-import { diagonal, swapaxes, tril, triu } from "./shape.ts";
+import { diagonal, roll, swapaxes, tril, triu } from "./shape.ts";
 import {
   batchFront,
   batchSize,
@@ -132,13 +133,13 @@ function checkFloat(
 
 /**
  * a and b cast to their common float type, their batch axes broadcast:
- * a [...batch, n, n], b [...batch, n, k].
+ * a [...batch, m, n], b [...batch, m, k] (b has a's rows).
  */
 function lineUp(fn: string, a: Tensor, b: Tensor): [Tensor, Tensor] {
-  const n = a.shape[a.shape.length - 1];
-  if (b.shape[b.shape.length - 2] !== n) {
+  const [m, n] = a.shape.slice(-2);
+  if (b.shape[b.shape.length - 2] !== m) {
     throw new Error(
-      `${fn}: b must have ${n} rows to match a (a ${fmtShape(a.shape)}, b ${
+      `${fn}: b must have ${m} rows to match a (a ${fmtShape(a.shape)}, b ${
         fmtShape(b.shape)
       })`,
     );
@@ -152,10 +153,10 @@ function lineUp(fn: string, a: Tensor, b: Tensor): [Tensor, Tensor] {
     );
   }
   const dtype = promote(a.dtype, b.dtype);
-  const as = broadcastTo(astype(a, dtype), [...batch, n, n]);
+  const as = broadcastTo(astype(a, dtype), [...batch, m, n]);
   const bs = broadcastTo(
     astype(b, dtype),
-    [...batch, n, b.shape[b.shape.length - 1]],
+    [...batch, m, b.shape[b.shape.length - 1]],
   );
   return [as, bs];
 }
@@ -1257,3 +1258,244 @@ export function matrixNorm(a: Tensor, options?: MatrixNormOptions): Tensor {
     }`,
   );
 }
+
+/** Options of {@linkcode lstsq}. */
+export interface LstsqOptions {
+  /**
+   * Singular values at most rcond times the largest count as zero (the
+   * effective rank). Default max(m, n) · the float type's epsilon, as
+   * PyTorch's.
+   */
+  rcond?: number;
+}
+
+/**
+ * The least-squares solution of `a x = b` for a `[..., m, n]` and b
+ * `[..., m, k]` (batch axes broadcast; or `[..., m]`, one axis less than a,
+ * a batch of vectors by PyTorch's rule), as `torch.linalg.lstsq` with its
+ * SVD driver "gelsd" (and `jnp.linalg.lstsq`): `solution` [..., n, k] (the
+ * minimum-norm one when a is rank-deficient: `pinv(a) b`), `residuals` the
+ * squared norms of the columns of `a x - b` when m > n ([..., k], else
+ * [..., 0]; PyTorch leaves them empty for a rank-deficient a as well),
+ * `rank` (int32) and `singularValues`. Differentiable as `pinv` and
+ * `matmul` are.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // the line through (0, 1), (1, 3), (2, 5): y = 2 x + 1, fitted exactly
+ * const a = tensor([[0, 1], [1, 1], [2, 1]], { dtype: "float64" });
+ * const { solution, rank } = linalg.lstsq(a, tensor([[1], [3], [5]], { dtype: "float64" }));
+ * assert.deepEqual((toArray(solution) as number[][]).map(([v]) => Math.round(v * 1e12) / 1e12), [2, 1]);
+ * assert.equal(toArray(rank), 2);
+ * ```
+ */
+export function lstsq(
+  a: Tensor,
+  b: Tensor,
+  options?: LstsqOptions,
+): {
+  solution: Tensor;
+  residuals: Tensor;
+  rank: Tensor;
+  singularValues: Tensor;
+} {
+  const fn = "linalg.lstsq";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  checkFloat(fn, "b", b, 1);
+  if (b.shape.length === a.shape.length - 1) {
+    // torch's rule: b with one axis less than a is a batch of vectors
+    const r = lstsq(a, expandDims(b, -1), options);
+    return { ...r, solution: squeeze(r.solution, -1) };
+  }
+  const o = checkOptions(fn, options, ["rcond"]);
+  if (o.rcond !== undefined && !(typeof o.rcond === "number" && o.rcond >= 0)) {
+    throw new Error(
+      `${fn}: options.rcond must be a number >= 0, got ${describe(o.rcond)}`,
+    );
+  }
+  const [as, bs] = lineUp(fn, a, b);
+  const tol = o.rcond === undefined ? {} : { rtol: o.rcond as number };
+  const s = svdvals(as);
+  const solution = matmul(pinv(as, tol), bs);
+  const [m, n] = as.shape.slice(-2);
+  const residuals = m > n
+    ? sum(square(sub(matmul(as, solution), bs)), { axis: -2 })
+    : zerosLike(columns(sum(bs, { axis: -2 }), 0, 0));
+  return {
+    solution,
+    residuals,
+    rank: sum(astype(aboveTolerance(fn, as, s, tol), "int32"), { axis: -1 }),
+    singularValues: s,
+  };
+}
+
+/** Options of {@linkcode cond}. */
+export interface CondOptions {
+  /**
+   * The norm: 2 (the default: the largest singular value over the
+   * smallest), -2 (the inverse), or `"fro"`, `"nuc"`, 1, -1, Infinity,
+   * -Infinity (norm(a) · norm(inv(a)), square a only).
+   */
+  p?: "fro" | "nuc" | number;
+}
+
+/**
+ * The condition number of each matrix of a `[..., m, n]`, as
+ * `torch.linalg.cond`: for p = 2 (the default) and -2 from the singular
+ * values (Infinity for a singular matrix), for the other norms
+ * `matrixNorm(a, p) · matrixNorm(inv(a), p)`.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(toArray(linalg.cond(tensor([[4, 0], [0, 0.5]]))), 8);
+ * assert.equal(toArray(linalg.cond(tensor([[1, 0], [0, 0]]))), Infinity);
+ * ```
+ */
+export function cond(a: Tensor, options?: CondOptions): Tensor {
+  const fn = "linalg.cond";
+  using _op = userOp(fn);
+  checkFloat(fn, "a", a, 2);
+  const o = checkOptions(fn, options, ["p"]);
+  const p = (o.p ?? 2) as CondOptions["p"];
+  if (p === 2 || p === -2) {
+    const s = svdvals(a);
+    const big = max(s, { axis: -1 }), small = min(s, { axis: -1 });
+    return p === 2 ? div(big, small) : div(small, big);
+  }
+  if (!["fro", "nuc", 1, -1, Infinity, -Infinity].includes(p as number)) {
+    throw new Error(
+      `${fn}: options.p must be 2, -2, "fro", "nuc", 1, -1, Infinity or -Infinity, got ${
+        describe(p)
+      }`,
+    );
+  }
+  checkSquare(fn, "a", a);
+  return mul(matrixNorm(a, { ord: p }), matrixNorm(inv(a), { ord: p }));
+}
+
+/** Options of {@linkcode cross}. */
+export interface CrossOptions {
+  /** The axis of length 3 (negative counts from the end). Default -1. */
+  axis?: number;
+}
+
+/**
+ * The cross product of 3-vectors along `axis`, as `torch.linalg.cross`
+ * (batch axes broadcast): `a × b = roll(a, -1) roll(b, -2) - roll(a, -2)
+ * roll(b, -1)` along it.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(linalg.cross(tensor([1, 0, 0]), tensor([0, 1, 0]))), [0, 0, 1]);
+ * ```
+ */
+export function cross(a: Tensor, b: Tensor, options?: CrossOptions): Tensor {
+  const fn = "linalg.cross";
+  using _op = userOp(fn);
+  checkTensor(fn, a, "a");
+  checkTensor(fn, b, "b");
+  const o = checkOptions(fn, options, ["axis"]);
+  const axis = (o.axis ?? -1) as number;
+  for (const [name, t] of [["a", a], ["b", b]] as const) {
+    const ax = Number.isInteger(axis) && axis < 0
+      ? t.shape.length + axis
+      : axis;
+    if (!(Number.isInteger(ax) && ax >= 0 && ax < t.shape.length)) {
+      throw new Error(
+        `${fn}: options.axis ${
+          describe(axis)
+        } is out of range for ${name} of shape ${fmtShape(t.shape)}`,
+      );
+    }
+    if (t.shape[ax] !== 3) {
+      throw new Error(
+        `${fn}: ${name} must have size 3 along axis ${axis}, got shape ${
+          fmtShape(t.shape)
+        }`,
+      );
+    }
+  }
+  const r = (t: Tensor, k: number) => roll(t, k, { axis });
+  return sub(mul(r(a, -1), r(b, -2)), mul(r(a, -2), r(b, -1)));
+}
+
+/**
+ * The product of a chain of matrices in the order that needs the fewest
+ * multiply-adds (the classic dynamic program on their sizes), as
+ * `torch.linalg.multi_dot`: the first may be a vector (a row), the last a
+ * vector (a column), and the result drops those axes.
+ *
+ * @example
+ * ```ts
+ * import { linalg, ones, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // (a b) c costs 10·100·5 + 10·5·50, a (b c) 100·5·50 + 10·100·50
+ * const y = linalg.multiDot([ones([10, 100]), ones([100, 5]), ones([5, 50])]);
+ * assert.deepEqual(y.shape, [10, 50]);
+ * assert.equal((toArray(y) as number[][])[0][0], 500);
+ * ```
+ */
+export function multiDot(tensors: readonly Tensor[]): Tensor {
+  const fn = "linalg.multiDot";
+  using _op = userOp(fn);
+  if (!Array.isArray(tensors) || tensors.length < 2) {
+    throw new Error(
+      `${fn}: tensors must be an array of at least 2 tensors, got ${
+        describe(tensors)
+      }`,
+    );
+  }
+  const ts = tensors.map((t, i) => {
+    checkTensor(fn, t, `tensors[${i}]`);
+    const vectorOk = i === 0 || i === tensors.length - 1;
+    if (t.shape.length !== 2 && !(vectorOk && t.shape.length === 1)) {
+      throw new Error(
+        `${fn}: tensors[${i}] must be 2-D${
+          vectorOk ? " (or 1-D, first or last)" : ""
+        }, got shape ${fmtShape(t.shape)}`,
+      );
+    }
+    return t.shape.length === 1 ? reshapeVector(t, i === 0) : t;
+  });
+  for (let i = 1; i < ts.length; i++) {
+    if (ts[i - 1].shape[1] !== ts[i].shape[0]) {
+      throw new Error(
+        `${fn}: tensors[${i - 1}] and tensors[${i}] do not chain (shapes ${
+          fmtShape(tensors[i - 1].shape)
+        } and ${fmtShape(tensors[i].shape)})`,
+      );
+    }
+  }
+  // dims[i], dims[i + 1]: the shape of matrix i; cost and split of each chain
+  const dims = [ts[0].shape[0], ...ts.map((t) => t.shape[1])];
+  const k = ts.length;
+  const cost = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const split = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (let len = 1; len < k; len++) {
+    for (let i = 0; i + len < k; i++) {
+      const j = i + len;
+      cost[i][j] = Infinity;
+      for (let s = i; s < j; s++) {
+        const c = cost[i][s] + cost[s + 1][j] +
+          dims[i] * dims[s + 1] * dims[j + 1];
+        if (c < cost[i][j]) [cost[i][j], split[i][j]] = [c, s];
+      }
+    }
+  }
+  const chain = (i: number, j: number): Tensor =>
+    i === j ? ts[i] : matmul(chain(i, split[i][j]), chain(split[i][j] + 1, j));
+  let out = chain(0, k - 1);
+  if (tensors[k - 1].shape.length === 1) out = squeeze(out, -1);
+  if (tensors[0].shape.length === 1) out = squeeze(out, 0);
+  return out;
+}
+
+/** A vector as a row (first of a chain) or a column (last). */
+const reshapeVector = (t: Tensor, row: boolean) => expandDims(t, row ? 0 : -1);

@@ -180,4 +180,48 @@ export const linalgRows: Row[] = [
       );
     },
   },
+  {
+    name: "linalg.lstsq (solution and residuals), cond (every p)",
+    arb: fc.tuple(size, size, size, fc.boolean()).map(([m, n, k, vector]) => ({
+      shapes: [[m, n], vector ? [m] : [m, k], [n, n]],
+    })),
+    domains: ["unit", "real", "unit"],
+    f: (_, x, b, c) => {
+      const { solution, residuals } = linalg.lstsq(separated(x), b);
+      const conds = ([2, -2, "fro", "nuc", 1, -1, Infinity, -Infinity] as const)
+        .map((p) =>
+          linalg.cond(p === 2 || p === -2 ? separated(c) : dominant(c), { p })
+        );
+      return joined(solution, residuals, ...conds);
+    },
+  },
+  {
+    name: "linalg.cross (batch axes broadcast, any axis), multiDot",
+    arb: fc.tuple(
+      batch,
+      fc.boolean(),
+      size,
+      size,
+      size,
+      fc.boolean(),
+      fc.boolean(),
+    )
+      .map(([b, first, p, q, r, rowFirst, colLast]) => ({
+        shapes: [
+          first ? [3, ...b] : [...b, 3],
+          first ? [3, 1] : [3],
+          rowFirst ? [p] : [2, p],
+          [p, q],
+          [q, r],
+          colLast ? [r] : [r, 2],
+        ],
+        p: { axis: first ? 0 : -1 },
+      })),
+    domains: ["real", "real", "real", "real", "real", "real"],
+    f: ({ axis }, a, b, m0, m1, m2, m3) =>
+      joined(
+        linalg.cross(a, axis === 0 ? b : T.reshape(b, [3]), { axis }),
+        linalg.multiDot([m0, m1, m2, m3]),
+      ),
+  },
 ];
