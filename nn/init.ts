@@ -26,7 +26,7 @@ import {
   uniform as randomUniform,
 } from "../ops/random.ts";
 import { checkKeyArg } from "../ops/_args.ts";
-import { orthonormalColumns } from "../ops/_linalg.ts";
+import { positiveQ } from "../ops/kernels/linalg.ts";
 
 /** A float dtype option. Default float32. */
 type FloatOpt = { dtype?: "float32" | "float64" };
@@ -415,16 +415,18 @@ export function orthogonal(
   const out = allocShape(fn, dtype, shape);
   if (rows === 0 || cols === 0) return fromData(out, shape);
   const a = randomNormal(key, [rows, cols], { dtype: "float64" }).data;
-  // the tall side down: m x n with m >= n, column j at a[i·n + j] (or transposed)
+  // the tall side down: m x n with m >= n (a, or a transposed)
   const wide = rows < cols, m = wide ? cols : rows, n = wide ? rows : cols;
-  const at = (
-    i: number,
-    j: number,
-  ) => (wide ? a[j * cols + i] : a[i * cols + j]);
-  const q = orthonormalColumns(m, n, at);
+  const tall = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      out[wide ? j * cols + i : i * cols + j] = gain * q[j][i];
+      tall[i * n + j] = wide ? a[j * cols + i] : a[i * cols + j];
+    }
+  }
+  const q = positiveQ(tall, m, n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      out[wide ? j * cols + i : i * cols + j] = gain * q[i * n + j];
     }
   }
   return fromData(out, shape);

@@ -59,7 +59,7 @@ import { ceil } from "./math.ts";
 import { softmax } from "./activations.ts";
 import { take } from "./indexing.ts";
 import { matmul } from "./matmul.ts";
-import { orthonormalColumns } from "./_linalg.ts";
+import { cholesky, positiveQ } from "./kernels/linalg.ts";
 import { argmax } from "./reductions.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
@@ -2236,14 +2236,11 @@ export function orthogonal(
   const s = checkSize(fn, [...(shape ?? []), n, n]);
   const dtype = floatOption(fn, options);
   const draw = (w: readonly [number, number]) => {
-    // the normals of this key, then each matrix's Q (columns j of column-major)
+    // the normals of this key, then each matrix's Q
     const z = normal(makeKey(w[0], w[1]), s, { dtype }).data;
     const out = allocData(dtype, z.length);
     for (let b = 0; b < z.length; b += n * n) {
-      const q = orthonormalColumns(n, n, (i, j) => z[b + i * n + j]);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) out[b + i * n + j] = q[j][i];
-      }
+      out.set(positiveQ(Float64Array.from(z.subarray(b, b + n * n)), n, n), b);
     }
     return fromData(out, s);
   };
@@ -2294,25 +2291,21 @@ export function multivariateNormal(
   // the lower Cholesky factor, in float64 from cov's values
   const c = cov.data, l = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
-      let v = c[i * d + j];
-      for (let k = 0; k < j; k++) v -= l[i * d + k] * l[j * d + k];
-      if (i === j) {
-        if (!(v > 0) || c[i * d + j] !== c[j * d + i]) {
-          throw new Error(
-            `${fn}: cov must be symmetric positive definite (its Cholesky factor failed at row ${i})`,
-          );
-        }
-        l[i * d + i] = Math.sqrt(v);
-      } else {
-        if (c[i * d + j] !== c[j * d + i]) {
-          throw new Error(
-            `${fn}: cov must be symmetric positive definite (cov[${i}][${j}] is not cov[${j}][${i}])`,
-          );
-        }
-        l[i * d + j] = v / l[j * d + j];
+    for (let j = 0; j < i; j++) {
+      if (c[i * d + j] !== c[j * d + i]) {
+        throw new Error(
+          `${fn}: cov must be symmetric positive definite (cov[${i}][${j}] is not cov[${j}][${i}])`,
+        );
       }
     }
+  }
+  const bad = cholesky(c, 1, d, l);
+  if (bad) {
+    throw new Error(
+      `${fn}: cov must be symmetric positive definite (its Cholesky factor failed at row ${
+        bad[1] - 1
+      })`,
+    );
   }
   const factorT = transpose(
     fromData(dtype === "float32" ? Float32Array.from(l) : l, [d, d]),

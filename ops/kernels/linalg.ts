@@ -537,3 +537,20 @@ function complete(
     }
   }
 }
+
+/**
+ * The Q of the QR factorization of one m×n matrix `a` (m >= n, row-major)
+ * with R's diagonal made positive, so unique: `householderQr`'s Q with each
+ * column times the sign of its R entry (a zero one kept), m×n row-major. The
+ * orthogonal samplers and initialisers draw with it (PyTorch's and JAX's
+ * `orthogonal` do the same with LAPACK's QR).
+ */
+export function positiveQ(a: Float64Array, m: number, n: number): Float64Array {
+  const q = new Float64Array(m * n), r = new Float64Array(n * n);
+  householderQr(a, 1, m, n, n, q, r);
+  for (let j = 0; j < n; j++) {
+    if (r[j * n + j] >= 0) continue;
+    for (let i = 0; i < m; i++) q[i * n + j] = -q[i * n + j];
+  }
+  return q;
+}
