@@ -3,7 +3,7 @@
  * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
  * `solveTriangular`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and their
  * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`,
- * `lstsq`, `cond`, `cross`, `multiDot`. Leading axes are a batch and broadcast. The factorizations run
+ * `lstsq`, `cond`, `cross`, `multiDot`, `matrixExp`. Leading axes are a batch and broadcast. The factorizations run
  * in float64 whatever the float type and are rounded once to it
  * (`kernels/linalg.ts`: LU with partial pivoting, Cholesky, triangular
  * solves, as LAPACK's getrf, potrf and trsm).
@@ -34,6 +34,7 @@ import {
   div,
   greater,
   maximum,
+  minimum,
   mul,
   neg,
   sqrt,
@@ -42,6 +43,7 @@ import {
   where,
 } from "./elementwise.ts";
 import { max, min } from "./reductions.ts";
+import { ceil, exp2, log2 } from "./math.ts";
 import { matmul } from "./matmul.ts";
 import { diagonal, roll, swapaxes, tril, triu } from "./shape.ts";
 import {
@@ -1499,3 +1501,81 @@ export function multiDot(tensors: readonly Tensor[]): Tensor {
 
 /** A vector as a row (first of a chain) or a column (last). */
 const reshapeVector = (t: Tensor, row: boolean) => expandDims(t, row ? 0 : -1);
+
+/** Padé [13/13] coefficients of exp (Higham 2005, as SciPy's and JAX's expm). */
+const PADE13 = [
+  64764752532480000,
+  32382376266240000,
+  7771770303897600,
+  1187353796428800,
+  129060195264000,
+  10559470521600,
+  670442572800,
+  33522128640,
+  1323241920,
+  40840800,
+  960960,
+  16380,
+  182,
+  1,
+];
+/** The 1-norm up to which Padé [13/13] is accurate to float64's rounding. */
+const THETA13 = 5.371920351148152;
+/** Most squarings: 1-norms up to θ₁₃·2²⁴ (about 9·10⁷) keep their accuracy. */
+const MAX_SQUARINGS = 24;
+
+/**
+ * The matrix exponential of each matrix of a `[..., n, n]`, as
+ * `torch.linalg.matrix_exp`: scaling and squaring with a Padé [13/13]
+ * approximant (Higham 2005, as SciPy's and JAX's `expm`): a scaled by
+ * 2^-s so its 1-norm is at most θ₁₃, the approximant `(V - U)⁻¹ (V + U)`
+ * by `solve`, then squared s times. Composed of ops (the squarings a fixed
+ * 24 steps, each a product with r where s asks for it and with I past it),
+ * so it differentiates, vmaps and jits with no rule of its own.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // a rotation generator: exp of [[0, -t], [t, 0]] rotates by t
+ * const r = toArray(linalg.matrixExp(tensor([[0, -Math.PI / 2], [Math.PI / 2, 0]], { dtype: "float64" }))) as number[][];
+ * assert.deepEqual(r.map((row) => row.map((v) => Math.round(v * 1e12) / 1e12)), [[0, -1], [1, 0]]);
+ * ```
+ */
+export function matrixExp(a: Tensor): Tensor {
+  const fn = "linalg.matrixExp";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  const n = a.shape[a.shape.length - 1];
+  if (a.shape.includes(0)) return a;
+  const i = broadcastTo(eye(n, { dtype: a.dtype }), a.shape);
+  // s = max(0, ceil(log2(|a|₁ / θ))) per matrix, at most MAX_SQUARINGS
+  const norm = max(sum(abs(a), { axis: -2 }), { axis: -1 });
+  const s = minimum(
+    maximum(ceil(log2(div(norm, THETA13))), 0),
+    MAX_SQUARINGS,
+  );
+  const x = div(a, perMatrix(exp2(s)));
+  const x2 = matmul(x, x), x4 = matmul(x2, x2), x6 = matmul(x4, x2);
+  const b = PADE13;
+  const terms = (c: number[], m: Tensor[]) =>
+    m.reduce((acc, t, k) => add(acc, mul(t, c[k])), mul(i, 0));
+  const u = matmul(
+    x,
+    add(
+      matmul(x6, terms([b[13], b[11], b[9]], [x6, x4, x2])),
+      terms([b[7], b[5], b[3], b[1]], [x6, x4, x2, i]),
+    ),
+  );
+  const v = add(
+    matmul(x6, terms([b[12], b[10], b[8]], [x6, x4, x2])),
+    terms([b[6], b[4], b[2], b[0]], [x6, x4, x2, i]),
+  );
+  let r = bind(solvePrim, [sub(v, u), add(v, u)], {});
+  // r·r where the k-th squaring is due, else r·I: never a square past s
+  // (which could overflow, and 0·inf is NaN in the gradient)
+  for (let k = 0; k < MAX_SQUARINGS; k++) {
+    r = matmul(r, where(perMatrix(greater(s, k)), r, i));
+  }
+  return r;
+}

@@ -224,4 +224,11 @@ export const linalgRows: Row[] = [
         linalg.multiDot([m0, m1, m2, m3]),
       ),
   },
+  {
+    // entries in (-2, 2) scaled by 3: 1-norms up to 18, so up to 2 squarings
+    name: "linalg.matrixExp",
+    arb: fc.tuple(size, batch).map(([n, b]) => ({ shapes: [[...b, n, n]] })),
+    domains: ["real"],
+    f: (_, x) => linalg.matrixExp(T.mul(x, 3)),
+  },
 ];

@@ -55,6 +55,7 @@ const ops: Record<string, (xs: Tensor[], o: any) => Tensor> = {
     }),
   cross: ([a, b], o) => linalg.cross(a, b, o),
   multiDot: (xs) => linalg.multiDot(xs),
+  matrixExp: ([a]) => linalg.matrixExp(a),
 };
 
 // float32: PyTorch runs LAPACK's float32 routines, the library float64
@@ -284,6 +285,33 @@ Deno.test("linalg.svd: full matrices complete U and Vh to orthonormal bases; the
   assertAllClose(linalg.matrixPower(a, 5), p5, { atol: 1e-9, rtol: 1e-12 });
 });
 
+Deno.test("linalg.matrixExp: exp(a) exp(-a) = I, exp of a diagonal is the diagonal's exp, det exp(a) = exp(trace a), an exponential that underflows is 0 (no NaN), empty matrices", () => {
+  const a = T.mul(T.random.normal(T.random.key(9), [3, 4, 4], f64), 3);
+  const eye = T.broadcastTo(T.eye(4, f64), [3, 4, 4]);
+  assertAllClose(
+    T.matmul(linalg.matrixExp(a), linalg.matrixExp(T.neg(a))),
+    eye,
+    { atol: 1e-9, rtol: 1e-9 },
+  );
+  const d = T.tensor([-3, 0.5, 7], f64);
+  close(
+    linalg.matrixExp(T.mul(T.eye(3, f64), d)),
+    T.mul(T.eye(3, f64), T.exp(d)),
+    "diagonal",
+  );
+  assertAllClose(
+    linalg.det(linalg.matrixExp(a)),
+    T.exp(T.trace(a, { axis1: -2, axis2: -1 })),
+    { atol: 0, rtol: 1e-10 },
+  );
+  // a huge negative diagonal: exp underflows to 0, not NaN
+  assert.deepEqual(T.toArray(linalg.matrixExp(T.mul(T.eye(2, f64), -1e6))), [[
+    0,
+    0,
+  ], [0, 0]]);
+  assert.deepEqual(linalg.matrixExp(T.zeros([2, 0, 0])).shape, [2, 0, 0]);
+});
+
 Deno.test("linalg under jit: one trace, each call its own matrices; a singular matrix at a replay is the same error", () => {
   const f = T.jit((a: Tensor, b: Tensor) => linalg.solve(a, b));
   const b = T.ones([3], f64);
@@ -433,6 +461,10 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
     [
       () => linalg.multiDot([T.ones([2, 3]), T.ones([3]), T.ones([3, 3])]),
       /linalg\.multiDot: tensors\[1\] must be 2-D, got shape \[3\]/,
+    ],
+    [
+      () => linalg.matrixExp(T.ones([2, 3])),
+      /linalg\.matrixExp: a must be a square matrix/,
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
