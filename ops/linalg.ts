@@ -1,12 +1,15 @@
 /**
  * Linear algebra on the last two axes, as `torch.linalg` (and
  * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
- * `solveTriangular`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and their
- * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`,
- * `lstsq`, `cond`, `cross`, `multiDot`, `matrixExp`. Leading axes are a batch and broadcast. The factorizations run
- * in float64 whatever the float type and are rounded once to it
- * (`kernels/linalg.ts`: LU with partial pivoting, Cholesky, triangular
- * solves, as LAPACK's getrf, potrf and trsm).
+ * `solveTriangular`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and the
+ * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`, `lstsq`,
+ * `cond`, `cross`, `multiDot`, `matrixExp`. Leading axes are a batch and
+ * broadcast. The factorizations run in float64 whatever the float type and
+ * are rounded once to it (`kernels/linalg.ts`, unblocked loops for small and
+ * medium matrices: LU with partial pivoting, Cholesky and triangular solves
+ * as LAPACK's getrf, potrf and trsm; Householder QR as geqrf and orgqr;
+ * cyclic Jacobi for eigh and one-sided Jacobi for the SVD, which keep small
+ * eigen- and singular values to full relative accuracy).
  *
  * Each primitive has its VJP and JVP written with these same ops (so
  * derivatives of every order work): `linalg.solve` (a x = b),
