@@ -1,7 +1,7 @@
 /**
  * Linear algebra on the last two axes, as `torch.linalg` (and
  * `jnp.linalg`): `solve`, `inv`, `det`, `slogdet`, `cholesky`,
- * `solveTriangular`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and the
+ * `solveTriangular`, `lu`, `eigh`, `eigvalsh`, `qr`, `svd`, `svdvals`, and the
  * compositions `pinv`, `matrixRank`, `matrixPower`, `matrixNorm`, `lstsq`,
  * `cond`, `cross`, `multiDot`, `matrixExp`. Leading axes are a batch and
  * broadcast. The factorizations run in float64 whatever the float type and
@@ -16,8 +16,9 @@
  * `linalg.solveTriangular`, `linalg.cholesky`, `linalg.det`,
  * `linalg.logAbsDet` and the sign of the determinant (`linalg.detSign`,
  * locally constant); `linalg.eigvalsh` and `linalg.eighVectors`, and
- * `linalg.qrQ` and `linalg.qrR`, `linalg.svdU`, `linalg.svdS` and
- * `linalg.svdVh`, each one output of a factorization (a
+ * `linalg.luP`, `linalg.luL` and `linalg.luU`, `linalg.qrQ` and
+ * `linalg.qrR`, `linalg.svdU`, `linalg.svdS` and `linalg.svdVh`, each one
+ * output of a factorization (a
  * primitive has one result; a factorization's cotangent is linear in its
  * outputs' cotangents, so each primitive's VJP is the whole rule with the
  * other output's cotangent zero). `inv` is `solve` against the identity.
@@ -25,8 +26,8 @@
  * in a x = b is −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527) and
  * eigh's the skew part of Vᵀ g over the eigenvalue gaps, both symmetric, as
  * PyTorch treats the input as symmetric (only its lower triangle is read);
- * QR's is TensorFlow's (`QrGrad`), which equals PyTorch's; the SVD's is
- * PyTorch's `svd_backward`.
+ * QR's is TensorFlow's (`QrGrad`), which equals PyTorch's; LU's and the
+ * SVD's are PyTorch's `linalg_lu_backward` and `svd_backward`.
  *
  * @module
  */
@@ -723,6 +724,71 @@ function svdPrimitive(
 const svdUPrim = svdPrimitive("linalg.svdU", "U");
 const svdSPrim = svdPrimitive("linalg.svdS", "S");
 const svdVhPrim = svdPrimitive("linalg.svdVh", "Vh");
+
+/** One factor of a's LU factorization with partial pivoting: "P", "L" or "U". */
+function luOutput(a: Tensor, which: "P" | "L" | "U"): Tensor {
+  const { n, count, f } = luOf(a);
+  const out = allocData(a.dtype, a.data.length);
+  for (let m = 0; m < count; m++) {
+    const o = m * n * n;
+    if (which === "P") {
+      // the rows' order after the swaps: row i of P A = L U is row perm[i]
+      // of a, so P (with A = P L U) has a 1 at (perm[i], i)
+      const perm = Array.from({ length: n }, (_, i) => i);
+      for (let i = 0; i < n; i++) {
+        const p = f.piv[m * n + i];
+        [perm[i], perm[p]] = [perm[p], perm[i]];
+      }
+      for (let i = 0; i < n; i++) out[o + perm[i] * n + i] = 1;
+      continue;
+    }
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const v = f.lu[o + i * n + j];
+        out[o + i * n + j] = which === "L"
+          ? (j < i ? v : j === i ? 1 : 0)
+          : (j >= i ? v : 0);
+      }
+    }
+  }
+  return fromData(out, a.shape);
+}
+
+/**
+ * The cotangent of a from those of L and U (either null) of a = P L U,
+ * PyTorch 1.13's linalg_lu_backward for square a:
+ * P L⁻ᵀ [tril(Lᵀ gL, -1) + triu(gU Uᵀ)] U⁻ᵀ.
+ */
+function luBackward(a: Tensor, gl: Tensor | null, gu: Tensor | null): Tensor {
+  if (a.shape.includes(0)) return zerosLike(a); // (nothing to differentiate)
+  const p = bind(luPPrim, [a], {}), l = bind(luLPrim, [a], {});
+  const u = bind(luUPrim, [a], {});
+  const lower = gl && tril(matmul(mT(l), gl), { k: -1 });
+  const upper = gu && triu(matmul(gu, mT(u)));
+  const inner = lower && upper ? add(lower, upper) : (lower ?? upper)!;
+  const left = bind(triSolvePrim, [mT(l), inner], { upper: true, unit: true });
+  return matmul(p, rightSolveUpperT(left, u));
+}
+
+/** One output of the LU factorization as a primitive (P's derivative is zero). */
+function luPrimitive(name: string, which: "P" | "L" | "U"): Primitive<Empty> {
+  const prim: Primitive<Empty> = definePrimitive({
+    name,
+    forward: ([a]) => luOutput(a, which),
+    vjp: ([a]) => [
+      which === "P"
+        ? null
+        : (g) =>
+          luBackward(a, which === "L" ? g : null, which === "U" ? g : null),
+    ],
+    batch: ([a], [d]) => [bind(prim, [batchFront(a, d, a.shape[d!])], {}), 0],
+  });
+  return prim;
+}
+
+const luPPrim = luPrimitive("linalg.luP", "P");
+const luLPrim = luPrimitive("linalg.luL", "L");
+const luUPrim = luPrimitive("linalg.luU", "U");
 
 // ---------------------------------------------------------------------------
 // public ops
@@ -1581,4 +1647,36 @@ export function matrixExp(a: Tensor): Tensor {
     r = matmul(r, where(perMatrix(greater(s, k)), r, i));
   }
   return r;
+}
+
+/**
+ * The LU factorization with partial pivoting `a = P L U` of each square
+ * matrix of a `[..., n, n]`, as `torch.linalg.lu` (its `P`, `L` and `U`):
+ * P a permutation matrix, L unit lower triangular, U upper triangular,
+ * LAPACK's getrf (each column's pivot the first entry of largest
+ * magnitude), so PyTorch's values. A singular a factors too (a zero on U's
+ * diagonal). Differentiable (PyTorch's rule; P's derivative is zero) where
+ * U is invertible. Square matrices only (PyTorch also takes rectangular
+ * ones).
+ *
+ * @example
+ * ```ts
+ * import { linalg, matmul, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = tensor([[1, 2], [3, 4]], { dtype: "float64" });
+ * const { P, L, U } = linalg.lu(a);
+ * assert.deepEqual(toArray(P), [[0, 1], [1, 0]]);
+ * assert.deepEqual(toArray(U), [[3, 4], [0, 2 - 4 / 3]]);
+ * assert.deepEqual(toArray(matmul(P, matmul(L, U))), [[1, 2], [3, 4]]);
+ * ```
+ */
+export function lu(a: Tensor): { P: Tensor; L: Tensor; U: Tensor } {
+  const fn = "linalg.lu";
+  using _op = userOp(fn);
+  checkSquare(fn, "a", a);
+  return {
+    P: bind(luPPrim, [a], {}),
+    L: bind(luLPrim, [a], {}),
+    U: bind(luUPrim, [a], {}),
+  };
 }

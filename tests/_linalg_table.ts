@@ -231,4 +231,19 @@ export const linalgRows: Row[] = [
     domains: ["real"],
     f: (_, x) => linalg.matrixExp(T.mul(x, 3)),
   },
+  {
+    // diagonally dominant, its rows reversed or not: pivots that swap rows
+    // or not, and never near zero (P is locally constant)
+    name: "linalg.lu",
+    arb: fc.tuple(size, batch, fc.boolean()).map(([n, b, flip]) => ({
+      shapes: [[...b, n, n]],
+      p: { flip },
+    })),
+    domains: ["unit"],
+    f: ({ flip }, x) => {
+      const m = dominant(x);
+      const { P, L, U } = linalg.lu(flip ? T.flip(m, { axis: -2 }) : m);
+      return joined(P, L, U);
+    },
+  },
 ];

@@ -89,6 +89,7 @@ const treeOps: Record<string, TreeOp> = {
   svd: ([a], o) => linalg.svd(a, o),
   svdvals: ([a]) => ({ S: linalg.svdvals(a) }),
   lstsq: ([a, b]) => linalg.lstsq(a, b),
+  lu: ([a]) => linalg.lu(a),
 };
 
 for (const c of fixture.cases as unknown as (Case | TreeCase)[]) {
@@ -122,7 +123,7 @@ for (const c of fixture.cases as unknown as (Case | TreeCase)[]) {
   });
 }
 
-/** A case of several named outputs (eigh, eigvalsh, qr, svd, lstsq): each output, and the gradients of their sum against the cotangents. */
+/** A case of several named outputs (eigh, eigvalsh, qr, svd, lstsq, lu): each output, and the gradients of their sum against the cotangents. */
 function checkTreeCase(c: TreeCase, xs: Tensor[]): void {
   const f = (...v: Tensor[]) => treeOps[c.op](v, c.options);
   const ys = f(...xs);
@@ -466,6 +467,7 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
       () => linalg.matrixExp(T.ones([2, 3])),
       /linalg\.matrixExp: a must be a square matrix/,
     ],
+    [() => linalg.lu(T.ones([2, 3])), /linalg\.lu: a must be a square matrix/],
     // det's gradient a·det·a⁻ᵀ needs an invertible a (PyTorch 1.13 takes an SVD there)
     [
       () =>
