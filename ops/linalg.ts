@@ -73,6 +73,7 @@ import {
   zerosLike,
 } from "./tensor.ts";
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
+import type { BatchRule } from "./grad_types.ts";
 import { currentOp, userOp } from "./debug.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import * as K from "./kernels/linalg.ts";
@@ -196,6 +197,16 @@ const batched2 = (
   const n = batchSize(vals, dims);
   return [bind(prim, vals.map((v, i) => batchFront(v, dims[i], n)), params), 0];
 };
+
+/**
+ * The batching rule of a one-input primitive over stacks of matrices: the
+ * batch axis moved to the front, where the primitive takes batches anyway.
+ */
+const frontBatch =
+  <P>(prim: () => Primitive<P>): BatchRule<P> => ([a], [d], p) => [
+    bind(prim(), [batchFront(a, d, a.shape[d!])], p),
+    0,
+  ];
 
 // ---------------------------------------------------------------------------
 // primitives: forward kernel call and derivative rules side by side
@@ -327,10 +338,7 @@ const choleskyPrim: Primitive<Empty> = definePrimitive({
     const sym = mul(add(da!, mT(da!)), 0.5);
     return matmul(l, phi(mT(lowerSolve(l, mT(lowerSolve(l, sym))))));
   },
-  batch: ([a], [d]) => [
-    bind(choleskyPrim, [batchFront(a, d, a.shape[d!])], {}),
-    0,
-  ],
+  batch: frontBatch(() => choleskyPrim),
 });
 
 /** The LU factors of a [..., n, n], for the determinant primitives. */
@@ -367,7 +375,7 @@ function detPrimitive(
     },
     vjp,
     jvp: ([a], [da], out) => jvp(a, da!, out),
-    batch: ([a], [d]) => [bind(prim, [batchFront(a, d, a.shape[d!])], {}), 0],
+    batch: frontBatch(() => prim),
   });
   return prim;
 }
@@ -444,7 +452,7 @@ function eighPrimitive(
     forward: ([a]) => pick(eigenOf(a)),
     vjp: ([a], out) => [vjp(a, out)],
     jvp: ([a], [da], out) => jvp(a, symmetric(da!), out),
-    batch: ([a], [d]) => [bind(prim, [batchFront(a, d, a.shape[d!])], {}), 0],
+    batch: frontBatch(() => prim),
   });
   return prim;
 }
@@ -599,10 +607,7 @@ function qrPrimitive(name: string, wantQ: boolean): Primitive<QrParams> {
     vjp: ([a], _, p) => [
       (g) => qrCotangent(a, p, wantQ ? g : null, wantQ ? null : g),
     ],
-    batch: ([a], [d], p) => [
-      bind(prim, [batchFront(a, d, a.shape[d!])], p),
-      0,
-    ],
+    batch: frontBatch(() => prim),
   });
   return prim;
 }
@@ -716,7 +721,7 @@ function svdPrimitive(
           which === "Vh" ? g : null,
         ),
     ],
-    batch: ([a], [d], p) => [bind(prim, [batchFront(a, d, a.shape[d!])], p), 0],
+    batch: frontBatch(() => prim),
   });
   return prim;
 }
@@ -781,7 +786,7 @@ function luPrimitive(name: string, which: "P" | "L" | "U"): Primitive<Empty> {
         : (g) =>
           luBackward(a, which === "L" ? g : null, which === "U" ? g : null),
     ],
-    batch: ([a], [d]) => [bind(prim, [batchFront(a, d, a.shape[d!])], {}), 0],
+    batch: frontBatch(() => prim),
   });
   return prim;
 }
