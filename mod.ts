@@ -152,6 +152,7 @@ export {
   foriLoop,
   scan,
   type ScanOptions,
+  switch,
   whileLoop,
 } from "./ops/control_flow.ts";
 export {

@@ -1,6 +1,6 @@
 /**
- * Control flow on tensor values, as `jax.lax`'s: `cond`, `whileLoop`,
- * `foriLoop` and `scan`.
+ * Control flow on tensor values, as `jax.lax`'s: `cond`, `switch`,
+ * `whileLoop`, `foriLoop` and `scan`.
  *
  * The API is eager, so a predicate that is a value (outside any transform,
  * or under `grad`, `vjp` and `jvp`, whose tracers hold one) is read and the
@@ -36,7 +36,15 @@
  *
  * @module
  */
-import { add, astype, less, where } from "./elementwise.ts";
+import {
+  add,
+  astype,
+  less,
+  lessEqual,
+  maximum,
+  minimum,
+  where,
+} from "./elementwise.ts";
 import { any } from "./reductions.ts";
 import {
   batchFront,
@@ -225,6 +233,7 @@ function condRule(
   fn: string,
   onTrue: (...leaves: Tensor[]) => Tensor,
   onFalse: (...leaves: Tensor[]) => Tensor,
+  roles: Roles,
 ): Rule<Empty> {
   const branches = <T>(
     g: (f: (...leaves: Tensor[]) => Tensor) => (...a: Tensor[]) => T,
@@ -235,7 +244,7 @@ function condRule(
       const on = pred.data[0] !== 0;
       const out = (on ? onTrue : onFalse)(...leaves);
       if (out instanceof Tracer) {
-        throw closureError(fn, on ? "trueFn" : "falseFn");
+        throw closureError(fn, on ? roles[0] : roles[1]);
       }
       return out;
     },
@@ -251,7 +260,7 @@ function condRule(
       let cache: [Tensor, Tensor[]] | null = null;
       const cts = (g: Tensor) => {
         if (!cache || cache[0] !== g) {
-          cache = [g, cond(pred, t, f, ...leaves, g)];
+          cache = [g, condWith(fn, roles, pred, t, f, ...leaves, g)];
         }
         return cache[1];
       };
@@ -271,7 +280,7 @@ function condRule(
       const fwd = (f: (...l: Tensor[]) => Tensor) => (...a: Tensor[]) =>
         jvp(f, a.slice(0, n), a.slice(n))[1];
       const [t, f] = branches(fwd);
-      return cond(pred, t, f, ...leaves, ...ts) as Tensor;
+      return condWith(fn, roles, pred, t, f, ...leaves, ...ts) as Tensor;
     },
     batch: (vals, dims) => {
       const [pred, ...leaves] = vals, inAxes = dims.slice(1);
@@ -280,14 +289,14 @@ function condRule(
         mapped ? vmap(f, { inAxes }) as (...l: Tensor[]) => Tensor : f;
       const [t, f] = branches(batched);
       if (dims[0] === null) {
-        const out = bindRule(condRule(fn, t, f), vals, {});
+        const out = bindRule(condRule(fn, t, f, roles), vals, {});
         return [noLeak(fn, "a branch", vals, out), mapped ? 0 : null];
       }
       // a predicate per example: both branches, each example's picked
       const b = batchSize(vals, dims);
       const on = reshape(batchFront(pred, dims[0], b), [b, 1]);
-      const yt = noLeak(fn, "trueFn", vals, t(...leaves));
-      const yf = noLeak(fn, "falseFn", vals, f(...leaves));
+      const yt = noLeak(fn, roles[0], vals, t(...leaves));
+      const yf = noLeak(fn, roles[1], vals, f(...leaves));
       return [where(on, yt, yf), 0];
     },
   };
@@ -328,10 +337,31 @@ export function cond<A extends Tree[], R extends Tree>(
   falseFn: (...operands: A) => R,
   ...operands: A
 ): R {
-  const fn = "cond";
+  return condWith(
+    "cond",
+    ["trueFn", "falseFn"],
+    pred,
+    trueFn,
+    falseFn,
+    ...operands,
+  );
+}
+
+/** The names errors give a cond's two branches (cond's own, or switch's branches). */
+type Roles = readonly [string, string];
+
+/** {@linkcode cond} as `fn` (cond or switch), its branches named `roles` in errors. */
+function condWith<A extends Tree[], R extends Tree>(
+  fn: string,
+  roles: Roles,
+  pred: Tensor | boolean,
+  trueFn: (...operands: A) => R,
+  falseFn: (...operands: A) => R,
+  ...operands: A
+): R {
   checkPred(fn, "pred", pred);
-  checkFunction(fn, "trueFn", trueFn);
-  checkFunction(fn, "falseFn", falseFn);
+  checkFunction(fn, roles[0], trueFn);
+  checkFunction(fn, roles[1], falseFn);
   const value = typeof pred === "boolean" ? pred : readable(pred);
   if (value !== null) {
     const on = typeof value === "boolean" ? value : value.data[0] !== 0;
@@ -344,12 +374,84 @@ export function cond<A extends Tree[], R extends Tree>(
     return pack(box.check(role, f(...args)), box.sig!);
   };
   const out = bindRule(
-    condRule(fn, packed("trueFn", trueFn), packed("falseFn", falseFn)),
+    condRule(fn, packed(roles[0], trueFn), packed(roles[1], falseFn), roles),
     [pred as Tensor, ...leaves],
     {},
   );
   return unpack(out, box.sig!) as R;
 }
+
+/**
+ * Runs `branches[index](...operands)`, as `jax.lax.switch`: an index
+ * outside `[0, branches.length)` is clamped into it, as JAX's. A number or
+ * an int32 scalar with a value just picks the branch; a traced index
+ * (under `jit`, or one per example under `vmap`) makes nested `cond`s on
+ * `index <= k`, so one trace serves every index, and under `vmap` every
+ * branch runs and each example gets its own. The branches take the
+ * operands (trees of tensors) and return trees of one structure, shapes
+ * and dtypes; derivatives are the chosen branch's. Exported as `switch`
+ * (`T.switch(...)`; a reserved word, so `import { switch as lswitch }`).
+ *
+ * @example
+ * ```ts
+ * import { jit, mul, neg, switch as lswitch, type Tensor, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const branches = [neg, (x: Tensor) => mul(x, 2), (x: Tensor) => mul(x, x)];
+ * const f = jit((i: Tensor, x: Tensor) => lswitch(i, branches, x));
+ * const x = tensor([3]);
+ * const at = (i: number) => toArray(f(tensor(i, { dtype: "int32" }), x));
+ * assert.deepEqual([at(0), at(1), at(2), at(7)], [[-3], [6], [9], [9]]);
+ * assert.equal(f.traceCount(), 1);
+ * ```
+ */
+function switchCase<A extends Tree[], R extends Tree>(
+  index: Tensor | number,
+  branches: readonly ((...operands: A) => R)[],
+  ...operands: A
+): R {
+  const fn = "switch";
+  if (!Array.isArray(branches) || branches.length === 0) {
+    throw new Error(
+      `${fn}: branches must be a non-empty array of functions, got ${
+        describe(branches)
+      }`,
+    );
+  }
+  branches.forEach((b, i) => checkFunction(fn, `branches[${i}]`, b));
+  const ok = typeof index === "number"
+    ? Number.isSafeInteger(index)
+    : isTensor(index) && index.shape.length === 0 && index.dtype === "int32";
+  if (!ok) {
+    throw new Error(
+      `${fn}: index must be an integer or an int32 scalar tensor, got ${
+        typeof index === "number" ? index : describe(index)
+      }`,
+    );
+  }
+  const last = branches.length - 1;
+  const value = typeof index === "number" ? index : readable(index)?.data[0];
+  if (value !== undefined && value !== null) {
+    return branches[Math.min(Math.max(value, 0), last)](...operands);
+  }
+  // index <= k picks branch k, else the conds of the later branches; the
+  // index travels as an operand (a branch may not close over a traced value)
+  const from = (k: number) => (i: Tensor, ...ops: A): R =>
+    k === last ? branches[k](...ops) : condWith(
+      fn,
+      [
+        `branches[${k}]`,
+        k + 1 === last ? `branches[${last}]` : `branches[${k + 1}..${last}]`,
+      ],
+      lessEqual(i, k),
+      (_: Tensor, ...o: A) => branches[k](...o),
+      from(k + 1),
+      i,
+      ...ops,
+    );
+  const clamped = maximum(minimum(index as Tensor, last), 0);
+  return from(0)(clamped, ...operands);
+}
+export { switchCase as switch };
 
 /**
  * `whileLoop`'s primitive over the carry's leaves: runs the loop on them

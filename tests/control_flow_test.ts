@@ -1,5 +1,5 @@
 /**
- * cond, whileLoop, foriLoop and scan: eager, under jit (the plan reads the
+ * cond, switch, whileLoop, foriLoop and scan: eager, under jit (the plan reads the
  * predicate at every replay: one trace, every branch), vmap (a predicate per
  * example), grad and jvp (the chosen branch's derivatives, under jit too),
  * against plain JavaScript control flow and finite differences.
@@ -371,5 +371,88 @@ Deno.test("scan: errors", () => {
     // deno-lint-ignore no-explicit-any
     () => scan(id, tensor(0), T.zeros([2]), { steps: 2 } as any),
     /scan: unknown option "steps"; expected length or reverse/,
+  );
+});
+
+Deno.test("switch: the branch at the index (clamped, as JAX's), eagerly, jitted (one trace), per example under vmap, differentiated", () => {
+  const branches = [
+    (x: Tensor) => T.neg(x),
+    (x: Tensor) => mul(x, 2),
+    (x: Tensor) => mul(sin(x), x),
+  ];
+  const x = tensor([0.5, -1.5], f64);
+  const byHand = (i: number) => branches[Math.min(Math.max(i, 0), 2)](x);
+  const idx = (i: number) => tensor(i, { dtype: "int32" });
+  const f = (i: Tensor | number, v: Tensor) => T.switch(i, branches, v);
+  const fj = jit((i: Tensor, v: Tensor) => f(i, v));
+  for (const i of [-1, 0, 1, 2, 5]) {
+    assert.deepEqual(toArray(f(i, x)), toArray(byHand(i)), `number ${i}`);
+    assert.deepEqual(toArray(f(idx(i), x)), toArray(byHand(i)), `tensor ${i}`);
+    assert.deepEqual(toArray(fj(idx(i), x)), toArray(byHand(i)), `jit ${i}`);
+    // the chosen branch's gradient, eagerly and under jit
+    const g = grad((v: Tensor) => sum(f(i, v)))(x);
+    const want = grad((v: Tensor) =>
+      sum(branches[Math.min(Math.max(i, 0), 2)](v))
+    )(x);
+    assertAllClose(g, want, { atol: 0, rtol: 0 });
+    const gj = jit((j: Tensor, v: Tensor) =>
+      grad((w: Tensor) => sum(f(j, w)))(v)
+    );
+    assertAllClose(gj(idx(i), x), want, { atol: 1e-15, rtol: 0 });
+  }
+  assert.equal(fj.traceCount(), 1);
+  // an index per example: each row its own branch
+  const xs = tensor([[1, 2], [3, 4], [5, 6]], f64);
+  const is = tensor([2, 0, 1], { dtype: "int32" });
+  const out = vmap((i: Tensor, v: Tensor) => f(i, v))(is, xs);
+  const rows = [2, 0, 1].map((i, r) =>
+    toArray(branches[i](T.slice(xs, [r], [r + 1])))
+  );
+  assert.deepEqual(toArray(out), rows.map((r) => (r as number[][])[0]));
+});
+
+Deno.test("switch: errors name the argument and what came", () => {
+  const x = tensor([1]);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => T.switch(0, [], x),
+      /^Error: switch: branches must be a non-empty array of functions, got an array of length 0/,
+    ],
+    [
+      () => T.switch(0, [1 as never], x),
+      /^Error: switch: branches\[0\] must be a function/,
+    ],
+    [
+      () => T.switch(0.5, [T.neg], x),
+      /^Error: switch: index must be an integer or an int32 scalar tensor, got 0\.5/,
+    ],
+    [
+      () => T.switch(tensor([0, 1], { dtype: "int32" }), [T.neg], x),
+      /^Error: switch: index must be an integer or an int32 scalar tensor, got Tensor int32 \[2\]/,
+    ],
+    [
+      () => T.switch(tensor(1), [T.neg], x),
+      /^Error: switch: index must be an integer or an int32 scalar tensor, got Tensor float32 \[\]/,
+    ],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+  // a branch closing over a traced value, named by its index; branches that
+  // disagree on their results, named too
+  const w = tensor([2]);
+  const bad = jit((i: Tensor, p: Tensor) =>
+    T.switch(i, [(v: Tensor) => mul(v, p), T.neg], x)
+  );
+  assert.throws(
+    () => bad(tensor(0, { dtype: "int32" }), w),
+    /^Error: switch: branches\[0\] used a traced value that is not one of its operands/,
+  );
+  const mixed = jit((i: Tensor) =>
+    T.switch(i, [T.neg, (v: Tensor) => T.concat([v, v])], x)
+  );
+  // (checked when each branch first runs, as cond's)
+  mixed(tensor(0, { dtype: "int32" }));
+  assert.throws(
+    () => mixed(tensor(1, { dtype: "int32" })),
+    /^Error: switch: branches\[1\] returned float32\[2\], but branches\[0\] returned float32\[1\]/,
   );
 });
