@@ -635,7 +635,7 @@ function svdOf(
     ? [...batch, m, full ? m : k]
     : [...batch, full ? n : k, n];
   const out = allocData(a.dtype, shape.reduce((x, y) => x * y, 1));
-  K.singularValues(
+  const bad = K.singularValues(
     a.data,
     count,
     m,
@@ -645,6 +645,15 @@ function svdOf(
     which === "U" ? out : null,
     which === "Vh" ? out : null,
   );
+  if (bad >= 0) {
+    throw new Error(
+      `${currentOp("linalg.svd")}: a${
+        batchIndex(batch, bad)
+      } has a NaN or infinite entry, so the SVD does not converge (a ${
+        fmtShape(a.shape)
+      }), as PyTorch's`,
+    );
+  }
   return fromData(out, shape);
 }
 
@@ -1504,9 +1513,10 @@ export function cross(a: Tensor, b: Tensor, options?: CrossOptions): Tensor {
 
 /**
  * The product of a chain of matrices in the order that needs the fewest
- * multiply-adds (the classic dynamic program on their sizes), as
- * `torch.linalg.multi_dot`: the first may be a vector (a row), the last a
- * vector (a column), and the result drops those axes.
+ * multiply-adds (the classic dynamic program on their sizes; a chain of
+ * more than 256 left to right), as `torch.linalg.multi_dot`: the first may
+ * be a vector (a row), the last a vector (a column), and the result drops
+ * those axes.
  *
  * @example
  * ```ts
@@ -1550,8 +1560,15 @@ export function multiDot(tensors: readonly Tensor[]): Tensor {
     }
   }
   // dims[i], dims[i + 1]: the shape of matrix i; cost and split of each chain
+  // (the program takes k³ steps: past MAX_CHAIN matrices, left to right)
   const dims = [ts[0].shape[0], ...ts.map((t) => t.shape[1])];
   const k = ts.length;
+  if (k > MAX_CHAIN) {
+    let out = ts.reduce((x, y) => matmul(x, y));
+    if (tensors[k - 1].shape.length === 1) out = squeeze(out, -1);
+    if (tensors[0].shape.length === 1) out = squeeze(out, 0);
+    return out;
+  }
   const cost = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const split = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   for (let len = 1; len < k; len++) {
@@ -1572,6 +1589,9 @@ export function multiDot(tensors: readonly Tensor[]): Tensor {
   if (tensors[0].shape.length === 1) out = squeeze(out, 0);
   return out;
 }
+
+/** Longest chain whose order `multiDot` optimises (the program's k³ steps stay under 2·10⁷). */
+const MAX_CHAIN = 256;
 
 /** A vector as a row (first of a chain) or a column (last). */
 const reshapeVector = (t: Tensor, row: boolean) => expandDims(t, row ? 0 : -1);

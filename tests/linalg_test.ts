@@ -313,6 +313,26 @@ Deno.test("linalg.matrixExp: exp(a) exp(-a) = I, exp of a diagonal is the diagon
   assert.deepEqual(linalg.matrixExp(T.zeros([2, 0, 0])).shape, [2, 0, 0]);
 });
 
+Deno.test("linalg on non-finite input: eigh gives NaN at once (as LAPACK's), the SVD and what is built on it are an error naming the op (as PyTorch's); a chain of 300 matrices multiplies left to right", () => {
+  const a = T.tensor([[1, NaN], [NaN, 1]], f64);
+  const { eigenvalues, eigenvectors } = linalg.eigh(a);
+  assert.ok([...eigenvalues.data, ...eigenvectors.data].every(Number.isNaN));
+  assert.throws(
+    () => linalg.svd(a),
+    /^Error: linalg\.svd: a has a NaN or infinite entry, so the SVD does not converge/,
+  );
+  assert.throws(
+    () => linalg.pinv(T.stack([T.eye(2), T.tensor([[Infinity, 0], [0, 1]])])),
+    /^Error: linalg\.pinv: a \(batch index \[1\]\) has a NaN or infinite entry/,
+  );
+  const ms = Array.from(
+    { length: 300 },
+    (_, i) => T.tensor([[1, i % 3 === 0 ? 1 : 0], [0, 1]], f64),
+  );
+  // 100 shears of 1: [[1, 100], [0, 1]]
+  assert.deepEqual(T.toArray(linalg.multiDot(ms)), [[1, 100], [0, 1]]);
+});
+
 Deno.test("linalg under jit: one trace, each call its own matrices; a singular matrix at a replay is the same error", () => {
   const f = T.jit((a: Tensor, b: Tensor) => linalg.solve(a, b));
   const b = T.ones([3], f64);

@@ -212,6 +212,12 @@ export function symmetricEigen(
         s[i * n + j] = s[j * n + i] = a[o + i * n + j];
       }
     }
+    if (!s.every(Number.isFinite)) {
+      // NaN in, NaN out (as LAPACK's), without 100 sweeps of NaN rotations
+      w.fill(NaN, m * n, (m + 1) * n);
+      v.fill(NaN, o, o + n * n);
+      continue;
+    }
     q.fill(0);
     for (let i = 0; i < n; i++) q[i * n + i] = 1;
     jacobi(s, q, n);
@@ -370,7 +376,8 @@ export function householderQr(
  * columns of U or rows of Vh an orthonormal completion by Gram-Schmidt on
  * the unit vectors, as are the columns of U for a zero singular value).
  * Each triple's sign makes the entry of largest magnitude of its column of
- * U positive (LAPACK's, PyTorch's, signs are arbitrary).
+ * U positive (LAPACK's, PyTorch's, signs are arbitrary). Returns -1, or the
+ * first matrix with a NaN or infinite entry (left unfinished).
  */
 export function singularValues(
   a: TypedArray,
@@ -381,7 +388,7 @@ export function singularValues(
   s: TypedArray | null,
   u: TypedArray | null,
   vh: TypedArray | null,
-): void {
+): number {
   const k = Math.min(m, n), tall = m >= n;
   // work on the tall one: w = p×q (p >= q), columns rotated, v q×q
   const p = tall ? m : n, q = tall ? n : m;
@@ -396,6 +403,8 @@ export function singularValues(
         w[i * q + j] = tall ? a[o + i * n + j] : a[o + j * n + i];
       }
     }
+    // (a NaN or infinity never converges: the caller's error, as LAPACK's)
+    if (!w.every(Number.isFinite)) return b;
     v.fill(0);
     for (let j = 0; j < q; j++) v[j * q + j] = 1;
     hestenes(w, v, p, q);
@@ -452,6 +461,7 @@ export function singularValues(
       }
     }
   }
+  return -1;
 }
 
 /** Rotates pairs of w's columns (p×q) until orthogonal, the rotations accumulated into v's columns. */
