@@ -21,7 +21,8 @@
  * output of a factorization (a
  * primitive has one result; a factorization's cotangent is linear in its
  * outputs' cotangents, so each primitive's VJP is the whole rule with the
- * other output's cotangent zero). `inv` is `solve` against the identity.
+ * other output's cotangent zero; within one public call the factorization
+ * is computed once for all its outputs). `inv` is `solve` against the identity.
  * The rules are PyTorch 1.13's (`FunctionsManual.cpp`): the cotangent of a
  * in a x = b is −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527) and
  * eigh's the skew part of Vᵀ g over the eigenvalue gaps, both symmetric, as
@@ -70,6 +71,7 @@ import {
   fromData,
   promote,
   type Tensor,
+  type TypedArray,
   zerosLike,
 } from "./tensor.ts";
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
@@ -185,6 +187,36 @@ function once(f: (g: Tensor) => Tensor): (g: Tensor) => Tensor {
     if (!cache || cache[0] !== g) cache = [g, f(g)];
     return cache[1];
   };
+}
+
+/**
+ * The factorizations computed during the public call that is running (null
+ * outside one), by input array, shape and kind: the output primitives of
+ * one factorization (svd's U, S and Vh) compute it once per call. Only
+ * within a call, where no input can change: a jit replay runs the
+ * primitives without the public call, so each computes its own.
+ */
+let memo: { data: TypedArray; key: string; value: unknown }[] | null = null;
+
+/** Runs a public op's body with a memo (joining the caller's, when one runs). */
+function sharing<T>(f: () => T): T {
+  if (memo) return f();
+  memo = [];
+  try {
+    return f();
+  } finally {
+    memo = null;
+  }
+}
+
+/** `compute()`, or what it gave for the same input array, shape and kind earlier in this call. */
+function remembered<T>(a: Tensor, kind: string, compute: () => T): T {
+  const key = `${kind} ${a.dtype} ${a.shape}`;
+  const hit = memo?.find((e) => e.data === a.data && e.key === key);
+  if (hit) return hit.value as T;
+  const value = compute();
+  memo?.push({ data: a.data, key, value });
+  return value;
 }
 
 /** Both inputs with their batch axes in front (for the batching rules). */
@@ -343,11 +375,11 @@ const choleskyPrim: Primitive<Empty> = definePrimitive({
 
 /** The LU factors of a [..., n, n], for the determinant primitives. */
 const luOf = (a: Tensor) => {
-  const n = a.shape[a.shape.length - 1];
+  const n = a.shape[a.shape.length - 1], count = batchCount(a.shape);
   return {
     n,
-    count: batchCount(a.shape),
-    f: K.luFactor(a.data, batchCount(a.shape), n),
+    count,
+    f: remembered(a, "lu", () => K.luFactor(a.data, count, n)),
   };
 };
 
@@ -433,11 +465,13 @@ const symmetric = (x: Tensor) => mul(add(x, mT(x)), 0.5);
 
 /** The eigenvalues and eigenvectors of a's lower triangle, as float arrays of a's dtype. */
 function eigenOf(a: Tensor): { w: Tensor; v: Tensor } {
-  const n = a.shape[a.shape.length - 1], count = batchCount(a.shape);
-  const w = allocData(a.dtype, count * n),
-    v = allocData(a.dtype, a.data.length);
-  K.symmetricEigen(a.data, count, n, w, v);
-  return { w: fromData(w, a.shape.slice(0, -1)), v: fromData(v, a.shape) };
+  return remembered(a, "eigh", () => {
+    const n = a.shape[a.shape.length - 1], count = batchCount(a.shape);
+    const w = allocData(a.dtype, count * n),
+      v = allocData(a.dtype, a.data.length);
+    K.symmetricEigen(a.data, count, n, w, v);
+    return { w: fromData(w, a.shape.slice(0, -1)), v: fromData(v, a.shape) };
+  });
 }
 
 /** A primitive of one output of eigh, its batching rule moving the batch axis to the front. */
@@ -561,20 +595,19 @@ function qrBackward(
 
 /** Q and R of the Householder QR of a [..., m, n]. */
 function qrOf(a: Tensor, { complete }: QrParams, wantQ: boolean): Tensor {
-  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
-  const qc = complete ? m : Math.min(m, n), batch = a.shape.slice(0, -2);
-  const count = batchCount(a.shape);
-  const out = allocData(a.dtype, count * (wantQ ? m * qc : qc * n));
-  K.householderQr(
-    a.data,
-    count,
-    m,
-    n,
-    qc,
-    wantQ ? out : null,
-    wantQ ? null : out,
-  );
-  return fromData(out, wantQ ? [...batch, m, qc] : [...batch, qc, n]);
+  const both = remembered(a, `qr ${complete}`, () => {
+    const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+    const qc = complete ? m : Math.min(m, n), batch = a.shape.slice(0, -2);
+    const count = batchCount(a.shape);
+    const q = allocData(a.dtype, count * m * qc);
+    const r = allocData(a.dtype, count * qc * n);
+    K.householderQr(a.data, count, m, n, qc, q, r);
+    return {
+      q: fromData(q, [...batch, m, qc]),
+      r: fromData(r, [...batch, qc, n]),
+    };
+  });
+  return wantQ ? both.q : both.r;
 }
 
 /** The cotangent of a, or the error PyTorch gives where the complete factorization has no derivative. */
@@ -626,35 +659,30 @@ function svdOf(
   { full }: SvdParams,
   which: "U" | "S" | "Vh",
 ): Tensor {
-  const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
-  const k = Math.min(m, n), batch = a.shape.slice(0, -2);
-  const count = batchCount(a.shape);
-  const shape = which === "S"
-    ? [...batch, k]
-    : which === "U"
-    ? [...batch, m, full ? m : k]
-    : [...batch, full ? n : k, n];
-  const out = allocData(a.dtype, shape.reduce((x, y) => x * y, 1));
-  const bad = K.singularValues(
-    a.data,
-    count,
-    m,
-    n,
-    full,
-    which === "S" ? out : null,
-    which === "U" ? out : null,
-    which === "Vh" ? out : null,
-  );
-  if (bad >= 0) {
-    throw new Error(
-      `${currentOp("linalg.svd")}: a${
-        batchIndex(batch, bad)
-      } has a NaN or infinite entry, so the SVD does not converge (a ${
-        fmtShape(a.shape)
-      }), as PyTorch's`,
-    );
-  }
-  return fromData(out, shape);
+  return remembered(a, `svd ${full}`, () => {
+    const m = a.shape[a.shape.length - 2], n = a.shape[a.shape.length - 1];
+    const k = Math.min(m, n), batch = a.shape.slice(0, -2);
+    const count = batchCount(a.shape);
+    const uc = full ? m : k, vr = full ? n : k;
+    const u = allocData(a.dtype, count * m * uc);
+    const sv = allocData(a.dtype, count * k);
+    const vh = allocData(a.dtype, count * vr * n);
+    const bad = K.singularValues(a.data, count, m, n, full, sv, u, vh);
+    if (bad >= 0) {
+      throw new Error(
+        `${currentOp("linalg.svd")}: a${
+          batchIndex(batch, bad)
+        } has a NaN or infinite entry, so the SVD does not converge (a ${
+          fmtShape(a.shape)
+        }), as PyTorch's`,
+      );
+    }
+    return {
+      U: fromData(u, [...batch, m, uc]),
+      S: fromData(sv, [...batch, k]),
+      Vh: fromData(vh, [...batch, vr, n]),
+    };
+  })[which];
 }
 
 /**
@@ -900,10 +928,10 @@ export function slogdet(a: Tensor): { sign: Tensor; logabsdet: Tensor } {
   const fn = "linalg.slogdet";
   using _op = userOp(fn);
   checkSquare(fn, "a", a);
-  return {
+  return sharing(() => ({
     sign: bind(detSignPrim, [a], {}),
     logabsdet: bind(logAbsDetPrim, [a], {}),
-  };
+  }));
 }
 
 /** Options of {@linkcode cholesky}. */
@@ -1029,10 +1057,10 @@ export function eigh(a: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
   const fn = "linalg.eigh";
   using _op = userOp(fn);
   checkSquare(fn, "a", a);
-  return {
+  return sharing(() => ({
     eigenvalues: bind(eigvalshPrim, [a], {}),
     eigenvectors: bind(eighVectorsPrim, [a], {}),
-  };
+  }));
 }
 
 /**
@@ -1094,7 +1122,10 @@ export function qr(a: Tensor, options?: QrOptions): { Q: Tensor; R: Tensor } {
     );
   }
   const p = { complete: o.mode === "complete" };
-  return { Q: bind(qrQPrim, [a], p), R: bind(qrRPrim, [a], p) };
+  return sharing(() => ({
+    Q: bind(qrQPrim, [a], p),
+    R: bind(qrRPrim, [a], p),
+  }));
 }
 
 /** Options of {@linkcode svd}. */
@@ -1135,11 +1166,11 @@ export function svd(
   checkFloat(fn, "a", a, 2);
   const o = checkOptions(fn, options, ["fullMatrices"]);
   const p = { full: flag(fn, "fullMatrices", o.fullMatrices, true) };
-  return {
+  return sharing(() => ({
     U: bind(svdUPrim, [a], p),
     S: bind(svdSPrim, [a], p),
     Vh: bind(svdVhPrim, [a], p),
-  };
+  }));
 }
 
 /**
@@ -1219,6 +1250,11 @@ export function pinv(a: Tensor, options?: RankTolerance): Tensor {
   const fn = "linalg.pinv";
   using _op = userOp(fn);
   checkFloat(fn, "a", a, 2);
+  return sharing(() => pinvOf(fn, a, options));
+}
+
+/** pinv's body (also lstsq's, sharing its SVD). */
+function pinvOf(fn: string, a: Tensor, options?: RankTolerance): Tensor {
   const { U, S, Vh } = svd(a, { fullMatrices: false });
   const keep = aboveTolerance(fn, a, S, options);
   // 1/S where kept (the division never sees a zero, so no NaN gradient)
@@ -1403,8 +1439,23 @@ export function lstsq(
   }
   const [as, bs] = lineUp(fn, a, b);
   const tol = o.rcond === undefined ? {} : { rtol: o.rcond as number };
-  const s = svdvals(as);
-  const solution = matmul(pinv(as, tol), bs);
+  return sharing(() => lstsqOf(fn, as, bs, tol));
+}
+
+/** lstsq's body: one SVD for the singular values, the rank and pinv. */
+function lstsqOf(
+  fn: string,
+  as: Tensor,
+  bs: Tensor,
+  tol: RankTolerance,
+): {
+  solution: Tensor;
+  residuals: Tensor;
+  rank: Tensor;
+  singularValues: Tensor;
+} {
+  const s = svd(as, { fullMatrices: false }).S;
+  const solution = matmul(pinvOf(fn, as, tol), bs);
   const [m, n] = as.shape.slice(-2);
   const residuals = m > n
     ? sum(square(sub(matmul(as, solution), bs)), { axis: -2 })
@@ -1699,9 +1750,9 @@ export function lu(a: Tensor): { P: Tensor; L: Tensor; U: Tensor } {
   const fn = "linalg.lu";
   using _op = userOp(fn);
   checkSquare(fn, "a", a);
-  return {
+  return sharing(() => ({
     P: bind(luPPrim, [a], {}),
     L: bind(luLPrim, [a], {}),
     U: bind(luUPrim, [a], {}),
-  };
+  }));
 }

@@ -333,7 +333,7 @@ Deno.test("linalg on non-finite input: eigh gives NaN at once (as LAPACK's), the
   assert.deepEqual(T.toArray(linalg.multiDot(ms)), [[1, 100], [0, 1]]);
 });
 
-Deno.test("linalg under jit: one trace, each call its own matrices; a singular matrix at a replay is the same error", () => {
+Deno.test("linalg under jit: one trace, each call its own matrices (a factorization shared by its outputs within a call only); a singular matrix at a replay is the same error", () => {
   const f = T.jit((a: Tensor, b: Tensor) => linalg.solve(a, b));
   const b = T.ones([3], f64);
   for (const seed of [1, 2]) {
@@ -345,6 +345,22 @@ Deno.test("linalg under jit: one trace, each call its own matrices; a singular m
     () => f(T.zeros([3, 3], f64), b),
     /^Error: linalg\.solve: the matrix a is singular/,
   );
+  // a factorization's outputs share one computation within a call, never
+  // across replays (whose arrays in WebAssembly memory are reused)
+  const g = T.jit((a: Tensor) => {
+    const { U, S, Vh } = linalg.svd(a);
+    const { Q, R } = linalg.qr(a);
+    return [U, S, Vh, Q, R];
+  });
+  for (const seed of [3, 4, 5]) {
+    const a = square(seed, [3, 3]);
+    const { U, S, Vh } = linalg.svd(a);
+    const { Q, R } = linalg.qr(a);
+    g(a).forEach((t, i) =>
+      close(t, [U, S, Vh, Q, R][i], `seed ${seed}, output ${i}`)
+    );
+  }
+  assert.equal(g.traceCount(), 1);
 });
 
 Deno.test("linalg errors name the function, the argument, what was expected and what came", () => {
