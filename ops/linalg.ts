@@ -198,7 +198,7 @@ function once(f: (g: Tensor) => Tensor): (g: Tensor) => Tensor {
  */
 let memo: { data: TypedArray; key: string; value: unknown }[] | null = null;
 
-/** Runs a public op's body with a memo (joining the caller's, when one runs). */
+/** Runs a public op's body, or a factorization's derivative rule, with a memo (joining the caller's, when one runs). */
 function sharing<T>(f: () => T): T {
   if (memo) return f();
   memo = [];
@@ -638,7 +638,9 @@ function qrPrimitive(name: string, wantQ: boolean): Primitive<QrParams> {
     name,
     forward: ([a], p) => qrOf(a, p, wantQ),
     vjp: ([a], _, p) => [
-      (g) => qrCotangent(a, p, wantQ ? g : null, wantQ ? null : g),
+      // (sharing: the rule's Q and R from one QR)
+      (g) =>
+        sharing(() => qrCotangent(a, p, wantQ ? g : null, wantQ ? null : g)),
     ],
     batch: frontBatch(() => prim),
   });
@@ -749,13 +751,16 @@ function svdPrimitive(
     name,
     forward: ([a], p) => svdOf(a, p, which),
     vjp: ([a], _, p) => [
+      // (sharing: the rule's U, S and Vh from one SVD)
       (g) =>
-        svdBackward(
-          a,
-          p,
-          which === "U" ? g : null,
-          which === "S" ? g : null,
-          which === "Vh" ? g : null,
+        sharing(() =>
+          svdBackward(
+            a,
+            p,
+            which === "U" ? g : null,
+            which === "S" ? g : null,
+            which === "Vh" ? g : null,
+          )
         ),
     ],
     batch: frontBatch(() => prim),
@@ -820,8 +825,11 @@ function luPrimitive(name: string, which: "P" | "L" | "U"): Primitive<Empty> {
     vjp: ([a]) => [
       which === "P"
         ? null
+        // (sharing: the rule's P, L and U from one LU)
         : (g) =>
-          luBackward(a, which === "L" ? g : null, which === "U" ? g : null),
+          sharing(() =>
+            luBackward(a, which === "L" ? g : null, which === "U" ? g : null)
+          ),
     ],
     batch: frontBatch(() => prim),
   });
