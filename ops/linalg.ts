@@ -63,6 +63,7 @@ import {
 } from "./structural.ts";
 import {
   allocData,
+  checkBool,
   checkOptions,
   checkTensor,
   describe,
@@ -79,6 +80,7 @@ import type { BatchRule } from "./grad_types.ts";
 import { currentOp, userOp } from "./debug.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import * as K from "./kernels/linalg.ts";
+import { floatCheck } from "./_args.ts";
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -123,13 +125,7 @@ function checkFloat(
   rank: number,
 ): Tensor {
   const t = checkTensor(fn, x, name);
-  if (t.dtype === "int32") {
-    throw new Error(
-      `${fn}: ${name} must be a float tensor (float32 or float64), got ${
-        describe(t)
-      }`,
-    );
-  }
+  floatCheck(fn, name, t);
   if (t.shape.length < rank) {
     throw new Error(
       `${fn}: ${name} must have at least ${rank} axes, got shape ${
@@ -971,7 +967,7 @@ export function cholesky(a: Tensor, options?: CholeskyOptions): Tensor {
   using _op = userOp(fn);
   checkSquare(fn, "a", a);
   const o = checkOptions(fn, options, ["upper"]);
-  const upper = flag(fn, "upper", o.upper, false);
+  const upper = checkBool(fn, "options.upper", o.upper, false);
   const l = bind(choleskyPrim, [a], {});
   return upper ? mT(l) : l;
 }
@@ -1019,8 +1015,8 @@ export function solveTriangular(
       }`,
     );
   }
-  const left = flag(fn, "left", o.left, true);
-  const unit = flag(fn, "unitriangular", o.unitriangular, false);
+  const left = checkBool(fn, "options.left", o.left, true);
+  const unit = checkBool(fn, "options.unitriangular", o.unitriangular, false);
   if (!left) {
     // x a = b is aᵀ xᵀ = bᵀ, aᵀ of the other triangle
     const [at, bt] = lineUp(fn, mT(a), mT(b));
@@ -1028,17 +1024,6 @@ export function solveTriangular(
   }
   const [as, bs] = lineUp(fn, a, b);
   return bind(triSolvePrim, [as, bs], { upper: o.upper, unit });
-}
-
-/** A boolean option, or its default. */
-function flag(fn: string, name: string, v: unknown, def: boolean): boolean {
-  if (v === undefined) return def;
-  if (typeof v !== "boolean") {
-    throw new Error(
-      `${fn}: options.${name} must be a boolean, got ${describe(v)}`,
-    );
-  }
-  return v;
 }
 
 /**
@@ -1173,7 +1158,9 @@ export function svd(
   using _op = userOp(fn);
   checkFloat(fn, "a", a, 2);
   const o = checkOptions(fn, options, ["fullMatrices"]);
-  const p = { full: flag(fn, "fullMatrices", o.fullMatrices, true) };
+  const p = {
+    full: checkBool(fn, "options.fullMatrices", o.fullMatrices, true),
+  };
   return sharing(() => ({
     U: bind(svdUPrim, [a], p),
     S: bind(svdSPrim, [a], p),
@@ -1355,7 +1342,7 @@ export function matrixNorm(a: Tensor, options?: MatrixNormOptions): Tensor {
   using _op = userOp(fn);
   checkFloat(fn, "a", a, 2);
   const o = checkOptions(fn, options, ["ord", "keepDims"]);
-  const keepDims = flag(fn, "keepDims", o.keepDims, false);
+  const keepDims = checkBool(fn, "options.keepDims", o.keepDims, false);
   const ord = o.ord ?? "fro";
   const keep = (x: Tensor) => keepDims ? expandDims(expandDims(x, -1), -1) : x;
   switch (ord) {

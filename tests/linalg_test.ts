@@ -380,7 +380,7 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
     ],
     [
       () => linalg.solve(T.eye(2, { dtype: "int32" }), T.ones([2])),
-      /linalg\.solve: a must be a float tensor .* got Tensor int32/,
+      /linalg\.solve: a must be float32 or float64, got int32 \[2,2\]/,
     ],
     [
       () => linalg.solve(T.zeros([2, 2]), T.ones([2])),
@@ -408,7 +408,7 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
     ],
     [
       () => linalg.cholesky(a, { upper: 1 } as never),
-      /linalg\.cholesky: options\.upper must be a boolean, got number 1/,
+      /linalg\.cholesky: options\.upper must be a boolean, got 1$/,
     ],
     [
       () => linalg.solveTriangular(a, b, {} as never),
@@ -428,7 +428,7 @@ Deno.test("linalg errors name the function, the argument, what was expected and 
     ],
     [
       () => linalg.eigvalsh(T.ones([3, 3], { dtype: "int32" })),
-      /linalg\.eigvalsh: a must be a float tensor/,
+      /linalg\.eigvalsh: a must be float32 or float64, got int32/,
     ],
     [() => linalg.qr(T.ones([3])), /linalg\.qr: a must have at least 2 axes/],
     [
