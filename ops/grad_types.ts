@@ -122,6 +122,14 @@ export interface Rule<P> {
    * in one kernel with the same bits (conv2d then relu).
    */
   epilogue?: Readonly<Record<string, Epilogue<P>>>;
+  /**
+   * Optional prologues `jit` fuses into this primitive's kernel, the other
+   * way round: `prologue[p](inputs, params, rest)` is this primitive
+   * applied to primitive `p`'s output (p run on `inputs` with its
+   * `params`) as its first input and `rest`, computed in one kernel with
+   * the same bits (a transpose read in place by matmul).
+   */
+  prologue?: Readonly<Record<string, Epilogue<unknown>>>;
 }
 
 /** The lane operations of `jit`'s fused float32 kernels (see {@linkcode Rule.simd}). */

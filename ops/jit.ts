@@ -57,6 +57,7 @@ import {
   labelled,
   swapDifferentiating,
 } from "./debug.ts";
+import type { Epilogue } from "./grad_types.ts";
 import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import {
@@ -191,10 +192,11 @@ const ownRules = (): Set<Rule<unknown>> =>
 
 /**
  * Fuses epilogues: a step whose first input is the result of a step whose
- * rule declares an epilogue for it (`Rule.epilogue`: relu after conv2d),
- * when nothing else reads that result, becomes one step running the fused
- * kernel on the producer's inputs and the consumer's others; the producer
- * is dropped. @internal
+ * rule declares an epilogue for it (`Rule.epilogue`: relu after conv2d), or
+ * whose own rule declares a prologue for that step's (`Rule.prologue`:
+ * matmul of a transpose), when nothing else reads that result, becomes one
+ * step running the fused kernel on the producer's inputs and the
+ * consumer's others; the producer is dropped. @internal
  */
 export function fuseEpilogues(
   plan: Plan,
@@ -209,10 +211,13 @@ export function fuseEpilogues(
   steps.forEach((st, s) => {
     const r = st?.inputs[0];
     if (!st || typeof r !== "number" || r < nIn || reads.get(r) !== 1) return;
-    const p = steps[r - nIn], epilogue = p?.rule.epilogue?.[st.rule.name];
-    // (the consumer must be the registered primitive of that name, not a
-    // customVjp function that happens to be called so)
-    if (!p || !epilogue || !own.has(st.rule)) return;
+    const p = steps[r - nIn];
+    const epilogue: Epilogue<unknown> | undefined = p
+      ? p.rule.epilogue?.[st.rule.name] ?? st.rule.prologue?.[p.rule.name]
+      : undefined;
+    // (both must be the registered primitives of their names, not customVjp
+    // functions that happen to be called so)
+    if (!p || !epilogue || !own.has(st.rule) || !own.has(p.rule)) return;
     const k = p.inputs.length;
     steps[r - nIn] = null;
     steps[s] = {

@@ -25,6 +25,7 @@ import {
   squeeze,
   sum,
   transpose,
+  transposeKernel,
   unbroadcast,
 } from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
@@ -147,52 +148,75 @@ export function linear(
 // ---------------------------------------------------------------------------
 // primitives: forward kernel call and derivative rules side by side
 
-const matmulPrim: Primitive<Empty> = definePrimitive({
-  name: "matmul",
-  forward: ([a, b]) => {
-    const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
-    const n = b.shape[b.shape.length - 1];
-    const batchShape = ew.broadcastShapes(
-      a.shape.slice(0, -2),
-      b.shape.slice(0, -2),
-    )!;
-    const batch = sizeOf(batchShape);
-    const dtype = promote(a.dtype, b.dtype);
-    // broadcast batch dims by materialising (cheap next to the product)
-    const full = (x: Tensor, r: number, c: number) =>
-      sizeOf(x.shape.slice(0, -2)) === batch
-        ? { data: x.data, step: r * c }
-        : sizeOf(x.shape.slice(0, -2)) === 1
-        ? { data: x.data, step: 0 }
-        : {
-          data: ew.broadcastTo(
-            x.data,
-            x.shape,
-            allocData(x.dtype, batch * r * c),
-            [...batchShape, r, c],
-          ),
-          step: r * c,
-        };
-    const A = full(a, m, k), B = full(b, k, n);
-    if (
-      k === 1 && A.data instanceof Float32Array &&
-      B.data instanceof Float32Array
-    ) {
-      // outer products (per-example weight gradients under vmap): one
-      // product per entry, as the GEMM computes it
-      return fromData(
-        outerF32(A.data, B.data, batch, m, n, A.step, B.step),
-        [...batchShape, m, n],
-      );
-    }
-    // a new array from the kernel when it has the right type (no zero-fill)
-    const out = A.data instanceof Int32Array || B.data instanceof Int32Array
-      ? allocData(dtype, batch * m * n)
-      : null;
+/** matmul's forward kernel (NumPy's batched, broadcasting product). */
+function matmulForward([a, b]: Tensor[]): Tensor {
+  const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
+  const n = b.shape[b.shape.length - 1];
+  const batchShape = ew.broadcastShapes(
+    a.shape.slice(0, -2),
+    b.shape.slice(0, -2),
+  )!;
+  const batch = sizeOf(batchShape);
+  const dtype = promote(a.dtype, b.dtype);
+  // broadcast batch dims by materialising (cheap next to the product)
+  const full = (x: Tensor, r: number, c: number) =>
+    sizeOf(x.shape.slice(0, -2)) === batch
+      ? { data: x.data, step: r * c }
+      : sizeOf(x.shape.slice(0, -2)) === 1
+      ? { data: x.data, step: 0 }
+      : {
+        data: ew.broadcastTo(
+          x.data,
+          x.shape,
+          allocData(x.dtype, batch * r * c),
+          [...batchShape, r, c],
+        ),
+        step: r * c,
+      };
+  const A = full(a, m, k), B = full(b, k, n);
+  if (
+    k === 1 && A.data instanceof Float32Array &&
+    B.data instanceof Float32Array
+  ) {
+    // outer products (per-example weight gradients under vmap): one
+    // product per entry, as the GEMM computes it
     return fromData(
-      matmulKernel(A.data, B.data, out, batch, m, k, n, A.step, B.step),
+      outerF32(A.data, B.data, batch, m, n, A.step, B.step),
       [...batchShape, m, n],
     );
+  }
+  // a new array from the kernel when it has the right type (no zero-fill)
+  const out = A.data instanceof Int32Array || B.data instanceof Int32Array
+    ? allocData(dtype, batch * m * n)
+    : null;
+  return fromData(
+    matmulKernel(A.data, B.data, out, batch, m, k, n, A.step, B.step),
+    [...batchShape, m, n],
+  );
+}
+
+const matmulPrim: Primitive<Empty> = definePrimitive({
+  name: "matmul",
+  forward: matmulForward,
+  // a transpose of a float32 matrix that only this product reads (linear's
+  // weight gradient gᵀx, matmul's Aᵀg) is read in place through the GEMM's
+  // strides: the same sums, no transposed copy (jit's fused prologue)
+  prologue: {
+    transpose: ([x], params, [b]) => {
+      const { perm } = params as { perm: readonly number[] };
+      if (
+        x.shape.length === 2 && perm[0] === 1 && b.shape.length === 2 &&
+        x.shape[0] > 1 && x.data instanceof Float32Array &&
+        b.data instanceof Float32Array
+      ) {
+        const [k, m] = x.shape, n = b.shape[1];
+        return fromData(
+          matmulKernel(x.data, b.data, null, 1, m, k, n, m * k, k * n, true),
+          [m, n],
+        );
+      }
+      return matmulForward([transposeKernel(x, perm), b]);
+    },
   },
   vjp: ([a, b]) => [
     (g) => unbroadcast(matmul(g, mT(b)), a.shape), // dA = G Bᵀ

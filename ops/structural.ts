@@ -662,21 +662,24 @@ const reshapePrim: Primitive<{ shape: number[] }> = definePrimitive({
   },
 });
 
+/** transpose's forward kernel: x with its axes permuted by `perm`. @internal */
+export function transposeKernel(x: Tensor, perm: readonly number[]): Tensor {
+  const shape = perm.map((p) => x.shape[p]);
+  // moving only axes of size 1 keeps the element order: share the data,
+  // as reshape does (vmap's batch axes make many such transposes)
+  const moved = perm.filter((p) => x.shape[p] !== 1);
+  if (moved.every((p, i) => i === 0 || moved[i - 1] < p)) {
+    return fromData(x.data, shape);
+  }
+  return fromData(
+    shp.transpose(x.data, x.shape, perm, allocData(x.dtype, x.data.length)),
+    shape,
+  );
+}
+
 const transposePrim: Primitive<{ perm: number[] }> = definePrimitive({
   name: "transpose",
-  forward: ([x], { perm }) => {
-    const shape = perm.map((p) => x.shape[p]);
-    // moving only axes of size 1 keeps the element order: share the data,
-    // as reshape does (vmap's batch axes make many such transposes)
-    const moved = perm.filter((p) => x.shape[p] !== 1);
-    if (moved.every((p, i) => i === 0 || moved[i - 1] < p)) {
-      return fromData(x.data, shape);
-    }
-    return fromData(
-      shp.transpose(x.data, x.shape, perm, allocData(x.dtype, x.data.length)),
-      shape,
-    );
-  },
+  forward: ([x], { perm }) => transposeKernel(x, perm),
   vjp: (_, __, { perm }) => {
     const inv = perm.map((_, i) => perm.indexOf(i));
     return [(g) => transpose(g, inv)];

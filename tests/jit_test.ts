@@ -1266,6 +1266,67 @@ Deno.test("jit: relu after linear runs on the linear kernel's result in place (t
   );
 });
 
+Deno.test("jit: a transpose that only matmul reads is read in place by the GEMM (transpose+matmul: the eager bits, special values, every dtype and rank)", () => {
+  const f = (a: Tensor, b: Tensor) => T.matmul(T.transpose(a), b);
+  const namesOf = (g: (...a: Tensor[]) => T.Tree, args: Tensor[]) => {
+    const flat = args.map((a) => T.treeFlatten(a));
+    const [, plan] = trace(g, args, args.map((_, i) => i), flat);
+    return fuseEpilogues(plan).flatMap((st) => st ? [st.rule.name] : []);
+  };
+  const a0 = T.ones([3, 4]), b0 = T.ones([3, 5]);
+  assert.deepEqual(namesOf(f as never, [a0, b0]), ["transpose+matmul"]);
+  // read by anything else too, the transpose stays a step of its own
+  const shared = (a: Tensor, b: Tensor) => {
+    const at = T.transpose(a);
+    return [T.matmul(at, b), at];
+  };
+  assert.deepEqual(namesOf(shared as never, [a0, b0]), ["transpose", "matmul"]);
+  // linear's weight gradient (gᵀx) is one such product
+  const dw = T.grad((w: Tensor, x: Tensor, r: Tensor) =>
+    T.sum(T.mul(T.linear(x, w), r))
+  );
+  const args = [T.ones([5, 4]), T.ones([3, 4]), T.ones([3, 5])];
+  assert.ok(namesOf(dw as never, args).includes("transpose+matmul"));
+  fc.assert(
+    fc.property(
+      fc.record({
+        // k 1 is an outer product, small sizes run in the TypeScript loops
+        m: fc.integer({ min: 1, max: 80 }),
+        k: fc.integer({ min: 1, max: 80 }),
+        n: fc.integer({ min: 1, max: 80 }),
+        dtypes: fc.constantFrom(
+          ["float32", "float32"],
+          ["float64", "float64"],
+          ["float32", "float64"],
+          ["int32", "float32"],
+        ),
+        batched: fc.boolean(),
+        special: fc.constantFrom(NaN, Infinity, -Infinity, -0, 0),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      ({ m, k, n, dtypes, batched, special, seed }) => {
+        const [ka, kb] = T.random.split(T.random.key(seed));
+        const lead = batched ? [2] : [];
+        let a = T.random.normal(ka, [...lead, k, m], { dtype: "float64" });
+        const vals = Float64Array.from(a.data);
+        vals[seed % vals.length] = special;
+        a = T.astype(T.tensor(vals, { shape: a.shape }), dtypes[0] as never);
+        const b = T.astype(
+          T.mul(T.random.normal(kb, [...lead, k, n]), 3),
+          dtypes[1] as never,
+        );
+        const g = batched
+          ? (x: Tensor, y: Tensor) => T.matmul(T.swapaxes(x, -1, -2), y)
+          : f;
+        const jg = T.jit(g);
+        jg(a, b);
+        sameBits(jg(a, b), g(a, b), `${m}x${k}x${n} ${dtypes} ${batched}`);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 Deno.test("jit: relu runs inside conv2d's kernel and its mask inside max pooling's gradient (the eager bits, special values included)", () => {
   const net = (p: { w: Tensor; b: Tensor }, x: Tensor) =>
     T.maxPool2d(T.relu(T.conv2d(x, p.w, p.b)), { kernelSize: 2 });

@@ -57,6 +57,9 @@ function isF64Gemm(
  * `aStep` / `cStep` are the element offsets between consecutive batch
  * matrices (0 to reuse one matrix for every batch entry). With `out` null,
  * the result is a new array (float32 when both inputs are, else float64).
+ * With `aTransposed`, each a[b] is stored [k, m] (aᵀ's rows): the GEMM reads
+ * it through its strides, the same products summed in the same order as
+ * for the [m, k] copy (`jit` fuses a transpose into the product so).
  */
 export function matmul(
   a: TypedArray,
@@ -68,6 +71,7 @@ export function matmul(
   n: number,
   aStep: number,
   cStep: number,
+  aTransposed = false,
 ): TypedArray {
   const na = (batch - 1) * aStep + m * k, nc = (batch - 1) * cStep + k * n;
   // float32 or float64 throughout: the WebAssembly GEMM of that type
@@ -97,8 +101,8 @@ export function matmul(
         n,
         k,
         pa + bytes * b * aStep,
-        k,
-        1,
+        aTransposed ? 1 : k,
+        aTransposed ? m : 1,
         pc + bytes * b * cStep,
         n,
         1,
@@ -117,6 +121,17 @@ export function matmul(
     (a instanceof Float32Array && c instanceof Float32Array
       ? new Float32Array(batch * m * n)
       : new Float64Array(batch * m * n));
+  if (aTransposed) {
+    // (the loops read a as [m, k]: each matrix transposed first)
+    const at = a.slice(0, na);
+    for (let b = 0; b < batch; b++) {
+      const o0 = b * aStep;
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) at[o0 + i * k + p] = a[o0 + p * m + i];
+      }
+    }
+    return matmulRef(at, c, o, batch, m, k, n, aStep, cStep);
+  }
   return matmulRef(a, c, o, batch, m, k, n, aStep, cStep);
 }
 
