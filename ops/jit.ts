@@ -122,7 +122,14 @@ class JitTracer extends Tracer {
 
 /** Options of {@linkcode jit}. */
 export interface JitOptions {
-  /** Positions of arguments that are not tensors to trace but settings: part of the signature, passed to `f` as they are (negative positions count from the end, in both options). */
+  /**
+   * Positions of arguments that are not tensors to trace but settings: part
+   * of the signature, passed to `f` as they are (negative positions count
+   * from the end, in both options). Plans are keyed by a static value's
+   * contents (numbers by `Object.is`, so NaN and -0 are values of their own;
+   * arrays, plain objects, Maps, Sets, typed arrays), functions and class
+   * instances by identity, as JAX hashes them.
+   */
   staticArgnums?: number | readonly number[];
   /**
    * Positions of arguments whose memory the call may take over, as JAX's
@@ -132,7 +139,9 @@ export interface JitOptions {
    * After the call every donated tensor (and any tensor that shares its
    * data, such as a `reshape` of it) is invalid: using it is an error that
    * says it was donated; only a donated tensor that is itself returned, or
-   * that the function also reads as a captured constant, stays valid.
+   * that is a constant of a jitted function's plan (a tensor one captured,
+   * or returned without computing it from its arguments: each replay
+   * returns that very tensor), stays valid.
    * Donate what the call replaces (the params and optimizer state of a
    * training step), never a tensor you read again.
    */
@@ -180,8 +189,6 @@ interface Compiled extends Plan {
   frees: number[][];
   /** By step: whether it runs code that is not the library's (customVjp, pureCallback). */
   opaque: boolean[];
-  /** The memory of the tensors the plan holds as constants (never donated). */
-  constants: Set<ArrayBufferLike>;
   /** The float32 constants that the library's kernels read (copied into memory once per replay). */
   placed: Tensor[];
 }
@@ -282,6 +289,14 @@ function fnv1a(bytes: Uint8Array): number {
   return h >>> 0;
 }
 
+/**
+ * The memory of every plan's constants (the tensors a jitted function
+ * captured, or returned without computing them: a replay returns the very
+ * same tensor), never taken over by a donation, whichever jitted function
+ * it is donated to: another plan may read or return it on a later call.
+ */
+const held = new WeakSet<ArrayBufferLike>();
+
 /** Schedules a recorded plan (epilogues fused, then `schedule` in fusion.ts) and finds when each value is read last. */
 function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   const own = ownRules();
@@ -303,11 +318,12 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
   const frees = tasks.map(() => [] as number[]);
   lastUse.forEach((pos, r) => pos < Infinity && frees[pos].push(r));
   const isConst = (r: Ref): r is Tensor => typeof r !== "number";
-  const constants = new Set(
-    [...steps.flatMap((st) => st?.inputs ?? []), ...outs]
-      .filter(isConst)
-      .map((t) => t.data.buffer),
-  );
+  // (the recorded constants: those shareConstants replaced by an equal one
+  // are still captured by f, and must stay valid too)
+  for (const st of recorded.steps) {
+    for (const r of st?.inputs ?? []) if (isConst(r)) held.add(r.data.buffer);
+  }
+  for (const r of recorded.outs) if (isConst(r)) held.add(r.data.buffer);
   const placed = new Set(
     tasks.flatMap((t) =>
       typeof t !== "number"
@@ -323,7 +339,6 @@ function compile(recorded: Plan, leaves: readonly Tensor[]): Compiled {
     lastUse,
     frees,
     opaque,
-    constants,
     placed: [...placed],
   };
 }
@@ -463,7 +478,7 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
       // the least recently used plan goes first (as jax.jit's bounded cache)
       if (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
     }
-    invalidate(donated, out, compiled);
+    invalidate(donated, out);
     return out;
   };
   return Object.assign(jitted, { traceCount: () => traces });
@@ -492,20 +507,84 @@ function signature(
     ])
   );
   for (const i of statics) {
-    let s: string | undefined;
-    try {
-      s = JSON.stringify(args[i]);
-    } catch { /* not JSON: below */ }
-    if (s === undefined) {
-      throw new Error(
-        `${fn}: static argument ${i} must be a JSON value (it is part of the cache key), got ${
-          describe(args[i])
-        }`,
-      );
-    }
-    parts.push(`static ${i}: ${s}`);
+    parts.push(`static ${i}: ${staticKey(fn, i, args[i], [])}`);
   }
   return parts.join("|");
+}
+
+/** Ids of the functions and class instances seen as static arguments (keyed by identity, as JAX hashes them). */
+const identities = new WeakMap<object, number>();
+let identityCount = 0;
+const identity = (o: object): number => {
+  let id = identities.get(o);
+  if (id === undefined) identities.set(o, id = identityCount++);
+  return id;
+};
+
+/**
+ * The cache key of static argument `i`'s value: equal for equal values
+ * (numbers by `Object.is`, so NaN, -0 and the infinities are keys of their
+ * own; arrays, plain objects, Maps, Sets, typed arrays and Dates by their
+ * contents; functions and other class instances by identity, as JAX
+ * hashes them), so a different value never replays another's plan. A
+ * cycle, a symbol or a weak collection is an error: it has no such key.
+ */
+function staticKey(
+  fn: string,
+  i: number,
+  v: unknown,
+  seen: object[],
+): string {
+  const fail = (why: string): never => {
+    throw new Error(
+      `${fn}: static argument ${i} must be a value jit can key its plans by (numbers, strings, booleans, null, undefined, bigints, functions, and arrays, plain objects, Maps, Sets and typed arrays of them): ${why}, got ${
+        describe(v)
+      }`,
+    );
+  };
+  switch (typeof v) {
+    case "number":
+      return Object.is(v, -0) ? "-0" : String(v);
+    case "string":
+      return JSON.stringify(v);
+    case "boolean":
+    case "undefined":
+      return String(v);
+    case "bigint":
+      return `${v}n`;
+    case "symbol":
+      return fail("a symbol");
+    case "function":
+      return `function#${identity(v)}`;
+  }
+  if (v === null) return "null";
+  const o = v as object;
+  if (seen.includes(o)) return fail("it contains itself");
+  const inner = (x: unknown) => staticKey(fn, i, x, [...seen, o]);
+  if (ArrayBuffer.isView(o)) {
+    const a = o instanceof DataView
+      ? new Uint8Array(o.buffer, o.byteOffset, o.byteLength)
+      : o as unknown as ArrayLike<number | bigint>;
+    return `${o.constructor.name}[${Array.from(a, inner)}]`;
+  }
+  if (Array.isArray(o)) return `[${o.map(inner)}]`;
+  if (o instanceof Map) {
+    return `Map{${[...o].map(([k, x]) => `${inner(k)}=>${inner(x)}`)}}`;
+  }
+  if (o instanceof Set) return `Set{${[...o].map(inner)}}`;
+  if (o instanceof WeakMap || o instanceof WeakSet) {
+    return fail("a weak collection has no contents to key by");
+  }
+  if (o instanceof Date) return `Date(${o.getTime()})`;
+  const proto = Object.getPrototypeOf(o);
+  if (proto !== null && proto !== Object.prototype) {
+    return `${proto.constructor?.name ?? "object"}#${identity(o)}`;
+  }
+  return `{${
+    Object.keys(o).map((k) =>
+      `${JSON.stringify(k)}:${inner((o as Record<string, unknown>)[k])}`
+    )
+  }}`;
 }
 
 /**
@@ -610,7 +689,7 @@ function replay(
   const env: (Tensor | undefined)[] = leaves.slice();
   const consts = new Map<Tensor, Tensor>();
   const val = (r: Ref) => typeof r === "number" ? env[r]! : consts.get(r) ?? r;
-  const take = donation(plan, leaves, donated);
+  const take = donation(plan, leaves, env, donated);
   const own = (t: Tensor) => {
     if (!planning || !rt.inPlan(t.data)) return t;
     const n = t.data.length;
@@ -741,7 +820,7 @@ function runOpaque(
 /**
  * The donated arrays a replay may write an output into: `take(dtype, n,
  * pos, ins, j)` detaches one of that dtype and length that no task after
- * position `pos` reads (through any leaf sharing its memory), that is no
+ * position `pos` reads (through any leaf or value sharing its memory), that is no
  * output and whose buffer no part of the task but part `j` reads (`ins`:
  * the arrays each part reads), and returns a new view of its memory and
  * the buffer it came from; or null.
@@ -749,6 +828,7 @@ function runOpaque(
 function donation(
   plan: Compiled,
   leaves: readonly Tensor[],
+  env: readonly (Tensor | undefined)[],
   donated: readonly Tensor[],
 ): (
   dtype: Tensor["dtype"],
@@ -757,7 +837,7 @@ function donation(
   ins?: readonly (readonly TypedArray[])[],
   j?: number,
 ) => { data: TypedArray; from: ArrayBufferLike } | null {
-  const spare = donated.filter((d) => canDetach(d, [], plan));
+  const spare = donated.filter((d) => canDetach(d, []));
   // (plain loops: this runs for every output of every fused task)
   const usable = (
     d: Tensor,
@@ -772,9 +852,13 @@ function donation(
         if (ins[k][i].buffer === b) return false;
       }
     }
+    // no argument leaf, and no value made so far that views the same
+    // memory (a reshape of a float64 or int32 argument shares its array),
+    // may be read after this task or be an output
     const after = pos === Infinity ? Infinity : pos + 1;
-    for (let id = 0; id < leaves.length; id++) {
-      if (leaves[id].data.buffer === b && !((plan.lastUse[id] ?? -1) < after)) {
+    for (let id = 0; id < env.length; id++) {
+      const v = id < leaves.length ? leaves[id] : env[id];
+      if (v?.data.buffer === b && !((plan.lastUse[id] ?? -1) < after)) {
         return false;
       }
     }
@@ -807,15 +891,10 @@ const isDetached = (data: TypedArray) => (data.buffer as ArrayBuffer).detached;
 /**
  * Whether the memory of the donated leaf `d` can be taken over: it is a
  * whole, not shared, not yet detached ArrayBuffer that no output uses and
- * that is not a constant of the plan (a tensor the function captured).
+ * that is no plan's constant (see `held`).
  */
-function canDetach(
-  d: Tensor,
-  outs: readonly Tensor[],
-  plan: Compiled,
-): boolean {
-  return whole(d.data) && !isDetached(d.data) &&
-    !plan.constants.has(d.data.buffer) &&
+function canDetach(d: Tensor, outs: readonly Tensor[]): boolean {
+  return whole(d.data) && !isDetached(d.data) && !held.has(d.data.buffer) &&
     !outs.some((o) => o.data.buffer === d.data.buffer);
 }
 
@@ -829,12 +908,8 @@ function detach(data: Tensor["data"]): ArrayBuffer {
  * memory no output took), so that using a donated tensor afterwards is
  * an error on every call, not only when its memory was reused.
  */
-function invalidate(
-  donated: readonly Tensor[],
-  out: unknown,
-  plan: Compiled,
-): void {
+function invalidate(donated: readonly Tensor[], out: unknown): void {
   if (donated.length === 0) return;
   const outs = flattenLeaves(out).leaves;
-  for (const d of donated) if (canDetach(d, outs, plan)) detach(d.data);
+  for (const d of donated) if (canDetach(d, outs)) detach(d.data);
 }

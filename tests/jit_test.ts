@@ -379,14 +379,67 @@ Deno.test("jit: reading a traced value's data is an error naming the op; a sched
   assert.deepEqual(T.toArray(scaled(T.tensor([1, 2]), 3)), [3, 6]);
   assert.deepEqual(T.toArray(scaled(T.tensor([1, 2]), 4)), [4, 8]);
   assert.equal(scaled.traceCount(), 2, "one trace per static value");
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
   assert.throws(
     () =>
       T.jit((_x: Tensor, _o: unknown) => _x, { staticArgnums: 1 })(
         T.tensor(1),
-        1n,
+        cyclic,
       ),
-    /jit: static argument 1 must be a JSON value/,
+    /jit: static argument 1 must be a value jit can key its plans by .*: it contains itself, got/,
   );
+  assert.throws(
+    () =>
+      T.jit((_x: Tensor, _o: unknown) => _x, { staticArgnums: 1 })(
+        T.tensor(1),
+        { s: Symbol("s") },
+      ),
+    /jit: static argument 1 must be a value jit can key its plans by .*: a symbol/,
+  );
+});
+
+Deno.test("jit: static values that differ never share a plan (NaN, -0, the infinities, Maps, functions by identity, class instances)", () => {
+  const x = T.tensor([1, -2, 0, 3]);
+  const scale = (v: Tensor, s: number) => T.mul(v, s);
+  const jf = T.jit(scale, { staticArgnums: 1 });
+  for (const s of [Infinity, -Infinity, NaN, 0, -0, 1e300, 2n as never]) {
+    if (typeof s === "bigint") {
+      // a bigint keys a plan too (the function may use it as it likes)
+      const jb = T.jit((v: Tensor, n: bigint) => T.mul(v, Number(n)), {
+        staticArgnums: 1,
+      });
+      sameBits(jb(x, 2n), T.mul(x, 2), "bigint");
+      continue;
+    }
+    sameBits(jf(x, s), scale(x, s), `static ${s}`);
+  }
+  assert.equal(jf.traceCount(), 6, "one plan per value, -0 apart from 0");
+  sameBits(jf(x, -0), scale(x, -0), "-0 again");
+  assert.equal(jf.traceCount(), 6);
+  // containers by their contents, functions and class instances by identity
+  const apply = (v: Tensor, o: unknown) => {
+    if (o instanceof Map) return T.mul(v, o.get("k"));
+    if (o instanceof Scale) return T.mul(v, o.s);
+    return (o as { act: (t: Tensor) => Tensor }).act(v);
+  };
+  class Scale {
+    constructor(readonly s: number) {}
+  }
+  const jg = T.jit(apply, { staticArgnums: 1 });
+  const cases: unknown[] = [
+    new Map([["k", 2]]),
+    new Map([["k", 7]]),
+    { act: T.relu },
+    { act: T.neg },
+    new Scale(3),
+    new Scale(5),
+  ];
+  for (const o of cases) sameBits(jg(x, o), apply(x, o), String(o));
+  assert.equal(jg.traceCount(), 6);
+  sameBits(jg(x, new Map([["k", 7]])), T.mul(x, 7), "an equal Map");
+  sameBits(jg(x, { act: T.neg }), T.neg(x), "an equal object");
+  assert.equal(jg.traceCount(), 6, "equal contents replay their plan");
 });
 
 Deno.test("jit: a result that is not a tree of tensors is an error naming jit and the leaf", () => {
@@ -1186,6 +1239,60 @@ Deno.test("jit: Lion's update (its sign included) over all parameters is fused t
     ).length;
   assert.equal(names.length, elementwise / 2, "every step of both in a loop");
   sameAsEager();
+});
+
+Deno.test("jit: a donated float64 or int32 argument read through a view (reshape, flatten, a cond passing it on) gives the eager results on every call", () => {
+  const programs: [string, (x: Tensor) => Tensor[], T.DType][] = [
+    ["reshape float64", (x) => {
+      const v = T.reshape(x, [3, 2]);
+      return [T.neg(T.neg(v)), T.mul(v, v)];
+    }, "float64"],
+    ["reshape int32", (w) => [T.reshape(w, [3, 2]), T.add(w, 1)], "int32"],
+    ["flatten int32", (w) => [T.flatten(w, 0), T.add(w, 1)], "int32"],
+    [
+      "cond int32",
+      (w) => [T.cond(T.tensor(1), (a) => a, (a) => T.neg(a), w), T.add(w, 1)],
+      "int32",
+    ],
+  ];
+  for (const [name, f, dtype] of programs) {
+    const jf = T.jit(f, { donateArgnums: 0 });
+    for (let call = 0; call < 3; call++) {
+      const make = () =>
+        T.tensor([1, 2, 3, 4, 5, 6].map((v) => v + call), {
+          dtype,
+          shape: [2, 3],
+        });
+      const got = jf(make()), want = f(make());
+      got.forEach((g, i) => sameBits(g, want[i], `${name} call ${call}`));
+    }
+  }
+});
+
+Deno.test("jit: a donation never takes the memory of any plan's constant (captured, or returned without being computed), so other calls' results stay valid", () => {
+  // a constant that one jitted function returns, donated to another
+  const init = T.jit((k: T.random.Key) => ({
+    w: T.random.normal(k, [3]),
+    m: T.zeros([3]),
+  }));
+  const step = T.jit(
+    (s: { w: Tensor; m: Tensor }) => ({ w: T.add(s.w, s.m), m: T.add(s.m, 1) }),
+    { donateArgnums: 0 },
+  );
+  const a = init(T.random.key(1)), b = init(T.random.key(2));
+  const next = step(a);
+  assert.deepEqual(Array.from(next.m.data), [1, 1, 1]);
+  assert.deepEqual(Array.from(b.m.data), [0, 0, 0], "another call's result");
+  assert.deepEqual(Array.from(step(b).m.data), [1, 1, 1]);
+  assert.deepEqual(Array.from(init(T.random.key(3)).m.data), [0, 0, 0]);
+  // a captured constant that the plan shares with an equal one
+  const c1 = T.tensor([1, 2, 3]), c2 = T.tensor([1, 2, 3]);
+  const f = (w: Tensor) => T.mul(T.add(w, c1), c2);
+  const jf = T.jit(f, { donateArgnums: 0 });
+  jf(T.tensor([1, 1, 1]));
+  sameBits(jf(c2), f(T.tensor([1, 2, 3])), "c2 donated");
+  assert.deepEqual(Array.from(c2.data), [1, 2, 3], "c2 stays valid");
+  sameBits(jf(T.tensor([1, 1, 1])), T.tensor([2, 6, 12]), "later calls");
 });
 
 Deno.test("jit: donated parameters of one shape, updated in one fused task, each part reading its own (float32 and float64)", () => {
