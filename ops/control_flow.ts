@@ -224,6 +224,21 @@ function checkPred(fn: string, what: string, p: unknown): void {
 }
 
 /**
+ * Whether a predicate's value is true (nonzero, as Python's `bool`); NaN
+ * is an error, not true: a NaN predicate is a computation gone wrong (JAX
+ * takes booleans only), and a `whileLoop` would never end on it.
+ */
+function truth(fn: string, what: string, p: Tensor): boolean {
+  const v = p.data[0];
+  if (Number.isNaN(v)) {
+    throw new Error(
+      `${fn}: ${what} is NaN; a predicate must be zero (false) or nonzero (true)`,
+    );
+  }
+  return v !== 0;
+}
+
+/**
  * `cond`'s primitive over `[pred, ...leaves]`: the branch `pred` picks, on
  * the leaves, its result packed (`onTrue` / `onFalse`). Each call of cond
  * makes its own rule (its branches are the caller's functions), which jit
@@ -241,7 +256,7 @@ function condRule(
   return {
     name: fn,
     forward: ([pred, ...leaves]) => {
-      const on = pred.data[0] !== 0;
+      const on = truth(fn, "pred", pred);
       const out = (on ? onTrue : onFalse)(...leaves);
       if (out instanceof Tracer) {
         throw closureError(fn, on ? roles[0] : roles[1]);
@@ -303,8 +318,8 @@ function condRule(
 }
 
 /**
- * Runs `trueFn(...operands)` if `pred` is true (nonzero) and
- * `falseFn(...operands)` otherwise, as `jax.lax.cond`: both take the
+ * Runs `trueFn(...operands)` if `pred` is true (nonzero; NaN is an error)
+ * and `falseFn(...operands)` otherwise, as `jax.lax.cond`: both take the
  * operands (trees of tensors) and return trees of the same structure,
  * shapes and dtypes.
  *
@@ -364,7 +379,7 @@ function condWith<A extends Tree[], R extends Tree>(
   checkFunction(fn, roles[1], falseFn);
   const value = typeof pred === "boolean" ? pred : readable(pred);
   if (value !== null) {
-    const on = typeof value === "boolean" ? value : value.data[0] !== 0;
+    const on = typeof value === "boolean" ? value : truth(fn, "pred", value);
     return (on ? trueFn : falseFn)(...operands);
   }
   const [leaves, opSig] = sigOf(fn, "operands", operands);
@@ -471,7 +486,7 @@ function whileRule(
       for (;;) {
         const p = test(...ls);
         if (p instanceof Tracer) throw closureError(fn, "condFn");
-        if (p.data[0] === 0) return pack(ls, box.sig!);
+        if (!truth(fn, "condFn's result", p)) return pack(ls, box.sig!);
         ls = step(...ls);
         if (ls.some((l) => l instanceof Tracer)) {
           throw closureError(fn, "bodyFn");
@@ -538,7 +553,8 @@ function whileRule(
  * `while (condFn(carry)) carry = bodyFn(carry)`, returning the final
  * carry, as `jax.lax.while_loop`: the carry is a tree of tensors that
  * `bodyFn` returns with the same structure, shapes and dtypes, and
- * `condFn` returns a scalar.
+ * `condFn` returns a scalar (true when nonzero; NaN is an error, so a
+ * computation gone wrong cannot loop forever).
  *
  * A condition with a value (outside `jit` and `vmap`, under `grad` too)
  * runs an ordinary loop, which every transform sees turn by turn. Under
@@ -577,7 +593,9 @@ export function whileLoop<C extends Tree>(
     checkPred(fn, "condFn's result", p);
     const value = typeof p === "boolean" ? p : readable(p);
     if (value === null) break;
-    if (typeof value === "boolean" ? !value : value.data[0] === 0) {
+    if (
+      typeof value === "boolean" ? !value : !truth(fn, "condFn's result", value)
+    ) {
       return carry;
     }
     carry = bodyFn(carry);

@@ -456,3 +456,35 @@ Deno.test("switch: errors name the argument and what came", () => {
     /^Error: switch: branches\[1\] returned float32\[2\], but branches\[0\] returned float32\[1\]/,
   );
 });
+
+Deno.test("cond and whileLoop: a NaN predicate is an error naming the op (a loop on it would never end), eager, traced and replayed", () => {
+  const nanMsg = (what: string) =>
+    new RegExp(
+      `: ${what} is NaN; a predicate must be zero \\(false\\) or nonzero \\(true\\)$`,
+    );
+  assert.throws(
+    () => T.cond(T.tensor(NaN), () => T.tensor(1), () => T.tensor(2)),
+    /^Error: cond: pred is NaN/,
+  );
+  const jc = T.jit((p: Tensor) =>
+    T.cond(p, () => T.tensor(1), () => T.tensor(2))
+  );
+  assert.equal(T.item(jc(T.tensor(0.5))), 1, "nonzero is true");
+  assert.equal(T.item(jc(T.tensor(0))), 2);
+  assert.throws(() => jc(T.tensor(NaN)), nanMsg("pred"));
+  // 0/0 once the carry reaches 3
+  const condFn = (c: Tensor) => T.div(T.sub(3, c), T.sub(3, c));
+  const down = (c: Tensor) => T.sub(c, 1);
+  assert.throws(
+    () => T.whileLoop(condFn, down, T.tensor(6)),
+    /^Error: whileLoop: condFn's result is NaN/,
+  );
+  const jw = T.jit((x: Tensor) => T.whileLoop(condFn, down, x));
+  assert.throws(() => jw(T.tensor(10)), nanMsg("condFn's result"));
+  assert.throws(() => jw(T.tensor(7)), nanMsg("condFn's result"));
+  assert.equal(
+    T.item(T.whileLoop((c: Tensor) => T.sub(c, 2), down, T.tensor(5))),
+    2,
+    "a nonzero float is true, 0 false",
+  );
+});
