@@ -11,9 +11,11 @@
  * @module
  */
 import {
+  allocShape,
   checkOptions,
   describe,
   fmtShape,
+  fromData,
   type Key,
   sizeOf,
   type Tensor,
@@ -454,14 +456,25 @@ export interface JacobianOptions {
   hasAux?: boolean;
 }
 
-/** The identity of size n, as [n, ...shape] (row i is the i-th basis vector of that shape). */
-function basis(n: number, shape: readonly number[], like: Tensor): Tensor {
-  const eye = new Float64Array(n * n);
+/**
+ * The identity of size n, as [n, ...shape] (row i is the i-th basis vector
+ * of that shape), float64 for a float64 leaf and float32 otherwise; a
+ * Jacobian too large to allocate is an error naming `fn`.
+ */
+function basis(
+  fn: string,
+  n: number,
+  shape: readonly number[],
+  like: Tensor,
+): Tensor {
+  const dims = [n, ...shape];
+  const eye = allocShape(
+    `${fn} (its basis of ${n} vectors)`,
+    like.dtype === "float64" ? "float64" : "float32",
+    dims,
+  );
   for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-  const t = tensor(eye, { shape: [n, ...shape], dtype: "float64" });
-  return like.dtype === "float64" ? t : tensor(new Float32Array(eye), {
-    shape: [n, ...shape],
-  });
+  return fromData(eye, dims);
 }
 
 /** The settings of a Jacobian transform, checked. */
@@ -563,7 +576,7 @@ export function jacrev<A extends unknown[]>(
     const rows = outLeaves.map((l, k) => {
       const n = sizeOf(l.shape);
       const cts = outLeaves.map((m, i) =>
-        i === k ? basis(n, l.shape, l) : zerosLike(m)
+        i === k ? basis(fn, n, l.shape, l) : zerosLike(m)
       );
       const ct = treeUnflatten(outDef, cts);
       const spec = treeUnflatten(
@@ -628,7 +641,7 @@ export function jacfwd<A extends unknown[]>(
           treeUnflatten(
             d,
             ls.map((m, i) =>
-              a === b && i === j ? basis(n, l.shape, l) : zerosLike(m)
+              a === b && i === j ? basis(fn, n, l.shape, l) : zerosLike(m)
             ),
           )
         );

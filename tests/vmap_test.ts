@@ -491,3 +491,21 @@ Deno.test("vmap errors: data read inside, inAxes out of range, not a prefix, siz
     /vmap: inAxes has 2 entries but f got 1 argument\(s\)/,
   );
 });
+
+Deno.test("jacfwd, jacrev, hessian: a Jacobian too large to allocate is an error naming the transform, not V8's RangeError", () => {
+  const big = T.ones([2e5]); // a 2e5 x 2e5 basis: 149 GiB
+  for (
+    const [name, f] of [
+      ["jacfwd", () => T.jacfwd((v: Tensor) => v)(big)],
+      ["jacrev", () => T.jacrev((v: Tensor) => v)(big)],
+      ["jacfwd", () => T.hessian((v: Tensor) => T.sum(v))(big)],
+    ] as const
+  ) {
+    assert.throws(
+      f,
+      new RegExp(
+        `^Error: ${name} \\(its basis of 200000 vectors\\): shape \\[200000,200000\\] has 40000000000 elements`,
+      ),
+    );
+  }
+});
