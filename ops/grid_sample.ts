@@ -162,7 +162,9 @@ function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
  * `torch.nn.functional.grid_sample`: output `[N, C, Ho, Wo]`. Bilinear
  * (default) or nearest; positions outside read zeros, the border, or the
  * input reflected (`paddingMode`). Differentiable in the input and in the
- * grid (bilinear), to any order.
+ * grid (bilinear), to any order. A NaN position samples 0 (an infinite one
+ * too, except that border padding clamps it to the edge), as PyTorch's
+ * corners outside the input add nothing.
  *
  * @example
  * ```ts
@@ -247,36 +249,40 @@ export function gridSample(
   };
   const ix = coord(0, w), iy = coord(1, h);
   const flat = reshape(input, [n, c, h * w]);
-  /** The input at integer-valued coordinates `[N, P]`, 0 outside: `[N, C, P]`. */
-  const at = (x: Tensor, y: Tensor) => {
+  /**
+   * The input at integer-valued coordinates `[N, P]` times `weight` (none:
+   * 1), 0 outside: `[N, C, P]`. As PyTorch's, a corner outside adds nothing
+   * at all, so a NaN or infinite coordinate (outside every bound, with a
+   * NaN weight) gives 0.
+   */
+  const at = (x: Tensor, y: Tensor, weight?: Tensor) => {
     const inside = logicalAnd(
       logicalAnd(greaterEqual(x, 0), lessEqual(x, w - 1)),
       logicalAnd(greaterEqual(y, 0), lessEqual(y, h - 1)),
     );
-    // positions clamped into the image (the outside ones read a pixel, then 0)
-    const pos = astype(
-      add(mul(clip(y, h), w), clip(x, w)),
-      "int32",
-    );
+    // the outside positions read pixel 0, then give 0
+    const pos = astype(where(inside, add(mul(y, w), x), 0), "int32");
     const idx = broadcastTo(expandDims(pos, 1), [n, c, p]);
-    return where(expandDims(inside, 1), takeAlongAxisAt(flat, idx, 2), 0);
+    const v = takeAlongAxisAt(flat, idx, 2), on = expandDims(inside, 1);
+    // (the weight masked too: its NaN would reach pixel 0's gradient)
+    return where(
+      on,
+      weight ? mul(v, where(on, expandDims(weight, 1), 0)) : v,
+      0,
+    );
   };
   let out: Tensor;
   if (mode === "nearest") out = at(round(ix), round(iy));
   else {
     const x0 = floor(ix), y0 = floor(iy), x1 = add(x0, 1), y1 = add(y0, 1);
-    const weight = (t: Tensor) => expandDims(t, 1);
     // PyTorch's corner weights and order: nw, ne, sw, se
     const nw = mul(sub(x1, ix), sub(y1, iy));
     const ne = mul(sub(ix, x0), sub(y1, iy));
     const sw = mul(sub(x1, ix), sub(iy, y0));
     const se = mul(sub(ix, x0), sub(iy, y0));
     out = add(
-      add(
-        add(mul(at(x0, y0), weight(nw)), mul(at(x1, y0), weight(ne))),
-        mul(at(x0, y1), weight(sw)),
-      ),
-      mul(at(x1, y1), weight(se)),
+      add(add(at(x0, y0, nw), at(x1, y0, ne)), at(x0, y1, sw)),
+      at(x1, y1, se),
     );
   }
   return reshape(out, [n, c, ho, wo]);

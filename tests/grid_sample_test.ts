@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 
 const f64 = { dtype: "float64" as const };
@@ -102,5 +103,36 @@ Deno.test("errors: gridSample and affineGrid name the op, the argument, what was
       assert.match(e.message, re);
       return true;
     });
+  }
+});
+
+Deno.test("gridSample: a NaN grid coordinate samples 0 (an infinite one too with zeros padding, as PyTorch; border padding clamps it to the edge), and adds nothing to the input's gradient", () => {
+  const input = T.reshape(T.arange(1, 10), [1, 1, 3, 3]);
+  // the second point is a good one: (0, 0) is the centre pixel, 5
+  const at = (x: number) => T.tensor([[[[x, 0], [0, 0]]]]);
+  for (const mode of ["bilinear", "nearest"] as const) {
+    for (const paddingMode of ["zeros", "border", "reflection"] as const) {
+      for (const alignCorners of [false, true]) {
+        const opts = { mode, paddingMode, alignCorners };
+        const what = `${mode} ${paddingMode} ${alignCorners}`;
+        const sample = (x: number) =>
+          Array.from(T.gridSample(input, at(x), opts).data);
+        assert.deepEqual(sample(NaN), [0, 5], `NaN ${what}`);
+        const gx = T.grad((x: Tensor) => T.sum(T.gridSample(x, at(NaN), opts)))(
+          input,
+        );
+        assert.deepEqual(
+          Array.from(gx.data),
+          [0, 0, 0, 0, 1, 0, 0, 0, 0],
+          `grad NaN ${what}`,
+        );
+        const inf = [sample(Infinity), sample(-Infinity)];
+        if (paddingMode === "zeros") {
+          assert.deepEqual(inf, [[0, 5], [0, 5]], `Infinity ${what}`);
+        } else if (paddingMode === "border") {
+          assert.deepEqual(inf, [[6, 5], [4, 5]], `Infinity ${what}`);
+        } else assert.ok(inf.flat().every(Number.isFinite), what);
+      }
+    }
   }
 });
