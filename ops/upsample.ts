@@ -201,6 +201,12 @@ export function interpolatePlan(
     );
   }
   const inSizes = xShape === null ? Array(n).fill(1) : xShape.slice(2);
+  if (inSizes.some((s) => s < 1)) {
+    // (as PyTorch: nothing to interpolate from)
+    throw new Error(
+      `${fn}: x's spatial sizes must be >= 1, got x ${fmt(xShape!)}`,
+    );
+  }
   let outSizes: number[], scales: (number | null)[];
   if (size !== undefined) {
     outSizes = perAxis(

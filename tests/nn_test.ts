@@ -1250,3 +1250,20 @@ Deno.test("nn.upsamplingNearest2d, upsamplingBilinear2d and softmax2d: PyTorch's
     /nn.upsamplingBilinear2d: unknown option "mode"/,
   );
 });
+
+Deno.test("interpolate: an input with an empty spatial axis is an error naming interpolate and x (as PyTorch), not one of its internal gather; an empty batch resizes", () => {
+  for (const shape of [[1, 1, 0, 0], [1, 1, 0, 3]]) {
+    for (const mode of ["nearest", "bilinear", "bicubic"] as const) {
+      assert.throws(
+        () => T.interpolate(T.ones(shape), { size: 2, mode }),
+        new RegExp(
+          `^Error: interpolate: x's spatial sizes must be >= 1, got x \\[${shape}\\]$`,
+        ),
+      );
+    }
+  }
+  assert.deepEqual(
+    T.interpolate(T.ones([0, 1, 2, 2]), { size: 3 }).shape,
+    [0, 1, 3, 3],
+  );
+});
