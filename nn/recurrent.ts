@@ -245,6 +245,15 @@ function recurrent(
           } or unbatched [seq, ${inputSize}], got ${describe(x)}`,
         );
       }
+      const seq = x.shape[rank === 3 && batchFirst ? 1 : 0];
+      if (seq === 0) {
+        // (as PyTorch: "Expected sequence length to be larger than 0")
+        throw new Error(
+          `nn.${name}.apply: x's sequence length must be at least 1, got ${
+            describe(x)
+          }`,
+        );
+      }
       if (training && p > 0 && p < 1 && layers > 1 && !key) {
         throw new Error(
           `nn.${name}.apply: training with dropout needs opts.key (a random.key)`,

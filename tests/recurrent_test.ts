@@ -127,3 +127,32 @@ Deno.test("recurrent layers: errors name the layer, the option and what came", (
     /nn.LSTM.apply: x must be \[seq, batch, 3\] \(batchFirst: \[batch, seq, 3\]\) or unbatched \[seq, 3\], got Tensor float32 \[2,5,4\]/,
   );
 });
+
+Deno.test("rnn, lstm, gru: an empty sequence is an error naming the layer (as PyTorch), an empty batch runs", () => {
+  for (
+    const [name, make] of [
+      ["RNN", T.nn.rnn],
+      ["LSTM", T.nn.lstm],
+      ["GRU", T.nn.gru],
+    ] as const
+  ) {
+    for (const batchFirst of [false, true]) {
+      const layer = make({ inputSize: 4, hiddenSize: 3, batchFirst });
+      const p = layer.init(T.random.key(0));
+      const empty = batchFirst ? [[2, 0, 4], [0, 4]] : [[0, 2, 4], [0, 4]];
+      for (const shape of empty) {
+        assert.throws(
+          () => layer.apply(p, T.ones(shape)),
+          new RegExp(
+            `^Error: nn\\.${name}\\.apply: x's sequence length must be at least 1, got Tensor float32 \\[${shape}\\]$`,
+          ),
+        );
+      }
+      const noBatch = batchFirst ? [0, 5, 4] : [5, 0, 4];
+      assert.deepEqual(
+        layer.apply(p, T.ones(noBatch)).shape,
+        batchFirst ? [0, 5, 3] : [5, 0, 3],
+      );
+    }
+  }
+});
