@@ -51,7 +51,39 @@ function rows(t: Tensor, indices: ArrayLike<number>): Tensor {
 }
 
 /**
- * The rows of a dataset at `indices`, in that order.
+ * `take`'s indices as a list: an array or typed array of numbers (each
+ * checked by the caller), or the values of an int32 tensor of rank 1.
+ */
+function takeIndices(indices: unknown): ArrayLike<number> {
+  const expected =
+    "an array of integer row indices or an int32 tensor of rank 1";
+  if (isTensor(indices)) {
+    if (indices.dtype !== "int32" || indices.shape.length !== 1) {
+      throw new Error(
+        `take: indices must be ${expected}, got ${describe(indices)}`,
+      );
+    }
+    return concrete(indices).data;
+  }
+  if (
+    typeof indices !== "object" || indices === null ||
+    !Number.isSafeInteger((indices as { length?: unknown }).length) ||
+    (indices as ArrayLike<unknown>).length < 0
+  ) {
+    throw new Error(
+      `take: indices must be ${expected}, got ${
+        typeof indices === "string"
+          ? `string ${JSON.stringify(indices)}`
+          : describe(indices)
+      }`,
+    );
+  }
+  return indices as ArrayLike<number>;
+}
+
+/**
+ * The rows of a dataset at `indices` (an array of row numbers, or an int32
+ * tensor of them), in that order.
  *
  * @example
  * ```ts
@@ -62,8 +94,12 @@ function rows(t: Tensor, indices: ArrayLike<number>): Tensor {
  * assert.deepEqual(toArray(take(ds, [2, 0]).y), [2, 0]);
  * ```
  */
-export function take(ds: Dataset, indices: ArrayLike<number>): Dataset {
+export function take(
+  ds: Dataset,
+  indices: ArrayLike<number> | Tensor,
+): Dataset {
   const n = checkDataset("take", ds);
+  indices = takeIndices(indices);
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i];
     if (!Number.isInteger(v) || v < 0 || v >= n) {

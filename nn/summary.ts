@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Tree } from "../ops/tree.ts";
+import { type Tree, treeWalkGuard } from "../ops/tree.ts";
 import {
   type AnyLayer,
   checkLayer,
@@ -27,6 +27,7 @@ function shapeLeaves(
   tree: unknown,
 ): { shape: readonly number[]; dtype: string }[] {
   const out: { shape: readonly number[]; dtype: string }[] = [];
+  const guard = treeWalkGuard(fn);
   const walk = (x: unknown, path: string) => {
     if (
       typeof x === "object" && x !== null && !Array.isArray(x) &&
@@ -35,11 +36,15 @@ function shapeLeaves(
     ) {
       out.push(x as { shape: readonly number[]; dtype: string });
     } else if (Array.isArray(x)) {
+      guard.enter(x, path);
       x.forEach((c, i) => walk(c, path === "" ? String(i) : `${path}.${i}`));
+      guard.leave(x);
     } else if (typeof x === "object" && x !== null) {
+      guard.enter(x, path);
       for (const [k, c] of Object.entries(x)) {
         walk(c, path === "" ? k : `${path}.${k}`);
       }
+      guard.leave(x);
     } else {
       throw new Error(
         `${fn}: leaf "${path}" must be a Tensor, an array or a plain object, got ${

@@ -171,6 +171,29 @@ export function checkArgnums(
   return list;
 }
 
+/**
+ * Throws if the list `argnums` names a position twice (each position is
+ * one differentiated argument: a repeat would get zeros, as the argument
+ * is replaced by the last of its copies). Call after {@linkcode checkArgnums}.
+ */
+export function checkArgnumsUnique(
+  fn: string,
+  argnums: number | readonly number[],
+): void {
+  if (!Array.isArray(argnums)) return;
+  const seen = new Set<number>();
+  for (const a of argnums as readonly number[]) {
+    if (seen.has(a)) {
+      throw new Error(
+        `${fn}: argnums must not repeat a position, got ${
+          JSON.stringify(argnums)
+        } (${a} is given more than once)`,
+      );
+    }
+    seen.add(a);
+  }
+}
+
 /** Throws unless argument `i` is a tree of float tensors (int32 has no gradient). */
 export function checkDifferentiable(fn: string, i: number, arg: unknown): void {
   for (const l of treeLeavesOf(fn, `argument ${i}`, arg)) {

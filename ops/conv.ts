@@ -11,8 +11,10 @@
  */
 import {
   allocData,
+  checkBool,
   checkOptions,
   checkTensor,
+  describe,
   fromData,
   promote,
   type Tensor,
@@ -189,7 +191,9 @@ export interface Conv2dOptions {
  * Output size of a convolution or pooling along one axis:
  * `floor((size + 2·padding - dilation·(kernel - 1) - 1) / stride) + 1`; with
  * `ceilMode` (pooling) ceil, minus one when the last window would start in
- * the right padding (PyTorch's rule).
+ * the right padding (PyTorch's rule). Each argument is one integer (size >= 0,
+ * kernelSize, stride and dilation >= 1, padding >= 0); a window that does
+ * not fit (an output size below 1) is an error, as in `conv2d`.
  *
  * @example
  * ```ts
@@ -211,15 +215,27 @@ export function conv2dOutputSize(
     ceilMode?: boolean;
   },
 ): number {
+  const fn = "conv2dOutputSize";
   if (options === undefined) options = {};
-  checkOptions("conv2dOutputSize", options, [
-    "stride",
-    "padding",
-    "dilation",
-    "ceilMode",
-  ]);
-  const { stride = 1, padding = 0, dilation = 1, ceilMode = false } = options;
-  return outputLength(
+  checkOptions(fn, options, ["stride", "padding", "dilation", "ceilMode"]);
+  // (one axis: each a single integer, with conv2d's bounds and wording)
+  const int = (name: string, v: unknown, min: number): number => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      throw new Error(
+        `${fn}: ${name} must be an integer >= ${min}, got ${
+          typeof v === "number" ? v : describe(v)
+        }`,
+      );
+    }
+    return v;
+  };
+  int("size", size, 0);
+  int("kernelSize", kernelSize, 1);
+  const stride = int("stride", options.stride ?? 1, 1);
+  const padding = int("padding", options.padding ?? 0, 0);
+  const dilation = int("dilation", options.dilation ?? 1, 1);
+  const ceilMode = checkBool(fn, "ceilMode", options.ceilMode, false);
+  const out = outputLength(
     size,
     kernelSize,
     stride,
@@ -228,6 +244,12 @@ export function conv2dOutputSize(
     dilation,
     ceilMode,
   );
+  if (out < 1) {
+    throw new Error(
+      `${fn}: output size would be ${out} (< 1): kernel ${kernelSize} with dilation ${dilation} is larger than the padded input (size ${size}, padding ${padding})`,
+    );
+  }
+  return out;
 }
 
 /** The options of a convolution, checked; padding `"same"` is resolved once the kernel is known. @internal */

@@ -165,6 +165,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
       }`,
     );
   }
+  // (the element count matches; the rank and, with a 0, each dimension
+  // are still to check)
+  checkShape(fn, out);
   if (sameShape(out, x.shape)) return x;
   return bind(reshapePrim, [x], { shape: out });
 }
@@ -751,7 +754,7 @@ const padPrim: Primitive<{ widths: [number, number][]; value: number }> =
     forward: ([x], { widths, value }) => {
       const shape = x.shape.map((d, i) => d + widths[i][0] + widths[i][1]);
       const out = allocData(x.dtype, sizeOf(shape));
-      if (value !== 0) out.fill(value);
+      if (!Object.is(value, 0)) out.fill(value); // (-0 too)
       const starts = widths.map((w) => w[0]);
       return fromData(
         shp.copyBox(x.data, shape, starts, x.shape, out, true),

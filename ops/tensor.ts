@@ -154,7 +154,23 @@ export function checkDType(fn: string, dtype: unknown): DType {
   return dtype;
 }
 
-/** Checks that `shape` is an array of non-negative integers. @internal */
+/** The most dimensions a tensor can have (PyTorch's limit). */
+const MAX_RANK = 64;
+
+/** The largest size of one dimension: the index range of the kernels' typed arrays. */
+const MAX_DIM = 2 ** 31 - 1;
+
+/** int32's range. */
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Checks that `shape` is an array of at most {@linkcode MAX_RANK}
+ * non-negative integers. A shape with no elements has each size at most
+ * {@linkcode MAX_DIM} too (a 0 beside it would let any size through); one
+ * with elements is bounded by its element count, which
+ * {@linkcode allocShape} checks (naming the function, count and limit).
+ * @internal
+ */
 export function checkShape(
   fn: string,
   shape: unknown,
@@ -170,7 +186,34 @@ export function checkShape(
       }`,
     );
   }
+  if (shape.length > MAX_RANK) {
+    throw new Error(
+      `${fn}: ${name} must have at most ${MAX_RANK} dimensions, got ${shape.length}`,
+    );
+  }
+  const big = shape.findIndex((d) => d > MAX_DIM);
+  if (big >= 0 && shape.includes(0)) {
+    throw new Error(
+      `${fn}: ${name}[${big}] must be at most ${MAX_DIM} (2^31 - 1), got ${
+        shape[big]
+      }`,
+    );
+  }
   return shape as number[];
+}
+
+/**
+ * Throws unless `v` converts to int32 without overflow, as PyTorch checks a
+ * number it stores as int32: NaN, ±Infinity and numbers outside
+ * [-2^31, 2^31 - 1] do not; a fraction in range truncates toward zero.
+ * `what` names the number in the message. @internal
+ */
+export function checkInt32(fn: string, what: string, v: number): void {
+  if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+    throw new Error(
+      `${fn}: ${what} must be a number in int32's range [-2147483648, 2147483647] for dtype "int32", got ${v}`,
+    );
+  }
 }
 
 /**
@@ -204,6 +247,11 @@ function flattenNested(
   const shape: number[] = [];
   let v: NestedArray = values;
   while (Array.isArray(v)) {
+    if (shape.length === MAX_RANK) {
+      throw new Error(
+        `${fn}: values must be nested at most ${MAX_RANK} arrays deep (a tensor has at most ${MAX_RANK} dimensions), got more`,
+      );
+    }
     shape.push(v.length);
     if (v.length === 0) break;
     v = v[0];
@@ -260,18 +308,20 @@ export function tensor(
     : checkDType(fn, options.dtype);
   let flat: ArrayLike<number>;
   let shape: number[];
+  // the shape of `values` as given, which int32 errors index
+  let given: number[] = [];
   if (ArrayBuffer.isView(values)) {
     flat = values as TypedArray;
     dtype ??= dtypeOfArray(values as TypedArray);
-    shape = options.shape
-      ? checkShape(fn, options.shape)
-      : [(values as TypedArray).length];
+    given = [(values as TypedArray).length];
+    shape = options.shape ? checkShape(fn, options.shape) : given;
   } else if (typeof values === "number") {
     flat = [values];
     shape = options.shape ? checkShape(fn, options.shape) : [];
   } else if (Array.isArray(values)) {
     const nested = flattenNested(values as NestedArray, fn);
     flat = nested.flat;
+    given = nested.shape;
     shape = options.shape ? checkShape(fn, options.shape) : nested.shape;
   } else {
     throw new Error(
@@ -286,9 +336,27 @@ export function tensor(
       } values, got ${flat.length}`,
     );
   }
+  if (dtype === "int32" && !(flat instanceof Int32Array)) {
+    for (let i = 0; i < flat.length; i++) {
+      const v = flat[i];
+      if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+        checkInt32(fn, `values${indexPath(i, given)}`, v);
+      }
+    }
+  }
   const data = allocShape(fn, dtype, shape);
   data.set(flat);
   return fromData(data, shape);
+}
+
+/** Flat index `i` as the nested index into an array of `shape`: `[1][0]`. */
+function indexPath(i: number, shape: readonly number[]): string {
+  let path = "";
+  for (let a = shape.length - 1; a >= 0; a--) {
+    path = `[${i % shape[a]}]${path}`;
+    i = Math.floor(i / shape[a]);
+  }
+  return path;
 }
 
 /**
@@ -358,12 +426,10 @@ function filled(
   if (typeof value !== "number") {
     throw new Error(`${fn}: value must be a number, got ${typeof value}`);
   }
-  const data = allocShape(
-    fn,
-    options.dtype ? checkDType(fn, options.dtype) : "float32",
-    shape,
-  );
-  if (value !== 0) data.fill(value);
+  const dtype = options.dtype ? checkDType(fn, options.dtype) : "float32";
+  if (dtype === "int32") checkInt32(fn, "value", value);
+  const data = allocShape(fn, dtype, shape);
+  if (!Object.is(value, 0)) data.fill(value); // (-0 is not +0)
   return fromData(data, shape);
 }
 
@@ -409,11 +475,13 @@ export function arange(
   }
   const [start_, stopN] = [a as number, b as number];
   const n = Math.max(0, Math.ceil((stopN - start_) / step_));
-  const data = allocShape(
-    fn,
-    opts.dtype ? checkDType(fn, opts.dtype) : "float32",
-    [n],
-  );
+  const dtype = opts.dtype ? checkDType(fn, opts.dtype) : "float32";
+  if (dtype === "int32" && n > 0) {
+    // the values run from the first to the last
+    checkInt32(fn, "the first value", start_);
+    checkInt32(fn, `the last value (index ${n - 1})`, start_ + (n - 1) * step_);
+  }
+  const data = allocShape(fn, dtype, [n]);
   for (let i = 0; i < n; i++) data[i] = start_ + i * step_;
   return fromData(data, [n]);
 }
@@ -590,6 +658,11 @@ export function linspace(
     throw new Error(`${fn}: num must be an integer >= 0, got ${num}`);
   }
   const dtype = options.dtype ? checkDType(fn, options.dtype) : "float32";
+  if (dtype === "int32") {
+    // the values lie between start and stop
+    checkInt32(fn, "start", start);
+    checkInt32(fn, "stop", stop);
+  }
   const data = allocShape(fn, dtype, [num]);
   // the dtype's rounding: float32, none, or int32's truncation
   const r = dtype === "float32"
@@ -691,6 +764,27 @@ export function toArray(x: Tensor): NestedArray {
   checkNotDonated("toArray", "x", x);
   const { shape, data } = x;
   if (shape.length === 0) return data[0];
+  if (shape.length > MAX_RANK) {
+    throw new Error(
+      `toArray: x must have at most ${MAX_RANK} dimensions, got ${shape.length}`,
+    );
+  }
+  // arrays to build: one, then one per row of each axis but the last
+  let arrays = 1, rows = 1;
+  for (let a = 0; a < shape.length - 1 && shape[a] !== 0; a++) {
+    rows *= shape[a];
+    arrays += rows;
+  }
+  if (arrays > MAX_ARRAYS) {
+    const count = arrays > Number.MAX_SAFE_INTEGER
+      ? `about ${arrays.toExponential(2)}`
+      : `${arrays}`;
+    throw new Error(
+      `toArray: x of shape ${
+        fmtShape(shape)
+      } would need ${count} nested arrays, more than the ${MAX_ARRAYS} (2^26) that toArray builds`,
+    );
+  }
   let offset = 0;
   const build = (axis: number): NestedArray[] => {
     const out: NestedArray[] = [];
@@ -701,6 +795,9 @@ export function toArray(x: Tensor): NestedArray {
   };
   return build(0);
 }
+
+/** The most JavaScript arrays {@linkcode toArray} builds for one tensor. */
+const MAX_ARRAYS = 2 ** 26;
 
 /**
  * The single element of a one-element tensor, as a number.

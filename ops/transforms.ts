@@ -26,6 +26,7 @@ import {
 } from "./tree.ts";
 import {
   checkArgnums,
+  checkArgnumsUnique,
   checkArgs,
   checkCotangent,
   checkDifferentiable,
@@ -255,6 +256,7 @@ function gradTransform(
   const hasAux = options.hasAux ?? false;
   return (...args: unknown[]) => {
     const nums = checkArgnums(fn, argnums, args.length);
+    checkArgnumsUnique(fn, argnums);
     for (const i of nums) checkDifferentiable(fn, i, args[i]);
     const g = (...d: Tree[]): Tree => {
       const full = args.slice();

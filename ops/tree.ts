@@ -41,6 +41,55 @@ function childPath(path: string, key: string | number): string {
   return path === "" ? String(key) : `${path}.${key}`;
 }
 
+/** How deep a tree may nest: deeper is an error rather than a stack overflow. @internal */
+export const MAX_TREE_DEPTH = 1000;
+
+/** A path as errors print it: `(root)` or `"a.0.b"` (a very long one cut short). */
+function fmtPath(path: string): string {
+  if (path === "") return "(root)";
+  return `"${path.length > 80 ? `${path.slice(0, 80)}...` : path}"`;
+}
+
+/**
+ * Guards a recursive walk of a tree against cycles and runaway nesting:
+ * `enter` a container (an array or plain object) before walking its
+ * children and `leave` it after. Entering a container that is still being
+ * walked (an ancestor on the current path) is a cycle; the same subtree
+ * reached twice by different paths (a DAG) is fine. Errors name `fn`.
+ * @internal
+ */
+export function treeWalkGuard(fn: string): {
+  enter(x: object, path: string): void;
+  leave(x: object): void;
+} {
+  const open = new Map<object, string>(); // container -> its path
+  return {
+    enter(x, path) {
+      const at = open.get(x);
+      if (at !== undefined) {
+        throw new Error(
+          `${fn}: tree at ${fmtPath(path)} contains itself (it is the ${
+            Array.isArray(x) ? "array" : "object"
+          } at ${
+            fmtPath(at)
+          } again); a tree must be nested arrays and plain objects without cycles`,
+        );
+      }
+      if (open.size >= MAX_TREE_DEPTH) {
+        throw new Error(
+          `${fn}: tree nests deeper than ${MAX_TREE_DEPTH} levels (at ${
+            fmtPath(path)
+          })`,
+        );
+      }
+      open.set(x, path);
+    },
+    leave(x) {
+      open.delete(x);
+    },
+  };
+}
+
 /**
  * A kind of value that is a leaf of a transformed function's arguments or
  * results without being a tensor, and stands for a tensor: a random key,
@@ -131,16 +180,17 @@ export function flattenAs<L = Tensor>(
 ): [L[], TreeDef] {
   checkIsLeaf(fn, isLeaf);
   const leaves: L[] = [];
+  const guard = treeWalkGuard(fn);
   const walk = (x: unknown, path: string): TreeDef => {
     if (isLeaf(x)) {
       leaves.push(x as L);
       return { kind: "leaf" };
     }
     if (Array.isArray(x)) {
-      return {
-        kind: "array",
-        children: x.map((c, i) => walk(c, childPath(path, i))),
-      };
+      guard.enter(x, path);
+      const children = x.map((c, i) => walk(c, childPath(path, i)));
+      guard.leave(x);
+      return { kind: "array", children };
     }
     if (leafKindOf(x)) {
       throw new Error(
@@ -150,12 +200,11 @@ export function flattenAs<L = Tensor>(
       );
     }
     if (isPlainObject(x)) {
+      guard.enter(x, path);
       const keys = Object.keys(x).sort();
-      return {
-        kind: "object",
-        keys,
-        children: keys.map((k) => walk(x[k], childPath(path, k))),
-      };
+      const children = keys.map((k) => walk(x[k], childPath(path, k)));
+      guard.leave(x);
+      return { kind: "object", keys, children };
     }
     throw new Error(
       `${fn}: leaf ${
@@ -258,11 +307,17 @@ export function treePaths<L = Tensor>(
 ): [string, L][] {
   checkIsLeaf("treePaths", isLeaf);
   const out: [string, L][] = [];
+  const guard = treeWalkGuard("treePaths");
   const walk = (x: unknown, path: string) => {
     if (isLeaf(x)) out.push([path, x as L]);
-    else if (Array.isArray(x)) x.forEach((c, i) => walk(c, childPath(path, i)));
-    else if (isPlainObject(x)) {
+    else if (Array.isArray(x)) {
+      guard.enter(x, path);
+      x.forEach((c, i) => walk(c, childPath(path, i)));
+      guard.leave(x);
+    } else if (isPlainObject(x)) {
+      guard.enter(x, path);
       for (const k of Object.keys(x).sort()) walk(x[k], childPath(path, k));
+      guard.leave(x);
     } else {
       throw new Error(
         `treePaths: leaf "${path}" must be a Tensor, an array or a plain object, got ${

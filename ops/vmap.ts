@@ -19,7 +19,6 @@ import {
   type Key,
   sizeOf,
   type Tensor,
-  tensor,
   zerosLike,
 } from "./tensor.ts";
 import { concrete, newLevel, type Rule, Tracer, unwrapLevel } from "./trace.ts";
@@ -32,8 +31,14 @@ import {
   type Tree,
   treeFlatten,
   treeUnflatten,
+  treeWalkGuard,
 } from "./tree.ts";
-import { checkFunction, outputChecked, treeLeavesOf } from "./_args.ts";
+import {
+  checkArgnumsUnique,
+  checkFunction,
+  outputChecked,
+  treeLeavesOf,
+} from "./_args.ts";
 import { jvp, vjp } from "./transforms.ts";
 import {
   broadcastTo,
@@ -374,27 +379,39 @@ function keyListsAsTensors(
   i: number,
   tree: unknown,
   lists: Map<Tensor, KeyList>,
+  guard = treeWalkGuard(fn),
+  path = "",
 ): unknown {
   if (leafKindOf(tree)) {
     throw new Error(
       `${fn}: argument ${i} holds a single random key where an axis is mapped: map a list of keys (random.split(key, n), one per example), or give inAxes null to pass the same key to every example`,
     );
   }
+  const at = (k: string | number) => path === "" ? String(k) : `${path}.${k}`;
   if (Array.isArray(tree)) {
+    guard.enter(tree, path);
     const list = keyList(tree);
     if (list) {
       lists.set(list.words, { ...list, value: tree });
+      guard.leave(tree);
       return list.words;
     }
-    return tree.map((t) => keyListsAsTensors(fn, i, t, lists));
+    const out = tree.map((t, k) =>
+      keyListsAsTensors(fn, i, t, lists, guard, at(k))
+    );
+    guard.leave(tree);
+    return out;
   }
   if (isPlainObject(tree)) {
-    return Object.fromEntries(
+    guard.enter(tree, path);
+    const out = Object.fromEntries(
       Object.entries(tree).map(([k, v]) => [
         k,
-        keyListsAsTensors(fn, i, v, lists),
+        keyListsAsTensors(fn, i, v, lists, guard, at(k)),
       ]),
     );
+    guard.leave(tree);
+    return out;
   }
   return tree;
 }
@@ -402,14 +419,16 @@ function keyListsAsTensors(
 /** The words of a list of keys of one kind (or of equal lists of them), or null. */
 function keyList(
   list: readonly unknown[],
+  path: readonly unknown[] = [],
 ): { words: Tensor; kind: LeafKind; depth: number } | null {
-  if (list.length === 0) return null;
+  // (a list that contains itself is no key list: the caller's walk reports it)
+  if (list.length === 0 || path.includes(list)) return null;
   const kind = leafKindOf(list[0]);
   if (kind && list.every((x) => leafKindOf(x) === kind)) {
     return { words: stack(list.map((x) => kind.toTensor(x))), kind, depth: 1 };
   }
   if (!list.every(Array.isArray)) return null;
-  const inner = list.map((l) => keyList(l as unknown[]));
+  const inner = list.map((l) => keyList(l as unknown[], [...path, list]));
   const first = inner[0];
   if (
     !first ||
@@ -499,6 +518,7 @@ function jacSetup(
     }
   }
   // the differentiated arguments are trees of tensors (errors naming fn)
+  checkArgnumsUnique(fn, argnums);
   for (const a of list) treeLeavesOf(fn, `argument ${a}`, args[a]);
   return {
     nums: list,
