@@ -181,7 +181,8 @@ function fanOf(fn: string, shape: readonly number[], mode: unknown): number {
 }
 
 /**
- * `U(a, b)` (default `U(0, 1)`), as `torch.nn.init.uniform_`.
+ * `U(a, b)` (default `U(0, 1)`), as `torch.nn.init.uniform_`: a <= b (a = b
+ * fills with a, as torch; a > b is an error).
  *
  * @example
  * ```ts
@@ -202,15 +203,24 @@ export function uniform(
   shapeOf(fn, shape);
   checkOptions(fn, options, ["a", "b", "dtype"]);
   const a = num(fn, "a", options.a, 0), b = num(fn, "b", options.b, 1);
-  return randomUniform(key, shape, {
-    minval: a,
-    maxval: b,
-    dtype: floatOf(fn, options.dtype),
-  });
+  const dtype = floatOf(fn, options.dtype);
+  // torch's uniform_: a range [a, b) with a <= b (a = b fills with a)
+  if (!(a <= b)) {
+    throw new Error(`${fn}: a must be <= b, got a ${a} and b ${b}`);
+  }
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  if (!Number.isFinite(r(a)) || !Number.isFinite(r(b))) {
+    throw new Error(
+      `${fn}: a and b must be finite in ${dtype}, got a ${a} and b ${b}`,
+    );
+  }
+  if (r(a) === r(b)) return full(shape, r(a), { dtype });
+  return randomUniform(key, shape, { minval: a, maxval: b, dtype });
 }
 
 /**
- * `N(mean, std²)` (default `N(0, 1)`), as `torch.nn.init.normal_`.
+ * `N(mean, std²)` (default `N(0, 1)`), as `torch.nn.init.normal_`: std >= 0
+ * (std 0 fills with mean).
  *
  * @example
  * ```ts
@@ -231,6 +241,8 @@ export function normal(
   checkOptions(fn, options, ["mean", "std", "dtype"]);
   const mean = num(fn, "mean", options.mean, 0);
   const std = num(fn, "std", options.std, 1);
+  // (torch's normal_ rejects a negative std)
+  if (std < 0) throw new Error(`${fn}: std must be >= 0, got ${std}`);
   const z = randomNormal(key, shape, { dtype: floatOf(fn, options.dtype) });
   return add(mul(z, std), mean);
 }
@@ -490,6 +502,8 @@ function xavier(
   checkKeyArg(fn, key, "key");
   checkOptions(fn, options, ["gain", "dtype"]);
   const gain = num(fn, "gain", options.gain, 1);
+  // (torch's xavier inits reject a negative gain: their normal_ or uniform_ does)
+  if (gain < 0) throw new Error(`${fn}: gain must be >= 0, got ${gain}`);
   const { fanIn, fanOut } = fansOf(fn, shape);
   if (fanIn + fanOut === 0) {
     throw new Error(`${fn}: shape ${fmtShape(shape)} has no fans`);
@@ -595,6 +609,10 @@ function spread(
   const d = floatOf(fn, dtype);
   if (isUniform) {
     const b = Math.sqrt(3) * std;
+    // (an empty range, gain 0 or b below the dtype's least value: zeros,
+    // as torch's uniform_(-0, 0))
+    const r = d === "float32" ? Math.fround : (v: number) => v;
+    if (!(r(b) > 0)) return full(shape, 0, { dtype: d });
     return randomUniform(key, shape, { minval: -b, maxval: b, dtype: d });
   }
   return mul(randomNormal(key, shape, { dtype: d }), std);

@@ -174,6 +174,15 @@ export function confusionMatrix(
       `${fn}: numClasses must be a positive integer, got ${numClasses}`,
     );
   }
+  // the matrix is bounded before it is allocated (as the library's other
+  // results: at most 2^31 - 1 elements)
+  if (numClasses * numClasses > 2 ** 31 - 1) {
+    throw new Error(
+      `${fn}: numClasses ${numClasses} is too large: the matrix [${numClasses}, ${numClasses}] would have ${
+        numClasses * numClasses
+      } elements, more than 2^31 - 1`,
+    );
+  }
   const counts = new Int32Array(numClasses * numClasses);
   for (let i = 0; i < y.data.length; i++) {
     const t = checkClass(fn, y.data[i], numClasses, i);
@@ -222,10 +231,12 @@ export function formatConfusionMatrix(
   }
   const head = "true \\ predicted";
   const cell = (v: number) => String(v);
-  const w = Math.max(
-    ...names.map((s) => s.length),
-    ...Array.from(m.data, cell).map((s) => s.length),
-  );
+  // (a loop, not a spread: a large matrix would overflow the stack)
+  let w = 0;
+  for (const s of names) w = Math.max(w, s.length);
+  for (let i = 0; i < m.data.length; i++) {
+    w = Math.max(w, cell(m.data[i]).length);
+  }
   const lines = [
     [head, ...names.map((s) => s.padStart(w)), "recall"].join("  "),
   ];

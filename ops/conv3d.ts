@@ -32,6 +32,7 @@ import { pad, reshape, slice, sum, transpose } from "./structural.ts";
 import { gatherAt, scatterAddAt } from "./indexing.ts";
 import {
   adaptiveAvgAlong,
+  adaptiveBounds,
   adaptiveMaxAlong,
   avgPool2d,
   firstMaxAlong,
@@ -726,7 +727,7 @@ export function adaptivePool3dShape(
     );
   }
   const out = triple(fn, "outputSize", outputSize, 1);
-  allocShape(fn, "int32", out); // (an output too large is an error before any loop)
+  adaptiveBounds(fn, xShape, out); // (an output too large is an error before any allocation or loop)
   return [...xShape.slice(0, -3), ...out];
 }
 

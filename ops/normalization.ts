@@ -20,7 +20,13 @@ import {
   type Tensor,
   zeros,
 } from "./tensor.ts";
-import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
+import {
+  bind,
+  concrete,
+  definePrimitive,
+  type Primitive,
+  Tracer,
+} from "./trace.ts";
 import { userOp } from "./debug.ts";
 import type { Empty } from "./grad_types.ts";
 import { checkKeyArg, floatCheck, fmt } from "./_args.ts";
@@ -597,6 +603,22 @@ export function batchNorm(
       }`,
     );
   }
+  // a rate in [0, 1] (NaN would make the running statistics NaN); a traced
+  // tensor's value is not known here
+  const rateValue = typeof momentum === "number"
+    ? momentum
+    : momentum instanceof Tracer
+    ? null
+    : momentum.data[0];
+  if (rateValue !== null && !(rateValue >= 0 && rateValue <= 1)) {
+    throw new Error(
+      `${fn}: momentum must be a finite number in [0, 1], got ${
+        typeof momentum === "number"
+          ? momentum
+          : `a scalar tensor holding ${rateValue}`
+      }`,
+    );
+  }
   const stat = (name: string, t: Tensor | null | undefined) =>
     perChannel(fn, x, name, t);
   const rm = stat("runningMean", options.runningMean),
@@ -755,14 +777,24 @@ export function localResponseNorm(
   const beta = num("beta", options.beta, 0.75);
   const k = num("k", options.k, 1);
   const [n, c] = x.shape, m = sizeOf(x.shape.slice(2));
+  // no entries: x as it is (PyTorch returns an empty input unchanged)
+  if (n * c * m === 0) return mul(x, 1);
   // the squares as one image [N, 1, C, M], padded along the channels and
-  // averaged over windows of `size` channels (the divisor counts the padding)
+  // averaged over windows of `size` channels (the divisor counts the
+  // padding). Window j spans channels j - before to j + after; past c - 1
+  // either way the padding holds only zeros no window reaches beyond the
+  // channels, so both sides are cut to at most c - 1 and the divisor kept
+  // at `size`: the same sums of the same squares (the zeros left out add
+  // +0 to a sum of squares), for a cost in C rather than in `size`.
   const sq = reshape(mul(x, x), [n, 1, c, m]);
-  const padded = pad(sq, [[0, 0], [0, 0], [
-    Math.floor(size / 2),
-    Math.floor((size - 1) / 2),
-  ], [0, 0]]);
-  const mean = avgPool2d(padded, { kernelSize: [size, 1], stride: 1 });
+  const before = Math.min(Math.floor(size / 2), c - 1),
+    after = Math.min(Math.floor((size - 1) / 2), c - 1);
+  const padded = pad(sq, [[0, 0], [0, 0], [before, after], [0, 0]]);
+  const mean = avgPool2d(padded, {
+    kernelSize: [before + after + 1, 1],
+    stride: 1,
+    divisorOverride: size,
+  });
   const scale = pow(add(mul(mean, alpha), k), beta);
   return div(x, reshape(scale, x.shape));
 }

@@ -457,33 +457,92 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
 }
 
 /**
+ * The longest of adaptive pooling's windows along an axis of `size` for
+ * `out` outputs, without visiting them: with `size = q·out + r` and
+ * g = gcd(size, out), window i holds q + ceil((i·size mod out + r) / out)
+ * entries and i·size mod out reaches out - g, so the longest holds q
+ * (r = 0), q + 1 (r = g) or q + 2 (r > g). @internal
+ */
+export function adaptiveLongest(size: number, out: number): number {
+  const q = Math.floor(size / out), r = size - q * out;
+  if (r === 0) return q;
+  let a = size, b = out;
+  while (b !== 0) [a, b] = [b, a % b];
+  return r > a ? q + 2 : q + 1;
+}
+
+/** The largest table of one axis's windows that adaptive pooling builds (as conv3d's depth taps). */
+const ADAPTIVE_TABLE_LIMIT = 2 ** 26;
+
+/**
+ * Throws unless adaptive pooling of x `xShape` to `outs` (its last
+ * `outs.length` axes, pooled the last first, as the ops do) stays within
+ * the arrays it may build: the output and each axis's gathered windows at
+ * most 2^31 - 1 elements, each axis's window table at most 2^26; so an
+ * outputSize too large is an Error naming it before any allocation or
+ * loop. `shown` is outputSize as the caller's message shows it. @internal
+ */
+export function adaptiveBounds(
+  fn: string,
+  xShape: readonly number[],
+  outs: readonly number[],
+  shown: string = fmt(outs),
+): void {
+  const r = xShape.length, m = outs.length;
+  const check = (what: string, shape: readonly number[], limit: number) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(n <= limit)) {
+      throw new Error(
+        `${fn}: outputSize ${shown} is too large for x ${
+          fmt(xShape)
+        }: ${what} ${fmt(shape)} would have ${n} elements, more than ${
+          limit === ADAPTIVE_TABLE_LIMIT ? "2^26" : "2^31 - 1"
+        }`,
+      );
+    }
+  };
+  check("the output", [...xShape.slice(0, r - m), ...outs], 2 ** 31 - 1);
+  const now = xShape.slice();
+  for (let j = m - 1; j >= 0; j--) {
+    const a = r - m + j, o = outs[j], k = adaptiveLongest(xShape[a], o);
+    check("the window table", [o, k], ADAPTIVE_TABLE_LIMIT);
+    check(
+      "the gathered windows",
+      [...now.slice(0, a), o, k, ...now.slice(a + 1)],
+      2 ** 31 - 1,
+    );
+    now[a] = o;
+  }
+}
+
+/**
  * Adaptive pooling's windows along an axis of `size` for `out` outputs
  * (PyTorch's: window i spans floor(i·size/out) to ceil((i+1)·size/out)) as
  * an int32 `[out, k]` table of positions, k the largest window, each
  * window padded with `fill` (its last entry again when "last"); and each
- * window's length. @internal
+ * window's length. Typed arrays filled by loops (no array per window, no
+ * spread): a table of millions of windows costs its bytes, no more. The
+ * caller has bounded `out` ({@linkcode adaptiveBounds}). @internal
  */
 export function adaptiveWindows(
   fn: string,
   size: number,
   out: number,
   fill: number | "last",
-): { positions: Tensor; lengths: number[]; k: number } {
-  allocShape(fn, "int32", [out]); // (an output too large is an error before any loop)
-  const spans = Array.from(
-    { length: out },
-    (_, i) => adaptiveWindow(i, size, out),
-  );
-  const k = Math.max(...spans.map(([s, e]) => e - s));
+): { positions: Tensor; lengths: Int32Array; k: number } {
+  const k = adaptiveLongest(size, out);
   const idx = allocShape(fn, "int32", [out, k]);
-  spans.forEach(([s, e], i) => {
-    for (let t = 0; t < k; t++) {
-      idx[i * k + t] = s + t < e ? s + t : fill === "last" ? e - 1 : fill;
-    }
-  });
+  const lengths = allocShape(fn, "int32", [out]) as Int32Array;
+  for (let i = 0; i < out; i++) {
+    const s = Math.floor((i * size) / out),
+      e = Math.ceil(((i + 1) * size) / out);
+    lengths[i] = e - s;
+    const pad = fill === "last" ? e - 1 : fill;
+    for (let t = 0; t < k; t++) idx[i * k + t] = s + t < e ? s + t : pad;
+  }
   return {
-    positions: tensor(idx, { shape: [out, k], dtype: "int32" }),
-    lengths: spans.map(([s, e]) => e - s),
+    positions: fromData(idx, [out, k]),
+    lengths,
     k,
   };
 }
@@ -558,7 +617,9 @@ function adaptiveShape(
       `${fn}: x's height and width must be >= 1, got x ${fmt(xShape)}`,
     );
   }
-  return [...xShape.slice(0, -2), ...pair(fn, "outputSize", outputSize, 1)];
+  const out = pair(fn, "outputSize", outputSize, 1);
+  adaptiveBounds(fn, xShape, out);
+  return [...xShape.slice(0, -2), ...out];
 }
 
 /**
@@ -585,10 +646,6 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   const r = x.shape.length;
   return adaptiveAvgAlong(fn, adaptiveAvgAlong(fn, x, r - 1, ow), r - 2, oh);
 }
-
-/** Adaptive pooling's window `[start, end)` along an axis of `size` for output i of `out` (PyTorch's). */
-const adaptiveWindow = (i: number, size: number, out: number) =>
-  [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)] as const;
 
 /**
  * The output shape of {@linkcode adaptiveMaxPool2d}, with the op's checks
@@ -939,8 +996,8 @@ export function adaptivePool1dShape(
   if (l < 1) {
     throw new Error(`${fn}: x's length must be >= 1, got x ${fmt(xShape)}`);
   }
-  // an output too large to allocate is an error before any loop
-  allocShape(fn, "int32", [out]);
+  // an output too large is an error before any allocation or loop
+  adaptiveBounds(fn, xShape, [out], String(out));
   return [...xShape.slice(0, -1), out];
 }
 

@@ -1640,6 +1640,27 @@ export function choice(
     }
     pType = p.dtype === "float64" ? "float64" : "float32";
     probs = Float64Array.from(p.data);
+    // as NumPy: probabilities that sum to a positive number (an all-zero p
+    // would always draw entry 0), and without replacement at least as many
+    // non-zero ones as draws (else zero-probability entries would be drawn)
+    const round = pType === "float32" ? Math.fround : (v: number) => v;
+    let total = 0, nonZero = 0;
+    for (const v of probs) {
+      total = round(total + v);
+      nonZero += +(v > 0);
+    }
+    if (n > 0 && !(total > 0 && Number.isFinite(total))) {
+      throw new Error(
+        `${fn}: p must sum to a positive finite number, got a sum of ${total} (p ${
+          fmtShape(p.shape)
+        } ${p.dtype})`,
+      );
+    }
+    if (!replace && nonZero < draws) {
+      throw new Error(
+        `${fn}: fewer non-zero entries in p (${nonZero}) than draws without replacement (${draws})`,
+      );
+    }
   }
   const r = pType === "float32" ? Math.fround : (v: number) => v;
   const draw = (w: readonly [number, number]): Tensor => {

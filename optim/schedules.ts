@@ -724,8 +724,11 @@ export function lambdaLR(options: LambdaLROptions): Schedule {
 /**
  * The rate multiplied by `lrLambda(j)` at each step j = 1, 2, ...: `lr *
  * lrLambda(1) * ... * lrLambda(step)` in that order, torch
- * MultiplicativeLR's bits. The products are kept as they are computed, so a
- * training loop's calls cost one multiplication each.
+ * MultiplicativeLR's bits. The furthest step computed is kept with its
+ * product, so a training loop's calls cost one multiplication each; the
+ * products at every 4096th step are kept too (a few kilobytes per ten
+ * million steps), and an earlier step is multiplied on from the nearest of
+ * those (the same products, `lrLambda` called again for the steps after it).
  *
  * @example
  * ```ts
@@ -739,12 +742,33 @@ export function multiplicativeLR(options: LambdaLROptions): Schedule {
   const fn = "optim.schedules.multiplicativeLR";
   const o = checkOptions(fn, options, ["lr", "lrLambda"]);
   const lr = lrOf(fn, o.lr), f = checkLambda(fn, o.lrLambda);
-  const values = [lr];
+  // marks[i]: the product at step i·every; (last, at): the furthest one
+  const every = 4096, marks = [lr];
+  let at = 0, last = lr;
   return schedule(fn, (k) => {
-    for (let j = values.length; j <= k; j++) {
-      values.push(values[j - 1] * finite(fn, "lrLambda", f, j));
+    if (k > Number.MAX_SAFE_INTEGER) {
+      throw new Error(
+        `${fn}: step must be at most 2^53 - 1 (the steps are counted one by one), got ${k}`,
+      );
     }
-    return values[k];
+    let j = at, v = last;
+    if (k < at) {
+      const i = Math.floor(k / every);
+      j = i * every;
+      v = marks[i];
+    }
+    while (j < k) {
+      // to the next mark or k, whichever comes first
+      const stop = Math.min(k, (Math.floor(j / every) + 1) * every);
+      while (j < stop) {
+        const m = f(++j);
+        // (finite's check inline; its error when not)
+        v *= Number.isFinite(m) ? m : finite(fn, "lrLambda", () => m, j);
+      }
+      if (j % every === 0 && j / every === marks.length) marks.push(v);
+    }
+    if (k > at) [at, last] = [k, v];
+    return v;
   });
 }
 
