@@ -384,6 +384,16 @@ export function oneHot(
   checkOptions(fn, options, ["dtype"]);
   using _op = userOp(fn);
   const c = intIn(fn, "numClasses", numClasses, 1, 2 ** 31 - 1);
+  const n = sizeOf(labels.shape) * c;
+  if (n > 2 ** 31 - 1) {
+    throw new Error(
+      `${fn}: the result ${
+        fmt([...labels.shape, c])
+      } would have ${n} elements, more than 2^31 - 1 (labels ${
+        fmt(labels.shape)
+      }, numClasses ${c})`,
+    );
+  }
   const checked = checkRange(fn, labels, "labels", c, `numClasses ${c}`);
   const classes = arange(c, undefined, 1, { dtype: "int32" });
   return astype(

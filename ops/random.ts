@@ -1316,6 +1316,13 @@ export function categorical(
     );
   }
   const axis = ax < 0 ? ax + rank : ax;
+  if (logits.shape[axis] === 0) {
+    throw new Error(
+      `${fn}: logits must have at least one category along axis ${ax}, got ${
+        fmtShape(logits.shape)
+      }`,
+    );
+  }
   const batch = logits.shape.filter((_, i) => i !== axis);
   const shape = options.shape === undefined
     ? batch

@@ -228,10 +228,10 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
   const axisSize = o.axisSize as number | undefined;
   if (
     axisSize !== undefined &&
-    (!Number.isInteger(axisSize) || axisSize < 0)
+    (!Number.isInteger(axisSize) || axisSize < 0 || axisSize > 2 ** 31 - 1)
   ) {
     throw new Error(
-      `${fn}: axisSize must be a non-negative integer, got ${axisSize}`,
+      `${fn}: axisSize must be an integer in [0, 2^31 - 1], got ${axisSize}`,
     );
   }
   return (...args: KeyListArgs<A>): KeyListResult<R> => {

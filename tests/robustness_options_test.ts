@@ -425,3 +425,27 @@ Deno.test("nn.init.xavierNormal and xavierUniform: gain must be >= 0", () => {
     ),
   );
 });
+
+Deno.test("random.categorical with no category, oneHot too large, vmap's axisSize too large: errors naming the function, at once", () => {
+  for (const shape of [[0], [3, 0]]) {
+    assert.throws(
+      () => T.random.categorical(T.random.key(0), T.zeros(shape)),
+      new RegExp(
+        `^Error: random\\.categorical: logits must have at least one category along axis -1, got \\[${shape}\\]$`,
+      ),
+    );
+  }
+  assert.throws(
+    () => T.oneHot(T.zeros([100], { dtype: "int32" }), 1e9),
+    /^Error: oneHot: the result \[100,1000000000\] would have 100000000000 elements, more than 2\^31 - 1 \(labels \[100\], numClasses 1000000000\)$/,
+  );
+  assert.deepEqual(
+    T.oneHot(T.tensor([1], { dtype: "int32" }), 3).data,
+    Float32Array.from([0, 1, 0]),
+  );
+  assert.throws(
+    () =>
+      T.vmap((x: T.Tensor) => x, { inAxes: null, axisSize: 1e12 })(T.ones([2])),
+    /^Error: vmap: axisSize must be an integer in \[0, 2\^31 - 1\], got 1000000000000$/,
+  );
+});
