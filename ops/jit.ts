@@ -77,6 +77,19 @@ interface JitRecorder {
   record<P>(rule: Rule<P>, inputs: Tensor[], params: P, out: Tensor): number;
   /** What value `id` is, for errors: an argument's leaf, or the result of an op. */
   madeBy(id: number): string;
+  /** True once the traced function has returned: its values may no longer be used. */
+  closed: boolean;
+}
+
+/** The error for a traced value used after its trace ended (as JAX's UnexpectedTracerError). */
+function leakedError(t: JitTracer): Error {
+  return new Error(
+    `jit: a value traced inside a jitted function (${
+      t.recorder.madeBy(t.id)
+    }, shape ${
+      fmtShape(t.shape)
+    }) was used after that function returned: it leaked out through a variable or a closure; return it from the jitted function instead`,
+  );
 }
 
 /**
@@ -97,6 +110,7 @@ class JitTracer extends Tracer {
     Object.freeze(this);
   }
   process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+    if (this.recorder.closed) throw leakedError(this);
     const out = bindRule(
       rule,
       inputs.map((x) => unwrapLevel(x, this.level)),
@@ -110,6 +124,7 @@ class JitTracer extends Tracer {
     return this;
   }
   override get data(): Tensor["data"] {
+    if (this.recorder.closed) throw leakedError(this);
     throw new Error(
       `jit: the jitted function reads the data of a traced value (${
         this.recorder.madeBy(this.id)
@@ -607,7 +622,8 @@ export function trace<
   const nIn = flat.reduce((s, [l]) => s + l.length, 0);
   const ref = (x: Tensor): Ref =>
     x instanceof JitTracer && x.level === level ? x.id : x;
-  const recorder = {
+  const recorder: JitRecorder = {
+    closed: false,
     record<P>(rule: Rule<P>, inputs: Tensor[], params: P, out: Tensor): number {
       steps.push({
         rule: rule as Rule<unknown>,
@@ -636,7 +652,12 @@ export function trace<
       kinds[k] ?? [],
     );
   });
-  const out = f(...wrapped as A);
+  let out: R;
+  try {
+    out = f(...wrapped as A);
+  } finally {
+    recorder.closed = true;
+  }
   let flatOut: Leaves;
   try {
     flatOut = flattenLeaves(out);

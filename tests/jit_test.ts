@@ -1535,3 +1535,18 @@ Deno.test("jit: relu runs inside conv2d's kernel and its mask inside max pooling
   );
   assert.ok(atZero > 10, `relu at 0 in only ${atZero} cases`);
 });
+
+Deno.test("jit: a traced value that leaks out of the jitted function (through a variable) is an error wherever it is used later, naming the op that made it", () => {
+  let leaked: Tensor | undefined;
+  const j = T.jit((x: Tensor) => {
+    leaked = T.mul(x, 2);
+    return T.add(x, 1);
+  });
+  sameBits(j(T.tensor([1, 2])), T.tensor([2, 3]), "first call");
+  sameBits(j(T.tensor([3, 4])), T.tensor([4, 5]), "replay");
+  const msg =
+    /^Error: jit: a value traced inside a jitted function \(the result of the op mul, shape \[2\]\) was used after that function returned: it leaked out through a variable or a closure; return it from the jitted function instead$/;
+  assert.throws(() => T.add(leaked!, 1), msg);
+  assert.throws(() => leaked!.data, msg);
+  assert.throws(() => T.toArray(leaked!), msg);
+});
