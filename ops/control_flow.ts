@@ -50,6 +50,7 @@ import {
   batchFront,
   batchSize,
   concat,
+  expandDims,
   reshape,
   slice,
   stack,
@@ -308,10 +309,17 @@ function condRule(
         return [noLeak(fn, "a branch", vals, out), mapped ? 0 : null];
       }
       // a predicate per example: both branches, each example's picked
+      // (the packed results carry the batch axis in front, and the axes of
+      // inner transforms after it when this cond is a derivative's; with
+      // no operand mapped, they get the batch axis from the predicate)
       const b = batchSize(vals, dims);
-      const on = reshape(batchFront(pred, dims[0], b), [b, 1]);
-      const yt = noLeak(fn, roles[0], vals, t(...leaves));
-      const yf = noLeak(fn, roles[1], vals, f(...leaves));
+      const lead = (y: Tensor) => mapped ? y : expandDims(y, 0);
+      const yt = lead(noLeak(fn, roles[0], vals, t(...leaves)));
+      const yf = lead(noLeak(fn, roles[1], vals, f(...leaves)));
+      const on = reshape(batchFront(pred, dims[0], b), [
+        b,
+        ...Array(yt.shape.length - 1).fill(1),
+      ]);
       return [where(on, yt, yf), 0];
     },
   };

@@ -22,6 +22,7 @@ import {
   sameShape,
   type Tensor,
   tensor,
+  zerosLike,
 } from "./tensor.ts";
 import {
   type BatchRule,
@@ -742,7 +743,9 @@ const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
   // relu's VJP after it (relu before the pooling) masks as the kernel stores
   epilogue: { reluMask: ([gr, x], p, [m]) => scatterKernel(gr, x, p, m) },
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dGatherPrim, [g, x], p), null], // linear in g; x only picks positions
-  jvp: ([, x], [t], _y, p) => bind(maxPool2dScatterPrim, [t!, x], p),
+  // (linear in g; with only x traced, x just picks positions: zero)
+  jvp: ([, x], [t], y, p) =>
+    t ? bind(maxPool2dScatterPrim, [t, x], p) : zerosLike(y),
   batch: poolBatch(() => maxPool2dScatterPrim),
 });
 
@@ -757,7 +760,8 @@ const maxPool2dGatherPrim: Primitive<PoolParams> = definePrimitive({
     );
   },
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dScatterPrim, [g, x], p), null],
-  jvp: ([, x], [t], _y, p) => bind(maxPool2dGatherPrim, [t!, x], p),
+  jvp: ([, x], [t], y, p) =>
+    t ? bind(maxPool2dGatherPrim, [t, x], p) : zerosLike(y),
   batch: poolBatch(() => maxPool2dGatherPrim),
 });
 

@@ -488,3 +488,32 @@ Deno.test("cond and whileLoop: a NaN predicate is an error naming the op (a loop
     "a nonzero float is true, 0 false",
   );
 });
+
+Deno.test("vmap of a cond's derivatives (hessian, jacfwd: conds whose results carry an inner transform's axes) and of a cond whose only mapped value is the predicate: each example's own branch", () => {
+  const g = (x: Tensor) =>
+    T.sum(
+      T.cond(
+        T.greater(T.sum(x), 0),
+        (a: Tensor) => T.mul(a, a),
+        (a: Tensor) => T.sin(a),
+        x,
+      ),
+    );
+  const x = T.tensor([0.3, -0.2, 0.5], { dtype: "float64" });
+  const xs = T.stack([x, T.neg(x), T.mul(x, 2)], 0);
+  const rows = [0, 1, 2].map((i) =>
+    T.reshape(T.slice(xs, [i, 0], [i + 1, 3]), [3])
+  );
+  for (
+    const [name, t] of [["hessian", T.hessian], ["jacfwd", T.jacfwd]] as const
+  ) {
+    const got = T.vmap(t(g) as (v: Tensor) => Tensor)(xs);
+    const want = T.stack(rows.map((r) => t(g)(r) as Tensor), 0);
+    assertAllClose(got, want, { atol: 1e-15, rtol: 0, msg: name });
+  }
+  const c = T.tensor([1, 2], { dtype: "float64" });
+  const r = T.vmap((p: Tensor) =>
+    T.cond(p, (a: Tensor) => T.mul(a, 2), (a: Tensor) => T.neg(a), c)
+  )(T.tensor([1, 0, 1], { dtype: "int32" }));
+  assert.deepEqual(T.toArray(r), [[2, 4], [-1, -2], [2, 4]]);
+});

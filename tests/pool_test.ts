@@ -519,3 +519,26 @@ Deno.test("adaptive average pooling: an infinite entry stays in its own windows 
   assert.equal(y[6 + 5], -Infinity);
   assert.equal([...y].filter((v) => !Number.isFinite(v)).length, 2);
 });
+
+Deno.test("maxPool2d: second derivatives of a function linear in its windows' maxima are zero (forward mode over the pooling's gradient), in hessian, jacfwd(jacrev) and under jit", () => {
+  const x = T.reshape(
+    T.arange(16, undefined, undefined, { dtype: "float64" }),
+    [
+      1,
+      1,
+      4,
+      4,
+    ],
+  );
+  const f = (v: T.Tensor) => T.sum(T.maxPool2d(v, { kernelSize: 2 }));
+  const zero = T.zeros([1, 1, 4, 4, 1, 1, 4, 4], { dtype: "float64" });
+  for (const h of [T.hessian(f), T.jacfwd(T.jacrev(f)), T.jit(T.hessian(f))]) {
+    assert.deepEqual(T.toArray(h(x) as T.Tensor), T.toArray(zero));
+  }
+  // with curvature: d²/dx² of sum(max²) is 2 at each window's max
+  const h2 = T.hessian((v: T.Tensor) =>
+    T.sum(T.square(T.maxPool2d(v, { kernelSize: 2 })))
+  )(x) as T.Tensor;
+  const diag = Array.from({ length: 16 }, (_, i) => h2.data[i * 16 + i]);
+  assert.deepEqual(diag, [0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 0, 0, 2, 0, 2]);
+});
