@@ -13,6 +13,7 @@ import {
   checkTensor,
   describe,
   fromData,
+  isTensor,
   promote,
   sameShape,
   sizeOf,
@@ -205,7 +206,8 @@ function classInput(fn: string, input: Tensor, name: string): void {
 
 /**
  * Negative log-likelihood of int32 class labels given log-probabilities
- * `[N, C, ...]`, as `torch.nn.functional.nll_loss`.
+ * `[N, C, ...]` (or unbatched `[C]` with a label of shape `[]`), as
+ * `torch.nn.functional.nll_loss`.
  *
  * @example
  * ```ts
@@ -224,8 +226,38 @@ export function nllLoss(
   using _op = userOp("nllLoss");
   const fn = "nllLoss";
   checkOptions(fn, options, ["reduction", "ignoreIndex", "weight"]);
-  classInput(fn, logProbs, "logProbs");
-  return classLoss(fn, logProbs, labels, options, 0);
+  return unbatched(fn, logProbs, labels, (lp, l) => {
+    classInput(fn, lp, "logProbs");
+    return classLoss(fn, lp, l, options, 0);
+  });
+}
+
+/**
+ * PyTorch's unbatched form of the class losses: input `[C]` with a label of
+ * shape `[]` (or probabilities `[C]`) is a batch of one, and its loss has
+ * shape `[]` whatever the reduction; `f` computes the batched loss.
+ */
+function unbatched(
+  fn: string,
+  input: Tensor,
+  labels: Tensor,
+  f: (input: Tensor, labels: Tensor) => Tensor,
+): Tensor {
+  if (!isTensor(input) || input.shape.length !== 1 || !isTensor(labels)) {
+    return f(input, labels);
+  }
+  const want = labels.dtype === "int32" ? [] : input.shape;
+  if (!sameShape(labels.shape, want)) {
+    throw new Error(
+      `${fn}: with unbatched input ${
+        fmt(input.shape)
+      }, labels must be a class index of shape [] or class probabilities of shape ${
+        fmt(input.shape)
+      }, got ${labels.dtype} ${fmt(labels.shape)}`,
+    );
+  }
+  const loss = f(expandDims(input, 0), expandDims(labels, 0));
+  return loss.shape.length === 0 ? loss : reshape(loss, []);
 }
 
 function classLoss(
@@ -291,7 +323,9 @@ export interface CrossEntropyOptions extends ClassLossOptions {
  * Cross-entropy of logits `[N, C, ...]` against int32 class labels `[N, ...]`
  * (or class probabilities of the logits' shape), as
  * `torch.nn.functional.cross_entropy` with `reduction`, `labelSmoothing`,
- * `ignoreIndex` and class `weight`.
+ * `ignoreIndex` and class `weight`; unbatched logits `[C]` take a label of
+ * shape `[]` (or probabilities `[C]`) and give a loss of shape `[]`, as
+ * PyTorch's.
  *
  * @example
  * ```ts
@@ -316,12 +350,28 @@ export function crossEntropy(
     "weight",
     "labelSmoothing",
   ]);
-  classInput(fn, logits, "logits");
-  checkTensor(fn, labels, "labels");
   const eps = options.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) {
     throw new Error(`${fn}: labelSmoothing must be in [0, 1], got ${eps}`);
   }
+  return unbatched(
+    fn,
+    logits,
+    labels,
+    (x, l) => crossEntropyBatched(fn, x, l, options, eps),
+  );
+}
+
+/** crossEntropy of logits `[N, C, ...]`. */
+function crossEntropyBatched(
+  fn: string,
+  logits: Tensor,
+  labels: Tensor,
+  options: CrossEntropyOptions,
+  eps: number,
+): Tensor {
+  classInput(fn, logits, "logits");
+  checkTensor(fn, labels, "labels");
   const logp = logSoftmax(logits, 1);
   if (labels.dtype !== "int32") {
     // class probabilities

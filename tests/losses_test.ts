@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
 
 Deno.test("errors: class labels for crossEntropy and nllLoss", () => {
   const logits = T.zeros([2, 3]);
@@ -68,7 +69,7 @@ Deno.test("errors: class labels for crossEntropy and nllLoss", () => {
   );
   assert.throws(
     () => T.crossEntropy(T.zeros([3]), i32([0])),
-    /crossEntropy: logits must be \[N, C, \.\.\.\], got \[3\]/,
+    /crossEntropy: with unbatched input \[3\], labels must be a class index of shape \[\] or class probabilities of shape \[3\], got int32 \[1\]/,
   );
 });
 
@@ -264,4 +265,47 @@ Deno.test("errors: the margin and embedding losses name the loss, the argument, 
   );
   assert.deepEqual(l1.shape, []);
   assert.ok(Math.abs(T.item(l1) - 0.325) < 1e-15);
+});
+
+Deno.test("crossEntropy and nllLoss: unbatched input [C] with a label of shape [] (or probabilities [C]) is a batch of one with a loss of shape [], as PyTorch", () => {
+  const x = T.tensor([0.1, 0.2, 0.3], { dtype: "float64" });
+  const label = T.tensor(1, { dtype: "int32" });
+  const batched = T.expandDims(x, 0),
+    labels = T.tensor([1], { dtype: "int32" });
+  for (const reduction of ["mean", "sum", "none"] as const) {
+    for (
+      const [name, f] of [
+        [
+          "crossEntropy",
+          (a: Tensor, l: Tensor) =>
+            T.crossEntropy(a, l, { reduction, labelSmoothing: 0.1 }),
+        ],
+        [
+          "nllLoss",
+          (a: Tensor, l: Tensor) =>
+            T.nllLoss(T.logSoftmax(a), l, { reduction }),
+        ],
+      ] as const
+    ) {
+      const got = f(x, label), want = f(batched, labels);
+      assert.deepEqual(got.shape, [], `${name} ${reduction}`);
+      assert.equal(got.data[0], want.data[0], `${name} ${reduction}`);
+      const g = T.grad((v: Tensor) => T.sum(f(v, label)))(x);
+      const gb = T.grad((v: Tensor) => T.sum(f(v, labels)))(batched);
+      assert.deepEqual(Array.from(g.data), Array.from(gb.data));
+    }
+  }
+  const p = T.tensor([0.2, 0.5, 0.3], { dtype: "float64" });
+  assert.equal(
+    T.item(T.crossEntropy(x, p)),
+    T.item(T.crossEntropy(batched, T.expandDims(p, 0))),
+  );
+  assert.throws(
+    () => T.crossEntropy(x, labels),
+    /^Error: crossEntropy: with unbatched input \[3\], labels must be a class index of shape \[\] or class probabilities of shape \[3\], got int32 \[1\]$/,
+  );
+  assert.throws(
+    () => T.crossEntropy(T.tensor(1), label),
+    /^Error: crossEntropy: logits must be \[N, C, \.\.\.\], got \[\]$/,
+  );
 });
