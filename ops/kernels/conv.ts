@@ -382,8 +382,10 @@ function runBytes(
 ): number {
   const bands = isIm2col(fn) ? Math.ceil(g.oh / bandRows(g, elemBytes(fn))) : 1;
   const tasks = imageParts(rt, g, fn).length;
+  // (the accumulators are one block: see runConv)
+  const accs = accBytes > 0 ? alignUp(tasks * bytesFor(accBytes / 4) + 16) : 0;
   return bytesFor(bands * CONV_FIELDS.length) +
-    tasks * (alignUp(workBytes(fn, g) + 16) + bytesFor(accBytes / 4));
+    tasks * alignUp(workBytes(fn, g) + 16) + accs;
 }
 
 /** The addresses of a convolution's arrays in the runtime's memory (0: none), and its `act`. */
@@ -416,9 +418,12 @@ function runConv(
   // (kernels are synchronous and never re-entered: the scratch arrays of
   // the module serve every call; they hold at most `nt` numbers each)
   for (let t = 0; t < nt; t++) works[t] = rt.alloc(workBytes(fn, g));
-  for (let t = 0; t < nt; t++) {
-    accs[t] = accFloats > 0 ? rt.zeros(accFloats) : 0;
-  }
+  // the accumulators: one block zeroed by one call (a call per task cost
+  // more than the zeroing), each task's aligned as `alloc` aligns
+  const stride = accFloats > 0 ? bytesFor(accFloats) : 0;
+  const block = stride > 0 ? rt.alloc(stride * nt) : 0;
+  if (stride > 0) rt.exports.zero(block, stride * nt);
+  for (let t = 0; t < nt; t++) accs[t] = stride > 0 ? block + t * stride : 0;
   works.length = accs.length = nt;
   const tasks = taskLists(nt);
   const rows = isIm2col(fn) ? bandRows(g, elemBytes(fn)) : g.oh;
