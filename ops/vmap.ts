@@ -56,24 +56,37 @@ import {
  * differs per example.
  */
 class BatchTracer extends Tracer {
-  constructor(level: number, primal: Tensor, readonly bdim: number) {
+  constructor(
+    level: number,
+    primal: Tensor,
+    readonly bdim: number,
+    /** Its vmap call: `closed` once the mapped function has returned. */
+    readonly scope: { closed: boolean },
+  ) {
     super(level, primal, withoutAxis(primal.shape, bdim));
     Object.freeze(this);
   }
   process<P>(rule: Rule<P>, inputs: Tensor[], params: P): Tensor {
+    if (this.scope.closed) throw leakedError(this);
     const level = this.level;
     const vals = inputs.map((x) => unwrapLevel(x, level));
     const dims = inputs.map((x) =>
       x instanceof BatchTracer && x.level === level ? x.bdim : null
     );
     const [out, d] = rule.batch(vals, dims, params);
-    return d === null ? out : new BatchTracer(level, out, d);
+    return d === null ? out : new BatchTracer(level, out, d, this.scope);
   }
   /** Still one value per example, without derivative tracing. */
   concrete(): Tensor {
-    return new BatchTracer(this.level, concrete(this.primal), this.bdim);
+    return new BatchTracer(
+      this.level,
+      concrete(this.primal),
+      this.bdim,
+      this.scope,
+    );
   }
   override get data(): Tensor["data"] {
+    if (this.scope.closed) throw leakedError(this);
     throw new Error(
       `vmap: cannot read the data of a value inside vmap: it differs per example (one example has shape ${
         fmtShape(this.shape)
@@ -82,6 +95,15 @@ class BatchTracer extends Tracer {
       }); compute with ops instead, or return the value from the mapped function and read it outside`,
     );
   }
+}
+
+/** The error for a mapped value used after its vmap returned (as JAX's UnexpectedTracerError). */
+function leakedError(t: BatchTracer): Error {
+  return new Error(
+    `vmap: a value mapped inside vmap (one example of shape ${
+      fmtShape(t.shape)
+    }) was used after the mapped function returned: it leaked out through a variable or a closure; return it from the mapped function instead`,
+  );
 }
 
 /** `shape` without axis `a`. */
@@ -240,7 +262,7 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
         `${fn}: inAxes has ${inAxes.length} entries but f got ${args.length} argument(s)`,
       );
     }
-    const level = newLevel();
+    const level = newLevel(), scope = { closed: false };
     let size = axisSize, sizeFrom = "axisSize";
     const wrapped = args.map((arg, i) => {
       const what = `inAxes[${i}]`;
@@ -292,7 +314,7 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
               }) but ${sizeFrom} has ${size}`,
             );
           }
-          const t = new BatchTracer(level, l, a);
+          const t = new BatchTracer(level, l, a, scope);
           return list ? keysOf(list.kind, t, list.depth - 1) : t;
         }),
       );
@@ -302,7 +324,12 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
         `${fn}: no input is mapped (every inAxes entry is null): give axisSize`,
       );
     }
-    const result = f(...wrapped);
+    let result: unknown;
+    try {
+      result = f(...wrapped);
+    } finally {
+      scope.closed = true;
+    }
     let flat: Leaves;
     try {
       flat = flattenLeaves(result);

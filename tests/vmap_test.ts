@@ -509,3 +509,19 @@ Deno.test("jacfwd, jacrev, hessian: a Jacobian too large to allocate is an error
     );
   }
 });
+
+Deno.test("vmap: a mapped value that leaks out of the mapped function (through a variable) is an error wherever it is used later", () => {
+  let leaked: Tensor | undefined;
+  const y = T.vmap((x: Tensor) => {
+    leaked = T.mul(x, 2);
+    return leaked;
+  })(T.tensor([[1, 2], [3, 4]]));
+  assert.deepEqual(T.toArray(y), [[2, 4], [6, 8]]);
+  const msg =
+    /^Error: vmap: a value mapped inside vmap \(one example of shape \[2\]\) was used after the mapped function returned: it leaked out through a variable or a closure; return it from the mapped function instead$/;
+  assert.throws(() => T.add(leaked!, 1), msg);
+  assert.throws(() => leaked!.data, msg);
+  // nested: the inner vmap's values are used by the outer one's ops after the inner returns only through its results
+  const z = T.vmap(T.vmap((x: Tensor) => T.mul(x, 3)))(T.ones([2, 3]));
+  assert.deepEqual(T.toArray(z), [[3, 3, 3], [3, 3, 3]]);
+});
