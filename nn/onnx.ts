@@ -193,6 +193,8 @@ interface Ctx {
    * input's batch: `now` in this trace, `then` in the other (a·N + b).
    */
   dynamicDim(now: number, then: number): string;
+  /** The opset the model declares (ops whose form changed between opsets follow it). */
+  opset: number;
 }
 
 /** The positions where two traced lists of settings differ (batch-dependent). */
@@ -332,7 +334,11 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       axes: number[];
       keepDims: boolean;
     };
-    c.add("ReduceMax", [c.ins[0]], { axes, keepdims: keepDims ? 1 : 0 }, c.out);
+    // (axes became an input, as ReduceSum's, in opset 18)
+    const keepdims = keepDims ? 1 : 0;
+    if (c.opset >= 18) {
+      c.add("ReduceMax", [c.ins[0], c.ints(axes)], { keepdims }, c.out);
+    } else c.add("ReduceMax", [c.ins[0]], { axes, keepdims }, c.out);
   },
   argmax: (c) => {
     const { axis, keepDims } = c.step.params as {
@@ -619,6 +625,18 @@ export function toOnnx(
     throw new Error(`${fn}: opset must be an integer >= 17, got ${opset}`);
   }
   const state = o.state;
+  // (the graph is float32: a float64 weight would make a model that no
+  // runtime loads, its ops' inputs of two types)
+  for (const [what, tree] of [["params", params], ["state", state]] as const) {
+    if (tree === undefined) continue;
+    for (const [path, t] of treePaths(tree as never)) {
+      if ((t as Tensor).dtype === "float64") {
+        throw new Error(
+          `${fn}: ${what} leaf "${path}" is float64, but the exported model is float32: convert the ${what} first (treeMap((t) => astype(t, "float32"), ${what}))`,
+        );
+      }
+    }
+  }
   if (layer.info.hasState && state === undefined) {
     throw new Error(
       `${fn}: ${layer.info.name} has state (batch norm's running statistics): pass it as options.state`,
@@ -755,6 +773,7 @@ function encode(
       },
       ints: intConst,
       dynamicDim,
+      opset,
     });
   });
   // one output, named "output"

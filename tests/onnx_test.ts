@@ -148,3 +148,46 @@ Deno.test("toOnnx: what cannot be exported is an error naming it", () => {
     /toOnnx: inputShape must be an array of positive integers, batch first, got \[0,2\]/,
   );
 });
+
+Deno.test("toOnnx at opsets 18 and 21: ReduceMax takes its axes as an input (a softmax's max), so ONNX Runtime loads and runs the model as in apply; float64 params or state are an error naming the leaf", async (t) => {
+  const cases: [string, AnyLayer, number[], number][] = [];
+  for (const opset of [17, 18, 21]) {
+    cases.push(
+      [
+        `softmax, opset ${opset}`,
+        nn.sequential(
+          nn.linear({ inFeatures: 4, outFeatures: 3 }),
+          nn.softmax({ dim: 1 }),
+        ),
+        [2, 4],
+        opset,
+      ],
+      [
+        `logSoftmax, opset ${opset}`,
+        nn.sequential(nn.logSoftmax({ dim: 1 })),
+        [2, 5],
+        opset,
+      ],
+    );
+  }
+  const prepared = cases.map(([, net, shape, opset]) => {
+    const { params } = paramsAndState(net, shape);
+    const model = nn.toOnnx(net, params, { inputShape: shape, opset });
+    const x = random.normal(random.key(2), [3, ...shape.slice(1)]);
+    const input = { data: x.data as Float32Array, shape: [...x.shape] };
+    return [{ model, inputs: { input } }, net.apply(params, x)] as const;
+  });
+  const outs = await runOnnxAll(prepared.map(([job]) => job));
+  for (const [k, [name]] of cases.entries()) {
+    await t.step(name, () => compare(name, outs[k], prepared[k][1]));
+  }
+  const lin = nn.sequential(nn.linear({ inFeatures: 4, outFeatures: 3 }));
+  const p64 = T.treeMap(
+    (w: Tensor) => T.astype(w, "float64"),
+    lin.init(random.key(0)),
+  );
+  assert.throws(
+    () => nn.toOnnx(lin, p64, { inputShape: [2, 4] }),
+    /^Error: toOnnx: params leaf "0\.bias" is float64, but the exported model is float32: convert the params first/,
+  );
+});
