@@ -201,16 +201,37 @@ export async function writeBytesAtomic(
   }
   let tmp = "";
   let created = false;
+  let file: Deno.FsFile | undefined;
   try {
     const target = await linkTarget(fn, path);
     const dir = nodePath().dirname(target), base = nodePath().basename(target);
-    const rand = Math.floor(Math.random() * 0x100000000).toString(16);
-    tmp = nodePath().join(dir, `.${base}.tmp-${Deno.pid}-${rand}`);
-    liveTemps.add(tmp);
     await removeStaleTemps(dir, base);
-    using file = await Deno.open(tmp, { write: true, createNew: true });
-    created = true;
-    await file.lock(true); // held until the rename: not stale to others
+    // another process's cleanup may remove the new file between its
+    // creation and its lock (it looks stale then): once locked, a file still
+    // at its name is ours for good, else try a new name
+    for (let attempt = 0;; attempt++) {
+      const rand = Math.floor(Math.random() * 0x100000000).toString(16);
+      tmp = nodePath().join(dir, `.${base}.tmp-${Deno.pid}-${rand}`);
+      liveTemps.add(tmp);
+      file = await Deno.open(tmp, { write: true, createNew: true });
+      created = true;
+      await file.lock(true); // held until the rename: not stale to others
+      const mine = await file.stat(), there = await statOrNull(tmp);
+      if (
+        there !== null &&
+        (mine.ino === null ||
+          (mine.ino === there.ino && mine.dev === there.dev))
+      ) break;
+      file.close();
+      file = undefined;
+      created = false;
+      liveTemps.delete(tmp);
+      if (attempt >= 16) {
+        throw new Error(
+          `${fn}: could not write "${path}": another process kept removing its temporary file "${tmp}"`,
+        );
+      }
+    }
     let off = 0;
     while (off < bytes.length) off += await file.write(bytes.subarray(off));
     await file.sync();
@@ -225,6 +246,17 @@ export async function writeBytesAtomic(
     if (err instanceof Error && err.message.startsWith(`${fn}: `)) throw err;
     throw fsError(fn, "write", path, err);
   } finally {
+    file?.close();
     liveTemps.delete(tmp);
+  }
+}
+
+/** `Deno.stat(path)`, or null when nothing is there. */
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
   }
 }

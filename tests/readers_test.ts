@@ -876,6 +876,39 @@ Deno.test("saveSafetensors: a save in this process keeps the temp file of anothe
   });
 });
 
+Deno.test("saveSafetensors: processes saving to one path at once all succeed (a cleanup never removes another's temp file between its creation and its lock), and leave no temp file", async () => {
+  await withTempDir("readers_test_", async (dir) => {
+    const path = `${dir}/ckpt.safetensors`;
+    const data = new URL("../data/mod.ts", import.meta.url).href;
+    const code = `import { saveSafetensors } from ${JSON.stringify(data)};
+import { zeros } from ${
+      JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+    };
+let fails = 0;
+for (let i = 0; i < 150; i++) {
+  try { await saveSafetensors(${JSON.stringify(path)}, { w: zeros([10]) }); }
+  catch (e) { fails++; console.error(e.message); }
+}
+console.log(fails);`;
+    const runs = Array.from(
+      { length: 4 },
+      () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["eval", code],
+          stdout: "piped",
+          stderr: "piped",
+        }).output(),
+    );
+    for (const out of await Promise.all(runs)) {
+      const err = new TextDecoder().decode(out.stderr);
+      assert.ok(out.success, err);
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "0", err);
+    }
+    assert.deepEqual(names(dir), ["ckpt.safetensors"]);
+    assert.deepEqual(await loadW(path), Array(10).fill(0));
+  });
+});
+
 Deno.test("saveSafetensors/writePng: a symlink stays a link and its target gets the new content", async () => {
   await withTempDir("readers_test_", async (dir) => {
     await Deno.mkdir(`${dir}/real`);
