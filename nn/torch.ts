@@ -34,6 +34,30 @@ const OUTPUT_ONLY: Record<string, string> = {
   MultiheadAttention: "super().forward(x, x, x, need_weights=False)[0]",
 };
 
+/** Python's keywords, and the names the generated source itself uses. */
+const PY_TAKEN = new Set([
+  ..."False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield"
+    .split(" "),
+  "torch",
+  "nn",
+  "F",
+  "make_model",
+]);
+
+/** Whether `s` can be written as a Python name (not a keyword, not one the source uses). */
+const pyName = (s: string) => /^[A-Za-z_]\w*$/.test(s) && !PY_TAKEN.has(s);
+
+/** A model's name as a Python class name: other characters as `_`, a taken name with `_` after it. */
+function pyClass(name: string): string {
+  let s = name.replace(/\W/g, "_");
+  if (!/^[A-Za-z_]/.test(s)) s = `_${s}`;
+  return PY_TAKEN.has(s) ? `${s}_` : s;
+}
+
+/** A sequential container (a named model may be called "Sequential" too). */
+const isSequential = (l: AnyLayer) =>
+  l.info.name === "Sequential" && !l.info.forwardWith;
+
 /** True when `l` is or holds a named model (whose forward toTorch runs). */
 function named(l: AnyLayer): boolean {
   return !!l.info.forwardWith || l.info.children.some(([, c]) => named(c));
@@ -76,9 +100,9 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
   checkLayer(fn, "layer", layer);
   const o = checkOptions(fn, options, ["className", "inputShape"]);
   const className = o.className as string | undefined;
-  if (className !== undefined && !/^[A-Za-z_]\w*$/.test(className)) {
+  if (className !== undefined && !pyName(className)) {
     throw new Error(
-      `${fn}: className must be a Python identifier, got ${
+      `${fn}: className must be a Python identifier that is no keyword (nor torch, nn, F or make_model, which the source uses), got ${
         JSON.stringify(className)
       }`,
     );
@@ -100,7 +124,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
     name?: string,
   ): string => {
     const info = l.info;
-    if (info.name === "Sequential") {
+    if (isSequential(l)) {
       // shapes are followed only up to the last named model inside
       let s = shape;
       const kids = info.children;
@@ -154,6 +178,9 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
     }
     return `${defineClass(l, shape, name)}()`;
   };
+  /** A child module of `self` in Python. */
+  const child = (k: string) =>
+    pyName(k) ? `self.${k}` : `getattr(self, ${JSON.stringify(k)})`;
   /** Writes the class of a named model; returns its name. */
   const defineClass = (
     l: AnyLayer,
@@ -161,7 +188,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
     name?: string,
   ): string => {
     const info = l.info;
-    const cls = unique(name ?? info.name);
+    const cls = unique(name ?? pyClass(info.name));
     const init: string[] = [];
     const shapes = new Map<string, readonly number[]>();
     // record the forward: each value is a variable, each call a line
@@ -187,7 +214,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
         const y = zeros(c.info.outputShape(x.shape));
         const w = `x${++n}`;
         vars.set(y, w);
-        body.push(`        ${w} = self.${k}(${v})`);
+        body.push(`        ${w} = ${child(k)}(${v})`);
         return y;
       },
       (c, x) => {
@@ -217,8 +244,12 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
     );
     const result = varOf(out, "at its output");
     for (const [k, c] of info.children) {
+      const e = build(c, "        ", shapes.get(k) ?? shape);
+      // (a key that is no Python name, a keyword, is still the state_dict's)
       init.push(
-        `        self.${k} = ${build(c, "        ", shapes.get(k) ?? shape)}`,
+        pyName(k)
+          ? `        self.${k} = ${e}`
+          : `        self.add_module(${JSON.stringify(k)}, ${e})`,
       );
     }
     classes.push(
@@ -236,7 +267,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
     return cls;
   };
   let top: string;
-  if (layer.info.name === "Sequential") { // a class of its own, still a Sequential
+  if (isSequential(layer)) { // a class of its own, still a Sequential
     const cls = unique(className ?? "Model");
     const seq = onShape(
       fn,
