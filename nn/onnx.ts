@@ -652,9 +652,11 @@ export function toOnnx(
     const x = zeros([inputShape[0] + extra, ...inputShape.slice(1)], {
       dtype,
     });
+    // (the inputShape given, in the error of either trace: its first axis
+    // is the batch, one larger in the second)
     return onShape(
       fn,
-      x.shape,
+      inputShape,
       () =>
         trace(apply as never, [params, x], [0, 1], [
           treeFlatten(params as never),

@@ -191,3 +191,13 @@ Deno.test("toOnnx at opsets 18 and 21: ReduceMax takes its axes as an input (a s
     /^Error: toOnnx: params leaf "0\.bias" is float64, but the exported model is float32: convert the params first/,
   );
 });
+
+Deno.test("toOnnx: an inputShape that does not fit names the shape given (not the batch-plus-one shape of its second trace)", () => {
+  const net = nn.sequential(
+    nn.conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3 }),
+  );
+  assert.throws(
+    () => nn.toOnnx(net, net.init(random.key(0)), { inputShape: [2, 5, 5] }),
+    /^Error: toOnnx: inputShape \[2,5,5\] does not fit the layer: conv2d: weight has 2 input channels but x has 3/,
+  );
+});
