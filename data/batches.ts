@@ -226,6 +226,23 @@ export function batches(
         }`,
       );
     }
+    // (checked here, not when the rows are drawn: the error names batches
+    // and comes from the call)
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const w = weights.data[i];
+      if (!(w >= 0 && w < Infinity)) {
+        throw new Error(
+          `${fn}: weights must be finite numbers >= 0, got ${w} at row ${i}`,
+        );
+      }
+      total += w;
+    }
+    if (n > 0 && !(total > 0 && total < Infinity)) {
+      throw new Error(
+        `${fn}: weights must have a positive, finite sum, got ${total}`,
+      );
+    }
   }
   if (key !== undefined) checkKeyArg(fn, key, "options.key");
   const count = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);

@@ -76,7 +76,7 @@ function luma(xb: Tensor): Tensor {
 /**
  * RGB to grayscale as torchvision's `rgb_to_grayscale`: `0.2989 R + 0.587 G
  * + 0.114 B` in 1 channel (or repeated in 3); a 1-channel image stays as
- * it is.
+ * it is, with either numOutputChannels (as torchvision's).
  *
  * @example
  * ```ts
@@ -104,7 +104,10 @@ export function rgbToGrayscale(
   if (c !== 1 && c !== 3) {
     throw new Error(`${fn}: x must have 1 or 3 channels, got ${c}`);
   }
-  const g = c === 3 ? luma(xb) : xb;
+  // (a 1-channel image is returned as it is, whatever numOutputChannels,
+  // as torchvision's: its expand to the input's shape keeps one channel)
+  if (c === 1) return x;
+  const g = luma(xb);
   return back(out === 3 ? concat([g, g, g], 1) : g);
 }
 

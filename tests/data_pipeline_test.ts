@@ -103,6 +103,38 @@ Deno.test("batches with weights: rows drawn with replacement by weight, as Weigh
       }),
     /batches: weights must be a 1-D tensor of 4 weights \(one per row\), got Tensor float32 \[3\]/,
   );
+  // bad values are an error of batches at the call, not of random.choice
+  // when the rows are drawn
+  for (
+    const [w, re] of [
+      [
+        [-1, 1, 1, 1],
+        /^Error: batches: weights must be finite numbers >= 0, got -1 at row 0$/,
+      ],
+      [
+        [1, NaN, 1, 1],
+        /^Error: batches: weights must be finite numbers >= 0, got NaN at row 1$/,
+      ],
+      [
+        [1, 1, Infinity, 1],
+        /^Error: batches: weights must be finite numbers >= 0, got Infinity at row 2$/,
+      ],
+      [
+        [0, 0, 0, 0],
+        /^Error: batches: weights must have a positive, finite sum, got 0$/,
+      ],
+    ] as const
+  ) {
+    assert.throws(
+      () =>
+        data.batches(small, {
+          batchSize: 2,
+          weights: T.tensor([...w]),
+          key: random.key(0),
+        }),
+      re,
+    );
+  }
 });
 
 Deno.test("split and take", () => {

@@ -692,3 +692,18 @@ Deno.test("randomInvert, randomSolarize, randomAdjustSharpness, randomAutocontra
     { order: 1 },
   );
 });
+
+Deno.test("rgbToGrayscale: a 1-channel image stays as it is with either numOutputChannels (torchvision's shape), a 3-channel one gets 1 or 3", () => {
+  const one = T.random.uniform(T.random.key(0), [1, 5, 6]);
+  for (const n of [1, 3] as const) {
+    const g = data.rgbToGrayscale(one, { numOutputChannels: n });
+    assert.deepEqual(g.shape, [1, 5, 6]);
+    assert.deepEqual(Array.from(g.data), Array.from(one.data));
+  }
+  const rgb = T.random.uniform(T.random.key(1), [2, 3, 4, 4]);
+  assert.deepEqual(data.rgbToGrayscale(rgb).shape, [2, 1, 4, 4]);
+  assert.deepEqual(
+    data.rgbToGrayscale(rgb, { numOutputChannels: 3 }).shape,
+    [2, 3, 4, 4],
+  );
+});
