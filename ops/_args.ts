@@ -230,6 +230,18 @@ export function checkScalarOutput(
   }
 }
 
+/**
+ * An option's value as an error shows it: JSON, but numbers as JavaScript
+ * prints them (JSON writes NaN and the infinities as null). @internal
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
+    return `[${v.join(",")}]`;
+  }
+  return JSON.stringify(v) ?? String(v);
+}
+
 /** A size given as one number for both axes or as `[h, w]`. */
 export type Pair = number | [number, number] | readonly [number, number];
 
@@ -247,7 +259,7 @@ export function pair(
   ) {
     throw new Error(
       `${fn}: ${name} must be an integer >= ${min} or a pair [h, w] of them, got ${
-        JSON.stringify(v)
+        showValue(v)
       }`,
     );
   }

@@ -71,8 +71,9 @@ function ruleOf(
  */
 export function checkpoint<A extends Tree[]>(
   f: (...args: A) => Tensor,
+  ...rest: never[]
 ): (...args: A) => Tensor {
-  return checkpointAs("checkpoint", f);
+  return checkpointAs("checkpoint", f, rest);
 }
 
 /**
@@ -87,15 +88,26 @@ export function checkpoint<A extends Tree[]>(
  */
 export function remat<A extends Tree[]>(
   f: (...args: A) => Tensor,
+  ...rest: never[]
 ): (...args: A) => Tensor {
-  return checkpointAs("remat", f);
+  return checkpointAs("remat", f, rest);
 }
 
 function checkpointAs<A extends Tree[]>(
   fn: string,
   f: (...args: A) => Tensor,
+  rest: readonly unknown[],
 ): (...args: A) => Tensor {
   checkFunction(fn, "f", f);
+  // (it takes no options: JAX's policy and static_argnums have no
+  // counterpart here, and an option silently dropped would mislead)
+  if (rest.length > 0) {
+    throw new Error(
+      `${fn}: takes only the function (no options), got ${rest.length} more argument(s): ${
+        rest.map((r) => describe(r)).join(", ")
+      }`,
+    );
+  }
   // one rule per structure of the arguments
   const rules = new Map<string, Rule<Empty>>();
   return (...args: A) => {

@@ -650,12 +650,13 @@ export function foriLoop<C extends Tree>(
   const fn = "foriLoop";
   checkFunction(fn, "bodyFn", bodyFn);
   const bound = (name: string, v: number | Tensor): number | Tensor => {
+    // (an int32 as JAX's: a bound of 1e12 would loop for months)
     const ok = typeof v === "number"
-      ? Number.isSafeInteger(v)
+      ? Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
       : isTensor(v) && v.shape.length === 0 && v.dtype === "int32";
     if (!ok) {
       throw new Error(
-        `${fn}: ${name} must be an integer or an int32 scalar tensor, got ${
+        `${fn}: ${name} must be an integer in int32's range or an int32 scalar tensor, got ${
           typeof v === "number" ? v : describe(v)
         }`,
       );
@@ -740,10 +741,11 @@ export function scan<C extends Tree, X extends Tree | null, Y extends Tree>(
     throw new Error(`${fn}: every leaf of xs needs a leading axis to scan`);
   }
   if (
-    o.length !== undefined && !(Number.isSafeInteger(o.length) && o.length >= 0)
+    o.length !== undefined &&
+    !(Number.isInteger(o.length) && o.length >= 0 && o.length < 2 ** 31)
   ) {
     throw new Error(
-      `${fn}: options.length must be an integer >= 0, got ${
+      `${fn}: options.length must be an integer in [0, 2^31 - 1], got ${
         describe(o.length)
       }`,
     );

@@ -27,7 +27,14 @@ import {
   type Primitive,
 } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
+import {
+  batchShape,
+  floatCheck,
+  fmt,
+  type Pair,
+  pair,
+  showValue,
+} from "./_args.ts";
 import { add } from "./elementwise.ts";
 import {
   batchFront,
@@ -785,7 +792,7 @@ export function single(
   if (!Number.isInteger(n) || (n as number) < min) {
     throw new Error(
       `${fn}: ${name} must be an integer >= ${min} (or a one-element array of one), got ${
-        JSON.stringify(v)
+        showValue(v)
       }`,
     );
   }

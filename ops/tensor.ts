@@ -785,6 +785,14 @@ export function toArray(x: Tensor): NestedArray {
       } would need ${count} nested arrays, more than the ${MAX_ARRAYS} (2^26) that toArray builds`,
     );
   }
+  if (data.length > MAX_NUMBERS) {
+    // (a JavaScript array of more fails in V8, and holds 16 bytes a number)
+    throw new Error(
+      `toArray: x of shape ${
+        fmtShape(shape)
+      } has ${data.length} elements, more than the ${MAX_NUMBERS} (2^27) that toArray puts in arrays; read x.data instead`,
+    );
+  }
   let offset = 0;
   const build = (axis: number): NestedArray[] => {
     const out: NestedArray[] = [];
@@ -798,6 +806,8 @@ export function toArray(x: Tensor): NestedArray {
 
 /** The most JavaScript arrays {@linkcode toArray} builds for one tensor. */
 const MAX_ARRAYS = 2 ** 26;
+/** The most numbers {@linkcode toArray} puts in arrays. */
+const MAX_NUMBERS = 2 ** 27;
 
 /**
  * The single element of a one-element tensor, as a number.

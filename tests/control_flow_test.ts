@@ -287,7 +287,7 @@ Deno.test("foriLoop: number bounds unroll (reverse mode too); traced bounds loop
   );
   assert.throws(
     () => foriLoop(0, 2.5, body, tensor(0)),
-    /foriLoop: upper must be an integer or an int32 scalar tensor, got 2.5/,
+    /foriLoop: upper must be an integer in int32.s range or an int32 scalar tensor, got 2.5/,
   );
 });
 
@@ -516,4 +516,25 @@ Deno.test("vmap of a cond's derivatives (hessian, jacfwd: conds whose results ca
     T.cond(p, (a: Tensor) => T.mul(a, 2), (a: Tensor) => T.neg(a), c)
   )(T.tensor([1, 0, 1], { dtype: "int32" }));
   assert.deepEqual(T.toArray(r), [[2, 4], [-1, -2], [2, 4]]);
+});
+
+Deno.test("foriLoop bounds and scan's length are int32s (as JAX's): a bound of 1e12 or a length of 1e12 is an error at once, not months of looping or V8's RangeError", () => {
+  const body = (_i: Tensor | number, c: Tensor) => T.add(c, 1);
+  for (const [name, v] of [["upper", 1e12], ["upper", 2 ** 31]] as const) {
+    assert.throws(
+      () => T.foriLoop(0, v, body, T.tensor(0)),
+      new RegExp(
+        `^Error: foriLoop: ${name} must be an integer in int32's range or an int32 scalar tensor, got ${v}$`,
+      ),
+    );
+  }
+  assert.throws(
+    () => T.foriLoop(-1e12, 0, body, T.tensor(0)),
+    /^Error: foriLoop: lower must be an integer in int32's range/,
+  );
+  assert.equal(T.item(T.foriLoop(0, 5, body, T.tensor(0))), 5);
+  assert.throws(
+    () => T.scan((c: Tensor) => [c, c], T.tensor(0), null, { length: 1e12 }),
+    /^Error: scan: options.length must be an integer in \[0, 2\^31 - 1\], got number 1000000000000$/,
+  );
 });

@@ -98,3 +98,20 @@ Deno.test("checkpoint: errors name it", () => {
   ]);
   assertErrors("remat", [[() => T.remat(3 as never), /f must be a function/]]);
 });
+
+Deno.test("checkpoint and remat take only the function: an options argument (JAX's policy, static_argnums) is an error, not silently dropped", () => {
+  for (
+    const [name, t] of [["checkpoint", T.checkpoint], [
+      "remat",
+      T.remat,
+    ]] as const
+  ) {
+    assert.throws(
+      () =>
+        (t as (...a: unknown[]) => unknown)((x: T.Tensor) => x, { policy: 5 }),
+      new RegExp(
+        `^Error: ${name}: takes only the function \\(no options\\), got 1 more argument\\(s\\): `,
+      ),
+    );
+  }
+});

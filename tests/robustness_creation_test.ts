@@ -223,3 +223,35 @@ Deno.test("reshape checks the shape it makes (at most 64 dimensions, each at mos
   assert.ok(Object.is(p.data[0], -0));
   assert.equal(p.data[1], 1);
 });
+
+Deno.test("toArray refuses more than 2^27 numbers (read .data instead), at once; NaN and infinite sizes in the conv and pool options show as NaN and Infinity, not null", () => {
+  const big = T.zeros([2 ** 27 + 1], { dtype: "int32" }); // 512 MiB, zero pages
+  assert.throws(
+    () => T.toArray(big),
+    /^Error: toArray: x of shape \[134217729\] has 134217729 elements, more than the 134217728 \(2\^27\) that toArray puts in arrays; read x\.data instead$/,
+  );
+  assert.throws(
+    () =>
+      T.nn.conv2d({
+        inChannels: 1,
+        outChannels: 1,
+        kernelSize: 3,
+        stride: NaN,
+      }),
+    /stride must be an integer >= 1 or a pair \[h, w\] of them, got NaN$/,
+  );
+  assert.throws(
+    () => T.nn.maxPool2d({ kernelSize: [2, Infinity] }),
+    /kernelSize must be an integer >= 1 or a pair \[h, w\] of them, got \[2,Infinity\]$/,
+  );
+  assert.throws(
+    () =>
+      T.nn.conv1d({
+        inChannels: 1,
+        outChannels: 1,
+        kernelSize: 3,
+        stride: NaN,
+      }),
+    /stride must be an integer >= 1 \(or a one-element array of one\), got NaN$/,
+  );
+});
