@@ -428,7 +428,30 @@ function conv2dSetup(
       }, padding ${fmt(p.padding)})`,
     );
   }
+  const [n, c, h, w] = x4, pd = p.padding;
+  bounded(fn, [
+    ["output", [n, wShape[0], oh, ow]],
+    ["padded input", [n, c, h + pd[0] + pd[1], w + pd[2] + pd[3]]],
+  ]);
   return { p, shape: [...xShape.slice(0, -3), wShape[0], oh, ow] };
+}
+
+/**
+ * Throws unless each array the op would build (`what` and its shape) has at
+ * most 2^31 - 1 elements, so a padding or stride that asks for gigabytes is
+ * an Error before any work (as conv3d's).
+ */
+function bounded(fn: string, parts: [string, readonly number[]][]): void {
+  for (const [what, shape] of parts) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (!(count <= 2 ** 31 - 1)) {
+      throw new Error(
+        `${fn}: ${what} ${
+          fmt(shape)
+        } would have ${count} elements, more than 2^31 - 1`,
+      );
+    }
+  }
 }
 
 /**
@@ -528,6 +551,7 @@ function convTranspose2dSetup(
       }, padding ${fmt(p.padding)}`,
     );
   }
+  bounded(fn, [["output", [x4[0], wShape[1] * p.groups, ...size]]]);
   return {
     p: { ...p, inputSize: size },
     shape: [...xShape.slice(0, -3), wShape[1] * p.groups, ...size],
@@ -902,6 +926,10 @@ export function conv1dShape(
       }, padding ${before} + ${after})`,
     );
   }
+  bounded(fn, [
+    ["output", [x3[0], wo, ol]],
+    ["padded input", [x3[0], c, l + before + after]],
+  ]);
   return [...xShape.slice(0, -2), wo, ol];
 }
 
@@ -1039,6 +1067,7 @@ export function convTranspose1dShape(
       }, padding ${p}`,
     );
   }
+  bounded(fn, [["output", [x3[0], wo * g, ol]]]);
   return [...xShape.slice(0, -2), wo * g, ol];
 }
 

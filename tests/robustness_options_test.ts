@@ -449,3 +449,20 @@ Deno.test("random.categorical with no category, oneHot too large, vmap's axisSiz
     /^Error: vmap: axisSize must be an integer in \[0, 2\^31 - 1\], got 1000000000000$/,
   );
 });
+
+Deno.test("conv2d and convTranspose2d: an output or padded input past 2^31 - 1 elements (a padding or stride of gigabytes) is an error before any work, as conv3d's", () => {
+  const x = T.ones([1, 1, 4, 4]), w = T.ones([1, 1, 3, 3]);
+  assert.throws(
+    () => T.conv2d(x, w, null, { padding: 1e9 }),
+    /^Error: conv2d: output \[1,1,2000000002,2000000002\] would have 4000000008000000000 elements, more than 2\^31 - 1$/,
+  );
+  assert.throws(
+    () => T.conv2d(x, w, null, { padding: 1e5, stride: 1e6 }),
+    /^Error: conv2d: padded input \[1,1,200004,200004\] would have 40001600016 elements, more than 2\^31 - 1$/,
+  );
+  assert.throws(
+    () => T.convTranspose2d(x, w, null, { stride: 1e12 }),
+    /^Error: convTranspose2d: output \[1,1,3000000000003,3000000000003\] would have/,
+  );
+  assert.deepEqual(T.conv2d(x, w, null, { padding: 1 }).shape, [1, 1, 4, 4]);
+});
