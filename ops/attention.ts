@@ -34,7 +34,7 @@ export interface AttentionOptions {
   scale?: number;
   /** Dropout on the attention weights (as PyTorch, whenever > 0: pass 0 in evaluation). Default 0. */
   dropoutP?: number;
-  /** The dropout's key, needed when `dropoutP` > 0. */
+  /** The dropout's key, needed when `dropoutP` is in (0, 1). */
   key?: Key;
 }
 
@@ -108,9 +108,10 @@ export function scaledDotProductAttention(
   }
   let weights = softmax(scores, -1);
   if (p > 0) {
-    if (!o.key) {
+    // (p = 1 drops every weight: no draw, no key, as dropout's)
+    if (p < 1 && !o.key) {
       throw new Error(
-        `${fn}: options.dropoutP > 0 needs options.key (a random.key)`,
+        `${fn}: options.dropoutP in (0, 1) needs options.key (a random.key)`,
       );
     }
     weights = dropout(weights, { p, key: o.key, training: true });

@@ -111,7 +111,7 @@ Deno.test("scaledDotProductAttention: errors name the argument and what came", (
         T.ones([3, 2]),
         { dropoutP: 0.1 },
       ),
-    /options.dropoutP > 0 needs options.key/,
+    /options.dropoutP in \(0, 1\) needs options.key/,
   );
   assert.throws(
     () =>
@@ -249,4 +249,24 @@ Deno.test("attention layers: init (xavier in-projection, zero biases), jit, drop
       }),
     /nn.transformerEncoderLayer: activation must be "relu" or "gelu", got string tanh/,
   );
+});
+
+Deno.test("dropout of every attention weight (dropoutP 1, a layer's dropout 1) needs no key and gives zero attention, as dropout(p = 1): a transformerEncoderLayer with dropout 1 trains", () => {
+  const y = T.scaledDotProductAttention(
+    T.ones([1, 2, 3]),
+    T.ones([1, 2, 3]),
+    T.ones([1, 2, 3]),
+    { dropoutP: 1 },
+  );
+  assert.deepEqual(T.toArray(y), [[[0, 0, 0], [0, 0, 0]]]);
+  const layer = T.nn.transformerEncoderLayer({
+    dModel: 4,
+    nhead: 2,
+    dropout: 1,
+  });
+  const p = layer.init(T.random.key(0));
+  const x = T.random.normal(T.random.key(1), [3, 2, 4]);
+  const out = layer.apply(p, x, { training: true, key: T.random.key(2) });
+  assert.deepEqual(out.shape, [3, 2, 4]);
+  assert.ok(Array.from(out.data).every(Number.isFinite));
 });
