@@ -117,13 +117,13 @@ export async function pathKind(
   fn: string,
   path: string,
 ): Promise<"file" | "dir" | null> {
+  let info: Deno.FileInfo | null;
   try {
-    const info = await Deno.stat(path);
-    return info.isDirectory ? "dir" : "file";
+    info = await statOrNull(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
     throw fsError(fn, "read", path, err);
   }
+  return info === null ? null : info.isDirectory ? "dir" : "file";
 }
 
 /** Temporary files of the saves in flight in this process. */

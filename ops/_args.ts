@@ -242,6 +242,31 @@ export function showValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
+/**
+ * Throws unless each array an op would build (`what`, its shape, at most
+ * `limit` elements: 2^31 - 1 by default, or 2^26 for a table) fits, so an
+ * input or option too large for the op is an Error before any work;
+ * `context` comes after the op's name in the message. @internal
+ */
+export function bounded(
+  fn: string,
+  parts: readonly [string, readonly number[], number?][],
+  context = "",
+): void {
+  for (const [what, shape, limit = 2 ** 31 - 1] of parts) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(n <= limit)) {
+      throw new Error(
+        `${fn}: ${context}${what} ${
+          fmt(shape)
+        } would have ${n} elements, more than ${
+          limit === 2 ** 31 - 1 ? "2^31 - 1" : `2^${Math.log2(limit)}`
+        }`,
+      );
+    }
+  }
+}
+
 /** A size given as one number for both axes or as `[h, w]`. */
 export type Pair = number | [number, number] | readonly [number, number];
 

@@ -29,6 +29,7 @@ import {
 import { userOp } from "./debug.ts";
 import {
   batchShape,
+  bounded,
   floatCheck,
   fmt,
   type Pair,
@@ -434,24 +435,6 @@ function conv2dSetup(
     ["padded input", [n, c, h + pd[0] + pd[1], w + pd[2] + pd[3]]],
   ]);
   return { p, shape: [...xShape.slice(0, -3), wShape[0], oh, ow] };
-}
-
-/**
- * Throws unless each array the op would build (`what` and its shape) has at
- * most 2^31 - 1 elements, so a padding or stride that asks for gigabytes is
- * an Error before any work (as conv3d's).
- */
-function bounded(fn: string, parts: [string, readonly number[]][]): void {
-  for (const [what, shape] of parts) {
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (!(count <= 2 ** 31 - 1)) {
-      throw new Error(
-        `${fn}: ${what} ${
-          fmt(shape)
-        } would have ${count} elements, more than 2^31 - 1`,
-      );
-    }
-  }
 }
 
 /**

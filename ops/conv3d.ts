@@ -18,7 +18,7 @@ import {
   tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { bounded, floatCheck, fmt } from "./_args.ts";
 import {
   checkBias,
   checkChannels,
@@ -182,27 +182,6 @@ export function conv3dShape(
     out,
     shape: [...xShape.slice(0, -4), wo, ...out],
   };
-}
-
-/**
- * Throws unless each array the op would build (`what`, its shape, at most
- * `limit` elements: 2^31 - 1, or 2^26 for a table of depth taps) fits, so
- * an input too large for the op is an Error before any work.
- */
-function bounded(
-  fn: string,
-  parts: [string, readonly number[], number?][],
-): void {
-  for (const [what, shape, limit = 2 ** 31 - 1] of parts) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (!(n <= limit)) {
-      throw new Error(
-        `${fn}: ${what} ${fmt(shape)} would have ${n} elements, more than ${
-          limit === 2 ** 31 - 1 ? "2^31 - 1" : "2^26"
-        }`,
-      );
-    }
-  }
 }
 
 /**

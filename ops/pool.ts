@@ -31,7 +31,14 @@ import {
   type Primitive,
 } from "./trace.ts";
 import { differentiating, userOp } from "./debug.ts";
-import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
+import {
+  batchShape,
+  bounded,
+  floatCheck,
+  fmt,
+  type Pair,
+  pair,
+} from "./_args.ts";
 import {
   foldIntoN,
   lengthBatchShape,
@@ -490,18 +497,9 @@ export function adaptiveBounds(
   shown: string = fmt(outs),
 ): void {
   const r = xShape.length, m = outs.length;
-  const check = (what: string, shape: readonly number[], limit: number) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (!(n <= limit)) {
-      throw new Error(
-        `${fn}: outputSize ${shown} is too large for x ${
-          fmt(xShape)
-        }: ${what} ${fmt(shape)} would have ${n} elements, more than ${
-          limit === ADAPTIVE_TABLE_LIMIT ? "2^26" : "2^31 - 1"
-        }`,
-      );
-    }
-  };
+  const context = `outputSize ${shown} is too large for x ${fmt(xShape)}: `;
+  const check = (what: string, shape: readonly number[], limit: number) =>
+    bounded(fn, [[what, shape, limit]], context);
   check("the output", [...xShape.slice(0, r - m), ...outs], 2 ** 31 - 1);
   const now = xShape.slice();
   for (let j = m - 1; j >= 0; j--) {
