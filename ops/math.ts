@@ -692,8 +692,9 @@ export const remainder: (a: Operand, b: Operand) => Tensor = binaryOp(
 
 /**
  * The C remainder of `a / b`, with the sign of `a` (as `torch.fmod` and
- * `jnp.fmod`): `a - trunc(a / b) * b`, exact; float results only
- * (int32 inputs give float32). Derivatives 1 in a and `-trunc(a / b)` in b.
+ * `jnp.fmod`): `a - trunc(a / b) * b`, exact. int32 stays int32 (a zero
+ * divisor is an error, as PyTorch's). Derivatives 1 in a and
+ * `-trunc(a / b)` in b.
  *
  * @example
  * ```ts

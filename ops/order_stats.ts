@@ -232,7 +232,8 @@ export function nanmean(x: Tensor, options?: NanReduceOptions): Tensor {
  * Where `values` would go in the sorted vector `sortedSequence` to keep it
  * sorted, as `torch.searchsorted` and `jnp.searchsorted`: for each value
  * the count of entries below it (or, with `right`, not above it), int32
- * (PyTorch's int64). Each value is compared with every entry (no binary
+ * (PyTorch's int64). NaN counts as above every number (where `sort` puts
+ * it), so a NaN value goes after all of them. Each value is compared with every entry (no binary
  * search: O(n·m), and no derivative).
  *
  * @example
@@ -274,9 +275,15 @@ function searchAs(
       `${fn}: options.right must be a boolean, got ${describe(right)}`,
     );
   }
-  // [...values, 1] against [n]: how many entries are below (or not above)
+  // [...values, 1] against [n]: how many entries are below (or not above),
+  // NaN ordered above everything (where torch.sort puts it): a NaN value
+  // is above every number of the sequence and, with right, not above a NaN
+  // in it (as np.searchsorted, and torch.searchsorted for a NaN-free one)
   const v = reshape(values, [...values.shape, 1]);
-  const hits = right ? lessEqual(seq, v) : less(seq, v);
+  const nan = isNan(v);
+  const hits = right
+    ? add(lessEqual(seq, v), nan)
+    : add(less(seq, v), mul(nan, equal(isNan(seq), 0)));
   return sum(hits, { axis: -1 });
 }
 

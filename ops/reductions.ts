@@ -138,7 +138,8 @@ export function min(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * Index of the first maximum along `axis` (over the flattened tensor when
- * omitted), as int32.
+ * omitted; `keepDims` then keeps every axis with size 1, as `torch.argmax`),
+ * as int32.
  *
  * @example
  * ```ts
@@ -157,7 +158,8 @@ export function argmax(
 
 /**
  * Index of the first minimum along `axis` (over the flattened tensor when
- * omitted), as int32; a NaN counts as the minimum, as in PyTorch.
+ * omitted; `keepDims` then keeps every axis with size 1, as `torch.argmin`),
+ * as int32; a NaN counts as the minimum, as in PyTorch.
  *
  * @example
  * ```ts
@@ -187,7 +189,9 @@ function firstMax(
   if (options.axis === undefined) {
     const flat = reshape(x, [-1]);
     nonEmpty(fn, flat, [0]);
-    return bind(argmaxPrim, [order(flat)], { axis: 0, keepDims: false });
+    const i = bind(argmaxPrim, [order(flat)], { axis: 0, keepDims: false });
+    // keepDims: every axis kept with size 1 (as torch.argmax(x, keepdim=True))
+    return options.keepDims ? reshape(i, x.shape.map(() => 1)) : i;
   }
   const axis = normAxis(fn, options.axis, x.shape.length, x.shape);
   nonEmpty(fn, x, [axis]);
@@ -200,7 +204,8 @@ function firstMax(
 /**
  * `log(sum(exp(x)))` over axes, computed stably (the max is subtracted first).
  * Over an empty axis it is -Infinity, the log of an empty sum (as
- * `torch.logsumexp` and JAX's `logsumexp`).
+ * `torch.logsumexp` and JAX's `logsumexp`). An int32 x gives float32 (it is
+ * converted first, as PyTorch's).
  *
  * @example
  * ```ts
@@ -214,6 +219,8 @@ export function logSumExp(x: Tensor, options?: ReduceOptions): Tensor {
   using _op = userOp("logSumExp");
   const axes = reduceAxes("logSumExp", x, options);
   const keepDims = options.keepDims ?? false;
+  // int32 in float32 (as torch.logsumexp): x - max in int32 would wrap
+  if (x.dtype === "int32") x = astype(x, "float32");
   if (axes.some((a) => x.shape[a] === 0)) {
     // log of an empty sum: -Infinity (as PyTorch and JAX), still a function of x
     return sub(bind(sumPrim, [x], { axes, keepDims }), Infinity);

@@ -1,0 +1,74 @@
+/**
+ * Dtype promotion and special values against PyTorch 1.13: cases where a
+ * probe of every dtype pair, weak scalar and special value found the library
+ * differing from torch (each expected value is the torch expression in the
+ * comment next to it, with `i32 = lambda v: torch.tensor(v,
+ * dtype=torch.int32)` and `f32 = lambda v: torch.tensor(v,
+ * dtype=torch.float32)`).
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+
+const i32 = (v: T.NestedArray) => T.tensor(v, { dtype: "int32" });
+const f32 = (v: T.NestedArray) => T.tensor(v, { dtype: "float32" });
+
+Deno.test("logSumExp of int32 is computed in float32 (no int32 wraparound)", () => {
+  // torch.logsumexp(i32([[-2147483648, -1, 7]]), 1).tolist() == [7.000335216522217]
+  const y = T.logSumExp(i32([[-2147483648, -1, 7]]), { axis: 1 });
+  assert.equal(y.dtype, "float32");
+  assert.deepEqual(T.toArray(y), [7.000335216522217]);
+  // torch.logsumexp(i32([2147483647, -2147483648]), 0).item() == 2147483648.0
+  assert.equal(T.item(T.logSumExp(i32([2147483647, -2147483648]))), 2 ** 31);
+});
+
+Deno.test("argmax and argmin over all axes with keepDims keep every axis", () => {
+  const x = f32([[1, 5], [7, 2]]);
+  // torch.argmax(f32([[1,5],[7,2]]), keepdim=True) -> tensor([[2]])
+  const a = T.argmax(x, { keepDims: true });
+  assert.deepEqual(a.shape, [1, 1]);
+  assert.deepEqual(T.toArray(a), [[2]]);
+  // torch.argmin(f32([[1,5],[7,2]]), keepdim=True) -> tensor([[0]])
+  assert.deepEqual(T.toArray(T.argmin(x, { keepDims: true })), [[0]]);
+  assert.deepEqual(T.argmax(x).shape, []);
+});
+
+Deno.test("searchsorted and bucketize put NaN after every number, as PyTorch and NumPy", () => {
+  const nan = NaN;
+  // torch.searchsorted(f32([1,3,5]), f32([nan,3])).tolist() == [3, 1]
+  assert.deepEqual(
+    T.toArray(T.searchsorted(f32([1, 3, 5]), f32([nan, 3]))),
+    [3, 1],
+  );
+  // torch.searchsorted(f32([1,3,5]), f32([nan,3]), right=True).tolist() == [3, 2]
+  assert.deepEqual(
+    T.toArray(T.searchsorted(f32([1, 3, 5]), f32([nan, 3]), { right: true })),
+    [3, 2],
+  );
+  // torch.bucketize(f32([0.5,1,7,nan]), f32([1,5])).tolist() == [0, 0, 2, 2]
+  assert.deepEqual(
+    T.toArray(T.bucketize(f32([0.5, 1, 7, nan]), f32([1, 5]))),
+    [0, 0, 2, 2],
+  );
+  // a NaN in the sequence (last, where sort puts it), as NumPy:
+  // np.searchsorted([1,3,5,nan], [0,3,nan,inf]) == [0, 1, 3, 3]
+  // np.searchsorted([1,3,5,nan], [0,3,nan,inf], side="right") == [0, 2, 4, 3]
+  const seq = f32([1, 3, 5, nan]), v = f32([0, 3, nan, Infinity]);
+  assert.deepEqual(T.toArray(T.searchsorted(seq, v)), [0, 1, 3, 3]);
+  assert.deepEqual(T.toArray(T.searchsorted(seq, v, { right: true })), [
+    0,
+    2,
+    4,
+    3,
+  ]);
+});
+
+Deno.test("fmod of int32 stays int32, as its JSDoc now says and torch.fmod does", () => {
+  // torch.fmod(i32([5, -5]), i32([3, 3])) -> tensor([2, -2], dtype=torch.int32)
+  const r = T.fmod(i32([5, -5]), i32([3, 3]));
+  assert.equal(r.dtype, "int32");
+  assert.deepEqual(T.toArray(r), [2, -2]);
+  assert.throws(
+    () => T.fmod(i32([1]), i32([0])),
+    /fmod: integer division by zero/,
+  );
+});
