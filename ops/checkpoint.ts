@@ -5,12 +5,28 @@
  *
  * @module
  */
-import { describe, isTensor, type Tensor } from "./tensor.ts";
-import { bindRule, concrete, type Empty, type Rule } from "./trace.ts";
-import { flattenAs, type Tree, type TreeDef, treeUnflatten } from "./tree.ts";
+import { describe, isTensor, type Key, type Tensor } from "./tensor.ts";
+import { bindRule, type Empty, type Rule, Tracer } from "./trace.ts";
+import {
+  flattenAs,
+  type LeafKind,
+  leafKindOf,
+  type Tree,
+  type TreeDef,
+  unflattenLeaves,
+} from "./tree.ts";
 import { checkFunction } from "./_args.ts";
 import { vjp } from "./transforms.ts";
 import { vmap } from "./vmap.ts";
+
+/** The error for a result that `f` made from a traced value it closed over. */
+function closureError(name: string): Error {
+  return new Error(
+    `checkpoint: the checkpointed function${
+      name === "checkpoint" || name === "remat" ? "" : ` ${name}`
+    } used a traced value that is not one of its arguments (a value closed over from outside: params inside a jitted or differentiated function, the mapped value of an enclosing vmap); its derivatives would be lost: pass every tensor it uses as an argument`,
+  );
+}
 
 /**
  * The rule of `call` (a function of the flat leaves): its forward runs
@@ -25,7 +41,14 @@ function ruleOf(
 ): Rule<Empty> {
   const rule: Rule<Empty> = {
     name,
-    forward: (inputs) => concrete(call(...inputs)),
+    forward: (inputs) => {
+      // (a forward gets values, never tracers: a traced result comes from a
+      // value `f` closed over, whose derivatives, batch axis or jit trace
+      // would be lost here, silently)
+      const out = call(...inputs);
+      if (out instanceof Tracer) throw closureError(name);
+      return out;
+    },
     vjp: (inputs) => {
       let cache: [Tensor, Tensor[]] | null = null;
       const cts = (g: Tensor) => {
@@ -56,8 +79,12 @@ function ruleOf(
  * its arguments and recomputes its intermediate values in the backward
  * pass, trading a second forward pass of `f` for the memory of its
  * activations. Arguments are trees of tensors (a layer's params and its
- * input); `f` returns one tensor. Composes with `grad` of any order, `jvp`,
- * `vmap` and `jit`.
+ * input) and random keys (a dropout block's: each call draws from the key
+ * it is given, and the backward pass draws the same numbers again); `f`
+ * returns one tensor. Composes with `grad` of any order, `jvp`, `vmap` and
+ * `jit`. `f` must take every traced value it uses as an argument: one it
+ * closes over (params inside a jitted or differentiated function) is an
+ * error, since its derivatives would be lost.
  *
  * @example
  * ```ts
@@ -69,7 +96,7 @@ function ruleOf(
  * assert.deepEqual(toArray(grad(loss)(x)), toArray(grad((v: Tensor) => sum(block(v)))(x)));
  * ```
  */
-export function checkpoint<A extends Tree[]>(
+export function checkpoint<A extends Tree<Tensor | Key>[]>(
   f: (...args: A) => Tensor,
   ...rest: never[]
 ): (...args: A) => Tensor {
@@ -86,14 +113,14 @@ export function checkpoint<A extends Tree[]>(
  * assert.deepEqual(remat(sin)(tensor([0])).data, sin(tensor([0])).data);
  * ```
  */
-export function remat<A extends Tree[]>(
+export function remat<A extends Tree<Tensor | Key>[]>(
   f: (...args: A) => Tensor,
   ...rest: never[]
 ): (...args: A) => Tensor {
   return checkpointAs("remat", f, rest);
 }
 
-function checkpointAs<A extends Tree[]>(
+function checkpointAs<A extends Tree<Tensor | Key>[]>(
   fn: string,
   f: (...args: A) => Tensor,
   rest: readonly unknown[],
@@ -111,16 +138,25 @@ function checkpointAs<A extends Tree[]>(
   // one rule per structure of the arguments
   const rules = new Map<string, Rule<Empty>>();
   return (...args: A) => {
-    const flat = args.map((a, i) => flattenAs(`${fn}: argument ${i}`, a));
+    // (random keys are leaves too, as the int32 tensors of their words, so
+    // a checkpointed block may draw from a key it is given: dropout)
+    const flat = args.map((a, i) =>
+      flattenAs<unknown>(
+        `${fn}: argument ${i}`,
+        a as Tree<unknown>,
+        (x) => isTensor(x) || leafKindOf(x) !== null,
+      )
+    );
     const defs: TreeDef[] = flat.map(([, d]) => d);
     const sizes = flat.map(([ls]) => ls.length);
-    const sig = JSON.stringify(defs);
+    const kinds: (LeafKind | null)[][] = flat.map(([ls]) => ls.map(leafKindOf));
+    const sig = JSON.stringify([defs, kinds.map((ks) => ks.map((k) => !!k))]);
     let rule = rules.get(sig);
     if (!rule) {
       const call = (...leaves: Tensor[]) => {
         let at = 0;
         const rebuilt = defs.map((d, i) =>
-          treeUnflatten(d, leaves.slice(at, at += sizes[i]))
+          unflattenLeaves(d, leaves.slice(at, at += sizes[i]), kinds[i])
         ) as A;
         const out = f(...rebuilt);
         if (!isTensor(out)) {
@@ -133,6 +169,9 @@ function checkpointAs<A extends Tree[]>(
       rule = ruleOf(f.name || fn, call);
       rules.set(sig, rule);
     }
-    return bindRule(rule, flat.flatMap(([ls]) => ls), {});
+    const leaves = flat.flatMap(([ls], i) =>
+      ls.map((l, j) => kinds[i][j]?.toTensor(l) ?? l as Tensor)
+    );
+    return bindRule(rule, leaves, {});
   };
 }

@@ -24,6 +24,7 @@ import {
   concrete,
   type Empty,
   type Rule,
+  Tracer,
 } from "./trace.ts";
 import { checkFunction } from "./_args.ts";
 import { batchSize, slice, squeeze, stack } from "./structural.ts";
@@ -108,7 +109,7 @@ export function customVjp<A extends [] | Tensor[], R>(
   // the rule is called with the arguments of the returned function, an `A`
   const rule: Rule<Empty> = {
     name: f.name || "customVjp",
-    forward: (inputs) => concrete(f(...inputs as A)),
+    forward: (inputs) => ownResult(fn, f(...inputs as A)),
     vjp: (inputs) => {
       const [, res] = fwd(...inputs as A);
       let cache: [Tensor, Tensor[]] | null = null;
@@ -173,7 +174,7 @@ export function customJvp<A extends [] | Tensor[]>(
   };
   const rule: Rule<Empty> = {
     name: f.name || fn,
-    forward: (inputs) => concrete(f(...inputs as A)),
+    forward: (inputs) => ownResult(fn, f(...inputs as A)),
     jvp: (inputs, tangents) =>
       tangentOut(inputs, tangents.map((t, i) => t ?? zerosLike(inputs[i]))),
     vjp: (inputs) =>
@@ -285,4 +286,20 @@ export function pureCallback(
     shape: [...result.shape],
     dtype: result.dtype,
   });
+}
+
+/**
+ * The result of `f` run on its arguments' values: a traced result came from
+ * a value `f` closed over (params inside a differentiated, mapped or jitted
+ * function), whose derivatives the rule cannot give, so it is an error (as
+ * JAX's "differentiation of a custom_vjp function with respect to a
+ * closed-over value").
+ */
+function ownResult(fn: string, out: Tensor): Tensor {
+  if (out instanceof Tracer) {
+    throw new Error(
+      `${fn}: f used a traced value that is not one of its arguments (a value closed over from outside: params inside a jitted, differentiated or mapped function); its derivatives would be lost: pass every tensor it uses as an argument`,
+    );
+  }
+  return concrete(out);
 }

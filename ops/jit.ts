@@ -116,6 +116,15 @@ class JitTracer extends Tracer {
       inputs.map((x) => unwrapLevel(x, this.level)),
       params,
     );
+    // (a rule's forward gets this trace's values, never its tracers: one of
+    // them in the result came from a function the op runs, a customVjp's f,
+    // that closed over a value of this trace; recorded, it would be the
+    // first call's on every replay)
+    if (out instanceof Tracer && out.level === this.level) {
+      throw new Error(
+        `jit: the op ${rule.name} returned a value traced by the jitted function that it did not get as an input: a function it runs (a customVjp's f or fwd) closed over a traced value (params inside the jitted function); pass every tensor it uses as an argument`,
+      );
+    }
     const id = this.recorder.record(rule, inputs, params, out);
     return new JitTracer(this.level, out, id, this.recorder);
   }
@@ -422,7 +431,10 @@ function positions(fn: string, name: string, v: unknown, n: number): number[] {
  * and keys split from it may be returned), while a key `f` closes over is a
  * constant (the same numbers every call). So is every value `f` closes over
  * (tensors, and numbers and options read when it was traced), as in JAX: to
- * vary one, pass it as an argument (a static one for a number).
+ * vary one, pass it as an argument (a static one for a number). A value
+ * traced by an enclosing transform that `f` closes over (a `grad`'s or
+ * `vmap`'s, or an outer `jit`'s) is no constant: such a call runs `f`
+ * through that transform and keeps no plan.
  *
  * @example
  * ```ts
@@ -474,7 +486,8 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
       donate.includes(dynamic[k]) ? a.leaves : []
     );
     const key = signature(fn, args, statics, flat);
-    let out: R, compiled = plans.get(key);
+    let out: R;
+    const compiled = plans.get(key);
     if (compiled) {
       plans.delete(key); // most recently used last
       plans.set(key, compiled);
@@ -489,7 +502,17 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
         flat.map((a) => [a.leaves, a.def]),
         flat.map((a) => a.kinds),
       );
-      plans.set(key, compiled = compile(recorded, leaves));
+      // a plan that uses a value traced by an enclosing transform (`f`
+      // closed over a tracer of grad, vmap or an outer jit) holds that
+      // call's tracer as a constant: a replay would compute with the old
+      // value, out of reach of the transform's later calls. Such a call is
+      // inside a transform as much as one whose arguments are traced: its
+      // trace computed the right values through the enclosing transform,
+      // and no plan is kept
+      // (nor, as there, are donated arguments taken: its results may be
+      // that transform's tracers)
+      if (usesOuterTracers(recorded)) return out;
+      plans.set(key, compile(recorded, leaves));
       // the least recently used plan goes first (as jax.jit's bounded cache)
       if (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
     }
@@ -497,6 +520,16 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
     return out;
   };
   return Object.assign(jitted, { traceCount: () => traces });
+}
+
+/**
+ * Whether a recorded plan reads a value traced by an enclosing transform
+ * (a constant that is a tracer of a lower level: a value `f` closed over).
+ */
+function usesOuterTracers(plan: Plan): boolean {
+  const outer = (r: Ref) => typeof r !== "number" && r instanceof Tracer;
+  return plan.outs.some(outer) ||
+    plan.steps.some((st) => st !== null && st.inputs.some(outer));
 }
 
 /**
