@@ -46,14 +46,16 @@ export function normAxis(
   ndim: number,
   shape: readonly number[],
 ): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= Math.max(ndim, 1)) {
+  // (a scalar takes axis 0 and -1, as PyTorch's dim wrapping)
+  const wrap = Math.max(ndim, 1);
+  if (!Number.isInteger(axis) || axis < -wrap || axis >= wrap) {
     throw new Error(
       `${fn}: axis ${axis} is out of range for x with ${ndim} dims (shape ${
         fmt(shape)
       })`,
     );
   }
-  return axis < 0 ? axis + ndim : axis;
+  return axis < 0 ? axis + wrap : axis;
 }
 
 export function reduceAxes(
@@ -305,7 +307,8 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
       normAxis(fn, a, nd, x.shape)
     );
   for (const a of axes) {
-    if (x.shape[a] !== 1) {
+    // (a scalar's axis 0 or -1: nothing to squeeze, as PyTorch's)
+    if (a < nd && x.shape[a] !== 1) {
       throw new Error(
         `${fn}: axis ${a} of x ${fmt(x.shape)} has size ${x.shape[a]}, not 1`,
       );

@@ -72,3 +72,22 @@ Deno.test("fmod of int32 stays int32, as its JSDoc now says and torch.fmod does"
     /fmod: integer division by zero/,
   );
 });
+
+Deno.test("a scalar takes axis 0 and -1 in reductions and squeeze, as PyTorch's dim wrapping", () => {
+  const x = T.tensor(3.5);
+  // torch.sum(f32(3.5), -1) -> tensor(3.5); likewise amax, mean, argmax (0), logsumexp
+  assert.deepEqual(T.toArray(T.sum(x, { axis: -1 })), 3.5);
+  assert.deepEqual(T.sum(x, { axis: -1, keepDims: true }).shape, []);
+  assert.deepEqual(T.toArray(T.max(x, { axis: -1 })), 3.5);
+  assert.deepEqual(T.toArray(T.mean(x, { axis: -1 })), 3.5);
+  assert.deepEqual(T.toArray(T.argmax(x, { axis: -1 })), 0);
+  assert.deepEqual(T.toArray(T.logSumExp(x, { axis: -1 })), 3.5);
+  // torch.softmax(f32(3.5), -1) -> tensor(1.)
+  assert.deepEqual(T.toArray(T.softmax(x, -1)), 1);
+  // torch.squeeze(f32(3.5), -1) and (…, 0) -> tensor(3.5)
+  assert.deepEqual(T.squeeze(x, -1).shape, []);
+  assert.deepEqual(T.squeeze(x, 0).shape, []);
+  // torch.sum(f32(3.5), -2): IndexError (range [-1, 0])
+  assert.throws(() => T.sum(x, { axis: -2 }), /sum: axis -2 is out of range/);
+  assert.throws(() => T.sum(x, { axis: 1 }), /sum: axis 1 is out of range/);
+});
