@@ -17,6 +17,7 @@ import {
   promote,
   sizeOf,
   type Tensor,
+  type TypedArray,
   zerosLike,
 } from "./tensor.ts";
 import {
@@ -108,7 +109,7 @@ export function unaryForward(
   return ([x]) => {
     const dtype = keepInt ? x.dtype : floatOf(x.dtype);
     return fromData(
-      ew.unary(x.data, allocData(dtype, x.data.length), f),
+      ew.unary(inType(x, dtype), allocData(dtype, x.data.length), f),
       x.shape,
     );
   };
@@ -125,11 +126,23 @@ export function binaryForward(
     const fast = op && ew.arithF32(op, a.data, b.data, sizeOf(shape));
     if (fast) return fromData(fast, shape);
     const out = allocData(dtypeRule(a.dtype, b.dtype), sizeOf(shape));
+    const t = promote(a.dtype, b.dtype);
     return fromData(
-      ew.binary(a.data, a.shape, b.data, b.shape, out, shape, f),
+      ew.binary(inType(a, t), a.shape, inType(b, t), b.shape, out, shape, f),
       shape,
     );
   };
+}
+
+/**
+ * x's numbers in the dtype an op computes in: an int32 x in a float32 op is
+ * rounded to float32 first (as PyTorch converts it; an integer past 2^24
+ * changes), so the op computes on what its float32 operand holds.
+ */
+function inType(x: Tensor, dtype: DType): TypedArray {
+  return x.dtype === "int32" && dtype === "float32"
+    ? new Float32Array(x.data)
+    : x.data;
 }
 
 /**

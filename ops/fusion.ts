@@ -115,6 +115,22 @@ function readOf(shape: readonly number[], out: readonly number[]): Read | null {
 }
 
 /** The code that reads input `x` as `read` says, at element i of the loop. */
+/**
+ * The code that reads input `x` (of `info`) for a step of shape `out` in a
+ * group of `dtype`: an int32 input of a float32 group is rounded to float32
+ * first, as the op's own forward does.
+ */
+function inputCode(
+  x: string,
+  info: { shape: readonly number[]; dtype: DType },
+  out: readonly number[],
+  n: number,
+  dtype: DType,
+): string {
+  const code = readCode(x, readOf(info.shape, out)!, n);
+  return info.dtype === "int32" && dtype === "float32" ? `fr(${code})` : code;
+}
+
 function readCode(x: string, read: Read, n: number): string {
   if (read === "i") return `${x}[i]`;
   if (read === "s") return x;
@@ -248,7 +264,7 @@ function group(
     if (j !== undefined) return `t${j}`;
     let k = input.get(r);
     if (k === undefined) input.set(r, k = inputs.push(r) - 1);
-    return readCode(`x${k}`, readOf(info(r).shape, out)!, n);
+    return inputCode(`x${k}`, info(r), out, n, steps[members[0]]!.dtype);
   };
   const inGroup = new Set(members);
   const outputs = ids.filter((id) =>
@@ -307,7 +323,7 @@ function compileProgram(
   const operand = (r: Ref, out: readonly number[]): string => {
     const j = typeof r === "number" ? member.get(r) : undefined;
     if (j !== undefined) return `t${j}`;
-    return readCode(`x${input.get(r)}`, readOf(info(r).shape, out)!, n);
+    return inputCode(`x${input.get(r)}`, info(r), out, n, first.dtype);
   };
   // a scalar input is read once, before the loop
   const scalar = (r: Ref) => n !== 1 && sizeOf(info(r).shape) === 1;

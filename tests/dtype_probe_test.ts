@@ -91,3 +91,36 @@ Deno.test("a scalar takes axis 0 and -1 in reductions and squeeze, as PyTorch's 
   assert.throws(() => T.sum(x, { axis: -2 }), /sum: axis -2 is out of range/);
   assert.throws(() => T.sum(x, { axis: 1 }), /sum: axis 1 is out of range/);
 });
+
+Deno.test("an int32 operand of a float32 op is rounded to float32 first, eager and jitted", () => {
+  const big = i32([16777217]); // 2^24 + 1: float32 holds 2^24
+  // torch.add(i32([16777217]), f32([1])).item() == 16777216.0
+  assert.deepEqual(T.toArray(T.add(big, f32([1]))), [16777216]);
+  // torch.eq(i32([16777217]), f32([16777216])).item() == True
+  assert.deepEqual(T.toArray(T.equal(big, f32([16777216]))), [1]);
+  // torch.pow(f32([-3.5]), i32([2147483647])).item() == inf (2^31, even)
+  assert.deepEqual(T.toArray(T.pow(f32([-3.5]), i32([2147483647]))), [
+    Infinity,
+  ]);
+  // torch.remainder(i32([2147483647]), -2.5).item() == -2.0
+  assert.deepEqual(T.toArray(T.remainder(i32([2147483647]), -2.5)), [-2]);
+  // torch.cos(i32([2147483647])).item() == 0.2378161996603012
+  assert.deepEqual(T.toArray(T.cos(i32([2147483647]))), [0.2378161996603012]);
+  // a jitted chain (a fused loop, and the WebAssembly kernel for 4 and more)
+  // reads the int32 operand as the eager ops do
+  const fns = [
+    (a: T.Tensor, b: T.Tensor) => T.sub(T.mul(T.add(a, b), 1), b),
+    (a: T.Tensor, b: T.Tensor) => T.add(T.cos(a), b),
+  ];
+  for (const n of [1, 3, 8]) {
+    const a = i32(Array.from({ length: n }, (_, k) => 16777217 + 2 * k));
+    const b = f32(Array.from({ length: n }, (_, k) => 1 + k / 4));
+    for (const fn of fns) {
+      const jf = T.jit(fn);
+      jf(a, b);
+      assert.deepEqual(T.toArray(jf(a, b)), T.toArray(fn(a, b)));
+    }
+  }
+  // torch.add(i32([16777217]), f32([1])) - 1 == 16777215
+  assert.deepEqual(T.toArray(fns[0](big, f32([1]))), [16777215]);
+});
