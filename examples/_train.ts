@@ -140,7 +140,7 @@ export const standardiseMnist = (ds: T.data.Dataset): T.data.Dataset => ({
 });
 
 /**
- * The first `n` of the embedded MNIST's 8,000 training digits and its 2,000
+ * The first `n` of the embedded MNIST's 7,996 training digits and its 2,004
  * test digits, each set through `prepare` (standardising, reshaping).
  */
 export async function mnistSplit(

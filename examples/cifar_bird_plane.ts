@@ -19,10 +19,12 @@ import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   parseFlags,
   runMain,
   threadsFlag,
   usage,
+  UsageError,
   useThreads,
 } from "./_cli.ts";
 import { trainEpoch } from "./_train.ts";
@@ -37,6 +39,7 @@ const specs = {
   epochs: {
     kind: "int",
     default: 10,
+    max: MAX_EPOCHS,
     help: "passes over the 10,000 bird and airplane images",
   },
   lr: {
@@ -44,7 +47,7 @@ const specs = {
     default: 1e-2,
     help: "SGD learning rate (the tutorial's)",
   },
-  batchSize: { kind: "int", default: 64, help: "images per step" },
+  batchSize: { kind: "int", default: 64, min: 1, help: "images per step" },
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
   jit: jitFlag,
@@ -79,6 +82,9 @@ export async function main(args: string[]): Promise<number> {
     }
     return NaN;
   }
+  if (!(opts.lr > 0)) {
+    throw new UsageError(`--lr must be positive, got ${opts.lr}`);
+  }
   const train = birdsAndPlanes(
     await data.readCifar10(opts.data as string, { train: true }),
   );
@@ -99,10 +105,16 @@ export async function main(args: string[]): Promise<number> {
     random.key(opts.seed + 1),
     Math.max(opts.epochs, 1),
   );
-  let acc = NaN;
   // evaluation, as one jit plan per batch shape (or eager with --no-jit)
   const apply = (p: typeof params, x: Tensor) => model.apply(p, x);
   const infer = opts.jit ? T.jit(apply) : apply;
+  let acc = NaN;
+  if (opts.epochs === 0) {
+    acc = accuracy((x) => infer(params, x), val);
+    console.log(
+      `validation accuracy of the untrained network: ${acc.toFixed(4)}`,
+    );
+  }
   for (let e = 0; e < opts.epochs; e++) {
     const epoch = trainEpoch({
       model,
@@ -110,6 +122,15 @@ export async function main(args: string[]): Promise<number> {
       state,
       opt,
       jit: opts.jit,
+      onStep: ({ step, loss }) => {
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `the loss became ${loss} at epoch ${
+              e + 1
+            }, step ${step}: lower --lr`,
+          );
+        }
+      },
       batches: data.batches(train, {
         batchSize: opts.batchSize,
         shuffle: true,

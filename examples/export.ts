@@ -22,16 +22,24 @@ import { trainEpochs } from "./_train.ts";
 import {
   type FlagSpec,
   jitFlag,
-  outPath,
+  MAX_EPOCHS,
+  outPaths,
   parseFlags,
+  readFileFlag,
   runMain,
   threadsFlag,
   usage,
+  UsageError,
   useThreads,
 } from "./_cli.ts";
 
 const specs = {
-  epochs: { kind: "int", default: 1, help: "training epochs before export" },
+  epochs: {
+    kind: "int",
+    default: 1,
+    max: MAX_EPOCHS,
+    help: "training epochs before export",
+  },
   load: {
     kind: "string",
     help:
@@ -128,18 +136,47 @@ export async function main(args: string[]): Promise<string[]> {
     console.log(usage("examples/export.ts", summary, specs));
     return [];
   }
+  if (
+    opts.load && args.some((a) => a === "--epochs" || a.startsWith("--epochs="))
+  ) {
+    throw new UsageError(
+      "--epochs does not apply with --load: the loaded params are exported as they are",
+    );
+  }
   const net = T.nn.lenet5();
   let params = net.init(T.random.key(0));
   if (opts.load) {
-    const loaded = await T.data.loadSafetensors(opts.load as string) as {
-      params?: typeof params;
-    };
-    params = T.data.deserializeSafetensors(
-      T.data.serializeSafetensors((loaded.params ?? loaded) as never),
-      { like: params },
-    ) as typeof params;
-    console.log(`loaded the params of ${opts.load}`);
-  } else if (opts.epochs > 0) {
+    const path = opts.load as string;
+    const bytes = await readFileFlag("--load", path);
+    try {
+      const loaded = T.data.deserializeSafetensors(bytes) as {
+        params?: typeof params;
+      };
+      params = T.data.deserializeSafetensors(
+        T.data.serializeSafetensors((loaded.params ?? loaded) as never),
+        { like: params },
+      ) as typeof params;
+    } catch (e) {
+      throw new Error(
+        `--load ${path}: expected LeNet-5's params (a checkpoint of examples/lenet.ts --save, or its params alone): ${
+          (e as Error).message
+        }`,
+        { cause: e },
+      );
+    }
+    console.log(`loaded the params of ${path}`);
+  }
+  const dir = opts.out;
+  // the folder (and the permissions) first: nothing is trained, or written
+  // in part, when the files cannot all be written
+  const [onnx, py, weights, ddp] = await outPaths(dir, [
+    "lenet.onnx",
+    "lenet.py",
+    "lenet.safetensors",
+    "train_ddp.py",
+  ]);
+  const files = { onnx, py, weights, ddp };
+  if (!opts.load && opts.epochs > 0) {
     const mnist = await T.data.loadMnist();
     const train = {
       x: T.div(T.sub(T.data.padImages(mnist.train.x, 2), 0.1307), 0.3081),
@@ -155,13 +192,6 @@ export async function main(args: string[]): Promise<string[]> {
       key: T.random.key(1),
     });
   }
-  const dir = opts.out;
-  const files = {
-    onnx: await outPath(dir, "lenet.onnx"),
-    py: await outPath(dir, "lenet.py"),
-    weights: await outPath(dir, "lenet.safetensors"),
-    ddp: await outPath(dir, "train_ddp.py"),
-  };
   await Deno.writeFile(
     files.onnx,
     T.nn.toOnnx(net, params, { inputShape: [1, 1, 32, 32] }),

@@ -16,12 +16,14 @@ import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   outFlag,
   outPath,
   parseFlags,
   runMain,
   threadsFlag,
   usage,
+  UsageError,
   useThreads,
 } from "./_cli.ts";
 import { panelGrid, toPixels } from "./_picture.ts";
@@ -37,7 +39,12 @@ const specs = {
     help: "dataset",
   },
   data: { kind: "string", help: "directory with the Fashion-MNIST IDX files" },
-  epochs: { kind: "int", default: 1, help: "training epochs before looking" },
+  epochs: {
+    kind: "int",
+    default: 1,
+    max: MAX_EPOCHS,
+    help: "training epochs before looking",
+  },
   image: { kind: "int", default: 0, help: "index of the test image to show" },
   out: outFlag("feature_maps.png (the PNG grid)"),
   seed: { kind: "int", default: 0, help: "random seed" },
@@ -69,9 +76,18 @@ export async function main(args: string[]): Promise<Tensor> {
     console.log(usage("examples/feature_maps.ts", summary, specs));
     return T.zeros([0]);
   }
+  if (opts.dataset === "mnist" && opts.data) {
+    throw new UsageError("--data only applies to --dataset fashion-mnist");
+  }
+  // the folder first: a bad --out is reported before the training
+  const path = await outPath(opts.out, "feature_maps.png");
   const ds = opts.dataset === "mnist"
     ? await data.loadMnist()
     : await data.loadFashionMnist(opts.data as string | undefined);
+  const n = ds.test.y.shape[0];
+  if (opts.image >= n) {
+    throw new UsageError(`--image must be below ${n}, got ${opts.image}`);
+  }
   const model = simpleFeatureCNN();
   let params = model.init(random.key(opts.seed));
   const opt = optim.adam({ lr: 2e-3 });
@@ -102,10 +118,6 @@ export async function main(args: string[]): Promise<Tensor> {
       }`,
     );
   }
-  const n = ds.test.y.shape[0];
-  if (opts.image >= n) {
-    throw new Error(`--image must be below ${n}, got ${opts.image}`);
-  }
   const x = T.slice(ds.test.x, [opts.image], [opts.image + 1]);
   // the first layer's output: conv1 then relu, with the trained weights
   const conv1 = (params as unknown as { weight: Tensor; bias: Tensor }[])[0];
@@ -121,7 +133,6 @@ export async function main(args: string[]): Promise<Tensor> {
       image: toPixels(T.squeeze(T.slice(maps, [c], [c + 1]), 0)),
     })),
   ], { scale: 4 });
-  const path = await outPath(opts.out, "feature_maps.png");
   await data.writePng(path, grid);
   console.log(
     `image ${opts.image} (label ${

@@ -9,7 +9,8 @@
  * Without `--image` the input is an MNIST digit (embedded, no flag needed).
  * The output PNG, `out/filters.png` (or `DIR/filters.png`), shows side by
  * side, each panel titled and scaled up 6x (nearest neighbour; an image
- * wider than 64 pixels is kept at 1x): the input, 1/9 blur, sharpen,
+ * larger than 64 pixels on a side is kept at 1x, and a very narrow one is
+ * scaled up until its titles fit): the input, 1/9 blur, sharpen,
  * vertical edge and Laplacian (each rescaled to 0..255). It also prints the
  * PyTorch basics tutorial's worked Laplacian example (sum 1196; the tutorial
  * says 1195, but its own products sum to 1196).
@@ -25,6 +26,7 @@ import {
   parseFlags,
   runMain,
   usage,
+  UsageError,
 } from "./_cli.ts";
 import { panelGrid, toPixels } from "./_picture.ts";
 
@@ -61,6 +63,21 @@ export function applyKernel(image: Tensor, kernel: number[][]): Tensor {
   );
 }
 
+/** The most pixels of the picture (5 panels): 2^26, 256 MB as float32. */
+const MAX_PIXELS = 2 ** 26;
+
+/** The longest panel title, "vertical edge", at font scale 1: 13 glyphs of 6 px less 1. */
+const TITLE_WIDTH = 13 * 6 - 1;
+
+/**
+ * The scale of the panels of an [H, W] image: 6x for small images (as
+ * MNIST's 28x28), 1x for larger ones, and at least enough that the panel is
+ * as wide as its title.
+ */
+export function panelScale([h, w]: readonly number[]): number {
+  return Math.max(Math.max(h, w) <= 64 ? 6 : 1, Math.ceil(TITLE_WIDTH / w));
+}
+
 /** Runs the example; returns the picture: five titled panels side by side. */
 export async function main(args: string[]): Promise<Tensor> {
   const opts = parseFlags(args, specs);
@@ -68,6 +85,8 @@ export async function main(args: string[]): Promise<Tensor> {
     console.log(usage("examples/filters.ts", summary, specs));
     return T.zeros([0]);
   }
+  // the folder first: a bad --out is reported before any work
+  const path = await outPath(opts.out, "filters.png");
   // The basics tutorial's worked example: centre 200, neighbours about 50.
   const patch = T.tensor([[[[50, 52, 49], [51, 200, 53], [48, 49, 52]]]]);
   const lap = T.conv2d(patch, T.tensor([[kernels.laplacian]]));
@@ -87,6 +106,17 @@ export async function main(args: string[]): Promise<Tensor> {
       })
       : T.squeeze(T.slice(img, [0, 0, 0], [img.shape[0], img.shape[1], 1]), 2);
     console.log(`input: ${opts.image} ${gray.shape[0]}x${gray.shape[1]}`);
+    const [h, w] = gray.shape, scale = panelScale(gray.shape);
+    const pixels = 5 * h * scale * w * scale;
+    if (pixels > MAX_PIXELS) {
+      throw new UsageError(
+        `--image ${opts.image} is ${w}x${h} pixels: its ${
+          Object.keys(kernels).length + 1
+        } panels${
+          scale > 1 ? ` at ${scale}x` : ""
+        } would have ${pixels} pixels, more than ${MAX_PIXELS}; use a smaller image`,
+      );
+    }
   } else {
     const { test } = await T.data.loadMnist();
     gray = T.mul(T.reshape(T.slice(test.x, [0], [1]), [28, 28]), 255);
@@ -102,8 +132,7 @@ export async function main(args: string[]): Promise<Tensor> {
     );
     panels.push({ title: name, image: toPixels(y) });
   }
-  const row = panelGrid(panels, { scale: gray.shape[1] <= 64 ? 6 : 1 });
-  const path = await outPath(opts.out, "filters.png");
+  const row = panelGrid(panels, { scale: panelScale(gray.shape) });
   await T.data.writePng(path, row);
   console.log(`wrote ${path} (input, ${Object.keys(kernels).join(", ")})`);
   return row;

@@ -29,9 +29,11 @@
 import * as T from "../mod.ts";
 import type { Tensor, Tree } from "../mod.ts";
 import {
+  checkWritableFile,
   type FlagSpec,
   jitFlag,
   parseFlags,
+  readFileFlag,
   runMain,
   threadsFlag,
   usage,
@@ -78,7 +80,7 @@ const DEFAULT_LR: Record<OptimizerName, number> = {
 
 const specs = {
   epochs: { kind: "int", default: 15, help: "passes over the training set" },
-  batchSize: { kind: "int", default: 64, help: "images per step" },
+  batchSize: { kind: "int", default: 64, min: 1, help: "images per step" },
   lr: {
     kind: "number",
     help: "peak learning rate (default depends on the optimizer)",
@@ -113,6 +115,7 @@ const specs = {
   weightDecay: {
     kind: "number",
     default: 5e-4,
+    min: 0,
     help:
       "weight decay (L2 in the gradient; decoupled for adamw, lion, lamb; not applied to adafactor)",
   },
@@ -293,14 +296,14 @@ const flagName = (k: string) =>
  * LeNet-5's params alone (ours, or a state_dict saved from PyTorch). Every
  * tensor is checked against `fresh` params and `opt.init`.
  */
-async function loadStart<P extends Tree>(
+function loadStart<P extends Tree>(
   path: string,
+  bytes: Uint8Array,
   fresh: P,
   opt: T.optim.GradientTransformation,
   settings: Record<string, unknown>,
   resume: boolean,
-): Promise<Checkpoint<P> | { params: P }> {
-  const bytes = await Deno.readFile(path);
+): Checkpoint<P> | { params: P } {
   try {
     const saved = data.deserializeSafetensors(bytes) as Record<string, Tree>;
     if (!("optState" in saved)) {
@@ -354,11 +357,6 @@ export async function main(args: string[]): Promise<number> {
     console.log(usage("examples/lenet.ts", summary, specs));
     return NaN;
   }
-  if (opts.batchSize < 1) {
-    throw new UsageError(
-      `--batch-size must be at least 1, got ${opts.batchSize}`,
-    );
-  }
   if (opts.dataset === "mnist" && opts.data) {
     throw new UsageError("--data only applies to --dataset fashion-mnist");
   }
@@ -367,6 +365,11 @@ export async function main(args: string[]): Promise<number> {
   if (!(peak > 0)) throw new UsageError(`--lr must be positive, got ${peak}`);
   const augment = (opts.augment as boolean | undefined) ??
     opts.dataset === "mnist";
+  // the files first: a bad --load or --save is reported before any work
+  const loaded = opts.load
+    ? await readFileFlag("--load", opts.load as string)
+    : undefined;
+  if (opts.save) await checkWritableFile("--save", opts.save as string);
 
   const ds = await loadDataset(opts.dataset, opts.data as string | undefined);
   const prep = (x: Tensor) =>
@@ -411,9 +414,16 @@ export async function main(args: string[]): Promise<number> {
     weightDecay: opts.weightDecay,
     augment,
   };
-  if (opts.load) {
+  if (loaded) {
     const path = opts.load as string;
-    const start = await loadStart(path, params, opt, settings, opts.epochs > 0);
+    const start = loadStart(
+      path,
+      loaded,
+      params,
+      opt,
+      settings,
+      opts.epochs > 0,
+    );
     params = start.params;
     if ("optState" in start) {
       ({ optState: state, key, epoch: done } = start);
@@ -427,7 +437,11 @@ export async function main(args: string[]): Promise<number> {
   let predicted = evaluate();
   let acc = T.metrics.accuracy(predicted, test.y);
   if (opts.epochs === 0) {
-    console.log(`test accuracy of the loaded parameters: ${acc.toFixed(4)}`);
+    console.log(
+      `test accuracy of the ${
+        loaded ? "loaded" : "initial (untrained)"
+      } parameters: ${acc.toFixed(4)}`,
+    );
   }
   let meanLoss = NaN;
   const save = (path: string) =>
@@ -464,7 +478,9 @@ export async function main(args: string[]): Promise<number> {
       onStep: ({ step, loss, meanLoss, seen }) => {
         if (!Number.isFinite(loss)) {
           throw new Error(
-            `the loss became ${loss} at epoch ${epoch}, step ${step}: lower --lr`,
+            `the loss became ${loss} at epoch ${epoch}, step ${step}: lower --lr${
+              opts.weightDecay > 0 ? " (or --weight-decay)" : ""
+            }`,
           );
         }
         bar.update(step, meanLoss, seen);

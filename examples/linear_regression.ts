@@ -20,6 +20,7 @@ import {
   runMain,
   threadsFlag,
   usage,
+  UsageError,
   useThreads,
 } from "./_cli.ts";
 
@@ -45,6 +46,9 @@ export async function main(
     console.log(usage("examples/linear_regression.ts", summary, specs));
     return { w: NaN, b: NaN, exact: { w: NaN, b: NaN } };
   }
+  if (!(opts.lr > 0)) {
+    throw new UsageError(`--lr must be positive, got ${opts.lr}`);
+  }
   const x = T.tensor([[1], [2], [3], [4]]); // inputs
   const y = T.tensor([[2], [4], [6], [8]]); // targets (y = 2x)
   const model = nn.linear({ inFeatures: 1, outFeatures: 1 }); // y = wx + b
@@ -62,6 +66,13 @@ export async function main(
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const r = run(params, state), loss = r.loss;
     ({ params, state } = r);
+    if (!Number.isFinite(T.item(loss))) {
+      throw new Error(
+        `the loss became ${
+          T.item(loss)
+        } at epoch ${epoch}: SGD diverged, lower --lr (${opts.lr})`,
+      );
+    }
     if (
       opts.epochs <= 20 || epoch % Math.ceil(opts.epochs / 10) === 0 ||
       epoch === opts.epochs
@@ -70,6 +81,11 @@ export async function main(
     }
   }
   const w = T.item(params.weight), b = T.item(params.bias);
+  if (!Number.isFinite(w) || !Number.isFinite(b)) {
+    throw new Error(
+      `the weights became w = ${w}, b = ${b}: SGD diverged, lower --lr (${opts.lr})`,
+    );
+  }
   console.log(`\nweight and bias after training:\nw = ${w}\nb = ${b}`);
   // the minimum of the loss in closed form: [x 1] [w b]ᵀ = y by least squares
   const design = T.concat([x, T.onesLike(x)], 1);

@@ -15,6 +15,7 @@ import { accuracy, makeOptimizer } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   outFlag,
   outPath,
   parseFlags,
@@ -48,6 +49,8 @@ const specs = {
   epochs: {
     kind: "int",
     default: 4,
+    min: 1,
+    max: MAX_EPOCHS,
     help: "passes over the 2,048 training digits",
   },
   out: outFlag("optimizers.svg (the loss curves)"),
@@ -189,6 +192,8 @@ export async function main(
     console.log(usage("examples/optimizers.ts", summary, specs));
     return [];
   }
+  // the folder first: a bad --out is reported before the training
+  const path = await outPath(opts.out, "optimizers.svg", ["write"]);
   const mnist = await data.loadMnist();
   const norm = (x: Tensor) => T.div(T.sub(x, 0.1307), 0.3081);
   const train = data.take({ x: norm(mnist.train.x), y: mnist.train.y }, [
@@ -238,7 +243,6 @@ export async function main(
       }  test accuracy ${acc.toFixed(4)}`,
     );
   }
-  const path = await outPath(opts.out, "optimizers.svg");
   await Deno.writeTextFile(
     path,
     lossChart(curves, {

@@ -19,6 +19,7 @@ import { trainEpochs } from "./_train.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   outFlag,
   outPath,
   parseFlags,
@@ -30,13 +31,23 @@ import {
 import { panelGrid, toPixels } from "./_picture.ts";
 
 const specs = {
-  epochs: { kind: "int", default: 1, help: "training epochs before ranking" },
+  epochs: {
+    kind: "int",
+    default: 1,
+    max: MAX_EPOCHS,
+    help: "training epochs before ranking",
+  },
   limit: {
     kind: "int",
     default: 0,
     help: "rank only the first N training digits (0: all)",
   },
-  count: { kind: "int", default: 32, help: "how many of the hardest to draw" },
+  count: {
+    kind: "int",
+    default: 32,
+    min: 1,
+    help: "how many of the hardest to draw",
+  },
   seed: { kind: "int", default: 0, help: "random seed" },
   out: outFlag("hardest_digits.png (the grid)"),
   threads: threadsFlag,
@@ -61,6 +72,8 @@ export async function main(args: string[]): Promise<Ranked[]> {
     console.log(usage("examples/per_example_grads.ts", summary, specs));
     return [];
   }
+  // the folder first: a bad --out is reported before the training
+  const path = await outPath(opts.out, "hardest_digits.png");
   const mnist = await T.data.loadMnist();
   const prep = (x: Tensor) =>
     T.div(T.sub(T.data.padImages(x, 2), 0.1307), 0.3081); // 32x32, normalized
@@ -122,7 +135,6 @@ export async function main(args: string[]): Promise<Ranked[]> {
     })),
     { scale: 4, columns: 8 },
   );
-  const path = await outPath(opts.out, "hardest_digits.png");
   await T.data.writePng(path, grid);
   console.log(`wrote ${path} (each titled "label as prediction")`);
   return ranked;

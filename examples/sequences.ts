@@ -4,7 +4,7 @@
  * `scan`), whose last hidden state a linear layer classifies. The classic
  * test that a recurrent layer learns long-range structure: a row alone
  * says little, the digit is in the sequence. Trains on the embedded MNIST
- * (8,000 digits), prints the test accuracy.
+ * (7,996 training digits), prints the test accuracy.
  *
  *   deno run examples/sequences.ts [--epochs N] [--hidden H] [--cell lstm|gru] [--train N]
  *
@@ -16,6 +16,7 @@ import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   parseFlags,
   runMain,
   threadsFlag,
@@ -27,11 +28,18 @@ import {
 const { nn } = T;
 
 const specs = {
-  epochs: { kind: "int", default: 4, help: "training epochs" },
-  train: { kind: "int", default: 8000, help: "training digits (of the 8,000)" },
+  epochs: { kind: "int", default: 4, max: MAX_EPOCHS, help: "training epochs" },
+  train: {
+    kind: "int",
+    default: 8000,
+    min: 1,
+    help: "training digits (of the 7,996)",
+  },
   hidden: {
     kind: "int",
     default: 64,
+    min: 1,
+    max: 1024,
     help: "hidden units of the recurrent layer",
   },
   cell: { kind: "string", default: "lstm", help: "lstm or gru" },
@@ -78,12 +86,6 @@ export async function main(args: string[]): Promise<number> {
   }
   if (opts.cell !== "lstm" && opts.cell !== "gru") {
     throw new UsageError(`--cell must be lstm or gru, got ${opts.cell}`);
-  }
-  if (opts.hidden < 1) {
-    throw new UsageError(`--hidden must be at least 1, got ${opts.hidden}`);
-  }
-  if (opts.train < 1) {
-    throw new UsageError(`--train must be at least 1, got ${opts.train}`);
   }
   const { train, test } = await mnistSplit(opts.train, asRows);
   const [kInit, kData] = T.random.split(T.random.key(opts.seed));

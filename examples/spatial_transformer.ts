@@ -22,6 +22,7 @@ import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   outFlag,
   outPath,
   parseFlags,
@@ -35,7 +36,12 @@ import { panelGrid, toPixels } from "./_picture.ts";
 const { nn } = T;
 
 const specs = {
-  epochs: { kind: "int", default: 3, help: "training epochs of each model" },
+  epochs: {
+    kind: "int",
+    default: 3,
+    max: MAX_EPOCHS,
+    help: "training epochs of each model",
+  },
   limit: {
     kind: "int",
     default: 0,
@@ -144,6 +150,8 @@ export async function main(args: string[]): Promise<Result> {
     console.log(usage("examples/spatial_transformer.ts", summary, specs));
     return { plain: NaN, transformer: NaN };
   }
+  // the folder first: a bad --out is reported before the training
+  const path = await outPath(opts.out, "spatial_transformer.png");
   const mnist = await T.data.loadMnist();
   const n = opts.limit > 0
     ? Math.min(opts.limit, mnist.train.y.shape[0])
@@ -205,7 +213,6 @@ export async function main(args: string[]): Promise<Result> {
       image: toPixels(T.reshape(T.slice(t, [i], [i + 1]), [28, 28])),
     }))
   );
-  const path = await outPath(opts.out, "spatial_transformer.png");
   await T.data.writePng(path, panelGrid(panels, { scale: 4, columns: 8 }));
   console.log(
     `wrote ${path} (the distorted test digits over their rectified forms)`,

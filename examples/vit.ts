@@ -3,7 +3,7 @@
  * `conv2d` (16 tokens per digit), a learned position embedding, two
  * `nn.transformerEncoderLayer`s (PyTorch's, pre-norm) and a linear head on
  * the tokens' mean. The attention counterpart of LeNet-5, on the same
- * embedded 8,000 training digits; prints the test accuracy.
+ * embedded 7,996 training digits; prints the test accuracy.
  *
  *   deno run examples/vit.ts [--epochs N] [--dim D] [--depth L] [--train N]
  *
@@ -15,6 +15,7 @@ import { accuracy } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   parseFlags,
   runMain,
   threadsFlag,
@@ -26,14 +27,21 @@ import {
 const { nn } = T;
 
 const specs = {
-  epochs: { kind: "int", default: 5, help: "training epochs" },
+  epochs: { kind: "int", default: 5, max: MAX_EPOCHS, help: "training epochs" },
   dim: {
     kind: "int",
     default: 32,
+    min: 4,
+    max: 512,
     help: "token features (a multiple of 4: 4 heads)",
   },
-  depth: { kind: "int", default: 2, help: "encoder layers" },
-  train: { kind: "int", default: 8000, help: "training digits (of the 8,000)" },
+  depth: { kind: "int", default: 2, min: 1, max: 16, help: "encoder layers" },
+  train: {
+    kind: "int",
+    default: 8000,
+    min: 1,
+    help: "training digits (of the 7,996)",
+  },
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
   jit: jitFlag,
@@ -100,14 +108,9 @@ export async function main(args: string[]): Promise<number> {
     console.log(usage("examples/vit.ts", summary, specs));
     return NaN;
   }
-  if (opts.dim < 4 || opts.dim % 4 !== 0) {
+  if (opts.dim % 4 !== 0) {
     throw new UsageError(
       `--dim must be a positive multiple of 4, got ${opts.dim}`,
-    );
-  }
-  if (opts.depth < 1 || opts.train < 1) {
-    throw new UsageError(
-      `--depth and --train must be at least 1, got ${opts.depth} and ${opts.train}`,
     );
   }
   const { train, test } = await mnistSplit(opts.train, standardiseMnist);

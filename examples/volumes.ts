@@ -16,6 +16,7 @@ import { accuracy, predictClasses } from "./lenet.ts";
 import {
   type FlagSpec,
   jitFlag,
+  MAX_EPOCHS,
   parseFlags,
   runMain,
   threadsFlag,
@@ -26,8 +27,14 @@ import {
 const { nn } = T;
 
 const specs = {
-  epochs: { kind: "int", default: 5, help: "training epochs" },
-  train: { kind: "int", default: 1024, help: "training volumes" },
+  epochs: { kind: "int", default: 5, max: MAX_EPOCHS, help: "training epochs" },
+  train: {
+    kind: "int",
+    default: 1024,
+    min: 1,
+    max: 16384,
+    help: "training volumes",
+  },
   seed: { kind: "int", default: 0, help: "random seed" },
   threads: threadsFlag,
   jit: jitFlag,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as T from "../mod.ts";
+import { quiet, tinyCifar } from "./_examples.ts";
 import { main as filters } from "../examples/filters.ts";
 import { main as linearRegression } from "../examples/linear_regression.ts";
 import { main as lenet } from "../examples/lenet.ts";
@@ -14,18 +15,6 @@ import { main as shapes } from "../examples/shapes.ts";
 import { main as cifar } from "../examples/cifar_bird_plane.ts";
 import { UsageError } from "../examples/_cli.ts";
 import { panelGrid } from "../examples/_picture.ts";
-
-/** Runs `f` with console.log captured; returns [result, printed lines]. */
-async function quiet<R>(f: () => Promise<R>): Promise<[R, string[]]> {
-  const lines: string[] = [];
-  const orig = console.log;
-  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
-  try {
-    return [await f(), lines];
-  } finally {
-    console.log = orig;
-  }
-}
 
 Deno.test("filters.ts writes the side-by-side PNG into --out DIR (created if missing) and prints the worked Laplacian example's sum", async () => {
   const dir = await Deno.makeTempDir();
@@ -270,23 +259,8 @@ Deno.test("cifar_bird_plane.ts: explains where the data goes without --data; tra
   const [none, lines] = await quiet(() => cifar([]));
   assert.ok(Number.isNaN(none));
   assert.ok(lines.join("\n").includes("--data"));
-  // a tiny CIFAR-10 folder: 20 random records per batch file, labels cycling 0..9
   const dir = await Deno.makeTempDir();
-  const bits = T.random.randint(T.random.key(0), [20 * 3073], 0, 256).data;
-  for (
-    const f of [
-      "data_batch_1",
-      "data_batch_2",
-      "data_batch_3",
-      "data_batch_4",
-      "data_batch_5",
-      "test_batch",
-    ]
-  ) {
-    const bytes = Uint8Array.from(bits);
-    for (let r = 0; r < 20; r++) bytes[r * 3073] = r % 10;
-    await Deno.writeFile(join(dir, `${f}.bin`), bytes);
-  }
+  await tinyCifar(dir);
   const [acc, accLines] = await quiet(() =>
     cifar(["--data", dir, "--epochs", "2"])
   );
