@@ -50,11 +50,15 @@ export function fsError(
 ): Error {
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof Deno.errors.NotCapable) {
-    // Deno's message names the flag it needs ("--allow-read", "--allow-write").
-    // Writing atomically renames a temporary file, which needs both flags.
-    const flag = action === "write"
+    // Deno's message names the flag it needs ("--allow-read", "--allow-write",
+    // or "--allow-all" for /proc, /sys and /dev). Writing atomically renames
+    // a temporary file, which needs both read and write.
+    const needed = /--allow-(read|write|all)/.exec(msg)?.[0];
+    const flag = needed === "--allow-all"
+      ? needed
+      : action === "write"
       ? "--allow-read --allow-write"
-      : /--allow-(read|write)/.exec(msg)?.[0] ?? `--allow-${action}`;
+      : needed ?? `--allow-${action}`;
     return new Error(
       `${fn}: no permission to ${action} "${path}": add ${flag} (e.g. deno run ${flag} ...)`,
       { cause: err },
@@ -102,12 +106,23 @@ export function rethrowAs<T>(
   }
 }
 
-/** Reads a whole file; errors name `fn`, the path and the flag to add. @internal */
+/**
+ * Reads a whole file; errors name `fn`, the path and the flag to add. A
+ * device (/dev/zero, /dev/urandom: endless) is an error, not a read that
+ * never ends; a pipe is read to its end. @internal
+ */
 export async function readBytes(fn: string, path: string): Promise<Uint8Array> {
   checkPath(fn, path);
   try {
+    const info = await Deno.stat(path);
+    if (info.isCharDevice || info.isBlockDevice) {
+      throw new Error(
+        `${fn}: "${path}" is a device, not a file (reading it might never end)`,
+      );
+    }
     return await Deno.readFile(path);
   } catch (err) {
+    if (err instanceof Error && err.message.startsWith(`${fn}: `)) throw err;
     throw fsError(fn, "read", path, err);
   }
 }

@@ -941,3 +941,44 @@ Deno.test("saveSafetensors/writePng: a symlink stays a link and its target gets 
     );
   });
 });
+
+Deno.test("readers: a device is an error, not a read that never ends; /proc and /sys name --allow-all", async () => {
+  // (in a child process with a deadline: the read it replaces never ended)
+  const code = `
+    import * as T from ${
+    JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+    const out = [];
+    for (const f of [
+      () => T.data.loadSafetensors("/dev/zero"),
+      () => T.data.readPng("/dev/urandom"),
+      () => T.data.readIdx("/dev/zero"),
+      () => T.data.saveSafetensors("/sys/x.safetensors", { a: T.zeros([1]) }),
+    ]) {
+      try { await f(); out.push("no error"); } catch (e) { out.push(e.message); }
+    }
+    console.log(JSON.stringify(out));`;
+  let out: string[] = [];
+  await withTempDir("readers-device-", async (dir) => {
+    const script = `${dir}/probe.ts`;
+    await Deno.writeTextFile(script, code);
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--allow-read", "--allow-write", script],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    out = JSON.parse(new TextDecoder().decode(run.stdout));
+  });
+  assert.match(
+    out[0],
+    /^loadSafetensors: "\/dev\/zero" is a device, not a file/,
+  );
+  assert.match(out[1], /^readPng: "\/dev\/urandom" is a device, not a file/);
+  assert.match(out[2], /^readIdx: "\/dev\/zero" is a device, not a file/);
+  // (Deno keeps /proc, /sys and /dev to --allow-all: the error says so)
+  assert.match(
+    out[3],
+    /^saveSafetensors: no permission to write "\/sys\/x.safetensors": add --allow-all/,
+  );
+});
