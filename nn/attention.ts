@@ -8,7 +8,7 @@
  */
 import type { Key } from "../ops/random.ts";
 import { split } from "../ops/random.ts";
-import { describe, type Tensor, zeros } from "../ops/tensor.ts";
+import { describe, fmtShape, type Tensor, zeros } from "../ops/tensor.ts";
 import { checkBool } from "../ops/tensor.ts";
 import { gelu } from "../ops/activations.ts";
 import { relu } from "../ops/elementwise.ts";
@@ -120,6 +120,21 @@ export function multiheadAttention(
     out_proj: outSpecs,
   };
   const hd = e / heads;
+  /** apply's check of x's shape (`what` describes x in the message). */
+  const checkInput = (
+    where: string,
+    shape: readonly number[],
+    what: string,
+  ) => {
+    const rank = shape.length;
+    if ((rank !== 2 && rank !== 3) || shape[rank - 1] !== e) {
+      throw new Error(
+        `${where}: x must be [seq, batch, ${e}]${
+          batchFirst ? ` (batchFirst: [batch, seq, ${e}])` : ""
+        } or unbatched [seq, ${e}], got ${what}`,
+      );
+    }
+  };
   return defineLayer({
     name: "MultiheadAttention",
     repr:
@@ -149,13 +164,7 @@ export function multiheadAttention(
     },
     apply: (prm, x, { training, key }) => {
       const rank = x.shape.length;
-      if ((rank !== 2 && rank !== 3) || x.shape[rank - 1] !== e) {
-        throw new Error(
-          `nn.MultiheadAttention.apply: x must be [seq, batch, ${e}]${
-            batchFirst ? ` (batchFirst: [batch, seq, ${e}])` : ""
-          } or unbatched [seq, ${e}], got ${describe(x)}`,
-        );
-      }
+      checkInput("nn.MultiheadAttention.apply", x.shape, describe(x));
       if (training && p > 0 && p < 1 && !key) {
         throw new Error(
           `nn.MultiheadAttention.apply: training with dropout needs opts.key (a random.key)`,
@@ -168,21 +177,32 @@ export function multiheadAttention(
         ? x
         : transpose(x, [1, 0, 2]);
       const l = xb.shape[1];
+      // the batch for reshape: -1, so that an ONNX export keeps it dynamic,
+      // but its size when a sequence of 0 leaves -1 undetermined
+      const nb = l === 0 ? xb.shape[0] : -1;
       const qkv = linearOp(xb, prm.in_proj_weight, prm.in_proj_bias ?? null);
       // each [batch, heads, seq, head dim]
       const [q, k, v] = splitOp(qkv, 3, { axis: -1 }).map((t) =>
-        transpose(reshape(t, [-1, l, heads, hd]), [0, 2, 1, 3])
+        transpose(reshape(t, [nb, l, heads, hd]), [0, 2, 1, 3])
       );
       const a = scaledDotProductAttention(q, k, v, {
         dropoutP: training ? p : 0,
         ...(training && key ? { key } : {}),
       });
-      // (-1: the batch, so that an ONNX export keeps it dynamic)
-      const joined = reshape(transpose(a, [0, 2, 1, 3]), [-1, l, e]);
+      const joined = reshape(transpose(a, [0, 2, 1, 3]), [nb, l, e]);
       const outProj = (prm as unknown as { out_proj: LeafParams }).out_proj;
       const y = linearOp(joined, outProj.weight, outProj.bias ?? null);
       if (rank === 2) return reshape(y, [l, e]);
       return batchFirst ? y : transpose(y, [1, 0, 2]);
+    },
+    // (the check of apply: a wrong size or rank is an error here too)
+    outputShape: (s) => {
+      checkInput(
+        "nn.MultiheadAttention.outputShape",
+        s,
+        `shape ${fmtShape(s)}`,
+      );
+      return s.slice();
     },
   });
 }

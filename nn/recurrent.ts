@@ -12,7 +12,7 @@
  */
 import type { Key } from "../ops/random.ts";
 import { split } from "../ops/random.ts";
-import { describe, type Tensor } from "../ops/tensor.ts";
+import { describe, fmtShape, type Tensor, zeros } from "../ops/tensor.ts";
 import { add, mul, relu, sigmoid, sub, tanh } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import {
@@ -69,15 +69,16 @@ export interface RnnOptions extends RecurrentOptions {
 
 /**
  * One step of a cell: the new state (the hidden state first) from the input
- * projection `xi` (`x W_ih^T + b_ih`, all gates) and the state, null at
- * the first step (zeros: then `hh(null)` is `b_hh` alone, or null without
- * biases, and the terms with the state are left out, which changes no
- * value, so the first step needs no zeros of the batch's size).
+ * projection `xi` (`x W_ih^T + b_ih`, all gates), the state and `hh`, the
+ * state's projection `h W_hh^T + b_hh`. The first step's state is zeros
+ * `[1, H]`, broadcast over the batch: its products are kept, as PyTorch's
+ * with `h0 = 0`, so that a non-finite `W_hh` gives NaN at the first step
+ * too (0 · Inf).
  */
 type Cell = (
   xi: Tensor,
-  state: Tensor[] | null,
-  hh: (h: Tensor | null) => Tensor | null,
+  state: Tensor[],
+  hh: (h: Tensor) => Tensor,
 ) => Tensor[];
 
 /** The gates along the last axis, in PyTorch's order. */
@@ -92,15 +93,14 @@ const CELLS: Record<
   // h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
   RNN: {
     gates: 1,
-    cell: (act) => (xi, state, hh) => [act(plus(xi, hh(state?.[0] ?? null)))],
+    cell: (act) => (xi, state, hh) => [act(add(xi, hh(state[0])))],
   },
   // i, f, g, o; c' = f c + i g; h' = o tanh(c')
   LSTM: {
     gates: 4,
     cell: () => (xi, state, hh) => {
-      const [i, f, g, o] = gates(plus(xi, hh(state?.[0] ?? null)), 4);
-      const ig = mul(sigmoid(i), tanh(g));
-      const c2 = state ? add(mul(sigmoid(f), state[1]), ig) : ig;
+      const [i, f, g, o] = gates(add(xi, hh(state[0])), 4);
+      const c2 = add(mul(sigmoid(f), state[1]), mul(sigmoid(i), tanh(g)));
       return [mul(sigmoid(o), tanh(c2)), c2];
     },
   },
@@ -108,12 +108,10 @@ const CELLS: Record<
   GRU: {
     gates: 3,
     cell: () => (xi, state, hh) => {
-      const [xr, xz, xn] = gates(xi, 3), hv = hh(state?.[0] ?? null);
-      const [hr, hz, hn] = hv ? gates(hv, 3) : [null, null, null];
-      const r = sigmoid(plus(xr, hr)), z = sigmoid(plus(xz, hz));
-      const n = tanh(plus(xn, hn && mul(r, hn)));
-      const kept = mul(sub(1, z), n);
-      return [state ? add(kept, mul(z, state[0])) : kept];
+      const [xr, xz, xn] = gates(xi, 3), [hr, hz, hn] = gates(hh(state[0]), 3);
+      const r = sigmoid(add(xr, hr)), z = sigmoid(add(xz, hz));
+      const n = tanh(add(xn, mul(r, hn)));
+      return [add(mul(sub(1, z), n), mul(z, state[0]))];
     },
   },
 };
@@ -198,10 +196,17 @@ function recurrent(
       plus(matmul(reshape(xs, [-1, xs.shape[2]]), wi), bi),
       [steps, -1, g * hidden],
     );
-    const hh = (h: Tensor | null) => (h ? plus(matmul(h, wh), bh) : bh);
-    // the first step from a zero state, then a scan over the others
+    const hh = (h: Tensor) => plus(matmul(h, wh), bh);
+    // the first step from a zero state (one row, broadcast over the batch,
+    // so that it needs no zeros of the batch's size), then a scan over the
+    // others
     const first = reverse ? steps - 1 : 0;
-    const s0 = cell(squeeze(slice(all, [first], [first + 1]), 0), null, hh);
+    const zero = zeros([1, hidden], { dtype: wh.dtype });
+    const s0 = cell(
+      squeeze(slice(all, [first], [first + 1]), 0),
+      name === "LSTM" ? [zero, zero] : [zero],
+      hh,
+    );
     const y0 = reshape(s0[0], [1, ...s0[0].shape]);
     if (steps === 1) return y0;
     const rest = reverse ? slice(all, [0], [steps - 1]) : slice(all, [1]);
@@ -215,6 +220,27 @@ function recurrent(
       { reverse },
     );
     return concat(reverse ? [ys, y0] : [y0, ys], 0);
+  };
+  /** apply's checks of x's shape (`what` describes x in the messages). */
+  const checkInput = (
+    where: string,
+    shape: readonly number[],
+    what: string,
+  ) => {
+    const rank = shape.length;
+    if ((rank !== 2 && rank !== 3) || shape[rank - 1] !== inputSize) {
+      throw new Error(
+        `${where}: x must be [seq, batch, ${inputSize}]${
+          batchFirst ? ` (batchFirst: [batch, seq, ${inputSize}])` : ""
+        } or unbatched [seq, ${inputSize}], got ${what}`,
+      );
+    }
+    if (shape[rank === 3 && batchFirst ? 1 : 0] === 0) {
+      // (as PyTorch: "Expected sequence length to be larger than 0")
+      throw new Error(
+        `${where}: x's sequence length must be at least 1, got ${what}`,
+      );
+    }
   };
   return defineLayer({
     name,
@@ -236,24 +262,7 @@ function recurrent(
     },
     apply: (prm, x, { training, key }) => {
       const rank = x.shape.length;
-      if (
-        (rank !== 2 && rank !== 3) || x.shape[rank - 1] !== inputSize
-      ) {
-        throw new Error(
-          `nn.${name}.apply: x must be [seq, batch, ${inputSize}]${
-            batchFirst ? ` (batchFirst: [batch, seq, ${inputSize}])` : ""
-          } or unbatched [seq, ${inputSize}], got ${describe(x)}`,
-        );
-      }
-      const seq = x.shape[rank === 3 && batchFirst ? 1 : 0];
-      if (seq === 0) {
-        // (as PyTorch: "Expected sequence length to be larger than 0")
-        throw new Error(
-          `nn.${name}.apply: x's sequence length must be at least 1, got ${
-            describe(x)
-          }`,
-        );
-      }
+      checkInput(`nn.${name}.apply`, x.shape, describe(x));
       if (training && p > 0 && p < 1 && layers > 1 && !key) {
         throw new Error(
           `nn.${name}.apply: training with dropout needs opts.key (a random.key)`,
@@ -276,7 +285,11 @@ function recurrent(
       if (rank === 2) return squeeze(h, 1);
       return batchFirst ? transpose(h, [1, 0, 2]) : h;
     },
-    outputShape: (s) => [...s.slice(0, -1), dirs * hidden],
+    // (the checks of apply: a wrong size or rank is an error here too)
+    outputShape: (s) => {
+      checkInput(`nn.${name}.outputShape`, s, `shape ${fmtShape(s)}`);
+      return [...s.slice(0, -1), dirs * hidden];
+    },
   });
 }
 
