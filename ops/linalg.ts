@@ -22,13 +22,15 @@
  * primitive has one result; a factorization's cotangent is linear in its
  * outputs' cotangents, so each primitive's VJP is the whole rule with the
  * other output's cotangent zero; within one public call the factorization
- * is computed once for all its outputs). `inv` is `solve` against the identity.
+ * is computed once for all its outputs); and `linalg.pinv`. `inv` is
+ * `solve` against the identity.
  * The rules are PyTorch 1.13's (`FunctionsManual.cpp`): the cotangent of a
  * in a x = b is −(a⁻ᵀ g) xᵀ; Cholesky's is Murray's (arXiv 1602.07527) and
  * eigh's the skew part of Vᵀ g over the eigenvalue gaps, both symmetric, as
  * PyTorch treats the input as symmetric (only its lower triangle is read);
  * QR's is TensorFlow's (`QrGrad`), which equals PyTorch's; LU's and the
- * SVD's are PyTorch's `linalg_lu_backward` and `svd_backward`.
+ * SVD's are PyTorch's `linalg_lu_backward` and `svd_backward`, pinv's
+ * its `pinv_backward` (Golub and Pereyra's).
  *
  * @module
  */
@@ -37,6 +39,7 @@ import {
   add,
   astype,
   div,
+  equal,
   greater,
   maximum,
   minimum,
@@ -836,6 +839,95 @@ const luPPrim = luPrimitive("linalg.luP", "P");
 const luLPrim = luPrimitive("linalg.luL", "L");
 const luUPrim = luPrimitive("linalg.luU", "U");
 
+/** The pseudo-inverse primitive's tolerances (resolved). */
+interface PinvParams {
+  atol: number;
+  rtol: number;
+}
+
+/**
+ * The pseudo-inverse of a [..., m, n] ([..., n, m]): V diag(1/S) Uᵀ over the
+ * singular values above max(atol, rtol · the largest), in float64 from the
+ * kernel's SVD, rounded once. Its derivative is PyTorch's pinv_backward
+ * (Golub and Pereyra's, exact where the rank is locally constant), which
+ * holds where singular values repeat, unlike the SVD's (so pinv of I, of a
+ * rank-deficient or of a zero matrix has a finite gradient).
+ */
+const pinvPrim: Primitive<PinvParams> = definePrimitive({
+  name: "linalg.pinv",
+  forward: ([a], { atol, rtol }) => {
+    const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
+    const batch = a.shape.slice(0, -2), count = batchCount(a.shape);
+    const out = allocData(a.dtype, count * m * n);
+    const s = new Float64Array(count * k), u = new Float64Array(count * m * k);
+    const vh = new Float64Array(count * k * n);
+    const bad = K.singularValues(a.data, count, m, n, false, s, u, vh);
+    if (bad >= 0) {
+      throw new Error(
+        `${currentOp("linalg.pinv")}: a${
+          batchIndex(batch, bad)
+        } has a NaN or infinite entry, so the SVD does not converge (a ${
+          fmtShape(a.shape)
+        }), as PyTorch's`,
+      );
+    }
+    const row = new Float64Array(k);
+    for (let b = 0; b < count; b++) {
+      const cut = Math.max(atol, rtol * (k > 0 ? s[b * k] : 0));
+      for (let c = 0; c < k; c++) {
+        const v = s[b * k + c];
+        row[c] = v > cut ? 1 / v : 0;
+      }
+      // out[i][j] = Σ_c Vh[c][i] / S[c] · U[j][c]
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < m; j++) {
+          let acc = 0;
+          for (let c = 0; c < k; c++) {
+            if (row[c] === 0) continue;
+            acc += vh[b * k * n + c * n + i] * row[c] *
+              u[b * m * k + j * k + c];
+          }
+          out[b * n * m + i * m + j] = acc;
+        }
+      }
+    }
+    return fromData(out, [...batch, n, m]);
+  },
+  // PyTorch 1.13's pinv_backward (real matrices)
+  vjp: ([a], p) => [
+    (g) => {
+      const [m, n] = a.shape.slice(-2);
+      const gt = mT(g), pt = mT(p);
+      if (m <= n) {
+        const k = matmul(gt, p), kpt = matmul(k, pt);
+        return add(
+          sub(sub(kpt, mT(matmul(p, k))), matmul(matmul(a, p), kpt)),
+          matmul(matmul(pt, p), sub(gt, matmul(k, a))),
+        );
+      }
+      const k = matmul(p, gt), ptk = matmul(pt, k);
+      return add(
+        sub(
+          matmul(matmul(sub(gt, matmul(a, k)), p), pt),
+          mT(matmul(k, p)),
+        ),
+        sub(ptk, matmul(matmul(ptk, p), a)),
+      );
+    },
+  ],
+  // dP = -P dA P + P Pᵀ dAᵀ (I - A P) + (I - P A) dAᵀ Pᵀ P
+  jvp: ([a], [da], p) => {
+    const dat = mT(da!), pt = mT(p);
+    const y = matmul(p, matmul(pt, dat));
+    const z = matmul(dat, matmul(pt, p));
+    return add(
+      sub(sub(y, matmul(matmul(y, a), p)), matmul(matmul(p, da!), p)),
+      sub(z, matmul(p, matmul(a, z))),
+    );
+  },
+  batch: frontBatch(() => pinvPrim),
+});
+
 // ---------------------------------------------------------------------------
 // public ops
 
@@ -1198,13 +1290,12 @@ export interface RankTolerance {
   rtol?: number;
 }
 
-/** The singular values above the tolerance: a mask per matrix. */
-function aboveTolerance(
+/** The tolerances atol and rtol of `options` (checked), rtol's default resolved as PyTorch's. */
+function tolerances(
   fn: string,
   a: Tensor,
-  s: Tensor,
   options: RankTolerance | undefined,
-): Tensor {
+): PinvParams {
   const o = checkOptions(fn, options, ["atol", "rtol"]);
   for (const k of ["atol", "rtol"] as const) {
     const v = o[k];
@@ -1219,6 +1310,17 @@ function aboveTolerance(
   const eps = a.dtype === "float64" ? 2 ** -52 : 2 ** -23;
   const rtol = (o.rtol as number | undefined) ??
     (atol > 0 ? 0 : Math.max(m, n) * eps);
+  return { atol, rtol };
+}
+
+/** The singular values above the tolerance: a mask per matrix. */
+function aboveTolerance(
+  fn: string,
+  a: Tensor,
+  s: Tensor,
+  options: RankTolerance | undefined,
+): Tensor {
+  const { atol, rtol } = tolerances(fn, a, options);
   const top = s.shape[s.shape.length - 1] === 0
     ? s
     : max(s, { axis: -1, keepDims: true });
@@ -1229,8 +1331,12 @@ function aboveTolerance(
  * The Moore-Penrose pseudo-inverse of each matrix of a `[..., m, n]`
  * (`[..., n, m]`), as `torch.linalg.pinv`: V diag(1/S) Uᵀ over the
  * singular values above the tolerance (see {@linkcode RankTolerance}),
- * composed of `svd`, so differentiable where the kept singular values are
- * distinct.
+ * from the SVD in float64, rounded once. Its derivative is PyTorch's
+ * (Golub and Pereyra's formula in P and a, exact where the rank is locally
+ * constant), finite also where singular values repeat or are zero (pinv of
+ * I, of a rank-deficient or of a zero matrix); like PyTorch's, it ignores
+ * how singular values dropped by the tolerance move, so it is approximate
+ * (to about their ratio to the kept ones) where they are not zero.
  *
  * @example
  * ```ts
@@ -1248,13 +1354,9 @@ export function pinv(a: Tensor, options?: RankTolerance): Tensor {
   return sharing(() => pinvOf(fn, a, options));
 }
 
-/** pinv's body (also lstsq's, sharing its SVD). */
+/** pinv's body (also lstsq's): the primitive, its tolerances resolved. */
 function pinvOf(fn: string, a: Tensor, options?: RankTolerance): Tensor {
-  const { U, S, Vh } = svd(a, { fullMatrices: false });
-  const keep = aboveTolerance(fn, a, S, options);
-  // 1/S where kept (the division never sees a zero, so no NaN gradient)
-  const inverse = where(keep, div(1, where(keep, S, 1)), 0);
-  return matmul(mul(mT(Vh), expandDims(inverse, -2)), mT(U));
+  return bind(pinvPrim, [a], tolerances(fn, a, options));
 }
 
 /**
@@ -1345,9 +1447,31 @@ export function matrixNorm(a: Tensor, options?: MatrixNormOptions): Tensor {
   const keepDims = checkBool(fn, "options.keepDims", o.keepDims, false);
   const ord = o.ord ?? "fro";
   const keep = (x: Tensor) => keepDims ? expandDims(expandDims(x, -1), -1) : x;
+  const [m, n] = a.shape.slice(-2);
+  // a maximum or minimum over no entries: PyTorch's error, named here
+  const over = ord === 2 || ord === -2
+    ? Math.min(m, n)
+    : ord === 1 || ord === -1
+    ? n
+    : ord === Infinity || ord === -Infinity
+    ? m
+    : 1;
+  if (over === 0) {
+    throw new Error(
+      `${fn}: the ord ${
+        describe(ord)
+      } norm of an empty matrix is undefined (a maximum or minimum over no entries; a ${
+        fmtShape(a.shape)
+      })`,
+    );
+  }
   switch (ord) {
-    case "fro":
-      return sqrt(sum(square(a), { axis: [-2, -1], keepDims }));
+    case "fro": {
+      // (0 with a zero gradient at a zero matrix, as PyTorch's, not NaN)
+      const ss = sum(square(a), { axis: [-2, -1], keepDims });
+      const zero = equal(ss, 0);
+      return where(zero, 0, sqrt(where(zero, 1, ss)));
+    }
     case "nuc":
       return keep(sum(svdvals(a), { axis: -1 }));
     case 2:
@@ -1493,6 +1617,14 @@ export function cond(a: Tensor, options?: CondOptions): Tensor {
   checkFloat(fn, "a", a, 2);
   const o = checkOptions(fn, options, ["p"]);
   const p = (o.p ?? 2) as CondOptions["p"];
+  const known = [2, -2, "fro", "nuc", 1, -1, Infinity, -Infinity];
+  if (known.includes(p as number) && p !== 2 && p !== -2) {
+    checkSquare(fn, "a", a);
+  }
+  if (known.includes(p as number) && a.shape.slice(-2).includes(0)) {
+    // an empty matrix: 0, as PyTorch's
+    return zerosLike(sum(a, { axis: [-2, -1] }));
+  }
   if (p === 2 || p === -2) {
     const s = svdvals(a);
     const big = max(s, { axis: -1 }), small = min(s, { axis: -1 });
@@ -1505,8 +1637,12 @@ export function cond(a: Tensor, options?: CondOptions): Tensor {
       }`,
     );
   }
-  checkSquare(fn, "a", a);
-  return mul(matrixNorm(a, { ord: p }), matrixNorm(inv(a), { ord: p }));
+  // a singular matrix: Infinity, as PyTorch's (inverted as I, then replaced)
+  const singular = perMatrix(equal(bind(detSignPrim, [a], {}), 0));
+  const n = a.shape[a.shape.length - 1];
+  const safe = where(singular, eye(n, { dtype: a.dtype }), a);
+  const c = mul(matrixNorm(a, { ord: p }), matrixNorm(inv(safe), { ord: p }));
+  return where(squeeze(squeeze(singular, -1), -1), Infinity, c);
 }
 
 /** Options of {@linkcode cross}. */
@@ -1714,8 +1850,11 @@ export function matrixExp(a: Tensor): Tensor {
   let r = bind(solvePrim, [sub(v, u), add(v, u)], {});
   // r·r where the k-th squaring is due, else r·I: never a square past s
   // (which could overflow, and 0·inf is NaN in the gradient)
+  // (and r itself past s, not r·I: an r that overflowed would give
+  // inf · 0 = NaN off its infinities)
   for (let k = 0; k < MAX_SQUARINGS; k++) {
-    r = matmul(r, where(perMatrix(greater(s, k)), r, i));
+    const due = perMatrix(greater(s, k));
+    r = where(due, matmul(r, where(due, r, i)), r);
   }
   return r;
 }

@@ -53,9 +53,10 @@ export function luFactor(a: TypedArray, count: number, n: number): Lu {
         if (singular < 0) singular = m;
         continue; // (as getrf: the column below stays, nothing eliminated)
       }
+      // (no skip of a zero multiplier: a NaN or infinity in the pivot row
+      // reaches every row below, as LAPACK's, never a finite factor of it)
       for (let i = k + 1; i < n; i++) {
         const f = (lu[o + i * n + k] /= d);
-        if (f === 0) continue;
         for (let j = k + 1; j < n; j++) {
           lu[o + i * n + j] -= f * lu[o + k * n + j];
         }
@@ -116,8 +117,8 @@ function substitute(
     const i = upper ? n - 1 - s : s;
     const p0 = upper ? i + 1 : 0, p1 = upper ? n : i;
     for (let p = p0; p < p1; p++) {
+      // (no skip of a zero entry: a NaN of x reaches every row it touches)
       const f = t[o + i * n + p];
-      if (f === 0) continue;
       for (let j = 0; j < k; j++) x[i * k + j] -= f * x[p * k + j];
     }
     if (!unit) {
@@ -329,8 +330,10 @@ export function householderQr(
       }
       const beta = -Math.sign(alpha || 1) * Math.hypot(alpha, xnorm);
       taus[j] = (beta - alpha) / beta;
-      const scale = 1 / (alpha - beta);
-      for (let i = j + 1; i < m; i++) vs[j * m + i] = r[i * n + j] * scale;
+      // (a division, not a reciprocal's product: 1 / (alpha - beta) of a
+      // subnormal column overflows)
+      const den = alpha - beta;
+      for (let i = j + 1; i < m; i++) vs[j * m + i] = r[i * n + j] / den;
       r[j * n + j] = beta;
       for (let i = j + 1; i < m; i++) r[i * n + j] = 0;
       // the rest of R: H applied to columns j+1..n-1
@@ -405,6 +408,13 @@ export function singularValues(
     }
     // (a NaN or infinity never converges: the caller's error, as LAPACK's)
     if (!w.every(Number.isFinite)) return b;
+    // scaled by the largest magnitude, so the column norms' squares and
+    // their products neither overflow (entries past ~1e77) nor underflow
+    let big = 0;
+    for (let i = 0; i < p * q; i++) big = Math.max(big, Math.abs(w[i]));
+    // (a power of 2: exact)
+    const scale = big === 0 ? 1 : 2 ** Math.floor(Math.log2(big));
+    for (let i = 0; i < p * q; i++) w[i] /= scale;
     v.fill(0);
     for (let j = 0; j < q; j++) v[j * q + j] = 1;
     hestenes(w, v, p, q);
@@ -445,7 +455,9 @@ export function singularValues(
         }
       }
     }
-    if (s) { for (let c = 0; c < k; c++) s[b * k + c] = sv[order[c]]; }
+    if (s) {
+      for (let c = 0; c < k; c++) s[b * k + c] = sv[order[c]] * scale;
+    }
     if (u) {
       for (let i = 0; i < m; i++) {
         for (let c = 0; c < uc; c++) {
