@@ -13,7 +13,7 @@ import {
 } from "../ops/tensor.ts";
 
 export { checkBool, checkOptions, describe, fmtShape, sizeOf };
-export { checkKeyArg } from "../ops/_args.ts";
+export { bounded, checkKeyArg } from "../ops/_args.ts";
 
 /** `[1, 6, 28, 28]`, as torchinfo prints shapes in its table. */
 export function fmtShapeSpaced(s: readonly number[]): string {

@@ -9,6 +9,7 @@ import type { Key } from "../ops/random.ts";
 import type { Tree } from "../ops/tree.ts";
 import { checkTensor, isTensor, sameShape } from "../ops/tensor.ts";
 import {
+  bounded,
   checkKeyArg,
   checkOptions,
   describe,
@@ -262,6 +263,16 @@ const isSpec = (s: ParamSpec | LeafSpecs): s is ParamSpec =>
   Array.isArray((s as ParamSpec).shape) &&
   typeof (s as ParamSpec).dtype === "string";
 
+/** The dotted paths and shapes of a leaf layer's param specs. */
+function specShapes(
+  specs: LeafSpecs,
+  at = "",
+): [string, readonly number[]][] {
+  return Object.entries(specs).flatMap(([k, s]) =>
+    isSpec(s) ? [[`${at}${k}`, s.shape]] : specShapes(s, `${at}${k}.`)
+  );
+}
+
 /** Checks that a leaf layer's params hold the declared tensors with the declared shapes. @internal */
 export function checkParams(
   fn: string,
@@ -367,6 +378,9 @@ export function defineLayer<P extends LeafParams = LeafParams>(
     ? (key: Key) => {
       const at = `nn.${name}.init`;
       checkKeyArg(at, key);
+      // every param's size before any is drawn: one too large is an error
+      // at once, not after gigabytes of the others
+      bounded(at, specShapes(params), "param ");
       try {
         return made(key);
       } catch (e) {

@@ -466,3 +466,22 @@ Deno.test("conv2d and convTranspose2d: an output or padded input past 2^31 - 1 e
   );
   assert.deepEqual(T.conv2d(x, w, null, { padding: 1 }).shape, [1, 1, 4, 4]);
 });
+
+Deno.test("a layer's init checks every param's size before drawing any (a transformer layer drew 6.4 GB before failing)", () => {
+  const key = T.random.key(0);
+  assert.throws(
+    () => T.nn.linear({ inFeatures: 50000, outFeatures: 50000 }).init(key),
+    /^Error: nn\.Linear\.init: param weight \[50000,50000\] would have 2500000000 elements, more than 2\^31 - 1$/,
+  );
+  const t0 = performance.now();
+  assert.throws(
+    () =>
+      T.nn.transformerEncoderLayer({
+        dModel: 40000,
+        nhead: 4,
+        dimFeedforward: 80000,
+      }).init(key),
+    /nn\.MultiheadAttention\.init: param in_proj_weight \[120000,40000\] would have 4800000000 elements/,
+  );
+  assert.ok(performance.now() - t0 < 5000, "no param drawn first");
+});
