@@ -135,9 +135,12 @@ export function split(
   checkOptions(fn, options, ["fraction", "key"]);
   const n = checkDataset(fn, ds);
   const fraction = options.fraction ?? 0.8;
-  if (!(fraction >= 0 && fraction <= 1)) {
-    throw new Error(`${fn}: fraction must be in [0, 1], got ${fraction}`);
+  if (typeof fraction !== "number" || !(fraction >= 0 && fraction <= 1)) {
+    throw new Error(
+      `${fn}: fraction must be a number in [0, 1], got ${describe(fraction)}`,
+    );
   }
+  if (options.key !== undefined) checkKeyArg(fn, options.key, "options.key");
   const order = options.key
     ? permutation(options.key, n).data
     : Int32Array.from({ length: n }, (_, i) => i);
@@ -201,11 +204,19 @@ export function batches(
       }`,
     );
   }
+  for (const [name, v] of [["shuffle", shuffle], ["dropLast", dropLast]]) {
+    if (typeof v !== "boolean") {
+      throw new Error(
+        `${fn}: options.${name} must be a boolean, got ${describe(v)}`,
+      );
+    }
+  }
   if (shuffle && !key) {
     throw new Error(
       `${fn}: shuffle needs options.key (a random.key), so the order is reproducible`,
     );
   }
+  let probs: Tensor | undefined;
   if (weights !== undefined) {
     if (shuffle) {
       throw new Error(
@@ -229,8 +240,9 @@ export function batches(
     // (checked here, not when the rows are drawn: the error names batches
     // and comes from the call)
     let total = 0;
+    const w64 = Float64Array.from(concrete(weights).data);
     for (let i = 0; i < n; i++) {
-      const w = weights.data[i];
+      const w = w64[i];
       if (!(w >= 0 && w < Infinity)) {
         throw new Error(
           `${fn}: weights must be finite numbers >= 0, got ${w} at row ${i}`,
@@ -243,14 +255,18 @@ export function batches(
         `${fn}: weights must have a positive, finite sum, got ${total}`,
       );
     }
+    // drawn from the weights in float64, as WeightedRandomSampler (it makes
+    // them a double tensor): float32 sums would overflow (weights of 3e38)
+    // or stop growing past 2^24 (later rows never drawn)
+    probs = fromData(w64, [n]);
   }
   if (key !== undefined) checkKeyArg(fn, key, "options.key");
   const count = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   return {
     length: count,
     *[Symbol.iterator]() {
-      const order = weights !== undefined
-        ? choice(key!, n, { shape: [n], p: weights }).data as Int32Array
+      const order = probs !== undefined
+        ? choice(key!, n, { shape: [n], p: probs }).data as Int32Array
         : shuffle
         ? permutation(key!, n).data
         : Int32Array.from({ length: n }, (_, i) => i);

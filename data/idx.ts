@@ -41,6 +41,12 @@ function hex(bytes: Uint8Array, n: number): string {
     .join(" ");
 }
 
+/** The most dimensions of a tensor (the library's limit, as PyTorch's). */
+const MAX_IDX_RANK = 64;
+
+/** The largest size of one dimension of a tensor. */
+const MAX_IDX_DIM = 2 ** 31 - 1;
+
 /** A parsed IDX header. @internal */
 export interface IdxHeader {
   /** The type code (0x08 ... 0x0E). */
@@ -79,6 +85,11 @@ export function idxHeader(fn: string, bytes: Uint8Array): IdxHeader | null {
     );
   }
   const ndim = bytes[3];
+  if (ndim > MAX_IDX_RANK) {
+    throw new Error(
+      `${fn}: IDX header declares ${ndim} dimensions, more than a tensor's ${MAX_IDX_RANK} (corrupt header)`,
+    );
+  }
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes);
@@ -91,7 +102,19 @@ export function idxHeader(fn: string, bytes: Uint8Array): IdxHeader | null {
   }
   // A zero dim empties the file whatever the others are: without this, dims
   // whose product overflows to Infinity followed by a 0 would give NaN.
-  if (dims.includes(0)) count = 0;
+  if (dims.includes(0)) {
+    count = 0;
+    // an empty tensor's sizes are bounded too, as every shape of the
+    // library (a [0, 4294967295] tensor breaks the ops that take it)
+    const big = dims.findIndex((d) => d > MAX_IDX_DIM);
+    if (big >= 0) {
+      throw new Error(
+        `${fn}: IDX header declares shape [${dims}]: size ${
+          dims[big]
+        } of dimension ${big} is more than 2^31 - 1 (corrupt header)`,
+      );
+    }
+  }
   return {
     type,
     itemSize: t.size,
@@ -254,8 +277,11 @@ export async function gunzipIdx(
       try {
         header = idxHeader(fn, head);
       } catch (err) {
+        // the error names the file too (at its end: its start is pinned
+        // as "fn: not an IDX file")
         await reader.cancel().catch(() => {});
-        throw err;
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new Error(`${msg} (in "${path}")`, { cause: err });
       }
       if (header === null) continue; // header not complete yet (at most 1024 bytes)
       const cap = gz.length * MAX_DEFLATE_RATIO + 1024;

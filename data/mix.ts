@@ -31,7 +31,10 @@ import { requireKey } from "./geometric.ts";
 
 /** Options of {@linkcode mixup} and {@linkcode cutmix} (the references' arguments). */
 export interface MixOptions {
-  /** Classes, for int labels. Required when `y` holds int32 labels. */
+  /**
+   * Classes, for int labels. Required when `y` holds int32 labels; with
+   * class probabilities `[N, C]` it may be left out, else it must be C.
+   */
   numClasses?: number;
   /** The Beta(alpha, alpha) the proportion is drawn from. Default 1. */
   alpha?: number;
@@ -99,6 +102,15 @@ function setup(fn: string, x: Tensor, y: Tensor, options: MixOptions) {
     (y?.dtype === "float32" || y?.dtype === "float64") &&
     y.shape.length === 2 && y.shape[0] === n
   ) {
+    // a numClasses that contradicts the probabilities' columns is an error,
+    // not an option silently dropped
+    if (o.numClasses !== undefined && o.numClasses !== y.shape[1]) {
+      throw new Error(
+        `${fn}: numClasses ${describe(o.numClasses)} does not match the ${
+          y.shape[1]
+        } columns of the class probabilities y ${fmt(y.shape)}`,
+      );
+    }
     probs = astype(y, x.dtype);
   } else {
     throw new Error(

@@ -11,7 +11,13 @@
  *
  * @module
  */
-import { checkTensor, fmtShape, fromData, type Tensor } from "../ops/tensor.ts";
+import {
+  checkOptions,
+  checkTensor,
+  fmtShape,
+  fromData,
+  type Tensor,
+} from "../ops/tensor.ts";
 import { argmax } from "../ops/reductions.ts";
 
 /** The class axis of logits for labels of rank `labelRank`. */
@@ -89,8 +95,9 @@ export function accuracy(
 /**
  * Fraction of examples whose label is among the `k` largest logits. A logit
  * tied with the label's counts in the label's favour (the label is in the
- * top k when fewer than k logits are strictly larger); a NaN logit of the
- * label never counts.
+ * top k when fewer than k logits are strictly larger); a NaN logit ranks
+ * above every number, as in `torch.topk` (a NaN logit of the label never
+ * counts).
  *
  * @example
  * ```ts
@@ -128,8 +135,13 @@ export function topKAccuracy(
   for (let i = 0; i < n; i++) {
     const label = checkClass(fn, y.data[i], c, i);
     const v = x.data[i * c + label];
+    // a NaN logit of another class ranks above every number, as in
+    // torch.topk (and argmax, so top-1 agrees with accuracy)
     let larger = 0;
-    for (let j = 0; j < c; j++) larger += +(x.data[i * c + j] > v);
+    for (let j = 0; j < c; j++) {
+      const u = x.data[i * c + j];
+      larger += +(u > v || (u !== u && j !== label));
+    }
     correct += +(!Number.isNaN(v) && larger < k);
   }
   return correct / n;
@@ -166,7 +178,16 @@ export function confusionMatrix(
   labels: Tensor,
   numClasses: number,
 ): Tensor {
-  const fn = "confusionMatrix";
+  return confusionOf("confusionMatrix", predictions, labels, numClasses);
+}
+
+/** {@linkcode confusionMatrix}, its errors naming `fn`. */
+function confusionOf(
+  fn: string,
+  predictions: Tensor,
+  labels: Tensor,
+  numClasses: number,
+): Tensor {
   const y = checkLabels(fn, labels);
   const p = predictedClasses(fn, predictions, y);
   if (!Number.isInteger(numClasses) || numClasses < 1) {
@@ -214,8 +235,10 @@ export function formatConfusionMatrix(
   matrix: Tensor,
   options?: { classNames?: readonly string[] },
 ): string {
-  if (options === undefined) options = {};
   const fn = "formatConfusionMatrix";
+  options = checkOptions(fn, options, ["classNames"]) as {
+    classNames?: readonly string[];
+  };
   const m = checkTensor(fn, matrix, "matrix");
   const n = m.shape[0];
   if (m.shape.length !== 2 || m.shape[1] !== n) {
@@ -224,6 +247,13 @@ export function formatConfusionMatrix(
     );
   }
   const names = options.classNames ?? [...Array(n).keys()].map(String);
+  if (!Array.isArray(names) || !names.every((s) => typeof s === "string")) {
+    throw new Error(
+      `${fn}: classNames must be an array of strings, got ${
+        Array.isArray(names) ? "an array holding a non-string" : typeof names
+      }`,
+    );
+  }
   if (names.length !== n) {
     throw new Error(
       `${fn}: classNames has ${names.length} names for ${n} classes`,
@@ -237,8 +267,13 @@ export function formatConfusionMatrix(
   for (let i = 0; i < m.data.length; i++) {
     w = Math.max(w, cell(m.data[i]).length);
   }
+  // the first column fits the header and the longest class name
+  let first = head.length;
+  for (const s of names) first = Math.max(first, s.length);
   const lines = [
-    [head, ...names.map((s) => s.padStart(w)), "recall"].join("  "),
+    [head.padStart(first), ...names.map((s) => s.padStart(w)), "recall"].join(
+      "  ",
+    ),
   ];
   for (let t = 0; t < n; t++) {
     const row = Array.from(m.data.subarray(t * n, (t + 1) * n));
@@ -246,7 +281,7 @@ export function formatConfusionMatrix(
     const recall = total === 0 ? "-" : (row[t] / total).toFixed(4);
     lines.push(
       [
-        names[t].padStart(head.length),
+        names[t].padStart(first),
         ...row.map((v) => cell(v).padStart(w)),
         recall,
       ]
@@ -335,7 +370,7 @@ export function precisionRecallF1(
   }
   nonEmpty(fn, checkLabels(fn, labels));
   const c = options.numClasses;
-  const cm = confusionMatrix(predictions, labels, c).data;
+  const cm = confusionOf(fn, predictions, labels, c).data;
   const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
   const tp = Array.from({ length: c }, (_, k) => cm[k * c + k]);
   const predicted = Array.from(
