@@ -176,10 +176,13 @@ export function checkShape(
   shape: unknown,
   name = "shape",
 ): number[] {
-  if (
-    !Array.isArray(shape) ||
-    !shape.every((d) => Number.isInteger(d) && d >= 0)
-  ) {
+  // (a for loop, not every(), so that a hole in a sparse array is caught)
+  let ok = Array.isArray(shape);
+  for (let i = 0; ok && i < (shape as unknown[]).length; i++) {
+    const d = (shape as unknown[])[i];
+    ok = Number.isInteger(d) && (d as number) >= 0;
+  }
+  if (!ok || !Array.isArray(shape)) {
     throw new Error(
       `${fn}: ${name} must be an array of non-negative integers, got ${
         JSON.stringify(shape)
@@ -191,7 +194,7 @@ export function checkShape(
       `${fn}: ${name} must have at most ${MAX_RANK} dimensions, got ${shape.length}`,
     );
   }
-  const big = shape.findIndex((d) => d > MAX_DIM);
+  const big = shape.findIndex((d: number) => d > MAX_DIM);
   if (big >= 0 && shape.includes(0)) {
     throw new Error(
       `${fn}: ${name}[${big}] must be at most ${MAX_DIM} (2^31 - 1), got ${
@@ -236,7 +239,10 @@ export function fromData(
 export interface TensorOptions {
   /** The shape; inferred from nested arrays when omitted. */
   shape?: readonly number[];
-  /** Element type; default float32 (int32 for an Int32Array, float64 for a Float64Array). */
+  /**
+   * Element type; default float32 (float64 for a Float64Array, int32 for an
+   * Int32Array or another typed array of integers, such as a Uint8Array).
+   */
   dtype?: DType;
 }
 
@@ -257,12 +263,16 @@ function flattenNested(
     v = v[0];
   }
   const flat: number[] = [];
-  const walk = (x: NestedArray, depth: number, path: string) => {
+  const walk = (x: NestedArray, depth: number, path: string, hole = false) => {
     if (depth === shape.length) {
       if (typeof x !== "number") {
         throw new Error(
           `${fn}: values must be numbers or nested arrays of equal length; at ${path} expected a number, got ${
-            Array.isArray(x) ? "an array" : typeof x
+            hole
+              ? "an empty slot (a hole in a sparse array)"
+              : Array.isArray(x)
+              ? "an array"
+              : typeof x
           }`,
         );
       }
@@ -273,10 +283,19 @@ function flattenNested(
       throw new Error(
         `${fn}: ragged nested array; at ${path} expected an array of length ${
           shape[depth]
-        }, got ${Array.isArray(x) ? `length ${x.length}` : typeof x}`,
+        }, got ${
+          Array.isArray(x)
+            ? `length ${x.length}`
+            : hole
+            ? "an empty slot (a hole in a sparse array)"
+            : typeof x
+        }`,
       );
     }
-    x.forEach((y, i) => walk(y, depth + 1, `${path}[${i}]`));
+    // (a for loop, not forEach, which skips the holes of a sparse array)
+    for (let i = 0; i < x.length; i++) {
+      walk(x[i], depth + 1, `${path}[${i}]`, !(i in x));
+    }
   };
   walk(values, 0, "values");
   return { shape, flat };
@@ -312,7 +331,8 @@ export function tensor(
   let given: number[] = [];
   if (ArrayBuffer.isView(values)) {
     flat = values as TypedArray;
-    dtype ??= dtypeOfArray(values as TypedArray);
+    const inferred = typedArrayDType(fn, values); // (checks it, too)
+    dtype ??= inferred;
     given = [(values as TypedArray).length];
     shape = options.shape ? checkShape(fn, options.shape) : given;
   } else if (typeof values === "number") {
@@ -347,6 +367,30 @@ export function tensor(
   const data = allocShape(fn, dtype, shape);
   data.set(flat);
   return fromData(data, shape);
+}
+
+/**
+ * The default dtype of a typed array passed to {@linkcode tensor}: float64
+ * for a Float64Array, float32 for a Float32Array or Float16Array, int32 for
+ * an array of integers (Int32Array, and Int8, Uint8, Uint8Clamped, Int16,
+ * Uint16 and Uint32 arrays, whose values stay integers as in PyTorch; a
+ * Uint32Array's values past 2^31 - 1 are then an error). A BigInt64Array,
+ * BigUint64Array or DataView is an error.
+ */
+function typedArrayDType(fn: string, values: ArrayBufferView): DType {
+  if (values instanceof Float64Array) return "float64";
+  if (values instanceof Float32Array) return "float32";
+  const name = values.constructor?.name ?? "ArrayBufferView";
+  if (
+    values instanceof DataView || values instanceof BigInt64Array ||
+    values instanceof BigUint64Array
+  ) {
+    throw new Error(
+      `${fn}: values must be numbers; a ${name} is not supported (use a Float32Array, Float64Array or Int32Array, or convert: Int32Array.from(values, Number))`,
+    );
+  }
+  // (a Float16Array, where the runtime has one: its values are exact in float32)
+  return name === "Float16Array" ? "float32" : "int32";
 }
 
 /** Flat index `i` as the nested index into an array of `shape`: `[1][0]`. */
@@ -434,9 +478,18 @@ function filled(
 }
 
 /**
- * Evenly spaced values in `[start, stop)`, as `numpy.arange`. With one
- * number it counts from 0. The options may take the place of the numbers
- * left out (`arange(5, { dtype: "int32" })`, as `jnp.arange(5, dtype=...)`).
+ * Evenly spaced values in `[start, stop)`, as `torch.arange`: with one
+ * number it counts from 0; there are `ceil((stop - start) / step)` values
+ * (none when that is not positive, as `numpy.arange`, where torch throws),
+ * with torch 1.13's exact values on x86 with AVX2 (`start + step·i` by a
+ * fused multiply-add in float64 and rounded once to the dtype, except inside
+ * torch's vectorised blocks of 8 float32 or int32 or 4 float64 values, in
+ * pairs, whose values add `j·step` to the block's first; beyond 32768 values
+ * as torch on one thread). An int32 arange counts from the truncated start
+ * by the truncated step, as torch (`arange(-0.5, 3, { dtype: "int32" })` is
+ * `[0, 1, 2, 3]`), and a step that truncates to 0 is an error. The options
+ * may take the place of the numbers left out (`arange(5, { dtype: "int32" })`,
+ * as `jnp.arange(5, dtype=...)`).
  *
  * @example
  * ```ts
@@ -473,18 +526,48 @@ export function arange(
       }`,
     );
   }
-  const [start_, stopN] = [a as number, b as number];
-  const n = Math.max(0, Math.ceil((stopN - start_) / step_));
+  // (the count from the numbers as given, in float64, as torch's)
+  const n = Math.max(0, Math.ceil(((b as number) - a) / step_));
   const dtype = opts.dtype ? checkDType(fn, opts.dtype) : "float32";
-  if (dtype === "int32" && n > 0) {
-    // the values run from the first to the last
-    checkInt32(fn, "the first value", start_);
-    checkInt32(fn, `the last value (index ${n - 1})`, start_ + (n - 1) * step_);
+  let [start_, stepN] = [a, step_];
+  if (dtype === "int32") {
+    // torch's int32 arange truncates start and step first
+    [start_, stepN] = [Math.trunc(a), Math.trunc(step_)];
+    if (stepN === 0) {
+      throw new Error(
+        `${fn}: step ${step_} truncates to 0 for dtype "int32" (as torch, which counts from the truncated start by the truncated step); give an integer step`,
+      );
+    }
+    if (n > 0) {
+      // the values run from the first to the last
+      checkInt32(fn, "the first value", start_);
+      checkInt32(
+        fn,
+        `the last value (index ${n - 1})`,
+        start_ + (n - 1) * stepN,
+      );
+    }
   }
   const data = allocShape(fn, dtype, [n]);
-  for (let i = 0; i < n; i++) data[i] = start_ + i * step_;
+  // the value's rounding to the dtype (int32's are integers already)
+  const r = dtype === "float32" ? Math.fround : (v: number) => v;
+  // torch's values: start + step·i by a fused multiply-add in float64,
+  // except in its vectorised blocks (8 float32 or int32, 4 float64, in
+  // pairs), whose values add j·step to the block's first, rounded to the
+  // dtype
+  const lanes = dtype === "float64" ? 4 : 8;
+  const blocks = n - (n % (2 * lanes));
+  let i = 0;
+  for (; i < blocks; i += lanes) {
+    const base = r(fma(stepN, i, start_, f64));
+    for (let j = 0; j < lanes; j++) data[i + j] = fma(j, stepN, base, f64);
+  }
+  for (; i < n; i++) data[i] = fma(stepN, i, start_, f64);
   return fromData(data, [n]);
 }
+
+/** No rounding: float64's (the fused multiply-add's own rounding is float64's). */
+const f64 = (v: number) => v;
 
 /** A number as it is, anything else described (creation functions' messages). */
 const shown = (v: unknown): string =>
@@ -696,8 +779,10 @@ export function linspace(
 
 /** `a * b + c` rounded once by `r` (the fused multiply-add of torch's kernels). */
 function fma(a: number, b: number, c: number, r: (v: number) => number) {
-  if (r !== Math.fround && r !== Math.trunc) {
-    // float64: the product's rounding error (Dekker) added back before rounding
+  if (r !== Math.fround) {
+    // float64 (and int32, whose step is float64): the product's rounding
+    // error (Dekker) added back before the one rounding to float64, then
+    // int32's truncation of that
     const p = a * b;
     const split = (v: number) => {
       const t = 134217729 * v;
@@ -707,9 +792,11 @@ function fma(a: number, b: number, c: number, r: (v: number) => number) {
     const [ah, al] = split(a), [bh, bl] = split(b);
     const err = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
     const sum = p + c, back = sum - p;
-    return sum + (((p - (sum - back)) + (c - back)) + err);
+    const v = sum + (((p - (sum - back)) + (c - back)) + err);
+    // (past about 1e300 the splitting overflows: the plain sum there)
+    return r(Number.isFinite(v) ? v : sum);
   }
-  return r(a * b + c); // exact in float64 before rounding to float32 / int32
+  return r(a * b + c); // exact in float64 before rounding to float32
 }
 
 /**

@@ -188,7 +188,12 @@ export function flattenAs<L = Tensor>(
     }
     if (Array.isArray(x)) {
       guard.enter(x, path);
-      const children = x.map((c, i) => walk(c, childPath(path, i)));
+      // (by index, not map, which skips a sparse array's holes: a hole is
+      // an undefined leaf)
+      const children = Array.from(
+        { length: x.length },
+        (_, i) => walk(x[i], childPath(path, i)),
+      );
       guard.leave(x);
       return { kind: "array", children };
     }
@@ -312,7 +317,8 @@ export function treePaths<L = Tensor>(
     if (isLeaf(x)) out.push([path, x as L]);
     else if (Array.isArray(x)) {
       guard.enter(x, path);
-      x.forEach((c, i) => walk(c, childPath(path, i)));
+      // (by index, not forEach, which skips a sparse array's holes)
+      for (let i = 0; i < x.length; i++) walk(x[i], childPath(path, i));
       guard.leave(x);
     } else if (isPlainObject(x)) {
       guard.enter(x, path);

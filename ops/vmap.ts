@@ -253,7 +253,9 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
     (!Number.isInteger(axisSize) || axisSize < 0 || axisSize > 2 ** 31 - 1)
   ) {
     throw new Error(
-      `${fn}: axisSize must be an integer in [0, 2^31 - 1], got ${axisSize}`,
+      `${fn}: axisSize must be an integer in [0, 2^31 - 1], got ${
+        typeof axisSize === "number" ? axisSize : describe(axisSize)
+      }`,
     );
   }
   return (...args: KeyListArgs<A>): KeyListResult<R> => {
@@ -288,6 +290,11 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
         leaves.map((l, j) => {
           if (axes[j] === null) return lists.get(l)?.value ?? l;
           const list = lists.get(l);
+          if (list?.depth === 0) {
+            throw new Error(
+              `${fn}: argument ${i} holds a single random key where an axis is mapped: map a list of keys (random.split(key, n), one per example), or give inAxes null (for the argument, or for that leaf: ${what} leaf ${j}) to pass the same key to every example`,
+            );
+          }
           if (list && axes[j] !== 0) {
             throw new Error(
               `${fn}: ${what} (leaf ${j}) maps a list of keys, which is mapped along the list: give 0, got ${
@@ -320,8 +327,15 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
       );
     }) as unknown as A;
     if (size === undefined) {
+      const none = args.every((_, i) =>
+        (Array.isArray(inAxes) ? inAxes[i] : inAxes) === null
+      );
       throw new Error(
-        `${fn}: no input is mapped (every inAxes entry is null): give axisSize`,
+        `${fn}: no input is mapped (${
+          none
+            ? "every inAxes entry is null"
+            : "the mapped arguments hold no tensor: an empty tree or an empty list of keys, or every leaf's axis is null"
+        }): give axisSize`,
       );
     }
     let result: unknown;
@@ -387,11 +401,11 @@ export function vmap<A extends unknown[], R extends Tree<Tensor | Key>>(
   };
 }
 
-/** A list of keys mapped by `vmap`: their kind, and how deeply lists nest (1: a list of keys). */
+/** A list of keys mapped by `vmap`: their kind, and how deeply lists nest (1: a list of keys; 0: a single key, which only an axis null passes). */
 interface KeyList {
   kind: LeafKind;
   depth: number;
-  /** What f gets when the list is not mapped: the list itself. */
+  /** What f gets when the list is not mapped: the list (or key) itself. */
   value: unknown;
 }
 
@@ -400,6 +414,8 @@ interface KeyList {
  * one length) replaced by one tensor of their words `[n, ..., 2]`, noted in
  * `lists`, so that `vmap` maps the list, as JAX's vmap maps a key array:
  * each example gets its own key (`random.split(key, n)` makes such a list).
+ * A single key becomes its words `[2]` too, noted with depth 0: a leaf
+ * whose axis is null gets it back as it is, a mapped one is an error.
  */
 function keyListsAsTensors(
   fn: string,
@@ -409,10 +425,12 @@ function keyListsAsTensors(
   guard = treeWalkGuard(fn),
   path = "",
 ): unknown {
-  if (leafKindOf(tree)) {
-    throw new Error(
-      `${fn}: argument ${i} holds a single random key where an axis is mapped: map a list of keys (random.split(key, n), one per example), or give inAxes null to pass the same key to every example`,
-    );
+  const kind = leafKindOf(tree);
+  if (kind) {
+    // a single key: unmapped where its axis is null (vmap checks the rest)
+    const words = kind.toTensor(tree);
+    lists.set(words, { kind, depth: 0, value: tree });
+    return words;
   }
   const at = (k: string | number) => path === "" ? String(k) : `${path}.${k}`;
   if (Array.isArray(tree)) {
