@@ -14,7 +14,13 @@ import {
   type Tensor,
   zerosLike,
 } from "../ops/tensor.ts";
-import { type Tree, treeMap } from "../ops/tree.ts";
+import {
+  flattenAs,
+  isPlainObject,
+  type Tree,
+  treeMap,
+  treePaths,
+} from "../ops/tree.ts";
 import { pureCallback } from "../ops/custom_vjp.ts";
 import { add, astype } from "../ops/elementwise.ts";
 import { reshape, slice } from "../ops/structural.ts";
@@ -136,8 +142,83 @@ export function needParams<T extends Tree>(fn: string, params?: T): T {
 export const zerosTree = (params: Tree): Tree =>
   treeMap((p) => zerosLike(p), params);
 
-/** treeMap whose structure errors are prefixed with the calling function. */
+/**
+ * treeMap whose structure errors are prefixed with the calling function.
+ * The leaves it pairs must have one shape (the updates, the params and a
+ * state's moments are all shaped like the params): a leaf of another shape
+ * is an error naming its path, where the ops would broadcast it silently
+ * (and a state would change shape).
+ */
 export function leafwise<T extends Tree>(
+  fn: string,
+  f: (...leaves: Tensor[]) => Tensor,
+  tree: T,
+  ...rest: Tree[]
+): T {
+  let at = -1;
+  let mismatch: readonly number[][] | null = null;
+  const g = rest.length === 0 ? f : (...leaves: Tensor[]) => {
+    at++;
+    const s = leaves[0].shape;
+    for (let i = 1; i < leaves.length; i++) {
+      const o = leaves[i].shape;
+      if (o.length !== s.length || o.some((d, j) => d !== s[j])) {
+        mismatch = [s as number[], o as number[]];
+        throw new ShapeMismatch();
+      }
+    }
+    return f(...leaves);
+  };
+  try {
+    return treeMap(g, tree, ...rest);
+  } catch (e) {
+    if (e instanceof ShapeMismatch && mismatch) {
+      const [a, b] = mismatch as number[][];
+      const path = treePaths(tree)[at]?.[0] ?? "";
+      throw new Error(
+        `${fn}: leaf ${
+          path === "" ? "(root)" : `"${path}"`
+        } has shape [${a}] in the updates but [${b}] in the params or the state (the updates must be shaped like the params the state was made for)`,
+      );
+    }
+    throw prefixed(fn, e);
+  }
+}
+
+class ShapeMismatch extends Error {}
+
+/** `e` with its message prefixed by `fn` (unless it already names it). */
+function prefixed(fn: string, e: unknown): Error {
+  const m = (e as Error).message;
+  return new Error(m.startsWith(`${fn}: `) ? m : `${fn}: ${m}`);
+}
+
+/**
+ * Checks that two trees of one structure have the same shape leaf by leaf;
+ * the error names the path and both sides (`aName`, `bName`).
+ */
+export function checkSameShapes(
+  fn: string,
+  a: Tree,
+  b: Tree,
+  aName: string,
+  bName: string,
+): void {
+  const pa = treePaths(a), pb = treePaths(b);
+  pa.forEach(([path, x], i) => {
+    const y = pb[i]?.[1];
+    if (y && x.shape.join() !== y.shape.join()) {
+      throw new Error(
+        `${fn}: leaf ${
+          path === "" ? "(root)" : `"${path}"`
+        } has shape [${x.shape}] in ${aName} but [${y.shape}] in ${bName}`,
+      );
+    }
+  });
+}
+
+/** {@linkcode leafwise} for trees whose leaves differ in shape on purpose (adafactor's factored moments). */
+export function leafwiseAnyShape<T extends Tree>(
   fn: string,
   f: (...leaves: Tensor[]) => Tensor,
   tree: T,
@@ -146,8 +227,53 @@ export function leafwise<T extends Tree>(
   try {
     return treeMap(f, tree, ...rest);
   } catch (e) {
-    throw new Error(`${fn}: ${(e as Error).message}`);
+    throw prefixed(fn, e);
   }
+}
+
+/**
+ * Checks that every leaf of `params` is a float tensor: an optimizer's
+ * updates are fractional, and adding them to an integer leaf would
+ * truncate it silently (torch never steps a tensor that has no gradient).
+ */
+export function checkFloatLeaves(fn: string, what: string, tree: Tree): void {
+  const [leaves] = flattenAs(fn, tree);
+  const float = (t: Tensor) => t.dtype === "float32" || t.dtype === "float64";
+  if (leaves.every(float)) return;
+  for (const [path, leaf] of treePaths(tree)) {
+    if (!float(leaf)) {
+      throw new Error(
+        `${fn}: ${what} leaf ${
+          path === "" ? "(root)" : `"${path}"`
+        } is ${leaf.dtype}; optimizers update float tensors only (take it out of the params, or freeze it with optim.masked or optim.multiTransform and optim.setToZero)`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks that a transform's `state` is a record with exactly `keys` (what
+ * its init returns), so that a state of another transformation (or none) is
+ * an error naming `fn` rather than a silent mix-up or a TypeError.
+ */
+export function checkStateKeys<S>(
+  fn: string,
+  state: unknown,
+  keys: readonly string[],
+): S {
+  const want = [...keys].sort();
+  const ok = isPlainObject(state) &&
+    Object.keys(state).sort().join("\0") === want.join("\0");
+  if (!ok) {
+    throw new Error(
+      `${fn}: state must be what init returned ({ ${keys.join(", ")} }), got ${
+        isPlainObject(state)
+          ? `an object with keys [${Object.keys(state)}]`
+          : describe(state)
+      }`,
+    );
+  }
+  return state as S;
 }
 
 /**

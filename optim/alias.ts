@@ -38,11 +38,11 @@ import {
   scaleByTrustRatio,
   trace,
 } from "./transform.ts";
-import { flattenAs } from "../ops/tree.ts";
 import { describe } from "../ops/tensor.ts";
 import {
   checkBetas,
   checkBool,
+  checkFloatLeaves,
   checkLr,
   checkNum,
   checkOptions,
@@ -69,11 +69,11 @@ function pipeline(
   return {
     ...(lr === undefined ? {} : { lr }),
     init: (params) => {
-      flattenAs(`${fn}.init(params)`, params);
+      checkFloatLeaves(`${fn}.init(params)`, "params", params);
       return inner.init(params);
     },
     update: (updates, state, params) => {
-      flattenAs(`${fn}.update(updates)`, updates);
+      checkFloatLeaves(`${fn}.update(updates)`, "updates", updates);
       if (!Array.isArray(state) || state.length !== used.length) {
         throw new Error(
           `${fn}.update: state must be what ${fn}'s init returned (an array of ${used.length}), got ${

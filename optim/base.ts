@@ -23,6 +23,8 @@ import {
   checkCount,
   checkLr,
   checkNum,
+  checkSameShapes,
+  checkStateKeys,
   countTensor,
   leafwise,
   type LearningRate,
@@ -115,6 +117,8 @@ export type CountState = {
 export function applyUpdates<T extends Tree>(params: T, updates: Tree): T {
   const fn = "optim.applyUpdates";
   checkSameStructure(fn, params, updates, "params and updates");
+  // (an update of another shape would broadcast and reshape the param)
+  checkSameShapes(fn, params, updates, "the params", "the updates");
   return leafwise(fn, (p, u) => astype(add(p, u), p.dtype), params, updates);
 }
 
@@ -250,6 +254,7 @@ export function scaleBySchedule(
   return {
     init: () => ({ count: countTensor(0) }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count"]);
       const count = checkCount(fn, state.count);
       const [s] = stepScalars([count], 1, (n) => [lrAt(fn, schedule, n)]);
       return {

@@ -8,8 +8,14 @@
  */
 import { add, astype, div, equal, sub, where } from "../ops/elementwise.ts";
 import { describe, isTensor, type Tensor } from "../ops/tensor.ts";
-import { flattenAs, type Tree } from "../ops/tree.ts";
-import { checkCount, checkOptions, countTensor, leafwise } from "./_util.ts";
+import { checkSameStructure, flattenAs, type Tree } from "../ops/tree.ts";
+import {
+  checkCount,
+  checkOptions,
+  checkSameShapes,
+  countTensor,
+  leafwise,
+} from "./_util.ts";
 
 /** An averaging rule: the new average from the average, the model's param and how many were averaged (torch's avg_fn). */
 export type AvgFn = (
@@ -49,6 +55,15 @@ export interface AveragedModel {
     state: AveragedModelState<P>,
     params: P,
   ): AveragedModelState<P>;
+}
+
+function sameStructure(a: Tree, b: Tree): boolean {
+  try {
+    checkSameStructure("", a, b, "");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const equalAverage: AvgFn = (a, p, n) =>
@@ -100,6 +115,10 @@ export function averagedModel(options?: AveragedModelOptions): AveragedModel {
       }
       const n = checkCount(f, state.nAveraged, "nAveraged");
       flattenAs(`${f}(params)`, params);
+      // (a structure error comes from leafwise below, naming treeMap's trees)
+      if (sameStructure(state.params, params)) {
+        checkSameShapes(f, state.params, params, "state.params", "params");
+      }
       const first = equal(n, 0);
       const averaged = leafwise(
         f,

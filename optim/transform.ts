@@ -33,7 +33,13 @@ import {
   type Tensor,
   zerosLike,
 } from "../ops/tensor.ts";
-import { type Tree, treeFlatten, treeMap, treeUnflatten } from "../ops/tree.ts";
+import {
+  type Tree,
+  treeFlatten,
+  treeMap,
+  treePaths,
+  treeUnflatten,
+} from "../ops/tree.ts";
 import type { EmptyState, GradientTransformation } from "./base.ts";
 import {
   checkBool,
@@ -41,8 +47,10 @@ import {
   checkLr,
   checkNum,
   checkOptions,
+  checkStateKeys,
   countTensor,
   leafwise,
+  leafwiseAnyShape,
   type LearningRate,
   like,
   lrAt,
@@ -144,6 +152,11 @@ export function scaleByAdam(
       return amsgrad ? { ...s, nuMax: zerosTree(params) } : s;
     },
     update(updates, state) {
+      checkStateKeys(
+        fn,
+        state,
+        amsgrad ? ["count", "mu", "nu", "nuMax"] : ["count", "mu", "nu"],
+      );
       const count = checkCount(fn, state.count);
       const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
       const nu = leafwise(fn, (g, v) => emaSq(v, g, b2), updates, state.nu);
@@ -237,6 +250,7 @@ export function scaleByNadam(
       muProduct: scalar64(1),
     }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count", "mu", "nu", "muProduct"]);
       const count = checkCount(fn, state.count);
       const [muProduct, cg, cm, bc2] = stepScalars(
         [count, state.muProduct],
@@ -332,6 +346,7 @@ export function scaleByRadam(
       nu: zerosTree(params),
     }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count", "mu", "nu"]);
       const count = checkCount(fn, state.count);
       const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
       const nu = leafwise(fn, (g, v) => emaSq(v, g, b2), updates, state.nu);
@@ -421,6 +436,7 @@ export function trace(
     update(updates, state) {
       // the first step takes g itself, as torch; chosen with ops rather than
       // by reading the count, so that a jitted step replays it (same bits)
+      checkStateKeys(fn, state, ["count", "trace"]);
       const count = checkCount(fn, state.count);
       const first = equal(count, 0);
       const buf = leafwise(
@@ -485,6 +501,7 @@ export function scaleByRms(
         ? { nu: zerosTree(params), mu: zerosTree(params) }
         : { nu: zerosTree(params) },
     update(updates, state) {
+      checkStateKeys(fn, state, centered ? ["nu", "mu"] : ["nu"]);
       const nu = leafwise(
         fn,
         (g, v) => emaSq(v, g, decay),
@@ -563,6 +580,7 @@ export function scaleByAdagrad(
       ),
     }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["sumOfSquares"]);
       const s = leafwise(
         fn,
         (g, a) => add(a, sq(g)),
@@ -620,6 +638,7 @@ export function scaleByAdadelta(
       accDelta: zerosTree(params),
     }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["squareAvg", "accDelta"]);
       const squareAvg = leafwise(
         fn,
         (g, s) => emaSq(s, g, rho),
@@ -688,6 +707,7 @@ export function scaleByLion(
   return {
     init: (params) => ({ count: countTensor(0), mu: zerosTree(params) }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count", "mu"]);
       const count = checkCount(fn, state.count);
       const out = leafwise(
         fn,
@@ -753,6 +773,7 @@ export function scaleByAdamax(
       nu: zerosTree(params),
     }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count", "mu", "nu"]);
       const count = checkCount(fn, state.count);
       const mu = leafwise(fn, (g, m) => ema1(m, g, b1), updates, state.mu);
       const nu = leafwise(
@@ -852,6 +873,7 @@ export function scaleByRprop(
     update(updates, state) {
       // torch: the sign of g · prev picks the factor (etaPlus, etaMinus, or 1 at 0)
       // (in the params' dtype: a float64 factor is the number itself)
+      checkStateKeys(fn, state, ["prev", "stepSize"]);
       const factor = leafwise(
         fn,
         (g, p) => {
@@ -1059,6 +1081,7 @@ export function scaleByFactoredRms(
       v: treeMap((p) => (dims(p) ? placeholder(p) : zerosLike(p)), params),
     }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count", "vRow", "vCol", "v"]);
       const count = checkCount(fn, state.count);
       // optax: 1 - (count - offset + 1)^(-decayRate); steps before the offset
       // (where optax's formula breaks down) use beta = 0
@@ -1071,9 +1094,25 @@ export function scaleByFactoredRms(
       // one pass per leaf computes the update and the leaf's new statistics,
       // collected in leaf order and rebuilt into trees below
       const rows: Tensor[] = [], cols: Tensor[] = [], full2: Tensor[] = [];
+      let leaf = 0;
+      const paths = () => treePaths(updates).map(([p]) => p);
       const step = (g: Tensor, vr: Tensor, vc: Tensor, v: Tensor) => {
         const q = add(sq(g), eps);
         const d = dims(g);
+        // the statistics init made for a param of g's shape
+        const want = d
+          ? [without(g.shape, d[1]), without(g.shape, d[0]), [1]]
+          : [[1], [1], g.shape];
+        const got = [vr.shape, vc.shape, v.shape];
+        if (want.some((w, i) => w.join() !== got[i].join())) {
+          const path = paths()[leaf] || "(root)";
+          throw new Error(
+            `${fn}: leaf ${
+              path === "(root)" ? path : `"${path}"`
+            } has shape [${g.shape}] in the updates, but the state's statistics (vRow [${vr.shape}], vCol [${vc.shape}], v [${v.shape}]) were made for a param of another shape (the updates must be shaped like the params)`,
+          );
+        }
+        leaf++;
         if (!d) {
           const nv = ema1(v, q);
           rows.push(vr), cols.push(vc), full2.push(nv);
@@ -1094,7 +1133,14 @@ export function scaleByFactoredRms(
           expandDims(colFactor, d1),
         );
       };
-      const out = leafwise(fn, step, updates, state.vRow, state.vCol, state.v);
+      const out = leafwiseAnyShape(
+        fn,
+        step,
+        updates,
+        state.vRow,
+        state.vCol,
+        state.v,
+      );
       const def = treeFlatten(updates)[1];
       return {
         updates: out,
@@ -1223,6 +1269,7 @@ export function ema(options: EmaOptions): GradientTransformation<EmaState> {
   return {
     init: (params) => ({ count: countTensor(0), ema: zerosTree(params) }),
     update(updates, state) {
+      checkStateKeys(fn, state, ["count", "ema"]);
       const count = checkCount(fn, state.count);
       const avg = leafwise(fn, (u, e) => ema1(e, u, decay), updates, state.ema);
       const [bc] = stepScalars([count], 1, (n) => [1 - decay ** (n + 1)]);
@@ -1296,6 +1343,7 @@ export function scaleByAsgd(
   return {
     init: (params) => ({ count: countTensor(0), ax: zerosTree(params) }),
     update(updates, state, params) {
+      checkStateKeys(fn, state, ["count", "ax"]);
       const count = checkCount(fn, state.count);
       const p = needParams(fn, params);
       const [e, m] = stepScalars([count], 2, (n) => [eta(n), mu(n)]);
