@@ -18,6 +18,13 @@ import { castLike } from "./_args.ts";
 
 let nodeCounter = 0;
 
+/**
+ * The error of a rule with no reverse mode (a `whileLoop` whose condition
+ * is traced): `linearize` then takes J·t from forward mode instead.
+ * @internal
+ */
+export class NoReverseMode extends Error {}
+
 /** A fresh leaf node (an input of a reverse-mode transform). @internal */
 export function leafNode(): Node {
   return { id: nodeCounter++, parents: [] };

@@ -74,6 +74,7 @@ import {
   unflattenLeaves,
 } from "./tree.ts";
 import { checkFunction } from "./_args.ts";
+import { NoReverseMode, RevTracer } from "./ad.ts";
 import { jvp, vjp } from "./transforms.ts";
 import { vmap } from "./vmap.ts";
 
@@ -140,14 +141,20 @@ function pack(
   return parts.length === 1 ? parts[0] : concat(parts, lead.length);
 }
 
-/** The leaves `pack` packed into the 1-D tensor `p`. */
-function unpackLeaves(p: Tensor, sig: Sig): Tensor[] {
+/** The leaves `pack` packed into `p`, of shape [...lead, total]. */
+function unpackLeaves(
+  p: Tensor,
+  sig: Sig,
+  lead: readonly number[] = [],
+): Tensor[] {
   let at = 0;
   return sig.shapes.map((shape, i) => {
     const n = sizeOf(shape);
-    const part = sig.shapes.length === 1 ? p : slice(p, [at], [at + n]);
+    const part = sig.shapes.length === 1
+      ? p
+      : slice(p, [...lead.map(() => 0), at], [...lead, at + n]);
     at += n;
-    const r = reshape(part, shape);
+    const r = reshape(part, [...lead, ...shape]);
     return r.dtype === sig.dtypes[i] ? r : astype(r, sig.dtypes[i]);
   });
 }
@@ -179,9 +186,12 @@ class SigBox {
   }
 }
 
+/** The error of a primitive's function that used a value traced outside it. */
+class ClosureError extends Error {}
+
 /** The error for a result that a primitive's function made from a value traced outside it. */
 function closureError(fn: string, role: string): Error {
-  return new Error(
+  return new ClosureError(
     `${fn}: ${role} used a traced value that is not one of its operands (a value closed over from outside: params inside a jitted or differentiated function, the mapped value of an enclosing vmap); pass every tensor it uses as an operand (foriLoop's and whileLoop's through the carry)`,
   );
 }
@@ -313,14 +323,143 @@ function condRule(
       // inner transforms after it when this cond is a derivative's; with
       // no operand mapped, they get the batch axis from the predicate)
       const b = batchSize(vals, dims);
+      const on = batchFront(pred, dims[0], b);
+      // under reverse mode, one primitive whose derivatives are each
+      // example's own branch's (a where over both branches would send the
+      // other branch a zero cotangent, and 0 · inf or NaN there is NaN);
+      // otherwise plain ops, which jit fuses
+      if (vals.some(underReverse)) {
+        try {
+          const out = bindRule(
+            pickRule(fn, roles, perExample(onTrue, onFalse, inAxes, b)),
+            [on, ...leaves],
+            {},
+          );
+          return [out, 0];
+        } catch (e) {
+          if (!(e instanceof ClosureError)) throw e;
+          // a branch closed over a value traced below this vmap (say params
+          // under an enclosing grad): the two branches as ordinary ops
+        }
+      }
       const lead = (y: Tensor) => mapped ? y : expandDims(y, 0);
       const yt = lead(noLeak(fn, roles[0], vals, t(...leaves)));
       const yf = lead(noLeak(fn, roles[1], vals, f(...leaves)));
-      const on = reshape(batchFront(pred, dims[0], b), [
-        b,
-        ...Array(yt.shape.length - 1).fill(1),
-      ]);
-      return [where(on, yt, yf), 0];
+      return [where(leadShaped(on, [b], yt.shape.length), yt, yf), 0];
+    },
+  };
+}
+
+/** Whether `x` is traced by reverse-mode differentiation at some level. */
+function underReverse(x: Tensor): boolean {
+  for (let v = x; v instanceof Tracer; v = v.primal) {
+    if (v instanceof RevTracer) return true;
+  }
+  return false;
+}
+
+/** `on` (of shape `lead`) reshaped to broadcast over a tensor of rank `rank` with `lead` in front. */
+const leadShaped = (on: Tensor, lead: readonly number[], rank: number) =>
+  reshape(on, [...lead, ...Array(rank - lead.length).fill(1)]);
+
+/**
+ * A choice per example between two computations on the same leaves: `on`
+ * (one value per example, of shape `lead`) picks `t`'s or `f`'s packed
+ * result ([...lead, ...rest]). `tFull` and `fFull` are the same functions
+ * of the leaves with every example in front (`expand` makes each leaf so),
+ * for the derivatives: each example's cotangent is its own branch's.
+ */
+interface Pick {
+  t: (...leaves: Tensor[]) => Tensor;
+  f: (...leaves: Tensor[]) => Tensor;
+  tFull: (...leaves: Tensor[]) => Tensor;
+  fFull: (...leaves: Tensor[]) => Tensor;
+  expand: ((leaf: Tensor) => Tensor)[];
+  lead: number[];
+}
+
+/** The {@linkcode Pick} of a vmapped choice of batch size `b` between `t` and `f` (functions of one example). */
+function perExample(
+  t: (...leaves: Tensor[]) => Tensor,
+  f: (...leaves: Tensor[]) => Tensor,
+  inAxes: readonly (number | null)[],
+  b: number,
+): Pick {
+  const vm = (g: (...l: Tensor[]) => Tensor, axes: (number | null)[] | 0) =>
+    vmap(g, { inAxes: axes, axisSize: b }) as (...l: Tensor[]) => Tensor;
+  return {
+    t: vm(t, [...inAxes]),
+    f: vm(f, [...inAxes]),
+    tFull: vm(t, 0),
+    fFull: vm(f, 0),
+    expand: inAxes.map((d) => (l: Tensor) => batchFront(l, d, b)),
+    lead: [b],
+  };
+}
+
+/**
+ * The primitive of a {@linkcode Pick} over `[on, ...leaves]`: the forward
+ * pass runs both and picks per example (`where`); the VJP and JVP pick each
+ * example's own branch's derivatives, so a NaN or inf in the branch an
+ * example did not take stays out of them (JAX's where-gradient problem).
+ */
+function pickRule(fn: string, roles: Roles, p: Pick): Rule<Empty> {
+  const choose = (on: Tensor, a: Tensor, b: Tensor) =>
+    where(
+      leadShaped(on, p.lead, Math.max(a.shape.length, b.shape.length)),
+      a,
+      b,
+    );
+  return {
+    name: fn,
+    forward: ([on, ...leaves]) => {
+      const yt = p.t(...leaves);
+      if (yt instanceof Tracer) throw closureError(fn, roles[0]);
+      const yf = p.f(...leaves);
+      if (yf instanceof Tracer) throw closureError(fn, roles[1]);
+      return choose(on, yt, yf);
+    },
+    vjp: ([on, ...leaves]) => {
+      let cache: [Tensor, Tensor[], Tensor[]] | null = null;
+      const cts = (g: Tensor) => {
+        if (!cache || cache[0] !== g) {
+          const full = leaves.map((l, i) => p.expand[i](l));
+          cache = [g, vjp(p.tFull, ...full)[1](g), vjp(p.fFull, ...full)[1](g)];
+        }
+        return cache;
+      };
+      return [
+        null,
+        ...leaves.map((l, i) =>
+          l.dtype === "int32" ? null : (g: Tensor) => {
+            const [, ct, cf] = cts(g);
+            const picked = choose(on, ct[i], cf[i]);
+            return vjp(p.expand[i], l)[1](picked)[0];
+          }
+        ),
+      ];
+    },
+    jvp: ([on, ...leaves], tangents) => {
+      const ts = leaves.map((l, i) => tangents[i + 1] ?? zerosLike(l));
+      const along = (g: (...l: Tensor[]) => Tensor) =>
+        jvp((...a: Tensor[]) => g(...a), leaves, ts)[1];
+      return choose(on, along(p.t), along(p.f));
+    },
+    batch: (vals, dims) => {
+      // another vmap around this one: its axis goes in front of everything
+      const size = batchSize(vals, dims);
+      const front = vals.map((v, i) => batchFront(v, dims[i], size));
+      const vm = (g: (...l: Tensor[]) => Tensor) =>
+        vmap(g, { inAxes: 0, axisSize: size }) as (...l: Tensor[]) => Tensor;
+      const outer: Pick = {
+        t: vm(p.t),
+        f: vm(p.f),
+        tFull: vm(p.tFull),
+        fFull: vm(p.fFull),
+        expand: p.expand.map((e) => vm(e)),
+        lead: [size, ...p.lead],
+      };
+      return [bindRule(pickRule(fn, roles, outer), front, {}), 0];
     },
   };
 }
@@ -503,7 +642,7 @@ function whileRule(
     },
     vjp: (leaves) =>
       leaves.map(() => () => {
-        throw new Error(
+        throw new NoReverseMode(
           `${fn}: reverse-mode differentiation of a loop whose condition is traced (under jit or vmap) is not supported, as in JAX: use foriLoop with number bounds or scan, which unroll, or differentiate outside jit`,
         );
       }),
@@ -534,6 +673,15 @@ function whileRule(
           vals,
           vmap((...a: Tensor[]) => test(...a))(...ls) as Tensor,
         );
+      // while any example's condition holds; the others keep their carry
+      // (picked per example by a primitive whose derivatives are each
+      // example's own: a finished example's body may give NaN or inf)
+      const pick = perExample(
+        (...a: Tensor[]) => pack(step(...a), box.sig!),
+        (...a: Tensor[]) => pack(a, box.sig!),
+        ls0.map(() => 0),
+        b,
+      );
       const stepB = (...ls: Tensor[]) =>
         noLeak(
           fn,
@@ -541,13 +689,22 @@ function whileRule(
           vals,
           vmap((...a: Tensor[]) => step(...a))(...ls) as Tensor[],
         );
-      // while any example's condition holds; the others keep their carry
+      // (only reverse mode needs the primitive; plain ops jit better)
+      const reverse = vals.some(underReverse);
       const final = whileLoop(
         (ls: Tensor[]) => any(testB(...ls)),
         (ls: Tensor[]) => {
-          const on = testB(...ls), next = stepB(...ls);
-          return next.map((x, i) =>
-            where(reshape(on, [b, ...x.shape.slice(1).map(() => 1)]), x, ls[i])
+          const on = testB(...ls);
+          if (reverse) {
+            const next = bindRule(
+              pickRule(fn, ["bodyFn", "bodyFn"], pick),
+              [on, ...ls],
+              {},
+            );
+            return unpackLeaves(next, box.sig!, [b]);
+          }
+          return stepB(...ls).map((x, i) =>
+            where(leadShaped(on, [b], x.shape.length), x, ls[i])
           );
         },
         ls0,
@@ -699,7 +856,8 @@ export interface ScanOptions {
  * Scans `f` over the leading axis of `xs`, carrying a value, as
  * `jax.lax.scan`: `[carry, y] = f(carry, x)` for each entry x of xs (a
  * tree of tensors sliced along axis 0, or null with `options.length`);
- * returns the final carry and the ys stacked along a new leading axis. The
+ * returns the final carry and the ys stacked along a new leading axis (ys
+ * null when f's y is null, as JAX's `None`: a scan for its carry alone). The
  * carry keeps its structure, shapes and dtypes. The loop is unrolled (each
  * transform sees its turns), so it differentiates in both modes and jits
  * to one plan; a very long scan makes a long plan. Each turn's x is a slice
@@ -716,7 +874,11 @@ export interface ScanOptions {
  * assert.deepEqual(toArray(sums), [1, 3, 6, 10]);
  * ```
  */
-export function scan<C extends Tree, X extends Tree | null, Y extends Tree>(
+export function scan<
+  C extends Tree,
+  X extends Tree | null,
+  Y extends Tree | null,
+>(
   f: (carry: C, x: X) => readonly [C, Y],
   init: C,
   xs: X,
@@ -778,14 +940,25 @@ export function scan<C extends Tree, X extends Tree | null, Y extends Tree>(
       throw new Error(`${fn}: f must return [carry, y], got ${describe(r)}`);
     }
     carryBox.check("f's carry", r[0]);
-    return [r[0], yBox.check("f's y", r[1])];
+    // a null y (JAX's None: nothing to stack) makes ys null
+    yNull ??= r[1] === null;
+    if (yNull !== (r[1] === null)) {
+      throw new Error(
+        `${fn}: f's y must be null on every turn or on none, got ${
+          describe(r[1])
+        }`,
+      );
+    }
+    return [r[0], yNull ? [] : yBox.check("f's y", r[1])];
   };
+  let yNull: boolean | undefined;
   if (n === 0) {
     // no turn: the ys' structure and shapes from one turn on zeros
     const x0 = xTree(
       xl.map((l) => zeros(l.shape.slice(1), { dtype: l.dtype })),
     );
     const [, y0] = turn(init, x0), sig = yBox.sig!;
+    if (yNull) return [init, null as Y];
     const empty = y0.map((y) => zeros([0, ...y.shape], { dtype: y.dtype }));
     return [init, unflattenLeaves(sig.def, empty, sig.kinds) as Y];
   }
@@ -795,6 +968,7 @@ export function scan<C extends Tree, X extends Tree | null, Y extends Tree>(
     const i = o.reverse ? n - 1 - k : k;
     [carry, ys[i]] = turn(carry, xAt(i));
   }
+  if (yNull) return [carry, null as Y];
   const sig = yBox.sig!;
   const stacked = sig.shapes.map((_, j) => stack(ys.map((y) => y[j])));
   return [carry, unflattenLeaves(sig.def, stacked, sig.kinds) as Y];

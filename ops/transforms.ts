@@ -14,7 +14,13 @@ import {
   zerosLike,
 } from "./tensor.ts";
 import { concrete, newLevel, unwrapLevel } from "./trace.ts";
-import { backpropagate, FwdTracer, leafNode, RevTracer } from "./ad.ts";
+import {
+  backpropagate,
+  FwdTracer,
+  leafNode,
+  NoReverseMode,
+  RevTracer,
+} from "./ad.ts";
 import { cast } from "./core_prims.ts";
 import type { Argnums, GradOf, GradOptions, WithAux } from "./grad_types.ts";
 import {
@@ -156,7 +162,9 @@ export function jvp(
  * `jax.linearize`: a function of tangents (trees like the primals) giving
  * the output's tangent, J·t. `f` runs once; each call of the linear
  * function runs only the linear operations of the derivative (it
- * transposes `f`'s recorded VJP, which keeps `f`'s residuals).
+ * transposes `f`'s recorded VJP, which keeps `f`'s residuals; where a
+ * rule has forward mode only, a `whileLoop` whose condition is traced, it
+ * runs `jvp` of `f` instead, as JAX linearizes such loops).
  *
  * @example
  * ```ts
@@ -178,8 +186,15 @@ export function linearize<A extends Tree[], R extends Tree>(
   const jvpFn = (...tangents: A): R => {
     checkTangents(fn, primals, tangents);
     // J·t is the VJP of the linear map g -> pullback(g), applied to t
-    const [, back] = vjp((g: R) => pullback(g), zeroCt);
-    return back(tangents)[0];
+    try {
+      const [, back] = vjp((g: R) => pullback(g), zeroCt);
+      return back(tangents)[0];
+    } catch (e) {
+      // a rule with forward mode only (a whileLoop whose condition is
+      // traced, which JAX linearizes): forward mode, running f again
+      if (!(e instanceof NoReverseMode)) throw e;
+      return jvp(f, primals, tangents)[1];
+    }
   };
   return [out, jvpFn];
 }
