@@ -6,6 +6,7 @@
  * @module
  */
 import { type Tree, treeWalkGuard } from "../ops/tree.ts";
+import { debugNansOn, setDebugNans } from "../ops/debug.ts";
 import {
   type AnyLayer,
   checkLayer,
@@ -47,9 +48,13 @@ function shapeLeaves(
       guard.leave(x);
     } else {
       throw new Error(
-        `${fn}: leaf "${path}" must be a Tensor, an array or a plain object, got ${
-          describe(x)
-        }`,
+        path === ""
+          ? `${fn}: expected a params tree (nested arrays and plain objects of tensors) or a layer, got ${
+            describe(x)
+          }`
+          : `${fn}: leaf "${path}" must be a Tensor, an array or a plain object, got ${
+            describe(x)
+          }`,
       );
     }
   };
@@ -118,14 +123,22 @@ export function summary(
 ): string {
   const fn = "nn.summary";
   checkLayer(fn, "layer", layer);
-  if (
-    !Array.isArray(inputShape) ||
-    !inputShape.every((d) => Number.isInteger(d) && d >= 1)
-  ) {
+  if (!Array.isArray(inputShape)) {
     throw new Error(
       `${fn}: inputShape must be an array of positive integers (batch axis included, e.g. [1, 1, 32, 32]), got ${
         describe(inputShape)
       }`,
+    );
+  }
+  const badDim = inputShape.findIndex((d) =>
+    !(Number.isSafeInteger(d) && d >= 1)
+  );
+  if (badDim >= 0) {
+    const d = inputShape[badDim] as unknown;
+    throw new Error(
+      `${fn}: inputShape must be an array of positive integers (batch axis included, e.g. [1, 1, 32, 32]), got inputShape[${badDim}] = ${
+        typeof d === "number" ? d : describe(d)
+      } in [${inputShape.map(String).join(", ")}]`,
     );
   }
   const rows: Row[] = [];
@@ -178,7 +191,15 @@ export function summary(
     row.shape = out;
     return out;
   };
-  walk(layer, inputShape, layer.info.name, 0, false);
+  // a named model's forward runs on zero activations, which may make NaNs
+  // (x / sum(x)) that the user's debug NaN checks must not report
+  const nanChecks = debugNansOn();
+  setDebugNans(false);
+  try {
+    walk(layer, inputShape, layer.info.name, 0, false);
+  } finally {
+    setDebugNans(nanChecks);
+  }
 
   const prefix = (d: number) =>
     d === 0 ? "" : d === 1 ? "├─" : "│    ".repeat(d - 1) + "└─";

@@ -71,6 +71,54 @@ function varName(n: number): string {
   return s;
 }
 
+/**
+ * A float as numpy prints a scalar of its dtype (Python's `repr`): the
+ * shortest digits that give the value back in that dtype (`0.1` for float32's
+ * 0.100000001...), `2.0`, `1e-05`, `1e+30`, `nan`, `inf`, `-0.0`.
+ */
+function floatText(x: number, f32: boolean): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  let sci = x.toExponential();
+  if (f32) {
+    for (let p = 0; p <= 8; p++) {
+      const t = x.toExponential(p);
+      if (Math.fround(Number(t)) === x) {
+        sci = t;
+        break;
+      }
+    }
+  }
+  const [mant, expStr] = sci.split("e");
+  const e = Number(expStr);
+  if (e < -4 || e >= 16) {
+    const m = mant.includes(".") ? mant.replace(/\.?0+$/, "") : mant;
+    return `${m}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  const s = String(Number(sci));
+  return s.includes(".") ? s : `${s}.0`;
+}
+
+/** A parameter value as text: numbers as Python prints them (`inf`, not JSON's `null`). */
+function paramText(v: unknown, top = true): string {
+  if (typeof v === "number") {
+    return Number.isInteger(v) && !Object.is(v, -0)
+      ? String(v)
+      : floatText(v, false);
+  }
+  if (typeof v === "string") return top ? v : JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => paramText(x, false))}]`;
+  if (v !== null && typeof v === "object") {
+    return `{${
+      Object.entries(v).map(([k, x]) =>
+        `${JSON.stringify(k)}:${paramText(x, false)}`
+      )
+    }}`;
+  }
+  return String(v);
+}
+
 /** `name:f32[2,3]`. */
 const typed = (v: JaxprVar) => `${v.name}:${SHORT[v.dtype]}[${v.shape}]`;
 
@@ -122,9 +170,9 @@ function jaxprOf(plan: Plan, leaves: readonly Tensor[]): Jaxpr {
   const names: string[] = invars.map((v) => v.name);
   const literal = (t: Tensor) => {
     const x = t.data[0];
-    const text = t.dtype === "int32" || !Number.isInteger(x)
+    const text = t.dtype === "int32"
       ? String(x)
-      : x.toFixed(1);
+      : floatText(x, t.dtype === "float32");
     return `${text}:${SHORT[t.dtype]}[]`;
   };
   const show = (r: Ref) =>
@@ -148,9 +196,7 @@ function jaxprOf(plan: Plan, leaves: readonly Tensor[]): Jaxpr {
   const outvars = plan.outs.map(show);
   const text = () => {
     const ps = (p: Readonly<Record<string, unknown>>) => {
-      const kv = Object.entries(p).map(([k, v]) =>
-        `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
-      );
+      const kv = Object.entries(p).map(([k, v]) => `${k}=${paramText(v)}`);
       return kv.length ? `[${kv.join(" ")}]` : "";
     };
     const lines = eqns.map((e) =>
