@@ -67,8 +67,21 @@ function axesOf(
   return axes;
 }
 
-/** A list of integers >= 0 (or one, as a list of one); `name` names it in errors. */
+/**
+ * A list of integers >= 0 (or one, as a list of one; or an int32 tensor of
+ * at most one axis, as torch's `repeats` tensor); `name` names it in errors.
+ */
 function counts(fn: string, name: string, v: unknown): number[] {
+  if (isTensor(v)) {
+    if (v.dtype !== "int32" || v.shape.length > 1) {
+      throw new Error(
+        `${fn}: ${name} as a tensor must be int32 with at most one axis, got ${
+          describe(v)
+        }`,
+      );
+    }
+    v = Array.from(v.data);
+  }
   const list = typeof v === "number" ? [v] : v;
   if (
     !Array.isArray(list) || !list.every((r) => Number.isInteger(r) && r >= 0)
@@ -118,7 +131,8 @@ export function flip(
  * Rolls elements along axes, as `torch.roll`: an element pushed past the end
  * comes back at the start. `shifts` and `axis` are numbers or lists of equal
  * length; without `axis` the flattened tensor is rolled and the shape kept.
- * Shifts may be negative or larger than the axis.
+ * Shifts may be negative or larger than the axis; an axis listed twice is
+ * rolled by the sum of its shifts, as torch.
  *
  * @example
  * ```ts
@@ -158,7 +172,13 @@ export function roll(
     }
     return reshape(roll(reshape(x, [-1]), list[0], { axis: 0 }), [...x.shape]);
   }
-  const axes = axesOf(fn, x, options.axis);
+  // (an axis may be listed more than once: its shifts add up, as torch.roll)
+  const given = typeof options.axis === "number"
+    ? [options.axis]
+    : options.axis;
+  const axes = Array.isArray(given)
+    ? given.map((a) => axesOf(fn, x, a)[0])
+    : axesOf(fn, x, given);
   if (axes.length !== list.length) {
     throw new Error(
       `${fn}: shifts and axis must have the same length, got shifts ${
@@ -166,10 +186,12 @@ export function roll(
       } and axis ${JSON.stringify(options.axis)}`,
     );
   }
+  const total = new Map<number, number>();
+  axes.forEach((a, i) => total.set(a, (total.get(a) ?? 0) + list[i]));
   let y = x;
-  axes.forEach((a, i) => {
+  total.forEach((shift, a) => {
     const d = x.shape[a];
-    const s = d === 0 ? 0 : ((list[i] % d) + d) % d;
+    const s = d === 0 ? 0 : ((shift % d) + d) % d;
     if (s === 0) return;
     const starts = (v: number) => x.shape.map((_, j) => (j === a ? v : 0));
     const ends = (v: number) => x.shape.map((e, j) => (j === a ? v : e));
@@ -213,7 +235,8 @@ export function tile(x: Tensor, reps: number | number[]): Tensor {
  * Repeats each element `repeats` times in place, as `jnp.repeat` and
  * `torch.repeat_interleave` (torch's `Tensor.repeat` copies the whole tensor:
  * that is {@linkcode tile}). `repeats` is one count or one per element along
- * the axis; without `axis` the flattened tensor is repeated.
+ * the axis (a list, or an int32 tensor as torch's); without `axis` the
+ * flattened tensor is repeated.
  *
  * @example
  * ```ts
@@ -223,11 +246,13 @@ export function tile(x: Tensor, reps: number | number[]): Tensor {
  * const x = tensor([[1, 2], [3, 4]]);
  * assert.deepEqual(toArray(repeat(x, [1, 2], { axis: 0 })), [[1, 2], [3, 4], [3, 4]]);
  * assert.deepEqual(toArray(repeat(x, 2, { axis: -1 })), [[1, 1, 2, 2], [3, 3, 4, 4]]);
+ * const r = tensor([0, 2], { dtype: "int32" });
+ * assert.deepEqual(toArray(repeat(x, r, { axis: 0 })), [[3, 4], [3, 4]]);
  * ```
  */
 export function repeat(
   x: Tensor,
-  repeats: number | number[],
+  repeats: number | readonly number[] | Tensor,
   options?: { axis?: number },
 ): Tensor {
   if (options === undefined) options = {};
@@ -237,7 +262,7 @@ export function repeat(
   checkOptions(fn, options, ["axis"]);
   const r = counts(fn, "repeats", repeats);
   if (options.axis === undefined) {
-    return repeat(reshape(x, [-1]), repeats, { axis: 0 });
+    return repeat(reshape(x, [-1]), r, { axis: 0 });
   }
   const [a] = axesOf(fn, x, options.axis);
   const d = x.shape[a];
@@ -587,7 +612,8 @@ export function moveaxis(
 export function swapaxes(x: Tensor, axis1: number, axis2: number): Tensor {
   const fn = "swapaxes";
   checkTensor(fn, x, "x");
-  const [a] = axesOf(fn, x, axis1), [b] = axesOf(fn, x, axis2);
+  // (a scalar's axis 0 or -1 swapped with itself, as torch)
+  const [a] = axesOf(fn, x, axis1, true), [b] = axesOf(fn, x, axis2, true);
   const perm = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
   return transpose(x, perm);
 }
