@@ -1,12 +1,14 @@
 /**
  * Cumulative ops along one axis: `cumsum` (a primitive: its VJP is the
- * running sum from the other end), and the compositions `cumprod` and
- * `logCumSumExp`, inclusive scans by doubling (Hillis–Steele: log2(n)
- * steps, each combining every entry with the one 1, 2, 4, ... places
- * before it). They are built from multiplications and log-add-exps only, so
- * their derivatives of every order are right with zeros in the row (no
- * division by an input) and need no rule of their own. Float32 inputs are
- * scanned in float64 and rounded once, as PyTorch's CPU kernels accumulate.
+ * running sum from the other end), `cumprod` (a primitive whose forward is
+ * PyTorch's in-order loop and whose derivatives are those of the
+ * composition below) and the composition `logCumSumExp`: inclusive scans by
+ * doubling (Hillis–Steele: log2(n) steps, each combining every entry with
+ * the one 1, 2, 4, ... places before it). They are built from
+ * multiplications and log-add-exps only, so their derivatives of every
+ * order are right with zeros in the row (no division by an input). Float32
+ * inputs are scanned in float64 and rounded once, as PyTorch's CPU kernels
+ * accumulate.
  *
  * @module
  */
@@ -28,6 +30,7 @@ import {
   where,
 } from "./elementwise.ts";
 import { normAxis, pad, slice } from "./structural.ts";
+import { jvp, vjp } from "./transforms.ts";
 import * as scan from "./kernels/scan.ts";
 
 /** Options of the cumulative ops. */
@@ -94,6 +97,15 @@ export function cumprod(x: Tensor, options: CumulativeOptions): Tensor {
   using _op = userOp("cumprod");
   const axis = cumulativeAxis("cumprod", x, options);
   if (x.shape.length === 0) return x;
+  return bind(cumprodPrim, [x], { axis });
+}
+
+/**
+ * The running product as a composition (by doubling; float32 in float64):
+ * where {@linkcode cumprod}'s derivatives come from, its products of the
+ * other entries exact with zeros in the row.
+ */
+function cumprodByDoubling(x: Tensor, axis: number): Tensor {
   return inFloat64(x, (w) => scanByDoubling(w, axis, 1, mul));
 }
 
@@ -103,7 +115,9 @@ export function cumprod(x: Tensor, options: CumulativeOptions): Tensor {
  * the larger, so neither overflow nor underflow of `exp` loses an entry.
  * int32 gives float32. From a +inf on the result is +inf; the gradient of
  * the entries before it is PyTorch's, and the +inf entry's is its limit
- * (PyTorch: NaN).
+ * (PyTorch: NaN). A -inf entry's gradient is 0 once a finite entry is in
+ * the running sum (as PyTorch's); while every entry so far is -inf, the
+ * result is -inf and its gradient goes to the latest entry (PyTorch: NaN).
  *
  * @example
  * ```ts
@@ -154,18 +168,19 @@ function scanByDoubling(
  * `log(e^a + e^b)`, with the larger of the two taken out (a constant shift:
  * it cancels in the value and in every derivative, so ties are smooth). With
  * the shift, one exponential is exactly 1, and log1p keeps the other's
- * digits. Two -inf give -inf; NaN stays NaN. An inf gives inf, taken as the
- * larger operand itself: its derivative 1 goes to it and 0 to the other
- * (the limit; the formula's would be inf · 0 = NaN, which the scan would
- * spread to every earlier entry, where PyTorch's gradient is finite).
+ * digits. NaN stays NaN. An inf, or two -inf, give that infinity, taken as
+ * the larger operand itself (`a` for two -inf): its derivative 1 goes to it
+ * and 0 to the other (the limit; the formula's would be inf · 0 = NaN, which
+ * the scan would spread to every earlier entry, or for two -inf to both of
+ * them even where a later finite entry makes PyTorch's gradient 0).
  */
 function logAddExp(a: Tensor, b: Tensor): Tensor {
   const m = concrete(maximum(a, b));
-  const inf = equal(m, Infinity);
+  const inf = equal(abs(m), Infinity);
   // the formula on values that cannot reach inf (where it is not used, so
   // that its derivative there is 0, not NaN)
   const as = where(inf, 0, a), bs = where(inf, 0, b);
-  const shift = where(equal(abs(m), Infinity), 0, m);
+  const shift = where(inf, 0, m);
   const ea = exp(sub(as, shift)), eb = exp(sub(bs, shift));
   // ea + eb - 1, exactly: the 1 comes out of the larger term
   const rest = where(
@@ -205,3 +220,35 @@ const cumsumPrim: Primitive<{ axis: number; reverse: boolean }> =
       d,
     ],
   });
+
+/**
+ * cumprod: the running product in order, by the kernel (so an overflow or
+ * underflow lands where PyTorch's loop puts it; the doubling scan's other
+ * grouping could meet inf · 0 = NaN there). Its derivatives are those of
+ * the composition {@linkcode cumprodByDoubling}, which are exact with zeros
+ * and differentiable again.
+ */
+const cumprodPrim: Primitive<{ axis: number }> = definePrimitive({
+  name: "cumprod",
+  forward: ([x], { axis }) =>
+    fromData(
+      scan.cumprodAxis(
+        x.data,
+        x.shape,
+        axis,
+        allocData(x.dtype, x.data.length),
+      ),
+      x.shape,
+    ),
+  vjp: ([x], _, { axis }) => {
+    if (x.dtype === "int32") return [null];
+    const [, back] = vjp((w: Tensor) => cumprodByDoubling(w, axis), x);
+    return [(g) => back(g)[0]];
+  },
+  jvp: ([x], [t], _, { axis }) =>
+    jvp((w: Tensor) => cumprodByDoubling(w, axis), [x], [t!])[1],
+  batch: ([x], [d], p) => [
+    bind(cumprodPrim, [x], { axis: p.axis + (d! <= p.axis ? 1 : 0) }),
+    d,
+  ],
+});

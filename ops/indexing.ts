@@ -551,6 +551,9 @@ export interface TopkOptions {
  * The `k` largest (or smallest) values along `axis` and their int32
  * indices, as `torch.topk` (sorted): in order, equal values in their
  * original order, NaN as the largest value. `k` is 0 to the axis' size.
+ * Among equal values the first ones are taken, where PyTorch's choice is
+ * unspecified (`torch.topk(torch.tensor([1., 4, 2, 4, 4]), 2)` gives
+ * indices [1, 4]; this gives [1, 3]).
  *
  * @example
  * ```ts

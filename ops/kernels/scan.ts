@@ -38,3 +38,34 @@ export function cumsumAxis(
   }
   return out;
 }
+
+/**
+ * Writes into `out` the running product of `x` of `shape` along `axis`, in
+ * order (entry i multiplies entries 0..i left to right, as PyTorch's loop:
+ * an overflow to ±inf stays inf, an underflow to 0 stays 0). Floats
+ * accumulate in float64 and round once per output; int32 wraps modulo 2^32.
+ */
+export function cumprodAxis(
+  x: TypedArray,
+  shape: readonly number[],
+  axis: number,
+  out: TypedArray,
+): TypedArray {
+  const n = shape[axis];
+  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  if (x.length === 0) return out;
+  const outer = x.length / (n * inner);
+  const ints = out instanceof Int32Array;
+  const acc = ints ? new Int32Array(inner) : new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(1);
+    for (let k = 0; k < n; k++) {
+      const base = (o * n + k) * inner;
+      for (let i = 0; i < inner; i++) {
+        acc[i] = ints ? Math.imul(acc[i], x[base + i]) : acc[i] * x[base + i];
+        out[base + i] = acc[i];
+      }
+    }
+  }
+  return out;
+}
