@@ -34,6 +34,7 @@ import {
   greater,
   greaterEqual,
   less,
+  lessEqual,
   log,
   log1p,
   maximum,
@@ -444,7 +445,10 @@ export function l1Loss(
 /**
  * Binary cross-entropy on logits, stable, as
  * `torch.nn.functional.binary_cross_entropy_with_logits` (with optional
- * element `weight` and `posWeight`).
+ * element `weight` and `posWeight`). Its softplus term is
+ * `log1p(e^-|x|)`, so beyond |x| ≈ 16.6, where PyTorch's float32 kernel
+ * rounds `log(1 + e^-|x|)` to 0, the loss keeps `e^-|x|` (a logit of 88
+ * with target 1: 6.05e-39, PyTorch's 0).
  *
  * @example
  * ```ts
@@ -526,7 +530,10 @@ const bcePrim: Primitive<Record<never, never>> = definePrimitive({
  * output) against `target` of the same shape, as
  * `torch.nn.functional.binary_cross_entropy`: each log clamped at -100, an
  * optional element `weight` broadcast to the loss, and PyTorch's gradient,
- * finite where a probability is exactly 0 or 1. On logits prefer
+ * finite where a probability is exactly 0 or 1. Each value is computed in
+ * float64 (with `log1p(-p)`) and rounded once, where PyTorch's float32
+ * kernel rounds `1 - p` first: p = 1e-7 with target 0 gives 1e-7
+ * (PyTorch's 1.1920929e-7). On logits prefer
  * {@linkcode binaryCrossEntropyWithLogits}, which is stable.
  *
  * @example
@@ -665,7 +672,10 @@ export function huberLoss(
 /**
  * Smooth L1 loss, as `torch.nn.functional.smooth_l1_loss`: with
  * `d = input - target`, `0.5·d² / beta` where `|d| < beta` and
- * `|d| - 0.5·beta` elsewhere (default beta 1; beta 0 is the L1 loss).
+ * `|d| - 0.5·beta` elsewhere (default beta 1; beta 0 is the L1 loss,
+ * whose input gradient is PyTorch's: -1 where `d <= 0`, at 0 too; its
+ * target gradient is the negation, where PyTorch's backward, which swaps
+ * input and target, gives -1 at `d = 0` as well).
  * `huberLoss` with `delta = beta`, divided by beta.
  *
  * @example
@@ -690,13 +700,17 @@ export function smoothL1Loss(
     target,
     options,
     (d, z, beta) =>
-      beta === 0 ? z : quadraticBelow(
-        d,
-        z,
-        beta,
-        (dq) => div(mul(square(dq), 0.5), beta),
-        sub(z, 0.5 * beta),
-      ),
+      beta === 0
+        // |d| with PyTorch's gradient: -1 where d <= 0 (at 0 too: its
+        // kernel's first test), 1 above, NaN at NaN (the NaN-only branch)
+        ? quadraticBelow(d, z, 0, square, where(lessEqual(d, 0), sub(0, d), d))
+        : quadraticBelow(
+          d,
+          z,
+          beta,
+          (dq) => div(mul(square(dq), 0.5), beta),
+          sub(z, 0.5 * beta),
+        ),
   );
 }
 
@@ -1246,7 +1260,9 @@ export function tripletMarginLoss(
  * Poisson negative log-likelihood, as `torch.nn.functional.poisson_nll_loss`:
  * `exp(input) - target·input` for log-rates (`logInput`, the default), else
  * `input - target·log(input + eps)`; with `full`, Stirling's approximation
- * of `log(target!)` is added where target > 1.
+ * of `log(target!)` is added where target > 1. With `full`, the derivative
+ * in target where target is 0 is that of the loss without the term
+ * (PyTorch's is NaN: its masked term's `0·log 0`).
  *
  * @example
  * ```ts
