@@ -633,10 +633,11 @@ const intFloorDiv = (a: number, b: number) => {
 };
 
 // the remainder's derivatives: 1 in a, -floor(a / b) (fmod: -trunc) in b
-const remainderVjp = (quot: (q: Tensor) => Tensor) => ([a, b]: Tensor[]) => [
-  (g: Tensor) => unbroadcast(g, a.shape),
-  (g: Tensor) => unbroadcast(neg(mul(g, quot(div(a, b)))), b.shape),
-];
+const remainderVjp =
+  (quot: (a: Tensor, b: Tensor) => Tensor) => ([a, b]: Tensor[]) => [
+    (g: Tensor) => unbroadcast(g, a.shape),
+    (g: Tensor) => unbroadcast(neg(mul(g, quot(a, b))), b.shape),
+  ];
 const remainderPrim: Primitive<Empty> = definePrimitive({
   name: "remainder",
   forward: binaryByDtype("remainder", {
@@ -644,7 +645,9 @@ const remainderPrim: Primitive<Empty> = definePrimitive({
     float64: remainderOf(id),
     int32: remainderOf(id),
   }),
-  vjp: remainderVjp((q) => floor(q)),
+  // (the quotient of the floor division, as PyTorch's div(rounding_mode="floor"):
+  // -3 // inf is -1, where floor(-3 / inf) is -0)
+  vjp: remainderVjp((a, b) => floorDivide(a, b)),
   batch: broadcastBatch(() => remainderPrim),
 });
 const fmodPrim: Primitive<Empty> = definePrimitive({
@@ -653,7 +656,7 @@ const fmodPrim: Primitive<Empty> = definePrimitive({
     float32: (a, b) => a % b,
     float64: (a, b) => a % b,
   }),
-  vjp: remainderVjp((q) => trunc(q)),
+  vjp: remainderVjp((a, b) => trunc(div(a, b))),
   batch: broadcastBatch(() => fmodPrim),
 });
 const floorDividePrim: Primitive<Empty> = definePrimitive({
@@ -768,7 +771,13 @@ const xlogyPrim: Primitive<Empty> = definePrimitive({
     float64: (x, y) => Number.isNaN(y) ? NaN : x === 0 ? 0 : x * Math.log(y),
   }, floatPair),
   vjp: ([x, y]) => [
-    (g) => unbroadcast(mul(g, log(y)), x.shape),
+    // PyTorch 1.13's rule: xlogy(g, y) (0 where g is 0), and 0 where x is
+    // 0 and y <= 0, where log(y) is not a number or not finite
+    (g) =>
+      unbroadcast(
+        where(equal(x, 0), where(lessEqual(y, 0), 0, xlogy(g, y)), xlogy(g, y)),
+        x.shape,
+      ),
     (g) => unbroadcast(div(mul(g, x), y), y.shape),
   ],
   batch: broadcastBatch(() => xlogyPrim),
@@ -777,8 +786,9 @@ const xlogyPrim: Primitive<Empty> = definePrimitive({
 /**
  * `x * log(y)`, 0 where x is 0 (unless y is NaN), elementwise with
  * broadcasting (as `torch.xlogy` and `jax.scipy.special.xlogy`: entropy
- * terms without `0 * log 0 = NaN`); derivatives `log(y)` (also where x is
- * 0, as PyTorch 1.13's and JAX's) and `x / y`. int32 gives float32.
+ * terms without `0 * log 0 = NaN`); derivatives `log(y)` (0 where x is 0
+ * and y <= 0, and 0 where the cotangent is 0, as PyTorch 1.13's; JAX's is
+ * `log(y)` there too) and `x / y`. int32 gives float32.
  *
  * @example
  * ```ts

@@ -421,3 +421,44 @@ Deno.test("errors: math arguments", () => {
     /logicalNot: x must be a Tensor/,
   );
 });
+
+Deno.test("xlogy's and remainder's derivatives are PyTorch 1.13's where x is 0 or the quotient's floor differs", () => {
+  const f64 = { dtype: "float64" as const };
+  // x = [0,0,0,0,0,0,0,2,2], y = [0,-0,-1,3,nan,inf,1e-300,0,-1] (float64):
+  // torch.xlogy(x, y).sum().backward(): x.grad = [0, 0, 0, 1.0986, nan, inf,
+  // -690.7755, -inf, nan], y.grad = [nan, nan, -0, 0, nan, 0, 0, inf, -2]
+  const xs = [0, 0, 0, 0, 0, 0, 0, 2, 2];
+  const ys = [0, -0, -1, 3, NaN, Infinity, 1e-300, 0, -1];
+  const [gx, gy] = T.grad(
+    (x: T.Tensor, y: T.Tensor) => T.sum(T.xlogy(x, y)),
+    { argnums: [0, 1] },
+  )(T.tensor(xs, f64), T.tensor(ys, f64)) as T.Tensor[];
+  assert.deepEqual(Array.from(gx.data), [
+    0,
+    0,
+    0,
+    Math.log(3),
+    NaN,
+    Infinity,
+    Math.log(1e-300),
+    -Infinity,
+    NaN,
+  ]);
+  assert.deepEqual(Array.from(gy.data), [
+    NaN,
+    NaN,
+    -0,
+    0,
+    NaN,
+    0,
+    0,
+    Infinity,
+    -2,
+  ]);
+  // torch.remainder(a, b).sum().backward() with a = [-3, inf, 5.5],
+  // b = [inf, 2, 2]: b.grad = [1, nan, -2] (-div(a, b, rounding_mode="floor"))
+  const gb = T.grad((b: T.Tensor) =>
+    T.sum(T.remainder(T.tensor([-3, Infinity, 5.5], f64), b))
+  )(T.tensor([Infinity, 2, 2], f64)) as T.Tensor;
+  assert.deepEqual(Array.from(gb.data), [1, NaN, -2]);
+});
