@@ -211,11 +211,17 @@ export function schedule(
         : nIn + s,
     );
   });
-  // one loop and kernel per program (an unrolled network repeats a few)
-  const compiled = new Map<string, Code>();
   const code = (g: Group) => {
     let c = compiled.get(g.key);
-    if (!c) compiled.set(g.key, c = compileProgram(g, steps, nIn, info));
+    if (c) {
+      compiled.delete(g.key); // most recently used last
+    } else {
+      c = compileProgram(g, steps, nIn, info);
+      if (compiled.size >= MAX_PROGRAMS) {
+        compiled.delete(compiled.keys().next().value!);
+      }
+    }
+    compiled.set(g.key, c);
     return c;
   };
   // runs of groups with one program become one task (`inRun`: the values
@@ -283,6 +289,24 @@ function group(
 }
 
 let loops = 0;
+
+/**
+ * One loop and kernel per program, for every plan (an unrolled network
+ * repeats a few; a retrace makes the same ones again): each compiled loop's
+ * source is its own (see `compileProgram`), and V8 keeps every source it
+ * compiled, so compiling a program anew on each trace grew the heap by
+ * about 1.7 KB a trace for as long as the process ran. The programs used
+ * last are kept, at most MAX_PROGRAMS.
+ */
+const compiled = new Map<string, Code>();
+
+/** Most programs `compiled` keeps. */
+const MAX_PROGRAMS = 4096;
+
+/** How many loops have been compiled (tests read it). @internal */
+export function fusedLoopsCompiled(): number {
+  return loops;
+}
 
 /**
  * Most steps in one group: a longer chain (an unrolled loop) is cut into
