@@ -6,7 +6,7 @@
  * @module
  */
 import { isTensor, type Tensor, zeros } from "../ops/tensor.ts";
-import { type Key, split } from "../ops/random.ts";
+import { foldIn, type Key, split } from "../ops/random.ts";
 import { add as addOp } from "../ops/elementwise.ts";
 import { concat as concatOp } from "../ops/structural.ts";
 import {
@@ -87,7 +87,10 @@ export type SequentialState<L extends readonly AnyLayer[]> = {
  * for a parameterless one), so a parameter's dotted path is PyTorch's
  * state_dict key (`0.weight`); its state likewise. `init` splits the key
  * into one per layer; `apply` with `{ training: true, key }` splits the key
- * among the layers that need one (dropout), in order.
+ * among the layers that need one (dropout), in order. A layer object passed
+ * twice gets two independent entries (its own params at each position;
+ * PyTorch's `nn.Sequential(lin, lin)` shares one module): to share weights,
+ * call one child twice in a {@linkcode model}.
  *
  * @example
  * ```ts
@@ -234,7 +237,9 @@ export interface ModelOptions {
  * params (threading its state, and a key split from the model's key when the
  * child needs one), and `m.call(layer, x)` applies an unregistered
  * parameterless layer; plain ops (`relu(x)`, `maxPool2d(x, ...)`) work too.
- * A child may be called more than once (shared weights). `summary` runs the
+ * A child may be called more than once (shared weights; its state threads
+ * through the calls in order, and a child that needs a key, dropout, draws
+ * afresh at each call, as a reused PyTorch module does). `summary` runs the
  * forward on zero activations with every child replaced by its shape rule,
  * so it never allocates parameters.
  *
@@ -410,11 +415,17 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
     const keys = childKeys(entries, key);
     const ps = params as Record<string, unknown>;
     const next: Record<string, unknown> = { ...state };
+    // a child called again draws afresh (PyTorch's dropout module reused in
+    // a forward draws a new mask per call): the n-th call (n >= 1) gets its
+    // key folded with n, the first the key itself
+    const calls = new Map<string, number>();
     const m = bind(
       (k, c, x) => {
+        const n = calls.get(k) ?? 0, ck = keys.get(k);
+        calls.set(k, n + 1);
         const r = c.applyWithState(ps[k], next[k], x, {
           training,
-          key: keys.get(k),
+          key: ck === undefined || n === 0 ? ck : foldIn(ck, n),
         });
         next[k] = r.state;
         return r.y;

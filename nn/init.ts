@@ -19,6 +19,7 @@ import {
   type Tensor,
 } from "../ops/tensor.ts";
 import { add, mul } from "../ops/elementwise.ts";
+import { clamp } from "../ops/math.ts";
 import {
   type Key,
   normal as randomNormal,
@@ -279,10 +280,22 @@ export function truncNormal(
       `${fn}: std must be > 0 and a < b, got std ${std}, a ${a}, b ${b}`,
     );
   }
-  const z = truncatedNormal(key, (a - mean) / std, (b - mean) / std, shape, {
-    dtype: floatOf(fn, options.dtype),
-  });
-  return add(mul(z, std), mean);
+  const lo = (a - mean) / std, hi = (b - mean) / std;
+  const dtype = floatOf(fn, options.dtype);
+  let z: Tensor;
+  try {
+    z = truncatedNormal(key, lo, hi, shape, { dtype });
+  } catch (e) {
+    // (named for this function and its own arguments, not the standard
+    // normal's bounds random.truncatedNormal was given)
+    if (!/too far in the tail/.test((e as Error).message)) throw e;
+    throw new Error(
+      `${fn}: [a, b] = [${a}, ${b}] lies ${lo} to ${hi} standard deviations from the mean ${mean}, too far in the tail to sample in ${dtype}`,
+    );
+  }
+  // rounding in `z·std + mean` can step past a bound (a mean far from 0
+  // next to a small std, in float32): clamp to [a, b] after, as torch does
+  return clamp(add(mul(z, std), mean), { min: a, max: b });
 }
 
 /**
@@ -305,7 +318,12 @@ export function constant(
   const fn = "nn.init.constant";
   shapeOf(fn, shape);
   checkOptions(fn, options, ["dtype"]);
-  return full(shape, num(fn, "value", value, NaN), {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(
+      `${fn}: value must be a finite number, got ${describe(value)}`,
+    );
+  }
+  return full(shape, value, {
     dtype: floatOf(fn, options.dtype) as DType,
   });
 }
