@@ -36,6 +36,7 @@ import {
   adaptiveMaxAlong,
   avgPool2d,
   firstMaxAlong,
+  keepInputSize,
   maxPool2d,
 } from "./pool.ts";
 
@@ -188,7 +189,11 @@ export function conv3dShape(
  * The positions along an axis of size `size` (padded by `before`) read by
  * output `o`'s tap `t` (`o·stride + t·dilation - before`); one past the end
  * where a tap falls in the padding or past the input (the caller appends
- * the padding value there). @internal
+ * the padding value there). With `nearest`, a tap before the input reads
+ * the window's first tap inside it and one past the input its last (so max
+ * pooling's first-maximum and last-NaN picks stay on the input, as
+ * PyTorch's, even in a window of -infinities); only a window without any
+ * tap inside reads one past the end. @internal
  */
 function taps(
   size: number,
@@ -197,12 +202,21 @@ function taps(
   stride: number,
   dilation: number,
   before: number,
+  nearest = false,
 ): Tensor {
   const idx = new Int32Array(out * k);
   for (let o = 0; o < out; o++) {
+    const first = o * stride - before;
+    // the window's first and last taps inside the input (none: lo > hi)
+    const lo = first >= 0 ? 0 : Math.ceil(-first / dilation);
+    const hi = Math.min(k - 1, Math.floor((size - 1 - first) / dilation));
     for (let t = 0; t < k; t++) {
-      const at = o * stride + t * dilation - before;
-      idx[o * k + t] = at >= 0 && at < size ? at : size;
+      const at = first + t * dilation;
+      idx[o * k + t] = at >= 0 && at < size
+        ? at
+        : nearest && lo <= hi
+        ? first + (t < lo ? lo : hi) * dilation
+        : size;
     }
   }
   return tensor(idx, { shape: [out, k], dtype: "int32" });
@@ -548,6 +562,17 @@ export function pool3dShape(
     kind,
   );
   const x5 = volumeBatch(fn, xShape);
+  if (kind === "avg" && k.some((v, a) => x5[2 + a] < v)) {
+    // PyTorch's avg_pool3d refuses a kernel larger than the unpadded input
+    // (its pool3d_shape_check with check_input_size), padding or not
+    throw new Error(
+      `${fn}: input image (D ${x5[2]}, H ${x5[3]}, W ${
+        x5[4]
+      }) is smaller than the kernelSize ${
+        fmt(k)
+      } (as PyTorch's avg_pool3d, the padding not counted), x ${fmt(xShape)}`,
+    );
+  }
   const out = [0, 1, 2].map((a) =>
     outputLength(
       x5[2 + a],
@@ -625,7 +650,9 @@ export function maxPool3d(x: Tensor, options: MaxPool3dOptions): Tensor {
       [0, 0],
       [0, 0],
     ], { value: -Infinity });
-    const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0]);
+    // (a depth tap in the padding reads the window's nearest input slice:
+    // the pick stays on the input, as PyTorch's, when all are -infinity)
+    const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0], true);
     // [N, C, oD, kD, oH, oW]: the first maximum, or the last NaN
     return firstMaxAlong(gatherAt(padded, at, 2), 3);
   }, 3);
@@ -697,7 +724,7 @@ export function avgPool3d(x: Tensor, options: AvgPool3dOptions): Tensor {
 export function adaptivePool3dShape(
   fn: string,
   xShape: readonly number[],
-  outputSize: Triple,
+  outputSize: number | readonly [number | null, number | null, number | null],
 ): number[] {
   const x5 = volumeBatch(fn, xShape);
   if (x5.slice(2).some((v) => v < 1)) {
@@ -705,7 +732,12 @@ export function adaptivePool3dShape(
       `${fn}: x's depth, height and width must be >= 1, got x ${fmt(xShape)}`,
     );
   }
-  const out = triple(fn, "outputSize", outputSize, 1);
+  const out = triple(
+    fn,
+    "outputSize",
+    keepInputSize(outputSize, xShape, 3),
+    1,
+  );
   adaptiveBounds(fn, xShape, out); // (an output too large is an error before any allocation or loop)
   return [...xShape.slice(0, -3), ...out];
 }
@@ -714,7 +746,8 @@ export function adaptivePool3dShape(
  * Adaptive average pooling of volumes to `outputSize` `[d, h, w]` (or one
  * number), as `torch.nn.functional.adaptive_avg_pool3d` (window i spans
  * floor(i·D/out) to ceil((i+1)·D/out) along each axis): the windows'
- * entries gathered and averaged along the width, the height, then the depth.
+ * entries gathered and averaged along the width, the height, then the depth. A
+ * `null` entry of `outputSize` keeps that axis's size (PyTorch's `None`).
  *
  * @example
  * ```ts
@@ -725,14 +758,18 @@ export function adaptivePool3dShape(
  * assert.equal(y.data[0], 1);
  * ```
  */
-export function adaptiveAvgPool3d(x: Tensor, outputSize: Triple): Tensor {
+export function adaptiveAvgPool3d(
+  x: Tensor,
+  outputSize: number | readonly [number | null, number | null, number | null],
+): Tensor {
   return adaptivePool3d(x, outputSize, "avg");
 }
 
 /**
  * Adaptive max pooling of volumes to `outputSize`, as
  * `torch.nn.functional.adaptive_max_pool3d`: each window's maximum, the
- * gradient to its first maximum in (d, h, w) order (its last NaN).
+ * gradient to its first maximum in (d, h, w) order (its last NaN). A `null`
+ * entry of `outputSize` keeps that axis's size (PyTorch's `None`).
  *
  * @example
  * ```ts
@@ -742,14 +779,17 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: Triple): Tensor {
  * assert.deepEqual(toArray(adaptiveMaxPool3d(x, 1)), [[[[[7]]]]]);
  * ```
  */
-export function adaptiveMaxPool3d(x: Tensor, outputSize: Triple): Tensor {
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: number | readonly [number | null, number | null, number | null],
+): Tensor {
   return adaptivePool3d(x, outputSize, "max");
 }
 
 /** adaptiveAvgPool3d or adaptiveMaxPool3d: separable along the width, the height, then the depth. */
 function adaptivePool3d(
   x: Tensor,
-  outputSize: Triple,
+  outputSize: number | readonly [number | null, number | null, number | null],
   kind: "avg" | "max",
 ): Tensor {
   const fn = kind === "avg" ? "adaptiveAvgPool3d" : "adaptiveMaxPool3d";

@@ -599,16 +599,32 @@ export function firstMaxAlong(v: Tensor, axis: number): Tensor {
  */
 export function adaptiveAvgPool2dShape(
   xShape: readonly number[],
-  outputSize: Pair,
+  outputSize: number | readonly [number | null, number | null],
 ): number[] {
   return adaptiveShape("adaptiveAvgPool2d", xShape, outputSize);
+}
+
+/**
+ * outputSize with its `null` entries (PyTorch's `None`: keep the input's
+ * size) replaced by the sizes of x's last `n` axes; anything else as given
+ * (checked by the caller). @internal
+ */
+export function keepInputSize(
+  outputSize: unknown,
+  xShape: readonly number[],
+  n: number,
+): unknown {
+  if (!Array.isArray(outputSize) || outputSize.length !== n) return outputSize;
+  return outputSize.map((d, a) =>
+    d === null && xShape.length >= n ? xShape[xShape.length - n + a] : d
+  );
 }
 
 /** An adaptive 2-D pool's output shape (`fn` names it): every window holds an entry of x, as PyTorch requires. */
 function adaptiveShape(
   fn: string,
   xShape: readonly number[],
-  outputSize: Pair,
+  outputSize: number | readonly [number | null, number | null],
 ): number[] {
   const [, , h, w] = batchShape(fn, xShape);
   if (h < 1 || w < 1) {
@@ -616,7 +632,12 @@ function adaptiveShape(
       `${fn}: x's height and width must be >= 1, got x ${fmt(xShape)}`,
     );
   }
-  const out = pair(fn, "outputSize", outputSize, 1);
+  const out = pair(
+    fn,
+    "outputSize",
+    keepInputSize(outputSize, xShape, 2) as Pair,
+    1,
+  );
   adaptiveBounds(fn, xShape, out);
   return [...xShape.slice(0, -2), ...out];
 }
@@ -625,7 +646,8 @@ function adaptiveShape(
  * Adaptive average pooling to `outputSize` as
  * `torch.nn.functional.adaptive_avg_pool2d` (window i spans
  * floor(i·H/out) to ceil((i+1)·H/out)); a composition: the windows'
- * entries gathered and averaged along the width, then the height.
+ * entries gathered and averaged along the width, then the height. A `null`
+ * entry of `outputSize` keeps that axis's size (PyTorch's `None`).
  *
  * @example
  * ```ts
@@ -636,7 +658,10 @@ function adaptiveShape(
  * assert.deepEqual(adaptiveAvgPool2d(x, [2, 2]).shape, [1, 1, 2, 2]);
  * ```
  */
-export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+export function adaptiveAvgPool2d(
+  x: Tensor,
+  outputSize: number | readonly [number | null, number | null],
+): Tensor {
   using _op = userOp("adaptiveAvgPool2d");
   const fn = "adaptiveAvgPool2d";
   checkTensor(fn, x, "x");
@@ -652,7 +677,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
  */
 export function adaptiveMaxPool2dShape(
   xShape: readonly number[],
-  outputSize: Pair,
+  outputSize: number | readonly [number | null, number | null],
 ): number[] {
   return adaptiveShape("adaptiveMaxPool2d", xShape, outputSize);
 }
@@ -664,7 +689,8 @@ export function adaptiveMaxPool2dShape(
  * the gradient goes to each window's first maximum in row-major order (its
  * last NaN when it holds NaNs), as PyTorch's. A composition: along the
  * width, then the height, the windows are gathered and each one's first
- * maximum (last NaN) is read.
+ * maximum (last NaN) is read. A `null` entry of `outputSize` keeps that
+ * axis's size (PyTorch's `None`).
  *
  * @example
  * ```ts
@@ -675,7 +701,10 @@ export function adaptiveMaxPool2dShape(
  * assert.deepEqual(toArray(adaptiveMaxPool2d(x, 2)), [[[[4, 5], [7, 8]]]]);
  * ```
  */
-export function adaptiveMaxPool2d(x: Tensor, outputSize: Pair): Tensor {
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: number | readonly [number | null, number | null],
+): Tensor {
   using _op = userOp("adaptiveMaxPool2d");
   const fn = "adaptiveMaxPool2d";
   checkTensor(fn, x, "x");
