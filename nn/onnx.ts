@@ -425,6 +425,41 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       c.out,
     );
   },
+  // ONNX has no CumProd: the running product by doubling (log2(n) steps,
+  // each multiplying by the values s places before, 1 padded in front),
+  // as the composition cumprod's derivatives come from
+  cumprod: (c) => {
+    const { axis } = c.step.params as { axis: number };
+    const shape = c.shapes[0], n = shape[axis];
+    if (c.other.shape[axis] !== n) {
+      throw new Error(
+        `toOnnx: cumprod along an axis whose size is the batch size (axis ${axis} of ${
+          fmtShape(shape)
+        }) cannot be exported: its steps depend on that size`,
+      );
+    }
+    let one = c.add("Constant", [], { value_float: { f: 1 } });
+    if (c.step.dtype !== "float32") {
+      one = c.add("Cast", [one], { to: ONNX_TYPE[c.step.dtype] });
+    }
+    let y = c.ins[0];
+    if (n <= 1) return void c.add("Identity", [y], {}, c.out);
+    for (let s = 1; s < n; s *= 2) {
+      const tail = c.add("Slice", [
+        y,
+        c.ints([0]),
+        c.ints([n - s]),
+        c.ints([axis]),
+      ]);
+      const pads = shape.flatMap((_, i) => i === axis ? [s] : [0]);
+      const before = c.add("Pad", [
+        tail,
+        c.ints([...pads, ...shape.map(() => 0)]),
+        one,
+      ], { mode: "constant" });
+      y = c.add("Mul", [y, before], {}, 2 * s >= n ? c.out : undefined);
+    }
+  },
   // indices checked by the op that made them (their values, on every call)
   checkValues: (c) => void c.add("Identity", c.ins, {}, c.out),
   gather: (c) =>

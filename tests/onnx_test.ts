@@ -85,6 +85,24 @@ Deno.test("toOnnx: the math ops with an ONNX operator (Sin ... Round, Clip) run 
   await checkAll(t, [["math ops", net, [2, 16]]]);
 });
 
+Deno.test("toOnnx: cumprod (no ONNX operator: a doubling scan of Pad and Mul) runs in ONNX Runtime as in apply", async (t) => {
+  const net = (axis: number) =>
+    nn.defineLayer({
+      name: "Cumprod",
+      // values near 1, so the products stay in range
+      apply: (_p, x) => T.cumprod(T.add(T.mul(x, 0.1), 1), { axis }),
+    }) as AnyLayer;
+  await checkAll(t, [
+    ["cumprod along 7", net(1), [2, 7]],
+    ["cumprod along 1", net(1), [2, 1, 3]],
+    ["cumprod along 4 of 3 axes", net(2), [2, 3, 4]],
+  ]);
+  assert.throws(
+    () => nn.toOnnx(net(0), {}, { inputShape: [2, 3] }),
+    /toOnnx: cumprod along an axis whose size is the batch size \(axis 0 of \[2,3\]\)/,
+  );
+});
+
 Deno.test("toOnnx: a spatial transformer (affineGrid, gridSample; a parameter broadcast to the batch) runs in ONNX Runtime at another batch size", async (t) => {
   const warp = (paddingMode: "zeros" | "border" | "reflection") =>
     nn.defineLayer({
