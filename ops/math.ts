@@ -36,7 +36,6 @@ import {
   greaterEqual,
   less,
   lessEqual,
-  log,
   log1p,
   maximum,
   mul,
