@@ -11,9 +11,11 @@ import { softmax } from "./activations.ts";
 import { dropout } from "./normalization.ts";
 import { swapaxes, tril } from "./shape.ts";
 import {
+  checkBool,
   checkOptions,
   checkTensor,
   describe,
+  full,
   ones,
   type Tensor,
 } from "./tensor.ts";
@@ -28,7 +30,12 @@ export interface AttentionOptions {
    * added to the scores (0 and -Infinity, or any bias).
    */
   attnMask?: Tensor;
-  /** Query i attends to keys 0..i only (the lower triangle of [L, S]). Default false. */
+  /**
+   * Query i attends to keys 0..i only (the lower triangle of [L, S], aligned
+   * top-left when L != S, as PyTorch 2.0). With `attnMask` too, both apply
+   * (PyTorch 2.0's documented reference; its kernels refuse the pair).
+   * Default false.
+   */
   isCausal?: boolean;
   /** The scores' factor. Default `1 / sqrt(E)`, E the queries' last axis. */
   scale?: number;
@@ -42,8 +49,11 @@ export interface AttentionOptions {
  * Attention of queries `q` `[..., L, E]` over keys `k` `[..., S, E]` and
  * values `v` `[..., S, Ev]`: `softmax(q kᵀ · scale + mask) v`, as
  * `torch.nn.functional.scaled_dot_product_attention` (leading axes, e.g.
- * batch and heads, broadcast as matmul's). A query whose keys are all
- * masked gets NaN, as PyTorch's.
+ * batch and heads, broadcast as matmul's). q, k and v must be float
+ * (PyTorch refuses integer ones); float dtypes mixed promote, as matmul's.
+ * Masks are added to the scores as PyTorch's reference does (an int32 mask
+ * and `isCausal` as a bias of 0 and -Infinity), so a query whose keys are all
+ * masked gets NaN, in the output and in the gradients, as PyTorch's.
  *
  * @example
  * ```ts
@@ -73,6 +83,14 @@ export function scaledDotProductAttention(
   checkTensor(fn, q, "q");
   checkTensor(fn, k, "k");
   checkTensor(fn, v, "v");
+  if (q.dtype === "int32" || k.dtype === "int32" || v.dtype === "int32") {
+    throw new Error(
+      `${fn}: q, k and v must be float tensors, got ${describe(q)}, ${
+        describe(k)
+      } and ${describe(v)}`,
+    );
+  }
+  const causal = checkBool(fn, "options.isCausal", o.isCausal, false);
   const r = (t: Tensor) => t.shape.length;
   if (
     r(q) < 2 || r(k) < 2 || r(v) < 2 || q.shape.at(-1) !== k.shape.at(-1) ||
@@ -85,6 +103,13 @@ export function scaledDotProductAttention(
     );
   }
   const e = q.shape.at(-1)!, l = q.shape.at(-2)!, s = k.shape.at(-2)!;
+  if (o.scale === undefined && e === 0) {
+    throw new Error(
+      `${fn}: E = 0 leaves the default scale 1 / sqrt(E) infinite: pass options.scale, got ${
+        describe(q)
+      }`,
+    );
+  }
   const scale = o.scale ?? 1 / Math.sqrt(e);
   if (typeof scale !== "number" || !Number.isFinite(scale)) {
     throw new Error(
@@ -98,13 +123,17 @@ export function scaledDotProductAttention(
     );
   }
   let scores = mul(matmul(q, swapaxes(k, -1, -2)), scale);
-  if (o.isCausal) {
-    const keep = tril(ones([l, s], { dtype: "int32" }));
-    scores = where(keep, scores, -Infinity);
+  // a keep mask as PyTorch's reference: a bias of 0 and -Infinity added to
+  // the scores (not where(keep, scores, -Infinity), whose gradient would
+  // skip a fully masked query's NaN)
+  const bias = (keep: Tensor) =>
+    where(keep, full([], 0, { dtype: scores.dtype }), -Infinity);
+  if (causal) {
+    scores = add(scores, bias(tril(ones([l, s], { dtype: "int32" }))));
   }
   if (o.attnMask !== undefined) {
     const m = checkTensor(fn, o.attnMask, "options.attnMask");
-    scores = m.dtype === "int32" ? where(m, scores, -Infinity) : add(scores, m);
+    scores = add(scores, m.dtype === "int32" ? bias(m) : m);
   }
   let weights = softmax(scores, -1);
   if (p > 0) {
