@@ -49,11 +49,13 @@ import {
   div,
   erfScalar,
   exp,
+  greaterEqual,
   log,
   mul,
   sqrt,
   square,
   sub,
+  where,
 } from "./elementwise.ts";
 import { ceil } from "./math.ts";
 import { softmax } from "./activations.ts";
@@ -69,6 +71,7 @@ import { registerLeafKind } from "./tree.ts";
 export type { Key };
 
 const UINT32 = 0x1_0000_0000;
+const INT32_MAX = 0x7fff_ffff;
 /** Largest element count a single draw accepts (counters must fit in uint32). */
 const MAX_SIZE = 0x7fff_ffff;
 
@@ -1482,13 +1485,14 @@ function gammaLike(
   shape: readonly number[] | undefined,
   options: { dtype?: DType } | undefined,
   logSpace: boolean,
+  name = "a",
 ): Tensor {
   if (options === undefined) options = {};
   const k = keyInput(fn, key);
   const s = checkSize(fn, shape ?? paramsShape([a]));
   checkOptions(fn, options, ["dtype"]);
   const dtype = checkFloatDType(fn, options.dtype ?? "float32");
-  const alpha = shapeParam(fn, "a", a, s);
+  const alpha = shapeParam(fn, name, a, s);
   const r = dtype === "float32" ? Math.fround : (v: number) => v;
   const n = sizeOf(s);
   const draw = (w: readonly [number, number]) => {
@@ -1937,6 +1941,7 @@ export function maxwell(
   keyInput(fn, key);
   const dtype = floatOption(fn, options);
   const s = checkSize(fn, shape ?? []);
+  checkSize(fn, [...s, 3]); // the normals drawn (errors naming maxwell)
   return sqrt(sum(square(normal(key, [...s, 3], { dtype })), { axis: -1 }));
 }
 
@@ -1967,7 +1972,7 @@ export function t(
   const n = normal(kn, s, { dtype });
   return mul(
     n,
-    sqrt(div(halfDf, gammaLike(fn, kg, halfDf, s, { dtype }, false))),
+    sqrt(div(halfDf, gammaLike(fn, kg, halfDf, s, { dtype }, false, "df"))),
   );
 }
 
@@ -2013,6 +2018,7 @@ export function chisquare(
     s,
     { dtype },
     true,
+    "df",
   );
   return exp(add(logG, Math.LN2));
 }
@@ -2052,20 +2058,31 @@ export function dirichlet(
   }
   const dtype = floatOption(fn, options);
   const s = checkSize(fn, shape ?? a.shape.slice(0, -1));
-  const logG = gammaLike(fn, key, a, [...s, a.shape.at(-1)!], { dtype }, true);
+  const logG = gammaLike(
+    fn,
+    key,
+    a,
+    [...s, a.shape.at(-1)!],
+    { dtype },
+    true,
+    "alpha",
+  );
   return softmax(logG, -1);
 }
 
 /**
  * Geometric random integers (the trial of the first success, each with
  * probability `p`; so >= 1), as `jax.random.geometric`: `ceil(log u /
- * log1p(-p))` of a uniform `u`; int32 by default. `p` is a number in (0, 1].
+ * log1p(-p))` of a uniform `u` (1 for `p = 1`); int32 by default, where
+ * counts past 2^31 - 1 (u = 0, or a tiny `p`) saturate at 2^31 - 1. `p` is
+ * a number in (0, 1].
  *
  * @example
  * ```ts
  * import { geometric, key } from "./random.ts";
  * import assert from "node:assert/strict";
  * assert.ok([...geometric(key(0), 0.3, [100]).data].every((v) => v >= 1));
+ * assert.deepEqual([...geometric(key(0), 1, [3]).data], [1, 1, 1]);
  * ```
  */
 export function geometric(
@@ -2081,7 +2098,12 @@ export function geometric(
   checkOptions(fn, options ?? {}, ["dtype"]);
   const dtype = checkDType(fn, options?.dtype ?? "int32");
   const u = uniformMapped(fn, key, shape, {}, () => [0, 1], (v) => v);
-  return astype(ceil(div(log(u), Math.log1p(-p))), dtype);
+  // p = 1: every first trial succeeds (log u / log1p(-1) would be 0)
+  const g = p === 1 ? add(mul(u, 0), 1) : ceil(div(log(u), Math.log1p(-p)));
+  if (dtype !== "int32") return astype(g, dtype);
+  // u = 0 (or a tiny p) gives a count past int32 (astype would give
+  // -2^31): saturate at 2^31 - 1, as XLA's conversion
+  return where(greaterEqual(g, 2 ** 31), INT32_MAX, astype(g, dtype));
 }
 
 /**
@@ -2316,6 +2338,7 @@ export function multivariateNormal(
   }
   const dtype = floatOption(fn, options);
   const s = checkSize(fn, shape ?? mean.shape.slice(0, -1));
+  checkSize(fn, [...s, d]); // the normals drawn (errors naming this function)
   // the lower Cholesky factor, in float64 from cov's values
   const c = cov.data, l = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
