@@ -67,6 +67,7 @@ import { broadcastShapes } from "./kernels/elementwise.ts";
 import { bind, definePrimitive, Tracer } from "./trace.ts";
 import type { Primitive } from "./grad_types.ts";
 import { registerLeafKind } from "./tree.ts";
+import { bounded } from "./_args.ts";
 
 export type { Key };
 
@@ -1708,6 +1709,14 @@ export function choice(
     }
     return fromData(out, [...s]);
   };
+  // the rows picked: checked before any is drawn (a [2, 2^20] a with 4096
+  // draws would be 2^32 numbers)
+  if (typeof a !== "number") {
+    bounded(fn, [[
+      "the result",
+      [...a.shape.slice(0, axis), ...s, ...a.shape.slice(axis + 1)],
+    ]]);
+  }
   const idx = bind(randomPrim, [k], { fn, draw });
   if (typeof a === "number") return idx;
   const flatIdx = reshape(idx, [draws]);

@@ -157,3 +157,24 @@ Deno.test("errors of composite samplers name the sampler and its argument", () =
     /random\.dirichlet: alpha must be a number or a concrete tensor/,
   );
 });
+
+Deno.test("random.choice of rows checks the result's size before drawing (2^32 numbers were allocated)", () => {
+  const t0 = performance.now();
+  assert.throws(
+    () =>
+      T.random.choice(T.random.key(0), T.zeros([2, 2 ** 20]), {
+        shape: [4096],
+      }),
+    /^Error: random\.choice: the result \[4096,1048576\] would have 4294967296 elements, more than 2\^31 - 1$/,
+  );
+  assert.ok(performance.now() - t0 < 5000);
+  // within the limit, rows as before
+  const rows = T.random.choice(
+    T.random.key(0),
+    T.reshape(T.arange(6), [3, 2]),
+    {
+      shape: [4],
+    },
+  );
+  assert.deepEqual(rows.shape, [4, 2]);
+});
