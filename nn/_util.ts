@@ -128,3 +128,26 @@ export function requireOptions(
     }
   }
 }
+
+/**
+ * Throws unless `shape` is a sequence of `size` features, `[seq, batch,
+ * size]` (`[batch, seq, size]` with `batchFirst`) or unbatched `[seq,
+ * size]`, as the recurrent and attention layers take; `where` names the
+ * caller and `what` describes x.
+ */
+export function checkSequenceShape(
+  where: string,
+  shape: readonly number[],
+  what: string,
+  size: number,
+  batchFirst: boolean,
+): void {
+  const rank = shape.length;
+  if ((rank !== 2 && rank !== 3) || shape[rank - 1] !== size) {
+    throw new Error(
+      `${where}: x must be [seq, batch, ${size}]${
+        batchFirst ? ` (batchFirst: [batch, seq, ${size}])` : ""
+      } or unbatched [seq, ${size}], got ${what}`,
+    );
+  }
+}

@@ -39,7 +39,13 @@ import {
 } from "./layers.ts";
 import { model, sequential } from "./containers.ts";
 import { xavierUniform } from "./init.ts";
-import { positiveInt, pyBool, pyNum, requireOptions } from "./_util.ts";
+import {
+  checkSequenceShape,
+  positiveInt,
+  pyBool,
+  pyNum,
+  requireOptions,
+} from "./_util.ts";
 
 /** Options of {@linkcode multiheadAttention}. */
 export interface MultiheadAttentionOptions {
@@ -121,20 +127,8 @@ export function multiheadAttention(
   };
   const hd = e / heads;
   /** apply's check of x's shape (`what` describes x in the message). */
-  const checkInput = (
-    where: string,
-    shape: readonly number[],
-    what: string,
-  ) => {
-    const rank = shape.length;
-    if ((rank !== 2 && rank !== 3) || shape[rank - 1] !== e) {
-      throw new Error(
-        `${where}: x must be [seq, batch, ${e}]${
-          batchFirst ? ` (batchFirst: [batch, seq, ${e}])` : ""
-        } or unbatched [seq, ${e}], got ${what}`,
-      );
-    }
-  };
+  const checkInput = (where: string, shape: readonly number[], what: string) =>
+    checkSequenceShape(where, shape, what, e, batchFirst);
   return defineLayer({
     name: "MultiheadAttention",
     repr:

@@ -39,7 +39,13 @@ import {
   numberOption,
   uniformInit,
 } from "./layers.ts";
-import { positiveInt, pyBool, pyNum, requireOptions } from "./_util.ts";
+import {
+  checkSequenceShape,
+  positiveInt,
+  pyBool,
+  pyNum,
+  requireOptions,
+} from "./_util.ts";
 
 /** Options of {@linkcode rnn}, {@linkcode lstm} and {@linkcode gru}. */
 export interface RecurrentOptions {
@@ -227,15 +233,8 @@ function recurrent(
     shape: readonly number[],
     what: string,
   ) => {
-    const rank = shape.length;
-    if ((rank !== 2 && rank !== 3) || shape[rank - 1] !== inputSize) {
-      throw new Error(
-        `${where}: x must be [seq, batch, ${inputSize}]${
-          batchFirst ? ` (batchFirst: [batch, seq, ${inputSize}])` : ""
-        } or unbatched [seq, ${inputSize}], got ${what}`,
-      );
-    }
-    if (shape[rank === 3 && batchFirst ? 1 : 0] === 0) {
+    checkSequenceShape(where, shape, what, inputSize, batchFirst);
+    if (shape[shape.length === 3 && batchFirst ? 1 : 0] === 0) {
       // (as PyTorch: "Expected sequence length to be larger than 0")
       throw new Error(
         `${where}: x's sequence length must be at least 1, got ${what}`,

@@ -669,15 +669,7 @@ function svdOf(
     const sv = allocData(a.dtype, count * k);
     const vh = allocData(a.dtype, count * vr * n);
     const bad = K.singularValues(a.data, count, m, n, full, sv, u, vh);
-    if (bad >= 0) {
-      throw new Error(
-        `${currentOp("linalg.svd")}: a${
-          batchIndex(batch, bad)
-        } has a NaN or infinite entry, so the SVD does not converge (a ${
-          fmtShape(a.shape)
-        }), as PyTorch's`,
-      );
-    }
+    if (bad >= 0) throw notConverged("linalg.svd", a, batch, bad);
     return {
       U: fromData(u, [...batch, m, uc]),
       S: fromData(sv, [...batch, k]),
@@ -839,6 +831,22 @@ const luPPrim = luPrimitive("linalg.luP", "P");
 const luLPrim = luPrimitive("linalg.luL", "L");
 const luUPrim = luPrimitive("linalg.luU", "U");
 
+/** The error of an SVD (of `op`) whose matrix `bad` of `a` holds a NaN or infinity. */
+function notConverged(
+  op: string,
+  a: Tensor,
+  batch: readonly number[],
+  bad: number,
+): Error {
+  return new Error(
+    `${currentOp(op)}: a${
+      batchIndex(batch, bad)
+    } has a NaN or infinite entry, so the SVD does not converge (a ${
+      fmtShape(a.shape)
+    }), as PyTorch's`,
+  );
+}
+
 /** The pseudo-inverse primitive's tolerances (resolved). */
 interface PinvParams {
   atol: number;
@@ -862,15 +870,7 @@ const pinvPrim: Primitive<PinvParams> = definePrimitive({
     const s = new Float64Array(count * k), u = new Float64Array(count * m * k);
     const vh = new Float64Array(count * k * n);
     const bad = K.singularValues(a.data, count, m, n, false, s, u, vh);
-    if (bad >= 0) {
-      throw new Error(
-        `${currentOp("linalg.pinv")}: a${
-          batchIndex(batch, bad)
-        } has a NaN or infinite entry, so the SVD does not converge (a ${
-          fmtShape(a.shape)
-        }), as PyTorch's`,
-      );
-    }
+    if (bad >= 0) throw notConverged("linalg.pinv", a, batch, bad);
     const row = new Float64Array(k);
     for (let b = 0; b < count; b++) {
       const cut = Math.max(atol, rtol * (k > 0 ? s[b * k] : 0));

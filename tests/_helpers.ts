@@ -157,3 +157,14 @@ export function assertErrors(
     });
   }
 }
+
+/** Asserts that `a` and `b` have one shape, dtype and bits (Object.is per element: -0 and NaN too). */
+export function sameBits(a: Tensor, b: Tensor, msg: string): void {
+  assert.deepEqual(a.shape, b.shape, msg);
+  assert.equal(a.dtype, b.dtype, msg);
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Object.is(a.data[i], b.data[i])) {
+      assert.fail(`${msg}: index ${i}: ${a.data[i]} vs ${b.data[i]}`);
+    }
+  }
+}

@@ -6,18 +6,9 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
+import { sameBits } from "./_helpers.ts";
 
 const { random } = T;
-
-function sameBits(a: Tensor, b: Tensor, msg: string): void {
-  assert.deepEqual(a.shape, b.shape, msg);
-  assert.equal(a.dtype, b.dtype, msg);
-  for (let i = 0; i < a.data.length; i++) {
-    if (!Object.is(a.data[i], b.data[i])) {
-      assert.fail(`${msg}: index ${i}: ${a.data[i]} vs ${b.data[i]}`);
-    }
-  }
-}
 
 Deno.test("jit: a jitted function closing over a grad's traced value gives that call's value and gradient on every call", () => {
   let w: Tensor = T.tensor(0);

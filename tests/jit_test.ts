@@ -11,6 +11,7 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { drawValues, type Row } from "./_op_table.ts";
 import { allRows } from "./_rows.ts";
+import { sameBits } from "./_helpers.ts";
 import { primitives } from "../ops/trace.ts";
 import { alignUp, runtime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 import { HEAP_BASE } from "../ops/kernels/wasm/layout.ts";
@@ -19,16 +20,6 @@ import { plateauSgd } from "./_checkpoint_cases.ts";
 import { type Fused, schedule } from "../ops/fusion.ts";
 
 const rows: Row[] = allRows;
-
-function sameBits(a: Tensor, b: Tensor, msg: string): void {
-  assert.deepEqual(a.shape, b.shape, msg);
-  assert.equal(a.dtype, b.dtype, msg);
-  for (let i = 0; i < a.data.length; i++) {
-    if (!Object.is(a.data[i], b.data[i])) {
-      assert.fail(`${msg}: index ${i}: ${a.data[i]} vs ${b.data[i]}`);
-    }
-  }
-}
 
 Deno.test("jit: 50 LeNet-5 training steps (loss, gradient, SGD) equal the eager steps bit for bit, with one trace", async () => {
   const { train } = await T.data.loadMnist();
