@@ -107,8 +107,10 @@ export interface ClassLossOptions {
   reduction?: Reduction;
   /**
    * Label to skip (contributes nothing, not counted in the mean; when every
-   * label is skipped the mean is NaN and its gradient 0, as PyTorch's).
-   * Default -100.
+   * label is skipped the mean is NaN and its gradient 0, as PyTorch's; also
+   * when the kept labels' class weights sum to 0, where PyTorch's gradient
+   * is NaN at the kept labels). Default -100. Class indices only: with
+   * class probabilities a value >= 0 is an error, as PyTorch's.
    */
   ignoreIndex?: number;
   /** Per-class weights `[C]`. */
@@ -131,15 +133,19 @@ function oneHot(
       }, got ${fmt(labels.shape)}`,
     );
   }
-  const shape = fmt(labels.shape);
+  const shape = fmt(labels.shape), size = sizeOf(labels.shape);
   const checked = checkedValues(labels, (data) => {
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       if (v !== ignoreIndex && (v < 0 || v >= c)) {
+        // (under vmap, data holds every example's labels)
+        const each = data.length === size
+          ? ""
+          : `, each of ${data.length / size} examples'`;
         throw new Error(
           `${fn}: labels must be in [0, ${c})${
             ignoreIndex === null ? "" : ` (or ignoreIndex ${ignoreIndex})`
-          }, got ${v} at flat index ${i} (labels ${shape})`,
+          }, got ${v} at flat index ${i} (labels ${shape}${each})`,
         );
       }
     }
@@ -352,8 +358,12 @@ export function crossEntropy(
     "labelSmoothing",
   ]);
   const eps = options.labelSmoothing ?? 0;
-  if (!(eps >= 0 && eps <= 1)) {
-    throw new Error(`${fn}: labelSmoothing must be in [0, 1], got ${eps}`);
+  if (typeof eps !== "number" || !(eps >= 0 && eps <= 1)) {
+    throw new Error(
+      `${fn}: labelSmoothing must be in [0, 1], got ${
+        typeof eps === "number" ? eps : describe(eps)
+      }`,
+    );
   }
   return unbatched(
     fn,
@@ -376,13 +386,22 @@ function crossEntropyBatched(
   const logp = logSoftmax(logits, 1);
   if (labels.dtype !== "int32") {
     // class probabilities
-    sameShapeCheck(
-      fn,
-      logits,
-      "logits",
-      labels,
-      "labels (class probabilities)",
-    );
+    if (!sameShape(logits.shape, labels.shape)) {
+      throw new Error(
+        `${fn}: logits ${fmt(logits.shape)} and labels (class probabilities) ${
+          fmt(labels.shape)
+        } must have the same shape (class indices must be int32, got ${labels.dtype})`,
+      );
+    }
+    // (as PyTorch's: a label value to skip means nothing for probabilities)
+    const ii = options.ignoreIndex ?? -100;
+    if (!Number.isInteger(ii) || ii >= 0) {
+      throw new Error(
+        `${fn}: ignoreIndex is not supported with class probabilities (float labels), got ${
+          describe(ii)
+        }`,
+      );
+    }
     const c = logits.shape[1];
     const target = eps > 0 ? add(mul(labels, 1 - eps), eps / c) : labels;
     const w = classWeight(fn, options.weight, logits);
@@ -1016,7 +1035,7 @@ export function multilabelSoftMarginLoss(
 /**
  * Multi-class margin loss (a multi-class SVM's hinge), as
  * `torch.nn.functional.multi_margin_loss`: for input `[N, C]` (or `[C]`)
- * and int32 labels `[N]` (or a scalar),
+ * and int32 labels `[N]` (or, for `[C]`, a scalar or `[1]`),
  * `Σ_{i ≠ y} max(0, margin - x[y] + x[i])^p / C` (p 1 or 2, margin default 1;
  * times `weight[y]` with class weights `[C]`).
  *
@@ -1075,7 +1094,9 @@ export function multiMarginLoss(
   const w = classWeight(fn, options.weight, x);
   if (w) h = mul(h, pick(broadcastTo(w, x.shape)));
   const loss = div(sum(where(isLabel, 0, h), { axis: 1 }), x.shape[1]);
-  return reduce(fn, one ? reshape(loss, []) : loss, options.reduction);
+  // (PyTorch's [C] input with a label [1] keeps the loss's axis)
+  const scalar = one && labels.shape.length === 0;
+  return reduce(fn, scalar ? reshape(loss, []) : loss, options.reduction);
 }
 
 /**
