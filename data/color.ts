@@ -113,7 +113,7 @@ export function rgbToGrayscale(
 
 /**
  * Brightness as torchvision's `adjust_brightness`: x times `factor` (0 is
- * black, 1 the image), clamped to [0, 1].
+ * black, 1 the image), clamped to [0, 1]; x has 1 or 3 channels.
  *
  * @example
  * ```ts
@@ -126,14 +126,14 @@ export function rgbToGrayscale(
 export function adjustBrightness(x: Tensor, factor: number): Tensor {
   const fn = "adjustBrightness";
   const f = factorOf(fn, "factor", factor);
-  const { xb, back } = batchOf(fn, x);
+  const { xb, back } = colorImages(fn, x);
   return back(clamp(mul(xb, f), { min: 0, max: 1 }));
 }
 
 /**
  * Contrast as torchvision's `adjust_contrast`: a blend with each image's
  * mean gray level (of its luma for RGB) by `factor` (0 is flat gray, 1 the
- * image), clamped to [0, 1].
+ * image), clamped to [0, 1]; x has 1 or 3 channels.
  *
  * @example
  * ```ts
@@ -146,7 +146,7 @@ export function adjustBrightness(x: Tensor, factor: number): Tensor {
 export function adjustContrast(x: Tensor, factor: number): Tensor {
   const fn = "adjustContrast";
   const f = factorOf(fn, "factor", factor);
-  const { xb, back } = batchOf(fn, x);
+  const { xb, back } = colorImages(fn, x);
   const gray = xb.shape[1] === 3 ? luma(xb) : xb;
   return back(blend(xb, mean(gray, { axis: [1, 2, 3], keepDims: true }), f));
 }
@@ -832,7 +832,7 @@ function fill(
 export interface RandomErasingOptions {
   /** The probability that an image gets a rectangle erased. Default 0.5. */
   p?: number;
-  /** The range of the rectangle's area as a fraction of the image's. Default [0.02, 0.33]. */
+  /** The range of the rectangle's area as a fraction of the image's, within (0, 1]. Default [0.02, 0.33]. */
   scale?: readonly [number, number];
   /** The range of its aspect ratio (height / width, drawn log-uniformly). Default [0.3, 3.3]. */
   ratio?: readonly [number, number];
@@ -895,6 +895,11 @@ export function randomErasing(
     return r as [number, number];
   };
   const scale = rangeOf("scale", o.scale, [0.02, 0.33]);
+  if (scale[1] > 1) {
+    throw new Error(
+      `${fn}: scale must be fractions of the image's area, at most 1 (as torchvision's), got [${scale}]`,
+    );
+  }
   const ratio = rangeOf("ratio", o.ratio, [0.3, 3.3]);
   const { xb, back } = batchOf(fn, x);
   const [n, c, h, w] = xb.shape;

@@ -142,16 +142,16 @@ function resizeAs(
       }`,
     );
   }
-  const [, , h, w] = xb.shape;
+  const [n, c, h, w] = xb.shape;
+  if (h < 1 || w < 1) {
+    throw new Error(
+      `${fn}: x must have a height and width >= 1, got ${fmt(x.shape)}`,
+    );
+  }
   let out: [number, number];
   if (typeof size === "number") {
     const [s] = sizePair(fn, size);
     const short = Math.min(h, w), long = Math.max(h, w);
-    if (short < 1) {
-      throw new Error(
-        `${fn}: x must have a height and width >= 1, got ${fmt(x.shape)}`,
-      );
-    }
     let ns = s, nl = Math.floor((s * long) / short);
     const max = options.maxSize;
     if (max !== undefined) {
@@ -175,6 +175,7 @@ function resizeAs(
     }
     out = sizePair(fn, size);
   }
+  allocShape(fn, xb.dtype, [n, c, ...out]);
   const y = interpolate(xb, {
     size: out,
     mode,
@@ -886,8 +887,8 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
     : Array.isArray(sh) && sh.length === 4
     ? [range(fn, "shear", sh.slice(0, 2)), range(fn, "shear", sh.slice(2))]
     : [range(fn, "shear", sh)];
-  // one draw per parameter and image, in [0, 1)
-  const u = uniform(key, [5, n], { dtype: "float64" }).data;
+  // one draw per parameter and image, in [0, 1) (the two shears independent, as torchvision's)
+  const u = uniform(key, [6, n], { dtype: "float64" }).data;
   const lerp = ([lo, hi]: [number, number], t: number) => lo + (hi - lo) * t;
   const matrices = Array.from({ length: n }, (_, i) => {
     const at = (k: number) => u[k * n + i];
@@ -903,7 +904,7 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
       scale: sc ? lerp(sc, at(3)) : 1,
       shear: [
         shears[0] ? lerp(shears[0], at(4)) : 0,
-        shears[1] ? lerp(shears[1], at(4)) : 0,
+        shears[1] ? lerp(shears[1], at(5)) : 0,
       ],
     });
   });

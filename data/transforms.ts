@@ -3,6 +3,8 @@
  * per-channel normalisation, padding, and random crops and flips driven by
  * a random key (so augmentation is reproducible). They work on one image
  * `[C, H, W]` or a batch `[N, C, H, W]` (the random ones draw per image).
+ * The crops and flips gather pixels with the library's ops: gradients flow
+ * through them, and `jit` (with a fixed key) and `vmap` run them.
  *
  * @module
  */
@@ -18,7 +20,8 @@ import {
 } from "../ops/tensor.ts";
 import { div, sub } from "../ops/elementwise.ts";
 import { pad, reshape, transpose } from "../ops/structural.ts";
-import { concrete } from "../ops/trace.ts";
+import { takeAlongAxis } from "../ops/indexing.ts";
+import { Tracer } from "../ops/trace.ts";
 import { bernoulli, type Key, randint, split } from "../ops/random.ts";
 import { checkKeyArg } from "../ops/_args.ts";
 
@@ -67,7 +70,8 @@ function channelAxis(fn: string, x: Tensor): number {
 }
 
 /**
- * Per-channel `(x - mean) / std`, as torchvision's `Normalize`.
+ * Per-channel `(x - mean) / std`, as torchvision's `Normalize` (a std of 0,
+ * or one that rounds to 0 in x's dtype, is an error; so is a negative one).
  *
  * @example
  * ```ts
@@ -103,11 +107,15 @@ export function normalize(
       }), got ${mean.length} and ${std.length}`,
     );
   }
-  if (std.some((s) => !(s > 0))) {
-    throw new Error(`${fn}: std must be positive, got [${std}]`);
+  const dtype = x.dtype === "float64" ? "float64" : "float32";
+  // (as torchvision's, a std that is 0 in x's dtype is refused: 1e-50 in float32)
+  const round = dtype === "float32" ? Math.fround : (v: number) => v;
+  if (std.some((s) => !(round(s) > 0))) {
+    throw new Error(
+      `${fn}: std must be positive (in ${dtype}), got [${std}]`,
+    );
   }
   const shape = a === 0 ? [c, 1, 1] : [1, c, 1, 1];
-  const dtype = x.dtype === "float64" ? "float64" : "float32";
   const m = tensor(mean as number[], { shape, dtype });
   const s = tensor(std as number[], { shape, dtype });
   return div(sub(x, m), s);
@@ -158,6 +166,33 @@ export function asBatch(fn: string, x: Tensor): [Tensor, boolean] {
   checkTensor(fn, x, "x");
   const single = channelAxis(fn, x) === 0;
   return [single ? reshape(x, [1, ...x.shape]) : x, single];
+}
+
+/**
+ * The values of `flat` `[N, M]` at `at` (`N·K` indices into each row; the
+ * index M stands for a 0 past the row) as `shape`. Traced (by `grad`,
+ * `vmap` or `jit`), a gather, so gradients flow back to the images and a
+ * jitted function with a fixed key replays it; otherwise the same values
+ * read by a plain loop (a batch of augmentation per training step: the
+ * gather's op costs 5x more).
+ */
+function gatherImages(
+  flat: Tensor,
+  at: Int32Array,
+  shape: readonly number[],
+): Tensor {
+  const [n, m] = flat.shape, k = n === 0 ? 0 : at.length / n;
+  if (!(flat instanceof Tracer)) {
+    const src = flat.data, out = allocData(flat.dtype, at.length);
+    for (let i = 0, q = 0; i < n; i++) {
+      const e = q + k, row = i * m;
+      for (; q < e; q++) if (at[q] < m) out[q] = src[row + at[q]];
+    }
+    return fromData(out, shape);
+  }
+  const padded = at.includes(m) ? pad(flat, [[0, 0], [0, 1]]) : flat;
+  const index = fromData(at, [n, k]);
+  return reshape(takeAlongAxis(padded, index, { axis: 1 }), shape);
 }
 
 /**
@@ -214,22 +249,22 @@ export function randomCrop(
   const [ky, kx] = split(options.key);
   const oy = randint(ky, [n], 0, hp - sh + 1).data,
     ox = randint(kx, [n], 0, wp - sw + 1).data;
-  const src = concrete(xb).data;
-  const out = allocData(xb.dtype, n * c * sh * sw);
-  for (let i = 0; i < n; i++) {
+  // each crop pixel's place among its image's c·h·w values, or the zero
+  // appended after them where the crop leaves the image
+  const at = new Int32Array(n * c * sh * sw).fill(c * h * w);
+  for (let i = 0, k = 0; i < n; i++) {
     // the columns of the crop that fall inside the image: xx in [x0, x1)
     const dx = ox[i] - p, x0 = Math.max(0, -dx), x1 = Math.min(sw, w - dx);
     for (let ch = 0; ch < c; ch++) {
-      const plane = (i * c + ch) * h * w, dst = (i * c + ch) * sh * sw;
-      for (let y = 0; y < sh; y++) {
+      for (let y = 0; y < sh; y++, k += sw) {
         const yy = y + oy[i] - p;
         if (yy < 0 || yy >= h) continue;
-        const from = plane + yy * w + dx, to = dst + y * sw;
-        for (let xx = x0; xx < x1; xx++) out[to + xx] = src[from + xx];
+        const from = (ch * h + yy) * w + dx;
+        for (let xx = x0; xx < x1; xx++) at[k + xx] = from + xx;
       }
     }
   }
-  const y = fromData(out, [n, c, sh, sw]);
+  const y = gatherImages(reshape(xb, [n, c * h * w]), at, [n, c, sh, sw]);
   return single ? reshape(y, [c, sh, sw]) : y;
 }
 
@@ -296,20 +331,17 @@ function randomFlip(
   }
   const [n, c, h, w] = xb.shape;
   const flip = bernoulli(options.key, prob, [n]).data;
-  const src = concrete(xb).data;
-  const out = allocData(xb.dtype, src.length);
-  for (let i = 0; i < n; i++) {
+  // each pixel's source among its image's c·h·w values
+  const at = new Int32Array(n * c * h * w);
+  for (let i = 0, k = 0; i < n; i++) {
+    const rows = flip[i] && vertical, cols = flip[i] && !vertical;
     for (let ch = 0; ch < c; ch++) {
       for (let r = 0; r < h; r++) {
-        const plane = (i * c + ch) * h;
-        const to = (plane + r) * w;
-        const from = (plane + (flip[i] && vertical ? h - 1 - r : r)) * w;
-        const mirror = flip[i] && !vertical;
-        for (let xx = 0; xx < w; xx++) {
-          out[to + xx] = src[from + (mirror ? w - 1 - xx : xx)];
-        }
+        const from = (ch * h + (rows ? h - 1 - r : r)) * w;
+        for (let q = 0; q < w; q++, k++) at[k] = from + (cols ? w - 1 - q : q);
       }
     }
   }
-  return fromData(out, single ? x.shape : xb.shape);
+  const y = gatherImages(reshape(xb, [n, c * h * w]), at, xb.shape);
+  return single ? reshape(y, x.shape) : y;
 }
