@@ -825,7 +825,7 @@ export interface RandomAffineOptions {
   shear?: number | readonly number[];
   /** "nearest" (default) or "bilinear". */
   mode?: "nearest" | "bilinear";
-  /** The value of pixels from outside the image. Default zeros. */
+  /** The value of pixels from outside the image. Default 0, as torchvision's (so its fill mask blends bilinear borders with it, unlike {@linkcode affine}'s default). */
   fill?: number | readonly number[];
   /** Centre of the rotation `[x, y]` in pixels. Default the image's centre. */
   center?: readonly [number, number];
@@ -862,7 +862,10 @@ export function randomAffine(x: Tensor, options: RandomAffineOptions): Tensor {
     "center",
     "key",
   ]) as unknown as RandomAffineOptions;
-  const { n, h, w, centre, finish } = warpSetup(fn, x, options);
+  const { n, h, w, centre, finish } = warpSetup(fn, x, {
+    ...options,
+    fill: options.fill ?? 0,
+  });
   const key = requireKey(fn, options.key);
   const degrees = range(fn, "degrees", options.degrees);
   const tr = options.translate === undefined
@@ -919,7 +922,7 @@ export interface RandomRotationOptions {
   mode?: "nearest" | "bilinear";
   /** Centre of the rotation `[x, y]` in pixels. Default the image's centre. */
   center?: readonly [number, number];
-  /** The value of pixels from outside the image. Default zeros. */
+  /** The value of pixels from outside the image. Default 0, as torchvision's (so its fill mask blends bilinear borders with it, unlike {@linkcode affine}'s default). */
   fill?: number | readonly number[];
   /** The random key. Required. */
   key: Key;
@@ -951,7 +954,10 @@ export function randomRotation(
     "fill",
     "key",
   ]) as unknown as RandomRotationOptions;
-  const { n, centre, finish } = warpSetup(fn, x, options);
+  const { n, centre, finish } = warpSetup(fn, x, {
+    ...options,
+    fill: options.fill ?? 0,
+  });
   const key = requireKey(fn, options.key);
   const degrees = range(fn, "degrees", options.degrees);
   const u = uniform(key, [n], { dtype: "float64" }).data;

@@ -33,6 +33,10 @@ function run(c: Case, x: Tensor): Tensor {
       return data.affine(x, { angle, ...o });
     case "rotate":
       return data.rotate(x, angle, o);
+    case "randomRotation":
+      return data.randomRotation(x, { ...o, key: random.key(0) });
+    case "randomAffine":
+      return data.randomAffine(x, { ...o, key: random.key(0) });
     case "rgbToGrayscale":
       return data.rgbToGrayscale(x, o);
     case "adjustBrightness":
