@@ -25,6 +25,7 @@ import { userOp } from "./debug.ts";
 import {
   abs,
   add,
+  astype,
   binaryForward,
   binaryOp,
   broadcastBatch,
@@ -861,12 +862,18 @@ function iscloseAs(
       `${fn}: options.equalNan must be a boolean, got ${describe(equalNan)}`,
     );
   }
-  // equal (infinities of one sign too), or finite and within the bound
+  // equal (infinities of one sign too), or finite and within the bound; the
+  // bound in floats, int32 converted (as PyTorch's and JAX's: an int32
+  // difference or |-2^31| would wrap around); no bound: equal (as PyTorch's)
+  const dtype = floatOf(promote(x.dtype, y.dtype));
+  const [xf, yf] = [astype(x, dtype), astype(y, dtype)];
   const near = logicalAnd(
-    logicalAnd(isFinite(x), isFinite(y)),
-    lessEqual(abs(sub(x, y)), add(atol, mul(rtol, abs(y)))),
+    logicalAnd(isFinite(xf), isFinite(yf)),
+    lessEqual(abs(sub(xf, yf)), add(atol, mul(rtol, abs(yf)))),
   );
-  const close = logicalOr(equal(x, y), near);
+  const close = rtol === 0 && atol === 0
+    ? equal(x, y)
+    : logicalOr(equal(x, y), near);
   return equalNan ? logicalOr(close, logicalAnd(isNan(x), isNan(y))) : close;
 }
 
@@ -874,7 +881,9 @@ function iscloseAs(
  * 1 where `a` and `b` are close, else 0 (int32, with broadcasting), as
  * `torch.isclose` and `jnp.isclose`: `|a - b| <= atol + rtol · |b|` (not
  * symmetric: b is the reference), equal values (infinities included)
- * close, NaN close to nothing unless `equalNan`.
+ * close, NaN close to nothing unless `equalNan`. int32 differences are
+ * taken in float32 (as theirs), so the ends of int32's range do not wrap;
+ * with both tolerances 0, close is equal.
  *
  * @example
  * ```ts

@@ -19,7 +19,7 @@ import {
   where,
 } from "./elementwise.ts";
 import { any } from "./reductions.ts";
-import { reshape, sum } from "./structural.ts";
+import { normAxis, reduceAxes, reshape, sum } from "./structural.ts";
 import { sort, take } from "./indexing.ts";
 import { moveaxis } from "./shape.ts";
 import { isNan } from "./math.ts";
@@ -31,7 +31,6 @@ import {
   tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { normAxis } from "./structural.ts";
 
 /** How {@linkcode quantile} picks between the two values around its rank. */
 export type QuantileMethod =
@@ -58,10 +57,17 @@ function lastAxis(
   axis: number | undefined,
   keepDims: boolean,
 ): [Tensor, number[]] {
+  if (typeof keepDims !== "boolean") {
+    throw new Error(
+      `${fn}: options.keepDims must be a boolean, got ${describe(keepDims)}`,
+    );
+  }
   if (axis === undefined) {
     return [reshape(x, [-1]), keepDims ? x.shape.map(() => 1) : []];
   }
   const a = normAxis(fn, axis, x.shape.length, x.shape);
+  // a scalar's axis 0 (or -1) holds its one value, as PyTorch's dim wrapping
+  if (x.shape.length === 0) return [reshape(x, [1]), []];
   const kept = x.shape.map((d, i) => (i === a ? 1 : d));
   return [
     moveaxis(x, a, -1),
@@ -190,6 +196,16 @@ export interface NanReduceOptions {
   keepDims?: boolean;
 }
 
+/** The options of a NaN reduction checked (its errors naming `fn`), its axes as a sorted list. */
+function nanReduce(
+  fn: string,
+  x: Tensor,
+  options: NanReduceOptions | undefined,
+): { axis: number[]; keepDims: boolean } {
+  const o = options === undefined ? {} : options;
+  return { axis: reduceAxes(fn, x, o), keepDims: o.keepDims ?? false };
+}
+
 /**
  * The sum with NaNs counted as zero, as `torch.nansum` and `jnp.nansum`
  * (their gradient zero).
@@ -203,8 +219,7 @@ export interface NanReduceOptions {
  */
 export function nansum(x: Tensor, options?: NanReduceOptions): Tensor {
   using _op = userOp("nansum");
-  checkTensor("nansum", x, "x");
-  const o = checkOptions("nansum", options, ["axis", "keepDims"]);
+  const o = nanReduce("nansum", x, options);
   return sum(where(isNan(x), 0, x), o);
 }
 
@@ -221,8 +236,7 @@ export function nansum(x: Tensor, options?: NanReduceOptions): Tensor {
  */
 export function nanmean(x: Tensor, options?: NanReduceOptions): Tensor {
   using _op = userOp("nanmean");
-  checkTensor("nanmean", x, "x");
-  const o = checkOptions("nanmean", options, ["axis", "keepDims"]);
+  const o = nanReduce("nanmean", x, options);
   const nan = isNan(x);
   const count = sum(equal(nan, 0), o);
   return div(sum(where(nan, 0, x), o), count);
