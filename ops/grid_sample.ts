@@ -24,7 +24,7 @@ import {
   tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt, showValue } from "./_args.ts";
 import {
   abs,
   add,
@@ -37,7 +37,7 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { floor, logicalAnd, round } from "./math.ts";
+import { floor, isFinite, logicalAnd, round } from "./math.ts";
 import { matmul } from "./matmul.ts";
 import { takeAlongAxisAt } from "./indexing.ts";
 import {
@@ -99,7 +99,7 @@ export function affineGrid(
   ) {
     throw new Error(
       `${fn}: size must be [N, C, H, W] of positive integers, got ${
-        describe(size)
+        showValue(size)
       }`,
     );
   }
@@ -163,8 +163,11 @@ function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
  * (default) or nearest; positions outside read zeros, the border, or the
  * input reflected (`paddingMode`). Differentiable in the input and in the
  * grid (bilinear), to any order. A NaN position samples 0 (an infinite one
- * too, except that border padding clamps it to the edge), as PyTorch's
- * corners outside the input add nothing.
+ * too, except that border padding clamps it to the edge) and its gradient
+ * is 0, as in PyTorch's reference kernel (CUDA's, and the CPU's for 5-D
+ * grids), which moves such a coordinate outside the input. (PyTorch 1.13's
+ * vectorised CPU kernel for 4-D grids is not consistent there: it can give
+ * NaN or read a pixel, and its backward can crash.)
  *
  * @example
  * ```ts
@@ -245,15 +248,17 @@ export function gridSample(
         size,
       );
     }
-    return x;
+    // (as PyTorch's safe_downgrade_to_int_range: a NaN or infinite
+    // coordinate becomes one far outside, whose weights are finite, so it
+    // adds nothing and passes no NaN to the grid's gradient)
+    return where(isFinite(x), x, -100);
   };
   const ix = coord(0, w), iy = coord(1, h);
   const flat = reshape(input, [n, c, h * w]);
   /**
    * The input at integer-valued coordinates `[N, P]` times `weight` (none:
    * 1), 0 outside: `[N, C, P]`. As PyTorch's, a corner outside adds nothing
-   * at all, so a NaN or infinite coordinate (outside every bound, with a
-   * NaN weight) gives 0.
+   * at all (a NaN or infinite coordinate has been moved outside).
    */
   const at = (x: Tensor, y: Tensor, weight?: Tensor) => {
     const inside = logicalAnd(
@@ -264,7 +269,7 @@ export function gridSample(
     const pos = astype(where(inside, add(mul(y, w), x), 0), "int32");
     const idx = broadcastTo(expandDims(pos, 1), [n, c, p]);
     const v = takeAlongAxisAt(flat, idx, 2), on = expandDims(inside, 1);
-    // (the weight masked too: its NaN would reach pixel 0's gradient)
+    // (the weight masked too: an outside corner passes nothing to pixel 0)
     return where(
       on,
       weight ? mul(v, where(on, expandDims(weight, 1), 0)) : v,

@@ -22,7 +22,14 @@ import {
   tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { batchShape, floatCheck, fmt, type Pair, pair } from "./_args.ts";
+import {
+  batchShape,
+  floatCheck,
+  fmt,
+  type Pair,
+  pair,
+  showValue,
+} from "./_args.ts";
 import { outputLength } from "./conv.ts";
 import { gatherAt, scatterAddAt } from "./indexing.ts";
 import { pad, reshape, slice, squeeze, transpose } from "./structural.ts";
@@ -383,7 +390,7 @@ export function channelShuffleShape(
   }
   if (!Number.isInteger(groups) || groups < 1) {
     throw new Error(
-      `${fn}: groups must be an integer >= 1, got ${JSON.stringify(groups)}`,
+      `${fn}: groups must be an integer >= 1, got ${showValue(groups)}`,
     );
   }
   if (xShape[1] % groups !== 0) {

@@ -25,7 +25,7 @@ import {
   tensor,
 } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt, showValue } from "./_args.ts";
 import { add, mul } from "./elementwise.ts";
 import { gatherAt } from "./indexing.ts";
 import { broadcastTo, reshape, slice } from "./structural.ts";
@@ -109,7 +109,7 @@ function perAxis(
   ) {
     throw new Error(
       `${fn}: ${name} must be ${what} or an array of ${n} of them (one per spatial axis), got ${
-        JSON.stringify(v)
+        showValue(v)
       }`,
     );
   }
@@ -137,7 +137,7 @@ export function interpolatePlan(
     throw new Error(
       `${fn}: mode must be one of ${
         MODES.map((m) => `"${m}"`).join(", ")
-      }, got ${JSON.stringify(mode)}`,
+      }, got ${showValue(mode)}`,
     );
   }
   if (!INTERPOLATING.includes(mode) && options.alignCorners !== undefined) {
@@ -197,7 +197,7 @@ export function interpolatePlan(
     throw new Error(
       `${fn}: mode "${mode}" resizes ${
         spatialOf[mode].join(" or ")
-      } spatial axes, got ${JSON.stringify(given)}`,
+      } spatial axes, got ${showValue(given)}`,
     );
   }
   const inSizes = xShape === null ? Array(n).fill(1) : xShape.slice(2);
@@ -233,7 +233,7 @@ export function interpolatePlan(
       throw new Error(
         `${fn}: output size would be ${fmt(outSizes)} for x ${
           fmt(xShape)
-        } with scaleFactor ${JSON.stringify(scaleFactor)}; each must be >= 1`,
+        } with scaleFactor ${showValue(scaleFactor)}; each must be >= 1`,
       );
     }
   }
@@ -265,9 +265,9 @@ export function interpolatePlan(
  * `min(floor(dst · scale), in - 1)` with scale = 1/scaleFactor when it was
  * given, else in/out; in float32 the scale and the product are float32, in
  * float64 they are float64 and the product is rounded to float32 before the
- * floor (as PyTorch 1.13's CPU kernel). With `shortcuts` (a 2-D resize of
- * one channel, which PyTorch 1.13 runs with its channels-last kernel: the
- * layouts coincide) two cases ignore scaleFactor, as that kernel does: an
+ * floor (as PyTorch 1.13's CPU kernel). With `shortcuts` (a 2-D or 3-D
+ * resize of one channel, which PyTorch 1.13 runs with its channels-last
+ * kernels: the layouts coincide) two cases ignore scaleFactor, as they do: an
  * output as long as the input copies it, and one twice as long repeats
  * each input twice. (PyTorch's backward takes those shortcuts for any
  * number of channels, and for 1-D, so there its gradient is not that of
@@ -439,16 +439,26 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
 
 /**
  * Resizes the spatial axes of x as `torch.nn.functional.interpolate`: x
- * `[N, C, L]` ("nearest", "linear"), `[N, C, H, W]` ("nearest",
- * "bilinear") or `[N, C, D, H, W]` ("nearest", "trilinear"), to `size` or by `scaleFactor` (output `floor(in ·
+ * `[N, C, L]` ("linear"), `[N, C, H, W]` ("bilinear", "bicubic") or
+ * `[N, C, D, H, W]` ("trilinear"), or any of them ("nearest",
+ * "nearest-exact", "area"), to `size` or by `scaleFactor` (output `floor(in ·
  * scaleFactor)`). "nearest" is PyTorch's (legacy) nearest: output d copies
  * input `floor(d · in/out)` (`floor(d / scaleFactor)` when scaleFactor is
- * given, except, as PyTorch 1.13 on one channel `[N, 1, H, W]`, along an
- * axis whose output is as long as the input or twice as long: a copy, or
- * each input twice). The linear modes follow PyTorch's source index for
- * `alignCorners` true and false, including the scale it uses when
- * `scaleFactor` is given. Differentiable (its gradient is the transposed
- * resampling), batchable and exportable like any composition of ops.
+ * given, except, as PyTorch 1.13 on one channel `[N, 1, H, W]` or
+ * `[N, 1, D, H, W]`, along an axis whose output is as long as the input or
+ * twice as long: a copy, or each input twice). The linear and cubic modes
+ * follow PyTorch's source index for `alignCorners` true and false,
+ * including the scale it uses when `scaleFactor` is given. An empty batch
+ * (N or C of 0) gives an empty output at once. Differentiable (its gradient
+ * is the transposed resampling), batchable and exportable like any
+ * composition of ops.
+ *
+ * The gradient is always the forward's. PyTorch 1.13's backward copies
+ * the gradient along an axis whose output is as long as the input
+ * ("nearest" and "bicubic"; "nearest" also adds pairs along one twice as
+ * long), even where its forward resampled with the `scaleFactor` given (1.1
+ * or 2.1 on a size of 5, say): there PyTorch's gradient is not that of its
+ * own forward (its `gradcheck` fails), and this one differs from it.
  *
  * Each output reads only its sources (nearest copies them exactly), so a
  * non-finite input value stays in the outputs that read it, as PyTorch's.
@@ -472,6 +482,14 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
   const plan = interpolatePlan(fn, x.shape, options);
+  if (sizeOf(x.shape.slice(0, 2)) === 0) {
+    // no image: nothing to read, and no tables to build for the output size
+    const ones = plan.axes.map(() => 1);
+    return broadcastTo(
+      reshape(x, [...x.shape.slice(0, 2), ...ones]),
+      plan.shape,
+    );
+  }
   if (plan.mode === "area") {
     // PyTorch's "area" is adaptive average pooling to the output size
     const out = plan.axes.map((a) => a.outSize);
@@ -497,7 +515,7 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
         nearestIndices(
           a,
           x.dtype,
-          plan.axes.length === 2 && x.shape[1] === 1,
+          plan.axes.length > 1 && x.shape[1] === 1,
           plan.mode === "nearest-exact",
         ),
         a.inSize,
