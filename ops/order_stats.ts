@@ -19,7 +19,13 @@ import {
   where,
 } from "./elementwise.ts";
 import { any } from "./reductions.ts";
-import { normAxis, reduceAxes, reshape, sum } from "./structural.ts";
+import {
+  checkKeepDims,
+  normAxis,
+  reduceAxes,
+  reshape,
+  sum,
+} from "./structural.ts";
 import { sort, take } from "./indexing.ts";
 import { moveaxis } from "./shape.ts";
 import { isNan } from "./math.ts";
@@ -57,11 +63,7 @@ function lastAxis(
   axis: number | undefined,
   keepDims: boolean,
 ): [Tensor, number[]] {
-  if (typeof keepDims !== "boolean") {
-    throw new Error(
-      `${fn}: options.keepDims must be a boolean, got ${describe(keepDims)}`,
-    );
-  }
+  checkKeepDims(fn, keepDims);
   if (axis === undefined) {
     return [reshape(x, [-1]), keepDims ? x.shape.map(() => 1) : []];
   }

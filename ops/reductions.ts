@@ -37,6 +37,7 @@ import {
   where,
 } from "./elementwise.ts";
 import {
+  checkKeepDims,
   normAxis,
   pad,
   plusOne,
@@ -186,6 +187,7 @@ function firstMax(
   if (options === undefined) options = {};
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["axis", "keepDims"]);
+  checkKeepDims(fn, options.keepDims);
   if (options.axis === undefined) {
     const flat = reshape(x, [-1]);
     nonEmpty(fn, flat, [0]);

@@ -46,9 +46,12 @@ export function normAxis(
   ndim: number,
   shape: readonly number[],
 ): number {
+  if (!Number.isInteger(axis)) {
+    throw new Error(`${fn}: axis must be an integer, got ${describe(axis)}`);
+  }
   // (a scalar takes axis 0 and -1, as PyTorch's dim wrapping)
   const wrap = Math.max(ndim, 1);
-  if (!Number.isInteger(axis) || axis < -wrap || axis >= wrap) {
+  if (axis < -wrap || axis >= wrap) {
     throw new Error(
       `${fn}: axis ${axis} is out of range for x with ${ndim} dims (shape ${
         fmt(shape)
@@ -58,6 +61,16 @@ export function normAxis(
   return axis < 0 ? axis + wrap : axis;
 }
 
+/** Checks a reduction's `keepDims` option (absent or a boolean). @internal */
+export function checkKeepDims(fn: string, keepDims: unknown): void {
+  if (keepDims !== undefined && typeof keepDims !== "boolean") {
+    throw new Error(
+      `${fn}: options.keepDims must be a boolean, got ${describe(keepDims)}`,
+    );
+  }
+}
+
+/** A reduction's options checked (errors naming `fn`); its axes, sorted. @internal */
 export function reduceAxes(
   fn: string,
   x: Tensor,
@@ -65,6 +78,7 @@ export function reduceAxes(
 ): number[] {
   checkTensor(fn, x, "x");
   checkOptions(fn, opts, ["axis", "keepDims"]);
+  checkKeepDims(fn, opts.keepDims);
   const nd = x.shape.length;
   if (opts.axis === undefined) return [...Array(nd).keys()];
   const list = Array.isArray(opts.axis) ? opts.axis : [opts.axis];

@@ -103,3 +103,44 @@ Deno.test("float32 sum of a long run: within 1e-6 of the exact sum (float32 bloc
     );
   }
 });
+
+Deno.test("reductions: an axis that is not an integer and a keepDims that is not a boolean are errors saying so (not 'out of range', not taken as true)", () => {
+  const x = T.ones([2, 3]);
+  const bad: [() => unknown, RegExp][] = [
+    [
+      () => T.sum(x, { axis: "1" as never }),
+      /sum: axis must be an integer, got string 1$/,
+    ],
+    [
+      () => T.sum(x, { axis: 0.5 }),
+      /sum: axis must be an integer, got number 0\.5$/,
+    ],
+    [
+      () => T.max(x, { axis: null as never }),
+      /max: axis must be an integer, got null$/,
+    ],
+    [
+      () => T.argmax(x, { axis: [0] as never }),
+      /argmax: axis must be an integer/,
+    ],
+    [
+      () => T.mean(x, { keepDims: "yes" as never }),
+      /mean: options\.keepDims must be a boolean, got string yes$/,
+    ],
+    [
+      () => T.argmin(x, { keepDims: 1 as never }),
+      /argmin: options\.keepDims must be a boolean/,
+    ],
+    [
+      () => T.logSumExp(x, { keepDims: "no" as never }),
+      /logSumExp: options\.keepDims must be a boolean/,
+    ],
+    [
+      () => T.nansum(x, { keepDims: 0 as never }),
+      /nansum: options\.keepDims must be a boolean/,
+    ],
+  ];
+  for (const [f, re] of bad) assert.throws(f, re);
+  // an integer axis out of range still says so
+  assert.throws(() => T.sum(x, { axis: 2 }), /sum: axis 2 is out of range/);
+});
