@@ -135,7 +135,7 @@ function strongWolfe(
   f: number,
   g: Tensor,
   gtd: number,
-  toleranceChange: number,
+  toleranceChange = 1e-9,
   c1 = 1e-4,
   c2 = 0.9,
   maxLs = 25,
@@ -241,7 +241,9 @@ function strongWolfe(
 /**
  * L-BFGS as torch.optim.LBFGS: the same iterations, history, step lengths,
  * stopping rules and (with `lineSearchFn: "strongWolfe"`) line search, so
- * the params after each step follow torch's. The params are handled as one
+ * the params after each step follow torch's (as there, `toleranceChange`
+ * does not reach the line search, which stops refining its bracket below
+ * 1e-9). The params are handled as one
  * flat vector of their dtype (all leaves must share it); the scalars are
  * float64. Reading the loss to decide when to stop, a step cannot be
  * jitted, but `lossAndGrad` can be.
@@ -464,7 +466,8 @@ export function lbfgs(options?: LbfgsOptions): Lbfgs {
             loss,
             flatGrad,
             gtd,
-            toleranceChange,
+            // (torch's step leaves the search's tolerance at its default,
+            // whatever toleranceChange is)
           );
           x = add(x, mul(d, t));
           optCond = absMax(flatGrad) <= toleranceGrad;

@@ -393,7 +393,9 @@ export function oneCycle(options: OneCycleOptions): Schedule {
   for (const [end] of phases) {
     if (!(end - previous > 0)) {
       throw new Error(
-        `${fn}: pctStart ${pct} with totalSteps ${total} leaves a phase without steps (torch divides by zero here); use more totalSteps or another pctStart`,
+        `${fn}: pctStart ${pct} with totalSteps ${total} leaves a phase without steps (it would end at step ${end}, ${
+          end === previous ? "where torch divides by zero" : "before it starts"
+        }); use more totalSteps or another pctStart`,
       );
     }
     previous = end;
@@ -515,6 +517,8 @@ export interface ConstantLROptions {
 
 /**
  * `lr · factor` for the first `totalIters` steps, then lr (torch ConstantLR).
+ * With `totalIters` 0 that is lr at every step, torch's closed form (torch
+ * stepped without an epoch keeps `lr · factor` for ever there).
  *
  * @example
  * ```ts
@@ -633,7 +637,12 @@ export interface SequentialLROptions {
  * Schedules one after the other (torch SequentialLR): before the first
  * milestone the first schedule, then from milestone m_i on schedule i + 1
  * counted from that milestone, `schedulers[i + 1](step - m_i)`, as torch
- * restarts each at its milestone.
+ * restarts each at its milestone. A {@linkcode multiplicativeLR} goes on
+ * from the rate it finds, as torch's (its own `lr` is not used there): the
+ * rate at `m_i - 1` times `lrLambda(1) ... lrLambda(step - m_i)`.
+ * {@linkcode swaLR} is counted from its milestone like the others (torch's
+ * SequentialLR steps SWALR once at the milestone itself, one step ahead of
+ * torch's SWA recipe, which this follows).
  *
  * @example
  * ```ts
@@ -661,16 +670,24 @@ export function sequentialLR(options: SequentialLROptions): Schedule {
       `${fn}: milestones must be ${
         scheds.length - 1
       } increasing integers >= 1 (one fewer than the schedulers), got ${
-        describe(ms)
+        Array.isArray(ms) && ms.length <= 16
+          ? `[${ms.map((m) => typeof m === "number" ? m : describe(m))}]`
+          : describe(ms)
       }`,
     );
   }
   const list = scheds as Schedule[], at = ms as number[];
-  return schedule(fn, (k) => {
+  const seq = schedule(fn, (k) => {
     let i = 0;
     while (i < at.length && k >= at[i]) i++;
-    return list[i](i === 0 ? k : k - at[i - 1]);
+    if (i === 0) return list[0](k);
+    const j = k - at[i - 1], base = multiplicativeBase.get(list[i]);
+    // torch restarts a MultiplicativeLR from the rate it finds
+    return base === undefined
+      ? list[i](j)
+      : seq(at[i - 1] - 1) * (list[i](j) / base);
   });
+  return seq;
 }
 
 /** Calls `f(step)` and checks that it gave a finite number. */
@@ -745,7 +762,7 @@ export function multiplicativeLR(options: LambdaLROptions): Schedule {
   // marks[i]: the product at step i·every; (last, at): the furthest one
   const every = 4096, marks = [lr];
   let at = 0, last = lr;
-  return schedule(fn, (k) => {
+  const s = schedule(fn, (k) => {
     if (k > Number.MAX_SAFE_INTEGER) {
       throw new Error(
         `${fn}: step must be at most 2^53 - 1 (the steps are counted one by one), got ${k}`,
@@ -770,7 +787,12 @@ export function multiplicativeLR(options: LambdaLROptions): Schedule {
     if (k > at) [at, last] = [k, v];
     return v;
   });
+  multiplicativeBase.set(s, lr);
+  return s;
 }
+
+/** The `lr` of each schedule made by multiplicativeLR (for sequentialLR). */
+const multiplicativeBase = new WeakMap<Schedule, number>();
 
 /** Options of {@linkcode chainedScheduler}. */
 export interface ChainedSchedulerOptions {
@@ -784,8 +806,10 @@ export interface ChainedSchedulerOptions {
  * Schedules applied together (torch ChainedScheduler): `lr` times each
  * schedule's factor `schedule(step) / lr`. This is torch's for the schedules
  * torch chains by multiplying (stepLR, multiStepLR, exponentialLR,
- * constantLR, linearLR, polynomialLR, lambdaLR, multiplicativeLR), each made
- * with this `lr`.
+ * constantLR, linearLR, polynomialLR, multiplicativeLR), each made with this
+ * `lr`. torch's LambdaLR (and the others) set the rate instead, undoing the
+ * factors of the schedules before them, so a chain with lambdaLR is a
+ * product here but not in torch.
  *
  * @example
  * ```ts

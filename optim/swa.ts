@@ -49,7 +49,8 @@ export interface AveragedModel {
    * The state with `params` averaged in (AveragedModel.update_parameters):
    * the first call takes them as they are, the later ones apply `avgFn`.
    * Integer leaves (a batch norm's num_batches_tracked, when the layers'
-   * state is averaged too) take the model's value.
+   * state is averaged too) take the model's value (torch 1.13 averages them
+   * too and truncates the average to an integer, so its count lags).
    */
   updateParameters<P extends Tree>(
     state: AveragedModelState<P>,
