@@ -192,14 +192,12 @@ export async function main(args: string[]): Promise<string[]> {
       key: T.random.key(1),
     });
   }
-  await Deno.writeFile(
-    files.onnx,
-    T.nn.toOnnx(net, params, { inputShape: [1, 1, 32, 32] }),
-  );
-  await Deno.writeTextFile(
-    files.py,
-    T.nn.toTorch(net, { inputShape: [1, 1, 32, 32] }),
-  );
+  // every export made before any file is written: one that fails (params
+  // that turned NaN) leaves no file behind
+  const onnxBytes = T.nn.toOnnx(net, params, { inputShape: [1, 1, 32, 32] });
+  const source = T.nn.toTorch(net, { inputShape: [1, 1, 32, 32] });
+  await Deno.writeFile(files.onnx, onnxBytes);
+  await Deno.writeTextFile(files.py, source);
   await T.data.saveSafetensors(files.weights, params as never);
   await Deno.writeTextFile(files.ddp, DDP_SCRIPT);
   const x: Tensor = T.zeros([1, 1, 32, 32]);

@@ -14,12 +14,23 @@
  */
 import { trace } from "../ops/jit.ts";
 import type { Plan, Ref, Step } from "../ops/jit.ts";
-import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
+import {
+  checkOptions,
+  describe,
+  isTensor,
+  type Tensor,
+  zeros,
+} from "../ops/tensor.ts";
 import { fmt as fmtShape } from "../ops/_args.ts";
 import { treeFlatten, treePaths } from "../ops/tree.ts";
 import type { ConvParams } from "../ops/conv.ts";
 import type { AvgParams, PoolParams } from "../ops/pool.ts";
-import type { Layer } from "./layer.ts";
+import {
+  checkLayer,
+  type Layer,
+  type ParamSpec,
+  type SpecTree,
+} from "./layer.ts";
 import { checkInputShape, onShape } from "./_util.ts";
 
 // ---------------------------------------------------------------------------
@@ -151,16 +162,26 @@ function node(
   return n;
 }
 
-/** A ValueInfoProto of a float tensor whose first dimension is the batch. */
+/**
+ * A ValueInfoProto: each dimension a size, `batch` (the input's first), or
+ * unknown (`null`: another size that depends on the batch).
+ */
 function valueInfo(
   name: string,
-  shape: readonly number[],
+  shape: readonly (number | "batch" | null)[],
   dtype: Tensor["dtype"],
 ): Proto {
   const dims = new Proto();
-  shape.forEach((d, i) =>
-    dims.msg(1, i === 0 ? new Proto().str(2, "batch") : new Proto().int(1, d))
-  );
+  for (const d of shape) {
+    dims.msg(
+      1,
+      d === "batch"
+        ? new Proto().str(2, "batch")
+        : d === null
+        ? new Proto()
+        : new Proto().int(1, d),
+    );
+  }
   const tensorType = new Proto().int(1, ONNX_TYPE[dtype]).msg(2, dims);
   return new Proto().str(1, name).msg(2, new Proto().msg(1, tensorType));
 }
@@ -173,6 +194,8 @@ interface Ctx {
   step: Step;
   ins: string[];
   shapes: (readonly number[])[];
+  /** The inputs' shapes in the other trace (a batch one larger). */
+  otherShapes: (readonly number[])[];
   out: string;
   /** Adds a node; returns its (first) output name. */
   add(
@@ -183,6 +206,8 @@ interface Ctx {
   ): string;
   /** Adds an int64 constant; returns its name. */
   ints(vs: readonly number[]): string;
+  /** A new value name, for a node with more than one output. */
+  fresh(): string;
   /**
    * This step traced again with a batch one larger: where its settings
    * differ they depend on the batch size (a flatten's [N, -1]).
@@ -264,6 +289,24 @@ function pool(
   }
 }
 
+/**
+ * A ReduceMax or ReduceMean node (their axes became an input, as
+ * ReduceSum's, in opset 18); returns its output's name.
+ */
+function reduce(
+  c: Ctx,
+  op: "ReduceMax" | "ReduceMean",
+  x: string,
+  axes: number[],
+  keepDims: boolean,
+  out?: string,
+): string {
+  const keepdims = keepDims ? 1 : 0;
+  return c.opset >= 18
+    ? c.add(op, [x, c.ints(axes)], { keepdims }, out)
+    : c.add(op, [x], { axes, keepdims }, out);
+}
+
 const EMIT: Record<string, (c: Ctx) => void> = {
   addAny: same("Add"),
   add: same("Add"),
@@ -334,11 +377,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       axes: number[];
       keepDims: boolean;
     };
-    // (axes became an input, as ReduceSum's, in opset 18)
-    const keepdims = keepDims ? 1 : 0;
-    if (c.opset >= 18) {
-      c.add("ReduceMax", [c.ins[0], c.ints(axes)], { keepdims }, c.out);
-    } else c.add("ReduceMax", [c.ins[0]], { axes, keepdims }, c.out);
+    reduce(c, "ReduceMax", c.ins[0], axes, keepDims, c.out);
   },
   argmax: (c) => {
     const { axis, keepDims } = c.step.params as {
@@ -390,18 +429,34 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       starts: number[];
       ends: number[];
     };
-    const dyn = varying(ends, (c.other.params as { ends: number[] }).ends);
-    // a batch-dependent end is "to the end"; an axis taken whole needs no slice
+    const then = c.other.params as { starts: number[]; ends: number[] };
+    const [n, m] = [c.shapes[0], c.otherShapes[0]];
+    // a bound that depends on the batch size is one counted from the end
+    // of the axis (negative in ONNX; "to the end" where it is the end)
+    const bound = (v: number, w: number, i: number, what: string) => {
+      if (v === w) return v;
+      if (v - n[i] !== w - m[i]) {
+        throw new Error(
+          `toOnnx: ${c.step.op}'s ${what} along axis ${i} depends on the batch size (${v} of ${
+            n[i]
+          }, ${w} of ${
+            m[i]
+          } for a batch one larger) other than as a place counted from the end, which an ONNX Slice cannot express`,
+        );
+      }
+      return v === n[i] ? Number.MAX_SAFE_INTEGER : v - n[i];
+    };
+    // an axis taken whole needs no slice
     const axes = starts.map((_, i) => i).filter((i) =>
-      starts[i] !== 0 || (!dyn[i] && ends[i] !== c.shapes[0][i])
+      starts[i] !== 0 || then.starts[i] !== 0 || ends[i] !== n[i] ||
+      then.ends[i] !== m[i]
     );
-    const end = (i: number) => (dyn[i] ? Number.MAX_SAFE_INTEGER : ends[i]);
     c.add(
       "Slice",
       [
         c.ins[0],
-        c.ints(axes.map((i) => starts[i])),
-        c.ints(axes.map(end)),
+        c.ints(axes.map((i) => bound(starts[i], then.starts[i], i, "start"))),
+        c.ints(axes.map((i) => bound(ends[i], then.ends[i], i, "end"))),
         c.ints(axes),
       ],
       {},
@@ -515,13 +570,13 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       axis: number;
       descending: boolean;
     };
-    const k = c.ints([c.shapes[0][axis]]);
+    const k = c.ints([c.shapes[0][axis]]), indices = c.fresh();
     c.add("TopK", [c.ins[0], k], {
       axis,
       largest: descending ? 1 : 0,
       sorted: 1,
-    }, [`${c.out}_values`, `${c.out}_indices`]);
-    c.add("Cast", [`${c.out}_indices`], { to: ONNX_TYPE.int32 }, c.out);
+    }, [c.fresh(), indices]);
+    c.add("Cast", [indices], { to: ONNX_TYPE.int32 }, c.out);
   },
   concat: (c) =>
     void c.add("Concat", c.ins, {
@@ -567,6 +622,20 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       ],
     }, c.out);
   },
+  // batch norm with the batch's statistics (a layer without running
+  // statistics, in inference too): (x - mean) / sqrt(var + eps) · w + b
+  batchNorm: (c) => {
+    const { eps } = c.step.params as { eps: number };
+    const [x, w, b] = c.ins, rank = c.shapes[0].length;
+    const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+    const d = c.add("Sub", [x, reduce(c, "ReduceMean", x, axes, true)]);
+    const v = reduce(c, "ReduceMean", c.add("Mul", [d, d]), axes, true);
+    const e = c.add("Constant", [], { value_float: { f: eps } });
+    const xhat = c.add("Div", [d, c.add("Sqrt", [c.add("Add", [v, e])])]);
+    const perChannel = c.ints([-1, ...Array(rank - 2).fill(1)]);
+    const scaled = c.add("Mul", [xhat, c.add("Reshape", [w, perChannel])]);
+    c.add("Add", [scaled, c.add("Reshape", [b, perChannel])], {}, c.out);
+  },
   maxPool2d: (c) => {
     const p = c.step.params as PoolParams;
     pool(c, "MaxPool", p, { dilations: p.dilation });
@@ -598,7 +667,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
         "toOnnx: avgPool2d with divisorOverride and a ceilMode window past the padded input has no ONNX AveragePool equivalent",
       );
     }
-    const mean = `${c.out}_mean`;
+    const mean = c.fresh();
     pool(c, "AveragePool", p, { count_include_pad: 1 }, mean);
     const k = p.kernelSize[0] * p.kernelSize[1];
     const f = c.add("Constant", [], { value_float: { f: k / d } });
@@ -606,13 +675,41 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   },
 };
 
+/** The newest opset the export is checked at (ONNX Runtime 1.30's newest). */
+const MAX_OPSET = 26;
+
+/** A layer's parameter specs by path (the paths of its params tree). */
+function specPaths(t: SpecTree, at = ""): [string, ParamSpec][] {
+  if (Array.isArray((t as ParamSpec).shape) && "dtype" in t) {
+    return [[at, t as ParamSpec]];
+  }
+  return Object.entries(t).flatMap(([k, v]) =>
+    specPaths(v as SpecTree, at ? `${at}.${k}` : k)
+  );
+}
+
+/**
+ * Where a tensor first holds NaN: [index, value], or null. (Infinities
+ * pass: a buffer of -Infinity is a mask.)
+ */
+function firstNaN(t: Tensor): [number, number] | null {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] !== d[i]) return [i, d[i]];
+  }
+  return null;
+}
+
+/** The ops whose emitters write settings that depend on the batch size (from the other trace). */
+const FOLLOWS_BATCH = new Set(["reshape", "broadcastTo", "slice"]);
+
 /** Options of {@linkcode toOnnx}. */
 export interface ToOnnxOptions {
   /** The input's shape, batch first (the batch dimension is exported as dynamic). */
   inputShape: readonly number[];
   /** The layer's state (batch norm's running statistics), for a layer that has one. */
   state?: unknown;
-  /** The ONNX opset. Default 17. */
+  /** The ONNX opset, 17 to 26. Default 17. */
   opset?: number;
   /** The input's dtype: "int32" for a model that starts with `nn.embedding`. Default "float32". */
   inputDtype?: "float32" | "int32";
@@ -623,7 +720,11 @@ export interface ToOnnxOptions {
  * ModelProto): inference mode (dropout is the identity, batch norm uses the
  * running statistics of `state`), the parameters as initializers named by
  * their paths (`conv1.weight`, as PyTorch's state_dict), input `input` and
- * output `output` with a dynamic first (batch) dimension.
+ * output `output` with a dynamic first (batch) dimension. Params and state
+ * must be the layer's (each leaf of its shape and dtype, without NaN); what the
+ * layer computes from the batch size other than through its ops (a mean
+ * over the batch, a squeeze of the batch axis) is an error, as a graph with
+ * a dynamic batch cannot hold it.
  *
  * @example
  * ```ts
@@ -640,6 +741,7 @@ export function toOnnx(
   options: ToOnnxOptions,
 ): Uint8Array {
   const fn = "toOnnx";
+  checkLayer(fn, "layer", layer);
   const o = checkOptions(fn, options, [
     "inputShape",
     "state",
@@ -656,25 +758,89 @@ export function toOnnx(
   }
   const inputShape = checkInputShape(fn, o.inputShape);
   const opset = (o.opset ?? 17) as number;
-  if (!Number.isInteger(opset) || opset < 17) {
-    throw new Error(`${fn}: opset must be an integer >= 17, got ${opset}`);
+  if (!Number.isInteger(opset) || opset < 17 || opset > MAX_OPSET) {
+    throw new Error(
+      `${fn}: opset must be an integer from 17 to ${MAX_OPSET}, got ${
+        describe(opset)
+      }`,
+    );
   }
   const state = o.state;
-  // (the graph is float32: a float64 weight would make a model that no
-  // runtime loads, its ops' inputs of two types)
+  const name = layer.info.name;
+  const leaves: Record<string, [string, Tensor][]> = {};
   for (const [what, tree] of [["params", params], ["state", state]] as const) {
     if (tree === undefined) continue;
-    for (const [path, t] of treePaths(tree as never)) {
+    try {
+      leaves[what] = treePaths(tree as never) as [string, Tensor][];
+    } catch {
+      throw new Error(
+        `${fn}: ${what} must be a tree of tensors (${
+          what === "params" ? "layer.init(key)" : "layer.initState()"
+        }'s), got ${describe(tree)}`,
+      );
+    }
+  }
+  // (the graph is float32: a float64 weight would make a model that no
+  // runtime loads, its ops' inputs of two types)
+  for (const [what, paths] of Object.entries(leaves)) {
+    for (const [path, t] of paths) {
+      if (what === "params" && (path === "input" || path === "output")) {
+        throw new Error(
+          `${fn}: params leaf "${path}" has the name of the model's ${path}: name the parameter otherwise`,
+        );
+      }
       if ((t as Tensor).dtype === "float64") {
         throw new Error(
           `${fn}: ${what} leaf "${path}" is float64, but the exported model is float32: convert the ${what} first (treeMap((t) => astype(t, "float32"), ${what}))`,
         );
       }
+      const bad = isTensor(t) && t.dtype !== "int32" ? firstNaN(t) : null;
+      if (bad) {
+        throw new Error(
+          `${fn}: ${what} leaf "${path}" holds ${bad[1]} (at flat index ${
+            bad[0]
+          } of ${
+            fmtShape(t.shape)
+          }), which the model would pass on to its outputs: export ${what} without NaN`,
+        );
+      }
+    }
+  }
+  // every parameter (and buffer) the layer has, of its shape and dtype,
+  // and no other
+  const expected = {
+    params: specPaths(layer.info.params),
+    state: state === undefined
+      ? []
+      : treePaths(layer.initState() as never) as [string, Tensor][],
+  };
+  for (const what of ["params", "state"] as const) {
+    const given = new Map(leaves[what] ?? []);
+    for (const [path, spec] of expected[what]) {
+      const t = given.get(path);
+      const want = `${fmtShape(spec.shape)} ${spec.dtype}`;
+      if (!t) {
+        throw new Error(
+          `${fn}: ${what} has no leaf "${path}" (${name} expects ${want})`,
+        );
+      }
+      if (t.shape.join() !== spec.shape.join() || t.dtype !== spec.dtype) {
+        throw new Error(
+          `${fn}: ${what} leaf "${path}" is ${
+            fmtShape(t.shape)
+          } ${t.dtype}, but ${name} expects ${want}`,
+        );
+      }
+      given.delete(path);
+    }
+    const [extra] = given.keys();
+    if (extra !== undefined) {
+      throw new Error(`${fn}: ${what} leaf "${extra}" is not one of ${name}'s`);
     }
   }
   if (layer.info.hasState && state === undefined) {
     throw new Error(
-      `${fn}: ${layer.info.name} has state (batch norm's running statistics): pass it as options.state`,
+      `${fn}: ${name} has state (batch norm's running statistics): pass it as options.state`,
     );
   }
   const apply = (p: unknown, xi: Tensor): Tensor =>
@@ -702,7 +868,7 @@ export function toOnnx(
   const ops = (pl: Plan) => pl.steps.map((st) => st?.rule.name).join(",");
   if (ops(plan) !== ops(other)) {
     throw new Error(
-      `${fn}: ${layer.info.name} applies other ops for another batch size, which an ONNX graph with a dynamic batch cannot express`,
+      `${fn}: ${name} applies other ops for another batch size, which an ONNX graph with a dynamic batch cannot express (toOnnx takes the input's first axis as the batch: for a sequence-first recurrent layer, use batchFirst)`,
     );
   }
   return encode(
@@ -725,6 +891,13 @@ function encode(
   name: string,
 ): Uint8Array {
   const nodes: Proto[] = [], inits: Proto[] = [];
+  const taken = new Set(params.map(([p]) => p));
+  /** `base`, or with `_` in front while a parameter has that name. */
+  const fresh = (base: string): string => {
+    let n = base;
+    while (taken.has(n)) n = `_${n}`;
+    return n;
+  };
   const names: string[] = [...params.map(([p]) => p), "input"];
   const shapes: (readonly number[])[] = [
     ...params.map(([, t]) => t.shape),
@@ -737,32 +910,41 @@ function encode(
     if (typeof r === "number") return names[r];
     let n = constName.get(r);
     if (!n) {
-      n = `const_${consts++}`;
+      n = fresh(`const_${consts++}`);
       constName.set(r, n);
       inits.push(tensorProto(n, r));
     }
     return n;
   };
   const shapeOf = (r: Ref) => (typeof r === "number" ? shapes[r] : r.shape);
+  const input = plan.nIn - 1;
+  /** A value's shape in the other trace, whose input has a batch one larger. */
+  const otherShapeOf = (r: Ref): readonly number[] =>
+    typeof r !== "number" || r < input
+      ? shapeOf(r)
+      : r === input
+      ? [x.shape[0] + 1, ...x.shape.slice(1)]
+      : other.steps[r - other.nIn]!.shape;
   let batch: string | null = null;
   const intConst = (vs: readonly number[]) => {
-    const n = `const_${consts++}`;
+    const n = fresh(`const_${consts++}`);
     inits.push(int64Tensor(n, vs));
     return n;
   };
   /** a·N + b for N the input's batch size, from its values at N and N + 1. */
   const dynamicDim = (now: number, then: number): string => {
     if (!batch) {
-      batch = `batch_size`;
+      batch = fresh("batch_size");
+      const shape = fresh("input_shape");
       nodes.push(
-        node("Shape", ["input"], ["input_shape"], {}),
-        node("Slice", ["input_shape", intConst([0]), intConst([1])], [batch]),
+        node("Shape", ["input"], [shape], {}),
+        node("Slice", [shape, intConst([0]), intConst([1])], [batch]),
       );
     }
     const a = then - now, b = now - a * x.shape[0];
     let out = batch;
     const step = (op: string, v: number) => {
-      const o = `t${tmp++}`;
+      const o = fresh(`t${tmp++}`);
       nodes.push(node(op, [out, intConst([v])], [o]));
       out = o;
     };
@@ -772,7 +954,7 @@ function encode(
   };
   plan.steps.forEach((st, s) => {
     const id = plan.nIn + s;
-    names[id] = `v${id}`;
+    names[id] = fresh(`v${id}`);
     shapes[id] = st ? st.shape : [];
     if (!st) return; // not needed for the output
     const emit = EMIT[st.rule.name];
@@ -781,19 +963,41 @@ function encode(
         `toOnnx: ${name} uses the op ${st.rule.name}, which has no ONNX export (it runs in training only, or is not supported)`,
       );
     }
-    // a constant made from the batch size cannot be one constant of the graph
+    // settings that change with the batch size: only the emitters that
+    // compare the two traces write them as computed from the batch
+    const then = other.steps[s]!;
+    const settings = JSON.stringify(st.params);
+    if (
+      st.shape.length !== then.shape.length ||
+      (!FOLLOWS_BATCH.has(st.rule.name) &&
+        settings !== JSON.stringify(then.params))
+    ) {
+      throw new Error(
+        `toOnnx: ${name} calls ${st.op} ${
+          st.shape.length !== then.shape.length
+            ? `with a result of rank ${st.shape.length}, and ${then.shape.length} for a batch one larger (a squeeze of the batch axis?)`
+            : `with settings that depend on the batch size (${settings}, and ${
+              JSON.stringify(then.params)
+            } for a batch one larger)`
+        }, which an ONNX graph with a dynamic batch cannot express`,
+      );
+    }
+    // a constant made from the batch size (its shape, or its values: the
+    // count a mean over the batch divides by) cannot be one constant of the
+    // graph
     st.inputs.forEach((r, i) => {
       const o = other.steps[s]!.inputs[i];
-      if (
-        typeof r !== "number" && typeof o !== "number" &&
-        r.shape.join() !== o.shape.join()
-      ) {
+      if (typeof r === "number" || typeof o === "number") return;
+      const how = r.shape.join() !== o.shape.join()
+        ? ` (${fmtShape(o.shape)} for a batch one larger)`
+        : r !== o && r.data.some((v, k) => !Object.is(v, o.data[k]))
+        ? ` (other values for a batch one larger, as the count a mean over the batch divides by)`
+        : null;
+      if (how !== null) {
         throw new Error(
           `toOnnx: ${name} passes ${st.rule.name} a constant of shape ${
             fmtShape(r.shape)
-          } that depends on the batch size (${
-            fmtShape(o.shape)
-          } for a batch one larger), which an ONNX graph with a dynamic batch cannot hold; derive it from the input with ops instead`,
+          } that depends on the batch size${how}, which an ONNX graph with a dynamic batch cannot hold; derive it from the input with ops instead`,
         );
       }
     });
@@ -801,27 +1005,41 @@ function encode(
       step: st,
       ins: st.inputs.map(nameOf),
       shapes: st.inputs.map(shapeOf),
+      otherShapes: other.steps[s]!.inputs.map(otherShapeOf),
       out: names[id],
       other: other.steps[s]!,
-      add: (op, inputs, attrs = {}, out = `t${tmp++}`) => {
+      add: (op, inputs, attrs = {}, out = fresh(`t${tmp++}`)) => {
         const outs = Array.isArray(out) ? out : [out];
         nodes.push(node(op, inputs, outs, attrs));
         return outs[0];
       },
       ints: intConst,
+      fresh: () => fresh(`t${tmp++}`),
       dynamicDim,
       opset,
     });
   });
-  // one output, named "output"
+  // one output, named "output": its dimensions that depend on the batch
+  // are the input's batch or unknown
   const out = plan.outs[0];
+  const [outShape, then] = [shapeOf(out), otherShapeOf(other.outs[0])];
+  const outDims = outShape.map((d, i) =>
+    d === then[i] ? d : d === x.shape[0] && then[i] === d + 1 ? "batch" : null
+  );
+  const outDtype = typeof out !== "number"
+    ? out.dtype
+    : out < input
+    ? params[out][1].dtype
+    : out === input
+    ? x.dtype
+    : plan.steps[out - plan.nIn]!.dtype;
   nodes.push(node("Identity", [nameOf(out)], ["output"]));
   const graph = new Proto();
   for (const n of nodes) graph.msg(1, n);
   graph.str(2, name);
   for (const i of inits) graph.msg(5, i);
-  graph.msg(11, valueInfo("input", x.shape, x.dtype));
-  graph.msg(12, valueInfo("output", shapeOf(out), "float32"));
+  graph.msg(11, valueInfo("input", ["batch", ...x.shape.slice(1)], x.dtype));
+  graph.msg(12, valueInfo("output", outDims, outDtype));
   // ModelProto: ir_version (1), producer_name (2), graph (7), opset_import (8)
   const model = new Proto().int(1, 8).str(2, "cnn-tensor").msg(7, graph)
     .msg(8, new Proto().str(1, "").int(2, opset));

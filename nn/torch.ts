@@ -44,6 +44,19 @@ const PY_TAKEN = new Set([
   "make_model",
 ]);
 
+/** The builtins the generated source calls, which a class name must not shadow. */
+const PY_BUILTINS = new Set(["super", "getattr"]);
+
+/**
+ * The attributes of a `torch.nn.Module` (torch 1.13's `dir(nn.Module())`
+ * but the dunders), which a child module cannot be named: `add_module`
+ * refuses them, and a child `forward` or `training` breaks the module.
+ */
+const MODULE_ATTRS = new Set(
+  `T_destination add_module apply bfloat16 buffers children cpu cuda double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half ipu load_state_dict modules named_buffers named_children named_modules named_parameters parameters register_backward_hook register_buffer register_forward_hook register_forward_pre_hook register_full_backward_hook register_load_state_dict_post_hook register_module register_parameter requires_grad_ set_extra_state share_memory state_dict to to_empty train training type xpu zero_grad _apply _backward_hooks _buffers _call_impl _forward_hooks _forward_pre_hooks _get_backward_hooks _get_name _is_full_backward_hook _load_from_state_dict _load_state_dict_post_hooks _load_state_dict_pre_hooks _maybe_warn_non_full_backward_hook _modules _named_members _non_persistent_buffers_set _parameters _register_load_state_dict_pre_hook _register_state_dict_hook _replicate_for_data_parallel _save_to_state_dict _slow_forward _state_dict_hooks _version`
+    .split(" "),
+);
+
 /** Whether `s` can be written as a Python name (not a keyword, not one the source uses). */
 const pyName = (s: string) => /^[A-Za-z_]\w*$/.test(s) && !PY_TAKEN.has(s);
 
@@ -51,7 +64,7 @@ const pyName = (s: string) => /^[A-Za-z_]\w*$/.test(s) && !PY_TAKEN.has(s);
 function pyClass(name: string): string {
   let s = name.replace(/\W/g, "_");
   if (!/^[A-Za-z_]/.test(s)) s = `_${s}`;
-  return PY_TAKEN.has(s) ? `${s}_` : s;
+  return PY_TAKEN.has(s) || PY_BUILTINS.has(s) ? `${s}_` : s;
 }
 
 /** A sequential container (a named model may be called "Sequential" too). */
@@ -100,6 +113,13 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
   checkLayer(fn, "layer", layer);
   const o = checkOptions(fn, options, ["className", "inputShape"]);
   const className = o.className as string | undefined;
+  if (className !== undefined && PY_BUILTINS.has(className)) {
+    throw new Error(
+      `${fn}: className must not be super or getattr, Python builtins the source calls, got ${
+        JSON.stringify(className)
+      }`,
+    );
+  }
   if (className !== undefined && !pyName(className)) {
     throw new Error(
       `${fn}: className must be a Python identifier that is no keyword (nor torch, nn, F or make_model, which the source uses), got ${
@@ -110,6 +130,8 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
   const inputShape = checkInputShape(fn, o.inputShape ?? [1, 1, 32, 32]);
   const classes: string[] = [];
   const used = new Set<string>();
+  /** By torch module (RNN, ...): the name of its output-only subclass. */
+  const outputOnly = new Map<string, string>();
   const unique = (name: string) => {
     let n = name, i = 2;
     while (used.has(n)) n = `${name}${i++}`;
@@ -154,11 +176,14 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
       // apply (its state_dict keys are the module's)
       const mod = /^(\w+)\(/.exec(call)?.[1] ?? "";
       if (mod in OUTPUT_ONLY) {
-        if (!used.has(`${mod}Output`)) {
-          used.add(`${mod}Output`);
+        let cls = outputOnly.get(mod);
+        if (!cls) {
+          // (a name of its own: a named model may be called RNNOutput)
+          cls = unique(`${mod}Output`);
+          outputOnly.set(mod, cls);
           classes.unshift(
             [
-              `class ${mod}Output(nn.${mod}):`,
+              `class ${cls}(nn.${mod}):`,
               `    """nn.${mod} returning its output alone (as the layer's apply)."""`,
               ``,
               `    def forward(self, x):`,
@@ -166,7 +191,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
             ].join("\n"),
           );
         }
-        return `${mod}Output${call.slice(mod.length)}`;
+        return `${cls}${call.slice(mod.length)}`;
       }
       // PyTorch's repr prints string paddings bare: quote them for Python
       return `nn.${
@@ -244,6 +269,11 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
     );
     const result = varOf(out, "at its output");
     for (const [k, c] of info.children) {
+      if (MODULE_ATTRS.has(k)) {
+        throw new Error(
+          `${fn}: ${info.name}'s child "${k}" has the name of an attribute of torch.nn.Module, which a child module cannot take: rename the child`,
+        );
+      }
       const e = build(c, "        ", shapes.get(k) ?? shape);
       // (a key that is no Python name, a keyword, is still the state_dict's)
       init.push(
