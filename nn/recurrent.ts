@@ -26,6 +26,7 @@ import { split as splitOp } from "../ops/shape.ts";
 import { scan } from "../ops/control_flow.ts";
 import { dropout as dropoutOp } from "../ops/normalization.ts";
 import { checkBool } from "../ops/tensor.ts";
+import { floatCheck } from "../ops/_args.ts";
 import {
   defineLayer,
   type EmptyState,
@@ -40,10 +41,11 @@ import {
   uniformInit,
 } from "./layers.ts";
 import {
+  checkKeyArg,
   checkSequenceShape,
   positiveInt,
   pyBool,
-  pyNum,
+  pyFloat,
   requireOptions,
 } from "./_util.ts";
 
@@ -185,10 +187,13 @@ function recurrent(
     layers !== 1 ? `num_layers=${layers}` : "",
     !bias ? "bias=False" : "",
     batchFirst ? `batch_first=${pyBool(true)}` : "",
-    p !== 0 ? `dropout=${pyNum(p)}` : "",
+    // (PyTorch stores float(dropout): `dropout=1.0`)
+    p !== 0 ? `dropout=${pyFloat(p)}` : "",
     bidirectional ? "bidirectional=True" : "",
   ].filter((s) => s);
   const repr = [`${inputSize}`, `${hidden}`, ...settings].join(", ");
+  // dropout draws a mask: between layers, with 0 < p < 1 (1 zeroes)
+  const needsKey = p > 0 && p < 1 && layers > 1;
   /** One direction of one layer over `xs` [L, N, in]: its outputs [L, N, H]. */
   const pass = (prm: LeafParams, l: number, sfx: string, xs: Tensor) => {
     const at = (k: string) => prm[`${k}_l${l}${sfx}`];
@@ -248,7 +253,7 @@ function recurrent(
       ? `${name}(${repr}, nonlinearity='relu')`
       : undefined,
     params,
-    needsKey: p > 0 && p < 1 && layers > 1,
+    needsKey,
     init: (key: Key) => {
       const names = Object.keys(params);
       const keys = split(key, names.length);
@@ -261,11 +266,18 @@ function recurrent(
     },
     apply: (prm, x, { training, key }) => {
       const rank = x.shape.length;
-      checkInput(`nn.${name}.apply`, x.shape, describe(x));
-      if (training && p > 0 && p < 1 && layers > 1 && !key) {
-        throw new Error(
-          `nn.${name}.apply: training with dropout needs opts.key (a random.key)`,
-        );
+      const where = `nn.${name}.apply`;
+      checkInput(where, x.shape, describe(x));
+      // (as PyTorch's, which takes no integer input)
+      floatCheck(where, "x", x);
+      const drops = training && needsKey;
+      if (drops) {
+        if (!key) {
+          throw new Error(
+            `${where}: training with dropout needs opts.key (a random.key)`,
+          );
+        }
+        checkKeyArg(where, key, "opts.key");
       }
       // [seq, batch, features] inside
       let h = rank === 2
@@ -273,7 +285,7 @@ function recurrent(
         : batchFirst
         ? transpose(x, [1, 0, 2])
         : x;
-      const dropKeys = training && key ? split(key, layers) : [];
+      const dropKeys = drops && key ? split(key, layers) : [];
       for (let l = 0; l < layers; l++) {
         if (l > 0 && training && p > 0) {
           h = dropoutOp(h, { p, key: dropKeys[l], training: true });
