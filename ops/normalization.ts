@@ -1,7 +1,9 @@
 /**
  * Normalization and regularization: batchNorm (training statistics as one
  * fused primitive with explicit VJP primitives, evaluation as a composition),
- * layerNorm and groupNorm (compositions), dropout and dropout2d.
+ * layerNorm, groupNorm, instanceNorm, localResponseNorm and normalize
+ * (compositions), dropout and its channel (1-D, 2-D, 3-D) and alpha
+ * variants.
  *
  * @module
  */
@@ -100,7 +102,8 @@ function invertedDropout(
   alpha = false,
 ): Tensor {
   checkOptions(fn, options, ["p", "key", "training"]);
-  const { p = 0.5, training = true } = options;
+  const { p = 0.5 } = options;
+  const training = checkBool(fn, "training", options.training, true);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new Error(
       `${fn}: p must be in [0, 1], got ${
@@ -110,6 +113,8 @@ function invertedDropout(
   }
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
+  // (as PyTorch: an integer x is only rejected where it would be scaled)
+  floatCheck(fn, "x", x);
   if (!options.key) {
     throw new Error(
       `${fn}: training needs options.key (a random.key) to draw the mask`,
@@ -545,7 +550,8 @@ export interface BatchNormOptions {
 }
 
 /**
- * Batch normalisation over axis 1 of `[N, C]` or `[N, C, H, W]`, as
+ * Batch normalisation over axis 1 of `[N, C, ...]` (`[N, C]`, `[N, C, L]`,
+ * `[N, C, H, W]`, `[N, C, D, H, W]`), as
  * `torch.nn.functional.batch_norm`, returning the new running statistics
  * instead of updating them (`runningVar` uses the unbiased batch variance).
  * Computed as PyTorch's CPU kernel does, `x·α + β` with per-channel
@@ -590,7 +596,8 @@ export function batchNorm(
     throw new Error(`${fn}: x must be [N, C, ...], got ${fmt(x.shape)}`);
   }
   const c = x.shape[1];
-  const { training = false, momentum = 0.1 } = options;
+  const { momentum = 0.1 } = options;
+  const training = checkBool(fn, "training", options.training, false);
   const eps = epsOption(fn, options.eps ?? 1e-5);
   if (
     typeof momentum !== "number" &&
@@ -826,7 +833,8 @@ export interface InstanceNormOptions {
  * are the mean over the examples of each one's update (unbiased variance),
  * as PyTorch's; with `useInputStats: false` the running statistics
  * normalise instead.
- * Returns them instead of updating them, as {@linkcode batchNorm}.
+ * Returns them instead of updating them, as {@linkcode batchNorm}; an empty
+ * x leaves them as they were (PyTorch makes them NaN).
  *
  * @example
  * ```ts
@@ -869,9 +877,12 @@ export function instanceNorm(
     true,
   );
   const momentum = options.momentum ?? 0.1;
-  if (typeof momentum !== "number" || !Number.isFinite(momentum)) {
+  // a rate in [0, 1], as batchNorm's
+  if (typeof momentum !== "number" || !(momentum >= 0 && momentum <= 1)) {
     throw new Error(
-      `${fn}: momentum must be a finite number, got ${describe(momentum)}`,
+      `${fn}: momentum must be a finite number in [0, 1], got ${
+        describe(momentum)
+      }`,
     );
   }
   const [n, c] = x.shape;
@@ -903,7 +914,9 @@ export function instanceNorm(
     // per-channel tensors by N, so an export keeps its dynamic batch)
     const { d, rstd } = centered(x, axes, eps);
     y = mul(d, rstd);
-    if ((rm || rv) && n > 0) { // buffers: no derivative flows into them
+    // buffers: no derivative flows into them; an empty x leaves them as they
+    // were (as batchNorm; PyTorch makes them NaN)
+    if ((rm || rv) && n * sizeOf(spatial) > 0) {
       // the mean over the examples of each one's update (PyTorch's)
       const cx = concrete(x), keep = { axis: axes, keepDims: true };
       const mu = mean(cx, keep);

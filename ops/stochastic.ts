@@ -7,7 +7,7 @@
  */
 import { checkOptions, checkTensor, describe, type Tensor } from "./tensor.ts";
 import { userOp } from "./debug.ts";
-import { checkKeyArg, floatCheck } from "./_args.ts";
+import { checkKeyArg, floatCheck, fmt } from "./_args.ts";
 import { add, div, greater, mul, sub, where } from "./elementwise.ts";
 import { gumbel, type Key, uniform } from "./random.ts";
 import { leakyRelu, softmax } from "./activations.ts";
@@ -142,8 +142,15 @@ export function gumbelSoftmax(
   const soft = softmax(div(add(logits, g), tau), { axis });
   if (!hard) return soft;
   const ax = axis < 0 ? axis + rank : axis;
-  const index = argmax(soft, { axis: ax });
   const c = logits.shape[ax];
+  if (c === 0) { // (as PyTorch's max: no class to pick)
+    throw new Error(
+      `${fn}: hard samples need at least one class along axis ${axis}, got logits ${
+        fmt(logits.shape)
+      }`,
+    );
+  }
+  const index = argmax(soft, { axis: ax });
   // one-hot along the last axis, moved to `axis`
   const last = oneHot(index, c, { dtype: logits.dtype });
   const perm = [...Array(rank).keys()].map((i) =>
