@@ -3,7 +3,9 @@
  * an LSTM over 28 steps (MNIST read row by row: 28 features, hidden 64,
  * batch 64) with a linear head, loss, gradient and SGD update; and the
  * gradient of a 200-turn `scan` over [200, 64, 64] (the turns' slices of
- * xs summed into one gradient in one pass). float32.
+ * xs summed into one gradient in one pass); and the gradient of an LSTM
+ * over 800 steps, eager and jitted (a plan that keeps thousands of results
+ * for its backward pass). float32.
  *
  *   deno bench --config bench/deno.json --allow-read bench/rnn_bench.ts
  *
@@ -68,4 +70,19 @@ const scanned = (v: Tensor) =>
 const scanGrad = grad(scanned);
 Deno.bench("gradient of a 200-turn scan over [200,64,64]", () => {
   scanGrad(xs);
+});
+
+// a long sequence: the backward keeps each step's results (thousands of
+// blocks the jit replay's allocator steps over)
+const long = nn.lstm({ inputSize: 16, hiddenSize: 64 });
+const longParams = long.init(random.key(2));
+const longX = random.normal(random.key(3), [800, 16, 16]);
+const longGrad = grad((p: typeof longParams) => sum(long.apply(p, longX)));
+const longGradJit = jit(longGrad);
+const group = "gradient of an LSTM over 800 steps (hidden 64, batch 16)";
+Deno.bench("eager", { group, baseline: true }, () => {
+  void longGrad(longParams).weight_hh_l0.data;
+});
+Deno.bench("jit", { group }, () => {
+  void longGradJit(longParams).weight_hh_l0.data;
 });

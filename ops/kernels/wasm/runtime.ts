@@ -470,8 +470,8 @@ export class WasmRuntime {
     if (i === resident.length) return -1;
     // now the most recently used: moved to the end (no array made)
     const r = resident[i];
-    resident.copyWithin(i, i + 1);
-    resident[resident.length - 1] = r;
+    removeAt(resident, i);
+    resident.push(r);
     r.inUse = true;
     return r.at;
   }
@@ -632,8 +632,7 @@ export class WasmRuntime {
       if (!pins || held(p)) continue;
       const k = this.#pinIndex(p.at) - 1;
       if (pins[k] !== p) continue; // (forgotten already)
-      pins.copyWithin(k, k + 1);
-      pins.length--;
+      removeAt(pins, k);
       if (k < this.#run) this.#run = k;
       if (p.dependents) loose.push(...p.dependents);
     }
@@ -675,11 +674,8 @@ export class WasmRuntime {
 
   /** Keeps a plan's result: `#pins` stays sorted by address (they are the allocator's holes). */
   #pin(p: Pin): void {
-    // (by hand: splice would make an array of the removed, none, per call)
     const pins = this.#pins!, i = this.#pinIndex(p.at);
-    pins.push(p);
-    pins.copyWithin(i + 1, i, pins.length - 1);
-    pins[i] = p;
+    insertAt(pins, i, p);
     // the run grows when p continues it or comes just before it (and
     // joins more as the allocator steps over them)
     const run = this.#run;
@@ -903,6 +899,25 @@ export class WasmRuntime {
     }
     return out;
   }
+}
+
+/**
+ * `list` with `v` inserted at `i`, in place. (By hand: `splice` makes an
+ * array of the removed per call, and `copyWithin` on an array of objects
+ * costs about 30 ns an element, 50 times this loop: a long scan's backward
+ * keeps thousands of pins, and shifting them made its replay quadratic in
+ * earnest.)
+ */
+function insertAt<T>(list: T[], i: number, v: T): void {
+  list.push(v);
+  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1];
+  list[i] = v;
+}
+
+/** `list` without its element `i`, in place (see {@linkcode insertAt}). */
+function removeAt<T>(list: T[], i: number): void {
+  for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1];
+  list.length--;
 }
 
 /** The blocks of `pins` and `resident`, by address. */
