@@ -51,10 +51,12 @@ export function pyBool(v: boolean): string {
   return v ? "True" : "False";
 }
 
-/** A size given as a number or a pair, printed as PyTorch stores it: `2` or `(2, 3)`. */
+/** A size given as a number or a tuple, printed as Python prints the int or tuple PyTorch stores: `2`, `(4,)`, `(2, 3)`. */
 export function pySize(v: number | readonly (number | null)[]): string {
   if (typeof v === "number") return String(v);
-  return `(${v.map((d) => d === null ? "None" : String(d)).join(", ")})`;
+  const items = v.map((d) => d === null ? "None" : String(d));
+  // (a tuple of one is `(4,)` in Python)
+  return `(${items.join(", ")}${items.length === 1 ? "," : ""})`;
 }
 
 /** An input shape option: positive integers, batch first; names `fn`. */

@@ -300,6 +300,15 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
         `${fn}: a child cannot be named "${k}" (m.call applies functional layers, m.add and m.concat join activations)`,
       );
     }
+    // (as PyTorch's add_module: a name is one non-empty part of the dotted
+    // state_dict keys)
+    if (k === "" || k.includes(".")) {
+      throw new Error(
+        `${fn}: a child's name must be non-empty and without ".", as a PyTorch module's (its params' paths are "name.weight"), got ${
+          JSON.stringify(k)
+        }`,
+      );
+    }
     checkLayer(fn, `child "${k}"`, c);
   }
   const checkFunctional = (layer: AnyLayer) => {

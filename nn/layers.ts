@@ -519,28 +519,45 @@ function convSpecs(
   const size = o.size ?? pySize;
   const any = (v: readonly number[] | undefined, dflt: number) =>
     v !== undefined && v.some((d) => d !== dflt);
-  let args = `${inC}, ${outC}, kernel_size=${size(k)}, stride=${
-    size(o.stride)
-  }`;
-  if (typeof o.padding === "string") args += `, padding=${o.padding}`;
-  else if (any(o.padding, 0)) args += `, padding=${size(o.padding)}`;
-  if (any(o.dilation, 1)) args += `, dilation=${size(o.dilation)}`;
+  // [repr, constructor call] of each argument: the call quotes a string
+  // padding, which the repr prints bare
+  const parts: [string, string?][] = [
+    [`${inC}, ${outC}, kernel_size=${size(k)}, stride=${size(o.stride)}`],
+  ];
+  if (typeof o.padding === "string") {
+    parts.push([`padding=${o.padding}`, `padding='${o.padding}'`]);
+  } else if (any(o.padding, 0)) parts.push([`padding=${size(o.padding)}`]);
+  if (any(o.dilation, 1)) parts.push([`dilation=${size(o.dilation)}`]);
   if (any(o.outputPadding, 0)) {
-    args += `, output_padding=${size(o.outputPadding!)}`;
+    parts.push([`output_padding=${size(o.outputPadding!)}`]);
   }
-  if (groups !== 1) args += `, groups=${groups}`;
-  if (!hasBias) args += ", bias=False";
+  if (groups !== 1) parts.push([`groups=${groups}`]);
+  if (!hasBias) parts.push(["bias=False"]);
+  const args = parts.map(([r]) => r).join(", ");
+  const call = parts.map(([r, c]) => c ?? r).join(", ");
   const fanIn = weight.slice(1).reduce((a, b) => a * b, 1);
   return {
     weight,
     params,
     args,
+    call,
     init: (key: Key) => weightAndBias(key, params, fanIn),
   };
 }
 
-/** A 1-D size as PyTorch prints it: a 1-tuple. */
-const oneTuple = (v: readonly number[]) => `(${v[0]},)`;
+/**
+ * A conv layer's repr, and its constructor call where that differs (a
+ * string padding or padding mode, quoted in Python).
+ */
+function convRepr(
+  name: string,
+  spec: { args: string; call: string },
+  modal: { repr: string; torch: string },
+): { repr: string; torch?: string } {
+  const repr = `${name}(${spec.args}${modal.repr})`;
+  const torch = `${name}(${spec.call}${modal.torch})`;
+  return torch === repr ? { repr } : { repr, torch };
+}
 
 /**
  * What the two convolution layers share: their options checked when the
@@ -564,7 +581,7 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
   const s = convSettings(fn, opOptions, transposed);
   // (a numeric padding is s.padding; a string one is printed as given)
   const pad = opOptions.padding;
-  const { params, args, init } = convSpecs(fn, {
+  const spec = convSpecs(fn, {
     inC,
     outC,
     k,
@@ -587,9 +604,10 @@ function convLayer<L extends Conv2dLayerOptions | ConvTranspose2dLayerOptions>(
     ),
   );
   return {
-    args: args + modal.repr,
-    params,
-    init,
+    /** The repr (and constructor call) of the layer called `name`. */
+    reprOf: (name: string) => convRepr(name, spec, modal),
+    params: spec.params,
+    init: spec.init,
     opOptions,
     padInput: modal.padInput,
     /** The op's options after padInput: no padding left in a padding mode. */
@@ -623,6 +641,7 @@ function paddingModeOf(fn: string, mode: unknown, sides: number[][]) {
   const padded = m !== "zeros";
   return {
     repr: padded ? `, padding_mode=${m}` : "",
+    torch: padded ? `, padding_mode='${m}'` : "",
     padded,
     padInput: (x: Tensor): Tensor =>
       padded
@@ -656,14 +675,14 @@ function paddingModeOf(fn: string, mode: unknown, sides: number[][]) {
 export function conv2d(
   options: Conv2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const { args, params, init, opOptions, padInput, convOptions } = convLayer(
+  const { reprOf, params, init, opOptions, padInput, convOptions } = convLayer(
     "nn.conv2d",
     options,
     false,
   );
   return defineLayer({
     name: "Conv2d",
-    repr: `Conv2d(${args})`,
+    ...reprOf("Conv2d"),
     params,
     init,
     apply: (p, x) =>
@@ -693,14 +712,14 @@ export function conv2d(
 export function convTranspose2d(
   options: ConvTranspose2dLayerOptions,
 ): Layer<LeafParams, EmptyState> {
-  const { args, params, init, opOptions } = convLayer(
+  const { reprOf, params, init, opOptions } = convLayer(
     "nn.convTranspose2d",
     options,
     true,
   );
   return defineLayer({
     name: "ConvTranspose2d",
-    repr: `ConvTranspose2d(${args})`,
+    ...reprOf("ConvTranspose2d"),
     params,
     init,
     apply: (p, x) => convTranspose2dOp(x, p.weight, p.bias ?? null, opOptions),
@@ -749,7 +768,7 @@ export function conv3d(
   const k = triple(fn, "kernelSize", kernelSize, 1);
   const s = conv3dSettings(fn, opOptions);
   const pad = opOptions.padding;
-  const { weight, params, args, init } = convSpecs(fn, {
+  const spec = convSpecs(fn, {
     inC,
     outC,
     k,
@@ -773,12 +792,12 @@ export function conv3d(
   const convOptions = modal.padded ? { ...opOptions, padding: 0 } : opOptions;
   return defineLayer({
     name: "Conv3d",
-    repr: `Conv3d(${args}${modal.repr})`,
-    params,
-    init,
+    ...convRepr("Conv3d", spec, modal),
+    params: spec.params,
+    init: spec.init,
     apply: (p, x) =>
       conv3dOp(modal.padInput(x), p.weight, p.bias ?? null, convOptions),
-    outputShape: (sh) => conv3dShape(sh, weight, opOptions).shape,
+    outputShape: (sh) => conv3dShape(sh, spec.weight, opOptions).shape,
   });
 }
 
@@ -1178,15 +1197,11 @@ export function adaptiveMaxPool2d(
 // ---------------------------------------------------------------------------
 // patches: unfold, fold, pixel shuffles
 
-/** The Python form of a size option as the user gave it: `2` or `(2, 3)`. */
-const pyPair = (v: unknown) =>
-  typeof v === "number" ? String(v) : pySize(v as number[]);
-
 /** unfold's options in PyTorch's repr order (`Unfold(kernel_size=…, dilation=…, padding=…, stride=…)`). */
 const patchReprArgs = (o: UnfoldOptions) =>
-  `kernel_size=${pyPair(o.kernelSize)}, dilation=${
-    pyPair(o.dilation ?? 1)
-  }, padding=${pyPair(o.padding ?? 0)}, stride=${pyPair(o.stride ?? 1)}`;
+  `kernel_size=${pySize(o.kernelSize)}, dilation=${
+    pySize(o.dilation ?? 1)
+  }, padding=${pySize(o.padding ?? 0)}, stride=${pySize(o.stride ?? 1)}`;
 
 /**
  * Unfold layer (PyTorch's `nn.Unfold`): every window of a convolution as a
@@ -1230,7 +1245,7 @@ export function fold(options: FoldOptions): Layer<LeafParams, EmptyState> {
   patchSettings(fn, options, true);
   return defineLayer({
     name: "Fold",
-    repr: `Fold(output_size=${pyPair(options.outputSize)}, ${
+    repr: `Fold(output_size=${pySize(options.outputSize)}, ${
       patchReprArgs(options)
     })`,
     apply: (_p, x) => foldOp(x, options),
@@ -1356,7 +1371,7 @@ export function conv1d(
   const groups = s.groups!;
   // (PyTorch prints a 1-D layer's sizes as 1-tuples)
   const pad = opOptions.padding ?? 0;
-  const { params, args: specArgs, init } = convSpecs(fn, {
+  const spec = convSpecs(fn, {
     inC,
     outC,
     k: [k],
@@ -1367,20 +1382,19 @@ export function conv1d(
     stride: [s.stride[1]],
     padding: typeof pad === "string" ? pad : [single(fn, "padding", pad, 0)],
     dilation: [s.dilation[1]],
-    size: oneTuple,
+    size: pySize,
   });
-  let args = specArgs;
   const p1 = s.padding === "same" || s.padding === "valid"
     ? 0
     : (s.padding as [number, number])[1];
   const modal = paddingModeOf(fn, paddingMode, [
     s.padding === "same" ? sameSides(s.dilation[1], k) : [p1, p1],
   ]);
-  args += modal.repr;
   const convOptions = modal.padded ? { ...opOptions, padding: 0 } : opOptions;
+  const { params, init } = spec;
   return defineLayer({
     name: "Conv1d",
-    repr: `Conv1d(${args})`,
+    ...convRepr("Conv1d", spec, modal),
     params,
     init,
     apply: (p, x) =>
@@ -1444,7 +1458,7 @@ export function convTranspose1d(
     padding: one(s.padding),
     dilation: one(s.dilation),
     outputPadding: one(s.outputPadding),
-    size: oneTuple,
+    size: pySize,
   });
   return defineLayer({
     name: "ConvTranspose1d",
@@ -1548,7 +1562,8 @@ function adaptivePool1dLayer(
   const op = kind === "avg" ? adaptiveAvgPool1dOp : adaptiveMaxPool1dOp;
   return defineLayer({
     name,
-    repr: `${name}(output_size=${size})`,
+    // (as given: PyTorch prints a 1-tuple as one)
+    repr: `${name}(output_size=${pySize(options.outputSize)})`,
     apply: (_p, x) => op(x, size),
     outputShape: (s) => adaptivePool1dShape(s, size, kind),
   });
@@ -1594,8 +1609,8 @@ export function adaptiveMaxPool1d(
 
 /** PyTorch's repr arguments of LPPool1d/LPPool2d: `norm_type=…, kernel_size=…, stride=…, ceil_mode=…`. */
 const lpReprArgs = (o: LpPool1dOptions | LpPool2dOptions) =>
-  `norm_type=${o.normType}, kernel_size=${pyPair(o.kernelSize)}, stride=${
-    o.stride === undefined || o.stride === null ? "None" : pyPair(o.stride)
+  `norm_type=${o.normType}, kernel_size=${pySize(o.kernelSize)}, stride=${
+    o.stride === undefined || o.stride === null ? "None" : pySize(o.stride)
   }, ceil_mode=${pyBool(o.ceilMode ?? false)}`;
 
 /**
@@ -1709,7 +1724,9 @@ function sizeOrFactor(
   },
 ): string {
   const tuple = (v: number | readonly number[], f: (d: number) => string) =>
-    typeof v === "number" ? f(v) : `(${v.map(f).join(", ")})`;
+    typeof v === "number"
+      ? f(v)
+      : `(${v.map(f).join(", ")}${v.length === 1 ? "," : ""})`;
   return size !== undefined
     ? `size=${tuple(size, String)}`
     : `scale_factor=${tuple(scaleFactor!, pyFloat)}`;
@@ -2039,7 +2056,7 @@ function padLayer(
   kind: "Zero" | "Constant" | "Reflection" | "Replication",
   dims: 1 | 2 | 3,
   padding: number | readonly number[],
-  value = 0,
+  given?: number,
 ): Layer<LeafParams, EmptyState> {
   const name = `${kind}Pad${dims}d`;
   const fn = `nn.${kind[0].toLowerCase()}${kind.slice(1)}Pad${dims}d`;
@@ -2059,9 +2076,11 @@ function padLayer(
       }), got ${describe(padding)}`,
     );
   }
-  if (kind === "Constant" && typeof value !== "number") {
-    throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
+  // (required by the constant pads, as PyTorch's value argument)
+  if (kind === "Constant" && typeof given !== "number") {
+    throw new Error(`${fn}: value must be a number, got ${describe(given)}`);
   }
+  const value = given ?? 0;
   // widths of the last axes, outermost first: ([front, back],) [top,
   // bottom], [left, right]
   const last = Array.from({ length: dims }, (_, i) => {
@@ -2802,7 +2821,7 @@ export function layerNorm(
     shape,
     floatDType(fn, options.dtype),
   );
-  const tuple = shape.length === 1 ? `(${shape[0]},)` : pySize(shape);
+  const tuple = pySize(shape);
   return defineLayer({
     name: "LayerNorm",
     repr: `LayerNorm(${tuple}, eps=${pyFloat(eps)}, elementwise_affine=${
@@ -3369,6 +3388,21 @@ export function prelu(
   });
 }
 
+/**
+ * Runs the op `op`'s option checks when the layer `fn` is built, its errors
+ * named by the layer (`nn.celu: alpha ...`, not `celu: alpha ...`).
+ */
+function opChecks(fn: string, op: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith(`${op}: `)) {
+      throw new Error(`${fn}: ${e.message.slice(op.length + 2)}`);
+    }
+    throw e;
+  }
+}
+
 /** A parameterless activation layer named as PyTorch's module (`repr` `Name()`). */
 const activation = (name: string, op: (x: Tensor) => Tensor) =>
   defineLayer({ name, apply: (_p, x) => op(x) });
@@ -3445,7 +3479,7 @@ export function celu(
   const fn = "nn.celu";
   checkOptions(fn, options, ["alpha"]);
   const alpha = numberOption(fn, "alpha", options.alpha, 1);
-  celuOp(zeros([1]), { alpha }); // the op's checks, when the layer is built
+  opChecks(fn, "celu", () => celuOp(zeros([1]), { alpha }));
   return defineLayer({
     name: "CELU",
     repr: `CELU(alpha=${pyFloat(alpha)})`,
@@ -3512,7 +3546,7 @@ function shrinkLayer(
   const fn = `nn.${name[0].toLowerCase()}${name.slice(1)}`;
   checkOptions(fn, options, ["lambd"]);
   const lambd = numberOption(fn, "lambd", options.lambd, 0.5);
-  op(zeros([1]), { lambd }); // the op's checks
+  opChecks(fn, name.toLowerCase(), () => op(zeros([1]), { lambd }));
   return defineLayer({
     name,
     repr: `${name}(${pyFloat(lambd)})`,
@@ -3564,7 +3598,7 @@ export function threshold(
   return defineLayer({
     name: "Threshold",
     // PyTorch prints the numbers as given (an integer without ".0")
-    repr: `Threshold(threshold=${t}, value=${v})`,
+    repr: `Threshold(threshold=${pyNum(t)}, value=${pyNum(v)})`,
     apply: (_p, x) => thresholdOp(x, t, v),
   });
 }

@@ -193,13 +193,7 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
         }
         return `${cls}${call.slice(mod.length)}`;
       }
-      // PyTorch's repr prints string paddings bare: quote them for Python
-      return `nn.${
-        call.replace(/padding=(same|valid)\b/, "padding='$1'").replace(
-          /padding_mode=(reflect|replicate|circular)\b/,
-          "padding_mode='$1'",
-        )
-      }`;
+      return `nn.${call}`;
     }
     return `${defineClass(l, shape, name)}()`;
   };
