@@ -36,12 +36,14 @@ import {
   add,
   astype,
   div,
+  equal,
   mul,
   neg,
   pow,
   sqrt,
   square,
   sub,
+  where,
 } from "./elementwise.ts";
 import { bernoulli, type Key } from "./random.ts";
 import { mean, norm } from "./reductions.ts";
@@ -313,21 +315,42 @@ export function featureAlphaDropout(
 // layer norm and group norm
 
 /**
+ * `rstd = 1 / sqrt(variance + eps)`; with `zeroIfConstant`, 0 where
+ * `variance + eps` is 0 (a constant slice with eps 0), as PyTorch's batch
+ * and instance norm kernels: such a slice normalises to 0, with derivatives
+ * 0 (the square root sees 1 there, so no infinity reaches them), where its
+ * layer and group norm give NaN.
+ */
+function invStd(
+  variance: Tensor,
+  eps: number,
+  zeroIfConstant: boolean,
+): Tensor {
+  // (variance >= 0: only eps 0 can make the sum 0)
+  if (!zeroIfConstant || eps > 0) return div(1, sqrt(add(variance, eps)));
+  const constant = equal(variance, 0);
+  return where(constant, 0, div(1, sqrt(where(constant, 1, variance))));
+}
+
+/**
  * `x - mean` and `rstd = 1 / sqrt(var + eps)` over `axes` (kept), with the
- * biased variance. `x - mean` is corrected by its own mean (which is 0 but
- * for the rounding of the mean), so a mean far from 0 costs no digits:
- * PyTorch's CPU kernels compute `x·rstd - rstd·mean`, which cancels there
- * (float32 x = 1000 + N(0, 1): PyTorch is off by 3e-4, this by 1e-6).
+ * biased variance ({@linkcode invStd}'s rstd with `zeroIfConstant`).
+ * `x - mean` is corrected by its own mean (which is 0 but for the rounding
+ * of the mean), so a mean far from 0 costs no digits: PyTorch's CPU kernels
+ * compute `x·rstd - rstd·mean`, which cancels there (float32
+ * x = 1000 + N(0, 1): PyTorch is off by 3e-4, this by 1e-6).
  */
 function centered(
   x: Tensor,
   axes: number[],
   eps: number,
+  zeroIfConstant = false,
 ): { d: Tensor; rstd: Tensor } {
   const keep = { axis: axes, keepDims: true };
   const d0 = sub(x, mean(x, keep));
   const d = sub(d0, mean(d0, keep));
-  return { d, rstd: div(1, sqrt(add(mean(square(d), keep), eps))) };
+  const rstd = invStd(mean(square(d), keep), eps, zeroIfConstant);
+  return { d, rstd };
 }
 
 /** A positive integer, or an error naming the function and the argument. */
@@ -912,7 +935,8 @@ export function instanceNorm(
   if (useInputStats) {
     // each instance over its positions, as layerNorm does (no tiling of the
     // per-channel tensors by N, so an export keeps its dynamic batch)
-    const { d, rstd } = centered(x, axes, eps);
+    // (a constant instance with eps 0 gives 0, as PyTorch's)
+    const { d, rstd } = centered(x, axes, eps, true);
     y = mul(d, rstd);
     // buffers: no derivative flows into them; an empty x leaves them as they
     // were (as batchNorm; PyTorch makes them NaN)
@@ -1041,11 +1065,11 @@ const batchNormTrainPrim: Primitive<BnParams> = definePrimitive({
   },
 });
 
-/** x̂ = (x - mean)·rstd with the batch statistics, in public ops. */
+/** x̂ = (x - mean)·rstd with the batch statistics (rstd 0 where var + eps is 0, as the kernels), in public ops. */
 function normalizedRef(x: Tensor, eps: number): Tensor {
   const keep = { axis: bnAxes(x.shape), keepDims: true };
   const d = sub(x, mean(x, keep));
-  return div(d, sqrt(add(mean(square(d), keep), eps)));
+  return mul(d, invStd(mean(square(d), keep), eps, true));
 }
 
 /**
@@ -1056,7 +1080,7 @@ function normalizedRef(x: Tensor, eps: number): Tensor {
 function inputGradRef(g: Tensor, x: Tensor, w: Tensor, eps: number): Tensor {
   const keep = { axis: bnAxes(x.shape), keepDims: true };
   const d = sub(x, mean(x, keep));
-  const rstd = div(1, sqrt(add(mean(square(d), keep), eps)));
+  const rstd = invStd(mean(square(d), keep), eps, true);
   const xh = mul(d, rstd);
   const inner = sub(sub(g, mean(g, keep)), mul(xh, mean(mul(g, xh), keep)));
   return mul(inner, mul(reshape(w, rstd.shape as number[]), rstd));

@@ -4,6 +4,8 @@
  * per-channel batch statistics, the normalised output and its two
  * derivative kernels. Each is a few passes in memory order, one writing; the
  * statistics accumulate in float64, the variance from the centered values.
+ * A channel with `var + eps = 0` (constant, eps 0) has `rstd = 0`, as in
+ * PyTorch's CPU kernel: its output is the bias and its derivatives 0.
  *
  * @module
  */
@@ -63,6 +65,12 @@ export function moments(
   return r;
 }
 
+/** `u·rstd` as `u / sqrt(var + eps)`, or `u·0` where `var + eps` is 0 (PyTorch's rstd 0). */
+function timesRstd(u: number, variance: number, eps: number): number {
+  const v = variance + eps;
+  return v === 0 ? u * 0 : u / Math.sqrt(v);
+}
+
 /** `out = x·a[ch] + b[ch]` over x `[n, c, s]`. */
 function channelAffine(
   x: TypedArray,
@@ -85,7 +93,8 @@ function channelAffine(
 /**
  * Normalised output `(x - mean)·rstd·w + b` with the batch statistics, as
  * PyTorch's CPU kernel computes it: `x·α + β` with per-channel
- * `α = w·rstd`, `β = b - mean·α`, `rstd = 1/sqrt(var + eps)`.
+ * `α = w·rstd`, `β = b - mean·α`, `rstd = 1/sqrt(var + eps)` (0 where
+ * `var + eps` is 0).
  */
 export function forward(
   x: TypedArray,
@@ -100,7 +109,7 @@ export function forward(
   const { mean, variance } = moments(x, n, c, s);
   const alpha = new Float64Array(c), beta = new Float64Array(c);
   for (let ch = 0; ch < c; ch++) {
-    alpha[ch] = w[ch] / Math.sqrt(variance[ch] + eps);
+    alpha[ch] = timesRstd(w[ch], variance[ch], eps);
     beta[ch] = b[ch] - mean[ch] * alpha[ch];
   }
   return channelAffine(x, n, c, s, alpha, beta, out);
@@ -152,7 +161,7 @@ export function inputGrad(
   const a = new Float64Array(c), bx = new Float64Array(c);
   const cc = new Float64Array(c);
   for (let ch = 0; ch < c; ch++) {
-    const rstd = 1 / Math.sqrt(variance[ch] + eps);
+    const rstd = timesRstd(1, variance[ch], eps);
     a[ch] = w[ch] * rstd;
     bx[ch] = -a[ch] * rstd * rstd * sumGD[ch] / count;
     cc[ch] = -a[ch] * sumG[ch] / count - bx[ch] * mean[ch];
@@ -181,7 +190,7 @@ export function weightGrad(
   const { mean, variance } = moments(x, n, c, s);
   const { sumGD } = gradSums(g, x, n, c, s, mean);
   for (let ch = 0; ch < c; ch++) {
-    out[ch] = sumGD[ch] / Math.sqrt(variance[ch] + eps);
+    out[ch] = timesRstd(sumGD[ch], variance[ch], eps);
   }
   return out;
 }
