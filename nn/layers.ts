@@ -1879,11 +1879,11 @@ export function flatten(
     repr: `Flatten(start_dim=${startDim}, end_dim=${endDim})`,
     apply: (_p, x) => flattenOp(x, startDim, endDim),
     outputShape: (s) => {
-      const nd = s.length;
-      if (nd === 0) return [1];
+      // (a scalar takes the dims 0 and -1, as PyTorch's, and becomes [1])
+      const nd = s.length, wrap = Math.max(nd, 1);
       const norm = (a: number, name: string) => {
-        const r = a < 0 ? a + nd : a;
-        if (r < 0 || r >= nd) {
+        const r = a < 0 ? a + wrap : a;
+        if (r < 0 || r >= wrap) {
           throw new Error(
             `nn.Flatten: ${name} ${a} is out of range for input ${fmtShape(s)}`,
           );

@@ -209,9 +209,10 @@ export function flatten(
   const fn = "flatten";
   checkTensor(fn, x, "x");
   const nd = x.shape.length;
-  if (nd === 0) return reshape(x, [1]);
+  // (a scalar takes the dims 0 and -1, as PyTorch's, and becomes [1])
   const s = normAxis(fn, startDim, nd, x.shape);
   const e = normAxis(fn, endDim, nd, x.shape);
+  if (nd === 0) return reshape(x, [1]);
   if (s > e) {
     throw new Error(
       `${fn}: startDim ${startDim} comes after endDim ${endDim} for x ${

@@ -83,3 +83,22 @@ Deno.test("swapaxes of a scalar with axes 0 and -1 is the scalar, as torch.swapa
     /^Error: swapaxes: axis 1 is out of range/,
   );
 });
+
+Deno.test("flatten of a scalar takes the dims 0 and -1 only, as torch.flatten and nn.Flatten (start_dim 1 is out of range there)", () => {
+  const s = T.tensor(3);
+  // torch.flatten(tensor(3.)) and torch.flatten(tensor(3.), -1, -1): shape [1]
+  assert.deepEqual(T.flatten(s, 0).shape, [1]);
+  assert.deepEqual(T.flatten(s, -1, -1).shape, [1]);
+  assert.deepEqual(T.toArray(T.flatten(s, 0, 0)), [3]);
+  // torch.flatten(tensor(3.), 1): "Dimension out of range (expected to be
+  // in range of [-1, 0], but got 1)"; nn.Flatten() starts at 1
+  assert.throws(() => T.flatten(s), /flatten: axis 1 is out of range/);
+  assert.throws(() => T.flatten(s, 0, 1), /flatten: axis 1 is out of range/);
+  const layer = T.nn.flatten();
+  assert.throws(() => layer.apply({}, s), /axis 1 is out of range/);
+  assert.throws(
+    () => layer.info.outputShape([]),
+    /nn\.Flatten: startDim 1 is out of range for input \[\]/,
+  );
+  assert.deepEqual(T.nn.flatten({ startDim: 0 }).info.outputShape([]), [1]);
+});
