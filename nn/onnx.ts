@@ -17,6 +17,8 @@ import type { Plan, Ref, Step } from "../ops/jit.ts";
 import {
   checkOptions,
   describe,
+  type DType,
+  full,
   isTensor,
   type Tensor,
   zeros,
@@ -206,6 +208,8 @@ interface Ctx {
   ): string;
   /** Adds an int64 constant; returns its name. */
   ints(vs: readonly number[]): string;
+  /** Adds a scalar constant of the step's dtype (or `dtype`); returns its name. */
+  scalar(v: number, dtype?: DType): string;
   /** A new value name, for a node with more than one output. */
   fresh(): string;
   /**
@@ -307,6 +311,59 @@ function reduce(
     : c.add(op, [x], { axes, keepdims }, out);
 }
 
+// ---------------------------------------------------------------------------
+// compositions for the ops ONNX has no operator for (ops/math.ts), their
+// constants in the step's dtype. A value that may be -0 is Where's last
+// input (Y): ONNX Runtime 1.30's Where gives +0 for a -0 it takes from X
+// (so "x is not 0" is |x| > 0, not Not(Equal), which it fuses into Where
+// with X and Y swapped)
+
+/** Where each element's sign bit is set, -0 and -∞ included: x < 0 or 1/x < 0. */
+const signBit = (c: Ctx, x: string) =>
+  c.add("Or", [
+    c.add("Less", [x, c.scalar(0)]),
+    c.add("Less", [c.add("Reciprocal", [x]), c.scalar(0)]),
+  ]);
+
+/** Where x is not ±0 (nor NaN): |x| > 0. */
+const nonzero = (c: Ctx, x: string) =>
+  c.add("Greater", [c.add("Abs", [x]), c.scalar(0)]);
+
+/**
+ * log(1 + x), accurate where 1 + x rounds off x's low digits (Kahan:
+ * log(u)·x/(u - 1) for u = 1 + x rounded, x where u is 1, u where it is
+ * infinite); returns its output's name.
+ */
+function log1p(c: Ctx, x: string, out?: string): string {
+  const u = c.add("Add", [x, c.scalar(1)]),
+    um1 = c.add("Sub", [u, c.scalar(1)]);
+  const y = c.add("Mul", [c.add("Log", [u]), c.add("Div", [x, um1])]);
+  const big = c.add("Where", [
+    c.add("IsInf", [u], { detect_negative: 0 }),
+    u,
+    y,
+  ]);
+  return c.add("Where", [nonzero(c, um1), big, x], {}, out);
+}
+
+/**
+ * The C remainder `m` of a / b (Mod with fmod 1: exact) and where PyTorch's
+ * remainder moves it to b's sign (m is not 0 and its sign is not b's), as
+ * the eager kernels.
+ */
+function cRemainder(c: Ctx): [m: string, moved: string] {
+  const [a, b] = c.ins;
+  const m = c.add("Mod", [a, b], { fmod: 1 });
+  const moved = c.add("And", [
+    nonzero(c, m),
+    c.add("Xor", [
+      c.add("Less", [m, c.scalar(0)]),
+      c.add("Less", [b, c.scalar(0)]),
+    ]),
+  ]);
+  return [m, moved];
+}
+
 const EMIT: Record<string, (c: Ctx) => void> = {
   addAny: same("Add"),
   add: same("Add"),
@@ -326,10 +383,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   sigmoid: same("Sigmoid"),
   relu: same("Relu"),
   matmul: same("MatMul"),
-  log1p: (c) => {
-    const one = c.add("Constant", [], { value_float: { f: 1 } });
-    c.add("Log", [c.add("Add", [c.ins[0], one])], {}, c.out);
-  },
+  log1p: (c) => void log1p(c, c.ins[0], c.out),
   // elementwise math (ops/math.ts) where ONNX has the operator
   sin: same("Sin"),
   cos: same("Cos"),
@@ -342,6 +396,125 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   floor: same("Floor"),
   ceil: same("Ceil"),
   round: same("Round"), // halves to even, as ours
+  // rounds toward zero: ONNX has no Trunc (to opset 26); Ceil below 0
+  // (-0 from (-1, 0)), NaN and ±0 included
+  trunc: (c) => {
+    const x = c.ins[0];
+    if (c.step.dtype === "int32") return void c.add("Identity", [x], {}, c.out);
+    const pos = c.add("Greater", [x, c.scalar(0)]);
+    c.add("Where", [pos, c.add("Floor", [x]), c.add("Ceil", [x])], {}, c.out);
+  },
+  log2: (c) =>
+    void c.add("Div", [c.add("Log", c.ins), c.scalar(Math.LN2)], {}, c.out),
+  log10: (c) =>
+    void c.add("Div", [c.add("Log", c.ins), c.scalar(Math.LN10)], {}, c.out),
+  // Pow(2, x): exact at integer x, as the eager 2 ** x
+  exp2: (c) => void c.add("Pow", [c.scalar(2), c.ins[0]], {}, c.out),
+  // not Exp(x) - 1, which near 0 keeps none of expm1's digits: Kahan's
+  // (u - 1)·(x / log u) for u = e^x rounded; x where u is 1, and u - 1
+  // where it is -1 or u is infinite (log u of a subnormal u is inexact,
+  // and ∞/∞ NaN)
+  expm1: (c) => {
+    const x = c.ins[0], one = c.scalar(1);
+    const u = c.add("Exp", [x]), um1 = c.add("Sub", [u, one]);
+    const y = c.add("Mul", [um1, c.add("Div", [x, c.add("Log", [u])])]);
+    const ends = c.add("Or", [
+      c.add("Equal", [um1, c.scalar(-1)]),
+      c.add("IsInf", [u]),
+    ]);
+    const near0 = c.add("Where", [nonzero(c, um1), y, x]);
+    c.add("Where", [ends, um1, near0], {}, c.out);
+  },
+  // atan(a / b), moved by ±π (a's sign) where b's sign bit is set; b
+  // taken as 1 where both are ±0 (a / b then a's zero, not 0/0) and both
+  // as ±1 where both are infinite, so signed zeros and infinities give
+  // Math.atan2's angles
+  atan2: (c) => {
+    const [a0, b0] = c.ins;
+    const both = (op: string, f: (v: string) => string[]) =>
+      c.add("And", c.ins.map((v) => c.add(op, f(v))));
+    const inf = both("IsInf", (v) => [v]);
+    const zeros = both("Equal", (v) => [v, c.scalar(0)]);
+    const a = c.add("Where", [inf, c.add("Sign", [a0]), a0]);
+    const b = c.add("Where", [
+      inf,
+      c.add("Sign", [b0]),
+      c.add("Where", [zeros, c.scalar(1), b0]),
+    ]);
+    const t = c.add("Atan", [c.add("Div", [a, b])]);
+    const pi = c.add("Where", [
+      signBit(c, a0),
+      c.scalar(-Math.PI),
+      c.scalar(Math.PI),
+    ]);
+    c.add("Where", [signBit(c, b0), c.add("Add", [t, pi]), t], {}, c.out);
+  },
+  // sign of the divisor: ONNX's Mod with fmod 0 is for integers only, so
+  // for floats the exact C remainder plus b where the signs differ (the
+  // eager kernel's steps)
+  remainder: (c) => {
+    if (c.step.dtype === "int32") {
+      return void c.add("Mod", c.ins, { fmod: 0 }, c.out);
+    }
+    const [m, moved] = cRemainder(c);
+    c.add("Where", [moved, c.add("Add", [m, c.ins[1]]), m], {}, c.out);
+  },
+  // sign of the dividend: C's fmod
+  fmod: (c) => void c.add("Mod", c.ins, { fmod: 1 }, c.out),
+  // c10's div_floor, as the eager kernel (Floor(Div) differs where a / b
+  // rounds up to an integer): d = (a - m) / b for m the C remainder, less
+  // 1 where the remainder moves to b's sign, rounded to the nearest
+  // integer; a zero with the sign of a / b, and a / b where b is 0
+  floorDivide: (c) => {
+    const [a, b] = c.ins;
+    if (c.step.dtype === "int32") {
+      const r = c.add("Mod", [a, b], { fmod: 0 });
+      return void c.add("Div", [c.add("Sub", [a, r]), b], {}, c.out);
+    }
+    const [m, moved] = cRemainder(c);
+    const one = c.scalar(1), zero = c.scalar(0);
+    let d = c.add("Div", [c.add("Sub", [a, m]), b]);
+    d = c.add("Where", [moved, c.add("Sub", [d, one]), d]);
+    const fd = c.add("Floor", [d]);
+    const up = c.add("Greater", [c.add("Sub", [d, fd]), c.scalar(0.5)]);
+    const q = c.add("Div", [a, b]);
+    const y = c.add("Where", [
+      nonzero(c, d),
+      c.add("Where", [up, c.add("Add", [fd, one]), fd]),
+      c.add("Mul", [q, zero]),
+    ]);
+    c.add("Where", [c.add("Equal", [b, zero]), q, y], {}, c.out);
+  },
+  // max(a, b) + log1p(exp(-|a - b|)), as the eager kernel; equal
+  // infinities stay (their difference is NaN)
+  logaddexp: (c) => {
+    const [a, b] = c.ins;
+    const e = c.add("Exp", [
+      c.add("Neg", [c.add("Abs", [c.add("Sub", [a, b])])]),
+    ]);
+    const y = c.add("Add", [c.add("Max", [a, b]), log1p(c, e)]);
+    const same = c.add("And", [
+      c.add("Equal", [a, b]),
+      c.add("IsInf", [a]),
+    ]);
+    c.add("Where", [same, a, y], {}, c.out);
+  },
+  // hi·sqrt(1 + (lo/hi)²) of |a| and |b| (no overflow where a² does), hi
+  // where it is 0 or infinite (0/0, ∞/∞ otherwise)
+  hypot: (c) => {
+    const [a, b] = c.ins.map((v) => c.add("Abs", [v]));
+    const hi = c.add("Max", [a, b]),
+      r = c.add("Div", [c.add("Min", [a, b]), hi]);
+    const y = c.add("Mul", [
+      hi,
+      c.add("Sqrt", [c.add("Add", [c.scalar(1), c.add("Mul", [r, r])])]),
+    ]);
+    const ends = c.add("Or", [
+      c.add("Equal", [hi, c.scalar(0)]),
+      c.add("IsInf", [hi]),
+    ]);
+    c.add("Where", [ends, hi, y], {}, c.out);
+  },
   clamp: (c) => {
     const { min, max } = c.step.params as { min: number; max: number };
     const bound = (v: number) =>
@@ -514,6 +687,37 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       ], { mode: "constant" });
       y = c.add("Mul", [y, before], {}, 2 * s >= n ? c.out : undefined);
     }
+  },
+  cumsum: (c) => {
+    const { axis, reverse } = c.step.params as {
+      axis: number;
+      reverse: boolean;
+    };
+    // (x + 0: a first element -0 gives 0, as the eager sum from 0)
+    const x = c.add("Add", [c.ins[0], c.scalar(0)]);
+    c.add("CumSum", [x, c.scalar(axis, "int32")], {
+      exclusive: 0,
+      reverse: reverse ? 1 : 0,
+    }, c.out);
+  },
+  // a Slice with step -1 along each axis, from the last element to before
+  // the first
+  flip: (c) => {
+    const { axes } = c.step.params as { axes: number[] };
+    if (!axes.length) return void c.add("Identity", c.ins, {}, c.out);
+    const each = (v: number) => c.ints(axes.map(() => v));
+    c.add(
+      "Slice",
+      [
+        c.ins[0],
+        each(-1),
+        each(Number.MIN_SAFE_INTEGER),
+        c.ints(axes),
+        each(-1),
+      ],
+      {},
+      c.out,
+    );
   },
   // indices checked by the op that made them (their values, on every call)
   checkValues: (c) => void c.add("Identity", c.ins, {}, c.out),
@@ -1014,6 +1218,11 @@ function encode(
         return outs[0];
       },
       ints: intConst,
+      scalar: (v, dtype = st.dtype) => {
+        const n = fresh(`const_${consts++}`);
+        inits.push(tensorProto(n, full([], v, { dtype })));
+        return n;
+      },
       fresh: () => fresh(`t${tmp++}`),
       dynamicDim,
       opset,
