@@ -57,7 +57,7 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { ceil } from "./math.ts";
+import { floor } from "./math.ts";
 import { softmax } from "./activations.ts";
 import { take } from "./indexing.ts";
 import { matmul } from "./matmul.ts";
@@ -2081,8 +2081,8 @@ export function dirichlet(
 
 /**
  * Geometric random integers (the trial of the first success, each with
- * probability `p`; so >= 1), as `jax.random.geometric`: `ceil(log u /
- * log1p(-p))` of a uniform `u` (1 for `p = 1`); int32 by default, where
+ * probability `p`; so >= 1), as `jax.random.geometric`: `floor(log u /
+ * log1p(-p)) + 1` of a uniform `u` (1 for `p = 1`); int32 by default, where
  * counts past 2^31 - 1 (u = 0, or a tiny `p`) saturate at 2^31 - 1. `p` is
  * a number in (0, 1].
  *
@@ -2107,8 +2107,19 @@ export function geometric(
   checkOptions(fn, options ?? {}, ["dtype"]);
   const dtype = checkDType(fn, options?.dtype ?? "int32");
   const u = uniformMapped(fn, key, shape, {}, () => [0, 1], (v) => v);
+  return geometricCount(u, p, dtype);
+}
+
+/**
+ * The count `geometric` draws from uniforms `u`: JAX's `floor(log u /
+ * log1p(-p)) + 1` (a ratio that is a whole number k counts k + 1, as
+ * JAX's, where a ceil would give k). @internal
+ */
+export function geometricCount(u: Tensor, p: number, dtype: DType): Tensor {
   // p = 1: every first trial succeeds (log u / log1p(-1) would be 0)
-  const g = p === 1 ? add(mul(u, 0), 1) : ceil(div(log(u), Math.log1p(-p)));
+  const g = p === 1
+    ? add(mul(u, 0), 1)
+    : add(floor(div(log(u), Math.log1p(-p))), 1);
   if (dtype !== "int32") return astype(g, dtype);
   // u = 0 (or a tiny p) gives a count past int32 (astype would give
   // -2^31): saturate at 2^31 - 1, as XLA's conversion

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import { random } from "../mod.ts";
 import type { Key, Tensor } from "../mod.ts";
+import { geometricCount } from "../ops/random.ts";
 
 const same = (a: Tensor, b: ArrayLike<number>) =>
   a.data.length === b.length &&
@@ -127,6 +128,26 @@ Deno.test("geometric: p = 1 always gives 1; int32 counts past 2^31 - 1 saturate 
   assert.ok([...f.data].every((v) => v > 2 ** 31));
   // every draw >= 1
   assert.ok([...random.geometric(k, 0.3, [1000]).data].every((v) => v >= 1));
+});
+
+Deno.test("geometric: JAX's floor(log u / log1p(-p)) + 1, on the same key's uniforms and where the ratio is a whole number", () => {
+  const k = random.key(3);
+  // the same key's uniforms through JAX's formula, in float32
+  const u = Array.from(random.uniform(k, [500]).data);
+  const want = u.map((x) =>
+    Math.floor(
+      Math.fround(Math.fround(Math.log(x)) / Math.fround(Math.log1p(-0.3))),
+    ) + 1
+  );
+  assert.deepEqual(Array.from(random.geometric(k, 0.3, [500]).data), want);
+  // u = 0.5^k with p = 0.5: log u / log1p(-p) is k exactly, which JAX
+  // counts k + 1 (a ceil would give k)
+  const exact = geometricCount(
+    T.tensor([0.5, 0.25, 0.125, 0.3]),
+    0.5,
+    "int32",
+  );
+  assert.deepEqual(Array.from(exact.data), [2, 3, 4, 2]);
 });
 
 Deno.test("errors of composite samplers name the sampler and its argument", () => {
