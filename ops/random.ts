@@ -2107,16 +2107,9 @@ export function geometric(
   checkOptions(fn, options ?? {}, ["dtype"]);
   const dtype = checkDType(fn, options?.dtype ?? "int32");
   const u = uniformMapped(fn, key, shape, {}, () => [0, 1], (v) => v);
-  return geometricCount(u, p, dtype);
-}
-
-/**
- * The count `geometric` draws from uniforms `u`: JAX's `floor(log u /
- * log1p(-p)) + 1` (a ratio that is a whole number k counts k + 1, as
- * JAX's, where a ceil would give k). @internal
- */
-export function geometricCount(u: Tensor, p: number, dtype: DType): Tensor {
-  // p = 1: every first trial succeeds (log u / log1p(-1) would be 0)
+  // p = 1: every first trial succeeds (log u / log1p(-1) would be 0); else
+  // JAX's floor + 1 (a ratio that is a whole number k counts k + 1, where
+  // a ceil would give k)
   const g = p === 1
     ? add(mul(u, 0), 1)
     : add(floor(div(log(u), Math.log1p(-p))), 1);
