@@ -205,7 +205,12 @@ export {
 export {
   gru,
   lstm,
+  type LstmOptions,
+  type LstmOutput,
+  type RecurrentApplyOptions,
+  type RecurrentLayer,
   type RecurrentOptions,
+  type RecurrentOutput,
   rnn,
   type RnnOptions,
 } from "./recurrent.ts";

@@ -267,11 +267,12 @@ Deno.test("recurrent probe: bad input names the layer and the argument", () => {
       new RegExp(`^Error: nn\\.gru: dropout must be in \\[0, 1\\], got ${p}$`),
     );
   }
+  // (projSize is LSTM's alone, as torch's)
   assert.throws(
     () =>
-      nn.lstm(
+      nn.gru(
         { inputSize: 3, hiddenSize: 4, projSize: 2 } as T.nn.RecurrentOptions,
       ),
-    /^Error: nn\.lstm: unknown option "projSize"/,
+    /^Error: nn\.gru: unknown option "projSize"/,
   );
 });
