@@ -20,6 +20,7 @@ import {
   type DType,
   full,
   isTensor,
+  promote,
   type Tensor,
   zeros,
 } from "../ops/tensor.ts";
@@ -37,7 +38,7 @@ import { checkInputShape, onShape } from "./_util.ts";
 
 // ---------------------------------------------------------------------------
 // protobuf wire format: fields are (number << 3 | wire type); 0 varint,
-// 2 length-delimited, 5 32-bit
+// 2 length-delimited
 
 /**
  * A message under construction, field by field: small fields as bytes,
@@ -90,11 +91,6 @@ class Proto {
     for (const part of m.parts) this.raw(part);
     return this;
   }
-  /** A 32-bit float field. */
-  float(field: number, v: number): this {
-    this.varint((field << 3) | 5);
-    return this.raw(new Uint8Array(new Float32Array([v]).buffer));
-  }
   /** A packed repeated int64 field. */
   ints(field: number, vs: readonly number[]): this {
     const inner = new Proto();
@@ -138,8 +134,8 @@ function int64Tensor(name: string, vs: readonly number[]): Proto {
     .bytesField(9, raw);
 }
 
-/** An attribute value: an int, a list of ints, a string, or a float (`{ f }`). */
-type Attr = number | number[] | string | { f: number };
+/** An attribute value: an int, a list of ints, or a string. */
+type Attr = number | number[] | string;
 
 /** A NodeProto: input (1), output (2), name (3), op_type (4), attribute (5). */
 function node(
@@ -153,12 +149,11 @@ function node(
   for (const o of outputs) n.str(2, o);
   n.str(3, outputs[0]).str(4, op);
   for (const [k, v] of Object.entries(attrs)) {
-    // AttributeProto: name (1), f (2), i (3), s (4), ints (8), type (20)
+    // AttributeProto: name (1), i (3), s (4), ints (8), type (20)
     const a = new Proto().str(1, k);
     if (typeof v === "string") a.str(4, v).int(20, 3);
     else if (Array.isArray(v)) a.ints(8, v).int(20, 7);
-    else if (typeof v === "number") a.int(3, v).int(20, 2);
-    else a.float(2, v.f).int(20, 1);
+    else a.int(3, v).int(20, 2);
     n.msg(5, a);
   }
   return n;
@@ -231,6 +226,9 @@ const varying = (a: readonly number[], b: readonly number[]) =>
   a.map((v, i) => v !== b[i]);
 
 const same = (op: string) => (c: Ctx) => void c.add(op, c.ins, {}, c.out);
+/** A rounding op: the identity on int32 (ONNX's Floor, Ceil, Round have no integer types). */
+const rounding = (op: string) => (c: Ctx) =>
+  void c.add(c.step.dtype === "int32" ? "Identity" : op, c.ins, {}, c.out);
 const COMPARE: Record<string, [string, boolean]> = {
   eq: ["Equal", false],
   ne: ["Equal", true],
@@ -364,6 +362,32 @@ function cRemainder(c: Ctx): [m: string, moved: string] {
   return [m, moved];
 }
 
+/**
+ * By op, the inputs its emitter takes in their own dtype (indices, a
+ * condition, what a cast or an argmax reads); every other input is cast to
+ * the dtype the step computes in ({@linkcode computeDtype}).
+ */
+const OWN_DTYPE: Record<string, number[]> = {
+  cast: [0],
+  argmax: [0],
+  argsort: [0],
+  checkValues: [0],
+  where: [0],
+  gather: [1],
+  gatherElements: [1],
+  scatterAdd: [1],
+};
+
+/**
+ * The dtype a step computes in, as the library's ops promote their
+ * operands (an int32 operand of a float op is converted, a float op on
+ * int32 computes in float32): its result's, but for a comparison (int32
+ * 0/1) its operands' promoted dtype. An ONNX operator takes its inputs in
+ * one type, so the encoder casts each input of another dtype to it.
+ */
+const computeDtype = (st: Step, ins: DType[]): DType =>
+  st.rule.name === "compare" ? ins.reduce(promote) : st.dtype;
+
 const EMIT: Record<string, (c: Ctx) => void> = {
   addAny: same("Add"),
   add: same("Add"),
@@ -393,9 +417,9 @@ const EMIT: Record<string, (c: Ctx) => void> = {
   atan: same("Atan"),
   sinh: same("Sinh"),
   cosh: same("Cosh"),
-  floor: same("Floor"),
-  ceil: same("Ceil"),
-  round: same("Round"), // halves to even, as ours
+  floor: rounding("Floor"),
+  ceil: rounding("Ceil"),
+  round: rounding("Round"), // halves to even, as ours
   // rounds toward zero: ONNX has no Trunc (to opset 26); Ceil below 0
   // (-0 from (-1, 0)), NaN and ±0 included
   trunc: (c) => {
@@ -515,10 +539,32 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     ]);
     c.add("Where", [ends, hi, y], {}, c.out);
   },
+  // x·log(y), as the eager kernel: +0 where x is ±0 and y is not NaN (NaN
+  // where it is, as x·log(y) gives then); the product, which may be -0,
+  // as Where's Y
+  xlogy: (c) => {
+    const [x, y] = c.ins, zero = c.scalar(0);
+    const atZero = c.add("Where", [c.add("IsNaN", [y]), y, zero]);
+    c.add(
+      "Where",
+      [
+        c.add("Equal", [x, zero]),
+        atZero,
+        c.add("Mul", [x, c.add("Log", [y])]),
+      ],
+      {},
+      c.out,
+    );
+  },
   clamp: (c) => {
     const { min, max } = c.step.params as { min: number; max: number };
+    // (an int32 clamp's bounds are integers, or ±∞: int32's ends)
     const bound = (v: number) =>
-      c.add("Constant", [], { value_float: { f: v } });
+      c.scalar(
+        c.step.dtype === "int32"
+          ? Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1)
+          : v,
+      );
     c.add("Clip", [c.ins[0], bound(min), bound(max)], {}, c.out);
   },
   cast: (c) =>
@@ -641,7 +687,8 @@ const EMIT: Record<string, (c: Ctx) => void> = {
       widths: [number, number][];
       value: number;
     };
-    const v = c.add("Constant", [], { value_float: { f: value } });
+    // (in int32, the value converted as the eager fill does: ToInt32)
+    const v = c.scalar(c.step.dtype === "int32" ? value | 0 : value);
     c.add(
       "Pad",
       [
@@ -666,10 +713,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
         }) cannot be exported: its steps depend on that size`,
       );
     }
-    let one = c.add("Constant", [], { value_float: { f: 1 } });
-    if (c.step.dtype !== "float32") {
-      one = c.add("Cast", [one], { to: ONNX_TYPE[c.step.dtype] });
-    }
+    const one = c.scalar(1);
     let y = c.ins[0];
     if (n <= 1) return void c.add("Identity", [y], {}, c.out);
     for (let s = 1; s < n; s *= 2) {
@@ -756,7 +800,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     c.add(
       "ScatterElements",
       [
-        c.add("ConstantOfShape", [outShape]),
+        c.add("Expand", [c.scalar(0), outShape]),
         c.add("Expand", [at, shape]),
         flat,
       ],
@@ -834,7 +878,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
     const d = c.add("Sub", [x, reduce(c, "ReduceMean", x, axes, true)]);
     const v = reduce(c, "ReduceMean", c.add("Mul", [d, d]), axes, true);
-    const e = c.add("Constant", [], { value_float: { f: eps } });
+    const e = c.scalar(eps);
     const xhat = c.add("Div", [d, c.add("Sqrt", [c.add("Add", [v, e])])]);
     const perChannel = c.ints([-1, ...Array(rank - 2).fill(1)]);
     const scaled = c.add("Mul", [xhat, c.add("Reshape", [w, perChannel])]);
@@ -874,8 +918,7 @@ const EMIT: Record<string, (c: Ctx) => void> = {
     const mean = c.fresh();
     pool(c, "AveragePool", p, { count_include_pad: 1 }, mean);
     const k = p.kernelSize[0] * p.kernelSize[1];
-    const f = c.add("Constant", [], { value_float: { f: k / d } });
-    c.add("Mul", [mean, f], {}, c.out);
+    c.add("Mul", [mean, c.scalar(k / d)], {}, c.out);
   },
 };
 
@@ -984,8 +1027,8 @@ export function toOnnx(
       );
     }
   }
-  // (the graph is float32: a float64 weight would make a model that no
-  // runtime loads, its ops' inputs of two types)
+  // (the graph is float32: a float64 weight would make its ops float64,
+  // which ONNX Runtime 1.30 has no Conv, AveragePool or Erf kernel for)
   for (const [what, paths] of Object.entries(leaves)) {
     for (const [path, t] of paths) {
       if (what === "params" && (path === "input" || path === "output")) {
@@ -1122,6 +1165,27 @@ function encode(
   };
   const shapeOf = (r: Ref) => (typeof r === "number" ? shapes[r] : r.shape);
   const input = plan.nIn - 1;
+  const dtypeOf = (r: Ref): DType =>
+    typeof r !== "number"
+      ? r.dtype
+      : r < input
+      ? params[r][1].dtype
+      : r === input
+      ? x.dtype
+      : plan.steps[r - plan.nIn]!.dtype;
+  /** The value `n` (of dtype `from`) as `to`: itself, or a Cast (one per value and dtype). */
+  const casts = new Map<string, string>();
+  const castTo = (n: string, from: DType, to: DType): string => {
+    if (from === to) return n;
+    const key = `${n}\0${to}`;
+    let c = casts.get(key);
+    if (!c) {
+      c = fresh(`t${tmp++}`);
+      nodes.push(node("Cast", [n], [c], { to: ONNX_TYPE[to] }));
+      casts.set(key, c);
+    }
+    return c;
+  };
   /** A value's shape in the other trace, whose input has a batch one larger. */
   const otherShapeOf = (r: Ref): readonly number[] =>
     typeof r !== "number" || r < input
@@ -1205,9 +1269,13 @@ function encode(
         );
       }
     });
+    const dtypes = st.inputs.map(dtypeOf), own = OWN_DTYPE[st.rule.name] ?? [];
+    const to = computeDtype(st, dtypes);
     emit({
       step: st,
-      ins: st.inputs.map(nameOf),
+      ins: st.inputs.map((r, i) =>
+        own.includes(i) ? nameOf(r) : castTo(nameOf(r), dtypes[i], to)
+      ),
       shapes: st.inputs.map(shapeOf),
       otherShapes: other.steps[s]!.inputs.map(otherShapeOf),
       out: names[id],
@@ -1235,13 +1303,7 @@ function encode(
   const outDims = outShape.map((d, i) =>
     d === then[i] ? d : d === x.shape[0] && then[i] === d + 1 ? "batch" : null
   );
-  const outDtype = typeof out !== "number"
-    ? out.dtype
-    : out < input
-    ? params[out][1].dtype
-    : out === input
-    ? x.dtype
-    : plan.steps[out - plan.nIn]!.dtype;
+  const outDtype = dtypeOf(out);
   nodes.push(node("Identity", [nameOf(out)], ["output"]));
   const graph = new Proto();
   for (const n of nodes) graph.msg(1, n);
