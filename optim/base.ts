@@ -20,9 +20,11 @@ import { sum } from "../ops/structural.ts";
 import { describe, full, type Tensor } from "../ops/tensor.ts";
 import { checkSameStructure, flattenAs, type Tree } from "../ops/tree.ts";
 import {
+  checkBool,
   checkCount,
   checkLr,
   checkNum,
+  checkOptions,
   checkSameShapes,
   checkStateKeys,
   countTensor,
@@ -294,7 +296,8 @@ export function scaleByLearningRate(
   if (options === undefined) options = {};
   const fn = "optim.scaleByLearningRate";
   checkLr(fn, lr);
-  const flip = options.flipSign ?? true;
+  const o = checkOptions(fn, options, ["flipSign"]);
+  const flip = checkBool(fn, "flipSign", o.flipSign ?? true);
   if (typeof lr === "number") return scale(flip ? -lr : lr);
   // deno-lint-ignore no-explicit-any
   const t: GradientTransformation<any> = scaleBySchedule((step) => {

@@ -16,6 +16,7 @@ import {
   greater,
   less,
   maximum,
+  minimum,
   mul,
   neg,
   pow,
@@ -684,7 +685,7 @@ export type ScaleByLionState = {
 
 /**
  * Lion's update (optax's scale_by_lion): `sign((1 - b1) g + b1 mu)` from the
- * old momentum, then `mu = b2 mu + (1 - b2) g`.
+ * old momentum, then `mu = b2 mu + (1 - b2) g`. A NaN stays NaN (jnp.sign's).
  *
  * @example
  * ```ts
@@ -709,9 +710,15 @@ export function scaleByLion(
     update(updates, state) {
       checkStateKeys(fn, state, ["count", "mu"]);
       const count = checkCount(fn, state.count);
+      // jnp.sign(NaN) is NaN where sign(NaN) is 0 (torch's): keep the NaN,
+      // or a NaN gradient would freeze its entries silently (mu stays NaN).
+      // min(|c|, 0) + 1 is 1, or NaN for a NaN (float ops only: jit fuses them)
       const out = leafwise(
         fn,
-        (g, m) => sign(add(mul(g, 1 - b1), mul(m, b1))),
+        (g, m) => {
+          const c = add(mul(g, 1 - b1), mul(m, b1));
+          return mul(sign(c), add(minimum(abs(c), 0), 1));
+        },
         updates,
         state.mu,
       );

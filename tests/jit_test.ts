@@ -1216,7 +1216,7 @@ Deno.test("jit: Lion's update (its sign included) over all parameters is fused t
     b: T.random.normal(T.random.key(1), [40]),
   };
   const grads = T.treeMap((p: Tensor) => T.sub(T.mul(p, 0.5), 0.1), params);
-  (grads.b.data as Float32Array).set([0, -0, NaN]); // sign 0, 0, 0
+  (grads.b.data as Float32Array).set([0, -0, NaN]); // sign 0, 0, NaN
   const opt = T.optim.lion({ lr: 1e-3, weightDecay: 0.1 });
   const { plan, fused, sameAsEager } = updatePlan(opt, grads, params);
   assert.ok(fused.every((t) => t.parts.length === 2), "one part per parameter");
