@@ -98,8 +98,10 @@ function convGeometry(
     kw: k[1],
     oh: out[0],
     ow: out[1],
-    sh: p.stride[0],
-    sw: p.stride[1],
+    // an axis with one output never steps: its stride (any integer, 2^32
+    // too) is 1 for the kernels, whose records hold int32s
+    sh: out[0] === 1 ? 1 : p.stride[0],
+    sw: out[1] === 1 ? 1 : p.stride[1],
     pt: p.padding[0],
     pl: p.padding[2],
     dh: p.dilation[0],
@@ -466,6 +468,25 @@ export function checkBias(
 }
 
 /**
+ * `prim(x, w, bias)`, a convolution with its bias added in the kernel; a
+ * bias that would widen the result (float64 on float32 x and weight) is
+ * added after, as `add` promotes (and as under vmap), since the kernels
+ * write the dtype of x and the weight.
+ */
+function withBias<P>(
+  prim: Primitive<P>,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  p: P,
+): Tensor {
+  if (!b) return bind(prim, [x, w], p);
+  const dtype = promote(x.dtype, w.dtype);
+  if (promote(dtype, b.dtype) === dtype) return bind(prim, [x, w, b], p);
+  return add(bind(prim, [x, w], p), reshape(b, [b.shape[0], 1, 1]));
+}
+
+/**
  * 2-D convolution (cross-correlation) as `torch.nn.functional.conv2d`: x
  * `[N, C, H, W]` (or unbatched `[C, H, W]`), weight `[O, C / groups, kH, kW]`,
  * optional bias `[O]`.
@@ -496,7 +517,7 @@ export function conv2d(
   const b = checkBias(fn, bias, weight.shape[0]);
   return onBatch(
     x,
-    (x4) => bind(conv2dPrim, b ? [x4, weight, b] : [x4, weight], p),
+    (x4) => withBias(conv2dPrim, x4, weight, b, p),
   );
 }
 
@@ -586,7 +607,7 @@ export function convTranspose2d(
   const b = checkBias(fn, bias, weight.shape[1] * p.groups);
   return onBatch(
     x,
-    (x4) => bind(conv2dInputAdjointPrim, b ? [x4, weight, b] : [x4, weight], p),
+    (x4) => withBias(conv2dInputAdjointPrim, x4, weight, b, p),
   );
 }
 
