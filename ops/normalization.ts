@@ -51,7 +51,6 @@ import { clamp } from "./math.ts";
 import {
   batchFront,
   batchSize,
-  concat,
   exampleShape,
   normAxis,
   pad,
@@ -1016,7 +1015,7 @@ function bnOutOfChannels(
  * The batch's per-channel mean and biased variance, `[2, C]`, as the
  * training kernel sums them (in float64): what the running statistics
  * take in (a primitive, so that `jit` records it). Under vmap each
- * example's own statistics, with ops.
+ * example's own statistics, the examples side by side in the channels.
  */
 const momentsPrim: Primitive<Empty> = definePrimitive({
   name: "batchNormMoments",
@@ -1029,13 +1028,12 @@ const momentsPrim: Primitive<Empty> = definePrimitive({
     return fromData(out, [2, c]);
   },
   vjp: () => [null],
+  // the examples side by side in the channels: each example's moments as
+  // the kernel sums them (in float64), the loop's bits in float32 too
   batch: ([x], [d]) => {
-    const xb = batchFront(x, d, 0); // [B, N, C, ...]
-    const axes = [1, ...xb.shape.slice(3).map((_, i) => i + 3)];
-    const mu = mean(xb, { axis: axes, keepDims: true });
-    const v = mean(square(sub(xb, mu)), { axis: axes, keepDims: true });
-    const flat = (t: Tensor) => reshape(t, [xb.shape[0], 1, xb.shape[2]]);
-    return [concat([flat(mu), flat(v)], 1), 0];
+    const b = x.shape[d!];
+    const m = bind(momentsPrim, [bnIntoChannels(x, d, b)], {}); // [2, B·C]
+    return [reshape(m, [2, b, exampleShape(x, d)[1]]), 1];
   },
 });
 

@@ -35,9 +35,9 @@ import {
 } from "./tree.ts";
 import {
   checkArgnumsUnique,
+  checkDifferentiable,
   checkFunction,
   outputChecked,
-  treeLeavesOf,
 } from "./_args.ts";
 import { jvp, vjp } from "./transforms.ts";
 import {
@@ -562,9 +562,10 @@ function jacSetup(
       );
     }
   }
-  // the differentiated arguments are trees of tensors (errors naming fn)
+  // the differentiated arguments are trees of float tensors (errors naming
+  // fn; int32 has no derivative, as grad and JAX's jacfwd/jacrev refuse it)
   checkArgnumsUnique(fn, argnums);
-  for (const a of list) treeLeavesOf(fn, `argument ${a}`, args[a]);
+  for (const a of list) checkDifferentiable(fn, a, args[a]);
   return {
     nums: list,
     single: !Array.isArray(argnums),
