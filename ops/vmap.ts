@@ -741,7 +741,8 @@ export function jacfwd<A extends unknown[]>(
 
 /**
  * The Hessian of a scalar `f`, as `jax.hessian`: `jacfwd(jacrev(f))`. For
- * an input of shape `T` it has shape `[...T, ...T]`.
+ * an input of shape `T` it has shape `[...T, ...T]`. With `hasAux`, `f`
+ * returns `[output, aux]` and the result is `[hessian, aux]`.
  *
  * @example
  * ```ts
@@ -752,14 +753,21 @@ export function jacfwd<A extends unknown[]>(
  * ```
  */
 export function hessian<A extends unknown[]>(
-  f: (...args: A) => Tensor,
-  options?: { argnums?: number | readonly number[] },
+  f: (...args: A) => Tensor | [Tensor, Tree],
+  options?: JacobianOptions,
 ): (...args: A) => Tree {
-  checkOptions("hessian", options, ["argnums"]);
+  checkOptions("hessian", options, ["argnums", "hasAux"]);
   return (...args: A) => {
     // (checked here, so that the error names hessian, not jacfwd)
-    jacSetup("hessian", f, options, args);
-    const fc = outputChecked("hessian", f);
+    const fn = "hessian";
+    const { hasAux } = jacSetup(fn, f, options, args);
+    const fc = outputChecked(
+      fn,
+      f,
+      hasAux ? (r) => auxPair(fn, r) : undefined,
+    );
+    // with hasAux, jacrev gives [jacobian, aux], which jacfwd reads as
+    // [output, aux] (as JAX's hessian)
     return jacfwd(jacrev(fc, options), options)(...args);
   };
 }

@@ -223,3 +223,32 @@ Deno.test("jacfwd, jacrev, hessian: an int32 argument is an Error naming the tra
   ) as Tensor;
   assert.deepEqual(T.toArray(j), [[1, 0], [0, 2]]);
 });
+
+Deno.test("hessian with hasAux returns [hessian, aux], as jax.hessian (the option was refused)", () => {
+  // f(x, y) = sum(x³) + x·y with an aux; d²f/dx² = diag(6x), d²f/dxdy = I
+  const f = (x: Tensor, y: Tensor) =>
+    [
+      T.add(T.sum(T.mul(T.mul(x, x), x)), T.sum(T.mul(x, y))),
+      { twice: T.mul(x, 2) },
+    ] as [Tensor, { twice: Tensor }];
+  const x = T.tensor([1, 2], { dtype: "float64" });
+  const y = T.tensor([3, 5], { dtype: "float64" });
+  const [h, aux] = T.hessian(f, { hasAux: true })(x, y) as [
+    Tensor,
+    { twice: Tensor },
+  ];
+  assert.deepEqual(T.toArray(h), [[6, 0], [0, 12]]);
+  assert.deepEqual(T.toArray(aux.twice), [2, 4]);
+  // both arguments: blocks [[xx, xy], [yx, yy]], the aux once
+  const [hb] = T.hessian(f, { argnums: [0, 1], hasAux: true })(x, y) as [
+    Tensor[][],
+    unknown,
+  ];
+  assert.deepEqual(T.toArray(hb[0][1]), [[1, 0], [0, 1]]);
+  assert.deepEqual(T.toArray(hb[1][1]), [[0, 0], [0, 0]]);
+  // hasAux must come with [output, aux]
+  assert.throws(
+    () => T.hessian((v: Tensor) => T.sum(v), { hasAux: true })(x),
+    /hessian: with hasAux, f must return \[output, aux\]/,
+  );
+});
