@@ -638,18 +638,6 @@ function outOfChannels(y: Tensor, b: number, c: number): Tensor {
   return reshape(y, [n, b, c, h, w]);
 }
 
-/** The batch axis `d` of a per-channel bias added to a [N, B, C, H, W] result. */
-function addBatchedBias(
-  y: Tensor,
-  bias: Tensor | undefined,
-  d: number | null,
-  b: number,
-): Tensor {
-  if (!bias) return y;
-  const c = y.shape[2];
-  return add(y, reshape(batchFront(bias, d, b), [1, b, c, 1, 1]));
-}
-
 /**
  * The batching rule of a convolution-like primitive `prim(a, w, bias?)`
  * whose examples fold into N when only `a` is batched; otherwise both
@@ -669,12 +657,15 @@ function convBatch<P extends ConvParams>(
     const b = batchSize([a, w, ...(bias ? [bias] : [])], [da, dw, dbias]);
     const wf = batchFront(w, dw, b); // [B, O, C/g, kh, kw]
     const wg = reshape(wf, [b * wf.shape[1], ...wf.shape.slice(2)]);
-    const y = bind(prim(), [intoChannels(batchFront(a, da, b)), wg], {
+    const c = outChannels(wf.shape.slice(1), p); // (from w: B may be 0)
+    // the bias [B, C] as the grouped convolution's [B·C], which its kernel
+    // starts its sums from, as each example's own call does
+    const bg = bias ? [reshape(batchFront(bias, dbias, b), [b * c])] : [];
+    const y = bind(prim(), [intoChannels(batchFront(a, da, b)), wg, ...bg], {
       ...p,
       groups: p.groups * b,
     });
-    const c = outChannels(wf.shape.slice(1), p); // (from w: B may be 0)
-    return [addBatchedBias(outOfChannels(y, b, c), bias, dbias, b), 1];
+    return [outOfChannels(y, b, c), 1];
   };
 }
 

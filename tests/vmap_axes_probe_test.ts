@@ -252,3 +252,40 @@ Deno.test("hessian with hasAux returns [hessian, aux], as jax.hessian (the optio
     /hessian: with hasAux, f must return \[output, aux\]/,
   );
 });
+
+Deno.test("conv2d and conv1d under vmap with per-example biases (and weights): each example's bits, as a loop of the op (the bias was added after the grouped kernel, 1 ulp off)", () => {
+  const { random } = T;
+  const one = (t: Tensor, i: number) =>
+    T.squeeze(
+      T.slice(t, [i, ...t.shape.slice(1).map(() => 0)], [
+        i + 1,
+        ...t.shape.slice(1),
+      ]),
+      0,
+    );
+  for (const dtype of ["float64", "float32"] as const) {
+    const x = random.normal(random.key(1), [1, 2, 4, 3], { dtype });
+    const w = random.normal(random.key(2), [2, 1, 1, 2], { dtype });
+    const bs = random.normal(random.key(3), [3, 2], { dtype });
+    const ws = random.normal(random.key(4), [3, 2, 1, 1, 2], { dtype });
+    const opts = { groups: 2, dilation: 2, stride: 2 };
+    const loop = (f: (i: number) => Tensor) => T.stack([0, 1, 2].map(f));
+    sameBits(
+      T.vmap((b: Tensor) => T.conv2d(x, w, b, opts))(bs),
+      loop((i) => T.conv2d(x, w, one(bs, i), opts)),
+      dtype,
+    );
+    sameBits(
+      T.vmap((ww: Tensor, b: Tensor) => T.conv2d(x, ww, b, opts))(ws, bs),
+      loop((i) => T.conv2d(x, one(ws, i), one(bs, i), opts)),
+      dtype,
+    );
+    const x1 = random.normal(random.key(5), [2, 2, 9], { dtype });
+    const w1 = random.normal(random.key(6), [2, 2, 3], { dtype });
+    sameBits(
+      T.vmap((b: Tensor) => T.conv1d(x1, w1, b, { padding: 1 }))(bs),
+      loop((i) => T.conv1d(x1, w1, one(bs, i), { padding: 1 })),
+      dtype,
+    );
+  }
+});
