@@ -22,7 +22,6 @@ import {
   lessEqual,
   log,
   log1p,
-  minimum,
   mul,
   neg,
   sigmoid,
@@ -49,6 +48,22 @@ function axisArg(
     ? (checkOptions(fn, axis, ["axis"]), axis.axis)
     : axis;
   return normAxis(fn, a ?? -1, x.shape.length, x.shape);
+}
+
+/** A numeric option `name` of `fn` (`def` when absent): a finite number. */
+function finiteOption(
+  fn: string,
+  name: string,
+  v: unknown,
+  def: number,
+): number {
+  const n = v ?? def;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new Error(
+      `${fn}: ${name} must be a finite number, got ${describe(n)}`,
+    );
+  }
+  return n;
 }
 
 /**
@@ -126,7 +141,14 @@ export function leakyRelu(
   using _op = userOp("leakyRelu");
   checkOptions("leakyRelu", options, ["negativeSlope"]);
   checkTensor("leakyRelu", x, "x");
-  return where(greater(x, 0), x, mul(x, options.negativeSlope ?? 0.01));
+  floatCheck("leakyRelu", "x", x);
+  const slope = finiteOption(
+    "leakyRelu",
+    "negativeSlope",
+    options.negativeSlope,
+    0.01,
+  );
+  return where(greater(x, 0), x, mul(x, slope));
 }
 
 /**
@@ -144,9 +166,11 @@ export function elu(x: Tensor, options?: { alpha?: number }): Tensor {
   using _op = userOp("elu");
   checkOptions("elu", options, ["alpha"]);
   checkTensor("elu", x, "x");
+  floatCheck("elu", "x", x);
+  const alpha = finiteOption("elu", "alpha", options.alpha, 1);
   const pos = greater(x, 0);
   // exp only sees the negative part, so no inf reaches the unused branch's gradient
-  const negPart = mul(sub(exp(where(pos, 0, x)), 1), options.alpha ?? 1);
+  const negPart = mul(sub(exp(where(pos, 0, x)), 1), alpha);
   return where(pos, x, negPart);
 }
 
@@ -169,6 +193,7 @@ export function gelu(
   using _op = userOp("gelu");
   checkOptions("gelu", options, ["approximate"]);
   checkTensor("gelu", x, "x");
+  floatCheck("gelu", "x", x);
   const approx = options.approximate ?? "none";
   if (approx === "tanh") {
     const inner = mul(
@@ -200,11 +225,13 @@ export function gelu(
 export function silu(x: Tensor): Tensor {
   using _op = userOp("silu");
   checkTensor("silu", x, "x");
+  floatCheck("silu", "x", x);
   return mul(x, sigmoid(x));
 }
 
 /**
- * Softplus `log(1 + e^(beta·x)) / beta`, linear where `beta·x > threshold`.
+ * Softplus `log(1 + e^(beta·x)) / beta`, linear where `beta·x > threshold`
+ * (beta a finite nonzero number, threshold a finite one).
  *
  * @example
  * ```ts
@@ -221,7 +248,17 @@ export function softplus(
   using _op = userOp("softplus");
   checkOptions("softplus", options, ["beta", "threshold"]);
   checkTensor("softplus", x, "x");
-  const { beta = 1, threshold = 20 } = options;
+  floatCheck("softplus", "x", x);
+  const beta = finiteOption("softplus", "beta", options.beta, 1);
+  const threshold = finiteOption(
+    "softplus",
+    "threshold",
+    options.threshold,
+    20,
+  );
+  if (beta === 0) {
+    throw new Error(`softplus: beta must be nonzero, got 0`);
+  }
   const bx = mul(x, beta);
   const linearPart = greater(bx, threshold);
   const safe = where(linearPart, 0, bx); // keeps exp finite in the branch not taken
@@ -262,14 +299,8 @@ export function hardtanh(
   checkOptions("hardtanh", options, ["minVal", "maxVal"]);
   checkTensor("hardtanh", x, "x");
   floatCheck("hardtanh", "x", x);
-  const { minVal = -1, maxVal = 1 } = options;
-  for (const [name, v] of [["minVal", minVal], ["maxVal", maxVal]] as const) {
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(
-        `hardtanh: ${name} must be a finite number, got ${describe(v)}`,
-      );
-    }
-  }
+  const minVal = finiteOption("hardtanh", "minVal", options.minVal, -1);
+  const maxVal = finiteOption("hardtanh", "maxVal", options.maxVal, 1);
   if (!(minVal < maxVal)) {
     throw new Error(
       `hardtanh: minVal must be below maxVal, got ${minVal} and ${maxVal}`,
@@ -342,7 +373,8 @@ export function hardswish(x: Tensor): Tensor {
 /**
  * `log(sigmoid(x))`, computed as PyTorch's kernel does it,
  * `min(x, 0) - log1p(e^-|x|)`, so that neither large positive nor large
- * negative `x` loses digits.
+ * negative `x` loses digits; written as two smooth branches (no `|x|`), so
+ * that the second derivative at 0 is `-1/4`.
  *
  * @example
  * ```ts
@@ -356,7 +388,14 @@ export function logSigmoid(x: Tensor): Tensor {
   using _op = userOp("logSigmoid");
   checkTensor("logSigmoid", x, "x");
   floatCheck("logSigmoid", "x", x);
-  return sub(minimum(x, 0), log1p(exp(neg(abs(x)))));
+  // x - log1p(e^x) below 0, 0 - log1p(e^-x) (+0 at +inf) from 0 on; each
+  // branch's exp sees only its own side, so stays finite in the other's gradient
+  const below = less(x, 0), xn = where(below, x, 0), xp = where(below, 0, x);
+  return where(
+    below,
+    sub(xn, log1p(exp(xn))),
+    sub(0, log1p(exp(neg(xp)))),
+  );
 }
 
 /**
@@ -504,6 +543,11 @@ export function glu(x: Tensor, axis?: number | { axis?: number }): Tensor {
   using _op = userOp("glu");
   checkTensor("glu", x, "x");
   floatCheck("glu", "x", x);
+  if (x.shape.length === 0) {
+    throw new Error(
+      "glu: x must have at least one axis (to split in halves), got shape []",
+    );
+  }
   const a = axisArg("glu", x, axis);
   const n = x.shape[a];
   if (n % 2 !== 0) {
