@@ -74,6 +74,27 @@ function weakDType(fn: string, name: string, v: number, other: DType): DType {
   return "int32";
 }
 
+/**
+ * Why shapes `a` and `b` do not broadcast, as PyTorch names it: the sizes
+ * and the axis of the broadcast shape (counted from the left; the last such
+ * axis), e.g. `a has size 3 and b size 4 at axis 2`. @internal
+ */
+export function broadcastMismatch(
+  a: readonly number[],
+  b: readonly number[],
+  nameA = "a",
+  nameB = "b",
+): string {
+  const n = Math.max(a.length, b.length);
+  for (let i = n - 1; i >= 0; i--) {
+    const x = a[i - n + a.length] ?? 1, y = b[i - n + b.length] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) {
+      return `${nameA} has size ${x} and ${nameB} size ${y} at axis ${i}`;
+    }
+  }
+  return "";
+}
+
 /** Turns numbers into weakly typed scalars (see {@linkcode Operand}) and checks broadcasting. */
 export function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
   const ta = typeof a === "number" ? null : checkTensor(fn, a, "a");
@@ -96,7 +117,9 @@ export function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
   });
   if (!broadcastShapes(x.shape, y.shape)) {
     throw new Error(
-      `${fn}: cannot broadcast a ${fmt(x.shape)} with b ${fmt(y.shape)}`,
+      `${fn}: cannot broadcast a ${fmt(x.shape)} with b ${fmt(y.shape)} (${
+        broadcastMismatch(x.shape, y.shape)
+      })`,
     );
   }
   return [x, y];
@@ -293,11 +316,14 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const fn = "where";
   checkTensor(fn, cond, "cond");
   const [x, y] = operands(fn, a, b);
-  if (!broadcastShapes(cond.shape, broadcastShapes(x.shape, y.shape)!)) {
+  const ab = broadcastShapes(x.shape, y.shape)!;
+  if (!broadcastShapes(cond.shape, ab)) {
     throw new Error(
       `${fn}: cannot broadcast cond ${fmt(cond.shape)} with a ${
         fmt(x.shape)
-      } and b ${fmt(y.shape)}`,
+      } and b ${fmt(y.shape)} (${
+        broadcastMismatch(cond.shape, ab, "cond", "a with b")
+      })`,
     );
   }
   return bind(wherePrim, [cond, x, y], {});

@@ -16,7 +16,7 @@ import {
 import { bind, definePrimitive, type Empty, type Primitive } from "./trace.ts";
 import { floatCheck, fmt } from "./_args.ts";
 import { bilinearJvp, checkBias } from "./conv.ts";
-import { add } from "./elementwise.ts";
+import { add, broadcastMismatch } from "./elementwise.ts";
 import {
   alignBatched,
   batchFront,
@@ -78,14 +78,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
         fmt(b.shape)
       } have mismatched inner dimensions ${k} and ${
         B.shape[B.shape.length - 2]
-      }`,
+      } (a's axis ${a.shape.length - 1} and b's axis ${
+        Math.max(b.shape.length - 2, 0)
+      })`,
     );
   }
-  if (!broadcastShapes(A.shape.slice(0, -2), B.shape.slice(0, -2))) {
+  const batchA = A.shape.slice(0, -2), batchB = B.shape.slice(0, -2);
+  if (!broadcastShapes(batchA, batchB)) {
     throw new Error(
       `${fn}: cannot broadcast the batch dims of a ${fmt(a.shape)} and b ${
         fmt(b.shape)
-      }`,
+      } (${broadcastMismatch(batchA, batchB)} of the batch dims)`,
     );
   }
   let y = bind(matmulPrim, [A, B], {});

@@ -209,7 +209,11 @@ export const gemmF32: ReturnType<typeof gemmOf> = gemmOf("gemm");
  */
 export const gemmF64: ReturnType<typeof gemmOf> = gemmOf("gemmF64");
 
-/** The TypeScript reference of {@linkcode matmul} (float64 accumulation). */
+/**
+ * The TypeScript reference of {@linkcode matmul} (float64 accumulation; int32
+ * operands into an int32 result wrap every product and sum modulo 2^32, as
+ * PyTorch's, where a float64 sum past 2^53 would lose its low bits).
+ */
 export function matmulRef(
   a: TypedArray,
   c: TypedArray,
@@ -221,6 +225,24 @@ export function matmulRef(
   aStep: number,
   cStep: number,
 ): TypedArray {
+  if (
+    a instanceof Int32Array && c instanceof Int32Array &&
+    out instanceof Int32Array
+  ) {
+    out.fill(0);
+    for (let b = 0; b < batch; b++) {
+      for (let i = 0; i < m; i++) {
+        const o = (b * m + i) * n;
+        for (let p = 0; p < k; p++) {
+          const v = a[b * aStep + i * k + p], cp = b * cStep + p * n;
+          for (let j = 0; j < n; j++) {
+            out[o + j] = (out[o + j] + Math.imul(v, c[cp + j])) | 0;
+          }
+        }
+      }
+    }
+    return out;
+  }
   const row = new Float64Array(n);
   for (let b = 0; b < batch; b++) {
     const ao = b * aStep, co = b * cStep, oo = b * m * n;
