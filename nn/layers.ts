@@ -3311,6 +3311,8 @@ export function softplus(
   checkOptions(fn, options, ["beta", "threshold"]);
   const beta = numberOption(fn, "beta", options.beta, 1);
   const threshold = numberOption(fn, "threshold", options.threshold, 20);
+  // (the op's own rules, beta nonzero among them, when the layer is built)
+  opChecks(fn, "softplus", () => softplusOp(zeros([1]), { beta, threshold }));
   return defineLayer({
     name: "Softplus",
     repr: `Softplus(beta=${pyNum(beta)}, threshold=${pyNum(threshold)})`,

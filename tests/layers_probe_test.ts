@@ -499,3 +499,15 @@ Deno.test('nn.model: a child named "" or with a "." is an error, as torch\'s add
     );
   }
 });
+
+Deno.test("nn.softplus checks its options when built, as the op (beta 0 was accepted until apply)", () => {
+  assert.throws(
+    () => nn.softplus({ beta: 0 }),
+    /^Error: nn\.softplus: beta must be nonzero, got 0$/,
+  );
+  assert.throws(() => nn.softplus({ threshold: NaN }), /^Error: nn\.softplus:/);
+  assert.equal(
+    nn.softplus({ beta: 2 }).info.repr,
+    "Softplus(beta=2, threshold=20)",
+  );
+});
