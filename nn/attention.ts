@@ -34,10 +34,10 @@ import {
   floatDType,
   layerNorm,
   linear,
-  numberOption,
   uniformInit,
 } from "./layers.ts";
 import { model, sequential } from "./containers.ts";
+import { numberOption } from "../ops/_args.ts";
 import { xavierUniform } from "./init.ts";
 import {
   checkSequenceShape,

@@ -50,7 +50,7 @@ import {
   type UnfoldOptions,
   unfoldShape,
 } from "../ops/patches.ts";
-import { type Pair, pair } from "../ops/_args.ts";
+import { numberOption, type Pair, pair } from "../ops/_args.ts";
 import {
   celu as celuOp,
   elu as eluOp,
@@ -208,22 +208,6 @@ export function floatDType(fn: string, dtype: unknown): FloatDType {
     );
   }
   return d;
-}
-
-/** A finite number option, or its default. @internal */
-export function numberOption(
-  fn: string,
-  name: string,
-  v: unknown,
-  def: number,
-): number {
-  const n = v ?? def;
-  if (typeof n !== "number" || !Number.isFinite(n)) {
-    throw new Error(
-      `${fn}: ${name} must be a finite number, got ${describe(v)}`,
-    );
-  }
-  return n;
 }
 
 /** `U(-bound, bound)` with `bound = 1 / sqrt(fanIn)`: PyTorch's default for weights (kaiming-uniform, a = sqrt(5)) and biases. @internal */

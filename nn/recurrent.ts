@@ -37,7 +37,7 @@ import { split as splitOp } from "../ops/shape.ts";
 import { scan } from "../ops/control_flow.ts";
 import { dropout as dropoutOp } from "../ops/normalization.ts";
 import { checkBool } from "../ops/tensor.ts";
-import { floatCheck } from "../ops/_args.ts";
+import { floatCheck, numberOption } from "../ops/_args.ts";
 import {
   type ApplyOptions,
   applyOptions,
@@ -49,12 +49,7 @@ import {
   type LeafSpecs,
   type ParamSpec,
 } from "./layer.ts";
-import {
-  type FloatDType,
-  floatDType,
-  numberOption,
-  uniformInit,
-} from "./layers.ts";
+import { type FloatDType, floatDType, uniformInit } from "./layers.ts";
 import {
   checkKeyArg,
   checkSequenceShape,

@@ -20,6 +20,22 @@ import { cast } from "./core_prims.ts";
 
 export { fmt };
 
+/** A numeric option `name` of `fn` (`def` when absent): a finite number. @internal */
+export function numberOption(
+  fn: string,
+  name: string,
+  v: unknown,
+  def: number,
+): number {
+  const n = v ?? def;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new Error(
+      `${fn}: ${name} must be a finite number, got ${describe(n)}`,
+    );
+  }
+  return n;
+}
+
 /** Throws unless `v` is a function. */
 /**
  * Throws unless `key` is a random key (by its tag: one that `jit` traces

@@ -9,7 +9,7 @@
 import { checkOptions, checkTensor, describe, type Tensor } from "./tensor.ts";
 import { concrete } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt, numberOption } from "./_args.ts";
 import {
   abs,
   add,
@@ -48,22 +48,6 @@ function axisArg(
     ? (checkOptions(fn, axis, ["axis"]), axis.axis)
     : axis;
   return normAxis(fn, a ?? -1, x.shape.length, x.shape);
-}
-
-/** A numeric option `name` of `fn` (`def` when absent): a finite number. */
-function finiteOption(
-  fn: string,
-  name: string,
-  v: unknown,
-  def: number,
-): number {
-  const n = v ?? def;
-  if (typeof n !== "number" || !Number.isFinite(n)) {
-    throw new Error(
-      `${fn}: ${name} must be a finite number, got ${describe(n)}`,
-    );
-  }
-  return n;
 }
 
 /**
@@ -142,7 +126,7 @@ export function leakyRelu(
   checkOptions("leakyRelu", options, ["negativeSlope"]);
   checkTensor("leakyRelu", x, "x");
   floatCheck("leakyRelu", "x", x);
-  const slope = finiteOption(
+  const slope = numberOption(
     "leakyRelu",
     "negativeSlope",
     options.negativeSlope,
@@ -167,7 +151,7 @@ export function elu(x: Tensor, options?: { alpha?: number }): Tensor {
   checkOptions("elu", options, ["alpha"]);
   checkTensor("elu", x, "x");
   floatCheck("elu", "x", x);
-  const alpha = finiteOption("elu", "alpha", options.alpha, 1);
+  const alpha = numberOption("elu", "alpha", options.alpha, 1);
   const pos = greater(x, 0);
   // exp only sees the negative part, so no inf reaches the unused branch's gradient
   const negPart = mul(sub(exp(where(pos, 0, x)), 1), alpha);
@@ -249,8 +233,8 @@ export function softplus(
   checkOptions("softplus", options, ["beta", "threshold"]);
   checkTensor("softplus", x, "x");
   floatCheck("softplus", "x", x);
-  const beta = finiteOption("softplus", "beta", options.beta, 1);
-  const threshold = finiteOption(
+  const beta = numberOption("softplus", "beta", options.beta, 1);
+  const threshold = numberOption(
     "softplus",
     "threshold",
     options.threshold,
@@ -299,8 +283,8 @@ export function hardtanh(
   checkOptions("hardtanh", options, ["minVal", "maxVal"]);
   checkTensor("hardtanh", x, "x");
   floatCheck("hardtanh", "x", x);
-  const minVal = finiteOption("hardtanh", "minVal", options.minVal, -1);
-  const maxVal = finiteOption("hardtanh", "maxVal", options.maxVal, 1);
+  const minVal = numberOption("hardtanh", "minVal", options.minVal, -1);
+  const maxVal = numberOption("hardtanh", "maxVal", options.maxVal, 1);
   if (!(minVal < maxVal)) {
     throw new Error(
       `hardtanh: minVal must be below maxVal, got ${minVal} and ${maxVal}`,
