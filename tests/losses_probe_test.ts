@@ -18,6 +18,7 @@ import {
   fixtureTensor as toT,
 } from "./_fixture_cases.ts";
 import fixture from "./fixtures/losses_probe.json" with { type: "json" };
+import { callLoss } from "./_loss_calls.ts";
 
 type Case = FixtureCase & { output: J; fdGrads: Record<string, J> };
 const cases = fixture.cases as unknown as Case[];
@@ -30,74 +31,24 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
       [k, x],
     ) => [k, x === "Infinity" ? Infinity : x]),
   );
-  switch (c.op) {
-    case "crossEntropy":
-      return T.crossEntropy(v.logits, v.labels, { ...o, weight: v.weight });
-    case "nllLoss":
-      return T.nllLoss(v.logProbs, v.labels, { ...o, weight: v.weight });
-    case "binaryCrossEntropyWithLogits":
-      return T.binaryCrossEntropyWithLogits(v.logits, v.targets, {
-        ...o,
-        weight: v.weight,
-        posWeight: v.posWeight,
-      });
-    case "binaryCrossEntropy":
-      return T.binaryCrossEntropy(v.input, v.target, {
-        ...o,
-        weight: v.weight,
-      });
-    case "mseLoss":
-      return T.mseLoss(v.x, v.target, o);
-    case "l1Loss":
-      return T.l1Loss(v.x, v.target, o);
-    case "huberLoss":
-      return T.huberLoss(v.input, v.target, o);
-    case "smoothL1Loss":
-      return T.smoothL1Loss(v.input, v.target, o);
-    case "klDiv":
-      return T.klDiv(v.input, v.target, o);
-    case "poissonNllLoss":
-      return T.poissonNllLoss(v.input, v.target, o);
-    case "gaussianNllLoss":
-      return T.gaussianNllLoss(v.input, v.target, v.var, o);
-    case "marginRankingLoss":
-      return T.marginRankingLoss(v.input1, v.input2, v.target, o);
-    case "hingeEmbeddingLoss":
-      return T.hingeEmbeddingLoss(v.input, v.target, o);
-    case "softMarginLoss":
-      return T.softMarginLoss(v.input, v.target, o);
-    case "multilabelSoftMarginLoss":
-      return T.multilabelSoftMarginLoss(v.input, v.target, {
-        ...o,
-        weight: v.weight,
-      });
-    case "multiMarginLoss":
-      return T.multiMarginLoss(v.input, v.labels, { ...o, weight: v.weight });
-    case "cosineEmbeddingLoss":
-      return T.cosineEmbeddingLoss(v.input1, v.input2, v.target, o);
-    case "tripletMarginLoss":
-      return T.tripletMarginLoss(v.anchor, v.positive, v.negative, o);
-    case "pairwiseDistance":
-      return T.pairwiseDistance(v.x1, v.x2, o);
-    case "cosineSimilarity":
-      return T.cosineSimilarity(v.x1, v.x2, o);
-    case "vmap": {
-      // options.op per example: the inputs named in options.mapped mapped over axis 0
-      const { op, mapped, ...rest } = o as {
-        op: string;
-        mapped: string[];
-      };
-      const names = Object.keys(v);
-      const inner = (...xs: Tensor[]) =>
-        callOp(
-          { ...c, op, options: rest },
-          Object.fromEntries(names.map((n, i) => [n, xs[i]])),
-        );
-      const inAxes = names.map((n) => (mapped.includes(n) ? 0 : null));
-      return T.vmap(inner, { inAxes })(...names.map((n) => v[n]));
-    }
+  if (c.op === "vmap") {
+    // options.op per example: the inputs named in options.mapped mapped over axis 0
+    const { op, mapped, ...rest } = o as {
+      op: string;
+      mapped: string[];
+    };
+    const names = Object.keys(v);
+    const inner = (...xs: Tensor[]) =>
+      callOp(
+        { ...c, op, options: rest },
+        Object.fromEntries(names.map((n, i) => [n, xs[i]])),
+      );
+    const inAxes = names.map((n) => (mapped.includes(n) ? 0 : null));
+    return T.vmap(inner, { inAxes })(...names.map((n) => v[n]));
   }
-  throw new Error(`unknown op ${c.op}`);
+  const y = callLoss(c.op, v, o);
+  if (y === undefined) throw new Error(`unknown op ${c.op}`);
+  return y;
 }
 
 const tight = { atol: 1e-12, rtol: 1e-12 };

@@ -16,6 +16,7 @@ import {
   fixtureTensor as toT,
 } from "./_fixture_cases.ts";
 import fixture from "./fixtures/norm.json" with { type: "json" };
+import { callLoss } from "./_loss_calls.ts";
 
 type Exact = { output: J; grads: Record<string, J> };
 type Case = FixtureCase & {
@@ -34,39 +35,8 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
       return T.layerNorm(v.x, normalizedShape, v.weight, v.bias, o);
     case "groupNorm":
       return T.groupNorm(v.x, numGroups, v.weight, v.bias, o);
-    case "huberLoss":
-      return T.huberLoss(v.input, v.target, o);
-    case "smoothL1Loss":
-      return T.smoothL1Loss(v.input, v.target, o);
-    case "klDiv":
-      return T.klDiv(v.input, v.target, o);
-    case "cosineSimilarity":
-      return T.cosineSimilarity(v.x1, v.x2, o);
     case "normalize":
       return T.normalize(v.x, o);
-    case "marginRankingLoss":
-      return T.marginRankingLoss(v.input1, v.input2, v.target, o);
-    case "hingeEmbeddingLoss":
-      return T.hingeEmbeddingLoss(v.input, v.target, o);
-    case "softMarginLoss":
-      return T.softMarginLoss(v.input, v.target, o);
-    case "multilabelSoftMarginLoss":
-      return T.multilabelSoftMarginLoss(v.input, v.target, {
-        ...o,
-        weight: v.weight,
-      });
-    case "multiMarginLoss":
-      return T.multiMarginLoss(v.input, v.labels, { ...o, weight: v.weight });
-    case "cosineEmbeddingLoss":
-      return T.cosineEmbeddingLoss(v.input1, v.input2, v.target, o);
-    case "pairwiseDistance":
-      return T.pairwiseDistance(v.x1, v.x2, o);
-    case "tripletMarginLoss":
-      return T.tripletMarginLoss(v.anchor, v.positive, v.negative, o);
-    case "poissonNllLoss":
-      return T.poissonNllLoss(v.input, v.target, o);
-    case "gaussianNllLoss":
-      return T.gaussianNllLoss(v.input, v.target, v.var, o);
     case "localResponseNorm": {
       const { size, ...rest } = c.options;
       return T.localResponseNorm(v.x, size, rest);
@@ -80,7 +50,9 @@ function callOp(c: Case, v: Record<string, Tensor>): Tensor {
         runningVar: v.runningVar,
       }).y;
   }
-  throw new Error(`unknown op ${c.op}`);
+  const y = callLoss(c.op, v, o);
+  if (y === undefined) throw new Error(`unknown op ${c.op}`);
+  return y;
 }
 
 const cases = fixture.cases as unknown as Case[];
