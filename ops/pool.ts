@@ -261,9 +261,11 @@ function pooledShape(
     throw new Error(
       `${fn}: output size would be ${oh}x${ow} (< 1) for x ${
         fmt(x4)
-      } with kernelSize ${fmt(p.kernelSize)}, padding ${
-        fmt(p.padding)
-      }, dilation ${fmt(p.dilation)}`,
+      } with kernelSize ${fmt(p.kernelSize)}, padding ${fmt(p.padding)}${
+        // (the pools without a dilation option have 1)
+        p.dilation.every((d) => d === 1)
+          ? ""
+          : `, dilation ${fmt(p.dilation)}`}`,
     );
   }
   return [...xShape.slice(0, -2), oh, ow];

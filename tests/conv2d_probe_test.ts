@@ -264,3 +264,14 @@ Deno.test("PyTorch: 2-D convolutions and poolings on awkward geometries (values,
     T.setNumThreads(threads);
   }
 });
+
+Deno.test("pools without a dilation option do not name one in their output-size errors", () => {
+  assert.throws(
+    () => T.avgPool2d(T.ones([1, 1, 2, 2]), { kernelSize: 3 }),
+    /^Error: avgPool2d: output size would be 0x0 \(< 1\) for x \[1,1,2,2\] with kernelSize \[3,3\], padding \[0,0\]$/,
+  );
+  assert.throws(
+    () => T.maxPool2d(T.ones([1, 1, 3, 3]), { kernelSize: 2, dilation: 3 }),
+    /, dilation \[3,3\]$/,
+  );
+});
