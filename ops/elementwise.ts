@@ -690,6 +690,16 @@ const divPrim: Primitive<Empty> = definePrimitive({
 const powFloat = binaryForward(powC);
 const powInt = binaryForward(intPow);
 
+// d a^b / da = b a^(b-1), taken as 0 where b = 0 (as PyTorch: 0^0, NaN^0),
+// the factor t inside the where as PyTorch's: an infinite or NaN t gives 0
+// there too, and so does the derivative of this (that of log a at a = ∞, say)
+const powDa = (t: Tensor, a: Tensor, b: Tensor) =>
+  where(equal(b, 0), 0, mul(t, mul(b, powOp(a, sub(b, 1)))));
+// d a^b / db = a^b log a, taken as 0 where a = 0 and b >= 0 (as PyTorch:
+// a = 0 with b < 0 gives ±inf)
+const powDb = (t: Tensor, a: Tensor, b: Tensor, y: Tensor) =>
+  mul(t, mul(y, log(where(mul(equal(a, 0), greaterEqual(b, 0)), 1, a))));
+
 const powPrim: Primitive<Empty> = definePrimitive({
   name: "pow",
   forward: (xs) =>
@@ -698,23 +708,18 @@ const powPrim: Primitive<Empty> = definePrimitive({
     ),
   scalar: powC,
   vjp: ([a, b], y) => [
-    // d a^b / da = b a^(b-1), taken as 0 where b = 0 (as PyTorch: 0^0, NaN^0)
-    (g) =>
-      unbroadcast(
-        mul(g, where(equal(b, 0), 0, mul(b, powOp(a, sub(b, 1))))),
-        a.shape,
-      ),
-    // d a^b / db = a^b log a, taken as 0 where a = 0 and b >= 0 (as
-    // PyTorch: a = 0 with b < 0 gives ±inf)
-    (g) =>
-      unbroadcast(
-        mul(
-          g,
-          mul(y, log(where(mul(equal(a, 0), greaterEqual(b, 0)), 1, a))),
-        ),
-        b.shape,
-      ),
+    (g) => unbroadcast(powDa(g, a, b), a.shape),
+    (g) => unbroadcast(powDb(g, a, b, y), b.shape),
   ],
+  // the same partials (the transpose of the VJP would take them at a zero
+  // cotangent, where the wheres' masks no longer hide 0 · NaN)
+  jvp: ([a, b], [ta, tb], y) => {
+    const da = ta && powDa(ta, a, b), db = tb && powDb(tb, a, b, y);
+    return broadcastTo(
+      da && db ? add(da, db) : (da ?? db)!,
+      y.shape as number[],
+    );
+  },
   batch: broadcastBatch(() => powPrim),
 });
 

@@ -52,7 +52,7 @@ import {
   unaryRule,
   where,
 } from "./elementwise.ts";
-import { sum, unbroadcast } from "./structural.ts";
+import { broadcastTo, sum, unbroadcast } from "./structural.ts";
 import * as ew from "./kernels/elementwise.ts";
 
 export { erf, log1p };
@@ -764,6 +764,14 @@ export const logaddexp: (a: Operand, b: Operand) => Tensor = binaryOp(
   logaddexpPrim,
 );
 
+// PyTorch 1.13's d/dx: xlogy(t, y) (0 where t is 0), and 0 where x is 0 and
+// y <= 0, where log(y) is not a number or not finite (one where: a second
+// would send xlogy(t, y) a zero cotangent, and 0 · t/y is NaN at y = 0 where
+// PyTorch's second derivative is t/y); d/dy = x/y
+const xlogyDx = (t: Tensor, x: Tensor, y: Tensor) =>
+  where(mul(equal(x, 0), lessEqual(y, 0)), 0, xlogy(t, y));
+const xlogyDy = (t: Tensor, x: Tensor, y: Tensor) => div(mul(t, x), y);
+
 const xlogyPrim: Primitive<Empty> = definePrimitive({
   name: "xlogy",
   forward: binaryByDtype("xlogy", {
@@ -771,15 +779,18 @@ const xlogyPrim: Primitive<Empty> = definePrimitive({
     float64: (x, y) => Number.isNaN(y) ? NaN : x === 0 ? 0 : x * Math.log(y),
   }, floatPair),
   vjp: ([x, y]) => [
-    // PyTorch 1.13's rule: xlogy(g, y) (0 where g is 0), and 0 where x is
-    // 0 and y <= 0, where log(y) is not a number or not finite
-    (g) =>
-      unbroadcast(
-        where(equal(x, 0), where(lessEqual(y, 0), 0, xlogy(g, y)), xlogy(g, y)),
-        x.shape,
-      ),
-    (g) => unbroadcast(div(mul(g, x), y), y.shape),
+    (g) => unbroadcast(xlogyDx(g, x, y), x.shape),
+    (g) => unbroadcast(xlogyDy(g, x, y), y.shape),
   ],
+  // the same partials: the transpose of the VJP would take xlogy(t, y) at a
+  // zero cotangent, 0 where x is not (log 0 = -inf lost)
+  jvp: ([x, y], [tx, ty], out) => {
+    const dx = tx && xlogyDx(tx, x, y), dy = ty && xlogyDy(ty, x, y);
+    return broadcastTo(
+      dx && dy ? add(dx, dy) : (dx ?? dy)!,
+      out.shape as number[],
+    );
+  },
   batch: broadcastBatch(() => xlogyPrim),
 });
 
