@@ -19,133 +19,25 @@ import {
   fixtureTensor as toT,
 } from "./_fixture_cases.ts";
 import fixture from "./fixtures/norm_probe.json" with { type: "json" };
+import {
+  callNorm,
+  checkNormCase,
+  inputsOf,
+  type NormCase,
+} from "./_norm_cases.ts";
 
 const { random, nn } = T;
 const f64 = { dtype: "float64" as const };
 
-type Case = {
-  op: string;
-  name: string;
-  dtype: "float32" | "float64";
-  // deno-lint-ignore no-explicit-any
-  options: any;
-  inputs: Record<string, J>;
-  outputs: Record<string, J>;
-  cotangent: J;
-  grads: Record<string, J>;
-  v?: Record<string, J>;
-  hvp?: Record<string, J>;
-};
-type Out = {
-  y: Tensor;
-  runningMean?: Tensor | null;
-  runningVar?: Tensor | null;
-};
-
-/** The library's op for case `c` on the tensors `v` (by name). */
-function callOp(c: Case, v: Record<string, Tensor>): Out {
-  const { normalizedShape, numGroups, size, ...o } = c.options;
-  const given = (k: string) => v[k] ?? null;
-  switch (c.op) {
-    case "batchNorm":
-    case "instanceNorm": {
-      const opts = {
-        ...o,
-        weight: given("weight"),
-        bias: given("bias"),
-        runningMean: given("runningMean"),
-        runningVar: given("runningVar"),
-      };
-      return c.op === "batchNorm"
-        ? T.batchNorm(v.x, opts)
-        : T.instanceNorm(v.x, opts);
-    }
-    case "layerNorm":
-      return {
-        y: T.layerNorm(v.x, normalizedShape, given("weight"), given("bias"), o),
-      };
-    case "groupNorm":
-      return {
-        y: T.groupNorm(v.x, numGroups, given("weight"), given("bias"), o),
-      };
-    case "localResponseNorm":
-      return { y: T.localResponseNorm(v.x, size, o) };
-  }
-  throw new Error(`unknown op ${c.op}`);
-}
-
-/** y, the running statistics (where returned), the gradients of sum(y·cotangent) and, with `v`, the Hessian-vector products of case `c`. */
-function evaluate(c: Case, inputs: Record<string, Tensor>): Tensor[] {
-  const names = Object.keys(c.grads);
-  const call = (...xs: Tensor[]) =>
-    callOp(c, {
-      ...inputs,
-      ...Object.fromEntries(names.map((n, i) => [n, xs[i]])),
-    });
-  const ct = toT(c.cotangent);
-  const loss = (...xs: Tensor[]) => T.sum(T.mul(call(...xs).y, ct));
-  const argnums = names.map((_, i) => i);
-  const primals = names.map((n) => inputs[n]);
-  const out = call(...primals);
-  const res = [out.y];
-  for (const k of ["runningMean", "runningVar"] as const) {
-    if (c.outputs[k]) res.push(out[k]!);
-  }
-  res.push(...(T.grad(loss, { argnums })(...primals) as Tensor[]));
-  if (c.v) {
-    const vs = names.map((n) => toT(c.v![n]));
-    const dot = (...xs: Tensor[]) => {
-      const gs = T.grad(loss, { argnums })(...xs) as Tensor[];
-      return gs.reduce(
-        (s: Tensor, g, i) => T.add(s, T.sum(T.mul(g, vs[i]))),
-        T.zeros([], f64),
-      );
-    };
-    res.push(...(T.grad(dot, { argnums })(...primals) as Tensor[]));
-  }
-  return res;
-}
-
-/** PyTorch's numbers of case `c` in the order {@linkcode evaluate} gives them. */
-function expected(c: Case): [string, Tensor][] {
-  const names = Object.keys(c.grads);
-  const res: [string, Tensor][] = [["y", toT(c.outputs.y)]];
-  for (const k of ["runningMean", "runningVar"]) {
-    if (c.outputs[k]) res.push([k, toT(c.outputs[k])]);
-  }
-  names.forEach((n) => res.push([`grad ${n}`, toT(c.grads[n])]));
-  if (c.hvp) names.forEach((n) => res.push([`hvp ${n}`, toT(c.hvp![n])]));
-  return res;
-}
+type Case = NormCase;
 
 const cases = fixture.cases as unknown as Case[];
-const inputsOf = (c: Case) =>
-  Object.fromEntries(
-    Object.entries(c.inputs).map(([k, j]) => [k, toT(j)]),
-  ) as Record<string, Tensor>;
 
 for (const op of [...new Set(cases.map((c) => c.op))]) {
   Deno.test(`PyTorch probe: ${op}: values, running statistics, gradients and second derivatives, eagerly and under jit`, async (t) => {
     for (const c of cases.filter((c) => c.op === op)) {
       await t.step(`${c.name} (${c.dtype})`, () => {
-        const tol = c.dtype === "float32"
-          ? { atol: 2e-5, rtol: 2e-5 }
-          : { atol: 1e-10, rtol: 1e-10 };
-        const inputs = inputsOf(c);
-        const got = evaluate(c, inputs);
-        const want = expected(c);
-        assert.equal(got.length, want.length);
-        want.forEach(([what, w], i) => {
-          assert.equal(got[i].dtype, c.dtype, `${c.name}: ${what} dtype`);
-          assertAllClose(got[i], w, { ...tol, msg: `${c.name}: ${what}` });
-        });
-        // jit: the eager bits
-        const names = Object.keys(inputs);
-        const jitted = T.jit((...xs: Tensor[]) =>
-          evaluate(c, Object.fromEntries(names.map((n, i) => [n, xs[i]])))
-        );
-        const replay = jitted(...names.map((n) => inputs[n]));
-        got.forEach((g, i) => sameBits(replay[i], g, `${c.name} jit ${i}`));
+        checkNormCase(c);
       });
     }
   });
@@ -159,7 +51,10 @@ Deno.test("PyTorch probe: every norm under vmap over a batch of two cases is eac
       names.map((n, i) => [n, T.add(T.mul(inputs[n], 1.5), 0.25 * i)]),
     );
     const f = (...xs: Tensor[]) => {
-      const o = callOp(c, Object.fromEntries(names.map((n, i) => [n, xs[i]])));
+      const o = callNorm(
+        c,
+        Object.fromEntries(names.map((n, i) => [n, xs[i]])),
+      );
       return [o.y, o.runningMean ?? o.y, o.runningVar ?? o.y];
     };
     const stacked = names.map((n) => T.stack([inputs[n], other[n]]));

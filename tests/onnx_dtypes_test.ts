@@ -14,7 +14,11 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
-import { type OnnxJob, runOnnxAll } from "./_onnxruntime.ts";
+import {
+  assertSameZeros,
+  checkOnnxCases,
+  type OnnxCase,
+} from "./_onnx_cases.ts";
 import type { AnyLayer } from "./_onnx_models.ts";
 
 const { nn } = T;
@@ -79,15 +83,7 @@ const FROW = T.tensor([[0.5, -1.5, 2, -0, 0, 3.25, -2, 7, 1, -0.25]]);
 /** A constant row of nonzero int32 divisors. */
 const IROW = T.tensor([[3, -3, 2, -2, 1, 4, -4, 5, 2, 7]], { dtype: "int32" });
 
-interface Case {
-  name: string;
-  net: AnyLayer;
-  /** The input at a batch size (its first axis). */
-  input: (batch: number) => Float32Array;
-  /** The input's shape after the batch axis. */
-  shape: number[];
-  inputDtype?: "int32";
-}
+type Case = OnnxCase;
 
 /** A case on the int32 input `INTS`. */
 const onInts = (name: string, f: (x: Tensor) => Tensor): Case => ({
@@ -389,73 +385,30 @@ export function dtypeCases(): Case[] {
   ];
 }
 
-/** A value as text, -0 as "-0". */
-const show = (v: number) => Object.is(v, -0) ? "-0" : String(v);
-
 /**
- * Exports each case at batch 2 (opsets 17 and 26) and compares ONNX
- * Runtime with apply at batches 1 and 3: exactly for an int32 result, to
- * float32's precision (the sign of each zero included) otherwise.
+ * Each case in ONNX Runtime against apply (see checkOnnxCases): exactly for
+ * an int32 result, to float32's precision (the sign of each zero included)
+ * otherwise.
  */
-async function check(t: Deno.TestContext, cases: Case[]): Promise<void> {
-  const jobs: OnnxJob[] = [], expected: [string, Tensor, boolean][] = [];
-  for (const { name, net, input, shape, inputDtype } of cases) {
-    const params = net.init(T.random.key(0));
-    for (const opset of [17, 26]) {
-      const model = nn.toOnnx(net, params, {
-        inputShape: [2, ...shape],
-        inputDtype,
-        opset,
-      });
-      for (const batch of [1, 3]) {
-        const s = [batch, ...shape], data = input(batch);
-        const x = inputDtype
-          ? T.tensor(Int32Array.from(data), { shape: s, dtype: "int32" })
-          : T.tensor(data, { shape: s });
-        const y = net.apply(params, x);
-        jobs.push({
-          model,
-          inputs: {
-            input: { data: x.data as Float32Array | Int32Array, shape: s },
-          },
-        });
-        expected.push([
-          `${name}, opset ${opset}, batch ${batch}`,
-          T.astype(y, "float32"),
-          y.dtype === "int32",
-        ]);
-      }
-    }
-  }
-  const outs = await runOnnxAll(jobs);
-  for (const [k, { output }] of outs.entries()) {
-    const [what, y, exact] = expected[k];
-    await t.step(what, () => {
-      assert.deepEqual(output.shape, [...y.shape], `${what}: output shape`);
-      const got = T.tensor(output.data, { shape: output.shape });
-      if (exact) {
-        assert.deepEqual(
-          [...output.data],
-          [...y.data],
-          `${what}: ONNX Runtime vs apply (int32, exact)`,
-        );
-        return;
-      }
-      assertAllClose(got, y, {
-        atol: 1e-6,
-        rtol: 1e-5,
-        msg: `${what}: ONNX Runtime vs apply`,
-      });
-      const bad = [...y.data.keys()].filter((i) =>
-        y.data[i] === 0 && !Object.is(output.data[i], y.data[i])
-      );
+function check(t: Deno.TestContext, cases: Case[]): Promise<void> {
+  return checkOnnxCases(t, cases, (what, _c, y, output) => {
+    const exact = y.dtype === "int32", y32 = T.astype(y, "float32");
+    assert.deepEqual(output.shape, [...y32.shape], `${what}: output shape`);
+    if (exact) {
       assert.deepEqual(
-        bad.map((i) => `${i}: ${show(output.data[i])}`),
-        [],
-        `${what}: zeros of the other sign (flat index)`,
+        [...output.data],
+        [...y32.data],
+        `${what}: ONNX Runtime vs apply (int32, exact)`,
       );
+      return;
+    }
+    assertAllClose(T.tensor(output.data, { shape: output.shape }), y32, {
+      atol: 1e-6,
+      rtol: 1e-5,
+      msg: `${what}: ONNX Runtime vs apply`,
     });
-  }
+    assertSameZeros(what, output, y32);
+  });
 }
 
 Deno.test("toOnnx: models mixing dtypes (int32 inputs of float ops, rounding int32, mixed binary ops, comparisons and where, reductions, indices, float64 graphs, xlogy) load and run in ONNX Runtime as in apply", async (t) => {

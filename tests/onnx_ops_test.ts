@@ -11,7 +11,11 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
-import { type OnnxJob, runOnnxAll } from "./_onnxruntime.ts";
+import {
+  assertSameZeros,
+  checkOnnxCases,
+  type OnnxCase,
+} from "./_onnx_cases.ts";
 import type { AnyLayer } from "./_onnx_models.ts";
 
 const { nn } = T;
@@ -115,74 +119,23 @@ const onPairs = (name: string, f: (a: Tensor, b: Tensor) => Tensor) =>
     );
   });
 
-type Case = {
-  name: string;
-  net: AnyLayer;
-  /** The input at a batch size (its shape's first axis). */
-  input: (batch: number) => Float32Array;
-  shape: number[];
-  atol?: number;
-  inputDtype?: "int32";
-};
-
-/** A value as text, -0 as "-0". */
-const show = (v: number) => Object.is(v, -0) ? "-0" : String(v);
+type Case = OnnxCase & { atol?: number };
 
 /**
- * Exports each case at batch 2 (opsets 17 and 26, the newest ONNX Runtime
- * 1.30 runs) and compares ONNX Runtime with apply at batches 1 and 3, the
- * sign of each zero included.
+ * Each case in ONNX Runtime against apply (see checkOnnxCases), the sign of
+ * each zero included.
  */
-async function check(t: Deno.TestContext, cases: Case[]): Promise<void> {
-  const jobs: OnnxJob[] = [], expected: [string, Tensor, number][] = [];
-  for (const { name, net, input, shape, atol, inputDtype } of cases) {
-    const params = net.init(T.random.key(0));
-    for (const opset of [17, 26]) {
-      const model = nn.toOnnx(net, params, {
-        inputShape: [2, ...shape],
-        inputDtype,
-        opset,
-      });
-      for (const batch of [1, 3]) {
-        const s = [batch, ...shape], data = input(batch);
-        const x = inputDtype
-          ? T.tensor(Int32Array.from(data), { shape: s, dtype: "int32" })
-          : T.tensor(data, { shape: s });
-        const y = T.astype(net.apply(params, x), "float32");
-        jobs.push({
-          model,
-          inputs: {
-            input: { data: x.data as Float32Array | Int32Array, shape: s },
-          },
-        });
-        expected.push([
-          `${name}, opset ${opset}, batch ${batch}`,
-          y,
-          atol ?? 1e-6,
-        ]);
-      }
-    }
-  }
-  const outs = await runOnnxAll(jobs);
-  for (const [k, { output }] of outs.entries()) {
-    const [what, y, atol] = expected[k];
-    await t.step(what, () => {
-      assert.deepEqual(output.shape, [...y.shape], `${what}: output shape`);
-      assertAllClose(T.tensor(output.data, { shape: output.shape }), y, {
-        atol,
-        rtol: 1e-5,
-        msg: `${what}: ONNX Runtime vs apply`,
-      });
-      const bad = [...y.data.keys()].filter((i) =>
-        y.data[i] === 0 && !Object.is(output.data[i], y.data[i])
-      );
-      assert.deepEqual(
-        bad.map((i) => `${i}: ${show(output.data[i])}`),
-        [],
-        `${what}: zeros of the other sign (flat index: ONNX Runtime's)`,
-      );
+function check(t: Deno.TestContext, cases: Case[]): Promise<void> {
+  return checkOnnxCases(t, cases, (what, { atol }, y, output) => {
+    const y32 = T.astype(y, "float32");
+    assert.deepEqual(output.shape, [...y32.shape], `${what}: output shape`);
+    assertAllClose(T.tensor(output.data, { shape: output.shape }), y32, {
+      atol: atol ?? 1e-6,
+      rtol: 1e-5,
+      msg: `${what}: ONNX Runtime vs apply`,
     });
-  }
+    assertSameZeros(what, output, y32);
+  });
 }
 
 const unary = (

@@ -13,14 +13,17 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/recurrent_probe.json" with { type: "json" };
+import {
+  makeRecurrent,
+  type RecurrentCase,
+  recurrentTol,
+} from "./_recurrent_cases.ts";
 
 const { nn, random } = T;
 type J = { shape: number[]; dtype: string; data: number[] };
 const toT = (j: J): Tensor =>
   T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
-type Case = {
-  kind: "RNN" | "LSTM" | "GRU";
-  options: T.nn.RnnOptions;
+type Case = RecurrentCase & {
   repr: string;
   training: boolean;
   params: Record<string, J>;
@@ -32,13 +35,7 @@ type Case = {
   grads2: Record<string, J>;
 };
 const cases = fixture.cases as unknown as Case[];
-const make = (c: Case) =>
-  c.kind === "RNN"
-    ? nn.rnn({ ...c.options, dtype: "float64" })
-    : c.kind === "LSTM"
-    ? nn.lstm({ ...c.options, dtype: "float64" })
-    : nn.gru({ ...c.options, dtype: "float64" });
-const tol = { atol: 1e-12, rtol: 1e-10 };
+const make = makeRecurrent, tol = recurrentTol;
 const name = (c: Case) =>
   `${c.repr}${c.training ? " training" : ""} on [${c.x.shape}]`;
 
