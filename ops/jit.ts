@@ -35,7 +35,9 @@ import {
   fmtShape,
   freshData,
   fromData,
+  isTensor,
   type Key,
+  sameShape,
   type Tensor,
   type TypedArray,
   withArena,
@@ -62,6 +64,7 @@ import { runtime } from "./kernels/wasm/runtime.ts";
 import { type Fused, type Ref, schedule, type Task } from "./fusion.ts";
 import {
   flattenLeaves,
+  isPlainObject,
   type LeafKind,
   type Leaves,
   type Tree,
@@ -464,7 +467,20 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
   const o = checkOptions(fn, options, ["staticArgnums", "donateArgnums"]);
   const plans = new Map<string, Compiled>();
   let traces = 0;
+  let last: LastCall | null = null;
   const jitted = (...args: A): R => {
+    // a call like the last one (a training loop's) is checked against it
+    // leaf by leaf, with no key built
+    const same = last && plans.get(last.key) === last.plan
+      ? sameCall(last, args)
+      : null;
+    if (same) {
+      same.forEach((l, i) => checkNotDonated(fn, `argument leaf ${i}`, l));
+      const donated = last!.donated.map((i) => same[i]);
+      const out = replay(last!.plan, same, donated) as R;
+      invalidate(donated, out);
+      return out;
+    }
     const { statics, dynamic, flat } = flattenArgs(fn, args, o.staticArgnums);
     const donate = positions(
       fn,
@@ -487,7 +503,7 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
     );
     const key = signature(fn, args, statics, flat);
     let out: R;
-    const compiled = plans.get(key);
+    let compiled = plans.get(key);
     if (compiled) {
       plans.delete(key); // most recently used last
       plans.set(key, compiled);
@@ -512,14 +528,75 @@ export function jit<A extends unknown[], R extends Tree<Tensor | Key>>(
       // (nor, as there, are donated arguments taken: its results may be
       // that transform's tracers)
       if (usesOuterTracers(recorded)) return out;
-      plans.set(key, compile(recorded, leaves));
+      plans.set(key, compiled = compile(recorded, leaves));
       // the least recently used plan goes first (as jax.jit's bounded cache)
       if (plans.size > MAX_PLANS) plans.delete(plans.keys().next().value!);
     }
     invalidate(donated, out);
+    // (only calls of tensors, no static argument and no key, take the
+    // short check)
+    last = statics.length === 0 && flat.every((a) => !a.kinds.some(Boolean))
+      ? {
+        key,
+        plan: compiled,
+        defs: flat.map((a) => a.def),
+        specs: leaves.map((l) => ({ dtype: l.dtype, shape: l.shape })),
+        donated: leaves.flatMap((l, i) => donated.includes(l) ? [i] : []),
+      }
+      : null;
     return out;
   };
   return Object.assign(jitted, { traceCount: () => traces });
+}
+
+/** The last call of a jitted function: its plan, and its arguments' structures, dtypes and shapes. */
+interface LastCall {
+  key: string;
+  plan: Compiled;
+  defs: readonly TreeDef[];
+  specs: readonly { dtype: Tensor["dtype"]; shape: readonly number[] }[];
+  /** The donated leaves' positions. */
+  donated: readonly number[];
+}
+
+/**
+ * The leaves of `args` when they have the tree structures, dtypes and
+ * shapes of `last`'s arguments (tensors, none a tracer), else null (the
+ * call then builds its key).
+ */
+function sameCall(last: LastCall, args: readonly unknown[]): Tensor[] | null {
+  const { defs, specs } = last;
+  if (args.length !== defs.length) return null;
+  const leaves: Tensor[] = [];
+  const walk = (d: TreeDef, x: unknown): boolean => {
+    if (d.kind === "leaf") {
+      const spec = specs[leaves.length];
+      if (
+        !isTensor(x) || x instanceof Tracer || x.dtype !== spec.dtype ||
+        !sameShape(x.shape, spec.shape)
+      ) return false;
+      leaves.push(x);
+      return true;
+    }
+    const n = d.children.length;
+    if (d.kind === "array") {
+      if (!Array.isArray(x) || x.length !== n) return false;
+      for (let i = 0; i < n; i++) if (!walk(d.children[i], x[i])) return false;
+      return true;
+    }
+    // (the same own enumerable keys as `treeFlatten` reads)
+    if (!isPlainObject(x) || Object.keys(x).length !== n) return false;
+    for (let i = 0; i < n; i++) {
+      const k = d.keys[i];
+      if (!Object.prototype.propertyIsEnumerable.call(x, k)) return false;
+      if (!walk(d.children[i], x[k])) return false;
+    }
+    return true;
+  };
+  for (let i = 0; i < args.length; i++) {
+    if (!walk(defs[i], args[i])) return null;
+  }
+  return leaves.length === specs.length ? leaves : null;
 }
 
 /**
@@ -767,11 +844,16 @@ function replay(
     const n = t.data.length;
     const data = take(t.dtype, n, Infinity)?.data ?? freshData(t.dtype, n);
     data.set(t.data);
+    // (left in memory after the call too: a training step's next params)
+    if (data instanceof Float32Array) {
+      rt.keepAfterPlan(data, t.data as Float32Array);
+    }
     return fromData(data, t.shape);
   };
   // (an argument past the memory's limit stays where it is)
   const place = (t: Tensor) => {
     const data = rt.place(t.data as Float32Array);
+    if (data) rt.keepAfterPlan(t.data as Float32Array, data);
     return data ? fromData(data, t.shape) : t;
   };
   // (plain loops, no closure per step: this runs for every step of every
@@ -817,12 +899,8 @@ function replay(
             if (ins[j][k].buffer === t.from) ins[j][k] = t.data;
           }
         }
-        // else an output is a fresh array, an intermediate stays in memory
-        os[q] = t
-          ? t.data
-          : plan.lastUse[p.outputs[q]] === Infinity
-          ? freshData(dtype, p.n)
-          : allocData(dtype, p.n);
+        // else it stays in memory (an output is copied out at the end)
+        os[q] = t ? t.data : allocData(dtype, p.n);
       }
       outs[j] = os;
     }
@@ -848,6 +926,7 @@ function replay(
         if (l.dtype === "float32" && last < Infinity) env[i] = place(l);
       });
       for (const c of plan.placed) consts.set(c, place(c));
+      rt.placed();
     }
     for (let pos = 0; pos < plan.tasks.length; pos++) {
       const task = plan.tasks[pos];

@@ -238,6 +238,53 @@ for (const row of rows) {
   });
 }
 
+Deno.test("jit: a call checked against the last one's structure, dtypes and shapes (no key built) replays only a call of that signature", () => {
+  const f = (p: { w: Tensor; b: Tensor[] }, x: Tensor) =>
+    T.add(T.mul(p.w, x), T.sum(T.stack(T.treeLeaves(p.b))));
+  const jf = T.jit(f);
+  const t = (v: number[], dtype: "float32" | "float64" = "float32") =>
+    T.tensor(v, { dtype });
+  const p = { w: t([1, 2]), b: [t([3]), t([4])] };
+  // each call after one of the first signature, so that it differs from
+  // the last call in one thing only
+  const x = t([5, 6]);
+  const hidden = { w: p.w, c: t([1]) };
+  Object.defineProperty(hidden, "b", { value: p.b, enumerable: false });
+  const calls: [unknown, unknown, number][] = [
+    [{ w: t([2, 3]), b: [t([1]), t([1])] }, t([1, 1]), 1], // the same signature
+    [{ w: t([1, 2, 3]), b: p.b }, t([5, 6, 7]), 2], // another shape
+    [p, t([5, 6], "float64"), 3], // another dtype
+    [{ ...p, b: [t([3]), t([4]), t([5])] }, x, 4], // a longer list
+    [{ w: p.w, b: p.b, c: t([1]) }, x, 5], // a key more
+    [{ w: p.w, b: [t([3]), [t([4])]] }, x, 6], // a deeper tree
+  ];
+  jf(p, x); // traced
+  for (const [q, xq, traces] of calls) {
+    const got = jf(q as typeof p, xq as Tensor);
+    assert.deepEqual(got.data, f(q as typeof p, xq as Tensor).data);
+    assert.equal(jf.traceCount(), traces);
+    assert.deepEqual(jf(p, x).data, f(p, x).data);
+    assert.equal(jf.traceCount(), traces);
+  }
+  // what the full path refuses, it still refuses: b not enumerable is no
+  // part of the tree, which f gets rebuilt
+  assert.throws(
+    () => jf(hidden as unknown as typeof p, x),
+    /treeLeaves: leaf \(root\)/,
+  );
+  assert.throws(
+    () => jf({ w: p.w, b: [t([3]), ,] as Tensor[] }, x),
+    /jit: argument 0 is not a tree of tensors/,
+  );
+  assert.throws(
+    () => jf({ w: p.w, b: [t([3]), 4 as unknown as Tensor] }, x),
+    /jit: argument 0 is not a tree of tensors/,
+  );
+  // a tracer is never replayed: the function runs inside the transform
+  const g = T.grad((x: Tensor) => T.sum(jf(p, x)))(t([5, 6]));
+  assert.deepEqual(T.toArray(g), [1, 2]);
+});
+
 Deno.test("jit: one trace per signature (shapes, dtypes, tree structure, static values)", () => {
   const f = T.jit((x: Tensor, k: number) => T.mul(x, k), { staticArgnums: 1 });
   assert.deepEqual(T.toArray(f(T.tensor([1, 2]), 3)), [3, 6]);
@@ -561,6 +608,85 @@ Deno.test("jit: a replay copies each float32 argument into memory once and keeps
   const [lw, lo] = [T.treeLeaves(want), T.treeLeaves(out)];
   lw.forEach((l, i) => sameBits(lo[i], l, `param ${i}`));
   assert.ok(lo.every((l) => !isView(l)), "the outputs are fresh arrays");
+});
+
+Deno.test("jit: a call's float32 outputs (and its constants) stay in memory after it, so the next call reads them in place instead of copying them in; eager kernels in between may take that memory, and every call keeps the eager bits", () => {
+  const net = T.nn.lenet5();
+  type P = ReturnType<typeof net.init>;
+  const x = T.random.uniform(T.random.key(2), [16, 1, 32, 32]);
+  const y = T.random.randint(T.random.key(3), [16], 0, 10);
+  const step = (p: P) => {
+    const g = T.grad((q: P) => T.crossEntropy(net.apply(q, x), y))(p);
+    return T.treeMap((w: Tensor, gw: Tensor) => T.sub(w, T.mul(gw, 0.1)), p, g);
+  };
+  const jstep = T.jit(step);
+  const rt = runtime();
+  // which arrays `place` copies in (it allocates for a copy only)
+  const copied = (f: () => void) => {
+    const place = rt.place, alloc = rt.alloc;
+    const out: number[] = [];
+    Object.assign(rt, {
+      place(data: Float32Array) {
+        let copy = false;
+        Object.assign(rt, {
+          alloc(bytes: number) {
+            copy = true;
+            return alloc.call(rt, bytes);
+          },
+        });
+        try {
+          return place.call(rt, data);
+        } finally {
+          Object.assign(rt, { alloc });
+          if (copy) out.push(data.length);
+        }
+      },
+    });
+    try {
+      f();
+    } finally {
+      Object.assign(rt, { place });
+    }
+    return out;
+  };
+  // the eager steps first: eager kernels between calls take the memory
+  const p0 = net.init(T.random.key(0));
+  const want: P[] = [p0];
+  for (let i = 0; i < 9; i++) want.push(step(want[i]) as P);
+  const ps: P[] = [p0];
+  const call = () => void ps.push(jstep(ps.at(-1)!));
+  call(); // traced
+  call(); // its outputs came from eager kernels
+  call();
+  assert.deepEqual(copied(call), [], "nothing copied in: the params and x");
+  // a copy of the params is copied in
+  const q = T.treeMap((w: Tensor) => T.mul(w, 1), ps.at(-1)!) as P;
+  assert.equal(
+    copied(() => void ps.push(jstep(q))).length,
+    T.treeLeaves(q).length,
+  );
+  // eager kernels that need more memory than is free forget what they do
+  // not read; the next call copies what is gone
+  for (let i = 0; i < 3; i++) {
+    const big = T.random.normal(T.random.key(10 + i), [1 << 20]);
+    T.relu(T.add(big, big));
+    call();
+  }
+  ps.forEach((p, k) => {
+    const [lw, lg] = [T.treeLeaves(want[k]), T.treeLeaves(p)];
+    lw.forEach((l, i) => sameBits(lg[i], l, `call ${k}: param ${i}`));
+    assert.ok(lg.every((l) => !isView(l)), "the outputs are fresh arrays");
+  });
+  assert.equal(jstep.traceCount(), 1);
+});
+
+Deno.test("jit: an argument whose memory the plan let go (and wrote over) is not taken for it by the next call", () => {
+  const a = T.random.normal(T.random.key(0), [128, 256]);
+  const w = T.random.normal(T.random.key(1), [256, 256]);
+  // relu is a's last reader; the product, of a's size, then fits where a was
+  const f = (a: Tensor, w: Tensor) => T.matmul(T.relu(a), w);
+  const jf = T.jit(f), want = f(a, w);
+  for (let i = 0; i < 4; i++) sameBits(jf(a, w), want, `call ${i}`);
 });
 
 Deno.test("jit's memory during a plan: arrays for TypeScript kernels are zeroed and kept until let go, an argmax with its input; past the limit an array of its own", () => {

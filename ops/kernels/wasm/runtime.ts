@@ -202,6 +202,8 @@ export class WasmRuntime {
    * walk them all.
    */
   #run = 0;
+  /** What stays resident after the plan (see `keepAfterPlan`). */
+  #after: { data: Float32Array; pin: Pin }[] = [];
   /** Pins that may be held no more: made, or let go to no reader, since the last `sweep`. */
   #loose: Pin[] = [];
   /** Whether results are copied out during a plan (see `outsidePlan`). */
@@ -464,16 +466,23 @@ export class WasmRuntime {
 
   /** The address of `data` when it is still in memory (now read by this call), else -1. */
   #kept(data: Resident["data"]): number {
-    const resident = this.#resident;
-    let i = 0;
-    while (i < resident.length && resident[i].data !== data) i++;
-    if (i === resident.length) return -1;
+    const resident = this.#resident, i = this.#residentIndex(data);
+    if (i < 0) return -1;
     // now the most recently used: moved to the end (no array made)
     const r = resident[i];
     removeAt(resident, i);
     resident.push(r);
     r.inUse = true;
     return r.at;
+  }
+
+  /** Where `data` is among the resident arrays, or -1. */
+  #residentIndex(data: Resident["data"]): number {
+    const resident = this.#resident;
+    for (let i = 0; i < resident.length; i++) {
+      if (resident[i].data === data) return i;
+    }
+    return -1;
   }
 
   /** Keeps `data`, in memory at `at`, for later calls' `put`. */
@@ -564,23 +573,57 @@ export class WasmRuntime {
   }
 
   /**
-   * During a plan: a copy of `data` (an argument of the plan) in memory,
-   * kept as a result of the plan that one reader holds, so that every
-   * kernel reads it in place instead of copying it in again; null when it
-   * does not fit the memory's limit (the kernels then take `data` as they
-   * would outside a plan).
+   * During a plan: `data` (an argument of the plan) in memory, kept as a
+   * result of the plan that one reader holds, so that every kernel reads it
+   * in place instead of copying it in again: where an earlier call or plan
+   * left it (a training step's params are the last step's outputs), else a
+   * copy; null when it does not fit the memory's limit (the kernels then
+   * take `data` as they would outside a plan). Call {@linkcode placed} once
+   * all arguments are in.
    */
   place(data: Float32Array): Float32Array | null {
+    const i = this.#residentIndex(data);
     let at: number;
-    try {
-      at = this.alloc(4 * data.length);
-    } catch {
-      return null;
+    if (i >= 0) {
+      at = this.#resident[i].at;
+      removeAt(this.#resident, i);
+    } else {
+      try {
+        at = this.alloc(4 * data.length);
+      } catch {
+        return null;
+      }
+      this.f32.set(data, at >> 2);
     }
-    this.f32.set(data, at >> 2);
     const view = this.result(at, data.length);
     this.hold(view, 1);
     return view;
+  }
+
+  /**
+   * The plan's arguments are in (see {@linkcode place}): the arrays left in
+   * memory from before the plan are forgotten (during a plan nothing else
+   * is kept resident).
+   */
+  placed(): void {
+    this.#resident = [];
+  }
+
+  /**
+   * During a plan: `data` equals the plan's result `view` (an output copied
+   * out, or an argument `place` put there). If the plan still keeps `view`
+   * when it ends, its memory stays there for a later `put` or `place` of
+   * `data`, as the results of calls outside plans do (at most
+   * `MAX_PLAN_RESIDENT` arrays, the first ones given).
+   */
+  keepAfterPlan(data: Float32Array, view: Float32Array): void {
+    const pin = this.#pinOf(view), after = this.#after;
+    if (
+      !pin || pin.at !== view.byteOffset || data.length !== view.length ||
+      after.length >= MAX_PLAN_RESIDENT
+    ) return;
+    for (let i = 0; i < after.length; i++) if (after[i].pin === pin) return;
+    after.push({ data, pin });
   }
 
   // ---- plans (jit)
@@ -606,7 +649,8 @@ export class WasmRuntime {
     this.#pins = [];
     this.#run = 0;
     this.#loose = [];
-    this.#resident = []; // (results of a plan are pinned, not kept)
+    this.#after = [];
+    // (the resident arrays stay until the arguments are in: `placed`)
     return true;
   }
 
@@ -659,10 +703,23 @@ export class WasmRuntime {
     }
   }
 
-  /** Ends the plan: every result it kept is forgotten. */
+  /**
+   * Ends the plan: every result it kept is forgotten, but for those given
+   * to `keepAfterPlan` that it still keeps (and whose arrays were not
+   * detached since), which stay resident.
+   */
   endPlan(): void {
+    const pins = this.#pins;
+    this.#resident = [];
+    // (a pin let go during the plan may have been written over since)
+    for (const { data, pin } of this.#after) {
+      if (data.length === 0 || !pins) continue;
+      if (pins[this.#pinIndex(pin.at) - 1] !== pin) continue;
+      this.#resident.push({ data, at: pin.at, end: pin.end, inUse: false });
+    }
     this.#pins = null;
     this.#loose = [];
+    this.#after = [];
   }
 
   #pinOf(data: ArrayBufferView): Pin | undefined {
@@ -951,6 +1008,13 @@ interface Resident extends Block {
 
 /** How many arrays `put` finds in memory (results and inputs of the last calls). */
 const MAX_RESIDENT = 8;
+
+/**
+ * How many of a plan's outputs and arguments stay resident after it (see
+ * `keepAfterPlan`): a training step's params and optimizer state; more
+ * would lengthen every `put`'s and allocation's search.
+ */
+const MAX_PLAN_RESIDENT = 64;
 
 /** A result kept during a plan: its block, how many readers hold it, and the result it goes with. */
 interface Pin extends Block {
