@@ -294,11 +294,13 @@ function classLoss(
     );
   }
   const isLabel = oneHot(fn, logp, labels, ignoreIndex);
-  const hot = astype(isLabel, logp.dtype);
   const w = classWeight(fn, options.weight, logp);
   const keep = astype(notEqual(labels, ignoreIndex), logp.dtype); // [N, ...]
-  const wHot = w ? mul(hot, w) : hot;
-  const sampleW = mul(sum(wHot, { axis: 1 }), keep); // weight of each sample's label (0 if ignored)
+  // the weight of each sample's label (0 if ignored); without weights, keep
+  // (a kept sample's one-hot row sums to 1, an ignored one's to 0)
+  const sampleW = w
+    ? mul(sum(mul(astype(isLabel, logp.dtype), w), { axis: 1 }), keep)
+    : keep;
   // the label's log-probability, picked (not multiplied by the one-hot: the
   // -Infinity of an impossible class times 0 would be NaN)
   const picked = where(isLabel, w ? mul(logp, w) : logp, 0);
