@@ -24,7 +24,9 @@
  *   (WebAssembly memory cannot shrink): flat across training steps.
  * - Plans (`jit`'s replay, see `beginPlan`): results are not copied out but
  *   returned as views of the memory, kept while the plan holds them; the
- *   plan copies its outputs out, so no view outlives it.
+ *   plan copies its outputs out, so no view outlives it, and their arrays
+ *   stay resident after it (`keepAfterPlan`): a training step's next call
+ *   finds its params in place.
  * - Threads: `node:worker_threads` workers (unref'd, so they never keep the
  *   process alive, and needing no permission) receive the compiled module and
  *   the memory once. A call posts work through an atomic control block in
