@@ -33,7 +33,6 @@ import {
   checkNotDonated,
   describe,
   fmtShape,
-  freshData,
   fromData,
   isTensor,
   type Key,
@@ -841,9 +840,12 @@ function replay(
   const take = donation(plan, leaves, env, donated);
   const own = (t: Tensor) => {
     if (!planning || !rt.inPlan(t.data)) return t;
-    const n = t.data.length;
-    const data = take(t.dtype, n, Infinity)?.data ?? freshData(t.dtype, n);
-    data.set(t.data);
+    const n = t.data.length, taken = take(t.dtype, n, Infinity)?.data;
+    // (a copy by the typed-array constructor: no zero-fill first)
+    const data = taken ?? new (t.data.constructor as Float32ArrayConstructor)(
+      t.data as Float32Array,
+    );
+    if (taken) taken.set(t.data);
     // (left in memory after the call too: a training step's next params)
     if (data instanceof Float32Array) {
       rt.keepAfterPlan(data, t.data as Float32Array);
