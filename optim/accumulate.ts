@@ -6,11 +6,13 @@
  * @module
  */
 import { add, astype, div, equal, sub, where } from "../ops/elementwise.ts";
+import { remainder } from "../ops/math.ts";
 import { describe, type Tensor } from "../ops/tensor.ts";
 import { flattenAs, type Tree } from "../ops/tree.ts";
 import { checkTransform, type GradientTransformation } from "./base.ts";
 import {
   checkCount,
+  checkFloatLeaves,
   checkNum,
   checkOptions,
   countTensor,
@@ -41,8 +43,14 @@ export type MultiStepsState = {
  * their mean (optax's MultiSteps with use_grad_mean): the first `everyK - 1`
  * calls return zero updates and keep `inner`'s state, the `everyK`-th
  * returns `inner`'s updates for the mean. The mean is kept as optax keeps it,
- * `acc + (g - acc) / (miniStep + 1)`. Chosen with `where`, not by reading the
- * counter, so a jitted training step runs it.
+ * `acc + (g - acc) / (miniStep + 1)`, and, as optax's, the counter becomes
+ * `(miniStep + 1) % everyK` (a state saved with a larger `everyK` steps
+ * again once its counter wraps).
+ * Chosen with `where`, not by reading the counter, so a jitted training step
+ * runs it. The params must be float tensors (the mean is fractional, and an
+ * integer accumulator would change dtype in the state): freeze an integer
+ * leaf outside it, `multiTransform({ train: multiSteps(opt, o), frozen:
+ * setToZero() }, labels)`, not with `masked` or `setToZero` inside it.
  *
  * @example
  * ```ts
@@ -72,7 +80,8 @@ export function multiSteps(
   });
   return {
     init(params) {
-      flattenAs(`${fn}.init(params)`, params);
+      // (an integer leaf's mean would make its accumulator float)
+      checkFloatLeaves(`${fn}.init(params)`, "params", params);
       return {
         miniStep: countTensor(0),
         gradientStep: countTensor(0),
@@ -104,7 +113,7 @@ export function multiSteps(
       return {
         updates: leafwise(fn, (u) => where(emit, u, 0), r.updates),
         state: {
-          miniStep: where(emit, 0, add(mini, 1)),
+          miniStep: remainder(add(mini, 1), k),
           gradientStep: add(steps, astype(emit, "int32")),
           inner: innerState,
           acc: leafwise(fn, (a) => where(emit, 0, a), acc),

@@ -13,6 +13,7 @@ import {
   isPlainObject,
   type Tree,
   type TreeDef,
+  treePaths,
   treeUnflatten,
 } from "../ops/tree.ts";
 import {
@@ -104,6 +105,29 @@ function specLeaves<L>(
 const pick = (leaves: Tensor[], idx: number[]) => idx.map((i) => leaves[i]);
 
 /**
+ * Runs `f`, a call of the transformation `what` on its group, whose leaves
+ * it sees as an array: an error naming one of them by its index (`leaf "1"`,
+ * or a nested group's leaf) gets the params' path of that leaf appended
+ * (`paths`, in the group's order).
+ */
+function inGroup<R>(fn: string, what: string, paths: string[], f: () => R): R {
+  try {
+    return f();
+  } catch (e) {
+    // (a nested group's error already ends with its leaf's index here)
+    const msg = e instanceof Error ? e.message : "";
+    const m = /params' "(\d+)"\)$/.exec(msg) ?? /leaf "(\d+)"/.exec(msg);
+    if (!m || paths[Number(m[1])] === undefined) throw e;
+    const at = paths[Number(m[1])];
+    throw new Error(
+      `${msg} (${fn}: ${what} sees its leaves as an array; its leaf ${
+        m[1]
+      } is the params' ${at === "" ? "(root)" : `"${at}"`})`,
+    );
+  }
+}
+
+/**
  * Splits params, updates and state by group and puts the groups' updates back
  * in the params' places: the one mechanism under {@linkcode multiTransform}
  * and {@linkcode masked}. `groupsOf(def, leaves)` gives the leaf indices of
@@ -113,17 +137,24 @@ function partitioned<S extends Tree>(
   fn: string,
   transforms: Record<string, GradientTransformation>,
   groupsOf: (def: TreeDef, leaves: Tensor[]) => Record<string, number[]>,
+  what: (name: string) => string,
 ): GradientTransformation<S> {
   const names = Object.keys(transforms);
   const split = (where: string, tree: Tree, params?: Tensor[]) => {
     const [leaves, def] = flattenAs(`${fn}.${where}`, tree);
-    return { leaves, def, groups: groupsOf(def, params ?? leaves) };
+    const groups = groupsOf(def, params ?? leaves);
+    const paths = treePaths(tree).map(([p]) => p);
+    const run = <R>(n: string, f: (idx: number[]) => R) =>
+      inGroup(fn, what(n), groups[n].map((i) => paths[i]), () => f(groups[n]));
+    return { leaves, def, groups, run };
   };
   return {
     init(params) {
-      const { leaves, groups } = split("init(params)", params);
+      const { leaves, run } = split("init(params)", params);
       return Object.fromEntries(
-        names.map((n) => [n, transforms[n].init(pick(leaves, groups[n]))]),
+        names.map((
+          n,
+        ) => [n, run(n, (idx) => transforms[n].init(pick(leaves, idx)))]),
       ) as unknown as S;
     },
     update(updates, state, params) {
@@ -136,7 +167,11 @@ function partitioned<S extends Tree>(
         );
       }
       const p = params && flattenAs(`${fn}.update(params)`, params)[0];
-      const { leaves, def, groups } = split("update(updates)", updates, p);
+      const { leaves, def, groups, run } = split(
+        "update(updates)",
+        updates,
+        p,
+      );
       const st = state as Record<string, Tree>;
       if (
         !isPlainObject(st) ||
@@ -152,10 +187,10 @@ function partitioned<S extends Tree>(
       const next: Record<string, Tree> = {};
       for (const n of names) {
         const idx = groups[n];
-        const r = transforms[n].update(
-          pick(leaves, idx),
-          st[n],
-          p && pick(p, idx),
+        const r = run(
+          n,
+          () =>
+            transforms[n].update(pick(leaves, idx), st[n], p && pick(p, idx)),
         );
         const u = r.updates as Tensor[];
         idx.forEach((i, k) => (out[i] = u[k]));
@@ -248,7 +283,7 @@ export function multiTransform(
     for (const k of Object.keys(ts)) groups[k] = [];
     found.forEach((k, i) => groups[k].push(i));
     return groups;
-  });
+  }, (n) => `transforms.${n}`);
 }
 
 /**
@@ -288,7 +323,7 @@ export function masked<S extends Tree>(
       "true or false",
     );
     return { inner: on.flatMap((b, i) => b ? [i] : []) };
-  });
+  }, () => "inner");
   return {
     init: (params) => t.init(params).inner,
     update(updates, state, params) {

@@ -106,7 +106,9 @@ function oneOf<T extends string>(
     throw new Error(
       `${fn}: ${name} must be ${
         allowed.map((a) => JSON.stringify(a)).join(" or ")
-      }, got ${JSON.stringify(value) ?? "undefined"}`,
+      }, got ${
+        typeof value === "string" ? JSON.stringify(value) : describe(value)
+      }`,
     );
   }
   return value as T;

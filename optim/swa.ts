@@ -8,7 +8,12 @@
  */
 import { add, astype, div, equal, sub, where } from "../ops/elementwise.ts";
 import { describe, isTensor, type Tensor } from "../ops/tensor.ts";
-import { checkSameStructure, flattenAs, type Tree } from "../ops/tree.ts";
+import {
+  checkSameStructure,
+  flattenAs,
+  type Tree,
+  treePaths,
+} from "../ops/tree.ts";
 import {
   checkCount,
   checkOptions,
@@ -56,6 +61,26 @@ export interface AveragedModel {
     state: AveragedModelState<P>,
     params: P,
   ): AveragedModelState<P>;
+}
+
+/**
+ * Checks that the model's params have the averaged params' dtypes, leaf by
+ * leaf (torch copies the average into the averaged model's tensors, so their
+ * dtype never changes; here a model cast after `init` is an error, not a
+ * state whose dtype changes under a checkpoint or a jitted step).
+ */
+function checkSameDtypes(fn: string, averaged: Tree, params: Tree): void {
+  const pa = treePaths(averaged), pb = treePaths(params);
+  pa.forEach(([path, a], i) => {
+    const b = pb[i]?.[1];
+    if (b && a.dtype !== b.dtype) {
+      throw new Error(
+        `${fn}: leaf ${
+          path === "" ? "(root)" : `"${path}"`
+        } is ${a.dtype} in state.params but ${b.dtype} in params (the averaged params keep the dtypes of the params init was given)`,
+      );
+    }
+  });
 }
 
 function sameStructure(a: Tree, b: Tree): boolean {
@@ -119,6 +144,7 @@ export function averagedModel(options?: AveragedModelOptions): AveragedModel {
       // (a structure error comes from leafwise below, naming treeMap's trees)
       if (sameStructure(state.params, params)) {
         checkSameShapes(f, state.params, params, "state.params", "params");
+        checkSameDtypes(f, state.params, params);
       }
       const first = equal(n, 0);
       const averaged = leafwise(
