@@ -14,6 +14,7 @@
 import {
   checkOptions,
   checkTensor,
+  describe,
   fmtShape,
   fromData,
   type Tensor,
@@ -68,7 +69,8 @@ function nonEmpty(fn: string, y: Tensor) {
 
 /**
  * Fraction of examples whose predicted class (the argmax of logits, or the
- * given int32 predictions) equals the label.
+ * given int32 predictions) equals the label. A label outside the logits'
+ * classes (or a negative one) is an error, as in `crossEntropy`.
  *
  * @example
  * ```ts
@@ -87,8 +89,16 @@ export function accuracy(
   const y = checkLabels(fn, labels);
   const p = predictedClasses(fn, logitsOrPredictions, y);
   nonEmpty(fn, y);
+  // a label is a class of the logits (as topKAccuracy's and crossEntropy's);
+  // without logits the number of classes is unknown, so only >= 0
+  const x = logitsOrPredictions;
+  const c = x.shape.length > y.shape.length
+    ? x.shape[classAxis(y.shape.length)]
+    : Infinity;
   let correct = 0;
-  for (let i = 0; i < y.data.length; i++) correct += +(p.data[i] === y.data[i]);
+  for (let i = 0; i < y.data.length; i++) {
+    correct += +(p.data[i] === checkClass(fn, y.data[i], c, i));
+  }
   return correct / y.data.length;
 }
 
@@ -128,7 +138,11 @@ export function topKAccuracy(
   }
   const [n, c] = x.shape;
   if (!Number.isInteger(k) || k < 1 || k > c) {
-    throw new Error(`${fn}: k must be an integer in [1, ${c}], got ${k}`);
+    throw new Error(
+      `${fn}: k must be an integer in [1, ${c}], got ${
+        typeof k === "number" ? k : describe(k)
+      }`,
+    );
   }
   nonEmpty(fn, y);
   let correct = 0;
@@ -147,10 +161,13 @@ export function topKAccuracy(
   return correct / n;
 }
 
+/** `v`, a class index in [0, n - 1] (n may be Infinity: any index >= 0). */
 function checkClass(fn: string, v: number, n: number, i: number): number {
   if (!(v >= 0 && v < n)) {
     throw new Error(
-      `${fn}: class index ${v} at position ${i} is outside [0, ${n - 1}]`,
+      `${fn}: class index ${v} at position ${i} is ${
+        n === Infinity ? "negative" : `outside [0, ${n - 1}]`
+      }`,
     );
   }
   return v;
@@ -158,7 +175,8 @@ function checkClass(fn: string, v: number, n: number, i: number): number {
 
 /**
  * The confusion matrix `[numClasses, numClasses]` (int32): entry `[t, p]`
- * counts the examples of true class `t` predicted as `p`.
+ * counts the examples of true class `t` predicted as `p`. Logits must have
+ * `numClasses` classes, and every label and prediction must be one.
  *
  * @example
  * ```ts
@@ -203,6 +221,19 @@ function confusionOf(
         numClasses * numClasses
       } elements, more than 2^31 - 1`,
     );
+  }
+  // logits rank numClasses classes (torchmetrics' check): argmax over
+  // fewer or more columns would count silently wrong
+  const r = y.shape.length;
+  if (predictions.shape.length > r) {
+    const c = predictions.shape[classAxis(r)];
+    if (c !== numClasses) {
+      throw new Error(
+        `${fn}: logits ${fmtShape(predictions.shape)} have ${c} classes (axis ${
+          classAxis(r)
+        }) but numClasses is ${numClasses}`,
+      );
+    }
   }
   const counts = new Int32Array(numClasses * numClasses);
   for (let i = 0; i < y.data.length; i++) {

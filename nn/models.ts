@@ -39,13 +39,36 @@ import {
   dropout,
   flatten,
   type FloatDType,
+  floatDType,
   linear,
   maxPool2d,
   relu,
   relu6,
   tanh,
 } from "./layers.ts";
-import { checkOptions } from "./_util.ts";
+import { checkOptions, describe, positiveInt } from "./_util.ts";
+
+/**
+ * A model's options, checked before any layer is built, so that an error
+ * names the model and its option (`nn.resnet18: numClasses ...`), not the
+ * layer it would have reached.
+ */
+function modelOptions<
+  O extends { numClasses?: number; dropout?: number; dtype?: FloatDType },
+>(fn: string, options: O | undefined, known: readonly string[]): O {
+  const o = checkOptions(fn, options, known) as O;
+  if (o.numClasses !== undefined) positiveInt(fn, "numClasses", o.numClasses);
+  const p: unknown = o.dropout;
+  if (p !== undefined && !(typeof p === "number" && p >= 0 && p <= 1)) {
+    throw new Error(
+      `${fn}: dropout must be a probability in [0, 1], got ${
+        typeof p === "number" ? p : describe(p)
+      }`,
+    );
+  }
+  if (o.dtype !== undefined) floatDType(fn, o.dtype);
+  return o;
+}
 
 /**
  * Options of the tutorial models: {@linkcode lenet5}, {@linkcode simpleFCN},
@@ -88,8 +111,7 @@ export type LeNet5Layers = {
 export function lenet5(
   options?: SeedModelOptions,
 ): Layer<ModelParams<LeNet5Layers>, ModelState<LeNet5Layers>> {
-  if (options === undefined) options = {};
-  checkOptions("nn.lenet5", options, ["dtype"]);
+  options = modelOptions("nn.lenet5", options, ["dtype"]);
   const { dtype } = options;
   const pool = maxPool2d({ kernelSize: 2 });
   const flat = flatten();
@@ -120,7 +142,7 @@ export type SimpleFCNLayers = { fc1: LeafLayer; fc2: LeafLayer };
 
 /**
  * The PyTorch basics tutorial's `SimpleFCN`: a 4x4 RGB image `[N, 3, 4, 4]`
- * flattened to 48 features → fc1 2 → ReLU → fc2 3 (logits); 104 parameters.
+ * flattened to 48 features → fc1 2 → ReLU → fc2 3 (logits); 107 parameters.
  *
  * @example
  * ```ts
@@ -134,8 +156,7 @@ export type SimpleFCNLayers = { fc1: LeafLayer; fc2: LeafLayer };
 export function simpleFCN(
   options?: SeedModelOptions,
 ): Layer<ModelParams<SimpleFCNLayers>, ModelState<SimpleFCNLayers>> {
-  if (options === undefined) options = {};
-  checkOptions("nn.simpleFCN", options, ["dtype"]);
+  options = modelOptions("nn.simpleFCN", options, ["dtype"]);
   const { dtype } = options;
   const flat = flatten();
   return model(
@@ -178,8 +199,7 @@ export type SimpleCNNLayers = {
 export function simpleCNN(
   options?: SeedModelOptions,
 ): Layer<ModelParams<SimpleCNNLayers>, ModelState<SimpleCNNLayers>> {
-  if (options === undefined) options = {};
-  checkOptions("nn.simpleCNN", options, ["dtype"]);
+  options = modelOptions("nn.simpleCNN", options, ["dtype"]);
   const { dtype } = options;
   const flat = flatten();
   return model(
@@ -245,8 +265,7 @@ export type BirdPlaneLayers = readonly [
 export function birdPlaneNet(
   options?: SeedModelOptions,
 ): Layer<SequentialParams<BirdPlaneLayers>, SequentialState<BirdPlaneLayers>> {
-  if (options === undefined) options = {};
-  checkOptions("nn.birdPlaneNet", options, ["dtype"]);
+  options = modelOptions("nn.birdPlaneNet", options, ["dtype"]);
   const { dtype } = options;
   return sequential(
     conv2d({
@@ -375,8 +394,7 @@ function vgg(
   bn: boolean,
   options: Vgg16Options | undefined,
 ): Layer<ModelParams<Vgg16Layers>, ModelState<Vgg16Layers>> {
-  if (options === undefined) options = {};
-  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  options = modelOptions(fn, options, ["numClasses", "dropout", "dtype"]);
   const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
   const features: AnyLayer[] = [];
   let c = 3;
@@ -660,8 +678,7 @@ function basicResNet(
   groups = 1,
   baseWidth = 64,
 ): AnyLayer {
-  if (options === undefined) options = {};
-  checkOptions(fn, options, ["numClasses", "dtype"]);
+  options = modelOptions(fn, options, ["numClasses", "dtype"]);
   const { numClasses = 1000, dtype } = options;
   let c = 64;
   const stage = (width: number, n: number, stride: number) => {
@@ -788,9 +805,8 @@ export type MobileNetV2Options = ClassicNetOptions;
  * ```
  */
 export function mobilenetV2(options?: MobileNetV2Options): AnyLayer {
-  if (options === undefined) options = {};
   const fn = "nn.mobilenetV2";
-  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  options = modelOptions(fn, options, ["numClasses", "dropout", "dtype"]);
   const { numClasses = 1000, dropout: p = 0.2, dtype } = options;
   const convBnRelu6 = (i: number, o: number, k: number, s = 1, groups = 1) =>
     sequential(
@@ -959,9 +975,8 @@ export interface ClassicNetOptions {
  * ```
  */
 export function alexnet(options?: ClassicNetOptions): AnyLayer {
-  if (options === undefined) options = {};
   const fn = "nn.alexnet";
-  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  options = modelOptions(fn, options, ["numClasses", "dropout", "dtype"]);
   const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
   const conv = (i: number, o: number, k: number, s: number, pad: number) =>
     conv2d({
@@ -1029,9 +1044,8 @@ export function alexnet(options?: ClassicNetOptions): AnyLayer {
  * ```
  */
 export function squeezenet1_1(options?: ClassicNetOptions): AnyLayer {
-  if (options === undefined) options = {};
   const fn = "nn.squeezenet1_1";
-  checkOptions(fn, options, ["numClasses", "dropout", "dtype"]);
+  options = modelOptions(fn, options, ["numClasses", "dropout", "dtype"]);
   const { numClasses = 1000, dropout: p = 0.5, dtype } = options;
   const conv = (i: number, o: number, k: number, s = 1, pad = 0) =>
     conv2d({
@@ -1120,9 +1134,8 @@ export function squeezenet1_1(options?: ClassicNetOptions): AnyLayer {
  * ```
  */
 export function densenet121(options?: ResNetOptions): AnyLayer {
-  if (options === undefined) options = {};
   const fn = "nn.densenet121";
-  checkOptions(fn, options, ["numClasses", "dtype"]);
+  options = modelOptions(fn, options, ["numClasses", "dtype"]);
   const { numClasses = 1000, dtype } = options;
   const growth = 32, bnSize = 4;
   const bn = (c: number) => batchNorm2d({ numFeatures: c, dtype });
