@@ -75,8 +75,9 @@ function ruleOf(
 /**
  * `f` with gradient checkpointing, as `jax.checkpoint` and
  * `torch.utils.checkpoint.checkpoint`: the same values and derivatives (the
- * same bits: the same operations run), but differentiating it keeps only
- * its arguments and recomputes its intermediate values in the backward
+ * same bits: the same operations run; derivatives of higher order may sum
+ * the same terms in another order, so agree to rounding), but
+ * differentiating it keeps only its arguments and recomputes its intermediate values in the backward
  * pass, trading a second forward pass of `f` for the memory of its
  * activations. Arguments are trees of tensors (a layer's params and its
  * input) and random keys (a dropout block's: each call draws from the key

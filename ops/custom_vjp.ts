@@ -15,6 +15,7 @@ import {
   isTensor,
   sameShape,
   type Tensor,
+  zeros,
   zerosLike,
 } from "./tensor.ts";
 import { vjp } from "./transforms.ts";
@@ -28,6 +29,7 @@ import {
 } from "./trace.ts";
 import { checkFunction } from "./_args.ts";
 import { batchSize, slice, squeeze, stack } from "./structural.ts";
+import { withoutNanChecks } from "./debug.ts";
 
 let loops = 0;
 
@@ -44,11 +46,30 @@ function exampleOf(v: Tensor, d: number | null, k: number): Tensor {
   return squeeze(slice(v, starts, ends), d);
 }
 
-/** The batching rule of user code: one call per example, stacked. */
-function loopBatch<P>(rule: () => Rule<P>): BatchRule<P> {
+/**
+ * The batching rule of user code: one call per example, stacked. With no
+ * example, the result's shape and dtype are `declared`, or else those of
+ * one call on zeros (as JAX finds them by tracing), its values dropped and
+ * NaN checks off for it.
+ */
+function loopBatch<P>(
+  rule: () => Rule<P>,
+  declared?: (params: P) => ShapeDtype,
+): BatchRule<P> {
   return (vals, dims, params) => {
     loops++;
     const b = batchSize(vals, dims);
+    if (b === 0) {
+      const zero = (v: Tensor, d: number | null) =>
+        d === null
+          ? v
+          : zeros(v.shape.filter((_, j) => j !== d), { dtype: v.dtype });
+      const { shape, dtype } = declared?.(params) ??
+        withoutNanChecks(() =>
+          bindRule(rule(), vals.map((v, i) => zero(v, dims[i])), params)
+        );
+      return [zeros([0, ...shape], { dtype }), 0];
+    }
     const outs = [...Array(b).keys()].map((k) =>
       bindRule(rule(), vals.map((v, i) => exampleOf(v, dims[i], k)), params)
     );
@@ -75,6 +96,10 @@ function applier(fn: string, rule: Rule<Empty>) {
  * returns `[output, residuals]`, `bwd(residuals, g)` returns one cotangent per
  * argument. Arguments and the output are tensors. The forward-mode
  * derivative is the transpose of `bwd` (so `bwd` must be linear in `g`).
+ * As JAX checks, `fwd`'s output must have the shape and dtype of `f`'s,
+ * and each cotangent the shape of its argument (a float argument's is cast
+ * to its dtype; an int32 argument's is unused); anything else is an error
+ * naming the rule and the argument.
  *
  * Types: `A` is the tuple of `f`'s parameters (all tensors; `Tensor[]` when
  * they are not annotated), which `fwd` takes too, and the returned function
@@ -110,8 +135,15 @@ export function customVjp<A extends [] | Tensor[], R>(
   const rule: Rule<Empty> = {
     name: f.name || "customVjp",
     forward: (inputs) => ownResult(fn, f(...inputs as A)),
-    vjp: (inputs) => {
-      const [, res] = fwd(...inputs as A);
+    vjp: (inputs, out) => {
+      const pair = fwd(...inputs as A);
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new Error(
+          `${fn}: fwd must return [output, residuals], got ${describe(pair)}`,
+        );
+      }
+      checkLike(fn, "the output fwd returns", pair[0], out, "f's output");
+      const res = pair[1];
       let cache: [Tensor, Tensor[]] | null = null;
       const cts = (g: Tensor) => {
         if (!cache || cache[0] !== g) {
@@ -123,6 +155,19 @@ export function customVjp<A extends [] | Tensor[], R>(
               }`,
             );
           }
+          inputs.forEach((x, i) => {
+            // (an int32 argument has no cotangent: whatever bwd gives is
+            // unused; a float one's is cast to its dtype, as JAX allows)
+            if (x.dtype === "int32") return;
+            checkLike(
+              fn,
+              `the cotangent ${i} bwd returns`,
+              r[i],
+              x,
+              `argument ${i}`,
+              true,
+            );
+          });
           cache = [g, r];
         }
         return cache[1];
@@ -141,7 +186,8 @@ export function customVjp<A extends [] | Tensor[], R>(
  * rule; reverse mode transposes it (the VJP of input i is the VJP of the
  * linear map `t_i -> tangentOut`), so `grad` uses it too, and derivatives of
  * higher order differentiate the rule itself. Arguments and the output are
- * tensors.
+ * tensors; the rule's output and tangent must have the shape and dtype of
+ * `f`'s output (an error otherwise, as in JAX).
  *
  * @example
  * ```ts
@@ -163,26 +209,34 @@ export function customJvp<A extends [] | Tensor[]>(
   const fn = "customJvp";
   checkFunction(fn, "f", f);
   checkFunction(fn, "jvp", jvp);
-  const tangentOut = (primals: Tensor[], tangents: Tensor[]) => {
+  // `out` is f's output at the primals: the rule's output and tangent must be like it
+  const tangentOut = (primals: Tensor[], tangents: Tensor[], out: Tensor) => {
     const r = jvp(primals as A, tangents as A);
-    if (!Array.isArray(r) || r.length !== 2 || !isTensor(r[1])) {
+    if (!Array.isArray(r) || r.length !== 2) {
       throw new Error(
         `${fn}: jvp must return [output, tangent], got ${describe(r)}`,
       );
     }
+    checkLike(fn, "the output jvp returns", r[0], out, "f's output");
+    checkLike(fn, "the tangent jvp returns", r[1], out, "f's output");
     return r[1];
   };
   const rule: Rule<Empty> = {
     name: f.name || fn,
     forward: (inputs) => ownResult(fn, f(...inputs as A)),
-    jvp: (inputs, tangents) =>
-      tangentOut(inputs, tangents.map((t, i) => t ?? zerosLike(inputs[i]))),
-    vjp: (inputs) =>
+    jvp: (inputs, tangents, out) =>
+      tangentOut(
+        inputs,
+        tangents.map((t, i) => t ?? zerosLike(inputs[i])),
+        out,
+      ),
+    vjp: (inputs, out) =>
       inputs.map((p, i) => (g: Tensor) => {
         const along = (t: Tensor) =>
           tangentOut(
             inputs,
             inputs.map((q, k) => (k === i ? t : zerosLike(q))),
+            out,
           );
         return vjp(along, zerosLike(p))[1](g)[0];
       }),
@@ -207,6 +261,11 @@ const callbackRule: Rule<CallbackParams> = {
   name: "pureCallback",
   forward: (inputs, { callback, shape, dtype }) => {
     const out = callback(...inputs);
+    if (out instanceof Tracer) {
+      throw new Error(
+        "pureCallback: the callback returned a traced value (one it closed over from inside a transform: grad, jit, vmap), not a value computed from its arguments; pass every tensor it uses as an argument",
+      );
+    }
     if (!isTensor(out) || out.dtype !== dtype || !sameShape(out.shape, shape)) {
       throw new Error(
         `pureCallback: the callback returned ${
@@ -222,7 +281,7 @@ const callbackRule: Rule<CallbackParams> = {
         "pureCallback: its callback is opaque JavaScript and has no derivative: pass its float arguments through stopGradient, or give the function a rule with customVjp",
       );
     }),
-  batch: loopBatch(() => callbackRule),
+  batch: loopBatch(() => callbackRule, (params) => params),
 };
 
 /**
@@ -289,6 +348,33 @@ export function pureCallback(
 }
 
 /**
+ * Checks that `what` (a value a user rule returned) is a tensor of the
+ * shape and, unless `anyDtype`, the dtype of `like` (`likeName`, what it
+ * stands for).
+ */
+function checkLike(
+  fn: string,
+  what: string,
+  t: unknown,
+  like: Tensor,
+  likeName: string,
+  anyDtype = false,
+): void {
+  if (
+    !isTensor(t) || !sameShape(t.shape, like.shape) ||
+    (!anyDtype && t.dtype !== like.dtype)
+  ) {
+    throw new Error(
+      `${fn}: ${what} must be a Tensor of the shape ${
+        anyDtype ? "" : "and dtype "
+      }of ${likeName}, ${anyDtype ? "" : `${like.dtype} `}${
+        fmtShape(like.shape)
+      }, got ${describe(t)}`,
+    );
+  }
+}
+
+/**
  * The result of `f` run on its arguments' values: a traced result came from
  * a value `f` closed over (params inside a differentiated, mapped or jitted
  * function), whose derivatives the rule cannot give, so it is an error (as
@@ -296,6 +382,9 @@ export function pureCallback(
  * closed-over value").
  */
 function ownResult(fn: string, out: Tensor): Tensor {
+  if (!isTensor(out)) {
+    throw new Error(`${fn}: f must return a Tensor, got ${describe(out)}`);
+  }
   if (out instanceof Tracer) {
     throw new Error(
       `${fn}: f used a traced value that is not one of its arguments (a value closed over from outside: params inside a jitted, differentiated or mapped function); its derivatives would be lost: pass every tensor it uses as an argument`,

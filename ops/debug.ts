@@ -221,3 +221,17 @@ export function withDifferentiating<T>(on: boolean, f: () => T): T {
     differentiatingNow = outer;
   }
 }
+
+/**
+ * Runs `f` with the debug NaN checks off (a call whose values are dropped,
+ * made only for its result's shape). @internal
+ */
+export function withoutNanChecks<T>(f: () => T): T {
+  const outer = debugNans;
+  debugNans = false;
+  try {
+    return f();
+  } finally {
+    debugNans = outer;
+  }
+}
