@@ -38,6 +38,7 @@ import {
   fmt,
   type Pair,
   pair,
+  showValue,
 } from "./_args.ts";
 import {
   foldIntoN,
@@ -215,6 +216,7 @@ export function poolSettings(
     : pair(fn, "stride", o.stride, 1);
   const padding = pair(fn, "padding", o.padding ?? 0, 0);
   const dilation = pair(fn, "dilation", o.dilation ?? 1, 1);
+  windowInInt32(fn, kernelSize, padding, dilation, fmt);
   for (let a = 0; a < 2; a++) {
     if (padding[a] > kernelSize[a] / 2) {
       throw new Error(
@@ -247,6 +249,37 @@ export function poolSettings(
     ),
     divisorOverride: d,
   };
+}
+
+/**
+ * Throws unless the window's kernel size, padding, dilation and span
+ * `dilation·(kernelSize - 1) + 1` are at most 2^31 - 1 on each axis:
+ * PyTorch keeps them in an int ("integer out of range"), the kernels too
+ * (a stride past it only leaves one window on that axis). `show` formats
+ * the values (a 1-D op shows its one axis).
+ */
+function windowInInt32(
+  fn: string,
+  kernelSize: readonly number[],
+  padding: readonly number[],
+  dilation: readonly number[],
+  show: (v: readonly number[]) => string,
+): void {
+  const span = kernelSize.map((k, a) => dilation[a] * (k - 1) + 1);
+  const sizes = { kernelSize, padding, dilation, span };
+  for (const [name, v] of Object.entries(sizes)) {
+    if (v.some((d) => d > 2 ** 31 - 1)) {
+      throw new Error(
+        `${fn}: ${
+          name === "span"
+            ? "the window's span dilation·(kernelSize - 1) + 1"
+            : name
+        } must be at most 2^31 - 1, got ${show(v)} (kernelSize ${
+          show(kernelSize)
+        }, padding ${show(padding)}, dilation ${show(dilation)})`,
+      );
+    }
+  }
 }
 
 /** The shape of x pooled with settled params; throws when a side would be < 1. */
@@ -395,6 +428,8 @@ export function maxUnpool2d(
   if (typeof options !== "object" || options === null) {
     throw new Error(`${fn}: options must be an object with kernelSize`);
   }
+  // (dilation and ceilMode are not max_unpool2d's: refused, not overridden)
+  checkOptions(fn, options, ["kernelSize", "stride", "padding", "outputSize"]);
   const { outputSize, ...pool } = options;
   const o = poolSettings(fn, { ...pool, dilation: 1, ceilMode: false }, "max");
   const [n, c, h, w] = batchShape(fn, x.shape);
@@ -403,7 +438,11 @@ export function maxUnpool2d(
   );
   let size = dflt;
   if (outputSize !== undefined && outputSize !== null) {
-    const given = Array.isArray(outputSize) ? outputSize.slice(-2) : [];
+    // [H, W], or x's whole shape, or PyTorch's 4 entries: the last two read
+    const given = Array.isArray(outputSize) &&
+        [2, 4, x.shape.length].includes(outputSize.length)
+      ? outputSize.slice(-2)
+      : [];
     if (
       given.length !== 2 ||
       !given.every((d, a) =>
@@ -414,11 +453,13 @@ export function maxUnpool2d(
       throw new Error(
         `${fn}: outputSize must be [H, W] within a stride of the default ${
           fmt(dflt)
-        } (stride ${fmt(o.stride)}), got ${describe(outputSize)}`,
+        } (stride ${fmt(o.stride)}), got ${showValue(outputSize)}`,
       );
     }
     size = given;
   }
+  // an output too large is an error before any allocation
+  bounded(fn, [["the output", [n, c, ...size]]]);
   const plane = size[0] * size[1];
   const flatIdx = checkedValues(
     reshape(indices, [n, c, h * w]),
@@ -924,6 +965,10 @@ export function pool1dSettings(
         k[1]
       }`,
     );
+  }
+  if (k) {
+    const d = (lifted.dilation ?? [1, 1]) as number[];
+    windowInInt32(fn, k, lifted.padding as number[], d, (v) => String(v[1]));
   }
   poolSettings(fn, lifted, kind); // the rest: kernelSize required, ceilMode, countIncludePad
   return lifted;
