@@ -305,6 +305,103 @@ for (const variant of variants) {
     });
   });
 
+  Deno.test(`kernels (${variant.name}): max pooling visits only the taps inside the plane: the argmax of every tap checked, for windows mostly in padding or past the end; a window of 2^31 - 1 taps costs its taps inside`, () => {
+    // the definition: every tap of the window, those outside the plane skipped
+    const everyTap = (x: Float32Array, g: pk.PoolGeometry) => {
+      const idx = new Int32Array(g.planes * g.oh * g.ow);
+      for (let pl = 0, o = 0; pl < g.planes; pl++) {
+        for (let oy = 0; oy < g.oh; oy++) {
+          for (let ox = 0; ox < g.ow; ox++, o++) {
+            let best = -1, m = -Infinity;
+            for (let i = 0; i < g.kh; i++) {
+              const y = oy * g.sh - g.ph + i * g.dh;
+              for (let j = 0; j < g.kw; j++) {
+                const xx = ox * g.sw - g.pw + j * g.dw;
+                if (y < 0 || y >= g.h || xx < 0 || xx >= g.w) continue;
+                const v = x[pl * g.h * g.w + y * g.w + xx];
+                if (best < 0 || v > m || v !== v) [m, best] = [v, y * g.w + xx];
+              }
+            }
+            idx[o] = best;
+          }
+        }
+      }
+      return idx;
+    };
+    withRuntime(rt, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            h: fc.integer({ min: 1, max: 9 }),
+            w: fc.integer({ min: 1, max: 9 }),
+            kh: fc.integer({ min: 1, max: 12 }),
+            kw: fc.integer({ min: 1, max: 12 }),
+            s: fc.integer({ min: 1, max: 4 }),
+            d: fc.integer({ min: 1, max: 3 }),
+            // padding up to the window's half, and windows past the end
+            // (outputs beyond the floor formula's, as ceil mode makes)
+            p: fc.integer({ min: 0, max: 6 }),
+            extra: fc.integer({ min: 0, max: 2 }),
+            seed: fc.integer({ min: 0, max: 1000 }),
+          }),
+          (r) => {
+            const out = (n: number, k: number) =>
+              Math.floor((n + 2 * r.p - r.d * (k - 1) - 1) / r.s) + 1 +
+              r.extra;
+            const g: pk.PoolGeometry = {
+              planes: 300, // enough outputs for the WebAssembly path
+              h: r.h,
+              w: r.w,
+              oh: out(r.h, r.kh),
+              ow: out(r.w, r.kw),
+              kh: r.kh,
+              kw: r.kw,
+              sh: r.s,
+              sw: r.s,
+              ph: r.p,
+              pw: r.p,
+              dh: r.d,
+              dw: r.d,
+            };
+            fc.pre(g.oh >= 1 && g.ow >= 1);
+            const x = values(g.planes * g.h * g.w, r.seed);
+            for (let i = 0; i < x.length; i += 5) x[i] = x[i - 1] ?? 0; // ties
+            const want = everyTap(x, g);
+            assert.deepEqual(pk.maxPoolArgmaxRef(x, g), want);
+            assert.deepEqual(pk.maxPoolArgmax(x.slice(), g), want);
+          },
+        ),
+        { numRuns: 150 },
+      );
+      // one tap of each window is inside: the maximum of its row, at once
+      // (a visit per tap took seconds)
+      for (const planes of [1, 100]) { // TypeScript, WebAssembly
+        const k = 2 ** 31 - 1, h = 3;
+        const g: pk.PoolGeometry = {
+          planes,
+          h,
+          w: 1,
+          oh: h,
+          ow: 1,
+          kh: 1,
+          kw: k,
+          sh: 1,
+          sw: 1,
+          ph: 0,
+          pw: (k - 1) / 2,
+          dh: 1,
+          dw: 1,
+        };
+        const x = values(planes * h, 7);
+        const idx = pk.maxPoolArgmax(x.slice(), g);
+        assert.deepEqual(
+          [...idx],
+          Array.from({ length: planes * h }, (_, i) => i % h),
+        );
+      }
+    });
+  });
+
   Deno.test(`kernels (${variant.name}): direct convolutions and weight gradients (no padding) match the reference`, () => {
     withRuntime(rt, () => {
       // [n, c, h, w, o, kh, kw, sh, sw, dh, dw, groups]: LeNet's two layers,

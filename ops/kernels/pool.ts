@@ -235,6 +235,22 @@ export function argmax2x2(x: TypedArray, g: PoolGeometry): Int32Array {
   return idx;
 }
 
+/**
+ * The taps `[i0, i1)` of a window starting at `p0` (`k` taps `d` apart) that
+ * fall inside `[0, n)`: the others are padding, skipped without a visit (a
+ * window of 2^20 taps mostly in padding would otherwise take seconds).
+ */
+function tapsInside(
+  p0: number,
+  k: number,
+  d: number,
+  n: number,
+): [number, number] {
+  const i0 = p0 >= 0 ? 0 : Math.ceil(-p0 / d);
+  const i1 = p0 >= n ? 0 : Math.min(k, Math.floor((n - 1 - p0) / d) + 1);
+  return [Math.min(i0, i1), i1];
+}
+
 /** The TypeScript reference of {@linkcode maxPoolArgmax}. */
 export function maxPoolArgmaxRef(x: TypedArray, g: PoolGeometry): Int32Array {
   const idx = new Int32Array(g.planes * g.oh * g.ow);
@@ -242,14 +258,16 @@ export function maxPoolArgmaxRef(x: TypedArray, g: PoolGeometry): Int32Array {
   for (let pl = 0; pl < g.planes; pl++) {
     const base = pl * g.h * g.w;
     for (let oy = 0; oy < g.oh; oy++) {
+      const y0 = oy * g.sh - g.ph;
+      const [i0, i1] = tapsInside(y0, g.kh, g.dh, g.h);
       for (let ox = 0; ox < g.ow; ox++, o++) {
+        const x0 = ox * g.sw - g.pw;
+        const [j0, j1] = tapsInside(x0, g.kw, g.dw, g.w);
         let best = -1, m = -Infinity;
-        for (let i = 0; i < g.kh; i++) {
-          const y = oy * g.sh - g.ph + i * g.dh;
-          if (y < 0 || y >= g.h) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const xx = ox * g.sw - g.pw + j * g.dw;
-            if (xx < 0 || xx >= g.w) continue;
+        for (let i = i0; i < i1; i++) {
+          const y = y0 + i * g.dh;
+          for (let j = j0; j < j1; j++) {
+            const xx = x0 + j * g.dw;
             const v = x[base + y * g.w + xx];
             if (best < 0 || v > m || v !== v) {
               m = v;

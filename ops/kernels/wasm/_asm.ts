@@ -170,6 +170,7 @@ export const i32 = {
   sub: op(0x6b),
   mul: op(0x6c),
   div_s: op(0x6d),
+  div_u: op(0x6e),
   rem_s: op(0x6f),
   and: op(0x71),
   or: op(0x72),

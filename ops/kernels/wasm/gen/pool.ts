@@ -47,9 +47,33 @@ import {
 import { bytesOf, E32, E64, type Elem, named } from "./matmul.ts";
 import { POOL_OFFSETS as PF } from "../layout.ts";
 
+/**
+ * Sets `lo`, `hi` to the taps `[lo, hi)` of a window starting at `p0` (`k`
+ * taps `d` apart) inside `[0, n)`, as `tapsInside` in `kernels/pool.ts`
+ * (unsigned divisions: the numerators are non-negative where selected).
+ */
+const tapsInside = (
+  lo: number,
+  hi: number,
+  p0: Code,
+  k: Code,
+  d: Code,
+  n: Code,
+): Code[] => [
+  // hi = p0 >= n ? 0 : min(k, (n - 1 - p0) / d + 1)
+  set(hi, add(i32.div_u(sub(sub(n, c(1)), p0), d), c(1))),
+  set(hi, i32.select(k, get(hi), i32.lt_s(k, get(hi)))),
+  set(hi, i32.select(c(0), get(hi), i32.ge_s(p0, n))),
+  // lo = min(p0 >= 0 ? 0 : ceil(-p0 / d), hi)
+  set(lo, i32.div_u(sub(add(sub(c(0), p0), d), c(1)), d)),
+  set(lo, i32.select(c(0), get(lo), i32.ge_s(p0, c(0)))),
+  set(lo, i32.select(get(lo), get(hi), i32.lt_s(get(lo), get(hi)))),
+];
+
 // ---- max pooling over planes pl0..pl1: the value and the (within-plane)
 // index of each window's first maximum; NaN counts as maximal (the first NaN
-// wins). Windows wholly inside the plane skip the bounds checks.
+// wins). Windows wholly inside the plane skip the bounds checks; the others
+// visit only their taps inside it.
 const maxPool: Template = () =>
   kernel(
     "maxPool",
@@ -59,8 +83,10 @@ const maxPool: Template = () =>
       ox: I32,
       i: I32,
       j: I32,
-      y: I32,
-      xx: I32,
+      i0: I32,
+      i1: I32,
+      j0: I32,
+      j1: I32,
       y0: I32,
       x0: I32,
       best: I32,
@@ -165,29 +191,35 @@ const maxPool: Template = () =>
                   set(l.rowAt, add(get(l.rowAt), mul(get(l.dh), get(l.w)))),
                 ]),
               ], [
-                for_(l.i, c(0), get(l.kh), c(1), [
-                  set(l.y, add(get(l.y0), mul(get(l.i), get(l.dh)))),
-                  if_(
-                    i32.and(
-                      i32.ge_s(get(l.y), c(0)),
-                      i32.lt_s(get(l.y), get(l.h)),
+                tapsInside(
+                  l.i0,
+                  l.i1,
+                  get(l.y0),
+                  get(l.kh),
+                  get(l.dh),
+                  get(l.h),
+                ),
+                tapsInside(
+                  l.j0,
+                  l.j1,
+                  get(l.x0),
+                  get(l.kw),
+                  get(l.dw),
+                  get(l.w),
+                ),
+                for_(l.i, get(l.i0), get(l.i1), c(1), [
+                  // at = (y0 + i·dh)·w + x0 + j0·dw
+                  set(
+                    l.at,
+                    add(
+                      mul(add(get(l.y0), mul(get(l.i), get(l.dh))), get(l.w)),
+                      add(get(l.x0), mul(get(l.j0), get(l.dw))),
                     ),
-                    [
-                      for_(l.j, c(0), get(l.kw), c(1), [
-                        set(l.xx, add(get(l.x0), mul(get(l.j), get(l.dw)))),
-                        if_(
-                          i32.and(
-                            i32.ge_s(get(l.xx), c(0)),
-                            i32.lt_s(get(l.xx), get(l.w)),
-                          ),
-                          [
-                            set(l.at, add(mul(get(l.y), get(l.w)), get(l.xx))),
-                            consider,
-                          ],
-                        ),
-                      ]),
-                    ],
                   ),
+                  for_(l.j, get(l.j0), get(l.j1), c(1), [
+                    consider,
+                    set(l.at, add(get(l.at), get(l.dw))),
+                  ]),
                 ]),
               ]),
               f32.store(add(get(p.out), x4(get(l.o))), get(l.m)),
