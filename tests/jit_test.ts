@@ -568,17 +568,26 @@ Deno.test("jit: a replay keeps intermediates in WebAssembly memory and returns f
   assert.deepEqual(jf(x, y).t.data, eager.t.data);
 });
 
-Deno.test("jit: a replay copies each float32 argument into memory once and keeps max pooling's argmax there: a training step puts no other array", () => {
+/** A LeNet-5 SGD step on a fixed batch of 16, eager and jitted, and its first params. */
+function lenetSgdStep() {
   const net = T.nn.lenet5();
   type P = ReturnType<typeof net.init>;
   const x = T.random.uniform(T.random.key(2), [16, 1, 32, 32]);
   const y = T.random.randint(T.random.key(3), [16], 0, 10);
-  const step = (p: P) => {
+  const step = (p: P): P => {
     const g = T.grad((q: P) => T.crossEntropy(net.apply(q, x), y))(p);
-    return T.treeMap((w: Tensor, gw: Tensor) => T.sub(w, T.mul(gw, 0.1)), p, g);
+    return T.treeMap(
+      (w: Tensor, gw: Tensor) => T.sub(w, T.mul(gw, 0.1)),
+      p,
+      g,
+    ) as P;
   };
-  const jstep = T.jit(step);
-  const p0 = net.init(T.random.key(0));
+  return { step, jstep: T.jit(step), p0: net.init(T.random.key(0)) };
+}
+
+Deno.test("jit: a replay copies each float32 argument into memory once and keeps max pooling's argmax there: a training step puts no other array", () => {
+  const { step, jstep, p0 } = lenetSgdStep();
+  type P = typeof p0;
   jstep(p0); // traced
   const rt = runtime();
   const put = rt.put, readI32 = rt.readI32;
@@ -611,15 +620,8 @@ Deno.test("jit: a replay copies each float32 argument into memory once and keeps
 });
 
 Deno.test("jit: a call's float32 outputs (and its constants) stay in memory after it, so the next call reads them in place instead of copying them in; eager kernels in between may take that memory, and every call keeps the eager bits", () => {
-  const net = T.nn.lenet5();
-  type P = ReturnType<typeof net.init>;
-  const x = T.random.uniform(T.random.key(2), [16, 1, 32, 32]);
-  const y = T.random.randint(T.random.key(3), [16], 0, 10);
-  const step = (p: P) => {
-    const g = T.grad((q: P) => T.crossEntropy(net.apply(q, x), y))(p);
-    return T.treeMap((w: Tensor, gw: Tensor) => T.sub(w, T.mul(gw, 0.1)), p, g);
-  };
-  const jstep = T.jit(step);
+  const { step, jstep, p0 } = lenetSgdStep();
+  type P = typeof p0;
   const rt = runtime();
   // which arrays `place` copies in (it allocates for a copy only)
   const copied = (f: () => void) => {
@@ -650,9 +652,8 @@ Deno.test("jit: a call's float32 outputs (and its constants) stay in memory afte
     return out;
   };
   // the eager steps first: eager kernels between calls take the memory
-  const p0 = net.init(T.random.key(0));
   const want: P[] = [p0];
-  for (let i = 0; i < 9; i++) want.push(step(want[i]) as P);
+  for (let i = 0; i < 9; i++) want.push(step(want[i]));
   const ps: P[] = [p0];
   const call = () => void ps.push(jstep(ps.at(-1)!));
   call(); // traced

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor, Tree } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
+import { filled } from "./_state_dicts.ts";
 import fixture from "./fixtures/nn_zoo_probe.json" with { type: "json" };
 
 const { nn, metrics } = T;
@@ -58,22 +59,6 @@ function summaryShapes(text: string): Map<string, number[]> {
     if (!out.has(path)) out.set(path, JSON.parse(m[4]));
   }
   return out;
-}
-
-/** The fixture's formula for state_dict entry k. */
-function filled(
-  name: string,
-  k: number,
-  shape: readonly number[],
-  dtype: "float64" | "int32",
-): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: n }, (_, j) => {
-    if (name.endsWith("num_batches_tracked")) return 0;
-    const s = Math.sin(0.7 * j + 1.3 * k);
-    return name.endsWith("running_var") ? 1 + 0.5 * s * s : 0.05 * s;
-  });
-  return T.tensor(v, { shape: [...shape], dtype });
 }
 
 /** A tree of the spec tree's structure whose leaf at path p is make(p, shape, dtype). */
