@@ -97,7 +97,7 @@ export function accuracy(
     : Infinity;
   let correct = 0;
   for (let i = 0; i < y.data.length; i++) {
-    correct += +(p.data[i] === checkClass(fn, y.data[i], c, i));
+    correct += +(p.data[i] === checkClass(fn, "labels", y.data[i], c, i));
   }
   return correct / y.data.length;
 }
@@ -147,7 +147,7 @@ export function topKAccuracy(
   nonEmpty(fn, y);
   let correct = 0;
   for (let i = 0; i < n; i++) {
-    const label = checkClass(fn, y.data[i], c, i);
+    const label = checkClass(fn, "labels", y.data[i], c, i);
     const v = x.data[i * c + label];
     // a NaN logit of another class ranks above every number, as in
     // torch.topk (and argmax, so top-1 agrees with accuracy)
@@ -161,12 +161,18 @@ export function topKAccuracy(
   return correct / n;
 }
 
-/** `v`, a class index in [0, n - 1] (n may be Infinity: any index >= 0). */
-function checkClass(fn: string, v: number, n: number, i: number): number {
+/** `v`, entry `i` of `what`, a class index in [0, n - 1] (n may be Infinity: any index >= 0). */
+function checkClass(
+  fn: string,
+  what: "labels" | "predictions",
+  v: number,
+  n: number,
+  i: number,
+): number {
   if (!(v >= 0 && v < n)) {
     throw new Error(
-      `${fn}: class index ${v} at position ${i} is ${
-        n === Infinity ? "negative" : `outside [0, ${n - 1}]`
+      `${fn}: ${what} has class index ${v} at position ${i}, ${
+        n === Infinity ? "a negative one" : `outside [0, ${n - 1}]`
       }`,
     );
   }
@@ -237,8 +243,10 @@ function confusionOf(
   }
   const counts = new Int32Array(numClasses * numClasses);
   for (let i = 0; i < y.data.length; i++) {
-    const t = checkClass(fn, y.data[i], numClasses, i);
-    counts[t * numClasses + checkClass(fn, p.data[i], numClasses, i)]++;
+    const t = checkClass(fn, "labels", y.data[i], numClasses, i);
+    counts[
+      t * numClasses + checkClass(fn, "predictions", p.data[i], numClasses, i)
+    ]++;
   }
   return fromData(counts, [numClasses, numClasses]);
 }

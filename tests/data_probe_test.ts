@@ -152,7 +152,7 @@ Deno.test("precisionRecallF1: errors from its confusion matrix name precisionRec
   throwsWith(
     () =>
       metrics.precisionRecallF1(T.tensor([0, 5], int32), y, { numClasses: 2 }),
-    "precisionRecallF1: class index 5 at position 1 is outside [0, 1]",
+    "precisionRecallF1: predictions has class index 5 at position 1, outside [0, 1]",
   );
   throwsWith(
     () => metrics.precisionRecallF1(y, y, {} as never),

@@ -121,7 +121,7 @@ Deno.test("errors: metrics arguments", () => {
     ],
     [
       () => metrics.topKAccuracy(logits, T.tensor([0, 1, 3, 0], int32), 1),
-      /topKAccuracy: class index 3 at position 2 is outside \[0, 2\]$/,
+      /topKAccuracy: labels has class index 3 at position 2, outside \[0, 2\]$/,
     ],
     [
       () => metrics.topKAccuracy(T.zeros([4]), labels, 1),
@@ -129,11 +129,11 @@ Deno.test("errors: metrics arguments", () => {
     ],
     [
       () => metrics.confusionMatrix(labels, T.tensor([0, 1, 2, -1], int32), 3),
-      /confusionMatrix: class index -1 at position 3 is outside \[0, 2\]$/,
+      /confusionMatrix: labels has class index -1 at position 3, outside \[0, 2\]$/,
     ],
     [
       () => metrics.confusionMatrix(labels, labels, 2),
-      /confusionMatrix: class index 2 at position 2 is outside \[0, 1\]$/,
+      /confusionMatrix: labels has class index 2 at position 2, outside \[0, 1\]$/,
     ],
     [
       () => metrics.confusionMatrix(labels, labels, 0),

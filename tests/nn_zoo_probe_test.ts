@@ -220,16 +220,16 @@ Deno.test("accuracy: a label outside the logits' classes (or negative) is an err
   const logits = T.tensor([[0, 1, 0], [2, 0, 0]]);
   assert.throws(
     () => metrics.accuracy(logits, y([1, 3])),
-    /^Error: accuracy: class index 3 at position 1 is outside \[0, 2\]$/,
+    /^Error: accuracy: labels has class index 3 at position 1, outside \[0, 2\]$/,
   );
   assert.throws(
     () => metrics.accuracy(logits, y([-1, 0])),
-    /^Error: accuracy: class index -1 at position 0 is outside \[0, 2\]$/,
+    /^Error: accuracy: labels has class index -1 at position 0, outside \[0, 2\]$/,
   );
   // class indices: any label >= 0 may be a class, a negative one is not
   assert.throws(
     () => metrics.accuracy(y([0, 1]), y([0, -100])),
-    /^Error: accuracy: class index -100 at position 1 is negative$/,
+    /^Error: accuracy: labels has class index -100 at position 1, a negative one$/,
   );
   // per pixel: logits [N, C, H, W], labels [N, H, W]
   const seg = T.tensor([[[[1, 0]], [[0, 1]], [[0, 0]]]]); // [1, 3, 1, 2]: argmax 0 and 1
