@@ -115,6 +115,9 @@ export async function readBytes(fn: string, path: string): Promise<Uint8Array> {
   checkPath(fn, path);
   try {
     const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      throw new Error(`${fn}: "${path}" is a directory, not a file`);
+    }
     if (info.isCharDevice || info.isBlockDevice) {
       throw new Error(
         `${fn}: "${path}" is a device, not a file (reading it might never end)`,
@@ -198,7 +201,9 @@ async function removeStaleTemps(dir: string, base: string): Promise<void> {
 /**
  * Writes `bytes` to `path` atomically: writes and syncs a temporary file
  * `.<name>.tmp-<pid>-<hex>` in the same directory, then renames it over the
- * target, so a crash never leaves a half-written file at `path`. The
+ * target, so a crash never leaves a half-written file at `path`; a file
+ * replaced keeps its permission bits, and a directory, device, FIFO or
+ * socket at `path` is an error (the rename would replace it). The
  * temporary file is removed on error, and the stale ones of earlier, killed
  * saves to the same file are removed first. When `path` is a symbolic link,
  * its target is written (the temporary file goes next to the target) and
@@ -220,6 +225,16 @@ export async function writeBytesAtomic(
   try {
     const target = await linkTarget(fn, path);
     const dir = nodePath().dirname(target), base = nodePath().basename(target);
+    const old = await statOrNull(target);
+    if (old?.isDirectory) {
+      throw new Error(`${fn}: "${path}" is a directory, expected a file path`);
+    }
+    if (old !== null && !old.isFile) {
+      // the rename would replace it (/dev/null itself, as root) by a file
+      throw new Error(
+        `${fn}: "${path}" is a device, FIFO or socket, not a regular file: a save replaces the file at its path`,
+      );
+    }
     await removeStaleTemps(dir, base);
     // another process's cleanup may remove the new file between its
     // creation and its lock (it looks stale then): once locked, a file still
@@ -249,6 +264,9 @@ export async function writeBytesAtomic(
     }
     let off = 0;
     while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    // the file replaced keeps its permissions, as when written in place (a
+    // private checkpoint stays private)
+    if (old?.mode != null) await Deno.chmod(tmp, old.mode & 0o777);
     await file.sync();
     await Deno.rename(tmp, target);
     created = false;

@@ -20,7 +20,15 @@
  * @module
  */
 import { fromData, type Tensor } from "../ops/tensor.ts";
+import { nodeBuiltin } from "../ops/kernels/_node.ts";
 import { checkBytes, checkPath, readBytes, rethrowAs } from "./_io.ts";
+
+/** node:zlib (gunzip), loaded on first use. */
+const zlib = () => nodeBuiltin<typeof import("node:zlib")>("node:zlib");
+
+/** node:stream (to feed the gunzip), loaded on first use. */
+const nodeStream = () =>
+  nodeBuiltin<typeof import("node:stream")>("node:stream");
 
 interface IdxType {
   name: string;
@@ -223,91 +231,82 @@ export async function gunzipIdx(
   path: string,
   gz: Uint8Array,
 ): Promise<Uint8Array> {
-  // Feed the compressed bytes in 16 KB slices, on demand: each slice
-  // inflates to at most ~17 MB, and nothing more is inflated once the
-  // output passes the declared size. (A Blob stream would hand over the
-  // whole input at once and inflate all of it in one step.)
+  // node:zlib's gunzip reads every member of a multi-member file, as
+  // Python's gzip (torchvision's reader) does; the Web DecompressionStream
+  // refused them. The compressed bytes go in in 16 KB slices, on demand:
+  // each slice inflates to at most ~17 MB, and nothing more is inflated once
+  // the output passes the declared size.
   const STEP = 16384;
-  let next = 0;
-  const source = new ReadableStream<Uint8Array<ArrayBuffer>>({
-    pull(controller) {
-      if (next >= gz.length) controller.close();
-      else {
-        controller.enqueue(
-          gz.subarray(next, next + STEP) as Uint8Array<ArrayBuffer>,
-        );
-        next += STEP;
-      }
-    },
-  }, { highWaterMark: 0 });
-  const reader = source.pipeThrough(new DecompressionStream("gzip"))
-    .getReader();
+  const gunzip = zlib().createGunzip();
+  nodeStream().Readable.from(function* () {
+    for (let o = 0; o < gz.length; o += STEP) yield gz.subarray(o, o + STEP);
+  }()).pipe(gunzip);
   const pending: Uint8Array[] = [];
   let pendingLength = 0;
   let out: Uint8Array | null = null;
   let filled = 0;
-  const fail = async (msg: string): Promise<never> => {
-    await reader.cancel().catch(() => {});
+  const fail = (msg: string): never => {
     throw new Error(`${fn}: "${path}": ${msg}`);
   };
-  while (true) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
-    try {
-      chunk = await reader.read();
-    } catch (err) {
-      throw new Error(
-        `${fn}: "${path}" is not valid gzip data: ${
-          err instanceof Error ? err.message : String(err)
-        }`,
-        { cause: err },
-      );
-    }
-    if (chunk.done) break;
-    const c = chunk.value;
-    if (out === null) {
-      pending.push(c);
-      pendingLength += c.length;
-      const head = new Uint8Array(pendingLength);
-      let o = 0;
-      for (const p of pending) {
-        head.set(p, o);
-        o += p.length;
+  try {
+    for await (const c of gunzip as AsyncIterable<Uint8Array>) {
+      if (out === null) {
+        pending.push(c);
+        pendingLength += c.length;
+        const head = new Uint8Array(pendingLength);
+        let o = 0;
+        for (const p of pending) {
+          head.set(p, o);
+          o += p.length;
+        }
+        let header: IdxHeader | null;
+        try {
+          header = idxHeader(fn, head);
+        } catch (err) {
+          // the error names the file too (at its end: its start is pinned
+          // as "fn: not an IDX file")
+          const msg = err instanceof Error ? err.message : String(err);
+          throw new Error(`${msg} (in "${path}")`, { cause: err });
+        }
+        if (header === null) continue; // header not complete yet (at most 1024 bytes)
+        const cap = gz.length * MAX_DEFLATE_RATIO + 1024;
+        if (header.totalBytes > cap) {
+          fail(
+            `IDX header declares shape [${header.dims}] (${header.totalBytes} bytes decompressed), but ${gz.length} gzip bytes can hold at most ${cap}: corrupt header`,
+          );
+        }
+        if (pendingLength > header.totalBytes) {
+          fail(
+            `decompressed data is longer than the ${header.totalBytes} bytes its IDX header declares`,
+          );
+        }
+        out = new Uint8Array(header.totalBytes);
+        out.set(head);
+        filled = head.length;
+        pending.length = 0;
+        continue;
       }
-      let header: IdxHeader | null;
-      try {
-        header = idxHeader(fn, head);
-      } catch (err) {
-        // the error names the file too (at its end: its start is pinned
-        // as "fn: not an IDX file")
-        await reader.cancel().catch(() => {});
-        const msg = err instanceof Error ? err.message : String(err);
-        throw new Error(`${msg} (in "${path}")`, { cause: err });
-      }
-      if (header === null) continue; // header not complete yet (at most 1024 bytes)
-      const cap = gz.length * MAX_DEFLATE_RATIO + 1024;
-      if (header.totalBytes > cap) {
-        await fail(
-          `IDX header declares shape [${header.dims}] (${header.totalBytes} bytes decompressed), but ${gz.length} gzip bytes can hold at most ${cap}: corrupt header`,
+      if (filled + c.length > out.length) {
+        fail(
+          `decompressed data is longer than the ${out.length} bytes its IDX header declares`,
         );
       }
-      if (pendingLength > header.totalBytes) {
-        await fail(
-          `decompressed data is longer than the ${header.totalBytes} bytes its IDX header declares`,
-        );
-      }
-      out = new Uint8Array(header.totalBytes);
-      out.set(head);
-      filled = head.length;
-      pending.length = 0;
-      continue;
+      out.set(c, filled);
+      filled += c.length;
     }
-    if (filled + c.length > out.length) {
-      await fail(
-        `decompressed data is longer than the ${out.length} bytes its IDX header declares`,
-      );
-    }
-    out.set(c, filled);
-    filled += c.length;
+    // gunzip stops silently at a 00 byte after a member (and what follows)
+    const rest = gz.length - gunzip.bytesWritten;
+    if (rest > 0) fail(`${rest} bytes follow the end of the gzip data`);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith(`${fn}: `)) throw err;
+    throw new Error(
+      `${fn}: "${path}" is not valid gzip data: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+      { cause: err },
+    );
+  } finally {
+    gunzip.destroy();
   }
   if (out === null) {
     throw new Error(
@@ -344,7 +343,8 @@ export async function readIdxBytes(
 
 /**
  * Reads an IDX file (plain, or gzip-compressed: a name ending in `.gz` or
- * bytes starting with `1f 8b`) into a tensor, as {@linkcode parseIdx}. Needs
+ * bytes starting with `1f 8b`; one gzip member or several, as Python's
+ * `gzip` reads them) into a tensor, as {@linkcode parseIdx}. Needs
  * `--allow-read`. Decompression never allocates more than the header
  * declares, and a header declaring more than the compressed size could hold
  * is refused.

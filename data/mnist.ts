@@ -207,6 +207,13 @@ export async function loadFashionMnist(
     throw new Error(`${fn}: dir must be a non-empty string, got ${typeof dir}`);
   }
   const base = dir.replace(/\/+$/, "") || "/";
+  if ((await pathKind(fn, base)) === "file") {
+    throw new Error(
+      `${fn}: "${dir}" is not a directory: expected the folder holding ${
+        Object.values(FASHION_FILES).map((n) => `${n}.gz`).join(", ")
+      } (or the same without .gz)`,
+    );
+  }
   const prefix = base === "/" ? "" : base;
   const resolved: Record<string, string> = {};
   const missing: string[] = [];

@@ -35,6 +35,7 @@
 import type { Key } from "../ops/random.ts";
 import {
   checkOptions,
+  checkShape,
   describe,
   type DType,
   freshData,
@@ -312,6 +313,13 @@ function flattenTree(
               } cannot be stored: keys must be non-empty and contain no "." (dots separate the levels of a path)`,
             );
           }
+          if (!k.isWellFormed()) {
+            throw new Error(
+              `${fn}: key ${JSON.stringify(k)}${
+                path ? ` under "${path}"` : ""
+              } cannot be stored: it holds a lone UTF-16 surrogate (not Unicode text), which the safetensors reference reader refuses`,
+            );
+          }
           if (path === "" && k === "__metadata__") {
             throw new Error(
               `${fn}: the top-level key "__metadata__" is reserved by the safetensors format`,
@@ -357,7 +365,9 @@ export interface SerializeSafetensorsOptions {
  * Objects keep their key order (as JavaScript orders keys: integer-like keys
  * first), arrays their length, empty `{}` and `[]` entries stay. Keys cannot
  * contain `.` or be empty (dots separate path levels), so a tag such as
- * `".key"` never clashes with a key. E.g. `[{ weight: w, bias: b }, {}]`
+ * `".key"` never clashes with a key; keys and `options.metadata` must be
+ * Unicode text (a lone UTF-16 surrogate is refused: the reference reader
+ * refuses its JSON escape). E.g. `[{ weight: w, bias: b }, {}]`
  * is stored as `[{"weight":"tensor","bias":"tensor"},{}]` with tensors
  * `"0.weight"` and `"0.bias"`.
  *
@@ -408,6 +418,14 @@ export function serializeSafetensors(
   const fn = "serializeSafetensors";
   checkOptions(fn, options, ["metadata"]);
   const meta = checkMetadata(fn, options.metadata);
+  const odd = Object.entries(meta).flat().find((m) => !m.isWellFormed());
+  if (odd !== undefined) {
+    throw new Error(
+      `${fn}: metadata holds ${
+        JSON.stringify(odd)
+      }, which has a lone UTF-16 surrogate (not Unicode text): the safetensors reference reader refuses it`,
+    );
+  }
   if (Object.hasOwn(meta, SAFETENSORS_TREE_KEY)) {
     throw new Error(
       `${fn}: metadata key "${SAFETENSORS_TREE_KEY}" is reserved for the tree's structure; use another key`,
@@ -635,7 +653,9 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
       }
     }
     const st = entry.dtype;
-    const known = typeof st === "string" ? FROM_ST[st] : undefined;
+    const known = typeof st === "string" && Object.hasOwn(FROM_ST, st)
+      ? FROM_ST[st]
+      : undefined;
     if (!known) {
       bad(
         `has unsupported "dtype" ${show(st)} (supported: ${
@@ -652,6 +672,15 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
         `has "shape" ${
           show(shape)
         }, expected an array of non-negative integers`,
+      );
+    }
+    try {
+      checkShape(fn, shape, "shape");
+    } catch (err) {
+      bad(
+        `has "shape" ${show(shape)}: ${
+          (err as Error).message.slice(fn.length + 2)
+        }`,
       );
     }
     const offs = entry.data_offsets;
