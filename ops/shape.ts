@@ -20,7 +20,7 @@ import {
 } from "./tensor.ts";
 import { bind, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { fmt } from "./_args.ts";
+import { bounded, fmt } from "./_args.ts";
 import { equal, mul, sub, where } from "./elementwise.ts";
 import { take } from "./indexing.ts";
 import {
@@ -60,7 +60,11 @@ function axesOf(
       `${fn}: x is a scalar (shape []): it has no axis ${list[0]}`,
     );
   }
-  const axes = list.map((a) => normAxis(fn, a, x.shape.length, x.shape));
+  // (Array.from: a hole in a sparse list is an undefined axis, not skipped)
+  const axes = Array.from(
+    list,
+    (a) => normAxis(fn, a, x.shape.length, x.shape),
+  );
   if (new Set(axes).size !== axes.length) {
     throw new Error(`${fn}: axis lists an axis twice: [${list}]`);
   }
@@ -82,7 +86,12 @@ function counts(fn: string, name: string, v: unknown): number[] {
     }
     v = Array.from(v.data);
   }
-  const list = typeof v === "number" ? [v] : v;
+  // (Array.from: a hole in a sparse list is an undefined count, not skipped)
+  const list = typeof v === "number"
+    ? [v]
+    : Array.isArray(v)
+    ? Array.from(v)
+    : v;
   if (
     !Array.isArray(list) || !list.every((r) => Number.isInteger(r) && r >= 0)
   ) {
@@ -154,7 +163,11 @@ export function roll(
   const fn = "roll";
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["axis"]);
-  const list = typeof shifts === "number" ? [shifts] : shifts;
+  const list = typeof shifts === "number"
+    ? [shifts]
+    : Array.isArray(shifts)
+    ? Array.from(shifts) // (a hole in a sparse list is undefined, not skipped)
+    : shifts;
   if (!Array.isArray(list) || !list.every(Number.isInteger)) {
     throw new Error(
       `${fn}: shifts must be an integer or an array of integers, got ${
@@ -177,7 +190,7 @@ export function roll(
     ? [options.axis]
     : options.axis;
   const axes = Array.isArray(given)
-    ? given.map((a) => axesOf(fn, x, a)[0])
+    ? Array.from(given, (a) => axesOf(fn, x, a)[0])
     : axesOf(fn, x, given);
   if (axes.length !== list.length) {
     throw new Error(
@@ -225,6 +238,11 @@ export function tile(x: Tensor, reps: number | number[]): Tensor {
   const n = Math.max(r.length, x.shape.length);
   const rs = [...Array(n - r.length).fill(1), ...r];
   const ds = [...Array(n - x.shape.length).fill(1), ...x.shape];
+  bounded(
+    fn,
+    [["the result", ds.map((d, i) => d * rs[i])]],
+    `reps ${fmt(rs)} on x ${fmt(x.shape)}: `,
+  );
   // [1, d0, 1, d1, ...] broadcast to [r0, d0, r1, d1, ...], then merged
   const spread = reshape(x, ds.flatMap((d) => [1, d]));
   const copies = broadcastTo(spread, ds.flatMap((d, i) => [rs[i], d]));
@@ -236,7 +254,7 @@ export function tile(x: Tensor, reps: number | number[]): Tensor {
  * `torch.repeat_interleave` (torch's `Tensor.repeat` copies the whole tensor:
  * that is {@linkcode tile}). `repeats` is one count or one per element along
  * the axis (a list, or an int32 tensor as torch's); without `axis` the
- * flattened tensor is repeated.
+ * flattened tensor is repeated. The result has at most 2^31 - 1 elements.
  *
  * @example
  * ```ts
@@ -274,6 +292,14 @@ export function repeat(
     );
   }
   const pre = x.shape.slice(0, a), post = x.shape.slice(a + 1);
+  const total = r.length === 1 ? r[0] * d : r.reduce((p, k) => p + k, 0);
+  bounded(
+    fn,
+    [["the result", [...pre, total, ...post]]],
+    `repeats ${r.length === 1 ? r[0] : `of total ${total}`} on x ${
+      fmt(x.shape)
+    }: `,
+  );
   // elements [i, j) of the axis, each repeated k times: [.., n, 1, ..] -> [.., n, k, ..]
   const run = (i: number, j: number, k: number) => {
     const part = slice(x, [...pre.map(() => 0), i], [...pre, j]);
@@ -312,6 +338,9 @@ function triangle(
       }`,
     );
   }
+  // (an empty x is its own triangle: no mask, whose matrices may be large
+  // when the batch is empty)
+  if (sizeOf(x.shape) === 0) return x;
   const [n, m] = x.shape.slice(-2);
   const mask = new Int32Array(n * m);
   for (let i = 0; i < n; i++) {
@@ -369,7 +398,8 @@ export interface MeshgridOptions {
  * Coordinate grids from 1-D tensors, as `torch.meshgrid`: with n inputs of
  * sizes `s0, s1, ...`, n tensors of shape `[s0, s1, ...]` (`"ij"`) or
  * `[s1, s0, ...]` (`"xy"`), output i varying along input i's axis. A scalar
- * counts as a 1-D tensor of one element; the options bag comes last.
+ * counts as a 1-D tensor of one element; the options bag comes last. Each
+ * result has at most 2^31 - 1 elements.
  *
  * @example
  * ```ts
@@ -420,6 +450,7 @@ export function meshgrid(
     indexing === "xy" && xs.length > 1 && i < 2 ? 1 - i : i;
   const order = xs.map((_, i) => axisOf(i));
   const shape = order.map((i) => sizes[i]);
+  bounded(fn, [["each result", shape]], `tensors of sizes ${fmt(sizes)}: `);
   return xs.map((x, i) => {
     const lined = shape.map((d, j) => (j === axisOf(i) ? d : 1));
     return broadcastTo(reshape(x, lined), shape);
@@ -512,7 +543,7 @@ export function split(
       piecesOf(Array.from({ length: v - 1 }, (_, i) => (i + 1) * size), d),
     );
   }
-  if (!Array.isArray(v) || !v.every((i) => Number.isInteger(i))) {
+  if (!Array.isArray(v) || !Array.from(v).every((i) => Number.isInteger(i))) {
     throw new Error(
       `${fn}: indicesOrSections must be a number of sections or an array of integer indices, got ${
         describe(v)
@@ -524,11 +555,14 @@ export function split(
   return cut(x, axis, piecesOf(at, d).map(([a, b]) => [a, Math.max(a, b)]));
 }
 
+/** The most pieces {@linkcode chunk} makes of an empty axis. */
+const MAX_EMPTY_CHUNKS = 2 ** 20;
+
 /**
  * Splits `x` along an axis (default 0) into `chunks` pieces of
  * `ceil(size / chunks)` entries, the last one shorter, as `torch.chunk`
  * (so there may be fewer pieces than asked for: 6 entries in 4 chunks are
- * 3 of 2; an empty axis gives `chunks` empty pieces).
+ * 3 of 2; an empty axis gives `chunks` empty pieces, at most 2^20).
  *
  * @example
  * ```ts
@@ -552,7 +586,17 @@ export function chunk(
   }
   const [axis] = axesOf(fn, x, options?.axis ?? 0);
   const d = x.shape[axis];
-  if (d === 0) return cut(x, axis, Array(chunks).fill([0, 0]));
+  if (d === 0) {
+    // (each of the pieces a tensor: a number, not x, sets how many)
+    if (chunks > MAX_EMPTY_CHUNKS) {
+      throw new Error(
+        `${fn}: chunks must be at most 2^20 (${MAX_EMPTY_CHUNKS}) when axis ${axis} of x ${
+          fmt(x.shape)
+        } is empty (it gives as many empty pieces), got ${chunks}`,
+      );
+    }
+    return cut(x, axis, Array(chunks).fill([0, 0]));
+  }
   const size = Math.ceil(d / chunks), n = Math.ceil(d / size);
   return cut(
     x,
@@ -800,7 +844,8 @@ export function rot90(
 /**
  * `torch.diag`: a vector to the square matrix with it on diagonal `k`
  * (above the main one for k > 0, below for k < 0), or a matrix to its
- * diagonal `k` (as {@linkcode diagonal}).
+ * diagonal `k` (as {@linkcode diagonal}). The matrix has at most 2^31 - 1
+ * elements.
  *
  * @example
  * ```ts
@@ -826,6 +871,7 @@ export function diag(x: Tensor, options?: { k?: number }): Tensor {
     );
   }
   const n = x.shape[0], m = n + Math.abs(k);
+  bounded(fn, [["the result", [m, m]]], `k ${k} on x ${fmt(x.shape)}: `);
   // x along rows (k >= 0: row i holds x[i]) or columns (k < 0), masked to
   // the diagonal (where, not a product: an infinite x stays off the rest)
   const padded = concat([x, zerosOf(x, Math.abs(k))]);

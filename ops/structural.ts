@@ -8,6 +8,7 @@
  */
 import {
   allocData,
+  checkInt32,
   checkOptions,
   checkShape,
   checkTensor,
@@ -22,7 +23,7 @@ import {
 } from "./tensor.ts";
 import { bind, definePrimitive, type Primitive } from "./trace.ts";
 import { installBatchFront, installSlice } from "./core_prims.ts";
-import { fmt } from "./_args.ts";
+import { bounded, fmt } from "./_args.ts";
 import * as ew from "./kernels/elementwise.ts";
 import { broadcastShapes } from "./kernels/elementwise.ts";
 import * as shp from "./kernels/shape.ts";
@@ -82,7 +83,8 @@ export function reduceAxes(
   const nd = x.shape.length;
   if (opts.axis === undefined) return [...Array(nd).keys()];
   const list = Array.isArray(opts.axis) ? opts.axis : [opts.axis];
-  const axes = list.map((a) => normAxis(fn, a, nd, x.shape));
+  // (Array.from: a hole in a sparse list is an undefined axis, not skipped)
+  const axes = Array.from(list, (a) => normAxis(fn, a, nd, x.shape));
   if (new Set(axes).size !== axes.length) {
     throw new Error(`${fn}: axis lists an axis twice: [${list}]`);
   }
@@ -150,7 +152,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const fn = "reshape";
   checkTensor(fn, x, "x");
   if (
-    !Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)
+    !Array.isArray(shape) ||
+    !Array.from(shape).every((d) => Number.isInteger(d) && d >= -1)
   ) {
     throw new Error(
       `${fn}: shape must be an array of integers >= -1, got ${
@@ -245,7 +248,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   }
   const p = perm === undefined
     ? [...Array(nd).keys()].reverse()
-    : perm.map((a) => normAxis(fn, a, nd, x.shape));
+    : Array.from(perm, (a) => normAxis(fn, a, nd, x.shape));
   if (p.length !== nd || new Set(p).size !== nd) {
     throw new Error(
       `${fn}: perm must be a permutation of 0..${nd - 1}, got ${
@@ -278,6 +281,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     );
   }
   if (sameShape(x.shape, shape)) return x;
+  bounded(fn, [["the result", shape]], `x ${fmt(x.shape)}: `);
   return bind(broadcastToPrim, [x], { shape: shape.slice() });
 }
 
@@ -302,7 +306,8 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 }
 
 /**
- * Removes axes of size 1 (all of them, or those listed).
+ * Removes axes of size 1 (all of them, or those listed; an axis listed twice
+ * is an error, as NumPy's).
  *
  * @example
  * ```ts
@@ -318,9 +323,13 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
   const nd = x.shape.length;
   const axes = axis === undefined
     ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
-    : (Array.isArray(axis) ? axis : [axis]).map((a) =>
-      normAxis(fn, a, nd, x.shape)
+    : Array.from(
+      Array.isArray(axis) ? axis : [axis],
+      (a) => normAxis(fn, a, nd, x.shape),
     );
+  if (new Set(axes).size !== axes.length) {
+    throw new Error(`${fn}: axis lists an axis twice: ${JSON.stringify(axis)}`);
+  }
   for (const a of axes) {
     // (a scalar's axis 0 or -1: nothing to squeeze, as PyTorch's)
     if (a < nd && x.shape[a] !== 1) {
@@ -340,7 +349,8 @@ function checkList(fn: string, xs: readonly Tensor[]): void {
       }`,
     );
   }
-  xs.forEach((x, i) => checkTensor(fn, x, `tensors[${i}]`));
+  // (Array.from: a hole in a sparse array is checked as undefined)
+  Array.from(xs).forEach((x, i) => checkTensor(fn, x, `tensors[${i}]`));
 }
 
 /**
@@ -455,7 +465,9 @@ export type PadMode = "constant" | "reflect" | "replicate" | "circular";
  * default) fills with `value`; `"reflect"` mirrors the values next to the
  * edge (the edge itself not repeated: widths below the axis' size);
  * `"replicate"` repeats the edge value; `"circular"` wraps around (widths
- * at most the axis' size). Any axis may be padded, in any mode.
+ * at most the axis' size). Any axis may be padded, in any mode. The result
+ * has at most 2^31 - 1 elements; an int32 x takes a `value` in int32's range
+ * (a fraction truncated toward zero, as torch's).
  *
  * @example
  * ```ts
@@ -483,9 +495,9 @@ export function pad(
     : widths;
   if (
     !Array.isArray(w) || w.length !== nd ||
-    !w.every((p) =>
+    !Array.from(w).every((p) =>
       Array.isArray(p) && p.length === 2 &&
-      p.every((v) => Number.isInteger(v) && v >= 0)
+      Array.from(p).every((v) => Number.isInteger(v) && v >= 0)
     )
   ) {
     throw new Error(
@@ -494,6 +506,11 @@ export function pad(
       }, got ${JSON.stringify(widths)}`,
     );
   }
+  // (before any work: replicate's copies or a constant's fill of a result
+  // past the kernels' index range)
+  const padded = x.shape.map((d, i) => d + w[i][0] + w[i][1]);
+  checkShape(fn, padded, "the result's shape");
+  bounded(fn, [["the result", padded]], `widths ${JSON.stringify(w)}: `);
   const mode = options.mode ?? "constant";
   if (!["constant", "reflect", "replicate", "circular"].includes(mode)) {
     throw new Error(
@@ -519,6 +536,8 @@ export function pad(
   if (typeof value !== "number") {
     throw new Error(`${fn}: value must be a number, got ${describe(value)}`);
   }
+  // (as torch: an int32 x takes a value int32 holds, a fraction truncated)
+  if (x.dtype === "int32") checkInt32(fn, "value", value);
   if (w.every((p) => p[0] === 0 && p[1] === 0)) return x;
   return bind(padPrim, [x], {
     widths: w.map((p) => [p[0], p[1]] as [number, number]),

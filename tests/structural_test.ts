@@ -52,14 +52,24 @@ Deno.test("shape ops: reshape, transpose, slice, pad, concat, stack, broadcastTo
 });
 
 Deno.test("a result too large to allocate is an Error naming the op, from any primitive", () => {
-  const x = T.ones([1, 2]);
+  // (10^12 elements from inputs of 10^6: more than any machine allocates)
+  const [a, b] = [T.ones([1e6, 1]), T.ones([1, 1e6])];
   assert.throws(
-    () => T.broadcastTo(T.ones([1]), [1e9, 1e9]),
-    /^Error: broadcastTo: cannot allocate the result of broadcastTo \(inputs \[1\]\): Invalid typed array length/,
+    () => T.mul(a, b),
+    /^Error: mul: cannot allocate the result of mul \(inputs \[1000000,1\], \[1,1000000\]\): /,
   );
   // a composite names itself, and the primitive that could not allocate
   assert.throws(
-    () => T.tile(x, [1e9, 1e9]),
-    /^Error: tile: cannot allocate the result of broadcastTo \(inputs \[1,1,1,2\]\)/,
+    () => T.isclose(a, b),
+    /^Error: isclose: cannot allocate the result of mul \(inputs \[1000000,1\], \[1,1000000\]\)/,
+  );
+  // what can say its result is too large before any work does so
+  assert.throws(
+    () => T.broadcastTo(T.ones([1]), [1e9, 1e9]),
+    /^Error: broadcastTo: x \[1\]: the result \[1000000000,1000000000\] would have 1000000000000000000 elements, more than 2\^31 - 1$/,
+  );
+  assert.throws(
+    () => T.tile(T.ones([1, 2]), [1e9, 1e9]),
+    /^Error: tile: reps \[1000000000,1000000000\] on x \[1,2\]: the result \[1000000000,2000000000\] would have 2000000000000000000 elements, more than 2\^31 - 1$/,
   );
 });
