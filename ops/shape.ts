@@ -39,18 +39,19 @@ import * as shp from "./kernels/shape.ts";
 /**
  * An axis or a list of axes, each checked and made non-negative; no axis
  * twice. A scalar has no axis unless `scalarAxis` (then 0 names it, as in
- * torch.flip).
+ * torch.flip). Errors call the argument `name`.
  */
 function axesOf(
   fn: string,
   x: Tensor,
   axis: number | readonly number[],
   scalarAxis = false,
+  name = "axis",
 ): number[] {
   const list = typeof axis === "number" ? [axis] : axis;
   if (!Array.isArray(list)) {
     throw new Error(
-      `${fn}: axis must be a number or an array of numbers, got ${
+      `${fn}: ${name} must be a number or an array of numbers, got ${
         describe(axis)
       }`,
     );
@@ -63,10 +64,10 @@ function axesOf(
   // (Array.from: a hole in a sparse list is an undefined axis, not skipped)
   const axes = Array.from(
     list,
-    (a) => normAxis(fn, a, x.shape.length, x.shape),
+    (a) => normAxis(fn, a, x.shape.length, x.shape, name),
   );
   if (new Set(axes).size !== axes.length) {
-    throw new Error(`${fn}: axis lists an axis twice: [${list}]`);
+    throw new Error(`${fn}: ${name} lists an axis twice: [${list}]`);
   }
   return axes;
 }
@@ -625,7 +626,8 @@ export function moveaxis(
 ): Tensor {
   const fn = "moveaxis";
   checkTensor(fn, x, "x");
-  const src = axesOf(fn, x, source), dst = axesOf(fn, x, destination);
+  const src = axesOf(fn, x, source, false, "source");
+  const dst = axesOf(fn, x, destination, false, "destination");
   if (src.length !== dst.length) {
     throw new Error(
       `${fn}: source and destination must name as many axes, got ${
@@ -657,7 +659,8 @@ export function swapaxes(x: Tensor, axis1: number, axis2: number): Tensor {
   const fn = "swapaxes";
   checkTensor(fn, x, "x");
   // (a scalar's axis 0 or -1 swapped with itself, as torch)
-  const [a] = axesOf(fn, x, axis1, true), [b] = axesOf(fn, x, axis2, true);
+  const [a] = axesOf(fn, x, axis1, true, "axis1");
+  const [b] = axesOf(fn, x, axis2, true, "axis2");
   const perm = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
   return transpose(x, perm);
 }

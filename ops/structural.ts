@@ -40,21 +40,25 @@ export interface ReduceOptions {
   keepDims?: boolean;
 }
 
-/** Normalises an axis argument (negative allowed) against `ndim`. @internal */
+/**
+ * Normalises an axis argument (negative allowed) against `ndim`; errors
+ * call it `name` (the argument's name: "axis", "source", ...). @internal
+ */
 export function normAxis(
   fn: string,
   axis: number,
   ndim: number,
   shape: readonly number[],
+  name = "axis",
 ): number {
   if (!Number.isInteger(axis)) {
-    throw new Error(`${fn}: axis must be an integer, got ${describe(axis)}`);
+    throw new Error(`${fn}: ${name} must be an integer, got ${describe(axis)}`);
   }
   // (a scalar takes axis 0 and -1, as PyTorch's dim wrapping)
   const wrap = Math.max(ndim, 1);
   if (axis < -wrap || axis >= wrap) {
     throw new Error(
-      `${fn}: axis ${axis} is out of range for x with ${ndim} dims (shape ${
+      `${fn}: ${name} ${axis} is out of range for x with ${ndim} dims (shape ${
         fmt(shape)
       })`,
     );

@@ -80,7 +80,16 @@ Deno.test("swapaxes of a scalar with axes 0 and -1 is the scalar, as torch.swapa
   assert.equal(T.item(y), 3);
   assert.throws(
     () => T.swapaxes(T.tensor(3), 0, 1),
-    /^Error: swapaxes: axis 1 is out of range/,
+    /^Error: swapaxes: axis2 1 is out of range/,
+  );
+  // errors name the argument
+  assert.throws(
+    () => T.moveaxis(T.zeros([2, 3]), 0, 5),
+    /^Error: moveaxis: destination 5 is out of range for x with 2 dims/,
+  );
+  assert.throws(
+    () => T.swapaxes(T.zeros([2, 3]), 0.5, 1),
+    /^Error: swapaxes: axis1 must be an integer, got number 0\.5$/,
   );
 });
 

@@ -581,7 +581,7 @@ Deno.test("a hole in a sparse list of axes, sizes or tensors is an error naming 
   ]]);
   assertErrors("moveaxis", [[
     () => T.moveaxis(c, sparse(0, 0, 1), [0, 1, 2]),
-    /^moveaxis: axis must be an integer, got undefined$/,
+    /^moveaxis: source must be an integer, got undefined$/,
   ]]);
   assertErrors("concat", [[
     () => T.concat(sparse(m, m, m)),
