@@ -155,10 +155,11 @@ export function sequential<const L extends readonly AnyLayer[]>(
     const next: unknown[] = [];
     let y = x;
     layers.forEach((l, i) => {
-      const r = l.applyWithState(ps[i], ss[i], y, {
-        training,
-        key: keys.get(String(i)),
-      });
+      const r = inChild(String(i), () =>
+        l.applyWithState(ps[i], ss[i], y, {
+          training,
+          key: keys.get(String(i)),
+        }));
       if (!isTensor(r.y)) {
         throw new Error(
           `${afn}: layer ${i} (${l.info.name}) returned ${
@@ -432,10 +433,11 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
       (k, c, x) => {
         const n = calls.get(k) ?? 0, ck = keys.get(k);
         calls.set(k, n + 1);
-        const r = c.applyWithState(ps[k], next[k], x, {
-          training,
-          key: ck === undefined || n === 0 ? ck : foldIn(ck, n),
-        });
+        const r = inChild(k, () =>
+          c.applyWithState(ps[k], next[k], x, {
+            training,
+            key: ck === undefined || n === 0 ? ck : foldIn(ck, n),
+          }));
         next[k] = r.state;
         return r.y;
       },
@@ -464,3 +466,30 @@ export function model<C extends Readonly<Record<string, AnyLayer>>>(
     [TRACE]: trace,
   });
 }
+
+/**
+ * Runs `f`, a child's apply: a plain Error from it (a layer's check of its
+ * params, state or input) is thrown again, still a plain Error, with the
+ * child's path appended, `(in child layer1.0.conv1)`, each enclosing
+ * container putting its key in front, so that an error about one of many
+ * alike layers says which. Errors of other classes (the transforms' own
+ * signals) pass unchanged.
+ */
+function inChild<T>(key: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof Error) || e.constructor !== Error) throw e;
+    const known = childErrors.get(e);
+    const message = known?.message ?? e.message;
+    const path = [key, ...known?.path ?? []];
+    const err = new Error(`${message} (in child ${path.join(".")})`, {
+      cause: known ? e.cause : e,
+    });
+    childErrors.set(err, { message, path });
+    throw err;
+  }
+}
+
+/** The errors `inChild` made: the first error's message and the child path so far. */
+const childErrors = new WeakMap<Error, { message: string; path: string[] }>();

@@ -324,3 +324,50 @@ Deno.test("metrics against closed forms: top-k with ties and -Infinity, one clas
     [0, 0],
   ]);
 });
+
+Deno.test("a container's child error names the child's path (a plain Error, its cause the child's); errors of other classes pass unchanged, under grad and jit too", () => {
+  const net = T.nn.resnet18({ numClasses: 10 });
+  type P = ReturnType<typeof net.init>;
+  const p = net.init(T.random.key(0)) as P & {
+    layer1: Record<string, { conv1: Record<string, unknown> }>;
+  };
+  const x = T.zeros([1, 3, 32, 32]);
+  const bad = structuredClone(p) as typeof p;
+  delete bad.layer1["0"].conv1.weight;
+  const run = (q: P) => net.applyWithState(q, net.initState(), x).y;
+  const want =
+    /^Error: nn\.Conv2d\.apply: params\.weight must be a Tensor of shape \[64,64,3,3\], got undefined .* \(in child layer1\.0\.conv1\)$/;
+  for (const f of [() => run(bad), () => T.jit(run)(bad)]) {
+    assert.throws(f, (e: unknown) => {
+      assert.ok(e instanceof Error && e.constructor === Error);
+      assert.match(String(e), want);
+      const cause = (e as Error).cause as Error;
+      assert.match(cause.message, /^nn\.Conv2d\.apply: params\.weight /);
+      assert.doesNotMatch(cause.message, /in child/);
+      return true;
+    });
+  }
+  // under grad: the layer's input error, in a sequential in a model
+  const inner = T.nn.sequential(
+    T.nn.linear({ inFeatures: 2, outFeatures: 3 }),
+    T.nn.relu,
+  );
+  const m = T.nn.model({ body: inner }, (c, v) => c.body(v));
+  const mp = m.init(T.random.key(1));
+  assert.throws(
+    () => T.grad((q: typeof mp) => T.sum(m.apply(q, T.zeros([4, 5]))))(mp),
+    /^Error: linear: x has 5 features but weight expects 2 .* \(in child body\.0\)$/,
+  );
+  // another class (here a TypeError from a layer's own code) passes as it is
+  const odd = T.nn.defineLayer({
+    name: "Odd",
+    apply: () => {
+      throw new TypeError("odd layer");
+    },
+  });
+  const s = T.nn.sequential(T.nn.relu, odd);
+  assert.throws(
+    () => s.apply(s.init(T.random.key(2)), T.zeros([2])),
+    (e: unknown) => e instanceof TypeError && e.message === "odd layer",
+  );
+});
