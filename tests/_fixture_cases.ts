@@ -31,11 +31,14 @@ export type FixtureCase = {
   grads: Record<string, FixtureTensor>;
 };
 
-/** A number of a fixture (the strings for NaN and the infinities included). */
+/** A number of a fixture (the strings for NaN, the infinities and -0 included). */
 export const fixtureNumber = (v: number | string): number =>
   typeof v === "number"
     ? v
-    : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
+    : ({ NaN, Infinity, "-Infinity": -Infinity, "-0": -0 } as Record<
+      string,
+      number
+    >)[v];
 
 /** A fixture tensor as a Tensor. */
 export const fixtureTensor = (j: FixtureTensor): Tensor =>

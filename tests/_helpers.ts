@@ -168,3 +168,18 @@ export function sameBits(a: Tensor, b: Tensor, msg: string): void {
     }
   }
 }
+
+/** The error `f` throws or rejects with, checked to contain `text`. */
+export async function failsWith(
+  f: () => unknown,
+  text: string,
+): Promise<Error> {
+  try {
+    await f();
+  } catch (err) {
+    assert.ok(err instanceof Error, String(err));
+    assert.ok(err.message.includes(text), `${err.message}\n  lacks: ${text}`);
+    return err;
+  }
+  throw new Error(`expected an error containing: ${text}`);
+}

@@ -87,3 +87,7 @@ export function assertSameZeros(
     `${what}: zeros of the other sign (flat index: ONNX Runtime's)`,
   );
 }
+
+/** A parameterless layer computing `f`. */
+export const fl = (name: string, f: (x: Tensor) => Tensor): AnyLayer =>
+  T.nn.defineLayer({ name, apply: (_p, x) => f(x) }) as AnyLayer;

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
+import { fixtureNumber } from "./_fixture_cases.ts";
 import fixture from "./fixtures/activations_probe.json" with { type: "json" };
 import { assertErrors, sameBits } from "./_helpers.ts";
 
@@ -25,16 +26,7 @@ interface Case {
 }
 const cases = fixture.cases as unknown as Case[];
 
-const num = (v: unknown): number =>
-  v === "NaN"
-    ? NaN
-    : v === "Infinity"
-    ? Infinity
-    : v === "-Infinity"
-    ? -Infinity
-    : v === "-0"
-    ? -0
-    : v as number;
+const num = (v: unknown): number => fixtureNumber(v as number | string);
 const ten = (t: Json) =>
   T.tensor(t.data.map(num), { shape: t.shape, dtype: t.dtype });
 

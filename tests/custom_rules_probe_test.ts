@@ -16,10 +16,9 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import fixture from "./fixtures/custom_rules_probe.json" with { type: "json" };
 import { assertAllClose, assertErrors, sameBits } from "./_helpers.ts";
+import { fixtureTensor } from "./_fixture_cases.ts";
 
-type Json = { shape: number[]; dtype: string; data: number[] };
-const t = (j: Json): Tensor =>
-  T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
+const t = fixtureTensor;
 const f64 = { dtype: "float64" } as const;
 const x = T.tensor([0.5, -1.25, 2], f64);
 const xs = T.tensor([[0.5, -1.25, 2], [3, 0.1, -0.7]], f64);

@@ -4,7 +4,7 @@
 // safetensors format spec. The tests marked "(was: ...)" failed before
 // their fix.
 import assert from "node:assert/strict";
-import { withTempDir } from "./_helpers.ts";
+import { failsWith, withTempDir } from "./_helpers.ts";
 import { readIdx } from "../data/idx.ts";
 import { loadFashionMnist } from "../data/mnist.ts";
 import { decodePng, writePng } from "../data/png.ts";
@@ -31,21 +31,6 @@ const fixture: { png: PngCase[]; pillowPng: PngCase[] } = JSON.parse(
 
 const fromBase64 = (s: string) =>
   Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-
-/** The error `f` throws (or rejects with), checked to contain `text`. */
-async function failsWith(
-  f: () => unknown,
-  text: string,
-): Promise<Error> {
-  try {
-    await f();
-  } catch (err) {
-    assert.ok(err instanceof Error, String(err));
-    assert.ok(err.message.includes(text), `${err.message}\n  lacks: ${text}`);
-    return err;
-  }
-  throw new Error(`expected an error containing: ${text}`);
-}
 
 /** A safetensors file written by hand as the spec says: u64 LE header length, JSON header, data. */
 function safetensorsBytes(header: string, data = new Uint8Array(0)) {

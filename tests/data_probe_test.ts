@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import { data, metrics, random } from "../mod.ts";
+import { failsWith } from "./_helpers.ts";
 
 const int32 = { dtype: "int32" } as const;
 
@@ -18,20 +19,6 @@ function throwsWith(f: () => unknown, text: string): Error {
   throw new Error(`expected an error containing: ${text}`);
 }
 
-/** The error `f` rejects with, checked to contain `text`. */
-async function rejectsWith(
-  f: () => Promise<unknown>,
-  text: string,
-): Promise<Error> {
-  try {
-    await f();
-  } catch (err) {
-    assert.ok(err instanceof Error, String(err));
-    assert.ok(err.message.includes(text), `${err.message}\n  lacks: ${text}`);
-    return err;
-  }
-  throw new Error(`expected a rejection containing: ${text}`);
-}
 const ds = (n: number) => ({
   x: T.arange(n),
   y: T.arange(n, undefined, 1, int32),
@@ -192,11 +179,11 @@ Deno.test("readIdx (gzip): a bad header names the file; no rank past 64, no size
       return `${dir}/${name}`;
     };
     const magic = await write("magic.gz", [1, 2, 8, 1, 0, 0, 0, 1, 5]);
-    const e1 = await rejectsWith(() => data.readIdx(magic), magic);
+    const e1 = await failsWith(() => data.readIdx(magic), magic);
     assert.ok(e1.message.startsWith("readIdx: not an IDX file"), e1.message);
     assert.ok(e1.message.includes(magic), e1.message);
     const type = await write("type.gz", [0, 0, 7, 1, 0, 0, 0, 1, 5]);
-    const e2 = await rejectsWith(() => data.readIdx(type), type);
+    const e2 = await failsWith(() => data.readIdx(type), type);
     assert.ok(e2.message.includes(type), e2.message);
     // [0, 4294967295, 4294967295] ubyte: 0 elements, but no tensor may have
     // such sizes (zeros([0, 2 ** 32]) is an error; sum over it failed with
@@ -208,7 +195,7 @@ Deno.test("readIdx (gzip): a bad header names the file; no rank past 64, no size
         [0, 0, 8, 3, 0, 0, 0, 0, ...ff, ...ff],
         gz,
       );
-      await rejectsWith(
+      await failsWith(
         () => data.readIdx(zero),
         "size 4294967295 of dimension 1 is more than 2^31 - 1",
       );
@@ -224,7 +211,7 @@ Deno.test("readIdx (gzip): a bad header names the file; no rank past 64, no size
       "parseIdx: IDX header declares 65 dimensions, more than a tensor's 64",
     );
     const deepGz = await write("deep.gz", deep);
-    await rejectsWith(() => data.readIdx(deepGz), "65 dimensions");
+    await failsWith(() => data.readIdx(deepGz), "65 dimensions");
     // 64 are fine
     const ok = [0, 0, 8, 64, ...Array(64).fill([0, 0, 0, 1]).flat(), 7];
     assert.deepEqual(data.parseIdx(new Uint8Array(ok)).shape.length, 64);

@@ -17,15 +17,12 @@ import { assertAllClose } from "./_helpers.ts";
 import {
   assertSameZeros,
   checkOnnxCases,
+  fl,
   type OnnxCase,
 } from "./_onnx_cases.ts";
 import type { AnyLayer } from "./_onnx_models.ts";
 
 const { nn } = T;
-
-/** A parameterless layer computing `f`. */
-const fl = (name: string, f: (x: Tensor) => Tensor) =>
-  nn.defineLayer({ name, apply: (_p, x) => f(x) }) as AnyLayer;
 
 /** int32 inputs: both signs, 0, and a value whose log and exp are large. */
 const INTS = [-7, -3, -2, -1, 0, 1, 2, 3, 5, 100];

@@ -14,15 +14,9 @@ import { assertAllClose } from "./_helpers.ts";
 import {
   assertSameZeros,
   checkOnnxCases,
+  fl,
   type OnnxCase,
 } from "./_onnx_cases.ts";
-import type { AnyLayer } from "./_onnx_models.ts";
-
-const { nn } = T;
-
-/** A parameterless layer computing `f`. */
-const fl = (name: string, f: (x: Tensor) => Tensor) =>
-  nn.defineLayer({ name, apply: (_p, x) => f(x) }) as AnyLayer;
 
 /** Unary inputs: both signs, ±0, values near 0 and ±∞. */
 const UNARY = [

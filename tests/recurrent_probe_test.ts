@@ -13,6 +13,7 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/recurrent_probe.json" with { type: "json" };
+import { type FixtureTensor, fixtureTensor } from "./_fixture_cases.ts";
 import {
   makeRecurrent,
   type RecurrentCase,
@@ -20,19 +21,16 @@ import {
 } from "./_recurrent_cases.ts";
 
 const { nn, random } = T;
-type J = { shape: number[]; dtype: string; data: number[] };
-const toT = (j: J): Tensor =>
-  T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
 type Case = RecurrentCase & {
   repr: string;
   training: boolean;
-  params: Record<string, J>;
-  x: J;
-  output: J;
-  cotangent: J;
-  grads: Record<string, J>;
-  w: J;
-  grads2: Record<string, J>;
+  params: Record<string, FixtureTensor>;
+  x: FixtureTensor;
+  output: FixtureTensor;
+  cotangent: FixtureTensor;
+  grads: Record<string, FixtureTensor>;
+  w: FixtureTensor;
+  grads2: Record<string, FixtureTensor>;
 };
 const cases = fixture.cases as unknown as Case[];
 const make = makeRecurrent, tol = recurrentTol;
@@ -50,26 +48,31 @@ Deno.test("recurrent probe: PyTorch's repr, keys, shapes, outputs, gradients and
       for (const [k, v] of Object.entries(c.params)) {
         assert.deepEqual(init[k].shape, v.shape, k);
         assert.equal(init[k].dtype, "float64", k);
-        params[k] = toT(v);
+        params[k] = fixtureTensor(v);
       }
-      const x = toT(c.x), cot = toT(c.cotangent), w = toT(c.w);
+      const x = fixtureTensor(c.x),
+        cot = fixtureTensor(c.cotangent),
+        w = fixtureTensor(c.w);
       // (dropout 1 draws nothing: no key needed)
       const opts = { training: c.training };
       const y = layer.apply(params, x, opts);
       assert.deepEqual(y.shape, c.output.shape);
-      assertAllClose(y, toT(c.output), tol);
+      assertAllClose(y, fixtureTensor(c.output), tol);
       const f = (p: typeof params, v: Tensor) =>
         T.sum(T.mul(layer.apply(p, v, opts), cot));
       const [gp, gx] = T.grad(f, { argnums: [0, 1] })(params, x);
-      assertAllClose(gx, toT(c.grads.x), { ...tol, msg: "x" });
+      assertAllClose(gx, fixtureTensor(c.grads.x), { ...tol, msg: "x" });
       for (const k of Object.keys(params)) {
-        assertAllClose(gp[k], toT(c.grads[k]), { ...tol, msg: k });
+        assertAllClose(gp[k], fixtureTensor(c.grads[k]), { ...tol, msg: k });
       }
       const gg = T.grad((p: typeof params) =>
         T.sum(T.mul(T.grad(f, { argnums: 1 })(p, x), w))
       )(params);
       for (const k of Object.keys(params)) {
-        assertAllClose(gg[k], toT(c.grads2[k]), { ...tol, msg: `d2 ${k}` });
+        assertAllClose(gg[k], fixtureTensor(c.grads2[k]), {
+          ...tol,
+          msg: `d2 ${k}`,
+        });
       }
     });
   }
@@ -80,9 +83,9 @@ Deno.test("recurrent probe: jit gives the eager bits, vmap over sequences gives 
     await t.step(name(c), () => {
       const layer = make(c);
       const params = Object.fromEntries(
-        Object.entries(c.params).map(([k, v]) => [k, toT(v)]),
+        Object.entries(c.params).map(([k, v]) => [k, fixtureTensor(v)]),
       );
-      const x = toT(c.x), cot = toT(c.cotangent);
+      const x = fixtureTensor(c.x), cot = fixtureTensor(c.cotangent);
       const opts = { training: c.training };
       const f = (p: typeof params, v: Tensor) =>
         T.sum(T.mul(layer.apply(p, v, opts), cot));
@@ -107,7 +110,7 @@ Deno.test("recurrent probe: jit gives the eager bits, vmap over sequences gives 
           inAxes: batchAxis,
           outAxes: batchAxis,
         })(x);
-        assertAllClose(perSeq, toT(c.output), tol);
+        assertAllClose(perSeq, fixtureTensor(c.output), tol);
       }
     });
   }

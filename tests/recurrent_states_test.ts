@@ -13,6 +13,7 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose, assertErrors, sameBits } from "./_helpers.ts";
 import fixture from "./fixtures/recurrent_states.json" with { type: "json" };
+import { type FixtureTensor, fixtureTensor } from "./_fixture_cases.ts";
 import {
   makeRecurrent,
   type RecurrentCase,
@@ -20,21 +21,18 @@ import {
 } from "./_recurrent_cases.ts";
 
 const { nn, random } = T;
-type J = { shape: number[]; dtype: string; data: number[] };
-const toT = (j: J): Tensor =>
-  T.tensor(j.data, { shape: j.shape, dtype: j.dtype as T.DType });
 type Case = RecurrentCase & {
   repr: string;
   layout: "seq" | "batch" | "unbatched";
-  params: Record<string, J>;
-  x: J;
-  h0: J | null;
-  c0: J | null;
-  output: J;
-  h: J;
-  c?: J;
-  cotangents: Record<string, J>;
-  grads: Record<string, J>;
+  params: Record<string, FixtureTensor>;
+  x: FixtureTensor;
+  h0: FixtureTensor | null;
+  c0: FixtureTensor | null;
+  output: FixtureTensor;
+  h: FixtureTensor;
+  c?: FixtureTensor;
+  cotangents: Record<string, FixtureTensor>;
+  grads: Record<string, FixtureTensor>;
 };
 const cases = fixture.cases as unknown as Case[];
 const make = makeRecurrent, tol = recurrentTol;
@@ -50,13 +48,13 @@ const statesOf = (h0?: Tensor, c0?: Tensor) => ({
 const load = (c: Case) => ({
   layer: make(c),
   params: Object.fromEntries(
-    Object.entries(c.params).map(([k, v]) => [k, toT(v)]),
+    Object.entries(c.params).map(([k, v]) => [k, fixtureTensor(v)]),
   ) as P,
-  x: toT(c.x),
-  h0: c.h0 ? toT(c.h0) : undefined,
-  c0: c.c0 ? toT(c.c0) : undefined,
+  x: fixtureTensor(c.x),
+  h0: c.h0 ? fixtureTensor(c.h0) : undefined,
+  c0: c.c0 ? fixtureTensor(c.c0) : undefined,
   cot: Object.fromEntries(
-    Object.entries(c.cotangents).map(([k, v]) => [k, toT(v)]),
+    Object.entries(c.cotangents).map(([k, v]) => [k, fixtureTensor(v)]),
   ) as P,
 });
 /** PyTorch's loss: sum(output · cot.output) + sum(h_n · cot.h) (+ sum(c_n · cot.c)). */
@@ -102,10 +100,10 @@ Deno.test("recurrent states: PyTorch's outputs, final states and gradients of x,
         h: Tensor;
         c?: Tensor;
       };
-      assertAllClose(r.y, toT(c.output), { ...tol, msg: "output" });
-      assertAllClose(r.h, toT(c.h), { ...tol, msg: "h_n" });
+      assertAllClose(r.y, fixtureTensor(c.output), { ...tol, msg: "output" });
+      assertAllClose(r.h, fixtureTensor(c.h), { ...tol, msg: "h_n" });
       if (c.kind === "LSTM") {
-        assertAllClose(r.c!, toT(c.c!), { ...tol, msg: "c_n" });
+        assertAllClose(r.c!, fixtureTensor(c.c!), { ...tol, msg: "c_n" });
       } else assert.equal(r.c, undefined);
       assert.deepEqual(layer.info.outputShape(c.x.shape), c.output.shape);
       // apply's output is applyWithHidden's, bit for bit
@@ -123,13 +121,13 @@ Deno.test("recurrent states: PyTorch's outputs, final states and gradients of x,
       names.forEach((n, i) => {
         if (n === "params") {
           for (const k of Object.keys(params)) {
-            assertAllClose((grads[i] as P)[k], toT(c.grads[k]), {
+            assertAllClose((grads[i] as P)[k], fixtureTensor(c.grads[k]), {
               ...tol,
               msg: k,
             });
           }
         } else {
-          assertAllClose(grads[i] as Tensor, toT(c.grads[n]), {
+          assertAllClose(grads[i] as Tensor, fixtureTensor(c.grads[n]), {
             ...tol,
             msg: n,
           });
@@ -204,13 +202,16 @@ Deno.test("recurrent states: a sequence run in pieces from the returned states i
       names.forEach((n, i) => {
         if (n === "params") {
           for (const key of Object.keys(c.params)) {
-            assertAllClose((g[i] as P)[key], toT(c.grads[key]), {
+            assertAllClose((g[i] as P)[key], fixtureTensor(c.grads[key]), {
               ...tol,
               msg: key,
             });
           }
         } else {
-          assertAllClose(g[i] as Tensor, toT(c.grads[n]), { ...tol, msg: n });
+          assertAllClose(g[i] as Tensor, fixtureTensor(c.grads[n]), {
+            ...tol,
+            msg: n,
+          });
         }
       });
     });
@@ -260,9 +261,9 @@ Deno.test("recurrent states: jit gives the eager bits, vmap over examples gives 
         h: Tensor;
         c?: Tensor;
       };
-      assertAllClose(per.y, toT(c.output), { ...tol, msg: "y" });
-      assertAllClose(per.h, toT(c.h), { ...tol, msg: "h" });
-      if (c.c) assertAllClose(per.c!, toT(c.c), { ...tol, msg: "c" });
+      assertAllClose(per.y, fixtureTensor(c.output), { ...tol, msg: "y" });
+      assertAllClose(per.h, fixtureTensor(c.h), { ...tol, msg: "h" });
+      if (c.c) assertAllClose(per.c!, fixtureTensor(c.c), { ...tol, msg: "c" });
     });
   }
 });

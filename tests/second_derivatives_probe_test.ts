@@ -11,21 +11,13 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
+import { fixtureNumber } from "./_fixture_cases.ts";
 import fixture from "./fixtures/second_derivatives_probe.json" with {
   type: "json",
 };
 
 type Num = number | string;
-const num = (v: Num): number =>
-  v === "NaN"
-    ? NaN
-    : v === "Infinity"
-    ? Infinity
-    : v === "-Infinity"
-    ? -Infinity
-    : v === "-0"
-    ? -0
-    : v as number;
+const num = fixtureNumber;
 const f64 = (v: Num[]) => T.tensor(v.map(num), { dtype: "float64" });
 /** Equal, NaN to NaN, finite numbers within 1e-12 relative (the zero's sign aside). */
 const close = (a: number, b: number) =>
