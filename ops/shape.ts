@@ -176,6 +176,11 @@ export function roll(
       }`,
     );
   }
+  if (list.length === 0) {
+    throw new Error(
+      `${fn}: shifts must list at least one shift (as torch.roll), got []`,
+    );
+  }
   if (options.axis === undefined) {
     if (list.length !== 1) {
       throw new Error(
@@ -832,7 +837,14 @@ export function rot90(
       `${fn}: options.axes must be two axes, got ${describe(given)}`,
     );
   }
-  const [a, b] = axesOf(fn, x, given);
+  if (x.shape.length < 2) {
+    throw new Error(
+      `${fn}: x must have at least 2 dims (it turns in the plane of two axes), got ${
+        fmt(x.shape)
+      }`,
+    );
+  }
+  const [a, b] = axesOf(fn, x, given, false, "options.axes");
   switch (((k % 4) + 4) % 4) {
     case 1:
       return swapaxes(flip(x, { axis: b }), a, b);

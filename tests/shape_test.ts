@@ -250,7 +250,7 @@ Deno.test("shape ops: inputs are not written into; vmap and jit of flip", () => 
   );
 });
 
-Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace", () => {
+Deno.test("errors: flip, roll, rot90, tile, repeat, tril, triu, meshgrid, eye, linspace", () => {
   const x = T.zeros([2, 3]);
   const cases: [() => unknown, RegExp][] = [
     [() => T.flip(x), /^Error: flip: options.axis is required/],
@@ -273,6 +273,22 @@ Deno.test("errors: flip, roll, tile, repeat, tril, triu, meshgrid, eye, linspace
     [
       () => T.roll(x, [1, 2], { axis: 0 }),
       /^Error: roll: shifts and axis must have the same length, got shifts \[1,2\] and axis 0/,
+    ],
+    [
+      () => T.roll(x, [], { axis: [] }),
+      /^Error: roll: shifts must list at least one shift \(as torch.roll\), got \[\]/,
+    ],
+    [
+      () => T.rot90(x, 1, { axes: [0, 2] }),
+      /^Error: rot90: options.axes 2 is out of range for x with 2 dims/,
+    ],
+    [
+      () => T.rot90(x, 1, { axes: [1, -1] }),
+      /^Error: rot90: options.axes lists an axis twice: \[1,-1\]/,
+    ],
+    [
+      () => T.rot90(T.zeros([3]), 1),
+      /^Error: rot90: x must have at least 2 dims \(it turns in the plane of two axes\), got \[3\]/,
     ],
     [
       () => T.roll(x, 1.5, { axis: 0 }),
