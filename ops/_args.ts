@@ -260,7 +260,8 @@ export function showValue(v: unknown): string {
 
 /**
  * Throws unless each array an op would build (`what`, its shape, at most
- * `limit` elements: 2^31 - 1 by default, or 2^26 for a table) fits, so an
+ * `limit` elements: 2^31 - 1 by default, or 2^26 for a table; and no axis
+ * past 2^31 - 1, which an empty array could otherwise have) fits, so an
  * input or option too large for the op is an Error before any work;
  * `context` comes after the op's name in the message. @internal
  */
@@ -278,6 +279,14 @@ export function bounded(
         } would have ${n} elements, more than ${
           limit === 2 ** 31 - 1 ? "2^31 - 1" : `2^${Math.log2(limit)}`
         }`,
+      );
+    }
+    const long = shape.find((d) => !(d <= 2 ** 31 - 1));
+    if (long !== undefined) {
+      throw new Error(
+        `${fn}: ${context}${what} ${
+          fmt(shape)
+        } would have an axis of ${long}, more than 2^31 - 1`,
       );
     }
   }

@@ -227,8 +227,13 @@ export function flatten(
       }`,
     );
   }
-  const mid = sizeOf(x.shape.slice(s, e + 1));
-  return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
+  const shape = [
+    ...x.shape.slice(0, s),
+    sizeOf(x.shape.slice(s, e + 1)),
+    ...x.shape.slice(e + 1),
+  ];
+  bounded(fn, [["the result", shape]], `x ${fmt(x.shape)}: `);
+  return reshape(x, shape);
 }
 
 /**

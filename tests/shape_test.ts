@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
-import { assertAllClose } from "./_helpers.ts";
+import { assertAllClose, assertErrors } from "./_helpers.ts";
 import fixture from "./fixtures/shape.json" with { type: "json" };
 
 type J = { shape: number[]; dtype: string; data: number[] };
@@ -404,4 +404,19 @@ Deno.test("errors: einsum names its spec", () => {
     ],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
+});
+
+Deno.test("flatten and repeat of an empty x refuse an axis past 2^31 - 1, naming themselves (the error named reshape)", () => {
+  const big = 2 ** 20;
+  assertErrors("flatten", [[
+    () => T.flatten(T.zeros([0, big, big, big])),
+    /^flatten: x \[0,1048576,1048576,1048576\]: the result \[0,1152921504606847000\] would have an axis of 1152921504606847000, more than 2\^31 - 1$/,
+  ]]);
+  assertErrors("repeat", [[
+    () => T.repeat(T.zeros([0, big]), big, { axis: 1 }),
+    /^repeat: repeats 1048576 on x \[0,1048576\]: the result \[0,1099511627776\] would have an axis of 1099511627776/,
+  ]]);
+  // within the bounds they stay empty, as torch.flatten and repeat_interleave
+  assert.deepEqual(T.flatten(T.zeros([0, big, 2 ** 10])).shape, [0, 2 ** 30]);
+  assert.deepEqual(T.repeat(T.zeros([0, 2]), 3, { axis: 1 }).shape, [0, 6]);
 });

@@ -593,7 +593,7 @@ Deno.test("a hole in a sparse list of axes, sizes or tensors is an error naming 
   ]]);
   assertErrors("rot90", [[
     () => T.rot90(m, 1, { axes: sparse(0, 1) }),
-    /^rot90: axis must be an integer, got undefined$/,
+    /^rot90: options.axes must be an integer, got undefined$/,
   ]]);
 });
 
