@@ -2,8 +2,8 @@
  * Spatial transformer sampling: `affineGrid` (`torch.nn.functional.
  * affine_grid`: the sampling grid of an affine map) and `gridSample`
  * (`torch.nn.functional.grid_sample`: the input read at a grid of
- * normalised positions, bilinearly or at the nearest pixel, with zero,
- * border or reflection padding).
+ * normalised positions, bilinearly, bicubically or at the nearest pixel,
+ * with zero, border or reflection padding).
  *
  * No primitive of their own: `gridSample` computes each output's corner
  * positions and weights with elementwise ops (the corners' `floor` carries
@@ -127,8 +127,11 @@ export function affineGrid(
 
 /** Options of {@linkcode gridSample}. */
 export interface GridSampleOptions extends AlignCornersOption {
-  /** "bilinear" (default) or "nearest" (halves round to even, as PyTorch's). */
-  mode?: "bilinear" | "nearest";
+  /**
+   * "bilinear" (default), "nearest" (halves round to even, as PyTorch's) or
+   * "bicubic" (PyTorch's cubic convolution over 4 × 4 pixels, A = -0.75).
+   */
+  mode?: "bilinear" | "nearest" | "bicubic";
   /** What lies outside the input: "zeros" (default), "border" (its edge) or "reflection". */
   paddingMode?: "zeros" | "border" | "reflection";
 }
@@ -160,12 +163,13 @@ function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
  * Samples `input` `[N, C, H, W]` at `grid` `[N, Ho, Wo, 2]` of normalised
  * `(x, y)` positions (-1 to 1 across the input), as
  * `torch.nn.functional.grid_sample`: output `[N, C, Ho, Wo]`. Bilinear
- * (default) or nearest; positions outside read zeros, the border, or the
- * input reflected (`paddingMode`). Differentiable in the input and in the
- * grid (bilinear), to any order. A NaN position samples 0 (an infinite one
- * too, except that border padding clamps it to the edge) and its gradient
- * is 0, as in PyTorch's reference kernel (CUDA's, and the CPU's for 5-D
- * grids), which moves such a coordinate outside the input. (PyTorch 1.13's
+ * (default), nearest or bicubic; positions outside read zeros, the border,
+ * or the input reflected (`paddingMode`). Differentiable in the input and
+ * in the grid (bilinear and bicubic), to any order. A NaN position samples
+ * 0 (an infinite one too, except that bilinear and nearest with border
+ * padding clamp it to the edge) and its gradient is 0, as in PyTorch's
+ * reference kernel (CUDA's, and the CPU's for 5-D grids), which moves such
+ * a coordinate outside the input. (PyTorch 1.13's
  * vectorised CPU kernel for 4-D grids is not consistent there: it can give
  * NaN or read a pixel, and its backward can crash.)
  *
@@ -192,9 +196,11 @@ export function gridSample(
   floatCheck(fn, "grid", grid);
   checkOptions(fn, options, ["mode", "paddingMode", "alignCorners"]);
   const mode = options.mode ?? "bilinear";
-  if (mode !== "bilinear" && mode !== "nearest") {
+  if (mode !== "bilinear" && mode !== "nearest" && mode !== "bicubic") {
     throw new Error(
-      `${fn}: mode must be "bilinear" or "nearest", got ${describe(mode)}`,
+      `${fn}: mode must be "bilinear", "nearest" or "bicubic", got ${
+        describe(mode)
+      }`,
     );
   }
   const padding = options.paddingMode ?? "zeros";
@@ -236,24 +242,30 @@ export function gridSample(
   using _op = userOp(fn);
   const [, ho, wo] = grid.shape, p = ho * wo;
   // pixel coordinates [N, P] from the normalised ones
-  const coord = (k: number, size: number) => {
+  const unnormalized = (k: number, size: number) => {
     const g = reshape(slice(grid, [0, 0, 0, k], [n, ho, wo, k + 1]), [n, p]);
-    let x = align
+    return align
       ? mul(div(add(g, 1), 2), size - 1)
       : div(sub(mul(add(g, 1), size), 1), 2);
-    if (padding === "border") x = clip(x, size);
-    else if (padding === "reflection") {
-      x = clip(
+  };
+  // a coordinate moved inside by the padding (zeros: left outside)
+  const padded = (x: Tensor, size: number) => {
+    if (padding === "border") return clip(x, size);
+    if (padding === "reflection") {
+      return clip(
         align ? reflect(x, 0, 2 * (size - 1)) : reflect(x, -1, 2 * size - 1),
         size,
       );
     }
-    // (as PyTorch's safe_downgrade_to_int_range: a NaN or infinite
-    // coordinate becomes one far outside, whose weights are finite, so it
-    // adds nothing and passes no NaN to the grid's gradient)
+    return x;
+  };
+  // (as PyTorch's safe_downgrade_to_int_range: a NaN or infinite
+  // coordinate becomes one far outside, whose weights are finite, so it
+  // adds nothing and passes no NaN to the grid's gradient)
+  const coord = (k: number, size: number) => {
+    const x = padded(unnormalized(k, size), size);
     return where(isFinite(x), x, -100);
   };
-  const ix = coord(0, w), iy = coord(1, h);
   const flat = reshape(input, [n, c, h * w]);
   /**
    * The input at integer-valued coordinates `[N, P]` times `weight` (none:
@@ -277,8 +289,11 @@ export function gridSample(
     );
   };
   let out: Tensor;
-  if (mode === "nearest") out = at(round(ix), round(iy));
-  else {
+  if (mode === "bicubic") out = bicubic(unnormalized, padded, at, [w, h]);
+  else if (mode === "nearest") {
+    out = at(round(coord(0, w)), round(coord(1, h)));
+  } else {
+    const ix = coord(0, w), iy = coord(1, h);
     const x0 = floor(ix), y0 = floor(iy), x1 = add(x0, 1), y1 = add(y0, 1);
     // PyTorch's corner weights and order: nw, ne, sw, se
     const nw = mul(sub(x1, ix), sub(y1, iy));
@@ -291,4 +306,47 @@ export function gridSample(
     );
   }
   return reshape(out, [n, c, ho, wo]);
+}
+
+/**
+ * PyTorch's cubic convolution weights (A = -0.75) of the four taps at
+ * distances `t + 1, t, 1 - t, 2 - t`, in the order and rounding of its
+ * vectorised kernel (`get_cubic_coefficients`).
+ */
+function cubicWeights(t: Tensor): Tensor[] {
+  const a = -0.75;
+  const near = (x: Tensor) => add(mul(mul(sub(mul(x, a + 2), a + 3), x), x), 1);
+  const far = (x: Tensor) =>
+    sub(mul(add(mul(sub(mul(x, a), 5 * a), x), 8 * a), x), 4 * a);
+  return [far(add(t, 1)), near(t), near(sub(1, t)), far(sub(2, t))];
+}
+
+/**
+ * gridSample's bicubic mode, as PyTorch's: the 4 × 4 pixels around each
+ * (unpadded) position, each tap's coordinates moved inside by the padding
+ * (`padded`), interpolated along x row by row and then along y. A NaN or
+ * infinite position samples 0 with no gradient (its coordinates are
+ * replaced by 0 before any arithmetic, so no NaN reaches the gradient).
+ */
+function bicubic(
+  unnormalized: (k: number, size: number) => Tensor,
+  padded: (x: Tensor, size: number) => Tensor,
+  at: (x: Tensor, y: Tensor, weight: Tensor) => Tensor,
+  [w, h]: readonly number[],
+): Tensor {
+  const rawX = unnormalized(0, w), rawY = unnormalized(1, h);
+  const ok = logicalAnd(isFinite(rawX), isFinite(rawY));
+  const ix = where(ok, rawX, 0), iy = where(ok, rawY, 0);
+  const x0 = floor(ix), y0 = floor(iy);
+  const wx = cubicWeights(sub(ix, x0)), wy = cubicWeights(sub(iy, y0));
+  const xs = [-1, 0, 1, 2].map((d) => padded(add(x0, d), w));
+  let out: Tensor | undefined;
+  for (let i = 0; i < 4; i++) {
+    const y = padded(add(y0, i - 1), h);
+    let row = at(xs[0], y, wx[0]);
+    for (let j = 1; j < 4; j++) row = add(row, at(xs[j], y, wx[j]));
+    const term = mul(expandDims(wy[i], 1), row);
+    out = out === undefined ? term : add(out, term);
+  }
+  return where(expandDims(ok, 1), out!, 0);
 }

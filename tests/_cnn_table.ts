@@ -437,6 +437,20 @@ const gridSampleRows: Row[] = [
       }),
   },
   {
+    name: "gridSample (bicubic)",
+    arb: gridArb.map((d): Draw => ({
+      shapes: [[d.n, d.c, d.h, d.w], [d.n, d.ho, d.wo, 2]],
+      p: d,
+    })),
+    domains: ["real", "unit"],
+    f: (d, x, g) =>
+      T.gridSample(x, T.mul(g, 1.4), {
+        mode: "bicubic",
+        paddingMode: d.paddingMode,
+        alignCorners: d.alignCorners,
+      }),
+  },
+  {
     name: "gridSample (nearest; the grid fixed)",
     arb: gridArb.map((d): Draw => ({ shapes: [[d.n, d.c, d.h, d.w]], p: d })),
     domains: ["real"],

@@ -18,7 +18,7 @@ Deno.test("gridSample of affineGrid: the identity map reproduces the input, a on
     f64,
   );
   for (const alignCorners of [false, true]) {
-    for (const mode of ["bilinear", "nearest"] as const) {
+    for (const mode of ["bilinear", "nearest", "bicubic"] as const) {
       const grid = T.affineGrid(identity, [2, 3, 4, 5], { alignCorners });
       assertAllClose(T.gridSample(x, grid, { alignCorners, mode }), x, {
         atol: 1e-12,
@@ -73,8 +73,8 @@ Deno.test("errors: gridSample and affineGrid name the op, the argument, what was
       /^gridSample: grid must have input's dtype float32, got float64 \[2,4,4,2\]$/,
     ],
     [
-      () => T.gridSample(x, g, { mode: "bicubic" as never }),
-      /^gridSample: mode must be "bilinear" or "nearest", got/,
+      () => T.gridSample(x, g, { mode: "cubic" as never }),
+      /^gridSample: mode must be "bilinear", "nearest" or "bicubic", got string cubic/,
     ],
     [
       () => T.gridSample(x, g, { paddingMode: "wrap" as never }),
@@ -106,11 +106,11 @@ Deno.test("errors: gridSample and affineGrid name the op, the argument, what was
   }
 });
 
-Deno.test("gridSample: a NaN grid coordinate samples 0 (an infinite one too with zeros padding, as PyTorch; border padding clamps it to the edge), and adds nothing to the input's gradient", () => {
+Deno.test("gridSample: a NaN grid coordinate samples 0 (an infinite one too with zeros padding, as PyTorch, and in bicubic mode; otherwise border padding clamps it to the edge), and adds nothing to the input's gradient", () => {
   const input = T.reshape(T.arange(1, 10), [1, 1, 3, 3]);
   // the second point is a good one: (0, 0) is the centre pixel, 5
   const at = (x: number) => T.tensor([[[[x, 0], [0, 0]]]]);
-  for (const mode of ["bilinear", "nearest"] as const) {
+  for (const mode of ["bilinear", "nearest", "bicubic"] as const) {
     for (const paddingMode of ["zeros", "border", "reflection"] as const) {
       for (const alignCorners of [false, true]) {
         const opts = { mode, paddingMode, alignCorners };
@@ -127,7 +127,7 @@ Deno.test("gridSample: a NaN grid coordinate samples 0 (an infinite one too with
           `grad NaN ${what}`,
         );
         const inf = [sample(Infinity), sample(-Infinity)];
-        if (paddingMode === "zeros") {
+        if (paddingMode === "zeros" || mode === "bicubic") {
           assert.deepEqual(inf, [[0, 5], [0, 5]], `Infinity ${what}`);
         } else if (paddingMode === "border") {
           assert.deepEqual(inf, [[6, 5], [4, 5]], `Infinity ${what}`);

@@ -103,7 +103,7 @@ Deno.test("toOnnx: cumprod (no ONNX operator: a doubling scan of Pad and Mul) ru
   );
 });
 
-Deno.test("toOnnx: a spatial transformer (affineGrid, gridSample; a parameter broadcast to the batch) runs in ONNX Runtime at another batch size", async (t) => {
+Deno.test("toOnnx: a spatial transformer (affineGrid, gridSample bilinear, nearest and bicubic; a parameter broadcast to the batch) runs in ONNX Runtime at another batch size", async (t) => {
   const warp = (paddingMode: "zeros" | "border" | "reflection") =>
     nn.defineLayer({
       name: "Warp",
@@ -116,8 +116,11 @@ Deno.test("toOnnx: a spatial transformer (affineGrid, gridSample; a parameter br
         const theta = T.broadcastTo(p.theta, [n, 2, 3]);
         const grid = T.affineGrid(theta, [n, x.shape[1], 5, 6]);
         return T.add(
-          T.gridSample(x, grid, { paddingMode }),
-          T.gridSample(x, grid, { mode: "nearest", alignCorners: true }),
+          T.add(
+            T.gridSample(x, grid, { paddingMode }),
+            T.gridSample(x, grid, { mode: "nearest", alignCorners: true }),
+          ),
+          T.gridSample(x, grid, { mode: "bicubic", paddingMode }),
         );
       },
       outputShape: (s) => [s[0], s[1], 5, 6],
