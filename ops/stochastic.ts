@@ -13,7 +13,7 @@ import { gumbel, type Key, uniform } from "./random.ts";
 import { leakyRelu, softmax } from "./activations.ts";
 import { argmax } from "./reductions.ts";
 import { oneHot } from "./indexing.ts";
-import { transpose } from "./structural.ts";
+import { reshape, transpose } from "./structural.ts";
 import { stopGradient } from "./transforms.ts";
 
 /** Options of {@linkcode rrelu} (F.rrelu's). */
@@ -127,9 +127,11 @@ export function gumbelSoftmax(
     throw new Error(`${fn}: hard must be a boolean, got ${describe(hard)}`);
   }
   const rank = logits.shape.length;
-  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+  // (a scalar takes axis 0 and -1, as softmax and PyTorch's dim wrapping)
+  const wrap = Math.max(rank, 1);
+  if (!Number.isInteger(axis) || axis < -wrap || axis >= wrap) {
     throw new Error(
-      `${fn}: axis must be an integer in [${-rank}, ${rank}), got ${
+      `${fn}: axis must be an integer in [${-wrap}, ${wrap}), got ${
         describe(axis)
       }`,
     );
@@ -138,6 +140,10 @@ export function gumbelSoftmax(
     throw new Error(`${fn}: options.key (a random.key) is required`);
   }
   checkKeyArg(fn, options.key, "options.key");
+  if (rank === 0) { // one class: the sample of its one-entry vector
+    const one = gumbelSoftmax(reshape(logits, [1]), { ...options, axis: 0 });
+    return reshape(one, []);
+  }
   const g = gumbel(options.key, logits.shape, { dtype: logits.dtype });
   const soft = softmax(div(add(logits, g), tau), { axis });
   if (!hard) return soft;

@@ -34,7 +34,11 @@ import * as red from "./kernels/reduce.ts";
 
 /** Options of the reductions. */
 export interface ReduceOptions {
-  /** Axis or axes to reduce (negative counts from the end); all when omitted. */
+  /**
+   * Axis or axes to reduce (negative counts from the end); all when omitted.
+   * An empty list reduces none (`x` comes back), as NumPy's and JAX's
+   * `axis=()`; torch.sum's `dim=[]` reduces all.
+   */
   axis?: number | number[];
   /** Keep reduced axes as size 1. Default false. */
   keepDims?: boolean;
