@@ -3,7 +3,7 @@
  * affine_grid`: the sampling grid of an affine map) and `gridSample`
  * (`torch.nn.functional.grid_sample`: the input read at a grid of
  * normalised positions, bilinearly, bicubically or at the nearest pixel,
- * with zero, border or reflection padding).
+ * with zero, border or reflection padding; images and volumes).
  *
  * No primitive of their own: `gridSample` computes each output's corner
  * positions and weights with elementwise ops (the corners' `floor` carries
@@ -68,9 +68,10 @@ function baseCoords(n: number, alignCorners: boolean): number[] {
 
 /**
  * The sampling grid `[N, H, W, 2]` of the affine maps `theta` `[N, 2, 3]`
- * for an output of `size` `[N, C, H, W]`, as
+ * for an output of `size` `[N, C, H, W]` (or, for volumes, `[N, D, H, W,
+ * 3]` of `theta` `[N, 3, 4]` for `size` `[N, C, D, H, W]`), as
  * `torch.nn.functional.affine_grid`: each output pixel's normalised
- * `(x, y)` times `theta`ᵀ. With {@linkcode gridSample}, a spatial
+ * `(x, y[, z])` times `theta`ᵀ. With {@linkcode gridSample}, a spatial
  * transformer.
  *
  * @example
@@ -94,35 +95,43 @@ export function affineGrid(
   checkOptions(fn, options, ["alignCorners"]);
   const align = checkBool(fn, "alignCorners", options.alignCorners, false);
   if (
-    !Array.isArray(size) || size.length !== 4 ||
+    !Array.isArray(size) || (size.length !== 4 && size.length !== 5) ||
     !size.every((d) => Number.isInteger(d) && d >= 1)
   ) {
     throw new Error(
-      `${fn}: size must be [N, C, H, W] of positive integers, got ${
+      `${fn}: size must be [N, C, H, W] or [N, C, D, H, W] of positive integers, got ${
         showValue(size)
       }`,
     );
   }
-  const [n, , h, w] = size;
+  const n = size[0], dims = size.slice(2), r = dims.length;
   if (
-    theta.shape.length !== 3 || theta.shape[0] !== n || theta.shape[1] !== 2 ||
-    theta.shape[2] !== 3
+    theta.shape.length !== 3 || theta.shape[0] !== n ||
+    theta.shape[1] !== r || theta.shape[2] !== r + 1
   ) {
     throw new Error(
-      `${fn}: theta must be [N, 2, 3] with N = ${n} (size ${fmt(size)}), got ${
-        fmt(theta.shape)
-      }`,
+      `${fn}: theta must be [N, ${r}, ${r + 1}] with N = ${n} (size ${
+        fmt(size)
+      }), got ${fmt(theta.shape)}`,
     );
   }
   using _op = userOp(fn);
-  // [H·W, 3] rows (x, y, 1), row-major over the output pixels
-  const xs = baseCoords(w, align), ys = baseCoords(h, align);
-  const base = allocShape(fn, "float64", [h * w, 3]);
-  for (let i = 0; i < h; i++) {
-    for (let j = 0; j < w; j++) base.set([xs[j], ys[i], 1], (i * w + j) * 3);
+  // [P, r + 1] rows (x, y[, z], 1), row-major over the output pixels (x
+  // fastest: the last axis)
+  const coords = dims.map((d) => baseCoords(d, align));
+  const p = dims.reduce((a, b) => a * b, 1);
+  const base = allocShape(fn, "float64", [p, r + 1]);
+  for (let q = 0; q < p; q++) {
+    let rest = q;
+    for (let a = r - 1; a >= 0; a--) {
+      // axis a of the output is coordinate r - 1 - a (x is the last axis)
+      base[q * (r + 1) + r - 1 - a] = coords[a][rest % dims[a]];
+      rest = Math.floor(rest / dims[a]);
+    }
+    base[q * (r + 1) + r] = 1;
   }
-  const b = tensor(base, { shape: [h * w, 3], dtype: theta.dtype });
-  return reshape(matmul(b, transpose(theta, [0, 2, 1])), [n, h, w, 2]);
+  const b = tensor(base, { shape: [p, r + 1], dtype: theta.dtype });
+  return reshape(matmul(b, transpose(theta, [0, 2, 1])), [n, ...dims, r]);
 }
 
 /** Options of {@linkcode gridSample}. */
@@ -162,7 +171,9 @@ function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
 /**
  * Samples `input` `[N, C, H, W]` at `grid` `[N, Ho, Wo, 2]` of normalised
  * `(x, y)` positions (-1 to 1 across the input), as
- * `torch.nn.functional.grid_sample`: output `[N, C, Ho, Wo]`. Bilinear
+ * `torch.nn.functional.grid_sample`: output `[N, C, Ho, Wo]`; or a volume
+ * `[N, C, D, H, W]` at `[N, Do, Ho, Wo, 3]` positions `(x, y, z)` (trilinear
+ * or nearest; float32 results are PyTorch's CPU kernel's bits). Bilinear
  * (default), nearest or bicubic; positions outside read zeros, the border,
  * or the input reflected (`paddingMode`). Differentiable in the input and
  * in the grid (bilinear and bicubic), to any order. A NaN position samples
@@ -212,19 +223,24 @@ export function gridSample(
     );
   }
   const align = checkBool(fn, "alignCorners", options.alignCorners, false);
-  if (input.shape.length !== 4) {
+  const rank = input.shape.length;
+  if (rank !== 4 && rank !== 5) {
     throw new Error(
-      `${fn}: input must be [N, C, H, W], got ${fmt(input.shape)}`,
+      `${fn}: input must be [N, C, H, W] or [N, C, D, H, W], got ${
+        fmt(input.shape)
+      }`,
     );
   }
-  const [n, c, h, w] = input.shape;
+  const [n, c] = input.shape, dims = input.shape.slice(2), r = dims.length;
+  const outDims = grid.shape.slice(1, -1);
   if (
-    grid.shape.length !== 4 || grid.shape[0] !== n || grid.shape[3] !== 2
+    grid.shape.length !== rank || grid.shape[0] !== n ||
+    grid.shape[rank - 1] !== r
   ) {
     throw new Error(
-      `${fn}: grid must be [N, Ho, Wo, 2] with N = ${n} (input ${
-        fmt(input.shape)
-      }), got ${fmt(grid.shape)}`,
+      `${fn}: grid must be ${
+        r === 2 ? "[N, Ho, Wo, 2]" : "[N, Do, Ho, Wo, 3]"
+      } with N = ${n} (input ${fmt(input.shape)}), got ${fmt(grid.shape)}`,
     );
   }
   if (grid.dtype !== input.dtype) {
@@ -234,22 +250,38 @@ export function gridSample(
       }`,
     );
   }
-  if (h < 1 || w < 1) {
+  if (dims.some((d) => d < 1)) {
     throw new Error(
-      `${fn}: input's height and width must be >= 1, got ${fmt(input.shape)}`,
+      `${fn}: input's ${
+        r === 2 ? "height and width" : "depth, height and width"
+      } must be >= 1, got ${fmt(input.shape)}`,
+    );
+  }
+  if (mode === "bicubic" && r === 3) {
+    throw new Error(
+      `${fn}: mode "bicubic" samples 4-D inputs only (as PyTorch), got input ${
+        fmt(input.shape)
+      }`,
     );
   }
   using _op = userOp(fn);
-  const [, ho, wo] = grid.shape, p = ho * wo;
+  const p = outDims.reduce((a, b) => a * b, 1);
+  // the size along coordinate k (x, y, z: the last axis first)
+  const sizes = dims.slice().reverse();
   // pixel coordinates [N, P] from the normalised ones
-  const unnormalized = (k: number, size: number) => {
-    const g = reshape(slice(grid, [0, 0, 0, k], [n, ho, wo, k + 1]), [n, p]);
+  const unnormalized = (k: number) => {
+    const size = sizes[k];
+    const g = reshape(
+      slice(grid, [0, ...outDims.map(() => 0), k], [n, ...outDims, k + 1]),
+      [n, p],
+    );
     return align
       ? mul(div(add(g, 1), 2), size - 1)
       : div(sub(mul(add(g, 1), size), 1), 2);
   };
   // a coordinate moved inside by the padding (zeros: left outside)
-  const padded = (x: Tensor, size: number) => {
+  const padded = (x: Tensor, k: number) => {
+    const size = sizes[k];
     if (padding === "border") return clip(x, size);
     if (padding === "reflection") {
       return clip(
@@ -262,23 +294,26 @@ export function gridSample(
   // (as PyTorch's safe_downgrade_to_int_range: a NaN or infinite
   // coordinate becomes one far outside, whose weights are finite, so it
   // adds nothing and passes no NaN to the grid's gradient)
-  const coord = (k: number, size: number) => {
-    const x = padded(unnormalized(k, size), size);
+  const coord = (k: number) => {
+    const x = padded(unnormalized(k), k);
     return where(isFinite(x), x, -100);
   };
-  const flat = reshape(input, [n, c, h * w]);
+  const flat = reshape(input, [n, c, dims.reduce((a, b) => a * b, 1)]);
   /**
-   * The input at integer-valued coordinates `[N, P]` times `weight` (none:
-   * 1), 0 outside: `[N, C, P]`. As PyTorch's, a corner outside adds nothing
-   * at all (a NaN or infinite coordinate has been moved outside).
+   * The input at integer-valued coordinates `xs` (x, y[, z]; each `[N, P]`)
+   * times `weight` (none: 1), 0 outside: `[N, C, P]`. As PyTorch's, a
+   * corner outside adds nothing at all (a NaN or infinite coordinate has
+   * been moved outside).
    */
-  const at = (x: Tensor, y: Tensor, weight?: Tensor) => {
-    const inside = logicalAnd(
-      logicalAnd(greaterEqual(x, 0), lessEqual(x, w - 1)),
-      logicalAnd(greaterEqual(y, 0), lessEqual(y, h - 1)),
-    );
+  const at = (xs: readonly Tensor[], weight?: Tensor) => {
+    const inside = xs.map((x, k) =>
+      logicalAnd(greaterEqual(x, 0), lessEqual(x, sizes[k] - 1))
+    ).reduce((a, b) => logicalAnd(a, b));
+    // the flat position in int32 (exact past 2^24, where float32 is not);
     // the outside positions read pixel 0, then give 0
-    const pos = astype(where(inside, add(mul(y, w), x), 0), "int32");
+    const ints = xs.map((x) => astype(where(inside, x, 0), "int32"));
+    let pos = ints[r - 1];
+    for (let k = r - 2; k >= 0; k--) pos = add(mul(pos, sizes[k]), ints[k]);
     const idx = broadcastTo(expandDims(pos, 1), [n, c, p]);
     const v = takeAlongAxisAt(flat, idx, 2), on = expandDims(inside, 1);
     // (the weight masked too: an outside corner passes nothing to pixel 0)
@@ -289,23 +324,25 @@ export function gridSample(
     );
   };
   let out: Tensor;
-  if (mode === "bicubic") out = bicubic(unnormalized, padded, at, [w, h]);
-  else if (mode === "nearest") {
-    out = at(round(coord(0, w)), round(coord(1, h)));
-  } else {
-    const ix = coord(0, w), iy = coord(1, h);
-    const x0 = floor(ix), y0 = floor(iy), x1 = add(x0, 1), y1 = add(y0, 1);
-    // PyTorch's corner weights and order: nw, ne, sw, se
-    const nw = mul(sub(x1, ix), sub(y1, iy));
-    const ne = mul(sub(ix, x0), sub(y1, iy));
-    const sw = mul(sub(x1, ix), sub(iy, y0));
-    const se = mul(sub(ix, x0), sub(iy, y0));
-    out = add(
-      add(add(at(x0, y0, nw), at(x1, y0, ne)), at(x0, y1, sw)),
-      at(x1, y1, se),
-    );
+  if (mode === "bicubic") out = bicubic(unnormalized, padded, at);
+  else if (mode === "nearest") out = at(sizes.map((_, k) => round(coord(k))));
+  else {
+    // PyTorch's corners and weights: x fastest, then y, then z (nw, ne,
+    // sw, se; then the same one z further), each weight the product of
+    // the distances to the opposite corner along x, y and z, in that order
+    const to = sizes.map((_, k) => coord(k));
+    const lo = to.map((x) => floor(x)), hi = lo.map((l) => add(l, 1));
+    for (let corner = 0; corner < 2 ** r; corner++) {
+      const far = (k: number) => ((corner >> k) & 1) === 1;
+      const xs = sizes.map((_, k) => (far(k) ? hi[k] : lo[k]));
+      const weight = sizes.map((_, k) =>
+        far(k) ? sub(to[k], lo[k]) : sub(hi[k], to[k])
+      ).reduce((a, b) => mul(a, b));
+      const term = at(xs, weight);
+      out = corner === 0 ? term : add(out!, term);
+    }
   }
-  return reshape(out, [n, c, ho, wo]);
+  return reshape(out!, [n, c, ...outDims]);
 }
 
 /**
@@ -329,22 +366,21 @@ function cubicWeights(t: Tensor): Tensor[] {
  * replaced by 0 before any arithmetic, so no NaN reaches the gradient).
  */
 function bicubic(
-  unnormalized: (k: number, size: number) => Tensor,
-  padded: (x: Tensor, size: number) => Tensor,
-  at: (x: Tensor, y: Tensor, weight: Tensor) => Tensor,
-  [w, h]: readonly number[],
+  unnormalized: (k: number) => Tensor,
+  padded: (x: Tensor, k: number) => Tensor,
+  at: (xs: readonly Tensor[], weight: Tensor) => Tensor,
 ): Tensor {
-  const rawX = unnormalized(0, w), rawY = unnormalized(1, h);
+  const rawX = unnormalized(0), rawY = unnormalized(1);
   const ok = logicalAnd(isFinite(rawX), isFinite(rawY));
   const ix = where(ok, rawX, 0), iy = where(ok, rawY, 0);
   const x0 = floor(ix), y0 = floor(iy);
   const wx = cubicWeights(sub(ix, x0)), wy = cubicWeights(sub(iy, y0));
-  const xs = [-1, 0, 1, 2].map((d) => padded(add(x0, d), w));
+  const xs = [-1, 0, 1, 2].map((d) => padded(add(x0, d), 0));
   let out: Tensor | undefined;
   for (let i = 0; i < 4; i++) {
-    const y = padded(add(y0, i - 1), h);
-    let row = at(xs[0], y, wx[0]);
-    for (let j = 1; j < 4; j++) row = add(row, at(xs[j], y, wx[j]));
+    const y = padded(add(y0, i - 1), 1);
+    let row = at([xs[0], y], wx[0]);
+    for (let j = 1; j < 4; j++) row = add(row, at([xs[j], y], wx[j]));
     const term = mul(expandDims(wy[i], 1), row);
     out = out === undefined ? term : add(out, term);
   }

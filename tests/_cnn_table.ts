@@ -451,6 +451,19 @@ const gridSampleRows: Row[] = [
       }),
   },
   {
+    name: "gridSample 3-D (trilinear)",
+    arb: gridArb.map((d): Draw => ({
+      shapes: [[d.n, d.c, d.ho, d.h, d.w], [d.n, d.wo, d.ho, 2, 3]],
+      p: d,
+    })),
+    domains: ["real", "unit"],
+    f: (d, x, g) =>
+      T.gridSample(x, T.mul(g, 1.4), {
+        paddingMode: d.paddingMode,
+        alignCorners: d.alignCorners,
+      }),
+  },
+  {
     name: "gridSample (nearest; the grid fixed)",
     arb: gridArb.map((d): Draw => ({ shapes: [[d.n, d.c, d.h, d.w]], p: d })),
     domains: ["real"],

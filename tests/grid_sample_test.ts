@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
+import f32 from "./fixtures/grid_sample_f32.json" with { type: "json" };
 
 const f64 = { dtype: "float64" as const };
 
@@ -62,7 +63,7 @@ Deno.test("errors: gridSample and affineGrid name the op, the argument, what was
   const cases: [() => unknown, RegExp][] = [
     [
       () => T.gridSample(T.zeros([3, 4, 5]), g),
-      /^gridSample: input must be \[N, C, H, W\], got \[3,4,5\]$/,
+      /^gridSample: input must be \[N, C, H, W\] or \[N, C, D, H, W\], got \[3,4,5\]$/,
     ],
     [
       () => T.gridSample(x, T.zeros([1, 4, 4, 2])),
@@ -90,7 +91,26 @@ Deno.test("errors: gridSample and affineGrid name the op, the argument, what was
     ],
     [
       () => T.affineGrid(T.zeros([2, 2, 3]), [2, 3, 4]),
-      /^affineGrid: size must be \[N, C, H, W\] of positive integers, got/,
+      /^affineGrid: size must be \[N, C, H, W\] or \[N, C, D, H, W\] of positive integers, got \[2,3,4\]/,
+    ],
+    [
+      () => T.affineGrid(T.zeros([2, 2, 3]), [2, 3, 4, 5, 6]),
+      /^affineGrid: theta must be \[N, 3, 4\] with N = 2 \(size \[2,3,4,5,6\]\), got \[2,2,3\]$/,
+    ],
+    [
+      () => T.gridSample(T.zeros([2, 3, 4, 5, 6]), g),
+      /^gridSample: grid must be \[N, Do, Ho, Wo, 3\] with N = 2 \(input \[2,3,4,5,6\]\), got \[2,4,4,2\]$/,
+    ],
+    [
+      () =>
+        T.gridSample(T.zeros([1, 1, 2, 2, 2]), T.zeros([1, 1, 1, 1, 3]), {
+          mode: "bicubic",
+        }),
+      /^gridSample: mode "bicubic" samples 4-D inputs only \(as PyTorch\), got input \[1,1,2,2,2\]$/,
+    ],
+    [
+      () => T.gridSample(T.zeros([1, 1, 0, 2, 2]), T.zeros([1, 1, 1, 1, 3])),
+      /^gridSample: input's depth, height and width must be >= 1, got \[1,1,0,2,2\]$/,
     ],
   ];
   cases.push([
@@ -134,5 +154,40 @@ Deno.test("gridSample: a NaN grid coordinate samples 0 (an infinite one too with
         } else assert.ok(inf.flat().every(Number.isFinite), what);
       }
     }
+  }
+});
+
+Deno.test("gridSample of a volume (float32) is PyTorch's scalar kernel bit for bit, every mode, padding and alignCorners (gen_grid_sample_f32.py)", () => {
+  const input = T.tensor(f32.input.data, { shape: f32.input.shape });
+  const grid = T.tensor(f32.grid.data, { shape: f32.grid.shape });
+  for (const c of f32.cases) {
+    const y = T.gridSample(input, grid, {
+      mode: c.mode as "bilinear" | "nearest",
+      paddingMode: c.paddingMode as "zeros" | "border" | "reflection",
+      alignCorners: c.alignCorners,
+    });
+    // (a sum starting from 0 turns PyTorch's -0 into 0)
+    const got = Array.from(y.data, (v) => v + 0);
+    assert.deepEqual(
+      got,
+      Array.from(Float32Array.from(c.output), (v) => v + 0),
+      `${c.mode} ${c.paddingMode} ${c.alignCorners}`,
+    );
+  }
+});
+
+Deno.test("gridSample reads the pixel a float32 grid names in an image past 2^24 pixels (its flat position was rounded in float32)", () => {
+  // 3 rows of 2^23 + 1: row 2, column 1 is pixel 2^24 + 3, which float32
+  // rounds to 2^24 + 4 (column 2)
+  const w = 2 ** 23 + 1;
+  const data = new Float32Array(3 * w);
+  data[2 * w + 1] = 7;
+  data[2 * w + 2] = 9;
+  const x = T.tensor(data, { shape: [1, 1, 3, w] });
+  // with alignCorners, column 1 is -1 + 2 / (w - 1) = -1 + 2^-22 and row 2 is 1
+  const grid = T.tensor([-1 + 2 ** -22, 1], { shape: [1, 1, 1, 2] });
+  for (const mode of ["nearest", "bilinear", "bicubic"] as const) {
+    const y = T.gridSample(x, grid, { mode, alignCorners: true });
+    assert.deepEqual(Array.from(y.data), [7], mode);
   }
 });

@@ -256,7 +256,7 @@ Deno.test("errors: interpolate, affineGrid and channelShuffle show the values th
     ],
     [
       () => T.affineGrid(T.zeros([2, 2, 3]), [2, 1, 0, 4]),
-      /^Error: affineGrid: size must be \[N, C, H, W\] of positive integers, got \[2,1,0,4\]$/,
+      /^Error: affineGrid: size must be \[N, C, H, W\] or \[N, C, D, H, W\] of positive integers, got \[2,1,0,4\]$/,
     ],
     [
       () => T.channelShuffle(T.zeros([1, 4, 2]), NaN),
