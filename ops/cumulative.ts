@@ -54,8 +54,8 @@ function cumulativeAxis(
       }`,
     );
   }
-  const nd = x.shape.length;
-  return normAxis(fn, options.axis, Math.max(nd, 1), x.shape);
+  // (normAxis lets a scalar take axis 0 and -1)
+  return normAxis(fn, options.axis, x.shape.length, x.shape);
 }
 
 /**

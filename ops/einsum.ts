@@ -5,19 +5,12 @@
  *
  * @module
  */
-import { checkTensor, sameShape, sizeOf, type Tensor } from "./tensor.ts";
+import { checkTensor, describe, sizeOf, type Tensor } from "./tensor.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
 import { mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
-import {
-  broadcastTo,
-  pad,
-  reshape,
-  slice,
-  sum,
-  transpose,
-} from "./structural.ts";
+import { pad, reshape, slice, sum, transpose } from "./structural.ts";
 
 /** A tensor with one label per axis. */
 interface Term {
@@ -39,9 +32,10 @@ interface Term {
  * (no `->`).
  *
  * Each operand first takes its diagonals and sums the letters no one else
- * needs; then operands are contracted left to right, each pair as one
- * batched `matmul` (batch letters, kept letters, summed letters) or, when
- * nothing is summed, one broadcast `mul`.
+ * needs (and its size-1 axes that broadcast, so that, as torch, no operand
+ * is copied to a broadcast size); then operands are contracted left to
+ * right, each pair as one batched `matmul` (batch letters, kept letters,
+ * summed letters) or, when nothing is summed, one broadcast `mul`.
  *
  * @example
  * ```ts
@@ -72,8 +66,8 @@ export function einsum(spec: string, ...operands: Tensor[]): Tensor {
 
 /**
  * The operands as terms (one label per axis: a letter, or one of the
- * ellipsis' own labels, lined up on the right), their size-1 axes broadcast
- * to the size of the label elsewhere; and the output's labels.
+ * ellipsis' own labels, lined up on the right; a size-1 axis that
+ * broadcasts, a label of its own); and the output's labels.
  */
 function parse(
   spec: string,
@@ -148,13 +142,14 @@ function parse(
     if (!sizes.has(l)) throw bad(`output letter "${l}" names no input axis`);
     if (out.indexOf(l) !== i) throw bad(`output letter "${l}" appears twice`);
   });
-  const terms = operands.map((x, i) => {
-    const full = labelsOf[i].map((l) => sizes.get(l)!);
-    return {
-      x: sameShape(full, x.shape) ? x : broadcastTo(x, full),
-      labels: labelsOf[i],
-    };
-  });
+  // a size-1 axis whose letter is longer elsewhere broadcasts: it takes a
+  // label of its own (summed first, a squeeze), never a copy of that size
+  const terms = operands.map((x, i) => ({
+    x,
+    labels: labelsOf[i].map((l, j) =>
+      x.shape[j] === sizes.get(l) ? l : `${l}/${i}`
+    ),
+  }));
   return { terms, out };
 }
 
@@ -259,21 +254,25 @@ export function tensordot(
     Array.isArray(axes) && axes.length === 2 && Array.isArray(axes[0]) &&
     Array.isArray(axes[1]) && axes[0].length === axes[1].length
   ) {
-    const norm = (list: readonly number[], r: number, which: string) =>
-      list.map((d) => {
+    const norm = (list: readonly number[], x: Tensor, which: string) => {
+      const r = x.shape.length;
+      return list.map((d) => {
         if (!Number.isInteger(d) || d < -r || d >= r) {
           throw new Error(
-            `${fn}: ${which}'s axis ${d} is out of range for rank ${r}`,
+            `${fn}: axes for ${which} must be integers in [${-r}, ${
+              r - 1
+            }] (${which} ${fmt(x.shape)}), got ${describe(d)}`,
           );
         }
         return d < 0 ? d + r : d;
       });
-    la = norm(axes[0], ra, "a");
-    lb = norm(axes[1], rb, "b");
+    };
+    la = norm(axes[0], a, "a");
+    lb = norm(axes[1], b, "b");
   } else {
     throw new Error(
       `${fn}: axes must be an integer or two lists of axes of one length, got ${
-        JSON.stringify(axes)
+        Array.isArray(axes) ? JSON.stringify(axes) : describe(axes)
       }`,
     );
   }
