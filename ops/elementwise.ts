@@ -14,6 +14,7 @@ import {
   type DType,
   fromData,
   full,
+  isTensor,
   promote,
   sizeOf,
   type Tensor,
@@ -95,20 +96,20 @@ export function broadcastMismatch(
   return "";
 }
 
+/** `v` as a tensor, or null for a number (see {@linkcode Operand}); anything else throws. */
+function operand(fn: string, v: unknown, name: string): Tensor | null {
+  if (typeof v === "number") return null;
+  if (!isTensor(v)) {
+    throw new Error(
+      `${fn}: ${name} must be a Tensor or a number, got ${describe(v)}`,
+    );
+  }
+  return v;
+}
+
 /** Turns numbers into weakly typed scalars (see {@linkcode Operand}) and checks broadcasting. */
 export function operands(fn: string, a: Operand, b: Operand): [Tensor, Tensor] {
-  const ta = typeof a === "number" ? null : checkTensor(fn, a, "a");
-  const tb = typeof b === "number" ? null : checkTensor(fn, b, "b");
-  if (!ta && typeof a !== "number") {
-    throw new Error(
-      `${fn}: a must be a Tensor or a number, got ${describe(a)}`,
-    );
-  }
-  if (!tb && typeof b !== "number") {
-    throw new Error(
-      `${fn}: b must be a Tensor or a number, got ${describe(b)}`,
-    );
-  }
+  const ta = operand(fn, a, "a"), tb = operand(fn, b, "b");
   const x = ta ?? full([], a as number, {
     dtype: tb ? weakDType(fn, "a", a as number, tb.dtype) : "float32",
   });
@@ -148,8 +149,11 @@ export function binaryForward(
     // same-shape float32 arithmetic: the WebAssembly kernel
     const fast = op && ew.arithF32(op, a.data, b.data, sizeOf(shape));
     if (fast) return fromData(fast, shape);
-    const out = allocData(dtypeRule(a.dtype, b.dtype), sizeOf(shape));
-    const t = promote(a.dtype, b.dtype);
+    const dtype = dtypeRule(a.dtype, b.dtype);
+    const out = allocData(dtype, sizeOf(shape));
+    // the dtype it computes in: a float result's (int32 / int32 divides
+    // float32 operands, as PyTorch), else the promoted inputs'
+    const t = dtype === "int32" ? promote(a.dtype, b.dtype) : dtype;
     return fromData(
       ew.binary(inType(a, t), a.shape, inType(b, t), b.shape, out, shape, f),
       shape,
@@ -297,9 +301,12 @@ export function square(x: Tensor): Tensor {
   return mul(x, x);
 }
 
+/** The public comparison `name`: errors name it, not the `compare` primitive. */
 function compareOp(name: string, op: CompareOp) {
-  return (a: Operand, b: Operand): Tensor =>
-    bind(comparePrim, operands(name, a, b), { op });
+  return (a: Operand, b: Operand): Tensor => {
+    using _op = userOp(name);
+    return bind(comparePrim, operands(name, a, b), { op });
+  };
 }
 
 /**
@@ -350,9 +357,43 @@ export function astype(x: Tensor, dtype: DType): Tensor {
   return cast(x, dtype);
 }
 
-/** Promotion of two dtypes (float64 > float32 > int32). */
-export function resultType(a: DType, b: DType): DType {
-  return promote(a, b);
+/**
+ * The dtype of a binary op on `a` and `b`, each a dtype, a tensor or a plain
+ * number: dtypes and tensors promote float64 > float32 > int32, and a number
+ * is weakly typed as in the ops (see {@linkcode Operand}) and as a Python
+ * number in `torch.result_type`: with an int32 tensor an integer gives int32
+ * and any other number float32, with a float tensor that tensor's dtype;
+ * two numbers give float32.
+ *
+ * @example
+ * ```ts
+ * import { resultType, tensor } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(resultType("int32", "float64"), "float64");
+ * assert.equal(resultType(tensor([1, 2], { dtype: "int32" }), 0.5), "float32");
+ * assert.equal(resultType(tensor([1, 2], { dtype: "int32" }), 2), "int32");
+ * ```
+ */
+export function resultType(
+  a: DType | Operand,
+  b: DType | Operand,
+): DType {
+  const strong = (v: unknown, name: string): DType | null => {
+    if (typeof v === "string") {
+      if (v === "float32" || v === "float64" || v === "int32") return v;
+    } else if (typeof v === "number") return null;
+    else if (isTensor(v)) return v.dtype;
+    throw new Error(
+      `resultType: ${name} must be "float32", "float64", "int32", a Tensor or a number, got ${
+        typeof v === "string" ? JSON.stringify(v) : describe(v)
+      }`,
+    );
+  };
+  const da = strong(a, "a"), db = strong(b, "b");
+  if (da && db) return promote(da, db);
+  if (da) return weakDType("resultType", "b", b as number, da);
+  if (db) return weakDType("resultType", "a", a as number, db);
+  return "float32";
 }
 
 /*

@@ -270,7 +270,6 @@ export function binaryRef(
   return out;
 }
 
-/** `cond ? a : b` elementwise over three broadcast arrays. */
 /** `where` of one element: a where c is nonzero, else b. */
 export const selectScalar = (c: number, a: number, b: number): number =>
   c !== 0 ? a : b;
