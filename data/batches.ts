@@ -11,6 +11,7 @@ import {
   describe,
   fromData,
   isTensor,
+  showValue,
   type Tensor,
 } from "../ops/tensor.ts";
 import { concrete } from "../ops/trace.ts";
@@ -200,7 +201,7 @@ export function batches(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(
       `${fn}: batchSize must be a positive integer, got ${
-        JSON.stringify(batchSize)
+        showValue(batchSize)
       }`,
     );
   }

@@ -16,6 +16,7 @@ import {
   fmtShape as fmt,
   fromData,
   ones,
+  showValue,
   type Tensor,
   zeros,
 } from "../ops/tensor.ts";
@@ -30,7 +31,7 @@ import { asBatch } from "./transforms.ts";
 /** A value as an error message shows it: arrays of numbers spelt out. */
 const show = (v: unknown) =>
   Array.isArray(v) && v.every((u) => typeof u === "number")
-    ? JSON.stringify(v)
+    ? showValue(v)
     : describe(v);
 
 /** A size option: one number for both sides or `[h, w]`, each an integer >= 1. */
@@ -210,7 +211,7 @@ function checkBox(fn: string, box: unknown): CropBox {
     throw new Error(
       `${fn}: the crop box must have integer top and left and integer height and width >= 1, got ${
         typeof box === "object" && box !== null
-          ? JSON.stringify({
+          ? showValue({
             top: b.top,
             left: b.left,
             height: b.height,

@@ -41,6 +41,7 @@ import {
   freshData,
   fromData,
   isTensor,
+  showValue,
   sizeOf,
   type Tensor,
   type TypedArray,
@@ -422,7 +423,7 @@ export function serializeSafetensors(
   if (odd !== undefined) {
     throw new Error(
       `${fn}: metadata holds ${
-        JSON.stringify(odd)
+        showValue(odd)
       }, which has a lone UTF-16 surrogate (not Unicode text): the safetensors reference reader refuses it`,
     );
   }
@@ -445,7 +446,7 @@ export function serializeSafetensors(
     if (!st) {
       throw new Error(
         `${fn}: tensor "${name}" has unsupported dtype ${
-          JSON.stringify(t.dtype)
+          showValue(t.dtype)
         } (expected float32, float64 or int32)`,
       );
     }
@@ -645,7 +646,7 @@ function parseHeader(fn: string, bytes: Uint8Array): SafetensorsHeader {
       if (!Object.hasOwn(entry, field)) {
         bad(
           `has no ${
-            JSON.stringify(field)
+            showValue(field)
           } field (expected "dtype", "shape" and "data_offsets", got ${
             show(Object.keys(entry))
           })`,

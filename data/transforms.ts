@@ -15,6 +15,7 @@ import {
   describe,
   fmtShape as fmt,
   fromData,
+  showValue,
   type Tensor,
   tensor,
 } from "../ops/tensor.ts";
@@ -145,7 +146,9 @@ export function padImages(
   channelAxis(fn, x);
   if (!Number.isInteger(padding) || padding < 0) {
     throw new Error(
-      `${fn}: padding must be a non-negative integer, got ${padding}`,
+      `${fn}: padding must be a non-negative integer, got ${
+        showValue(padding)
+      }`,
     );
   }
   if (padding >= 2 ** 30) {
@@ -242,7 +245,7 @@ export function randomCrop(
   ) {
     throw new Error(
       `${fn}: size ${
-        JSON.stringify(options.size)
+        showValue(options.size)
       } must fit in the padded image ${hp}x${wp}`,
     );
   }

@@ -9,6 +9,7 @@ import {
   checkOptions,
   describe,
   fmtShape,
+  showValue,
   sizeOf,
 } from "../ops/tensor.ts";
 
@@ -67,7 +68,7 @@ export function checkInputShape(fn: string, shape: unknown): number[] {
   ) {
     throw new Error(
       `${fn}: inputShape must be an array of positive integers, batch first, got ${
-        Array.isArray(shape) ? JSON.stringify(shape) : describe(shape)
+        Array.isArray(shape) ? showValue(shape) : describe(shape)
       }`,
     );
   }

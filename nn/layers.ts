@@ -13,6 +13,7 @@ import {
   isTensor,
   ones,
   onesLike,
+  showValue,
   type Tensor,
   tensor,
   zeros,
@@ -3637,7 +3638,7 @@ export function weightNorm(
   ) {
     throw new Error(
       `${fn}: layer must be a leaf layer without state with a parameter ${
-        JSON.stringify(name)
+        showValue(name)
       } (its parameters: ${
         Object.keys(specs).join(", ") || "none"
       }), got ${info.name}`,

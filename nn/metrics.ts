@@ -17,6 +17,7 @@ import {
   describe,
   fmtShape,
   fromData,
+  showValue,
   type Tensor,
 } from "../ops/tensor.ts";
 import { argmax } from "../ops/reductions.ts";
@@ -403,7 +404,7 @@ export function precisionRecallF1(
   if (!["macro", "micro", "weighted", "none"].includes(average)) {
     throw new Error(
       `${fn}: average must be "macro", "micro", "weighted" or "none", got ${
-        JSON.stringify(average)
+        showValue(average)
       }`,
     );
   }

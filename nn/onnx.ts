@@ -21,6 +21,7 @@ import {
   full,
   isTensor,
   promote,
+  showValue,
   type Tensor,
   zeros,
 } from "../ops/tensor.ts";
@@ -998,9 +999,7 @@ export function toOnnx(
   const dtype = o.inputDtype ?? "float32";
   if (dtype !== "float32" && dtype !== "int32") {
     throw new Error(
-      `${fn}: inputDtype must be "float32" or "int32", got ${
-        JSON.stringify(dtype)
-      }`,
+      `${fn}: inputDtype must be "float32" or "int32", got ${showValue(dtype)}`,
     );
   }
   const inputShape = checkInputShape(fn, o.inputShape);

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { checkOptions, type Tensor, zeros } from "../ops/tensor.ts";
+import { checkOptions, showValue, type Tensor, zeros } from "../ops/tensor.ts";
 import { add as addOp } from "../ops/elementwise.ts";
 import { concat as concatOp } from "../ops/structural.ts";
 import { type AnyLayer, checkLayer } from "./layer.ts";
@@ -116,14 +116,17 @@ export function toTorch(layer: AnyLayer, options?: ToTorchOptions): string {
   if (className !== undefined && PY_BUILTINS.has(className)) {
     throw new Error(
       `${fn}: className must not be super or getattr, Python builtins the source calls, got ${
-        JSON.stringify(className)
+        showValue(className)
       }`,
     );
   }
-  if (className !== undefined && !pyName(className)) {
+  if (
+    className !== undefined &&
+    (typeof className !== "string" || !pyName(className))
+  ) {
     throw new Error(
       `${fn}: className must be a Python identifier that is no keyword (nor torch, nn, F or make_model, which the source uses), got ${
-        JSON.stringify(className)
+        showValue(className)
       }`,
     );
   }

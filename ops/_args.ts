@@ -13,6 +13,7 @@ import {
   fmtShape as fmt,
   isTensor,
   sameShape,
+  showValue,
   type Tensor,
 } from "./tensor.ts";
 import { checkSameStructure, type Tree, treeFlatten } from "./tree.ts";
@@ -246,17 +247,8 @@ export function checkScalarOutput(
   }
 }
 
-/**
- * An option's value as an error shows it: JSON, but numbers as JavaScript
- * prints them (JSON writes NaN and the infinities as null). @internal
- */
-export function showValue(v: unknown): string {
-  if (typeof v === "number") return String(v);
-  if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
-    return `[${v.join(",")}]`;
-  }
-  return JSON.stringify(v) ?? String(v);
-}
+/** (re-exported: the option checks here and elsewhere show values with it) */
+export { showValue };
 
 /**
  * Throws unless each array an op would build (`what`, its shape, at most

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { checkOptions, checkTensor, describe, type Tensor } from "./tensor.ts";
+import {
+  checkOptions,
+  checkTensor,
+  describe,
+  showValue,
+  type Tensor,
+} from "./tensor.ts";
 import { concrete } from "./trace.ts";
 import { userOp } from "./debug.ts";
 import { floatCheck, fmt, numberOption } from "./_args.ts";
@@ -188,9 +194,7 @@ export function gelu(
   }
   if (approx !== "none") {
     throw new Error(
-      `gelu: approximate must be "none" or "tanh", got ${
-        JSON.stringify(approx)
-      }`,
+      `gelu: approximate must be "none" or "tanh", got ${showValue(approx)}`,
     );
   }
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { checkOptions, describe, fmtShape, type Tensor } from "./tensor.ts";
+import {
+  checkOptions,
+  describe,
+  fmtShape,
+  showValue,
+  type Tensor,
+} from "./tensor.ts";
 import { outputChecked, treeLeavesOf } from "./_args.ts";
 import { add, astype, mul } from "./elementwise.ts";
 import { jvp, vjp } from "./transforms.ts";
@@ -322,7 +328,7 @@ export function checkGrads<A extends Tree[]>(
     ...options,
   };
   if (!(o.order === 1 || o.order === 2)) {
-    throw new Error(`${fn}: order must be 1 or 2, got ${o.order}`);
+    throw new Error(`${fn}: order must be 1 or 2, got ${showValue(o.order)}`);
   }
   if (
     !Array.isArray(o.modes) || o.modes.length === 0 ||
@@ -357,7 +363,7 @@ export function checkGrads<A extends Tree[]>(
       if (mode !== "rev" && mode !== "fwd") {
         throw new Error(
           `${fn}: modes must contain "rev" and/or "fwd", got ${
-            JSON.stringify(o.modes)
+            showValue(o.modes)
           }`,
         );
       }

@@ -295,7 +295,7 @@ export function convSettings(
   const groups = options.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) {
     throw new Error(
-      `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
+      `${fn}: groups must be a positive integer, got ${showValue(groups)}`,
     );
   }
   let padding: [number, number] | "same";

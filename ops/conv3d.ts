@@ -14,6 +14,7 @@ import {
   checkOptions,
   checkTensor,
   describe,
+  showValue,
   type Tensor,
   tensor,
 } from "./tensor.ts";
@@ -57,7 +58,7 @@ export function triple(
   ) {
     throw new Error(
       `${fn}: ${name} must be an integer >= ${min} or a triple [d, h, w] of them, got ${
-        JSON.stringify(v)
+        showValue(v)
       }`,
     );
   }
@@ -97,7 +98,7 @@ export function conv3dSettings(fn: string, options: Conv3dOptions) {
   const groups = options.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) {
     throw new Error(
-      `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
+      `${fn}: groups must be a positive integer, got ${showValue(groups)}`,
     );
   }
   const padding = options.padding === "valid"
@@ -159,7 +160,7 @@ export function conv3dShape(
     throw new Error(
       `${fn}: output size would be ${out.join("x")} (< 1) for x ${
         fmt(xShape)
-      } and weight ${fmt(wShape)} (padding ${JSON.stringify(pads)}, dilation ${
+      } and weight ${fmt(wShape)} (padding ${showValue(pads)}, dilation ${
         fmt(s.dilation)
       })`,
     );
@@ -336,7 +337,7 @@ export function convTranspose3dSettings(
   const groups = options.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) {
     throw new Error(
-      `${fn}: groups must be a positive integer, got ${JSON.stringify(groups)}`,
+      `${fn}: groups must be a positive integer, got ${showValue(groups)}`,
     );
   }
   if (outputPadding.some((v, a) => v >= stride[a] && v >= dilation[a])) {
@@ -538,7 +539,7 @@ export function pool3dSettings(
     if (d !== null && !(Number.isInteger(d) && d !== 0)) {
       throw new Error(
         `${fn}: divisorOverride must be a non-zero integer, got ${
-          JSON.stringify(d)
+          showValue(d)
         }`,
       );
     }

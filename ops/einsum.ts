@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { checkTensor, describe, sizeOf, type Tensor } from "./tensor.ts";
+import {
+  checkTensor,
+  describe,
+  showValue,
+  sizeOf,
+  type Tensor,
+} from "./tensor.ts";
 import { userOp } from "./debug.ts";
 import { fmt } from "./_args.ts";
 import { mul } from "./elementwise.ts";
@@ -272,13 +278,13 @@ export function tensordot(
   } else {
     throw new Error(
       `${fn}: axes must be an integer or two lists of axes of one length, got ${
-        Array.isArray(axes) ? JSON.stringify(axes) : describe(axes)
+        Array.isArray(axes) ? showValue(axes) : describe(axes)
       }`,
     );
   }
   if (new Set(la).size !== la.length || new Set(lb).size !== lb.length) {
     throw new Error(
-      `${fn}: an axis is listed twice in ${JSON.stringify(axes)}`,
+      `${fn}: an axis is listed twice in ${showValue(axes)}`,
     );
   }
   la.forEach((d, i) => {

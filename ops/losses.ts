@@ -16,6 +16,7 @@ import {
   isTensor,
   promote,
   sameShape,
+  showValue,
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
@@ -80,7 +81,7 @@ export function reduce(
   if (r === "none") return loss;
   throw new Error(
     `${fn}: reduction must be "mean", "sum" or "none", got ${
-      JSON.stringify(reduction)
+      showValue(reduction)
     }`,
   );
 }
@@ -782,7 +783,7 @@ export function klDiv(
   if (!["mean", "batchmean", "sum", "none"].includes(r)) {
     throw new Error(
       `${fn}: reduction must be "mean", "batchmean", "sum" or "none", got ${
-        JSON.stringify(options.reduction)
+        showValue(options.reduction)
       }`,
     );
   }

@@ -234,9 +234,7 @@ export function poolSettings(
   const d = o.divisorOverride ?? null;
   if (d !== null && !(Number.isInteger(d) && d !== 0)) {
     throw new Error(
-      `${fn}: divisorOverride must be a non-zero integer, got ${
-        JSON.stringify(d)
-      }`,
+      `${fn}: divisorOverride must be a non-zero integer, got ${showValue(d)}`,
     );
   }
   return {

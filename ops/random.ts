@@ -39,6 +39,7 @@ import {
   fromData,
   isTensor,
   type Key,
+  showValue,
   sizeOf,
   type Tensor,
 } from "./tensor.ts";
@@ -332,7 +333,7 @@ export function threefry2x32(
   ) {
     throw new Error(
       `${fn}: key must be an array of two uint32 integers, got ${
-        Array.isArray(key) ? JSON.stringify(key) : describe(key)
+        Array.isArray(key) ? showValue(key) : describe(key)
       }`,
     );
   }
@@ -555,7 +556,7 @@ function checkFloatDType(fn: string, dtype: unknown): "float32" | "float64" {
   if (dtype !== "float32" && dtype !== "float64") {
     throw new Error(
       `${fn}: dtype must be "float32" or "float64", got ${
-        JSON.stringify(dtype) ?? describe(dtype)
+        showValue(dtype) ?? describe(dtype)
       }`,
     );
   }

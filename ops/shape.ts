@@ -14,6 +14,7 @@ import {
   describe,
   fromData,
   isTensor,
+  showValue,
   sizeOf,
   type Tensor,
   tensor,
@@ -98,7 +99,7 @@ function counts(fn: string, name: string, v: unknown): number[] {
   ) {
     throw new Error(
       `${fn}: ${name} must be an integer >= 0 or an array of them, got ${
-        JSON.stringify(v)
+        showValue(v)
       }`,
     );
   }
@@ -172,7 +173,7 @@ export function roll(
   if (!Array.isArray(list) || !list.every(Number.isInteger)) {
     throw new Error(
       `${fn}: shifts must be an integer or an array of integers, got ${
-        JSON.stringify(shifts)
+        showValue(shifts)
       }`,
     );
   }
@@ -185,7 +186,7 @@ export function roll(
     if (list.length !== 1) {
       throw new Error(
         `${fn}: without axis, shifts must be one integer (the flattened x is rolled), got ${
-          JSON.stringify(shifts)
+          showValue(shifts)
         }`,
       );
     }
@@ -201,8 +202,8 @@ export function roll(
   if (axes.length !== list.length) {
     throw new Error(
       `${fn}: shifts and axis must have the same length, got shifts ${
-        JSON.stringify(shifts)
-      } and axis ${JSON.stringify(options.axis)}`,
+        showValue(shifts)
+      } and axis ${showValue(options.axis)}`,
     );
   }
   const total = new Map<number, number>();
@@ -335,7 +336,7 @@ function triangle(
   checkOptions(fn, options, ["k"]);
   const k = options.k ?? 0;
   if (!Number.isInteger(k)) {
-    throw new Error(`${fn}: k must be an integer, got ${JSON.stringify(k)}`);
+    throw new Error(`${fn}: k must be an integer, got ${showValue(k)}`);
   }
   if (x.shape.length < 2) {
     throw new Error(
@@ -447,7 +448,7 @@ export function meshgrid(
   const indexing = options.indexing ?? "ij";
   if (indexing !== "ij" && indexing !== "xy") {
     throw new Error(
-      `${fn}: indexing must be "ij" or "xy", got ${JSON.stringify(indexing)}`,
+      `${fn}: indexing must be "ij" or "xy", got ${showValue(indexing)}`,
     );
   }
   const sizes = xs.map((x) => sizeOf(x.shape));
@@ -636,8 +637,8 @@ export function moveaxis(
   if (src.length !== dst.length) {
     throw new Error(
       `${fn}: source and destination must name as many axes, got ${
-        JSON.stringify(source)
-      } and ${JSON.stringify(destination)}`,
+        showValue(source)
+      } and ${showValue(destination)}`,
     );
   }
   const rest = x.shape.map((_, i) => i).filter((i) => !src.includes(i));

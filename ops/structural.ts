@@ -17,6 +17,7 @@ import {
   fromData,
   promote,
   sameShape,
+  showValue,
   sizeOf,
   type Tensor,
   zerosLike,
@@ -165,7 +166,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   ) {
     throw new Error(
       `${fn}: shape must be an array of integers >= -1, got ${
-        JSON.stringify(shape)
+        showValue(shape)
       }`,
     );
   }
@@ -265,7 +266,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.length !== nd || new Set(p).size !== nd) {
     throw new Error(
       `${fn}: perm must be a permutation of 0..${nd - 1}, got ${
-        JSON.stringify(perm)
+        showValue(perm)
       }`,
     );
   }
@@ -341,7 +342,7 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
       (a) => normAxis(fn, a, nd, x.shape),
     );
   if (new Set(axes).size !== axes.length) {
-    throw new Error(`${fn}: axis lists an axis twice: ${JSON.stringify(axis)}`);
+    throw new Error(`${fn}: axis lists an axis twice: ${showValue(axis)}`);
   }
   for (const a of axes) {
     // (a scalar's axis 0 or -1: nothing to squeeze, as PyTorch's)
@@ -458,7 +459,7 @@ export function slice(
     throw new Error(
       `${fn}: starts and ends must be arrays of at most ${nd} integers (x ${
         fmt(x.shape)
-      }), got ${JSON.stringify(starts)} and ${JSON.stringify(ends)}`,
+      }), got ${showValue(starts)} and ${showValue(ends)}`,
     );
   }
   const clamp = (v: number, d: number) =>
@@ -516,14 +517,14 @@ export function pad(
     throw new Error(
       `${fn}: widths must be ${nd} pairs [before, after] of non-negative integers for x ${
         fmt(x.shape)
-      }, got ${JSON.stringify(widths)}`,
+      }, got ${showValue(widths)}`,
     );
   }
   // (before any work: replicate's copies or a constant's fill of a result
   // past the kernels' index range)
   const padded = x.shape.map((d, i) => d + w[i][0] + w[i][1]);
   checkShape(fn, padded, "the result's shape");
-  bounded(fn, [["the result", padded]], `widths ${JSON.stringify(w)}: `);
+  bounded(fn, [["the result", padded]], `widths ${showValue(w)}: `);
   const mode = options.mode ?? "constant";
   if (!["constant", "reflect", "replicate", "circular"].includes(mode)) {
     throw new Error(

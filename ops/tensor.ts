@@ -147,7 +147,7 @@ export function checkDType(fn: string, dtype: unknown): DType {
   if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
     throw new Error(
       `${fn}: dtype must be "float32", "float64" or "int32", got ${
-        JSON.stringify(dtype)
+        showValue(dtype)
       }`,
     );
   }
@@ -185,7 +185,7 @@ export function checkShape(
   if (!ok || !Array.isArray(shape)) {
     throw new Error(
       `${fn}: ${name} must be an array of non-negative integers, got ${
-        JSON.stringify(shape)
+        showValue(shape)
       }`,
     );
   }
@@ -734,11 +734,15 @@ export function linspace(
   checkOptions(fn, options, ["dtype"]);
   if (!Number.isFinite(start) || !Number.isFinite(stop)) {
     throw new Error(
-      `${fn}: start and stop must be finite numbers, got ${start} and ${stop}`,
+      `${fn}: start and stop must be finite numbers, got ${
+        showValue(start)
+      } and ${showValue(stop)}`,
     );
   }
   if (!Number.isInteger(num) || num < 0) {
-    throw new Error(`${fn}: num must be an integer >= 0, got ${num}`);
+    throw new Error(
+      `${fn}: num must be an integer >= 0, got ${showValue(num)}`,
+    );
   }
   const dtype = options.dtype ? checkDType(fn, options.dtype) : "float32";
   if (dtype === "int32") {
@@ -955,6 +959,29 @@ export function describe(x: unknown): string {
   if (x === undefined) return "undefined";
   if (typeof x === "object") return "an object";
   return `${typeof x} ${String(x)}`;
+}
+
+/**
+ * An option's value as an error shows it: JSON, but numbers as JavaScript
+ * prints them (JSON writes NaN and the infinities as null). @internal
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  // (Array.from: a hole in a sparse list is not a number; JSON shows null)
+  if (Array.isArray(v) && Array.from(v).every((x) => typeof x === "number")) {
+    return `[${v.join(",")}]`;
+  }
+  if (typeof v === "bigint" || typeof v === "symbol" || isTensor(v)) {
+    return describe(v);
+  }
+  // (JSON has no bigint or symbol, and refuses a cycle)
+  const shown = (_: string, x: unknown) =>
+    typeof x === "bigint" ? `${x}n` : typeof x === "symbol" ? String(x) : x;
+  try {
+    return JSON.stringify(v, shown) ?? String(v);
+  } catch {
+    return describe(v);
+  }
 }
 
 /** A shape as errors print it: `[1,6,28,28]`. @internal */

@@ -17,6 +17,7 @@ import {
   fmtShape,
   fromData,
   type Key,
+  showValue,
   sizeOf,
   type Tensor,
   zerosLike,
@@ -173,7 +174,7 @@ function leafAxes(
   }
   throw new Error(
     `${fn}: ${what} is not a prefix of the value's tree: spec ${
-      JSON.stringify(spec)
+      showValue(spec)
     }, value ${describe(tree)}`,
   );
 }
@@ -557,7 +558,7 @@ function jacSetup(
     if (!Number.isInteger(a) || a < 0 || a >= nargs) {
       throw new Error(
         `${fn}: argnums ${
-          JSON.stringify(argnums)
+          showValue(argnums)
         } is out of range for ${nargs} argument(s)`,
       );
     }

@@ -11,6 +11,7 @@ import {
   describe,
   fromData,
   isTensor,
+  showValue,
   type Tensor,
   zerosLike,
 } from "../ops/tensor.ts";
@@ -105,7 +106,7 @@ export function checkBetas(fn: string, value: unknown): [number, number] {
   if (!Array.isArray(value) || value.length !== 2) {
     throw new Error(
       `${fn}: betas must be a pair [beta1, beta2] of numbers in [0, 1), got ${
-        Array.isArray(value) ? JSON.stringify(value) : show(value)
+        Array.isArray(value) ? showValue(value) : show(value)
       }`,
     );
   }

@@ -10,6 +10,7 @@ import {
   fromData,
   isTensor,
   item,
+  showValue,
   sizeOf,
   type Tensor,
   zeros,
@@ -296,7 +297,7 @@ export function lbfgs(options?: LbfgsOptions): Lbfgs {
   if (lineSearch !== null && lineSearch !== "strongWolfe") {
     throw new Error(
       `${fn}: lineSearchFn must be "strongWolfe" or null, got ${
-        JSON.stringify(lineSearch) ?? "undefined"
+        showValue(lineSearch) ?? "undefined"
       }`,
     );
   }

@@ -9,7 +9,7 @@
  */
 import type { Schedule } from "./_util.ts";
 import { checkBool, checkNum, checkOptions } from "./_util.ts";
-import { describe } from "../ops/tensor.ts";
+import { describe, showValue } from "../ops/tensor.ts";
 
 const nonNeg = { min: 0 };
 const positive = { min: 0, minOpen: true };
@@ -106,7 +106,7 @@ export function multiStepLR(options: MultiStepLROptions): Schedule {
   if (!Array.isArray(milestones)) {
     throw new Error(
       `${fn}: milestones must be an array of increasing integers >= 0, got ${
-        JSON.stringify(milestones)
+        showValue(milestones)
       }`,
     );
   }
@@ -114,9 +114,7 @@ export function multiStepLR(options: MultiStepLROptions): Schedule {
     checkNum(fn, `milestones[${i}]`, m, { min: 0, integer: true });
     if (i > 0 && m <= milestones[i - 1]) {
       throw new Error(
-        `${fn}: milestones must be increasing, got ${
-          JSON.stringify(milestones)
-        }`,
+        `${fn}: milestones must be increasing, got ${showValue(milestones)}`,
       );
     }
   });
@@ -368,7 +366,7 @@ export function oneCycle(options: OneCycleOptions): Schedule {
   if (strategy !== "cos" && strategy !== "linear") {
     throw new Error(
       `${fn}: annealStrategy must be "cos" or "linear", got ${
-        JSON.stringify(strategy)
+        showValue(strategy)
       }`,
     );
   }
@@ -589,7 +587,7 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
   if (!["triangular", "triangular2", "exp_range"].includes(mode as string)) {
     throw new Error(
       `${fn}: mode must be "triangular", "triangular2" or "exp_range", got ${
-        JSON.stringify(mode)
+        showValue(mode)
       }`,
     );
   }
@@ -882,7 +880,7 @@ export function swaLR(options: SwaLROptions): Schedule {
   if (strategy !== "cos" && strategy !== "linear") {
     throw new Error(
       `${fn}: annealStrategy must be "cos" or "linear", got ${
-        JSON.stringify(strategy) ?? "undefined"
+        showValue(strategy) ?? "undefined"
       }`,
     );
   }

@@ -29,6 +29,9 @@ const ODD: Record<string, unknown> = {
   "[1, 2, 3]": [1, 2, 3],
   "[[1], [2, 3]]": [[1], [2, 3]],
   "a function": () => 1,
+  "a bigint": 2n,
+  "a symbol": Symbol("odd"),
+  "[1n, 2]": [1n, 2],
   "a key": T.random.key(0),
   "a tensor": T.tensor([1, 2]),
   "an int32 tensor": T.tensor([1, 2], { dtype: "int32" }),
@@ -85,6 +88,8 @@ Deno.test("api errors: every public function fails on wrong arguments with an Er
     "[[1], [2, 3]]",
     "a scalar tensor",
     "a 4-D tensor",
+    "a bigint",
+    "a symbol",
   );
   const namespaces: [string, Record<string, unknown>][] = [
     ["", T as unknown as Record<string, unknown>],
@@ -365,6 +370,9 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
     "true",
     "Infinity",
     "a function",
+    "a bigint",
+    "a symbol",
+    "[1n, 2]",
     "a tensor",
   );
   const x = T.random.normal(T.random.key(0), [2, 3, 8, 8]);
