@@ -31,7 +31,7 @@ import {
 } from "./tensor.ts";
 import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt } from "./_args.ts";
+import { floatCheck, fmt, showValue } from "./_args.ts";
 import { add, astype, equal, mul, where } from "./elementwise.ts";
 import {
   batchFront,
@@ -113,7 +113,7 @@ function intIn(
   if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
     throw new Error(
       `${fn}: ${name} must be an integer in [${min}, ${max}], got ${
-        JSON.stringify(v)
+        showValue(v)
       }`,
     );
   }
@@ -471,13 +471,17 @@ export interface SortOptions {
   descending?: boolean;
 }
 
-/** Values and int32 indices, as `torch.sort` and `torch.topk` return them. */
-export interface ValuesAndIndices {
+/**
+ * Values and int32 indices, as `torch.sort` and `torch.topk` return them: a
+ * type (not an interface) so that it is a tree, which `vmap`, `jit` and
+ * `vjp` of a function returning it accept.
+ */
+export type ValuesAndIndices = {
   /** The values, in order. */
   values: Tensor;
   /** Where each value was along the axis (int32). */
   indices: Tensor;
-}
+};
 
 /** The checked axis and the argsort of x along it; `key` names the direction option (`descending`, or topk's `largest`). */
 function argsortOf(

@@ -8,31 +8,25 @@
  *
  * @module
  */
-import {
-  add,
-  div,
-  equal,
-  less,
-  lessEqual,
-  mul,
-  sub,
-  where,
-} from "./elementwise.ts";
+import { add, astype, div, equal, mul, sub, where } from "./elementwise.ts";
 import { any } from "./reductions.ts";
 import {
   checkKeepDims,
+  concat,
   normAxis,
   reduceAxes,
   reshape,
+  slice,
   sum,
 } from "./structural.ts";
-import { sort, take } from "./indexing.ts";
+import { argsort, sort, take } from "./indexing.ts";
 import { moveaxis } from "./shape.ts";
 import { isNan } from "./math.ts";
 import {
   checkOptions,
   checkTensor,
   describe,
+  promote,
   type Tensor,
   tensor,
 } from "./tensor.ts";
@@ -249,8 +243,9 @@ export function nanmean(x: Tensor, options?: NanReduceOptions): Tensor {
  * sorted, as `torch.searchsorted` and `jnp.searchsorted`: for each value
  * the count of entries below it (or, with `right`, not above it), int32
  * (PyTorch's int64). NaN counts as above every number (where `sort` puts
- * it), so a NaN value goes after all of them. Each value is compared with every entry (no binary
- * search: O(n·m), and no derivative).
+ * it), so a NaN value goes after all of them. The values are sorted
+ * together with the sequence (O((n + m) log(n + m)) time, no n × m table;
+ * no derivative).
  *
  * @example
  * ```ts
@@ -267,22 +262,26 @@ export function searchsorted(
   options?: { right?: boolean },
 ): Tensor {
   using _op = userOp("searchsorted");
-  return searchAs("searchsorted", sortedSequence, values, options);
+  return searchAs("searchsorted", sortedSequence, values, options, [
+    "sortedSequence",
+    "values",
+  ]);
 }
 
-/** {@linkcode searchsorted}, its errors naming `fn`. */
+/** {@linkcode searchsorted}, its errors naming `fn` and its arguments `names`. */
 function searchAs(
   fn: string,
   seq: Tensor,
   values: Tensor,
   options: { right?: boolean } | undefined,
+  [seqName, valuesName]: [string, string],
 ): Tensor {
-  checkTensor(fn, seq, "the sorted sequence");
-  checkTensor(fn, values, "values");
+  checkTensor(fn, seq, seqName);
+  checkTensor(fn, values, valuesName);
   const o = checkOptions(fn, options, ["right"]);
   if (seq.shape.length !== 1) {
     throw new Error(
-      `${fn}: the sorted sequence must be a vector, got ${describe(seq)}`,
+      `${fn}: ${seqName} must be a vector, got ${describe(seq)}`,
     );
   }
   const right = o.right ?? false;
@@ -291,16 +290,17 @@ function searchAs(
       `${fn}: options.right must be a boolean, got ${describe(right)}`,
     );
   }
-  // [...values, 1] against [n]: how many entries are below (or not above),
-  // NaN ordered above everything (where torch.sort puts it): a NaN value
-  // is above every number of the sequence and, with right, not above a NaN
-  // in it (as np.searchsorted, and torch.searchsorted for a NaN-free one)
-  const v = reshape(values, [...values.shape, 1]);
-  const nan = isNan(v);
-  const hits = right
-    ? add(lessEqual(seq, v), nan)
-    : add(less(seq, v), mul(nan, equal(isNan(seq), 0)));
-  return sum(hits, { axis: -1 });
+  // values and entries sorted together (stably: a value before the entries
+  // equal to it, or with right after them; NaN last): a value's place there
+  // less its place among the values alone counts the entries before it
+  const dtype = promote(seq.dtype, values.dtype);
+  const s = astype(seq, dtype), v = astype(reshape(values, [-1]), dtype);
+  const place = (t: Tensor) => argsort(argsort(t)); // each one's sorted place
+  const n = seq.shape[0], m = v.shape[0];
+  const merged = place(right ? concat([s, v]) : concat([v, s]));
+  const first = right ? n : 0;
+  const count = sub(slice(merged, [first], [first + m]), place(v));
+  return reshape(count, values.shape);
 }
 
 /**
@@ -321,5 +321,5 @@ export function bucketize(
   options?: { right?: boolean },
 ): Tensor {
   using _op = userOp("bucketize");
-  return searchAs("bucketize", boundaries, x, options);
+  return searchAs("bucketize", boundaries, x, options, ["boundaries", "x"]);
 }
