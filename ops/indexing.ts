@@ -28,6 +28,7 @@ import {
   fromData,
   sizeOf,
   type Tensor,
+  zeros,
 } from "./tensor.ts";
 import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
@@ -394,12 +395,12 @@ export function oneHot(
       }, numClasses ${c})`,
     );
   }
+  const dtype = options.dtype ?? "float32";
+  // (no labels: nothing to compare, so no table of the classes either)
+  if (n === 0) return zeros([...labels.shape, c], { dtype });
   const checked = checkRange(fn, labels, "labels", c, `numClasses ${c}`);
   const classes = arange(c, undefined, 1, { dtype: "int32" });
-  return astype(
-    equal(expandDims(checked, -1), classes),
-    options.dtype ?? "float32",
-  );
+  return astype(equal(expandDims(checked, -1), classes), dtype);
 }
 
 /** Options of {@linkcode embedding}. */
@@ -483,24 +484,38 @@ export type ValuesAndIndices = {
   indices: Tensor;
 };
 
-/** The checked axis and the argsort of x along it; `key` names the direction option (`descending`, or topk's `largest`). */
+/**
+ * The checked axis and the argsort of x along it; `key` names the direction
+ * option (`descending`, or topk's `largest`). A scalar (axis 0 or -1) is
+ * sorted as its one-element vector `v`, as torch's 0-d sort, argsort and
+ * topk; `back` turns a one-element result back into a scalar.
+ */
 function argsortOf(
   fn: string,
   x: Tensor,
   options: SortOptions | TopkOptions,
   key: "descending" | "largest",
   descendingDefault: boolean,
-): { axis: number; indices: Tensor } {
+): { v: Tensor; axis: number; indices: Tensor; back: (t: Tensor) => Tensor } {
   checkTensor(fn, x, "x");
   checkOptions(fn, options, ["axis", key]);
-  const axis = axisOf(fn, x, options.axis ?? -1);
+  const scalar = x.shape.length === 0;
+  const axis = scalar
+    ? normAxis(fn, (options.axis ?? -1) as number, 0, x.shape)
+    : axisOf(fn, x, options.axis ?? -1);
   const descending = checkBool(
     fn,
     key,
     (options as Record<string, unknown>)[key],
     descendingDefault,
   );
-  return { axis, indices: bind(argsortPrim, [x], { axis, descending }) };
+  const v = scalar ? reshape(x, [1]) : x;
+  return {
+    v,
+    axis,
+    indices: bind(argsortPrim, [v], { axis, descending }),
+    back: (t) => (scalar && t.shape[0] === 1 ? reshape(t, []) : t),
+  };
 }
 
 /**
@@ -517,7 +532,14 @@ function argsortOf(
  */
 export function argsort(x: Tensor, options?: SortOptions): Tensor {
   if (options === undefined) options = {};
-  return argsortOf("argsort", x, options, "descending", false).indices;
+  const { indices, back } = argsortOf(
+    "argsort",
+    x,
+    options,
+    "descending",
+    false,
+  );
+  return back(indices);
 }
 
 /**
@@ -539,8 +561,15 @@ export function sort(x: Tensor, options?: SortOptions): ValuesAndIndices {
   if (options === undefined) options = {};
   const fn = "sort";
   using _op = userOp(fn);
-  const { axis, indices } = argsortOf(fn, x, options, "descending", false);
-  return { values: bind(gatherElementsPrim, [x, indices], { axis }), indices };
+  const { v, axis, indices, back } = argsortOf(
+    fn,
+    x,
+    options,
+    "descending",
+    false,
+  );
+  const values = bind(gatherElementsPrim, [v, indices], { axis });
+  return { values: back(values), indices: back(indices) };
 }
 
 /** Options of {@linkcode topk}. */
@@ -577,12 +606,19 @@ export function topk(
   if (options === undefined) options = {};
   const fn = "topk";
   using _op = userOp(fn);
-  const { axis, indices: order } = argsortOf(fn, x, options, "largest", true);
-  const size = x.shape[axis];
+  const { v, axis, indices: order, back } = argsortOf(
+    fn,
+    x,
+    options,
+    "largest",
+    true,
+  );
+  const size = v.shape[axis];
   const kk = intIn(fn, `k (axis ${axis} of x ${fmt(x.shape)})`, k, 0, size);
-  const ends = x.shape.map((d, i) => (i === axis ? kk : d));
+  const ends = v.shape.map((d, i) => (i === axis ? kk : d));
   const indices = slice(order, [], ends);
-  return { values: bind(gatherElementsPrim, [x, indices], { axis }), indices };
+  const values = bind(gatherElementsPrim, [v, indices], { axis });
+  return { values: back(values), indices: back(indices) };
 }
 
 // ---------------------------------------------------------------------------

@@ -449,8 +449,8 @@ Deno.test("errors: indices out of range, wrong dtypes, shapes and options name t
       /^sort: descending must be a boolean, got 1$/,
     ],
     [
-      () => T.argsort(T.tensor(3)),
-      /^argsort: x must have at least one axis, got a scalar$/,
+      () => T.argsort(T.tensor(3), { axis: 1 }),
+      /^argsort: axis 1 is out of range for x with 0 dims \(shape \[\]\)$/,
     ],
     [
       () => T.topk(x, 6),
@@ -572,4 +572,42 @@ Deno.test("nn.embedding: N(0, 1) init with the padding row zeroed, PyTorch's rep
   for (const row of T.toArray(T.slice(y, [0, 4], [3, 8])) as number[][]) {
     assert.deepEqual([row[1], row[3]], [row[0] + 2, row[2] + 2], `${row}`);
   }
+});
+
+Deno.test("sort, argsort and topk of a scalar sort its one-element vector, as torch's of a 0-d tensor (they refused it)", () => {
+  const x = T.tensor(3);
+  // torch.sort(torch.tensor(3.)): values tensor(3.), indices tensor(0)
+  for (const r of [T.sort(x), T.sort(x, { descending: true, axis: -1 })]) {
+    assert.deepEqual([r.values.shape, T.toArray(r.values)], [[], 3]);
+    assert.deepEqual([r.indices.shape, r.indices.dtype], [[], "int32"]);
+    assert.equal(T.toArray(r.indices), 0);
+  }
+  // torch.argsort(torch.tensor(3.)): tensor(0)
+  assert.deepEqual(T.argsort(x, { axis: 0 }).shape, []);
+  // torch.topk(torch.tensor(3.), 1): values tensor(3.), indices tensor(0)
+  const top = T.topk(x, 1, { largest: false });
+  assert.deepEqual([top.values.shape, T.toArray(top.values)], [[], 3]);
+  // k = 0 takes nothing (torch returns the scalar itself there)
+  assert.deepEqual(T.topk(x, 0).values.shape, [0]);
+  // the gradient of the one value is 1; vmap over a vector sorts each scalar
+  const g = T.grad((v: Tensor) => T.topk(v, 1).values)(
+    T.tensor(2, { dtype: "float64" }),
+  );
+  assert.equal(T.item(g), 1);
+  const each = T.vmap((v: Tensor) => T.sort(v).values)(T.tensor([3, 1, 2]));
+  assert.deepEqual(T.toArray(each), [3, 1, 2]);
+  assert.throws(
+    () => T.topk(x, 2),
+    /^Error: topk: k \(axis 0 of x \[\]\) must be an integer in \[0, 1\], got 2$/,
+  );
+});
+
+Deno.test("oneHot of no labels builds no table of the classes (2^28 classes took 3 GiB for an empty result)", () => {
+  const labels = T.zeros([0, 3], { dtype: "int32" });
+  const before = Deno.memoryUsage().rss;
+  const y = T.oneHot(labels, 2 ** 28, { dtype: "int32" });
+  const grown = Deno.memoryUsage().rss - before;
+  assert.deepEqual([y.shape, y.dtype], [[0, 3, 2 ** 28], "int32"]);
+  // an arange of 2^28 int32 classes alone is 1 GiB
+  assert.ok(grown < 2 ** 28, `resident memory grew ${grown} bytes`);
 });
