@@ -734,8 +734,13 @@ const powInt = binaryForward(intPow);
 // d a^b / da = b a^(b-1), taken as 0 where b = 0 (as PyTorch: 0^0, NaN^0),
 // the factor t inside the where as PyTorch's: an infinite or NaN t gives 0
 // there too, and so does the derivative of this (that of log a at a = ∞, say)
-const powDa = (t: Tensor, a: Tensor, b: Tensor) =>
-  where(equal(b, 0), 0, mul(t, mul(b, powOp(a, sub(b, 1)))));
+const powDa = (t: Tensor, a: Tensor, b: Tensor) => {
+  // (the exponent b - 1 replaced by 0 where b = 0, so that the branch the
+  // where drops holds no 0 · inf: no NaN for the debug checks to find, and
+  // none in the derivatives of this one)
+  const zero = equal(b, 0);
+  return where(zero, 0, mul(t, mul(b, powOp(a, where(zero, 0, sub(b, 1))))));
+};
 // d a^b / db = a^b log a, taken as 0 where a = 0 and b >= 0 (as PyTorch:
 // a = 0 with b < 0 gives ±inf)
 const powDb = (t: Tensor, a: Tensor, b: Tensor, y: Tensor) =>

@@ -338,3 +338,22 @@ Deno.test("vmap of the binary ops with one operand unbatched is the loop", () =>
     }
   }
 });
+
+Deno.test("pow's derivatives at b = 0 hold no NaN for the debug checks to find (grad of x^0 at 0 raised 'backward of pow: produced NaN')", () => {
+  const x = T.tensor([0, 1, -2], { dtype: "float64" });
+  T.setDebugNans(true);
+  try {
+    // d/dx x^0 = 0 everywhere (torch.pow's backward gives 0 too)
+    const g = T.grad((v: Tensor) => T.sum(T.pow(v, 0)))(x);
+    assert.deepEqual(Array.from(g.data), [0, 0, 0]);
+    const [, t] = T.jvp((v: Tensor) => T.pow(v, 0), [x], [T.onesLike(x)]);
+    assert.deepEqual(Array.from(t.data), [0, 0, 0]);
+    // d²/dx² x^1 = 0, and d/db of the x-derivative at b = 0 is 0 too
+    const h = T.grad((v: Tensor) =>
+      T.sum(T.grad((w: Tensor) => T.sum(T.pow(w, 1)))(v))
+    )(x);
+    assert.deepEqual(Array.from(h.data), [0, 0, 0]);
+  } finally {
+    T.setDebugNans(false);
+  }
+});

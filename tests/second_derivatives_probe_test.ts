@@ -54,6 +54,12 @@ const knownReverse: Known = (op, k, c, a, b) => {
   if (op === "pow" && k.startsWith("gb/") && a === 0 && b >= 0) {
     return "pow: 0 where PyTorch's mask gives NaN";
   }
+  // d/da a^b is 0 along all of b = 0, so its derivatives there are 0 (as
+  // JAX's); PyTorch's double backward differentiates b · a^(b-1) at a = 0
+  // too and gets 0 · inf = NaN through its mask
+  if (op === "pow" && k.startsWith("ga/") && b === 0) {
+    return "pow: 0 at b = 0 where PyTorch's mask gives NaN";
+  }
   return undefined;
 };
 
