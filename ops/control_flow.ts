@@ -250,6 +250,45 @@ function truth(fn: string, what: string, p: Tensor): boolean {
 }
 
 /**
+ * A control-flow primitive's functions, kept for `makeJaxpr` (which traces
+ * them at their operands' shapes and dtypes and prints them as nested
+ * jaxprs, as JAX prints cond's branches); nothing else reads them. @internal
+ */
+export interface Staged {
+  /** How many leading inputs the functions do not take (the predicate). */
+  readonly skip: number;
+  /**
+   * By parameter name, the function (or functions) of the other inputs:
+   * `branches` (the true branch first: the one a nonzero predicate runs),
+   * or whileLoop's `condJaxpr` (a scalar) and `bodyJaxpr` (the next carry).
+   */
+  readonly fns: Readonly<
+    Record<
+      string,
+      | ((...leaves: Tensor[]) => Tensor | Tensor[])
+      | readonly ((...leaves: Tensor[]) => Tensor | Tensor[])[]
+    >
+  >;
+  /** A function of those inputs whose result has the primitive's shape and dtype (else the first function's result has). */
+  readonly result?: (...leaves: Tensor[]) => Tensor;
+  /** Other parameters to print. */
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+const stagedRules = new WeakMap<object, Staged>();
+
+/** `rule`, its functions kept as {@linkcode Staged}. */
+function staged(rule: Rule<Empty>, s: Staged): Rule<Empty> {
+  stagedRules.set(rule, s);
+  return rule;
+}
+
+/** The functions of a control-flow primitive's rule, or undefined for another rule. @internal */
+export function stagedOf(rule: object): Staged | undefined {
+  return stagedRules.get(rule);
+}
+
+/**
  * `cond`'s primitive over `[pred, ...leaves]`: the branch `pred` picks, on
  * the leaves, its result packed (`onTrue` / `onFalse`). Each call of cond
  * makes its own rule (its branches are the caller's functions), which jit
@@ -264,7 +303,7 @@ function condRule(
   const branches = <T>(
     g: (f: (...leaves: Tensor[]) => Tensor) => (...a: Tensor[]) => T,
   ) => [g(onTrue), g(onFalse)] as const;
-  return {
+  return staged({
     name: fn,
     forward: ([pred, ...leaves]) => {
       const on = truth(fn, "pred", pred);
@@ -347,7 +386,7 @@ function condRule(
       const yf = lead(noLeak(fn, roles[1], vals, f(...leaves)));
       return [where(leadShaped(on, [b], yt.shape.length), yt, yf), 0];
     },
-  };
+  }, { skip: 1, fns: { branches: [onTrue, onFalse] } });
 }
 
 /** Whether `x` is traced by reverse-mode differentiation at some level. */
@@ -410,7 +449,7 @@ function pickRule(fn: string, roles: Roles, p: Pick): Rule<Empty> {
       a,
       b,
     );
-  return {
+  return staged({
     name: fn,
     forward: ([on, ...leaves]) => {
       const yt = p.t(...leaves);
@@ -461,7 +500,11 @@ function pickRule(fn: string, roles: Roles, p: Pick): Rule<Empty> {
       };
       return [bindRule(pickRule(fn, roles, outer), front, {}), 0];
     },
-  };
+  }, {
+    skip: 1,
+    fns: { branches: [p.t, p.f] },
+    params: { perExample: true },
+  });
 }
 
 /**
@@ -626,7 +669,7 @@ function whileRule(
   step: (...leaves: Tensor[]) => Tensor[],
   box: SigBox,
 ): Rule<Empty> {
-  return {
+  return staged({
     name: fn,
     forward: (leaves) => {
       let ls = leaves;
@@ -711,7 +754,11 @@ function whileRule(
       );
       return [pack(final, box.sig!, [b]), 0];
     },
-  };
+  }, {
+    skip: 0,
+    fns: { condJaxpr: test, bodyJaxpr: step },
+    result: (...leaves) => pack(leaves, box.sig!),
+  });
 }
 
 /**
