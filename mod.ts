@@ -323,9 +323,12 @@ export {
   type LpPool2dOptions,
   maxPool1d,
   type MaxPool1dOptions,
+  maxPool1dWithIndices,
   maxPool2d,
   type MaxPool2dOptions,
   maxPool2dWithIndices,
+  maxUnpool1d,
+  type MaxUnpool1dOptions,
   maxUnpool2d,
   type MaxUnpool2dOptions,
 } from "./ops/pool.ts";
@@ -340,6 +343,9 @@ export {
   type ConvTranspose3dOptions,
   maxPool3d,
   type MaxPool3dOptions,
+  maxPool3dWithIndices,
+  maxUnpool3d,
+  type MaxUnpool3dOptions,
   type Triple,
 } from "./ops/conv3d.ts";
 export {
@@ -404,4 +410,21 @@ export {
   trunc,
   xlogy,
 } from "./ops/math.ts";
+export {
+  cdist,
+  type CdistOptions,
+  copysign,
+  digamma,
+  erfinv,
+  fmax,
+  fmin,
+  frac,
+  heaviside,
+  lerp,
+  lgamma,
+  logit,
+  type LogitOptions,
+  polygamma,
+  sinc,
+} from "./ops/special.ts";
 export * as nn from "./nn/mod.ts";

@@ -5,12 +5,15 @@
  * into the channels and runs one `conv2d` over all depths at once (the
  * depth taps summed inside its kernel); the pools pool each slice with the
  * 2-D op, then across the depth window (a max is separable, and so is an
- * average, its divisor being a product of per-axis counts).
+ * average, its divisor being a product of per-axis counts);
+ * `maxPool3dWithIndices` reads each slice's 2-D index at the depth
+ * window's pick, and `maxUnpool3d` is `maxUnpool2d`'s code over three axes.
  *
  * @module
  */
 import {
   allocShape,
+  arange,
   checkOptions,
   checkTensor,
   describe,
@@ -28,17 +31,27 @@ import {
   onBatch,
   outputLength,
 } from "./conv.ts";
-import { add, div } from "./elementwise.ts";
-import { pad, reshape, slice, sum, transpose } from "./structural.ts";
-import { gatherAt, scatterAddAt } from "./indexing.ts";
+import { add, div, less, mul, where } from "./elementwise.ts";
+import {
+  expandDims,
+  pad,
+  reshape,
+  slice,
+  squeeze,
+  sum,
+  transpose,
+} from "./structural.ts";
+import { gatherAt, scatterAddAt, takeAlongAxisAt } from "./indexing.ts";
 import {
   adaptiveAvgAlong,
   adaptiveBounds,
   adaptiveMaxAlong,
   avgPool2d,
-  firstMaxAlong,
+  firstMaxPick,
   keepInputSize,
   maxPool2d,
+  maxPool2dWithIndices,
+  maxUnpoolNd,
 } from "./pool.ts";
 
 /** A size option of a 3-D op: one number or `[d, h, w]`. */
@@ -549,14 +562,14 @@ export function pool3dSettings(
 
 /**
  * maxPool3d's (`kind` "max") or avgPool3d's settings and output shape for
- * x's shape, with the op's errors. @internal
+ * x's shape, with the op's errors (`fn` names the op in them). @internal
  */
 export function pool3dShape(
   xShape: readonly number[],
   options: MaxPool3dOptions | AvgPool3dOptions,
   kind: "max" | "avg",
+  fn: string = kind === "max" ? "maxPool3d" : "avgPool3d",
 ) {
-  const fn = kind === "max" ? "maxPool3d" : "avgPool3d";
   const { k, stride, padding, dilation, ceilMode } = pool3dSettings(
     fn,
     options,
@@ -626,37 +639,144 @@ export function pool3dShape(
  * ```
  */
 export function maxPool3d(x: Tensor, options: MaxPool3dOptions): Tensor {
-  const fn = "maxPool3d";
+  return maxPool3dPicks("maxPool3d", x, options, false).values;
+}
+
+/**
+ * {@linkcode maxPool3d}'s values and where each came from, as
+ * `torch.nn.functional.max_pool3d(..., return_indices=True)`: the int32
+ * index within its `D·H·W` volume of each window's first maximum in
+ * (d, h, w) order (its last NaN), -1 for a window made only of padding
+ * (PyTorch's index there lies outside the window). The values are
+ * maxPool3d's; the indices feed {@linkcode maxUnpool3d}.
+ *
+ * @example
+ * ```ts
+ * import { arange, maxPool3dWithIndices, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(8), [1, 1, 2, 2, 2]);
+ * const { values, indices } = maxPool3dWithIndices(x, { kernelSize: [2, 1, 2] });
+ * assert.deepEqual(toArray(values), [[[[[5], [7]]]]]);
+ * assert.deepEqual(toArray(indices), [[[[[5], [7]]]]]); // depth 1, rows 0 and 1, column 1 of a 2x2x2 volume
+ * ```
+ */
+export function maxPool3dWithIndices(
+  x: Tensor,
+  options: MaxPool3dOptions,
+): { values: Tensor; indices: Tensor } {
+  const r = maxPool3dPicks("maxPool3dWithIndices", x, options, true);
+  return { values: r.values, indices: r.indices! };
+}
+
+/**
+ * maxPool3d (`fn` names the caller) and, `withIndices`, where each value
+ * came from: each slice max-pooled over height and width (with its
+ * indices in the H·W plane, moved to the slice's place in the volume),
+ * then the depth window's first maximum (its last NaN) picked, and the
+ * index at that pick read.
+ */
+function maxPool3dPicks(
+  fn: string,
+  x: Tensor,
+  options: MaxPool3dOptions,
+  withIndices: boolean,
+): { values: Tensor; indices: Tensor | null } {
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const p = pool3dShape(x.shape, options, "max");
+  const p = pool3dShape(x.shape, options, "max", fn);
   using _op = userOp(fn);
-  return onBatch(x, (x5) => {
-    const [n, c, d, h, w] = x5.shape, [od, oh, ow] = p.out, kd = p.k[0];
-    const slices = maxPool2d(reshape(x5, [n, c * d, h, w]), {
-      kernelSize: [p.k[1], p.k[2]],
-      stride: [p.stride[1], p.stride[2]],
-      padding: [p.padding[1], p.padding[2]],
-      dilation: [p.dilation[1], p.dilation[2]],
-      ceilMode: p.ceilMode,
-    }); // [N, C·D, oH, oW]
-    // a -inf slice for the depth taps in the padding
-    const padded = pad(reshape(slices, [n, c, d, oh, ow]), [
-      [0, 0],
-      [0, 0],
-      [
-        0,
-        1,
-      ],
-      [0, 0],
-      [0, 0],
-    ], { value: -Infinity });
-    // (a depth tap in the padding reads the window's nearest input slice:
-    // the pick stays on the input, as PyTorch's, when all are -infinity)
-    const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0], true);
-    // [N, C, oD, kD, oH, oW]: the first maximum, or the last NaN
-    return firstMaxAlong(gatherAt(padded, at, 2), 3);
-  }, 3);
+  const unbatched = x.shape.length === 4;
+  const x5 = unbatched ? expandDims(x, 0) : x;
+  const [n, c, d, h, w] = x5.shape, [od, oh, ow] = p.out, kd = p.k[0];
+  const planes = reshape(x5, [n, c * d, h, w]);
+  const opts2 = {
+    kernelSize: [p.k[1], p.k[2]] as [number, number],
+    stride: [p.stride[1], p.stride[2]] as [number, number],
+    padding: [p.padding[1], p.padding[2]] as [number, number],
+    dilation: [p.dilation[1], p.dilation[2]] as [number, number],
+    ceilMode: p.ceilMode,
+  };
+  const sliced = withIndices
+    ? maxPool2dWithIndices(planes, opts2)
+    : { values: maxPool2d(planes, opts2), indices: null }; // [N, C·D, oH, oW]
+  // a slice past the input for the depth taps in the padding (-inf, and
+  // index -1: a window of only padding)
+  const depthPad: [number, number][] = [[0, 0], [0, 0], [0, 1], [0, 0], [
+    0,
+    0,
+  ]];
+  const padded = pad(reshape(sliced.values, [n, c, d, oh, ow]), depthPad, {
+    value: -Infinity,
+  });
+  // (a depth tap in the padding reads the window's nearest input slice:
+  // the pick stays on the input, as PyTorch's, when all are -infinity)
+  const at = taps(d, od, kd, p.stride[0], p.dilation[0], p.padding[0], true);
+  const windows = gatherAt(padded, at, 2); // [N, C, oD, kD, oH, oW]
+  // the first maximum, or the last NaN, of each depth window
+  const pick = firstMaxPick(windows, 3);
+  const read = (v: Tensor) => {
+    const y = squeeze(takeAlongAxisAt(v, pick, 3), 3);
+    return unbatched ? squeeze(y, 0) : y;
+  };
+  if (sliced.indices === null) return { values: read(windows), indices: null };
+  // slice z's index i within its H·W plane is z·H·W + i in the volume
+  const hw = reshape(sliced.indices, [n, c, d, oh, ow]);
+  const base = reshape(mul(arange(d, { dtype: "int32" }), h * w), [d, 1, 1]);
+  const vol = where(less(hw, 0), hw, add(hw, base));
+  const idx = gatherAt(pad(vol, depthPad, { value: -1 }), at, 2);
+  return { values: read(windows), indices: read(idx) };
+}
+
+/** Options of {@linkcode maxUnpool3d}. */
+export interface MaxUnpool3dOptions {
+  /** The pooling's window size. Required. */
+  kernelSize: Triple;
+  /** The pooling's stride. Default kernelSize. */
+  stride?: Triple | null;
+  /** The pooling's padding. Default 0. */
+  padding?: Triple;
+  /** The output's `[D, H, W]` (or the whole shape), when the default `(D - 1)·stride - 2·padding + kernelSize` per axis is not the pooled input's (a floor dropped a slice). */
+  outputSize?: readonly number[] | null;
+}
+
+/**
+ * The partial inverse of 3-D max pooling, as
+ * `torch.nn.functional.max_unpool3d`: each value of `x` `[N, C, D, H, W]`
+ * (or unbatched `[C, D, H, W]`) put back at its index (from
+ * {@linkcode maxPool3dWithIndices}) in a zero volume of the pooled input's
+ * size. Where two values name one index the later one stays, as PyTorch's
+ * CPU loop writes them; so the gradient reaches only that one (PyTorch's
+ * backward gathers for both). The same code as {@linkcode maxUnpool2d}.
+ *
+ * @example
+ * ```ts
+ * import { arange, maxPool3dWithIndices, maxUnpool3d, reshape, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = reshape(arange(8), [1, 1, 2, 2, 2]);
+ * const { values, indices } = maxPool3dWithIndices(x, { kernelSize: 2 });
+ * const y = maxUnpool3d(values, indices, { kernelSize: 2 });
+ * assert.deepEqual(toArray(y), [[[[[0, 0], [0, 0]], [[0, 0], [0, 7]]]]]);
+ * ```
+ */
+export function maxUnpool3d(
+  x: Tensor,
+  indices: Tensor,
+  options: MaxUnpool3dOptions,
+): Tensor {
+  const fn = "maxUnpool3d";
+  return maxUnpoolNd(fn, x, indices, options, {
+    rank: 3,
+    // (dilation and ceilMode are not max_unpool3d's: refused, not overridden)
+    settle: (pool) => {
+      const s = pool3dSettings(
+        fn,
+        { ...pool, dilation: 1, ceilMode: false } as MaxPool3dOptions,
+        "max",
+      );
+      return { kernelSize: s.k, stride: s.stride, padding: s.padding };
+    },
+    batched: (shape) => volumeBatch(fn, shape),
+  });
 }
 
 /**

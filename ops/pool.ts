@@ -51,6 +51,7 @@ import {
 import {
   batchFront,
   batchSize,
+  expandDims,
   pad,
   reshape,
   squeeze,
@@ -404,14 +405,60 @@ export function maxUnpool2d(
   indices: Tensor,
   options: MaxUnpool2dOptions,
 ): Tensor {
-  using _op = userOp("maxUnpool2d");
   const fn = "maxUnpool2d";
+  return maxUnpoolNd(fn, x, indices, options, {
+    rank: 2,
+    // (dilation and ceilMode are not max_unpool2d's: refused, not overridden)
+    settle: (pool) =>
+      poolSettings(
+        fn,
+        { ...pool, dilation: 1, ceilMode: false } as MaxPool2dOptions,
+        "max",
+      ),
+    batched: (shape) => batchShape(fn, shape),
+  });
+}
+
+/** What {@linkcode maxUnpoolNd} needs of a pooling's options, per spatial axis. @internal */
+export interface UnpoolGeometry {
+  kernelSize: readonly number[];
+  stride: readonly number[];
+  padding: readonly number[];
+}
+
+/** The spatial axes' names in an unpooling's messages, by rank. */
+const SPATIAL_NAMES = ["", "[L]", "[H, W]", "[D, H, W]"];
+
+/**
+ * maxUnpool1d, maxUnpool2d and maxUnpool3d (`fn`), one code path over the
+ * spatial `rank` (`settle` checks the pooling's options with the caller's
+ * messages and returns `rank` sizes of each): the arguments checked in
+ * the 2-D op's order, the output size (the default
+ * `(in - 1)·stride - 2·padding + kernelSize` per axis, or `outputSize`
+ * within a stride of it, as PyTorch's `_unpool_output_size`), then each
+ * value added into a zero plane at its index, the later of two writes to
+ * one index kept (PyTorch's CPU loop). `batched` gives x's shape as
+ * `[N, C, ...spatial]` (the op's rank error for any other). @internal
+ */
+export function maxUnpoolNd(
+  fn: string,
+  x: Tensor,
+  indices: Tensor,
+  options: unknown,
+  how: {
+    rank: 1 | 2 | 3;
+    settle: (pool: Readonly<Record<string, unknown>>) => UnpoolGeometry;
+    batched: (shape: readonly number[]) => readonly number[];
+  },
+): Tensor {
+  using _op = userOp(fn);
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
   checkTensor(fn, indices, "indices");
+  const rank = how.rank;
   if (indices.dtype !== "int32") {
     throw new Error(
-      `${fn}: indices must be int32 (from maxPool2dWithIndices), got ${indices.dtype} ${
+      `${fn}: indices must be int32 (from maxPool${rank}dWithIndices), got ${indices.dtype} ${
         fmt(indices.shape)
       }`,
     );
@@ -426,48 +473,51 @@ export function maxUnpool2d(
   if (typeof options !== "object" || options === null) {
     throw new Error(`${fn}: options must be an object with kernelSize`);
   }
-  // (dilation and ceilMode are not max_unpool2d's: refused, not overridden)
   checkOptions(fn, options, ["kernelSize", "stride", "padding", "outputSize"]);
-  const { outputSize, ...pool } = options;
-  const o = poolSettings(fn, { ...pool, dilation: 1, ceilMode: false }, "max");
-  const [n, c, h, w] = batchShape(fn, x.shape);
-  const dflt = [0, 1].map((a) =>
-    ([h, w][a] - 1) * o.stride[a] - 2 * o.padding[a] + o.kernelSize[a]
+  const { outputSize, ...pool } = options as { outputSize?: unknown };
+  const o = how.settle(pool);
+  const [n, c, ...spatial] = how.batched(x.shape);
+  const dflt = spatial.map((s, a) =>
+    (s - 1) * o.stride[a] - 2 * o.padding[a] + o.kernelSize[a]
   );
   let size = dflt;
   if (outputSize !== undefined && outputSize !== null) {
-    // [H, W], or x's whole shape, or PyTorch's 4 entries: the last two read
+    // the spatial sizes, or x's whole shape, or PyTorch's rank + 2 entries:
+    // the last `rank` read
     const given = Array.isArray(outputSize) &&
-        [2, 4, x.shape.length].includes(outputSize.length)
-      ? outputSize.slice(-2)
+        [rank, rank + 2, x.shape.length].includes(outputSize.length)
+      ? outputSize.slice(-rank)
       : [];
     if (
-      given.length !== 2 ||
+      given.length !== rank ||
       !given.every((d, a) =>
         Number.isInteger(d) && d > dflt[a] - o.stride[a] &&
         d < dflt[a] + o.stride[a]
       )
     ) {
       throw new Error(
-        `${fn}: outputSize must be [H, W] within a stride of the default ${
-          fmt(dflt)
-        } (stride ${fmt(o.stride)}), got ${showValue(outputSize)}`,
+        `${fn}: outputSize must be ${
+          SPATIAL_NAMES[rank]
+        } within a stride of the default ${fmt(dflt)} (stride ${
+          fmt(o.stride)
+        }), got ${showValue(outputSize)}`,
       );
     }
     size = given;
   }
   // an output too large is an error before any allocation
   bounded(fn, [["the output", [n, c, ...size]]]);
-  const plane = size[0] * size[1];
+  const plane = size.reduce((a, b) => a * b, 1);
+  const inPlane = spatial.reduce((a, b) => a * b, 1);
   const flatIdx = checkedValues(
-    reshape(indices, [n, c, h * w]),
+    reshape(indices, [n, c, inPlane]),
     (data) => {
       for (let i = 0; i < data.length; i++) {
         if (data[i] < 0 || data[i] >= plane) {
           throw new Error(
             `${fn}: indices must be in [0, ${plane}) (an output plane of ${
-              size[0]
-            }x${size[1]}), got ${data[i]} at flat index ${i}`,
+              size.join("x")
+            }), got ${data[i]} at flat index ${i}`,
           );
         }
       }
@@ -475,13 +525,9 @@ export function maxUnpool2d(
   );
   // the last of several writes to one position is the one that stays
   const keep = astype(lastOccurrences(flatIdx), x.dtype);
-  const src = mul(reshape(x, [n, c, h * w]), keep);
-  const y = reshape(scatterAddAlongAt(src, flatIdx, 2, plane), [
-    n,
-    c,
-    ...size,
-  ]);
-  return x.shape.length === 3 ? reshape(y, [c, ...size]) : y;
+  const src = mul(reshape(x, [n, c, inPlane]), keep);
+  const y = scatterAddAlongAt(src, flatIdx, 2, plane);
+  return reshape(y, [...x.shape.slice(0, -rank), ...size]);
 }
 
 /**
@@ -620,6 +666,15 @@ export function adaptiveAvgAlong(
  * @internal
  */
 export function firstMaxAlong(v: Tensor, axis: number): Tensor {
+  return squeeze(takeAlongAxisAt(v, firstMaxPick(v, axis), axis), axis);
+}
+
+/**
+ * The position along `axis` of the entry {@linkcode firstMaxAlong} reads
+ * (int32, the axis kept with size 1): the first maximum, or the last NaN.
+ * @internal
+ */
+export function firstMaxPick(v: Tensor, axis: number): Tensor {
   const k = v.shape[axis];
   const nan = notEqual(v, v);
   const rank = mul(
@@ -630,8 +685,7 @@ export function firstMaxAlong(v: Tensor, axis: number): Tensor {
     ),
   );
   const o = { axis, keepDims: true };
-  const pick = where(any(nan, o), argmax(rank, o), argmax(v, o));
-  return squeeze(takeAlongAxisAt(v, pick, axis), axis);
+  return where(any(nan, o), argmax(rank, o), argmax(v, o));
 }
 
 /**
@@ -1051,6 +1105,98 @@ function pool1d(
     x,
     (x2) => kind === "max" ? maxPool2d(x2, lifted) : avgPool2d(x2, lifted),
   );
+}
+
+/**
+ * {@linkcode maxPool1d}'s values and where each came from, as
+ * `torch.nn.functional.max_pool1d(..., return_indices=True)` on x
+ * `[N, C, L]` (or unbatched `[C, L]`): the int32 position along L of each
+ * window's first maximum (its last NaN), -1 for a window made only of
+ * padding (PyTorch's index there lies outside the window). It runs as
+ * {@linkcode maxPool2dWithIndices} on a height of 1. The indices feed
+ * {@linkcode maxUnpool1d}.
+ *
+ * @example
+ * ```ts
+ * import { maxPool1dWithIndices, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 5, 2, 4, 3]]]);
+ * const { values, indices } = maxPool1dWithIndices(x, { kernelSize: 2 });
+ * assert.deepEqual(toArray(values), [[[5, 4]]]);
+ * assert.deepEqual(toArray(indices), [[[1, 3]]]);
+ * ```
+ */
+export function maxPool1dWithIndices(
+  x: Tensor,
+  options: MaxPool1dOptions,
+): { values: Tensor; indices: Tensor } {
+  const fn = "maxPool1dWithIndices";
+  using _op = userOp(fn);
+  checkTensor(fn, x, "x");
+  floatCheck(fn, "x", x);
+  pool1dShape(x.shape, options, "max", fn);
+  const lifted = pool1dSettings(fn, options, "max");
+  // (the index h·L + l within the 1 x L plane is l)
+  const { values, indices } = maxPool2dWithIndices(expandDims(x, -2), lifted);
+  return { values: squeeze(values, -2), indices: squeeze(indices, -2) };
+}
+
+/** Options of {@linkcode maxUnpool1d}. */
+export interface MaxUnpool1dOptions {
+  /** The pooling's window size. Required. */
+  kernelSize: number;
+  /** The pooling's stride. Default kernelSize. */
+  stride?: number | null;
+  /** The pooling's padding. Default 0. */
+  padding?: number;
+  /** The output's `[L]` (or the whole shape), when the default `(L - 1)·stride - 2·padding + kernelSize` is not the pooled input's (a floor dropped an entry). */
+  outputSize?: readonly number[] | null;
+}
+
+/**
+ * The partial inverse of 1-D max pooling, as
+ * `torch.nn.functional.max_unpool1d`: each value of `x` `[N, C, L]` (or
+ * unbatched `[C, L]`) put back at its index (from
+ * {@linkcode maxPool1dWithIndices}) in a zero row of the pooled input's
+ * length. Where two values name one index the later one stays, as
+ * PyTorch's CPU loop writes them; so the gradient reaches only that one
+ * (PyTorch's backward gathers for both). The same code as
+ * {@linkcode maxUnpool2d}.
+ *
+ * @example
+ * ```ts
+ * import { maxPool1dWithIndices, maxUnpool1d, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const x = tensor([[[1, 5, 2, 4, 3]]]);
+ * const { values, indices } = maxPool1dWithIndices(x, { kernelSize: 2 });
+ * assert.deepEqual(toArray(maxUnpool1d(values, indices, { kernelSize: 2 })), [[[0, 5, 0, 4]]]);
+ * // the floor dropped the last entry: outputSize gives the length back
+ * assert.deepEqual(toArray(maxUnpool1d(values, indices, { kernelSize: 2, outputSize: [5] })), [[[0, 5, 0, 4, 0]]]);
+ * ```
+ */
+export function maxUnpool1d(
+  x: Tensor,
+  indices: Tensor,
+  options: MaxUnpool1dOptions,
+): Tensor {
+  const fn = "maxUnpool1d";
+  return maxUnpoolNd(fn, x, indices, options, {
+    rank: 1,
+    settle: (pool) => {
+      const lifted = pool1dSettings(
+        fn,
+        { ...pool, dilation: 1, ceilMode: false } as MaxPool1dOptions,
+        "max",
+      );
+      const p = poolSettings(fn, lifted, "max");
+      return {
+        kernelSize: [p.kernelSize[1]],
+        stride: [p.stride[1]],
+        padding: [p.padding[1]],
+      };
+    },
+    batched: (shape) => lengthBatchShape(fn, shape),
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -118,6 +118,14 @@ const poolInput = fc.record({
   w: int(1, 5),
 }).map((d) => batch(d.n, d.unbatched, [d.c, d.h, d.w]));
 
+/** `[N, C, L]` or unbatched `[C, L]`, small. */
+const lengthInput = fc.record({
+  n: int(1, 2),
+  unbatched: fc.boolean(),
+  c: int(1, 2),
+  l: int(1, 6),
+}).map((d) => batch(d.n, d.unbatched, [d.c, d.l]));
+
 /** `[N, C, D, H, W]` or unbatched `[C, D, H, W]`, small. */
 const volumeInput = (c: fc.Arbitrary<number>) =>
   fc.record({
@@ -532,6 +540,93 @@ const maxUnpool2dRow: Row = {
   },
 };
 
+/** The spatial sizes of an unbatched or batched input of `rank` spatial axes. */
+const spatialOf = (shape: readonly number[], rank: number) =>
+  shape.slice(-rank);
+/** An unpooling's options of a pooling's (or a draw's). */
+// deno-lint-ignore no-explicit-any
+const unpoolGeometry = ({ kernelSize, stride, padding }: any) => ({
+  kernelSize,
+  stride,
+  padding,
+});
+
+/**
+ * maxUnpool1d and maxUnpool3d as maxUnpool2d's row: the values free, the
+ * indices from pooling a seeded input (overlapping windows included), the
+ * output that input's size.
+ */
+const maxUnpoolNdRows: Row[] = ([1, 3] as const).map((rank): Row => {
+  const pool = rank === 1 ? T.maxPool1dWithIndices : T.maxPool3dWithIndices;
+  const unpool = rank === 1 ? T.maxUnpool1d : T.maxUnpool3d;
+  const size = rank === 1 ? int(1, 3) : tripleOf(1, 2);
+  const pooled = (x: T.Tensor, d: unknown) => pool(x, unpoolGeometry(d));
+  return {
+    name: `maxUnpool${rank}d`,
+    arb: fc.record({
+      x: rank === 1 ? lengthInput : volumeInput(int(1, 2)),
+      kernelSize: size,
+      stride: size,
+      padding: rank === 1 ? int(0, 1) : tripleOf(0, 1),
+      seed: fc.nat(1000),
+    }).filter((d) =>
+      accepts(() => {
+        const { values, indices } = pooled(zeros(d.x), d);
+        unpool(values, indices, {
+          ...unpoolGeometry(d),
+          outputSize: spatialOf(d.x, rank),
+        });
+      })
+    ).map((d): Draw => ({
+      shapes: [pooled(zeros(d.x), d).values.shape.slice()],
+      p: d,
+    })),
+    domains: ["real"],
+    f: (d, v) => {
+      const image = T.random.uniform(T.random.key(d.seed), d.x);
+      return unpool(v, pooled(image, d).indices, {
+        ...unpoolGeometry(d),
+        outputSize: spatialOf(d.x, rank),
+      });
+    },
+  };
+});
+
+/**
+ * maxPool1dWithIndices and maxPool3dWithIndices (with every pooling
+ * option), their values unpooled at their indices into the input's size:
+ * both outputs in one differentiable function of x (each maximum kept in
+ * place, zeros elsewhere). Draws with a window of only padding (index -1,
+ * which unpooling refuses) are filtered out.
+ */
+const withIndicesRows: Row[] = ([1, 3] as const).map((rank): Row => {
+  const pool = rank === 1 ? T.maxPool1dWithIndices : T.maxPool3dWithIndices;
+  const unpool = rank === 1 ? T.maxUnpool1d : T.maxUnpool3d;
+  const size = rank === 1 ? int(1, 3) : tripleOf(1, 2);
+  // deno-lint-ignore no-explicit-any
+  const f = (o: any, x: T.Tensor) => {
+    const { values, indices } = pool(x, o);
+    return unpool(values, indices, {
+      ...unpoolGeometry(o),
+      outputSize: spatialOf(x.shape, rank),
+    });
+  };
+  return {
+    name: `maxPool${rank}dWithIndices, then maxUnpool${rank}d`,
+    arb: fc.record({
+      x: rank === 1 ? lengthInput : volumeInput(int(1, 2)),
+      kernelSize: size,
+      stride: fc.oneof(fc.constant(null), size),
+      padding: rank === 1 ? int(0, 1) : tripleOf(0, 1),
+      dilation: rank === 1 ? int(1, 2) : tripleOf(1, 2),
+      ceilMode: fc.boolean(),
+    }).map(({ x, ...opts }): Draw => ({ shapes: [x], p: opts }))
+      .filter(({ shapes, p }) => accepts(() => f(p, zeros(shapes[0])))),
+    domains: ["real"],
+    f,
+  };
+});
+
 const linearRow: Row = {
   name: "linear",
   arb: fc.record({
@@ -625,6 +720,8 @@ export const cnnRows: Row[] = [
   ...pixelShuffleRows,
   ...gridSampleRows,
   maxUnpool2dRow,
+  ...maxUnpoolNdRows,
+  ...withIndicesRows,
   linearRow,
   {
     name: "softmax",
