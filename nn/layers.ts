@@ -1652,8 +1652,8 @@ export function lpPool1d(
   });
 }
 
-/** Options of {@linkcode upsample}: those of the op, {@linkcode InterpolateOptions}. */
-export type UpsampleLayerOptions = InterpolateOptions;
+/** Options of {@linkcode upsample}: those of the op, {@linkcode InterpolateOptions}, but antialias (nn.Upsample has none). */
+export type UpsampleLayerOptions = Omit<InterpolateOptions, "antialias">;
 
 /**
  * Upsampling layer (PyTorch's `nn.Upsample`): {@linkcode interpolate} of

@@ -1,13 +1,17 @@
 /**
  * Resampling: `interpolate` as `torch.nn.functional.interpolate` for
  * `[N, C, L]`, `[N, C, H, W]` and `[N, C, D, H, W]` inputs, modes "nearest"
- * (PyTorch's legacy nearest), "linear", "bilinear" and "trilinear".
+ * (PyTorch's legacy nearest), "nearest-exact", "linear", "bilinear",
+ * "bicubic", "trilinear" and "area", and antialiased "bilinear" and
+ * "bicubic" (PyTorch's `antialias=True`, PIL's resampling filters).
  *
  * No primitive of its own: along each resized axis the output is a fixed
  * linear map of the input, applied with the existing ops. Nearest resizing
  * by an integer factor is a reshape and a broadcast (up) or a reshape and a
  * slice (down), any other a gather; a linear resize gathers each output's
- * two sources and weighs them (one pass per axis, two for bilinear). So it
+ * two sources and weighs them (one pass per axis, two for bilinear); an
+ * antialiased one gathers each output's window of sources (its width grows
+ * with the downscaling factor) and weighs them. So it
  * is differentiable to any order, batchable, jittable and exportable to
  * ONNX with the rules those ops already have. The weights are computed with
  * PyTorch's source-index formulas in its arithmetic (float32 or float64),
@@ -28,7 +32,7 @@ import { userOp } from "./debug.ts";
 import { floatCheck, fmt, showValue } from "./_args.ts";
 import { add, mul } from "./elementwise.ts";
 import { gatherAt } from "./indexing.ts";
-import { broadcastTo, reshape, slice } from "./structural.ts";
+import { broadcastTo, pad, reshape, slice } from "./structural.ts";
 import { adaptiveAvgPool1d, adaptiveAvgPool2d } from "./pool.ts";
 import { adaptiveAvgPool3d } from "./conv3d.ts";
 
@@ -63,6 +67,21 @@ export interface InterpolateOptions {
   alignCorners?: boolean;
   /** With `scaleFactor`: compute the source scale from the output size (as `size` does) instead of using 1/scaleFactor. Default false. */
   recomputeScaleFactor?: boolean;
+  /**
+   * "bilinear" and "bicubic" only (PyTorch's `antialias`): resample with
+   * PIL's filters, whose support is stretched by the downscaling factor,
+   * so that every input pixel under an output pixel counts (a triangle of
+   * half-width `scale` for bilinear, Keys' cubic with a = -0.5 and
+   * half-width `2·scale` for bicubic, where scale = in/out, or
+   * `(in - 1)/(out - 1)` with alignCorners; at least 1 and 2), each output's
+   * weights normalised to sum to 1. Upsampling with it is not the plain
+   * mode: the window is centred at `(dst + 0.5)·scale` whatever
+   * alignCorners says, bicubic uses a = -0.5 (the plain mode -0.75), and at
+   * the borders the window is cut and renormalised instead of clamped.
+   * Default false. (Not an option of `nn.upsample`: PyTorch's
+   * `nn.Upsample` has none.)
+   */
+  antialias?: boolean;
 }
 
 /** One resized axis: its input and output sizes and the scale PyTorch's kernels are given (null: in/out). */
@@ -76,6 +95,8 @@ interface AxisPlan {
 export interface InterpolatePlan {
   mode: InterpolateMode;
   alignCorners: boolean;
+  /** Antialiased "bilinear" or "bicubic" (only when the caller allows the option). */
+  antialias: boolean;
   axes: AxisPlan[];
   shape: number[];
 }
@@ -118,12 +139,15 @@ function perAxis(
 
 /**
  * Checks interpolate's arguments (x's shape and the options) with its
- * messages and works out each axis' sizes; needs no data. @internal
+ * messages and works out each axis' sizes; needs no data. `antialias` is
+ * an option only where `allowAntialias` says so (interpolate; not
+ * nn.upsample, as PyTorch's nn.Upsample). @internal
  */
 export function interpolatePlan(
   fn: string,
   xShape: readonly number[] | null,
   options: InterpolateOptions,
+  allowAntialias = false,
 ): InterpolatePlan {
   checkOptions(fn, options, [
     "size",
@@ -131,6 +155,7 @@ export function interpolatePlan(
     "mode",
     "alignCorners",
     "recomputeScaleFactor",
+    ...(allowAntialias ? ["antialias"] : []),
   ]);
   const mode = options.mode ?? "nearest";
   if (!MODES.includes(mode)) {
@@ -157,6 +182,13 @@ export function interpolatePlan(
     options.recomputeScaleFactor,
     false,
   );
+  const antialias = checkBool(fn, "antialias", options.antialias, false);
+  if (antialias && mode !== "bilinear" && mode !== "bicubic") {
+    // (PyTorch: "Anti-alias option is only supported for bilinear and bicubic modes")
+    throw new Error(
+      `${fn}: antialias is only supported with modes "bilinear" and "bicubic" (x [N, C, H, W]), got mode "${mode}"`,
+    );
+  }
   const { size, scaleFactor } = options;
   if ((size === undefined) === (scaleFactor === undefined)) {
     throw new Error(
@@ -251,6 +283,7 @@ export function interpolatePlan(
   return {
     mode,
     alignCorners,
+    antialias,
     axes: inSizes.map((inSize, i) => ({
       inSize,
       outSize: outSizes[i],
@@ -402,6 +435,92 @@ function cubicAxis(
   return weighedTaps(x, axis, taps);
 }
 
+/**
+ * PIL's filters as PyTorch 1.13's antialiased kernels compute them, in its
+ * arithmetic (`r` rounds to the scalar type). The triangle's `1 - t` and
+ * the cubic's inner piece are evaluated in double and rounded once (their
+ * constants are double literals); the cubic's outer piece
+ * `(((t - 5)·t + 8)·t - 4)·a` in the scalar type (integer constants), the
+ * final product by -0.5 exact.
+ */
+const aaFilters = {
+  bilinear: (t: number, r: (v: number) => number) => {
+    t = Math.abs(t);
+    return t < 1 ? r(1 - t) : 0;
+  },
+  bicubic: (t: number, r: (v: number) => number) => {
+    const a = -0.5;
+    t = Math.abs(t);
+    if (t < 1) return r(((a + 2) * t - (a + 3)) * t * t + 1);
+    if (t < 2) return r(r(r(r(r(t - 5) * t) + 8) * t) - 4) * a;
+    return 0;
+  },
+};
+
+/**
+ * Antialiased resampling along one axis (PyTorch's `_upsample_*2d_aa`,
+ * PIL's separable resampling): output d reads the window of inputs
+ * `[lo, lo + size)` around the centre `c = (d + 0.5)·scale` (scale =
+ * in/out, 1/scaleFactor when given, `(in - 1)/(out - 1)` with
+ * alignCorners), `lo = max(trunc(c - support + 0.5), 0)`, `lo + size =
+ * min(trunc(c + support + 0.5), in)`, with support = `k·scale` (k = 1
+ * bilinear, 2 bicubic) or k when scale < 1, and weighs input j by
+ * `filter((j - c + 0.5) / max(scale, 1))`, the weights divided by their
+ * sum (unless it is 0). Every step in PyTorch's order and precision (float32
+ * or float64), so the weights are its bit for bit, and the products are
+ * summed in the window's order, as its kernel. (Those of its portable build,
+ * `ATEN_CPU_CAPABILITY=default`; its AVX2 build fuses multiply-adds, in the
+ * filter and the sums, and differs in the last bits.) The window's inputs are
+ * gathered, zero weights included (as PyTorch, which reads them); windows
+ * shorter than the longest read an appended zero with weight 0.
+ */
+function antialiasAxis(
+  x: Tensor,
+  axis: number,
+  a: AxisPlan,
+  alignCorners: boolean,
+  mode: "bilinear" | "bicubic",
+): Tensor {
+  const { inSize: n, outSize: o } = a;
+  const r = roundingOf(x);
+  const scale = axisScale(a, alignCorners, r);
+  const half = mode === "bicubic" ? 2 : 1;
+  const support = scale >= 1 ? r(half * scale) : half;
+  const invscale = scale >= 1 ? r(1 / scale) : 1;
+  const filter = aaFilters[mode];
+  const los: number[] = [], windows: number[][] = [];
+  for (let d = 0; d < o; d++) {
+    const center = r(scale * (d + 0.5));
+    const lo = Math.max(Math.trunc(r(center - support) + 0.5), 0);
+    const size = Math.min(Math.trunc(r(center + support) + 0.5), n) - lo;
+    const w: number[] = [];
+    let total = 0;
+    for (let j = 0; j < size; j++) {
+      w.push(filter(r((r(j + lo - center) + 0.5) * invscale), r));
+      total = r(total + w[j]);
+    }
+    los.push(lo);
+    windows.push(total !== 0 ? w.map((v) => r(v / total)) : w);
+  }
+  let k = 1;
+  for (const w of windows) k = Math.max(k, w.length);
+  const short = windows.some((w) => w.length < k);
+  // (a zero after the last input for the shorter windows' missing taps)
+  const src = short
+    ? pad(x, x.shape.map((_, i): [number, number] => [0, i === axis ? 1 : 0]))
+    : x;
+  const taps = Array.from({ length: k }, (_, j): [Int32Array, Float64Array] => {
+    const idx = new Int32Array(o), w = new Float64Array(o);
+    for (let d = 0; d < o; d++) {
+      const inside = j < windows[d].length;
+      idx[d] = inside ? los[d] + j : n;
+      w[d] = inside ? windows[d][j] : 0;
+    }
+    return [idx, w];
+  });
+  return weighedTaps(src, axis, taps);
+}
+
 /** x with `axis` replaced by the axes `parts` (whose product is its size). */
 const splitAxis = (x: Tensor, axis: number, parts: number[]) =>
   reshape(x, [
@@ -448,10 +567,16 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
  * `[N, 1, D, H, W]`, along an axis whose output is as long as the input or
  * twice as long: a copy, or each input twice). The linear and cubic modes
  * follow PyTorch's source index for `alignCorners` true and false,
- * including the scale it uses when `scaleFactor` is given. An empty batch
- * (N or C of 0) gives an empty output at once. Differentiable (its gradient
- * is the transposed resampling), batchable and exportable like any
- * composition of ops.
+ * including the scale it uses when `scaleFactor` is given. With
+ * `antialias` ("bilinear" and "bicubic", as PyTorch's `antialias=True`) a
+ * downscale averages every input under each output pixel through PIL's
+ * filters, stretched by the factor (a 32 → 8 bilinear output reads 8
+ * inputs, not 2), in two passes, W then H, with PyTorch's weights and
+ * sums bit for bit (those of its portable kernel; its AVX2 kernel fuses
+ * multiply-adds and differs in the last bits). An empty batch (N or C of
+ * 0) gives an empty output at once. Differentiable (its gradient is the
+ * transposed resampling), batchable and exportable like any composition of
+ * ops.
  *
  * The gradient is always the forward's. PyTorch 1.13's backward copies
  * the gradient along an axis whose output is as long as the input
@@ -473,6 +598,12 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
  * assert.deepEqual(toArray(interpolate(x, { size: 2, mode: "linear" })), [[[1.25, 3.5]]]);
  * const img = tensor([[[[1, 2], [3, 4]]]]);
  * assert.deepEqual(interpolate(img, { size: [3, 5], mode: "bilinear" }).shape, [1, 1, 3, 5]);
+ * // 4 -> 2: plain bilinear reads the two inputs nearest each output's centre;
+ * // antialiased, a triangle twice as wide weighs inputs 0, 1, 2 by 3/7, 3/7, 1/7
+ * const row = tensor([[[[0, 4, 8, 12]]]], { dtype: "float64" });
+ * assert.deepEqual(toArray(interpolate(row, { size: [1, 2], mode: "bilinear" })), [[[[2, 10]]]]);
+ * const [a, b] = interpolate(row, { size: [1, 2], mode: "bilinear", antialias: true }).data;
+ * assert.ok(Math.abs(a - 20 / 7) < 1e-12 && Math.abs(b - 64 / 7) < 1e-12);
  * ```
  */
 export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
@@ -481,7 +612,7 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
   const fn = "interpolate";
   checkTensor(fn, x, "x");
   floatCheck(fn, "x", x);
-  const plan = interpolatePlan(fn, x.shape, options);
+  const plan = interpolatePlan(fn, x.shape, options, true);
   if (sizeOf(x.shape.slice(0, 2)) === 0) {
     // no image: nothing to read, and no tables to build for the output size
     const ones = plan.axes.map(() => 1);
@@ -498,6 +629,14 @@ export function interpolate(x: Tensor, options?: InterpolateOptions): Tensor {
       : out.length === 2
       ? adaptiveAvgPool2d(x, out as [number, number])
       : adaptiveAvgPool3d(x, out as [number, number, number]);
+  }
+  if (plan.antialias) {
+    // PyTorch's separable passes: along W, then along H (each axis always,
+    // as its 1.13 kernel: with a scaleFactor, an axis of the same size is
+    // still resampled)
+    const mode = plan.mode as "bilinear" | "bicubic";
+    const w = antialiasAxis(x, 3, plan.axes[1], plan.alignCorners, mode);
+    return antialiasAxis(w, 2, plan.axes[0], plan.alignCorners, mode);
   }
   let y = x;
   // (bicubic: the last axis first, so each output sums PyTorch's row

@@ -173,16 +173,26 @@ const lpPool1dRow: Row = {
   f: (p, x) => T.lpPool1d(x, p),
 };
 
-/** interpolate's rows: x [N, C, ...spatial] and a size or scale factor per axis. */
+/**
+ * interpolate's rows: x [N, C, ...spatial] and a size or scale factor per
+ * axis (with `antialias`, inputs up to 7 wide, so that the windows of a
+ * downscale are wider than the plain mode's taps).
+ */
 const interpolateRow = (
   mode: T.InterpolateMode,
   spatial: number,
+  antialias = false,
 ): Row => ({
-  name: `interpolate (${mode}, ${["", "NCL", "NCHW", "NCDHW"][spatial]})`,
+  name: `interpolate (${mode}, ${["", "NCL", "NCHW", "NCDHW"][spatial]}${
+    antialias ? ", antialias" : ""
+  })`,
   arb: fc.record({
     n: int(1, 2),
     c: int(1, 2),
-    sizes: fc.array(int(1, 4), { minLength: spatial, maxLength: spatial }),
+    sizes: fc.array(int(1, antialias ? 7 : 4), {
+      minLength: spatial,
+      maxLength: spatial,
+    }),
     out: fc.oneof(
       fc.array(int(1, 6), { minLength: spatial, maxLength: spatial })
         .map((size) => ({ size })),
@@ -200,6 +210,7 @@ const interpolateRow = (
       ...(["linear", "bilinear", "bicubic", "trilinear"].includes(mode)
         ? { alignCorners: d.alignCorners }
         : {}),
+      ...(antialias ? { antialias } : {}),
     },
   })).filter(({ shapes, p }) =>
     accepts(() => T.interpolate(zeros(shapes[0]), p as T.InterpolateOptions))
@@ -224,6 +235,8 @@ export const conv1dRows: Row[] = [
   interpolateRow("nearest", 3),
   interpolateRow("trilinear", 3),
   interpolateRow("bicubic", 2),
+  interpolateRow("bilinear", 2, true),
+  interpolateRow("bicubic", 2, true),
   interpolateRow("nearest-exact", 1),
   interpolateRow("nearest-exact", 2),
   interpolateRow("nearest-exact", 3),
