@@ -12,6 +12,10 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import fixture from "./fixtures/elementwise_probe.json" with { type: "json" };
+import {
+  fixtureNumber as num,
+  fixtureTensor as toT,
+} from "./_fixture_cases.ts";
 
 type Num = number | string;
 type J = { shape: number[]; dtype: T.DType; data: Num[] };
@@ -26,18 +30,6 @@ type Case = {
   tangents?: Record<string, J>;
   jvp?: J;
 };
-
-/** A number of the fixture: JSON has no NaN, infinity or -0, so they come as strings. */
-const num = (v: Num): number =>
-  typeof v === "number" ? v : ({
-    NaN,
-    Infinity,
-    "-Infinity": -Infinity,
-    "-0": -0,
-  } as Record<string, number>)[v];
-
-const toT = (j: J): Tensor =>
-  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype });
 
 const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
 

@@ -10,20 +10,10 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/math.json" with { type: "json" };
+import { fixtureTensor as toT } from "./_fixture_cases.ts";
 
 type Num = number | string;
 type J = { shape: number[]; dtype: string; data: Num[] };
-
-/** A number of the fixture: JSON has no NaN, infinities or -0, so they come as strings. */
-const num = (v: Num): number =>
-  typeof v === "number"
-    ? v
-    : ({ NaN, Infinity, "-Infinity": -Infinity, "-0": -0 } as Record<
-      string,
-      number
-    >)[v];
-const toT = (j: J): Tensor =>
-  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype as T.DType });
 
 /** Distance in units in the last place of `dtype` (0 for equal values and for two NaNs). */
 function ulps(a: number, b: number, dtype: string): number {

@@ -13,6 +13,10 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { assertAllClose } from "./_helpers.ts";
 import fixture from "./fixtures/reductions_probe.json" with { type: "json" };
+import {
+  fixtureNumber as num,
+  fixtureTensor as toT,
+} from "./_fixture_cases.ts";
 
 type Num = number | string;
 type J = { shape: number[]; dtype: T.DType; data: Num[] };
@@ -28,15 +32,6 @@ type Case = {
   v?: J;
   hvp?: J;
 };
-
-/** A number of the fixture: JSON has no NaN or infinity, so they come as strings. */
-const num = (v: Num): number =>
-  typeof v === "number"
-    ? v
-    : ({ NaN, Infinity, "-Infinity": -Infinity } as Record<string, number>)[v];
-
-const toT = (j: J): Tensor =>
-  T.tensor(j.data.map(num), { shape: j.shape, dtype: j.dtype });
 
 const f64 = { dtype: "float64" as const };
 
