@@ -137,6 +137,23 @@ export {
   type QuantileOptions,
   searchsorted,
 } from "./ops/order_stats.ts";
+export {
+  argwhere,
+  bincount,
+  type BincountOptions,
+  countNonzero,
+  cummax,
+  cummin,
+  histc,
+  type HistcOptions,
+  kthvalue,
+  mode,
+  nonzero,
+  type SelectOptions,
+  unique,
+  type UniqueOptions,
+  type UniqueResult,
+} from "./ops/counting.ts";
 export { isTensor } from "./ops/tensor.ts";
 export { setDebugNans } from "./ops/debug.ts";
 export { getNumThreads, setNumThreads } from "./ops/threads.ts";

@@ -44,7 +44,19 @@ const specs: [string, string?][] = [
   ["i...->i", "iXY"],
   ["bij,bjk->bik", "1ij,bjk"],
 ];
-/** The rows of ops/shape.ts and ops/einsum.ts. */
+/** A shape of rank 1..3, one of its axes (negative half the time) and a k in [1, its size]. */
+const selectArb = shapeArb(1, 3).chain((s) =>
+  fc.tuple(fc.nat(s.length - 1), fc.boolean(), fc.boolean()).chain((
+    [a, neg, keepDims],
+  ) =>
+    int(1, s[a]).map((k) => ({
+      shapes: [s],
+      p: { axis: neg ? a - s.length : a, k, keepDims },
+    }))
+  )
+);
+
+/** The rows of ops/shape.ts and ops/einsum.ts (and ops/counting.ts' selections). */
 export const shapeRows: Row[] = [
   {
     name: "flip",
@@ -210,5 +222,25 @@ export const shapeRows: Row[] = [
         T.mul(T.trace(x, { offset }), T.sum(x)),
       );
     },
+  },
+  {
+    // the values at the selected indices (the draws are continuous: no ties)
+    name: "kthvalue, mode",
+    arb: selectArb,
+    domains: ["real"],
+    f: ({ axis, k, keepDims }, x) => {
+      const kth = T.kthvalue(T.tanh(x), k, { axis, keepDims }).values;
+      return T.mul(kth, T.mode(x, { axis, keepDims }).values);
+    },
+  },
+  {
+    name: "cummax, cummin",
+    arb: selectArb,
+    domains: ["real"],
+    f: ({ axis }, x) =>
+      T.mul(
+        T.cummax(T.square(x), { axis }).values,
+        T.cummin(x, { axis }).values,
+      ),
   },
 ];
