@@ -86,4 +86,74 @@ export const mathRows: Row[] = [
       return T.mul(T.mul(a, b), f64(m));
     },
   },
+  // ops/special.ts: the special functions on their smooth domains (second
+  // derivatives reach polygamma of order 2 to 4), the compositions
+  unary("lgamma", T.lgamma, "positive"),
+  unary("digamma", T.digamma, "positive"),
+  unary(
+    "polygamma (n = 1, 2)",
+    (x) => T.add(T.polygamma(1, x), T.polygamma(2, x)),
+    "positive",
+  ),
+  unary("erfinv", T.erfinv, "unit"),
+  unary("sinc", T.sinc),
+  // x mapped into (0.045, 0.855); with eps 0.2 the clamp's bounds inside
+  unary("logit", (x) => T.logit(T.mul(T.add(x, 1), 0.45)), "unit"),
+  unary(
+    "logit (eps)",
+    (x) => T.mul(T.logit(T.mul(T.add(x, 1), 0.45), { eps: 0.2 }), T.add(x, 2)),
+    "unit",
+  ),
+  // frac on (0.1, 0.6): no integer crossed
+  unary("frac", (x) => T.frac(T.mul(x, 0.2)), "positive"),
+  binary("copysign", T.copysign, ["nonzero", "nonzero"]),
+  binary("fmin", T.fmin),
+  binary("fmax", T.fmax),
+  // heaviside: x times its step, and values where x is 0 (their gradient)
+  binary(
+    "heaviside",
+    (a, b) => T.add(T.mul(a, T.heaviside(a, 0.5)), T.heaviside(T.sub(a, a), b)),
+  ),
+  {
+    // weight a tensor: the three broadcast, both of PyTorch's forms
+    name: "lerp (tensor weight)",
+    arb: pair.map(({ shapes }) => ({
+      shapes: [shapes[0], shapes[1], shapes[0]],
+    })),
+    domains: ["real", "real", "real"],
+    f: (_p, a, b, w) => T.lerp(a, b, w),
+  },
+  {
+    name: "lerp (number weight)",
+    arb: fc.tuple(pair, fc.constantFrom(0.3, 0.7, -0.75, 1.5)).map((
+      [{ shapes }, w],
+    ) => ({ shapes, p: w })),
+    domains: ["real", "real"],
+    f: (w, a, b) => T.lerp(a, b, w),
+  },
+  {
+    // rows [B?, P, M] against [R, M]; p's forms; the matrix form of p = 2
+    name: "cdist",
+    arb: fc.tuple(
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.constantFrom<T.CdistOptions>(
+        { p: 0 },
+        { p: 1 },
+        { p: 1.5 },
+        { p: 2 },
+        { p: 3 },
+        { p: Infinity },
+        { p: 0.5 },
+        { p: 2, computeMode: "use_mm_for_euclid_dist" },
+      ),
+    ).map(([b, p, r, m, o]) => ({
+      shapes: [b ? [b, p, m] : [p, m], [r, m]],
+      p: o,
+    })),
+    domains: ["real", "real"],
+    f: (o, a, b) => T.cdist(a, b, o),
+  },
 ];
