@@ -378,18 +378,22 @@ export function unique(
   x: Tensor,
   options?: UniqueOptions & { returnInverse?: false; returnCounts?: false },
 ): Tensor;
+/** {@linkcode unique} with `returnInverse` and `returnCounts`. */
 export function unique(
   x: Tensor,
   options: UniqueOptions & { returnInverse: true; returnCounts: true },
 ): { values: Tensor; inverse: Tensor; counts: Tensor };
+/** {@linkcode unique} with `returnInverse`. */
 export function unique(
   x: Tensor,
   options: UniqueOptions & { returnInverse: true; returnCounts?: false },
 ): { values: Tensor; inverse: Tensor };
+/** {@linkcode unique} with `returnCounts`. */
 export function unique(
   x: Tensor,
   options: UniqueOptions & { returnCounts: true; returnInverse?: false },
 ): { values: Tensor; counts: Tensor };
+/** {@linkcode unique} with flags known only when it runs. */
 export function unique(
   x: Tensor,
   options?: UniqueOptions,
