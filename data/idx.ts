@@ -237,10 +237,6 @@ export async function gunzipIdx(
   // each slice inflates to at most ~17 MB, and nothing more is inflated once
   // the output passes the declared size.
   const STEP = 16384;
-  const gunzip = zlib().createGunzip();
-  nodeStream().Readable.from(function* () {
-    for (let o = 0; o < gz.length; o += STEP) yield gz.subarray(o, o + STEP);
-  }()).pipe(gunzip);
   const pending: Uint8Array[] = [];
   let pendingLength = 0;
   let out: Uint8Array | null = null;
@@ -248,55 +244,83 @@ export async function gunzipIdx(
   const fail = (msg: string): never => {
     throw new Error(`${fn}: "${path}": ${msg}`);
   };
-  try {
-    for await (const c of gunzip as AsyncIterable<Uint8Array>) {
-      if (out === null) {
-        pending.push(c);
-        pendingLength += c.length;
-        const head = new Uint8Array(pendingLength);
-        let o = 0;
-        for (const p of pending) {
-          head.set(p, o);
-          o += p.length;
-        }
-        let header: IdxHeader | null;
-        try {
-          header = idxHeader(fn, head);
-        } catch (err) {
-          // the error names the file too (at its end: its start is pinned
-          // as "fn: not an IDX file")
-          const msg = err instanceof Error ? err.message : String(err);
-          throw new Error(`${msg} (in "${path}")`, { cause: err });
-        }
-        if (header === null) continue; // header not complete yet (at most 1024 bytes)
-        const cap = gz.length * MAX_DEFLATE_RATIO + 1024;
-        if (header.totalBytes > cap) {
-          fail(
-            `IDX header declares shape [${header.dims}] (${header.totalBytes} bytes decompressed), but ${gz.length} gzip bytes can hold at most ${cap}: corrupt header`,
-          );
-        }
-        if (pendingLength > header.totalBytes) {
-          fail(
-            `decompressed data is longer than the ${header.totalBytes} bytes its IDX header declares`,
-          );
-        }
-        out = new Uint8Array(header.totalBytes);
-        out.set(head);
-        filled = head.length;
-        pending.length = 0;
-        continue;
+  /** Inflates the members from `from` on into `out`; the bytes read. */
+  const inflate = async (from: number): Promise<number> => {
+    const gunzip = zlib().createGunzip();
+    nodeStream().Readable.from(function* () {
+      for (let o = from; o < gz.length; o += STEP) {
+        yield gz.subarray(o, o + STEP);
       }
-      if (filled + c.length > out.length) {
+    }()).pipe(gunzip);
+    try {
+      for await (const c of gunzip as AsyncIterable<Uint8Array>) take(c);
+    } finally {
+      gunzip.destroy();
+    }
+    return gunzip.bytesWritten;
+  };
+  /** Takes a decompressed chunk: the header's bytes, then the data. */
+  const take = (c: Uint8Array): void => {
+    if (out === null) {
+      pending.push(c);
+      pendingLength += c.length;
+      const head = new Uint8Array(pendingLength);
+      let o = 0;
+      for (const p of pending) {
+        head.set(p, o);
+        o += p.length;
+      }
+      let header: IdxHeader | null;
+      try {
+        header = idxHeader(fn, head);
+      } catch (err) {
+        // the error names the file too (at its end: its start is pinned
+        // as "fn: not an IDX file")
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new Error(`${msg} (in "${path}")`, { cause: err });
+      }
+      if (header === null) return; // header not complete yet (at most 1024 bytes)
+      const cap = gz.length * MAX_DEFLATE_RATIO + 1024;
+      if (header.totalBytes > cap) {
         fail(
-          `decompressed data is longer than the ${out.length} bytes its IDX header declares`,
+          `IDX header declares shape [${header.dims}] (${header.totalBytes} bytes decompressed), but ${gz.length} gzip bytes can hold at most ${cap}: corrupt header`,
         );
       }
-      out.set(c, filled);
-      filled += c.length;
+      if (pendingLength > header.totalBytes) {
+        fail(
+          `decompressed data is longer than the ${header.totalBytes} bytes its IDX header declares`,
+        );
+      }
+      out = new Uint8Array(header.totalBytes);
+      out.set(head);
+      filled = head.length;
+      pending.length = 0;
+      return;
     }
-    // gunzip stops silently at a 00 byte after a member (and what follows)
-    const rest = gz.length - gunzip.bytesWritten;
-    if (rest > 0) fail(`${rest} bytes follow the end of the gzip data`);
+    if (filled + c.length > out.length) {
+      fail(
+        `decompressed data is longer than the ${out.length} bytes its IDX header declares`,
+      );
+    }
+    out.set(c, filled);
+    filled += c.length;
+  };
+  try {
+    // gunzip stops silently at a 00 byte after a member: as Python's gzip,
+    // zero padding after a member is skipped, and another member may follow
+    let at = await inflate(0);
+    while (at < gz.length) {
+      while (at < gz.length && gz[at] === 0) at++;
+      if (at === gz.length) break;
+      if (gz[at] !== 0x1f || gz[at + 1] !== 0x8b) {
+        fail(
+          `${gz.length - at} bytes after the gzip data are not a gzip member`,
+        );
+      }
+      const used = await inflate(at);
+      if (used === 0) fail(`no gzip member could be read at byte ${at}`);
+      at += used;
+    }
   } catch (err) {
     if (err instanceof Error && err.message.startsWith(`${fn}: `)) throw err;
     throw new Error(
@@ -305,20 +329,20 @@ export async function gunzipIdx(
       }`,
       { cause: err },
     );
-  } finally {
-    gunzip.destroy();
   }
-  if (out === null) {
+  // (set by take, which TypeScript's narrowing does not follow)
+  const data = out as Uint8Array | null;
+  if (data === null) {
     throw new Error(
       `${fn}: "${path}": truncated IDX file: the gzip stream holds only ${pendingLength} bytes, less than a header`,
     );
   }
-  if (filled < out.length) {
+  if (filled < data.length) {
     throw new Error(
-      `${fn}: "${path}": truncated IDX file: its header declares ${out.length} bytes, the gzip stream holds ${filled}`,
+      `${fn}: "${path}": truncated IDX file: its header declares ${data.length} bytes, the gzip stream holds ${filled}`,
     );
   }
-  return out;
+  return data;
 }
 
 /** Reads an IDX file's bytes, decompressing gzip. @internal */
@@ -343,8 +367,8 @@ export async function readIdxBytes(
 
 /**
  * Reads an IDX file (plain, or gzip-compressed: a name ending in `.gz` or
- * bytes starting with `1f 8b`; one gzip member or several, as Python's
- * `gzip` reads them) into a tensor, as {@linkcode parseIdx}. Needs
+ * bytes starting with `1f 8b`; one gzip member or several, zero padding
+ * after a member skipped, as Python's `gzip` reads them) into a tensor, as {@linkcode parseIdx}. Needs
  * `--allow-read`. Decompression never allocates more than the header
  * declares, and a header declaring more than the compressed size could hold
  * is refused.

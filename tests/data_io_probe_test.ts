@@ -77,7 +77,7 @@ Deno.test("decodePng: PNGs written by Pillow decode as Pillow decodes them", () 
 
 // ------------------------------------------------------------------ IDX
 
-Deno.test("readIdx: a multi-member gzip file reads as Python's gzip reads it (was: 'failed to write whole buffer'); bytes after the last member are an error", async () => {
+Deno.test("readIdx: a multi-member gzip file reads as Python's gzip reads it (was: 'failed to write whole buffer'), zero padding after a member included; other bytes after the last member are an error", async () => {
   // IDX ubyte [2, 3]: magic 00 00 08 02, sizes 2 and 3, then the values
   const idx = concat(
     new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3]),
@@ -96,10 +96,37 @@ Deno.test("readIdx: a multi-member gzip file reads as Python's gzip reads it (wa
     const t = await readIdx(`${dir}/multi.gz`);
     assert.deepEqual(t.shape, [2, 3]);
     assert.deepEqual([...t.data], [1, 2, 3, 4, 5, 255]);
-    // bytes after the last member are refused, zeros included (RFC 1952
-    // has nothing after the last member; Python's gzip skips zero padding)
+    // zero padding after a member is skipped, as Python's gzip and GNU gzip
+    // skip it (python3 -c "import gzip; gzip.decompress(member + bytes(4))"
+    // gives idx), even with a member after it; other bytes are refused
     for (
-      const tail of [[0, 0, 0, 0], [0, 0x6a, 0x75, 0x6e, 0x6b], [0x6a, 0x75]]
+      const pad of [[0, 0, 0, 0], [0]]
+    ) {
+      await Deno.writeFile(
+        `${dir}/padded.gz`,
+        concat(await gzipMember(idx), new Uint8Array(pad)),
+      );
+      assert.deepEqual([...(await readIdx(`${dir}/padded.gz`)).data], [
+        1,
+        2,
+        3,
+        4,
+        5,
+        255,
+      ]);
+    }
+    await Deno.writeFile(
+      `${dir}/padded2.gz`,
+      concat(
+        await gzipMember(idx.subarray(0, 7)),
+        new Uint8Array(3),
+        await gzipMember(idx.subarray(7)),
+        new Uint8Array(2),
+      ),
+    );
+    assert.deepEqual((await readIdx(`${dir}/padded2.gz`)).shape, [2, 3]);
+    for (
+      const tail of [[0, 0x6a, 0x75, 0x6e, 0x6b], [0x6a, 0x75], [0, 0, 0x1f]]
     ) {
       await Deno.writeFile(
         `${dir}/tail.gz`,
