@@ -250,6 +250,24 @@ export function checkScalarOutput(
 /** (re-exported: the option checks here and elsewhere show values with it) */
 export { showValue };
 
+/** An integer argument or option `name` of `fn` in [min, max]. @internal */
+export function intIn(
+  fn: string,
+  name: string,
+  v: unknown,
+  min: number,
+  max: number,
+): number {
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new Error(
+      `${fn}: ${name} must be an integer in [${min}, ${max}], got ${
+        showValue(v)
+      }`,
+    );
+  }
+  return v as number;
+}
+
 /**
  * Throws unless each array an op would build (`what`, its shape, at most
  * `limit` elements: 2^31 - 1 by default, or 2^26 for a table; and no axis

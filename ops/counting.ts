@@ -41,7 +41,7 @@ import {
   Tracer,
 } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { bounded, fmt, showValue } from "./_args.ts";
+import { bounded, fmt, intIn, showValue } from "./_args.ts";
 import {
   add,
   astype,
@@ -101,26 +101,6 @@ function eagerValues(fn: string, x: Tensor, what: string): Tensor {
   );
 }
 
-/** An integer option `name` of `fn` in [lo, hi] (`def` when absent). */
-function intOption(
-  fn: string,
-  name: string,
-  v: unknown,
-  def: number,
-  lo: number,
-  hi = 2 ** 31 - 1,
-): number {
-  const n = v ?? def;
-  if (!Number.isInteger(n) || (n as number) < lo || (n as number) > hi) {
-    throw new Error(
-      `${fn}: ${name} must be an integer in [${lo}, ${hi}], got ${
-        showValue(n)
-      }`,
-    );
-  }
-  return n as number;
-}
-
 // ---------------------------------------------------------------------------
 // bincount and histc
 
@@ -168,7 +148,13 @@ export function bincount(x: Tensor, options?: BincountOptions): Tensor {
       }`,
     );
   }
-  const minlength = intOption(fn, "options.minlength", o.minlength, 0, 0);
+  const minlength = intIn(
+    fn,
+    "options.minlength",
+    o.minlength ?? 0,
+    0,
+    2 ** 31 - 1,
+  );
   const w = o.weights as Tensor | undefined;
   if (w !== undefined) {
     checkTensor(fn, w, "options.weights");
@@ -256,7 +242,7 @@ export function histc(x: Tensor, options?: HistcOptions): Tensor {
       `${fn}: x must be float32 or float64 (as PyTorch's), got ${describe(x)}`,
     );
   }
-  const bins = intOption(fn, "options.bins", o.bins, 100, 1);
+  const bins = intIn(fn, "options.bins", o.bins ?? 100, 1, 2 ** 31 - 1);
   bounded(fn, [["the result", [bins]]]);
   const range = [o.min ?? 0, o.max ?? 0].map((v, i) => {
     if (typeof v !== "number" || !Number.isFinite(v)) {
@@ -632,7 +618,7 @@ function selectAlong(
   const v = nd === 0 ? reshape(x, [1]) : x;
   const n = v.shape[axis];
   if (fn === "kthvalue") {
-    intOption(fn, `k (axis ${axis} of x ${fmt(x.shape)} has ${n})`, k, 1, 1, n);
+    intIn(fn, `k (axis ${axis} of x ${fmt(x.shape)} has ${n})`, k ?? 1, 1, n);
   } else if (fn === "mode" && n === 0) {
     throw new Error(
       `${fn}: x ${fmt(x.shape)} has no values along axis ${axis}`,

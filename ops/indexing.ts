@@ -32,7 +32,7 @@ import {
 } from "./tensor.ts";
 import { bind, concrete, definePrimitive, type Primitive } from "./trace.ts";
 import { userOp } from "./debug.ts";
-import { floatCheck, fmt, showValue } from "./_args.ts";
+import { floatCheck, fmt, intIn } from "./_args.ts";
 import { add, astype, equal, mul, where } from "./elementwise.ts";
 import {
   batchFront,
@@ -101,24 +101,6 @@ function axisOf(fn: string, x: Tensor, axis: unknown): number {
     throw new Error(`${fn}: x must have at least one axis, got a scalar`);
   }
   return normAxis(fn, axis as number, x.shape.length, x.shape);
-}
-
-/** An integer option in [min, max]. */
-function intIn(
-  fn: string,
-  name: string,
-  v: unknown,
-  min: number,
-  max: number,
-): number {
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    throw new Error(
-      `${fn}: ${name} must be an integer in [${min}, ${max}], got ${
-        showValue(v)
-      }`,
-    );
-  }
-  return v as number;
 }
 
 // ---------------------------------------------------------------------------
