@@ -2032,10 +2032,11 @@ export function logSoftmax(
 }
 
 /**
- * A padding layer of `dims` spatial axes (1 or 2): PyTorch's
- * `nn.{Zero,Constant,Reflection,Replication}Pad{1,2}d`. `padding` is one
+ * A padding layer of `dims` spatial axes (1, 2 or 3): PyTorch's
+ * `nn.{Zero,Constant,Reflection,Replication}Pad{1,2,3}d`. `padding` is one
  * number for every side, or `[left, right]` (1-D) / `[left, right, top,
- * bottom]` (2-D) as PyTorch's tuples.
+ * bottom]` (2-D) / `[left, right, top, bottom, front, back]` (3-D) as
+ * PyTorch's tuples.
  */
 function padLayer(
   kind: "Zero" | "Constant" | "Reflection" | "Replication",
@@ -2121,7 +2122,21 @@ export function zeroPad2d(
   return padLayer("Zero", 2, padding);
 }
 
-/** Constant padding of the last two axes (PyTorch's `nn.ConstantPad2d(padding, value)`). */
+/**
+ * Constant padding of the last two axes (PyTorch's
+ * `nn.ConstantPad2d(padding, value)`): `padding` is one number or
+ * `[left, right, top, bottom]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.constantPad2d([1, 0, 0, 1], 0.5);
+ * assert.equal(p.info.repr, "ConstantPad2d(padding=(1, 0, 0, 1), value=0.5)");
+ * const y = p.apply({}, tensor([[[1, 2], [3, 4]]]));
+ * assert.deepEqual(toArray(y), [[[0.5, 1, 2], [0.5, 3, 4], [0.5, 0.5, 0.5]]]);
+ * ```
+ */
 export function constantPad2d(
   padding: number | readonly number[],
   value: number,
@@ -2129,21 +2144,69 @@ export function constantPad2d(
   return padLayer("Constant", 2, padding, value);
 }
 
-/** Reflection padding of the last two axes (PyTorch's `nn.ReflectionPad2d(padding)`; each side below that axis's size). */
+/**
+ * Reflection padding of the last two axes (PyTorch's
+ * `nn.ReflectionPad2d(padding)`): `padding` is one number or `[left, right,
+ * top, bottom]`, each side below that axis's size.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.reflectionPad2d([1, 1, 2, 0]);
+ * assert.equal(p.info.repr, "ReflectionPad2d((1, 1, 2, 0))");
+ * const y = p.apply({}, tensor([[[1, 2], [3, 4], [5, 6]]]));
+ * assert.deepEqual(toArray(y), [[
+ *   [6, 5, 6, 5],
+ *   [4, 3, 4, 3],
+ *   [2, 1, 2, 1],
+ *   [4, 3, 4, 3],
+ *   [6, 5, 6, 5],
+ * ]]);
+ * ```
+ */
 export function reflectionPad2d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
   return padLayer("Reflection", 2, padding);
 }
 
-/** Replication padding of the last two axes (PyTorch's `nn.ReplicationPad2d(padding)`). */
+/**
+ * Replication padding of the last two axes (PyTorch's
+ * `nn.ReplicationPad2d(padding)`): `padding` is one number or `[left,
+ * right, top, bottom]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.replicationPad2d([1, 0, 0, 1]);
+ * assert.equal(p.info.repr, "ReplicationPad2d((1, 0, 0, 1))");
+ * const y = p.apply({}, tensor([[[1, 2], [3, 4]]]));
+ * assert.deepEqual(toArray(y), [[[1, 1, 2], [3, 3, 4], [3, 3, 4]]]);
+ * ```
+ */
 export function replicationPad2d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
   return padLayer("Replication", 2, padding);
 }
 
-/** Constant padding of the last axis (PyTorch's `nn.ConstantPad1d(padding, value)`). */
+/**
+ * Constant padding of the last axis (PyTorch's
+ * `nn.ConstantPad1d(padding, value)`): `padding` is one number or
+ * `[left, right]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.constantPad1d([2, 1], 3.5);
+ * assert.equal(p.info.repr, "ConstantPad1d(padding=(2, 1), value=3.5)");
+ * const y = p.apply({}, tensor([[[1, 2]]]));
+ * assert.deepEqual(toArray(y), [[[3.5, 3.5, 1, 2, 3.5]]]);
+ * ```
+ */
 export function constantPad1d(
   padding: number | readonly number[],
   value: number,
@@ -2151,21 +2214,63 @@ export function constantPad1d(
   return padLayer("Constant", 1, padding, value);
 }
 
-/** Reflection padding of the last axis (PyTorch's `nn.ReflectionPad1d(padding)`). */
+/**
+ * Reflection padding of the last axis (PyTorch's
+ * `nn.ReflectionPad1d(padding)`): `padding` is one number or `[left,
+ * right]`, each below the axis's size.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.reflectionPad1d([2, 1]);
+ * assert.equal(p.info.repr, "ReflectionPad1d((2, 1))");
+ * const y = p.apply({}, tensor([[[1, 2, 3]]]));
+ * assert.deepEqual(toArray(y), [[[3, 2, 1, 2, 3, 2]]]);
+ * ```
+ */
 export function reflectionPad1d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
   return padLayer("Reflection", 1, padding);
 }
 
-/** Replication padding of the last axis (PyTorch's `nn.ReplicationPad1d(padding)`). */
+/**
+ * Replication padding of the last axis (PyTorch's
+ * `nn.ReplicationPad1d(padding)`): `padding` is one number or `[left,
+ * right]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.replicationPad1d([2, 1]);
+ * assert.equal(p.info.repr, "ReplicationPad1d((2, 1))");
+ * const y = p.apply({}, tensor([[[1, 2, 3]]]));
+ * assert.deepEqual(toArray(y), [[[1, 1, 1, 2, 3, 3]]]);
+ * ```
+ */
 export function replicationPad1d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
   return padLayer("Replication", 1, padding);
 }
 
-/** Constant padding of the last three axes (PyTorch's `nn.ConstantPad3d(padding, value)`): one number or `[left, right, top, bottom, front, back]`. */
+/**
+ * Constant padding of the last three axes (PyTorch's
+ * `nn.ConstantPad3d(padding, value)`): `padding` is one number or `[left,
+ * right, top, bottom, front, back]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.constantPad3d([1, 0, 0, 0, 0, 1], 2.5);
+ * assert.equal(p.info.repr, "ConstantPad3d(padding=(1, 0, 0, 0, 0, 1), value=2.5)");
+ * const y = p.apply({}, tensor([[[[1, 2]]]])); // [C, D, H, W] = [1, 1, 1, 2]
+ * assert.deepEqual(toArray(y), [[[[2.5, 1, 2]], [[2.5, 2.5, 2.5]]]]);
+ * ```
+ */
 export function constantPad3d(
   padding: number | readonly number[],
   value: number,
@@ -2173,14 +2278,42 @@ export function constantPad3d(
   return padLayer("Constant", 3, padding, value);
 }
 
-/** Reflection padding of the last three axes (PyTorch's `nn.ReflectionPad3d(padding)`). */
+/**
+ * Reflection padding of the last three axes (PyTorch's
+ * `nn.ReflectionPad3d(padding)`): `padding` is one number or `[left,
+ * right, top, bottom, front, back]`, each side below that axis's size.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.reflectionPad3d([1, 0, 0, 0, 0, 1]);
+ * assert.equal(p.info.repr, "ReflectionPad3d((1, 0, 0, 0, 0, 1))");
+ * const y = p.apply({}, tensor([[[[1, 2]], [[3, 4]]]])); // [C, D, H, W] = [1, 2, 1, 2]
+ * assert.deepEqual(toArray(y), [[[[2, 1, 2]], [[4, 3, 4]], [[2, 1, 2]]]]);
+ * ```
+ */
 export function reflectionPad3d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
   return padLayer("Reflection", 3, padding);
 }
 
-/** Replication padding of the last three axes (PyTorch's `nn.ReplicationPad3d(padding)`). */
+/**
+ * Replication padding of the last three axes (PyTorch's
+ * `nn.ReplicationPad3d(padding)`): `padding` is one number or `[left,
+ * right, top, bottom, front, back]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p = nn.replicationPad3d([1, 0, 0, 0, 0, 1]);
+ * assert.equal(p.info.repr, "ReplicationPad3d((1, 0, 0, 0, 0, 1))");
+ * const y = p.apply({}, tensor([[[[1, 2]], [[3, 4]]]])); // [C, D, H, W] = [1, 2, 1, 2]
+ * assert.deepEqual(toArray(y), [[[[1, 1, 2]], [[3, 3, 4]], [[3, 3, 4]]]]);
+ * ```
+ */
 export function replicationPad3d(
   padding: number | readonly number[],
 ): Layer<LeafParams, EmptyState> {
@@ -2346,7 +2479,22 @@ export function batchNorm3d(
   return normLayer("Batch", 3, options);
 }
 
-/** Instance normalisation over each example's channels of `[N, C, D, H, W]` (or unbatched `[C, D, H, W]`), PyTorch's `nn.InstanceNorm3d`; as {@linkcode instanceNorm2d}. */
+/**
+ * Instance normalisation over each example's channels of `[N, C, D, H, W]`
+ * (or unbatched `[C, D, H, W]`), PyTorch's `nn.InstanceNorm3d`; params,
+ * state and modes as {@linkcode instanceNorm2d}.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const inorm = nn.instanceNorm3d({ numFeatures: 1, eps: 0, affine: true, dtype: "float64" });
+ * assert.equal(inorm.info.repr, "InstanceNorm3d(1, eps=0.0, momentum=0.1, affine=True, track_running_stats=False)");
+ * const params = inorm.init(random.key(0)); // weight ones, bias zeros
+ * const x = tensor([[[[1, 1]], [[3, 3]]]], { dtype: "float64" }); // [C, D, H, W] = [1, 2, 1, 2]
+ * assert.deepEqual(toArray(inorm.apply(params, x)), [[[[-1, -1]], [[1, 1]]]]);
+ * ```
+ */
 export function instanceNorm3d(
   options: InstanceNormLayerOptions,
 ): Layer<LeafParams, BatchNormState> {
@@ -2417,22 +2565,27 @@ export function instanceNorm2d(
   return normLayer("Instance", 2, options);
 }
 
-/** Instance normalisation over each example's channels of `[N, C, L]` (or unbatched `[C, L]`), PyTorch's `nn.InstanceNorm1d`; as {@linkcode instanceNorm2d}. */
+/**
+ * Instance normalisation over each example's channels of `[N, C, L]` (or
+ * unbatched `[C, L]`), PyTorch's `nn.InstanceNorm1d`; params, state and
+ * modes as {@linkcode instanceNorm2d}.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const inorm = nn.instanceNorm1d({ numFeatures: 2, eps: 0, dtype: "float64" });
+ * assert.equal(inorm.info.repr, "InstanceNorm1d(2, eps=0.0, momentum=0.1, affine=False, track_running_stats=False)");
+ * const y = inorm.apply({}, tensor([[[1, 3], [0, 4]]], { dtype: "float64" }));
+ * assert.deepEqual(toArray(y), [[[-1, 1], [-1, 1]]]); // each channel: mean 2, variances 1 and 4
+ * ```
+ */
 export function instanceNorm1d(
   options: InstanceNormLayerOptions,
 ): Layer<LeafParams, BatchNormState> {
   return normLayer("Instance", 1, options);
 }
 
-/**
- * nn.batchNorm1d (`dims` 1: `[N, C]` or `[N, C, L]`), nn.batchNorm2d (2:
- * `[N, C, H, W]`), nn.instanceNorm1d (`[N, C, L]` or unbatched `[C, L]`) or
- * nn.instanceNorm2d (`[N, C, H, W]` or unbatched `[C, H, W]`): PyTorch's
- * `_NormBase` modules, which share params, buffers and modes; instance
- * norm defaults to no affine and no running statistics, uses its running
- * statistics only in evaluation with `trackRunningStats`, and does not
- * count batches (as PyTorch's).
- */
 /** While {@linkcode updateBn} runs: batch norms keep a cumulative average (momentum null). */
 let cumulativeStats = false;
 
@@ -2544,6 +2697,16 @@ export function updateBn<P, S>(
   return next;
 }
 
+/**
+ * nn.batchNorm1d (`dims` 1: `[N, C]` or `[N, C, L]`), nn.batchNorm2d (2:
+ * `[N, C, H, W]`), nn.instanceNorm1d (`[N, C, L]` or unbatched `[C, L]`) or
+ * nn.instanceNorm2d (`[N, C, H, W]` or unbatched `[C, H, W]`), and the 3-D
+ * ones (`dims` 3: `[N, C, D, H, W]`, or unbatched for instance norm): PyTorch's
+ * `_NormBase` modules, which share params, buffers and modes; instance
+ * norm defaults to no affine and no running statistics, uses its running
+ * statistics only in evaluation with `trackRunningStats`, and does not
+ * count batches (as PyTorch's).
+ */
 function normLayer(
   kind: "Batch" | "Instance",
   dims: 1 | 2 | 3,
@@ -3410,40 +3573,124 @@ export const relu6: Layer<LeafParams, EmptyState> = activation(
   relu6Op,
 );
 
-/** Hard sigmoid layer `min(max(x + 3, 0), 6) / 6` (PyTorch's `nn.Hardsigmoid()`): a layer value. */
+/**
+ * Hard sigmoid layer `min(max(x + 3, 0), 6) / 6` (PyTorch's
+ * `nn.Hardsigmoid()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.hardsigmoid.apply({}, tensor([-4, 0, 1.5, 4]))), [0, 0.5, 0.75, 1]);
+ * assert.equal(nn.hardsigmoid.info.repr, "Hardsigmoid()");
+ * ```
+ */
 export const hardsigmoid: Layer<LeafParams, EmptyState> = activation(
   "Hardsigmoid",
   hardsigmoidOp,
 );
 
-/** Hard swish layer `x · min(max(x + 3, 0), 6) / 6` (PyTorch's `nn.Hardswish()`): a layer value. */
+/**
+ * Hard swish layer `x · min(max(x + 3, 0), 6) / 6` (PyTorch's
+ * `nn.Hardswish()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const y = nn.hardswish.apply({}, tensor([-1.5, 0, 1.5, 4]));
+ * assert.deepEqual(toArray(y), [-0.375, 0, 1.125, 4]); // -1.5 · 1.5 / 6, 0, 1.5 · 4.5 / 6, 4
+ * assert.equal(nn.hardswish.info.repr, "Hardswish()");
+ * ```
+ */
 export const hardswish: Layer<LeafParams, EmptyState> = activation(
   "Hardswish",
   hardswishOp,
 );
 
-/** `log(sigmoid(x))` layer (PyTorch's `nn.LogSigmoid()`): a layer value. */
+/**
+ * `log(sigmoid(x))` layer (PyTorch's `nn.LogSigmoid()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [a, b] = toArray(nn.logSigmoid.apply({}, tensor([0, -100], { dtype: "float64" }))) as number[];
+ * assert.ok(Math.abs(a + Math.log(2)) < 1e-15); // log(1 / 2)
+ * assert.ok(Math.abs(b + 100) < 1e-12); // -100 - log(1 + e^-100), no overflow
+ * assert.equal(nn.logSigmoid.info.repr, "LogSigmoid()");
+ * ```
+ */
 export const logSigmoid: Layer<LeafParams, EmptyState> = activation(
   "LogSigmoid",
   logSigmoidOp,
 );
 
-/** Softsign layer `x / (1 + |x|)` (PyTorch's `nn.Softsign()`): a layer value. */
+/**
+ * Softsign layer `x / (1 + |x|)` (PyTorch's `nn.Softsign()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toArray(nn.softsign.apply({}, tensor([-3, 0, 1]))), [-0.75, 0, 0.5]);
+ * assert.equal(nn.softsign.info.repr, "Softsign()");
+ * ```
+ */
 export const softsign: Layer<LeafParams, EmptyState> = activation(
   "Softsign",
   softsignOp,
 );
 
-/** Mish layer `x · tanh(softplus(x))` (PyTorch's `nn.Mish()`): a layer value. */
+/**
+ * Mish layer `x · tanh(softplus(x))` (PyTorch's `nn.Mish()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [a, b] = toArray(nn.mish.apply({}, tensor([1, -1], { dtype: "float64" }))) as number[];
+ * // torch.nn.Mish()(torch.tensor([1., -1.], dtype=torch.float64))
+ * assert.ok(Math.abs(a - 0.8650983882673103) < 1e-12);
+ * assert.ok(Math.abs(b + 0.30340146137410895) < 1e-12);
+ * assert.equal(nn.mish.info.repr, "Mish()");
+ * ```
+ */
 export const mish: Layer<LeafParams, EmptyState> = activation(
   "Mish",
   mishOp,
 );
 
-/** SELU layer (PyTorch's `nn.SELU()`): a layer value. */
+/**
+ * SELU layer `scale · (max(x, 0) + min(alpha · (e^x - 1), 0))` with
+ * `alpha ≈ 1.6733`, `scale ≈ 1.0507` (PyTorch's `nn.SELU()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [a, b] = toArray(nn.selu.apply({}, tensor([1, -1], { dtype: "float64" }))) as number[];
+ * // torch.nn.SELU()(torch.tensor([1., -1.], dtype=torch.float64))
+ * assert.ok(Math.abs(a - 1.0507009873554805) < 1e-12); // scale
+ * assert.ok(Math.abs(b + 1.1113307378125625) < 1e-12); // scale · alpha · (1/e - 1)
+ * assert.equal(nn.selu.info.repr, "SELU()");
+ * ```
+ */
 export const selu: Layer<LeafParams, EmptyState> = activation("SELU", seluOp);
 
-/** Tanhshrink layer `x - tanh(x)` (PyTorch's `nn.Tanhshrink()`): a layer value. */
+/**
+ * Tanhshrink layer `x - tanh(x)` (PyTorch's `nn.Tanhshrink()`): a layer value.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [a, b] = toArray(nn.tanhshrink.apply({}, tensor([1, -1], { dtype: "float64" }))) as number[];
+ * assert.ok(Math.abs(a - (1 - Math.tanh(1))) < 1e-15);
+ * assert.ok(Math.abs(b + (1 - Math.tanh(1))) < 1e-15);
+ * assert.equal(nn.tanhshrink.info.repr, "Tanhshrink()");
+ * ```
+ */
 export const tanhshrink: Layer<LeafParams, EmptyState> = activation(
   "Tanhshrink",
   tanhshrinkOp,
@@ -3514,8 +3761,18 @@ export function glu(options?: { dim?: number }): Layer<LeafParams, EmptyState> {
 }
 
 /**
- * Softmin layer over axis `dim` (PyTorch's `nn.Softmin(dim)`; `dim`
- * required, as for {@linkcode softmax}).
+ * Softmin layer `softmax(-x)` over axis `dim` (PyTorch's `nn.Softmin(dim)`;
+ * `dim` required, as for {@linkcode softmax}).
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const s = nn.softmin({ dim: 1 });
+ * assert.equal(s.info.repr, "Softmin(dim=1)");
+ * const [[a, b]] = toArray(s.apply({}, tensor([[0, Math.log(3)]], { dtype: "float64" }))) as number[][];
+ * assert.ok(Math.abs(a - 0.75) < 1e-15 && Math.abs(b - 0.25) < 1e-15); // 1 : 1/3
+ * ```
  */
 export function softmin(
   options: { dim: number },
@@ -3557,7 +3814,19 @@ export function softshrink(
   return shrinkLayer("Softshrink", softshrinkOp, options);
 }
 
-/** Hard shrinkage layer (PyTorch's `nn.Hardshrink`, default lambd 0.5). */
+/**
+ * Hard shrinkage layer: x where `|x| > lambd`, else 0 (PyTorch's
+ * `nn.Hardshrink`, default lambd 0.5).
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, toArray } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const h = nn.hardshrink();
+ * assert.equal(h.info.repr, "Hardshrink(0.5)");
+ * assert.deepEqual(toArray(h.apply({}, tensor([-1, -0.5, 0.25, 0.5, 2]))), [-1, 0, 0, 0, 2]);
+ * ```
+ */
 export function hardshrink(
   options?: { lambd?: number },
 ): Layer<LeafParams, EmptyState> {
