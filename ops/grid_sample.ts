@@ -37,7 +37,7 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { floor, isFinite, logicalAnd, round } from "./math.ts";
+import { floor, fmod, isFinite, logicalAnd, round } from "./math.ts";
 import { matmul } from "./matmul.ts";
 import { takeAlongAxisAt } from "./indexing.ts";
 import {
@@ -156,14 +156,23 @@ function clip(x: Tensor, size: number): Tensor {
 
 /**
  * A coordinate reflected into `[low/2, high/2]` (PyTorch's
- * `reflect_coordinates` with twice the bounds).
+ * `reflect_coordinates` with twice the bounds). The part past the last
+ * fold is `fmod(d, span)` in PyTorch's scalar kernel (volumes: `exact`),
+ * `d - floor(d / span)·span` in its vectorised one (images); the two
+ * differ only where d / span is inexact (a position some 2^52 pixels
+ * outside, or one that rounds up to a fold).
  */
-function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
+function reflect(
+  x: Tensor,
+  twiceLow: number,
+  twiceHigh: number,
+  exact: boolean,
+): Tensor {
   if (twiceLow === twiceHigh) return mul(x, 0);
   const min = twiceLow / 2, span = (twiceHigh - twiceLow) / 2;
   const d = abs(sub(x, min));
   const flips = floor(div(d, span));
-  const extra = sub(d, mul(flips, span)); // fmod of a non-negative value
+  const extra = exact ? fmod(d, span) : sub(d, mul(flips, span));
   const even = equal(sub(flips, mul(floor(div(flips, 2)), 2)), 0);
   return where(even, add(extra, min), add(sub(span, extra), min));
 }
@@ -179,10 +188,12 @@ function reflect(x: Tensor, twiceLow: number, twiceHigh: number): Tensor {
  * in the grid (bilinear and bicubic), to any order. A NaN position samples
  * 0 (an infinite one too, except that bilinear and nearest with border
  * padding clamp it to the edge) and its gradient is 0, as in PyTorch's
- * reference kernel (CUDA's, and the CPU's for 5-D grids), which moves such
- * a coordinate outside the input. (PyTorch 1.13's
- * vectorised CPU kernel for 4-D grids is not consistent there: it can give
- * NaN or read a pixel, and its backward can crash.)
+ * reference kernel (CUDA's, and the CPU's for 5-D grids with zeros padding),
+ * which moves such a coordinate outside the input. (PyTorch 1.13's CPU
+ * kernels are not consistent there: for 5-D grids with border or reflection
+ * padding they clamp a NaN, and with reflection an infinity, to the last
+ * pixel; for 4-D grids they can give NaN or read a pixel, and the backward
+ * can crash.)
  *
  * @example
  * ```ts
@@ -285,7 +296,9 @@ export function gridSample(
     if (padding === "border") return clip(x, size);
     if (padding === "reflection") {
       return clip(
-        align ? reflect(x, 0, 2 * (size - 1)) : reflect(x, -1, 2 * size - 1),
+        align
+          ? reflect(x, 0, 2 * (size - 1), r === 3)
+          : reflect(x, -1, 2 * size - 1, r === 3),
         size,
       );
     }

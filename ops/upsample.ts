@@ -32,7 +32,7 @@ import { userOp } from "./debug.ts";
 import { floatCheck, fmt, showValue } from "./_args.ts";
 import { add, mul } from "./elementwise.ts";
 import { gatherAt } from "./indexing.ts";
-import { broadcastTo, pad, reshape, slice } from "./structural.ts";
+import { broadcastTo, pad, reshape, slice, sum } from "./structural.ts";
 import { adaptiveAvgPool1d, adaptiveAvgPool2d } from "./pool.ts";
 import { adaptiveAvgPool3d } from "./conv3d.ts";
 
@@ -458,6 +458,12 @@ const aaFilters = {
 };
 
 /**
+ * The longest window antialiasAxis sums tap by tap (PyTorch's bits); longer
+ * ones are summed as one reduction.
+ */
+const WIDE_WINDOW = 64;
+
+/**
  * Antialiased resampling along one axis (PyTorch's `_upsample_*2d_aa`,
  * PIL's separable resampling): output d reads the window of inputs
  * `[lo, lo + size)` around the centre `c = (d + 0.5)·scale` (scale =
@@ -468,7 +474,9 @@ const aaFilters = {
  * `filter((j - c + 0.5) / max(scale, 1))`, the weights divided by their
  * sum (unless it is 0). Every step in PyTorch's order and precision (float32
  * or float64), so the weights are its bit for bit, and the products are
- * summed in the window's order, as its kernel. (Those of its portable build,
+ * summed in the window's order, as its kernel (windows longer than
+ * 64 inputs (`WIDE_WINDOW`), a large downscale, are summed as one
+ * reduction in float64: its sums to rounding). (Those of its portable build,
  * `ATEN_CPU_CAPABILITY=default`; its AVX2 build fuses multiply-adds, in the
  * filter and the sums, and differs in the last bits.) The window's inputs are
  * gathered, zero weights included (as PyTorch, which reads them); windows
@@ -509,6 +517,32 @@ function antialiasAxis(
   const src = short
     ? pad(x, x.shape.map((_, i): [number, number] => [0, i === axis ? 1 : 0]))
     : x;
+  if (k > WIDE_WINDOW) {
+    // a long window (a large downscale): every tap gathered at once, [..,
+    // o, k, ..], weighed and summed over k, so the gradient is one
+    // scatter (a gather per tap would scatter into all of x once per tap:
+    // k times the input, quadratic in the factor). The sum is float64's,
+    // rounded once in float32: PyTorch's to rounding, not its bits.
+    const idx = new Int32Array(o * k), w = new Float64Array(o * k);
+    for (let d = 0; d < o; d++) {
+      for (let j = 0; j < k; j++) {
+        const inside = j < windows[d].length;
+        idx[d * k + j] = inside ? los[d] + j : n;
+        w[d * k + j] = inside ? windows[d][j] : 0;
+      }
+    }
+    const all = splitAxis(
+      gatherAt(src, tensor(idx, { shape: [o * k], dtype: "int32" }), axis),
+      axis,
+      [o, k],
+    );
+    const wShape = all.shape.slice(axis).map((_, i) =>
+      i === 0 ? o : i === 1 ? k : 1
+    );
+    return sum(mul(all, tensor(w, { shape: wShape, dtype: x.dtype })), {
+      axis: axis + 1,
+    });
+  }
   const taps = Array.from({ length: k }, (_, j): [Int32Array, Float64Array] => {
     const idx = new Int32Array(o), w = new Float64Array(o);
     for (let d = 0; d < o; d++) {
@@ -573,7 +607,8 @@ function nearestAxis(x: Tensor, axis: number, idx: number[], n: number) {
  * filters, stretched by the factor (a 32 → 8 bilinear output reads 8
  * inputs, not 2), in two passes, W then H, with PyTorch's weights and
  * sums bit for bit (those of its portable kernel; its AVX2 kernel fuses
- * multiply-adds and differs in the last bits). An empty batch (N or C of
+ * multiply-adds and differs in the last bits; a window of more than 64
+ * inputs is summed in float64, to rounding). An empty batch (N or C of
  * 0) gives an empty output at once. Differentiable (its gradient is the
  * transposed resampling), batchable and exportable like any composition of
  * ops.
