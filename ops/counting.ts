@@ -27,7 +27,6 @@ import {
   describe,
   type DType,
   fromData,
-  ones,
   sizeOf,
   type Tensor,
   tensor,
@@ -54,14 +53,13 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { floor, isNan, logicalAnd, logicalOr } from "./math.ts";
+import { floor, isNan, logicalAnd, logicalNot, logicalOr } from "./math.ts";
 import { max, min } from "./reductions.ts";
 import {
   checkKeepDims,
   normAxis,
   reduceAxes,
   reshape,
-  slice,
   sum,
 } from "./structural.ts";
 import {
@@ -286,28 +284,27 @@ export function histc(x: Tensor, options?: HistcOptions): Tensor {
     [lo, hi] = [where(same, lo, sub(lo, 1)), where(same, hi, add(hi, 1))];
   }
   if (n === 0) return zeros([bins], { dtype });
-  // PyTorch's bin in x's dtype; the last bin holds max; the rest go to an
-  // extra bin that is dropped (out of range, NaN)
-  // (a NaN goes to the first bin, as PyTorch 1.13's CPU kernel puts it)
-  const nan = isNan(v);
+  // PyTorch's bin in x's dtype; the last bin holds max; a value out of
+  // range adds 0 (to bin 0)
+  // (a NaN goes to the first bin, as PyTorch 1.13's CPU kernel puts it,
+  // and so does a value whose bin is NaN: a range that is one float32)
+  // (the bin is clamped in float64: past 2^24 bins, bins - 1 is not a
+  // float32, and 2^31 - 1 rounds to 2^31, past int32)
   const inRange = logicalOr(
-    nan,
+    isNan(v),
     logicalAnd(greaterEqual(v, lo), lessEqual(v, hi)),
   );
-  const at = floor(mul(div(sub(v, lo), sub(hi, lo)), bins));
+  const at = astype(floor(mul(div(sub(v, lo), sub(hi, lo)), bins)), "float64");
   const bin = astype(
-    where(inRange, where(nan, 0, minimum(at, bins - 1)), bins),
+    where(logicalAnd(inRange, logicalNot(isNan(at))), minimum(at, bins - 1), 0),
     "int32",
   );
-  const counts = scatterAdd(
-    zeros([bins + 1], { dtype }),
+  return scatterAdd(
+    zeros([bins], { dtype }),
     bin,
-    ones([n], {
-      dtype,
-    }),
+    astype(inRange, dtype),
     { axis: 0 },
   );
-  return slice(counts, [0], [bins]);
 }
 
 // ---------------------------------------------------------------------------
@@ -315,7 +312,7 @@ export function histc(x: Tensor, options?: HistcOptions): Tensor {
 
 /** Options of {@linkcode unique}. */
 export interface UniqueOptions {
-  /** Ascending values (default true); false: in the order each first appears. */
+  /** Ascending values (default true); false: in the order each first appears (PyTorch's CPU order is its hash set's, unspecified). */
   sorted?: boolean;
   /** Also return `inverse`: where each entry (or slice) of x is among the values. Default false. */
   returnInverse?: boolean;
@@ -411,6 +408,13 @@ export function unique(
     false,
   );
   const nd = x.shape.length;
+  if (o.axis !== undefined && nd === 0) {
+    throw new Error(
+      `${fn}: x is a scalar (shape []): it has no axis ${
+        showValue(o.axis)
+      } (as torch.unique's dim)`,
+    );
+  }
   const axis = o.axis === undefined
     ? null
     : normAxis(fn, o.axis as number, nd, x.shape, "options.axis");

@@ -441,6 +441,9 @@ const ZETA_A = [
   -7.1661652561756670113e18,
 ];
 const MACHEP = 1.11022302462515654042e-16;
+// past -ZETA_FAR, zeta splits q's terms rather than loop |q| times (PyTorch
+// loops: the same numbers nearer 0, a hang far out)
+const ZETA_FAR = 2 ** 14;
 
 /** ζ(x, q) = Σ_k (k + q)^-x in double precision (PyTorch's zeta). */
 function zeta(x: number, q: number): number {
@@ -449,6 +452,14 @@ function zeta(x: number, q: number): number {
   if (q <= 0) {
     if (q === Math.floor(q)) return Infinity;
     if (x !== Math.floor(x)) return NaN;
+    if (q < -ZETA_FAR) {
+      // PyTorch's loop below would step from q to 9 one at a time (a hang
+      // for q = -1e10 - 0.5): the terms of q < 0 split, with f = q - ⌊q⌋,
+      // into those of f and, negated for odd x, those of 1 - f up to -q
+      const f = q - Math.floor(q);
+      const sign = x % 2 === 0 ? 1 : -1;
+      return (zeta(x, f) + sign * zeta(x, 1 - f)) - sign * zeta(x, 1 - q);
+    }
   }
   let s = Math.pow(q, -x), a = q, i = 0, b = 0;
   while (i < 9 || a <= 9) {
@@ -844,7 +855,10 @@ export function digamma(x: Tensor): Tensor {
  * n = 1 its trigamma (the recurrence to x + 6 and four terms of the
  * asymptotic series: a relative error up to about 1e-9, the same numbers
  * as PyTorch's), for n >= 2 `(-1)^(n+1) n! ζ(n + 1, x)` by Cephes' Hurwitz
- * zeta. Its derivative is `polygamma(n + 1, x)`. int32 gives float32.
+ * zeta (below x = -2^14, where PyTorch's zeta steps |x| times toward 0 and
+ * hangs far out, the sum split at 0: ζ(s, f) ± ζ(s, 1 - f) ∓ ζ(s, 1 - x),
+ * f = x - ⌊x⌋). Its derivative is `polygamma(n + 1, x)`. int32 gives
+ * float32.
  *
  * @example
  * ```ts
@@ -900,7 +914,7 @@ export function copysign(a: Operand, b: Operand): Tensor {
 
 /** Options of {@linkcode logit}. */
 export interface LogitOptions {
-  /** Clamp x to [eps, 1 - eps] first (no clamp when absent or negative, as PyTorch). */
+  /** Clamp x to [eps, 1 - eps] first (no clamp when absent or negative, as PyTorch; at most 0.5). */
   eps?: number;
 }
 
@@ -925,6 +939,13 @@ export function logit(x: Tensor, options?: LogitOptions): Tensor {
   }
   if (eps === undefined || eps < 0) {
     return bind(logitPrim, [x], { lo: null, hi: null });
+  }
+  // (past 0.5 the bounds cross, and PyTorch's scalar and vector kernels
+  // disagree on which one wins)
+  if (eps > 0.5) {
+    throw new Error(
+      `${fn}: eps must be at most 0.5 (x is clamped to [eps, 1 - eps]), got ${eps}`,
+    );
   }
   // the bounds as PyTorch computes them: in the tensor's dtype
   const f32 = floatOf(x.dtype) === "float32";
