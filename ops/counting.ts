@@ -63,12 +63,12 @@ import {
   sum,
 } from "./structural.ts";
 import {
+  rowsAlong,
   scatterAdd,
   takeAlongAxisAt,
   type ValuesAndIndices,
 } from "./indexing.ts";
 import { stopGradient } from "./transforms.ts";
-import * as shp from "./kernels/shape.ts";
 import * as cnt from "./kernels/counting.ts";
 
 export type { ValuesAndIndices };
@@ -744,16 +744,7 @@ const selectIndexPrim: Primitive<
 > = definePrimitive({
   name: "selectIndex",
   forward: ([x], { kind, axis, k }) => {
-    const nd = x.shape.length, n = x.shape[axis];
-    const perm = [...x.shape.keys()].filter((i) => i !== axis);
-    perm.push(axis);
-    const last = axis === nd - 1;
-    const rows = last ? x.data : shp.transpose(
-      x.data,
-      x.shape,
-      perm,
-      allocData(x.dtype, x.data.length),
-    );
+    const { rows, n, back } = rowsAlong(x, axis);
     if (kind === "kthvalue" || kind === "mode") {
       const out = new Int32Array(n === 0 ? 0 : rows.length / n);
       if (kind === "mode") cnt.modeIndexRows(rows, n, out);
@@ -766,11 +757,7 @@ const selectIndexPrim: Primitive<
       kind === "cummax",
       new Int32Array(rows.length),
     );
-    if (last) return fromData(order, x.shape);
-    const inv = perm.map((_, i) => perm.indexOf(i));
-    const out = new Int32Array(order.length);
-    shp.transpose(order, perm.map((p) => x.shape[p]), inv, out);
-    return fromData(out, x.shape);
+    return back(order);
   },
   vjp: () => [null],
   batch: ([x], [d], p) => [

@@ -844,32 +844,47 @@ const lastOccurrencePrim: Primitive<Record<string, never>> = definePrimitive({
   ],
 });
 
+/**
+ * x's rows along `axis` for a row kernel: the data with that axis moved
+ * last (x's own data when it is last), the row length, and `back`, which
+ * turns one int32 per entry of those rows into a tensor of x's shape.
+ * @internal
+ */
+export function rowsAlong(x: Tensor, axis: number): {
+  rows: Tensor["data"];
+  n: number;
+  back: (perRow: Int32Array) => Tensor;
+} {
+  const n = x.shape[axis];
+  if (axis === x.shape.length - 1) {
+    return { rows: x.data, n, back: (o) => fromData(o, x.shape) };
+  }
+  const perm = [...x.shape.keys()].filter((i) => i !== axis);
+  perm.push(axis);
+  const rows = shp.transpose(
+    x.data,
+    x.shape,
+    perm,
+    allocData(x.dtype, x.data.length),
+  );
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  const back = (o: Int32Array) => {
+    const out = new Int32Array(o.length);
+    shp.transpose(o, perm.map((p) => x.shape[p]), inv, out);
+    return fromData(out, x.shape);
+  };
+  return { rows, n, back };
+}
+
 /** argsort: the stable order along `axis` (NaN largest), int32; no derivative. */
 const argsortPrim: Primitive<{ axis: number; descending: boolean }> =
   definePrimitive({
     name: "argsort",
     forward: ([x], { axis, descending }) => {
-      const nd = x.shape.length, n = x.shape[axis];
-      const perm = [...x.shape.keys()].filter((i) => i !== axis);
-      perm.push(axis);
-      const last = axis === nd - 1;
-      const rows = last ? x.data : shp.transpose(
-        x.data,
-        x.shape,
-        perm,
-        allocData(x.dtype, x.data.length),
+      const { rows, n, back } = rowsAlong(x, axis);
+      return back(
+        ix.argsortRows(rows, n, descending, new Int32Array(x.data.length)),
       );
-      const order = ix.argsortRows(
-        rows,
-        n,
-        descending,
-        new Int32Array(x.data.length),
-      );
-      if (last) return fromData(order, x.shape);
-      const inv = perm.map((_, i) => perm.indexOf(i));
-      const out = new Int32Array(order.length);
-      shp.transpose(order, perm.map((p) => x.shape[p]), inv, out);
-      return fromData(out, x.shape);
     },
     vjp: () => [null],
     batch: ([x], [d], p) => [
