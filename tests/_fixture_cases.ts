@@ -101,3 +101,26 @@ export function checkFixtureCase(
     msg: `${c.name} output`,
   });
 }
+
+/**
+ * PyTorch's unpool gradient `g` made the library's: where two indices of
+ * one plane (the last `rank` axes of `indices`) name the same output, only
+ * the later write is kept, so only it gets the gradient (PyTorch's
+ * backward gathers for every duplicate; documented on the unpool ops).
+ */
+export function keptWritesGrad(
+  indices: Tensor,
+  rank: number,
+  g: Tensor,
+): Tensor {
+  const plane = indices.shape.slice(-rank).reduce((a, b) => a * b, 1);
+  const data = Float64Array.from(g.data);
+  for (let at = 0; at < data.length; at += plane) {
+    const seen = new Set<number>();
+    for (let i = plane - 1; i >= 0; i--) {
+      if (seen.has(indices.data[at + i])) data[at + i] = 0;
+      seen.add(indices.data[at + i]);
+    }
+  }
+  return T.tensor(data, { shape: g.shape, dtype: g.dtype });
+}

@@ -18,6 +18,7 @@ import {
   type FixtureCase,
   type FixtureTensor,
   fixtureTensor,
+  keptWritesGrad,
 } from "./_fixture_cases.ts";
 import fixture from "./fixtures/pool_patches_probe.json" with { type: "json" };
 
@@ -93,17 +94,7 @@ Deno.test("pool/patches probe: values and gradients match PyTorch 1.13", () => {
  */
 function unpoolGrad(c: Case, g: Tensor): Tensor {
   if (c.op !== "maxUnpool2d") return g;
-  const idx = fixtureTensor(c.inputs.indices);
-  const plane = idx.shape.at(-2)! * idx.shape.at(-1)!;
-  const data = Float64Array.from(g.data);
-  for (let at = 0; at < data.length; at += plane) {
-    const seen = new Set<number>();
-    for (let i = plane - 1; i >= 0; i--) {
-      if (seen.has(idx.data[at + i])) data[at + i] = 0;
-      seen.add(idx.data[at + i]);
-    }
-  }
-  return T.tensor(data, { shape: g.shape, dtype: g.dtype });
+  return keptWritesGrad(fixtureTensor(c.inputs.indices), 2, g);
 }
 
 Deno.test("pool/patches probe: second derivatives match PyTorch's double backward", () => {

@@ -16,6 +16,7 @@ import {
   type FixtureCase,
   type FixtureTensor,
   fixtureTensor,
+  keptWritesGrad,
 } from "./_fixture_cases.ts";
 import fixture from "./fixtures/unpool_nd.json" with { type: "json" };
 
@@ -39,26 +40,13 @@ function call(c: Case): (inputs: Record<string, Tensor>) => Tensor {
   return ops[c.op];
 }
 
-/**
- * PyTorch's gradient of an unpooling's x, but 0 where a later entry of the
- * plane names the same index: the library keeps only the last write (as
- * PyTorch's forward) and differentiates that, where PyTorch's backward
- * gathers for every duplicate (documented on the ops, as maxUnpool2d's).
- */
-function keptWritesGrad(c: Case, g: Tensor): Tensor {
-  const idx = fixtureTensor(c.inputs.indices);
-  const rank = c.op === "maxUnpool1d" ? 1 : 3;
-  const plane = idx.shape.slice(-rank).reduce((a, b) => a * b, 1);
-  const data = Float64Array.from(g.data);
-  for (let at = 0; at < data.length; at += plane) {
-    const seen = new Set<number>();
-    for (let i = plane - 1; i >= 0; i--) {
-      if (seen.has(idx.data[at + i])) data[at + i] = 0;
-      seen.add(idx.data[at + i]);
-    }
-  }
-  return T.tensor(data, { shape: g.shape, dtype: g.dtype });
-}
+/** PyTorch's gradient of an unpooling's x, made the library's (only the last write of an index gets it). */
+const unpoolGrad = (c: Case, g: Tensor): Tensor =>
+  keptWritesGrad(
+    fixtureTensor(c.inputs.indices),
+    c.op === "maxUnpool1d" ? 1 : 3,
+    g,
+  );
 
 Deno.test("PyTorch: maxPool1dWithIndices and maxPool3dWithIndices values, indices and gradients (float64 and float32)", () => {
   const pools = cases.filter((c) => c.op.endsWith("WithIndices"));
@@ -105,7 +93,7 @@ Deno.test("PyTorch: maxUnpool1d and maxUnpool3d values and gradients (float64 an
     assert.equal(y.dtype, c.dtype, msg);
     assertAllClose(y, fixtureTensor(c.output!), { ...tol, msg: `${msg} y` });
     assert.deepEqual(names, ["x"], msg);
-    assertAllClose(grads[0], keptWritesGrad(c, fixtureTensor(c.grads.x)), {
+    assertAllClose(grads[0], unpoolGrad(c, fixtureTensor(c.grads.x)), {
       ...tol,
       msg: `${msg} grad x`,
     });
@@ -115,7 +103,7 @@ Deno.test("PyTorch: maxUnpool1d and maxUnpool3d values and gradients (float64 an
   assert.equal(dup.length, 4);
   for (const c of dup) {
     const g = fixtureTensor(c.grads.x);
-    assert.notDeepEqual(keptWritesGrad(c, g).data, g.data, c.name);
+    assert.notDeepEqual(unpoolGrad(c, g).data, g.data, c.name);
   }
 });
 
