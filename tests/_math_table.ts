@@ -155,5 +155,11 @@ export const mathRows: Row[] = [
     })),
     domains: ["real", "real"],
     f: (o, a, b) => T.cdist(a, b, o),
+    // the matrix form's squared distance |a|² + |b|² - 2a·b cancels when
+    // rows nearly coincide (as PyTorch's): its gradient there carries an
+    // error of about 1e-16 |a|² / d² that second-order differences magnify
+    wellConditioned: (o, a, b) =>
+      o.computeMode !== "use_mm_for_euclid_dist" ||
+      T.min(T.cdist(a, b)).data[0] > 0.1,
   },
 ];

@@ -27,6 +27,15 @@ export interface Row {
    * keep them.
    */
   mayBeInfinite?: boolean;
+  /**
+   * Whether a draw suits second-order finite differences (fc.pre in the
+   * checkGrads property): false where the op's formula is ill-conditioned,
+   * so float64 differences of its gradient lose the digits the check asks
+   * for (cdist's matrix form at nearly coincident points, whose squared
+   * distance cancels). Unset: every draw.
+   */
+  // deno-lint-ignore no-explicit-any
+  wellConditioned?: (p: any, ...xs: Tensor[]) => boolean;
 }
 
 const dim = fc.integer({ min: 1, max: 3 });

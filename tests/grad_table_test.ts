@@ -36,6 +36,7 @@ for (const row of rows) {
           if (row.mayBeInfinite) {
             fc.pre(row.f(p, ...args).data.every(Number.isFinite));
           }
+          if (row.wellConditioned) fc.pre(row.wellConditioned(p, ...args));
           T.checkGrads((...xs: Tensor[]) => row.f(p, ...xs), args, {
             order: 2,
             seed,
