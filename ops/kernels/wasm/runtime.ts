@@ -115,20 +115,30 @@ export const MAX_THREADS: number = MAX_WORKERS + 1;
 
 /**
  * Claims and runs tasks of the current request until none is left, on the
- * main thread and (as source text) in every worker. A claim is one
- * compare-and-swap of the claim word, so threads share the tasks however
- * fast each one is, and one that comes late finds nothing to do; the
- * generation in the word keeps a stale claim from taking a later request's
- * task.
+ * main thread and (as source text) in every worker. The claim word holds
+ * the first and one past the last unclaimed task: the main thread claims
+ * from the front, the workers from the back, each with one
+ * compare-and-swap of the word, so threads share the tasks however fast
+ * each one is, and one that comes late finds nothing to do. Tasks are image
+ * (or plane) ranges in order, so a thread tends to get the same images in
+ * consecutive kernels and reads what it wrote itself (moving data from
+ * another core's cache is slow). The generation in the word keeps a stale
+ * claim from taking a later request's task.
  */
-function drain(q: Int32Array, fns: ((...a: number[]) => void)[]): void {
+function drain(
+  q: Int32Array,
+  fns: ((...a: number[]) => void)[],
+  back: boolean,
+): void {
   const args: number[] = [];
   for (;;) {
     const cur = Atomics.load(q, 0);
-    const next = cur & 63;
-    if (next >= ((cur >>> 6) & 63)) return;
-    if (Atomics.compareExchange(q, 0, cur, cur + 1) !== cur) continue;
-    const argc = q[4], base = 8 + next * argc;
+    const lo = cur & 63, hi = (cur >>> 6) & 63;
+    if (lo >= hi) return;
+    if (
+      Atomics.compareExchange(q, 0, cur, back ? cur - 64 : cur + 1) !== cur
+    ) continue;
+    const argc = q[4], base = 8 + (back ? hi - 1 : lo) * argc;
     args.length = argc;
     for (let i = 0; i < argc; i++) args[i] = q[base + i];
     try {
@@ -162,7 +172,7 @@ for (;;) {
   while (Atomics.load(ctl, ${REQ}) === seen && performance.now() - t0 < ${SPIN_MS});
   while (Atomics.load(ctl, ${REQ}) === seen) Atomics.wait(ctl, ${REQ}, seen);
   seen = Atomics.load(ctl, ${REQ});
-  drain(q, fns);
+  drain(q, fns, true);
 }
 `;
 
@@ -875,7 +885,7 @@ export class WasmRuntime {
       Atomics.store(slot.ctl, REQ, slot.seq);
       Atomics.notify(slot.ctl, REQ);
     }
-    drain(q, this.#fns);
+    drain(q, this.#fns, false);
     const t0 = performance.now();
     while (
       Atomics.load(q, DONE) !== tasks.length && performance.now() - t0 < SPIN_MS
@@ -896,11 +906,12 @@ export class WasmRuntime {
    * `perThread` per thread (more than one lets a thread that runs ahead take
    * another's share). The count depends on the thread setting only, not on
    * which workers have started, so results that sum per range (weight
-   * gradients) are the same in every run. With `shrinking`, sizes fall in
-   * proportion parts, parts - 1, ..., 1 (a range that rounds to nothing is
-   * left out): the last ranges claimed are short, so the thread that runs
-   * out first waits less for the others (convolutions that write disjoint
-   * outputs: 40% less waiting measured).
+   * gradients) are the same in every run. With `shrinking`, sizes fall
+   * from both ends toward the middle (in proportion |parts - 1 - 2i| + 1; a
+   * range that rounds to nothing is left out): the main thread claims from
+   * the front and the workers from the back (see `drain`), so the last
+   * ranges claimed are short and the thread that runs out first waits less
+   * for the others (convolutions that write disjoint outputs).
    */
   split(
     n: number,
@@ -946,11 +957,16 @@ export class WasmRuntime {
       ),
     );
     // the share of parts before part i: i / parts, or with shrinking parts
-    // (sizes in proportion parts, parts - 1, ..., 1) the sum of those before
-    const before = (i: number) =>
-      shrinking
-        ? (i * parts - (i * (i - 1)) / 2) / ((parts * (parts + 1)) / 2)
-        : i / parts;
+    // (the threads claim from both ends: sizes in proportion
+    // |parts - 1 - 2i| + 1, large at the ends, small in the middle) the sum
+    // of those before
+    const weight = (i: number) => Math.abs(parts - 1 - 2 * i) + 1;
+    let total = 0;
+    const acc = [0];
+    for (let i = 0; i < parts; i++) {
+      acc.push(total += shrinking ? weight(i) : 1);
+    }
+    const before = (i: number) => acc[i] / total;
     const out: [number, number][] = [];
     for (let i = 0; i < parts; i++) {
       const lo = Math.floor(n * before(i)), hi = Math.floor(n * before(i + 1));
