@@ -98,7 +98,9 @@ function planeTasks(
   args: readonly number[],
   at: number,
 ): number[][] {
-  const parts = n >= 1 << 16 ? rt.split(g.planes, 1, 2) : null;
+  // (from 2^14 outputs the split pays for waking a worker: LeNet-5's
+  // second pooling, 25,600 outputs, and its gradient)
+  const parts = n >= 1 << 14 ? rt.split(g.planes, 1, 2) : null;
   const tasks = taskLists(parts ? parts.length : 1);
   for (let t = 0; t < tasks.length; t++) {
     const a = tasks[t];
