@@ -366,6 +366,14 @@ export {
   type Triple,
 } from "./ops/conv3d.ts";
 export {
+  fractionalMaxPool2d,
+  type FractionalMaxPool2dOptions,
+  fractionalMaxPool2dWithIndices,
+  fractionalMaxPool3d,
+  type FractionalMaxPool3dOptions,
+  fractionalMaxPool3dWithIndices,
+} from "./ops/fractional_pool.ts";
+export {
   affineGrid,
   type AlignCornersOption,
   gridSample,

@@ -150,6 +150,14 @@ import {
 import { type Key, normal, split, uniform } from "../ops/random.ts";
 import { rrelu as rreluOp } from "../ops/stochastic.ts";
 import {
+  fractionalMaxPool2d as fractionalMaxPool2dOp,
+  type FractionalMaxPool2dOptions,
+  fractionalMaxPool3d as fractionalMaxPool3dOp,
+  type FractionalMaxPool3dOptions,
+  fractionalPoolShape,
+  fractionalSettings,
+} from "../ops/fractional_pool.ts";
+import {
   adaptiveAvgPool3d as adaptiveAvgPool3dOp,
   adaptiveMaxPool3d as adaptiveMaxPool3dOp,
   adaptivePool3dShape,
@@ -994,6 +1002,94 @@ export function avgPool3d(
     }, divisor_override=${options.divisorOverride ?? "None"})`,
     apply: (_p, x) => avgPool3dOp(x, options),
     outputShape: (sh) => pool3dShape(sh, options, "avg").shape,
+  });
+}
+
+/** Options of {@linkcode fractionalMaxPool2d}: the op's sizes ({@linkcode FractionalMaxPool2dOptions}); the key comes with each apply. */
+export type FractionalMaxPool2dLayerOptions = Pick<
+  FractionalMaxPool2dOptions,
+  "kernelSize" | "outputSize" | "outputRatio"
+>;
+
+/** Options of {@linkcode fractionalMaxPool3d}: the op's sizes ({@linkcode FractionalMaxPool3dOptions}); the key comes with each apply. */
+export type FractionalMaxPool3dLayerOptions = Pick<
+  FractionalMaxPool3dOptions,
+  "kernelSize" | "outputSize" | "outputRatio"
+>;
+
+/**
+ * 2-D fractional max pooling layer (PyTorch's `nn.FractionalMaxPool2d`), no
+ * parameters; {@linkcode fractionalMaxPool2dOp}. As PyTorch's, it draws its
+ * windows on every call, in inference too: `apply` needs `opts.key`
+ * (containers split theirs among their random layers), and the same key
+ * gives the same windows.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, toArray, zeros } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.fractionalMaxPool2d({ kernelSize: 3, outputRatio: 0.5 });
+ * assert.equal(pool.info.repr, "FractionalMaxPool2d()");
+ * const x = random.normal(random.key(1), [1, 2, 10, 12]);
+ * const y = pool.apply({}, x, { key: random.key(0) });
+ * assert.deepEqual(y.shape, [1, 2, 5, 6]);
+ * assert.deepEqual(toArray(pool.apply({}, x, { key: random.key(0) })), toArray(y));
+ * assert.throws(() => pool.apply({}, zeros([1, 2, 10, 12])), /needs opts.key/);
+ * ```
+ */
+export function fractionalMaxPool2d(
+  options: FractionalMaxPool2dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return fractionalMaxPoolLayer(options, 2);
+}
+
+/**
+ * 3-D fractional max pooling layer (PyTorch's `nn.FractionalMaxPool3d`), no
+ * parameters; {@linkcode fractionalMaxPool3dOp}, a key needed on every
+ * call as {@linkcode fractionalMaxPool2d}'s.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = nn.fractionalMaxPool3d({ kernelSize: 2, outputSize: [2, 3, 3] });
+ * assert.equal(pool.info.torch, "FractionalMaxPool3d(kernel_size=(2, 2, 2), output_size=(2, 3, 3))");
+ * const x = random.normal(random.key(1), [1, 2, 5, 6, 6]);
+ * assert.deepEqual(pool.apply({}, x, { key: random.key(0) }).shape, [1, 2, 2, 3, 3]);
+ * ```
+ */
+export function fractionalMaxPool3d(
+  options: FractionalMaxPool3dLayerOptions,
+): Layer<LeafParams, EmptyState> {
+  return fractionalMaxPoolLayer(options, 3);
+}
+
+/** nn.fractionalMaxPool2d or nn.fractionalMaxPool3d (`rank`): the sizes checked when built, a key on every apply. */
+function fractionalMaxPoolLayer(
+  options: FractionalMaxPool2dLayerOptions | FractionalMaxPool3dLayerOptions,
+  rank: 2 | 3,
+): Layer<LeafParams, EmptyState> {
+  const name = `FractionalMaxPool${rank}d`, op = `fractionalMaxPool${rank}d`;
+  const s = fractionalSettings(`nn.${op}`, options, rank, []);
+  const size = s.outputSize
+    ? `output_size=${pySize(s.outputSize)}`
+    : `output_ratio=(${s.outputRatio!.map(pyFloat).join(", ")})`;
+  const pool = rank === 2 ? fractionalMaxPool2dOp : fractionalMaxPool3dOp;
+  return defineLayer({
+    name,
+    repr: `${name}()`,
+    // (PyTorch's repr shows no arguments; its constructor takes them)
+    torch: `${name}(kernel_size=${pySize(s.kernelSize)}, ${size})`,
+    needsKey: true,
+    apply: (_p, x, { key }) => {
+      if (!key) {
+        throw new Error(
+          `nn.${name}.apply: needs opts.key (a random.key) in training and inference alike, as PyTorch draws the windows on every call; containers split the key they are given among their random layers`,
+        );
+      }
+      return pool(x, { ...options, key } as never);
+    },
+    outputShape: (sh) => fractionalPoolShape(op, sh, s, rank),
   });
 }
 

@@ -163,6 +163,10 @@ Deno.test("api errors: layers' init and apply and optimizers' init and update fa
     ["AdaptiveMaxPool2d", T.nn.adaptiveMaxPool2d({ outputSize: 1 })],
     ["AdaptiveMaxPool1d", T.nn.adaptiveMaxPool1d({ outputSize: 1 })],
     ["LPPool2d", T.nn.lpPool2d({ normType: 2, kernelSize: 2 })],
+    [
+      "FractionalMaxPool2d",
+      T.nn.fractionalMaxPool2d({ kernelSize: 2, outputSize: 1 }),
+    ],
     ["Unfold", T.nn.unfold({ kernelSize: 2 })],
     ["Fold", T.nn.fold({ outputSize: 3, kernelSize: 2 })],
     ["PixelShuffle", T.nn.pixelShuffle(2)],
@@ -813,6 +817,31 @@ Deno.test("api errors: odd values of each known option (layers, ops, optimizers,
       ],
     );
   }
+  cases.push(
+    [["fractionalMaxPool2d:"], "fractionalMaxPool2d", {
+      kernelSize: 2,
+      outputSize: 3,
+      samples: T.full([2, 3, 2], 0.5),
+    }, (o) => T.fractionalMaxPool2d(x, o)],
+    [
+      ["fractionalMaxPool3d:"],
+      "fractionalMaxPool3d",
+      { kernelSize: 2, outputRatio: 0.5, key },
+      (o) => T.fractionalMaxPool3d(x5, o),
+    ],
+    [
+      ["nn.", "fractionalMaxPool2d:"],
+      "nn.fractionalMaxPool2d",
+      { kernelSize: 2, outputRatio: [0.5, 0.4] },
+      (o) => layer(T.nn.fractionalMaxPool2d(o)),
+    ],
+    [
+      ["nn.", "fractionalMaxPool3d:"],
+      "nn.fractionalMaxPool3d",
+      { kernelSize: 2, outputSize: 2 },
+      (o) => layer5(T.nn.fractionalMaxPool3d(o)),
+    ],
+  );
   cases.push(
     [["nn.", "conv1d:"], "nn.conv1d", {
       inChannels: 4,
