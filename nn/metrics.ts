@@ -107,8 +107,9 @@ export function accuracy(
  * Fraction of examples whose label is among the `k` largest logits. A logit
  * tied with the label's counts in the label's favour (the label is in the
  * top k when fewer than k logits are strictly larger); a NaN logit ranks
- * above every number, as in `torch.topk` (a NaN logit of the label never
- * counts).
+ * above every number, as in `torch.topk`, and among NaNs the first ranks
+ * first, as `argmax` picks it, so `k = 1` gives {@linkcode accuracy}'s
+ * number.
  *
  * @example
  * ```ts
@@ -150,14 +151,15 @@ export function topKAccuracy(
   for (let i = 0; i < n; i++) {
     const label = checkClass(fn, "labels", y.data[i], c, i);
     const v = x.data[i * c + label];
-    // a NaN logit of another class ranks above every number, as in
-    // torch.topk (and argmax, so top-1 agrees with accuracy)
+    // a NaN logit ranks above every number, as in torch.topk, and among
+    // NaNs the first ranks first, as argmax picks it (so top-1 agrees
+    // with accuracy)
     let larger = 0;
     for (let j = 0; j < c; j++) {
       const u = x.data[i * c + j];
-      larger += +(u > v || (u !== u && j !== label));
+      larger += v !== v ? +(u !== u && j < label) : +(u > v || u !== u);
     }
-    correct += +(!Number.isNaN(v) && larger < k);
+    correct += +(larger < k);
   }
   return correct / n;
 }

@@ -77,10 +77,22 @@ Deno.test("metrics: class axis 1 for dense predictions, 0 for one example", () =
   );
 });
 
-Deno.test("metrics: a NaN logit of the label is never in the top k", () => {
-  const logits = T.tensor([[NaN, 1, 2], [0, 1, 2]]);
-  const labels = T.tensor([0, 2], int32);
-  assert.equal(metrics.topKAccuracy(logits, labels, 3), 0.5);
+Deno.test("metrics: NaN logits rank first, the first NaN before later ones, as torch.topk and argmax; top-1 is accuracy", () => {
+  const logits = T.tensor([
+    [NaN, 1, 2],
+    [0, 1, 2],
+    [1, NaN, NaN],
+    [NaN, 1, NaN],
+    [5, NaN, 1],
+  ]);
+  const labels = T.tensor([0, 2, 2, 2, 0], int32);
+  // torch 1.13: logits.topk(k, dim=1).indices is [[0], [2], [1], [0], [1]]
+  // for k = 1 and [[0, 2], [2, 1], [1, 2], [0, 2], [1, 0]] for k = 2; the
+  // label among them: 0.4 and 1.0 (argmax == labels: 0.4)
+  assert.equal(metrics.topKAccuracy(logits, labels, 1), 0.4);
+  assert.equal(metrics.accuracy(logits, labels), 0.4);
+  assert.equal(metrics.topKAccuracy(logits, labels, 2), 1);
+  assert.equal(metrics.topKAccuracy(logits, labels, 3), 1);
 });
 
 Deno.test("metrics: formatConfusionMatrix with class names and an empty row", () => {
