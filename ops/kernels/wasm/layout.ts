@@ -34,7 +34,9 @@ export const REQ = 0, READY = 2;
 export const QUEUE = 1024;
 /**
  * Queue fields (i32 indices; `drain` in `runtime.ts` uses the same numbers):
- * the claim word (generation << 12 | task count << 6 | next task), tasks
+ * the claim word (generation << 12 | one past the last unclaimed task << 6
+ * | the first unclaimed task: the main thread claims from the front, the
+ * workers from the back), tasks
  * done, an error flag, the function, the argument count, then each task's
  * arguments.
  */

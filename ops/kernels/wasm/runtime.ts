@@ -32,9 +32,11 @@
  *   the memory once. A call posts work through an atomic control block in
  *   the memory: the main thread writes the function and each task's
  *   arguments into a queue, bumps each worker's request counter and
- *   `Atomics.notify`s; every thread, the main one included, then claims
- *   tasks one at a time until none is left (so a thread slowed down by the
- *   machine takes fewer), and the main thread `Atomics.wait`s until all are
+ *   `Atomics.notify`s; every thread then claims tasks one at a time, the
+ *   main one from the front and the workers from the back, until none is
+ *   left (so a thread slowed down by the machine takes fewer, and a thread
+ *   keeps its images from one kernel to the next), and the main thread
+ *   `Atomics.wait`s until all are
  *   done. Both sides spin for up to
  *   `SPIN_MS` before they sleep: a training step calls kernels every few
  *   hundred microseconds, and waking a sleeping thread costs about as much
