@@ -96,10 +96,15 @@ Deno.test("topKAccuracy: a NaN logit of another class ranks above the label, as 
   assert.deepEqual(metrics.topKAccuracy(logits, labels, 1), 0);
   assert.deepEqual(metrics.accuracy(logits, labels), 0);
   assert.deepEqual(metrics.topKAccuracy(logits, labels, 2), 1);
-  // the label's own NaN never counts (documented)
+  // the label's own NaN ranks first too: torch.tensor([[nan, 1.]]).topk(1)
+  // is [[0]], as argmax
   assert.deepEqual(
-    metrics.topKAccuracy(T.tensor([[NaN, 1]]), T.tensor([0], int32), 2),
-    0,
+    metrics.topKAccuracy(T.tensor([[NaN, 1]]), T.tensor([0], int32), 1),
+    1,
+  );
+  assert.deepEqual(
+    metrics.accuracy(T.tensor([[NaN, 1]]), T.tensor([0], int32)),
+    1,
   );
 });
 
