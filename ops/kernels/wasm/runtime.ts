@@ -125,18 +125,21 @@ export const MAX_THREADS: number = MAX_WORKERS + 1;
  * (or plane) ranges in order, so a thread tends to get the same images in
  * consecutive kernels and reads what it wrote itself (moving data from
  * another core's cache is slow). The generation in the word keeps a stale
- * claim from taking a later request's task.
+ * claim from taking a later request's task. A task that throws sets the
+ * error flag; the first such error on this thread is returned (boxed), so
+ * the calling thread can report its own.
  */
 function drain(
   q: Int32Array,
   fns: ((...a: number[]) => void)[],
   back: boolean,
-): void {
+): { error: unknown } | null {
   const args: number[] = [];
+  let failed: { error: unknown } | null = null;
   for (;;) {
     const cur = Atomics.load(q, 0);
     const lo = cur & 63, hi = (cur >>> 6) & 63;
-    if (lo >= hi) return;
+    if (lo >= hi) return failed;
     if (
       Atomics.compareExchange(q, 0, cur, back ? cur - 64 : cur + 1) !== cur
     ) continue;
@@ -145,7 +148,8 @@ function drain(
     for (let i = 0; i < argc; i++) args[i] = q[base + i];
     try {
       fns[q[3]](...args);
-    } catch {
+    } catch (error) {
+      failed ??= { error };
       Atomics.store(q, 2, 1);
     }
     Atomics.add(q, 1, 1);
@@ -857,12 +861,8 @@ export class WasmRuntime {
    * `drain`); returns when all are done.
    */
   parallel(fn: TaskName, tasks: number[][]): void {
-    if (tasks.length > 1 && this.#threads > 1) this.#spawn(this.#threads - 1);
-    const fi = TASKS.indexOf(fn);
-    if (tasks.length === 1 || this.readyWorkers() === 0) {
-      for (let i = 0; i < tasks.length; i++) this.#fns[fi](...tasks[i]);
-      return;
-    }
+    if (tasks.length === 0) return;
+    // (checked whether or not workers have started: the same calls fail)
     const q = this.#queue, argc = tasks[0].length;
     if (
       tasks.length > MAX_TASKS || ARGS + tasks.length * argc > q.length ||
@@ -871,6 +871,16 @@ export class WasmRuntime {
       throw new Error(
         `kernels: ${fn} was given ${tasks.length} tasks; at most ${MAX_TASKS}, with equally many arguments, fit the queue`,
       );
+    }
+    if (tasks.length > 1 && this.#threads > 1) this.#spawn(this.#threads - 1);
+    const fi = TASKS.indexOf(fn);
+    if (tasks.length === 1 || this.readyWorkers() === 0) {
+      try {
+        for (let i = 0; i < tasks.length; i++) this.#fns[fi](...tasks[i]);
+      } catch (error) {
+        throw this.#kernelError(fn, { error });
+      }
+      return;
     }
     q[FN] = fi;
     q[ARGC] = argc;
@@ -887,7 +897,7 @@ export class WasmRuntime {
       Atomics.store(slot.ctl, REQ, slot.seq);
       Atomics.notify(slot.ctl, REQ);
     }
-    drain(q, this.#fns, false);
+    const failed = drain(q, this.#fns, false);
     const t0 = performance.now();
     while (
       Atomics.load(q, DONE) !== tasks.length && performance.now() - t0 < SPIN_MS
@@ -896,11 +906,23 @@ export class WasmRuntime {
     while ((d = Atomics.load(q, DONE)) !== tasks.length) {
       Atomics.wait(q, DONE, d, 1000);
     }
-    if (q[ERR] !== 0) {
-      throw new Error(
-        `${this.#op}: the WebAssembly kernel ${fn} failed on a worker thread${this.#describe()}`,
-      );
-    }
+    if (q[ERR] !== 0) throw this.#kernelError(fn, failed);
+  }
+
+  /**
+   * The error of a kernel that failed: on the calling thread (`failed`, its
+   * error as cause) or, when null, on a worker (whose error stays there).
+   */
+  #kernelError(fn: TaskName, failed: { error: unknown } | null): Error {
+    const where = failed
+      ? `the calling thread (${
+        (failed.error as Error)?.message ?? failed.error
+      })`
+      : "a worker thread";
+    return new Error(
+      `${this.#op}: the WebAssembly kernel ${fn} failed on ${where}${this.#describe()}`,
+      failed ? { cause: failed.error } : undefined,
+    );
   }
 
   /**
