@@ -1,6 +1,7 @@
 /**
  * Times the five direct float32 convolution kernels on LeNet-5's shapes
- * (batch 64) through `ops/kernels/conv.ts`, on 1 and 2 threads, and prints
+ * (batch 64) through `ops/kernels/conv.ts`, and the sparse weight gradient
+ * on the second one's y as max pooling leaves it, on 1 and 2 threads, and prints
  * µs per call and GFLOP/s (2 flops a multiply-add). With `--against DIR`
  * (another checkout's root) it times that checkout's kernels too, the two
  * alternating call by call so both see the same machine load.
@@ -52,6 +53,24 @@ const sizes = (g: Geometry) => ({
   macs: g.n * g.o * g.oh * g.ow * g.c * g.kh * g.kw,
 });
 const d1 = sizes(conv1), d2 = sizes(conv2);
+// y as max pooling and relu leave it (LeNet-5 in training: 13-16% nonzero):
+// one entry per 2×2 window, 60% of the windows
+const pooledY = (g: Geometry) => {
+  const y = new Float32Array(g.n * g.o * g.oh * g.ow);
+  let s = 7;
+  const r = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  for (let p = 0; p < g.n * g.o; p++) {
+    for (let a = 0; a + 1 < g.oh; a += 2) {
+      for (let b = 0; b + 1 < g.ow; b += 2) {
+        if (r() >= 0.6) continue;
+        const i = a + (r() < 0.5 ? 1 : 0), j = b + (r() < 0.5 ? 1 : 0);
+        y[(p * g.oh + i) * g.ow + j] = r() - 0.5;
+      }
+    }
+  }
+  return y;
+};
+const y2sparse = pooledY(conv2);
 
 // deno-lint-ignore no-explicit-any
 type Conv = any;
@@ -85,6 +104,9 @@ const cases: [string, number, (c: Conv) => void][] = [
   }],
   ["convWeightDirect (conv2 dw)", d2.macs, (c) => {
     c.conv2dWeightAdjoint(d2.x, d2.y, conv2, dw2);
+  }],
+  ["convWeightSparse (conv2 dw, pooled)", d2.macs, (c) => {
+    c.conv2dWeightAdjoint(d2.x, y2sparse, conv2, dw2);
   }],
   ["convInputDirect (conv2 dx)", d2.macs, (c) => {
     c.conv2dInputAdjoint(d2.y, d2.w, conv2, dx2);
@@ -132,10 +154,10 @@ for (const threads of [1, 2]) {
         : "");
     const min = (xs: number[]) => Math.min(...xs);
     console.log(
-      `${threads}T ${name.padEnd(28)} call median ${line(times, median)}`,
+      `${threads}T ${name.padEnd(36)} call median ${line(times, median)}`,
     );
     console.log(
-      `${threads}T ${name.padEnd(28)} kernel min  ${line(inner, min)}`,
+      `${threads}T ${name.padEnd(36)} kernel min  ${line(inner, min)}`,
     );
   }
 }

@@ -10,7 +10,9 @@
  * float32 convolutions run in WebAssembly (`wasm/gen/im2col.ts`,
  * `conv_direct.ts`, `conv_grad.ts`), with the images split over threads: the forward pass and the weight adjoint
  * directly on x when no window touches padding (see `forwardKernel`, and
- * `convWeightDirect` in `wasm/gen/conv_grad.ts`); the input adjoint directly
+ * `convWeightDirect` in `wasm/gen/conv_grad.ts`, or for a sparse y, as max
+ * pooling's gradient leaves it, `convWeightSparse`: its products with the
+ * zeros left out, the same bits; see `isSparse`); the input adjoint directly
  * into x when the stride along x is 1 (`convInputDirect`; with padding,
  * into a padded x, then cropped); else per image and group im2col into a
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
@@ -29,7 +31,13 @@
 import { allocData, type TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
 import * as ew from "./elementwise.ts";
-import { CONV_FIELDS, MR, NR } from "./wasm/layout.ts";
+import {
+  CONV_FIELDS,
+  MR,
+  NR,
+  SPARSE_PLANE,
+  SPARSE_ROW,
+} from "./wasm/layout.ts";
 import { KERNELS, type KernelsOf } from "./wasm/manifest.ts";
 import {
   alignUp,
@@ -72,6 +80,12 @@ export const convLimits = {
   refCols: 1 << 21,
   /** Most bytes of scratch per task of a direct kernel; past it the im2col kernels run (0: always). */
   directWorkBytes: 1 << 26,
+  /**
+   * The share of nonzeros in a weight gradient's y up to which the sparse
+   * kernel runs (`convWeightSparse`; LeNet-5's second convolution, where
+   * max pooling and relu leave 13-16%, takes 0.5x the time; -1: never).
+   */
+  sparseDensity: 0.3,
 };
 
 /**
@@ -315,6 +329,10 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
     case "convWeightDirect":
       // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
       return 4 * (k + P) + 16 + 4 * P * roundUp(og, NR);
+    case "convWeightSparse":
+      // the pixel offsets, the list, alignment, the planes of x (rows of
+      // the window to 6), slack for the last vectors
+      return 12 * P + 16 + 4 * SPARSE_PLANE * sparseRows(g) + 16;
     case "convDirect":
     case "convDirectC": {
       // the offset table and (16-aligned) the weights in panels of 6
@@ -1038,19 +1056,75 @@ function weightKernel(
 }
 
 /**
+ * True when `convWeightSparse` can stand in for `convWeightDirect` on
+ * geometry g (windows inside x): no dilation along x, windows 4 to 8 wide,
+ * rows of x and output planes that fit its copies (SPARSE_ROW,
+ * SPARSE_PLANE).
+ */
+const sparseApplies = (g: ConvGeometry) =>
+  g.dw === 1 && g.kw >= 4 && g.kw <= 8 && g.w <= SPARSE_ROW &&
+  g.oh * SPARSE_ROW <= SPARSE_PLANE;
+
+/** The rows of the window of `convWeightSparse`'s tiles: (c / groups)·kh rounded up to 6. */
+const sparseRows = (g: ConvGeometry) => roundUp((g.c / g.groups) * g.kh, 6);
+
+/**
+ * Whether y (at `ya` in memory, `ny` floats) is sparse enough for
+ * `convWeightSparse` (at most `convLimits.sparseDensity` of it nonzero) and x (at `xa`,
+ * `nx` floats) is finite
+ * (where y is zero, `convWeightDirect` multiplies x by zero: an infinite or
+ * NaN x makes NaN, which leaving the zeros out would lose).
+ */
+function isSparse(
+  rt: WasmRuntime,
+  ya: number,
+  ny: number,
+  xa: number,
+  nx: number,
+): boolean {
+  const mark = rt.mark(), out = rt.alloc(48), i = out >> 2;
+  rt.exports.countNonzero(ya, ny, xa, nx, out);
+  const c = rt.i32;
+  const nonzero = c[i + 8] - (c[i] + c[i + 1] + c[i + 2] + c[i + 3]);
+  const notFinite = c[i + 9] - (c[i + 4] + c[i + 5] + c[i + 6] + c[i + 7]);
+  rt.rewind(mark);
+  return notFinite === 0 && nonzero <= convLimits.sparseDensity * ny;
+}
+
+/**
  * A weight-gradient kernel's accumulator: its size (floats), the lanes
  * added into one weight, and the offset of dw[gr, c, k] in it: gr·gs +
- * c·cs + k·ks.
+ * c·cs + k·ks, or with `row` (the sparse kernel's rows of 8) gr·gs + c·cs
+ * + 8·floor(k / row) + k % row.
  */
 function accumulator(
   fn: ConvKernel,
   g: ConvGeometry,
-): { size: number; lanes: number; gs: number; cs: number; ks: number } {
+): {
+  size: number;
+  lanes: number;
+  gs: number;
+  cs: number;
+  ks: number;
+  row?: number;
+} {
   const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
   if (fn === "convWeightDirect") {
     // dwT [groups, kk to 6, og to 8]
     const kp = roundUp(kk, MR), op = roundUp(og, NR);
     return { size: g.groups * kp * op, lanes: 1, gs: kp * op, cs: 1, ks: op };
+  }
+  if (fn === "convWeightSparse") {
+    // [groups, og, rows to 6, 8]: k = (r, j) at 8·r + j
+    const rp = sparseRows(g);
+    return {
+      size: 8 * g.groups * og * rp,
+      lanes: 1,
+      gs: 8 * og * rp,
+      cs: 8 * rp,
+      ks: 1,
+      row: g.kw,
+    };
   }
   if (fn === "convWeightRows") {
     // [groups, kk to 2, og to 6, 4 lanes]
@@ -1124,13 +1198,25 @@ export function conv2dWeightAdjoint(
   // with padding, the direct kernels run at a padded copy of x
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);
+  // (room for the sparse kernel too, when y may turn out sparse)
+  const sparse = fnD === "convWeightDirect" && sparseApplies(gp);
   const plan = useWasm(g, x, y, out) && choosePlan(
     rt,
     directPlan(
       fnD,
       gp,
       io + bytesFor(paddedSize(g, gp)) +
-        sumBytes(rt, fnD, gp, accumulator(fnD, gp).size),
+        Math.max(
+          sumBytes(rt, fnD, gp, accumulator(fnD, gp).size),
+          sparse
+            ? sumBytes(
+              rt,
+              "convWeightSparse",
+              gp,
+              accumulator("convWeightSparse", gp).size,
+            ) + 64
+            : 0,
+        ),
     ),
     {
       fn: "convWeightAdjoint",
@@ -1148,9 +1234,19 @@ export function conv2dWeightAdjoint(
     bias: 0,
     wt: 0,
   };
-  const { size, lanes, gs, cs, ks } = accumulator(plan.fn, g);
+  const fn = plan.fn === "convWeightDirect" && sparse &&
+      isSparse(
+        rt,
+        arrays.y,
+        y.length,
+        arrays.x,
+        paddedSize(g, plan.g) || x.length,
+      )
+    ? "convWeightSparse"
+    : plan.fn;
+  const { size, lanes, gs, cs, ks, row } = accumulator(fn, g);
   // one zeroed accumulator per task (image range), summed at the end
-  const dws = runConv(rt, plan.g, arrays, plan.fn, NONE, size);
+  const dws = runConv(rt, plan.g, arrays, fn, NONE, size);
   // the tasks' accumulators added in task order (float64), then read out
   const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
@@ -1160,7 +1256,8 @@ export function conv2dWeightAdjoint(
   for (let gr = 0; gr < g.groups; gr++) {
     for (let c = 0; c < og; c++) {
       for (let k = 0; k < kk; k++) {
-        const base = gr * gs + c * cs + k * ks;
+        const base = gr * gs + c * cs +
+          (row ? 8 * Math.floor(k / row) + k % row : k * ks);
         let sum = 0;
         for (let l = 0; l < lanes; l++) sum += total[t0 + base + l];
         out[(gr * og + c) * kk + k] = sum;

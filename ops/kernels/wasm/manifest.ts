@@ -91,6 +91,8 @@ export const KERNELS = {
   convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
   convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
   sumParts: ["reduce", "main", "table parts n out"],
+  convWeightSparse: ["conv_grad", "task", "g n0 n1 work dw"],
+  countNonzero: ["reduce", "main", "y ny x nx out"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -11,6 +11,7 @@
 import {
   brIf,
   type Code,
+  F32,
   f32,
   f32x4,
   f64,
@@ -55,7 +56,13 @@ import {
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
-import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
+import {
+  CONV_OFFSETS as CF,
+  MR,
+  NR,
+  SPARSE_PLANE,
+  SPARSE_ROW,
+} from "../layout.ts";
 
 /** Steps per iteration of the gradients' inner loops (see kLoopU). */
 const UNROLL = 8;
@@ -742,9 +749,238 @@ const convInputDirect: Template = ({ madd }) =>
     },
   );
 
+// ---- the weight gradient of `convWeightDirect` for a sparse y (most of
+// it zeros, as max pooling's gradient leaves it: 1 value in 4 at most, fewer
+// after relu), for small planes: windows that never touch padding, no
+// dilation along x, kw <= 8, w <= 16 and oh <= 16. Per image and group, x
+// is copied as one plane per row r = (ci, i) of the window (SPARSE_PLANE
+// floats: oh rows of SPARSE_ROW, row y holding x[ci, y·sh + i·dh, ·]), so
+// that the 8 floats from j = 0 of row r of pixel p's window lie at a fixed
+// offset r·SPARSE_PLANE + p's offset; then per channel o the list of its
+// nonzero pixels (their offsets and y; NaN counts as nonzero), and per tile
+// of 6 rows × 2 vectors, 12 accumulators over the list: one broadcast y and
+// 12 vectors of x per pixel (lanes past kw hold other values, never
+// read). Added per image into dw [groups, og, rows to 6, 8] (zeroed by the
+// caller). Each weight's sum is the one `convWeightDirect` computes with the
+// zero products left out (its pixels in the same order, the same
+// multiply-add, per image, added in the same order): the same bits while x
+// is finite (the caller checks) and no partial sum is -0.
+const convWeightSparse: Template = ({ madd }) =>
+  kernel(
+    "convWeightSparse",
+    {
+      ...geomLocals,
+      ...tileAcc,
+      ys: V128,
+      yv: F32,
+      groups: I32,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      rows: I32,
+      rp: I32,
+      pp: I32,
+      ptab: I32,
+      list: I32,
+      planes: I32,
+      pend: I32,
+      n: I32,
+      grp: I32,
+      o: I32,
+      xb: I32,
+      yb: I32,
+      d: I32,
+      s: I32,
+      se: I32,
+      wl: I32,
+      q: I32,
+      q4: I32,
+      qe: I32,
+      e: I32,
+      cp: I32,
+      a: I32,
+      tb: I32,
+      dwo: I32,
+      ci: I32,
+      i: I32,
+      oy: I32,
+      ox: I32,
+    },
+    (p, l) => {
+      const acc = (u: number) => tileAccOf(l)(u >> 1, u & 1);
+      // 6 rows of the window × 8 floats against the list's pixels
+      const tile: Code[] = [
+        Array.from({ length: 12 }, (_, u) => set(acc(u), v128.zero())),
+        set(l.q, get(l.list)),
+        loop(
+          set(l.a, add(i32.load(get(l.q)), get(l.tb))),
+          set(l.ys, v128.load32Splat(get(l.q), 4)),
+          Array.from({ length: 12 }, (_, u) =>
+            set(
+              acc(u),
+              madd(
+                v128.load(get(l.a), (u >> 1) * SPARSE_PLANE * 4 + (u & 1) * 16),
+                get(l.ys),
+                get(acc(u)),
+              ),
+            )),
+          set(l.q, add(get(l.q), c(8))),
+          brIf(0, i32.lt_u(get(l.q), get(l.e))),
+        ),
+        Array.from({ length: 12 }, (_, u) =>
+          v128.store(
+            get(l.dwo),
+            f32x4.add(v128.load(get(l.dwo), 16 * u), get(acc(u))),
+            16 * u,
+          )),
+        set(l.dwo, add(get(l.dwo), c(6 * 32))),
+        set(l.tb, add(get(l.tb), c(6 * SPARSE_PLANE * 4))),
+      ];
+      // pixel q of y (offset cp) onto the list at e when nonzero
+      const push = (lane: number): Code[] => [
+        set(l.yv, f32.load(get(l.q), 4 * lane)),
+        i32.store(get(l.e), i32.load(get(l.cp), 4 * lane)),
+        f32.store(get(l.e), get(l.yv), 4),
+        set(
+          l.e,
+          add(
+            get(l.e),
+            i32.select(c(8), c(0), f32.ne(get(l.yv), f32.const_(0))),
+          ),
+        ),
+      ];
+      return [
+        loadConv(p.g, l),
+        set(l.rows, mul(get(l.cg), get(l.kh))),
+        set(l.rp, mul(i32.div_s(add(get(l.rows), c(5)), c(6)), c(6))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        // the pixels' offsets in a plane (bytes), the list, the planes
+        // (16-aligned, zeroed: a row's floats past w stay 0)
+        set(l.ptab, get(p.work)),
+        set(l.list, add(get(l.ptab), x4(get(l.pp)))),
+        set(
+          l.planes,
+          i32.and(
+            add(add(get(l.list), i32.shl(get(l.pp), c(3))), c(15)),
+            c(-16),
+          ),
+        ),
+        set(l.pend, add(get(l.planes), mul(get(l.rp), c(SPARSE_PLANE * 4)))),
+        memory.fill(get(l.planes), c(0), sub(get(l.pend), get(l.planes))),
+        set(l.d, get(l.ptab)),
+        for_(l.oy, c(0), get(l.oh), c(1), [
+          for_(l.ox, c(0), get(l.ow), c(1), [
+            i32.store(
+              get(l.d),
+              x4(add(mul(get(l.oy), c(SPARSE_ROW)), mul(get(l.ox), get(l.sw)))),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        // bytes of a row of x less one vector
+        set(l.wl, x4(sub(get(l.w), c(4)))),
+        for_(l.n, get(p.n0), get(p.n1), c(1), [
+          for_(l.grp, c(0), get(l.groups), c(1), [
+            setXPlane(p.g, l),
+            setYPlane(p.g, l),
+            // the planes: row y of plane (ci, i) is row y·sh + i·dh of
+            // channel ci, copied as vectors of 4 (the last one moved back to
+            // end at the row's end)
+            set(l.d, get(l.planes)),
+            for_(l.ci, c(0), get(l.cg), c(1), [
+              for_(l.i, c(0), get(l.kh), c(1), [
+                set(
+                  l.s,
+                  add(
+                    get(l.xb),
+                    x4(mul(
+                      add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
+                      get(l.w),
+                    )),
+                  ),
+                ),
+                for_(l.oy, c(0), get(l.oh), c(1), [
+                  set(l.a, c(0)),
+                  if_(i32.lt_s(c(0), get(l.wl)), [
+                    loop(
+                      v128.store(
+                        add(get(l.d), get(l.a)),
+                        v128.load(add(get(l.s), get(l.a))),
+                      ),
+                      set(l.a, add(get(l.a), c(16))),
+                      brIf(0, i32.lt_s(get(l.a), get(l.wl))),
+                    ),
+                  ]),
+                  v128.store(
+                    add(get(l.d), get(l.wl)),
+                    v128.load(add(get(l.s), get(l.wl))),
+                  ),
+                  set(l.s, add(get(l.s), x4(mul(get(l.sh), get(l.w))))),
+                  set(l.d, add(get(l.d), c(SPARSE_ROW * 4))),
+                ]),
+                set(
+                  l.d,
+                  add(
+                    get(l.d),
+                    c(SPARSE_PLANE * 4),
+                  ),
+                ),
+                set(l.d, sub(get(l.d), mul(get(l.oh), c(SPARSE_ROW * 4)))),
+              ]),
+            ]),
+            for_(l.o, c(0), get(l.og), c(1), [
+              // the list: 4 pixels at a time, skipped when all are zero
+              set(l.e, get(l.list)),
+              set(l.cp, get(l.ptab)),
+              set(l.q, add(get(l.yb), x4(mul(get(l.o), get(l.pp))))),
+              set(l.q4, add(get(l.q), x4(i32.and(get(l.pp), c(-4))))),
+              set(l.qe, add(get(l.q), x4(get(l.pp)))),
+              if_(i32.lt_u(get(l.q), get(l.q4)), [
+                loop(
+                  if_(
+                    v128.anyTrue(
+                      f32x4.ne(v128.load(get(l.q)), v128.zero()),
+                    ),
+                    [push(0), push(1), push(2), push(3)],
+                  ),
+                  set(l.q, add(get(l.q), c(16))),
+                  set(l.cp, add(get(l.cp), c(16))),
+                  brIf(0, i32.lt_u(get(l.q), get(l.q4))),
+                ),
+              ]),
+              if_(i32.lt_u(get(l.q), get(l.qe)), [
+                loop(
+                  push(0),
+                  set(l.q, add(get(l.q), c(4))),
+                  set(l.cp, add(get(l.cp), c(4))),
+                  brIf(0, i32.lt_u(get(l.q), get(l.qe))),
+                ),
+              ]),
+              if_(i32.lt_u(get(l.list), get(l.e)), [
+                set(
+                  l.dwo,
+                  add(
+                    get(p.dw),
+                    mul(
+                      add(mul(get(l.grp), get(l.og)), get(l.o)),
+                      i32.shl(get(l.rp), c(5)),
+                    ),
+                  ),
+                ),
+                set(l.tb, get(l.planes)),
+                loop(tile, brIf(0, i32.lt_u(get(l.tb), get(l.pend)))),
+              ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
 /** The direct convolution gradients' templates. */
 export const convGradKernels: FamilyTemplates<"conv_grad"> = {
   convWeightDirect,
   convInputDirect,
   convWeightRows,
+  convWeightSparse,
 };

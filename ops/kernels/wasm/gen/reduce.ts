@@ -10,6 +10,7 @@ import {
   block,
   br,
   brIf,
+  type Code,
   F32,
   f32,
   f32x4,
@@ -20,6 +21,7 @@ import {
   get,
   I32,
   i32,
+  i32x4,
   loop,
   set,
   V128,
@@ -155,5 +157,69 @@ const sumParts: Template = () =>
     ],
   );
 
+// ---- how sparse a weight gradient's y is and whether its x is finite
+// (see convWeightSparse): out[0..3] (int32) less the lanes' counts of the
+// nonzero values of y (NaN counts), out[4..7] less the lanes' counts of the
+// values of x that are not finite, out[8] and out[9] the same counts over
+// the last ny % 4 and nx % 4 values.
+const countNonzero: Template = () =>
+  kernel(
+    "countNonzero",
+    { s: I32, e: I32, e4: I32, t: I32, v: V128, acc: V128 },
+    (p, l) => {
+      const count = (
+        at: number,
+        n: number,
+        test: (v: Code) => Code,
+        scalar: (v: Code) => Code,
+        off: number,
+      ): Code[] => [
+        set(l.acc, v128.zero()),
+        set(l.s, get(at)),
+        set(l.e, add(get(at), x4(get(n)))),
+        set(l.e4, add(get(at), x4(i32.and(get(n), c(-4))))),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e4))),
+          set(l.acc, i32x4.add(get(l.acc), test(v128.load(get(l.s))))),
+          set(l.s, add(get(l.s), c(16))),
+          br(0),
+        )),
+        v128.store(get(p.out), get(l.acc), 4 * off),
+        set(l.t, c(0)),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e))),
+          set(l.t, add(get(l.t), scalar(f32.load(get(l.s))))),
+          set(l.s, add(get(l.s), c(4))),
+          br(0),
+        )),
+        i32.store(get(p.out), get(l.t), 32 + off),
+      ];
+      // x - x is 0 for a finite x, NaN for an infinite or NaN one
+      return [
+        count(
+          p.y,
+          p.ny,
+          (v) => f32x4.ne(v, v128.zero()),
+          (v) => f32.ne(v, f32.const_(0)),
+          0,
+        ),
+        count(
+          p.x,
+          p.nx,
+          (v) => [
+            set(l.v, v),
+            f32x4.ne(f32x4.sub(get(l.v), get(l.v)), v128.zero()),
+          ],
+          (v) => f32.ne(f32.sub(v, v), f32.const_(0)),
+          4,
+        ),
+      ];
+    },
+  );
+
 /** The reductions' templates. */
-export const reduce: FamilyTemplates<"reduce"> = { sumRuns, sumParts };
+export const reduce: FamilyTemplates<"reduce"> = {
+  sumRuns,
+  sumParts,
+  countNonzero,
+};

@@ -1,0 +1,276 @@
+/**
+ * The sparse weight gradient (`convWeightSparse`) against the dense one
+ * (`convWeightDirect`) it stands in for: the same bits on every geometry in
+ * its domain, with max-pooling-like and random sparse y (NaN, infinities
+ * and -0 among the values), for both module variants and 1 or 3 threads;
+ * and the cases where the dense kernel must run instead (a y that is not
+ * sparse, an x with an infinity or NaN, a geometry outside the domain).
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { assertAllClose } from "./_helpers.ts";
+import * as cv from "../ops/kernels/conv.ts";
+import type { ConvGeometry } from "../ops/kernels/conv.ts";
+import {
+  RELAXED_AVAILABLE,
+  setRuntime,
+  WasmRuntime,
+} from "../ops/kernels/wasm/runtime.ts";
+
+/** Output length of a convolution along one axis. */
+const outLength = (n: number, k: number, s: number, p: number, d: number) =>
+  Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+/** A deterministic stream of floats in [-0.5, 0.5). */
+function stream(seed: number): () => number {
+  let s = seed % 2147483647 || 1;
+  return () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
+}
+
+/**
+ * y with `density` of its entries nonzero: either one entry per 2×2 window
+ * (max pooling's gradient, some windows empty as relu leaves them) or
+ * scattered; `specials` puts NaN, ±Infinity and -0 among them.
+ */
+function sparseY(
+  g: ConvGeometry,
+  density: number,
+  pooled: boolean,
+  specials: boolean,
+  seed: number,
+): Float32Array {
+  const r = stream(seed), y = new Float32Array(g.n * g.o * g.oh * g.ow);
+  const plane = g.oh * g.ow;
+  for (let p = 0; p < g.n * g.o; p++) {
+    if (pooled) {
+      for (let a = 0; a < g.oh; a += 2) {
+        for (let b = 0; b < g.ow; b += 2) {
+          if (r() + 0.5 >= 4 * density) continue;
+          const i = Math.min(g.oh - 1, a + (r() < 0 ? 1 : 0));
+          const j = Math.min(g.ow - 1, b + (r() < 0 ? 1 : 0));
+          y[p * plane + i * g.ow + j] = r();
+        }
+      }
+    } else {
+      for (let i = 0; i < plane; i++) {
+        if (r() + 0.5 < density) y[p * plane + i] = r();
+      }
+    }
+  }
+  if (specials && y.length > 8) {
+    const at = (k: number) => Math.floor((r() + 0.5) * y.length) + k * 0;
+    y[at(0)] = NaN;
+    y[at(1)] = Infinity;
+    y[at(2)] = -Infinity;
+    y[at(3)] = -0;
+  }
+  return y;
+}
+
+/** Runs `body` on runtime `rt`, counting the kernels it runs by name. */
+function counting(rt: WasmRuntime, body: () => void): Map<string, number> {
+  const counts = new Map<string, number>();
+  const parallel = rt.parallel;
+  rt.parallel = (fn, tasks) => {
+    counts.set(fn, (counts.get(fn) ?? 0) + 1);
+    parallel.call(rt, fn, tasks);
+  };
+  const prev = setRuntime(rt);
+  try {
+    body();
+  } finally {
+    if (prev) setRuntime(prev);
+    rt.parallel = parallel;
+  }
+  return counts;
+}
+
+/** The weight gradient with the sparse kernel allowed (density) or not (-1). */
+function weightGrad(
+  x: Float32Array,
+  y: Float32Array,
+  g: ConvGeometry,
+  density: number,
+): Float32Array<ArrayBufferLike> {
+  const before = cv.convLimits.sparseDensity;
+  cv.convLimits.sparseDensity = density;
+  try {
+    const out = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw);
+    return cv.conv2dWeightAdjoint(x, y, g, out) as Float32Array;
+  } finally {
+    cv.convLimits.sparseDensity = before;
+  }
+}
+
+/** Object.is for every element, naming the first difference. */
+function assertSame(
+  a: Float32Array<ArrayBufferLike>,
+  b: Float32Array<ArrayBufferLike>,
+  msg: string,
+): void {
+  assert.equal(a.length, b.length, msg);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) {
+      assert.fail(`${msg}: weight ${i} is ${a[i]}, the dense kernel's ${b[i]}`);
+    }
+  }
+}
+
+/** Geometries in the sparse kernel's domain (x rows up to 16, output rows up to 16, windows 4 to 8 wide). */
+const sparseGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
+  n: fc.integer({ min: 1, max: 9 }),
+  cg: fc.integer({ min: 1, max: 7 }),
+  og: fc.integer({ min: 1, max: 10 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  kh: fc.integer({ min: 1, max: 7 }),
+  kw: fc.integer({ min: 4, max: 8 }),
+  extraH: fc.integer({ min: 0, max: 12 }),
+  extraW: fc.integer({ min: 0, max: 8 }),
+  sh: fc.integer({ min: 1, max: 2 }),
+  sw: fc.integer({ min: 1, max: 2 }),
+  dh: fc.integer({ min: 1, max: 2 }),
+  pt: fc.integer({ min: 0, max: 2 }),
+  pl: fc.integer({ min: 0, max: 1 }),
+}).map((r) => {
+  const h = (r.kh - 1) * r.dh + 1 + r.extraH;
+  const w = Math.min(16 - 2 * r.pl, r.kw + r.extraW);
+  return {
+    n: r.n,
+    c: r.cg * r.groups,
+    h,
+    w,
+    o: r.og * r.groups,
+    kh: r.kh,
+    kw: r.kw,
+    oh: outLength(h, r.kh, r.sh, r.pt, r.dh),
+    ow: outLength(w, r.kw, r.sw, r.pl, 1),
+    sh: r.sh,
+    sw: r.sw,
+    pt: r.pt,
+    pl: r.pl,
+    dh: r.dh,
+    dw: 1,
+    groups: r.groups,
+  };
+}).filter((g) => g.oh >= 1 && g.oh <= 16 && g.ow >= 1);
+
+const variants = [
+  { name: "relaxed SIMD", relaxed: true },
+  { name: "plain SIMD", relaxed: false },
+].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+
+for (const variant of variants) {
+  for (const threads of [1, 3]) {
+    const rt = new WasmRuntime({ relaxed: variant.relaxed });
+    rt.minMacs = 0; // every float32 size goes to WebAssembly
+    rt.setThreads(threads);
+
+    Deno.test(`convWeightSparse (${variant.name}, ${threads} thread(s)): the dense kernel's bits`, () => {
+      let sparseRuns = 0;
+      fc.assert(
+        fc.property(
+          sparseGeometry,
+          fc.double({ min: 0, max: 0.25, noNaN: true }),
+          fc.boolean(),
+          fc.boolean(),
+          fc.integer({ min: 1, max: 1e6 }),
+          (g, density, pooled, specials, seed) => {
+            const r = stream(seed + 1);
+            const x = new Float32Array(g.n * g.c * g.h * g.w).map(() => r());
+            const y = sparseY(g, density, pooled, specials, seed);
+            const msg = JSON.stringify(g);
+            let sparse: Float32Array<ArrayBufferLike> = new Float32Array();
+            let dense = sparse;
+            const counts = counting(rt, () => {
+              sparse = weightGrad(x, y, g, 0.3);
+              dense = weightGrad(x, y, g, -1);
+            });
+            const ran = counts.get("convWeightSparse") ?? 0;
+            sparseRuns += ran;
+            // where the dense kernel of this geometry is the 6 × 8 one, the
+            // sparse one stands in for it when at most 30% of y is nonzero
+            const nonzero = y.filter((v) => v !== 0).length;
+            if (counts.has("convWeightDirect")) {
+              assert.equal(
+                ran,
+                nonzero <= 0.3 * y.length ? 1 : 0,
+                `the sparse kernel ran: ${msg}`,
+              );
+            }
+            assertSame(sparse, dense, msg);
+            if (!specials) {
+              const want = cv.conv2dWeightAdjointRef(
+                Float64Array.from(x),
+                Float64Array.from(y),
+                g,
+                new Float64Array(sparse.length),
+              );
+              assertAllClose(Array.from(sparse), Array.from(want), {
+                atol: 1e-5,
+                rtol: 1e-5,
+                msg,
+              });
+            }
+          },
+        ),
+        { numRuns: 60, seed: 17 + threads + (variant.relaxed ? 0 : 100) },
+      );
+      assert.ok(sparseRuns > 20, `the sparse kernel ran ${sparseRuns} times`);
+    });
+  }
+}
+
+Deno.test("convWeightSparse: LeNet-5's second convolution after max pooling, and when the dense kernel runs instead", () => {
+  const rt = new WasmRuntime();
+  rt.setThreads(2);
+  const g: ConvGeometry = {
+    n: 64,
+    c: 6,
+    h: 14,
+    w: 14,
+    o: 16,
+    kh: 5,
+    kw: 5,
+    oh: 10,
+    ow: 10,
+    sh: 1,
+    sw: 1,
+    pt: 0,
+    pl: 0,
+    dh: 1,
+    dw: 1,
+    groups: 1,
+  };
+  const r = stream(5);
+  const x = new Float32Array(g.n * g.c * g.h * g.w).map(() => r());
+  const kernelOf = (xs: Float32Array, ys: Float32Array) => {
+    let out: Float32Array<ArrayBufferLike> = new Float32Array();
+    const counts = counting(rt, () => out = weightGrad(xs, ys, g, 0.3));
+    return { out, fn: [...counts.keys()].find((k) => k.startsWith("conv")) };
+  };
+  // max pooling's gradient, a quarter of the windows empty: sparse
+  const y = sparseY(g, 0.18, true, false, 9);
+  const sparse = kernelOf(x, y);
+  assert.equal(sparse.fn, "convWeightSparse");
+  let dense: Float32Array<ArrayBufferLike> = new Float32Array();
+  counting(rt, () => dense = weightGrad(x, y, g, -1));
+  assertSame(sparse.out, dense, "LeNet-5's shapes");
+  // a dense y: the dense kernel
+  const full = new Float32Array(y.length).map(() => r());
+  assert.equal(kernelOf(x, full).fn, "convWeightDirect");
+  // an infinite x where y is zero makes NaN (0·inf), as in PyTorch: dense
+  const xi = x.slice();
+  xi[3] = Infinity;
+  const withInf = kernelOf(xi, y);
+  assert.equal(withInf.fn, "convWeightDirect");
+  assert.ok(withInf.out.some(Number.isNaN), "0 · inf is NaN");
+  const xn = x.slice();
+  xn[x.length - 1] = NaN;
+  assert.equal(kernelOf(xn, y).fn, "convWeightDirect");
+  // outside its domain (rows of x past 16): dense
+  const wide = { ...g, h: 20, w: 20, oh: 16, ow: 16 };
+  const xw = new Float32Array(g.n * g.c * 400).map(() => r());
+  const yw = sparseY(wide, 0.15, true, false, 3);
+  const counts = counting(rt, () => weightGrad(xw, yw, wide, 0.3));
+  assert.deepEqual([...counts.keys()], ["convWeightDirect"]);
+});
