@@ -1083,7 +1083,7 @@ function isSparse(
   nx: number,
 ): boolean {
   const mark = rt.mark(), out = rt.alloc(48), i = out >> 2;
-  rt.exports.countNonzero(ya, ny, xa, nx, out);
+  rt.exports.sparseStats(ya, ny, xa, nx, out);
   const c = rt.i32;
   const nonzero = c[i + 8] - (c[i] + c[i + 1] + c[i + 2] + c[i + 3]);
   const notFinite = c[i + 9] - (c[i + 4] + c[i + 5] + c[i + 6] + c[i + 7]);

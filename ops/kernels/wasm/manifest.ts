@@ -92,7 +92,7 @@ export const KERNELS = {
   convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
   sumParts: ["reduce", "main", "table parts n out"],
   convWeightSparse: ["conv_grad", "task", "g n0 n1 work dw"],
-  countNonzero: ["reduce", "main", "y ny x nx out"],
+  sparseStats: ["reduce", "main", "y ny x nx out"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

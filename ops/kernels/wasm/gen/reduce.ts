@@ -2,7 +2,9 @@
  * Reductions: `sumRuns`, the sum of each run of consecutive floats (a
  * conv bias's gradient, and `sum` over the last axes); `sumParts`, float32
  * arrays added element by element in float64 (a weight gradient's partial
- * sums, one per image range).
+ * sums, one per image range); `sparseStats`, the nonzeros of one array and
+ * the infinities and NaNs of another (whether the sparse weight gradient
+ * may run).
  *
  * @module
  */
@@ -162,9 +164,9 @@ const sumParts: Template = () =>
 // nonzero values of y (NaN counts), out[4..7] less the lanes' counts of the
 // values of x that are not finite, out[8] and out[9] the same counts over
 // the last ny % 4 and nx % 4 values.
-const countNonzero: Template = () =>
+const sparseStats: Template = () =>
   kernel(
-    "countNonzero",
+    "sparseStats",
     { s: I32, e: I32, e4: I32, t: I32, v: V128, acc: V128 },
     (p, l) => {
       const count = (
@@ -221,5 +223,5 @@ const countNonzero: Template = () =>
 export const reduce: FamilyTemplates<"reduce"> = {
   sumRuns,
   sumParts,
-  countNonzero,
+  sparseStats,
 };
