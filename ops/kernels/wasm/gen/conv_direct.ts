@@ -48,6 +48,7 @@ import {
   geomLocals,
   kOffsetTable,
   loadConv,
+  pixelOffsetTable,
   planeAddr,
   setXPlane,
   setYPlane,
@@ -597,21 +598,7 @@ const convDirectC: Template = ({ madd }) =>
           ),
         ),
         set(l.d, get(l.ptab)),
-        for_(l.i, c(0), get(l.oh), c(1), [
-          for_(l.j, c(0), get(l.ow), c(1), [
-            i32.store(
-              get(l.d),
-              i32.shl(
-                add(
-                  mul(mul(get(l.i), get(l.sh)), get(l.w)),
-                  mul(get(l.j), get(l.sw)),
-                ),
-                c(4),
-              ),
-            ),
-            set(l.d, add(get(l.d), c(4))),
-          ]),
-        ]),
+        pixelOffsetTable(l, l.i, l.j, mul(get(l.sh), get(l.w)), 4),
         set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
         set(l.ps, x4(get(l.pp))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),

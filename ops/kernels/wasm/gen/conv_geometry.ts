@@ -111,6 +111,31 @@ export const setYPlane = (
     ),
   );
 /**
+ * Writes at `l.d` the offset of each output pixel (oy, ox) in an input
+ * plane whose rows are `rowStep` elements apart per output row (sh·w in x
+ * itself), oy·rowStep + ox·sw, in elements << `shift`; leaves `l.d` past
+ * it. `oy` and `ox` are the loop's locals.
+ */
+export const pixelOffsetTable = (
+  l: { d: number; oh: number; ow: number; sw: number },
+  oy: number,
+  ox: number,
+  rowStep: Code,
+  shift: number,
+): Code =>
+  for_(oy, c(0), get(l.oh), c(1), [
+    for_(ox, c(0), get(l.ow), c(1), [
+      i32.store(
+        get(l.d),
+        i32.shl(
+          add(mul(get(oy), rowStep), mul(get(ox), get(l.sw))),
+          c(shift),
+        ),
+      ),
+      set(l.d, add(get(l.d), c(4))),
+    ]),
+  ]);
+/**
  * Writes at `l.d` the x offset of each k = (ci, i, j) within an image's
  * group of planes, in elements << `shift` (2: bytes; 4: bytes of a copy
  * of x with each element broadcast to a vector); leaves `l.d` past it.

@@ -53,6 +53,7 @@ import {
   geomLocals,
   kOffsetTable,
   loadConv,
+  pixelOffsetTable,
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
@@ -237,18 +238,7 @@ const convWeightDirect: Template = ({ madd }) =>
         set(l.d, get(l.tab)),
         kOffsetTable(l, 2),
         set(l.d, get(l.ptab)),
-        for_(l.oy, c(0), get(l.oh), c(1), [
-          for_(l.ox, c(0), get(l.ow), c(1), [
-            i32.store(
-              get(l.d),
-              x4(add(
-                mul(mul(get(l.oy), get(l.sh)), get(l.w)),
-                mul(get(l.ox), get(l.sw)),
-              )),
-            ),
-            set(l.d, add(get(l.d), c(4))),
-          ]),
-        ]),
+        pixelOffsetTable(l, l.oy, l.ox, mul(get(l.sh), get(l.w)), 2),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
@@ -791,7 +781,6 @@ const convWeightSparse: Template = ({ madd }) =>
       yb: I32,
       d: I32,
       s: I32,
-      se: I32,
       wl: I32,
       q: I32,
       q4: I32,
@@ -868,15 +857,7 @@ const convWeightSparse: Template = ({ madd }) =>
         set(l.pend, add(get(l.planes), mul(get(l.rp), c(SPARSE_PLANE * 4)))),
         memory.fill(get(l.planes), c(0), sub(get(l.pend), get(l.planes))),
         set(l.d, get(l.ptab)),
-        for_(l.oy, c(0), get(l.oh), c(1), [
-          for_(l.ox, c(0), get(l.ow), c(1), [
-            i32.store(
-              get(l.d),
-              x4(add(mul(get(l.oy), c(SPARSE_ROW)), mul(get(l.ox), get(l.sw)))),
-            ),
-            set(l.d, add(get(l.d), c(4))),
-          ]),
-        ]),
+        pixelOffsetTable(l, l.oy, l.ox, c(SPARSE_ROW), 2),
         // bytes of a row of x less one vector
         set(l.wl, x4(sub(get(l.w), c(4)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
@@ -918,14 +899,14 @@ const convWeightSparse: Template = ({ madd }) =>
                   set(l.s, add(get(l.s), x4(mul(get(l.sh), get(l.w))))),
                   set(l.d, add(get(l.d), c(SPARSE_ROW * 4))),
                 ]),
+                // on to the next plane
                 set(
                   l.d,
                   add(
                     get(l.d),
-                    c(SPARSE_PLANE * 4),
+                    sub(c(SPARSE_PLANE * 4), mul(get(l.oh), c(SPARSE_ROW * 4))),
                   ),
                 ),
-                set(l.d, sub(get(l.d), mul(get(l.oh), c(SPARSE_ROW * 4)))),
               ]),
             ]),
             for_(l.o, c(0), get(l.og), c(1), [
