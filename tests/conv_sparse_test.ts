@@ -58,11 +58,10 @@ function sparseY(
     }
   }
   if (specials && y.length > 8) {
-    const at = (k: number) => Math.floor((r() + 0.5) * y.length) + k * 0;
-    y[at(0)] = NaN;
-    y[at(1)] = Infinity;
-    y[at(2)] = -Infinity;
-    y[at(3)] = -0;
+    // each at a random place
+    for (const v of [NaN, Infinity, -Infinity, -0]) {
+      y[Math.floor((r() + 0.5) * y.length)] = v;
+    }
   }
   return y;
 }
