@@ -1,7 +1,8 @@
 /**
  * Times the five direct float32 convolution kernels on LeNet-5's shapes
- * (batch 64) through `ops/kernels/conv.ts`, and the sparse weight gradient
- * on the second one's y as max pooling leaves it, on 1 and 2 threads, and prints
+ * (batch 64) through `ops/kernels/conv.ts`, and the second one's weight
+ * and input gradients on y as max pooling leaves it (the sparse weight
+ * gradient; the input gradient without y's zeros), on 1 and 2 threads, and prints
  * µs per call and GFLOP/s (2 flops a multiply-add). With `--against DIR`
  * (another checkout's root) it times that checkout's kernels too, the two
  * alternating call by call so both see the same machine load.
@@ -110,6 +111,9 @@ const cases: [string, number, (c: Conv) => void][] = [
   }],
   ["convInputDirect (conv2 dx)", d2.macs, (c) => {
     c.conv2dInputAdjoint(d2.y, d2.w, conv2, dx2);
+  }],
+  ["convInputDirect (conv2 dx, pooled)", d2.macs, (c) => {
+    c.conv2dInputAdjoint(y2sparse, d2.w, conv2, dx2);
   }],
 ];
 const out1 = new Float32Array(d1.y.length),

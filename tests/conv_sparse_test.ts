@@ -5,6 +5,9 @@
  * and -0 among the values), for both module variants and 1 or 3 threads;
  * and the cases where the dense kernel must run instead (a y that is not
  * sparse, an x with an infinity or NaN, a geometry outside the domain).
+ * Likewise the direct input gradient (`convInputDirect`) with the products
+ * with y's zeros left out against every product (`convLimits.skipZeros`),
+ * with weights that are sometimes infinite or NaN.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -110,7 +113,7 @@ function assertSame(
   assert.equal(a.length, b.length, msg);
   for (let i = 0; i < a.length; i++) {
     if (!Object.is(a[i], b[i])) {
-      assert.fail(`${msg}: weight ${i} is ${a[i]}, the dense kernel's ${b[i]}`);
+      assert.fail(`${msg}: value ${i} is ${a[i]}, the dense kernel's ${b[i]}`);
     }
   }
 }
@@ -273,3 +276,115 @@ Deno.test("convWeightSparse: LeNet-5's second convolution after max pooling, and
   const counts = counting(rt, () => weightGrad(xw, yw, wide, 0.3));
   assert.deepEqual([...counts.keys()], ["convWeightDirect"]);
 });
+
+/** The input gradient with the products with y's zeros left out or not. */
+function inputGrad(
+  y: Float32Array,
+  w: Float32Array,
+  g: ConvGeometry,
+  skip: boolean,
+): Float32Array<ArrayBufferLike> {
+  const before = cv.convLimits.skipZeros;
+  cv.convLimits.skipZeros = skip;
+  try {
+    const out = new Float32Array(g.n * g.c * g.h * g.w);
+    return cv.conv2dInputAdjoint(y, w, g, out) as Float32Array;
+  } finally {
+    cv.convLimits.skipZeros = before;
+  }
+}
+
+/** Geometries of `convInputDirect` (stride 1 along x, rows of at least 4 outputs; padding through a padded x). */
+const inputGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
+  n: fc.integer({ min: 1, max: 5 }),
+  cg: fc.integer({ min: 1, max: 8 }),
+  og: fc.integer({ min: 1, max: 40 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  kh: fc.integer({ min: 1, max: 5 }),
+  kw: fc.integer({ min: 1, max: 5 }),
+  oh: fc.integer({ min: 1, max: 9 }),
+  ow: fc.integer({ min: 4, max: 13 }),
+  sh: fc.integer({ min: 1, max: 2 }),
+  dh: fc.integer({ min: 1, max: 2 }),
+  dw: fc.integer({ min: 1, max: 2 }),
+  pt: fc.integer({ min: 0, max: 2 }),
+  pl: fc.integer({ min: 0, max: 2 }),
+}).map((r) => ({
+  n: r.n,
+  c: r.cg * r.groups,
+  h: Math.max(1, (r.oh - 1) * r.sh + (r.kh - 1) * r.dh + 1 - 2 * r.pt),
+  w: Math.max(1, r.ow + (r.kw - 1) * r.dw - 2 * r.pl),
+  o: r.og * r.groups,
+  kh: r.kh,
+  kw: r.kw,
+  oh: r.oh,
+  ow: r.ow,
+  sh: r.sh,
+  sw: 1,
+  pt: r.pt,
+  pl: r.pl,
+  dh: r.dh,
+  dw: r.dw,
+  groups: r.groups,
+})).filter((g) =>
+  outLength(g.h, g.kh, g.sh, g.pt, g.dh) === g.oh &&
+  outLength(g.w, g.kw, 1, g.pl, g.dw) === g.ow
+);
+
+for (const variant of variants) {
+  for (const threads of [1, 3]) {
+    const rt = new WasmRuntime({ relaxed: variant.relaxed });
+    rt.minMacs = 0; // every float32 size goes to WebAssembly
+    rt.setThreads(threads);
+
+    Deno.test(`convInputDirect (${variant.name}, ${threads} thread(s)): y's zeros left out, the same bits`, () => {
+      let runs = 0;
+      fc.assert(
+        fc.property(
+          inputGeometry,
+          fc.double({ min: 0, max: 0.5, noNaN: true }),
+          fc.boolean(),
+          fc.boolean(),
+          fc.constantFrom(0, 0, Infinity, NaN),
+          fc.integer({ min: 1, max: 1e6 }),
+          (g, density, pooled, specials, bad, seed) => {
+            const r = stream(seed + 2);
+            const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
+              .map(() => r());
+            if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
+            const y = sparseY(g, density, pooled, specials, seed);
+            const msg = JSON.stringify(g);
+            let skipped: Float32Array<ArrayBufferLike> = new Float32Array();
+            let every = skipped;
+            const counts = counting(rt, () => {
+              skipped = inputGrad(y, w, g, true);
+              every = inputGrad(y, w, g, false);
+            });
+            runs += counts.get("convInputDirect") ?? 0;
+            assertSame(skipped, every, msg);
+            if (!specials && !bad) {
+              const want = cv.conv2dInputAdjointRef(
+                Float64Array.from(y),
+                Float64Array.from(w),
+                g,
+                new Float64Array(skipped.length),
+              );
+              assertAllClose(Array.from(skipped), Array.from(want), {
+                atol: 1e-5,
+                rtol: 1e-5,
+                msg,
+              });
+            }
+            // an infinite or NaN weight where y is zero still makes NaN
+            // (without padding, where every product lands in x)
+            if (bad && counts.has("convInputDirect") && !g.pt && !g.pl) {
+              assert.ok(skipped.some(Number.isNaN), `0 · ${bad}: ${msg}`);
+            }
+          },
+        ),
+        { numRuns: 60, seed: 23 + threads + (variant.relaxed ? 0 : 100) },
+      );
+      assert.ok(runs > 60, `convInputDirect ran ${runs} times`);
+    });
+  }
+}

@@ -66,7 +66,11 @@ export const KERNELS = {
   convDirect: ["conv_direct", "task", "g n0 n1 work"],
   convDirectC: ["conv_direct", "task", "g n0 n1 work"],
   convWeightDirect: ["conv_grad", "task", "g n0 n1 work dw"],
-  convInputDirect: ["conv_grad", "task", "g n0 n1 work wp ktab vtab vend"],
+  convInputDirect: [
+    "conv_grad",
+    "task",
+    "g n0 n1 work wp ktab vtab vend sparse",
+  ],
   convWeightRows: ["conv_grad", "task", "g n0 n1 work dwv"],
   sumRuns: ["reduce", "task", "x len r0 r1 out"],
   padPlanes: ["memory", "main", "src dst planes h w hp wp pt pl"],

@@ -498,14 +498,20 @@ const convWeightRows: Template = ({ madd }) =>
 // `vtab`..`vend` (per vector: its offset in y, its offset in x, the
 // address of its lane mask; the lanes already covered masked off; an odd
 // vector out paired with itself, fully masked; see inputDirectTables in
-// `conv.ts`). Per image, group, panel and pair: 12 accumulators (6 k × 2
-// vectors) over o, each step two vectors of y and 6 broadcast weights (the
-// GEMM micro-kernel's loads and multiply-adds); then each k's two vectors,
-// masked, are added into x in place. The whole vectors' y is read in
-// place; the split pairs' vectors (when rows end in 2 outputs: the ends of
-// two rows in one vector) read y from a copy of those ends the kernel
-// packs at `work` per image and group, and add lanes 2-3 one output row
-// below lanes 0-1. Threads split the images, so no two write the same x.
+// `conv.ts`). Per image and group, each pair of vectors gets its list of
+// o: the o whose two vectors of y are not all ±0 (with `sparse`; else
+// every o), their y copied side by side (the split pairs' vectors, the
+// ends of two rows in one vector when rows end in 2 outputs, from a copy
+// of those ends packed first). Per panel and pair: 12 accumulators (6 k ×
+// 2 vectors) over the list, each step two vectors of y and 6 broadcast
+// weights (the GEMM micro-kernel's loads and multiply-adds); then each k's
+// two vectors, masked, are added into x in place (split pairs: lanes 2-3
+// one output row below lanes 0-1). Threads split the images, so no two
+// write the same x. Leaving out the zeros keeps the bits: a product left
+// out is ±0 (the caller sets `sparse` only for finite weights, as 0 · inf
+// is NaN), the other products are added in the same order, so a sum can
+// differ only as ±0 against ∓0, which adds the same into x (x starts at
+// +0 and is never -0: a sum is -0 only when both terms are).
 const convInputDirect: Template = ({ madd }) =>
   kernel(
     "convInputDirect",
@@ -529,12 +535,10 @@ const convInputDirect: Template = ({ madd }) =>
       wg: I32,
       kb: I32,
       wk: I32,
-      wend: I32,
       vt: I32,
       q0: I32,
       q1: I32,
       qs: I32,
-      wq: I32,
       x0: I32,
       x1: I32,
       a: I32,
@@ -549,20 +553,26 @@ const convInputDirect: Template = ({ madd }) =>
       s: I32,
       r: I32,
       d: I32,
+      mp: I32,
+      le: I32,
+      lp: I32,
+      yp: I32,
+      ys: I32,
+      lists: I32,
+      ends: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
       const off = (r: number) => (l as Record<string, number>)[`k${r}`];
       const init = zeroTile(l), offs = tileKOffsets(l, get(p.ktab));
-      // one o: the pair's two vectors of y (then on to the next o, qs
-      // bytes on), against the panel's 6 broadcast weights
+      // one o of the pair's list: its two vectors of y (at yp) against the
+      // panel's 6 broadcast weights of that o (at wk plus the list's offset)
       const step = (u: number): Code[] => [
-        set(l.y0, v128.load(get(l.q0))),
-        set(l.y1, v128.load(get(l.q1))),
-        set(l.q0, add(get(l.q0), get(l.qs))),
-        set(l.q1, add(get(l.q1), get(l.qs))),
+        set(l.b, add(get(l.wk), i32.load(get(l.lp), u * 4))),
+        set(l.y0, v128.load(get(l.yp), u * 32)),
+        set(l.y1, v128.load(get(l.yp), u * 32 + 16)),
         ...Array.from({ length: MR }, (_, r) => [
-          set(l.wv, v128.load(get(l.wq), (u * MR + r) * 16)),
+          set(l.wv, v128.load(get(l.b), r * 16)),
           set(acc(r, 0), madd(get(l.wv), get(l.y0), get(acc(r, 0)))),
           set(acc(r, 1), madd(get(l.wv), get(l.y1), get(acc(r, 1)))),
         ]),
@@ -598,25 +608,84 @@ const convInputDirect: Template = ({ madd }) =>
                 ];
             }),
           ));
-      // the pairs from vt up to `stop`, y of each at `ybase` plus its offset
-      const pairs = (ybase: number, stop: number, split: boolean): Code =>
+      // the pairs from vt up to `stop` (their lists' ends at mp), each
+      // pair's list of o in turn
+      const pairs = (stop: number, split: boolean): Code =>
         if_(i32.lt_u(get(l.vt), get(stop)), [
           loop(
-            init,
-            set(l.q0, add(get(ybase), i32.load(get(l.vt)))),
-            set(l.q1, add(get(ybase), i32.load(get(l.vt), 12))),
-            set(l.wq, get(l.wk)),
-            kLoopU(step, [[l.wq, MR * 16]], get(l.wend), UNROLL),
-            // the two vectors' x offsets and lane masks
-            set(l.x0, i32.load(get(l.vt), 4)),
-            set(l.x1, i32.load(get(l.vt), 16)),
-            set(l.y0, v128.load(i32.load(get(l.vt), 8))),
-            set(l.y1, v128.load(i32.load(get(l.vt), 20))),
-            store(split),
+            set(l.le, i32.load(get(l.mp))),
+            // (an empty list adds nothing)
+            if_(i32.lt_u(get(l.lp), get(l.le)), [
+              init,
+              kLoopU(step, [[l.lp, 4], [l.yp, 32]], get(l.le), UNROLL),
+              // the two vectors' x offsets and lane masks
+              set(l.x0, i32.load(get(l.vt), 4)),
+              set(l.x1, i32.load(get(l.vt), 16)),
+              set(l.y0, v128.load(i32.load(get(l.vt), 8))),
+              set(l.y1, v128.load(i32.load(get(l.vt), 20))),
+              store(split),
+            ]),
             set(l.vt, add(get(l.vt), c(24))),
+            set(l.mp, add(get(l.mp), c(4))),
             brIf(0, i32.lt_u(get(l.vt), get(stop))),
           ),
         ]);
+      // each pair's list: the o whose two vectors of y are not all ±0 (NaN
+      // counts; every o without \`sparse\`), as the offsets of their weights
+      // in a panel (at lists), their y copied in order (at ys), the lists'
+      // ends (at ends)
+      const lists: Code[] = [
+        set(l.vt, get(p.vtab)),
+        set(l.mp, get(l.ends)),
+        set(l.lp, get(l.lists)),
+        set(l.yp, get(l.ys)),
+        loop(
+          // whole pairs read y in place, split ones the packed tails
+          set(
+            l.a,
+            i32.select(
+              get(l.yb),
+              get(p.work),
+              i32.lt_u(get(l.vt), get(l.vsplit)),
+            ),
+          ),
+          set(
+            l.qs,
+            i32.select(
+              get(l.ppb),
+              get(l.tsb),
+              i32.lt_u(get(l.vt), get(l.vsplit)),
+            ),
+          ),
+          set(l.q0, add(get(l.a), i32.load(get(l.vt)))),
+          set(l.q1, add(get(l.a), i32.load(get(l.vt), 12))),
+          for_(l.o, c(0), get(l.og), c(1), [
+            set(l.y0, v128.load(get(l.q0))),
+            set(l.y1, v128.load(get(l.q1))),
+            if_(
+              i32.or(
+                i32.eqz(get(p.sparse)),
+                v128.anyTrue(
+                  f32x4.ne(v128.or(get(l.y0), get(l.y1)), v128.zero()),
+                ),
+              ),
+              [
+                v128.store(get(l.yp), get(l.y0)),
+                v128.store(get(l.yp), get(l.y1), 16),
+                i32.store(get(l.lp), mul(get(l.o), c(MR * 16))),
+                set(l.yp, add(get(l.yp), c(32))),
+                set(l.lp, add(get(l.lp), c(4))),
+              ],
+            ),
+            set(l.q0, add(get(l.q0), get(l.qs))),
+            set(l.q1, add(get(l.q1), get(l.qs))),
+          ]),
+          i32.store(get(l.mp), get(l.lp)),
+          set(l.vt, add(get(l.vt), c(24))),
+          set(l.mp, add(get(l.mp), c(4))),
+          brIf(0, i32.lt_u(get(l.vt), get(p.vend))),
+        ),
+      ];
       return [
         set(l.groups, field(p.g, CF.groups)),
         set(l.cg, i32.div_s(field(p.g, CF.c), get(l.groups))),
@@ -637,6 +706,29 @@ const convInputDirect: Template = ({ madd }) =>
         set(l.ns, i32.shr_s(add(get(l.oh), c(1)), c(1))),
         set(l.tsb, i32.shl(get(l.ns), c(4))),
         set(l.rowb, x4(mul(field(p.g, CF.sh), field(p.g, CF.w)))),
+        // after the packed tails: the copies of y, the lists, their ends
+        // (per pair of vectors: og vectors of 32 bytes, og offsets, an end)
+        set(l.ys, add(get(p.work), mul(get(l.tsb), get(l.og)))),
+        set(
+          l.lists,
+          add(
+            get(l.ys),
+            mul(
+              i32.div_u(sub(get(p.vend), get(p.vtab)), c(24)),
+              i32.shl(get(l.og), c(5)),
+            ),
+          ),
+        ),
+        set(
+          l.ends,
+          add(
+            get(l.lists),
+            mul(
+              i32.div_u(sub(get(p.vend), get(p.vtab)), c(24)),
+              i32.shl(get(l.og), c(2)),
+            ),
+          ),
+        ),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           // image n's x zeroed first (each task its own images)
           memory.fill(
@@ -711,6 +803,7 @@ const convInputDirect: Template = ({ madd }) =>
                 ]),
               ]),
             ]),
+            lists,
             set(
               l.wg,
               add(
@@ -724,14 +817,13 @@ const convInputDirect: Template = ({ madd }) =>
                 l.wk,
                 add(get(l.wg), i32.shl(mul(get(l.kb), get(l.og)), c(4))),
               ),
-              set(l.wend, add(get(l.wk), mul(get(l.og), c(MR * 16)))),
-              // the pairs of whole vectors (y in place), then the split
-              // ones (y from the packed tails)
+              // the pairs of whole vectors, then the split ones
               set(l.vt, get(p.vtab)),
-              set(l.qs, get(l.ppb)),
-              pairs(l.yb, l.vsplit, false),
-              set(l.qs, get(l.tsb)),
-              pairs(p.work, p.vend, true),
+              set(l.mp, get(l.ends)),
+              set(l.lp, get(l.lists)),
+              set(l.yp, get(l.ys)),
+              pairs(l.vsplit, false),
+              pairs(p.vend, true),
             ]),
           ]),
         ]),
