@@ -1155,6 +1155,32 @@ function accumulator(
   return { size: g.o * kk, lanes: 1, gs: og * kk, cs: kk, ks: 1 };
 }
 
+/** Per weight-gradient kernel, the offset of each weight's lanes in its accumulator, in dw's order (a table per geometry). */
+const weightOffsets = (() => {
+  const tables = new Map<ConvKernel, (g: ConvGeometry) => Int32Array>();
+  return (fn: ConvKernel) => {
+    let f = tables.get(fn);
+    if (!f) {
+      f = perGeometry((g) => {
+        const { gs, cs, ks, row } = accumulator(fn, g);
+        const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
+        const at = new Int32Array(g.o * kk);
+        for (let gr = 0, i = 0; gr < g.groups; gr++) {
+          for (let c = 0; c < og; c++) {
+            for (let k = 0; k < kk; k++) {
+              at[i++] = gr * gs + c * cs +
+                (row ? 8 * Math.floor(k / row) + k % row : k * ks);
+            }
+          }
+        }
+        return at;
+      });
+      tables.set(fn, f);
+    }
+    return f;
+  };
+})();
+
 /** Bytes of a weight gradient's run with accumulators of `size` floats, their table and their float64 sum. */
 function sumBytes(
   rt: WasmRuntime,
@@ -1258,25 +1284,18 @@ export function conv2dWeightAdjoint(
       )
     ? "convWeightSparse"
     : plan.fn;
-  const { size, lanes, gs, cs, ks, row } = accumulator(fn, g);
+  const { size, lanes } = accumulator(fn, g);
   // one zeroed accumulator per task (image range), summed at the end
   const dws = runConv(rt, plan.g, arrays, fn, NONE, size);
   // the tasks' accumulators added in task order (float64), then read out
   const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
   rt.exports.sumParts(table, dws.length, size, sums);
-  const total = rt.f64, t0 = sums >> 3;
-  const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-  for (let gr = 0; gr < g.groups; gr++) {
-    for (let c = 0; c < og; c++) {
-      for (let k = 0; k < kk; k++) {
-        const base = gr * gs + c * cs +
-          (row ? 8 * Math.floor(k / row) + k % row : k * ks);
-        let sum = 0;
-        for (let l = 0; l < lanes; l++) sum += total[t0 + base + l];
-        out[(gr * og + c) * kk + k] = sum;
-      }
-    }
+  const total = rt.f64, t0 = sums >> 3, at = weightOffsets(fn)(g);
+  for (let i = 0; i < at.length; i++) {
+    let sum = 0;
+    for (let l = 0, b = t0 + at[i]; l < lanes; l++) sum += total[b + l];
+    out[i] = sum;
   }
   return out;
 }
