@@ -87,21 +87,57 @@ function counting(rt: WasmRuntime, body: () => void): Map<string, number> {
   return counts;
 }
 
+/** `body`'s result with convLimits' `key` set to `value` meanwhile. */
+function withLimit<K extends keyof typeof cv.convLimits, T>(
+  key: K,
+  value: (typeof cv.convLimits)[K],
+  body: () => T,
+): T {
+  const before = cv.convLimits[key];
+  cv.convLimits[key] = value;
+  try {
+    return body();
+  } finally {
+    cv.convLimits[key] = before;
+  }
+}
+
 /** The weight gradient with the sparse kernel allowed (density) or not (-1). */
-function weightGrad(
+const weightGrad = (
   x: Float32Array,
   y: Float32Array,
   g: ConvGeometry,
   density: number,
-): Float32Array<ArrayBufferLike> {
-  const before = cv.convLimits.sparseDensity;
-  cv.convLimits.sparseDensity = density;
-  try {
-    const out = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw);
-    return cv.conv2dWeightAdjoint(x, y, g, out) as Float32Array;
-  } finally {
-    cv.convLimits.sparseDensity = before;
-  }
+) =>
+  withLimit("sparseDensity", density, () =>
+    cv.conv2dWeightAdjoint(
+      x,
+      y,
+      g,
+      new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw),
+    ) as Float32Array);
+
+/** `got` within 1e-5 of the float64 reference kernel `ref` on a and b. */
+function assertNearRef(
+  got: Float32Array<ArrayBufferLike>,
+  ref: (
+    a: Float64Array,
+    b: Float64Array,
+    g: ConvGeometry,
+    out: Float64Array,
+  ) => unknown,
+  a: Float32Array,
+  b: Float32Array,
+  g: ConvGeometry,
+  msg: string,
+): void {
+  const want = new Float64Array(got.length);
+  ref(Float64Array.from(a), Float64Array.from(b), g, want);
+  assertAllClose(Array.from(got), Array.from(want), {
+    atol: 1e-5,
+    rtol: 1e-5,
+    msg,
+  });
 }
 
 /** Object.is for every element, naming the first difference. */
@@ -201,17 +237,7 @@ for (const variant of variants) {
             }
             assertSame(sparse, dense, msg);
             if (!specials) {
-              const want = cv.conv2dWeightAdjointRef(
-                Float64Array.from(x),
-                Float64Array.from(y),
-                g,
-                new Float64Array(sparse.length),
-              );
-              assertAllClose(Array.from(sparse), Array.from(want), {
-                atol: 1e-5,
-                rtol: 1e-5,
-                msg,
-              });
+              assertNearRef(sparse, cv.conv2dWeightAdjointRef, x, y, g, msg);
             }
           },
         ),
@@ -278,21 +304,19 @@ Deno.test("convWeightSparse: LeNet-5's second convolution after max pooling, and
 });
 
 /** The input gradient with the products with y's zeros left out or not. */
-function inputGrad(
+const inputGrad = (
   y: Float32Array,
   w: Float32Array,
   g: ConvGeometry,
   skip: boolean,
-): Float32Array<ArrayBufferLike> {
-  const before = cv.convLimits.skipZeros;
-  cv.convLimits.skipZeros = skip;
-  try {
-    const out = new Float32Array(g.n * g.c * g.h * g.w);
-    return cv.conv2dInputAdjoint(y, w, g, out) as Float32Array;
-  } finally {
-    cv.convLimits.skipZeros = before;
-  }
-}
+) =>
+  withLimit("skipZeros", skip, () =>
+    cv.conv2dInputAdjoint(
+      y,
+      w,
+      g,
+      new Float32Array(g.n * g.c * g.h * g.w),
+    ) as Float32Array);
 
 /** Geometries of `convInputDirect` (stride 1 along x, rows of at least 4 outputs; padding through a padded x). */
 const inputGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
@@ -363,17 +387,7 @@ for (const variant of variants) {
             runs += counts.get("convInputDirect") ?? 0;
             assertSame(skipped, every, msg);
             if (!specials && !bad) {
-              const want = cv.conv2dInputAdjointRef(
-                Float64Array.from(y),
-                Float64Array.from(w),
-                g,
-                new Float64Array(skipped.length),
-              );
-              assertAllClose(Array.from(skipped), Array.from(want), {
-                atol: 1e-5,
-                rtol: 1e-5,
-                msg,
-              });
+              assertNearRef(skipped, cv.conv2dInputAdjointRef, y, w, g, msg);
             }
             // an infinite or NaN weight where y is zero still makes NaN
             // (without padding, where every product lands in x)

@@ -560,6 +560,7 @@ const convInputDirect: Template = ({ madd }) =>
       ys: I32,
       lists: I32,
       ends: I32,
+      np: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
@@ -709,26 +710,13 @@ const convInputDirect: Template = ({ madd }) =>
         // after the packed tails: the copies of y, the lists, their ends
         // (per pair of vectors: og vectors of 32 bytes, og offsets, an end)
         set(l.ys, add(get(p.work), mul(get(l.tsb), get(l.og)))),
+        // (np: og times the pairs)
         set(
-          l.lists,
-          add(
-            get(l.ys),
-            mul(
-              i32.div_u(sub(get(p.vend), get(p.vtab)), c(24)),
-              i32.shl(get(l.og), c(5)),
-            ),
-          ),
+          l.np,
+          mul(i32.div_u(sub(get(p.vend), get(p.vtab)), c(24)), get(l.og)),
         ),
-        set(
-          l.ends,
-          add(
-            get(l.lists),
-            mul(
-              i32.div_u(sub(get(p.vend), get(p.vtab)), c(24)),
-              i32.shl(get(l.og), c(2)),
-            ),
-          ),
-        ),
+        set(l.lists, add(get(l.ys), i32.shl(get(l.np), c(5)))),
+        set(l.ends, add(get(l.lists), i32.shl(get(l.np), c(2)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           // image n's x zeroed first (each task its own images)
           memory.fill(
