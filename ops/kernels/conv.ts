@@ -13,8 +13,9 @@
  * `convWeightDirect` in `wasm/gen/conv_grad.ts`, or for a sparse y, as max
  * pooling's gradient leaves it, `convWeightSparse`: its products with the
  * zeros left out, the same bits; see `isSparse`); the input adjoint directly
- * into x when the stride along x is 1 (`convInputDirect`; with padding,
- * into a padded x, then cropped); else per image and group im2col into a
+ * into x when the stride along x is 1 (`convInputDirect`, its sums without
+ * the products with y's zeros, the same bits; with padding, into a padded
+ * x, then cropped); else per image and group im2col into a
  * [cg·kh·kw, oh·ow] matrix and one packed SIMD GEMM (for the input adjoint
  * Wᵀ·y, then col2im). float64 convolutions run in the float64 versions of
  * the im2col kernels (`convForwardF64`, ...: f64x2 vectors and `gemmF64`),
