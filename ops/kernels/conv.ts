@@ -1156,31 +1156,31 @@ function accumulator(
   return { size: g.o * kk, lanes: 1, gs: og * kk, cs: kk, ks: 1 };
 }
 
-/** Per weight-gradient kernel, the offset of each weight's lanes in its accumulator, in dw's order (a table per geometry). */
-const weightOffsets = (() => {
-  const tables = new Map<ConvKernel, (g: ConvGeometry) => Int32Array>();
-  return (fn: ConvKernel) => {
-    let f = tables.get(fn);
-    if (!f) {
-      f = perGeometry((g) => {
-        const { gs, cs, ks, row } = accumulator(fn, g);
-        const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-        const at = new Int32Array(g.o * kk);
-        for (let gr = 0, i = 0; gr < g.groups; gr++) {
-          for (let c = 0; c < og; c++) {
-            for (let k = 0; k < kk; k++) {
-              at[i++] = gr * gs + c * cs +
-                (row ? 8 * Math.floor(k / row) + k % row : k * ks);
-            }
+/** The offset of each weight's lanes in kernel fn's accumulator, in dw's order (a table per kernel and geometry). */
+function weightOffsets(fn: ConvKernel, g: ConvGeometry): Int32Array {
+  let table = offsetTables.get(fn);
+  if (!table) {
+    table = perGeometry((g) => {
+      const { gs, cs, ks, row } = accumulator(fn, g);
+      const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
+      const at = new Int32Array(g.o * kk);
+      for (let gr = 0, i = 0; gr < g.groups; gr++) {
+        for (let c = 0; c < og; c++) {
+          for (let k = 0; k < kk; k++) {
+            at[i++] = gr * gs + c * cs +
+              (row ? 8 * Math.floor(k / row) + k % row : k * ks);
           }
         }
-        return at;
-      });
-      tables.set(fn, f);
-    }
-    return f;
-  };
-})();
+      }
+      return at;
+    });
+    offsetTables.set(fn, table);
+  }
+  return table(g);
+}
+
+/** `weightOffsets`' tables by kernel. */
+const offsetTables = new Map<ConvKernel, (g: ConvGeometry) => Int32Array>();
 
 /** Bytes of a weight gradient's run with accumulators of `size` floats, their table and their float64 sum. */
 function sumBytes(
@@ -1292,7 +1292,7 @@ export function conv2dWeightAdjoint(
   const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
   rt.exports.sumParts(table, dws.length, size, sums);
-  const total = rt.f64, t0 = sums >> 3, at = weightOffsets(fn)(g);
+  const total = rt.f64, t0 = sums >> 3, at = weightOffsets(fn, g);
   for (let i = 0; i < at.length; i++) {
     let sum = 0;
     for (let l = 0, b = t0 + at[i]; l < lanes; l++) sum += total[b + l];

@@ -642,21 +642,10 @@ const convInputDirect: Template = ({ madd }) =>
         set(l.yp, get(l.ys)),
         loop(
           // whole pairs read y in place, split ones the packed tails
-          set(
-            l.a,
-            i32.select(
-              get(l.yb),
-              get(p.work),
-              i32.lt_u(get(l.vt), get(l.vsplit)),
-            ),
-          ),
-          set(
-            l.qs,
-            i32.select(
-              get(l.ppb),
-              get(l.tsb),
-              i32.lt_u(get(l.vt), get(l.vsplit)),
-            ),
+          if_(
+            i32.lt_u(get(l.vt), get(l.vsplit)),
+            [set(l.a, get(l.yb)), set(l.qs, get(l.ppb))],
+            [set(l.a, get(p.work)), set(l.qs, get(l.tsb))],
           ),
           set(l.q0, add(get(l.a), i32.load(get(l.vt)))),
           set(l.q1, add(get(l.a), i32.load(get(l.vt), 12))),
