@@ -72,8 +72,18 @@ export const NC = 512;
  */
 export const NR_F64 = NR / 2, NC_F64 = NC / 2;
 
-/** Bytes of GEMM scratch (packed A, packed B, one edge tile) per thread. */
-export const GEMM_WORK_BYTES = (4 * MC * KC + KC * NC + MR * NR) * 4 + 64;
+/**
+ * Words per A panel's list of the k where the panel is not all zero (the
+ * count, then one B offset per k): see packA in `gen/matmul.ts`.
+ */
+export const KLIST = KC + 1;
+
+/**
+ * Bytes of GEMM scratch per thread: packed A, packed B, one edge tile, the
+ * word packB leaves its finiteness in, and the lists of the packed A panels.
+ */
+export const GEMM_WORK_BYTES = (4 * MC * KC + KC * NC + MR * NR + 4) * 4 +
+  (MC / MR) * KLIST * 4 + 64;
 
 // ---------------------------------------------------------------------------
 // geometry records: i32 fields, written by `conv.ts` / `pool.ts`, read by

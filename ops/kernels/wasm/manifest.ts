@@ -49,9 +49,9 @@ export type KernelSpec = readonly [family: Family, use: Use, params: string];
 export const KERNELS = {
   // name: [family, use, parameters]
   micro: ["matmul", "internal", "kcp pa pb cp ldc"],
-  packA: ["matmul", "internal", "src rs cs mc kc kcp dst"],
-  packB: ["matmul", "internal", "src rs cs kc kcp nc dst"],
-  gemm: ["matmul", "task", "m n k a ars acs b brs bcs cc ldc work"],
+  packA: ["matmul", "internal", "src rs cs mc kc kcp dst list skip"],
+  packB: ["matmul", "internal", "src rs cs kc kcp nc dst fin"],
+  gemm: ["matmul", "task", "m n k a ars acs b brs bcs cc ldc work skip"],
   im2col: ["im2col", "internal", "g cg xp cols"],
   col2im: ["im2col", "internal", "g cg xp cols"],
   convForward: ["im2col", "task", "g n0 n1 work"],
@@ -81,9 +81,9 @@ export const KERNELS = {
   divF32: ["elementwise", "task", "a b out n"],
   outerF32: ["elementwise", "task", "a c out m n"],
   microF64: ["matmul", "internal", "kcp pa pb cp ldc"],
-  packAF64: ["matmul", "internal", "src rs cs mc kc kcp dst"],
-  packBF64: ["matmul", "internal", "src rs cs kc kcp nc dst"],
-  gemmF64: ["matmul", "task", "m n k a ars acs b brs bcs cc ldc work"],
+  packAF64: ["matmul", "internal", "src rs cs mc kc kcp dst list skip"],
+  packBF64: ["matmul", "internal", "src rs cs kc kcp nc dst fin"],
+  gemmF64: ["matmul", "task", "m n k a ars acs b brs bcs cc ldc work skip"],
   im2colF64: ["im2col", "internal", "g cg xp cols"],
   col2imF64: ["im2col", "internal", "g cg xp cols"],
   convForwardF64: ["im2col", "task", "g n0 n1 work"],
@@ -97,6 +97,8 @@ export const KERNELS = {
   sumParts: ["reduce", "main", "table parts n out"],
   convWeightSparse: ["conv_grad", "task", "g n0 n1 work dw"],
   sparseStats: ["reduce", "main", "y ny x nx out"],
+  microSparse: ["matmul", "internal", "kl pa pb cp ldc"],
+  microSparseF64: ["matmul", "internal", "kl pa pb cp ldc"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

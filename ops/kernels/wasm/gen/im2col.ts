@@ -491,6 +491,7 @@ const convForward = (el: Elem): Template => () =>
             get(l.yn),
             get(l.yp),
             get(l.gw),
+            c(1),
           ),
         ]),
       ]),
@@ -532,6 +533,7 @@ const convInputAdjoint = (el: Elem): Template => () =>
             get(l.cols),
             get(l.pp),
             get(l.gw),
+            c(1),
           ),
           call(
             F[named(el, "col2im")],
@@ -587,6 +589,7 @@ const convWeightAdjoint = (el: Elem): Template => () =>
             ),
             get(l.kk),
             get(l.gw),
+            c(1),
           ),
         ]),
       ]),
