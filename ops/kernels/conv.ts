@@ -12,7 +12,9 @@
  * directly on x when no window touches padding (see `forwardKernel`, and
  * `convWeightDirect` in `wasm/gen/conv_grad.ts`, or for a sparse y, as max
  * pooling's gradient leaves it, `convWeightSparse`: its products with the
- * zeros left out, the same bits; see `isSparse`); the input adjoint directly
+ * zeros left out, the bits of `convWeightDirect`, or where the dense kernel
+ * is `convWeightRows` (pixels summed in lanes), its sums within rounding;
+ * see `isSparse`); the input adjoint directly
  * into x when the stride along x is 1 (`convInputDirect`, its sums without
  * the products with y's zeros, the same bits; with padding, into a padded
  * x, then cropped); else per image and group im2col into a
@@ -32,13 +34,7 @@
 import { allocData, type TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
 import * as ew from "./elementwise.ts";
-import {
-  CONV_FIELDS,
-  MR,
-  NR,
-  SPARSE_PLANE,
-  SPARSE_ROW,
-} from "./wasm/layout.ts";
+import { CONV_FIELDS, MR, NR } from "./wasm/layout.ts";
 import { KERNELS, type KernelsOf } from "./wasm/manifest.ts";
 import {
   alignUp,
@@ -83,9 +79,9 @@ export const convLimits = {
   directWorkBytes: 1 << 26,
   /**
    * The share of nonzeros in a weight gradient's y up to which the sparse
-   * kernel runs (`convWeightSparse`; LeNet-5's second convolution, where
-   * max pooling and relu leave 13-16%, takes 0.62x the dense kernel's time;
-   * -1: never).
+   * kernel runs (`convWeightSparse`; where max pooling and relu leave
+   * 12-16%, LeNet-5's second convolution takes 0.5x the dense kernel's
+   * time, its first 0.75x; -1: never).
    */
   sparseDensity: 0.3,
   /**
@@ -341,9 +337,9 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
       // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
       return 4 * (k + P) + 16 + 4 * P * roundUp(og, NR);
     case "convWeightSparse":
-      // the pixel offsets, the list, alignment, the planes of x (rows of
-      // the window to 6), slack for the last vectors
-      return 12 * P + 16 + 4 * SPARSE_PLANE * sparseRows(g) + 16;
+      // the pixel offsets, the rows' offsets (to 6), alignment, the
+      // list's byte selections, the list (and its last whole store)
+      return 4 * P + 4 * sparseRows(g) + 16 + 256 + 8 * P + 32;
     case "convDirect":
     case "convDirectC": {
       // the offset table and (16-aligned) the weights in panels of 6
@@ -1071,14 +1067,14 @@ function weightKernel(
 }
 
 /**
- * True when `convWeightSparse` can stand in for `convWeightDirect` on
- * geometry g (windows inside x): no dilation along x, windows 4 to 8 wide,
- * rows of x and output planes that fit its copies (SPARSE_ROW,
- * SPARSE_PLANE).
+ * True when `convWeightSparse` can stand in for the direct weight kernels
+ * on geometry g (windows inside x): no dilation along x, windows 4 to 8
+ * wide. For `convWeightDirect` it gives the same bits; for
+ * `convWeightRows` other roundings (it sums each weight's pixels in 4
+ * lanes): which kernel runs depends on y's zeros, the same for the same
+ * arrays (so `jit`'s replay matches the eager step).
  */
-const sparseApplies = (g: ConvGeometry) =>
-  g.dw === 1 && g.kw >= 4 && g.kw <= 8 && g.w <= SPARSE_ROW &&
-  g.oh * SPARSE_ROW <= SPARSE_PLANE;
+const sparseApplies = (g: ConvGeometry) => g.dw === 1 && g.kw >= 4 && g.kw <= 8;
 
 /** The rows of the window of `convWeightSparse`'s tiles: (c / groups)·kh rounded up to 6. */
 const sparseRows = (g: ConvGeometry) => roundUp((g.c / g.groups) * g.kh, 6);
@@ -1240,7 +1236,7 @@ export function conv2dWeightAdjoint(
   const gp = paddedGeometry(g) ?? g;
   const io = bytesFor(x.length, y.length), fnD = weightKernel(gp);
   // (room for the sparse kernel too, when y may turn out sparse)
-  const sparse = fnD === "convWeightDirect" && sparseApplies(gp);
+  const sparse = fnD !== "convWeightAdjoint" && sparseApplies(gp);
   const plan = useWasm(g, x, y, out) && choosePlan(
     rt,
     directPlan(
@@ -1275,7 +1271,7 @@ export function conv2dWeightAdjoint(
     bias: 0,
     wt: 0,
   };
-  const fn = plan.fn === "convWeightDirect" && sparse &&
+  const fn = plan.fn !== "convWeightAdjoint" && sparse &&
       isSparse(
         rt,
         arrays.y,

@@ -176,6 +176,8 @@ export const i32 = {
   or: op(0x72),
   shl: op(0x74),
   shr_s: op(0x75),
+  /** i32.popcnt (0x69): the number of one bits. */
+  popcnt: op(0x69),
   /** i32.select (0x1b): a if c else b. */
   select: (a: Code, b: Code, c: Code): Code => [a, b, c, 0x1b],
   /** i32.load (0x28 align offset): align is log2 bytes. */
@@ -334,6 +336,11 @@ export const v128 = {
   /** v128.bitselect (fd 52): bits of a where mask is 1, else b. */
   bitselect: simd(0x52),
   anyTrue: simd(0x53),
+  /**
+   * i8x16.swizzle (fd 0e): byte i of the result is byte `idx[i]` of a, or
+   * 0 where `idx[i]` is 16 or more.
+   */
+  swizzle: simd(0x0e),
 };
 
 /** i32x4 lane-wise instructions. */
@@ -344,6 +351,8 @@ export const i32x4 = {
   /** i32x4.ge_s (fd 3f): all ones where a >= b (signed), else zero. */
   geS: simd(0x3f),
   add: simd(0xae),
+  /** i32x4.bitmask (fd a4 01): bit i of the i32 result is lane i's top bit. */
+  bitmask: simd(0xa4),
 };
 
 /** f32x4 lane-wise instructions. */

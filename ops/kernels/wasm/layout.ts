@@ -153,11 +153,3 @@ export const CONV_OFFSETS: RecordOffsets<typeof CONV_FIELDS> = offsets(
 export const POOL_OFFSETS: RecordOffsets<typeof POOL_FIELDS> = offsets(
   POOL_FIELDS,
 );
-
-// ---------------------------------------------------------------------------
-// the sparse weight gradient (see `gen/conv_grad.ts`, convWeightSparse)
-
-/** Floats of a row of its copies of x (rows of x up to this long). */
-export const SPARSE_ROW = 16;
-/** Floats of a plane of its copies of x (SPARSE_ROW-float rows, up to 16 of them). */
-export const SPARSE_PLANE = 16 * SPARSE_ROW;

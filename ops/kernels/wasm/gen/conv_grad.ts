@@ -33,6 +33,7 @@ import {
   c,
   type FamilyTemplates,
   field,
+  if_i32,
   kernel,
   lanes,
   min,
@@ -57,13 +58,7 @@ import {
   setXPlane,
   setYPlane,
 } from "./conv_geometry.ts";
-import {
-  CONV_OFFSETS as CF,
-  MR,
-  NR,
-  SPARSE_PLANE,
-  SPARSE_ROW,
-} from "../layout.ts";
+import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
 
 /** Steps per iteration of the gradients' inner loops (see kLoopU). */
 const UNROLL = 8;
@@ -810,20 +805,20 @@ const convInputDirect: Template = ({ madd }) =>
 
 // ---- the weight gradient of `convWeightDirect` for a sparse y (most of
 // it zeros, as max pooling's gradient leaves it: 1 value in 4 at most, fewer
-// after relu), for small planes: windows that never touch padding, no
-// dilation along x, kw <= 8, w <= 16 and oh <= 16. Per image and group, x
-// is copied as one plane per row r = (ci, i) of the window (SPARSE_PLANE
-// floats: oh rows of SPARSE_ROW, row y holding x[ci, y·sh + i·dh, ·]), so
-// that the 8 floats from j = 0 of row r of pixel p's window lie at a fixed
-// offset r·SPARSE_PLANE + p's offset; then per channel o the list of its
-// nonzero pixels (their offsets and y; NaN counts as nonzero), and per tile
-// of 6 rows × 2 vectors, 12 accumulators over the list: one broadcast y and
-// 12 vectors of x per pixel (lanes past kw hold other values, never
-// read). Added per image into dw [groups, og, rows to 6, 8] (zeroed by the
-// caller). Each weight's sum is the one `convWeightDirect` computes with the
-// zero products left out (its pixels in the same order, the same
-// multiply-add, per image, added in the same order): the same bits while x
-// is finite (the caller checks) and no partial sum is -0.
+// after relu): windows that never touch padding, no dilation along x,
+// 4 <= kw <= 8. x is read in place: the 8 floats from j = 0 of row r =
+// (ci, i) of pixel p's window lie at p's offset plus row r's (a table per
+// call; rows past the last at offset 0: their sums are never read). Per
+// image, group and channel o, the list of o's nonzero pixels (their
+// addresses in x and y; NaN counts as nonzero), and per tile of 6 rows × 2
+// vectors, 12 accumulators over the list: one broadcast y and 12 vectors
+// of x per pixel (lanes past kw hold other values, never read; the last
+// window's reach past x's end stays inside its allocation's slack). Added
+// per image into dw [groups, og, rows to 6, 8] (zeroed by the caller).
+// Each weight's sum is the one `convWeightDirect` computes with the zero
+// products left out (its pixels in the same order, the same multiply-add,
+// per image, added in the same order): the same bits while x is finite
+// (the caller checks) and no partial sum is -0.
 const convWeightSparse: Template = ({ madd }) =>
   kernel(
     "convWeightSparse",
@@ -841,16 +836,14 @@ const convWeightSparse: Template = ({ madd }) =>
       pp: I32,
       ptab: I32,
       list: I32,
-      planes: I32,
-      pend: I32,
+      rtab: I32,
+      rend: I32,
       n: I32,
       grp: I32,
       o: I32,
       xb: I32,
       yb: I32,
       d: I32,
-      s: I32,
-      wl: I32,
       q: I32,
       q4: I32,
       qe: I32,
@@ -859,25 +852,36 @@ const convWeightSparse: Template = ({ madd }) =>
       a: I32,
       tb: I32,
       dwo: I32,
-      ci: I32,
-      i: I32,
+      r: I32,
       oy: I32,
       ox: I32,
+      m: I32,
+      ctab: I32,
+      yq: V128,
+      aq: V128,
+      sel: V128,
+      xbq: V128,
+      ...rowLocals("r"),
     },
     (p, l) => {
       const acc = (u: number) => tileAccOf(l)(u >> 1, u & 1);
+      const row = (u: number) =>
+        (l as unknown as Record<string, number>)[`r${u >> 1}`];
       // 6 rows of the window × 8 floats against the list's pixels
       const tile: Code[] = [
-        Array.from({ length: 12 }, (_, u) => set(acc(u), v128.zero())),
+        Array.from({ length: 6 }, (_, u) =>
+          set(row(2 * u), i32.load(get(l.tb), 4 * u))),
+        Array.from({ length: 12 }, (_, u) =>
+          set(acc(u), v128.zero())),
         set(l.q, get(l.list)),
         loop(
-          set(l.a, add(i32.load(get(l.q)), get(l.tb))),
+          set(l.a, i32.load(get(l.q))),
           set(l.ys, v128.load32Splat(get(l.q), 4)),
           Array.from({ length: 12 }, (_, u) =>
             set(
               acc(u),
               madd(
-                v128.load(get(l.a), (u >> 1) * SPARSE_PLANE * 4 + (u & 1) * 16),
+                v128.load(add(get(l.a), get(row(u))), (u & 1) * 16),
                 get(l.ys),
                 get(acc(u)),
               ),
@@ -892,12 +896,12 @@ const convWeightSparse: Template = ({ madd }) =>
             16 * u,
           )),
         set(l.dwo, add(get(l.dwo), c(6 * 32))),
-        set(l.tb, add(get(l.tb), c(6 * SPARSE_PLANE * 4))),
+        set(l.tb, add(get(l.tb), c(6 * 4))),
       ];
       // pixel q of y (offset cp) onto the list at e when nonzero
       const push = (lane: number): Code[] => [
         set(l.yv, f32.load(get(l.q), 4 * lane)),
-        i32.store(get(l.e), i32.load(get(l.cp), 4 * lane)),
+        i32.store(get(l.e), add(get(l.xb), i32.load(get(l.cp), 4 * lane))),
         f32.store(get(l.e), get(l.yv), 4),
         set(
           l.e,
@@ -912,74 +916,52 @@ const convWeightSparse: Template = ({ madd }) =>
         set(l.rows, mul(get(l.cg), get(l.kh))),
         set(l.rp, mul(i32.div_s(add(get(l.rows), c(5)), c(6)), c(6))),
         set(l.pp, mul(get(l.oh), get(l.ow))),
-        // the pixels' offsets in a plane (bytes), the list, the planes
-        // (16-aligned, zeroed: a row's floats past w stay 0)
+        // the pixels' offsets in x (bytes), the rows' offsets, the list
         set(l.ptab, get(p.work)),
-        set(l.list, add(get(l.ptab), x4(get(l.pp)))),
-        set(
-          l.planes,
-          i32.and(
-            add(add(get(l.list), i32.shl(get(l.pp), c(3))), c(15)),
-            c(-16),
-          ),
-        ),
-        set(l.pend, add(get(l.planes), mul(get(l.rp), c(SPARSE_PLANE * 4)))),
-        memory.fill(get(l.planes), c(0), sub(get(l.pend), get(l.planes))),
         set(l.d, get(l.ptab)),
-        pixelOffsetTable(l, l.oy, l.ox, c(SPARSE_ROW), 2),
-        // bytes of a row of x less one vector
-        set(l.wl, x4(sub(get(l.w), c(4)))),
+        pixelOffsetTable(l, l.oy, l.ox, mul(get(l.sh), get(l.w)), 2),
+        set(l.rtab, get(l.d)),
+        for_(l.r, c(0), get(l.rp), c(1), [
+          i32.store(
+            get(l.d),
+            if_i32(
+              i32.lt_s(get(l.r), get(l.rows)),
+              x4(mul(
+                add(
+                  mul(i32.div_s(get(l.r), get(l.kh)), get(l.h)),
+                  mul(i32.rem_s(get(l.r), get(l.kh)), get(l.dh)),
+                ),
+                get(l.w),
+              )),
+            ),
+          ),
+          set(l.d, add(get(l.d), c(4))),
+        ]),
+        set(l.rend, get(l.d)),
+        // (16-aligned) the byte selections of the list's pass: for each
+        // mask m of 4 lanes, the lanes set in m to the front (the rest 0)
+        set(l.ctab, i32.and(add(get(l.d), c(15)), c(-16))),
+        for_(l.r, c(0), c(16), c(1), [
+          set(l.d, add(get(l.ctab), i32.shl(get(l.r), c(4)))),
+          v128.store(get(l.d), v128.i32Const([-1, -1, -1, -1])),
+          [0, 1, 2, 3].map((b) =>
+            if_(i32.and(get(l.r), c(1 << b)), [
+              i32.store(get(l.d), c(0x03020100 + 0x04040404 * b)),
+              set(l.d, add(get(l.d), c(4))),
+            ])
+          ),
+        ]),
+        set(l.list, add(get(l.ctab), c(256))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
             setYPlane(p.g, l),
-            // the planes: row y of plane (ci, i) is row y·sh + i·dh of
-            // channel ci, copied as vectors of 4 (the last one moved back to
-            // end at the row's end)
-            set(l.d, get(l.planes)),
-            for_(l.ci, c(0), get(l.cg), c(1), [
-              for_(l.i, c(0), get(l.kh), c(1), [
-                set(
-                  l.s,
-                  add(
-                    get(l.xb),
-                    x4(mul(
-                      add(mul(get(l.ci), get(l.h)), mul(get(l.i), get(l.dh))),
-                      get(l.w),
-                    )),
-                  ),
-                ),
-                for_(l.oy, c(0), get(l.oh), c(1), [
-                  set(l.a, c(0)),
-                  if_(i32.lt_s(c(0), get(l.wl)), [
-                    loop(
-                      v128.store(
-                        add(get(l.d), get(l.a)),
-                        v128.load(add(get(l.s), get(l.a))),
-                      ),
-                      set(l.a, add(get(l.a), c(16))),
-                      brIf(0, i32.lt_s(get(l.a), get(l.wl))),
-                    ),
-                  ]),
-                  v128.store(
-                    add(get(l.d), get(l.wl)),
-                    v128.load(add(get(l.s), get(l.wl))),
-                  ),
-                  set(l.s, add(get(l.s), x4(mul(get(l.sh), get(l.w))))),
-                  set(l.d, add(get(l.d), c(SPARSE_ROW * 4))),
-                ]),
-                // on to the next plane
-                set(
-                  l.d,
-                  add(
-                    get(l.d),
-                    sub(c(SPARSE_PLANE * 4), mul(get(l.oh), c(SPARSE_ROW * 4))),
-                  ),
-                ),
-              ]),
-            ]),
+            set(l.xbq, i32x4.splat(get(l.xb))),
             for_(l.o, c(0), get(l.og), c(1), [
-              // the list: 4 pixels at a time, skipped when all are zero
+              // the list: 4 pixels at a time, without branches: the
+              // nonzero lanes' addresses and y moved to the front (the
+              // table's byte selection for their mask), interleaved and
+              // stored whole, the end moved on by their number
               set(l.e, get(l.list)),
               set(l.cp, get(l.ptab)),
               set(l.q, add(get(l.yb), x4(mul(get(l.o), get(l.pp))))),
@@ -987,12 +969,30 @@ const convWeightSparse: Template = ({ madd }) =>
               set(l.qe, add(get(l.q), x4(get(l.pp)))),
               if_(i32.lt_u(get(l.q), get(l.q4)), [
                 loop(
-                  if_(
-                    v128.anyTrue(
-                      f32x4.ne(v128.load(get(l.q)), v128.zero()),
-                    ),
-                    [push(0), push(1), push(2), push(3)],
+                  set(l.yq, v128.load(get(l.q))),
+                  set(l.m, i32x4.bitmask(f32x4.ne(get(l.yq), v128.zero()))),
+                  set(
+                    l.sel,
+                    v128.load(add(get(l.ctab), i32.shl(get(l.m), c(4)))),
                   ),
+                  set(
+                    l.aq,
+                    v128.swizzle(
+                      i32x4.add(v128.load(get(l.cp)), get(l.xbq)),
+                      get(l.sel),
+                    ),
+                  ),
+                  set(l.yq, v128.swizzle(get(l.yq), get(l.sel))),
+                  v128.store(
+                    get(l.e),
+                    v128.shuffle(get(l.aq), get(l.yq), lanes(0, 4, 1, 5)),
+                  ),
+                  v128.store(
+                    get(l.e),
+                    v128.shuffle(get(l.aq), get(l.yq), lanes(2, 6, 3, 7)),
+                    16,
+                  ),
+                  set(l.e, add(get(l.e), i32.shl(i32.popcnt(get(l.m)), c(3)))),
                   set(l.q, add(get(l.q), c(16))),
                   set(l.cp, add(get(l.cp), c(16))),
                   brIf(0, i32.lt_u(get(l.q), get(l.q4))),
@@ -1017,8 +1017,8 @@ const convWeightSparse: Template = ({ madd }) =>
                     ),
                   ),
                 ),
-                set(l.tb, get(l.planes)),
-                loop(tile, brIf(0, i32.lt_u(get(l.tb), get(l.pend)))),
+                set(l.tb, get(l.rtab)),
+                loop(tile, brIf(0, i32.lt_u(get(l.tb), get(l.rend)))),
               ]),
             ]),
           ]),
