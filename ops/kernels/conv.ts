@@ -34,7 +34,7 @@
 import { allocData, type TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
 import * as ew from "./elementwise.ts";
-import { CONV_FIELDS, MR, NR } from "./wasm/layout.ts";
+import { CONV_FIELDS, MR, NR, SPARSE_SAMPLE } from "./wasm/layout.ts";
 import { KERNELS, type KernelsOf } from "./wasm/manifest.ts";
 import {
   alignUp,
@@ -1081,10 +1081,11 @@ const sparseRows = (g: ConvGeometry) => roundUp((g.c / g.groups) * g.kh, 6);
 
 /**
  * Whether y (at `ya` in memory, `ny` floats) is sparse enough for
- * `convWeightSparse` (at most `convLimits.sparseDensity` of it nonzero) and
- * x (at `xa`, `nx` floats) is finite (where y is zero, `convWeightDirect`
- * multiplies x by zero: an infinite or NaN x makes NaN, which leaving the
- * zeros out would lose). One pass over both (`sparseStats`).
+ * `convWeightSparse` (at most `convLimits.sparseDensity` of its samples
+ * nonzero: see {@linkcode sparseSamples}) and x (at `xa`, `nx` floats) is
+ * finite (where y is zero, `convWeightDirect` multiplies x by zero: an
+ * infinite or NaN x makes NaN, which leaving the zeros out would lose).
+ * One pass over x and an eighth of y (`sparseStats`).
  */
 function isSparse(
   rt: WasmRuntime,
@@ -1099,8 +1100,16 @@ function isSparse(
   const nonzero = c[i + 8] - (c[i] + c[i + 1] + c[i + 2] + c[i + 3]);
   const notFinite = c[i + 9] - (c[i + 4] + c[i + 5] + c[i + 6] + c[i + 7]);
   rt.rewind(mark);
-  return notFinite === 0 && nonzero <= convLimits.sparseDensity * ny;
+  return notFinite === 0 &&
+    nonzero <= convLimits.sparseDensity * sparseSamples(ny);
 }
+
+/**
+ * How many of n values `sparseStats` samples: the first 16 of each whole
+ * block of SPARSE_SAMPLE (128), then every value after the last one.
+ */
+const sparseSamples = (n: number): number =>
+  n - (SPARSE_SAMPLE - 16) * Math.floor(n / SPARSE_SAMPLE);
 
 /**
  * A weight-gradient kernel's accumulator: its size (floats), the lanes

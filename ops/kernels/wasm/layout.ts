@@ -114,6 +114,12 @@ export const CONV_FIELDS = [
   "act", // 1: relu applied to each output as it is stored (the forward kernels), else 0
 ] as const;
 
+/**
+ * The sparse kernels' density check (`sparseStats`) samples the first 16
+ * values of each whole block of this many (then every value after them).
+ */
+export const SPARSE_SAMPLE = 128;
+
 /** Fields of the pooling geometry record (i32 each). */
 export const POOL_FIELDS = [
   "h",

@@ -40,6 +40,7 @@ import {
   type Template,
   x4,
 } from "./emit.ts";
+import { SPARSE_SAMPLE } from "../layout.ts";
 
 // ---- the sum of each run of `len` floats (runs r0..r1 of x, one after
 // another), in blocks of SUM_BLOCK floats: per block 4 vector accumulators
@@ -161,9 +162,11 @@ const sumParts: Template = () =>
 
 // ---- how sparse a weight gradient's y is and whether its x is finite
 // (see convWeightSparse): out[0..3] (int32) less the lanes' counts of the
-// nonzero values of y (NaN counts), out[4..7] less the lanes' counts of the
-// values of x that are not finite, out[8] and out[9] the same counts over
-// the last ny % 4 and nx % 4 values.
+// nonzero values of y (NaN counts) among its samples, out[4..7] less the
+// lanes' counts of the values of x that are not finite, out[8] and out[9]
+// the same counts over the last ny % 4 and nx % 4 values. y's samples: the
+// first 16 of each whole block of 128 values (one cache line in eight,
+// SPARSE_SAMPLE), then every value after the last whole block.
 const sparseStats: Template = () =>
   kernel(
     "sparseStats",
@@ -175,9 +178,27 @@ const sparseStats: Template = () =>
         test: (v: Code) => Code,
         scalar: (v: Code) => Code,
         off: number,
+        sampled = false,
       ): Code[] => [
         set(l.acc, v128.zero()),
         set(l.s, get(at)),
+        sampled
+          ? [
+            // the first 16 values of each whole block
+            set(l.e, add(get(at), x4(i32.and(get(n), c(-SPARSE_SAMPLE))))),
+            block(loop(
+              brIf(1, i32.ge_u(get(l.s), get(l.e))),
+              [0, 1, 2, 3].map((q) =>
+                set(
+                  l.acc,
+                  i32x4.add(get(l.acc), test(v128.load(get(l.s), 16 * q))),
+                )
+              ),
+              set(l.s, add(get(l.s), c(4 * SPARSE_SAMPLE))),
+              br(0),
+            )),
+          ]
+          : [],
         set(l.e, add(get(at), x4(get(n)))),
         set(l.e4, add(get(at), x4(i32.and(get(n), c(-4))))),
         block(loop(
@@ -204,6 +225,7 @@ const sparseStats: Template = () =>
           (v) => f32x4.ne(v, v128.zero()),
           (v) => f32.ne(v, f32.const_(0)),
           0,
+          true,
         ),
         count(
           p.x,
