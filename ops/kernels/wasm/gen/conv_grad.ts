@@ -867,17 +867,18 @@ const convWeightSparse: Template = ({ madd }) =>
       const acc = (u: number) => tileAccOf(l)(u >> 1, u & 1);
       const row = (u: number) =>
         (l as unknown as Record<string, number>)[`r${u >> 1}`];
-      // 6 rows of the window × 8 floats against the list's pixels
-      const tile: Code[] = [
-        Array.from({ length: 6 }, (_, u) =>
+      // R rows of the window (up to 6) × 8 floats against the list's
+      // pixels
+      const tile = (R: number): Code[] => [
+        Array.from({ length: R }, (_, u) =>
           set(row(2 * u), i32.load(get(l.tb), 4 * u))),
-        Array.from({ length: 12 }, (_, u) =>
+        Array.from({ length: 2 * R }, (_, u) =>
           set(acc(u), v128.zero())),
         set(l.q, get(l.list)),
         loop(
           set(l.a, i32.load(get(l.q))),
           set(l.ys, v128.load32Splat(get(l.q), 4)),
-          Array.from({ length: 12 }, (_, u) =>
+          Array.from({ length: 2 * R }, (_, u) =>
             set(
               acc(u),
               madd(
@@ -889,7 +890,7 @@ const convWeightSparse: Template = ({ madd }) =>
           set(l.q, add(get(l.q), c(8))),
           brIf(0, i32.lt_u(get(l.q), get(l.e))),
         ),
-        Array.from({ length: 12 }, (_, u) =>
+        Array.from({ length: 2 * R }, (_, u) =>
           v128.store(
             get(l.dwo),
             f32x4.add(v128.load(get(l.dwo), 16 * u), get(acc(u))),
@@ -897,6 +898,20 @@ const convWeightSparse: Template = ({ madd }) =>
           )),
         set(l.dwo, add(get(l.dwo), c(6 * 32))),
         set(l.tb, add(get(l.tb), c(6 * 4))),
+      ];
+      // the tiles of 6 rows, then one of the rows left (the window's rows
+      // end at rend; a tile of fewer rows leaves the accumulator's padding
+      // rows alone: never read)
+      const tiles: Code[] = [
+        if_(i32.ge_u(get(l.rend), add(get(l.tb), c(24))), [
+          loop(
+            tile(6),
+            brIf(0, i32.ge_u(get(l.rend), add(get(l.tb), c(24)))),
+          ),
+        ]),
+        [5, 4, 3, 2, 1].map((R) =>
+          if_(i32.eq(sub(get(l.rend), get(l.tb)), c(4 * R)), tile(R))
+        ),
       ];
       // pixel q of y (offset cp) onto the list at e when nonzero
       const push = (lane: number): Code[] => [
@@ -937,7 +952,7 @@ const convWeightSparse: Template = ({ madd }) =>
           ),
           set(l.d, add(get(l.d), c(4))),
         ]),
-        set(l.rend, get(l.d)),
+        set(l.rend, add(get(l.rtab), x4(get(l.rows)))),
         // (16-aligned) the byte selections of the list's pass: for each
         // mask m of 4 lanes, the lanes set in m to the front (the rest 0)
         set(l.ctab, i32.and(add(get(l.d), c(15)), c(-16))),
@@ -1018,7 +1033,7 @@ const convWeightSparse: Template = ({ madd }) =>
                   ),
                 ),
                 set(l.tb, get(l.rtab)),
-                loop(tile, brIf(0, i32.lt_u(get(l.tb), get(l.rend)))),
+                tiles,
               ]),
             ]),
           ]),

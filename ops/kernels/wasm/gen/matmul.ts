@@ -314,6 +314,15 @@ const packA = (el: Elem): Template => () =>
             set(l.s, add(get(l.s), c(MR * 16))),
           ]),
           i32.store(get(l.lst), i32.shr_s(sub(get(l.d), get(l.lst)), c(2))),
+          // a panel with fewer than one k in 8 zero is taken whole (the
+          // list's steps cost more; the same sums either way)
+          if_(
+            i32.gt_s(
+              i32.shl(i32.load(get(l.lst)), c(3)),
+              mul(get(p.kc), c(7)),
+            ),
+            [i32.store(get(l.lst), get(p.kc))],
+          ),
         ], [i32.store(get(l.lst), get(p.kc))]),
       ];
       return [
@@ -741,7 +750,12 @@ const gemm = (el: Elem): Template => () =>
                 get(l.kcp),
                 get(l.pa),
                 get(l.lists),
-                i32.and(get(p.skip), i32.load(get(l.fin))),
+                // (scanning A's panels pays for itself across 4 panels of
+                // B or more)
+                i32.and(
+                  i32.and(get(p.skip), i32.load(get(l.fin))),
+                  i32.ge_s(get(l.nc), c(4 * NRe)),
+                ),
               ),
               for_(l.jr, c(0), get(l.nc), c(NRe), [
                 set(l.nr, min(c(NRe), sub(get(l.nc), get(l.jr)))),
