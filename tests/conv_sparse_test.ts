@@ -421,3 +421,113 @@ for (const variant of variants) {
     });
   }
 }
+
+/** The forward convolution (relu after it or not) with x's zero channels left out or not. */
+const forward = (
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  g: ConvGeometry,
+  relu: boolean,
+  skip: boolean,
+) =>
+  withLimit(
+    "skipZeros",
+    skip,
+    () =>
+      (relu ? cv.conv2dForwardRelu : cv.conv2dForward)(
+        x,
+        w,
+        bias,
+        g,
+      ) as Float32Array,
+  );
+
+/** Geometries of `convDirectC` (windows inside x, any stride and dilation, at least 6 output pixels). */
+const forwardGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
+  n: fc.integer({ min: 1, max: 5 }),
+  cg: fc.integer({ min: 1, max: 9 }),
+  og: fc.integer({ min: 5, max: 24 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  kh: fc.integer({ min: 1, max: 5 }),
+  kw: fc.integer({ min: 1, max: 5 }),
+  oh: fc.integer({ min: 1, max: 7 }),
+  ow: fc.integer({ min: 1, max: 7 }),
+  sh: fc.integer({ min: 1, max: 2 }),
+  sw: fc.integer({ min: 1, max: 2 }),
+  dh: fc.integer({ min: 1, max: 2 }),
+  dw: fc.integer({ min: 1, max: 2 }),
+}).map((r) => ({
+  n: r.n,
+  c: r.cg * r.groups,
+  h: (r.oh - 1) * r.sh + (r.kh - 1) * r.dh + 1,
+  w: (r.ow - 1) * r.sw + (r.kw - 1) * r.dw + 1,
+  o: r.og * r.groups,
+  kh: r.kh,
+  kw: r.kw,
+  oh: r.oh,
+  ow: r.ow,
+  sh: r.sh,
+  sw: r.sw,
+  pt: 0,
+  pl: 0,
+  dh: r.dh,
+  dw: r.dw,
+  groups: r.groups,
+})).filter((g) => g.oh * g.ow >= 6);
+
+for (const variant of variants) {
+  for (const threads of [1, 3]) {
+    const rt = new WasmRuntime({ relaxed: variant.relaxed });
+    rt.minMacs = 0;
+    rt.setThreads(threads);
+    Deno.test(`convDirectC (${variant.name}, ${threads} thread(s)): x's zero channels left out, the same bits`, () => {
+      let runs = 0;
+      fc.assert(
+        fc.property(
+          forwardGeometry,
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.boolean(),
+          fc.constantFrom(0, Infinity, NaN),
+          fc.constantFrom("none", "bias", "-0 bias"),
+          fc.integer({ min: 1, max: 1e6 }),
+          (g, dead, relu, bad, biasKind, seed) => {
+            const r = stream(seed);
+            // whole planes of x zero (±0) with probability `dead`, NaN,
+            // infinities and -0 among the rest
+            const plane = g.h * g.w;
+            const x = new Float32Array(g.n * g.c * plane);
+            for (let p = 0; p < g.n * g.c; p++) {
+              const zero = r() + 0.5 < dead;
+              for (let i = 0; i < plane; i++) {
+                x[p * plane + i] = zero ? (r() < 0 ? -0 : 0) : r();
+              }
+            }
+            for (const v of [NaN, Infinity, -0]) {
+              if (r() < -0.3) x[Math.floor((r() + 0.5) * x.length)] = v;
+            }
+            const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
+              .map(() => r());
+            if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
+            const bias = biasKind === "none"
+              ? null
+              : new Float32Array(g.o).map((_, i) =>
+                biasKind === "-0 bias" && i % 3 === 0 ? -0 : r()
+              );
+            const msg = JSON.stringify(g);
+            let skipped: Float32Array<ArrayBufferLike> = new Float32Array();
+            let every = skipped;
+            const counts = counting(rt, () => {
+              skipped = forward(x, w, bias, g, relu, true);
+              every = forward(x, w, bias, g, relu, false);
+            });
+            runs += counts.get("convDirectC") ?? 0;
+            assertSame(skipped, every, msg);
+          },
+        ),
+        { numRuns: 80, seed: 31 + threads + (variant.relaxed ? 0 : 100) },
+      );
+      assert.ok(runs > 40, `convDirectC ran ${runs} times`);
+    });
+  }
+}

@@ -85,9 +85,10 @@ export const convLimits = {
    */
   sparseDensity: 0.3,
   /**
-   * Whether `convInputDirect` leaves out the products with y's zeros (with
-   * finite weights; the same bits: see the kernel; LeNet-5's second
-   * convolution takes 0.77x the time; false: every product).
+   * Whether `convInputDirect` leaves out the products with y's zeros, and
+   * `convDirectC` an image's channels of x that are all zero (with finite
+   * weights; the same bits: see the kernels; LeNet-5's second convolution's
+   * input gradient takes 0.77x the time; false: every product).
    */
   skipZeros: true,
 };
@@ -352,7 +353,8 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
       // broadcast, each 16-aligned
       return weights +
         (fn === "convDirectC"
-          ? 4 * P + 16 * (g.c / g.groups) * g.h * g.w + 32
+          ? 4 * P + 16 * (g.c / g.groups) * g.h * g.w + 32 +
+            8 * (g.c / g.groups) // the ranges of k
           : 0);
     }
     default:
@@ -420,6 +422,7 @@ interface ConvArrays {
   y: number;
   bias: number;
   act?: number;
+  skip?: number;
 }
 
 /**
@@ -507,6 +510,8 @@ function writeRecord(
       ? yp
       : f === "act"
       ? arrays.act ?? 0
+      : f === "skip"
+      ? arrays.skip ?? 0
       : f === "x" || f === "wt" || f === "bias"
       ? arrays[f]
       : b[f];
@@ -699,6 +704,14 @@ export function conv2dForwardRelu(
   return convForwardAct(x, w, bias, g, true);
 }
 
+/** True when `a` holds a -0 (a sum starting there would turn +0 where a +0 product is left out). */
+function hasNegativeZero(a: TypedArray | null): boolean {
+  if (a) {
+    for (let i = 0; i < a.length; i++) if (Object.is(a[i], -0)) return true;
+  }
+  return false;
+}
+
 /** relu(y) when `relu`, else y. */
 const reluIf = (relu: boolean, y: TypedArray) => relu ? ew.relu(y) : y;
 
@@ -780,6 +793,7 @@ function convForwardAct(
     bias: bias ? rt.put(bias as Float32Array) : 0,
     y: rt.alloc(n * 4),
     act: act ? 1 : 0,
+    skip: convLimits.skipZeros && !hasNegativeZero(bias) ? 1 : 0,
   };
   runConv(rt, plan.g, arrays, plan.fn);
   const y = out

@@ -350,6 +350,8 @@ export const i32x4 = {
   eq: simd(0x37),
   /** i32x4.ge_s (fd 3f): all ones where a >= b (signed), else zero. */
   geS: simd(0x3f),
+  /** i32x4.shl (fd ab 01): each lane shifted left by an i32 count. */
+  shl: simd(0xab),
   add: simd(0xae),
   /** i32x4.bitmask (fd a4 01): bit i of the i32 result is lane i's top bit. */
   bitmask: simd(0xa4),

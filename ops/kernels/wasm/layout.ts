@@ -112,6 +112,7 @@ export const CONV_FIELDS = [
   "bias", // address of the bias [o], or 0 for none
   "yp", // y's plane stride (its oh·ow; a band of output rows reads y at y + band start)
   "act", // 1: relu applied to each output as it is stored (the forward kernels), else 0
+  "skip", // 1: convDirectC may leave out the channels of x that are all zero (no bias of -0), else 0
 ] as const;
 
 /**

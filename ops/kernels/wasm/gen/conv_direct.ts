@@ -14,12 +14,14 @@ import {
   br,
   brIf,
   type Code,
+  F32,
   f32,
   f32x4,
   for_,
   get,
   I32,
   i32,
+  i32x4,
   if_,
   loop,
   set,
@@ -81,6 +83,7 @@ const packLocalNames = [
   "r",
   "tab",
   "w",
+  "fs",
 ] as const;
 /**
  * The start of the direct convolution kernels: a table of the input
@@ -90,6 +93,8 @@ const packLocalNames = [
  * each weight is packed as a whole vector of 4 copies (read with plain
  * vector loads, see packA); with "x", the kernel reads x from a broadcast
  * copy ({@link broadcastX}), so the offsets count 16 bytes per element.
+ * Leaves the weights' sum in the f32 local `fs` (not finite when a weight
+ * is not; a sum that overflows says so too).
  */
 const packDirectWeights = (
   g: number,
@@ -101,6 +106,7 @@ const packDirectWeights = (
   // bytes per weight in the panels: a vector of copies, or one float
   const shift = broadcast === "weights" ? 4 : 2;
   return [
+    set(l.fs, f32.const_(0)),
     set(l.panels, i32.div_s(add(get(l.og), c(R - 1)), c(R))),
     // the offset table (bytes), then the packed weights of every group
     set(l.tab, get(work)),
@@ -147,6 +153,7 @@ const packDirectWeights = (
                 get(l.d),
                 f32.load(get(l.i)),
               ),
+              set(l.fs, f32.add(get(l.fs), f32.load(get(l.i)))),
               set(l.i, add(get(l.i), c(4))),
               set(l.d, add(get(l.d), c(R << shift))),
             ]),
@@ -279,6 +286,7 @@ const convDirect: Template = ({ madd }) =>
       d: I32,
       bv: I32,
       ps: I32,
+      fs: F32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
@@ -442,6 +450,12 @@ const convDirect: Template = ({ madd }) =>
 // last). Any stride and dilation; no
 // padding (the caller checks every window lies inside x), at least 6
 // output pixels. The tile is stored transposed, lane by lane.
+//
+// The k run as ranges of whole input channels: with the record's `skip`
+// (no bias of -0) and finite weights, the channels whose plane of x is all
+// ±0 in an image are left out of its tiles (a dead channel after relu and
+// pooling). The sums are the same: a product with a zero adds ±0 to a sum
+// that is never -0 (it starts at the bias; x + (-0) is -0 only when x is).
 const convDirectC: Template = ({ madd }) =>
   kernel(
     "convDirectC",
@@ -490,6 +504,13 @@ const convDirectC: Template = ({ madd }) =>
       ptab: I32,
       ya: I32,
       ps: I32,
+      fs: F32,
+      sk: I32,
+      khw: I32,
+      cl: I32,
+      ce: I32,
+      cq: I32,
+      pe: I32,
       xv: V128,
       tr0: V128,
       tr1: V128,
@@ -575,10 +596,65 @@ const convDirectC: Template = ({ madd }) =>
           }
         }
       }
+      // the image's ranges [k0, k1) of k at cl (to ce): with sk, the
+      // channels whose plane of x (at xb) has a value that is not ±0 (its
+      // vectors or-ed, reading up to 3 floats past its end: the next
+      // plane's, or the allocation's slack, which may keep a zero plane in),
+      // adjacent ones merged; else one range of all k
+      const ranges: Code[] = [
+        set(l.ce, get(l.cl)),
+        if_(get(l.sk), [
+          set(l.s, get(l.xb)),
+          for_(l.ci, c(0), get(l.cg), c(1), [
+            set(l.pe, add(get(l.s), x4(mul(get(l.h), get(l.w))))),
+            set(l.xv, v128.zero()),
+            loop(
+              set(l.xv, v128.or(get(l.xv), v128.load(get(l.s)))),
+              set(l.s, add(get(l.s), c(16))),
+              brIf(0, i32.lt_u(get(l.s), get(l.pe))),
+            ),
+            set(l.s, get(l.pe)),
+            // any bits but the signs
+            if_(v128.anyTrue(i32x4.shl(get(l.xv), c(1))), [
+              set(l.k, mul(get(l.ci), get(l.khw))),
+              // after a range that ends here: extend it, else a new one
+              if_(
+                i32.and(
+                  i32.ne(get(l.ce), get(l.cl)),
+                  i32.eq(i32.load(sub(get(l.ce), c(4))), get(l.k)),
+                ),
+                [i32.store(sub(get(l.ce), c(4)), add(get(l.k), get(l.khw)))],
+                [
+                  i32.store(get(l.ce), get(l.k)),
+                  i32.store(get(l.ce), add(get(l.k), get(l.khw)), 4),
+                  set(l.ce, add(get(l.ce), c(8))),
+                ],
+              ),
+            ]),
+          ]),
+        ], [
+          i32.store(get(l.ce), c(0)),
+          i32.store(get(l.ce), get(l.kk), 4),
+          set(l.ce, add(get(l.ce), c(8))),
+        ]),
+      ];
       return [
         loadConv(p.g, l),
         set(l.pp, mul(get(l.oh), get(l.ow))),
+        set(l.khw, mul(get(l.kh), get(l.kw))),
         ...packDirectWeights(p.g, p.work, l, NR, "x"),
+        // leaving out zero planes: asked, and the weights finite (fs · 0
+        // is not NaN)
+        set(
+          l.sk,
+          i32.and(
+            field(p.g, CF.skip),
+            f32.eq(
+              f32.mul(get(l.fs), f32.const_(0)),
+              f32.mul(get(l.fs), f32.const_(0)),
+            ),
+          ),
+        ),
         // after the weights: the x offset of each output pixel (16 bytes per
         // element of the broadcast x), then the broadcast copy of one
         // image's group of x
@@ -600,11 +676,20 @@ const convDirectC: Template = ({ madd }) =>
         set(l.d, get(l.ptab)),
         pixelOffsetTable(l, l.i, l.j, mul(get(l.sh), get(l.w)), 4),
         set(l.xw, i32.and(add(get(l.d), c(15)), c(-16))),
+        // after the broadcast copy: the ranges (two words per channel)
+        set(
+          l.cl,
+          add(
+            get(l.xw),
+            i32.shl(mul(get(l.cg), mul(get(l.h), get(l.w))), c(4)),
+          ),
+        ),
         set(l.ps, x4(get(l.pp))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
             setXPlane(p.g, l),
+            ranges,
             broadcastX(
               get(l.xb),
               get(l.xw),
@@ -643,9 +728,27 @@ const convDirectC: Template = ({ madd }) =>
               loop(
                 set(l.at, min(get(l.pb), sub(get(l.pp), c(MR)))),
                 setup,
-                set(l.kp, get(l.tab)),
-                set(l.wk, get(l.wq)),
-                kLoopU(step, [[l.kp, 4], [l.wk, NR * 4]], get(l.ke), UNROLL),
+                // each range of k (see ranges; none when every channel
+                // is zero: the tile is its bias)
+                set(l.cq, get(l.cl)),
+                if_(i32.lt_u(get(l.cq), get(l.ce)), [
+                  loop(
+                    set(l.kp, add(get(l.tab), x4(i32.load(get(l.cq))))),
+                    set(
+                      l.wk,
+                      add(get(l.wq), i32.shl(i32.load(get(l.cq)), c(5))),
+                    ),
+                    set(l.ke, add(get(l.tab), x4(i32.load(get(l.cq), 4)))),
+                    kLoopU(
+                      step,
+                      [[l.kp, 4], [l.wk, NR * 4]],
+                      get(l.ke),
+                      UNROLL,
+                    ),
+                    set(l.cq, add(get(l.cq), c(8))),
+                    brIf(0, i32.lt_u(get(l.cq), get(l.ce))),
+                  ),
+                ]),
                 reluTile(p.g, acc),
                 if_(
                   i32.le_s(add(get(l.q), c(NR)), get(l.og)),
