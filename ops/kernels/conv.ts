@@ -1037,15 +1037,20 @@ const directTables = perGeometry((g) => {
     }
   };
   // column-major (rows fastest), so a pair's two vectors lie in different
-  // rows (when there are two) and never overlap
-  const vtab = q;
-  for (let v = 0; v < (split ? full : perRow); v++) {
-    for (let oy = 0; oy < g.oh; oy++) {
-      const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
-      i32[q++] = 4 * (oy * g.ow + ox);
-      i32[q++] = 4 * (oy * g.sh * g.w + ox);
-      i32[q++] = 16 * m;
-    }
+  // rows (when there are two) and never overlap; or, when a panel's sums
+  // go to distinct planes (so the pairs' order changes no sum), row-major:
+  // a pair's two vectors side by side in a row (8 outputs, four halves of
+  // max pooling's windows, which leaves fewer pairs all zero than two rows
+  // of 4 do; a row's last vector, moved back, may overlap the one before:
+  // its lanes already covered are off)
+  const vtab = q, vecs = split ? full : perRow;
+  for (let t = 0; t < vecs * g.oh; t++) {
+    const oy = distinct ? Math.floor(t / vecs) : t % g.oh;
+    const v = distinct ? t % vecs : Math.floor(t / g.oh);
+    const ox = Math.min(4 * v, g.ow - 4), m = 4 * v - ox;
+    i32[q++] = 4 * (oy * g.ow + ox);
+    i32[q++] = 4 * (oy * g.sh * g.w + ox);
+    i32[q++] = 16 * m;
   }
   even(vtab);
   const vsplit = q;
