@@ -130,6 +130,26 @@ export interface Rule<P> {
    * the same bits (a transpose read in place by matmul).
    */
   prologue?: Readonly<Record<string, Epilogue<unknown>>>;
+  /**
+   * Optional, with `epilogue[name]`: where that epilogue's other input is
+   * this primitive's input `input`, and the plan also computes primitive
+   * `producer` of that input with the same params, `jit` runs
+   * `forward(inputs, params, rest, produced)` instead, with that result
+   * (max pooling's gradient with relu's VJP, relu's mask being the
+   * pooling's input: the pooled maxima are the mask's values at the
+   * argmaxes, a quarter of its size; the same bits).
+   */
+  epilogueFrom?: Readonly<{
+    name: string;
+    input: number;
+    producer: string;
+    forward: (
+      inputs: Tensor[],
+      params: P,
+      rest: Tensor[],
+      produced: Tensor,
+    ) => Tensor;
+  }>;
 }
 
 /** The lane operations of `jit`'s fused float32 kernels (see {@linkcode Rule.simd}). */

@@ -251,17 +251,36 @@ export function fuseEpilogues(
     // (both must be the registered primitives of their names, not customVjp
     // functions that happen to be called so)
     if (!p || !epilogue || !own.has(st.rule) || !own.has(p.rule)) return;
-    const k = p.inputs.length;
+    const k = p.inputs.length, rest = st.inputs.slice(1);
+    // the producer's result that stands in for the epilogue's other input
+    // (Rule.epilogueFrom), when the plan computes it
+    const from = p.rule.epilogueFrom;
+    const q = from?.name === st.rule.name && rest.length === 1 &&
+        rest[0] === p.inputs[from.input]
+      ? steps.findIndex((o) =>
+        o !== null && o.rule.name === from.producer && own.has(o.rule) &&
+        o.inputs[0] === rest[0] &&
+        JSON.stringify(o.params) === JSON.stringify(p.params)
+      )
+      : -1;
     steps[r - nIn] = null;
     steps[s] = {
       ...st,
       rule: {
         name: `${p.rule.name}+${st.rule.name}`,
-        forward: (ins) => epilogue(ins.slice(0, k), p.params, ins.slice(k)),
+        forward: q >= 0
+          ? (ins) =>
+            from!.forward(
+              ins.slice(0, k),
+              p.params,
+              ins.slice(k, -1),
+              ins.at(-1)!,
+            )
+          : (ins) => epilogue(ins.slice(0, k), p.params, ins.slice(k)),
         vjp: p.rule.vjp, // never called: a plan only runs forward kernels
         batch: p.rule.batch,
       },
-      inputs: [...p.inputs, ...st.inputs.slice(1)],
+      inputs: [...p.inputs, ...rest, ...(q >= 0 ? [nIn + q] : [])],
       params: null,
       differentiating: p.differentiating || st.differentiating,
     };

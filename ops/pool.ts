@@ -852,11 +852,24 @@ const maxPool2dPrim: Primitive<PoolParams> = definePrimitive({
   batch: poolBatch(() => maxPool2dPrim),
 });
 
-/** maxPool2dScatter's forward, then `reluMask(·, mask)` when given (in the kernel). */
-const scatterKernel = (gr: Tensor, x: Tensor, p: PoolParams, mask?: Tensor) => {
+/**
+ * maxPool2dScatter's forward, then `reluMask(·, mask)` when given (in the
+ * kernel; reading `pooled`, window-shaped, when given too: see
+ * pk.maxPoolScatter).
+ */
+const scatterKernel = (
+  gr: Tensor,
+  x: Tensor,
+  p: PoolParams,
+  mask?: Tensor,
+  pooled?: Tensor,
+) => {
   const g = poolGeometry(x.shape, p);
   const idx = pk.maxPoolArgmax(x.data, g);
-  return fromData(pk.maxPoolScatter(gr.data, idx, g, mask?.data), x.shape);
+  return fromData(
+    pk.maxPoolScatter(gr.data, idx, g, mask?.data, pooled?.data),
+    x.shape,
+  );
 };
 
 const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
@@ -864,6 +877,14 @@ const maxPool2dScatterPrim: Primitive<PoolParams> = definePrimitive({
   forward: ([gr, x], p) => scatterKernel(gr, x, p),
   // relu's VJP after it (relu before the pooling) masks as the kernel stores
   epilogue: { reluMask: ([gr, x], p, [m]) => scatterKernel(gr, x, p, m) },
+  // relu's mask being the pooling's input x: the pooled maxima are its
+  // values at the argmaxes (when the plan computes maxPool2d of x)
+  epilogueFrom: {
+    name: "reluMask",
+    input: 1,
+    producer: "maxPool2d",
+    forward: ([gr, x], p, [m], y) => scatterKernel(gr, x, p, m, y),
+  },
   vjp: ([, x], _y, p) => [(g) => bind(maxPool2dGatherPrim, [g, x], p), null], // linear in g; x only picks positions
   // (linear in g; with only x traced, x just picks positions: zero)
   jvp: ([, x], [t], y, p) =>

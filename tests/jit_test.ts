@@ -1668,3 +1668,53 @@ Deno.test("jit: a traced value that leaks out of the jitted function (through a 
   assert.throws(() => leaked!.data, msg);
   assert.throws(() => T.toArray(leaked!), msg);
 });
+
+Deno.test("jit: max pooling's gradient with relu's VJP reads the pooled maxima as relu's mask (Rule.epilogueFrom: the eager bits, special values included)", () => {
+  const f = (w: Tensor, x: Tensor, r: Tensor) =>
+    T.sum(T.mul(T.maxPool2d(T.relu(T.conv2d(x, w)), { kernelSize: 2 }), r));
+  // (the value too: the plan then computes the pooling's output)
+  const g = T.valueAndGrad(f);
+  const args = [
+    T.ones([4, 2, 3, 3]),
+    T.ones([2, 2, 10, 10]),
+    T.ones([2, 4, 4, 4]),
+  ];
+  const flat = args.map((a) => T.treeFlatten(a));
+  const [, plan] = trace(g as never, args, [0, 1, 2], flat);
+  const steps = fuseEpilogues(plan);
+  const scatter = steps.find((st) =>
+    st?.rule.name === "maxPool2dScatter+reluMask"
+  )!;
+  const pooling = steps.findIndex((st) => st?.rule.name === "maxPool2d");
+  assert.ok(scatter && pooling >= 0, steps.map((s) => s?.rule.name).join(" "));
+  // its inputs: g, the pooling's input, relu's mask (the same), the pooled maxima
+  assert.equal(scatter.inputs.length, 4);
+  assert.equal(scatter.inputs[3], plan.nIn + pooling);
+  fc.assert(
+    fc.property(
+      fc.record({
+        // (up to 7,000 windows: the WebAssembly kernel's sizes too)
+        n: fc.integer({ min: 1, max: 4 }),
+        c: fc.integer({ min: 1, max: 6 }),
+        hw: fc.integer({ min: 5, max: 32 }),
+        special: fc.constantFrom(NaN, Infinity, -Infinity, -0, 0),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      ({ n, c, hw, special, seed }) => {
+        const ks = T.random.split(T.random.key(seed), 3);
+        const w = T.random.normal(ks[0], [c + 1, c, 3, 3]);
+        const xs = Array.from(T.random.normal(ks[1], [n, c, hw, hw]).data);
+        xs[seed % xs.length] = special;
+        const x = T.reshape(T.tensor(xs), [n, c, hw, hw]);
+        const o = Math.floor((hw - 2) / 2);
+        const r = T.random.normal(ks[2], [n, c + 1, o, o]);
+        const jg = T.jit(g);
+        jg(w, x, r);
+        const [jv, jw] = jg(w, x, r), [ev, ew] = g(w, x, r);
+        sameBits(jv, ev, "value");
+        sameBits(jw, ew, "dw");
+      },
+    ),
+    { numRuns: 40 },
+  );
+});

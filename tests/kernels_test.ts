@@ -934,36 +934,53 @@ Deno.test("kernels: near the memory's limit, arrays kept from earlier calls (res
   });
 });
 
-Deno.test("kernels: sumParts adds float32 arrays in float64, in table order, as a loop of float64 += (any length, 1 to 8 parts, special values)", () => {
+Deno.test("kernels: sumParts adds float32 arrays in float64 at chosen offsets, parts in table order, then lanes, rounded to float32 once (any length, 1 to 8 parts, 1 to 4 lanes, special values)", () => {
   const rt = runtime();
   const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-42, -3e38, 3e38];
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 300 }),
       fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 4 }),
       fc.nat(),
-      (n, parts, seed) => {
+      (n, parts, lanes, seed) => {
+        const size = n * lanes + 7;
         const xs = Array.from({ length: parts }, (_, t) => {
-          const v = values(n, seed + t);
-          for (let i = (seed + t) % 7; i < n; i += 11) {
+          const v = values(size, seed + t);
+          for (let i = (seed + t) % 7; i < size; i += 11) {
             v[i] = specials[(i + t) % specials.length];
           }
           // large and small magnitudes, where float32 sums would round
-          for (let i = t; i < n; i += 5) v[i] *= 2 ** ((i * 13 + t) % 60 - 30);
+          for (let i = t; i < size; i += 5) {
+            v[i] *= 2 ** ((i * 13 + t) % 60 - 30);
+          }
           return v;
         });
-        const want = Float64Array.from(xs[0]);
-        for (let t = 1; t < parts; t++) {
-          for (let i = 0; i < n; i++) want[i] += xs[t][i];
+        // each output's lanes somewhere in the parts, in a shuffled order
+        const at = Int32Array.from(
+          { length: n },
+          (_, i) => ((i * 7919 + seed) % n) * lanes + (seed % 8),
+        );
+        const want = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          let sum = 0;
+          for (let l = 0; l < lanes; l++) {
+            let part = xs[0][at[i] + l];
+            for (let t = 1; t < parts; t++) part += xs[t][at[i] + l];
+            sum += part;
+          }
+          want[i] = sum;
         }
         rt.reset("test");
-        const table = rt.alloc(4 * parts), out = rt.alloc(8 * n);
+        const table = rt.alloc(4 * parts), out = rt.alloc(4 * n);
         xs.forEach((x, t) => (rt.i32[(table >> 2) + t] = rt.put(x)));
-        rt.exports.sumParts(table, parts, n, out);
+        const ats = rt.alloc(4 * n);
+        rt.i32.set(at, ats >> 2);
+        rt.exports.sumParts(table, parts, ats, n, lanes, out);
         assertSame(
-          rt.f64.subarray(out >> 3, (out >> 3) + n),
+          rt.f32.subarray(out >> 2, (out >> 2) + n),
           want,
-          `n ${n}, ${parts} parts`,
+          `n ${n}, ${parts} parts, ${lanes} lanes`,
         );
       },
     ),

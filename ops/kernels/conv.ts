@@ -1206,14 +1206,14 @@ function weightOffsets(fn: ConvKernel, g: ConvGeometry): Int32Array {
 /** `weightOffsets`' tables by kernel. */
 const offsetTables = new Map<ConvKernel, (g: ConvGeometry) => Int32Array>();
 
-/** Bytes of a weight gradient's run with accumulators of `size` floats, their table and their float64 sum. */
+/** Bytes of a weight gradient's run with accumulators of `size` floats, their table, the weights' offsets in them and the weights (at most `size` each). */
 function sumBytes(
   rt: WasmRuntime,
   fn: ConvKernel,
   g: ConvGeometry,
   size: number,
 ): number {
-  return runBytes(rt, g, fn, 4 * size) + bytesFor(WEIGHT_PARTS, 2 * size);
+  return runBytes(rt, g, fn, 4 * size) + bytesFor(WEIGHT_PARTS, size, size);
 }
 
 /** w [o, c/groups, kh, kw] = the transpose of conv in w, applied to y, at x. */
@@ -1312,17 +1312,14 @@ export function conv2dWeightAdjoint(
   const { size, lanes } = accumulator(fn, g);
   // one zeroed accumulator per task (image range), summed at the end
   const dws = runConv(rt, plan.g, arrays, fn, NONE, size);
-  // the tasks' accumulators added in task order (float64), then read out
-  const table = rt.alloc(4 * dws.length), sums = rt.alloc(8 * size);
+  // each weight's lanes of the tasks' accumulators, added in task order,
+  // then lane order (float64)
+  const table = rt.alloc(4 * dws.length), at = weightOffsets(fn, g);
   for (let t = 0; t < dws.length; t++) rt.i32[(table >> 2) + t] = dws[t];
-  rt.exports.sumParts(table, dws.length, size, sums);
-  const total = rt.f64, t0 = sums >> 3, at = weightOffsets(fn, g);
-  for (let i = 0; i < at.length; i++) {
-    let sum = 0;
-    for (let l = 0, b = t0 + at[i]; l < lanes; l++) sum += total[b + l];
-    out[i] = sum;
-  }
-  return out;
+  const ats = rt.alloc(4 * at.length), sums = rt.alloc(4 * at.length);
+  rt.i32.set(at, ats >> 2);
+  rt.exports.sumParts(table, dws.length, ats, at.length, lanes, sums);
+  return rt.readF32(sums, at.length, out as Float32Array);
 }
 
 /**

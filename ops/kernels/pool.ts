@@ -53,7 +53,7 @@ const argmaxCache = new WeakMap<
 /** The fields of a {@linkcode PoolGeometry}: the planes, then the record's. */
 const GEOMETRY_FIELDS = [
   "planes",
-  ...POOL_FIELDS.filter((f) => f !== "mask"),
+  ...POOL_FIELDS.filter((f) => f !== "mask" && f !== "pooled"),
 ] as readonly (keyof PoolGeometry)[];
 
 /** Whether two geometries are equal, field by field (no key to build). */
@@ -76,12 +76,17 @@ function isPlain2x2(g: PoolGeometry): boolean {
     2 * g.oh <= g.h && 2 * g.ow <= g.w;
 }
 
-/** The geometry record the pooling kernels read, in the runtime's memory. */
-function poolRecord(rt: WasmRuntime, g: PoolGeometry, mask = 0): number {
+/** The geometry record the pooling kernels read, in the runtime's memory (a mask's address, and whether it holds one value per window). */
+function poolRecord(
+  rt: WasmRuntime,
+  g: PoolGeometry,
+  mask = 0,
+  pooled = false,
+): number {
   const rec = rt.alloc(POOL_FIELDS.length * 4), i32 = rt.i32;
   for (let i = 0; i < POOL_FIELDS.length; i++) {
     const f = POOL_FIELDS[i];
-    i32[(rec >> 2) + i] = f === "mask" ? mask : g[f];
+    i32[(rec >> 2) + i] = f === "mask" ? mask : f === "pooled" ? +pooled : g[f];
   }
   return rec;
 }
@@ -313,27 +318,36 @@ export function poolGather(
  * copying its large result out of the WebAssembly memory costs more than
  * the loop, which writes only the argmax positions of a zero-filled array).
  * With a `mask` (input-shaped), the result is `reluMask(result, mask)` (the
- * same bits; in WebAssembly as the kernel stores: relu's VJP fused).
+ * same bits; in WebAssembly as the kernel stores: relu's VJP fused). With
+ * `pooled` too (window-shaped: the mask's values at the argmaxes, as max
+ * pooling's output is when the mask is its input), the kernel masks each
+ * window's g before it routes it: the same bits, reading a quarter as
+ * much; the TypeScript loops take `mask` as input-shaped only (the caller
+ * passes the input-shaped one, which they then read).
  */
 export function maxPoolScatter(
   gr: TypedArray,
   idx: Int32Array,
   g: PoolGeometry,
   mask?: TypedArray,
+  pooled?: TypedArray,
 ): TypedArray {
   const n = g.planes * g.h * g.w;
   if (
     gr instanceof Float32Array && isPlain2x2(g) &&
     gr.length >= WASM_MIN_OUTPUTS &&
     (!mask || mask instanceof Float32Array) &&
+    (!pooled || pooled instanceof Float32Array) &&
     runtime().fits(
       bytesFor(POOL_FIELDS.length, gr.length, idx.length, n, mask ? n : 0),
     )
   ) {
     const rt = runtime();
     rt.reset("maxPool2d's gradient");
-    const pm = mask ? rt.put(mask as Float32Array) : 0;
-    const rec = poolRecord(rt, g, pm), pg = rt.put(gr), pi = rt.put(idx);
+    const m = mask && pooled ? pooled : mask;
+    const pm = m ? rt.put(m as Float32Array) : 0;
+    const rec = poolRecord(rt, g, pm, !!(mask && pooled));
+    const pg = rt.put(gr), pi = rt.put(idx);
     const po = rt.alloc(4 * n);
     rt.parallel(
       "maxUnpool2x2",

@@ -136,6 +136,7 @@ export const POOL_FIELDS = [
   "dh",
   "dw",
   "mask", // address of an input-shaped mask m, or 0: the gradient kernel then keeps g only where m > 0 (relu's VJP fused)
+  "pooled", // 1: the mask holds one value per window instead (the pooled output: m at the argmax), else 0
 ] as const;
 
 /** The byte offset of each field of a record of i32 fields F. */

@@ -94,7 +94,7 @@ export const KERNELS = {
   convDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
   convWeightDirectF64: ["conv_direct_f64", "task", "g n0 n1 work dw"],
   convInputDirectF64: ["conv_direct_f64", "task", "g n0 n1 work"],
-  sumParts: ["reduce", "main", "table parts n out"],
+  sumParts: ["reduce", "main", "table parts at n lanes out"],
   convWeightSparse: ["conv_grad", "task", "g n0 n1 work dw"],
   sparseStats: ["reduce", "main", "y ny x nx out"],
   microSparse: ["matmul", "internal", "kl pa pb cp ldc"],

@@ -521,6 +521,8 @@ const maxUnpool2x2: Template = () =>
       v0: V128,
       v1: V128,
       md: I32,
+      pm: I32,
+      mv: F32,
     },
     (p, l) => {
       /**
@@ -568,6 +570,10 @@ const maxUnpool2x2: Template = () =>
       // an odd last row or column
       return [
         set(l.md, sub(field(p.g, PF.mask), get(p.out))),
+        set(
+          l.pm,
+          i32.and(i32.ne(field(p.g, PF.mask), c(0)), field(p.g, PF.pooled)),
+        ),
         pool2x2Loops(E32, p, l, p.out, [
           if_(
             i32.or(
@@ -583,10 +589,34 @@ const maxUnpool2x2: Template = () =>
           set(l.at, x4(add(get(l.o), get(l.ox)))),
           set(l.gv, v128.load(add(get(p.gr), get(l.at)))),
           set(l.iv, v128.load(add(get(p.idx), get(l.at)))),
-          if_(field(p.g, PF.mask), rows(true), rows(false)),
+          // a mask per window: g masked once, before it is routed
+          if_(get(l.pm), [
+            set(
+              l.gv,
+              v128.andnot(
+                get(l.gv),
+                f32x4.le(
+                  v128.load(add(field(p.g, PF.mask), get(l.at))),
+                  v128.zero(),
+                ),
+              ),
+            ),
+          ]),
+          if_(
+            i32.and(i32.ne(field(p.g, PF.mask), c(0)), i32.eqz(get(l.pm))),
+            rows(true),
+            rows(false),
+          ),
         ], [
           set(l.at, x4(add(get(l.o), get(l.ox)))),
+          // the mask's value: the window's, or at its argmax
+          if_(get(l.pm), [
+            set(l.mv, f32.load(add(field(p.g, PF.mask), get(l.at)))),
+          ]),
           set(l.at, add(get(l.base), x4(i32.load(add(get(p.idx), get(l.at)))))),
+          if_(i32.eqz(get(l.pm)), [
+            set(l.mv, f32.load(add(get(l.at), get(l.md)))),
+          ]),
           f32.store(
             get(l.at),
             f32.select(
@@ -597,9 +627,7 @@ const maxUnpool2x2: Template = () =>
               f32.const_(0),
               i32.or(
                 i32.eqz(field(p.g, PF.mask)),
-                i32.eqz(
-                  f32.le(f32.load(add(get(l.at), get(l.md))), f32.const_(0)),
-                ),
+                i32.eqz(f32.le(get(l.mv), f32.const_(0))),
               ),
             ),
           ),

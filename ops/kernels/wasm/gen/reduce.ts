@@ -1,8 +1,8 @@
 /**
  * Reductions: `sumRuns`, the sum of each run of consecutive floats (a
  * conv bias's gradient, and `sum` over the last axes); `sumParts`, float32
- * arrays added element by element in float64 (a weight gradient's partial
- * sums, one per image range); `sparseStats`, the nonzeros of one array and
+ * arrays added at chosen places in float64 (a weight gradient's partial
+ * sums, one per image range, and their lanes); `sparseStats`, the nonzeros of one array and
  * the infinities and NaNs of another (whether the sparse weight gradient
  * may run).
  *
@@ -127,35 +127,48 @@ const sumRuns: Template = () =>
     ],
   );
 
-// ---- out[i] (float64) = the float32 arrays at the `parts` addresses in
-// the int32 table, added at i in table order in float64: each the exact
-// sum of the one before and the next value, as a loop of float64 `+=`.
-// Two elements a step (out and every part need slack for one more).
+// ---- out[i] (float32) = the sum over the lanes l < lanes of the sum over
+// the float32 arrays at the `parts` addresses in the int32 table (in table
+// order) of their values at at[i] + l (at: an int32 table of n offsets,
+// in floats), all in float64 and rounded to float32 once: for each lane,
+// the first part's value, then each next one added; the lanes' sums added
+// to 0 in order (a weight gradient's partial sums per image range, and the
+// lanes some kernels sum a weight's pixels in).
 const sumParts: Template = () =>
   kernel(
     "sumParts",
-    { i: I32, t: I32, te: I32, acc: V128 },
+    {
+      i: I32,
+      l: I32,
+      b: I32,
+      t: I32,
+      te: I32,
+      s: F64,
+      sum: F64,
+    },
     (p, l) => [
       set(l.te, add(get(p.table), x4(get(p.parts)))),
-      for_(l.i, c(0), x4(get(p.n)), c(8), [
-        set(
-          l.acc,
-          f64x2.promoteLow(
-            v128.load64Splat(add(i32.load(get(p.table)), get(l.i))),
-          ),
-        ),
-        for_(l.t, add(get(p.table), c(4)), get(l.te), c(4), [
+      for_(l.i, c(0), get(p.n), c(1), [
+        set(l.b, x4(i32.load(add(get(p.at), x4(get(l.i)))))),
+        set(l.sum, f64.const_(0)),
+        for_(l.l, c(0), get(p.lanes), c(1), [
           set(
-            l.acc,
-            f64x2.add(
-              get(l.acc),
-              f64x2.promoteLow(
-                v128.load64Splat(add(i32.load(get(l.t)), get(l.i))),
+            l.s,
+            f64.promote(f32.load(add(i32.load(get(p.table)), get(l.b)))),
+          ),
+          for_(l.t, add(get(p.table), c(4)), get(l.te), c(4), [
+            set(
+              l.s,
+              f64.add(
+                get(l.s),
+                f64.promote(f32.load(add(i32.load(get(l.t)), get(l.b)))),
               ),
             ),
-          ),
+          ]),
+          set(l.sum, f64.add(get(l.sum), get(l.s))),
+          set(l.b, add(get(l.b), c(4))),
         ]),
-        v128.store(add(get(p.out), add(get(l.i), get(l.i))), get(l.acc)),
+        f32.store(add(get(p.out), x4(get(l.i))), f32.demote(get(l.sum))),
       ]),
     ],
   );
