@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { gemmF32, gemmF64, gemmLimits } from "../ops/kernels/matmul.ts";
+import { gemmF32, gemmF64, gemmLimits, matmul } from "../ops/kernels/matmul.ts";
 import { KC, MC } from "../ops/kernels/wasm/layout.ts";
 import { RELAXED_AVAILABLE, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 
@@ -166,3 +166,49 @@ for (const variant of variants) {
     }
   }
 }
+
+Deno.test("matmul with A stored transposed (a weight gradient gᵀx): A's zero rows left out (their results 0), every product's bits; an infinite or NaN B runs it whole", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        m: fc.integer({ min: 1, max: 130 }),
+        n: fc.integer({ min: 256, max: 300 }),
+        k: fc.integer({ min: 1, max: 70 }),
+        dead: fc.double({ min: 0, max: 1, noNaN: true }),
+        special: fc.constantFrom(0, NaN, Infinity, -0),
+        bad: fc.constantFrom("none", "inf", "nan"),
+        seed: fc.integer({ min: 1, max: 1e6 }),
+      }),
+      ({ m, n, k, dead, special, bad, seed }) => {
+        const r = stream(seed);
+        // A stored [k, m]: the dead rows of A are columns here (±0)
+        const deadRow = Array.from({ length: m }, () => r() + 0.5 < dead);
+        const a = Float32Array.from(
+          { length: k * m },
+          (_, t) => deadRow[t % m] ? (r() < 0 ? -0 : 0) : r(),
+        );
+        if (special) a[Math.floor((r() + 0.5) * a.length)] = special;
+        const b = Float32Array.from({ length: k * n }, () => r());
+        if (bad !== "none") {
+          b[Math.floor((r() + 0.5) * b.length)] = bad === "inf"
+            ? Infinity
+            : NaN;
+        }
+        const run = (skip: boolean) => {
+          const before = gemmLimits.skipZeros;
+          gemmLimits.skipZeros = skip;
+          try {
+            return matmul(a, b, null, 1, m, k, n, 0, 0, true) as Float32Array;
+          } finally {
+            gemmLimits.skipZeros = before;
+          }
+        };
+        const msg = JSON.stringify({ m, n, k, dead, special, bad, seed });
+        const left = run(true), every = run(false);
+        assertSame(left, every, msg);
+        if (bad === "nan") assert.ok(left.some(Number.isNaN), msg);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});

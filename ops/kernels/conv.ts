@@ -34,6 +34,7 @@
 import { allocData, type TypedArray } from "../tensor.ts";
 import { gemmRef as gemm, PARALLEL_MIN_MACS } from "./matmul.ts";
 import * as ew from "./elementwise.ts";
+import { sparseStats } from "./reduce.ts";
 import { CONV_FIELDS, MR, NR, SPARSE_SAMPLE } from "./wasm/layout.ts";
 import { KERNELS, type KernelsOf } from "./wasm/manifest.ts";
 import {
@@ -1113,12 +1114,7 @@ function isSparse(
   xa: number,
   nx: number,
 ): boolean {
-  const mark = rt.mark(), out = rt.alloc(48), i = out >> 2;
-  rt.exports.sparseStats(ya, ny, xa, nx, out);
-  const c = rt.i32;
-  const nonzero = c[i + 8] - (c[i] + c[i + 1] + c[i + 2] + c[i + 3]);
-  const notFinite = c[i + 9] - (c[i + 4] + c[i + 5] + c[i + 6] + c[i + 7]);
-  rt.rewind(mark);
+  const { nonzero, notFinite } = sparseStats(rt, ya, ny, xa, nx);
   return notFinite === 0 &&
     nonzero <= convLimits.sparseDensity * sparseSamples(ny);
 }

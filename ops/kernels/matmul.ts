@@ -13,6 +13,7 @@
  * @module
  */
 import { allocData, type TypedArray } from "../tensor.ts";
+import { sparseStats } from "./reduce.ts";
 import { MAX_TASKS, MR, NR, NR_F64 } from "./wasm/layout.ts";
 import {
   bytesFor,
@@ -107,6 +108,18 @@ export function matmul(
     const pa = put(a, na), pc = put(c, nc);
     const po = rt.alloc(bytes * batch * m * n);
     rt.exports.zero(po, bytes * batch * m * n);
+    // (wide products only: the scan and the copies cost about as much as
+    // a dead row's products below 256 columns)
+    const live = f32 && batch === 1 && aTransposed && n >= 256 &&
+        gemmLimits.skipZeros
+      ? liveRows(a as Float32Array, m, k)
+      : null;
+    if (live) {
+      productOfLiveRows(rt, live, m, n, k, pa, pc, po);
+      return out
+        ? rt.readF32(po, m * n, out as Float32Array)
+        : rt.copyOut(po, m * n);
+    }
     for (let b = 0; b < batch; b++) {
       (f32 ? gemmF32 : gemmF64)(
         rt,
@@ -146,6 +159,61 @@ export function matmul(
     return matmulRef(at, c, o, batch, m, k, n, aStep, cStep);
   }
   return matmulRef(a, c, o, batch, m, k, n, aStep, cStep);
+}
+
+/**
+ * The rows of A (stored transposed, [k, m]: a weight gradient's gᵀ, whose
+ * rows are a layer's units) with a value that is not ±0, when at least
+ * max(6, m / 8) are all ±0 (relu's dead units: a panel of the GEMM's
+ * saved at least); else null.
+ */
+function liveRows(a: Float32Array, m: number, k: number): Int32Array | null {
+  const bits = new Uint32Array(a.buffer, a.byteOffset, m * k);
+  const any = new Uint32Array(m);
+  for (let p = 0, at = 0; p < k; p++) {
+    for (let i = 0; i < m; i++) any[i] |= bits[at++];
+  }
+  let dead = 0;
+  for (let i = 0; i < m; i++) if ((any[i] & 0x7fffffff) === 0) dead++;
+  if (dead < Math.max(MR, m >> 3)) return null;
+  const live = new Int32Array(m - dead);
+  for (let i = 0, j = 0; i < m; i++) if (any[i] & 0x7fffffff) live[j++] = i;
+  return live;
+}
+
+/**
+ * C (at po, [m, n], zeros) = A·B for A stored transposed at pa ([k, m])
+ * and B at pb ([k, n]), computing only the `live` rows of A: those columns
+ * of A packed ([k, live]), their product, its rows put in place. The
+ * other rows stay 0, which their products (each ±0) would leave too when
+ * B is finite; a B with an infinity or NaN runs the whole product. Each computed value is the full product's (the same
+ * products in the same order: the GEMM's sums do not depend on the other
+ * rows).
+ */
+function productOfLiveRows(
+  rt: WasmRuntime,
+  live: Int32Array,
+  m: number,
+  n: number,
+  k: number,
+  pa: number,
+  pb: number,
+  po: number,
+): void {
+  const f = rt.f32, ml = live.length;
+  if (sparseStats(rt, 0, 0, pb, k * n).notFinite > 0) {
+    gemmF32(rt, m, n, k, pa, 1, m, pb, n, 1, po, n);
+    return;
+  }
+  const pl = rt.alloc(4 * k * ml), pt = rt.zeros(ml * n);
+  for (let p = 0, d = pl >> 2, s = pa >> 2; p < k; p++, s += m) {
+    for (let j = 0; j < ml; j++) f[d++] = f[s + live[j]];
+  }
+  gemmF32(rt, ml, n, k, pl, 1, ml, pb, n, 1, pt, n);
+  for (let j = 0; j < ml; j++) {
+    const from = (pt >> 2) + j * n;
+    f.copyWithin((po >> 2) + live[j] * n, from, from + n);
+  }
 }
 
 /**

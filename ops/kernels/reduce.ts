@@ -6,7 +6,33 @@
  * @module
  */
 import type { TypedArray } from "../tensor.ts";
-import { bytesFor, runtime, taskLists } from "./wasm/runtime.ts";
+import {
+  bytesFor,
+  runtime,
+  taskLists,
+  type WasmRuntime,
+} from "./wasm/runtime.ts";
+
+/**
+ * `sparseStats` on arrays in memory: the nonzeros among y's samples (`ny`
+ * floats at `ya`: see the kernel) and the values of x (`nx` at `xa`) that
+ * are not finite.
+ */
+export function sparseStats(
+  rt: WasmRuntime,
+  ya: number,
+  ny: number,
+  xa: number,
+  nx: number,
+): { nonzero: number; notFinite: number } {
+  const mark = rt.mark(), out = rt.alloc(48), i = out >> 2;
+  rt.exports.sparseStats(ya, ny, xa, nx, out);
+  const c = rt.i32;
+  const nonzero = c[i + 8] - (c[i] + c[i + 1] + c[i + 2] + c[i + 3]);
+  const notFinite = c[i + 9] - (c[i + 4] + c[i + 5] + c[i + 6] + c[i + 7]);
+  rt.rewind(mark);
+  return { nonzero, notFinite };
+}
 
 /** float32 sums with reduced runs at least this long, and this many elements, run in WebAssembly. */
 const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
