@@ -287,14 +287,23 @@ const convDirect: Template = ({ madd }) =>
       bv: I32,
       ps: I32,
       fs: F32,
+      rs: I32,
     },
     (p, l) => {
       const acc = tileAccOf(l);
       const xs = [l.x0, l.x1];
       // one k: `vecs` vectors of x at src plus its offset, against 6 weights
-      const step = (vecs: number) => (u: number): Code[] => [
+      // (paired: the second vector one output row down, at rs bytes on)
+      const step = (vecs: number, paired = false) => (u: number): Code[] => [
         set(l.d, add(get(l.src), i32.load(get(l.kp), 4 * u))),
-        xs.slice(0, vecs).map((x, v) => set(x, v128.load(get(l.d), 16 * v))),
+        xs.slice(0, vecs).map((x, v) =>
+          set(
+            x,
+            paired && v === 1
+              ? v128.load(add(get(l.d), get(l.rs)))
+              : v128.load(get(l.d), 16 * v),
+          )
+        ),
         ...Array.from({ length: MR }, (_, r) => [
           set(l.wv, v128.load(get(l.wk), (u * MR + r) * 16)),
           xs.slice(0, vecs).map((x, v) =>
@@ -319,7 +328,8 @@ const convDirect: Template = ({ madd }) =>
           ),
           16 * r,
         ));
-      const block = (vecs: number): Code[] => {
+      // (paired: vecs 2, the second vector row oy + 1's, from column at)
+      const block = (vecs: number, paired = false): Code[] => {
         const init: Code[] = [], store: Code[] = [];
         for (let r = 0; r < MR; r++) {
           // the bias of channel q + r (see biasVectors)
@@ -331,7 +341,10 @@ const convDirect: Template = ({ madd }) =>
             if_(i32.lt_s(c(r), get(l.rows)), [
               Array.from(
                 { length: vecs },
-                (_, v) => v128.store(get(l.yp), get(acc(r, v)), 16 * v),
+                (_, v) =>
+                  paired && v === 1
+                    ? v128.store(add(get(l.yp), x4(get(l.ow))), get(acc(r, v)))
+                    : v128.store(get(l.yp), get(acc(r, v)), 16 * v),
               ),
               set(l.yp, add(get(l.yp), get(l.ps))),
             ]),
@@ -349,7 +362,7 @@ const convDirect: Template = ({ madd }) =>
           set(l.kp, get(l.tab)),
           set(l.wk, get(l.wq)),
           kLoopU(
-            step(vecs),
+            step(vecs, paired),
             [[l.kp, 4], [l.wk, MR * 16]],
             get(l.ke),
             UNROLL,
@@ -377,6 +390,8 @@ const convDirect: Template = ({ madd }) =>
           ),
         ),
         set(l.ps, x4(mul(get(l.oh), get(l.ow)))),
+        // x's bytes per output row
+        set(l.rs, x4(mul(get(l.sh), get(l.w)))),
         set(l.ke, add(get(l.tab), x4(get(l.kk)))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
@@ -427,9 +442,21 @@ const convDirect: Template = ({ madd }) =>
                   set(l.ox, add(get(l.ox), c(8))),
                   brIf(0, i32.gt_s(sub(get(l.ow), get(l.ox)), c(4))),
                 ),
+                // (the 4 of two rows in one block: an even row's with the
+                // next row's, when there is one; an odd row's were done)
                 if_(i32.lt_s(get(l.ox), get(l.ow)), [
                   set(l.at, sub(get(l.ow), c(4))),
-                  block(1),
+                  if_(
+                    i32.and(get(l.oy), c(1)),
+                    [],
+                    [
+                      if_(
+                        i32.lt_s(add(get(l.oy), c(1)), get(l.oh)),
+                        block(2, true),
+                        block(1),
+                      ),
+                    ],
+                  ),
                 ]),
               ]),
             ]),
