@@ -881,8 +881,7 @@ export function conv2dInputAdjoint(
       // (zeroed by the kernel, image by image)
       x: rt.alloc(4 * g.n * g.c * hp * wp),
     };
-    const order = kOrder(gp);
-    const panels = packPanels(rt, w as Float32Array, gp, order);
+    const panels = packPanels(rt, w as Float32Array, gp);
     const tabs = inputDirectTables(rt, gp);
     runConv(rt, gp, arrays, "convInputDirect", [
       panels.at,
@@ -921,37 +920,20 @@ export function conv2dInputAdjoint(
  * The weights of each group in panels of 6 k = (ci, i, j), for
  * `convInputDirect`: [groups, kk to 6 / 6, og, 6, 4], zero past the last k,
  * each weight broadcast to a vector of 4 copies (read with plain vector
- * loads: see packA in `wasm/gen/matmul.ts`), written into memory; returns
- * the address and whether every weight is finite.
+ * loads: see packA in `wasm/gen/matmul.ts`), written into memory by the
+ * `packPanels` kernel; returns the address and whether the weights are
+ * finite (their sum is: see the kernel).
  */
 function packPanels(
   rt: WasmRuntime,
   w: Float32Array,
   g: ConvGeometry,
-  order: readonly number[],
 ): { at: number; finite: boolean } {
-  const og = g.o / g.groups, kk = (g.c / g.groups) * g.kh * g.kw;
-  const kp = roundUp(kk, MR);
-  const at = rt.alloc(16 * g.groups * kp * og), r = rt.f32;
-  let finite = true;
-  // every vector written in order (a quarter faster than zeroing first and
-  // a loop over the lanes)
-  for (let grp = 0, d = at >> 2; grp < g.groups; grp++) {
-    for (let kb = 0; kb < kp; kb += MR) {
-      for (let o = 0, src = grp * og * kk; o < og; o++, src += kk) {
-        for (let q = kb; q < kb + MR; q++, d += 4) {
-          const v = q < kk ? w[src + order[q]] : 0;
-          // (v - v is NaN for ±inf and NaN)
-          if (v - v !== 0) finite = false;
-          r[d] = v;
-          r[d + 1] = v;
-          r[d + 2] = v;
-          r[d + 3] = v;
-        }
-      }
-    }
-  }
-  return { at, finite };
+  const og = g.o / g.groups, cg = g.c / g.groups;
+  const at = rt.alloc(16 * g.groups * roundUp(cg * g.kh * g.kw, MR) * og);
+  const fin = rt.alloc(4);
+  rt.exports.packPanels(rt.put(w), cg, g.kh, g.kw, og, g.groups, at, fin);
+  return { at, finite: rt.i32[fin >> 2] === 1 };
 }
 
 /**

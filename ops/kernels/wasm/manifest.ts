@@ -99,6 +99,7 @@ export const KERNELS = {
   sparseStats: ["reduce", "main", "y ny x nx out"],
   microSparse: ["matmul", "internal", "kl pa pb cp ldc"],
   microSparseF64: ["matmul", "internal", "kl pa pb cp ldc"],
+  packPanels: ["conv_grad", "main", "w cg kh kw og groups dst fin"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

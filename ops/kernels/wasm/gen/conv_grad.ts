@@ -1042,10 +1042,92 @@ const convWeightSparse: Template = ({ madd }) =>
     },
   );
 
+// ---- convInputDirect's weight panels (see packPanels in conv.ts): for
+// each group, panel of 6 k and channel o, the 6 weights w[grp·og + o, k]
+// (0 past kk = cg·kh·kw), each broadcast to a vector, written in order at
+// dst, the k = (ci, i, j) in kOrder's order (ci fastest, then i, then j);
+// at `fin` whether they are all finite (1, else 0: their sum is; a finite
+// sum that overflows says 0 too, which only keeps every product).
+const packPanels: Template = () =>
+  kernel(
+    "packPanels",
+    {
+      kk: I32,
+      kp: I32,
+      grp: I32,
+      kb: I32,
+      o: I32,
+      q: I32,
+      t: I32,
+      d: I32,
+      src: I32,
+      v: F32,
+      s: F32,
+    },
+    (p, l) => [
+      set(l.kk, mul(get(p.cg), mul(get(p.kh), get(p.kw)))),
+      set(l.kp, mul(i32.div_s(add(get(l.kk), c(MR - 1)), c(MR)), c(MR))),
+      set(l.d, get(p.dst)),
+      set(l.s, f32.const_(0)),
+      for_(l.grp, c(0), get(p.groups), c(1), [
+        for_(l.kb, c(0), get(l.kp), c(MR), [
+          set(
+            l.src,
+            add(get(p.w), x4(mul(mul(get(l.grp), get(p.og)), get(l.kk)))),
+          ),
+          for_(l.o, c(0), get(p.og), c(1), [
+            for_(l.q, get(l.kb), add(get(l.kb), c(MR)), c(1), [
+              // the q-th k (the last one past kk, not used): ci = q % cg,
+              // i = q / cg % kh, j = q / (cg·kh)
+              set(l.t, min(get(l.q), sub(get(l.kk), c(1)))),
+              set(
+                l.v,
+                f32.select(
+                  f32.load(
+                    add(
+                      get(l.src),
+                      x4(add(
+                        mul(
+                          add(
+                            mul(i32.rem_s(get(l.t), get(p.cg)), get(p.kh)),
+                            i32.rem_s(
+                              i32.div_s(get(l.t), get(p.cg)),
+                              get(p.kh),
+                            ),
+                          ),
+                          get(p.kw),
+                        ),
+                        i32.div_s(get(l.t), mul(get(p.cg), get(p.kh))),
+                      )),
+                    ),
+                  ),
+                  f32.const_(0),
+                  i32.lt_s(get(l.q), get(l.kk)),
+                ),
+              ),
+              set(l.s, f32.add(get(l.s), get(l.v))),
+              v128.store(get(l.d), f32x4.splat(get(l.v))),
+              set(l.d, add(get(l.d), c(16))),
+            ]),
+            set(l.src, add(get(l.src), x4(get(l.kk)))),
+          ]),
+        ]),
+      ]),
+      i32.store(
+        get(p.fin),
+        f32.eq(
+          f32.mul(get(l.s), f32.const_(0)),
+          f32.mul(get(l.s), f32.const_(0)),
+        ),
+      ),
+    ],
+  );
+
 /** The direct convolution gradients' templates. */
 export const convGradKernels: FamilyTemplates<"conv_grad"> = {
   convWeightDirect,
   convInputDirect,
   convWeightRows,
   convWeightSparse,
+  packPanels,
 };
