@@ -6,6 +6,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Tensor } from "../mod.ts";
+import { RELAXED_AVAILABLE } from "../ops/kernels/wasm/runtime.ts";
+
+/** The kernel module's variants this engine runs: relaxed SIMD (when it has it) and plain SIMD. */
+export const moduleVariants: readonly { name: string; relaxed: boolean }[] = [
+  { name: "relaxed SIMD", relaxed: true },
+  { name: "plain SIMD", relaxed: false },
+].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
 
 /** Flat numbers of a tensor, nested array or number. */
 function flat(x: Tensor | ArrayLike<number> | number | unknown[]): number[] {

@@ -13,14 +13,10 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { assertAllClose } from "./_helpers.ts";
+import { assertAllClose, moduleVariants } from "./_helpers.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import type { ConvGeometry } from "../ops/kernels/conv.ts";
-import {
-  RELAXED_AVAILABLE,
-  setRuntime,
-  WasmRuntime,
-} from "../ops/kernels/wasm/runtime.ts";
+import { setRuntime, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
 
 /** Output length of a convolution along one axis. */
 const outLength = (n: number, k: number, s: number, p: number, d: number) =>
@@ -194,10 +190,7 @@ const sparseGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
   };
 }).filter((g) => g.oh >= 1 && g.ow >= 1);
 
-const variants = [
-  { name: "relaxed SIMD", relaxed: true },
-  { name: "plain SIMD", relaxed: false },
-].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+const variants = moduleVariants;
 
 for (const variant of variants) {
   for (const threads of [1, 3]) {

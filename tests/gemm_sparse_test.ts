@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { gemmF32, gemmF64, gemmLimits, matmul } from "../ops/kernels/matmul.ts";
 import { KC, MC } from "../ops/kernels/wasm/layout.ts";
-import { RELAXED_AVAILABLE, WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
+import { WasmRuntime } from "../ops/kernels/wasm/runtime.ts";
+import { moduleVariants } from "./_helpers.ts";
 
 /** A deterministic stream of floats in [-0.5, 0.5). */
 function stream(seed: number): () => number {
@@ -133,10 +134,7 @@ function assertSame(
   }
 }
 
-const variants = [
-  { name: "relaxed SIMD", relaxed: true },
-  { name: "plain SIMD", relaxed: false },
-].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+const variants = moduleVariants;
 
 for (const variant of variants) {
   for (const threads of [1, 3]) {

@@ -22,14 +22,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { smallConv } from "./_geometry.ts";
-import { values } from "./_helpers.ts";
+import { moduleVariants, values } from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
 import * as ew from "../ops/kernels/elementwise.ts";
 import { KC } from "../ops/kernels/wasm/layout.ts";
 import {
-  RELAXED_AVAILABLE,
   setRuntime,
   type TaskName,
   WasmRuntime,
@@ -111,10 +110,7 @@ function ran(rt: WasmRuntime, body: () => void): Set<TaskName> {
   return seen;
 }
 
-const variants = [
-  { name: "relaxed SIMD", relaxed: true },
-  { name: "plain SIMD", relaxed: false },
-].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+const variants = moduleVariants;
 
 for (const variant of variants) {
   const rt = new WasmRuntime({ relaxed: variant.relaxed });

@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { smallConv } from "./_geometry.ts";
-import { assertAllClose as allClose, values } from "./_helpers.ts";
+import {
+  assertAllClose as allClose,
+  moduleVariants,
+  values,
+} from "./_helpers.ts";
 import * as mm from "../ops/kernels/matmul.ts";
 import * as cv from "../ops/kernels/conv.ts";
 import * as pk from "../ops/kernels/pool.ts";
@@ -82,10 +86,7 @@ Deno.test("kernels: the committed module is what the generator produces", () => 
   assert.equal(new WasmRuntime().relaxed, RELAXED_AVAILABLE);
 });
 
-const variants = [
-  { name: "relaxed SIMD", relaxed: true },
-  { name: "plain SIMD", relaxed: false },
-].filter((v) => !v.relaxed || RELAXED_AVAILABLE);
+const variants = moduleVariants;
 
 for (const variant of variants) {
   const rt = new WasmRuntime({ relaxed: variant.relaxed });
