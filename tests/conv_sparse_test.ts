@@ -192,73 +192,77 @@ const sparseGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
 
 const variants = moduleVariants;
 
-for (const variant of variants) {
-  for (const threads of [1, 3]) {
+/** Each module variant on 1 and 3 threads, every float32 size in WebAssembly. */
+const runtimes = variants.flatMap((variant) =>
+  [1, 3].map((threads) => {
     const rt = new WasmRuntime({ relaxed: variant.relaxed });
-    rt.minMacs = 0; // every float32 size goes to WebAssembly
+    rt.minMacs = 0;
     rt.setThreads(threads);
+    return { variant, threads, rt };
+  })
+);
 
-    Deno.test(`convWeightSparse (${variant.name}, ${threads} thread(s)): the dense kernel's bits`, () => {
-      let sparseRuns = 0, forRows = 0;
-      fc.assert(
-        fc.property(
-          sparseGeometry,
-          fc.double({ min: 0, max: 0.25, noNaN: true }),
-          fc.boolean(),
-          fc.boolean(),
-          fc.integer({ min: 1, max: 1e6 }),
-          (g, density, pooled, specials, seed) => {
-            const r = stream(seed + 1);
-            const x = new Float32Array(g.n * g.c * g.h * g.w).map(() => r());
-            const y = sparseY(g, density, pooled, specials, seed);
-            const msg = JSON.stringify(g);
-            let sparse: Float32Array<ArrayBufferLike> = new Float32Array();
-            let dense = sparse;
-            const counts = counting(rt, () => {
-              sparse = weightGrad(x, y, g, 0.3);
-            });
-            const denseCounts = counting(rt, () => {
-              dense = weightGrad(x, y, g, -1);
-            });
-            const ran = counts.get("convWeightSparse") ?? 0;
-            sparseRuns += ran;
-            // where the dense kernel is a direct one, the sparse one stands
-            // in for it when at most 30% of y's samples are nonzero: the
-            // first 16 of each whole block of 128 values, then all the rest
-            const sampled = (i: number) =>
-              i % 128 < 16 || i >= y.length - (y.length % 128);
-            const samples = y.filter((_, i) => sampled(i)).length;
-            const nonzero = y.filter((v, i) => v !== 0 && sampled(i)).length;
-            const direct = denseCounts.has("convWeightDirect");
-            if (direct || denseCounts.has("convWeightRows")) {
-              assert.equal(
-                ran,
-                nonzero <= 0.3 * samples ? 1 : 0,
-                `the sparse kernel ran: ${msg}`,
-              );
-            }
-            if (direct || ran === 0) assertSame(sparse, dense, msg);
-            else {
-              forRows++;
-              // convWeightRows sums its pixels in lanes: other roundings,
-              // the same infinities and NaNs
-              for (let i = 0; i < dense.length; i++) {
-                if (!Number.isFinite(dense[i]) || !Number.isFinite(sparse[i])) {
-                  assert.ok(Object.is(sparse[i], dense[i]), `${msg}: ${i}`);
-                }
+for (const { variant, threads, rt } of runtimes) {
+  Deno.test(`convWeightSparse (${variant.name}, ${threads} thread(s)): the dense kernel's bits`, () => {
+    let sparseRuns = 0, forRows = 0;
+    fc.assert(
+      fc.property(
+        sparseGeometry,
+        fc.double({ min: 0, max: 0.25, noNaN: true }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 1e6 }),
+        (g, density, pooled, specials, seed) => {
+          const r = stream(seed + 1);
+          const x = new Float32Array(g.n * g.c * g.h * g.w).map(() => r());
+          const y = sparseY(g, density, pooled, specials, seed);
+          const msg = JSON.stringify(g);
+          let sparse: Float32Array<ArrayBufferLike> = new Float32Array();
+          let dense = sparse;
+          const counts = counting(rt, () => {
+            sparse = weightGrad(x, y, g, 0.3);
+          });
+          const denseCounts = counting(rt, () => {
+            dense = weightGrad(x, y, g, -1);
+          });
+          const ran = counts.get("convWeightSparse") ?? 0;
+          sparseRuns += ran;
+          // where the dense kernel is a direct one, the sparse one stands
+          // in for it when at most 30% of y's samples are nonzero: the
+          // first 16 of each whole block of 128 values, then all the rest
+          const sampled = (i: number) =>
+            i % 128 < 16 || i >= y.length - (y.length % 128);
+          const samples = y.filter((_, i) => sampled(i)).length;
+          const nonzero = y.filter((v, i) => v !== 0 && sampled(i)).length;
+          const direct = denseCounts.has("convWeightDirect");
+          if (direct || denseCounts.has("convWeightRows")) {
+            assert.equal(
+              ran,
+              nonzero <= 0.3 * samples ? 1 : 0,
+              `the sparse kernel ran: ${msg}`,
+            );
+          }
+          if (direct || ran === 0) assertSame(sparse, dense, msg);
+          else {
+            forRows++;
+            // convWeightRows sums its pixels in lanes: other roundings,
+            // the same infinities and NaNs
+            for (let i = 0; i < dense.length; i++) {
+              if (!Number.isFinite(dense[i]) || !Number.isFinite(sparse[i])) {
+                assert.ok(Object.is(sparse[i], dense[i]), `${msg}: ${i}`);
               }
             }
-            if (!specials) {
-              assertNearRef(sparse, cv.conv2dWeightAdjointRef, x, y, g, msg);
-            }
-          },
-        ),
-        { numRuns: 60, seed: 17 + threads + (variant.relaxed ? 0 : 100) },
-      );
-      assert.ok(sparseRuns > 20, `the sparse kernel ran ${sparseRuns} times`);
-      assert.ok(forRows > 5, `in place of convWeightRows ${forRows} times`);
-    });
-  }
+          }
+          if (!specials) {
+            assertNearRef(sparse, cv.conv2dWeightAdjointRef, x, y, g, msg);
+          }
+        },
+      ),
+      { numRuns: 60, seed: 17 + threads + (variant.relaxed ? 0 : 100) },
+    );
+    assert.ok(sparseRuns > 20, `the sparse kernel ran ${sparseRuns} times`);
+    assert.ok(forRows > 5, `in place of convWeightRows ${forRows} times`);
+  });
 }
 
 Deno.test("convWeightSparse: LeNet-5's second convolution after max pooling, and when the dense kernel runs instead", () => {
@@ -367,52 +371,46 @@ const inputGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
   outLength(g.w, g.kw, 1, g.pl, g.dw) === g.ow
 );
 
-for (const variant of variants) {
-  for (const threads of [1, 3]) {
-    const rt = new WasmRuntime({ relaxed: variant.relaxed });
-    rt.minMacs = 0; // every float32 size goes to WebAssembly
-    rt.setThreads(threads);
-
-    Deno.test(`convInputDirect (${variant.name}, ${threads} thread(s)): y's zeros left out, the same bits`, () => {
-      let runs = 0;
-      fc.assert(
-        fc.property(
-          inputGeometry,
-          fc.double({ min: 0, max: 0.5, noNaN: true }),
-          fc.boolean(),
-          fc.boolean(),
-          fc.constantFrom(0, 0, Infinity, NaN),
-          fc.integer({ min: 1, max: 1e6 }),
-          (g, density, pooled, specials, bad, seed) => {
-            const r = stream(seed + 2);
-            const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
-              .map(() => r());
-            if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
-            const y = sparseY(g, density, pooled, specials, seed);
-            const msg = JSON.stringify(g);
-            let skipped: Float32Array<ArrayBufferLike> = new Float32Array();
-            let every = skipped;
-            const counts = counting(rt, () => {
-              skipped = inputGrad(y, w, g, true);
-              every = inputGrad(y, w, g, false);
-            });
-            runs += counts.get("convInputDirect") ?? 0;
-            assertSame(skipped, every, msg);
-            if (!specials && !bad) {
-              assertNearRef(skipped, cv.conv2dInputAdjointRef, y, w, g, msg);
-            }
-            // an infinite or NaN weight where y is zero still makes NaN
-            // (without padding, where every product lands in x)
-            if (bad && counts.has("convInputDirect") && !g.pt && !g.pl) {
-              assert.ok(skipped.some(Number.isNaN), `0 · ${bad}: ${msg}`);
-            }
-          },
-        ),
-        { numRuns: 60, seed: 23 + threads + (variant.relaxed ? 0 : 100) },
-      );
-      assert.ok(runs > 60, `convInputDirect ran ${runs} times`);
-    });
-  }
+for (const { variant, threads, rt } of runtimes) {
+  Deno.test(`convInputDirect (${variant.name}, ${threads} thread(s)): y's zeros left out, the same bits`, () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        inputGeometry,
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 0, Infinity, NaN),
+        fc.integer({ min: 1, max: 1e6 }),
+        (g, density, pooled, specials, bad, seed) => {
+          const r = stream(seed + 2);
+          const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
+            .map(() => r());
+          if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
+          const y = sparseY(g, density, pooled, specials, seed);
+          const msg = JSON.stringify(g);
+          let skipped: Float32Array<ArrayBufferLike> = new Float32Array();
+          let every = skipped;
+          const counts = counting(rt, () => {
+            skipped = inputGrad(y, w, g, true);
+            every = inputGrad(y, w, g, false);
+          });
+          runs += counts.get("convInputDirect") ?? 0;
+          assertSame(skipped, every, msg);
+          if (!specials && !bad) {
+            assertNearRef(skipped, cv.conv2dInputAdjointRef, y, w, g, msg);
+          }
+          // an infinite or NaN weight where y is zero still makes NaN
+          // (without padding, where every product lands in x)
+          if (bad && counts.has("convInputDirect") && !g.pt && !g.pl) {
+            assert.ok(skipped.some(Number.isNaN), `0 · ${bad}: ${msg}`);
+          }
+        },
+      ),
+      { numRuns: 60, seed: 23 + threads + (variant.relaxed ? 0 : 100) },
+    );
+    assert.ok(runs > 60, `convInputDirect ran ${runs} times`);
+  });
 }
 
 /** The forward convolution (relu after it or not) with x's zero channels left out or not. */
@@ -469,58 +467,53 @@ const forwardGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
   groups: r.groups,
 })).filter((g) => g.oh * g.ow >= 6);
 
-for (const variant of variants) {
-  for (const threads of [1, 3]) {
-    const rt = new WasmRuntime({ relaxed: variant.relaxed });
-    rt.minMacs = 0;
-    rt.setThreads(threads);
-    Deno.test(`convDirectC (${variant.name}, ${threads} thread(s)): x's zero channels left out, the same bits`, () => {
-      let runs = 0;
-      fc.assert(
-        fc.property(
-          forwardGeometry,
-          fc.double({ min: 0, max: 1, noNaN: true }),
-          fc.boolean(),
-          fc.constantFrom(0, Infinity, NaN),
-          fc.constantFrom("none", "bias", "-0 bias"),
-          fc.integer({ min: 1, max: 1e6 }),
-          (g, dead, relu, bad, biasKind, seed) => {
-            const r = stream(seed);
-            // whole planes of x zero (±0) with probability `dead`, NaN,
-            // infinities and -0 among the rest
-            const plane = g.h * g.w;
-            const x = new Float32Array(g.n * g.c * plane);
-            for (let p = 0; p < g.n * g.c; p++) {
-              const zero = r() + 0.5 < dead;
-              for (let i = 0; i < plane; i++) {
-                x[p * plane + i] = zero ? (r() < 0 ? -0 : 0) : r();
-              }
+for (const { variant, threads, rt } of runtimes) {
+  Deno.test(`convDirectC (${variant.name}, ${threads} thread(s)): x's zero channels left out, the same bits`, () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        forwardGeometry,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.boolean(),
+        fc.constantFrom(0, Infinity, NaN),
+        fc.constantFrom("none", "bias", "-0 bias"),
+        fc.integer({ min: 1, max: 1e6 }),
+        (g, dead, relu, bad, biasKind, seed) => {
+          const r = stream(seed);
+          // whole planes of x zero (±0) with probability `dead`, NaN,
+          // infinities and -0 among the rest
+          const plane = g.h * g.w;
+          const x = new Float32Array(g.n * g.c * plane);
+          for (let p = 0; p < g.n * g.c; p++) {
+            const zero = r() + 0.5 < dead;
+            for (let i = 0; i < plane; i++) {
+              x[p * plane + i] = zero ? (r() < 0 ? -0 : 0) : r();
             }
-            for (const v of [NaN, Infinity, -0]) {
-              if (r() < -0.3) x[Math.floor((r() + 0.5) * x.length)] = v;
-            }
-            const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
-              .map(() => r());
-            if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
-            const bias = biasKind === "none"
-              ? null
-              : new Float32Array(g.o).map((_, i) =>
-                biasKind === "-0 bias" && i % 3 === 0 ? -0 : r()
-              );
-            const msg = JSON.stringify(g);
-            let skipped: Float32Array<ArrayBufferLike> = new Float32Array();
-            let every = skipped;
-            const counts = counting(rt, () => {
-              skipped = forward(x, w, bias, g, relu, true);
-              every = forward(x, w, bias, g, relu, false);
-            });
-            runs += counts.get("convDirectC") ?? 0;
-            assertSame(skipped, every, msg);
-          },
-        ),
-        { numRuns: 80, seed: 31 + threads + (variant.relaxed ? 0 : 100) },
-      );
-      assert.ok(runs > 40, `convDirectC ran ${runs} times`);
-    });
-  }
+          }
+          for (const v of [NaN, Infinity, -0]) {
+            if (r() < -0.3) x[Math.floor((r() + 0.5) * x.length)] = v;
+          }
+          const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
+            .map(() => r());
+          if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
+          const bias = biasKind === "none"
+            ? null
+            : new Float32Array(g.o).map((_, i) =>
+              biasKind === "-0 bias" && i % 3 === 0 ? -0 : r()
+            );
+          const msg = JSON.stringify(g);
+          let skipped: Float32Array<ArrayBufferLike> = new Float32Array();
+          let every = skipped;
+          const counts = counting(rt, () => {
+            skipped = forward(x, w, bias, g, relu, true);
+            every = forward(x, w, bias, g, relu, false);
+          });
+          runs += counts.get("convDirectC") ?? 0;
+          assertSame(skipped, every, msg);
+        },
+      ),
+      { numRuns: 80, seed: 31 + threads + (variant.relaxed ? 0 : 100) },
+    );
+    assert.ok(runs > 40, `convDirectC ran ${runs} times`);
+  });
 }
