@@ -18,7 +18,6 @@ import {
   f32x4,
   F64,
   f64,
-  f64x2,
   for_,
   get,
   I32,
