@@ -817,6 +817,78 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "kernels: sumAxes over leading axes (sumCols) gives the float64 sums in row order, bit for bit",
+  sanitizeResources: false,
+  fn: () => {
+    // the reference: each column's float64 sum from row 0 on, rounded once
+    const reference = (x: Float32Array, rows: number, cols: number) => {
+      const out = new Float32Array(cols);
+      for (let j = 0; j < cols; j++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += x[r * cols + j];
+        out[j] = s;
+      }
+      return out;
+    };
+    // LeNet-5's bias gradients ([64, 120], [64, 84], [64, 10]), columns
+    // that are not a multiple of 4, and the smallest array summed in
+    // WebAssembly (1024)
+    const shapes = [[64, 120], [64, 84], [128, 10], [3, 3, 5, 7], [16, 64]];
+    for (const shape of shapes) {
+      const n = shape.reduce((a, b) => a * b), rows = n / shape.at(-1)!;
+      const cols = shape.at(-1)!, x = values(n, 7);
+      // where the order matters: 1 + 2^60 - 2^60 is 0 in row order, 1
+      // otherwise; -0 alone sums to 0; NaN and infinities propagate
+      // (in the first column, and in the last: a column of the scalar loop
+      // when cols is no multiple of 4)
+      for (const j of [0, cols - 1]) {
+        x[j] = 1;
+        x[cols + j] = 2 ** 60;
+        x[2 * cols + j] = -(2 ** 60);
+      }
+      for (let r = 0; r < rows; r++) x[r * cols + 1] = -0;
+      x[cols + 2] = NaN;
+      x[3] = Infinity;
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const got = rd.sumAxes(x, shape, axes, new Float32Array(cols));
+      const want = reference(x, rows, cols);
+      assert.deepEqual([...got], [...want], JSON.stringify(shape));
+      assert.ok(Object.is(got[1], 0) && got[0] === want[0]);
+      assert.ok(Number.isNaN(got[2]) && got[3] === Infinity);
+    }
+    // a conv bias's gradient: the runs' sums (of H·W) added in float64 in
+    // image order, as the columns of [N, C]
+    for (const [nImg, ch, hw] of [[64, 16, 100], [64, 6, 784], [64, 3, 100]]) {
+      const x = values(nImg * ch * hw, 5);
+      // runs of sum 1, 2^60 and -2^60 for channel 0 of the first images
+      for (const [img, v] of [[0, 1], [1, 2 ** 60], [2, -(2 ** 60)]]) {
+        const at = img * ch * hw;
+        x.fill(0, at, at + hw);
+        x[at + 1] = v;
+      }
+      const runs = rd.sumAxes(
+        x,
+        [nImg * ch, hw],
+        [1],
+        new Float32Array(nImg * ch),
+      ) as Float32Array;
+      const shape = [nImg, ch, hw];
+      const got = rd.sumAxes(x, shape, [0, 2], new Float32Array(ch));
+      assert.deepEqual([...got], [...reference(runs, nImg, ch)]);
+      // (the runs, [N·C]: the same values as one column each)
+      const one = rd.sumAxes(
+        x,
+        [1, nImg * ch, hw],
+        [0, 2],
+        new Float32Array(nImg * ch),
+      );
+      assert.deepEqual([...one], [...runs]);
+    }
+  },
+});
+
 Deno.test("kernels: specialised elementwise loops match the plain loops", () => {
   const fns: ((a: number, b: number) => number)[] = [
     (a, b) => a + b,

@@ -1096,8 +1096,8 @@ function isSparse(
   xa: number,
   nx: number,
 ): boolean {
-  const { nonzero, notFinite } = sparseStats(rt, ya, ny, xa, nx);
-  return notFinite === 0 &&
+  const { nonzero, finite } = sparseStats(rt, ya, ny, xa, nx);
+  return finite &&
     nonzero <= convLimits.sparseDensity * sparseSamples(ny);
 }
 

@@ -201,7 +201,7 @@ function productOfLiveRows(
   po: number,
 ): void {
   const f = rt.f32, ml = live.length;
-  if (sparseStats(rt, 0, 0, pb, k * n).notFinite > 0) {
+  if (!sparseStats(rt, 0, 0, pb, k * n).finite) {
     gemmF32(rt, m, n, k, pa, 1, m, pb, n, 1, po, n);
     return;
   }

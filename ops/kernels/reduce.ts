@@ -15,8 +15,8 @@ import {
 
 /**
  * `sparseStats` on arrays in memory: the nonzeros among y's samples (`ny`
- * floats at `ya`: see the kernel) and the values of x (`nx` at `xa`) that
- * are not finite.
+ * floats at `ya`: see the kernel), and whether every value of x (`nx` at
+ * `xa`) is finite.
  */
 export function sparseStats(
   rt: WasmRuntime,
@@ -24,14 +24,14 @@ export function sparseStats(
   ny: number,
   xa: number,
   nx: number,
-): { nonzero: number; notFinite: number } {
+): { nonzero: number; finite: boolean } {
   const mark = rt.mark(), out = rt.alloc(48), i = out >> 2;
   rt.exports.sparseStats(ya, ny, xa, nx, out);
   const c = rt.i32;
   const nonzero = c[i + 8] - (c[i] + c[i + 1] + c[i + 2] + c[i + 3]);
-  const notFinite = c[i + 9] - (c[i + 4] + c[i + 5] + c[i + 6] + c[i + 7]);
+  const finite = c[i + 9] === 0;
   rt.rewind(mark);
-  return { nonzero, notFinite };
+  return { nonzero, finite };
 }
 
 /** float32 sums with reduced runs at least this long, and this many elements, run in WebAssembly. */
@@ -40,11 +40,10 @@ const WASM_MIN_RUN = 32, WASM_MIN_ELEMENTS = 1 << 14;
 /**
  * The sum of each run of `len` consecutive floats of x, in WebAssembly (float32
  * vector accumulators over blocks of 1024, the blocks added in float64;
- * split over threads when large).
+ * split over threads when large): their address in memory.
  */
-function sumRunsWasm(x: Float32Array, len: number): Float32Array {
-  const rt = runtime(), runs = x.length / len;
-  rt.reset("sum");
+function sumRunsAt(rt: WasmRuntime, x: Float32Array, len: number): number {
+  const runs = x.length / len;
   const px = rt.put(x), out = rt.alloc(runs * 4);
   const parts = x.length >= 1 << 18 ? rt.split(runs, 1, 2) : null;
   const tasks = taskLists(parts ? parts.length : 1);
@@ -58,7 +57,27 @@ function sumRunsWasm(x: Float32Array, len: number): Float32Array {
     a.length = 5;
   }
   rt.parallel("sumRuns", tasks);
-  return rt.copyOut(out, runs);
+  return out;
+}
+
+/** From this many elements `sumAxes` sums columns in WebAssembly. */
+const WASM_MIN_ELEMENTS_COLS = 1 << 10;
+
+/**
+ * The float64 sums of the columns of the float32 matrix [rows, cols] at
+ * address `px` in memory, in row order, into out.
+ */
+function sumColsAt(
+  rt: WasmRuntime,
+  px: number,
+  rows: number,
+  cols: number,
+  out: Float32Array,
+): Float32Array {
+  const po = rt.alloc(cols * 4);
+  rt.exports.sumCols(px, rows, cols, po);
+  out.set(rt.f32.subarray(po >> 2, (po >> 2) + cols));
+  return out;
 }
 
 /**
@@ -68,7 +87,10 @@ function sumRunsWasm(x: Float32Array, len: number): Float32Array {
  * into the output when kept), so no transpose is needed. Accumulates in
  * float64; float32 runs that are summed whole (a conv bias's gradient: N·C
  * runs of H·W) are first summed in WebAssembly, in float32 vectors over
- * blocks of 1024 floats whose sums are added in float64.
+ * blocks of 1024 floats whose sums are added in float64. Large float32
+ * sums over the leading axes (a linear bias's gradient), and the runs'
+ * sums as [N, C], are added in WebAssembly too (`sumCols`): the same
+ * float64 sums in the same order as the loop's.
  */
 export function sumAxes(
   x: TypedArray,
@@ -96,6 +118,17 @@ export function sumAxes(
     out[0] = x[0];
     return out;
   }
+  // the sums of the columns (the leading axes reduced): the same float64
+  // sums in WebAssembly
+  const rt = runtime();
+  if (
+    nd === 2 && reduced[0] && x.length >= WASM_MIN_ELEMENTS_COLS &&
+    x instanceof Float32Array && out instanceof Float32Array &&
+    rt.fits(bytesFor(x.length, out.length))
+  ) {
+    rt.reset("sum");
+    return sumColsAt(rt, rt.put(x), dims[0], dims[1], out);
+  }
   // the float64 sums: the scratch when small (zeroed), else an array
   const acc = out.length <= SCRATCH_SUMS
     ? scratch.acc.fill(0, 0, out.length)
@@ -108,11 +141,18 @@ export function sumAxes(
     count[i] = 0;
   }
   const last = nd - 1, inner = dims[last], innerReduced = reduced[last];
-  const runs = innerReduced && inner >= WASM_MIN_RUN &&
-      x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS &&
-      runtime().fits(bytesFor(x.length, x.length / inner))
-    ? sumRunsWasm(x, inner)
-    : null;
+  const n = x.length / inner;
+  const inWasm = innerReduced && inner >= WASM_MIN_RUN &&
+    x instanceof Float32Array && x.length >= WASM_MIN_ELEMENTS &&
+    rt.fits(bytesFor(x.length, n, out.length));
+  if (inWasm) rt.reset("sum");
+  // the runs' sums added as columns when they are [rows, cols] or [cols]
+  // (a conv bias's gradient: N·C runs of H·W)
+  if (inWasm && out instanceof Float32Array && nd <= 3) {
+    const rows = nd === 3 ? dims[0] : 1;
+    return sumColsAt(rt, sumRunsAt(rt, x, inner), rows, n / rows, out);
+  }
+  const runs = inWasm ? rt.copyOut(sumRunsAt(rt, x, inner), n) : null;
   let o = 0;
   for (let i = 0; i < x.length; i += inner) {
     if (runs) acc[o] += runs[i / inner];

@@ -353,6 +353,8 @@ export const i32x4 = {
   /** i32x4.shl (fd ab 01): each lane shifted left by an i32 count. */
   shl: simd(0xab),
   add: simd(0xae),
+  /** i32x4.sub (fd b1 01): a - b in each lane. */
+  sub: simd(0xb1),
   /** i32x4.bitmask (fd a4 01): bit i of the i32 result is lane i's top bit. */
   bitmask: simd(0xa4),
 };
@@ -370,6 +372,8 @@ export const f32x4 = {
   abs: simd(0xe0),
   neg: simd(0xe1),
   sqrt: simd(0xe3),
+  /** f32x4.demote_f64x2_zero (fd 5e): the two f64 lanes rounded to float32, then two zeros. */
+  demoteZero: simd(0x5e),
   add: simd(0xe4),
   sub: simd(0xe5),
   mul: simd(0xe6),

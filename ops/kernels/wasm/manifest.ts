@@ -100,6 +100,7 @@ export const KERNELS = {
   microSparse: ["matmul", "internal", "kl pa pb cp ldc"],
   microSparseF64: ["matmul", "internal", "kl pa pb cp ldc"],
   packPanels: ["conv_grad", "main", "w cg kh kw og groups dst fin"],
+  sumCols: ["reduce", "main", "x rows cols out"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

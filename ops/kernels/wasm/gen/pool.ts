@@ -401,6 +401,9 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
       ...vecs("a", 2 * parts),
       ...vecs("b", 2 * parts),
       k: V128,
+      k1: V128,
+      kw: V128,
+      kw1: V128,
       ...vecs("m", parts),
       best: V128,
       ...vecs("v", parts),
@@ -454,41 +457,47 @@ const maxPool2x2 = (pe: PoolElem): Template => () => {
           { length: 2 * parts },
           (_, j) => set(part(r, j), v128.load(rowAt(el, row, l.ox), 16 * j)),
         );
-      return pool2x2Loops(el, p, l, p.x, [], [
-        loadRow("a", l.r0),
-        loadRow("b", l.r1),
-        Array.from(
-          { length: parts },
-          (_, q) => set(part("m", q), pick("a", q, even)),
-        ),
-        set(l.best, get(l.k)),
-        consider("a", odd, i32x4.add(get(l.k), i32x4.splat(c(1)))),
-        consider("b", even, i32x4.add(get(l.k), i32x4.splat(get(l.w)))),
-        consider(
-          "b",
-          odd,
-          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
-        ),
-        Array.from({ length: parts }, (_, q) =>
+      // (the argmax as an offset in the window, 0, 1, w or w + 1, until
+      // its store: the offsets' vectors are made once)
+      return [
+        set(l.k1, i32x4.splat(c(1))),
+        set(l.kw, i32x4.splat(field(p.g, PF.w))),
+        set(l.kw1, i32x4.splat(add(field(p.g, PF.w), c(1)))),
+        pool2x2Loops(el, p, l, p.x, [], [
+          loadRow("a", l.r0),
+          loadRow("b", l.r1),
+          Array.from(
+            { length: parts },
+            (_, q) => set(part("m", q), pick("a", q, even)),
+          ),
+          set(l.best, v128.zero()),
+          consider("a", odd, get(l.k1)),
+          consider("b", even, get(l.kw)),
+          consider("b", odd, get(l.kw1)),
+          Array.from({ length: parts }, (_, q) =>
+            v128.store(
+              add(get(p.out), bytesOf(el, add(get(l.o), get(l.ox)))),
+              get(part("m", q)),
+              16 * q,
+            )),
           v128.store(
+            add(get(p.idx), x4(add(get(l.o), get(l.ox)))),
+            i32x4.add(get(l.k), get(l.best)),
+          ),
+        ], [
+          set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
+          set(l.ms, el.load(add(get(l.base), bytesOf(el, get(l.at))))),
+          set(l.bs, get(l.at)),
+          considerScalar(add(get(l.at), c(1))),
+          considerScalar(add(get(l.at), get(l.w))),
+          considerScalar(add(add(get(l.at), get(l.w)), c(1))),
+          el.store(
             add(get(p.out), bytesOf(el, add(get(l.o), get(l.ox)))),
-            get(part("m", q)),
-            16 * q,
-          )),
-        v128.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.best)),
-      ], [
-        set(l.at, mul(add(mul(get(l.oy), get(l.w)), get(l.ox)), c(2))),
-        set(l.ms, el.load(add(get(l.base), bytesOf(el, get(l.at))))),
-        set(l.bs, get(l.at)),
-        considerScalar(add(get(l.at), c(1))),
-        considerScalar(add(get(l.at), get(l.w))),
-        considerScalar(add(add(get(l.at), get(l.w)), c(1))),
-        el.store(
-          add(get(p.out), bytesOf(el, add(get(l.o), get(l.ox)))),
-          get(l.ms),
-        ),
-        i32.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.bs)),
-      ]);
+            get(l.ms),
+          ),
+          i32.store(add(get(p.idx), x4(add(get(l.o), get(l.ox)))), get(l.bs)),
+        ]),
+      ];
     },
   );
 };
@@ -518,6 +527,9 @@ const maxUnpool2x2: Template = () =>
       gv: V128,
       iv: V128,
       k: V128,
+      k1: V128,
+      kw: V128,
+      kw1: V128,
       v0: V128,
       v1: V128,
       md: I32,
@@ -536,12 +548,8 @@ const maxUnpool2x2: Template = () =>
           v,
           f32x4.le(v128.load(add(addr, get(l.md)), offset), v128.zero()),
         );
-      /** g in the lanes whose argmax is the input at k, else 0. */
-      const pick = (k: Code) =>
-        f32x4.add(
-          v128.and(get(l.gv), i32x4.eq(get(l.iv), k)),
-          v128.zero(),
-        );
+      /** g in the lanes whose argmax is at offset `k` in the window, else 0. */
+      const pick = (k: Code) => v128.and(get(l.gv), i32x4.eq(get(l.iv), k));
       /** One row of four windows' inputs: the first / second of each pair. */
       const row = (dst: number, k0: Code, k1: Code, mask: boolean): Code[] => {
         const addr = add(get(dst), i32.shl(get(l.ox), c(3)));
@@ -557,18 +565,18 @@ const maxUnpool2x2: Template = () =>
         ];
       };
       const rows = (mask: boolean): Code[] => [
-        row(l.r0, get(l.k), i32x4.add(get(l.k), i32x4.splat(c(1))), mask),
-        row(
-          l.r1,
-          i32x4.add(get(l.k), i32x4.splat(get(l.w))),
-          i32x4.add(get(l.k), i32x4.splat(add(get(l.w), c(1)))),
-          mask,
-        ),
+        row(l.r0, v128.zero(), get(l.k1), mask),
+        row(l.r1, get(l.kw), get(l.kw1), mask),
       ];
       // the plane is zeroed first when some input gets no store: rows of
       // fewer than 4 windows (stored one at a time, at the argmax only), or
       // an odd last row or column
       return [
+        // (the argmax as an offset in the window, 0, 1, w or w + 1: the
+        // offsets' vectors are made once)
+        set(l.k1, i32x4.splat(c(1))),
+        set(l.kw, i32x4.splat(field(p.g, PF.w))),
+        set(l.kw1, i32x4.splat(add(field(p.g, PF.w), c(1)))),
         set(l.md, sub(field(p.g, PF.mask), get(p.out))),
         set(
           l.pm,
@@ -602,6 +610,9 @@ const maxUnpool2x2: Template = () =>
               ),
             ),
           ]),
+          // (0 + g, so that -0 comes out as 0; the argmax as an offset)
+          set(l.gv, f32x4.add(get(l.gv), v128.zero())),
+          set(l.iv, i32x4.sub(get(l.iv), get(l.k))),
           if_(
             i32.and(i32.ne(field(p.g, PF.mask), c(0)), i32.eqz(get(l.pm))),
             rows(true),

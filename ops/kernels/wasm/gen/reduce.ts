@@ -18,6 +18,7 @@ import {
   f32x4,
   F64,
   f64,
+  f64x2,
   for_,
   get,
   I32,
@@ -33,6 +34,7 @@ import {
   c,
   type FamilyTemplates,
   kernel,
+  lanes,
   min,
   mul,
   sub,
@@ -174,81 +176,181 @@ const sumParts: Template = () =>
 
 // ---- how sparse a weight gradient's y is and whether its x is finite
 // (see convWeightSparse): out[0..3] (int32) less the lanes' counts of the
-// nonzero values of y (NaN counts) among its samples, out[4..7] less the
-// lanes' counts of the values of x that are not finite, out[8] and out[9]
-// the same counts over the last ny % 4 and nx % 4 values. y's samples: the
-// first 16 of each whole block of 128 values (one cache line in eight,
-// SPARSE_SAMPLE), then every value after the last whole block.
+// nonzero values of y (NaN counts) among its samples, out[8] the same
+// count over the last ny % 4 values; out[9] 1 when a value of x is not
+// finite, else 0. y's samples: the first 16 of each whole block of 128
+// values (one cache line in eight, SPARSE_SAMPLE), then every value after
+// the last whole block. x's values v go into sums of v - v (0 for a finite
+// v, NaN for an infinity or NaN, and a NaN stays), 16 values a step.
 const sparseStats: Template = () =>
   kernel(
     "sparseStats",
-    { s: I32, e: I32, e4: I32, t: I32, v: V128, acc: V128 },
+    {
+      s: I32,
+      e: I32,
+      e4: I32,
+      t: I32,
+      acc: V128,
+      f0: V128,
+      f1: V128,
+      f2: V128,
+      f3: V128,
+      v: V128,
+      ft: F32,
+    },
     (p, l) => {
-      const count = (
-        at: number,
-        n: number,
-        test: (v: Code) => Code,
-        scalar: (v: Code) => Code,
-        off: number,
-        sampled = false,
-      ): Code[] => [
+      const inf = (
+        v: Code,
+      ): Code => [set(l.v, v), f32x4.sub(get(l.v), get(l.v))];
+      const f = [l.f0, l.f1, l.f2, l.f3];
+      return [
+        // y's nonzeros: the first 16 values of each whole block
         set(l.acc, v128.zero()),
-        set(l.s, get(at)),
-        sampled
-          ? [
-            // the first 16 values of each whole block
-            set(l.e, add(get(at), x4(i32.and(get(n), c(-SPARSE_SAMPLE))))),
-            block(loop(
-              brIf(1, i32.ge_u(get(l.s), get(l.e))),
-              [0, 1, 2, 3].map((q) =>
-                set(
-                  l.acc,
-                  i32x4.add(get(l.acc), test(v128.load(get(l.s), 16 * q))),
-                )
+        set(l.s, get(p.y)),
+        set(l.e, add(get(p.y), x4(i32.and(get(p.ny), c(-SPARSE_SAMPLE))))),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e))),
+          [0, 1, 2, 3].map((q) =>
+            set(
+              l.acc,
+              i32x4.add(
+                get(l.acc),
+                f32x4.ne(v128.load(get(l.s), 16 * q), v128.zero()),
               ),
-              set(l.s, add(get(l.s), c(4 * SPARSE_SAMPLE))),
-              br(0),
-            )),
-          ]
-          : [],
-        set(l.e, add(get(at), x4(get(n)))),
-        set(l.e4, add(get(at), x4(i32.and(get(n), c(-4))))),
+            )
+          ),
+          set(l.s, add(get(l.s), c(4 * SPARSE_SAMPLE))),
+          br(0),
+        )),
+        // then every value
+        set(l.e, add(get(p.y), x4(get(p.ny)))),
+        set(l.e4, add(get(p.y), x4(i32.and(get(p.ny), c(-4))))),
         block(loop(
           brIf(1, i32.ge_u(get(l.s), get(l.e4))),
-          set(l.acc, i32x4.add(get(l.acc), test(v128.load(get(l.s))))),
+          set(
+            l.acc,
+            i32x4.add(get(l.acc), f32x4.ne(v128.load(get(l.s)), v128.zero())),
+          ),
           set(l.s, add(get(l.s), c(16))),
           br(0),
         )),
-        v128.store(get(p.out), get(l.acc), 4 * off),
+        v128.store(get(p.out), get(l.acc)),
         set(l.t, c(0)),
         block(loop(
           brIf(1, i32.ge_u(get(l.s), get(l.e))),
-          set(l.t, add(get(l.t), scalar(f32.load(get(l.s))))),
+          set(l.t, add(get(l.t), f32.ne(f32.load(get(l.s)), f32.const_(0)))),
           set(l.s, add(get(l.s), c(4))),
           br(0),
         )),
-        i32.store(get(p.out), get(l.t), 32 + off),
+        i32.store(get(p.out), get(l.t), 32),
+        // x's sums of v - v: four vectors a step, then one, then floats
+        f.map((a) => set(a, v128.zero())),
+        set(l.s, get(p.x)),
+        set(l.e, add(get(p.x), x4(i32.and(get(p.nx), c(-16))))),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e))),
+          f.map((a, q) =>
+            set(a, f32x4.add(get(a), inf(v128.load(get(l.s), 16 * q))))
+          ),
+          set(l.s, add(get(l.s), c(64))),
+          br(0),
+        )),
+        set(l.e, add(get(p.x), x4(i32.and(get(p.nx), c(-4))))),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e))),
+          set(l.f0, f32x4.add(get(l.f0), inf(v128.load(get(l.s))))),
+          set(l.s, add(get(l.s), c(16))),
+          br(0),
+        )),
+        set(l.e, add(get(p.x), x4(get(p.nx)))),
+        set(l.ft, f32.const_(0)),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e))),
+          set(
+            l.ft,
+            f32.add(
+              get(l.ft),
+              f32.sub(f32.load(get(l.s)), f32.load(get(l.s))),
+            ),
+          ),
+          set(l.s, add(get(l.s), c(4))),
+          br(0),
+        )),
+        set(
+          l.f0,
+          f32x4.add(
+            f32x4.add(get(l.f0), get(l.f1)),
+            f32x4.add(get(l.f2), f32x4.splat(get(l.ft))),
+          ),
+        ),
+        set(l.f0, f32x4.add(get(l.f0), get(l.f3))),
+        i32.store(
+          get(p.out),
+          i32.ne(i32x4.bitmask(f32x4.ne(get(l.f0), get(l.f0))), c(0)),
+          36,
+        ),
       ];
-      // x - x is 0 for a finite x, NaN for an infinite or NaN one
+    },
+  );
+
+// ---- the sums of the columns of x [rows, cols] (a linear bias's gradient):
+// out[j] (float32) = x[0][j] + x[1][j] + ... in float64, in row order from
+// 0 (as sumAxes's loop adds rows into its float64 sums), four columns a
+// step (two f64x2 sums), then one at a time.
+const sumCols: Template = () =>
+  kernel(
+    "sumCols",
+    { j: I32, s: I32, e: I32, v: V128, a0: V128, a1: V128, t: F64 },
+    (p, l) => {
+      /** The sums of the column(s) from j, down the rows: `step` per row. */
+      const down = (step: Code[]): Code[] => [
+        set(l.s, add(get(p.x), x4(get(l.j)))),
+        set(l.e, add(get(l.s), x4(mul(get(p.rows), get(p.cols))))),
+        block(loop(
+          brIf(1, i32.ge_u(get(l.s), get(l.e))),
+          step,
+          set(l.s, add(get(l.s), x4(get(p.cols)))),
+          br(0),
+        )),
+      ];
       return [
-        count(
-          p.y,
-          p.ny,
-          (v) => f32x4.ne(v, v128.zero()),
-          (v) => f32.ne(v, f32.const_(0)),
-          0,
-          true,
-        ),
-        count(
-          p.x,
-          p.nx,
-          (v) => [
-            set(l.v, v),
-            f32x4.ne(f32x4.sub(get(l.v), get(l.v)), v128.zero()),
-          ],
-          (v) => f32.ne(f32.sub(v, v), f32.const_(0)),
-          4,
-        ),
+        set(l.j, c(0)),
+        block(loop(
+          brIf(1, i32.gt_s(add(get(l.j), c(4)), get(p.cols))),
+          set(l.a0, f64x2.splat(f64.const_(0))),
+          set(l.a1, get(l.a0)),
+          down([
+            set(l.v, v128.load(get(l.s))),
+            set(l.a0, f64x2.add(get(l.a0), f64x2.promoteLow(get(l.v)))),
+            set(
+              l.a1,
+              f64x2.add(
+                get(l.a1),
+                f64x2.promoteLow(
+                  v128.shuffle(get(l.v), get(l.v), lanes(2, 3, 2, 3)),
+                ),
+              ),
+            ),
+          ]),
+          v128.store(
+            add(get(p.out), x4(get(l.j))),
+            v128.shuffle(
+              f32x4.demoteZero(get(l.a0)),
+              f32x4.demoteZero(get(l.a1)),
+              lanes(0, 1, 4, 5),
+            ),
+          ),
+          set(l.j, add(get(l.j), c(4))),
+          br(0),
+        )),
+        block(loop(
+          brIf(1, i32.ge_s(get(l.j), get(p.cols))),
+          set(l.t, f64.const_(0)),
+          down([set(l.t, f64.add(get(l.t), f64.promote(f32.load(get(l.s)))))]),
+          f32.store(add(get(p.out), x4(get(l.j))), f32.demote(get(l.t))),
+          set(l.j, add(get(l.j), c(1))),
+          br(0),
+        )),
       ];
     },
   );
@@ -258,4 +360,5 @@ export const reduce: FamilyTemplates<"reduce"> = {
   sumRuns,
   sumParts,
   sparseStats,
+  sumCols,
 };
