@@ -1,9 +1,9 @@
 /**
  * Elementwise kernels over n floats of same-shape float32 arrays: relu, its
  * VJP, and the four arithmetic operations; relu also for float64
- * (`reluF64`). Each is the `lanewise` loop: a vector of results a step (4
- * with f32x4 instructions, 2 with f64x2) while a vector's worth is left,
- * then one at a time. The inputs are the parameters the manifest lists
+ * (`reluF64`). Each is the `lanewise` loop: four vectors of results a
+ * step (a vector: 4 with f32x4 instructions, 2 with f64x2), then a vector
+ * a step while a vector's worth is left, then one at a time. The inputs are the parameters the manifest lists
  * before `out n`.
  *
  * @module
@@ -58,6 +58,16 @@ const lanewise = (
     return [
       set(l.e, bytesOf(el, get(P.n))),
       set(l.i, c(0)),
+      // four vectors a step (the loop's own instructions would be as many
+      // as a vector's), then one
+      block(loop(
+        brIf(1, i32.gt_s(add(get(l.i), c(64)), get(l.e))),
+        [0, 16, 32, 48].map((o) =>
+          v128.store(at("out"), vec((k) => v128.load(at(k), o)), o)
+        ),
+        set(l.i, add(get(l.i), c(64))),
+        br(0),
+      )),
       block(loop(
         brIf(1, i32.gt_s(add(get(l.i), c(16)), get(l.e))),
         v128.store(at("out"), vec((k) => v128.load(at(k)))),
