@@ -920,8 +920,11 @@ function replay(
             if (ins[j][k].buffer === t.from) ins[j][k] = t.data;
           }
         }
-        // else it stays in memory (an output is copied out at the end)
-        os[q] = t ? t.data : allocData(dtype, p.n);
+        // else it stays in memory (an output is copied out at the end),
+        // not zeroed: the kernel or the loop writes every value
+        os[q] = t?.data ??
+          (planning ? rt.planArray(dtype, p.n, false) : null) ??
+          allocData(dtype, p.n);
       }
       outs[j] = os;
     }

@@ -572,14 +572,19 @@ export class WasmRuntime {
    * During a plan (not paused): a zero-filled float32 or int32 array of
    * `n` in memory, a result of the plan (what `allocData` gives the
    * plan's TypeScript kernels, so that their results need no fresh array
-   * and no copy in); otherwise null.
+   * and no copy in); otherwise null. With `zero` false its values are
+   * whatever the memory held (for a caller that writes every one).
    */
-  planArray(dtype: string, n: number): Float32Array | Int32Array | null {
+  planArray(
+    dtype: string,
+    n: number,
+    zero = true,
+  ): Float32Array | Int32Array | null {
     if (!this.#pins || this.#paused) return null;
     if (dtype !== "float32" && dtype !== "int32") return null;
     let at: number;
     try {
-      at = this.zeros(n);
+      at = zero ? this.zeros(n) : this.alloc(4 * n);
     } catch {
       return null; // past the memory's limit: an array of its own then
     }
