@@ -931,8 +931,9 @@ function packPanels(
 ): { at: number; finite: boolean } {
   const og = g.o / g.groups, cg = g.c / g.groups;
   const at = rt.alloc(16 * g.groups * roundUp(cg * g.kh * g.kw, MR) * og);
-  const fin = rt.alloc(4);
-  rt.exports.packPanels(rt.put(w), cg, g.kh, g.kw, og, g.groups, at, fin);
+  const fin = rt.alloc(4), tab = rt.alloc(4 * cg * g.kh * g.kw);
+  rt.i32.set(kOrder(g), tab >> 2);
+  rt.exports.packPanels(rt.put(w), cg, g.kh, g.kw, og, g.groups, at, fin, tab);
   return { at, finite: rt.i32[fin >> 2] === 1 };
 }
 
@@ -941,14 +942,14 @@ function packPanels(
  * then i, then j, so that a panel's 6 k rarely add into overlapping x
  * (a store then an overlapping load stalls: the store cannot forward).
  */
-const kOrder = perGeometry((g): readonly number[] => {
+const kOrder = perGeometry((g): Int32Array => {
   const cg = g.c / g.groups, order: number[] = [];
   for (let j = 0; j < g.kw; j++) {
     for (let i = 0; i < g.kh; i++) {
       for (let ci = 0; ci < cg; ci++) order.push((ci * g.kh + i) * g.kw + j);
     }
   }
-  return order;
+  return Int32Array.from(order);
 });
 
 /**

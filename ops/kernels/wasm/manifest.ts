@@ -99,7 +99,7 @@ export const KERNELS = {
   sparseStats: ["reduce", "main", "y ny x nx out"],
   microSparse: ["matmul", "internal", "kl pa pb cp ldc"],
   microSparseF64: ["matmul", "internal", "kl pa pb cp ldc"],
-  packPanels: ["conv_grad", "main", "w cg kh kw og groups dst fin"],
+  packPanels: ["conv_grad", "main", "w cg kh kw og groups dst fin tab"],
   sumCols: ["reduce", "main", "x rows cols out"],
 } as const satisfies Record<string, KernelSpec>;
 

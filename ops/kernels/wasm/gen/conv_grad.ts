@@ -1045,7 +1045,8 @@ const convWeightSparse: Template = ({ madd }) =>
 // ---- convInputDirect's weight panels (see packPanels in conv.ts): for
 // each group, panel of 6 k and channel o, the 6 weights w[grp·og + o, k]
 // (0 past kk = cg·kh·kw), each broadcast to a vector, written in order at
-// dst, the k = (ci, i, j) in kOrder's order (ci fastest, then i, then j);
+// dst, the k = (ci, i, j) in kOrder's order (ci fastest, then i, then j:
+// tab holds each one's offset in a channel's weights);
 // at `fin` whether they are all finite (1, else 0: their sum is; a finite
 // sum that overflows says 0 too, which only keeps every product).
 const packPanels: Template = () =>
@@ -1077,8 +1078,8 @@ const packPanels: Template = () =>
           ),
           for_(l.o, c(0), get(p.og), c(1), [
             for_(l.q, get(l.kb), add(get(l.kb), c(MR)), c(1), [
-              // the q-th k (the last one past kk, not used): ci = q % cg,
-              // i = q / cg % kh, j = q / (cg·kh)
+              // the q-th k's weight, at its offset in the table (the last
+              // k's for one past kk, not used)
               set(l.t, min(get(l.q), sub(get(l.kk), c(1)))),
               set(
                 l.v,
@@ -1086,19 +1087,7 @@ const packPanels: Template = () =>
                   f32.load(
                     add(
                       get(l.src),
-                      x4(add(
-                        mul(
-                          add(
-                            mul(i32.rem_s(get(l.t), get(p.cg)), get(p.kh)),
-                            i32.rem_s(
-                              i32.div_s(get(l.t), get(p.cg)),
-                              get(p.kh),
-                            ),
-                          ),
-                          get(p.kw),
-                        ),
-                        i32.div_s(get(l.t), mul(get(p.cg), get(p.kh))),
-                      )),
+                      x4(i32.load(add(get(p.tab), x4(get(l.t))))),
                     ),
                   ),
                   f32.const_(0),
