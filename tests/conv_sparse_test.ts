@@ -9,7 +9,9 @@
  * x with an infinity or NaN, a geometry outside the domain).
  * Likewise the direct input gradient (`convInputDirect`) with the products
  * with y's zeros left out against every product (`convLimits.skipZeros`),
- * with weights that are sometimes infinite or NaN.
+ * with weights that are sometimes infinite or NaN; and the sparse input
+ * gradient (`convInputSparse`) against the direct kernel with every
+ * product: the same NaNs and infinities, sums within rounding.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -326,13 +328,18 @@ const inputGrad = (
   g: ConvGeometry,
   skip: boolean,
 ) =>
-  withLimit("skipZeros", skip, () =>
-    cv.conv2dInputAdjoint(
-      y,
-      w,
-      g,
-      new Float32Array(g.n * g.c * g.h * g.w),
-    ) as Float32Array);
+  withLimit(
+    "inputSparseDensity",
+    -1,
+    () =>
+      withLimit("skipZeros", skip, () =>
+        cv.conv2dInputAdjoint(
+          y,
+          w,
+          g,
+          new Float32Array(g.n * g.c * g.h * g.w),
+        ) as Float32Array),
+  );
 
 /** Geometries of `convInputDirect` (stride 1 along x, rows of at least 4 outputs; padding through a padded x). */
 const inputGeometry: fc.Arbitrary<ConvGeometry> = fc.record({
@@ -410,6 +417,70 @@ for (const { variant, threads, rt } of runtimes) {
       { numRuns: 60, seed: 23 + threads + (variant.relaxed ? 0 : 100) },
     );
     assert.ok(runs > 60, `convInputDirect ran ${runs} times`);
+  });
+}
+
+for (const { variant, threads, rt } of runtimes) {
+  Deno.test(`convInputSparse (${variant.name}, ${threads} thread(s)): the dense kernel's sums, NaNs and infinities`, () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        inputGeometry,
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 0, 0, Infinity, NaN),
+        fc.integer({ min: 1, max: 1e6 }),
+        (g, density, pooled, specials, bad, seed) => {
+          const r = stream(seed + 3);
+          const w = new Float32Array(g.o * (g.c / g.groups) * g.kh * g.kw)
+            .map(() => r());
+          if (bad) w[Math.floor((r() + 0.5) * w.length)] = bad;
+          const y = sparseY(g, density, pooled, specials, seed);
+          const msg = JSON.stringify(g);
+          let got: Float32Array<ArrayBufferLike> = new Float32Array();
+          const counts = counting(rt, () => {
+            got = withLimit(
+              "inputSparseDensity",
+              0.5,
+              () =>
+                cv.conv2dInputAdjoint(
+                  y,
+                  w,
+                  g,
+                  new Float32Array(g.n * g.c * g.h * g.w),
+                ) as Float32Array,
+            );
+          });
+          const ran = counts.get("convInputSparse") ?? 0;
+          runs += ran;
+          // never with an infinite or NaN weight (0 · inf is NaN), nor
+          // with dilation along x
+          if (bad || g.dw !== 1) assert.equal(ran, 0, msg);
+          const every = counting(rt, () => {}) &&
+            inputGrad(y, w, g, false);
+          for (let i = 0; i < got.length; i++) {
+            const a = got[i], b = every[i];
+            if (Number.isFinite(a) && Number.isFinite(b)) {
+              assert.ok(
+                Math.abs(a - b) <= 1e-5 * (1 + Math.abs(b)),
+                `${msg}: value ${i} is ${a}, the dense kernel's ${b}`,
+              );
+            } else {
+              assert.ok(
+                Object.is(a, b),
+                `${msg}: value ${i} is ${a}, the dense kernel's ${b}`,
+              );
+            }
+          }
+          if (!specials && !bad) {
+            assertNearRef(got, cv.conv2dInputAdjointRef, y, w, g, msg);
+          }
+        },
+      ),
+      { numRuns: 150, seed: 29 + threads + (variant.relaxed ? 0 : 100) },
+    );
+    assert.ok(runs > 30, `convInputSparse ran ${runs} times`);
   });
 }
 

@@ -86,6 +86,12 @@ export const convLimits = {
    */
   sparseDensity: 0.3,
   /**
+   * The share of nonzeros in an input gradient's y up to which
+   * `convInputSparse` runs, with finite weights, windows inside x and no
+   * dilation along x (-1: never).
+   */
+  inputSparseDensity: 0.3,
+  /**
    * Whether `convInputDirect` leaves out the products with y's zeros, and
    * `convDirectC` an image's channels of x that are all zero (with finite
    * weights; the same bits: see the kernels; LeNet-5's second convolution's
@@ -338,6 +344,13 @@ function workBytes(fn: ConvKernel, g: ConvGeometry): number {
     case "convWeightDirect":
       // the k and pixel offset tables, alignment, y packed as [pixels, og to 8]
       return 4 * (k + P) + 16 + 4 * P * roundUp(og, NR);
+    case "convInputSparse": {
+      // the pixels' window starts, the byte selections, the list (and
+      // its last whole store), the packed weights, xt (each 16-aligned)
+      const cp = roundUp(g.c / g.groups, 4);
+      return 4 * P + 16 + 256 + 8 * P + 32 + 16 +
+        4 * og * g.kh * g.kw * cp + 16 + 4 * g.h * g.w * cp;
+    }
     case "convWeightSparse":
       // the pixel offsets, the rows' offsets (to 6), alignment, the
       // list's byte selections, the list (and its last whole store)
@@ -860,7 +873,10 @@ export function conv2dInputAdjoint(
             g.n * g.c * gp.h * gp.w,
             4 * g.groups * roundUp(kk, MR) * (g.o / g.groups), // packPanels
             24 + kk + 3 * (g.oh * Math.ceil(g.ow / 4) + 2), // the tables
-          ) + runBytes(rt, gp, "convInputDirect"),
+          ) + Math.max(
+            runBytes(rt, gp, "convInputDirect"),
+            runBytes(rt, gp, "convInputSparse"),
+          ),
         )
         : null,
       {
@@ -881,15 +897,30 @@ export function conv2dInputAdjoint(
       // (zeroed by the kernel, image by image)
       x: rt.alloc(4 * g.n * g.c * hp * wp),
     };
-    const panels = packPanels(rt, w as Float32Array, gp);
-    const tabs = inputDirectTables(rt, gp);
-    runConv(rt, gp, arrays, "convInputDirect", [
-      panels.at,
-      tabs.ktab,
-      tabs.vtab,
-      tabs.vend,
-      panels.finite && convLimits.skipZeros ? 1 : 0,
-    ]);
+    const wa = rt.put(w as Float32Array);
+    if (
+      gp.dw === 1 && convLimits.inputSparseDensity >= 0 &&
+      isSparse(
+        rt,
+        arrays.y,
+        y.length,
+        wa,
+        w.length,
+        convLimits.inputSparseDensity,
+      )
+    ) {
+      runConv(rt, gp, arrays, "convInputSparse", [wa]);
+    } else {
+      const panels = packPanels(rt, w as Float32Array, gp);
+      const tabs = inputDirectTables(rt, gp);
+      runConv(rt, gp, arrays, "convInputDirect", [
+        panels.at,
+        tabs.ktab,
+        tabs.vtab,
+        tabs.vend,
+        panels.finite && convLimits.skipZeros ? 1 : 0,
+      ]);
+    }
     if (!padded) {
       return out
         ? rt.readF32(arrays.x, n, out as Float32Array)
@@ -1096,10 +1127,10 @@ function isSparse(
   ny: number,
   xa: number,
   nx: number,
+  density = convLimits.sparseDensity,
 ): boolean {
   const { nonzero, finite } = sparseStats(rt, ya, ny, xa, nx);
-  return finite &&
-    nonzero <= convLimits.sparseDensity * sparseSamples(ny);
+  return finite && nonzero <= density * sparseSamples(ny);
 }
 
 /**

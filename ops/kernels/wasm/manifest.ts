@@ -101,6 +101,7 @@ export const KERNELS = {
   microSparseF64: ["matmul", "internal", "kl pa pb cp ldc"],
   packPanels: ["conv_grad", "main", "w cg kh kw og groups dst fin tab"],
   sumCols: ["reduce", "main", "x rows cols out"],
+  convInputSparse: ["conv_grad", "task", "g n0 n1 work wa"],
 } as const satisfies Record<string, KernelSpec>;
 
 /** A kernel's name. */

@@ -60,6 +60,116 @@ import {
 } from "./conv_geometry.ts";
 import { CONV_OFFSETS as CF, MR, NR } from "../layout.ts";
 
+/** The locals of {@linkcode nonzeroList} and {@linkcode selectionTable}. */
+const listLocals = {
+  yv: F32,
+  ptab: I32,
+  ctab: I32,
+  list: I32,
+  e: I32,
+  cp: I32,
+  q: I32,
+  q4: I32,
+  qe: I32,
+  m: I32,
+  r: I32,
+  d: I32,
+  yq: V128,
+  aq: V128,
+  sel: V128,
+  xbq: V128,
+} as const;
+type ListLocals = { [K in keyof typeof listLocals]: number } & { pp: number };
+
+/**
+ * Writes at ctab (16-aligned, 256 bytes) the byte selections of
+ * {@linkcode nonzeroList}'s pass: for each mask m of 4 lanes, the lanes set
+ * in m to the front (the rest 0). Uses r and d.
+ */
+const selectionTable = (l: ListLocals): Code =>
+  for_(l.r, c(0), c(16), c(1), [
+    set(l.d, add(get(l.ctab), i32.shl(get(l.r), c(4)))),
+    v128.store(get(l.d), v128.i32Const([-1, -1, -1, -1])),
+    [0, 1, 2, 3].map((b) =>
+      if_(i32.and(get(l.r), c(1 << b)), [
+        i32.store(get(l.d), c(0x03020100 + 0x04040404 * b)),
+        set(l.d, add(get(l.d), c(4))),
+      ])
+    ),
+  ]);
+
+/**
+ * The list at `list` of the nonzero values (NaN counts) of the plane of pp
+ * pixels of y at `plane`: per value, 8 bytes, the address of its pixel
+ * (`base`, also in each of xbq's lanes, plus its offset from the table at
+ * ptab)
+ * and the value; leaves the list's end in e. 4 pixels at a time, without
+ * branches: the nonzero lanes' addresses and values moved to the front
+ * (ctab's byte selection for their mask), interleaved and stored whole
+ * (32 bytes at e: the list needs that slack), the end moved on by their
+ * number; then the pixels left one at a time.
+ */
+const nonzeroList = (l: ListLocals, plane: Code, base: Code): Code[] => {
+  const push: Code[] = [
+    set(l.yv, f32.load(get(l.q))),
+    i32.store(
+      get(l.e),
+      add(base, i32.load(get(l.cp))),
+    ),
+    f32.store(get(l.e), get(l.yv), 4),
+    set(
+      l.e,
+      add(get(l.e), i32.select(c(8), c(0), f32.ne(get(l.yv), f32.const_(0)))),
+    ),
+  ];
+  return [
+    set(l.e, get(l.list)),
+    set(l.cp, get(l.ptab)),
+    set(l.q, plane),
+    set(l.q4, add(get(l.q), x4(i32.and(get(l.pp), c(-4))))),
+    set(l.qe, add(get(l.q), x4(get(l.pp)))),
+    if_(i32.lt_u(get(l.q), get(l.q4)), [
+      loop(
+        set(l.yq, v128.load(get(l.q))),
+        set(l.m, i32x4.bitmask(f32x4.ne(get(l.yq), v128.zero()))),
+        set(
+          l.sel,
+          v128.load(add(get(l.ctab), i32.shl(get(l.m), c(4)))),
+        ),
+        set(
+          l.aq,
+          v128.swizzle(
+            i32x4.add(v128.load(get(l.cp)), get(l.xbq)),
+            get(l.sel),
+          ),
+        ),
+        set(l.yq, v128.swizzle(get(l.yq), get(l.sel))),
+        v128.store(
+          get(l.e),
+          v128.shuffle(get(l.aq), get(l.yq), lanes(0, 4, 1, 5)),
+        ),
+        v128.store(
+          get(l.e),
+          v128.shuffle(get(l.aq), get(l.yq), lanes(2, 6, 3, 7)),
+          16,
+        ),
+        set(l.e, add(get(l.e), i32.shl(i32.popcnt(get(l.m)), c(3)))),
+        set(l.q, add(get(l.q), c(16))),
+        set(l.cp, add(get(l.cp), c(16))),
+        brIf(0, i32.lt_u(get(l.q), get(l.q4))),
+      ),
+    ]),
+    if_(i32.lt_u(get(l.q), get(l.qe)), [
+      loop(
+        push,
+        set(l.q, add(get(l.q), c(4))),
+        set(l.cp, add(get(l.cp), c(4))),
+        brIf(0, i32.lt_u(get(l.q), get(l.qe))),
+      ),
+    ]),
+  ];
+};
+
 /** Steps per iteration of the gradients' inner loops (see kLoopU). */
 const UNROLL = 8;
 
@@ -913,19 +1023,6 @@ const convWeightSparse: Template = ({ madd }) =>
           if_(i32.eq(sub(get(l.rend), get(l.tb)), c(4 * R)), tile(R))
         ),
       ];
-      // pixel q of y (offset cp) onto the list at e when nonzero
-      const push = (lane: number): Code[] => [
-        set(l.yv, f32.load(get(l.q), 4 * lane)),
-        i32.store(get(l.e), add(get(l.xb), i32.load(get(l.cp), 4 * lane))),
-        f32.store(get(l.e), get(l.yv), 4),
-        set(
-          l.e,
-          add(
-            get(l.e),
-            i32.select(c(8), c(0), f32.ne(get(l.yv), f32.const_(0))),
-          ),
-        ),
-      ];
       return [
         loadConv(p.g, l),
         set(l.rows, mul(get(l.cg), get(l.kh))),
@@ -953,19 +1050,8 @@ const convWeightSparse: Template = ({ madd }) =>
           set(l.d, add(get(l.d), c(4))),
         ]),
         set(l.rend, add(get(l.rtab), x4(get(l.rows)))),
-        // (16-aligned) the byte selections of the list's pass: for each
-        // mask m of 4 lanes, the lanes set in m to the front (the rest 0)
         set(l.ctab, i32.and(add(get(l.d), c(15)), c(-16))),
-        for_(l.r, c(0), c(16), c(1), [
-          set(l.d, add(get(l.ctab), i32.shl(get(l.r), c(4)))),
-          v128.store(get(l.d), v128.i32Const([-1, -1, -1, -1])),
-          [0, 1, 2, 3].map((b) =>
-            if_(i32.and(get(l.r), c(1 << b)), [
-              i32.store(get(l.d), c(0x03020100 + 0x04040404 * b)),
-              set(l.d, add(get(l.d), c(4))),
-            ])
-          ),
-        ]),
+        selectionTable(l),
         set(l.list, add(get(l.ctab), c(256))),
         for_(l.n, get(p.n0), get(p.n1), c(1), [
           for_(l.grp, c(0), get(l.groups), c(1), [
@@ -973,54 +1059,11 @@ const convWeightSparse: Template = ({ madd }) =>
             setYPlane(p.g, l),
             set(l.xbq, i32x4.splat(get(l.xb))),
             for_(l.o, c(0), get(l.og), c(1), [
-              // the list: 4 pixels at a time, without branches: the
-              // nonzero lanes' addresses and y moved to the front (the
-              // table's byte selection for their mask), interleaved and
-              // stored whole, the end moved on by their number
-              set(l.e, get(l.list)),
-              set(l.cp, get(l.ptab)),
-              set(l.q, add(get(l.yb), x4(mul(get(l.o), get(l.pp))))),
-              set(l.q4, add(get(l.q), x4(i32.and(get(l.pp), c(-4))))),
-              set(l.qe, add(get(l.q), x4(get(l.pp)))),
-              if_(i32.lt_u(get(l.q), get(l.q4)), [
-                loop(
-                  set(l.yq, v128.load(get(l.q))),
-                  set(l.m, i32x4.bitmask(f32x4.ne(get(l.yq), v128.zero()))),
-                  set(
-                    l.sel,
-                    v128.load(add(get(l.ctab), i32.shl(get(l.m), c(4)))),
-                  ),
-                  set(
-                    l.aq,
-                    v128.swizzle(
-                      i32x4.add(v128.load(get(l.cp)), get(l.xbq)),
-                      get(l.sel),
-                    ),
-                  ),
-                  set(l.yq, v128.swizzle(get(l.yq), get(l.sel))),
-                  v128.store(
-                    get(l.e),
-                    v128.shuffle(get(l.aq), get(l.yq), lanes(0, 4, 1, 5)),
-                  ),
-                  v128.store(
-                    get(l.e),
-                    v128.shuffle(get(l.aq), get(l.yq), lanes(2, 6, 3, 7)),
-                    16,
-                  ),
-                  set(l.e, add(get(l.e), i32.shl(i32.popcnt(get(l.m)), c(3)))),
-                  set(l.q, add(get(l.q), c(16))),
-                  set(l.cp, add(get(l.cp), c(16))),
-                  brIf(0, i32.lt_u(get(l.q), get(l.q4))),
-                ),
-              ]),
-              if_(i32.lt_u(get(l.q), get(l.qe)), [
-                loop(
-                  push(0),
-                  set(l.q, add(get(l.q), c(4))),
-                  set(l.cp, add(get(l.cp), c(4))),
-                  brIf(0, i32.lt_u(get(l.q), get(l.qe))),
-                ),
-              ]),
+              nonzeroList(
+                l,
+                add(get(l.yb), x4(mul(get(l.o), get(l.pp)))),
+                get(l.xb),
+              ),
               if_(i32.lt_u(get(l.list), get(l.e)), [
                 set(
                   l.dwo,
@@ -1035,6 +1078,204 @@ const convWeightSparse: Template = ({ madd }) =>
                 set(l.tb, get(l.rtab)),
                 tiles,
               ]),
+            ]),
+          ]),
+        ]),
+      ];
+    },
+  );
+
+// ---- the input gradient for a sparse y (most of it zeros, as max
+// pooling's gradient leaves it): windows that never touch padding, no
+// dilation along x. x[c, oy·sh + i·dh, ox·sw + j] += Σ_o w[o, c, i, j] ·
+// y[o, oy, ox], value by value: per image and group, xt, a copy of the
+// group's planes of x with the channels innermost ([h, w, cp], cp = cg
+// rounded up to 4), starts at zero; per channel o, the list of its nonzero
+// y (`nonzeroList`), and per listed value and window row i, the kw·cp floats
+// of xt from the window's start in that row (side by side: no dilation
+// along x) += y · wt[o, i] (the group's weights packed [og, kh, kw, cp],
+// zero past cg); then xt is copied into x's planes (every value: x need not
+// be zeroed). Each x sums over o, then over o's pixels in order, not in
+// the dense kernels' order: other bits, within rounding. The caller runs
+// it only for finite weights (a product left out, 0 · inf, would be NaN).
+// LeNet-5's second convolution (y 13-16% nonzero): a fifth of the
+// multiply-adds of `convInputDirect`, which skips only pairs of vectors of
+// y that are all zero.
+const convInputSparse: Template = ({ madd }) =>
+  kernel(
+    "convInputSparse",
+    {
+      ...geomLocals,
+      ...listLocals,
+      groups: I32,
+      cg: I32,
+      og: I32,
+      kk: I32,
+      cpad: I32,
+      cpb: I32,
+      pp: I32,
+      vb: I32,
+      rowb: I32,
+      wt: I32,
+      xt: I32,
+      xtb: I32,
+      n: I32,
+      grp: I32,
+      o: I32,
+      i: I32,
+      j: I32,
+      ci: I32,
+      oy: I32,
+      ox: I32,
+      xb: I32,
+      yb: I32,
+      a: I32,
+      wo: I32,
+      wr: I32,
+      at: I32,
+      re: I32,
+      s: I32,
+      de: I32,
+      ys: V128,
+    },
+    (p, l) => {
+      // one vector of a window row: xt at `at` += y · the weights at wr
+      const step = (u: number): Code[] => [
+        v128.store(
+          get(l.at),
+          madd(
+            v128.load(get(l.wr), 16 * u),
+            get(l.ys),
+            v128.load(get(l.at), 16 * u),
+          ),
+          16 * u,
+        ),
+      ];
+      // the listed value at q: its window's rows += y · wt[o]'s
+      const item = (q: number): Code[] => [
+        set(l.a, i32.load(get(q))),
+        set(l.ys, v128.load32Splat(get(q), 4)),
+        set(l.wr, get(l.wo)),
+        for_(l.i, c(0), get(l.kh), c(1), [
+          set(l.at, get(l.a)),
+          set(l.re, add(get(l.a), get(l.vb))),
+          kLoopU(step, [[l.at, 16], [l.wr, 16]], get(l.re), 8),
+          set(l.a, add(get(l.a), get(l.rowb))),
+        ]),
+      ];
+      const align = (v: Code) => i32.and(add(v, c(15)), c(-16));
+      return [
+        loadConv(p.g, l),
+        set(l.cpad, i32.and(add(get(l.cg), c(3)), c(-4))),
+        set(l.cpb, x4(get(l.cpad))),
+        set(l.pp, mul(get(l.oh), get(l.ow))),
+        // bytes of a window row in xt, and from one window row to the next
+        set(l.vb, mul(get(l.kw), get(l.cpb))),
+        set(l.rowb, mul(mul(get(l.dh), get(l.w)), get(l.cpb))),
+        // the work: the pixels' window starts in xt (bytes), the byte
+        // selections, the list, the packed weights, xt
+        set(l.ptab, get(p.work)),
+        set(l.d, get(l.ptab)),
+        for_(l.oy, c(0), get(l.oh), c(1), [
+          for_(l.ox, c(0), get(l.ow), c(1), [
+            i32.store(
+              get(l.d),
+              mul(
+                add(
+                  mul(mul(get(l.oy), get(l.sh)), get(l.w)),
+                  mul(get(l.ox), get(l.sw)),
+                ),
+                get(l.cpb),
+              ),
+            ),
+            set(l.d, add(get(l.d), c(4))),
+          ]),
+        ]),
+        set(l.ctab, align(get(l.d))),
+        selectionTable(l),
+        set(l.list, add(get(l.ctab), c(256))),
+        set(
+          l.wt,
+          align(add(get(l.list), add(i32.shl(get(l.pp), c(3)), c(32)))),
+        ),
+        set(
+          l.xt,
+          align(add(get(l.wt), mul(mul(get(l.og), get(l.kh)), get(l.vb)))),
+        ),
+        set(l.xtb, mul(mul(get(l.h), get(l.w)), get(l.cpb))),
+        set(l.xbq, i32x4.splat(get(l.xt))),
+        for_(l.grp, c(0), get(l.groups), c(1), [
+          // wt[o, i, j, ci] = w[grp·og + o, ci, i, j] (0 for ci >= cg)
+          set(l.d, get(l.wt)),
+          for_(l.o, c(0), get(l.og), c(1), [
+            for_(l.i, c(0), get(l.kh), c(1), [
+              for_(l.j, c(0), get(l.kw), c(1), [
+                for_(l.ci, c(0), get(l.cpad), c(1), [
+                  f32.store(
+                    get(l.d),
+                    f32.select(
+                      f32.load(add(
+                        get(p.wa),
+                        x4(add(
+                          mul(
+                            add(
+                              mul(
+                                add(mul(get(l.grp), get(l.og)), get(l.o)),
+                                get(l.cg),
+                              ),
+                              min(get(l.ci), sub(get(l.cg), c(1))),
+                            ),
+                            mul(get(l.kh), get(l.kw)),
+                          ),
+                          add(mul(get(l.i), get(l.kw)), get(l.j)),
+                        )),
+                      )),
+                      f32.const_(0),
+                      i32.lt_s(get(l.ci), get(l.cg)),
+                    ),
+                  ),
+                  set(l.d, add(get(l.d), c(4))),
+                ]),
+              ]),
+            ]),
+          ]),
+          for_(l.n, get(p.n0), get(p.n1), c(1), [
+            memory.fill(get(l.xt), c(0), get(l.xtb)),
+            setYPlane(p.g, l),
+            for_(l.o, c(0), get(l.og), c(1), [
+              nonzeroList(
+                l,
+                add(get(l.yb), x4(mul(get(l.o), get(l.pp)))),
+                get(l.xt),
+              ),
+              if_(i32.lt_u(get(l.list), get(l.e)), [
+                set(
+                  l.wo,
+                  add(get(l.wt), mul(get(l.o), mul(get(l.kh), get(l.vb)))),
+                ),
+                set(l.q, get(l.list)),
+                loop(
+                  item(l.q),
+                  set(l.q, add(get(l.q), c(8))),
+                  brIf(0, i32.lt_u(get(l.q), get(l.e))),
+                ),
+              ]),
+            ]),
+            // xt into the group's planes of x
+            setXPlane(p.g, l),
+            for_(l.ci, c(0), get(l.cg), c(1), [
+              set(l.s, add(get(l.xt), x4(get(l.ci)))),
+              set(
+                l.d,
+                add(get(l.xb), x4(mul(get(l.ci), mul(get(l.h), get(l.w))))),
+              ),
+              set(l.de, add(get(l.d), x4(mul(get(l.h), get(l.w))))),
+              loop(
+                f32.store(get(l.d), f32.load(get(l.s))),
+                set(l.s, add(get(l.s), get(l.cpb))),
+                set(l.d, add(get(l.d), c(4))),
+                brIf(0, i32.lt_u(get(l.d), get(l.de))),
+              ),
             ]),
           ]),
         ]),
@@ -1119,4 +1360,5 @@ export const convGradKernels: FamilyTemplates<"conv_grad"> = {
   convWeightRows,
   convWeightSparse,
   packPanels,
+  convInputSparse,
 };
