@@ -74,14 +74,14 @@ export function freshData(dtype: DType, size: number): TypedArray {
  * and gives them back on free, so every new activation-sized array (a
  * LeNet conv output is 1.2 MiB) page-faults each of its pages in again;
  * freeing one mapped block raises that threshold to the block's size (and
- * the heap's trim threshold to twice it), up to 32 MiB. One 30 MiB buffer,
- * made and freed at once (`transfer(0)` releases its memory without a
+ * the heap's trim threshold to twice it), up to 32 MiB. One buffer just
+ * under that, made and freed at once (`transfer(0)` releases its memory without a
  * garbage collection), does that: relu's forward and VJP of float32
  * [64,6,28,28] (two new arrays a call) went from about 160 page faults and
  * 560 µs a call to none and 280 µs. Other C libraries ignore it.
  */
 function keepFreedArrays(): void {
-  const buffer = new ArrayBuffer(30 << 20);
+  const buffer = new ArrayBuffer((32 << 20) - 8192);
   new Uint8Array(buffer)[0] = 1; // (touched: a real block, not a reserved one)
   buffer.transfer?.(0);
 }
