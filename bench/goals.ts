@@ -20,8 +20,10 @@
  * - the resident set size over 5,000 jitted steps (`bench/lenet_step.ts
  *   --jit --steps 5000 --rss`).
  *
- * Needs git, Python with torch (Debian's python3-torch) and the network-free
- * npm cache the benches use (tfjs). Takes about ten minutes.
+ * Needs git, Python with torch (Debian's python3-torch, with
+ * libopenblas0-pthread installed: without it PyTorch runs on a BLAS about
+ * twice as slow, and the ratios to it flatter this library) and the
+ * network-free npm cache the benches use (tfjs). Takes about ten minutes.
  *
  * @module
  */
