@@ -1,11 +1,23 @@
 /**
  * Results do not depend on the thread count: the main job's LeNet-5 trained
  * for 20 steps with 1, 2, 3 and 4 threads ends with bit-identical parameters.
+ * And the workers start for every kind of large work, products included.
  */
 import assert from "node:assert/strict";
 import { main } from "../examples/lenet.ts";
-import { data, getNumThreads, setNumThreads, type Tensor } from "../mod.ts";
-import { runtime } from "../ops/kernels/wasm/runtime.ts";
+import {
+  data,
+  getNumThreads,
+  matmul,
+  random,
+  setNumThreads,
+  type Tensor,
+} from "../mod.ts";
+import {
+  runtime,
+  setRuntime,
+  WasmRuntime,
+} from "../ops/kernels/wasm/runtime.ts";
 
 Deno.test({
   name:
@@ -52,6 +64,30 @@ Deno.test({
           bytes.every((b, i) => b === other[i]);
         assert.ok(same, `${path}: ${threads} threads differ from 1`);
       }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "threads: a program of large products alone starts the workers (a product runs as one task until they are ready)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => {
+    const rt = new WasmRuntime();
+    rt.setThreads(2);
+    const prev = setRuntime(rt);
+    try {
+      const a = random.normal(random.key(0), [128, 128]); // 2^21 multiply-adds
+      const t0 = performance.now();
+      // (a synchronous loop, as a training loop is: the workers start
+      // without the event loop)
+      while (rt.readyWorkers() === 0 && performance.now() - t0 < 5000) {
+        matmul(a, a);
+      }
+      assert.equal(rt.readyWorkers(), 1);
+    } finally {
+      if (prev) setRuntime(prev);
     }
   },
 });

@@ -245,7 +245,11 @@ const gemmOf = (fn: "gemm" | "gemmF64") =>
     // blocks of whole micro-tiles
     const byCols = n >= m, len = byCols ? n : m;
     const unit = byCols ? (fn === "gemm" ? NR : NR_F64) : MR;
-    const parts = macs < PARALLEL_MIN_MACS || rt.readyWorkers() === 0
+    // (until the workers are ready, one task: started here, else a
+    // program of products alone would never start them)
+    const large = macs >= PARALLEL_MIN_MACS;
+    if (large && rt.readyWorkers() === 0) rt.startWorkers();
+    const parts = !large || rt.readyWorkers() === 0
       ? null
       : rt.split(Math.ceil(len / unit), 1);
     const tasks = taskLists(parts ? parts.length : 1);

@@ -836,6 +836,16 @@ export class WasmRuntime {
     }
   }
 
+  /**
+   * Starts the workers (in the background; at once when they are already
+   * there): for a caller that runs one task until they are ready (a GEMM,
+   * whose split would repeat the packing on this thread), so that work
+   * which never splits still gets them.
+   */
+  startWorkers(): void {
+    if (this.#threads > 1) this.#spawn(this.#threads - 1);
+  }
+
   /** Number of workers that have started and can take work now. */
   readyWorkers(): number {
     let n = 0;
@@ -847,7 +857,7 @@ export class WasmRuntime {
 
   /** Waits (up to `ms`) until the requested workers are ready; true if they are. */
   waitReady(ms = 5000): boolean {
-    if (this.#threads > 1) this.#spawn(this.#threads - 1);
+    this.startWorkers();
     const end = performance.now() + ms;
     for (let i = 0; i < this.#threads - 1 && i < this.#workers.length; i++) {
       const ctl = this.#workers[i].ctl;
@@ -877,7 +887,7 @@ export class WasmRuntime {
         `kernels: ${fn} was given ${tasks.length} tasks; at most ${MAX_TASKS}, with equally many arguments, fit the queue`,
       );
     }
-    if (tasks.length > 1 && this.#threads > 1) this.#spawn(this.#threads - 1);
+    if (tasks.length > 1) this.startWorkers();
     const fi = TASKS.indexOf(fn);
     if (tasks.length === 1 || this.readyWorkers() === 0) {
       try {
