@@ -170,6 +170,21 @@ const nonzeroList = (l: ListLocals, plane: Code, base: Code): Code[] => {
   ];
 };
 
+/**
+ * For each channel o of the group (y's plane of o at yb + o·pp·4), its list
+ * of nonzero values (`nonzeroList`, at `base`), and `body` when it is not
+ * empty.
+ */
+const eachChannelList = (
+  l: ListLocals & { o: number; og: number; yb: number },
+  base: Code,
+  body: Code[],
+): Code =>
+  for_(l.o, c(0), get(l.og), c(1), [
+    nonzeroList(l, add(get(l.yb), x4(mul(get(l.o), get(l.pp)))), base),
+    if_(i32.lt_u(get(l.list), get(l.e)), body),
+  ]);
+
 /** Steps per iteration of the gradients' inner loops (see kLoopU). */
 const UNROLL = 8;
 
@@ -1058,26 +1073,19 @@ const convWeightSparse: Template = ({ madd }) =>
             setXPlane(p.g, l),
             setYPlane(p.g, l),
             set(l.xbq, i32x4.splat(get(l.xb))),
-            for_(l.o, c(0), get(l.og), c(1), [
-              nonzeroList(
-                l,
-                add(get(l.yb), x4(mul(get(l.o), get(l.pp)))),
-                get(l.xb),
-              ),
-              if_(i32.lt_u(get(l.list), get(l.e)), [
-                set(
-                  l.dwo,
-                  add(
-                    get(p.dw),
-                    mul(
-                      add(mul(get(l.grp), get(l.og)), get(l.o)),
-                      i32.shl(get(l.rp), c(5)),
-                    ),
+            eachChannelList(l, get(l.xb), [
+              set(
+                l.dwo,
+                add(
+                  get(p.dw),
+                  mul(
+                    add(mul(get(l.grp), get(l.og)), get(l.o)),
+                    i32.shl(get(l.rp), c(5)),
                   ),
                 ),
-                set(l.tb, get(l.rtab)),
-                tiles,
-              ]),
+              ),
+              set(l.tb, get(l.rtab)),
+              tiles,
             ]),
           ]),
         ]),
@@ -1242,24 +1250,17 @@ const convInputSparse: Template = ({ madd }) =>
           for_(l.n, get(p.n0), get(p.n1), c(1), [
             memory.fill(get(l.xt), c(0), get(l.xtb)),
             setYPlane(p.g, l),
-            for_(l.o, c(0), get(l.og), c(1), [
-              nonzeroList(
-                l,
-                add(get(l.yb), x4(mul(get(l.o), get(l.pp)))),
-                get(l.xt),
+            eachChannelList(l, get(l.xt), [
+              set(
+                l.wo,
+                add(get(l.wt), mul(get(l.o), mul(get(l.kh), get(l.vb)))),
               ),
-              if_(i32.lt_u(get(l.list), get(l.e)), [
-                set(
-                  l.wo,
-                  add(get(l.wt), mul(get(l.o), mul(get(l.kh), get(l.vb)))),
-                ),
-                set(l.q, get(l.list)),
-                loop(
-                  item(l.q),
-                  set(l.q, add(get(l.q), c(8))),
-                  brIf(0, i32.lt_u(get(l.q), get(l.e))),
-                ),
-              ]),
+              set(l.q, get(l.list)),
+              loop(
+                item(l.q),
+                set(l.q, add(get(l.q), c(8))),
+                brIf(0, i32.lt_u(get(l.q), get(l.e))),
+              ),
             ]),
             // xt into the group's planes of x
             setXPlane(p.g, l),
