@@ -75,8 +75,8 @@ export function freshData(dtype: DType, size: number): TypedArray {
  * LeNet conv output is 1.2 MiB) page-faults each of its pages in again;
  * freeing one mapped block raises that threshold to the block's size (and
  * the heap's trim threshold to twice it), up to 32 MiB. One buffer just
- * under that, made and freed at once (`transfer(0)` releases its memory without a
- * garbage collection), does that: relu's forward and VJP of float32
+ * under that, made and freed at once (`transfer(0)` releases its memory
+ * without a garbage collection), does that: relu's forward and VJP of float32
  * [64,6,28,28] (two new arrays a call) went from about 160 page faults and
  * 560 µs a call to none and 280 µs. Other C libraries ignore it.
  */
