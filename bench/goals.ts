@@ -85,10 +85,16 @@ async function oldCheckout(): Promise<string> {
 }
 
 const rows: [goal: string, value: string, target: string, met: boolean][] = [];
-const row = (goal: string, value: number, target: number, unit = "×") =>
+const row = (
+  goal: string,
+  value: number,
+  target: number,
+  unit = "×",
+  detail = "",
+) =>
   rows.push([
     goal,
-    `${value.toFixed(2)}${unit}`,
+    `${value.toFixed(2)}${unit}${detail && ` (${detail})`}`,
     `≤ ${target}${unit}`,
     value <= target,
   ]);
@@ -125,11 +131,29 @@ for (const threads of ["1", "2"]) {
     "3",
   );
   console.error(out.trim());
+  // the medians' line of one side: training step and inference, in ms
+  const times = (side: string, t: number) => {
+    const m = out.match(
+      new RegExp(`${side}, ${t} thread\\(s\\)\\s+([0-9.]+)\\s+([0-9.]+)`),
+    );
+    if (!m) {
+      throw new Error(`goals: no '${side}, ${t} thread(s)' line in:\n${out}`);
+    }
+    return [Number(m[1]), Number(m[2])];
+  };
+  const versus = (t: number, k: number) =>
+    `ours ${times("ours, jit", t)[k]} ms, PyTorch ${times("PyTorch", t)[k]}`;
   for (const t of [1, 2]) {
     const re = new RegExp(
       `ratio ours \\(jit\\) / PyTorch, ${t} thread\\(s\\): training step ([0-9.]+)`,
     );
-    row(`jitted step ÷ PyTorch, ${t} thread(s)`, numberAfter(out, re), 1);
+    row(
+      `jitted step ÷ PyTorch, ${t} thread(s)`,
+      numberAfter(out, re),
+      1,
+      "×",
+      versus(t, 0),
+    );
   }
   row(
     "jitted inference (batch 256) ÷ PyTorch, 2 threads",
@@ -138,6 +162,8 @@ for (const threads of ["1", "2"]) {
       /ratio ours \(jit\) \/ PyTorch, 2 thread\(s\): training step [^,]*, inference ([0-9.]+)/,
     ),
     0.6,
+    "×",
+    versus(2, 1),
   );
 }
 
@@ -233,7 +259,9 @@ for (const threads of ["1", "2"]) {
     const mean = ours.avg / theirs.avg, min = ours.min / theirs.min;
     rows.push([
       `eager ${op} ÷ tfjs-wasm (means; minima)`,
-      `${mean.toFixed(2)}×; ${min.toFixed(2)}×`,
+      `${mean.toFixed(2)}×; ${min.toFixed(2)}× (ours ${
+        (ours.avg / 1000).toFixed(0)
+      } µs, tfjs-wasm ${(theirs.avg / 1000).toFixed(0)})`,
       "≤ 1×",
       mean <= 1,
     ]);
