@@ -24,7 +24,7 @@
  * Needs git, Python with torch (Debian's python3-torch, with
  * libopenblas0-pthread installed: without it PyTorch runs on a BLAS about
  * twice as slow, and the ratios to it flatter this library) and the
- * network-free npm cache the benches use (tfjs). Takes about five minutes (run 6: 4.2).
+ * network-free npm cache the benches use (tfjs). Takes about five minutes.
  *
  * @module
  */
